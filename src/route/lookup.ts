@@ -1,0 +1,159 @@
+// Request → virtual host → route: the lookups the workers run per request and
+// that trace() replays. Pure, allocation-light, no RegExp built here.
+import type { HeaderMatch, Route, RouteMatch, RouteTable, StringMatch, TrieNode, VirtualHost } from "../snapshot/types.ts";
+
+/** What a route match needs to know of a request. */
+export interface RequestView {
+  /** Gateway server port the request arrived on (the Gateway's number, not the local one). */
+  port: number;
+  /** Lower-case host without port. */
+  host: string;
+  /** Path without the query string, as received. */
+  path: string;
+  /** Query string without the `?`, or "". */
+  query: string;
+  method: string;
+  scheme: string;
+  /** Header value by lower-case name (first value), or undefined. */
+  header(name: string): string | undefined;
+}
+
+/** Strip the port from a Host header value and lower-case it. Handles `[::1]:80`. */
+export function normalizeHost(raw: string): string {
+  let end = raw.length;
+  if (raw.charCodeAt(0) === 91 /* [ */) {
+    const close = raw.indexOf("]");
+    if (close > 0) end = close + 1;
+  } else {
+    const colon = raw.lastIndexOf(":");
+    if (colon >= 0) end = colon;
+  }
+  if (end > 0 && raw.charCodeAt(end - 1) === 46 /* . */) end--; // trailing dot: same host
+  const h = end === raw.length ? raw : raw.slice(0, end);
+  return h.toLowerCase();
+}
+
+/** Index of the virtual host serving `host` (normalised), or -1. Exact, then longest `*.suffix`, then `*`. */
+export function selectVirtualHost(table: RouteTable, host: string): number {
+  const exact = table.exactHosts.get(host);
+  if (exact !== undefined) return exact;
+  const wild = table.wildcardHosts;
+  for (let i = 0; i < wild.length; i++) {
+    const w = wild[i]!;
+    if (host.length > w.suffix.length && host.endsWith(w.suffix)) return w.index;
+  }
+  return table.catchAll;
+}
+
+export function matchString(m: StringMatch, value: string): boolean {
+  switch (m.kind) {
+    case "exact":
+      return value === m.value;
+    case "prefix":
+      return value.startsWith(m.value);
+    case "regex":
+      m.regex.lastIndex = 0;
+      return m.regex.test(value);
+  }
+}
+
+function matchUri(m: RouteMatch, path: string): boolean {
+  const u = m.uri;
+  if (u === null) return true;
+  if (!m.ignoreUriCase) return matchString(u, path);
+  const p = path.toLowerCase();
+  switch (u.kind) {
+    case "exact":
+      return p === u.value.toLowerCase();
+    case "prefix":
+      return p.startsWith(u.value.toLowerCase());
+    case "regex":
+      return matchString(u, path);
+  }
+}
+
+function queryParam(query: string, name: string): string | undefined {
+  if (query.length === 0) return undefined;
+  let start = 0;
+  while (start <= query.length) {
+    let amp = query.indexOf("&", start);
+    if (amp < 0) amp = query.length;
+    const eq = query.indexOf("=", start);
+    const keyEnd = eq >= 0 && eq < amp ? eq : amp;
+    if (keyEnd - start === name.length && query.startsWith(name, start)) {
+      return keyEnd === amp ? "" : query.slice(keyEnd + 1, amp);
+    }
+    start = amp + 1;
+  }
+  return undefined;
+}
+
+function headerMatches(h: HeaderMatch, value: string | undefined): boolean {
+  if (value === undefined) return false;
+  return h.match === null || matchString(h.match, value);
+}
+
+/** Does one `match[]` entry accept the request? Fields inside are AND'd. */
+export function matchOne(m: RouteMatch, req: RequestView): boolean {
+  if (m.port !== 0 && m.port !== req.port) return false;
+  if (!matchUri(m, req.path)) return false;
+  if (m.method !== null && !matchString(m.method, req.method)) return false;
+  if (m.scheme !== null && !matchString(m.scheme, req.scheme)) return false;
+  if (m.authority !== null && !matchString(m.authority, req.host)) return false;
+  const hs = m.headers;
+  for (let i = 0; i < hs.length; i++) {
+    const h = hs[i]!;
+    if (!headerMatches(h, req.header(h.name))) return false;
+  }
+  const without = m.withoutHeaders;
+  for (let i = 0; i < without.length; i++) {
+    const h = without[i]!;
+    if (headerMatches(h, req.header(h.name))) return false;
+  }
+  const qs = m.queryParams;
+  for (let i = 0; i < qs.length; i++) {
+    const q = qs[i]!;
+    if (!headerMatches(q, queryParam(req.query, q.name))) return false;
+  }
+  return true;
+}
+
+/** Does the route accept the request? Its `match[]` entries are OR'd; none means all. */
+export function routeMatches(route: Route, req: RequestView): boolean {
+  const ms = route.matches;
+  if (ms.length === 0) return true;
+  for (let i = 0; i < ms.length; i++) if (matchOne(ms[i]!, req)) return true;
+  return false;
+}
+
+/**
+ * First route (in configuration order) that matches, or -1. Candidates come
+ * from the path index (exact map, prefix trie walk, always-list); the smallest
+ * candidate index that fully matches wins, which is first-match order.
+ */
+export function selectRoute(vh: VirtualHost, req: RequestView): number {
+  const idx = vh.pathIndex;
+  const routes = vh.routes;
+  let best = -1;
+  const consider = (list: number[]): void => {
+    for (let i = 0; i < list.length; i++) {
+      const r = list[i]!;
+      if (best !== -1 && r >= best) return; // lists are ascending
+      if (routeMatches(routes[r]!, req)) {
+        best = r;
+        return;
+      }
+    }
+  };
+  consider(idx.always);
+  const ex = idx.exact.get(req.path);
+  if (ex !== undefined) consider(ex);
+  const path = req.path;
+  let node: TrieNode | undefined = idx.prefixTrie;
+  if (node.routes.length > 0) consider(node.routes);
+  for (let i = 0; i < path.length && node !== undefined; i++) {
+    node = node.children.get(path[i]!);
+    if (node !== undefined && node.routes.length > 0) consider(node.routes);
+  }
+  return best;
+}

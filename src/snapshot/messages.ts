@@ -1,0 +1,38 @@
+// Messages between the primary and its data-plane workers (postMessage).
+import type { Snapshot } from "./types.ts";
+
+export interface WorkerOptions {
+  workerId: number;
+  /** `stdout`, `off`, or a file path (appended to). */
+  accessLog: string;
+  logFormat: "text" | "json";
+  serverHeader: string;
+}
+
+export type ToWorker =
+  | { type: "init"; options: WorkerOptions }
+  | { type: "snapshot"; snapshot: Snapshot }
+  /** Stop accepting, finish in-flight work within `graceMs`, then post `drained`. */
+  | { type: "drain"; graceMs: number }
+  | { type: "stats"; id: number };
+
+export interface ListenerStatus {
+  name: string;
+  port: number;
+  bindPort: number;
+  /** Empty when bound; otherwise why not (e.g. EADDRINUSE). */
+  error: string;
+}
+
+export type FromWorker =
+  /** Posted after every snapshot is applied: which listeners are bound. */
+  | { type: "applied"; workerId: number; version: number; listeners: ListenerStatus[] }
+  | { type: "stats"; id: number; workerId: number; counters: StatsSample }
+  | { type: "drained"; workerId: number }
+  | { type: "log"; level: "info" | "warn" | "error"; message: string };
+
+/** Metric samples a worker reports; the primary sums them across workers. */
+export interface StatsSample {
+  /** `name{label="v",...}` → value; counters summed, histograms as _bucket/_sum/_count series. */
+  [series: string]: number;
+}

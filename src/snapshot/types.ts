@@ -1,0 +1,202 @@
+// The compiled snapshot: the one immutable value the primary builds from the
+// configuration and every worker serves from. Plain data that survives
+// postMessage (structured clone keeps Map and RegExp); the admin listener
+// serialises it with `toJSON` helpers in snapshot/dump.ts.
+//
+// Shape follows Envoy's: listener (one per gateway port) → route table
+// (virtual hosts by domain) → routes (first match wins) → clusters → endpoints.
+
+export type ServerProtocol = "HTTP" | "HTTPS" | "HTTP2" | "GRPC" | "TCP" | "TLS" | "MONGO" | "REDIS";
+
+export interface Snapshot {
+  /** Monotonic version, bumped on every successful compile that changed something. */
+  version: number;
+  /** Digest of the inputs that produced it; a reload with the same digest is skipped. */
+  hash: string;
+  createdAt: string;
+  listeners: Listener[];
+  /** Keyed by cluster name, e.g. `outbound|8000||httpbin.default.svc.cluster.local`. */
+  clusters: Map<string, Cluster>;
+  /** Problems found while compiling; Error findings dropped the object they name. */
+  findings: Finding[];
+}
+
+export interface Listener {
+  /** `0.0.0.0_80`, as Envoy names gateway listeners (address_port of the Gateway port). */
+  name: string;
+  /** Port as written in the Gateway server (`port.number`). */
+  port: number;
+  /** Local port actually bound (after `--port-map`). */
+  bindPort: number;
+  bindAddress: string;
+  /** Protocol of the servers on this port (all servers of one port share it). */
+  protocol: ServerProtocol;
+  /** For HTTP listeners: the route table (`http.80`). Null for TCP/TLS listeners. */
+  routeTable: RouteTable | null;
+  /** Gateway servers that contributed, `Gateway/ns/name` + server index, for dumps. */
+  sources: string[];
+}
+
+export interface RouteTable {
+  /** `http.80` */
+  name: string;
+  virtualHosts: VirtualHost[];
+  /** Lower-case exact host → index in virtualHosts. */
+  exactHosts: Map<string, number>;
+  /** `*.example.com` entries as suffix `.example.com`, longest suffix first. */
+  wildcardHosts: WildcardHost[];
+  /** Index of the `*` virtual host, or -1. */
+  catchAll: number;
+}
+
+export interface WildcardHost {
+  suffix: string;
+  index: number;
+}
+
+export interface VirtualHost {
+  /** `httpbin.example.com:80` */
+  name: string;
+  /** Domains this virtual host answers (lower case; may start with `*.` or be `*`). */
+  domains: string[];
+  /** In first-match order. */
+  routes: Route[];
+  /** Compile-time index that narrows the routes worth testing for a path. */
+  pathIndex: PathIndex;
+}
+
+/**
+ * Narrows candidate routes by path without changing first-match order.
+ * `exact`: path → ascending route indices whose uri is exact (and case-sensitive).
+ * `prefixTrie`: trie over path characters; each node lists ascending route indices
+ *   whose case-sensitive uri prefix ends there.
+ * `always`: ascending indices of routes that must always be tested (no uri, regex,
+ *   ignoreUriCase, or several matches with different uri kinds).
+ * The lookup takes the smallest index among the candidates that fully matches.
+ */
+export interface PathIndex {
+  exact: Map<string, number[]>;
+  prefixTrie: TrieNode;
+  always: number[];
+}
+
+export interface TrieNode {
+  /** Child nodes by next character (one UTF-16 code unit). */
+  children: Map<string, TrieNode>;
+  /** Route indices whose prefix ends at this node, ascending. */
+  routes: number[];
+}
+
+export type StringMatch =
+  | { kind: "exact"; value: string }
+  | { kind: "prefix"; value: string }
+  | { kind: "regex"; source: string; regex: RegExp };
+
+export interface HeaderMatch {
+  /** Lower-case header name (or query parameter name for queryParams). */
+  name: string;
+  /** null: presence only (`{}` in Istio) */
+  match: StringMatch | null;
+}
+
+export interface RouteMatch {
+  name: string;
+  uri: StringMatch | null;
+  ignoreUriCase: boolean;
+  scheme: StringMatch | null;
+  method: StringMatch | null;
+  authority: StringMatch | null;
+  headers: HeaderMatch[];
+  withoutHeaders: HeaderMatch[];
+  queryParams: HeaderMatch[];
+  /** Gateway server port this match is narrowed to, or 0. */
+  port: number;
+}
+
+export interface WeightedDestination {
+  cluster: string;
+  /** Weight as configured (Istio: 0..100; a single destination gets 100). */
+  weight: number;
+  host: string;
+  port: number;
+  subset: string;
+}
+
+export interface HeaderOperations {
+  set: [string, string][];
+  add: [string, string][];
+  remove: string[];
+}
+
+export type RouteAction =
+  | {
+      kind: "forward";
+      destinations: WeightedDestination[];
+      totalWeight: number;
+      /** Replace the matched uri prefix (or whole path for exact/regex) with this. */
+      rewriteUri: string | null;
+      rewriteAuthority: string | null;
+    }
+  | {
+      kind: "redirect";
+      status: number;
+      scheme: string | null;
+      authority: string | null;
+      port: number;
+      uri: string | null;
+    }
+  | { kind: "direct"; status: number; body: string };
+
+export interface Route {
+  /** Istio route name, or `<vs name>.<index>`. */
+  name: string;
+  /** `VirtualService/ns/name` (or `Ingress/ns/name`) it came from. */
+  source: string;
+  /** OR'd; an empty list matches every request. */
+  matches: RouteMatch[];
+  action: RouteAction;
+  /** Route timeout in ms; 0 means none (Istio's default for HTTP routes). */
+  timeoutMs: number;
+  requestHeaders: HeaderOperations;
+  responseHeaders: HeaderOperations;
+}
+
+export type ClusterType = "EDS" | "STATIC" | "STRICT_DNS" | "ORIGINAL_DST";
+export type LbPolicy = "LEAST_REQUEST" | "ROUND_ROBIN" | "RANDOM" | "PASSTHROUGH";
+
+export interface Cluster {
+  /** `outbound|8000|v1|httpbin.default.svc.cluster.local` */
+  name: string;
+  serviceHost: string;
+  port: number;
+  subset: string;
+  type: ClusterType;
+  lbPolicy: LbPolicy;
+  connectTimeoutMs: number;
+  /** For STATIC/EDS: IP addresses; for STRICT_DNS: host names, resolved at connect. */
+  endpoints: Endpoint[];
+}
+
+export interface Endpoint {
+  address: string;
+  port: number;
+  /** Relative weight (WorkloadEntry/ServiceEntry weight; 1 by default). */
+  weight: number;
+  labels: Record<string, string>;
+}
+
+export type FindingLevel = "Error" | "Warning" | "Info";
+
+export interface Finding {
+  /** Stable code, e.g. `GW0101`; see src/analyze/codes.ts. */
+  code: string;
+  level: FindingLevel;
+  message: string;
+  /** `Kind/namespace/name` */
+  resource?: string;
+  file?: string;
+  /** 0-based index of the document inside the file. */
+  doc?: number;
+  /** Dotted path of the offending field, e.g. `spec.http[0].route[0].destination.host`. */
+  field?: string;
+}
