@@ -1,0 +1,240 @@
+// Command line of INTERFACE.md: `gateway [command] --config DIR ... [options]`.
+import { availableParallelism } from "node:os";
+
+export class UsageError extends Error {}
+
+export type Command = "serve" | "analyze" | "proxy-config" | "certs" | "explain" | "help" | "version";
+
+export interface Options {
+  command: Command;
+  /** Positional words after the command (e.g. `listeners` for proxy-config). */
+  positional: string[];
+  configDirs: string[];
+  secretsDir: string | null;
+  namespace: string;
+  labels: Record<string, string>;
+  portMap: Map<number, number>;
+  bind: string;
+  /** null when `--admin off`. */
+  admin: { host: string; port: number } | null;
+  workers: number;
+  accessLog: string;
+  logFormat: "text" | "json";
+  serverHeader: string;
+  drainSeconds: number;
+  /** Options a subcommand reads itself (`--host`, `--path`, `-o`, ...), by name. */
+  extra: Map<string, string[]>;
+}
+
+const COMMANDS = new Set(["serve", "analyze", "proxy-config", "certs", "explain", "help", "version"]);
+
+/** Options with a value, and whether they may repeat. */
+const VALUE_OPTIONS: Record<string, boolean> = {
+  "--config": true,
+  "--secrets-dir": false,
+  "--namespace": false,
+  "--labels": false,
+  "--port-map": false,
+  "--bind": false,
+  "--admin": false,
+  "--workers": false,
+  "--access-log": false,
+  "--log-format": false,
+  "--server-header": false,
+  "--drain-seconds": false,
+};
+
+/** Subcommand options (value-taking), collected into `extra`. */
+const EXTRA_OPTIONS = new Set([
+  "--host", "--path", "--port", "--sni", "--header", "--method", "--scheme",
+  "-o", "--output", "--out", "--name", "--names", "--ca", "--ca-key", "--days",
+  "--format", "--secret-name", "--secret-namespace", "--client", "--org",
+]);
+
+export function defaultOptions(): Options {
+  return {
+    command: "serve",
+    positional: [],
+    configDirs: [],
+    secretsDir: null,
+    namespace: "istio-system",
+    labels: { istio: "ingressgateway" },
+    portMap: new Map(),
+    bind: "0.0.0.0",
+    admin: { host: "127.0.0.1", port: 15000 },
+    workers: Math.max(1, availableParallelism()),
+    accessLog: "stdout",
+    logFormat: "text",
+    serverHeader: "istio-envoy",
+    drainSeconds: 5,
+    extra: new Map(),
+  };
+}
+
+export function parseLabels(s: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (s.trim() === "") return out;
+  for (const part of s.split(",")) {
+    const eq = part.indexOf("=");
+    const k = (eq < 0 ? part : part.slice(0, eq)).trim();
+    const v = eq < 0 ? "" : part.slice(eq + 1).trim();
+    if (k === "" || eq < 0) throw new UsageError(`--labels: expected k=v[,k=v...], got "${part}"`);
+    out[k] = v;
+  }
+  return out;
+}
+
+function parsePort(s: string, what: string): number {
+  if (!/^\d+$/.test(s)) throw new UsageError(`${what}: "${s}" is not a port number`);
+  const n = Number(s);
+  if (n < 1 || n > 65535) throw new UsageError(`${what}: port ${n} is out of range 1-65535`);
+  return n;
+}
+
+export function parsePortMap(s: string): Map<number, number> {
+  const out = new Map<number, number>();
+  if (s.trim() === "") return out;
+  for (const part of s.split(",")) {
+    const [p, l, rest] = part.split(":");
+    if (p === undefined || l === undefined || rest !== undefined) {
+      throw new UsageError(`--port-map: expected P:L[,P:L...], got "${part}"`);
+    }
+    out.set(parsePort(p.trim(), "--port-map"), parsePort(l.trim(), "--port-map"));
+  }
+  return out;
+}
+
+export function parseAdmin(s: string): { host: string; port: number } | null {
+  if (s === "off") return null;
+  const colon = s.lastIndexOf(":");
+  if (colon < 0) throw new UsageError(`--admin: expected HOST:PORT or off, got "${s}"`);
+  let host = s.slice(0, colon);
+  if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
+  const portStr = s.slice(colon + 1);
+  if (!/^\d+$/.test(portStr) || Number(portStr) > 65535) throw new UsageError(`--admin: bad port in "${s}"`);
+  return { host: host === "" ? "127.0.0.1" : host, port: Number(portStr) };
+}
+
+export function parseArgs(argv: string[]): Options {
+  const o = defaultOptions();
+  let i = 0;
+  const first = argv[0];
+  if (first !== undefined && !first.startsWith("-")) {
+    if (!COMMANDS.has(first)) throw new UsageError(`unknown command "${first}"`);
+    o.command = first as Command;
+    i = 1;
+  }
+  for (; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--help" || arg === "-h") {
+      o.command = "help";
+      continue;
+    }
+    if (arg === "--version") {
+      o.command = "version";
+      continue;
+    }
+    if (!arg.startsWith("-")) {
+      o.positional.push(arg);
+      continue;
+    }
+    let name = arg;
+    let value: string | undefined;
+    const eq = arg.indexOf("=");
+    if (eq > 0 && arg.startsWith("--")) {
+      name = arg.slice(0, eq);
+      value = arg.slice(eq + 1);
+    }
+    const known = name in VALUE_OPTIONS || EXTRA_OPTIONS.has(name);
+    if (!known) throw new UsageError(`unknown option ${name}`);
+    if (value === undefined) {
+      value = argv[++i];
+      if (value === undefined) throw new UsageError(`${name} needs a value`);
+    }
+    applyOption(o, name, value);
+  }
+  return o;
+}
+
+function applyOption(o: Options, name: string, value: string): void {
+  switch (name) {
+    case "--config":
+      o.configDirs.push(value);
+      return;
+    case "--secrets-dir":
+      o.secretsDir = value;
+      return;
+    case "--namespace":
+      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(value)) throw new UsageError(`--namespace: "${value}" is not a valid namespace`);
+      o.namespace = value;
+      return;
+    case "--labels":
+      o.labels = parseLabels(value);
+      return;
+    case "--port-map":
+      o.portMap = parsePortMap(value);
+      return;
+    case "--bind":
+      o.bind = value;
+      return;
+    case "--admin":
+      o.admin = parseAdmin(value);
+      return;
+    case "--workers": {
+      if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 256) {
+        throw new UsageError(`--workers: expected a number from 1 to 256, got "${value}"`);
+      }
+      o.workers = Number(value);
+      return;
+    }
+    case "--access-log":
+      if (value === "") throw new UsageError("--access-log: expected stdout, off or a path");
+      o.accessLog = value;
+      return;
+    case "--log-format":
+      if (value !== "text" && value !== "json") throw new UsageError(`--log-format: expected text or json, got "${value}"`);
+      o.logFormat = value;
+      return;
+    case "--server-header":
+      if (!/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value)) throw new UsageError(`--server-header: "${value}" is not a valid header value`);
+      o.serverHeader = value;
+      return;
+    case "--drain-seconds":
+      if (!/^\d+(\.\d+)?$/.test(value)) throw new UsageError(`--drain-seconds: expected seconds, got "${value}"`);
+      o.drainSeconds = Number(value);
+      return;
+    default: {
+      const key = name === "--output" ? "-o" : name;
+      const list = o.extra.get(key) ?? [];
+      list.push(value);
+      o.extra.set(key, list);
+    }
+  }
+}
+
+export const USAGE = `gangway — an Istio-compatible ingress gateway
+
+usage:
+  bun run gateway --config DIR [--config DIR ...] [options]     serve traffic
+  bun run gateway analyze --config DIR [-o text|json|yaml]      validate configuration, print findings
+  bun run gateway proxy-config listeners|routes|clusters|endpoints|secrets (--config DIR | --admin HOST:PORT) [-o json]
+  bun run gateway explain --config DIR --host H --path P [--port N] [--header k=v] [--method M]
+  bun run gateway certs ...                                      create CA, server and client certificates
+
+options:
+  --config DIR          configuration directory (required, repeatable): *.yaml, *.yml, *.json, recursively
+  --secrets-dir DIR     mounted secret volumes: DIR/<secret-name>/<key>
+  --namespace NS        gateway namespace, where credentialName is looked up (default istio-system)
+  --labels k=v,...      labels of this gateway instance (default istio=ingressgateway)
+  --port-map P:L,...    a Gateway server on port P listens on local port L
+  --bind ADDR           address of the traffic listeners (default 0.0.0.0)
+  --admin HOST:PORT     admin listener, or off (default 127.0.0.1:15000)
+  --workers N           data-plane workers (default: number of CPUs)
+  --access-log stdout|off|PATH   access log destination (default stdout)
+  --log-format text|json          access log and log line format (default text)
+  --server-header NAME  value of the server response header (default istio-envoy)
+  --drain-seconds N     on SIGTERM/SIGINT, how long in-flight work may finish (default 5)
+  -h, --help            this text
+
+exit codes: 0 normal, 1 unusable configuration at start-up, 2 bad usage
+`;

@@ -1,0 +1,114 @@
+// Reads configuration directories and mounted secret volumes into memory.
+// The only file-system code of the control plane; everything after is pure.
+import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { Finding } from "../snapshot/types.ts";
+
+export interface LoadedFile {
+  path: string;
+  text: string;
+}
+
+export interface LoadedSecret {
+  name: string;
+  /** The folder it was read from. */
+  path: string;
+  data: Record<string, string>;
+}
+
+export interface LoadedInput {
+  files: LoadedFile[];
+  secrets: LoadedSecret[];
+  /** Directories or files that could not be read. */
+  errors: Finding[];
+}
+
+const CONFIG_EXT = /\.(ya?ml|json)$/i;
+
+function readError(path: string, err: unknown): Finding {
+  const msg = err instanceof Error ? err.message : String(err);
+  return { code: "GW0001", level: "Error", message: `cannot read ${path}: ${msg}`, file: path };
+}
+
+/**
+ * Every `*.yaml|*.yml|*.json` below `dir`, recursively, sorted by path. Hidden
+ * entries are skipped; Kubernetes volume layouts (`file -> ..data/file`) are
+ * read through their visible symlinks, so a `..data` swap shows new content.
+ */
+export function readConfigDir(dir: string, out: LoadedFile[], errors: Finding[], seen = new Set<string>()): void {
+  let real: string;
+  try {
+    real = realpathSync(dir);
+  } catch (err) {
+    errors.push(readError(dir, err));
+    return;
+  }
+  if (seen.has(real)) return; // symlink loop
+  seen.add(real);
+  let names: string[];
+  try {
+    names = readdirSync(dir).sort();
+  } catch (err) {
+    errors.push(readError(dir, err));
+    return;
+  }
+  for (const name of names) {
+    if (name.startsWith(".")) continue;
+    const path = join(dir, name);
+    let st;
+    try {
+      st = statSync(path); // follows symlinks
+    } catch {
+      continue; // dangling link mid-swap: the next scan sees the new state
+    }
+    if (st.isDirectory()) {
+      readConfigDir(path, out, errors, seen);
+    } else if (st.isFile() && CONFIG_EXT.test(name)) {
+      try {
+        out.push({ path, text: readFileSync(path, "utf8") });
+      } catch (err) {
+        errors.push(readError(path, err));
+      }
+    }
+  }
+}
+
+/** `DIR/<secret-name>/<key>`: one folder per Secret, one file per key. */
+export function readSecretsDir(dir: string, out: LoadedSecret[], errors: Finding[]): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir).sort();
+  } catch (err) {
+    errors.push(readError(dir, err));
+    return;
+  }
+  for (const name of names) {
+    if (name.startsWith(".")) continue;
+    const path = join(dir, name);
+    try {
+      if (!statSync(path).isDirectory()) continue;
+      const data: Record<string, string> = {};
+      for (const key of readdirSync(path).sort()) {
+        if (key.startsWith(".")) continue;
+        const kp = join(path, key);
+        try {
+          if (statSync(kp).isFile()) data[key] = readFileSync(kp, "utf8");
+        } catch {
+          // dangling during a volume swap
+        }
+      }
+      out.push({ name, path, data });
+    } catch (err) {
+      errors.push(readError(path, err));
+    }
+  }
+}
+
+export function readInput(configDirs: string[], secretsDir: string | null): LoadedInput {
+  const files: LoadedFile[] = [];
+  const secrets: LoadedSecret[] = [];
+  const errors: Finding[] = [];
+  for (const dir of configDirs) readConfigDir(dir, files, errors);
+  if (secretsDir !== null) readSecretsDir(secretsDir, secrets, errors);
+  return { files, secrets, errors };
+}

@@ -1,0 +1,53 @@
+// Entry point: `bun run gateway [command] --config DIR ... [options]`.
+import { parseArgs, UsageError, USAGE, type Options } from "./cli/args.ts";
+import { serve } from "./primary/serve.ts";
+import { analyzeCommand } from "./cli/analyze.ts";
+import { proxyConfigCommand } from "./cli/proxy-config.ts";
+import { explainCommand } from "./cli/explain.ts";
+import { certsCommand } from "./cli/certs.ts";
+import pkg from "../package.json" with { type: "json" };
+
+async function run(argv: string[]): Promise<number> {
+  let o: Options;
+  try {
+    o = parseArgs(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`gateway: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+  try {
+    switch (o.command) {
+      case "help":
+        process.stdout.write(USAGE);
+        return 0;
+      case "version":
+        process.stdout.write(`gangway ${pkg.version} (bun ${Bun.version})\n`);
+        return 0;
+      case "serve":
+        if (o.configDirs.length === 0) throw new UsageError("--config DIR is required");
+        return await serve(o);
+      case "analyze":
+        if (o.configDirs.length === 0) throw new UsageError("analyze needs --config DIR");
+        return analyzeCommand(o);
+      case "proxy-config":
+        return await proxyConfigCommand(o);
+      case "explain":
+        if (o.configDirs.length === 0) throw new UsageError("explain needs --config DIR");
+        return explainCommand(o);
+      case "certs":
+        return await certsCommand(o);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`gateway: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+const code = await run(process.argv.slice(2));
+process.exit(code);

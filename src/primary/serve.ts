@@ -1,0 +1,154 @@
+// `gateway --config DIR`: load, compile, start workers and the admin listener,
+// watch the files and swap snapshots, drain on SIGTERM/SIGINT.
+import type { Options } from "../cli/args.ts";
+import { log, setLogFormat } from "../log.ts";
+import type { Snapshot } from "../snapshot/types.ts";
+import { startAdmin } from "../admin/server.ts";
+import { renderPrometheus, sumSamples } from "../admin/prometheus.ts";
+import { watchDirs } from "../load/watch.ts";
+import { WorkerPool } from "./workers.ts";
+import { diffResources, formatFinding, loadAndBuild, type ResourceKeyed } from "./pipeline.ts";
+
+interface State {
+  snapshot: Snapshot;
+  resources: ResourceKeyed;
+  digest: string;
+  reloadsOk: number;
+  reloadsFailed: number;
+  stopping: boolean;
+}
+
+function reportFindings(snapshot: Snapshot, previous: Snapshot | null): void {
+  const seen = new Set(previous?.findings.map(formatFinding) ?? []);
+  for (const f of snapshot.findings) {
+    const line = formatFinding(f);
+    if (seen.has(line)) continue; // reported when it first appeared
+    log(f.level === "Error" ? "error" : f.level === "Warning" ? "warn" : "info", line);
+  }
+}
+
+export async function serve(o: Options): Promise<number> {
+  setLogFormat(o.logFormat);
+  const t0 = performance.now();
+  const first = loadAndBuild(o, 1);
+  if (!first.ok) {
+    for (const e of first.errors) log("error", formatFinding(e));
+    log("error", "the configuration is unusable; not starting");
+    return 1;
+  }
+  const state: State = {
+    snapshot: first.snapshot,
+    resources: first.resources,
+    digest: first.digest,
+    reloadsOk: 0,
+    reloadsFailed: 0,
+    stopping: false,
+  };
+  reportFindings(state.snapshot, null);
+  log("info", "configuration loaded", {
+    version: state.snapshot.version,
+    resources: state.resources.size,
+    listeners: state.snapshot.listeners.map((l) => `${l.name}->${l.bindPort}`).join(","),
+    took_ms: Math.round(performance.now() - t0),
+  });
+
+  const pool = new WorkerPool(o.workers, {
+    accessLog: o.accessLog,
+    logFormat: o.logFormat,
+    serverHeader: o.serverHeader,
+  });
+
+  const metrics = async (): Promise<string> => {
+    const sum = sumSamples(await pool.stats());
+    sum["gangway_config_reloads_total{result=\"ok\"}"] = state.reloadsOk;
+    sum["gangway_config_reloads_total{result=\"failed\"}"] = state.reloadsFailed;
+    sum["gangway_config_version"] = state.snapshot.version;
+    sum["gangway_worker_restarts_total"] = pool.restarts;
+    sum["gangway_workers"] = o.workers;
+    sum["gangway_ready"] = !state.stopping && pool.allBound() ? 1 : 0;
+    return renderPrometheus(sum);
+  };
+
+  let admin: ReturnType<typeof startAdmin> | null = null;
+  if (o.admin !== null) {
+    try {
+      admin = startAdmin(o.admin.host, o.admin.port, {
+        ready: () => !state.stopping && pool.allBound(),
+        snapshot: () => state.snapshot,
+        metrics,
+      });
+      log("info", "admin listening", { address: `${o.admin.host}:${admin.port}` });
+    } catch (err) {
+      log("error", "cannot start the admin listener", { address: `${o.admin.host}:${o.admin.port}`, error: String(err) });
+      return 1;
+    }
+  }
+
+  await pool.start(state.snapshot);
+  if (pool.allBound()) log("info", "ready", { version: state.snapshot.version });
+
+  const reload = async (why: string): Promise<void> => {
+    if (state.stopping) return;
+    const t = performance.now();
+    let next;
+    try {
+      next = loadAndBuild(o, state.snapshot.version + 1);
+    } catch (err) {
+      state.reloadsFailed++;
+      log("error", "reload failed; the last good configuration keeps serving", { error: String(err) });
+      return;
+    }
+    if (next.digest === state.digest) return; // nothing changed on disk
+    if (!next.ok) {
+      state.digest = next.digest; // report a broken state once, not on every poll
+      state.reloadsFailed++;
+      for (const e of next.errors) log("error", formatFinding(e));
+      log("error", "configuration rejected; the last good configuration keeps serving", { version: state.snapshot.version });
+      return;
+    }
+    state.digest = next.digest;
+    if (next.snapshot.hash === state.snapshot.hash) {
+      log("debug", "files changed but the compiled configuration did not");
+      return;
+    }
+    const diff = diffResources(state.resources, next.resources);
+    const previous = state.snapshot;
+    state.snapshot = next.snapshot;
+    state.resources = next.resources;
+    reportFindings(next.snapshot, previous);
+    await pool.publish(next.snapshot);
+    state.reloadsOk++;
+    log("info", "configuration reloaded", {
+      why,
+      version: next.snapshot.version,
+      added: diff.added.join(",") || "-",
+      removed: diff.removed.join(",") || "-",
+      changed: diff.changed.join(",") || "-",
+      took_ms: Math.round(performance.now() - t),
+    });
+  };
+
+  const watched = [...o.configDirs];
+  if (o.secretsDir !== null) watched.push(o.secretsDir);
+  const watcher = watchDirs(watched, () => reload("files changed"));
+
+  return await new Promise<number>((resolve) => {
+    const stop = async (signal: string): Promise<void> => {
+      if (state.stopping) return;
+      state.stopping = true;
+      log("info", "draining", { signal, drain_seconds: o.drainSeconds });
+      watcher.close();
+      await pool.drain(o.drainSeconds * 1000);
+      pool.terminate();
+      admin?.stop(true);
+      log("info", "stopped");
+      resolve(0);
+    };
+    process.on("SIGTERM", () => void stop("SIGTERM"));
+    process.on("SIGINT", () => void stop("SIGINT"));
+    process.on("SIGHUP", () => {
+      state.digest = ""; // force
+      void reload("SIGHUP");
+    });
+  });
+}

@@ -1,0 +1,70 @@
+import { describe, expect, test } from "bun:test";
+import { parseArgs, parseAdmin, parseLabels, parsePortMap, UsageError } from "../../src/cli/args.ts";
+
+describe("command line", () => {
+  test("defaults follow INTERFACE.md", () => {
+    const o = parseArgs(["--config", "dir"]);
+    expect(o.command).toBe("serve");
+    expect(o.configDirs).toEqual(["dir"]);
+    expect(o.namespace).toBe("istio-system");
+    expect(o.labels).toEqual({ istio: "ingressgateway" });
+    expect(o.bind).toBe("0.0.0.0");
+    expect(o.admin).toEqual({ host: "127.0.0.1", port: 15000 });
+    expect(o.accessLog).toBe("stdout");
+    expect(o.logFormat).toBe("text");
+    expect(o.serverHeader).toBe("istio-envoy");
+    expect(o.workers).toBeGreaterThanOrEqual(1);
+  });
+
+  test("every option, repeated --config and --opt=value forms", () => {
+    const o = parseArgs([
+      "--config", "a", "--config=b", "--secrets-dir", "s", "--namespace", "gw", "--labels", "istio=ingressgateway,app=x",
+      "--port-map", "80:8080,443:8443", "--bind", "127.0.0.1", "--admin", "off", "--workers", "3",
+      "--access-log", "off", "--log-format", "json", "--server-header", "gangway", "--drain-seconds", "2",
+    ]);
+    expect(o.configDirs).toEqual(["a", "b"]);
+    expect(o.secretsDir).toBe("s");
+    expect(o.namespace).toBe("gw");
+    expect(o.labels).toEqual({ istio: "ingressgateway", app: "x" });
+    expect([...o.portMap]).toEqual([[80, 8080], [443, 8443]]);
+    expect(o.admin).toBeNull();
+    expect(o.workers).toBe(3);
+    expect(o.accessLog).toBe("off");
+    expect(o.logFormat).toBe("json");
+    expect(o.serverHeader).toBe("gangway");
+    expect(o.drainSeconds).toBe(2);
+  });
+
+  test("subcommands take their own options and positional words", () => {
+    const o = parseArgs(["proxy-config", "clusters", "--admin", "127.0.0.1:15000", "-o", "json"]);
+    expect(o.command).toBe("proxy-config");
+    expect(o.positional).toEqual(["clusters"]);
+    expect(o.extra.get("-o")).toEqual(["json"]);
+    expect(parseArgs(["explain", "--config", "c", "--host", "h", "--path", "/p", "--header", "a=b", "--header", "c=d"]).extra.get("--header")).toEqual(["a=b", "c=d"]);
+    expect(parseArgs(["--help"]).command).toBe("help");
+  });
+
+  test.each([
+    [["--nope"]],
+    [["--config"]],
+    [["frobnicate"]],
+    [["--workers", "0"]],
+    [["--workers", "x"]],
+    [["--log-format", "xml"]],
+    [["--port-map", "80"]],
+    [["--port-map", "80:70000"]],
+    [["--labels", "novalue"]],
+    [["--admin", "nohostport"]],
+    [["--namespace", "Bad_NS"]],
+  ])("rejects %p as bad usage", (argv) => {
+    expect(() => parseArgs(argv)).toThrow(UsageError);
+  });
+
+  test("value parsers", () => {
+    expect(parseLabels("")).toEqual({});
+    expect(parseLabels("a=b, c=")).toEqual({ a: "b", c: "" });
+    expect(parsePortMap("80:31194")).toEqual(new Map([[80, 31194]]));
+    expect(parseAdmin("[::1]:15000")).toEqual({ host: "::1", port: 15000 });
+    expect(parseAdmin(":9901")).toEqual({ host: "127.0.0.1", port: 9901 });
+  });
+});

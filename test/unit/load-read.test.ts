@@ -1,0 +1,98 @@
+import { describe, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import { readInput } from "../../src/load/read.ts";
+import { watchDirs } from "../../src/load/watch.ts";
+import { writeTree } from "../helpers/gateway.ts";
+import { writeKubeVolume } from "../helpers/kube-volume.ts";
+
+describe("reading configuration directories", () => {
+  test("yaml, yml and json recursively, sorted; hidden entries and other files skipped", () => {
+    const dir = writeTree({
+      "b.yaml": "b",
+      "a/c.yml": "c",
+      "a/d.json": "{}",
+      "notes.txt": "x",
+      ".hidden.yaml": "h",
+      ".git/config.yaml": "g",
+    });
+    const { files, errors } = readInput([dir], null);
+    expect(errors).toEqual([]);
+    expect(files.map((f) => f.path.slice(dir.length + 1))).toEqual(["a/c.yml", "a/d.json", "b.yaml"]);
+  });
+
+  test("a Kubernetes ConfigMap volume is read through its ..data links, once", () => {
+    const dir = writeTree({});
+    writeKubeVolume(dir, { "gw.yaml": "one", "vs.yaml": "two" });
+    const { files } = readInput([dir], null);
+    expect(files.map((f) => [f.path.slice(dir.length + 1), f.text])).toEqual([["gw.yaml", "one"], ["vs.yaml", "two"]]);
+    writeKubeVolume(dir, { "gw.yaml": "three", "vs.yaml": "four" });
+    expect(readInput([dir], null).files.map((f) => f.text)).toEqual(["three", "four"]);
+  });
+
+  test("a missing directory is an error naming it", () => {
+    const { errors } = readInput(["/nonexistent/gangway-config"], null);
+    expect(errors.length).toBe(1);
+    expect(errors[0]!.message).toContain("/nonexistent/gangway-config");
+  });
+
+  test("secrets dir: one folder per Secret, one file per key, volume layout included", () => {
+    const dir = writeTree({ "plain/cert": "C", "plain/key": "K" });
+    writeKubeVolume(join(dir, "mounted"), { "tls.crt": "X", "tls.key": "Y" });
+    const { secrets } = readInput([], dir);
+    expect(secrets.map((s) => [s.name, s.data])).toEqual([
+      ["mounted", { "tls.crt": "X", "tls.key": "Y" }],
+      ["plain", { cert: "C", key: "K" }],
+    ]);
+  });
+});
+
+describe("watching", () => {
+  async function changes(action: (dir: string) => void, setup: Record<string, string> = { "a.yaml": "1" }): Promise<number> {
+    const dir = writeTree(setup);
+    let calls = 0;
+    const w = watchDirs([dir], () => {
+      calls++;
+    }, { debounceMs: 30, pollMs: 200 });
+    await Bun.sleep(50);
+    action(dir);
+    const end = Date.now() + 3000;
+    while (calls === 0 && Date.now() < end) await Bun.sleep(20);
+    w.close();
+    return calls;
+  }
+
+  test("a file written", async () => {
+    expect(await changes((d) => writeFileSync(join(d, "a.yaml"), "2"))).toBeGreaterThan(0);
+  });
+  test("a file deleted", async () => {
+    expect(await changes((d) => unlinkSync(join(d, "a.yaml")))).toBeGreaterThan(0);
+  });
+  test("a file added in a new sub-directory", async () => {
+    expect(await changes((d) => {
+      mkdirSync(join(d, "sub"));
+      writeFileSync(join(d, "sub/b.yaml"), "x");
+    })).toBeGreaterThan(0);
+  });
+  test("a ..data symlink swap", async () => {
+    const dir = writeTree({});
+    writeKubeVolume(dir, { "a.yaml": "1" });
+    let calls = 0;
+    const w = watchDirs([dir], () => {
+      calls++;
+    }, { debounceMs: 30, pollMs: 200 });
+    await Bun.sleep(50);
+    writeKubeVolume(dir, { "a.yaml": "2" });
+    const end = Date.now() + 3000;
+    while (calls === 0 && Date.now() < end) await Bun.sleep(20);
+    w.close();
+    expect(calls).toBeGreaterThan(0);
+  });
+  test("bursts are debounced into few calls", async () => {
+    const n = await changes((d) => {
+      for (let i = 0; i < 20; i++) writeFileSync(join(d, "a.yaml"), String(i));
+    });
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThanOrEqual(2);
+  });
+});
