@@ -48,8 +48,11 @@ const VALUE_OPTIONS: Record<string, boolean> = {
 const EXTRA_OPTIONS = new Set([
   "--host", "--path", "--port", "--sni", "--header", "--method", "--scheme",
   "-o", "--output", "--out", "--name", "--names", "--ca", "--ca-key", "--days",
-  "--format", "--secret-name", "--secret-namespace", "--client", "--org",
+  "--key-type", "--secret-name", "--secret-namespace", "--secret-format", "--org",
 ]);
+
+/** Subcommand flags without a value, collected into `extra` as "true". */
+const EXTRA_FLAGS = new Set(["--with-ca"]);
 
 export function defaultOptions(): Options {
   return {
@@ -144,6 +147,10 @@ export function parseArgs(argv: string[]): Options {
     if (eq > 0 && arg.startsWith("--")) {
       name = arg.slice(0, eq);
       value = arg.slice(eq + 1);
+    }
+    if (EXTRA_FLAGS.has(name) && value === undefined) {
+      o.extra.set(name, ["true"]);
+      continue;
     }
     const known = name in VALUE_OPTIONS || EXTRA_OPTIONS.has(name);
     if (!known) throw new UsageError(`unknown option ${name}`);

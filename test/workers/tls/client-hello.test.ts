@@ -1,0 +1,120 @@
+import { describe, expect, test } from "bun:test";
+import { connect } from "node:tls";
+import { parseClientHello } from "../../../workers/tls/client-hello.ts";
+
+/** The first bytes a real TLS client (node:tls) sends, captured on a raw socket. */
+async function captureHello(opts: { servername?: string; ALPNProtocols?: string[] }): Promise<Uint8Array> {
+  let resolve!: (b: Uint8Array) => void;
+  const got = new Promise<Uint8Array>((r) => (resolve = r));
+  let buf = new Uint8Array(0);
+  const server = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      data(sock, chunk) {
+        const next = new Uint8Array(buf.length + chunk.length);
+        next.set(buf);
+        next.set(chunk, buf.length);
+        buf = next;
+        const r = parseClientHello(buf);
+        if (r.status !== "more") {
+          resolve(buf);
+          sock.end();
+        }
+      },
+    },
+  });
+  const client = connect({ host: "127.0.0.1", port: server.port, rejectUnauthorized: false, ...opts });
+  client.on("error", () => {});
+  const bytes = await got;
+  client.destroy();
+  server.stop(true);
+  return bytes;
+}
+
+/** Re-cut a handshake into TLS records of at most `size` bytes. */
+function refragment(hello: Uint8Array, size: number): Uint8Array {
+  const body = hello.subarray(5);
+  const parts: number[] = [];
+  for (let i = 0; i < body.length; i += size) {
+    const frag = body.subarray(i, Math.min(i + size, body.length));
+    parts.push(0x16, 0x03, 0x01, frag.length >> 8, frag.length & 0xff, ...frag);
+  }
+  return new Uint8Array(parts);
+}
+
+describe("ClientHello parsing", () => {
+  test("SNI and ALPN of a real client", async () => {
+    const hello = await captureHello({ servername: "HttpBin.Example.com", ALPNProtocols: ["h2", "http/1.1"] });
+    const r = parseClientHello(hello);
+    expect(r).toEqual({ status: "ok", sni: "httpbin.example.com", alpn: ["h2", "http/1.1"], version: 0x0303 });
+  });
+
+  test("no SNI (connecting by IP address) gives an empty name", async () => {
+    const hello = await captureHello({});
+    const r = parseClientHello(hello);
+    expect(r.status).toBe("ok");
+    if (r.status === "ok") expect(r.sni).toBe("");
+  });
+
+  test("every prefix of a hello asks for more, the whole hello parses", async () => {
+    const hello = await captureHello({ servername: "a.example.com" });
+    for (let i = 0; i < hello.length; i++) expect(parseClientHello(hello.subarray(0, i)).status).toBe("more");
+    expect(parseClientHello(hello).status).toBe("ok");
+  });
+
+  test("a hello split over several TLS records", async () => {
+    const hello = await captureHello({ servername: "split.example.com", ALPNProtocols: ["http/1.1"] });
+    for (const size of [Math.ceil(hello.length / 30), 100, 1000]) {
+      const frag = refragment(hello, size);
+      const r = parseClientHello(frag);
+      expect(r).toMatchObject({ status: "ok", sni: "split.example.com", alpn: ["http/1.1"] });
+      for (let i = 0; i < frag.length; i += 13) expect(parseClientHello(frag.subarray(0, i)).status).toBe("more");
+    }
+  });
+
+  test.each([
+    ["plain HTTP", new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), "not a TLS handshake"],
+    ["alert record", new Uint8Array([0x15, 3, 1, 0, 2, 2, 40]), "not a TLS handshake"],
+    ["SSLv2-style version", new Uint8Array([0x16, 2, 0, 0, 4, 1, 0, 0, 0]), "bad record version"],
+    ["empty record", new Uint8Array([0x16, 3, 1, 0, 0]), "empty handshake record"],
+    ["server hello instead", new Uint8Array([0x16, 3, 1, 0, 4, 2, 0, 0, 0]), "first handshake message is not a client hello"],
+    ["truncated body", new Uint8Array([0x16, 3, 1, 0, 6, 1, 0, 0, 2, 3, 3]), "client hello truncated"],
+    ["declared 16 MB hello", new Uint8Array([0x16, 3, 1, 0, 4, 1, 0xff, 0xff, 0xff]), "client hello too large"],
+    ["record too long", new Uint8Array([0x16, 3, 1, 0xff, 0xff]), "record too long"],
+  ])("rejects %s", (_name, bytes, reason) => {
+    expect(parseClientHello(bytes)).toEqual({ status: "error", reason });
+  });
+
+  test("a hello cut into many tiny records is refused", () => {
+    // handshake header 01 00 10 00 (a 4 KB hello), then one byte per record
+    const bytes: number[] = [];
+    for (const b of [1, 0, 0x10, 0]) bytes.push(0x16, 3, 1, 0, 1, b);
+    for (let i = 0; i < 100; i++) bytes.push(0x16, 3, 1, 0, 1, 0);
+    expect(parseClientHello(new Uint8Array(bytes))).toEqual({ status: "error", reason: "client hello in too many records" });
+  });
+
+  test("fuzzed hellos never throw and never report a name with invalid characters", async () => {
+    const hello = await captureHello({ servername: "fuzz.example.com", ALPNProtocols: ["h2"] });
+    let seed = 12345;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const counts = { ok: 0, more: 0, error: 0 };
+    for (let i = 0; i < 5000; i++) {
+      const b = hello.slice(0, 5 + Math.floor(rand() * (hello.length - 5 + 1)));
+      const flips = 1 + Math.floor(rand() * 4);
+      for (let f = 0; f < flips; f++) b[Math.floor(rand() * b.length)] = Math.floor(rand() * 256);
+      const r = parseClientHello(b);
+      counts[r.status]++;
+      if (r.status === "ok") expect(r.sni).toMatch(/^[a-z0-9._-]*$/);
+    }
+    for (let i = 0; i < 2000; i++) {
+      const b = new Uint8Array(Math.floor(rand() * 600));
+      for (let j = 0; j < b.length; j++) b[j] = Math.floor(rand() * 256);
+      if (b.length > 0 && rand() < 0.5) b[0] = 0x16;
+      if (b.length > 1 && rand() < 0.5) b[1] = 3;
+      counts[parseClientHello(b).status]++;
+    }
+    expect(counts.error).toBeGreaterThan(0);
+    expect(counts.ok + counts.more + counts.error).toBe(7000);
+  });
+});
