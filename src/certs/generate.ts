@@ -100,6 +100,8 @@ export interface LeafOptions extends SubjectOptions {
   /** Also URIs (e.g. spiffe://cluster.local/ns/default/sa/client). */
   uris?: string[];
   usage: "server" | "client" | "both";
+  /** An intermediate CA (may sign further certificates). */
+  isCA?: boolean;
 }
 
 /** A certificate signed by `ca` (`openssl x509 -req -CA ... -CAkey ...`). */
@@ -114,8 +116,11 @@ export async function issue(ca: Issued, o: LeafOptions): Promise<Issued> {
   if (o.usage !== "client") eku.push(x509.ExtendedKeyUsage.serverAuth);
   if (o.usage !== "server") eku.push(x509.ExtendedKeyUsage.clientAuth);
   const extensions: x509.Extension[] = [
-    new x509.BasicConstraintsExtension(false, undefined, true),
-    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+    new x509.BasicConstraintsExtension(o.isCA === true, undefined, true),
+    new x509.KeyUsagesExtension(
+      x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment | (o.isCA === true ? x509.KeyUsageFlags.keyCertSign : 0),
+      true,
+    ),
     new x509.ExtendedKeyUsageExtension(eku, false),
     await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     await x509.AuthorityKeyIdentifierExtension.create(ca.keys.publicKey),

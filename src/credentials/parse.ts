@@ -1,0 +1,142 @@
+// Turns Secret data into a checked TLS credential, in any of Istio's formats:
+//   tls.crt / tls.key (+ ca.crt)            kubernetes.io/tls
+//   cert / key (+ cacert)                   generic
+//   cert / key, CA in Secret `<name>-cacert` under `cacert` (the companion wins)
+// Checks: PEM parses, the key matches the leaf certificate, the chain is in
+// order (each certificate issued by the next), expiry. Pure and synchronous.
+import { X509Certificate, createPrivateKey } from "node:crypto";
+
+export interface CertInfo {
+  subject: string;
+  issuer: string;
+  sans: string[];
+  serial: string;
+  notBefore: string;
+  notAfter: string;
+  fingerprint256: string;
+}
+
+export interface Credential {
+  /** Secret name as referenced (`httpbin-credential`). */
+  name: string;
+  /** `Secret/ns/name` of the data used (+ companion). */
+  sources: string[];
+  /** Server certificate chain, PEM (leaf first); "" for a CA-only credential. */
+  certChain: string;
+  /** Private key, PEM; "" for a CA-only credential. */
+  privateKey: string;
+  /** Trusted CA certificates for client verification, PEM, or "". */
+  caCert: string;
+  chain: CertInfo[];
+  ca: CertInfo[];
+  /** Non-fatal notes (expired, not yet valid, ...). */
+  warnings: string[];
+}
+
+export type CredentialResult = { ok: true; credential: Credential } | { ok: false; problem: string; field: string };
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+export function splitPemCerts(pem: string): string[] {
+  return pem.match(PEM_CERT) ?? [];
+}
+
+export function certInfo(c: X509Certificate): CertInfo {
+  return {
+    subject: c.subject.replace(/\n/g, ", "),
+    issuer: c.issuer.replace(/\n/g, ", "),
+    sans: (c.subjectAltName ?? "").split(/,\s*/).filter(Boolean),
+    serial: c.serialNumber,
+    notBefore: c.validFromDate?.toISOString() ?? new Date(c.validFrom).toISOString(),
+    notAfter: c.validToDate?.toISOString() ?? new Date(c.validTo).toISOString(),
+    fingerprint256: c.fingerprint256,
+  };
+}
+
+function parseCerts(pem: string, field: string): { ok: true; certs: X509Certificate[] } | { ok: false; problem: string; field: string } {
+  const blocks = splitPemCerts(pem);
+  if (blocks.length === 0) return { ok: false, problem: "not a PEM certificate", field };
+  const certs: X509Certificate[] = [];
+  for (let i = 0; i < blocks.length; i++) {
+    try {
+      certs.push(new X509Certificate(blocks[i]!));
+    } catch (err) {
+      return { ok: false, problem: `certificate ${i + 1} does not parse: ${(err as Error).message}`, field };
+    }
+  }
+  return { ok: true, certs };
+}
+
+export interface SecretData {
+  /** `Secret/ns/name` */
+  ref: string;
+  data: Record<string, string>;
+}
+
+/**
+ * Build the credential named `name` from its Secret and, when present, the
+ * companion `<name>-cacert` Secret. `now` is injectable for expiry tests.
+ */
+export function parseCredential(name: string, secret: SecretData | null, companion: SecretData | null, now = new Date()): CredentialResult {
+  if (secret === null && companion === null) return { ok: false, problem: `Secret "${name}" not found`, field: "credentialName" };
+  const d = secret?.data ?? {};
+  const certKey = d["tls.crt"] !== undefined ? "tls.crt" : d["cert"] !== undefined ? "cert" : null;
+  const keyKey = d["tls.key"] !== undefined ? "tls.key" : d["key"] !== undefined ? "key" : null;
+  const warnings: string[] = [];
+  let certChain = "";
+  let privateKey = "";
+  let chain: CertInfo[] = [];
+  if (certKey !== null || keyKey !== null) {
+    if (certKey === null) return { ok: false, problem: "has a key but no certificate (tls.crt or cert)", field: "data" };
+    if (keyKey === null) return { ok: false, problem: "has a certificate but no key (tls.key or key)", field: "data" };
+    const parsed = parseCerts(d[certKey]!, `data.${certKey}`);
+    if (!parsed.ok) return parsed;
+    let key;
+    try {
+      key = createPrivateKey(d[keyKey]!);
+    } catch (err) {
+      return { ok: false, problem: `private key does not parse: ${(err as Error).message}`, field: `data.${keyKey}` };
+    }
+    const leaf = parsed.certs[0]!;
+    if (!leaf.checkPrivateKey(key)) return { ok: false, problem: "private key does not match the certificate", field: `data.${keyKey}` };
+    for (let i = 0; i + 1 < parsed.certs.length; i++) {
+      if (!parsed.certs[i]!.checkIssued(parsed.certs[i + 1]!)) {
+        return { ok: false, problem: `certificate chain out of order: certificate ${i + 1} is not issued by certificate ${i + 2}`, field: `data.${certKey}` };
+      }
+    }
+    chain = parsed.certs.map(certInfo);
+    const nb = new Date(chain[0]!.notBefore);
+    const na = new Date(chain[0]!.notAfter);
+    if (na < now) warnings.push(`certificate expired on ${chain[0]!.notAfter}`);
+    if (nb > now) warnings.push(`certificate not valid before ${chain[0]!.notBefore}`);
+    certChain = parsed.certs.map((c) => c.toString().trim()).join("\n") + "\n";
+    privateKey = d[keyKey]!;
+  }
+  // CA: the companion Secret wins, then ca.crt, then cacert.
+  let caPem: string | undefined;
+  let caField = "";
+  if (companion !== null && companion.data["cacert"] !== undefined) {
+    caPem = companion.data["cacert"];
+    caField = `${companion.ref}: data.cacert`;
+  } else if (d["ca.crt"] !== undefined) {
+    caPem = d["ca.crt"];
+    caField = "data.ca.crt";
+  } else if (d["cacert"] !== undefined) {
+    caPem = d["cacert"];
+    caField = "data.cacert";
+  }
+  let caCert = "";
+  let ca: CertInfo[] = [];
+  if (caPem !== undefined && caPem.trim() !== "") {
+    const parsed = parseCerts(caPem, caField);
+    if (!parsed.ok) return parsed;
+    ca = parsed.certs.map(certInfo);
+    caCert = parsed.certs.map((c) => c.toString().trim()).join("\n") + "\n";
+    for (const c of ca) if (new Date(c.notAfter) < now) warnings.push(`CA certificate ${c.subject} expired on ${c.notAfter}`);
+  }
+  if (certChain === "" && caCert === "") {
+    return { ok: false, problem: "has neither a certificate/key pair (tls.crt/tls.key, cert/key) nor a CA (ca.crt, cacert)", field: "data" };
+  }
+  const sources = [secret?.ref, companion?.ref].filter((s): s is string => s !== undefined);
+  return { ok: true, credential: { name, sources, certChain, privateKey, caCert, chain, ca, warnings } };
+}
