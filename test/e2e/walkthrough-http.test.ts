@@ -92,13 +92,6 @@ describe("walkthrough: HTTP gateway (01-http-gateway)", () => {
     expect((await get(gw, "other.example.com", "/status/200")).status).toBe(404);
   });
 
-  test("the upstream sees the original Host and forwarding headers", async () => {
-    // /status is the only routed prefix, so ask httpbin to echo through a status path's sibling: use the backend directly for comparison
-    const r = await get(gw, "httpbin.example.com", "/status/200");
-    expect(r.status).toBe(200);
-    expect(r.headers.get("x-request-id")).toBeNull(); // a response header only if the upstream sets one
-  });
-
   test("one access log line per request, in Envoy's format", async () => {
     await get(gw, "httpbin.example.com", "/status/201");
     await gw.waitForOutput(/"GET \/status\/201 HTTP\/1\.1" 201 /);
@@ -160,10 +153,12 @@ describe("hot reload: from the host gateway to the * variant and back, while ser
       expect((await get(gw, "x.example", "/headers")).status).toBe(200);
       expect((await gw.admin("/ready")).status).toBe(200);
 
+      // no Gateway left on port 80: the port is closed (INTERFACE.md: listened on only while used)
       rmSync(join(dir, "httpbin-gateway.yaml"));
+      const closed = async () => get(gw, "x.example", "/headers").then(() => false, () => true);
       const end = Date.now() + 5000;
-      while ((await get(gw, "x.example", "/headers")).status !== 404 && Date.now() < end) await Bun.sleep(50);
-      expect((await get(gw, "x.example", "/headers")).status).toBe(404);
+      while (!(await closed()) && Date.now() < end) await Bun.sleep(50);
+      expect(await closed()).toBe(true);
     } finally {
       await gw.stop();
     }
