@@ -1,0 +1,123 @@
+// The request-head parser: tables of well-formed and hostile heads.
+import { describe, expect, test } from "bun:test";
+import { findHeadEnd } from "../../workers/http/fields.ts";
+import { MAX_REQUEST_HEAD, normalizePath, parseRequestHead, RequestHead } from "../../workers/http/parse-request.ts";
+
+function parse(raw: string): { status: number; h: RequestHead } {
+  const h = new RequestHead();
+  return { status: parseRequestHead(raw, h), h };
+}
+
+describe("parseRequestHead accepts", () => {
+  test("a plain GET with Host, lower-casing names and trimming values", () => {
+    const { status, h } = parse("GET /a/b?x=1&y HTTP/1.1\r\nHost: Example.COM:8080\r\nUser-Agent:  curl/8 \t\r\nX-Empty:\r\n\r\n");
+    expect(status).toBe(0);
+    expect(h.method).toBe("GET");
+    expect(h.path).toBe("/a/b");
+    expect(h.query).toBe("x=1&y");
+    expect(h.host).toBe("example.com");
+    expect(h.authority).toBe("Example.COM:8080");
+    expect(h.names).toEqual(["host", "user-agent", "x-empty"]);
+    expect(h.values).toEqual(["Example.COM:8080", "curl/8", ""]);
+    expect(h.header("user-agent")).toBe("curl/8");
+    expect(h.close).toBe(false);
+    expect(h.contentLength).toBe(-1);
+  });
+
+  const ok: [string, string, Partial<RequestHead>][] = [
+    ["POST with Content-Length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\n\r\n", { contentLength: 12 }],
+    ["identical duplicate Content-Length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\ncontent-length: 5\r\n\r\n", { contentLength: 5 }],
+    ["chunked, any case", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n", { chunked: true }],
+    ["Connection: close", "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", { close: true }],
+    ["HTTP/1.0 without Host", "GET / HTTP/1.0\r\n\r\n", { host: "", close: true, minor: 0 }],
+    ["HTTP/1.0 keep-alive", "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", { close: false, keepAlive: true }],
+    ["WebSocket upgrade", "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: WebSocket\r\n\r\n", { upgrade: "websocket" }],
+    ["Upgrade without Connection: upgrade is ignored", "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n", { upgrade: "" }],
+    ["Expect: 100-continue", "PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n", { expectContinue: true }],
+    ["absolute-form target", "GET http://b.example:81/p?q=1 HTTP/1.1\r\nHost: a\r\n\r\n", { host: "b.example", authority: "b.example:81", path: "/p", query: "q=1" }],
+    ["absolute-form without path", "GET http://b.example HTTP/1.1\r\nHost: a\r\n\r\n", { path: "/" }],
+    ["OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", { path: "*" }],
+    ["obs-text in a value", "GET / HTTP/1.1\r\nHost: a\r\nX: caf\u00e9\r\n\r\n", { highBytes: true }],
+    ["dot-segments removed", "GET /a/./b/../c HTTP/1.1\r\nHost: a\r\n\r\n", { path: "/a/c" }],
+    ["IPv6 host", "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", { host: "[::1]" }],
+  ];
+  for (const [name, raw, want] of ok) {
+    test(name, () => {
+      const { status, h } = parse(raw);
+      expect(status).toBe(0);
+      for (const k of Object.keys(want) as (keyof RequestHead)[]) expect(h[k]).toEqual(want[k] as never);
+    });
+  }
+});
+
+describe("parseRequestHead rejects", () => {
+  const bad: [string, string, number][] = [
+    ["CL and TE together", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400],
+    ["differing duplicate Content-Length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400],
+    ["Content-Length list", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n", 400],
+    ["signed Content-Length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n", 400],
+    ["huge Content-Length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n", 400],
+    ["TE gzip, chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 400],
+    ["TE identity", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n", 400],
+    ["TE chunked twice", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", 400],
+    ["TE with HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400],
+    ["obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n", 400],
+    ["whitespace before colon", "GET / HTTP/1.1\r\nHost: a\r\nX-A : b\r\n\r\n", 400],
+    ["tab before colon", "GET / HTTP/1.1\r\nHost: a\r\nContent-Length\t: 5\r\n\r\n", 400],
+    ["bare LF inside", "GET / HTTP/1.1\nHost: a\r\n\r\n", 400],
+    ["bare CR inside a value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\rb\r\n\r\n", 400],
+    ["NUL in a value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\u0000b\r\n\r\n", 400],
+    ["DEL in a value", "GET / HTTP/1.1\r\nHost: a\r\nX: a\u007fb\r\n\r\n", 400],
+    ["invalid name character", "GET / HTTP/1.1\r\nHost: a\r\nX(y): b\r\n\r\n", 400],
+    ["empty name", "GET / HTTP/1.1\r\nHost: a\r\n: b\r\n\r\n", 400],
+    ["line without colon", "GET / HTTP/1.1\r\nHost: a\r\nnocolon\r\n\r\n", 400],
+    ["missing Host in HTTP/1.1", "GET / HTTP/1.1\r\nX: y\r\n\r\n", 400],
+    ["two Host headers", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400],
+    ["lower-case method is still a token, but a space in it is not", "G ET / HTTP/1.1\r\nHost: a\r\n\r\n", 400],
+    ["two spaces after method", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400],
+    ["space in target", "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", 400],
+    ["non-ASCII in target", "GET /caf\u00e9 HTTP/1.1\r\nHost: a\r\n\r\n", 400],
+    ["fragment in target", "GET /a#b HTTP/1.1\r\nHost: a\r\n\r\n", 400],
+    ["relative target", "GET a/b HTTP/1.1\r\nHost: a\r\n\r\n", 400],
+    ["asterisk for GET", "GET * HTTP/1.1\r\nHost: a\r\n\r\n", 400],
+    ["lower-case version", "GET / http/1.1\r\nHost: a\r\n\r\n", 400],
+    ["missing version", "GET /\r\nHost: a\r\n\r\n", 400],
+    ["HTTP/2.0 request line", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505],
+    ["HTTP/1.2", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", 505],
+    ["trailing space after version", "GET / HTTP/1.1 \r\nHost: a\r\n\r\n", 400],
+    ["too many headers", "GET / HTTP/1.1\r\nHost: a\r\n" + "X: y\r\n".repeat(100) + "\r\n", 431],
+  ];
+  for (const [name, raw, status] of bad) {
+    test(`${name} → ${status}`, () => {
+      expect(parse(raw).status).toBe(status);
+    });
+  }
+});
+
+describe("findHeadEnd", () => {
+  test("finds the end, waits for more, flags bare LF and oversize heads", () => {
+    expect(findHeadEnd(Buffer.from("GET / HTTP/1.1\r\nHost: a\r\n\r\nrest"), 0, MAX_REQUEST_HEAD)).toBe(27);
+    expect(findHeadEnd(Buffer.from("GET / HTTP/1.1\r\nHost: a\r\n"), 0, MAX_REQUEST_HEAD)).toBe(-1);
+    expect(findHeadEnd(Buffer.from("GET / HTTP/1.1\nHost: a\n\n"), 0, MAX_REQUEST_HEAD)).toBe(-400);
+    expect(findHeadEnd(Buffer.from("GET / HTTP/1.1\r\nHost: a\n\r\n"), 0, MAX_REQUEST_HEAD)).toBe(-400);
+    expect(findHeadEnd(Buffer.from("GET / HTTP/1.1\r\nX: " + "a".repeat(70_000)), 0, MAX_REQUEST_HEAD)).toBe(-431);
+    expect(findHeadEnd(Buffer.from("GET / HTTP/1.1\r\nX: " + "a".repeat(70_000) + "\r\n\r\n"), 0, MAX_REQUEST_HEAD)).toBe(-431);
+  });
+});
+
+describe("normalizePath", () => {
+  const cases: [string, string][] = [
+    ["/", "/"],
+    ["/a/b", "/a/b"],
+    ["/a/../b", "/b"],
+    ["/a/%2e%2E/b", "/b"],
+    ["/../../etc", "/etc"],
+    ["/a/b/..", "/a/"],
+    ["/a/./", "/a/"],
+    ["/a/.b/c", "/a/.b/c"],
+    ["/a%2Fb", "/a%2Fb"],
+    ["//a//b", "//a//b"],
+    ["/file%2ehtml", "/file%2ehtml"],
+  ];
+  for (const [input, want] of cases) test(`${input} → ${want}`, () => expect(normalizePath(input)).toBe(want));
+});

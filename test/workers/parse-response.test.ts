@@ -1,0 +1,95 @@
+// The response-head parser and the chunked scanner: good and hostile inputs.
+import { describe, expect, test } from "bun:test";
+import { CHUNKED_BAD, CHUNKED_MORE, ChunkedScanner } from "../../workers/http/chunked.ts";
+import { bodiless, parseResponseHead, ResponseHead } from "../../workers/http/parse-response.ts";
+
+function parse(raw: string): ResponseHead | null {
+  const h = new ResponseHead();
+  return parseResponseHead(raw, h) ? h : null;
+}
+
+describe("parseResponseHead", () => {
+  test("a normal response", () => {
+    const h = parse("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nServer: x\r\n\r\n")!;
+    expect(h.status).toBe(200);
+    expect(h.reason).toBe("OK");
+    expect(h.contentLength).toBe(13);
+    expect(h.names).toEqual(["content-type", "content-length", "server"]);
+    expect(h.close).toBe(false);
+  });
+  test("no reason phrase, with and without the space", () => {
+    expect(parse("HTTP/1.1 204 \r\n\r\n")!.status).toBe(204);
+    expect(parse("HTTP/1.1 204\r\n\r\n")!.status).toBe(204);
+  });
+  test("HTTP/1.0 closes unless keep-alive", () => {
+    expect(parse("HTTP/1.0 200 OK\r\n\r\n")!.close).toBe(true);
+    expect(parse("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\n")!.close).toBe(false);
+    expect(parse("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")!.close).toBe(true);
+  });
+  test("chunked", () => expect(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")!.chunked).toBe(true));
+
+  const bad: [string, string][] = [
+    ["garbage", "hello world\r\n\r\n"],
+    ["HTTP/2", "HTTP/2 200 OK\r\n\r\n"],
+    ["two-digit status", "HTTP/1.1 20 OK\r\n\r\n"],
+    ["status 600", "HTTP/1.1 600 X\r\n\r\n"],
+    ["CL and TE", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"],
+    ["differing CL", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n"],
+    ["TE gzip", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"],
+    ["obs-fold", "HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n"],
+    ["space before colon", "HTTP/1.1 200 OK\r\nX : a\r\n\r\n"],
+    ["bare LF", "HTTP/1.1 200 OK\nX: a\r\n\r\n"],
+    ["control character in reason", "HTTP/1.1 200 O\u0001K\r\n\r\n"],
+  ];
+  for (const [name, raw] of bad) test(`rejects ${name}`, () => expect(parse(raw)).toBeNull());
+
+  test("bodiless statuses and HEAD", () => {
+    expect(bodiless(204, "GET")).toBe(true);
+    expect(bodiless(304, "GET")).toBe(true);
+    expect(bodiless(200, "HEAD")).toBe(true);
+    expect(bodiless(200, "GET")).toBe(false);
+  });
+});
+
+describe("ChunkedScanner", () => {
+  function scanAll(parts: string[]): { end: number; data: string } {
+    const s = new ChunkedScanner();
+    let data = "";
+    const sink = (b: Buffer, st: number, e: number) => (data += b.toString("latin1", st, e));
+    for (let i = 0; i < parts.length; i++) {
+      const buf = Buffer.from(parts[i]!, "latin1");
+      const r = s.scan(buf, 0, buf.length, sink);
+      if (r !== CHUNKED_MORE) return { end: i === parts.length - 1 ? r : CHUNKED_BAD - 100, data };
+    }
+    return { end: CHUNKED_MORE, data };
+  }
+
+  test("ends exactly after the last chunk and trailers, byte by byte too", () => {
+    const body = "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-T: 1\r\n\r\n";
+    expect(scanAll([body + "NEXT"])).toEqual({ end: body.length, data: "hello world" });
+    const bytes = body.split("");
+    const s = new ChunkedScanner();
+    let end = -1;
+    for (let i = 0; i < bytes.length; i++) {
+      const r = s.scan(Buffer.from(bytes[i]!), 0, 1, null);
+      if (i < bytes.length - 1) expect(r).toBe(CHUNKED_MORE);
+      else end = r;
+    }
+    expect(end).toBe(1);
+  });
+  test("upper-case hex and large chunks", () => {
+    const data = "x".repeat(0x1a2b);
+    expect(scanAll(["1A2B\r\n" + data + "\r\n0\r\n\r\n"]).data.length).toBe(0x1a2b);
+  });
+  const bad: [string, string][] = [
+    ["no digits", "\r\nabc\r\n0\r\n\r\n"],
+    ["space after size", "5 \r\nhello\r\n0\r\n\r\n"],
+    ["negative size", "-5\r\nhello\r\n0\r\n\r\n"],
+    ["bare LF after size", "5\nhello\r\n0\r\n\r\n"],
+    ["missing CRLF after data", "5\r\nhelloX\r\n0\r\n\r\n"],
+    ["overlong size", "10000000000000000\r\n"],
+    ["obs-fold trailer", "0\r\nX: a\r\n b\r\n\r\n"],
+    ["control char in extension", "5;\u0001\r\nhello\r\n0\r\n\r\n"],
+  ];
+  for (const [name, raw] of bad) test(`rejects ${name}`, () => expect(scanAll([raw]).end).toBe(CHUNKED_BAD));
+});

@@ -1,0 +1,128 @@
+// Chunked transfer-coding (RFC 9112 §7.1) scanner. The gateway passes chunked
+// bodies through byte for byte; it only has to know, strictly, where a body
+// ends. With a sink it also decodes (for HTTP/1.0 clients, which cannot read chunked).
+import { COLON, CR, FIELD, HEX, LF, TCHAR } from "./chars.ts";
+
+const SIZE_START = 0;
+const SIZE = 1;
+const EXT = 2;
+const SIZE_LF = 3;
+const DATA = 4;
+const DATA_CR = 5;
+const DATA_LF = 6;
+const TRAILER_START = 7;
+const TRAILER_NAME = 8;
+const TRAILER_VALUE = 9;
+const TRAILER_LF = 10;
+const FINAL_LF = 11;
+const DONE = 12;
+
+/** More bytes are needed. */
+export const CHUNKED_MORE = -1;
+/** The framing is malformed. */
+export const CHUNKED_BAD = -2;
+
+/** 13 hex digits: sizes stay exact doubles. */
+const MAX_SIZE_DIGITS = 13;
+/** Chunk extensions and trailers together may not exceed this many bytes. */
+const MAX_META = 16 * 1024;
+
+export type ChunkSink = (buf: Buffer, start: number, end: number) => void;
+
+export class ChunkedScanner {
+  private state = SIZE_START;
+  private remaining = 0;
+  private digits = 0;
+  private meta = 0;
+  /** Data bytes seen so far (decoded length). */
+  dataBytes = 0;
+
+  get done(): boolean {
+    return this.state === DONE;
+  }
+
+  /**
+   * Scan buf[start, end). Returns the index just past the body's final CRLF when
+   * the body ends inside the range, CHUNKED_MORE when all of it belongs to the
+   * body, CHUNKED_BAD when the framing is invalid. `sink` gets each data span.
+   */
+  scan(buf: Buffer, start: number, end: number, sink: ChunkSink | null): number {
+    let i = start;
+    let state = this.state;
+    while (i < end) {
+      if (state === DATA) {
+        const take = Math.min(this.remaining, end - i);
+        if (sink !== null) sink(buf, i, i + take);
+        i += take;
+        this.dataBytes += take;
+        this.remaining -= take;
+        if (this.remaining === 0) state = DATA_CR;
+        continue;
+      }
+      const c = buf[i]!;
+      switch (state) {
+        case SIZE_START:
+        case SIZE: {
+          const h = HEX[c]!;
+          if (h !== 0) {
+            if (++this.digits > MAX_SIZE_DIGITS) return this.bad();
+            this.remaining = this.remaining * 16 + (h - 1);
+            state = SIZE;
+          } else if (state === SIZE && c === 59 /* ; */) state = EXT;
+          else if (state === SIZE && c === CR) state = SIZE_LF;
+          else return this.bad();
+          break;
+        }
+        case EXT:
+          if (c === CR) state = SIZE_LF;
+          else if (FIELD[c] !== 1 || ++this.meta > MAX_META) return this.bad();
+          break;
+        case SIZE_LF:
+          if (c !== LF) return this.bad();
+          this.digits = 0;
+          state = this.remaining === 0 ? TRAILER_START : DATA;
+          break;
+        case DATA_CR:
+          if (c !== CR) return this.bad();
+          state = DATA_LF;
+          break;
+        case DATA_LF:
+          if (c !== LF) return this.bad();
+          state = SIZE_START;
+          break;
+        case TRAILER_START:
+          if (c === CR) state = FINAL_LF;
+          else if (TCHAR[c] === 1) state = TRAILER_NAME;
+          else return this.bad();
+          break;
+        case TRAILER_NAME:
+          if (c === COLON) state = TRAILER_VALUE;
+          else if (TCHAR[c] !== 1) return this.bad();
+          if (++this.meta > MAX_META) return this.bad();
+          break;
+        case TRAILER_VALUE:
+          if (c === CR) state = TRAILER_LF;
+          else if (FIELD[c] !== 1 || ++this.meta > MAX_META) return this.bad();
+          break;
+        case TRAILER_LF:
+          if (c !== LF) return this.bad();
+          state = TRAILER_START;
+          break;
+        case FINAL_LF:
+          if (c !== LF) return this.bad();
+          this.state = DONE;
+          return i + 1;
+        default:
+          return this.bad();
+      }
+      i++;
+    }
+    this.state = state;
+    return CHUNKED_MORE;
+  }
+
+  private bad(): number {
+    this.state = -1;
+    return CHUNKED_BAD;
+  }
+}

@@ -1,0 +1,185 @@
+// Strict HTTP/1.1 request-head parser (RFC 9112), as strict as Bun's own:
+// CL+TE, differing Content-Length, a Transfer-Encoding other than `chunked`,
+// obs-fold, whitespace before a colon, bare LF, invalid characters → 400.
+// Works on the latin1 string of one head (request line … CRLFCRLF).
+import { normalizeHost, type RequestView } from "../../src/route/lookup.ts";
+import { SP, TARGET, TCHAR } from "./chars.ts";
+import { connectionTokens, eqLower, FIELDS_TOO_MANY, parseLength, scanFields } from "./fields.ts";
+
+/** Envoy's default `max_request_headers_kb` is 60 KiB; a longer head gets 431. */
+export const MAX_REQUEST_HEAD = 60 * 1024;
+
+export class RequestHead implements RequestView {
+  method = "";
+  /** Request-target as received. */
+  target = "";
+  /** Path without the query, dot-segments removed (what routing sees and the upstream gets). */
+  path = "";
+  query = "";
+  /** HTTP/1.<minor> */
+  minor = 1;
+  /** Lower-case header names and their values, in order (Host included). */
+  names: string[] = [];
+  values: string[] = [];
+  /** Host header, or the authority of an absolute-form target; "" when absent. */
+  authority = "";
+  /** Lower-case host without port (lookup.ts's RequestView). */
+  host = "";
+  /** Gateway port the request arrived on; set by the listener. */
+  port = 0;
+  scheme = "http";
+  /** -1: no Content-Length. */
+  contentLength = -1;
+  chunked = false;
+  /** The connection ends after this exchange (Connection: close, or HTTP/1.0 without keep-alive). */
+  close = false;
+  /** The client asked for keep-alive explicitly (matters for HTTP/1.0). */
+  keepAlive = false;
+  /** Lower-case `Upgrade` value when `Connection` names upgrade; else "". */
+  upgrade = "";
+  expectContinue = false;
+  /** Header names listed in `Connection` other than close/keep-alive/upgrade, or null. */
+  nominated: string[] | null = null;
+  /** The head holds bytes ≥ 0x80 (write it back as latin1, not UTF-8). */
+  highBytes = false;
+
+  header(name: string): string | undefined {
+    const ns = this.names;
+    for (let i = 0; i < ns.length; i++) if (ns[i] === name) return this.values[i];
+    return undefined;
+  }
+}
+
+/** Remove `.`/`..` segments (RFC 3986 5.2.4; `%2e` counts as a dot), as Envoy's normalize_path does. */
+export function normalizePath(p: string): string {
+  if (p.indexOf("/.") < 0 && p.indexOf("%2") < 0) return p;
+  const q = p.indexOf("%2") < 0 ? p : p.replace(/%2e/gi, ".");
+  if (q.indexOf("/.") < 0) return p;
+  const segs = q.split("/");
+  const out: string[] = [];
+  for (let k = 1; k < segs.length; k++) {
+    const seg = segs[k]!;
+    const last = k === segs.length - 1;
+    if (seg === ".") {
+      if (last) out.push("");
+    } else if (seg === "..") {
+      out.pop();
+      if (last) out.push("");
+    } else out.push(seg);
+  }
+  const r = "/" + out.join("/");
+  return r === q ? p : r;
+}
+
+function onTarget(h: RequestHead, t: string): number {
+  let pathAndQuery = t;
+  if (t.charCodeAt(0) !== 47 /* / */) {
+    if (t === "*") {
+      if (h.method !== "OPTIONS") return 400;
+      h.path = "*";
+      return 0;
+    }
+    if (h.method === "CONNECT") {
+      h.authority = t;
+      h.path = "";
+      return 0;
+    }
+    const lower = t.slice(0, 8).toLowerCase();
+    const skip = lower.startsWith("http://") ? 7 : lower.startsWith("https://") ? 8 : -1;
+    if (skip < 0) return 400;
+    let end = skip;
+    while (end < t.length) {
+      const c = t.charCodeAt(end);
+      if (c === 47 || c === 63) break;
+      end++;
+    }
+    if (end === skip) return 400;
+    h.authority = t.slice(skip, end); // absolute-form: the target's authority wins over Host
+    pathAndQuery = end === t.length ? "/" : t.charCodeAt(end) === 63 ? "/" + t.slice(end) : t.slice(end);
+  }
+  if (pathAndQuery.indexOf("#") >= 0) return 400;
+  const qm = pathAndQuery.indexOf("?");
+  h.query = qm < 0 ? "" : pathAndQuery.slice(qm + 1);
+  h.path = normalizePath(qm < 0 ? pathAndQuery : pathAndQuery.slice(0, qm));
+  return 0;
+}
+
+const VERSION_RE = /^HTTP\/\d\.\d\r\n/;
+
+/**
+ * Parse one request head (`s` = latin1 of request line through CRLFCRLF) into `h`.
+ * Returns 0, or the status to answer with (400, 431, 505).
+ */
+export function parseRequestHead(s: string, h: RequestHead): number {
+  const n = s.length;
+  let i = 0;
+  // method SP
+  while (i < n && TCHAR[s.charCodeAt(i)] === 1) i++;
+  if (i === 0 || i >= n || s.charCodeAt(i) !== SP) return 400;
+  h.method = s.slice(0, i);
+  // request-target SP
+  const st = ++i;
+  while (i < n && TARGET[s.charCodeAt(i)] === 1) i++;
+  if (i === st || i >= n || s.charCodeAt(i) !== SP) return 400;
+  h.target = s.slice(st, i);
+  i++;
+  // HTTP-version CRLF
+  if (s.startsWith("HTTP/1.1\r\n", i)) h.minor = 1;
+  else if (s.startsWith("HTTP/1.0\r\n", i)) h.minor = 0;
+  else return VERSION_RE.test(s.slice(i, i + 10)) ? 505 : 400;
+
+  const names = h.names;
+  const values = h.values;
+  const r = scanFields(s, i + 10, names, values);
+  if (r < 0) return r === FIELDS_TOO_MANY ? 431 : 400;
+  h.highBytes = r === 1;
+
+  let sawHost = false;
+  let upgradeValue = "";
+  for (let k = 0; k < names.length; k++) {
+    const v = values[k]!;
+    switch (names[k]) {
+      case "host":
+        if (sawHost) return 400;
+        sawHost = true;
+        h.authority = v;
+        break;
+      case "content-length": {
+        const len = parseLength(v);
+        if (len < 0 || (h.contentLength >= 0 && h.contentLength !== len)) return 400;
+        h.contentLength = len;
+        break;
+      }
+      case "transfer-encoding":
+        if (h.chunked || !eqLower(v, "chunked")) return 400;
+        h.chunked = true;
+        break;
+      case "connection": {
+        const toks: string[] = [];
+        connectionTokens(v, toks);
+        for (let t = 0; t < toks.length; t++) {
+          const tok = toks[t]!;
+          if (tok === "close") h.close = true;
+          else if (tok === "keep-alive") h.keepAlive = true;
+          else if (tok === "upgrade") h.upgrade = "?";
+          else (h.nominated ??= []).push(tok);
+        }
+        break;
+      }
+      case "upgrade":
+        upgradeValue = v;
+        break;
+      case "expect":
+        if (eqLower(v, "100-continue")) h.expectContinue = true;
+        break;
+    }
+  }
+  if (h.chunked && (h.contentLength >= 0 || h.minor === 0)) return 400;
+  if (h.minor === 1 && !sawHost) return 400;
+  if (h.minor === 0 && !h.keepAlive) h.close = true;
+  if (h.upgrade !== "") h.upgrade = upgradeValue.toLowerCase();
+  const t = onTarget(h, h.target);
+  if (t !== 0) return t;
+  h.host = normalizeHost(h.authority);
+  return 0;
+}
