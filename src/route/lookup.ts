@@ -1,5 +1,5 @@
 // Request → virtual host → route: the lookups the workers run per request and
-// that trace() replays. Pure, allocation-light, no RegExp built here.
+// that trace() replays. Pure, allocation-light, no RegExp or closure built here.
 import type { HeaderMatch, Route, RouteMatch, RouteTable, StringMatch, TrieNode, VirtualHost } from "../snapshot/types.ts";
 
 /** What a route match needs to know of a request. */
@@ -57,22 +57,20 @@ export function matchString(m: StringMatch, value: string): boolean {
   }
 }
 
-function matchUri(m: RouteMatch, path: string): boolean {
+/**
+ * The uri condition of a match. With `ignoreUriCase` compile stores exact and
+ * prefix values lower-cased, so only the path is lower-cased here (regexes are
+ * case-sensitive, as in Envoy).
+ */
+export function matchUri(m: RouteMatch, path: string): boolean {
   const u = m.uri;
   if (u === null) return true;
-  if (!m.ignoreUriCase) return matchString(u, path);
-  const p = path.toLowerCase();
-  switch (u.kind) {
-    case "exact":
-      return p === u.value.toLowerCase();
-    case "prefix":
-      return p.startsWith(u.value.toLowerCase());
-    case "regex":
-      return matchString(u, path);
-  }
+  if (!m.ignoreUriCase || u.kind === "regex") return matchString(u, path);
+  return matchString(u, path.toLowerCase());
 }
 
-function queryParam(query: string, name: string): string | undefined {
+/** Value of query parameter `name` (raw, not decoded), "" if present without `=`, else undefined. */
+export function queryParam(query: string, name: string): string | undefined {
   if (query.length === 0) return undefined;
   let start = 0;
   while (start <= query.length) {
@@ -88,9 +86,34 @@ function queryParam(query: string, name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A request header by lower-case name; the pseudo-headers Istio matches on are
+ * answered from the request line (`:authority` is the host without port).
+ */
+export function requestHeader(req: RequestView, name: string): string | undefined {
+  if (name.charCodeAt(0) !== 58 /* : */) return req.header(name);
+  switch (name) {
+    case ":authority":
+      return req.host;
+    case ":method":
+      return req.method;
+    case ":scheme":
+      return req.scheme;
+    case ":path":
+      return req.query.length === 0 ? req.path : req.path + "?" + req.query;
+  }
+  return req.header(name);
+}
+
 function headerMatches(h: HeaderMatch, value: string | undefined): boolean {
   if (value === undefined) return false;
   return h.match === null || matchString(h.match, value);
+}
+
+/** withoutHeaders: inverted; a missing header reads as "" for value matchers (Envoy's treat_missing_header_as_empty). */
+function headerExcludes(h: HeaderMatch, value: string | undefined): boolean {
+  if (h.match === null) return value !== undefined;
+  return matchString(h.match, value === undefined ? "" : value);
 }
 
 /** Does one `match[]` entry accept the request? Fields inside are AND'd. */
@@ -103,12 +126,12 @@ export function matchOne(m: RouteMatch, req: RequestView): boolean {
   const hs = m.headers;
   for (let i = 0; i < hs.length; i++) {
     const h = hs[i]!;
-    if (!headerMatches(h, req.header(h.name))) return false;
+    if (!headerMatches(h, requestHeader(req, h.name))) return false;
   }
   const without = m.withoutHeaders;
   for (let i = 0; i < without.length; i++) {
     const h = without[i]!;
-    if (headerMatches(h, req.header(h.name))) return false;
+    if (headerExcludes(h, requestHeader(req, h.name))) return false;
   }
   const qs = m.queryParams;
   for (let i = 0; i < qs.length; i++) {
@@ -126,6 +149,16 @@ export function routeMatches(route: Route, req: RequestView): boolean {
   return false;
 }
 
+/** Smallest index in the ascending `list`, below `best` (or any if -1), whose route matches. */
+function firstIn(list: number[], routes: Route[], req: RequestView, best: number): number {
+  for (let i = 0; i < list.length; i++) {
+    const r = list[i]!;
+    if (best !== -1 && r >= best) return best;
+    if (routeMatches(routes[r]!, req)) return r;
+  }
+  return best;
+}
+
 /**
  * First route (in configuration order) that matches, or -1. Candidates come
  * from the path index (exact map, prefix trie walk, always-list); the smallest
@@ -134,26 +167,17 @@ export function routeMatches(route: Route, req: RequestView): boolean {
 export function selectRoute(vh: VirtualHost, req: RequestView): number {
   const idx = vh.pathIndex;
   const routes = vh.routes;
-  let best = -1;
-  const consider = (list: number[]): void => {
-    for (let i = 0; i < list.length; i++) {
-      const r = list[i]!;
-      if (best !== -1 && r >= best) return; // lists are ascending
-      if (routeMatches(routes[r]!, req)) {
-        best = r;
-        return;
-      }
-    }
-  };
-  consider(idx.always);
-  const ex = idx.exact.get(req.path);
-  if (ex !== undefined) consider(ex);
   const path = req.path;
+  let best = firstIn(idx.always, routes, req, -1);
+  if (best === 0) return 0;
+  const ex = idx.exact.get(path);
+  if (ex !== undefined) best = firstIn(ex, routes, req, best);
   let node: TrieNode | undefined = idx.prefixTrie;
-  if (node.routes.length > 0) consider(node.routes);
-  for (let i = 0; i < path.length && node !== undefined; i++) {
+  if (node.routes.length > 0) best = firstIn(node.routes, routes, req, best);
+  for (let i = 0; i < path.length; i++) {
     node = node.children.get(path[i]!);
-    if (node !== undefined && node.routes.length > 0) consider(node.routes);
+    if (node === undefined) break;
+    if (node.routes.length > 0) best = firstIn(node.routes, routes, req, best);
   }
   return best;
 }

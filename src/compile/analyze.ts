@@ -1,0 +1,74 @@
+// VirtualService checks that do not change what is served but explain what is
+// not (istioctl analyze's class of findings): gateway references that name no
+// Gateway, hosts no server of their gateways serves, VirtualServices for the
+// mesh only or not exported to the gateway's namespace.
+import { Codes } from "../model/codes.ts";
+import type { GatewayResource, VirtualServiceResource } from "../model/istio.ts";
+import { gatewayKey, MESH, resolveGatewayRef } from "../resolve/gateways.ts";
+import { intersectHosts, serverHostsFor } from "../resolve/hosts.ts";
+import type { CompileContext } from "./context.ts";
+import { virtualServiceHosts } from "./virtualhosts.ts";
+
+export function analyzeVirtualServices(
+  ctx: CompileContext,
+  virtualServices: VirtualServiceResource[],
+  allGateways: GatewayResource[],
+  applied: GatewayResource[],
+  hidden: VirtualServiceResource[],
+): void {
+  const known = new Map(allGateways.map((g) => [gatewayKey(g), g]));
+  const served = new Set(applied.map(gatewayKey));
+  const hiddenSet = new Set(hidden);
+  for (const vs of hidden) {
+    ctx.report(
+      "Warning",
+      Codes.NotExported,
+      vs,
+      `exportTo ${vs.spec.exportTo.join(",")} does not include the gateway namespace ${ctx.opts.namespace}: not served`,
+      "spec.exportTo",
+    );
+  }
+  for (const vs of virtualServices) {
+    if (hiddenSet.has(vs)) continue;
+    const ns = vs.metadata.namespace;
+    const refs = [...new Set(vs.spec.gateways.map((g) => resolveGatewayRef(g, ns)))].filter((r) => r !== MESH);
+    if (refs.length === 0) {
+      ctx.report("Info", Codes.MeshOnly, vs, "no gateways: it applies to the mesh (sidecars) only and is not served by a gateway", "spec.gateways");
+      continue;
+    }
+    const bound = refs.filter((r) => served.has(r));
+    vs.spec.gateways.forEach((g, i) => {
+      const ref = resolveGatewayRef(g, ns);
+      if (ref === MESH || served.has(ref)) return;
+      const field = `spec.gateways[${i}]`;
+      if (known.has(ref)) {
+        ctx.report("Info", Codes.GatewayNotSelected, vs, `gateway ${ref} does not apply to this gateway's labels`, field);
+      } else {
+        ctx.report(
+          bound.length === 0 ? "Error" : "Warning",
+          Codes.GatewayNotFound,
+          vs,
+          `gateway ${JSON.stringify(ref)} not found${bound.length === 0 ? ": not served" : ""}`,
+          field,
+        );
+      }
+    });
+    if (bound.length === 0) continue;
+    const hosts = virtualServiceHosts(vs);
+    hosts.forEach((h, i) => {
+      for (const ref of bound) {
+        const gw = known.get(ref)!;
+        for (const s of gw.spec.servers) {
+          if (intersectHosts(serverHostsFor(s.hosts, gw.metadata.namespace, ns), [h]).length > 0) return;
+        }
+      }
+      ctx.report(
+        "Warning",
+        Codes.HostNotServed,
+        vs,
+        `host ${h} is served by no server of gateway ${bound.join(", ")}: its routes are not reachable for that host`,
+        `spec.hosts[${i}]`,
+      );
+    });
+  }
+}

@@ -1,0 +1,77 @@
+// What every compile step shares: options, the service registry, the
+// DestinationRule index, the clusters requested so far, and the findings.
+import type { Code } from "../model/codes.ts";
+import type { Resource } from "../model/index.ts";
+import { fieldPath, resourceRef } from "../model/meta.ts";
+import type { RuleIndex } from "../resolve/destinationrules.ts";
+import type { Registry, ServiceInfo } from "../resolve/services.ts";
+import type { Finding, FindingLevel } from "../snapshot/types.ts";
+
+export interface CompileOptions {
+  /** Gateway namespace (--namespace, default istio-system). */
+  namespace: string;
+  /** --labels (default istio=ingressgateway). */
+  labels: Record<string, string>;
+  /** --port-map P:L: gateway port → local bind port; unmapped ports bind their own number. */
+  portMap: Map<number, number>;
+  /** --bind (default 0.0.0.0). */
+  bindAddress: string;
+}
+
+/** A cluster some route points at, before its endpoints are resolved. */
+export interface ClusterRequest {
+  name: string;
+  host: string;
+  port: number;
+  subset: string;
+  /** null: host is no Service or ServiceEntry (the cluster has no endpoints). */
+  service: ServiceInfo | null;
+  /** Namespace the DestinationRule lookup starts from (the service's, else the route's). */
+  namespace: string;
+}
+
+export class CompileContext {
+  readonly findings: Finding[] = [];
+  private readonly seen = new Set<string>();
+  readonly clusters = new Map<string, ClusterRequest>();
+  /**
+   * Objects compile derived from another (an Ingress's Gateway and
+   * VirtualServices): findings about them name the original, without a field.
+   */
+  readonly origins = new Map<Resource, Resource>();
+
+  constructor(
+    readonly opts: CompileOptions,
+    readonly registry: Registry,
+    readonly rules: RuleIndex,
+  ) {}
+
+  /**
+   * Record a finding about `r` (a resource, or a `Kind/ns/name` without a
+   * source), once: the same code, resource, field and message are reported once.
+   */
+  report(level: FindingLevel, code: Code, r: Resource | string | null, message: string, field?: string): void {
+    const f: Finding = { code, level, message };
+    if (typeof r === "string") {
+      f.resource = r;
+      if (field !== undefined) f.field = field;
+    } else if (r !== null) {
+      const origin = this.origins.get(r);
+      const target = origin ?? r;
+      f.resource = resourceRef(target);
+      f.file = target.source.file;
+      f.doc = target.source.doc;
+      const p = fieldPath(target.source, origin === undefined ? (field ?? "") : "");
+      if (p !== "") f.field = p;
+    } else if (field !== undefined) f.field = field;
+    const key = `${code}\0${f.resource ?? ""}\0${f.field ?? ""}\0${message}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.findings.push(f);
+  }
+
+  /** `Kind/ns/name` a route or listener came from (the Ingress for derived objects). */
+  sourceOf(r: Resource): string {
+    return resourceRef(this.origins.get(r) ?? r);
+  }
+}

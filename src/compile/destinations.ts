@@ -1,0 +1,90 @@
+// A route destination → the cluster it names (`outbound|port|subset|host`),
+// registering the cluster for compileClusters and reporting what cannot work.
+import { Codes } from "../model/codes.ts";
+import type { Resource } from "../model/index.ts";
+import type { Destination } from "../model/istio.ts";
+import { CLUSTER_DOMAIN, resolveShortname } from "../resolve/hosts.ts";
+import type { WeightedDestination } from "../snapshot/types.ts";
+import type { CompileContext } from "./context.ts";
+
+export function clusterName(port: number, subset: string, host: string): string {
+  return `outbound|${port}|${subset}|${host}`;
+}
+
+/**
+ * Destination host → FQDN. Short names are in the route's namespace (Istio).
+ * Beyond Istio, `name.ns` and `name.ns.svc` name the Kubernetes Service `name`
+ * in `ns` when that Service exists (Istio would take them literally and find nothing).
+ */
+export function destinationHost(ctx: CompileContext, host: string, namespace: string): string {
+  const h = resolveShortname(host, namespace);
+  const parts = h.split(".");
+  if ((parts.length === 2 || (parts.length === 3 && parts[2] === "svc")) && ctx.registry.hasKubeService(parts[0]!, parts[1]!)) {
+    return `${parts[0]}.${parts[1]}.svc.${CLUSTER_DOMAIN}`;
+  }
+  return h;
+}
+
+/**
+ * Resolve one destination of `origin` (a VirtualService or Ingress) for a
+ * listener on `listenerPort`. `field` is the destination's path, for findings.
+ */
+export function resolveDestination(
+  ctx: CompileContext,
+  origin: Resource,
+  dest: Destination,
+  weight: number,
+  listenerPort: number,
+  field: string,
+): WeightedDestination {
+  const ns = origin.metadata.namespace;
+  const host = destinationHost(ctx, dest.host, ns);
+  const svc = ctx.registry.lookup(host, ns);
+  let port = dest.port;
+  if (svc === null) {
+    ctx.report("Warning", Codes.DestinationNotFound, origin, `destination host ${host} is no Service or ServiceEntry: requests get 503`, `${field}.host`);
+  }
+  if (port === 0) {
+    if (svc !== null && svc.ports.length === 1) port = svc.ports[0]!.port;
+    else {
+      if (svc !== null && svc.ports.length > 1) {
+        ctx.report(
+          "Warning",
+          Codes.DestinationPortRequired,
+          origin,
+          `destination ${host} has several ports (${svc.ports.map((p) => p.port).join(", ")}): give port.number; using ${listenerPort}`,
+          field,
+        );
+      }
+      port = listenerPort;
+    }
+  }
+  if (svc !== null && !svc.ports.some((p) => p.port === port)) {
+    ctx.report(
+      "Warning",
+      Codes.DestinationPortNotFound,
+      origin,
+      `port ${port} is not a port of ${svc.source} (${svc.ports.map((p) => p.port).join(", ") || "none"}): requests get 503`,
+      dest.port === 0 ? field : `${field}.port.number`,
+    );
+  }
+  if (dest.subset !== "") {
+    const rule = ctx.rules.lookup(host, svc?.namespace ?? ns);
+    if (rule === null || !rule.subsets.some((s) => s.name === dest.subset)) {
+      ctx.report(
+        "Warning",
+        Codes.SubsetNotFound,
+        origin,
+        rule === null
+          ? `subset ${JSON.stringify(dest.subset)}: no DestinationRule for ${host}: requests get 503`
+          : `subset ${JSON.stringify(dest.subset)} is not defined in ${rule.sources.join(", ")}: requests get 503`,
+        `${field}.subset`,
+      );
+    }
+  }
+  const name = clusterName(port, dest.subset, host);
+  if (!ctx.clusters.has(name)) {
+    ctx.clusters.set(name, { name, host, port, subset: dest.subset, service: svc, namespace: svc?.namespace ?? ns });
+  }
+  return { cluster: name, weight, host, port, subset: dest.subset };
+}

@@ -1,0 +1,141 @@
+// Resources + options → the snapshot workers serve: listeners (one per port of
+// the applied Gateways and Ingresses), their route tables, the clusters the
+// routes name with their endpoints, and findings. Broken objects are dropped
+// with a finding; the rest is served. Pure apart from the clock (createdAt).
+import { Codes } from "../model/codes.ts";
+import type { Resource } from "../model/index.ts";
+import type { GatewayResource, VirtualServiceResource } from "../model/istio.ts";
+import { resourceRef } from "../model/meta.ts";
+import { buildRuleIndex } from "../resolve/destinationrules.ts";
+import { selectGateways, virtualServicesByGateway } from "../resolve/gateways.ts";
+import { buildRegistry } from "../resolve/services.ts";
+import type { Finding, Listener, Snapshot } from "../snapshot/types.ts";
+import { analyzeVirtualServices } from "./analyze.ts";
+import { compileClusters } from "./clusters.ts";
+import { CompileContext, type CompileOptions } from "./context.ts";
+import { convertIngresses } from "./ingress.ts";
+import { mergeServers, serverSource, terminatesHTTP, type PortGroup } from "./servers.ts";
+import { compileRouteTable } from "./virtualhosts.ts";
+
+export type { CompileOptions } from "./context.ts";
+
+type ByKind = { [K in Resource["kind"]]: Extract<Resource, { kind: K }>[] };
+
+/** Later definitions of the same `Kind/ns/name` replace earlier ones (as a later `kubectl apply` would). */
+function groupByKind(resources: Resource[], findings: Finding[]): ByKind {
+  const last = new Map<string, Resource>();
+  for (const r of resources) {
+    const key = resourceRef(r);
+    const prev = last.get(key);
+    if (prev !== undefined) {
+      findings.push({
+        code: Codes.Conflict,
+        level: "Warning",
+        message: `defined again in ${r.source.file} document ${r.source.doc}: the later definition is used`,
+        resource: key,
+        file: prev.source.file,
+        doc: prev.source.doc,
+      });
+      last.delete(key); // re-insert: keeps the later position
+    }
+    last.set(key, r);
+  }
+  const out = {
+    Gateway: [],
+    VirtualService: [],
+    DestinationRule: [],
+    ServiceEntry: [],
+    WorkloadEntry: [],
+    Ingress: [],
+    IngressClass: [],
+    Secret: [],
+    Service: [],
+    Endpoints: [],
+    EndpointSlice: [],
+  } as ByKind;
+  for (const r of last.values()) (out[r.kind] as Resource[]).push(r);
+  return out;
+}
+
+function inputHash(resources: Resource[], opts: CompileOptions): string {
+  const h = new Bun.CryptoHasher("sha256");
+  h.update(JSON.stringify({ ...opts, portMap: [...opts.portMap].sort((a, b) => a[0] - b[0]) }));
+  for (const r of resources) h.update(JSON.stringify(r, (k, v) => (k === "source" ? undefined : v)));
+  return h.digest("hex");
+}
+
+function compileListener(ctx: CompileContext, group: PortGroup, vsByGateway: Map<string, VirtualServiceResource[]>): Listener {
+  const opts = ctx.opts;
+  const http = group.servers.some((b) => terminatesHTTP(b.server));
+  if (!http) {
+    for (const b of group.servers) {
+      ctx.report(
+        "Warning",
+        Codes.ServerUnsupported,
+        b.gateway,
+        `${b.server.port.protocol} server on port ${group.port}${b.server.tls ? ` (TLS ${b.server.tls.mode})` : ""}: TCP/TLS routing is not served yet, connections are closed`,
+        `spec.servers[${b.index}]`,
+      );
+    }
+  }
+  return {
+    name: `0.0.0.0_${group.port}`,
+    port: group.port,
+    bindPort: opts.portMap.get(group.port) ?? group.port,
+    bindAddress: opts.bindAddress,
+    protocol: group.protocol,
+    routeTable: http ? compileRouteTable(ctx, group, vsByGateway, null) : null,
+    sources: group.servers.map((b) => serverSource(ctx, b)),
+  };
+}
+
+export function compileSnapshot(resources: Resource[], opts: CompileOptions, version: number): Snapshot {
+  const early: Finding[] = [];
+  const k = groupByKind(resources, early);
+  const registry = buildRegistry({
+    services: k.Service,
+    endpoints: k.Endpoints,
+    slices: k.EndpointSlice,
+    serviceEntries: k.ServiceEntry,
+    workloadEntries: k.WorkloadEntry,
+    proxyNamespace: opts.namespace,
+  });
+  const ctx = new CompileContext(opts, registry, buildRuleIndex(k.DestinationRule, opts.namespace));
+  ctx.findings.push(...early);
+
+  const derived = convertIngresses(ctx, k.Ingress, k.IngressClass, k.Service);
+  const gateways: GatewayResource[] = [...k.Gateway, ...derived.gateways];
+  const virtualServices: VirtualServiceResource[] = [...derived.virtualServices, ...k.VirtualService];
+
+  const { applied, skipped } = selectGateways(gateways, opts.labels);
+  for (const g of skipped) {
+    const sel = Object.entries(g.spec.selector).map(([a, b]) => `${a}=${b}`).join(",");
+    ctx.report("Info", Codes.GatewayNotSelected, g, `selector ${sel} does not match this gateway's labels: not served here`, "spec.selector");
+  }
+  const groups = mergeServers(ctx, applied);
+  const { byGateway, hidden } = virtualServicesByGateway(virtualServices, opts.namespace);
+  analyzeVirtualServices(ctx, virtualServices, gateways, applied, hidden);
+
+  const listeners = groups.map((g) => compileListener(ctx, g, byGateway));
+  if (listeners.length === 0 && resources.length > 0) {
+    ctx.report(
+      "Warning",
+      Codes.NoGatewayApplies,
+      null,
+      `no Gateway or Ingress applies to this gateway (labels ${Object.entries(opts.labels).map(([a, b]) => `${a}=${b}`).join(",")}): nothing is listened on`,
+    );
+  }
+  for (const o of registry.orphans) {
+    const why = o.kind === "EndpointSlice" && o.spec.serviceName === "" ? "has no kubernetes.io/service-name label" : "names no Service";
+    ctx.report("Warning", Codes.OrphanEndpoints, o, `${why}: its endpoints are not used`);
+  }
+  const clusters = compileClusters(ctx);
+  return {
+    version,
+    hash: inputHash(resources, opts),
+    createdAt: new Date().toISOString(),
+    listeners,
+    clusters,
+    findings: ctx.findings,
+  };
+}

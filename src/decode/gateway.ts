@@ -1,0 +1,130 @@
+// Gateway (networking.istio.io): servers with port, hosts and TLS settings,
+// checked as Istio's validation checks them.
+import type { GatewaySpec, Server, ServerTLS, ServerTLSMode } from "../model/istio.ts";
+import { Codes } from "../model/codes.ts";
+import type { ServerProtocol } from "../snapshot/types.ts";
+import { bool, join, obj, objList, oneOf, port, str, strList, strMap, type Obj, type Reader } from "./read.ts";
+
+const TLS_MODES: readonly ServerTLSMode[] = ["PASSTHROUGH", "SIMPLE", "MUTUAL", "AUTO_PASSTHROUGH", "ISTIO_MUTUAL", "OPTIONAL_MUTUAL"];
+
+/** Istio protocol names (case-insensitive) → the protocol gangway serves them as. */
+const PROTOCOLS: Record<string, ServerProtocol> = {
+  HTTP: "HTTP",
+  HTTP_PROXY: "HTTP",
+  HTTPS: "HTTPS",
+  HTTP2: "HTTP2",
+  GRPC: "GRPC",
+  "GRPC-WEB": "GRPC",
+  TCP: "TCP",
+  TLS: "TLS",
+  MONGO: "MONGO",
+  REDIS: "REDIS",
+  MYSQL: "TCP",
+};
+
+export function isHTTPProtocol(p: ServerProtocol): boolean {
+  return p === "HTTP" || p === "HTTP2" || p === "GRPC";
+}
+
+export function isTLSProtocol(p: ServerProtocol): boolean {
+  return p === "HTTPS" || p === "TLS";
+}
+
+// `h`, `*.h`, `*`, optionally `ns/`, `./` or `*/` in front.
+const HOST = /^((\*|\.|[a-z0-9]([-a-z0-9]*[a-z0-9])?)\/)?(\*|(\*\.)?[a-z0-9_]([-a-z0-9_]*[a-z0-9_])?(\.[a-z0-9_]([-a-z0-9_]*[a-z0-9_])?)*\.?)$/;
+
+export function validGatewayHost(h: string): boolean {
+  return HOST.test(h);
+}
+
+function decodeTLS(r: Reader, o: Obj, path: string): ServerTLS {
+  return {
+    httpsRedirect: bool(r, o, "httpsRedirect", path),
+    mode: oneOf(r, o, "mode", path, TLS_MODES, "PASSTHROUGH"),
+    credentialName: str(r, o, "credentialName", path),
+    credentialNames: strList(r, o, "credentialNames", path),
+    serverCertificate: str(r, o, "serverCertificate", path),
+    privateKey: str(r, o, "privateKey", path),
+    caCertificates: str(r, o, "caCertificates", path),
+    subjectAltNames: strList(r, o, "subjectAltNames", path),
+    minProtocolVersion: str(r, o, "minProtocolVersion", path),
+    maxProtocolVersion: str(r, o, "maxProtocolVersion", path),
+    cipherSuites: strList(r, o, "cipherSuites", path),
+  };
+}
+
+function checkTLS(r: Reader, s: Server, path: string): void {
+  const tls = s.tls;
+  const p = s.port.protocol;
+  const tpath = join(path, "tls");
+  if (isTLSProtocol(p)) {
+    if (tls === null) {
+      r.fail(Codes.MissingField, tpath, `server must have TLS settings for ${p}`);
+      return;
+    }
+  } else if (tls !== null) {
+    const onlyRedirect =
+      tls.mode === "PASSTHROUGH" && tls.caCertificates === "" && tls.privateKey === "" && tls.serverCertificate === "";
+    if (!isHTTPProtocol(p) || !onlyRedirect) {
+      r.fail(Codes.Conflict, tpath, `server cannot have TLS settings for plain-text ${p} ports (only httpsRedirect)`);
+    }
+    return;
+  }
+  if (tls === null) return;
+  const m = tls.mode;
+  if (m === "SIMPLE" || m === "MUTUAL" || m === "OPTIONAL_MUTUAL") {
+    const fromSecret = tls.credentialName !== "" || tls.credentialNames.length > 0;
+    if (tls.credentialName !== "" && tls.credentialNames.length > 0) {
+      r.fail(Codes.Conflict, tpath, "only one of credentialName and credentialNames may be given");
+    }
+    if (!fromSecret) {
+      if (tls.serverCertificate === "") r.fail(Codes.MissingField, join(tpath, "serverCertificate"), `${m} TLS requires credentialName or a server certificate`);
+      if (tls.privateKey === "") r.fail(Codes.MissingField, join(tpath, "privateKey"), `${m} TLS requires credentialName or a private key`);
+      if (m !== "SIMPLE" && tls.caCertificates === "") r.fail(Codes.MissingField, join(tpath, "caCertificates"), "MUTUAL TLS requires a client CA bundle");
+    }
+  }
+}
+
+function decodeServer(r: Reader, o: Obj, path: string): Server | null {
+  const po = obj(r, o, "port", path, true);
+  const ppath = join(path, "port");
+  let number = 0;
+  let name = "";
+  let protocol: ServerProtocol = "HTTP";
+  if (po !== null) {
+    number = port(r, po, "number", ppath, true);
+    name = str(r, po, "name", ppath, true);
+    const raw = str(r, po, "protocol", ppath, true);
+    if (raw !== "") {
+      const p = PROTOCOLS[raw.toUpperCase()];
+      if (p === undefined) {
+        r.fail(Codes.InvalidValue, join(ppath, "protocol"), `unknown protocol ${JSON.stringify(raw)} (HTTP, HTTPS, HTTP2, GRPC, GRPC-WEB, TCP, TLS, MONGO, REDIS, MYSQL)`);
+      } else protocol = p;
+    }
+  }
+  const hosts = strList(r, o, "hosts", path, true).map((h) => h.toLowerCase());
+  hosts.forEach((h, i) => {
+    if (!validGatewayHost(h)) r.fail(Codes.InvalidValue, `${join(path, "hosts")}[${i}]`, `invalid host ${JSON.stringify(h)} (host, *.suffix or *, optionally namespace/ in front)`);
+  });
+  const to = obj(r, o, "tls", path);
+  const s: Server = {
+    name: str(r, o, "name", path),
+    port: { number, name, protocol },
+    bind: str(r, o, "bind", path),
+    hosts,
+    tls: to === null ? null : decodeTLS(r, to, join(path, "tls")),
+  };
+  checkTLS(r, s, path);
+  return s;
+}
+
+export function decodeGateway(r: Reader, spec: Obj): GatewaySpec {
+  const servers = objList(r, spec, "servers", "spec", (o, p) => decodeServer(r, o, p), true);
+  const names = new Set<string>();
+  servers.forEach((s, i) => {
+    if (s.port.name === "") return;
+    if (names.has(s.port.name)) r.fail(Codes.Conflict, `spec.servers[${i}].port.name`, `port names in servers must be unique: duplicate ${JSON.stringify(s.port.name)}`);
+    names.add(s.port.name);
+  });
+  return { selector: strMap(r, spec, "selector", "spec"), servers };
+}

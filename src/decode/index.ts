@@ -1,0 +1,194 @@
+// Files → typed resources, as `kubectl apply -f DIR` reads them: multi-document
+// YAML, JSON objects, `List` kinds. Unknown kinds and empty documents are skipped;
+// a document that is unusable (bad YAML, a known kind with a malformed field) is
+// an Error finding naming file, document, resource and field. Pure.
+import { parseAllDocuments } from "yaml";
+import { Codes } from "../model/codes.ts";
+import type { Resource } from "../model/index.ts";
+import type { ObjectMeta, SourceFile, SourceRef } from "../model/meta.ts";
+import type { Finding } from "../snapshot/types.ts";
+import { decodeDestinationRule, decodeServiceEntry, decodeWorkload } from "./destinationrule.ts";
+import { decodeGateway } from "./gateway.ts";
+import { decodeEndpointSlice, decodeEndpoints, decodeIngress, decodeIngressClass, decodeSecret, decodeService } from "./kube.ts";
+import { describe, isObj, obj, str, strMap, Reader, type Obj } from "./read.ts";
+import { decodeVirtualService } from "./virtualservice.ts";
+
+export type { SourceFile } from "../model/meta.ts";
+
+const ISTIO = /^networking\.istio\.io\/(v1alpha3|v1beta1|v1)$/;
+const INGRESS = /^(networking\.k8s\.io\/(v1|v1beta1)|extensions\/v1beta1)$/;
+const INGRESS_CLASS = /^networking\.k8s\.io\/(v1|v1beta1)$/;
+const ENDPOINT_SLICE = /^discovery\.k8s\.io\/(v1|v1beta1)$/;
+
+/** apiVersion patterns of the kinds gangway reads; anything else is skipped. */
+const KNOWN: Record<string, RegExp> = {
+  Gateway: ISTIO,
+  VirtualService: ISTIO,
+  DestinationRule: ISTIO,
+  ServiceEntry: ISTIO,
+  WorkloadEntry: ISTIO,
+  Ingress: INGRESS,
+  IngressClass: INGRESS_CLASS,
+  Secret: /^v1$/,
+  Service: /^v1$/,
+  Endpoints: /^v1$/,
+  EndpointSlice: ENDPOINT_SLICE,
+};
+
+const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+function decodeMeta(r: Reader, doc: Obj): ObjectMeta | null {
+  const m = obj(r, doc, "metadata", "", true);
+  if (m === null) return null;
+  const name = str(r, m, "name", "metadata");
+  if (name === "") {
+    r.fail(Codes.MissingName, "metadata.name", "is required");
+    return null;
+  }
+  const meta: ObjectMeta = {
+    name,
+    namespace: str(r, m, "namespace", "metadata") || "default",
+    labels: strMap(r, m, "labels", "metadata"),
+    annotations: strMap(r, m, "annotations", "metadata"),
+    creationTimestamp: str(r, m, "creationTimestamp", "metadata"),
+  };
+  if (!NAME.test(name)) r.fail(Codes.InvalidValue, "metadata.name", `invalid name ${JSON.stringify(name)} (lower-case letters, digits, '-', '.')`);
+  if (!NAME.test(meta.namespace)) r.fail(Codes.InvalidValue, "metadata.namespace", `invalid namespace ${JSON.stringify(meta.namespace)}`);
+  return meta;
+}
+
+function decodeSpec(r: Reader, kind: string, apiVersion: string, doc: Obj, meta: ObjectMeta): unknown {
+  const spec = doc.spec === undefined || doc.spec === null ? {} : doc.spec;
+  if (!isObj(spec)) {
+    r.fail(Codes.WrongType, "spec", `must be an object, got ${describe(spec)}`);
+    return null;
+  }
+  switch (kind) {
+    case "Gateway":
+      return decodeGateway(r, spec);
+    case "VirtualService":
+      return decodeVirtualService(r, spec);
+    case "DestinationRule":
+      return decodeDestinationRule(r, spec);
+    case "ServiceEntry":
+      return decodeServiceEntry(r, spec);
+    case "WorkloadEntry":
+      return decodeWorkload(r, spec, "spec", true);
+    case "Ingress":
+      return decodeIngress(r, spec, apiVersion);
+    case "IngressClass":
+      return decodeIngressClass(r, spec);
+    case "Service":
+      return decodeService(r, spec);
+    case "Secret":
+      return decodeSecret(r, doc);
+    case "Endpoints":
+      return decodeEndpoints(r, doc);
+    case "EndpointSlice":
+      return decodeEndpointSlice(r, doc, meta.labels);
+  }
+  return null;
+}
+
+/** One object of a document (or of a List's items). */
+function decodeObject(value: unknown, source: SourceRef, out: Resource[], errors: Finding[]): void {
+  const r = new Reader(errors, source.file, source.doc, undefined, source.path);
+  if (!isObj(value)) {
+    r.fail(Codes.NotAnObject, "", `a Kubernetes object must be a mapping, got ${describe(value)}`);
+    return;
+  }
+  const kind = value.kind;
+  const apiVersion = value.apiVersion;
+  if (typeof kind !== "string" || kind === "") {
+    r.fail(Codes.NotAnObject, "kind", "kind not set");
+    return;
+  }
+  if (typeof apiVersion !== "string" || apiVersion === "") {
+    r.fail(Codes.NotAnObject, "apiVersion", "apiVersion not set");
+    return;
+  }
+  if (kind === "List" || kind.endsWith("List")) {
+    const items = value.items;
+    if (!Array.isArray(items)) {
+      if (kind === "List") r.fail(Codes.WrongType, "items", `must be a list, got ${describe(items)}`);
+      return;
+    }
+    const base = source.path === "" ? "items" : `${source.path}.items`;
+    items.forEach((item, i) => decodeObject(item, { ...source, path: `${base}[${i}]` }, out, errors));
+    return;
+  }
+  const pattern = KNOWN[kind];
+  if (pattern === undefined || !pattern.test(apiVersion)) return; // not ours: skipped, as INTERFACE.md says
+  const before = errors.length;
+  const meta = decodeMeta(r, value);
+  if (meta === null) return;
+  r.resource = `${kind}/${meta.namespace}/${meta.name}`;
+  const spec = decodeSpec(r, kind, apiVersion, value, meta);
+  if (errors.length > before || spec === null) return;
+  out.push({ kind, apiVersion, metadata: meta, spec, source } as Resource);
+}
+
+function firstLine(msg: string): string {
+  const nl = msg.indexOf("\n");
+  return (nl < 0 ? msg : msg.slice(0, nl)).replace(/:$/, "");
+}
+
+function decodeYAML(file: SourceFile, out: Resource[], errors: Finding[]): void {
+  let docs;
+  try {
+    docs = parseAllDocuments(file.text, { merge: true, prettyErrors: true });
+  } catch (err) {
+    errors.push({ code: Codes.ParseError, level: "Error", message: `not YAML: ${firstLine(String(err))}`, file: file.path, doc: 0 });
+    return;
+  }
+  let i = 0;
+  for (const doc of docs) {
+    const index = i++;
+    if (doc.errors.length > 0) {
+      errors.push({ code: Codes.ParseError, level: "Error", message: `not YAML: ${firstLine(doc.errors[0]!.message)}`, file: file.path, doc: index });
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 1000 });
+    } catch (err) {
+      errors.push({ code: Codes.ParseError, level: "Error", message: `not YAML: ${firstLine(err instanceof Error ? err.message : String(err))}`, file: file.path, doc: index });
+      continue;
+    }
+    if (value === null || value === undefined) continue; // empty document
+    decodeObject(value, { file: file.path, doc: index, path: "" }, out, errors);
+  }
+}
+
+function decodeJSON(file: SourceFile, out: Resource[], errors: Finding[]): void {
+  if (file.text.trim() === "") return;
+  let value: unknown;
+  try {
+    value = JSON.parse(file.text);
+  } catch (err) {
+    errors.push({ code: Codes.ParseError, level: "Error", message: `not JSON: ${err instanceof Error ? err.message : String(err)}`, file: file.path, doc: 0 });
+    return;
+  }
+  decodeObject(value, { file: file.path, doc: 0, path: "" }, out, errors);
+}
+
+export function decodeFiles(files: SourceFile[]): { resources: Resource[]; errors: Finding[] } {
+  const resources: Resource[] = [];
+  const errors: Finding[] = [];
+  for (const f of files) {
+    if (/\.json$/i.test(f.path)) decodeJSON(f, resources, errors);
+    else decodeYAML(f, resources, errors);
+  }
+  return { resources, errors };
+}
+
+/** A Secret from a mounted volume folder (`--secrets-dir DIR/<name>/<key>`). */
+export function secretFromFiles(name: string, namespace: string, data: Record<string, string>, path: string): Resource {
+  return {
+    kind: "Secret",
+    apiVersion: "v1",
+    metadata: { name, namespace, labels: {}, annotations: {}, creationTimestamp: "" },
+    spec: { type: data["tls.crt"] !== undefined && data["tls.key"] !== undefined ? "kubernetes.io/tls" : "Opaque", data: { ...data } },
+    source: { file: path, doc: 0, path: "" },
+  };
+}

@@ -1,0 +1,85 @@
+// Stable finding codes. Decode codes (GW01xx) are errors that make the whole
+// configuration unusable; compile codes (GW02xx–GW05xx) are findings inside the
+// snapshot: the object they name is dropped (Error) or served as reported
+// (Warning/Info). Never renumber; add new codes at the end of their block.
+// (GW0001 is the load stage's "cannot read".)
+
+export const Codes = {
+  // ---- decode: the document cannot be used --------------------------------
+  /** The text is not YAML/JSON (syntax error, duplicate key, ...). */
+  ParseError: "GW0101",
+  /** A document is not an object, or has no `kind`/`apiVersion`. */
+  NotAnObject: "GW0102",
+  /** `metadata.name` missing or not a string. */
+  MissingName: "GW0103",
+  /** A field has the wrong type (string where a number is needed, ...). */
+  WrongType: "GW0104",
+  /** A required field is missing or empty. */
+  MissingField: "GW0105",
+  /** A field has a value outside what the API allows (enum, range, format). */
+  InvalidValue: "GW0106",
+  /** A regex does not compile (RE2 syntax JavaScript lacks, or invalid). */
+  InvalidRegex: "GW0107",
+  /** A duration is not like `1.5s`, `500ms`, `1m`. */
+  InvalidDuration: "GW0108",
+  /** Secret `data` value is not base64. */
+  InvalidBase64: "GW0109",
+  /** Fields that cannot be used together (route and redirect, ...). */
+  Conflict: "GW0110",
+
+  // ---- gateways, servers, listeners -----------------------------------------
+  /** A server's port conflicts with an earlier server: protocols that cannot share a port. */
+  PortProtocolConflict: "GW0201",
+  /** The same TLS host on one port in two servers: the later server is dropped. */
+  DuplicateTLSHost: "GW0202",
+  /** The same HTTP host on one port in two Gateways: served merged (Istio's runtime) but ambiguous. */
+  ConflictingGateways: "GW0203",
+  /** No Gateway applies to this gateway's labels (nothing is listened on). */
+  NoGatewayApplies: "GW0204",
+  /** A Gateway's selector does not match this gateway's labels: not served here. */
+  GatewayNotSelected: "GW0205",
+  /** A server setting gangway does not serve yet (bind, TCP/TLS routes, ...). */
+  ServerUnsupported: "GW0206",
+
+  // ---- virtual services and routes ---------------------------------------------
+  /** A VirtualService names a Gateway that does not exist (or does not apply here). */
+  GatewayNotFound: "GW0301",
+  /** A VirtualService host is served by no server of its gateways. */
+  HostNotServed: "GW0302",
+  /** A VirtualService is not visible to the gateway namespace (exportTo). */
+  NotExported: "GW0303",
+  /** Route feature read but not served (mirror, fault, retries, cors, regex rewrite, ...). */
+  RouteFeatureUnsupported: "GW0304",
+  /** Weights of a route's destinations do not add up to 100: used relatively. */
+  WeightsNot100: "GW0305",
+  /** A route unreachable for this gateway: all its match entries are for other gateways/ports. */
+  RouteNotForGateway: "GW0306",
+  /** A VirtualService without gateways binds to the mesh only: not served by a gateway. */
+  MeshOnly: "GW0307",
+
+  // ---- destinations, clusters, endpoints ---------------------------------------
+  /** Destination host is no Service or ServiceEntry: the cluster has no endpoints (503). */
+  DestinationNotFound: "GW0401",
+  /** Destination port is not a port of the service. */
+  DestinationPortNotFound: "GW0402",
+  /** Destination has no port and the service has several. */
+  DestinationPortRequired: "GW0403",
+  /** Destination subset is not defined in any DestinationRule for the host. */
+  SubsetNotFound: "GW0404",
+  /** A cluster has no endpoints (no Endpoints/EndpointSlice, none ready, or subset selects none): 503. */
+  NoEndpoints: "GW0405",
+  /** EndpointSlice without the `kubernetes.io/service-name` label, or naming no Service. */
+  OrphanEndpoints: "GW0406",
+  /** A DestinationRule / ServiceEntry setting gangway does not apply (consistentHash, NONE resolution, ...). */
+  PolicyUnsupported: "GW0407",
+
+  // ---- Ingress -------------------------------------------------------------------
+  /** Ingress has no class for us (no istio annotation, class not found or another controller). */
+  IngressNotOurs: "GW0501",
+  /** Ingress backend names a Service port name that the Service does not have. */
+  IngressBackendPort: "GW0502",
+  /** Ingress feature gangway does not serve (resource backend, ...). */
+  IngressUnsupported: "GW0503",
+} as const;
+
+export type Code = (typeof Codes)[keyof typeof Codes];

@@ -1,0 +1,36 @@
+// The typed model decode produces and resolve/compile consume.
+import type {
+  DestinationRuleResource,
+  GatewayResource,
+  ServiceEntryResource,
+  VirtualServiceResource,
+  WorkloadEntryResource,
+} from "./istio.ts";
+import type {
+  EndpointSliceResource,
+  EndpointsResource,
+  IngressClassResource,
+  IngressResource,
+  SecretResource,
+  ServiceResource,
+} from "./kube.ts";
+
+export type * from "./istio.ts";
+export type * from "./kube.ts";
+export type { ObjectMeta, ResourceBase, SourceFile, SourceRef } from "./meta.ts";
+export { compareCreation, fieldPath, resourceRef } from "./meta.ts";
+
+export type Resource =
+  | GatewayResource
+  | VirtualServiceResource
+  | DestinationRuleResource
+  | ServiceEntryResource
+  | WorkloadEntryResource
+  | IngressResource
+  | IngressClassResource
+  | SecretResource
+  | ServiceResource
+  | EndpointsResource
+  | EndpointSliceResource;
+
+export type ResourceKind = Resource["kind"];

@@ -1,0 +1,239 @@
+// Istio networking kinds (networking.istio.io v1alpha3/v1beta1/v1), decoded and
+// checked: every field has its type and its default; absent optional values are
+// "", 0, [] or null, never undefined. Field names follow the Istio API.
+import type { ServerProtocol } from "../snapshot/types.ts";
+import type { ResourceBase } from "./meta.ts";
+
+// ---- Gateway -------------------------------------------------------------
+
+export type ServerTLSMode = "PASSTHROUGH" | "SIMPLE" | "MUTUAL" | "AUTO_PASSTHROUGH" | "ISTIO_MUTUAL" | "OPTIONAL_MUTUAL";
+
+export interface ServerTLS {
+  httpsRedirect: boolean;
+  mode: ServerTLSMode;
+  /** Secret name in the gateway namespace (or `ns/name`), as written. */
+  credentialName: string;
+  credentialNames: string[];
+  serverCertificate: string;
+  privateKey: string;
+  caCertificates: string;
+  subjectAltNames: string[];
+  minProtocolVersion: string;
+  maxProtocolVersion: string;
+  cipherSuites: string[];
+}
+
+export interface ServerPort {
+  number: number;
+  name: string;
+  /** Upper-cased; GRPC-WEB is read as GRPC, HTTP_PROXY as HTTP. */
+  protocol: ServerProtocol;
+}
+
+export interface Server {
+  name: string;
+  port: ServerPort;
+  bind: string;
+  /** As written, lower-cased: `h`, `*.h`, `*`, `ns/h`, `./h` or `*` + `/h`. */
+  hosts: string[];
+  tls: ServerTLS | null;
+}
+
+export interface GatewaySpec {
+  /** Workload labels; empty selects every gateway workload. */
+  selector: Record<string, string>;
+  servers: Server[];
+}
+
+// ---- VirtualService ------------------------------------------------------
+
+/** A string match as written: exact, prefix or (RE2) regex. */
+export interface StringMatchSpec {
+  kind: "exact" | "prefix" | "regex";
+  value: string;
+}
+
+/** Header or query parameter match; `match: null` is a presence match (`{}` or regex `*`). */
+export interface KeyedMatchSpec {
+  name: string;
+  match: StringMatchSpec | null;
+}
+
+export interface HTTPMatchRequest {
+  name: string;
+  uri: StringMatchSpec | null;
+  scheme: StringMatchSpec | null;
+  method: StringMatchSpec | null;
+  authority: StringMatchSpec | null;
+  /** Sorted by name (lower case), as Istio sorts them. */
+  headers: KeyedMatchSpec[];
+  withoutHeaders: KeyedMatchSpec[];
+  queryParams: KeyedMatchSpec[];
+  ignoreUriCase: boolean;
+  /** 0: any port. */
+  port: number;
+  /** Narrow this match to these gateways (`ns/name` or short); empty: all of the route's. */
+  gateways: string[];
+  sourceLabels: Record<string, string>;
+  sourceNamespace: string;
+}
+
+export interface Destination {
+  host: string;
+  subset: string;
+  /** 0: not given. */
+  port: number;
+}
+
+export interface HeaderOperationsSpec {
+  set: [string, string][];
+  add: [string, string][];
+  remove: string[];
+}
+
+export interface HeadersSpec {
+  request: HeaderOperationsSpec;
+  response: HeaderOperationsSpec;
+}
+
+export interface HTTPRouteDestination {
+  destination: Destination;
+  /** 0 when not written (a single destination then takes all traffic). */
+  weight: number;
+  headers: HeadersSpec | null;
+}
+
+export interface HTTPRedirect {
+  uri: string;
+  prefixRewrite: string;
+  authority: string;
+  scheme: string;
+  /** 0: not given. */
+  port: number;
+  derivePort: "" | "FROM_PROTOCOL_DEFAULT" | "FROM_REQUEST_PORT";
+  /** 301 when not written. */
+  redirectCode: number;
+}
+
+export interface HTTPDirectResponse {
+  status: number;
+  /** `body.string`, or `body.bytes` decoded as UTF-8; null without a body. */
+  body: string | null;
+}
+
+export interface HTTPRewrite {
+  uri: string;
+  authority: string;
+  uriRegexRewrite: { match: string; rewrite: string } | null;
+}
+
+export interface HTTPRoute {
+  name: string;
+  match: HTTPMatchRequest[];
+  route: HTTPRouteDestination[];
+  redirect: HTTPRedirect | null;
+  directResponse: HTTPDirectResponse | null;
+  rewrite: HTTPRewrite | null;
+  /** Milliseconds; 0: none. */
+  timeoutMs: number;
+  headers: HeadersSpec | null;
+  /** Fields read but not served (mirror, fault, retries, corsPolicy, delegate): reported by compile. */
+  unsupported: string[];
+}
+
+export interface L4MatchAttributes {
+  port: number;
+  gateways: string[];
+  sourceLabels: Record<string, string>;
+  /** TLS routes only. */
+  sniHosts: string[];
+}
+
+export interface RouteDestination {
+  destination: Destination;
+  weight: number;
+}
+
+export interface L4Route {
+  match: L4MatchAttributes[];
+  route: RouteDestination[];
+}
+
+export interface VirtualServiceSpec {
+  hosts: string[];
+  gateways: string[];
+  http: HTTPRoute[];
+  tcp: L4Route[];
+  tls: L4Route[];
+  exportTo: string[];
+}
+
+// ---- DestinationRule -----------------------------------------------------
+
+export type SimpleLb = "LEAST_REQUEST" | "LEAST_CONN" | "ROUND_ROBIN" | "RANDOM" | "PASSTHROUGH" | "UNSPECIFIED";
+
+export interface PortTrafficPolicy {
+  /** null: not set at this level. */
+  simple: SimpleLb | null;
+  /** Milliseconds; 0: not set at this level. */
+  connectTimeoutMs: number;
+}
+
+export interface TrafficPolicy extends PortTrafficPolicy {
+  portLevelSettings: { port: number; policy: PortTrafficPolicy }[];
+}
+
+export interface Subset {
+  name: string;
+  labels: Record<string, string>;
+  trafficPolicy: TrafficPolicy | null;
+}
+
+export interface DestinationRuleSpec {
+  host: string;
+  trafficPolicy: TrafficPolicy | null;
+  subsets: Subset[];
+  exportTo: string[];
+}
+
+// ---- ServiceEntry / WorkloadEntry ------------------------------------------
+
+export interface ServiceEntryPort {
+  number: number;
+  name: string;
+  protocol: string;
+  /** 0: same as number (or the endpoint's named port). */
+  targetPort: number;
+}
+
+export interface WorkloadEntrySpec {
+  address: string;
+  /** Port name → port number on this workload. */
+  ports: Record<string, number>;
+  labels: Record<string, string>;
+  network: string;
+  locality: string;
+  /** 0: not given (counts as 1). */
+  weight: number;
+  serviceAccount: string;
+}
+
+export type Resolution = "NONE" | "STATIC" | "DNS" | "DNS_ROUND_ROBIN";
+
+export interface ServiceEntrySpec {
+  hosts: string[];
+  addresses: string[];
+  ports: ServiceEntryPort[];
+  location: "MESH_EXTERNAL" | "MESH_INTERNAL";
+  resolution: Resolution;
+  endpoints: WorkloadEntrySpec[];
+  /** null: none (then `endpoints` are used). */
+  workloadSelector: Record<string, string> | null;
+  exportTo: string[];
+}
+
+export type GatewayResource = ResourceBase<"Gateway", GatewaySpec>;
+export type VirtualServiceResource = ResourceBase<"VirtualService", VirtualServiceSpec>;
+export type DestinationRuleResource = ResourceBase<"DestinationRule", DestinationRuleSpec>;
+export type ServiceEntryResource = ResourceBase<"ServiceEntry", ServiceEntrySpec>;
+export type WorkloadEntryResource = ResourceBase<"WorkloadEntry", WorkloadEntrySpec>;

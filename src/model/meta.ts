@@ -1,0 +1,65 @@
+// What every decoded resource carries: Kubernetes object metadata and where it
+// was read from (so findings can name the file, the document and the field).
+
+/** One configuration file as read from disk. */
+export interface SourceFile {
+  path: string;
+  text: string;
+}
+
+export interface SourceRef {
+  file: string;
+  /** 0-based index of the YAML document inside the file (0 for JSON). */
+  doc: number;
+  /** Field path of the object inside its document: "" or `items[3]` for a List. */
+  path: string;
+}
+
+export interface ObjectMeta {
+  name: string;
+  /** `default` when not written, as `kubectl apply` does. */
+  namespace: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** RFC 3339 as written, or "" (then the object sorts first, by name). */
+  creationTimestamp: string;
+}
+
+export interface ResourceBase<K extends string, S> {
+  kind: K;
+  apiVersion: string;
+  metadata: ObjectMeta;
+  spec: S;
+  source: SourceRef;
+}
+
+/** `Kind/namespace/name`, the reference findings use. */
+export function resourceRef(r: { kind: string; metadata: { name: string; namespace: string } }): string {
+  return `${r.kind}/${r.metadata.namespace}/${r.metadata.name}`;
+}
+
+/** The field path of `field` inside the resource's document (adds the List prefix). */
+export function fieldPath(source: SourceRef, field: string): string {
+  if (source.path === "") return field;
+  return field === "" ? source.path : `${source.path}.${field}`;
+}
+
+/**
+ * Istio's creation order: creationTimestamp, then name, then namespace. Objects
+ * without a timestamp (files written by hand) sort first, by name.
+ */
+export function compareCreation(
+  a: { metadata: ObjectMeta },
+  b: { metadata: ObjectMeta },
+): number {
+  const ta = a.metadata.creationTimestamp;
+  const tb = b.metadata.creationTimestamp;
+  if (ta !== tb) {
+    const da = ta === "" ? -Infinity : Date.parse(ta);
+    const db = tb === "" ? -Infinity : Date.parse(tb);
+    if (da !== db) return da < db ? -1 : 1;
+  }
+  if (a.metadata.name !== b.metadata.name) return a.metadata.name < b.metadata.name ? -1 : 1;
+  if (a.metadata.namespace !== b.metadata.namespace) return a.metadata.namespace < b.metadata.namespace ? -1 : 1;
+  return 0;
+}

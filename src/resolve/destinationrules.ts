@@ -1,0 +1,113 @@
+// DestinationRule lookup for a service host, as a gateway in `proxyNamespace`
+// sees them: rules in the gateway's namespace first, then in the service's
+// namespace, then any other visible one; within each, an exact host before the
+// most specific wildcard. Several rules for one host in one namespace merge
+// (Istio does the same): the first (creation order) gives the traffic policy,
+// later ones add subsets it does not have.
+import type { DestinationRuleResource, PortTrafficPolicy, Subset, TrafficPolicy } from "../model/istio.ts";
+import { compareCreation, resourceRef } from "../model/meta.ts";
+import type { LbPolicy } from "../snapshot/types.ts";
+import { hostSubsetOf, isWildcard, resolveShortname, visibleTo } from "./hosts.ts";
+
+export interface ResolvedRule {
+  host: string;
+  namespace: string;
+  /** `DestinationRule/ns/name` of every rule merged in. */
+  sources: string[];
+  trafficPolicy: TrafficPolicy | null;
+  subsets: Subset[];
+}
+
+export interface RuleIndex {
+  lookup(host: string, serviceNamespace: string): ResolvedRule | null;
+}
+
+function merge(rules: DestinationRuleResource[], host: string): ResolvedRule {
+  const first = rules[0]!;
+  const out: ResolvedRule = {
+    host,
+    namespace: first.metadata.namespace,
+    sources: [],
+    trafficPolicy: first.spec.trafficPolicy,
+    subsets: [],
+  };
+  for (const r of rules) {
+    out.sources.push(resourceRef(r));
+    for (const s of r.spec.subsets) if (!out.subsets.some((x) => x.name === s.name)) out.subsets.push(s);
+  }
+  return out;
+}
+
+export function buildRuleIndex(rules: DestinationRuleResource[], proxyNamespace: string): RuleIndex {
+  // namespace → host → rules (creation order)
+  const byNs = new Map<string, Map<string, DestinationRuleResource[]>>();
+  for (const r of [...rules].sort(compareCreation)) {
+    const ns = r.metadata.namespace;
+    if (!visibleTo(r.spec.exportTo, ns, proxyNamespace)) continue;
+    const host = resolveShortname(r.spec.host, ns);
+    let m = byNs.get(ns);
+    if (m === undefined) byNs.set(ns, (m = new Map()));
+    const l = m.get(host);
+    if (l === undefined) m.set(host, [r]);
+    else l.push(r);
+  }
+  const inNamespace = (ns: string, host: string): ResolvedRule | null => {
+    const m = byNs.get(ns);
+    if (m === undefined) return null;
+    const exact = m.get(host);
+    if (exact !== undefined) return merge(exact, host);
+    let best: string | null = null;
+    for (const h of m.keys()) {
+      if (!isWildcard(h) || !hostSubsetOf(host, h)) continue;
+      if (best === null || h.length > best.length) best = h;
+    }
+    return best === null ? null : merge(m.get(best)!, best);
+  };
+  return {
+    lookup(host, serviceNamespace) {
+      const order = [proxyNamespace, serviceNamespace, ...[...byNs.keys()].sort()];
+      const seen = new Set<string>();
+      for (const ns of order) {
+        if (seen.has(ns)) continue;
+        seen.add(ns);
+        const r = inNamespace(ns, host);
+        if (r !== null) return r;
+      }
+      return null;
+    },
+  };
+}
+
+/** Istio's default load balancer for a gateway's clusters. */
+export const DEFAULT_LB: LbPolicy = "LEAST_REQUEST";
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+function lbOf(p: PortTrafficPolicy | null | undefined): LbPolicy | null {
+  const s = p?.simple ?? null;
+  if (s === null || s === "UNSPECIFIED") return null;
+  if (s === "LEAST_CONN") return "LEAST_REQUEST";
+  return s;
+}
+
+function portLevel(tp: TrafficPolicy | null, port: number): PortTrafficPolicy | null {
+  if (tp === null) return null;
+  for (const s of tp.portLevelSettings) if (s.port === port) return s.policy;
+  return null;
+}
+
+/**
+ * Effective policy for one cluster: subset port-level, subset, rule
+ * port-level, rule, then the defaults; each field from the first level that sets it.
+ */
+export function effectivePolicy(rule: ResolvedRule | null, subset: Subset | null, port: number): { lbPolicy: LbPolicy; connectTimeoutMs: number } {
+  const levels: (PortTrafficPolicy | null)[] = [];
+  if (subset !== null) levels.push(portLevel(subset.trafficPolicy, port), subset.trafficPolicy);
+  if (rule !== null) levels.push(portLevel(rule.trafficPolicy, port), rule.trafficPolicy);
+  let lbPolicy: LbPolicy | null = null;
+  let connectTimeoutMs = 0;
+  for (const l of levels) {
+    if (lbPolicy === null) lbPolicy = lbOf(l);
+    if (connectTimeoutMs === 0 && l !== null) connectTimeoutMs = l.connectTimeoutMs;
+  }
+  return { lbPolicy: lbPolicy ?? DEFAULT_LB, connectTimeoutMs: connectTimeoutMs || DEFAULT_CONNECT_TIMEOUT_MS };
+}

@@ -1,0 +1,96 @@
+// The snapshot as JSON for the admin listener (/config_dump, /listeners,
+// /routes, /clusters) and `proxy-config`: Maps become objects, RegExps their
+// source, compile-time indexes (path tries, host maps) are left out, and any
+// private key is redacted. Top-level parts: version, hash, createdAt,
+// listeners, routes (the route tables), clusters (by name), findings, and any
+// part added to Snapshot later, converted the same way.
+import type { Listener, RouteTable, Snapshot, StringMatch } from "./types.ts";
+
+const SECRET_KEY = /^(privateKey|private_key|key|tls\.key)$/;
+
+/** Maps → objects, Sets → arrays, RegExps → source, private keys → "[redacted]". */
+export function toPlain(v: unknown): unknown {
+  if (v === null || typeof v !== "object") return v;
+  if (v instanceof RegExp) return v.source;
+  if (v instanceof Map) {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of v) o[String(k)] = toPlain(x);
+    return o;
+  }
+  if (v instanceof Set) return [...v].map(toPlain);
+  if (Array.isArray(v)) return v.map(toPlain);
+  const o: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (x === undefined) continue;
+    o[k] = SECRET_KEY.test(k) && typeof x === "string" && x !== "" ? "[redacted]" : toPlain(x);
+  }
+  return o;
+}
+
+function stringMatch(m: StringMatch | null): unknown {
+  if (m === null) return null;
+  return m.kind === "regex" ? { regex: m.source } : { [m.kind]: m.value };
+}
+
+function routeTable(t: RouteTable): unknown {
+  return {
+    name: t.name,
+    virtualHosts: t.virtualHosts.map((vh) => ({
+      name: vh.name,
+      domains: vh.domains,
+      routes: vh.routes.map((r) => ({
+        name: r.name,
+        source: r.source,
+        match: r.matches.map((m) => {
+          const o: Record<string, unknown> = {};
+          if (m.name !== "") o.name = m.name;
+          if (m.uri !== null) o.uri = stringMatch(m.uri);
+          if (m.ignoreUriCase) o.ignoreUriCase = true;
+          if (m.scheme !== null) o.scheme = stringMatch(m.scheme);
+          if (m.method !== null) o.method = stringMatch(m.method);
+          if (m.authority !== null) o.authority = stringMatch(m.authority);
+          for (const key of ["headers", "withoutHeaders", "queryParams"] as const) {
+            if (m[key].length === 0) continue;
+            const h: Record<string, unknown> = {};
+            for (const x of m[key]) h[x.name] = x.match === null ? { present: true } : stringMatch(x.match);
+            o[key] = h;
+          }
+          if (m.port !== 0) o.port = m.port;
+          return o;
+        }),
+        action: toPlain(r.action),
+        timeoutMs: r.timeoutMs,
+        requestHeaders: r.requestHeaders,
+        responseHeaders: r.responseHeaders,
+      })),
+    })),
+  };
+}
+
+function listener(l: Listener): unknown {
+  return {
+    name: l.name,
+    port: l.port,
+    bindAddress: l.bindAddress,
+    bindPort: l.bindPort,
+    protocol: l.protocol,
+    routeTable: l.routeTable === null ? null : l.routeTable.name,
+    sources: l.sources,
+  };
+}
+
+export function snapshotToJSON(snapshot: Snapshot): unknown {
+  const out: Record<string, unknown> = {
+    version: snapshot.version,
+    hash: snapshot.hash,
+    createdAt: snapshot.createdAt,
+    listeners: snapshot.listeners.map(listener),
+    routes: snapshot.listeners.flatMap((l) => (l.routeTable === null ? [] : [routeTable(l.routeTable)])),
+    clusters: toPlain(snapshot.clusters),
+    findings: snapshot.findings,
+  };
+  for (const [k, v] of Object.entries(snapshot)) {
+    if (!(k in out)) out[k] = toPlain(v);
+  }
+  return out;
+}
