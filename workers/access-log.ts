@@ -1,0 +1,167 @@
+// Access log: one line per request in Istio's default text format (Envoy
+// command operators, `-` for empty) or one JSON object per line. Lines are
+// batched and written on a short timer or when the batch grows, never one
+// write per request.
+import { closeSync, openSync, writeSync } from "node:fs";
+import { reportError } from "./context.ts";
+
+/** What a line is made of; the HTTP exchange provides these fields. */
+export interface AccessRecord {
+  startMs: number;
+  method: string;
+  /** `X-ENVOY-ORIGINAL-PATH?:PATH`, with the query. */
+  logPath: string;
+  protocol: string;
+  status: number;
+  flags: string;
+  details: string;
+  termination: string;
+  transportFailure: string;
+  bytesReceived: number;
+  bytesSent: number;
+  durationMs: number;
+  /** -1: none */
+  upstreamServiceTime: number;
+  xff: string;
+  userAgent: string;
+  requestId: string;
+  authority: string;
+  upstreamHost: string;
+  upstreamCluster: string;
+  upstreamLocal: string;
+  downstreamLocal: string;
+  downstreamRemote: string;
+  sni: string;
+  routeName: string;
+}
+
+const FLUSH_MS = 100;
+const FLUSH_BYTES = 64 * 1024;
+/** A pipe write up to this size is atomic, so lines of several workers never interleave. */
+const ATOMIC = 4096;
+/** If the sink is stuck, drop lines beyond this rather than grow without bound. */
+const MAX_PENDING = 4 * 1024 * 1024;
+
+function d(v: string): string {
+  return v === "" ? "-" : v;
+}
+
+export function formatText(r: AccessRecord): string {
+  return (
+    `[${new Date(r.startMs).toISOString()}] "${d(r.method)} ${d(r.logPath)} ${r.protocol}" ${r.status} ${d(r.flags)} ` +
+    `${d(r.details)} ${d(r.termination)} "${d(r.transportFailure)}" ${r.bytesReceived} ${r.bytesSent} ${r.durationMs} ` +
+    `${r.upstreamServiceTime < 0 ? "-" : r.upstreamServiceTime} "${d(r.xff)}" "${d(r.userAgent)}" "${d(r.requestId)}" ` +
+    `"${d(r.authority)}" "${d(r.upstreamHost)}" ${d(r.upstreamCluster)} ${d(r.upstreamLocal)} ${d(r.downstreamLocal)} ` +
+    `${d(r.downstreamRemote)} ${d(r.sni)} ${d(r.routeName)}\n`
+  );
+}
+
+function n(v: string): string | null {
+  return v === "" || v === "-" ? null : v;
+}
+
+/** Istio's JSON access-log keys. */
+export function formatJson(r: AccessRecord): string {
+  return (
+    JSON.stringify({
+      start_time: new Date(r.startMs).toISOString(),
+      method: r.method,
+      path: n(r.logPath),
+      protocol: r.protocol,
+      response_code: r.status,
+      response_flags: n(r.flags),
+      response_code_details: n(r.details),
+      connection_termination_details: n(r.termination),
+      upstream_transport_failure_reason: n(r.transportFailure),
+      bytes_received: r.bytesReceived,
+      bytes_sent: r.bytesSent,
+      duration: r.durationMs,
+      upstream_service_time: r.upstreamServiceTime < 0 ? null : String(r.upstreamServiceTime),
+      x_forwarded_for: n(r.xff),
+      user_agent: n(r.userAgent),
+      request_id: n(r.requestId),
+      authority: n(r.authority),
+      upstream_host: n(r.upstreamHost),
+      upstream_cluster: n(r.upstreamCluster),
+      upstream_local_address: n(r.upstreamLocal),
+      downstream_local_address: n(r.downstreamLocal),
+      downstream_remote_address: n(r.downstreamRemote),
+      requested_server_name: n(r.sni),
+      route_name: n(r.routeName),
+    }) + "\n"
+  );
+}
+
+export class AccessLog {
+  /** False when logging is off: callers skip building the record. */
+  enabled = false;
+  private fd = -1;
+  private ownFd = false;
+  private format: (r: AccessRecord) => string = formatText;
+  private pending = "";
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  configure(target: string, format: "text" | "json"): void {
+    this.close();
+    this.format = format === "json" ? formatJson : formatText;
+    if (target === "off" || target === "") return;
+    if (target === "stdout") this.fd = 1;
+    else {
+      this.fd = openSync(target, "a");
+      this.ownFd = true;
+    }
+    this.enabled = true;
+  }
+
+  log(r: AccessRecord): void {
+    if (!this.enabled) return;
+    if (this.pending.length > MAX_PENDING) return;
+    this.pending += this.format(r);
+    if (this.pending.length >= FLUSH_BYTES) this.flush();
+    else if (this.timer === null) this.timer = setTimeout(flushTimer, FLUSH_MS, this);
+  }
+
+  flush(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    let data = this.pending;
+    if (data.length === 0 || this.fd < 0) return;
+    this.pending = "";
+    try {
+      while (data.length > 0) {
+        // cut at a line end so each write is whole lines, ≤ ATOMIC bytes when possible
+        let cut = data.length;
+        if (cut > ATOMIC) {
+          const nl = data.lastIndexOf("\n", ATOMIC - 1);
+          cut = nl >= 0 ? nl + 1 : data.indexOf("\n") + 1 || data.length;
+        }
+        const buf = Buffer.from(data.slice(0, cut));
+        let off = 0;
+        while (off < buf.length) off += writeSync(this.fd, buf, off);
+        data = data.slice(cut);
+      }
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "EAGAIN") {
+        this.pending = data + this.pending; // try again on the next flush
+        if (this.timer === null) this.timer = setTimeout(flushTimer, FLUSH_MS, this);
+      } else reportError("access log", err);
+    }
+  }
+
+  close(): void {
+    this.flush();
+    if (this.ownFd) closeSync(this.fd);
+    this.fd = -1;
+    this.ownFd = false;
+    this.enabled = false;
+  }
+}
+
+function flushTimer(log: AccessLog): void {
+  log.flush();
+}
+
+export const accessLog = new AccessLog();

@@ -1,0 +1,281 @@
+// One client connection (Bun.listen socket): reads request heads, runs one
+// exchange at a time in order (pipelined requests wait in the buffer), keeps
+// the connection alive between exchanges, and splices after an upgrade.
+import type { Socket } from "bun";
+import { coarseNow, reportError } from "../context.ts";
+import type { PortState } from "../listeners.ts";
+import { BODY_BAD, BODY_MORE } from "./body.ts";
+import { Exchange } from "./exchange.ts";
+import { findHeadEnd } from "./fields.ts";
+import { Outbox } from "./outbox.ts";
+import { MAX_REQUEST_HEAD, parseRequestHead, RequestHead } from "./parse-request.ts";
+
+const HEAD = 0;
+const BODY = 1;
+const WAIT = 2;
+const TUNNEL = 3;
+
+/** Pipelined bytes buffered while an exchange runs before the client is paused. */
+const PIPELINE_LIMIT = 1 << 20;
+
+export class Downstream {
+  private buf: Buffer | null = null;
+  private off = 0;
+  private state = HEAD;
+  ex: Exchange | null = null;
+  readonly out = new Outbox();
+  lastActive = coarseNow;
+  closed = false;
+  private ending = false;
+  private paused = false;
+  private inLoop = false;
+  readonly remoteIp: string;
+  private local = "";
+
+  constructor(
+    readonly socket: Socket<Downstream>,
+    readonly port: PortState,
+  ) {
+    this.remoteIp = socket.remoteAddress;
+  }
+
+  get remoteAddress(): string {
+    const ip = this.remoteIp;
+    return (ip.includes(":") ? `[${ip}]` : ip) + ":" + this.socket.remotePort;
+  }
+
+  get localAddress(): string {
+    if (this.local === "") {
+      const s = this.socket;
+      const ip = s.localAddress;
+      this.local = (ip.includes(":") ? `[${ip}]` : ip) + ":" + s.localPort;
+    }
+    return this.local;
+  }
+
+  /** True while the client is not taking our writes. */
+  get congested(): boolean {
+    return this.out.queued > 0;
+  }
+
+  /** Idle: no exchange in flight and nothing half-read. */
+  get idle(): boolean {
+    return this.ex === null;
+  }
+
+  touch(): void {
+    this.lastActive = coarseNow;
+  }
+
+  onData(data: Buffer): void {
+    this.lastActive = coarseNow;
+    const ex = this.ex;
+    switch (this.state) {
+      case BODY: {
+        const r = ex!.feedBody(data, 0, data.length);
+        if (r === BODY_MORE) return;
+        if (r === BODY_BAD) return ex!.badBody();
+        this.state = WAIT;
+        if (r < data.length) this.append(data, r);
+        ex!.requestComplete();
+        return;
+      }
+      case TUNNEL:
+        ex!.tunnelUp(data);
+        return;
+      default:
+        this.append(data, 0);
+        if (this.state === HEAD) this.next();
+        else if (this.buf !== null && this.buf.length - this.off > PIPELINE_LIMIT) this.pause();
+    }
+  }
+
+  private append(data: Buffer, from: number): void {
+    const b = this.buf;
+    if (b === null || this.off >= b.length) {
+      this.buf = from === 0 ? data : data.subarray(from);
+      this.off = 0;
+    } else {
+      this.buf = Buffer.concat([b.subarray(this.off), data.subarray(from)]);
+      this.off = 0;
+    }
+  }
+
+  /** Parse and start the requests waiting in the buffer, one at a time. */
+  private next(): void {
+    if (this.inLoop) return;
+    this.inLoop = true;
+    try {
+      while (this.state === HEAD && !this.closed && !this.ending && this.buf !== null) {
+        const buf = this.buf;
+        let off = this.off;
+        while (off + 1 < buf.length && buf[off] === 13 && buf[off + 1] === 10) off += 2; // CRLF between requests
+        if (off >= buf.length) {
+          this.buf = null;
+          this.off = 0;
+          break;
+        }
+        const end = findHeadEnd(buf, off, MAX_REQUEST_HEAD);
+        if (end === -1) {
+          if (off > 0) this.buf = buf.subarray(off);
+          this.off = 0;
+          break;
+        }
+        const h = new RequestHead();
+        const status = end < 0 ? -end : parseRequestHead(buf.toString("latin1", off, end), h);
+        const ex = new Exchange(this, h);
+        this.ex = ex;
+        if (status !== 0) {
+          this.buf = null;
+          ex.badRequest(status);
+          break;
+        }
+        this.off = end;
+        ex.start();
+        if (this.ex !== ex || this.closed) continue;
+        if (ex.reqBody.done) {
+          this.state = WAIT;
+          ex.requestComplete();
+          continue;
+        }
+        this.state = BODY;
+        if (end >= buf.length) {
+          this.buf = null;
+          this.off = 0;
+          break;
+        }
+        const r = ex.feedBody(buf, end, buf.length);
+        if (r === BODY_MORE) {
+          this.buf = null;
+          this.off = 0;
+          break;
+        }
+        if (r === BODY_BAD) {
+          ex.badBody();
+          break;
+        }
+        this.off = r;
+        this.state = WAIT;
+        ex.requestComplete();
+      }
+    } finally {
+      this.inLoop = false;
+    }
+  }
+
+  /** Called by the exchange when it is over; `close` ends the connection. */
+  exchangeDone(ex: Exchange, close: boolean): void {
+    if (this.ex !== ex) return;
+    this.ex = null;
+    this.state = HEAD;
+    if (this.closed) return;
+    if (close) {
+      this.buf = null;
+      this.end();
+      return;
+    }
+    this.resume();
+    this.next();
+  }
+
+  startTunnel(ex: Exchange): void {
+    this.state = TUNNEL;
+    const b = this.buf;
+    this.buf = null;
+    if (b !== null && this.off < b.length) ex.tunnelUp(b.subarray(this.off));
+    this.off = 0;
+  }
+
+  write(b: Uint8Array): boolean {
+    if (this.closed) return true;
+    return this.out.write(this.socket, b);
+  }
+
+  pause(): void {
+    if (!this.paused && !this.closed) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  resume(): void {
+    if (this.paused && !this.closed) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  onDrain(): void {
+    if (!this.out.flush(this.socket)) return;
+    if (this.ending) {
+      this.socket.end();
+      return;
+    }
+    this.ex?.onDownstreamDrain();
+  }
+
+  /** Close after what is queued has been written. */
+  end(): void {
+    if (this.ending || this.closed) return;
+    this.ending = true;
+    if (this.out.empty) this.socket.end();
+  }
+
+  /** Close now. */
+  abort(): void {
+    if (this.closed) return;
+    this.socket.terminate();
+  }
+
+  onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.out.clear();
+    this.port.conns.delete(this);
+    const ex = this.ex;
+    if (ex !== null) ex.onDownstreamClose();
+  }
+}
+
+/** Bun.listen socket handlers for HTTP listeners of one port. */
+export function httpHandlers(port: PortState) {
+  return {
+    open(s: Socket<Downstream>): void {
+      try {
+        const d = new Downstream(s, port);
+        s.data = d;
+        s.setNoDelay(true);
+        port.conns.add(d);
+      } catch (err) {
+        reportError("accept", err);
+        s.terminate();
+      }
+    },
+    data(s: Socket<Downstream>, data: Buffer): void {
+      try {
+        s.data.onData(data);
+      } catch (err) {
+        reportError("request", err);
+        s.data.abort();
+      }
+    },
+    drain(s: Socket<Downstream>): void {
+      try {
+        s.data.onDrain();
+      } catch (err) {
+        reportError("drain", err);
+        s.data.abort();
+      }
+    },
+    close(s: Socket<Downstream>): void {
+      try {
+        s.data?.onClose();
+      } catch (err) {
+        reportError("close", err);
+      }
+    },
+    error(s: Socket<Downstream>, err: Error): void {
+      reportError("client socket", err);
+    },
+  };
+}

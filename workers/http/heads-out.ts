@@ -1,0 +1,169 @@
+// The heads the gateway writes: the request head to the upstream (Host kept or
+// rewritten, x-forwarded-*, x-request-id, hop-by-hop removed, route header
+// operations) and the response head to the client (server replaced,
+// x-envoy-upstream-service-time added, hop-by-hop removed). Names lower-case, as Envoy writes them.
+import type { HeaderOperations } from "../../src/snapshot/types.ts";
+import { reasonOf } from "./chars.ts";
+import type { RequestHead } from "./parse-request.ts";
+import type { ResponseHead } from "./parse-response.ts";
+
+/** Values the request head produced that the access log reports. */
+export interface ForwardIds {
+  xff: string;
+  requestId: string;
+}
+
+function hasOps(ops: HeaderOperations): boolean {
+  return ops.set.length > 0 || ops.add.length > 0 || ops.remove.length > 0;
+}
+
+/** True when the route's operations remove or replace header `name`. */
+function overridden(ops: HeaderOperations, name: string): boolean {
+  const rm = ops.remove;
+  for (let i = 0; i < rm.length; i++) if (rm[i]!.toLowerCase() === name) return true;
+  const set = ops.set;
+  for (let i = 0; i < set.length; i++) if (set[i]![0].toLowerCase() === name) return true;
+  return false;
+}
+
+/** `set` then `add` entries as header lines (Host/:authority ones are ignored: authority is rewritten elsewhere). */
+function opLines(ops: HeaderOperations): string {
+  let out = "";
+  const set = ops.set;
+  for (let i = 0; i < set.length; i++) {
+    const n = set[i]![0].toLowerCase();
+    if (n !== "host" && n[0] !== ":") out += n + ": " + set[i]![1] + "\r\n";
+  }
+  const add = ops.add;
+  for (let i = 0; i < add.length; i++) {
+    const n = add[i]![0].toLowerCase();
+    if (n !== "host" && n[0] !== ":") out += n + ": " + add[i]![1] + "\r\n";
+  }
+  return out;
+}
+
+/**
+ * The request head for the upstream. `target` is the (possibly rewritten) path
+ * with query; `clientIp` is appended to x-forwarded-for. Fills `ids`.
+ */
+export function upstreamRequestHead(
+  h: RequestHead,
+  target: string,
+  authority: string,
+  clientIp: string,
+  originalPath: string,
+  ops: HeaderOperations,
+  ids: ForwardIds,
+): string {
+  let out = h.method + " " + target + " HTTP/1.1\r\nhost: " + authority + "\r\n";
+  let xff = "";
+  let rid = "";
+  const names = h.names;
+  const values = h.values;
+  const nominated = h.nominated;
+  const withOps = hasOps(ops);
+  for (let k = 0; k < names.length; k++) {
+    const name = names[k]!;
+    switch (name) {
+      case "host":
+      case "connection":
+      case "keep-alive":
+      case "proxy-connection":
+      case "te":
+      case "trailer":
+      case "transfer-encoding":
+      case "upgrade":
+      case "expect":
+      case "content-length":
+      case "x-forwarded-proto":
+      case "x-envoy-original-path":
+        continue;
+      case "x-forwarded-for":
+        xff = xff === "" ? values[k]! : xff + ", " + values[k]!;
+        continue;
+      case "x-request-id":
+        if (rid === "") rid = values[k]!;
+        continue;
+    }
+    if (nominated !== null && nominated.includes(name)) continue;
+    if (withOps && overridden(ops, name)) continue;
+    out += name + ": " + values[k]! + "\r\n";
+  }
+  if (withOps) out += opLines(ops);
+  xff = xff === "" ? clientIp : xff + ", " + clientIp;
+  if (rid === "") rid = crypto.randomUUID();
+  ids.xff = xff;
+  ids.requestId = rid;
+  out += "x-forwarded-for: " + xff + "\r\nx-forwarded-proto: " + h.scheme + "\r\nx-request-id: " + rid + "\r\n";
+  if (originalPath !== "") out += "x-envoy-original-path: " + originalPath + "\r\n";
+  if (h.chunked) out += "transfer-encoding: chunked\r\n";
+  else if (h.contentLength >= 0) out += "content-length: " + h.contentLength + "\r\n";
+  if (h.upgrade !== "") out += "connection: upgrade\r\nupgrade: " + h.header("upgrade") + "\r\n";
+  return out + "\r\n";
+}
+
+export const FRAME_NONE = 0;
+export const FRAME_LENGTH = 1;
+export const FRAME_CHUNKED = 2;
+export const FRAME_CLOSE = 3;
+
+/**
+ * The response head for the client. `framing` says how the body reaches the
+ * client; `connection` is the Connection header to send ("" for none).
+ */
+export function downstreamResponseHead(
+  r: ResponseHead,
+  ops: HeaderOperations,
+  server: string,
+  serviceTimeMs: number,
+  framing: number,
+  connection: string,
+): string {
+  let out = "HTTP/1.1 " + r.status + " " + (r.reason === "" ? reasonOf(r.status) : r.reason) + "\r\n";
+  const names = r.names;
+  const values = r.values;
+  const withOps = hasOps(ops);
+  let sawLength = false;
+  for (let k = 0; k < names.length; k++) {
+    const name = names[k]!;
+    switch (name) {
+      case "connection":
+      case "keep-alive":
+      case "proxy-connection":
+      case "transfer-encoding":
+      case "upgrade":
+      case "server":
+      case "te":
+      case "x-envoy-upstream-service-time":
+        continue;
+      case "content-length":
+        if (sawLength) continue;
+        sawLength = true;
+        break;
+    }
+    if (withOps && overridden(ops, name)) continue;
+    out += name + ": " + values[k]! + "\r\n";
+  }
+  if (withOps) out += opLines(ops);
+  out += "server: " + server + "\r\nx-envoy-upstream-service-time: " + serviceTimeMs + "\r\n";
+  if (framing === FRAME_CHUNKED) out += "transfer-encoding: chunked\r\n";
+  if (connection === "upgrade") out += "connection: upgrade\r\nupgrade: " + (r.header("upgrade") ?? "") + "\r\n";
+  else if (connection !== "") out += "connection: " + connection + "\r\n";
+  return out + "\r\n";
+}
+
+/** A response the gateway answers itself (404, 503, redirects, direct responses, 400s). */
+export function localResponseHead(
+  status: number,
+  bodyBytes: number,
+  server: string,
+  date: string,
+  extra: string,
+  connection: string,
+): string {
+  let out = "HTTP/1.1 " + status + " " + reasonOf(status) + "\r\n" + extra;
+  if (bodyBytes > 0) out += "content-type: text/plain\r\n";
+  out += "content-length: " + bodyBytes + "\r\ndate: " + date + "\r\nserver: " + server + "\r\n";
+  if (connection !== "") out += "connection: " + connection + "\r\n";
+  return out + "\r\n";
+}

@@ -1,0 +1,196 @@
+// The response side of an exchange: parse the upstream's head strictly, write
+// the rewritten head and stream the body to the client with backpressure,
+// turn upstream failures into Envoy's local replies (502/503) or a reset, and
+// splice bytes both ways after a 101.
+import { options } from "../context.ts";
+import { stats } from "../stats.ts";
+import { BODY_BAD, BODY_CLOSE } from "./body.ts";
+import type { Exchange } from "./exchange.ts";
+import { findHeadEnd } from "./fields.ts";
+import { downstreamResponseHead, FRAME_CHUNKED, FRAME_CLOSE, FRAME_LENGTH, FRAME_NONE } from "./heads-out.ts";
+import { bodiless, MAX_RESPONSE_HEAD, parseResponseHead, ResponseHead } from "./parse-response.ts";
+import type { UpstreamConn } from "./upstream-conn.ts";
+
+/** Node's (and Bun's) fast latin1 encoder, missing from the typings. */
+type LatinBuffer = Buffer & { latin1Write(s: string, offset: number, length: number): number };
+
+/** Up to this much body goes into the same write as the head (one syscall, one segment). */
+const COALESCE = 64 * 1024;
+
+const RESET = "upstream connect error or disconnect/reset before headers. reset reason: ";
+
+export function onResponseData(ex: Exchange, conn: UpstreamConn, data: Buffer): void {
+  if (ex.finished) return;
+  if (ex.tunnel) {
+    ex.bytesSent += data.length;
+    ex.ds.touch();
+    if (!ex.ds.write(data)) conn.pause();
+    return;
+  }
+  ex.replay = null; // the upstream answered: never resend
+  if (ex.resp === null) onHeadBytes(ex, conn, data);
+  else writeBody(ex, conn, data, 0, null);
+}
+
+function onHeadBytes(ex: Exchange, conn: UpstreamConn, data: Buffer): void {
+  let buf = ex.respBuf === null ? data : Buffer.concat([ex.respBuf, data]);
+  let r: ResponseHead;
+  let end: number;
+  for (;;) {
+    end = findHeadEnd(buf, 0, MAX_RESPONSE_HEAD);
+    if (end === -1) {
+      ex.respBuf = buf;
+      return;
+    }
+    r = new ResponseHead();
+    if (end < 0 || !parseResponseHead(buf.toString("latin1", 0, end), r)) return protocolError(ex);
+    if (r.status >= 200 || r.status === 101) break;
+    buf = buf.subarray(end); // 1xx interim response: not forwarded (Envoy answers 100-continue itself)
+    if (buf.length === 0) {
+      ex.respBuf = null;
+      return;
+    }
+  }
+  ex.respBuf = null;
+  ex.resp = r;
+  if (ex.timer !== null) {
+    clearTimeout(ex.timer);
+    ex.timer = null;
+  }
+  ex.upstreamServiceTime = Math.round(performance.now() - ex.tSent);
+  ex.status = r.status;
+  ex.details = "via_upstream";
+  const h = ex.head;
+  if (r.status === 101) {
+    if (h.upgrade === "") return protocolError(ex);
+    return startTunnel(ex, buf, end, r);
+  }
+  let framing: number;
+  if (bodiless(r.status, h.method)) {
+    ex.respBody.init(0, false, false);
+    framing = r.chunked ? FRAME_CHUNKED : FRAME_LENGTH;
+  } else {
+    ex.respBody.init(r.contentLength, r.chunked, true);
+    if (r.chunked) {
+      if (h.minor === 0) {
+        ex.decode = true; // an HTTP/1.0 client cannot read chunked: decode, end by closing
+        ex.closeDownstream = true;
+        framing = FRAME_CLOSE;
+      } else framing = FRAME_CHUNKED;
+    } else if (r.contentLength >= 0) framing = FRAME_LENGTH;
+    else {
+      ex.closeDownstream = true; // body ends when the upstream closes
+      framing = FRAME_CLOSE;
+    }
+  }
+  const head = downstreamResponseHead(r, ex.responseOps, options.serverHeader, ex.upstreamServiceTime, framing, ex.connectionHeader);
+  ex.respStarted = true;
+  writeBody(ex, conn, buf, end, head);
+}
+
+function writeBody(ex: Exchange, conn: UpstreamConn, data: Buffer, start: number, head: string | null): void {
+  const rb = ex.respBody;
+  const ds = ex.ds;
+  let end: number;
+  if (ex.decode) {
+    if (head !== null) ds.write(Buffer.from(head, "latin1"));
+    const r = rb.done ? start : rb.consume(data, start, data.length, (b, s, e) => ds.write(b.subarray(s, e)));
+    if (r === BODY_BAD) return midBodyError(ex, "UPE", "upstream_reset_after_response_started{protocol_error}");
+    end = r < 0 ? data.length : r;
+    ex.bytesSent = rb.chunked!.dataBytes;
+    if (ds.congested) conn.pause();
+  } else {
+    const r = rb.done ? start : rb.consume(data, start, data.length, null);
+    if (r === BODY_BAD) return midBodyError(ex, "UPE", "upstream_reset_after_response_started{protocol_error}");
+    end = r < 0 ? data.length : r;
+    const bl = end - start;
+    ex.bytesSent += bl;
+    let ok = true;
+    if (head !== null) {
+      if (bl <= COALESCE) {
+        const hl = head.length;
+        const out = Buffer.allocUnsafe(hl + bl);
+        (out as LatinBuffer).latin1Write(head, 0, hl);
+        if (bl > 0) data.copy(out, hl, start, end);
+        ok = ds.write(out);
+      } else {
+        ds.write(Buffer.from(head, "latin1"));
+        ok = ds.write(data.subarray(start, end));
+      }
+    } else if (bl > 0) ok = ds.write(start === 0 && end === data.length ? data : data.subarray(start, end));
+    if (!ok) conn.pause();
+  }
+  if (rb.done) responseComplete(ex, conn, end < data.length);
+}
+
+function responseComplete(ex: Exchange, conn: UpstreamConn, extraBytes: boolean): void {
+  ex.respDone = true;
+  const r = ex.resp!;
+  const reusable = !extraBytes && !r.close && ex.respBody.kind !== BODY_CLOSE && ex.reqComplete && !ex.discard;
+  if (ex.conn === conn) {
+    ex.conn = null;
+    conn.release(reusable);
+  }
+  ex.maybeFinish();
+}
+
+function startTunnel(ex: Exchange, buf: Buffer, end: number, r: ResponseHead): void {
+  ex.tunnel = true;
+  ex.respStarted = true;
+  ex.respDone = true;
+  const head = downstreamResponseHead(r, ex.responseOps, options.serverHeader, ex.upstreamServiceTime, FRAME_NONE, "upgrade");
+  ex.ds.write(Buffer.from(head, "latin1"));
+  if (end < buf.length) {
+    ex.bytesSent += buf.length - end;
+    ex.ds.write(buf.subarray(end));
+  }
+  ex.ds.startTunnel(ex);
+}
+
+function protocolError(ex: Exchange): void {
+  stats.upstreamError(ex.upstreamCluster, "UPE");
+  ex.respBuf = null;
+  ex.resp = null;
+  ex.dropUpstream();
+  ex.localReply(502, "UPE", "upstream_reset_before_response_started{protocol_error}", RESET + "protocol error", "");
+}
+
+function midBodyError(ex: Exchange, flag: string, details: string): void {
+  stats.upstreamError(ex.upstreamCluster, flag);
+  ex.flags = flag;
+  ex.details = details;
+  ex.dropUpstream();
+  ex.respDone = true;
+  ex.closeDownstream = true;
+  ex.maybeFinish();
+}
+
+/** The upstream connection closed (or never opened). */
+export function onUpstreamGone(ex: Exchange, connectFailed: boolean, reason: string): void {
+  if (ex.finished) return;
+  if (ex.tunnel) {
+    ex.closeDownstream = true;
+    ex.reqComplete = true;
+    ex.finish();
+    return;
+  }
+  if (ex.resp === null) {
+    if (connectFailed) {
+      ex.transportFailure = "delayed_connect_error:_" + reason;
+      stats.upstreamError(ex.upstreamCluster, "UF");
+      const why = reason === "connection timeout" ? "connection timeout" : "connection failure";
+      return ex.localReply(503, "UF", `upstream_reset_before_response_started{${why.replace(" ", "_")}}`, RESET + why, "");
+    }
+    if (ex.replay !== null && !ex.retried && ex.respBuf === null) return ex.retry();
+    stats.upstreamError(ex.upstreamCluster, "UC");
+    return ex.localReply(503, "UC", "upstream_reset_before_response_started{connection_termination}", RESET + "connection termination", "");
+  }
+  if (ex.respDone) return;
+  if (ex.respBody.kind === BODY_CLOSE) {
+    ex.respBody.done = true; // a read-until-close body ends here
+    ex.respDone = true;
+    ex.maybeFinish();
+    return;
+  }
+  midBodyError(ex, "UC", "upstream_reset_after_response_started{connection_termination}");
+}

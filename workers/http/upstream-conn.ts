@@ -1,0 +1,190 @@
+// One keep-alive connection to an upstream endpoint (Bun.connect). It knows
+// nothing of HTTP: it hands bytes and events to the exchange using it, and
+// goes back to its pool between exchanges.
+import type { Socket } from "bun";
+import { coarseNow, reportError } from "../context.ts";
+import { Outbox } from "./outbox.ts";
+import type { EndpointPool } from "./upstream-pool.ts";
+
+/** What uses a connection: the HTTP exchange. */
+export interface UpstreamUser {
+  onUpstreamOpen(conn: UpstreamConn): void;
+  onUpstreamData(conn: UpstreamConn, data: Buffer): void;
+  onUpstreamDrain(conn: UpstreamConn): void;
+  /** The connection is gone. `connectFailed`: it never opened; `reason`: why (ECONNREFUSED, timeout…). */
+  onUpstreamClose(conn: UpstreamConn, connectFailed: boolean, reason: string): void;
+}
+
+const handlers = {
+  open(s: Socket<UpstreamConn>): void {
+    s.data.onOpen(s);
+  },
+  data(s: Socket<UpstreamConn>, d: Buffer): void {
+    const c = s.data;
+    try {
+      if (c.user !== null) c.user.onUpstreamData(c, d);
+      else c.destroy(); // bytes while idle: the upstream broke the protocol
+    } catch (err) {
+      reportError("upstream data", err);
+      c.destroy();
+    }
+  },
+  drain(s: Socket<UpstreamConn>): void {
+    const c = s.data;
+    try {
+      if (c.out.flush(s) && c.user !== null) c.user.onUpstreamDrain(c);
+    } catch (err) {
+      reportError("upstream drain", err);
+    }
+  },
+  end(s: Socket<UpstreamConn>): void {
+    s.data.onGone("connection termination");
+  },
+  close(s: Socket<UpstreamConn>, err?: Error): void {
+    s.data.onGone(err ? errCode(err) : "connection termination");
+  },
+  connectError(s: Socket<UpstreamConn>, err: Error): void {
+    s.data.onConnectError(errCode(err));
+  },
+  error(s: Socket<UpstreamConn>, err: Error): void {
+    reportError("upstream socket", err);
+  },
+};
+
+function errCode(err: Error): string {
+  return (err as NodeJS.ErrnoException).code ?? err.message;
+}
+
+function onConnectTimeout(c: UpstreamConn): void {
+  c.connectTimer = null;
+  if (!c.isOpen && !c.closed) c.onConnectError("connection timeout");
+}
+
+export class UpstreamConn {
+  socket: Socket<UpstreamConn> | null = null;
+  user: UpstreamUser | null;
+  readonly out = new Outbox();
+  isOpen = false;
+  closed = false;
+  /** Exchanges this connection has carried (> 1 means it came from the idle pool). */
+  uses = 1;
+  idleSince = 0;
+  connectTimer: ReturnType<typeof setTimeout> | null = null;
+  private local = "";
+
+  constructor(
+    readonly pool: EndpointPool,
+    user: UpstreamUser,
+  ) {
+    this.user = user;
+  }
+
+  connect(): void {
+    const p = this.pool;
+    if (p.connectTimeoutMs > 0) this.connectTimer = setTimeout(onConnectTimeout, p.connectTimeoutMs, this);
+    try {
+      Bun.connect<UpstreamConn>({ hostname: p.address, port: p.port, socket: handlers, data: this }).catch(() => {});
+    } catch (err) {
+      queueMicrotask(() => this.onConnectError(errCode(err as Error)));
+    }
+  }
+
+  /** `ip:port` of our side, for the access log. */
+  get localAddress(): string {
+    if (this.local === "" && this.socket !== null) {
+      const s = this.socket;
+      this.local = s.localFamily === "IPv6" ? `[${s.localAddress}]:${s.localPort}` : `${s.localAddress}:${s.localPort}`;
+    }
+    return this.local;
+  }
+
+  onOpen(s: Socket<UpstreamConn>): void {
+    if (this.connectTimer !== null) {
+      clearTimeout(this.connectTimer);
+      this.connectTimer = null;
+    }
+    if (this.closed) {
+      s.terminate(); // gave up waiting (connect timeout)
+      return;
+    }
+    this.socket = s;
+    this.isOpen = true;
+    s.setNoDelay(true);
+    try {
+      this.user?.onUpstreamOpen(this);
+    } catch (err) {
+      reportError("upstream open", err);
+      this.destroy();
+    }
+  }
+
+  onConnectError(reason: string): void {
+    if (this.closed) return;
+    if (this.connectTimer !== null) {
+      clearTimeout(this.connectTimer);
+      this.connectTimer = null;
+    }
+    this.closed = true;
+    this.pool.onConnClosed(this);
+    const u = this.user;
+    this.user = null;
+    try {
+      u?.onUpstreamClose(this, true, reason);
+    } catch (err) {
+      reportError("upstream connect error", err);
+    }
+  }
+
+  onGone(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.connectTimer !== null) {
+      clearTimeout(this.connectTimer);
+      this.connectTimer = null;
+    }
+    this.isOpen = false;
+    this.out.clear();
+    this.pool.onConnClosed(this);
+    const u = this.user;
+    this.user = null;
+    try {
+      u?.onUpstreamClose(this, false, reason);
+    } catch (err) {
+      reportError("upstream close", err);
+    }
+  }
+
+  write(b: Uint8Array): boolean {
+    if (this.socket === null || this.closed) return false;
+    return this.out.write(this.socket, b);
+  }
+
+  pause(): void {
+    this.socket?.pause();
+  }
+
+  resume(): void {
+    this.socket?.resume();
+  }
+
+  /** Back to the pool (or closed when it cannot be reused). */
+  release(reusable: boolean): void {
+    this.user = null;
+    if (!reusable || this.closed || !this.out.empty) {
+      this.destroy();
+      return;
+    }
+    this.socket?.resume();
+    this.idleSince = coarseNow;
+    this.pool.putIdle(this);
+  }
+
+  /** Close now; the user (if any) is detached first and not told. */
+  destroy(): void {
+    this.user = null;
+    if (this.closed) return;
+    const s = this.socket;
+    this.onGone("local close"); // still connecting: onOpen closes it when it comes
+    if (s !== null) s.terminate();
+  }
+}

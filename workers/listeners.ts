@@ -1,0 +1,131 @@
+// Traffic listeners of this worker: one Bun.listen (reusePort) per bound
+// address:port. A snapshot updates the route table of ports that stay (no
+// rebind), binds new ports, and stops ports that left; their open connections
+// finish their current exchange and close.
+import type { TCPSocketListener, TCPSocketListenOptions } from "bun";
+import type { ListenerStatus } from "../src/snapshot/messages.ts";
+import type { Listener, ServerProtocol, Snapshot } from "../src/snapshot/types.ts";
+import { coarseNow } from "./context.ts";
+import { Downstream, httpHandlers } from "./http/downstream.ts";
+
+/** A client connection with nothing in flight is closed after this long (Envoy's default is 1 h). */
+export const DOWNSTREAM_IDLE_MS = 300_000;
+/** An upgraded (WebSocket) connection silent in both directions this long is closed. */
+export const TUNNEL_IDLE_MS = 3_600_000;
+
+export class PortState {
+  readonly conns = new Set<Downstream>();
+  server: TCPSocketListener<Downstream> | null = null;
+  /** Stopped accepting: connections close after their current exchange. */
+  draining = false;
+
+  constructor(
+    readonly key: string,
+    public listener: Listener,
+    public snapshot: Snapshot,
+  ) {}
+
+  /** Stop accepting; close idle connections now, busy ones after their exchange. */
+  stop(): void {
+    this.draining = true;
+    if (this.server !== null) {
+      this.server.stop(false);
+      this.server = null;
+    }
+    for (const d of this.conns) if (d.idle) d.end();
+  }
+}
+
+/** Bound ports by `address:port`. */
+const ports = new Map<string, PortState>();
+/** Every port with connections, including stopped ones still finishing work. */
+const all = new Set<PortState>();
+
+function servesHttp(p: ServerProtocol): boolean {
+  return p === "HTTP" || p === "HTTP2" || p === "GRPC";
+}
+
+function describe(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code) return e.message?.includes(e.code) ? e.message : `${e.code}: ${e.message}`;
+  return String(e?.message ?? err);
+}
+
+/** Bind, update and stop listeners for `snapshot`; the status of each of its listeners. */
+export function applyListeners(snapshot: Snapshot): ListenerStatus[] {
+  const statuses: ListenerStatus[] = [];
+  const seen = new Set<string>();
+  for (const l of snapshot.listeners) {
+    const st: ListenerStatus = { name: l.name, port: l.port, bindPort: l.bindPort, error: "" };
+    statuses.push(st);
+    if (!servesHttp(l.protocol)) {
+      st.error = `protocol ${l.protocol} not served yet`;
+      continue;
+    }
+    if (l.routeTable === null) {
+      st.error = "listener has no route table";
+      continue;
+    }
+    const key = `${l.bindAddress}:${l.bindPort}`;
+    if (seen.has(key)) {
+      st.error = `${key} is already bound by another listener of this snapshot`;
+      continue;
+    }
+    seen.add(key);
+    const existing = ports.get(key);
+    if (existing !== undefined) {
+      existing.listener = l;
+      existing.snapshot = snapshot;
+      continue;
+    }
+    const ps = new PortState(key, l, snapshot);
+    try {
+      // reusePort works for Bun.listen (BUN-NOTES) though bun-types lists it only for Bun.serve
+      const opts = { hostname: l.bindAddress, port: l.bindPort, reusePort: true, socket: httpHandlers(ps) };
+      ps.server = Bun.listen<Downstream>(opts as TCPSocketListenOptions<Downstream>);
+      ports.set(key, ps);
+      all.add(ps);
+    } catch (err) {
+      st.error = describe(err);
+    }
+  }
+  for (const [key, ps] of ports) {
+    if (seen.has(key)) continue;
+    ports.delete(key);
+    ps.stop();
+  }
+  return statuses;
+}
+
+/** Stop every listener (drain). */
+export function stopAll(): void {
+  for (const ps of ports.values()) ps.stop();
+  ports.clear();
+}
+
+/** Open client connections across all ports. */
+export function connectionCount(): number {
+  let n = 0;
+  for (const ps of all) n += ps.conns.size;
+  return n;
+}
+
+/** Close every client connection now. */
+export function abortAll(): void {
+  for (const ps of all) for (const d of ps.conns) d.abort();
+}
+
+/** Close connections idle too long; forget stopped ports with no connections left. */
+export function sweepDownstreams(now: number): void {
+  for (const ps of all) {
+    for (const d of ps.conns) {
+      const quiet = now - d.lastActive;
+      if (d.ex === null) {
+        if (quiet > DOWNSTREAM_IDLE_MS || ps.draining) d.end();
+      } else if (d.ex.tunnel && quiet > TUNNEL_IDLE_MS) d.abort();
+    }
+    if (ps.draining && ps.conns.size === 0) all.delete(ps);
+  }
+}
+
+export { coarseNow };

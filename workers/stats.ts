@@ -1,0 +1,92 @@
+// Per-worker metric counters in the shape the primary sums and renders
+// (messages.ts StatsSample): Istio's request metrics and upstream connection counters.
+import type { StatsSample } from "../src/snapshot/messages.ts";
+
+/** Istio's default buckets for istio_request_duration_milliseconds. */
+export const DURATION_BUCKETS = [
+  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000,
+];
+
+function esc(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+class RequestSeries {
+  count = 0;
+  durationSum = 0;
+  /** Non-cumulative counts per bucket; rendered cumulatively. */
+  buckets = new Float64Array(DURATION_BUCKETS.length);
+  requestBytes = 0;
+  responseBytes = 0;
+  constructor(readonly labels: string) {}
+}
+
+export class Stats {
+  private requests = new Map<string, RequestSeries>();
+  private counters = new Map<string, number>();
+  /** Sampled gauges, computed when asked (e.g. open upstream connections per cluster). */
+  gauges: () => StatsSample = () => ({});
+
+  /** One finished request. `flags` is Envoy's response-flags string ("-" for none). */
+  request(code: number, flags: string, route: string, dest: string, durationMs: number, reqBytes: number, respBytes: number): void {
+    const key = code + "|" + flags + "|" + route + "|" + dest;
+    let s = this.requests.get(key);
+    if (s === undefined) {
+      const labels = `response_code="${code}",response_flags="${esc(flags)}",route="${esc(route)}",destination_service="${esc(dest)}"`;
+      s = new RequestSeries(labels);
+      this.requests.set(key, s);
+    }
+    s.count++;
+    s.durationSum += durationMs;
+    s.requestBytes += reqBytes;
+    s.responseBytes += respBytes;
+    const b = DURATION_BUCKETS;
+    for (let i = 0; i < b.length; i++) {
+      if (durationMs <= b[i]!) {
+        s.buckets[i]!++;
+        break;
+      }
+    }
+  }
+
+  /** Add to a counter named as a full series, e.g. `gangway_upstream_cx_total{cluster="x"}`. */
+  add(series: string, v = 1): void {
+    this.counters.set(series, (this.counters.get(series) ?? 0) + v);
+  }
+
+  upstreamConnection(cluster: string): void {
+    this.add(`gangway_upstream_cx_total{cluster="${esc(cluster)}"}`);
+  }
+
+  upstreamError(cluster: string, flag: string): void {
+    this.add(`gangway_upstream_rq_error_total{cluster="${esc(cluster)}",flag="${esc(flag)}"}`);
+  }
+
+  sample(): StatsSample {
+    const out: StatsSample = {};
+    for (const s of this.requests.values()) {
+      const l = s.labels;
+      out[`istio_requests_total{${l}}`] = s.count;
+      out[`istio_request_bytes_total{${l}}`] = s.requestBytes;
+      out[`istio_response_bytes_total{${l}}`] = s.responseBytes;
+      let cum = 0;
+      for (let i = 0; i < DURATION_BUCKETS.length; i++) {
+        cum += s.buckets[i]!;
+        out[`istio_request_duration_milliseconds_bucket{${l},le="${DURATION_BUCKETS[i]}"}`] = cum;
+      }
+      out[`istio_request_duration_milliseconds_bucket{${l},le="+Inf"}`] = s.count;
+      out[`istio_request_duration_milliseconds_sum{${l}}`] = s.durationSum;
+      out[`istio_request_duration_milliseconds_count{${l}}`] = s.count;
+    }
+    for (const [k, v] of this.counters) out[k] = v;
+    const g = this.gauges();
+    for (const k in g) out[k] = g[k]!;
+    return out;
+  }
+}
+
+export function clusterLabel(cluster: string): string {
+  return `cluster="${esc(cluster)}"`;
+}
+
+export const stats = new Stats();
