@@ -3,6 +3,7 @@
 // port is not the service's, or whose subset is undefined exists with no
 // endpoints: its requests get 503, as in Istio.
 import { Codes } from "../model/codes.ts";
+import type { DestinationRuleResource, TrafficPolicy } from "../model/istio.ts";
 import { effectivePolicy } from "../resolve/destinationrules.ts";
 import { labelsSubset } from "../resolve/hosts.ts";
 import type { Cluster, Endpoint } from "../snapshot/types.ts";
@@ -13,6 +14,17 @@ function compileCluster(ctx: CompileContext, req: ClusterRequest): Cluster {
   const rule = ctx.rules.lookup(req.host, req.namespace);
   const subset = req.subset === "" ? null : (rule?.subsets.find((s) => s.name === req.subset) ?? null);
   const policy = effectivePolicy(rule, subset, req.port);
+  if (rule !== null) {
+    const levels: [TrafficPolicy | null, DestinationRuleResource][] = [[rule.trafficPolicy, rule.first]];
+    if (subset !== null) levels.push([subset.trafficPolicy, rule.subsetOwners.get(subset.name)!]);
+    for (const [tp, owner] of levels) {
+      if (tp === null) continue;
+      const all = [...tp.unsupported, ...tp.portLevelSettings.filter((p) => p.port === req.port).flatMap((p) => p.policy.unsupported)];
+      for (const field of all) {
+        ctx.report("Warning", Codes.PolicyUnsupported, owner, `${field.slice(field.lastIndexOf(".") + 1)} is not applied by gangway (ignored)`, field);
+      }
+    }
+  }
   const cluster: Cluster = {
     name: req.name,
     serviceHost: req.host,

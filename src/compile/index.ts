@@ -29,7 +29,7 @@ function groupByKind(resources: Resource[], findings: Finding[]): ByKind {
     const prev = last.get(key);
     if (prev !== undefined) {
       findings.push({
-        code: Codes.Conflict,
+        code: Codes.DuplicateResource,
         level: "Warning",
         message: `defined again in ${r.source.file} document ${r.source.doc}: the later definition is used`,
         resource: key,

@@ -17,8 +17,16 @@ import { int, join, obj, objList, oneOf, port, str, strList, strMap, type Obj, t
 
 const SIMPLE: readonly SimpleLb[] = ["UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST"];
 
+/** Keys of `o` gangway does not apply, as `path.key`. */
+function others(o: Obj | null, path: string, known: string[]): string[] {
+  if (o === null) return [];
+  return Object.keys(o)
+    .filter((k) => !known.includes(k) && o[k] !== null && o[k] !== undefined)
+    .map((k) => join(path, k));
+}
+
 function portPolicy(r: Reader, o: Obj, path: string): PortTrafficPolicy {
-  const out: PortTrafficPolicy = { simple: null, connectTimeoutMs: 0 };
+  const out: PortTrafficPolicy = { simple: null, connectTimeoutMs: 0, unsupported: [] };
   const lb = obj(r, o, "loadBalancer", path);
   if (lb !== null && lb.simple !== undefined) out.simple = oneOf(r, lb, "simple", join(path, "loadBalancer"), SIMPLE, "UNSPECIFIED");
   const cp = obj(r, o, "connectionPool", path);
@@ -32,6 +40,12 @@ function portPolicy(r: Reader, o: Obj, path: string): PortTrafficPolicy {
       else out.connectTimeoutMs = ms;
     }
   }
+  out.unsupported = [
+    ...others(o, path, ["loadBalancer", "connectionPool", "portLevelSettings", "port"]),
+    ...others(lb, join(path, "loadBalancer"), ["simple"]),
+    ...others(cp, join(path, "connectionPool"), ["tcp"]),
+    ...others(tcp, join(path, "connectionPool.tcp"), ["connectTimeout"]),
+  ];
   return out;
 }
 

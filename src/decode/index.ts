@@ -45,9 +45,11 @@ function decodeMeta(r: Reader, doc: Obj): ObjectMeta | null {
     r.fail(Codes.MissingName, "metadata.name", "is required");
     return null;
   }
+  const namespace = str(r, m, "namespace", "metadata") || "default";
+  r.resource = `${String(doc.kind)}/${namespace}/${name}`;
   const meta: ObjectMeta = {
     name,
-    namespace: str(r, m, "namespace", "metadata") || "default",
+    namespace,
     labels: strMap(r, m, "labels", "metadata"),
     annotations: strMap(r, m, "annotations", "metadata"),
     creationTimestamp: str(r, m, "creationTimestamp", "metadata"),
@@ -122,7 +124,6 @@ function decodeObject(value: unknown, source: SourceRef, out: Resource[], errors
   const before = errors.length;
   const meta = decodeMeta(r, value);
   if (meta === null) return;
-  r.resource = `${kind}/${meta.namespace}/${meta.name}`;
   const spec = decodeSpec(r, kind, apiVersion, value, meta);
   if (errors.length > before || spec === null) return;
   out.push({ kind, apiVersion, metadata: meta, spec, source } as Resource);

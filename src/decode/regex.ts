@@ -34,6 +34,21 @@ function escapeLiteral(ch: string, inClass: boolean): string {
   return SYNTAX.has(ch) ? "\\" + ch : ch;
 }
 
+/** RE2 `\p{X}`: X is a general category (JS spells it the same) or a script (JS: `Script=X`). */
+function unicodeClass(c: string, name: string): string {
+  if (name.startsWith("^")) {
+    c = c === "p" ? "P" : "p"; // RE2 `\p{^X}` is `\P{X}`
+    name = name.slice(1);
+  }
+  const bare = `\\${c}{${name}}`;
+  try {
+    new RegExp(bare, "u");
+    return bare;
+  } catch {
+    return `\\${c}{Script=${name}}`;
+  }
+}
+
 /** Translate one escape starting at `re[i] === "\\"`; returns [text, next index] or an error. */
 function escape(re: string, i: number, inClass: boolean): [string, number] | string {
   const c = re[i + 1];
@@ -66,11 +81,11 @@ function escape(re: string, i: number, inClass: boolean): [string, number] | str
       if (re[i + 2] === "{") {
         const close = re.indexOf("}", i + 3);
         if (close < 0) return `unterminated \\${c}{`;
-        return [re.slice(i, close + 1), close + 1];
+        return [unicodeClass(c, re.slice(i + 3, close)), close + 1];
       }
       const name = re[i + 2];
       if (name === undefined || !/[A-Za-z]/.test(name)) return `invalid \\${c}`;
-      return [`\\${c}{${name}}`, i + 3];
+      return [unicodeClass(c, name), i + 3];
     }
   }
   if (/[A-Za-z0-9]/.test(c)) return `unknown escape \\${c}`;

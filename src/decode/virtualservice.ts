@@ -56,7 +56,7 @@ const HEADER_NAME = /^:?[-!#$%&'*+.^_`|~0-9A-Za-z]+$/;
 
 /** headers / withoutHeaders / queryParams: name → StringMatch; `{}` or regex `*` → presence. */
 function keyedMatches(r: Reader, o: Obj, key: string, path: string, nullOk: boolean, isHeader: boolean): KeyedMatchSpec[] {
-  return objMap(r, o, key, path, (name, v, p) => {
+  const out = objMap(r, o, key, path, (name, v, p) => {
     if (isHeader && !HEADER_NAME.test(name)) r.fail(Codes.InvalidValue, p, `invalid header name ${JSON.stringify(name)}`);
     if (v === null) {
       if (!nullOk) r.fail(Codes.MissingField, p, "header match cannot be null");
@@ -66,6 +66,7 @@ function keyedMatches(r: Reader, o: Obj, key: string, path: string, nullOk: bool
     const match = presence ? null : decodeStringMatch(r, v, p);
     return { name: isHeader ? name.toLowerCase() : name, match };
   });
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 function decodeMatch(r: Reader, o: Obj, path: string): HTTPMatchRequest {

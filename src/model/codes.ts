@@ -26,6 +26,8 @@ export const Codes = {
   InvalidBase64: "GW0109",
   /** Fields that cannot be used together (route and redirect, ...). */
   Conflict: "GW0110",
+  /** (compile, Warning) The same Kind/namespace/name defined twice: the later definition is used. */
+  DuplicateResource: "GW0111",
 
   // ---- gateways, servers, listeners -----------------------------------------
   /** A server's port conflicts with an earlier server: protocols that cannot share a port. */
@@ -52,8 +54,6 @@ export const Codes = {
   RouteFeatureUnsupported: "GW0304",
   /** Weights of a route's destinations do not add up to 100: used relatively. */
   WeightsNot100: "GW0305",
-  /** A route unreachable for this gateway: all its match entries are for other gateways/ports. */
-  RouteNotForGateway: "GW0306",
   /** A VirtualService without gateways binds to the mesh only: not served by a gateway. */
   MeshOnly: "GW0307",
 
@@ -70,7 +70,7 @@ export const Codes = {
   NoEndpoints: "GW0405",
   /** EndpointSlice without the `kubernetes.io/service-name` label, or naming no Service. */
   OrphanEndpoints: "GW0406",
-  /** A DestinationRule / ServiceEntry setting gangway does not apply (consistentHash, NONE resolution, ...). */
+  /** A DestinationRule / ServiceEntry setting gangway does not apply (consistentHash, upstream TLS, NONE resolution, ...). */
   PolicyUnsupported: "GW0407",
 
   // ---- Ingress -------------------------------------------------------------------

@@ -177,6 +177,8 @@ export interface PortTrafficPolicy {
   simple: SimpleLb | null;
   /** Milliseconds; 0: not set at this level. */
   connectTimeoutMs: number;
+  /** Settings read but not applied (consistentHash, tls, outlierDetection, ...), as field paths. */
+  unsupported: string[];
 }
 
 export interface TrafficPolicy extends PortTrafficPolicy {

@@ -14,8 +14,12 @@ export interface ResolvedRule {
   namespace: string;
   /** `DestinationRule/ns/name` of every rule merged in. */
   sources: string[];
+  /** The rule whose trafficPolicy applies (the first by creation order). */
+  first: DestinationRuleResource;
   trafficPolicy: TrafficPolicy | null;
   subsets: Subset[];
+  /** Subset name → the rule that defines it. */
+  subsetOwners: Map<string, DestinationRuleResource>;
 }
 
 export interface RuleIndex {
@@ -28,12 +32,18 @@ function merge(rules: DestinationRuleResource[], host: string): ResolvedRule {
     host,
     namespace: first.metadata.namespace,
     sources: [],
+    first,
     trafficPolicy: first.spec.trafficPolicy,
     subsets: [],
+    subsetOwners: new Map(),
   };
   for (const r of rules) {
     out.sources.push(resourceRef(r));
-    for (const s of r.spec.subsets) if (!out.subsets.some((x) => x.name === s.name)) out.subsets.push(s);
+    for (const s of r.spec.subsets) {
+      if (out.subsetOwners.has(s.name)) continue;
+      out.subsets.push(s);
+      out.subsetOwners.set(s.name, r);
+    }
   }
   return out;
 }

@@ -1,0 +1,238 @@
+// Route order and every match kind, through compile + the workers' lookup
+// (trace uses selectVirtualHost/selectRoute). Each route answers a distinct
+// direct-response status, so the status tells which route a request hit.
+import { describe, expect, test } from "bun:test";
+import type { TraceRequest } from "../../src/trace.ts";
+import { compileYaml, gatewayAndVS, get } from "./pipeline-helpers.ts";
+
+type Case = [string, Partial<TraceRequest> & { path: string }, number];
+
+/** `routes`: YAML of http[] entries without their action; entry i answers 201 + i. */
+function table(routes: string[]): ReturnType<typeof compileYaml> {
+  const http = routes.map((m, i) => `  - ${m ? `${m}\n    ` : ""}directResponse: {status: ${201 + i}}`).join("\n");
+  return compileYaml(gatewayAndVS({ http }));
+}
+
+function run(title: string, routes: string[], cases: Case[]): void {
+  describe(title, () => {
+    const s = table(routes);
+    for (const [what, req, status] of cases) {
+      test(`${what} → ${status}`, () => {
+        const { path, ...rest } = req;
+        expect(get(s, rest.host ?? "any.example.com", path, rest).status).toBe(status);
+      });
+    }
+  });
+}
+
+run(
+  "first match wins, in configuration order (not by specificity)",
+  ["match: [{uri: {prefix: /a}}]", "match: [{uri: {exact: /a/b}}]", "match: [{uri: {prefix: /a/b/c}}]", "match: [{uri: {exact: /x}}]"],
+  [
+    ["exact /a/b is behind prefix /a", { path: "/a/b" }, 201],
+    ["/a/b/c/d", { path: "/a/b/c/d" }, 201],
+    ["exact /x", { path: "/x" }, 204],
+    ["/x/y is not exact /x", { path: "/x/y" }, 404],
+    ["prefix is a string prefix: /ab", { path: "/ab" }, 201],
+    ["query string is not part of the path", { path: "/x?y=1" }, 204],
+  ],
+);
+
+run(
+  "Gateway API path-match-order cases, written in order of precedence",
+  [
+    "match: [{uri: {exact: /match/exact/one}}]",
+    "match: [{uri: {exact: /match/exact}}]",
+    "match: [{uri: {exact: /match}}]",
+    "match: [{uri: {prefix: /match/prefix/one}}]",
+    "match: [{uri: {prefix: /match/prefix/}}]",
+    "match: [{uri: {prefix: /match/}}]",
+    "match: [{uri: {prefix: /match}}]",
+  ],
+  [
+    ["/match/exact/one", { path: "/match/exact/one" }, 201],
+    ["/match/exact", { path: "/match/exact" }, 202],
+    ["/match", { path: "/match" }, 203],
+    ["/match/prefix/one/any", { path: "/match/prefix/one/any" }, 204],
+    ["/match/prefix/any", { path: "/match/prefix/any" }, 205],
+    ["/match/any", { path: "/match/any" }, 206],
+    ["/matchany", { path: "/matchany" }, 207],
+    ["/other", { path: "/other" }, 404],
+  ],
+);
+
+run(
+  "uri kinds: exact, prefix, regex (full match), ignoreUriCase",
+  [
+    "match: [{uri: {regex: '/status/[0-9]{3}'}}]",
+    "match: [{uri: {exact: /Exact}, ignoreUriCase: true}]",
+    "match: [{uri: {prefix: /Pre}, ignoreUriCase: true}]",
+    "match: [{uri: {prefix: /Case}}]",
+  ],
+  [
+    ["regex", { path: "/status/418" }, 201],
+    ["regex is a full match", { path: "/status/4180" }, 404],
+    ["exact ignoring case", { path: "/EXACT" }, 202],
+    ["prefix ignoring case", { path: "/pREfix" }, 203],
+    ["prefix case-sensitive", { path: "/case/x" }, 404],
+    ["prefix case-sensitive, same case", { path: "/Case/x" }, 204],
+  ],
+);
+
+run(
+  "headers: exact, prefix, regex, presence; withoutHeaders",
+  [
+    "match: [{headers: {x-exact: {exact: v1}}}]",
+    "match: [{headers: {x-prefix: {prefix: ab}}}]",
+    "match: [{headers: {x-regex: {regex: 'v[0-9]+'}}}]",
+    "match: [{headers: {x-present: {}}}]",
+    "match: [{uri: {prefix: /w}, withoutHeaders: {x-block: {exact: yes}}}]",
+    "match: [{uri: {prefix: /w}}]",
+  ],
+  [
+    ["exact", { path: "/", headers: { "X-Exact": "v1" } }, 201],
+    ["exact, other value", { path: "/", headers: { "x-exact": "v2" } }, 404],
+    ["prefix", { path: "/", headers: { "x-prefix": "abc" } }, 202],
+    ["regex full match", { path: "/", headers: { "x-regex": "v12" } }, 203],
+    ["regex not a full match", { path: "/", headers: { "x-regex": "v12b" } }, 404],
+    ["presence, empty value", { path: "/", headers: { "x-present": "" } }, 204],
+    ["withoutHeaders: header absent", { path: "/w" }, 205],
+    ["withoutHeaders: other value", { path: "/w", headers: { "x-block": "no" } }, 205],
+    ["withoutHeaders: excluded", { path: "/w", headers: { "x-block": "yes" } }, 206],
+  ],
+);
+
+run(
+  "queryParams, method, authority, scheme, port",
+  [
+    "match: [{queryParams: {v: {exact: '1'}}}]",
+    "match: [{queryParams: {p: {prefix: ab}}}]",
+    "match: [{queryParams: {r: {regex: '[0-9]+'}}}]",
+    "match: [{queryParams: {flag: {}}}]",
+    "match: [{method: {exact: POST}}]",
+    "match: [{authority: {prefix: api.}}]",
+    "match: [{scheme: {exact: https}}]",
+    "match: [{port: 8080}]",
+    "match: [{port: 80, uri: {prefix: /port}}]",
+  ],
+  [
+    ["query exact", { path: "/?a=b&v=1" }, 201],
+    ["query exact, other value", { path: "/?v=10" }, 404],
+    ["query prefix", { path: "/?p=abc" }, 202],
+    ["query regex", { path: "/?r=42" }, 203],
+    ["query presence without value", { path: "/?flag" }, 204],
+    ["method", { path: "/", method: "POST" }, 205],
+    ["authority (host, port ignored)", { path: "/", host: "api.example.com:8443" }, 206],
+    ["scheme", { path: "/", scheme: "https" }, 207],
+    ["a match for port 8080 is dropped from the port-80 table", { path: "/" }, 404],
+    ["port 80", { path: "/port" }, 209],
+  ],
+);
+
+run(
+  "match entries are OR'd, fields inside one entry AND'd",
+  ["match:\n    - {uri: {prefix: /a}, method: {exact: GET}}\n    - {uri: {prefix: /b}}", "match: [{uri: {prefix: /}}]"],
+  [
+    ["first entry, both fields", { path: "/a", method: "GET" }, 201],
+    ["first entry, one field", { path: "/a", method: "PUT" }, 202],
+    ["second entry", { path: "/b", method: "PUT" }, 201],
+  ],
+);
+
+run(
+  "a route without match, or prefix /, is a catch-all: later routes are never reached (Istio trims them)",
+  ["match: [{uri: {exact: /first}}]", "", "match: [{uri: {exact: /late}}]"],
+  [
+    ["before the catch-all", { path: "/first" }, 201],
+    ["the catch-all", { path: "/anything" }, 202],
+    ["after the catch-all", { path: "/late" }, 202],
+  ],
+);
+
+describe("match.gateways and sourceLabels narrow a match entry to this gateway", () => {
+  const s = table([
+    "match: [{uri: {prefix: /a}, gateways: [other-gw]}]",
+    "match: [{uri: {prefix: /a}, gateways: [gw]}]",
+    "match: [{uri: {prefix: /b}, sourceLabels: {app: sidecar}}]",
+    "match: [{uri: {prefix: /b}, sourceLabels: {istio: ingressgateway}}]",
+  ]);
+  test("entry for another gateway dropped", () => expect(get(s, "h", "/a").status).toBe(202));
+  test("entry for other source labels dropped", () => expect(get(s, "h", "/b").status).toBe(204));
+  test("dropped entries are not in the table", () => {
+    expect(s.listeners[0]!.routeTable!.virtualHosts[0]!.routes.map((r) => r.action.kind === "direct" && r.action.status)).toEqual([202, 204]);
+  });
+});
+
+describe("several VirtualServices for one host merge; catch-all routes move last (Istio's SortVHostRoutes)", () => {
+  const vs = (name: string, ts: string, http: string) => `---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ${name}, creationTimestamp: "${ts}"}
+spec:
+  hosts: [a.example.com]
+  gateways: [gw]
+  http:
+${http}`;
+  const s = compileYaml(`
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*.example.com"]
+${vs("second", "2024-01-02T00:00:00Z", "  - match: [{uri: {prefix: /x}}]\n    directResponse: {status: 202}")}
+${vs("first", "2024-01-01T00:00:00Z", "  - directResponse: {status: 201}")}
+`);
+  test("creation order first, then the catch-all last", () => {
+    const routes = s.listeners[0]!.routeTable!.virtualHosts[0]!.routes;
+    expect(routes.map((r) => r.source)).toEqual(["VirtualService/default/second", "VirtualService/default/first"]);
+    expect(get(s, "a.example.com", "/x").status).toBe(202);
+    expect(get(s, "a.example.com", "/y").status).toBe(201);
+  });
+});
+
+describe("the path index never changes first-match order (random tables vs. a linear scan)", () => {
+  // Deterministic pseudo-random generator so failures reproduce.
+  let seed = 12345;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const segs = ["", "a", "ab", "b", "c"];
+  const path = () => "/" + [segs[rnd(5)], segs[rnd(5)]].filter(Boolean).join("/");
+  for (let t = 0; t < 20; t++) {
+    const routes: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const k = rnd(6);
+      const p = path();
+      routes.push(
+        k === 0
+          ? `match: [{uri: {exact: "${p}"}}]`
+          : k === 1
+            ? `match: [{uri: {prefix: "${p}"}, headers: {x-k: {exact: "1"}}}]`
+            : k === 2
+              ? `match: [{uri: {regex: "${p}.*"}}]`
+              : k === 3
+                ? `match: [{uri: {prefix: "${p.toUpperCase()}"}, ignoreUriCase: true}]`
+                : k === 4
+                  ? `match: [{uri: {exact: "${p}"}}, {uri: {prefix: "${path()}/"}}]`
+                  : `match: [{uri: {prefix: "${p}/"}}]`,
+      );
+    }
+    const s = table(routes);
+    test(`table ${t}`, () => {
+      const vh = s.listeners[0]!.routeTable!.virtualHosts[0]!;
+      for (let q = 0; q < 40; q++) {
+        const p = path() + (rnd(2) ? "/" : "");
+        const headers: Record<string, string> = rnd(2) ? { "x-k": "1" } : {};
+        const r = get(s, "h", p, { headers });
+        // trace lists every route considered: the first that matched must be the chosen one
+        const linear = r.considered.findIndex((c) => c.matched);
+        expect(r.routeIndex).toBe(linear);
+        if (r.routeIndex < 0) expect(r.considered.length).toBe(vh.routes.length);
+      }
+    });
+  }
+});
