@@ -1,10 +1,10 @@
 // The snapshot as JSON for the admin listener (/config_dump, /listeners,
 // /routes, /clusters) and `proxy-config`: Maps become objects, RegExps their
-// source, compile-time indexes (path tries, host maps) are left out, and any
-// private key is redacted. Top-level parts: version, hash, createdAt,
+// source, compile-time indexes (path tries, host maps) and empty header
+// operations are left out, and any private key is redacted. Top-level parts: version, hash, createdAt,
 // listeners, routes (the route tables), clusters (by name), findings, and any
 // part added to Snapshot later, converted the same way.
-import type { Listener, RouteTable, Snapshot, StringMatch } from "./types.ts";
+import type { HeaderOperations, Listener, RouteTable, Snapshot, StringMatch } from "./types.ts";
 
 const SECRET_KEY = /^(privateKey|private_key|key|tls\.key)$/;
 
@@ -30,6 +30,10 @@ export function toPlain(v: unknown): unknown {
 function stringMatch(m: StringMatch | null): unknown {
   if (m === null) return null;
   return m.kind === "regex" ? { regex: m.source } : { [m.kind]: m.value };
+}
+
+function headerOps(h: HeaderOperations): boolean {
+  return h.set.length + h.add.length + h.remove.length > 0;
 }
 
 function routeTable(t: RouteTable): unknown {
@@ -60,8 +64,8 @@ function routeTable(t: RouteTable): unknown {
         }),
         action: toPlain(r.action),
         timeoutMs: r.timeoutMs,
-        requestHeaders: r.requestHeaders,
-        responseHeaders: r.responseHeaders,
+        ...(headerOps(r.requestHeaders) ? { requestHeaders: r.requestHeaders } : {}),
+        ...(headerOps(r.responseHeaders) ? { responseHeaders: r.responseHeaders } : {}),
       })),
     })),
   };
