@@ -32,15 +32,18 @@ export interface SubjectOptions {
   notAfter?: Date;
 }
 
-const RSA: RsaHashedKeyGenParams = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256", publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
-const EC: EcKeyGenParams = { name: "ECDSA", namedCurve: "P-256" };
+type GenParams = Parameters<typeof crypto.subtle.generateKey>[0];
+type SignParams = { name: string; hash?: string };
 
-function algorithm(t: KeyType): RsaHashedKeyGenParams | EcKeyGenParams {
+const RSA = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256", publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 };
+const EC = { name: "ECDSA", namedCurve: "P-256" };
+
+function algorithm(t: KeyType): GenParams {
   return t === "ec" ? EC : RSA;
 }
 
-function signing(t: KeyType): Algorithm | EcdsaParams {
-  return t === "ec" ? { name: "ECDSA", hash: "SHA-256" } as EcdsaParams : RSA;
+function signing(t: KeyType): SignParams {
+  return t === "ec" ? { name: "ECDSA", hash: "SHA-256" } : RSA;
 }
 
 function escapeDn(v: string): string {

@@ -1,0 +1,47 @@
+// `gateway explain --config DIR --host H --path P [--port N] [--header k=v] [--method M]`:
+// one request walked through the compiled snapshot, every decision printed.
+import { UsageError, type Options } from "./args.ts";
+import { formatFinding, loadAndBuild } from "../primary/pipeline.ts";
+import { trace, type TraceResult } from "../trace.ts";
+
+function one(o: Options, name: string): string | undefined {
+  return o.extra.get(name)?.at(-1);
+}
+
+export function formatTrace(t: TraceResult): string {
+  const lines: string[] = [];
+  lines.push(`listener:      ${t.listener ?? "(none)"}`);
+  if (t.routeTable !== null) lines.push(`route table:   ${t.routeTable}`);
+  if (t.listener !== null) lines.push(`virtual host:  ${t.virtualHost ?? "(none)"}`);
+  for (const c of t.considered) lines.push(`  route ${c.index} ${c.name} (${c.source}): ${c.matched ? "MATCH" : "no"} — ${c.reason}`);
+  if (t.route !== null) lines.push(`route:         ${t.route}`);
+  for (const d of t.destinations) {
+    const eps = d.endpoints.map((e) => `${e.address}:${e.port}`).join(", ") || "(no endpoints)";
+    lines.push(`destination:   ${d.cluster} weight ${d.weight} → ${eps}`);
+  }
+  lines.push(`result:        ${t.status === 0 ? "-" : t.status} ${t.outcome}: ${t.reason}`);
+  return lines.join("\n") + "\n";
+}
+
+export function explainCommand(o: Options): number {
+  const host = one(o, "--host");
+  const path = one(o, "--path") ?? "/";
+  if (host === undefined) throw new UsageError("explain: --host is required");
+  const portStr = one(o, "--port") ?? "80";
+  if (!/^\d+$/.test(portStr)) throw new UsageError("explain: --port is a number");
+  const headers: Record<string, string> = {};
+  for (const h of o.extra.get("--header") ?? []) {
+    const i = h.search(/[=:]/);
+    if (i <= 0) throw new UsageError(`explain: --header expects k=v, got "${h}"`);
+    headers[h.slice(0, i).trim().toLowerCase()] = h.slice(i + 1).trim();
+  }
+  const built = loadAndBuild(o, 1);
+  if (!built.ok) {
+    for (const e of built.errors) process.stderr.write(formatFinding(e) + "\n");
+    return 1;
+  }
+  const t = trace(built.snapshot, { port: Number(portStr), host, path, method: one(o, "--method") ?? "GET", headers, scheme: one(o, "--scheme") ?? "http" });
+  if (o.extra.get("-o")?.at(-1) === "json") process.stdout.write(JSON.stringify(t, null, 2) + "\n");
+  else process.stdout.write(formatTrace(t));
+  return 0;
+}

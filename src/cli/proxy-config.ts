@@ -1,0 +1,100 @@
+// `gateway proxy-config listeners|routes|clusters|endpoints|secrets`, from
+// `--config DIR` offline or from a running gateway's `--admin HOST:PORT`.
+import { UsageError, type Options } from "./args.ts";
+import { table } from "./table.ts";
+import { formatFinding, loadAndBuild } from "../primary/pipeline.ts";
+import { snapshotToJSON } from "../snapshot/dump.ts";
+
+type Obj = Record<string, any>;
+const KINDS = ["listeners", "listener", "routes", "route", "clusters", "cluster", "endpoints", "endpoint", "secrets", "secret"];
+
+async function dump(o: Options, adminGiven: boolean): Promise<Obj> {
+  if (o.configDirs.length > 0) {
+    const built = loadAndBuild(o, 1);
+    if (!built.ok) {
+      for (const e of built.errors) process.stderr.write(formatFinding(e) + "\n");
+      throw new Error("the configuration does not load");
+    }
+    return snapshotToJSON(built.snapshot) as Obj;
+  }
+  if (!adminGiven || o.admin === null) throw new UsageError("proxy-config needs --config DIR or --admin HOST:PORT");
+  const r = await fetch(`http://${o.admin.host.includes(":") ? `[${o.admin.host}]` : o.admin.host}:${o.admin.port}/config_dump`);
+  if (!r.ok) throw new Error(`admin answered ${r.status}`);
+  return (await r.json()) as Obj;
+}
+
+function shortMatch(m: Obj): string {
+  if (m.uri === undefined) return "/*";
+  const [kind, v] = Object.entries(m.uri as Obj)[0]!;
+  return kind === "prefix" ? `${v}*` : kind === "regex" ? `~${v}` : String(v);
+}
+
+export function render(kind: string, d: Obj): string {
+  switch (kind) {
+    case "listeners":
+      return table(
+        ["ADDRESSES", "PORT", "GATEWAY PORT", "PROTOCOL", "DESTINATION"],
+        (d.listeners as Obj[]).map((l) => [l.bindAddress, l.bindPort, l.port, l.protocol, l.routeTable === null ? "-" : `Route: ${l.routeTable}`]),
+      );
+    case "routes": {
+      const rows: (string | number)[][] = [];
+      for (const rt of d.routes as Obj[]) {
+        for (const vh of rt.virtualHosts as Obj[]) {
+          if ((vh.routes as Obj[]).length === 0) rows.push([rt.name, vh.name, vh.domains.join(","), "-", "-"]);
+          for (const r of vh.routes as Obj[]) {
+            const match = (r.match as Obj[]).length === 0 ? "/*" : (r.match as Obj[]).map(shortMatch).join(",");
+            rows.push([rt.name, vh.name, vh.domains.join(","), match, r.source.replace(/^VirtualService\/([^/]+)\/(.+)$/, "$2.$1")]);
+          }
+        }
+      }
+      return table(["NAME", "VHOST NAME", "DOMAINS", "MATCH", "VIRTUAL SERVICE"], rows);
+    }
+    case "clusters":
+      return table(
+        ["SERVICE FQDN", "PORT", "SUBSET", "DIRECTION", "TYPE", "DESTINATION RULE"],
+        Object.values(d.clusters as Obj).map((c: Obj) => [c.serviceHost, c.port, c.subset || "-", "outbound", c.type, c.destinationRule ?? "-"]),
+      );
+    case "endpoints": {
+      const rows: (string | number)[][] = [];
+      for (const c of Object.values(d.clusters as Obj) as Obj[]) {
+        for (const e of c.endpoints as Obj[]) rows.push([`${e.address}:${e.port}`, "HEALTHY", "OK", c.name]);
+      }
+      return table(["ENDPOINT", "STATUS", "OUTLIER CHECK", "CLUSTER"], rows);
+    }
+    case "secrets": {
+      const creds = (d.credentials ?? {}) as Obj;
+      return table(
+        ["RESOURCE NAME", "TYPE", "STATUS", "VALID CERT", "SERIAL NUMBER", "NOT AFTER", "NOT BEFORE"],
+        Object.values(creds).map((c: Obj) => {
+          const leaf = (c.chain as Obj[])[0] ?? (c.ca as Obj[])[0] ?? {};
+          const valid = leaf.notAfter !== undefined && Date.parse(leaf.notAfter) > Date.now();
+          return [`kubernetes://${c.name}`, c.certChain ? "Cert Chain" : "CA", "ACTIVE", String(valid), leaf.serial ?? "-", leaf.notAfter ?? "-", leaf.notBefore ?? "-"];
+        }),
+      );
+    }
+  }
+  throw new UsageError(`proxy-config: unknown kind ${kind}`);
+}
+
+export async function proxyConfigCommand(o: Options): Promise<number> {
+  let kind = o.positional[0];
+  if (kind === undefined || !KINDS.includes(kind)) throw new UsageError("proxy-config: expected listeners|routes|clusters|endpoints|secrets");
+  if (!kind.endsWith("s")) kind += "s";
+  const adminGiven = process.argv.some((a) => a === "--admin" || a.startsWith("--admin="));
+  let d: Obj;
+  try {
+    d = await dump(o, adminGiven);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    process.stderr.write(`proxy-config: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const format = o.extra.get("-o")?.at(-1) ?? "table";
+  if (format === "json") {
+    const part = kind === "endpoints" ? d.clusters : kind === "secrets" ? (d.credentials ?? {}) : d[kind];
+    process.stdout.write(JSON.stringify(part, null, 2) + "\n");
+  } else {
+    process.stdout.write(render(kind, d));
+  }
+  return 0;
+}
