@@ -99,9 +99,10 @@ export async function raw(
   const timer = setTimeout(finish, timeoutMs);
   await finished;
   clearTimeout(timer);
+  const closedByServer = closed;
   sock.end();
   const bytes = Buffer.concat(chunks);
-  return { text: bytes.toString("latin1"), bytes, closed };
+  return { text: bytes.toString("latin1"), bytes, closed: closedByServer };
 }
 
 /** Count complete HTTP responses with Content-Length bodies in `text` (for pipelining tests). */

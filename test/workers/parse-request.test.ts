@@ -1,11 +1,12 @@
 // The request-head parser: tables of well-formed and hostile heads.
 import { describe, expect, test } from "bun:test";
-import { findHeadEnd } from "../../workers/http/fields.ts";
+import { findHead, headText } from "../../workers/http/fields.ts";
 import { MAX_REQUEST_HEAD, normalizePath, parseRequestHead, RequestHead } from "../../workers/http/parse-request.ts";
 
 function parse(raw: string): { status: number; h: RequestHead } {
   const h = new RequestHead();
-  return { status: parseRequestHead(raw, h), h };
+  const b = Buffer.from(raw, "latin1");
+  return { status: parseRequestHead(b, 0, b.length, raw, h), h };
 }
 
 describe("parseRequestHead accepts", () => {
@@ -86,6 +87,7 @@ describe("parseRequestHead rejects", () => {
     ["HTTP/1.2", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", 505],
     ["trailing space after version", "GET / HTTP/1.1 \r\nHost: a\r\n\r\n", 400],
     ["too many headers", "GET / HTTP/1.1\r\nHost: a\r\n" + "X: y\r\n".repeat(100) + "\r\n", 431],
+    ["value running into the end", "GET / HTTP/1.1\r\nHost: a\r\nX: y", 400],
   ];
   for (const [name, raw, status] of bad) {
     test(`${name} → ${status}`, () => {
@@ -94,9 +96,16 @@ describe("parseRequestHead rejects", () => {
   }
 });
 
-describe("findHeadEnd", () => {
+describe("findHead", () => {
+  const findHeadEnd = findHead;
   test("finds the end, waits for more, flags bare LF and oversize heads", () => {
     expect(findHeadEnd(Buffer.from("GET / HTTP/1.1\r\nHost: a\r\n\r\nrest"), 0, MAX_REQUEST_HEAD)).toBe(27);
+    expect(headText).toBe("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    expect(findHeadEnd(Buffer.from("xxGET / HTTP/1.1\r\nHost: a\r\n\r\nrest"), 2, MAX_REQUEST_HEAD)).toBe(29);
+    expect(headText).toBe("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    const long = "GET / HTTP/1.1\r\nX: " + "a".repeat(10_000) + "\r\n\r\n";
+    expect(findHeadEnd(Buffer.from(long + "body"), 0, MAX_REQUEST_HEAD)).toBe(long.length);
+    expect(headText).toBe(long);
     expect(findHeadEnd(Buffer.from("GET / HTTP/1.1\r\nHost: a\r\n"), 0, MAX_REQUEST_HEAD)).toBe(-1);
     expect(findHeadEnd(Buffer.from("GET / HTTP/1.1\nHost: a\n\n"), 0, MAX_REQUEST_HEAD)).toBe(-400);
     expect(findHeadEnd(Buffer.from("GET / HTTP/1.1\r\nHost: a\n\r\n"), 0, MAX_REQUEST_HEAD)).toBe(-400);

@@ -5,7 +5,8 @@ import { bodiless, parseResponseHead, ResponseHead } from "../../workers/http/pa
 
 function parse(raw: string): ResponseHead | null {
   const h = new ResponseHead();
-  return parseResponseHead(raw, h) ? h : null;
+  const b = Buffer.from(raw, "latin1");
+  return parseResponseHead(b, 0, b.length, raw, h) ? h : null;
 }
 
 describe("parseResponseHead", () => {
@@ -40,6 +41,7 @@ describe("parseResponseHead", () => {
     ["space before colon", "HTTP/1.1 200 OK\r\nX : a\r\n\r\n"],
     ["bare LF", "HTTP/1.1 200 OK\nX: a\r\n\r\n"],
     ["control character in reason", "HTTP/1.1 200 O\u0001K\r\n\r\n"],
+    ["truncated", "HTTP/1.1 200\r\n"],
   ];
   for (const [name, raw] of bad) test(`rejects ${name}`, () => expect(parse(raw)).toBeNull());
 

@@ -39,7 +39,7 @@ beforeAll(async () => {
       ]),
     ],
     [
-      cluster("backend", [["127.0.0.1", backend.port]]),
+      cluster("backend", [["127.0.0.1", backend.port!]]),
       cluster("empty", []),
       cluster("dead", [["127.0.0.1", deadPort]]),
     ],

@@ -6,6 +6,7 @@ import type {
   HeaderOperations,
   LbPolicy,
   Listener,
+  PathIndex,
   Route,
   RouteAction,
   RouteMatch,
@@ -79,7 +80,15 @@ export function virtualHost(domains: string[], routes: RouteSpec[]): VirtualHost
     name: `${domains[0]}:80`,
     domains,
     routes: rs,
-    pathIndex: { exact: new Map(), prefixTrie: { children: new Map(), routes: [] }, always: rs.map((_, i) => i) },
+    pathIndex: {
+      exact: new Map(),
+      prefixTrie: { children: new Map(), routes: [] },
+      always: rs.map((_, i) => i),
+      packed: "",
+      literals: [],
+      literalRoutes: [],
+      uriOnly: rs.map(() => 0),
+    } as PathIndex, // written to work with the index before and after its literal table was added
   };
 }
 

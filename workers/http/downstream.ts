@@ -6,7 +6,7 @@ import { coarseNow, reportError } from "../context.ts";
 import type { PortState } from "../listeners.ts";
 import { BODY_BAD, BODY_MORE } from "./body.ts";
 import { Exchange } from "./exchange.ts";
-import { findHeadEnd } from "./fields.ts";
+import { findHead, headText } from "./fields.ts";
 import { Outbox } from "./outbox.ts";
 import { MAX_REQUEST_HEAD, parseRequestHead, RequestHead } from "./parse-request.ts";
 
@@ -115,14 +115,14 @@ export class Downstream {
           this.off = 0;
           break;
         }
-        const end = findHeadEnd(buf, off, MAX_REQUEST_HEAD);
+        const end = findHead(buf, off, MAX_REQUEST_HEAD);
         if (end === -1) {
           if (off > 0) this.buf = buf.subarray(off);
           this.off = 0;
           break;
         }
         const h = new RequestHead();
-        const status = end < 0 ? -end : parseRequestHead(buf.toString("latin1", off, end), h);
+        const status = end < 0 ? -end : parseRequestHead(buf, off, end, headText, h);
         const ex = new Exchange(this, h);
         this.ex = ex;
         if (status !== 0) {

@@ -26,6 +26,8 @@ const PENDING_LIMIT = 256 * 1024;
 const REPLAY_LIMIT = 64 * 1024;
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
 export const NO_OPS: HeaderOperations = { set: [], add: [], remove: [] };
+const NOT_ASCII = /[^\x00-\x7f]/;
+const NOT_LATIN1 = /[^\x00-\xff]/;
 
 function onTimeout(ex: Exchange): void {
   ex.timer = null;
@@ -67,13 +69,16 @@ export class Exchange implements UpstreamUser, AccessRecord, ForwardIds {
   /** Request bytes waiting for the upstream connection to open. */
   private pending: Uint8Array[] | null = null;
   private pendingBytes = 0;
-  /** Everything written to a reused connection, while small, to resend once if it proves dead. */
-  replay: Uint8Array[] | null = null;
+  /** The request went to a reused connection and is small enough to resend once if that proves dead. */
+  replayable = false;
+  /** Body bytes written so far, kept while replayable. */
+  private replayBody: Uint8Array[] | null = null;
   private replayBytes = 0;
   retried = false;
   /** The request head is on the upstream connection (body chunks may follow directly). */
   upstreamReady = false;
-  private upHead: Buffer | null = null;
+  private upHead = "";
+  private upAscii = true;
   tSent = 0;
   timeoutMs = 0;
   timer: ReturnType<typeof setTimeout> | null = null;
@@ -183,7 +188,8 @@ export class Exchange implements UpstreamUser, AccessRecord, ForwardIds {
     }
     const authority = a.rewriteAuthority ?? (h.authority === "" ? d.host : h.authority);
     const headStr = upstreamRequestHead(h, target, authority, this.ds.remoteIp, original, route.requestHeaders, this);
-    this.upHead = Buffer.from(headStr, "latin1");
+    this.upHead = headStr;
+    this.upAscii = !h.highBytes && (!hasOps(route.requestHeaders) || !NOT_ASCII.test(headStr));
     if (h.expectContinue && !this.reqBody.done) this.ds.write(CONTINUE);
     this.timeoutMs = route.timeoutMs;
     const c = pool.takeIdle(this);
@@ -198,15 +204,15 @@ export class Exchange implements UpstreamUser, AccessRecord, ForwardIds {
     const conn = this.conn!;
     this.tSent = performance.now();
     if (accessLog.enabled) this.upstreamLocal = conn.localAddress;
-    let ok = true;
-    if (this.retried && this.replay !== null) {
-      const bufs = this.replay;
-      this.replay = null;
-      for (let i = 0; i < bufs.length; i++) ok = conn.write(bufs[i]!) && ok;
+    let ok = this.writeHead(conn);
+    if (this.retried) {
+      const bufs = this.replayBody;
+      this.replayBody = null;
+      this.replayable = false;
+      if (bufs !== null) for (let i = 0; i < bufs.length; i++) ok = conn.write(bufs[i]!) && ok;
     } else {
-      this.replay = conn.uses > 1 ? [] : null;
-      this.replayBytes = 0;
-      ok = this.toUpstream(this.upHead!);
+      this.replayable = conn.uses > 1;
+      this.replayBytes = this.upHead.length;
     }
     this.upstreamReady = true;
     const pending = this.pending;
@@ -219,12 +225,20 @@ export class Exchange implements UpstreamUser, AccessRecord, ForwardIds {
     else this.ds.pause();
   }
 
+  private writeHead(conn: UpstreamConn): boolean {
+    if (conn.socket === null) return false;
+    const h = this.upHead;
+    if (this.upAscii) return conn.out.writeText(conn.socket, h, true);
+    return conn.write(Buffer.from(h, NOT_LATIN1.test(h) ? "utf8" : "latin1"));
+  }
+
   private toUpstream(b: Uint8Array): boolean {
-    const r = this.replay;
-    if (r !== null) {
+    if (this.replayable) {
       this.replayBytes += b.length;
-      if (this.replayBytes > REPLAY_LIMIT) this.replay = null;
-      else r.push(b);
+      if (this.replayBytes > REPLAY_LIMIT) {
+        this.replayable = false;
+        this.replayBody = null;
+      } else (this.replayBody ??= []).push(b);
     }
     return this.conn!.write(b);
   }
@@ -403,6 +417,10 @@ export class Exchange implements UpstreamUser, AccessRecord, ForwardIds {
     this.retried = true;
     this.conn = this.pool!.connect(this);
   }
+}
+
+function hasOps(o: HeaderOperations): boolean {
+  return o.set.length > 0 || o.add.length > 0 || o.remove.length > 0;
 }
 
 function localOps(ops: HeaderOperations): string {

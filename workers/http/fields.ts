@@ -11,49 +11,50 @@ export const FIELDS_BAD = -1;
 export const FIELDS_TOO_MANY = -2;
 
 /**
- * Scan the field lines of `s` from `i` to the final CRLF (which must end `s`).
+ * Scan the field lines of a head from byte `p` of `b` to the final CRLF, which
+ * must end the head at `end`. `s` is the latin1 text of the head starting at
+ * byte `base` (strings are cut from it; bytes are checked on `b`, which is faster).
  * Appends to names/values. Returns 0 (ASCII only), 1 (a value holds bytes ≥ 0x80),
  * FIELDS_BAD or FIELDS_TOO_MANY.
  */
-export function scanFields(s: string, i: number, names: string[], values: string[]): number {
-  const n = s.length;
+export function scanFields(b: Uint8Array, p: number, end: number, s: string, base: number, names: string[], values: string[]): number {
   let c = 0;
   let high = 0;
   for (;;) {
-    if (i >= n) return FIELDS_BAD;
-    c = s.charCodeAt(i);
+    if (p >= end) return FIELDS_BAD;
+    c = b[p]!;
     if (c === CR) {
-      if (i + 2 === n && s.charCodeAt(i + 1) === LF) return high;
+      if (p + 2 === end && b[p + 1] === LF) return high;
       return FIELDS_BAD;
     }
     if (names.length >= MAX_HEADERS) return FIELDS_TOO_MANY;
-    let st = i;
+    let st = p;
     let upper = false;
-    while (i < n) {
-      c = s.charCodeAt(i);
+    while (p < end) {
+      c = b[p]!;
       if (TCHAR[c] !== 1) break;
       if (c >= 65 && c <= 90) upper = true;
-      i++;
+      p++;
     }
-    if (i === st || i >= n || c !== COLON) return FIELDS_BAD;
-    const name = upper ? s.slice(st, i).toLowerCase() : s.slice(st, i);
-    i++;
-    while (i < n && ((c = s.charCodeAt(i)) === SP || c === HTAB)) i++;
-    st = i;
-    let end = i;
-    while (i < n) {
-      c = s.charCodeAt(i);
+    if (p === st || p >= end || c !== COLON) return FIELDS_BAD;
+    const name = upper ? s.slice(st - base, p - base).toLowerCase() : s.slice(st - base, p - base);
+    p++;
+    while (p < end && ((c = b[p]!) === SP || c === HTAB)) p++;
+    st = p;
+    let last = p;
+    while (p < end) {
+      c = b[p]!;
       if (FIELD[c] !== 1) break;
       if (c !== SP && c !== HTAB) {
-        end = i + 1;
+        last = p + 1;
         if (c > 127) high = 1;
       }
-      i++;
+      p++;
     }
-    if (i + 1 >= n || c !== CR || s.charCodeAt(i + 1) !== LF) return FIELDS_BAD;
-    i += 2;
+    if (p + 1 >= end || c !== CR || b[p + 1] !== LF) return FIELDS_BAD;
+    p += 2;
     names.push(name);
-    values.push(s.slice(st, end));
+    values.push(s.slice(st - base, last - base));
   }
 }
 
@@ -84,14 +85,42 @@ export function connectionTokens(value: string, into: string[]): void {
   }
 }
 
+const CRLFCRLF = Buffer.from("\r\n\r\n", "latin1");
+/** Heads are looked for in a latin1 window this big first (string search is far faster than Buffer.indexOf). */
+const WINDOW = 2048;
+
+type Latin1 = Buffer & { latin1Slice(start: number, end: number): string };
+
+/** latin1 text of buf[start, end) (Buffer#toString is several times slower). */
+export function latin1(buf: Buffer, start: number, end: number): string {
+  return (buf as Latin1).latin1Slice(start, end);
+}
+
+/** The text of the head found by the last successful findHead call. */
+export let headText = "";
+
 /**
- * Where the head that starts at `start` ends (index after CRLFCRLF), -1 when
- * more bytes are needed, -400 when a bare LF already makes it malformed,
- * -431 when it is over `max` bytes.
+ * Where the head that starts at `start` ends (index after CRLFCRLF; its text is
+ * then in `headText`), -1 when more bytes are needed, -400 when a bare LF
+ * already makes it malformed, -431 when it is over `max` bytes.
  */
-export function findHeadEnd(buf: Buffer, start: number, max: number): number {
-  const at = buf.indexOf("\r\n\r\n", start, "latin1");
-  if (at >= 0) return at - start + 4 > max ? -431 : at + 4;
-  if (buf.indexOf("\n\n", start, "latin1") >= 0 || buf.indexOf("\n\r\n", start, "latin1") >= 0) return -400;
-  return buf.length - start > max ? -431 : -1;
+export function findHead(buf: Buffer, start: number, max: number): number {
+  const len = buf.length;
+  const winEnd = Math.min(len, start + WINDOW);
+  let text = latin1(buf, start, winEnd);
+  let at = text.indexOf("\r\n\r\n");
+  if (at < 0 && winEnd < len) {
+    const abs = buf.indexOf(CRLFCRLF, start);
+    if (abs >= 0) {
+      at = abs - start;
+      text = at + 4 > max ? "" : latin1(buf, start, abs + 4);
+    }
+  }
+  if (at >= 0) {
+    if (at + 4 > max) return -431;
+    headText = text.length === at + 4 ? text : text.slice(0, at + 4);
+    return start + at + 4;
+  }
+  if (text.indexOf("\n\n") >= 0 || text.indexOf("\n\r\n") >= 0) return -400;
+  return len - start > max ? -431 : -1;
 }

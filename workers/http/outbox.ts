@@ -28,6 +28,21 @@ export class Outbox {
     return false;
   }
 
+  /**
+   * Write a head given as text: written as a string (no Buffer allocation) when
+   * it is ASCII, so that a short write can be resumed at the same offset.
+   */
+  writeText(s: Socket<any>, text: string, ascii: boolean): boolean {
+    if (!ascii) return this.write(s, Buffer.from(text, "latin1"));
+    if (this.queued > 0) return this.write(s, Buffer.from(text, "latin1"));
+    const n = s.write(text);
+    if (n === text.length) return true;
+    const rest = Buffer.from(n > 0 ? text.slice(n) : text, "latin1");
+    this.q.push(rest);
+    this.queued += rest.length;
+    return false;
+  }
+
   /** On `drain`: write what waits. True when nothing is left. */
   flush(s: Socket<any>): boolean {
     const q = this.q;

@@ -107,30 +107,31 @@ function onTarget(h: RequestHead, t: string): number {
 const VERSION_RE = /^HTTP\/\d\.\d\r\n/;
 
 /**
- * Parse one request head (`s` = latin1 of request line through CRLFCRLF) into `h`.
- * Returns 0, or the status to answer with (400, 431, 505).
+ * Parse one request head into `h`: bytes b[off, end) whose latin1 text is `s`
+ * (request line through CRLFCRLF). Returns 0, or the status to answer with
+ * (400, 431, 505).
  */
-export function parseRequestHead(s: string, h: RequestHead): number {
-  const n = s.length;
-  let i = 0;
+export function parseRequestHead(b: Uint8Array, off: number, end: number, s: string, h: RequestHead): number {
+  let p = off;
   // method SP
-  while (i < n && TCHAR[s.charCodeAt(i)] === 1) i++;
-  if (i === 0 || i >= n || s.charCodeAt(i) !== SP) return 400;
-  h.method = s.slice(0, i);
+  while (p < end && TCHAR[b[p]!] === 1) p++;
+  if (p === off || p >= end || b[p] !== SP) return 400;
+  h.method = s.slice(0, p - off);
   // request-target SP
-  const st = ++i;
-  while (i < n && TARGET[s.charCodeAt(i)] === 1) i++;
-  if (i === st || i >= n || s.charCodeAt(i) !== SP) return 400;
-  h.target = s.slice(st, i);
-  i++;
+  const st = ++p;
+  while (p < end && TARGET[b[p]!] === 1) p++;
+  if (p === st || p >= end || b[p] !== SP) return 400;
+  h.target = s.slice(st - off, p - off);
+  p++;
   // HTTP-version CRLF
+  const i = p - off;
   if (s.startsWith("HTTP/1.1\r\n", i)) h.minor = 1;
   else if (s.startsWith("HTTP/1.0\r\n", i)) h.minor = 0;
   else return VERSION_RE.test(s.slice(i, i + 10)) ? 505 : 400;
 
   const names = h.names;
   const values = h.values;
-  const r = scanFields(s, i + 10, names, values);
+  const r = scanFields(b, p + 10, end, s, off, names, values);
   if (r < 0) return r === FIELDS_TOO_MANY ? 431 : 400;
   h.highBytes = r === 1;
 

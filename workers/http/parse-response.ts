@@ -27,32 +27,32 @@ export class ResponseHead {
 }
 
 /**
- * Parse one response head (latin1, status line through CRLFCRLF) into `h`.
- * Returns true when it is well-formed.
+ * Parse one response head into `h`: bytes b[off, end) whose latin1 text is `s`
+ * (status line through CRLFCRLF). Returns true when it is well-formed.
  */
-export function parseResponseHead(s: string, h: ResponseHead): boolean {
+export function parseResponseHead(b: Uint8Array, off: number, end: number, s: string, h: ResponseHead): boolean {
   // "HTTP/1.x" SP 3DIGIT [SP reason] CRLF
+  if (end - off < 16) return false;
   if (s.startsWith("HTTP/1.1 ")) h.minor = 1;
   else if (s.startsWith("HTTP/1.0 ")) h.minor = 0;
   else return false;
-  const d0 = s.charCodeAt(9) - 48;
-  const d1 = s.charCodeAt(10) - 48;
-  const d2 = s.charCodeAt(11) - 48;
+  const d0 = b[off + 9]! - 48;
+  const d1 = b[off + 10]! - 48;
+  const d2 = b[off + 11]! - 48;
   if (d0 < 1 || d0 > 5 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) return false;
   h.status = d0 * 100 + d1 * 10 + d2;
-  let i = 12;
-  const n = s.length;
-  let c = s.charCodeAt(i);
+  let p = off + 12;
+  let c = b[p]!;
   if (c === 32) {
-    const st = ++i;
-    while (i < n && FIELD[(c = s.charCodeAt(i))] === 1) {
+    const st = ++p;
+    while (p < end && FIELD[(c = b[p]!)] === 1) {
       if (c > 127) h.highBytes = true;
-      i++;
+      p++;
     }
-    h.reason = s.slice(st, i);
+    h.reason = s.slice(st - off, p - off);
   }
-  if (c !== 13 || s.charCodeAt(i + 1) !== 10) return false;
-  const r = scanFields(s, i + 2, h.names, h.values);
+  if (c !== 13 || b[p + 1] !== 10) return false;
+  const r = scanFields(b, p + 2, end, s, off, h.names, h.values);
   if (r < 0) return false;
   if (r === 1) h.highBytes = true;
 

@@ -6,7 +6,7 @@ import { options } from "../context.ts";
 import { stats } from "../stats.ts";
 import { BODY_BAD, BODY_CLOSE } from "./body.ts";
 import type { Exchange } from "./exchange.ts";
-import { findHeadEnd } from "./fields.ts";
+import { findHead, headText } from "./fields.ts";
 import { downstreamResponseHead, FRAME_CHUNKED, FRAME_CLOSE, FRAME_LENGTH, FRAME_NONE } from "./heads-out.ts";
 import { bodiless, MAX_RESPONSE_HEAD, parseResponseHead, ResponseHead } from "./parse-response.ts";
 import type { UpstreamConn } from "./upstream-conn.ts";
@@ -27,7 +27,7 @@ export function onResponseData(ex: Exchange, conn: UpstreamConn, data: Buffer): 
     if (!ex.ds.write(data)) conn.pause();
     return;
   }
-  ex.replay = null; // the upstream answered: never resend
+  ex.replayable = false; // the upstream answered: never resend
   if (ex.resp === null) onHeadBytes(ex, conn, data);
   else writeBody(ex, conn, data, 0, null);
 }
@@ -37,13 +37,13 @@ function onHeadBytes(ex: Exchange, conn: UpstreamConn, data: Buffer): void {
   let r: ResponseHead;
   let end: number;
   for (;;) {
-    end = findHeadEnd(buf, 0, MAX_RESPONSE_HEAD);
+    end = findHead(buf, 0, MAX_RESPONSE_HEAD);
     if (end === -1) {
       ex.respBuf = buf;
       return;
     }
     r = new ResponseHead();
-    if (end < 0 || !parseResponseHead(buf.toString("latin1", 0, end), r)) return protocolError(ex);
+    if (end < 0 || !parseResponseHead(buf, 0, end, headText, r)) return protocolError(ex);
     if (r.status >= 200 || r.status === 101) break;
     buf = buf.subarray(end); // 1xx interim response: not forwarded (Envoy answers 100-continue itself)
     if (buf.length === 0) {
@@ -181,7 +181,7 @@ export function onUpstreamGone(ex: Exchange, connectFailed: boolean, reason: str
       const why = reason === "connection timeout" ? "connection timeout" : "connection failure";
       return ex.localReply(503, "UF", `upstream_reset_before_response_started{${why.replace(" ", "_")}}`, RESET + why, "");
     }
-    if (ex.replay !== null && !ex.retried && ex.respBuf === null) return ex.retry();
+    if (ex.replayable && !ex.retried && ex.respBuf === null) return ex.retry();
     stats.upstreamError(ex.upstreamCluster, "UC");
     return ex.localReply(503, "UC", "upstream_reset_before_response_started{connection_termination}", RESET + "connection termination", "");
   }

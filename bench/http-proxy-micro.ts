@@ -1,0 +1,51 @@
+// Per-request JS cost of the worker's HTTP path, without sockets: parse a
+// request head, route it, build the upstream head, parse the response head,
+// build the client's head. Usage: bun bench/http-proxy-micro.ts
+import { normalizeHost, selectRoute, selectVirtualHost } from "../src/route/lookup.ts";
+import { findHead, headText } from "../workers/http/fields.ts";
+import { downstreamResponseHead, FRAME_LENGTH, upstreamRequestHead } from "../workers/http/heads-out.ts";
+import { MAX_REQUEST_HEAD, parseRequestHead, RequestHead } from "../workers/http/parse-request.ts";
+import { MAX_RESPONSE_HEAD, parseResponseHead, ResponseHead } from "../workers/http/parse-response.ts";
+import { routeTable, virtualHost, forward, dest } from "../test/workers/snapshot-fixture.ts";
+
+const table = routeTable("http.80", [virtualHost(["*"], [{ name: "hello", action: forward([dest("c")]) }])]);
+const reqBuf = Buffer.from("GET / HTTP/1.1\r\nHost: 127.0.0.1:18081\r\n\r\n", "latin1");
+const browserReq = Buffer.from(
+  "GET /api/v1/items?page=2 HTTP/1.1\r\nHost: app.example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36\r\n" +
+    "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\nAccept-Language: en-US,en;q=0.9\r\nAccept-Encoding: gzip, deflate, br\r\n" +
+    "Connection: keep-alive\r\nCookie: session=abcdef0123456789; theme=dark\r\nCache-Control: no-cache\r\n\r\n",
+  "latin1",
+);
+const respBuf = Buffer.from(
+  "HTTP/1.1 200 OK\r\ncontent-type: text/plain;charset=utf-8\r\nDate: Tue, 25 Nov 2025 20:00:00 GMT\r\nContent-Length: 13\r\n\r\nHello, World!",
+  "latin1",
+);
+const ops = { set: [], add: [], remove: [] };
+const ids = { xff: "", requestId: "" };
+
+function one(req: Buffer): number {
+  const end = findHead(req, 0, MAX_REQUEST_HEAD);
+  const h = new RequestHead();
+  parseRequestHead(req, 0, end, headText, h);
+  const vh = table.virtualHosts[selectVirtualHost(table, normalizeHost(h.authority))]!;
+  const ri = selectRoute(vh, h);
+  const up = Buffer.from(upstreamRequestHead(h, h.path, h.authority, "127.0.0.1", "", ops, ids), "latin1");
+  const rend = findHead(respBuf, 0, MAX_RESPONSE_HEAD);
+  const r = new ResponseHead();
+  parseResponseHead(respBuf, 0, rend, headText, r);
+  const head = downstreamResponseHead(r, ops, "istio-envoy", 1, FRAME_LENGTH, "");
+  const out = Buffer.allocUnsafe(head.length + 13);
+  out.write(head, 0, "latin1");
+  respBuf.copy(out, head.length, rend);
+  return ri + up.length + out.length;
+}
+
+for (const [name, req] of [["wrk request", reqBuf], ["browser-like request", browserReq]] as const) {
+  let sink = 0;
+  for (let i = 0; i < 50_000; i++) sink += one(req);
+  const n = 300_000;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) sink += one(req);
+  const us = ((performance.now() - t0) * 1000) / n;
+  console.log(`${name}: ${us.toFixed(2)} µs per request (${sink > 0 ? "ok" : ""})`);
+}
