@@ -1,0 +1,111 @@
+// What the client sees when the upstream misbehaves: garbage (502), a stale
+// pooled connection (retried once, no error), a reset mid-body (connection
+// closed), a non-replayable request on a dead reused connection (503).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Socket, TCPSocketListener } from "bun";
+import { headerOf, raw, WorkerHarness } from "./harness.ts";
+import { cluster, dest, forward, freePort, listener, prefix, snapshot, uriMatch, virtualHost } from "./snapshot-fixture.ts";
+
+type Behaviour = (s: Socket<{ n: number }>, req: string) => void;
+
+/** A raw TCP upstream: `behave` decides what to send for each request head received. */
+function rawUpstream(behave: Behaviour): TCPSocketListener<{ n: number }> {
+  return Bun.listen<{ n: number }>({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      open(s) {
+        s.data = { n: 0 };
+      },
+      data(s, d) {
+        const text = d.toString("latin1");
+        for (const req of text.split("\r\n\r\n").slice(0, -1)) {
+          s.data.n++;
+          behave(s, req);
+        }
+      },
+    },
+  });
+}
+
+const ok = (body: string) => `HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+
+const garbage = rawUpstream((s) => s.write("HELLO THERE\r\n\r\n"));
+const badHeader = rawUpstream((s) => s.write("HTTP/1.1 200 OK\r\nX Bad: y\r\ncontent-length: 0\r\n\r\n"));
+// answers the first request of each connection, then closes on the second without answering
+const stale = rawUpstream((s) => (s.data.n === 1 ? s.write(ok("first")) : s.end()));
+const midBody = rawUpstream((s) => {
+  s.write("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789");
+  setTimeout(() => s.end(), 20);
+});
+const interim = rawUpstream((s) => s.write("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n" + ok("after-1xx")));
+
+let w: WorkerHarness;
+let port = 0;
+
+beforeAll(async () => {
+  w = new WorkerHarness();
+  port = freePort();
+  const r = (p: string, c: string) => ({ name: c, match: [uriMatch(prefix(p))], action: forward([dest(c)]) });
+  await w.apply(
+    snapshot(
+      [listener(port, [virtualHost(["*"], [r("/garbage", "garbage"), r("/badheader", "badHeader"), r("/stale", "stale"), r("/midbody", "midBody"), r("/interim", "interim")])])],
+      [
+        cluster("garbage", [["127.0.0.1", garbage.port]]),
+        cluster("badHeader", [["127.0.0.1", badHeader.port]]),
+        cluster("stale", [["127.0.0.1", stale.port]]),
+        cluster("midBody", [["127.0.0.1", midBody.port]]),
+        cluster("interim", [["127.0.0.1", interim.port]]),
+      ],
+    ),
+  );
+});
+
+afterAll(() => {
+  w.stop();
+  for (const l of [garbage, badHeader, stale, midBody, interim]) l.stop(true);
+});
+
+describe("upstream failures", () => {
+  test("garbage instead of a response head → 502", async () => {
+    for (const p of ["/garbage", "/badheader"]) {
+      const r = await fetch(`http://127.0.0.1:${port}${p}`);
+      expect(r.status).toBe(502);
+      expect(await r.text()).toBe("upstream connect error or disconnect/reset before headers. reset reason: protocol error");
+    }
+  });
+
+  test("a pooled connection closed under the next request is retried once on a fresh one", async () => {
+    const results: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = await fetch(`http://127.0.0.1:${port}/stale`);
+      results.push(r.status);
+      expect(await r.text()).toBe("first");
+    }
+    expect(results).toEqual([200, 200, 200, 200]);
+    const s = await w.stats();
+    expect(s['gangway_upstream_cx_total{cluster="stale"}']).toBe(4);
+  });
+
+  test("a request too big to replay on a dead reused connection gets 503, not a hang", async () => {
+    await fetch(`http://127.0.0.1:${port}/stale`); // leaves one pooled connection that dies on next use
+    const big = "x".repeat(200_000);
+    const r = await fetch(`http://127.0.0.1:${port}/stale`, { method: "POST", body: big });
+    expect([200, 503]).toContain(r.status); // 200 only if the pooled connection was already gone
+    if (r.status === 503) expect(await r.text()).toContain("reset reason: connection termination");
+  });
+
+  test("upstream closing mid-body closes the client connection", async () => {
+    const res = await raw(port, "GET /midbody HTTP/1.1\r\nHost: x\r\n\r\n");
+    expect(res.text.startsWith("HTTP/1.1 200 ")).toBe(true);
+    expect(headerOf(res.text, "content-length")).toBe("100");
+    expect(res.text.endsWith("0123456789")).toBe(true);
+    expect(res.closed).toBe(true);
+  });
+
+  test("1xx interim responses from the upstream are not forwarded", async () => {
+    const res = await raw(port, "GET /interim HTTP/1.1\r\nHost: x\r\n\r\n", (b) => b.toString().endsWith("after-1xx"));
+    expect(res.text.startsWith("HTTP/1.1 200 ")).toBe(true);
+    expect(res.text).not.toContain(" 103 ");
+  });
+});
