@@ -57,10 +57,23 @@ function groupByKind(resources: Resource[], findings: Finding[]): ByKind {
   return out;
 }
 
+/**
+ * sha256 of the options and the inputs: for resources read from files, the
+ * files' digests (decode computed them: re-serialising 10,000 objects would
+ * cost more than compiling them); other resources (mounted secrets) as JSON.
+ */
 function inputHash(resources: Resource[], opts: CompileOptions): string {
   const h = new Bun.CryptoHasher("sha256");
   h.update(JSON.stringify({ ...opts, portMap: [...opts.portMap].sort((a, b) => a[0] - b[0]) }));
-  for (const r of resources) h.update(JSON.stringify(r, (k, v) => (k === "source" ? undefined : v)));
+  const files = new Set<string>();
+  for (const r of resources) {
+    const d = r.source.digest;
+    if (d === "") h.update(JSON.stringify([r.kind, r.apiVersion, r.metadata, r.spec]));
+    else if (!files.has(d)) {
+      files.add(d);
+      h.update(d);
+    }
+  }
   return h.digest("hex");
 }
 

@@ -4,13 +4,29 @@ import { compileRe2 } from "../decode/regex.ts";
 import type { HTTPMatchRequest, KeyedMatchSpec, StringMatchSpec } from "../model/istio.ts";
 import type { HeaderMatch, Route, RouteMatch, StringMatch } from "../snapshot/types.ts";
 
-/** Decode has checked the regex; a failure here would be a bug, so it throws. */
-export function compileStringMatch(m: StringMatchSpec, lower = false): StringMatch {
-  if (m.kind === "regex") {
-    const c = compileRe2(m.value);
-    if (!c.ok) throw new Error(`regex ${JSON.stringify(m.value)} passed decode but does not compile: ${c.error}`);
-    return { kind: "regex", source: m.value, regex: c.regex };
+/**
+ * One RegExp per distinct pattern, shared by every route that uses it: with
+ * thousands of virtual hosts repeating a pattern, separate RegExp objects each
+ * carry their own compiled code and the lookups slow down with the count.
+ * (Matching is stateless: no `g`/`y` flags.)
+ */
+const regexCache = new Map<string, RegExp>();
+
+function sharedRegex(source: string): RegExp {
+  let re = regexCache.get(source);
+  if (re === undefined) {
+    const c = compileRe2(source);
+    // Decode has checked the regex; a failure here would be a bug.
+    if (!c.ok) throw new Error(`regex ${JSON.stringify(source)} passed decode but does not compile: ${c.error}`);
+    re = c.regex;
+    if (regexCache.size > 10_000) regexCache.clear();
+    regexCache.set(source, re);
   }
+  return re;
+}
+
+export function compileStringMatch(m: StringMatchSpec, lower = false): StringMatch {
+  if (m.kind === "regex") return { kind: "regex", source: m.value, regex: sharedRegex(m.value) };
   return { kind: m.kind, value: lower ? m.value.toLowerCase() : m.value };
 }
 

@@ -1,7 +1,7 @@
 // Compile-time indexes the per-request lookups use: a virtual host's path index
 // (exact map, prefix trie, always-list) and a route table's host maps (exact,
 // wildcard suffixes longest first, catch-all). Precedence settled here, once.
-import type { PathIndex, Route, RouteTable, TrieNode, VirtualHost, WildcardHost } from "../snapshot/types.ts";
+import type { PathIndex, Route, RouteMatch, RouteTable, TrieNode, VirtualHost, WildcardHost } from "../snapshot/types.ts";
 
 function trieInsert(root: TrieNode, prefix: string, route: number): void {
   let node = root;
@@ -14,19 +14,39 @@ function trieInsert(root: TrieNode, prefix: string, route: number): void {
     }
     node = next;
   }
-  if (node.routes[node.routes.length - 1] !== route) node.routes.push(route);
+  if (!node.routes.includes(route)) node.routes.push(route);
+}
+
+/** Above this many distinct literals a virtual host uses the exact map and the trie. */
+export const PACKED_MAX = 24;
+
+function onlyUri(m: RouteMatch): boolean {
+  if (m.port !== 0 || m.method !== null || m.scheme !== null || m.authority !== null) return false;
+  if (m.headers.length > 0 || m.withoutHeaders.length > 0 || m.queryParams.length > 0) return false;
+  return m.uri === null || (m.uri.kind !== "regex" && !m.ignoreUriCase);
 }
 
 /**
  * Each route goes where its uri conditions can be found from the path alone:
- * case-sensitive exact → `exact`, case-sensitive prefix → trie; a route with
- * no match, a match without uri, a regex or ignoreUriCase → `always`. Route
- * indices are added in ascending order, so every list is ascending.
+ * case-sensitive exact and prefix uris are literals; a route with no match, a
+ * match without uri, a regex or ignoreUriCase goes to `always`. Route indices
+ * are added in ascending order, so every list is ascending.
  */
 export function buildPathIndex(routes: Route[]): PathIndex {
-  const idx: PathIndex = { exact: new Map(), prefixTrie: { children: new Map(), routes: [] }, always: [] };
+  const idx: PathIndex = {
+    exact: new Map(),
+    prefixTrie: { children: new Map(), routes: [] },
+    always: [],
+    packed: "",
+    literals: [],
+    literalRoutes: [],
+    uriOnly: new Array<number>(routes.length).fill(0),
+  };
+  // "e:/path" / "p:/prefix" → routes, in order of first route
+  const lits = new Map<string, number[]>();
   for (let i = 0; i < routes.length; i++) {
     const ms = routes[i]!.matches;
+    if (ms.length === 0 || (ms.length === 1 && onlyUri(ms[0]!))) idx.uriOnly[i] = 1;
     let always = ms.length === 0;
     for (const m of ms) {
       const u = m.uri;
@@ -38,14 +58,43 @@ export function buildPathIndex(routes: Route[]): PathIndex {
     }
     for (const m of ms) {
       const u = m.uri!;
-      if (u.kind === "exact") {
-        const l = idx.exact.get(u.value);
-        if (l === undefined) idx.exact.set(u.value, [i]);
-        else if (l[l.length - 1] !== i) l.push(i);
-      } else if (u.kind === "prefix") trieInsert(idx.prefixTrie, u.value, i);
+      if (u.kind === "regex") continue;
+      const key = (u.kind === "exact" ? "e:" : "p:") + u.value;
+      const l = lits.get(key);
+      if (l === undefined) lits.set(key, [i]);
+      else if (l[l.length - 1] !== i) l.push(i);
     }
   }
+  if (lits.size <= PACKED_MAX) {
+    let packed = "";
+    for (const [key, list] of lits) {
+      const first = list[0]!;
+      idx.literals.push(packed.length, key.length - 2, key[0] === "e" ? 0 : 1, first, idx.uriOnly[first]!, idx.literalRoutes.length);
+      idx.literalRoutes.push(list);
+      packed += key.slice(2);
+    }
+    idx.packed = packed;
+    return idx;
+  }
+  for (const [key, list] of lits) {
+    const value = key.slice(2);
+    for (const r of list) {
+      if (key[0] === "e") {
+        const l = idx.exact.get(value);
+        if (l === undefined) idx.exact.set(value, [r]);
+        else l.push(r);
+      } else trieInsert(idx.prefixTrie, value, r);
+    }
+  }
+  // lists filled literal by literal: restore ascending order
+  for (const l of idx.exact.values()) l.sort((a, b) => a - b);
+  sortTrie(idx.prefixTrie);
   return idx;
+}
+
+function sortTrie(n: TrieNode): void {
+  n.routes.sort((a, b) => a - b);
+  for (const c of n.children.values()) sortTrie(c);
 }
 
 /** Domains → exact map, `*.suffix` list (longest suffix first), `*` index. */

@@ -134,31 +134,102 @@ function firstLine(msg: string): string {
   return (nl < 0 ? msg : msg.slice(0, nl)).replace(/:$/, "");
 }
 
-function decodeYAML(file: SourceFile, out: Resource[], errors: Finding[]): void {
-  let docs;
+type Docs = { ok: true; docs: unknown[] } | { ok: false; error: Finding };
+
+const SEPARATOR = /^---(\s|$)/;
+const COMMENT_OR_BLANK = /^\s*(#.*)?$/;
+
+/**
+ * How many documents Bun's parser returns for `text` (it returns one value for
+ * one document, an array for several), or -1 when the text has markers we do
+ * not count (`...`, directives): the slow path then decides.
+ */
+export function countDocuments(text: string): number {
+  let count = 0;
+  let content = false;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("...") || line.startsWith("%")) return -1;
+    if (SEPARATOR.test(line)) {
+      count++;
+      continue;
+    }
+    if (count === 0 && !content && !COMMENT_OR_BLANK.test(line)) content = true;
+  }
+  return count + (content ? 1 : 0);
+}
+
+/** Bun's native YAML parser: ten times faster; null when it fails or the document count is ambiguous. */
+function fastDocuments(text: string): unknown[] | null {
+  const n = countDocuments(text);
+  if (n < 0) return null;
+  if (n === 0) return [];
+  let value: unknown;
   try {
-    docs = parseAllDocuments(file.text, { merge: true, prettyErrors: true });
+    value = Bun.YAML.parse(text);
+  } catch {
+    return null; // the slow path finds the line and column
+  }
+  if (n <= 1) return [value];
+  return Array.isArray(value) && value.length === n ? value : null;
+}
+
+/** The `yaml` package: slower, strict (duplicate keys), precise error positions. */
+export function slowDocuments(path: string, text: string): Docs {
+  let parsed;
+  try {
+    parsed = parseAllDocuments(text, { merge: true, prettyErrors: true });
   } catch (err) {
-    errors.push({ code: Codes.ParseError, level: "Error", message: `not YAML: ${firstLine(String(err))}`, file: file.path, doc: 0 });
+    return { ok: false, error: { code: Codes.ParseError, level: "Error", message: `not YAML: ${firstLine(String(err))}`, file: path, doc: 0 } };
+  }
+  const docs: unknown[] = [];
+  let i = 0;
+  for (const doc of parsed) {
+    const index = i++;
+    const fail = (msg: string): Docs => ({ ok: false, error: { code: Codes.ParseError, level: "Error", message: `not YAML: ${firstLine(msg)}`, file: path, doc: index } });
+    if (doc.errors.length > 0) return fail(doc.errors[0]!.message);
+    try {
+      docs.push(doc.toJS({ maxAliasCount: 1000 }));
+    } catch (err) {
+      return fail(err instanceof Error ? err.message : String(err));
+    }
+  }
+  return { ok: true, docs };
+}
+
+/** Inputs larger than this (all files together) are parsed with Bun's native parser first. */
+export const FAST_YAML_BYTES = 1 << 20;
+
+/**
+ * The documents of a YAML file. The `yaml` package is strict (a duplicate key
+ * is an error, as kubectl says) and names the line and column of a problem,
+ * but it takes ~0.3 ms per document: for large inputs (`fast`), Bun's native
+ * parser goes first, ten times faster, and the `yaml` package only explains
+ * what Bun rejects. Bun lets a duplicate key win silently: in a configuration
+ * over 1 MiB a duplicate key is not reported.
+ */
+export function yamlDocuments(path: string, text: string, fast: boolean): Docs {
+  if (fast) {
+    const docs = fastDocuments(text);
+    if (docs !== null) return { ok: true, docs };
+  }
+  return slowDocuments(path, text);
+}
+
+function sha256(text: string): string {
+  return new Bun.CryptoHasher("sha256").update(text).digest("hex");
+}
+
+function decodeYAML(file: SourceFile, out: Resource[], errors: Finding[], fast: boolean): void {
+  const digest = sha256(file.text);
+  const r = yamlDocuments(file.path, file.text, fast);
+  if (!r.ok) {
+    errors.push(r.error);
     return;
   }
-  let i = 0;
-  for (const doc of docs) {
-    const index = i++;
-    if (doc.errors.length > 0) {
-      errors.push({ code: Codes.ParseError, level: "Error", message: `not YAML: ${firstLine(doc.errors[0]!.message)}`, file: file.path, doc: index });
-      continue;
-    }
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount: 1000 });
-    } catch (err) {
-      errors.push({ code: Codes.ParseError, level: "Error", message: `not YAML: ${firstLine(err instanceof Error ? err.message : String(err))}`, file: file.path, doc: index });
-      continue;
-    }
-    if (value === null || value === undefined) continue; // empty document
-    decodeObject(value, { file: file.path, doc: index, path: "" }, out, errors);
-  }
+  r.docs.forEach((value, index) => {
+    if (value === null || value === undefined) return; // empty document
+    decodeObject(value, { file: file.path, doc: index, path: "", digest }, out, errors);
+  });
 }
 
 function decodeJSON(file: SourceFile, out: Resource[], errors: Finding[]): void {
@@ -170,15 +241,18 @@ function decodeJSON(file: SourceFile, out: Resource[], errors: Finding[]): void 
     errors.push({ code: Codes.ParseError, level: "Error", message: `not JSON: ${err instanceof Error ? err.message : String(err)}`, file: file.path, doc: 0 });
     return;
   }
-  decodeObject(value, { file: file.path, doc: 0, path: "" }, out, errors);
+  decodeObject(value, { file: file.path, doc: 0, path: "", digest: sha256(file.text) }, out, errors);
 }
 
 export function decodeFiles(files: SourceFile[]): { resources: Resource[]; errors: Finding[] } {
   const resources: Resource[] = [];
   const errors: Finding[] = [];
+  let bytes = 0;
+  for (const f of files) bytes += f.text.length;
+  const fast = bytes > FAST_YAML_BYTES;
   for (const f of files) {
     if (/\.json$/i.test(f.path)) decodeJSON(f, resources, errors);
-    else decodeYAML(f, resources, errors);
+    else decodeYAML(f, resources, errors, fast);
   }
   return { resources, errors };
 }
@@ -190,6 +264,6 @@ export function secretFromFiles(name: string, namespace: string, data: Record<st
     apiVersion: "v1",
     metadata: { name, namespace, labels: {}, annotations: {}, creationTimestamp: "" },
     spec: { type: data["tls.crt"] !== undefined && data["tls.key"] !== undefined ? "kubernetes.io/tls" : "Opaque", data: { ...data } },
-    source: { file: path, doc: 0, path: "" },
+    source: { file: path, doc: 0, path: "", digest: "" },
   };
 }

@@ -13,6 +13,8 @@ export interface SourceRef {
   doc: number;
   /** Field path of the object inside its document: "" or `items[3]` for a List. */
   path: string;
+  /** sha256 (hex) of the whole file's text; "" when not read from a file (then compile hashes the object). */
+  digest: string;
 }
 
 export interface ObjectMeta {

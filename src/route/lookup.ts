@@ -149,35 +149,60 @@ export function routeMatches(route: Route, req: RequestView): boolean {
   return false;
 }
 
-/** Smallest index in the ascending `list`, below `best` (or any if -1), whose route matches. */
-function firstIn(list: number[], routes: Route[], req: RequestView, best: number): number {
+/**
+ * Smallest index in the ascending `list`, below `best` (or any if -1), whose
+ * route matches. A route flagged uriOnly reached through the path index
+ * matches without being looked at.
+ */
+function firstIn(list: number[], routes: Route[], req: RequestView, best: number, uriOnly: number[]): number {
   for (let i = 0; i < list.length; i++) {
     const r = list[i]!;
     if (best !== -1 && r >= best) return best;
-    if (routeMatches(routes[r]!, req)) return r;
+    if (uriOnly[r] === 1 || routeMatches(routes[r]!, req)) return r;
   }
   return best;
 }
 
+/** Does `path` equal (kind 0) or start with (kind 1) packed[start, start+len)? */
+function literalHit(path: string, packed: string, start: number, len: number, kind: number): boolean {
+  if (kind === 0 ? path.length !== len : path.length < len) return false;
+  for (let k = 0; k < len; k++) if (path.charCodeAt(k) !== packed.charCodeAt(start + k)) return false;
+  return true;
+}
+
 /**
  * First route (in configuration order) that matches, or -1. Candidates come
- * from the path index (exact map, prefix trie walk, always-list); the smallest
- * candidate index that fully matches wins, which is first-match order.
+ * from the path index (packed literals, or exact map + prefix trie walk) and
+ * the always-list; the smallest candidate index that fully matches wins, which
+ * is first-match order.
  */
 export function selectRoute(vh: VirtualHost, req: RequestView): number {
   const idx = vh.pathIndex;
   const routes = vh.routes;
+  const only = idx.uriOnly;
   const path = req.path;
-  let best = firstIn(idx.always, routes, req, -1);
-  if (best === 0) return 0;
-  const ex = idx.exact.get(path);
-  if (ex !== undefined) best = firstIn(ex, routes, req, best);
-  let node: TrieNode | undefined = idx.prefixTrie;
-  if (node.routes.length > 0) best = firstIn(node.routes, routes, req, best);
-  for (let i = 0; i < path.length; i++) {
-    node = node.children.get(path[i]!);
-    if (node === undefined) break;
-    if (node.routes.length > 0) best = firstIn(node.routes, routes, req, best);
+  let best = -1;
+  const lits = idx.literals;
+  if (lits.length > 0) {
+    const packed = idx.packed;
+    const lists = idx.literalRoutes;
+    for (let i = 0; i < lits.length; i += 6) {
+      const first = lits[i + 3]!;
+      if (best !== -1 && first >= best) break; // literals are ordered by first route
+      if (!literalHit(path, packed, lits[i]!, lits[i + 1]!, lits[i + 2]!)) continue;
+      // the usual case, a route matched by its uri alone: no list, no route to look at
+      best = lits[i + 4] === 1 ? first : firstIn(lists[lits[i + 5]!]!, routes, req, best, only);
+    }
+  } else {
+    const ex = idx.exact.get(path);
+    if (ex !== undefined) best = firstIn(ex, routes, req, best, only);
+    let node: TrieNode | undefined = idx.prefixTrie;
+    if (node.routes.length > 0) best = firstIn(node.routes, routes, req, best, only);
+    for (let i = 0; i < path.length; i++) {
+      node = node.children.get(path[i]!);
+      if (node === undefined) break;
+      if (node.routes.length > 0) best = firstIn(node.routes, routes, req, best, only);
+    }
   }
-  return best;
+  return firstIn(idx.always, routes, req, best, only);
 }

@@ -67,17 +67,35 @@ export interface VirtualHost {
 
 /**
  * Narrows candidate routes by path without changing first-match order.
- * `exact`: path → ascending route indices whose uri is exact (and case-sensitive).
- * `prefixTrie`: trie over path characters; each node lists ascending route indices
- *   whose case-sensitive uri prefix ends there.
- * `always`: ascending indices of routes that must always be tested (no uri, regex,
- *   ignoreUriCase, or several matches with different uri kinds).
+ * The case-sensitive exact and prefix uris of a virtual host ("literals") are
+ * indexed one of two ways:
+ * - few literals (the usual case): packed into one string scanned linearly
+ *   (`packed`, `literals`, `literalRoutes`), a handful of cache lines per lookup;
+ * - many: `exact` (path → ascending route indices) and `prefixTrie` (trie over
+ *   path characters; each node lists ascending route indices whose prefix ends there).
+ * The other is then empty. `always`: ascending indices of routes that must
+ * always be tested (no uri, regex, ignoreUriCase).
  * The lookup takes the smallest index among the candidates that fully matches.
  */
 export interface PathIndex {
   exact: Map<string, number[]>;
   prefixTrie: TrieNode;
   always: number[];
+  /** All packed literal strings, concatenated. */
+  packed: string;
+  /**
+   * Six numbers per literal: start and length in `packed`, kind (0 exact,
+   * 1 prefix), its first route, 1 if that route is uriOnly, index into
+   * `literalRoutes`; literals ordered by their first route.
+   */
+  literals: number[];
+  /** Per literal: ascending route indices. */
+  literalRoutes: number[][];
+  /**
+   * Per route, 1 when its only condition is a case-sensitive exact/prefix uri
+   * (or it has none): an index hit then matches without testing the route.
+   */
+  uriOnly: number[];
 }
 
 export interface TrieNode {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { decodeFiles, secretFromFiles } from "../../src/decode/index.ts";
+import { decodeFiles, FAST_YAML_BYTES, secretFromFiles, slowDocuments, yamlDocuments } from "../../src/decode/index.ts";
 import { parseDuration } from "../../src/decode/duration.ts";
 import type { GatewayResource, VirtualServiceResource } from "../../src/model/istio.ts";
 import type { EndpointSliceResource, IngressResource, SecretResource, ServiceResource } from "../../src/model/kube.ts";
@@ -43,7 +43,8 @@ spec:
 ---
 `);
     expect(rs.map((r) => `${r.kind}/${r.metadata.namespace}/${r.metadata.name}`)).toEqual(["Service/default/httpbin"]);
-    expect(rs[0]!.source).toEqual({ file: "test.yaml", doc: 3, path: "" });
+    expect(rs[0]!.source).toMatchObject({ file: "test.yaml", doc: 3, path: "" });
+    expect(rs[0]!.source.digest).toMatch(/^[0-9a-f]{64}$/);
     const svc = rs[0] as ServiceResource;
     expect(svc.spec.ports).toEqual([{ name: "", port: 8000, targetPort: 8000, protocol: "TCP", appProtocol: "" }]);
   });
@@ -59,7 +60,7 @@ spec:
     };
     const { resources, errors } = decodeFiles([{ path: "list.json", text: JSON.stringify(list) }]);
     expect(resources.map((r) => r.metadata.name)).toEqual(["a"]);
-    expect(resources[0]!.source).toEqual({ file: "list.json", doc: 0, path: "items[0]" });
+    expect(resources[0]!.source).toMatchObject({ file: "list.json", doc: 0, path: "items[0]" });
     expect(errors).toEqual([
       {
         code: "GW0104",
@@ -299,6 +300,35 @@ stringData: {ca.crt: CA}
     expect(m.metadata).toMatchObject({ name: "cred", namespace: "istio-system" });
     expect(m.spec).toEqual({ type: "kubernetes.io/tls", data: { "tls.crt": "C", "tls.key": "K" } });
     expect(m.source.file).toBe("/s/cred");
+  });
+});
+
+describe("large inputs: Bun's YAML parser reads the same documents as the yaml package", () => {
+  const texts = [
+    "a: 1\n",
+    "a: 1\n---\nb: 2\n",
+    "---\na: 1\n---\n",
+    "# lead comment\n---\na: 1\n---\n---\nb: [1, 2]\n",
+    "---\n- x\n---\n- y\n",
+    "a: |\n  x\n  ---\n  y\nb: {c: d}\n",
+    "base: &b {x: 1}\nd:\n  <<: *b\n  y: 2\n",
+    "a: yes\nb: 0777\nc: 2020-01-01T00:00:00Z\nd: ~\ne: '1'\n",
+    "a: 1\n...\n---\nb: 2\n",
+    "",
+  ];
+  for (const t of texts) {
+    test(JSON.stringify(t), () => {
+      const slow = slowDocuments("x.yaml", t);
+      const fast = yamlDocuments("x.yaml", t, true);
+      expect(fast).toEqual(slow);
+    });
+  }
+
+  test("a syntax error in a large input is still located by the yaml package", () => {
+    const big = "# " + "x".repeat(FAST_YAML_BYTES) + "\nkind: Service\n---\nspec:\n  hosts: [a\n";
+    const { errors } = decodeFiles([{ path: "big.yaml", text: big }]);
+    expect(errors.map((e) => [e.code, e.doc])).toEqual([["GW0101", 1]]);
+    expect(errors[0]!.message).toContain("line 6");
   });
 });
 
