@@ -1,6 +1,7 @@
 // Compile-time indexes the per-request lookups use: a virtual host's path index
 // (exact map, prefix trie, always-list) and a route table's host maps (exact,
 // wildcard suffixes longest first, catch-all). Precedence settled here, once.
+import { regexLiteralPrefix } from "../decode/regex.ts";
 import type { PathIndex, Route, RouteMatch, RouteTable, TrieNode, VirtualHost, WildcardHost } from "../snapshot/types.ts";
 
 function trieInsert(root: TrieNode, prefix: string, route: number): void {
@@ -27,10 +28,25 @@ function onlyUri(m: RouteMatch): boolean {
 }
 
 /**
- * Each route goes where its uri conditions can be found from the path alone:
- * case-sensitive exact and prefix uris are literals; a route with no match, a
- * match without uri, a regex or ignoreUriCase goes to `always`. Route indices
- * are added in ascending order, so every list is ascending.
+ * Where the index finds a match entry from the path alone: a literal exact or
+ * prefix uri ("e:…"/"p:…"), a regex's literal prefix ("p:…", the regex is then
+ * tested), or nowhere ("a": always tested).
+ */
+function matchKey(m: RouteMatch): string {
+  const u = m.uri;
+  if (u === null || m.ignoreUriCase) return "a";
+  if (u.kind === "exact") return "e:" + u.value;
+  if (u.kind === "prefix") return "p:" + u.value;
+  const prefix = regexLiteralPrefix(u.source);
+  return prefix === "" ? "a" : "p:" + prefix;
+}
+
+/**
+ * Each route is filed under the keys of its match entries (a route without
+ * entries, or with one the path cannot narrow, is always tested). Few keys
+ * (the usual case): one packed list scanned in route order, always-tested
+ * routes included as kind 2. Many: exact map + prefix trie + always-list.
+ * Route indices are added in ascending order, so every list is ascending.
  */
 export function buildPathIndex(routes: Route[]): PathIndex {
   const idx: PathIndex = {
@@ -42,41 +58,38 @@ export function buildPathIndex(routes: Route[]): PathIndex {
     literalRoutes: [],
     uriOnly: new Array<number>(routes.length).fill(0),
   };
-  // "e:/path" / "p:/prefix" → routes, in order of first route
-  const lits = new Map<string, number[]>();
+  // key → routes, keys in order of their first route ("a#<i>": one per always-tested route)
+  const keys = new Map<string, number[]>();
   for (let i = 0; i < routes.length; i++) {
     const ms = routes[i]!.matches;
     if (ms.length === 0 || (ms.length === 1 && onlyUri(ms[0]!))) idx.uriOnly[i] = 1;
-    let always = ms.length === 0;
-    for (const m of ms) {
-      const u = m.uri;
-      if (u === null || u.kind === "regex" || m.ignoreUriCase) always = true;
-    }
-    if (always) {
+    const ks = ms.map(matchKey);
+    if (ks.length === 0 || ks.includes("a")) {
       idx.always.push(i);
+      keys.set(`a#${i}`, [i]);
       continue;
     }
-    for (const m of ms) {
-      const u = m.uri!;
-      if (u.kind === "regex") continue;
-      const key = (u.kind === "exact" ? "e:" : "p:") + u.value;
-      const l = lits.get(key);
-      if (l === undefined) lits.set(key, [i]);
+    for (const key of ks) {
+      const l = keys.get(key);
+      if (l === undefined) keys.set(key, [i]);
       else if (l[l.length - 1] !== i) l.push(i);
     }
   }
-  if (lits.size <= PACKED_MAX) {
+  if (keys.size <= PACKED_MAX) {
     let packed = "";
-    for (const [key, list] of lits) {
+    for (const [key, list] of keys) {
       const first = list[0]!;
-      idx.literals.push(packed.length, key.length - 2, key[0] === "e" ? 0 : 1, first, idx.uriOnly[first]!, idx.literalRoutes.length);
+      const value = key[0] === "a" ? "" : key.slice(2);
+      const kind = key[0] === "e" ? 0 : key[0] === "p" ? 1 : 2;
+      idx.literals.push(packed.length, value.length, kind, first, idx.uriOnly[first]!, idx.literalRoutes.length);
       idx.literalRoutes.push(list);
-      packed += key.slice(2);
+      packed += value;
     }
     idx.packed = packed;
     return idx;
   }
-  for (const [key, list] of lits) {
+  for (const [key, list] of keys) {
+    if (key[0] === "a") continue;
     const value = key.slice(2);
     for (const r of list) {
       if (key[0] === "e") {
@@ -86,7 +99,7 @@ export function buildPathIndex(routes: Route[]): PathIndex {
       } else trieInsert(idx.prefixTrie, value, r);
     }
   }
-  // lists filled literal by literal: restore ascending order
+  // lists filled key by key: restore ascending order
   for (const l of idx.exact.values()) l.sort((a, b) => a - b);
   sortTrie(idx.prefixTrie);
   return idx;

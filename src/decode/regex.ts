@@ -210,3 +210,48 @@ export function compileRe2(re: string): { ok: true; regex: RegExp } | { ok: fals
     return { ok: false, error: msg.replace(/^Invalid regular expression: /, "") };
   }
 }
+
+const META = new Set("\\^$.|?*+()[]{}".split(""));
+
+/**
+ * A literal every path matching the (full-match) RE2 pattern starts with, or
+ * "": `/items/[0-9]+` → `/items/`, `/api/v1/.*` → `/api/v1/`, `a|b` → "".
+ * Lets the path index test a regex route only on paths with that prefix.
+ */
+export function regexLiteralPrefix(re: string): string {
+  // top-level alternation or leading flags: no common prefix worth finding
+  let depth = 0;
+  let inClass = false;
+  for (let i = 0; i < re.length; i++) {
+    const c = re[i]!;
+    if (c === "\\") i++;
+    else if (inClass) inClass = c !== "]";
+    else if (c === "[") inClass = true;
+    else if (c === "(") depth++;
+    else if (c === ")") depth--;
+    else if (c === "|" && depth === 0) return "";
+  }
+  let i = re.startsWith("^") ? 1 : 0;
+  let out = "";
+  while (i < re.length) {
+    const c = re[i]!;
+    let lit: string;
+    let next: number;
+    if (c === "\\") {
+      const e = re[i + 1];
+      if (e === undefined || /[A-Za-z0-9]/.test(e)) break; // a class (\d, \w) or special escape
+      lit = e;
+      next = i + 2;
+    } else if (META.has(c)) break;
+    else {
+      lit = c;
+      next = i + 1;
+    }
+    const q = re[next];
+    if (q === "?" || q === "*" || q === "{") break; // this character may be absent
+    out += lit;
+    if (q === "+") break; // repeated: what follows is not at a fixed place
+    i = next;
+  }
+  return out;
+}

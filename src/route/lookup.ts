@@ -163,9 +163,10 @@ function firstIn(list: number[], routes: Route[], req: RequestView, best: number
   return best;
 }
 
-/** Does `path` equal (kind 0) or start with (kind 1) packed[start, start+len)? */
+/** Does `path` equal (kind 0) or start with (kind 1) packed[start, start+len)? Kind 2: always. */
 function literalHit(path: string, packed: string, start: number, len: number, kind: number): boolean {
   if (kind === 0 ? path.length !== len : path.length < len) return false;
+  if (kind === 2) return true;
   for (let k = 0; k < len; k++) if (path.charCodeAt(k) !== packed.charCodeAt(start + k)) return false;
   return true;
 }
@@ -184,6 +185,7 @@ export function selectRoute(vh: VirtualHost, req: RequestView): number {
   let best = -1;
   const lits = idx.literals;
   if (lits.length > 0) {
+    // packed: literals and always-tested routes in one list, in route order
     const packed = idx.packed;
     const lists = idx.literalRoutes;
     for (let i = 0; i < lits.length; i += 6) {
@@ -193,16 +195,16 @@ export function selectRoute(vh: VirtualHost, req: RequestView): number {
       // the usual case, a route matched by its uri alone: no list, no route to look at
       best = lits[i + 4] === 1 ? first : firstIn(lists[lits[i + 5]!]!, routes, req, best, only);
     }
-  } else {
-    const ex = idx.exact.get(path);
-    if (ex !== undefined) best = firstIn(ex, routes, req, best, only);
-    let node: TrieNode | undefined = idx.prefixTrie;
+    return best;
+  }
+  const ex = idx.exact.get(path);
+  if (ex !== undefined) best = firstIn(ex, routes, req, best, only);
+  let node: TrieNode | undefined = idx.prefixTrie;
+  if (node.routes.length > 0) best = firstIn(node.routes, routes, req, best, only);
+  for (let i = 0; i < path.length; i++) {
+    node = node.children.get(path[i]!);
+    if (node === undefined) break;
     if (node.routes.length > 0) best = firstIn(node.routes, routes, req, best, only);
-    for (let i = 0; i < path.length; i++) {
-      node = node.children.get(path[i]!);
-      if (node === undefined) break;
-      if (node.routes.length > 0) best = firstIn(node.routes, routes, req, best, only);
-    }
   }
   return firstIn(idx.always, routes, req, best, only);
 }

@@ -67,14 +67,16 @@ export interface VirtualHost {
 
 /**
  * Narrows candidate routes by path without changing first-match order.
- * The case-sensitive exact and prefix uris of a virtual host ("literals") are
- * indexed one of two ways:
- * - few literals (the usual case): packed into one string scanned linearly
- *   (`packed`, `literals`, `literalRoutes`), a handful of cache lines per lookup;
- * - many: `exact` (path → ascending route indices) and `prefixTrie` (trie over
- *   path characters; each node lists ascending route indices whose prefix ends there).
- * The other is then empty. `always`: ascending indices of routes that must
- * always be tested (no uri, regex, ignoreUriCase).
+ * Routes are filed under "literals": their case-sensitive exact or prefix uri,
+ * or a regex uri's literal prefix (`/items/[0-9]+` → prefix `/items/`; the
+ * regex is then tested). Routes the path cannot narrow (no uri, ignoreUriCase,
+ * a regex without literal prefix) are always tested. Two layouts:
+ * - few literals (the usual case): `packed`, `literals`, `literalRoutes`, one
+ *   list in route order, always-tested routes included (kind 2); `always` is
+ *   also filled, for reading, but the lookup does not use it;
+ * - many: `exact` (path → ascending route indices), `prefixTrie` (trie over
+ *   path characters; each node lists ascending route indices whose prefix ends
+ *   there) and `always`; `literals` is then empty.
  * The lookup takes the smallest index among the candidates that fully matches.
  */
 export interface PathIndex {
@@ -85,8 +87,8 @@ export interface PathIndex {
   packed: string;
   /**
    * Six numbers per literal: start and length in `packed`, kind (0 exact,
-   * 1 prefix), its first route, 1 if that route is uriOnly, index into
-   * `literalRoutes`; literals ordered by their first route.
+   * 1 prefix, 2 always), its first route, 1 if that route is uriOnly, index
+   * into `literalRoutes`; literals ordered by their first route.
    */
   literals: number[];
   /** Per literal: ascending route indices. */

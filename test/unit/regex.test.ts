@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { compileRe2 } from "../../src/decode/regex.ts";
+import { compileRe2, regexLiteralPrefix } from "../../src/decode/regex.ts";
 
 /** [RE2 pattern, input, full match?] */
 const MATCHES: [string, string, boolean][] = [
@@ -65,4 +65,22 @@ describe("RE2 syntax JavaScript lacks, or RE2 rejects, is an error", () => {
       if (!c.ok) expect(c.error).toContain(msg);
     });
   }
+});
+
+describe("a regex's literal prefix lets the path index skip it", () => {
+  const cases: [string, string][] = [
+    ["/items/[0-9]+", "/items/"],
+    ["/api/v1/.*", "/api/v1/"],
+    ["^/foo", "/foo"],
+    ["/x\\.y/z", "/x.y/z"],
+    ["ab*c", "a"], // b may be absent
+    ["ab+c", "ab"],
+    ["/a?b", "/"],
+    ["/status/(200|404)", "/status/"],
+    ["a|b", ""], // top-level alternation
+    ["(?i)/abc", ""], // flags change what the literal means
+    ["\\d+", ""],
+    ["[/]abc", ""],
+  ];
+  for (const [re, prefix] of cases) test(`${re} → ${JSON.stringify(prefix)}`, () => expect(regexLiteralPrefix(re)).toBe(prefix));
 });
