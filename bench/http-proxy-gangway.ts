@@ -22,6 +22,7 @@ const snapshot: Snapshot = {
       bindAddress: "127.0.0.1",
       protocol: "HTTP",
       sources: [],
+      tls: null,
       routeTable: {
         name: "http.80",
         exactHosts: new Map(),
@@ -62,6 +63,7 @@ const snapshot: Snapshot = {
       },
     },
   ],
+  credentials: new Map(),
   clusters: new Map([
     [
       "outbound|80||hello",

@@ -4,6 +4,7 @@
 import {
   matchString,
   matchUri,
+  hostInNames,
   normalizeHost,
   queryParam,
   requestHeader,
@@ -23,6 +24,8 @@ export interface TraceRequest {
   method?: string;
   headers?: Record<string, string>;
   scheme?: string;
+  /** TLS server name; on a TLS port it defaults to the host (as curl sends it). */
+  sni?: string;
 }
 
 export interface RouteCheck {
@@ -40,7 +43,17 @@ export interface TraceDestination {
   endpoints: Endpoint[];
 }
 
-export type TraceOutcome = "forward" | "redirect" | "direct" | "no_listener" | "not_http" | "no_virtual_host" | "no_route" | "no_endpoints";
+export type TraceOutcome =
+  | "forward"
+  | "redirect"
+  | "direct"
+  | "no_listener"
+  | "handshake_failed"
+  | "misdirected"
+  | "not_http"
+  | "no_virtual_host"
+  | "no_route"
+  | "no_endpoints";
 
 export interface TraceResult {
   outcome: TraceOutcome;
@@ -48,6 +61,8 @@ export interface TraceResult {
   status: number;
   reason: string;
   listener: string | null;
+  /** TLS ports: the filter chain the SNI chose. */
+  chain: string | null;
   routeTable: string | null;
   virtualHost: string | null;
   route: string | null;
@@ -136,6 +151,7 @@ export function trace(snapshot: Snapshot, request: TraceRequest): TraceResult {
     status: 404,
     reason: "",
     listener: null,
+    chain: null,
     routeTable: null,
     virtualHost: null,
     route: null,
@@ -151,10 +167,27 @@ export function trace(snapshot: Snapshot, request: TraceRequest): TraceResult {
     return out;
   }
   out.listener = l.name;
-  if (l.routeTable === null) {
+  let table = l.routeTable;
+  if (l.tls !== null) {
+    const sni = normalizeHost(request.sni ?? request.host);
+    const ci = selectVirtualHost(l.tls, sni);
+    if (ci < 0) {
+      const names = l.tls.chains.flatMap((c) => c.serverNames);
+      return { ...out, outcome: "handshake_failed", status: 0, reason: `no TLS server on ${l.name} for SNI "${sni}" (names: ${names.join(", ") || "none"}): the handshake fails` };
+    }
+    const chain = l.tls.chains[ci]!;
+    out.chain = chain.name;
+    if (chain.disabled !== "") {
+      return { ...out, outcome: "handshake_failed", status: 0, reason: `${chain.name} (${chain.source}) is disabled: ${chain.disabled}` };
+    }
+    if (chain.routeTable !== null && !hostInNames(chain.serverNames, req.host)) {
+      return { ...out, outcome: "misdirected", status: 421, reason: `host ${req.host} is not served by ${chain.name} (SNI ${sni}): 421 Misdirected Request` };
+    }
+    table = chain.routeTable;
+  }
+  if (table === null) {
     return { ...out, outcome: "not_http", status: 0, reason: `${l.name} is a ${l.protocol} listener: not HTTP-routed` };
   }
-  const table = l.routeTable;
   out.routeTable = table.name;
   const vi = selectVirtualHost(table, req.host);
   if (vi < 0) {

@@ -16,6 +16,7 @@ import { CompileContext, type CompileOptions } from "./context.ts";
 import { convertIngresses } from "./ingress.ts";
 import { mergeServers, serverSource, terminatesHTTP, type PortGroup } from "./servers.ts";
 import { compileRouteTable } from "./virtualhosts.ts";
+import { compileTlsListener, indexSecrets, type TlsCompileState } from "./tls.ts";
 
 export type { CompileOptions } from "./context.ts";
 
@@ -77,8 +78,20 @@ function inputHash(resources: Resource[], opts: CompileOptions): string {
   return h.digest("hex");
 }
 
-function compileListener(ctx: CompileContext, group: PortGroup, vsByGateway: Map<string, VirtualServiceResource[]>): Listener {
+function compileListener(ctx: CompileContext, group: PortGroup, vsByGateway: Map<string, VirtualServiceResource[]>, tls: TlsCompileState): Listener {
   const opts = ctx.opts;
+  if (group.class === "tls") {
+    return {
+      name: `0.0.0.0_${group.port}`,
+      port: group.port,
+      bindPort: opts.portMap.get(group.port) ?? group.port,
+      bindAddress: opts.bindAddress,
+      protocol: group.protocol,
+      routeTable: null,
+      sources: group.servers.map((b) => serverSource(ctx, b)),
+      tls: compileTlsListener(ctx, tls, group, vsByGateway),
+    };
+  }
   const http = group.servers.some((b) => terminatesHTTP(b.server));
   if (!http) {
     for (const b of group.servers) {
@@ -99,6 +112,7 @@ function compileListener(ctx: CompileContext, group: PortGroup, vsByGateway: Map
     protocol: group.protocol,
     routeTable: http ? compileRouteTable(ctx, group, vsByGateway, null) : null,
     sources: group.servers.map((b) => serverSource(ctx, b)),
+    tls: null,
   };
 }
 
@@ -129,7 +143,8 @@ export function compileSnapshot(resources: Resource[], opts: CompileOptions, ver
   const { byGateway, hidden } = virtualServicesByGateway(virtualServices, opts.namespace);
   analyzeVirtualServices(ctx, virtualServices, gateways, applied, hidden);
 
-  const listeners = groups.map((g) => compileListener(ctx, g, byGateway));
+  const tlsState: TlsCompileState = { secrets: indexSecrets(k.Secret), credentials: new Map() };
+  const listeners = groups.map((g) => compileListener(ctx, g, byGateway, tlsState));
   if (listeners.length === 0 && resources.length > 0) {
     ctx.report(
       "Warning",
@@ -149,6 +164,7 @@ export function compileSnapshot(resources: Resource[], opts: CompileOptions, ver
     createdAt: new Date().toISOString(),
     listeners,
     clusters,
+    credentials: tlsState.credentials,
     findings: ctx.findings,
   };
 }

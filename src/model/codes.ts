@@ -80,6 +80,16 @@ export const Codes = {
   IngressBackendPort: "GW0502",
   /** Ingress feature gangway does not serve (resource backend, ...). */
   IngressUnsupported: "GW0503",
+
+  // ---- TLS credentials -------------------------------------------------------------
+  /** A TLS server's credential (Secret) is not found: its hosts fail the handshake. */
+  CredentialMissing: "GW0601",
+  /** A credential does not parse or check (not PEM, key mismatch, chain order, no CA for MUTUAL). */
+  CredentialInvalid: "GW0602",
+  /** A credential is served with a problem (expired, not yet valid). */
+  CredentialWarning: "GW0603",
+  /** A cipher suite name is not known: dropped from the list. */
+  CipherUnknown: "GW0604",
 } as const;
 
 export type Code = (typeof Codes)[keyof typeof Codes];

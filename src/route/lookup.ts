@@ -33,8 +33,11 @@ export function normalizeHost(raw: string): string {
   return h.toLowerCase();
 }
 
-/** Index of the virtual host serving `host` (normalised), or -1. Exact, then longest `*.suffix`, then `*`. */
-export function selectVirtualHost(table: RouteTable, host: string): number {
+/** A host → index map: route tables (virtual hosts) and TLS listeners (filter chains by SNI). */
+export type HostIndex = Pick<RouteTable, "exactHosts" | "wildcardHosts" | "catchAll">;
+
+/** Index of the virtual host (or filter chain) serving `host` (normalised), or -1. Exact, then longest `*.suffix`, then `*`. */
+export function selectVirtualHost(table: HostIndex, host: string): number {
   const exact = table.exactHosts.get(host);
   if (exact !== undefined) return exact;
   const wild = table.wildcardHosts;
@@ -207,4 +210,14 @@ export function selectRoute(vh: VirtualHost, req: RequestView): number {
     if (node.routes.length > 0) best = firstIn(node.routes, routes, req, best, only);
   }
   return firstIn(idx.always, routes, req, best, only);
+}
+
+/** Is `host` one of `names` (exact, `*.suffix` covering it, or `*`)? For the 421 check on TLS chains. */
+export function hostInNames(names: string[], host: string): boolean {
+  for (let i = 0; i < names.length; i++) {
+    const n = names[i]!;
+    if (n === "*" || n === host) return true;
+    if (n.charCodeAt(0) === 42 /* * */ && host.length > n.length - 1 && host.endsWith(n.slice(1))) return true;
+  }
+  return false;
 }

@@ -6,6 +6,10 @@
 // Shape follows Envoy's: listener (one per gateway port) → route table
 // (virtual hosts by domain) → routes (first match wins) → clusters → endpoints.
 
+import type { Credential } from "../credentials/parse.ts";
+
+export type { Credential };
+
 export type ServerProtocol = "HTTP" | "HTTPS" | "HTTP2" | "GRPC" | "TCP" | "TLS" | "MONGO" | "REDIS";
 
 export interface Snapshot {
@@ -17,6 +21,8 @@ export interface Snapshot {
   listeners: Listener[];
   /** Keyed by cluster name, e.g. `outbound|8000||httpbin.default.svc.cluster.local`. */
   clusters: Map<string, Cluster>;
+  /** TLS credentials in use, keyed `namespace/secret-name` (private keys redacted in dumps). */
+  credentials: Map<string, Credential>;
   /** Problems found while compiling; Error findings dropped the object they name. */
   findings: Finding[];
 }
@@ -35,6 +41,46 @@ export interface Listener {
   routeTable: RouteTable | null;
   /** Gateway servers that contributed, `Gateway/ns/name` + server index, for dumps. */
   sources: string[];
+  /** For HTTPS/TLS listeners: the filter chains chosen by SNI. Null for plain-text listeners. */
+  tls: TlsListener | null;
+}
+
+export type TlsMode = "SIMPLE" | "MUTUAL" | "OPTIONAL_MUTUAL" | "PASSTHROUGH" | "AUTO_PASSTHROUGH" | "ISTIO_MUTUAL";
+
+/**
+ * The filter chains of a TLS port and their SNI index: exact name, then the
+ * longest `*.suffix`, then the chain of a `*` server (the only one a client
+ * without SNI reaches). No chain: the handshake fails.
+ */
+export interface TlsListener {
+  chains: FilterChain[];
+  exactHosts: Map<string, number>;
+  wildcardHosts: WildcardHost[];
+  catchAll: number;
+}
+
+/** One TLS server of a Gateway (Envoy's filter chain, matched by SNI). */
+export interface FilterChain {
+  /** `https.443.https.mygateway.istio-system` (Istio's route name for the server). */
+  name: string;
+  /** `Gateway/ns/name#<server index>` */
+  source: string;
+  /** SNI names (server hosts without namespace, lower case; `*.x` and `*` allowed). */
+  serverNames: string[];
+  mode: TlsMode;
+  /** Key in snapshot.credentials, or "" (passthrough). */
+  credential: string;
+  /** Non-empty: why this chain is disabled (broken credential ...): its names fail the handshake. */
+  disabled: string;
+  /** `TLSv1.2`, `TLSv1.3` ... */
+  minVersion: string;
+  maxVersion: string;
+  /** OpenSSL cipher list (known names only), or "" for the defaults. */
+  ciphers: string;
+  /** Accepted client certificate SANs (MUTUAL); empty: any certificate the CA signed. */
+  subjectAltNames: string[];
+  /** HTTPS terminated here: the route table of this server; null otherwise. */
+  routeTable: RouteTable | null;
 }
 
 export interface RouteTable {

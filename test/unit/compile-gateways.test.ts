@@ -63,7 +63,7 @@ spec:
     expect(compileYaml(yaml, { labels: { istio: "eastwest", app: "x" } }).listeners.map((l) => l.port)).toEqual([81, 82]);
   });
 
-  test("HTTPS and TLS servers: listener with protocol; HTTPS routes like HTTP; passthrough has no route table yet", () => {
+  test("HTTPS and TLS servers: listener with filter chains by SNI; HTTPS routes like HTTP; passthrough has no route table yet", () => {
     const s = compileYaml(
       gateway(
         "gw",
@@ -75,12 +75,14 @@ spec:
     tls: {mode: PASSTHROUGH}`,
       ) + vs("v", ["a.com"], ["gw"]),
     );
-    expect(s.listeners.map((l) => [l.port, l.protocol, l.routeTable?.name ?? null])).toEqual([
-      [443, "HTTPS", "http.443"],
-      [8443, "TLS", null],
+    expect(s.listeners.map((l) => [l.port, l.protocol, l.routeTable?.name ?? null, l.tls?.chains.map((c) => [c.name, c.mode, c.routeTable?.name ?? null])])).toEqual([
+      [443, "HTTPS", null, [["https.443.https.gw.default", "SIMPLE", "https.443.https.gw.default"]]],
+      [8443, "TLS", null, [["https.8443.tls.gw.default", "PASSTHROUGH", null]]],
     ]);
-    expect(get(s, "a.com", "/", { port: 443 }).status).toBe(200);
-    expect(findingLines(s).some((l) => l.startsWith("Warning GW0206 Gateway/default/gw: TLS server on port 8443 (TLS PASSTHROUGH)"))).toBe(true);
+    // no Secret a-cred: the chain is disabled, its name fails the handshake
+    expect(get(s, "a.com", "/", { port: 443 }).outcome).toBe("handshake_failed");
+    expect(findingLines(s).some((l) => l.startsWith("Error GW0601 Gateway/default/gw"))).toBe(true);
+    expect(findingLines(s).some((l) => l.startsWith("Warning GW0206 Gateway/default/gw: TLS mode PASSTHROUGH is not served yet"))).toBe(true);
   });
 });
 

@@ -116,6 +116,7 @@ export function listener(bindPort: number, vhosts: VirtualHost[], protocol: Serv
     protocol,
     routeTable: protocol === "HTTP" ? routeTable(`http.${port}`, vhosts) : null,
     sources: ["Gateway/default/test#0"],
+    tls: null,
   };
 }
 
@@ -138,6 +139,7 @@ export function snapshot(listeners: Listener[], clusters: Cluster[]): Snapshot {
   return {
     version: ++version,
     hash: `h${version}`,
+    credentials: new Map(),
     createdAt: new Date().toISOString(),
     listeners,
     clusters: new Map(clusters.map((c) => [c.name, c])),

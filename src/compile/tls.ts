@@ -1,0 +1,190 @@
+// TLS servers of one port → filter chains chosen by SNI, with their credentials
+// resolved and checked. A server whose credential is missing or broken keeps
+// its chain, disabled: its SNI names fail the handshake (never another host's
+// certificate), everything else on the port keeps serving.
+import { getCiphers } from "node:tls";
+import { parseCredential, type SecretData } from "../credentials/parse.ts";
+import { Codes } from "../model/codes.ts";
+import type { SecretResource } from "../model/kube.ts";
+import type { GatewayResource, Server, VirtualServiceResource } from "../model/istio.ts";
+import { resourceRef } from "../model/meta.ts";
+import { stripNamespace } from "../resolve/hosts.ts";
+import type { Credential, FilterChain, TlsListener, TlsMode, WildcardHost } from "../snapshot/types.ts";
+import type { CompileContext } from "./context.ts";
+import { serverSource, terminatesHTTP, type BoundServer, type PortGroup } from "./servers.ts";
+import { compileRouteTable } from "./virtualhosts.ts";
+
+/** Secrets by `namespace/name`. */
+export type SecretIndex = Map<string, SecretResource>;
+
+export function indexSecrets(secrets: SecretResource[]): SecretIndex {
+  const m: SecretIndex = new Map();
+  for (const s of secrets) m.set(`${s.metadata.namespace}/${s.metadata.name}`, s);
+  return m;
+}
+
+const VERSIONS: Record<string, string> = {
+  TLSV1_0: "TLSv1",
+  TLSV1_1: "TLSv1.1",
+  TLSV1_2: "TLSv1.2",
+  TLSV1_3: "TLSv1.3",
+};
+
+let knownCiphers: Set<string> | null = null;
+
+function cipherKnown(name: string): boolean {
+  if (knownCiphers === null) knownCiphers = new Set(getCiphers().map((c) => c.toUpperCase()));
+  return knownCiphers.has(name.toUpperCase());
+}
+
+/** `kubernetes://ns/name`, `kubernetes://name`, `name` → [namespace or "", name]. */
+export function parseCredentialName(ref: string): [string, string] {
+  let r = ref.startsWith("kubernetes://") ? ref.slice("kubernetes://".length) : ref;
+  r = r.trim();
+  const slash = r.indexOf("/");
+  return slash < 0 ? ["", r] : [r.slice(0, slash), r.slice(slash + 1)];
+}
+
+function secretData(s: SecretResource | undefined): SecretData | null {
+  return s === undefined ? null : { ref: resourceRef(s), data: s.spec.data };
+}
+
+/** Route table name Istio gives an HTTPS server: `https.<port>.<port name>.<gateway>.<namespace>`. */
+function chainName(b: BoundServer): string {
+  const g = b.gateway;
+  return `https.${b.server.port.number}.${b.server.port.name || b.index}.${g.metadata.name}.${g.metadata.namespace}`;
+}
+
+export interface TlsCompileState {
+  secrets: SecretIndex;
+  credentials: Map<string, Credential>;
+}
+
+/** Namespaces to look a credential up in, in order: an Ingress's own first, then the gateway's. */
+function lookupNamespaces(ctx: CompileContext, g: GatewayResource, explicit: string): string[] {
+  if (explicit !== "") return [explicit];
+  const origin = ctx.origins.get(g);
+  const out: string[] = [];
+  if (origin !== undefined && origin.kind === "Ingress") out.push(origin.metadata.namespace);
+  out.push(ctx.opts.namespace);
+  return out;
+}
+
+function resolveCredential(ctx: CompileContext, st: TlsCompileState, b: BoundServer, tls: NonNullable<Server["tls"]>): { key: string; problem: string } {
+  const field = `spec.servers[${b.index}].tls`;
+  if (tls.credentialName === "") {
+    const how = tls.serverCertificate !== "" ? "serverCertificate/privateKey files are not read yet: use credentialName" : "no credentialName";
+    ctx.report("Error", Codes.CredentialMissing, b.gateway, `${tls.mode} server has ${how}: its hosts fail the handshake`, `${field}.credentialName`);
+    return { key: "", problem: how };
+  }
+  const [explicitNs, name] = parseCredentialName(tls.credentialName);
+  let last = "";
+  for (const ns of lookupNamespaces(ctx, b.gateway, explicitNs)) {
+    const key = `${ns}/${name}`;
+    const secret = st.secrets.get(key);
+    const companion = st.secrets.get(`${ns}/${name}-cacert`);
+    if (secret === undefined && companion === undefined) {
+      last = `Secret ${key} not found`;
+      continue;
+    }
+    const cached = st.credentials.get(key);
+    if (cached !== undefined) return checkMode(ctx, b, tls, key, cached);
+    const r = parseCredential(name, secretData(secret), secretData(companion));
+    if (!r.ok) {
+      const where = secret !== undefined ? resourceRef(secret) : `Secret/${key}`;
+      ctx.report("Error", Codes.CredentialInvalid, where, `${r.problem}: the hosts of ${resourceRef(b.gateway)} server ${b.index} fail the handshake`, r.field);
+      return { key: "", problem: `credential ${key}: ${r.problem}` };
+    }
+    for (const w of r.credential.warnings) ctx.report("Warning", Codes.CredentialWarning, `Secret/${key}`, w);
+    st.credentials.set(key, r.credential);
+    return checkMode(ctx, b, tls, key, r.credential);
+  }
+  ctx.report("Error", Codes.CredentialMissing, b.gateway, `credentialName "${tls.credentialName}": ${last}: its hosts fail the handshake`, `${field}.credentialName`);
+  return { key: "", problem: last };
+}
+
+function checkMode(ctx: CompileContext, b: BoundServer, tls: NonNullable<Server["tls"]>, key: string, c: Credential): { key: string; problem: string } {
+  const field = `spec.servers[${b.index}].tls.credentialName`;
+  if (c.certChain === "") {
+    const p = `Secret ${key} has no server certificate and key`;
+    ctx.report("Error", Codes.CredentialInvalid, b.gateway, `${p}: its hosts fail the handshake`, field);
+    return { key: "", problem: p };
+  }
+  if ((tls.mode === "MUTUAL" || tls.mode === "OPTIONAL_MUTUAL") && c.caCert === "") {
+    const p = `${tls.mode} needs a CA certificate: Secret ${key} has no ca.crt/cacert and there is no ${key}-cacert`;
+    ctx.report("Error", Codes.CredentialInvalid, b.gateway, `${p}: its hosts fail the handshake`, field);
+    return { key: "", problem: p };
+  }
+  return { key, problem: "" };
+}
+
+function compileChain(ctx: CompileContext, st: TlsCompileState, group: PortGroup, b: BoundServer, vsByGateway: Map<string, VirtualServiceResource[]>): FilterChain {
+  const tls = b.server.tls!;
+  const field = `spec.servers[${b.index}].tls`;
+  const mode = tls.mode as TlsMode;
+  const chain: FilterChain = {
+    name: chainName(b),
+    source: serverSource(ctx, b),
+    serverNames: b.server.hosts.map(stripNamespace).map((h) => h.toLowerCase()),
+    mode,
+    credential: "",
+    disabled: "",
+    minVersion: VERSIONS[tls.minProtocolVersion] ?? "TLSv1.2",
+    maxVersion: VERSIONS[tls.maxProtocolVersion] ?? "TLSv1.3",
+    ciphers: "",
+    subjectAltNames: tls.subjectAltNames,
+    routeTable: null,
+  };
+  if (mode === "SIMPLE" || mode === "MUTUAL" || mode === "OPTIONAL_MUTUAL") {
+    const { key, problem } = resolveCredential(ctx, st, b, tls);
+    chain.credential = key;
+    chain.disabled = problem;
+  } else {
+    chain.disabled = `TLS mode ${mode} is not served yet`;
+    ctx.report("Warning", Codes.ServerUnsupported, b.gateway, `${chain.disabled}: connections for ${chain.serverNames.join(", ")} are closed`, `${field}.mode`);
+  }
+  if (tls.cipherSuites.length > 0) {
+    const known = tls.cipherSuites.filter(cipherKnown);
+    for (const c of tls.cipherSuites) {
+      if (!cipherKnown(c)) ctx.report("Warning", Codes.CipherUnknown, b.gateway, `cipher suite ${c} is not known: dropped`, `${field}.cipherSuites`);
+    }
+    chain.ciphers = known.join(":");
+  }
+  if (chain.minVersion > chain.maxVersion) {
+    ctx.report("Error", Codes.CredentialInvalid, b.gateway, `minProtocolVersion is above maxProtocolVersion: its hosts fail the handshake`, `${field}.minProtocolVersion`);
+    chain.disabled = "minProtocolVersion above maxProtocolVersion";
+  }
+  if (terminatesHTTP(b.server)) {
+    const table = compileRouteTable(ctx, { ...group, servers: [b] }, vsByGateway, null);
+    table.name = chain.name;
+    chain.routeTable = table;
+  } else if (b.server.port.protocol === "TLS" && chain.disabled === "") {
+    chain.disabled = "TLS-terminated TCP routes are not served yet";
+    ctx.report("Warning", Codes.ServerUnsupported, b.gateway, `TLS server with mode ${mode}: tcp routes are not served yet, connections are closed`, `spec.servers[${b.index}]`);
+  }
+  return chain;
+}
+
+/** The filter chains of a TLS port and their SNI index. */
+export function compileTlsListener(
+  ctx: CompileContext,
+  st: TlsCompileState,
+  group: PortGroup,
+  vsByGateway: Map<string, VirtualServiceResource[]>,
+): TlsListener {
+  const chains = group.servers.map((b) => compileChain(ctx, st, group, b, vsByGateway));
+  const exactHosts = new Map<string, number>();
+  const wildcardHosts: WildcardHost[] = [];
+  let catchAll = -1;
+  chains.forEach((c, i) => {
+    for (const n of c.serverNames) {
+      if (n === "*") {
+        if (catchAll < 0) catchAll = i;
+      } else if (n.startsWith("*.")) {
+        if (!wildcardHosts.some((w) => w.suffix === n.slice(1))) wildcardHosts.push({ suffix: n.slice(1), index: i });
+      } else if (!exactHosts.has(n)) exactHosts.set(n, i);
+    }
+  });
+  wildcardHosts.sort((a, b) => b.suffix.length - a.suffix.length);
+  return { chains, exactHosts, wildcardHosts, catchAll };
+}
