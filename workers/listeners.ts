@@ -5,7 +5,9 @@
 import type { TCPSocketListener, TCPSocketListenOptions } from "bun";
 import type { ListenerStatus } from "../src/snapshot/messages.ts";
 import type { Listener, ServerProtocol, Snapshot } from "../src/snapshot/types.ts";
-import { coarseNow } from "./context.ts";
+import { coarseNow, workerLog } from "./context.ts";
+import { buildContexts } from "./tls/contexts.ts";
+import { setContexts, tlsHandlers } from "./tls/listener.ts";
 import { Downstream, httpHandlers } from "./http/downstream.ts";
 
 /** A client connection with nothing in flight is closed after this long (Envoy's default is 1 h). */
@@ -23,6 +25,8 @@ export class PortState {
     readonly key: string,
     public listener: Listener,
     public snapshot: Snapshot,
+    /** Plain-text HTTP, or TLS (ClientHello peek, then termination). */
+    readonly kind: "http" | "tls" = "http",
   ) {}
 
   /** Stop accepting; close idle connections now, busy ones after their exchange. */
@@ -55,14 +59,18 @@ function describe(err: unknown): string {
 export function applyListeners(snapshot: Snapshot): ListenerStatus[] {
   const statuses: ListenerStatus[] = [];
   const seen = new Set<string>();
+  const contextErrors: string[] = [];
+  setContexts(buildContexts(snapshot, contextErrors));
+  for (const e of contextErrors) workerLog("error", `TLS context not built: ${e}`);
   for (const l of snapshot.listeners) {
     const st: ListenerStatus = { name: l.name, port: l.port, bindPort: l.bindPort, error: "" };
     statuses.push(st);
-    if (!servesHttp(l.protocol)) {
+    const kind = l.tls !== null ? "tls" : "http";
+    if (kind === "http" && !servesHttp(l.protocol)) {
       st.error = `protocol ${l.protocol} not served yet`;
       continue;
     }
-    if (l.routeTable === null) {
+    if (kind === "http" && l.routeTable === null) {
       st.error = "listener has no route table";
       continue;
     }
@@ -73,16 +81,19 @@ export function applyListeners(snapshot: Snapshot): ListenerStatus[] {
     }
     seen.add(key);
     const existing = ports.get(key);
-    if (existing !== undefined) {
+    if (existing !== undefined && existing.kind === kind) {
       existing.listener = l;
       existing.snapshot = snapshot;
       continue;
     }
-    const ps = new PortState(key, l, snapshot);
+    const ps = new PortState(key, l, snapshot, kind);
     try {
-      // reusePort works for Bun.listen (BUN-NOTES) though bun-types lists it only for Bun.serve
-      const opts = { hostname: l.bindAddress, port: l.bindPort, reusePort: true, socket: httpHandlers(ps) };
-      ps.server = Bun.listen<Downstream>(opts as TCPSocketListenOptions<Downstream>);
+      // reusePort works for Bun.listen (BUN-NOTES) though bun-types lists it only for Bun.serve;
+      // a port changing between HTTP and TLS binds the new listener before the old one stops
+      const socket = kind === "tls" ? tlsHandlers(ps) : httpHandlers(ps);
+      const opts = { hostname: l.bindAddress, port: l.bindPort, reusePort: true, socket };
+      ps.server = Bun.listen<Downstream>(opts as unknown as TCPSocketListenOptions<Downstream>);
+      if (existing !== undefined) existing.stop();
       ports.set(key, ps);
       all.add(ps);
     } catch (err) {

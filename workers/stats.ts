@@ -62,6 +62,11 @@ export class Stats {
     this.add(`gangway_upstream_rq_error_total{cluster="${esc(cluster)}",flag="${esc(flag)}"}`);
   }
 
+  /** A TLS connection closed before or during the handshake (unknown SNI, bad hello, client certificate ...). */
+  tlsRefused(listener: string, reason: string): void {
+    this.add(`gangway_tls_refused_total{listener="${esc(listener)}",reason="${esc(reason)}"}`);
+  }
+
   sample(): StatsSample {
     const out: StatsSample = {};
     for (const s of this.requests.values()) {

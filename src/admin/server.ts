@@ -3,6 +3,7 @@
 import type { Server } from "bun";
 import type { Snapshot } from "../snapshot/types.ts";
 import { snapshotToJSON } from "../snapshot/dump.ts";
+import { certsReport } from "./certs.ts";
 
 export interface AdminState {
   ready(): boolean;
@@ -10,7 +11,7 @@ export interface AdminState {
   metrics(): Promise<string>;
 }
 
-const PARTS = ["listeners", "routes", "clusters", "certs", "secrets"] as const;
+const PARTS = ["listeners", "routes", "clusters"] as const;
 
 function jsonResponse(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body, null, 2) + "\n", {
@@ -43,12 +44,15 @@ export async function handleAdmin(req: Request, state: AdminState): Promise<Resp
     if (snap === null) return jsonResponse({ error: "no configuration loaded" }, 503);
     return jsonResponse(snapshotToJSON(snap));
   }
+  if (path === "/certs" || path === "/secrets") {
+    if (snap === null) return jsonResponse({ error: "no configuration loaded" }, 503);
+    return jsonResponse({ version: snap.version, certs: certsReport(snap) });
+  }
   const part = path.slice(1) as (typeof PARTS)[number];
   if ((PARTS as readonly string[]).includes(part)) {
     if (snap === null) return jsonResponse({ error: "no configuration loaded" }, 503);
     const dump = snapshotToJSON(snap) as Record<string, unknown>;
-    const key = part === "certs" ? "secrets" : part;
-    return jsonResponse({ version: snap.version, [part]: dump[key] ?? [] });
+    return jsonResponse({ version: snap.version, [part]: dump[part] ?? [] });
   }
   return text("not found\n", 404);
 }

@@ -21,10 +21,23 @@ function trieInsert(root: TrieNode, prefix: string, route: number): void {
 /** Above this many distinct literals a virtual host uses the exact map and the trie. */
 export const PACKED_MAX = 24;
 
-function onlyUri(m: RouteMatch): boolean {
-  if (m.port !== 0 || m.method !== null || m.scheme !== null || m.authority !== null) return false;
-  if (m.headers.length > 0 || m.withoutHeaders.length > 0 || m.queryParams.length > 0) return false;
-  return m.uri === null || (m.uri.kind !== "regex" && !m.ignoreUriCase);
+/** Does the match test anything but its uri? */
+function hasOtherConditions(m: RouteMatch): boolean {
+  if (m.port !== 0 || m.method !== null || m.scheme !== null || m.authority !== null) return true;
+  return m.headers.length > 0 || m.withoutHeaders.length > 0 || m.queryParams.length > 0;
+}
+
+/**
+ * 1: an index hit (or reaching it as always-tested) is a match; 2: the index
+ * hit proves the uri, the other conditions remain; 0: test the route.
+ */
+function uriFlag(ms: RouteMatch[]): number {
+  if (ms.length === 0) return 1;
+  if (ms.length > 1) return 0;
+  const m = ms[0]!;
+  const literal = m.uri !== null && m.uri.kind !== "regex" && !m.ignoreUriCase;
+  if (hasOtherConditions(m)) return literal ? 2 : 0;
+  return m.uri === null || literal ? 1 : 0;
 }
 
 /**
@@ -62,7 +75,7 @@ export function buildPathIndex(routes: Route[]): PathIndex {
   const keys = new Map<string, number[]>();
   for (let i = 0; i < routes.length; i++) {
     const ms = routes[i]!.matches;
-    if (ms.length === 0 || (ms.length === 1 && onlyUri(ms[0]!))) idx.uriOnly[i] = 1;
+    idx.uriOnly[i] = uriFlag(ms);
     const ks = ms.map(matchKey);
     if (ks.length === 0 || ks.includes("a")) {
       idx.always.push(i);

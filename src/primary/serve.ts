@@ -5,6 +5,7 @@ import { log, setLogFormat } from "../log.ts";
 import type { Snapshot } from "../snapshot/types.ts";
 import { startAdmin } from "../admin/server.ts";
 import { renderPrometheus, sumSamples } from "../admin/prometheus.ts";
+import { certGauges } from "../admin/certs.ts";
 import { watchDirs } from "../load/watch.ts";
 import { WorkerPool } from "./workers.ts";
 import { diffResources, formatFinding, loadAndBuild, type ResourceKeyed } from "./pipeline.ts";
@@ -66,6 +67,7 @@ export async function serve(o: Options): Promise<number> {
     sum["gangway_worker_restarts_total"] = pool.restarts;
     sum["gangway_workers"] = o.workers;
     sum["gangway_ready"] = !state.stopping && pool.allBound() ? 1 : 0;
+    Object.assign(sum, certGauges(state.snapshot));
     return renderPrometheus(sum);
   };
 

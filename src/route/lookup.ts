@@ -121,8 +121,12 @@ function headerExcludes(h: HeaderMatch, value: string | undefined): boolean {
 
 /** Does one `match[]` entry accept the request? Fields inside are AND'd. */
 export function matchOne(m: RouteMatch, req: RequestView): boolean {
+  return matchUri(m, req.path) && matchRest(m, req);
+}
+
+/** Every condition of a match but its uri. */
+export function matchRest(m: RouteMatch, req: RequestView): boolean {
   if (m.port !== 0 && m.port !== req.port) return false;
-  if (!matchUri(m, req.path)) return false;
   if (m.method !== null && !matchString(m.method, req.method)) return false;
   if (m.scheme !== null && !matchString(m.scheme, req.scheme)) return false;
   if (m.authority !== null && !matchString(m.authority, req.host)) return false;
@@ -154,14 +158,16 @@ export function routeMatches(route: Route, req: RequestView): boolean {
 
 /**
  * Smallest index in the ascending `list`, below `best` (or any if -1), whose
- * route matches. A route flagged uriOnly reached through the path index
- * matches without being looked at.
+ * route matches. Reached through the path index, a route flagged uriOnly 1
+ * matches without being looked at; flagged 2, only its other conditions are tested.
  */
 function firstIn(list: number[], routes: Route[], req: RequestView, best: number, uriOnly: number[]): number {
   for (let i = 0; i < list.length; i++) {
     const r = list[i]!;
     if (best !== -1 && r >= best) return best;
-    if (uriOnly[r] === 1 || routeMatches(routes[r]!, req)) return r;
+    const flag = uriOnly[r];
+    if (flag === 1) return r;
+    if (flag === 2 ? matchRest(routes[r]!.matches[0]!, req) : routeMatches(routes[r]!, req)) return r;
   }
   return best;
 }

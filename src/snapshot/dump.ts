@@ -1,17 +1,24 @@
 // The snapshot as JSON for the admin listener (/config_dump, /listeners,
 // /routes, /clusters) and `proxy-config`: Maps become objects, RegExps their
 // source, compile-time indexes (path tries, host maps) and empty header
-// operations are left out, and any private key is redacted. Top-level parts: version, hash, createdAt,
-// listeners, routes (the route tables), clusters (by name), findings, and any
-// part added to Snapshot later, converted the same way.
+// operations are left out, and any private key is redacted. Top-level parts:
+// version, hash, createdAt, listeners, routes (every route table: a
+// listener's, and one per TLS filter chain), clusters (by name),
+// findings, and any part added to Snapshot later, converted the same way.
+// Inside listeners (and their TLS filter chains) a route table is named, not repeated.
 import type { HeaderOperations, Listener, RouteTable, Snapshot, StringMatch } from "./types.ts";
 
 const SECRET_KEY = /^(privateKey|private_key|key|tls\.key)$/;
 
-/** Maps → objects, Sets → arrays, RegExps → source, private keys → "[redacted]". */
+function isRouteTable(v: object): v is RouteTable {
+  return "virtualHosts" in v && "exactHosts" in v && "name" in v;
+}
+
+/** Maps → objects, Sets → arrays, RegExps → source, private keys → "[redacted]", route tables → their name. */
 export function toPlain(v: unknown): unknown {
   if (v === null || typeof v !== "object") return v;
   if (v instanceof RegExp) return v.source;
+  if (isRouteTable(v)) return v.name;
   if (v instanceof Map) {
     const o: Record<string, unknown> = {};
     for (const [k, x] of v) o[String(k)] = toPlain(x);
@@ -72,7 +79,7 @@ function routeTable(t: RouteTable): unknown {
 }
 
 function listener(l: Listener): unknown {
-  return {
+  const out: Record<string, unknown> = {
     name: l.name,
     port: l.port,
     bindAddress: l.bindAddress,
@@ -81,6 +88,22 @@ function listener(l: Listener): unknown {
     routeTable: l.routeTable === null ? null : l.routeTable.name,
     sources: l.sources,
   };
+  if (l.tls !== null) {
+    out.filterChains = l.tls.chains.map((c) => ({
+      name: c.name,
+      source: c.source,
+      serverNames: c.serverNames,
+      mode: c.mode,
+      credential: c.credential,
+      disabled: c.disabled,
+      minVersion: c.minVersion,
+      maxVersion: c.maxVersion,
+      ...(c.ciphers !== "" ? { ciphers: c.ciphers } : {}),
+      ...(c.subjectAltNames.length > 0 ? { subjectAltNames: c.subjectAltNames } : {}),
+      routeTable: c.routeTable === null ? null : c.routeTable.name,
+    }));
+  }
+  return out;
 }
 
 export function snapshotToJSON(snapshot: Snapshot): unknown {
@@ -89,7 +112,10 @@ export function snapshotToJSON(snapshot: Snapshot): unknown {
     hash: snapshot.hash,
     createdAt: snapshot.createdAt,
     listeners: snapshot.listeners.map(listener),
-    routes: snapshot.listeners.flatMap((l) => (l.routeTable === null ? [] : [routeTable(l.routeTable)])),
+    routes: snapshot.listeners.flatMap((l) => [
+      ...(l.routeTable === null ? [] : [routeTable(l.routeTable)]),
+      ...(l.tls?.chains.flatMap((c) => (c.routeTable === null ? [] : [routeTable(c.routeTable)])) ?? []),
+    ]),
     clusters: toPlain(snapshot.clusters),
     findings: snapshot.findings,
   };

@@ -140,8 +140,10 @@ export interface PathIndex {
   /** Per literal: ascending route indices. */
   literalRoutes: number[][];
   /**
-   * Per route, 1 when its only condition is a case-sensitive exact/prefix uri
-   * (or it has none): an index hit then matches without testing the route.
+   * Per route: 1 when its only condition is a case-sensitive exact/prefix uri
+   * (or it has none): an index hit then matches without testing the route;
+   * 2 when its one match has such a uri and other conditions: an index hit
+   * tests only those; 0: the route is tested whole.
    */
   uriOnly: number[];
 }

@@ -2,6 +2,7 @@
 // exchange at a time in order (pipelined requests wait in the buffer), keeps
 // the connection alive between exchanges, and splices after an upgrade.
 import type { Socket } from "bun";
+import type { FilterChain } from "../../src/snapshot/types.ts";
 import { coarseNow, reportError } from "../context.ts";
 import type { PortState } from "../listeners.ts";
 import { BODY_BAD, BODY_MORE } from "./body.ts";
@@ -18,7 +19,18 @@ const TUNNEL = 3;
 /** Pipelined bytes buffered while an exchange runs before the client is paused. */
 const PIPELINE_LIMIT = 1 << 20;
 
+/** A connection whose TLS gangway terminated: the chain it was accepted under. */
+export interface DownstreamTls {
+  chain: FilterChain;
+  sni: string;
+  /** x-forwarded-client-cert value of a verified client certificate, or "". */
+  xfcc: string;
+  verified: boolean;
+}
+
 export class Downstream {
+  /** Set for TLS-terminated connections (workers/tls/listener.ts). */
+  tls: DownstreamTls | null = null;
   private buf: Buffer | null = null;
   private off = 0;
   private state = HEAD;

@@ -3,7 +3,7 @@
 // bodies with backpressure, then log and count it. The response side lives in
 // response.ts; this file holds the lifecycle and the request side.
 import type { HeaderOperations, Route, RouteAction } from "../../src/snapshot/types.ts";
-import { matchOne, selectRoute, selectVirtualHost } from "../../src/route/lookup.ts";
+import { hostInNames, matchOne, selectRoute, selectVirtualHost } from "../../src/route/lookup.ts";
 import type { AccessRecord } from "../access-log.ts";
 import { accessLog } from "../access-log.ts";
 import { httpDate, options } from "../context.ts";
@@ -134,8 +134,23 @@ export class Exchange implements UpstreamUser, AccessRecord, ForwardIds {
     const h = this.head;
     this.reqBody.init(h.contentLength, h.chunked, false);
     const listener = this.ds.port.listener;
-    const table = listener.routeTable!;
+    let table = listener.routeTable;
     h.port = listener.port;
+    const tls = this.ds.tls;
+    if (tls !== null) {
+      h.scheme = "https";
+      this.sni = tls.sni;
+      table = tls.chain.routeTable;
+      // a request for a host this TLS server does not serve (HTTP/2 connection reuse, a wrong Host)
+      if (!hostInNames(tls.chain.serverNames, h.host)) {
+        this.localReply(421, "-", "misdirected_request", "", "");
+        return;
+      }
+    }
+    if (table === null) {
+      this.localReply(404, "NR", "route_not_found", "", "");
+      return;
+    }
     const vhi = h.method === "CONNECT" ? -1 : selectVirtualHost(table, h.host);
     const vh = vhi < 0 ? null : table.virtualHosts[vhi]!;
     const ri = vh === null ? -1 : selectRoute(vh, h);
@@ -187,7 +202,8 @@ export class Exchange implements UpstreamUser, AccessRecord, ForwardIds {
       target = h.query === "" ? p : p + "?" + h.query;
     }
     const authority = a.rewriteAuthority ?? (h.authority === "" ? d.host : h.authority);
-    const headStr = upstreamRequestHead(h, target, authority, this.ds.remoteIp, original, route.requestHeaders, this);
+    const xfcc = this.ds.tls?.xfcc ?? "";
+    const headStr = upstreamRequestHead(h, target, authority, this.ds.remoteIp, original, route.requestHeaders, this, xfcc);
     this.upHead = headStr;
     this.upAscii = !h.highBytes && (!hasOps(route.requestHeaders) || !NOT_ASCII.test(headStr));
     if (h.expectContinue && !this.reqBody.done) this.ds.write(CONTINUE);

@@ -54,6 +54,7 @@ export function upstreamRequestHead(
   originalPath: string,
   ops: HeaderOperations,
   ids: ForwardIds,
+  xfcc = "",
 ): string {
   let out = h.method + " " + target + " HTTP/1.1\r\nhost: " + authority + "\r\n";
   let xff = "";
@@ -77,6 +78,7 @@ export function upstreamRequestHead(
       case "content-length":
       case "x-forwarded-proto":
       case "x-envoy-original-path":
+      case "x-forwarded-client-cert": // Envoy's SANITIZE_SET: never trust the client's own
         continue;
       case "x-forwarded-for":
         xff = xff === "" ? values[k]! : xff + ", " + values[k]!;
@@ -96,6 +98,7 @@ export function upstreamRequestHead(
   ids.requestId = rid;
   out += "x-forwarded-for: " + xff + "\r\nx-forwarded-proto: " + h.scheme + "\r\nx-request-id: " + rid + "\r\n";
   if (originalPath !== "") out += "x-envoy-original-path: " + originalPath + "\r\n";
+  if (xfcc !== "") out += "x-forwarded-client-cert: " + xfcc + "\r\n";
   if (h.chunked) out += "transfer-encoding: chunked\r\n";
   else if (h.contentLength >= 0) out += "content-length: " + h.contentLength + "\r\n";
   if (h.upgrade !== "") out += "connection: upgrade\r\nupgrade: " + h.header("upgrade") + "\r\n";

@@ -1,0 +1,168 @@
+// Route lookup and compile at scale (tinybench). Run:
+//   node_modules/.bin/bun bench/route-lookup.bench.ts
+// Targets: lookup ≥ 2M/s on 10,000 hosts × 10 routes; compile of 10,000
+// VirtualServices < 1 s. Figures are printed, never asserted. Noisy on a
+// shared machine: compare runs side by side.
+import { Bench } from "tinybench";
+import { compileSnapshot } from "../src/compile/index.ts";
+import { decodeFiles } from "../src/decode/index.ts";
+import { normalizeHost, selectRoute, selectVirtualHost, type RequestView } from "../src/route/lookup.ts";
+import type { RouteTable, Snapshot } from "../src/snapshot/types.ts";
+
+const HOSTS = 10_000;
+const BATCH = 10_000;
+const BACKENDS = ["users", "orders", "api-v2", "items", "static", "auth", "docs", "web", ...Array.from({ length: 100 }, (_, i) => `svc${i}`)];
+
+/** Ten routes per host, of the kinds real configurations mix. */
+function routesYaml(i: number): string {
+  return `  - match: [{uri: {exact: /healthz}}]
+    directResponse: {status: 200}
+  - match: [{uri: {prefix: /api/v1/users}}]
+    route: [{destination: {host: users, port: {number: 80}}}]
+  - match: [{uri: {prefix: /api/v1/orders}}]
+    route: [{destination: {host: orders, port: {number: 80}}}]
+  - match: [{uri: {prefix: /api/v2/}, headers: {x-version: {exact: "2"}}}]
+    route: [{destination: {host: api-v2, port: {number: 80}}}]
+  - match: [{uri: {regex: "/items/[0-9]+"}}]
+    route: [{destination: {host: items, port: {number: 80}}}]
+  - match: [{uri: {prefix: /static/}}]
+    route: [{destination: {host: static, port: {number: 80}}}]
+  - match: [{uri: {exact: /login}, method: {exact: POST}}]
+    route: [{destination: {host: auth, port: {number: 80}}}]
+  - match: [{uri: {prefix: /svc${i}/}}]
+    route: [{destination: {host: svc${i % 100}, port: {number: 80}}}]
+  - match: [{uri: {prefix: /docs}}]
+    route: [{destination: {host: docs, port: {number: 80}}}]
+  - route: [{destination: {host: web, port: {number: 80}}}]`;
+}
+
+function configYaml(): string {
+  const docs = [
+    `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]`,
+  ];
+  BACKENDS.forEach((b, k) => {
+    docs.push(`apiVersion: v1
+kind: Service
+metadata: {name: ${b}}
+spec: {ports: [{name: http, port: 80, targetPort: 8080}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: ${b}-1, labels: {kubernetes.io/service-name: ${b}}}
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints: [{addresses: [10.1.${k >> 8}.${k & 255}]}]`);
+  });
+  for (let i = 0; i < HOSTS; i++) {
+    docs.push(`apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs-${i}}
+spec:
+  hosts: [svc${i}.example.com]
+  gateways: [gw]
+  http:
+${routesYaml(i)}`);
+  }
+  return docs.join("\n---\n");
+}
+
+const opts = { namespace: "istio-system", labels: { istio: "ingressgateway" }, portMap: new Map<number, number>(), bindAddress: "0.0.0.0" };
+const ms = (t: number) => `${t.toFixed(0)} ms`;
+
+let t0 = performance.now();
+const text = configYaml();
+const { resources, errors } = decodeFiles([{ path: "bench.yaml", text }]);
+const decodeMs = performance.now() - t0;
+if (errors.length > 0) throw new Error(`bench config does not decode: ${errors[0]!.message}`);
+
+let snapshot: Snapshot = compileSnapshot(resources, opts, 1);
+if (snapshot.findings.length > 0) throw new Error(`unexpected findings: ${snapshot.findings[0]!.message}`);
+
+const compileBench = new Bench({ time: 3000, iterations: 5 });
+compileBench.add(`compile ${HOSTS} VirtualServices × 10 routes`, () => {
+  snapshot = compileSnapshot(resources, opts, 2);
+});
+await compileBench.run();
+const compile = compileBench.tasks[0]!.result;
+if (compile.state !== "completed") throw new Error("compile benchmark did not complete");
+
+// What a worker holds: the snapshot as postMessage delivers it, nothing else.
+const served: Snapshot = structuredClone(snapshot);
+snapshot = served;
+Bun.gc(true);
+const table: RouteTable = served.listeners[0]!.routeTable!;
+
+interface Req extends RequestView {
+  rawHost: string;
+}
+const PATHS = ["/healthz", "/api/v1/users/42", "/api/v1/orders", "/api/v2/things", "/items/123", "/static/app.js", "/login", "/docs/intro", "/", "/nothing/here"];
+let seed = 7;
+const rnd = (n: number) => {
+  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+  return seed % n;
+};
+const noHeader = (): undefined => undefined;
+
+/** Zipf(s=1) over [0, n): a few hosts take most requests, as real traffic does. */
+function zipf(n: number): () => number {
+  const cdf: number[] = [];
+  let sum = 0;
+  for (let k = 1; k <= n; k++) cdf.push((sum += 1 / k));
+  return () => {
+    const u = (rnd(1 << 30) / (1 << 30)) * sum;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid]! < u) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}
+
+function requests(pick: () => number): Req[] {
+  const out: Req[] = [];
+  for (let i = 0; i < BATCH; i++) {
+    const h = pick();
+    const rawHost = h < HOSTS ? `svc${h}.example.com${rnd(4) === 0 ? ":31194" : ""}` : `unknown${h}.example.org`;
+    const path = rnd(10) === 0 ? `/svc${h}/x` : PATHS[rnd(PATHS.length)]!;
+    out.push({ rawHost, port: 80, host: "", path, query: "", method: rnd(5) === 0 ? "POST" : "GET", scheme: "http", header: noHeader });
+  }
+  return out;
+}
+
+let sink = 0;
+function lookup(reqs: Req[]): void {
+  for (let i = 0; i < reqs.length; i++) {
+    const r = reqs[i]!;
+    r.host = normalizeHost(r.rawHost);
+    const vi = selectVirtualHost(table, r.host);
+    if (vi >= 0) sink += selectRoute(table.virtualHosts[vi]!, r);
+  }
+}
+
+const sets: [string, Req[]][] = [
+  ["one host", requests(() => 42)],
+  ["Zipf(1) over 10,000 hosts", requests(zipf(HOSTS))],
+  ["uniform over 10,000 hosts (+5% unknown)", requests(() => rnd(HOSTS + HOSTS / 20))],
+];
+const lookupBench = new Bench({ time: 1500 });
+for (const [name, reqs] of sets) lookupBench.add(`lookup ×${BATCH}: ${name}`, () => lookup(reqs));
+await lookupBench.run();
+
+console.table([...compileBench.table(), ...lookupBench.table()]);
+console.log(`decode ${resources.length} objects (${(text.length / 1e6).toFixed(1)} MB YAML): ${ms(decodeMs)}`);
+console.log(`compile: mean ${ms(compile.latency.mean)}, min ${ms(compile.latency.min)}   target < 1000 ms`);
+for (const t of lookupBench.tasks) {
+  const r = t.result;
+  if (r.state !== "completed") continue;
+  console.log(`${t.name.padEnd(60)} ${((BATCH * 1000) / r.latency.mean / 1e6).toFixed(2)} M lookups/s   target ≥ 2 M/s`);
+}
+console.log(`virtual hosts ${table.virtualHosts.length}, clusters ${served.clusters.size}, heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB`);
+if (sink === -1) console.log(sink);

@@ -1,0 +1,51 @@
+// SecureContexts of every terminating filter chain, built when a snapshot is
+// applied (never during a handshake) and reused across snapshots while the
+// credential and TLS settings are unchanged. A rotated Secret gives a new
+// key, so the next handshake uses the new certificate.
+import { createSecureContext, type SecureContext } from "node:tls";
+import type { FilterChain, Snapshot } from "../../src/snapshot/types.ts";
+
+let cache = new Map<string, SecureContext>();
+
+function cacheKey(chain: FilterChain, snap: Snapshot): string {
+  const c = snap.credentials.get(chain.credential);
+  if (c === undefined) return "";
+  const mutual = chain.mode === "MUTUAL" || chain.mode === "OPTIONAL_MUTUAL";
+  return [c.certChain, c.privateKey, mutual ? c.caCert : "", chain.minVersion, chain.maxVersion, chain.ciphers].join("\0");
+}
+
+/** Chain → context for `snap`; chains that fail to build are reported in `errors` and get none. */
+export function buildContexts(snap: Snapshot, errors: string[]): Map<FilterChain, SecureContext> {
+  const out = new Map<FilterChain, SecureContext>();
+  const next = new Map<string, SecureContext>();
+  for (const l of snap.listeners) {
+    if (l.tls === null) continue;
+    for (const chain of l.tls.chains) {
+      if (chain.disabled !== "" || chain.credential === "") continue;
+      const key = cacheKey(chain, snap);
+      if (key === "") continue;
+      let ctx = next.get(key) ?? cache.get(key);
+      if (ctx === undefined) {
+        const c = snap.credentials.get(chain.credential)!;
+        const mutual = chain.mode === "MUTUAL" || chain.mode === "OPTIONAL_MUTUAL";
+        try {
+          ctx = createSecureContext({
+            cert: c.certChain,
+            key: c.privateKey,
+            ca: mutual ? c.caCert : undefined,
+            minVersion: chain.minVersion as "TLSv1.2",
+            maxVersion: chain.maxVersion as "TLSv1.3",
+            ciphers: chain.ciphers === "" ? undefined : chain.ciphers,
+          });
+        } catch (err) {
+          errors.push(`${chain.name}: ${(err as Error).message}`);
+          continue;
+        }
+      }
+      next.set(key, ctx);
+      out.set(chain, ctx);
+    }
+  }
+  cache = next; // contexts of credentials no longer used are dropped
+  return out;
+}

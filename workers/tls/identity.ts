@@ -1,0 +1,60 @@
+// The client certificate of a terminated connection: accept or reject it per
+// the chain's mode and subjectAltNames, and describe it for upstreams in
+// Envoy's x-forwarded-client-cert format (Hash, Subject, URI, DNS).
+import { X509Certificate } from "node:crypto";
+import type { TLSSocket } from "node:tls";
+import type { FilterChain } from "../../src/snapshot/types.ts";
+
+export interface ClientIdentity {
+  /** Non-empty: why the connection is refused. */
+  reject: string;
+  /** `Hash=…;Subject="…";URI=…;DNS=…`, or "" without a verified client certificate. */
+  xfcc: string;
+}
+
+const NONE: ClientIdentity = { reject: "", xfcc: "" };
+
+function sans(c: X509Certificate): { dns: string[]; uri: string[]; all: string[] } {
+  const dns: string[] = [];
+  const uri: string[] = [];
+  const all: string[] = [];
+  for (const part of (c.subjectAltName ?? "").split(/,\s*/)) {
+    const i = part.indexOf(":");
+    if (i < 0) continue;
+    const kind = part.slice(0, i);
+    const v = part.slice(i + 1);
+    if (kind === "DNS") dns.push(v);
+    else if (kind === "URI") uri.push(v);
+    all.push(v);
+  }
+  return { dns, uri, all };
+}
+
+/** Envoy writes the subject in RFC 2253 order (most specific first), comma separated. */
+function subjectOf(c: X509Certificate): string {
+  return c.subject.split("\n").filter(Boolean).reverse().join(",");
+}
+
+export function xfccOf(c: X509Certificate): string {
+  const hash = c.fingerprint256.replace(/:/g, "").toLowerCase();
+  const s = sans(c);
+  let out = `Hash=${hash};Subject="${subjectOf(c).replace(/"/g, '\\"')}"`;
+  for (const u of s.uri) out += `;URI=${u}`;
+  for (const d of s.dns) out += `;DNS=${d}`;
+  return out;
+}
+
+export function clientIdentity(t: TLSSocket, chain: FilterChain): ClientIdentity {
+  if (chain.mode !== "MUTUAL" && chain.mode !== "OPTIONAL_MUTUAL") return NONE;
+  const raw = t.getPeerX509Certificate?.();
+  if (raw === undefined || raw === null) {
+    return chain.mode === "MUTUAL" ? { reject: "no client certificate", xfcc: "" } : NONE;
+  }
+  if (!t.authorized) return { reject: `client certificate not trusted: ${String(t.authorizationError ?? "unknown")}`, xfcc: "" };
+  const c = raw as X509Certificate;
+  if (chain.subjectAltNames.length > 0) {
+    const have = sans(c).all;
+    if (!chain.subjectAltNames.some((n) => have.includes(n))) return { reject: "client certificate SAN not accepted", xfcc: "" };
+  }
+  return { reject: "", xfcc: xfccOf(c) };
+}
