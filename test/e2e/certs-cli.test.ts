@@ -1,0 +1,46 @@
+// `gateway certs`: the walkthrough's openssl steps without openssl, checked with openssl.
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
+import { runCli, writeTree } from "../helpers/gateway.ts";
+import { parseCredential } from "../../src/credentials/parse.ts";
+
+const hasOpenssl = Bun.which("openssl") !== null;
+
+describe("gateway certs", () => {
+  test("root CA, server certificate with SANs and a Secret, client certificate", async () => {
+    const out = writeTree({});
+    expect((await runCli(["certs", "ca", "--name", "example.com", "--org", "example Inc.", "--out", out])).code).toBe(0);
+    const server = await runCli([
+      "certs", "server", "--ca", join(out, "example.com"), "--name", "httpbin.example.com", "--names", "httpbin.example.com,www.httpbin.example.com",
+      "--org", "httpbin organization", "--out", out, "--secret-name", "httpbin-credential", "--secret-format", "generic", "--with-ca",
+    ]);
+    expect(server.code).toBe(0);
+    expect((await runCli(["certs", "client", "--ca", join(out, "example.com"), "--name", "client.example.com", "--out", out])).code).toBe(0);
+    for (const f of ["example.com.crt", "example.com.key", "httpbin.example.com.crt", "httpbin.example.com.key", "client.example.com.crt", "client.example.com.key", "httpbin-credential.yaml"]) {
+      expect(existsSync(join(out, f))).toBe(true);
+    }
+    const [doc] = parseAllDocuments(readFileSync(join(out, "httpbin-credential.yaml"), "utf8")).map((d) => d.toJS());
+    expect(doc.kind).toBe("Secret");
+    expect(doc.metadata).toEqual({ name: "httpbin-credential", namespace: "istio-system" });
+    const data = Object.fromEntries(Object.entries(doc.data as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, "base64").toString()]));
+    expect(Object.keys(data).sort()).toEqual(["cacert", "cert", "key"]);
+    const cred = parseCredential("httpbin-credential", { ref: "Secret/istio-system/httpbin-credential", data }, null);
+    expect(cred.ok).toBe(true);
+    if (cred.ok) expect(cred.credential.chain[0]!.sans).toEqual(["DNS:httpbin.example.com", "DNS:www.httpbin.example.com"]);
+    if (hasOpenssl) {
+      const v = Bun.spawnSync(["openssl", "verify", "-CAfile", join(out, "example.com.crt"), join(out, "httpbin.example.com.crt"), join(out, "client.example.com.crt")]);
+      expect(v.stdout.toString()).toContain("httpbin.example.com.crt: OK");
+      expect(v.stdout.toString()).toContain("client.example.com.crt: OK");
+      const subj = Bun.spawnSync(["openssl", "x509", "-in", join(out, "httpbin.example.com.crt"), "-noout", "-subject", "-issuer"]).stdout.toString();
+      expect(subj).toContain("CN = httpbin.example.com");
+      expect(subj).toContain("O = example Inc.");
+    }
+  });
+
+  test("bad usage exits 2", async () => {
+    expect((await runCli(["certs"])).code).toBe(2);
+    expect((await runCli(["certs", "server", "--name", "x"])).code).toBe(2);
+  });
+});
