@@ -22,7 +22,7 @@ interface Draft {
   requireTls: boolean;
 }
 
-function httpsRedirect(host: string): Route {
+function httpsRedirect(): Route {
   return {
     name: "https-redirect",
     source: "",
@@ -93,7 +93,7 @@ function collapse(drafts: Map<string, Draft>, port: number): VirtualHost[] {
   const out: VirtualHost[] = [];
   for (const host of [...drafts.keys()].sort()) {
     const d = drafts.get(host)!;
-    const routes = d.requireTls ? [httpsRedirect(host)] : sortCatchAllLast(d.routes);
+    const routes = d.requireTls ? [httpsRedirect()] : sortCatchAllLast(d.routes);
     let key = "";
     if (!d.requireTls) {
       for (const r of routes) {

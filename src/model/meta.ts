@@ -46,6 +46,13 @@ export function fieldPath(source: SourceRef, field: string): string {
   return field === "" ? source.path : `${source.path}.${field}`;
 }
 
+/** Milliseconds of an RFC 3339 time; "" or unreadable sorts first. */
+function timeOf(t: string): number {
+  if (t === "") return -Infinity;
+  const v = Date.parse(t);
+  return Number.isNaN(v) ? -Infinity : v;
+}
+
 /**
  * Istio's creation order: creationTimestamp, then name, then namespace. Objects
  * without a timestamp (files written by hand) sort first, by name.
@@ -57,8 +64,8 @@ export function compareCreation(
   const ta = a.metadata.creationTimestamp;
   const tb = b.metadata.creationTimestamp;
   if (ta !== tb) {
-    const da = ta === "" ? -Infinity : Date.parse(ta);
-    const db = tb === "" ? -Infinity : Date.parse(tb);
+    const da = timeOf(ta);
+    const db = timeOf(tb);
     if (da !== db) return da < db ? -1 : 1;
   }
   if (a.metadata.name !== b.metadata.name) return a.metadata.name < b.metadata.name ? -1 : 1;
