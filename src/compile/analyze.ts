@@ -9,6 +9,17 @@ import { intersectHosts, serverHostsFor } from "../resolve/hosts.ts";
 import type { CompileContext } from "./context.ts";
 import { virtualServiceHosts } from "./virtualhosts.ts";
 
+/** "; did you mean …": applied Gateways with a server for one of the VirtualService's hosts. */
+function suggestGateway(vs: VirtualServiceResource, applied: GatewayResource[]): string {
+  const hosts = virtualServiceHosts(vs);
+  const names: string[] = [];
+  for (const g of applied) {
+    const serves = g.spec.servers.some((srv) => intersectHosts(serverHostsFor(srv.hosts, g.metadata.namespace, vs.metadata.namespace), hosts).length > 0);
+    if (serves) names.push(g.metadata.namespace === vs.metadata.namespace ? g.metadata.name : gatewayKey(g));
+  }
+  return names.length === 0 ? "" : `; did you mean ${names.map((n) => JSON.stringify(n)).join(" or ")}? (it serves ${hosts.join(", ")})`;
+}
+
 export function analyzeVirtualServices(
   ctx: CompileContext,
   virtualServices: VirtualServiceResource[],
@@ -48,7 +59,7 @@ export function analyzeVirtualServices(
           bound.length === 0 ? "Error" : "Warning",
           Codes.GatewayNotFound,
           vs,
-          `gateway ${JSON.stringify(ref)} not found${bound.length === 0 ? ": not served" : ""}`,
+          `gateway ${JSON.stringify(ref)} not found${bound.length === 0 ? ": not served" : ""}${suggestGateway(vs, applied)}`,
           field,
         );
       }
