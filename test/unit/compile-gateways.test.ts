@@ -136,7 +136,7 @@ describe("VirtualService binding", () => {
     );
     expect(get(s, "a.com", "/").status).toBe(201);
     expect(get(s, "b.com", "/").outcome).toBe("no_virtual_host");
-    expect(findingLines(s)).toContain('Error GW0301 VirtualService/web/short: gateway "web/gw" not found: not served');
+    expect(findingLines(s)).toContain('Error GW0301 VirtualService/web/short: gateway "web/gw" not found: not served; did you mean "istio-system/gw"? (it serves b.com)');
   });
 
   test("no gateways: mesh only, not served", () => {
