@@ -202,9 +202,11 @@ describe("the path index never changes first-match order (random tables vs. a li
   };
   const segs = ["", "a", "ab", "b", "c"];
   const path = () => "/" + [segs[rnd(5)], segs[rnd(5)]].filter(Boolean).join("/");
-  for (let t = 0; t < 20; t++) {
+  // 12 routes: the packed layout; 40: more literals than PACKED_MAX, the map + trie layout
+  for (let t = 0; t < 30; t++) {
     const routes: string[] = [];
-    for (let i = 0; i < 12; i++) {
+    const count = t % 3 === 2 ? 40 : 12;
+    for (let i = 0; i < count; i++) {
       const k = rnd(6);
       const p = path();
       routes.push(
@@ -222,8 +224,9 @@ describe("the path index never changes first-match order (random tables vs. a li
       );
     }
     const s = table(routes);
-    test(`table ${t}`, () => {
+    test(`table ${t} (${count} routes)`, () => {
       const vh = s.listeners[0]!.routeTable!.virtualHosts[0]!;
+      expect(vh.pathIndex.literals.length === 0).toBe(count === 40);
       for (let q = 0; q < 40; q++) {
         const p = path() + (rnd(2) ? "/" : "");
         const headers: Record<string, string> = rnd(2) ? { "x-k": "1" } : {};
