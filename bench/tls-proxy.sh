@@ -1,0 +1,104 @@
+#!/bin/bash
+# Side by side, one run: TLS-terminating reverse proxy, nginx (Debian) vs the
+# real gangway process, both with 2 workers, in front of one Bun "hello" upstream
+# on loopback. Two loads: keep-alive requests, and new handshakes (Connection:
+# close). Prints req/s, p99 and the gangway/nginx ratio per load.
+# Usage: bash bench/tls-proxy.sh [duration=10s] [connections=64] [rounds=2]
+# Needs: nginx, wrk (apt-get install -y nginx-light wrk). Loopback only.
+set -e
+cd "$(dirname "$0")/.."
+BUN=${BUN:-node_modules/.bin/bun}
+D=${1:-10s}
+C=${2:-64}
+R=${3:-2}
+W=$(mktemp -d /tmp/gangway-tls-bench.XXXXXX)
+UPSTREAM=18090; NGINX=18443; GANGWAY=18444; ADMIN=18445
+
+# certificates: the walkthrough's CA and a server certificate
+$BUN src/main.ts certs ca --name example.com --org "example Inc." --out "$W" --key-type ec >/dev/null
+$BUN src/main.ts certs server --ca "$W/example.com" --name httpbin.example.com --out "$W" --key-type ec \
+  --secret-name bench-credential --secret-format tls >/dev/null
+mkdir -p "$W/config"
+mv "$W/bench-credential.yaml" "$W/config/"
+cat >"$W/config/gateway.yaml" <<YAML
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: bench}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: ["*"]   # wrk sends the IP as SNI
+    tls: {mode: SIMPLE, credentialName: bench-credential}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: bench}
+spec:
+  hosts: ["*"]
+  gateways: [bench]
+  http:
+  - route: [{destination: {host: hello.local, port: {number: 80}}}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: hello}
+spec:
+  hosts: [hello.local]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1, ports: {http: $UPSTREAM}}]
+YAML
+cat >"$W/nginx.conf" <<NGINX
+worker_processes 2;
+daemon off;
+error_log $W/nginx-error.log warn;
+pid $W/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  upstream hello { server 127.0.0.1:$UPSTREAM; keepalive 64; }
+  server {
+    listen 127.0.0.1:$NGINX ssl reuseport;
+    ssl_certificate $W/httpbin.example.com.crt;
+    ssl_certificate_key $W/httpbin.example.com.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location / {
+      proxy_pass http://hello;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+    }
+  }
+}
+NGINX
+
+$BUN bench/http-proxy-upstream.ts $UPSTREAM >/dev/null & UP=$!
+nginx -c "$W/nginx.conf" -p "$W/" & NG=$!
+$BUN src/main.ts --config "$W/config" --port-map 443:$GANGWAY --bind 127.0.0.1 --admin 127.0.0.1:$ADMIN \
+  --workers 2 --access-log off >"$W/gangway.log" 2>&1 & GW=$!
+trap 'kill $UP $NG $GW 2>/dev/null; rm -rf "$W"' EXIT
+for _ in $(seq 1 50); do curl -fsS -o /dev/null "http://127.0.0.1:$ADMIN/ready" 2>/dev/null && break; sleep 0.2; done
+curl -fsSk -o /dev/null "https://127.0.0.1:$NGINX/" && curl -fsSk -o /dev/null "https://127.0.0.1:$GANGWAY/"
+
+run() { # label port extra-wrk-args...
+  local label=$1 port=$2; shift 2
+  wrk -t2 -c"$C" -d2s "$@" "https://127.0.0.1:$port/" >/dev/null 2>&1 # warm-up
+  local out; out=$(wrk -t2 -c"$C" -d"$D" --latency "$@" "https://127.0.0.1:$port/")
+  local rps p99 errs
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p99=$(echo "$out" | awk '/ 99%/ {print $2}')
+  errs=$(echo "$out" | grep -E "Non-2xx|Socket errors" | tr '\n' ' ')
+  printf "%-28s req/s %9s  p99 %8s %s\n" "$label" "$rps" "$p99" "$errs" >&2
+  echo "$rps"
+}
+for round in $(seq 1 "$R"); do
+  echo "round $round" >&2
+  n=$(run "nginx   keep-alive" $NGINX)
+  g=$(run "gangway keep-alive" $GANGWAY)
+  awk -v g="$g" -v n="$n" 'BEGIN { printf "  keep-alive ratio gangway/nginx: %.2f\n", g / n }' >&2
+  n=$(run "nginx   new handshakes" $NGINX -H "Connection: close")
+  g=$(run "gangway new handshakes" $GANGWAY -H "Connection: close")
+  awk -v g="$g" -v n="$n" 'BEGIN { printf "  handshake ratio gangway/nginx: %.2f\n", g / n }' >&2
+done
