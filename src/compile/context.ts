@@ -16,6 +16,11 @@ export interface CompileOptions {
   portMap: Map<number, number>;
   /** --bind (default 0.0.0.0). */
   bindAddress: string;
+  /**
+   * Contents of the files Gateway servers name in tls.serverCertificate,
+   * privateKey and caCertificates (read by the loader; null: unreadable).
+   */
+  certFiles?: Map<string, string | null>;
 }
 
 /** A cluster some route points at, before its endpoints are resolved. */

@@ -65,7 +65,7 @@ function groupByKind(resources: Resource[], findings: Finding[]): ByKind {
  */
 function inputHash(resources: Resource[], opts: CompileOptions): string {
   const h = new Bun.CryptoHasher("sha256");
-  h.update(JSON.stringify({ ...opts, portMap: [...opts.portMap].sort((a, b) => a[0] - b[0]) }));
+  h.update(JSON.stringify({ ...opts, portMap: [...opts.portMap].sort((a, b) => a[0] - b[0]), certFiles: [...(opts.certFiles ?? [])].sort() }));
   const files = new Set<string>();
   for (const r of resources) {
     const d = r.source.digest;

@@ -73,9 +73,9 @@ function lookupNamespaces(ctx: CompileContext, g: GatewayResource, explicit: str
 function resolveCredential(ctx: CompileContext, st: TlsCompileState, b: BoundServer, tls: NonNullable<Server["tls"]>): { key: string; problem: string } {
   const field = `spec.servers[${b.index}].tls`;
   if (tls.credentialName === "") {
-    const how = tls.serverCertificate !== "" ? "serverCertificate/privateKey files are not read yet: use credentialName" : "no credentialName";
-    ctx.report("Error", Codes.CredentialMissing, b.gateway, `${tls.mode} server has ${how}: its hosts fail the handshake`, `${field}.credentialName`);
-    return { key: "", problem: how };
+    if (tls.serverCertificate !== "") return fileCredential(ctx, st, b, tls);
+    ctx.report("Error", Codes.CredentialMissing, b.gateway, `${tls.mode} server has no credentialName: its hosts fail the handshake`, `${field}.credentialName`);
+    return { key: "", problem: "no credentialName" };
   }
   const [explicitNs, name] = parseCredentialName(tls.credentialName);
   let last = "";
@@ -101,6 +101,50 @@ function resolveCredential(ctx: CompileContext, st: TlsCompileState, b: BoundSer
   }
   ctx.report("Error", Codes.CredentialMissing, b.gateway, `credentialName "${tls.credentialName}": ${last}: its hosts fail the handshake`, `${field}.credentialName`);
   return { key: "", problem: last };
+}
+
+/** serverCertificate / privateKey / caCertificates: files (a mounted volume), read by the loader. */
+function fileCredential(ctx: CompileContext, st: TlsCompileState, b: BoundServer, tls: NonNullable<Server["tls"]>): { key: string; problem: string } {
+  const field = `spec.servers[${b.index}].tls`;
+  const files = ctx.opts.certFiles ?? new Map<string, string | null>();
+  const data: Record<string, string> = {};
+  const want: [string, string, string][] = [
+    ["serverCertificate", tls.serverCertificate, "tls.crt"],
+    ["privateKey", tls.privateKey, "tls.key"],
+    ["caCertificates", tls.caCertificates, "ca.crt"],
+  ];
+  for (const [name, path, key] of want) {
+    if (path === "") continue;
+    const text = files.get(path);
+    if (text === undefined || text === null) {
+      const p = `cannot read ${name} file ${path}`;
+      ctx.report("Error", Codes.CredentialMissing, b.gateway, `${p}: its hosts fail the handshake`, `${field}.${name}`);
+      return { key: "", problem: p };
+    }
+    data[key] = text;
+  }
+  const key = `file:${tls.serverCertificate}`;
+  const r = parseCredential(tls.serverCertificate, { ref: `file ${tls.serverCertificate}`, data }, null);
+  if (!r.ok) {
+    const fieldName = r.field === "data.tls.key" ? "privateKey" : r.field === "data.ca.crt" ? "caCertificates" : "serverCertificate";
+    ctx.report("Error", Codes.CredentialInvalid, b.gateway, `${r.problem}: its hosts fail the handshake`, `${field}.${fieldName}`);
+    return { key: "", problem: r.problem };
+  }
+  for (const w of r.credential.warnings) ctx.report("Warning", Codes.CredentialWarning, b.gateway, `${tls.serverCertificate}: ${w}`, `${field}.serverCertificate`);
+  st.credentials.set(key, r.credential);
+  return checkMode(ctx, b, tls, key, r.credential);
+}
+
+/** Every file path a Gateway server names for its certificates (the loader reads them). */
+export function certificateFiles(gateways: GatewayResource[]): string[] {
+  const out = new Set<string>();
+  for (const g of gateways) {
+    for (const s of g.spec.servers) {
+      if (s.tls === null || s.tls.credentialName !== "") continue;
+      for (const p of [s.tls.serverCertificate, s.tls.privateKey, s.tls.caCertificates]) if (p !== "") out.add(p);
+    }
+  }
+  return [...out];
 }
 
 function checkMode(ctx: CompileContext, b: BoundServer, tls: NonNullable<Server["tls"]>, key: string, c: Credential): { key: string; problem: string } {

@@ -14,6 +14,17 @@ export interface Watcher {
 export interface WatchOptions {
   debounceMs?: number;
   pollMs?: number;
+  /** Single files outside the directories to poll too (certificate files a Gateway names). */
+  files?: () => string[];
+}
+
+function fileStamp(p: string): string {
+  try {
+    const st = statSync(p);
+    return `${p}:${st.ino}:${st.size}:${st.mtimeMs}`;
+  } catch {
+    return `?${p}`;
+  }
 }
 
 /** A cheap digest of names, sizes, mtimes and inodes below `dir` (following links). */
@@ -52,7 +63,8 @@ export function watchDirs(dirs: string[], onChange: () => Promise<void> | void, 
   let running = false;
   let again = false;
   let closed = false;
-  const print = () => dirs.map((d) => fingerprint(d).join("\n")).join("\n--\n");
+  const print = () =>
+    dirs.map((d) => fingerprint(d).join("\n")).join("\n--\n") + "\n--\n" + (opts.files?.() ?? []).map(fileStamp).join("\n");
   let last = print();
 
   const run = async (): Promise<void> => {

@@ -4,6 +4,9 @@ import { readInput, type LoadedInput } from "../load/read.ts";
 import type { Finding, Snapshot } from "../snapshot/types.ts";
 import { decodeFiles, secretFromFiles } from "../decode/index.ts";
 import { compileSnapshot, type CompileOptions } from "../compile/index.ts";
+import { certificateFiles } from "../compile/tls.ts";
+import type { Resource } from "../model/index.ts";
+import { readFileSync } from "node:fs";
 
 export type BuildResult =
   | { ok: true; snapshot: Snapshot; resources: ResourceKeyed }
@@ -28,24 +31,47 @@ export function inputDigest(input: LoadedInput): string {
   return h.digest("hex");
 }
 
-export function build(input: LoadedInput, opts: CompileOptions, version: number): BuildResult {
-  if (input.errors.length > 0) return { ok: false, errors: input.errors };
+/** Reads a certificate file named by a Gateway server; null when it cannot be read. */
+export type FileReader = (path: string) => string | null;
+
+export const readTextFile: FileReader = (path) => {
+  try {
+    return readFileSync(path, "utf8");
+  } catch {
+    return null;
+  }
+};
+
+export function build(input: LoadedInput, opts: CompileOptions, version: number, readFile: FileReader = readTextFile): BuildResult & { certFiles: Map<string, string | null> } {
+  const certFiles = new Map<string, string | null>();
+  if (input.errors.length > 0) return { ok: false, errors: input.errors, certFiles };
   const { resources, errors } = decodeFiles(input.files);
-  if (errors.length > 0) return { ok: false, errors };
+  if (errors.length > 0) return { ok: false, errors, certFiles };
   for (const s of input.secrets) resources.push(secretFromFiles(s.name, opts.namespace, s.data, s.path));
-  const snapshot = compileSnapshot(resources, opts, version);
+  const gateways = resources.filter((r): r is Extract<Resource, { kind: "Gateway" }> => r.kind === "Gateway");
+  for (const p of certificateFiles(gateways)) certFiles.set(p, readFile(p));
+  const snapshot = compileSnapshot(resources, { ...opts, certFiles }, version);
   const keyed: ResourceKeyed = new Map();
   for (const r of resources) {
     const meta = (r as { metadata?: { name?: string; namespace?: string } }).metadata ?? {};
     const key = `${(r as { kind?: string }).kind}/${meta.namespace ?? "default"}/${meta.name ?? ""}`;
     keyed.set(key, JSON.stringify(r, (k, v) => (k === "source" ? undefined : v)));
   }
-  return { ok: true, snapshot, resources: keyed };
+  return { ok: true, snapshot, resources: keyed, certFiles };
 }
 
-export function loadAndBuild(o: Options, version: number): BuildResult & { digest: string } {
+export function loadAndBuild(o: Options, version: number): BuildResult & { digest: string; certFiles: Map<string, string | null> } {
   const input = readInput(o.configDirs, o.secretsDir);
-  return { ...build(input, compileOptions(o), version), digest: inputDigest(input) };
+  const built = build(input, compileOptions(o), version);
+  // certificate files are inputs too: a rotated file must not look like "nothing changed"
+  let digest = inputDigest(input);
+  if (built.certFiles.size > 0) {
+    const h = new Bun.CryptoHasher("sha256");
+    h.update(digest);
+    for (const [p, t] of built.certFiles) h.update(`C${p}\0${t ?? "\u0000unreadable"}\0`);
+    digest = h.digest("hex");
+  }
+  return { ...built, digest };
 }
 
 /** What changed between two keyed resource sets. */

@@ -14,6 +14,8 @@ interface State {
   snapshot: Snapshot;
   resources: ResourceKeyed;
   digest: string;
+  /** Certificate files Gateway servers name (polled for rotation). */
+  certFiles: Map<string, string | null>;
   reloadsOk: number;
   reloadsFailed: number;
   stopping: boolean;
@@ -41,6 +43,7 @@ export async function serve(o: Options): Promise<number> {
     snapshot: first.snapshot,
     resources: first.resources,
     digest: first.digest,
+    certFiles: first.certFiles,
     reloadsOk: 0,
     reloadsFailed: 0,
     stopping: false,
@@ -109,6 +112,7 @@ export async function serve(o: Options): Promise<number> {
       return;
     }
     state.digest = next.digest;
+    state.certFiles = next.certFiles;
     if (next.snapshot.hash === state.snapshot.hash) {
       log("debug", "files changed but the compiled configuration did not");
       return;
@@ -132,7 +136,7 @@ export async function serve(o: Options): Promise<number> {
 
   const watched = [...o.configDirs];
   if (o.secretsDir !== null) watched.push(o.secretsDir);
-  const watcher = watchDirs(watched, () => reload("files changed"));
+  const watcher = watchDirs(watched, () => reload("files changed"), { files: () => [...state.certFiles.keys()] });
 
   return await new Promise<number>((resolve) => {
     const stop = async (signal: string): Promise<void> => {

@@ -201,3 +201,30 @@ describe("rotation under load", () => {
     expect(counts.ok).toBeGreaterThan(50);
   });
 });
+
+describe("certificates from files (serverCertificate / privateKey / caCertificates)", () => {
+  test("served from the files, and rotated when the files change", async () => {
+    const certDir = writeTree({ "tls.crt": pki.httpbin.cert, "tls.key": pki.httpbin.key, "ca.crt": pki.ca.cert });
+    const tls = `{mode: MUTUAL, serverCertificate: ${join(certDir, "tls.crt")}, privateKey: ${join(certDir, "tls.key")}, caCertificates: ${join(certDir, "ca.crt")}}`;
+    const s = await start(tls, "");
+    try {
+      const client = { port: s.port, servername: "httpbin.example.com", ca: pki.ca.cert, cert: pki.client.cert, key: pki.client.key };
+      expect((await httpsGet({ ...client, path: "/status/418" })).status).toBe(418);
+      expect((await handshake({ port: s.port, servername: "httpbin.example.com", ca: pki.ca.cert })).ok).toBe(false); // MUTUAL from the CA file
+      // rotate: new CA and server certificate written over the files
+      const newCa = await createCA({ cn: "new.example.com", keyType: "ec" });
+      const leaf = await issue(newCa, { cn: "httpbin.example.com", usage: "server", keyType: "ec" });
+      writeFileSync(join(certDir, "tls.crt"), leaf.cert);
+      writeFileSync(join(certDir, "tls.key"), leaf.key);
+      const end = Date.now() + 5000;
+      let rotated = false;
+      while (!rotated && Date.now() < end) {
+        rotated = (await handshake({ ...client, ca: newCa.cert })).ok;
+        if (!rotated) await Bun.sleep(100);
+      }
+      expect(rotated).toBe(true);
+    } finally {
+      await s.gw.stop();
+    }
+  });
+});

@@ -145,3 +145,19 @@ describe("TLS settings", () => {
     expect([t.outcome, t.status]).toEqual(["misdirected", 421]);
   });
 });
+
+describe("certificates from files", () => {
+  const tls = "{mode: SIMPLE, serverCertificate: /certs/tls.crt, privateKey: /certs/tls.key}";
+  test("the loader's file contents make the credential", () => {
+    const certFiles = new Map([["/certs/tls.crt", pki.httpbin.cert], ["/certs/tls.key", pki.httpbin.key]]);
+    const t = chains(compileYaml(gateway(server(["a.example.com"], tls)), { certFiles }));
+    expect(t.chains[0]!.disabled).toBe("");
+    expect(t.chains[0]!.credential).toBe("file:/certs/tls.crt");
+  });
+  test("an unreadable file disables the server with an Error naming the field", () => {
+    const certFiles = new Map<string, string | null>([["/certs/tls.crt", pki.httpbin.cert], ["/certs/tls.key", null]]);
+    const s = compileYaml(gateway(server(["a.example.com"], tls)), { certFiles });
+    expect(chains(s).chains[0]!.disabled).toContain("cannot read privateKey file /certs/tls.key");
+    expect(s.findings.some((f) => f.code === "GW0601" && f.field === "spec.servers[0].tls.privateKey")).toBe(true);
+  });
+});
