@@ -2,7 +2,7 @@
 // request head, route it, build the upstream head, parse the response head,
 // build the client's head. Usage: bun bench/http-proxy-micro.ts
 import { normalizeHost, selectRoute, selectVirtualHost } from "../src/route/lookup.ts";
-import { findHead, headText } from "../workers/http/fields.ts";
+import { findHead, headText, lineStarts } from "../workers/http/fields.ts";
 import { downstreamResponseHead, FRAME_LENGTH, upstreamRequestHead } from "../workers/http/heads-out.ts";
 import { MAX_REQUEST_HEAD, parseRequestHead, RequestHead } from "../workers/http/parse-request.ts";
 import { MAX_RESPONSE_HEAD, parseResponseHead, ResponseHead } from "../workers/http/parse-response.ts";
@@ -21,19 +21,21 @@ const respBuf = Buffer.from(
   "latin1",
 );
 const ops = { set: [], add: [], remove: [] };
+const REQ = lineStarts();
+const RESP = lineStarts();
 const ids = { xff: "", requestId: "" };
 
 function one(req: Buffer): number {
   const end = findHead(req, 0, MAX_REQUEST_HEAD);
   const h = new RequestHead();
-  parseRequestHead(req, 0, end, headText, h);
+  parseRequestHead(req, 0, end, headText, h, REQ);
   const vh = table.virtualHosts[selectVirtualHost(table, normalizeHost(h.authority))]!;
   const ri = selectRoute(vh, h);
-  const up = Buffer.from(upstreamRequestHead(h, h.path, h.authority, "127.0.0.1", "", ops, ids), "latin1");
+  const up = Buffer.from(upstreamRequestHead(h, REQ, h.path, h.authority, "127.0.0.1", "", ops, ids), "latin1");
   const rend = findHead(respBuf, 0, MAX_RESPONSE_HEAD);
   const r = new ResponseHead();
-  parseResponseHead(respBuf, 0, rend, headText, r);
-  const head = downstreamResponseHead(r, ops, "istio-envoy", 1, FRAME_LENGTH, "");
+  parseResponseHead(respBuf, 0, rend, headText, r, RESP);
+  const head = downstreamResponseHead(r, RESP, ops, "istio-envoy", 1, FRAME_LENGTH, "");
   const out = Buffer.allocUnsafe(head.length + 13);
   out.write(head, 0, "latin1");
   respBuf.copy(out, head.length, rend);

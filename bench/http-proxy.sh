@@ -3,7 +3,8 @@
 # upstream on loopback. Reports req/s, p99 and the proxy's CPU time per request
 # (utime+stime of its processes / requests), which is steadier than req/s on a
 # shared 2-core machine. Rounds alternate nginx and gangway.
-# Usage: bash bench/http-proxy.sh [duration=10s] [connections=64] [rounds=3]
+# Usage: [SPLICE=1] bash bench/http-proxy.sh [duration=10s] [connections=64] [rounds=3]
+# SPLICE=1 adds a raw L4 splice (no HTTP) as the floor of what Bun's sockets cost.
 set -e
 cd "$(dirname "$0")/.."
 BUN=${BUN:-node_modules/.bin/bun}
@@ -14,7 +15,9 @@ mkdir -p /tmp/nginx-bench
 $BUN bench/http-proxy-upstream.ts 18080 >/dev/null & UP=$!
 nginx -c "$PWD/bench/http-proxy-nginx.conf" -p /tmp/nginx-bench/ & NG=$!
 $BUN bench/http-proxy-gangway.ts 18081 18080 2 >/dev/null & GW=$!
-trap 'kill $UP $NG $GW 2>/dev/null' EXIT
+SP=""
+if [ -n "$SPLICE" ]; then $BUN bench/http-proxy-splice.ts 18084 18080 2 >/dev/null & SP=$!; fi
+trap 'kill $UP $NG $GW $SP 2>/dev/null' EXIT
 sleep 2
 curl -fsS -o /dev/null http://127.0.0.1:18081/ && curl -fsS -o /dev/null http://127.0.0.1:18082/
 NGW=$(pgrep -P $NG | tr '\n' ' ')
@@ -36,4 +39,5 @@ run() { # name port pids...
 for round in $(seq 1 "$R"); do
   run nginx 18082 $NGW
   run gangway 18081 $GW
+  if [ -n "$SP" ]; then run splice 18084 $SP; fi
 done

@@ -7,7 +7,7 @@ import { coarseNow, reportError } from "../context.ts";
 import type { PortState } from "../listeners.ts";
 import { BODY_BAD, BODY_MORE } from "./body.ts";
 import { Exchange } from "./exchange.ts";
-import { findHead, headText } from "./fields.ts";
+import { findHead, headText, lineStarts } from "./fields.ts";
 import { Outbox } from "./outbox.ts";
 import { MAX_REQUEST_HEAD, parseRequestHead, RequestHead } from "./parse-request.ts";
 
@@ -36,6 +36,8 @@ export class Downstream {
   private state = HEAD;
   ex: Exchange | null = null;
   readonly out = new Outbox();
+  /** Line offsets of the request head being served (see scanFields). */
+  readonly lineStarts = lineStarts();
   lastActive = coarseNow;
   closed = false;
   private ending = false;
@@ -134,7 +136,7 @@ export class Downstream {
           break;
         }
         const h = new RequestHead();
-        const status = end < 0 ? -end : parseRequestHead(buf, off, end, headText, h);
+        const status = end < 0 ? -end : parseRequestHead(buf, off, end, headText, h, this.lineStarts);
         const ex = new Exchange(this, h);
         this.ex = ex;
         if (status !== 0) {

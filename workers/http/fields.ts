@@ -14,15 +14,27 @@ export const FIELDS_TOO_MANY = -2;
  * Scan the field lines of a head from byte `p` of `b` to the final CRLF, which
  * must end the head at `end`. `s` is the latin1 text of the head starting at
  * byte `base` (strings are cut from it; bytes are checked on `b`, which is faster).
- * Appends to names/values. Returns 0 (ASCII only), 1 (a value holds bytes ≥ 0x80),
+ * Appends to names/values; `starts` (MAX_HEADERS + 1 long), when given, gets the
+ * text offset of each field line and, after the last, of the final CRLF, so the
+ * lines can be copied as received. Returns 0 (ASCII only), 1 (a value holds bytes ≥ 0x80),
  * FIELDS_BAD or FIELDS_TOO_MANY.
  */
-export function scanFields(b: Uint8Array, p: number, end: number, s: string, base: number, names: string[], values: string[]): number {
+export function scanFields(
+  b: Uint8Array,
+  p: number,
+  end: number,
+  s: string,
+  base: number,
+  names: string[],
+  values: string[],
+  starts: Int32Array | null,
+): number {
   let c = 0;
   let high = 0;
   for (;;) {
     if (p >= end) return FIELDS_BAD;
     c = b[p]!;
+    if (starts !== null) starts[names.length] = p - base;
     if (c === CR) {
       if (p + 2 === end && b[p + 1] === LF) return high;
       return FIELDS_BAD;
@@ -56,6 +68,11 @@ export function scanFields(b: Uint8Array, p: number, end: number, s: string, bas
     names.push(name);
     values.push(s.slice(st - base, last - base));
   }
+}
+
+/** Scratch for `scanFields` line offsets (one head at a time per owner). */
+export function lineStarts(): Int32Array {
+  return new Int32Array(MAX_HEADERS + 1);
 }
 
 /** Case-insensitive equality against a lower-case literal. */

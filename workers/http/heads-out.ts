@@ -1,7 +1,8 @@
 // The heads the gateway writes: the request head to the upstream (Host kept or
 // rewritten, x-forwarded-*, x-request-id, hop-by-hop removed, route header
 // operations) and the response head to the client (server replaced,
-// x-envoy-upstream-service-time added, hop-by-hop removed). Names lower-case, as Envoy writes them.
+// x-envoy-upstream-service-time added, hop-by-hop removed). Header lines that
+// pass are copied as received (names keep their case); the ones the gateway adds are lower-case.
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
 import { reasonOf } from "./chars.ts";
 import type { RequestHead } from "./parse-request.ts";
@@ -44,10 +45,12 @@ function opLines(ops: HeaderOperations): string {
 
 /**
  * The request head for the upstream. `target` is the (possibly rewritten) path
- * with query; `clientIp` is appended to x-forwarded-for. Fills `ids`.
+ * with query; `clientIp` is appended to x-forwarded-for. Header lines that pass
+ * are copied as received, in runs (`starts` from the parse); fills `ids`.
  */
 export function upstreamRequestHead(
   h: RequestHead,
+  starts: Int32Array,
   target: string,
   authority: string,
   clientIp: string,
@@ -56,7 +59,10 @@ export function upstreamRequestHead(
   ids: ForwardIds,
   xfcc = "",
 ): string {
-  let out = h.method + " " + target + " HTTP/1.1\r\nhost: " + authority + "\r\n";
+  let out = h.method + " " + target + " HTTP/1.1\r\n";
+  const raw = h.raw;
+  const keepHost = h.hostHeader !== "" && authority === h.hostHeader;
+  let run = -1;
   let xff = "";
   let rid = "";
   const names = h.names;
@@ -65,8 +71,11 @@ export function upstreamRequestHead(
   const withOps = hasOps(ops);
   for (let k = 0; k < names.length; k++) {
     const name = names[k]!;
+    let keep = false;
     switch (name) {
       case "host":
+        keep = keepHost;
+        break;
       case "connection":
       case "keep-alive":
       case "proxy-connection":
@@ -79,18 +88,25 @@ export function upstreamRequestHead(
       case "x-forwarded-proto":
       case "x-envoy-original-path":
       case "x-forwarded-client-cert": // Envoy's SANITIZE_SET: never trust the client's own
-        continue;
+        break;
       case "x-forwarded-for":
         xff = xff === "" ? values[k]! : xff + ", " + values[k]!;
-        continue;
+        break;
       case "x-request-id":
         if (rid === "") rid = values[k]!;
-        continue;
+        break;
+      default:
+        keep = !(nominated !== null && nominated.includes(name)) && !(withOps && overridden(ops, name));
     }
-    if (nominated !== null && nominated.includes(name)) continue;
-    if (withOps && overridden(ops, name)) continue;
-    out += name + ": " + values[k]! + "\r\n";
+    if (keep) {
+      if (run < 0) run = starts[k]!;
+    } else if (run >= 0) {
+      out += raw.slice(run, starts[k]!);
+      run = -1;
+    }
   }
+  if (run >= 0) out += raw.slice(run, starts[names.length]!);
+  if (!keepHost) out += "host: " + authority + "\r\n";
   if (withOps) out += opLines(ops);
   xff = xff === "" ? clientIp : xff + ", " + clientIp;
   if (rid === "") rid = crypto.randomUUID();
@@ -112,23 +128,32 @@ export const FRAME_CLOSE = 3;
 
 /**
  * The response head for the client. `framing` says how the body reaches the
- * client; `connection` is the Connection header to send ("" for none).
+ * client; `connection` is the Connection header to send ("" for none). The
+ * status line (when HTTP/1.1 with a reason) and the header lines that pass are
+ * copied as received, in runs (`starts` from the parse).
  */
 export function downstreamResponseHead(
   r: ResponseHead,
+  starts: Int32Array,
   ops: HeaderOperations,
   server: string,
   serviceTimeMs: number,
   framing: number,
   connection: string,
 ): string {
-  let out = "HTTP/1.1 " + r.status + " " + (r.reason === "" ? reasonOf(r.status) : r.reason) + "\r\n";
+  const raw = r.raw;
   const names = r.names;
-  const values = r.values;
+  let out = "";
+  let run = 0;
+  if (r.minor === 0 || r.reason === "") {
+    out = "HTTP/1.1 " + r.status + " " + (r.reason === "" ? reasonOf(r.status) : r.reason) + "\r\n";
+    run = -1;
+  }
   const withOps = hasOps(ops);
   let sawLength = false;
   for (let k = 0; k < names.length; k++) {
     const name = names[k]!;
+    let keep = true;
     switch (name) {
       case "connection":
       case "keep-alive":
@@ -138,15 +163,22 @@ export function downstreamResponseHead(
       case "server":
       case "te":
       case "x-envoy-upstream-service-time":
-        continue;
+        keep = false;
+        break;
       case "content-length":
-        if (sawLength) continue;
+        keep = !sawLength;
         sawLength = true;
         break;
     }
-    if (withOps && overridden(ops, name)) continue;
-    out += name + ": " + values[k]! + "\r\n";
+    if (keep && withOps && overridden(ops, name)) keep = false;
+    if (keep) {
+      if (run < 0) run = starts[k]!;
+    } else if (run >= 0) {
+      out += raw.slice(run, starts[k]!);
+      run = -1;
+    }
   }
+  if (run >= 0) out += raw.slice(run, starts[names.length]!);
   if (withOps) out += opLines(ops);
   out += "server: " + server + "\r\nx-envoy-upstream-service-time: " + serviceTimeMs + "\r\n";
   if (framing === FRAME_CHUNKED) out += "transfer-encoding: chunked\r\n";

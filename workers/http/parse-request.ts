@@ -23,6 +23,10 @@ export class RequestHead implements RequestView {
   values: string[] = [];
   /** Host header, or the authority of an absolute-form target; "" when absent. */
   authority = "";
+  /** The Host header's value ("" when absent). */
+  hostHeader = "";
+  /** The head as received (latin1), request line through CRLFCRLF. */
+  raw = "";
   /** Lower-case host without port (lookup.ts's RequestView). */
   host = "";
   /** Gateway port the request arrived on; set by the listener. */
@@ -111,7 +115,8 @@ const VERSION_RE = /^HTTP\/\d\.\d\r\n/;
  * (request line through CRLFCRLF). Returns 0, or the status to answer with
  * (400, 431, 505).
  */
-export function parseRequestHead(b: Uint8Array, off: number, end: number, s: string, h: RequestHead): number {
+export function parseRequestHead(b: Uint8Array, off: number, end: number, s: string, h: RequestHead, starts: Int32Array | null = null): number {
+  h.raw = s;
   let p = off;
   // method SP
   while (p < end && TCHAR[b[p]!] === 1) p++;
@@ -131,7 +136,7 @@ export function parseRequestHead(b: Uint8Array, off: number, end: number, s: str
 
   const names = h.names;
   const values = h.values;
-  const r = scanFields(b, p + 10, end, s, off, names, values);
+  const r = scanFields(b, p + 10, end, s, off, names, values, starts);
   if (r < 0) return r === FIELDS_TOO_MANY ? 431 : 400;
   h.highBytes = r === 1;
 
@@ -144,6 +149,7 @@ export function parseRequestHead(b: Uint8Array, off: number, end: number, s: str
         if (sawHost) return 400;
         sawHost = true;
         h.authority = v;
+        h.hostHeader = v;
         break;
       case "content-length": {
         const len = parseLength(v);

@@ -18,6 +18,8 @@ export class ResponseHead {
   /** The upstream closes the connection after this response. */
   close = false;
   highBytes = false;
+  /** The head as received (latin1), status line through CRLFCRLF. */
+  raw = "";
 
   header(name: string): string | undefined {
     const ns = this.names;
@@ -30,7 +32,8 @@ export class ResponseHead {
  * Parse one response head into `h`: bytes b[off, end) whose latin1 text is `s`
  * (status line through CRLFCRLF). Returns true when it is well-formed.
  */
-export function parseResponseHead(b: Uint8Array, off: number, end: number, s: string, h: ResponseHead): boolean {
+export function parseResponseHead(b: Uint8Array, off: number, end: number, s: string, h: ResponseHead, starts: Int32Array | null = null): boolean {
+  h.raw = s;
   // "HTTP/1.x" SP 3DIGIT [SP reason] CRLF
   if (end - off < 16) return false;
   if (s.startsWith("HTTP/1.1 ")) h.minor = 1;
@@ -52,7 +55,7 @@ export function parseResponseHead(b: Uint8Array, off: number, end: number, s: st
     h.reason = s.slice(st - off, p - off);
   }
   if (c !== 13 || b[p + 1] !== 10) return false;
-  const r = scanFields(b, p + 2, end, s, off, h.names, h.values);
+  const r = scanFields(b, p + 2, end, s, off, h.names, h.values, starts);
   if (r < 0) return false;
   if (r === 1) h.highBytes = true;
 

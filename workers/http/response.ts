@@ -6,7 +6,7 @@ import { options } from "../context.ts";
 import { stats } from "../stats.ts";
 import { BODY_BAD, BODY_CLOSE } from "./body.ts";
 import type { Exchange } from "./exchange.ts";
-import { findHead, headText } from "./fields.ts";
+import { findHead, headText, lineStarts } from "./fields.ts";
 import { downstreamResponseHead, FRAME_CHUNKED, FRAME_CLOSE, FRAME_LENGTH, FRAME_NONE } from "./heads-out.ts";
 import { bodiless, MAX_RESPONSE_HEAD, parseResponseHead, ResponseHead } from "./parse-response.ts";
 import type { UpstreamConn } from "./upstream-conn.ts";
@@ -16,6 +16,9 @@ type LatinBuffer = Buffer & { latin1Write(s: string, offset: number, length: num
 
 /** Up to this much body goes into the same write as the head (one syscall, one segment). */
 const COALESCE = 64 * 1024;
+
+/** Line offsets of the response head being handled (parse and rewrite happen in one call). */
+const STARTS = lineStarts();
 
 const RESET = "upstream connect error or disconnect/reset before headers. reset reason: ";
 
@@ -43,7 +46,7 @@ function onHeadBytes(ex: Exchange, conn: UpstreamConn, data: Buffer): void {
       return;
     }
     r = new ResponseHead();
-    if (end < 0 || !parseResponseHead(buf, 0, end, headText, r)) return protocolError(ex);
+    if (end < 0 || !parseResponseHead(buf, 0, end, headText, r, STARTS)) return protocolError(ex);
     if (r.status >= 200 || r.status === 101) break;
     buf = buf.subarray(end); // 1xx interim response: not forwarded (Envoy answers 100-continue itself)
     if (buf.length === 0) {
@@ -83,7 +86,7 @@ function onHeadBytes(ex: Exchange, conn: UpstreamConn, data: Buffer): void {
       framing = FRAME_CLOSE;
     }
   }
-  const head = downstreamResponseHead(r, ex.responseOps, options.serverHeader, ex.upstreamServiceTime, framing, ex.connectionHeader);
+  const head = downstreamResponseHead(r, STARTS, ex.responseOps, options.serverHeader, ex.upstreamServiceTime, framing, ex.connectionHeader);
   ex.respStarted = true;
   writeBody(ex, conn, buf, end, head);
 }
@@ -138,7 +141,7 @@ function startTunnel(ex: Exchange, buf: Buffer, end: number, r: ResponseHead): v
   ex.tunnel = true;
   ex.respStarted = true;
   ex.respDone = true;
-  const head = downstreamResponseHead(r, ex.responseOps, options.serverHeader, ex.upstreamServiceTime, FRAME_NONE, "upgrade");
+  const head = downstreamResponseHead(r, STARTS, ex.responseOps, options.serverHeader, ex.upstreamServiceTime, FRAME_NONE, "upgrade");
   ex.ds.write(Buffer.from(head, "latin1"));
   if (end < buf.length) {
     ex.bytesSent += buf.length - end;
