@@ -8,6 +8,7 @@ import { renderPrometheus, sumSamples } from "../admin/prometheus.ts";
 import { certGauges } from "../admin/certs.ts";
 import { watchDirs } from "../load/watch.ts";
 import { WorkerPool } from "./workers.ts";
+import { ListenerLog, logCredentialChanges } from "./events.ts";
 import { diffResources, formatFinding, loadAndBuild, type ResourceKeyed } from "./pipeline.ts";
 
 interface State {
@@ -49,6 +50,7 @@ export async function serve(o: Options): Promise<number> {
     stopping: false,
   };
   reportFindings(state.snapshot, null);
+  logCredentialChanges(null, state.snapshot);
   log("info", "configuration loaded", {
     version: state.snapshot.version,
     resources: state.resources.size,
@@ -56,11 +58,12 @@ export async function serve(o: Options): Promise<number> {
     took_ms: Math.round(performance.now() - t0),
   });
 
-  const pool = new WorkerPool(o.workers, {
-    accessLog: o.accessLog,
-    logFormat: o.logFormat,
-    serverHeader: o.serverHeader,
-  });
+  const listenerLog = new ListenerLog();
+  const pool: WorkerPool = new WorkerPool(
+    o.workers,
+    { accessLog: o.accessLog, logFormat: o.logFormat, serverHeader: o.serverHeader },
+    { onApplied: () => listenerLog.update(pool.listenerStates()[0] ?? [], o.bind) },
+  );
 
   const metrics = async (): Promise<string> => {
     const sum = sumSamples(await pool.stats());
@@ -122,6 +125,7 @@ export async function serve(o: Options): Promise<number> {
     state.snapshot = next.snapshot;
     state.resources = next.resources;
     reportFindings(next.snapshot, previous);
+    logCredentialChanges(previous, next.snapshot);
     await pool.publish(next.snapshot);
     state.reloadsOk++;
     log("info", "configuration reloaded", {

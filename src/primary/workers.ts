@@ -19,13 +19,15 @@ interface Slot {
 export interface PoolEvents {
   /** A worker applied a snapshot (also after a restart). */
   onApplied?: () => void;
+  /** The worker script (tests run the pool against stand-ins). */
+  workerUrl?: URL;
 }
 
 export class WorkerPool {
   private slots: Slot[] = [];
   private current: Snapshot | null = null;
   private waiters: { version: number; resolve: () => void }[] = [];
-  private statsWaiters = new Map<number, { pending: number; samples: StatsSample[]; resolve: (s: StatsSample[]) => void }>();
+  private statsWaiters = new Map<number, { waiting: Set<Slot>; samples: StatsSample[]; resolve: (s: StatsSample[]) => void }>();
   private drainWaiters: (() => void)[] = [];
   private nextStatsId = 1;
   private stopping = false;
@@ -72,7 +74,7 @@ export class WorkerPool {
     if (live.length === 0) return Promise.resolve([]);
     const id = this.nextStatsId++;
     return new Promise((resolve) => {
-      const entry = { pending: live.length, samples: [] as StatsSample[], resolve };
+      const entry = { waiting: new Set(live), samples: [] as StatsSample[], resolve };
       this.statsWaiters.set(id, entry);
       for (const s of live) this.send(s, { type: "stats", id });
       setTimeout(() => {
@@ -135,7 +137,7 @@ export class WorkerPool {
   }
 
   private spawn(id: number): Slot {
-    const worker = new Worker(WORKER_URL.href);
+    const worker = new Worker((this.events.workerUrl ?? WORKER_URL).href);
     const slot: Slot = { id, worker, applied: 0, listeners: [], alive: true };
     worker.addEventListener("message", (e: MessageEvent<FromWorker>) => this.onMessage(slot, e.data));
     worker.addEventListener("error", (e: ErrorEvent) => {
@@ -147,9 +149,20 @@ export class WorkerPool {
     return slot;
   }
 
+  private settleStats(id: number): void {
+    const entry = this.statsWaiters.get(id);
+    if (entry === undefined || entry.waiting.size > 0) return;
+    this.statsWaiters.delete(id);
+    entry.resolve(entry.samples);
+  }
+
   private onExit(slot: Slot): void {
     if (!slot.alive) return;
     slot.alive = false;
+    // a dead worker answers no stats request: stop waiting for it
+    for (const [id, entry] of this.statsWaiters) {
+      if (entry.waiting.delete(slot)) this.settleStats(id);
+    }
     if (this.stopping) return;
     this.restarts++;
     log("error", "worker exited unexpectedly; restarting it with the current snapshot", { worker: slot.id, restarts: this.restarts });
@@ -181,10 +194,8 @@ export class WorkerPool {
         const entry = this.statsWaiters.get(msg.id);
         if (entry === undefined) return;
         entry.samples.push(msg.counters);
-        if (--entry.pending === 0) {
-          this.statsWaiters.delete(msg.id);
-          entry.resolve(entry.samples);
-        }
+        entry.waiting.delete(slot);
+        this.settleStats(msg.id);
         return;
       }
       case "drained": {

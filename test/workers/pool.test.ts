@@ -1,0 +1,32 @@
+// The primary's worker pool: publish to all, restart a worker that dies with the
+// current snapshot, gather stats from every worker, drain.
+import { expect, test } from "bun:test";
+import { rmSync } from "node:fs";
+import { crashMarker } from "./fixtures/crash-marker.ts";
+import { WorkerPool } from "../../src/primary/workers.ts";
+import type { Snapshot } from "../../src/snapshot/types.ts";
+
+function snap(version: number): Snapshot {
+  return { version, hash: `h${version}`, createdAt: "", listeners: [], clusters: new Map(), credentials: new Map(), findings: [] };
+}
+
+test("a worker that dies is restarted with the current snapshot and counted", async () => {
+  rmSync(crashMarker(), { force: true });
+  const pool = new WorkerPool(2, { accessLog: "off", logFormat: "text", serverHeader: "x" }, { workerUrl: new URL("./fixtures/crashy-worker.ts", import.meta.url) });
+  try {
+    await pool.start(snap(1));
+    expect(pool.allBound()).toBe(true);
+    await pool.publish(snap(2));
+    const first = await pool.stats(); // worker 0 dies on this request
+    expect(first.length).toBe(1);
+    const end = Date.now() + 5000;
+    while ((pool.restarts === 0 || !pool.allBound()) && Date.now() < end) await Bun.sleep(20);
+    expect(pool.restarts).toBe(1);
+    expect(pool.allBound()).toBe(true); // the new worker 0 applied version 2
+    const after = await pool.stats();
+    expect(after.map((s) => Object.keys(s)[0]).sort()).toEqual(['test_requests_total{worker="0"}', 'test_requests_total{worker="1"}']);
+    await pool.drain(1000);
+  } finally {
+    pool.terminate();
+  }
+});
