@@ -1,0 +1,178 @@
+// Operating gangway from the outside: explain, proxy-config (offline and live),
+// analyze output and exit codes, metrics after a known mix of requests.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { startHttpbin, type Backend } from "../../src/demo/httpbin.ts";
+import { runCli, startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
+
+const CONFIG = join(import.meta.dir, "..", "..", "config");
+const QUICK = ["--config", join(CONFIG, "quickstart")];
+
+describe("explain", () => {
+  test("404 by host names the domains there are", async () => {
+    const r = await runCli(["explain", ...QUICK, "--host", "nope.example.com", "--path", "/status/200"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("result:        404 no_virtual_host: no virtual host for nope.example.com in http.80 (domains: httpbin.example.com)");
+  });
+
+  test("404 by path shows every route considered and why it did not match", async () => {
+    const r = await runCli(["explain", ...QUICK, "--host", "httpbin.example.com:31194", "--path", "/headers"]);
+    expect(r.stdout).toContain("path /headers is not prefix /status");
+    expect(r.stdout).toContain("path /headers is not prefix /delay");
+    expect(r.stdout).toContain("404 no_route");
+  });
+
+  test("404 by header", async () => {
+    const dir = writeTree({
+      "c.yaml": `
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: v}
+spec:
+  hosts: ["*"]
+  gateways: [gw]
+  http:
+  - match: [{headers: {x-version: {exact: v2}}}]
+    route: [{destination: {host: a.local}}]
+`,
+    });
+    const miss = await runCli(["explain", "--config", dir, "--host", "x", "--path", "/", "--header", "x-version=v1"]);
+    expect(miss.stdout).toContain('header x-version="v1" is not exact v2');
+    expect(miss.stdout).toContain("404 no_route");
+    const hit = await runCli(["explain", "--config", dir, "--host", "x", "--path", "/", "--header", "x-version: v2", "-o", "json"]);
+    const t = JSON.parse(hit.stdout) as { outcome: string; route: string; cluster: string };
+    expect(t.route).toBe("v.0");
+    expect(t.cluster).toBe("outbound|80||a.local");
+    expect(t.outcome).toBe("no_endpoints"); // a.local is no Service: 503
+  });
+
+  test("the matched route, destination and endpoints", async () => {
+    const r = await runCli(["explain", ...QUICK, "--host", "httpbin.example.com", "--path", "/delay/1"]);
+    expect(r.stdout).toContain("MATCH");
+    expect(r.stdout).toContain("destination:   outbound|8000||httpbin.default.svc.cluster.local weight 100 → 127.0.0.1:18080");
+    expect(r.stdout).toContain("result:        200 forward");
+  });
+});
+
+describe("proxy-config", () => {
+  test("offline clusters: EDS for a Kubernetes Service, as istioctl prints it", async () => {
+    const r = await runCli(["proxy-config", "clusters", ...QUICK]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split("\n")[0]).toMatch(/^SERVICE FQDN\s+PORT\s+SUBSET\s+DIRECTION\s+TYPE\s+DESTINATION RULE$/);
+    expect(r.stdout).toMatch(/httpbin\.default\.svc\.cluster\.local\s+8000\s+-\s+outbound\s+EDS/);
+  });
+
+  test("offline listeners, routes, endpoints and secrets", async () => {
+    expect((await runCli(["proxy-config", "listeners", ...QUICK])).stdout).toMatch(/0\.0\.0\.0\s+80\s+80\s+HTTP\s+Route: http\.80/);
+    expect((await runCli(["proxy-config", "routes", ...QUICK])).stdout).toMatch(/http\.80\s+httpbin\.example\.com:80\s+httpbin\.example\.com\s+\/status\*\s+httpbin\.default/);
+    expect((await runCli(["proxy-config", "endpoints", ...QUICK])).stdout).toMatch(/127\.0\.0\.1:18080\s+HEALTHY\s+OK\s+outbound\|8000\|\|httpbin/);
+    const secrets = await runCli(["proxy-config", "secrets", "--config", join(CONFIG, "backends"), "--config", join(CONFIG, "walkthrough/06-tls-multi-host")]);
+    expect(secrets.stdout).toMatch(/kubernetes:\/\/httpbin-credential\s+Cert Chain\s+ACTIVE\s+true/);
+    expect(secrets.stdout).toContain("kubernetes://helloworld-credential");
+  });
+
+  test("bad usage exits 2", async () => {
+    expect((await runCli(["proxy-config", "nonsense", ...QUICK])).code).toBe(2);
+    expect((await runCli(["proxy-config", "clusters"])).code).toBe(2);
+  });
+});
+
+describe("analyze", () => {
+  test("findings as json with code, level, resource, file, document; exit 1 on an Error", async () => {
+    const dir = writeTree({
+      "vs.yaml": `
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: v}
+spec:
+  hosts: [a.example.com]
+  gateways: [missing]
+  http: [{route: [{destination: {host: a.local}}]}]
+`,
+    });
+    const r = await runCli(["analyze", "--config", dir, "-o", "json"]);
+    expect(r.code).toBe(1);
+    const findings = JSON.parse(r.stdout) as { code: string; level: string; resource: string; file: string; doc: number; field: string }[];
+    const f = findings.find((x) => x.code === "GW0301")!;
+    expect(f).toMatchObject({ level: "Error", resource: "VirtualService/default/v", file: join(dir, "vs.yaml"), doc: 0, field: "spec.gateways[0]" });
+  });
+
+  test("the quickstart has no findings: exit 0", async () => {
+    const r = await runCli(["analyze", ...QUICK]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("No validation issues");
+  });
+});
+
+describe("live: proxy-config --admin and metrics after a known mix", () => {
+  let httpbin: Backend;
+  let gw: GatewayProcess;
+  beforeAll(async () => {
+    httpbin = startHttpbin({ name: "httpbin" });
+    const dir = writeTree({
+      "c.yaml": `
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: [app.example.com]}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: app}
+spec:
+  hosts: [app.example.com]
+  gateways: [gw]
+  http:
+  - name: api
+    match: [{uri: {prefix: /status}}]
+    route: [{destination: {host: app.local, port: {number: 80}}}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: app}
+spec:
+  hosts: [app.local]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1, ports: {http: ${httpbin.port}}}]
+`,
+    });
+    gw = await startGateway({ configDirs: [dir] });
+  });
+  afterAll(async () => {
+    await gw.stop();
+    await httpbin.stop();
+  });
+
+  test("proxy-config clusters --admin reads the running gateway", async () => {
+    const r = await runCli(["proxy-config", "clusters", "--admin", `127.0.0.1:${gw.adminPort}`]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/app\.local\s+80\s+-\s+outbound\s+STATIC/);
+  });
+
+  test("3 × 200, 2 × 503, 1 × 404 are counted by code, flags, route and destination, summed over workers", async () => {
+    const get = (p: string, host = "app.example.com") => fetch(gw.url(80, p), { headers: { host } }).then((r) => r.arrayBuffer());
+    for (let i = 0; i < 3; i++) await get("/status/200");
+    for (let i = 0; i < 2; i++) await get("/status/503");
+    await get("/nowhere");
+    const m = await (await gw.admin("/stats/prometheus")).text();
+    const value = (re: RegExp) => Number(re.exec(m)?.[1] ?? "NaN");
+    expect(value(/istio_requests_total\{response_code="200",response_flags="-",route="api",destination_service="app\.local"\} (\d+)/)).toBe(3);
+    expect(value(/istio_requests_total\{response_code="503",response_flags="-",route="api",destination_service="app\.local"\} (\d+)/)).toBe(2);
+    expect(value(/istio_requests_total\{response_code="404",response_flags="NR",[^}]*\} (\d+)/)).toBe(1);
+    expect(value(/istio_request_duration_milliseconds_count\{response_code="200"[^}]*\} (\d+)/)).toBe(3);
+    expect(m).toContain("# TYPE istio_request_duration_milliseconds histogram");
+    expect(m).toContain("# TYPE istio_requests_total counter");
+    expect(m).toContain("gangway_workers 2");
+    expect(m).toContain("gangway_ready 1");
+  });
+});
