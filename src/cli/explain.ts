@@ -11,6 +11,7 @@ function one(o: Options, name: string): string | undefined {
 export function formatTrace(t: TraceResult): string {
   const lines: string[] = [];
   lines.push(`listener:      ${t.listener ?? "(none)"}`);
+  if (t.chain !== null) lines.push(`filter chain:  ${t.chain}`);
   if (t.routeTable !== null) lines.push(`route table:   ${t.routeTable}`);
   if (t.listener !== null) lines.push(`virtual host:  ${t.virtualHost ?? "(none)"}`);
   for (const c of t.considered) lines.push(`  route ${c.index} ${c.name} (${c.source}): ${c.matched ? "MATCH" : "no"} — ${c.reason}`);
@@ -40,7 +41,16 @@ export function explainCommand(o: Options): number {
     for (const e of built.errors) process.stderr.write(formatFinding(e) + "\n");
     return 1;
   }
-  const t = trace(built.snapshot, { port: Number(portStr), host, path, method: one(o, "--method") ?? "GET", headers, scheme: one(o, "--scheme") ?? "http" });
+  const sni = one(o, "--sni");
+  const t = trace(built.snapshot, {
+    port: Number(portStr),
+    host,
+    path,
+    method: one(o, "--method") ?? "GET",
+    headers,
+    scheme: one(o, "--scheme") ?? "http",
+    ...(sni !== undefined ? { sni } : {}),
+  });
   if (o.extra.get("-o")?.at(-1) === "json") process.stdout.write(JSON.stringify(t, null, 2) + "\n");
   else process.stdout.write(formatTrace(t));
   return 0;

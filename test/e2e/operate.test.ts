@@ -176,3 +176,16 @@ spec:
     expect(m).toContain("gangway_ready 1");
   });
 });
+
+describe("explain on a TLS port", () => {
+  const TLS = ["--config", join(CONFIG, "backends"), "--config", join(CONFIG, "walkthrough/06-tls-multi-host"), "--port", "443"];
+  test("the SNI picks the filter chain; a Host it does not serve is 421; an unknown SNI fails the handshake", async () => {
+    const ok = await runCli(["explain", ...TLS, "--host", "helloworld-v1.example.com", "--path", "/hello"]);
+    expect(ok.stdout).toContain("filter chain:  https.443.https-helloworld.mygateway.default");
+    expect(ok.stdout).toContain("200 forward");
+    const mis = await runCli(["explain", ...TLS, "--sni", "httpbin.example.com", "--host", "helloworld-v1.example.com", "--path", "/hello"]);
+    expect(mis.stdout).toContain("421 misdirected");
+    const unknown = await runCli(["explain", ...TLS, "--host", "x.example.com", "--path", "/"]);
+    expect(unknown.stdout).toContain("handshake_failed");
+  });
+});
