@@ -122,11 +122,25 @@ export class TlsConn<T = unknown> {
     });
   }
 
-  /** Bytes accepted (all or nothing): 0 while the TLS layer is backed up. */
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.tls.uncork();
+  };
+
+  /**
+   * Bytes accepted (all or nothing): 0 while the TLS layer is backed up. Writes
+   * of one tick (a response head and its body) are corked into one TLS record.
+   */
   write(b: Uint8Array): number {
     const t = this.tls;
     if (t.destroyed) return b.length; // dropped, as a closed Bun socket would
     if (t.writableLength > HIGH_WATER) return 0;
+    if (!this.corked) {
+      this.corked = true;
+      t.cork();
+      queueMicrotask(this.uncork);
+    }
     t.write(b);
     return b.length;
   }
