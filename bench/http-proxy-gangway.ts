@@ -2,7 +2,7 @@
 // on LISTEN_PORT, one catch-all route to the upstream on UPSTREAM_PORT.
 // Usage: bun bench/http-proxy-gangway.ts [listenPort=18081] [upstreamPort=18080] [workers=2] [accessLog=off]
 import type { FromWorker } from "../src/snapshot/messages.ts";
-import type { PathIndex, Snapshot } from "../src/snapshot/types.ts";
+import type { Listener, PathIndex, Snapshot } from "../src/snapshot/types.ts";
 
 const listenPort = Number(process.argv[2] ?? 18081);
 const upstreamPort = Number(process.argv[3] ?? 18080);
@@ -15,7 +15,7 @@ const snapshot: Snapshot = {
   createdAt: new Date().toISOString(),
   findings: [],
   listeners: [
-    {
+    <Listener>(<unknown>{
       name: "0.0.0.0_80",
       port: 80,
       bindPort: listenPort,
@@ -23,6 +23,7 @@ const snapshot: Snapshot = {
       protocol: "HTTP",
       sources: [],
       tls: null,
+      tcpRoutes: null,
       routeTable: {
         name: "http.80",
         exactHosts: new Map(),
@@ -61,7 +62,7 @@ const snapshot: Snapshot = {
           },
         ],
       },
-    },
+    }),
   ],
   credentials: new Map(),
   clusters: new Map([

@@ -1,7 +1,7 @@
 // Profiling aid: the worker's data plane in the main thread (no Worker), for
 // `bun --cpu-prof-md bench/http-proxy-inproc.ts` while wrk runs. Exits after SECONDS.
 // Usage: bun bench/http-proxy-inproc.ts [listenPort=18083] [upstreamPort=18080] [seconds=12]
-import type { PathIndex, Snapshot } from "../src/snapshot/types.ts";
+import type { Listener, PathIndex, Snapshot } from "../src/snapshot/types.ts";
 import { setPost, startClock } from "../workers/context.ts";
 import { applyClusters } from "../workers/http/clusters.ts";
 import { applyListeners } from "../workers/listeners.ts";
@@ -16,7 +16,7 @@ const snapshot: Snapshot = {
   createdAt: new Date().toISOString(),
   findings: [],
   listeners: [
-    {
+    <Listener>(<unknown>{
       name: "0.0.0.0_80",
       port: 80,
       bindPort: listenPort,
@@ -24,6 +24,7 @@ const snapshot: Snapshot = {
       protocol: "HTTP",
       sources: [],
       tls: null,
+      tcpRoutes: null,
       routeTable: {
         name: "http.80",
         exactHosts: new Map(),
@@ -62,7 +63,7 @@ const snapshot: Snapshot = {
           },
         ],
       },
-    },
+    }),
   ],
   credentials: new Map(),
   clusters: new Map([

@@ -12,6 +12,8 @@ import { Downstream, httpHandlers } from "./http/downstream.ts";
 
 /** A client connection with nothing in flight is closed after this long (Envoy's default is 1 h). */
 export const DOWNSTREAM_IDLE_MS = 300_000;
+/** A connection we ended is closed outright if the client has not closed it after this long. */
+export const CLOSING_MS = 10_000;
 /** An upgraded (WebSocket) connection silent in both directions this long is closed. */
 export const TUNNEL_IDLE_MS = 3_600_000;
 
@@ -131,7 +133,9 @@ export function sweepDownstreams(now: number): void {
   for (const ps of all) {
     for (const d of ps.conns) {
       const quiet = now - d.lastActive;
-      if (d.ex === null) {
+      if (d.ending) {
+        if (quiet > CLOSING_MS) d.abort(); // we sent FIN; the client never closed its side
+      } else if (d.ex === null) {
         if (quiet > DOWNSTREAM_IDLE_MS || ps.draining) d.end();
       } else if (d.ex.tunnel && quiet > TUNNEL_IDLE_MS) d.abort();
     }

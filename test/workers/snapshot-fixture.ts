@@ -117,7 +117,8 @@ export function listener(bindPort: number, vhosts: VirtualHost[], protocol: Serv
     routeTable: protocol === "HTTP" ? routeTable(`http.${port}`, vhosts) : null,
     sources: ["Gateway/default/test#0"],
     tls: null,
-  };
+    tcpRoutes: null,
+  } as Listener; // cast: fields added to Listener by other work (tcpRoutes) may or may not be there yet
 }
 
 export function cluster(name: string, endpoints: [string, number][], lbPolicy: LbPolicy = "LEAST_REQUEST", connectTimeoutMs = 2000): Cluster {

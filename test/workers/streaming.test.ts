@@ -196,3 +196,31 @@ describe("connections", () => {
     expect(got).toEqual(["one", "two"]);
   });
 });
+
+describe("local replies with request bodies", () => {
+  test("a small body sent to a 404 is read and dropped; the next pipelined request is served", async () => {
+    const res = await raw(
+      port,
+      "POST /x HTTP/1.1\r\nHost: nobody.example.com\r\nContent-Length: 10\r\n\r\n0123456789" + "GET /echo HTTP/1.1\r\nHost: app.example.com\r\n\r\n",
+      (b) => countResponses(b.toString()) === 2 && b.toString().includes("}"),
+    );
+    expect(res.text.startsWith("HTTP/1.1 404 ")).toBe(true);
+    expect(res.text).toContain('"url":"/echo"');
+    expect(res.closed).toBe(false);
+  });
+
+  test("a big body announced to a 404 gets the answer and a closed connection", async () => {
+    const res = await raw(port, "POST /x HTTP/1.1\r\nHost: nobody.example.com\r\nContent-Length: 5000000\r\n\r\n" + "x".repeat(1000));
+    expect(res.text.startsWith("HTTP/1.1 404 ")).toBe(true);
+    expect(headerOf(res.text, "connection")).toBe("close");
+    expect(res.closed).toBe(true);
+  });
+});
+
+describe("slow upstreams", () => {
+  test("nothing but the route timeout cuts a slow upstream (6 s, past the worker's 5 s sweep)", async () => {
+    const r = await fetch(`http://127.0.0.1:${port}/delay/6000`, { headers: H });
+    expect(r.status).toBe(200);
+    expect(await r.text()).toBe("late");
+  }, 10_000);
+});

@@ -40,7 +40,8 @@ export class Downstream {
   readonly lineStarts = lineStarts();
   lastActive = coarseNow;
   closed = false;
-  private ending = false;
+  /** end() was called: no more requests are read; closes once written. */
+  ending = false;
   private paused = false;
   private inLoop = false;
   readonly remoteIp: string;
@@ -182,6 +183,7 @@ export class Downstream {
     if (this.ex !== ex) return;
     this.ex = null;
     this.state = HEAD;
+    this.lastActive = coarseNow; // idle from now
     if (this.closed) return;
     if (close) {
       this.buf = null;
@@ -220,6 +222,7 @@ export class Downstream {
   }
 
   onDrain(): void {
+    this.lastActive = coarseNow; // a slow reader making progress is not idle
     if (!this.out.flush(this.socket)) return;
     if (this.ending) {
       this.socket.end();
@@ -232,6 +235,7 @@ export class Downstream {
   end(): void {
     if (this.ending || this.closed) return;
     this.ending = true;
+    this.lastActive = coarseNow;
     if (this.out.empty) this.socket.end();
   }
 

@@ -6,7 +6,7 @@ import type { HeaderOperations, Route, RouteAction } from "../../src/snapshot/ty
 import { hostInNames, matchOne, selectRoute, selectVirtualHost } from "../../src/route/lookup.ts";
 import type { AccessRecord } from "../access-log.ts";
 import { accessLog } from "../access-log.ts";
-import { httpDate, options } from "../context.ts";
+import { httpDate, options, reportError } from "../context.ts";
 import { stats } from "../stats.ts";
 import { BODY_BAD, BODY_LENGTH, BodyReader } from "./body.ts";
 import { clusters } from "./clusters.ts";
@@ -31,7 +31,12 @@ const NOT_LATIN1 = /[^\x00-\xff]/;
 
 function onTimeout(ex: Exchange): void {
   ex.timer = null;
-  ex.onTimeout();
+  try {
+    ex.onTimeout();
+  } catch (err) {
+    reportError("route timeout", err);
+    ex.ds.abort();
+  }
 }
 
 export class Exchange implements UpstreamUser, AccessRecord, ForwardIds {

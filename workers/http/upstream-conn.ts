@@ -57,7 +57,11 @@ function errCode(err: Error): string {
 
 function onConnectTimeout(c: UpstreamConn): void {
   c.connectTimer = null;
-  if (!c.isOpen && !c.closed) c.onConnectError("connection timeout");
+  try {
+    if (!c.isOpen && !c.closed) c.onConnectError("connection timeout");
+  } catch (err) {
+    reportError("connect timeout", err);
+  }
 }
 
 export class UpstreamConn {
@@ -71,6 +75,7 @@ export class UpstreamConn {
   idleSince = 0;
   connectTimer: ReturnType<typeof setTimeout> | null = null;
   private local = "";
+  private paused = false;
 
   constructor(
     readonly pool: EndpointPool,
@@ -160,11 +165,17 @@ export class UpstreamConn {
   }
 
   pause(): void {
-    this.socket?.pause();
+    if (!this.paused && this.socket !== null) {
+      this.paused = true;
+      this.socket.pause();
+    }
   }
 
   resume(): void {
-    this.socket?.resume();
+    if (this.paused && this.socket !== null) {
+      this.paused = false;
+      this.socket.resume();
+    }
   }
 
   /** Back to the pool (or closed when it cannot be reused). */
@@ -174,7 +185,7 @@ export class UpstreamConn {
       this.destroy();
       return;
     }
-    this.socket?.resume();
+    this.resume();
     this.idleSince = coarseNow;
     this.pool.putIdle(this);
   }
