@@ -8,12 +8,14 @@ import type { GatewayResource, VirtualServiceResource } from "../model/istio.ts"
 import { resourceRef } from "../model/meta.ts";
 import { buildRuleIndex } from "../resolve/destinationrules.ts";
 import { selectGateways, virtualServicesByGateway } from "../resolve/gateways.ts";
+import { CLUSTER_DOMAIN } from "../resolve/hosts.ts";
 import { buildRegistry } from "../resolve/services.ts";
 import type { Finding, Listener, Snapshot } from "../snapshot/types.ts";
 import { analyzeVirtualServices } from "./analyze.ts";
 import { compileClusters } from "./clusters.ts";
 import { CompileContext, type CompileOptions } from "./context.ts";
 import { convertIngresses } from "./ingress.ts";
+import { compileTcpRoutes, type ServiceRef } from "./l4routes.ts";
 import { mergeServers, serverSource, terminatesHTTP, type PortGroup } from "./servers.ts";
 import { compileRouteTable } from "./virtualhosts.ts";
 import { compileTlsListener, indexSecrets, type TlsCompileState } from "./tls.ts";
@@ -78,6 +80,13 @@ function inputHash(resources: Resource[], opts: CompileOptions): string {
   return h.digest("hex");
 }
 
+/** Services inside the mesh (Kubernetes Services, MESH_INTERNAL ServiceEntries), for AUTO_PASSTHROUGH. */
+function meshServices(services: ByKind["Service"], entries: ByKind["ServiceEntry"]): ServiceRef[] {
+  const out: ServiceRef[] = services.map((s) => ({ host: `${s.metadata.name}.${s.metadata.namespace}.svc.${CLUSTER_DOMAIN}`, origin: s }));
+  for (const e of entries) if (e.spec.location === "MESH_INTERNAL") for (const host of e.spec.hosts) out.push({ host, origin: e });
+  return out;
+}
+
 function compileListener(ctx: CompileContext, group: PortGroup, vsByGateway: Map<string, VirtualServiceResource[]>, tls: TlsCompileState): Listener {
   const opts = ctx.opts;
   if (group.class === "tls") {
@@ -90,19 +99,24 @@ function compileListener(ctx: CompileContext, group: PortGroup, vsByGateway: Map
       routeTable: null,
       sources: group.servers.map((b) => serverSource(ctx, b)),
       tls: compileTlsListener(ctx, tls, group, vsByGateway),
+      tcpRoutes: null,
     };
   }
   const http = group.servers.some((b) => terminatesHTTP(b.server));
+  let tcpRoutes: Listener["tcpRoutes"] = null;
   if (!http) {
-    for (const b of group.servers) {
+    // a TCP port has one server (mergeServers): its bytes follow its first tcp route
+    const b = group.servers[0]!;
+    if (b.server.tls !== null) {
       ctx.report(
         "Warning",
         Codes.ServerUnsupported,
         b.gateway,
-        `${b.server.port.protocol} server on port ${group.port}${b.server.tls ? ` (TLS ${b.server.tls.mode})` : ""}: TCP/TLS routing is not served yet, connections are closed`,
-        `spec.servers[${b.index}]`,
+        `${b.server.port.protocol} server on port ${group.port} with TLS ${b.server.tls.mode}: TLS is not terminated on a ${b.server.port.protocol} port (use protocol TLS); bytes are forwarded as they come`,
+        `spec.servers[${b.index}].tls`,
       );
     }
+    tcpRoutes = compileTcpRoutes(ctx, b, `tcp.${group.port}`, vsByGateway);
   }
   return {
     name: `0.0.0.0_${group.port}`,
@@ -113,6 +127,7 @@ function compileListener(ctx: CompileContext, group: PortGroup, vsByGateway: Map
     routeTable: http ? compileRouteTable(ctx, group, vsByGateway, null) : null,
     sources: group.servers.map((b) => serverSource(ctx, b)),
     tls: null,
+    tcpRoutes,
   };
 }
 
@@ -143,7 +158,7 @@ export function compileSnapshot(resources: Resource[], opts: CompileOptions, ver
   const { byGateway, hidden } = virtualServicesByGateway(virtualServices, opts.namespace);
   analyzeVirtualServices(ctx, virtualServices, gateways, applied, hidden);
 
-  const tlsState: TlsCompileState = { secrets: indexSecrets(k.Secret), credentials: new Map() };
+  const tlsState: TlsCompileState = { secrets: indexSecrets(k.Secret), credentials: new Map(), services: () => meshServices(k.Service, k.ServiceEntry) };
   const listeners = groups.map((g) => compileListener(ctx, g, byGateway, tlsState));
   if (listeners.length === 0 && resources.length > 0) {
     ctx.report(

@@ -9,8 +9,9 @@ import type { SecretResource } from "../model/kube.ts";
 import type { GatewayResource, Server, VirtualServiceResource } from "../model/istio.ts";
 import { resourceRef } from "../model/meta.ts";
 import { stripNamespace } from "../resolve/hosts.ts";
-import type { Credential, FilterChain, TlsListener, TlsMode, WildcardHost } from "../snapshot/types.ts";
+import type { Credential, FilterChain, TlsListener, TlsMode } from "../snapshot/types.ts";
 import type { CompileContext } from "./context.ts";
+import { compileAutoPassthroughRoutes, compilePassthroughRoutes, compileTcpRoutes, indexNames, type ServiceRef } from "./l4routes.ts";
 import { serverSource, terminatesHTTP, type BoundServer, type PortGroup } from "./servers.ts";
 import { compileRouteTable } from "./virtualhosts.ts";
 
@@ -58,6 +59,8 @@ function chainName(b: BoundServer): string {
 export interface TlsCompileState {
   secrets: SecretIndex;
   credentials: Map<string, Credential>;
+  /** Services AUTO_PASSTHROUGH servers may route to (asked only when there is one). */
+  services: () => ServiceRef[];
 }
 
 /** Namespaces to look a credential up in, in order: an Ingress's own first, then the gateway's. */
@@ -162,7 +165,14 @@ function checkMode(ctx: CompileContext, b: BoundServer, tls: NonNullable<Server[
   return { key, problem: "" };
 }
 
-function compileChain(ctx: CompileContext, st: TlsCompileState, group: PortGroup, b: BoundServer, vsByGateway: Map<string, VirtualServiceResource[]>): FilterChain {
+function compileChain(
+  ctx: CompileContext,
+  st: TlsCompileState,
+  group: PortGroup,
+  b: BoundServer,
+  vsByGateway: Map<string, VirtualServiceResource[]>,
+  claimed: Map<string, string>,
+): FilterChain {
   const tls = b.server.tls!;
   const field = `spec.servers[${b.index}].tls`;
   const mode = tls.mode as TlsMode;
@@ -178,11 +188,16 @@ function compileChain(ctx: CompileContext, st: TlsCompileState, group: PortGroup
     ciphers: "",
     subjectAltNames: tls.subjectAltNames,
     routeTable: null,
+    tcpRoutes: null,
   };
   if (mode === "SIMPLE" || mode === "MUTUAL" || mode === "OPTIONAL_MUTUAL") {
     const { key, problem } = resolveCredential(ctx, st, b, tls);
     chain.credential = key;
     chain.disabled = problem;
+  } else if (mode === "PASSTHROUGH") {
+    chain.tcpRoutes = compilePassthroughRoutes(ctx, b, chain.name, vsByGateway, claimed);
+  } else if (mode === "AUTO_PASSTHROUGH") {
+    chain.tcpRoutes = compileAutoPassthroughRoutes(ctx, b, chain.name, chain.source, st.services());
   } else {
     chain.disabled = `TLS mode ${mode} is not served yet`;
     ctx.report("Warning", Codes.ServerUnsupported, b.gateway, `${chain.disabled}: connections for ${chain.serverNames.join(", ")} are closed`, `${field}.mode`);
@@ -202,9 +217,9 @@ function compileChain(ctx: CompileContext, st: TlsCompileState, group: PortGroup
     const table = compileRouteTable(ctx, { ...group, servers: [b] }, vsByGateway, null);
     table.name = chain.name;
     chain.routeTable = table;
-  } else if (b.server.port.protocol === "TLS" && chain.disabled === "") {
-    chain.disabled = "TLS-terminated TCP routes are not served yet";
-    ctx.report("Warning", Codes.ServerUnsupported, b.gateway, `TLS server with mode ${mode}: tcp routes are not served yet, connections are closed`, `spec.servers[${b.index}]`);
+  } else if (chain.tcpRoutes === null && mode !== "ISTIO_MUTUAL") {
+    // a TLS server terminated here: its bytes follow the tcp routes
+    chain.tcpRoutes = compileTcpRoutes(ctx, b, chain.name, vsByGateway);
   }
   return chain;
 }
@@ -216,19 +231,7 @@ export function compileTlsListener(
   group: PortGroup,
   vsByGateway: Map<string, VirtualServiceResource[]>,
 ): TlsListener {
-  const chains = group.servers.map((b) => compileChain(ctx, st, group, b, vsByGateway));
-  const exactHosts = new Map<string, number>();
-  const wildcardHosts: WildcardHost[] = [];
-  let catchAll = -1;
-  chains.forEach((c, i) => {
-    for (const n of c.serverNames) {
-      if (n === "*") {
-        if (catchAll < 0) catchAll = i;
-      } else if (n.startsWith("*.")) {
-        if (!wildcardHosts.some((w) => w.suffix === n.slice(1))) wildcardHosts.push({ suffix: n.slice(1), index: i });
-      } else if (!exactHosts.has(n)) exactHosts.set(n, i);
-    }
-  });
-  wildcardHosts.sort((a, b) => b.suffix.length - a.suffix.length);
-  return { chains, exactHosts, wildcardHosts, catchAll };
+  const claimed = new Map<string, string>();
+  const chains = group.servers.map((b) => compileChain(ctx, st, group, b, vsByGateway, claimed));
+  return { chains, ...indexNames(chains.map((c) => c.serverNames)) };
 }

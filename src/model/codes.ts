@@ -42,6 +42,8 @@ export const Codes = {
   GatewayNotSelected: "GW0205",
   /** A server setting gangway does not serve yet (bind, TCP/TLS routes, ...). */
   ServerUnsupported: "GW0206",
+  /** A PASSTHROUGH or TCP server no VirtualService `tls:`/`tcp:` route applies to: its connections are closed. */
+  L4NoRoute: "GW0207",
 
   // ---- virtual services and routes ---------------------------------------------
   /** A VirtualService names a Gateway that does not exist (or does not apply here). */
@@ -56,6 +58,8 @@ export const Codes = {
   WeightsNot100: "GW0305",
   /** A VirtualService without gateways binds to the mesh only: not served by a gateway. */
   MeshOnly: "GW0307",
+  /** A `tls:` route's SNI name is already routed on that port by an earlier route: this match is skipped. */
+  DuplicateSniRoute: "GW0308",
 
   // ---- destinations, clusters, endpoints ---------------------------------------
   /** Destination host is no Service or ServiceEntry: the cluster has no endpoints (503). */

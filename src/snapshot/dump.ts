@@ -6,7 +6,7 @@
 // listener's, and one per TLS filter chain), clusters (by name),
 // findings, and any part added to Snapshot later, converted the same way.
 // Inside listeners (and their TLS filter chains) a route table is named, not repeated.
-import type { HeaderOperations, Listener, RouteTable, Snapshot, StringMatch } from "./types.ts";
+import type { HeaderOperations, Listener, RouteTable, Snapshot, StringMatch, TcpRouteTable } from "./types.ts";
 
 const SECRET_KEY = /^(privateKey|private_key|key|tls\.key)$/;
 
@@ -78,6 +78,19 @@ function routeTable(t: RouteTable): unknown {
   };
 }
 
+/** TCP routes without their SNI index. */
+function tcpRoutes(t: TcpRouteTable): unknown {
+  return {
+    name: t.name,
+    routes: t.routes.map((r) => ({
+      name: r.name,
+      source: r.source,
+      ...(r.sniHosts.length > 0 ? { sniHosts: r.sniHosts } : {}),
+      destinations: r.destinations.map((d) => ({ cluster: d.cluster, weight: d.weight })),
+    })),
+  };
+}
+
 function listener(l: Listener): unknown {
   const out: Record<string, unknown> = {
     name: l.name,
@@ -101,8 +114,10 @@ function listener(l: Listener): unknown {
       ...(c.ciphers !== "" ? { ciphers: c.ciphers } : {}),
       ...(c.subjectAltNames.length > 0 ? { subjectAltNames: c.subjectAltNames } : {}),
       routeTable: c.routeTable === null ? null : c.routeTable.name,
+      ...(c.tcpRoutes !== null ? { tcpRoutes: tcpRoutes(c.tcpRoutes) } : {}),
     }));
   }
+  if (l.tcpRoutes !== null) out.tcpRoutes = tcpRoutes(l.tcpRoutes);
   return out;
 }
 

@@ -43,6 +43,8 @@ export interface Listener {
   sources: string[];
   /** For HTTPS/TLS listeners: the filter chains chosen by SNI. Null for plain-text listeners. */
   tls: TlsListener | null;
+  /** For TCP listeners (plain-text, not HTTP): where connections go. Null otherwise. */
+  tcpRoutes: TcpRouteTable | null;
 }
 
 export type TlsMode = "SIMPLE" | "MUTUAL" | "OPTIONAL_MUTUAL" | "PASSTHROUGH" | "AUTO_PASSTHROUGH" | "ISTIO_MUTUAL";
@@ -81,6 +83,44 @@ export interface FilterChain {
   subjectAltNames: string[];
   /** HTTPS terminated here: the route table of this server; null otherwise. */
   routeTable: RouteTable | null;
+  /**
+   * Where the bytes go when HTTP is not routed here: PASSTHROUGH and
+   * AUTO_PASSTHROUGH chains (routes by SNI, TLS untouched), or a TLS server
+   * terminated here with `tcp:` routes (its one route). Null otherwise.
+   */
+  tcpRoutes: TcpRouteTable | null;
+}
+
+/**
+ * Where a TCP connection's bytes go (Envoy's tcp_proxy): for a PASSTHROUGH
+ * chain, its VirtualService `tls:` routes by SNI (exact, longest `*.suffix`,
+ * then `*`, as Envoy's filter chain match); for AUTO_PASSTHROUGH, one route
+ * per `outbound_.<port>_.<subset>_.<host>` name; for a TCP server, the first
+ * `tcp:` route that applies, as the catch-all. No route found: the connection
+ * is closed.
+ */
+export interface TcpRouteTable {
+  /** `tcp.31400`, or the filter chain's name. */
+  name: string;
+  routes: TcpRoute[];
+  /** Lower-case SNI → index in routes. */
+  exactHosts: Map<string, number>;
+  /** `*.example.com` SNI names as suffix `.example.com`, longest first. */
+  wildcardHosts: WildcardHost[];
+  /** Index of the route for any SNI (`*`, or a TCP server's route, also without SNI), or -1. */
+  catchAll: number;
+}
+
+export interface TcpRoute {
+  /** `<vs name>.tls.<i>`, `<vs name>.tcp.<i>`, or the SNI name (AUTO_PASSTHROUGH). */
+  name: string;
+  /** `VirtualService/ns/name`, or the Gateway server (AUTO_PASSTHROUGH). */
+  source: string;
+  /** SNI names that select it (lower case; `*.x` and `*` allowed); empty for `tcp:` routes. */
+  sniHosts: string[];
+  /** Weighted clusters (Envoy's weighted_clusters); one destination gets weight 100. */
+  destinations: WeightedDestination[];
+  totalWeight: number;
 }
 
 export interface RouteTable {
