@@ -3,7 +3,8 @@
 // build the client's head. Usage: bun bench/http-proxy-micro.ts
 import { normalizeHost, selectRoute, selectVirtualHost } from "../src/route/lookup.ts";
 import { findHead, headText, lineStarts } from "../workers/http/fields.ts";
-import { downstreamResponseHead, FRAME_LENGTH, upstreamRequestHead } from "../workers/http/heads-out.ts";
+import { FRAME_LENGTH, upstreamRequestHead } from "../workers/http/heads-out.ts";
+import { buildResponseHead } from "../workers/http/response-head.ts";
 import { MAX_REQUEST_HEAD, parseRequestHead, RequestHead } from "../workers/http/parse-request.ts";
 import { MAX_RESPONSE_HEAD, parseResponseHead, ResponseHead } from "../workers/http/parse-response.ts";
 import { routeTable, virtualHost, forward, dest } from "../test/workers/snapshot-fixture.ts";
@@ -22,7 +23,6 @@ const respBuf = Buffer.from(
 );
 const ops = { set: [], add: [], remove: [] };
 const REQ = lineStarts();
-const RESP = lineStarts();
 const ids = { xff: "", requestId: "" };
 
 function one(req: Buffer): number {
@@ -34,11 +34,8 @@ function one(req: Buffer): number {
   const up = Buffer.from(upstreamRequestHead(h, REQ, h.path, h.authority, "127.0.0.1", "", ops, ids), "latin1");
   const rend = findHead(respBuf, 0, MAX_RESPONSE_HEAD);
   const r = new ResponseHead();
-  parseResponseHead(respBuf, 0, rend, headText, r, RESP);
-  const head = downstreamResponseHead(r, RESP, ops, "istio-envoy", 1, FRAME_LENGTH, "");
-  const out = Buffer.allocUnsafe(head.length + 13);
-  out.write(head, 0, "latin1");
-  respBuf.copy(out, head.length, rend);
+  parseResponseHead(respBuf, 0, rend, r);
+  const out = buildResponseHead(r, respBuf, 0, ops, "istio-envoy", 1, FRAME_LENGTH, "", rend, respBuf.length);
   return ri + up.length + out.length;
 }
 

@@ -1,22 +1,39 @@
 // The response-head parser and the chunked scanner: good and hostile inputs.
 import { describe, expect, test } from "bun:test";
 import { CHUNKED_BAD, CHUNKED_MORE, ChunkedScanner } from "../../workers/http/chunked.ts";
-import { bodiless, parseResponseHead, ResponseHead } from "../../workers/http/parse-response.ts";
+import {
+  bodiless,
+  fieldCount,
+  fieldKinds,
+  fieldNameEnds,
+  fieldStarts,
+  K_DROP,
+  K_LENGTH,
+  K_PASS,
+  K_UPGRADE,
+  parseResponseHead,
+  ResponseHead,
+} from "../../workers/http/parse-response.ts";
 
 function parse(raw: string): ResponseHead | null {
   const h = new ResponseHead();
   const b = Buffer.from(raw, "latin1");
-  return parseResponseHead(b, 0, b.length, raw, h) ? h : null;
+  return parseResponseHead(b, 0, b.length, h) ? h : null;
 }
 
 describe("parseResponseHead", () => {
-  test("a normal response", () => {
-    const h = parse("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nServer: x\r\n\r\n")!;
+  test("a normal response: framing read, field lines located and classified", () => {
+    const raw = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nServer: x\r\nKeep-Alive: 5\r\nUPGRADE: h2c\r\n\r\n";
+    const h = parse(raw)!;
     expect(h.status).toBe(200);
-    expect(h.reason).toBe("OK");
+    expect(h.hasReason).toBe(true);
     expect(h.contentLength).toBe(13);
-    expect(h.names).toEqual(["content-type", "content-length", "server"]);
     expect(h.close).toBe(false);
+    expect(fieldCount).toBe(5);
+    const names = Array.from({ length: fieldCount }, (_, k) => raw.slice(fieldStarts[k]!, fieldNameEnds[k]!));
+    expect(names).toEqual(["Content-Type", "Content-Length", "Server", "Keep-Alive", "UPGRADE"]);
+    expect(Array.from(fieldKinds.subarray(0, fieldCount))).toEqual([K_PASS, K_LENGTH, K_DROP, K_DROP, K_UPGRADE]);
+    expect(raw.slice(fieldStarts[fieldCount]!)).toBe("\r\n");
   });
   test("no reason phrase, with and without the space", () => {
     expect(parse("HTTP/1.1 204 \r\n\r\n")!.status).toBe(204);

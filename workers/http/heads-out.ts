@@ -1,12 +1,11 @@
-// The heads the gateway writes: the request head to the upstream (Host kept or
-// rewritten, x-forwarded-*, x-request-id, hop-by-hop removed, route header
-// operations) and the response head to the client (server replaced,
-// x-envoy-upstream-service-time added, hop-by-hop removed). Header lines that
-// pass are copied as received (names keep their case); the ones the gateway adds are lower-case.
+// The request head to the upstream (Host kept or rewritten, x-forwarded-*,
+// x-request-id, hop-by-hop removed, route header operations) and the gateway's
+// own responses. Header lines that pass are copied as received (names keep
+// their case); the ones the gateway adds are lower-case. The client's head of a
+// proxied response is assembled in response-head.ts.
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
 import { reasonOf } from "./chars.ts";
 import type { RequestHead } from "./parse-request.ts";
-import type { ResponseHead } from "./parse-response.ts";
 
 /** Values the request head produced that the access log reports. */
 export interface ForwardIds {
@@ -14,12 +13,12 @@ export interface ForwardIds {
   requestId: string;
 }
 
-function hasOps(ops: HeaderOperations): boolean {
+export function hasOps(ops: HeaderOperations): boolean {
   return ops.set.length > 0 || ops.add.length > 0 || ops.remove.length > 0;
 }
 
 /** True when the route's operations remove or replace header `name`. */
-function overridden(ops: HeaderOperations, name: string): boolean {
+export function overridden(ops: HeaderOperations, name: string): boolean {
   const rm = ops.remove;
   for (let i = 0; i < rm.length; i++) if (rm[i]!.toLowerCase() === name) return true;
   const set = ops.set;
@@ -28,7 +27,7 @@ function overridden(ops: HeaderOperations, name: string): boolean {
 }
 
 /** `set` then `add` entries as header lines (Host/:authority ones are ignored: authority is rewritten elsewhere). */
-function opLines(ops: HeaderOperations): string {
+export function opLines(ops: HeaderOperations): string {
   let out = "";
   const set = ops.set;
   for (let i = 0; i < set.length; i++) {
@@ -125,67 +124,6 @@ export const FRAME_NONE = 0;
 export const FRAME_LENGTH = 1;
 export const FRAME_CHUNKED = 2;
 export const FRAME_CLOSE = 3;
-
-/**
- * The response head for the client. `framing` says how the body reaches the
- * client; `connection` is the Connection header to send ("" for none). The
- * status line (when HTTP/1.1 with a reason) and the header lines that pass are
- * copied as received, in runs (`starts` from the parse).
- */
-export function downstreamResponseHead(
-  r: ResponseHead,
-  starts: Int32Array,
-  ops: HeaderOperations,
-  server: string,
-  serviceTimeMs: number,
-  framing: number,
-  connection: string,
-): string {
-  const raw = r.raw;
-  const names = r.names;
-  let out = "";
-  let run = 0;
-  if (r.minor === 0 || r.reason === "") {
-    out = "HTTP/1.1 " + r.status + " " + (r.reason === "" ? reasonOf(r.status) : r.reason) + "\r\n";
-    run = -1;
-  }
-  const withOps = hasOps(ops);
-  let sawLength = false;
-  for (let k = 0; k < names.length; k++) {
-    const name = names[k]!;
-    let keep = true;
-    switch (name) {
-      case "connection":
-      case "keep-alive":
-      case "proxy-connection":
-      case "transfer-encoding":
-      case "upgrade":
-      case "server":
-      case "te":
-      case "x-envoy-upstream-service-time":
-        keep = false;
-        break;
-      case "content-length":
-        keep = !sawLength;
-        sawLength = true;
-        break;
-    }
-    if (keep && withOps && overridden(ops, name)) keep = false;
-    if (keep) {
-      if (run < 0) run = starts[k]!;
-    } else if (run >= 0) {
-      out += raw.slice(run, starts[k]!);
-      run = -1;
-    }
-  }
-  if (run >= 0) out += raw.slice(run, starts[names.length]!);
-  if (withOps) out += opLines(ops);
-  out += "server: " + server + "\r\nx-envoy-upstream-service-time: " + serviceTimeMs + "\r\n";
-  if (framing === FRAME_CHUNKED) out += "transfer-encoding: chunked\r\n";
-  if (connection === "upgrade") out += "connection: upgrade\r\nupgrade: " + (r.header("upgrade") ?? "") + "\r\n";
-  else if (connection !== "") out += "connection: " + connection + "\r\n";
-  return out + "\r\n";
-}
 
 /** A response the gateway answers itself (404, 503, redirects, direct responses, 400s). */
 export function localResponseHead(

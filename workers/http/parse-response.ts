@@ -1,44 +1,125 @@
-// Strict HTTP/1.1 response-head parser for what upstreams send. Anything it
-// does not accept makes the exchange a 502 (UPE), never a guess.
-import { FIELD } from "./chars.ts";
-import { connectionTokens, eqLower, parseLength, scanFields } from "./fields.ts";
+// Strict HTTP/1.1 response-head parser for what upstreams send, on bytes: it
+// validates the head, reads the framing headers, and records where each field
+// line starts and what kind it is, so the client's head is assembled by copying
+// byte ranges (no strings per header). Anything it does not accept makes the
+// exchange a 502 (UPE), never a guess.
+import { COLON, CR, FIELD, HTAB, LF, SP, TCHAR } from "./chars.ts";
+import { latin1, MAX_HEADERS } from "./fields.ts";
 
 /** Largest upstream response head accepted (Envoy's default header limit). */
 export const MAX_RESPONSE_HEAD = 60 * 1024;
 
+/** Field kinds: passed through, dropped (hop-by-hop, server, service time), Content-Length. */
+export const K_PASS = 0;
+export const K_DROP = 1;
+export const K_LENGTH = 2;
+/** Connection / Upgrade: dropped, except on a 101 where they are the handshake. */
+export const K_UPGRADE = 3;
+
 export class ResponseHead {
   status = 0;
-  reason = "";
   minor = 1;
-  names: string[] = [];
-  values: string[] = [];
   /** -1: no Content-Length. */
   contentLength = -1;
   chunked = false;
   /** The upstream closes the connection after this response. */
   close = false;
-  highBytes = false;
-  /** The head as received (latin1), status line through CRLFCRLF. */
-  raw = "";
-
-  header(name: string): string | undefined {
-    const ns = this.names;
-    for (let i = 0; i < ns.length; i++) if (ns[i] === name) return this.values[i];
-    return undefined;
-  }
+  /** The status line has a reason phrase (else one is written). */
+  hasReason = false;
 }
 
 /**
- * Parse one response head into `h`: bytes b[off, end) whose latin1 text is `s`
- * (status line through CRLFCRLF). Returns true when it is well-formed.
+ * Where the last parse found things (valid until the next parse; the head is
+ * parsed and rewritten in one call): `fieldStarts[k]` is the byte offset of
+ * field line k, `fieldStarts[fieldCount]` that of the final CRLF; `fieldNameEnds[k]`
+ * the offset of its colon; `fieldKinds[k]` its kind.
  */
-export function parseResponseHead(b: Uint8Array, off: number, end: number, s: string, h: ResponseHead, starts: Int32Array | null = null): boolean {
-  h.raw = s;
-  // "HTTP/1.x" SP 3DIGIT [SP reason] CRLF
+export const fieldStarts = new Int32Array(MAX_HEADERS + 1);
+export const fieldNameEnds = new Int32Array(MAX_HEADERS);
+export const fieldKinds = new Uint8Array(MAX_HEADERS);
+export let fieldCount = 0;
+
+function lit(s: string): Uint8Array {
+  return new Uint8Array(Buffer.from(s, "latin1"));
+}
+const N_TE = lit("te");
+const N_SERVER = lit("server");
+const N_UPGRADE = lit("upgrade");
+const N_CONNECTION = lit("connection");
+const N_KEEP_ALIVE = lit("keep-alive");
+const N_CONTENT_LENGTH = lit("content-length");
+const N_PROXY_CONNECTION = lit("proxy-connection");
+const N_TRANSFER_ENCODING = lit("transfer-encoding");
+const N_SERVICE_TIME = lit("x-envoy-upstream-service-time");
+const V_CHUNKED = lit("chunked");
+
+/** b[st, st + name.length) equals the lower-case `name`, ignoring ASCII case. */
+export function bytesEqLower(b: Uint8Array, st: number, name: Uint8Array): boolean {
+  for (let i = 0; i < name.length; i++) if ((b[st + i]! | 0x20) !== name[i]) return false;
+  return true;
+}
+
+const SEEN_TE = 1;
+const SEEN_CONNECTION = 2;
+
+/** Kind of the field named b[st, en), and which framing header it is (0, SEEN_TE, SEEN_CONNECTION). */
+let lastSeen = 0;
+function classify(b: Uint8Array, st: number, en: number): number {
+  lastSeen = 0;
+  switch (en - st) {
+    case 2:
+      return bytesEqLower(b, st, N_TE) ? K_DROP : K_PASS;
+    case 6:
+      return bytesEqLower(b, st, N_SERVER) ? K_DROP : K_PASS;
+    case 7:
+      return bytesEqLower(b, st, N_UPGRADE) ? K_UPGRADE : K_PASS;
+    case 10:
+      if (bytesEqLower(b, st, N_CONNECTION)) {
+        lastSeen = SEEN_CONNECTION;
+        return K_UPGRADE;
+      }
+      return bytesEqLower(b, st, N_KEEP_ALIVE) ? K_DROP : K_PASS;
+    case 14:
+      return bytesEqLower(b, st, N_CONTENT_LENGTH) ? K_LENGTH : K_PASS;
+    case 16:
+      return bytesEqLower(b, st, N_PROXY_CONNECTION) ? K_DROP : K_PASS;
+    case 17:
+      if (bytesEqLower(b, st, N_TRANSFER_ENCODING)) {
+        lastSeen = SEEN_TE;
+        return K_DROP;
+      }
+      return K_PASS;
+    case 29:
+      return bytesEqLower(b, st, N_SERVICE_TIME) ? K_DROP : K_PASS;
+  }
+  return K_PASS;
+}
+
+/** Digits b[st, en) as a Content-Length (1–15 digits), or -1. */
+function lengthOf(b: Uint8Array, st: number, en: number): number {
+  if (en <= st || en - st > 15) return -1;
+  let v = 0;
+  for (let i = st; i < en; i++) {
+    const d = b[i]! - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/**
+ * Parse the response head b[off, end) (status line through CRLFCRLF) into `h`
+ * and the field tables above. Returns true when it is well-formed.
+ */
+export function parseResponseHead(b: Buffer, off: number, end: number, h: ResponseHead): boolean {
+  fieldCount = 0;
+  // "HTTP/1." DIGIT SP 3DIGIT [SP reason] CRLF
   if (end - off < 16) return false;
-  if (s.startsWith("HTTP/1.1 ")) h.minor = 1;
-  else if (s.startsWith("HTTP/1.0 ")) h.minor = 0;
-  else return false;
+  if (b[off] !== 72 || b[off + 1] !== 84 || b[off + 2] !== 84 || b[off + 3] !== 80 || b[off + 4] !== 47 || b[off + 5] !== 49 || b[off + 6] !== 46)
+    return false;
+  const minor = b[off + 7]! - 48;
+  if ((minor !== 0 && minor !== 1) || b[off + 8] !== SP) return false;
+  h.minor = minor;
   const d0 = b[off + 9]! - 48;
   const d1 = b[off + 10]! - 48;
   const d2 = b[off + 11]! - 48;
@@ -46,46 +127,58 @@ export function parseResponseHead(b: Uint8Array, off: number, end: number, s: st
   h.status = d0 * 100 + d1 * 10 + d2;
   let p = off + 12;
   let c = b[p]!;
-  if (c === 32) {
+  if (c === SP) {
     const st = ++p;
-    while (p < end && FIELD[(c = b[p]!)] === 1) {
-      if (c > 127) h.highBytes = true;
+    while (p < end && FIELD[(c = b[p]!)] === 1) p++;
+    h.hasReason = p > st;
+  }
+  if (c !== CR || b[p + 1] !== LF) return false;
+  p += 2;
+  let keepAlive = false;
+  let n = 0;
+  for (;;) {
+    if (p >= end) return false;
+    fieldStarts[n] = p;
+    c = b[p]!;
+    if (c === CR) {
+      if (p + 2 !== end || b[p + 1] !== LF) return false;
+      break;
+    }
+    if (n >= MAX_HEADERS) return false;
+    const st = p;
+    while (p < end && TCHAR[(c = b[p]!)] === 1) p++;
+    if (p === st || p >= end || c !== COLON) return false;
+    const kind = classify(b, st, p);
+    const seen = lastSeen;
+    fieldNameEnds[n] = p;
+    p++;
+    while (p < end && ((c = b[p]!) === SP || c === HTAB)) p++;
+    const vs = p;
+    let ve = p;
+    while (p < end) {
+      c = b[p]!;
+      if (FIELD[c] !== 1) break;
+      if (c !== SP && c !== HTAB) ve = p + 1;
       p++;
     }
-    h.reason = s.slice(st - off, p - off);
-  }
-  if (c !== 13 || b[p + 1] !== 10) return false;
-  const r = scanFields(b, p + 2, end, s, off, h.names, h.values, starts);
-  if (r < 0) return false;
-  if (r === 1) h.highBytes = true;
-
-  let keepAlive = false;
-  const names = h.names;
-  const values = h.values;
-  for (let k = 0; k < names.length; k++) {
-    const v = values[k]!;
-    switch (names[k]) {
-      case "content-length": {
-        const len = parseLength(v);
-        if (len < 0 || (h.contentLength >= 0 && h.contentLength !== len)) return false;
-        h.contentLength = len;
-        break;
-      }
-      case "transfer-encoding":
-        if (h.chunked || !eqLower(v, "chunked")) return false;
-        h.chunked = true;
-        break;
-      case "connection": {
-        const toks: string[] = [];
-        connectionTokens(v, toks);
-        for (let t = 0; t < toks.length; t++) {
-          if (toks[t] === "close") h.close = true;
-          else if (toks[t] === "keep-alive") keepAlive = true;
-        }
-        break;
-      }
+    if (p + 1 >= end || c !== CR || b[p + 1] !== LF) return false;
+    p += 2;
+    if (kind === K_LENGTH) {
+      const len = lengthOf(b, vs, ve);
+      if (len < 0 || (h.contentLength >= 0 && h.contentLength !== len)) return false;
+      h.contentLength = len;
+    } else if (seen === SEEN_TE) {
+      if (h.chunked || ve - vs !== 7 || !bytesEqLower(b, vs, V_CHUNKED)) return false;
+      h.chunked = true;
+    } else if (seen === SEEN_CONNECTION) {
+      const v = latin1(b, vs, ve).toLowerCase();
+      if (/(^|,)\s*close\s*(,|$)/.test(v)) h.close = true;
+      if (/(^|,)\s*keep-alive\s*(,|$)/.test(v)) keepAlive = true;
     }
+    fieldKinds[n] = kind;
+    n++;
   }
+  fieldCount = n;
   if (h.chunked && h.contentLength >= 0) return false;
   if (h.minor === 0 && !keepAlive) h.close = true;
   return true;

@@ -6,19 +6,14 @@ import { options } from "../context.ts";
 import { stats } from "../stats.ts";
 import { BODY_BAD, BODY_CLOSE } from "./body.ts";
 import type { Exchange } from "./exchange.ts";
-import { findHead, headText, lineStarts } from "./fields.ts";
-import { downstreamResponseHead, FRAME_CHUNKED, FRAME_CLOSE, FRAME_LENGTH, FRAME_NONE } from "./heads-out.ts";
+import { findHead } from "./fields.ts";
+import { FRAME_CHUNKED, FRAME_CLOSE, FRAME_LENGTH, FRAME_NONE } from "./heads-out.ts";
+import { buildResponseHead } from "./response-head.ts";
 import { bodiless, MAX_RESPONSE_HEAD, parseResponseHead, ResponseHead } from "./parse-response.ts";
 import type { UpstreamConn } from "./upstream-conn.ts";
 
-/** Node's (and Bun's) fast latin1 encoder, missing from the typings. */
-type LatinBuffer = Buffer & { latin1Write(s: string, offset: number, length: number): number };
-
 /** Up to this much body goes into the same write as the head (one syscall, one segment). */
 const COALESCE = 64 * 1024;
-
-/** Line offsets of the response head being handled (parse and rewrite happen in one call). */
-const STARTS = lineStarts();
 
 const RESET = "upstream connect error or disconnect/reset before headers. reset reason: ";
 
@@ -32,7 +27,7 @@ export function onResponseData(ex: Exchange, conn: UpstreamConn, data: Buffer): 
   }
   ex.replayable = false; // the upstream answered: never resend
   if (ex.resp === null) onHeadBytes(ex, conn, data);
-  else writeBody(ex, conn, data, 0, null);
+  else writeBody(ex, conn, data, 0);
 }
 
 function onHeadBytes(ex: Exchange, conn: UpstreamConn, data: Buffer): void {
@@ -46,7 +41,7 @@ function onHeadBytes(ex: Exchange, conn: UpstreamConn, data: Buffer): void {
       return;
     }
     r = new ResponseHead();
-    if (end < 0 || !parseResponseHead(buf, 0, end, headText, r, STARTS)) return protocolError(ex);
+    if (end < 0 || !parseResponseHead(buf, 0, end, r)) return protocolError(ex);
     if (r.status >= 200 || r.status === 101) break;
     buf = buf.subarray(end); // 1xx interim response: not forwarded (Envoy answers 100-continue itself)
     if (buf.length === 0) {
@@ -86,17 +81,32 @@ function onHeadBytes(ex: Exchange, conn: UpstreamConn, data: Buffer): void {
       framing = FRAME_CLOSE;
     }
   }
-  const head = downstreamResponseHead(r, STARTS, ex.responseOps, options.serverHeader, ex.upstreamServiceTime, framing, ex.connectionHeader);
   ex.respStarted = true;
-  writeBody(ex, conn, buf, end, head);
+  const connection = ex.connectionHeader;
+  const ms = ex.upstreamServiceTime;
+  const ds = ex.ds;
+  if (ex.decode) {
+    ds.write(buildResponseHead(r, buf, 0, ex.responseOps, options.serverHeader, ms, framing, connection, end, end));
+    return writeBody(ex, conn, buf, end);
+  }
+  // the head and the first body bytes go out in one buffer
+  const rb = ex.respBody;
+  const rr = rb.done ? end : rb.consume(buf, end, buf.length, null);
+  if (rr === BODY_BAD) return protocolError(ex);
+  const bodyEnd = rr < 0 ? buf.length : rr;
+  ex.bytesSent += bodyEnd - end;
+  const coalesce = bodyEnd - end <= COALESCE;
+  let ok = ds.write(buildResponseHead(r, buf, 0, ex.responseOps, options.serverHeader, ms, framing, connection, end, coalesce ? bodyEnd : end));
+  if (!coalesce) ok = ds.write(buf.subarray(end, bodyEnd)) && ok;
+  if (!ok) conn.pause();
+  if (rb.done) responseComplete(ex, conn, bodyEnd < buf.length);
 }
 
-function writeBody(ex: Exchange, conn: UpstreamConn, data: Buffer, start: number, head: string | null): void {
+function writeBody(ex: Exchange, conn: UpstreamConn, data: Buffer, start: number): void {
   const rb = ex.respBody;
   const ds = ex.ds;
   let end: number;
   if (ex.decode) {
-    if (head !== null) ds.write(Buffer.from(head, "latin1"));
     const r = rb.done ? start : rb.consume(data, start, data.length, (b, s, e) => ds.write(b.subarray(s, e)));
     if (r === BODY_BAD) return midBodyError(ex, "UPE", "upstream_reset_after_response_started{protocol_error}");
     end = r < 0 ? data.length : r;
@@ -108,20 +118,7 @@ function writeBody(ex: Exchange, conn: UpstreamConn, data: Buffer, start: number
     end = r < 0 ? data.length : r;
     const bl = end - start;
     ex.bytesSent += bl;
-    let ok = true;
-    if (head !== null) {
-      if (bl <= COALESCE) {
-        const hl = head.length;
-        const out = Buffer.allocUnsafe(hl + bl);
-        (out as LatinBuffer).latin1Write(head, 0, hl);
-        if (bl > 0) data.copy(out, hl, start, end);
-        ok = ds.write(out);
-      } else {
-        ds.write(Buffer.from(head, "latin1"));
-        ok = ds.write(data.subarray(start, end));
-      }
-    } else if (bl > 0) ok = ds.write(start === 0 && end === data.length ? data : data.subarray(start, end));
-    if (!ok) conn.pause();
+    if (bl > 0 && !ds.write(start === 0 && end === data.length ? data : data.subarray(start, end))) conn.pause();
   }
   if (rb.done) responseComplete(ex, conn, end < data.length);
 }
@@ -141,12 +138,8 @@ function startTunnel(ex: Exchange, buf: Buffer, end: number, r: ResponseHead): v
   ex.tunnel = true;
   ex.respStarted = true;
   ex.respDone = true;
-  const head = downstreamResponseHead(r, STARTS, ex.responseOps, options.serverHeader, ex.upstreamServiceTime, FRAME_NONE, "upgrade");
-  ex.ds.write(Buffer.from(head, "latin1"));
-  if (end < buf.length) {
-    ex.bytesSent += buf.length - end;
-    ex.ds.write(buf.subarray(end));
-  }
+  ex.bytesSent += buf.length - end;
+  ex.ds.write(buildResponseHead(r, buf, 0, ex.responseOps, options.serverHeader, ex.upstreamServiceTime, FRAME_NONE, "upgrade", end, buf.length));
   ex.ds.startTunnel(ex);
 }
 

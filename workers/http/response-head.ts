@@ -1,0 +1,104 @@
+// The client's head of a proxied response, assembled from bytes: the upstream's
+// status line and the field lines that pass are copied as byte ranges, then the
+// gateway's own lines (route operations, server, x-envoy-upstream-service-time,
+// framing, connection) and, in the same buffer, the first body bytes, so that
+// a small response is one write.
+import type { HeaderOperations } from "../../src/snapshot/types.ts";
+import { reasonOf } from "./chars.ts";
+import { latin1, MAX_HEADERS } from "./fields.ts";
+import { FRAME_CHUNKED, hasOps, opLines, overridden } from "./heads-out.ts";
+import { fieldCount, fieldKinds, fieldNameEnds, fieldStarts, K_LENGTH, K_PASS, K_UPGRADE, type ResponseHead } from "./parse-response.ts";
+
+type LatinBuffer = Buffer & { latin1Write(s: string, offset: number, length: number): number };
+
+/** Byte ranges to copy, as [start, end) pairs. */
+const runs = new Int32Array(2 * (MAX_HEADERS + 2));
+
+/** Encoded `server: …\r\nx-envoy-upstream-service-time: N\r\n\r\n` for small N, per server name. */
+let suffixServer = "";
+const suffixCache: (Buffer | undefined)[] = [];
+
+function plainSuffix(server: string, ms: number): Buffer {
+  if (server !== suffixServer) {
+    suffixServer = server;
+    suffixCache.length = 0;
+  }
+  let b = ms < 64 ? suffixCache[ms] : undefined;
+  if (b === undefined) {
+    b = Buffer.from("server: " + server + "\r\nx-envoy-upstream-service-time: " + ms + "\r\n\r\n", "latin1");
+    if (ms < 64) suffixCache[ms] = b;
+  }
+  return b;
+}
+
+/**
+ * The client's response head for `r`, whose bytes are b[hs, he) (parsed last by
+ * parseResponseHead), followed by body bytes b[bs, be).
+ */
+export function buildResponseHead(
+  r: ResponseHead,
+  b: Buffer,
+  hs: number,
+  ops: HeaderOperations,
+  server: string,
+  serviceTimeMs: number,
+  framing: number,
+  connection: string,
+  bs: number,
+  be: number,
+): Buffer {
+  let prefix = "";
+  let nr = 0;
+  let run = -1;
+  if (r.minor === 1 && r.hasReason) run = hs;
+  else if (r.hasReason) {
+    prefix = "HTTP/1.1";
+    run = hs + 8; // " 200 OK\r\n" as received
+  } else prefix = "HTTP/1.1 " + r.status + " " + reasonOf(r.status) + "\r\n";
+  const withOps = hasOps(ops);
+  const upgrade = r.status === 101;
+  let sawLength = false;
+  const n = fieldCount;
+  for (let k = 0; k < n; k++) {
+    const kind = fieldKinds[k]!;
+    let keep = kind === K_PASS || (kind === K_UPGRADE && upgrade);
+    if (kind === K_LENGTH) {
+      keep = !sawLength;
+      sawLength = true;
+    }
+    if (keep && withOps && overridden(ops, latin1(b, fieldStarts[k]!, fieldNameEnds[k]!).toLowerCase())) keep = false;
+    if (keep) {
+      if (run < 0) run = fieldStarts[k]!;
+    } else if (run >= 0) {
+      runs[nr++] = run;
+      runs[nr++] = fieldStarts[k]!;
+      run = -1;
+    }
+  }
+  if (run >= 0) {
+    runs[nr++] = run;
+    runs[nr++] = fieldStarts[n]!;
+  }
+  let cached: Buffer | null = null;
+  let suffix = "";
+  if (!withOps && framing !== FRAME_CHUNKED && connection === "") cached = plainSuffix(server, serviceTimeMs);
+  else {
+    if (withOps) suffix = opLines(ops);
+    suffix += "server: " + server + "\r\nx-envoy-upstream-service-time: " + serviceTimeMs + "\r\n";
+    if (framing === FRAME_CHUNKED) suffix += "transfer-encoding: chunked\r\n";
+    if (connection !== "" && !upgrade) suffix += "connection: " + connection + "\r\n";
+    suffix += "\r\n";
+  }
+  let size = prefix.length + (cached !== null ? cached.length : suffix.length) + (be - bs);
+  for (let i = 0; i < nr; i += 2) size += runs[i + 1]! - runs[i]!;
+  const out = Buffer.allocUnsafe(size) as LatinBuffer;
+  let pos = 0;
+  if (prefix.length > 0) pos += out.latin1Write(prefix, 0, prefix.length);
+  for (let i = 0; i < nr; i += 2) pos += b.copy(out, pos, runs[i]!, runs[i + 1]!);
+  if (cached !== null) {
+    out.set(cached, pos);
+    pos += cached.length;
+  } else pos += out.latin1Write(suffix, pos, suffix.length);
+  if (be > bs) b.copy(out, pos, bs, be);
+  return out;
+}
