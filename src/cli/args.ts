@@ -22,6 +22,10 @@ export interface Options {
   logFormat: "text" | "json";
   serverHeader: string;
   drainSeconds: number;
+  /** --ingress-class: the `kubernetes.io/ingress.class` value served. */
+  ingressClass: string;
+  /** --ingress-mode: which Kubernetes Ingresses are served (Istio's ingressControllerMode). */
+  ingressMode: "strict" | "default" | "off";
   /** Options a subcommand reads itself (`--host`, `--path`, `-o`, ...), by name. */
   extra: Map<string, string[]>;
 }
@@ -42,6 +46,8 @@ const VALUE_OPTIONS: Record<string, boolean> = {
   "--log-format": false,
   "--server-header": false,
   "--drain-seconds": false,
+  "--ingress-class": false,
+  "--ingress-mode": false,
 };
 
 /** Subcommand options (value-taking), collected into `extra`. */
@@ -70,6 +76,8 @@ export function defaultOptions(): Options {
     logFormat: "text",
     serverHeader: "istio-envoy",
     drainSeconds: 5,
+    ingressClass: "istio",
+    ingressMode: "strict",
     extra: new Map(),
   };
 }
@@ -210,6 +218,16 @@ function applyOption(o: Options, name: string, value: string): void {
       if (!/^\d+(\.\d+)?$/.test(value)) throw new UsageError(`--drain-seconds: expected seconds, got "${value}"`);
       o.drainSeconds = Number(value);
       return;
+    case "--ingress-class":
+      if (!/^[A-Za-z0-9]([-A-Za-z0-9._]*[A-Za-z0-9])?$/.test(value)) throw new UsageError(`--ingress-class: "${value}" is not a valid class name`);
+      o.ingressClass = value;
+      return;
+    case "--ingress-mode": {
+      const m = value.toLowerCase();
+      if (m !== "strict" && m !== "default" && m !== "off") throw new UsageError(`--ingress-mode: expected strict, default or off, got "${value}"`);
+      o.ingressMode = m;
+      return;
+    }
     default: {
       const key = name === "--output" ? "-o" : name;
       const list = o.extra.get(key) ?? [];
@@ -241,6 +259,9 @@ options:
   --log-format text|json          access log and log line format (default text)
   --server-header NAME  value of the server response header (default istio-envoy)
   --drain-seconds N     on SIGTERM/SIGINT, how long in-flight work may finish (default 5)
+  --ingress-class NAME  Kubernetes Ingresses with annotation kubernetes.io/ingress.class: NAME are served (default istio)
+  --ingress-mode strict|default|off   strict: only classed Ingresses (default); default: also Ingresses
+                        without a class, unless the default IngressClass is another controller's; off: none
   -h, --help            this text
 
 exit codes: 0 normal, 1 unusable configuration at start-up, 2 bad usage

@@ -21,7 +21,17 @@ export interface CompileOptions {
    * privateKey and caCertificates (read by the loader; null: unreadable).
    */
   certFiles?: Map<string, string | null>;
+  /** --ingress-class: the `kubernetes.io/ingress.class` annotation value served (default `istio`). */
+  ingressClass?: string;
+  /**
+   * --ingress-mode, Istio's meshConfig.ingressControllerMode: `strict` (default)
+   * serves classed Ingresses only; `default` also serves Ingresses without a class
+   * (unless a default IngressClass names another controller); `off` serves none.
+   */
+  ingressMode?: IngressMode;
 }
+
+export type IngressMode = "strict" | "default" | "off";
 
 /** A cluster some route points at, before its endpoints are resolved. */
 export interface ClusterRequest {

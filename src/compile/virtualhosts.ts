@@ -34,8 +34,16 @@ function httpsRedirect(): Route {
   };
 }
 
-/** Resolved VirtualService hosts (short names → FQDN in its namespace). */
+/**
+ * Istio's annotation on VirtualServices derived from a Kubernetes Ingress
+ * (`internal.istio.io/route-semantics: ingress`). Their hosts are Ingress hosts,
+ * taken literally: `exact-path-rules` is that host, not a Service short name.
+ */
+export const ROUTE_SEMANTICS_ANNOTATION = "internal.istio.io/route-semantics";
+
+/** Resolved VirtualService hosts (short names → FQDN in its namespace; Ingress hosts as they are). */
 export function virtualServiceHosts(vs: VirtualServiceResource): string[] {
+  if (vs.metadata.annotations[ROUTE_SEMANTICS_ANNOTATION] === "ingress") return vs.spec.hosts;
   return vs.spec.hosts.map((h) => resolveShortname(h, vs.metadata.namespace));
 }
 

@@ -1,16 +1,9 @@
-// Kubernetes Ingress → routes, as Istio's ingress controller converts it.
+// Kubernetes Ingress → routes: the walkthrough's Ingress, path types (the
+// conformance path_rules tables and Istio's ImplementationSpecific rules), and
+// rules for one host merged across Ingresses.
 import { describe, expect, test } from "bun:test";
 import { compileYaml, findingLines, get, HTTPBIN_SERVICE } from "./pipeline-helpers.ts";
-
-const ingress = (name: string, spec: string, meta = "", api = "networking.k8s.io/v1") => `---
-apiVersion: ${api}
-kind: Ingress
-metadata: {name: ${name}${meta}}
-spec:
-${spec}
-`;
-
-const ANNOTATED = ", annotations: {kubernetes.io/ingress.class: istio}";
+import { backend, ingress, served, services } from "./ingress-helpers.ts";
 
 describe("walkthrough: Ingress with the istio class annotation (v1beta1, /status/*)", () => {
   const s = compileYaml(
@@ -23,8 +16,7 @@ describe("walkthrough: Ingress with the istio class annotation (v1beta1, /status
       paths:
       - path: /status/*
         backend: {serviceName: httpbin, servicePort: 8000}`,
-        ANNOTATED,
-        "networking.k8s.io/v1beta1",
+        { annotations: { "kubernetes.io/ingress.class": "istio" }, api: "networking.k8s.io/v1beta1" },
       ),
   );
   const cases: [string, string, number][] = [
@@ -37,62 +29,123 @@ describe("walkthrough: Ingress with the istio class annotation (v1beta1, /status
   ];
   for (const [host, path, status] of cases) test(`${host}${path} → ${status}`, () => expect(get(s, host, path).status).toBe(status));
 
-  test("port 80 listener from the Ingress, cluster as for a VirtualService", () => {
+  test("port 80 listener from the Ingress, cluster as for a VirtualService, no findings", () => {
     expect(s.listeners.map((l) => [l.name, l.sources])).toEqual([["0.0.0.0_80", ["Ingress/default/ingress#0"]]]);
     expect(get(s, "httpbin.example.com", "/status/200").cluster).toBe("outbound|8000||httpbin.default.svc.cluster.local");
     expect(findingLines(s)).toEqual([]);
   });
-});
 
-describe("which Ingresses are ours", () => {
-  const paths = "  rules:\n  - http:\n      paths:\n      - {path: /, pathType: Prefix, backend: {service: {name: httpbin, port: {number: 8000}}}}";
-  const cls = (name: string, controller: string) => `---
-apiVersion: networking.k8s.io/v1
-kind: IngressClass
-metadata: {name: ${name}}
-spec: {controller: ${controller}}
-`;
-  test("ingressClassName naming an IngressClass with Istio's controller", () => {
-    const s = compileYaml(HTTPBIN_SERVICE + cls("istio", "istio.io/ingress-controller") + ingress("i", `  ingressClassName: istio\n${paths}`));
-    expect(get(s, "any.host", "/x").status).toBe(200);
-  });
-
-  test("other classes, missing classes and no class are not served, with a finding", () => {
-    const s = compileYaml(
+  test("extensions/v1beta1 reads the same", () => {
+    const e = compileYaml(
       HTTPBIN_SERVICE +
-        cls("nginx", "k8s.io/ingress-nginx") +
-        ingress("a", `  ingressClassName: nginx\n${paths}`) +
-        ingress("b", `  ingressClassName: missing\n${paths}`) +
-        ingress("c", paths) +
-        ingress("d", paths, ", annotations: {kubernetes.io/ingress.class: nginx}"),
+        ingress("i", "  rules:\n  - http:\n      paths:\n      - {path: /get, backend: {serviceName: httpbin, servicePort: http}}", {
+          annotations: { "kubernetes.io/ingress.class": "istio" },
+          api: "extensions/v1beta1",
+        }),
     );
-    expect(s.listeners).toEqual([]);
-    expect(findingLines(s).filter((l) => l.includes("GW0501"))).toEqual([
-      "Info GW0501 Ingress/default/a: IngressClass nginx is for controller k8s.io/ingress-nginx: not served",
-      'Warning GW0501 Ingress/default/b: IngressClass "missing" not found: not served',
-      "Warning GW0501 Ingress/default/c: no ingress class: not served (add annotation kubernetes.io/ingress.class: istio, or ingressClassName naming an IngressClass with controller istio.io/ingress-controller)",
-      'Info GW0501 Ingress/default/d: class "nginx" is not istio: not served',
-    ]);
+    expect(get(e, "any", "/get").cluster).toBe("outbound|8000||httpbin.default.svc.cluster.local");
+    expect(get(e, "any", "/get/x").status).toBe(404); // no pathType, no `/*`: exact
   });
 });
 
-describe("paths: pathType, Istio's fallbacks, longest first across Ingresses", () => {
-  const backend = (status: number) => `{service: {name: b${status}, port: {number: 80}}}`;
-  const svcs = [1, 2, 3, 4, 5]
-    .map((i) => `---\napiVersion: v1\nkind: Service\nmetadata: {name: b${i}}\nspec: {ports: [{name: http, port: 80}]}\n`)
-    .join("");
+// kubernetes-sigs/ingress-controller-conformance features/path_rules.feature, as a table
+describe("conformance path_rules: Exact, Prefix, mixed, trailing slashes", () => {
+  const p = (path: string, type: string, svc: string) => `      - {path: ${path}, pathType: ${type}, backend: ${backend(svc)}}`;
   const s = compileYaml(
-    svcs +
+    services(["foo-exact", "foo-prefix", "aaa-slash-bbb-prefix", "aaa-prefix", "aaa-slash-bbb-slash-prefix", "foo-slash-exact"]) +
+      ingress(
+        "path-rules",
+        [
+          "  rules:",
+          "  - host: exact-path-rules\n    http:\n      paths:",
+          p("/foo", "Exact", "foo-exact"),
+          "  - host: prefix-path-rules\n    http:\n      paths:",
+          p("/foo", "Prefix", "foo-prefix"),
+          p("/aaa/bbb", "Prefix", "aaa-slash-bbb-prefix"),
+          p("/aaa", "Prefix", "aaa-prefix"),
+          "  - host: mixed-path-rules\n    http:\n      paths:",
+          p("/foo", "Prefix", "foo-prefix"),
+          p("/foo", "Exact", "foo-exact"),
+          "  - host: trailing-slash-path-rules\n    http:\n      paths:",
+          p("/aaa/bbb/", "Prefix", "aaa-slash-bbb-slash-prefix"),
+          p("/foo/", "Exact", "foo-slash-exact"),
+        ].join("\n"),
+      ),
+  );
+  const cases: [string, string, string | number][] = [
+    ["exact-path-rules", "/foo", "foo-exact"],
+    ["exact-path-rules", "/foo/", 404],
+    ["exact-path-rules", "/FOO", 404],
+    ["exact-path-rules", "/bar", 404],
+    ["prefix-path-rules", "/foo", "foo-prefix"],
+    ["prefix-path-rules", "/foo/", "foo-prefix"],
+    ["prefix-path-rules", "/FOO", 404],
+    ["prefix-path-rules", "/aaa/bbb", "aaa-slash-bbb-prefix"],
+    ["prefix-path-rules", "/aaa/bbb/ccc", "aaa-slash-bbb-prefix"],
+    ["prefix-path-rules", "/aaa/ccc", "aaa-prefix"],
+    ["prefix-path-rules", "/aaaccc", 404],
+    ["mixed-path-rules", "/foo", "foo-exact"],
+    ["mixed-path-rules", "/foo/", "foo-prefix"],
+    ["trailing-slash-path-rules", "/aaa/bbb", "aaa-slash-bbb-slash-prefix"],
+    ["trailing-slash-path-rules", "/aaa/bbb/", "aaa-slash-bbb-slash-prefix"],
+    ["trailing-slash-path-rules", "/foo", 404],
+    ["trailing-slash-path-rules", "/foo/", "foo-slash-exact"],
+  ];
+  for (const [host, path, want] of cases) test(`${host}${path} → ${want}`, () => expect(served(s, host, path)).toBe(want));
+});
+
+describe("ImplementationSpecific (and no pathType): Istio's rules", () => {
+  const names = ["all", "star", "prefix", "dotstar", "exact"];
+  const s = compileYaml(
+    services(names) +
+      ingress(
+        "is",
+        `  rules:
+  - host: a.com
+    http:
+      paths:
+      - {path: "/*", pathType: ImplementationSpecific, backend: ${backend("all")}}
+  - host: b.com
+    http:
+      paths:
+      - {path: "/api/*", pathType: ImplementationSpecific, backend: ${backend("prefix")}}
+      - {path: "/v1.*", pathType: ImplementationSpecific, backend: ${backend("dotstar")}}
+      - {path: "/exact", pathType: ImplementationSpecific, backend: ${backend("exact")}}
+  - host: c.com
+    http:
+      paths:
+      - {path: "", pathType: ImplementationSpecific, backend: ${backend("star")}}`,
+      ),
+  );
+  const cases: [string, string, string | number][] = [
+    ["a.com", "/", "all"],
+    ["a.com", "/anything/at/all", "all"],
+    ["c.com", "/x", "star"],
+    ["b.com", "/api", "prefix"],
+    ["b.com", "/api/x", "prefix"],
+    ["b.com", "/apix", 404],
+    ["b.com", "/v1", "dotstar"],
+    ["b.com", "/v1/users", "dotstar"],
+    ["b.com", "/exact", "exact"],
+    ["b.com", "/exact/x", 404],
+  ];
+  for (const [host, path, want] of cases) test(`${host}${path} → ${want}`, () => expect(served(s, host, path)).toBe(want));
+});
+
+describe("one host in several Ingresses: merged in creation order, longest path first", () => {
+  const s = compileYaml(
+    services(["b1", "b2", "b3", "b4", "b5"]) +
+      services(["b6"], "other") +
       ingress(
         "one",
         `  rules:
   - host: a.com
     http:
       paths:
-      - {path: /, pathType: Prefix, backend: ${backend(1)}}
-      - {path: /app/, pathType: Prefix, backend: ${backend(2)}}
-      - {path: /app/exact, pathType: Exact, backend: ${backend(3)}}`,
-        `${ANNOTATED}, creationTimestamp: "2024-01-01T00:00:00Z"`,
+      - {path: /, pathType: Prefix, backend: ${backend("b1")}}
+      - {path: /app/, pathType: Prefix, backend: ${backend("b2")}}
+      - {path: /app/exact, pathType: Exact, backend: ${backend("b3")}}`,
+        { annotations: { "kubernetes.io/ingress.class": "istio" }, created: "2024-01-01T00:00:00Z" },
       ) +
       ingress(
         "two",
@@ -100,89 +153,53 @@ describe("paths: pathType, Istio's fallbacks, longest first across Ingresses", (
   - host: a.com
     http:
       paths:
-      - {path: /app/long.*, pathType: ImplementationSpecific, backend: ${backend(4)}}
-      - {path: /app/exact, pathType: Prefix, backend: ${backend(5)}}`,
-        `${ANNOTATED}, creationTimestamp: "2024-01-02T00:00:00Z"`,
-      ),
-  );
-  const hit = (path: string) => get(s, "a.com", path).cluster;
-  const cases: [string, string][] = [
-    ["/app/exact", "outbound|80||b3.default.svc.cluster.local"], // exact beats a prefix of the same length
-    ["/app/exact/x", "outbound|80||b5.default.svc.cluster.local"],
-    ["/app/longer", "outbound|80||b2.default.svc.cluster.local"], // /app/long is a path-element prefix
-    ["/app/long/x", "outbound|80||b4.default.svc.cluster.local"],
-    ["/app", "outbound|80||b2.default.svc.cluster.local"], // Prefix /app/ matches /app
-    ["/apple", "outbound|80||b1.default.svc.cluster.local"],
-    ["/", "outbound|80||b1.default.svc.cluster.local"],
-  ];
-  for (const [path, cluster] of cases) test(`${path} → ${cluster}`, () => expect(hit(path)).toBe(cluster));
-});
-
-describe("backends and TLS", () => {
-  test("named service ports resolve through the Service; an unknown name skips the path", () => {
-    const s = compileYaml(
-      HTTPBIN_SERVICE +
-        ingress(
-          "i",
-          `  rules:
-  - http:
-      paths:
-      - {path: /a, pathType: Exact, backend: {service: {name: httpbin, port: {name: http}}}}
-      - {path: /b, pathType: Exact, backend: {service: {name: httpbin, port: {name: grpc}}}}`,
-          ANNOTATED,
-        ),
-    );
-    expect(get(s, "h", "/a").cluster).toBe("outbound|8000||httpbin.default.svc.cluster.local");
-    expect(get(s, "h", "/b").status).toBe(404);
-    expect(findingLines(s)).toContain('Warning GW0502 Ingress/default/i: Service default/httpbin has no port named "grpc": path skipped');
-  });
-
-  test("tls entries add an HTTPS server on 443 with the secret as credential", () => {
-    const s = compileYaml(
-      HTTPBIN_SERVICE +
-        ingress(
-          "i",
-          `  tls: [{hosts: [a.com], secretName: a-cert}]
-  rules:
+      - {path: /app/long.*, pathType: ImplementationSpecific, backend: ${backend("b4")}}
+      - {path: /app/exact, pathType: Prefix, backend: ${backend("b5")}}
+      - {path: /app/exact, pathType: Exact, backend: ${backend("b6")}}`,
+        { annotations: { "kubernetes.io/ingress.class": "istio" }, created: "2024-01-02T00:00:00Z" },
+      ) +
+      ingress(
+        "three",
+        `  rules:
   - host: a.com
     http:
-      paths: [{path: /, pathType: Prefix, backend: {service: {name: httpbin, port: {number: 8000}}}}]`,
-          ANNOTATED,
-        ),
-    );
-    expect(s.listeners.map((l) => [l.port, l.protocol, l.routeTable?.name ?? l.tls?.chains.map((c) => c.name)])).toEqual([
-      [80, "HTTP", "http.80"],
-      [443, "HTTPS", ["https.443.https-443-ingress-i-default-0.i-istio-autogenerated-k8s-ingress-default.istio-system"]],
-    ]);
-    // the Secret is looked up in the Ingress's namespace, then the gateway's: missing here, so the handshake fails
-    const t = get(s, "a.com", "/", { port: 443 });
-    expect(t.outcome).toBe("handshake_failed");
-    expect(t.reason).toContain("istio-system/a-cert not found");
-  });
+      paths:
+      - {path: /app/exact/deeper, pathType: Exact, backend: ${backend("b6")}}
+      - {path: /missing, pathType: Exact, backend: ${backend("nowhere")}}`,
+        { namespace: "other", annotations: { "kubernetes.io/ingress.class": "istio" }, created: "2024-01-03T00:00:00Z" },
+      ),
+  );
+  const cases: [string, string | number][] = [
+    ["/app/exact", "b3"], // exact beats a prefix of the same length; the older Ingress's first
+    ["/app/exact/x", "b5"],
+    ["/app/exact/deeper", "b6"], // from namespace other: its own Service
+    ["/app/longer", "b2"], // /app/long is a path-element prefix
+    ["/app/long/x", "b4"],
+    ["/app", "b2"], // Prefix /app/ matches /app
+    ["/apple", "b1"],
+    ["/", "b1"],
+  ];
+  for (const [path, want] of cases) test(`a.com${path} → ${want}`, () => expect(served(s, "a.com", path)).toBe(want));
 
-  test("an Ingress and a VirtualService for the same host share the virtual host, Ingress routes first", () => {
-    const s = compileYaml(
-      HTTPBIN_SERVICE +
-        ingress("i", "  rules:\n  - host: a.com\n    http:\n      paths: [{path: /i, pathType: Exact, backend: {service: {name: httpbin, port: {number: 8000}}}}]", ANNOTATED) +
-        `---
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: [a.com]}]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: vs}
-spec:
-  hosts: [a.com]
-  gateways: [gw]
-  http: [{match: [{uri: {prefix: /}}], directResponse: {status: 299}}]
-`,
-    );
-    expect(get(s, "a.com", "/i").status).toBe(200);
-    expect(get(s, "a.com", "/other").status).toBe(299);
-    expect(s.listeners[0]!.routeTable!.virtualHosts[0]!.routes.map((r) => r.source)).toEqual(["Ingress/default/i", "VirtualService/default/vs"]);
+  test("each route names the Ingress it came from; findings name the right Ingress", () => {
+    const vh = s.listeners[0]!.routeTable!.virtualHosts[0]!;
+    expect(vh.routes.map((r) => `${r.name} ${r.source}`)).toEqual([
+      "three.0.0 Ingress/other/three",
+      "one.0.2 Ingress/default/one",
+      "two.0.2 Ingress/default/two",
+      "two.0.1 Ingress/default/two",
+      "two.0.1 Ingress/default/two",
+      "two.0.0 Ingress/default/two",
+      "two.0.0 Ingress/default/two",
+      "three.0.1 Ingress/other/three",
+      "one.0.1 Ingress/default/one",
+      "one.0.1 Ingress/default/one",
+      "one.0.0 Ingress/default/one",
+    ]);
+    // b6 lives in namespace other: Ingress two (default) names a Service that is not there
+    expect(findingLines(s)).toEqual([
+      "Warning GW0401 Ingress/default/two: destination host b6.default.svc.cluster.local is no Service or ServiceEntry: requests get 503",
+      "Warning GW0401 Ingress/other/three: destination host nowhere.other.svc.cluster.local is no Service or ServiceEntry: requests get 503",
+    ]);
   });
 });
