@@ -206,6 +206,11 @@ describe("TLS: each tls[] serves its hosts on 443 with its Secret", () => {
     expect(get(s, "b.com", "/", { port: 443 }).outcome).toBe("handshake_failed"); // no chain for that name
   });
 
+  test("a TLS name answers as port 80 does: a host rule without paths leaves it to the rules without host", () => {
+    const s = compileIngress(services(["star"]) + secret("c", "default") + ingress("i", `  tls: [{hosts: [a.com], secretName: c}]\n  rules:\n  - host: a.com\n  - http:\n      paths:\n${prefix("/s", "star")}`));
+    expect([served(s, "a.com", "/s"), served(s, "a.com", "/s", { port: 443 })]).toEqual(["star", "star"]);
+  });
+
   test("tls without hosts covers every host of the Ingresses", () => {
     const s = compileIngress(services(["a", "d"]) + secret("c", "default") + ingress("i", `  tls: [{secretName: c}]\n  defaultBackend: ${backend("d")}\n  rules:\n  - host: a.com\n    http:\n      paths:\n${prefix("/a", "a")}`));
     expect([served(s, "a.com", "/a", { port: 443 }), served(s, "a.com", "/x", { port: 443 }), served(s, "z.com", "/", { port: 443 })]).toEqual(["a", "d", "d"]);
