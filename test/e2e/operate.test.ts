@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { startHttpbin, type Backend } from "../../src/demo/httpbin.ts";
 import { runCli, startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
+import { serviceEntry } from "../helpers/config.ts";
 
 const CONFIG = join(import.meta.dir, "..", "..", "config");
 const QUICK = ["--config", join(CONFIG, "quickstart")];
@@ -135,16 +136,7 @@ spec:
   - name: api
     match: [{uri: {prefix: /status}}]
     route: [{destination: {host: app.local, port: {number: 80}}}]
----
-apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: {name: app}
-spec:
-  hosts: [app.local]
-  ports: [{number: 80, name: http, protocol: HTTP}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {http: ${httpbin.port}}}]
-`,
+---` + serviceEntry("app", "app.local", 80, httpbin.port),
     });
     gw = await startGateway({ configDirs: [dir] });
   });

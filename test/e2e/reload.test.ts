@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { startHttpbin, type Backend } from "../../src/demo/httpbin.ts";
 import { startGateway, writeTree } from "../helpers/gateway.ts";
 import { writeKubeVolume } from "../helpers/kube-volume.ts";
+import { serviceEntry } from "../helpers/config.ts";
 
 let v1: Backend;
 let v2: Backend;
@@ -41,16 +42,7 @@ spec:
   - match: [{uri: {prefix: ${extraPrefix}}}]
     route: [{destination: {host: app.local, port: {number: 80}}}]
   - route: [{destination: {host: app.local, port: {number: 80}}}]
----
-apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: {name: app, namespace: default}
-spec:
-  hosts: [app.local]
-  ports: [{number: 80, name: http, protocol: HTTP}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {http: ${backendPort}}}]
-`,
+---` + serviceEntry("app", "app.local", 80, backendPort),
   };
 }
 

@@ -12,6 +12,7 @@ import { createCA, issue } from "../../src/certs/generate.ts";
 import { startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 import { handshake, httpsGet } from "../helpers/https.ts";
 import { walkthroughPki, type WalkthroughPki } from "../helpers/pki.ts";
+import { serviceEntry } from "../helpers/config.ts";
 
 let pki: WalkthroughPki;
 let httpbin: Backend;
@@ -25,16 +26,7 @@ afterAll(async () => {
 
 function config(tls: string, secret: string): Record<string, string> {
   return {
-    "services.yaml": `
-apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: {name: httpbin}
-spec:
-  hosts: [httpbin.default.svc.cluster.local]
-  ports: [{number: 8000, name: http, protocol: HTTP}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {http: ${httpbin.port}}}]
-`,
+    "services.yaml": serviceEntry("httpbin", "httpbin.default.svc.cluster.local", 8000, httpbin.port),
     "gateway.yaml": `
 apiVersion: networking.istio.io/v1beta1
 kind: Gateway

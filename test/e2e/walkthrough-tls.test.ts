@@ -11,6 +11,7 @@ import { createCA, issue } from "../../src/certs/generate.ts";
 import { startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 import { handshake, httpsGet } from "../helpers/https.ts";
 import { walkthroughPki, type WalkthroughPki } from "../helpers/pki.ts";
+import { serviceEntry } from "../helpers/config.ts";
 
 let pki: WalkthroughPki;
 let httpbin: Backend;
@@ -28,25 +29,11 @@ afterAll(async () => {
 });
 
 function services(): string {
-  return `
-apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: {name: httpbin}
-spec:
-  hosts: [httpbin.default.svc.cluster.local]
-  ports: [{number: 8000, name: http, protocol: HTTP}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {http: ${httpbin.port}}}]
----
-apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: {name: helloworld-v1}
-spec:
-  hosts: [helloworld-v1.default.svc.cluster.local]
-  ports: [{number: 5000, name: http, protocol: HTTP}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {http: ${helloworld.port}}}]
-`;
+  return (
+    serviceEntry("httpbin", "httpbin.default.svc.cluster.local", 8000, httpbin.port) +
+    "---" +
+    serviceEntry("helloworld-v1", "helloworld-v1.default.svc.cluster.local", 5000, helloworld.port)
+  );
 }
 
 const SIMPLE_GATEWAY = `
