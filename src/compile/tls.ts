@@ -81,13 +81,13 @@ function resolveCredential(ctx: CompileContext, st: TlsCompileState, b: BoundSer
     return { key: "", problem: "no credentialName" };
   }
   const [explicitNs, name] = parseCredentialName(tls.credentialName);
-  let last = "";
+  const tried: string[] = [];
   for (const ns of lookupNamespaces(ctx, b.gateway, explicitNs)) {
     const key = `${ns}/${name}`;
     const secret = st.secrets.get(key);
     const companion = st.secrets.get(`${ns}/${name}-cacert`);
     if (secret === undefined && companion === undefined) {
-      last = `Secret ${key} not found`;
+      tried.push(key);
       continue;
     }
     const cached = st.credentials.get(key);
@@ -102,8 +102,9 @@ function resolveCredential(ctx: CompileContext, st: TlsCompileState, b: BoundSer
     st.credentials.set(key, r.credential);
     return checkMode(ctx, b, tls, key, r.credential);
   }
-  ctx.report("Error", Codes.CredentialMissing, b.gateway, `credentialName "${tls.credentialName}": ${last}: its hosts fail the handshake`, `${field}.credentialName`);
-  return { key: "", problem: last };
+  const missing = `Secret ${tried.join(" or ")} not found`;
+  ctx.report("Error", Codes.CredentialMissing, b.gateway, `credentialName "${tls.credentialName}": ${missing}: its hosts fail the handshake`, `${field}.credentialName`);
+  return { key: "", problem: missing };
 }
 
 /** serverCertificate / privateKey / caCertificates: files (a mounted volume), read by the loader. */
