@@ -31,7 +31,7 @@ function one(req: Buffer): number {
   parseRequestHead(req, 0, end, headText, h, REQ);
   const vh = table.virtualHosts[selectVirtualHost(table, normalizeHost(h.authority))]!;
   const ri = selectRoute(vh, h);
-  const up = Buffer.from(upstreamRequestHead(h, REQ, h.path, h.authority, "127.0.0.1", "", ops, ids), "latin1");
+  const up = Buffer.from(upstreamRequestHead(h, h.path, h.authority, "127.0.0.1", "", ops, ids), "latin1");
   const rend = findHead(respBuf, 0, MAX_RESPONSE_HEAD);
   const r = new ResponseHead();
   parseResponseHead(respBuf, 0, rend, r);

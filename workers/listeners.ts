@@ -9,6 +9,8 @@ import { coarseNow, workerLog } from "./context.ts";
 import { buildContexts } from "./tls/contexts.ts";
 import { setContexts, tlsHandlers } from "./tls/listener.ts";
 import { Downstream, httpHandlers } from "./http/downstream.ts";
+import { tcpHandlers } from "./tcp/handoff.ts";
+import { sessions } from "./tcp/session.ts";
 
 /** A client connection with nothing in flight is closed after this long (Envoy's default is 1 h). */
 export const DOWNSTREAM_IDLE_MS = 300_000;
@@ -27,8 +29,8 @@ export class PortState {
     readonly key: string,
     public listener: Listener,
     public snapshot: Snapshot,
-    /** Plain-text HTTP, or TLS (ClientHello peek, then termination). */
-    readonly kind: "http" | "tls" = "http",
+    /** Plain-text HTTP, TLS (ClientHello peek, then termination or passthrough), or plain TCP routes. */
+    readonly kind: "http" | "tls" | "tcp" = "http",
   ) {}
 
   /** Stop accepting; close idle connections now, busy ones after their exchange. */
@@ -67,7 +69,7 @@ export function applyListeners(snapshot: Snapshot): ListenerStatus[] {
   for (const l of snapshot.listeners) {
     const st: ListenerStatus = { name: l.name, port: l.port, bindPort: l.bindPort, error: "" };
     statuses.push(st);
-    const kind = l.tls !== null ? "tls" : "http";
+    const kind = l.tls !== null ? "tls" : l.tcpRoutes !== null ? "tcp" : "http";
     if (kind === "http" && !servesHttp(l.protocol)) {
       st.error = `protocol ${l.protocol} not served yet`;
       continue;
@@ -92,8 +94,9 @@ export function applyListeners(snapshot: Snapshot): ListenerStatus[] {
     try {
       // reusePort works for Bun.listen (BUN-NOTES) though bun-types lists it only for Bun.serve;
       // a port changing between HTTP and TLS binds the new listener before the old one stops
-      const socket = kind === "tls" ? tlsHandlers(ps) : httpHandlers(ps);
-      const opts = { hostname: l.bindAddress, port: l.bindPort, reusePort: true, socket };
+      const socket = kind === "tls" ? tlsHandlers(ps) : kind === "tcp" ? tcpHandlers(ps) : httpHandlers(ps);
+      // TLS and TCP ports pass a client's FIN on alone (half-close): they handle `end` themselves
+      const opts = { hostname: l.bindAddress, port: l.bindPort, reusePort: true, allowHalfOpen: kind !== "http", socket };
       ps.server = Bun.listen<Downstream>(opts as unknown as TCPSocketListenOptions<Downstream>);
       if (existing !== undefined) existing.stop();
       ports.set(key, ps);
@@ -120,16 +123,18 @@ export function stopAll(): void {
 export function connectionCount(): number {
   let n = 0;
   for (const ps of all) n += ps.conns.size;
-  return n;
+  return n + sessions.size;
 }
 
 /** Close every client connection now. */
 export function abortAll(): void {
   for (const ps of all) for (const d of ps.conns) d.abort();
+  for (const t of [...sessions]) t.abort("drain deadline");
 }
 
 /** Close connections idle too long; forget stopped ports with no connections left. */
 export function sweepDownstreams(now: number): void {
+  for (const t of [...sessions]) t.sweep(now);
   for (const ps of all) {
     for (const d of ps.conns) {
       const quiet = now - d.lastActive;

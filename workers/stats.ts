@@ -62,12 +62,36 @@ export class Stats {
     this.add(`gangway_upstream_rq_error_total{cluster="${esc(cluster)}",flag="${esc(flag)}"}`);
   }
 
+  /** A proxied TCP connection (passthrough, TCP route) got its destination. */
+  tcpOpened(dest: string): void {
+    this.add(`istio_tcp_connections_opened_total{destination_service="${esc(dest)}"}`);
+  }
+
+  /** A proxied TCP connection is over: closed counter and the bytes not counted yet. */
+  tcpClosed(t: TcpCounted): void {
+    this.add(`istio_tcp_connections_closed_total{destination_service="${esc(t.destService)}"}`);
+    this.tcpBytes(t);
+  }
+
+  /** Bytes a TCP connection moved since last counted (Istio counts them while the connection runs). */
+  tcpBytes(t: TcpCounted): void {
+    const label = `{destination_service="${esc(t.destService)}"}`;
+    if (t.received > t.countedReceived) this.add(`istio_tcp_received_bytes_total${label}`, t.received - t.countedReceived);
+    if (t.sent > t.countedSent) this.add(`istio_tcp_sent_bytes_total${label}`, t.sent - t.countedSent);
+    t.countedReceived = t.received;
+    t.countedSent = t.sent;
+  }
+
+  /** Run before each sample (count the bytes of connections still open). */
+  beforeSample: (() => void)[] = [];
+
   /** A TLS connection closed before or during the handshake (unknown SNI, bad hello, client certificate ...). */
   tlsRefused(listener: string, reason: string): void {
     this.add(`gangway_tls_refused_total{listener="${esc(listener)}",reason="${esc(reason)}"}`);
   }
 
   sample(): StatsSample {
+    for (const f of this.beforeSample) f();
     const out: StatsSample = {};
     for (const s of this.requests.values()) {
       const l = s.labels;
@@ -88,6 +112,16 @@ export class Stats {
     for (const k in g) out[k] = g[k]!;
     return out;
   }
+}
+
+/** What the istio_tcp_* counters read of a TCP connection. */
+export interface TcpCounted {
+  destService: string;
+  /** Bytes from the client (request direction) / to the client. */
+  received: number;
+  sent: number;
+  countedReceived: number;
+  countedSent: number;
 }
 
 export function clusterLabel(cluster: string): string {

@@ -10,7 +10,7 @@ function parse(raw: string): { status: number; h: RequestHead } {
 }
 
 describe("parseRequestHead accepts", () => {
-  test("a plain GET with Host, lower-casing names and trimming values", () => {
+  test("a plain GET with Host: names kept as received and found case-insensitively, values trimmed", () => {
     const { status, h } = parse("GET /a/b?x=1&y HTTP/1.1\r\nHost: Example.COM:8080\r\nUser-Agent:  curl/8 \t\r\nX-Empty:\r\n\r\n");
     expect(status).toBe(0);
     expect(h.method).toBe("GET");
@@ -18,7 +18,10 @@ describe("parseRequestHead accepts", () => {
     expect(h.query).toBe("x=1&y");
     expect(h.host).toBe("example.com");
     expect(h.authority).toBe("Example.COM:8080");
-    expect(h.names).toEqual(["host", "user-agent", "x-empty"]);
+    expect(h.names).toEqual(["Host", "User-Agent", "X-Empty"]);
+    expect(h.header("host")).toBe("Example.COM:8080");
+    expect(h.header("x-empty")).toBe("");
+    expect(h.header("x-missing")).toBeUndefined();
     expect(h.values).toEqual(["Example.COM:8080", "curl/8", ""]);
     expect(h.header("user-agent")).toBe("curl/8");
     expect(h.close).toBe(false);

@@ -7,7 +7,7 @@ import { coarseNow, reportError } from "../context.ts";
 import type { PortState } from "../listeners.ts";
 import { BODY_BAD, BODY_MORE } from "./body.ts";
 import { Exchange } from "./exchange.ts";
-import { findHead, headText, lineStarts } from "./fields.ts";
+import { fieldKindsScratch, findHead, headText, lineStarts } from "./fields.ts";
 import { Outbox } from "./outbox.ts";
 import { MAX_REQUEST_HEAD, parseRequestHead, RequestHead } from "./parse-request.ts";
 
@@ -38,6 +38,7 @@ export class Downstream {
   readonly out = new Outbox();
   /** Line offsets of the request head being served (see scanFields). */
   readonly lineStarts = lineStarts();
+  readonly lineKinds = fieldKindsScratch();
   lastActive = coarseNow;
   closed = false;
   /** end() was called: no more requests are read; closes once written. */
@@ -137,7 +138,7 @@ export class Downstream {
           break;
         }
         const h = new RequestHead();
-        const status = end < 0 ? -end : parseRequestHead(buf, off, end, headText, h, this.lineStarts);
+        const status = end < 0 ? -end : parseRequestHead(buf, off, end, headText, h, this.lineStarts, this.lineKinds);
         const ex = new Exchange(this, h);
         this.ex = ex;
         if (status !== 0) {

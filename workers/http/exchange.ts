@@ -208,7 +208,7 @@ export class Exchange implements UpstreamUser, AccessRecord, ForwardIds {
     }
     const authority = a.rewriteAuthority ?? (h.authority === "" ? d.host : h.authority);
     const xfcc = this.ds.tls?.xfcc ?? "";
-    const headStr = upstreamRequestHead(h, this.ds.lineStarts, target, authority, this.ds.remoteIp, original, route.requestHeaders, this, xfcc);
+    const headStr = upstreamRequestHead(h, target, authority, this.ds.remoteIp, original, route.requestHeaders, this, xfcc);
     this.upHead = headStr;
     this.upAscii = !h.highBytes && (!hasOps(route.requestHeaders) || !NOT_ASCII.test(headStr));
     if (h.expectContinue && !this.reqBody.done) this.ds.write(CONTINUE);

@@ -1,7 +1,7 @@
-// The header-field block shared by request and response heads (RFC 9112 §5):
-// `name ":" OWS value OWS CRLF` lines ending in an empty line. Names are
-// lower-cased (as Envoy emits them). Strict: no obs-fold, no whitespace before
-// the colon, no bare CR/LF, no control characters.
+// Request header fields (RFC 9112 §5): `name ":" OWS value OWS CRLF` lines
+// ending in an empty line, classified by name bytes (no lower-cased copies);
+// plus helpers shared by the head parsers. Strict: no obs-fold, no whitespace
+// before the colon, no bare CR/LF, no control characters.
 import { COLON, CR, FIELD, HTAB, LF, SP, TCHAR } from "./chars.ts";
 
 /** Envoy's default `max_headers_count`. */
@@ -10,14 +10,86 @@ export const MAX_HEADERS = 100;
 export const FIELDS_BAD = -1;
 export const FIELDS_TOO_MANY = -2;
 
+/** Request header kinds (`scanFields` fills them from the name's bytes, case-insensitively). */
+export const R_OTHER = 0;
+export const R_HOST = 1;
+export const R_CONTENT_LENGTH = 2;
+export const R_TRANSFER_ENCODING = 3;
+export const R_CONNECTION = 4;
+export const R_UPGRADE = 5;
+export const R_EXPECT = 6;
+/** Not forwarded: hop-by-hop, or replaced by the gateway (x-forwarded-proto, x-envoy-original-path, XFCC). */
+export const R_DROP = 7;
+export const R_XFF = 8;
+export const R_REQUEST_ID = 9;
+
+function lit(s: string): Uint8Array {
+  return new Uint8Array(Buffer.from(s, "latin1"));
+}
+const N = {
+  te: lit("te"),
+  host: lit("host"),
+  expect: lit("expect"),
+  upgrade: lit("upgrade"),
+  trailer: lit("trailer"),
+  connection: lit("connection"),
+  keepAlive: lit("keep-alive"),
+  requestId: lit("x-request-id"),
+  contentLength: lit("content-length"),
+  xff: lit("x-forwarded-for"),
+  proxyConnection: lit("proxy-connection"),
+  transferEncoding: lit("transfer-encoding"),
+  xfp: lit("x-forwarded-proto"),
+  originalPath: lit("x-envoy-original-path"),
+  xfcc: lit("x-forwarded-client-cert"),
+};
+
+/** b[st, st + name.length) equals the lower-case `name` (letters, digits, '-'), ignoring ASCII case. */
+export function bytesEqLower(b: Uint8Array, st: number, name: Uint8Array): boolean {
+  for (let i = 0; i < name.length; i++) if ((b[st + i]! | 0x20) !== name[i]) return false;
+  return true;
+}
+
+/** Kind of the request header named b[st, en) (a token: no byte there maps onto a letter or '-' but its own case). */
+export function requestKind(b: Uint8Array, st: number, en: number): number {
+  switch (en - st) {
+    case 2:
+      return bytesEqLower(b, st, N.te) ? R_DROP : R_OTHER;
+    case 4:
+      return bytesEqLower(b, st, N.host) ? R_HOST : R_OTHER;
+    case 6:
+      return bytesEqLower(b, st, N.expect) ? R_EXPECT : R_OTHER;
+    case 7:
+      return bytesEqLower(b, st, N.upgrade) ? R_UPGRADE : bytesEqLower(b, st, N.trailer) ? R_DROP : R_OTHER;
+    case 10:
+      return bytesEqLower(b, st, N.connection) ? R_CONNECTION : bytesEqLower(b, st, N.keepAlive) ? R_DROP : R_OTHER;
+    case 12:
+      return bytesEqLower(b, st, N.requestId) ? R_REQUEST_ID : R_OTHER;
+    case 14:
+      return bytesEqLower(b, st, N.contentLength) ? R_CONTENT_LENGTH : R_OTHER;
+    case 15:
+      return bytesEqLower(b, st, N.xff) ? R_XFF : R_OTHER;
+    case 16:
+      return bytesEqLower(b, st, N.proxyConnection) ? R_DROP : R_OTHER;
+    case 17:
+      return bytesEqLower(b, st, N.transferEncoding) ? R_TRANSFER_ENCODING : bytesEqLower(b, st, N.xfp) ? R_DROP : R_OTHER;
+    case 21:
+      return bytesEqLower(b, st, N.originalPath) ? R_DROP : R_OTHER;
+    case 23:
+      return bytesEqLower(b, st, N.xfcc) ? R_DROP : R_OTHER;
+  }
+  return R_OTHER;
+}
+
 /**
- * Scan the field lines of a head from byte `p` of `b` to the final CRLF, which
- * must end the head at `end`. `s` is the latin1 text of the head starting at
- * byte `base` (strings are cut from it; bytes are checked on `b`, which is faster).
- * Appends to names/values; `starts` (MAX_HEADERS + 1 long), when given, gets the
- * text offset of each field line and, after the last, of the final CRLF, so the
- * lines can be copied as received. Returns 0 (ASCII only), 1 (a value holds bytes ≥ 0x80),
- * FIELDS_BAD or FIELDS_TOO_MANY.
+ * Scan the field lines of a request head from byte `p` of `b` to the final
+ * CRLF, which must end the head at `end`. `s` is the latin1 text of the head
+ * starting at byte `base` (strings are cut from it; bytes are checked on `b`).
+ * Appends names (as received: compare with `sameName`) and values; `kinds`
+ * gets each field's kind; `starts` (MAX_HEADERS + 1 long), when given, the text
+ * offset of each field line and, after the last, of the final CRLF, so the
+ * lines can be copied as received. Returns 0 (ASCII only), 1 (a value holds
+ * bytes ≥ 0x80), FIELDS_BAD or FIELDS_TOO_MANY.
  */
 export function scanFields(
   b: Uint8Array,
@@ -27,6 +99,7 @@ export function scanFields(
   base: number,
   names: string[],
   values: string[],
+  kinds: Uint8Array,
   starts: Int32Array | null,
 ): number {
   let c = 0;
@@ -41,15 +114,10 @@ export function scanFields(
     }
     if (names.length >= MAX_HEADERS) return FIELDS_TOO_MANY;
     let st = p;
-    let upper = false;
-    while (p < end) {
-      c = b[p]!;
-      if (TCHAR[c] !== 1) break;
-      if (c >= 65 && c <= 90) upper = true;
-      p++;
-    }
+    while (p < end && TCHAR[(c = b[p]!)] === 1) p++;
     if (p === st || p >= end || c !== COLON) return FIELDS_BAD;
-    const name = upper ? s.slice(st - base, p - base).toLowerCase() : s.slice(st - base, p - base);
+    kinds[names.length] = requestKind(b, st, p);
+    const name = s.slice(st - base, p - base);
     p++;
     while (p < end && ((c = b[p]!) === SP || c === HTAB)) p++;
     st = p;
@@ -68,6 +136,23 @@ export function scanFields(
     names.push(name);
     values.push(s.slice(st - base, last - base));
   }
+}
+
+/** Does the received header name `raw` equal the lower-case `lower`, ignoring ASCII case? */
+export function sameName(raw: string, lower: string): boolean {
+  if (raw.length !== lower.length) return false;
+  if (raw === lower) return true;
+  for (let i = 0; i < raw.length; i++) {
+    let c = raw.charCodeAt(i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** Per-owner scratch for request header kinds. */
+export function fieldKindsScratch(): Uint8Array {
+  return new Uint8Array(MAX_HEADERS);
 }
 
 /** Scratch for `scanFields` line offsets (one head at a time per owner). */

@@ -5,6 +5,7 @@
 // proxied response is assembled in response-head.ts.
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
 import { reasonOf } from "./chars.ts";
+import { R_HOST, R_OTHER, R_REQUEST_ID, R_XFF } from "./fields.ts";
 import type { RequestHead } from "./parse-request.ts";
 
 /** Values the request head produced that the access log reports. */
@@ -49,7 +50,6 @@ export function opLines(ops: HeaderOperations): string {
  */
 export function upstreamRequestHead(
   h: RequestHead,
-  starts: Int32Array,
   target: string,
   authority: string,
   clientIp: string,
@@ -60,6 +60,8 @@ export function upstreamRequestHead(
 ): string {
   let out = h.method + " " + target + " HTTP/1.1\r\n";
   const raw = h.raw;
+  const starts = h.starts;
+  const kinds = h.kinds;
   const keepHost = h.hostHeader !== "" && authority === h.hostHeader;
   let run = -1;
   let xff = "";
@@ -69,33 +71,25 @@ export function upstreamRequestHead(
   const nominated = h.nominated;
   const withOps = hasOps(ops);
   for (let k = 0; k < names.length; k++) {
-    const name = names[k]!;
     let keep = false;
-    switch (name) {
-      case "host":
+    switch (kinds[k]) {
+      case R_HOST:
         keep = keepHost;
         break;
-      case "connection":
-      case "keep-alive":
-      case "proxy-connection":
-      case "te":
-      case "trailer":
-      case "transfer-encoding":
-      case "upgrade":
-      case "expect":
-      case "content-length":
-      case "x-forwarded-proto":
-      case "x-envoy-original-path":
-      case "x-forwarded-client-cert": // Envoy's SANITIZE_SET: never trust the client's own
-        break;
-      case "x-forwarded-for":
+      case R_XFF:
         xff = xff === "" ? values[k]! : xff + ", " + values[k]!;
         break;
-      case "x-request-id":
+      case R_REQUEST_ID:
         if (rid === "") rid = values[k]!;
         break;
-      default:
-        keep = !(nominated !== null && nominated.includes(name)) && !(withOps && overridden(ops, name));
+      case R_OTHER:
+        if (nominated === null && !withOps) keep = true;
+        else {
+          const name = names[k]!.toLowerCase();
+          keep = !(nominated !== null && nominated.includes(name)) && !(withOps && overridden(ops, name));
+        }
+        break;
+      // connection, upgrade, expect, content-length, transfer-encoding, hop-by-hop: re-framed or dropped
     }
     if (keep) {
       if (run < 0) run = starts[k]!;

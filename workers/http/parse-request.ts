@@ -4,10 +4,28 @@
 // Works on the latin1 string of one head (request line … CRLFCRLF).
 import { normalizeHost, type RequestView } from "../../src/route/lookup.ts";
 import { SP, TARGET, TCHAR } from "./chars.ts";
-import { connectionTokens, eqLower, FIELDS_TOO_MANY, parseLength, scanFields } from "./fields.ts";
+import {
+  connectionTokens,
+  eqLower,
+  fieldKindsScratch,
+  FIELDS_TOO_MANY,
+  lineStarts,
+  parseLength,
+  R_CONNECTION,
+  R_CONTENT_LENGTH,
+  R_EXPECT,
+  R_HOST,
+  R_TRANSFER_ENCODING,
+  R_UPGRADE,
+  sameName,
+  scanFields,
+} from "./fields.ts";
 
 /** Envoy's default `max_request_headers_kb` is 60 KiB; a longer head gets 431. */
 export const MAX_REQUEST_HEAD = 60 * 1024;
+
+const NO_KINDS = new Uint8Array(0);
+const NO_STARTS = new Int32Array(0);
 
 export class RequestHead implements RequestView {
   method = "";
@@ -18,7 +36,7 @@ export class RequestHead implements RequestView {
   query = "";
   /** HTTP/1.<minor> */
   minor = 1;
-  /** Lower-case header names and their values, in order (Host included). */
+  /** Header names as received and their values, in order (Host included); compare names with `sameName`. */
   names: string[] = [];
   values: string[] = [];
   /** Host header, or the authority of an absolute-form target; "" when absent. */
@@ -27,6 +45,9 @@ export class RequestHead implements RequestView {
   hostHeader = "";
   /** The head as received (latin1), request line through CRLFCRLF. */
   raw = "";
+  /** Kind of each header (fields.ts R_*) and text offset of each line: the parser's scratch, valid while this request is served. */
+  kinds: Uint8Array = NO_KINDS;
+  starts: Int32Array = NO_STARTS;
   /** Lower-case host without port (lookup.ts's RequestView). */
   host = "";
   /** Gateway port the request arrived on; set by the listener. */
@@ -47,9 +68,10 @@ export class RequestHead implements RequestView {
   /** The head holds bytes ≥ 0x80 (write it back as latin1, not UTF-8). */
   highBytes = false;
 
+  /** Value of the first header named `name` (lower-case), or undefined. */
   header(name: string): string | undefined {
     const ns = this.names;
-    for (let i = 0; i < ns.length; i++) if (ns[i] === name) return this.values[i];
+    for (let i = 0; i < ns.length; i++) if (sameName(ns[i]!, name)) return this.values[i];
     return undefined;
   }
 }
@@ -115,8 +137,18 @@ const VERSION_RE = /^HTTP\/\d\.\d\r\n/;
  * (request line through CRLFCRLF). Returns 0, or the status to answer with
  * (400, 431, 505).
  */
-export function parseRequestHead(b: Uint8Array, off: number, end: number, s: string, h: RequestHead, starts: Int32Array | null = null): number {
+export function parseRequestHead(
+  b: Uint8Array,
+  off: number,
+  end: number,
+  s: string,
+  h: RequestHead,
+  starts: Int32Array = lineStarts(),
+  kinds: Uint8Array = fieldKindsScratch(),
+): number {
   h.raw = s;
+  h.kinds = kinds;
+  h.starts = starts;
   let p = off;
   // method SP
   while (p < end && TCHAR[b[p]!] === 1) p++;
@@ -136,7 +168,7 @@ export function parseRequestHead(b: Uint8Array, off: number, end: number, s: str
 
   const names = h.names;
   const values = h.values;
-  const r = scanFields(b, p + 10, end, s, off, names, values, starts);
+  const r = scanFields(b, p + 10, end, s, off, names, values, kinds, starts);
   if (r < 0) return r === FIELDS_TOO_MANY ? 431 : 400;
   h.highBytes = r === 1;
 
@@ -144,24 +176,24 @@ export function parseRequestHead(b: Uint8Array, off: number, end: number, s: str
   let upgradeValue = "";
   for (let k = 0; k < names.length; k++) {
     const v = values[k]!;
-    switch (names[k]) {
-      case "host":
+    switch (kinds[k]) {
+      case R_HOST:
         if (sawHost) return 400;
         sawHost = true;
         h.authority = v;
         h.hostHeader = v;
         break;
-      case "content-length": {
+      case R_CONTENT_LENGTH: {
         const len = parseLength(v);
         if (len < 0 || (h.contentLength >= 0 && h.contentLength !== len)) return 400;
         h.contentLength = len;
         break;
       }
-      case "transfer-encoding":
+      case R_TRANSFER_ENCODING:
         if (h.chunked || !eqLower(v, "chunked")) return 400;
         h.chunked = true;
         break;
-      case "connection": {
+      case R_CONNECTION: {
         const toks: string[] = [];
         connectionTokens(v, toks);
         for (let t = 0; t < toks.length; t++) {
@@ -173,10 +205,10 @@ export function parseRequestHead(b: Uint8Array, off: number, end: number, s: str
         }
         break;
       }
-      case "upgrade":
+      case R_UPGRADE:
         upgradeValue = v;
         break;
-      case "expect":
+      case R_EXPECT:
         if (eqLower(v, "100-continue")) h.expectContinue = true;
         break;
     }

@@ -1,8 +1,11 @@
 // Bun.listen handlers of a TLS port: read the ClientHello without consuming it
 // (under a deadline), choose the filter chain by SNI (exact, longest wildcard,
-// `*`), and either fail the handshake (no chain, disabled chain) or terminate
-// TLS with the chain's context and hand the decrypted stream to the HTTP
-// downstream. The connection keeps the chain it was accepted under.
+// `*`), and either fail the handshake (no chain, disabled chain), splice the
+// connection untouched (PASSTHROUGH: workers/tcp), or terminate TLS with the
+// chain's context and hand the decrypted stream to the HTTP downstream (or to
+// a TCP route). The connection keeps the chain it was accepted under.
+// The listener allows half-open connections (a passthrough client's FIN is
+// passed on alone); a terminated connection closes on the client's FIN.
 import type { Socket } from "bun";
 import type { SecureContext } from "node:tls";
 import { selectVirtualHost } from "../../src/route/lookup.ts";
@@ -11,6 +14,9 @@ import { reportError } from "../context.ts";
 import { Downstream } from "../http/downstream.ts";
 import type { PortState } from "../listeners.ts";
 import { stats } from "../stats.ts";
+import { isPassthrough, logRefused, rawSession, terminateToTcp } from "../tcp/handoff.ts";
+import { selectTcpRoute } from "../tcp/route.ts";
+import type { TcpSession } from "../tcp/session.ts";
 import { TlsConn } from "./bridge.ts";
 import { MAX_HELLO_BYTES, parseClientHello } from "./client-hello.ts";
 import { clientIdentity } from "./identity.ts";
@@ -28,12 +34,44 @@ export function setContexts(c: Map<FilterChain, SecureContext>): void {
 interface Peek {
   buf: Buffer | null;
   timer: ReturnType<typeof setTimeout> | null;
-  conn: TlsConn<Downstream> | null;
+  conn: TlsConn<any> | null;
+  /** Passthrough: the session the raw bytes go to. */
+  tcp: TcpSession | null;
 }
 
-function refuse(s: Socket<Peek>, port: PortState, reason: string): void {
+/** Close before any TLS answer; the access log says why (`why`: more detail than the reason code). */
+function refuse(s: Socket<Peek>, port: PortState, reason: string, sni = "", why = ""): void {
   stats.tlsRefused(port.listener.name, reason);
+  logRefused(s, sni, s.data.buf?.length ?? 0, reason, why || reason.replace(/_/g, " "));
   s.terminate();
+}
+
+function clearDeadline(p: Peek): void {
+  if (p.timer !== null) clearTimeout(p.timer);
+  p.timer = null;
+}
+
+/** A chain whose bytes follow TCP routes: spliced untouched (passthrough), or terminated then spliced. */
+function toTcp(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: string): void {
+  const p = s.data;
+  const route = selectTcpRoute(chain.tcpRoutes!, sni);
+  if (isPassthrough(chain)) {
+    clearDeadline(p);
+    const first = p.buf!;
+    p.buf = null;
+    const t = rawSession(s, route, sni);
+    p.tcp = t;
+    t.start(first);
+    return;
+  }
+  if (route === null) return refuse(s, port, "no_route", sni, `no tcp route on ${chain.name}`);
+  const ctx = contexts.get(chain);
+  if (ctx === undefined) return refuse(s, port, "no_context", sni);
+  const conn = terminateToTcp(s, chain, ctx, sni, route, port.listener.name, () => clearDeadline(p));
+  p.conn = conn;
+  const first = p.buf!;
+  p.buf = null;
+  conn.duplex.feed(first);
 }
 
 function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: string, alpn: string[]): void {
@@ -102,7 +140,7 @@ function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: st
 export function tlsHandlers(port: PortState) {
   return {
     open(s: Socket<Peek>): void {
-      s.data = { buf: null, timer: null, conn: null };
+      s.data = { buf: null, timer: null, conn: null, tcp: null };
       s.data.timer = setTimeout(() => {
         s.data.timer = null;
         if (s.data.conn === null) refuse(s, port, "hello_timeout");
@@ -113,6 +151,10 @@ export function tlsHandlers(port: PortState) {
     data(s: Socket<Peek>, chunk: Buffer): void {
       const p = s.data;
       try {
+        if (p.tcp !== null) {
+          p.tcp.onClientData(chunk);
+          return;
+        }
         if (p.conn !== null) {
           p.conn.duplex.feed(chunk);
           return;
@@ -124,13 +166,15 @@ export function tlsHandlers(port: PortState) {
           return;
         }
         // the deadline now covers the rest of the handshake
-        if (r.status === "error") return refuse(s, port, "bad_hello");
+        if (r.status === "error") return refuse(s, port, "bad_hello", "", r.reason);
         const tls = port.listener.tls;
-        if (tls === null || port.draining) return refuse(s, port, "not_tls");
+        if (tls === null || port.draining) return refuse(s, port, "not_tls", r.sni);
         const ci = selectVirtualHost(tls, r.sni);
-        if (ci < 0) return refuse(s, port, "unknown_sni");
+        if (ci < 0) return refuse(s, port, "unknown_sni", r.sni, r.sni === "" ? "no SNI and no server for any name" : "no server for this SNI");
         const chain = tls.chains[ci]!;
-        if (chain.disabled !== "" || chain.routeTable === null) return refuse(s, port, "chain_disabled");
+        if (chain.disabled !== "") return refuse(s, port, "chain_disabled", r.sni, chain.disabled);
+        if (chain.tcpRoutes !== null) return toTcp(s, port, chain, r.sni);
+        if (chain.routeTable === null) return refuse(s, port, "chain_disabled", r.sni);
         terminate(s, port, chain, r.sni, r.alpn);
       } catch (err) {
         reportError("tls accept", err);
@@ -138,12 +182,20 @@ export function tlsHandlers(port: PortState) {
       }
     },
     drain(s: Socket<Peek>): void {
-      s.data.conn?.duplex.flush();
+      const p = s.data;
+      if (p.tcp !== null) p.tcp.onClientDrain();
+      else p.conn?.duplex.flush();
     },
-    close(s: Socket<Peek>): void {
+    end(s: Socket<Peek>): void {
+      const p = s.data;
+      if (p.tcp !== null) p.tcp.onClientEnd();
+      else s.end(); // not spliced: the client's FIN closes the connection
+    },
+    close(s: Socket<Peek>, err?: Error): void {
       const p = s.data;
       if (p.timer !== null) clearTimeout(p.timer);
-      p.conn?.duplex.rawEnded();
+      if (p.tcp !== null) p.tcp.onClientClose(err);
+      else p.conn?.duplex.rawEnded();
     },
     error(): void {},
   };

@@ -1,0 +1,155 @@
+// Connections a TLS or TCP port hands to a TCP session once it knows where
+// they go: PASSTHROUGH/AUTO_PASSTHROUGH chains (the peeked ClientHello and
+// everything after it spliced untouched), TLS terminated here followed by
+// `tcp:` routes, plain TCP listeners, and refusals (no route, bad hello ...),
+// which get an access-log line saying why.
+import type { Socket } from "bun";
+import type { SecureContext } from "node:tls";
+import type { FilterChain, TcpRoute } from "../../src/snapshot/types.ts";
+import { accessLog } from "../access-log.ts";
+import type { PortState } from "../listeners.ts";
+import { reportError } from "../context.ts";
+import { stats } from "../stats.ts";
+import { TlsConn } from "../tls/bridge.ts";
+import { clientIdentity } from "../tls/identity.ts";
+import { selectTcpRoute } from "./route.ts";
+import { TcpSession, type SessionInfo } from "./session.ts";
+import { hostPort, RawClient, type ClientSide } from "./sides.ts";
+
+export function sessionInfo(s: Socket<any>, sni: string): SessionInfo {
+  if (!accessLog.enabled) return { sni, downstreamRemote: "", downstreamLocal: "" };
+  return { sni, downstreamRemote: hostPort(s.remoteAddress, s.remotePort), downstreamLocal: hostPort(s.localAddress, s.localPort) };
+}
+
+/** An access-log line for a connection closed before it had a route (NR: no route, or a bad/late ClientHello). */
+export function logRefused(s: Socket<any>, sni: string, received: number, details: string, reason: string): void {
+  if (!accessLog.enabled) return;
+  const i = sessionInfo(s, sni);
+  accessLog.log({
+    startMs: Date.now(),
+    method: "",
+    logPath: "",
+    protocol: "-",
+    status: 0,
+    flags: "NR",
+    details,
+    termination: reason.replace(/\s+/g, "_"),
+    transportFailure: "",
+    bytesReceived: received,
+    bytesSent: 0,
+    durationMs: 0,
+    upstreamServiceTime: -1,
+    xff: "",
+    userAgent: "",
+    requestId: "",
+    authority: "",
+    upstreamHost: "",
+    upstreamCluster: "",
+    upstreamLocal: "",
+    downstreamLocal: i.downstreamLocal,
+    downstreamRemote: i.downstreamRemote,
+    sni: i.sni,
+    routeName: "",
+  });
+}
+
+/** Is this chain's TLS spliced untouched (not terminated here)? */
+export function isPassthrough(chain: FilterChain): boolean {
+  return chain.mode === "PASSTHROUGH" || chain.mode === "AUTO_PASSTHROUGH";
+}
+
+/** A session for a raw client socket; `first`: bytes already read (the ClientHello). Returns it before starting, so the caller can file it first. */
+export function rawSession(s: Socket<any>, route: TcpRoute | null, sni: string): TcpSession {
+  return new TcpSession(new RawClient(s), sessionInfo(s, sni), route);
+}
+
+/** The decrypted side of a terminated connection as a session's client. */
+class TlsClient implements ClientSide {
+  constructor(readonly conn: TlsConn) {}
+  write(b: Uint8Array): number {
+    return this.conn.write(b);
+  }
+  pause(): void {
+    this.conn.pause();
+  }
+  resume(): void {
+    this.conn.resume();
+  }
+  shutdown(): void {
+    this.conn.end();
+  }
+  close(): void {
+    this.conn.end();
+  }
+  terminate(): void {
+    this.conn.terminate();
+  }
+}
+
+/**
+ * TLS terminated here with the chain's context, then the decrypted bytes
+ * spliced along `route`, from the end of the handshake. The returned TlsConn
+ * takes the raw bytes (the peeked hello first, fed by the caller).
+ */
+export function terminateToTcp(s: Socket<any>, chain: FilterChain, ctx: SecureContext, sni: string, route: TcpRoute, listener: string, onSecure: () => void): TlsConn {
+  const mutual = chain.mode === "MUTUAL" || chain.mode === "OPTIONAL_MUTUAL";
+  const conn = new TlsConn(s, { secureContext: ctx, requestCert: mutual, rejectUnauthorized: chain.mode === "MUTUAL" });
+  const session = new TcpSession(new TlsClient(conn), sessionInfo(s, sni), route);
+  const t = conn.tls;
+  let started = false;
+  t.on("secure", () => {
+    onSecure();
+    try {
+      if (clientIdentity(t, chain).reject !== "") {
+        stats.tlsRefused(listener, "client_certificate");
+        session.refuse("NR", "client_certificate_rejected", "client certificate rejected");
+        return;
+      }
+      started = true;
+      session.start(null);
+    } catch (err) {
+      reportError("tls tcp secure", err);
+      conn.terminate();
+    }
+  });
+  t.on("data", (b: Buffer) => {
+    if (started) session.onClientData(b);
+  });
+  t.on("drain", () => session.onClientDrain());
+  t.on("end", () => session.onClientEnd());
+  t.on("error", () => conn.terminate());
+  t.on("close", () => {
+    if (started) session.onClientClose();
+    else session.refuse("", "tls_handshake_failed", "TLS handshake failed or not finished");
+  });
+  return conn;
+}
+
+/** Bun.listen handlers of a plain TCP listener: every connection follows the listener's route. */
+export function tcpHandlers(port: PortState) {
+  return {
+    open(s: Socket<TcpSession>): void {
+      const table = port.listener.tcpRoutes;
+      const route = table === null || port.draining ? null : selectTcpRoute(table, "");
+      s.setNoDelay(true);
+      const t = rawSession(s, route, "");
+      s.data = t;
+      t.start(null);
+    },
+    data(s: Socket<TcpSession>, b: Buffer): void {
+      s.data.onClientData(b);
+    },
+    drain(s: Socket<TcpSession>): void {
+      s.data.onClientDrain();
+    },
+    end(s: Socket<TcpSession>): void {
+      s.data.onClientEnd();
+    },
+    close(s: Socket<TcpSession>, err?: Error): void {
+      s.data?.onClientClose(err);
+    },
+    error(_s: Socket<TcpSession>, err: Error): void {
+      reportError("tcp downstream", err);
+    },
+  };
+}
