@@ -2,7 +2,7 @@
 // request head, route it, build the upstream head, parse the response head,
 // build the client's head. Usage: bun bench/http-proxy-micro.ts
 import { normalizeHost, selectRoute, selectVirtualHost } from "../src/route/lookup.ts";
-import { findHead, headText, lineStarts } from "../workers/http/fields.ts";
+import { findHead, findHeadBytes, headText, lineStarts } from "../workers/http/fields.ts";
 import { FRAME_LENGTH, upstreamRequestHead } from "../workers/http/heads-out.ts";
 import { buildResponseHead } from "../workers/http/response-head.ts";
 import { MAX_REQUEST_HEAD, parseRequestHead, RequestHead } from "../workers/http/parse-request.ts";
@@ -32,7 +32,7 @@ function one(req: Buffer): number {
   const vh = table.virtualHosts[selectVirtualHost(table, normalizeHost(h.authority))]!;
   const ri = selectRoute(vh, h);
   const up = Buffer.from(upstreamRequestHead(h, h.path, h.authority, "127.0.0.1", "", ops, ids), "latin1");
-  const rend = findHead(respBuf, 0, MAX_RESPONSE_HEAD);
+  const rend = findHeadBytes(respBuf, 0, MAX_RESPONSE_HEAD);
   const r = new ResponseHead();
   parseResponseHead(respBuf, 0, rend, r);
   const out = buildResponseHead(r, respBuf, 0, ops, "istio-envoy", 1, FRAME_LENGTH, "", rend, respBuf.length);

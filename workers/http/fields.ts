@@ -198,6 +198,17 @@ export function latin1(buf: Buffer, start: number, end: number): string {
   return (buf as Latin1).latin1Slice(start, end);
 }
 
+const LFLF = Buffer.from("\n\n", "latin1");
+const LFCRLF = Buffer.from("\n\r\n", "latin1");
+
+/** findHead without making a string of the head (for heads parsed on bytes). */
+export function findHeadBytes(buf: Buffer, start: number, max: number): number {
+  const at = buf.indexOf(CRLFCRLF, start);
+  if (at >= 0) return at - start + 4 > max ? -431 : at + 4;
+  if (buf.indexOf(LFLF, start) >= 0 || buf.indexOf(LFCRLF, start) >= 0) return -400;
+  return buf.length - start > max ? -431 : -1;
+}
+
 /** The text of the head found by the last successful findHead call. */
 export let headText = "";
 

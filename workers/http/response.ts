@@ -6,7 +6,7 @@ import { options } from "../context.ts";
 import { stats } from "../stats.ts";
 import { BODY_BAD, BODY_CLOSE } from "./body.ts";
 import type { Exchange } from "./exchange.ts";
-import { findHead } from "./fields.ts";
+import { findHeadBytes } from "./fields.ts";
 import { FRAME_CHUNKED, FRAME_CLOSE, FRAME_LENGTH, FRAME_NONE } from "./heads-out.ts";
 import { buildResponseHead } from "./response-head.ts";
 import { bodiless, MAX_RESPONSE_HEAD, parseResponseHead, ResponseHead } from "./parse-response.ts";
@@ -35,7 +35,7 @@ function onHeadBytes(ex: Exchange, conn: UpstreamConn, data: Buffer): void {
   let r: ResponseHead;
   let end: number;
   for (;;) {
-    end = findHead(buf, 0, MAX_RESPONSE_HEAD);
+    end = findHeadBytes(buf, 0, MAX_RESPONSE_HEAD);
     if (end === -1) {
       ex.respBuf = buf;
       return;
