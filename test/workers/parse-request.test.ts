@@ -133,3 +133,16 @@ describe("normalizePath", () => {
   ];
   for (const [input, want] of cases) test(`${input} → ${want}`, () => expect(normalizePath(input)).toBe(want));
 });
+
+describe("requestId", () => {
+  test("UUID v4 shaped and unique", async () => {
+    const { requestId } = await import("../../workers/http/heads-out.ts");
+    const seen = new Set<string>();
+    for (let i = 0; i < 70_000; i++) {
+      const id = requestId();
+      if (i % 997 === 0) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      seen.add(id);
+    }
+    expect(seen.size).toBe(70_000);
+  });
+});

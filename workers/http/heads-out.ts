@@ -8,6 +8,20 @@ import { reasonOf } from "./chars.ts";
 import { R_HOST, R_OTHER, R_REQUEST_ID, R_XFF } from "./fields.ts";
 import type { RequestHead } from "./parse-request.ts";
 
+let idPrefix = "";
+let idCount = 0;
+
+/**
+ * A fresh x-request-id in UUID v4 form: a random prefix (from crypto.randomUUID,
+ * renewed every 65 536 ids) and a counter, so ids are unique per worker and
+ * across workers without a random draw per request.
+ */
+export function requestId(): string {
+  if ((idCount & 0xffff) === 0) idPrefix = crypto.randomUUID().slice(0, 24);
+  const n = idCount++;
+  return idPrefix + (n % 0x1000000000000).toString(16).padStart(12, "0");
+}
+
 /** Values the request head produced that the access log reports. */
 export interface ForwardIds {
   xff: string;
@@ -102,7 +116,7 @@ export function upstreamRequestHead(
   if (!keepHost) out += "host: " + authority + "\r\n";
   if (withOps) out += opLines(ops);
   xff = xff === "" ? clientIp : xff + ", " + clientIp;
-  if (rid === "") rid = crypto.randomUUID();
+  if (rid === "") rid = requestId();
   ids.xff = xff;
   ids.requestId = rid;
   out += "x-forwarded-for: " + xff + "\r\nx-forwarded-proto: " + h.scheme + "\r\nx-request-id: " + rid + "\r\n";

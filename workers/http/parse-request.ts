@@ -194,6 +194,14 @@ export function parseRequestHead(
         h.chunked = true;
         break;
       case R_CONNECTION: {
+        if (eqLower(v, "keep-alive")) {
+          h.keepAlive = true;
+          break;
+        }
+        if (eqLower(v, "close")) {
+          h.close = true;
+          break;
+        }
         const toks: string[] = [];
         connectionTokens(v, toks);
         for (let t = 0; t < toks.length; t++) {
