@@ -22,19 +22,29 @@ class RequestSeries {
 }
 
 export class Stats {
-  private requests = new Map<string, RequestSeries>();
+  /** route → destination → (code, flags) → series: keys are strings the snapshot already holds, so no key is built per request. */
+  private byRoute = new Map<string, Map<string, Map<number, RequestSeries>>>();
+  private flagIds = new Map<string, number>();
+  private series: RequestSeries[] = [];
   private counters = new Map<string, number>();
   /** Sampled gauges, computed when asked (e.g. open upstream connections per cluster). */
   gauges: () => StatsSample = () => ({});
 
   /** One finished request. `flags` is Envoy's response-flags string ("-" for none). */
   request(code: number, flags: string, route: string, dest: string, durationMs: number, reqBytes: number, respBytes: number): void {
-    const key = code + "|" + flags + "|" + route + "|" + dest;
-    let s = this.requests.get(key);
+    let byDest = this.byRoute.get(route);
+    if (byDest === undefined) this.byRoute.set(route, (byDest = new Map()));
+    let byKey = byDest.get(dest);
+    if (byKey === undefined) byDest.set(dest, (byKey = new Map()));
+    let fid = this.flagIds.get(flags);
+    if (fid === undefined) this.flagIds.set(flags, (fid = this.flagIds.size));
+    const key = code * 4096 + fid;
+    let s = byKey.get(key);
     if (s === undefined) {
       const labels = `response_code="${code}",response_flags="${esc(flags)}",route="${esc(route)}",destination_service="${esc(dest)}"`;
       s = new RequestSeries(labels);
-      this.requests.set(key, s);
+      byKey.set(key, s);
+      this.series.push(s);
     }
     s.count++;
     s.durationSum += durationMs;
@@ -93,7 +103,7 @@ export class Stats {
   sample(): StatsSample {
     for (const f of this.beforeSample) f();
     const out: StatsSample = {};
-    for (const s of this.requests.values()) {
+    for (const s of this.series) {
       const l = s.labels;
       out[`istio_requests_total{${l}}`] = s.count;
       out[`istio_request_bytes_total{${l}}`] = s.requestBytes;
