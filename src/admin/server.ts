@@ -42,7 +42,8 @@ export async function handleAdmin(req: Request, state: AdminState): Promise<Resp
   const snap = state.snapshot();
   if (path === "/config_dump") {
     if (snap === null) return jsonResponse({ error: "no configuration loaded" }, 503);
-    return jsonResponse(snapshotToJSON(snap));
+    // INTERFACE.md: "secrets without private keys" — the credentials as /certs reports them
+    return jsonResponse({ ...(snapshotToJSON(snap) as Record<string, unknown>), secrets: certsReport(snap) });
   }
   if (path === "/certs" || path === "/secrets") {
     if (snap === null) return jsonResponse({ error: "no configuration loaded" }, 503);

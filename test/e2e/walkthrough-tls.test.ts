@@ -326,6 +326,9 @@ describe("certificate reporting", () => {
       expect(certs[0]!.certificates[0]!.subject).toContain("CN=httpbin.example.com");
       expect(certs[0]!.certificates[0]!.sans).toEqual(["DNS:httpbin.example.com"]);
       expect(certs[0]!.certificates[0]!.daysLeft).toBeGreaterThan(360);
+      const dump = await (await gw.admin("/config_dump")).text();
+      expect(dump).not.toContain("PRIVATE KEY");
+      expect((JSON.parse(dump) as { secrets: { credential: string }[] }).secrets[0]!.credential).toBe("istio-system/httpbin-credential");
       const metrics = await (await gw.admin("/stats/prometheus")).text();
       expect(metrics).toMatch(/gangway_certificate_expiry_seconds\{credential="istio-system\/httpbin-credential",role="server",subject="[^"]*httpbin.example.com"\} \d+/);
     } finally {
