@@ -2,7 +2,7 @@
 // request head, route it, build the upstream head, parse the response head,
 // build the client's head. Usage: bun bench/http-proxy-micro.ts
 import { normalizeHost, selectRoute, selectVirtualHost } from "../src/route/lookup.ts";
-import { findHead, findHeadBytes, headText, lineStarts } from "../workers/http/fields.ts";
+import { fieldKindsScratch, fieldSpansScratch, findHead, findHeadBytes, headText } from "../workers/http/fields.ts";
 import { FRAME_LENGTH, upstreamRequestHead } from "../workers/http/heads-out.ts";
 import { buildResponseHead } from "../workers/http/response-head.ts";
 import { MAX_REQUEST_HEAD, parseRequestHead, RequestHead } from "../workers/http/parse-request.ts";
@@ -22,13 +22,14 @@ const respBuf = Buffer.from(
   "latin1",
 );
 const ops = { set: [], add: [], remove: [] };
-const REQ = lineStarts();
+const SPANS = fieldSpansScratch();
+const KINDS = fieldKindsScratch();
 const ids = { xff: "", requestId: "" };
 
 function one(req: Buffer): number {
   const end = findHead(req, 0, MAX_REQUEST_HEAD);
   const h = new RequestHead();
-  parseRequestHead(req, 0, end, headText, h, REQ);
+  parseRequestHead(req, 0, end, headText, h, SPANS, KINDS);
   const vh = table.virtualHosts[selectVirtualHost(table, normalizeHost(h.authority))]!;
   const ri = selectRoute(vh, h);
   const up = Buffer.from(upstreamRequestHead(h, h.path, h.authority, "127.0.0.1", "", ops, ids), "latin1");

@@ -7,7 +7,7 @@ import { coarseNow, reportError } from "../context.ts";
 import type { PortState } from "../listeners.ts";
 import { BODY_BAD, BODY_MORE } from "./body.ts";
 import { Exchange } from "./exchange.ts";
-import { fieldKindsScratch, findHead, headText, lineStarts } from "./fields.ts";
+import { fieldKindsScratch, fieldSpansScratch, findHead, headText } from "./fields.ts";
 import { Outbox } from "./outbox.ts";
 import { MAX_REQUEST_HEAD, parseRequestHead, RequestHead } from "./parse-request.ts";
 
@@ -36,8 +36,8 @@ export class Downstream {
   private state = HEAD;
   ex: Exchange | null = null;
   readonly out = new Outbox();
-  /** Line offsets of the request head being served (see scanFields). */
-  readonly lineStarts = lineStarts();
+  /** Field spans and kinds of the request head being served (see scanFields). */
+  readonly lineSpans = fieldSpansScratch();
   readonly lineKinds = fieldKindsScratch();
   lastActive = coarseNow;
   closed = false;
@@ -138,7 +138,7 @@ export class Downstream {
           break;
         }
         const h = new RequestHead();
-        const status = end < 0 ? -end : parseRequestHead(buf, off, end, headText, h, this.lineStarts, this.lineKinds);
+        const status = end < 0 ? -end : parseRequestHead(buf, off, end, headText, h, this.lineSpans, this.lineKinds);
         const ex = new Exchange(this, h);
         this.ex = ex;
         if (status !== 0) {

@@ -83,41 +83,35 @@ export function requestKind(b: Uint8Array, st: number, en: number): number {
 
 /**
  * Scan the field lines of a request head from byte `p` of `b` to the final
- * CRLF, which must end the head at `end`. `s` is the latin1 text of the head
- * starting at byte `base` (strings are cut from it; bytes are checked on `b`).
- * Appends names (as received: compare with `sameName`) and values; `kinds`
- * gets each field's kind; `starts` (MAX_HEADERS + 1 long), when given, the text
- * offset of each field line and, after the last, of the final CRLF, so the
- * lines can be copied as received. Returns 0 (ASCII only), 1 (a value holds
- * bytes ≥ 0x80), FIELDS_BAD or FIELDS_TOO_MANY.
+ * CRLF, which must end the head at `end`. Offsets recorded are text offsets
+ * (byte offset − `base`, `base` being where the head starts): per field k,
+ * `spans[4k..4k+3]` = name start, name end, value start, value end (OWS
+ * trimmed), and `spans[4·count]` = offset of the final CRLF, so lines can be
+ * copied as received and strings are cut only when asked for; `kinds[k]` is the
+ * field's kind. Returns the field count, or FIELDS_BAD / FIELDS_TOO_MANY;
+ * `fieldsHigh` tells whether a value holds bytes ≥ 0x80.
  */
-export function scanFields(
-  b: Uint8Array,
-  p: number,
-  end: number,
-  s: string,
-  base: number,
-  names: string[],
-  values: string[],
-  kinds: Uint8Array,
-  starts: Int32Array | null,
-): number {
+export function scanFields(b: Uint8Array, p: number, end: number, base: number, spans: Int32Array, kinds: Uint8Array): number {
   let c = 0;
-  let high = 0;
+  let high = false;
+  let n = 0;
   for (;;) {
     if (p >= end) return FIELDS_BAD;
     c = b[p]!;
-    if (starts !== null) starts[names.length] = p - base;
     if (c === CR) {
-      if (p + 2 === end && b[p + 1] === LF) return high;
-      return FIELDS_BAD;
+      if (p + 2 !== end || b[p + 1] !== LF) return FIELDS_BAD;
+      spans[4 * n] = p - base;
+      fieldsHigh = high;
+      return n;
     }
-    if (names.length >= MAX_HEADERS) return FIELDS_TOO_MANY;
+    if (n >= MAX_HEADERS) return FIELDS_TOO_MANY;
     let st = p;
     while (p < end && TCHAR[(c = b[p]!)] === 1) p++;
     if (p === st || p >= end || c !== COLON) return FIELDS_BAD;
-    kinds[names.length] = requestKind(b, st, p);
-    const name = s.slice(st - base, p - base);
+    kinds[n] = requestKind(b, st, p);
+    const q = 4 * n;
+    spans[q] = st - base;
+    spans[q + 1] = p - base;
     p++;
     while (p < end && ((c = b[p]!) === SP || c === HTAB)) p++;
     st = p;
@@ -127,23 +121,31 @@ export function scanFields(
       if (FIELD[c] !== 1) break;
       if (c !== SP && c !== HTAB) {
         last = p + 1;
-        if (c > 127) high = 1;
+        if (c > 127) high = true;
       }
       p++;
     }
     if (p + 1 >= end || c !== CR || b[p + 1] !== LF) return FIELDS_BAD;
     p += 2;
-    names.push(name);
-    values.push(s.slice(st - base, last - base));
+    spans[q + 2] = st - base;
+    spans[q + 3] = last - base;
+    n++;
   }
 }
 
-/** Does the received header name `raw` equal the lower-case `lower`, ignoring ASCII case? */
-export function sameName(raw: string, lower: string): boolean {
-  if (raw.length !== lower.length) return false;
-  if (raw === lower) return true;
-  for (let i = 0; i < raw.length; i++) {
-    let c = raw.charCodeAt(i);
+/** Set by scanFields: a value of the last head scanned holds bytes ≥ 0x80. */
+export let fieldsHigh = false;
+
+/** Per-owner scratch for scanFields spans. */
+export function fieldSpansScratch(): Int32Array {
+  return new Int32Array(4 * MAX_HEADERS + 1);
+}
+
+/** Does raw[st, en) equal the lower-case `lower`, ignoring ASCII case? */
+export function spanIsName(raw: string, st: number, en: number, lower: string): boolean {
+  if (en - st !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    let c = raw.charCodeAt(st + i);
     if (c >= 65 && c <= 90) c += 32;
     if (c !== lower.charCodeAt(i)) return false;
   }
@@ -153,11 +155,6 @@ export function sameName(raw: string, lower: string): boolean {
 /** Per-owner scratch for request header kinds. */
 export function fieldKindsScratch(): Uint8Array {
   return new Uint8Array(MAX_HEADERS);
-}
-
-/** Scratch for `scanFields` line offsets (one head at a time per owner). */
-export function lineStarts(): Int32Array {
-  return new Int32Array(MAX_HEADERS + 1);
 }
 
 /** Case-insensitive equality against a lower-case literal. */

@@ -60,7 +60,7 @@ export function opLines(ops: HeaderOperations): string {
 /**
  * The request head for the upstream. `target` is the (possibly rewritten) path
  * with query; `clientIp` is appended to x-forwarded-for. Header lines that pass
- * are copied as received, in runs (`starts` from the parse); fills `ids`.
+ * are copied as received, in runs (spans from the parse); fills `ids`.
  */
 export function upstreamRequestHead(
   h: RequestHead,
@@ -74,45 +74,44 @@ export function upstreamRequestHead(
 ): string {
   let out = h.method + " " + target + " HTTP/1.1\r\n";
   const raw = h.raw;
-  const starts = h.starts;
+  const sp = h.spans;
   const kinds = h.kinds;
   const keepHost = h.hostHeader !== "" && authority === h.hostHeader;
   let run = -1;
   let xff = "";
   let rid = "";
-  const names = h.names;
-  const values = h.values;
+  const n = h.count;
   const nominated = h.nominated;
   const withOps = hasOps(ops);
-  for (let k = 0; k < names.length; k++) {
+  for (let k = 0; k < n; k++) {
     let keep = false;
     switch (kinds[k]) {
       case R_HOST:
         keep = keepHost;
         break;
       case R_XFF:
-        xff = xff === "" ? values[k]! : xff + ", " + values[k]!;
+        xff = xff === "" ? h.value(k) : xff + ", " + h.value(k);
         break;
       case R_REQUEST_ID:
-        if (rid === "") rid = values[k]!;
+        if (rid === "") rid = h.value(k);
         break;
       case R_OTHER:
         if (nominated === null && !withOps) keep = true;
         else {
-          const name = names[k]!.toLowerCase();
+          const name = h.name(k).toLowerCase();
           keep = !(nominated !== null && nominated.includes(name)) && !(withOps && overridden(ops, name));
         }
         break;
       // connection, upgrade, expect, content-length, transfer-encoding, hop-by-hop: re-framed or dropped
     }
     if (keep) {
-      if (run < 0) run = starts[k]!;
+      if (run < 0) run = sp[4 * k]!;
     } else if (run >= 0) {
-      out += raw.slice(run, starts[k]!);
+      out += raw.slice(run, sp[4 * k]!);
       run = -1;
     }
   }
-  if (run >= 0) out += raw.slice(run, starts[names.length]!);
+  if (run >= 0) out += raw.slice(run, sp[4 * n]!);
   if (!keepHost) out += "host: " + authority + "\r\n";
   if (withOps) out += opLines(ops);
   xff = xff === "" ? clientIp : xff + ", " + clientIp;

@@ -8,8 +8,9 @@ import {
   connectionTokens,
   eqLower,
   fieldKindsScratch,
+  fieldSpansScratch,
+  fieldsHigh,
   FIELDS_TOO_MANY,
-  lineStarts,
   parseLength,
   R_CONNECTION,
   R_CONTENT_LENGTH,
@@ -17,15 +18,15 @@ import {
   R_HOST,
   R_TRANSFER_ENCODING,
   R_UPGRADE,
-  sameName,
   scanFields,
+  spanIsName,
 } from "./fields.ts";
 
 /** Envoy's default `max_request_headers_kb` is 60 KiB; a longer head gets 431. */
 export const MAX_REQUEST_HEAD = 60 * 1024;
 
 const NO_KINDS = new Uint8Array(0);
-const NO_STARTS = new Int32Array(0);
+const NO_SPANS = new Int32Array(1);
 
 export class RequestHead implements RequestView {
   method = "";
@@ -36,18 +37,21 @@ export class RequestHead implements RequestView {
   query = "";
   /** HTTP/1.<minor> */
   minor = 1;
-  /** Header names as received and their values, in order (Host included); compare names with `sameName`. */
-  names: string[] = [];
-  values: string[] = [];
+  /** Number of header fields (Host included). */
+  count = 0;
   /** Host header, or the authority of an absolute-form target; "" when absent. */
   authority = "";
   /** The Host header's value ("" when absent). */
   hostHeader = "";
   /** The head as received (latin1), request line through CRLFCRLF. */
   raw = "";
-  /** Kind of each header (fields.ts R_*) and text offset of each line: the parser's scratch, valid while this request is served. */
+  /**
+   * Per field: kind (fields.ts R_*) and its spans in `raw` (name start/end,
+   * value start/end; see scanFields). The parser's scratch, owned by the
+   * connection and valid while this request is served.
+   */
   kinds: Uint8Array = NO_KINDS;
-  starts: Int32Array = NO_STARTS;
+  spans: Int32Array = NO_SPANS;
   /** Lower-case host without port (lookup.ts's RequestView). */
   host = "";
   /** Gateway port the request arrived on; set by the listener. */
@@ -70,9 +74,22 @@ export class RequestHead implements RequestView {
 
   /** Value of the first header named `name` (lower-case), or undefined. */
   header(name: string): string | undefined {
-    const ns = this.names;
-    for (let i = 0; i < ns.length; i++) if (sameName(ns[i]!, name)) return this.values[i];
+    const sp = this.spans;
+    const raw = this.raw;
+    for (let q = 0; q < 4 * this.count; q += 4) {
+      if (spanIsName(raw, sp[q]!, sp[q + 1]!, name)) return raw.slice(sp[q + 2]!, sp[q + 3]!);
+    }
     return undefined;
+  }
+
+  /** Name of field k as received. */
+  name(k: number): string {
+    return this.raw.slice(this.spans[4 * k]!, this.spans[4 * k + 1]!);
+  }
+
+  /** Value of field k. */
+  value(k: number): string {
+    return this.raw.slice(this.spans[4 * k + 2]!, this.spans[4 * k + 3]!);
   }
 }
 
@@ -143,12 +160,12 @@ export function parseRequestHead(
   end: number,
   s: string,
   h: RequestHead,
-  starts: Int32Array = lineStarts(),
+  spans: Int32Array = fieldSpansScratch(),
   kinds: Uint8Array = fieldKindsScratch(),
 ): number {
   h.raw = s;
   h.kinds = kinds;
-  h.starts = starts;
+  h.spans = spans;
   let p = off;
   // method SP
   while (p < end && TCHAR[b[p]!] === 1) p++;
@@ -166,17 +183,18 @@ export function parseRequestHead(
   else if (s.startsWith("HTTP/1.0\r\n", i)) h.minor = 0;
   else return VERSION_RE.test(s.slice(i, i + 10)) ? 505 : 400;
 
-  const names = h.names;
-  const values = h.values;
-  const r = scanFields(b, p + 10, end, s, off, names, values, kinds, starts);
-  if (r < 0) return r === FIELDS_TOO_MANY ? 431 : 400;
-  h.highBytes = r === 1;
+  const n = scanFields(b, p + 10, end, off, spans, kinds);
+  if (n < 0) return n === FIELDS_TOO_MANY ? 431 : 400;
+  h.count = n;
+  h.highBytes = fieldsHigh;
 
   let sawHost = false;
   let upgradeValue = "";
-  for (let k = 0; k < names.length; k++) {
-    const v = values[k]!;
-    switch (kinds[k]) {
+  for (let k = 0; k < n; k++) {
+    const kind = kinds[k]!;
+    if (kind === 0 || kind > R_EXPECT) continue; // R_OTHER, dropped and forwarding headers: nothing to read here
+    const v = s.slice(spans[4 * k + 2]!, spans[4 * k + 3]!);
+    switch (kind) {
       case R_HOST:
         if (sawHost) return 400;
         sawHost = true;
