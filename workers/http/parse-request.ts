@@ -64,7 +64,7 @@ export class RequestHead implements RequestView {
   close = false;
   /** The client asked for keep-alive explicitly (matters for HTTP/1.0). */
   keepAlive = false;
-  /** Lower-case `Upgrade` value when `Connection` names upgrade; else "". */
+  /** "websocket" when the request asks for a WebSocket upgrade (Connection: upgrade); else "". */
   upgrade = "";
   expectContinue = false;
   /** Header names listed in `Connection` other than close/keep-alive/upgrade, or null. */
@@ -242,7 +242,8 @@ export function parseRequestHead(
   if (h.chunked && (h.contentLength >= 0 || h.minor === 0)) return 400;
   if (h.minor === 1 && !sawHost) return 400;
   if (h.minor === 0 && !h.keepAlive) h.close = true;
-  if (h.upgrade !== "") h.upgrade = upgradeValue.toLowerCase();
+  // only WebSocket is upgraded (Istio's default upgrade_configs); other upgrades (h2c…) are plain requests
+  if (h.upgrade !== "") h.upgrade = upgradeValue.toLowerCase() === "websocket" ? "websocket" : "";
   const t = onTarget(h, h.target);
   if (t !== 0) return t;
   h.host = normalizeHost(h.authority);
