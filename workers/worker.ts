@@ -43,15 +43,19 @@ function drain(graceMs: number): void {
   stopAll();
   const deadline = Date.now() + Math.max(0, graceMs);
   const check = (): void => {
-    sweepDownstreams(Date.now());
-    if (connectionCount() > 0 && Date.now() < deadline) {
-      setTimeout(check, 50);
-      return;
+    try {
+      sweepDownstreams(Date.now());
+      if (connectionCount() > 0 && Date.now() < deadline) {
+        setTimeout(check, 50);
+        return;
+      }
+      abortAll();
+      sweepUpstreams(Infinity);
+      accessLog.flush();
+      if (sweepTimer !== null) clearInterval(sweepTimer);
+    } catch (err) {
+      reportError("drain", err);
     }
-    abortAll();
-    sweepUpstreams(Infinity);
-    accessLog.flush();
-    if (sweepTimer !== null) clearInterval(sweepTimer);
     send({ type: "drained", workerId: options.workerId });
   };
   check();
