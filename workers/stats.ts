@@ -72,22 +72,40 @@ export class Stats {
     this.add(`gangway_upstream_rq_error_total{cluster="${esc(cluster)}",flag="${esc(flag)}"}`);
   }
 
+  private tcpKeys = new Map<string, TcpSeries>();
+
+  /** The istio_tcp_* series names of a destination, built once. */
+  private tcpSeries(dest: string): TcpSeries {
+    let k = this.tcpKeys.get(dest);
+    if (k === undefined) {
+      const label = `{destination_service="${esc(dest)}"}`;
+      k = {
+        opened: `istio_tcp_connections_opened_total${label}`,
+        closed: `istio_tcp_connections_closed_total${label}`,
+        received: `istio_tcp_received_bytes_total${label}`,
+        sent: `istio_tcp_sent_bytes_total${label}`,
+      };
+      this.tcpKeys.set(dest, k);
+    }
+    return k;
+  }
+
   /** A proxied TCP connection (passthrough, TCP route) got its destination. */
   tcpOpened(dest: string): void {
-    this.add(`istio_tcp_connections_opened_total{destination_service="${esc(dest)}"}`);
+    this.add(this.tcpSeries(dest).opened);
   }
 
   /** A proxied TCP connection is over: closed counter and the bytes not counted yet. */
   tcpClosed(t: TcpCounted): void {
-    this.add(`istio_tcp_connections_closed_total{destination_service="${esc(t.destService)}"}`);
+    this.add(this.tcpSeries(t.destService).closed);
     this.tcpBytes(t);
   }
 
   /** Bytes a TCP connection moved since last counted (Istio counts them while the connection runs). */
   tcpBytes(t: TcpCounted): void {
-    const label = `{destination_service="${esc(t.destService)}"}`;
-    if (t.received > t.countedReceived) this.add(`istio_tcp_received_bytes_total${label}`, t.received - t.countedReceived);
-    if (t.sent > t.countedSent) this.add(`istio_tcp_sent_bytes_total${label}`, t.sent - t.countedSent);
+    const k = this.tcpSeries(t.destService);
+    if (t.received > t.countedReceived) this.add(k.received, t.received - t.countedReceived);
+    if (t.sent > t.countedSent) this.add(k.sent, t.sent - t.countedSent);
     t.countedReceived = t.received;
     t.countedSent = t.sent;
   }
@@ -122,6 +140,13 @@ export class Stats {
     for (const k in g) out[k] = g[k]!;
     return out;
   }
+}
+
+interface TcpSeries {
+  opened: string;
+  closed: string;
+  received: string;
+  sent: string;
 }
 
 /** What the istio_tcp_* counters read of a TCP connection. */

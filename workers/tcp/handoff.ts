@@ -131,7 +131,6 @@ export function tcpHandlers(port: PortState) {
     open(s: Socket<TcpSession>): void {
       const table = port.listener.tcpRoutes;
       const route = table === null || port.draining ? null : selectTcpRoute(table, "");
-      s.setNoDelay(true);
       const t = rawSession(s, route, "");
       s.data = t;
       t.start(null);

@@ -150,7 +150,7 @@ export class TcpSession {
     if (pool.connectTimeoutMs > 0) this.connectTimer = setTimeout(onConnectTimeout, pool.connectTimeoutMs, this);
     try {
       const opts = { hostname: pool.address, port: pool.port, allowHalfOpen: true, socket: upstreamHandlers, data: this };
-      Bun.connect<TcpSession>(opts).catch(() => {});
+      void Bun.connect<TcpSession>(opts); // failures arrive in connectError (no rejection is reported then)
     } catch (err) {
       queueMicrotask(() => this.onConnectError(errCode(err)));
     }
@@ -226,7 +226,7 @@ export class TcpSession {
     }
     this.up = s;
     this.upOpen = true;
-    s.setNoDelay(true);
+    // no setNoDelay: Bun sets TCP_NODELAY on accepted and connected sockets itself (strace)
     if (accessLog.enabled) this.upstreamLocal = `${s.localAddress}:${s.localPort}`;
     this.onUpDrain();
     if (this.clientEof && this.toUp.bytes === 0) this.shutUp();
@@ -312,16 +312,19 @@ export class TcpSession {
     this.up?.resume();
   }
 
+  /** FIN to the upstream; a full close when it has sent its FIN already (one syscall, and done). */
   private shutUp(): void {
     if (this.upShut || this.up === null) return;
     this.upShut = true;
-    this.up.shutdown();
+    if (this.upEof) this.up.end(); // runs onUpClose
+    else this.up.shutdown();
   }
 
   private shutClient(): void {
     if (this.clientShut) return;
     this.clientShut = true;
-    this.client.shutdown();
+    if (this.clientEof) this.client.close(); // runs onClientClose (the owner's close handler)
+    else this.client.shutdown();
   }
 
   private abortUp(): void {

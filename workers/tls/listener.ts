@@ -146,7 +146,6 @@ export function tlsHandlers(port: PortState) {
         if (s.data.conn === null) refuse(s, port, "hello_timeout");
         else s.data.conn.terminate(); // handshake not finished in time
       }, HELLO_DEADLINE_MS);
-      s.setNoDelay(true);
     },
     data(s: Socket<Peek>, chunk: Buffer): void {
       const p = s.data;
