@@ -147,6 +147,22 @@ function onTarget(h: RequestHead, t: string): number {
   return 0;
 }
 
+/** The method as a shared string for the common ones (no string made per request). */
+function methodOf(b: Uint8Array, st: number, en: number, s: string): string {
+  const c = b[st];
+  switch (en - st) {
+    case 3:
+      if (c === 71 && b[st + 1] === 69 && b[st + 2] === 84) return "GET";
+      if (c === 80 && b[st + 1] === 85 && b[st + 2] === 84) return "PUT";
+      break;
+    case 4:
+      if (c === 80 && b[st + 1] === 79 && b[st + 2] === 83 && b[st + 3] === 84) return "POST";
+      if (c === 72 && b[st + 1] === 69 && b[st + 2] === 65 && b[st + 3] === 68) return "HEAD";
+      break;
+  }
+  return s.slice(0, en - st);
+}
+
 const VERSION_RE = /^HTTP\/\d\.\d\r\n/;
 
 /**
@@ -170,7 +186,7 @@ export function parseRequestHead(
   // method SP
   while (p < end && TCHAR[b[p]!] === 1) p++;
   if (p === off || p >= end || b[p] !== SP) return 400;
-  h.method = s.slice(0, p - off);
+  h.method = methodOf(b, off, p, s);
   // request-target SP
   const st = ++p;
   while (p < end && TARGET[b[p]!] === 1) p++;
