@@ -262,8 +262,7 @@ export function httpHandlers(port: PortState) {
     open(s: Socket<Downstream>): void {
       try {
         const d = new Downstream(s, port);
-        s.data = d;
-        s.setNoDelay(true);
+        s.data = d; // TCP_NODELAY: Bun sets it on accepted and connected sockets
         port.conns.add(d);
       } catch (err) {
         reportError("accept", err);

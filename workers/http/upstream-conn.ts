@@ -114,7 +114,6 @@ export class UpstreamConn {
     }
     this.socket = s;
     this.isOpen = true;
-    s.setNoDelay(true);
     try {
       this.user?.onUpstreamOpen(this);
     } catch (err) {
