@@ -332,8 +332,10 @@ export class TcpSession {
     const up = this.up;
     this.upShut = true;
     this.toUp.clear();
-    if (up !== null) up.terminate(); // runs onUpClose
-    else this.upGone = true; // still connecting: onUpOpen closes it
+    if (up !== null) {
+      up.terminate(); // Bun runs onUpClose now or soon; done here either way
+      this.onUpClose();
+    } else this.upGone = true; // still connecting: onUpOpen closes it
   }
 
   private abortClient(): void {

@@ -1,0 +1,141 @@
+// TCP sessions in this process (no gateway): half-closed sessions stay until
+// the sweep finds them idle (Envoy's tcp_proxy idle_timeout, 1 h); the access
+// log and the istio_tcp_* counters see each session once.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Socket, TCPSocketListener } from "bun";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Cluster, Snapshot, TcpRouteTable } from "../../src/snapshot/types.ts";
+import { accessLog } from "../../workers/access-log.ts";
+import { coarseNow } from "../../workers/context.ts";
+import { applyClusters } from "../../workers/http/clusters.ts";
+import type { PortState } from "../../workers/listeners.ts";
+import { stats } from "../../workers/stats.ts";
+import { tcpHandlers } from "../../workers/tcp/handoff.ts";
+import { CLOSING_MS, IDLE_MS, sessions } from "../../workers/tcp/session.ts";
+
+let echo: TCPSocketListener<undefined>;
+let closer: TCPSocketListener<undefined>;
+let front: TCPSocketListener<any>;
+let frontCloser: TCPSocketListener<any>;
+let silent: TCPSocketListener<undefined>;
+let frontSilent: TCPSocketListener<any>;
+let silentGot = 0;
+const logFile = join(mkdtempSync(join(tmpdir(), "gangway-tcp-")), "access.log");
+
+function cluster(name: string, port: number): Cluster {
+  return { name, serviceHost: `${name}.internal`, port: 7000, subset: "", type: "STATIC", lbPolicy: "ROUND_ROBIN", connectTimeoutMs: 1000, endpoints: [{ address: "127.0.0.1", port, weight: 1, labels: {} }] };
+}
+
+function table(c: string): TcpRouteTable {
+  const route = { name: `to-${c}`, source: "test", sniHosts: [], destinations: [{ cluster: c, weight: 100, host: `${c}.internal`, port: 7000, subset: "" }], totalWeight: 100 };
+  return { name: "tcp.7000", routes: [route], exactHosts: new Map(), wildcardHosts: [], catchAll: 0 };
+}
+
+function listen(t: TcpRouteTable): TCPSocketListener<any> {
+  const port = { listener: { tcpRoutes: t }, draining: false } as unknown as PortState;
+  return Bun.listen({ hostname: "127.0.0.1", port: 0, allowHalfOpen: true, socket: tcpHandlers(port) });
+}
+
+beforeAll(() => {
+  accessLog.configure(logFile, "text");
+  echo = Bun.listen({ hostname: "127.0.0.1", port: 0, allowHalfOpen: true, socket: { data: (s, b) => void s.write(b) } });
+  closer = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (s) => void s.end("bye"), data() {} } });
+  // takes bytes, never answers, never closes (not even after a FIN)
+  silent = Bun.listen({ hostname: "127.0.0.1", port: 0, allowHalfOpen: true, socket: { data: (_s, b) => void (silentGot += b.length), end() {} } });
+  const cs = [cluster("echo", echo.port), cluster("closer", closer.port), cluster("silent", silent.port)];
+  applyClusters({ clusters: new Map(cs.map((c) => [c.name, c])) } as unknown as Snapshot);
+  front = listen(table("echo"));
+  frontCloser = listen(table("closer"));
+  frontSilent = listen(table("silent"));
+});
+afterAll(() => {
+  for (const l of [echo, closer, silent, front, frontCloser, frontSilent]) l.stop(true);
+  accessLog.close();
+});
+
+/** A client that records what it gets and when it is closed. */
+function client(port: number): Promise<{ s: Socket<undefined>; got: () => string; closed: Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    let got = "";
+    let done!: () => void;
+    const closed = new Promise<void>((r) => (done = r));
+    Bun.connect({
+      hostname: "127.0.0.1",
+      port,
+      allowHalfOpen: true,
+      socket: {
+        open: (s) => resolve({ s, got: () => got, closed }),
+        data: (_s, b) => void (got += b.toString()),
+        end: () => {}, // keep our side open after the FIN (half-open)
+        close: () => done(),
+        connectError: (_s, e) => reject(e),
+      },
+    }).catch(reject);
+  });
+}
+
+async function until(cond: () => boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("timed out");
+    await Bun.sleep(5);
+  }
+}
+
+describe("the sweep", () => {
+  test("a session idle longer than IDLE_MS (1 h, Envoy's tcp_proxy default) is closed; the log says idle_timeout", async () => {
+    const c = await client(front.port);
+    c.s.write("ping");
+    await until(() => c.got() === "ping");
+    expect(sessions.size).toBe(1);
+    const [t] = sessions;
+    t!.sweep(coarseNow + IDLE_MS - 60_000); // not yet
+    expect(sessions.size).toBe(1);
+    t!.sweep(coarseNow + IDLE_MS + 1);
+    await c.closed;
+    expect(sessions.size).toBe(0);
+    accessLog.flush();
+    expect(readFileSync(logFile, "utf8")).toMatch(/"- - -" 0 - - idle_timeout "-" 4 4 \d+ - .* "127\.0\.0\.1:\d+" echo .* to-echo\n/);
+  });
+
+  test("the upstream sent FIN and the client keeps its side open: a legit half-open session, closed only when idle", async () => {
+    const c = await client(frontCloser.port);
+    await until(() => c.got() === "bye");
+    await Bun.sleep(20); // the upstream's FIN has reached the session and was passed on
+    expect(sessions.size).toBe(1);
+    const [t] = sessions;
+    t!.sweep(coarseNow + CLOSING_MS + 1000);
+    expect(sessions.size).toBe(1);
+    t!.sweep(coarseNow + IDLE_MS + 1);
+    await c.closed;
+    expect(sessions.size).toBe(0);
+  });
+
+  test("the client's FIN passes on; an upstream that never answers it keeps the session until it is idle", async () => {
+    const c = await client(frontSilent.port);
+    c.s.write("x");
+    await until(() => silentGot > 0);
+    c.s.end(); // FIN (and Bun closes its side)
+    await c.closed;
+    await Bun.sleep(20);
+    expect(sessions.size).toBe(1); // for the gateway it is half-closed: the upstream may still answer
+    const [t] = sessions;
+    t!.sweep(coarseNow + CLOSING_MS + 1000);
+    expect(sessions.size).toBe(1);
+    t!.sweep(coarseNow + IDLE_MS + 1);
+    expect(sessions.size).toBe(0);
+    accessLog.flush();
+    expect(readFileSync(logFile, "utf8")).toMatch(/idle_timeout "-" 1 0 .* to-silent\n/);
+  });
+
+  test("counters: opened and closed once per session, bytes both ways", () => {
+    const s = stats.sample();
+    expect(s['istio_tcp_connections_opened_total{destination_service="echo.internal"}']).toBe(1);
+    expect(s['istio_tcp_connections_closed_total{destination_service="echo.internal"}']).toBe(1);
+    expect(s['istio_tcp_received_bytes_total{destination_service="echo.internal"}']).toBe(4);
+    expect(s['istio_tcp_sent_bytes_total{destination_service="echo.internal"}']).toBe(4);
+    expect(s['istio_tcp_sent_bytes_total{destination_service="closer.internal"}']).toBe(3);
+  });
+});
