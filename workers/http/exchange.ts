@@ -3,15 +3,16 @@
 // bodies with backpressure, then log and count it. The response side lives in
 // response.ts; this file holds the lifecycle and the request side.
 import type { HeaderOperations, Route, RouteAction } from "../../src/snapshot/types.ts";
-import { hostInNames, matchOne, selectRoute, selectVirtualHost } from "../../src/route/lookup.ts";
-import type { AccessRecord } from "../access-log.ts";
+import { hostInNames, selectRoute, selectVirtualHost } from "../../src/route/lookup.ts";
 import { accessLog } from "../access-log.ts";
 import { httpDate, options, reportError } from "../context.ts";
 import { stats } from "../stats.ts";
 import { BODY_BAD, BODY_LENGTH, BodyReader } from "./body.ts";
 import { clusters } from "./clusters.ts";
 import type { Downstream } from "./downstream.ts";
-import { localResponseHead, upstreamRequestHead, type ForwardIds } from "./heads-out.ts";
+import { ExchangeRecord } from "./exchange-record.ts";
+import { hasOps, localResponseHead, upstreamRequestHead } from "./heads-out.ts";
+import { localOps, redirectLocation, rewritePath } from "./route-actions.ts";
 import type { RequestHead } from "./parse-request.ts";
 import type { ResponseHead } from "./parse-response.ts";
 import { onResponseData, onUpstreamGone } from "./response.ts";
@@ -39,26 +40,7 @@ function onTimeout(ex: Exchange): void {
   }
 }
 
-export class Exchange implements UpstreamUser, AccessRecord, ForwardIds {
-  // --- access-log record ---
-  startMs = 0;
-  logPath: string;
-  protocol: string;
-  status = 0;
-  flags = "-";
-  details = "";
-  termination = "";
-  transportFailure = "";
-  bytesSent = 0;
-  durationMs = 0;
-  upstreamServiceTime = -1;
-  xff = "";
-  requestId = "";
-  upstreamHost = "";
-  upstreamCluster = "";
-  upstreamLocal = "";
-  routeName = "";
-  sni = "";
+export class Exchange extends ExchangeRecord implements UpstreamUser {
   // --- state ---
   readonly t0 = performance.now();
   route: Route | null = null;
@@ -101,24 +83,13 @@ export class Exchange implements UpstreamUser, AccessRecord, ForwardIds {
 
   constructor(
     readonly ds: Downstream,
-    readonly head: RequestHead,
+    head: RequestHead,
   ) {
-    this.logPath = head.query === "" ? head.path : head.path + "?" + head.query;
-    this.protocol = head.minor === 0 ? "HTTP/1.0" : "HTTP/1.1";
-    if (accessLog.enabled) this.startMs = Date.now();
+    super(head);
   }
 
-  get method(): string {
-    return this.head.method;
-  }
   get bytesReceived(): number {
     return this.reqBody.bytes;
-  }
-  get userAgent(): string {
-    return this.head.header("user-agent") ?? "";
-  }
-  get authority(): string {
-    return this.head.authority;
   }
   get downstreamLocal(): string {
     return this.ds.localAddress;
@@ -438,44 +409,4 @@ export class Exchange implements UpstreamUser, AccessRecord, ForwardIds {
     this.retried = true;
     this.conn = this.pool!.connect(this);
   }
-}
-
-function hasOps(o: HeaderOperations): boolean {
-  return o.set.length > 0 || o.add.length > 0 || o.remove.length > 0;
-}
-
-function localOps(ops: HeaderOperations): string {
-  let out = "";
-  for (const [k, v] of ops.set) out += k.toLowerCase() + ": " + v + "\r\n";
-  for (const [k, v] of ops.add) out += k.toLowerCase() + ": " + v + "\r\n";
-  return out;
-}
-
-/** Replace the matched prefix (or, for exact/regex matches, the whole path) with `to`. */
-function rewritePath(route: Route, h: RequestHead, to: string): string {
-  const ms = route.matches;
-  for (let i = 0; i < ms.length; i++) {
-    const m = ms[i]!;
-    if (!matchOne(m, h)) continue;
-    if (m.uri === null) break;
-    if (m.uri.kind === "prefix") return to + h.path.slice(m.uri.value.length);
-    return to;
-  }
-  // no uri match: Istio's route matches prefix "/"
-  return to + h.path.slice(1);
-}
-
-function redirectLocation(h: RequestHead, a: Extract<RouteAction, { kind: "redirect" }>): string {
-  const scheme = a.scheme ?? h.scheme;
-  const orig = h.authority;
-  const colon = orig.startsWith("[") ? orig.indexOf(":", orig.indexOf("]")) : orig.lastIndexOf(":");
-  const origHost = colon >= 0 ? orig.slice(0, colon) : orig;
-  const origPort = colon >= 0 ? orig.slice(colon) : "";
-  let authority = a.authority ?? origHost;
-  const hasPort = authority.startsWith("[") ? authority.indexOf(":", authority.indexOf("]")) >= 0 : authority.includes(":");
-  if (a.port > 0) authority = (hasPort ? authority.slice(0, authority.lastIndexOf(":")) : authority) + ":" + a.port;
-  else if (!hasPort && (a.scheme === null || a.scheme === h.scheme)) authority += origPort;
-  let path = a.uri ?? h.path;
-  if (a.uri === null || !a.uri.includes("?")) if (h.query !== "") path += "?" + h.query;
-  return scheme + "://" + authority + path;
 }
