@@ -172,7 +172,13 @@ export function buildVirtualServiceRoutes(ctx: CompileContext, vs: VirtualServic
         }
       }
     }
-    if (catchAll) break;
+    if (catchAll) {
+      if (i + 1 < http.length) {
+        const which = i + 2 === http.length ? `http[${i + 1}]` : `http[${i + 1}..${http.length - 1}]`;
+        ctx.report("Warning", Codes.UnreachableRoute, vs, `${which} can never match: http[${i}] matches every request first`, `spec.http[${i + 1}]`);
+      }
+      break;
+    }
   }
   return out;
 }

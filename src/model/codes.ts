@@ -60,6 +60,8 @@ export const Codes = {
   MeshOnly: "GW0307",
   /** A `tls:` route's SNI name is already routed on that port by an earlier route: this match is skipped. */
   DuplicateSniRoute: "GW0308",
+  /** Routes after a route that matches every request can never match: dropped. */
+  UnreachableRoute: "GW0309",
 
   // ---- destinations, clusters, endpoints ---------------------------------------
   /** Destination host is no Service or ServiceEntry: the cluster has no endpoints (503). */

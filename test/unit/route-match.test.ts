@@ -3,7 +3,7 @@
 // direct-response status, so the status tells which route a request hit.
 import { describe, expect, test } from "bun:test";
 import type { TraceRequest } from "../../src/trace.ts";
-import { compileYaml, gatewayAndVS, get } from "./pipeline-helpers.ts";
+import { compileYaml, findingLines, gatewayAndVS, get } from "./pipeline-helpers.ts";
 
 type Case = [string, Partial<TraceRequest> & { path: string }, number];
 
@@ -238,4 +238,19 @@ describe("the path index never changes first-match order (random tables vs. a li
       }
     });
   }
+});
+
+describe("routes that can never match", () => {
+  test("routes after a catch-all are dropped with a finding naming them", () => {
+    const s = compileYaml(
+      gatewayAndVS({
+        http: `
+  - route: [{destination: {host: httpbin, port: {number: 8000}}}]
+  - match: [{uri: {prefix: /late}}]
+    route: [{destination: {host: httpbin, port: {number: 8000}}}]`,
+      }),
+    );
+    expect(findingLines(s).some((l) => l.startsWith("Warning GW0309") && l.includes("http[1] can never match: http[0] matches every request first"))).toBe(true);
+    expect(s.findings.find((f) => f.code === "GW0309")!.field).toBe("spec.http[1]");
+  });
 });
