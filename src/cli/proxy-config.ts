@@ -31,11 +31,22 @@ function shortMatch(m: Obj): string {
 
 export function render(kind: string, d: Obj): string {
   switch (kind) {
-    case "listeners":
-      return table(
-        ["ADDRESSES", "PORT", "GATEWAY PORT", "PROTOCOL", "DESTINATION"],
-        (d.listeners as Obj[]).map((l) => [l.bindAddress, l.bindPort, l.port, l.protocol, l.routeTable === null ? "-" : `Route: ${l.routeTable}`]),
-      );
+    case "listeners": {
+      const rows: (string | number)[][] = [];
+      for (const l of d.listeners as Obj[]) {
+        const chains = (l.filterChains ?? l.tls?.chains ?? []) as Obj[];
+        if (chains.length === 0) {
+          const dest = l.routeTable !== null ? `Route: ${l.routeTable}` : (l.tcpRoutes ?? []).length > 0 ? "TCP" : "-";
+          rows.push([l.bindAddress, l.bindPort, l.port, l.protocol, "ALL", dest]);
+          continue;
+        }
+        for (const c of chains) {
+          const dest = c.disabled ? `(disabled: ${c.disabled})` : c.routeTable ? `Route: ${c.routeTable}` : c.mode;
+          rows.push([l.bindAddress, l.bindPort, l.port, l.protocol, `SNI: ${(c.serverNames as string[]).join(",")}`, dest]);
+        }
+      }
+      return table(["ADDRESSES", "PORT", "GATEWAY PORT", "PROTOCOL", "MATCH", "DESTINATION"], rows);
+    }
     case "routes": {
       const rows: (string | number)[][] = [];
       for (const rt of d.routes as Obj[]) {

@@ -71,7 +71,7 @@ describe("proxy-config", () => {
   });
 
   test("offline listeners, routes, endpoints and secrets", async () => {
-    expect((await runCli(["proxy-config", "listeners", ...QUICK])).stdout).toMatch(/0\.0\.0\.0\s+80\s+80\s+HTTP\s+Route: http\.80/);
+    expect((await runCli(["proxy-config", "listeners", ...QUICK])).stdout).toMatch(/0\.0\.0\.0\s+80\s+80\s+HTTP\s+ALL\s+Route: http\.80/);
     expect((await runCli(["proxy-config", "routes", ...QUICK])).stdout).toMatch(/http\.80\s+httpbin\.example\.com:80\s+httpbin\.example\.com\s+\/status\*\s+httpbin\.default/);
     expect((await runCli(["proxy-config", "endpoints", ...QUICK])).stdout).toMatch(/127\.0\.0\.1:18080\s+HEALTHY\s+OK\s+outbound\|8000\|\|httpbin/);
     const secrets = await runCli(["proxy-config", "secrets", "--config", join(CONFIG, "backends"), "--config", join(CONFIG, "walkthrough/06-tls-multi-host")]);
