@@ -1,0 +1,96 @@
+#!/bin/bash
+# What passthrough beside termination costs the terminated traffic: one gangway
+# process, two HTTPS ports with the same SIMPLE server for "*" (wrk sends no
+# SNI: the catch-all chain), one of them also with a PASSTHROUGH server for
+# nginx.example.com. wrk alternates between them (keep-alive, then new
+# handshakes with Connection: close); prints req/s and the mixed/termination-only ratio.
+# Usage: bash bench/passthrough-mixed.sh [duration=10s] [connections=64] [rounds=3]
+# Needs: wrk (apt-get install -y wrk). Loopback only.
+set -e
+cd "$(dirname "$0")/.."
+BUN=${BUN:-node_modules/.bin/bun}
+D=${1:-10s}
+C=${2:-64}
+R=${3:-3}
+W=$(mktemp -d /tmp/gangway-mixed-bench.XXXXXX)
+free_port() { $BUN -e 'const s=Bun.listen({hostname:"127.0.0.1",port:0,socket:{data(){}}});console.log(s.port);s.stop(true)'; }
+UPSTREAM=$(free_port); ONLY=$(free_port); MIXED=$(free_port); ADMIN=$(free_port)
+
+$BUN src/main.ts certs ca --name example.com --org "example Inc." --out "$W" --key-type ec >/dev/null
+$BUN src/main.ts certs server --ca "$W/example.com" --name httpbin.example.com --out "$W" --key-type ec \
+  --secret-name bench-credential --secret-format tls >/dev/null
+mkdir -p "$W/config"
+mv "$W/bench-credential.yaml" "$W/config/"
+cat >"$W/config/gateway.yaml" <<YAML
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: bench}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 8443, name: https-only, protocol: HTTPS}
+    hosts: ["*"]
+    tls: {mode: SIMPLE, credentialName: bench-credential}
+  - port: {number: 9443, name: https-mixed, protocol: HTTPS}
+    hosts: ["*"]
+    tls: {mode: SIMPLE, credentialName: bench-credential}
+  - port: {number: 9443, name: passthrough, protocol: HTTPS}
+    hosts: [nginx.example.com]
+    tls: {mode: PASSTHROUGH}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: bench}
+spec:
+  hosts: ["*"]
+  gateways: [bench]
+  http:
+  - route: [{destination: {host: hello.local, port: {number: 80}}}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: nginx}
+spec:
+  hosts: [nginx.example.com]
+  gateways: [bench]
+  tls:
+  - match: [{sniHosts: [nginx.example.com]}]
+    route: [{destination: {host: hello.local, port: {number: 80}}}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: hello}
+spec:
+  hosts: [hello.local]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1, ports: {http: $UPSTREAM}}]
+YAML
+
+$BUN bench/http-proxy-upstream.ts "$UPSTREAM" >/dev/null & UP=$!
+$BUN src/main.ts --config "$W/config" --port-map "8443:$ONLY,9443:$MIXED" --bind 127.0.0.1 --admin "127.0.0.1:$ADMIN" \
+  --workers 2 --access-log off >"$W/gangway.log" 2>&1 & GW=$!
+trap 'kill $UP $GW 2>/dev/null; rm -rf "$W"' EXIT
+for _ in $(seq 1 50); do curl -fsS -o /dev/null "http://127.0.0.1:$ADMIN/ready" 2>/dev/null && break; sleep 0.2; done
+curl -fsSk -o /dev/null "https://127.0.0.1:$ONLY/" && curl -fsSk -o /dev/null "https://127.0.0.1:$MIXED/"
+
+run() { # label port extra-wrk-args...
+  local label=$1 port=$2; shift 2
+  wrk -t2 -c"$C" -d2s "$@" "https://127.0.0.1:$port/" >/dev/null 2>&1 # warm-up
+  local out; out=$(wrk -t2 -c"$C" -d"$D" --latency "$@" "https://127.0.0.1:$port/")
+  local rps p99 errs
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p99=$(echo "$out" | awk '/ 99%/ {print $2}')
+  errs=$(echo "$out" | grep -E "Non-2xx|Socket errors" | tr '\n' ' ')
+  printf "%-36s req/s %9s  p99 %8s %s\n" "$label" "$rps" "$p99" "$errs" >&2
+  echo "$rps"
+}
+for round in $(seq 1 "$R"); do
+  echo "round $round" >&2
+  o=$(run "termination-only keep-alive" "$ONLY")
+  m=$(run "mixed (+ passthrough) keep-alive" "$MIXED")
+  awk -v m="$m" -v o="$o" 'BEGIN { printf "  keep-alive ratio mixed/termination-only: %.2f\n", m / o }' >&2
+  o=$(run "termination-only new handshakes" "$ONLY" -H "Connection: close")
+  m=$(run "mixed (+ passthrough) new handshakes" "$MIXED" -H "Connection: close")
+  awk -v m="$m" -v o="$o" 'BEGIN { printf "  handshake ratio mixed/termination-only: %.2f\n", m / o }' >&2
+done
