@@ -435,6 +435,18 @@ describe("passthrough splice", () => {
   });
 });
 
+describe("refusals", () => {
+  test("an SNI the chain takes but no route names: closed at once, logged NR no_route", async () => {
+    expect(await exchange(gw.ports.get(443)!, { first: clientHello("nope.example.com") })).toBe("");
+    await gw.waitForOutput(/"- - -" 0 NR no_route no_route_for_this_connection "-" \d+ 0 .* nope\.example\.com -\n/);
+  });
+
+  test("not TLS at all on a TLS port: closed, logged NR bad_hello with the parser's reason", async () => {
+    expect(await exchange(gw.ports.get(443)!, { send: "GET / HTTP/1.1\r\nhost: x\r\n\r\n" })).toBe("");
+    await gw.waitForOutput(/"- - -" 0 NR bad_hello not_a_TLS_handshake /);
+  });
+});
+
 describe("TCP routes", () => {
   test("weights 75/25/0: connections split in proportion, the 0-weight destination never chosen", async () => {
     const counts: Record<string, number> = {};
