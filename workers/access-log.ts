@@ -65,9 +65,9 @@ export function formatJson(r: AccessRecord): string {
   return (
     JSON.stringify({
       start_time: new Date(r.startMs).toISOString(),
-      method: r.method,
+      method: n(r.method), // null for a TCP connection, as Envoy
       path: n(r.logPath),
-      protocol: r.protocol,
+      protocol: n(r.protocol),
       response_code: r.status,
       response_flags: n(r.flags),
       response_code_details: n(r.details),

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Cluster, Snapshot, TcpRouteTable } from "../../src/snapshot/types.ts";
-import { accessLog } from "../../workers/access-log.ts";
+import { accessLog, formatJson } from "../../workers/access-log.ts";
 import { coarseNow } from "../../workers/context.ts";
 import { applyClusters } from "../../workers/http/clusters.ts";
 import type { PortState } from "../../workers/listeners.ts";
@@ -137,5 +137,21 @@ describe("the sweep", () => {
     expect(s['istio_tcp_received_bytes_total{destination_service="echo.internal"}']).toBe(4);
     expect(s['istio_tcp_sent_bytes_total{destination_service="echo.internal"}']).toBe(4);
     expect(s['istio_tcp_sent_bytes_total{destination_service="closer.internal"}']).toBe(3);
+  });
+
+  test("the JSON access log of a TCP connection: method and protocol null, the rest as Istio's keys", () => {
+    accessLog.flush();
+    const line = readFileSync(logFile, "utf8").split("\n").find((l) => l.includes("to-echo"))!;
+    expect(line).toContain('"- - -" 0');
+    const j = JSON.parse(
+      formatJson({
+        startMs: 0, method: "", logPath: "", protocol: "-", status: 0, flags: "UF", details: "upstream_connect_failure",
+        termination: "upstream_connect_error:ECONNREFUSED", transportFailure: "", bytesReceived: 10, bytesSent: 0, durationMs: 1,
+        upstreamServiceTime: -1, xff: "", userAgent: "", requestId: "", authority: "", upstreamHost: "127.0.0.1:1",
+        upstreamCluster: "outbound|7000||dead", upstreamLocal: "", downstreamLocal: "127.0.0.1:443", downstreamRemote: "127.0.0.1:5000",
+        sni: "db.example.com", routeName: "db.tcp.0",
+      }),
+    );
+    expect(j).toMatchObject({ method: null, path: null, protocol: null, response_code: 0, response_flags: "UF", requested_server_name: "db.example.com", upstream_cluster: "outbound|7000||dead" });
   });
 });
