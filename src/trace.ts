@@ -12,7 +12,7 @@ import {
   selectVirtualHost,
   type RequestView,
 } from "./route/lookup.ts";
-import type { Endpoint, HeaderMatch, Listener, Route, RouteMatch, Snapshot, StringMatch } from "./snapshot/types.ts";
+import type { Endpoint, HeaderMatch, Listener, Route, RouteMatch, Snapshot, StringMatch, TcpRouteTable } from "./snapshot/types.ts";
 
 export interface TraceRequest {
   /** Gateway port (`port.number` of the server), e.g. 80. */
@@ -51,6 +51,8 @@ export type TraceOutcome =
   | "handshake_failed"
   | "misdirected"
   | "not_http"
+  | "tcp_forward"
+  | "tcp_no_route"
   | "no_virtual_host"
   | "no_route"
   | "no_endpoints";
@@ -168,8 +170,9 @@ export function trace(snapshot: Snapshot, request: TraceRequest): TraceResult {
   }
   out.listener = l.name;
   let table = l.routeTable;
+  let tcp = l.tcpRoutes;
+  const sni = normalizeHost(request.sni ?? request.host);
   if (l.tls !== null) {
-    const sni = normalizeHost(request.sni ?? request.host);
     const ci = selectVirtualHost(l.tls, sni);
     if (ci < 0) {
       const names = l.tls.chains.flatMap((c) => c.serverNames);
@@ -184,7 +187,9 @@ export function trace(snapshot: Snapshot, request: TraceRequest): TraceResult {
       return { ...out, outcome: "misdirected", status: 421, reason: `host ${req.host} is not served by ${chain.name} (SNI ${sni}): 421 Misdirected Request` };
     }
     table = chain.routeTable;
+    tcp = chain.tcpRoutes;
   }
+  if (table === null && tcp !== null) return traceTcp(snapshot, out, tcp, sni);
   if (table === null) {
     return { ...out, outcome: "not_http", status: 0, reason: `${l.name} is a ${l.protocol} listener: not HTTP-routed` };
   }
@@ -223,4 +228,27 @@ export function trace(snapshot: Snapshot, request: TraceRequest): TraceResult {
     return { ...out, outcome: "no_endpoints", status: 503, reason: `route ${route.name}: cluster ${names || "(none)"} has no endpoints` };
   }
   return { ...out, outcome: "forward", status: 200, reason: `route ${route.name} → ${out.destinations.map((d) => d.cluster).join(", ")}` };
+}
+
+/** A TCP/TLS-passthrough connection: the route its SNI selects and where the bytes go. */
+function traceTcp(snapshot: Snapshot, out: TraceResult, t: TcpRouteTable, sni: string): TraceResult {
+  out.routeTable = t.name;
+  const ri = selectVirtualHost(t, sni);
+  if (ri < 0) {
+    const names = t.routes.flatMap((r) => r.sniHosts);
+    return { ...out, outcome: "tcp_no_route", status: 0, reason: `no TCP route of ${t.name} for SNI "${sni}" (routes for: ${names.join(", ") || "none"}): the connection is closed` };
+  }
+  const r = t.routes[ri]!;
+  out.route = r.name;
+  out.routeIndex = ri;
+  for (const d of r.destinations) {
+    out.destinations.push({ cluster: d.cluster, weight: d.weight, endpoints: snapshot.clusters.get(d.cluster)?.endpoints ?? [] });
+  }
+  out.cluster = out.destinations[0]?.cluster ?? null;
+  out.endpoints = out.destinations[0]?.endpoints ?? [];
+  const where = out.destinations.map((d) => d.cluster).join(", ");
+  if (out.destinations.every((d) => d.endpoints.length === 0)) {
+    return { ...out, outcome: "tcp_no_route", status: 0, reason: `route ${r.name} (${r.source}): ${where || "(no destination)"} has no endpoints: the connection is closed` };
+  }
+  return { ...out, outcome: "tcp_forward", status: 0, reason: `route ${r.name} (${r.source}) splices the connection to ${where}` };
 }

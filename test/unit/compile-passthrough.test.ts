@@ -305,3 +305,19 @@ spec:
     expect(routeFor(c.tcpRoutes!, "db.example.com")).toBe("db.tcp.0 → outbound|9000||b.default.svc.cluster.local");
   });
 });
+
+describe("trace of a TCP/TLS-passthrough connection", () => {
+  test("the SNI picks the chain and its tls route; the destination's endpoints are named", async () => {
+    const { trace } = await import("../../src/trace.ts");
+    const s = compileYaml(
+      SERVICES +
+        gateway(passthrough(["nginx.example.com", "*.other.com"])) +
+        tlsVS("nginx", ["nginx.example.com"], `  - match: [{port: 443, sniHosts: [nginx.example.com]}]\n    route: [{destination: {host: a, port: {number: 443}}}]\n`),
+    );
+    const hit = trace(s, { port: 443, host: "nginx.example.com", path: "/" });
+    expect([hit.outcome, hit.route, hit.cluster]).toEqual(["tcp_forward", "nginx.tls.0", "outbound|443||a.default.svc.cluster.local"]);
+    expect(hit.endpoints.map((e) => `${e.address}:${e.port}`)).toEqual(["10.0.0.1:8443"]);
+    const miss = trace(s, { port: 443, host: "x.other.com", path: "/" });
+    expect(miss.outcome).toBe("tcp_no_route");
+  });
+});
