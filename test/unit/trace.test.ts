@@ -93,8 +93,9 @@ describe("trace answers", () => {
     expect([t.outcome, t.status, t.reason]).toEqual(["no_listener", 404, "no listener on port 81 (listeners: 80, 9000)"]);
   });
 
-  test("a TCP listener is not HTTP-routed", () => {
-    expect(trace(s, { port: 9000, host: "x", path: "/" }).outcome).toBe("not_http");
+  test("a TCP listener is not HTTP-routed: without a tcp route the connection is closed", () => {
+    const t = trace(s, { port: 9000, host: "x", path: "/" });
+    expect([t.outcome, t.status, t.listener]).toEqual(["tcp_no_route", 0, "0.0.0.0_9000"]);
   });
 
   test("no virtual host for the host → 404", () => {
