@@ -22,6 +22,10 @@ export interface Options {
   logFormat: "text" | "json";
   serverHeader: string;
   drainSeconds: number;
+  /** --mesh-certs: Istio's mesh certificate layout (root-cert.pem, cert-chain.pem, key.pem) for ISTIO_MUTUAL. */
+  meshCerts: string | null;
+  /** --trust-domain: SPIFFE trust domain ISTIO_MUTUAL clients must belong to. */
+  trustDomain: string;
   /** --ingress-class: the `kubernetes.io/ingress.class` value served. */
   ingressClass: string;
   /** --ingress-mode: which Kubernetes Ingresses are served (Istio's ingressControllerMode). */
@@ -46,6 +50,8 @@ const VALUE_OPTIONS: Record<string, boolean> = {
   "--log-format": false,
   "--server-header": false,
   "--drain-seconds": false,
+  "--mesh-certs": false,
+  "--trust-domain": false,
   "--ingress-class": false,
   "--ingress-mode": false,
 };
@@ -76,6 +82,8 @@ export function defaultOptions(): Options {
     logFormat: "text",
     serverHeader: "istio-envoy",
     drainSeconds: 5,
+    meshCerts: null,
+    trustDomain: "cluster.local",
     ingressClass: "istio",
     ingressMode: "strict",
     extra: new Map(),
@@ -214,6 +222,13 @@ function applyOption(o: Options, name: string, value: string): void {
       if (!/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value)) throw new UsageError(`--server-header: "${value}" is not a valid header value`);
       o.serverHeader = value;
       return;
+    case "--mesh-certs":
+      o.meshCerts = value;
+      return;
+    case "--trust-domain":
+      if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(value)) throw new UsageError(`--trust-domain: "${value}" is not a valid trust domain`);
+      o.trustDomain = value;
+      return;
     case "--drain-seconds":
       if (!/^\d+(\.\d+)?$/.test(value)) throw new UsageError(`--drain-seconds: expected seconds, got "${value}"`);
       o.drainSeconds = Number(value);
@@ -259,6 +274,8 @@ options:
   --log-format text|json          access log and log line format (default text)
   --server-header NAME  value of the server response header (default istio-envoy)
   --drain-seconds N     on SIGTERM/SIGINT, how long in-flight work may finish (default 5)
+  --mesh-certs DIR      mesh certificates for ISTIO_MUTUAL servers: root-cert.pem, cert-chain.pem, key.pem
+  --trust-domain TD     SPIFFE trust domain of ISTIO_MUTUAL clients (default cluster.local)
   --ingress-class NAME  Kubernetes Ingresses with annotation kubernetes.io/ingress.class: NAME are served (default istio)
   --ingress-mode strict|default|off   strict: only classed Ingresses (default); default: also Ingresses
                         without a class, unless the default IngressClass is another controller's; off: none

@@ -21,6 +21,10 @@ export interface CompileOptions {
    * privateKey and caCertificates (read by the loader; null: unreadable).
    */
   certFiles?: Map<string, string | null>;
+  /** --mesh-certs: directory of the mesh certificates ISTIO_MUTUAL servers present and trust. */
+  meshCerts?: string | null;
+  /** --trust-domain: ISTIO_MUTUAL clients need a `spiffe://<trustDomain>/` identity. */
+  trustDomain?: string;
   /** --ingress-class: the `kubernetes.io/ingress.class` annotation value served (default `istio`). */
   ingressClass?: string;
   /**

@@ -139,11 +139,18 @@ function fileCredential(ctx: CompileContext, st: TlsCompileState, b: BoundServer
   return checkMode(ctx, b, tls, key, r.credential);
 }
 
+/** Istio's mesh certificate layout: [cert-chain.pem, key.pem, root-cert.pem]. */
+export function meshFiles(dir: string): [string, string, string] {
+  const d = dir.endsWith("/") ? dir : dir + "/";
+  return [d + "cert-chain.pem", d + "key.pem", d + "root-cert.pem"];
+}
+
 /** Every file path a Gateway server names for its certificates (the loader reads them). */
-export function certificateFiles(gateways: GatewayResource[]): string[] {
+export function certificateFiles(gateways: GatewayResource[], meshCerts: string | null = null): string[] {
   const out = new Set<string>();
   for (const g of gateways) {
     for (const s of g.spec.servers) {
+      if (s.tls?.mode === "ISTIO_MUTUAL" && meshCerts !== null) for (const f of meshFiles(meshCerts)) out.add(f);
       if (s.tls === null || s.tls.credentialName !== "") continue;
       for (const p of [s.tls.serverCertificate, s.tls.privateKey, s.tls.caCertificates]) if (p !== "") out.add(p);
     }
@@ -158,7 +165,7 @@ function checkMode(ctx: CompileContext, b: BoundServer, tls: NonNullable<Server[
     ctx.report("Error", Codes.CredentialInvalid, b.gateway, `${p}: its hosts fail the handshake`, field);
     return { key: "", problem: p };
   }
-  if ((tls.mode === "MUTUAL" || tls.mode === "OPTIONAL_MUTUAL") && c.caCert === "") {
+  if ((tls.mode === "MUTUAL" || tls.mode === "OPTIONAL_MUTUAL" || tls.mode === "ISTIO_MUTUAL") && c.caCert === "") {
     const p = `${tls.mode} needs a CA certificate: Secret ${key} has no ca.crt/cacert and there is no ${key}-cacert`;
     ctx.report("Error", Codes.CredentialInvalid, b.gateway, `${p}: its hosts fail the handshake`, field);
     return { key: "", problem: p };
@@ -195,6 +202,18 @@ function compileChain(
     const { key, problem } = resolveCredential(ctx, st, b, tls);
     chain.credential = key;
     chain.disabled = problem;
+  } else if (mode === "ISTIO_MUTUAL") {
+    const meshCerts = ctx.opts.meshCerts ?? null;
+    if (meshCerts === null) {
+      chain.disabled = "ISTIO_MUTUAL needs the mesh certificates: start with --mesh-certs DIR";
+      ctx.report("Error", Codes.CredentialMissing, b.gateway, `${chain.disabled}: connections for ${chain.serverNames.join(", ")} fail the handshake`, `${field}.mode`);
+    } else {
+      const [cert, key, root] = meshFiles(meshCerts);
+      const { key: k, problem } = fileCredential(ctx, st, b, { ...tls, serverCertificate: cert, privateKey: key, caCertificates: root });
+      chain.credential = k;
+      chain.disabled = problem;
+      chain.trustDomain = ctx.opts.trustDomain ?? "cluster.local";
+    }
   } else if (mode === "PASSTHROUGH") {
     chain.tcpRoutes = compilePassthroughRoutes(ctx, b, chain.name, vsByGateway, claimed);
   } else if (mode === "AUTO_PASSTHROUGH") {
@@ -218,7 +237,7 @@ function compileChain(
     const table = compileRouteTable(ctx, { ...group, servers: [b] }, vsByGateway, null);
     table.name = chain.name;
     chain.routeTable = table;
-  } else if (chain.tcpRoutes === null && mode !== "ISTIO_MUTUAL") {
+  } else if (chain.tcpRoutes === null) {
     // a TLS server terminated here: its bytes follow the tcp routes
     chain.tcpRoutes = compileTcpRoutes(ctx, b, chain.name, vsByGateway);
   }

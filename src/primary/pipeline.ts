@@ -16,7 +16,7 @@ export type BuildResult =
 export type ResourceKeyed = Map<string, string>;
 
 export function compileOptions(o: Options): CompileOptions {
-  return { namespace: o.namespace, labels: o.labels, portMap: o.portMap, bindAddress: o.bind, ingressClass: o.ingressClass, ingressMode: o.ingressMode };
+  return { namespace: o.namespace, labels: o.labels, portMap: o.portMap, bindAddress: o.bind, ingressClass: o.ingressClass, ingressMode: o.ingressMode, meshCerts: o.meshCerts, trustDomain: o.trustDomain };
 }
 
 /** A digest of everything read, to skip a reload when nothing changed. */
@@ -49,7 +49,7 @@ export function build(input: LoadedInput, opts: CompileOptions, version: number,
   if (errors.length > 0) return { ok: false, errors, certFiles };
   for (const s of input.secrets) resources.push(secretFromFiles(s.name, opts.namespace, s.data, s.path));
   const gateways = resources.filter((r): r is Extract<Resource, { kind: "Gateway" }> => r.kind === "Gateway");
-  for (const p of certificateFiles(gateways)) certFiles.set(p, readFile(p));
+  for (const p of certificateFiles(gateways, opts.meshCerts ?? null)) certFiles.set(p, readFile(p));
   const snapshot = compileSnapshot(resources, { ...opts, certFiles }, version);
   const keyed: ResourceKeyed = new Map();
   for (const r of resources) {

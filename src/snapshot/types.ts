@@ -81,6 +81,8 @@ export interface FilterChain {
   ciphers: string;
   /** Accepted client certificate SANs (MUTUAL); empty: any certificate the CA signed. */
   subjectAltNames: string[];
+  /** ISTIO_MUTUAL: clients need a URI SAN `spiffe://<trustDomain>/...`. */
+  trustDomain?: string;
   /** HTTPS terminated here: the route table of this server; null otherwise. */
   routeTable: RouteTable | null;
   /**

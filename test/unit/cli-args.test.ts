@@ -33,6 +33,9 @@ describe("command line", () => {
     expect(o.logFormat).toBe("json");
     expect(o.serverHeader).toBe("gangway");
     expect(o.drainSeconds).toBe(2);
+    const m = parseArgs(["--config", "c", "--mesh-certs", "/etc/certs", "--trust-domain", "corp.example"]);
+    expect([m.meshCerts, m.trustDomain]).toEqual(["/etc/certs", "corp.example"]);
+    expect([parseArgs(["--config", "c"]).meshCerts, parseArgs(["--config", "c"]).trustDomain]).toEqual([null, "cluster.local"]);
   });
 
   test("subcommands take their own options and positional words", () => {
@@ -56,6 +59,7 @@ describe("command line", () => {
     [["--labels", "novalue"]],
     [["--admin", "nohostport"]],
     [["--namespace", "Bad_NS"]],
+    [["--trust-domain", "Not A Domain"]],
   ])("rejects %p as bad usage", (argv) => {
     expect(() => parseArgs(argv)).toThrow(UsageError);
   });

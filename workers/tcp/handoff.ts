@@ -11,7 +11,7 @@ import type { PortState } from "../listeners.ts";
 import { reportError } from "../context.ts";
 import { stats } from "../stats.ts";
 import { TlsConn } from "../tls/bridge.ts";
-import { clientIdentity } from "../tls/identity.ts";
+import { asksClientCert, clientIdentity, requiresClientCert } from "../tls/identity.ts";
 import { selectTcpRoute } from "./route.ts";
 import { TcpSession, type SessionInfo } from "./session.ts";
 import { hostPort, RawClient, type ClientSide } from "./sides.ts";
@@ -92,8 +92,7 @@ class TlsClient implements ClientSide {
  * takes the raw bytes (the peeked hello first, fed by the caller).
  */
 export function terminateToTcp(s: Socket<any>, chain: FilterChain, ctx: SecureContext, sni: string, route: TcpRoute, listener: string, onSecure: () => void): TlsConn {
-  const mutual = chain.mode === "MUTUAL" || chain.mode === "OPTIONAL_MUTUAL";
-  const conn = new TlsConn(s, { secureContext: ctx, requestCert: mutual, rejectUnauthorized: chain.mode === "MUTUAL" });
+  const conn = new TlsConn(s, { secureContext: ctx, requestCert: asksClientCert(chain), rejectUnauthorized: requiresClientCert(chain) });
   const session = new TcpSession(new TlsClient(conn), sessionInfo(s, sni), route);
   const t = conn.tls;
   let started = false;

@@ -4,13 +4,14 @@
 // key, so the next handshake uses the new certificate.
 import { createSecureContext, type SecureContext } from "node:tls";
 import type { FilterChain, Snapshot } from "../../src/snapshot/types.ts";
+import { asksClientCert } from "./identity.ts";
 
 let cache = new Map<string, SecureContext>();
 
 function cacheKey(chain: FilterChain, snap: Snapshot): string {
   const c = snap.credentials.get(chain.credential);
   if (c === undefined) return "";
-  const mutual = chain.mode === "MUTUAL" || chain.mode === "OPTIONAL_MUTUAL";
+  const mutual = asksClientCert(chain);
   return [c.certChain, c.privateKey, mutual ? c.caCert : "", chain.minVersion, chain.maxVersion, chain.ciphers].join("\0");
 }
 
@@ -27,7 +28,7 @@ export function buildContexts(snap: Snapshot, errors: string[]): Map<FilterChain
       let ctx = next.get(key) ?? cache.get(key);
       if (ctx === undefined) {
         const c = snap.credentials.get(chain.credential)!;
-        const mutual = chain.mode === "MUTUAL" || chain.mode === "OPTIONAL_MUTUAL";
+        const mutual = asksClientCert(chain);
         try {
           ctx = createSecureContext({
             cert: c.certChain,

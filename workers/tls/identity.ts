@@ -14,6 +14,16 @@ export interface ClientIdentity {
 
 const NONE: ClientIdentity = { reject: "", xfcc: "" };
 
+/** Does the chain ask clients for a certificate (MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL)? */
+export function asksClientCert(chain: FilterChain): boolean {
+  return chain.mode === "MUTUAL" || chain.mode === "OPTIONAL_MUTUAL" || chain.mode === "ISTIO_MUTUAL";
+}
+
+/** Must the client present one (MUTUAL, ISTIO_MUTUAL)? */
+export function requiresClientCert(chain: FilterChain): boolean {
+  return chain.mode === "MUTUAL" || chain.mode === "ISTIO_MUTUAL";
+}
+
 function sans(c: X509Certificate): { dns: string[]; uri: string[]; all: string[] } {
   const dns: string[] = [];
   const uri: string[] = [];
@@ -45,13 +55,17 @@ export function xfccOf(c: X509Certificate): string {
 }
 
 export function clientIdentity(t: TLSSocket, chain: FilterChain): ClientIdentity {
-  if (chain.mode !== "MUTUAL" && chain.mode !== "OPTIONAL_MUTUAL") return NONE;
+  if (!asksClientCert(chain)) return NONE;
   const raw = t.getPeerX509Certificate?.();
   if (raw === undefined || raw === null) {
-    return chain.mode === "MUTUAL" ? { reject: "no client certificate", xfcc: "" } : NONE;
+    return requiresClientCert(chain) ? { reject: "no client certificate", xfcc: "" } : NONE;
   }
   if (!t.authorized) return { reject: `client certificate not trusted: ${String(t.authorizationError ?? "unknown")}`, xfcc: "" };
   const c = raw as X509Certificate;
+  if (chain.mode === "ISTIO_MUTUAL") {
+    const prefix = `spiffe://${chain.trustDomain ?? "cluster.local"}/`;
+    if (!sans(c).uri.some((u) => u.startsWith(prefix))) return { reject: `client identity is not in trust domain ${chain.trustDomain}`, xfcc: "" };
+  }
   if (chain.subjectAltNames.length > 0) {
     const have = sans(c).all;
     if (!chain.subjectAltNames.some((n) => have.includes(n))) return { reject: "client certificate SAN not accepted", xfcc: "" };

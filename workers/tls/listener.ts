@@ -19,7 +19,7 @@ import { selectTcpRoute } from "../tcp/route.ts";
 import type { TcpSession } from "../tcp/session.ts";
 import { TlsConn } from "./bridge.ts";
 import { MAX_HELLO_BYTES, parseClientHello } from "./client-hello.ts";
-import { clientIdentity } from "./identity.ts";
+import { asksClientCert, clientIdentity, requiresClientCert } from "./identity.ts";
 
 /** How long a client may take to send its ClientHello and finish the handshake. */
 export const HELLO_DEADLINE_MS = 5000;
@@ -77,11 +77,11 @@ function toTcp(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: string
 function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: string, alpn: string[]): void {
   const ctx = contexts.get(chain);
   if (ctx === undefined) return refuse(s, port, "no_context");
-  const mutual = chain.mode === "MUTUAL" || chain.mode === "OPTIONAL_MUTUAL";
+  const mutual = asksClientCert(chain);
   const conn = new TlsConn<Downstream>(s, {
     secureContext: ctx,
     requestCert: mutual,
-    rejectUnauthorized: chain.mode === "MUTUAL",
+    rejectUnauthorized: requiresClientCert(chain),
     ALPNProtocols: alpn.includes("http/1.1") ? ["http/1.1"] : undefined,
   });
   s.data.conn = conn;
