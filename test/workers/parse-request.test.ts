@@ -1,5 +1,6 @@
 // The request-head parser: tables of well-formed and hostile heads.
 import { describe, expect, test } from "bun:test";
+import { badMethodPrefix } from "../../workers/http/downstream.ts";
 import { findHead, headText } from "../../workers/http/fields.ts";
 import { MAX_REQUEST_HEAD, normalizePath, parseRequestHead, RequestHead } from "../../workers/http/parse-request.ts";
 
@@ -149,5 +150,21 @@ describe("requestId", () => {
       seen.add(id);
     }
     expect(seen.size).toBe(70_000);
+  });
+});
+
+describe("an incomplete head that cannot be a request", () => {
+  const b = (s: string | number[]) => (typeof s === "string" ? new TextEncoder().encode(s) : new Uint8Array(s));
+  test.each([
+    ["GE", false],
+    ["GET", false],
+    ["GET /pa", false],
+    ["PROPFIND /x", false],
+    [" GET /", true],
+    ["G\u0001", true],
+    [[0x16, 0x03, 0x01, 0x02, 0x00], true], // a TLS ClientHello on a plain port
+    ["A".repeat(40), true],
+  ] as [string | number[], boolean][])("%p → %p", (input, bad) => {
+    expect(badMethodPrefix(b(input), 0)).toBe(bad);
   });
 });

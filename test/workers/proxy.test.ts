@@ -107,6 +107,14 @@ describe("forwarding", () => {
 });
 
 describe("local replies", () => {
+  test("bytes that cannot start a request (binary, a TLS hello) get 400 at once, not after a timeout", async () => {
+    for (const junk of [new Uint8Array([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc]), new Uint8Array(2000).fill(0xff)]) {
+      // without an answer the client gives up after 3 s with nothing read
+      const r = await raw(port, junk, (b) => b.includes("\r\n\r\n"), 3000);
+      expect(r.text.startsWith("HTTP/1.1 400 ")).toBe(true);
+    }
+  });
+
   test("404 for an unknown host, with server and date, empty body", async () => {
     const r = await fetch(`${base()}/echo`, { headers: { host: "nope.example.com" } });
     expect(r.status).toBe(404);

@@ -6,6 +6,7 @@ import type { FilterChain } from "../../src/snapshot/types.ts";
 import { coarseNow, reportError } from "../context.ts";
 import type { PortState } from "../listeners.ts";
 import { BODY_BAD, BODY_MORE } from "./body.ts";
+import { TCHAR } from "./chars.ts";
 import { Exchange } from "./exchange.ts";
 import { fieldKindsScratch, fieldSpansScratch, findHead, headText } from "./fields.ts";
 import { Outbox } from "./outbox.ts";
@@ -15,6 +16,23 @@ const HEAD = 0;
 const BODY = 1;
 const WAIT = 2;
 const TUNNEL = 3;
+
+/** Longest method accepted (a request line still without its first space after this is refused). */
+const MAX_METHOD = 32;
+
+/**
+ * Do the bytes at `off` already rule out a request line? Only tchars may come
+ * before the first space (binary garbage, a TLS ClientHello on a plain port).
+ */
+export function badMethodPrefix(buf: Uint8Array, off: number): boolean {
+  const end = Math.min(buf.length, off + MAX_METHOD + 1);
+  for (let i = off; i < end; i++) {
+    const c = buf[i]!;
+    if (c === 0x20) return i === off;
+    if (TCHAR[c] === 0) return true;
+  }
+  return end - off > MAX_METHOD;
+}
 
 /** Pipelined bytes buffered while an exchange runs before the client is paused. */
 const PIPELINE_LIMIT = 1 << 20;
@@ -131,7 +149,9 @@ export class Downstream {
           this.off = 0;
           break;
         }
-        const end = findHead(buf, off, MAX_REQUEST_HEAD);
+        let end = findHead(buf, off, MAX_REQUEST_HEAD);
+        // an incomplete head whose method already cannot be one: 400 now, not after a timeout
+        if (end === -1 && badMethodPrefix(buf, off)) end = -400;
         if (end === -1) {
           if (off > 0) this.buf = buf.subarray(off);
           this.off = 0;
