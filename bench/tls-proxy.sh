@@ -7,6 +7,7 @@
 # Needs: nginx, wrk (apt-get install -y nginx-light wrk). Loopback only.
 set -e
 cd "$(dirname "$0")/.."
+. bench/wrk-https.sh
 BUN=${BUN:-node_modules/.bin/bun}
 D=${1:-10s}
 C=${2:-64}
@@ -79,20 +80,9 @@ nginx -c "$W/nginx.conf" -p "$W/" & NG=$!
 $BUN src/main.ts --config "$W/config" --port-map 443:$GANGWAY --bind 127.0.0.1 --admin 127.0.0.1:$ADMIN \
   --workers 2 --access-log off >"$W/gangway.log" 2>&1 & GW=$!
 trap 'kill $UP $NG $GW 2>/dev/null; rm -rf "$W"' EXIT
-for _ in $(seq 1 50); do curl -fsS -o /dev/null "http://127.0.0.1:$ADMIN/ready" 2>/dev/null && break; sleep 0.2; done
+wait_ready "$ADMIN"
 curl -fsSk -o /dev/null "https://127.0.0.1:$NGINX/" && curl -fsSk -o /dev/null "https://127.0.0.1:$GANGWAY/"
 
-run() { # label port extra-wrk-args...
-  local label=$1 port=$2; shift 2
-  wrk -t2 -c"$C" -d2s "$@" "https://127.0.0.1:$port/" >/dev/null 2>&1 # warm-up
-  local out; out=$(wrk -t2 -c"$C" -d"$D" --latency "$@" "https://127.0.0.1:$port/")
-  local rps p99 errs
-  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-  p99=$(echo "$out" | awk '/ 99%/ {print $2}')
-  errs=$(echo "$out" | grep -E "Non-2xx|Socket errors" | tr '\n' ' ')
-  printf "%-28s req/s %9s  p99 %8s %s\n" "$label" "$rps" "$p99" "$errs" >&2
-  echo "$rps"
-}
 for round in $(seq 1 "$R"); do
   echo "round $round" >&2
   n=$(run "nginx   keep-alive" $NGINX)

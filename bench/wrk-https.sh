@@ -1,0 +1,22 @@
+# Shared by the TLS benchmark scripts (source it): wait for the gateway, and one
+# wrk load against an https port. Needs C (connections) and D (duration) set.
+
+# wait_ready ADMIN_PORT: until the gateway's /ready answers 200 (10 s at most)
+wait_ready() {
+  for _ in $(seq 1 50); do curl -fsS -o /dev/null "http://127.0.0.1:$1/ready" 2>/dev/null && return 0; sleep 0.2; done
+  return 1
+}
+
+# run LABEL PORT [wrk args...]: warm-up, then the measured load; prints a line to
+# stderr and the req/s to stdout
+run() {
+  local label=$1 port=$2; shift 2
+  wrk -t2 -c"$C" -d2s "$@" "https://127.0.0.1:$port/" >/dev/null 2>&1 # warm-up
+  local out; out=$(wrk -t2 -c"$C" -d"$D" --latency "$@" "https://127.0.0.1:$port/")
+  local rps p99 errs
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p99=$(echo "$out" | awk '/ 99%/ {print $2}')
+  errs=$(echo "$out" | grep -E "Non-2xx|Socket errors" | tr '\n' ' ')
+  printf "%-36s req/s %9s  p99 %8s %s\n" "$label" "$rps" "$p99" "$errs" >&2
+  echo "$rps"
+}
