@@ -30,6 +30,18 @@ function readError(path: string, err: unknown): Finding {
   return { code: "GW0001", level: "Error", message: `cannot read ${path}: ${msg}`, file: path };
 }
 
+/** Sorted names in `dir` without hidden ones (`..data` and friends); [] and an error when unreadable. */
+function visibleEntries(dir: string, errors: Finding[]): string[] {
+  try {
+    return readdirSync(dir)
+      .filter((n) => !n.startsWith("."))
+      .sort();
+  } catch (err) {
+    errors.push(readError(dir, err));
+    return [];
+  }
+}
+
 /**
  * Every `*.yaml|*.yml|*.json` below `dir`, recursively, sorted by path. Hidden
  * entries are skipped; Kubernetes volume layouts (`file -> ..data/file`) are
@@ -45,15 +57,7 @@ export function readConfigDir(dir: string, out: LoadedFile[], errors: Finding[],
   }
   if (seen.has(real)) return; // symlink loop
   seen.add(real);
-  let names: string[];
-  try {
-    names = readdirSync(dir).sort();
-  } catch (err) {
-    errors.push(readError(dir, err));
-    return;
-  }
-  for (const name of names) {
-    if (name.startsWith(".")) continue;
+  for (const name of visibleEntries(dir, errors)) {
     const path = join(dir, name);
     let st;
     try {
@@ -75,15 +79,7 @@ export function readConfigDir(dir: string, out: LoadedFile[], errors: Finding[],
 
 /** `DIR/<secret-name>/<key>`: one folder per Secret, one file per key. */
 export function readSecretsDir(dir: string, out: LoadedSecret[], errors: Finding[]): void {
-  let names: string[];
-  try {
-    names = readdirSync(dir).sort();
-  } catch (err) {
-    errors.push(readError(dir, err));
-    return;
-  }
-  for (const name of names) {
-    if (name.startsWith(".")) continue;
+  for (const name of visibleEntries(dir, errors)) {
     const path = join(dir, name);
     try {
       if (!statSync(path).isDirectory()) continue;
