@@ -73,7 +73,7 @@ export async function certsCommand(o: Options): Promise<number> {
   const caCertPem = readFileSync(`${caBase}.crt`, "utf8");
   const ca = await loadCA(caCertPem, readFileSync(`${caBase}.key`, "utf8"));
   const names = one(o, "--names")?.split(",").map((s) => s.trim()).filter(Boolean);
-  const leaf = await issue(ca, { cn: name, org, days, usage: kind, names: names ?? (kind === "server" ? [name] : []) });
+  const leaf = await issue(ca, { cn: name, org, days, keyType, usage: kind, names: names ?? (kind === "server" ? [name] : []) });
   write(`${name}.crt`, leaf.cert);
   write(`${name}.key`, leaf.key);
   const secretName = one(o, "--secret-name");

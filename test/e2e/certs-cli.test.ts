@@ -1,5 +1,6 @@
 // `gateway certs`: the walkthrough's openssl steps without openssl, checked with openssl.
 import { describe, expect, test } from "bun:test";
+import { X509Certificate } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
@@ -37,6 +38,20 @@ describe("gateway certs", () => {
       expect(subj).toContain("CN = httpbin.example.com");
       expect(subj).toContain("O = example Inc.");
     }
+  });
+
+  test("--key-type ec gives ECDSA keys to the CA and to server and client certificates", async () => {
+    const out = writeTree({});
+    const ca = join(out, "example.com");
+    expect((await runCli(["certs", "ca", "--name", "example.com", "--out", out, "--key-type", "ec"])).code).toBe(0);
+    expect((await runCli(["certs", "server", "--ca", ca, "--name", "a.example.com", "--out", out, "--key-type", "ec"])).code).toBe(0);
+    expect((await runCli(["certs", "client", "--ca", ca, "--name", "c.example.com", "--out", out, "--key-type", "ec"])).code).toBe(0);
+    expect((await runCli(["certs", "server", "--ca", ca, "--name", "r.example.com", "--out", out])).code).toBe(0);
+    const keyType = (f: string) => new X509Certificate(readFileSync(join(out, f))).publicKey.asymmetricKeyType;
+    expect(keyType("example.com.crt")).toBe("ec");
+    expect(keyType("a.example.com.crt")).toBe("ec");
+    expect(keyType("c.example.com.crt")).toBe("ec");
+    expect(keyType("r.example.com.crt")).toBe("rsa"); // the default, signed by the EC CA
   });
 
   test("bad usage exits 2", async () => {
