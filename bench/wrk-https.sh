@@ -7,16 +7,26 @@ wait_ready() {
   return 1
 }
 
+# cpu PID...: utime + stime of the processes, in clock ticks
+cpu() { local t=0; for p in "$@"; do read -r -a f <"/proc/$p/stat"; t=$((t + f[13] + f[14])); done; echo $t; }
+TICK=$(getconf CLK_TCK)
+
 # run LABEL PORT [wrk args...]: warm-up, then the measured load; prints a line to
-# stderr and the req/s to stdout
+# stderr and the req/s to stdout. With PIDS="pid ..." set, the line also has
+# the CPU those processes spent per request (steadier than req/s on a shared machine).
 run() {
   local label=$1 port=$2; shift 2
   wrk -t2 -c"$C" -d2s "$@" "https://127.0.0.1:$port/" >/dev/null 2>&1 # warm-up
+  local a=0 b=0
+  [ -n "$PIDS" ] && a=$(cpu $PIDS)
   local out; out=$(wrk -t2 -c"$C" -d"$D" --latency "$@" "https://127.0.0.1:$port/")
-  local rps p99 errs
+  [ -n "$PIDS" ] && b=$(cpu $PIDS)
+  local rps reqs p99 errs per=""
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  reqs=$(echo "$out" | awk '/requests in/ {print $1}')
   p99=$(echo "$out" | awk '/ 99%/ {print $2}')
   errs=$(echo "$out" | grep -E "Non-2xx|Socket errors" | tr '\n' ' ')
-  printf "%-36s req/s %9s  p99 %8s %s\n" "$label" "$rps" "$p99" "$errs" >&2
+  [ -n "$PIDS" ] && [ "${reqs:-0}" -gt 0 ] && per="cpu/req $(( (b - a) * 1000000 / TICK / reqs )) us"
+  printf "%-36s req/s %9s  p99 %8s  %s %s\n" "$label" "$rps" "$p99" "$per" "$errs" >&2
   echo "$rps"
 }

@@ -118,6 +118,19 @@ export class Stats {
     this.add(`gangway_tls_refused_total{listener="${esc(listener)}",reason="${esc(reason)}"}`);
   }
 
+  private handshakeKeys = new Map<string, [string, string]>();
+
+  /** A TLS handshake finished; `resumed`: an earlier session was resumed (Envoy's ssl.session_reused). */
+  tlsHandshake(listener: string, resumed: boolean): void {
+    let k = this.handshakeKeys.get(listener);
+    if (k === undefined) {
+      const l = esc(listener);
+      k = [`gangway_tls_handshakes_total{listener="${l}",resumed="false"}`, `gangway_tls_handshakes_total{listener="${l}",resumed="true"}`];
+      this.handshakeKeys.set(listener, k);
+    }
+    this.add(k[resumed ? 1 : 0]);
+  }
+
   sample(): StatsSample {
     for (const f of this.beforeSample) f();
     const out: StatsSample = {};

@@ -99,6 +99,49 @@ describe("MUTUAL with subjectAltNames", () => {
   });
 });
 
+describe("session resumption", () => {
+  /** One request over a new TLS connection, offering `session`; the response text and the session to reuse. */
+  function get(port: number, session: Buffer | undefined, maxVersion: "TLSv1.2" | "TLSv1.3") {
+    return new Promise<{ text: string; reused: boolean; session: Buffer | undefined }>((resolve, reject) => {
+      let text = "";
+      let next: Buffer | undefined;
+      let reused = false; // read at secureConnect: after close the socket no longer knows
+      const c = connect({ host: "127.0.0.1", port, servername: "httpbin.example.com", ca: pki.ca.cert, cert: pki.client.cert, key: pki.client.key, session, maxVersion });
+      c.on("session", (s) => (next = s));
+      c.on("secureConnect", () => {
+        reused = c.isSessionReused();
+        c.write("GET /headers HTTP/1.1\r\nHost: httpbin.example.com\r\nConnection: close\r\n\r\n");
+      });
+      c.on("data", (d) => (text += d));
+      c.on("error", reject);
+      c.on("close", () => resolve({ text, reused, session: next }));
+    });
+  }
+
+  test("a resumed MUTUAL session keeps its client identity, and handshakes are counted by resumption", async () => {
+    const s = await start("{mode: MUTUAL, credentialName: cred}");
+    try {
+      for (const v of ["TLSv1.2", "TLSv1.3"] as const) {
+        const first = await get(s.port, undefined, v);
+        expect(first.reused).toBe(false);
+        expect(first.session).toBeDefined();
+        // two workers each hold their own ticket keys: retry until a connection lands on the first one's
+        let again = await get(s.port, first.session, v);
+        for (let i = 0; i < 10 && !again.reused; i++) again = await get(s.port, first.session, v);
+        expect(again.reused).toBe(true);
+        expect(again.text).toStartWith("HTTP/1.1 200");
+        expect(again.text).toContain("CN=client.example.com"); // X-Forwarded-Client-Cert of the resumed session
+      }
+      const metrics = await (await s.gw.admin("/stats/prometheus")).text();
+      const count = (resumed: string) => Number(new RegExp(`^gangway_tls_handshakes_total\\{listener="[^"]+",resumed="${resumed}"\\} (\\d+)`, "m").exec(metrics)?.[1] ?? 0);
+      expect(count("true")).toBeGreaterThanOrEqual(2);
+      expect(count("false")).toBeGreaterThanOrEqual(2);
+    } finally {
+      await s.gw.stop();
+    }
+  });
+});
+
 describe("protocol versions", () => {
   test("minProtocolVersion TLSV1_3 refuses a TLS 1.2 client and serves a TLS 1.3 one", async () => {
     const s = await start("{mode: SIMPLE, credentialName: cred, minProtocolVersion: TLSV1_3}");

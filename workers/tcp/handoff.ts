@@ -99,6 +99,7 @@ export function terminateToTcp(s: Socket<any>, chain: FilterChain, ctx: SecureCo
   t.on("secure", () => {
     onSecure();
     try {
+      stats.tlsHandshake(listener, t.isSessionReused());
       if (clientIdentity(t, chain).reject !== "") {
         stats.tlsRefused(listener, "client_certificate");
         session.refuse("NR", "client_certificate_rejected", "client certificate rejected");

@@ -93,6 +93,7 @@ function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: st
     if (s.data.timer !== null) clearTimeout(s.data.timer);
     s.data.timer = null;
     try {
+      stats.tlsHandshake(port.listener.name, t.isSessionReused());
       const id = clientIdentity(t, chain);
       if (id.reject !== "") {
         stats.tlsRefused(port.listener.name, "client_certificate");
