@@ -140,9 +140,9 @@ export function sweepDownstreams(now: number): void {
       const quiet = now - d.lastActive;
       if (d.ending) {
         if (quiet > CLOSING_MS) d.abort(); // we sent FIN; the client never closed its side
-      } else if (d.ex === null) {
+      } else if (d.idle) {
         if (quiet > DOWNSTREAM_IDLE_MS || ps.draining) d.end();
-      } else if (d.ex.tunnel && quiet > TUNNEL_IDLE_MS) d.abort();
+      } else if (d.ex?.tunnel === true && quiet > TUNNEL_IDLE_MS) d.abort();
     }
     if (ps.draining && ps.conns.size === 0) all.delete(ps);
   }

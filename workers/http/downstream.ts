@@ -8,6 +8,7 @@ import type { PortState } from "../listeners.ts";
 import { BODY_BAD, BODY_MORE } from "./body.ts";
 import { TCHAR } from "./chars.ts";
 import { Exchange } from "./exchange.ts";
+import { H2Conn, startsWithPreface, type StreamSocket } from "./h2.ts";
 import { fieldKindsScratch, fieldSpansScratch, findHead, headText } from "./fields.ts";
 import { Outbox } from "./outbox.ts";
 import { MAX_REQUEST_HEAD, parseRequestHead, RequestHead } from "./parse-request.ts";
@@ -49,6 +50,12 @@ export interface DownstreamTls {
 export class Downstream {
   /** Set for TLS-terminated connections (workers/tls/listener.ts). */
   tls: DownstreamTls | null = null;
+  /** The connection speaks HTTP/2 (its streams are child Downstreams). */
+  h2: H2Conn | null = null;
+  /** This Downstream is one HTTP/2 stream of a connection. */
+  h2Stream = false;
+  /** Requests started on this connection. */
+  private requests = 0;
   private buf: Buffer | null = null;
   private off = 0;
   private state = HEAD;
@@ -92,9 +99,9 @@ export class Downstream {
     return this.out.queued > 0;
   }
 
-  /** Idle: no exchange in flight and nothing half-read. */
+  /** Idle: no exchange (or HTTP/2 stream) in flight and nothing half-read. */
   get idle(): boolean {
-    return this.ex === null;
+    return this.ex === null && (this.h2 === null || this.h2.active === 0);
   }
 
   touch(): void {
@@ -103,6 +110,7 @@ export class Downstream {
 
   onData(data: Buffer): void {
     this.lastActive = coarseNow;
+    if (this.h2 !== null) return this.h2.feed(data);
     const ex = this.ex;
     switch (this.state) {
       case BODY: {
@@ -149,6 +157,10 @@ export class Downstream {
           this.off = 0;
           break;
         }
+        if (this.requests === 0 && !this.h2Stream && startsWithPreface(buf, off)) {
+          this.startH2(off === 0 ? buf : buf.subarray(off));
+          break;
+        }
         let end = findHead(buf, off, MAX_REQUEST_HEAD);
         // an incomplete head whose method already cannot be one: 400 now, not after a timeout
         if (end === -1 && badMethodPrefix(buf, off)) end = -400;
@@ -157,6 +169,7 @@ export class Downstream {
           this.off = 0;
           break;
         }
+        this.requests++;
         const h = new RequestHead();
         const status = end < 0 ? -end : parseRequestHead(buf, off, end, headText, h, this.lineSpans, this.lineKinds);
         const ex = new Exchange(this, h);
@@ -197,6 +210,19 @@ export class Downstream {
     } finally {
       this.inLoop = false;
     }
+  }
+
+  /** The client opened with the HTTP/2 preface (h2c prior knowledge, or h2 by ALPN): hand the connection to node:http2. */
+  private startH2(first: Buffer): void {
+    this.buf = null;
+    this.off = 0;
+    this.h2 = new H2Conn(this, (sock: StreamSocket) => {
+      const child = new Downstream(sock as unknown as Socket<Downstream>, this.port);
+      child.tls = this.tls;
+      child.h2Stream = true;
+      return child;
+    });
+    this.h2.feed(first);
   }
 
   /** Called by the exchange when it is over; `close` ends the connection. */
@@ -244,6 +270,7 @@ export class Downstream {
 
   onDrain(): void {
     this.lastActive = coarseNow; // a slow reader making progress is not idle
+    if (this.h2 !== null) return this.h2.duplex.flush();
     if (!this.out.flush(this.socket)) return;
     if (this.ending) {
       this.socket.end();
@@ -257,6 +284,7 @@ export class Downstream {
     if (this.ending || this.closed) return;
     this.ending = true;
     this.lastActive = coarseNow;
+    if (this.h2 !== null) return this.h2.goaway();
     if (this.out.empty) this.socket.end();
   }
 
@@ -271,6 +299,7 @@ export class Downstream {
     this.closed = true;
     this.out.clear();
     this.port.conns.delete(this);
+    if (this.h2 !== null) return this.h2.closed();
     const ex = this.ex;
     if (ex !== null) ex.onDownstreamClose();
   }

@@ -86,6 +86,7 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
     head: RequestHead,
   ) {
     super(head);
+    if (ds.h2Stream) this.protocol = "HTTP/2";
   }
 
   get bytesReceived(): number {

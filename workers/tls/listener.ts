@@ -82,7 +82,8 @@ function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: st
     secureContext: ctx,
     requestCert: mutual,
     rejectUnauthorized: requiresClientCert(chain),
-    ALPNProtocols: alpn.includes("http/1.1") ? ["http/1.1"] : undefined,
+    // HTTP/2 when the client offers it (as Envoy's HTTPS listeners do), else HTTP/1.1
+    ALPNProtocols: alpn.includes("h2") ? ["h2", "http/1.1"] : alpn.includes("http/1.1") ? ["http/1.1"] : undefined,
   });
   s.data.conn = conn;
   const d = new Downstream(conn as unknown as Socket<Downstream>, port);
