@@ -4,9 +4,10 @@
 // VirtualServices < 1 s. Figures are printed, never asserted. Noisy on a
 // shared machine: compare runs side by side.
 // Reading the lookup figures: "one host" is the CPU cost of a lookup; with
-// hosts drawn uniformly from 10,000 nearly every lookup misses the CPU caches
-// (host map, virtual host, index, route: ~10 dependent loads), so that figure
-// is bound by memory latency, not by the code.
+// hosts drawn uniformly from 10,000 nearly every lookup misses the CPU caches,
+// so that figure is bound by memory latency: the route program (hash slot,
+// then the host's record with its program behind it) keeps that to ~2
+// dependent misses, against ~10 for the object graph it replaced.
 import { Bench } from "tinybench";
 import { compileSnapshot } from "../src/compile/index.ts";
 import { decodeFiles } from "../src/decode/index.ts";

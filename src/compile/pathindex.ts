@@ -2,7 +2,8 @@
 // (exact map, prefix trie, always-list) and a route table's host maps (exact,
 // wildcard suffixes longest first, catch-all). Precedence settled here, once.
 import { regexLiteralPrefix } from "../decode/regex.ts";
-import type { PathIndex, Route, RouteMatch, RouteTable, TrieNode, VirtualHost, WildcardHost } from "../snapshot/types.ts";
+import { hostHash } from "../route/lookup.ts";
+import type { HeaderMatch, PathIndex, Route, RouteMatch, RouteProgram, RouteTable, StringMatch, TrieNode, VirtualHost, WildcardHost } from "../snapshot/types.ts";
 
 function trieInsert(root: TrieNode, prefix: string, route: number): void {
   let node = root;
@@ -123,7 +124,158 @@ function sortTrie(n: TrieNode): void {
   for (const c of n.children.values()) sortTrie(c);
 }
 
-/** Domains → exact map, `*.suffix` list (longest suffix first), `*` index. */
+/** A string as `<length>:<string>`: keys built of these cannot run into each other. */
+function lp(s: string): string {
+  return `${s.length}:${s}`;
+}
+
+function stringMatchKey(m: StringMatch | null): string {
+  if (m === null) return "-";
+  if (m.kind === "regex") return "r" + lp(m.regex.source) + lp(m.regex.flags);
+  return m.kind[0] + lp(m.value);
+}
+
+function keyedKey(list: HeaderMatch[]): string {
+  let k = `${list.length}`;
+  for (const h of list) k += lp(h.name) + stringMatchKey(h.match);
+  return k;
+}
+
+/** Every field the lookup tests (not the name): equal keys, equal matching. */
+function conditionsKey(ms: RouteMatch[]): string {
+  let k = "";
+  for (const m of ms) {
+    k += `${stringMatchKey(m.uri)}|${m.ignoreUriCase}|${stringMatchKey(m.scheme)}|${stringMatchKey(m.method)}|${stringMatchKey(m.authority)}`;
+    k += `|${keyedKey(m.headers)}|${keyedKey(m.withoutHeaders)}|${keyedKey(m.queryParams)}|${m.port};`;
+  }
+  return k;
+}
+
+const U16 = 0xffff;
+
+/** Growable 16-bit code. */
+class Code {
+  buf = new Uint16Array(1 << 16);
+  length = 0;
+  push(x: number): void {
+    if (this.length === this.buf.length) {
+      const b = new Uint16Array(this.buf.length * 2);
+      b.set(this.buf);
+      this.buf = b;
+    }
+    this.buf[this.length++] = x;
+  }
+}
+
+/**
+ * Appends one virtual host's packed literals as program code (layout:
+ * RouteProgram); false, with nothing appended, when it has none (map + trie
+ * layout) or a number exceeds 16 bits.
+ */
+function programFor(vh: VirtualHost, conditionIndex: (ms: RouteMatch[]) => number, out: Code): boolean {
+  const idx = vh.pathIndex;
+  const lits = idx.literals;
+  if (lits.length === 0 || vh.routes.length > U16 || lits.length / 6 > U16) return false;
+  for (let i = 0; i < lits.length; i += 6) {
+    const list = lits[i + 4] === 1 ? [] : idx.literalRoutes[lits[i + 5]!]!;
+    if (lits[i + 1]! > U16 || list.length > U16) return false;
+  }
+  const start = out.length;
+  out.push(lits.length / 6);
+  for (let i = 0; i < lits.length; i += 6) {
+    const from = lits[i]!;
+    const len = lits[i + 1]!;
+    const uriOnly = lits[i + 4] === 1;
+    const list = uriOnly ? [] : idx.literalRoutes[lits[i + 5]!]!;
+    out.push(lits[i + 2]! | (uriOnly ? 4 : 0));
+    out.push(len);
+    out.push(lits[i + 3]!);
+    out.push(list.length);
+    for (let k = 0; k < len; k++) out.push(idx.packed.charCodeAt(from + k));
+    for (const r of list) {
+      const flag = idx.uriOnly[r]!;
+      const cond = flag === 1 ? 0 : conditionIndex(vh.routes[r]!.matches);
+      if (cond > U16) {
+        out.length = start;
+        return false;
+      }
+      out.push(r);
+      out.push(flag);
+      out.push(cond);
+    }
+  }
+  return true;
+}
+
+/**
+ * The table's program (layout: RouteProgram) over its virtual hosts and exact
+ * host map; sets each virtual host's `program`/`programAt`.
+ */
+export function buildRouteProgram(virtualHosts: VirtualHost[], exactHosts: Map<string, number>): RouteProgram {
+  const conditions: RouteMatch[][] = [];
+  const byKey = new Map<string, number>();
+  const conditionIndex = (ms: RouteMatch[]): number => {
+    const key = conditionsKey(ms);
+    let i = byKey.get(key);
+    if (i === undefined) {
+      i = conditions.length;
+      conditions.push(ms);
+      byKey.set(key, i);
+    }
+    return i;
+  };
+  const hostsOf: string[][] = virtualHosts.map(() => []);
+  for (const [host, i] of exactHosts) hostsOf[i]!.push(host);
+  const code = new Code();
+  const programAt = new Int32Array(virtualHosts.length).fill(-1);
+  const records: [string, number][] = [];
+  const record = (host: string, vi: number, at: number) => {
+    records.push([host, code.length]);
+    code.push(host.length);
+    for (let k = 0; k < host.length; k++) code.push(host.charCodeAt(k));
+    code.push(vi & U16);
+    code.push(vi >>> 16);
+    code.push(at & U16);
+    code.push((at >>> 16) & U16);
+  };
+  virtualHosts.forEach((vh, i) => {
+    const hosts = hostsOf[i]!;
+    // the program right behind the first host's record: one read, in sequence
+    let at = -1;
+    if (hosts.length > 0) {
+      const rec = code.length;
+      record(hosts[0]!, i, -1);
+      if (programFor(vh, conditionIndex, code)) {
+        at = rec + hosts[0]!.length + 5;
+        code.buf[at - 2] = at & U16;
+        code.buf[at - 1] = (at >>> 16) & U16;
+      }
+    } else {
+      const start = code.length;
+      if (programFor(vh, conditionIndex, code)) at = start;
+    }
+    for (let h = 1; h < hosts.length; h++) record(hosts[h]!, i, at);
+    programAt[i] = at;
+  });
+  let cap = 8;
+  while (cap < records.length * 2) cap *= 2;
+  const hostSlots = new Int32Array(cap * 2);
+  for (const [host, offset] of records) {
+    const hash = hostHash(host);
+    let s = hash & (cap - 1);
+    while (hostSlots[2 * s + 1] !== 0) s = (s + 1) & (cap - 1);
+    hostSlots[2 * s] = hash;
+    hostSlots[2 * s + 1] = offset + 1;
+  }
+  const program: RouteProgram = { code: code.buf.slice(0, code.length), conditions, hostSlots, programAt };
+  virtualHosts.forEach((vh, i) => {
+    vh.program = programAt[i]! < 0 ? null : program;
+    vh.programAt = programAt[i]! < 0 ? 0 : programAt[i]!;
+  });
+  return program;
+}
+
+/** Domains → exact map, `*.suffix` list (longest suffix first), `*` index; the route program. */
 export function buildRouteTable(name: string, virtualHosts: VirtualHost[]): RouteTable {
   const exactHosts = new Map<string, number>();
   const wildcardHosts: WildcardHost[] = [];
@@ -136,5 +288,9 @@ export function buildRouteTable(name: string, virtualHosts: VirtualHost[]): Rout
     }
   });
   wildcardHosts.sort((a, b) => b.suffix.length - a.suffix.length || (a.suffix < b.suffix ? -1 : a.suffix > b.suffix ? 1 : 0));
-  return { name, virtualHosts, exactHosts, wildcardHosts, catchAll };
+  const program = buildRouteProgram(virtualHosts, exactHosts);
+  // a host record's length is 16 bits: a longer name (none is valid DNS) leaves the table to its maps
+  let fits = true;
+  for (const h of exactHosts.keys()) if (h.length > U16) fits = false;
+  return { name, virtualHosts, exactHosts, wildcardHosts, catchAll, program: fits ? program : null };
 }

@@ -115,7 +115,7 @@ function collapse(drafts: Map<string, Draft>, port: number): VirtualHost[] {
       same.domains.push(host);
       continue;
     }
-    const vh: VirtualHost = { name: `${host}:${port}`, domains: [host], routes, pathIndex: buildPathIndex(routes) };
+    const vh: VirtualHost = { name: `${host}:${port}`, domains: [host], routes, pathIndex: buildPathIndex(routes), program: null, programAt: 0 };
     if (!d.requireTls) byKey.set(key, vh);
     out.push(vh);
   }

@@ -1,6 +1,7 @@
 // Request → virtual host → route: the lookups the workers run per request and
-// that trace() replays. Pure, allocation-light, no RegExp or closure built here.
-import type { HeaderMatch, Route, RouteMatch, RouteTable, StringMatch, TrieNode, VirtualHost } from "../snapshot/types.ts";
+// that trace() replays. Allocation-light, no RegExp or closure built here; the
+// one piece of state is a memo of the last virtual host chosen (lastVh).
+import type { HeaderMatch, Route, RouteMatch, RouteProgram, RouteTable, StringMatch, TrieNode, VirtualHost } from "../snapshot/types.ts";
 
 /** What a route match needs to know of a request. */
 export interface RequestView {
@@ -18,28 +19,98 @@ export interface RequestView {
   header(name: string): string | undefined;
 }
 
-/** Strip the port from a Host header value and lower-case it. Handles `[::1]:80`. */
+/**
+ * Strip the port from a Host header value and lower-case it. Handles `[::1]:80`.
+ * One pass over the characters; no new string when there is neither a port
+ * nor anything toLowerCase could change (the usual Host header).
+ */
 export function normalizeHost(raw: string): string {
-  let end = raw.length;
+  const n = raw.length;
+  let end = n;
+  let lower = false; // a character toLowerCase may change: A-Z or non-ASCII
   if (raw.charCodeAt(0) === 91 /* [ */) {
     const close = raw.indexOf("]");
     if (close > 0) end = close + 1;
+    for (let i = 0; i < end; i++) {
+      const c = raw.charCodeAt(i);
+      if ((c >= 65 && c <= 90) || c > 127) lower = true;
+    }
   } else {
-    const colon = raw.lastIndexOf(":");
-    if (colon >= 0) end = colon;
+    for (let i = 0; i < n; i++) {
+      const c = raw.charCodeAt(i);
+      if (c === 58 /* : */) end = i; // the last colon
+      else if ((c >= 65 && c <= 90) || c > 127) lower = true;
+    }
   }
   if (end > 0 && raw.charCodeAt(end - 1) === 46 /* . */) end--; // trailing dot: same host
-  const h = end === raw.length ? raw : raw.slice(0, end);
-  return h.toLowerCase();
+  const h = end === n ? raw : raw.slice(0, end);
+  return lower ? h.toLowerCase() : h;
 }
 
 /** A host → index map: route tables (virtual hosts) and TLS listeners (filter chains by SNI). */
-export type HostIndex = Pick<RouteTable, "exactHosts" | "wildcardHosts" | "catchAll">;
+export type HostIndex = Pick<RouteTable, "exactHosts" | "wildcardHosts" | "catchAll" | "program">;
+
+/** FNV-1a over UTF-16 code units: the hash of RouteProgram.hostSlots. */
+export function hostHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/**
+ * The virtual host selectVirtualHost last chose through a route program, and
+ * where its program is: selectRoute on that same virtual host (the caller's
+ * next step) runs it without reading the virtual host object, one memory
+ * read less per request. The program is a function of the virtual host, so a
+ * stale entry cannot give a wrong answer; selectRoute clears it (no old
+ * snapshot kept alive by it).
+ */
+let lastVh: VirtualHost | null = null;
+let lastProgram: RouteProgram | null = null;
+let lastAt = 0;
+
+/** Exact host in the program's hash, or -1. */
+function programHost(prog: RouteProgram, host: string): number {
+  const slots = prog.hostSlots;
+  const code = prog.code;
+  const mask = (slots.length >> 1) - 1;
+  const len = host.length;
+  const hash = hostHash(host);
+  for (let s = hash & mask; ; s = (s + 1) & mask) {
+    const off = slots[2 * s + 1]! - 1;
+    if (off < 0) return -1;
+    if (slots[2 * s] !== hash || code[off] !== len) continue;
+    let k = 0;
+    while (k < len && host.charCodeAt(k) === code[off + 1 + k]) k++;
+    if (k < len) continue;
+    const rec = off + 1 + len;
+    lastAt = code[rec + 2]! | (code[rec + 3]! << 16);
+    return code[rec]! | (code[rec + 1]! << 16);
+  }
+}
 
 /** Index of the virtual host (or filter chain) serving `host` (normalised), or -1. Exact, then longest `*.suffix`, then `*`. */
 export function selectVirtualHost(table: HostIndex, host: string): number {
+  const prog = table.program;
+  lastVh = null;
+  if (prog != null) {
+    let vi = programHost(prog, host);
+    if (vi < 0) {
+      vi = wildcardOrCatchAll(table, host);
+      if (vi >= 0) lastAt = prog.programAt[vi]!;
+    }
+    if (vi >= 0 && lastAt >= 0) {
+      lastVh = (table as RouteTable).virtualHosts[vi]!;
+      lastProgram = prog;
+    }
+    return vi;
+  }
   const exact = table.exactHosts.get(host);
   if (exact !== undefined) return exact;
+  return wildcardOrCatchAll(table, host);
+}
+
+function wildcardOrCatchAll(table: HostIndex, host: string): number {
   const wild = table.wildcardHosts;
   for (let i = 0; i < wild.length; i++) {
     const w = wild[i]!;
@@ -180,13 +251,71 @@ function literalHit(path: string, packed: string, start: number, len: number, ki
   return true;
 }
 
+/** Does any entry of a route's `match[]` accept the request (a non-empty list)? */
+function anyMatches(ms: RouteMatch[], req: RequestView): boolean {
+  for (let i = 0; i < ms.length; i++) if (matchOne(ms[i]!, req)) return true;
+  return false;
+}
+
+/**
+ * The packed literal scan of selectRoute over a virtual host's part of the
+ * route program (layout: RouteProgram): literals in order of their first
+ * route, stop once no later literal can give a smaller route.
+ */
+function runProgram(prog: RouteProgram, at: number, req: RequestView): number {
+  const code = prog.code;
+  const path = req.path;
+  const plen = path.length;
+  let p = at + 1;
+  let best = -1;
+  for (let n = code[at]!; n > 0; n--) {
+    const head = code[p]!;
+    const len = code[p + 1]!;
+    const first = code[p + 2]!;
+    const count = code[p + 3]!;
+    if (best !== -1 && first >= best) break;
+    const chars = p + 4;
+    p = chars + len + 3 * count;
+    if ((head & 3) === 0 ? plen !== len : plen < len) continue;
+    let k = 0;
+    while (k < len && path.charCodeAt(k) === code[chars + k]) k++;
+    if (k < len) continue;
+    if ((head & 4) !== 0) {
+      best = first;
+      continue;
+    }
+    for (let q = chars + len, end = p; q < end; q += 3) {
+      const r = code[q]!;
+      if (best !== -1 && r >= best) break;
+      const flag = code[q + 1]!;
+      if (flag === 1) {
+        best = r;
+        break;
+      }
+      const ms = prog.conditions[code[q + 2]!]!;
+      if (flag === 2 ? matchRest(ms[0]!, req) : anyMatches(ms, req)) {
+        best = r;
+        break;
+      }
+    }
+  }
+  return best;
+}
+
 /**
  * First route (in configuration order) that matches, or -1. Candidates come
- * from the path index (packed literals, or exact map + prefix trie walk) and
- * the always-list; the smallest candidate index that fully matches wins, which
- * is first-match order.
+ * from the path index (the route program, packed literals, or exact map +
+ * prefix trie walk) and the always-list; the smallest candidate index that
+ * fully matches wins, which is first-match order.
  */
 export function selectRoute(vh: VirtualHost, req: RequestView): number {
+  const last = lastProgram;
+  const hit = vh === lastVh;
+  lastVh = null;
+  lastProgram = null;
+  if (hit) return runProgram(last!, lastAt, req);
+  const prog = vh.program;
+  if (prog != null) return runProgram(prog, vh.programAt!, req);
   const idx = vh.pathIndex;
   const routes = vh.routes;
   const only = idx.uriOnly;
