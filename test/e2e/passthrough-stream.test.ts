@@ -4,7 +4,8 @@
 // terminated then spliced, and an upstream that refuses.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { connect } from "node:tls";
 import { secretYaml } from "../../src/cli/certs.ts";
 import { issue } from "../../src/certs/generate.ts";
@@ -489,4 +490,118 @@ describe("TCP routes", () => {
     await gw.waitForOutput(/"- - -" 0 - - \S+ "-" \d+ 1 \d+ - .* outbound\|7000\|\|a\.test\.internal .* - tcp\.tcp\.0\n/);
     expect(whoCounts).not.toBe("");
   });
+});
+
+describe("a termination-only port that gains a passthrough server", () => {
+  // Only ports with a passthrough chain listen half-open (it costs every handshake on
+  // the port); adding one on reload rebinds the port half-open, without a restart.
+  test("after the reload the spliced connection passes each side's FIN alone, and termination still works", async () => {
+    const db = await issue(pki.ca, { cn: "db.example.com", usage: "server", keyType: "ec" });
+    const ef = earlyFinBackend();
+    const echo = echoBackend();
+    // answers only once the client's FIN came: lost if the gateway closed on that FIN
+    let heard = 0;
+    const answer = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      allowHalfOpen: true,
+      socket: { data: (_s, b) => void (heard += b.length), end: (sock) => void sock.end(`answer-after-fin:${heard}`) },
+    });
+    const server = (extra: string) => `
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 443, name: tls, protocol: TLS}
+    hosts: [db.example.com]
+    tls: {mode: SIMPLE, credentialName: db-credential}${extra}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: routes}
+spec:
+  hosts: ["*.example.com"]
+  gateways: [gw]
+  tcp:
+  - route: [{destination: {host: echo.test.internal, port: {number: 7000}}}]
+  tls:
+  - match: [{sniHosts: [fin.example.com]}]
+    route: [{destination: {host: fin.test.internal, port: {number: 7000}}}]
+  - match: [{sniHosts: [answer.example.com]}]
+    route: [{destination: {host: answer.test.internal, port: {number: 7000}}}]
+`;
+    const dir = writeTree({
+      "gateway.yaml": server(""),
+      "services.yaml": serviceEntry("fin", ef.port) + serviceEntry("echo", echo.port) + serviceEntry("answer", answer.port),
+      "secret.yaml": secretYaml("db-credential", "istio-system", "tls", db.cert, db.key),
+    });
+    const g = await startGateway({ configDirs: [dir], gatewayPorts: [443] });
+    try {
+      const port = g.ports.get(443)!;
+      const terminated = () =>
+        new Promise<string>((resolve, reject) => {
+          const s = connect({ host: "127.0.0.1", port, servername: "db.example.com", ca: pki.ca.cert });
+          let echoText = "";
+          s.on("secureConnect", () => s.write("select 1;"));
+          s.on("data", (b: Buffer) => {
+            echoText += b.toString();
+            if (echoText.length >= 9) s.end();
+          });
+          s.on("close", () => resolve(echoText));
+          s.on("error", reject);
+        });
+      expect(await terminated()).toBe("select 1;");
+      // an SNI no server takes yet: refused
+      expect(await exchange(port, { first: clientHello("fin.example.com") })).toBe("");
+      writeFileSync(join(dir, "gateway.yaml"), server(`
+  - port: {number: 443, name: tls-pass, protocol: TLS}
+    hosts: [fin.example.com, answer.example.com]
+    tls: {mode: PASSTHROUGH}`));
+      await g.waitForOutput(/configuration reloaded/);
+      await Bun.sleep(300); // the workers apply the snapshot
+      earlyFin.got = "";
+      const hello = clientHello("fin.example.com");
+      const got = await new Promise<string>((resolve, reject) => {
+        let text = "";
+        Bun.connect({
+          hostname: "127.0.0.1",
+          port,
+          allowHalfOpen: true,
+          socket: {
+            open(s) {
+              s.write(hello);
+            },
+            data(_s, b) {
+              text += b.toString();
+            },
+            end(s) {
+              s.write("client-after-fin");
+              s.shutdown();
+            },
+            close() {
+              resolve(text);
+            },
+            connectError(_s, e) {
+              reject(e);
+            },
+          },
+        }).catch(reject);
+      });
+      expect(got).toBe("server-done");
+      const end = Date.now() + 3000;
+      while (!earlyFin.got.endsWith("client-after-fin") && Date.now() < end) await Bun.sleep(10);
+      expect(earlyFin.got).toBe(Buffer.from(hello).toString("latin1") + "client-after-fin");
+      const answerHello = clientHello("answer.example.com");
+      const answered = await exchange(port, { first: answerHello, send: "abc", shutdown: true });
+      expect(answered).toBe(`answer-after-fin:${answerHello.length + 3}`);
+      expect(await terminated()).toBe("select 1;");
+    } finally {
+      await g.stop();
+      ef.stop(true);
+      echo.stop(true);
+      answer.stop(true);
+    }
+  }, 20_000);
 });

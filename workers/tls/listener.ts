@@ -4,8 +4,9 @@
 // connection untouched (PASSTHROUGH: workers/tcp), or terminate TLS with the
 // chain's context and hand the decrypted stream to the HTTP downstream (or to
 // a TCP route). The connection keeps the chain it was accepted under.
-// The listener allows half-open connections (a passthrough client's FIN is
-// passed on alone); a terminated connection closes on the client's FIN.
+// A port with a passthrough chain allows half-open connections (a spliced
+// client's FIN is passed on alone); a terminated connection closes on the
+// client's FIN.
 import type { Socket } from "bun";
 import type { SecureContext } from "node:tls";
 import { selectVirtualHost } from "../../src/route/lookup.ts";
