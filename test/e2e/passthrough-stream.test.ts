@@ -231,6 +231,45 @@ function exchange(port: number, opts: { first?: Uint8Array; send?: string; shutd
   });
 }
 
+/**
+ * Through the earlyFin backend (SNI fin.example.com): the upstream's FIN reaches the
+ * client alone, and what the client sends after it still reaches the upstream.
+ */
+async function expectUpstreamFinAlone(port: number): Promise<void> {
+  earlyFin.got = "";
+  const hello = clientHello("fin.example.com");
+  const got = await new Promise<string>((resolve, reject) => {
+    let text = "";
+    Bun.connect({
+      hostname: "127.0.0.1",
+      port,
+      allowHalfOpen: true,
+      socket: {
+        open(s) {
+          s.write(hello);
+        },
+        data(_s, b) {
+          text += b.toString();
+        },
+        end(s) {
+          s.write("client-after-fin"); // our side is still open
+          s.shutdown();
+        },
+        close() {
+          resolve(text);
+        },
+        connectError(_s, e) {
+          reject(e);
+        },
+      },
+    }).catch(reject);
+  });
+  expect(got).toBe("server-done");
+  const end = Date.now() + 3000;
+  while (!earlyFin.got.endsWith("client-after-fin") && Date.now() < end) await Bun.sleep(10);
+  expect(earlyFin.got).toBe(Buffer.from(hello).toString("latin1") + "client-after-fin");
+}
+
 let pki: WalkthroughPki;
 let gw: GatewayProcess;
 const backends: { stop(b?: boolean): void }[] = [];
@@ -401,38 +440,7 @@ describe("passthrough splice", () => {
   }, 15_000);
 
   test("the upstream's FIN passes alone: the client still sends after it, and that reaches the upstream", async () => {
-    earlyFin.got = "";
-    const hello = clientHello("fin.example.com");
-    const got = await new Promise<string>((resolve, reject) => {
-      let text = "";
-      Bun.connect({
-        hostname: "127.0.0.1",
-        port: gw.ports.get(443)!,
-        allowHalfOpen: true,
-        socket: {
-          open(s) {
-            s.write(hello);
-          },
-          data(_s, b) {
-            text += b.toString();
-          },
-          end(s) {
-            s.write("client-after-fin"); // our side is still open
-            s.shutdown();
-          },
-          close() {
-            resolve(text);
-          },
-          connectError(_s, e) {
-            reject(e);
-          },
-        },
-      }).catch(reject);
-    });
-    expect(got).toBe("server-done");
-    const end = Date.now() + 3000;
-    while (!earlyFin.got.endsWith("client-after-fin") && Date.now() < end) await Bun.sleep(10);
-    expect(earlyFin.got).toBe(Buffer.from(hello).toString("latin1") + "client-after-fin");
+    await expectUpstreamFinAlone(gw.ports.get(443)!);
   });
 });
 
@@ -561,38 +569,7 @@ spec:
     tls: {mode: PASSTHROUGH}`));
       await g.waitForOutput(/configuration reloaded/);
       await Bun.sleep(300); // the workers apply the snapshot
-      earlyFin.got = "";
-      const hello = clientHello("fin.example.com");
-      const got = await new Promise<string>((resolve, reject) => {
-        let text = "";
-        Bun.connect({
-          hostname: "127.0.0.1",
-          port,
-          allowHalfOpen: true,
-          socket: {
-            open(s) {
-              s.write(hello);
-            },
-            data(_s, b) {
-              text += b.toString();
-            },
-            end(s) {
-              s.write("client-after-fin");
-              s.shutdown();
-            },
-            close() {
-              resolve(text);
-            },
-            connectError(_s, e) {
-              reject(e);
-            },
-          },
-        }).catch(reject);
-      });
-      expect(got).toBe("server-done");
-      const end = Date.now() + 3000;
-      while (!earlyFin.got.endsWith("client-after-fin") && Date.now() < end) await Bun.sleep(10);
-      expect(earlyFin.got).toBe(Buffer.from(hello).toString("latin1") + "client-after-fin");
+      await expectUpstreamFinAlone(port);
       const answerHello = clientHello("answer.example.com");
       const answered = await exchange(port, { first: answerHello, send: "abc", shutdown: true });
       expect(answered).toBe(`answer-after-fin:${answerHello.length + 3}`);
