@@ -4,7 +4,7 @@
 import {
   matchString,
   matchUri,
-  hostInNames,
+  misdirected,
   normalizeHost,
   queryParam,
   requestHeader,
@@ -183,8 +183,8 @@ export function trace(snapshot: Snapshot, request: TraceRequest): TraceResult {
     if (chain.disabled !== "") {
       return { ...out, outcome: "handshake_failed", status: 0, reason: `${chain.name} (${chain.source}) is disabled: ${chain.disabled}` };
     }
-    if (chain.routeTable !== null && !hostInNames(chain.serverNames, req.host)) {
-      return { ...out, outcome: "misdirected", status: 421, reason: `host ${req.host} is not served by ${chain.name} (SNI ${sni}): 421 Misdirected Request` };
+    if (chain.routeTable !== null && misdirected(l.tls, chain, req.host)) {
+      return { ...out, outcome: "misdirected", status: 421, reason: `host ${req.host} is served by another server of ${l.name}, not by ${chain.name} (SNI ${sni}): 421 Misdirected Request` };
     }
     table = chain.routeTable;
     tcp = chain.tcpRoutes;

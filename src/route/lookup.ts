@@ -1,7 +1,7 @@
 // Request → virtual host → route: the lookups the workers run per request and
 // that trace() replays. Allocation-light, no RegExp or closure built here; the
 // one piece of state is a memo of the last virtual host chosen (lastVh).
-import type { HeaderMatch, Route, RouteMatch, RouteProgram, RouteTable, StringMatch, TrieNode, VirtualHost } from "../snapshot/types.ts";
+import type { FilterChain, HeaderMatch, Route, RouteMatch, RouteProgram, RouteTable, StringMatch, TlsListener, TrieNode, VirtualHost } from "../snapshot/types.ts";
 
 /** What a route match needs to know of a request. */
 export interface RequestView {
@@ -355,4 +355,16 @@ export function hostInNames(names: string[], host: string): boolean {
     if (n.charCodeAt(0) === 42 /* * */ && host.length > n.length - 1 && host.endsWith(n.slice(1))) return true;
   }
   return false;
+}
+
+/**
+ * 421 Misdirected Request: a request on a connection accepted under `chain` (by
+ * SNI) for a host that another server of the port serves (HTTP/2 connection
+ * reuse, a Host naming the port's other server). A host no server of the port
+ * serves is not misdirected: it finds no virtual host (404), as in Istio.
+ */
+export function misdirected(tls: TlsListener, chain: FilterChain, host: string): boolean {
+  if (hostInNames(chain.serverNames, host)) return false;
+  const ci = selectVirtualHost(tls, host);
+  return ci >= 0 && tls.chains[ci] !== chain;
 }

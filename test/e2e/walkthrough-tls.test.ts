@@ -145,9 +145,9 @@ describe("SIMPLE TLS for httpbin.example.com, then rotation to a new CA", () => 
     expect((await handshake({ port: gatewayOn(443, gw) })).ok).toBe(false); // no SNI at all
   });
 
-  test("a Host this TLS server does not serve gets 421", async () => {
-    const r = await httpsGet({ port: gatewayOn(443, gw), servername: "httpbin.example.com", hostHeader: "helloworld-v1.example.com", path: "/hello", ca: pki.ca.cert });
-    expect(r.status).toBe(421);
+  test("a Host no server of the port serves gets 404", async () => {
+    const none = await httpsGet({ port: gatewayOn(443, gw), servername: "httpbin.example.com", hostHeader: "nope.example.com", path: "/status/200", ca: pki.ca.cert });
+    expect(none.status).toBe(404);
   });
 
   test("rotation: the Secret replaced by one from a new CA takes effect for new handshakes; the old CA then fails", async () => {
@@ -231,6 +231,11 @@ spec:
     expect((await handshake({ port: gatewayOn(443, gw), servername: "httpbin.example.com", ca: pki.ca.cert })).ok).toBe(true);
     expect(gw.output()).toContain("private key does not match the certificate");
     expect(gw.output()).toContain("broken-credential");
+  });
+
+  test("a Host the port's other TLS server serves gets 421 (the HTTP/2 connection-reuse trap)", async () => {
+    const r = await httpsGet({ port: gatewayOn(443, gw), servername: "httpbin.example.com", hostHeader: "helloworld-v1.example.com", path: "/hello", ca: pki.ca.cert });
+    expect(r.status).toBe(421);
   });
 
   test("httpsRedirect on port 80 answers 301 to the https URL", async () => {

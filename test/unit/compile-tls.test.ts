@@ -137,12 +137,15 @@ describe("TLS settings", () => {
     expect(findingLines(s).some((l) => l.startsWith("Warning GW0604") && l.includes("NOT-A-CIPHER"))).toBe(true);
   });
 
-  test("a Host the chain does not serve is 421 in trace", () => {
+  test("a Host the port's other server serves is 421 in trace; one no server serves is 404", () => {
     const s = compileYaml(
       gateway(server(["a.example.com"], "{mode: SIMPLE, credentialName: c}", "a") + server(["b.example.com"], "{mode: SIMPLE, credentialName: c}", "b")) + secret("c"),
     );
     const t = get(s, "b.example.com", "/", { port: 443, sni: "a.example.com" });
     expect([t.outcome, t.status]).toEqual(["misdirected", 421]);
+    // a host no server of the port serves is no virtual host (404), as in Istio
+    const none = get(s, "c.example.com", "/", { port: 443, sni: "a.example.com" });
+    expect(none.status).toBe(404);
   });
 });
 

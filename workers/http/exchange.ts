@@ -3,7 +3,7 @@
 // bodies with backpressure, then log and count it. The response side lives in
 // response.ts; this file holds the lifecycle and the request side.
 import type { HeaderOperations, Route, RouteAction } from "../../src/snapshot/types.ts";
-import { hostInNames, selectRoute, selectVirtualHost } from "../../src/route/lookup.ts";
+import { misdirected, selectRoute, selectVirtualHost } from "../../src/route/lookup.ts";
 import { accessLog } from "../access-log.ts";
 import { httpDate, options, reportError } from "../context.ts";
 import { stats } from "../stats.ts";
@@ -118,8 +118,8 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
       h.scheme = "https";
       this.sni = tls.sni;
       table = tls.chain.routeTable;
-      // a request for a host this TLS server does not serve (HTTP/2 connection reuse, a wrong Host)
-      if (!hostInNames(tls.chain.serverNames, h.host)) {
+      // a request for a host the port's other TLS server serves (HTTP/2 connection reuse, a wrong Host)
+      if (misdirected(listener.tls!, tls.chain, h.host)) {
         this.localReply(421, "-", "misdirected_request", "", "");
         return;
       }
