@@ -62,6 +62,9 @@ export function startAdmin(host: string, port: number, state: AdminState): Serve
   return Bun.serve({
     hostname: host,
     port,
+    // measured: with `development: false` Bun.serve sets SO_REUSEPORT unless told not to,
+    // and a second gateway on the same admin port would share it silently
+    reusePort: false,
     development: false,
     idleTimeout: 30,
     fetch: (req) => handleAdmin(req, state),

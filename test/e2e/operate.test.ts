@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { startHttpbin, type Backend } from "../../src/demo/httpbin.ts";
-import { runCli, startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
+import { freePort, runCli, startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 import { serviceEntry } from "../helpers/config.ts";
 
 const CONFIG = join(import.meta.dir, "..", "..", "config");
@@ -166,6 +166,12 @@ spec:
     expect(m).toContain("# TYPE istio_requests_total counter");
     expect(m).toContain("gangway_workers 2");
     expect(m).toContain("gangway_ready 1");
+  });
+  test("a second gateway on the same admin address exits 1 instead of sharing it", async () => {
+    const r = await runCli(["--config", join(CONFIG, "quickstart"), "--admin", `127.0.0.1:${gw.adminPort}`, "--port-map", `80:${await freePort()}`, "--workers", "1"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toContain("cannot start the admin listener");
+    expect((await gw.admin("/ready")).status).toBe(200);
   });
 });
 
