@@ -12,7 +12,10 @@ export interface Watcher {
 }
 
 export interface WatchOptions {
+  /** Quiet time after the last event before the callback runs (default 100 ms). */
   debounceMs?: number;
+  /** The longest events may postpone a pending run (default 1 s). */
+  maxWaitMs?: number;
   pollMs?: number;
   /** Single files outside the directories to poll too (certificate files a Gateway names). */
   files?: () => string[];
@@ -57,6 +60,7 @@ export function fingerprint(dir: string, acc: string[] = [], depth = 0): string[
 
 export function watchDirs(dirs: string[], onChange: () => Promise<void> | void, opts: WatchOptions = {}): Watcher {
   const debounceMs = opts.debounceMs ?? 100;
+  const maxWaitMs = opts.maxWaitMs ?? 1000;
   const pollMs = opts.pollMs ?? 1000;
   const watchers: FSWatcher[] = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
@@ -88,13 +92,23 @@ export function watchDirs(dirs: string[], onChange: () => Promise<void> | void, 
     }
   };
 
+  /** When the pending run was first asked for: events keep postponing it, up to maxWaitMs. */
+  let pendingSince = 0;
   const schedule = (): void => {
     if (closed) return;
-    if (timer !== null) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = null;
-      void run();
-    }, debounceMs);
+    const now = Date.now();
+    if (timer !== null) {
+      // a file written without pause (a log beside the config) must not hold reloads back forever
+      if (now - pendingSince >= maxWaitMs) return;
+      clearTimeout(timer);
+    } else pendingSince = now;
+    timer = setTimeout(
+      () => {
+        timer = null;
+        void run();
+      },
+      Math.min(debounceMs, Math.max(0, pendingSince + maxWaitMs - now)),
+    );
   };
 
   const listen = (target: string, recursive: boolean): void => {

@@ -95,4 +95,23 @@ describe("watching", () => {
     expect(n).toBeGreaterThan(0);
     expect(n).toBeLessThanOrEqual(2);
   });
+  test("a file written without pause beside the config does not hold a change back past maxWaitMs", async () => {
+    const dir = writeTree({ "config/a.yaml": "1", "busy.log": "" });
+    let calls = 0;
+    const w = watchDirs([join(dir, "config")], () => {
+      calls++;
+    }, { debounceMs: 100, maxWaitMs: 400, pollMs: 60_000 });
+    let n = 0;
+    const writer = setInterval(() => writeFileSync(join(dir, "busy.log"), String(n++)), 20); // never 100 ms quiet
+    try {
+      await Bun.sleep(50);
+      writeFileSync(join(dir, "config/a.yaml"), "2");
+      const end = Date.now() + 3000;
+      while (calls === 0 && Date.now() < end) await Bun.sleep(20);
+      expect(calls).toBeGreaterThan(0);
+    } finally {
+      clearInterval(writer);
+      w.close();
+    }
+  });
 });
