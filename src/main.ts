@@ -4,10 +4,14 @@ import { serve } from "./primary/serve.ts";
 import { analyzeCommand } from "./cli/analyze.ts";
 import { proxyConfigCommand } from "./cli/proxy-config.ts";
 import { explainCommand } from "./cli/explain.ts";
-import { certsCommand } from "./cli/certs.ts";
+import { CERTS_USAGE, certsCommand } from "./cli/certs.ts";
 import pkg from "../package.json" with { type: "json" };
 
 async function run(argv: string[]): Promise<number> {
+  if (argv[0] === "certs" && (argv.includes("--help") || argv.includes("-h"))) {
+    process.stdout.write(CERTS_USAGE);
+    return 0;
+  }
   let o: Options;
   try {
     o = parseArgs(argv);
@@ -42,10 +46,12 @@ async function run(argv: string[]): Promise<number> {
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`gateway: ${err.message}\n\n${USAGE}`);
+      process.stderr.write(`gateway: ${err.message}\n\n${o.command === "certs" ? CERTS_USAGE : USAGE}`);
       return 2;
     }
-    throw err;
+    // anything else a command did not report itself: one line, not a stack trace
+    process.stderr.write(`gateway: ${(err as Error)?.message ?? String(err)}\n`);
+    return 1;
   }
 }
 

@@ -1,15 +1,21 @@
-// `gateway certs ca|server|client ...`: the walkthrough's openssl steps, without openssl.
-//   certs ca     --name example.com [--org "example Inc."] [--days 365] [--out DIR]
-//   certs server --ca DIR/example.com --name httpbin.example.com [--names a,b] [--org ...] [--out DIR]
-//                [--secret-name httpbin-credential [--secret-format tls|generic|split] [--with-ca] [--secret-namespace istio-system]]
-//   every kind: [--key-type rsa|ec] (rsa 2048 by default, as the walkthrough)
-//   certs client --ca DIR/example.com --name client.example.com [--org ...] [--out DIR]
+// `gateway certs ca|server|client ...`: the walkthrough's openssl steps, without openssl
+// (options: CERTS_USAGE below).
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { UsageError, type Options } from "./args.ts";
 import { createCA, issue, loadCA, type KeyType } from "../certs/generate.ts";
 
 export type SecretFormat = "tls" | "generic" | "split";
+
+export const CERTS_USAGE = `Usage: bun run gateway certs ca|server|client [options]
+  certs ca     --name example.com [--org "example Inc."] [--days 365] [--out DIR]
+  certs server --ca DIR/example.com --name httpbin.example.com [--names a,b] [--org ...] [--out DIR]
+               [--secret-name NAME [--secret-format tls|generic|split] [--with-ca] [--secret-namespace NS]]
+  certs client --ca DIR/example.com --name client.example.com [--org ...] [--out DIR]
+Every kind: [--key-type rsa|ec] (RSA 2048 by default, as the walkthrough) [--days N].
+--ca names the CA's files without .crt/.key. Writes NAME.crt and NAME.key (and NAME.yaml
+for --secret-name: a Secret in one of Istio's three credential formats).
+`;
 
 function one(o: Options, name: string): string | undefined {
   const v = o.extra.get(name);
@@ -70,8 +76,15 @@ export async function certsCommand(o: Options): Promise<number> {
   }
   const caBase = one(o, "--ca");
   if (caBase === undefined) throw new UsageError(`certs ${kind}: --ca PATH (without .crt/.key) is required`);
-  const caCertPem = readFileSync(`${caBase}.crt`, "utf8");
-  const ca = await loadCA(caCertPem, readFileSync(`${caBase}.key`, "utf8"));
+  const readCa = (file: string): string => {
+    try {
+      return readFileSync(file, "utf8");
+    } catch (err) {
+      throw new UsageError(`certs ${kind}: cannot read the CA file ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  };
+  const caCertPem = readCa(`${caBase}.crt`);
+  const ca = await loadCA(caCertPem, readCa(`${caBase}.key`));
   const names = one(o, "--names")?.split(",").map((s) => s.trim()).filter(Boolean);
   const leaf = await issue(ca, { cn: name, org, days, keyType, usage: kind, names: names ?? (kind === "server" ? [name] : []) });
   write(`${name}.crt`, leaf.cert);

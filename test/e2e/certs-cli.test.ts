@@ -58,4 +58,14 @@ describe("gateway certs", () => {
     expect((await runCli(["certs"])).code).toBe(2);
     expect((await runCli(["certs", "server", "--name", "x"])).code).toBe(2);
   });
+
+  test("a CA that cannot be read is one line naming the file, exit 2; certs --help lists the options", async () => {
+    const r = await runCli(["certs", "server", "--name", "x", "--ca", "/nonexistent/ca", "--out", writeTree({})]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("cannot read the CA file /nonexistent/ca.crt: ENOENT");
+    expect(r.stderr).not.toContain("    at ");
+    const help = await runCli(["certs", "--help"]);
+    expect(help.code).toBe(0);
+    for (const o of ["--ca", "--names", "--secret-name", "--secret-format", "--key-type", "--out"]) expect(help.stdout).toContain(o);
+  });
 });
