@@ -1,4 +1,5 @@
 // Command line of INTERFACE.md: `gateway [command] --config DIR ... [options]`.
+import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
 
 export class UsageError extends Error {}
@@ -198,6 +199,7 @@ function applyOption(o: Options, name: string, value: string): void {
       o.portMap = parsePortMap(value);
       return;
     case "--bind":
+      if (isIP(value) === 0) throw new UsageError(`--bind expects an IP address (0.0.0.0, 127.0.0.1, ::), got "${value}"`);
       o.bind = value;
       return;
     case "--admin":

@@ -60,6 +60,8 @@ describe("command line", () => {
     [["--admin", "nohostport"]],
     [["--namespace", "Bad_NS"]],
     [["--trust-domain", "Not A Domain"]],
+    [["--bind", "999.1.1.1"]],
+    [["--bind", "localhost"]],
   ])("rejects %p as bad usage", (argv) => {
     expect(() => parseArgs(argv)).toThrow(UsageError);
   });
