@@ -264,7 +264,8 @@ usage:
   bun run gateway certs ...                                      create CA, server and client certificates
 
 options:
-  --config DIR          configuration directory (required, repeatable): *.yaml, *.yml, *.json, recursively
+  --config DIR          configuration directory (required, repeatable): *.yaml, *.yml, *.json, recursively;
+                        a file is read alone, as kubectl apply -f FILE
   --secrets-dir DIR     mounted secret volumes: DIR/<secret-name>/<key>
   --namespace NS        gateway namespace, where credentialName is looked up (default istio-system)
   --labels k=v,...      labels of this gateway instance (default istio=ingressgateway)

@@ -47,6 +47,23 @@ function visibleEntries(dir: string, errors: Finding[]): string[] {
  * entries are skipped; Kubernetes volume layouts (`file -> ..data/file`) are
  * read through their visible symlinks, so a `..data` swap shows new content.
  */
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** `--config FILE` (as `kubectl apply -f FILE`): that file, whatever its extension. */
+function readConfigFile(path: string, out: LoadedFile[], errors: Finding[]): void {
+  try {
+    out.push({ path, text: readFileSync(path, "utf8") });
+  } catch (err) {
+    errors.push(readError(path, err));
+  }
+}
+
 export function readConfigDir(dir: string, out: LoadedFile[], errors: Finding[], seen = new Set<string>()): void {
   let real: string;
   try {
@@ -68,11 +85,7 @@ export function readConfigDir(dir: string, out: LoadedFile[], errors: Finding[],
     if (st.isDirectory()) {
       readConfigDir(path, out, errors, seen);
     } else if (st.isFile() && CONFIG_EXT.test(name)) {
-      try {
-        out.push({ path, text: readFileSync(path, "utf8") });
-      } catch (err) {
-        errors.push(readError(path, err));
-      }
+      readConfigFile(path, out, errors);
     }
   }
 }
@@ -104,7 +117,10 @@ export function readInput(configDirs: string[], secretsDir: string | null): Load
   const files: LoadedFile[] = [];
   const secrets: LoadedSecret[] = [];
   const errors: Finding[] = [];
-  for (const dir of configDirs) readConfigDir(dir, files, errors);
+  for (const dir of configDirs) {
+    if (isFile(dir)) readConfigFile(dir, files, errors);
+    else readConfigDir(dir, files, errors);
+  }
   if (secretsDir !== null) readSecretsDir(secretsDir, secrets, errors);
   return { files, secrets, errors };
 }

@@ -30,14 +30,14 @@ function fileStamp(p: string): string {
   }
 }
 
-/** A cheap digest of names, sizes, mtimes and inodes below `dir` (following links). */
+/** A cheap digest of names, sizes, mtimes and inodes below `dir` (following links), or of `dir` itself when it is a file. */
 export function fingerprint(dir: string, acc: string[] = [], depth = 0): string[] {
   if (depth > 16) return acc;
   let names: string[];
   try {
     names = readdirSync(dir);
   } catch {
-    acc.push(`!${dir}`);
+    acc.push(depth === 0 ? fileStamp(dir) : `!${dir}`); // `--config FILE`: the file itself
     return acc;
   }
   names.sort();

@@ -30,6 +30,12 @@ describe("reading configuration directories", () => {
     expect(readInput([dir], null).files.map((f) => f.text)).toEqual(["three", "four"]);
   });
 
+  test("--config FILE reads that one file, whatever its extension", () => {
+    const dir = writeTree({ "gw.yaml": "one", "other.yaml": "two", "list.txt": "three" });
+    expect(readInput([join(dir, "gw.yaml")], null).files.map((f) => f.text)).toEqual(["one"]);
+    expect(readInput([join(dir, "list.txt")], null).files.map((f) => f.text)).toEqual(["three"]);
+  });
+
   test("a missing directory is an error naming it", () => {
     const { errors } = readInput(["/nonexistent/gangway-config"], null);
     expect(errors.length).toBe(1);
@@ -83,6 +89,19 @@ describe("watching", () => {
     }, { debounceMs: 30, pollMs: 200 });
     await Bun.sleep(50);
     writeKubeVolume(dir, { "a.yaml": "2" });
+    const end = Date.now() + 3000;
+    while (calls === 0 && Date.now() < end) await Bun.sleep(20);
+    w.close();
+    expect(calls).toBeGreaterThan(0);
+  });
+  test("a --config FILE rewritten", async () => {
+    const dir = writeTree({ "a.yaml": "1" });
+    let calls = 0;
+    const w = watchDirs([join(dir, "a.yaml")], () => {
+      calls++;
+    }, { debounceMs: 30, pollMs: 100 });
+    await Bun.sleep(50);
+    writeFileSync(join(dir, "a.yaml"), "22");
     const end = Date.now() + 3000;
     while (calls === 0 && Date.now() < end) await Bun.sleep(20);
     w.close();
