@@ -5,7 +5,7 @@ import type { Resource } from "../model/index.ts";
 import { fieldPath, resourceRef } from "../model/meta.ts";
 import type { RuleIndex } from "../resolve/destinationrules.ts";
 import type { Registry, ServiceInfo } from "../resolve/services.ts";
-import type { Finding, FindingLevel } from "../snapshot/types.ts";
+import type { Credential, Finding, FindingLevel } from "../snapshot/types.ts";
 
 export interface CompileOptions {
   /** Gateway namespace (--namespace, default istio-system). */
@@ -33,6 +33,12 @@ export interface CompileOptions {
    * (unless a default IngressClass names another controller); `off` serves none.
    */
   ingressMode?: IngressMode;
+  /**
+   * Credentials of the snapshot serving now, by key (`ns/name`, `file:PATH`): a
+   * credential that turns broken on reload keeps serving its last good version
+   * (as Envoy keeps a secret whose update it rejects); a missing one does not.
+   */
+  lastGood?: Map<string, Credential>;
 }
 
 export type IngressMode = "strict" | "default" | "off";

@@ -95,6 +95,8 @@ function resolveCredential(ctx: CompileContext, st: TlsCompileState, b: BoundSer
     const r = parseCredential(name, secretData(secret), secretData(companion));
     if (!r.ok) {
       const where = secret !== undefined ? resourceRef(secret) : `Secret/${key}`;
+      const last = keepLastGood(ctx, st, key, where, r.problem, r.field);
+      if (last !== null) return checkMode(ctx, b, tls, key, last);
       ctx.report("Error", Codes.CredentialInvalid, where, `${r.problem}: the hosts of ${resourceRef(b.gateway)} server ${b.index} fail the handshake`, r.field);
       return { key: "", problem: `credential ${key}: ${r.problem}` };
     }
@@ -105,6 +107,18 @@ function resolveCredential(ctx: CompileContext, st: TlsCompileState, b: BoundSer
   const missing = `Secret ${tried.join(" or ")} not found`;
   ctx.report("Error", Codes.CredentialMissing, b.gateway, `credentialName "${tls.credentialName}": ${missing}: its hosts fail the handshake`, `${field}.credentialName`);
   return { key: "", problem: missing };
+}
+
+/**
+ * A credential that no longer parses but served until now keeps serving (reported
+ * as an Error all the same); null when there is no earlier good version.
+ */
+function keepLastGood(ctx: CompileContext, st: TlsCompileState, key: string, where: string, problem: string, field: string): Credential | null {
+  const last = ctx.opts.lastGood?.get(key);
+  if (last === undefined) return null;
+  ctx.report("Error", Codes.CredentialInvalid, where, `${problem}: the update is refused, the credential loaded before keeps serving`, field);
+  st.credentials.set(key, last);
+  return last;
 }
 
 /** serverCertificate / privateKey / caCertificates: files (a mounted volume), read by the loader. */
@@ -131,6 +145,8 @@ function fileCredential(ctx: CompileContext, st: TlsCompileState, b: BoundServer
   const r = parseCredential(tls.serverCertificate, { ref: `file ${tls.serverCertificate}`, data }, null);
   if (!r.ok) {
     const fieldName = r.field === "data.tls.key" ? "privateKey" : r.field === "data.ca.crt" ? "caCertificates" : "serverCertificate";
+    const last = keepLastGood(ctx, st, key, resourceRef(b.gateway), r.problem, `${field}.${fieldName}`);
+    if (last !== null) return checkMode(ctx, b, tls, key, last);
     ctx.report("Error", Codes.CredentialInvalid, b.gateway, `${r.problem}: its hosts fail the handshake`, `${field}.${fieldName}`);
     return { key: "", problem: r.problem };
   }

@@ -1,7 +1,7 @@
 // load → decode → compile, as one call the primary, analyze and proxy-config share.
 import type { Options } from "../cli/args.ts";
 import { readInput, type LoadedInput } from "../load/read.ts";
-import type { Finding, Snapshot } from "../snapshot/types.ts";
+import type { Credential, Finding, Snapshot } from "../snapshot/types.ts";
 import { decodeFiles, secretFromFiles } from "../decode/index.ts";
 import { compileSnapshot, type CompileOptions } from "../compile/index.ts";
 import { certificateFiles } from "../compile/tls.ts";
@@ -60,9 +60,9 @@ export function build(input: LoadedInput, opts: CompileOptions, version: number,
   return { ok: true, snapshot, resources: keyed, certFiles };
 }
 
-export function loadAndBuild(o: Options, version: number): BuildResult & { digest: string; certFiles: Map<string, string | null> } {
+export function loadAndBuild(o: Options, version: number, lastGood?: Map<string, Credential>): BuildResult & { digest: string; certFiles: Map<string, string | null> } {
   const input = readInput(o.configDirs, o.secretsDir);
-  const built = build(input, compileOptions(o), version);
+  const built = build(input, { ...compileOptions(o), lastGood }, version);
   // certificate files are inputs too: a rotated file must not look like "nothing changed"
   let digest = inputDigest(input);
   if (built.certFiles.size > 0) {

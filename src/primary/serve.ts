@@ -100,7 +100,7 @@ export async function serve(o: Options): Promise<number> {
     const t = performance.now();
     let next;
     try {
-      next = loadAndBuild(o, state.snapshot.version + 1);
+      next = loadAndBuild(o, state.snapshot.version + 1, state.snapshot.credentials);
     } catch (err) {
       state.reloadsFailed++;
       log("error", "reload failed; the last good configuration keeps serving", { error: String(err) });

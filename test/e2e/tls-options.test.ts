@@ -182,6 +182,33 @@ describe("protocol versions", () => {
   });
 });
 
+describe("a broken credential update", () => {
+  test("is refused: the last good certificate keeps serving until a good one comes", async () => {
+    const s = await start("{mode: SIMPLE, credentialName: cred}");
+    try {
+      const ok = (ca: string) => handshake({ port: s.port, servername: "httpbin.example.com", ca }).then((h) => h.ok);
+      expect(await ok(pki.ca.cert)).toBe(true);
+      // the client certificate with the server's key: they do not match
+      writeFileSync(join(s.dir, "secret.yaml"), secretYaml("cred", "istio-system", "tls", pki.client.cert, pki.httpbin.key));
+      await s.gw.waitForOutput(/does not match[^\n]*the credential loaded before keeps serving/);
+      await s.gw.waitForOutput(/configuration reloaded/);
+      expect(await ok(pki.ca.cert)).toBe(true);
+      const r = await httpsGet({ port: s.port, servername: "httpbin.example.com", path: "/status/200", ca: pki.ca.cert });
+      expect(r.status).toBe(200);
+      // a good one from a new CA then applies
+      const newCa = await createCA({ cn: "example.com", org: "example Inc.", keyType: "ec" });
+      const next = await issue(newCa, { cn: "httpbin.example.com", usage: "server", keyType: "ec" });
+      writeFileSync(join(s.dir, "secret.yaml"), secretYaml("cred", "istio-system", "tls", next.cert, next.key));
+      const t0 = Date.now();
+      while (Date.now() - t0 < 5000 && !(await ok(newCa.cert))) await Bun.sleep(100);
+      expect(await ok(newCa.cert)).toBe(true);
+      expect(await ok(pki.ca.cert)).toBe(false);
+    } finally {
+      await s.gw.stop();
+    }
+  });
+});
+
 describe("rotation under load", () => {
   test("rotating the credential three times during a bounded load fails no request and drops no keep-alive connection", async () => {
     const s = await start("{mode: SIMPLE, credentialName: cred}", secretYaml("cred", "istio-system", "tls", pki.httpbin.cert, pki.httpbin.key));

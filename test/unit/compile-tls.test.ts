@@ -113,6 +113,22 @@ describe("credentials", () => {
     expect(get(s, "b.example.com", "/", { port: 443 }).outcome).toBe("handshake_failed");
   });
 
+  test("a credential that turns broken keeps its last good version (reported); one broken from the start disables its server", () => {
+    const good = compileYaml(gateway(server(["a.example.com"], "{mode: SIMPLE, credentialName: c}")) + secret("c"));
+    const goodCred = good.credentials.get("istio-system/c")!;
+    const brokenYaml = gateway(server(["a.example.com"], "{mode: SIMPLE, credentialName: c}")) + "---\n" + secretYaml("c", "istio-system", "tls", pki.client.cert, pki.httpbin.key);
+    const kept = compileYaml(brokenYaml, { lastGood: good.credentials });
+    expect(chains(kept).chains[0]!.disabled).toBe("");
+    expect(kept.credentials.get("istio-system/c")).toBe(goodCred);
+    expect(findingLines(kept).some((l) => l.startsWith("Error GW0602") && l.includes("does not match") && l.includes("the credential loaded before keeps serving"))).toBe(true);
+    expect(get(kept, "a.example.com", "/", { port: 443 }).outcome).not.toBe("handshake_failed");
+    const fresh = compileYaml(brokenYaml);
+    expect(chains(fresh).chains[0]!.disabled).not.toBe("");
+    // a Secret that is gone is not kept
+    const gone = compileYaml(gateway(server(["a.example.com"], "{mode: SIMPLE, credentialName: c}")), { lastGood: good.credentials });
+    expect(chains(gone).chains[0]!.disabled).not.toBe("");
+  });
+
   test("an expired certificate is served with a Warning", () => {
     const s = compileYaml(gateway(server(["old.example.com"], "{mode: SIMPLE, credentialName: old}")) + "---\n" + secretYaml("old", "istio-system", "tls", expired.cert, expired.key));
     expect(chains(s).chains[0]!.disabled).toBe("");
