@@ -42,11 +42,6 @@ function visibleEntries(dir: string, errors: Finding[]): string[] {
   }
 }
 
-/**
- * Every `*.yaml|*.yml|*.json` below `dir`, recursively, sorted by path. Hidden
- * entries are skipped; Kubernetes volume layouts (`file -> ..data/file`) are
- * read through their visible symlinks, so a `..data` swap shows new content.
- */
 function isFile(p: string): boolean {
   try {
     return statSync(p).isFile();
@@ -64,6 +59,11 @@ function readConfigFile(path: string, out: LoadedFile[], errors: Finding[]): voi
   }
 }
 
+/**
+ * Every `*.yaml|*.yml|*.json` below `dir`, recursively, sorted by path. Hidden
+ * entries are skipped; Kubernetes volume layouts (`file -> ..data/file`) are
+ * read through their visible symlinks, so a `..data` swap shows new content.
+ */
 export function readConfigDir(dir: string, out: LoadedFile[], errors: Finding[], seen = new Set<string>()): void {
   let real: string;
   try {
