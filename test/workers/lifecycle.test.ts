@@ -139,7 +139,7 @@ describe("stats and access log", () => {
       const p = freePort();
       await w.apply(snapshot([listener(p, [virtualHost(["app"], [{ name: "r1", action: forward([dest("c1")]) }])])], clusters()));
       await (await fetch(`http://127.0.0.1:${p}/echo?x=1`, { headers: { host: "app", "user-agent": "ua/1", "x-request-id": "rid-1" } })).text();
-      await (await fetch(`http://127.0.0.1:${p}/nope`, { headers: { host: "zzz" } })).text();
+      await (await fetch(`http://127.0.0.1:${p}/nope`, { headers: { host: "zzz", "x-forwarded-for": "10.0.0.1", "x-request-id": "rid-2" } })).text();
       await Bun.sleep(250);
       const lines = readFileSync(file, "utf8").trim().split("\n");
       expect(lines.length).toBe(2);
@@ -147,7 +147,9 @@ describe("stats and access log", () => {
         expect(lines[0]).toMatch(
           /^\[\d{4}-\d\d-\d\dT[\d:.]+Z\] "GET \/echo\?x=1 HTTP\/1\.1" 200 - via_upstream - "-" 0 \d+ \d+ \d+ "127\.0\.0\.1" "ua\/1" "rid-1" "app" "127\.0\.0\.1:\d+" c1 127\.0\.0\.1:\d+ 127\.0\.0\.1:\d+ 127\.0\.0\.1:\d+ - r1$/,
         );
-        expect(lines[1]).toContain('"GET /nope HTTP/1.1" 404 NR route_not_found');
+        // a local reply logs the x-forwarded-for and x-request-id Envoy sets before routing
+        expect(lines[1]).toContain('"GET /nope HTTP/1.1" 404 NR route_not_found - "-" 0 ');
+        expect(lines[1]).toMatch(/ "10\.0\.0\.1, 127\.0\.0\.1" "[^"]*" "rid-2" "zzz" /);
       } else {
         const j = JSON.parse(lines[0]!) as Record<string, unknown>;
         expect(j.method).toBe("GET");
@@ -156,7 +158,10 @@ describe("stats and access log", () => {
         expect(j.request_id).toBe("rid-1");
         expect(j.upstream_cluster).toBe("c1");
         expect(j.route_name).toBe("r1");
-        expect(JSON.parse(lines[1]!).response_flags).toBe("NR");
+        const nr = JSON.parse(lines[1]!) as Record<string, unknown>;
+        expect(nr.response_flags).toBe("NR");
+        expect(nr.x_forwarded_for).toBe("10.0.0.1, 127.0.0.1");
+        expect(nr.request_id).toBe("rid-2");
       }
       w.stop();
     });

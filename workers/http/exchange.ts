@@ -11,7 +11,7 @@ import { BODY_BAD, BODY_LENGTH, BodyReader } from "./body.ts";
 import { clusters } from "./clusters.ts";
 import type { Downstream } from "./downstream.ts";
 import { ExchangeRecord } from "./exchange-record.ts";
-import { hasOps, localResponseHead, upstreamRequestHead } from "./heads-out.ts";
+import { hasOps, localIds, localResponseHead, upstreamRequestHead } from "./heads-out.ts";
 import { localOps, redirectLocation, rewritePath } from "./route-actions.ts";
 import type { RequestHead } from "./parse-request.ts";
 import type { ResponseHead } from "./parse-response.ts";
@@ -318,6 +318,8 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
       const rb = this.reqBody;
       if (this.head.expectContinue || (rb.kind === BODY_LENGTH && rb.remaining > DISCARD_LIMIT)) this.closeDownstream = true;
     }
+    // the ids Envoy sets before routing, for the log line (not for a head that did not parse)
+    if (accessLog.enabled && this.requestId === "" && flags !== "DPE") localIds(this.head, this.ds.remoteIp, this);
     const bodyBytes = body === "" ? 0 : Buffer.byteLength(body);
     const ops = this.responseOps;
     const opsExtra = ops === NO_OPS ? "" : localOps(ops);

@@ -28,6 +28,21 @@ export interface ForwardIds {
   requestId: string;
 }
 
+/**
+ * The x-forwarded-for and x-request-id a request would go upstream with, for
+ * the access-log line of a local reply (Envoy sets both before routing).
+ */
+export function localIds(h: RequestHead, clientIp: string, ids: ForwardIds): void {
+  let xff = "";
+  let rid = "";
+  for (let k = 0; k < h.count; k++) {
+    if (h.kinds[k] === R_XFF) xff = xff === "" ? h.value(k) : xff + ", " + h.value(k);
+    else if (h.kinds[k] === R_REQUEST_ID && rid === "") rid = h.value(k);
+  }
+  ids.xff = xff === "" ? clientIp : xff + ", " + clientIp;
+  ids.requestId = rid === "" ? requestId() : rid;
+}
+
 export function hasOps(ops: HeaderOperations): boolean {
   return ops.set.length > 0 || ops.add.length > 0 || ops.remove.length > 0;
 }
