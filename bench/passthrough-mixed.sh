@@ -17,11 +17,7 @@ W=$(mktemp -d /tmp/gangway-mixed-bench.XXXXXX)
 free_port() { $BUN -e 'const s=Bun.listen({hostname:"127.0.0.1",port:0,socket:{data(){}}});console.log(s.port);s.stop(true)'; }
 UPSTREAM=$(free_port); ONLY=$(free_port); MIXED=$(free_port); ADMIN=$(free_port)
 
-$BUN src/main.ts certs ca --name example.com --org "example Inc." --out "$W" --key-type ec >/dev/null
-$BUN src/main.ts certs server --ca "$W/example.com" --name httpbin.example.com --out "$W" --key-type ec \
-  --secret-name bench-credential --secret-format tls >/dev/null
-mkdir -p "$W/config"
-mv "$W/bench-credential.yaml" "$W/config/"
+bench_config "$W"
 cat >"$W/config/gateway.yaml" <<YAML
 apiVersion: networking.istio.io/v1beta1
 kind: Gateway
@@ -57,15 +53,6 @@ spec:
   tls:
   - match: [{sniHosts: [nginx.example.com]}]
     route: [{destination: {host: hello.local, port: {number: 80}}}]
----
-apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: {name: hello}
-spec:
-  hosts: [hello.local]
-  ports: [{number: 80, name: http, protocol: HTTP}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {http: $UPSTREAM}}]
 YAML
 
 $BUN bench/http-proxy-upstream.ts "$UPSTREAM" >/dev/null & UP=$!

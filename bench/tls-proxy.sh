@@ -15,12 +15,8 @@ R=${3:-2}
 W=$(mktemp -d /tmp/gangway-tls-bench.XXXXXX)
 UPSTREAM=18090; NGINX=18443; GANGWAY=18444; ADMIN=18445
 
-# certificates: the walkthrough's CA and a server certificate
-$BUN src/main.ts certs ca --name example.com --org "example Inc." --out "$W" --key-type ec >/dev/null
-$BUN src/main.ts certs server --ca "$W/example.com" --name httpbin.example.com --out "$W" --key-type ec \
-  --secret-name bench-credential --secret-format tls >/dev/null
-mkdir -p "$W/config"
-mv "$W/bench-credential.yaml" "$W/config/"
+# the walkthrough's CA and server certificate, the credential Secret, the upstream's ServiceEntry
+bench_config "$W"
 cat >"$W/config/gateway.yaml" <<YAML
 apiVersion: networking.istio.io/v1beta1
 kind: Gateway
@@ -40,15 +36,6 @@ spec:
   gateways: [bench]
   http:
   - route: [{destination: {host: hello.local, port: {number: 80}}}]
----
-apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: {name: hello}
-spec:
-  hosts: [hello.local]
-  ports: [{number: 80, name: http, protocol: HTTP}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {http: $UPSTREAM}}]
 YAML
 cat >"$W/nginx.conf" <<NGINX
 worker_processes 2;

@@ -7,6 +7,27 @@ wait_ready() {
   return 1
 }
 
+# bench_config W: an ECDSA CA and server certificate for httpbin.example.com in W (made by
+# `gateway certs`), the Secret bench-credential in W/config/, and W/config/hello.yaml: the
+# ServiceEntry hello.local:80 -> 127.0.0.1:$UPSTREAM. Needs BUN and UPSTREAM.
+bench_config() {
+  $BUN src/main.ts certs ca --name example.com --org "example Inc." --out "$1" --key-type ec >/dev/null
+  $BUN src/main.ts certs server --ca "$1/example.com" --name httpbin.example.com --out "$1" --key-type ec \
+    --secret-name bench-credential --secret-format tls >/dev/null
+  mkdir -p "$1/config"
+  mv "$1/bench-credential.yaml" "$1/config/"
+  cat >"$1/config/hello.yaml" <<YAML
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: hello}
+spec:
+  hosts: [hello.local]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1, ports: {http: $UPSTREAM}}]
+YAML
+}
+
 # cpu PID...: utime + stime of the processes, in clock ticks
 cpu() { local t=0; for p in "$@"; do read -r -a f <"/proc/$p/stat"; t=$((t + f[13] + f[14])); done; echo $t; }
 TICK=$(getconf CLK_TCK)
