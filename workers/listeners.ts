@@ -109,6 +109,7 @@ export function applyListeners(snapshot: Snapshot): ListenerStatus[] {
       all.add(ps);
     } catch (err) {
       st.error = describe(err);
+      st.bindFailed = true;
     }
   }
   for (const [key, ps] of ports) {

@@ -11,6 +11,9 @@ import { WorkerPool } from "./workers.ts";
 import { ListenerLog, logCredentialChanges } from "./events.ts";
 import { diffResources, formatFinding, loadAndBuild, type ResourceKeyed } from "./pipeline.ts";
 
+/** How often listeners that failed to bind are tried again. */
+const REBIND_MS = 3000;
+
 interface State {
   snapshot: Snapshot;
   resources: ResourceKeyed;
@@ -95,6 +98,20 @@ export async function serve(o: Options): Promise<number> {
   await pool.start(state.snapshot);
   if (pool.allBound()) log("info", "ready", { version: state.snapshot.version });
 
+  // a listener that could not bind (its port held by another process) is tried again
+  // every few seconds; the workers keep what is bound and bind what is missing
+  let rebinding = false;
+  const rebind = setInterval(() => {
+    if (state.stopping || rebinding || !pool.bindFailed()) return;
+    rebinding = true;
+    pool
+      .publish(state.snapshot)
+      .then(() => {
+        if (pool.allBound()) log("info", "ready", { version: state.snapshot.version });
+      })
+      .finally(() => (rebinding = false));
+  }, REBIND_MS);
+
   const reload = async (why: string): Promise<void> => {
     if (state.stopping) return;
     const t = performance.now();
@@ -148,6 +165,7 @@ export async function serve(o: Options): Promise<number> {
       state.stopping = true;
       log("info", "draining", { signal, drain_seconds: o.drainSeconds });
       watcher.close();
+      clearInterval(rebind);
       await pool.drain(o.drainSeconds * 1000);
       pool.terminate();
       admin?.stop(true);

@@ -68,6 +68,12 @@ export class WorkerPool {
     return true;
   }
 
+  /** Did a worker fail to bind a listener of the current snapshot (a port held by another process)? */
+  bindFailed(): boolean {
+    for (const s of this.slots) for (const l of s.listeners) if (l.bindFailed === true) return true;
+    return false;
+  }
+
   /** Counters from every live worker (a worker that does not answer within 2 s is left out). */
   stats(): Promise<StatsSample[]> {
     const live = this.slots.filter((s) => s.alive);

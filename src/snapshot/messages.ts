@@ -22,6 +22,8 @@ export interface ListenerStatus {
   bindPort: number;
   /** Empty when bound; otherwise why not (e.g. EADDRINUSE). */
   error: string;
+  /** The bind itself failed (the port may free up: worth another try). */
+  bindFailed?: boolean;
 }
 
 export type FromWorker =

@@ -187,3 +187,29 @@ describe("explain on a TLS port", () => {
     expect(unknown.stdout).toContain("handshake_failed");
   });
 });
+
+describe("a port held by another process", () => {
+  const hasNode = Bun.which("node") !== null;
+  test.skipIf(!hasNode)("is not ready while the port is taken, and binds once it is free, without a restart", async () => {
+    const port = await freePort();
+    // node's listener does not set SO_REUSEPORT: the gateway's bind fails while it holds the port
+    const holder = Bun.spawn(["node", "-e", `require("net").createServer().listen(${port}, "127.0.0.1", () => console.log("up"))`], { stdout: "pipe" });
+    const reader = (holder.stdout as ReadableStream<Uint8Array>).getReader();
+    await reader.read(); // "up"
+    const gw = await startGateway({ configDirs: [join(CONFIG, "quickstart")], waitReady: false, args: ["--port-map", `80:${port}`, "--bind", "127.0.0.1"] });
+    try {
+      await gw.waitForOutput(/EADDRINUSE|in use/i);
+      expect((await gw.admin("/ready")).status).toBe(503);
+      holder.kill();
+      await holder.exited;
+      const end = Date.now() + 15_000;
+      while (Date.now() < end && (await gw.admin("/ready")).status !== 200) await Bun.sleep(200);
+      expect((await gw.admin("/ready")).status).toBe(200);
+      const r = await fetch(`http://127.0.0.1:${port}/status/200`, { headers: { host: "httpbin.example.com" } });
+      expect(r.headers.get("server")).toBe("istio-envoy"); // the gateway answers (the backend is not running: 503)
+    } finally {
+      holder.kill();
+      await gw.stop();
+    }
+  }, 30_000);
+});
