@@ -39,6 +39,11 @@ export function localIds(h: RequestHead, clientIp: string, ids: ForwardIds): voi
     if (h.kinds[k] === R_XFF) xff = xff === "" ? h.value(k) : xff + ", " + h.value(k);
     else if (h.kinds[k] === R_REQUEST_ID && rid === "") rid = h.value(k);
   }
+  setIds(ids, xff, rid, clientIp);
+}
+
+/** x-forwarded-for with the client appended, and the client's x-request-id or a fresh one. */
+function setIds(ids: ForwardIds, xff: string, rid: string, clientIp: string): void {
   ids.xff = xff === "" ? clientIp : xff + ", " + clientIp;
   ids.requestId = rid === "" ? requestId() : rid;
 }
@@ -129,11 +134,8 @@ export function upstreamRequestHead(
   if (run >= 0) out += raw.slice(run, sp[4 * n]!);
   if (!keepHost) out += "host: " + authority + "\r\n";
   if (withOps) out += opLines(ops);
-  xff = xff === "" ? clientIp : xff + ", " + clientIp;
-  if (rid === "") rid = requestId();
-  ids.xff = xff;
-  ids.requestId = rid;
-  out += "x-forwarded-for: " + xff + "\r\nx-forwarded-proto: " + h.scheme + "\r\nx-request-id: " + rid + "\r\n";
+  setIds(ids, xff, rid, clientIp);
+  out += "x-forwarded-for: " + ids.xff + "\r\nx-forwarded-proto: " + h.scheme + "\r\nx-request-id: " + ids.requestId + "\r\n";
   if (originalPath !== "") out += "x-envoy-original-path: " + originalPath + "\r\n";
   if (xfcc !== "") out += "x-forwarded-client-cert: " + xfcc + "\r\n";
   if (h.chunked) out += "transfer-encoding: chunked\r\n";
