@@ -1,5 +1,6 @@
 // The admin listener (INTERFACE.md): readiness, the compiled configuration as
-// JSON, and Prometheus metrics.
+// JSON, and Prometheus metrics; and the two listeners safe to publish, as Istio
+// splits them: the status port (readiness alone) and the metrics port.
 import type { Server } from "bun";
 import type { Snapshot } from "../snapshot/types.ts";
 import { snapshotToJSON } from "../snapshot/dump.ts";
@@ -24,19 +25,63 @@ function text(body: string, status = 200, type = "text/plain; charset=utf-8"): R
   return new Response(body, { status, headers: { "content-type": type } });
 }
 
+function readiness(state: AdminState): Response {
+  return state.ready() ? text("LIVE\n") : text("NOT READY\n", 503);
+}
+
+/**
+ * Liveness (an extension of INTERFACE.md's admin): 200 while the primary answers,
+ * also while draining or while a traffic port is held by another process, so a
+ * liveness probe never kills a pod that is only not ready.
+ */
+function liveness(): Response {
+  return text("ALIVE\n");
+}
+
+async function prometheus(state: AdminState): Promise<Response> {
+  return text(await state.metrics(), 200, "text/plain; version=0.0.4; charset=utf-8");
+}
+
+function pathOf(req: Request): string {
+  return new URL(req.url).pathname.replace(/\/+$/, "") || "/";
+}
+
+/** `--status-port`: the readiness answer (and liveness) only; nothing that shows configuration. */
+export function handleStatus(req: Request, state: AdminState): Response {
+  if (req.method !== "GET" && req.method !== "HEAD") return text("method not allowed\n", 405);
+  const path = pathOf(req);
+  if (path === "/healthz/ready") return readiness(state);
+  if (path === "/healthz/live") return liveness();
+  return text("not found\n", 404);
+}
+
+/** `--metrics-port`: `/stats/prometheus` only. */
+export async function handleMetrics(req: Request, state: AdminState): Promise<Response> {
+  if (req.method !== "GET" && req.method !== "HEAD") return text("method not allowed\n", 405);
+  if (pathOf(req) === "/stats/prometheus") return prometheus(state);
+  return text("not found\n", 404);
+}
+
+/** 127.0.0.0/8, ::1 and `localhost`: an admin bound elsewhere is reachable from the network. */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || /^::ffff:127\./.test(h);
+}
+
 export async function handleAdmin(req: Request, state: AdminState): Promise<Response> {
-  const url = new URL(req.url);
-  const path = url.pathname.replace(/\/+$/, "") || "/";
+  const path = pathOf(req);
   if (req.method !== "GET" && req.method !== "HEAD") return text("method not allowed\n", 405);
   switch (path) {
     case "/ready":
     case "/healthz/ready":
-      return state.ready() ? text("LIVE\n") : text("NOT READY\n", 503);
+      return readiness(state);
+    case "/healthz/live":
+      return liveness();
     case "/stats/prometheus":
-      return text(await state.metrics(), 200, "text/plain; version=0.0.4; charset=utf-8");
+      return prometheus(state);
     case "/":
       return text(
-        "gangway admin\n  /ready /healthz/ready\n  /config_dump /listeners /routes /clusters /certs\n  /stats/prometheus\n",
+        "gangway admin\n  /ready /healthz/ready /healthz/live\n  /config_dump /listeners /routes /clusters /certs\n  /stats/prometheus\n",
       );
   }
   const snap = state.snapshot();
@@ -58,7 +103,16 @@ export async function handleAdmin(req: Request, state: AdminState): Promise<Resp
   return text("not found\n", 404);
 }
 
-export function startAdmin(host: string, port: number, state: AdminState): Server<undefined> {
+export type AdminRole = "admin" | "status" | "metrics";
+
+const HANDLERS: Record<AdminRole, (req: Request, state: AdminState) => Response | Promise<Response>> = {
+  admin: handleAdmin,
+  status: handleStatus,
+  metrics: handleMetrics,
+};
+
+export function startAdmin(host: string, port: number, state: AdminState, role: AdminRole = "admin"): Server<undefined> {
+  const handle = HANDLERS[role];
   return Bun.serve({
     hostname: host,
     port,
@@ -67,7 +121,7 @@ export function startAdmin(host: string, port: number, state: AdminState): Serve
     reusePort: false,
     development: false,
     idleTimeout: 30,
-    fetch: (req) => handleAdmin(req, state),
+    fetch: (req) => handle(req, state),
     error: () => text("internal error\n", 500),
   });
 }

@@ -18,6 +18,10 @@ export interface Options {
   bind: string;
   /** null when `--admin off`. */
   admin: { host: string; port: number } | null;
+  /** --status-port: `/healthz/ready` (and `/healthz/live`) alone, safe to publish; null when off (the default). */
+  statusPort: { host: string; port: number } | null;
+  /** --metrics-port: `/stats/prometheus` alone, for scraping; null when off (the default). */
+  metricsPort: { host: string; port: number } | null;
   workers: number;
   accessLog: string;
   logFormat: "text" | "json";
@@ -46,6 +50,8 @@ const VALUE_OPTIONS: Record<string, boolean> = {
   "--port-map": false,
   "--bind": false,
   "--admin": false,
+  "--status-port": false,
+  "--metrics-port": false,
   "--workers": false,
   "--access-log": false,
   "--log-format": false,
@@ -78,6 +84,8 @@ export function defaultOptions(): Options {
     portMap: new Map(),
     bind: "0.0.0.0",
     admin: { host: "127.0.0.1", port: 15000 },
+    statusPort: null,
+    metricsPort: null,
     workers: Math.max(1, availableParallelism()),
     accessLog: "stdout",
     logFormat: "text",
@@ -124,14 +132,14 @@ export function parsePortMap(s: string): Map<number, number> {
   return out;
 }
 
-export function parseAdmin(s: string): { host: string; port: number } | null {
+export function parseAdmin(s: string, flag = "--admin"): { host: string; port: number } | null {
   if (s === "off") return null;
   const colon = s.lastIndexOf(":");
-  if (colon < 0) throw new UsageError(`--admin: expected HOST:PORT or off, got "${s}"`);
+  if (colon < 0) throw new UsageError(`${flag}: expected HOST:PORT or off, got "${s}"`);
   let host = s.slice(0, colon);
   if (host.startsWith("[") && host.endsWith("]")) host = host.slice(1, -1);
   const portStr = s.slice(colon + 1);
-  if (!/^\d+$/.test(portStr) || Number(portStr) > 65535) throw new UsageError(`--admin: bad port in "${s}"`);
+  if (!/^\d+$/.test(portStr) || Number(portStr) > 65535) throw new UsageError(`${flag}: bad port in "${s}"`);
   return { host: host === "" ? "127.0.0.1" : host, port: Number(portStr) };
 }
 
@@ -205,6 +213,12 @@ function applyOption(o: Options, name: string, value: string): void {
     case "--admin":
       o.admin = parseAdmin(value);
       return;
+    case "--status-port":
+      o.statusPort = parseAdmin(value, name);
+      return;
+    case "--metrics-port":
+      o.metricsPort = parseAdmin(value, name);
+      return;
     case "--workers": {
       if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 256) {
         throw new UsageError(`--workers: expected a number from 1 to 256, got "${value}"`);
@@ -271,7 +285,9 @@ options:
   --labels k=v,...      labels of this gateway instance (default istio=ingressgateway)
   --port-map P:L,...    a Gateway server on port P listens on local port L
   --bind ADDR           address of the traffic listeners (default 0.0.0.0)
-  --admin HOST:PORT     admin listener, or off (default 127.0.0.1:15000)
+  --admin HOST:PORT     admin listener, or off (default 127.0.0.1:15000); a warning when not on loopback
+  --status-port HOST:PORT   /healthz/ready (and /healthz/live) alone, safe to publish, or off (default off)
+  --metrics-port HOST:PORT  /stats/prometheus alone, for scraping, or off (default off)
   --workers N           data-plane workers (default: number of CPUs)
   --access-log stdout|off|PATH   access log destination (default stdout)
   --log-format text|json          access log and log line format (default text)

@@ -1,8 +1,9 @@
 // Reads configuration directories and mounted secret volumes into memory.
 // The only file-system code of the control plane; everything after is pure.
-import { readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Finding } from "../snapshot/types.ts";
+import { Codes } from "../model/codes.ts";
 
 export interface LoadedFile {
   path: string;
@@ -21,6 +22,10 @@ export interface LoadedInput {
   secrets: LoadedSecret[];
   /** Directories or files that could not be read. */
   errors: Finding[];
+  /** Dangling symlinks (GW0008): read around, reported as Warnings. */
+  warnings: Finding[];
+  /** Each `--config` argument and the files read below it (GW0007 when they yield no resource). */
+  roots: { root: string; files: string[] }[];
 }
 
 const CONFIG_EXT = /\.(ya?ml|json)$/i;
@@ -40,6 +45,27 @@ function visibleEntries(dir: string, errors: Finding[]): string[] {
     errors.push(readError(dir, err));
     return [];
   }
+}
+
+/**
+ * A symlink whose target does not exist: a Warning naming both. Inside a container
+ * this is the usual cause of an empty configuration (a folder of links mounted
+ * without their targets). Transient only for a key removed from a volume.
+ */
+function danglingLink(path: string, warnings: Finding[]): void {
+  let target: string;
+  try {
+    if (!lstatSync(path).isSymbolicLink()) return;
+    target = readlinkSync(path);
+  } catch {
+    return; // gone altogether: nothing to report
+  }
+  warnings.push({
+    code: Codes.DanglingSymlink,
+    level: "Warning",
+    message: `${path} is a symlink to ${target}, which does not exist: skipped (a folder of links mounted into a container without their targets?)`,
+    file: path,
+  });
 }
 
 function isFile(p: string): boolean {
@@ -64,7 +90,7 @@ function readConfigFile(path: string, out: LoadedFile[], errors: Finding[]): voi
  * entries are skipped; Kubernetes volume layouts (`file -> ..data/file`) are
  * read through their visible symlinks, so a `..data` swap shows new content.
  */
-export function readConfigDir(dir: string, out: LoadedFile[], errors: Finding[], seen = new Set<string>()): void {
+export function readConfigDir(dir: string, out: LoadedFile[], errors: Finding[], seen = new Set<string>(), warnings: Finding[] = []): void {
   let real: string;
   try {
     real = realpathSync(dir);
@@ -80,10 +106,11 @@ export function readConfigDir(dir: string, out: LoadedFile[], errors: Finding[],
     try {
       st = statSync(path); // follows symlinks
     } catch {
-      continue; // dangling link mid-swap: the next scan sees the new state
+      danglingLink(path, warnings);
+      continue;
     }
     if (st.isDirectory()) {
-      readConfigDir(path, out, errors, seen);
+      readConfigDir(path, out, errors, seen, warnings);
     } else if (st.isFile() && CONFIG_EXT.test(name)) {
       readConfigFile(path, out, errors);
     }
@@ -91,11 +118,18 @@ export function readConfigDir(dir: string, out: LoadedFile[], errors: Finding[],
 }
 
 /** `DIR/<secret-name>/<key>`: one folder per Secret, one file per key. */
-export function readSecretsDir(dir: string, out: LoadedSecret[], errors: Finding[]): void {
+export function readSecretsDir(dir: string, out: LoadedSecret[], errors: Finding[], warnings: Finding[] = []): void {
   for (const name of visibleEntries(dir, errors)) {
     const path = join(dir, name);
+    let st;
     try {
-      if (!statSync(path).isDirectory()) continue;
+      st = statSync(path);
+    } catch {
+      danglingLink(path, warnings);
+      continue;
+    }
+    try {
+      if (!st.isDirectory()) continue;
       const data: Record<string, string> = {};
       for (const key of readdirSync(path).sort()) {
         if (key.startsWith(".")) continue;
@@ -103,7 +137,7 @@ export function readSecretsDir(dir: string, out: LoadedSecret[], errors: Finding
         try {
           if (statSync(kp).isFile()) data[key] = readFileSync(kp, "utf8");
         } catch {
-          // dangling during a volume swap
+          danglingLink(kp, warnings);
         }
       }
       out.push({ name, path, data });
@@ -117,10 +151,34 @@ export function readInput(configDirs: string[], secretsDir: string | null): Load
   const files: LoadedFile[] = [];
   const secrets: LoadedSecret[] = [];
   const errors: Finding[] = [];
+  const warnings: Finding[] = [];
+  const roots: LoadedInput["roots"] = [];
   for (const dir of configDirs) {
+    const before = files.length;
     if (isFile(dir)) readConfigFile(dir, files, errors);
-    else readConfigDir(dir, files, errors);
+    else readConfigDir(dir, files, errors, new Set(), warnings);
+    roots.push({ root: dir, files: files.slice(before).map((f) => f.path) });
   }
-  if (secretsDir !== null) readSecretsDir(secretsDir, secrets, errors);
-  return { files, secrets, errors };
+  if (secretsDir !== null) readSecretsDir(secretsDir, secrets, errors, warnings);
+  return { files, secrets, errors, warnings, roots };
+}
+
+/**
+ * GW0007: a `--config` argument below which no file yields a resource gangway reads
+ * (no file at all, only dangling links, only kinds that are skipped). It serves
+ * nothing, yet would report ready: say so.
+ */
+export function emptyRootFindings(input: LoadedInput, resourceFiles: Iterable<string>): Finding[] {
+  const used = new Set(resourceFiles);
+  const out: Finding[] = [];
+  for (const { root, files } of input.roots) {
+    if (files.some((f) => used.has(f))) continue;
+    if (input.errors.some((e) => e.file === root)) continue; // unreadable: already an Error
+    const why =
+      files.length === 0
+        ? "no *.yaml, *.yml or *.json file was read"
+        : `${files.length} file${files.length === 1 ? "" : "s"} read, no kind gangway serves in ${files.length === 1 ? "it" : "them"}`;
+    out.push({ code: Codes.ConfigYieldsNothing, level: "Warning", message: `--config ${root} yields no resources: ${why}`, file: root });
+  }
+  return out;
 }

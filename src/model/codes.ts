@@ -96,6 +96,12 @@ export const Codes = {
   CredentialWarning: "GW0603",
   /** A cipher suite name is not known: dropped from the list. */
   CipherUnknown: "GW0604",
+
+  // ---- load: the folders themselves (image) ------------------------------------------
+  /** (Warning) A `--config` folder or file yields no resource gangway reads. */
+  ConfigYieldsNothing: "GW0007",
+  /** (Warning) A symlink under `--config`/`--secrets-dir` whose target does not exist: skipped. */
+  DanglingSymlink: "GW0008",
 } as const;
 
 export type Code = (typeof Codes)[keyof typeof Codes];

@@ -1,6 +1,6 @@
 // load → decode → compile, as one call the primary, analyze and proxy-config share.
 import type { Options } from "../cli/args.ts";
-import { readInput, type LoadedInput } from "../load/read.ts";
+import { emptyRootFindings, readInput, type LoadedInput } from "../load/read.ts";
 import type { Credential, Finding, Snapshot } from "../snapshot/types.ts";
 import { decodeFiles, secretFromFiles } from "../decode/index.ts";
 import { compileSnapshot, type CompileOptions } from "../compile/index.ts";
@@ -28,6 +28,7 @@ export function inputDigest(input: LoadedInput): string {
     for (const k of Object.keys(s.data).sort()) h.update(`${k}\0${s.data[k]}\0`);
   }
   for (const e of input.errors) h.update(`E${e.message}\0`);
+  for (const w of input.warnings) h.update(`W${w.message}\0`);
   return h.digest("hex");
 }
 
@@ -51,6 +52,8 @@ export function build(input: LoadedInput, opts: CompileOptions, version: number,
   const gateways = resources.filter((r): r is Extract<Resource, { kind: "Gateway" }> => r.kind === "Gateway");
   for (const p of certificateFiles(gateways, opts.meshCerts ?? null)) certFiles.set(p, readFile(p));
   const snapshot = compileSnapshot(resources, { ...opts, certFiles }, version);
+  // the folders' own findings (dangling links, a folder that yields nothing) come first
+  snapshot.findings.unshift(...input.warnings, ...emptyRootFindings(input, resources.map((r) => r.source.file)));
   const keyed: ResourceKeyed = new Map();
   for (const r of resources) {
     const meta = (r as { metadata?: { name?: string; namespace?: string } }).metadata ?? {};

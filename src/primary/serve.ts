@@ -3,7 +3,7 @@
 import type { Options } from "../cli/args.ts";
 import { log, setLogFormat } from "../log.ts";
 import type { Snapshot } from "../snapshot/types.ts";
-import { startAdmin } from "../admin/server.ts";
+import { isLoopback, startAdmin, type AdminRole } from "../admin/server.ts";
 import { renderPrometheus, sumSamples } from "../admin/prometheus.ts";
 import { certGauges } from "../admin/certs.ts";
 import { watchDirs } from "../load/watch.ts";
@@ -80,19 +80,34 @@ export async function serve(o: Options): Promise<number> {
     return renderPrometheus(sum);
   };
 
-  let admin: ReturnType<typeof startAdmin> | null = null;
-  if (o.admin !== null) {
+  const adminState = {
+    ready: () => !state.stopping && pool.allBound(),
+    snapshot: () => state.snapshot,
+    metrics,
+  };
+  // the admin, and the two listeners safe to publish (Istio's 15021 and 15090)
+  const listeners: ReturnType<typeof startAdmin>[] = [];
+  const roles: [AdminRole, { host: string; port: number } | null][] = [
+    ["admin", o.admin],
+    ["status", o.statusPort],
+    ["metrics", o.metricsPort],
+  ];
+  for (const [role, addr] of roles) {
+    if (addr === null) continue;
     try {
-      admin = startAdmin(o.admin.host, o.admin.port, {
-        ready: () => !state.stopping && pool.allBound(),
-        snapshot: () => state.snapshot,
-        metrics,
-      });
-      log("info", "admin listening", { address: `${o.admin.host}:${admin.port}` });
+      const server = startAdmin(addr.host, addr.port, adminState, role);
+      listeners.push(server);
+      log("info", `${role} listening`, { address: `${addr.host}:${server.port}` });
     } catch (err) {
-      log("error", "cannot start the admin listener", { address: `${o.admin.host}:${o.admin.port}`, error: String(err) });
+      log("error", `cannot start the ${role} listener`, { address: `${addr.host}:${addr.port}`, error: String(err) });
+      for (const l of listeners) l.stop(true);
       return 1;
     }
+  }
+  if (o.admin !== null && !isLoopback(o.admin.host)) {
+    log("warn", "the admin listener is not on loopback: /config_dump, /certs and /stats are reachable from the network; publish --status-port and --metrics-port instead", {
+      address: `${o.admin.host}:${o.admin.port}`,
+    });
   }
 
   await pool.start(state.snapshot);
@@ -134,6 +149,9 @@ export async function serve(o: Options): Promise<number> {
     state.digest = next.digest;
     state.certFiles = next.certFiles;
     if (next.snapshot.hash === state.snapshot.hash) {
+      // a dangling link or an emptied folder changes findings, not the compiled configuration
+      reportFindings(next.snapshot, state.snapshot);
+      state.snapshot.findings = next.snapshot.findings;
       log("debug", "files changed but the compiled configuration did not");
       return;
     }
@@ -168,7 +186,7 @@ export async function serve(o: Options): Promise<number> {
       clearInterval(rebind);
       await pool.drain(o.drainSeconds * 1000);
       pool.terminate();
-      admin?.stop(true);
+      for (const l of listeners) l.stop(true);
       log("info", "stopped");
       resolve(0);
     };
