@@ -68,13 +68,33 @@ describe("deploy/kubernetes", () => {
     expect(svc.spec.type).toBe("LoadBalancer");
   });
 
-  test("probes hit the admin listener's readiness path", () => {
-    expect(opts.admin).not.toBeNull();
-    for (const probe of [container.readinessProbe, container.livenessProbe]) {
-      expect(probe.httpGet.path).toBe("/healthz/ready");
-      expect(probe.httpGet.port).toBe(opts.admin!.port);
-    }
-    expect(opts.admin!.host).toBe("0.0.0.0"); // the kubelet probes the pod IP
+  test("probes hit the status port: readiness /healthz/ready, liveness not the readiness answer", () => {
+    expect(opts.statusPort).toEqual({ host: "0.0.0.0", port: 15021 }); // the kubelet probes the pod IP
+    expect(container.readinessProbe.httpGet).toEqual({ path: "/healthz/ready", port: opts.statusPort!.port });
+    // a draining pod, or one whose traffic port is held, is not ready but must not be killed
+    expect(container.livenessProbe.httpGet).toEqual({ path: "/healthz/live", port: opts.statusPort!.port });
+  });
+
+  test("Istio's port split: admin on loopback, status and metrics ports; only 15021 (and traffic) published", () => {
+    expect(opts.admin).toEqual({ host: "127.0.0.1", port: 15000 });
+    expect(opts.metricsPort).toEqual({ host: "0.0.0.0", port: 15090 });
+    const containerPorts = container.ports.map((p: Obj) => p.containerPort as number).sort((a: number, b: number) => a - b);
+    expect(containerPorts).toEqual([8080, 8443, 15021, 15090]);
+    const svc = byKind("Service")[0]!;
+    const targets = svc.spec.ports.map((p: Obj) => p.targetPort);
+    expect(targets).toContain(15021);
+    expect(targets).not.toContain(15000);
+    expect(targets).not.toContain(15090);
+    const ann = deploy.spec.template.metadata.annotations;
+    expect([ann["prometheus.io/port"], ann["prometheus.io/path"]]).toEqual(["15090", "/stats/prometheus"]);
+  });
+
+  test("read-only root: /tmp is an emptyDir and Bun's transpiler cache is kept there", () => {
+    expect(container.securityContext.readOnlyRootFilesystem).toBe(true);
+    const tmp = container.volumeMounts.find((m: Obj) => m.mountPath === "/tmp");
+    expect(pod.volumes.find((v: Obj) => v.name === tmp.name).emptyDir).toBeDefined();
+    const env = new Map<string, string>(container.env.map((e: Obj) => [e.name, e.value]));
+    expect(env.get("BUN_RUNTIME_TRANSPILER_CACHE_PATH")?.startsWith("/tmp/")).toBe(true);
   });
 
   test("runs as non-root; config and secrets come from volumes at the flag paths", () => {
@@ -84,7 +104,7 @@ describe("deploy/kubernetes", () => {
     expect(mounts.get("config")).toBe(opts.configDirs[0]);
     expect(volumes.get("config")!.configMap.name).toBe(byKind("ConfigMap")[0]!.metadata.name);
     for (const [name, path] of mounts) {
-      if (name === "config") continue;
+      if (name === "config" || path === "/tmp") continue;
       expect(path).toBe(`${opts.secretsDir}/${volumes.get(name)!.secret.secretName}`);
       expect(container.volumeMounts.find((m: Obj) => m.name === name).subPath).toBeUndefined(); // subPath mounts never update
     }
