@@ -106,6 +106,17 @@ keys=$("${PODMAN[@]}" run --rm --no-healthcheck --entrypoint sh "$IMAGE" -c 'fin
 out=$("${PODMAN[@]}" run --rm --no-healthcheck -v "$ROOT/config/quickstart:/etc/gangway/config:ro" --entrypoint bun "$IMAGE" src/main.ts analyze --config /etc/gangway/config 2>&1) || true
 grep -q GW0008 <<<"$out" || fail "a dangling symlink is not reported (GW0008): $out"
 grep -q GW0007 <<<"$out" || fail "a --config yielding no resources is not reported (GW0007): $out"
+# the Dockerfile's example now: real folders mounted
+EXAMPLE=(-v "$ROOT/config/backends:/etc/gangway/config/backends:ro" -v "$ROOT/config/walkthrough/01-http-gateway:/etc/gangway/config/gateway:ro")
+out=$("${PODMAN[@]}" run --rm --no-healthcheck "${EXAMPLE[@]}" --entrypoint bun "$IMAGE" src/main.ts analyze --config /etc/gangway/config 2>&1) ||
+  fail "analyze of the Dockerfile's example: $out"
+grep -qE 'GW000[78]' <<<"$out" && fail "the Dockerfile's example yields nothing: $out"
+# an admin bound beyond loopback (inside the container's own network namespace) is warned about
+out=$("${PODMAN[@]}" run --rm --no-healthcheck "${EXAMPLE[@]}" --entrypoint sh "$IMAGE" -c '
+  bun src/main.ts --config /etc/gangway/config --admin 0.0.0.0:15000 --port-map 80:8080 --workers 1 >/tmp/log 2>&1 & pid=$!
+  for i in $(seq 200); do grep -q -e "not on loopback" -e "ready version" /tmp/log && break; sleep 0.1; done
+  kill $pid; wait $pid; cat /tmp/log' 2>&1) || true
+grep -q "warn.*the admin listener is not on loopback.*address=0.0.0.0:15000" <<<"$out" || fail "no warning for --admin 0.0.0.0: $out"
 
 # ---- volumes in the kubelet's layout ------------------------------------------------------
 # dir/..<stamp>/<key>, dir/..data -> ..<stamp>, dir/<key> -> ..data/<key>; update = ..data swap
