@@ -19,7 +19,7 @@ ARG BUN_IMAGE=oven/bun:1.4.4-slim
 FROM ${BUN_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN bun install --production --ignore-scripts
+RUN bun install --production --ignore-scripts --frozen-lockfile
 
 FROM ${BUN_IMAGE}
 WORKDIR /app
