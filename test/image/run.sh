@@ -40,11 +40,15 @@ CACHE=${GANGWAY_IMAGE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gangway-image}
 ROOTFS_TAR="$CACHE/debian-bookworm-minbase.tar"
 
 cleanup() {
-  "${PODMAN[@]}" rm -f -t 0 "$ID-backend" "$GW" "$ID-probe" >/dev/null 2>&1 || true
-  "${PODMAN[@]}" rmi -f "$IMAGE" "$BASE" >/dev/null 2>&1 || true
+  # the backend shares the gateway's network namespace: it goes first
+  "${PODMAN[@]}" rm -f --ignore -t 0 "$ID-backend" >/dev/null 2>&1 || true
+  "${PODMAN[@]}" rm -f --ignore -t 0 "$GW" >/dev/null 2>&1 || true
+  "${PODMAN[@]}" rmi -f "$IMAGE" >/dev/null 2>&1 || true
+  "${PODMAN[@]}" rmi -f "$BASE" >/dev/null 2>&1 || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+trap "exit 1" TERM INT
 
 fail() {
   say "FAIL: $*"
@@ -87,7 +91,8 @@ rm -rf "$WORK/base"
 say "base $BASE imported ($(( $(date +%s) - T0 )) s)"
 
 # ---- build ----------------------------------------------------------------------------
-"${PODMAN[@]}" build --format docker --build-arg "BUN_IMAGE=$BASE" -t "$IMAGE" . >"$WORK/build.log" 2>&1 ||
+# --layers=false: no intermediate images left behind (the deps stage is not kept)
+"${PODMAN[@]}" build --format docker --layers=false --build-arg "BUN_IMAGE=$BASE" -t "$IMAGE" . >"$WORK/build.log" 2>&1 ||
   { tail -n 30 "$WORK/build.log"; fail "podman build"; }
 say "built $IMAGE ($(( $(date +%s) - T0 )) s)"
 
