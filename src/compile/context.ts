@@ -39,6 +39,8 @@ export interface CompileOptions {
    * (as Envoy keeps a secret whose update it rejects); a missing one does not.
    */
   lastGood?: Map<string, Credential>;
+  /** --gateway NS/NAME (repeatable): the Gateway API Gateways this instance serves; empty: all of our class. */
+  gateways?: string[];
 }
 
 export type IngressMode = "strict" | "default" | "off";

@@ -14,6 +14,7 @@ import type { Finding, Listener, Snapshot } from "../snapshot/types.ts";
 import { analyzeVirtualServices } from "./analyze.ts";
 import { compileClusters } from "./clusters.ts";
 import { CompileContext, type CompileOptions } from "./context.ts";
+import { convertGatewayApi } from "./gatewayapi/index.ts";
 import { convertIngresses } from "./ingress.ts";
 import { compileTcpRoutes, type ServiceRef } from "./l4routes.ts";
 import { mergeServers, serverSource, terminatesHTTP, type PortGroup } from "./servers.ts";
@@ -55,6 +56,14 @@ function groupByKind(resources: Resource[], findings: Finding[]): ByKind {
     Service: [],
     Endpoints: [],
     EndpointSlice: [],
+    GatewayClass: [],
+    KubernetesGateway: [],
+    HTTPRoute: [],
+    GRPCRoute: [],
+    TLSRoute: [],
+    TCPRoute: [],
+    ReferenceGrant: [],
+    Namespace: [],
   } as ByKind;
   for (const r of last.values()) (out[r.kind] as Resource[]).push(r);
   return out;
@@ -146,8 +155,9 @@ export function compileSnapshot(resources: Resource[], opts: CompileOptions, ver
   ctx.findings.push(...early);
 
   const derived = convertIngresses(ctx, k.Ingress, k.IngressClass, k.Service);
-  const gateways: GatewayResource[] = [...k.Gateway, ...derived.gateways];
-  const virtualServices: VirtualServiceResource[] = [...derived.virtualServices, ...k.VirtualService];
+  const gatewayApi = convertGatewayApi(ctx, k);
+  const gateways: GatewayResource[] = [...k.Gateway, ...derived.gateways, ...gatewayApi.gateways];
+  const virtualServices: VirtualServiceResource[] = [...derived.virtualServices, ...k.VirtualService, ...gatewayApi.virtualServices];
 
   const { applied, skipped } = selectGateways(gateways, opts.labels);
   for (const g of skipped) {
@@ -181,5 +191,6 @@ export function compileSnapshot(resources: Resource[], opts: CompileOptions, ver
     clusters,
     credentials: tlsState.credentials,
     findings: ctx.findings,
+    gatewayStatus: gatewayApi.status,
   };
 }

@@ -12,6 +12,12 @@ import type { CompileContext } from "./context.ts";
 import { resolveDestination } from "./destinations.ts";
 import { compileMatch, isCatchAllRoute } from "./matches.ts";
 
+/**
+ * Destination host of a Gateway API backendRef that does not resolve: its
+ * share of requests answers 500 (cluster "").
+ */
+export const INVALID_BACKEND_HOST = "invalid-backend-ref.gangway.invalid";
+
 export interface RouteScope {
   /** Gateway server port (`port.number`). */
   port: number;
@@ -85,8 +91,12 @@ function buildAction(ctx: CompileContext, vs: VirtualServiceResource, http: HTTP
     if (red.derivePort === "FROM_REQUEST_PORT") port = scope.port;
     const scheme = red.scheme || (scope.tls ? "https" : "http");
     if ((port === 80 && scheme === "http") || (port === 443 && scheme === "https")) port = 0;
-    if (red.prefixRewrite !== "") {
-      ctx.report("Warning", Codes.RouteFeatureUnsupported, vs, "redirect.prefixRewrite is not supported: the path is kept", `${path}.redirect.prefixRewrite`);
+    if (port === 0 && red.omitRequestPort === true) port = -1;
+    // prefixRewrite needs the matched prefix: served when the entry has one prefix match
+    const only = http.match.length === 1 ? http.match[0]!.uri : null;
+    const strip = red.prefixRewrite !== "" && only !== null && only.kind === "prefix" ? only.value.length : 0;
+    if (red.prefixRewrite !== "" && strip === 0) {
+      ctx.report("Warning", Codes.RouteFeatureUnsupported, vs, "redirect.prefixRewrite is supported for one prefix match only: the path is kept", `${path}.redirect.prefixRewrite`);
     }
     b.action = {
       kind: "redirect",
@@ -94,8 +104,9 @@ function buildAction(ctx: CompileContext, vs: VirtualServiceResource, http: HTTP
       scheme: red.scheme || null,
       authority: red.authority || null,
       port,
-      uri: red.uri || null,
+      uri: strip > 0 ? red.prefixRewrite : red.uri || null,
     };
+    if (strip > 0) b.action.stripPrefix = strip;
     return b;
   }
   if (http.directResponse !== null) {
@@ -108,6 +119,11 @@ function buildAction(ctx: CompileContext, vs: VirtualServiceResource, http: HTTP
   http.route.forEach((d, k) => {
     if (!single && d.weight === 0) return; // Istio drops 0-weight destinations of a split
     const w = single ? 100 : d.weight;
+    if (d.destination.host === INVALID_BACKEND_HOST) {
+      destinations.push({ cluster: "", weight: w, host: "", port: 0, subset: "" });
+      total += w;
+      return;
+    }
     destinations.push(resolveDestination(ctx, vs, d.destination, w, scope.port, `${path}.route[${k}].destination`));
     total += w;
     if (d.headers !== null) {

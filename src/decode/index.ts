@@ -9,6 +9,7 @@ import type { ObjectMeta, SourceFile, SourceRef } from "../model/meta.ts";
 import type { Finding } from "../snapshot/types.ts";
 import { decodeDestinationRule, decodeServiceEntry, decodeWorkload } from "./destinationrule.ts";
 import { decodeGateway } from "./gateway.ts";
+import { decodeGatewayApiSpec, GATEWAY_API, GATEWAY_API_KINDS } from "./gatewayapi.ts";
 import { decodeEndpointSlice, decodeEndpoints, decodeIngress, decodeIngressClass, decodeSecret, decodeService } from "./kube.ts";
 import { describe, isObj, obj, str, strMap, Reader, type Obj } from "./read.ts";
 import { decodeVirtualService } from "./virtualservice.ts";
@@ -89,7 +90,7 @@ function decodeSpec(r: Reader, kind: string, apiVersion: string, doc: Obj, meta:
     case "EndpointSlice":
       return decodeEndpointSlice(r, doc, meta.labels);
   }
-  return null;
+  return decodeGatewayApiSpec(r, kind, spec, meta.namespace) ?? null;
 }
 
 /** One object of a document (or of a List's items). */
@@ -99,9 +100,9 @@ function decodeObject(value: unknown, source: SourceRef, out: Resource[], errors
     r.fail(Codes.NotAnObject, "", `a Kubernetes object must be a mapping, got ${describe(value)}`);
     return;
   }
-  const kind = value.kind;
+  const written = value.kind;
   const apiVersion = value.apiVersion;
-  if (typeof kind !== "string" || kind === "") {
+  if (typeof written !== "string" || written === "") {
     r.fail(Codes.NotAnObject, "kind", "kind not set");
     return;
   }
@@ -109,21 +110,23 @@ function decodeObject(value: unknown, source: SourceRef, out: Resource[], errors
     r.fail(Codes.NotAnObject, "apiVersion", "apiVersion not set");
     return;
   }
-  if (kind === "List" || kind.endsWith("List")) {
+  if (written === "List" || written.endsWith("List")) {
     const items = value.items;
     if (!Array.isArray(items)) {
-      if (kind === "List") r.fail(Codes.WrongType, "items", `must be a list, got ${describe(items)}`);
+      if (written === "List") r.fail(Codes.WrongType, "items", `must be a list, got ${describe(items)}`);
       return;
     }
     const base = source.path === "" ? "items" : `${source.path}.items`;
     items.forEach((item, i) => decodeObject(item, { ...source, path: `${base}[${i}]` }, out, errors));
     return;
   }
-  const pattern = KNOWN[kind];
+  const kind = written === "Gateway" && GATEWAY_API.test(apiVersion) ? "KubernetesGateway" : written;
+  const pattern = KNOWN[kind] ?? GATEWAY_API_KINDS[kind];
   if (pattern === undefined || !pattern.test(apiVersion)) return; // not ours: skipped, as INTERFACE.md says
   const before = errors.length;
   const meta = decodeMeta(r, value);
   if (meta === null) return;
+  if (kind === "Namespace") meta.labels = { ...meta.labels, "kubernetes.io/metadata.name": meta.name };
   const spec = decodeSpec(r, kind, apiVersion, value, meta);
   if (errors.length > before || spec === null) return;
   out.push({ kind, apiVersion, metadata: meta, spec, source } as Resource);

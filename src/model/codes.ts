@@ -102,6 +102,22 @@ export const Codes = {
   ConfigYieldsNothing: "GW0007",
   /** (Warning) A symlink under `--config`/`--secrets-dir` whose target does not exist: skipped. */
   DanglingSymlink: "GW0008",
+
+  // ---- Gateway API (status problems, as findings) ------------------------------------
+  /** A Gateway API Gateway names a GatewayClass that is missing (Warning) or another controller's (Info): not served. */
+  GatewayClassNotOurs: "GW0801",
+  /** A Gateway API Gateway is not among the --gateway ones: not served by this instance. */
+  KubeGatewayNotSelected: "GW0802",
+  /** A listener is not accepted or not programmed (protocol, TLS mode, route kinds, conflicts): not served. */
+  ListenerInvalid: "GW0803",
+  /** A listener's certificateRef is missing, not a kubernetes.io/tls Secret, or not permitted (ReferenceGrant). */
+  ListenerCertificateRef: "GW0804",
+  /** A route parentRef is not accepted (NoMatchingParent, NotAllowedByListeners, NoMatchingListenerHostname). */
+  RouteNotAccepted: "GW0805",
+  /** A route backendRef does not resolve (BackendNotFound, RefNotPermitted, InvalidKind): its share answers 500. */
+  BackendRefUnresolved: "GW0806",
+  /** A route feature gangway cannot serve yet (filter, retry, GRPCRoute forwarding ...). */
+  GatewayApiUnsupported: "GW0807",
 } as const;
 
 export type Code = (typeof Codes)[keyof typeof Codes];

@@ -14,6 +14,7 @@ import type {
   SecretResource,
   ServiceResource,
 } from "./kube.ts";
+import type { GatewayApiResource } from "./gatewayapi.ts";
 
 export type * from "./istio.ts";
 export type * from "./kube.ts";
@@ -31,6 +32,7 @@ export type Resource =
   | SecretResource
   | ServiceResource
   | EndpointsResource
-  | EndpointSliceResource;
+  | EndpointSliceResource
+  | GatewayApiResource;
 
 export type ResourceKind = Resource["kind"];

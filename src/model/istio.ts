@@ -113,6 +113,12 @@ export interface HTTPRedirect {
   derivePort: "" | "FROM_PROTOCOL_DEFAULT" | "FROM_REQUEST_PORT";
   /** 301 when not written. */
   redirectCode: number;
+  /**
+   * Set for routes converted from the Gateway API (never decoded): a Location
+   * without a port in the configuration carries none, rather than the port of
+   * the request's Host (which may be the local port after --port-map).
+   */
+  omitRequestPort?: boolean;
 }
 
 export interface HTTPDirectResponse {

@@ -37,7 +37,9 @@ export interface ResourceBase<K extends string, S> {
 
 /** `Kind/namespace/name`, the reference findings use. */
 export function resourceRef(r: { kind: string; metadata: { name: string; namespace: string } }): string {
-  return `${r.kind}/${r.metadata.namespace}/${r.metadata.name}`;
+  // the Gateway API Gateway, as kubectl names it (never confused with networking.istio.io's)
+  const kind = r.kind === "KubernetesGateway" ? "Gateway.gateway.networking.k8s.io" : r.kind;
+  return `${kind}/${r.metadata.namespace}/${r.metadata.name}`;
 }
 
 /** The field path of `field` inside the resource's document (adds the List prefix). */

@@ -7,6 +7,7 @@
 // (virtual hosts by domain) → routes (first match wins) → clusters → endpoints.
 
 import type { Credential } from "../credentials/parse.ts";
+import type { StatusItem } from "./status.ts";
 
 export type { Credential };
 
@@ -25,6 +26,8 @@ export interface Snapshot {
   credentials: Map<string, Credential>;
   /** Problems found while compiling; Error findings dropped the object they name. */
   findings: Finding[];
+  /** Gateway API status of the Gateways served and the routes attached to them (empty without Gateway API objects). */
+  gatewayStatus?: StatusItem[];
 }
 
 export interface Listener {
@@ -262,6 +265,7 @@ export interface RouteMatch {
 }
 
 export interface WeightedDestination {
+  /** "" : an unresolved Gateway API backendRef: its share of requests answers 500. */
   cluster: string;
   /** Weight as configured (Istio: 0..100; a single destination gets 100). */
   weight: number;
@@ -290,8 +294,11 @@ export type RouteAction =
       status: number;
       scheme: string | null;
       authority: string | null;
+      /** 0: the request's port is kept (unless the scheme changes); -1: no port in the Location. */
       port: number;
       uri: string | null;
+      /** > 0: `uri` replaces this many leading characters of the path (the matched prefix); the rest is kept. */
+      stripPrefix?: number;
     }
   | { kind: "direct"; status: number; body: string };
 

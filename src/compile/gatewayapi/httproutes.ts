@@ -1,0 +1,130 @@
+// HTTPRoutes → derived VirtualServices, one list per (listener, hostname), in
+// the Gateway API's precedence across all routes attached there (as istiod's
+// sort): exact path, then longest prefix, then regex; then a method match;
+// then more header matches; then more query matches; ties keep creation order
+// (timestamp, then namespace/name), then rule and match order. The entries
+// then become VirtualServices, one per run of entries from one HTTPRoute (so a
+// finding names the HTTPRoute), named so they sort in this order.
+import type { HTTPRouteMatchSpec, HTTPRouteResource } from "../../model/gatewayapi.ts";
+import type { HTTPRoute, VirtualServiceResource } from "../../model/istio.ts";
+import type { ServiceResource } from "../../model/kube.ts";
+import type { CompileContext } from "../context.ts";
+import { ROUTE_SEMANTICS_ANNOTATION } from "../virtualhosts.ts";
+import { attachRoute, type AttachContext } from "./attach.ts";
+import type { Grants } from "./grants.ts";
+import { matchEntries, ruleAction, type RuleAction } from "./http-rules.ts";
+import { cond, type StatusItem } from "./status.ts";
+
+interface Entry {
+  route: HTTPRouteResource;
+  /** Position of the route in creation order. */
+  order: number;
+  rule: number;
+  match: number;
+  m: HTTPRouteMatchSpec;
+  action: RuleAction;
+}
+
+function uriRank(m: HTTPRouteMatchSpec): number {
+  return m.path.type === "Exact" ? 3 : m.path.type === "PathPrefix" ? 2 : 1;
+}
+
+/** Negative when `a` goes first. */
+export function comparePrecedence(a: Entry, b: Entry): number {
+  const ma = a.m;
+  const mb = b.m;
+  if (uriRank(ma) !== uriRank(mb)) return uriRank(mb) - uriRank(ma);
+  if (ma.path.value.length !== mb.path.value.length) return mb.path.value.length - ma.path.value.length;
+  if ((ma.method === "") !== (mb.method === "")) return ma.method === "" ? 1 : -1;
+  if (ma.headers.length !== mb.headers.length) return mb.headers.length - ma.headers.length;
+  if (ma.queryParams.length !== mb.queryParams.length) return mb.queryParams.length - ma.queryParams.length;
+  return a.order - b.order || a.rule - b.rule || a.match - b.match;
+}
+
+/** Creation order as the spec breaks ties: timestamp, then `namespace/name`. */
+function compareRoutes(a: HTTPRouteResource, b: HTTPRouteResource): number {
+  const ta = a.metadata.creationTimestamp;
+  const tb = b.metadata.creationTimestamp;
+  if (ta !== tb) {
+    const da = ta === "" ? -Infinity : Date.parse(ta);
+    const db = tb === "" ? -Infinity : Date.parse(tb);
+    if (da !== db) return da < db ? -1 : 1;
+  }
+  const ka = `${a.metadata.namespace}/${a.metadata.name}`;
+  const kb = `${b.metadata.namespace}/${b.metadata.name}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+export function convertHTTPRoutes(
+  ctx: CompileContext,
+  ac: AttachContext,
+  routes: HTTPRouteResource[],
+  services: Map<string, ServiceResource>,
+  grants: Grants,
+  status: StatusItem[],
+): VirtualServiceResource[] {
+  // (listener key, host) → entries
+  const tables = new Map<string, { gateway: string; host: string; entries: Entry[] }>();
+  [...routes].sort(compareRoutes).forEach((route, order) => {
+    const parents = attachRoute(ctx, ac, route, true);
+    if (parents.length === 0) return;
+    const actions = route.spec.rules.map((rule, ri) => ruleAction(ctx, route, rule, ri, services, grants));
+    const problems = actions.flatMap((a) => a.problems);
+    const unsupported = [...new Set(actions.flatMap((a) => a.unsupported))];
+    for (const p of parents) {
+      if (p.status.conditions[0]!.status === "True" && unsupported.length > 0) {
+        p.status.conditions[0] = cond("Accepted", false, "UnsupportedValue", `not supported yet: ${unsupported.join(", ")} (the rules using them answer 500)`);
+      }
+      const first = problems[0];
+      p.status.conditions.push(first === undefined ? cond("ResolvedRefs", true, "ResolvedRefs") : cond("ResolvedRefs", false, first.reason, first.message));
+      for (const at of p.attachments) {
+        for (const host of at.hosts) {
+          const key = `${at.listener.key}\0${host}`;
+          let t = tables.get(key);
+          if (t === undefined) tables.set(key, (t = { gateway: at.listener.key, host, entries: [] }));
+          if (t.entries.some((e) => e.route === route)) continue; // two parentRefs to one listener
+          route.spec.rules.forEach((rule, ri) => rule.matches.forEach((m, mi) => t.entries.push({ route, order, rule: ri, match: mi, m, action: actions[ri]! })));
+        }
+      }
+    }
+    status.push({
+      apiVersion: route.apiVersion,
+      kind: "HTTPRoute",
+      metadata: { namespace: route.metadata.namespace, name: route.metadata.name },
+      status: { parents: parents.map((p) => p.status) },
+    });
+  });
+  const out: VirtualServiceResource[] = [];
+  let seq = 0;
+  for (const t of tables.values()) {
+    const entries = t.entries.sort(comparePrecedence);
+    for (let i = 0; i < entries.length; ) {
+      const route = entries[i]!.route;
+      let j = i;
+      const http: HTTPRoute[] = [];
+      for (; j < entries.length && entries[j]!.route === route; j++) {
+        const e = entries[j]!;
+        const rule = route.spec.rules[e.rule]!;
+        const name = `HTTPRoute/${route.metadata.namespace}/${route.metadata.name}/rule/${rule.name || e.rule}/match/${e.match}`;
+        http.push(...matchEntries(e.action, e.m, name));
+      }
+      const vs: VirtualServiceResource = {
+        kind: "VirtualService",
+        apiVersion: "networking.istio.io/v1",
+        metadata: {
+          name: `gateway-api-${String(seq++).padStart(6, "0")}`,
+          namespace: route.metadata.namespace,
+          labels: {},
+          annotations: { [ROUTE_SEMANTICS_ANNOTATION]: "ingress" },
+          creationTimestamp: "",
+        },
+        spec: { hosts: [t.host], gateways: [t.gateway], http, tcp: [], tls: [], exportTo: [] },
+        source: route.source,
+      };
+      ctx.origins.set(vs, route);
+      out.push(vs);
+      i = j;
+    }
+  }
+  return out;
+}

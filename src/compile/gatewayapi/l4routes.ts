@@ -1,0 +1,83 @@
+// TLSRoute (passthrough by SNI) and TCPRoute → derived VirtualServices with
+// `tls:`/`tcp:` routes, served by the existing L4 data path; GRPCRoute gets
+// its status only (gRPC forwarding needs HTTP/2 to backends: not yet).
+import { Codes } from "../../model/codes.ts";
+import type { GRPCRouteResource, TCPRouteResource, TLSRouteResource } from "../../model/gatewayapi.ts";
+import type { RouteDestination, VirtualServiceResource } from "../../model/istio.ts";
+import type { ServiceResource } from "../../model/kube.ts";
+import type { CompileContext } from "../context.ts";
+import { ROUTE_SEMANTICS_ANNOTATION } from "../virtualhosts.ts";
+import { attachRoute, type AttachContext } from "./attach.ts";
+import { INVALID_BACKEND_HOST, resolveBackend } from "./backends.ts";
+import type { Grants } from "./grants.ts";
+import { cond, type StatusItem } from "./status.ts";
+
+export function convertL4Routes(
+  ctx: CompileContext,
+  ac: AttachContext,
+  routes: (TLSRouteResource | TCPRouteResource)[],
+  services: Map<string, ServiceResource>,
+  grants: Grants,
+  status: StatusItem[],
+): VirtualServiceResource[] {
+  const out: VirtualServiceResource[] = [];
+  routes.forEach((route, n) => {
+    const tls = route.kind === "TLSRoute";
+    const parents = attachRoute(ctx, ac, route, tls);
+    if (parents.length === 0) return;
+    const problems: { reason: string; message: string }[] = [];
+    // the first rule routes (an L4 route has one rule); unresolved refs are dropped: no bytes to answer 500 with
+    const dests: RouteDestination[] = [];
+    (route.spec.rules[0]?.backendRefs ?? []).forEach((b, bi) => {
+      const r = resolveBackend(ctx, route, b, `spec.rules[0].backendRefs[${bi}]`, services, grants);
+      if (r.problem !== null) problems.push(r.problem);
+      if (r.destination.host !== INVALID_BACKEND_HOST && b.weight > 0) dests.push({ destination: r.destination, weight: b.weight });
+    });
+    if (dests.length === 1) dests[0]!.weight = 100;
+    for (const p of parents) {
+      const first = problems[0];
+      p.status.conditions.push(first === undefined ? cond("ResolvedRefs", true, "ResolvedRefs") : cond("ResolvedRefs", false, first.reason, first.message));
+      if (dests.length === 0) continue;
+      for (const at of p.attachments) {
+        const vs: VirtualServiceResource = {
+          kind: "VirtualService",
+          apiVersion: "networking.istio.io/v1",
+          metadata: {
+            name: `gateway-api-l4-${String(n).padStart(6, "0")}-${p.index}-${at.listener.index}`,
+            namespace: route.metadata.namespace,
+            labels: {},
+            annotations: { [ROUTE_SEMANTICS_ANNOTATION]: "ingress" },
+            creationTimestamp: route.metadata.creationTimestamp,
+          },
+          spec: {
+            hosts: at.hosts,
+            gateways: [at.listener.key],
+            http: [],
+            tls: tls ? [{ match: [{ port: 0, gateways: [], sourceLabels: {}, sniHosts: at.hosts }], route: dests }] : [],
+            tcp: tls ? [] : [{ match: [], route: dests }],
+            exportTo: [],
+          },
+          source: route.source,
+        };
+        ctx.origins.set(vs, route);
+        out.push(vs);
+      }
+    }
+    status.push({ apiVersion: route.apiVersion, kind: route.kind, metadata: { namespace: route.metadata.namespace, name: route.metadata.name }, status: { parents: parents.map((p) => p.status) } });
+  });
+  return out;
+}
+
+/** GRPCRoutes attach (listeners count them) but are not forwarded yet: Accepted False UnsupportedValue. */
+export function grpcRouteStatus(ctx: CompileContext, ac: AttachContext, routes: GRPCRouteResource[], status: StatusItem[]): void {
+  for (const route of routes) {
+    const parents = attachRoute(ctx, ac, route, true);
+    if (parents.length === 0) continue;
+    ctx.report("Warning", Codes.GatewayApiUnsupported, route, "GRPCRoute forwarding is not supported yet (needs HTTP/2 to backends): not served");
+    for (const p of parents) {
+      if (p.status.conditions[0]!.status === "True") p.status.conditions[0] = cond("Accepted", false, "UnsupportedValue", "GRPCRoute forwarding is not supported yet");
+      p.status.conditions.push(cond("ResolvedRefs", true, "ResolvedRefs"));
+    }
+    status.push({ apiVersion: route.apiVersion, kind: "GRPCRoute", metadata: { namespace: route.metadata.namespace, name: route.metadata.name }, status: { parents: parents.map((p) => p.status) } });
+  }
+}

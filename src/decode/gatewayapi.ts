@@ -1,0 +1,254 @@
+// Gateway API kinds (gateway.networking.k8s.io): GatewayClass, Gateway,
+// HTTPRoute, GRPCRoute, ReferenceGrant (v1, v1beta1), TLSRoute, TCPRoute
+// (v1alpha2, v1alpha3), and core v1 Namespace for namespace labels. Only the
+// shape is checked here (types, enums, regexes); what the objects mean together
+// (attachment, references, hostnames) is status, settled by compile.
+import { Codes } from "../model/codes.ts";
+import type {
+  BackendRef,
+  GatewayListener,
+  HeaderModifier,
+  HTTPRouteMatchSpec,
+  HTTPRouteRuleSpec,
+  L4RouteSpec,
+  LabelSelector,
+  ParentReference,
+  PathModifier,
+  ReferenceGrantSpec,
+  RouteFilter,
+  ValueMatch,
+} from "../model/gatewayapi.ts";
+import { GATEWAY_GROUP } from "../model/gatewayapi.ts";
+import { parseDuration } from "./duration.ts";
+import { compileRe2 } from "./regex.ts";
+import { int, join, obj, objList, oneOf, port, str, strList, strMap, type Obj, type Reader } from "./read.ts";
+
+export const GATEWAY_API = /^gateway\.networking\.k8s\.io\/(v1|v1beta1)$/;
+export const GATEWAY_API_ALPHA = /^gateway\.networking\.k8s\.io\/(v1alpha2|v1alpha3)$/;
+
+/** Kinds of the Gateway API (and Namespace) → apiVersion pattern; `Gateway` is handled by the caller. */
+export const GATEWAY_API_KINDS: Record<string, RegExp> = {
+  KubernetesGateway: GATEWAY_API,
+  GatewayClass: GATEWAY_API,
+  HTTPRoute: GATEWAY_API,
+  GRPCRoute: GATEWAY_API,
+  ReferenceGrant: GATEWAY_API,
+  TLSRoute: GATEWAY_API_ALPHA,
+  TCPRoute: GATEWAY_API_ALPHA,
+  Namespace: /^v1$/,
+};
+
+function parentRefs(r: Reader, spec: Obj, ns: string): ParentReference[] {
+  return objList(r, spec, "parentRefs", "spec", (o, p) => ({
+    group: o.group === undefined ? GATEWAY_GROUP : str(r, o, "group", p),
+    kind: str(r, o, "kind", p) || "Gateway",
+    namespace: str(r, o, "namespace", p) || ns,
+    name: str(r, o, "name", p, true),
+    sectionName: str(r, o, "sectionName", p),
+    port: port(r, o, "port", p),
+    written: { namespace: o.namespace !== undefined, sectionName: o.sectionName !== undefined, port: o.port !== undefined },
+  }));
+}
+
+function headerModifier(r: Reader, o: Obj | null, path: string): HeaderModifier | null {
+  if (o === null) return null;
+  const pairs = (key: string): [string, string][] =>
+    objList(r, o, key, path, (h, p) => [str(r, h, "name", p, true), typeof h.value === "string" ? h.value : str(r, h, "value", p)]);
+  return { set: pairs("set"), add: pairs("add"), remove: strList(r, o, "remove", path) };
+}
+
+function pathModifier(r: Reader, o: Obj, path: string): PathModifier | null {
+  const m = obj(r, o, "path", path);
+  if (m === null) return null;
+  const p = join(path, "path");
+  const type = oneOf(r, m, "type", p, ["ReplaceFullPath", "ReplacePrefixMatch"] as const, "ReplaceFullPath");
+  if (m.type === undefined) r.fail(Codes.MissingField, join(p, "type"), "is required");
+  const value = str(r, m, type === "ReplaceFullPath" ? "replaceFullPath" : "replacePrefixMatch", p);
+  return { type, value };
+}
+
+function filters(r: Reader, o: Obj, path: string): RouteFilter[] {
+  return objList(r, o, "filters", path, (f, p): RouteFilter => {
+    const type = str(r, f, "type", p, true);
+    const red = obj(r, f, "requestRedirect", p);
+    const rw = obj(r, f, "urlRewrite", p);
+    const rp = join(p, "requestRedirect");
+    return {
+      type,
+      requestHeaderModifier: headerModifier(r, obj(r, f, "requestHeaderModifier", p), join(p, "requestHeaderModifier")),
+      responseHeaderModifier: headerModifier(r, obj(r, f, "responseHeaderModifier", p), join(p, "responseHeaderModifier")),
+      requestRedirect:
+        red === null
+          ? null
+          : {
+              scheme: str(r, red, "scheme", rp).toLowerCase(),
+              hostname: str(r, red, "hostname", rp).toLowerCase(),
+              path: pathModifier(r, red, rp),
+              port: port(r, red, "port", rp),
+              statusCode: int(r, red, "statusCode", rp, 300, 399) || 302,
+            },
+      urlRewrite: rw === null ? null : { hostname: str(r, rw, "hostname", join(p, "urlRewrite")).toLowerCase(), path: pathModifier(r, rw, join(p, "urlRewrite")) },
+    };
+  });
+}
+
+function backendRefs(r: Reader, o: Obj, path: string, ns: string): BackendRef[] {
+  return objList(r, o, "backendRefs", path, (b, p) => ({
+    group: str(r, b, "group", p),
+    kind: str(r, b, "kind", p) || "Service",
+    name: str(r, b, "name", p, true),
+    namespace: str(r, b, "namespace", p) || ns,
+    port: port(r, b, "port", p),
+    weight: b.weight === undefined ? 1 : int(r, b, "weight", p, 0, 1_000_000),
+    filters: filters(r, b, p),
+  }));
+}
+
+function regexOk(r: Reader, value: string, field: string): void {
+  const c = compileRe2(value);
+  if (!c.ok) r.fail(Codes.InvalidRegex, field, `invalid regular expression: ${c.error}`);
+}
+
+function valueMatches(r: Reader, o: Obj, key: string, path: string): ValueMatch[] {
+  return objList(r, o, key, path, (h, p) => {
+    const type = oneOf(r, h, "type", p, ["Exact", "RegularExpression"] as const, "Exact");
+    const value = typeof h.value === "string" ? h.value : str(r, h, "value", p);
+    if (type === "RegularExpression") regexOk(r, value, join(p, "value"));
+    return { type, name: str(r, h, "name", p, true), value };
+  });
+}
+
+function httpMatch(r: Reader, m: Obj, p: string): HTTPRouteMatchSpec {
+  const po = obj(r, m, "path", p);
+  let path: HTTPRouteMatchSpec["path"] = { type: "PathPrefix", value: "/" };
+  if (po !== null) {
+    const pp = join(p, "path");
+    const type = oneOf(r, po, "type", pp, ["Exact", "PathPrefix", "RegularExpression"] as const, "PathPrefix");
+    const value = str(r, po, "value", pp) || "/";
+    if (type === "RegularExpression") regexOk(r, value, join(pp, "value"));
+    else if (!value.startsWith("/")) r.fail(Codes.InvalidValue, join(pp, "value"), "must be an absolute path (start with /)");
+    path = { type, value };
+  }
+  return { path, headers: valueMatches(r, m, "headers", p), queryParams: valueMatches(r, m, "queryParams", p), method: str(r, m, "method", p).toUpperCase() };
+}
+
+function millis(r: Reader, o: Obj, key: string, path: string): number {
+  const s = str(r, o, key, path);
+  if (s === "") return 0;
+  const ms = parseDuration(s);
+  if (ms === null) r.fail(Codes.InvalidDuration, join(path, key), `${JSON.stringify(s)} is not a duration like 10s or 500ms`);
+  return ms ?? 0;
+}
+
+export function decodeHTTPRoute(r: Reader, spec: Obj, ns: string) {
+  const rules = objList(r, spec, "rules", "spec", (rule, p): HTTPRouteRuleSpec => {
+    const matches = objList(r, rule, "matches", p, (m, mp) => httpMatch(r, m, mp));
+    const t = obj(r, rule, "timeouts", p);
+    const unsupported: string[] = [];
+    for (const k of ["retry", "sessionPersistence"]) if (rule[k] !== undefined && rule[k] !== null) unsupported.push(k);
+    return {
+      name: str(r, rule, "name", p),
+      matches: matches.length > 0 ? matches : [{ path: { type: "PathPrefix", value: "/" }, headers: [], queryParams: [], method: "" }],
+      filters: filters(r, rule, p),
+      backendRefs: backendRefs(r, rule, p, ns),
+      requestTimeoutMs: t === null ? 0 : millis(r, t, "request", join(p, "timeouts")),
+      backendRequestTimeoutMs: t === null ? 0 : millis(r, t, "backendRequest", join(p, "timeouts")),
+      unsupported,
+    };
+  });
+  return {
+    parentRefs: parentRefs(r, spec, ns),
+    hostnames: strList(r, spec, "hostnames", "spec").map((h) => h.toLowerCase()),
+    rules: rules.length > 0 ? rules : [{ name: "", matches: [{ path: { type: "PathPrefix" as const, value: "/" }, headers: [], queryParams: [], method: "" }], filters: [], backendRefs: [], requestTimeoutMs: 0, backendRequestTimeoutMs: 0, unsupported: [] }],
+  };
+}
+
+export function decodeL4Route(r: Reader, spec: Obj, ns: string): L4RouteSpec {
+  return {
+    parentRefs: parentRefs(r, spec, ns),
+    hostnames: strList(r, spec, "hostnames", "spec").map((h) => h.toLowerCase()),
+    rules: objList(r, spec, "rules", "spec", (rule, p) => ({ backendRefs: backendRefs(r, rule, p, ns) })),
+  };
+}
+
+function selector(r: Reader, o: Obj | null, path: string): LabelSelector | null {
+  if (o === null) return null;
+  return {
+    matchLabels: strMap(r, o, "matchLabels", path),
+    matchExpressions: objList(r, o, "matchExpressions", path, (e, p) => ({
+      key: str(r, e, "key", p, true),
+      operator: oneOf(r, e, "operator", p, ["In", "NotIn", "Exists", "DoesNotExist"] as const, "In"),
+      values: strList(r, e, "values", p),
+    })),
+  };
+}
+
+export function decodeKubernetesGateway(r: Reader, spec: Obj) {
+  const listeners = objList(r, spec, "listeners", "spec", (l, p): GatewayListener => {
+    const t = obj(r, l, "tls", p);
+    const tp = join(p, "tls");
+    const ar = obj(r, l, "allowedRoutes", p);
+    const ap = join(p, "allowedRoutes");
+    const nso = ar === null ? null : obj(r, ar, "namespaces", ap);
+    const np = join(ap, "namespaces");
+    return {
+      name: str(r, l, "name", p, true),
+      hostname: str(r, l, "hostname", p).toLowerCase(),
+      port: port(r, l, "port", p, true),
+      protocol: str(r, l, "protocol", p, true),
+      tls:
+        t === null
+          ? null
+          : {
+              mode: oneOf(r, t, "mode", tp, ["Terminate", "Passthrough"] as const, "Terminate"),
+              certificateRefs: objList(r, t, "certificateRefs", tp, (c, cp) => ({
+                group: str(r, c, "group", cp),
+                kind: str(r, c, "kind", cp) || "Secret",
+                name: str(r, c, "name", cp, true),
+                namespace: str(r, c, "namespace", cp),
+              })),
+            },
+      allowedRoutes: {
+        from: nso === null ? "Same" : oneOf(r, nso, "from", np, ["Same", "All", "Selector"] as const, "Same"),
+        selector: nso === null ? null : selector(r, obj(r, nso, "selector", np), join(np, "selector")),
+        kinds: ar === null ? [] : objList(r, ar, "kinds", ap, (k, kp) => ({ group: k.group === undefined ? GATEWAY_GROUP : str(r, k, "group", kp), kind: str(r, k, "kind", kp, true) })),
+      },
+    };
+  }, true);
+  return { gatewayClassName: str(r, spec, "gatewayClassName", "spec", true), listeners };
+}
+
+export function decodeGatewayClass(r: Reader, spec: Obj) {
+  return { controllerName: str(r, spec, "controllerName", "spec", true) };
+}
+
+export function decodeReferenceGrant(r: Reader, spec: Obj): ReferenceGrantSpec {
+  return {
+    from: objList(r, spec, "from", "spec", (f, p) => ({ group: str(r, f, "group", p), kind: str(r, f, "kind", p, true), namespace: str(r, f, "namespace", p, true) }), true),
+    to: objList(r, spec, "to", "spec", (t, p) => ({ group: str(r, t, "group", p), kind: str(r, t, "kind", p, true), name: str(r, t, "name", p) }), true),
+  };
+}
+
+/** Spec of a Gateway API kind (`kind` is the internal one: KubernetesGateway for Gateway); undefined: not one of them. */
+export function decodeGatewayApiSpec(r: Reader, kind: string, spec: Obj, ns: string): unknown {
+  switch (kind) {
+    case "KubernetesGateway":
+      return decodeKubernetesGateway(r, spec);
+    case "GatewayClass":
+      return decodeGatewayClass(r, spec);
+    case "HTTPRoute":
+      return decodeHTTPRoute(r, spec, ns);
+    case "GRPCRoute": {
+      const h = decodeL4Route(r, spec, ns);
+      return { parentRefs: h.parentRefs, hostnames: h.hostnames, rules: h.rules };
+    }
+    case "TLSRoute":
+    case "TCPRoute":
+      return decodeL4Route(r, spec, ns);
+    case "ReferenceGrant":
+      return decodeReferenceGrant(r, spec);
+    case "Namespace":
+      return {};
+  }
+  return undefined;
+}

@@ -1,0 +1,178 @@
+// Kubernetes Gateway API kinds (gateway.networking.k8s.io), decoded with their
+// defaults. The Gateway API `Gateway` is kind `KubernetesGateway` here (Istio's
+// own name for it), so it never collides with networking.istio.io `Gateway`.
+import type { ResourceBase } from "./meta.ts";
+
+export const GATEWAY_GROUP = "gateway.networking.k8s.io";
+
+export interface ParentReference {
+  /** `gateway.networking.k8s.io` when not written. */
+  group: string;
+  /** `Gateway` when not written. */
+  kind: string;
+  /** The route's namespace when not written. */
+  namespace: string;
+  name: string;
+  sectionName: string;
+  /** 0: not given. */
+  port: number;
+  /** Which fields were written, to echo them in status. */
+  written: { namespace: boolean; sectionName: boolean; port: boolean };
+}
+
+export interface HeaderModifier {
+  set: [string, string][];
+  add: [string, string][];
+  remove: string[];
+}
+
+export interface PathModifier {
+  type: "ReplaceFullPath" | "ReplacePrefixMatch";
+  value: string;
+}
+
+export interface RequestRedirect {
+  scheme: string;
+  hostname: string;
+  path: PathModifier | null;
+  /** 0: not given. */
+  port: number;
+  /** 302 when not written. */
+  statusCode: number;
+}
+
+export interface URLRewrite {
+  hostname: string;
+  path: PathModifier | null;
+}
+
+export interface RouteFilter {
+  type: string;
+  requestHeaderModifier: HeaderModifier | null;
+  responseHeaderModifier: HeaderModifier | null;
+  requestRedirect: RequestRedirect | null;
+  urlRewrite: URLRewrite | null;
+}
+
+export interface BackendRef {
+  /** "" (core) when not written. */
+  group: string;
+  /** `Service` when not written. */
+  kind: string;
+  name: string;
+  /** The route's namespace when not written. */
+  namespace: string;
+  /** 0: not given. */
+  port: number;
+  /** 1 when not written. */
+  weight: number;
+  filters: RouteFilter[];
+}
+
+export interface ValueMatch {
+  type: "Exact" | "RegularExpression";
+  name: string;
+  value: string;
+}
+
+export interface HTTPRouteMatchSpec {
+  path: { type: "Exact" | "PathPrefix" | "RegularExpression"; value: string };
+  headers: ValueMatch[];
+  queryParams: ValueMatch[];
+  /** "": any method. */
+  method: string;
+}
+
+export interface HTTPRouteRuleSpec {
+  name: string;
+  /** Never empty: a rule without matches matches PathPrefix `/`. */
+  matches: HTTPRouteMatchSpec[];
+  filters: RouteFilter[];
+  backendRefs: BackendRef[];
+  /** Milliseconds; 0: not given. */
+  requestTimeoutMs: number;
+  backendRequestTimeoutMs: number;
+  /** Fields read but not served (retry, sessionPersistence), as field paths. */
+  unsupported: string[];
+}
+
+export interface HTTPRouteSpec {
+  parentRefs: ParentReference[];
+  hostnames: string[];
+  rules: HTTPRouteRuleSpec[];
+}
+
+export interface GRPCRouteSpec {
+  parentRefs: ParentReference[];
+  hostnames: string[];
+  /** Rules as read; gangway cannot forward gRPC yet (status says so). */
+  rules: { backendRefs: BackendRef[] }[];
+}
+
+export interface L4RouteSpec {
+  parentRefs: ParentReference[];
+  /** TLSRoute only. */
+  hostnames: string[];
+  rules: { backendRefs: BackendRef[] }[];
+}
+
+export interface SecretObjectReference {
+  group: string;
+  kind: string;
+  name: string;
+  namespace: string;
+}
+
+export interface LabelSelector {
+  matchLabels: Record<string, string>;
+  matchExpressions: { key: string; operator: string; values: string[] }[];
+}
+
+export interface GatewayListener {
+  name: string;
+  /** "": any host. Lower case. */
+  hostname: string;
+  port: number;
+  protocol: string;
+  tls: { mode: "Terminate" | "Passthrough"; certificateRefs: SecretObjectReference[] } | null;
+  allowedRoutes: {
+    from: "Same" | "All" | "Selector";
+    selector: LabelSelector | null;
+    /** Empty: the kinds of the protocol. */
+    kinds: { group: string; kind: string }[];
+  };
+}
+
+export interface KubernetesGatewaySpec {
+  gatewayClassName: string;
+  listeners: GatewayListener[];
+}
+
+export interface GatewayClassSpec {
+  controllerName: string;
+}
+
+export interface ReferenceGrantSpec {
+  from: { group: string; kind: string; namespace: string }[];
+  /** `name` "": every object of the kind. */
+  to: { group: string; kind: string; name: string }[];
+}
+
+export type GatewayClassResource = ResourceBase<"GatewayClass", GatewayClassSpec>;
+export type KubernetesGatewayResource = ResourceBase<"KubernetesGateway", KubernetesGatewaySpec>;
+export type HTTPRouteResource = ResourceBase<"HTTPRoute", HTTPRouteSpec>;
+export type GRPCRouteResource = ResourceBase<"GRPCRoute", GRPCRouteSpec>;
+export type TLSRouteResource = ResourceBase<"TLSRoute", L4RouteSpec>;
+export type TCPRouteResource = ResourceBase<"TCPRoute", L4RouteSpec>;
+export type ReferenceGrantResource = ResourceBase<"ReferenceGrant", ReferenceGrantSpec>;
+export type NamespaceResource = ResourceBase<"Namespace", Record<string, never>>;
+
+export type GatewayApiResource =
+  | GatewayClassResource
+  | KubernetesGatewayResource
+  | HTTPRouteResource
+  | GRPCRouteResource
+  | TLSRouteResource
+  | TCPRouteResource
+  | ReferenceGrantResource
+  | NamespaceResource;

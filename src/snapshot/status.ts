@@ -1,0 +1,29 @@
+// Gateway API status as a conformant controller would write it (compile/gatewayapi
+// computes it; `gateway status` prints it; admin /status serves it).
+
+export interface Condition {
+  type: string;
+  status: "True" | "False";
+  reason: string;
+  message: string;
+}
+
+export interface ListenerStatus {
+  name: string;
+  attachedRoutes: number;
+  supportedKinds: { group: string; kind: string }[];
+  conditions: Condition[];
+}
+
+export interface RouteParentStatus {
+  parentRef: { group: string; kind: string; name: string; namespace?: string; sectionName?: string; port?: number };
+  controllerName: string;
+  conditions: Condition[];
+}
+
+export interface StatusItem {
+  apiVersion: string;
+  kind: string;
+  metadata: { namespace: string; name: string };
+  status: { conditions?: Condition[]; listeners?: ListenerStatus[]; parents?: RouteParentStatus[] };
+}
