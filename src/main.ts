@@ -4,6 +4,7 @@ import { serve } from "./primary/serve.ts";
 import { analyzeCommand } from "./cli/analyze.ts";
 import { proxyConfigCommand } from "./cli/proxy-config.ts";
 import { explainCommand } from "./cli/explain.ts";
+import { statusCommand } from "./cli/status.ts";
 import { CERTS_USAGE, certsCommand } from "./cli/certs.ts";
 import pkg from "../package.json" with { type: "json" };
 
@@ -43,6 +44,9 @@ async function run(argv: string[]): Promise<number> {
         return explainCommand(o);
       case "certs":
         return await certsCommand(o);
+      case "status":
+        if (o.configDirs.length === 0) throw new UsageError("status needs --config DIR");
+        return statusCommand(o);
     }
   } catch (err) {
     if (err instanceof UsageError) {

@@ -90,6 +90,11 @@ export async function handleAdmin(req: Request, state: AdminState): Promise<Resp
     // INTERFACE.md: "secrets without private keys" — the credentials as /certs reports them
     return jsonResponse({ ...(snapshotToJSON(snap) as Record<string, unknown>), secrets: certsReport(snap) });
   }
+  if (path === "/status") {
+    // Gateway API status of this instance's Gateways and their routes (INTERFACE.md)
+    if (snap === null) return jsonResponse({ error: "no configuration loaded" }, 503);
+    return jsonResponse({ items: snap.gatewayStatus ?? [] });
+  }
   if (path === "/certs" || path === "/secrets") {
     if (snap === null) return jsonResponse({ error: "no configuration loaded" }, 503);
     return jsonResponse({ version: snap.version, certs: certsReport(snap) });

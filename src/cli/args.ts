@@ -4,7 +4,7 @@ import { availableParallelism } from "node:os";
 
 export class UsageError extends Error {}
 
-export type Command = "serve" | "analyze" | "proxy-config" | "certs" | "explain" | "help" | "version";
+export type Command = "serve" | "analyze" | "proxy-config" | "certs" | "explain" | "status" | "help" | "version";
 
 export interface Options {
   command: Command;
@@ -35,11 +35,13 @@ export interface Options {
   ingressClass: string;
   /** --ingress-mode: which Kubernetes Ingresses are served (Istio's ingressControllerMode). */
   ingressMode: "strict" | "default" | "off";
+  /** --gateway NS/NAME (repeatable): the Gateway API Gateways served; empty: every Gateway of our class. */
+  gateways: string[];
   /** Options a subcommand reads itself (`--host`, `--path`, `-o`, ...), by name. */
   extra: Map<string, string[]>;
 }
 
-const COMMANDS = new Set(["serve", "analyze", "proxy-config", "certs", "explain", "help", "version"]);
+const COMMANDS = new Set(["serve", "analyze", "proxy-config", "certs", "explain", "status", "help", "version"]);
 
 /** Options with a value, and whether they may repeat. */
 const VALUE_OPTIONS: Record<string, boolean> = {
@@ -61,6 +63,7 @@ const VALUE_OPTIONS: Record<string, boolean> = {
   "--trust-domain": false,
   "--ingress-class": false,
   "--ingress-mode": false,
+  "--gateway": true,
 };
 
 /** Subcommand options (value-taking), collected into `extra`. */
@@ -95,6 +98,7 @@ export function defaultOptions(): Options {
     trustDomain: "cluster.local",
     ingressClass: "istio",
     ingressMode: "strict",
+    gateways: [],
     extra: new Map(),
   };
 }
@@ -259,6 +263,10 @@ function applyOption(o: Options, name: string, value: string): void {
       o.ingressMode = m;
       return;
     }
+    case "--gateway":
+      if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(value)) throw new UsageError(`--gateway: expected NAMESPACE/NAME, got "${value}"`);
+      if (!o.gateways.includes(value)) o.gateways.push(value);
+      return;
     default: {
       const key = name === "--output" ? "-o" : name;
       const list = o.extra.get(key) ?? [];
@@ -276,6 +284,7 @@ usage:
   bun run gateway proxy-config listeners|routes|clusters|endpoints|secrets (--config DIR | --admin HOST:PORT) [-o json]
   bun run gateway explain --config DIR --host H --path P [--port N] [--header k=v] [--method M]
   bun run gateway certs ...                                      create CA, server and client certificates
+  bun run gateway status --config DIR [--gateway NS/NAME] [-o yaml|json]   Gateway API status a controller would write
 
 options:
   --config DIR          configuration directory (required, repeatable): *.yaml, *.yml, *.json, recursively;
@@ -298,6 +307,8 @@ options:
   --ingress-class NAME  Kubernetes Ingresses with annotation kubernetes.io/ingress.class: NAME are served (default istio)
   --ingress-mode strict|default|off   strict: only classed Ingresses (default); default: also Ingresses
                         without a class, unless the default IngressClass is another controller's; off: none
+  --gateway NS/NAME     serve only this Gateway API Gateway (repeatable; default: every Gateway whose
+                        GatewayClass has controllerName istio.io/gateway-controller)
   -h, --help            this text
 
 exit codes: 0 normal, 1 unusable configuration at start-up, 2 bad usage

@@ -16,7 +16,7 @@ export type BuildResult =
 export type ResourceKeyed = Map<string, string>;
 
 export function compileOptions(o: Options): CompileOptions {
-  return { namespace: o.namespace, labels: o.labels, portMap: o.portMap, bindAddress: o.bind, ingressClass: o.ingressClass, ingressMode: o.ingressMode, meshCerts: o.meshCerts, trustDomain: o.trustDomain };
+  return { namespace: o.namespace, labels: o.labels, portMap: o.portMap, bindAddress: o.bind, ingressClass: o.ingressClass, ingressMode: o.ingressMode, meshCerts: o.meshCerts, trustDomain: o.trustDomain, gateways: o.gateways };
 }
 
 /** A digest of everything read, to skip a reload when nothing changed. */
