@@ -217,6 +217,9 @@ export function trace(snapshot: Snapshot, request: TraceRequest): TraceResult {
   if (a.kind === "direct") {
     return { ...out, outcome: "direct", status: a.status, reason: `route ${route.name} answers ${a.status} directly` };
   }
+  if (a.destinations.length > 0 && a.destinations.every((d) => d.cluster === "")) {
+    return { ...out, outcome: "direct", status: 500, reason: `route ${route.name}: its backendRefs do not resolve: answers 500` };
+  }
   for (const d of a.destinations) {
     out.destinations.push({ cluster: d.cluster, weight: d.weight, endpoints: snapshot.clusters.get(d.cluster)?.endpoints ?? [] });
   }

@@ -22,6 +22,11 @@ export interface Attachment {
   hosts: string[];
 }
 
+/** Attachments that are served (their listener is programmed). */
+export function servedAttachments(list: Attachment[]): Attachment[] {
+  return list.filter((a) => a.listener.ready);
+}
+
 export interface ParentResult {
   index: number;
   status: RouteParentStatus;
@@ -105,9 +110,9 @@ export function attachRoute(ctx: CompileContext, ac: AttachContext, route: Route
       fail("NoMatchingParent", p.sectionName !== "" ? `no listener named ${p.sectionName}${p.port ? ` on port ${p.port}` : ""}` : `no listener on port ${p.port}`);
       return;
     }
-    const ready = candidates.filter((l) => l.ready);
+    const ready = candidates.filter((l) => l.accepted);
     if (ready.length === 0) {
-      fail("NoMatchingParent", "no listener it names is programmed");
+      fail("NoMatchingParent", "no listener it names is accepted");
       return;
     }
     const allowed = ready.filter((l) => l.kinds.includes(route.kind) && namespaceAllowed(ac, l, ns));

@@ -28,7 +28,9 @@ export interface ServedListener {
   spec: GatewayListener;
   /** `ns/name` of the derived Istio Gateway routes bind to. */
   key: string;
-  /** Accepted and programmed: routes may attach. */
+  /** Accepted (protocol and TLS mode understood): routes attach and are counted. */
+  accepted: boolean;
+  /** Also programmed (references resolve, no conflict): served. */
   ready: boolean;
   kinds: string[];
   attached: Set<string>;
@@ -137,6 +139,7 @@ function listenerState(ctx: CompileContext, g: KubernetesGatewayResource, l: Gat
   ctx.origins.set(derived, g);
   return {
     derived,
+    accepted,
     gateway: g,
     index,
     spec: l,
@@ -182,7 +185,9 @@ export function serveGateways(
       gateway: g,
       listeners,
       conditions: [
-        cond("Accepted", true, allValid ? "Accepted" : "ListenersNotValid", allValid ? "" : "some listeners are not valid"),
+        allValid
+          ? cond("Accepted", true, "Accepted")
+          : cond("Accepted", listeners.some((l) => l.accepted), "ListenersNotValid", listeners.some((l) => l.accepted) ? "some listeners are not valid" : "no listener is valid"),
         programmed ? cond("Programmed", true, "Programmed") : cond("Programmed", false, "Invalid", "no listener is programmed"),
       ],
     });

@@ -10,7 +10,7 @@ import type { HTTPRoute, VirtualServiceResource } from "../../model/istio.ts";
 import type { ServiceResource } from "../../model/kube.ts";
 import type { CompileContext } from "../context.ts";
 import { ROUTE_SEMANTICS_ANNOTATION } from "../virtualhosts.ts";
-import { attachRoute, type AttachContext } from "./attach.ts";
+import { attachRoute, servedAttachments, type AttachContext } from "./attach.ts";
 import type { Grants } from "./grants.ts";
 import { matchEntries, ruleAction, type RuleAction } from "./http-rules.ts";
 import { cond, type StatusItem } from "./status.ts";
@@ -77,7 +77,7 @@ export function convertHTTPRoutes(
       }
       const first = problems[0];
       p.status.conditions.push(first === undefined ? cond("ResolvedRefs", true, "ResolvedRefs") : cond("ResolvedRefs", false, first.reason, first.message));
-      for (const at of p.attachments) {
+      for (const at of servedAttachments(p.attachments)) {
         for (const host of at.hosts) {
           const key = `${at.listener.key}\0${host}`;
           let t = tables.get(key);

@@ -7,7 +7,7 @@ import type { RouteDestination, VirtualServiceResource } from "../../model/istio
 import type { ServiceResource } from "../../model/kube.ts";
 import type { CompileContext } from "../context.ts";
 import { ROUTE_SEMANTICS_ANNOTATION } from "../virtualhosts.ts";
-import { attachRoute, type AttachContext } from "./attach.ts";
+import { attachRoute, servedAttachments, type AttachContext } from "./attach.ts";
 import { INVALID_BACKEND_HOST, resolveBackend } from "./backends.ts";
 import type { Grants } from "./grants.ts";
 import { cond, type StatusItem } from "./status.ts";
@@ -38,7 +38,7 @@ export function convertL4Routes(
       const first = problems[0];
       p.status.conditions.push(first === undefined ? cond("ResolvedRefs", true, "ResolvedRefs") : cond("ResolvedRefs", false, first.reason, first.message));
       if (dests.length === 0) continue;
-      for (const at of p.attachments) {
+      for (const at of servedAttachments(p.attachments)) {
         const vs: VirtualServiceResource = {
           kind: "VirtualService",
           apiVersion: "networking.istio.io/v1",

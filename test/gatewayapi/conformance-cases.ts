@@ -1,0 +1,147 @@
+// Conformance cases of kubernetes-sigs/gateway-api (conformance/tests/<case>.go)
+// ported as tables: the case's manifests are test/gatewayapi/cases/<case>/input.yaml
+// (plus base.yaml); each request lists what the conformance test expects: the
+// backend Service that answers (`name`, or `ns/name` outside
+// gateway-conformance-infra) or the status gangway answers itself.
+export interface CaseRequest {
+  host?: string;
+  path: string;
+  /** Gateway port (default 80). */
+  port?: number;
+  method?: string;
+  headers?: Record<string, string>;
+  expect: string | number;
+}
+
+export interface ConformanceCase {
+  name: string;
+  /** `--gateway` values (the Gateways the conformance test addresses). */
+  gateways: string[];
+  requests: CaseRequest[];
+}
+
+const INFRA = "gateway-conformance-infra";
+const gw = (name: string) => `${INFRA}/${name}`;
+const r = (path: string, expect: string | number, more: Partial<CaseRequest> = {}): CaseRequest => ({ path, expect, ...more });
+const h = (host: string, path: string, expect: string | number, more: Partial<CaseRequest> = {}): CaseRequest => ({ host, path, expect, ...more });
+const V1 = "infra-backend-v1";
+const V2 = "infra-backend-v2";
+const V3 = "infra-backend-v3";
+
+export const CASES: ConformanceCase[] = [
+  { name: "httproute-simple-same-namespace", gateways: [gw("same-namespace")], requests: [r("/", V1)] },
+  {
+    name: "httproute-matching",
+    gateways: [gw("same-namespace")],
+    requests: [
+      r("/", V1), r("/example", V1), r("/", V1, { headers: { version: "one" } }), r("/v2", V2), r("/v2/example", V2),
+      r("/", V2, { headers: { version: "two" } }), r("/v2/", V2), r("/v2example", V1), r("/foo/v2/example", V1),
+    ],
+  },
+  {
+    name: "httproute-exact-path-matching",
+    gateways: [gw("same-namespace")],
+    requests: [r("/one", V1), r("/two", V2), r("/", 404), r("/one/example", 404), r("/two/", 404), r("/Two", 404)],
+  },
+  {
+    name: "httproute-header-matching",
+    gateways: [gw("same-namespace")],
+    requests: [
+      r("/", V1, { headers: { version: "one" } }), r("/", V2, { headers: { version: "two" } }),
+      r("/", V1, { headers: { version: "two", color: "orange" } }), r("/", V2, { headers: { version: "two", color: "blue" } }),
+      r("/", 404, { headers: { color: "orange" } }), r("/", 404, { headers: { "some-other-header": "one" } }),
+      r("/", V1, { headers: { color: "blue" } }), r("/", V1, { headers: { color: "green" } }), r("/", V2, { headers: { color: "red" } }),
+      r("/", V2, { headers: { color: "yellow" } }), r("/", 404, { headers: { color: "purple" } }),
+    ],
+  },
+  {
+    name: "httproute-query-param-matching",
+    gateways: [gw("same-namespace")],
+    requests: [
+      r("/?animal=whale", V1), r("/?animal=dolphin", V2), r("/?animal=dolphin&color=blue", V3), r("/?ANIMAL=Whale", V3),
+      r("/?animal=whale&otherparam=irrelevant", V1), r("/?animal=dolphin&color=yellow", V2), r("/?color=blue", 404),
+      r("/?animal=dog", 404), r("/?animal=whaledolphin", 404), r("/", 404), r("/path1?animal=whale", V1),
+      r("/?animal=whale", V2, { headers: { version: "one" } }), r("/path2?animal=whale", V3, { headers: { version: "two" } }),
+      r("/path3?animal=shark", V1), r("/path4?animal=kraken", V1, { headers: { version: "three" } }), r("/?animal=shark", 404),
+      r("/path4?animal=kraken", 404), r("/path5?animal=hydra", V1), r("/?animal=hydra", V3, { headers: { version: "four" } }),
+    ],
+  },
+  {
+    name: "httproute-method-matching",
+    gateways: [gw("same-namespace")],
+    requests: [
+      r("/", V1, { method: "POST" }), r("/", V2, { method: "GET" }), r("/", 404, { method: "HEAD" }), r("/path1", V1, { method: "GET" }),
+      r("/", V2, { method: "PUT", headers: { version: "one" } }), r("/path2", V3, { method: "POST", headers: { version: "two" } }),
+      r("/path3", V1, { method: "PATCH" }), r("/path4", V1, { method: "DELETE", headers: { version: "three" } }), r("/", 404, { method: "PUT" }),
+      r("/path4", 404, { method: "DELETE" }), r("/path5", V1, { method: "PATCH" }), r("/", V2, { method: "PATCH", headers: { version: "four" } }),
+    ],
+  },
+  {
+    name: "httproute-matching-across-routes",
+    gateways: [gw("same-namespace")],
+    requests: [
+      h("example.com", "/", V1), h("example.com", "/example", V1), h("example.net", "/example", V1),
+      h("example.com", "/example", V1, { headers: { version: "one" } }), h("example.com", "/v2", V2), h("example.net", "/v2", V1),
+      h("example.com", "/v2/example", V2), h("example.com", "/", V2, { headers: { version: "two" } }),
+    ],
+  },
+  {
+    name: "httproute-path-match-order",
+    gateways: [gw("same-namespace")],
+    requests: [r("/match/exact/one", V3), r("/match/exact", V2), r("/match", V1), r("/match/prefix/one/any", V2), r("/match/prefix/any", V1), r("/match/any", V3)],
+  },
+  {
+    name: "httproute-hostname-intersection",
+    gateways: [gw("httproute-hostname-intersection"), gw("httproute-hostname-intersection-all")],
+    requests: [
+      h("very.specific.com", "/s1", V1), h("very.specific.com:1234", "/s1", V1), h("non.matching.com", "/s1", 404),
+      h("foo.nonmatchingwildcard.io", "/s1", 404), h("foo.wildcard.io", "/s1", 404), h("very.specific.com", "/non-matching-prefix", 404),
+      h("foo.wildcard.io", "/s2", V2), h("bar.wildcard.io", "/s2", V2), h("foo.bar.wildcard.io", "/s2", V2), h("non.matching.com", "/s2", 404),
+      h("wildcard.io", "/s2", 404), h("very.specific.com", "/s2", 404), h("foo.wildcard.io", "/non-matching-prefix", 404),
+      h("very.specific.com", "/s3", V3), h("non.matching.com", "/s3", 404), h("foo.specific.com", "/s3", 404), h("foo.wildcard.io", "/s3", 404),
+      h("foo.anotherwildcard.io", "/s4", V1), h("bar.anotherwildcard.io", "/s4", V1), h("foo.bar.anotherwildcard.io", "/s4", V1),
+      h("anotherwildcard.io", "/s4", 404), h("foo.wildcard.io", "/s4", 404), h("very.specific.com", "/s4", 404),
+      h("specific.but.wrong.com", "/s5", 404), h("wildcard.io", "/s5", 404),
+    ],
+  },
+  {
+    name: "httproute-listener-hostname-matching",
+    gateways: [gw("httproute-listener-hostname-matching")],
+    requests: [
+      h("bar.com", "/", V1), h("foo.bar.com", "/", V2), h("baz.bar.com", "/", V3), h("boo.bar.com", "/", V3),
+      h("multiple.prefixes.bar.com", "/", V3), h("multiple.prefixes.foo.com", "/", V3), h("foo.com", "/", 404), h("no.matching.host", "/", 404),
+    ],
+  },
+  {
+    name: "gateway-http-listener-isolation",
+    gateways: [gw("http-listener-isolation")],
+    requests: [
+      h("bar.com", "/empty-hostname", V1), h("bar.com", "/wildcard-example-com", 404), h("bar.com", "/wildcard-foo-example-com", 404),
+      h("bar.com", "/abc-foo-example-com", 404), h("bar.example.com", "/empty-hostname", 404), h("bar.example.com", "/wildcard-example-com", V1),
+      h("bar.example.com", "/wildcard-foo-example-com", 404), h("bar.example.com", "/abc-foo-example-com", 404),
+      h("bar.foo.example.com", "/empty-hostname", 404), h("bar.foo.example.com", "/wildcard-example-com", 404),
+      h("bar.foo.example.com", "/wildcard-foo-example-com", V1), h("bar.foo.example.com", "/abc-foo-example-com", 404),
+      h("abc.foo.example.com", "/empty-hostname", 404), h("abc.foo.example.com", "/wildcard-example-com", 404),
+      h("abc.foo.example.com", "/wildcard-foo-example-com", 404), h("abc.foo.example.com", "/abc-foo-example-com", V1),
+    ],
+  },
+  {
+    name: "httproute-listener-port-matching",
+    gateways: [gw("httproute-listener-port-matching")],
+    requests: [h("foo.com", "/", V1), h("foo.com:8080", "/", V2, { port: 8080 }), h("bar.com:8080", "/", V2, { port: 8080 }), h("foo.com:8090", "/", V3, { port: 8090 }), h("bar.com:8090", "/", 404, { port: 8090 })],
+  },
+  { name: "httproute-cross-namespace", gateways: [gw("backend-namespaces")], requests: [r("/", "gateway-conformance-web-backend/web-backend")] },
+  { name: "httproute-reference-grant", gateways: [gw("same-namespace")], requests: [r("/", "gateway-conformance-web-backend/web-backend")] },
+  { name: "httproute-invalid-reference-grant", gateways: [gw("same-namespace")], requests: [r("/", 500)] },
+  { name: "httproute-invalid-cross-namespace-backend-ref", gateways: [gw("same-namespace")], requests: [r("/", 500)] },
+  { name: "httproute-invalid-backendref-unknown-kind", gateways: [gw("same-namespace")], requests: [r("/v2", 500)] },
+  { name: "httproute-invalid-nonexistent-backendref", gateways: [gw("same-namespace")], requests: [r("/", 500)] },
+  { name: "httproute-invalid-parentref-not-matching-section-name", gateways: [gw("same-namespace")], requests: [] },
+  { name: "httproute-invalid-parentref-not-matching-listener-port", gateways: [gw("same-namespace")], requests: [] },
+  { name: "httproute-invalid-cross-namespace-parent-ref", gateways: [gw("same-namespace")], requests: [] },
+  { name: "httproute-disallowed-kind", gateways: [gw("tlsroutes-only")], requests: [] },
+  { name: "gateway-with-attached-routes", gateways: [], requests: [] },
+  { name: "gateway-invalid-route-kind", gateways: [], requests: [] },
+  { name: "gateway-invalid-listeners-unsupported-protocol", gateways: [], requests: [] },
+  { name: "httproute-weight", gateways: [gw("same-namespace")], requests: [] },
+];

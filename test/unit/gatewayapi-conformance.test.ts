@@ -1,0 +1,51 @@
+// Gateway API conformance cases (test/gatewayapi/conformance-cases.ts) against
+// the compiled snapshot: every request the conformance test makes is traced
+// through the same lookups the workers use, and the status a controller would
+// write is compared with test/gatewayapi/cases/<case>/status.json.
+// UPDATE_GOLDEN=1 rewrites the status files; review the diff.
+import { describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { compileSnapshot } from "../../src/compile/index.ts";
+import { decodeFiles } from "../../src/decode/index.ts";
+import type { Snapshot } from "../../src/snapshot/types.ts";
+import { trace } from "../../src/trace.ts";
+import { CASES, type CaseRequest } from "../gatewayapi/conformance-cases.ts";
+import { options } from "./pipeline-helpers.ts";
+
+const DIR = join(import.meta.dir, "..", "gatewayapi");
+const update = process.env.UPDATE_GOLDEN === "1";
+
+export function compileCase(name: string, gateways: string[], extra: string[] = []): Snapshot {
+  const files = ["base.yaml", `cases/${name}/input.yaml`, ...extra].map((p) => ({ path: p, text: readFileSync(join(DIR, p), "utf8") }));
+  const { resources, errors } = decodeFiles(files);
+  expect(errors).toEqual([]);
+  return compileSnapshot(resources, options({ gateways }), 1);
+}
+
+/** What answers: the backend (`name`, `ns/name` outside the infra namespace) or the status. */
+function outcome(snap: Snapshot, q: CaseRequest): string | number {
+  const t = trace(snap, { port: q.port ?? 80, host: q.host ?? "example.com", path: q.path, method: q.method ?? "GET", headers: q.headers ?? {} });
+  if (t.outcome !== "forward" && t.outcome !== "no_endpoints") return t.status;
+  const host = t.cluster!.split("|")[3]!; // name.ns.svc.cluster.local
+  const [name, ns] = host.split(".");
+  return ns === "gateway-conformance-infra" ? name! : `${ns}/${name}`;
+}
+
+describe("Gateway API conformance cases", () => {
+  for (const c of CASES) {
+    test(c.name, () => {
+      const snap = compileCase(c.name, c.gateways);
+      const got = c.requests.map((q) => ({ ...q, expect: outcome(snap, q) }));
+      expect(got).toEqual(c.requests);
+      const status = JSON.stringify({ items: snap.gatewayStatus ?? [] }, null, 2) + "\n";
+      const file = join(DIR, "cases", c.name, "status.json");
+      if (update || !existsSync(file)) {
+        writeFileSync(file, status);
+        if (!update) throw new Error(`${file} was missing and has been written: review it, then run again`);
+        return;
+      }
+      expect(status).toBe(readFileSync(file, "utf8"));
+    });
+  }
+});
