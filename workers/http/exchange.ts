@@ -160,6 +160,7 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
       }
     }
     if (d === undefined) return this.localReply(503, "UH", "no_healthy_upstream", "no healthy upstream", "");
+    if (d.cluster === "") return this.localReply(500, "-", "direct_response", "", ""); // unresolved Gateway API backendRef
     this.upstreamCluster = d.cluster;
     const rt = clusters.get(d.cluster);
     this.destService = rt?.cluster.serviceHost ?? d.host;

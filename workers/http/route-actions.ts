@@ -38,8 +38,9 @@ export function redirectLocation(h: RequestHead, a: Extract<RouteAction, { kind:
   let authority = a.authority ?? origHost;
   const hasPort = authority.startsWith("[") ? authority.indexOf(":", authority.indexOf("]")) >= 0 : authority.includes(":");
   if (a.port > 0) authority = (hasPort ? authority.slice(0, authority.lastIndexOf(":")) : authority) + ":" + a.port;
-  else if (!hasPort && (a.scheme === null || a.scheme === h.scheme)) authority += origPort;
+  else if (a.port === 0 && !hasPort && (a.scheme === null || a.scheme === h.scheme)) authority += origPort;
   let path = a.uri ?? h.path;
+  if (a.stripPrefix !== undefined && a.stripPrefix > 0) path = a.uri + h.path.slice(a.stripPrefix);
   if (a.uri === null || !a.uri.includes("?")) if (h.query !== "") path += "?" + h.query;
   return scheme + "://" + authority + path;
 }
