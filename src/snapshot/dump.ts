@@ -135,7 +135,8 @@ export function snapshotToJSON(snapshot: Snapshot): unknown {
     findings: snapshot.findings,
   };
   for (const [k, v] of Object.entries(snapshot)) {
-    if (!(k in out)) out[k] = toPlain(v);
+    // Gateway API status is served at /status, not in the configuration dump
+    if (!(k in out) && k !== "gatewayStatus") out[k] = toPlain(v);
   }
   return out;
 }

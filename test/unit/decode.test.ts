@@ -74,8 +74,9 @@ spec:
     ]);
   });
 
-  test("a Gateway API Gateway (another group) is not an Istio Gateway: skipped", () => {
-    expect(decodeOk("apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: g}\nspec: {gatewayClassName: istio}\n")).toEqual([]);
+  test("a Gateway API Gateway (another group) is not an Istio Gateway: it decodes as KubernetesGateway", () => {
+    const rs = decodeOk("apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: g}\nspec: {gatewayClassName: istio, listeners: [{name: http, port: 80, protocol: HTTP}]}\n");
+    expect(rs.map((r) => r.kind)).toEqual(["KubernetesGateway"]);
   });
 
   test("YAML that does not parse names the file and document", () => {
