@@ -24,7 +24,8 @@ import { compileRe2 } from "./regex.ts";
 import { int, join, obj, objList, oneOf, port, str, strList, strMap, type Obj, type Reader } from "./read.ts";
 
 export const GATEWAY_API = /^gateway\.networking\.k8s\.io\/(v1|v1beta1)$/;
-export const GATEWAY_API_ALPHA = /^gateway\.networking\.k8s\.io\/(v1alpha2|v1alpha3)$/;
+/** TLSRoute and TCPRoute: the alpha versions, and v1 (TLSRoute graduated there; the conformance suite writes it). */
+export const GATEWAY_API_ALPHA = /^gateway\.networking\.k8s\.io\/(v1alpha2|v1alpha3|v1)$/;
 
 /** Kinds of the Gateway API (and Namespace) → apiVersion pattern; `Gateway` is handled by the caller. */
 export const GATEWAY_API_KINDS: Record<string, RegExp> = {

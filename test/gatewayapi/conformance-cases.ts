@@ -8,6 +8,8 @@ export interface CaseRequest {
   path: string;
   /** Gateway port (default 80). */
   port?: number;
+  /** TLS server name (a TLS listener: passthrough by SNI). */
+  sni?: string;
   method?: string;
   headers?: Record<string, string>;
   expect: string | number;
@@ -144,4 +146,9 @@ export const CASES: ConformanceCase[] = [
   { name: "gateway-invalid-route-kind", gateways: [], requests: [] },
   { name: "gateway-invalid-listeners-unsupported-protocol", gateways: [], requests: [] },
   { name: "httproute-weight", gateways: [gw("same-namespace")], requests: [] },
+  {
+    name: "tlsroute-simple-same-namespace",
+    gateways: [gw("gateway-tlsroute")],
+    requests: [{ sni: "abc.example.com", port: 443, path: "", expect: "tcp-backend" }, { sni: "other.example.com", port: 443, path: "", expect: "closed" }],
+  },
 ];

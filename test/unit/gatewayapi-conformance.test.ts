@@ -1,7 +1,7 @@
 // Gateway API conformance cases (test/gatewayapi/conformance-cases.ts) against
 // the compiled snapshot: every request the conformance test makes is traced
 // through the same lookups the workers use, and the status a controller would
-// write is compared with test/gatewayapi/cases/<case>/status.json.
+// write is compared with test/gatewayapi/cases/<case>/status.golden (JSON; not .json, so `--config` on a case folder does not read it).
 // UPDATE_GOLDEN=1 rewrites the status files; review the diff.
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -25,8 +25,9 @@ export function compileCase(name: string, gateways: string[], extra: string[] = 
 
 /** What answers: the backend (`name`, `ns/name` outside the infra namespace) or the status. */
 function outcome(snap: Snapshot, q: CaseRequest): string | number {
-  const t = trace(snap, { port: q.port ?? 80, host: q.host ?? "example.com", path: q.path, method: q.method ?? "GET", headers: q.headers ?? {} });
-  if (t.outcome !== "forward" && t.outcome !== "no_endpoints") return t.status;
+  const t = trace(snap, { port: q.port ?? 80, host: q.host ?? q.sni ?? "example.com", path: q.path, method: q.method ?? "GET", headers: q.headers ?? {}, ...(q.sni ? { sni: q.sni } : {}) });
+  if (t.outcome === "tcp_no_route" || t.outcome === "handshake_failed") return "closed";
+  if (t.outcome !== "forward" && t.outcome !== "no_endpoints" && t.outcome !== "tcp_forward") return t.status;
   const host = t.cluster!.split("|")[3]!; // name.ns.svc.cluster.local
   const [name, ns] = host.split(".");
   return ns === "gateway-conformance-infra" ? name! : `${ns}/${name}`;
@@ -39,7 +40,7 @@ describe("Gateway API conformance cases", () => {
       const got = c.requests.map((q) => ({ ...q, expect: outcome(snap, q) }));
       expect(got).toEqual(c.requests);
       const status = JSON.stringify({ items: snap.gatewayStatus ?? [] }, null, 2) + "\n";
-      const file = join(DIR, "cases", c.name, "status.json");
+      const file = join(DIR, "cases", c.name, "status.golden");
       if (update || !existsSync(file)) {
         writeFileSync(file, status);
         if (!update) throw new Error(`${file} was missing and has been written: review it, then run again`);
