@@ -40,7 +40,13 @@ export function startBackend(namespace: string, service: string): Backend {
       const headers: Record<string, string> = {};
       req.headers.forEach((v, k) => (headers[k] = v));
       const body: EchoBody = { path: url.pathname, query: url.search, host: req.headers.get("host") ?? "", method: req.method, headers, namespace, pod };
-      return Response.json(body, { headers: { "x-pod": pod } });
+      // as the conformance echo server: `X-Echo-Set-Header: Name:value,Name2:value2` sets response headers
+      const out = new Headers({ "x-pod": pod });
+      for (const kv of (req.headers.get("x-echo-set-header") ?? "").split(",")) {
+        const i = kv.indexOf(":");
+        if (i > 0) out.append(kv.slice(0, i).trim(), kv.slice(i + 1).trim());
+      }
+      return Response.json(body, { headers: out });
     },
   });
   return { namespace, service, port: server.port!, server };
