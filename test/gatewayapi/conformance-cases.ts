@@ -30,6 +30,17 @@ const V1 = "infra-backend-v1";
 const V2 = "infra-backend-v2";
 const V3 = "infra-backend-v3";
 
+/** gateway-http-listener-isolation(-with-hostname-intersection): a listener's routes never serve a more specific listener's host. */
+const ISOLATION: CaseRequest[] = [
+      h("bar.com", "/empty-hostname", V1), h("bar.com", "/wildcard-example-com", 404), h("bar.com", "/wildcard-foo-example-com", 404),
+      h("bar.com", "/abc-foo-example-com", 404), h("bar.example.com", "/empty-hostname", 404), h("bar.example.com", "/wildcard-example-com", V1),
+      h("bar.example.com", "/wildcard-foo-example-com", 404), h("bar.example.com", "/abc-foo-example-com", 404),
+      h("bar.foo.example.com", "/empty-hostname", 404), h("bar.foo.example.com", "/wildcard-example-com", 404),
+      h("bar.foo.example.com", "/wildcard-foo-example-com", V1), h("bar.foo.example.com", "/abc-foo-example-com", 404),
+      h("abc.foo.example.com", "/empty-hostname", 404), h("abc.foo.example.com", "/wildcard-example-com", 404),
+      h("abc.foo.example.com", "/wildcard-foo-example-com", 404), h("abc.foo.example.com", "/abc-foo-example-com", V1),
+];
+
 export const CASES: ConformanceCase[] = [
   { name: "httproute-simple-same-namespace", gateways: [gw("same-namespace")], requests: [r("/", V1)] },
   {
@@ -114,19 +125,8 @@ export const CASES: ConformanceCase[] = [
       h("multiple.prefixes.bar.com", "/", V3), h("multiple.prefixes.foo.com", "/", V3), h("foo.com", "/", 404), h("no.matching.host", "/", 404),
     ],
   },
-  {
-    name: "gateway-http-listener-isolation",
-    gateways: [gw("http-listener-isolation")],
-    requests: [
-      h("bar.com", "/empty-hostname", V1), h("bar.com", "/wildcard-example-com", 404), h("bar.com", "/wildcard-foo-example-com", 404),
-      h("bar.com", "/abc-foo-example-com", 404), h("bar.example.com", "/empty-hostname", 404), h("bar.example.com", "/wildcard-example-com", V1),
-      h("bar.example.com", "/wildcard-foo-example-com", 404), h("bar.example.com", "/abc-foo-example-com", 404),
-      h("bar.foo.example.com", "/empty-hostname", 404), h("bar.foo.example.com", "/wildcard-example-com", 404),
-      h("bar.foo.example.com", "/wildcard-foo-example-com", V1), h("bar.foo.example.com", "/abc-foo-example-com", 404),
-      h("abc.foo.example.com", "/empty-hostname", 404), h("abc.foo.example.com", "/wildcard-example-com", 404),
-      h("abc.foo.example.com", "/wildcard-foo-example-com", 404), h("abc.foo.example.com", "/abc-foo-example-com", V1),
-    ],
-  },
+  { name: "gateway-http-listener-isolation", gateways: [gw("http-listener-isolation")], requests: ISOLATION },
+  { name: "gateway-http-listener-isolation-with-hostname-intersection", gateways: [gw("http-listener-isolation-with-hostname-intersection")], requests: ISOLATION },
   {
     name: "httproute-listener-port-matching",
     gateways: [gw("httproute-listener-port-matching")],
