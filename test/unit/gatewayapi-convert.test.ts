@@ -1,0 +1,216 @@
+// Gateway API → snapshot and status, case by case (decode defaults, hostname
+// intersection, weights, what gangway cannot serve yet, certificate refs,
+// namespace selectors, GRPCRoute, TCPRoute, class and --gateway selection).
+import { describe, expect, test } from "bun:test";
+import { intersectHostname } from "../../src/compile/gatewayapi/attach.ts";
+import { decodeFiles } from "../../src/decode/index.ts";
+import type { StatusItem } from "../../src/snapshot/status.ts";
+import type { Snapshot } from "../../src/snapshot/types.ts";
+import { trace } from "../../src/trace.ts";
+import { compileYaml, decodeOk } from "./pipeline-helpers.ts";
+
+const CLASS = `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: istio}
+spec: {controllerName: istio.io/gateway-controller}
+`;
+
+function gateway(listeners: string, name = "gw", ns = "default"): string {
+  return `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: ${name}, namespace: ${ns}}
+spec:
+  gatewayClassName: istio
+  listeners:
+${listeners}`;
+}
+
+const HTTP = gateway("  - {name: http, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}\n");
+
+function service(name: string, ns = "default", extra = ""): string {
+  return `---
+apiVersion: v1
+kind: Service
+metadata: {name: ${name}, namespace: ${ns}}
+spec: {ports: [{name: http, port: 8080${extra}}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: ${name}-1, namespace: ${ns}, labels: {kubernetes.io/service-name: ${name}}}
+addressType: IPv4
+endpoints: [{addresses: [10.0.0.1]}]
+ports: [{name: http, port: 9000}]
+`;
+}
+
+function route(spec: string, name = "r", ns = "default", kind = "HTTPRoute", apiVersion = "gateway.networking.k8s.io/v1"): string {
+  return `---
+apiVersion: ${apiVersion}
+kind: ${kind}
+metadata: {name: ${name}, namespace: ${ns}}
+spec:
+${spec}`;
+}
+
+function item(s: Snapshot, kind: string, name: string): StatusItem {
+  const it = (s.gatewayStatus ?? []).find((i) => i.kind === kind && i.metadata.name === name);
+  if (it === undefined) throw new Error(`no status for ${kind} ${name}`);
+  return it;
+}
+
+function reasons(s: Snapshot, kind: string, name: string): string[] {
+  return item(s, kind, name).status.parents![0]!.conditions.map((c) => `${c.type}=${c.status}/${c.reason}`);
+}
+
+const get = (s: Snapshot, path: string, headers: Record<string, string> = {}) => trace(s, { port: 80, host: "example.com", path, headers });
+
+describe("decode", () => {
+  test("defaults: parentRef group/kind/namespace, backendRef kind and weight, redirect 302, a rule without matches is PathPrefix /", () => {
+    const [r] = decodeOk(route("  parentRefs: [{name: gw}]\n  rules:\n  - filters: [{type: RequestRedirect, requestRedirect: {hostname: x.org}}]\n    backendRefs: [{name: s, port: 80}]\n", "r", "ns1"));
+    expect(r!.kind).toBe("HTTPRoute");
+    const spec = r!.spec as unknown as { parentRefs: unknown[]; rules: { matches: unknown[]; backendRefs: unknown[]; filters: { requestRedirect: { statusCode: number } }[] }[] };
+    expect(spec.parentRefs[0]).toMatchObject({ group: "gateway.networking.k8s.io", kind: "Gateway", namespace: "ns1", name: "gw" });
+    expect(spec.rules[0]!.matches).toEqual([{ path: { type: "PathPrefix", value: "/" }, headers: [], queryParams: [], method: "" }]);
+    expect(spec.rules[0]!.backendRefs[0]).toMatchObject({ group: "", kind: "Service", namespace: "ns1", weight: 1 });
+    expect(spec.rules[0]!.filters[0]!.requestRedirect.statusCode).toBe(302);
+  });
+
+  test("a Namespace carries kubernetes.io/metadata.name; TLSRoute and TCPRoute in their alpha versions and v1", () => {
+    const rs = decodeOk(`apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a, labels: {env: prod}}\n` +
+      route("  rules: [{backendRefs: [{name: s, port: 443}]}]\n", "t1", "default", "TLSRoute", "gateway.networking.k8s.io/v1alpha2") +
+      route("  rules: [{backendRefs: [{name: s, port: 443}]}]\n", "t2", "default", "TLSRoute", "gateway.networking.k8s.io/v1") +
+      route("  rules: [{backendRefs: [{name: s, port: 3000}]}]\n", "t3", "default", "TCPRoute", "gateway.networking.k8s.io/v1alpha3"));
+    expect(rs.map((r) => r.kind)).toEqual(["Namespace", "TLSRoute", "TLSRoute", "TCPRoute"]);
+    expect(rs[0]!.metadata.labels).toEqual({ env: "prod", "kubernetes.io/metadata.name": "team-a" });
+  });
+
+  test("malformed fields are errors naming the field: a regex RE2 rejects, a relative path, a bad enum", () => {
+    const { errors } = decodeFiles([{ path: "r.yaml", text: route("  rules:\n  - matches: [{path: {type: RegularExpression, value: '(?<=a)b'}}, {path: {type: Exact, value: rel}}, {headers: [{type: Fuzzy, name: a, value: b}]}]\n") }]);
+    expect(errors.map((e) => [e.code, e.field])).toEqual([
+      ["GW0107", "spec.rules[0].matches[0].path.value"],
+      ["GW0106", "spec.rules[0].matches[1].path.value"],
+      ["GW0106", "spec.rules[0].matches[2].headers[0].type"],
+    ]);
+  });
+});
+
+describe("hostname intersection", () => {
+  const cases: [string, string, string | null][] = [
+    ["", "a.example.com", "a.example.com"],
+    ["a.example.com", "a.example.com", "a.example.com"],
+    ["*.example.com", "a.example.com", "a.example.com"],
+    ["*.example.com", "a.b.example.com", "a.b.example.com"],
+    ["*.example.com", "example.com", null],
+    ["a.example.com", "*.example.com", "a.example.com"],
+    ["*.foo.example.com", "*.example.com", "*.foo.example.com"],
+    ["*.example.com", "*.foo.example.com", "*.foo.example.com"],
+    ["a.example.com", "b.example.com", null],
+    ["*.example.com", "*.example.org", null],
+  ];
+  for (const [listener, route, want] of cases) test(`${listener || "(none)"} ∩ ${route} = ${want}`, () => expect(intersectHostname(listener, route)).toBe(want));
+});
+
+describe("conversion and status", () => {
+  test("weights become shares adding up to 100 (no weight finding); one invalid backendRef answers 500 for its share only", () => {
+    const s = compileYaml(CLASS + HTTP + service("a") + service("b") + service("c") + route("  parentRefs: [{name: gw}]\n  rules: [{backendRefs: [{name: a, port: 8080}, {name: b, port: 8080}, {name: c, port: 8080}, {name: missing, port: 8080, weight: 2}]}]\n"));
+    const t = get(s, "/");
+    expect(t.destinations.map((d) => [d.cluster.split("|")[3] || "(500)", d.weight])).toEqual([
+      ["a.default.svc.cluster.local", 20], ["b.default.svc.cluster.local", 20], ["c.default.svc.cluster.local", 20], ["(500)", 40],
+    ]);
+    expect(s.findings.map((f) => f.code)).not.toContain("GW0305");
+    expect(reasons(s, "HTTPRoute", "r")).toEqual(["Accepted=True/Accepted", "ResolvedRefs=False/BackendNotFound"]);
+  });
+
+  test("a rule without backendRefs answers 500; so does a rule whose only backend has weight 0", () => {
+    const s = compileYaml(CLASS + HTTP + service("a") + route("  parentRefs: [{name: gw}]\n  rules:\n  - matches: [{path: {type: Exact, value: /none}}]\n  - matches: [{path: {type: Exact, value: /zero}}]\n    backendRefs: [{name: a, port: 8080, weight: 0}]\n"));
+    expect([get(s, "/none").status, get(s, "/zero").status]).toEqual([500, 500]);
+  });
+
+  test("filters gangway cannot apply yet (RequestMirror, CORS, backendRef URLRewrite): the rule answers 500, Accepted False UnsupportedValue, a GW0807 finding", () => {
+    const s = compileYaml(CLASS + HTTP + service("a") + route(`  parentRefs: [{name: gw}]
+  rules:
+  - matches: [{path: {type: PathPrefix, value: /mirror}}]
+    filters: [{type: RequestMirror, requestMirror: {backendRef: {name: a, port: 8080}}}]
+    backendRefs: [{name: a, port: 8080}]
+  - matches: [{path: {type: PathPrefix, value: /cors}}]
+    filters: [{type: CORS, cors: {allowOrigins: ["*"]}}]
+    backendRefs: [{name: a, port: 8080}]
+  - matches: [{path: {type: PathPrefix, value: /fine}}]
+    backendRefs: [{name: a, port: 8080, filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: x, value: y}]}}]}]
+`));
+    expect([get(s, "/mirror").status, get(s, "/cors").status, get(s, "/fine").status]).toEqual([500, 500, 200]);
+    const accepted = item(s, "HTTPRoute", "r").status.parents![0]!.conditions[0]!;
+    expect([accepted.status, accepted.reason]).toEqual(["False", "UnsupportedValue"]);
+    expect(accepted.message).toContain("RequestMirror, CORS");
+    expect(s.findings.filter((f) => f.code === "GW0807").map((f) => f.field)).toEqual(["spec.rules[0].filters[0]", "spec.rules[1].filters[0]"]);
+  });
+
+  test("a backend port with appProtocol kubernetes.io/h2c: ResolvedRefs False UnsupportedProtocol, 500 (HTTP/2 to backends not yet)", () => {
+    const s = compileYaml(CLASS + HTTP + service("grpc", "default", ", appProtocol: kubernetes.io/h2c") + route("  parentRefs: [{name: gw}]\n  rules: [{backendRefs: [{name: grpc, port: 8080}]}]\n"));
+    expect(get(s, "/").status).toBe(500);
+    expect(reasons(s, "HTTPRoute", "r")).toEqual(["Accepted=True/Accepted", "ResolvedRefs=False/UnsupportedProtocol"]);
+  });
+
+  test("allowedRoutes Selector: Namespace labels (matchLabels, matchExpressions); a namespace without a Namespace object has only its name label", () => {
+    const gw = gateway("  - name: http\n    port: 80\n    protocol: HTTP\n    allowedRoutes: {namespaces: {from: Selector, selector: {matchExpressions: [{key: env, operator: In, values: [prod]}]}}}\n");
+    const ns = "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: prod-a, labels: {env: prod}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: dev-a, labels: {env: dev}}\n";
+    const rt = (n: string) => route("  parentRefs: [{name: gw, namespace: default}]\n  rules: [{backendRefs: [{name: a, namespace: default, port: 8080}]}]\n", "r", n);
+    const s = compileYaml(CLASS + gw + ns + service("a") + rt("prod-a") + rt("dev-a") + rt("other"));
+    const by = (n: string) => (s.gatewayStatus ?? []).find((i) => i.kind === "HTTPRoute" && i.metadata.namespace === n)!.status.parents![0]!.conditions[0]!.reason;
+    expect([by("prod-a"), by("dev-a"), by("other")]).toEqual(["Accepted", "NotAllowedByListeners", "NotAllowedByListeners"]);
+  });
+
+  test("HTTPS certificateRefs: missing Secret, another namespace without a ReferenceGrant, not kubernetes.io/tls", () => {
+    const l = (name: string, ref: string) => `  - name: ${name}\n    port: 443\n    protocol: HTTPS\n    hostname: ${name}.example.com\n    tls: {certificateRefs: [${ref}]}\n`;
+    const secret = "---\napiVersion: v1\nkind: Secret\nmetadata: {name: opaque, namespace: default}\ntype: Opaque\nstringData: {tls.crt: x, tls.key: y}\n";
+    const s = compileYaml(CLASS + gateway(l("missing", "{name: nope}") + l("other", "{name: c, namespace: certs}") + l("opaque", "{name: opaque}")) + secret);
+    const ls = item(s, "Gateway", "gw").status.listeners!;
+    expect(ls.map((x) => [x.name, x.conditions.find((c) => c.type === "ResolvedRefs")!.reason, x.conditions.find((c) => c.type === "Programmed")!.status])).toEqual([
+      ["missing", "InvalidCertificateRef", "False"], ["other", "RefNotPermitted", "False"], ["opaque", "InvalidCertificateRef", "False"],
+    ]);
+    expect(s.listeners).toEqual([]);
+    expect(s.findings.filter((f) => f.code === "GW0804").length).toBe(3);
+  });
+
+  test("GRPCRoute attaches (counted) but is not served yet: Accepted False UnsupportedValue", () => {
+    const s = compileYaml(CLASS + HTTP + service("a") + route("  parentRefs: [{name: gw}]\n  rules: [{backendRefs: [{name: a, port: 8080}]}]\n", "g", "default", "GRPCRoute"));
+    expect(reasons(s, "GRPCRoute", "g")).toEqual(["Accepted=False/UnsupportedValue", "ResolvedRefs=True/ResolvedRefs"]);
+    expect(item(s, "Gateway", "gw").status.listeners![0]!.attachedRoutes).toBe(1);
+  });
+
+  test("TCPRoute on a TCP listener: every connection goes to its backend", () => {
+    const gw = gateway("  - {name: tcp, port: 3000, protocol: TCP}\n");
+    const s = compileYaml(CLASS + gw + service("a") + route("  parentRefs: [{name: gw}]\n  rules: [{backendRefs: [{name: a, port: 8080}]}]\n", "t", "default", "TCPRoute", "gateway.networking.k8s.io/v1alpha2"));
+    const t = trace(s, { port: 3000, host: "", path: "/" });
+    expect([t.outcome, t.cluster]).toEqual(["tcp_forward", "outbound|8080||a.default.svc.cluster.local"]);
+    expect(reasons(s, "TCPRoute", "t")).toEqual(["Accepted=True/Accepted", "ResolvedRefs=True/ResolvedRefs"]);
+  });
+
+  test("only Gateways of class istio.io/gateway-controller, and with --gateway only those named", () => {
+    const other = "---\napiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: other}\nspec: {controllerName: example.com/other}\n";
+    const gw2 = gateway("  - {name: http, port: 81, protocol: HTTP}\n", "gw2");
+    const gw3 = `---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw3}\nspec: {gatewayClassName: other, listeners: [{name: http, port: 82, protocol: HTTP}]}\n`;
+    const all = compileYaml(CLASS + other + HTTP + gw2 + gw3);
+    expect((all.gatewayStatus ?? []).map((i) => i.metadata.name)).toEqual(["gw", "gw2"]);
+    expect(all.listeners.map((l) => l.port)).toEqual([80, 81]);
+    const one = compileYaml(CLASS + other + HTTP + gw2 + gw3, { gateways: ["default/gw2"] });
+    expect((one.gatewayStatus ?? []).map((i) => i.metadata.name)).toEqual(["gw2"]);
+    expect(one.listeners.map((l) => l.port)).toEqual([81]);
+    expect(one.findings.map((f) => f.code)).toContain("GW0802");
+  });
+
+  test("two listeners on one port with the same hostname: the second is Conflicted (HostnameConflict), not served", () => {
+    const s = compileYaml(CLASS + gateway("  - {name: a, port: 80, protocol: HTTP, hostname: x.example.com}\n  - {name: b, port: 80, protocol: HTTP, hostname: x.example.com}\n"));
+    const ls = item(s, "Gateway", "gw").status.listeners!;
+    expect(ls.map((l) => l.conditions.find((c) => c.type === "Conflicted")!.reason)).toEqual(["NoConflicts", "HostnameConflict"]);
+  });
+
+  test("routes read as HTTPRoute/ns/name/rule/N/match/M in explain, proxy-config and the access log; the source is the HTTPRoute", () => {
+    const s = compileYaml(CLASS + HTTP + service("a") + route("  parentRefs: [{name: gw}]\n  rules:\n  - matches: [{path: {type: Exact, value: /x}}, {path: {type: PathPrefix, value: /y}}]\n    backendRefs: [{name: a, port: 8080}]\n"));
+    const t = get(s, "/y/z");
+    expect(t.route).toBe("HTTPRoute/default/r/rule/0/match/1");
+    expect(t.considered.map((c) => c.source)).toContain("HTTPRoute/default/r");
+    expect(get(s, "/yz").status).toBe(404); // PathPrefix is path-element wise
+  });
+});
