@@ -118,6 +118,8 @@ export const Codes = {
   BackendRefUnresolved: "GW0806",
   /** A route feature gangway cannot serve yet (filter, retry, GRPCRoute forwarding ...). */
   GatewayApiUnsupported: "GW0807",
+  /** `--gateway NS/NAME` names no Gateway API Gateway in the configuration. */
+  SelectedGatewayMissing: "GW0808",
 } as const;
 
 export type Code = (typeof Codes)[keyof typeof Codes];

@@ -127,7 +127,7 @@ describe("conversion and status", () => {
     expect([get(s, "/none").status, get(s, "/zero").status]).toEqual([500, 500]);
   });
 
-  test("filters gangway cannot apply yet (RequestMirror, CORS, backendRef URLRewrite): the rule answers 500, Accepted False UnsupportedValue, a GW0807 finding", () => {
+  test("filters gangway cannot apply yet (RequestMirror, CORS): those rules answer 500, the rest is served, PartiallyInvalid UnsupportedValue, a GW0807 finding", () => {
     const s = compileYaml(CLASS + HTTP + service("a") + route(`  parentRefs: [{name: gw}]
   rules:
   - matches: [{path: {type: PathPrefix, value: /mirror}}]
@@ -140,9 +140,10 @@ describe("conversion and status", () => {
     backendRefs: [{name: a, port: 8080, filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: x, value: y}]}}]}]
 `));
     expect([get(s, "/mirror").status, get(s, "/cors").status, get(s, "/fine").status]).toEqual([500, 500, 200]);
-    const accepted = item(s, "HTTPRoute", "r").status.parents![0]!.conditions[0]!;
-    expect([accepted.status, accepted.reason]).toEqual(["False", "UnsupportedValue"]);
-    expect(accepted.message).toContain("RequestMirror, CORS");
+    const conds = item(s, "HTTPRoute", "r").status.parents![0]!.conditions;
+    expect(conds.map((c) => `${c.type}=${c.status}/${c.reason}`)).toEqual(["Accepted=True/Accepted", "ResolvedRefs=True/ResolvedRefs", "PartiallyInvalid=True/UnsupportedValue"]);
+    expect(conds[2]!.message).toContain("RequestMirror, CORS");
+    expect(item(s, "Gateway", "gw").status.listeners![0]!.attachedRoutes).toBe(1);
     expect(s.findings.filter((f) => f.code === "GW0807").map((f) => f.field)).toEqual(["spec.rules[0].filters[0]", "spec.rules[1].filters[0]"]);
   });
 
@@ -173,10 +174,16 @@ describe("conversion and status", () => {
     expect(s.findings.filter((f) => f.code === "GW0804").length).toBe(3);
   });
 
-  test("GRPCRoute attaches (counted) but is not served yet: Accepted False UnsupportedValue", () => {
+  test("a route whose every rule needs an unsupported filter is not accepted (UnsupportedValue) and not counted", () => {
+    const s = compileYaml(CLASS + HTTP + service("a") + route("  parentRefs: [{name: gw}]\n  rules: [{filters: [{type: CORS}], backendRefs: [{name: a, port: 8080}]}]\n"));
+    expect(reasons(s, "HTTPRoute", "r")).toEqual(["Accepted=False/UnsupportedValue", "ResolvedRefs=True/ResolvedRefs"]);
+    expect(item(s, "Gateway", "gw").status.listeners![0]!.attachedRoutes).toBe(0);
+  });
+
+  test("GRPCRoute is not served yet: Accepted False UnsupportedValue, not counted", () => {
     const s = compileYaml(CLASS + HTTP + service("a") + route("  parentRefs: [{name: gw}]\n  rules: [{backendRefs: [{name: a, port: 8080}]}]\n", "g", "default", "GRPCRoute"));
     expect(reasons(s, "GRPCRoute", "g")).toEqual(["Accepted=False/UnsupportedValue", "ResolvedRefs=True/ResolvedRefs"]);
-    expect(item(s, "Gateway", "gw").status.listeners![0]!.attachedRoutes).toBe(1);
+    expect(item(s, "Gateway", "gw").status.listeners![0]!.attachedRoutes).toBe(0);
   });
 
   test("TCPRoute on a TCP listener: every connection goes to its backend", () => {
@@ -198,6 +205,8 @@ describe("conversion and status", () => {
     expect((one.gatewayStatus ?? []).map((i) => i.metadata.name)).toEqual(["gw2"]);
     expect(one.listeners.map((l) => l.port)).toEqual([81]);
     expect(one.findings.map((f) => f.code)).toContain("GW0802");
+    const missing = compileYaml(CLASS + HTTP, { gateways: ["default/nope"] });
+    expect(missing.findings.filter((f) => f.code === "GW0808").map((f) => f.resource)).toEqual(["Gateway.gateway.networking.k8s.io/default/nope"]);
   });
 
   test("two listeners on one port with the same hostname: the second is Conflicted (HostnameConflict), not served", () => {

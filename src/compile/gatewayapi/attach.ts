@@ -22,6 +22,11 @@ export interface Attachment {
   hosts: string[];
 }
 
+/** A route that turned out not accepted after all: its listeners do not count it. */
+export function detach(list: Attachment[], route: RouteLike): void {
+  for (const a of list) a.listener.attached.delete(`${route.kind}/${route.metadata.namespace}/${route.metadata.name}`);
+}
+
 /** Attachments that are served (their listener is programmed). */
 export function servedAttachments(list: Attachment[]): Attachment[] {
   return list.filter((a) => a.listener.ready);

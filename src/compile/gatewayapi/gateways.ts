@@ -192,6 +192,10 @@ export function serveGateways(
       ],
     });
   }
+  const known = new Set(gateways.map((g) => `${g.metadata.namespace}/${g.metadata.name}`));
+  for (const key of only) {
+    if (!known.has(key)) ctx.report("Warning", Codes.SelectedGatewayMissing, `Gateway.gateway.networking.k8s.io/${key}`, `--gateway ${key} names no Gateway in the configuration: nothing is served for it`);
+  }
   return { served, derived };
 }
 

@@ -10,7 +10,7 @@ import type { HTTPRoute, VirtualServiceResource } from "../../model/istio.ts";
 import type { ServiceResource } from "../../model/kube.ts";
 import type { CompileContext } from "../context.ts";
 import { ROUTE_SEMANTICS_ANNOTATION } from "../virtualhosts.ts";
-import { attachRoute, servedAttachments, type AttachContext } from "./attach.ts";
+import { attachRoute, detach, servedAttachments, type AttachContext } from "./attach.ts";
 import type { Grants } from "./grants.ts";
 import { matchEntries, ruleAction, type RuleAction } from "./http-rules.ts";
 import { cond, type StatusItem } from "./status.ts";
@@ -72,11 +72,16 @@ export function convertHTTPRoutes(
     const problems = actions.flatMap((a) => a.problems);
     const unsupported = [...new Set(actions.flatMap((a) => a.unsupported))];
     for (const p of parents) {
-      if (p.status.conditions[0]!.status === "True" && unsupported.length > 0) {
-        p.status.conditions[0] = cond("Accepted", false, "UnsupportedValue", `not supported yet: ${unsupported.join(", ")} (the rules using them answer 500)`);
-      }
       const first = problems[0];
       p.status.conditions.push(first === undefined ? cond("ResolvedRefs", true, "ResolvedRefs") : cond("ResolvedRefs", false, first.reason, first.message));
+      if (p.status.conditions[0]!.status === "True" && unsupported.length > 0) {
+        const message = `not supported yet: ${unsupported.join(", ")} (the rules using them answer 500)`;
+        if (actions.every((a) => a.unsupported.length > 0)) {
+          // nothing of the route is served as written (its requests still answer 500: fail closed)
+          p.status.conditions[0] = cond("Accepted", false, "UnsupportedValue", message);
+          detach(p.attachments, route);
+        } else p.status.conditions.push(cond("PartiallyInvalid", true, "UnsupportedValue", message));
+      }
       for (const at of servedAttachments(p.attachments)) {
         for (const host of at.hosts) {
           const key = `${at.listener.key}\0${host}`;

@@ -7,7 +7,7 @@ import type { RouteDestination, VirtualServiceResource } from "../../model/istio
 import type { ServiceResource } from "../../model/kube.ts";
 import type { CompileContext } from "../context.ts";
 import { ROUTE_SEMANTICS_ANNOTATION } from "../virtualhosts.ts";
-import { attachRoute, servedAttachments, type AttachContext } from "./attach.ts";
+import { attachRoute, detach, servedAttachments, type AttachContext } from "./attach.ts";
 import { INVALID_BACKEND_HOST, resolveBackend } from "./backends.ts";
 import type { Grants } from "./grants.ts";
 import { cond, type StatusItem } from "./status.ts";
@@ -68,7 +68,7 @@ export function convertL4Routes(
   return out;
 }
 
-/** GRPCRoutes attach (listeners count them) but are not forwarded yet: Accepted False UnsupportedValue. */
+/** GRPCRoutes are not forwarded yet: Accepted False UnsupportedValue (listeners do not count them). */
 export function grpcRouteStatus(ctx: CompileContext, ac: AttachContext, routes: GRPCRouteResource[], status: StatusItem[]): void {
   for (const route of routes) {
     const parents = attachRoute(ctx, ac, route, true);
@@ -76,6 +76,7 @@ export function grpcRouteStatus(ctx: CompileContext, ac: AttachContext, routes: 
     ctx.report("Warning", Codes.GatewayApiUnsupported, route, "GRPCRoute forwarding is not supported yet (needs HTTP/2 to backends): not served");
     for (const p of parents) {
       if (p.status.conditions[0]!.status === "True") p.status.conditions[0] = cond("Accepted", false, "UnsupportedValue", "GRPCRoute forwarding is not supported yet");
+      detach(p.attachments, route);
       p.status.conditions.push(cond("ResolvedRefs", true, "ResolvedRefs"));
     }
     status.push({ apiVersion: route.apiVersion, kind: "GRPCRoute", metadata: { namespace: route.metadata.namespace, name: route.metadata.name }, status: { parents: parents.map((p) => p.status) } });
