@@ -10,6 +10,11 @@ export interface CaseRequest {
   port?: number;
   /** TLS server name (a TLS listener: passthrough by SNI). */
   sni?: string;
+  /**
+   * Where gangway knowingly answers otherwise than the conformance test
+   * expects: what the test expects, and why (`expect` is then gangway's answer).
+   */
+  conformance?: { expect: string | number; why: string };
   method?: string;
   headers?: Record<string, string>;
   expect: string | number;
@@ -17,6 +22,10 @@ export interface CaseRequest {
 
 export interface ConformanceCase {
   name: string;
+  /** Folder under cases/ when it differs from `name` (one case, several instances). */
+  dir?: string;
+  /** More fixture files under test/gatewayapi/ (the base's HTTPS Gateway). */
+  extra?: string[];
   /** `--gateway` values (the Gateways the conformance test addresses). */
   gateways: string[];
   requests: CaseRequest[];
@@ -151,4 +160,64 @@ export const CASES: ConformanceCase[] = [
     gateways: [gw("gateway-tlsroute")],
     requests: [{ sni: "abc.example.com", port: 443, path: "", expect: "tcp-backend" }, { sni: "other.example.com", port: 443, path: "", expect: "closed" }],
   },
+  { name: "gateway-secret-missing-reference-grant", gateways: [], requests: [] },
+  { name: "gateway-secret-invalid-reference-grant", gateways: [], requests: [] },
+  { name: "gateway-secret-reference-grant-all-in-namespace", gateways: [], requests: [] },
+  { name: "gateway-secret-reference-grant-specific", gateways: [], requests: [] },
+  { name: "gateway-with-attached-routes-with-port-8080", gateways: [], requests: [] },
+  {
+    name: "httproute-https-listener",
+    gateways: [gw("same-namespace-with-https-listener")],
+    extra: ["https-base.yaml"],
+    requests: [h("example.org", "/", V1, { port: 443, sni: "example.org" }), h("unknown-example.org", "/", 404, { port: 443, sni: "unknown-example.org" }), h("second-example.org", "/", V2, { port: 443, sni: "second-example.org" })],
+  },
+  {
+    name: "httproute-https-listener-detect-misdirected-requests",
+    gateways: [gw("same-namespace-with-https-listener")],
+    extra: ["https-base.yaml"],
+    requests: (
+      [
+        ["example.org", "example.org", V1], ["example.org", "second-example.org", 404], ["example.org", "unknown-example.org", 404],
+        ["second-example.org", "second-example.org", V2], ["second-example.org", "example.org", 421], ["second-example.org", "unknown-example.org", 421],
+        ["third-example.wildcard.org", "third-example.wildcard.org", V3], ["third-example.wildcard.org", "fith-example.wildcard.org", V3],
+        ["third-example.wildcard.org", "fourth-example.wildcard.org", V3], ["third-example.wildcard.org", "second-example.org", 421],
+        ["third-example.wildcard.org", "unknown-example.org", 421], ["fourth-example.wildcard.org", "fourth-example.wildcard.org", V1],
+        ["fourth-example.wildcard.org", "fith-example.wildcard.org", 421], ["unknown-example.org", "example.org", V1], ["unknown-example.org", "unknown-example.org", 404],
+      ] as [string, string, string | number][]
+    ).map(([sni, host, expect]) => {
+      const q = h(host, "/detect-misdirected-requests", expect, { port: 443, sni });
+      // gangway answers 421 only for a Host outside the names of the connection's listener
+      // (src/route/lookup.ts misdirected, shared with Istio Gateways); the suite also wants it
+      // when a more specific listener of the port owns the Host
+      if (sni === "example.org" && host === "second-example.org") q.conformance = { expect: 421, why: "Host covered by this listener (no hostname); a more specific listener owns it" };
+      if (host === "fourth-example.wildcard.org" && sni.startsWith("third")) q.conformance = { expect: 421, why: "Host covered by *.wildcard.org; a more specific listener owns it" };
+      return q;
+    }),
+  },
+  { name: "httproute-invalid-parentref-section-name-not-matching-port", gateways: [], requests: [] },
+  { name: "httproute-multiple-gateways", gateways: [gw("same-namespace")], requests: [r("/shared", V1), r("/", V2)] },
+  { name: "httproute-multiple-gateways/all-namespaces", dir: "httproute-multiple-gateways", gateways: [gw("all-namespaces")], requests: [r("/shared", V1), r("/", V3)] },
+  { name: "httproute-named-rule", gateways: [gw("same-namespace")], requests: [r("/named", V1), r("/unnamed", V2)] },
+  { name: "httproute-omitted-backendrefs", gateways: [gw("same-namespace")], requests: [r("/forward", V1), r("/omitted-no-forward", 500), r("/empty-no-forward", 500)] },
+  { name: "httproute-partially-invalid-via-invalid-reference-grant", gateways: [gw("same-namespace")], requests: [r("/v2", 500), r("/", "gateway-conformance-app-backend/app-backend-v1")] },
+  {
+    name: "httproute-service-types",
+    gateways: [gw("same-namespace")],
+    requests: [r("/manual-endpointslices", "manual-endpointslices"), r("/headless", "headless"), r("/headless-manual-endpointslices", "headless-manual-endpointslices")],
+  },
+  { name: "tcproute-invalid-backendref-nonexistent", gateways: [], requests: [] },
+  { name: "tcproute-invalid-cross-namespace-backend-ref", gateways: [], requests: [] },
+  { name: "tcproute-invalid-non-tcp-listener", gateways: [], requests: [] },
+  { name: "tcproute-parentref-attach-all", gateways: [], requests: [] },
+  { name: "tcproute-parentref-port-and-section-name", gateways: [], requests: [] },
+  { name: "tcproute-reference-grant", gateways: [], requests: [] },
+  { name: "tcproute-weighted-routing", gateways: [], requests: [] },
+  { name: "tlsroute-hostname-intersection", gateways: [], requests: [] },
+  { name: "tlsroute-invalid-backendref-nonexistent", gateways: [], requests: [] },
+  { name: "tlsroute-invalid-backendref-unknown-kind", gateways: [], requests: [] },
+  { name: "tlsroute-invalid-no-matching-listener-hostname", gateways: [], requests: [] },
+  { name: "tlsroute-invalid-no-matching-listener", gateways: [], requests: [] },
+  { name: "tlsroute-invalid-reference-grant", gateways: [], requests: [] },
+  { name: "tlsroute-listener-passthrough-supported-kinds", gateways: [], requests: [] },
+  { name: "tlsroute-listener-terminate-not-supported", gateways: [], requests: [] },
 ];

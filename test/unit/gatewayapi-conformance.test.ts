@@ -3,9 +3,11 @@
 // through the same lookups the workers use, and the status a controller would
 // write is compared with test/gatewayapi/cases/<case>/status.golden (JSON; not .json, so `--config` on a case folder does not read it).
 // UPDATE_GOLDEN=1 rewrites the status files; review the diff.
-import { describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { secretYaml } from "../../src/cli/certs.ts";
+import { createCA, issue } from "../../src/certs/generate.ts";
 import { compileSnapshot } from "../../src/compile/index.ts";
 import { decodeFiles } from "../../src/decode/index.ts";
 import type { Snapshot } from "../../src/snapshot/types.ts";
@@ -16,8 +18,22 @@ import { options } from "./pipeline-helpers.ts";
 const DIR = join(import.meta.dir, "..", "gatewayapi");
 const update = process.env.UPDATE_GOLDEN === "1";
 
+/** The Secrets the suite creates itself (kubernetes.MustCreateSelfSignedCertSecret), made once per run. */
+let secrets = "";
+beforeAll(async () => {
+  const ca = await createCA({ cn: "gateway-conformance", keyType: "ec" });
+  const names = ["example.org", "second-example.org", "*.wildcard.org", "abc.example.com", "*.example.com"];
+  const leaf = await issue(ca, { cn: "example.org", names, usage: "server", keyType: "ec" });
+  secrets = [
+    ["gateway-conformance-infra", "tls-validity-checks-certificate"],
+    ["gateway-conformance-infra", "tls-terminate-checks-certificate"],
+    ["gateway-conformance-web-backend", "certificate"],
+  ].map(([ns, name]) => secretYaml(name!, ns!, "tls", leaf.cert, leaf.key)).join("---\n");
+});
+
 export function compileCase(name: string, gateways: string[], extra: string[] = []): Snapshot {
   const files = ["base.yaml", `cases/${name}/input.yaml`, ...extra].map((p) => ({ path: p, text: readFileSync(join(DIR, p), "utf8") }));
+  files.push({ path: "secrets.yaml", text: secrets });
   const { resources, errors } = decodeFiles(files);
   expect(errors).toEqual([]);
   return compileSnapshot(resources, options({ gateways }), 1);
@@ -36,11 +52,12 @@ function outcome(snap: Snapshot, q: CaseRequest): string | number {
 describe("Gateway API conformance cases", () => {
   for (const c of CASES) {
     test(c.name, () => {
-      const snap = compileCase(c.name, c.gateways);
+      const dir = c.dir ?? c.name;
+      const snap = compileCase(dir, c.gateways, c.extra);
       const got = c.requests.map((q) => ({ ...q, expect: outcome(snap, q) }));
       expect(got).toEqual(c.requests);
       const status = JSON.stringify({ items: snap.gatewayStatus ?? [] }, null, 2) + "\n";
-      const file = join(DIR, "cases", c.name, "status.golden");
+      const file = join(DIR, "cases", dir, c.dir === undefined ? "status.golden" : `status-${c.name.split("/")[1]}.golden`);
       if (update || !existsSync(file)) {
         writeFileSync(file, status);
         if (!update) throw new Error(`${file} was missing and has been written: review it, then run again`);

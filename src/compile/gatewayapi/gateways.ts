@@ -91,21 +91,23 @@ function server(l: GatewayListener, credential: string): Server {
   };
 }
 
-/** Why a listener cannot be served, before references: protocol, TLS mode. */
-function protocolProblem(l: GatewayListener): string {
-  if (ROUTE_KINDS[l.protocol] === undefined) return `protocol ${l.protocol} is not supported (HTTP, HTTPS, TLS, TCP)`;
-  if (l.protocol === "HTTPS" && l.tls?.mode === "Passthrough") return "HTTPS listeners terminate TLS: use protocol TLS for Passthrough";
-  if (l.protocol === "TLS" && l.tls?.mode !== "Passthrough") return "TLS listeners with mode Terminate are not supported yet (use HTTPS, or Passthrough)";
-  return "";
+/** Why a listener cannot be served, before references: protocol (UnsupportedProtocol), TLS mode (UnsupportedValue). */
+function protocolProblem(l: GatewayListener): { reason: string; message: string } | null {
+  if (ROUTE_KINDS[l.protocol] === undefined) return { reason: "UnsupportedProtocol", message: `protocol ${l.protocol} is not supported (HTTP, HTTPS, TLS, TCP)` };
+  if (l.protocol === "HTTPS" && l.tls?.mode === "Passthrough") return { reason: "UnsupportedValue", message: "HTTPS listeners terminate TLS: use protocol TLS for Passthrough" };
+  if (l.protocol === "TLS" && l.tls?.mode !== "Passthrough") return { reason: "UnsupportedValue", message: "TLS listeners with mode Terminate are not supported yet (use HTTPS, or Passthrough)" };
+  return null;
 }
 
 function listenerState(ctx: CompileContext, g: KubernetesGatewayResource, l: GatewayListener, index: number, secrets: Map<string, SecretResource>, grants: Grants): ServedListener {
   const field = `spec.listeners[${index}]`;
-  const valid = ROUTE_KINDS[l.protocol] ?? [];
+  const valid = protocolProblem(l) === null ? ROUTE_KINDS[l.protocol]! : [];
   const kinds = l.allowedRoutes.kinds.length === 0 ? valid : l.allowedRoutes.kinds.filter((k) => k.group === GATEWAY_GROUP && valid.includes(k.kind)).map((k) => k.kind);
-  const badKinds = l.allowedRoutes.kinds.filter((k) => k.group !== GATEWAY_GROUP || !valid.includes(k.kind));
+  // kinds are judged only for a listener whose protocol and mode are served
+  const badKinds = protocolProblem(l) !== null ? [] : l.allowedRoutes.kinds.filter((k) => k.group !== GATEWAY_GROUP || !valid.includes(k.kind));
   const conditions: Condition[] = [];
-  const problem = protocolProblem(l);
+  const bad = protocolProblem(l);
+  const problem = bad?.message ?? "";
   let resolved = cond("ResolvedRefs", true, "ResolvedRefs");
   let credential = "";
   if (problem === "" && l.protocol === "HTTPS") {
@@ -124,7 +126,7 @@ function listenerState(ctx: CompileContext, g: KubernetesGatewayResource, l: Gat
   if (problem !== "") ctx.report("Error", Codes.ListenerInvalid, g, `listener ${l.name}: ${problem}: not served`, `${field}.protocol`);
   const accepted = problem === "";
   const ready = accepted && resolved.status === "True" || (accepted && resolved.reason === "InvalidRouteKinds" && kinds.length > 0);
-  conditions.push(accepted ? cond("Accepted", true, "Accepted") : cond("Accepted", false, "UnsupportedProtocol", problem));
+  conditions.push(bad === null ? cond("Accepted", true, "Accepted") : cond("Accepted", false, bad.reason, bad.message));
   conditions.push(cond("Conflicted", false, "NoConflicts"));
   conditions.push(ready ? cond("Programmed", true, "Programmed") : cond("Programmed", false, "Invalid", problem || resolved.message));
   conditions.push(resolved);
