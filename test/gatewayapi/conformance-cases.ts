@@ -35,6 +35,7 @@ const INFRA = "gateway-conformance-infra";
 const gw = (name: string) => `${INFRA}/${name}`;
 const r = (path: string, expect: string | number, more: Partial<CaseRequest> = {}): CaseRequest => ({ path, expect, ...more });
 const h = (host: string, path: string, expect: string | number, more: Partial<CaseRequest> = {}): CaseRequest => ({ host, path, expect, ...more });
+const tls = (sni: string, expect: string): CaseRequest => ({ sni, port: 443, path: "", expect });
 const V1 = "infra-backend-v1";
 const V2 = "infra-backend-v2";
 const V3 = "infra-backend-v3";
@@ -212,7 +213,30 @@ export const CASES: ConformanceCase[] = [
   { name: "tcproute-parentref-port-and-section-name", gateways: [], requests: [] },
   { name: "tcproute-reference-grant", gateways: [], requests: [] },
   { name: "tcproute-weighted-routing", gateways: [], requests: [] },
-  { name: "tlsroute-hostname-intersection", gateways: [], requests: [] },
+  {
+    name: "tlsroute-hostname-intersection/x-1",
+    dir: "tlsroute-hostname-intersection",
+    gateways: [gw("gw-tlsroute-exact-hostname-x-1")],
+    requests: [tls("abc.example.com", "tls-backend"), tls("non.matching.com", "closed")],
+  },
+  {
+    name: "tlsroute-hostname-intersection/x-2",
+    dir: "tlsroute-hostname-intersection",
+    gateways: [gw("gw-tlsroute-more-specific-wc-hostname-x-2")],
+    requests: [tls("abc.example.com", "tls-backend"), tls("other.example.com", "tls-backend-2"), tls("non.matching.com", "closed")],
+  },
+  {
+    name: "tlsroute-hostname-intersection/x-3",
+    dir: "tlsroute-hostname-intersection",
+    gateways: [gw("gw-tlsroute-less-specific-wc-hostname-x-3")],
+    requests: [tls("abc.example.com", "tls-backend"), tls("other.example.com", "tls-backend-2"), tls("non.matching.com", "closed")],
+  },
+  {
+    name: "tlsroute-hostname-intersection/x-4",
+    dir: "tlsroute-hostname-intersection",
+    gateways: [gw("gw-tlsroute-empty-hostname-x-4")],
+    requests: [tls("abc.example.com", "tls-backend"), tls("other.example.com", "tls-backend-2"), tls("non.matching.org", "closed")],
+  },
   { name: "tlsroute-invalid-backendref-nonexistent", gateways: [], requests: [] },
   { name: "tlsroute-invalid-backendref-unknown-kind", gateways: [], requests: [] },
   { name: "tlsroute-invalid-no-matching-listener-hostname", gateways: [], requests: [] },
