@@ -244,4 +244,13 @@ export const CASES: ConformanceCase[] = [
   { name: "tlsroute-invalid-reference-grant", gateways: [], requests: [] },
   { name: "tlsroute-listener-passthrough-supported-kinds", gateways: [], requests: [] },
   { name: "tlsroute-listener-terminate-not-supported", gateways: [], requests: [] },
+  // status of the cases the e2e tests drive (test/e2e/gatewayapi-http*.test.ts)
+  ...["httproute-request-header-modifier", "httproute-response-header-modifier", "httproute-redirect-host-and-status", "httproute-redirect-path", "httproute-redirect-port", "httproute-redirect-scheme", "httproute-303-redirect", "httproute-307-redirect", "httproute-308-redirect", "httproute-rewrite-host", "httproute-rewrite-path"].map((name) => ({ name, gateways: [gw("same-namespace")], requests: [] })),
+  { name: "httproute-redirect-port-and-scheme", gateways: [gw("same-namespace"), gw("same-namespace-with-http-listener-on-8080")], requests: [] },
+  { name: "httproute-timeout-request", gateways: [gw("same-namespace")], requests: [] },
+  { name: "httproute-request-header-modifier-backend", gateways: [gw("same-namespace")], requests: [] },
+  // not yet: per-backendRef header modifiers in a weighted split, RequestMirror (those rules answer 500; PartiallyInvalid)
+  { name: "httproute-request-header-modifier-backend-weights", gateways: [gw("same-namespace")], requests: [] },
+  { name: "httproute-request-mirror", gateways: [gw("same-namespace")], requests: [] },
+  { name: "tcproute-multiple-routes-attachment", gateways: [], requests: [] },
 ];

@@ -85,6 +85,15 @@ export function ruleAction(ctx: CompileContext, route: HTTPRouteResource, rule: 
     weights.push(b.weight);
     dests.push({ destination: r.destination, weight: b.weight, headers: headersOf(b.filters) });
   });
+  if (dests.length > 1) {
+    // the snapshot applies header operations per route, not per destination of a split
+    rule.backendRefs.forEach((b, bi) => {
+      if (b.weight === 0 || b.filters.length === 0 || b.filters.some((f) => !f.type.endsWith("HeaderModifier"))) return;
+      unsupported.push("header modifiers on a backendRef of a weighted split");
+      ctx.report("Warning", Codes.GatewayApiUnsupported, route, `header modifiers on one backendRef of several are not supported yet: rule ${ri} answers 500`, `${field}.backendRefs[${bi}].filters`);
+    });
+    for (const d of dests) d.headers = null;
+  }
   const pct = dests.length > 1 ? percentages(weights) : [100];
   dests.forEach((d, i) => (d.weight = pct[i]!));
   return {
