@@ -81,7 +81,7 @@ export async function handleAdmin(req: Request, state: AdminState): Promise<Resp
       return prometheus(state);
     case "/":
       return text(
-        "gangway admin\n  /ready /healthz/ready /healthz/live\n  /config_dump /listeners /routes /clusters /certs\n  /stats/prometheus\n",
+        "gangway admin\n  /ready /healthz/ready /healthz/live\n  /config_dump /listeners /routes /clusters /certs\n  /status (Gateway API)\n  /stats/prometheus\n",
       );
   }
   const snap = state.snapshot();
