@@ -3,7 +3,7 @@
 // its chain, disabled: its SNI names fail the handshake (never another host's
 // certificate), everything else on the port keeps serving.
 import { getCiphers } from "node:tls";
-import { parseCredential, type SecretData } from "../credentials/parse.ts";
+import { keyCostWarning, parseCredential, type SecretData } from "../credentials/parse.ts";
 import { Codes } from "../model/codes.ts";
 import type { SecretResource } from "../model/kube.ts";
 import type { GatewayResource, Server, VirtualServiceResource } from "../model/istio.ts";
@@ -101,6 +101,8 @@ function resolveCredential(ctx: CompileContext, st: TlsCompileState, b: BoundSer
       return { key: "", problem: `credential ${key}: ${r.problem}` };
     }
     for (const w of r.credential.warnings) ctx.report("Warning", Codes.CredentialWarning, `Secret/${key}`, w);
+    const costly = keyCostWarning(r.credential);
+    if (costly !== null) ctx.report("Warning", Codes.KeyTooLarge, secret !== undefined ? resourceRef(secret) : `Secret/${key}`, costly, "data");
     st.credentials.set(key, r.credential);
     return checkMode(ctx, b, tls, key, r.credential);
   }
@@ -151,6 +153,8 @@ function fileCredential(ctx: CompileContext, st: TlsCompileState, b: BoundServer
     return { key: "", problem: r.problem };
   }
   for (const w of r.credential.warnings) ctx.report("Warning", Codes.CredentialWarning, b.gateway, `${tls.serverCertificate}: ${w}`, `${field}.serverCertificate`);
+  const costly = keyCostWarning(r.credential);
+  if (costly !== null) ctx.report("Warning", Codes.KeyTooLarge, b.gateway, `${tls.privateKey}: ${costly}`, `${field}.privateKey`);
   st.credentials.set(key, r.credential);
   return checkMode(ctx, b, tls, key, r.credential);
 }

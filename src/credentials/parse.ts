@@ -31,6 +31,19 @@ export interface Credential {
   ca: CertInfo[];
   /** Non-fatal notes (expired, not yet valid, ...). */
   warnings: string[];
+  /** The private key's type (`rsa`, `ec`, `ed25519`, ...) and size in bits (RSA modulus, EC curve), when there is a key. */
+  keyType?: string;
+  keyBits?: number;
+}
+
+/** RSA keys above this many bits get a warning: a 16,384-bit key cost 0.23 s of the event loop per full handshake. */
+export const RSA_WARN_BITS = 4096;
+
+/** A warning for a private key too costly to sign with, or null. */
+export function keyCostWarning(c: Pick<Credential, "keyType" | "keyBits">): string | null {
+  if (c.keyType !== "rsa" && c.keyType !== "rsa-pss") return null;
+  if (c.keyBits === undefined || c.keyBits <= RSA_WARN_BITS) return null;
+  return `the RSA private key has ${c.keyBits} bits, above ${RSA_WARN_BITS}: each full handshake signs with it on a worker's event loop (a 16,384-bit key costs ~0.23 s); use RSA 2048-4096 or ECDSA P-256`;
 }
 
 export type CredentialResult = { ok: true; credential: Credential } | { ok: false; problem: string; field: string };
@@ -67,6 +80,11 @@ function parseCerts(pem: string, field: string): { ok: true; certs: X509Certific
   return { ok: true, certs };
 }
 
+function curveBits(curve: string): number | undefined {
+  const m = /(\d{3})/.exec(curve);
+  return m === null ? undefined : Number(m[1]);
+}
+
 export interface SecretData {
   /** `Secret/ns/name` */
   ref: string;
@@ -86,6 +104,8 @@ export function parseCredential(name: string, secret: SecretData | null, compani
   let certChain = "";
   let privateKey = "";
   let chain: CertInfo[] = [];
+  let keyType: string | undefined;
+  let keyBits: number | undefined;
   if (certKey !== null || keyKey !== null) {
     if (certKey === null) return { ok: false, problem: "has a key but no certificate (tls.crt or cert)", field: "data" };
     if (keyKey === null) return { ok: false, problem: "has a certificate but no key (tls.key or key)", field: "data" };
@@ -97,6 +117,9 @@ export function parseCredential(name: string, secret: SecretData | null, compani
     } catch (err) {
       return { ok: false, problem: `private key does not parse: ${(err as Error).message}`, field: `data.${keyKey}` };
     }
+    keyType = key.asymmetricKeyType;
+    const details = key.asymmetricKeyDetails;
+    keyBits = details?.modulusLength ?? (details?.namedCurve !== undefined ? curveBits(details.namedCurve) : undefined);
     const leaf = parsed.certs[0]!;
     if (!leaf.checkPrivateKey(key)) return { ok: false, problem: "private key does not match the certificate", field: `data.${keyKey}` };
     for (let i = 0; i + 1 < parsed.certs.length; i++) {
@@ -138,5 +161,5 @@ export function parseCredential(name: string, secret: SecretData | null, compani
     return { ok: false, problem: "has neither a certificate/key pair (tls.crt/tls.key, cert/key) nor a CA (ca.crt, cacert)", field: "data" };
   }
   const sources = [secret?.ref, companion?.ref].filter((s): s is string => s !== undefined);
-  return { ok: true, credential: { name, sources, certChain, privateKey, caCert, chain, ca, warnings } };
+  return { ok: true, credential: { name, sources, certChain, privateKey, caCert, chain, ca, warnings, keyType, keyBits } };
 }

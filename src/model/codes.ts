@@ -5,6 +5,12 @@
 // (GW0001 is the load stage's "cannot read".)
 
 export const Codes = {
+  // ---- load: files and folders (GW0001 is "cannot read") ----------------------
+  /** A configuration or secret file above the size limit (8 MiB): not read, the load fails. */
+  FileTooLarge: "GW0002",
+  /** `--secrets-dir`: a file directly in the folder, not in `DIR/<secret-name>/`: ignored. */
+  SecretFileOutsideFolder: "GW0003",
+
   // ---- decode: the document cannot be used --------------------------------
   /** The text is not YAML/JSON (syntax error, duplicate key, ...). */
   ParseError: "GW0101",
@@ -96,6 +102,8 @@ export const Codes = {
   CredentialWarning: "GW0603",
   /** A cipher suite name is not known: dropped from the list. */
   CipherUnknown: "GW0604",
+  /** An RSA key above 4096 bits: every full handshake costs its signature on the event loop. */
+  KeyTooLarge: "GW0605",
 
   // ---- load: the folders themselves (image) ------------------------------------------
   /** (Warning) A `--config` folder or file yields no resource gangway reads. */

@@ -1,5 +1,8 @@
 import { beforeAll, describe, expect, test } from "bun:test";
-import { parseCredential } from "../../src/credentials/parse.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { keyCostWarning, parseCredential } from "../../src/credentials/parse.ts";
+import { compileYaml, findingLines } from "./pipeline-helpers.ts";
 import { createCA, issue, type Issued } from "../../src/certs/generate.ts";
 import { walkthroughPki, type WalkthroughPki } from "../helpers/pki.ts";
 
@@ -88,5 +91,56 @@ describe("credentials from Secrets", () => {
     const ca = await createCA({ cn: "example.com", org: "example Inc." });
     const srv = await issue(ca, { cn: "httpbin.example.com", usage: "server" });
     expect(parseCredential("c", { ref: ref("c"), data: { "tls.crt": srv.cert, "tls.key": srv.key } }, null).ok).toBe(true);
+  });
+});
+
+describe("key size (a large RSA key costs every full handshake on the event loop)", () => {
+  const fixture = (f: string) => readFileSync(join(import.meta.dir, "fixtures", f), "utf8");
+
+  test.each([
+    ["rsa", 2048, false],
+    ["rsa", 4096, false],
+    ["rsa", 4097, true],
+    ["rsa", 16384, true],
+    ["rsa-pss", 8192, true],
+    ["ec", 521, false],
+    ["ed25519", undefined, false],
+  ] as const)("%s %p bits: warned %p", (keyType, keyBits, warned) => {
+    expect(keyCostWarning({ keyType, keyBits }) !== null).toBe(warned);
+  });
+
+  test("a 4160-bit RSA Secret is served, with a GW0605 Warning naming the Secret (what analyze and the start-up log show)", () => {
+    const cert = fixture("rsa-4160.crt");
+    const key = fixture("rsa-4160.key");
+    const r = parseCredential("big", { ref: ref("big"), data: { "tls.crt": cert, "tls.key": key } }, null);
+    expect(r.ok && [r.credential.keyType, r.credential.keyBits]).toEqual(["rsa", 4160]);
+    const b64 = (s: string) => Buffer.from(s).toString("base64");
+    const snap = compileYaml(`
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: [big.example.com]
+    tls: {mode: SIMPLE, credentialName: big}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: big, namespace: istio-system}
+type: kubernetes.io/tls
+data: {tls.crt: ${b64(cert)}, tls.key: ${b64(key)}}
+`);
+    const lines = findingLines(snap).filter((l) => l.includes("GW0605"));
+    expect(lines).toEqual([expect.stringMatching(/^Warning GW0605 Secret\/istio-system\/big: the RSA private key has 4160 bits, above 4096/)]);
+    expect(snap.listeners[0]!.tls!.chains[0]!.disabled).toBe("");
+  });
+
+  test("the walkthrough's 2048-bit RSA keys get no such warning", async () => {
+    const ca = await createCA({ cn: "example.com" });
+    const srv = await issue(ca, { cn: "httpbin.example.com", usage: "server" });
+    const r = parseCredential("c", { ref: ref("c"), data: { "tls.crt": srv.cert, "tls.key": srv.key } }, null);
+    expect(r.ok && [r.credential.keyBits, keyCostWarning(r.credential)]).toEqual([2048, null]);
   });
 });
