@@ -76,7 +76,8 @@ function groupByKind(resources: Resource[], findings: Finding[]): ByKind {
  */
 function inputHash(resources: Resource[], opts: CompileOptions): string {
   const h = new Bun.CryptoHasher("sha256");
-  h.update(JSON.stringify({ ...opts, portMap: [...opts.portMap].sort((a, b) => a[0] - b[0]), certFiles: [...(opts.certFiles ?? [])].sort() }));
+  // lastGood is not an input: the same files give the same credentials (it also read as {} vs absent: every first reload looked changed)
+  h.update(JSON.stringify({ ...opts, lastGood: undefined, portMap: [...opts.portMap].sort((a, b) => a[0] - b[0]), certFiles: [...(opts.certFiles ?? [])].sort() }));
   const files = new Set<string>();
   for (const r of resources) {
     const d = r.source.digest;

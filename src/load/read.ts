@@ -22,13 +22,35 @@ export interface LoadedInput {
   secrets: LoadedSecret[];
   /** Directories or files that could not be read. */
   errors: Finding[];
-  /** Dangling symlinks (GW0008): read around, reported as Warnings. */
+  /** Dangling symlinks (GW0008) and files a folder layout does not take (GW0003): read around, reported as Warnings. */
   warnings: Finding[];
   /** Each `--config` argument and the files read below it (GW0007 when they yield no resource). */
   roots: { root: string; files: string[] }[];
 }
 
 const CONFIG_EXT = /\.(ya?ml|json)$/i;
+
+/**
+ * The largest configuration or secret file read (8 MiB; a ConfigMap or Secret holds
+ * at most 1 MiB). A bigger file is an Error naming it, not read: parsing a 50 MB file
+ * took ~1.5 GB of memory.
+ */
+export const MAX_FILE_BYTES = 8 * 1024 * 1024;
+
+/** The file's text, or an Error finding when it is above MAX_FILE_BYTES or unreadable. */
+function readCapped(path: string, what: string): { text: string } | { error: Finding } {
+  try {
+    const size = statSync(path).size;
+    if (size > MAX_FILE_BYTES) {
+      const mib = (n: number) => `${(n / 1048576).toFixed(n < 10 * 1048576 ? 1 : 0)} MiB`;
+      const message = `${what} ${path} is ${mib(size)}, above the ${mib(MAX_FILE_BYTES)} limit: not read`;
+      return { error: { code: Codes.FileTooLarge, level: "Error", message, file: path } };
+    }
+    return { text: readFileSync(path, "utf8") };
+  } catch (err) {
+    return { error: readError(path, err) };
+  }
+}
 
 function readError(path: string, err: unknown): Finding {
   const msg = err instanceof Error ? err.message : String(err);
@@ -78,11 +100,9 @@ function isFile(p: string): boolean {
 
 /** `--config FILE` (as `kubectl apply -f FILE`): that file, whatever its extension. */
 function readConfigFile(path: string, out: LoadedFile[], errors: Finding[]): void {
-  try {
-    out.push({ path, text: readFileSync(path, "utf8") });
-  } catch (err) {
-    errors.push(readError(path, err));
-  }
+  const r = readCapped(path, "configuration file");
+  if ("error" in r) errors.push(r.error);
+  else out.push({ path, text: r.text });
 }
 
 /**
@@ -117,7 +137,7 @@ export function readConfigDir(dir: string, out: LoadedFile[], errors: Finding[],
   }
 }
 
-/** `DIR/<secret-name>/<key>`: one folder per Secret, one file per key. */
+/** `DIR/<secret-name>/<key>`: one folder per Secret, one file per key. A file directly in DIR is a warning. */
 export function readSecretsDir(dir: string, out: LoadedSecret[], errors: Finding[], warnings: Finding[] = []): void {
   for (const name of visibleEntries(dir, errors)) {
     const path = join(dir, name);
@@ -129,13 +149,20 @@ export function readSecretsDir(dir: string, out: LoadedSecret[], errors: Finding
       continue;
     }
     try {
-      if (!st.isDirectory()) continue;
+      if (!st.isDirectory()) {
+        const message = `${path} is a file directly in --secrets-dir: ignored; a Secret's keys are read from DIR/<secret-name>/<key> (a Secret volume's layout), e.g. ${join(dir, "<secret-name>", name)}`;
+        warnings.push({ code: Codes.SecretFileOutsideFolder, level: "Warning", message, file: path });
+        continue;
+      }
       const data: Record<string, string> = {};
       for (const key of readdirSync(path).sort()) {
         if (key.startsWith(".")) continue;
         const kp = join(path, key);
         try {
-          if (statSync(kp).isFile()) data[key] = readFileSync(kp, "utf8");
+          if (!statSync(kp).isFile()) continue;
+          const r = readCapped(kp, "secret file");
+          if ("error" in r) errors.push(r.error);
+          else data[key] = r.text;
         } catch {
           danglingLink(kp, warnings);
         }

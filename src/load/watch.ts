@@ -1,11 +1,14 @@
 // Watches configuration and secret directories and calls back, debounced, when
 // anything below them may have changed. Two sources: fs.watch (fast) on each
-// directory and its parent (atomic renames, `..data` symlink swaps), and a
-// periodic stat fingerprint (a safety net for events fs.watch misses, e.g.
-// a directory replaced under a watch). Latest wins: events during a reload
-// schedule one more reload, never a queue.
+// directory, and on its parent for the directory's own entry only (renamed over,
+// or a `..data` swap when `--config` names a file of a mounted volume), and a
+// periodic stat fingerprint of the directories (a safety net for events fs.watch
+// misses, e.g. a directory replaced under a watch). Other writes in the parent (an
+// access log beside the config folder) are ignored: each one used to re-read and
+// re-parse the whole configuration. Latest wins: events during a reload schedule
+// one more reload, never a queue.
 import { watch, type FSWatcher, readdirSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 
 export interface Watcher {
   close(): void;
@@ -19,6 +22,18 @@ export interface WatchOptions {
   pollMs?: number;
   /** Single files outside the directories to poll too (certificate files a Gateway names). */
   files?: () => string[];
+  /** Called for an event in a parent folder that does not concern the watched entry (tests, debugging). */
+  onIgnored?: (parent: string, name: string) => void;
+}
+
+/**
+ * Does an event named `name` in the parent of `target` concern `target`? Only its own
+ * entry (renamed, replaced, removed) and the kubelet's `..data` swap do; an unnamed
+ * event might be anything, so it counts.
+ */
+export function concernsTarget(target: string, name: string | null): boolean {
+  if (name === null || name === "") return true;
+  return name === basename(target) || name === "..data";
 }
 
 function fileStamp(p: string): string {
@@ -111,19 +126,31 @@ export function watchDirs(dirs: string[], onChange: () => Promise<void> | void, 
     );
   };
 
-  const listen = (target: string, recursive: boolean): void => {
+  const listen = (target: string, recursive: boolean, onEvent: (name: string | null) => void): FSWatcher | null => {
     try {
-      const w = watch(target, { recursive }, () => schedule());
+      const w = watch(target, { recursive }, (_event, name) => onEvent(name === null || name === undefined ? null : String(name)));
       w.on("error", () => {});
-      watchers.push(w);
+      return w;
     } catch {
-      // not watchable (gone, permissions): the poll still covers it
+      return null; // not watchable (gone, permissions): the poll still covers it
     }
   };
+  const own = new Map<string, FSWatcher | null>();
+  /** Watch `d` itself (again: a folder renamed over or a swapped symlink is a new inode to watch). */
+  const watchOwn = (d: string): void => {
+    own.get(d)?.close();
+    own.set(d, listen(d, true, () => schedule()));
+  };
   for (const d of dirs) {
-    listen(d, true);
-    // the parent, shallow: catches the directory itself being renamed over
-    listen(dirname(d), false);
+    watchOwn(d);
+    // the parent, shallow, for the directory's own entry: catches it being renamed over
+    const parent = dirname(d);
+    const w = listen(parent, false, (name) => {
+      if (!concernsTarget(d, name)) return opts.onIgnored?.(parent, name!);
+      if (!closed) watchOwn(d);
+      schedule();
+    });
+    if (w !== null) watchers.push(w);
   }
 
   const poll = setInterval(() => {
@@ -137,6 +164,7 @@ export function watchDirs(dirs: string[], onChange: () => Promise<void> | void, 
       clearInterval(poll);
       if (timer !== null) clearTimeout(timer);
       for (const w of watchers) w.close();
+      for (const w of own.values()) w?.close();
     },
   };
 }

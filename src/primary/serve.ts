@@ -7,6 +7,7 @@ import { isLoopback, startAdmin, type AdminRole } from "../admin/server.ts";
 import { renderPrometheus, sumSamples } from "../admin/prometheus.ts";
 import { certGauges } from "../admin/certs.ts";
 import { watchDirs } from "../load/watch.ts";
+import { join } from "node:path";
 import { WorkerPool } from "./workers.ts";
 import { ListenerLog, logCredentialChanges } from "./events.ts";
 import { diffResources, formatFinding, loadAndBuild, type ResourceKeyed } from "./pipeline.ts";
@@ -22,6 +23,8 @@ interface State {
   certFiles: Map<string, string | null>;
   reloadsOk: number;
   reloadsFailed: number;
+  /** Times the files were read again (a watch event, the poll, SIGHUP). */
+  reads: number;
   stopping: boolean;
 }
 
@@ -50,6 +53,7 @@ export async function serve(o: Options): Promise<number> {
     certFiles: first.certFiles,
     reloadsOk: 0,
     reloadsFailed: 0,
+    reads: 0,
     stopping: false,
   };
   reportFindings(state.snapshot, null);
@@ -73,6 +77,7 @@ export async function serve(o: Options): Promise<number> {
     sum["gangway_config_reloads_total{result=\"ok\"}"] = state.reloadsOk;
     sum["gangway_config_reloads_total{result=\"failed\"}"] = state.reloadsFailed;
     sum["gangway_config_version"] = state.snapshot.version;
+    sum["gangway_config_reads_total"] = state.reads;
     sum["gangway_worker_restarts_total"] = pool.restarts;
     sum["gangway_workers"] = o.workers;
     sum["gangway_ready"] = !state.stopping && pool.allBound() ? 1 : 0;
@@ -130,6 +135,7 @@ export async function serve(o: Options): Promise<number> {
   const reload = async (why: string): Promise<void> => {
     if (state.stopping) return;
     const t = performance.now();
+    state.reads++;
     let next;
     try {
       next = loadAndBuild(o, state.snapshot.version + 1, state.snapshot.credentials);
@@ -149,10 +155,11 @@ export async function serve(o: Options): Promise<number> {
     state.digest = next.digest;
     state.certFiles = next.certFiles;
     if (next.snapshot.hash === state.snapshot.hash) {
-      // a dangling link or an emptied folder changes findings, not the compiled configuration
+      // load warnings (a dangling link, an emptied folder, a file flat in --secrets-dir) change findings, not the compiled configuration
       reportFindings(next.snapshot, state.snapshot);
       state.snapshot.findings = next.snapshot.findings;
-      log("debug", "files changed but the compiled configuration did not");
+      if (why === "SIGHUP") log("info", "reload requested: no change", { version: state.snapshot.version });
+      else log("debug", "files changed but the compiled configuration did not");
       return;
     }
     const diff = diffResources(state.resources, next.resources);
@@ -175,7 +182,10 @@ export async function serve(o: Options): Promise<number> {
 
   const watched = [...o.configDirs];
   if (o.secretsDir !== null) watched.push(o.secretsDir);
-  const watcher = watchDirs(watched, () => reload("files changed"), { files: () => [...state.certFiles.keys()] });
+  const watcher = watchDirs(watched, () => reload("files changed"), {
+    files: () => [...state.certFiles.keys()],
+    onIgnored: (parent, name) => log("debug", "watch: not a configuration change", { path: join(parent, name ?? "") }),
+  });
 
   return await new Promise<number>((resolve) => {
     const stop = async (signal: string): Promise<void> => {
@@ -193,7 +203,7 @@ export async function serve(o: Options): Promise<number> {
     process.on("SIGTERM", () => void stop("SIGTERM"));
     process.on("SIGINT", () => void stop("SIGINT"));
     process.on("SIGHUP", () => {
-      state.digest = ""; // force
+      state.digest = ""; // force: a rejected configuration is reported again
       void reload("SIGHUP");
     });
   });

@@ -2,9 +2,11 @@
 // request; a Kubernetes ConfigMap volume swap (..data) reaches traffic; SIGTERM
 // lets a slow request finish.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { appendFile } from "node:fs/promises";
+import { renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startHttpbin, type Backend } from "../../src/demo/httpbin.ts";
-import { startGateway, writeTree } from "../helpers/gateway.ts";
+import { runCli, startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 import { writeKubeVolume } from "../helpers/kube-volume.ts";
 import { serviceEntry } from "../helpers/config.ts";
 
@@ -18,6 +20,22 @@ afterAll(async () => {
   await v1.stop();
   await v2.stop();
 });
+
+/** A counter of the gateway's /stats/prometheus (0 when absent). */
+async function metric(gw: GatewayProcess, name: string): Promise<number> {
+  const text = await (await gw.admin("/stats/prometheus")).text();
+  const m = new RegExp(`^${name} (\\d+)$`, "m").exec(text);
+  return m === null ? 0 : Number(m[1]);
+}
+
+/** Wait until a counter reaches `n` (bounded). */
+async function waitMetric(gw: GatewayProcess, name: string, n: number, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while ((await metric(gw, name)) < n) {
+    if (Date.now() > end) throw new Error(`${name} did not reach ${n}`);
+    await Bun.sleep(50);
+  }
+}
 
 /** Gateway + VirtualService for host `h`, destination a ServiceEntry on `port`. */
 function config(backendPort: number, extraPrefix = "/never"): Record<string, string> {
@@ -71,13 +89,19 @@ describe("hot reload", () => {
         }
       };
       const clients = Array.from({ length: 8 }, client);
-      // five reloads: alternate the backend and change an unrelated route
+      const served = () => seen.v1 + seen.v2 + seen.failed + seen.other;
+      /** Let the load run for `n` more requests (bounded by the clients' deadline). */
+      const requests = async (n: number) => {
+        const target = served() + n;
+        while (served() < target && !stop && Date.now() < deadline) await Bun.sleep(10);
+      };
+      // five reloads under load: alternate the backend and change an unrelated route
       for (let i = 0; i < 5; i++) {
-        await Bun.sleep(300);
+        await requests(50);
         writeTree(config(i % 2 === 0 ? v2.port : v1.port, `/p${i}`), dir);
-        await gw.waitForOutput(new RegExp(`version=${i + 2}\\b`));
+        await gw.waitForOutput(new RegExp(`version=${i + 2}\\b`), 20_000);
       }
-      await Bun.sleep(300);
+      await requests(50);
       stop = true;
       await Promise.all(clients);
       expect(seen.failed).toBe(0);
@@ -100,10 +124,8 @@ describe("hot reload", () => {
       const get = () => fetch(gw.url(80, "/get"), { headers: { host: "app.example.com" } });
       expect((await get()).headers.get("x-backend")).toBe("v1");
       writeKubeVolume(dir, config(v2.port));
-      const end = Date.now() + 5000;
-      while ((await get()).headers.get("x-backend") !== "v2" && Date.now() < end) await Bun.sleep(50);
+      await gw.waitForOutput(/configuration reloaded/, 20_000); // published to every worker before it is logged
       expect((await get()).headers.get("x-backend")).toBe("v2");
-      expect(gw.output()).toContain("configuration reloaded");
     } finally {
       await gw.stop();
     }
@@ -115,7 +137,7 @@ describe("hot reload", () => {
     const gw = await startGateway({ configDirs: [dir] });
     try {
       writeTree(files, dir);
-      await Bun.sleep(1500);
+      await waitMetric(gw, "gangway_config_reads_total", 1); // the files were read again
       expect(gw.output()).not.toContain("configuration reloaded");
     } finally {
       await gw.stop();
@@ -136,19 +158,96 @@ describe("hot reload", () => {
   });
 });
 
+describe("what the watch reacts to", () => {
+  test("SIGHUP with nothing changed logs that", async () => {
+    const gw = await startGateway({ configDirs: [writeTree(config(v1.port))] });
+    try {
+      gw.proc.kill("SIGHUP");
+      await gw.waitForOutput(/reload requested: no change version=1\b/);
+      expect(gw.output()).not.toContain("configuration reloaded");
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  test("a big file written beside the config folder reads nothing; a ..data swap and a renamed folder still reload", async () => {
+    const root = writeTree({});
+    const volume = join(root, "v1");
+    writeKubeVolume(volume, config(v1.port));
+    symlinkSync(volume, join(root, "config"));
+    const gw = await startGateway({ configDirs: [join(root, "config")], env: { GANGWAY_DEBUG: "1" }, args: ["--access-log", join(root, "access.log")] });
+    try {
+      const log = join(root, "beside.log");
+      const chunk = Buffer.alloc(1 << 20, 0x61);
+      for (let i = 0; i < 20; i++) await appendFile(log, chunk); // 20 MB beside the config folder
+      await gw.waitForOutput(/watch: not a configuration change path=\S*beside\.log/);
+      // requests write the access log beside it too
+      for (let i = 0; i < 5; i++) await (await fetch(gw.url(80, "/get"), { headers: { host: "app.example.com" } })).arrayBuffer();
+      await gw.waitForOutput(/watch: not a configuration change path=\S*access\.log/);
+      expect(await metric(gw, "gangway_config_reads_total")).toBe(0);
+
+      let mark = gw.output().length;
+      writeKubeVolume(volume, config(v2.port)); // the kubelet's ..data swap inside the folder
+      await gw.waitForOutput(/configuration reloaded/, 20_000, mark);
+      expect((await fetch(gw.url(80, "/get"), { headers: { host: "app.example.com" } })).headers.get("x-backend")).toBe("v2");
+      expect(await metric(gw, "gangway_config_reads_total")).toBe(1);
+
+      const other = join(root, "v2");
+      writeKubeVolume(other, config(v1.port, "/other"));
+      mark = gw.output().length;
+      symlinkSync(other, join(root, "config.tmp"));
+      renameSync(join(root, "config.tmp"), join(root, "config")); // the folder itself renamed over
+      await gw.waitForOutput(/configuration reloaded/, 20_000, mark);
+      expect((await fetch(gw.url(80, "/get"), { headers: { host: "app.example.com" } })).headers.get("x-backend")).toBe("v1");
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  test("a configuration file above 8 MiB is refused with an Error naming it", async () => {
+    const dir = writeTree(config(v1.port));
+    writeFileSync(join(dir, "huge.yaml"), Buffer.alloc(9 << 20, 0x20));
+    const r = await runCli(["--config", dir, "--admin", "off"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`Error: ${join(dir, "huge.yaml")}: configuration file ${join(dir, "huge.yaml")} is 9.0 MiB, above the 8.0 MiB limit: not read [GW0002]`);
+  });
+});
+
 describe("lifecycle", () => {
   test("SIGTERM: ready turns 503, a slow request in flight completes, exit 0", async () => {
-    const gw = await startGateway({ configDirs: [writeTree(config(v1.port))], args: ["--drain-seconds", "5"] });
-    const slow = fetch(gw.url(80, "/delay/2"), { headers: { host: "app.example.com" } });
-    await Bun.sleep(300);
-    gw.proc.kill("SIGTERM");
-    await Bun.sleep(200);
-    const ready = await gw.admin("/ready").then((r) => r.status, () => 0);
-    expect([503, 0]).toContain(ready); // 503 while draining (0 once the admin closed)
-    const r = await slow;
-    expect(r.status).toBe(200);
-    expect(((await r.json()) as { delayed: number }).delayed).toBe(2);
-    expect(await gw.proc.exited).toBe(0);
+    // a backend that says when the request reached it, and answers when told to
+    let arrived!: () => void;
+    const reached = new Promise<void>((r) => (arrived = r));
+    let answer!: () => void;
+    const answered = new Promise<void>((r) => (answer = r));
+    const slowBackend = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      idleTimeout: 0,
+      fetch: async () => {
+        arrived();
+        await answered;
+        return new Response("finished");
+      },
+    });
+    const gw = await startGateway({ configDirs: [writeTree(config(slowBackend.port!))], args: ["--drain-seconds", "5"] });
+    try {
+      const slow = fetch(gw.url(80, "/slow"), { headers: { host: "app.example.com" } });
+      await reached; // in flight
+      gw.proc.kill("SIGTERM");
+      await gw.waitForOutput(/draining/);
+      const ready = await gw.admin("/ready").then((r) => r.status, () => 0);
+      expect([503, 0]).toContain(ready); // 503 while draining (0 once the admin closed)
+      answer();
+      const r = await slow;
+      expect(r.status).toBe(200);
+      expect(await r.text()).toBe("finished");
+      expect(await gw.proc.exited).toBe(0);
+    } finally {
+      answer();
+      await gw.stop();
+      slowBackend.stop(true);
+    }
   });
 
   test("bad usage exits 2; a configuration that does not load exits 1 naming file, document and field", async () => {

@@ -24,7 +24,8 @@ export interface GatewayProcess {
   admin(path: string): Promise<Response>;
   /** Everything the process wrote so far (stdout + stderr). */
   output(): string;
-  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** Wait until `pattern` shows in the output (written after character `after` of it, when given). */
+  waitForOutput(pattern: RegExp, timeoutMs?: number, after?: number): Promise<void>;
   stop(signal?: NodeJS.Signals): Promise<number>;
 }
 
@@ -37,6 +38,8 @@ export interface StartOptions {
   args?: string[];
   /** Wait for /ready to answer 200 (default true). */
   waitReady?: boolean;
+  /** Extra environment (e.g. GANGWAY_DEBUG=1 for debug log lines). */
+  env?: Record<string, string>;
 }
 
 async function pump(stream: ReadableStream<Uint8Array>, sink: string[]): Promise<void> {
@@ -58,7 +61,7 @@ export async function startGateway(opts: StartOptions): Promise<GatewayProcess> 
     ...(opts.secretsDir ? ["--secrets-dir", opts.secretsDir] : []),
     ...(opts.args ?? []),
   ];
-  const proc = Bun.spawn([process.execPath, ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const proc = Bun.spawn([process.execPath, ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, ...opts.env } });
   const out: string[] = [];
   void pump(proc.stdout as ReadableStream<Uint8Array>, out);
   void pump(proc.stderr as ReadableStream<Uint8Array>, out);
@@ -69,9 +72,9 @@ export async function startGateway(opts: StartOptions): Promise<GatewayProcess> 
     url: (gatewayPort, path = "") => `http://127.0.0.1:${ports.get(gatewayPort)}${path}`,
     admin: (path) => fetch(`http://127.0.0.1:${adminPort}${path}`),
     output: () => out.join(""),
-    async waitForOutput(pattern, timeoutMs = 10_000) {
+    async waitForOutput(pattern, timeoutMs = 10_000, after = 0) {
       const end = Date.now() + timeoutMs;
-      while (!pattern.test(out.join(""))) {
+      while (!pattern.test(out.join("").slice(after))) {
         if (Date.now() > end) throw new Error(`timed out waiting for ${pattern}; output:\n${out.join("")}`);
         await Bun.sleep(50);
       }

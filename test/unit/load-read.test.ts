@@ -1,8 +1,8 @@
 import { describe, expect, test } from "bun:test";
-import { mkdirSync, writeFileSync, unlinkSync } from "node:fs";
+import { appendFileSync, mkdirSync, renameSync, symlinkSync, writeFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { readInput } from "../../src/load/read.ts";
-import { watchDirs } from "../../src/load/watch.ts";
+import { MAX_FILE_BYTES, readInput } from "../../src/load/read.ts";
+import { concernsTarget, watchDirs } from "../../src/load/watch.ts";
 import { writeTree } from "../helpers/gateway.ts";
 import { writeKubeVolume } from "../helpers/kube-volume.ts";
 
@@ -50,6 +50,44 @@ describe("reading configuration directories", () => {
       ["mounted", { "tls.crt": "X", "tls.key": "Y" }],
       ["plain", { cert: "C", key: "K" }],
     ]);
+  });
+});
+
+describe("file size cap and misplaced secret files", () => {
+  test("a configuration file above the cap is an Error naming it, and is not read", () => {
+    const dir = writeTree({ "small.yaml": "a: 1\n" });
+    writeFileSync(join(dir, "huge.yaml"), Buffer.alloc(MAX_FILE_BYTES + 1, 0x20));
+    const { files, errors } = readInput([dir], null);
+    expect(files.map((f) => f.path)).toEqual([join(dir, "small.yaml")]);
+    expect(errors.map((e) => [e.code, e.level, e.file])).toEqual([["GW0002", "Error", join(dir, "huge.yaml")]]);
+    expect(errors[0]!.message).toBe(`configuration file ${join(dir, "huge.yaml")} is 8.0 MiB, above the 8.0 MiB limit: not read`);
+  });
+
+  test("a file of exactly the cap is read", () => {
+    const dir = writeTree({});
+    writeFileSync(join(dir, "big.yaml"), Buffer.alloc(MAX_FILE_BYTES, 0x20));
+    const { files, errors } = readInput([dir], null);
+    expect(errors).toEqual([]);
+    expect(files[0]!.text.length).toBe(MAX_FILE_BYTES);
+  });
+
+  test("a secret file above the cap is an Error naming it", () => {
+    const dir = writeTree({ "cred/tls.key": "K" });
+    writeFileSync(join(dir, "cred/tls.crt"), Buffer.alloc(MAX_FILE_BYTES + 4096, 0x41));
+    const { errors } = readInput([], dir);
+    expect(errors.map((e) => [e.code, e.file])).toEqual([["GW0002", join(dir, "cred/tls.crt")]]);
+  });
+
+  test("--secrets-dir: files dropped flat in the folder are a Warning each, naming the layout expected", () => {
+    const dir = writeTree({ "tls.crt": "C", "tls.key": "K", "good/tls.crt": "C2", ".hidden": "h" });
+    const { secrets, warnings, errors } = readInput([], dir);
+    expect(errors).toEqual([]);
+    expect(secrets.map((s) => s.name)).toEqual(["good"]);
+    expect(warnings.map((w) => [w.code, w.level, w.file])).toEqual([
+      ["GW0003", "Warning", join(dir, "tls.crt")],
+      ["GW0003", "Warning", join(dir, "tls.key")],
+    ]);
+    expect(warnings[0]!.message).toContain(join(dir, "<secret-name>", "tls.crt"));
   });
 });
 
@@ -130,6 +168,111 @@ describe("watching", () => {
       expect(calls).toBeGreaterThan(0);
     } finally {
       clearInterval(writer);
+      w.close();
+    }
+  });
+});
+
+describe("watching only what concerns the configuration", () => {
+  test.each([
+    ["/srv/config", "config", true],
+    ["/srv/config/", "config", true],
+    ["/srv/config", "..data", true],
+    ["/srv/config", null, true],
+    ["/srv/config", "access.log", false],
+    ["/srv/config", "config.bak", false],
+    ["/srv/config", "..data_tmp", false],
+    ["/srv/vol/gw.yaml", "gw.yaml", true],
+  ] as const)("%s, event for %p: %p", (target, name, want) => {
+    expect(concernsTarget(target, name)).toBe(want);
+  });
+
+  /** A promise that settles once `cond()` holds (checked on each `poke()`), or fails after `ms`. */
+  function when(cond: () => boolean, ms = 5000): { poke: () => void; done: Promise<void>; cancel: () => void } {
+    let resolve!: () => void;
+    let reject!: (e: Error) => void;
+    const done = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+    done.catch(() => {}); // awaited by the test; a cancelled wait is not an unhandled rejection
+    const t = setTimeout(() => reject(new Error("timed out")), ms);
+    const poke = () => {
+      if (cond()) {
+        clearTimeout(t);
+        resolve();
+      }
+    };
+    return { poke, done, cancel: () => clearTimeout(t) };
+  }
+
+  test("writes to a big file beside the config folder read nothing; a change inside still does, once", async () => {
+    const dir = writeTree({ "config/a.yaml": "1", "access.log": "" });
+    let calls = 0;
+    const ignored: string[] = [];
+    const changed = when(() => calls > 0);
+    const sawLog = when(() => ignored.length >= 1); // Bun coalesces a tick's events for one name
+    const w = watchDirs([join(dir, "config")], () => {
+      calls++;
+      changed.poke();
+    }, { debounceMs: 10, pollMs: 60_000, onIgnored: (_p, name) => {
+      ignored.push(name);
+      sawLog.poke();
+    } });
+    try {
+      const chunk = Buffer.alloc(1 << 20, 0x61);
+      for (let i = 0; i < 8; i++) appendFileSync(join(dir, "access.log"), chunk); // 8 MB of access log
+      await sawLog.done; // the watcher saw the writes and set them aside
+      expect(calls).toBe(0);
+      writeFileSync(join(dir, "config/a.yaml"), "2");
+      await changed.done;
+      expect(calls).toBe(1);
+      expect(new Set(ignored)).toEqual(new Set(["access.log"]));
+    } finally {
+      changed.cancel();
+      sawLog.cancel();
+      w.close();
+    }
+  });
+
+  test("the config folder renamed over (a swapped symlink) is seen, and changes in the new folder after it too", async () => {
+    const dir = writeTree({ "v1/a.yaml": "1", "v2/a.yaml": "2" });
+    symlinkSync(join(dir, "v1"), join(dir, "config"));
+    let calls = 0;
+    let check = () => {};
+    const w = watchDirs([join(dir, "config")], () => {
+      calls++;
+      check();
+    }, { debounceMs: 10, pollMs: 60_000 });
+    const next = (n: number) => new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no call ${n}`)), 5000);
+      check = () => {
+        if (calls >= n) {
+          clearTimeout(t);
+          resolve();
+        }
+      };
+      check();
+    });
+    try {
+      symlinkSync(join(dir, "v2"), join(dir, "config.tmp"));
+      renameSync(join(dir, "config.tmp"), join(dir, "config"));
+      await next(1);
+      writeFileSync(join(dir, "v2/a.yaml"), "3"); // the new folder is watched (the poll is off)
+      await next(2);
+      expect(calls).toBe(2);
+    } finally {
+      w.close();
+    }
+  });
+
+  test("--config FILE of a mounted volume: the ..data swap beside it is seen", async () => {
+    const dir = writeTree({});
+    writeKubeVolume(dir, { "gw.yaml": "1" });
+    let resolve!: () => void;
+    const called = new Promise<void>((r) => (resolve = r));
+    const w = watchDirs([join(dir, "gw.yaml")], () => resolve(), { debounceMs: 10, pollMs: 60_000 });
+    try {
+      writeKubeVolume(dir, { "gw.yaml": "2" });
+      await Promise.race([called, Bun.sleep(5000).then(() => Promise.reject(new Error("no call")))]);
+    } finally {
       w.close();
     }
   });
