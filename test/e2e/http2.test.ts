@@ -131,7 +131,13 @@ describe("HTTP/2 over TLS (ALPN h2)", () => {
   });
 
   test("the access log names the protocol HTTP/2", async () => {
-    await gw.waitForOutput(/"GET \/status\/418 HTTP\/2" 418/);
+    const s = await h2tls();
+    try {
+      expect((await request(s, "/status/203?log=h2")).status).toBe(203); // its own request, not an earlier test's
+    } finally {
+      s.close();
+    }
+    await gw.waitForOutput(/"GET \/status\/203\?log=h2 HTTP\/2" 203/);
   });
 });
 
@@ -203,7 +209,8 @@ describe("h2c with prior knowledge", () => {
     try {
       const slow = s.request({ ":method": "GET", ":path": "/delay/2", ":authority": HOST });
       slow.on("error", () => {});
-      await Bun.sleep(100);
+      // frames of a connection are read in order: once a later stream is answered, the gateway has the slow one in flight
+      expect((await request(s, "/status/204")).status).toBe(204);
       slow.close(http2.constants.NGHTTP2_CANCEL);
       expect((await request(s, "/status/200")).status).toBe(200);
     } finally {

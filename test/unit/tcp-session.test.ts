@@ -22,6 +22,8 @@ let frontCloser: TCPSocketListener<any>;
 let silent: TCPSocketListener<undefined>;
 let frontSilent: TCPSocketListener<any>;
 let silentGot = 0;
+/** The silent upstream got the FIN the session passed on. */
+let silentEnded = false;
 const logFile = join(mkdtempSync(join(tmpdir(), "gangway-tcp-")), "access.log");
 
 function cluster(name: string, port: number): Cluster {
@@ -43,7 +45,7 @@ beforeAll(() => {
   echo = Bun.listen({ hostname: "127.0.0.1", port: 0, allowHalfOpen: true, socket: { data: (s, b) => void s.write(b) } });
   closer = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (s) => void s.end("bye"), data() {} } });
   // takes bytes, never answers, never closes (not even after a FIN)
-  silent = Bun.listen({ hostname: "127.0.0.1", port: 0, allowHalfOpen: true, socket: { data: (_s, b) => void (silentGot += b.length), end() {} } });
+  silent = Bun.listen({ hostname: "127.0.0.1", port: 0, allowHalfOpen: true, socket: { data: (_s, b) => void (silentGot += b.length), end: () => void (silentEnded = true) } });
   const cs = [cluster("echo", echo.port), cluster("closer", closer.port), cluster("silent", silent.port)];
   applyClusters({ clusters: new Map(cs.map((c) => [c.name, c])) } as unknown as Snapshot);
   front = listen(table("echo"));
@@ -56,9 +58,10 @@ afterAll(() => {
 });
 
 /** A client that records what it gets and when it is closed. */
-function client(port: number): Promise<{ s: Socket<undefined>; got: () => string; closed: Promise<void> }> {
+function client(port: number): Promise<{ s: Socket<undefined>; got: () => string; ended: () => boolean; closed: Promise<void> }> {
   return new Promise((resolve, reject) => {
     let got = "";
+    let ended = false;
     let done!: () => void;
     const closed = new Promise<void>((r) => (done = r));
     Bun.connect({
@@ -66,9 +69,9 @@ function client(port: number): Promise<{ s: Socket<undefined>; got: () => string
       port,
       allowHalfOpen: true,
       socket: {
-        open: (s) => resolve({ s, got: () => got, closed }),
+        open: (s) => resolve({ s, got: () => got, ended: () => ended, closed }),
         data: (_s, b) => void (got += b.toString()),
-        end: () => {}, // keep our side open after the FIN (half-open)
+        end: () => void (ended = true), // keep our side open after the FIN (half-open)
         close: () => done(),
         connectError: (_s, e) => reject(e),
       },
@@ -102,8 +105,7 @@ describe("the sweep", () => {
 
   test("the upstream sent FIN and the client keeps its side open: a legit half-open session, closed only when idle", async () => {
     const c = await client(frontCloser.port);
-    await until(() => c.got() === "bye");
-    await Bun.sleep(20); // the upstream's FIN has reached the session and was passed on
+    await until(() => c.got() === "bye" && c.ended()); // the upstream's FIN reached the session and was passed on
     expect(sessions.size).toBe(1);
     const [t] = sessions;
     t!.sweep(coarseNow + CLOSING_MS + 1000);
@@ -119,7 +121,7 @@ describe("the sweep", () => {
     await until(() => silentGot > 0);
     c.s.end(); // FIN (and Bun closes its side)
     await c.closed;
-    await Bun.sleep(20);
+    await until(() => silentEnded); // the session passed the client's FIN on
     expect(sessions.size).toBe(1); // for the gateway it is half-closed: the upstream may still answer
     const [t] = sessions;
     t!.sweep(coarseNow + CLOSING_MS + 1000);

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startBackend } from "./backend.ts";
-import { raw, WorkerHarness } from "./harness.ts";
+import { WorkerHarness } from "./harness.ts";
 import { cluster, dest, forward, freePort, listener, snapshot, virtualHost } from "./snapshot-fixture.ts";
 
 const b1 = startBackend("b1");
@@ -16,6 +16,63 @@ afterAll(() => {
 
 const clusters = () => [cluster("c1", [["127.0.0.1", b1.port!]]), cluster("c2", [["127.0.0.1", b2.port!]])];
 const table = (c: string) => [virtualHost(["*"], [{ name: `to-${c}`, action: forward([dest(c)]) }])];
+
+/** The access log's lines once it has `n` of them (bounded: what it has after 5 s). */
+async function logLines(file: string, n: number): Promise<string[]> {
+  const read = () => {
+    try {
+      return readFileSync(file, "utf8").trim().split("\n").filter(Boolean);
+    } catch {
+      return [];
+    }
+  };
+  const end = Date.now() + 5000;
+  while (read().length < n && Date.now() < end) await Bun.sleep(10);
+  return read();
+}
+
+/** Resolves once a connection to `port` is refused (bounded: 5 s). */
+async function refusing(port: number): Promise<void> {
+  const end = Date.now() + 5000;
+  while (Date.now() < end) {
+    try {
+      const s = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+      s.end();
+    } catch {
+      return;
+    }
+    await Bun.sleep(5);
+  }
+  throw new Error(`port ${port} still accepts`);
+}
+
+/** A kept-alive connection: `answered` once its one response arrived, `closed` (true) once the server closed it (false after 3 s). */
+function idleConnection(port: number): { answered: Promise<void>; closed: Promise<boolean> } {
+  let answer!: () => void;
+  const answered = new Promise<void>((r) => (answer = r));
+  let close!: (v: boolean) => void;
+  const closed = new Promise<boolean>((r) => (close = r));
+  let got = "";
+  void Bun.connect({
+    hostname: "127.0.0.1",
+    port,
+    socket: {
+      open(s) {
+        s.write("GET /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+      },
+      data(_s, d) {
+        got += Buffer.from(d).toString("latin1");
+        const head = got.indexOf("\r\n\r\n");
+        const len = /content-length: *(\d+)/i.exec(got);
+        if (head >= 0 && len !== null && got.length >= head + 4 + Number(len[1])) answer();
+      },
+      close: () => close(true),
+      error: () => close(true),
+    },
+  });
+  setTimeout(() => close(false), 3000).unref?.();
+  return { answered, closed };
+}
 
 async function backendOf(port: number): Promise<string> {
   const r = await fetch(`http://127.0.0.1:${port}/echo`);
@@ -74,8 +131,14 @@ describe("snapshots", () => {
       }
     };
     const loops = Array.from({ length: 8 }, loop);
+    /** Let the load run for `n` more answers (bounded in time). */
+    const answers = async (n: number) => {
+      const target = okCount + failures.length + n;
+      const end = Date.now() + 10_000;
+      while (okCount + failures.length < target && Date.now() < end) await Bun.sleep(5);
+    };
     for (let i = 0; i < 10; i++) {
-      await Bun.sleep(60);
+      await answers(10);
       await w.apply(snapshot([listener(p, table(i % 2 ? "c1" : "c2"))], i % 3 ? clusters() : clusters().reverse()));
     }
     stop = true;
@@ -88,20 +151,31 @@ describe("snapshots", () => {
 
 describe("drain", () => {
   test("in-flight requests finish, idle connections close, new connections are refused", async () => {
+    // an upstream that says when the request reached it and answers when told to
+    let arrived!: () => void;
+    const reached = new Promise<void>((r) => (arrived = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const gate = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: async () => (arrived(), await released, new Response("late")) });
     const w = new WorkerHarness();
-    const p = freePort();
-    await w.apply(snapshot([listener(p, table("c1"))], clusters()));
-    const idle = raw(p, "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n", () => false, 3000);
-    await Bun.sleep(50);
-    const slow = fetch(`http://127.0.0.1:${p}/delay/400`);
-    await Bun.sleep(50);
+    const [p, slowPort] = [freePort(), freePort()];
+    const gated = [...clusters(), cluster("gate", [["127.0.0.1", gate.port!]])];
+    await w.apply(snapshot([listener(p, table("c1")), listener(slowPort, table("gate"), "HTTP", 81)], gated));
+    const idle = idleConnection(p);
+    await idle.answered; // kept alive, nothing in flight
+    const slow = fetch(`http://127.0.0.1:${slowPort}/slow`);
+    await reached; // in flight
     const t0 = Date.now();
-    await w.drain(3000);
+    const drained = w.drain(3000);
+    await refusing(slowPort); // the worker stopped accepting: draining has begun
+    release();
+    await drained;
     const r = await slow;
     expect(r.status).toBe(200);
     expect(r.headers.get("connection")).toBe("close");
     expect(Date.now() - t0).toBeLessThan(2500);
-    expect((await idle).closed).toBe(true);
+    expect(await idle.closed).toBe(true);
+    gate.stop(true);
     let refused = false;
     try {
       await fetch(`http://127.0.0.1:${p}/echo`);
@@ -140,8 +214,7 @@ describe("stats and access log", () => {
       await w.apply(snapshot([listener(p, [virtualHost(["app"], [{ name: "r1", action: forward([dest("c1")]) }])])], clusters()));
       await (await fetch(`http://127.0.0.1:${p}/echo?x=1`, { headers: { host: "app", "user-agent": "ua/1", "x-request-id": "rid-1" } })).text();
       await (await fetch(`http://127.0.0.1:${p}/nope`, { headers: { host: "zzz", "x-forwarded-for": "10.0.0.1", "x-request-id": "rid-2" } })).text();
-      await Bun.sleep(250);
-      const lines = readFileSync(file, "utf8").trim().split("\n");
+      const lines = await logLines(file, 2);
       expect(lines.length).toBe(2);
       if (format === "text") {
         expect(lines[0]).toMatch(
