@@ -242,8 +242,13 @@ describe("rotation under load", () => {
     };
     const clients = Array.from({ length: 4 }, loop);
     try {
+      /** Let the load run for `n` more answers (bounded by the clients' deadline). */
+      const answers = async (n: number) => {
+        const target = counts.ok + counts.failed + n;
+        while (counts.ok + counts.failed < target && Date.now() < deadline) await Bun.sleep(10);
+      };
       for (let i = 1; i <= 3; i++) {
-        await Bun.sleep(400);
+        await answers(30);
         const leaf = await issue(cas[i]!, { cn: "httpbin.example.com", usage: "server", keyType: "ec" });
         writeFileSync(join(s.dir, "secret.yaml"), secretYaml("cred", "istio-system", "tls", leaf.cert, leaf.key));
         await s.gw.waitForOutput(new RegExp(`version=${i + 1}\\b`));
@@ -251,7 +256,7 @@ describe("rotation under load", () => {
         const h = await handshake({ port: s.port, servername: "httpbin.example.com", ca: cas[i]!.cert });
         expect(h.ok).toBe(true);
       }
-      await Bun.sleep(300);
+      await answers(30);
     } finally {
       stop = true;
       await Promise.all(clients);
