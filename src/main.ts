@@ -8,6 +8,12 @@ import { statusCommand } from "./cli/status.ts";
 import { CERTS_USAGE, certsCommand } from "./cli/certs.ts";
 import pkg from "../package.json" with { type: "json" };
 
+/** Bad usage: the problem on one line (with a did-you-mean), then where the options are; exit 2. */
+function usageError(err: UsageError, certs: boolean): number {
+  process.stderr.write(`gateway: ${err.message}\nRun "npx gangway ${certs ? "certs " : ""}--help" for the options.\n`);
+  return 2;
+}
+
 async function run(argv: string[]): Promise<number> {
   if (argv[0] === "certs" && (argv.includes("--help") || argv.includes("-h"))) {
     process.stdout.write(CERTS_USAGE);
@@ -17,10 +23,7 @@ async function run(argv: string[]): Promise<number> {
   try {
     o = parseArgs(argv);
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`gateway: ${err.message}\n\n${USAGE}`);
-      return 2;
-    }
+    if (err instanceof UsageError) return usageError(err, argv[0] === "certs");
     throw err;
   }
   try {
@@ -49,10 +52,7 @@ async function run(argv: string[]): Promise<number> {
         return statusCommand(o);
     }
   } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`gateway: ${err.message}\n\n${o.command === "certs" ? CERTS_USAGE : USAGE}`);
-      return 2;
-    }
+    if (err instanceof UsageError) return usageError(err, o.command === "certs");
     // anything else a command did not report itself: one line, not a stack trace
     process.stderr.write(`gateway: ${(err as Error)?.message ?? String(err)}\n`);
     return 1;

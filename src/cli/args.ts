@@ -4,6 +4,38 @@ import { availableParallelism } from "node:os";
 
 export class UsageError extends Error {}
 
+/** Edit distance (insertions, deletions, substitutions, adjacent swaps), for did-you-mean. */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The closest of `candidates` to `word` when it is a likely typo (at most 2 edits, and fewer than half its length), else null. */
+export function didYouMean(word: string, candidates: Iterable<string>): string | null {
+  let best: string | null = null;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const dist = editDistance(word, c);
+    if (dist < bestD) {
+      best = c;
+      bestD = dist;
+    }
+  }
+  const bare = word.replace(/^-+/, "");
+  return best !== null && bestD <= 2 && bestD * 2 < bare.length ? best : null;
+}
+
+const ALL_FLAGS = () => [...Object.keys(VALUE_OPTIONS), ...EXTRA_OPTIONS, ...EXTRA_FLAGS, "--help", "--version"];
+
 export type Command = "serve" | "analyze" | "proxy-config" | "certs" | "explain" | "status" | "help" | "version";
 
 export interface Options {
@@ -152,7 +184,10 @@ export function parseArgs(argv: string[]): Options {
   let i = 0;
   const first = argv[0];
   if (first !== undefined && !first.startsWith("-")) {
-    if (!COMMANDS.has(first)) throw new UsageError(`unknown command "${first}"`);
+    if (!COMMANDS.has(first)) {
+      const near = didYouMean(first, COMMANDS);
+      throw new UsageError(`unknown command "${first}"${near !== null ? `; did you mean "${near}"?` : ""}`);
+    }
     o.command = first as Command;
     i = 1;
   }
@@ -182,7 +217,10 @@ export function parseArgs(argv: string[]): Options {
       continue;
     }
     const known = name in VALUE_OPTIONS || EXTRA_OPTIONS.has(name);
-    if (!known) throw new UsageError(`unknown option ${name}`);
+    if (!known) {
+      const near = didYouMean(name, ALL_FLAGS());
+      throw new UsageError(`unknown option ${name}${near !== null ? `; did you mean ${near}?` : ""}`);
+    }
     if (value === undefined) {
       value = argv[++i];
       if (value === undefined) throw new UsageError(`${name} needs a value`);
@@ -278,13 +316,13 @@ function applyOption(o: Options, name: string, value: string): void {
 
 export const USAGE = `gangway — an Istio-compatible ingress gateway
 
-usage:
-  bun run gateway --config DIR [--config DIR ...] [options]     serve traffic
-  bun run gateway analyze --config DIR [-o text|json|yaml]      validate configuration, print findings
-  bun run gateway proxy-config listeners|routes|clusters|endpoints|secrets (--config DIR | --admin HOST:PORT) [-o json]
-  bun run gateway explain --config DIR --host H --path P [--port N] [--header k=v] [--method M]
-  bun run gateway certs ...                                      create CA, server and client certificates
-  bun run gateway status --config DIR [--gateway NS/NAME] [-o yaml|json]   Gateway API status a controller would write
+usage (after npm ci; \`bun run gateway ...\` with Bun on PATH does the same):
+  npx gangway --config DIR [--config DIR ...] [options]     serve traffic
+  npx gangway analyze --config DIR [-o text|json|yaml]      validate configuration, print findings
+  npx gangway proxy-config listeners|routes|clusters|endpoints|secrets (--config DIR | --admin HOST:PORT) [-o json]
+  npx gangway explain --config DIR --host H --path P [--port N] [--header k=v] [--method M]
+  npx gangway certs ...                                      create CA, server and client certificates
+  npx gangway status --config DIR [--gateway NS/NAME] [-o yaml|json]   Gateway API status a controller would write
 
 options:
   --config DIR          configuration directory (required, repeatable): *.yaml, *.yml, *.json, recursively;

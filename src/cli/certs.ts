@@ -7,14 +7,17 @@ import { createCA, issue, loadCA, type KeyType } from "../certs/generate.ts";
 
 export type SecretFormat = "tls" | "generic" | "split";
 
-export const CERTS_USAGE = `Usage: bun run gateway certs ca|server|client [options]
+export const CERTS_USAGE = `Usage: npx gangway certs ca|server|client [options]
   certs ca     --name example.com [--org "example Inc."] [--days 365] [--out DIR]
   certs server --ca DIR/example.com --name httpbin.example.com [--names a,b] [--org ...] [--out DIR]
-               [--secret-name NAME [--secret-format tls|generic|split] [--with-ca] [--secret-namespace NS]]
+               [--secret-name NAME [--secret-format tls|generic|split] [--with-ca] [--secret-namespace NS]
+                [--secrets-dir DIR]]
   certs client --ca DIR/example.com --name client.example.com [--org ...] [--out DIR]
 Every kind: [--key-type rsa|ec] (RSA 2048 by default, as the walkthrough) [--days N].
 --ca names the CA's files without .crt/.key. Writes NAME.crt and NAME.key (and NAME.yaml
-for --secret-name: a Secret in one of Istio's three credential formats).
+for --secret-name: a Secret in one of Istio's three credential formats; with --secrets-dir DIR,
+the Secret as a mounted volume instead: DIR/NAME/tls.crt, tls.key (+ ca.crt), for
+\`npx gangway --secrets-dir DIR\`).
 `;
 
 function one(o: Options, name: string): string | undefined {
@@ -24,6 +27,18 @@ function one(o: Options, name: string): string | undefined {
 
 function b64(s: string): string {
   return Buffer.from(s, "utf8").toString("base64");
+}
+
+/** The Secrets (name → key → value) of one of Istio's three credential formats. */
+export function secretData(name: string, format: SecretFormat, cert: string, key: string, caCert?: string): { name: string; type: string; data: Record<string, string> }[] {
+  switch (format) {
+    case "tls":
+      return [{ name, type: "kubernetes.io/tls", data: { "tls.crt": cert, "tls.key": key, ...(caCert ? { "ca.crt": caCert } : {}) } }];
+    case "generic":
+      return [{ name, type: "Opaque", data: { cert, key, ...(caCert ? { cacert: caCert } : {}) } }];
+    case "split":
+      return [{ name, type: "Opaque", data: { cert, key } }, ...(caCert ? [{ name: `${name}-cacert`, type: "Opaque", data: { cacert: caCert } }] : [])];
+  }
 }
 
 /** Secret YAML in one of Istio's three credential formats. */
@@ -39,14 +54,7 @@ export function secretYaml(name: string, namespace: string, format: SecretFormat
       "data:",
       ...Object.entries(data).map(([k, v]) => `  ${k}: ${b64(v)}`),
     ].join("\n") + "\n";
-  switch (format) {
-    case "tls":
-      return doc(name, "kubernetes.io/tls", { "tls.crt": cert, "tls.key": key, ...(caCert ? { "ca.crt": caCert } : {}) });
-    case "generic":
-      return doc(name, "Opaque", { cert, key, ...(caCert ? { cacert: caCert } : {}) });
-    case "split":
-      return doc(name, "Opaque", { cert, key }) + (caCert ? "---\n" + doc(`${name}-cacert`, "Opaque", { cacert: caCert }) : "");
-  }
+  return secretData(name, format, cert, key, caCert).map((s) => doc(s.name, s.type, s.data)).join("---\n");
 }
 
 export async function certsCommand(o: Options): Promise<number> {
@@ -95,7 +103,17 @@ export async function certsCommand(o: Options): Promise<number> {
     const ns = one(o, "--secret-namespace") ?? o.namespace;
     if (!["tls", "generic", "split"].includes(fmt)) throw new UsageError("certs: --secret-format is tls, generic or split");
     const withCa = o.extra.has("--with-ca") || fmt === "split" ? caCertPem : undefined;
-    write(`${secretName}.yaml`, secretYaml(secretName, ns, fmt, leaf.cert, leaf.key, withCa));
+    if (o.secretsDir !== null) {
+      // what the kubelet mounts for a Secret volume, for `gateway --secrets-dir DIR`
+      for (const sec of secretData(secretName, fmt, leaf.cert, leaf.key, withCa)) {
+        const folder = join(o.secretsDir, sec.name);
+        mkdirSync(folder, { recursive: true });
+        for (const [k, v] of Object.entries(sec.data)) {
+          writeFileSync(join(folder, k), v, { mode: k === "tls.key" || k === "key" ? 0o600 : 0o644 });
+          process.stdout.write(`wrote ${join(folder, k)}\n`);
+        }
+      }
+    } else write(`${secretName}.yaml`, secretYaml(secretName, ns, fmt, leaf.cert, leaf.key, withCa));
   }
   return 0;
 }

@@ -1,7 +1,7 @@
 // `gateway certs`: the walkthrough's openssl steps without openssl, checked with openssl.
 import { describe, expect, test } from "bun:test";
 import { X509Certificate } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { runCli, writeTree } from "../helpers/gateway.ts";
@@ -52,6 +52,34 @@ describe("gateway certs", () => {
     expect(keyType("a.example.com.crt")).toBe("ec");
     expect(keyType("c.example.com.crt")).toBe("ec");
     expect(keyType("r.example.com.crt")).toBe("rsa"); // the default, signed by the EC CA
+  });
+
+  test("--secrets-dir DIR --secret-name N writes the kubelet layout, which the gateway reads as Secret N", async () => {
+    const out = writeTree({});
+    const secrets = join(out, "secrets");
+    expect((await runCli(["certs", "ca", "--name", "example.com", "--key-type", "ec", "--out", out])).code).toBe(0);
+    const r = await runCli(["certs", "server", "--ca", join(out, "example.com"), "--name", "httpbin.example.com", "--key-type", "ec", "--out", out, "--secret-name", "httpbin-credential", "--with-ca", "--secrets-dir", secrets]);
+    expect(r.code).toBe(0);
+    expect(readdirSync(secrets)).toEqual(["httpbin-credential"]);
+    expect(readdirSync(join(secrets, "httpbin-credential")).sort()).toEqual(["ca.crt", "tls.crt", "tls.key"]);
+    expect(existsSync(join(out, "httpbin-credential.yaml"))).toBe(false);
+    const split = await runCli(["certs", "server", "--ca", join(out, "example.com"), "--name", "a.example.com", "--key-type", "ec", "--out", out, "--secret-name", "a", "--secret-format", "split", "--secrets-dir", secrets]);
+    expect(split.code).toBe(0);
+    expect([readdirSync(join(secrets, "a")).sort(), readdirSync(join(secrets, "a-cacert"))]).toEqual([["cert", "key"], ["cacert"]]);
+    // the gateway takes it as Secret httpbin-credential of its namespace
+    const dump = await runCli(["proxy-config", "secrets", "--config", join(import.meta.dir, "../../config/walkthrough/05-tls-simple/mygateway.yaml"), "--secrets-dir", secrets]);
+    expect(dump.code).toBe(0);
+    expect(dump.stdout).toMatch(/kubernetes:\/\/httpbin-credential\s+Cert Chain\s+ACTIVE\s+true/);
+  });
+
+  test("certificate files dropped flat in --secrets-dir are not a Secret: analyze warns, naming the layout", async () => {
+    const out = writeTree({});
+    expect((await runCli(["certs", "ca", "--name", "example.com", "--key-type", "ec", "--out", out])).code).toBe(0);
+    const flat = join(out, "flat");
+    expect((await runCli(["certs", "server", "--ca", join(out, "example.com"), "--name", "tls", "--key-type", "ec", "--out", flat])).code).toBe(0);
+    const r = await runCli(["analyze", "--config", join(import.meta.dir, "../../config/walkthrough/05-tls-simple/mygateway.yaml"), "--secrets-dir", flat]);
+    expect(r.stdout).toContain(`${join(flat, "tls.crt")} is a file directly in --secrets-dir: ignored; a Secret's keys are read from DIR/<secret-name>/<key>`);
+    expect(r.stdout).toContain("GW0003");
   });
 
   test("bad usage exits 2", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseArgs, parseAdmin, parseLabels, parsePortMap, UsageError } from "../../src/cli/args.ts";
+import { didYouMean, parseArgs, parseAdmin, parseLabels, parsePortMap, UsageError } from "../../src/cli/args.ts";
 
 describe("command line", () => {
   test("defaults follow INTERFACE.md", () => {
@@ -72,5 +72,29 @@ describe("command line", () => {
     expect(parsePortMap("80:31194")).toEqual(new Map([[80, 31194]]));
     expect(parseAdmin("[::1]:15000")).toEqual({ host: "::1", port: 15000 });
     expect(parseAdmin(":9901")).toEqual({ host: "127.0.0.1", port: 9901 });
+  });
+});
+
+describe("usage errors say what was meant", () => {
+  test.each([
+    [["--confg", "x"], "unknown option --confg; did you mean --config?"],
+    [["--config", "x", "--secret-dir", "y"], "unknown option --secret-dir; did you mean --secrets-dir?"],
+    [["--config", "x", "--port_map", "80:8080"], "unknown option --port_map; did you mean --port-map?"],
+    [["--config", "x", "--workres", "2"], "unknown option --workres; did you mean --workers?"],
+    [["analyse", "--config", "x"], 'unknown command "analyse"; did you mean "analyze"?'],
+    [["proxy_config"], 'unknown command "proxy_config"; did you mean "proxy-config"?'],
+    [["--zzz"], "unknown option --zzz"],
+    [["deploy"], 'unknown command "deploy"'],
+  ])("%p: %s", (argv, message) => {
+    expect(() => parseArgs(argv)).toThrow(new UsageError(message));
+  });
+
+  test.each([
+    ["--confg", "--config"],
+    ["--cnofig", "--config"], // a swap is one edit
+    ["--x", null], // too short to guess
+    ["--configuration", null], // too far
+  ])("didYouMean(%p) = %p", (word, want) => {
+    expect(didYouMean(word, ["--config", "--certs", "--help"])).toBe(want);
   });
 });
