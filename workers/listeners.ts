@@ -11,6 +11,24 @@ import { setContexts, tlsHandlers } from "./tls/listener.ts";
 import { Downstream, httpHandlers } from "./http/downstream.ts";
 import { isPassthrough, tcpHandlers } from "./tcp/handoff.ts";
 import { sessions } from "./tcp/session.ts";
+import { foreignListeners, socketOwner } from "./port-holders.ts";
+
+/** Who holds a socket, by inode (the /proc scan runs once per holder, not on every retry). */
+const owners = new Map<number, string>();
+
+/** "pid 123 (node server.js)" of another process listening where we would bind, or null. */
+function heldByOthers(address: string, port: number): string | null {
+  const others = foreignListeners(address, port);
+  if (others.length === 0) return null;
+  const s = others[0]!;
+  let who = owners.get(s.inode);
+  if (who === undefined) {
+    who = `${socketOwner(s.inode) ?? `uid ${s.uid}`}, listening on ${s.address.includes(":") ? `[${s.address}]` : s.address}:${s.port}`;
+    if (owners.size > 64) owners.clear();
+    owners.set(s.inode, who);
+  }
+  return who;
+}
 
 /** A client connection with nothing in flight is closed after this long (Envoy's default is 1 h). */
 export const DOWNSTREAM_IDLE_MS = 300_000;
@@ -93,6 +111,13 @@ export function applyListeners(snapshot: Snapshot): ListenerStatus[] {
     if (existing !== undefined && existing.kind === kind && existing.halfOpen === halfOpen) {
       existing.listener = l;
       existing.snapshot = snapshot;
+      continue;
+    }
+    const held = heldByOthers(l.bindAddress, l.bindPort);
+    if (held !== null) {
+      // SO_REUSEPORT would let us bind beside it and split its traffic silently
+      st.error = `${key} is held by another process (${held}): not bound`;
+      st.bindFailed = true;
       continue;
     }
     const ps = new PortState(key, l, snapshot, kind, halfOpen);

@@ -198,7 +198,7 @@ describe("a port held by another process", () => {
     await reader.read(); // "up"
     const gw = await startGateway({ configDirs: [join(CONFIG, "quickstart")], waitReady: false, args: ["--port-map", `80:${port}`, "--bind", "127.0.0.1"] });
     try {
-      await gw.waitForOutput(/EADDRINUSE|in use/i);
+      await gw.waitForOutput(/EADDRINUSE|in use|held by another process/i);
       expect((await gw.admin("/ready")).status).toBe(503);
       holder.kill();
       await holder.exited;
@@ -212,4 +212,43 @@ describe("a port held by another process", () => {
       await gw.stop();
     }
   }, 30_000);
+});
+
+describe("a port another process shares with SO_REUSEPORT", () => {
+  test.skipIf(process.platform !== "linux")("is detected and reported, /ready stays 503, and the gateway binds once it is gone", async () => {
+    const port = await freePort();
+    // a Bun listener with reusePort: the kernel would let the gateway bind beside it and split the traffic
+    const holder = Bun.spawn([process.execPath, "-e", `Bun.listen({ hostname: "127.0.0.1", port: ${port}, reusePort: true, socket: { data() {} } }); console.log("up");`], { stdout: "pipe" });
+    const reader = (holder.stdout as ReadableStream<Uint8Array>).getReader();
+    await reader.read(); // "up"
+    const gw = await startGateway({ configDirs: [join(CONFIG, "quickstart")], waitReady: false, args: ["--port-map", `80:${port}`, "--bind", "127.0.0.1"] });
+    try {
+      await gw.waitForOutput(new RegExp(`listener not bound .*127\\.0\\.0\\.1:${port} is held by another process \\(pid ${holder.pid} `));
+      expect((await gw.admin("/ready")).status).toBe(503);
+      holder.kill();
+      await holder.exited;
+      const end = Date.now() + 20_000;
+      while (Date.now() < end && (await gw.admin("/ready")).status !== 200) await Bun.sleep(100);
+      expect((await gw.admin("/ready")).status).toBe(200);
+      const r = await fetch(`http://127.0.0.1:${port}/status/200`, { headers: { host: "httpbin.example.com" } });
+      expect(r.headers.get("server")).toBe("istio-envoy");
+    } finally {
+      holder.kill();
+      await gw.stop();
+    }
+  }, 40_000);
+
+  test.skipIf(process.platform !== "linux")("a second gateway on the same traffic port does not split it: it reports the first and is not ready", async () => {
+    const first = await startGateway({ configDirs: [join(CONFIG, "quickstart")], workers: 1 });
+    const port = first.ports.get(80)!;
+    const second = await startGateway({ configDirs: [join(CONFIG, "quickstart")], workers: 1, waitReady: false, args: ["--port-map", `80:${port}`] });
+    try {
+      await second.waitForOutput(new RegExp(`127\\.0\\.0\\.1:${port} is held by another process \\(pid ${first.proc.pid} `));
+      expect((await second.admin("/ready")).status).toBe(503);
+      expect((await first.admin("/ready")).status).toBe(200);
+    } finally {
+      await second.stop();
+      await first.stop();
+    }
+  }, 40_000);
 });
