@@ -141,6 +141,9 @@ export function startHttpbin(opts: BackendOptions = {}): Backend {
     port: opts.port ?? 0,
     hostname,
     development: false,
+    // never share the port (Bun.serve with development:false sets SO_REUSEPORT unless told not
+    // to): a second demo's backend would split the first one's requests silently
+    reusePort: false,
     idleTimeout: 0,
     fetch: (req, srv) => handle(req, srv, name),
   });

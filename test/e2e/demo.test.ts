@@ -1,0 +1,112 @@
+// `npm run demo -- STEP`: a mistyped step lists the steps and exits 2 before starting
+// anything; a step's banner prints commands that work as printed (run here with bash
+// and curl against the demo on free ports).
+import { describe, expect, test } from "bun:test";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { freePort } from "../helpers/gateway.ts";
+import { NGINX_BINARY } from "../../src/demo/nginx.ts";
+import { STEPS } from "../../src/demo/steps.ts";
+
+const ROOT = join(import.meta.dir, "..", "..");
+const hasCurl = Bun.which("curl") !== null && Bun.which("bash") !== null;
+
+async function demoEnv(): Promise<Record<string, string>> {
+  return {
+    GANGWAY_DEMO_HTTP_PORT: String(await freePort()),
+    GANGWAY_DEMO_HTTPS_PORT: String(await freePort()),
+    GANGWAY_DEMO_ADMIN: `127.0.0.1:${await freePort()}`,
+    GANGWAY_DEMO_HTTPBIN_PORT: String(await freePort()),
+    GANGWAY_DEMO_HELLOWORLD_PORT: String(await freePort()),
+    GANGWAY_DEMO_NGINX_PORT: String(await freePort()),
+  };
+}
+
+async function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
+  const p = Bun.spawn([process.execPath, "src/demo/main.ts", ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
+  const [o, e, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+  return { code, out: o + e };
+}
+
+describe("demo steps", () => {
+  test("a mistyped step: one line with a did-you-mean, the list of steps, exit 2, nothing started", async () => {
+    const env = await demoEnv();
+    const r = await run(["05-tsl"], env);
+    expect(r.code).toBe(2);
+    expect(r.out.split("\n")[0]).toBe('demo: unknown step "05-tsl"; did you mean "05-tls-simple"?');
+    for (const s of STEPS) expect(r.out).toContain(s.name);
+    expect(r.out).not.toContain("gangway demo, step");
+    // nothing was started: the backend port is still free
+    const probe = Bun.listen({ hostname: "127.0.0.1", port: Number(env.GANGWAY_DEMO_HTTPBIN_PORT), socket: { data() {} } });
+    probe.stop(true);
+  });
+
+  test("--help lists the steps, exit 0", async () => {
+    const r = await run(["--help"]);
+    expect(r.code).toBe(0);
+    for (const s of STEPS) expect(r.out).toContain(s.name);
+  });
+
+  test("every step names configuration that exists, and TLS steps print https commands with --resolve and --cacert", () => {
+    for (const s of STEPS) {
+      for (const c of s.configs) expect(statSync(join(ROOT, c)).isDirectory()).toBe(true);
+      const tries = s.tries({ http: 1, https: 2, admin: "127.0.0.1:3", httpbin: 4, helloworld: 5, nginx: 6 }).map(([c]) => c);
+      const tls = s.configs.some((c) => /0[5-8]-/.test(c));
+      for (const c of tries.filter((c) => c.startsWith("curl"))) {
+        if (tls) expect(c).toMatch(/--resolve \S+:2:127\.0\.0\.1 --cacert config\/certs\/example\.com\.crt https:\/\/\S+:2/);
+        else expect(c).toContain("http://127.0.0.1:1");
+      }
+    }
+  });
+});
+
+/** Start the demo on a step, wait for its banner and readiness, run its commands with bash; then stop it. */
+async function tryStep(step: string): Promise<{ cmd: string; what: string; out: string }[]> {
+  const env = await demoEnv();
+  const p = Bun.spawn([process.execPath, "src/demo/main.ts", step, "--workers", "1"], { cwd: ROOT, stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
+  let out = "";
+  void (async () => {
+    for await (const c of p.stderr as ReadableStream<Uint8Array>) out += new TextDecoder().decode(c);
+  })();
+  void new Response(p.stdout).text();
+  try {
+    const end = Date.now() + 20_000;
+    for (;;) {
+      const ready = await fetch(`http://${env.GANGWAY_DEMO_ADMIN}/ready`).then((r) => r.status, () => 0);
+      if (ready === 200 && out.includes("Ctrl-C")) break;
+      if (p.exitCode !== null || Date.now() > end) throw new Error(`demo not ready:\n${out}`);
+      await Bun.sleep(50);
+    }
+    const lines = out.slice(out.indexOf("Try:")).split("\n").slice(1).filter((l) => l.startsWith("  ") && l.includes("  # "));
+    const results = [];
+    for (const l of lines) {
+      const [cmd, what] = l.trim().split(/\s+# /) as [string, string];
+      const r = Bun.spawnSync(["bash", "-c", cmd], { cwd: ROOT, env: { ...process.env, PATH: `${process.env.PATH}:${join(ROOT, "node_modules/.bin")}` } });
+      results.push({ cmd, what, out: r.stdout.toString() + r.stderr.toString() });
+    }
+    return results;
+  } finally {
+    p.kill("SIGTERM");
+    expect(await p.exited).toBe(0);
+  }
+}
+
+describe("a step's commands work as printed", () => {
+  test.skipIf(!hasCurl)("07-mutual-tls: the teapot with the client certificate, refused without", async () => {
+    const r = await tryStep("07-mutual-tls");
+    expect(r.length).toBe(2);
+    expect(r[0]!.out).toContain("teapot");
+    expect(r[1]!.out).toMatch(/exit (35|56)\n/);
+  }, 40_000);
+
+  test.skipIf(!hasCurl)("05-tls-simple: the teapot, HTTP/2 by ALPN, an unknown SNI refused", async () => {
+    const r = await tryStep("05-tls-simple");
+    expect(r.map((x) => x.out.trim().split("\n")[0])).toEqual(["-=[ teapot ]=-", "2 200", "exit 35"]);
+  }, 40_000);
+
+  test.skipIf(!hasCurl || NGINX_BINARY === null)("08-tls-passthrough: nginx's page and its own certificate through the gateway", async () => {
+    const r = await tryStep("08-tls-passthrough");
+    expect(r[0]!.out).toContain("<title>Welcome to nginx!</title>");
+    expect(r[1]!.out).toContain("subject: O=some organization; CN=nginx.example.com");
+  }, 40_000);
+});
