@@ -113,10 +113,11 @@ export function applyListeners(snapshot: Snapshot): ListenerStatus[] {
       existing.snapshot = snapshot;
       continue;
     }
-    const held = heldByOthers(l.bindAddress, l.bindPort);
+    // (a port this worker already listens on is ours: its rebind to another kind is not checked)
+    const held = existing === undefined ? heldByOthers(l.bindAddress, l.bindPort) : null;
     if (held !== null) {
       // SO_REUSEPORT would let us bind beside it and split its traffic silently
-      st.error = `${key} is held by another process (${held}): not bound`;
+      st.error = `${key} is in use by another process (${held}): not bound`;
       st.bindFailed = true;
       continue;
     }

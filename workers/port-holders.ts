@@ -106,13 +106,22 @@ function read(path: string): string {
   }
 }
 
-/** Listening sockets of other processes on `address:port` (empty when none, or without /proc). */
-export function foreignListeners(address: string, port: number): ListeningSocket[] {
+function listeningOn(address: string, port: number): ListeningSocket[] {
   const all = [...parseProcNetTcp(read("/proc/net/tcp"), 4), ...parseProcNetTcp(read("/proc/net/tcp6"), 6)];
-  const candidates = all.filter((s) => s.port === port && overlaps(address, s));
-  if (candidates.length === 0) return [];
+  return all.filter((s) => s.port === port && overlaps(address, s));
+}
+
+/**
+ * Listening sockets of other processes on `address:port` (empty when none, or without
+ * /proc). The table is read again after our own sockets: one of ours closing meanwhile
+ * (a worker rebinding a port) is gone from the second read, not taken for another's.
+ */
+export function foreignListeners(address: string, port: number): ListeningSocket[] {
+  const first = listeningOn(address, port);
+  if (first.length === 0) return [];
   const own = ownSocketInodes();
-  return candidates.filter((s) => !own.has(s.inode));
+  const still = new Set(listeningOn(address, port).map((s) => s.inode));
+  return first.filter((s) => !own.has(s.inode) && still.has(s.inode));
 }
 
 /** The pid and command holding socket `inode`, when this user may see it (a bounded scan of /proc). */

@@ -198,7 +198,7 @@ describe("a port held by another process", () => {
     await reader.read(); // "up"
     const gw = await startGateway({ configDirs: [join(CONFIG, "quickstart")], waitReady: false, args: ["--port-map", `80:${port}`, "--bind", "127.0.0.1"] });
     try {
-      await gw.waitForOutput(/EADDRINUSE|in use|held by another process/i);
+      await gw.waitForOutput(/EADDRINUSE|in use/i);
       expect((await gw.admin("/ready")).status).toBe(503);
       holder.kill();
       await holder.exited;
@@ -223,7 +223,7 @@ describe("a port another process shares with SO_REUSEPORT", () => {
     await reader.read(); // "up"
     const gw = await startGateway({ configDirs: [join(CONFIG, "quickstart")], waitReady: false, args: ["--port-map", `80:${port}`, "--bind", "127.0.0.1"] });
     try {
-      await gw.waitForOutput(new RegExp(`listener not bound .*127\\.0\\.0\\.1:${port} is held by another process \\(pid ${holder.pid} `));
+      await gw.waitForOutput(new RegExp(`listener not bound .*127\\.0\\.0\\.1:${port} is in use by another process \\(pid ${holder.pid} `));
       expect((await gw.admin("/ready")).status).toBe(503);
       holder.kill();
       await holder.exited;
@@ -243,7 +243,7 @@ describe("a port another process shares with SO_REUSEPORT", () => {
     const port = first.ports.get(80)!;
     const second = await startGateway({ configDirs: [join(CONFIG, "quickstart")], workers: 1, waitReady: false, args: ["--port-map", `80:${port}`] });
     try {
-      await second.waitForOutput(new RegExp(`127\\.0\\.0\\.1:${port} is held by another process \\(pid ${first.proc.pid} `));
+      await second.waitForOutput(new RegExp(`127\\.0\\.0\\.1:${port} is in use by another process \\(pid ${first.proc.pid} `));
       expect((await second.admin("/ready")).status).toBe(503);
       expect((await first.admin("/ready")).status).toBe(200);
     } finally {
