@@ -10,6 +10,8 @@ import { STEPS } from "../../src/demo/steps.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const hasCurl = Bun.which("curl") !== null && Bun.which("bash") !== null;
+if (!hasCurl) console.warn("curl or bash not found: the demo's printed commands are not run (apt-get install curl, as .ci/run does)");
+if (NGINX_BINARY === null) console.warn("nginx not found: the demo's PASSTHROUGH step is not tried (apt-get install nginx-light, as .ci/run does)");
 
 async function demoEnv(): Promise<Record<string, string>> {
   return {

@@ -226,6 +226,7 @@ describe("h2c with prior knowledge", () => {
 
 describe("curl", () => {
   const hasCurl = Bun.which("curl") !== null;
+  if (!hasCurl) console.warn("curl not found: the curl HTTP/2 test is skipped (apt-get install curl, as .ci/run does)");
   // async: a blocked test process would stop draining the gateway's output pipe
   const curl = async (...args: string[]) => new Response(Bun.spawn(["curl", "-sS", "-i", "-m", "10", ...args]).stdout).text();
   test.skipIf(!hasCurl)("curl gets HTTP/2 over TLS by ALPN and with --http2-prior-knowledge in clear text", async () => {
