@@ -50,7 +50,12 @@ const ports: DemoPorts = {
 
 const argv = process.argv.slice(2);
 if (argv[0] === "--help" || argv[0] === "-h" || argv[0] === "list") {
-  process.stdout.write(`usage: npm run demo [-- STEP] [gateway options]\n\n${stepList()}\nports: see the environment variables at the top of src/demo/main.ts\n`);
+  process.stdout.write(
+    `usage: npm run demo [-- STEP] [gateway options]\n\n${stepList()}\n` +
+      "ports (environment): GANGWAY_DEMO_HTTP_PORT (8080, the Gateway's port 80), GANGWAY_DEMO_HTTPS_PORT (8443, port 443),\n" +
+      "  GANGWAY_DEMO_ADMIN (127.0.0.1:15000), GANGWAY_DEMO_HTTPBIN_PORT (18080), GANGWAY_DEMO_HELLOWORLD_PORT (18081),\n" +
+      "  GANGWAY_DEMO_NGINX_PORT (18443)\n",
+  );
   process.exit(0);
 }
 const found = findStep(argv[0] !== undefined && !argv[0].startsWith("-") ? argv.shift()! : null);

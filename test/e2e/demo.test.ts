@@ -43,10 +43,11 @@ describe("demo steps", () => {
     probe.stop(true);
   });
 
-  test("--help lists the steps, exit 0", async () => {
+  test("--help lists the steps and the port variables, exit 0", async () => {
     const r = await run(["--help"]);
     expect(r.code).toBe(0);
     for (const s of STEPS) expect(r.out).toContain(s.name);
+    for (const v of Object.keys(await demoEnv())) expect(r.out).toContain(v);
   });
 
   test("every step names configuration that exists, and TLS steps print https commands with --resolve and --cacert", () => {
