@@ -99,12 +99,13 @@ describe("a step's commands work as printed", () => {
     const r = await tryStep("07-mutual-tls");
     expect(r.length).toBe(2);
     expect(r[0]!.out).toContain("teapot");
-    expect(r[1]!.out).toMatch(/exit (35|56)\n/);
+    expect(r[1]!.out).toMatch(/exit (35|55|56)\n/); // the refusal arrives during or after the handshake, as TLS 1.3 has it
+    expect(r[1]!.out).not.toContain("teapot");
   }, 40_000);
 
   test.skipIf(!hasCurl)("05-tls-simple: the teapot, HTTP/2 by ALPN, an unknown SNI refused", async () => {
     const r = await tryStep("05-tls-simple");
-    expect(r.map((x) => x.out.trim().split("\n")[0])).toEqual(["-=[ teapot ]=-", "2 200", "exit 35"]);
+    expect(r.map((x) => x.out.trim().split("\n")[0])).toEqual(["-=[ teapot ]=-", "2 200", expect.stringMatching(/^exit (35|56)$/)]);
   }, 40_000);
 
   test.skipIf(!hasCurl || NGINX_BINARY === null)("08-tls-passthrough: nginx's page and its own certificate through the gateway", async () => {
