@@ -28,6 +28,7 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY src ./src
 COPY workers ./workers
+COPY schemas ./schemas
 RUN mkdir -p /etc/gangway/config /etc/gangway/secrets && chown -R bun:bun /etc/gangway
 USER bun
 EXPOSE 8080 8443 15021 15090

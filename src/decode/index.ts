@@ -13,6 +13,7 @@ import { decodeGatewayApiSpec, GATEWAY_API, GATEWAY_API_KINDS } from "./gatewaya
 import { decodeEndpointSlice, decodeEndpoints, decodeIngress, decodeIngressClass, decodeSecret, decodeService } from "./kube.ts";
 import { describe, isObj, obj, str, strMap, Reader, type Obj } from "./read.ts";
 import { decodeVirtualService } from "./virtualservice.ts";
+import { schemaProblems } from "../validate/index.ts";
 
 export type { SourceFile } from "../model/meta.ts";
 
@@ -93,8 +94,50 @@ function decodeSpec(r: Reader, kind: string, apiVersion: string, doc: Obj, meta:
   return decodeGatewayApiSpec(r, kind, spec, meta.namespace) ?? null;
 }
 
+/** `Kind/ns/name` of a document whose metadata is readable, for findings made before decoding it. */
+function refOf(kind: string, doc: Obj): string | undefined {
+  const m = doc.metadata;
+  if (!isObj(m) || typeof m.name !== "string" || m.name === "") return undefined;
+  return `${kind}/${typeof m.namespace === "string" && m.namespace !== "" ? m.namespace : "default"}/${m.name}`;
+}
+
+/**
+ * The published schema's verdict on a document (src/validate). Its errors are
+ * recorded (the paths they name are returned, so that the hand-written checks
+ * that run after it do not report the same field twice); a Warning (a
+ * misspelt kind, a version not served) means the document is skipped: null.
+ */
+function schemaCheck(r: Reader, doc: Obj, apiVersion: string, kind: string, warnings: Finding[]): string[] | null {
+  const problems = schemaProblems(doc, apiVersion, kind);
+  if (problems.length === 0) return [];
+  r.resource ??= refOf(kind, doc);
+  const fields: string[] = [];
+  for (const p of problems) {
+    const path = r.prefix === "" ? p.field : p.field === "" ? r.prefix : `${r.prefix}.${p.field}`;
+    if (p.level === "Error") {
+      r.fail(p.code, p.field, p.message);
+      fields.push(path);
+      continue;
+    }
+    const w: Finding = { code: p.code, level: p.level, message: p.message, file: r.file, doc: r.doc };
+    if (r.resource !== undefined) w.resource = r.resource;
+    if (path !== "") w.field = path;
+    warnings.push(w);
+  }
+  return fields.length === problems.length ? fields : null;
+}
+
+/** Drops findings from `from` on that name a field (or a part of one) the schema already reported. */
+function dropOverlaps(errors: Finding[], from: number, fields: string[]): void {
+  if (fields.length === 0) return;
+  const covered = (f: string | undefined) => f !== undefined && fields.some((s) => f === s || f.startsWith(`${s}.`) || f.startsWith(`${s}[`));
+  let w = from;
+  for (let i = from; i < errors.length; i++) if (!covered(errors[i]!.field)) errors[w++] = errors[i]!;
+  errors.length = w;
+}
+
 /** One object of a document (or of a List's items). */
-function decodeObject(value: unknown, source: SourceRef, out: Resource[], errors: Finding[]): void {
+function decodeObject(value: unknown, source: SourceRef, out: Resource[], errors: Finding[], warnings: Finding[]): void {
   const r = new Reader(errors, source.file, source.doc, undefined, source.path);
   if (!isObj(value)) {
     r.fail(Codes.NotAnObject, "", `a Kubernetes object must be a mapping, got ${describe(value)}`);
@@ -117,18 +160,22 @@ function decodeObject(value: unknown, source: SourceRef, out: Resource[], errors
       return;
     }
     const base = source.path === "" ? "items" : `${source.path}.items`;
-    items.forEach((item, i) => decodeObject(item, { ...source, path: `${base}[${i}]` }, out, errors));
+    items.forEach((item, i) => decodeObject(item, { ...source, path: `${base}[${i}]` }, out, errors, warnings));
     return;
   }
+  // the kind as written: the published schema's name, whatever gangway calls it inside
+  const schemaFields = schemaCheck(r, value, apiVersion, written, warnings);
+  if (schemaFields === null) return;
+  const checked = errors.length;
   const kind = written === "Gateway" && GATEWAY_API.test(apiVersion) ? "KubernetesGateway" : written;
   const pattern = KNOWN[kind] ?? GATEWAY_API_KINDS[kind];
   if (pattern === undefined || !pattern.test(apiVersion)) return; // not ours: skipped, as INTERFACE.md says
-  const before = errors.length;
+  const before = errors.length - schemaFields.length;
   const meta = decodeMeta(r, value);
-  if (meta === null) return;
-  if (kind === "Namespace") meta.labels = { ...meta.labels, "kubernetes.io/metadata.name": meta.name };
-  const spec = decodeSpec(r, kind, apiVersion, value, meta);
-  if (errors.length > before || spec === null) return;
+  if (meta !== null && kind === "Namespace") meta.labels = { ...meta.labels, "kubernetes.io/metadata.name": meta.name };
+  const spec = meta === null ? null : decodeSpec(r, kind, apiVersion, value, meta);
+  dropOverlaps(errors, checked, schemaFields);
+  if (errors.length > before || spec === null || meta === null) return;
   out.push({ kind, apiVersion, metadata: meta, spec, source } as Resource);
 }
 
@@ -222,7 +269,7 @@ function sha256(text: string): string {
   return new Bun.CryptoHasher("sha256").update(text).digest("hex");
 }
 
-function decodeYAML(file: SourceFile, out: Resource[], errors: Finding[], fast: boolean): void {
+function decodeYAML(file: SourceFile, out: Resource[], errors: Finding[], warnings: Finding[], fast: boolean): void {
   const digest = sha256(file.text);
   const r = yamlDocuments(file.path, file.text, fast);
   if (!r.ok) {
@@ -231,11 +278,11 @@ function decodeYAML(file: SourceFile, out: Resource[], errors: Finding[], fast: 
   }
   r.docs.forEach((value, index) => {
     if (value === null || value === undefined) return; // empty document
-    decodeObject(value, { file: file.path, doc: index, path: "", digest }, out, errors);
+    decodeObject(value, { file: file.path, doc: index, path: "", digest }, out, errors, warnings);
   });
 }
 
-function decodeJSON(file: SourceFile, out: Resource[], errors: Finding[]): void {
+function decodeJSON(file: SourceFile, out: Resource[], errors: Finding[], warnings: Finding[]): void {
   if (file.text.trim() === "") return;
   let value: unknown;
   try {
@@ -244,20 +291,22 @@ function decodeJSON(file: SourceFile, out: Resource[], errors: Finding[]): void 
     errors.push({ code: Codes.ParseError, level: "Error", message: `not JSON: ${err instanceof Error ? err.message : String(err)}`, file: file.path, doc: 0 });
     return;
   }
-  decodeObject(value, { file: file.path, doc: 0, path: "", digest: sha256(file.text) }, out, errors);
+  decodeObject(value, { file: file.path, doc: 0, path: "", digest: sha256(file.text) }, out, errors, warnings);
 }
 
-export function decodeFiles(files: SourceFile[]): { resources: Resource[]; errors: Finding[] } {
+/** `warnings`: documents skipped with a reason worth telling (a misspelt kind); they never make the configuration unusable. */
+export function decodeFiles(files: SourceFile[]): { resources: Resource[]; errors: Finding[]; warnings: Finding[] } {
   const resources: Resource[] = [];
   const errors: Finding[] = [];
+  const warnings: Finding[] = [];
   let bytes = 0;
   for (const f of files) bytes += f.text.length;
   const fast = bytes > FAST_YAML_BYTES;
   for (const f of files) {
-    if (/\.json$/i.test(f.path)) decodeJSON(f, resources, errors);
-    else decodeYAML(f, resources, errors, fast);
+    if (/\.json$/i.test(f.path)) decodeJSON(f, resources, errors, warnings);
+    else decodeYAML(f, resources, errors, warnings, fast);
   }
-  return { resources, errors };
+  return { resources, errors, warnings };
 }
 
 /** A Secret from a mounted volume folder (`--secrets-dir DIR/<name>/<key>`). */

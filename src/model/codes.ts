@@ -34,6 +34,14 @@ export const Codes = {
   Conflict: "GW0110",
   /** (compile, Warning) The same Kind/namespace/name defined twice: the later definition is used. */
   DuplicateResource: "GW0111",
+  /** A field the kind's published schema does not have: an Error, as `kubectl apply --validate=strict` rejects it. */
+  UnknownField: "GW0112",
+  /** (Warning) A kind its API group does not have (misspelt?): the document is skipped. */
+  UnknownKind: "GW0113",
+  /** (Warning) A kind in an apiVersion its published schema does not serve: the document is skipped. */
+  UnknownVersion: "GW0114",
+  /** A value the published schema rejects for another reason: pattern, length, bounds, format, item count, one-of. */
+  SchemaViolation: "GW0115",
 
   // ---- gateways, servers, listeners -----------------------------------------
   /** A server's port conflicts with an earlier server: protocols that cannot share a port. */

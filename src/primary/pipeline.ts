@@ -46,14 +46,14 @@ export const readTextFile: FileReader = (path) => {
 export function build(input: LoadedInput, opts: CompileOptions, version: number, readFile: FileReader = readTextFile): BuildResult & { certFiles: Map<string, string | null> } {
   const certFiles = new Map<string, string | null>();
   if (input.errors.length > 0) return { ok: false, errors: input.errors, certFiles };
-  const { resources, errors } = decodeFiles(input.files);
-  if (errors.length > 0) return { ok: false, errors, certFiles };
+  const { resources, errors, warnings } = decodeFiles(input.files);
+  if (errors.length > 0) return { ok: false, errors: [...errors, ...warnings], certFiles };
   for (const s of input.secrets) resources.push(secretFromFiles(s.name, opts.namespace, s.data, s.path));
   const gateways = resources.filter((r): r is Extract<Resource, { kind: "Gateway" }> => r.kind === "Gateway");
   for (const p of certificateFiles(gateways, opts.meshCerts ?? null)) certFiles.set(p, readFile(p));
   const snapshot = compileSnapshot(resources, { ...opts, certFiles }, version);
-  // the folders' own findings (dangling links, a folder that yields nothing) come first
-  snapshot.findings.unshift(...input.warnings, ...emptyRootFindings(input, resources.map((r) => r.source.file)));
+  // the folders' own findings (dangling links, a folder that yields nothing) come first, then documents skipped with a warning
+  snapshot.findings.unshift(...input.warnings, ...emptyRootFindings(input, resources.map((r) => r.source.file)), ...warnings);
   const keyed: ResourceKeyed = new Map();
   for (const r of resources) {
     const meta = (r as { metadata?: { name?: string; namespace?: string } }).metadata ?? {};
