@@ -172,7 +172,9 @@ export function schemaProblems(doc: unknown, apiVersion: string, kind: string, r
   const validate = registry.validator(apiVersion, kind);
   if (validate !== null) {
     if (validate(doc)) return [];
-    return translate(validate.errors ?? []);
+    const full = registry.validator(apiVersion, kind, "full")!;
+    full(doc);
+    return translate(full.errors ?? []);
   }
   const { group, version } = splitApiVersion(apiVersion);
   const versions = registry.crdVersions.get(`${group}/${kind}`);
