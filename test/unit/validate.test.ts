@@ -67,7 +67,7 @@ describe("wrong types and values name what is allowed", () => {
     const p = problems(yaml);
     const f = p.find((x) => x.field === field);
     expect(f).toBeDefined();
-    expect(f!.code).toBe(code);
+    expect(f!.code as string).toBe(code);
     expect(f!.message).toContain(text);
   });
 
