@@ -104,7 +104,7 @@ function problem(e: ErrorObject): SchemaProblem | null {
       return { level: "Error", code: Codes.Conflict, field: here, message };
     }
     case "format":
-      if (e.params.format === "byte") return { level: "Error", code: Codes.InvalidBase64, field: here, message: "is not base64" };
+      if (e.params.format === "byte") return { level: "Error", code: Codes.InvalidBase64, field: here, message: "is not base64 (use stringData for plain text)" };
       return { level: "Error", code: Codes.InvalidValue, field: here, message: `must be ${FORMAT_NAMES[String(e.params.format)] ?? `of format ${String(e.params.format)}`}, got ${describe(e.data)}` };
     case "pattern":
       return { level: "Error", code: Codes.SchemaViolation, field: here, message: `must match ${String(e.params.pattern)}, got ${describe(e.data)}` };
