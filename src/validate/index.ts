@@ -19,6 +19,7 @@ export interface SchemaProblem {
 
 /** At most this many problems per document: the first ones are what a user fixes first. */
 export const MAX_PROBLEMS = 20;
+const MAX_ERRORS_READ = 1000;
 
 /** `/spec/http/0/match` → `spec.http[0].match` (JSON Pointer escapes undone). */
 export function fieldPath(pointer: string, extra?: string): string {
@@ -136,7 +137,9 @@ function problem(e: ErrorObject): SchemaProblem | null {
  * its own: an anyOf of types (int-or-string) becomes one "must be an integer
  * or a string"; the branch errors of any anyOf/oneOf are left out.
  */
-export function translate(errors: ErrorObject[]): SchemaProblem[] {
+export function translate(all: ErrorObject[]): SchemaProblem[] {
+  // a document broken everywhere can give ajv thousands of errors: the first ones are enough, and keep this quadratic pass small
+  const errors = all.length > MAX_ERRORS_READ ? all.slice(0, MAX_ERRORS_READ) : all;
   const out: SchemaProblem[] = [];
   const branches = errors.filter((e) => e.keyword === "anyOf" || e.keyword === "oneOf").map((e) => e.schemaPath + "/");
   const seen = new Set<string>();

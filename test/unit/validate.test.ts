@@ -255,3 +255,17 @@ describe("helpers", () => {
     expect(fieldPath(pointer, extra)).toBe(want);
   });
 });
+
+describe("bounded", () => {
+  test("a document broken everywhere gives at most 20 findings, the first ones", () => {
+    const ports = Array.from({ length: 2_000 }, (_, i) => ({ port: `p${i}`, targetPort: { x: i }, prots: 1 }));
+    const doc = { apiVersion: "v1", kind: "Service", metadata: { name: "s" }, spec: { ports } };
+    const p = schemaProblems(doc, "v1", "Service");
+    expect(p.length).toBe(20);
+    expect(p.slice(0, 3)).toEqual([
+      { level: "Error", code: "GW0112", field: "spec.ports[0].prots", message: 'unknown field "prots"; did you mean "port"?' },
+      { level: "Error", code: "GW0104", field: "spec.ports[0].port", message: 'must be an integer, got string "p0"' },
+      { level: "Error", code: "GW0104", field: "spec.ports[0].targetPort", message: "must be an integer or a string, got an object" },
+    ]);
+  });
+});
