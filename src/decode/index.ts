@@ -127,13 +127,19 @@ function schemaCheck(r: Reader, doc: Obj, apiVersion: string, kind: string, warn
   return fields.length === problems.length ? fields : null;
 }
 
-/** Drops findings from `from` on that name a field (or a part of one) the schema already reported. */
-function dropOverlaps(errors: Finding[], from: number, fields: string[]): void {
-  if (fields.length === 0) return;
+/**
+ * Drops findings from `from` on that name a field (or a part of one) the schema
+ * already reported, then puts the document's findings (from `start`) in field
+ * order, so schema and hand-written findings read as one list.
+ */
+function dropOverlaps(errors: Finding[], start: number, from: number, fields: string[]): void {
   const covered = (f: string | undefined) => f !== undefined && fields.some((s) => f === s || f.startsWith(`${s}.`) || f.startsWith(`${s}[`));
   let w = from;
-  for (let i = from; i < errors.length; i++) if (!covered(errors[i]!.field)) errors[w++] = errors[i]!;
+  for (let i = from; i < errors.length; i++) if (fields.length === 0 || !covered(errors[i]!.field)) errors[w++] = errors[i]!;
   errors.length = w;
+  if (fields.length === 0 || errors.length - start < 2) return;
+  const doc = errors.splice(start).sort((a, b) => (a.field ?? "").localeCompare(b.field ?? "", "en", { numeric: true }));
+  errors.push(...doc);
 }
 
 /** One object of a document (or of a List's items). */
@@ -174,7 +180,7 @@ function decodeObject(value: unknown, source: SourceRef, out: Resource[], errors
   const meta = decodeMeta(r, value);
   if (meta !== null && kind === "Namespace") meta.labels = { ...meta.labels, "kubernetes.io/metadata.name": meta.name };
   const spec = meta === null ? null : decodeSpec(r, kind, apiVersion, value, meta);
-  dropOverlaps(errors, checked, schemaFields);
+  dropOverlaps(errors, before, checked, schemaFields);
   if (errors.length > before || spec === null || meta === null) return;
   out.push({ kind, apiVersion, metadata: meta, spec, source } as Resource);
 }
