@@ -90,7 +90,7 @@ function yamlDocs(path: string): Crd[] {
 const ISTIO_KINDS = new Set(["Gateway", "VirtualService", "DestinationRule", "ServiceEntry", "WorkloadEntry", "RequestAuthentication", "AuthorizationPolicy"]);
 const istio = crdSchemas(yamlDocs(join(src, "istio-crds.yaml")), ISTIO_KINDS);
 write("istio.json", {
-  source: "istio/api v1.30.3 (2e43f07b30b6744bc8252fce39fb58b03f85ff8b) kubernetes/customresourcedefinitions.gen.yaml",
+  source: "istio/api master b8f8791d9653b2edc77a071d48887e582cfe84bf (1.31.0-alpha.0 + 1, 2026-07-21) kubernetes/customresourcedefinitions.gen.yaml",
   kinds: istio.kinds,
   schemas: istio.schemas,
 });

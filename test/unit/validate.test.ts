@@ -76,6 +76,10 @@ describe("wrong types and values name what is allowed", () => {
     expect(problems(VS("  - route: [{destination: {host: b}}]\n    headers:\n    match:"))).toEqual([]);
   });
 
+  test("fields newer than Istio 1.30 that gangway serves are known (redirect.prefixRewrite)", () => {
+    expect(problems(VS("  - match: [{uri: {prefix: /old}}]\n    redirect: {prefixRewrite: /new, redirectCode: 308}"))).toEqual([]);
+  });
+
   test("int-or-string and Quantity-like values take both forms", () => {
     expect(problems("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80, targetPort: 8080}, {name: b, port: 81, targetPort: http}]}")).toEqual([]);
   });
