@@ -1,14 +1,24 @@
 // The vendored published schemas (schemas/*.json), indexed by apiVersion and
-// kind, each compiled by ajv the first time a document of its kind is seen
-// (a configuration compiles only the kinds it uses). Generic: a kind is
-// validated as soon as its schema is here, whatever code decodes it.
-import Ajv, { type ValidateFunction } from "ajv";
-import { readFileSync } from "node:fs";
+// kind. Generic: a kind is validated as soon as its schema is here, whatever
+// code decodes it.
+//
+// Two validators per schema: `fast` stops at the first error and keeps nothing
+// for messages; `full` collects every error with its schema, for the findings,
+// and is compiled by ajv only for a kind that has an invalid document. The
+// fast ones of the config kinds are ajv's standalone code, generated from the
+// vendored schemas and committed (src/validate/generated/, `bun
+// src/validate/generate.ts`): loading one is a require, where compiling it
+// took 0.1–0.3 s per large kind at every start (bench/README.md). A schema
+// without generated code is compiled at first use.
+import type Ajv from "ajv";
+import type { ValidateFunction } from "ajv";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { builtinRoot, convertCrdRoot, convertDefinitions, type Schema } from "./convert.ts";
 import { addKubernetesFormats } from "./formats.ts";
 
 export const SCHEMA_DIR = join(import.meta.dir, "..", "..", "schemas");
+export const GENERATED_DIR = join(import.meta.dir, "generated");
 
 interface CrdFile {
   source: string;
@@ -23,26 +33,34 @@ interface BuiltinFile {
   definitions: Record<string, unknown>;
 }
 
+export type Mode = "fast" | "full";
+
+/** ajv's options for each mode; the generated code was made with the `fast` ones. */
+export const AJV_OPTIONS = {
+  fast: { allErrors: false, verbose: false, strict: false, logger: false, messages: false },
+  full: { allErrors: true, verbose: true, strict: false, logger: false, messages: false },
+} as const;
+
+/** One distinct schema: several apiVersions of a kind may share it. */
+interface Entry {
+  /** Stable name, also the generated file's: `networking.istio.io_VirtualService_v1-v1alpha3-v1beta1`. */
+  id: string;
+  make: () => Schema;
+  schema?: Schema;
+}
+
 /** `group` and `version` of an apiVersion (`v1` is the core group ""). */
 export function splitApiVersion(apiVersion: string): { group: string; version: string } {
   const slash = apiVersion.lastIndexOf("/");
   return slash < 0 ? { group: "", version: apiVersion } : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
 }
 
-/**
- * Two compilations of one schema: `fast` stops at the first error and keeps
- * nothing for messages (10,000 VirtualServices validate in ~100 ms against
- * ~290 ms with all errors, bench/validate.bench.ts); `full` collects every
- * error with its schema, for the findings, and is compiled only for a kind
- * that has an invalid document.
- */
-type Mode = "fast" | "full";
-
 export class SchemaRegistry {
   private readonly ajv: Record<Mode, Ajv | null> = { fast: null, full: null };
-  private readonly definitions: Schema | null;
-  /** `apiVersion/Kind` → root schema, not compiled yet. */
-  private readonly roots = new Map<string, Schema>();
+  private definitionsRaw: Record<string, unknown> | null;
+  private definitionsConverted: Schema | null = null;
+  /** `apiVersion/Kind` → its schema entry. */
+  private readonly roots = new Map<string, Entry>();
   private readonly compiled: Record<Mode, Map<string, ValidateFunction>> = { fast: new Map(), full: new Map() };
   /** Every kind of each known API group (also kinds without a schema here). */
   readonly groupKinds = new Map<string, Set<string>>();
@@ -50,11 +68,18 @@ export class SchemaRegistry {
   readonly crdVersions = new Map<string, string[]>();
   readonly sources: string[] = [];
 
-  constructor(crds: CrdFile[], builtin: BuiltinFile | null) {
-    this.definitions = builtin === null ? null : convertDefinitions(builtin.definitions, "k8s");
+  constructor(
+    crds: CrdFile[],
+    builtin: BuiltinFile | null,
+    /** Folder of generated fast validators (index.json + one file per entry), or null. */
+    private readonly generated: string | null = null,
+  ) {
+    this.definitionsRaw = builtin?.definitions ?? null;
     if (builtin !== null) {
       // keys are `apiVersion/Kind` already (`v1/Service`, `networking.k8s.io/v1/Ingress`)
-      for (const [key, def] of Object.entries(builtin.roots)) this.roots.set(key, builtinRoot("k8s", def));
+      for (const [key, def] of Object.entries(builtin.roots)) {
+        this.roots.set(key, { id: key.replace(/\//g, "_"), make: () => builtinRoot("k8s", def) });
+      }
       this.addKinds(builtin.kinds);
       this.sources.push(builtin.source);
     }
@@ -65,10 +90,10 @@ export class SchemaRegistry {
         const kind = gk.slice(slash + 1);
         const versions: string[] = [];
         for (const e of entries) {
-          const root = convertCrdRoot(e.schema);
+          const entry: Entry = { id: `${group}_${kind}_${e.versions.join("-")}`, make: () => convertCrdRoot(e.schema) };
           for (const v of e.versions) {
             versions.push(v);
-            this.roots.set(`${group}/${v}/${kind}`, root);
+            this.roots.set(`${group}/${v}/${kind}`, entry);
           }
         }
         this.crdVersions.set(gk, versions);
@@ -86,42 +111,70 @@ export class SchemaRegistry {
     }
   }
 
+  /** The Kubernetes definitions every schema may `$ref` (as `k8s#/definitions/...`), converted once. */
+  definitions(): Schema | null {
+    if (this.definitionsConverted === null && this.definitionsRaw !== null) {
+      this.definitionsConverted = convertDefinitions(this.definitionsRaw, "k8s");
+      this.definitionsRaw = null;
+    }
+    return this.definitionsConverted;
+  }
+
+  /** A new ajv instance with the Kubernetes formats and definitions (also used to generate code). */
+  newAjv(options: object): Ajv {
+    // loaded on first need: a start-up whose kinds all have generated code never loads ajv's compiler
+    const { default: AjvClass } = require("ajv") as { default: new (o: object) => Ajv };
+    const ajv = new AjvClass(options);
+    addKubernetesFormats(ajv);
+    const defs = this.definitions();
+    if (defs !== null) ajv.addSchema({ $id: "k8s", definitions: defs });
+    return ajv;
+  }
+
+  private instance(mode: Mode): Ajv {
+    return (this.ajv[mode] ??= this.newAjv(AJV_OPTIONS[mode]));
+  }
+
   has(apiVersion: string, kind: string): boolean {
     return this.roots.has(`${apiVersion}/${kind}`);
   }
 
-  private instance(mode: Mode): Ajv {
-    let ajv = this.ajv[mode];
-    if (ajv === null) {
-      const full = mode === "full";
-      ajv = new Ajv({ allErrors: full, verbose: full, strict: false, logger: false, messages: false });
-      addKubernetesFormats(ajv);
-      if (this.definitions !== null) ajv.addSchema({ $id: "k8s", definitions: this.definitions });
-      this.ajv[mode] = ajv;
+  /** Each distinct schema once, converted for ajv (for code generation). */
+  entries(): { id: string; schema: Schema }[] {
+    const seen = new Set<Entry>();
+    const out: { id: string; schema: Schema }[] = [];
+    for (const e of this.roots.values()) {
+      if (seen.has(e)) continue;
+      seen.add(e);
+      out.push({ id: e.id, schema: this.schemaOf(e) });
     }
-    return ajv;
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  private schemaOf(e: Entry): Schema {
+    return (e.schema ??= e.make());
+  }
+
+  private generatedFast(id: string): ValidateFunction | null {
+    if (this.generated === null) return null;
+    const file = join(this.generated, `${id}.js`);
+    if (!existsSync(file)) return null;
+    return (require(file) as { default: ValidateFunction }).default;
   }
 
   /**
-   * The compiled validator of a kind, or null when no schema is vendored for
-   * it: `fast` says whether a document is valid, `full` lists every error.
+   * The validator of a kind, or null when no schema is vendored for it:
+   * `fast` says whether a document is valid, `full` lists every error.
    */
   validator(apiVersion: string, kind: string, mode: Mode = "fast"): ValidateFunction | null {
-    const key = `${apiVersion}/${kind}`;
+    const entry = this.roots.get(`${apiVersion}/${kind}`);
+    if (entry === undefined) return null;
     const compiled = this.compiled[mode];
-    const done = compiled.get(key);
-    if (done !== undefined) return done;
-    const root = this.roots.get(key);
-    if (root === undefined) return null;
-    // versions sharing one schema share one compiled function
-    for (const [k, v] of compiled) {
-      if (this.roots.get(k) === root) {
-        compiled.set(key, v);
-        return v;
-      }
+    let fn = compiled.get(entry.id);
+    if (fn === undefined) {
+      fn = (mode === "fast" ? this.generatedFast(entry.id) : null) ?? this.instance(mode).compile(this.schemaOf(entry));
+      compiled.set(entry.id, fn);
     }
-    const fn = this.instance(mode).compile(root);
-    compiled.set(key, fn);
     return fn;
   }
 
@@ -138,8 +191,9 @@ function readJson<T>(file: string): T {
 let runtime: SchemaRegistry | null = null;
 
 /** The schemas of the kinds gangway reads from `--config` (Istio, Gateway API, Kubernetes built-ins). */
-export function configSchemas(): SchemaRegistry {
-  runtime ??= new SchemaRegistry([readJson<CrdFile>("istio.json"), readJson<CrdFile>("gateway-api.json")], readJson<BuiltinFile>("kubernetes.json"));
+export function configSchemas(generated: string | null = GENERATED_DIR): SchemaRegistry {
+  if (generated !== GENERATED_DIR) return new SchemaRegistry([readJson<CrdFile>("istio.json"), readJson<CrdFile>("gateway-api.json")], readJson<BuiltinFile>("kubernetes.json"), generated);
+  runtime ??= new SchemaRegistry([readJson<CrdFile>("istio.json"), readJson<CrdFile>("gateway-api.json")], readJson<BuiltinFile>("kubernetes.json"), generated);
   return runtime;
 }
 
