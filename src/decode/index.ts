@@ -106,9 +106,11 @@ function refOf(kind: string, doc: Obj): string | undefined {
  * recorded (the paths they name are returned, so that the hand-written checks
  * that run after it do not report the same field twice); a Warning (a
  * misspelt kind, a version not served) means the document is skipped: null.
+ * `decoded`: gangway reads this apiVersion of the kind (KNOWN), so a version
+ * the vendored CRD does not serve (TCPRoute v1alpha3) is decoded, unchecked.
  */
-function schemaCheck(r: Reader, doc: Obj, apiVersion: string, kind: string, warnings: Finding[]): string[] | null {
-  const problems = schemaProblems(doc, apiVersion, kind);
+function schemaCheck(r: Reader, doc: Obj, apiVersion: string, kind: string, decoded: boolean, warnings: Finding[]): string[] | null {
+  const problems = schemaProblems(doc, apiVersion, kind).filter((p) => !(decoded && p.code === Codes.UnknownVersion));
   if (problems.length === 0) return [];
   r.resource ??= refOf(kind, doc);
   const fields: string[] = [];
@@ -169,13 +171,14 @@ function decodeObject(value: unknown, source: SourceRef, out: Resource[], errors
     items.forEach((item, i) => decodeObject(item, { ...source, path: `${base}[${i}]` }, out, errors, warnings));
     return;
   }
-  // the kind as written: the published schema's name, whatever gangway calls it inside
-  const schemaFields = schemaCheck(r, value, apiVersion, written, warnings);
-  if (schemaFields === null) return;
-  const checked = errors.length;
   const kind = written === "Gateway" && GATEWAY_API.test(apiVersion) ? "KubernetesGateway" : written;
   const pattern = KNOWN[kind] ?? GATEWAY_API_KINDS[kind];
-  if (pattern === undefined || !pattern.test(apiVersion)) return; // not ours: skipped, as INTERFACE.md says
+  const ours = pattern !== undefined && pattern.test(apiVersion);
+  // the kind as written: the published schema's name, whatever gangway calls it inside
+  const schemaFields = schemaCheck(r, value, apiVersion, written, ours, warnings);
+  if (schemaFields === null) return;
+  const checked = errors.length;
+  if (!ours) return; // not ours: skipped, as INTERFACE.md says
   const before = errors.length - schemaFields.length;
   const meta = decodeMeta(r, value);
   if (meta !== null && kind === "Namespace") meta.labels = { ...meta.labels, "kubernetes.io/metadata.name": meta.name };

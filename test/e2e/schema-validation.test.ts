@@ -56,7 +56,7 @@ describe("published schema validation", () => {
     expect(r.stderr).toContain(TYPO_FIELD);
     expect(r.stderr).toContain('did you mean "prefix"?');
     expect(r.stderr).toContain("[GW0112]");
-  });
+  }, 30_000);
 
   test("a reload with an unknown field is refused; the last good configuration keeps serving", async () => {
     const dir = writeTree({ "routes.yaml": routes("prefix"), "backend.yaml": serviceEntry("httpbin", "httpbin.local", 80, httpbin.port) });
@@ -74,7 +74,7 @@ describe("published schema validation", () => {
     } finally {
       await gw.stop();
     }
-  });
+  }, 30_000);
 
   test("analyze: the unknown field is an Error (exit 1); a misspelt kind is a Warning with did-you-mean (exit 0)", async () => {
     const bad = writeTree({ "routes.yaml": routes("prefx") });
@@ -93,5 +93,5 @@ describe("published schema validation", () => {
     expect(kind?.level).toBe("Warning");
     expect(kind?.field).toBe("kind");
     expect(kind?.message).toContain('did you mean "Gateway"?');
-  });
+  }, 30_000);
 });

@@ -29,7 +29,7 @@ describe("deploy/kubernetes against Kubernetes 1.29", () => {
 
   test("every rendered object is valid (strict: no unknown field)", () => {
     expect(rendered.flatMap(check)).toEqual([]);
-  });
+  }, 30_000); // compiles the 1.29 schemas with ajv
 
   test("the check is the 1.29 one: a field added after 1.29 (pod-level resources, 1.32) is refused", () => {
     const deploy = structuredClone(rendered.find((o) => o.kind === "Deployment")!);

@@ -79,7 +79,8 @@ describe("decode", () => {
   test("a Namespace carries kubernetes.io/metadata.name; TLSRoute and TCPRoute in their alpha versions and v1", () => {
     const rs = decodeOk(`apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a, labels: {env: prod}}\n` +
       route("  rules: [{backendRefs: [{name: s, port: 443}]}]\n", "t1", "default", "TLSRoute", "gateway.networking.k8s.io/v1alpha2") +
-      route("  rules: [{backendRefs: [{name: s, port: 443}]}]\n", "t2", "default", "TLSRoute", "gateway.networking.k8s.io/v1") +
+      // TLSRoute v1 requires hostnames (the published schema, Gateway API v1.6.1)
+      route("  hostnames: [t2.example.com]\n  rules: [{backendRefs: [{name: s, port: 443}]}]\n", "t2", "default", "TLSRoute", "gateway.networking.k8s.io/v1") +
       route("  rules: [{backendRefs: [{name: s, port: 3000}]}]\n", "t3", "default", "TCPRoute", "gateway.networking.k8s.io/v1alpha3"));
     expect(rs.map((r) => r.kind)).toEqual(["Namespace", "TLSRoute", "TLSRoute", "TCPRoute"]);
     expect(rs[0]!.metadata.labels).toEqual({ env: "prod", "kubernetes.io/metadata.name": "team-a" });

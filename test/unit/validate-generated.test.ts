@@ -14,7 +14,7 @@ describe("src/validate/generated", () => {
     const have = readdirSync(GENERATED_DIR).filter((f) => f.endsWith(".js")).sort();
     expect(have).toEqual([...want.keys()].sort());
     for (const [name, text] of want) expect(`${name}: ${readFileSync(join(GENERATED_DIR, name), "utf8") === text}`).toBe(`${name}: true`);
-  });
+  }, 60_000); // compiles every schema: ~1.5 s alone, several under load
 
   test("generated and compiled validators agree (valid, unknown field, wrong type, enum)", () => {
     const generated = configSchemas();
@@ -31,5 +31,5 @@ describe("src/validate/generated", () => {
       expect(a(d)).toBe(b(d));
       expect(schemaProblems(d, d.apiVersion, d.kind, generated)).toEqual(schemaProblems(d, d.apiVersion, d.kind, compiled));
     }
-  });
+  }, 30_000);
 });

@@ -271,5 +271,5 @@ describe("bounded", () => {
       { level: "Error", code: "GW0104", field: "spec.ports[0].port", message: 'must be an integer, got string "p0"' },
       { level: "Error", code: "GW0104", field: "spec.ports[0].targetPort", message: "must be an integer or a string, got an object" },
     ]);
-  });
+  }, 30_000);
 });
