@@ -177,6 +177,13 @@ describe("at the decode stage", () => {
     expect(warnings.map((w) => [w.code, w.level, w.file, w.doc, w.resource, w.field])).toEqual([["GW0113", "Warning", "a.yaml", 0, "Gatway/default/g", "kind"]]);
   });
 
+  test("a version gangway reads that the vendored CRD does not serve (TCPRoute v1alpha3) is decoded, without a warning", () => {
+    const text = "apiVersion: gateway.networking.k8s.io/v1alpha3\nkind: TCPRoute\nmetadata: {name: t}\nspec: {rules: [{backendRefs: [{name: s, port: 3000}]}]}\n";
+    const { resources, errors, warnings } = decodeFiles([{ path: "t.yaml", text }]);
+    expect([...errors, ...warnings]).toEqual([]);
+    expect(resources.map((r) => r.kind)).toEqual(["TCPRoute"]);
+  });
+
   test("Istio samples-style YAML (ServiceAccount, Service, Deployment) loads: the Service is checked, the Deployment skipped", () => {
     const text = `apiVersion: v1
 kind: ServiceAccount
