@@ -12,6 +12,7 @@ import {
   selectVirtualHost,
   type RequestView,
 } from "./route/lookup.ts";
+import { normalizePath, type PathNormalization } from "./route/normalize-path.ts";
 import type { Endpoint, HeaderMatch, Listener, Route, RouteMatch, Snapshot, StringMatch, TcpRouteTable } from "./snapshot/types.ts";
 
 export interface TraceRequest {
@@ -26,6 +27,8 @@ export interface TraceRequest {
   scheme?: string;
   /** TLS server name; on a TLS port it defaults to the host (as curl sends it). */
   sni?: string;
+  /** As `--path-normalization`; default BASE. */
+  pathNormalization?: PathNormalization;
 }
 
 export interface RouteCheck {
@@ -55,7 +58,8 @@ export type TraceOutcome =
   | "tcp_no_route"
   | "no_virtual_host"
   | "no_route"
-  | "no_endpoints";
+  | "no_endpoints"
+  | "bad_request";
 
 export interface TraceResult {
   outcome: TraceOutcome;
@@ -78,6 +82,12 @@ export interface TraceResult {
   endpoints: Endpoint[];
 }
 
+/** The request's path as the workers route it (normalized), or null when they answer 400. */
+function tracePath(req: TraceRequest): string | null {
+  const q = req.path.indexOf("?");
+  return normalizePath(q < 0 ? req.path : req.path.slice(0, q), req.pathNormalization ?? "BASE");
+}
+
 /** A RequestView over a plain request description (lower-cased header names). */
 export function requestView(req: TraceRequest): RequestView {
   const q = req.path.indexOf("?");
@@ -86,7 +96,7 @@ export function requestView(req: TraceRequest): RequestView {
   return {
     port: req.port,
     host: normalizeHost(req.host),
-    path: q < 0 ? req.path : req.path.slice(0, q),
+    path: tracePath(req) ?? (q < 0 ? req.path : req.path.slice(0, q)),
     query: q < 0 ? "" : req.path.slice(q + 1),
     method: req.method ?? "GET",
     scheme: req.scheme ?? "http",
@@ -163,6 +173,7 @@ export function trace(snapshot: Snapshot, request: TraceRequest): TraceResult {
     cluster: null,
     endpoints: [],
   };
+  if (tracePath(request) === null) return { ...out, outcome: "bad_request", status: 400, reason: `path ${JSON.stringify(request.path)} is invalid (%00 or a broken escape)` };
   const l = findListener(snapshot, req.port);
   if (l === undefined) {
     out.reason = `no listener on port ${req.port} (listeners: ${snapshot.listeners.map((x) => x.port).join(", ") || "none"})`;

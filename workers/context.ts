@@ -2,11 +2,12 @@
 // clock, the cached `date` header value, and the way back to the primary.
 import type { FromWorker, WorkerOptions } from "../src/snapshot/messages.ts";
 
-export const options: WorkerOptions = {
+export const options: WorkerOptions & Required<Pick<WorkerOptions, "pathNormalization">> = {
   workerId: 0,
   accessLog: "off",
   logFormat: "text",
   serverHeader: "istio-envoy",
+  pathNormalization: "BASE",
 };
 
 /** Milliseconds since the epoch, refreshed every 250 ms (idle bookkeeping, not durations). */

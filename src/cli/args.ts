@@ -1,6 +1,7 @@
 // Command line of INTERFACE.md: `gateway [command] --config DIR ... [options]`.
 import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
+import { isPathNormalization, PATH_NORMALIZATIONS, type PathNormalization } from "../route/normalize-path.ts";
 
 export class UsageError extends Error {}
 
@@ -69,6 +70,8 @@ export interface Options {
   ingressMode: "strict" | "default" | "off";
   /** --gateway NS/NAME (repeatable): the Gateway API Gateways served; empty: every Gateway of our class. */
   gateways: string[];
+  /** --path-normalization: Istio's mesh pathNormalization, applied before routing. */
+  pathNormalization: PathNormalization;
   /** Options a subcommand reads itself (`--host`, `--path`, `-o`, ...), by name. */
   extra: Map<string, string[]>;
 }
@@ -96,6 +99,7 @@ const VALUE_OPTIONS: Record<string, boolean> = {
   "--ingress-class": false,
   "--ingress-mode": false,
   "--gateway": true,
+  "--path-normalization": false,
 };
 
 /** Subcommand options (value-taking), collected into `extra`. */
@@ -131,6 +135,7 @@ export function defaultOptions(): Options {
     ingressClass: "istio",
     ingressMode: "strict",
     gateways: [],
+    pathNormalization: "BASE",
     extra: new Map(),
   };
 }
@@ -305,6 +310,12 @@ function applyOption(o: Options, name: string, value: string): void {
       if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(value)) throw new UsageError(`--gateway: expected NAMESPACE/NAME, got "${value}"`);
       if (!o.gateways.includes(value)) o.gateways.push(value);
       return;
+    case "--path-normalization": {
+      const m = value.toUpperCase();
+      if (!isPathNormalization(m)) throw new UsageError(`--path-normalization: expected ${PATH_NORMALIZATIONS.join(", ")}, got "${value}"`);
+      o.pathNormalization = m;
+      return;
+    }
     default: {
       const key = name === "--output" ? "-o" : name;
       const list = o.extra.get(key) ?? [];
@@ -347,6 +358,8 @@ options:
                         without a class, unless the default IngressClass is another controller's; off: none
   --gateway NS/NAME     serve only this Gateway API Gateway (repeatable; default: every Gateway whose
                         GatewayClass has controllerName istio.io/gateway-controller)
+  --path-normalization NONE|BASE|MERGE_SLASHES|DECODE_AND_MERGE_SLASHES
+                        path normalization before routing, as Istio's mesh option (default BASE)
   -h, --help            this text
 
 exit codes: 0 normal, 1 unusable configuration at start-up, 2 bad usage

@@ -49,6 +49,7 @@ export function explainCommand(o: Options): number {
     method: one(o, "--method") ?? "GET",
     headers,
     scheme: one(o, "--scheme") ?? "http",
+    pathNormalization: o.pathNormalization,
     ...(sni !== undefined ? { sni } : {}),
   });
   if (o.extra.get("-o")?.at(-1) === "json") process.stdout.write(JSON.stringify(t, null, 2) + "\n");

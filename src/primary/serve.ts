@@ -68,7 +68,7 @@ export async function serve(o: Options): Promise<number> {
   const listenerLog = new ListenerLog();
   const pool: WorkerPool = new WorkerPool(
     o.workers,
-    { accessLog: o.accessLog, logFormat: o.logFormat, serverHeader: o.serverHeader },
+    { accessLog: o.accessLog, logFormat: o.logFormat, serverHeader: o.serverHeader, pathNormalization: o.pathNormalization },
     { onApplied: () => listenerLog.update(pool.listenerStates()[0] ?? [], o.bind) },
   );
 

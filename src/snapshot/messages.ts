@@ -1,4 +1,5 @@
 // Messages between the primary and its data-plane workers (postMessage).
+import type { PathNormalization } from "../route/normalize-path.ts";
 import type { Snapshot } from "./types.ts";
 
 export interface WorkerOptions {
@@ -7,6 +8,8 @@ export interface WorkerOptions {
   accessLog: string;
   logFormat: "text" | "json";
   serverHeader: string;
+  /** `--path-normalization` (Istio's mesh pathNormalization); BASE when absent. */
+  pathNormalization?: PathNormalization;
 }
 
 export type ToWorker =

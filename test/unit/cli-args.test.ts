@@ -36,6 +36,8 @@ describe("command line", () => {
     const m = parseArgs(["--config", "c", "--mesh-certs", "/etc/certs", "--trust-domain", "corp.example"]);
     expect([m.meshCerts, m.trustDomain]).toEqual(["/etc/certs", "corp.example"]);
     expect([parseArgs(["--config", "c"]).meshCerts, parseArgs(["--config", "c"]).trustDomain]).toEqual([null, "cluster.local"]);
+    expect(parseArgs(["--config", "c"]).pathNormalization).toBe("BASE");
+    expect(parseArgs(["--config", "c", "--path-normalization", "merge_slashes"]).pathNormalization).toBe("MERGE_SLASHES");
   });
 
   test("subcommands take their own options and positional words", () => {
@@ -62,6 +64,7 @@ describe("command line", () => {
     [["--trust-domain", "Not A Domain"]],
     [["--bind", "999.1.1.1"]],
     [["--bind", "localhost"]],
+    [["--path-normalization", "DEFAULT"]],
   ])("rejects %p as bad usage", (argv) => {
     expect(() => parseArgs(argv)).toThrow(UsageError);
   });

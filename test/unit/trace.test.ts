@@ -138,3 +138,17 @@ describe("trace answers", () => {
     expect([t.outcome, t.considered.length]).toEqual(["no_route", 1]);
   });
 });
+
+describe("trace normalizes the path as the workers do (--path-normalization)", () => {
+  test("an encoded or dotted path is routed as its normal form", () => {
+    expect(trace(s, { port: 80, host: "httpbin.example.com", path: "/%73tatus/200" }).route).toBe("status");
+    expect(trace(s, { port: 80, host: "httpbin.example.com", path: "/x/..\\old" }).route).toBe("moved");
+    expect(trace(s, { port: 80, host: "httpbin.example.com", path: "/%73tatus/200", pathNormalization: "NONE" }).route).toBeNull();
+  });
+  test("%00 and broken escapes are 400 bad_request", () => {
+    for (const path of ["/status%00", "/status/%zz"]) {
+      const t = trace(s, { port: 80, host: "httpbin.example.com", path });
+      expect([t.outcome, t.status]).toEqual(["bad_request", 400]);
+    }
+  });
+});

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { badMethodPrefix } from "../../workers/http/downstream.ts";
 import { findHead, headText } from "../../workers/http/fields.ts";
-import { MAX_REQUEST_HEAD, normalizePath, parseRequestHead, RequestHead } from "../../workers/http/parse-request.ts";
+import { MAX_REQUEST_HEAD, parseRequestHead, RequestHead } from "../../workers/http/parse-request.ts";
 
 function parse(raw: string): { status: number; h: RequestHead } {
   const h = new RequestHead();
@@ -121,23 +121,6 @@ describe("findHead", () => {
     expect(findHeadEnd(Buffer.from("GET / HTTP/1.1\r\nX: " + "a".repeat(70_000)), 0, MAX_REQUEST_HEAD)).toBe(-431);
     expect(findHeadEnd(Buffer.from("GET / HTTP/1.1\r\nX: " + "a".repeat(70_000) + "\r\n\r\n"), 0, MAX_REQUEST_HEAD)).toBe(-431);
   });
-});
-
-describe("normalizePath", () => {
-  const cases: [string, string][] = [
-    ["/", "/"],
-    ["/a/b", "/a/b"],
-    ["/a/../b", "/b"],
-    ["/a/%2e%2E/b", "/b"],
-    ["/../../etc", "/etc"],
-    ["/a/b/..", "/a/"],
-    ["/a/./", "/a/"],
-    ["/a/.b/c", "/a/.b/c"],
-    ["/a%2Fb", "/a%2Fb"],
-    ["//a//b", "//a//b"],
-    ["/file%2ehtml", "/file%2ehtml"],
-  ];
-  for (const [input, want] of cases) test(`${input} → ${want}`, () => expect(normalizePath(input)).toBe(want));
 });
 
 describe("requestId", () => {

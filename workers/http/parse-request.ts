@@ -3,6 +3,8 @@
 // obs-fold, whitespace before a colon, bare LF, invalid characters → 400.
 // Works on the latin1 string of one head (request line … CRLFCRLF).
 import { normalizeHost, type RequestView } from "../../src/route/lookup.ts";
+import { normalizePath } from "../../src/route/normalize-path.ts";
+import { options } from "../context.ts";
 import { SP, TARGET, TCHAR } from "./chars.ts";
 import {
   connectionTokens,
@@ -32,7 +34,7 @@ export class RequestHead implements RequestView {
   method = "";
   /** Request-target as received. */
   target = "";
-  /** Path without the query, dot-segments removed (what routing sees and the upstream gets). */
+  /** Path without the query, normalized as `--path-normalization` says (what routing sees and the upstream gets). */
   path = "";
   query = "";
   /** HTTP/1.<minor> */
@@ -93,27 +95,6 @@ export class RequestHead implements RequestView {
   }
 }
 
-/** Remove `.`/`..` segments (RFC 3986 5.2.4; `%2e` counts as a dot), as Envoy's normalize_path does. */
-export function normalizePath(p: string): string {
-  if (p.indexOf("/.") < 0 && p.indexOf("%2") < 0) return p;
-  const q = p.indexOf("%2") < 0 ? p : p.replace(/%2e/gi, ".");
-  if (q.indexOf("/.") < 0) return p;
-  const segs = q.split("/");
-  const out: string[] = [];
-  for (let k = 1; k < segs.length; k++) {
-    const seg = segs[k]!;
-    const last = k === segs.length - 1;
-    if (seg === ".") {
-      if (last) out.push("");
-    } else if (seg === "..") {
-      out.pop();
-      if (last) out.push("");
-    } else out.push(seg);
-  }
-  const r = "/" + out.join("/");
-  return r === q ? p : r;
-}
-
 function onTarget(h: RequestHead, t: string): number {
   let pathAndQuery = t;
   if (t.charCodeAt(0) !== 47 /* / */) {
@@ -143,7 +124,9 @@ function onTarget(h: RequestHead, t: string): number {
   if (pathAndQuery.indexOf("#") >= 0) return 400;
   const qm = pathAndQuery.indexOf("?");
   h.query = qm < 0 ? "" : pathAndQuery.slice(qm + 1);
-  h.path = normalizePath(qm < 0 ? pathAndQuery : pathAndQuery.slice(0, qm));
+  const path = normalizePath(qm < 0 ? pathAndQuery : pathAndQuery.slice(0, qm), options.pathNormalization);
+  if (path === null) return 400; // %00 or a broken escape
+  h.path = path;
   return 0;
 }
 
