@@ -3,6 +3,7 @@
 // obs-fold, whitespace before a colon, bare LF, invalid characters → 400.
 // Works on the latin1 string of one head (request line … CRLFCRLF).
 import { normalizeHost, type RequestView } from "../../src/route/lookup.ts";
+import { validAuthority } from "../../src/route/authority.ts";
 import { normalizePath } from "../../src/route/normalize-path.ts";
 import { options } from "../context.ts";
 import { SP, TARGET, TCHAR } from "./chars.ts";
@@ -245,6 +246,7 @@ export function parseRequestHead(
   if (h.upgrade !== "") h.upgrade = upgradeValue.toLowerCase() === "websocket" ? "websocket" : "";
   const t = onTarget(h, h.target);
   if (t !== 0) return t;
+  if (!validAuthority(h.authority)) return 400; // spaces, `/`, `@`, `h:80:90`, > 255 characters…
   h.host = normalizeHost(h.authority);
   return 0;
 }
