@@ -11,6 +11,7 @@
 import { Bench } from "tinybench";
 import { compileSnapshot } from "../src/compile/index.ts";
 import { decodeFiles } from "../src/decode/index.ts";
+import { reviveRegexes } from "../src/decode/regex.ts";
 import { normalizeHost, selectRoute, selectVirtualHost, type RequestView } from "../src/route/lookup.ts";
 import type { RouteTable, Snapshot } from "../src/snapshot/types.ts";
 
@@ -98,6 +99,7 @@ if (compile.state !== "completed") throw new Error("compile benchmark did not co
 
 // What a worker holds: the snapshot as postMessage delivers it, nothing else.
 const served: Snapshot = structuredClone(snapshot);
+reviveRegexes(served.listeners); // as a worker does on receipt
 snapshot = served;
 Bun.gc(true);
 const table: RouteTable = served.listeners[0]!.routeTable!;

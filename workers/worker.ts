@@ -3,6 +3,7 @@
 // Messages out: applied, stats, drained, log. Never throws on bad input.
 import type { ToWorker } from "../src/snapshot/messages.ts";
 import type { Snapshot } from "../src/snapshot/types.ts";
+import { reviveRegexes } from "../src/decode/regex.ts";
 import { accessLog } from "./access-log.ts";
 import { coarseNow, options, reportError, send, setPost, startClock, workerLog } from "./context.ts";
 import { applyClusters, sweepUpstreams, upstreamGauges } from "./http/clusters.ts";
@@ -32,6 +33,7 @@ function sweep(): void {
 
 function applySnapshot(s: Snapshot): void {
   if (draining) return;
+  reviveRegexes(s.listeners); // compiled regexes lose their engine in postMessage
   applyClusters(s);
   const listeners = applyListeners(s);
   send({ type: "applied", workerId: options.workerId, version: s.version, listeners });

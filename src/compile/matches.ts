@@ -1,28 +1,15 @@
 // Match conditions: model StringMatchSpec → snapshot StringMatch (regexes
-// compiled once, here), HTTPMatchRequest → RouteMatch.
-import { compileRe2 } from "../decode/regex.ts";
+// compiled once, here, by the RE2 engine), HTTPMatchRequest → RouteMatch.
+import { compileRe2, type CompiledRegex } from "../decode/regex.ts";
 import type { HTTPMatchRequest, KeyedMatchSpec, StringMatchSpec } from "../model/istio.ts";
 import type { HeaderMatch, Route, RouteMatch, StringMatch } from "../snapshot/types.ts";
 
-/**
- * One RegExp per distinct pattern, shared by every route that uses it: with
- * thousands of virtual hosts repeating a pattern, separate RegExp objects each
- * carry their own compiled code and the lookups slow down with the count.
- * (Matching is stateless: no `g`/`y` flags.)
- */
-const regexCache = new Map<string, RegExp>();
-
-function sharedRegex(source: string): RegExp {
-  let re = regexCache.get(source);
-  if (re === undefined) {
-    const c = compileRe2(source);
-    // Decode has checked the regex; a failure here would be a bug.
-    if (!c.ok) throw new Error(`regex ${JSON.stringify(source)} passed decode but does not compile: ${c.error}`);
-    re = c.regex;
-    if (regexCache.size > 10_000) regexCache.clear();
-    regexCache.set(source, re);
-  }
-  return re;
+function sharedRegex(source: string): CompiledRegex {
+  // one compiled regex per distinct pattern (compileRe2 caches), shared by every route using it
+  const c = compileRe2(source);
+  // Decode has checked the regex; a failure here would be a bug.
+  if (!c.ok) throw new Error(`regex ${JSON.stringify(source)} passed decode but does not compile: ${c.error}`);
+  return c.regex;
 }
 
 export function compileStringMatch(m: StringMatchSpec, lower = false): StringMatch {

@@ -131,7 +131,7 @@ function lp(s: string): string {
 
 function stringMatchKey(m: StringMatch | null): string {
   if (m === null) return "-";
-  if (m.kind === "regex") return "r" + lp(m.regex.source) + lp(m.regex.flags);
+  if (m.kind === "regex") return "r" + lp(m.source);
   return m.kind[0] + lp(m.value);
 }
 

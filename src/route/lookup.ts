@@ -126,7 +126,6 @@ export function matchString(m: StringMatch, value: string): boolean {
     case "prefix":
       return value.startsWith(m.value);
     case "regex":
-      m.regex.lastIndex = 0;
       return m.regex.test(value);
   }
 }

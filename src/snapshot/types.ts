@@ -241,7 +241,21 @@ export interface TrieNode {
 export type StringMatch =
   | { kind: "exact"; value: string }
   | { kind: "prefix"; value: string }
-  | { kind: "regex"; source: string; regex: RegExp };
+  | { kind: "regex"; source: string; regex: CompiledRegex };
+
+/**
+ * An RE2 pattern compiled by src/decode/regex.ts (linear-time engine). Every
+ * regex of the snapshot is one of these. Its engine does not survive
+ * postMessage: a worker calls `reviveRegexes` on each snapshot it receives.
+ */
+export interface CompiledRegex {
+  readonly source: string;
+  readonly engine: "re2";
+  /** Does the whole of `input` match (Envoy's safe_regex full match)? */
+  test(input: string): boolean;
+  /** Every non-overlapping match replaced; `\1`…`\9` in `substitution` are groups (Envoy's regex_rewrite). */
+  replaceAll(input: string, substitution: string): string;
+}
 
 export interface HeaderMatch {
   /** Lower-case header name (or query parameter name for queryParams). */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { compileRe2, regexLiteralPrefix } from "../../src/decode/regex.ts";
+import { compileRe2, envoySubstitution, regexLiteralPrefix, reviveRegexes } from "../../src/decode/regex.ts";
 
 /** [RE2 pattern, input, full match?] */
 const MATCHES: [string, string, boolean][] = [
@@ -26,9 +26,17 @@ const MATCHES: [string, string, boolean][] = [
   [".", "😀", true], // code points, as RE2 over UTF-8
   ["/api/v[12]/.*", "/api/v2/users", true],
   ["*", "", false], // a lone * is invalid (decode turns header regex "*" into presence first)
+  // RE2 syntax JavaScript could not express, valid since the engine is RE2's
+  ["a(?i)b", "aB", true],
+  ["a(?i)b", "Ab", false],
+  ["(?U)a+", "aaa", true],
+  ["[[:^alpha:]]+", "12", true],
+  ["[[:^alpha:]]+", "1a", false],
+  ["(?s:.)", "\n", true],
+  [".", "\n", false],
 ];
 
-describe("RE2 regexes compile to anchored JavaScript with the same meaning", () => {
+describe("RE2 regexes are full matches with RE2's meaning", () => {
   for (const [re, input, want] of MATCHES) {
     test(`${re} ${want ? "matches" : "does not match"} ${JSON.stringify(input)}`, () => {
       const c = compileRe2(re);
@@ -47,17 +55,15 @@ const REJECTED: [string, string][] = [
   ["(?<!a)b", "lookahead and lookbehind"],
   ["(a)\\1", "backreferences"],
   ["(?P=n)", "named backreferences"],
-  ["a(?i)b", "only supported at the start"],
-  ["(?U)a+", "unsupported flags"],
-  ["[[:^alpha:]]", "negated POSIX"],
-  ["[[:nope:]]", "unknown POSIX"],
-  ["\\Z", "not supported"],
-  ["(a", ""],
+  ["[[:nope:]]", "invalid character class range"],
+  ["\\Z", "invalid escape sequence"],
+  ["a{1001}", "invalid repeat count"],
+  ["(a", "missing closing )"],
   ["[a", "missing closing ]"],
   ["a".repeat(1025), "longer than 1024"],
 ];
 
-describe("RE2 syntax JavaScript lacks, or RE2 rejects, is an error", () => {
+describe("what RE2 rejects is an error, in RE2's words", () => {
   for (const [re, msg] of REJECTED) {
     test(`${re.slice(0, 20)} → ${msg || "invalid"}`, () => {
       const c = compileRe2(re);
@@ -83,4 +89,51 @@ describe("a regex's literal prefix lets the path index skip it", () => {
     ["[/]abc", ""],
   ];
   for (const [re, prefix] of cases) test(`${re} → ${JSON.stringify(prefix)}`, () => expect(regexLiteralPrefix(re)).toBe(prefix));
+});
+
+describe("linear time: no catastrophic backtracking (issue 13 B7)", () => {
+  test("(a+)+$ against 30,000 a's and a ! completes, without a match", () => {
+    const c = compileRe2("(a+)+$");
+    if (!c.ok) throw new Error(c.error);
+    const evil = "a".repeat(30_000) + "!";
+    for (let i = 0; i < 3; i++) expect(c.regex.test(evil)).toBe(false);
+    expect(c.regex.test("a".repeat(30_000))).toBe(true);
+  });
+  test("(x+x+)+y and (.*a){12} too", () => {
+    for (const [re, input] of [["(x+x+)+y", "x".repeat(5_000)], ["(.*a){12}", "a".repeat(5_000) + "b"]] as const) {
+      const c = compileRe2(re);
+      if (!c.ok) throw new Error(c.error);
+      expect(c.regex.test(input)).toBe(false);
+    }
+  });
+});
+
+describe("rewrites: every match replaced, Envoy's \\N groups", () => {
+  const cases: [string, string, string, string][] = [
+    ["^/service/([^/]+)(/.*)$", "\\2/instance/\\1", "/service/foo/v1/api", "/v1/api/instance/foo"],
+    ["one", "two", "/xxx/one/yyy/one/zzz", "/xxx/two/yyy/two/zzz"],
+    ["^(.*?)one(.*)$", "\\1two\\2", "/xxx/one/yyy/one/zzz", "/xxx/two/yyy/one/zzz"],
+    ["(?i)/v1/", "/$v2/", "/V1/x", "/$v2/x"],
+  ];
+  for (const [re, sub, input, want] of cases) {
+    test(`${re} → ${sub}`, () => {
+      const c = compileRe2(re);
+      if (!c.ok) throw new Error(c.error);
+      expect(c.regex.replaceAll(input, sub)).toBe(want);
+    });
+  }
+  test("substitution syntax", () => expect(envoySubstitution("a\\1$b\\\\c")).toBe("a$1$$b\\c"));
+});
+
+describe("after postMessage a compiled regex is revived with its engine", () => {
+  test("structuredClone drops the engine; reviveRegexes restores it in place", () => {
+    const c = compileRe2("/items/[0-9]+");
+    if (!c.ok) throw new Error(c.error);
+    const snap = { listeners: [{ routes: [{ uri: { kind: "regex", source: "/items/[0-9]+", regex: c.regex } }] }] };
+    const clone = structuredClone(snap) as unknown as typeof snap;
+    expect(typeof (clone.listeners[0]!.routes[0]!.uri.regex as { test?: unknown }).test).toBe("undefined");
+    reviveRegexes(clone);
+    expect(clone.listeners[0]!.routes[0]!.uri.regex.test("/items/42")).toBe(true);
+    expect(clone.listeners[0]!.routes[0]!.uri.regex.test("/items/x")).toBe(false);
+  });
 });

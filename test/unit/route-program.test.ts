@@ -3,9 +3,17 @@
 // object-based path it replaces on the same compiled tables: any answer that
 // differs is a bug in the flat structure.
 import { describe, expect, test } from "bun:test";
+import { reviveRegexes } from "../../src/decode/regex.ts";
 import { normalizeHost, routeMatches, selectRoute, selectVirtualHost, type RequestView } from "../../src/route/lookup.ts";
 import type { RouteTable, VirtualHost } from "../../src/snapshot/types.ts";
 import { compileYaml } from "./pipeline-helpers.ts";
+
+/** The snapshot as a worker has it: cloned by postMessage, regexes revived. */
+function received<T extends { listeners: unknown }>(snap: T): T {
+  const c = structuredClone(snap);
+  reviveRegexes(c.listeners);
+  return c;
+}
 
 /** The earlier normalizeHost (lastIndexOf + slice + toLowerCase), the reference. */
 function referenceNormalize(raw: string): string {
@@ -170,7 +178,7 @@ describe("host lookup through the program", () => {
     expect(selectVirtualHost(bt, "h1.example.co")).toBe(-1);
   });
   test("after structuredClone (what a worker receives) the answers are the same", () => {
-    const c = structuredClone(s).listeners[0]!.routeTable!;
+    const c = received(s).listeners[0]!.routeTable!;
     for (const [host, want] of cases) {
       const vi = selectVirtualHost(c, normalizeHost(host));
       expect(vi).toBe(selectVirtualHost(t, normalizeHost(host)));
@@ -218,7 +226,7 @@ describe("route choice through the program agrees with the path index", () => {
     }
     const s = compileYaml(config(vs));
     test(`tables ${t}`, () => {
-      const table = structuredClone(s).listeners[0]!.routeTable!;
+      const table = received(s).listeners[0]!.routeTable!;
       let withProgram = 0;
       for (let q = 0; q < 400; q++) {
         const host = `h${rnd(hosts)}.example.com`;
