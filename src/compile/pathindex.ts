@@ -61,8 +61,9 @@ function matchKey(m: RouteMatch): string {
  * (the usual case): one packed list scanned in route order, always-tested
  * routes included as kind 2. Many: exact map + prefix trie + always-list.
  * Route indices are added in ascending order, so every list is ascending.
+ * `layout` forces one of the two (the shared layout suite builds each).
  */
-export function buildPathIndex(routes: Route[]): PathIndex {
+export function buildPathIndex(routes: Route[], layout: "auto" | "packed" | "trie" = "auto"): PathIndex {
   const idx: PathIndex = {
     exact: new Map(),
     prefixTrie: { children: new Map(), routes: [] },
@@ -89,7 +90,7 @@ export function buildPathIndex(routes: Route[]): PathIndex {
       else if (l[l.length - 1] !== i) l.push(i);
     }
   }
-  if (keys.size <= PACKED_MAX) {
+  if (layout === "packed" || (layout === "auto" && keys.size <= PACKED_MAX)) {
     let packed = "";
     for (const [key, list] of keys) {
       const first = list[0]!;
@@ -167,10 +168,40 @@ class Code {
   }
 }
 
+/*
+ * The route program's format (RouteProgram; read by runProgram and
+ * programHost in src/route/). One Uint16Array `code` per route table, written
+ * by buildRouteProgram below; every number is one 16-bit unit unless marked
+ * (lo, hi): two units, low half first. Offsets are indices into `code`.
+ *
+ *   host record (one per exact host, found through `hostSlots`):
+ *     [len] [len UTF-16 units of the lower-case host]
+ *     [virtual host index (lo, hi)] [program offset (lo, hi), 0xffff 0xffff = -1: none]
+ *   virtual host program (at `programAt[vh]`; right behind the record of the
+ *   virtual host's first exact host, so a lookup reads on in sequence):
+ *     [n: literal count]
+ *     n × literal, ordered by their first route:
+ *       [head: kind (0 exact, 1 prefix, 2 always) | 4 when the first route
+ *              matches on the uri alone (uriOnly 1)]
+ *       [len] [first route] [m: list length, 0 when bit 4 is set]
+ *       [len UTF-16 units of the literal]
+ *       m × [route index] [uriOnly flag 0|1|2] [index in `conditions`]
+ *
+ *   hostSlots (Int32Array, open addressing, power-of-two slot count):
+ *     per slot [hostHash(host)] [1 + offset of its host record; 0 = empty]
+ *   conditions: the distinct `matches` lists (equal content shared), indexed
+ *     by the list entries' third number.
+ *
+ * runProgram scans a virtual host's literals, skips those whose first route
+ * cannot beat the best found, and tests a list's routes in ascending order;
+ * a virtual host without packed literals, or whose numbers need more than 16
+ * bits, has no program (programAt -1) and is looked up through its PathIndex.
+ */
+
 /**
- * Appends one virtual host's packed literals as program code (layout:
- * RouteProgram); false, with nothing appended, when it has none (map + trie
- * layout) or a number exceeds 16 bits.
+ * Appends one virtual host's packed literals as program code (format above);
+ * false, with nothing appended, when it has none (map + trie layout) or a
+ * number exceeds 16 bits.
  */
 function programFor(vh: VirtualHost, conditionIndex: (ms: RouteMatch[]) => number, out: Code): boolean {
   const idx = vh.pathIndex;

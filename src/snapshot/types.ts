@@ -168,7 +168,8 @@ export interface VirtualHost {
 }
 
 /**
- * One per route table, shared by its virtual hosts. `code` holds, for each
+ * One per route table, shared by its virtual hosts (byte format written out
+ * next to its writer, src/compile/pathindex.ts). `code` holds, for each
  * virtual host with a packed path index, its literals in order of their first
  * route: a count, then per literal
  * `[kind | 4 if its first route is uriOnly 1, length, first route, n]`, the

@@ -1,0 +1,50 @@
+// One precedence suite (route-precedence.cases.ts), run over trace() — what
+// the workers' selectRoute answers — and over each route layout's `match`
+// (route program, packed literals, exact map + prefix trie), each built for
+// the same routes. Any layout that answers differently fails here.
+import { describe, expect } from "bun:test";
+import { buildPathIndex, buildRouteProgram } from "../../src/compile/pathindex.ts";
+import { LAYOUTS, layoutOf, type RouteLayout } from "../../src/route/layouts.ts";
+import { selectVirtualHost } from "../../src/route/lookup.ts";
+import type { Snapshot, VirtualHost } from "../../src/snapshot/types.ts";
+import { requestView, trace } from "../../src/trace.ts";
+import { routeSuite, statusOf, type Req } from "./route-precedence.cases.ts";
+
+/** A copy of `vh` carrying only `layout`'s index. */
+function inLayout(vh: VirtualHost, layout: RouteLayout): VirtualHost {
+  const copy: VirtualHost = { ...vh, pathIndex: buildPathIndex(vh.routes, layout.name === "trie" ? "trie" : "packed"), program: null, programAt: 0 };
+  if (layout.name === "program") buildRouteProgram([copy], new Map());
+  return copy;
+}
+
+/** Per snapshot and layout, the rebuilt virtual hosts (built once, not per request). */
+const built = new WeakMap<Snapshot, Map<string, VirtualHost[]>>();
+
+function layoutLookup(layout: RouteLayout) {
+  return (s: Snapshot, host: string, req: Req): number => {
+    const view = requestView({ port: 80, host, ...req });
+    const table = s.listeners.find((l) => l.port === 80)!.routeTable!;
+    const vi = selectVirtualHost(table, view.host);
+    if (vi < 0) return 404;
+    let byLayout = built.get(s);
+    if (byLayout === undefined) built.set(s, (byLayout = new Map()));
+    let vhs = byLayout.get(layout.name);
+    if (vhs === undefined) byLayout.set(layout.name, (vhs = table.virtualHosts.map((v) => inLayout(v, layout))));
+    const vh = vhs[vi]!;
+    expect(layoutOf(vh)).toBe(layout);
+    for (const other of LAYOUTS) expect(other.has(vh)).toBe(other === layout);
+    const ri = layout.match(vh, view);
+    return ri < 0 ? 404 : statusOf(vh.routes[ri]!);
+  };
+}
+
+describe("trace (the workers' selectRoute)", () => {
+  routeSuite((s, host, req) => {
+    const { path, ...rest } = req;
+    return trace(s, { port: 80, host, path, ...rest }).status;
+  });
+});
+
+for (const layout of LAYOUTS) {
+  describe(`layout ${layout.name}`, () => routeSuite(layoutLookup(layout)));
+}
