@@ -12,6 +12,7 @@ import {
   selectVirtualHost,
   type RequestView,
 } from "./route/lookup.ts";
+import { validAuthority } from "./route/authority.ts";
 import { normalizePath, type PathNormalization } from "./route/normalize-path.ts";
 import type { Endpoint, HeaderMatch, Listener, Route, RouteMatch, Snapshot, StringMatch, TcpRouteTable } from "./snapshot/types.ts";
 
@@ -174,6 +175,7 @@ export function trace(snapshot: Snapshot, request: TraceRequest): TraceResult {
     endpoints: [],
   };
   if (tracePath(request) === null) return { ...out, outcome: "bad_request", status: 400, reason: `path ${JSON.stringify(request.path)} is invalid (%00 or a broken escape)` };
+  if (!validAuthority(request.host)) return { ...out, outcome: "bad_request", status: 400, reason: `host ${JSON.stringify(request.host)} is not a valid authority` };
   const l = findListener(snapshot, req.port);
   if (l === undefined) {
     out.reason = `no listener on port ${req.port} (listeners: ${snapshot.listeners.map((x) => x.port).join(", ") || "none"})`;

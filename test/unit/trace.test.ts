@@ -152,3 +152,10 @@ describe("trace normalizes the path as the workers do (--path-normalization)", (
     }
   });
 });
+
+test("an invalid Host is 400 bad_request, as the workers answer", () => {
+  for (const host of ["a.example.com:@evil.com", "h:80:90", "a b"]) {
+    const t = trace(s, { port: 80, host, path: "/status/200" });
+    expect([t.outcome, t.status]).toEqual(["bad_request", 400]);
+  }
+});
