@@ -14,10 +14,11 @@ function isRouteTable(v: object): v is RouteTable {
   return "virtualHosts" in v && "exactHosts" in v && "name" in v;
 }
 
-/** Maps → objects, Sets → arrays, RegExps → source, private keys → "[redacted]", route tables → their name. */
+/** Maps → objects, Sets → arrays, RegExps and compiled regexes → source, private keys → "[redacted]", route tables → their name. */
 export function toPlain(v: unknown): unknown {
   if (v === null || typeof v !== "object") return v;
   if (v instanceof RegExp) return v.source;
+  if ((v as { engine?: unknown }).engine === "re2" && typeof (v as { source?: unknown }).source === "string") return (v as { source: string }).source; // a CompiledRegex
   if (isRouteTable(v)) return v.name;
   if (v instanceof Map) {
     const o: Record<string, unknown> = {};

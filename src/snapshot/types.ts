@@ -1,6 +1,7 @@
 // The compiled snapshot: the one immutable value the primary builds from the
 // configuration and every worker serves from. Plain data that survives
-// postMessage (structured clone keeps Map and RegExp); the admin listener
+// postMessage (structured clone keeps Map; a compiled regex keeps only its
+// source and is revived by the worker, see CompiledRegex); the admin listener
 // serialises it with `toJSON` helpers in snapshot/dump.ts.
 //
 // Shape follows Envoy's: listener (one per gateway port) → route table
