@@ -43,6 +43,8 @@ function validIPv6(s: string): boolean {
 export function validAuthority(a: string): boolean {
   const n = a.length;
   if (n === 0) return true;
+  if (n > MAX_HOST + 6) return false; // host, ":", 5 digits: no need to read a 50 KB value
+
   if (a.charCodeAt(0) === 91 /* [ */) {
     const close = a.indexOf("]");
     if (close < 2 || close > MAX_HOST) return false;
