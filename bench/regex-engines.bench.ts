@@ -1,10 +1,12 @@
 // Regex engines on typical route regexes (tinybench): JavaScript's RegExp
-// (backtracking), re2js (RE2 ported to JavaScript, linear time: what gangway
-// uses) and, when installed (`npm i --no-save re2-wasm`), re2-wasm. Run:
+// (backtracking), re2js (RE2 ported to JavaScript, linear time), gangway's
+// CompiledRegex (re2js, or a RegExp for the patterns regex-fast.ts proves
+// linear) and, when installed (`npm i --no-save re2-wasm`), re2-wasm. Run:
 //   node_modules/.bin/bun bench/regex-engines.bench.ts
 // Figures are printed, never asserted; noisy on a shared machine.
 import { Bench } from "tinybench";
 import { RE2JS } from "re2js";
+import { compileRe2 } from "../src/decode/regex.ts";
 
 const CASES: [string, string][] = [
   ["/items/[0-9]+", "/items/12345"],
@@ -30,6 +32,10 @@ for (const [p, s] of CASES) {
   if (!js.test(s) || !re2.matches(s)) throw new Error(`${p} should match ${s}`);
   bench.add(`RegExp  ${p}`, () => void js.test(s));
   bench.add(`re2js   ${p}`, () => void re2.matches(s));
+  const c = compileRe2(p);
+  if (!c.ok) throw new Error(c.error);
+  const g = c.regex;
+  bench.add(`gangway ${p}`, () => void g.test(s));
   if (wasm !== null) {
     const w = new wasm(`^(?:${p})$`, "u");
     bench.add(`re2-wasm ${p}`, () => void w.test(s));

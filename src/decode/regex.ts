@@ -4,9 +4,13 @@
 // of RE2 with RE2's syntax and its linear-time matching. JavaScript's own
 // engine backtracks: `(a+)+$` against "aaa…!" costs it ~0.5 s of a worker per
 // request; RE2 answers in time linear in the input. Measured in
-// bench/regex-engines.bench.ts: ~4–6× the cost of a JS RegExp on typical route
-// regexes (150–350 ns a match), far below a request's cost; re2-wasm was ~25×.
+// bench/regex-engines.bench.ts: ~4–10× the cost of a JS RegExp on typical route
+// regexes (0.2–1.4 µs a match); re2-wasm was ~25–40×. The simplest patterns
+// (`/items/[0-9]+`: one variable quantifier over single characters), for which
+// a RegExp provably runs in linear time with RE2's meaning, are tested with a
+// RegExp instead (regex-fast.ts has the argument); re2js decides the rest.
 import { RE2JS } from "re2js";
+import { linearJsSource } from "./regex-fast.ts";
 import type { CompiledRegex } from "../snapshot/types.ts";
 
 export type { CompiledRegex };
@@ -21,16 +25,21 @@ export const MAX_REGEX = 1024;
 class Re2Regex implements CompiledRegex {
   readonly engine = "re2";
   readonly #re: RE2JS;
+  /** The same full match as a RegExp, for the patterns regex-fast.ts proves linear and equal; else null. */
+  readonly #js: RegExp | null;
   constructor(
     readonly source: string,
     re: RE2JS,
+    js: RegExp | null,
   ) {
     this.#re = re;
+    this.#js = js;
   }
 
   /** Full match, as Istio's StringMatch `regex` (Envoy's safe_regex). */
   test(input: string): boolean {
-    return this.#re.matches(input);
+    const js = this.#js;
+    return js !== null ? js.test(input) : this.#re.matches(input);
   }
 
   /** Every non-overlapping match replaced (Envoy's regex_rewrite); `\1`…`\9` in `substitution` are groups. */
@@ -62,6 +71,17 @@ function explain(re: string, message: string): string {
   return m;
 }
 
+/** `^(?:…)$` for a pattern regex-fast.ts accepts (linear time, RE2's meaning), else null. */
+function fastRegExp(re: string): RegExp | null {
+  const js = linearJsSource(re);
+  if (js === null) return null;
+  try {
+    return new RegExp(`^(?:${js})$`, "u");
+  } catch {
+    return null;
+  }
+}
+
 /** One compiled regex per distinct pattern (in the primary and in each worker). */
 const cache = new Map<string, CompiledRegex>();
 
@@ -71,7 +91,7 @@ export function compileRe2(re: string): { ok: true; regex: CompiledRegex } | { o
   const hit = cache.get(re);
   if (hit !== undefined) return { ok: true, regex: hit };
   try {
-    const regex = new Re2Regex(re, RE2JS.compile(re));
+    const regex = new Re2Regex(re, RE2JS.compile(re), fastRegExp(re));
     if (cache.size > 10_000) cache.clear();
     cache.set(re, regex);
     return { ok: true, regex };
