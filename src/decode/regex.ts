@@ -11,7 +11,7 @@
 // RegExp instead (regex-fast.ts has the argument); re2js decides the rest.
 import { RE2JS } from "re2js";
 import { linearJsSource } from "./regex-fast.ts";
-import type { CompiledRegex } from "../snapshot/types.ts";
+import type { CompiledRegex, HeaderMatch, Listener, RouteTable, StringMatch } from "../snapshot/types.ts";
 
 export type { CompiledRegex };
 
@@ -107,29 +107,69 @@ function isDeadRegex(v: unknown): v is { source: string; engine: "re2" } {
   return o.engine === "re2" && typeof o.source === "string";
 }
 
-/**
- * Give every regex under `root` its engine back after postMessage: plain
- * objects and arrays are walked (not Maps or typed arrays: the snapshot keeps
- * no regex there), each object once. Run by the worker on a new snapshot, so
- * no regex is compiled while a request waits.
- */
-export function reviveRegexes(root: unknown): void {
-  const seen = new Set<object>();
-  const stack: unknown[] = [root];
-  while (stack.length > 0) {
-    const o = stack.pop();
-    if (o === null || typeof o !== "object" || seen.has(o) || ArrayBuffer.isView(o) || o instanceof Map || o instanceof Set) continue;
-    seen.add(o);
-    const rec = o as Record<string, unknown>;
-    for (const k in rec) {
-      const v = rec[k];
-      if (v === null || typeof v !== "object") continue;
-      if (isDeadRegex(v)) {
-        const c = compileRe2(v.source);
-        // it compiled in the primary; a failure here would be a bug: never match rather than crash
-        rec[k] = c.ok ? c.regex : { source: v.source, engine: "re2", test: () => false, replaceAll: (s: string) => s };
-      } else stack.push(v);
+/** The compiled regex for a dead one (a failure would be a bug: then it never matches, rather than crash). */
+function revived(v: { source: string }): CompiledRegex {
+  const c = compileRe2(v.source);
+  return c.ok ? c.regex : { source: v.source, engine: "re2", test: () => false, replaceAll: (s: string) => s };
+}
+
+function reviveMatch(m: StringMatch | null): void {
+  if (m !== null && m.kind === "regex" && isDeadRegex(m.regex)) m.regex = revived(m.regex);
+}
+
+function reviveKeyed(list: HeaderMatch[]): void {
+  for (let i = 0; i < list.length; i++) reviveMatch(list[i]!.match);
+}
+
+/** Any other field of a route (action, policies): a small tree, walked whole. */
+function reviveIn(o: object, depth: number): void {
+  if (depth > 8 || ArrayBuffer.isView(o) || o instanceof Map || o instanceof Set) return;
+  const rec = o as Record<string, unknown>;
+  const keys = Array.isArray(o) ? null : Object.keys(o);
+  const n = keys === null ? (o as unknown[]).length : keys.length;
+  for (let i = 0; i < n; i++) {
+    const k = keys === null ? i : keys[i]!;
+    const v = rec[k as string];
+    if (v === null || typeof v !== "object") continue;
+    if (isDeadRegex(v)) rec[k as string] = revived(v);
+    else reviveIn(v, depth + 1);
+  }
+}
+
+function reviveTable(t: RouteTable | null, done: Set<RouteTable>): void {
+  if (t === null || done.has(t)) return;
+  done.add(t);
+  for (const vh of t.virtualHosts) {
+    for (const r of vh.routes) {
+      for (const m of r.matches) {
+        reviveMatch(m.uri);
+        reviveMatch(m.scheme);
+        reviveMatch(m.method);
+        reviveMatch(m.authority);
+        reviveKeyed(m.headers);
+        reviveKeyed(m.withoutHeaders);
+        reviveKeyed(m.queryParams);
+      }
+      for (const k in r) if (k !== "matches" && k !== "name" && k !== "source") {
+        const v = (r as unknown as Record<string, unknown>)[k];
+        if (v !== null && typeof v === "object") reviveIn(v, 0);
+      }
     }
+  }
+}
+
+/**
+ * Give every regex of the snapshot's route tables its engine back after
+ * postMessage: the match conditions (the route program's `conditions` are the
+ * same objects), and any regex elsewhere in a route (rewrites, policies; a
+ * regex kept inside a Map is not found). Run by the worker on each new
+ * snapshot, so no regex is compiled while a request waits.
+ */
+export function reviveRegexes(listeners: readonly Pick<Listener, "routeTable" | "tls">[]): void {
+  const done = new Set<RouteTable>();
+  for (const l of listeners) {
+    reviveTable(l.routeTable, done);
+    for (const c of l.tls?.chains ?? []) reviveTable(c.routeTable, done);
   }
 }
 

@@ -129,11 +129,17 @@ describe("after postMessage a compiled regex is revived with its engine", () => 
   test("structuredClone drops the engine; reviveRegexes restores it in place", () => {
     const c = compileRe2("/items/[0-9]+");
     if (!c.ok) throw new Error(c.error);
-    const snap = { listeners: [{ routes: [{ uri: { kind: "regex", source: "/items/[0-9]+", regex: c.regex } }] }] };
+    const uri = { kind: "regex", source: "/items/[0-9]+", regex: c.regex };
+    const rewrite = { match: c.regex, substitution: "/x" };
+    const table = { virtualHosts: [{ routes: [{ name: "r", source: "s", matches: [{ uri, scheme: null, method: null, authority: null, headers: [{ name: "x", match: uri }], withoutHeaders: [], queryParams: [] }], action: { rewrite } }] }] };
+    const snap = { listeners: [{ routeTable: table, tls: { chains: [{ routeTable: table }] } }] };
     const clone = structuredClone(snap) as unknown as typeof snap;
-    expect(typeof (clone.listeners[0]!.routes[0]!.uri.regex as { test?: unknown }).test).toBe("undefined");
-    reviveRegexes(clone);
-    expect(clone.listeners[0]!.routes[0]!.uri.regex.test("/items/42")).toBe(true);
-    expect(clone.listeners[0]!.routes[0]!.uri.regex.test("/items/x")).toBe(false);
+    const route = clone.listeners[0]!.routeTable.virtualHosts[0]!.routes[0]!;
+    expect(typeof (route.matches[0]!.uri.regex as { test?: unknown }).test).toBe("undefined");
+    reviveRegexes(clone.listeners as never);
+    expect(route.matches[0]!.uri.regex.test("/items/42")).toBe(true);
+    expect(route.matches[0]!.uri.regex.test("/items/x")).toBe(false);
+    expect(route.matches[0]!.headers[0]!.match.regex.test("/items/1")).toBe(true);
+    expect(route.action.rewrite.match.replaceAll("/items/7", "/i")).toBe("/i"); // a regex elsewhere in a route
   });
 });

@@ -5,11 +5,11 @@
 import { describe, expect, test } from "bun:test";
 import { reviveRegexes } from "../../src/decode/regex.ts";
 import { normalizeHost, routeMatches, selectRoute, selectVirtualHost, type RequestView } from "../../src/route/lookup.ts";
-import type { RouteTable, VirtualHost } from "../../src/snapshot/types.ts";
+import type { Listener, RouteTable, VirtualHost } from "../../src/snapshot/types.ts";
 import { compileYaml } from "./pipeline-helpers.ts";
 
 /** The snapshot as a worker has it: cloned by postMessage, regexes revived. */
-function received<T extends { listeners: unknown }>(snap: T): T {
+function received<T extends { listeners: Listener[] }>(snap: T): T {
   const c = structuredClone(snap);
   reviveRegexes(c.listeners);
   return c;
