@@ -1,0 +1,137 @@
+// Route lookup A/B in one process: another checkout's lookup (before) against
+// this one's (after), each on a snapshot its own compile built and cloned as a
+// worker receives it, in interleaved rounds; medians. Under a shared machine's
+// changing load, separate runs of route-lookup.bench.ts differ by ×3; side by
+// side in one process the ratio holds. Run (before = e.g. `git archive main`
+// unpacked, with node_modules linked):
+//   GW_BEFORE=/tmp/before node_modules/.bin/bun bench/route-lookup-ab.ts [rounds]
+import { readFileSync } from "node:fs";
+import { compileSnapshot as compileB } from "../src/compile/index.ts";
+import { decodeFiles as decodeB } from "../src/decode/index.ts";
+import { reviveRegexes } from "../src/decode/regex.ts";
+import * as B from "../src/route/lookup.ts";
+import type { RouteTable } from "../src/snapshot/types.ts";
+
+const before = process.env.GW_BEFORE;
+if (before === undefined) throw new Error("set GW_BEFORE to the checkout to compare with");
+const { compileSnapshot: compileA } = await import(`${before}/src/compile/index.ts`);
+const { decodeFiles: decodeA } = await import(`${before}/src/decode/index.ts`);
+const A: typeof B = await import(`${before}/src/route/lookup.ts`);
+
+const HOSTS = 10_000;
+function routesYaml(i: number): string {
+  return `  - match: [{uri: {exact: /healthz}}]
+    directResponse: {status: 200}
+  - match: [{uri: {prefix: /api/v1/users}}]
+    directResponse: {status: 201}
+  - match: [{uri: {prefix: /api/v1/orders}}]
+    directResponse: {status: 202}
+  - match: [{uri: {prefix: /api/v2/}, headers: {x-version: {exact: "2"}}}]
+    directResponse: {status: 203}
+  - match: [{uri: {regex: "/items/[0-9]+"}}]
+    directResponse: {status: 204}
+  - match: [{uri: {prefix: /static/}}]
+    directResponse: {status: 205}
+  - match: [{uri: {exact: /login}, method: {exact: POST}}]
+    directResponse: {status: 206}
+  - match: [{uri: {prefix: /svc${i}/}}]
+    directResponse: {status: 207}
+  - match: [{uri: {prefix: /docs}}]
+    directResponse: {status: 208}
+  - directResponse: {status: 209}`;
+}
+const docs = [`apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]`];
+for (let i = 0; i < HOSTS; i++) docs.push(`apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs-${i}}
+spec:
+  hosts: [svc${i}.example.com]
+  gateways: [gw]
+  http:
+${routesYaml(i)}`);
+const text = docs.join("\n---\n");
+const opts = { namespace: "istio-system", labels: { istio: "ingressgateway" }, portMap: new Map<number, number>(), bindAddress: "0.0.0.0" };
+const sa = structuredClone(compileA(decodeA([{ path: "a.yaml", text }]).resources, opts, 1));
+const sbRaw = compileB(decodeB([{ path: "b.yaml", text }]).resources, opts, 1);
+const sb = structuredClone(sbRaw);
+let t0 = performance.now();
+reviveRegexes(sb.listeners);
+const reviveMs = performance.now() - t0;
+const ta: RouteTable = sa.listeners[0]!.routeTable!;
+const tb = sb.listeners[0]!.routeTable!;
+const PATHS = ["/healthz", "/api/v1/users/42", "/api/v1/orders", "/api/v2/things", "/items/123", "/static/app.js", "/login", "/docs/intro", "/", "/nothing/here"];
+let seed = 7;
+const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff), seed % n);
+const noHeader = (): undefined => undefined;
+type R = { rawHost: string; port: number; host: string; path: string; query: string; method: string; scheme: string; header: (n: string) => string | undefined };
+function reqs(pick: () => number): R[] {
+  const out: R[] = [];
+  for (let i = 0; i < 10_000; i++) {
+    const h = pick();
+    const rawHost = h < HOSTS ? `svc${h}.example.com${rnd(4) === 0 ? ":31194" : ""}` : `unknown${h}.example.org`;
+    const path = rnd(10) === 0 ? `/svc${h}/x` : PATHS[rnd(PATHS.length)]!;
+    out.push({ rawHost, port: 80, host: "", path, query: "", method: rnd(5) === 0 ? "POST" : "GET", scheme: "http", header: noHeader });
+  }
+  return out;
+}
+let sink = 0;
+function runA(table: RouteTable, rs: R[]): number {
+  const t = performance.now();
+  for (let i = 0; i < rs.length; i++) {
+    const r = rs[i]!;
+    r.host = A.normalizeHost(r.rawHost);
+    const vi = A.selectVirtualHost(table, r.host);
+    if (vi >= 0) sink += A.selectRoute(table.virtualHosts[vi]!, r as never);
+  }
+  return performance.now() - t;
+}
+function runB(table: RouteTable, rs: R[]): number {
+  const t = performance.now();
+  for (let i = 0; i < rs.length; i++) {
+    const r = rs[i]!;
+    r.host = B.normalizeHost(r.rawHost);
+    const vi = B.selectVirtualHost(table, r.host);
+    if (vi >= 0) sink += B.selectRoute(table.virtualHosts[vi]!, r as never);
+  }
+  return performance.now() - t;
+}
+// same answers
+const check = reqs(() => rnd(HOSTS));
+for (const r of check) {
+  const ra = { ...r, host: A.normalizeHost(r.rawHost) };
+  const rb = { ...r, host: B.normalizeHost(r.rawHost) };
+  const va = A.selectVirtualHost(ta, ra.host);
+  const vb = B.selectVirtualHost(tb, rb.host);
+  const xa = va < 0 ? -1 : A.selectRoute(ta.virtualHosts[va]!, ra as never);
+  const xb = vb < 0 ? -1 : B.selectRoute(tb.virtualHosts[vb]!, rb as never);
+  if (va !== vb || xa !== xb) throw new Error(`differ on ${r.rawHost}${r.path}`);
+}
+const sets: [string, R[]][] = [["one host", reqs(() => 42)], ["one host, /items/ only", reqs(() => 42).map((r) => ({ ...r, path: "/items/123" }))], ["uniform", reqs(() => rnd(HOSTS + HOSTS / 20))]];
+const ROUNDS = Number(process.argv[2] ?? 40);
+for (const [name, rs] of sets) {
+  const a: number[] = [], b: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    runA(ta, rs);
+    runB(tb, rs);
+  }
+  for (let k = 0; k < ROUNDS; k++) {
+    // alternate which goes first
+    if (k % 2 === 0) {
+      a.push(runA(ta, rs));
+      b.push(runB(tb, rs));
+    } else {
+      b.push(runB(tb, rs));
+      a.push(runA(ta, rs));
+    }
+  }
+  const med = (x: number[]) => x.sort((p, q) => p - q)[x.length >> 1]!;
+  const mA = 10_000 / med(a) / 1000, mB = 10_000 / med(b) / 1000;
+  console.log(`${name.padEnd(10)} before ${mA.toFixed(2)} M/s  after ${mB.toFixed(2)} M/s  (after/before ${(mB / mA).toFixed(3)})`);
+}
+console.log(`reviveRegexes on the 10,000-host snapshot: ${reviveMs.toFixed(0)} ms; load ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
+if (sink === -1) console.log(sink);
