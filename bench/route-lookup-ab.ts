@@ -17,6 +17,7 @@ if (before === undefined) throw new Error("set GW_BEFORE to the checkout to comp
 const { compileSnapshot: compileA } = await import(`${before}/src/compile/index.ts`);
 const { decodeFiles: decodeA } = await import(`${before}/src/decode/index.ts`);
 const A: typeof B = await import(`${before}/src/route/lookup.ts`);
+const reviveA: ((l: unknown) => void) | undefined = (await import(`${before}/src/decode/regex.ts`)).reviveRegexes;
 
 const HOSTS = 10_000;
 function routesYaml(i: number): string {
@@ -57,6 +58,7 @@ ${routesYaml(i)}`);
 const text = docs.join("\n---\n");
 const opts = { namespace: "istio-system", labels: { istio: "ingressgateway" }, portMap: new Map<number, number>(), bindAddress: "0.0.0.0" };
 const sa = structuredClone(compileA(decodeA([{ path: "a.yaml", text }]).resources, opts, 1));
+if (reviveA !== undefined) reviveA(sa.listeners); // a checkout with RE2 regexes: as its worker would
 const sbRaw = compileB(decodeB([{ path: "b.yaml", text }]).resources, opts, 1);
 const sb = structuredClone(sbRaw);
 let t0 = performance.now();
