@@ -4,10 +4,12 @@
 // finish their current exchange and close.
 import type { TCPSocketListener, TCPSocketListenOptions } from "bun";
 import type { ListenerStatus } from "../src/snapshot/messages.ts";
-import type { Listener, ServerProtocol, Snapshot } from "../src/snapshot/types.ts";
+import type { Listener } from "../src/snapshot/types.ts";
+import { isHTTPProtocol } from "../src/snapshot/protocols.ts";
 import { coarseNow, workerLog } from "./context.ts";
 import { buildContexts } from "./tls/contexts.ts";
 import { setContexts, tlsHandlers } from "./tls/listener.ts";
+import type { Generation } from "./http/clusters.ts";
 import { Downstream, httpHandlers } from "./http/downstream.ts";
 import { isPassthrough, tcpHandlers } from "./tcp/handoff.ts";
 import { sessions } from "./tcp/session.ts";
@@ -45,8 +47,10 @@ export class PortState {
 
   constructor(
     readonly key: string,
+    /** The port's listener in `gen` (updated together on every apply while the port stays). */
     public listener: Listener,
-    public snapshot: Snapshot,
+    /** The generation new requests on this port are decided in; a stopped port keeps its last one. */
+    public gen: Generation,
     /** Plain-text HTTP, TLS (ClientHello peek, then termination or passthrough), or plain TCP routes. */
     readonly kind: "http" | "tls" | "tcp" = "http",
     /** A client's FIN is passed on alone (the port splices connections); else it closes the connection. */
@@ -69,10 +73,6 @@ const ports = new Map<string, PortState>();
 /** Every port with connections, including stopped ones still finishing work. */
 const all = new Set<PortState>();
 
-function servesHttp(p: ServerProtocol): boolean {
-  return p === "HTTP" || p === "HTTP2" || p === "GRPC";
-}
-
 function describe(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
   if (e?.code) return e.message?.includes(e.code) ? e.message : `${e.code}: ${e.message}`;
@@ -80,7 +80,8 @@ function describe(err: unknown): string {
 }
 
 /** Bind, update and stop listeners for `snapshot`; the status of each of its listeners. */
-export function applyListeners(snapshot: Snapshot): ListenerStatus[] {
+export function applyListeners(gen: Generation): ListenerStatus[] {
+  const snapshot = gen.snapshot;
   const statuses: ListenerStatus[] = [];
   const seen = new Set<string>();
   const contextErrors: string[] = [];
@@ -90,7 +91,7 @@ export function applyListeners(snapshot: Snapshot): ListenerStatus[] {
     const st: ListenerStatus = { name: l.name, port: l.port, bindPort: l.bindPort, error: "" };
     statuses.push(st);
     const kind = l.tls !== null ? "tls" : l.tcpRoutes !== null ? "tcp" : "http";
-    if (kind === "http" && !servesHttp(l.protocol)) {
+    if (kind === "http" && !isHTTPProtocol(l.protocol)) {
       st.error = `protocol ${l.protocol} not served yet`;
       continue;
     }
@@ -110,7 +111,7 @@ export function applyListeners(snapshot: Snapshot): ListenerStatus[] {
     const existing = ports.get(key);
     if (existing !== undefined && existing.kind === kind && existing.halfOpen === halfOpen) {
       existing.listener = l;
-      existing.snapshot = snapshot;
+      existing.gen = gen;
       continue;
     }
     // (a port this worker already listens on is ours: its rebind to another kind is not checked)
@@ -121,7 +122,7 @@ export function applyListeners(snapshot: Snapshot): ListenerStatus[] {
       st.bindFailed = true;
       continue;
     }
-    const ps = new PortState(key, l, snapshot, kind, halfOpen);
+    const ps = new PortState(key, l, gen, kind, halfOpen);
     try {
       // reusePort works for Bun.listen (BUN-NOTES) though bun-types lists it only for Bun.serve;
       // a port changing between HTTP and TLS binds the new listener before the old one stops

@@ -32,8 +32,7 @@ function sweep(): void {
 
 function applySnapshot(s: Snapshot): void {
   if (draining) return;
-  applyClusters(s);
-  const listeners = applyListeners(s);
+  const listeners = applyListeners(applyClusters(s));
   send({ type: "applied", workerId: options.workerId, version: s.version, listeners });
 }
 

@@ -42,13 +42,14 @@ export function explainCommand(o: Options): number {
     return 1;
   }
   const sni = one(o, "--sni");
+  const scheme = one(o, "--scheme"); // default: https on a TLS port, else http (what the worker sees)
   const t = trace(built.snapshot, {
     port: Number(portStr),
     host,
     path,
     method: one(o, "--method") ?? "GET",
     headers,
-    scheme: one(o, "--scheme") ?? "http",
+    ...(scheme !== undefined ? { scheme } : {}),
     ...(sni !== undefined ? { sni } : {}),
   });
   if (o.extra.get("-o")?.at(-1) === "json") process.stdout.write(JSON.stringify(t, null, 2) + "\n");

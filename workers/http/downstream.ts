@@ -2,7 +2,8 @@
 // exchange at a time in order (pipelined requests wait in the buffer), keeps
 // the connection alive between exchanges, and splices after an upgrade.
 import type { Socket } from "bun";
-import type { FilterChain } from "../../src/snapshot/types.ts";
+import type { ConnFacts } from "../../src/dispatch/decision.ts";
+import type { FilterChain, Listener } from "../../src/snapshot/types.ts";
 import { coarseNow, reportError } from "../context.ts";
 import type { PortState } from "../listeners.ts";
 import { BODY_BAD, BODY_MORE } from "./body.ts";
@@ -38,7 +39,11 @@ export function badMethodPrefix(buf: Uint8Array, off: number): boolean {
 /** Pipelined bytes buffered while an exchange runs before the client is paused. */
 const PIPELINE_LIMIT = 1 << 20;
 
-/** A connection whose TLS gangway terminated: the chain it was accepted under. */
+/**
+ * A connection whose TLS gangway terminated: the chain it handshook with
+ * (its certificate and client identity). Requests are routed by `sni` in the
+ * newest generation (dispatch), not by this chain's route table.
+ */
 export interface DownstreamTls {
   chain: FilterChain;
   sni: string;
@@ -47,7 +52,7 @@ export interface DownstreamTls {
   verified: boolean;
 }
 
-export class Downstream {
+export class Downstream implements ConnFacts {
   /** Set for TLS-terminated connections (workers/tls/listener.ts). */
   tls: DownstreamTls | null = null;
   /** The connection speaks HTTP/2 (its streams are child Downstreams). */
@@ -78,6 +83,17 @@ export class Downstream {
     readonly port: PortState,
   ) {
     this.remoteIp = socket.remoteAddress;
+  }
+
+  /** ConnFacts: the port's listener in its current generation. */
+  get listener(): Listener {
+    return this.port.listener;
+  }
+
+  /** ConnFacts: the SNI of the handshake when TLS was terminated here, else null. */
+  get sni(): string | null {
+    const t = this.tls;
+    return t === null ? null : t.sni;
   }
 
   get remoteAddress(): string {

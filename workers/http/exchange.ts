@@ -2,17 +2,19 @@
 // it locally or forward it through a pooled upstream connection, stream both
 // bodies with backpressure, then log and count it. The response side lives in
 // response.ts; this file holds the lifecycle and the request side.
-import type { HeaderOperations, Route, RouteAction } from "../../src/snapshot/types.ts";
-import { misdirected, selectRoute, selectVirtualHost } from "../../src/route/lookup.ts";
+import { EMPTY_OPS, type Decision } from "../../src/dispatch/decision.ts";
+import { dispatch } from "../../src/dispatch/dispatch.ts";
+import { codecReply, REPLIES, type ReplyRow, type UpstreamFailure } from "../../src/dispatch/replies.ts";
+import type { HeaderOperations } from "../../src/snapshot/types.ts";
 import { accessLog } from "../access-log.ts";
 import { httpDate, options, reportError } from "../context.ts";
 import { stats } from "../stats.ts";
 import { BODY_BAD, BODY_LENGTH, BodyReader } from "./body.ts";
-import { clusters } from "./clusters.ts";
+import type { Generation } from "./clusters.ts";
 import type { Downstream } from "./downstream.ts";
 import { ExchangeRecord } from "./exchange-record.ts";
 import { hasOps, localIds, localResponseHead, upstreamRequestHead } from "./heads-out.ts";
-import { localOps, redirectLocation, rewritePath } from "./route-actions.ts";
+import { localOps } from "./route-actions.ts";
 import type { RequestHead } from "./parse-request.ts";
 import type { ResponseHead } from "./parse-response.ts";
 import { onResponseData, onUpstreamGone } from "./response.ts";
@@ -26,7 +28,7 @@ const PENDING_LIMIT = 256 * 1024;
 /** A request up to this size is kept to be resent once if a reused connection turns out dead. */
 const REPLAY_LIMIT = 64 * 1024;
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
-export const NO_OPS: HeaderOperations = { set: [], add: [], remove: [] };
+export const NO_OPS: HeaderOperations = EMPTY_OPS;
 const NOT_ASCII = /[^\x00-\x7f]/;
 const NOT_LATIN1 = /[^\x00-\xff]/;
 
@@ -43,7 +45,11 @@ function onTimeout(ex: Exchange): void {
 export class Exchange extends ExchangeRecord implements UpstreamUser {
   // --- state ---
   readonly t0 = performance.now();
-  route: Route | null = null;
+  /** The generation the request was decided in (route table and clusters); set by start(). */
+  gen: Generation | null = null;
+  decision: Decision | null = null;
+  /** The local reply given, or null (forwarded / not answered yet). */
+  replyRow: ReplyRow | null = null;
   destService = "unknown";
   pool: EndpointPool | null = null;
   conn: UpstreamConn | null = null;
@@ -106,84 +112,55 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
     return this.closeAfter ? "close" : this.head.minor === 0 ? "keep-alive" : "";
   }
 
-  /** Route the parsed head: answer locally or start forwarding. */
+  /** Decide the parsed head in the port's current generation: answer locally or start forwarding. */
   start(): void {
     const h = this.head;
     this.reqBody.init(h.contentLength, h.chunked, false);
-    const listener = this.ds.port.listener;
-    let table = listener.routeTable;
-    h.port = listener.port;
-    const tls = this.ds.tls;
-    if (tls !== null) {
+    const ds = this.ds;
+    const port = ds.port;
+    const gen = port.gen;
+    this.gen = gen;
+    h.port = port.listener.port;
+    if (ds.tls !== null) {
       h.scheme = "https";
-      this.sni = tls.sni;
-      table = tls.chain.routeTable;
-      // a request for a host the port's other TLS server serves (HTTP/2 connection reuse, a wrong Host)
-      if (misdirected(listener.tls!, tls.chain, h.host)) {
-        this.localReply(421, "-", "misdirected_request", "", "");
-        return;
-      }
+      this.sni = ds.tls.sni;
     }
-    if (table === null) {
-      this.localReply(404, "NR", "route_not_found", "", "");
-      return;
+    const d = dispatch(gen.snapshot, ds, h);
+    this.decision = d;
+    const route = d.route;
+    if (route !== null) this.routeName = route.name;
+    this.responseOps = d.responseHeaders;
+    if (d.kind === "forward") return this.forward(d);
+    const dest = d.destination;
+    if (dest !== null) {
+      // a destination that cannot be served (no endpoints, cluster missing): counted against it
+      this.upstreamCluster = dest.cluster;
+      this.destService = d.cluster?.serviceHost ?? dest.host;
+      stats.upstreamError(dest.cluster, d.reply!.flag);
     }
-    const vhi = h.method === "CONNECT" ? -1 : selectVirtualHost(table, h.host);
-    const vh = vhi < 0 ? null : table.virtualHosts[vhi]!;
-    const ri = vh === null ? -1 : selectRoute(vh, h);
-    if (ri < 0) {
-      this.localReply(404, "NR", "route_not_found", "", "");
-      return;
-    }
-    const route = vh!.routes[ri]!;
-    this.route = route;
-    this.routeName = route.name;
-    this.responseOps = route.responseHeaders;
-    const a = route.action;
-    if (a.kind === "forward") this.forward(route, a);
-    else if (a.kind === "redirect") this.localReply(a.status, "-", "redirect", "", "location: " + redirectLocation(h, a) + "\r\n");
-    else this.localReply(a.status, "-", "direct_response", a.body, "");
+    this.reply(d.reply!, d.status, d.body, d.location === "" ? "" : "location: " + d.location + "\r\n");
   }
 
-  private forward(route: Route, a: Extract<RouteAction, { kind: "forward" }>): void {
+  private forward(d: Decision): void {
     const h = this.head;
-    const dests = a.destinations;
-    let d = dests[0];
-    if (dests.length > 1) {
-      let r = Math.random() * a.totalWeight;
-      for (let i = 0; i < dests.length; i++) {
-        r -= dests[i]!.weight;
-        if (r < 0) {
-          d = dests[i];
-          break;
-        }
-      }
-    }
-    if (d === undefined) return this.localReply(503, "UH", "no_healthy_upstream", "no healthy upstream", "");
-    if (d.cluster === "") return this.localReply(500, "-", "direct_response", "", ""); // unresolved Gateway API backendRef
-    this.upstreamCluster = d.cluster;
-    const rt = clusters.get(d.cluster);
-    this.destService = rt?.cluster.serviceHost ?? d.host;
-    const pool = rt?.pick() ?? null;
+    const dest = d.destination!;
+    const cluster = d.cluster!;
+    this.upstreamCluster = dest.cluster;
+    this.destService = cluster.serviceHost;
+    // the same generation as the decision: the runtime exists and has a pool per endpoint
+    const pool = this.gen!.clusters.get(dest.cluster)?.pick() ?? null;
     if (pool === null) {
-      stats.upstreamError(d.cluster, "UH");
-      return this.localReply(503, "UH", "no_healthy_upstream", "no healthy upstream", "");
+      stats.upstreamError(dest.cluster, "UH");
+      return this.reply(REPLIES.no_healthy_upstream);
     }
     this.pool = pool;
     pool.active++;
     this.upstreamHost = pool.hostPort;
-    let target = this.logPath;
-    let original = "";
-    if (a.rewriteUri !== null) {
-      original = target;
-      const p = rewritePath(route, h, a.rewriteUri);
-      target = h.query === "" ? p : p + "?" + h.query;
-    }
-    const authority = a.rewriteAuthority ?? (h.authority === "" ? d.host : h.authority);
+    const route = d.route!;
     const xfcc = this.ds.tls?.xfcc ?? "";
-    const headStr = upstreamRequestHead(h, target, authority, this.ds.remoteIp, original, route.requestHeaders, this, xfcc);
+    const headStr = upstreamRequestHead(h, d.path ?? this.logPath, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, this, xfcc);
     this.upHead = headStr;
-    this.upAscii = !h.highBytes && (!hasOps(route.requestHeaders) || !NOT_ASCII.test(headStr));
+    this.upAscii = !h.highBytes && (!hasOps(d.requestHeaders) || !NOT_ASCII.test(headStr));
     if (h.expectContinue && !this.reqBody.done) this.ds.write(CONTINUE);
     this.timeoutMs = route.timeoutMs;
     const c = pool.takeIdle(this);
@@ -273,7 +250,7 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
     this.dropUpstream();
     this.closeDownstream = true;
     this.reqComplete = true;
-    if (!this.respStarted) this.localReply(400, "DPE", "http1.codec_error", "", "");
+    if (!this.respStarted) this.reply(REPLIES.bad_body);
     else this.ds.abort();
     this.finish();
   }
@@ -282,7 +259,7 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
   badRequest(status: number): void {
     this.closeDownstream = true;
     this.reqComplete = true;
-    this.localReply(status, "DPE", "http1.codec_error", "", "");
+    this.reply(codecReply(status));
   }
 
   /** The downstream delivered the whole request. */
@@ -296,16 +273,21 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
   onTimeout(): void {
     if (this.finished || this.resp !== null || this.respDone) return;
     this.dropUpstream();
-    stats.upstreamError(this.upstreamCluster, "UT");
-    this.localReply(504, "UT", "response_timeout", "upstream request timeout", "");
+    stats.upstreamError(this.upstreamCluster, REPLIES.response_timeout.flag);
+    this.reply(REPLIES.response_timeout);
   }
 
-  /** Answer the request from the gateway (404, 503, redirect, direct response…). */
-  localReply(status: number, flags: string, details: string, body: string, extra: string): void {
+  /**
+   * Answer the request from the gateway with a row of the reply table (404,
+   * 503, redirect, direct response…); `status`/`body`/`extra` header lines
+   * override the row's for redirects and direct responses.
+   */
+  reply(row: ReplyRow, status = row.status, body = row.body, extra = ""): void {
     if (this.respStarted) return;
+    this.replyRow = row;
     this.status = status;
-    this.flags = flags;
-    this.details = details;
+    this.flags = row.flag;
+    this.details = row.details;
     this.respStarted = true;
     this.respDone = true;
     if (this.timer !== null) {
@@ -320,7 +302,7 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
       if (this.head.expectContinue || (rb.kind === BODY_LENGTH && rb.remaining > DISCARD_LIMIT)) this.closeDownstream = true;
     }
     // the ids Envoy sets before routing, for the log line (not for a head that did not parse)
-    if (accessLog.enabled && this.requestId === "" && flags !== "DPE") localIds(this.head, this.ds.remoteIp, this);
+    if (accessLog.enabled && this.requestId === "" && row.flag !== "DPE") localIds(this.head, this.ds.remoteIp, this);
     const bodyBytes = body === "" ? 0 : Buffer.byteLength(body);
     const ops = this.responseOps;
     const opsExtra = ops === NO_OPS ? "" : localOps(ops);
@@ -376,11 +358,11 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
   onUpstreamDrain(): void {
     if (!this.respDone || this.tunnel) this.ds.resume();
   }
-  onUpstreamClose(conn: UpstreamConn, connectFailed: boolean, reason: string): void {
+  onUpstreamClose(conn: UpstreamConn, failure: UpstreamFailure): void {
     if (conn !== this.conn) return;
     this.conn = null;
     this.upstreamReady = false;
-    onUpstreamGone(this, connectFailed, reason);
+    onUpstreamGone(this, failure);
   }
 
   /** The downstream connection closed under us. */
@@ -388,8 +370,9 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
     if (this.finished) return;
     this.dropUpstream();
     if (!this.respDone) {
-      if (this.flags === "-") this.flags = "DC";
-      if (this.details === "" || this.details === "via_upstream") this.details = "downstream_remote_disconnect";
+      const dc = REPLIES.downstream_disconnect;
+      if (this.flags === "-") this.flags = dc.flag;
+      if (this.details === "" || this.details === "via_upstream") this.details = dc.details;
       if (!this.respStarted) this.status = 0;
     }
     this.closeDownstream = true;

@@ -101,11 +101,16 @@ export function requestHead(headers: http2.IncomingHttpHeaders, endStream: boole
   const path = headers[":path"];
   const authority = headers[":authority"] ?? headers.host;
   if (typeof method !== "string" || method === "") return 0;
-  if (method === "CONNECT") return 405;
-  if (typeof path !== "string" || path === "" || (path[0] !== "/" && !(path === "*" && method === "OPTIONS"))) return 0;
-  if (typeof authority !== "string" || authority === "") return 400;
-  if (BAD_VALUE.test(path) || path.includes(" ") || BAD_VALUE.test(authority)) return 400;
-  let head = `${method} ${path} HTTP/1.1\r\nhost: ${authority}\r\n`;
+  // CONNECT (RFC 9113 §8.5) has no :path: its target is the authority, as on HTTP/1.1; dispatch
+  // then answers it as Envoy does on both protocols (no route: 404)
+  // with a :path it is an extended CONNECT (RFC 8441), malformed since we do not announce SETTINGS_ENABLE_CONNECT_PROTOCOL
+  const connect = method === "CONNECT";
+  if (connect && path !== undefined) return 0;
+  if (!connect && (typeof path !== "string" || path === "" || (path[0] !== "/" && !(path === "*" && method === "OPTIONS")))) return 0;
+  if (typeof authority !== "string" || authority === "") return connect ? 0 : 400;
+  const target = connect ? authority : (path as string);
+  if (BAD_VALUE.test(target) || target.includes(" ") || BAD_VALUE.test(authority)) return 400;
+  let head = `${method} ${target} HTTP/1.1\r\nhost: ${authority}\r\n`;
   let length = -1;
   let lines = 0;
   for (const name in headers) {

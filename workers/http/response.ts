@@ -2,6 +2,7 @@
 // the rewritten head and stream the body to the client with backpressure,
 // turn upstream failures into Envoy's local replies (502/503) or a reset, and
 // splice bytes both ways after a 101.
+import { REPLIES, type ReplyRow, type UpstreamFailure } from "../../src/dispatch/replies.ts";
 import { options } from "../context.ts";
 import { stats } from "../stats.ts";
 import { BODY_BAD, BODY_CLOSE } from "./body.ts";
@@ -14,8 +15,6 @@ import type { UpstreamConn } from "./upstream-conn.ts";
 
 /** Up to this much body goes into the same write as the head (one syscall, one segment). */
 const COALESCE = 64 * 1024;
-
-const RESET = "upstream connect error or disconnect/reset before headers. reset reason: ";
 
 export function onResponseData(ex: Exchange, conn: UpstreamConn, data: Buffer): void {
   if (ex.finished) return;
@@ -108,13 +107,13 @@ function writeBody(ex: Exchange, conn: UpstreamConn, data: Buffer, start: number
   let end: number;
   if (ex.decode) {
     const r = rb.done ? start : rb.consume(data, start, data.length, (b, s, e) => ds.write(b.subarray(s, e)));
-    if (r === BODY_BAD) return midBodyError(ex, "UPE", "upstream_reset_after_response_started{protocol_error}");
+    if (r === BODY_BAD) return midBodyError(ex, REPLIES.upstream_protocol_error_after_response);
     end = r < 0 ? data.length : r;
     ex.bytesSent = rb.chunked!.dataBytes;
     if (ds.congested) conn.pause();
   } else {
     const r = rb.done ? start : rb.consume(data, start, data.length, null);
-    if (r === BODY_BAD) return midBodyError(ex, "UPE", "upstream_reset_after_response_started{protocol_error}");
+    if (r === BODY_BAD) return midBodyError(ex, REPLIES.upstream_protocol_error_after_response);
     end = r < 0 ? data.length : r;
     const bl = end - start;
     ex.bytesSent += bl;
@@ -144,17 +143,20 @@ function startTunnel(ex: Exchange, buf: Buffer, end: number, r: ResponseHead): v
 }
 
 function protocolError(ex: Exchange): void {
-  stats.upstreamError(ex.upstreamCluster, "UPE");
+  const row = REPLIES.upstream_protocol_error;
+  stats.upstreamError(ex.upstreamCluster, row.flag);
   ex.respBuf = null;
   ex.resp = null;
   ex.dropUpstream();
-  ex.localReply(502, "UPE", "upstream_reset_before_response_started{protocol_error}", RESET + "protocol error", "");
+  ex.reply(row);
 }
 
-function midBodyError(ex: Exchange, flag: string, details: string): void {
-  stats.upstreamError(ex.upstreamCluster, flag);
-  ex.flags = flag;
-  ex.details = details;
+/** The upstream failed after the response started: no reply possible, the client connection is closed. */
+function midBodyError(ex: Exchange, row: ReplyRow): void {
+  stats.upstreamError(ex.upstreamCluster, row.flag);
+  ex.replyRow = row;
+  ex.flags = row.flag;
+  ex.details = row.details;
   ex.dropUpstream();
   ex.respDone = true;
   ex.closeDownstream = true;
@@ -162,7 +164,7 @@ function midBodyError(ex: Exchange, flag: string, details: string): void {
 }
 
 /** The upstream connection closed (or never opened). */
-export function onUpstreamGone(ex: Exchange, connectFailed: boolean, reason: string): void {
+export function onUpstreamGone(ex: Exchange, failure: UpstreamFailure): void {
   if (ex.finished) return;
   if (ex.tunnel) {
     ex.closeDownstream = true;
@@ -171,15 +173,11 @@ export function onUpstreamGone(ex: Exchange, connectFailed: boolean, reason: str
     return;
   }
   if (ex.resp === null) {
-    if (connectFailed) {
-      ex.transportFailure = "delayed_connect_error:_" + reason;
-      stats.upstreamError(ex.upstreamCluster, "UF");
-      const why = reason === "connection timeout" ? "connection timeout" : "connection failure";
-      return ex.localReply(503, "UF", `upstream_reset_before_response_started{${why.replace(" ", "_")}}`, RESET + why, "");
-    }
-    if (ex.replayable && !ex.retried && ex.respBuf === null) return ex.retry();
-    stats.upstreamError(ex.upstreamCluster, "UC");
-    return ex.localReply(503, "UC", "upstream_reset_before_response_started{connection_termination}", RESET + "connection termination", "");
+    const row = REPLIES[failure.code];
+    if (failure.code !== "upstream_reset_before_response") ex.transportFailure = "delayed_connect_error:_" + failure.errno;
+    else if (ex.replayable && !ex.retried && ex.respBuf === null) return ex.retry();
+    stats.upstreamError(ex.upstreamCluster, row.flag);
+    return ex.reply(row);
   }
   if (ex.respDone) return;
   if (ex.respBody.kind === BODY_CLOSE) {
@@ -188,5 +186,5 @@ export function onUpstreamGone(ex: Exchange, connectFailed: boolean, reason: str
     ex.maybeFinish();
     return;
   }
-  midBodyError(ex, "UC", "upstream_reset_after_response_started{connection_termination}");
+  midBodyError(ex, REPLIES.upstream_reset_after_response);
 }

@@ -2,6 +2,7 @@
 // nothing of HTTP: it hands bytes and events to the exchange using it, and
 // goes back to its pool between exchanges.
 import type { Socket } from "bun";
+import { errCode, type UpstreamFailure } from "../../src/dispatch/replies.ts";
 import { coarseNow, reportError } from "../context.ts";
 import { Outbox } from "./outbox.ts";
 import type { EndpointPool } from "./upstream-pool.ts";
@@ -11,8 +12,8 @@ export interface UpstreamUser {
   onUpstreamOpen(conn: UpstreamConn): void;
   onUpstreamData(conn: UpstreamConn, data: Buffer): void;
   onUpstreamDrain(conn: UpstreamConn): void;
-  /** The connection is gone. `connectFailed`: it never opened; `reason`: why (ECONNREFUSED, timeout…). */
-  onUpstreamClose(conn: UpstreamConn, connectFailed: boolean, reason: string): void;
+  /** The connection is gone: it never opened (connect_failure, connect_timeout) or closed (upstream_reset_before_response), with the errno. */
+  onUpstreamClose(conn: UpstreamConn, failure: UpstreamFailure): void;
 }
 
 const handlers = {
@@ -51,14 +52,10 @@ const handlers = {
   },
 };
 
-function errCode(err: Error): string {
-  return (err as NodeJS.ErrnoException).code ?? err.message;
-}
-
 function onConnectTimeout(c: UpstreamConn): void {
   c.connectTimer = null;
   try {
-    if (!c.isOpen && !c.closed) c.onConnectError("connection timeout");
+    if (!c.isOpen && !c.closed) c.onConnectError("connection timeout", "connect_timeout");
   } catch (err) {
     reportError("connect timeout", err);
   }
@@ -90,7 +87,7 @@ export class UpstreamConn {
     try {
       Bun.connect<UpstreamConn>({ hostname: p.address, port: p.port, socket: handlers, data: this }).catch(() => {});
     } catch (err) {
-      queueMicrotask(() => this.onConnectError(errCode(err as Error)));
+      queueMicrotask(() => this.onConnectError(errCode(err)));
     }
   }
 
@@ -122,7 +119,7 @@ export class UpstreamConn {
     }
   }
 
-  onConnectError(reason: string): void {
+  onConnectError(errno: string, code: "connect_failure" | "connect_timeout" = "connect_failure"): void {
     if (this.closed) return;
     if (this.connectTimer !== null) {
       clearTimeout(this.connectTimer);
@@ -133,13 +130,13 @@ export class UpstreamConn {
     const u = this.user;
     this.user = null;
     try {
-      u?.onUpstreamClose(this, true, reason);
+      u?.onUpstreamClose(this, { code, errno });
     } catch (err) {
       reportError("upstream connect error", err);
     }
   }
 
-  onGone(reason: string): void {
+  onGone(errno: string): void {
     if (this.closed) return;
     this.closed = true;
     if (this.connectTimer !== null) {
@@ -152,7 +149,7 @@ export class UpstreamConn {
     const u = this.user;
     this.user = null;
     try {
-      u?.onUpstreamClose(this, false, reason);
+      u?.onUpstreamClose(this, { code: "upstream_reset_before_response", errno });
     } catch (err) {
       reportError("upstream close", err);
     }
