@@ -204,3 +204,32 @@ describe("the reply table", () => {
   });
 });
 
+
+describe("the exchange state machine", () => {
+  test("legal transitions, in one table", async () => {
+    const { CONNECTING, DONE, FINISHED, legal, NEW, STREAMING, TUNNEL, WAITING } = await import("../../workers/http/exchange-state.ts");
+    const ok: [number, number][] = [
+      [NEW, CONNECTING],
+      [NEW, DONE],
+      [CONNECTING, WAITING],
+      [WAITING, CONNECTING], // retry on a fresh connection
+      [WAITING, STREAMING],
+      [WAITING, TUNNEL],
+      [WAITING, DONE],
+      [STREAMING, DONE],
+      [TUNNEL, FINISHED],
+      [DONE, FINISHED],
+    ];
+    for (const [a, b] of ok) expect([a, b, legal(a as never, b as never)]).toEqual([a, b, true]);
+    const bad: [number, number][] = [
+      [NEW, STREAMING],
+      [CONNECTING, STREAMING],
+      [STREAMING, WAITING],
+      [DONE, STREAMING],
+      [TUNNEL, DONE],
+      [FINISHED, DONE],
+      [FINISHED, FINISHED],
+    ];
+    for (const [a, b] of bad) expect([a, b, legal(a as never, b as never)]).toEqual([a, b, false]);
+  });
+});

@@ -159,6 +159,7 @@ describe("dispatch: explain agrees with the running worker", () => {
     }
     if (process.env.CORPUS_DEBUG) console.log([...outcomes].sort().join("\n"));
     expect(diffs).toEqual([]);
+    expect(w.logs.filter((l) => l.startsWith("error"))).toEqual([]); // no exception (e.g. an illegal exchange transition)
     // the corpus reaches the interesting outcomes (a generator change that stops doing so fails here)
     const seen = new Set([...outcomes.keys()].map((k) => k.split(" ")[1]));
     for (const o of ["forward", "redirect", "direct", "no_route", "no_virtual_host", "misdirected", "handshake_failed", "no_endpoints", "no_cluster"]) expect([o, seen.has(o)]).toEqual([o, true]);

@@ -40,7 +40,7 @@ spec:
 
 /** The configuration routing httpbin.example.com to `dest` (a ServiceEntry host), with the ServiceEntries listed. */
 function config(dest: string, entries: ("a" | "b")[]): Snapshot {
-  const ses = entries.map((e) => serviceEntry(`svc-${e}`, `svc-${e}.default.svc.cluster.local`, 8000, e === "a" ? a.port : b.port));
+  const ses = entries.map((e) => serviceEntry(`svc-${e}`, `svc-${e}.default.svc.cluster.local`, 8000, e === "a" ? a.port! : b.port!));
   const yaml = [
     GATEWAY,
     secretYaml("app-credential", "istio-system", "tls", pki.httpbin.cert, pki.httpbin.key),
@@ -142,5 +142,6 @@ describe("one snapshot generation per request", () => {
     expect(sockets.size).toBeLessThanOrEqual(4);
     const bad = [...plain, ...tls].filter((s) => s !== 200);
     expect(bad).toEqual([]);
+    expect(w.logs.filter((l) => l.startsWith("error"))).toEqual([]);
   }, 30_000);
 });

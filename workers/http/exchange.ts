@@ -13,6 +13,7 @@ import { BODY_BAD, BODY_LENGTH, BodyReader } from "./body.ts";
 import type { Generation } from "./clusters.ts";
 import type { Downstream } from "./downstream.ts";
 import { ExchangeRecord } from "./exchange-record.ts";
+import { CONNECTING, DONE, type ExchangeState, FINISHED, legal, NEW, STATE_NAMES, STREAMING, TUNNEL, WAITING } from "./exchange-state.ts";
 import { hasOps, localIds, localResponseHead, upstreamRequestHead } from "./heads-out.ts";
 import { localOps } from "./route-actions.ts";
 import type { RequestHead } from "./parse-request.ts";
@@ -68,8 +69,6 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
   private replayBody: Uint8Array[] | null = null;
   private replayBytes = 0;
   retried = false;
-  /** The request head is on the upstream connection (body chunks may follow directly). */
-  upstreamReady = false;
   private upHead = "";
   private upAscii = true;
   tSent = 0;
@@ -78,13 +77,11 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
   respBuf: Buffer | null = null;
   resp: ResponseHead | null = null;
   readonly respBody = new BodyReader();
-  respStarted = false;
-  respDone = false;
   /** Decode a chunked response (the client speaks HTTP/1.0). */
   decode = false;
-  tunnel = false;
   closeDownstream = false;
-  finished = false;
+  /** Where the exchange is (exchange-state.ts); only to() changes it. */
+  state: ExchangeState = NEW;
   responseOps: HeaderOperations = NO_OPS;
 
   constructor(
@@ -93,6 +90,76 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
   ) {
     super(head);
     if (ds.h2Stream) this.protocol = "HTTP/2";
+  }
+
+  private to(next: ExchangeState): void {
+    if (!legal(this.state, next)) throw new Error(`exchange: ${STATE_NAMES[this.state]} → ${STATE_NAMES[next]} is not a legal transition`);
+    this.state = next;
+  }
+
+  /** The response head went (or is going) to the client. */
+  get respStarted(): boolean {
+    return this.state >= STREAMING;
+  }
+  /** Nothing more of the response is to come (complete, tunnelled, or a local reply). */
+  get respDone(): boolean {
+    return this.state >= TUNNEL;
+  }
+  get tunnel(): boolean {
+    return this.state === TUNNEL;
+  }
+  get finished(): boolean {
+    return this.state === FINISHED;
+  }
+  /** The request head is on the upstream connection: body chunks follow directly. */
+  private get upstreamReady(): boolean {
+    return (this.state === WAITING || this.state === STREAMING) && this.conn !== null;
+  }
+
+  // --- events from the response side (response.ts) ---
+
+  /** The upstream's response head (final, or 101) arrived. */
+  responseHead(r: ResponseHead): void {
+    this.respBuf = null;
+    this.resp = r;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.upstreamServiceTime = Math.round(performance.now() - this.tSent);
+    this.status = r.status;
+    this.details = "via_upstream";
+  }
+  /** The response head is being written to the client. */
+  responseStarted(): void {
+    this.to(STREAMING);
+  }
+  /** A 101 was passed on: splice from now on. */
+  tunnelStarted(): void {
+    this.to(TUNNEL);
+  }
+  /** The whole response was passed on. */
+  responseEnded(): void {
+    this.to(DONE);
+  }
+  /** The upstream failed before a response head: a local reply (`row`), the connection dropped. */
+  failBeforeResponse(row: ReplyRow): void {
+    stats.upstreamError(this.upstreamCluster, row.flag);
+    this.respBuf = null;
+    this.resp = null;
+    this.dropUpstream();
+    this.reply(row);
+  }
+  /** The upstream failed after the response started: nothing can be sent, the client connection is closed. */
+  failAfterResponse(row: ReplyRow): void {
+    stats.upstreamError(this.upstreamCluster, row.flag);
+    this.replyRow = row;
+    this.flags = row.flag;
+    this.details = row.details;
+    this.dropUpstream();
+    this.closeDownstream = true;
+    this.to(DONE);
+    this.maybeFinish();
   }
 
   get bytesReceived(): number {
@@ -130,7 +197,10 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
     const route = d.route;
     if (route !== null) this.routeName = route.name;
     this.responseOps = d.responseHeaders;
-    if (d.kind === "forward") return this.forward(d);
+    if (d.kind === "forward") {
+      this.to(CONNECTING);
+      return this.forward(d);
+    }
     const dest = d.destination;
     if (dest !== null) {
       // a destination that cannot be served (no endpoints, cluster missing): counted against it
@@ -185,7 +255,7 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
       this.replayable = conn.uses > 1;
       this.replayBytes = this.upHead.length;
     }
-    this.upstreamReady = true;
+    this.to(WAITING);
     const pending = this.pending;
     if (pending !== null) {
       this.pending = null;
@@ -265,7 +335,7 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
   /** The downstream delivered the whole request. */
   requestComplete(): void {
     this.reqComplete = true;
-    if (this.timeoutMs > 0 && this.resp === null && !this.respDone && !this.finished && this.timer === null)
+    if (this.timeoutMs > 0 && this.resp === null && (this.state === CONNECTING || this.state === WAITING) && this.timer === null)
       this.timer = setTimeout(onTimeout, this.timeoutMs, this);
     this.maybeFinish();
   }
@@ -284,12 +354,11 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
    */
   reply(row: ReplyRow, status = row.status, body = row.body, extra = ""): void {
     if (this.respStarted) return;
+    this.to(DONE);
     this.replyRow = row;
     this.status = status;
     this.flags = row.flag;
     this.details = row.details;
-    this.respStarted = true;
-    this.respDone = true;
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
@@ -324,7 +393,7 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
 
   finish(): void {
     if (this.finished) return;
-    this.finished = true;
+    this.to(FINISHED);
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
@@ -361,7 +430,6 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
   onUpstreamClose(conn: UpstreamConn, failure: UpstreamFailure): void {
     if (conn !== this.conn) return;
     this.conn = null;
-    this.upstreamReady = false;
     onUpstreamGone(this, failure);
   }
 
@@ -394,6 +462,7 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
   /** Start over on a fresh connection (the reused one was dead before answering). */
   retry(): void {
     this.retried = true;
+    this.to(CONNECTING);
     this.conn = this.pool!.connect(this);
   }
 }

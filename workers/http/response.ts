@@ -4,7 +4,6 @@
 // splice bytes both ways after a 101.
 import { REPLIES, type ReplyRow, type UpstreamFailure } from "../../src/dispatch/replies.ts";
 import { options } from "../context.ts";
-import { stats } from "../stats.ts";
 import { BODY_BAD, BODY_CLOSE } from "./body.ts";
 import type { Exchange } from "./exchange.ts";
 import { findHeadBytes } from "./fields.ts";
@@ -48,15 +47,7 @@ function onHeadBytes(ex: Exchange, conn: UpstreamConn, data: Buffer): void {
       return;
     }
   }
-  ex.respBuf = null;
-  ex.resp = r;
-  if (ex.timer !== null) {
-    clearTimeout(ex.timer);
-    ex.timer = null;
-  }
-  ex.upstreamServiceTime = Math.round(performance.now() - ex.tSent);
-  ex.status = r.status;
-  ex.details = "via_upstream";
+  ex.responseHead(r);
   const h = ex.head;
   if (r.status === 101) {
     if (h.upgrade === "") return protocolError(ex);
@@ -80,11 +71,11 @@ function onHeadBytes(ex: Exchange, conn: UpstreamConn, data: Buffer): void {
       framing = FRAME_CLOSE;
     }
   }
-  ex.respStarted = true;
   const connection = ex.connectionHeader;
   const ms = ex.upstreamServiceTime;
   const ds = ex.ds;
   if (ex.decode) {
+    ex.responseStarted();
     ds.write(buildResponseHead(r, buf, 0, ex.responseOps, options.serverHeader, ms, framing, connection, end, end));
     return writeBody(ex, conn, buf, end);
   }
@@ -92,6 +83,7 @@ function onHeadBytes(ex: Exchange, conn: UpstreamConn, data: Buffer): void {
   const rb = ex.respBody;
   const rr = rb.done ? end : rb.consume(buf, end, buf.length, null);
   if (rr === BODY_BAD) return protocolError(ex);
+  ex.responseStarted();
   const bodyEnd = rr < 0 ? buf.length : rr;
   ex.bytesSent += bodyEnd - end;
   const coalesce = bodyEnd - end <= COALESCE;
@@ -123,7 +115,7 @@ function writeBody(ex: Exchange, conn: UpstreamConn, data: Buffer, start: number
 }
 
 function responseComplete(ex: Exchange, conn: UpstreamConn, extraBytes: boolean): void {
-  ex.respDone = true;
+  ex.responseEnded();
   const r = ex.resp!;
   const reusable = !extraBytes && !r.close && ex.respBody.kind !== BODY_CLOSE && ex.reqComplete && !ex.discard;
   if (ex.conn === conn) {
@@ -134,33 +126,19 @@ function responseComplete(ex: Exchange, conn: UpstreamConn, extraBytes: boolean)
 }
 
 function startTunnel(ex: Exchange, buf: Buffer, end: number, r: ResponseHead): void {
-  ex.tunnel = true;
-  ex.respStarted = true;
-  ex.respDone = true;
+  ex.tunnelStarted();
   ex.bytesSent += buf.length - end;
   ex.ds.write(buildResponseHead(r, buf, 0, ex.responseOps, options.serverHeader, ex.upstreamServiceTime, FRAME_NONE, "upgrade", end, buf.length));
   ex.ds.startTunnel(ex);
 }
 
 function protocolError(ex: Exchange): void {
-  const row = REPLIES.upstream_protocol_error;
-  stats.upstreamError(ex.upstreamCluster, row.flag);
-  ex.respBuf = null;
-  ex.resp = null;
-  ex.dropUpstream();
-  ex.reply(row);
+  ex.failBeforeResponse(REPLIES.upstream_protocol_error);
 }
 
 /** The upstream failed after the response started: no reply possible, the client connection is closed. */
 function midBodyError(ex: Exchange, row: ReplyRow): void {
-  stats.upstreamError(ex.upstreamCluster, row.flag);
-  ex.replyRow = row;
-  ex.flags = row.flag;
-  ex.details = row.details;
-  ex.dropUpstream();
-  ex.respDone = true;
-  ex.closeDownstream = true;
-  ex.maybeFinish();
+  ex.failAfterResponse(row);
 }
 
 /** The upstream connection closed (or never opened). */
@@ -173,16 +151,14 @@ export function onUpstreamGone(ex: Exchange, failure: UpstreamFailure): void {
     return;
   }
   if (ex.resp === null) {
-    const row = REPLIES[failure.code];
     if (failure.code !== "upstream_reset_before_response") ex.transportFailure = "delayed_connect_error:_" + failure.errno;
     else if (ex.replayable && !ex.retried && ex.respBuf === null) return ex.retry();
-    stats.upstreamError(ex.upstreamCluster, row.flag);
-    return ex.reply(row);
+    return ex.failBeforeResponse(REPLIES[failure.code]);
   }
   if (ex.respDone) return;
   if (ex.respBody.kind === BODY_CLOSE) {
     ex.respBody.done = true; // a read-until-close body ends here
-    ex.respDone = true;
+    ex.responseEnded();
     ex.maybeFinish();
     return;
   }
