@@ -11,6 +11,7 @@
 //
 // Any state but FINISHED may also go straight to FINISHED (the client went
 // away, the request body broke after the response started).
+import { ExchangeRecord } from "./exchange-record.ts";
 
 export const NEW = 0;
 /** Forwarding: waiting for an upstream connection (new, or a retry's). */
@@ -45,4 +46,30 @@ const LEGAL: readonly number[] = [
 
 export function legal(from: ExchangeState, to: ExchangeState): boolean {
   return (LEGAL[from]! & (1 << to)) !== 0;
+}
+
+/** The state of an exchange and what follows from it; Exchange extends it (and the access-log record). */
+export abstract class ExchangeStates extends ExchangeRecord {
+  /** Where the exchange is; only to() changes it. */
+  state: ExchangeState = NEW;
+
+  protected to(next: ExchangeState): void {
+    if (!legal(this.state, next)) throw new Error(`exchange: ${STATE_NAMES[this.state]} → ${STATE_NAMES[next]} is not a legal transition`);
+    this.state = next;
+  }
+
+  /** The response head went (or is going) to the client. */
+  get respStarted(): boolean {
+    return this.state >= STREAMING;
+  }
+  /** Nothing more of the response is to come (complete, tunnelled, or a local reply). */
+  get respDone(): boolean {
+    return this.state >= TUNNEL;
+  }
+  get tunnel(): boolean {
+    return this.state === TUNNEL;
+  }
+  get finished(): boolean {
+    return this.state === FINISHED;
+  }
 }

@@ -12,8 +12,7 @@ import { stats } from "../stats.ts";
 import { BODY_BAD, BODY_LENGTH, BodyReader } from "./body.ts";
 import type { Generation } from "./clusters.ts";
 import type { Downstream } from "./downstream.ts";
-import { ExchangeRecord } from "./exchange-record.ts";
-import { CONNECTING, DONE, type ExchangeState, FINISHED, legal, NEW, STATE_NAMES, STREAMING, TUNNEL, WAITING } from "./exchange-state.ts";
+import { CONNECTING, DONE, ExchangeStates, FINISHED, STREAMING, TUNNEL, WAITING } from "./exchange-state.ts";
 import { hasOps, localIds, localResponseHead, upstreamRequestHead } from "./heads-out.ts";
 import { localOps } from "./route-actions.ts";
 import type { RequestHead } from "./parse-request.ts";
@@ -43,7 +42,7 @@ function onTimeout(ex: Exchange): void {
   }
 }
 
-export class Exchange extends ExchangeRecord implements UpstreamUser {
+export class Exchange extends ExchangeStates implements UpstreamUser {
   // --- state ---
   readonly t0 = performance.now();
   /** The generation the request was decided in (route table and clusters); set by start(). */
@@ -80,8 +79,6 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
   /** Decode a chunked response (the client speaks HTTP/1.0). */
   decode = false;
   closeDownstream = false;
-  /** Where the exchange is (exchange-state.ts); only to() changes it. */
-  state: ExchangeState = NEW;
   responseOps: HeaderOperations = NO_OPS;
 
   constructor(
@@ -92,25 +89,6 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
     if (ds.h2Stream) this.protocol = "HTTP/2";
   }
 
-  private to(next: ExchangeState): void {
-    if (!legal(this.state, next)) throw new Error(`exchange: ${STATE_NAMES[this.state]} → ${STATE_NAMES[next]} is not a legal transition`);
-    this.state = next;
-  }
-
-  /** The response head went (or is going) to the client. */
-  get respStarted(): boolean {
-    return this.state >= STREAMING;
-  }
-  /** Nothing more of the response is to come (complete, tunnelled, or a local reply). */
-  get respDone(): boolean {
-    return this.state >= TUNNEL;
-  }
-  get tunnel(): boolean {
-    return this.state === TUNNEL;
-  }
-  get finished(): boolean {
-    return this.state === FINISHED;
-  }
   /** The request head is on the upstream connection: body chunks follow directly. */
   private get upstreamReady(): boolean {
     return (this.state === WAITING || this.state === STREAMING) && this.conn !== null;
