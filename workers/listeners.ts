@@ -11,6 +11,7 @@ import { buildContexts } from "./tls/contexts.ts";
 import { setContexts, tlsHandlers } from "./tls/listener.ts";
 import type { Generation } from "./http/clusters.ts";
 import { Downstream, httpHandlers } from "./http/downstream.ts";
+import { PortState } from "./port-state.ts";
 import { isPassthrough, tcpHandlers } from "./tcp/handoff.ts";
 import { sessions } from "./tcp/session.ts";
 import { foreignListeners, socketOwner } from "./port-holders.ts";
@@ -39,34 +40,7 @@ export const CLOSING_MS = 10_000;
 /** An upgraded (WebSocket) connection silent in both directions this long is closed. */
 export const TUNNEL_IDLE_MS = 3_600_000;
 
-export class PortState {
-  readonly conns = new Set<Downstream>();
-  server: TCPSocketListener<Downstream> | null = null;
-  /** Stopped accepting: connections close after their current exchange. */
-  draining = false;
-
-  constructor(
-    readonly key: string,
-    /** The port's listener in `gen` (updated together on every apply while the port stays). */
-    public listener: Listener,
-    /** The generation new requests on this port are decided in; a stopped port keeps its last one. */
-    public gen: Generation,
-    /** Plain-text HTTP, TLS (ClientHello peek, then termination or passthrough), or plain TCP routes. */
-    readonly kind: "http" | "tls" | "tcp" = "http",
-    /** A client's FIN is passed on alone (the port splices connections); else it closes the connection. */
-    readonly halfOpen = false,
-  ) {}
-
-  /** Stop accepting; close idle connections now, busy ones after their exchange. */
-  stop(): void {
-    this.draining = true;
-    if (this.server !== null) {
-      this.server.stop(false);
-      this.server = null;
-    }
-    for (const d of this.conns) if (d.idle) d.end();
-  }
-}
+export { PortState };
 
 /** Bound ports by `address:port`. */
 const ports = new Map<string, PortState>();
@@ -176,7 +150,7 @@ export function sweepDownstreams(now: number): void {
         if (quiet > CLOSING_MS) d.abort(); // we sent FIN; the client never closed its side
       } else if (d.idle) {
         if (quiet > DOWNSTREAM_IDLE_MS || ps.draining) d.end();
-      } else if (d.ex?.tunnel === true && quiet > TUNNEL_IDLE_MS) d.abort();
+      } else if (d.tunnelled && quiet > TUNNEL_IDLE_MS) d.abort();
     }
     if (ps.draining && ps.conns.size === 0) all.delete(ps);
   }

@@ -2,10 +2,10 @@
 // exchange at a time in order (pipelined requests wait in the buffer), keeps
 // the connection alive between exchanges, and splices after an upgrade.
 import type { Socket } from "bun";
-import type { ConnFacts } from "../../src/dispatch/decision.ts";
-import type { FilterChain, Listener } from "../../src/snapshot/types.ts";
+import type { Listener } from "../../src/snapshot/types.ts";
 import { coarseNow, reportError } from "../context.ts";
-import type { PortState } from "../listeners.ts";
+import type { PortConnection, PortState } from "../port-state.ts";
+import type { DownstreamTls, ExchangeConn } from "./conn.ts";
 import { BODY_BAD, BODY_MORE } from "./body.ts";
 import { TCHAR } from "./chars.ts";
 import { Exchange } from "./exchange.ts";
@@ -39,20 +39,9 @@ export function badMethodPrefix(buf: Uint8Array, off: number): boolean {
 /** Pipelined bytes buffered while an exchange runs before the client is paused. */
 const PIPELINE_LIMIT = 1 << 20;
 
-/**
- * A connection whose TLS gangway terminated: the chain it handshook with
- * (its certificate and client identity). Requests are routed by `sni` in the
- * newest generation (dispatch), not by this chain's route table.
- */
-export interface DownstreamTls {
-  chain: FilterChain;
-  sni: string;
-  /** x-forwarded-client-cert value of a verified client certificate, or "". */
-  xfcc: string;
-  verified: boolean;
-}
+export type { DownstreamTls };
 
-export class Downstream implements ConnFacts {
+export class Downstream implements ExchangeConn, PortConnection {
   /** Set for TLS-terminated connections (workers/tls/listener.ts). */
   tls: DownstreamTls | null = null;
   /** The connection speaks HTTP/2 (its streams are child Downstreams). */
@@ -118,6 +107,11 @@ export class Downstream implements ConnFacts {
   /** Idle: no exchange (or HTTP/2 stream) in flight and nothing half-read. */
   get idle(): boolean {
     return this.ex === null && (this.h2 === null || this.h2.active === 0);
+  }
+
+  /** An upgraded (WebSocket) tunnel is running. */
+  get tunnelled(): boolean {
+    return this.ex !== null && this.ex.tunnel;
   }
 
   touch(): void {

@@ -11,13 +11,13 @@ import { httpDate, options, reportError } from "../context.ts";
 import { stats } from "../stats.ts";
 import { BODY_BAD, BODY_LENGTH, BodyReader } from "./body.ts";
 import type { Generation } from "./clusters.ts";
-import type { Downstream } from "./downstream.ts";
+import type { ExchangeConn, TunnelUser } from "./conn.ts";
 import { CONNECTING, DONE, ExchangeStates, FINISHED, STREAMING, TUNNEL, WAITING } from "./exchange-state.ts";
 import { hasOps, localIds, localResponseHead, upstreamRequestHead } from "./heads-out.ts";
 import { localOps } from "./route-actions.ts";
 import type { RequestHead } from "./parse-request.ts";
 import type { ResponseHead } from "./parse-response.ts";
-import { onResponseData, onUpstreamGone } from "./response.ts";
+import { onResponseData, onUpstreamGone, type ResponseExchange } from "./response.ts";
 import type { UpstreamConn, UpstreamUser } from "./upstream-conn.ts";
 import type { EndpointPool } from "./upstream-pool.ts";
 
@@ -42,7 +42,7 @@ function onTimeout(ex: Exchange): void {
   }
 }
 
-export class Exchange extends ExchangeStates implements UpstreamUser {
+export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser, ResponseExchange {
   // --- state ---
   readonly t0 = performance.now();
   /** The generation the request was decided in (route table and clusters); set by start(). */
@@ -82,7 +82,7 @@ export class Exchange extends ExchangeStates implements UpstreamUser {
   responseOps: HeaderOperations = NO_OPS;
 
   constructor(
-    readonly ds: Downstream,
+    readonly ds: ExchangeConn,
     head: RequestHead,
   ) {
     super(head);
@@ -127,6 +127,11 @@ export class Exchange extends ExchangeStates implements UpstreamUser {
     this.resp = null;
     this.dropUpstream();
     this.reply(row);
+  }
+  tunnelClosed(): void {
+    this.closeDownstream = true;
+    this.reqComplete = true;
+    this.finish();
   }
   /** The upstream failed after the response started: nothing can be sent, the client connection is closed. */
   failAfterResponse(row: ReplyRow): void {

@@ -9,7 +9,18 @@ import * as http2 from "node:http2";
 import { reportError } from "../context.ts";
 import { RawDuplex } from "../tls/bridge.ts";
 import { CHUNKED_BAD, CHUNKED_MORE, ChunkedScanner } from "./chunked.ts";
-import type { Downstream } from "./downstream.ts";
+import { HOP_BY_HOP } from "./fields.ts";
+/** A stream's child connection (a Downstream): request bytes in, told of drain and close. */
+export interface StreamChild {
+  onData(b: Buffer): void;
+  onDrain(): void;
+  onClose(): void;
+}
+
+/** The client connection HTTP/2 runs over (a Downstream): its raw socket. */
+export interface H2Parent {
+  readonly socket: unknown;
+}
 
 /** What a request line looks like to an HTTP/1.1 parser when a client starts HTTP/2 ("PRI * HTTP/2.0" + empty head). */
 const PREFACE_HEAD = Buffer.from("PRI * HTTP/2.0\r\n\r\n", "latin1");
@@ -26,7 +37,7 @@ const SETTINGS: http2.Settings = { maxConcurrentStreams: 128, maxHeaderListSize:
 /** Response bytes queued on a stream above which the child is told to wait. */
 const HIGH_WATER = 256 * 1024;
 /** Connection-specific fields: not allowed in HTTP/2 (RFC 9113 §8.2.2), dropped both ways. */
-const HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "http2-settings"]);
+const HOP = new Set<string>([...HOP_BY_HOP, "http2-settings"]);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 const BAD_VALUE = /[\r\n\0]/;
 
@@ -40,8 +51,8 @@ export class H2Conn {
   active = 0;
 
   constructor(
-    readonly parent: Downstream,
-    private readonly makeChild: (s: StreamSocket) => Downstream,
+    readonly parent: H2Parent,
+    private readonly makeChild: (s: StreamSocket) => StreamChild,
   ) {
     this.duplex = new RawDuplex(parent.socket as never);
     this.session = http2.performServerHandshake(this.duplex, { settings: SETTINGS });
@@ -148,7 +159,7 @@ const DONE = 2;
  * HTTP/1.1 response) is read and answered on the stream.
  */
 export class StreamSocket {
-  data!: Downstream;
+  data!: StreamChild;
   private resp: Buffer | null = null;
   private state = HEAD;
   private chunked: ChunkedScanner | null = null;

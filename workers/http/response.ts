@@ -5,7 +5,10 @@
 import { REPLIES, type ReplyRow, type UpstreamFailure } from "../../src/dispatch/replies.ts";
 import { options } from "../context.ts";
 import { BODY_BAD, BODY_CLOSE } from "./body.ts";
-import type { Exchange } from "./exchange.ts";
+import type { HeaderOperations } from "../../src/snapshot/types.ts";
+import type { BodyReader } from "./body.ts";
+import type { ExchangeConn, TunnelUser } from "./conn.ts";
+import type { RequestHead } from "./parse-request.ts";
 import { findHeadBytes } from "./fields.ts";
 import { FRAME_CHUNKED, FRAME_CLOSE, FRAME_LENGTH, FRAME_NONE } from "./heads-out.ts";
 import { buildResponseHead } from "./response-head.ts";
@@ -15,7 +18,47 @@ import type { UpstreamConn } from "./upstream-conn.ts";
 /** Up to this much body goes into the same write as the head (one syscall, one segment). */
 const COALESCE = 64 * 1024;
 
-export function onResponseData(ex: Exchange, conn: UpstreamConn, data: Buffer): void {
+/**
+ * What the response side needs of its exchange (Exchange implements it): the
+ * fields it reads and the response buffers it fills; every change of the
+ * exchange's state is an event method (responseHead … failAfterResponse).
+ */
+export interface ResponseExchange extends TunnelUser {
+  readonly ds: ExchangeConn;
+  readonly head: RequestHead;
+  readonly respBody: BodyReader;
+  readonly responseOps: HeaderOperations;
+  readonly connectionHeader: string;
+  readonly upstreamServiceTime: number;
+  readonly reqComplete: boolean;
+  readonly discard: boolean;
+  readonly retried: boolean;
+  readonly finished: boolean;
+  readonly tunnel: boolean;
+  readonly respDone: boolean;
+  /** Response head bytes received so far (split over reads). */
+  respBuf: Buffer | null;
+  resp: ResponseHead | null;
+  /** Decode a chunked response for an HTTP/1.0 client. */
+  decode: boolean;
+  closeDownstream: boolean;
+  bytesSent: number;
+  replayable: boolean;
+  transportFailure: string;
+  conn: UpstreamConn | null;
+  responseHead(r: ResponseHead): void;
+  responseStarted(): void;
+  tunnelStarted(): void;
+  responseEnded(): void;
+  failBeforeResponse(row: ReplyRow): void;
+  failAfterResponse(row: ReplyRow): void;
+  /** The upstream side of a tunnel closed: the exchange (and the client connection) ends. */
+  tunnelClosed(): void;
+  maybeFinish(): void;
+  retry(): void;
+}
+
+export function onResponseData(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): void {
   if (ex.finished) return;
   if (ex.tunnel) {
     ex.bytesSent += data.length;
@@ -28,7 +71,7 @@ export function onResponseData(ex: Exchange, conn: UpstreamConn, data: Buffer): 
   else writeBody(ex, conn, data, 0);
 }
 
-function onHeadBytes(ex: Exchange, conn: UpstreamConn, data: Buffer): void {
+function onHeadBytes(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): void {
   let buf = ex.respBuf === null ? data : Buffer.concat([ex.respBuf, data]);
   let r: ResponseHead;
   let end: number;
@@ -93,7 +136,7 @@ function onHeadBytes(ex: Exchange, conn: UpstreamConn, data: Buffer): void {
   if (rb.done) responseComplete(ex, conn, bodyEnd < buf.length);
 }
 
-function writeBody(ex: Exchange, conn: UpstreamConn, data: Buffer, start: number): void {
+function writeBody(ex: ResponseExchange, conn: UpstreamConn, data: Buffer, start: number): void {
   const rb = ex.respBody;
   const ds = ex.ds;
   let end: number;
@@ -114,7 +157,7 @@ function writeBody(ex: Exchange, conn: UpstreamConn, data: Buffer, start: number
   if (rb.done) responseComplete(ex, conn, end < data.length);
 }
 
-function responseComplete(ex: Exchange, conn: UpstreamConn, extraBytes: boolean): void {
+function responseComplete(ex: ResponseExchange, conn: UpstreamConn, extraBytes: boolean): void {
   ex.responseEnded();
   const r = ex.resp!;
   const reusable = !extraBytes && !r.close && ex.respBody.kind !== BODY_CLOSE && ex.reqComplete && !ex.discard;
@@ -125,31 +168,26 @@ function responseComplete(ex: Exchange, conn: UpstreamConn, extraBytes: boolean)
   ex.maybeFinish();
 }
 
-function startTunnel(ex: Exchange, buf: Buffer, end: number, r: ResponseHead): void {
+function startTunnel(ex: ResponseExchange, buf: Buffer, end: number, r: ResponseHead): void {
   ex.tunnelStarted();
   ex.bytesSent += buf.length - end;
   ex.ds.write(buildResponseHead(r, buf, 0, ex.responseOps, options.serverHeader, ex.upstreamServiceTime, FRAME_NONE, "upgrade", end, buf.length));
   ex.ds.startTunnel(ex);
 }
 
-function protocolError(ex: Exchange): void {
+function protocolError(ex: ResponseExchange): void {
   ex.failBeforeResponse(REPLIES.upstream_protocol_error);
 }
 
 /** The upstream failed after the response started: no reply possible, the client connection is closed. */
-function midBodyError(ex: Exchange, row: ReplyRow): void {
+function midBodyError(ex: ResponseExchange, row: ReplyRow): void {
   ex.failAfterResponse(row);
 }
 
 /** The upstream connection closed (or never opened). */
-export function onUpstreamGone(ex: Exchange, failure: UpstreamFailure): void {
+export function onUpstreamGone(ex: ResponseExchange, failure: UpstreamFailure): void {
   if (ex.finished) return;
-  if (ex.tunnel) {
-    ex.closeDownstream = true;
-    ex.reqComplete = true;
-    ex.finish();
-    return;
-  }
+  if (ex.tunnel) return ex.tunnelClosed();
   if (ex.resp === null) {
     if (failure.code !== "upstream_reset_before_response") ex.transportFailure = "delayed_connect_error:_" + failure.errno;
     else if (ex.replayable && !ex.retried && ex.respBuf === null) return ex.retry();

@@ -3,9 +3,18 @@
 // goes back to its pool between exchanges.
 import type { Socket } from "bun";
 import { errCode, type UpstreamFailure } from "../../src/dispatch/replies.ts";
+import { connectWithTimeout } from "../connect.ts";
 import { coarseNow, reportError } from "../context.ts";
 import { Outbox } from "./outbox.ts";
-import type { EndpointPool } from "./upstream-pool.ts";
+
+/** What a connection needs of its pool (EndpointPool): where to connect, and where to go back. */
+export interface ConnPool {
+  readonly address: string;
+  readonly port: number;
+  readonly connectTimeoutMs: number;
+  putIdle(c: UpstreamConn): void;
+  onConnClosed(c: UpstreamConn): void;
+}
 
 /** What uses a connection: the HTTP exchange. */
 export interface UpstreamUser {
@@ -45,21 +54,12 @@ const handlers = {
     s.data.onGone(err ? errCode(err) : "connection termination");
   },
   connectError(s: Socket<UpstreamConn>, err: Error): void {
-    s.data.onConnectError(errCode(err));
+    s.data.onConnectError(errCode(err), "connect_failure");
   },
   error(s: Socket<UpstreamConn>, err: Error): void {
     reportError("upstream socket", err);
   },
 };
-
-function onConnectTimeout(c: UpstreamConn): void {
-  c.connectTimer = null;
-  try {
-    if (!c.isOpen && !c.closed) c.onConnectError("connection timeout", "connect_timeout");
-  } catch (err) {
-    reportError("connect timeout", err);
-  }
-}
 
 export class UpstreamConn {
   socket: Socket<UpstreamConn> | null = null;
@@ -75,7 +75,7 @@ export class UpstreamConn {
   private paused = false;
 
   constructor(
-    readonly pool: EndpointPool,
+    readonly pool: ConnPool,
     user: UpstreamUser,
   ) {
     this.user = user;
@@ -83,12 +83,7 @@ export class UpstreamConn {
 
   connect(): void {
     const p = this.pool;
-    if (p.connectTimeoutMs > 0) this.connectTimer = setTimeout(onConnectTimeout, p.connectTimeoutMs, this);
-    try {
-      Bun.connect<UpstreamConn>({ hostname: p.address, port: p.port, socket: handlers, data: this }).catch(() => {});
-    } catch (err) {
-      queueMicrotask(() => this.onConnectError(errCode(err)));
-    }
+    connectWithTimeout(this, p.address, p.port, p.connectTimeoutMs, handlers);
   }
 
   /** `ip:port` of our side, for the access log. */
@@ -119,8 +114,8 @@ export class UpstreamConn {
     }
   }
 
-  onConnectError(errno: string, code: "connect_failure" | "connect_timeout" = "connect_failure"): void {
-    if (this.closed) return;
+  onConnectError(errno: string, code: "connect_failure" | "connect_timeout"): void {
+    if (this.closed || this.isOpen) return;
     if (this.connectTimer !== null) {
       clearTimeout(this.connectTimer);
       this.connectTimer = null;

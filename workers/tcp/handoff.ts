@@ -9,7 +9,7 @@ import type { TcpDecision } from "../../src/dispatch/decision.ts";
 import { dispatchTcp } from "../../src/dispatch/dispatch.ts";
 import type { FilterChain } from "../../src/snapshot/types.ts";
 import { accessLog } from "../access-log.ts";
-import type { PortState } from "../listeners.ts";
+import type { PortState } from "../port-state.ts";
 import { reportError } from "../context.ts";
 import { stats } from "../stats.ts";
 import { TlsConn } from "../tls/bridge.ts";

@@ -17,6 +17,7 @@ import type { TcpDecision } from "../../src/dispatch/decision.ts";
 import { errCode } from "../../src/dispatch/replies.ts";
 import type { TcpRoute } from "../../src/snapshot/types.ts";
 import { accessLog, type AccessRecord } from "../access-log.ts";
+import { connectWithTimeout } from "../connect.ts";
 import { coarseNow, reportError } from "../context.ts";
 import type { Generation } from "../http/clusters.ts";
 import type { EndpointPool } from "../http/upstream-pool.ts";
@@ -62,17 +63,12 @@ const upstreamHandlers = {
     s.data.onUpClose(err);
   },
   connectError(s: Socket<TcpSession>, err: Error): void {
-    s.data.onConnectError(errCode(err));
+    s.data.onConnectError(errCode(err), "connect_failure");
   },
   error(_s: Socket<TcpSession>, err: Error): void {
     reportError("tcp upstream", err);
   },
 };
-
-function onConnectTimeout(t: TcpSession): void {
-  t.connectTimer = null;
-  t.onConnectError("connection timeout");
-}
 
 export class TcpSession {
   private up: Socket<TcpSession> | null = null;
@@ -150,13 +146,7 @@ export class TcpSession {
     this.upstreamHost = pool.hostPort;
     stats.upstreamConnection(d.cluster);
     this.upGone = false;
-    if (pool.connectTimeoutMs > 0) this.connectTimer = setTimeout(onConnectTimeout, pool.connectTimeoutMs, this);
-    try {
-      const opts = { hostname: pool.address, port: pool.port, allowHalfOpen: true, socket: upstreamHandlers, data: this };
-      void Bun.connect<TcpSession>(opts); // failures arrive in connectError (no rejection is reported then)
-    } catch (err) {
-      queueMicrotask(() => this.onConnectError(errCode(err)));
-    }
+    connectWithTimeout(this, pool.address, pool.port, pool.connectTimeoutMs, upstreamHandlers, true);
     if (this.toUp.bytes > CONNECT_BUFFER) this.pauseClient();
   }
 
@@ -290,7 +280,7 @@ export class TcpSession {
     this.maybeFinish();
   }
 
-  onConnectError(reason: string): void {
+  onConnectError(reason: string, _code: "connect_failure" | "connect_timeout"): void {
     if (this.upOpen || this.upGone) return;
     if (this.connectTimer !== null) {
       clearTimeout(this.connectTimer);

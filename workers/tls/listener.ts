@@ -13,7 +13,7 @@ import { dispatchTcp, selectChain } from "../../src/dispatch/dispatch.ts";
 import type { FilterChain } from "../../src/snapshot/types.ts";
 import { reportError } from "../context.ts";
 import { Downstream } from "../http/downstream.ts";
-import type { PortState } from "../listeners.ts";
+import type { PortState } from "../port-state.ts";
 import { stats } from "../stats.ts";
 import { logRefused, rawSession, terminateToTcp } from "../tcp/handoff.ts";
 import type { TcpSession } from "../tcp/session.ts";
