@@ -116,12 +116,25 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
   tunnelStarted(): void {
     this.to(TUNNEL);
   }
-  /** The whole response was passed on. */
-  responseEnded(): void {
+  /** The whole response was passed on; `conn` goes back to its pool (closed unless `reusable`). */
+  responseEnded(conn: UpstreamConn | null, reusable: boolean): void {
     this.to(DONE);
+    if (conn !== null && this.conn === conn) {
+      this.conn = null;
+      conn.release(reusable);
+    }
+    this.maybeFinish();
+  }
+  upstreamAnswered(): void {
+    this.replayable = false;
+  }
+  endsByClose(decode: boolean): void {
+    this.decode = decode;
+    this.closeDownstream = true;
   }
   /** The upstream failed before a response head: a local reply (`row`), the connection dropped. */
-  failBeforeResponse(row: ReplyRow): void {
+  failBeforeResponse(row: ReplyRow, transportFailure = ""): void {
+    if (transportFailure !== "") this.transportFailure = transportFailure;
     stats.upstreamError(this.upstreamCluster, row.flag);
     this.respBuf = null;
     this.resp = null;

@@ -40,17 +40,21 @@ export interface ResponseExchange extends TunnelUser {
   respBuf: Buffer | null;
   resp: ResponseHead | null;
   /** Decode a chunked response for an HTTP/1.0 client. */
-  decode: boolean;
-  closeDownstream: boolean;
+  readonly decode: boolean;
+  readonly replayable: boolean;
+  readonly conn: UpstreamConn | null;
+  /** Response bytes written to the client (the access log's bytes sent): the response side counts them. */
   bytesSent: number;
-  replayable: boolean;
-  transportFailure: string;
-  conn: UpstreamConn | null;
+  /** Upstream bytes arrived: the request is never resent from now on. */
+  upstreamAnswered(): void;
+  /** The response body ends with the connection (`decode`: chunked decoded for an HTTP/1.0 client). */
+  endsByClose(decode: boolean): void;
   responseHead(r: ResponseHead): void;
   responseStarted(): void;
   tunnelStarted(): void;
-  responseEnded(): void;
-  failBeforeResponse(row: ReplyRow): void;
+  /** The whole response was passed on; `conn` goes back to its pool when `reusable`. */
+  responseEnded(conn: UpstreamConn | null, reusable: boolean): void;
+  failBeforeResponse(row: ReplyRow, transportFailure?: string): void;
   failAfterResponse(row: ReplyRow): void;
   /** The upstream side of a tunnel closed: the exchange (and the client connection) ends. */
   tunnelClosed(): void;
@@ -66,7 +70,7 @@ export function onResponseData(ex: ResponseExchange, conn: UpstreamConn, data: B
     if (!ex.ds.write(data)) conn.pause();
     return;
   }
-  ex.replayable = false; // the upstream answered: never resend
+  ex.upstreamAnswered();
   if (ex.resp === null) onHeadBytes(ex, conn, data);
   else writeBody(ex, conn, data, 0);
 }
@@ -104,13 +108,12 @@ function onHeadBytes(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): vo
     ex.respBody.init(r.contentLength, r.chunked, true);
     if (r.chunked) {
       if (h.minor === 0) {
-        ex.decode = true; // an HTTP/1.0 client cannot read chunked: decode, end by closing
-        ex.closeDownstream = true;
+        ex.endsByClose(true); // an HTTP/1.0 client cannot read chunked: decode, end by closing
         framing = FRAME_CLOSE;
       } else framing = FRAME_CHUNKED;
     } else if (r.contentLength >= 0) framing = FRAME_LENGTH;
     else {
-      ex.closeDownstream = true; // body ends when the upstream closes
+      ex.endsByClose(false); // body ends when the upstream closes
       framing = FRAME_CLOSE;
     }
   }
@@ -158,14 +161,9 @@ function writeBody(ex: ResponseExchange, conn: UpstreamConn, data: Buffer, start
 }
 
 function responseComplete(ex: ResponseExchange, conn: UpstreamConn, extraBytes: boolean): void {
-  ex.responseEnded();
   const r = ex.resp!;
   const reusable = !extraBytes && !r.close && ex.respBody.kind !== BODY_CLOSE && ex.reqComplete && !ex.discard;
-  if (ex.conn === conn) {
-    ex.conn = null;
-    conn.release(reusable);
-  }
-  ex.maybeFinish();
+  ex.responseEnded(conn, reusable);
 }
 
 function startTunnel(ex: ResponseExchange, buf: Buffer, end: number, r: ResponseHead): void {
@@ -189,16 +187,14 @@ export function onUpstreamGone(ex: ResponseExchange, failure: UpstreamFailure): 
   if (ex.finished) return;
   if (ex.tunnel) return ex.tunnelClosed();
   if (ex.resp === null) {
-    if (failure.code !== "upstream_reset_before_response") ex.transportFailure = "delayed_connect_error:_" + failure.errno;
-    else if (ex.replayable && !ex.retried && ex.respBuf === null) return ex.retry();
+    if (failure.code !== "upstream_reset_before_response") return ex.failBeforeResponse(REPLIES[failure.code], "delayed_connect_error:_" + failure.errno);
+    if (ex.replayable && !ex.retried && ex.respBuf === null) return ex.retry();
     return ex.failBeforeResponse(REPLIES[failure.code]);
   }
   if (ex.respDone) return;
   if (ex.respBody.kind === BODY_CLOSE) {
     ex.respBody.done = true; // a read-until-close body ends here
-    ex.responseEnded();
-    ex.maybeFinish();
-    return;
+    return ex.responseEnded(null, false);
   }
   midBodyError(ex, REPLIES.upstream_reset_after_response);
 }
