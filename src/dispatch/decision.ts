@@ -1,6 +1,18 @@
 // What dispatch decides for one request (or one TCP/TLS connection), and what
 // it needs to know. Plain values; no sockets. The workers act on a Decision,
 // `explain` prints it: both get it from the same call (dispatch.ts).
+//
+// Extending it (traffic features):
+// - a policy applied while forwarding (retries, timeout, mirror, CORS headers,
+//   outlier ejection) is compiled onto the Route (src/snapshot/types.ts) and
+//   read by the worker from `decision.route` (or `decision.virtualHost`);
+//   the Exchange keeps the Decision for its whole life (`ex.decision`);
+// - a step that can answer before forwarding (fault abort, CORS preflight,
+//   JWT/AuthorizationPolicy denial) belongs in dispatch() when it depends only
+//   on the snapshot and the request head: it returns reply(d, REPLIES.<code>)
+//   with a new row in replies.ts, so explain shows it too; when it needs
+//   the clock or I/O (a delay, a JWKS fetch) the worker does it after
+//   dispatch and answers with ex.reply(REPLIES.<code>, status?, body?, headers?).
 import type { Cluster, FilterChain, HeaderOperations, Listener, Route, TcpRoute, VirtualHost, WeightedDestination } from "../snapshot/types.ts";
 import type { RequestView } from "../route/lookup.ts";
 import type { ReplyRow } from "./replies.ts";
