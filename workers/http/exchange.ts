@@ -19,18 +19,14 @@ import type { RequestHead } from "./parse-request.ts";
 import type { ResponseHead } from "./parse-response.ts";
 import { onResponseData, onUpstreamGone, type ResponseExchange } from "./response.ts";
 import type { UpstreamConn, UpstreamUser } from "./upstream-conn.ts";
+import { UpstreamRequest } from "./upstream-request.ts";
 import type { EndpointPool } from "./upstream-pool.ts";
 
 /** Request body bytes read and dropped after a local reply before the connection is closed instead. */
 const DISCARD_LIMIT = 1 << 20;
-/** Request body bytes held while the upstream connection opens before the client is paused. */
-const PENDING_LIMIT = 256 * 1024;
-/** A request up to this size is kept to be resent once if a reused connection turns out dead. */
-const REPLAY_LIMIT = 64 * 1024;
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
 export const NO_OPS: HeaderOperations = EMPTY_OPS;
 const NOT_ASCII = /[^\x00-\x7f]/;
-const NOT_LATIN1 = /[^\x00-\xff]/;
 
 function onTimeout(ex: Exchange): void {
   ex.timer = null;
@@ -59,17 +55,9 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
   /** Request body bytes are read and dropped (a local reply or early response was given). */
   discard = false;
   private discarded = 0;
-  /** Request bytes waiting for the upstream connection to open. */
-  private pending: Uint8Array[] | null = null;
-  private pendingBytes = 0;
-  /** The request went to a reused connection and is small enough to resend once if that proves dead. */
-  replayable = false;
-  /** Body bytes written so far, kept while replayable. */
-  private replayBody: Uint8Array[] | null = null;
-  private replayBytes = 0;
   retried = false;
-  private upHead = "";
-  private upAscii = true;
+  /** The request's head, held body and replay copy on their way upstream. */
+  private readonly up = new UpstreamRequest();
   tSent = 0;
   timeoutMs = 0;
   timer: ReturnType<typeof setTimeout> | null = null;
@@ -92,6 +80,11 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
   /** The request head is on the upstream connection: body chunks follow directly. */
   private get upstreamReady(): boolean {
     return (this.state === WAITING || this.state === STREAMING) && this.conn !== null;
+  }
+
+  /** The request went to a reused connection and is small enough to resend once if that proves dead. */
+  get replayable(): boolean {
+    return this.up.replayable;
   }
 
   // --- events from the response side (response.ts) ---
@@ -126,7 +119,7 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
     this.maybeFinish();
   }
   upstreamAnswered(): void {
-    this.replayable = false;
+    this.up.answered();
   }
   endsByClose(decode: boolean): void {
     this.decode = decode;
@@ -225,8 +218,8 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
     const route = d.route!;
     const xfcc = this.ds.tls?.xfcc ?? "";
     const headStr = upstreamRequestHead(h, d.path ?? this.logPath, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, this, xfcc);
-    this.upHead = headStr;
-    this.upAscii = !h.highBytes && (!hasOps(d.requestHeaders) || !NOT_ASCII.test(headStr));
+    this.up.head = headStr;
+    this.up.ascii = !h.highBytes && (!hasOps(d.requestHeaders) || !NOT_ASCII.test(headStr));
     if (h.expectContinue && !this.reqBody.done) this.ds.write(CONTINUE);
     this.timeoutMs = route.timeoutMs;
     const c = pool.takeIdle(this);
@@ -241,43 +234,10 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
     const conn = this.conn!;
     this.tSent = performance.now();
     if (accessLog.enabled) this.upstreamLocal = conn.localAddress;
-    let ok = this.writeHead(conn);
-    if (this.retried) {
-      const bufs = this.replayBody;
-      this.replayBody = null;
-      this.replayable = false;
-      if (bufs !== null) for (let i = 0; i < bufs.length; i++) ok = conn.write(bufs[i]!) && ok;
-    } else {
-      this.replayable = conn.uses > 1;
-      this.replayBytes = this.upHead.length;
-    }
     this.to(WAITING);
-    const pending = this.pending;
-    if (pending !== null) {
-      this.pending = null;
-      this.pendingBytes = 0;
-      for (let i = 0; i < pending.length; i++) ok = this.toUpstream(pending[i]!) && ok;
-    }
+    const ok = this.up.sendTo(conn, this.retried);
     if (ok) this.ds.resume();
     else this.ds.pause();
-  }
-
-  private writeHead(conn: UpstreamConn): boolean {
-    if (conn.socket === null) return false;
-    const h = this.upHead;
-    if (this.upAscii) return conn.out.writeText(conn.socket, h, true);
-    return conn.write(Buffer.from(h, NOT_LATIN1.test(h) ? "utf8" : "latin1"));
-  }
-
-  private toUpstream(b: Uint8Array): boolean {
-    if (this.replayable) {
-      this.replayBytes += b.length;
-      if (this.replayBytes > REPLAY_LIMIT) {
-        this.replayable = false;
-        this.replayBody = null;
-      } else (this.replayBody ??= []).push(b);
-    }
-    return this.conn!.write(b);
   }
 
   /**
@@ -302,13 +262,11 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
       }
       return;
     }
-    if (this.upstreamReady && this.conn !== null) {
-      if (!this.toUpstream(chunk)) this.ds.pause();
+    if (this.upstreamReady) {
+      if (!this.up.write(this.conn!, chunk)) this.ds.pause();
       return;
     }
-    (this.pending ??= []).push(chunk);
-    this.pendingBytes += chunk.length;
-    if (this.pendingBytes > PENDING_LIMIT) this.ds.pause();
+    if (this.up.hold(chunk)) this.ds.pause();
   }
 
   /** The request's body framing broke (bad chunk): 400, or a reset when the response already started. */
@@ -361,7 +319,7 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
     }
     if (!this.reqBody.done) {
       this.discard = true;
-      this.pending = null;
+      this.up.dropPending();
       // a client waiting for 100-continue, or a big body, is not worth reading: close instead
       const rb = this.reqBody;
       if (this.head.expectContinue || (rb.kind === BODY_LENGTH && rb.remaining > DISCARD_LIMIT)) this.closeDownstream = true;
