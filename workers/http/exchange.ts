@@ -209,7 +209,7 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
     // the same generation as the decision: the runtime exists and has a pool per endpoint
     const pool = this.gen!.clusters.get(dest.cluster)?.pick() ?? null;
     if (pool === null) {
-      stats.upstreamError(dest.cluster, "UH");
+      stats.upstreamError(dest.cluster, REPLIES.no_healthy_upstream.flag);
       return this.reply(REPLIES.no_healthy_upstream);
     }
     this.pool = pool;

@@ -7,6 +7,7 @@ import type { Socket } from "bun";
 import type { SecureContext } from "node:tls";
 import type { TcpDecision } from "../../src/dispatch/decision.ts";
 import { dispatchTcp } from "../../src/dispatch/dispatch.ts";
+import { REPLIES } from "../../src/dispatch/replies.ts";
 import type { FilterChain } from "../../src/snapshot/types.ts";
 import { accessLog } from "../access-log.ts";
 import type { PortState } from "../port-state.ts";
@@ -33,7 +34,7 @@ export function logRefused(s: Socket<any>, sni: string, received: number, detail
     logPath: "",
     protocol: "-",
     status: 0,
-    flags: "NR",
+    flags: REPLIES.no_route.flag,
     details,
     termination: reason.replace(/\s+/g, "_"),
     transportFailure: "",
@@ -101,7 +102,7 @@ export function terminateToTcp(s: Socket<any>, chain: FilterChain, ctx: SecureCo
       stats.tlsHandshake(listener, t.isSessionReused());
       if (clientIdentity(t, chain).reject !== "") {
         stats.tlsRefused(listener, "client_certificate");
-        session.refuse("NR", "client_certificate_rejected", "client certificate rejected");
+        session.refuse(REPLIES.no_route.flag, "client_certificate_rejected", "client certificate rejected");
         return;
       }
       started = true;

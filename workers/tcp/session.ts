@@ -14,7 +14,7 @@
 // here re-checks state after closing something.
 import type { Socket } from "bun";
 import type { TcpDecision } from "../../src/dispatch/decision.ts";
-import { errCode } from "../../src/dispatch/replies.ts";
+import { errCode, REPLIES } from "../../src/dispatch/replies.ts";
 import type { TcpRoute } from "../../src/snapshot/types.ts";
 import { accessLog, type AccessRecord } from "../access-log.ts";
 import { connectWithTimeout } from "../connect.ts";
@@ -137,7 +137,7 @@ export class TcpSession {
     // the decision's generation: a runtime with a pool per endpoint exists for a forward decision
     const pool = dec.kind === "forward" ? (this.gen.clusters.get(d.cluster)?.pick() ?? null) : null;
     if (pool === null) {
-      const flag = dec.reply?.flag ?? "UH";
+      const flag = (dec.reply ?? REPLIES.no_healthy_upstream).flag;
       stats.upstreamError(d.cluster, flag);
       return this.refuse(flag, "no_healthy_upstream", dec.reply === null || dec.reply.code === "no_healthy_upstream" ? "cluster has no endpoint" : "cluster not found");
     }
@@ -280,7 +280,7 @@ export class TcpSession {
     this.maybeFinish();
   }
 
-  onConnectError(reason: string, _code: "connect_failure" | "connect_timeout"): void {
+  onConnectError(reason: string, code: "connect_failure" | "connect_timeout"): void {
     if (this.upOpen || this.upGone) return;
     if (this.connectTimer !== null) {
       clearTimeout(this.connectTimer);
@@ -288,8 +288,9 @@ export class TcpSession {
     }
     this.upGone = true;
     this.upShut = true;
-    stats.upstreamError(this.cluster, "UF");
-    this.refuse("UF", "upstream_connect_failure", `upstream_connect_error:${reason}`);
+    const flag = REPLIES[code].flag;
+    stats.upstreamError(this.cluster, flag);
+    this.refuse(flag, "upstream_connect_failure", `upstream_connect_error:${reason}`);
   }
 
   // ---- closing ------------------------------------------------------------------
