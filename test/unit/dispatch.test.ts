@@ -8,6 +8,7 @@ import { normalizeHost } from "../../src/route/lookup.ts";
 import type { Snapshot, WeightedDestination } from "../../src/snapshot/types.ts";
 import { secretYaml } from "../../src/cli/certs.ts";
 import { walkthroughPki } from "../helpers/pki.ts";
+import { trace } from "../../src/trace.ts";
 import { compileYaml } from "./pipeline-helpers.ts";
 
 const pki = await walkthroughPki();
@@ -91,6 +92,11 @@ describe("dispatch", () => {
   test("weighted pick with an injected random: 25/75", () => {
     const at = (x: number) => dispatch(s, conn, req("a.example.com", "/split"), () => x).destination?.host;
     expect([at(0), at(0.249), at(0.25), at(0.999)]).toEqual(["one.default.svc.cluster.local", "one.default.svc.cluster.local", "two.default.svc.cluster.local", "two.default.svc.cluster.local"]);
+  });
+
+  test("explain of a weighted route: the heaviest destination by default, or the pick it is given", () => {
+    expect(trace(s, { port: 80, host: "a.example.com", path: "/split" }).cluster).toBe("outbound|80||two.default.svc.cluster.local");
+    expect(trace(s, { port: 80, host: "a.example.com", path: "/split", random: 0.1 }).cluster).toBe("outbound|80||one.default.svc.cluster.local");
   });
 
   test("redirect and direct response are replies with the route's status, Location and body", () => {

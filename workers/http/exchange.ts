@@ -191,7 +191,7 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
       return this.forward(d);
     }
     const dest = d.destination;
-    if (dest !== null) {
+    if (dest !== null && d.reply!.flag !== "-") {
       // a destination that cannot be served (no endpoints, cluster missing): counted against it
       this.upstreamCluster = dest.cluster;
       this.destService = d.cluster?.serviceHost ?? dest.host;
