@@ -15,6 +15,5 @@ const snapshot: Snapshot = benchSnapshot(listenPort, upstreamPort);
 
 setPost((m) => console.error(JSON.stringify(m)));
 startClock();
-applyClusters(snapshot);
-console.log(JSON.stringify(applyListeners(snapshot)));
+console.log(JSON.stringify(applyListeners(applyClusters(snapshot))));
 setTimeout(() => process.exit(0), seconds * 1000);

@@ -1,15 +1,16 @@
 // Per-request JS cost of the worker's HTTP path, without sockets: parse a
 // request head, route it, build the upstream head, parse the response head,
 // build the client's head. Usage: bun bench/http-proxy-micro.ts
-import { normalizeHost, selectRoute, selectVirtualHost } from "../src/route/lookup.ts";
+import { dispatch } from "../src/dispatch/dispatch.ts";
 import { fieldKindsScratch, fieldSpansScratch, findHead, findHeadBytes, headText } from "../workers/http/fields.ts";
 import { FRAME_LENGTH, upstreamRequestHead } from "../workers/http/heads-out.ts";
 import { buildResponseHead } from "../workers/http/response-head.ts";
 import { MAX_REQUEST_HEAD, parseRequestHead, RequestHead } from "../workers/http/parse-request.ts";
 import { MAX_RESPONSE_HEAD, parseResponseHead, ResponseHead } from "../workers/http/parse-response.ts";
-import { routeTable, virtualHost, forward, dest } from "../test/workers/snapshot-fixture.ts";
+import { cluster, dest, forward, listener, snapshot, virtualHost } from "../test/workers/snapshot-fixture.ts";
 
-const table = routeTable("http.80", [virtualHost(["*"], [{ name: "hello", action: forward([dest("c")]) }])]);
+const snap = snapshot([listener(18081, [virtualHost(["*"], [{ name: "hello", action: forward([dest("c")]) }])])], [cluster("c", [["127.0.0.1", 18080]])]);
+const conn = { listener: snap.listeners[0]!, sni: null };
 const reqBuf = Buffer.from("GET / HTTP/1.1\r\nHost: 127.0.0.1:18081\r\n\r\n", "latin1");
 const browserReq = Buffer.from(
   "GET /api/v1/items?page=2 HTTP/1.1\r\nHost: app.example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36\r\n" +
@@ -30,14 +31,14 @@ function one(req: Buffer): number {
   const end = findHead(req, 0, MAX_REQUEST_HEAD);
   const h = new RequestHead();
   parseRequestHead(req, 0, end, headText, h, SPANS, KINDS);
-  const vh = table.virtualHosts[selectVirtualHost(table, normalizeHost(h.authority))]!;
-  const ri = selectRoute(vh, h);
-  const up = Buffer.from(upstreamRequestHead(h, h.path, h.authority, "127.0.0.1", "", ops, ids), "latin1");
+  h.port = 80;
+  const d = dispatch(snap, conn, h); // as Exchange.start: the one decision
+  const up = Buffer.from(upstreamRequestHead(h, d.path ?? h.path, d.authority, "127.0.0.1", d.originalPath, ops, ids), "latin1");
   const rend = findHeadBytes(respBuf, 0, MAX_RESPONSE_HEAD);
   const r = new ResponseHead();
   parseResponseHead(respBuf, 0, rend, r);
   const out = buildResponseHead(r, respBuf, 0, ops, "istio-envoy", 1, FRAME_LENGTH, "", rend, respBuf.length);
-  return ri + up.length + out.length;
+  return (d.kind === "forward" ? 1 : 0) + up.length + out.length;
 }
 
 for (const [name, req] of [["wrk request", reqBuf], ["browser-like request", browserReq]] as const) {

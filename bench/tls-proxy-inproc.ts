@@ -18,6 +18,5 @@ if (!built.ok) throw new Error("config does not build");
 options.accessLog = "off";
 setPost((m) => console.error(JSON.stringify(m)));
 startClock();
-applyClusters(built.snapshot);
-console.log(JSON.stringify(applyListeners(built.snapshot)));
+console.log(JSON.stringify(applyListeners(applyClusters(built.snapshot))));
 setTimeout(() => process.exit(0), seconds * 1000);

@@ -1,20 +1,15 @@
 // "Which listener, virtual host, route and cluster would this request hit, and
-// why?" — answered from a snapshot without sockets, with the very lookups the
-// workers run (src/route/lookup.ts). Powers tests, `analyze`, and 404 hunting.
-import {
-  matchString,
-  matchUri,
-  misdirected,
-  normalizeHost,
-  queryParam,
-  requestHeader,
-  selectRoute,
-  selectVirtualHost,
-  type RequestView,
-} from "./route/lookup.ts";
+// why?" — answered from a snapshot without sockets. The outcome and status
+// are the Decision of src/dispatch (the call the workers make for every
+// request); this file adds the explanation (each route considered and why it
+// did or did not match). Powers `explain`, tests, `analyze`, and 404 hunting.
+import type { ConnFacts, DispatchRequest } from "./dispatch/decision.ts";
+import { dispatch, dispatchTcp, listenerFor, selectChain } from "./dispatch/dispatch.ts";
+import type { ReplyCode } from "./dispatch/replies.ts";
+import { matchString, matchUri, normalizeHost, queryParam, requestHeader, type RequestView } from "./route/lookup.ts";
+import type { Endpoint, HeaderMatch, Route, RouteMatch, Snapshot, StringMatch, TcpRouteTable } from "./snapshot/types.ts";
 import { validAuthority } from "./route/authority.ts";
 import { normalizePath, type PathNormalization } from "./route/normalize-path.ts";
-import type { Endpoint, HeaderMatch, Listener, Route, RouteMatch, Snapshot, StringMatch, TcpRouteTable } from "./snapshot/types.ts";
 
 export interface TraceRequest {
   /** Gateway port (`port.number` of the server), e.g. 80. */
@@ -30,6 +25,8 @@ export interface TraceRequest {
   sni?: string;
   /** As `--path-normalization`; default BASE. */
   pathNormalization?: PathNormalization;
+  /** The weighted destination pick, in [0, 1) (default: the heaviest destination, the most likely answer). */
+  random?: number;
 }
 
 export interface RouteCheck {
@@ -59,14 +56,17 @@ export type TraceOutcome =
   | "tcp_no_route"
   | "no_virtual_host"
   | "no_route"
+  | "no_cluster"
   | "no_endpoints"
   | "bad_request";
 
 export interface TraceResult {
   outcome: TraceOutcome;
-  /** HTTP status the gateway answers (for forward: 200 meaning "sent upstream"); 0 for not_http. */
+  /** HTTP status the gateway answers (for forward: 200 meaning "sent upstream"); 0 for not_http and TCP. */
   status: number;
   reason: string;
+  /** The local reply's code in the reply table (src/dispatch/replies.ts), or null (forward, TCP splice, no listener...). */
+  reply: ReplyCode | null;
   listener: string | null;
   /** TLS ports: the filter chain the SNI chose. */
   chain: string | null;
@@ -89,8 +89,8 @@ function tracePath(req: TraceRequest): string | null {
   return normalizePath(q < 0 ? req.path : req.path.slice(0, q), req.pathNormalization ?? "BASE");
 }
 
-/** A RequestView over a plain request description (lower-cased header names). */
-export function requestView(req: TraceRequest): RequestView {
+/** A request head view over a plain request description (lower-cased header names). */
+export function requestView(req: TraceRequest): DispatchRequest {
   const q = req.path.indexOf("?");
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
@@ -101,6 +101,7 @@ export function requestView(req: TraceRequest): RequestView {
     query: q < 0 ? "" : req.path.slice(q + 1),
     method: req.method ?? "GET",
     scheme: req.scheme ?? "http",
+    authority: req.host,
     header: (name) => headers[name],
   };
 }
@@ -153,16 +154,36 @@ function checkRoute(route: Route, index: number, req: RequestView): RouteCheck {
   return { ...c, reason: why.join("; ") };
 }
 
-function findListener(s: Snapshot, port: number): Listener | undefined {
-  return s.listeners.find((l) => l.port === port) ?? s.listeners.find((l) => l.bindPort === port);
+const zero = (): number => 0;
+
+/** The weighted pick trace was given, or null: the heaviest destination (traceHttp), the first (TCP). */
+function fixedRandom(r: number | undefined): (() => number) | null {
+  if (r === undefined) return null;
+  return () => r;
+}
+
+/** A pick that lands in the middle of the heaviest destination's share. */
+function heaviest(ds: readonly { weight: number }[], total: number): () => number {
+  let k = 0;
+  let before = 0;
+  let acc = 0;
+  for (let i = 0; i < ds.length; i++) {
+    if (ds[i]!.weight > ds[k]!.weight) {
+      k = i;
+      before = acc;
+    }
+    acc += ds[i]!.weight;
+  }
+  const x = total > 0 ? (before + ds[k]!.weight / 2) / total : 0;
+  return () => x;
 }
 
 export function trace(snapshot: Snapshot, request: TraceRequest): TraceResult {
-  const req = requestView(request);
   const out: TraceResult = {
     outcome: "no_listener",
     status: 404,
     reason: "",
+    reply: null,
     listener: null,
     chain: null,
     routeTable: null,
@@ -174,97 +195,121 @@ export function trace(snapshot: Snapshot, request: TraceRequest): TraceResult {
     cluster: null,
     endpoints: [],
   };
-  if (tracePath(request) === null) return { ...out, outcome: "bad_request", status: 400, reason: `path ${JSON.stringify(request.path)} is invalid (%00 or a broken escape)` };
-  if (!validAuthority(request.host)) return { ...out, outcome: "bad_request", status: 400, reason: `host ${JSON.stringify(request.host)} is not a valid authority` };
-  const l = findListener(snapshot, req.port);
-  if (l === undefined) {
-    out.reason = `no listener on port ${req.port} (listeners: ${snapshot.listeners.map((x) => x.port).join(", ") || "none"})`;
+  if (tracePath(request) === null) return { ...out, outcome: "bad_request", status: 400, reply: "bad_request", reason: `path ${JSON.stringify(request.path)} is invalid (%00 or a broken escape)` };
+  if (!validAuthority(request.host)) return { ...out, outcome: "bad_request", status: 400, reply: "bad_request", reason: `host ${JSON.stringify(request.host)} is not a valid authority` };
+  const l = listenerFor(snapshot, request.port);
+  if (l === null) {
+    out.reason = `no listener on port ${request.port} (listeners: ${snapshot.listeners.map((x) => x.port).join(", ") || "none"})`;
     return out;
   }
   out.listener = l.name;
-  let table = l.routeTable;
-  let tcp = l.tcpRoutes;
+  // the worker: the Gateway port number, and "https" once TLS is terminated
+  const req = requestView({ ...request, port: l.port, scheme: request.scheme ?? (l.tls !== null ? "https" : "http") });
+  const random = fixedRandom(request.random);
   const sni = normalizeHost(request.sni ?? request.host);
   if (l.tls !== null) {
-    const ci = selectVirtualHost(l.tls, sni);
-    if (ci < 0) {
-      const names = l.tls.chains.flatMap((c) => c.serverNames);
-      return { ...out, outcome: "handshake_failed", status: 0, reason: `no TLS server on ${l.name} for SNI "${sni}" (names: ${names.join(", ") || "none"}): the handshake fails` };
+    const c = selectChain(l, sni);
+    out.chain = c.chain?.name ?? null;
+    if (c.kind === "refuse") {
+      if (c.reason === "unknown_sni") {
+        const names = l.tls.chains.flatMap((x) => x.serverNames);
+        return { ...out, outcome: "handshake_failed", status: 0, reason: `no TLS server on ${l.name} for SNI "${sni}" (names: ${names.join(", ") || "none"}): the handshake fails` };
+      }
+      return { ...out, outcome: "handshake_failed", status: 0, reason: `${c.chain?.name ?? l.name} (${c.chain?.source ?? "listener"}) is disabled: ${c.why}` };
     }
-    const chain = l.tls.chains[ci]!;
-    out.chain = chain.name;
-    if (chain.disabled !== "") {
-      return { ...out, outcome: "handshake_failed", status: 0, reason: `${chain.name} (${chain.source}) is disabled: ${chain.disabled}` };
-    }
-    if (chain.routeTable !== null && misdirected(l.tls, chain, req.host)) {
-      return { ...out, outcome: "misdirected", status: 421, reason: `host ${req.host} is served by another server of ${l.name}, not by ${chain.name} (SNI ${sni}): 421 Misdirected Request` };
-    }
-    table = chain.routeTable;
-    tcp = chain.tcpRoutes;
+    if (c.kind === "passthrough" || c.chain.tcpRoutes !== null) return traceTcp(snapshot, out, c.chain.tcpRoutes, sni, random ?? zero);
+    return traceHttp(snapshot, out, { listener: l, sni }, req, random);
   }
-  if (table === null && tcp !== null) return traceTcp(snapshot, out, tcp, sni);
-  if (table === null) {
+  if (l.routeTable === null && l.tcpRoutes !== null) return traceTcp(snapshot, out, l.tcpRoutes, sni, random ?? zero);
+  if (l.routeTable === null) {
     return { ...out, outcome: "not_http", status: 0, reason: `${l.name} is a ${l.protocol} listener: not HTTP-routed` };
   }
-  out.routeTable = table.name;
-  const vi = selectVirtualHost(table, req.host);
-  if (vi < 0) {
-    const domains = table.virtualHosts.flatMap((v) => v.domains);
-    return { ...out, outcome: "no_virtual_host", reason: `no virtual host for ${req.host} in ${table.name} (domains: ${domains.join(", ") || "none"})` };
+  return traceHttp(snapshot, out, { listener: l, sni: null }, req, random);
+}
+
+/** An HTTP request: the Decision (outcome, status), and why (the routes considered). */
+function traceHttp(snapshot: Snapshot, out: TraceResult, conn: ConnFacts, req: DispatchRequest, random: (() => number) | null): TraceResult {
+  let d = dispatch(snapshot, conn, req, random ?? zero);
+  const fa = d.route?.action;
+  // no pick given: the heaviest destination's fate (the most likely answer)
+  if (random === null && fa?.kind === "forward" && fa.destinations.length > 1) d = dispatch(snapshot, conn, req, heaviest(fa.destinations, fa.totalWeight));
+  const reply = d.reply;
+  out.reply = reply?.code ?? null;
+  out.status = d.kind === "forward" ? 200 : d.status;
+  const l = conn.listener;
+  const table = d.chain !== null ? d.chain.routeTable : l.routeTable;
+  if (reply?.code === "misdirected") {
+    const served = d.chain === null ? "" : ` (SNI ${conn.sni})`;
+    const by = d.chain === null ? `no server of ${l.name} terminates HTTP for SNI "${conn.sni}"` : `host ${req.host} is served by another server of ${l.name}, not by ${d.chain.name}${served}`;
+    return { ...out, outcome: "misdirected", reason: `${by}: 421 Misdirected Request` };
   }
-  const vh = table.virtualHosts[vi]!;
+  out.routeTable = table?.name ?? null;
+  const vh = d.virtualHost;
+  if (vh === null || table === null) {
+    const domains = table?.virtualHosts.flatMap((v) => v.domains) ?? [];
+    return { ...out, outcome: "no_virtual_host", reason: `no virtual host for ${req.host} in ${table?.name ?? l.name} (domains: ${domains.join(", ") || "none"})` };
+  }
   out.virtualHost = vh.name;
-  const ri = selectRoute(vh, req);
+  if (req.method === "CONNECT" && d.route === null) {
+    return { ...out, outcome: "no_route", reason: "CONNECT matches no route: Envoy routes CONNECT only through connect_matcher routes, which Istio gateways do not configure" };
+  }
+  const ri = d.route === null ? -1 : vh.routes.indexOf(d.route);
   const upTo = ri < 0 ? vh.routes.length : ri + 1;
   for (let i = 0; i < upTo; i++) out.considered.push(checkRoute(vh.routes[i]!, i, req));
-  if (ri < 0) {
+  if (d.route === null) {
     return { ...out, outcome: "no_route", reason: `no route of ${vh.name} matches ${req.method} ${req.path}` };
   }
-  const route = vh.routes[ri]!;
+  const route = d.route;
   out.route = route.name;
   out.routeIndex = ri;
   const a = route.action;
   if (a.kind === "redirect") {
-    return { ...out, outcome: "redirect", status: a.status, reason: `route ${route.name} redirects (${a.status})` };
+    return { ...out, outcome: "redirect", reason: `route ${route.name} redirects (${d.status}) to ${d.location}` };
   }
   if (a.kind === "direct") {
-    return { ...out, outcome: "direct", status: a.status, reason: `route ${route.name} answers ${a.status} directly` };
+    return { ...out, outcome: "direct", reason: `route ${route.name} answers ${d.status} directly` };
   }
-  if (a.destinations.length > 0 && a.destinations.every((d) => d.cluster === "")) {
-    return { ...out, outcome: "direct", status: 500, reason: `route ${route.name}: its backendRefs do not resolve: answers 500` };
+  for (const x of a.destinations) {
+    out.destinations.push({ cluster: x.cluster, weight: x.weight, endpoints: snapshot.clusters.get(x.cluster)?.endpoints ?? [] });
   }
-  for (const d of a.destinations) {
-    out.destinations.push({ cluster: d.cluster, weight: d.weight, endpoints: snapshot.clusters.get(d.cluster)?.endpoints ?? [] });
+  const picked = d.destination;
+  out.cluster = picked?.cluster ?? null;
+  out.endpoints = picked === null ? [] : (snapshot.clusters.get(picked.cluster)?.endpoints ?? []);
+  const of = a.destinations.length > 1 ? ` (picked by weight of ${a.destinations.length})` : "";
+  if (reply?.code === "backend_unresolved") {
+    return { ...out, outcome: "direct", reason: `route ${route.name}: its backendRef${of} does not resolve: answers 500` };
   }
-  const first = out.destinations[0];
-  out.cluster = first?.cluster ?? null;
-  out.endpoints = first?.endpoints ?? [];
-  if (out.destinations.every((d) => d.endpoints.length === 0)) {
-    const names = out.destinations.map((d) => d.cluster).join(", ");
-    return { ...out, outcome: "no_endpoints", status: 503, reason: `route ${route.name}: cluster ${names || "(none)"} has no endpoints` };
+  if (reply?.code === "cluster_not_found") {
+    return { ...out, outcome: "no_cluster", reason: `route ${route.name}: cluster ${picked!.cluster}${of} does not exist` };
   }
-  return { ...out, outcome: "forward", status: 200, reason: `route ${route.name} → ${out.destinations.map((d) => d.cluster).join(", ")}` };
+  if (d.kind === "reply") {
+    return { ...out, outcome: "no_endpoints", reason: `route ${route.name}: cluster ${picked?.cluster ?? "(none)"}${of} has no endpoints` };
+  }
+  const to = d.path === null ? "" : `, path rewritten to ${d.path}`;
+  return { ...out, outcome: "forward", reason: `route ${route.name} → ${out.destinations.map((x) => x.cluster).join(", ")}${of}${to}` };
 }
 
 /** A TCP/TLS-passthrough connection: the route its SNI selects and where the bytes go. */
-function traceTcp(snapshot: Snapshot, out: TraceResult, t: TcpRouteTable, sni: string): TraceResult {
-  out.routeTable = t.name;
-  const ri = selectVirtualHost(t, sni);
-  if (ri < 0) {
-    const names = t.routes.flatMap((r) => r.sniHosts);
-    return { ...out, outcome: "tcp_no_route", status: 0, reason: `no TCP route of ${t.name} for SNI "${sni}" (routes for: ${names.join(", ") || "none"}): the connection is closed` };
+function traceTcp(snapshot: Snapshot, out: TraceResult, t: TcpRouteTable | null, sni: string, random: () => number): TraceResult {
+  out.status = 0;
+  out.routeTable = t?.name ?? null;
+  const d = dispatchTcp(snapshot, t, sni, random);
+  out.reply = d.reply?.code ?? null;
+  const r = d.route;
+  if (r === null) {
+    const names = t?.routes.flatMap((x) => x.sniHosts) ?? [];
+    return { ...out, outcome: "tcp_no_route", reason: `no TCP route of ${t?.name ?? "(none)"} for SNI "${sni}" (routes for: ${names.join(", ") || "none"}): the connection is closed` };
   }
-  const r = t.routes[ri]!;
   out.route = r.name;
-  out.routeIndex = ri;
-  for (const d of r.destinations) {
-    out.destinations.push({ cluster: d.cluster, weight: d.weight, endpoints: snapshot.clusters.get(d.cluster)?.endpoints ?? [] });
+  out.routeIndex = t!.routes.indexOf(r);
+  for (const x of r.destinations) {
+    out.destinations.push({ cluster: x.cluster, weight: x.weight, endpoints: snapshot.clusters.get(x.cluster)?.endpoints ?? [] });
   }
-  out.cluster = out.destinations[0]?.cluster ?? null;
-  out.endpoints = out.destinations[0]?.endpoints ?? [];
-  const where = out.destinations.map((d) => d.cluster).join(", ");
-  if (out.destinations.every((d) => d.endpoints.length === 0)) {
-    return { ...out, outcome: "tcp_no_route", status: 0, reason: `route ${r.name} (${r.source}): ${where || "(no destination)"} has no endpoints: the connection is closed` };
+  out.cluster = d.destination?.cluster ?? null;
+  out.endpoints = d.destination === null ? [] : (snapshot.clusters.get(d.destination.cluster)?.endpoints ?? []);
+  const where = out.destinations.map((x) => x.cluster).join(", ");
+  if (d.kind === "reply") {
+    return { ...out, outcome: "tcp_no_route", reason: `route ${r.name} (${r.source}): ${out.cluster ?? where ?? "(no destination)"} has no endpoints: the connection is closed` };
   }
-  return { ...out, outcome: "tcp_forward", status: 0, reason: `route ${r.name} (${r.source}) splices the connection to ${where}` };
+  return { ...out, outcome: "tcp_forward", reason: `route ${r.name} (${r.source}) splices the connection to ${where}` };
 }

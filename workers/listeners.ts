@@ -4,11 +4,14 @@
 // finish their current exchange and close.
 import type { TCPSocketListener, TCPSocketListenOptions } from "bun";
 import type { ListenerStatus } from "../src/snapshot/messages.ts";
-import type { Listener, ServerProtocol, Snapshot } from "../src/snapshot/types.ts";
+import type { Listener } from "../src/snapshot/types.ts";
+import { isHTTPProtocol } from "../src/snapshot/protocols.ts";
 import { coarseNow, workerLog } from "./context.ts";
 import { buildContexts } from "./tls/contexts.ts";
 import { setContexts, tlsHandlers } from "./tls/listener.ts";
+import type { Generation } from "./http/clusters.ts";
 import { Downstream, httpHandlers } from "./http/downstream.ts";
+import { PortState } from "./port-state.ts";
 import { isPassthrough, tcpHandlers } from "./tcp/handoff.ts";
 import { sessions } from "./tcp/session.ts";
 import { foreignListeners, socketOwner } from "./port-holders.ts";
@@ -37,41 +40,12 @@ export const CLOSING_MS = 10_000;
 /** An upgraded (WebSocket) connection silent in both directions this long is closed. */
 export const TUNNEL_IDLE_MS = 3_600_000;
 
-export class PortState {
-  readonly conns = new Set<Downstream>();
-  server: TCPSocketListener<Downstream> | null = null;
-  /** Stopped accepting: connections close after their current exchange. */
-  draining = false;
-
-  constructor(
-    readonly key: string,
-    public listener: Listener,
-    public snapshot: Snapshot,
-    /** Plain-text HTTP, TLS (ClientHello peek, then termination or passthrough), or plain TCP routes. */
-    readonly kind: "http" | "tls" | "tcp" = "http",
-    /** A client's FIN is passed on alone (the port splices connections); else it closes the connection. */
-    readonly halfOpen = false,
-  ) {}
-
-  /** Stop accepting; close idle connections now, busy ones after their exchange. */
-  stop(): void {
-    this.draining = true;
-    if (this.server !== null) {
-      this.server.stop(false);
-      this.server = null;
-    }
-    for (const d of this.conns) if (d.idle) d.end();
-  }
-}
+export { PortState };
 
 /** Bound ports by `address:port`. */
 const ports = new Map<string, PortState>();
 /** Every port with connections, including stopped ones still finishing work. */
 const all = new Set<PortState>();
-
-function servesHttp(p: ServerProtocol): boolean {
-  return p === "HTTP" || p === "HTTP2" || p === "GRPC";
-}
 
 function describe(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
@@ -80,7 +54,8 @@ function describe(err: unknown): string {
 }
 
 /** Bind, update and stop listeners for `snapshot`; the status of each of its listeners. */
-export function applyListeners(snapshot: Snapshot): ListenerStatus[] {
+export function applyListeners(gen: Generation): ListenerStatus[] {
+  const snapshot = gen.snapshot;
   const statuses: ListenerStatus[] = [];
   const seen = new Set<string>();
   const contextErrors: string[] = [];
@@ -90,7 +65,7 @@ export function applyListeners(snapshot: Snapshot): ListenerStatus[] {
     const st: ListenerStatus = { name: l.name, port: l.port, bindPort: l.bindPort, error: "" };
     statuses.push(st);
     const kind = l.tls !== null ? "tls" : l.tcpRoutes !== null ? "tcp" : "http";
-    if (kind === "http" && !servesHttp(l.protocol)) {
+    if (kind === "http" && !isHTTPProtocol(l.protocol)) {
       st.error = `protocol ${l.protocol} not served yet`;
       continue;
     }
@@ -110,7 +85,7 @@ export function applyListeners(snapshot: Snapshot): ListenerStatus[] {
     const existing = ports.get(key);
     if (existing !== undefined && existing.kind === kind && existing.halfOpen === halfOpen) {
       existing.listener = l;
-      existing.snapshot = snapshot;
+      existing.gen = gen;
       continue;
     }
     // (a port this worker already listens on is ours: its rebind to another kind is not checked)
@@ -121,7 +96,7 @@ export function applyListeners(snapshot: Snapshot): ListenerStatus[] {
       st.bindFailed = true;
       continue;
     }
-    const ps = new PortState(key, l, snapshot, kind, halfOpen);
+    const ps = new PortState(key, l, gen, kind, halfOpen);
     try {
       // reusePort works for Bun.listen (BUN-NOTES) though bun-types lists it only for Bun.serve;
       // a port changing between HTTP and TLS binds the new listener before the old one stops
@@ -175,7 +150,7 @@ export function sweepDownstreams(now: number): void {
         if (quiet > CLOSING_MS) d.abort(); // we sent FIN; the client never closed its side
       } else if (d.idle) {
         if (quiet > DOWNSTREAM_IDLE_MS || ps.draining) d.end();
-      } else if (d.ex?.tunnel === true && quiet > TUNNEL_IDLE_MS) d.abort();
+      } else if (d.tunnelled && quiet > TUNNEL_IDLE_MS) d.abort();
     }
     if (ps.draining && ps.conns.size === 0) all.delete(ps);
   }

@@ -34,8 +34,7 @@ function sweep(): void {
 function applySnapshot(s: Snapshot): void {
   if (draining) return;
   reviveRegexes(s.listeners); // compiled regexes lose their engine in postMessage
-  applyClusters(s);
-  const listeners = applyListeners(s);
+  const listeners = applyListeners(applyClusters(s));
   send({ type: "applied", workerId: options.workerId, version: s.version, listeners });
 }
 

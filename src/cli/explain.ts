@@ -2,6 +2,7 @@
 // one request walked through the compiled snapshot, every decision printed.
 import { UsageError, type Options } from "./args.ts";
 import { formatFinding, loadAndBuild } from "../primary/pipeline.ts";
+import { REPLIES } from "../dispatch/replies.ts";
 import { trace, type TraceResult } from "../trace.ts";
 
 function one(o: Options, name: string): string | undefined {
@@ -19,6 +20,10 @@ export function formatTrace(t: TraceResult): string {
   for (const d of t.destinations) {
     const eps = d.endpoints.map((e) => `${e.address}:${e.port}`).join(", ") || "(no endpoints)";
     lines.push(`destination:   ${d.cluster} weight ${d.weight} → ${eps}`);
+  }
+  if (t.reply !== null) {
+    const r = REPLIES[t.reply];
+    lines.push(`local reply:   ${r.code} (flag ${r.flag}, details ${r.details})`);
   }
   lines.push(`result:        ${t.status === 0 ? "-" : t.status} ${t.outcome}: ${t.reason}`);
   return lines.join("\n") + "\n";
@@ -42,13 +47,14 @@ export function explainCommand(o: Options): number {
     return 1;
   }
   const sni = one(o, "--sni");
+  const scheme = one(o, "--scheme"); // default: https on a TLS port, else http (what the worker sees)
   const t = trace(built.snapshot, {
     port: Number(portStr),
     host,
     path,
     method: one(o, "--method") ?? "GET",
     headers,
-    scheme: one(o, "--scheme") ?? "http",
+    ...(scheme !== undefined ? { scheme } : {}),
     pathNormalization: o.pathNormalization,
     ...(sni !== undefined ? { sni } : {}),
   });

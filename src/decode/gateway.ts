@@ -22,13 +22,8 @@ const PROTOCOLS: Record<string, ServerProtocol> = {
   MYSQL: "TCP",
 };
 
-export function isHTTPProtocol(p: ServerProtocol): boolean {
-  return p === "HTTP" || p === "HTTP2" || p === "GRPC";
-}
-
-export function isTLSProtocol(p: ServerProtocol): boolean {
-  return p === "HTTPS" || p === "TLS";
-}
+export { isHTTPProtocol, isTLSProtocol } from "../snapshot/protocols.ts";
+import { isHTTPProtocol, isTLSProtocol } from "../snapshot/protocols.ts";
 
 // `h`, `*.h`, `*`, optionally `ns/`, `./` or `*/` in front.
 const HOST = /^((\*|\.|[a-z0-9]([-a-z0-9]*[a-z0-9])?)\/)?(\*|(\*\.)?[a-z0-9_]([-a-z0-9_]*[a-z0-9_])?(\.[a-z0-9_]([-a-z0-9_]*[a-z0-9_])?)*\.?)$/;

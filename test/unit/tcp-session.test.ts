@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Cluster, Snapshot, TcpRouteTable } from "../../src/snapshot/types.ts";
 import { accessLog, formatJson } from "../../workers/access-log.ts";
 import { coarseNow } from "../../workers/context.ts";
-import { applyClusters } from "../../workers/http/clusters.ts";
+import { applyClusters, type Generation } from "../../workers/http/clusters.ts";
 import type { PortState } from "../../workers/listeners.ts";
 import { stats } from "../../workers/stats.ts";
 import { tcpHandlers } from "../../workers/tcp/handoff.ts";
@@ -35,8 +35,10 @@ function table(c: string): TcpRouteTable {
   return { name: "tcp.7000", routes: [route], exactHosts: new Map(), wildcardHosts: [], catchAll: 0 };
 }
 
+let gen: Generation;
+
 function listen(t: TcpRouteTable): TCPSocketListener<any> {
-  const port = { listener: { tcpRoutes: t }, draining: false } as unknown as PortState;
+  const port = { listener: { tcpRoutes: t }, gen, draining: false } as unknown as PortState;
   return Bun.listen({ hostname: "127.0.0.1", port: 0, allowHalfOpen: true, socket: tcpHandlers(port) });
 }
 
@@ -47,7 +49,7 @@ beforeAll(() => {
   // takes bytes, never answers, never closes (not even after a FIN)
   silent = Bun.listen({ hostname: "127.0.0.1", port: 0, allowHalfOpen: true, socket: { data: (_s, b) => void (silentGot += b.length), end: () => void (silentEnded = true) } });
   const cs = [cluster("echo", echo.port), cluster("closer", closer.port), cluster("silent", silent.port)];
-  applyClusters({ clusters: new Map(cs.map((c) => [c.name, c])) } as unknown as Snapshot);
+  gen = applyClusters({ clusters: new Map(cs.map((c) => [c.name, c])) } as unknown as Snapshot);
   front = listen(table("echo"));
   frontCloser = listen(table("closer"));
   frontSilent = listen(table("silent"));

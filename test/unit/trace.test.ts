@@ -133,6 +133,12 @@ describe("trace answers", () => {
     expect(t.reason).toBe("route nowhere: cluster outbound|80||nowhere.default.svc.cluster.local has no endpoints");
   });
 
+  test("CONNECT is 404 no_route, as the worker answers it on HTTP/1.1 and HTTP/2 (Envoy: only connect_matcher routes take it)", () => {
+    const t = trace(s, { port: 80, host: "empty.example.com", path: "/only", method: "CONNECT" });
+    expect([t.outcome, t.status, t.reply, t.virtualHost]).toEqual(["no_route", 404, "no_route", "empty.example.com:80"]);
+    expect(t.reason).toContain("connect_matcher");
+  });
+
   test("a host whose VirtualService has no route for the path", () => {
     const t = trace(s, { port: 80, host: "empty.example.com", path: "/" });
     expect([t.outcome, t.considered.length]).toEqual(["no_route", 1]);

@@ -44,7 +44,8 @@ describe("requestHead", () => {
     ["no :path", { ...base, ":path": undefined }, true, 0],
     ["a path not starting with /", { ...base, ":path": "a" }, true, 0],
     ["* for a GET", { ...base, ":path": "*" }, true, 0],
-    ["CONNECT", { ...base, ":method": "CONNECT" }, true, 405],
+    ["CONNECT with a :path (extended CONNECT, not enabled)", { ...base, ":method": "CONNECT" }, true, 0],
+    ["CONNECT without :authority", { ":method": "CONNECT" }, true, 0],
     ["no authority", { ":method": "GET", ":path": "/" }, true, 400],
     ["CR LF in a value", { ...base, "x-a": "1\r\nx-b: 2" }, true, 400],
     ["NUL in the authority", { ...base, ":authority": "a\0b" }, true, 400],
@@ -55,6 +56,13 @@ describe("requestHead", () => {
     ["a content-length on a stream that already ended", { ...base, "content-length": "3" }, true, 400],
   ] as const)("%s is refused", (_name, headers, end, want) => {
     expect(requestHead(headers as never, end)).toBe(want);
+  });
+
+  test("CONNECT (no :path) becomes an HTTP/1.1 CONNECT to its authority, decided like one (Envoy: 404 on both)", () => {
+    expect(requestHead({ ":method": "CONNECT", ":authority": "example.com:443" }, false)).toEqual({
+      head: "CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n",
+      length: -1,
+    });
   });
 
   test("OPTIONS * is a request", () => {

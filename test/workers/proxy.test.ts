@@ -130,12 +130,13 @@ describe("local replies", () => {
     expect(r2.status).toBe(404);
   });
 
-  test("503 no healthy upstream: cluster without endpoints, or missing", async () => {
-    for (const p of ["/none", "/missing"]) {
-      const r = await fetch(`${base()}${p}`, { headers: { host: "app.example.com" } });
-      expect(r.status).toBe(503);
-      expect(await r.text()).toBe("no healthy upstream");
-    }
+  test("503: a cluster without endpoints is UH 'no healthy upstream'; a missing one is NC with no body (Envoy's cluster_not_found)", async () => {
+    const none = await fetch(`${base()}/none`, { headers: { host: "app.example.com" } });
+    expect(none.status).toBe(503);
+    expect(await none.text()).toBe("no healthy upstream");
+    const missing = await fetch(`${base()}/missing`, { headers: { host: "app.example.com" } });
+    expect(missing.status).toBe(503);
+    expect(await missing.text()).toBe("");
   });
 
   test("503 when the upstream refuses", async () => {

@@ -1,6 +1,10 @@
 // Per-cluster runtime state built when a snapshot is applied: one pool per
 // endpoint and the load-balancer's memory (round-robin position, active
-// request counts). Pools survive a snapshot swap when the endpoint stays.
+// request counts), gathered with the snapshot into a Generation. A request
+// is decided and forwarded within one generation (the one current when its
+// head arrived): its route table and the clusters it forwards to always
+// agree. Pools survive a snapshot swap when the endpoint stays; a retired
+// generation is garbage once its last exchange lets go of it.
 import type { Cluster, Snapshot } from "../../src/snapshot/types.ts";
 import type { StatsSample } from "../../src/snapshot/messages.ts";
 import { clusterLabel } from "../stats.ts";
@@ -69,8 +73,23 @@ export class ClusterRuntime {
   }
 }
 
-/** Cluster name → runtime, for the snapshot applied last. */
-export const clusters = new Map<string, ClusterRuntime>();
+/** A snapshot and the cluster runtimes built for it. */
+export class Generation {
+  constructor(
+    readonly snapshot: Snapshot,
+    /** Cluster name → runtime; exactly the clusters of `snapshot`. */
+    readonly clusters: ReadonlyMap<string, ClusterRuntime>,
+  ) {}
+}
+
+const EMPTY: Snapshot = { version: 0, hash: "", createdAt: "", listeners: [], clusters: new Map(), credentials: new Map(), findings: [] };
+
+let current = new Generation(EMPTY, new Map());
+
+/** The generation applied last (new requests and connections are decided in it). */
+export function currentGeneration(): Generation {
+  return current;
+}
 
 function endpointsKey(c: Cluster): string {
   let k = c.lbPolicy + "|" + c.connectTimeoutMs;
@@ -80,8 +99,9 @@ function endpointsKey(c: Cluster): string {
 
 const keys = new WeakMap<ClusterRuntime, string>();
 
-/** Rebuild runtimes for a new snapshot, keeping pools of endpoints that stay. */
-export function applyClusters(snapshot: Snapshot): void {
+/** Rebuild runtimes for a new snapshot, keeping pools of endpoints that stay: the new current generation. */
+export function applyClusters(snapshot: Snapshot): Generation {
+  const clusters = current.clusters;
   const oldPools = new Map<string, EndpointPool>();
   for (const rt of clusters.values()) for (const p of rt.pools) oldPools.set(`${p.cluster}|${p.address}|${p.port}`, p);
   const kept = new Set<EndpointPool>();
@@ -109,19 +129,19 @@ export function applyClusters(snapshot: Snapshot): void {
     next.set(name, rt);
   }
   for (const p of oldPools.values()) if (!kept.has(p)) p.retire();
-  clusters.clear();
-  for (const [k, v] of next) clusters.set(k, v);
+  current = new Generation(snapshot, next);
+  return current;
 }
 
 /** Close upstream connections idle since before `before`. */
 export function sweepUpstreams(before: number): void {
-  for (const rt of clusters.values()) for (const p of rt.pools) p.closeIdle(before);
+  for (const rt of current.clusters.values()) for (const p of rt.pools) p.closeIdle(before);
 }
 
 /** gangway_upstream_cx_active per cluster. */
 export function upstreamGauges(): StatsSample {
   const out: StatsSample = {};
-  for (const [name, rt] of clusters) {
+  for (const [name, rt] of current.clusters) {
     let open = 0;
     for (const p of rt.pools) open += p.connections;
     out[`gangway_upstream_cx_active{${clusterLabel(name)}}`] = open;

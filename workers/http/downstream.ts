@@ -2,9 +2,10 @@
 // exchange at a time in order (pipelined requests wait in the buffer), keeps
 // the connection alive between exchanges, and splices after an upgrade.
 import type { Socket } from "bun";
-import type { FilterChain } from "../../src/snapshot/types.ts";
+import type { Listener } from "../../src/snapshot/types.ts";
 import { coarseNow, reportError } from "../context.ts";
-import type { PortState } from "../listeners.ts";
+import type { PortConnection, PortState } from "../port-state.ts";
+import type { DownstreamTls, ExchangeConn } from "./conn.ts";
 import { BODY_BAD, BODY_MORE } from "./body.ts";
 import { TCHAR } from "./chars.ts";
 import { Exchange } from "./exchange.ts";
@@ -38,16 +39,9 @@ export function badMethodPrefix(buf: Uint8Array, off: number): boolean {
 /** Pipelined bytes buffered while an exchange runs before the client is paused. */
 const PIPELINE_LIMIT = 1 << 20;
 
-/** A connection whose TLS gangway terminated: the chain it was accepted under. */
-export interface DownstreamTls {
-  chain: FilterChain;
-  sni: string;
-  /** x-forwarded-client-cert value of a verified client certificate, or "". */
-  xfcc: string;
-  verified: boolean;
-}
+export type { DownstreamTls };
 
-export class Downstream {
+export class Downstream implements ExchangeConn, PortConnection {
   /** Set for TLS-terminated connections (workers/tls/listener.ts). */
   tls: DownstreamTls | null = null;
   /** The connection speaks HTTP/2 (its streams are child Downstreams). */
@@ -80,6 +74,17 @@ export class Downstream {
     this.remoteIp = socket.remoteAddress;
   }
 
+  /** ConnFacts: the port's listener in its current generation. */
+  get listener(): Listener {
+    return this.port.listener;
+  }
+
+  /** ConnFacts: the SNI of the handshake when TLS was terminated here, else null. */
+  get sni(): string | null {
+    const t = this.tls;
+    return t === null ? null : t.sni;
+  }
+
   get remoteAddress(): string {
     const ip = this.remoteIp;
     return (ip.includes(":") ? `[${ip}]` : ip) + ":" + this.socket.remotePort;
@@ -102,6 +107,11 @@ export class Downstream {
   /** Idle: no exchange (or HTTP/2 stream) in flight and nothing half-read. */
   get idle(): boolean {
     return this.ex === null && (this.h2 === null || this.h2.active === 0);
+  }
+
+  /** An upgraded (WebSocket) tunnel is running. */
+  get tunnelled(): boolean {
+    return this.ex !== null && this.ex.tunnel;
   }
 
   touch(): void {

@@ -2,33 +2,31 @@
 // it locally or forward it through a pooled upstream connection, stream both
 // bodies with backpressure, then log and count it. The response side lives in
 // response.ts; this file holds the lifecycle and the request side.
-import type { HeaderOperations, Route, RouteAction } from "../../src/snapshot/types.ts";
-import { misdirected, selectRoute, selectVirtualHost } from "../../src/route/lookup.ts";
+import { EMPTY_OPS, type Decision } from "../../src/dispatch/decision.ts";
+import { dispatch } from "../../src/dispatch/dispatch.ts";
+import { codecReply, REPLIES, type ReplyRow, type UpstreamFailure } from "../../src/dispatch/replies.ts";
+import type { HeaderOperations } from "../../src/snapshot/types.ts";
 import { accessLog } from "../access-log.ts";
 import { httpDate, options, reportError } from "../context.ts";
 import { stats } from "../stats.ts";
 import { BODY_BAD, BODY_LENGTH, BodyReader } from "./body.ts";
-import { clusters } from "./clusters.ts";
-import type { Downstream } from "./downstream.ts";
-import { ExchangeRecord } from "./exchange-record.ts";
+import type { Generation } from "./clusters.ts";
+import type { ExchangeConn, TunnelUser } from "./conn.ts";
+import { CONNECTING, DONE, ExchangeStates, FINISHED, STREAMING, TUNNEL, WAITING } from "./exchange-state.ts";
 import { hasOps, localIds, localResponseHead, upstreamRequestHead } from "./heads-out.ts";
-import { localOps, redirectLocation, rewritePath } from "./route-actions.ts";
+import { localOps } from "./route-actions.ts";
 import type { RequestHead } from "./parse-request.ts";
 import type { ResponseHead } from "./parse-response.ts";
-import { onResponseData, onUpstreamGone } from "./response.ts";
+import { onResponseData, onUpstreamGone, type ResponseExchange } from "./response.ts";
 import type { UpstreamConn, UpstreamUser } from "./upstream-conn.ts";
+import { UpstreamRequest } from "./upstream-request.ts";
 import type { EndpointPool } from "./upstream-pool.ts";
 
 /** Request body bytes read and dropped after a local reply before the connection is closed instead. */
 const DISCARD_LIMIT = 1 << 20;
-/** Request body bytes held while the upstream connection opens before the client is paused. */
-const PENDING_LIMIT = 256 * 1024;
-/** A request up to this size is kept to be resent once if a reused connection turns out dead. */
-const REPLAY_LIMIT = 64 * 1024;
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
-export const NO_OPS: HeaderOperations = { set: [], add: [], remove: [] };
+export const NO_OPS: HeaderOperations = EMPTY_OPS;
 const NOT_ASCII = /[^\x00-\x7f]/;
-const NOT_LATIN1 = /[^\x00-\xff]/;
 
 function onTimeout(ex: Exchange): void {
   ex.timer = null;
@@ -40,10 +38,14 @@ function onTimeout(ex: Exchange): void {
   }
 }
 
-export class Exchange extends ExchangeRecord implements UpstreamUser {
+export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser, ResponseExchange {
   // --- state ---
   readonly t0 = performance.now();
-  route: Route | null = null;
+  /** The generation the request was decided in (route table and clusters); set by start(). */
+  gen: Generation | null = null;
+  decision: Decision | null = null;
+  /** The local reply given, or null (forwarded / not answered yet). */
+  replyRow: ReplyRow | null = null;
   destService = "unknown";
   pool: EndpointPool | null = null;
   conn: UpstreamConn | null = null;
@@ -53,40 +55,100 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
   /** Request body bytes are read and dropped (a local reply or early response was given). */
   discard = false;
   private discarded = 0;
-  /** Request bytes waiting for the upstream connection to open. */
-  private pending: Uint8Array[] | null = null;
-  private pendingBytes = 0;
-  /** The request went to a reused connection and is small enough to resend once if that proves dead. */
-  replayable = false;
-  /** Body bytes written so far, kept while replayable. */
-  private replayBody: Uint8Array[] | null = null;
-  private replayBytes = 0;
   retried = false;
-  /** The request head is on the upstream connection (body chunks may follow directly). */
-  upstreamReady = false;
-  private upHead = "";
-  private upAscii = true;
+  /** The request's head, held body and replay copy on their way upstream. */
+  private readonly up = new UpstreamRequest();
   tSent = 0;
   timeoutMs = 0;
   timer: ReturnType<typeof setTimeout> | null = null;
   respBuf: Buffer | null = null;
   resp: ResponseHead | null = null;
   readonly respBody = new BodyReader();
-  respStarted = false;
-  respDone = false;
   /** Decode a chunked response (the client speaks HTTP/1.0). */
   decode = false;
-  tunnel = false;
   closeDownstream = false;
-  finished = false;
   responseOps: HeaderOperations = NO_OPS;
 
   constructor(
-    readonly ds: Downstream,
+    readonly ds: ExchangeConn,
     head: RequestHead,
   ) {
     super(head);
     if (ds.h2Stream) this.protocol = "HTTP/2";
+  }
+
+  /** The request head is on the upstream connection: body chunks follow directly. */
+  private get upstreamReady(): boolean {
+    return (this.state === WAITING || this.state === STREAMING) && this.conn !== null;
+  }
+
+  /** The request went to a reused connection and is small enough to resend once if that proves dead. */
+  get replayable(): boolean {
+    return this.up.replayable;
+  }
+
+  // --- events from the response side (response.ts) ---
+
+  /** The upstream's response head (final, or 101) arrived. */
+  responseHead(r: ResponseHead): void {
+    this.respBuf = null;
+    this.resp = r;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.upstreamServiceTime = Math.round(performance.now() - this.tSent);
+    this.status = r.status;
+    this.details = "via_upstream";
+  }
+  /** The response head is being written to the client. */
+  responseStarted(): void {
+    this.to(STREAMING);
+  }
+  /** A 101 was passed on: splice from now on. */
+  tunnelStarted(): void {
+    this.to(TUNNEL);
+  }
+  /** The whole response was passed on; `conn` goes back to its pool (closed unless `reusable`). */
+  responseEnded(conn: UpstreamConn | null, reusable: boolean): void {
+    this.to(DONE);
+    if (conn !== null && this.conn === conn) {
+      this.conn = null;
+      conn.release(reusable);
+    }
+    this.maybeFinish();
+  }
+  upstreamAnswered(): void {
+    this.up.answered();
+  }
+  endsByClose(decode: boolean): void {
+    this.decode = decode;
+    this.closeDownstream = true;
+  }
+  /** The upstream failed before a response head: a local reply (`row`), the connection dropped. */
+  failBeforeResponse(row: ReplyRow, transportFailure = ""): void {
+    if (transportFailure !== "") this.transportFailure = transportFailure;
+    stats.upstreamError(this.upstreamCluster, row.flag);
+    this.respBuf = null;
+    this.resp = null;
+    this.dropUpstream();
+    this.reply(row);
+  }
+  tunnelClosed(): void {
+    this.closeDownstream = true;
+    this.reqComplete = true;
+    this.finish();
+  }
+  /** The upstream failed after the response started: nothing can be sent, the client connection is closed. */
+  failAfterResponse(row: ReplyRow): void {
+    stats.upstreamError(this.upstreamCluster, row.flag);
+    this.replyRow = row;
+    this.flags = row.flag;
+    this.details = row.details;
+    this.dropUpstream();
+    this.closeDownstream = true;
+    this.to(DONE);
+    this.maybeFinish();
   }
 
   get bytesReceived(): number {
@@ -106,84 +168,58 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
     return this.closeAfter ? "close" : this.head.minor === 0 ? "keep-alive" : "";
   }
 
-  /** Route the parsed head: answer locally or start forwarding. */
+  /** Decide the parsed head in the port's current generation: answer locally or start forwarding. */
   start(): void {
     const h = this.head;
     this.reqBody.init(h.contentLength, h.chunked, false);
-    const listener = this.ds.port.listener;
-    let table = listener.routeTable;
-    h.port = listener.port;
-    const tls = this.ds.tls;
-    if (tls !== null) {
+    const ds = this.ds;
+    const port = ds.port;
+    const gen = port.gen;
+    this.gen = gen;
+    h.port = port.listener.port;
+    if (ds.tls !== null) {
       h.scheme = "https";
-      this.sni = tls.sni;
-      table = tls.chain.routeTable;
-      // a request for a host the port's other TLS server serves (HTTP/2 connection reuse, a wrong Host)
-      if (misdirected(listener.tls!, tls.chain, h.host)) {
-        this.localReply(421, "-", "misdirected_request", "", "");
-        return;
-      }
+      this.sni = ds.tls.sni;
     }
-    if (table === null) {
-      this.localReply(404, "NR", "route_not_found", "", "");
-      return;
+    const d = dispatch(gen.snapshot, ds, h);
+    this.decision = d;
+    const route = d.route;
+    if (route !== null) this.routeName = route.name;
+    this.responseOps = d.responseHeaders;
+    if (d.kind === "forward") {
+      this.to(CONNECTING);
+      return this.forward(d);
     }
-    const vhi = h.method === "CONNECT" ? -1 : selectVirtualHost(table, h.host);
-    const vh = vhi < 0 ? null : table.virtualHosts[vhi]!;
-    const ri = vh === null ? -1 : selectRoute(vh, h);
-    if (ri < 0) {
-      this.localReply(404, "NR", "route_not_found", "", "");
-      return;
+    const dest = d.destination;
+    if (dest !== null && d.reply!.flag !== "-") {
+      // a destination that cannot be served (no endpoints, cluster missing): counted against it
+      this.upstreamCluster = dest.cluster;
+      this.destService = d.cluster?.serviceHost ?? dest.host;
+      stats.upstreamError(dest.cluster, d.reply!.flag);
     }
-    const route = vh!.routes[ri]!;
-    this.route = route;
-    this.routeName = route.name;
-    this.responseOps = route.responseHeaders;
-    const a = route.action;
-    if (a.kind === "forward") this.forward(route, a);
-    else if (a.kind === "redirect") this.localReply(a.status, "-", "redirect", "", "location: " + redirectLocation(h, a) + "\r\n");
-    else this.localReply(a.status, "-", "direct_response", a.body, "");
+    this.reply(d.reply!, d.status, d.body, d.location === "" ? "" : "location: " + d.location + "\r\n");
   }
 
-  private forward(route: Route, a: Extract<RouteAction, { kind: "forward" }>): void {
+  private forward(d: Decision): void {
     const h = this.head;
-    const dests = a.destinations;
-    let d = dests[0];
-    if (dests.length > 1) {
-      let r = Math.random() * a.totalWeight;
-      for (let i = 0; i < dests.length; i++) {
-        r -= dests[i]!.weight;
-        if (r < 0) {
-          d = dests[i];
-          break;
-        }
-      }
-    }
-    if (d === undefined) return this.localReply(503, "UH", "no_healthy_upstream", "no healthy upstream", "");
-    if (d.cluster === "") return this.localReply(500, "-", "direct_response", "", ""); // unresolved Gateway API backendRef
-    this.upstreamCluster = d.cluster;
-    const rt = clusters.get(d.cluster);
-    this.destService = rt?.cluster.serviceHost ?? d.host;
-    const pool = rt?.pick() ?? null;
+    const dest = d.destination!;
+    const cluster = d.cluster!;
+    this.upstreamCluster = dest.cluster;
+    this.destService = cluster.serviceHost;
+    // the same generation as the decision: the runtime exists and has a pool per endpoint
+    const pool = this.gen!.clusters.get(dest.cluster)?.pick() ?? null;
     if (pool === null) {
-      stats.upstreamError(d.cluster, "UH");
-      return this.localReply(503, "UH", "no_healthy_upstream", "no healthy upstream", "");
+      stats.upstreamError(dest.cluster, REPLIES.no_healthy_upstream.flag);
+      return this.reply(REPLIES.no_healthy_upstream);
     }
     this.pool = pool;
     pool.active++;
     this.upstreamHost = pool.hostPort;
-    let target = this.logPath;
-    let original = "";
-    if (a.rewriteUri !== null) {
-      original = target;
-      const p = rewritePath(route, h, a.rewriteUri);
-      target = h.query === "" ? p : p + "?" + h.query;
-    }
-    const authority = a.rewriteAuthority ?? (h.authority === "" ? d.host : h.authority);
+    const route = d.route!;
     const xfcc = this.ds.tls?.xfcc ?? "";
-    const headStr = upstreamRequestHead(h, target, authority, this.ds.remoteIp, original, route.requestHeaders, this, xfcc);
-    this.upHead = headStr;
-    this.upAscii = !h.highBytes && (!hasOps(route.requestHeaders) || !NOT_ASCII.test(headStr));
+    const headStr = upstreamRequestHead(h, d.path ?? this.logPath, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, this, xfcc);
+    this.up.head = headStr;
+    this.up.ascii = !h.highBytes && (!hasOps(d.requestHeaders) || !NOT_ASCII.test(headStr));
     if (h.expectContinue && !this.reqBody.done) this.ds.write(CONTINUE);
     this.timeoutMs = route.timeoutMs;
     const c = pool.takeIdle(this);
@@ -198,43 +234,10 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
     const conn = this.conn!;
     this.tSent = performance.now();
     if (accessLog.enabled) this.upstreamLocal = conn.localAddress;
-    let ok = this.writeHead(conn);
-    if (this.retried) {
-      const bufs = this.replayBody;
-      this.replayBody = null;
-      this.replayable = false;
-      if (bufs !== null) for (let i = 0; i < bufs.length; i++) ok = conn.write(bufs[i]!) && ok;
-    } else {
-      this.replayable = conn.uses > 1;
-      this.replayBytes = this.upHead.length;
-    }
-    this.upstreamReady = true;
-    const pending = this.pending;
-    if (pending !== null) {
-      this.pending = null;
-      this.pendingBytes = 0;
-      for (let i = 0; i < pending.length; i++) ok = this.toUpstream(pending[i]!) && ok;
-    }
+    this.to(WAITING);
+    const ok = this.up.sendTo(conn, this.retried);
     if (ok) this.ds.resume();
     else this.ds.pause();
-  }
-
-  private writeHead(conn: UpstreamConn): boolean {
-    if (conn.socket === null) return false;
-    const h = this.upHead;
-    if (this.upAscii) return conn.out.writeText(conn.socket, h, true);
-    return conn.write(Buffer.from(h, NOT_LATIN1.test(h) ? "utf8" : "latin1"));
-  }
-
-  private toUpstream(b: Uint8Array): boolean {
-    if (this.replayable) {
-      this.replayBytes += b.length;
-      if (this.replayBytes > REPLAY_LIMIT) {
-        this.replayable = false;
-        this.replayBody = null;
-      } else (this.replayBody ??= []).push(b);
-    }
-    return this.conn!.write(b);
   }
 
   /**
@@ -259,13 +262,11 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
       }
       return;
     }
-    if (this.upstreamReady && this.conn !== null) {
-      if (!this.toUpstream(chunk)) this.ds.pause();
+    if (this.upstreamReady) {
+      if (!this.up.write(this.conn!, chunk)) this.ds.pause();
       return;
     }
-    (this.pending ??= []).push(chunk);
-    this.pendingBytes += chunk.length;
-    if (this.pendingBytes > PENDING_LIMIT) this.ds.pause();
+    if (this.up.hold(chunk)) this.ds.pause();
   }
 
   /** The request's body framing broke (bad chunk): 400, or a reset when the response already started. */
@@ -273,7 +274,7 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
     this.dropUpstream();
     this.closeDownstream = true;
     this.reqComplete = true;
-    if (!this.respStarted) this.localReply(400, "DPE", "http1.codec_error", "", "");
+    if (!this.respStarted) this.reply(REPLIES.bad_body);
     else this.ds.abort();
     this.finish();
   }
@@ -282,13 +283,13 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
   badRequest(status: number): void {
     this.closeDownstream = true;
     this.reqComplete = true;
-    this.localReply(status, "DPE", "http1.codec_error", "", "");
+    this.reply(codecReply(status));
   }
 
   /** The downstream delivered the whole request. */
   requestComplete(): void {
     this.reqComplete = true;
-    if (this.timeoutMs > 0 && this.resp === null && !this.respDone && !this.finished && this.timer === null)
+    if (this.timeoutMs > 0 && this.resp === null && (this.state === CONNECTING || this.state === WAITING) && this.timer === null)
       this.timer = setTimeout(onTimeout, this.timeoutMs, this);
     this.maybeFinish();
   }
@@ -296,31 +297,35 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
   onTimeout(): void {
     if (this.finished || this.resp !== null || this.respDone) return;
     this.dropUpstream();
-    stats.upstreamError(this.upstreamCluster, "UT");
-    this.localReply(504, "UT", "response_timeout", "upstream request timeout", "");
+    stats.upstreamError(this.upstreamCluster, REPLIES.response_timeout.flag);
+    this.reply(REPLIES.response_timeout);
   }
 
-  /** Answer the request from the gateway (404, 503, redirect, direct response…). */
-  localReply(status: number, flags: string, details: string, body: string, extra: string): void {
+  /**
+   * Answer the request from the gateway with a row of the reply table (404,
+   * 503, redirect, direct response…); `status`/`body`/`extra` header lines
+   * override the row's for redirects and direct responses.
+   */
+  reply(row: ReplyRow, status = row.status, body = row.body, extra = ""): void {
     if (this.respStarted) return;
+    this.to(DONE);
+    this.replyRow = row;
     this.status = status;
-    this.flags = flags;
-    this.details = details;
-    this.respStarted = true;
-    this.respDone = true;
+    this.flags = row.flag;
+    this.details = row.details;
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
     }
     if (!this.reqBody.done) {
       this.discard = true;
-      this.pending = null;
+      this.up.dropPending();
       // a client waiting for 100-continue, or a big body, is not worth reading: close instead
       const rb = this.reqBody;
       if (this.head.expectContinue || (rb.kind === BODY_LENGTH && rb.remaining > DISCARD_LIMIT)) this.closeDownstream = true;
     }
     // the ids Envoy sets before routing, for the log line (not for a head that did not parse)
-    if (accessLog.enabled && this.requestId === "" && flags !== "DPE") localIds(this.head, this.ds.remoteIp, this);
+    if (accessLog.enabled && this.requestId === "" && row.flag !== "DPE") localIds(this.head, this.ds.remoteIp, this);
     const bodyBytes = body === "" ? 0 : Buffer.byteLength(body);
     const ops = this.responseOps;
     const opsExtra = ops === NO_OPS ? "" : localOps(ops);
@@ -342,7 +347,7 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
 
   finish(): void {
     if (this.finished) return;
-    this.finished = true;
+    this.to(FINISHED);
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
@@ -376,11 +381,10 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
   onUpstreamDrain(): void {
     if (!this.respDone || this.tunnel) this.ds.resume();
   }
-  onUpstreamClose(conn: UpstreamConn, connectFailed: boolean, reason: string): void {
+  onUpstreamClose(conn: UpstreamConn, failure: UpstreamFailure): void {
     if (conn !== this.conn) return;
     this.conn = null;
-    this.upstreamReady = false;
-    onUpstreamGone(this, connectFailed, reason);
+    onUpstreamGone(this, failure);
   }
 
   /** The downstream connection closed under us. */
@@ -388,8 +392,9 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
     if (this.finished) return;
     this.dropUpstream();
     if (!this.respDone) {
-      if (this.flags === "-") this.flags = "DC";
-      if (this.details === "" || this.details === "via_upstream") this.details = "downstream_remote_disconnect";
+      const dc = REPLIES.downstream_disconnect;
+      if (this.flags === "-") this.flags = dc.flag;
+      if (this.details === "" || this.details === "via_upstream") this.details = dc.details;
       if (!this.respStarted) this.status = 0;
     }
     this.closeDownstream = true;
@@ -411,6 +416,7 @@ export class Exchange extends ExchangeRecord implements UpstreamUser {
   /** Start over on a fresh connection (the reused one was dead before answering). */
   retry(): void {
     this.retried = true;
+    this.to(CONNECTING);
     this.conn = this.pool!.connect(this);
   }
 }

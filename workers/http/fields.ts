@@ -23,9 +23,19 @@ export const R_DROP = 7;
 export const R_XFF = 8;
 export const R_REQUEST_ID = 9;
 
-function lit(s: string): Uint8Array {
+/** A lower-case field name as bytes, to compare received names against. */
+export function lit(s: string): Uint8Array {
   return new Uint8Array(Buffer.from(s, "latin1"));
 }
+
+/**
+ * Connection-specific (hop-by-hop) fields: consumed here, never forwarded
+ * either way (RFC 9110 §7.6.1), and not allowed in HTTP/2 (RFC 9113 §8.2.2).
+ * The byte classifiers below (requestKind) and parse-response.ts drop these;
+ * h2.ts drops them from streams' headers (with http2-settings).
+ */
+export const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te"] as const;
+
 const N = {
   te: lit("te"),
   host: lit("host"),

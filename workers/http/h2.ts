@@ -9,7 +9,18 @@ import * as http2 from "node:http2";
 import { reportError } from "../context.ts";
 import { RawDuplex } from "../tls/bridge.ts";
 import { CHUNKED_BAD, CHUNKED_MORE, ChunkedScanner } from "./chunked.ts";
-import type { Downstream } from "./downstream.ts";
+import { HOP_BY_HOP } from "./fields.ts";
+/** A stream's child connection (a Downstream): request bytes in, told of drain and close. */
+export interface StreamChild {
+  onData(b: Buffer): void;
+  onDrain(): void;
+  onClose(): void;
+}
+
+/** The client connection HTTP/2 runs over (a Downstream): its raw socket. */
+export interface H2Parent {
+  readonly socket: unknown;
+}
 
 /** What a request line looks like to an HTTP/1.1 parser when a client starts HTTP/2 ("PRI * HTTP/2.0" + empty head). */
 const PREFACE_HEAD = Buffer.from("PRI * HTTP/2.0\r\n\r\n", "latin1");
@@ -26,7 +37,7 @@ const SETTINGS: http2.Settings = { maxConcurrentStreams: 128, maxHeaderListSize:
 /** Response bytes queued on a stream above which the child is told to wait. */
 const HIGH_WATER = 256 * 1024;
 /** Connection-specific fields: not allowed in HTTP/2 (RFC 9113 §8.2.2), dropped both ways. */
-const HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "http2-settings"]);
+const HOP = new Set<string>([...HOP_BY_HOP, "http2-settings"]);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 const BAD_VALUE = /[\r\n\0]/;
 
@@ -40,8 +51,8 @@ export class H2Conn {
   active = 0;
 
   constructor(
-    readonly parent: Downstream,
-    private readonly makeChild: (s: StreamSocket) => Downstream,
+    readonly parent: H2Parent,
+    private readonly makeChild: (s: StreamSocket) => StreamChild,
   ) {
     this.duplex = new RawDuplex(parent.socket as never);
     this.session = http2.performServerHandshake(this.duplex, { settings: SETTINGS });
@@ -101,11 +112,16 @@ export function requestHead(headers: http2.IncomingHttpHeaders, endStream: boole
   const path = headers[":path"];
   const authority = headers[":authority"] ?? headers.host;
   if (typeof method !== "string" || method === "") return 0;
-  if (method === "CONNECT") return 405;
-  if (typeof path !== "string" || path === "" || (path[0] !== "/" && !(path === "*" && method === "OPTIONS"))) return 0;
-  if (typeof authority !== "string" || authority === "") return 400;
-  if (BAD_VALUE.test(path) || path.includes(" ") || BAD_VALUE.test(authority)) return 400;
-  let head = `${method} ${path} HTTP/1.1\r\nhost: ${authority}\r\n`;
+  // CONNECT (RFC 9113 §8.5) has no :path: its target is the authority, as on HTTP/1.1; dispatch
+  // then answers it as Envoy does on both protocols (no route: 404)
+  // with a :path it is an extended CONNECT (RFC 8441), malformed since we do not announce SETTINGS_ENABLE_CONNECT_PROTOCOL
+  const connect = method === "CONNECT";
+  if (connect && path !== undefined) return 0;
+  if (!connect && (typeof path !== "string" || path === "" || (path[0] !== "/" && !(path === "*" && method === "OPTIONS")))) return 0;
+  if (typeof authority !== "string" || authority === "") return connect ? 0 : 400;
+  const target = connect ? authority : (path as string);
+  if (BAD_VALUE.test(target) || target.includes(" ") || BAD_VALUE.test(authority)) return 400;
+  let head = `${method} ${target} HTTP/1.1\r\nhost: ${authority}\r\n`;
   let length = -1;
   let lines = 0;
   for (const name in headers) {
@@ -143,7 +159,7 @@ const DONE = 2;
  * HTTP/1.1 response) is read and answered on the stream.
  */
 export class StreamSocket {
-  data!: Downstream;
+  data!: StreamChild;
   private resp: Buffer | null = null;
   private state = HEAD;
   private chunked: ChunkedScanner | null = null;

@@ -4,7 +4,7 @@
 // byte ranges (no strings per header). Anything it does not accept makes the
 // exchange a 502 (UPE), never a guess.
 import { COLON, CR, FIELD, HTAB, LF, SP, TCHAR } from "./chars.ts";
-import { latin1, MAX_HEADERS } from "./fields.ts";
+import { bytesEqLower, latin1, lit, MAX_HEADERS } from "./fields.ts";
 
 /** Largest upstream response head accepted (Envoy's default header limit). */
 export const MAX_RESPONSE_HEAD = 60 * 1024;
@@ -39,9 +39,6 @@ export const fieldNameEnds = new Int32Array(MAX_HEADERS);
 export const fieldKinds = new Uint8Array(MAX_HEADERS);
 export let fieldCount = 0;
 
-function lit(s: string): Uint8Array {
-  return new Uint8Array(Buffer.from(s, "latin1"));
-}
 const N_TE = lit("te");
 const N_SERVER = lit("server");
 const N_UPGRADE = lit("upgrade");
@@ -53,11 +50,6 @@ const N_TRANSFER_ENCODING = lit("transfer-encoding");
 const N_SERVICE_TIME = lit("x-envoy-upstream-service-time");
 const V_CHUNKED = lit("chunked");
 
-/** b[st, st + name.length) equals the lower-case `name`, ignoring ASCII case. */
-export function bytesEqLower(b: Uint8Array, st: number, name: Uint8Array): boolean {
-  for (let i = 0; i < name.length; i++) if ((b[st + i]! | 0x20) !== name[i]) return false;
-  return true;
-}
 
 const SEEN_TE = 1;
 const SEEN_CONNECTION = 2;

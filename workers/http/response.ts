@@ -2,10 +2,13 @@
 // the rewritten head and stream the body to the client with backpressure,
 // turn upstream failures into Envoy's local replies (502/503) or a reset, and
 // splice bytes both ways after a 101.
+import { REPLIES, type ReplyRow, type UpstreamFailure } from "../../src/dispatch/replies.ts";
 import { options } from "../context.ts";
-import { stats } from "../stats.ts";
 import { BODY_BAD, BODY_CLOSE } from "./body.ts";
-import type { Exchange } from "./exchange.ts";
+import type { HeaderOperations } from "../../src/snapshot/types.ts";
+import type { BodyReader } from "./body.ts";
+import type { ExchangeConn, TunnelUser } from "./conn.ts";
+import type { RequestHead } from "./parse-request.ts";
 import { findHeadBytes } from "./fields.ts";
 import { FRAME_CHUNKED, FRAME_CLOSE, FRAME_LENGTH, FRAME_NONE } from "./heads-out.ts";
 import { buildResponseHead } from "./response-head.ts";
@@ -15,9 +18,51 @@ import type { UpstreamConn } from "./upstream-conn.ts";
 /** Up to this much body goes into the same write as the head (one syscall, one segment). */
 const COALESCE = 64 * 1024;
 
-const RESET = "upstream connect error or disconnect/reset before headers. reset reason: ";
+/**
+ * What the response side needs of its exchange (Exchange implements it): the
+ * fields it reads and the response buffers it fills; every change of the
+ * exchange's state is an event method (responseHead … failAfterResponse).
+ */
+export interface ResponseExchange extends TunnelUser {
+  readonly ds: ExchangeConn;
+  readonly head: RequestHead;
+  readonly respBody: BodyReader;
+  readonly responseOps: HeaderOperations;
+  readonly connectionHeader: string;
+  readonly upstreamServiceTime: number;
+  readonly reqComplete: boolean;
+  readonly discard: boolean;
+  readonly retried: boolean;
+  readonly finished: boolean;
+  readonly tunnel: boolean;
+  readonly respDone: boolean;
+  /** Response head bytes received so far (split over reads). */
+  respBuf: Buffer | null;
+  resp: ResponseHead | null;
+  /** Decode a chunked response for an HTTP/1.0 client. */
+  readonly decode: boolean;
+  readonly replayable: boolean;
+  readonly conn: UpstreamConn | null;
+  /** Response bytes written to the client (the access log's bytes sent): the response side counts them. */
+  bytesSent: number;
+  /** Upstream bytes arrived: the request is never resent from now on. */
+  upstreamAnswered(): void;
+  /** The response body ends with the connection (`decode`: chunked decoded for an HTTP/1.0 client). */
+  endsByClose(decode: boolean): void;
+  responseHead(r: ResponseHead): void;
+  responseStarted(): void;
+  tunnelStarted(): void;
+  /** The whole response was passed on; `conn` goes back to its pool when `reusable`. */
+  responseEnded(conn: UpstreamConn | null, reusable: boolean): void;
+  failBeforeResponse(row: ReplyRow, transportFailure?: string): void;
+  failAfterResponse(row: ReplyRow): void;
+  /** The upstream side of a tunnel closed: the exchange (and the client connection) ends. */
+  tunnelClosed(): void;
+  maybeFinish(): void;
+  retry(): void;
+}
 
-export function onResponseData(ex: Exchange, conn: UpstreamConn, data: Buffer): void {
+export function onResponseData(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): void {
   if (ex.finished) return;
   if (ex.tunnel) {
     ex.bytesSent += data.length;
@@ -25,12 +70,12 @@ export function onResponseData(ex: Exchange, conn: UpstreamConn, data: Buffer): 
     if (!ex.ds.write(data)) conn.pause();
     return;
   }
-  ex.replayable = false; // the upstream answered: never resend
+  ex.upstreamAnswered();
   if (ex.resp === null) onHeadBytes(ex, conn, data);
   else writeBody(ex, conn, data, 0);
 }
 
-function onHeadBytes(ex: Exchange, conn: UpstreamConn, data: Buffer): void {
+function onHeadBytes(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): void {
   let buf = ex.respBuf === null ? data : Buffer.concat([ex.respBuf, data]);
   let r: ResponseHead;
   let end: number;
@@ -49,15 +94,7 @@ function onHeadBytes(ex: Exchange, conn: UpstreamConn, data: Buffer): void {
       return;
     }
   }
-  ex.respBuf = null;
-  ex.resp = r;
-  if (ex.timer !== null) {
-    clearTimeout(ex.timer);
-    ex.timer = null;
-  }
-  ex.upstreamServiceTime = Math.round(performance.now() - ex.tSent);
-  ex.status = r.status;
-  ex.details = "via_upstream";
+  ex.responseHead(r);
   const h = ex.head;
   if (r.status === 101) {
     if (h.upgrade === "") return protocolError(ex);
@@ -71,21 +108,20 @@ function onHeadBytes(ex: Exchange, conn: UpstreamConn, data: Buffer): void {
     ex.respBody.init(r.contentLength, r.chunked, true);
     if (r.chunked) {
       if (h.minor === 0) {
-        ex.decode = true; // an HTTP/1.0 client cannot read chunked: decode, end by closing
-        ex.closeDownstream = true;
+        ex.endsByClose(true); // an HTTP/1.0 client cannot read chunked: decode, end by closing
         framing = FRAME_CLOSE;
       } else framing = FRAME_CHUNKED;
     } else if (r.contentLength >= 0) framing = FRAME_LENGTH;
     else {
-      ex.closeDownstream = true; // body ends when the upstream closes
+      ex.endsByClose(false); // body ends when the upstream closes
       framing = FRAME_CLOSE;
     }
   }
-  ex.respStarted = true;
   const connection = ex.connectionHeader;
   const ms = ex.upstreamServiceTime;
   const ds = ex.ds;
   if (ex.decode) {
+    ex.responseStarted();
     ds.write(buildResponseHead(r, buf, 0, ex.responseOps, options.serverHeader, ms, framing, connection, end, end));
     return writeBody(ex, conn, buf, end);
   }
@@ -93,6 +129,7 @@ function onHeadBytes(ex: Exchange, conn: UpstreamConn, data: Buffer): void {
   const rb = ex.respBody;
   const rr = rb.done ? end : rb.consume(buf, end, buf.length, null);
   if (rr === BODY_BAD) return protocolError(ex);
+  ex.responseStarted();
   const bodyEnd = rr < 0 ? buf.length : rr;
   ex.bytesSent += bodyEnd - end;
   const coalesce = bodyEnd - end <= COALESCE;
@@ -102,19 +139,19 @@ function onHeadBytes(ex: Exchange, conn: UpstreamConn, data: Buffer): void {
   if (rb.done) responseComplete(ex, conn, bodyEnd < buf.length);
 }
 
-function writeBody(ex: Exchange, conn: UpstreamConn, data: Buffer, start: number): void {
+function writeBody(ex: ResponseExchange, conn: UpstreamConn, data: Buffer, start: number): void {
   const rb = ex.respBody;
   const ds = ex.ds;
   let end: number;
   if (ex.decode) {
     const r = rb.done ? start : rb.consume(data, start, data.length, (b, s, e) => ds.write(b.subarray(s, e)));
-    if (r === BODY_BAD) return midBodyError(ex, "UPE", "upstream_reset_after_response_started{protocol_error}");
+    if (r === BODY_BAD) return midBodyError(ex, REPLIES.upstream_protocol_error_after_response);
     end = r < 0 ? data.length : r;
     ex.bytesSent = rb.chunked!.dataBytes;
     if (ds.congested) conn.pause();
   } else {
     const r = rb.done ? start : rb.consume(data, start, data.length, null);
-    if (r === BODY_BAD) return midBodyError(ex, "UPE", "upstream_reset_after_response_started{protocol_error}");
+    if (r === BODY_BAD) return midBodyError(ex, REPLIES.upstream_protocol_error_after_response);
     end = r < 0 ? data.length : r;
     const bl = end - start;
     ex.bytesSent += bl;
@@ -123,70 +160,41 @@ function writeBody(ex: Exchange, conn: UpstreamConn, data: Buffer, start: number
   if (rb.done) responseComplete(ex, conn, end < data.length);
 }
 
-function responseComplete(ex: Exchange, conn: UpstreamConn, extraBytes: boolean): void {
-  ex.respDone = true;
+function responseComplete(ex: ResponseExchange, conn: UpstreamConn, extraBytes: boolean): void {
   const r = ex.resp!;
   const reusable = !extraBytes && !r.close && ex.respBody.kind !== BODY_CLOSE && ex.reqComplete && !ex.discard;
-  if (ex.conn === conn) {
-    ex.conn = null;
-    conn.release(reusable);
-  }
-  ex.maybeFinish();
+  ex.responseEnded(conn, reusable);
 }
 
-function startTunnel(ex: Exchange, buf: Buffer, end: number, r: ResponseHead): void {
-  ex.tunnel = true;
-  ex.respStarted = true;
-  ex.respDone = true;
+function startTunnel(ex: ResponseExchange, buf: Buffer, end: number, r: ResponseHead): void {
+  ex.tunnelStarted();
   ex.bytesSent += buf.length - end;
   ex.ds.write(buildResponseHead(r, buf, 0, ex.responseOps, options.serverHeader, ex.upstreamServiceTime, FRAME_NONE, "upgrade", end, buf.length));
   ex.ds.startTunnel(ex);
 }
 
-function protocolError(ex: Exchange): void {
-  stats.upstreamError(ex.upstreamCluster, "UPE");
-  ex.respBuf = null;
-  ex.resp = null;
-  ex.dropUpstream();
-  ex.localReply(502, "UPE", "upstream_reset_before_response_started{protocol_error}", RESET + "protocol error", "");
+function protocolError(ex: ResponseExchange): void {
+  ex.failBeforeResponse(REPLIES.upstream_protocol_error);
 }
 
-function midBodyError(ex: Exchange, flag: string, details: string): void {
-  stats.upstreamError(ex.upstreamCluster, flag);
-  ex.flags = flag;
-  ex.details = details;
-  ex.dropUpstream();
-  ex.respDone = true;
-  ex.closeDownstream = true;
-  ex.maybeFinish();
+/** The upstream failed after the response started: no reply possible, the client connection is closed. */
+function midBodyError(ex: ResponseExchange, row: ReplyRow): void {
+  ex.failAfterResponse(row);
 }
 
 /** The upstream connection closed (or never opened). */
-export function onUpstreamGone(ex: Exchange, connectFailed: boolean, reason: string): void {
+export function onUpstreamGone(ex: ResponseExchange, failure: UpstreamFailure): void {
   if (ex.finished) return;
-  if (ex.tunnel) {
-    ex.closeDownstream = true;
-    ex.reqComplete = true;
-    ex.finish();
-    return;
-  }
+  if (ex.tunnel) return ex.tunnelClosed();
   if (ex.resp === null) {
-    if (connectFailed) {
-      ex.transportFailure = "delayed_connect_error:_" + reason;
-      stats.upstreamError(ex.upstreamCluster, "UF");
-      const why = reason === "connection timeout" ? "connection timeout" : "connection failure";
-      return ex.localReply(503, "UF", `upstream_reset_before_response_started{${why.replace(" ", "_")}}`, RESET + why, "");
-    }
+    if (failure.code !== "upstream_reset_before_response") return ex.failBeforeResponse(REPLIES[failure.code], "delayed_connect_error:_" + failure.errno);
     if (ex.replayable && !ex.retried && ex.respBuf === null) return ex.retry();
-    stats.upstreamError(ex.upstreamCluster, "UC");
-    return ex.localReply(503, "UC", "upstream_reset_before_response_started{connection_termination}", RESET + "connection termination", "");
+    return ex.failBeforeResponse(REPLIES[failure.code]);
   }
   if (ex.respDone) return;
   if (ex.respBody.kind === BODY_CLOSE) {
     ex.respBody.done = true; // a read-until-close body ends here
-    ex.respDone = true;
-    ex.maybeFinish();
-    return;
+    return ex.responseEnded(null, false);
   }
-  midBodyError(ex, "UC", "upstream_reset_after_response_started{connection_termination}");
+  midBodyError(ex, REPLIES.upstream_reset_after_response);
 }

@@ -2,17 +2,27 @@
 // nothing of HTTP: it hands bytes and events to the exchange using it, and
 // goes back to its pool between exchanges.
 import type { Socket } from "bun";
+import { errCode, type UpstreamFailure } from "../../src/dispatch/replies.ts";
+import { connectWithTimeout } from "../connect.ts";
 import { coarseNow, reportError } from "../context.ts";
 import { Outbox } from "./outbox.ts";
-import type { EndpointPool } from "./upstream-pool.ts";
+
+/** What a connection needs of its pool (EndpointPool): where to connect, and where to go back. */
+export interface ConnPool {
+  readonly address: string;
+  readonly port: number;
+  readonly connectTimeoutMs: number;
+  putIdle(c: UpstreamConn): void;
+  onConnClosed(c: UpstreamConn): void;
+}
 
 /** What uses a connection: the HTTP exchange. */
 export interface UpstreamUser {
   onUpstreamOpen(conn: UpstreamConn): void;
   onUpstreamData(conn: UpstreamConn, data: Buffer): void;
   onUpstreamDrain(conn: UpstreamConn): void;
-  /** The connection is gone. `connectFailed`: it never opened; `reason`: why (ECONNREFUSED, timeout…). */
-  onUpstreamClose(conn: UpstreamConn, connectFailed: boolean, reason: string): void;
+  /** The connection is gone: it never opened (connect_failure, connect_timeout) or closed (upstream_reset_before_response), with the errno. */
+  onUpstreamClose(conn: UpstreamConn, failure: UpstreamFailure): void;
 }
 
 const handlers = {
@@ -44,25 +54,12 @@ const handlers = {
     s.data.onGone(err ? errCode(err) : "connection termination");
   },
   connectError(s: Socket<UpstreamConn>, err: Error): void {
-    s.data.onConnectError(errCode(err));
+    s.data.onConnectError(errCode(err), "connect_failure");
   },
   error(s: Socket<UpstreamConn>, err: Error): void {
     reportError("upstream socket", err);
   },
 };
-
-function errCode(err: Error): string {
-  return (err as NodeJS.ErrnoException).code ?? err.message;
-}
-
-function onConnectTimeout(c: UpstreamConn): void {
-  c.connectTimer = null;
-  try {
-    if (!c.isOpen && !c.closed) c.onConnectError("connection timeout");
-  } catch (err) {
-    reportError("connect timeout", err);
-  }
-}
 
 export class UpstreamConn {
   socket: Socket<UpstreamConn> | null = null;
@@ -78,7 +75,7 @@ export class UpstreamConn {
   private paused = false;
 
   constructor(
-    readonly pool: EndpointPool,
+    readonly pool: ConnPool,
     user: UpstreamUser,
   ) {
     this.user = user;
@@ -86,12 +83,7 @@ export class UpstreamConn {
 
   connect(): void {
     const p = this.pool;
-    if (p.connectTimeoutMs > 0) this.connectTimer = setTimeout(onConnectTimeout, p.connectTimeoutMs, this);
-    try {
-      Bun.connect<UpstreamConn>({ hostname: p.address, port: p.port, socket: handlers, data: this }).catch(() => {});
-    } catch (err) {
-      queueMicrotask(() => this.onConnectError(errCode(err as Error)));
-    }
+    connectWithTimeout(this, p.address, p.port, p.connectTimeoutMs, handlers);
   }
 
   /** `ip:port` of our side, for the access log. */
@@ -122,8 +114,8 @@ export class UpstreamConn {
     }
   }
 
-  onConnectError(reason: string): void {
-    if (this.closed) return;
+  onConnectError(errno: string, code: "connect_failure" | "connect_timeout"): void {
+    if (this.closed || this.isOpen) return;
     if (this.connectTimer !== null) {
       clearTimeout(this.connectTimer);
       this.connectTimer = null;
@@ -133,13 +125,13 @@ export class UpstreamConn {
     const u = this.user;
     this.user = null;
     try {
-      u?.onUpstreamClose(this, true, reason);
+      u?.onUpstreamClose(this, { code, errno });
     } catch (err) {
       reportError("upstream connect error", err);
     }
   }
 
-  onGone(reason: string): void {
+  onGone(errno: string): void {
     if (this.closed) return;
     this.closed = true;
     if (this.connectTimer !== null) {
@@ -152,7 +144,7 @@ export class UpstreamConn {
     const u = this.user;
     this.user = null;
     try {
-      u?.onUpstreamClose(this, false, reason);
+      u?.onUpstreamClose(this, { code: "upstream_reset_before_response", errno });
     } catch (err) {
       reportError("upstream close", err);
     }

@@ -5,14 +5,17 @@
 // which get an access-log line saying why.
 import type { Socket } from "bun";
 import type { SecureContext } from "node:tls";
-import type { FilterChain, TcpRoute } from "../../src/snapshot/types.ts";
+import type { TcpDecision } from "../../src/dispatch/decision.ts";
+import { dispatchTcp } from "../../src/dispatch/dispatch.ts";
+import { REPLIES } from "../../src/dispatch/replies.ts";
+import type { FilterChain } from "../../src/snapshot/types.ts";
 import { accessLog } from "../access-log.ts";
-import type { PortState } from "../listeners.ts";
+import type { PortState } from "../port-state.ts";
 import { reportError } from "../context.ts";
 import { stats } from "../stats.ts";
 import { TlsConn } from "../tls/bridge.ts";
 import { asksClientCert, clientIdentity, requiresClientCert } from "../tls/identity.ts";
-import { selectTcpRoute } from "./route.ts";
+import type { Generation } from "../http/clusters.ts";
 import { TcpSession, type SessionInfo } from "./session.ts";
 import { hostPort, RawClient, type ClientSide } from "./sides.ts";
 
@@ -31,7 +34,7 @@ export function logRefused(s: Socket<any>, sni: string, received: number, detail
     logPath: "",
     protocol: "-",
     status: 0,
-    flags: "NR",
+    flags: REPLIES.no_route.flag,
     details,
     termination: reason.replace(/\s+/g, "_"),
     transportFailure: "",
@@ -53,14 +56,11 @@ export function logRefused(s: Socket<any>, sni: string, received: number, detail
   });
 }
 
-/** Is this chain's TLS spliced untouched (not terminated here)? */
-export function isPassthrough(chain: FilterChain): boolean {
-  return chain.mode === "PASSTHROUGH" || chain.mode === "AUTO_PASSTHROUGH";
-}
+export { isPassthrough } from "../../src/dispatch/dispatch.ts";
 
 /** A session for a raw client socket; `first`: bytes already read (the ClientHello). Returns it before starting, so the caller can file it first. */
-export function rawSession(s: Socket<any>, route: TcpRoute | null, sni: string): TcpSession {
-  return new TcpSession(new RawClient(s), sessionInfo(s, sni), route);
+export function rawSession(s: Socket<any>, d: TcpDecision, gen: Generation, sni: string): TcpSession {
+  return new TcpSession(new RawClient(s), sessionInfo(s, sni), d, gen);
 }
 
 /** The decrypted side of a terminated connection as a session's client. */
@@ -91,9 +91,9 @@ class TlsClient implements ClientSide {
  * spliced along `route`, from the end of the handshake. The returned TlsConn
  * takes the raw bytes (the peeked hello first, fed by the caller).
  */
-export function terminateToTcp(s: Socket<any>, chain: FilterChain, ctx: SecureContext, sni: string, route: TcpRoute, listener: string, onSecure: () => void): TlsConn {
+export function terminateToTcp(s: Socket<any>, chain: FilterChain, ctx: SecureContext, sni: string, d: TcpDecision, gen: Generation, listener: string, onSecure: () => void): TlsConn {
   const conn = new TlsConn(s, { secureContext: ctx, requestCert: asksClientCert(chain), rejectUnauthorized: requiresClientCert(chain) });
-  const session = new TcpSession(new TlsClient(conn), sessionInfo(s, sni), route);
+  const session = new TcpSession(new TlsClient(conn), sessionInfo(s, sni), d, gen);
   const t = conn.tls;
   let started = false;
   t.on("secure", () => {
@@ -102,7 +102,7 @@ export function terminateToTcp(s: Socket<any>, chain: FilterChain, ctx: SecureCo
       stats.tlsHandshake(listener, t.isSessionReused());
       if (clientIdentity(t, chain).reject !== "") {
         stats.tlsRefused(listener, "client_certificate");
-        session.refuse("NR", "client_certificate_rejected", "client certificate rejected");
+        session.refuse(REPLIES.no_route.flag, "client_certificate_rejected", "client certificate rejected");
         return;
       }
       started = true;
@@ -129,9 +129,9 @@ export function terminateToTcp(s: Socket<any>, chain: FilterChain, ctx: SecureCo
 export function tcpHandlers(port: PortState) {
   return {
     open(s: Socket<TcpSession>): void {
-      const table = port.listener.tcpRoutes;
-      const route = table === null || port.draining ? null : selectTcpRoute(table, "");
-      const t = rawSession(s, route, "");
+      const gen = port.gen;
+      const d = dispatchTcp(gen.snapshot, port.draining ? null : port.listener.tcpRoutes, "");
+      const t = rawSession(s, d, gen, "");
       s.data = t;
       t.start(null);
     },

@@ -13,13 +13,15 @@
 // Bun calls `close` handlers synchronously from end()/terminate(): every step
 // here re-checks state after closing something.
 import type { Socket } from "bun";
+import type { TcpDecision } from "../../src/dispatch/decision.ts";
+import { errCode, REPLIES } from "../../src/dispatch/replies.ts";
 import type { TcpRoute } from "../../src/snapshot/types.ts";
 import { accessLog, type AccessRecord } from "../access-log.ts";
+import { connectWithTimeout } from "../connect.ts";
 import { coarseNow, reportError } from "../context.ts";
-import { clusters } from "../http/clusters.ts";
+import type { Generation } from "../http/clusters.ts";
 import type { EndpointPool } from "../http/upstream-pool.ts";
 import { stats } from "../stats.ts";
-import { pickDestination } from "./route.ts";
 import { Pending, type ClientSide } from "./sides.ts";
 
 /** Idle in both directions this long: closed (Envoy's tcp_proxy idle_timeout default). */
@@ -61,22 +63,12 @@ const upstreamHandlers = {
     s.data.onUpClose(err);
   },
   connectError(s: Socket<TcpSession>, err: Error): void {
-    s.data.onConnectError(errCode(err));
+    s.data.onConnectError(errCode(err), "connect_failure");
   },
   error(_s: Socket<TcpSession>, err: Error): void {
     reportError("tcp upstream", err);
   },
 };
-
-function errCode(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  return e?.code ?? String(e?.message ?? err);
-}
-
-function onConnectTimeout(t: TcpSession): void {
-  t.connectTimer = null;
-  t.onConnectError("connection timeout");
-}
 
 export class TcpSession {
   private up: Socket<TcpSession> | null = null;
@@ -118,9 +110,15 @@ export class TcpSession {
   constructor(
     private readonly client: ClientSide,
     private readonly info: SessionInfo,
-    readonly route: TcpRoute | null,
+    /** Where the connection goes, decided (src/dispatch) in `gen`. */
+    private readonly decision: TcpDecision,
+    private readonly gen: Generation,
   ) {
     sessions.add(this);
+  }
+
+  get route(): TcpRoute | null {
+    return this.decision.route;
   }
 
   /** Choose the destination and connect; `first`: bytes already read from the client. */
@@ -129,31 +127,26 @@ export class TcpSession {
       this.received += first.length;
       this.toUp.push(first);
     }
-    const r = this.route;
-    if (r === null) return this.refuse("NR", "no_route", "no route for this connection");
-    const d = pickDestination(r);
-    if (d === null) return this.refuse("UH", "no_healthy_upstream", "route has no destination");
+    const dec = this.decision;
+    if (dec.route === null) return this.refuse(dec.reply!.flag, "no_route", "no route for this connection");
+    const d = dec.destination;
+    if (d === null) return this.refuse(dec.reply!.flag, "no_healthy_upstream", "route has no destination");
     this.cluster = d.cluster;
-    const rt = clusters.get(d.cluster);
-    this.destService = rt?.cluster.serviceHost ?? d.host;
+    this.destService = dec.cluster?.serviceHost ?? d.host;
     stats.tcpOpened(this.destService);
-    const pool = rt?.pick() ?? null;
+    // the decision's generation: a runtime with a pool per endpoint exists for a forward decision
+    const pool = dec.kind === "forward" ? (this.gen.clusters.get(d.cluster)?.pick() ?? null) : null;
     if (pool === null) {
-      stats.upstreamError(d.cluster, "UH");
-      return this.refuse("UH", "no_healthy_upstream", "cluster has no endpoint");
+      const flag = (dec.reply ?? REPLIES.no_healthy_upstream).flag;
+      stats.upstreamError(d.cluster, flag);
+      return this.refuse(flag, "no_healthy_upstream", dec.reply === null || dec.reply.code === "no_healthy_upstream" ? "cluster has no endpoint" : "cluster not found");
     }
     this.pool = pool;
     pool.active++;
     this.upstreamHost = pool.hostPort;
     stats.upstreamConnection(d.cluster);
     this.upGone = false;
-    if (pool.connectTimeoutMs > 0) this.connectTimer = setTimeout(onConnectTimeout, pool.connectTimeoutMs, this);
-    try {
-      const opts = { hostname: pool.address, port: pool.port, allowHalfOpen: true, socket: upstreamHandlers, data: this };
-      void Bun.connect<TcpSession>(opts); // failures arrive in connectError (no rejection is reported then)
-    } catch (err) {
-      queueMicrotask(() => this.onConnectError(errCode(err)));
-    }
+    connectWithTimeout(this, pool.address, pool.port, pool.connectTimeoutMs, upstreamHandlers, true);
     if (this.toUp.bytes > CONNECT_BUFFER) this.pauseClient();
   }
 
@@ -287,7 +280,7 @@ export class TcpSession {
     this.maybeFinish();
   }
 
-  onConnectError(reason: string): void {
+  onConnectError(reason: string, code: "connect_failure" | "connect_timeout"): void {
     if (this.upOpen || this.upGone) return;
     if (this.connectTimer !== null) {
       clearTimeout(this.connectTimer);
@@ -295,8 +288,9 @@ export class TcpSession {
     }
     this.upGone = true;
     this.upShut = true;
-    stats.upstreamError(this.cluster, "UF");
-    this.refuse("UF", "upstream_connect_failure", `upstream_connect_error:${reason}`);
+    const flag = REPLIES[code].flag;
+    stats.upstreamError(this.cluster, flag);
+    this.refuse(flag, "upstream_connect_failure", `upstream_connect_error:${reason}`);
   }
 
   // ---- closing ------------------------------------------------------------------

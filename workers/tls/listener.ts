@@ -9,14 +9,13 @@
 // client's FIN.
 import type { Socket } from "bun";
 import type { SecureContext } from "node:tls";
-import { selectVirtualHost } from "../../src/route/lookup.ts";
+import { dispatchTcp, selectChain } from "../../src/dispatch/dispatch.ts";
 import type { FilterChain } from "../../src/snapshot/types.ts";
 import { reportError } from "../context.ts";
 import { Downstream } from "../http/downstream.ts";
-import type { PortState } from "../listeners.ts";
+import type { PortState } from "../port-state.ts";
 import { stats } from "../stats.ts";
-import { isPassthrough, logRefused, rawSession, terminateToTcp } from "../tcp/handoff.ts";
-import { selectTcpRoute } from "../tcp/route.ts";
+import { logRefused, rawSession, terminateToTcp } from "../tcp/handoff.ts";
 import type { TcpSession } from "../tcp/session.ts";
 import { TlsConn } from "./bridge.ts";
 import { MAX_HELLO_BYTES, parseClientHello } from "./client-hello.ts";
@@ -53,22 +52,23 @@ function clearDeadline(p: Peek): void {
 }
 
 /** A chain whose bytes follow TCP routes: spliced untouched (passthrough), or terminated then spliced. */
-function toTcp(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: string): void {
+function toTcp(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: string, passthrough: boolean): void {
   const p = s.data;
-  const route = selectTcpRoute(chain.tcpRoutes!, sni);
-  if (isPassthrough(chain)) {
+  const gen = port.gen;
+  const d = dispatchTcp(gen.snapshot, chain.tcpRoutes, sni);
+  if (passthrough) {
     clearDeadline(p);
     const first = p.buf!;
     p.buf = null;
-    const t = rawSession(s, route, sni);
+    const t = rawSession(s, d, gen, sni);
     p.tcp = t;
     t.start(first);
     return;
   }
-  if (route === null) return refuse(s, port, "no_route", sni, `no tcp route on ${chain.name}`);
+  if (d.route === null) return refuse(s, port, "no_route", sni, `no tcp route on ${chain.name}`);
   const ctx = contexts.get(chain);
   if (ctx === undefined) return refuse(s, port, "no_context", sni);
-  const conn = terminateToTcp(s, chain, ctx, sni, route, port.listener.name, () => clearDeadline(p));
+  const conn = terminateToTcp(s, chain, ctx, sni, d, gen, port.listener.name, () => clearDeadline(p));
   p.conn = conn;
   const first = p.buf!;
   p.buf = null;
@@ -169,15 +169,12 @@ export function tlsHandlers(port: PortState) {
         }
         // the deadline now covers the rest of the handshake
         if (r.status === "error") return refuse(s, port, "bad_hello", "", r.reason);
-        const tls = port.listener.tls;
-        if (tls === null || port.draining) return refuse(s, port, "not_tls", r.sni);
-        const ci = selectVirtualHost(tls, r.sni);
-        if (ci < 0) return refuse(s, port, "unknown_sni", r.sni, r.sni === "" ? "no SNI and no server for any name" : "no server for this SNI");
-        const chain = tls.chains[ci]!;
-        if (chain.disabled !== "") return refuse(s, port, "chain_disabled", r.sni, chain.disabled);
-        if (chain.tcpRoutes !== null) return toTcp(s, port, chain, r.sni);
-        if (chain.routeTable === null) return refuse(s, port, "chain_disabled", r.sni);
-        terminate(s, port, chain, r.sni, r.alpn);
+        if (port.draining) return refuse(s, port, "not_tls", r.sni);
+        const c = selectChain(port.listener, r.sni);
+        if (c.kind === "refuse") return refuse(s, port, c.reason, r.sni, c.why);
+        if (c.kind === "passthrough") return toTcp(s, port, c.chain, r.sni, true);
+        if (c.chain.tcpRoutes !== null) return toTcp(s, port, c.chain, r.sni, false);
+        terminate(s, port, c.chain, r.sni, r.alpn);
       } catch (err) {
         reportError("tls accept", err);
         s.terminate();

@@ -1,0 +1,32 @@
+// Open an upstream TCP connection under a connect timeout: one copy for the
+// HTTP pool's connections and TCP sessions. Failures (refused, unreachable,
+// the timer) arrive as onConnectError(errno, code) with a reply-table code.
+import type { SocketHandler } from "bun";
+import { errCode } from "../src/dispatch/replies.ts";
+import { reportError } from "./context.ts";
+
+export interface Connecting {
+  connectTimer: ReturnType<typeof setTimeout> | null;
+  /** The connection did not open: `errno` (ECONNREFUSED…, or "connection timeout") and its reply code. */
+  onConnectError(errno: string, code: "connect_failure" | "connect_timeout"): void;
+}
+
+function onConnectTimeout(who: Connecting): void {
+  who.connectTimer = null;
+  try {
+    who.onConnectError("connection timeout", "connect_timeout");
+  } catch (err) {
+    reportError("connect timeout", err);
+  }
+}
+
+/** Bun.connect to hostname:port with `who` as the socket's data; `timeoutMs` 0: no timeout. The caller clears connectTimer on open. */
+export function connectWithTimeout<T extends Connecting>(who: T, hostname: string, port: number, timeoutMs: number, socket: SocketHandler<T>, allowHalfOpen = false): void {
+  if (timeoutMs > 0) who.connectTimer = setTimeout(onConnectTimeout, timeoutMs, who);
+  try {
+    // failures arrive in the connectError handler; the promise's rejection is not needed
+    Bun.connect<T>({ hostname, port, allowHalfOpen, socket, data: who }).catch(() => {});
+  } catch (err) {
+    queueMicrotask(() => who.onConnectError(errCode(err), "connect_failure"));
+  }
+}

@@ -1,0 +1,47 @@
+// What an exchange needs of the client connection it runs on (a Downstream:
+// a socket, or one HTTP/2 stream of one). Types only: exchange.ts and
+// response.ts depend on these, not on downstream.ts, which sits above them.
+import type { ConnFacts } from "../../src/dispatch/decision.ts";
+import type { FilterChain } from "../../src/snapshot/types.ts";
+import type { PortState } from "../port-state.ts";
+
+/**
+ * A connection whose TLS gangway terminated: the chain it handshook with
+ * (its certificate and client identity). Requests are routed by `sni` in the
+ * newest generation (dispatch), not by this chain's route table.
+ */
+export interface DownstreamTls {
+  chain: FilterChain;
+  sni: string;
+  /** x-forwarded-client-cert value of a verified client certificate, or "". */
+  xfcc: string;
+  verified: boolean;
+}
+
+/** Takes the client's bytes once an upgrade (WebSocket) tunnel is up. */
+export interface TunnelUser {
+  tunnelUp(data: Buffer): void;
+}
+
+/** The client side of an exchange. */
+export interface ExchangeConn extends ConnFacts {
+  readonly port: PortState;
+  readonly tls: DownstreamTls | null;
+  /** One HTTP/2 stream of a connection. */
+  readonly h2Stream: boolean;
+  readonly remoteIp: string;
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  /** The client is not taking our writes. */
+  readonly congested: boolean;
+  write(b: Uint8Array): boolean;
+  pause(): void;
+  resume(): void;
+  abort(): void;
+  /** Mark activity (idle timeouts). */
+  touch(): void;
+  /** Splice from now on: client bytes go to `user`. */
+  startTunnel(user: TunnelUser): void;
+  /** The exchange is over; `close` ends the connection. */
+  exchangeDone(ex: object, close: boolean): void;
+}
