@@ -3,13 +3,30 @@
 // port is not the service's, or whose subset is undefined exists with no
 // endpoints: its requests get 503, as in Istio.
 import { Codes } from "../model/codes.ts";
-import type { DestinationRuleResource, TrafficPolicy } from "../model/istio.ts";
-import { effectivePolicy } from "../resolve/destinationrules.ts";
+import type { DestinationRuleResource, PortTrafficPolicy, Subset, TrafficPolicy } from "../model/istio.ts";
+import { effectivePolicy, type ResolvedRule } from "../resolve/destinationrules.ts";
+import type { ServicePortInfo } from "../resolve/services.ts";
 import { labelsSubset } from "../resolve/hosts.ts";
 import type { Cluster, Endpoint } from "../snapshot/types.ts";
 import type { ClusterRequest, CompileContext } from "./context.ts";
+import type { TlsCompileState } from "./tls.ts";
+import { compileUpstream } from "./upstream-policy.ts";
 
-function compileCluster(ctx: CompileContext, req: ClusterRequest): Cluster {
+/** The DestinationRule each policy level came from (the rule's own, or the one that defines the subset). */
+function owners(rule: ResolvedRule | null, subset: Subset | null): (level: PortTrafficPolicy) => DestinationRuleResource {
+  const m = new Map<PortTrafficPolicy, DestinationRuleResource>();
+  if (rule === null) return () => { throw new Error("a policy level without a DestinationRule"); };
+  const add = (tp: TrafficPolicy | null, owner: DestinationRuleResource): void => {
+    if (tp === null) return;
+    m.set(tp, owner);
+    for (const p of tp.portLevelSettings) m.set(p.policy, owner);
+  };
+  add(rule.trafficPolicy, rule.first);
+  if (subset !== null) add(subset.trafficPolicy, rule.subsetOwners.get(subset.name) ?? rule.first);
+  return (level: PortTrafficPolicy) => m.get(level) ?? rule.first;
+}
+
+function compileCluster(ctx: CompileContext, st: TlsCompileState, req: ClusterRequest): Cluster {
   const svc = req.service;
   const rule = ctx.rules.lookup(req.host, req.namespace);
   const subset = req.subset === "" ? null : (rule?.subsets.find((s) => s.name === req.subset) ?? null);
@@ -35,7 +52,29 @@ function compileCluster(ctx: CompileContext, req: ClusterRequest): Cluster {
     connectTimeoutMs: policy.connectTimeoutMs,
     endpoints: [],
   };
-  if (svc === null) return cluster; // reported where the destination was named
+  const port = svc?.ports.find((p) => p.port === req.port);
+  cluster.endpoints = clusterEndpoints(ctx, req, subset, port);
+  if (rule !== null || (port?.protocol ?? "") !== "") {
+    const u = compileUpstream(ctx, st, {
+      clusterName: req.name,
+      host: req.host,
+      port: req.port,
+      subset: req.subset,
+      portProtocol: port?.protocol ?? "",
+      endpointCount: cluster.endpoints.length,
+      serviceSource: svc?.source ?? null,
+      policy,
+      ownerOf: owners(rule, subset),
+    });
+    cluster.lbPolicy = u.lbPolicy;
+    if (u.upstream !== undefined) cluster.upstream = u.upstream;
+  }
+  return cluster;
+}
+
+function clusterEndpoints(ctx: CompileContext, req: ClusterRequest, subset: Subset | null, port: ServicePortInfo | undefined): Endpoint[] {
+  const svc = req.service;
+  if (svc === null) return []; // reported where the destination was named
   if (svc.type === "ORIGINAL_DST") {
     ctx.report(
       "Warning",
@@ -44,12 +83,10 @@ function compileCluster(ctx: CompileContext, req: ClusterRequest): Cluster {
       `resolution NONE has no address a gateway can send to: ${req.name} gets 503 (use STATIC or DNS)`,
     );
   }
-  const port = svc.ports.find((p) => p.port === req.port);
-  if (port === undefined) return cluster;
-  if (req.subset !== "" && subset === null) return cluster;
+  if (port === undefined) return [];
+  if (req.subset !== "" && subset === null) return [];
   let eps: Endpoint[] = svc.endpoints(port);
   if (subset !== null) eps = eps.filter((e) => labelsSubset(subset.labels, e.labels));
-  cluster.endpoints = eps;
   if (eps.length === 0 && svc.type !== "ORIGINAL_DST") {
     const why =
       subset !== null
@@ -59,11 +96,11 @@ function compileCluster(ctx: CompileContext, req: ClusterRequest): Cluster {
           : "no endpoint";
     ctx.report("Warning", Codes.NoEndpoints, svc.source, `cluster ${req.name}: ${why}: requests get 503`);
   }
-  return cluster;
+  return eps;
 }
 
-export function compileClusters(ctx: CompileContext): Map<string, Cluster> {
+export function compileClusters(ctx: CompileContext, st: TlsCompileState): Map<string, Cluster> {
   const out = new Map<string, Cluster>();
-  for (const name of [...ctx.clusters.keys()].sort()) out.set(name, compileCluster(ctx, ctx.clusters.get(name)!));
+  for (const name of [...ctx.clusters.keys()].sort()) out.set(name, compileCluster(ctx, st, ctx.clusters.get(name)!));
   return out;
 }

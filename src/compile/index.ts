@@ -183,7 +183,7 @@ export function compileSnapshot(resources: Resource[], opts: CompileOptions, ver
     const why = o.kind === "EndpointSlice" && o.spec.serviceName === "" ? "has no kubernetes.io/service-name label" : "names no Service";
     ctx.report("Warning", Codes.OrphanEndpoints, o, `${why}: its endpoints are not used`);
   }
-  const clusters = compileClusters(ctx);
+  const clusters = compileClusters(ctx, tlsState);
   return {
     version,
     hash: inputHash(resources, opts),

@@ -92,6 +92,24 @@ export const Codes = {
   OrphanEndpoints: "GW0406",
   /** A DestinationRule / ServiceEntry setting gangway does not apply (consistentHash, upstream TLS, NONE resolution, ...). */
   PolicyUnsupported: "GW0407",
+  /** (Error) A DestinationRule tls credential (credentialName Secret, or a certificate file) is not found: the cluster's requests get 503 (UF). */
+  UpstreamCredentialMissing: "GW0408",
+  /** (Error) A DestinationRule tls credential does not parse or lacks what the mode needs: the cluster's requests get 503 (UF). */
+  UpstreamCredentialInvalid: "GW0409",
+  /** (Error) ISTIO_MUTUAL to an upstream without --mesh-certs: the cluster's requests get 503 (UF). */
+  UpstreamMeshCertsMissing: "GW0410",
+  /** (Warning) loadBalancer.simple PASSTHROUGH (original destination) has no meaning at an ingress: the endpoints are balanced with LEAST_REQUEST. */
+  LbPassthroughAtIngress: "GW0411",
+  /** (Warning) loadBalancer.localityLbSetting is read but not applied: endpoints are balanced without locality. */
+  LocalityLbNotApplied: "GW0412",
+  /** (Warning) loadBalancer warmup (warmupDurationSecs / warmup) is read but not applied: new endpoints get their full share at once. */
+  WarmupNotApplied: "GW0413",
+  /** (Warning) consistentHash.maglev.tableSize is not a prime (Envoy rejects it): Envoy's default 65537 is used. */
+  MaglevTableSizeNotPrime: "GW0414",
+  /** (Warning) A compiled upstream setting the data plane does not apply yet (named in the message). */
+  UpstreamNotServed: "GW0415",
+  /** (Info) outlierDetection can never eject: with this many endpoints one ejection exceeds maxEjectionPercent (Envoy's rule). */
+  OutlierNeverEjects: "GW0416",
 
   // ---- Ingress -------------------------------------------------------------------
   /** Ingress has no class for us (no istio annotation, class not found or another controller). */

@@ -183,8 +183,80 @@ export interface PortTrafficPolicy {
   simple: SimpleLb | null;
   /** Milliseconds; 0: not set at this level. */
   connectTimeoutMs: number;
-  /** Settings read but not applied (consistentHash, tls, outlierDetection, ...), as field paths. */
+  /** Settings read but not applied, as field paths. */
   unsupported: string[];
+  /** Field path of this level (`spec.trafficPolicy`, `spec.subsets[0].trafficPolicy.portLevelSettings[1]`). */
+  path: string;
+  /**
+   * Which components this level sets (Istio merges whole components: a subset's
+   * `connectionPool` replaces the rule's, a port-level entry replaces all four).
+   */
+  has: { loadBalancer: boolean; connectionPool: boolean; outlierDetection: boolean; tls: boolean };
+  /** loadBalancer.consistentHash; null: not set. */
+  consistentHash: ConsistentHashLb | null;
+  /** loadBalancer.localityLbSetting / warmupDurationSecs / warmup are set (read, not applied). */
+  localityLb: boolean;
+  warmup: boolean;
+  /** connectionPool (tcp + http) beyond connectTimeout; null: not set. */
+  pool: ConnectionPoolPolicy | null;
+  outlierDetection: OutlierDetectionPolicy | null;
+  tls: ClientTlsPolicy | null;
+}
+
+export interface ConsistentHashLb {
+  key:
+    | { kind: "header"; name: string }
+    | { kind: "cookie"; name: string; path: string; ttlMs: number }
+    | { kind: "sourceIp" }
+    | { kind: "query"; name: string };
+  /** RING_HASH (also the legacy form) or MAGLEV. */
+  algorithm: "RING_HASH" | "MAGLEV";
+  /** ringHash.minimumRingSize or the legacy minimumRingSize; 0: Envoy's default 1024. */
+  minimumRingSize: number;
+  /** maglev.tableSize; 0: Envoy's default 65537. */
+  tableSize: number;
+}
+
+export type H2UpgradePolicy = "DEFAULT" | "DO_NOT_UPGRADE" | "UPGRADE";
+
+/** ConnectionPoolSettings; 0 / null: not set (unlimited, or the default). */
+export interface ConnectionPoolPolicy {
+  maxConnections: number;
+  /** tcp.tcpKeepalive; null: not set. */
+  tcpKeepalive: { probes: number; timeMs: number; intervalMs: number } | null;
+  http1MaxPendingRequests: number;
+  http2MaxRequests: number;
+  maxRequestsPerConnection: number;
+  maxRetries: number;
+  /** http.idleTimeout (else tcp.idleTimeout); 0: not set. */
+  idleTimeoutMs: number;
+  h2UpgradePolicy: H2UpgradePolicy;
+  maxConcurrentStreams: number;
+}
+
+/** OutlierDetection; null fields: not written (the defaults then apply as Istio gives them to Envoy). */
+export interface OutlierDetectionPolicy {
+  consecutive5xxErrors: number | null;
+  consecutiveGatewayErrors: number | null;
+  consecutiveLocalOriginFailures: number | null;
+  splitExternalLocalOriginErrors: boolean;
+  intervalMs: number | null;
+  baseEjectionTimeMs: number | null;
+  maxEjectionPercent: number | null;
+  minHealthPercent: number | null;
+}
+
+export type ClientTlsMode = "DISABLE" | "SIMPLE" | "MUTUAL" | "ISTIO_MUTUAL";
+
+export interface ClientTlsPolicy {
+  mode: ClientTlsMode;
+  credentialName: string;
+  clientCertificate: string;
+  privateKey: string;
+  caCertificates: string;
+  sni: string;
+  subjectAltNames: string[];
+  insecureSkipVerify: boolean;
 }
 
 export interface TrafficPolicy extends PortTrafficPolicy {

@@ -5,6 +5,7 @@ import type { Credential, Finding, Snapshot } from "../snapshot/types.ts";
 import { decodeFiles, secretFromFiles } from "../decode/index.ts";
 import { compileSnapshot, type CompileOptions } from "../compile/index.ts";
 import { certificateFiles } from "../compile/tls.ts";
+import { upstreamCertificateFiles } from "../compile/upstream-tls.ts";
 import type { Resource } from "../model/index.ts";
 import { readFileSync } from "node:fs";
 
@@ -51,6 +52,8 @@ export function build(input: LoadedInput, opts: CompileOptions, version: number,
   for (const s of input.secrets) resources.push(secretFromFiles(s.name, opts.namespace, s.data, s.path));
   const gateways = resources.filter((r): r is Extract<Resource, { kind: "Gateway" }> => r.kind === "Gateway");
   for (const p of certificateFiles(gateways, opts.meshCerts ?? null)) certFiles.set(p, readFile(p));
+  const rules = resources.filter((r): r is Extract<Resource, { kind: "DestinationRule" }> => r.kind === "DestinationRule");
+  for (const p of upstreamCertificateFiles(rules, opts.meshCerts ?? null)) if (!certFiles.has(p)) certFiles.set(p, readFile(p));
   const snapshot = compileSnapshot(resources, { ...opts, certFiles }, version);
   // the folders' own findings (dangling links, a folder that yields nothing) come first, then documents skipped with a warning
   snapshot.findings.unshift(...input.warnings, ...emptyRootFindings(input, resources.map((r) => r.source.file)), ...warnings);

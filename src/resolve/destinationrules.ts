@@ -92,7 +92,7 @@ export function buildRuleIndex(rules: DestinationRuleResource[], proxyNamespace:
 export const DEFAULT_LB: LbPolicy = "LEAST_REQUEST";
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
-function lbOf(p: PortTrafficPolicy | null | undefined): LbPolicy | null {
+function lbOf(p: PortTrafficPolicy | null): LbPolicy | null {
   const s = p?.simple ?? null;
   if (s === null || s === "UNSPECIFIED") return null;
   if (s === "LEAST_CONN") return "LEAST_REQUEST";
@@ -105,19 +105,46 @@ function portLevel(tp: TrafficPolicy | null, port: number): PortTrafficPolicy | 
   return null;
 }
 
+type Component = "loadBalancer" | "connectionPool" | "outlierDetection" | "tls";
+const COMPONENTS: Component[] = ["loadBalancer", "connectionPool", "outlierDetection", "tls"];
+
+/** The level that supplies each component of a cluster's policy (null: none: the defaults). */
+export type EffectiveLevels = Record<Component, PortTrafficPolicy | null>;
+
+export interface EffectivePolicy {
+  lbPolicy: LbPolicy;
+  connectTimeoutMs: number;
+  levels: EffectiveLevels;
+}
+
+/** One policy for one port: its port-level entry replaces it wholesale when there is one. */
+function forPort(tp: TrafficPolicy | null, port: number): { level: PortTrafficPolicy; wholesale: boolean } | null {
+  if (tp === null) return null;
+  const p = portLevel(tp, port);
+  return p !== null ? { level: p, wholesale: true } : { level: tp, wholesale: false };
+}
+
 /**
- * Effective policy for one cluster: subset port-level, subset, rule
- * port-level, rule, then the defaults; each field from the first level that sets it.
+ * Effective policy for one cluster, merged as Istio merges it, by whole
+ * component (loadBalancer, connectionPool, outlierDetection, tls): the rule's
+ * port-level entry for the port replaces the rule's policy; a subset's policy
+ * then overrides the components it sets, and a subset's port-level entry
+ * replaces all four (omitted ones fall back to the defaults, not to the rule).
  */
-export function effectivePolicy(rule: ResolvedRule | null, subset: Subset | null, port: number): { lbPolicy: LbPolicy; connectTimeoutMs: number } {
-  const levels: (PortTrafficPolicy | null)[] = [];
-  if (subset !== null) levels.push(portLevel(subset.trafficPolicy, port), subset.trafficPolicy);
-  if (rule !== null) levels.push(portLevel(rule.trafficPolicy, port), rule.trafficPolicy);
-  let lbPolicy: LbPolicy | null = null;
-  let connectTimeoutMs = 0;
-  for (const l of levels) {
-    if (lbPolicy === null) lbPolicy = lbOf(l);
-    if (connectTimeoutMs === 0 && l !== null) connectTimeoutMs = l.connectTimeoutMs;
+export function effectivePolicy(rule: ResolvedRule | null, subset: Subset | null, port: number): EffectivePolicy {
+  const levels: EffectiveLevels = { loadBalancer: null, connectionPool: null, outlierDetection: null, tls: null };
+  const d = forPort(rule?.trafficPolicy ?? null, port);
+  if (d !== null) for (const c of COMPONENTS) if (d.level.has[c]) levels[c] = d.level;
+  const s = forPort(subset?.trafficPolicy ?? null, port);
+  if (s !== null) {
+    for (const c of COMPONENTS) {
+      if (s.level.has[c]) levels[c] = s.level;
+      else if (s.wholesale) levels[c] = null;
+    }
   }
-  return { lbPolicy: lbPolicy ?? DEFAULT_LB, connectTimeoutMs: connectTimeoutMs || DEFAULT_CONNECT_TIMEOUT_MS };
+  return {
+    lbPolicy: lbOf(levels.loadBalancer) ?? DEFAULT_LB,
+    connectTimeoutMs: levels.connectionPool?.connectTimeoutMs || DEFAULT_CONNECT_TIMEOUT_MS,
+    levels,
+  };
 }

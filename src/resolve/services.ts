@@ -12,6 +12,7 @@ import type { ServiceEntryResource, WorkloadEntryResource, WorkloadEntrySpec } f
 import type { EndpointSliceResource, EndpointsResource, ServiceResource } from "../model/kube.ts";
 import { compareCreation, resourceRef } from "../model/meta.ts";
 import type { ClusterType, Endpoint } from "../snapshot/types.ts";
+import { kubePortProtocol, serviceEntryPortProtocol } from "./protocol.ts";
 import { CLUSTER_DOMAIN, isWildcard, labelsSubset, visibleTo } from "./hosts.ts";
 
 export interface ServicePortInfo {
@@ -19,6 +20,8 @@ export interface ServicePortInfo {
   port: number;
   /** Number, or a port name to look up on the endpoint; 0/"" → `port`. */
   targetPort: number | string;
+  /** Application protocol (resolve/protocol.ts): `HTTP2`, `GRPC`, `HTTP` ...; "" when the port does not say. */
+  protocol?: string;
 }
 
 export interface ServiceInfo {
@@ -116,7 +119,7 @@ export function buildRegistry(input: RegistryInput): Registry {
       host: `${svc.metadata.name}.${ns}.svc.${CLUSTER_DOMAIN}`,
       namespace: ns,
       source: resourceRef(svc),
-      ports: spec.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort })),
+      ports: spec.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: kubePortProtocol(p.name, p.appProtocol, p.protocol) })),
       type: spec.type === "ExternalName" ? "STRICT_DNS" : "EDS",
       exportTo: annotation === undefined ? [] : annotation.split(",").map((s) => s.trim()).filter(Boolean),
       endpoints(sp) {
@@ -169,7 +172,7 @@ export function buildRegistry(input: RegistryInput): Registry {
         host,
         namespace: ns,
         source: resourceRef(se),
-        ports: spec.ports.map((p) => ({ name: p.name, port: p.number, targetPort: p.targetPort || p.number })),
+        ports: spec.ports.map((p) => ({ name: p.name, port: p.number, targetPort: p.targetPort || p.number, protocol: serviceEntryPortProtocol(p.protocol) })),
         type,
         exportTo: spec.exportTo,
         endpoints(sp) {

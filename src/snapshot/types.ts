@@ -9,8 +9,10 @@
 
 import type { Credential } from "../credentials/parse.ts";
 import type { StatusItem } from "./status.ts";
+import type { UpstreamPolicy } from "./upstream.ts";
 
 export type { Credential };
+export type { UpstreamPolicy };
 
 export type ServerProtocol = "HTTP" | "HTTPS" | "HTTP2" | "GRPC" | "TCP" | "TLS" | "MONGO" | "REDIS";
 
@@ -333,7 +335,7 @@ export interface Route {
 }
 
 export type ClusterType = "EDS" | "STATIC" | "STRICT_DNS" | "ORIGINAL_DST";
-export type LbPolicy = "LEAST_REQUEST" | "ROUND_ROBIN" | "RANDOM" | "PASSTHROUGH";
+export type LbPolicy = "LEAST_REQUEST" | "ROUND_ROBIN" | "RANDOM" | "PASSTHROUGH" | "RING_HASH" | "MAGLEV";
 
 export interface Cluster {
   /** `outbound|8000|v1|httpbin.default.svc.cluster.local` */
@@ -346,6 +348,8 @@ export interface Cluster {
   connectTimeoutMs: number;
   /** For STATIC/EDS: IP addresses; for STRICT_DNS: host names, resolved at connect. */
   endpoints: Endpoint[];
+  /** DestinationRule trafficPolicy beyond lbPolicy/connectTimeout (src/snapshot/upstream.ts); absent: none set. */
+  upstream?: UpstreamPolicy;
 }
 
 export interface Endpoint {

@@ -210,8 +210,11 @@ spec:
     expect(findingLines(s)).toContain("Warning GW0305 VirtualService/default/vs: destination weights add up to 95, not 100: used relatively");
   });
 
-  test("settings gangway does not apply are reported", () => {
-    expect(findingLines(s)).toContain("Warning GW0407 DestinationRule/default/reviews: outlierDetection is not applied by gangway (ignored)");
+  test("outlierDetection is compiled per cluster; one that can never eject is said so", () => {
+    expect(cluster(s, "outbound|9080|v2|reviews.default.svc.cluster.local").upstream?.outlier?.consecutive5xx).toBe(3);
+    expect(findingLines(s)).toContain(
+      "Info GW0416 DestinationRule/default/reviews: outbound|9080|v2|reviews.default.svc.cluster.local: with 2 endpoints one ejection is 50 % of the hosts, above maxEjectionPercent 10: Envoy (and gangway) never eject here; raise maxEjectionPercent to eject",
+    );
   });
 
   test("trace follows the header match to v2", () => {

@@ -1,0 +1,175 @@
+// A cluster's effective DestinationRule components (resolve/destinationrules.ts
+// merged them as Istio does) → the snapshot's UpstreamPolicy: protocol, TLS,
+// consistent hash, circuit breakers and outlier detection, with Envoy's
+// defaults as Istio writes them; plus the findings for what an ingress cannot
+// honour (PASSTHROUGH, locality, warmup) or cannot ever trigger.
+import { Codes } from "../model/codes.ts";
+import type { DestinationRuleResource, OutlierDetectionPolicy, PortTrafficPolicy } from "../model/istio.ts";
+import type { EffectivePolicy } from "../resolve/destinationrules.ts";
+import { isHttp2Protocol } from "../resolve/protocol.ts";
+import type { LbPolicy } from "../snapshot/types.ts";
+import { NO_LIMITS, type CircuitBreakers, type HashPolicy, type OutlierPolicy, type UpstreamPolicy } from "../snapshot/upstream.ts";
+import type { CompileContext } from "./context.ts";
+import type { TlsCompileState } from "./tls.ts";
+import { compileUpstreamTls } from "./upstream-tls.ts";
+
+export const DEFAULT_MIN_RING = 1024;
+export const DEFAULT_MAX_RING = 8_388_608;
+export const DEFAULT_MAGLEV_TABLE = 65537;
+
+export interface UpstreamInput {
+  clusterName: string;
+  host: string;
+  port: number;
+  subset: string;
+  /** The service port's protocol (resolve/protocol.ts), "" when unknown. */
+  portProtocol: string;
+  endpointCount: number;
+  /** `Service/ns/name` or `ServiceEntry/ns/name` whose port says the protocol; null when unknown. */
+  serviceSource: string | null;
+  policy: EffectivePolicy;
+  /** The DestinationRule a level belongs to (the rule, or the one defining the subset). */
+  ownerOf: (level: PortTrafficPolicy) => DestinationRuleResource;
+}
+
+/**
+ * What the data plane applies so far. A compiled setting it does not apply
+ * yet is reported (GW0415) rather than silently ignored; each flag turns true
+ * with the worker code and its end-to-end test.
+ */
+export const DATA_PLANE = { tls: false, http2: false, hash: false, limits: false, outlier: false };
+
+export function isPrime(n: number): boolean {
+  if (n < 2) return false;
+  if (n % 2 === 0) return n === 2;
+  for (let d = 3; d * d <= n; d += 2) if (n % d === 0) return false;
+  return true;
+}
+
+/** Istio → Envoy outlier_detection (cluster_traffic_policy.go applyOutlierDetection), Envoy's defaults filled in. */
+export function outlierPolicy(o: OutlierDetectionPolicy): OutlierPolicy {
+  const base = o.baseEjectionTimeMs ?? 30_000;
+  const lo = o.consecutiveLocalOriginFailures;
+  return {
+    // unset: Envoy's default 5 with enforcing 100; 0: off (Istio writes enforcing 0)
+    consecutive5xx: o.consecutive5xxErrors ?? 5,
+    // unset: Envoy's enforcing_consecutive_gateway_failure defaults to 0 (off)
+    consecutiveGatewayFailure: o.consecutiveGatewayErrors ?? 0,
+    consecutiveLocalOriginFailure: o.splitExternalLocalOriginErrors ? (lo !== null && lo > 0 ? lo : 5) : 0,
+    splitExternalLocalOriginErrors: o.splitExternalLocalOriginErrors,
+    intervalMs: o.intervalMs ?? 10_000,
+    baseEjectionTimeMs: base,
+    maxEjectionTimeMs: Math.max(300_000, base),
+    maxEjectionPercent: o.maxEjectionPercent !== null && o.maxEjectionPercent > 0 ? o.maxEjectionPercent : 10,
+    panicThresholdPercent: o.minHealthPercent ?? 0,
+  };
+}
+
+/** Upstream policy and the load balancer it implies; `upstream` undefined when everything is the default. */
+export function compileUpstream(ctx: CompileContext, st: TlsCompileState, inp: UpstreamInput): { lbPolicy: LbPolicy; upstream: UpstreamPolicy | undefined } {
+  const { levels } = inp.policy;
+  let lbPolicy = inp.policy.lbPolicy;
+  const lb = levels.loadBalancer;
+  let hash: HashPolicy | null = null;
+  if (lb !== null) {
+    const owner = inp.ownerOf(lb);
+    const p = `${lb.path}.loadBalancer`;
+    if (lb.simple === "PASSTHROUGH") {
+      lbPolicy = "LEAST_REQUEST";
+      ctx.report("Warning", Codes.LbPassthroughAtIngress, owner, "simple PASSTHROUGH sends to the original destination address, which an ingress gateway does not have: gangway balances the endpoints with LEAST_REQUEST", `${p}.simple`);
+    }
+    if (lb.localityLb) ctx.report("Warning", Codes.LocalityLbNotApplied, owner, "localityLbSetting is not applied by gangway: endpoints are balanced without locality", `${p}.localityLbSetting`);
+    if (lb.warmup) ctx.report("Warning", Codes.WarmupNotApplied, owner, "warmup is not applied by gangway: a new endpoint gets its full share at once", `${p}.warmupDurationSecs`);
+    const ch = lb.consistentHash;
+    if (ch !== null) {
+      let tableSize = ch.tableSize || DEFAULT_MAGLEV_TABLE;
+      if (!isPrime(tableSize)) {
+        ctx.report("Warning", Codes.MaglevTableSizeNotPrime, owner, `maglev tableSize ${tableSize} is not a prime (Envoy rejects it): ${DEFAULT_MAGLEV_TABLE} is used`, `${p}.consistentHash.maglev.tableSize`);
+        tableSize = DEFAULT_MAGLEV_TABLE;
+      }
+      hash = {
+        key: ch.key,
+        algorithm: ch.algorithm,
+        minimumRingSize: ch.minimumRingSize || DEFAULT_MIN_RING,
+        maximumRingSize: DEFAULT_MAX_RING,
+        tableSize,
+      };
+      lbPolicy = ch.algorithm;
+    }
+  }
+
+  const cp = levels.connectionPool;
+  const pool = cp?.pool ?? null;
+  const limits: CircuitBreakers =
+    pool === null
+      ? NO_LIMITS
+      : {
+          maxConnections: pool.maxConnections,
+          maxPendingRequests: pool.http1MaxPendingRequests,
+          maxRequests: pool.http2MaxRequests,
+          maxRetries: pool.maxRetries,
+          maxRequestsPerConnection: pool.maxRequestsPerConnection,
+          idleTimeoutMs: pool.idleTimeoutMs,
+          maxConcurrentStreams: pool.maxConcurrentStreams,
+          tcpKeepalive: pool.tcpKeepalive,
+        };
+
+  let protocol: UpstreamPolicy["protocol"] = "HTTP1";
+  let protocolSource = "";
+  if (isHttp2Protocol(inp.portProtocol)) {
+    protocol = "HTTP2";
+    protocolSource = `port protocol ${inp.portProtocol}`;
+  } else if (pool?.h2UpgradePolicy === "UPGRADE") {
+    protocol = "HTTP2";
+    protocolSource = "h2UpgradePolicy UPGRADE";
+  }
+
+  const tlsLevel = levels.tls;
+  const tls =
+    tlsLevel === null || tlsLevel.tls === null
+      ? null
+      : compileUpstreamTls(ctx, st, {
+          tls: tlsLevel.tls,
+          owner: inp.ownerOf(tlsLevel),
+          field: `${tlsLevel.path}.tls`,
+          http2: protocol === "HTTP2",
+          istioSni: `outbound_.${inp.port}_.${inp.subset}_.${inp.host}`,
+        });
+
+  let outlier: OutlierPolicy | null = null;
+  const od = levels.outlierDetection;
+  if (od !== null && od.outlierDetection !== null) {
+    outlier = outlierPolicy(od.outlierDetection);
+    const n = inp.endpointCount;
+    const anyDetector = outlier.consecutive5xx > 0 || outlier.consecutiveGatewayFailure > 0 || outlier.consecutiveLocalOriginFailure > 0;
+    if (anyDetector && n > 0 && 100 / n > outlier.maxEjectionPercent) {
+      ctx.report(
+        "Info",
+        Codes.OutlierNeverEjects,
+        inp.ownerOf(od),
+        `${inp.clusterName}: with ${n} endpoint${n === 1 ? "" : "s"} one ejection is ${Math.round(100 / n)} % of the hosts, above maxEjectionPercent ${outlier.maxEjectionPercent}: Envoy (and gangway) never eject here; raise maxEjectionPercent to eject`,
+        `${od.path}.outlierDetection.maxEjectionPercent`,
+      );
+    }
+  }
+
+  const notServed: [boolean, string, PortTrafficPolicy | null, string][] = [
+    [tls !== null && !DATA_PLANE.tls, "upstream TLS (requests go in plaintext)", tlsLevel, "tls"],
+    [hash !== null && !DATA_PLANE.hash, "consistentHash (endpoints are picked with LEAST_REQUEST)", lb, "loadBalancer.consistentHash"],
+    [limits !== NO_LIMITS && !DATA_PLANE.limits, "connectionPool limits", cp, "connectionPool"],
+    [outlier !== null && !DATA_PLANE.outlier, "outlierDetection (no endpoint is ejected)", od, "outlierDetection"],
+  ];
+  for (const [on, what, level, field] of notServed) {
+    if (on && level !== null) ctx.report("Warning", Codes.UpstreamNotServed, inp.ownerOf(level), `${what}: not applied by gangway's data plane yet`, `${level.path}.${field}`);
+  }
+  if (protocol === "HTTP2" && !DATA_PLANE.http2) {
+    const where = cp !== null && protocolSource.startsWith("h2") ? { r: inp.ownerOf(cp), f: `${cp.path}.connectionPool.http.h2UpgradePolicy` } : null;
+    const msg = `${inp.clusterName}: the upstream speaks HTTP/2 (${protocolSource}): gangway's data plane sends HTTP/1.1 to it yet`;
+    if (where !== null) ctx.report("Warning", Codes.UpstreamNotServed, where.r, msg, where.f);
+    else ctx.report("Warning", Codes.UpstreamNotServed, inp.serviceSource, msg);
+  }
+
+  const upstream: UpstreamPolicy = { protocol, protocolSource, tls, hash, limits, outlier };
+  const isDefault = protocol === "HTTP1" && tls === null && hash === null && limits === NO_LIMITS && outlier === null;
+  return { lbPolicy, upstream: isDefault ? undefined : upstream };
+}
