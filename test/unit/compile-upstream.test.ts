@@ -1,0 +1,315 @@
+// DestinationRule trafficPolicy → the cluster's upstream policy: TLS modes and
+// their credentials, consistent hash, connection pool, outlier detection, the
+// upstream protocol, merging across rule / port / subset as Istio merges, and
+// the findings for what an ingress cannot honour.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { createCA, issue, type Issued } from "../../src/certs/generate.ts";
+import { decodeFiles } from "../../src/decode/index.ts";
+import type { Cluster, Snapshot } from "../../src/snapshot/types.ts";
+import { compileYaml, findingLines } from "./pipeline-helpers.ts";
+
+const GW_VS = (dest: string) => `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs}
+spec:
+  hosts: [a.com]
+  gateways: [gw]
+  http:
+  - route: [{destination: ${dest}}]
+---
+`;
+
+const SVC = (ports = "[{name: http, port: 8000}]") => `apiVersion: v1
+kind: Service
+metadata: {name: be}
+spec:
+  selector: {app: be}
+  ports: ${ports}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: be-1, labels: {kubernetes.io/service-name: be, version: v1}}
+addressType: IPv4
+ports: [{name: http, port: 8080}, {name: grpc, port: 9090}, {name: "", port: 8080}]
+endpoints: [{addresses: [10.0.0.1, 10.0.0.2, 10.0.0.3, 10.0.0.4]}]
+---
+`;
+
+const DR = (tp: string, subsets = "") => `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: be, namespace: default}
+spec:
+  host: be
+  trafficPolicy:
+${tp}
+${subsets}
+`;
+
+const C = "outbound|8000||be.default.svc.cluster.local";
+
+function cluster(s: Snapshot, name = C): Cluster {
+  const c = s.clusters.get(name);
+  if (c === undefined) throw new Error(`no cluster ${name}; have ${[...s.clusters.keys()].join(", ")}`);
+  return c;
+}
+
+function decodeErrors(yaml: string): string[] {
+  return decodeFiles([{ path: "t.yaml", text: yaml }]).errors.map((f) => `${f.code} ${f.field}: ${f.message}`);
+}
+
+describe("upstream TLS", () => {
+  let ca: Issued;
+  let client: Issued;
+  beforeAll(async () => {
+    ca = await createCA({ cn: "upstream-ca", keyType: "ec" });
+    client = await issue(ca, { cn: "gw-client", usage: "client", keyType: "ec" });
+  });
+  const b64 = (s: string) => Buffer.from(s).toString("base64");
+  const secret = (name: string, data: Record<string, string>, ns = "istio-system") =>
+    `apiVersion: v1\nkind: Secret\nmetadata: {name: ${name}, namespace: ${ns}}\ndata:\n${Object.entries(data).map(([k, v]) => `  ${k}: ${b64(v)}`).join("\n")}\n---\n`;
+
+  test("SIMPLE without CA: system roots, SNI from the request (auto SNI), no ALPN on an HTTP/1.1 cluster", () => {
+    const s = compileYaml(GW_VS("{host: be}") + SVC() + DR("    tls: {mode: SIMPLE}"));
+    expect(cluster(s).upstream?.tls).toEqual({ mode: "SIMPLE", credential: "", systemRoots: true, sni: "", subjectAltNames: [], spiffeTrustDomain: "", insecureSkipVerify: false, alpn: [], problem: "" });
+  });
+
+  test("SIMPLE with credentialName: the CA of the Secret in the gateway namespace; sni and SANs kept", () => {
+    const s = compileYaml(GW_VS("{host: be}") + SVC() + secret("be-ca", { "ca.crt": ca.cert }) + DR("    tls: {mode: SIMPLE, credentialName: be-ca, sni: be.internal, subjectAltNames: [be.internal]}"));
+    const t = cluster(s).upstream!.tls!;
+    expect([t.credential, t.systemRoots, t.sni, t.subjectAltNames, t.problem]).toEqual(["istio-system/be-ca", false, "be.internal", ["be.internal"], ""]);
+    expect(s.credentials.get("istio-system/be-ca")!.caCert).toContain("BEGIN CERTIFICATE");
+  });
+
+  test("MUTUAL with credentialName: client certificate, key and CA from one Secret", () => {
+    const s = compileYaml(GW_VS("{host: be}") + SVC() + secret("be-client", { "tls.crt": client.cert, "tls.key": client.key, "ca.crt": ca.cert }) + DR("    tls: {mode: MUTUAL, credentialName: be-client}"));
+    const t = cluster(s).upstream!.tls!;
+    expect([t.mode, t.credential, t.problem]).toEqual(["MUTUAL", "istio-system/be-client", ""]);
+    const c = s.credentials.get("istio-system/be-client")!;
+    expect([c.certChain !== "", c.privateKey !== "", c.caCert !== ""]).toEqual([true, true, true]);
+  });
+
+  test("MUTUAL with files (read by the loader)", () => {
+    const certFiles = new Map<string, string | null>([
+      ["/etc/c.pem", client.cert],
+      ["/etc/k.pem", client.key],
+      ["/etc/ca.pem", ca.cert],
+    ]);
+    const s = compileYaml(GW_VS("{host: be}") + SVC() + DR("    tls: {mode: MUTUAL, clientCertificate: /etc/c.pem, privateKey: /etc/k.pem, caCertificates: /etc/ca.pem}"), { certFiles });
+    const t = cluster(s).upstream!.tls!;
+    expect([t.problem, t.systemRoots, s.credentials.get(t.credential)?.chain[0]?.subject]).toEqual(["", false, "CN=gw-client"]);
+  });
+
+  test.each([
+    ["a missing Secret", "    tls: {mode: SIMPLE, credentialName: nope}", "Error GW0408 DestinationRule/default/be: SIMPLE to the upstream: Secret istio-system/nope not found: requests to this destination get 503"],
+    ["an unreadable file", "    tls: {mode: SIMPLE, caCertificates: /nowhere/ca.pem}", "Error GW0408 DestinationRule/default/be: SIMPLE to the upstream: cannot read /nowhere/ca.pem: requests to this destination get 503"],
+    ["ISTIO_MUTUAL without --mesh-certs", "    tls: {mode: ISTIO_MUTUAL}", "Error GW0410 DestinationRule/default/be: ISTIO_MUTUAL needs the mesh certificates: start with --mesh-certs DIR: requests to this destination get 503"],
+  ])("%s: the cluster keeps a problem (503 UF), reported", (_n, tp, line) => {
+    const s = compileYaml(GW_VS("{host: be}") + SVC() + DR(tp));
+    expect(cluster(s).upstream!.tls!.problem).not.toBe("");
+    expect(findingLines(s)).toContain(line);
+  });
+
+  test("MUTUAL whose Secret has only a CA is refused (GW0409)", () => {
+    const s = compileYaml(GW_VS("{host: be}") + SVC() + secret("only-ca", { "ca.crt": ca.cert }) + DR("    tls: {mode: MUTUAL, credentialName: only-ca}"));
+    expect(findingLines(s)).toContain("Error GW0409 DestinationRule/default/be: MUTUAL to the upstream: istio-system/only-ca has no client certificate and key: requests to this destination get 503");
+  });
+
+  test("ISTIO_MUTUAL: mesh identity, Istio's SNI and ALPN, SPIFFE trust domain", () => {
+    const certFiles = new Map<string, string | null>([
+      ["/mesh/cert-chain.pem", client.cert],
+      ["/mesh/key.pem", client.key],
+      ["/mesh/root-cert.pem", ca.cert],
+    ]);
+    const s = compileYaml(GW_VS("{host: be}") + SVC() + DR("    tls: {mode: ISTIO_MUTUAL}"), { certFiles, meshCerts: "/mesh", trustDomain: "example.org" });
+    const t = cluster(s).upstream!.tls!;
+    expect([t.problem, t.sni, t.spiffeTrustDomain, t.alpn]).toEqual(["", "outbound_.8000_._.be.default.svc.cluster.local", "example.org", ["istio-peer-exchange", "istio"]]);
+  });
+
+  test("DISABLE: no TLS (and no upstream policy at all)", () => {
+    expect(cluster(compileYaml(GW_VS("{host: be}") + SVC() + DR("    tls: {mode: DISABLE}"))).upstream).toBeUndefined();
+  });
+
+  test.each([
+    ["ISTIO_MUTUAL with certificates", "    tls: {mode: ISTIO_MUTUAL, caCertificates: /a}", "GW0110 spec.trafficPolicy.tls.mode: ISTIO_MUTUAL takes no certificates: caCertificates given"],
+    ["MUTUAL without client certificate", "    tls: {mode: MUTUAL}", "GW0105 spec.trafficPolicy.tls.clientCertificate: MUTUAL needs clientCertificate and privateKey (or credentialName)"],
+    ["credentialName with files", "    tls: {mode: SIMPLE, credentialName: x, caCertificates: /a}", "GW0110 spec.trafficPolicy.tls.credentialName: credentialName and caCertificates cannot be used together"],
+    ["unknown mode", "    tls: {mode: STRICT}", 'GW0106 spec.trafficPolicy.tls.mode: must be one of DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL, got "STRICT"'],
+  ])("decode refuses %s", (_n, tp, err) => {
+    expect(decodeErrors(DR(tp))).toContain(err);
+  });
+});
+
+describe("consistent hash", () => {
+  test.each([
+    ["{httpHeaderName: X-User}", { kind: "header", name: "x-user" }, "RING_HASH", 1024, 65537],
+    ["{httpCookie: {name: s, path: /, ttl: 60s}, ringHash: {minimumRingSize: 4096}}", { kind: "cookie", name: "s", path: "/", ttlMs: 60000 }, "RING_HASH", 4096, 65537],
+    ["{useSourceIp: true, minimumRingSize: 2048}", { kind: "sourceIp" }, "RING_HASH", 2048, 65537],
+    ["{httpQueryParameterName: u, maglev: {tableSize: 251}}", { kind: "query", name: "u" }, "MAGLEV", 1024, 251],
+  ])("%s", (ch, key, algorithm, ring, table) => {
+    const c = cluster(compileYaml(GW_VS("{host: be}") + SVC() + DR(`    loadBalancer: {consistentHash: ${ch}}`)));
+    expect(c.lbPolicy).toBe(algorithm as Cluster["lbPolicy"]);
+    expect(c.upstream?.hash).toEqual({ key: key as never, algorithm: algorithm as "RING_HASH", minimumRingSize: ring, maximumRingSize: 8_388_608, tableSize: table });
+  });
+  test("a table size that is not prime: Envoy's default, reported", () => {
+    const s = compileYaml(GW_VS("{host: be}") + SVC() + DR("    loadBalancer: {consistentHash: {useSourceIp: true, maglev: {tableSize: 1000}}}"));
+    expect(cluster(s).upstream?.hash?.tableSize).toBe(65537);
+    expect(findingLines(s)).toContain("Warning GW0414 DestinationRule/default/be: maglev tableSize 1000 is not a prime (Envoy rejects it): 65537 is used");
+  });
+  test.each([
+    ["no key", "{ringHash: {minimumRingSize: 10}}", "GW0105 spec.trafficPolicy.loadBalancer.consistentHash: needs exactly one of httpHeaderName, httpCookie, useSourceIp, httpQueryParameterName"],
+    ["two keys", "{httpHeaderName: a, useSourceIp: true}", "GW0110 spec.trafficPolicy.loadBalancer.consistentHash: needs exactly one of httpHeaderName, httpCookie, useSourceIp, httpQueryParameterName, got httpHeaderName, useSourceIp"],
+    ["ring and maglev", "{useSourceIp: true, ringHash: {}, maglev: {}}", "GW0110 spec.trafficPolicy.loadBalancer.consistentHash: only one of ringHash and maglev may be given"],
+    ["cookie without name", "{httpCookie: {ttl: 1s}}", "GW0105 spec.trafficPolicy.loadBalancer.consistentHash.httpCookie.name: is required"],
+  ])("decode refuses %s", (_n, ch, err) => {
+    expect(decodeErrors(DR(`    loadBalancer: {consistentHash: ${ch}}`))).toContain(err);
+  });
+});
+
+describe("load balancer findings an ingress owes", () => {
+  test("PASSTHROUGH: LEAST_REQUEST over the endpoints, said so", () => {
+    const s = compileYaml(GW_VS("{host: be}") + SVC() + DR("    loadBalancer: {simple: PASSTHROUGH}"));
+    expect(cluster(s).lbPolicy).toBe("LEAST_REQUEST");
+    expect(findingLines(s).some((l) => l.startsWith("Warning GW0411 DestinationRule/default/be: simple PASSTHROUGH"))).toBe(true);
+  });
+  test("localityLbSetting and warmup are findings", () => {
+    const s = compileYaml(GW_VS("{host: be}") + SVC() + DR("    loadBalancer: {simple: ROUND_ROBIN, localityLbSetting: {enabled: true}, warmupDurationSecs: 30s}"));
+    const lines = findingLines(s);
+    expect(lines).toContain("Warning GW0412 DestinationRule/default/be: localityLbSetting is not applied by gangway: endpoints are balanced without locality");
+    expect(lines).toContain("Warning GW0413 DestinationRule/default/be: warmup is not applied by gangway: a new endpoint gets its full share at once");
+  });
+});
+
+describe("connection pool", () => {
+  test("every field lands in the cluster's limits", () => {
+    const c = cluster(
+      compileYaml(
+        GW_VS("{host: be}") +
+          SVC() +
+          DR(`    connectionPool:
+      tcp: {maxConnections: 10, connectTimeout: 2s, tcpKeepalive: {probes: 3, time: 60s, interval: 10s}}
+      http: {http1MaxPendingRequests: 5, http2MaxRequests: 100, maxRequestsPerConnection: 50, maxRetries: 2, idleTimeout: 30s, maxConcurrentStreams: 64}`),
+      ),
+    );
+    expect(c.connectTimeoutMs).toBe(2000);
+    expect(c.upstream?.limits).toEqual({
+      maxConnections: 10,
+      maxPendingRequests: 5,
+      maxRequests: 100,
+      maxRetries: 2,
+      maxRequestsPerConnection: 50,
+      idleTimeoutMs: 30000,
+      maxConcurrentStreams: 64,
+      tcpKeepalive: { probes: 3, timeMs: 60000, intervalMs: 10000 },
+    });
+  });
+  test("tcp.idleTimeout stands in for http.idleTimeout", () => {
+    const c = cluster(compileYaml(GW_VS("{host: be}") + SVC() + DR("    connectionPool: {tcp: {idleTimeout: 5s}}")));
+    expect(c.upstream?.limits.idleTimeoutMs).toBe(5000);
+  });
+  test("fields not applied are reported (GW0407)", () => {
+    const s = compileYaml(GW_VS("{host: be}") + SVC() + DR("    connectionPool: {tcp: {maxConnectionDuration: 1h}, http: {useClientProtocol: true}}"));
+    const lines = findingLines(s);
+    expect(lines).toContain("Warning GW0407 DestinationRule/default/be: maxConnectionDuration is not applied by gangway (ignored)");
+    expect(lines).toContain("Warning GW0407 DestinationRule/default/be: useClientProtocol is not applied by gangway (ignored)");
+  });
+});
+
+describe("upstream protocol", () => {
+  const proto = (svcPorts: string, tp = "", dest = "{host: be}") => {
+    const s = compileYaml(GW_VS(dest) + SVC(svcPorts) + (tp === "" ? "" : DR(tp)));
+    const c = [...s.clusters.values()][0]!;
+    return [c.upstream?.protocol ?? "HTTP1", c.upstream?.protocolSource ?? ""];
+  };
+  test.each([
+    ["[{name: http, port: 8000}]", "", ["HTTP1", ""]],
+    ["[{name: grpc, port: 8000}]", "", ["HTTP2", "port protocol GRPC"]],
+    ["[{name: grpc-echo, port: 8000}]", "", ["HTTP2", "port protocol GRPC"]],
+    ["[{name: grpc-web, port: 8000}]", "", ["HTTP1", ""]],
+    ["[{name: http2-x, port: 8000}]", "", ["HTTP2", "port protocol HTTP2"]],
+    ["[{name: web, port: 8000, appProtocol: grpc}]", "", ["HTTP2", "port protocol GRPC"]],
+    ["[{name: web, port: 8000, appProtocol: kubernetes.io/h2c}]", "", ["HTTP2", "port protocol HTTP2"]],
+    ["[{name: grpc, port: 8000, appProtocol: http}]", "", ["HTTP1", ""]],
+    ["[{name: http, port: 8000}]", "    connectionPool: {http: {h2UpgradePolicy: UPGRADE}}", ["HTTP2", "h2UpgradePolicy UPGRADE"]],
+    ["[{name: grpc, port: 8000}]", "    connectionPool: {http: {h2UpgradePolicy: DO_NOT_UPGRADE}}", ["HTTP2", "port protocol GRPC"]],
+  ])("Service ports %s %s", (ports, tp, want) => {
+    expect(proto(ports, tp)).toEqual(want);
+  });
+  test("ServiceEntry port protocol GRPC", () => {
+    const s = compileYaml(
+      GW_VS("{host: api.ext, port: {number: 443}}") +
+        `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ext}
+spec:
+  hosts: [api.ext]
+  ports: [{number: 443, name: g, protocol: GRPC}]
+  resolution: DNS
+`,
+    );
+    expect(cluster(s, "outbound|443||api.ext").upstream?.protocol).toBe("HTTP2");
+  });
+});
+
+describe("merging as Istio: whole components; port level replaces; subset overrides", () => {
+  const subsets = `  subsets:
+  - name: v1
+    labels: {version: v1}
+    trafficPolicy:
+      outlierDetection: {consecutive5xxErrors: 7, maxEjectionPercent: 100}
+  - name: v2
+    labels: {version: v1}
+    trafficPolicy:
+      portLevelSettings:
+      - port: {number: 8000}
+        tls: {mode: SIMPLE}`;
+  const s = compileYaml(
+    `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs}
+spec:
+  hosts: [a.com]
+  gateways: [gw]
+  http:
+  - match: [{uri: {prefix: /1}}]
+    route: [{destination: {host: be, subset: v1}}]
+  - match: [{uri: {prefix: /2}}]
+    route: [{destination: {host: be, subset: v2}}]
+  - route: [{destination: {host: be}}]
+---
+` +
+      SVC() +
+      DR(
+        `    loadBalancer: {consistentHash: {useSourceIp: true}}
+    connectionPool: {tcp: {maxConnections: 3}}
+    outlierDetection: {consecutive5xxErrors: 2, maxEjectionPercent: 50}`,
+        subsets,
+      ),
+  );
+  test("the rule's policy", () => {
+    const u = cluster(s).upstream!;
+    expect([u.hash?.key.kind, u.limits.maxConnections, u.outlier?.consecutive5xx]).toEqual(["sourceIp", 3, 2]);
+  });
+  test("a subset's outlierDetection replaces the rule's; the other components stay", () => {
+    const u = cluster(s, "outbound|8000|v1|be.default.svc.cluster.local").upstream!;
+    expect([u.hash?.key.kind, u.limits.maxConnections, u.outlier?.consecutive5xx, u.outlier?.maxEjectionPercent]).toEqual(["sourceIp", 3, 7, 100]);
+  });
+  test("a subset's port-level entry replaces all four components (omitted ones are defaults)", () => {
+    const c = cluster(s, "outbound|8000|v2|be.default.svc.cluster.local");
+    const u = c.upstream!;
+    expect([c.lbPolicy, u.hash, u.limits.maxConnections, u.outlier, u.tls?.mode]).toEqual(["LEAST_REQUEST", null, 0, null, "SIMPLE"]);
+  });
+});
