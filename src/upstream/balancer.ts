@@ -1,0 +1,122 @@
+// Picks an endpoint of one cluster, as Envoy's load balancers do, over the
+// endpoints outlier detection has not ejected (all of them in panic):
+// ROUND_ROBIN (smooth weighted when weights differ, nginx's), LEAST_REQUEST
+// (power of two choices), RANDOM (weighted), RING_HASH / MAGLEV (the request's
+// hash; none: random). The hash tables are built over the usable endpoints
+// and rebuilt when that set changes, as Envoy rebuilds them per host set.
+// Pure: the caller supplies each endpoint's requests in flight and randomness.
+import type { Cluster } from "../snapshot/types.ts";
+import { buildMaglev, buildRing, type HashTable } from "./consistent-hash.ts";
+import { OutlierDetector } from "./outlier.ts";
+
+export class Balancer {
+  readonly outlier: OutlierDetector | null;
+  private readonly weights: number[];
+  private readonly uniform: boolean;
+  private rr = 0;
+  /** Smooth weighted round-robin state, per endpoint. */
+  private readonly current: Float64Array;
+  /** Usable endpoint indices and the hash table over them; rebuilt when the usable set changes. */
+  private usable: number[] = [];
+  private usableKey = "";
+  private table: HashTable | null = null;
+
+  constructor(
+    readonly cluster: Cluster,
+    private readonly random: () => number = Math.random,
+  ) {
+    this.weights = cluster.endpoints.map((e) => (e.weight > 0 ? e.weight : 1));
+    this.uniform = this.weights.every((w) => w === this.weights[0]);
+    this.current = new Float64Array(this.weights.length);
+    const o = cluster.upstream?.outlier ?? null;
+    this.outlier = o === null ? null : new OutlierDetector(o, cluster.endpoints.length);
+    this.refresh();
+  }
+
+  /** The endpoints usable now (not ejected, or all in panic); rebuilds the hash table when they changed. */
+  private refresh(): number[] {
+    const n = this.weights.length;
+    const od = this.outlier;
+    if (od === null || od.ejectedCount === 0 || od.panic) {
+      if (this.usableKey !== "all") {
+        this.usable = Array.from({ length: n }, (_, i) => i);
+        this.usableKey = "all";
+        this.table = null;
+      }
+    } else {
+      let key = "";
+      for (let i = 0; i < n; i++) if (od.usable(i)) key += i + ",";
+      if (key !== this.usableKey) {
+        const u: number[] = [];
+        for (let i = 0; i < n; i++) if (od.usable(i)) u.push(i);
+        this.usable = u;
+        this.usableKey = key;
+        this.table = null;
+      }
+    }
+    const h = this.cluster.upstream?.hash ?? null;
+    if (h !== null && this.table === null) {
+      const targets = this.usable.map((i) => {
+        const e = this.cluster.endpoints[i]!;
+        return { address: e.address, port: e.port, weight: this.weights[i]! };
+      });
+      this.table = h.algorithm === "MAGLEV" ? buildMaglev(targets, h.tableSize) : buildRing(targets, h.minimumRingSize, h.maximumRingSize);
+    }
+    return this.usable;
+  }
+
+  /**
+   * The endpoint index for the next request, or -1 when none is usable (no
+   * endpoint, or all ejected without panic: 503 UH). `hash`: the request's
+   * (consistent hashing), null when it has none. `active(i)`: requests in
+   * flight on endpoint i (LEAST_REQUEST).
+   */
+  pick(hash: bigint | null, active: (i: number) => number): number {
+    const u = this.refresh();
+    const n = u.length;
+    if (n === 0) return -1;
+    if (n === 1) return u[0]!;
+    switch (this.cluster.lbPolicy) {
+      case "RING_HASH":
+      case "MAGLEV":
+        return hash === null ? u[Math.floor(this.random() * n)]! : u[this.table!.pick(hash)]!;
+      case "ROUND_ROBIN":
+        return this.uniform ? u[this.rr++ % n]! : this.smoothWeighted(u);
+      case "LEAST_REQUEST": {
+        // power of two choices (Envoy's default for LEAST_REQUEST)
+        const a = this.randomOf(u);
+        let b = this.randomOf(u);
+        if (b === a) b = u[(u.indexOf(a) + 1) % n]!;
+        return active(b) < active(a) ? b : a;
+      }
+      default:
+        return this.randomOf(u);
+    }
+  }
+
+  private randomOf(u: number[]): number {
+    if (this.uniform) return u[Math.floor(this.random() * u.length)]!;
+    let total = 0;
+    for (const i of u) total += this.weights[i]!;
+    let r = this.random() * total;
+    for (const i of u) {
+      r -= this.weights[i]!;
+      if (r < 0) return i;
+    }
+    return u[u.length - 1]!;
+  }
+
+  private smoothWeighted(u: number[]): number {
+    const cur = this.current;
+    const w = this.weights;
+    let total = 0;
+    let best = u[0]!;
+    for (const i of u) {
+      cur[i]! += w[i]!;
+      total += w[i]!;
+      if (cur[i]! > cur[best]!) best = i;
+    }
+    cur[best]! -= total;
+    return best;
+  }
+}
