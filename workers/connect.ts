@@ -21,11 +21,21 @@ function onConnectTimeout(who: Connecting): void {
 }
 
 /** Bun.connect to hostname:port with `who` as the socket's data; `timeoutMs` 0: no timeout. The caller clears connectTimer on open. */
-export function connectWithTimeout<T extends Connecting>(who: T, hostname: string, port: number, timeoutMs: number, socket: SocketHandler<T>, allowHalfOpen = false): void {
+export function connectWithTimeout<T extends Connecting>(
+  who: T,
+  hostname: string,
+  port: number,
+  timeoutMs: number,
+  socket: SocketHandler<T>,
+  allowHalfOpen = false,
+  /** TLS to the upstream (DestinationRule tls): Bun.connect's `tls` options; the timer then also covers the handshake. */
+  tls: object | null = null,
+): void {
   if (timeoutMs > 0) who.connectTimer = setTimeout(onConnectTimeout, timeoutMs, who);
   try {
     // failures arrive in the connectError handler; the promise's rejection is not needed
-    Bun.connect<T>({ hostname, port, allowHalfOpen, socket, data: who }).catch(() => {});
+    const o = { hostname, port, allowHalfOpen, socket, data: who };
+    (tls === null ? Bun.connect<T>(o) : Bun.connect<T>({ ...o, tls })).catch(() => {});
   } catch (err) {
     queueMicrotask(() => who.onConnectError(errCode(err), "connect_failure"));
   }

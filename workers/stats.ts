@@ -72,6 +72,11 @@ export class Stats {
     this.add(`gangway_upstream_rq_error_total{cluster="${esc(cluster)}",flag="${esc(flag)}"}`);
   }
 
+  /** Outlier detection: an ejection, one refused by maxEjectionPercent (overflow), or an ejection ended (Envoy's outlier_detection.* counters). */
+  outlierEvent(cluster: string, action: "eject" | "uneject" | "overflow"): void {
+    this.add(`gangway_outlier_events_total{cluster="${esc(cluster)}",action="${action}"}`);
+  }
+
   private tcpKeys = new Map<string, TcpSeries>();
 
   /** The istio_tcp_* series names of a destination, built once. */

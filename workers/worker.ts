@@ -25,7 +25,7 @@ stats.gauges = upstreamGauges;
 function sweep(): void {
   try {
     sweepDownstreams(coarseNow);
-    sweepUpstreams(coarseNow - UPSTREAM_IDLE_MS);
+    sweepUpstreams(coarseNow - UPSTREAM_IDLE_MS, coarseNow);
   } catch (err) {
     reportError("sweep", err);
   }

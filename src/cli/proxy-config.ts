@@ -18,9 +18,24 @@ async function dump(o: Options, adminGiven: boolean): Promise<Obj> {
     return snapshotToJSON(built.snapshot) as Obj;
   }
   if (!adminGiven || o.admin === null) throw new UsageError("proxy-config needs --config DIR or --admin HOST:PORT");
-  const r = await fetch(`http://${o.admin.host.includes(":") ? `[${o.admin.host}]` : o.admin.host}:${o.admin.port}/config_dump`);
+  const base = `http://${o.admin.host.includes(":") ? `[${o.admin.host}]` : o.admin.host}:${o.admin.port}`;
+  const r = await fetch(`${base}/config_dump`);
   if (!r.ok) throw new Error(`admin answered ${r.status}`);
-  return (await r.json()) as Obj;
+  const d = (await r.json()) as Obj;
+  // outlier ejections live in the workers: their gauge says which endpoints are ejected, and in how many workers
+  const m = await fetch(`${base}/stats/prometheus`).then((x) => (x.ok ? x.text() : ""), () => "");
+  d.ejected = ejectedEndpoints(m);
+  return d;
+}
+
+/** `cluster|host:port` → number of workers ejecting it, from gangway_upstream_endpoint_ejected. */
+export function ejectedEndpoints(metrics: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of metrics.split("\n")) {
+    const g = /^gangway_upstream_endpoint_ejected\{cluster="([^"]*)",endpoint="([^"]*)"\} (\d+)/.exec(line);
+    if (g !== null && Number(g[3]) > 0) out[`${g[1]}|${g[2]}`] = Number(g[3]);
+  }
+  return out;
 }
 
 function shortMatch(m: Obj): string {
@@ -67,8 +82,13 @@ export function render(kind: string, d: Obj): string {
       );
     case "endpoints": {
       const rows: (string | number)[][] = [];
+      const ejected = (d.ejected ?? {}) as Record<string, number>;
       for (const c of Object.values(d.clusters as Obj) as Obj[]) {
-        for (const e of c.endpoints as Obj[]) rows.push([`${e.address}:${e.port}`, "HEALTHY", "OK", c.name]);
+        for (const e of c.endpoints as Obj[]) {
+          const hp = String(e.address).includes(":") ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
+          const n = ejected[`${c.name}|${hp}`] ?? 0;
+          rows.push([hp, n > 0 ? "OUTLIER" : "HEALTHY", n > 0 ? `FAILED (ejected in ${n} worker${n === 1 ? "" : "s"})` : "OK", c.name]);
+        }
       }
       return table(["ENDPOINT", "STATUS", "OUTLIER CHECK", "CLUSTER"], rows);
     }

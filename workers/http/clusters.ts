@@ -7,69 +7,103 @@
 // generation is garbage once its last exchange lets go of it.
 import type { Cluster, Snapshot } from "../../src/snapshot/types.ts";
 import type { StatsSample } from "../../src/snapshot/messages.ts";
-import { clusterLabel } from "../stats.ts";
+import { Balancer } from "../../src/upstream/balancer.ts";
+import { CircuitBreaker } from "../../src/upstream/circuit-breaker.ts";
+import { NO_LIMITS } from "../../src/snapshot/upstream.ts";
+import type { OutlierResult } from "../../src/upstream/outlier.ts";
+import { reportError } from "../context.ts";
+import { clusterLabel, stats } from "../stats.ts";
+import type { UpstreamConn, UpstreamUser } from "./upstream-conn.ts";
 import { EndpointPool } from "./upstream-pool.ts";
+import { upstreamTlsRuntime, type UpstreamTlsRuntime } from "./upstream-tls.ts";
 
 export class ClusterRuntime {
-  private rr = 0;
-  /** Smooth weighted round robin state (nginx's), only when weights differ. */
-  private current: Float64Array | null = null;
-  private readonly weights: number[];
-  private readonly totalWeight: number;
-  private readonly uniform: boolean;
+  /** The load balancer: policy, consistent hash, outlier ejection (src/upstream/balancer.ts). */
+  readonly balancer: Balancer;
+  private sweep: ReturnType<typeof setInterval> | null = null;
 
   constructor(
     public cluster: Cluster,
     readonly pools: EndpointPool[],
   ) {
-    this.weights = cluster.endpoints.map((e) => (e.weight > 0 ? e.weight : 1));
-    this.totalWeight = this.weights.reduce((a, b) => a + b, 0);
-    this.uniform = this.weights.every((w) => w === this.weights[0]);
-    if (!this.uniform) this.current = new Float64Array(this.weights.length);
+    this.balancer = new Balancer(cluster);
+    this.breaker = new CircuitBreaker(cluster.upstream?.limits ?? NO_LIMITS);
+    const od = this.balancer.outlier;
+    if (od !== null) this.sweep = setInterval(sweepOutliers, od.policy.intervalMs, this);
   }
 
-  /** The endpoint pool for the next request, or null when there is no endpoint. */
-  pick(): EndpointPool | null {
+  /** The endpoint pool for the next request (`hash`: the request's, for consistent hashing), or null when no endpoint is usable. */
+  pick(hash: bigint | null = null): EndpointPool | null {
     const pools = this.pools;
-    const n = pools.length;
-    if (n === 0) return null;
-    if (n === 1) return pools[0]!;
-    switch (this.cluster.lbPolicy) {
-      case "ROUND_ROBIN":
-        return pools[this.uniform ? this.rr++ % n : this.smoothWeighted()]!;
-      case "LEAST_REQUEST": {
-        // power of two choices (Envoy's default for LEAST_REQUEST)
-        const a = this.randomIndex();
-        let b = this.randomIndex();
-        if (b === a) b = (a + 1) % n;
-        return pools[pools[b]!.active < pools[a]!.active ? b : a]!;
-      }
-      default:
-        return pools[this.randomIndex()]!;
+    const i = this.balancer.pick(hash, (j) => pools[j]!.active);
+    return i < 0 ? null : pools[i]!;
+  }
+
+  /** A result of endpoint `index` for outlier detection. */
+  report(index: number, r: OutlierResult): void {
+    const od = this.balancer.outlier;
+    if (od === null) return;
+    const ev = od.report(index, r, Date.now());
+    if (ev !== null) stats.outlierEvent(this.cluster.name, ev.action);
+  }
+
+  /** Envoy's circuit breakers for this cluster, in this worker. */
+  readonly breaker: CircuitBreaker;
+
+  /**
+   * A connection for a request to `pool`, as Envoy's pool admits it: an idle
+   * one (open), a new one (the user hears onUpstreamOpen), "queued" (the user
+   * hears onUpstreamGranted when one is free), or "overflow" (503 UO).
+   */
+  acquire(pool: EndpointPool, user: UpstreamUser & { onUpstreamGranted(c: UpstreamConn): void }, sni: string): UpstreamConn | "queued" | "overflow" {
+    const b = this.breaker;
+    if (b.limits === NO_LIMITS) return pool.takeIdle(user, sni) ?? pool.connect(user, sni);
+    let connections = 0;
+    let pending = 0;
+    let active = -1; // this request is already counted in its pool's active
+    for (const p of this.pools) {
+      connections += p.connections;
+      pending += p.pending;
+      active += p.active;
+    }
+    b.connections = connections;
+    b.pending = pending;
+    b.active = active;
+    const a = b.admit(pool.hasIdle(sni));
+    if (a === "overflow") return "overflow";
+    if (a === "use_idle") return pool.takeIdle(user, sni)!;
+    pool.pending++;
+    if (a === "connect") return pool.connect(user, sni);
+    pool.waiters.push({ user, sni });
+    return "queued";
+  }
+
+  /** A connection of this cluster closed: a queued request may now open one. */
+  connectionClosed(): void {
+    if (this.breaker.limits === NO_LIMITS) return;
+    for (const p of this.pools) {
+      if (p.waiters.length === 0) continue;
+      let connections = 0;
+      for (const q of this.pools) connections += q.connections;
+      this.breaker.connections = connections;
+      if (!this.breaker.canConnect()) return;
+      const w = p.waiters.shift()!;
+      w.user.onUpstreamGranted(p.connect(w.user, w.sni));
     }
   }
 
-  private randomIndex(): number {
-    if (this.uniform) return Math.floor(Math.random() * this.pools.length);
-    let r = Math.random() * this.totalWeight;
-    const w = this.weights;
-    for (let i = 0; i < w.length; i++) {
-      r -= w[i]!;
-      if (r < 0) return i;
-    }
-    return w.length - 1;
+  /** No longer serving (replaced by a reload): stop the outlier sweep. */
+  close(): void {
+    if (this.sweep !== null) clearInterval(this.sweep);
+    this.sweep = null;
   }
+}
 
-  private smoothWeighted(): number {
-    const cur = this.current!;
-    const w = this.weights;
-    let best = 0;
-    for (let i = 0; i < w.length; i++) {
-      cur[i]! += w[i]!;
-      if (cur[i]! > cur[best]!) best = i;
-    }
-    cur[best]! -= this.totalWeight;
-    return best;
+function sweepOutliers(rt: ClusterRuntime): void {
+  try {
+    for (const ev of rt.balancer.outlier?.tick(Date.now()) ?? []) stats.outlierEvent(rt.cluster.name, ev.action);
+  } catch (err) {
+    reportError("outlier sweep", err);
   }
 }
 
@@ -92,12 +126,25 @@ export function currentGeneration(): Generation {
 }
 
 function endpointsKey(c: Cluster): string {
-  let k = c.lbPolicy + "|" + c.connectTimeoutMs;
+  let k = c.lbPolicy + "|" + c.connectTimeoutMs + "|" + JSON.stringify([c.upstream?.hash ?? null, c.upstream?.outlier ?? null, c.upstream?.limits ?? null]);
   for (const e of c.endpoints) k += `|${e.address}:${e.port}*${e.weight}`;
   return k;
 }
 
 const keys = new WeakMap<ClusterRuntime, string>();
+
+/** TLS runtimes by their content (policy and credential PEMs): an unchanged one is kept across reloads, so its idle connections stay. */
+let tlsRuntimes = new Map<string, UpstreamTlsRuntime>();
+
+function tlsFor(c: Cluster, snapshot: Snapshot, next: Map<string, UpstreamTlsRuntime>): UpstreamTlsRuntime | null {
+  const t = c.upstream?.tls ?? null;
+  if (t === null) return null;
+  const cred = t.credential === "" ? undefined : snapshot.credentials.get(t.credential);
+  const key = JSON.stringify([t, cred?.certChain, cred?.privateKey, cred?.caCert]);
+  const rt = next.get(key) ?? tlsRuntimes.get(key) ?? upstreamTlsRuntime(t, snapshot.credentials);
+  next.set(key, rt);
+  return rt;
+}
 
 /** Rebuild runtimes for a new snapshot, keeping pools of endpoints that stay: the new current generation. */
 export function applyClusters(snapshot: Snapshot): Generation {
@@ -106,6 +153,7 @@ export function applyClusters(snapshot: Snapshot): Generation {
   for (const rt of clusters.values()) for (const p of rt.pools) oldPools.set(`${p.cluster}|${p.address}|${p.port}`, p);
   const kept = new Set<EndpointPool>();
   const next = new Map<string, ClusterRuntime>();
+  const nextTls = new Map<string, UpstreamTlsRuntime>();
   for (const [name, c] of snapshot.clusters) {
     const prev = clusters.get(name);
     const key = endpointsKey(c);
@@ -125,26 +173,46 @@ export function applyClusters(snapshot: Snapshot): Generation {
       rt = new ClusterRuntime(c, pools);
       keys.set(rt, key);
     }
-    for (const p of rt.pools) kept.add(p);
+    const tls = tlsFor(c, snapshot, nextTls);
+    const limits = c.upstream?.limits ?? NO_LIMITS;
+    rt.pools.forEach((p, i) => {
+      p.setTls(tls);
+      p.maxRequestsPerConnection = limits.maxRequestsPerConnection;
+      p.idleTimeoutMs = limits.idleTimeoutMs;
+      p.keepaliveMs = limits.tcpKeepalive === null ? 0 : limits.tcpKeepalive.timeMs || 7_200_000;
+      p.owner = rt;
+      p.index = i;
+      kept.add(p);
+    });
     next.set(name, rt);
   }
   for (const p of oldPools.values()) if (!kept.has(p)) p.retire();
+  tlsRuntimes = nextTls;
+  // replaced runtimes stop their outlier sweep (exchanges of the old generation may still report to them)
+  const live = new Set(next.values());
+  for (const rt of clusters.values()) if (!live.has(rt)) rt.close();
   current = new Generation(snapshot, next);
   return current;
 }
 
-/** Close upstream connections idle since before `before`. */
-export function sweepUpstreams(before: number): void {
-  for (const rt of current.clusters.values()) for (const p of rt.pools) p.closeIdle(before);
+/** Close upstream connections idle since before `before` (or their cluster's connectionPool idleTimeout, when set). */
+export function sweepUpstreams(before: number, now = before): void {
+  for (const rt of current.clusters.values()) for (const p of rt.pools) p.closeIdle(p.idleTimeoutMs > 0 && before !== Infinity ? now - p.idleTimeoutMs : before);
 }
 
-/** gangway_upstream_cx_active per cluster. */
+/** gangway_upstream_cx_active per cluster; gangway_upstream_endpoint_ejected per endpoint of a cluster with outlier detection (1: ejected in this worker). */
 export function upstreamGauges(): StatsSample {
   const out: StatsSample = {};
   for (const [name, rt] of current.clusters) {
     let open = 0;
     for (const p of rt.pools) open += p.connections;
     out[`gangway_upstream_cx_active{${clusterLabel(name)}}`] = open;
+    const od = rt.balancer.outlier;
+    if (od !== null) {
+      rt.pools.forEach((p, i) => {
+        out[`gangway_upstream_endpoint_ejected{${clusterLabel(name)},endpoint="${p.hostPort}"}`] = od.isEjected(i) ? 1 : 0;
+      });
+    }
   }
   return out;
 }

@@ -21,6 +21,12 @@ import { onResponseData, onUpstreamGone, type ResponseExchange } from "./respons
 import type { UpstreamConn, UpstreamUser } from "./upstream-conn.ts";
 import { UpstreamRequest } from "./upstream-request.ts";
 import type { EndpointPool } from "./upstream-pool.ts";
+import { pickHash } from "./upstream-pick.ts";
+import { upstreamSni } from "./upstream-tls.ts";
+import type { OutlierResult } from "../../src/upstream/outlier.ts";
+
+const CONNECTED: OutlierResult = { kind: "connected" };
+const TIMED_OUT: OutlierResult = { kind: "timeout" };
 
 /** Request body bytes read and dropped after a local reply before the connection is closed instead. */
 const DISCARD_LIMIT = 1 << 20;
@@ -48,6 +54,10 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
   replyRow: ReplyRow | null = null;
   destService = "unknown";
   pool: EndpointPool | null = null;
+  /** The endpoint pool this request waits on for a connection (circuit breakers' pending), or null. */
+  waitingOn: EndpointPool | null = null;
+  /** SNI of the upstream connection (TLS clusters: the request's host unless the DestinationRule names one). */
+  sni = "";
   conn: UpstreamConn | null = null;
   readonly reqBody = new BodyReader();
   /** The downstream delivered the whole request (requestComplete was called). */
@@ -93,6 +103,7 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
   responseHead(r: ResponseHead): void {
     this.respBuf = null;
     this.resp = r;
+    this.pool?.outcome({ kind: "status", status: r.status });
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
@@ -207,7 +218,17 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
     this.upstreamCluster = dest.cluster;
     this.destService = cluster.serviceHost;
     // the same generation as the decision: the runtime exists and has a pool per endpoint
-    const pool = this.gen!.clusters.get(dest.cluster)?.pick() ?? null;
+    const rt = this.gen!.clusters.get(dest.cluster);
+    let pool: EndpointPool | null = null;
+    if (rt !== undefined) {
+      const ph = cluster.upstream?.hash == null ? null : pickHash(cluster, h, this.ds.remoteIp, () => this.ds.remoteAddress, () => this.ds.localAddress);
+      if (ph !== null && ph.setCookie !== "") {
+        // Envoy sets the cookie it made up for the request (consistentHash httpCookie with a ttl)
+        const ops = this.responseOps;
+        this.responseOps = { set: ops.set, add: [...ops.add, ["set-cookie", ph.setCookie]], remove: ops.remove };
+      }
+      pool = rt.pick(ph?.hash ?? null);
+    }
     if (pool === null) {
       stats.upstreamError(dest.cluster, REPLIES.no_healthy_upstream.flag);
       return this.reply(REPLIES.no_healthy_upstream);
@@ -222,15 +243,40 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
     this.up.ascii = !h.highBytes && (!hasOps(d.requestHeaders) || !NOT_ASCII.test(headStr));
     if (h.expectContinue && !this.reqBody.done) this.ds.write(CONTINUE);
     this.timeoutMs = route.timeoutMs;
-    const c = pool.takeIdle(this);
-    if (c !== null) {
+    this.sni = pool.tls === null ? "" : upstreamSni(pool.tls, d.authority);
+    const c = rt!.acquire(pool, this, this.sni);
+    if (c === "overflow") {
+      stats.upstreamError(dest.cluster, REPLIES.upstream_overflow.flag);
+      return this.reply(REPLIES.upstream_overflow);
+    }
+    if (c !== "queued" && c.isOpen) {
       this.conn = c;
       this.sendHead();
-    } else this.conn = pool.connect(this);
+      return;
+    }
+    this.waitingOn = pool; // counted in pool.pending until a connection is open for it
+    if (c !== "queued") this.conn = c;
+  }
+
+  /** No longer waiting for a connection (it opened, or the exchange ends). */
+  private stopWaiting(): void {
+    const p = this.waitingOn;
+    if (p === null) return;
+    this.waitingOn = null;
+    p.pending--;
+    p.dropWaiter(this);
+  }
+
+  /** A queued request gets a connection (an idle one handed over, or a new one opening). */
+  onUpstreamGranted(conn: UpstreamConn): void {
+    if (this.finished) return conn.release(conn.isOpen);
+    this.conn = conn;
+    if (conn.isOpen) this.sendHead();
   }
 
   /** Write the request head (and what body arrived) to the now-open connection. */
   private sendHead(): void {
+    this.stopWaiting();
     const conn = this.conn!;
     this.tSent = performance.now();
     if (accessLog.enabled) this.upstreamLocal = conn.localAddress;
@@ -296,6 +342,7 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
 
   onTimeout(): void {
     if (this.finished || this.resp !== null || this.respDone) return;
+    this.pool?.outcome(TIMED_OUT);
     this.dropUpstream();
     stats.upstreamError(this.upstreamCluster, REPLIES.response_timeout.flag);
     this.reply(REPLIES.response_timeout);
@@ -353,6 +400,7 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
       this.timer = null;
     }
     this.dropUpstream();
+    this.stopWaiting();
     if (this.pool !== null) this.pool.active--;
     const dur = performance.now() - this.t0;
     this.durationMs = Math.round(dur);
@@ -373,6 +421,7 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
   // --- UpstreamUser ---
   onUpstreamOpen(conn: UpstreamConn): void {
     if (conn !== this.conn || this.finished) return conn.release(false);
+    this.pool?.outcome(CONNECTED);
     this.sendHead();
   }
   onUpstreamData(conn: UpstreamConn, data: Buffer): void {
@@ -417,6 +466,6 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
   retry(): void {
     this.retried = true;
     this.to(CONNECTING);
-    this.conn = this.pool!.connect(this);
+    this.conn = this.pool!.connect(this, this.sni);
   }
 }

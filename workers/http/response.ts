@@ -3,6 +3,7 @@
 // turn upstream failures into Envoy's local replies (502/503) or a reset, and
 // splice bytes both ways after a 101.
 import { REPLIES, type ReplyRow, type UpstreamFailure } from "../../src/dispatch/replies.ts";
+import type { OutlierResult } from "../../src/upstream/outlier.ts";
 import { options } from "../context.ts";
 import { BODY_BAD, BODY_CLOSE } from "./body.ts";
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
@@ -25,6 +26,8 @@ const COALESCE = 64 * 1024;
  */
 export interface ResponseExchange extends TunnelUser {
   readonly ds: ExchangeConn;
+  /** The endpoint's pool: results for outlier detection. */
+  readonly pool: { outcome(r: OutlierResult): void } | null;
   readonly head: RequestHead;
   readonly respBody: BodyReader;
   readonly responseOps: HeaderOperations;
@@ -183,12 +186,20 @@ function midBodyError(ex: ResponseExchange, row: ReplyRow): void {
 }
 
 /** The upstream connection closed (or never opened). */
+const CONNECT_FAILED: OutlierResult = { kind: "connectFailed" };
+const TIMEOUT: OutlierResult = { kind: "timeout" };
+
 export function onUpstreamGone(ex: ResponseExchange, failure: UpstreamFailure): void {
   if (ex.finished) return;
   if (ex.tunnel) return ex.tunnelClosed();
   if (ex.resp === null) {
-    if (failure.code !== "upstream_reset_before_response") return ex.failBeforeResponse(REPLIES[failure.code], "delayed_connect_error:_" + failure.errno);
+    if (failure.code !== "upstream_reset_before_response") {
+      ex.pool?.outcome(failure.code === "connect_timeout" ? TIMEOUT : CONNECT_FAILED);
+      // a refused TLS handshake: Envoy's TLS_error reason as it is; a socket error: delayed_connect_error
+      return ex.failBeforeResponse(REPLIES[failure.code], failure.errno.startsWith("TLS_error:") ? failure.errno : "delayed_connect_error:_" + failure.errno);
+    }
     if (ex.replayable && !ex.retried && ex.respBuf === null) return ex.retry();
+    ex.pool?.outcome(CONNECT_FAILED); // Envoy counts an upstream reset as a local-origin connect failure
     return ex.failBeforeResponse(REPLIES[failure.code]);
   }
   if (ex.respDone) return;

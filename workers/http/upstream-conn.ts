@@ -6,12 +6,15 @@ import { errCode, type UpstreamFailure } from "../../src/dispatch/replies.ts";
 import { connectWithTimeout } from "../connect.ts";
 import { coarseNow, reportError } from "../context.ts";
 import { Outbox } from "./outbox.ts";
+import { connectOptions, verifyUpstream, type UpstreamTlsRuntime } from "./upstream-tls.ts";
 
 /** What a connection needs of its pool (EndpointPool): where to connect, and where to go back. */
 export interface ConnPool {
   readonly address: string;
   readonly port: number;
   readonly connectTimeoutMs: number;
+  /** TCP keepalive time to set on open (ms); 0: none. */
+  readonly keepaliveMs?: number;
   putIdle(c: UpstreamConn): void;
   onConnClosed(c: UpstreamConn): void;
 }
@@ -27,7 +30,20 @@ export interface UpstreamUser {
 
 const handlers = {
   open(s: Socket<UpstreamConn>): void {
-    s.data.onOpen(s);
+    if (s.data.tls === null) s.data.onOpen(s); // TLS: open once the handshake is accepted
+  },
+  handshake(s: Socket<UpstreamConn>, _ok: boolean, err: Error | null): void {
+    const c = s.data;
+    try {
+      const why = verifyUpstream(c.tls!.policy, err as { code?: string } | null, s.getPeerCertificate()?.subjectaltname);
+      if (why === "") return c.onOpen(s);
+      c.onConnectError(`TLS_error:_${why}`, "connect_failure"); // first: terminating runs the close handler, which must find it failed, not gone
+      s.terminate();
+    } catch (e) {
+      reportError("upstream handshake", e);
+      c.onConnectError("TLS_error:_handshake", "connect_failure");
+      s.terminate();
+    }
   },
   data(s: Socket<UpstreamConn>, d: Buffer): void {
     const c = s.data;
@@ -77,13 +93,23 @@ export class UpstreamConn {
   constructor(
     readonly pool: ConnPool,
     user: UpstreamUser,
+    /** TLS settings this connection is made with (null: plaintext), and its SNI. */
+    readonly tls: UpstreamTlsRuntime | null = null,
+    readonly sni = "",
   ) {
     this.user = user;
   }
 
   connect(): void {
     const p = this.pool;
-    connectWithTimeout(this, p.address, p.port, p.connectTimeoutMs, handlers);
+    const tls = this.tls;
+    if (tls !== null && tls.problem !== "") {
+      // no credential to connect with: fails as a refused handshake would, without a connection
+      queueMicrotask(() => this.onConnectError(`TLS_error:_${tls.problem.replace(/ /g, "_")}`, "connect_failure"));
+      return;
+    }
+    // the connect timeout covers the TLS handshake too (Envoy's connection is connected once its handshake is done)
+    connectWithTimeout(this, p.address, p.port, p.connectTimeoutMs, handlers, false, tls === null ? null : connectOptions(tls, this.sni));
   }
 
   /** `ip:port` of our side, for the access log. */
@@ -106,6 +132,8 @@ export class UpstreamConn {
     }
     this.socket = s;
     this.isOpen = true;
+    const ka = this.pool.keepaliveMs ?? 0;
+    if (ka > 0) s.setKeepAlive(true, ka);
     try {
       this.user?.onUpstreamOpen(this);
     } catch (err) {

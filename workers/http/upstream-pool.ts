@@ -3,6 +3,8 @@
 // likely to have been closed by the upstream's own idle timeout.
 import { stats } from "../stats.ts";
 import { UpstreamConn, type UpstreamUser } from "./upstream-conn.ts";
+import type { UpstreamTlsRuntime } from "./upstream-tls.ts";
+import type { OutlierResult } from "../../src/upstream/outlier.ts";
 
 export class EndpointPool {
   /** `address:port` (IPv6 in brackets), for logs. */
@@ -13,6 +15,20 @@ export class EndpointPool {
   /** Requests in flight (LEAST_REQUEST). */
   active = 0;
   retired = false;
+  /** The cluster runtime this pool serves now and its index there (outlier detection); set when a snapshot is applied. */
+  owner: { report(index: number, r: OutlierResult): void; connectionClosed(): void } | null = null;
+  index = 0;
+  /** Requests admitted that wait for a connection (connecting, or queued in `waiters`): Envoy's pending requests. */
+  pending = 0;
+  /** Requests queued for a connection of this endpoint (the cluster is at its max connections). */
+  readonly waiters: { user: UpstreamUser & { onUpstreamGranted(c: UpstreamConn): void }; sni: string }[] = [];
+  /** connectionPool.http.maxRequestsPerConnection (0: unlimited) and idleTimeout (0: the worker's default). */
+  maxRequestsPerConnection = 0;
+  idleTimeoutMs = 0;
+  /** tcpKeepalive time (ms) to set on new connections; 0: none. */
+  keepaliveMs = 0;
+  /** TLS to this endpoint (the cluster's, for the snapshot applied last); null: plaintext. */
+  tls: UpstreamTlsRuntime | null = null;
 
   constructor(
     readonly cluster: string,
@@ -23,12 +39,33 @@ export class EndpointPool {
     this.hostPort = address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
   }
 
-  /** An idle connection handed to `user`, or null when there is none. */
-  takeIdle(user: UpstreamUser): UpstreamConn | null {
+  /** Count a result of this endpoint for outlier detection (no-op without). */
+  outcome(r: OutlierResult): void {
+    this.owner?.report(this.index, r);
+  }
+
+  /**
+   * New TLS settings (a snapshot applied): idle connections made with other
+   * settings or credentials are closed, so the next request handshakes with
+   * the new ones; busy ones finish their exchange.
+   */
+  setTls(tls: UpstreamTlsRuntime | null): void {
+    if (tls === this.tls) return;
+    this.tls = tls;
+    this.closeIdle(Infinity);
+  }
+
+  /** An idle connection (to `sni` when TLS) handed to `user`, or null when there is none. */
+  takeIdle(user: UpstreamUser, sni = ""): UpstreamConn | null {
     const idle = this.idle;
-    while (idle.length > 0) {
-      const c = idle.pop()!;
-      if (c.closed) continue;
+    for (let i = idle.length - 1; i >= 0; i--) {
+      const c = idle[i]!;
+      if (c.closed) {
+        idle.splice(i, 1);
+        continue;
+      }
+      if (c.sni !== sni || c.tls !== this.tls) continue;
+      idle.splice(i, 1);
       c.user = user;
       c.uses++;
       return c;
@@ -36,9 +73,9 @@ export class EndpointPool {
     return null;
   }
 
-  /** A new connection for `user`; it calls user.onUpstreamOpen or onUpstreamClose. */
-  connect(user: UpstreamUser): UpstreamConn {
-    const c = new UpstreamConn(this, user);
+  /** A new connection for `user` (TLS with `sni` when the cluster says so); it calls user.onUpstreamOpen or onUpstreamClose. */
+  connect(user: UpstreamUser, sni = ""): UpstreamConn {
+    const c = new UpstreamConn(this, user, this.tls, sni);
     this.connections++;
     stats.upstreamConnection(this.cluster);
     c.connect();
@@ -46,17 +83,43 @@ export class EndpointPool {
   }
 
   putIdle(c: UpstreamConn): void {
-    if (this.retired) {
+    if (this.retired || (this.maxRequestsPerConnection > 0 && c.uses >= this.maxRequestsPerConnection)) {
       c.destroy();
       return;
     }
+    // a request queued for a connection gets it first
+    for (let i = 0; i < this.waiters.length; i++) {
+      const w = this.waiters[i]!;
+      if (w.sni !== c.sni || c.tls !== this.tls) continue;
+      this.waiters.splice(i, 1);
+      c.user = w.user;
+      c.uses++;
+      w.user.onUpstreamGranted(c);
+      return;
+    }
     this.idle.push(c);
+  }
+
+  /** An idle connection is at hand (for `sni`)? */
+  hasIdle(sni: string): boolean {
+    for (let i = this.idle.length - 1; i >= 0; i--) {
+      const c = this.idle[i]!;
+      if (!c.closed && c.sni === sni && c.tls === this.tls) return true;
+    }
+    return false;
+  }
+
+  /** A queued request gave up (it ended, or its client left). */
+  dropWaiter(user: UpstreamUser): void {
+    const i = this.waiters.findIndex((w) => w.user === user);
+    if (i >= 0) this.waiters.splice(i, 1);
   }
 
   onConnClosed(c: UpstreamConn): void {
     this.connections--;
     const i = this.idle.indexOf(c);
     if (i >= 0) this.idle.splice(i, 1);
+    this.owner?.connectionClosed();
   }
 
   /** Close idle connections unused since `before` (ms epoch). */

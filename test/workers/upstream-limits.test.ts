@@ -1,0 +1,153 @@
+// DestinationRule connectionPool through a real worker: Istio's circuit-
+// breaking task (maxConnections 1, http1MaxPendingRequests 1: of three
+// concurrent requests one waits and one overflows with 503 UO, counted), and
+// maxRequestsPerConnection closing connections after their quota.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { TCPSocketListener } from "bun";
+import { compileYaml } from "../unit/pipeline-helpers.ts";
+import { raw, WorkerHarness } from "./harness.ts";
+import { freePort } from "./snapshot-fixture.ts";
+
+/** A raw HTTP/1.1 backend that holds each answer until release() (keep-alive), counting connections. */
+function holdingBackend() {
+  const held: (() => void)[] = [];
+  let connections = 0;
+  let holding = true;
+  const l: TCPSocketListener<undefined> = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      open() {
+        connections++;
+      },
+      data(s, d) {
+        const n = d.toString("latin1").split("\r\n\r\n").length - 1;
+        for (let i = 0; i < n; i++) {
+          const answer = () => s.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+          if (holding) held.push(answer);
+          else answer();
+        }
+      },
+    },
+  });
+  return {
+    port: l.port,
+    get connections() {
+      return connections;
+    },
+    get held() {
+      return held.length;
+    },
+    release(all = true) {
+      holding = !all;
+      for (const a of held.splice(0)) a();
+    },
+    stop: () => l.stop(true),
+  };
+}
+
+function config(port: number, pool: string): string {
+  return `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs}
+spec:
+  hosts: ["*"]
+  gateways: [gw]
+  http: [{route: [{destination: {host: be.internal, port: {number: 80}}}]}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: be}
+spec:
+  hosts: [be.internal]
+  ports: [{number: 80, name: http, protocol: HTTP, targetPort: ${port}}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: be}
+spec:
+  host: be.internal
+  trafficPolicy:
+    connectionPool: ${pool}
+`;
+}
+
+const GET = "GET / HTTP/1.1\r\nhost: be.internal\r\n\r\n";
+const status = (t: string) => Number(/^HTTP\/1\.1 (\d+)/.exec(t)?.[1] ?? 0);
+const complete = (b: Buffer) => {
+  const t = b.toString("latin1");
+  return /\r\n\r\n/.test(t) && (t.endsWith("ok") || t.includes("reason: overflow"));
+};
+
+describe("circuit breaking (Istio's task)", () => {
+  let w: WorkerHarness;
+  let be: ReturnType<typeof holdingBackend>;
+  let port = 0;
+  beforeAll(async () => {
+    be = holdingBackend();
+    port = freePort();
+    w = new WorkerHarness();
+    await w.apply(compileYaml(config(be.port, "{tcp: {maxConnections: 1}, http: {http1MaxPendingRequests: 1}}"), { portMap: new Map([[80, port]]), bindAddress: "127.0.0.1" }));
+  });
+  afterAll(() => {
+    w.stop();
+    be.stop();
+  });
+
+  test("three at once: one served, one waits for the connection, one overflows (503 UO, counted)", async () => {
+    const a = raw(port, GET, complete);
+    for (let i = 0; i < 100 && be.held < 1; i++) await Bun.sleep(10);
+    // b and c at once: one waits for the connection, the other overflows (whichever comes second)
+    const b = raw(port, GET, complete);
+    const c = raw(port, GET, complete);
+    const first = await Promise.race([b, c]);
+    expect(status(first.text)).toBe(503);
+    expect(first.text).toContain("reset reason: overflow");
+    be.release();
+    const all = await Promise.all([a, b, c]);
+    expect(all.map((r) => status(r.text)).sort()).toEqual([200, 200, 503]);
+    expect(be.connections).toBe(1);
+    const m = await w.stats();
+    expect(m['gangway_upstream_rq_error_total{cluster="outbound|80||be.internal",flag="UO"}']).toBe(1);
+  });
+});
+
+describe("maxRequestsPerConnection", () => {
+  test("1: every request on a new connection", async () => {
+    const be = holdingBackend();
+    be.release();
+    const port = freePort();
+    const w = new WorkerHarness();
+    try {
+      await w.apply(compileYaml(config(be.port, "{http: {maxRequestsPerConnection: 1}}"), { portMap: new Map([[80, port]]), bindAddress: "127.0.0.1" }));
+      for (let i = 0; i < 3; i++) expect(status((await raw(port, GET, complete)).text)).toBe(200);
+      expect(be.connections).toBe(3);
+    } finally {
+      w.stop();
+      be.stop();
+    }
+  });
+  test("unset: one kept-alive connection", async () => {
+    const be = holdingBackend();
+    be.release();
+    const port = freePort();
+    const w = new WorkerHarness();
+    try {
+      await w.apply(compileYaml(config(be.port, "{tcp: {maxConnections: 10}}"), { portMap: new Map([[80, port]]), bindAddress: "127.0.0.1" }));
+      for (let i = 0; i < 3; i++) expect(status((await raw(port, GET, complete)).text)).toBe(200);
+      expect(be.connections).toBe(1);
+    } finally {
+      w.stop();
+      be.stop();
+    }
+  });
+});
