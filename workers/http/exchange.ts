@@ -22,6 +22,7 @@ import type { UpstreamConn, UpstreamUser } from "./upstream-conn.ts";
 import { UpstreamRequest } from "./upstream-request.ts";
 import type { EndpointPool } from "./upstream-pool.ts";
 import { pickHash } from "./upstream-pick.ts";
+import { grpcReplyHeaders, isGrpcContentType } from "../../src/upstream/grpc-reply.ts";
 import { upstreamSni } from "./upstream-tls.ts";
 import type { OutlierResult } from "../../src/upstream/outlier.ts";
 
@@ -355,6 +356,12 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
    */
   reply(row: ReplyRow, status = row.status, body = row.body, extra = ""): void {
     if (this.respStarted) return;
+    if (status >= 400 && isGrpcContentType(this.head.header("content-type"))) {
+      // a gRPC client reads grpc-status: HTTP 200 Trailers-Only, as Envoy's local replies to gRPC requests
+      extra += grpcReplyHeaders(status, body);
+      status = 200;
+      body = "";
+    }
     this.to(DONE);
     this.replyRow = row;
     this.status = status;

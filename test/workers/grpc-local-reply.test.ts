@@ -1,0 +1,116 @@
+// Local replies to gRPC requests are gRPC-shaped, as Envoy's: HTTP 200,
+// content-type application/grpc, grpc-status mapped from the HTTP status
+// (404 → 12 UNIMPLEMENTED, 503 → 14 UNAVAILABLE), grpc-message. Over h2c to a
+// real worker with a node:http2 client, and the mapping table.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import http2 from "node:http2";
+import { compileYaml } from "../unit/pipeline-helpers.ts";
+import { grpcMessageEncode, grpcReplyHeaders, httpToGrpcStatus, isGrpcContentType } from "../../src/upstream/grpc-reply.ts";
+import { raw, WorkerHarness } from "./harness.ts";
+import { freePort } from "./snapshot-fixture.ts";
+
+describe("mapping (Envoy's Grpc::Utility::httpToGrpcStatus)", () => {
+  test.each([
+    [400, 13],
+    [401, 16],
+    [403, 7],
+    [404, 12],
+    [429, 14],
+    [502, 14],
+    [503, 14],
+    [504, 14],
+    [500, 2],
+    [431, 2],
+  ])("HTTP %i → grpc-status %i", (http, grpc) => {
+    expect(httpToGrpcStatus(http)).toBe(grpc);
+  });
+  test.each([
+    ["application/grpc", true],
+    ["application/grpc+proto", true],
+    ["application/grpc; charset=utf-8", true],
+    ["Application/GRPC", true],
+    ["application/grpc-web", false],
+    ["application/grpc-web+proto", false],
+    ["application/json", false],
+    [undefined, false],
+  ])("content-type %p is gRPC: %p", (ct, want) => {
+    expect(isGrpcContentType(ct)).toBe(want);
+  });
+  test("grpc-message is percent-encoded (%, non-ASCII)", () => {
+    expect(grpcMessageEncode("100% sûr")).toBe("100%25 s%C3%BBr");
+    expect(grpcReplyHeaders(404, "")).toBe("content-type: application/grpc\r\ngrpc-status: 12\r\n");
+  });
+});
+
+describe("through a worker", () => {
+  let w: WorkerHarness;
+  let port = 0;
+  beforeAll(async () => {
+    port = freePort();
+    const dead = freePort();
+    w = new WorkerHarness();
+    await w.apply(
+      compileYaml(
+        `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs}
+spec:
+  hosts: ["*"]
+  gateways: [gw]
+  http: [{match: [{uri: {prefix: /dead.Svc/}}], route: [{destination: {host: dead.internal, port: {number: 80}}}]}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: dead}
+spec:
+  hosts: [dead.internal]
+  ports: [{number: 80, name: grpc, protocol: HTTP, targetPort: ${dead}}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1}]
+`,
+        { portMap: new Map([[80, port]]), bindAddress: "127.0.0.1" },
+      ),
+    );
+  });
+  afterAll(() => w.stop());
+
+  function call(path: string): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      const c = http2.connect(`http://127.0.0.1:${port}`);
+      c.on("error", reject);
+      const s = c.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers" });
+      let headers: Record<string, unknown> = {};
+      s.on("response", (h) => (headers = { ...h }));
+      s.on("trailers", (t) => (headers = { ...headers, ...t }));
+      s.on("data", () => {});
+      s.on("end", () => {
+        c.close();
+        resolve(headers);
+      });
+      s.on("error", reject);
+      s.end(Buffer.from([0, 0, 0, 0, 0]));
+    });
+  }
+
+  test("no route: 200, grpc-status 12 (UNIMPLEMENTED), as INTERFACE.md says", async () => {
+    const h = await call("/nope.Svc/Method");
+    expect([h[":status"], h["content-type"], h["grpc-status"]]).toEqual([200, "application/grpc", "12"]);
+  });
+
+  test("upstream refuses: grpc-status 14 (UNAVAILABLE) with Envoy's message", async () => {
+    const h = await call("/dead.Svc/Method");
+    expect([h[":status"], h["grpc-status"], h["grpc-message"]]).toEqual([200, "14", "upstream connect error or disconnect/reset before headers. reset reason: connection failure"]);
+  });
+
+  test("a request that is not gRPC keeps the HTTP status", async () => {
+    const r = await raw(port, "GET /nope HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n");
+    expect(r.text.startsWith("HTTP/1.1 404")).toBe(true);
+  });
+});
