@@ -1,0 +1,65 @@
+// gangway's side of the upstream-TLS benchmark: N workers on LISTEN_PORT, one
+// route to `hello.internal` (a STATIC ServiceEntry on UPSTREAM_PORT) with a
+// DestinationRule `tls: SIMPLE` whose CA is DIR/ca.pem: the configuration goes
+// through decode and compile as the gateway's does.
+// Usage: bun bench/upstream-tls-gangway.ts [listenPort=18091] [upstreamPort=18090] [workers=2] [dir=/tmp/up-tls-bench]
+import { readFileSync } from "node:fs";
+import { compileSnapshot } from "../src/compile/index.ts";
+import { decodeFiles } from "../src/decode/index.ts";
+import type { FromWorker } from "../src/snapshot/messages.ts";
+
+const listenPort = Number(process.argv[2] ?? 18091);
+const upstreamPort = Number(process.argv[3] ?? 18090);
+const workers = Number(process.argv[4] ?? 2);
+const dir = process.argv[5] ?? "/tmp/up-tls-bench";
+const ca = Buffer.from(readFileSync(`${dir}/ca.pem`, "utf8")).toString("base64");
+const yaml = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs, namespace: istio-system}
+spec:
+  hosts: ["*"]
+  gateways: [gw]
+  http: [{route: [{destination: {host: hello.internal, port: {number: 443}}}], rewrite: {authority: hello.internal}}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: hello, namespace: istio-system}
+spec:
+  hosts: [hello.internal]
+  ports: [{number: 443, name: https, protocol: TLS, targetPort: ${upstreamPort}}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: hello, namespace: istio-system}
+spec:
+  host: hello.internal
+  trafficPolicy: {tls: {mode: SIMPLE, credentialName: hello-ca}}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: hello-ca, namespace: istio-system}
+data: {ca.crt: ${ca}}
+`;
+const { resources, errors } = decodeFiles([{ path: "bench.yaml", text: yaml }]);
+if (errors.length > 0) throw new Error(JSON.stringify(errors));
+const snapshot = compileSnapshot(resources, { namespace: "istio-system", labels: { istio: "ingressgateway" }, portMap: new Map([[80, listenPort]]), bindAddress: "127.0.0.1" }, 1);
+let applied = 0;
+for (let i = 0; i < workers; i++) {
+  const w = new Worker(new URL("../workers/worker.ts", import.meta.url).href);
+  w.addEventListener("message", (e: MessageEvent<FromWorker>) => {
+    const m = e.data;
+    if (m.type === "log") console.error(m.message);
+    if (m.type === "applied" && ++applied === workers) console.log(`gangway on ${listenPort} (${workers} workers) → tls ${upstreamPort}`);
+  });
+  w.postMessage({ type: "init", options: { workerId: i, accessLog: "off", logFormat: "text", serverHeader: "istio-envoy" } });
+  w.postMessage({ type: "snapshot", snapshot });
+}
