@@ -118,6 +118,26 @@ describe("circuit breaking (Istio's task)", () => {
     expect(be.connections).toBe(1);
     const m = await w.stats();
     expect(m['gangway_upstream_rq_error_total{cluster="outbound|80||be.internal",flag="UO"}']).toBe(1);
+    expect(m['gangway_upstream_rq_pending{cluster="outbound|80||be.internal"}']).toBe(0);
+  });
+});
+
+describe("pending requests are counted right without limits too (pools outlive a reload that adds limits)", () => {
+  test("no connectionPool: new connections leave no pending count behind", async () => {
+    const be = holdingBackend();
+    be.release();
+    const port = freePort();
+    const w = new WorkerHarness();
+    try {
+      await w.apply(compileYaml(config(be.port, "null").replace("    connectionPool: null\n", "    loadBalancer: {simple: ROUND_ROBIN}\n"), { portMap: new Map([[80, port]]), bindAddress: "127.0.0.1" }));
+      await Promise.all([raw(port, GET, complete), raw(port, GET, complete), raw(port, GET, complete)]);
+      const m = await w.stats();
+      expect(be.connections).toBeGreaterThan(0);
+      expect(m['gangway_upstream_rq_pending{cluster="outbound|80||be.internal"}'] ?? 0).toBe(0);
+    } finally {
+      w.stop();
+      be.stop();
+    }
   });
 });
 

@@ -57,7 +57,12 @@ export class ClusterRuntime {
    */
   acquire(pool: EndpointPool, user: UpstreamUser & { onUpstreamGranted(c: UpstreamConn): void }, sni: string): UpstreamConn | "queued" | "overflow" {
     const b = this.breaker;
-    if (b.limits === NO_LIMITS) return pool.takeIdle(user, sni) ?? pool.connect(user, sni);
+    if (b.limits === NO_LIMITS) {
+      const idle = pool.takeIdle(user, sni);
+      if (idle !== null) return idle;
+      pool.pending++; // pools outlive runtimes: keep the count right for one with limits after a reload
+      return pool.connect(user, sni);
+    }
     let connections = 0;
     let pending = 0;
     let active = -1; // this request is already counted in its pool's active
@@ -200,13 +205,16 @@ export function sweepUpstreams(before: number, now = before): void {
   for (const rt of current.clusters.values()) for (const p of rt.pools) p.closeIdle(p.idleTimeoutMs > 0 && before !== Infinity ? now - p.idleTimeoutMs : before);
 }
 
-/** gangway_upstream_cx_active per cluster; gangway_upstream_endpoint_ejected per endpoint of a cluster with outlier detection (1: ejected in this worker). */
+/** gangway_upstream_cx_active per cluster (and gangway_upstream_rq_pending, requests waiting for a connection, where limits apply); gangway_upstream_endpoint_ejected per endpoint of a cluster with outlier detection (1: ejected in this worker). */
 export function upstreamGauges(): StatsSample {
   const out: StatsSample = {};
   for (const [name, rt] of current.clusters) {
     let open = 0;
     for (const p of rt.pools) open += p.connections;
     out[`gangway_upstream_cx_active{${clusterLabel(name)}}`] = open;
+    let pending = 0;
+    for (const p of rt.pools) pending += p.pending;
+    if (rt.breaker.limits !== NO_LIMITS || pending !== 0) out[`gangway_upstream_rq_pending{${clusterLabel(name)}}`] = pending;
     const od = rt.balancer.outlier;
     if (od !== null) {
       rt.pools.forEach((p, i) => {
