@@ -13,6 +13,7 @@ import { buildRegistry } from "../resolve/services.ts";
 import type { Finding, Listener, Snapshot } from "../snapshot/types.ts";
 import { analyzeVirtualServices } from "./analyze.ts";
 import { compileClusters } from "./clusters.ts";
+import { reportTcpUpstreams } from "./upstream-policy.ts";
 import { CompileContext, type CompileOptions } from "./context.ts";
 import { convertGatewayApi } from "./gatewayapi/index.ts";
 import { convertIngresses } from "./ingress.ts";
@@ -184,6 +185,7 @@ export function compileSnapshot(resources: Resource[], opts: CompileOptions, ver
     ctx.report("Warning", Codes.OrphanEndpoints, o, `${why}: its endpoints are not used`);
   }
   const clusters = compileClusters(ctx, tlsState);
+  reportTcpUpstreams(ctx, listeners, clusters);
   return {
     version,
     hash: inputHash(resources, opts),

@@ -7,7 +7,7 @@ import { Codes } from "../model/codes.ts";
 import type { DestinationRuleResource, OutlierDetectionPolicy, PortTrafficPolicy } from "../model/istio.ts";
 import type { EffectivePolicy } from "../resolve/destinationrules.ts";
 import { isHttp2Protocol } from "../resolve/protocol.ts";
-import type { LbPolicy } from "../snapshot/types.ts";
+import type { Cluster, LbPolicy, Listener, TcpRouteTable } from "../snapshot/types.ts";
 import { NO_LIMITS, type CircuitBreakers, type HashPolicy, type OutlierPolicy, type UpstreamPolicy } from "../snapshot/upstream.ts";
 import type { CompileContext } from "./context.ts";
 import type { TlsCompileState } from "./tls.ts";
@@ -174,4 +174,30 @@ export function compileUpstream(ctx: CompileContext, st: TlsCompileState, inp: U
   const upstream: UpstreamPolicy = { protocol, protocolSource, tls, hash, limits, outlier };
   const isDefault = protocol === "HTTP1" && tls === null && hash === null && limits === NO_LIMITS && outlier === null;
   return { lbPolicy, upstream: isDefault ? undefined : upstream };
+}
+
+/**
+ * Clusters that TCP (and TLS passthrough) routes forward to: their bytes are
+ * spliced as they come, so upstream TLS, consistent hashing and the HTTP
+ * limits of a DestinationRule do not apply there yet (GW0415).
+ */
+export function reportTcpUpstreams(ctx: CompileContext, listeners: Listener[], clusters: Map<string, Cluster>): void {
+  const tables: TcpRouteTable[] = [];
+  for (const l of listeners) {
+    if (l.tcpRoutes !== null) tables.push(l.tcpRoutes);
+    for (const c of l.tls?.chains ?? []) if (c.tcpRoutes !== null) tables.push(c.tcpRoutes);
+  }
+  const seen = new Set<string>();
+  for (const t of tables) {
+    for (const r of t.routes) {
+      for (const d of r.destinations) {
+        if (seen.has(d.cluster)) continue;
+        seen.add(d.cluster);
+        const u = clusters.get(d.cluster)?.upstream;
+        if (u === undefined) continue;
+        const what = [u.tls !== null ? "tls" : "", u.hash !== null ? "consistentHash" : "", u.limits !== NO_LIMITS ? "connectionPool" : ""].filter((x) => x !== "");
+        if (what.length > 0) ctx.report("Warning", Codes.UpstreamNotServed, r.source, `${d.cluster}: ${what.join(", ")} of its DestinationRule is not applied to TCP routes (bytes are forwarded as they come)`);
+      }
+    }
+  }
 }

@@ -315,3 +315,31 @@ spec:
     expect([c.lbPolicy, u.hash, u.limits.maxConnections, u.outlier, u.tls?.mode]).toEqual(["LEAST_REQUEST", null, 0, null, "SIMPLE"]);
   });
 });
+
+describe("TCP routes", () => {
+  test("a DestinationRule's tls on a cluster a tcp route forwards to is reported as not applied", () => {
+    const s = compileYaml(
+      `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 31400, name: tcp, protocol: TCP}, hosts: ["*"]}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs}
+spec:
+  hosts: ["*"]
+  gateways: [gw]
+  tcp: [{route: [{destination: {host: be, port: {number: 8000}}}]}]
+---
+` +
+        SVC() +
+        DR("    tls: {mode: SIMPLE}"),
+    );
+    expect(findingLines(s)).toContain(
+      "Warning GW0415 VirtualService/default/vs: outbound|8000||be.default.svc.cluster.local: tls of its DestinationRule is not applied to TCP routes (bytes are forwarded as they come)",
+    );
+  });
+});
