@@ -2,6 +2,7 @@
 import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
 import { isPathNormalization, PATH_NORMALIZATIONS, type PathNormalization } from "../route/normalize-path.ts";
+import { parseDuration } from "../decode/duration.ts";
 
 export class UsageError extends Error {}
 
@@ -72,6 +73,12 @@ export interface Options {
   gateways: string[];
   /** --path-normalization: Istio's mesh pathNormalization, applied before routing. */
   pathNormalization: PathNormalization;
+  /** --mesh-config: Istio MeshConfig YAML (extensionProviders for CUSTOM authorization, gatewayTopology). */
+  meshConfig: string | null;
+  /** --trusted-proxies: Istio's numTrustedProxies; null: the mesh config's, else 0. */
+  trustedProxies: number | null;
+  /** --jwks-refresh: how often jwksUri keys are fetched again (Istio: 20 min). */
+  jwksRefreshMs: number;
   /** Options a subcommand reads itself (`--host`, `--path`, `-o`, ...), by name. */
   extra: Map<string, string[]>;
 }
@@ -100,6 +107,9 @@ const VALUE_OPTIONS: Record<string, boolean> = {
   "--ingress-mode": false,
   "--gateway": true,
   "--path-normalization": false,
+  "--mesh-config": false,
+  "--trusted-proxies": false,
+  "--jwks-refresh": false,
 };
 
 /** Subcommand options (value-taking), collected into `extra`. */
@@ -136,6 +146,9 @@ export function defaultOptions(): Options {
     ingressMode: "strict",
     gateways: [],
     pathNormalization: "BASE",
+    meshConfig: null,
+    trustedProxies: null,
+    jwksRefreshMs: 20 * 60 * 1000,
     extra: new Map(),
   };
 }
@@ -316,6 +329,19 @@ function applyOption(o: Options, name: string, value: string): void {
       o.pathNormalization = m;
       return;
     }
+    case "--mesh-config":
+      o.meshConfig = value;
+      return;
+    case "--trusted-proxies":
+      if (!/^\d+$/.test(value) || Number(value) > 64) throw new UsageError(`--trusted-proxies: expected a number from 0 to 64, got "${value}"`);
+      o.trustedProxies = Number(value);
+      return;
+    case "--jwks-refresh": {
+      const ms = parseDuration(value);
+      if (ms === null || ms < 100) throw new UsageError(`--jwks-refresh: expected a duration of at least 100ms (20m, 30s), got "${value}"`);
+      o.jwksRefreshMs = ms;
+      return;
+    }
     default: {
       const key = name === "--output" ? "-o" : name;
       const list = o.extra.get(key) ?? [];
@@ -360,6 +386,10 @@ options:
                         GatewayClass has controllerName istio.io/gateway-controller)
   --path-normalization NONE|BASE|MERGE_SLASHES|DECODE_AND_MERGE_SLASHES
                         path normalization before routing, as Istio's mesh option (default BASE)
+  --mesh-config FILE    Istio MeshConfig YAML: extensionProviders (CUSTOM authorization), gatewayTopology
+  --trusted-proxies N   proxies in front of the gateway (Istio's numTrustedProxies): the client address is
+                        taken from x-forwarded-for, N hops from the right (default 0: the peer address)
+  --jwks-refresh D      how often RequestAuthentication jwksUri keys are fetched again (default 20m)
   -h, --help            this text
 
 exit codes: 0 normal, 1 unusable configuration at start-up, 2 bad usage

@@ -1,5 +1,6 @@
 // What every compile step shares: options, the service registry, the
 // DestinationRule index, the clusters requested so far, and the findings.
+import type { MeshConfig } from "../decode/meshconfig.ts";
 import type { Code } from "../model/codes.ts";
 import type { Resource } from "../model/index.ts";
 import { fieldPath, resourceRef } from "../model/meta.ts";
@@ -41,6 +42,10 @@ export interface CompileOptions {
   lastGood?: Map<string, Credential>;
   /** --gateway NS/NAME (repeatable): the Gateway API Gateways this instance serves; empty: all of our class. */
   gateways?: string[];
+  /** --mesh-config, decoded: extension providers for CUSTOM authorization, numTrustedProxies. */
+  mesh?: MeshConfig;
+  /** --trusted-proxies (else the mesh config's gatewayTopology.numTrustedProxies, else 0). */
+  trustedProxies?: number;
 }
 
 export type IngressMode = "strict" | "default" | "off";

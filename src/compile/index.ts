@@ -21,6 +21,8 @@ import { compileTcpRoutes, type ServiceRef } from "./l4routes.ts";
 import { mergeServers, serverSource, terminatesHTTP, type PortGroup } from "./servers.ts";
 import { compileRouteTable } from "./virtualhosts.ts";
 import { compileTlsListener, indexSecrets, type TlsCompileState } from "./tls.ts";
+import { compileSecurity } from "./security.ts";
+import { EMPTY_MESH } from "../decode/meshconfig.ts";
 
 export type { CompileOptions } from "./context.ts";
 
@@ -65,6 +67,8 @@ function groupByKind(resources: Resource[], findings: Finding[]): ByKind {
     TCPRoute: [],
     ReferenceGrant: [],
     Namespace: [],
+    RequestAuthentication: [],
+    AuthorizationPolicy: [],
   } as ByKind;
   for (const r of last.values()) (out[r.kind] as Resource[]).push(r);
   return out;
@@ -184,6 +188,8 @@ export function compileSnapshot(resources: Resource[], opts: CompileOptions, ver
     const why = o.kind === "EndpointSlice" && o.spec.serviceName === "" ? "has no kubernetes.io/service-name label" : "names no Service";
     ctx.report("Warning", Codes.OrphanEndpoints, o, `${why}: its endpoints are not used`);
   }
+  const mesh = opts.mesh ?? EMPTY_MESH;
+  const security = compileSecurity(ctx, k.RequestAuthentication, k.AuthorizationPolicy, mesh, opts.trustedProxies ?? mesh.numTrustedProxies ?? 0);
   const clusters = compileClusters(ctx, tlsState);
   reportTcpUpstreams(ctx, listeners, clusters);
   return {
@@ -195,5 +201,6 @@ export function compileSnapshot(resources: Resource[], opts: CompileOptions, ver
     credentials: tlsState.credentials,
     findings: ctx.findings,
     gatewayStatus: gatewayApi.status,
+    security,
   };
 }

@@ -14,6 +14,7 @@ import { decodeEndpointSlice, decodeEndpoints, decodeIngress, decodeIngressClass
 import { describe, isObj, obj, str, strMap, Reader, type Obj } from "./read.ts";
 import { decodeVirtualService } from "./virtualservice.ts";
 import { schemaProblems } from "../validate/index.ts";
+import { decodeAuthorizationPolicy, decodeRequestAuthentication } from "./security.ts";
 
 export type { SourceFile } from "../model/meta.ts";
 
@@ -21,6 +22,7 @@ const ISTIO = /^networking\.istio\.io\/(v1alpha3|v1beta1|v1)$/;
 const INGRESS = /^(networking\.k8s\.io\/(v1|v1beta1)|extensions\/v1beta1)$/;
 const INGRESS_CLASS = /^networking\.k8s\.io\/(v1|v1beta1)$/;
 const ENDPOINT_SLICE = /^discovery\.k8s\.io\/(v1|v1beta1)$/;
+const SECURITY = /^security\.istio\.io\/(v1|v1beta1)$/;
 
 /** apiVersion patterns of the kinds gangway reads; anything else is skipped. */
 const KNOWN: Record<string, RegExp> = {
@@ -35,6 +37,8 @@ const KNOWN: Record<string, RegExp> = {
   Service: /^v1$/,
   Endpoints: /^v1$/,
   EndpointSlice: ENDPOINT_SLICE,
+  RequestAuthentication: SECURITY,
+  AuthorizationPolicy: SECURITY,
 };
 
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -90,6 +94,10 @@ function decodeSpec(r: Reader, kind: string, apiVersion: string, doc: Obj, meta:
       return decodeEndpoints(r, doc);
     case "EndpointSlice":
       return decodeEndpointSlice(r, doc, meta.labels);
+    case "RequestAuthentication":
+      return decodeRequestAuthentication(r, spec);
+    case "AuthorizationPolicy":
+      return decodeAuthorizationPolicy(r, spec);
   }
   return decodeGatewayApiSpec(r, kind, spec, meta.namespace) ?? null;
 }

@@ -154,6 +154,17 @@ export const Codes = {
   GatewayApiUnsupported: "GW0807",
   /** `--gateway NS/NAME` names no Gateway API Gateway in the configuration. */
   SelectedGatewayMissing: "GW0808",
+  // ---- security: RequestAuthentication, AuthorizationPolicy (GW0901–GW0949) --------
+  /** (Info) A security policy does not apply to this gateway (selector, namespace or targetRef). */
+  SecurityNotApplied: "GW0901",
+  /** A security field or kind gangway cannot apply: the traffic it would protect is denied (fail closed). */
+  SecurityUnsupported: "GW0902",
+  /** A CUSTOM policy names a provider the mesh config does not define or gangway cannot use: requests it matches are denied. */
+  ExtAuthzProvider: "GW0903",
+  /** CUSTOM policies on this gateway name more than one provider (Istio allows one): every request is denied. */
+  ExtAuthzMultipleProviders: "GW0904",
+  /** A JWKS key gangway cannot use (kty/alg not supported, malformed): ignored. */
+  JwksKeyUnusable: "GW0905",
 } as const;
 
 export type Code = (typeof Codes)[keyof typeof Codes];

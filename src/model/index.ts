@@ -15,9 +15,11 @@ import type {
   ServiceResource,
 } from "./kube.ts";
 import type { GatewayApiResource } from "./gatewayapi.ts";
+import type { AuthorizationPolicyResource, RequestAuthenticationResource } from "./security.ts";
 
 export type * from "./istio.ts";
 export type * from "./kube.ts";
+export type * from "./security.ts";
 export type { ObjectMeta, ResourceBase, SourceFile, SourceRef } from "./meta.ts";
 export { compareCreation, fieldPath, resourceRef } from "./meta.ts";
 
@@ -33,6 +35,8 @@ export type Resource =
   | ServiceResource
   | EndpointsResource
   | EndpointSliceResource
-  | GatewayApiResource;
+  | GatewayApiResource
+  | RequestAuthenticationResource
+  | AuthorizationPolicyResource;
 
 export type ResourceKind = Resource["kind"];

@@ -8,6 +8,7 @@ import { certificateFiles } from "../compile/tls.ts";
 import { upstreamCertificateFiles } from "../compile/upstream-tls.ts";
 import type { Resource } from "../model/index.ts";
 import { readFileSync } from "node:fs";
+import { decodeMeshConfig, EMPTY_MESH, type MeshConfig } from "../decode/meshconfig.ts";
 
 export type BuildResult =
   | { ok: true; snapshot: Snapshot; resources: ResourceKeyed }
@@ -17,7 +18,9 @@ export type BuildResult =
 export type ResourceKeyed = Map<string, string>;
 
 export function compileOptions(o: Options): CompileOptions {
-  return { namespace: o.namespace, labels: o.labels, portMap: o.portMap, bindAddress: o.bind, ingressClass: o.ingressClass, ingressMode: o.ingressMode, meshCerts: o.meshCerts, trustDomain: o.trustDomain, gateways: o.gateways };
+  const c: CompileOptions = { namespace: o.namespace, labels: o.labels, portMap: o.portMap, bindAddress: o.bind, ingressClass: o.ingressClass, ingressMode: o.ingressMode, meshCerts: o.meshCerts, trustDomain: o.trustDomain, gateways: o.gateways };
+  if (o.trustedProxies !== null) c.trustedProxies = o.trustedProxies;
+  return c;
 }
 
 /** A digest of everything read, to skip a reload when nothing changed. */
@@ -68,9 +71,11 @@ export function build(input: LoadedInput, opts: CompileOptions, version: number,
 
 export function loadAndBuild(o: Options, version: number, lastGood?: Map<string, Credential>): BuildResult & { digest: string; certFiles: Map<string, string | null> } {
   const input = readInput(o.configDirs, o.secretsDir);
-  const built = build(input, { ...compileOptions(o), lastGood }, version);
+  const mesh = readMeshConfig(o.meshConfig);
+  if (mesh.errors.length > 0) return { ok: false, errors: mesh.errors, certFiles: new Map(), digest: mesh.digest };
+  const built = build(input, { ...compileOptions(o), lastGood, mesh: mesh.mesh }, version);
   // certificate files are inputs too: a rotated file must not look like "nothing changed"
-  let digest = inputDigest(input);
+  let digest = inputDigest(input) + mesh.digest;
   if (built.certFiles.size > 0) {
     const h = new Bun.CryptoHasher("sha256");
     h.update(digest);
@@ -78,6 +83,15 @@ export function loadAndBuild(o: Options, version: number, lastGood?: Map<string,
     digest = h.digest("hex");
   }
   return { ...built, digest };
+}
+
+/** `--mesh-config FILE`, read and decoded; an unreadable file is an Error. */
+export function readMeshConfig(path: string | null): { mesh: MeshConfig; errors: Finding[]; digest: string } {
+  if (path === null) return { mesh: EMPTY_MESH, errors: [], digest: "" };
+  const text = readTextFile(path);
+  if (text === null) return { mesh: EMPTY_MESH, errors: [{ code: "GW0001", level: "Error", message: "cannot read the mesh config (--mesh-config)", file: path }], digest: "M\0unreadable" };
+  const { mesh, errors } = decodeMeshConfig(path, text);
+  return { mesh, errors, digest: new Bun.CryptoHasher("sha256").update(text).digest("hex") };
 }
 
 /** What changed between two keyed resource sets. */

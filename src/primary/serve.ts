@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { WorkerPool } from "./workers.ts";
 import { ListenerLog, logCredentialChanges } from "./events.ts";
 import { diffResources, formatFinding, loadAndBuild, type ResourceKeyed } from "./pipeline.ts";
+import { JwksCache } from "../security/jwks-cache.ts";
 
 /** How often listeners that failed to bind are tried again. */
 const REBIND_MS = 3000;
@@ -56,6 +57,9 @@ export async function serve(o: Options): Promise<number> {
     reads: 0,
     stopping: false,
   };
+  // jwksUri keys are fetched before a snapshot is published (istiod inlines them too)
+  const jwks = new JwksCache(undefined, (level, msg, fields) => log(level, msg, fields));
+  await jwks.fill(state.snapshot.security);
   reportFindings(state.snapshot, null);
   logCredentialChanges(null, state.snapshot);
   log("info", "configuration loaded", {
@@ -162,6 +166,8 @@ export async function serve(o: Options): Promise<number> {
       else log("debug", "files changed but the compiled configuration did not");
       return;
     }
+    await jwks.fill(next.snapshot.security);
+    if (state.stopping) return;
     const diff = diffResources(state.resources, next.resources);
     const previous = state.snapshot;
     state.snapshot = next.snapshot;
@@ -180,6 +186,22 @@ export async function serve(o: Options): Promise<number> {
     });
   };
 
+  // keys of jwksUri are fetched again periodically; a change is published as a new version
+  let refreshing = false;
+  const jwksTimer = setInterval(() => {
+    if (state.stopping || refreshing) return;
+    refreshing = true;
+    jwks
+      .refresh(state.snapshot.security)
+      .then(async (changed) => {
+        if (!changed || state.stopping) return;
+        state.snapshot = jwks.withKeys(state.snapshot, state.snapshot.version + 1);
+        await pool.publish(state.snapshot);
+        log("info", "JWKS changed; configuration republished", { version: state.snapshot.version });
+      })
+      .finally(() => (refreshing = false));
+  }, o.jwksRefreshMs);
+
   const watched = [...o.configDirs];
   if (o.secretsDir !== null) watched.push(o.secretsDir);
   const watcher = watchDirs(watched, () => reload("files changed"), {
@@ -194,6 +216,7 @@ export async function serve(o: Options): Promise<number> {
       log("info", "draining", { signal, drain_seconds: o.drainSeconds });
       watcher.close();
       clearInterval(rebind);
+      clearInterval(jwksTimer);
       await pool.drain(o.drainSeconds * 1000);
       pool.terminate();
       for (const l of listeners) l.stop(true);

@@ -10,6 +10,7 @@
 import type { Credential } from "../credentials/parse.ts";
 import type { StatusItem } from "./status.ts";
 import type { UpstreamPolicy } from "./upstream.ts";
+import type { SecurityConfig } from "../security/types.ts";
 
 export type { Credential };
 export type { UpstreamPolicy };
@@ -31,6 +32,8 @@ export interface Snapshot {
   findings: Finding[];
   /** Gateway API status of the Gateways served and the routes attached to them (empty without Gateway API objects). */
   gatewayStatus?: StatusItem[];
+  /** RequestAuthentication / AuthorizationPolicy / client address settings (src/security/types.ts); absent: none. */
+  security?: SecurityConfig;
 }
 
 export interface Listener {

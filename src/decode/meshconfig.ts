@@ -1,0 +1,116 @@
+// `--mesh-config FILE`: Istio's MeshConfig YAML (the `mesh` key of the
+// `istio` ConfigMap, or that ConfigMap itself). gangway reads
+// `extensionProviders[].envoyExtAuthzHttp` (CUSTOM authorization) and
+// `defaultConfig.gatewayTopology.numTrustedProxies`. Pure: text in, data out.
+import { parse } from "yaml";
+import { Codes } from "../model/codes.ts";
+import type { Finding } from "../snapshot/types.ts";
+import { parseDuration } from "./duration.ts";
+import { bool, int, isObj, obj, objList, str, strList, strMap, Reader, type Obj } from "./read.ts";
+
+export interface ExtAuthzHttpSpec {
+  name: string;
+  service: string;
+  port: number;
+  pathPrefix: string;
+  timeoutMs: number;
+  failOpen: boolean;
+  statusOnError: number;
+  includeRequestHeadersInCheck: string[];
+  includeAdditionalHeadersInCheck: [string, string][];
+  headersToUpstreamOnAllow: string[];
+  headersToDownstreamOnDeny: string[];
+  /** Non-empty: a kind or field gangway cannot apply (e.g. envoyExtAuthzGrpc). */
+  unsupported: string;
+}
+
+export interface MeshConfig {
+  extensionProviders: ExtAuthzHttpSpec[];
+  /** null: not set. */
+  numTrustedProxies: number | null;
+}
+
+export const EMPTY_MESH: MeshConfig = { extensionProviders: [], numTrustedProxies: null };
+
+/** Istio's default ext_authz timeout. */
+const DEFAULT_TIMEOUT_MS = 600_000;
+
+function provider(r: Reader, o: Obj, path: string): ExtAuthzHttpSpec | null {
+  const name = str(r, o, "name", path, true);
+  const http = obj(r, o, "envoyExtAuthzHttp", path);
+  const base: ExtAuthzHttpSpec = {
+    name,
+    service: "",
+    port: 0,
+    pathPrefix: "",
+    timeoutMs: DEFAULT_TIMEOUT_MS,
+    failOpen: false,
+    statusOnError: 403,
+    includeRequestHeadersInCheck: [],
+    includeAdditionalHeadersInCheck: [],
+    headersToUpstreamOnAllow: [],
+    headersToDownstreamOnDeny: [],
+    unsupported: "",
+  };
+  if (http === null) {
+    const kinds = Object.keys(o).filter((k) => k !== "name");
+    return { ...base, unsupported: `provider kind ${kinds.join(", ") || "(none)"} is not supported by gangway (only envoyExtAuthzHttp)` };
+  }
+  const p = `${path}.envoyExtAuthzHttp`;
+  base.service = str(r, http, "service", p, true);
+  base.port = int(r, http, "port", p, 1, 65535, true);
+  base.pathPrefix = str(r, http, "pathPrefix", p);
+  const t = str(r, http, "timeout", p);
+  if (t !== "") {
+    const ms = parseDuration(t);
+    if (ms === null) r.fail(Codes.InvalidDuration, `${p}.timeout`, `invalid duration ${JSON.stringify(t)}`);
+    else base.timeoutMs = ms;
+  }
+  base.failOpen = bool(r, http, "failOpen", p);
+  const soe = str(r, http, "statusOnError", p);
+  if (soe !== "") {
+    if (!/^[1-5][0-9][0-9]$/.test(soe)) r.fail(Codes.InvalidValue, `${p}.statusOnError`, `must be an HTTP status, got ${JSON.stringify(soe)}`);
+    else base.statusOnError = Number(soe);
+  }
+  base.includeRequestHeadersInCheck = strList(r, http, "includeRequestHeadersInCheck", p).map((h) => h.toLowerCase());
+  base.includeAdditionalHeadersInCheck = Object.entries(strMap(r, http, "includeAdditionalHeadersInCheck", p));
+  base.headersToUpstreamOnAllow = strList(r, http, "headersToUpstreamOnAllow", p).map((h) => h.toLowerCase());
+  base.headersToDownstreamOnDeny = strList(r, http, "headersToDownstreamOnDeny", p).map((h) => h.toLowerCase());
+  if (http.includeRequestBodyInCheck !== undefined) base.unsupported = "includeRequestBodyInCheck is not supported by gangway (the body is not sent to the provider)";
+  return base;
+}
+
+/** Decode a MeshConfig file; problems are Error findings naming the file and field. */
+export function decodeMeshConfig(file: string, text: string): { mesh: MeshConfig; errors: Finding[] } {
+  const errors: Finding[] = [];
+  const r = new Reader(errors, file, 0, undefined, "");
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch (err) {
+    errors.push({ code: Codes.ParseError, level: "Error", message: `not YAML: ${String(err).split("\n")[0]}`, file, doc: 0 });
+    return { mesh: EMPTY_MESH, errors };
+  }
+  if (doc === null || doc === undefined) return { mesh: EMPTY_MESH, errors };
+  if (!isObj(doc)) {
+    r.fail(Codes.NotAnObject, "", "a MeshConfig must be a mapping");
+    return { mesh: EMPTY_MESH, errors };
+  }
+  // the istio ConfigMap: its `data.mesh` holds the MeshConfig as text
+  if (doc.kind === "ConfigMap" && isObj(doc.data) && typeof doc.data.mesh === "string") {
+    try {
+      doc = parse(doc.data.mesh) ?? {};
+    } catch (err) {
+      r.fail(Codes.ParseError, "data.mesh", `not YAML: ${String(err).split("\n")[0]}`);
+      return { mesh: EMPTY_MESH, errors };
+    }
+    if (!isObj(doc)) return { mesh: EMPTY_MESH, errors };
+  }
+  const m = doc as Obj;
+  const extensionProviders = objList(r, m, "extensionProviders", "", (o, p) => provider(r, o, p));
+  let numTrustedProxies: number | null = null;
+  const dc = obj(r, m, "defaultConfig", "");
+  const gt = dc === null ? null : obj(r, dc, "gatewayTopology", "defaultConfig");
+  if (gt !== null && gt.numTrustedProxies !== undefined) numTrustedProxies = int(r, gt, "numTrustedProxies", "defaultConfig.gatewayTopology", 0, 64);
+  return { mesh: { extensionProviders, numTrustedProxies }, errors };
+}

@@ -1,0 +1,104 @@
+// The whole security check of one request, in Envoy's filter order for an
+// Istio gateway: jwt_authn (RequestAuthentication) → ext_authz (CUSTOM) →
+// RBAC DENY → RBAC ALLOW. Returns the reply to give or the header changes for
+// the upstream. No sockets of its own: the ext_authz call goes through `ask`.
+import { authenticate, authnHeaderOps, wwwAuthenticate, type AuthnResult } from "./authn.ts";
+import { authorize, type AuthzInput, type PolicyHit } from "./authz.ts";
+import type { ExtAuthzRequest, ExtAuthzResult } from "./ext-authz.ts";
+import type { HeaderSource } from "./jwt-extract.ts";
+import type { ExtAuthzProvider, SecurityConfig } from "./types.ts";
+
+export interface SecurityRequest extends HeaderSource, Omit<AuthzInput, "claims"> {
+  scheme: string;
+  /** Path with query, for ext_authz. */
+  target: string;
+  /** Every header as [lower-case name, value], for ext_authz. */
+  headerList(): [string, string][];
+}
+
+export type SecurityOutcome =
+  | {
+      allow: true;
+      /** Headers to set / remove on the upstream request. */
+      set: [string, string][];
+      remove: string[];
+      hits: PolicyHit[];
+      /** `iss/sub` of the verified JWT, or "". */
+      requestPrincipal: string;
+      reason: string;
+    }
+  | {
+      allow: false;
+      status: number;
+      body: string;
+      /** Extra response header lines (`name: value`). */
+      headers: [string, string][];
+      /** Envoy's response details and flags, for the access log. */
+      details: string;
+      flags: string;
+      hits: PolicyHit[];
+      reason: string;
+    };
+
+export type AskExtAuthz = (p: ExtAuthzProvider, req: ExtAuthzRequest) => Promise<ExtAuthzResult>;
+
+export const RBAC_DENIED_BODY = "RBAC: access denied";
+
+function principalOf(a: AuthnResult): string {
+  if (a.kind !== "ok") return "";
+  const { iss, sub } = a.jwt.payload;
+  return typeof iss === "string" && typeof sub === "string" ? `${iss}/${sub}` : "";
+}
+
+export async function checkSecurity(sec: SecurityConfig, req: SecurityRequest, ask: AskExtAuthz, nowS: number): Promise<SecurityOutcome> {
+  const authn = await authenticate(sec.providers, req, nowS);
+  if (authn.kind === "fail") {
+    return {
+      allow: false,
+      status: authn.status,
+      body: authn.body,
+      headers: [["www-authenticate", wwwAuthenticate(req.scheme, req.authority, req.path, false)]],
+      details: `jwt_authn_access_denied{${authn.body.replace(/ /g, "_")}}`,
+      flags: "-",
+      hits: [],
+      reason: `RequestAuthentication ${authn.provider?.source ?? ""}: ${authn.body}`,
+    };
+  }
+  const claims = authn.kind === "ok" ? authn.jwt.payload : null;
+  const input: AuthzInput = { ...req, claims, header: (n) => req.header(n) };
+  const d = authorize(sec, input);
+  const ops = authnHeaderOps(sec.providers, authn);
+  if (d.custom !== "") {
+    const p = sec.extAuthz.get(d.custom)!;
+    const r = await ask(p, { method: req.method, authority: req.authority, target: req.target, headers: req.headerList() });
+    if (!r.allow) {
+      return {
+        allow: false,
+        status: r.status,
+        body: r.body,
+        headers: r.headers,
+        details: r.error === "" ? "ext_authz_denied" : "ext_authz_error",
+        flags: "UAEX",
+        hits: d.hits,
+        reason: r.error === "" ? `ext_authz provider ${p.name} denied (${r.status})` : `ext_authz provider ${p.name} failed: ${r.error}`,
+      };
+    }
+    for (const [n, v] of r.upstream) {
+      ops.set.push([n, v]);
+    }
+  }
+  if (!d.allow) {
+    const hit = d.hits.find((h) => h.action === "DENY" && !h.dryRun);
+    return {
+      allow: false,
+      status: 403,
+      body: RBAC_DENIED_BODY,
+      headers: [],
+      details: hit === undefined ? "rbac_access_denied_matched_policy[none]" : `rbac_access_denied_matched_policy[${hit.policy}]`,
+      flags: "-",
+      hits: d.hits,
+      reason: d.reason,
+    };
+  }
+  return { allow: true, set: ops.set, remove: ops.remove, hits: d.hits, requestPrincipal: principalOf(authn), reason: d.reason };
+}

@@ -1,0 +1,103 @@
+// The primary's JWKS fetcher, doing what istiod does for a gateway: fetch
+// each `jwksUri` (http/https), cache it, inline the keys into the snapshot,
+// refresh periodically (Istio: every 20 min) and republish when they change.
+// A URI that cannot be fetched keeps its last good keys; with none, its
+// provider is marked unavailable and that issuer's tokens fail (401), as
+// Istio's stand-in key makes them.
+import type { Snapshot } from "../snapshot/types.ts";
+import type { JwtProvider, SecurityConfig } from "./types.ts";
+
+/** Istio's PILOT_JWT_PUB_KEY_REFRESH_INTERVAL default. */
+export const JWKS_REFRESH_MS = 20 * 60 * 1000;
+/** Istio's default jwksUri fetch timeout. */
+const FETCH_TIMEOUT_MS = 5000;
+
+interface Entry {
+  text: string;
+  error: string;
+  timeoutMs: number;
+}
+
+export type Fetcher = (url: string, timeoutMs: number) => Promise<string>;
+
+export const httpFetcher: Fetcher = async (url, timeoutMs) => {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "follow" });
+  if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+  return await res.text();
+};
+
+/** Istio refuses a body that is not a JWKS (`keys` must be a list). */
+function checkJwks(text: string): string {
+  try {
+    const v = JSON.parse(text);
+    if (typeof v !== "object" || v === null || !Array.isArray(v.keys)) return "not a JWKS (no keys list)";
+  } catch {
+    return "not JSON";
+  }
+  return "";
+}
+
+export class JwksCache {
+  private entries = new Map<string, Entry>();
+
+  constructor(
+    private readonly fetcher: Fetcher = httpFetcher,
+    private readonly log: (level: "info" | "warn", msg: string, fields: Record<string, unknown>) => void = () => {},
+  ) {}
+
+  private async fetchOne(uri: string, timeoutMs: number): Promise<boolean> {
+    const prev = this.entries.get(uri);
+    let text = "";
+    let error = "";
+    try {
+      text = await this.fetcher(uri, timeoutMs);
+      error = checkJwks(text);
+    } catch (err) {
+      error = err instanceof Error ? (err.name === "TimeoutError" ? "timeout" : err.message) : String(err);
+    }
+    if (error !== "") {
+      this.log("warn", "JWKS fetch failed", { uri, error, keeping: prev !== undefined && prev.text !== "" ? "last good keys" : "none: tokens of this issuer are refused" });
+      if (prev !== undefined && prev.text !== "") return false; // keep the last good keys
+      this.entries.set(uri, { text: "", error, timeoutMs });
+      return prev === undefined || prev.error !== error;
+    }
+    this.entries.set(uri, { text, error: "", timeoutMs });
+    if (prev === undefined || prev.text !== text) this.log("info", "JWKS fetched", { uri, bytes: text.length });
+    return prev === undefined || prev.text !== text;
+  }
+
+  private uriProviders(sec: SecurityConfig | undefined): JwtProvider[] {
+    return sec === undefined ? [] : sec.providers.filter((p) => p.jwksUri !== "");
+  }
+
+  /** Inline the keys of every jwksUri of `sec`, fetching the ones not cached yet (mutates: call before publishing). */
+  async fill(sec: SecurityConfig | undefined): Promise<void> {
+    const missing = new Map<string, number>();
+    for (const p of this.uriProviders(sec)) if (!this.entries.has(p.jwksUri)) missing.set(p.jwksUri, p.timeoutMs || FETCH_TIMEOUT_MS);
+    await Promise.all([...missing].map(([uri, t]) => this.fetchOne(uri, t)));
+    for (const p of this.uriProviders(sec)) {
+      const e = this.entries.get(p.jwksUri)!;
+      p.jwks = e.text;
+      p.jwksError = e.error;
+    }
+  }
+
+  /** Fetch every URI `sec` uses again; true when some keys changed. URIs no longer used are forgotten. */
+  async refresh(sec: SecurityConfig | undefined): Promise<boolean> {
+    const used = new Map<string, number>();
+    for (const p of this.uriProviders(sec)) used.set(p.jwksUri, p.timeoutMs || FETCH_TIMEOUT_MS);
+    for (const uri of [...this.entries.keys()]) if (!used.has(uri)) this.entries.delete(uri);
+    const changed = await Promise.all([...used].map(([uri, t]) => this.fetchOne(uri, t)));
+    return changed.some(Boolean);
+  }
+
+  /** A copy of `s` with the cached keys inlined and the given version (the snapshot stays immutable). */
+  withKeys(s: Snapshot, version: number): Snapshot {
+    if (s.security === undefined) return { ...s, version };
+    const providers = s.security.providers.map((p) => {
+      const e = p.jwksUri === "" ? undefined : this.entries.get(p.jwksUri);
+      return e === undefined ? p : { ...p, jwks: e.text, jwksError: e.error };
+    });
+    return { ...s, version, security: { ...s.security, providers } };
+  }
+}
