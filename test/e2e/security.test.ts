@@ -1,0 +1,241 @@
+// RequestAuthentication and AuthorizationPolicy on real sockets: the gateway
+// process, a loopback JWKS server (jwksUri, refreshed), a loopback ext_authz
+// server (CUSTOM), httpbin behind; --trusted-proxies for remoteIpBlocks.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startHttpbin, type Backend } from "../../src/demo/httpbin.ts";
+import { serviceEntry } from "../helpers/config.ts";
+import { runCli, startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
+import { jwks, makeKey, now, sign, type TestKey } from "../helpers/jwt.ts";
+
+const ISS = "https://issuer.test";
+let httpbin: Backend;
+let gw: GatewayProcess;
+let keyA: TestKey;
+let keyB: TestKey;
+let served = "";
+let jwksServer: ReturnType<typeof Bun.serve>;
+let extServer: ReturnType<typeof Bun.serve>;
+const extSeen: Record<string, string>[] = [];
+let config: string;
+let meshFile: string;
+
+function yaml(jwksPort: number, extPort: number): string {
+  return `
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: gw, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: app, namespace: istio-system}
+spec:
+  hosts: ["*"]
+  gateways: [gw]
+  http: [{route: [{destination: {host: httpbin.default.svc.cluster.local, port: {number: 8000}}}]}]
+---
+apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: jwt, namespace: istio-system}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  jwtRules:
+  - issuer: ${ISS}
+    jwksUri: http://127.0.0.1:${jwksPort}/jwks.json
+    outputClaimToHeaders: [{header: x-jwt-sub, claim: sub}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: secure-needs-jwt, namespace: istio-system}
+spec:
+  action: ALLOW
+  rules:
+  - from: [{source: {requestPrincipals: ["${ISS}/*"]}}]
+    to: [{operation: {paths: [/anything/secure*]}}]
+  - to: [{operation: {notPaths: [/anything/secure*]}}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny, namespace: istio-system}
+spec:
+  action: DENY
+  rules:
+  - to: [{operation: {paths: [/admin*]}}]
+  - to: [{operation: {methods: [DELETE]}}]
+  - when: [{key: "request.headers[x-block]", values: ["yes"]}]
+  - from: [{source: {remoteIpBlocks: [203.0.113.0/24]}}]
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: ext, namespace: istio-system}
+spec:
+  action: CUSTOM
+  provider: {name: ext}
+  rules: [{to: [{operation: {paths: [/anything/ext*]}}]}]
+---
+${serviceEntry("httpbin", "httpbin.default.svc.cluster.local", 8000, httpbin.port)}
+---
+${serviceEntry("ext-authz", "ext-authz.istio-system.svc.cluster.local", 9000, extPort)}
+`;
+}
+
+beforeAll(async () => {
+  keyA = await makeKey("RS256", "a");
+  keyB = await makeKey("ES256", "b");
+  served = jwks(keyA);
+  jwksServer = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response(served, { headers: { "content-type": "application/json" } }) });
+  extServer = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch(req) {
+      const seen: Record<string, string> = { ":method": req.method, ":path": new URL(req.url).pathname };
+      req.headers.forEach((v, k) => (seen[k] = v));
+      extSeen.push(seen);
+      if (req.headers.get("x-ext") === "allow") return new Response("", { status: 200, headers: { "x-ext-authz-ok": "yes", "x-other": "dropped" } });
+      return new Response("denied by ext", { status: 403, headers: { "x-ext-reason": "nope", "x-hidden": "1" } });
+    },
+  });
+  httpbin = startHttpbin({ name: "httpbin" });
+  config = writeTree({ "gw.yaml": yaml(jwksServer.port!, extServer.port!) });
+  meshFile = writeTree({
+    "mesh.yaml": `extensionProviders:
+- name: ext
+  envoyExtAuthzHttp:
+    service: ext-authz.istio-system.svc.cluster.local
+    port: 9000
+    pathPrefix: /check
+    includeRequestHeadersInCheck: [x-ext]
+    headersToUpstreamOnAllow: [x-ext-authz-ok]
+    headersToDownstreamOnDeny: [x-ext-reason]
+`,
+  }) + "/mesh.yaml";
+  gw = await startGateway({ configDirs: [config], args: ["--mesh-config", meshFile, "--trusted-proxies", "1", "--jwks-refresh", "300ms"] });
+});
+
+afterAll(async () => {
+  await gw.stop();
+  await httpbin.stop();
+  jwksServer.stop(true);
+  extServer.stop(true);
+});
+
+async function get(path: string, headers: Record<string, string> = {}, method = "GET"): Promise<{ status: number; body: string; headers: Headers }> {
+  const r = await fetch(gw.url(80, path), { method, headers: { host: "app.example.com", ...headers } });
+  return { status: r.status, body: await r.text(), headers: r.headers };
+}
+
+describe("RequestAuthentication (jwksUri from a loopback server)", () => {
+  test("a valid token reaches the upstream, its claim as a header and without the Authorization header", async () => {
+    const t = await sign(keyA, { iss: ISS, sub: "alice", exp: now() + 300 });
+    const r = await get("/anything/secure", { authorization: `Bearer ${t}`, "x-jwt-sub": "spoofed" });
+    expect(r.status).toBe(200);
+    const h = (JSON.parse(r.body) as { headers: Record<string, string> }).headers;
+    expect(h["X-Jwt-Sub"]).toBe("alice");
+    expect(h["Authorization"]).toBeUndefined();
+  });
+
+  test("expired, bad signature, wrong issuer: 401 with Envoy's body and www-authenticate", async () => {
+    const expired = await sign(keyA, { iss: ISS, sub: "alice", exp: now() - 3600 });
+    const other = await makeKey("RS256", "a");
+    const badSig = await sign(other, { iss: ISS, sub: "alice" });
+    const wrongIss = await sign(keyA, { iss: "https://evil.test", sub: "alice" });
+    for (const [t, body] of [
+      [expired, "Jwt is expired"],
+      [badSig, "Jwt verification fails"],
+      [wrongIss, "Jwt issuer is not configured"],
+    ] as const) {
+      const r = await get("/status/200?x=1", { authorization: `Bearer ${t}` });
+      expect([r.status, r.body]).toEqual([401, body]);
+      expect(r.headers.get("www-authenticate")).toBe('Bearer realm="http://app.example.com/status/200", error="invalid_token"');
+    }
+  });
+
+  test("without a token: allowed where no principal is required, 403 RBAC where requestPrincipals is", async () => {
+    expect((await get("/status/200")).status).toBe(200);
+    const r = await get("/anything/secure/x");
+    expect([r.status, r.body]).toEqual([403, "RBAC: access denied"]);
+  });
+
+  test("the JWKS is fetched again: a key added upstream is accepted after the refresh", async () => {
+    const t = await sign(keyB, { iss: ISS, sub: "bob" });
+    expect((await get("/anything/secure", { authorization: `Bearer ${t}` })).body).toBe("Jwks doesn't have key to match kid or alg from Jwt");
+    served = jwks(keyA, keyB);
+    let status = 0;
+    for (let i = 0; i < 50 && status !== 200; i++) {
+      await Bun.sleep(100);
+      status = (await get("/anything/secure", { authorization: `Bearer ${t}` })).status;
+    }
+    expect(status).toBe(200);
+  }, 15_000);
+});
+
+describe("AuthorizationPolicy DENY", () => {
+  test("by path, method and header: 403 RBAC: access denied; others pass", async () => {
+    for (const [path, headers, method] of [
+      ["/admin/x", {}, "GET"],
+      ["/status/200", {}, "DELETE"],
+      ["/status/200", { "x-block": "yes" }, "GET"],
+    ] as const) {
+      const r = await get(path, headers, method);
+      expect([path, method, r.status, r.body]).toEqual([path, method, 403, "RBAC: access denied"]);
+    }
+    expect((await get("/status/200", { "x-block": "no" })).status).toBe(200);
+  });
+
+  test("remoteIpBlocks with --trusted-proxies 1: the client from x-forwarded-for; x-envoy-external-address set upstream", async () => {
+    expect((await get("/status/200", { "x-forwarded-for": "203.0.113.5" })).status).toBe(403);
+    // the proxy in front appended its client last: 203.0.113.5 is only a claim of that client
+    expect((await get("/status/200", { "x-forwarded-for": "203.0.113.5, 198.51.100.1" })).status).toBe(200);
+    const r = await get("/headers", { "x-forwarded-for": "198.51.100.1", "x-envoy-external-address": "1.2.3.4" });
+    const h = (JSON.parse(r.body) as { headers: Record<string, string> }).headers;
+    expect(h["X-Envoy-External-Address"]).toBe("198.51.100.1");
+    expect(h["X-Forwarded-For"]).toBe("198.51.100.1, 127.0.0.1");
+  });
+
+  test("a request held for the check keeps its body", async () => {
+    const t = await sign(keyA, { iss: ISS, sub: "alice" });
+    const body = "x".repeat(300_000);
+    const r = await fetch(gw.url(80, "/anything/secure/post"), { method: "POST", body, headers: { host: "app.example.com", authorization: `Bearer ${t}` } });
+    expect(r.status).toBe(200);
+    expect((JSON.parse(await r.text()) as { data: string }).data.length).toBe(body.length);
+  });
+});
+
+describe("CUSTOM (ext_authz over HTTP, provider from --mesh-config)", () => {
+  test("allowed: the provider saw the prefixed path and the included header; its header reaches the upstream", async () => {
+    extSeen.length = 0;
+    const r = await get("/anything/ext?q=1", { "x-ext": "allow", "x-not-included": "1" });
+    expect(r.status).toBe(200);
+    const h = (JSON.parse(r.body) as { headers: Record<string, string> }).headers;
+    expect(h["X-Ext-Authz-Ok"]).toBe("yes");
+    expect(h["X-Other"]).toBeUndefined();
+    expect(extSeen[0]![":path"]).toBe("/check/anything/ext");
+    expect(extSeen[0]!["x-ext"]).toBe("allow");
+    expect(extSeen[0]!["x-not-included"]).toBeUndefined();
+    expect(extSeen[0]!["host"]).toBe("app.example.com");
+  });
+
+  test("denied: the provider's status and body, with only the allowed headers", async () => {
+    const r = await get("/anything/ext/x", { "x-ext": "deny" });
+    expect([r.status, r.body]).toEqual([403, "denied by ext"]);
+    expect(r.headers.get("x-ext-reason")).toBe("nope");
+    expect(r.headers.get("x-hidden")).toBeNull();
+  });
+
+  test("paths the CUSTOM policy does not match never reach the provider", async () => {
+    extSeen.length = 0;
+    expect((await get("/status/200")).status).toBe(200);
+    expect(extSeen.length).toBe(0);
+  });
+});
+
+describe("analyze", () => {
+  test("a CUSTOM policy without the mesh config is an Error naming the provider", async () => {
+    const r = await runCli(["analyze", "--config", config]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('extension provider "ext" is not defined in the mesh config');
+    expect((await runCli(["analyze", "--config", config, "--mesh-config", meshFile])).code).toBe(0);
+  });
+});
