@@ -201,6 +201,7 @@ export function compileSnapshot(resources: Resource[], opts: CompileOptions, ver
     credentials: tlsState.credentials,
     findings: ctx.findings,
     gatewayStatus: gatewayApi.status,
-    security,
+    // absent when there is nothing to check or compute (the snapshot dump stays as it was)
+    ...(security.active || security.trustedProxies > 0 ? { security } : {}),
   };
 }

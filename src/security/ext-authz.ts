@@ -3,7 +3,7 @@
 // Host, the headers the provider includes, Content-Length 0 and no body. 200 →
 // allowed (headersToUpstreamOnAllow copied to the upstream request); another
 // status → denied with that status, body and headersToDownstreamOnDeny; an
-// error or timeout → statusOnError (403), or allowed when failOpen.
+// error, a timeout or a 5xx → statusOnError (403), or allowed when failOpen.
 import { matchesAny } from "./matchers.ts";
 import type { ExtAuthzProvider } from "./types.ts";
 
@@ -60,6 +60,8 @@ export async function checkExtAuthz(p: ExtAuthzProvider, endpoint: string, req: 
   } catch (err) {
     return onError(err instanceof Error ? err.name === "TimeoutError" ? "timeout" : err.message : String(err));
   }
+  // Envoy counts a 5xx from the authorization service as an error, not a denial
+  if (res.status >= 500) return onError(`HTTP ${res.status}`);
   const got: [string, string][] = [];
   res.headers.forEach((v, n) => got.push([n.toLowerCase(), v]));
   if (res.status === 200) {
