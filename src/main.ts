@@ -44,7 +44,7 @@ async function run(argv: string[]): Promise<number> {
         return await proxyConfigCommand(o);
       case "explain":
         if (o.configDirs.length === 0) throw new UsageError("explain needs --config DIR");
-        return explainCommand(o);
+        return await explainCommand(o);
       case "certs":
         return await certsCommand(o);
       case "status":

@@ -4,6 +4,8 @@ import { UsageError, type Options } from "./args.ts";
 import { formatFinding, loadAndBuild } from "../primary/pipeline.ts";
 import { REPLIES } from "../dispatch/replies.ts";
 import { trace, type TraceResult } from "../trace.ts";
+import { JwksCache } from "../security/jwks-cache.ts";
+import { explainSecurity, formatSecurity } from "../security/explain.ts";
 
 function one(o: Options, name: string): string | undefined {
   return o.extra.get(name)?.at(-1);
@@ -29,7 +31,7 @@ export function formatTrace(t: TraceResult): string {
   return lines.join("\n") + "\n";
 }
 
-export function explainCommand(o: Options): number {
+export async function explainCommand(o: Options): Promise<number> {
   const host = one(o, "--host");
   const path = one(o, "--path") ?? "/";
   if (host === undefined) throw new UsageError("explain: --host is required");
@@ -58,7 +60,26 @@ export function explainCommand(o: Options): number {
     pathNormalization: o.pathNormalization,
     ...(sni !== undefined ? { sni } : {}),
   });
-  if (o.extra.get("-o")?.at(-1) === "json") process.stdout.write(JSON.stringify(t, null, 2) + "\n");
-  else process.stdout.write(formatTrace(t));
+  // RequestAuthentication / AuthorizationPolicy: keys of jwksUri fetched as the gateway would
+  const sec = built.snapshot.security;
+  await new JwksCache().fill(sec);
+  const port = Number(portStr);
+  const security = await explainSecurity(
+    sec,
+    {
+      method: one(o, "--method") ?? "GET",
+      authority: host,
+      path,
+      headers,
+      scheme: one(o, "--scheme") ?? "http",
+      port: o.portMap.get(port) ?? port,
+      sourceIp: one(o, "--source-ip") ?? "127.0.0.1",
+      principal: (one(o, "--principal") ?? "").replace(/^spiffe:\/\//, ""),
+      sni: sni ?? "",
+    },
+    Math.floor(Date.now() / 1000),
+  );
+  if (o.extra.get("-o")?.at(-1) === "json") process.stdout.write(JSON.stringify(security === null ? t : { ...t, security }, null, 2) + "\n");
+  else process.stdout.write(formatTrace(t) + (security === null ? "" : formatSecurity(security).join("\n") + "\n"));
   return 0;
 }

@@ -231,6 +231,21 @@ describe("CUSTOM (ext_authz over HTTP, provider from --mesh-config)", () => {
   });
 });
 
+describe("explain", () => {
+  test("names the policy that denies and the condition each other policy failed", async () => {
+    const r = await runCli(["explain", "--config", config, "--mesh-config", meshFile, "--host", "app.example.com", "--path", "/admin/x"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('security:      denied 403 "RBAC: access denied": AuthorizationPolicy/istio-system/deny rule 0 (DENY)');
+    expect(r.stdout).toContain("policy AuthorizationPolicy/istio-system/ext CUSTOM: no — rule 0: spec.rules[0].to[0].operation.paths [prefix \"/anything/ext\"] does not match");
+  });
+
+  test("verifies a token against the fetched JWKS", async () => {
+    const t = await sign(keyA, { iss: ISS, sub: "alice", exp: now() - 3600 });
+    const r = await runCli(["explain", "--config", config, "--mesh-config", meshFile, "--host", "app.example.com", "--path", "/x", "--header", `authorization=Bearer ${t}`]);
+    expect(r.stdout).toContain('security:      denied 401 "Jwt is expired"');
+  });
+});
+
 describe("analyze", () => {
   test("a CUSTOM policy without the mesh config is an Error naming the provider", async () => {
     const r = await runCli(["analyze", "--config", config]);
