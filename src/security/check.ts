@@ -2,8 +2,9 @@
 // Istio gateway: jwt_authn (RequestAuthentication) → ext_authz (CUSTOM) →
 // RBAC DENY → RBAC ALLOW. Returns the reply to give or the header changes for
 // the upstream. No sockets of its own: the ext_authz call goes through `ask`.
-import { authenticate, authnHeaderOps, wwwAuthenticate, type AuthnResult } from "./authn.ts";
-import { authorize, type AuthzInput, type PolicyHit } from "./authz.ts";
+import { authenticate, authnHeaderOps, NO_TOKEN, wwwAuthenticate, type AuthnResult } from "./authn.ts";
+import { authorize, type AuthzDecision, type AuthzInput, type PolicyHit } from "./authz.ts";
+import { extractTokens } from "./jwt-extract.ts";
 import type { ExtAuthzRequest, ExtAuthzResult } from "./ext-authz.ts";
 import type { HeaderSource } from "./jwt-extract.ts";
 import type { ExtAuthzProvider, SecurityConfig } from "./types.ts";
@@ -50,6 +51,35 @@ function principalOf(a: AuthnResult): string {
   return typeof iss === "string" && typeof sub === "string" ? `${iss}/${sub}` : "";
 }
 
+/**
+ * The check without waiting, when it needs nothing asynchronous: no token to
+ * verify (none present, or no RequestAuthentication) and no CUSTOM policy to
+ * ask. null: run checkSecurity.
+ */
+export function quickCheck(sec: SecurityConfig, req: SecurityRequest): SecurityOutcome | null {
+  if (sec.providers.length > 0 && extractTokens(sec.providers, req).length > 0) return null;
+  const d = authorize(sec, { ...req, claims: null });
+  if (d.custom !== "") return null;
+  return decided(d, authnHeaderOps(sec.providers, NO_TOKEN), NO_TOKEN);
+}
+
+function decided(d: AuthzDecision, ops: { set: [string, string][]; remove: string[] }, authn: AuthnResult): SecurityOutcome {
+  if (!d.allow) {
+    const hit = d.hits.find((h) => h.action === "DENY" && !h.dryRun);
+    return {
+      allow: false,
+      status: 403,
+      body: RBAC_DENIED_BODY,
+      headers: [],
+      details: hit === undefined ? "rbac_access_denied_matched_policy[none]" : `rbac_access_denied_matched_policy[${hit.policy}]`,
+      flags: "-",
+      hits: d.hits,
+      reason: d.reason,
+    };
+  }
+  return { allow: true, set: ops.set, remove: ops.remove, hits: d.hits, requestPrincipal: principalOf(authn), reason: d.reason };
+}
+
 export async function checkSecurity(sec: SecurityConfig, req: SecurityRequest, ask: AskExtAuthz, nowS: number): Promise<SecurityOutcome> {
   const authn = await authenticate(sec.providers, req, nowS);
   if (authn.kind === "fail") {
@@ -87,18 +117,5 @@ export async function checkSecurity(sec: SecurityConfig, req: SecurityRequest, a
       ops.set.push([n, v]);
     }
   }
-  if (!d.allow) {
-    const hit = d.hits.find((h) => h.action === "DENY" && !h.dryRun);
-    return {
-      allow: false,
-      status: 403,
-      body: RBAC_DENIED_BODY,
-      headers: [],
-      details: hit === undefined ? "rbac_access_denied_matched_policy[none]" : `rbac_access_denied_matched_policy[${hit.policy}]`,
-      flags: "-",
-      hits: d.hits,
-      reason: d.reason,
-    };
-  }
-  return { allow: true, set: ops.set, remove: ops.remove, hits: d.hits, requestPrincipal: principalOf(authn), reason: d.reason };
+  return decided(d, ops, authn);
 }

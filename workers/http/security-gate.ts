@@ -5,7 +5,7 @@
 // pending buffer, as while an upstream connection opens) and continues with
 // routing, or answers 401/403, when the check is done.
 import type { HeaderOperations, Snapshot } from "../../src/snapshot/types.ts";
-import { checkSecurity, type SecurityRequest } from "../../src/security/check.ts";
+import { checkSecurity, quickCheck, type SecurityRequest } from "../../src/security/check.ts";
 import { trustedClientAddress } from "../../src/security/client-ip.ts";
 import { checkExtAuthz } from "../../src/security/ext-authz.ts";
 import { EMPTY_SECURITY, type SecurityConfig } from "../../src/security/types.ts";
@@ -97,6 +97,18 @@ export function securityGate(ex: Exchange): boolean {
   ex.securityOps = ops;
   if (!sec.active) return false;
   const req = requestOf(ex, clientIp);
+  const quick = quickCheck(sec, req);
+  if (quick !== null) {
+    if (quick.allow) {
+      for (const s of quick.set) ops.set.push(s);
+      for (const r of quick.remove) ops.remove.push(r);
+      return false;
+    }
+    let extra = "";
+    for (const [n, v] of quick.headers) extra += n + ": " + v + "\r\n";
+    ex.localReply(quick.status, quick.flags, quick.details, quick.body, extra);
+    return true;
+  }
   checkSecurity(sec, req, (p, r) => checkExtAuthz(p, endpointOf(p.cluster), r), Math.floor(Date.now() / 1000))
     .then((out) => {
       if (ex.finished) return;
