@@ -69,6 +69,7 @@ function groupByKind(resources: Resource[], findings: Finding[]): ByKind {
     Namespace: [],
     RequestAuthentication: [],
     AuthorizationPolicy: [],
+    OtherSecurityKind: [],
   } as ByKind;
   for (const r of last.values()) (out[r.kind] as Resource[]).push(r);
   return out;
@@ -189,7 +190,7 @@ export function compileSnapshot(resources: Resource[], opts: CompileOptions, ver
     ctx.report("Warning", Codes.OrphanEndpoints, o, `${why}: its endpoints are not used`);
   }
   const mesh = opts.mesh ?? EMPTY_MESH;
-  const security = compileSecurity(ctx, k.RequestAuthentication, k.AuthorizationPolicy, mesh, opts.trustedProxies ?? mesh.numTrustedProxies ?? 0);
+  const security = compileSecurity(ctx, k.RequestAuthentication, k.AuthorizationPolicy, mesh, opts.trustedProxies ?? mesh.numTrustedProxies ?? 0, k.OtherSecurityKind);
   const clusters = compileClusters(ctx, tlsState);
   reportTcpUpstreams(ctx, listeners, clusters);
   return {

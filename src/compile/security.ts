@@ -6,7 +6,7 @@
 // naming that Gateway. What cannot be applied is an Error and fails closed.
 import type { MeshConfig } from "../decode/meshconfig.ts";
 import { Codes } from "../model/codes.ts";
-import type { AuthorizationPolicyResource, ConditionSpec, OperationSpec, PolicyScope, RequestAuthenticationResource, SourceSpec, ValuesPair } from "../model/security.ts";
+import type { AuthorizationPolicyResource, ConditionSpec, OperationSpec, OtherSecurityResource, PolicyScope, RequestAuthenticationResource, SourceSpec, ValuesPair } from "../model/security.ts";
 import { CLUSTER_DOMAIN } from "../resolve/hosts.ts";
 import { cidrMatcher, headerMatcher, hostMatcher, namespaceMatcher, serviceAccountMatcher, stringMatcher } from "../security/matchers.ts";
 import type { Attr, AuthzPolicy, AuthzRule, Check, ExtAuthzProvider, JwtProvider, Matcher, SecurityConfig } from "../security/types.ts";
@@ -247,9 +247,22 @@ export function compileSecurity(
   aps: AuthorizationPolicyResource[],
   mesh: MeshConfig,
   trustedProxies: number,
+  others: OtherSecurityResource[] = [],
 ): SecurityConfig {
   const { namespace, labels } = ctx.opts;
   const failClosed: string[] = [];
+  for (const o of others) {
+    const ref = `${o.spec.kind}/${o.metadata.namespace}/${o.metadata.name}`;
+    const at = { resource: ref, file: o.source.file, doc: o.source.doc };
+    if (o.spec.kind === "PeerAuthentication") {
+      ctx.findings.push({ ...at, code: Codes.PeerAuthenticationIgnored, level: "Info", message: "PeerAuthentication does not apply to a gateway's listeners (Istio applies it to sidecar inbound traffic): use the Gateway's tls.mode for client certificates" });
+      continue;
+    }
+    const applies = o.metadata.namespace === ROOT_NAMESPACE || o.metadata.namespace === namespace;
+    const msg = `${o.spec.apiVersion} ${o.spec.kind} is not a kind gangway can apply${applies ? ": every request to this gateway is denied until it is removed (fails closed)" : " (its namespace does not apply to this gateway)"}`;
+    ctx.findings.push({ ...at, code: Codes.SecurityUnsupported, level: applies ? "Error" : "Warning", message: msg });
+    if (applies) failClosed.push(`${ref}: ${msg}`);
+  }
   const providers: JwtProvider[] = [];
   for (const ra of ras) {
     const why = whyNotApplied(ra, namespace, labels);

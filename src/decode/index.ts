@@ -23,6 +23,7 @@ const INGRESS = /^(networking\.k8s\.io\/(v1|v1beta1)|extensions\/v1beta1)$/;
 const INGRESS_CLASS = /^networking\.k8s\.io\/(v1|v1beta1)$/;
 const ENDPOINT_SLICE = /^discovery\.k8s\.io\/(v1|v1beta1)$/;
 const SECURITY = /^security\.istio\.io\/(v1|v1beta1)$/;
+const SECURITY_GROUP = /^security\.istio\.io\//;
 
 /** apiVersion patterns of the kinds gangway reads; anything else is skipped. */
 const KNOWN: Record<string, RegExp> = {
@@ -184,6 +185,12 @@ function decodeObject(value: unknown, source: SourceRef, out: Resource[], errors
   const ours = pattern !== undefined && pattern.test(apiVersion);
   // the kind as written: the published schema's name, whatever gangway calls it inside
   const schemaFields = schemaCheck(r, value, apiVersion, written, ours, warnings);
+  if (!ours && SECURITY_GROUP.test(apiVersion)) {
+    // a security kind is never skipped silently: compile reports it (and fails closed where it would apply)
+    const meta = decodeMeta(r, value);
+    if (meta !== null) out.push({ kind: "OtherSecurityKind", apiVersion, metadata: meta, spec: { kind, apiVersion }, source });
+    return;
+  }
   if (schemaFields === null) return;
   const checked = errors.length;
   if (!ours) return; // not ours: skipped, as INTERFACE.md says

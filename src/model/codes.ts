@@ -165,6 +165,8 @@ export const Codes = {
   ExtAuthzMultipleProviders: "GW0904",
   /** A JWKS key gangway cannot use (kty/alg not supported, malformed): ignored. */
   JwksKeyUnusable: "GW0905",
+  /** (Info) PeerAuthentication does not apply to a gateway's listeners (Istio applies it to sidecar inbound traffic). */
+  PeerAuthenticationIgnored: "GW0906",
 } as const;
 
 export type Code = (typeof Codes)[keyof typeof Codes];

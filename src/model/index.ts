@@ -15,7 +15,7 @@ import type {
   ServiceResource,
 } from "./kube.ts";
 import type { GatewayApiResource } from "./gatewayapi.ts";
-import type { AuthorizationPolicyResource, RequestAuthenticationResource } from "./security.ts";
+import type { AuthorizationPolicyResource, OtherSecurityResource, RequestAuthenticationResource } from "./security.ts";
 
 export type * from "./istio.ts";
 export type * from "./kube.ts";
@@ -37,6 +37,7 @@ export type Resource =
   | EndpointSliceResource
   | GatewayApiResource
   | RequestAuthenticationResource
-  | AuthorizationPolicyResource;
+  | AuthorizationPolicyResource
+  | OtherSecurityResource;
 
 export type ResourceKind = Resource["kind"];

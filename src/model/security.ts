@@ -113,3 +113,6 @@ export interface AuthorizationPolicySpec extends PolicyScope {
 
 export type RequestAuthenticationResource = ResourceBase<"RequestAuthentication", RequestAuthenticationSpec>;
 export type AuthorizationPolicyResource = ResourceBase<"AuthorizationPolicy", AuthorizationPolicySpec>;
+
+/** Another kind of security.istio.io (PeerAuthentication, or one gangway does not know): kept so it is never skipped silently. */
+export type OtherSecurityResource = ResourceBase<"OtherSecurityKind", { kind: string; apiVersion: string }>;

@@ -164,6 +164,15 @@ spec:
     expect(allowed(s.security!, input())).toBe(false);
   });
 
+  test("another security.istio.io kind is never skipped: PeerAuthentication is Info (not a gateway's), an unknown kind denies every request", () => {
+    const pa = compileYaml("apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: istio-system}\nspec: {mtls: {mode: STRICT}}\n");
+    expect(findingLines(pa)).toContain("Info GW0906 PeerAuthentication/istio-system/default: PeerAuthentication does not apply to a gateway's listeners (Istio applies it to sidecar inbound traffic): use the Gateway's tls.mode for client certificates");
+    expect(pa.security).toBeUndefined();
+    const odd = compileYaml("apiVersion: security.istio.io/v1\nkind: AuthorizationPolicey\nmetadata: {name: p, namespace: istio-system}\nspec: {}\n");
+    expect(findingLines(odd).some((l) => l.startsWith("Error GW0902 AuthorizationPolicey/istio-system/p"))).toBe(true);
+    expect(allowed(odd.security!, input())).toBe(false);
+  });
+
   test("what Istio's validation refuses is a decode error", () => {
     const bad = [
       policy("p", "  action: DENY\n  rules: [{from: [{source: {ipBlocks: [10.0.0.300]}}]}]"),
