@@ -10,6 +10,7 @@ import type { AuthorizationPolicyResource, ConditionSpec, OperationSpec, OtherSe
 import { CLUSTER_DOMAIN } from "../resolve/hosts.ts";
 import { cidrMatcher, headerMatcher, hostMatcher, namespaceMatcher, serviceAccountMatcher, stringMatcher } from "../security/matchers.ts";
 import type { Attr, AuthzPolicy, AuthzRule, Check, ExtAuthzProvider, JwtProvider, Matcher, SecurityConfig } from "../security/types.ts";
+import { readJwks } from "../security/jwks.ts";
 import type { CompileContext } from "./context.ts";
 import { clusterName } from "./destinations.ts";
 
@@ -219,6 +220,10 @@ function jwtProviders(ctx: CompileContext, ra: RequestAuthenticationResource, fa
     ctx.report("Error", Codes.SecurityUnsupported, ra, `${u.reason}: every request to this gateway is denied until it is fixed (fails closed)`, u.field);
     failClosed.push(`${source}: ${u.field}: ${u.reason}`);
   }
+  ra.spec.jwtRules.forEach((j, i) => {
+    if (j.jwks === "") return;
+    for (const problem of readJwks(j.jwks).problems) ctx.report("Warning", Codes.JwksKeyUnusable, ra, `${problem}: ignored`, `spec.jwtRules[${i}].jwks`);
+  });
   return ra.spec.jwtRules.map((j, i) => ({
     source,
     rule: i,

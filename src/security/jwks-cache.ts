@@ -5,6 +5,7 @@
 // provider is marked unavailable and that issuer's tokens fail (401), as
 // Istio's stand-in key makes them.
 import type { Snapshot } from "../snapshot/types.ts";
+import { readJwks } from "./jwks.ts";
 import type { JwtProvider, SecurityConfig } from "./types.ts";
 
 /** Istio's PILOT_JWT_PUB_KEY_REFRESH_INTERVAL default. */
@@ -62,7 +63,10 @@ export class JwksCache {
       return prev === undefined || prev.error !== error;
     }
     this.entries.set(uri, { text, error: "", timeoutMs });
-    if (prev === undefined || prev.text !== text) this.log("info", "JWKS fetched", { uri, bytes: text.length });
+    if (prev === undefined || prev.text !== text) {
+      const { keys, problems } = readJwks(text);
+      this.log(problems.length > 0 ? "warn" : "info", "JWKS fetched", { uri, keys: keys.length, ...(problems.length > 0 ? { ignored: problems.join("; ") } : {}) });
+    }
     return prev === undefined || prev.text !== text;
   }
 
