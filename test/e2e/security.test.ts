@@ -181,6 +181,7 @@ describe("AuthorizationPolicy DENY", () => {
       const r = await get(path, headers, method);
       expect([path, method, r.status, r.body]).toEqual([path, method, 403, "RBAC: access denied"]);
     }
+    await gw.waitForOutput(/"GET \/admin\/x HTTP\/1\.1" 403 - rbac_access_denied_matched_policy\[AuthorizationPolicy\/istio-system\/deny\]/);
     expect((await get("/status/200", { "x-block": "no" })).status).toBe(200);
   });
 
@@ -192,6 +193,8 @@ describe("AuthorizationPolicy DENY", () => {
     const h = (JSON.parse(r.body) as { headers: Record<string, string> }).headers;
     expect(h["X-Envoy-External-Address"]).toBe("198.51.100.1");
     expect(h["X-Forwarded-For"]).toBe("198.51.100.1, 127.0.0.1");
+    // the access log names the client found through x-forwarded-for, as Envoy's downstream remote address
+    await gw.waitForOutput(/"GET \/headers HTTP\/1\.1" 200 [^\n]* 198\.51\.100\.1:0 /);
   });
 
   test("a request held for the check keeps its body", async () => {
