@@ -1,6 +1,6 @@
 // Test keys and tokens: WebCrypto key pairs, their public JWKs, and signed JWTs.
 
-export type Alg = "RS256" | "RS384" | "RS512" | "PS256" | "ES256" | "ES384" | "EdDSA";
+export type Alg = "RS256" | "RS384" | "RS512" | "PS256" | "PS384" | "PS512" | "ES256" | "ES384" | "ES512" | "EdDSA";
 
 export interface TestKey {
   alg: Alg;
@@ -14,7 +14,7 @@ function genParams(alg: Alg): Parameters<typeof crypto.subtle.generateKey>[0] {
   const hash = alg.endsWith("384") ? "SHA-384" : alg.endsWith("512") ? "SHA-512" : "SHA-256";
   if (alg.startsWith("RS")) return { name: "RSASSA-PKCS1-v1_5", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash } as never;
   if (alg.startsWith("PS")) return { name: "RSA-PSS", modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash } as never;
-  if (alg.startsWith("ES")) return { name: "ECDSA", namedCurve: alg === "ES384" ? "P-384" : "P-256" } as never;
+  if (alg.startsWith("ES")) return { name: "ECDSA", namedCurve: alg === "ES384" ? "P-384" : alg === "ES512" ? "P-521" : "P-256" } as never;
   return { name: "Ed25519" } as never;
 }
 

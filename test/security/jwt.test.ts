@@ -34,7 +34,7 @@ function req(headers: Record<string, string>, query = "") {
 const ISS = "https://issuer.example.com";
 
 describe("verification per algorithm", () => {
-  const algs: Alg[] = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"];
+  const algs: Alg[] = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
   for (const alg of algs) {
     test(`${alg}: a valid token verifies; a tampered one fails`, async () => {
       const k = await makeKey(alg);
