@@ -234,6 +234,25 @@ describe("CUSTOM (ext_authz over HTTP, provider from --mesh-config)", () => {
   });
 });
 
+describe("hot reload", () => {
+  test("a policy written while serving takes effect, and is lifted when removed", async () => {
+    const file = `${config}/reload.yaml`;
+    await Bun.write(file, "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: reloaded, namespace: istio-system}\nspec:\n  action: DENY\n  rules: [{to: [{operation: {paths: [/status/418]}}]}]\n");
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 403; i++) {
+      await Bun.sleep(100);
+      status = (await get("/status/418")).status;
+    }
+    expect(status).toBe(403);
+    (await import("node:fs")).unlinkSync(file);
+    for (let i = 0; i < 100 && status === 403; i++) {
+      await Bun.sleep(100);
+      status = (await get("/status/418")).status;
+    }
+    expect(status).toBe(418);
+  }, 30_000);
+});
+
 describe("explain", () => {
   test("names the policy that denies and the condition each other policy failed", async () => {
     const r = await runCli(["explain", "--config", config, "--mesh-config", meshFile, "--host", "app.example.com", "--path", "/admin/x"]);
