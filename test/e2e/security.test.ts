@@ -234,6 +234,33 @@ describe("CUSTOM (ext_authz over HTTP, provider from --mesh-config)", () => {
   });
 });
 
+describe("HTTP/2 (h2c)", () => {
+  test("a valid token passes, an expired one gets 401 with Envoy's body, a DENY path 403", async () => {
+    const http2 = await import("node:http2");
+    const session = http2.connect(gw.url(80));
+    const call = (path: string, headers: Record<string, string> = {}): Promise<[number, string]> =>
+      new Promise((resolve, reject) => {
+        const s = session.request({ ":method": "GET", ":path": path, ":authority": "app.example.com", ...headers });
+        let status = 0;
+        const chunks: Buffer[] = [];
+        s.on("response", (h) => (status = Number(h[":status"])));
+        s.on("data", (c: Buffer) => chunks.push(c));
+        s.on("end", () => resolve([status, Buffer.concat(chunks).toString()]));
+        s.on("error", reject);
+        s.end();
+      });
+    try {
+      const good = await sign(keyA, { iss: ISS, sub: "alice" });
+      const expired = await sign(keyA, { iss: ISS, sub: "alice", exp: now() - 3600 });
+      expect((await call("/anything/secure", { authorization: `Bearer ${good}` }))[0]).toBe(200);
+      expect(await call("/anything/secure", { authorization: `Bearer ${expired}` })).toEqual([401, "Jwt is expired"]);
+      expect(await call("/admin")).toEqual([403, "RBAC: access denied"]);
+    } finally {
+      session.close();
+    }
+  });
+});
+
 describe("hot reload", () => {
   test("a policy written while serving takes effect, and is lifted when removed", async () => {
     const file = `${config}/reload.yaml`;
