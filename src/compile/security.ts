@@ -21,9 +21,22 @@ const GATEWAY_API_GROUP = "gateway.networking.k8s.io";
 
 type Policy = RequestAuthenticationResource | AuthorizationPolicyResource;
 
-/** Does `p` attach to this gateway? "" when it does, else why not. */
-export function whyNotApplied(p: { metadata: { namespace: string }; spec: PolicyScope }, namespace: string, labels: Record<string, string>): string {
+/**
+ * Does `p` attach to this gateway? "" when it does, else why not. `served`:
+ * the Gateway API Gateways this instance serves (`--gateway NS/NAME`); a
+ * targetRef naming one of them applies, as on the proxy Istio deploys for it.
+ */
+export function whyNotApplied(p: { metadata: { namespace: string }; spec: PolicyScope }, namespace: string, labels: Record<string, string>, served: string[] = []): string {
   const ns = p.metadata.namespace;
+  const refs = p.spec.targetRefs;
+  const names = (t: { group: string; kind: string; name: string; namespace: string }): string | null =>
+    t.kind === "Gateway" && (t.group === GATEWAY_API_GROUP || t.group === "") ? `${t.namespace || ns}/${t.name}` : null;
+  if (refs.length > 0 && served.length > 0) {
+    for (const t of refs) {
+      const ref = names(t);
+      if (ref !== null && (t.namespace === "" || t.namespace === ns) && served.includes(ref)) return "";
+    }
+  }
   if (ns !== ROOT_NAMESPACE && ns !== namespace) return `namespace ${ns} is neither the root namespace ${ROOT_NAMESPACE} nor the gateway namespace ${namespace}`;
   const selected = (): string => {
     const sel = p.spec.selector;
@@ -32,15 +45,14 @@ export function whyNotApplied(p: { metadata: { namespace: string }; spec: Policy
     return "";
   };
   const gatewayName = labels[GATEWAY_NAME_LABEL];
-  const refs = p.spec.targetRefs;
   if (gatewayName === undefined) {
-    if (refs.length > 0) return `targetRef applies to Gateway API gateways only (this gateway's labels have no ${GATEWAY_NAME_LABEL})`;
+    if (refs.length > 0) return `targetRef applies to Gateway API gateways only (this gateway's labels have no ${GATEWAY_NAME_LABEL}${served.length > 0 ? ", and it names none of the --gateway ones" : ""})`;
     return selected();
   }
   if (refs.length === 0) return selected();
   if (ns !== namespace) return `targetRef of a policy in ${ns}: only policies in the gateway namespace ${namespace} target it`;
   for (const t of refs) {
-    if (t.kind !== "Gateway" || (t.group !== GATEWAY_API_GROUP && t.group !== "")) continue;
+    if (names(t) === null) continue;
     if (t.namespace !== "" && t.namespace !== namespace) continue;
     if (t.name === gatewayName) return "";
   }
@@ -270,13 +282,13 @@ export function compileSecurity(
   }
   const providers: JwtProvider[] = [];
   for (const ra of ras) {
-    const why = whyNotApplied(ra, namespace, labels);
+    const why = whyNotApplied(ra, namespace, labels, ctx.opts.gateways ?? []);
     if (why !== "") notApplied(ctx, ra, why);
     else providers.push(...jwtProviders(ctx, ra, failClosed));
   }
   const policies: AuthzPolicy[] = [];
   for (const ap of aps) {
-    const why = whyNotApplied(ap, namespace, labels);
+    const why = whyNotApplied(ap, namespace, labels, ctx.opts.gateways ?? []);
     if (why !== "") notApplied(ctx, ap, why);
     else policies.push(compilePolicy(ctx, ap));
   }

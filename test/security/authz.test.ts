@@ -66,6 +66,12 @@ describe("which policies apply", () => {
     const s = sec(yaml, { "gateway.networking.k8s.io/gateway-name": "gw" });
     expect(s.policies.map((p) => p.name)).toEqual(["AuthorizationPolicy/istio-system/targeted"]);
   });
+
+  test("targetRef naming a Gateway this instance serves (--gateway NS/NAME) applies, in that Gateway's namespace", () => {
+    const yaml = policy("targeted", "  targetRef: {kind: Gateway, group: gateway.networking.k8s.io, name: web}\n  action: DENY\n  rules: [{}]", "apps") + policy("other", "  targetRef: {kind: Gateway, group: gateway.networking.k8s.io, name: web}\n  action: DENY\n  rules: [{}]", "other");
+    const s = compileYaml(yaml, { gateways: ["apps/web"] });
+    expect(s.security!.policies.map((p) => p.name)).toEqual(["AuthorizationPolicy/apps/targeted"]);
+  });
 });
 
 describe("Istio's order and defaults", () => {
