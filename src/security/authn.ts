@@ -14,6 +14,8 @@ export type AuthnResult =
 
 export const NO_TOKEN: AuthnResult = { kind: "none" };
 
+const BAD_HEADER_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+
 /** Verify the tokens the providers find; the first valid one wins. */
 export async function authenticate(providers: JwtProvider[], req: HeaderSource, nowS: number): Promise<AuthnResult> {
   if (providers.length === 0) return NO_TOKEN;
@@ -81,7 +83,8 @@ export function authnHeaderOps(providers: JwtProvider[], r: AuthnResult): { set:
   if (p.outputPayloadToHeader !== "") set.push([p.outputPayloadToHeader, r.jwt.payloadB64]);
   for (const c of p.outputClaimToHeaders) {
     const v = claimText(r.jwt.payload, c.claim.split("."));
-    if (v !== undefined) set.push([c.header, v]);
+    // a claim that is not a valid header value (CR, LF, other controls) is not sent: no header injection
+    if (v !== undefined && !BAD_HEADER_VALUE.test(v)) set.push([c.header, v]);
   }
   return { set, remove };
 }

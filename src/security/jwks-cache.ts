@@ -21,10 +21,17 @@ interface Entry {
 
 export type Fetcher = (url: string, timeoutMs: number) => Promise<string>;
 
+/** A JWKS larger than this is refused (a few keys take a few KiB). */
+export const MAX_JWKS_BYTES = 1 << 20;
+
 export const httpFetcher: Fetcher = async (url, timeoutMs) => {
   const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "follow" });
   if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-  return await res.text();
+  const declared = Number(res.headers.get("content-length") ?? "0");
+  if (declared > MAX_JWKS_BYTES) throw new Error(`larger than ${MAX_JWKS_BYTES} bytes`);
+  const text = await res.text();
+  if (text.length > MAX_JWKS_BYTES) throw new Error(`larger than ${MAX_JWKS_BYTES} bytes`);
+  return text;
 };
 
 /** Istio refuses a body that is not a JWKS (`keys` must be a list). */

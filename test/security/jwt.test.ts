@@ -126,6 +126,15 @@ describe("extraction", () => {
     expect(authnHeaderOps([keep], r2).remove).not.toContain("authorization");
   });
 
+  test("a claim that is not a valid header value is not sent (no header injection)", async () => {
+    const k = await makeKey("ES256");
+    const p = provider({ jwks: jwks(k), outputClaimToHeaders: [{ header: "x-sub", claim: "sub" }] });
+    const token = await sign(k, { iss: ISS, sub: "alice\r\nx-admin: true" });
+    const r = await authenticate([p], req({ authorization: `Bearer ${token}` }), now());
+    expect(r.kind).toBe("ok");
+    expect(authnHeaderOps([p], r)).toEqual({ set: [], remove: ["x-sub", "authorization"] });
+  });
+
   test("www-authenticate as Envoy sends it", () => {
     expect(wwwAuthenticate("http", "a.example.com", "/x", false)).toBe('Bearer realm="http://a.example.com/x", error="invalid_token"');
     expect(wwwAuthenticate("https", "a.example.com", "/", true)).toBe('Bearer realm="https://a.example.com/"');
