@@ -42,11 +42,12 @@ export async function checkExtAuthz(p: ExtAuthzProvider, endpoint: string, req: 
   const onError = (error: string): ExtAuthzResult =>
     p.failOpen ? { allow: true, upstream: [], error } : { allow: false, status: p.statusOnError, body: "", headers: [], error };
   if (endpoint === "") return onError("no endpoint");
-  const headers = new Headers();
-  for (const [n, v] of checkRequestHeaders(p, req)) headers.append(n, v);
   let res: Response;
   let body: string;
   try {
+    // inside the try: a value fetch refuses (bytes it cannot send) is an error, not a throw
+    const headers = new Headers();
+    for (const [n, v] of checkRequestHeaders(p, req)) headers.append(n, v);
     const method = req.method === "CONNECT" ? "GET" : req.method;
     res = await fetch(`http://${endpoint}${p.pathPrefix}${req.target}`, {
       method,
