@@ -62,7 +62,11 @@ export type ReplyCode =
   | "downstream_disconnect"
   | "redirect"
   | "direct_response"
-  | "backend_unresolved";
+  | "backend_unresolved"
+  | "jwt_denied"
+  | "rbac_denied"
+  | "ext_authz_denied"
+  | "ext_authz_error";
 
 /** code → row. Statuses 3xx/2xx of redirect/direct_response are the route's (Decision.status overrides). */
 export const REPLIES: { readonly [K in ReplyCode]: ReplyRow } = {
@@ -102,6 +106,15 @@ export const REPLIES: { readonly [K in ReplyCode]: ReplyRow } = {
   /** The request body's framing broke (bad chunk) before the response started. */
   bad_body: row("bad_body", 400, "DPE", "http1.codec_error", "", "downstream", false),
   downstream_disconnect: row("downstream_disconnect", 0, "DC", "downstream_remote_disconnect", "", "downstream", false),
+  // --- security (src/security, after dispatch; the worker gives the details: jwt status, matched policy) ---
+  /** RequestAuthentication: a token that does not verify (403 for audiences); body: Envoy's jwt status. */
+  jwt_denied: row("jwt_denied", 401, "-", "jwt_authn_access_denied", "", "downstream", false),
+  /** AuthorizationPolicy DENY matched, or no ALLOW policy matched (or a policy that fails closed). */
+  rbac_denied: row("rbac_denied", 403, "-", "rbac_access_denied_matched_policy[none]", "RBAC: access denied", "downstream", false),
+  /** CUSTOM: the ext_authz provider denied; status, body and headers are the provider's. */
+  ext_authz_denied: row("ext_authz_denied", 403, "UAEX", "ext_authz_denied", "", "downstream", false),
+  /** CUSTOM: the provider failed (refused, timeout, 5xx) and failOpen is off: statusOnError. */
+  ext_authz_error: row("ext_authz_error", 403, "UAEX", "ext_authz_error", "", "internal", false),
 };
 
 /** The row for a codec status (400/431/505) from the request parser. */

@@ -8,6 +8,7 @@ import { extractTokens } from "./jwt-extract.ts";
 import type { ExtAuthzRequest, ExtAuthzResult } from "./ext-authz.ts";
 import type { HeaderSource } from "./jwt-extract.ts";
 import type { ExtAuthzProvider, SecurityConfig } from "./types.ts";
+import type { ReplyCode } from "../dispatch/replies.ts";
 
 export interface SecurityRequest extends HeaderSource, Omit<AuthzInput, "claims"> {
   scheme: string;
@@ -34,9 +35,10 @@ export type SecurityOutcome =
       body: string;
       /** Extra response header lines (`name: value`). */
       headers: [string, string][];
-      /** Envoy's response details and flags, for the access log. */
+      /** The row of the reply table (src/dispatch/replies.ts): flag and source. */
+      code: ReplyCode;
+      /** Envoy's response details, for the access log. */
       details: string;
-      flags: string;
       hits: PolicyHit[];
       reason: string;
     };
@@ -71,8 +73,8 @@ function decided(d: AuthzDecision, ops: { set: [string, string][]; remove: strin
       status: 403,
       body: RBAC_DENIED_BODY,
       headers: [],
+      code: "rbac_denied",
       details: hit === undefined ? "rbac_access_denied_matched_policy[none]" : `rbac_access_denied_matched_policy[${hit.policy}]`,
-      flags: "-",
       hits: d.hits,
       reason: d.reason,
     };
@@ -88,8 +90,8 @@ export async function checkSecurity(sec: SecurityConfig, req: SecurityRequest, a
       status: authn.status,
       body: authn.body,
       headers: [["www-authenticate", wwwAuthenticate(req.scheme, req.authority, req.path, false)]],
+      code: "jwt_denied",
       details: `jwt_authn_access_denied{${authn.body.replace(/ /g, "_")}}`,
-      flags: "-",
       hits: [],
       reason: `RequestAuthentication ${authn.provider?.source ?? ""}: ${authn.body}`,
     };
@@ -107,8 +109,8 @@ export async function checkSecurity(sec: SecurityConfig, req: SecurityRequest, a
         status: r.status,
         body: r.body,
         headers: r.headers,
+        code: r.error === "" ? "ext_authz_denied" : "ext_authz_error",
         details: r.error === "" ? "ext_authz_denied" : "ext_authz_error",
-        flags: "UAEX",
         hits: d.hits,
         reason: r.error === "" ? `ext_authz provider ${p.name} denied (${r.status})` : `ext_authz provider ${p.name} failed: ${r.error}`,
       };

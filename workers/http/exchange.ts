@@ -20,6 +20,7 @@ import type { ResponseHead } from "./parse-response.ts";
 import { onResponseData, onUpstreamGone, type ResponseExchange } from "./response.ts";
 import type { UpstreamConn, UpstreamUser } from "./upstream-conn.ts";
 import { UpstreamRequest } from "./upstream-request.ts";
+import { securityGate } from "./security-gate.ts";
 import type { EndpointPool } from "./upstream-pool.ts";
 import { pickHash } from "./upstream-pick.ts";
 import { grpcReplyHeaders, isGrpcContentType } from "../../src/upstream/grpc-reply.ts";
@@ -79,6 +80,8 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
   decode = false;
   closeDownstream = false;
   responseOps: HeaderOperations = NO_OPS;
+  /** The client address behind --trusted-proxies, or "" (the peer's); set by the security gate. */
+  clientIp = "";
 
   constructor(
     readonly ds: ExchangeConn,
@@ -170,6 +173,8 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
     return this.ds.localAddress;
   }
   get downstreamRemote(): string {
+    // Envoy logs the address found through x-forwarded-for (an address without a port)
+    if (this.clientIp !== "") return (this.clientIp.includes(":") ? `[${this.clientIp}]` : this.clientIp) + ":0";
     return this.ds.remoteAddress;
   }
   /** Does the downstream connection end after this exchange? */
@@ -198,6 +203,15 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
     const route = d.route;
     if (route !== null) this.routeName = route.name;
     this.responseOps = d.responseHeaders;
+    // RequestAuthentication / AuthorizationPolicy (security-gate.ts): may hold the request
+    // (token verification, ext_authz) and then act, or answer 401/403 instead
+    const sec = gen.snapshot.security;
+    if (sec !== undefined && securityGate(this, sec, d)) return;
+    this.act(d);
+  }
+
+  /** Carry out the decision: forward, or answer locally. */
+  act(d: Decision): void {
     if (d.kind === "forward") {
       this.to(CONNECTING);
       return this.forward(d);
@@ -352,9 +366,10 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
   /**
    * Answer the request from the gateway with a row of the reply table (404,
    * 503, redirect, direct response…); `status`/`body`/`extra` header lines
-   * override the row's for redirects and direct responses.
+   * override the row's for redirects and direct responses, `details` for the
+   * security replies (the JWT status, the matched policy).
    */
-  reply(row: ReplyRow, status = row.status, body = row.body, extra = ""): void {
+  reply(row: ReplyRow, status = row.status, body = row.body, extra = "", details = row.details): void {
     if (this.respStarted) return;
     if (status >= 400 && isGrpcContentType(this.head.header("content-type"))) {
       // a gRPC client reads grpc-status: HTTP 200 Trailers-Only, as Envoy's local replies to gRPC requests
@@ -366,7 +381,7 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
     this.replyRow = row;
     this.status = status;
     this.flags = row.flag;
-    this.details = row.details;
+    this.details = details;
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;

@@ -1,25 +1,39 @@
-// The one call site of the security check in the data plane: RequestAuthentication,
-// AuthorizationPolicy (with CUSTOM ext_authz) and the client address behind
-// --trusted-proxies, for an Exchange whose head is parsed. The check is async
-// (signatures, ext_authz): the exchange holds the request body meanwhile (its
-// pending buffer, as while an upstream connection opens) and continues with
-// routing, or answers 401/403, when the check is done.
-import type { HeaderOperations, Snapshot } from "../../src/snapshot/types.ts";
-import { checkSecurity, quickCheck, type SecurityRequest } from "../../src/security/check.ts";
+// The one call site of the security check in the data plane, after dispatch
+// decided the request: RequestAuthentication, AuthorizationPolicy (CUSTOM
+// ext_authz included) and the client address behind --trusted-proxies. As in
+// Envoy, where jwt_authn and RBAC run before the router, a denial answers
+// whatever the decision was (forward, 404, redirect...). Token verification
+// and ext_authz are async: the exchange stays NEW meanwhile and holds the
+// request body (UpstreamRequest's pending bytes, as while connecting), then
+// acts on the decision or answers 401/403.
+import { EMPTY_OPS, type Decision } from "../../src/dispatch/decision.ts";
+import { REPLIES } from "../../src/dispatch/replies.ts";
+import { checkSecurity, quickCheck, type SecurityOutcome, type SecurityRequest } from "../../src/security/check.ts";
 import { trustedClientAddress } from "../../src/security/client-ip.ts";
 import { checkExtAuthz } from "../../src/security/ext-authz.ts";
-import { EMPTY_SECURITY, type SecurityConfig } from "../../src/security/types.ts";
+import type { SecurityConfig } from "../../src/security/types.ts";
+import type { HeaderOperations } from "../../src/snapshot/types.ts";
 import { reportError } from "../context.ts";
-import { clusters } from "./clusters.ts";
-import type { Exchange } from "./exchange.ts";
+import type { ReplyRow } from "../../src/dispatch/replies.ts";
+import type { Generation } from "./clusters.ts";
+import type { ExchangeConn } from "./conn.ts";
 import { R_XFF } from "./fields.ts";
+import { hasOps } from "./heads-out.ts";
+import type { RequestHead } from "./parse-request.ts";
 
-/** The security part of the snapshot being served (set when a snapshot is applied). */
-export let security: SecurityConfig = EMPTY_SECURITY;
-
-export function applySecurity(s: Snapshot): void {
-  security = s.security ?? EMPTY_SECURITY;
+/** What the gate needs of an Exchange (exchange.ts implements it; no import back, no cycle). */
+export interface Gated {
+  readonly head: RequestHead;
+  readonly ds: ExchangeConn;
+  readonly gen: Generation | null;
+  readonly finished: boolean;
+  clientIp: string;
+  responseOps: HeaderOperations;
+  act(d: Decision): void;
+  reply(row: ReplyRow, status?: number, body?: string, extra?: string, details?: string): void;
 }
+
+type Exchange = Gated;
 
 export const EXTERNAL_ADDRESS = "x-envoy-external-address";
 
@@ -76,55 +90,62 @@ function requestOf(ex: Exchange, clientIp: string): SecurityRequest {
   };
 }
 
-function endpointOf(cluster: string): string {
-  return clusters.get(cluster)?.pick()?.hostPort ?? "";
+/** The route's header operations, then the security check's (which win). */
+function mergeOps(a: HeaderOperations, b: HeaderOperations): HeaderOperations {
+  if (!hasOps(b)) return a;
+  return { set: [...a.set, ...b.set], add: a.add, remove: [...a.remove, ...b.remove] };
+}
+
+/** Act on the outcome: the decision with the security's header changes, or the denial. */
+function conclude(ex: Exchange, d: Decision, ops: HeaderOperations, out: SecurityOutcome): void {
+  if (out.allow) {
+    for (const s of out.set) ops.set.push(s);
+    for (const r of out.remove) ops.remove.push(r);
+    d.requestHeaders = mergeOps(d.requestHeaders, ops);
+    ex.act(d);
+    return;
+  }
+  let extra = "";
+  for (const [n, v] of out.headers) extra += n + ": " + v + "\r\n";
+  // the route's response headers are the router's: a denial before it does not carry them
+  ex.responseOps = EMPTY_OPS;
+  ex.reply(REPLIES[out.code], out.status, out.body, extra, out.details);
 }
 
 /**
- * Run the check for `ex`. Returns false when the exchange may route at once
- * (nothing to check); true when it is held: `ex.routeRequest()` or a local reply
- * follows when the check completes.
+ * Check the request `d` decided. Returns false when the exchange may act on
+ * `d` at once (allowed without waiting; header changes already merged into
+ * `d`); true when the gate took over: the request is held and acted on or
+ * answered when the check completes, or it was answered already.
  */
-export function securityGate(ex: Exchange): boolean {
-  const sec = security;
+export function securityGate(ex: Exchange, sec: SecurityConfig, d: Decision): boolean {
   if (!sec.active && sec.trustedProxies === 0) return false;
   const clientIp = sec.trustedProxies > 0 ? trustedClientAddress(ex.ds.remoteIp, xffOf(ex), sec.trustedProxies) : ex.ds.remoteIp;
+  // a client's own x-envoy-external-address never reaches the upstream; the gateway sets it when it trusts proxies
   const ops: HeaderOperations = { set: [], add: [], remove: [EXTERNAL_ADDRESS] };
   if (sec.trustedProxies > 0) {
     ex.clientIp = clientIp;
     ops.set.push([EXTERNAL_ADDRESS, clientIp]);
   }
-  ex.securityOps = ops;
-  if (!sec.active) return false;
+  if (!sec.active) {
+    d.requestHeaders = mergeOps(d.requestHeaders, ops);
+    return false;
+  }
   const req = requestOf(ex, clientIp);
   const quick = quickCheck(sec, req);
   if (quick !== null) {
-    if (quick.allow) {
-      for (const s of quick.set) ops.set.push(s);
-      for (const r of quick.remove) ops.remove.push(r);
-      return false;
-    }
-    let extra = "";
-    for (const [n, v] of quick.headers) extra += n + ": " + v + "\r\n";
-    ex.localReply(quick.status, quick.flags, quick.details, quick.body, extra);
+    conclude(ex, d, ops, quick);
     return true;
   }
+  const gen = ex.gen!;
+  const endpointOf = (cluster: string): string => gen.clusters.get(cluster)?.pick()?.hostPort ?? "";
   checkSecurity(sec, req, (p, r) => checkExtAuthz(p, endpointOf(p.cluster), r), Math.floor(Date.now() / 1000))
     .then((out) => {
-      if (ex.finished) return;
-      if (out.allow) {
-        for (const s of out.set) ops.set.push(s);
-        for (const r of out.remove) ops.remove.push(r);
-        ex.routeRequest();
-        return;
-      }
-      let extra = "";
-      for (const [n, v] of out.headers) extra += n + ": " + v + "\r\n";
-      ex.localReply(out.status, out.flags, out.details, out.body, extra);
+      if (!ex.finished) conclude(ex, d, ops, out);
     })
     .catch((err) => {
       reportError("security check", err);
-      if (!ex.finished) ex.localReply(403, "-", "rbac_access_denied_internal_error", "RBAC: access denied", "");
+      if (!ex.finished) ex.reply(REPLIES.rbac_denied);
     });
   return true;
 }
