@@ -6,6 +6,7 @@ import { REPLIES } from "../dispatch/replies.ts";
 import { trace, type TraceResult } from "../trace.ts";
 import { JwksCache } from "../security/jwks-cache.ts";
 import { explainSecurity, formatSecurity } from "../security/explain.ts";
+import { normalizePath } from "../route/normalize-path.ts";
 
 function one(o: Options, name: string): string | undefined {
   return o.extra.get(name)?.at(-1);
@@ -64,12 +65,15 @@ export async function explainCommand(o: Options): Promise<number> {
   const sec = built.snapshot.security;
   await new JwksCache().fill(sec);
   const port = Number(portStr);
-  const security = await explainSecurity(
+  // the path the workers check: normalized as routed (a path they refuse with 400 is not checked)
+  const q = path.indexOf("?");
+  const checked = normalizePath(q < 0 ? path : path.slice(0, q), o.pathNormalization);
+  const security = checked === null ? null : await explainSecurity(
     sec,
     {
       method: one(o, "--method") ?? "GET",
       authority: host,
-      path,
+      path: q < 0 ? checked : checked + path.slice(q),
       headers,
       scheme: one(o, "--scheme") ?? "http",
       port: o.portMap.get(port) ?? port,
