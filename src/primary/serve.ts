@@ -205,7 +205,8 @@ export async function serve(o: Options): Promise<number> {
   const watched = [...o.configDirs];
   if (o.secretsDir !== null) watched.push(o.secretsDir);
   const watcher = watchDirs(watched, () => reload("files changed"), {
-    files: () => [...state.certFiles.keys()],
+    // the mesh config (--mesh-config) is polled like the certificate files
+    files: () => (o.meshConfig === null ? [...state.certFiles.keys()] : [...state.certFiles.keys(), o.meshConfig]),
     onIgnored: (parent, name) => log("debug", "watch: not a configuration change", { path: join(parent, name ?? "") }),
   });
 
