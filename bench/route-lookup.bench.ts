@@ -139,7 +139,7 @@ function requests(pick: () => number): Req[] {
     const h = pick();
     const rawHost = h < HOSTS ? `svc${h}.example.com${rnd(4) === 0 ? ":31194" : ""}` : `unknown${h}.example.org`;
     const path = rnd(10) === 0 ? `/svc${h}/x` : PATHS[rnd(PATHS.length)]!;
-    out.push({ rawHost, port: 80, host: "", path, query: "", method: rnd(5) === 0 ? "POST" : "GET", scheme: "http", header: noHeader });
+    out.push({ rawHost, authority: rawHost, port: 80, host: "", path, query: "", method: rnd(5) === 0 ? "POST" : "GET", scheme: "http", header: noHeader });
   }
   return out;
 }

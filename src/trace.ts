@@ -97,11 +97,11 @@ export function requestView(req: TraceRequest): DispatchRequest {
   return {
     port: req.port,
     host: normalizeHost(req.host),
+    authority: req.host,
     path: tracePath(req) ?? (q < 0 ? req.path : req.path.slice(0, q)),
     query: q < 0 ? "" : req.path.slice(q + 1),
     method: req.method ?? "GET",
     scheme: req.scheme ?? "http",
-    authority: req.host,
     header: (name) => headers[name],
   };
 }
@@ -126,7 +126,7 @@ export function explainMatch(m: RouteMatch, req: RequestView): string | null {
   if (!matchUri(m, req.path)) return `path ${req.path} is not ${show(m.uri!)}${m.ignoreUriCase ? " (ignoring case)" : ""}`;
   if (m.method !== null && !matchString(m.method, req.method)) return `method ${req.method} is not ${show(m.method)}`;
   if (m.scheme !== null && !matchString(m.scheme, req.scheme)) return `scheme ${req.scheme} is not ${show(m.scheme)}`;
-  if (m.authority !== null && !matchString(m.authority, req.host)) return `authority ${req.host} is not ${show(m.authority)}`;
+  if (m.authority !== null && !matchString(m.authority, req.authority)) return `authority ${req.authority} is not ${show(m.authority)}`;
   for (const h of m.headers) {
     const r = keyedReason("header", h, requestHeader(req, h.name), false);
     if (r !== null) return r;

@@ -16,6 +16,7 @@ import { compileClusters } from "./clusters.ts";
 import { reportTcpUpstreams } from "./upstream-policy.ts";
 import { CompileContext, type CompileOptions } from "./context.ts";
 import { convertGatewayApi } from "./gatewayapi/index.ts";
+import { mergeDelegates } from "./delegates.ts";
 import { convertIngresses } from "./ingress.ts";
 import { compileTcpRoutes, type ServiceRef } from "./l4routes.ts";
 import { mergeServers, serverSource, terminatesHTTP, type PortGroup } from "./servers.ts";
@@ -164,7 +165,7 @@ export function compileSnapshot(resources: Resource[], opts: CompileOptions, ver
   const derived = convertIngresses(ctx, k.Ingress, k.IngressClass, k.Service);
   const gatewayApi = convertGatewayApi(ctx, k);
   const gateways: GatewayResource[] = [...k.Gateway, ...derived.gateways, ...gatewayApi.gateways];
-  const virtualServices: VirtualServiceResource[] = [...derived.virtualServices, ...k.VirtualService, ...gatewayApi.virtualServices];
+  const virtualServices: VirtualServiceResource[] = [...derived.virtualServices, ...mergeDelegates(ctx, k.VirtualService), ...gatewayApi.virtualServices];
 
   const { applied, skipped } = selectGateways(gateways, opts.labels);
   for (const g of skipped) {

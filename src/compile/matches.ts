@@ -29,8 +29,8 @@ export function compileMatch(m: HTTPMatchRequest, port: number): RouteMatch {
     ignoreUriCase: m.ignoreUriCase,
     scheme: m.scheme === null ? null : compileStringMatch(m.scheme),
     method: m.method === null ? null : compileStringMatch(m.method),
-    // lookup compares the authority with the lower-case host (port stripped)
-    authority: m.authority === null ? null : compileStringMatch(m.authority, true),
+    // lookup compares the authority as sent (port and case kept), as Envoy's :authority header match
+    authority: m.authority === null ? null : compileStringMatch(m.authority),
     headers: keyed(m.headers),
     withoutHeaders: keyed(m.withoutHeaders),
     queryParams: keyed(m.queryParams),

@@ -7,10 +7,16 @@ import { Codes } from "../model/codes.ts";
 import type { HeadersSpec, HeaderOperationsSpec, HTTPMatchRequest, HTTPRoute, VirtualServiceResource } from "../model/istio.ts";
 import { labelsSubset } from "../resolve/hosts.ts";
 import { resolveGatewayRef } from "../resolve/gateways.ts";
-import type { HeaderOperations, Route, RouteAction, WeightedDestination } from "../snapshot/types.ts";
+import type { Resource } from "../model/index.ts";
+import { compileRegexRewrite } from "../route/regex-rewrite.ts";
+import type { CorsPolicy, FaultPolicy, HeaderOperations, MirrorPolicy, RetryPolicy, Route, RouteAction, WeightedDestination } from "../snapshot/types.ts";
 import type { CompileContext } from "./context.ts";
 import { resolveDestination } from "./destinations.ts";
 import { compileMatch, isCatchAllRoute } from "./matches.ts";
+import { buildCors, buildFault, buildMirrors, buildRetryPolicy, reportPolicyLimits } from "./policies.ts";
+
+/** Redirect codes Envoy's RedirectAction has (Istio's ApplyRedirect drops the route for others). */
+const REDIRECT_CODES = new Set([301, 302, 303, 307, 308]);
 
 /**
  * Destination host of a Gateway API backendRef that does not resolve: its
@@ -67,9 +73,19 @@ function emptyOps(): HeaderOperations {
 }
 
 interface Built {
-  action: RouteAction;
+  /** null: the route cannot be served (dropped with an Error finding). */
+  action: RouteAction | null;
   requestHeaders: HeaderOperations;
   responseHeaders: HeaderOperations;
+  retry: RetryPolicy | null;
+  fault: FaultPolicy | null;
+  mirrors: MirrorPolicy[];
+  cors: CorsPolicy | null;
+}
+
+/** Envoy applies a weighted cluster's header operations before the route's: the route's `set` wins. */
+function concatOps(first: HeaderOperations, then: HeaderOperations): HeaderOperations {
+  return { set: [...first.set, ...then.set], add: [...first.add, ...then.add], remove: [...first.remove, ...then.remove] };
 }
 
 function applyHeaders(h: HeadersSpec | null, b: Built): string {
@@ -78,43 +94,65 @@ function applyHeaders(h: HeadersSpec | null, b: Built): string {
   return ops(h.request, b.requestHeaders);
 }
 
+/** The resource and field path findings about route `i` name (the delegate's, for a merged route). */
+function routeOrigin(vs: VirtualServiceResource, http: HTTPRoute, i: number): [Resource, string] {
+  const o = http.origin;
+  return o ? [o.resource, `spec.http[${o.index}]`] : [vs, `spec.http[${i}]`];
+}
+
 function buildAction(ctx: CompileContext, vs: VirtualServiceResource, http: HTTPRoute, i: number, scope: RouteScope): Built {
-  const path = `spec.http[${i}]`;
-  const b: Built = { action: { kind: "direct", status: 404, body: "" }, requestHeaders: emptyOps(), responseHeaders: emptyOps() };
+  const [origin, path] = routeOrigin(vs, http, i);
+  const b: Built = {
+    action: { kind: "direct", status: 404, body: "" },
+    requestHeaders: emptyOps(),
+    responseHeaders: emptyOps(),
+    retry: null,
+    fault: buildFault(http.fault),
+    mirrors: [],
+    cors: null,
+  };
   let authority = applyHeaders(http.headers, b);
   for (const f of http.unsupported) {
-    ctx.report("Warning", Codes.RouteFeatureUnsupported, vs, `${f} is not supported by gangway and is ignored`, `${path}.${f}`);
+    ctx.report("Warning", Codes.RouteFeatureUnsupported, origin, `${f} is not supported by gangway and is ignored`, `${path}.${f}`);
   }
+  reportPolicyLimits(ctx, origin, http, path);
   if (http.redirect !== null) {
     const red = http.redirect;
+    if (!REDIRECT_CODES.has(red.redirectCode)) {
+      ctx.report(
+        "Error",
+        Codes.RouteFeatureUnsupported,
+        origin,
+        `redirectCode ${red.redirectCode} is not one of 301, 302, 303, 307, 308: the route is dropped (Istio builds no route for it)`,
+        `${path}.redirect.redirectCode`,
+      );
+      b.action = null;
+      return b;
+    }
     let port = red.port;
     if (red.derivePort === "FROM_REQUEST_PORT") port = scope.port;
     const scheme = red.scheme || (scope.tls ? "https" : "http");
     if ((port === 80 && scheme === "http") || (port === 443 && scheme === "https")) port = 0;
     if (port === 0 && red.omitRequestPort === true) port = -1;
-    // prefixRewrite needs the matched prefix: served when the entry has one prefix match
-    const only = http.match.length === 1 ? http.match[0]!.uri : null;
-    const strip = red.prefixRewrite !== "" && only !== null && only.kind === "prefix" ? only.value.length : 0;
-    if (red.prefixRewrite !== "" && strip === 0) {
-      ctx.report("Warning", Codes.RouteFeatureUnsupported, vs, "redirect.prefixRewrite is supported for one prefix match only: the path is kept", `${path}.redirect.prefixRewrite`);
-    }
     b.action = {
       kind: "redirect",
       status: red.redirectCode,
       scheme: red.scheme || null,
       authority: red.authority || null,
       port,
-      uri: strip > 0 ? red.prefixRewrite : red.uri || null,
+      uri: red.uri || null,
+      prefixRewrite: red.prefixRewrite || null,
     };
-    if (strip > 0) b.action.stripPrefix = strip;
     return b;
   }
   if (http.directResponse !== null) {
-    b.action = { kind: "direct", status: http.directResponse.status, body: http.directResponse.body ?? "" };
+    const dr = http.directResponse;
+    b.action = { kind: "direct", status: dr.status, body: dr.body ?? "", bytes: dr.bytes ?? null };
     return b;
   }
   const single = http.route.length === 1;
   const destinations: WeightedDestination[] = [];
+  const own: [WeightedDestination, Built][] = [];
   let total = 0;
   http.route.forEach((d, k) => {
     if (!single && d.weight === 0) return; // Istio drops 0-weight destinations of a split
@@ -124,23 +162,35 @@ function buildAction(ctx: CompileContext, vs: VirtualServiceResource, http: HTTP
       total += w;
       return;
     }
-    destinations.push(resolveDestination(ctx, vs, d.destination, w, scope.port, `${path}.route[${k}].destination`));
+    const wd = resolveDestination(ctx, origin, d.destination, w, scope.port, `${path}.route[${k}].destination`);
+    destinations.push(wd);
     total += w;
     if (d.headers !== null) {
       if (single) {
         const a = applyHeaders(d.headers, b);
         authority = authority || a;
       } else {
-        ctx.report("Warning", Codes.RouteFeatureUnsupported, vs, "headers on one destination of a weighted split are not supported and are ignored", `${path}.route[${k}].headers`);
+        const mine: Built = { ...b, requestHeaders: emptyOps(), responseHeaders: emptyOps() };
+        const a = applyHeaders(d.headers, mine);
+        if (a !== "") wd.rewriteAuthority = a;
+        own.push([wd, mine]);
       }
     }
   });
   if (!single && total !== 100) {
-    ctx.report("Warning", Codes.WeightsNot100, vs, `destination weights add up to ${total}, not 100: used relatively`, `${path}.route`);
+    ctx.report("Warning", Codes.WeightsNot100, origin, `destination weights add up to ${total}, not 100: used relatively`, `${path}.route`);
+  }
+  for (const [wd, mine] of own) {
+    wd.requestHeaders = concatOps(mine.requestHeaders, b.requestHeaders);
+    wd.responseHeaders = concatOps(mine.responseHeaders, b.responseHeaders);
   }
   const rw = http.rewrite;
+  let regexRewrite = null;
   if (rw?.uriRegexRewrite) {
-    ctx.report("Warning", Codes.RouteFeatureUnsupported, vs, "rewrite.uriRegexRewrite is not supported and is ignored", `${path}.rewrite.uriRegexRewrite`);
+    const c = compileRegexRewrite(rw.uriRegexRewrite.match, rw.uriRegexRewrite.rewrite);
+    // decode checked it; a failure here would be a bug
+    if (!c.ok) throw new Error(`uriRegexRewrite ${JSON.stringify(rw.uriRegexRewrite.match)} passed decode but does not compile: ${c.error}`);
+    regexRewrite = c.rewrite;
   }
   b.action = {
     kind: "forward",
@@ -148,7 +198,11 @@ function buildAction(ctx: CompileContext, vs: VirtualServiceResource, http: HTTP
     totalWeight: total,
     rewriteUri: rw !== null && rw.uri !== "" ? rw.uri : null,
     rewriteAuthority: (rw !== null && rw.authority !== "" ? rw.authority : authority) || null,
+    regexRewrite,
   };
+  b.retry = buildRetryPolicy(http.retries);
+  b.mirrors = buildMirrors(ctx, origin, http, scope.port, path);
+  b.cors = buildCors(http.corsPolicy);
   return b;
 }
 
@@ -161,26 +215,34 @@ export function buildVirtualServiceRoutes(ctx: CompileContext, vs: VirtualServic
     const h = http[i]!;
     const base = h.name || `${vs.metadata.name}.${i}`;
     let built: Built | null = null;
-    const make = (m: HTTPMatchRequest | null): Route => {
+    const make = (m: HTTPMatchRequest | null): Route | null => {
       built ??= buildAction(ctx, vs, h, i, scope);
+      if (built.action === null) return null;
+      const forward = built.action.kind === "forward";
       return {
         name: m !== null && m.name !== "" ? `${base}.${m.name}` : base,
         source,
         matches: m === null ? [] : [compileMatch(m, scope.port)],
         action: built.action,
-        timeoutMs: h.timeoutMs,
+        timeoutMs: forward ? h.timeoutMs : 0,
         requestHeaders: built.requestHeaders,
         responseHeaders: built.responseHeaders,
+        retry: built.retry,
+        fault: built.fault,
+        mirrors: built.mirrors,
+        cors: built.cors,
       };
     };
     let catchAll = false;
     if (h.match.length === 0) {
-      out.push(make(null));
+      const r = make(null);
+      if (r !== null) out.push(r);
       catchAll = true;
     } else {
       for (const m of h.match) {
         if (!matchApplies(ctx, vs, m, scope)) continue;
         const r = make(m);
+        if (r === null) continue;
         out.push(r);
         if (isCatchAllRoute(r)) {
           catchAll = true;

@@ -75,6 +75,21 @@ function lookupNamespaces(ctx: CompileContext, g: GatewayResource, explicit: str
 
 function resolveCredential(ctx: CompileContext, st: TlsCompileState, b: BoundServer, tls: NonNullable<Server["tls"]>): { key: string; problem: string } {
   const field = `spec.servers[${b.index}].tls`;
+  if (tls.credentialName === "" && tls.credentialNames.length > 0) {
+    // Istio serves every credentialNames entry (an RSA and an ECDSA certificate) and takes the CA from the first
+    tls.credentialNames.slice(1).forEach((extra, i) => {
+      const [ens, ename] = parseCredentialName(extra);
+      const found = lookupNamespaces(ctx, b.gateway, ens).some((ns) => st.secrets.has(`${ns}/${ename}`));
+      ctx.report(
+        "Warning",
+        Codes.CredentialWarning,
+        b.gateway,
+        `credentialNames[${i + 1}] "${extra}"${found ? "" : " (not found)"} is not presented: gangway serves one certificate per server, the first of credentialNames (Envoy would offer each to the clients that prefer its key type)`,
+        `${field}.credentialNames[${i + 1}]`,
+      );
+    });
+    return resolveCredential(ctx, st, b, { ...tls, credentialName: tls.credentialNames[0]!, credentialNames: [] });
+  }
   if (tls.credentialName === "") {
     if (tls.serverCertificate !== "") return fileCredential(ctx, st, b, tls);
     ctx.report("Error", Codes.CredentialMissing, b.gateway, `${tls.mode} server has no credentialName: its hosts fail the handshake`, `${field}.credentialName`);
@@ -171,7 +186,7 @@ export function certificateFiles(gateways: GatewayResource[], meshCerts: string 
   for (const g of gateways) {
     for (const s of g.spec.servers) {
       if (s.tls?.mode === "ISTIO_MUTUAL" && meshCerts !== null) for (const f of meshFiles(meshCerts)) out.add(f);
-      if (s.tls === null || s.tls.credentialName !== "") continue;
+      if (s.tls === null || s.tls.credentialName !== "" || s.tls.credentialNames.length > 0) continue;
       for (const p of [s.tls.serverCertificate, s.tls.privateKey, s.tls.caCertificates]) if (p !== "") out.add(p);
     }
   }

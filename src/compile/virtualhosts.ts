@@ -70,10 +70,15 @@ export function compileRouteTable(
         cache.set(key, routes);
       }
       if (routes.length === 0) continue; // Istio: "no routes matched", the VirtualService adds nothing here
+      // httpsRedirect covers every virtual host the server gives, also the VirtualService hosts narrower than its own
+      const redirect = b.server.tls?.httpsRedirect === true && !tls;
       for (const host of hosts) {
         const d = drafts.get(host);
-        if (d === undefined) drafts.set(host, { host, routes: [...routes], requireTls: false });
-        else d.routes.push(...routes);
+        if (d === undefined) drafts.set(host, { host, routes: [...routes], requireTls: redirect });
+        else {
+          d.routes.push(...routes);
+          if (redirect) d.requireTls = true;
+        }
       }
     }
     if (b.server.tls?.httpsRedirect && !tls) {

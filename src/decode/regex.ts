@@ -42,24 +42,48 @@ class Re2Regex implements CompiledRegex {
     return js !== null ? js.test(input) : this.#re.matches(input);
   }
 
-  /** Every non-overlapping match replaced (Envoy's regex_rewrite); `\1`…`\9` in `substitution` are groups. */
+  /**
+   * Every non-overlapping match replaced, as RE2::GlobalReplace does for
+   * Envoy's regex_rewrite: `\0`…`\9` in `substitution` are the match and its
+   * groups, `\\` a backslash; an empty match right where the previous match
+   * ended is skipped (`a*` over `aaa` is one replacement, where re2js's own
+   * replaceAll, like Java's, makes two).
+   */
   replaceAll(input: string, substitution: string): string {
-    return this.#re.matcher(input).replaceAll(envoySubstitution(substitution));
+    const m = this.#re.matcher(input);
+    let out = "";
+    let p = 0;
+    let lastEnd = -1;
+    let count = 0;
+    while (p <= input.length && m.find(p)) {
+      const start = m.start();
+      const end = m.end();
+      if (start === lastEnd && end === start) {
+        if (p >= input.length) break;
+        const n = input.codePointAt(p)! > 0xffff ? 2 : 1; // one character on
+        out += input.slice(p, p + n);
+        p += n;
+        continue;
+      }
+      out += input.slice(p, start) + rewrite(substitution, m);
+      p = lastEnd = end;
+      count++;
+      if (end === start && p >= input.length) break;
+    }
+    return count === 0 ? input : out + input.slice(p);
   }
 }
 
-/** Envoy/RE2 substitution (`\1`, `\\`) → re2js replacement (`$1`, `$$` for a literal `$`). */
-export function envoySubstitution(sub: string): string {
+/** RE2's Rewrite: `\N` the group (empty when it did not take part), `\\` a backslash, anything else as written. */
+function rewrite(sub: string, m: { group(n: number): string | null }): string {
   let out = "";
-  for (let i = 0; i < sub.length; i++) {
-    const c = sub[i]!;
-    if (c === "$") out += "$$";
-    else if (c === "\\" && i + 1 < sub.length) {
-      const d = sub[++i]!;
-      out += d >= "0" && d <= "9" ? "$" + d : d === "$" ? "$$" : d;
-    } else out += c;
+  let from = 0;
+  for (let i = sub.indexOf("\\"); i >= 0 && i + 1 < sub.length; i = sub.indexOf("\\", from)) {
+    const c = sub[i + 1]!;
+    out += sub.slice(from, i) + (c >= "0" && c <= "9" ? (m.group(c.charCodeAt(0) - 48) ?? "") : c);
+    from = i + 2;
   }
-  return out;
+  return out + sub.slice(from);
 }
 
 /** A re2js parse error in the words users know from RE2's documentation. */

@@ -17,10 +17,13 @@ import type {
   L4Route,
   RouteDestination,
   StringMatchSpec,
+  UnsupportedField,
   VirtualServiceSpec,
 } from "../model/istio.ts";
+import { compileRegexRewrite } from "../route/regex-rewrite.ts";
 import { parseDuration } from "./duration.ts";
 import { compileRe2 } from "./regex.ts";
+import { decodeCors, decodeDelegate, decodeFault, decodeMirror, decodeMirrorPercentage, decodeMirrors, decodeRetries, has } from "./vs-policies.ts";
 import { bool, int, join, obj, objList, objMap, oneOf, port, str, strList, strMap, type Obj, type Reader } from "./read.ts";
 
 /** A StringMatch object: exactly one of exact/prefix/regex; `{}` → null (matches anything). */
@@ -69,7 +72,8 @@ function keyedMatches(r: Reader, o: Obj, key: string, path: string, nullOk: bool
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-function decodeMatch(r: Reader, o: Obj, path: string): HTTPMatchRequest {
+function decodeMatch(r: Reader, o: Obj, path: string, unsupported: UnsupportedField[]): HTTPMatchRequest {
+  if (str(r, o, "statPrefix", path) !== "") unsupported.push({ field: join(path, "statPrefix"), reason: "gangway keeps no per-route stats prefix; its metrics carry the route name" });
   return {
     name: str(r, o, "name", path),
     uri: stringMatchField(r, o, "uri", path),
@@ -140,16 +144,26 @@ function decodeRedirect(r: Reader, o: Obj, path: string): HTTPRedirect {
   return red;
 }
 
+/** Envoy's max_direct_response_body_size_bytes as Istio sets it (1 MiB). */
+const MAX_DIRECT_BODY = 1024 * 1024;
+
 function decodeDirectResponse(r: Reader, o: Obj, path: string): HTTPDirectResponse {
   const status = int(r, o, "status", path, 200, 599, true);
   const b = obj(r, o, "body", path);
-  let body: string | null = null;
+  const dr: HTTPDirectResponse = { status, body: null, bytes: null };
   if (b !== null) {
     const bp = join(path, "body");
-    if (b.string !== undefined) body = str(r, b, "string", bp);
-    else if (b.bytes !== undefined) body = Buffer.from(str(r, b, "bytes", bp), "base64").toString("utf8");
+    if (b.string !== undefined && b.bytes !== undefined) r.fail(Codes.Conflict, bp, "only one of string, bytes may be given");
+    if (b.string !== undefined) dr.body = str(r, b, "string", bp);
+    else if (b.bytes !== undefined) {
+      const text = str(r, b, "bytes", bp);
+      if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text.replace(/\s+/g, ""))) r.fail(Codes.InvalidBase64, join(bp, "bytes"), "is not base64");
+      dr.bytes = new Uint8Array(Buffer.from(text, "base64"));
+    }
+    const size = dr.bytes?.length ?? Buffer.byteLength(dr.body ?? "");
+    if (size > MAX_DIRECT_BODY) r.fail(Codes.InvalidValue, bp, `the body is ${size} bytes; direct responses must be less than 1MB`);
   }
-  return { status, body };
+  return dr;
 }
 
 function decodeRewrite(r: Reader, o: Obj, path: string): HTTPRewrite {
@@ -164,6 +178,11 @@ function decodeRewrite(r: Reader, o: Obj, path: string): HTTPRewrite {
     rw.uriRegexRewrite = { match: str(r, rr, "match", p, true), rewrite: str(r, rr, "rewrite", p, true) };
     const c = compileRe2(rw.uriRegexRewrite.match);
     if (!c.ok) r.fail(Codes.InvalidRegex, join(p, "match"), `invalid regex: ${c.error} (Istio uses RE2 syntax)`);
+    else {
+      // Envoy refuses a substitution naming a group the regex lacks (RE2::CheckRewriteString)
+      const rc = compileRegexRewrite(rw.uriRegexRewrite.match, rw.uriRegexRewrite.rewrite);
+      if (!rc.ok) r.fail(Codes.InvalidValue, join(p, "rewrite"), rc.error);
+    }
     if (rw.uri !== "") r.fail(Codes.Conflict, path, "rewrite may only contain one of uri or uriRegexRewrite");
   }
   if (rw.uri === "" && rw.authority === "" && rw.uriRegexRewrite === null) {
@@ -172,32 +191,61 @@ function decodeRewrite(r: Reader, o: Obj, path: string): HTTPRewrite {
   return rw;
 }
 
-const UNSUPPORTED_HTTP = ["mirror", "mirrors", "mirrorPercentage", "mirrorPercent", "fault", "retries", "corsPolicy", "delegate"];
-
-function decodeHTTPRoute(r: Reader, o: Obj, path: string): HTTPRoute {
+function decodeHTTPRoute(r: Reader, o: Obj, path: string, isDelegate: boolean, unsupported: UnsupportedField[]): HTTPRoute {
   const red = obj(r, o, "redirect", path);
   const dr = obj(r, o, "directResponse", path);
   const rw = obj(r, o, "rewrite", path);
+  const retries = obj(r, o, "retries", path);
+  const fault = obj(r, o, "fault", path);
+  const mirror = obj(r, o, "mirror", path);
+  const cors = obj(r, o, "corsPolicy", path);
+  const delegate = obj(r, o, "delegate", path);
   const route: HTTPRoute = {
     name: str(r, o, "name", path),
-    match: objList(r, o, "match", path, (m, p) => decodeMatch(r, m, p)),
+    match: objList(r, o, "match", path, (m, p) => decodeMatch(r, m, p, unsupported)),
     route: objList(r, o, "route", path, (d, p) => decodeHTTPDestination(r, d, p)),
     redirect: red === null ? null : decodeRedirect(r, red, join(path, "redirect")),
     directResponse: dr === null ? null : decodeDirectResponse(r, dr, join(path, "directResponse")),
     rewrite: rw === null ? null : decodeRewrite(r, rw, join(path, "rewrite")),
     timeoutMs: 0,
     headers: decodeHeaders(r, o, path),
-    unsupported: UNSUPPORTED_HTTP.filter((k) => o[k] !== undefined && o[k] !== null),
+    unsupported: [],
+    retries: retries === null ? null : decodeRetries(r, retries, join(path, "retries")),
+    fault: fault === null ? null : decodeFault(r, fault, join(path, "fault"), unsupported),
+    mirror: mirror === null ? null : decodeMirror(r, mirror, join(path, "mirror")),
+    mirrorPercentage: decodeMirrorPercentage(r, o, path),
+    mirrors: has(o, "mirrors") ? decodeMirrors(r, o, path) : null,
+    corsPolicy: cors === null ? null : decodeCors(r, cors, join(path, "corsPolicy")),
+    delegate: delegate === null ? null : decodeDelegate(r, delegate, join(path, "delegate")),
+    timeoutSet: false,
   };
   const t = str(r, o, "timeout", path);
   if (t !== "") {
     const ms = parseDuration(t);
     if (ms === null) r.fail(Codes.InvalidDuration, join(path, "timeout"), `invalid duration ${JSON.stringify(t)} (like 1.5s, 500ms, 1m)`);
-    else route.timeoutMs = ms;
+    else {
+      route.timeoutMs = ms;
+      route.timeoutSet = true;
+    }
+  }
+  if (route.delegate) {
+    // a root route: only the delegate's routes act (Istio's validateHTTPRouteConflict)
+    if (isDelegate) r.fail(Codes.InvalidValue, join(path, "delegate"), "delegate HTTP route cannot contain delegate (one level of delegation)");
+    if (route.redirect !== null) r.fail(Codes.Conflict, path, `root HTTP route ${route.name} must not specify redirect`);
+    if (route.route.length > 0) r.fail(Codes.Conflict, path, `root HTTP route ${route.name} must not specify route`);
+    return route;
   }
   const actions = [route.route.length > 0 && "route", route.redirect && "redirect", route.directResponse && "directResponse"].filter(Boolean);
   if (actions.length > 1) r.fail(Codes.Conflict, path, `HTTP route cannot contain both ${actions.join(" and ")}`);
   if (actions.length === 0) r.fail(Codes.MissingField, path, "HTTP route, redirect or directResponse is required");
+  if (route.fault && (route.redirect !== null || route.directResponse !== null)) {
+    r.fail(Codes.Conflict, path, `HTTP route cannot contain both fault and ${route.redirect !== null ? "redirect" : "direct_response"}`);
+  }
+  if (route.redirect !== null && route.redirect.prefixRewrite !== "") {
+    route.match.forEach((m, i) => {
+      if (m.uri !== null && m.uri.kind !== "prefix") r.fail(Codes.InvalidValue, `${path}.match[${i}].uri`, "redirect prefixRewrite requires all URI matches to use prefix match type");
+    });
+  }
   if (route.rewrite !== null && (route.redirect !== null || route.directResponse !== null)) {
     r.fail(Codes.Conflict, path, "HTTP route cannot contain both rewrite and redirect/directResponse");
   }
@@ -207,7 +255,10 @@ function decodeHTTPRoute(r: Reader, o: Obj, path: string): HTTPRoute {
   return route;
 }
 
-function decodeL4Match(r: Reader, o: Obj, path: string, tls: boolean): L4MatchAttributes {
+function decodeL4Match(r: Reader, o: Obj, path: string, tls: boolean, unsupported: UnsupportedField[]): L4MatchAttributes {
+  for (const k of ["destinationSubnets", "sourceSubnet", "sourceNamespace"]) {
+    if (has(o, k)) unsupported.push({ field: join(path, k), reason: "not applied by gangway: the match ignores it" });
+  }
   return {
     port: port(r, o, "port", path),
     gateways: strList(r, o, "gateways", path),
@@ -216,7 +267,7 @@ function decodeL4Match(r: Reader, o: Obj, path: string, tls: boolean): L4MatchAt
   };
 }
 
-function decodeL4Route(r: Reader, o: Obj, path: string, tls: boolean): L4Route {
+function decodeL4Route(r: Reader, o: Obj, path: string, tls: boolean, unsupported: UnsupportedField[]): L4Route {
   const route = objList(r, o, "route", path, (d, p): RouteDestination => {
     const dest = obj(r, d, "destination", p, true);
     return {
@@ -224,14 +275,17 @@ function decodeL4Route(r: Reader, o: Obj, path: string, tls: boolean): L4Route {
       weight: int(r, d, "weight", p, 0, 0x7fffffff),
     };
   }, true);
-  return { match: objList(r, o, "match", path, (m, p) => decodeL4Match(r, m, p, tls), tls), route };
+  return { match: objList(r, o, "match", path, (m, p) => decodeL4Match(r, m, p, tls, unsupported), tls), route };
 }
 
 /** VirtualService hosts: `*`, `*.suffix`, a name, or a short name; lower-cased. */
 const VS_HOST = /^(\*|(\*\.)?[a-z0-9_]([-a-z0-9_]*[a-z0-9_])?(\.[a-z0-9_]([-a-z0-9_]*[a-z0-9_])?)*\.?)$/;
 
 export function decodeVirtualService(r: Reader, spec: Obj): VirtualServiceSpec {
-  const hosts = strList(r, spec, "hosts", "spec", true).map((h) => h.toLowerCase());
+  // no hosts: a delegate, whose http routes a root VirtualService merges in (compile/delegates.ts)
+  const hosts = strList(r, spec, "hosts", "spec").map((h) => h.toLowerCase());
+  const isDelegate = hosts.length === 0;
+  const unsupported: UnsupportedField[] = [];
   hosts.forEach((h, i) => {
     if (!VS_HOST.test(h)) r.fail(Codes.InvalidValue, `spec.hosts[${i}]`, `invalid host ${JSON.stringify(h)}`);
   });
@@ -241,12 +295,20 @@ export function decodeVirtualService(r: Reader, spec: Obj): VirtualServiceSpec {
       r.fail(Codes.InvalidValue, `spec.gateways[${i}]`, `invalid gateway name ${JSON.stringify(g)} (name or namespace/name)`);
     }
   });
-  return {
+  const out: VirtualServiceSpec = {
     hosts,
     gateways,
-    http: objList(r, spec, "http", "spec", (o, p) => decodeHTTPRoute(r, o, p)),
-    tcp: objList(r, spec, "tcp", "spec", (o, p) => decodeL4Route(r, o, p, false)),
-    tls: objList(r, spec, "tls", "spec", (o, p) => decodeL4Route(r, o, p, true)),
+    http: objList(r, spec, "http", "spec", (o, p) => decodeHTTPRoute(r, o, p, isDelegate, unsupported)),
+    tcp: objList(r, spec, "tcp", "spec", (o, p) => decodeL4Route(r, o, p, false, unsupported)),
+    tls: objList(r, spec, "tls", "spec", (o, p) => decodeL4Route(r, o, p, true, unsupported)),
     exportTo: strList(r, spec, "exportTo", "spec"),
+    unsupported,
   };
+  if (isDelegate) {
+    if (gateways.length > 0) r.fail(Codes.InvalidValue, "spec.gateways", "delegate virtual service must have no gateways specified");
+    if (out.tls.length > 0) r.fail(Codes.InvalidValue, "spec.tls", "delegate virtual service must have no tls route specified");
+    if (out.tcp.length > 0) r.fail(Codes.InvalidValue, "spec.tcp", "delegate virtual service must have no tcp route specified");
+  }
+  if (out.http.length === 0 && out.tcp.length === 0 && out.tls.length === 0) r.fail(Codes.MissingField, "spec", "http, tcp or tls must be provided in virtual service");
+  return out;
 }

@@ -76,6 +76,14 @@ export const Codes = {
   DuplicateSniRoute: "GW0308",
   /** Routes after a route that matches every request can never match: dropped. */
   UnreachableRoute: "GW0309",
+  /** An http route delegates to a VirtualService that does not exist (or has hosts): the route is dropped. */
+  DelegateNotFound: "GW0315",
+  /** The delegate VirtualService's exportTo hides it from the root's namespace: the route is dropped. */
+  DelegateNotExported: "GW0316",
+  /** A delegate's route whose match is no subset of the root route's: that route is dropped (Istio's conflict). */
+  DelegateConflict: "GW0317",
+  /** A VirtualService without hosts that no root VirtualService delegates to: it serves nothing. */
+  DelegateUnused: "GW0318",
 
   // ---- destinations, clusters, endpoints ---------------------------------------
   /** Destination host is no Service or ServiceEntry: the cluster has no endpoints (503). */

@@ -123,14 +123,63 @@ export interface HTTPRedirect {
 
 export interface HTTPDirectResponse {
   status: number;
-  /** `body.string`, or `body.bytes` decoded as UTF-8; null without a body. */
+  /** `body.string`; null without a body or when the body is `body.bytes`. */
   body: string | null;
+  /** `body.bytes`, decoded from base64 (any bytes; sent as they are); null otherwise. */
+  bytes?: Uint8Array | null;
 }
 
 export interface HTTPRewrite {
   uri: string;
   authority: string;
   uriRegexRewrite: { match: string; rewrite: string } | null;
+}
+
+/** HTTPRetry. */
+export interface HTTPRetrySpec {
+  /** Retries after the first try; 0 disables retries. */
+  attempts: number;
+  /** Milliseconds; 0: not given. */
+  perTryTimeoutMs: number;
+  /** As written ("" when not given): Envoy conditions and numeric status codes, comma-separated. */
+  retryOn: string;
+  /** null: not written. */
+  retryRemoteLocalities: boolean | null;
+  retryIgnorePreviousHosts: boolean | null;
+  /** Milliseconds; 0: not given (Envoy's 25 ms base interval). */
+  backoffMs: number;
+}
+
+/** HTTPFaultInjection; a percentage not written is 0 (Istio: no request is delayed or aborted). */
+export interface HTTPFaultSpec {
+  delay: { fixedDelayMs: number; percentage: number } | null;
+  /** httpStatus, or grpcStatus (a code name, e.g. UNAVAILABLE) with httpStatus 0. */
+  abort: { httpStatus: number; grpcStatus: string; percentage: number } | null;
+}
+
+export interface HTTPMirrorPolicySpec {
+  destination: Destination;
+  /** 0..100; null: not written (100). */
+  percentage: number | null;
+}
+
+export interface CorsPolicySpec {
+  /** allowOrigins, or the deprecated allowOrigin strings as exact matches. */
+  allowOrigins: StringMatchSpec[];
+  allowMethods: string[];
+  allowHeaders: string[];
+  exposeHeaders: string[];
+  /** Seconds; null: not written. */
+  maxAgeSeconds: number | null;
+  /** null: not written. */
+  allowCredentials: boolean | null;
+  unmatchedPreflights: "" | "UNSPECIFIED" | "FORWARD" | "IGNORE";
+}
+
+export interface DelegateSpec {
+  name: string;
+  /** "": the root VirtualService's namespace. */
+  namespace: string;
 }
 
 export interface HTTPRoute {
@@ -143,8 +192,31 @@ export interface HTTPRoute {
   /** Milliseconds; 0: none. */
   timeoutMs: number;
   headers: HeadersSpec | null;
-  /** Fields read but not served (mirror, fault, retries, corsPolicy, delegate): reported by compile. */
+  /** Fields read but not served: reported by compile. */
   unsupported: string[];
+  // Traffic policies (optional so that routes built from other kinds need not
+  // spell them out; absent means not written).
+  retries?: HTTPRetrySpec | null;
+  fault?: HTTPFaultSpec | null;
+  /** `mirror` (the one-destination form). */
+  mirror?: Destination | null;
+  /** `mirrorPercentage` (or the deprecated `mirrorPercent`), 0..100; null: not written. */
+  mirrorPercentage?: number | null;
+  /** `mirrors`; null: not written. */
+  mirrors?: HTTPMirrorPolicySpec[] | null;
+  corsPolicy?: CorsPolicySpec | null;
+  delegate?: DelegateSpec | null;
+  /** `timeout` was written (also `0s`): a delegate's route keeps its own then. */
+  timeoutSet?: boolean;
+  /** A route merged from a delegate VirtualService: findings about it name that one. */
+  origin?: { resource: VirtualServiceResource; index: number } | null;
+}
+
+/** A field read but not acted on (reported by compile as RouteFeatureUnsupported). */
+export interface UnsupportedField {
+  /** Field path in the document, e.g. `spec.http[0].match[1].statPrefix`. */
+  field: string;
+  reason: string;
 }
 
 export interface L4MatchAttributes {
@@ -172,6 +244,8 @@ export interface VirtualServiceSpec {
   tcp: L4Route[];
   tls: L4Route[];
   exportTo: string[];
+  /** Fields read but not acted on, anywhere in the spec (absent: none). */
+  unsupported?: UnsupportedField[];
 }
 
 // ---- DestinationRule -----------------------------------------------------

@@ -9,13 +9,15 @@ export interface RequestView {
   port: number;
   /** Lower-case host without port. */
   host: string;
+  /** The Host header (or :authority) as sent, port and case kept: what an `authority` match compares. */
+  authority: string;
   /** Path without the query string, as received. */
   path: string;
   /** Query string without the `?`, or "". */
   query: string;
   method: string;
   scheme: string;
-  /** Header value by lower-case name (first value), or undefined. */
+  /** Header value by lower-case name, repeated headers joined with "," (as Envoy matches them), or undefined. */
   header(name: string): string | undefined;
 }
 
@@ -61,13 +63,13 @@ export function queryParam(query: string, name: string): string | undefined {
 
 /**
  * A request header by lower-case name; the pseudo-headers Istio matches on are
- * answered from the request line (`:authority` is the host without port).
+ * answered from the request line (`:authority` as sent, port and case kept).
  */
 export function requestHeader(req: RequestView, name: string): string | undefined {
   if (name.charCodeAt(0) !== 58 /* : */) return req.header(name);
   switch (name) {
     case ":authority":
-      return req.host;
+      return req.authority;
     case ":method":
       return req.method;
     case ":scheme":
@@ -99,7 +101,7 @@ export function matchRest(m: RouteMatch, req: RequestView): boolean {
   if (m.port !== 0 && m.port !== req.port) return false;
   if (m.method !== null && !matchString(m.method, req.method)) return false;
   if (m.scheme !== null && !matchString(m.scheme, req.scheme)) return false;
-  if (m.authority !== null && !matchString(m.authority, req.host)) return false;
+  if (m.authority !== null && !matchString(m.authority, req.authority)) return false;
   const hs = m.headers;
   for (let i = 0; i < hs.length; i++) {
     const h = hs[i]!;

@@ -70,10 +70,14 @@ function routeTable(t: RouteTable): unknown {
           if (m.port !== 0) o.port = m.port;
           return o;
         }),
-        action: toPlain(r.action),
+        action: toPlain(r.action.kind === "direct" && r.action.bytes ? { ...r.action, bytes: Buffer.from(r.action.bytes).toString("base64") } : r.action),
         timeoutMs: r.timeoutMs,
         ...(headerOps(r.requestHeaders) ? { requestHeaders: r.requestHeaders } : {}),
         ...(headerOps(r.responseHeaders) ? { responseHeaders: r.responseHeaders } : {}),
+        ...(r.retry ? { retryPolicy: r.retry } : {}),
+        ...(r.fault ? { fault: r.fault } : {}),
+        ...(r.mirrors && r.mirrors.length > 0 ? { mirrors: r.mirrors } : {}),
+        ...(r.cors ? { cors: toPlain(r.cors) } : {}),
       })),
     })),
   };

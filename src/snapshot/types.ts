@@ -293,6 +293,15 @@ export interface WeightedDestination {
   host: string;
   port: number;
   subset: string;
+  /**
+   * One destination of a weighted split with its own `headers`: the header
+   * operations to use instead of the route's when it is picked (its own
+   * first, then the route's, as Envoy applies weighted-cluster headers before
+   * route headers), and its authority rewrite. Absent: the route's.
+   */
+  requestHeaders?: HeaderOperations;
+  responseHeaders?: HeaderOperations;
+  rewriteAuthority?: string | null;
 }
 
 export interface HeaderOperations {
@@ -309,6 +318,8 @@ export type RouteAction =
       /** Replace the matched uri prefix (or whole path for exact/regex) with this. */
       rewriteUri: string | null;
       rewriteAuthority: string | null;
+      /** rewrite.uriRegexRewrite: every match of `regex` in the path replaced (RE2 GlobalReplace). */
+      regexRewrite?: RegexRewrite | null;
     }
   | {
       kind: "redirect";
@@ -320,8 +331,91 @@ export type RouteAction =
       uri: string | null;
       /** > 0: `uri` replaces this many leading characters of the path (the matched prefix); the rest is kept. */
       stripPrefix?: number;
+      /** redirect.prefixRewrite: the matched uri prefix replaced with this (the query kept). */
+      prefixRewrite?: string | null;
     }
-  | { kind: "direct"; status: number; body: string };
+  | {
+      kind: "direct";
+      status: number;
+      /** `body.string` ("" for none). */
+      body: string;
+      /** `body.bytes` as given (binary-safe); sent instead of `body` when present. */
+      bytes?: Uint8Array | null;
+    };
+
+/** rewrite.uriRegexRewrite, compiled (see src/route/regex-rewrite.ts). */
+export interface RegexRewrite {
+  /** The RE2 pattern as written. */
+  pattern: string;
+  /** `pattern` compiled (decode/regex.ts); its replaceAll is RE2's GlobalReplace. */
+  regex: CompiledRegex;
+  /** Substitution as written (`\1`..`\9` groups, `\0` the whole match, `\\` a backslash). */
+  substitution: string;
+}
+
+/**
+ * Envoy's retry policy as Istio configures it: a VirtualService's `retries`,
+ * or Istio's default when it has none (2 retries on connect-failure,
+ * refused-stream, unavailable, cancelled, retriable-status-codes; another
+ * host each time, up to 5 picks).
+ */
+export interface RetryPolicy {
+  /** Retries after the first try (Envoy num_retries; Istio `attempts`). */
+  numRetries: number;
+  /** 0: none (the route timeout alone bounds the tries). */
+  perTryTimeoutMs: number;
+  /** Envoy retry_on conditions (`5xx`, `gateway-error`, `reset`, `connect-failure`...). */
+  retryOn: string[];
+  /** retriable-status-codes: the status codes written in retryOn. */
+  retriableStatusCodes: number[];
+  /** Envoy's previous_hosts predicate: a retry picks an endpoint not tried yet when there is one. */
+  retryPreviousHosts: boolean;
+  /** Picks allowed to find such an endpoint (Istio: 5). */
+  hostSelectionRetryMaxAttempts: number;
+  /** Accepted; gangway has a single priority level, so it changes nothing. */
+  retryRemoteLocalities: boolean;
+  /** Envoy's exponential back-off with full jitter: base interval, cap 10× base. */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** Istio's default policy (the route wrote no `retries`). */
+  isDefault: boolean;
+}
+
+/** HTTPFaultInjection as Envoy's fault filter runs it; percentages per million (Envoy's FractionalPercent). */
+export interface FaultPolicy {
+  /** 0: no delay. */
+  delayMs: number;
+  delayPerMillion: number;
+  /** HTTP status of the abort; 0: no abort. A gRPC abort answers 200 with `grpcStatus`. */
+  abortStatus: number;
+  /** gRPC status code of a grpcStatus abort, or -1. */
+  abortGrpcStatus: number;
+  abortPerMillion: number;
+}
+
+/** One mirror (Envoy request_mirror_policies): a fire-and-forget copy of the request. */
+export interface MirrorPolicy {
+  cluster: string;
+  host: string;
+  port: number;
+  subset: string;
+  /** Share of requests mirrored, per million. */
+  perMillion: number;
+}
+
+/** corsPolicy as Envoy's CORS filter reads it (Istio's TranslateCORSPolicy). */
+export interface CorsPolicy {
+  allowOrigins: StringMatch[];
+  /** Comma-joined as Istio joins them; "" when not written. */
+  allowMethods: string;
+  allowHeaders: string;
+  exposeHeaders: string;
+  /** Seconds as a string; "" when not written. */
+  maxAge: string;
+  allowCredentials: boolean;
+  /** A preflight from an origin not allowed goes upstream (unmatchedPreflights FORWARD, the default) instead of a 200 without CORS headers (IGNORE). */
+  forwardNotMatchingPreflights: boolean;
+}
 
 export interface Route {
   /** Istio route name, or `<vs name>.<index>`. */
@@ -335,6 +429,13 @@ export interface Route {
   timeoutMs: number;
   requestHeaders: HeaderOperations;
   responseHeaders: HeaderOperations;
+  // Traffic policies (absent: none; routes built by compile/routes.ts always set them).
+  /** null: retries disabled (`attempts: 0`, or a route that does not forward). */
+  retry?: RetryPolicy | null;
+  fault?: FaultPolicy | null;
+  mirrors?: MirrorPolicy[];
+  /** Forward routes only (Envoy's CORS filter skips redirect and direct-response routes). */
+  cors?: CorsPolicy | null;
 }
 
 export type ClusterType = "EDS" | "STATIC" | "STRICT_DNS" | "ORIGINAL_DST";

@@ -330,13 +330,13 @@ describe("route actions", () => {
   const routes = s.listeners[0]!.routeTable!.virtualHosts[0]!.routes;
 
   test("redirect: uri, authority, code; default port dropped for the scheme", () => {
-    expect(routes[0]!.action).toEqual({ kind: "redirect", status: 302, scheme: null, authority: "b.com", port: 0, uri: "/new" });
-    expect(routes[1]!.action).toEqual({ kind: "redirect", status: 301, scheme: "https", authority: null, port: 0, uri: null });
+    expect(routes[0]!.action).toEqual({ kind: "redirect", status: 302, scheme: null, authority: "b.com", port: 0, uri: "/new", prefixRewrite: null });
+    expect(routes[1]!.action).toEqual({ kind: "redirect", status: 301, scheme: "https", authority: null, port: 0, uri: null, prefixRewrite: null });
     expect(get(s, "a.com", "/old/x").status).toBe(302);
   });
 
   test("directResponse", () => {
-    expect(routes[2]!.action).toEqual({ kind: "direct", status: 418, body: "short and stout" });
+    expect(routes[2]!.action).toEqual({ kind: "direct", status: 418, body: "short and stout", bytes: null });
   });
 
   test("rewrite, timeout, header operations (Host set is the authority rewrite, as Istio)", () => {
@@ -345,6 +345,6 @@ describe("route actions", () => {
     expect(r.timeoutMs).toBe(2500);
     expect(r.requestHeaders).toEqual({ set: [["x-env", "prod"]], add: [["x-add", "1"]], remove: ["x-secret"] });
     expect(r.responseHeaders).toEqual({ set: [["cache-control", "no-store"]], add: [], remove: ["server"] });
-    expect(findingLines(s)).toContain("Warning GW0304 VirtualService/default/vs: mirror is not supported by gangway and is ignored");
+    expect(r.mirrors).toEqual([{ cluster: "outbound|80||shadow.default.svc.cluster.local", host: "shadow.default.svc.cluster.local", port: 80, subset: "", perMillion: 1_000_000 }]);
   });
 });

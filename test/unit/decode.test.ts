@@ -131,7 +131,8 @@ const BAD: [string, string, [string, string, string][]][] = [
     GW("  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: [a.com]\n  - port: {number: 81, name: http, protocol: HTTP}\n    hosts: [b.com]"),
     [["GW0110", "spec.servers[1].port.name", "unique"]],
   ],
-  ["VirtualService without hosts", VS("  http: []"), [["GW0105", "spec.hosts", "is required"]]],
+  ["VirtualService without routes", VS("  hosts: [a]\n  http: []"), [["GW0105", "spec", "http, tcp or tls must be provided in virtual service"]]],
+  ["delegate (no hosts) with gateways", VS("  gateways: [gw]\n  http:\n  - route: [{destination: {host: a}}]"), [["GW0106", "spec.gateways", "delegate virtual service must have no gateways specified"]]],
   [
     "destination host missing",
     VS("  hosts: [a]\n  http:\n  - route:\n    - destination: {port: {number: 80}}"),

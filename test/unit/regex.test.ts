@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { compileRe2, envoySubstitution, regexLiteralPrefix, reviveRegexes } from "../../src/decode/regex.ts";
+import { compileRe2, regexLiteralPrefix, reviveRegexes } from "../../src/decode/regex.ts";
 
 /** [RE2 pattern, input, full match?] */
 const MATCHES: [string, string, boolean][] = [
@@ -114,6 +114,11 @@ describe("rewrites: every match replaced, Envoy's \\N groups", () => {
     ["one", "two", "/xxx/one/yyy/one/zzz", "/xxx/two/yyy/two/zzz"],
     ["^(.*?)one(.*)$", "\\1two\\2", "/xxx/one/yyy/one/zzz", "/xxx/two/yyy/one/zzz"],
     ["(?i)/v1/", "/$v2/", "/V1/x", "/$v2/x"],
+    // RE2's GlobalReplace: \0 the whole match, \\ a backslash, no empty match right after a match
+    ["[0-9]+", "<\\0>", "/items/42/x/7", "/items/<42>/x/<7>"],
+    ["a", "\\\\", "/a", "/\\"],
+    ["a*", "-", "aaa", "-"],
+    ["x*", "-", "abc", "-a-b-c-"],
   ];
   for (const [re, sub, input, want] of cases) {
     test(`${re} → ${sub}`, () => {
@@ -122,7 +127,6 @@ describe("rewrites: every match replaced, Envoy's \\N groups", () => {
       expect(c.regex.replaceAll(input, sub)).toBe(want);
     });
   }
-  test("substitution syntax", () => expect(envoySubstitution("a\\1$b\\\\c")).toBe("a$1$$b\\c"));
 });
 
 describe("after postMessage a compiled regex is revived with its engine", () => {

@@ -40,7 +40,7 @@ function plain(vh: VirtualHost): VirtualHost {
 }
 
 function req(host: string, path: string, method = "GET", headers: Record<string, string> = {}, query = ""): RequestView {
-  return { port: 80, host, path, query, method, scheme: "http", header: (n) => headers[n] };
+  return { port: 80, host, authority: host, path, query, method, scheme: "http", header: (n) => headers[n] };
 }
 
 // mulberry32: an LCG's low bits cycle too fast for `% n` over interleaved draws

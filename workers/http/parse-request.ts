@@ -75,14 +75,17 @@ export class RequestHead implements RequestView {
   /** The head holds bytes ≥ 0x80 (write it back as latin1, not UTF-8). */
   highBytes = false;
 
-  /** Value of the first header named `name` (lower-case), or undefined. */
+  /** Value of the header named `name` (lower-case), repeated ones joined with "," as Envoy joins them for matching; or undefined. */
   header(name: string): string | undefined {
     const sp = this.spans;
     const raw = this.raw;
+    let out: string | undefined;
     for (let q = 0; q < 4 * this.count; q += 4) {
-      if (spanIsName(raw, sp[q]!, sp[q + 1]!, name)) return raw.slice(sp[q + 2]!, sp[q + 3]!);
+      if (!spanIsName(raw, sp[q]!, sp[q + 1]!, name)) continue;
+      const v = raw.slice(sp[q + 2]!, sp[q + 3]!);
+      out = out === undefined ? v : out + "," + v;
     }
-    return undefined;
+    return out;
   }
 
   /** Name of field k as received. */
