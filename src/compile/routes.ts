@@ -213,7 +213,8 @@ export function buildVirtualServiceRoutes(ctx: CompileContext, vs: VirtualServic
   const http = vs.spec.http;
   for (let i = 0; i < http.length; i++) {
     const h = http[i]!;
-    const base = h.name || `${vs.metadata.name}.${i}`;
+    // unnamed: `<vs>.<index>`, the index in the VirtualService that wrote it (a root's or a delegate's)
+    const base = h.name || (h.origin ? `${h.origin.resource.metadata.name}.${h.origin.index}` : `${vs.metadata.name}.${i}`);
     let built: Built | null = null;
     const make = (m: HTTPMatchRequest | null): Route | null => {
       built ??= buildAction(ctx, vs, h, i, scope);

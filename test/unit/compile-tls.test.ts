@@ -180,3 +180,17 @@ describe("certificates from files", () => {
     expect(s.findings.some((f) => f.code === "GW0601" && f.field === "spec.servers[0].tls.privateKey")).toBe(true);
   });
 });
+
+describe("credentialNames", () => {
+  test("the first names the server's credential (and its CA); the others are reported, not silently ignored", () => {
+    const s = compileYaml(gateway(server(["a.example.com"], "{mode: SIMPLE, credentialNames: [rsa-cred, ecdsa-cred]}")) + secret("rsa-cred") + secret("ecdsa-cred"));
+    const chain = chains(s).chains[0]!;
+    expect([chain.credential, chain.disabled]).toEqual(["istio-system/rsa-cred", ""]);
+    expect(findingLines(s).some((l) => l.startsWith('Warning GW0603 Gateway/default/gw: credentialNames[1] "ecdsa-cred" is not presented'))).toBe(true);
+  });
+
+  test("a missing first credential disables the server as credentialName does", () => {
+    const s = compileYaml(gateway(server(["a.example.com"], "{mode: SIMPLE, credentialNames: [nope]}")));
+    expect(chains(s).chains[0]!.disabled).not.toBe("");
+  });
+});
