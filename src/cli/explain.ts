@@ -7,12 +7,13 @@ import { trace, type TraceResult } from "../trace.ts";
 import { JwksCache } from "../security/jwks-cache.ts";
 import { explainSecurity, formatSecurity } from "../security/explain.ts";
 import { normalizePath } from "../route/normalize-path.ts";
+import { chosenRoute, describePolicies } from "./explain-policy.ts";
 
 function one(o: Options, name: string): string | undefined {
   return o.extra.get(name)?.at(-1);
 }
 
-export function formatTrace(t: TraceResult): string {
+export function formatTrace(t: TraceResult, policies: string[] = []): string {
   const lines: string[] = [];
   lines.push(`listener:      ${t.listener ?? "(none)"}`);
   if (t.chain !== null) lines.push(`filter chain:  ${t.chain}`);
@@ -24,6 +25,7 @@ export function formatTrace(t: TraceResult): string {
     const eps = d.endpoints.map((e) => `${e.address}:${e.port}`).join(", ") || "(no endpoints)";
     lines.push(`destination:   ${d.cluster} weight ${d.weight} → ${eps}`);
   }
+  lines.push(...policies);
   if (t.reply !== null) {
     const r = REPLIES[t.reply];
     lines.push(`local reply:   ${r.code} (flag ${r.flag}, details ${r.details})`);
@@ -83,7 +85,12 @@ export async function explainCommand(o: Options): Promise<number> {
     },
     Math.floor(Date.now() / 1000),
   );
-  if (o.extra.get("-o")?.at(-1) === "json") process.stdout.write(JSON.stringify(security === null ? t : { ...t, security }, null, 2) + "\n");
-  else process.stdout.write(formatTrace(t) + (security === null ? "" : formatSecurity(security).join("\n") + "\n"));
+  // the chosen route's traffic policies (timeout, retries, fault, mirrors, CORS)
+  const route = chosenRoute(built.snapshot, t.routeTable, t.virtualHost, t.routeIndex);
+  if (o.extra.get("-o")?.at(-1) === "json") {
+    const policies = route === null ? {} : { timeoutMs: route.timeoutMs, retryPolicy: route.retry ?? null, fault: route.fault ?? null, mirrors: route.mirrors ?? [], cors: route.cors ?? null };
+    const out = { ...t, ...(route === null ? {} : { policies }), ...(security === null ? {} : { security }) };
+    process.stdout.write(JSON.stringify(out, null, 2) + "\n");
+  } else process.stdout.write(formatTrace(t, route === null ? [] : describePolicies(route)) + (security === null ? "" : formatSecurity(security).join("\n") + "\n"));
   return 0;
 }

@@ -235,3 +235,36 @@ describe("fields gangway does not act on", () => {
     expect(s.findings.find((f) => f.message.includes("statPrefix"))!.field).toBe("spec.http[0].match[0].statPrefix");
   });
 });
+
+describe("explain shows the chosen route's policies", () => {
+  test("timeout, retries, fault, mirror, CORS; Istio's default retry policy named as such", async () => {
+    const { chosenRoute, describePolicies } = await import("../../src/cli/explain-policy.ts");
+    const s = compileYaml(
+      gatewayAndVS({
+        http: `  - match: [{uri: {prefix: /api}}]
+    timeout: 3s
+    retries: {attempts: 3, perTryTimeout: 1s, retryOn: "gateway-error,429"}
+    fault: {abort: {httpStatus: 503, percentage: {value: 0.5}}}
+    mirror: {host: httpbin}
+    corsPolicy: {allowOrigins: [{prefix: "https://"}], allowCredentials: true}
+    route: [{destination: {host: httpbin}}]
+  - route: [{destination: {host: httpbin}}]`,
+      }),
+    );
+    const lines = (path: string) => {
+      const t = get(s, "a.com", path);
+      return describePolicies(chosenRoute(s, t.routeTable, t.virtualHost, t.routeIndex)!);
+    };
+    expect(lines("/api/x")).toEqual([
+      "timeout:       3000ms (whole response, 504 UT)",
+      "retries:       3 retries on gateway-error,429, per try 1000ms, another endpoint each time, back-off 25-250ms",
+      "fault:         abort 503 for 0.5%",
+      "mirror:        outbound|8000||httpbin.default.svc.cluster.local for 100% (fire-and-forget, Host unchanged)",
+      "cors:          origins prefix https://; credentials; other preflights forwarded",
+    ]);
+    expect(lines("/other")).toEqual([
+      "timeout:       none",
+      "retries:       2 retries on connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes, another endpoint each time, back-off 25-250ms (Istio's default policy)",
+    ]);
+  });
+});
