@@ -1,0 +1,111 @@
+// Route actions through the real gateway process: direct responses (one
+// content-type, binary bodies intact), redirects (a scheme change keeps a
+// non-default port, prefixRewrite), uriRegexRewrite, destination headers of a
+// weighted split, and the authority match against the Host as sent.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
+import { gatewayWith, startTrafficBackend, staticService, type TrafficBackend } from "../helpers/traffic-backends.ts";
+import { raw } from "../workers/harness.ts";
+
+const BINARY = Buffer.from([0, 1, 0xfe, 0xff, 0x80, 0xc3, 0x28, 0x0a]);
+let app: TrafficBackend;
+let gw: GatewayProcess;
+
+beforeAll(async () => {
+  app = startTrafficBackend("app");
+  const config = writeTree({
+    "config.yaml":
+      staticService("app", [app.port]) +
+      gatewayWith(`  - match: [{uri: {exact: /json}}]
+    headers: {response: {set: {content-type: application/json}}}
+    directResponse: {status: 200, body: {string: '{"ok":true}'}}
+  - match: [{uri: {exact: /bin}}]
+    directResponse: {status: 200, body: {bytes: ${BINARY.toString("base64")}}}
+  - match: [{uri: {prefix: /secure}}]
+    redirect: {scheme: https}
+  - match: [{uri: {prefix: /v1/}}]
+    redirect: {prefixRewrite: /v2/, redirectCode: 308}
+  - match: [{uri: {prefix: /service/}}]
+    rewrite: {uriRegexRewrite: {match: '^/service/([^/]+)(/.*)$', rewrite: '\\2/instance/\\1'}}
+    route: [{destination: {host: app.test}}]
+  - match: [{uri: {prefix: /split}}]
+    route:
+    - destination: {host: app.test}
+      weight: 100
+      headers: {request: {set: {x-dest: one}}, response: {add: {x-dest-resp: one}}}
+    - destination: {host: app.test}
+      weight: 0
+  - match: [{authority: {exact: "Shop.Example.com:8080"}}]
+    directResponse: {status: 202}`),
+  });
+  gw = await startGateway({ configDirs: [config] });
+});
+
+afterAll(async () => {
+  expect(await gw.stop()).toBe(0);
+  app.stop();
+});
+
+function request(path: string, host = "shop.example.com"): string {
+  return `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
+}
+
+async function rawGet(path: string, host?: string) {
+  return raw(gw.ports.get(80)!, request(path, host));
+}
+
+describe("direct responses", () => {
+  test("a route's own content-type is sent once, instead of text/plain", async () => {
+    const r = await rawGet("/json");
+    const ct = r.text.split("\r\n").filter((l) => l.toLowerCase().startsWith("content-type:"));
+    expect(ct).toEqual(["content-type: application/json"]);
+    expect(r.text.endsWith('{"ok":true}')).toBe(true);
+  });
+
+  test("body.bytes arrives byte for byte", async () => {
+    const r = await rawGet("/bin");
+    const at = r.bytes.indexOf("\r\n\r\n");
+    expect([...r.bytes.subarray(at + 4)]).toEqual([...BINARY]);
+    expect(r.text).toContain(`content-length: ${BINARY.length}`);
+  });
+});
+
+describe("redirects", () => {
+  test("a scheme change keeps a non-default port (Envoy's newUri)", async () => {
+    const r = await rawGet("/secure/x?q=1", "shop.example.com:8080");
+    expect(r.text.startsWith("HTTP/1.1 301")).toBe(true);
+    expect(r.text).toContain("location: https://shop.example.com:8080/secure/x?q=1\r\n");
+  });
+
+  test("the default port of the old scheme is dropped", async () => {
+    const r = await rawGet("/secure/x", "shop.example.com:80");
+    expect(r.text).toContain("location: https://shop.example.com/secure/x\r\n");
+  });
+
+  test("prefixRewrite replaces the matched prefix; redirectCode 308", async () => {
+    const r = await rawGet("/v1/users?page=2");
+    expect(r.text.startsWith("HTTP/1.1 308")).toBe(true);
+    expect(r.text).toContain("location: http://shop.example.com/v2/users?page=2\r\n");
+  });
+});
+
+describe("forwarding", () => {
+  test("uriRegexRewrite: the backend gets the rewritten path, the query kept", async () => {
+    const r = await fetch(gw.url(80, "/service/foo/v1/api?x=1"), { headers: { host: "shop.example.com" } });
+    const j = (await r.json()) as { path: string; headers: Record<string, string> };
+    expect(j.path).toBe("/v1/api/instance/foo?x=1");
+    expect(j.headers["x-envoy-original-path"]).toBe("/service/foo/v1/api?x=1");
+  });
+
+  test("headers of one destination of a weighted split apply when it is picked", async () => {
+    const r = await fetch(gw.url(80, "/split"), { headers: { host: "shop.example.com" } });
+    const j = (await r.json()) as { headers: Record<string, string> };
+    expect(j.headers["x-dest"]).toBe("one");
+    expect(r.headers.get("x-dest-resp")).toBe("one");
+  });
+
+  test("authority match compares the Host as sent (port and case kept)", async () => {
+    expect((await rawGet("/any", "Shop.Example.com:8080")).text.startsWith("HTTP/1.1 202")).toBe(true);
+    expect((await rawGet("/any", "shop.example.com:8080")).text.startsWith("HTTP/1.1 202")).toBe(false);
+  });
+});
