@@ -3,7 +3,6 @@
 // RE2 accepts, weights, redirect codes, durations).
 import { Codes } from "../model/codes.ts";
 import type {
-  Destination,
   HeaderOperationsSpec,
   HeadersSpec,
   HTTPDirectResponse,
@@ -23,32 +22,9 @@ import type {
 import { compileRegexRewrite } from "../route/regex-rewrite.ts";
 import { parseDuration } from "./duration.ts";
 import { compileRe2 } from "./regex.ts";
+import { decodeDestination, decodeStringMatch } from "./vs-match.ts";
 import { decodeCors, decodeDelegate, decodeFault, decodeMirror, decodeMirrorPercentage, decodeMirrors, decodeRetries, has } from "./vs-policies.ts";
 import { bool, int, join, obj, objList, objMap, oneOf, port, str, strList, strMap, type Obj, type Reader } from "./read.ts";
-
-/** A StringMatch object: exactly one of exact/prefix/regex; `{}` → null (matches anything). */
-export function decodeStringMatch(r: Reader, o: Obj, path: string): StringMatchSpec | null {
-  const kinds = (["exact", "prefix", "regex"] as const).filter((k) => o[k] !== undefined && o[k] !== null);
-  if (kinds.length > 1) {
-    r.fail(Codes.Conflict, path, `only one of exact, prefix, regex may be given (got ${kinds.join(", ")})`);
-    return null;
-  }
-  if (kinds.length === 0) return null;
-  const kind = kinds[0]!;
-  const v = o[kind];
-  if (typeof v !== "string") {
-    r.fail(Codes.WrongType, join(path, kind), "must be a string");
-    return null;
-  }
-  if (kind === "regex") {
-    const c = compileRe2(v);
-    if (!c.ok) {
-      r.fail(Codes.InvalidRegex, join(path, kind), `invalid regex ${JSON.stringify(v)}: ${c.error} (Istio uses RE2 syntax)`);
-      return null;
-    }
-  }
-  return { kind, value: v };
-}
 
 function stringMatchField(r: Reader, o: Obj, key: string, path: string): StringMatchSpec | null {
   const m = obj(r, o, key, path);
@@ -88,15 +64,6 @@ function decodeMatch(r: Reader, o: Obj, path: string, unsupported: UnsupportedFi
     gateways: strList(r, o, "gateways", path),
     sourceLabels: strMap(r, o, "sourceLabels", path),
     sourceNamespace: str(r, o, "sourceNamespace", path),
-  };
-}
-
-export function decodeDestination(r: Reader, o: Obj, path: string): Destination {
-  const po = obj(r, o, "port", path);
-  return {
-    host: str(r, o, "host", path, true).toLowerCase(),
-    subset: str(r, o, "subset", path),
-    port: po === null ? 0 : port(r, po, "number", join(path, "port")),
   };
 }
 

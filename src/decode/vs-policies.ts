@@ -7,7 +7,7 @@ import { Codes } from "../model/codes.ts";
 import type { CorsPolicySpec, DelegateSpec, Destination, HTTPFaultSpec, HTTPMirrorPolicySpec, HTTPRetrySpec, StringMatchSpec, UnsupportedField } from "../model/istio.ts";
 import { parseDuration } from "./duration.ts";
 import { bool, int, isObj, join, obj, objList, oneOf, str, strList, type Obj, type Reader } from "./read.ts";
-import { decodeDestination, decodeStringMatch } from "./virtualservice.ts";
+import { decodeDestination, decodeStringMatch } from "./vs-match.ts";
 
 /** Envoy's retry_on conditions that Istio's validation accepts. */
 export const RETRY_ON = new Set([
