@@ -1,6 +1,7 @@
-// What a route's action does to the request: the rewritten path and a
-// redirect's Location. Pure; dispatch.ts calls them when it decides.
-import type { Route, RouteAction } from "../snapshot/types.ts";
+// What a route's action does to the request: the rewritten path, the prefix a
+// redirect's prefixRewrite replaces (the Location itself: src/traffic/redirect.ts).
+// Pure; dispatch.ts calls them when it decides.
+import type { Route } from "../snapshot/types.ts";
 import { matchOne } from "../route/lookup.ts";
 import type { DispatchRequest } from "./decision.ts";
 
@@ -18,19 +19,16 @@ export function rewritePath(route: Route, h: DispatchRequest, to: string): strin
   return to + h.path.slice(1);
 }
 
-/** Location of a redirect: scheme, authority and port replaced as configured; the query kept unless the new uri has one. */
-export function redirectLocation(h: DispatchRequest, a: Extract<RouteAction, { kind: "redirect" }>): string {
-  const scheme = a.scheme ?? h.scheme;
-  const orig = h.authority;
-  const colon = orig.startsWith("[") ? orig.indexOf(":", orig.indexOf("]")) : orig.lastIndexOf(":");
-  const origHost = colon >= 0 ? orig.slice(0, colon) : orig;
-  const origPort = colon >= 0 ? orig.slice(colon) : "";
-  let authority = a.authority ?? origHost;
-  const hasPort = authority.startsWith("[") ? authority.indexOf(":", authority.indexOf("]")) >= 0 : authority.includes(":");
-  if (a.port > 0) authority = (hasPort ? authority.slice(0, authority.lastIndexOf(":")) : authority) + ":" + a.port;
-  else if (a.port === 0 && !hasPort && (a.scheme === null || a.scheme === h.scheme)) authority += origPort;
-  let path = a.uri ?? h.path;
-  if (a.stripPrefix !== undefined && a.stripPrefix > 0) path = a.uri + h.path.slice(a.stripPrefix);
-  if (a.uri === null || !a.uri.includes("?")) if (h.query !== "") path += "?" + h.query;
-  return scheme + "://" + authority + path;
+/**
+ * The uri prefix of the route's match that accepts the request (a redirect's
+ * prefixRewrite replaces it), or null when that match has no uri (`/`).
+ */
+export function matchedPrefix(route: Route, h: DispatchRequest): string | null {
+  const ms = route.matches;
+  for (let i = 0; i < ms.length; i++) {
+    const m = ms[i]!;
+    if (!matchOne(m, h)) continue;
+    return m.uri !== null && m.uri.kind === "prefix" ? m.uri.value : null;
+  }
+  return null;
 }

@@ -75,6 +75,13 @@ export class Decision {
   /** Header operations of the route (EMPTY_OPS when none was chosen). */
   requestHeaders: HeaderOperations = EMPTY_OPS;
   responseHeaders: HeaderOperations = EMPTY_OPS;
+  // --- traffic policies of the route (src/traffic) ---
+  /** The route's fault delays the request this long before it is forwarded or answered (flag DI). */
+  delayMs = 0;
+  /** reply: header lines the reply carries besides the row's (a CORS preflight's, a gRPC fault abort's). */
+  extraHeaders: [string, string][] = [];
+  /** direct response: `body.bytes` (sent instead of `body`), or null. */
+  bodyBytes: Uint8Array | null = null;
 }
 
 /** TLS filter-chain choice for a ClientHello (workers/tls/listener.ts). */

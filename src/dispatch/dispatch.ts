@@ -6,9 +6,13 @@
 // `trace`/`explain` all call these functions, so what explain says is what the
 // gateway does. Pure: no sockets, no clock; randomness is injected.
 import { misdirected, selectRoute, selectVirtualHost } from "../route/lookup.ts";
-import type { FilterChain, Listener, Snapshot, TcpRouteTable, WeightedDestination } from "../snapshot/types.ts";
-import { redirectLocation, rewritePath } from "./actions.ts";
-import { Decision, type ChainDecision, type ConnFacts, type DispatchRequest, type TcpDecision } from "./decision.ts";
+import { applyRegexRewrite } from "../route/regex-rewrite.ts";
+import type { FilterChain, HeaderOperations, Listener, Snapshot, TcpRouteTable, WeightedDestination } from "../snapshot/types.ts";
+import { corsDecision } from "../traffic/cors.ts";
+import { faultAbort, faultDelay } from "../traffic/fault.ts";
+import { redirectLocation } from "../traffic/redirect.ts";
+import { matchedPrefix, rewritePath } from "./actions.ts";
+import { Decision, EMPTY_OPS, type ChainDecision, type ConnFacts, type DispatchRequest, type TcpDecision } from "./decision.ts";
 import { REPLIES, type ReplyRow } from "./replies.ts";
 
 function reply(d: Decision, r: ReplyRow): Decision {
@@ -68,34 +72,72 @@ export function dispatch(snapshot: Snapshot, conn: ConnFacts, req: DispatchReque
   d.requestHeaders = route.requestHeaders;
   d.responseHeaders = route.responseHeaders;
   const a = route.action;
+  // Istio's filter order: fault, then CORS, then the router
+  const fault = route.fault;
+  if (fault) {
+    d.delayMs = faultDelay(fault, random());
+    const abort = faultAbort(fault, random(), isGrpc(req));
+    if (abort !== null) {
+      reply(d, REPLIES.fault_abort);
+      d.status = abort.status;
+      d.body = abort.body;
+      d.extraHeaders = abort.headers;
+      d.responseHeaders = EMPTY_OPS; // a filter's local reply: the route's response headers are the router's
+      return d;
+    }
+  }
   if (a.kind === "redirect") {
     reply(d, REPLIES.redirect);
     d.status = a.status;
-    d.location = redirectLocation(req, a);
+    d.location = redirectLocation(a, req, a.prefixRewrite ? matchedPrefix(route, req) : null);
     return d;
   }
   if (a.kind === "direct") {
     reply(d, REPLIES.direct_response);
     d.status = a.status;
     d.body = a.body;
+    d.bodyBytes = a.bytes ?? null;
+    return d;
+  }
+  const cors = corsDecision(route.cors, req.method, req);
+  if (cors.kind === "preflight") {
+    reply(d, REPLIES.cors_preflight);
+    d.extraHeaders = cors.headers;
+    d.responseHeaders = EMPTY_OPS;
     return d;
   }
   const dest = pickWeighted(a.destinations, a.totalWeight, random);
   if (dest === null) return reply(d, REPLIES.no_healthy_upstream);
   d.destination = dest;
+  // a destination of a split with its own headers: its operations (the route's included)
+  if (dest.requestHeaders !== undefined) d.requestHeaders = dest.requestHeaders;
+  if (dest.responseHeaders !== undefined) d.responseHeaders = dest.responseHeaders;
+  // an allowed origin: the CORS headers set on whatever answers (the upstream or the router's 503/504)
+  if (cors.kind === "forward" && cors.responseHeaders.length > 0) d.responseHeaders = withSet(d.responseHeaders, cors.responseHeaders);
   if (dest.cluster === "") return reply(d, REPLIES.backend_unresolved);
   const c = snapshot.clusters.get(dest.cluster);
   if (c === undefined) return reply(d, REPLIES.cluster_not_found);
   if (c.endpoints.length === 0) return reply(d, REPLIES.no_healthy_upstream);
   d.cluster = c;
   d.kind = "forward";
-  if (a.rewriteUri !== null) {
-    const p = rewritePath(route, req, a.rewriteUri);
+  if (a.rewriteUri !== null || a.regexRewrite) {
+    // Envoy's regex_rewrite replaces within the path; the query is kept either way
+    const p = a.regexRewrite ? applyRegexRewrite(a.regexRewrite, req.path) : rewritePath(route, req, a.rewriteUri!);
     d.originalPath = req.query === "" ? req.path : req.path + "?" + req.query;
     d.path = req.query === "" ? p : p + "?" + req.query;
   }
-  d.authority = a.rewriteAuthority ?? (req.authority === "" ? dest.host : req.authority);
+  d.authority = dest.rewriteAuthority ?? a.rewriteAuthority ?? (req.authority === "" ? dest.host : req.authority);
   return d;
+}
+
+/** gRPC requests (content-type application/grpc…) get a fault's gRPC status the gRPC way. */
+function isGrpc(req: DispatchRequest): boolean {
+  return req.header("content-type")?.startsWith("application/grpc") === true;
+}
+
+/** `ops` with `lines` set after its own sets (so they win). */
+function withSet(ops: HeaderOperations, lines: [string, string][]): HeaderOperations {
+  return { set: [...ops.set, ...lines], add: ops.add, remove: ops.remove };
 }
 
 /** The listener of a Gateway port in `snapshot` (by `port.number`, else by the bound port), or null. */

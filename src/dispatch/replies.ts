@@ -66,7 +66,11 @@ export type ReplyCode =
   | "jwt_denied"
   | "rbac_denied"
   | "ext_authz_denied"
-  | "ext_authz_error";
+  | "ext_authz_error"
+  | "fault_abort"
+  | "cors_preflight"
+  | "per_try_timeout"
+  | "response_timeout_after_response";
 
 /** code → row. Statuses 3xx/2xx of redirect/direct_response are the route's (Decision.status overrides). */
 export const REPLIES: { readonly [K in ReplyCode]: ReplyRow } = {
@@ -80,6 +84,10 @@ export const REPLIES: { readonly [K in ReplyCode]: ReplyRow } = {
   direct_response: row("direct_response", 200, "-", "direct_response", "", "internal", false),
   /** A Gateway API backendRef that does not resolve (the spec: its share of requests gets 500). */
   backend_unresolved: row("backend_unresolved", 500, "-", "direct_response", "", "internal", false),
+  /** A route's fault abort (Envoy's fault filter); the status is the route's (Decision.status). */
+  fault_abort: row("fault_abort", 503, "FI", "fault_filter_abort", "fault filter abort", "internal", false),
+  /** A CORS preflight answered by the gateway (Envoy's CORS filter): 200, no body. */
+  cors_preflight: row("cors_preflight", 200, "-", "cors_response", "", "internal", false),
   // --- upstream failures (the worker, while forwarding) ---
   /** Circuit breaker / pending-request overflow (for the traffic features; not given yet). */
   upstream_overflow: row("upstream_overflow", 503, "UO", "upstream_reset_before_response_started{overflow}", RESET + "overflow", "upstream", true),
@@ -98,6 +106,10 @@ export const REPLIES: { readonly [K in ReplyCode]: ReplyRow } = {
   upstream_reset_after_response: row("upstream_reset_after_response", 0, "UC", "upstream_reset_after_response_started{connection_termination}", "", "upstream", false),
   upstream_protocol_error_after_response: row("upstream_protocol_error_after_response", 0, "UPE", "upstream_reset_after_response_started{protocol_error}", "", "upstream", false),
   response_timeout: row("response_timeout", 504, "UT", "response_timeout", "upstream request timeout", "upstream", true),
+  /** The retry policy's per-try timeout fired before a response head (retried when the policy says so). */
+  per_try_timeout: row("per_try_timeout", 504, "UT", "upstream_per_try_timeout", "upstream request timeout", "upstream", true),
+  /** The route timeout fired while the response body streamed: the client's stream is reset. */
+  response_timeout_after_response: row("response_timeout_after_response", 0, "UT", "response_timeout", "", "upstream", false),
   // --- downstream (the client's request) ---
   bad_request: row("bad_request", 400, "DPE", "http1.codec_error", "", "downstream", false),
   /** Request head over 60 KiB or too many fields (Envoy: max_request_headers_kb / _count). */

@@ -329,8 +329,6 @@ export type RouteAction =
       /** 0: the request's port is kept (unless the scheme changes); -1: no port in the Location. */
       port: number;
       uri: string | null;
-      /** > 0: `uri` replaces this many leading characters of the path (the matched prefix); the rest is kept. */
-      stripPrefix?: number;
       /** redirect.prefixRewrite: the matched uri prefix replaced with this (the query kept). */
       prefixRewrite?: string | null;
     }

@@ -40,16 +40,18 @@ export function corsResponseHeaders(p: CorsPolicy, origin: string): HeaderList {
   return out;
 }
 
-/**
- * The decision for one request. `header(name)` reads a request header by
- * lower-case name (undefined when absent).
- */
-export function corsDecision(p: CorsPolicy | null | undefined, method: string, header: (name: string) => string | undefined): CorsDecision {
+/** Request headers by lower-case name (undefined when absent): the request view dispatch has. */
+export interface HeaderSource {
+  header(name: string): string | undefined;
+}
+
+/** The decision for one request. */
+export function corsDecision(p: CorsPolicy | null | undefined, method: string, req: HeaderSource): CorsDecision {
   if (p === null || p === undefined) return NONE;
-  const origin = header("origin");
+  const origin = req.header("origin");
   if (origin === undefined || origin === "") return NONE;
   const allowed = originAllowed(p, origin);
-  const requestMethod = header("access-control-request-method");
+  const requestMethod = req.header("access-control-request-method");
   if (method !== "OPTIONS" || requestMethod === undefined || requestMethod === "") {
     return { kind: "forward", responseHeaders: allowed ? corsResponseHeaders(p, origin) : [] };
   }
@@ -59,7 +61,7 @@ export function corsDecision(p: CorsPolicy | null | undefined, method: string, h
   if (p.allowCredentials) h.push(["access-control-allow-credentials", "true"]);
   if (p.allowMethods !== "") h.push(["access-control-allow-methods", p.allowMethods === "*" ? requestMethod : p.allowMethods]);
   if (p.allowHeaders !== "") {
-    const requested = header("access-control-request-headers") ?? "";
+    const requested = req.header("access-control-request-headers") ?? "";
     if (p.allowHeaders !== "*") h.push(["access-control-allow-headers", p.allowHeaders]);
     else if (requested !== "") h.push(["access-control-allow-headers", requested]);
   }

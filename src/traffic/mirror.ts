@@ -23,8 +23,10 @@ export const MIRROR_BODY_LIMIT = 64 * 1024;
 export const MIRROR_MAX_IN_FLIGHT = 256;
 
 /** The mirrors this request goes to; `draw()` gives a uniform number in [0, 1) per mirror. */
+const NO_MIRRORS: MirrorPolicy[] = [];
+
 export function mirrorsFor(mirrors: MirrorPolicy[] | undefined, draw: () => number): MirrorPolicy[] {
-  if (mirrors === undefined || mirrors.length === 0) return [];
+  if (mirrors === undefined || mirrors.length === 0) return NO_MIRRORS;
   const out: MirrorPolicy[] = [];
   for (const m of mirrors) if (m.perMillion >= 1_000_000 || drawHits(m.perMillion, draw())) out.push(m);
   return out;

@@ -101,7 +101,8 @@ describe("dispatch", () => {
 
   test("redirect and direct response are replies with the route's status, Location and body", () => {
     const r = dispatch(s, conn, req("a.example.com:8080", "/old?q=1"));
-    expect([r.kind, r.reply?.code, r.status, r.location]).toEqual(["reply", "redirect", 308, "http://b.example.com:8080/new?q=1"]);
+    // Envoy's newUri: a redirect authority is used as written, the request's port is not carried over
+    expect([r.kind, r.reply?.code, r.status, r.location]).toEqual(["reply", "redirect", 308, "http://b.example.com/new?q=1"]);
     const t = dispatch(s, conn, req("a.example.com", "/tea"));
     expect([t.reply?.code, t.status, t.body, t.route?.name]).toEqual(["direct_response", 418, "short and stout", "teapot"]);
   });
@@ -219,6 +220,7 @@ describe("the exchange state machine", () => {
       [NEW, DONE],
       [CONNECTING, WAITING],
       [WAITING, CONNECTING], // retry on a fresh connection
+      [CONNECTING, CONNECTING], // retry after a connect failure (the route's retry policy)
       [WAITING, STREAMING],
       [WAITING, TUNNEL],
       [WAITING, DONE],

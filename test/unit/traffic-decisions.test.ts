@@ -22,7 +22,7 @@ const CORS: CorsPolicy = {
 };
 
 function cors(p: CorsPolicy | null, method: string, h: Record<string, string>) {
-  return corsDecision(p, method, (n) => h[n]);
+  return corsDecision(p, method, { header: (n) => h[n] });
 }
 
 describe("CORS", () => {

@@ -10,7 +10,10 @@
 //    └── local reply ───────┴──── local reply (connect failure, 5xx, timeout) ─┴──────────▶ DONE ─▶ FINISHED
 //
 // Any state but FINISHED may also go straight to FINISHED (the client went
-// away, the request body broke after the response started).
+// away, the request body broke after the response started). A retry (the
+// route's retry policy, or a reused connection found dead) goes back to
+// CONNECTING from WAITING, or from CONNECTING after a connect failure; a
+// retriable response head is dropped before it reaches STREAMING.
 import { ExchangeRecord } from "./exchange-record.ts";
 
 export const NEW = 0;
@@ -36,7 +39,7 @@ const bit = (...s: number[]): number => s.reduce((m, x) => m | (1 << x), 0);
 /** LEGAL[from] has bit `to` set when from → to is allowed. */
 const LEGAL: readonly number[] = [
   /* NEW */ bit(CONNECTING, DONE, FINISHED),
-  /* CONNECTING */ bit(WAITING, DONE, FINISHED),
+  /* CONNECTING */ bit(CONNECTING, WAITING, DONE, FINISHED),
   /* WAITING */ bit(CONNECTING, STREAMING, TUNNEL, DONE, FINISHED),
   /* STREAMING */ bit(DONE, FINISHED),
   /* TUNNEL */ bit(FINISHED),

@@ -1,25 +1,28 @@
 // One request/response exchange on a downstream connection: route it, answer
 // it locally or forward it through a pooled upstream connection, stream both
 // bodies with backpressure, then log and count it. The response side lives in
-// response.ts; this file holds the lifecycle and the request side.
+// response.ts, the route's traffic policies (fault delay, retries, timeouts,
+// mirrors) in exchange-policies.ts; this file holds the lifecycle and the
+// request side.
 import { EMPTY_OPS, type Decision } from "../../src/dispatch/decision.ts";
 import { dispatch } from "../../src/dispatch/dispatch.ts";
 import { codecReply, REPLIES, type ReplyRow, type UpstreamFailure } from "../../src/dispatch/replies.ts";
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
+import type { UpstreamOutcome } from "../../src/traffic/retry.ts";
 import { accessLog } from "../access-log.ts";
-import { httpDate, options, reportError } from "../context.ts";
+import { httpDate, options } from "../context.ts";
 import { stats } from "../stats.ts";
 import { BODY_BAD, BODY_LENGTH, BodyReader } from "./body.ts";
-import type { Generation } from "./clusters.ts";
 import type { ExchangeConn, TunnelUser } from "./conn.ts";
-import { CONNECTING, DONE, ExchangeStates, FINISHED, STREAMING, TUNNEL, WAITING } from "./exchange-state.ts";
+import { ExchangePolicies, withFlag } from "./exchange-policies.ts";
+import { CONNECTING, DONE, FINISHED, NEW, STREAMING, TUNNEL, WAITING } from "./exchange-state.ts";
 import { hasOps, localIds, localResponseHead, upstreamRequestHead } from "./heads-out.ts";
 import { localOps } from "./route-actions.ts";
+import { UpstreamRequest } from "./upstream-request.ts";
 import type { RequestHead } from "./parse-request.ts";
 import type { ResponseHead } from "./parse-response.ts";
 import { onResponseData, onUpstreamGone, type ResponseExchange } from "./response.ts";
 import type { UpstreamConn, UpstreamUser } from "./upstream-conn.ts";
-import { UpstreamRequest } from "./upstream-request.ts";
 import { securityGate } from "./security-gate.ts";
 import type { EndpointPool } from "./upstream-pool.ts";
 import { pickHash } from "./upstream-pick.ts";
@@ -28,39 +31,26 @@ import { upstreamSni } from "./upstream-tls.ts";
 import type { OutlierResult } from "../../src/upstream/outlier.ts";
 
 const CONNECTED: OutlierResult = { kind: "connected" };
-const TIMED_OUT: OutlierResult = { kind: "timeout" };
 
 /** Request body bytes read and dropped after a local reply before the connection is closed instead. */
 const DISCARD_LIMIT = 1 << 20;
+/** The client's own x-envoy-attempt-count (the gateway sets it). */
+const ATTEMPT_HEADER = /\nx-envoy-attempt-count:/i;
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
 export const NO_OPS: HeaderOperations = EMPTY_OPS;
 const NOT_ASCII = /[^\x00-\x7f]/;
 
-function onTimeout(ex: Exchange): void {
-  ex.timer = null;
-  try {
-    ex.onTimeout();
-  } catch (err) {
-    reportError("route timeout", err);
-    ex.ds.abort();
-  }
-}
-
-export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser, ResponseExchange {
+export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUser, ResponseExchange {
   // --- state ---
   readonly t0 = performance.now();
-  /** The generation the request was decided in (route table and clusters); set by start(). */
-  gen: Generation | null = null;
-  decision: Decision | null = null;
   /** The local reply given, or null (forwarded / not answered yet). */
   replyRow: ReplyRow | null = null;
   destService = "unknown";
-  pool: EndpointPool | null = null;
+  conn: UpstreamConn | null = null;
   /** The endpoint pool this request waits on for a connection (circuit breakers' pending), or null. */
   waitingOn: EndpointPool | null = null;
   /** SNI of the upstream connection (TLS clusters: the request's host unless the DestinationRule names one). */
-  sni = "";
-  conn: UpstreamConn | null = null;
+  private upSni = "";
   readonly reqBody = new BodyReader();
   /** The downstream delivered the whole request (requestComplete was called). */
   reqComplete = false;
@@ -68,11 +58,9 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
   discard = false;
   private discarded = 0;
   retried = false;
-  /** The request's head, held body and replay copy on their way upstream. */
-  private readonly up = new UpstreamRequest();
+  /** The request's head, held body and body copy on their way upstream. */
+  protected readonly up = new UpstreamRequest();
   tSent = 0;
-  timeoutMs = 0;
-  timer: ReturnType<typeof setTimeout> | null = null;
   respBuf: Buffer | null = null;
   resp: ResponseHead | null = null;
   readonly respBody = new BodyReader();
@@ -108,10 +96,7 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
     this.respBuf = null;
     this.resp = r;
     this.pool?.outcome({ kind: "status", status: r.status });
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+    this.tries?.clearPerTry();
     this.upstreamServiceTime = Math.round(performance.now() - this.tSent);
     this.status = r.status;
     this.details = "via_upstream";
@@ -127,6 +112,7 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
   /** The whole response was passed on; `conn` goes back to its pool (closed unless `reusable`). */
   responseEnded(conn: UpstreamConn | null, reusable: boolean): void {
     this.to(DONE);
+    this.clearRouteTimer();
     if (conn !== null && this.conn === conn) {
       this.conn = null;
       conn.release(reusable);
@@ -140,9 +126,12 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
     this.decode = decode;
     this.closeDownstream = true;
   }
-  /** The upstream failed before a response head: a local reply (`row`), the connection dropped. */
+  /** The upstream failed before a response head: another try when the retry policy says so, else a local reply (`row`). */
   failBeforeResponse(row: ReplyRow, transportFailure = ""): void {
     if (transportFailure !== "") this.transportFailure = transportFailure;
+    const outcome: UpstreamOutcome =
+      row.code === "connect_failure" || row.code === "connect_timeout" ? { kind: "connect_failure" } : { kind: "reset", sent: this.state === WAITING };
+    if (this.tryAgain(outcome, row)) return;
     stats.upstreamError(this.upstreamCluster, row.flag);
     this.respBuf = null;
     this.resp = null;
@@ -158,7 +147,7 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
   failAfterResponse(row: ReplyRow): void {
     stats.upstreamError(this.upstreamCluster, row.flag);
     this.replyRow = row;
-    this.flags = row.flag;
+    this.flags = withFlag(this.flags, row.flag);
     this.details = row.details;
     this.dropUpstream();
     this.closeDownstream = true;
@@ -210,8 +199,17 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
     this.act(d);
   }
 
-  /** Carry out the decision: forward, or answer locally. */
+  /**
+   * Carry out the decision once security let it through: the route's fault
+   * delay first (Istio's filter order: authn/authz, fault, CORS, router), then
+   * proceed().
+   */
   act(d: Decision): void {
+    this.actOrDelay(d);
+  }
+
+  /** Forward, or answer locally. */
+  protected proceed(d: Decision): void {
     if (d.kind === "forward") {
       this.to(CONNECTING);
       return this.forward(d);
@@ -223,7 +221,9 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
       this.destService = d.cluster?.serviceHost ?? dest.host;
       stats.upstreamError(dest.cluster, d.reply!.flag);
     }
-    this.reply(d.reply!, d.status, d.body, d.location === "" ? "" : "location: " + d.location + "\r\n");
+    let extra = d.location === "" ? "" : "location: " + d.location + "\r\n";
+    for (const [k, v] of d.extraHeaders) extra += k + ": " + v + "\r\n";
+    this.reply(d.reply!, d.status, d.body, extra, d.reply!.details, d.bodyBytes);
   }
 
   private forward(d: Decision): void {
@@ -242,26 +242,32 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
         const ops = this.responseOps;
         this.responseOps = { set: ops.set, add: [...ops.add, ["set-cookie", ph.setCookie]], remove: ops.remove };
       }
-      pool = rt.pick(ph?.hash ?? null);
+      this.hash = ph?.hash ?? null;
+      pool = rt.pick(this.hash);
     }
     if (pool === null) {
       stats.upstreamError(dest.cluster, REPLIES.no_healthy_upstream.flag);
       return this.reply(REPLIES.no_healthy_upstream);
     }
-    this.pool = pool;
-    pool.active++;
-    this.upstreamHost = pool.hostPort;
-    const route = d.route!;
+    this.beginForward(d, pool);
     const xfcc = this.ds.tls?.xfcc ?? "";
-    const headStr = upstreamRequestHead(h, d.path ?? this.logPath, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, this, xfcc);
-    this.up.head = headStr;
-    this.up.ascii = !h.highBytes && (!hasOps(d.requestHeaders) || !NOT_ASCII.test(headStr));
+    let ops = d.requestHeaders;
+    // the gateway sets x-envoy-attempt-count (Istio turns it on for gateway virtual hosts): the client's is dropped
+    if (ATTEMPT_HEADER.test(h.raw)) ops = { set: ops.set, add: ops.add, remove: [...ops.remove, "x-envoy-attempt-count"] };
+    const headStr = upstreamRequestHead(h, d.path ?? this.logPath, d.authority, this.ds.remoteIp, d.originalPath, ops, this, xfcc);
+    this.up.setHead(headStr, !h.highBytes && (!hasOps(ops) || !NOT_ASCII.test(headStr)));
     if (h.expectContinue && !this.reqBody.done) this.ds.write(CONTINUE);
-    this.timeoutMs = route.timeoutMs;
-    this.sni = pool.tls === null ? "" : upstreamSni(pool.tls, d.authority);
-    const c = rt!.acquire(pool, this, this.sni);
+    this.connectTo(pool);
+    // the request completed while a fault delay held it back
+    if (this.reqComplete) this.requestDone();
+  }
+
+  /** A connection to `pool` as the cluster's circuit breakers admit it: open now, opening, queued, or 503 UO. */
+  protected connectTo(pool: EndpointPool): void {
+    this.upSni = pool.tls === null ? "" : upstreamSni(pool.tls, this.decision!.authority);
+    const c = this.gen!.clusters.get(this.upstreamCluster)!.acquire(pool, this, this.upSni);
     if (c === "overflow") {
-      stats.upstreamError(dest.cluster, REPLIES.upstream_overflow.flag);
+      stats.upstreamError(this.upstreamCluster, REPLIES.upstream_overflow.flag);
       return this.reply(REPLIES.upstream_overflow);
     }
     if (c !== "queued" && c.isOpen) {
@@ -295,8 +301,11 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
     const conn = this.conn!;
     this.tSent = performance.now();
     if (accessLog.enabled) this.upstreamLocal = conn.localAddress;
+    const t = this.tries!;
     this.to(WAITING);
-    const ok = this.up.sendTo(conn, this.retried);
+    // a retry (the policy's, or a dead reused connection): the body bytes earlier tries sent go again first
+    const ok = this.up.sendTo(conn, this.retried || t.count > 1, t.count);
+    if (this.reqComplete) t.armPerTry();
     if (ok) this.ds.resume();
     else this.ds.pause();
   }
@@ -350,17 +359,9 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
   /** The downstream delivered the whole request. */
   requestComplete(): void {
     this.reqComplete = true;
-    if (this.timeoutMs > 0 && this.resp === null && (this.state === CONNECTING || this.state === WAITING) && this.timer === null)
-      this.timer = setTimeout(onTimeout, this.timeoutMs, this);
+    // NEW: held by a fault delay (forward() takes over); no pool: answered locally
+    if (this.state !== NEW && this.pool !== null && !this.finished) this.requestDone();
     this.maybeFinish();
-  }
-
-  onTimeout(): void {
-    if (this.finished || this.resp !== null || this.respDone) return;
-    this.pool?.outcome(TIMED_OUT);
-    this.dropUpstream();
-    stats.upstreamError(this.upstreamCluster, REPLIES.response_timeout.flag);
-    this.reply(REPLIES.response_timeout);
   }
 
   /**
@@ -369,23 +370,21 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
    * override the row's for redirects and direct responses, `details` for the
    * security replies (the JWT status, the matched policy).
    */
-  reply(row: ReplyRow, status = row.status, body = row.body, extra = "", details = row.details): void {
+  reply(row: ReplyRow, status = row.status, body = row.body, extra = "", details = row.details, bytes: Uint8Array | null = null): void {
     if (this.respStarted) return;
     if (status >= 400 && isGrpcContentType(this.head.header("content-type"))) {
       // a gRPC client reads grpc-status: HTTP 200 Trailers-Only, as Envoy's local replies to gRPC requests
-      extra += grpcReplyHeaders(status, body);
+      extra += grpcReplyHeaders(status, bytes === null ? body : "");
       status = 200;
       body = "";
+      bytes = null;
     }
     this.to(DONE);
     this.replyRow = row;
     this.status = status;
-    this.flags = row.flag;
+    this.flags = withFlag(this.flags, row.flag);
     this.details = details;
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+    this.clearTimers();
     if (!this.reqBody.done) {
       this.discard = true;
       this.up.dropPending();
@@ -395,12 +394,15 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
     }
     // the ids Envoy sets before routing, for the log line (not for a head that did not parse)
     if (accessLog.enabled && this.requestId === "" && row.flag !== "DPE") localIds(this.head, this.ds.remoteIp, this);
-    const bodyBytes = body === "" ? 0 : Buffer.byteLength(body);
+    const bodyBytes = bytes !== null ? bytes.length : body === "" ? 0 : Buffer.byteLength(body);
     const ops = this.responseOps;
     const opsExtra = ops === NO_OPS ? "" : localOps(ops);
     const head = localResponseHead(status, bodyBytes, options.serverHeader, httpDate, extra + opsExtra, this.connectionHeader);
     this.bytesSent = this.head.method === "HEAD" ? 0 : bodyBytes;
-    this.ds.write(Buffer.from(this.bytesSent === 0 ? head : head + body, this.bytesSent === 0 ? "latin1" : "utf8"));
+    if (this.bytesSent > 0 && bytes !== null) {
+      // body.bytes: binary, sent as it is
+      this.ds.write(Buffer.concat([Buffer.from(head, /[^\x00-\xff]/.test(head) ? "utf8" : "latin1"), bytes]));
+    } else this.ds.write(Buffer.from(this.bytesSent === 0 ? head : head + body, this.bytesSent === 0 ? "latin1" : "utf8"));
     this.maybeFinish();
   }
 
@@ -417,12 +419,10 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
   finish(): void {
     if (this.finished) return;
     this.to(FINISHED);
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+    this.clearTimers();
     this.dropUpstream();
     this.stopWaiting();
+    this.endRetry();
     if (this.pool !== null) this.pool.active--;
     const dur = performance.now() - this.t0;
     this.durationMs = Math.round(dur);
@@ -464,7 +464,7 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
     this.dropUpstream();
     if (!this.respDone) {
       const dc = REPLIES.downstream_disconnect;
-      if (this.flags === "-") this.flags = dc.flag;
+      if (this.flags === "-" || this.flags === "DI") this.flags = withFlag(this.flags, dc.flag);
       if (this.details === "" || this.details === "via_upstream") this.details = dc.details;
       if (!this.respStarted) this.status = 0;
     }
@@ -488,6 +488,6 @@ export class Exchange extends ExchangeStates implements UpstreamUser, TunnelUser
   retry(): void {
     this.retried = true;
     this.to(CONNECTING);
-    this.conn = this.pool!.connect(this, this.sni);
+    this.conn = this.pool!.connect(this, this.upSni);
   }
 }

@@ -149,7 +149,13 @@ export const FRAME_LENGTH = 1;
 export const FRAME_CHUNKED = 2;
 export const FRAME_CLOSE = 3;
 
-/** A response the gateway answers itself (404, 503, redirects, direct responses, 400s). */
+const CONTENT_TYPE_LINE = /(^|\n)content-type:/i;
+
+/**
+ * A response the gateway answers itself (404, 503, redirects, direct
+ * responses, 400s). A body is text/plain unless `extra` (the route's response
+ * headers, a gRPC reply) names its own content-type.
+ */
 export function localResponseHead(
   status: number,
   bodyBytes: number,
@@ -159,7 +165,7 @@ export function localResponseHead(
   connection: string,
 ): string {
   let out = "HTTP/1.1 " + status + " " + reasonOf(status) + "\r\n" + extra;
-  if (bodyBytes > 0) out += "content-type: text/plain\r\n";
+  if (bodyBytes > 0 && (extra === "" || !CONTENT_TYPE_LINE.test(extra))) out += "content-type: text/plain\r\n";
   out += "content-length: " + bodyBytes + "\r\ndate: " + date + "\r\nserver: " + server + "\r\n";
   if (connection !== "") out += "connection: " + connection + "\r\n";
   return out + "\r\n";

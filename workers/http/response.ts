@@ -52,6 +52,8 @@ export interface ResponseExchange extends TunnelUser {
   upstreamAnswered(): void;
   /** The response body ends with the connection (`decode`: chunked decoded for an HTTP/1.0 client). */
   endsByClose(decode: boolean): void;
+  /** A final head `buf[0, end)` arrived: true when the retry policy takes it (another try starts, nothing is written). */
+  retryResponse(r: ResponseHead, buf: Buffer, end: number): boolean;
   responseHead(r: ResponseHead): void;
   responseStarted(): void;
   tunnelStarted(): void;
@@ -97,6 +99,8 @@ function onHeadBytes(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): vo
       return;
     }
   }
+  // a status the route's retry policy retries (gateway-error, a listed code…): dropped, another try starts
+  if (ex.retryResponse(r, buf, end)) return;
   ex.responseHead(r);
   const h = ex.head;
   if (r.status === 101) {

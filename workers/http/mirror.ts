@@ -1,0 +1,88 @@
+// Mirrored copies of a request (a route's mirror/mirrors), fire-and-forget:
+// each copy opens its own connection to an endpoint of the mirror's cluster,
+// writes the request head and the (buffered, ≤ MIRROR_BODY_LIMIT) body, and
+// closes the connection at the first answer byte, on error, or after
+// MIRROR_TIMEOUT_MS. Nothing of it reaches the client or its exchange; at most
+// MIRROR_MAX_IN_FLIGHT copies are open per worker (more are dropped, never queued).
+import type { MirrorPolicy } from "../../src/snapshot/types.ts";
+import { MIRROR_MAX_IN_FLIGHT, shadowAuthority } from "../../src/traffic/mirror.ts";
+import type { Generation } from "./clusters.ts";
+import type { UpstreamConn, UpstreamUser } from "./upstream-conn.ts";
+
+/** A copy still waiting for its answer after this long is closed. */
+export const MIRROR_TIMEOUT_MS = 30_000;
+
+let inFlight = 0;
+
+/** Copies open now (for tests and metrics). */
+export function mirrorsInFlight(): number {
+  return inFlight;
+}
+
+class MirrorCopy implements UpstreamUser {
+  private conn: UpstreamConn | null = null;
+  private done = false;
+  private readonly timer: ReturnType<typeof setTimeout>;
+
+  constructor(
+    private readonly head: Buffer,
+    private readonly body: Uint8Array[],
+  ) {
+    inFlight++;
+    this.timer = setTimeout(() => this.end(), MIRROR_TIMEOUT_MS);
+  }
+
+  start(conn: UpstreamConn): void {
+    this.conn = conn;
+  }
+
+  onUpstreamOpen(conn: UpstreamConn): void {
+    if (this.done) return conn.destroy();
+    conn.write(this.head);
+    for (const b of this.body) conn.write(b);
+  }
+  onUpstreamData(): void {
+    this.end(); // the mirror answered: what it says does not matter
+  }
+  onUpstreamDrain(): void {}
+  onUpstreamClose(): void {
+    this.conn = null;
+    this.end();
+  }
+
+  private end(): void {
+    if (this.done) return;
+    this.done = true;
+    inFlight--;
+    clearTimeout(this.timer);
+    const c = this.conn;
+    this.conn = null;
+    c?.destroy();
+  }
+}
+
+/** The request head for a mirror: the upstream head with the mirror's Host (unchanged by default). */
+function mirrorHead(upHead: string, authority: string): string {
+  const shadow = shadowAuthority(authority);
+  if (shadow === authority) return upHead;
+  return upHead.replace(/\r\nhost:[^\r]*\r\n/i, `\r\nhost: ${shadow}\r\n`);
+}
+
+/**
+ * Send a copy of the request to each mirror (in `gen`, the generation the
+ * request was decided in). `upHead`: the head as sent upstream.
+ */
+export function sendMirrors(gen: Generation, mirrors: MirrorPolicy[], upHead: string, authority: string, body: Uint8Array[]): void {
+  let head: Buffer | null = null;
+  for (const m of mirrors) {
+    if (inFlight >= MIRROR_MAX_IN_FLIGHT) return;
+    const pool = gen.clusters.get(m.cluster)?.pick() ?? null;
+    if (pool === null) continue;
+    if (head === null) {
+      const text = mirrorHead(upHead, authority);
+      head = Buffer.from(text, /[^\x00-\xff]/.test(text) ? "utf8" : "latin1");
+    }
+    const copy = new MirrorCopy(head, body);
+    copy.start(pool.connect(copy));
+  }
+}
