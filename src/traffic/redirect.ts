@@ -6,7 +6,8 @@
 //   is given, or when the scheme changes and the port is the old scheme's
 //   default (`http://a:80` → `https://a`); any other port is kept
 //   (`http://a:8080` → `https://a:8080`);
-// - port: the redirect's port (Istio leaves out 80 for http and 443 for https);
+// - port: the redirect's port (Istio leaves out 80 for http and 443 for https;
+//   -1, set for Gateway API routes: none, not even the request's);
 // - path: `uri` replaces the path (the query kept unless `uri` has one);
 //   `prefixRewrite` replaces the matched prefix of path and query.
 import type { RouteAction } from "../snapshot/types.ts";
@@ -51,6 +52,8 @@ export function redirectLocation(a: RedirectAction, req: RedirectRequest, matche
   const scheme = a.scheme ?? req.scheme;
   const port = a.port > 0 ? `:${a.port}` : "";
   let host = a.authority ?? requestHost(req, scheme, port);
+  // port -1 (Gateway API routes): the Location carries no port at all
+  if (a.port < 0 && a.authority === null && portAt(host) >= 0) host = host.slice(0, portAt(host));
   // an authority written with a port and a port given: the port given (Envoy would write both)
   if (a.authority !== null && port !== "" && portAt(host) >= 0) host = host.slice(0, portAt(host));
   let path: string;

@@ -170,6 +170,7 @@ describe("redirect Location (Envoy's newUri)", () => {
     ["authority given: the request's port is not carried", red({ authority: "b.com" }), req("a.com:8080"), null, "http://b.com/a/b"],
     ["prefixRewrite replaces the matched prefix, query kept", red({ prefixRewrite: "/v2" }), req("a.com", "http", "/v1/users", "q=1"), "/v1", "http://a.com/v2/users?q=1"],
     ["IPv6 host with port", red({ scheme: "https" }), req("[::1]:8080"), null, "https://[::1]:8080/a/b"],
+    ["port -1 (Gateway API): no port at all", red({ port: -1 }), req("a.com:8080"), null, "http://a.com/a/b"],
   ];
   for (const [name, a, r, prefix, want] of cases) test(name, () => expect(redirectLocation(a, r, prefix)).toBe(want));
 });
