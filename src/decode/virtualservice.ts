@@ -223,7 +223,7 @@ function decodeHTTPRoute(r: Reader, o: Obj, path: string, isDelegate: boolean, u
 }
 
 function decodeL4Match(r: Reader, o: Obj, path: string, tls: boolean, unsupported: UnsupportedField[]): L4MatchAttributes {
-  for (const k of ["destinationSubnets", "sourceSubnet", "sourceNamespace"]) {
+  for (const k of ["destinationSubnets", "sourceSubnet", "sourceNamespace", "sourceLabels"]) {
     if (has(o, k)) unsupported.push({ field: join(path, k), reason: "not applied by gangway: the match ignores it" });
   }
   return {

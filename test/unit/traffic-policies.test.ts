@@ -268,3 +268,21 @@ describe("explain shows the chosen route's policies", () => {
     ]);
   });
 });
+
+describe("L4 match fields gangway does not apply", () => {
+  test("destinationSubnets, sourceSubnet, sourceNamespace, sourceLabels of tcp/tls matches are reported", () => {
+    const s = compileYaml(`
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: l4}
+spec:
+  hosts: ["*"]
+  tcp:
+  - match: [{port: 31400, destinationSubnets: [10.0.0.0/8], sourceLabels: {app: x}}]
+    route: [{destination: {host: httpbin}}]
+`);
+    const lines = findingLines(s).filter((l) => l.includes("VirtualService/default/l4"));
+    expect(lines).toContain("Warning GW0304 VirtualService/default/l4: tcp[0].match[0].destinationSubnets: not applied by gangway: the match ignores it");
+    expect(lines).toContain("Warning GW0304 VirtualService/default/l4: tcp[0].match[0].sourceLabels: not applied by gangway: the match ignores it");
+  });
+});
