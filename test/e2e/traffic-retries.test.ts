@@ -104,6 +104,13 @@ describe("retries", () => {
     expect(tries.map((s) => s.bodyBytes)).toEqual([5000, 5000]);
   });
 
+  test("HTTP/2 (h2c) streams are retried the same way", async () => {
+    const p = Bun.spawn(["curl", "-s", "--http2-prior-knowledge", "-H", "Host: shop.example.com", "-o", "-", "-w", "\n%{http_version} %{http_code}", gw.url(80, "/fail/1/503?id=h2")], { stdout: "pipe" });
+    const out = await new Response(p.stdout).text();
+    expect(await p.exited).toBe(0);
+    expect(out).toBe("attempt 2 ok\n2 200");
+  });
+
   test("perTryTimeout: a try slower than it is cut and retried; both slow: 504", async () => {
     const t0 = Date.now();
     const r = await get("/pertry/2000");
