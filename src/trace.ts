@@ -58,7 +58,11 @@ export type TraceOutcome =
   | "no_route"
   | "no_cluster"
   | "no_endpoints"
-  | "bad_request";
+  | "bad_request"
+  /** The route's fault abort answers (src/traffic/fault.ts). */
+  | "fault_abort"
+  /** A CORS preflight the gateway answers (src/traffic/cors.ts). */
+  | "cors_preflight";
 
 export interface TraceResult {
   outcome: TraceOutcome;
@@ -155,6 +159,8 @@ function checkRoute(route: Route, index: number, req: RequestView): RouteCheck {
 }
 
 const zero = (): number => 0;
+/** Fault draws when no pick is given: a fault fires only at 100% (explain shows the percentages beside). */
+const noFault = (): number => 0.9999999;
 
 /** The weighted pick trace was given, or null: the heaviest destination (traceHttp), the first (TCP). */
 function fixedRandom(r: number | undefined): (() => number) | null {
@@ -229,10 +235,10 @@ export function trace(snapshot: Snapshot, request: TraceRequest): TraceResult {
 
 /** An HTTP request: the Decision (outcome, status), and why (the routes considered). */
 function traceHttp(snapshot: Snapshot, out: TraceResult, conn: ConnFacts, req: DispatchRequest, random: (() => number) | null): TraceResult {
-  let d = dispatch(snapshot, conn, req, random ?? zero);
+  let d = dispatch(snapshot, conn, req, random ?? zero, random ?? noFault);
   const fa = d.route?.action;
   // no pick given: the heaviest destination's fate (the most likely answer)
-  if (random === null && fa?.kind === "forward" && fa.destinations.length > 1) d = dispatch(snapshot, conn, req, heaviest(fa.destinations, fa.totalWeight));
+  if (random === null && fa?.kind === "forward" && fa.destinations.length > 1) d = dispatch(snapshot, conn, req, heaviest(fa.destinations, fa.totalWeight), noFault);
   const reply = d.reply;
   out.reply = reply?.code ?? null;
   out.status = d.kind === "forward" ? 200 : d.status;
@@ -263,6 +269,13 @@ function traceHttp(snapshot: Snapshot, out: TraceResult, conn: ConnFacts, req: D
   out.route = route.name;
   out.routeIndex = ri;
   const a = route.action;
+  const delay = d.delayMs > 0 ? ` after a fault delay of ${d.delayMs}ms` : "";
+  if (reply?.code === "fault_abort") {
+    return { ...out, outcome: "fault_abort", reason: `route ${route.name}: its fault aborts with ${d.status}${delay}` };
+  }
+  if (reply?.code === "cors_preflight") {
+    return { ...out, outcome: "cors_preflight", reason: `route ${route.name}: a CORS preflight, answered by the gateway${delay}` };
+  }
   if (a.kind === "redirect") {
     return { ...out, outcome: "redirect", reason: `route ${route.name} redirects (${d.status}) to ${d.location}` };
   }
@@ -286,7 +299,7 @@ function traceHttp(snapshot: Snapshot, out: TraceResult, conn: ConnFacts, req: D
     return { ...out, outcome: "no_endpoints", reason: `route ${route.name}: cluster ${picked?.cluster ?? "(none)"}${of} has no endpoints` };
   }
   const to = d.path === null ? "" : `, path rewritten to ${d.path}`;
-  return { ...out, outcome: "forward", reason: `route ${route.name} → ${out.destinations.map((x) => x.cluster).join(", ")}${of}${to}` };
+  return { ...out, outcome: "forward", reason: `route ${route.name} → ${out.destinations.map((x) => x.cluster).join(", ")}${of}${to}${delay}` };
 }
 
 /** A TCP/TLS-passthrough connection: the route its SNI selects and where the bytes go. */

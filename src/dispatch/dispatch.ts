@@ -40,9 +40,10 @@ export function pickWeighted(dests: readonly WeightedDestination[], totalWeight:
 
 /**
  * Decide one HTTP request. `req.port` and `req.scheme` are the connection's
- * (the Gateway port number, "https" when TLS was terminated).
+ * (the Gateway port number, "https" when TLS was terminated). `random` picks
+ * a weighted destination, `faultRandom` draws the route's fault delay and abort.
  */
-export function dispatch(snapshot: Snapshot, conn: ConnFacts, req: DispatchRequest, random: () => number = Math.random): Decision {
+export function dispatch(snapshot: Snapshot, conn: ConnFacts, req: DispatchRequest, random: () => number = Math.random, faultRandom: () => number = random): Decision {
   const d = new Decision();
   const l = conn.listener;
   let table = l.routeTable;
@@ -75,8 +76,8 @@ export function dispatch(snapshot: Snapshot, conn: ConnFacts, req: DispatchReque
   // Istio's filter order: fault, then CORS, then the router
   const fault = route.fault;
   if (fault) {
-    d.delayMs = faultDelay(fault, random());
-    const abort = faultAbort(fault, random(), isGrpc(req));
+    d.delayMs = faultDelay(fault, faultRandom());
+    const abort = faultAbort(fault, faultRandom(), isGrpc(req));
     if (abort !== null) {
       reply(d, REPLIES.fault_abort);
       d.status = abort.status;

@@ -286,3 +286,27 @@ spec:
     expect(lines).toContain("Warning GW0304 VirtualService/default/l4: tcp[0].match[0].sourceLabels: not applied by gangway: the match ignores it");
   });
 });
+
+describe("explain (trace) of fault and CORS", () => {
+  const s = compileYaml(
+    gatewayAndVS({
+      http: `  - match: [{uri: {prefix: /always}}]
+    fault: {delay: {fixedDelay: 50ms, percentage: {value: 100}}, abort: {httpStatus: 503, percentage: {value: 100}}}
+    route: [{destination: {host: httpbin}}]
+  - match: [{uri: {prefix: /rare}}]
+    fault: {abort: {httpStatus: 503, percentage: {value: 0.1}}}
+    route: [{destination: {host: httpbin}}]
+  - corsPolicy: {allowOrigins: [{exact: "https://a.com"}], allowMethods: [GET]}
+    route: [{destination: {host: httpbin}}]`,
+    }),
+  );
+  test("a 100% abort is what happens; a rare one is not (the percentage is in the policy lines)", () => {
+    const t = get(s, "x.com", "/always");
+    expect([t.outcome, t.status, t.reply, t.reason]).toEqual(["fault_abort", 503, "fault_abort", "route vs.0: its fault aborts with 503 after a fault delay of 50ms"]);
+    expect(get(s, "x.com", "/rare").outcome).toBe("forward");
+  });
+  test("a preflight from an allowed origin is answered by the gateway", () => {
+    const t = get(s, "x.com", "/p", { method: "OPTIONS", headers: { origin: "https://a.com", "access-control-request-method": "GET" } });
+    expect([t.outcome, t.status, t.reply]).toEqual(["cors_preflight", 200, "cors_preflight"]);
+  });
+});
