@@ -1,0 +1,73 @@
+// The per-request side of a retry policy: which endpoint a retry takes
+// (previous hosts avoided; a consistent hash picks with its hash again), and
+// that the back-off and per-try timers call the exchange back.
+import { describe, expect, test } from "bun:test";
+import { buildRetryPolicy, defaultRetryPolicy } from "../../src/compile/policies.ts";
+import type { ClusterRuntime } from "../../workers/http/clusters.ts";
+import { Tries, type TryOwner } from "../../workers/http/tries.ts";
+import type { EndpointPool } from "../../workers/http/upstream-pool.ts";
+
+const a = { hostPort: "a" } as EndpointPool;
+const b = { hostPort: "b" } as EndpointPool;
+
+/** A runtime whose picks follow `seq` (then repeat the last); records the hashes asked with. */
+function runtime(seq: EndpointPool[], hashes: (bigint | null)[]): ClusterRuntime {
+  let i = 0;
+  return {
+    pick(hash: bigint | null = null) {
+      hashes.push(hash);
+      return seq[Math.min(i++, seq.length - 1)]!;
+    },
+  } as unknown as ClusterRuntime;
+}
+
+function owner(calls: string[]): TryOwner {
+  return { nextTry: () => calls.push("nextTry"), onPerTryTimeout: () => calls.push("perTry"), abortOnError: () => calls.push("abort") };
+}
+
+describe("retry endpoint choice", () => {
+  test("previous hosts: a tried endpoint is picked again only after 5 more picks", () => {
+    const t = new Tries(defaultRetryPolicy(), owner([]));
+    t.tried.push(a);
+    const hashes: (bigint | null)[] = [];
+    expect(t.pick(runtime([a, a, b], hashes), null)).toBe(b);
+    expect(hashes).toEqual([null, null, null]);
+  });
+
+  test("a consistent hash picks with the same hash, tried or not (Istio drops previous hosts then)", () => {
+    const t = new Tries(defaultRetryPolicy(), owner([]));
+    t.tried.push(a);
+    const hashes: (bigint | null)[] = [];
+    expect(t.pick(runtime([a, b], hashes), 42n)).toBe(a);
+    expect(hashes).toEqual([42n]);
+  });
+
+  test("no runtime (the cluster is gone): no endpoint", () => {
+    expect(new Tries(defaultRetryPolicy(), owner([])).pick(undefined, null)).toBeNull();
+  });
+});
+
+describe("timers call the exchange back", () => {
+  test("back-off then nextTry; the per-try timeout then onPerTryTimeout; clear() stops both", async () => {
+    const calls: string[] = [];
+    const p = buildRetryPolicy({ attempts: 2, perTryTimeoutMs: 1, retryOn: "5xx", retryRemoteLocalities: null, retryIgnorePreviousHosts: null, backoffMs: 1 })!;
+    const t = new Tries(p, owner(calls));
+    expect(t.allows({ kind: "response", status: 503, grpcStatus: -1 })).toBe(true);
+    t.schedule();
+    expect(t.count).toBe(2);
+    t.armPerTry();
+    for (let i = 0; i < 100 && calls.length < 2; i++) await Bun.sleep(5);
+    expect(calls.sort()).toEqual(["nextTry", "perTry"]);
+    const quiet: string[] = [];
+    const u = new Tries(p, owner(quiet));
+    u.schedule();
+    u.armPerTry();
+    u.clear();
+    await Bun.sleep(30);
+    expect(quiet).toEqual([]);
+    expect(u.allows({ kind: "response", status: 503, grpcStatus: -1 })).toBe(true);
+    u.schedule();
+    u.clear();
+    expect(u.allows({ kind: "response", status: 503, grpcStatus: -1 })).toBe(false); // 1 + 2 tries made
+  });
+});
