@@ -143,7 +143,9 @@ function exportedTo(d: VirtualServiceResource, ns: string): boolean {
 
 function reportUnsupported(ctx: CompileContext, vs: VirtualServiceResource): void {
   for (const u of vs.spec.unsupported ?? []) {
-    ctx.report("Warning", Codes.RouteFeatureUnsupported, vs, `${u.field.replace(/^spec\./, "")}: ${u.reason}`, u.field);
+    // the finding carries the field path; the message names the field itself (`statPrefix`, `fault.abort.percentage`)
+    const name = u.field.slice(u.field.lastIndexOf("]") + 2) || u.field;
+    ctx.report("Warning", Codes.RouteFeatureUnsupported, vs, `${name}: ${u.reason}`, u.field);
   }
 }
 

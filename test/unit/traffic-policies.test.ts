@@ -113,7 +113,7 @@ describe("fault", () => {
   test("no percentage: never fires (Istio's documented default), said by a finding", () => {
     const { s, r } = one("    fault:\n      abort: {httpStatus: 503}");
     expect(r.fault).toMatchObject({ abortStatus: 503, abortPerMillion: 0 });
-    expect(findingLines(s)).toContain("Warning GW0304 VirtualService/default/vs: http[0].fault.abort.percentage: not written: no request is aborted (Istio's default)");
+    expect(findingLines(s)).toContain("Warning GW0304 VirtualService/default/vs: fault.abort.percentage: not written: no request is aborted (Istio's default)");
   });
 
   test("Istio's validation: status range, unknown gRPC status, fault with a redirect, exponentialDelay, empty fault", () => {
@@ -230,7 +230,7 @@ describe("fields gangway does not act on", () => {
   test("each yields a finding that analyze lists (match statPrefix, L4 subnets)", () => {
     const s = compileYaml(gatewayAndVS({ http: "  - match: [{uri: {prefix: /}, statPrefix: api}]\n    route: [{destination: {host: httpbin}}]" }));
     expect(findingLines(s)).toContain(
-      "Warning GW0304 VirtualService/default/vs: http[0].match[0].statPrefix: gangway keeps no per-route stats prefix; its metrics carry the route name",
+      "Warning GW0304 VirtualService/default/vs: statPrefix: gangway keeps no per-route stats prefix; its metrics carry the route name",
     );
     expect(s.findings.find((f) => f.message.includes("statPrefix"))!.field).toBe("spec.http[0].match[0].statPrefix");
   });
@@ -282,8 +282,8 @@ spec:
     route: [{destination: {host: httpbin}}]
 `);
     const lines = findingLines(s).filter((l) => l.includes("VirtualService/default/l4"));
-    expect(lines).toContain("Warning GW0304 VirtualService/default/l4: tcp[0].match[0].destinationSubnets: not applied by gangway: the match ignores it");
-    expect(lines).toContain("Warning GW0304 VirtualService/default/l4: tcp[0].match[0].sourceLabels: not applied by gangway: the match ignores it");
+    expect(lines).toContain("Warning GW0304 VirtualService/default/l4: destinationSubnets: not applied by gangway: the match ignores it");
+    expect(lines).toContain("Warning GW0304 VirtualService/default/l4: sourceLabels: not applied by gangway: the match ignores it");
   });
 });
 
