@@ -64,14 +64,22 @@ export class Downstream implements ExchangeConn, PortConnection {
   ending = false;
   private paused = false;
   private inLoop = false;
-  readonly remoteIp: string;
+  /** The client's address; a PROXY protocol header replaces it with the one it carries. */
+  remoteIp: string;
+  remotePort: number;
+  /** The socket's own address, read at accept: a closed socket has none left to read (the log needs it). */
+  localIp: string;
+  localPort: number;
   private local = "";
 
   constructor(
     readonly socket: Socket<Downstream>,
     readonly port: PortState,
   ) {
-    this.remoteIp = socket.remoteAddress;
+    this.remoteIp = socket.remoteAddress ?? "";
+    this.remotePort = socket.remotePort ?? 0;
+    this.localIp = socket.localAddress ?? "";
+    this.localPort = socket.localPort ?? 0;
   }
 
   /** ConnFacts: the port's listener in its current generation. */
@@ -87,14 +95,13 @@ export class Downstream implements ExchangeConn, PortConnection {
 
   get remoteAddress(): string {
     const ip = this.remoteIp;
-    return (ip.includes(":") ? `[${ip}]` : ip) + ":" + this.socket.remotePort;
+    return (ip.includes(":") ? `[${ip}]` : ip) + ":" + this.remotePort;
   }
 
   get localAddress(): string {
     if (this.local === "") {
-      const s = this.socket;
-      const ip = s.localAddress;
-      this.local = (ip.includes(":") ? `[${ip}]` : ip) + ":" + s.localPort;
+      const ip = this.localIp;
+      this.local = (ip.includes(":") ? `[${ip}]` : ip) + ":" + this.localPort;
     }
     return this.local;
   }

@@ -152,6 +152,9 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.dropUpstream();
     this.closeDownstream = true;
     this.to(DONE);
+    // a reset, as Envoy's: the connection is closed, an HTTP/2 stream gets RST_STREAM (never a
+    // clean end on a truncated body); the line is logged by whichever comes first
+    this.ds.abort();
     this.maybeFinish();
   }
 

@@ -254,7 +254,11 @@ export class StreamSocket {
 
   private reset(code: number): void {
     this.over = true;
-    if (!this.stream.destroyed) this.stream.close(code);
+    if (this.stream.destroyed) return;
+    // Bun's stream.close(code) ends the stream cleanly (END_STREAM) before its RST_STREAM, so a
+    // truncated response would look complete; destroy(err) sends RST_STREAM(INTERNAL_ERROR) alone
+    if (code === NGHTTP2_NO_ERROR) this.stream.close(code);
+    else this.stream.destroy(RESET);
   }
 
   // --- response side ---
@@ -319,4 +323,6 @@ export class StreamSocket {
 }
 
 const CRLF = Buffer.from("\r\n", "latin1");
+/** The error a reset stream is destroyed with (its 'error' event is ignored). */
+const RESET = new Error("stream reset by the gateway");
 const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");

@@ -1,0 +1,78 @@
+// Shared pieces of the hostile-traffic tests (issue 13): a raw TCP upstream
+// scripted per request, an access log read back, and an h2c client request
+// that reports how its stream ended.
+import type { Socket, TCPSocketListener } from "bun";
+import { mkdtempSync, readFileSync } from "node:fs";
+import * as http2 from "node:http2";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export type Behaviour = (s: Socket<{ n: number; got: Buffer[] }>, req: string) => void;
+
+/** A raw TCP upstream: `behave` is called for each request head received; every byte received is kept in `got`. */
+export function rawUpstream(behave: Behaviour): TCPSocketListener<{ n: number; got: Buffer[] }> {
+  return Bun.listen<{ n: number; got: Buffer[] }>({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      open(s) {
+        s.data = { n: 0, got: [] };
+      },
+      data(s, d) {
+        s.data.got.push(Buffer.from(d));
+        const text = d.toString("latin1");
+        if (!/^[A-Z]+ \//.test(text)) return; // body bytes
+        s.data.n++;
+        behave(s, text);
+      },
+    },
+  });
+}
+
+export function tempLog(): string {
+  return join(mkdtempSync(join(tmpdir(), "gangway-edge-")), "access.log");
+}
+
+/** Access-log lines matching `pred`, once there are `n` of them (bounded: what there is after `ms`). */
+export async function logLines(file: string, pred: (l: string) => boolean, n = 1, ms = 5000): Promise<string[]> {
+  const read = () => {
+    try {
+      return readFileSync(file, "utf8").split("\n").filter((l) => l !== "" && pred(l));
+    } catch {
+      return [];
+    }
+  };
+  const end = Date.now() + ms;
+  while (read().length < n && Date.now() < end) await Bun.sleep(20);
+  return read();
+}
+
+export interface H2Outcome {
+  status: number;
+  body: string;
+  /** "end": the stream ended normally; "reset": RST_STREAM or error; "timeout": neither within the bound. */
+  how: "end" | "reset" | "timeout";
+}
+
+/** One h2c request; how its stream ended (bounded by `ms`). */
+export function h2Request(port: number, path: string, ms = 5000, method = "GET", body?: Buffer): Promise<H2Outcome> {
+  return new Promise((resolve) => {
+    const s = http2.connect(`http://127.0.0.1:${port}`);
+    s.on("error", () => {});
+    let status = 0;
+    const chunks: Buffer[] = [];
+    const done = (how: H2Outcome["how"]) => {
+      clearTimeout(t);
+      s.destroy();
+      resolve({ status, body: Buffer.concat(chunks).toString("latin1"), how });
+    };
+    const t = setTimeout(() => done("timeout"), ms);
+    const req = s.request({ ":method": method, ":path": path, ":authority": "x" }, { endStream: body === undefined });
+    req.on("response", (h) => (status = Number(h[":status"])));
+    req.on("data", (d: Buffer) => chunks.push(d));
+    req.on("end", () => done(req.rstCode !== undefined && req.rstCode !== 0 ? "reset" : "end"));
+    req.on("error", () => done("reset"));
+    req.on("close", () => done(req.rstCode !== undefined && req.rstCode !== 0 ? "reset" : "end"));
+    if (body !== undefined) req.end(body);
+  });
+}
