@@ -319,6 +319,14 @@ export class Downstream implements ExchangeConn, PortConnection {
     if (this.h2 !== null) return this.h2.closed();
     const ex = this.ex;
     if (ex !== null) ex.onDownstreamClose();
+    else if (this.state === HEAD && this.buf !== null && this.off < this.buf.length && !this.h2Stream) this.abandonHead();
+  }
+
+  /** The client left in the middle of a request head: one access-log line for it (0 DC). */
+  private abandonHead(): void {
+    this.buf = null;
+    const ex = new Exchange(this, new RequestHead());
+    ex.headAbandoned();
   }
 }
 

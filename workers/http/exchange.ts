@@ -461,6 +461,20 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     onUpstreamGone(this, failure);
   }
 
+  /**
+   * The client closed with a request head begun but not complete: logged as
+   * Envoy logs a stream reset before its headers (status 0, DC), so every
+   * request that started logs exactly once.
+   */
+  headAbandoned(): void {
+    const dc = REPLIES.downstream_disconnect;
+    this.flags = dc.flag;
+    this.details = dc.details;
+    this.closeDownstream = true;
+    this.reqComplete = true;
+    this.finish();
+  }
+
   /** The downstream connection closed under us. */
   onDownstreamClose(): void {
     if (this.finished) return;
