@@ -38,6 +38,8 @@ export function badMethodPrefix(buf: Uint8Array, off: number): boolean {
 
 /** Pipelined bytes buffered while an exchange runs before the client is paused. */
 const PIPELINE_LIMIT = 1 << 20;
+/** First size of the buffer joined reads are copied into. */
+const STORE_MIN = 16 * 1024;
 
 export type { DownstreamTls };
 
@@ -51,6 +53,8 @@ export class Downstream implements ExchangeConn, PortConnection {
   /** Requests started on this connection. */
   private requests = 0;
   private buf: Buffer | null = null;
+  /** The growing copy `buf` lives in when reads had to be joined (see append). */
+  private store: Buffer | null = null;
   private off = 0;
   private state = HEAD;
   ex: Exchange | null = null;
@@ -145,19 +149,41 @@ export class Downstream implements ExchangeConn, PortConnection {
       default:
         this.append(data, 0);
         if (this.state === HEAD) this.next();
-        else if (this.buf !== null && this.buf.length - this.off > PIPELINE_LIMIT) this.pause();
+        // still buffered: a pipeline waiting for its turn (or for the client to read): bounded
+        if (this.buf !== null && this.buf.length - this.off > PIPELINE_LIMIT) this.pause();
     }
   }
 
+  /**
+   * Keep unparsed bytes. A read that finds nothing waiting is kept as is (no
+   * copy); otherwise the bytes go into `store`, which doubles when full, so a
+   * head or a pipeline arriving in many small reads costs linear time, not a
+   * concatenation per read. Bytes already handed out (body slices held for
+   * the upstream) are never overwritten: only the free tail is written.
+   */
   private append(data: Buffer, from: number): void {
     const b = this.buf;
     if (b === null || this.off >= b.length) {
       this.buf = from === 0 ? data : data.subarray(from);
       this.off = 0;
-    } else {
-      this.buf = Buffer.concat([b.subarray(this.off), data.subarray(from)]);
-      this.off = 0;
+      this.store = null;
+      return;
     }
+    const add = data.length - from;
+    const st = this.store;
+    const end = b.byteOffset + b.length;
+    if (st !== null && b.buffer === st.buffer && end + add <= st.byteOffset + st.length) {
+      data.copy(st, end - st.byteOffset, from);
+      this.buf = st.subarray(b.byteOffset + this.off - st.byteOffset, end + add - st.byteOffset);
+    } else {
+      const keep = b.length - this.off;
+      const grown = Buffer.allocUnsafe(Math.max(STORE_MIN, (keep + add) * 2));
+      b.copy(grown, 0, this.off);
+      data.copy(grown, keep, from);
+      this.store = grown;
+      this.buf = grown.subarray(0, keep + add);
+    }
+    this.off = 0;
   }
 
   /** Parse and start the requests waiting in the buffer, one at a time. */
@@ -166,6 +192,12 @@ export class Downstream implements ExchangeConn, PortConnection {
     this.inLoop = true;
     try {
       while (this.state === HEAD && !this.closed && !this.ending && this.buf !== null) {
+        if (this.out.queued > 0) {
+          // the client is not reading our responses: start no more of its requests (and read no
+          // more of them) until it does; onDrain resumes
+          this.pause();
+          break;
+        }
         const buf = this.buf;
         let off = this.off;
         while (off + 1 < buf.length && buf[off] === 13 && buf[off + 1] === 10) off += 2; // CRLF between requests
@@ -254,6 +286,7 @@ export class Downstream implements ExchangeConn, PortConnection {
       this.end();
       return;
     }
+    if (this.out.queued > 0) return this.pause(); // onDrain goes on
     this.resume();
     this.next();
   }
@@ -293,7 +326,13 @@ export class Downstream implements ExchangeConn, PortConnection {
       this.socket.end();
       return;
     }
-    this.ex?.onDownstreamDrain();
+    const ex = this.ex;
+    if (ex !== null) return ex.onDownstreamDrain();
+    // between exchanges, held back by a client that did not read: go on with its pipeline
+    if (this.state === HEAD) {
+      this.resume();
+      this.next();
+    }
   }
 
   /** Close after what is queued has been written. */
