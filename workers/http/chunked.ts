@@ -1,6 +1,8 @@
 // Chunked transfer-coding (RFC 9112 §7.1) scanner. The gateway passes chunked
-// bodies through byte for byte; it only has to know, strictly, where a body
-// ends. With a sink it also decodes (for HTTP/1.0 clients, which cannot read chunked).
+// response bodies through byte for byte; it only has to know, strictly, where
+// a body ends. With a sink it also decodes: responses for HTTP/1.0 clients,
+// which cannot read chunked, and request bodies, framed again without their
+// extensions and trailers (exchange.ts feedChunked).
 import { COLON, CR, FIELD, HEX, LF, TCHAR } from "./chars.ts";
 
 const SIZE_START = 0;

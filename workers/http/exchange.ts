@@ -12,7 +12,8 @@ import type { UpstreamOutcome } from "../../src/traffic/retry.ts";
 import { accessLog } from "../access-log.ts";
 import { httpDate, options } from "../context.ts";
 import { stats } from "../stats.ts";
-import { BODY_BAD, BODY_LENGTH, BodyReader } from "./body.ts";
+import { BODY_BAD, BODY_CHUNKED, BODY_LENGTH, BodyReader } from "./body.ts";
+import type { ChunkSink } from "./chunked.ts";
 import type { ExchangeConn, TunnelUser } from "./conn.ts";
 import { ExchangePolicies, withFlag } from "./exchange-policies.ts";
 import { CONNECTING, DONE, FINISHED, NEW, STREAMING, TUNNEL, WAITING } from "./exchange-state.ts";
@@ -39,6 +40,20 @@ const ATTEMPT_HEADER = /\nx-envoy-attempt-count:/i;
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
 export const NO_OPS: HeaderOperations = EMPTY_OPS;
 const NOT_ASCII = /[^\x00-\x7f]/;
+const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
+
+/** buf[start, end) as one chunk: size line, data, CRLF. */
+export function frameChunk(buf: Buffer, start: number, end: number): Buffer {
+  const size = (end - start).toString(16);
+  const out = Buffer.allocUnsafe(size.length + 4 + end - start);
+  out.write(size, 0, "latin1");
+  out[size.length] = 13;
+  out[size.length + 1] = 10;
+  buf.copy(out, size.length + 2, start, end);
+  out[out.length - 2] = 13;
+  out[out.length - 1] = 10;
+  return out;
+}
 
 export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUser, ResponseExchange {
   // --- state ---
@@ -61,6 +76,8 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   /** The request's head, held body and body copy on their way upstream. */
   protected readonly up = new UpstreamRequest();
   tSent = 0;
+  /** Re-frames the data of a chunked request body (feedChunked); made for chunked requests only. */
+  private chunkSink: ChunkSink | null = null;
   respBuf: Buffer | null = null;
   resp: ResponseHead | null = null;
   readonly respBody = new BodyReader();
@@ -319,10 +336,22 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
    * exchange: the downstream calls requestComplete() after keeping leftovers.
    */
   feedBody(buf: Buffer, start: number, end: number): number {
+    if (this.reqBody.kind === BODY_CHUNKED) return this.feedChunked(buf, start, end);
     const r = this.reqBody.consume(buf, start, end, null);
     if (r === BODY_BAD) return r;
     const stop = r < 0 ? end : r;
     if (stop > start) this.bodyChunk(start === 0 && stop === buf.length ? buf : buf.subarray(start, stop));
+    return r;
+  }
+
+  /**
+   * A chunked request body is decoded and framed again, as Envoy's codec does:
+   * each data span becomes one clean chunk, chunk extensions and trailers are
+   * dropped (an HTTP/1.1 upstream gets none), the body ends with `0\r\n\r\n`.
+   */
+  private feedChunked(buf: Buffer, start: number, end: number): number {
+    const r = this.reqBody.consume(buf, start, end, (this.chunkSink ??= (b, s, e) => this.bodyChunk(frameChunk(b, s, e))));
+    if (r >= 0) this.bodyChunk(LAST_CHUNK);
     return r;
   }
 
