@@ -2,12 +2,26 @@
 // clock, the cached `date` header value, and the way back to the primary.
 import type { FromWorker, WorkerOptions } from "../src/snapshot/messages.ts";
 
-export const options: WorkerOptions & Required<Pick<WorkerOptions, "pathNormalization">> = {
+/** Defaults of the edge limits (README "Timeouts and limits"; the CLI has the same). */
+export const EDGE_DEFAULTS = {
+  /** nginx's client_header_timeout; Envoy's request_headers_timeout is off by default. */
+  requestHeadersTimeoutMs: 60_000,
+  /** Envoy's stream_idle_timeout default. */
+  streamIdleTimeoutMs: 300_000,
+  /** Off, as Envoy's max_connection_duration. */
+  maxConnectionDurationMs: 0,
+  /** Envoy's drain_timeout default. */
+  drainTimeoutMs: 5_000,
+  proxyProtocol: false,
+} as const;
+
+export const options: Required<WorkerOptions> = {
   workerId: 0,
   accessLog: "off",
   logFormat: "text",
   serverHeader: "istio-envoy",
   pathNormalization: "BASE",
+  ...EDGE_DEFAULTS,
 };
 
 /** Milliseconds since the epoch, refreshed every 250 ms (idle bookkeeping, not durations). */

@@ -12,6 +12,7 @@ import { setContexts, tlsHandlers } from "./tls/listener.ts";
 import type { Generation } from "./http/clusters.ts";
 import { Downstream, httpHandlers } from "./http/downstream.ts";
 import { PortState } from "./port-state.ts";
+import { checkTimeouts } from "./http/timeouts.ts";
 import { isPassthrough, tcpHandlers } from "./tcp/handoff.ts";
 import { sessions } from "./tcp/session.ts";
 import { foreignListeners, socketOwner } from "./port-holders.ts";
@@ -146,6 +147,7 @@ export function sweepDownstreams(now: number): void {
   for (const ps of all) {
     for (const d of ps.conns) {
       const quiet = now - d.lastActive;
+      if (d instanceof Downstream) checkTimeouts(d, now);
       if (d.ending) {
         if (quiet > CLOSING_MS) d.abort(); // we sent FIN; the client never closed its side
       } else if (d.idle) {

@@ -9,12 +9,12 @@ import { coarseNow, options, reportError, send, setPost, startClock, workerLog }
 import { applyClusters, sweepUpstreams, upstreamGauges } from "./http/clusters.ts";
 import { abortAll, applyListeners, connectionCount, stopAll, sweepDownstreams } from "./listeners.ts";
 import { stats } from "./stats.ts";
+import { sweepInterval } from "./http/timeouts.ts";
 
 declare const self: Worker;
 
 /** An idle pooled upstream connection is closed after this long (Envoy's default is 1 h; upstreams often close sooner). */
 export const UPSTREAM_IDLE_MS = 60_000;
-const SWEEP_MS = 5_000;
 
 let draining = false;
 let sweepTimer: ReturnType<typeof setInterval> | null = null;
@@ -68,7 +68,8 @@ function handle(msg: ToWorker): void {
       Object.assign(options, msg.options);
       accessLog.configure(options.accessLog, options.logFormat);
       startClock();
-      if (sweepTimer === null) sweepTimer = setInterval(sweep, SWEEP_MS);
+      if (sweepTimer !== null) clearInterval(sweepTimer);
+      sweepTimer = setInterval(sweep, sweepInterval());
       return;
     case "snapshot":
       applySnapshot(msg.snapshot);

@@ -36,7 +36,7 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
   return best !== null && bestD <= 2 && bestD * 2 < bare.length ? best : null;
 }
 
-const ALL_FLAGS = () => [...Object.keys(VALUE_OPTIONS), ...EXTRA_OPTIONS, ...EXTRA_FLAGS, "--help", "--version"];
+const ALL_FLAGS = () => [...Object.keys(VALUE_OPTIONS), ...EXTRA_OPTIONS, ...EXTRA_FLAGS, ...SERVE_FLAGS, "--help", "--version"];
 
 export type Command = "serve" | "analyze" | "proxy-config" | "certs" | "explain" | "status" | "help" | "version";
 
@@ -79,6 +79,13 @@ export interface Options {
   trustedProxies: number | null;
   /** --jwks-refresh: how often jwksUri keys are fetched again (Istio: 20 min). */
   jwksRefreshMs: number;
+  /** Edge timeouts in ms, 0 = off (--request-headers-timeout, --stream-idle-timeout, --max-connection-duration, --drain-timeout). */
+  requestHeadersTimeoutMs: number;
+  streamIdleTimeoutMs: number;
+  maxConnectionDurationMs: number;
+  drainTimeoutMs: number;
+  /** --proxy-protocol: every traffic listener expects a PROXY protocol v1/v2 header. */
+  proxyProtocol: boolean;
   /** Options a subcommand reads itself (`--host`, `--path`, `-o`, ...), by name. */
   extra: Map<string, string[]>;
 }
@@ -110,6 +117,18 @@ const VALUE_OPTIONS: Record<string, boolean> = {
   "--mesh-config": false,
   "--trusted-proxies": false,
   "--jwks-refresh": false,
+  "--request-headers-timeout": false,
+  "--stream-idle-timeout": false,
+  "--max-connection-duration": false,
+  "--drain-timeout": false,
+};
+
+/** Edge timeout options → their Options field. */
+const TIMEOUT_OPTIONS: Record<string, "requestHeadersTimeoutMs" | "streamIdleTimeoutMs" | "maxConnectionDurationMs" | "drainTimeoutMs"> = {
+  "--request-headers-timeout": "requestHeadersTimeoutMs",
+  "--stream-idle-timeout": "streamIdleTimeoutMs",
+  "--max-connection-duration": "maxConnectionDurationMs",
+  "--drain-timeout": "drainTimeoutMs",
 };
 
 /** Subcommand options (value-taking), collected into `extra`. */
@@ -122,6 +141,9 @@ const EXTRA_OPTIONS = new Set([
 
 /** Subcommand flags without a value, collected into `extra` as "true". */
 const EXTRA_FLAGS = new Set(["--with-ca"]);
+
+/** Serve flags without a value. */
+const SERVE_FLAGS = new Set(["--proxy-protocol"]);
 
 export function defaultOptions(): Options {
   return {
@@ -150,6 +172,11 @@ export function defaultOptions(): Options {
     meshConfig: null,
     trustedProxies: null,
     jwksRefreshMs: 20 * 60 * 1000,
+    requestHeadersTimeoutMs: 60_000,
+    streamIdleTimeoutMs: 300_000,
+    maxConnectionDurationMs: 0,
+    drainTimeoutMs: 5_000,
+    proxyProtocol: false,
     extra: new Map(),
   };
 }
@@ -230,6 +257,11 @@ export function parseArgs(argv: string[]): Options {
     if (eq > 0 && arg.startsWith("--")) {
       name = arg.slice(0, eq);
       value = arg.slice(eq + 1);
+    }
+    if (name === "--proxy-protocol") {
+      if (value !== undefined && value !== "true" && value !== "false") throw new UsageError(`--proxy-protocol takes no value (or =true/=false), got "${value}"`);
+      o.proxyProtocol = value !== "false";
+      continue;
     }
     if (EXTRA_FLAGS.has(name) && value === undefined) {
       o.extra.set(name, ["true"]);
@@ -343,6 +375,15 @@ function applyOption(o: Options, name: string, value: string): void {
       o.jwksRefreshMs = ms;
       return;
     }
+    case "--request-headers-timeout":
+    case "--stream-idle-timeout":
+    case "--max-connection-duration":
+    case "--drain-timeout": {
+      const ms = value === "off" ? 0 : parseDuration(value);
+      if (ms === null || !Number.isFinite(ms) || ms > 2 ** 31 - 1) throw new UsageError(`${name}: expected a duration such as 60s, 500ms, 5m, or 0 (off), got "${value}"`);
+      o[TIMEOUT_OPTIONS[name]!] = Math.round(ms);
+      return;
+    }
     default: {
       const key = name === "--output" ? "-o" : name;
       const list = o.extra.get(key) ?? [];
@@ -392,6 +433,12 @@ options:
   --trusted-proxies N   proxies in front of the gateway (Istio's numTrustedProxies): the client address is
                         taken from x-forwarded-for, N hops from the right (default 0: the peer address)
   --jwks-refresh D      how often RequestAuthentication jwksUri keys are fetched again (default 20m)
+  --request-headers-timeout D   a request head must arrive within D, else 408 (default 60s; 0 off)
+  --stream-idle-timeout D       a request/response with no bytes either way for D ends: 408 while the
+                        request is coming, 504 waiting for the upstream, reset after (default 5m; 0 off)
+  --max-connection-duration D   client connections close after D, between requests (default 0: off)
+  --drain-timeout D     a connection asked to close gets D to finish its request before a reset (default 5s)
+  --proxy-protocol      every traffic listener expects a PROXY protocol v1/v2 header (behind a load balancer)
   -h, --help            this text
 
 exit codes: 0 normal, 1 unusable configuration at start-up, 2 bad usage

@@ -60,6 +60,11 @@ export type ReplyCode =
   | "http_version"
   | "bad_body"
   | "downstream_disconnect"
+  | "request_header_timeout"
+  | "stream_idle_request"
+  | "stream_idle_response"
+  | "stream_idle_after_response"
+  | "max_connection_duration"
   | "redirect"
   | "direct_response"
   | "backend_unresolved"
@@ -127,6 +132,17 @@ export const REPLIES: { readonly [K in ReplyCode]: ReplyRow } = {
   ext_authz_denied: row("ext_authz_denied", 403, "UAEX", "ext_authz_denied", "", "downstream", false),
   /** CUSTOM: the provider failed (refused, timeout, 5xx) and failOpen is off: statusOnError. */
   ext_authz_error: row("ext_authz_error", 403, "UAEX", "ext_authz_error", "", "internal", false),
+  // --- timeouts (workers/http/timeouts.ts; Envoy's HTTP connection manager) ---
+  /** The request head did not complete within --request-headers-timeout (Envoy sets no flag). */
+  request_header_timeout: row("request_header_timeout", 408, "-", "request_header_timeout", "request header timeout", "downstream", false),
+  /** --stream-idle-timeout while the request was still coming (a silent slow POST): 408, as Envoy's maybeRequestTimeoutCode. */
+  stream_idle_request: row("stream_idle_request", 408, "SI", "stream_idle_timeout", "stream timeout", "downstream", false),
+  /** --stream-idle-timeout with the request complete, waiting for the upstream's response head: 504. */
+  stream_idle_response: row("stream_idle_response", 504, "SI", "stream_idle_timeout", "stream timeout", "upstream", false),
+  /** --stream-idle-timeout after the response started (upstream stalled mid-body, or a client that does not read): reset. */
+  stream_idle_after_response: row("stream_idle_after_response", 0, "SI", "stream_idle_timeout", "", "upstream", false),
+  /** --max-connection-duration reached and --drain-timeout passed with the exchange still running: reset. */
+  max_connection_duration: row("max_connection_duration", 0, "-", "max_connection_duration", "", "internal", false),
 };
 
 /** The row for a codec status (400/431/505) from the request parser. */

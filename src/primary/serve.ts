@@ -72,7 +72,17 @@ export async function serve(o: Options): Promise<number> {
   const listenerLog = new ListenerLog();
   const pool: WorkerPool = new WorkerPool(
     o.workers,
-    { accessLog: o.accessLog, logFormat: o.logFormat, serverHeader: o.serverHeader, pathNormalization: o.pathNormalization },
+    {
+      accessLog: o.accessLog,
+      logFormat: o.logFormat,
+      serverHeader: o.serverHeader,
+      requestHeadersTimeoutMs: o.requestHeadersTimeoutMs,
+      streamIdleTimeoutMs: o.streamIdleTimeoutMs,
+      maxConnectionDurationMs: o.maxConnectionDurationMs,
+      drainTimeoutMs: o.drainTimeoutMs,
+      proxyProtocol: o.proxyProtocol,
+      pathNormalization: o.pathNormalization,
+    },
     { onApplied: () => listenerLog.update(pool.listenerStates()[0] ?? [], o.bind) },
   );
 

@@ -10,6 +10,13 @@ export interface WorkerOptions {
   serverHeader: string;
   /** `--path-normalization` (Istio's mesh pathNormalization); BASE when absent. */
   pathNormalization?: PathNormalization;
+  /** Edge limits (README "Timeouts and limits"); 0 turns one off; absent: the default (workers/context.ts). */
+  requestHeadersTimeoutMs?: number;
+  streamIdleTimeoutMs?: number;
+  maxConnectionDurationMs?: number;
+  drainTimeoutMs?: number;
+  /** Every traffic listener expects a PROXY protocol (v1 or v2) header first (Istio's gatewayTopology.proxyProtocol). */
+  proxyProtocol?: boolean;
 }
 
 export type ToWorker =

@@ -34,6 +34,8 @@ export interface ExchangeConn extends ConnFacts {
   readonly localAddress: string;
   /** The client is not taking our writes. */
   readonly congested: boolean;
+  /** Coarse time the connection was asked to close (--max-connection-duration), else 0: responses say `connection: close`. */
+  readonly drainStart: number;
   write(b: Uint8Array): boolean;
   pause(): void;
   resume(): void;

@@ -63,6 +63,16 @@ export class Downstream implements ExchangeConn, PortConnection {
   readonly lineSpans = fieldSpansScratch();
   readonly lineKinds = fieldKindsScratch();
   lastActive = coarseNow;
+  /** Coarse time of accept (--max-connection-duration). */
+  readonly born = coarseNow;
+  /** Coarse time the first byte of the request head being read arrived (--request-headers-timeout). */
+  headStart = coarseNow;
+  /** Coarse time the connection was asked to close (max connection duration), 0: not asked. */
+  drainStart = 0;
+  /** HTTP/2: the streams (child Downstreams) whose exchange runs, for their idle timeout. */
+  streams: Set<Downstream> | null = null;
+  /** An HTTP/2 stream: the connection it runs on. */
+  parent: Downstream | null = null;
   closed = false;
   /** end() was called: no more requests are read; closes once written. */
   ending = false;
@@ -113,6 +123,29 @@ export class Downstream implements ExchangeConn, PortConnection {
   /** True while the client is not taking our writes. */
   get congested(): boolean {
     return this.out.queued > 0;
+  }
+
+  /** Bytes of a request head are waiting for the rest (HTTP/1.1, between exchanges). */
+  get partialHead(): boolean {
+    const b = this.buf;
+    return this.ex === null && this.h2 === null && this.state === HEAD && b !== null && this.off < b.length && !this.closed && !this.ending;
+  }
+
+  /** --request-headers-timeout passed with a head still incomplete: 408 and close, logged. */
+  headTimeout(): void {
+    this.buf = null;
+    this.store = null;
+    const ex = new Exchange(this, new RequestHead());
+    this.ex = ex;
+    ex.headTimedOut();
+  }
+
+  /** Close once the exchange in flight is done (HTTP/2: GOAWAY); `now` starts the drain timeout. */
+  requestDrain(now: number): void {
+    if (this.drainStart !== 0) return;
+    this.drainStart = now;
+    if (this.h2 !== null) return this.h2.goaway();
+    if (this.ex === null) this.end();
   }
 
   /** Idle: no exchange (or HTTP/2 stream) in flight and nothing half-read. */
@@ -167,6 +200,7 @@ export class Downstream implements ExchangeConn, PortConnection {
       this.buf = from === 0 ? data : data.subarray(from);
       this.off = 0;
       this.store = null;
+      if (this.state === HEAD) this.headStart = coarseNow; // a new head begins
       return;
     }
     const add = data.length - from;
@@ -265,10 +299,15 @@ export class Downstream implements ExchangeConn, PortConnection {
   private startH2(first: Buffer): void {
     this.buf = null;
     this.off = 0;
+    const streams = (this.streams = new Set());
     this.h2 = new H2Conn(this, (sock: StreamSocket) => {
       const child = new Downstream(sock as unknown as Socket<Downstream>, this.port);
       child.tls = this.tls;
       child.h2Stream = true;
+      child.parent = this;
+      child.remoteIp = this.remoteIp; // the PROXY protocol's client, when there was one
+      child.remotePort = this.remotePort;
+      streams.add(child);
       return child;
     });
     this.h2.feed(first);
@@ -280,8 +319,9 @@ export class Downstream implements ExchangeConn, PortConnection {
     this.ex = null;
     this.state = HEAD;
     this.lastActive = coarseNow; // idle from now
+    this.headStart = coarseNow; // a pipelined head already buffered is timed from here
     if (this.closed) return;
-    if (close) {
+    if (close || this.drainStart !== 0) {
       this.buf = null;
       this.end();
       return;
@@ -355,6 +395,7 @@ export class Downstream implements ExchangeConn, PortConnection {
     this.closed = true;
     this.out.clear();
     this.port.conns.delete(this);
+    this.parent?.streams?.delete(this);
     if (this.h2 !== null) return this.h2.closed();
     const ex = this.ex;
     if (ex !== null) ex.onDownstreamClose();

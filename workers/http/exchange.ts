@@ -188,7 +188,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   }
   /** Does the downstream connection end after this exchange? */
   get closeAfter(): boolean {
-    return this.closeDownstream || this.head.close || this.ds.port.draining;
+    return this.closeDownstream || this.head.close || this.ds.port.draining || this.ds.drainStart !== 0;
   }
   get connectionHeader(): string {
     return this.closeAfter ? "close" : this.head.minor === 0 ? "keep-alive" : "";
@@ -482,6 +482,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     onResponseData(this, conn, data);
   }
   onUpstreamDrain(): void {
+    this.ds.touch(); // the upstream taking the request body is progress (stream idle)
     if (!this.respDone || this.tunnel) this.ds.resume();
   }
   onUpstreamClose(conn: UpstreamConn, failure: UpstreamFailure): void {
@@ -501,6 +502,46 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.details = dc.details;
     this.closeDownstream = true;
     this.reqComplete = true;
+    this.finish();
+  }
+
+  /** The request head did not complete in time (Downstream.headTimeout): 408, the connection closed. */
+  headTimedOut(): void {
+    this.closeDownstream = true;
+    this.reqComplete = true;
+    this.reply(REPLIES.request_header_timeout);
+  }
+
+  /**
+   * Nothing moved on this exchange for --stream-idle-timeout (Envoy's
+   * onIdleTimeout): 408 while the request was still coming, 504 while waiting
+   * for the upstream, a reset once the response started.
+   */
+  streamIdle(): void {
+    if (this.finished || this.tunnel) return;
+    if (!this.respStarted) {
+      this.dropUpstream();
+      if (!this.reqComplete) {
+        this.closeDownstream = true;
+        return this.reply(REPLIES.stream_idle_request);
+      }
+      stats.upstreamError(this.upstreamCluster, REPLIES.stream_idle_response.flag);
+      return this.reply(REPLIES.stream_idle_response);
+    }
+    this.reset(REPLIES.stream_idle_after_response);
+  }
+
+  /** End the exchange with a reset (the client connection, or its HTTP/2 stream, is closed) and log `row`. */
+  reset(row: ReplyRow): void {
+    if (this.finished) return;
+    this.replyRow = row;
+    this.flags = row.flag;
+    this.details = row.details;
+    this.dropUpstream();
+    this.closeDownstream = true;
+    this.reqComplete = true;
+    if (this.state !== DONE && this.state !== TUNNEL) this.to(DONE);
+    this.ds.abort();
     this.finish();
   }
 

@@ -69,9 +69,9 @@ export interface ResponseExchange extends TunnelUser {
 
 export function onResponseData(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): void {
   if (ex.finished) return;
+  ex.ds.touch(); // upstream bytes are activity (stream idle timeout)
   if (ex.tunnel) {
     ex.bytesSent += data.length;
-    ex.ds.touch();
     if (!ex.ds.write(data)) conn.pause();
     return;
   }
