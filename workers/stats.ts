@@ -123,6 +123,11 @@ export class Stats {
     this.add(`gangway_tls_refused_total{listener="${esc(listener)}",reason="${esc(reason)}"}`);
   }
 
+  /** A connection closed for lack of a valid PROXY protocol header (Envoy's downstream_cx_proxy_proto_error). */
+  proxyProtocolError(listener: string): void {
+    this.add(`gangway_proxy_protocol_errors_total{listener="${esc(listener)}"}`);
+  }
+
   private handshakeKeys = new Map<string, [string, string]>();
 
   /** A TLS handshake finished; `resumed`: an earlier session was resumed (Envoy's ssl.session_reused). */

@@ -3,7 +3,9 @@
 // the connection alive between exchanges, and splices after an upgrade.
 import type { Socket } from "bun";
 import type { Listener } from "../../src/snapshot/types.ts";
-import { coarseNow, reportError } from "../context.ts";
+import { coarseNow, options, reportError } from "../context.ts";
+import { PROXY_BAD, ProxyHeaderReader, type ProxiedAddress } from "../proxy-protocol.ts";
+import { stats } from "../stats.ts";
 import type { PortConnection, PortState } from "../port-state.ts";
 import type { DownstreamTls, ExchangeConn } from "./conn.ts";
 import { BODY_BAD, BODY_MORE } from "./body.ts";
@@ -69,6 +71,8 @@ export class Downstream implements ExchangeConn, PortConnection {
   headStart = coarseNow;
   /** Coarse time the connection was asked to close (max connection duration), 0: not asked. */
   drainStart = 0;
+  /** --proxy-protocol: reads the connection's PROXY header before any request (plain-text ports; TLS ports read it before the ClientHello). */
+  proxy: ProxyHeaderReader | null = null;
   /** HTTP/2: the streams (child Downstreams) whose exchange runs, for their idle timeout. */
   streams: Set<Downstream> | null = null;
   /** An HTTP/2 stream: the connection it runs on. */
@@ -162,8 +166,29 @@ export class Downstream implements ExchangeConn, PortConnection {
     this.lastActive = coarseNow;
   }
 
+  /** Bytes before the PROXY header is complete: the client's address is taken from it, a connection without one is closed. */
+  private proxyBytes(data: Buffer): void {
+    const rest = this.proxy!.feed(data);
+    if (rest === null) return;
+    if (rest === PROXY_BAD) {
+      stats.proxyProtocolError(this.port.listener.name);
+      return this.abort();
+    }
+    this.takeProxied(this.proxy!.addr);
+    this.proxy = null;
+    if (rest.length > 0) this.onData(rest);
+  }
+
+  /** The client is the one a PROXY header named (when it named one). */
+  takeProxied(addr: ProxiedAddress): void {
+    if (addr.ip === "") return;
+    this.remoteIp = addr.ip;
+    this.remotePort = addr.port;
+  }
+
   onData(data: Buffer): void {
     this.lastActive = coarseNow;
+    if (this.proxy !== null) return this.proxyBytes(data);
     if (this.h2 !== null) return this.h2.feed(data);
     const ex = this.ex;
     switch (this.state) {
@@ -416,6 +441,7 @@ export function httpHandlers(port: PortState) {
     open(s: Socket<Downstream>): void {
       try {
         const d = new Downstream(s, port);
+        if (options.proxyProtocol) d.proxy = new ProxyHeaderReader();
         s.data = d; // TCP_NODELAY: Bun sets it on accepted and connected sockets
         port.conns.add(d);
       } catch (err) {

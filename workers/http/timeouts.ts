@@ -4,6 +4,7 @@
 // the coarse clock: no timer per request or per connection.
 import { REPLIES } from "../../src/dispatch/replies.ts";
 import { options } from "../context.ts";
+import { PROXY_HEADER_TIMEOUT_MS } from "../proxy-protocol.ts";
 import type { Downstream } from "./downstream.ts";
 
 /** How often the sweep runs: a quarter of the shortest timeout set, within [50 ms, 1 s]. */
@@ -18,6 +19,10 @@ export function sweepInterval(): number {
 /** Apply the timeouts to one client connection (HTTP/1.1, or HTTP/2 with its streams) at coarse time `now`. */
 export function checkTimeouts(d: Downstream, now: number): void {
   if (d.closed) return;
+  if (d.proxy !== null) {
+    if (now - d.born >= PROXY_HEADER_TIMEOUT_MS) d.abort(); // no PROXY header in time
+    return;
+  }
   const maxDuration = options.maxConnectionDurationMs;
   if (maxDuration > 0 && d.drainStart === 0 && now - d.born >= maxDuration) d.requestDrain(now);
   if (d.drainStart !== 0 && options.drainTimeoutMs > 0 && now - d.drainStart >= options.drainTimeoutMs && !d.ending) {

@@ -11,7 +11,8 @@ import { REPLIES } from "../../src/dispatch/replies.ts";
 import type { FilterChain } from "../../src/snapshot/types.ts";
 import { accessLog } from "../access-log.ts";
 import type { PortState } from "../port-state.ts";
-import { reportError } from "../context.ts";
+import { options, reportError } from "../context.ts";
+import { PROXY_BAD, PROXY_HEADER_TIMEOUT_MS, ProxyHeaderReader, proxiedOf, setProxied } from "../proxy-protocol.ts";
 import { stats } from "../stats.ts";
 import { TlsConn } from "../tls/bridge.ts";
 import { asksClientCert, clientIdentity, requiresClientCert } from "../tls/identity.ts";
@@ -21,7 +22,9 @@ import { hostPort, RawClient, type ClientSide } from "./sides.ts";
 
 export function sessionInfo(s: Socket<any>, sni: string): SessionInfo {
   if (!accessLog.enabled) return { sni, downstreamRemote: "", downstreamLocal: "" };
-  return { sni, downstreamRemote: hostPort(s.remoteAddress, s.remotePort), downstreamLocal: hostPort(s.localAddress, s.localPort) };
+  const from = proxiedOf(s); // the client behind a load balancer (PROXY protocol)
+  const remote = from !== undefined ? hostPort(from.ip, from.port) : hostPort(s.remoteAddress, s.remotePort);
+  return { sni, downstreamRemote: remote, downstreamLocal: hostPort(s.localAddress, s.localPort) };
 }
 
 /** An access-log line for a connection closed before it had a route (NR: no route, or a bad/late ClientHello). */
@@ -125,27 +128,63 @@ export function terminateToTcp(s: Socket<any>, chain: FilterChain, ctx: SecureCo
   return conn;
 }
 
+/** Route a plain TCP connection along the listener's route. */
+function startTcp(s: Socket<TcpSession>, port: PortState): TcpSession {
+  const gen = port.gen;
+  const d = dispatchTcp(gen.snapshot, port.draining ? null : port.listener.tcpRoutes, "");
+  const t = rawSession(s, d, gen, "");
+  s.data = t;
+  t.start(null);
+  return t;
+}
+
+/** --proxy-protocol: the connection's PROXY header, read before it is routed (closed without a valid one, or after a timeout). */
+class PendingProxy {
+  readonly reader = new ProxyHeaderReader();
+  readonly timer: ReturnType<typeof setTimeout>;
+  constructor(s: Socket<any>) {
+    this.timer = setTimeout(() => s.terminate(), PROXY_HEADER_TIMEOUT_MS);
+  }
+}
+
+function proxyBytes(s: Socket<TcpSession>, port: PortState, pending: PendingProxy, b: Buffer): void {
+  const rest = pending.reader.feed(b);
+  if (rest === null) return;
+  clearTimeout(pending.timer);
+  if (rest === PROXY_BAD) {
+    stats.proxyProtocolError(port.listener.name);
+    logRefused(s, "", b.length, "proxy_protocol", "no valid PROXY protocol header");
+    s.terminate();
+    return;
+  }
+  setProxied(s, pending.reader.addr);
+  const t = startTcp(s, port);
+  if (rest.length > 0) t.onClientData(rest);
+}
+
 /** Bun.listen handlers of a plain TCP listener: every connection follows the listener's route. */
 export function tcpHandlers(port: PortState) {
   return {
     open(s: Socket<TcpSession>): void {
-      const gen = port.gen;
-      const d = dispatchTcp(gen.snapshot, port.draining ? null : port.listener.tcpRoutes, "");
-      const t = rawSession(s, d, gen, "");
-      s.data = t;
-      t.start(null);
+      if (options.proxyProtocol) s.data = new PendingProxy(s) as unknown as TcpSession;
+      else startTcp(s, port);
     },
     data(s: Socket<TcpSession>, b: Buffer): void {
-      s.data.onClientData(b);
+      const t = s.data as TcpSession | PendingProxy;
+      if (t instanceof PendingProxy) return proxyBytes(s, port, t, b);
+      t.onClientData(b);
     },
     drain(s: Socket<TcpSession>): void {
-      s.data.onClientDrain();
+      if (!(s.data instanceof PendingProxy)) s.data.onClientDrain();
     },
     end(s: Socket<TcpSession>): void {
-      s.data.onClientEnd();
+      if (s.data instanceof PendingProxy) s.end();
+      else s.data.onClientEnd();
     },
     close(s: Socket<TcpSession>, err?: Error): void {
-      s.data?.onClientClose(err);
+      const t = s.data as TcpSession | PendingProxy | undefined;
+      if (t instanceof PendingProxy) clearTimeout(t.timer);
+      else t?.onClientClose(err);
     },
     error(_s: Socket<TcpSession>, err: Error): void {
       reportError("tcp downstream", err);

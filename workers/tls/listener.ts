@@ -11,7 +11,8 @@ import type { Socket } from "bun";
 import type { SecureContext } from "node:tls";
 import { dispatchTcp, selectChain } from "../../src/dispatch/dispatch.ts";
 import type { FilterChain } from "../../src/snapshot/types.ts";
-import { reportError } from "../context.ts";
+import { options, reportError } from "../context.ts";
+import { PROXY_BAD, ProxyHeaderReader, proxiedOf, setProxied } from "../proxy-protocol.ts";
 import { Downstream } from "../http/downstream.ts";
 import type { PortState } from "../port-state.ts";
 import { stats } from "../stats.ts";
@@ -37,6 +38,8 @@ interface Peek {
   conn: TlsConn<any> | null;
   /** Passthrough: the session the raw bytes go to. */
   tcp: TcpSession | null;
+  /** --proxy-protocol: the PROXY header, read before the ClientHello. */
+  proxy: ProxyHeaderReader | null;
 }
 
 /** Close before any TLS answer; the access log says why (`why`: more detail than the reason code). */
@@ -89,6 +92,8 @@ function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: st
   s.data.conn = conn;
   const d = new Downstream(conn as unknown as Socket<Downstream>, port);
   d.tls = { chain, sni, xfcc: "", verified: false };
+  const from = proxiedOf(s);
+  if (from !== undefined) d.takeProxied(from);
   conn.data = d;
   const t = conn.tls;
   t.on("secure", () => {
@@ -143,7 +148,7 @@ function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: st
 export function tlsHandlers(port: PortState) {
   return {
     open(s: Socket<Peek>): void {
-      s.data = { buf: null, timer: null, conn: null, tcp: null };
+      s.data = { buf: null, timer: null, conn: null, tcp: null, proxy: options.proxyProtocol ? new ProxyHeaderReader() : null };
       s.data.timer = setTimeout(() => {
         s.data.timer = null;
         if (s.data.conn === null) refuse(s, port, "hello_timeout");
@@ -160,6 +165,19 @@ export function tlsHandlers(port: PortState) {
         if (p.conn !== null) {
           p.conn.duplex.feed(chunk);
           return;
+        }
+        if (p.proxy !== null) {
+          // the PROXY header comes before the ClientHello (same deadline)
+          const rest = p.proxy.feed(chunk);
+          if (rest === null) return;
+          if (rest === PROXY_BAD) {
+            stats.proxyProtocolError(port.listener.name);
+            return refuse(s, port, "proxy_protocol", "", "no valid PROXY protocol header");
+          }
+          setProxied(s, p.proxy.addr);
+          p.proxy = null;
+          if (rest.length === 0) return;
+          chunk = rest;
         }
         p.buf = p.buf === null ? chunk : Buffer.concat([p.buf, chunk]);
         const r = parseClientHello(p.buf);
