@@ -1,7 +1,7 @@
 // `--mesh-config FILE`: Istio's MeshConfig YAML (the `mesh` key of the
 // `istio` ConfigMap, or that ConfigMap itself). gangway reads
 // `extensionProviders[].envoyExtAuthzHttp` (CUSTOM authorization) and
-// `defaultConfig.gatewayTopology.numTrustedProxies`. Pure: text in, data out.
+// `defaultConfig.gatewayTopology.numTrustedProxies` and `.proxyProtocol`. Pure: text in, data out.
 import { parse } from "yaml";
 import { Codes } from "../model/codes.ts";
 import type { Finding } from "../snapshot/types.ts";
@@ -28,9 +28,11 @@ export interface MeshConfig {
   extensionProviders: ExtAuthzHttpSpec[];
   /** null: not set. */
   numTrustedProxies: number | null;
+  /** `defaultConfig.gatewayTopology.proxyProtocol: {}`: listeners expect a PROXY protocol header (read at start-up, as Istio's proxy config). */
+  proxyProtocol: boolean;
 }
 
-export const EMPTY_MESH: MeshConfig = { extensionProviders: [], numTrustedProxies: null };
+export const EMPTY_MESH: MeshConfig = { extensionProviders: [], numTrustedProxies: null, proxyProtocol: false };
 
 /** Istio's default ext_authz timeout. */
 const DEFAULT_TIMEOUT_MS = 600_000;
@@ -112,5 +114,11 @@ export function decodeMeshConfig(file: string, text: string): { mesh: MeshConfig
   const dc = obj(r, m, "defaultConfig", "");
   const gt = dc === null ? null : obj(r, dc, "gatewayTopology", "defaultConfig");
   if (gt !== null && gt.numTrustedProxies !== undefined) numTrustedProxies = int(r, gt, "numTrustedProxies", "defaultConfig.gatewayTopology", 0, 64);
-  return { mesh: { extensionProviders, numTrustedProxies }, errors };
+  // Istio's ProxyConfig.ProxyProtocol is an (empty) message: present means on
+  let proxyProtocol = false;
+  if (gt !== null && gt.proxyProtocol !== undefined && gt.proxyProtocol !== null) {
+    if (isObj(gt.proxyProtocol)) proxyProtocol = true;
+    else r.fail(Codes.InvalidValue, "defaultConfig.gatewayTopology.proxyProtocol", "must be an object ({} turns it on)");
+  }
+  return { mesh: { extensionProviders, numTrustedProxies, proxyProtocol }, errors };
 }

@@ -10,7 +10,7 @@ import { watchDirs } from "../load/watch.ts";
 import { join } from "node:path";
 import { WorkerPool } from "./workers.ts";
 import { ListenerLog, logCredentialChanges } from "./events.ts";
-import { diffResources, formatFinding, loadAndBuild, type ResourceKeyed } from "./pipeline.ts";
+import { diffResources, formatFinding, loadAndBuild, readMeshConfig, type ResourceKeyed } from "./pipeline.ts";
 import { JwksCache } from "../security/jwks-cache.ts";
 
 /** How often listeners that failed to bind are tried again. */
@@ -80,7 +80,8 @@ export async function serve(o: Options): Promise<number> {
       streamIdleTimeoutMs: o.streamIdleTimeoutMs,
       maxConnectionDurationMs: o.maxConnectionDurationMs,
       drainTimeoutMs: o.drainTimeoutMs,
-      proxyProtocol: o.proxyProtocol,
+      // the flag, or the mesh config's gatewayTopology.proxyProtocol (read once: listeners keep it until a restart)
+      proxyProtocol: o.proxyProtocol || readMeshConfig(o.meshConfig).mesh.proxyProtocol,
       pathNormalization: o.pathNormalization,
     },
     { onApplied: () => listenerLog.update(pool.listenerStates()[0] ?? [], o.bind) },

@@ -245,3 +245,44 @@ describe("PROXY protocol on a TCP port", () => {
     expect(r.got.length).toBe(0);
   });
 });
+
+describe("PROXY protocol from the mesh config (gatewayTopology.proxyProtocol)", () => {
+  let gw2: GatewayProcess;
+  beforeAll(async () => {
+    const dir = writeTree({
+      "gateway.yaml": `
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*"]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: web}
+spec:
+  hosts: ["*"]
+  gateways: [gw]
+  http:
+  - route: [{destination: {host: headers.test.internal, port: {number: 7000}}}]
+`,
+      "services.yaml": serviceEntry("headers", headersBackend.port!, "HTTP"),
+    });
+    const mesh = writeTree({ "mesh.yaml": "defaultConfig:\n  gatewayTopology:\n    proxyProtocol: {}\n" });
+    gw2 = await startGateway({ configDirs: [dir], gatewayPorts: [80], workers: 1, args: ["--mesh-config", join(mesh, "mesh.yaml"), "--access-log", "off"] });
+  }, 30_000);
+  afterAll(async () => {
+    await gw2?.stop();
+  });
+
+  test("without --proxy-protocol, the mesh option alone turns it on", async () => {
+    const ok = await tcp(gw2.ports.get(80)!, [v1("203.0.113.99", 1000) + "GET / HTTP/1.1\r\nHost: a\r\n\r\n"], jsonDone);
+    expect(body(ok.got)["x-forwarded-for"]).toBe("203.0.113.99");
+    const refused = await tcp(gw2.ports.get(80)!, ["GET / HTTP/1.1\r\nHost: a\r\n\r\n"]);
+    expect(refused.closed).toBe(true);
+    expect(refused.got.length).toBe(0);
+  });
+});

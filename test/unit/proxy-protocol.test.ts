@@ -67,3 +67,15 @@ describe("ProxyHeaderReader", () => {
     expect(new ProxyHeaderReader().feed(Buffer.from("GET / HTTP/1.1\r\n"))).toBe(PROXY_BAD);
   });
 });
+
+describe("mesh config gatewayTopology.proxyProtocol", () => {
+  test("{} turns it on; absent is off; a non-object is an Error naming the field", async () => {
+    const { decodeMeshConfig } = await import("../../src/decode/meshconfig.ts");
+    expect(decodeMeshConfig("m.yaml", "defaultConfig:\n  gatewayTopology: {proxyProtocol: {}}\n").mesh.proxyProtocol).toBe(true);
+    expect(decodeMeshConfig("m.yaml", "defaultConfig:\n  gatewayTopology: {numTrustedProxies: 1}\n").mesh.proxyProtocol).toBe(false);
+    const bad = decodeMeshConfig("m.yaml", "defaultConfig:\n  gatewayTopology: {proxyProtocol: true}\n");
+    expect(bad.errors.length).toBe(1);
+    expect(bad.errors[0]!.file).toBe("m.yaml");
+    expect(JSON.stringify(bad.errors[0])).toContain("gatewayTopology.proxyProtocol");
+  });
+});
