@@ -111,11 +111,23 @@ spec:
   - match: [{port: 31400}]
     route: [{destination: {host: echo.test.internal, port: {number: 7000}}}]
 `,
+    // remoteIpBlocks see the PROXY header's client; ipBlocks the packet's source (the balancer: 127.0.0.1)
+    "policy.yaml": `
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: deny-by-address, namespace: istio-system}
+spec:
+  selector: {matchLabels: {istio: ingressgateway}}
+  action: DENY
+  rules:
+  - from: [{source: {remoteIpBlocks: [192.0.2.200/32]}}]
+  - from: [{source: {notIpBlocks: [127.0.0.1/32]}}]
+`,
     "services.yaml": serviceEntry("headers", headersBackend.port!, "HTTP") + serviceEntry("echo", echo.port, "TCP"),
     "secret.yaml": secretYaml("web-credential", "istio-system", "tls", web.cert, web.key),
   });
   logFile = join(dir, "access.log");
-  gw = await startGateway({ configDirs: [join(dir, "gateway.yaml"), join(dir, "services.yaml"), join(dir, "secret.yaml")], gatewayPorts: [80, 443, 8443, 31400], workers: 1, args: ["--proxy-protocol", "--access-log", logFile] });
+  gw = await startGateway({ configDirs: [join(dir, "gateway.yaml"), join(dir, "services.yaml"), join(dir, "secret.yaml"), join(dir, "policy.yaml")], gatewayPorts: [80, 443, 8443, 31400], workers: 1, args: ["--proxy-protocol", "--access-log", logFile] });
 }, 30_000);
 
 afterAll(async () => {
@@ -182,6 +194,14 @@ describe("PROXY protocol on a plain HTTP port", () => {
     const r = await tcp(gw.ports.get(80)!, [req.subarray(0, 7), req.subarray(7, 30), req.subarray(30)], jsonDone);
     expect(body(r.got)["x-forwarded-for"]).toBe("2001:db8::7");
     expect(await logHas(" [2001:db8::7]:4321 ")).toBe(true);
+  });
+
+  test("AuthorizationPolicy: remoteIpBlocks match the header's client, ipBlocks the balancer", async () => {
+    const denied = await tcp(gw.ports.get(80)!, [v1("192.0.2.200", 1) + "GET /denied HTTP/1.1\r\nHost: a\r\n\r\n"], (b) => b.toString().endsWith("RBAC: access denied"));
+    expect(denied.got.toString().startsWith("HTTP/1.1 403 ")).toBe(true);
+    expect(denied.got.toString().endsWith("RBAC: access denied")).toBe(true);
+    const allowed = await tcp(gw.ports.get(80)!, [v1("192.0.2.201", 1) + "GET /allowed HTTP/1.1\r\nHost: a\r\n\r\n"], jsonDone);
+    expect(allowed.got.toString().startsWith("HTTP/1.1 200 ")).toBe(true);
   });
 
   test("a request without the header is closed unanswered", async () => {

@@ -29,7 +29,10 @@ export interface ExchangeConn extends ConnFacts {
   readonly tls: DownstreamTls | null;
   /** One HTTP/2 stream of a connection. */
   readonly h2Stream: boolean;
+  /** The client: the socket's peer, or the source of its PROXY protocol header. */
   readonly remoteIp: string;
+  /** The socket's peer, always (Envoy's direct remote address). */
+  readonly peerIp: string;
   readonly remoteAddress: string;
   readonly localAddress: string;
   /** The client is not taking our writes. */

@@ -84,6 +84,8 @@ export class Downstream implements ExchangeConn, PortConnection {
   private inLoop = false;
   /** The client's address; a PROXY protocol header replaces it with the one it carries. */
   remoteIp: string;
+  /** The socket's peer (the load balancer when a PROXY header named the client): AuthorizationPolicy ipBlocks. */
+  readonly peerIp: string;
   remotePort: number;
   /** The socket's own address, read at accept: a closed socket has none left to read (the log needs it). */
   localIp: string;
@@ -95,6 +97,7 @@ export class Downstream implements ExchangeConn, PortConnection {
     readonly port: PortState,
   ) {
     this.remoteIp = socket.remoteAddress ?? "";
+    this.peerIp = this.remoteIp;
     this.remotePort = socket.remotePort ?? 0;
     this.localIp = socket.localAddress ?? "";
     this.localPort = socket.localPort ?? 0;

@@ -82,7 +82,7 @@ function requestOf(ex: Exchange, clientIp: string): SecurityRequest {
       for (let k = 0; k < h.count; k++) out.push([h.name(k).toLowerCase(), h.value(k)]);
       return out;
     },
-    sourceIp: ds.remoteIp,
+    sourceIp: ds.peerIp, // ipBlocks: the packet's source (a load balancer speaking PROXY protocol), as Istio's
     remoteIp: clientIp,
     destinationIp: ipOf(local),
     principal: ds.tls?.verified ? spiffePrincipal(ds.tls.xfcc) : "",
