@@ -102,4 +102,57 @@ describe("pipelining without reading", () => {
     s.terminate();
     expect(got).toBeGreaterThanOrEqual(n * BODY.length);
   }, 20_000);
+
+  test("HTTP/2: a client that opens streams with huge windows and never reads is held back too", async () => {
+    Bun.gc(true);
+    const before = rss();
+    let drained: () => void = () => {};
+    const s: Socket<undefined> = await Bun.connect({
+      hostname: "127.0.0.1",
+      port,
+      socket: {
+        open: (sock) => sock.pause(),
+        data() {},
+        drain: () => drained(),
+      },
+    });
+    s.pause();
+    const max = 2 ** 31 - 1;
+    const inc = max - 65535;
+    // preface, SETTINGS_INITIAL_WINDOW_SIZE = 2^31-1, connection WINDOW_UPDATE to 2^31-1: flow control never stops the gateway
+    s.write(Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1"), frame(4, 0, 0, be32(max, [0, 4])), frame(8, 0, 0, be32(inc))]));
+    // HEADERS (END_STREAM|END_HEADERS): GET / http, :authority x, from the HPACK static table
+    const headers = [0x82, 0x84, 0x86, 0x41, 0x01, 0x78];
+    let id = 1;
+    let blocked = false;
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && id < 400_000 && rss() - before < 200 * 1024 * 1024) {
+      const frames: Buffer[] = [];
+      for (let i = 0; i < 100; i++, id += 2) frames.push(frame(1, 5, id, headers));
+      const b = Buffer.concat(frames);
+      const n = s.write(b);
+      if (n < b.length) {
+        const drainedInTime = await Promise.race([new Promise<boolean>((r) => (drained = () => r(true))), Bun.sleep(1500).then(() => false)]);
+        if (!drainedInTime) {
+          blocked = true;
+          break;
+        }
+      }
+      await Bun.sleep(1);
+    }
+    Bun.gc(true);
+    const grown = (rss() - before) / (1024 * 1024);
+    s.terminate();
+    expect(blocked).toBe(true);
+    expect(grown).toBeLessThan(50);
+  }, 30_000);
 });
+
+function frame(type: number, flags: number, stream: number, payload: number[]): Buffer {
+  const n = payload.length;
+  return Buffer.from([n >> 16, (n >> 8) & 255, n & 255, type, flags, (stream >>> 24) & 127, (stream >> 16) & 255, (stream >> 8) & 255, stream & 255, ...payload]);
+}
+
+function be32(v: number, prefix: number[] = []): number[] {
+  return [...prefix, (v >>> 24) & 127, (v >> 16) & 255, (v >> 8) & 255, v & 255];
+}
