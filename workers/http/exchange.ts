@@ -535,7 +535,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   reset(row: ReplyRow): void {
     if (this.finished) return;
     this.replyRow = row;
-    this.flags = row.flag;
+    this.flags = withFlag(this.flags, row.flag);
     this.details = row.details;
     this.dropUpstream();
     this.closeDownstream = true;
