@@ -5,7 +5,9 @@
 // without a retry stanza), backendRef header filters in a weighted split →
 // per-destination headers; the status of those rules is Accepted.
 import { describe, expect, test } from "bun:test";
-import { retriesAndTimeout } from "../../src/compile/gatewayapi/http-rules.ts";
+import { originMatch, retriesAndTimeout } from "../../src/compile/gatewayapi/http-rules.ts";
+import { compileStringMatch } from "../../src/compile/matches.ts";
+import { matchString } from "../../src/route/lookup.ts";
 import type { HTTPRouteRuleSpec } from "../../src/model/gatewayapi.ts";
 import type { Route, Snapshot } from "../../src/snapshot/types.ts";
 import { trace } from "../../src/trace.ts";
@@ -125,13 +127,28 @@ describe("HTTPRoute traffic fields → route policies", () => {
     backendRefs: [{name: a, port: 8080}]
 `);
     const c1 = routeFor(s, "/cors-1").cors!;
-    expect(c1.allowOrigins.map((o) => [o.kind, o.kind === "regex" ? o.source : o.value])).toEqual([["exact", "https://www.foo.com"], ["exact", "https://*.bar.com"]]);
+    expect(c1.allowOrigins.map((o) => [o.kind, o.kind === "regex" ? o.source : o.value])).toEqual([["exact", "https://www.foo.com"], ["regex", "https://[^/:]+\\.bar\\.com"]]);
     expect([c1.allowMethods, c1.allowHeaders, c1.exposeHeaders, c1.maxAge, c1.allowCredentials, c1.forwardNotMatchingPreflights]).toEqual([
       "GET,OPTIONS", "x-header-1,x-header-2", "x-header-3", "3600", true, true,
     ]);
     const c2 = routeFor(s, "/cors-2").cors!;
     expect([c2.allowMethods, c2.maxAge, c2.allowCredentials]).toEqual(["*", "5", false]);
     expect(routeConditions(s)).toEqual(ACCEPTED);
+  });
+
+  test("CORS allowOrigins wildcards (the Gateway API's; istiod takes them literally): * is any origin, * in the host one or more characters of it", () => {
+    const rows: [string, string, boolean][] = [
+      ["https://www.foo.com", "https://www.foo.com", true],
+      ["https://www.foo.com", "https://www.foo.com:443", false],
+      ["https://*.bar.com", "https://www.bar.com", true],
+      ["https://*.bar.com", "https://xpto.www.bar.com", true],
+      ["https://*.bar.com", "https://bar.com", false],
+      ["https://*.bar.com", "http://www.bar.com", false],
+      ["https://*.bar.com", "https://www.bar.com:8443", false],
+      ["https://*.bar.com", "https://www.barxcom", false],
+      ["*", "https://foobar.com:12345", true],
+    ];
+    for (const [allow, origin, ok] of rows) expect([allow, origin, matchString(compileStringMatch(originMatch(allow)), origin)]).toEqual([allow, origin, ok]);
   });
 
   test("retry: connection errors and the codes; attempts (2 when not written); backoff as the base interval", () => {

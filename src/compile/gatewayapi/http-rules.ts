@@ -57,11 +57,23 @@ export function retriesAndTimeout(rule: HTTPRouteRuleSpec): { retries: HTTPRetry
   return { retries, timeoutMs };
 }
 
-/** CORS filter → corsPolicy (istiod: origins as exact matches, maxAge only when > 0). */
+/**
+ * An allowOrigins entry as a match: exact, or (the Gateway API's wildcards,
+ * which istiod still takes literally) `*` for any origin and `*` in the host
+ * for one or more characters of it (`https://*.bar.com` matches
+ * `https://a.b.bar.com`, never another scheme or port).
+ */
+export function originMatch(o: string): StringMatchSpec {
+  if (o === "*") return { kind: "regex", value: ".*" };
+  if (!o.includes("*")) return { kind: "exact", value: o };
+  return { kind: "regex", value: o.split("*").map(escapeRegex).join("[^/:]+") };
+}
+
+/** CORS filter → corsPolicy (istiod: maxAge only when > 0, allowCredentials only when true). */
 function corsPolicy(f: RouteFilter["cors"]): CorsPolicySpec | null {
   if (!f) return null;
   return {
-    allowOrigins: f.allowOrigins.filter((o) => o !== "").map((o) => ({ kind: "exact" as const, value: o })),
+    allowOrigins: f.allowOrigins.filter((o) => o !== "").map(originMatch),
     allowMethods: f.allowMethods,
     allowHeaders: f.allowHeaders,
     exposeHeaders: f.exposeHeaders,
