@@ -11,7 +11,11 @@ import { matchString } from "../../src/route/lookup.ts";
 import type { HTTPRouteRuleSpec } from "../../src/model/gatewayapi.ts";
 import type { Route, Snapshot } from "../../src/snapshot/types.ts";
 import { trace } from "../../src/trace.ts";
-import { compileYaml } from "./pipeline-helpers.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { compileSnapshot } from "../../src/compile/index.ts";
+import { decodeFiles } from "../../src/decode/index.ts";
+import { compileYaml, options } from "./pipeline-helpers.ts";
 
 const BASE = `apiVersion: gateway.networking.k8s.io/v1
 kind: GatewayClass
@@ -233,5 +237,34 @@ describe("HTTPRoute traffic fields → route policies", () => {
     expect(trace(s, { port: 80, host: "example.com", path: "/" }).status).toBe(200);
     expect(s.findings.filter((f) => f.code === "GW0807").map((f) => f.field)).toEqual(["spec.rules[0].sessionPersistence"]);
     expect(routeConditions(s)).toEqual(ACCEPTED);
+  });
+
+  test("the ported conformance cases: mirrors, timeouts and CORS of their routes", () => {
+    const DIR = join(import.meta.dir, "..", "gatewayapi");
+    const compileCase = (name: string): Snapshot => {
+      const files = ["base.yaml", `cases/${name}/input.yaml`].map((p) => ({ path: p, text: readFileSync(join(DIR, p), "utf8") }));
+      const { resources, errors } = decodeFiles(files);
+      expect(errors).toEqual([]);
+      return compileSnapshot(resources, options({ gateways: ["gateway-conformance-infra/same-namespace"] }), 1);
+    };
+    const svc = (n: string) => `outbound|8080||${n}.gateway-conformance-infra.svc.cluster.local`;
+    const mirrors = (s: Snapshot, p: string) => routeFor(s, p).mirrors!.map((m) => [m.cluster, m.perMillion]);
+    const one = compileCase("httproute-request-mirror");
+    expect(mirrors(one, "/mirror")).toEqual([[svc("infra-backend-v2"), 1_000_000]]);
+    const multi = compileCase("httproute-request-multiple-mirrors");
+    expect(mirrors(multi, "/mirror-and-modify-headers")).toEqual([[svc("infra-backend-v2"), 1_000_000], [svc("infra-backend-v3"), 1_000_000]]);
+    const pct = compileCase("httproute-request-percentage-mirror");
+    expect([mirrors(pct, "/percent-mirror"), mirrors(pct, "/percent-mirror-fraction"), mirrors(pct, "/percent-multi-mirror-and-modify-headers")]).toEqual([
+      [[svc("infra-backend-v2"), 200_000]],
+      [[svc("infra-backend-v2"), 500_000]],
+      [[svc("infra-backend-v2"), 350_000], [svc("infra-backend-v3"), 500_000]],
+    ]);
+    expect(routeFor(pct, "/percent-multi-mirror-and-modify-headers").requestHeaders.set).toEqual([["x-header-set", "set-overwrites-values"]]);
+    const req = compileCase("httproute-timeout-request");
+    expect([routeFor(req, "/request-timeout").timeoutMs, routeFor(req, "/disable-request-timeout").timeoutMs]).toEqual([500, 0]);
+    const be = compileCase("httproute-timeout-backend-request");
+    expect([routeFor(be, "/backend-timeout").timeoutMs, routeFor(be, "/disabled-backend-timeout").timeoutMs]).toEqual([500, 0]);
+    const cors = compileCase("httproute-cors");
+    expect([routeFor(cors, "/cors-1").cors!.maxAge, routeFor(cors, "/cors-1").cors!.allowCredentials, routeFor(cors, "/cors-2").cors!.allowMethods]).toEqual(["3600", true, "*"]);
   });
 });
