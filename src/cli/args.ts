@@ -3,6 +3,7 @@ import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
 import { isPathNormalization, PATH_NORMALIZATIONS, type PathNormalization } from "../route/normalize-path.ts";
 import { parseDuration } from "../decode/duration.ts";
+import type { Command, Options } from "../model/options.ts";
 
 export class UsageError extends Error {}
 
@@ -38,57 +39,7 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
 
 const ALL_FLAGS = () => [...Object.keys(VALUE_OPTIONS), ...EXTRA_OPTIONS, ...EXTRA_FLAGS, ...SERVE_FLAGS, "--help", "--version"];
 
-export type Command = "serve" | "analyze" | "proxy-config" | "certs" | "explain" | "status" | "help" | "version";
-
-export interface Options {
-  command: Command;
-  /** Positional words after the command (e.g. `listeners` for proxy-config). */
-  positional: string[];
-  configDirs: string[];
-  secretsDir: string | null;
-  namespace: string;
-  labels: Record<string, string>;
-  portMap: Map<number, number>;
-  bind: string;
-  /** null when `--admin off`. */
-  admin: { host: string; port: number } | null;
-  /** --status-port: `/healthz/ready` (and `/healthz/live`) alone, safe to publish; null when off (the default). */
-  statusPort: { host: string; port: number } | null;
-  /** --metrics-port: `/stats/prometheus` alone, for scraping; null when off (the default). */
-  metricsPort: { host: string; port: number } | null;
-  workers: number;
-  accessLog: string;
-  logFormat: "text" | "json";
-  serverHeader: string;
-  drainSeconds: number;
-  /** --mesh-certs: Istio's mesh certificate layout (root-cert.pem, cert-chain.pem, key.pem) for ISTIO_MUTUAL. */
-  meshCerts: string | null;
-  /** --trust-domain: SPIFFE trust domain ISTIO_MUTUAL clients must belong to. */
-  trustDomain: string;
-  /** --ingress-class: the `kubernetes.io/ingress.class` value served. */
-  ingressClass: string;
-  /** --ingress-mode: which Kubernetes Ingresses are served (Istio's ingressControllerMode). */
-  ingressMode: "strict" | "default" | "off";
-  /** --gateway NS/NAME (repeatable): the Gateway API Gateways served; empty: every Gateway of our class. */
-  gateways: string[];
-  /** --path-normalization: Istio's mesh pathNormalization, applied before routing. */
-  pathNormalization: PathNormalization;
-  /** --mesh-config: Istio MeshConfig YAML (extensionProviders for CUSTOM authorization, gatewayTopology). */
-  meshConfig: string | null;
-  /** --trusted-proxies: Istio's numTrustedProxies; null: the mesh config's, else 0. */
-  trustedProxies: number | null;
-  /** --jwks-refresh: how often jwksUri keys are fetched again (Istio: 20 min). */
-  jwksRefreshMs: number;
-  /** Edge timeouts in ms, 0 = off (--request-headers-timeout, --stream-idle-timeout, --max-connection-duration, --drain-timeout). */
-  requestHeadersTimeoutMs: number;
-  streamIdleTimeoutMs: number;
-  maxConnectionDurationMs: number;
-  drainTimeoutMs: number;
-  /** --proxy-protocol: every traffic listener expects a PROXY protocol v1/v2 header. */
-  proxyProtocol: boolean;
-  /** Options a subcommand reads itself (`--host`, `--path`, `-o`, ...), by name. */
-  extra: Map<string, string[]>;
-}
+export type { Command, Options } from "../model/options.ts";
 
 const COMMANDS = new Set(["serve", "analyze", "proxy-config", "certs", "explain", "status", "help", "version"]);
 

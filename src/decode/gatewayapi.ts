@@ -12,8 +12,11 @@ import type {
   HTTPRouteRuleSpec,
   L4RouteSpec,
   LabelSelector,
+  CORSFilter,
   ParentReference,
   PathModifier,
+  RequestMirror,
+  RouteRetry,
   ReferenceGrantSpec,
   RouteFilter,
   ValueMatch,
@@ -21,7 +24,7 @@ import type {
 import { GATEWAY_GROUP } from "../model/gatewayapi.ts";
 import { parseDuration } from "./duration.ts";
 import { compileRe2 } from "./regex.ts";
-import { int, join, obj, objList, oneOf, port, str, strList, strMap, type Obj, type Reader } from "./read.ts";
+import { bool, int, join, list, obj, objList, oneOf, port, str, strList, strMap, type Obj, type Reader } from "./read.ts";
 
 export const GATEWAY_API = /^gateway\.networking\.k8s\.io\/(v1|v1beta1)$/;
 /** TLSRoute and TCPRoute: the alpha versions, and v1 (TLSRoute graduated there; the conformance suite writes it). */
@@ -68,7 +71,50 @@ function pathModifier(r: Reader, o: Obj, path: string): PathModifier | null {
   return { type, value };
 }
 
-function filters(r: Reader, o: Obj, path: string): RouteFilter[] {
+/** A BackendObjectReference (no weight, no filters). */
+function objectRef(r: Reader, b: Obj, p: string, ns: string): BackendRef {
+  return {
+    group: str(r, b, "group", p),
+    kind: str(r, b, "kind", p) || "Service",
+    name: str(r, b, "name", p, true),
+    namespace: str(r, b, "namespace", p) || ns,
+    port: port(r, b, "port", p),
+    weight: 1,
+    filters: [],
+  };
+}
+
+function requestMirror(r: Reader, m: Obj | null, p: string, ns: string): RequestMirror | null {
+  if (m === null) return null;
+  const b = obj(r, m, "backendRef", p, true);
+  const backendRef = b === null ? objectRef(r, {}, join(p, "backendRef"), ns) : objectRef(r, b, join(p, "backendRef"), ns);
+  const fr = obj(r, m, "fraction", p);
+  let percent: number | null = m.percent === undefined || m.percent === null ? null : int(r, m, "percent", p, 0, 100);
+  if (fr !== null) {
+    const fp = join(p, "fraction");
+    const num = int(r, fr, "numerator", fp, 0, 2 ** 31 - 1, true);
+    const den = fr.denominator === undefined || fr.denominator === null ? 100 : int(r, fr, "denominator", fp, 1, 2 ** 31 - 1);
+    if (den > 0 && num > den) r.fail(Codes.InvalidValue, join(fp, "numerator"), `must not exceed the denominator ${den}`);
+    // as istiod: the fraction wins over percent
+    percent = den > 0 ? Math.min(100, (100 * num) / den) : 0;
+  }
+  return { backendRef, percent };
+}
+
+function cors(r: Reader, c: Obj | null, p: string): CORSFilter | null {
+  if (c === null) return null;
+  return {
+    allowOrigins: strList(r, c, "allowOrigins", p),
+    allowMethods: strList(r, c, "allowMethods", p),
+    allowHeaders: strList(r, c, "allowHeaders", p),
+    exposeHeaders: strList(r, c, "exposeHeaders", p),
+    allowCredentials: bool(r, c, "allowCredentials", p),
+    // the CRD defaults maxAge to 5 (seconds)
+    maxAge: c.maxAge === undefined || c.maxAge === null ? 5 : int(r, c, "maxAge", p, 1, 2 ** 31 - 1),
+  };
+}
+
+function filters(r: Reader, o: Obj, path: string, ns: string): RouteFilter[] {
   return objList(r, o, "filters", path, (f, p): RouteFilter => {
     const type = str(r, f, "type", p, true);
     const red = obj(r, f, "requestRedirect", p);
@@ -76,6 +122,8 @@ function filters(r: Reader, o: Obj, path: string): RouteFilter[] {
     const rp = join(p, "requestRedirect");
     return {
       type,
+      requestMirror: requestMirror(r, obj(r, f, "requestMirror", p), join(p, "requestMirror"), ns),
+      cors: cors(r, obj(r, f, "cors", p), join(p, "cors")),
       requestHeaderModifier: headerModifier(r, obj(r, f, "requestHeaderModifier", p), join(p, "requestHeaderModifier")),
       responseHeaderModifier: headerModifier(r, obj(r, f, "responseHeaderModifier", p), join(p, "responseHeaderModifier")),
       requestRedirect:
@@ -101,7 +149,7 @@ function backendRefs(r: Reader, o: Obj, path: string, ns: string): BackendRef[] 
     namespace: str(r, b, "namespace", p) || ns,
     port: port(r, b, "port", p),
     weight: b.weight === undefined ? 1 : int(r, b, "weight", p, 0, 1_000_000),
-    filters: filters(r, b, p),
+    filters: filters(r, b, p, ns),
   }));
 }
 
@@ -141,16 +189,33 @@ function millis(r: Reader, o: Obj, key: string, path: string): number {
   return ms ?? 0;
 }
 
+function retry(r: Reader, o: Obj | null, p: string): RouteRetry | null {
+  if (o === null) return null;
+  const codes = list(r, o, "codes", p, (v, cp) => {
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 400 || v > 599) {
+      r.fail(Codes.InvalidValue, cp, `must be an HTTP status code from 400 to 599, got ${JSON.stringify(v)}`);
+      return null;
+    }
+    return v;
+  }).filter((c): c is number => c !== null);
+  return {
+    codes,
+    attempts: o.attempts === undefined || o.attempts === null ? null : int(r, o, "attempts", p, 0, 2 ** 31 - 1),
+    backoffMs: millis(r, o, "backoff", p),
+  };
+}
+
 export function decodeHTTPRoute(r: Reader, spec: Obj, ns: string) {
   const rules = objList(r, spec, "rules", "spec", (rule, p): HTTPRouteRuleSpec => {
     const matches = objList(r, rule, "matches", p, (m, mp) => httpMatch(r, m, mp));
     const t = obj(r, rule, "timeouts", p);
     const unsupported: string[] = [];
-    for (const k of ["retry", "sessionPersistence"]) if (rule[k] !== undefined && rule[k] !== null) unsupported.push(k);
+    for (const k of ["sessionPersistence"]) if (rule[k] !== undefined && rule[k] !== null) unsupported.push(k);
     return {
       name: str(r, rule, "name", p),
       matches: matches.length > 0 ? matches : [{ path: { type: "PathPrefix", value: "/" }, headers: [], queryParams: [], method: "" }],
-      filters: filters(r, rule, p),
+      filters: filters(r, rule, p, ns),
+      retry: retry(r, obj(r, rule, "retry", p), join(p, "retry")),
       backendRefs: backendRefs(r, rule, p, ns),
       requestTimeoutMs: t === null ? 0 : millis(r, t, "request", join(p, "timeouts")),
       backendRequestTimeoutMs: t === null ? 0 : millis(r, t, "backendRequest", join(p, "timeouts")),

@@ -46,12 +46,41 @@ export interface URLRewrite {
   path: PathModifier | null;
 }
 
+/** RequestMirror: where to, and the share mirrored (percent, or fraction as a percentage); null: all. */
+export interface RequestMirror {
+  backendRef: BackendRef;
+  percent: number | null;
+}
+
+/** CORS (experimental channel), with the CRD's default maxAge (5 s). */
+export interface CORSFilter {
+  allowOrigins: string[];
+  allowMethods: string[];
+  allowHeaders: string[];
+  exposeHeaders: string[];
+  allowCredentials: boolean;
+  /** Seconds. */
+  maxAge: number;
+}
+
 export interface RouteFilter {
   type: string;
   requestHeaderModifier: HeaderModifier | null;
   responseHeaderModifier: HeaderModifier | null;
   requestRedirect: RequestRedirect | null;
   urlRewrite: URLRewrite | null;
+  requestMirror?: RequestMirror | null;
+  cors?: CORSFilter | null;
+}
+
+/** HTTPRouteRetry. */
+export interface RouteRetry {
+  /** Status codes that are retried (besides connection errors). */
+  codes: number[];
+  /** null: not written (Istio uses 2). */
+  attempts: number | null;
+  /** Milliseconds; 0: not written. */
+  backoffMs: number;
 }
 
 export interface BackendRef {
@@ -92,7 +121,9 @@ export interface HTTPRouteRuleSpec {
   /** Milliseconds; 0: not given. */
   requestTimeoutMs: number;
   backendRequestTimeoutMs: number;
-  /** Fields read but not served (retry, sessionPersistence), as field paths. */
+  /** null: not written. */
+  retry?: RouteRetry | null;
+  /** Fields read but not served (sessionPersistence), as field paths. */
   unsupported: string[];
 }
 

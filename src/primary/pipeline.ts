@@ -1,5 +1,5 @@
 // load → decode → compile, as one call the primary, analyze and proxy-config share.
-import type { Options } from "../cli/args.ts";
+import type { Options } from "../model/options.ts";
 import { emptyRootFindings, readInput, type LoadedInput } from "../load/read.ts";
 import type { Credential, Finding, Snapshot } from "../snapshot/types.ts";
 import { decodeFiles, secretFromFiles } from "../decode/index.ts";

@@ -1,6 +1,6 @@
 // `gateway --config DIR`: load, compile, start workers and the admin listener,
 // watch the files and swap snapshots, drain on SIGTERM/SIGINT.
-import type { Options } from "../cli/args.ts";
+import type { Options } from "../model/options.ts";
 import { log, setLogFormat } from "../log.ts";
 import type { Snapshot } from "../snapshot/types.ts";
 import { isLoopback, startAdmin, type AdminRole } from "../admin/server.ts";

@@ -249,8 +249,28 @@ export const CASES: ConformanceCase[] = [
   { name: "httproute-redirect-port-and-scheme", gateways: [gw("same-namespace"), gw("same-namespace-with-http-listener-on-8080")], requests: [] },
   { name: "httproute-timeout-request", gateways: [gw("same-namespace")], requests: [] },
   { name: "httproute-request-header-modifier-backend", gateways: [gw("same-namespace")], requests: [] },
-  // not yet: per-backendRef header modifiers in a weighted split, RequestMirror (those rules answer 500; PartiallyInvalid)
+  // per-backendRef header modifiers in a weighted split and RequestMirror (the mirrors: test/unit/gatewayapi-traffic.test.ts)
   { name: "httproute-request-header-modifier-backend-weights", gateways: [gw("same-namespace")], requests: [] },
-  { name: "httproute-request-mirror", gateways: [gw("same-namespace")], requests: [] },
+  { name: "httproute-request-mirror", gateways: [gw("same-namespace")], requests: [r("/mirror", V1), r("/mirror-and-modify-headers", V1)] },
   { name: "tcproute-multiple-routes-attachment", gateways: [], requests: [] },
+  // RequestMirror, CORS, timeouts.backendRequest (what the mirrors, CORS headers and timers do: gatewayapi-traffic.test.ts, e2e/gatewayapi-traffic.test.ts)
+  { name: "httproute-request-multiple-mirrors", gateways: [gw("same-namespace")], requests: [r("/mirror", V1), r("/mirror-and-modify-headers", V1)] },
+  {
+    name: "httproute-request-percentage-mirror",
+    gateways: [gw("same-namespace")],
+    requests: [r("/percent-mirror", V1), r("/percent-mirror-fraction", V1), r("/percent-multi-mirror-and-modify-headers", V1)],
+  },
+  { name: "httproute-timeout-backend-request", gateways: [gw("same-namespace")], requests: [r("/backend-timeout", V1), r("/disabled-backend-timeout", V1)] },
+  {
+    name: "httproute-cors",
+    gateways: [gw("same-namespace")],
+    requests: [
+      // a preflight from an allowed origin is answered by the gateway (Envoy's CORS filter); from another origin it goes upstream (FORWARD)
+      r("/cors-1", 200, { method: "OPTIONS", headers: { origin: "https://www.foo.com", "access-control-request-method": "GET" } }),
+      r("/cors-1", 200, { method: "OPTIONS", headers: { origin: "https://xpto.www.bar.com", "access-control-request-method": "GET" } }),
+      r("/cors-1", V1, { method: "OPTIONS", headers: { origin: "https://foobar.com", "access-control-request-method": "GET" } }),
+      r("/cors-1", V1, { headers: { origin: "https://www.foo.com" } }),
+      r("/cors-2", 200, { method: "OPTIONS", headers: { origin: "https://www.foo.com", "access-control-request-method": "POST" } }),
+    ],
+  },
 ];

@@ -128,14 +128,14 @@ describe("conversion and status", () => {
     expect([get(s, "/none").status, get(s, "/zero").status]).toEqual([500, 500]);
   });
 
-  test("filters gangway cannot apply yet (RequestMirror, CORS): those rules answer 500, the rest is served, PartiallyInvalid UnsupportedValue, a GW0807 finding", () => {
+  test("filters gangway cannot apply (ExtensionRef, ExternalAuth): those rules answer 500, the rest is served, PartiallyInvalid UnsupportedValue, a GW0807 finding", () => {
     const s = compileYaml(CLASS + HTTP + service("a") + route(`  parentRefs: [{name: gw}]
   rules:
   - matches: [{path: {type: PathPrefix, value: /mirror}}]
-    filters: [{type: RequestMirror, requestMirror: {backendRef: {name: a, port: 8080}}}]
+    filters: [{type: ExtensionRef, extensionRef: {group: example.com, kind: Mirror, name: m}}]
     backendRefs: [{name: a, port: 8080}]
   - matches: [{path: {type: PathPrefix, value: /cors}}]
-    filters: [{type: CORS, cors: {allowOrigins: ["*"]}}]
+    filters: [{type: ExternalAuth, externalAuth: {protocol: HTTP, backendRef: {name: a, port: 8080}}}]
     backendRefs: [{name: a, port: 8080}]
   - matches: [{path: {type: PathPrefix, value: /fine}}]
     backendRefs: [{name: a, port: 8080, filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: x, value: y}]}}]}]
@@ -143,7 +143,7 @@ describe("conversion and status", () => {
     expect([get(s, "/mirror").status, get(s, "/cors").status, get(s, "/fine").status]).toEqual([500, 500, 200]);
     const conds = item(s, "HTTPRoute", "r").status.parents![0]!.conditions;
     expect(conds.map((c) => `${c.type}=${c.status}/${c.reason}`)).toEqual(["Accepted=True/Accepted", "ResolvedRefs=True/ResolvedRefs", "PartiallyInvalid=True/UnsupportedValue"]);
-    expect(conds[2]!.message).toContain("RequestMirror, CORS");
+    expect(conds[2]!.message).toContain("ExtensionRef, ExternalAuth");
     expect(item(s, "Gateway", "gw").status.listeners![0]!.attachedRoutes).toBe(1);
     expect(s.findings.filter((f) => f.code === "GW0807").map((f) => f.field)).toEqual(["spec.rules[0].filters[0]", "spec.rules[1].filters[0]"]);
   });
@@ -176,7 +176,7 @@ describe("conversion and status", () => {
   });
 
   test("a route whose every rule needs an unsupported filter is not accepted (UnsupportedValue) and not counted", () => {
-    const s = compileYaml(CLASS + HTTP + service("a") + route("  parentRefs: [{name: gw}]\n  rules: [{filters: [{type: CORS}], backendRefs: [{name: a, port: 8080}]}]\n"));
+    const s = compileYaml(CLASS + HTTP + service("a") + route("  parentRefs: [{name: gw}]\n  rules: [{filters: [{type: ExtensionRef}], backendRefs: [{name: a, port: 8080}]}]\n"));
     expect(reasons(s, "HTTPRoute", "r")).toEqual(["Accepted=False/UnsupportedValue", "ResolvedRefs=True/ResolvedRefs"]);
     expect(item(s, "Gateway", "gw").status.listeners![0]!.attachedRoutes).toBe(0);
   });

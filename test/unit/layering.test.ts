@@ -60,4 +60,15 @@ describe("layering", () => {
     }
     expect(cycles(graph)).toEqual([]);
   });
+
+  test("the primary and the data plane import nothing from the CLI", () => {
+    const cli = join(ROOT, "src", "cli") + "/";
+    const offenders: string[] = [];
+    for (const f of [...tsFiles(join(ROOT, "src", "primary")), ...tsFiles(join(ROOT, "workers"))]) {
+      for (const m of readFileSync(f, "utf8").matchAll(IMPORT)) {
+        if (normalize(join(dirname(f), m[1]!)).startsWith(cli)) offenders.push(`${relative(ROOT, f)} → ${m[1]}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
 });

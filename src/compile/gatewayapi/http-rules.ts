@@ -4,7 +4,7 @@
 // `/foo` and `/foo/...`, never `/foobar`: an exact and a `/foo/` prefix entry).
 import { Codes } from "../../model/codes.ts";
 import type { HTTPRouteMatchSpec, HTTPRouteResource, HTTPRouteRuleSpec, HeaderModifier, PathModifier, RouteFilter } from "../../model/gatewayapi.ts";
-import type { HeadersSpec, HTTPMatchRequest, HTTPRoute, HTTPRouteDestination, KeyedMatchSpec, StringMatchSpec } from "../../model/istio.ts";
+import type { CorsPolicySpec, HeadersSpec, HTTPMatchRequest, HTTPMirrorPolicySpec, HTTPRetrySpec, HTTPRoute, HTTPRouteDestination, KeyedMatchSpec, StringMatchSpec } from "../../model/istio.ts";
 import type { ServiceResource } from "../../model/kube.ts";
 import type { CompileContext } from "../context.ts";
 import { resolveBackend, type RefProblem } from "./backends.ts";
@@ -19,12 +19,69 @@ export interface RuleAction {
   /** Answer 500 (no backendRefs, all weights 0, a filter gangway cannot apply). */
   fail: boolean;
   timeoutMs: number;
+  /** Istio's http[] traffic fields (istiod's convertHTTPRoute); null: not written. */
+  retries: HTTPRetrySpec | null;
+  mirrors: HTTPMirrorPolicySpec[] | null;
+  corsPolicy: CorsPolicySpec | null;
   problems: RefProblem[];
   /** Filters gangway cannot serve (the rule answers 500): for Accepted False UnsupportedValue. */
   unsupported: string[];
 }
 
-const SERVED_FILTERS = new Set(["RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite"]);
+const SERVED_FILTERS = new Set(["RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite", "RequestMirror", "CORS"]);
+
+/** istiod: "SHOULD retry on connection errors" when a retry stanza is written, then the codes. */
+const RETRY_ON_CONNECTION = ["connect-failure", "refused-stream", "unavailable", "cancelled"];
+
+/** HTTPRoute `retry` and `timeouts` → Istio retries and timeout, as istiod converts them. */
+export function retriesAndTimeout(rule: HTTPRouteRuleSpec): { retries: HTTPRetrySpec | null; timeoutMs: number } {
+  let retries: HTTPRetrySpec | null = null;
+  const rt = rule.retry;
+  if (rt) {
+    const attempts = rt.attempts ?? 2;
+    retries = {
+      attempts,
+      perTryTimeoutMs: 0,
+      retryOn: attempts === 0 ? "" : [...RETRY_ON_CONNECTION, ...rt.codes.map(String)].join(","),
+      retryRemoteLocalities: null,
+      retryIgnorePreviousHosts: null,
+      backoffMs: rt.backoffMs,
+    };
+  }
+  let timeoutMs = rule.requestTimeoutMs;
+  if (rule.backendRequestTimeoutMs > 0) {
+    // with a retry stanza it bounds each try; without one istiod makes it the route timeout (over `request`)
+    if (retries !== null) retries.perTryTimeoutMs = rule.backendRequestTimeoutMs;
+    else timeoutMs = rule.backendRequestTimeoutMs;
+  }
+  return { retries, timeoutMs };
+}
+
+/**
+ * An allowOrigins entry as a match: exact, or (the Gateway API's wildcards,
+ * which istiod still takes literally) `*` for any origin and `*` in the host
+ * for one or more characters of it (`https://*.bar.com` matches
+ * `https://a.b.bar.com`, never another scheme or port).
+ */
+export function originMatch(o: string): StringMatchSpec {
+  if (o === "*") return { kind: "regex", value: ".*" };
+  if (!o.includes("*")) return { kind: "exact", value: o };
+  return { kind: "regex", value: o.split("*").map(escapeRegex).join("[^/:]+") };
+}
+
+/** CORS filter → corsPolicy (istiod: maxAge only when > 0, allowCredentials only when true). */
+function corsPolicy(f: RouteFilter["cors"]): CorsPolicySpec | null {
+  if (!f) return null;
+  return {
+    allowOrigins: f.allowOrigins.filter((o) => o !== "").map(originMatch),
+    allowMethods: f.allowMethods,
+    allowHeaders: f.allowHeaders,
+    exposeHeaders: f.exposeHeaders,
+    maxAgeSeconds: f.maxAge > 0 ? f.maxAge : null,
+    allowCredentials: f.allowCredentials ? true : null,
+    unmatchedPreflights: "",
+  };
+}
 
 function ops(m: HeaderModifier | null) {
   return m === null ? { set: [], add: [], remove: [] } : { set: m.set, add: m.add, remove: m.remove };
@@ -63,12 +120,23 @@ export function ruleAction(ctx: CompileContext, route: HTTPRouteResource, rule: 
     }
   });
   for (const k of rule.unsupported) ctx.report("Warning", Codes.GatewayApiUnsupported, route, `${k} is not supported yet and is ignored`, `${field}.${k}`);
-  if (rule.backendRequestTimeoutMs > 0) {
-    ctx.report("Warning", Codes.GatewayApiUnsupported, route, "timeouts.backendRequest is not supported yet and is ignored", `${field}.timeouts.backendRequest`);
-  }
+  const problems: RefProblem[] = [];
+  // RequestMirror → mirrors (in filter order); an unresolved mirror backend is left out and named in ResolvedRefs
+  let mirrors: HTTPMirrorPolicySpec[] | null = null;
+  rule.filters.forEach((f, i) => {
+    if (f.type !== "RequestMirror" || !f.requestMirror) return;
+    const m = f.requestMirror;
+    const r = resolveBackend(ctx, route, m.backendRef, `${field}.filters[${i}].requestMirror.backendRef`, services, grants);
+    if (r.problem !== null) {
+      problems.push(r.problem);
+      return;
+    }
+    (mirrors ??= []).push({ destination: r.destination, percentage: m.percent });
+  });
+  const cors = corsPolicy(rule.filters.find((f) => f.type === "CORS")?.cors ?? null);
+  const { retries, timeoutMs } = retriesAndTimeout(rule);
   const redirect = rule.filters.find((f) => f.type === "RequestRedirect")?.requestRedirect ?? null;
   const rewrite = rule.filters.find((f) => f.type === "URLRewrite")?.urlRewrite ?? null;
-  const problems: RefProblem[] = [];
   const weights: number[] = [];
   const dests: HTTPRouteDestination[] = [];
   rule.backendRefs.forEach((b, bi) => {
@@ -85,15 +153,6 @@ export function ruleAction(ctx: CompileContext, route: HTTPRouteResource, rule: 
     weights.push(b.weight);
     dests.push({ destination: r.destination, weight: b.weight, headers: headersOf(b.filters) });
   });
-  if (dests.length > 1) {
-    // the snapshot applies header operations per route, not per destination of a split
-    rule.backendRefs.forEach((b, bi) => {
-      if (b.weight === 0 || b.filters.length === 0 || b.filters.some((f) => !f.type.endsWith("HeaderModifier"))) return;
-      unsupported.push("header modifiers on a backendRef of a weighted split");
-      ctx.report("Warning", Codes.GatewayApiUnsupported, route, `header modifiers on one backendRef of several are not supported yet: rule ${ri} answers 500`, `${field}.backendRefs[${bi}].filters`);
-    });
-    for (const d of dests) d.headers = null;
-  }
   const pct = dests.length > 1 ? percentages(weights) : [100];
   dests.forEach((d, i) => (d.weight = pct[i]!));
   return {
@@ -102,7 +161,10 @@ export function ruleAction(ctx: CompileContext, route: HTTPRouteResource, rule: 
     redirect,
     rewrite,
     fail: unsupported.length > 0 || (redirect === null && dests.length === 0),
-    timeoutMs: rule.requestTimeoutMs,
+    timeoutMs,
+    retries,
+    mirrors,
+    corsPolicy: cors,
     problems,
     unsupported,
   };
@@ -189,6 +251,9 @@ export function matchEntries(a: RuleAction, m: HTTPRouteMatchSpec, name: string)
       };
     } else {
       out.route = a.destinations;
+      if (a.retries !== null) out.retries = a.retries;
+      if (a.mirrors !== null) out.mirrors = a.mirrors;
+      if (a.corsPolicy !== null) out.corsPolicy = a.corsPolicy;
       const rw = a.rewrite;
       if (rw !== null) {
         let path = "";
