@@ -13,3 +13,50 @@ spec:
   endpoints: [{address: 127.0.0.1, ports: {http: ${backendPort}}}]
 `;
 }
+
+/** Gateway `gw`: port 80, HTTP, every host (the workers' and compile tests' usual front door). */
+export const HTTP_GATEWAY = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+`;
+
+/**
+ * HTTP_GATEWAY and a VirtualService `vs` bound to it for `hosts` (YAML flow
+ * list); `http` is the value of its http field: a flow list `[...]`, or block
+ * lines `  - ...` (indented 2). Ends with a document separator.
+ */
+export function gatewayWithRoutes(http: string, hosts = `["*"]`): string {
+  return `${HTTP_GATEWAY}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs}
+spec:
+  hosts: ${hosts}
+  gateways: [gw]
+  http:${http.startsWith("[") ? " " : "\n"}${http}
+---
+`;
+}
+
+/** A STATIC ServiceEntry `host`:`port` whose one endpoint is 127.0.0.1:`targetPort`. Ends with a document separator. */
+export function loopbackServiceEntry(o: { name: string; host: string; port: number; targetPort: number; portName?: string; protocol?: string }): string {
+  return `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ${o.name}}
+spec:
+  hosts: [${o.host}]
+  ports: [{number: ${o.port}, name: ${o.portName ?? "http"}, protocol: ${o.protocol ?? "HTTP"}, targetPort: ${o.targetPort}}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1}]
+---
+`;
+}
+
+/** A Secret `name` in `ns` whose data are `data`, base64-encoded. Ends with a document separator. */
+export function secret(name: string, data: Record<string, string>, ns = "istio-system"): string {
+  const lines = Object.entries(data).map(([k, v]) => `  ${k}: ${Buffer.from(v).toString("base64")}`);
+  return `apiVersion: v1\nkind: Secret\nmetadata: {name: ${name}, namespace: ${ns}}\ndata:\n${lines.join("\n")}\n---\n`;
+}

@@ -6,25 +6,10 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { createCA, issue, type Issued } from "../../src/certs/generate.ts";
 import { decodeFiles } from "../../src/decode/index.ts";
 import type { Cluster, Snapshot } from "../../src/snapshot/types.ts";
+import { gatewayWithRoutes, secret } from "../helpers/config.ts";
 import { compileYaml, findingLines } from "./pipeline-helpers.ts";
 
-const GW_VS = (dest: string) => `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: vs}
-spec:
-  hosts: [a.com]
-  gateways: [gw]
-  http:
-  - route: [{destination: ${dest}}]
----
-`;
+const GW_VS = (dest: string) => gatewayWithRoutes(`  - route: [{destination: ${dest}}]`, "[a.com]");
 
 const SVC = (ports = "[{name: http, port: 8000}]") => `apiVersion: v1
 kind: Service
@@ -71,9 +56,6 @@ describe("upstream TLS", () => {
     ca = await createCA({ cn: "upstream-ca", keyType: "ec" });
     client = await issue(ca, { cn: "gw-client", usage: "client", keyType: "ec" });
   });
-  const b64 = (s: string) => Buffer.from(s).toString("base64");
-  const secret = (name: string, data: Record<string, string>, ns = "istio-system") =>
-    `apiVersion: v1\nkind: Secret\nmetadata: {name: ${name}, namespace: ${ns}}\ndata:\n${Object.entries(data).map(([k, v]) => `  ${k}: ${b64(v)}`).join("\n")}\n---\n`;
 
   test("SIMPLE without CA: system roots, SNI from the request (auto SNI), no ALPN on an HTTP/1.1 cluster", () => {
     const s = compileYaml(GW_VS("{host: be}") + SVC() + DR("    tls: {mode: SIMPLE}"));
@@ -272,27 +254,14 @@ describe("merging as Istio: whole components; port level replaces; subset overri
       - port: {number: 8000}
         tls: {mode: SIMPLE}`;
   const s = compileYaml(
-    `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: vs}
-spec:
-  hosts: [a.com]
-  gateways: [gw]
-  http:
-  - match: [{uri: {prefix: /1}}]
+    gatewayWithRoutes(
+      `  - match: [{uri: {prefix: /1}}]
     route: [{destination: {host: be, subset: v1}}]
   - match: [{uri: {prefix: /2}}]
     route: [{destination: {host: be, subset: v2}}]
-  - route: [{destination: {host: be}}]
----
-` +
+  - route: [{destination: {host: be}}]`,
+      "[a.com]",
+    ) +
       SVC() +
       DR(
         `    loadBalancer: {consistentHash: {useSourceIp: true}}

@@ -4,8 +4,9 @@
 // real worker with a node:http2 client, and the mapping table.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import http2 from "node:http2";
-import { compileYaml } from "../unit/pipeline-helpers.ts";
 import { grpcMessageEncode, grpcReplyHeaders, httpToGrpcStatus, isGrpcContentType } from "../../src/upstream/grpc-reply.ts";
+import { gatewayWithRoutes, loopbackServiceEntry } from "../helpers/config.ts";
+import { applyOnFreePort } from "./compiled-config.ts";
 import { raw, WorkerHarness } from "./harness.ts";
 import { freePort } from "./snapshot-fixture.ts";
 
@@ -46,37 +47,12 @@ describe("through a worker", () => {
   let w: WorkerHarness;
   let port = 0;
   beforeAll(async () => {
-    port = freePort();
     const dead = freePort();
     w = new WorkerHarness();
-    await w.apply(
-      compileYaml(
-        `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: vs}
-spec:
-  hosts: ["*"]
-  gateways: [gw]
-  http: [{match: [{uri: {prefix: /dead.Svc/}}], route: [{destination: {host: dead.internal, port: {number: 80}}}]}]
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: dead}
-spec:
-  hosts: [dead.internal]
-  ports: [{number: 80, name: grpc, protocol: HTTP, targetPort: ${dead}}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1}]
-`,
-        { portMap: new Map([[80, port]]), bindAddress: "127.0.0.1" },
-      ),
+    port = await applyOnFreePort(
+      w,
+      gatewayWithRoutes("[{match: [{uri: {prefix: /dead.Svc/}}], route: [{destination: {host: dead.internal, port: {number: 80}}}]}]") +
+        loopbackServiceEntry({ name: "dead", host: "dead.internal", port: 80, targetPort: dead, portName: "grpc" }),
     );
   });
   afterAll(() => w.stop());

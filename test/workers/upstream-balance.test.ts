@@ -5,10 +5,10 @@
 // a ttl sets the cookie when the request has none.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Server } from "bun";
-import { compileYaml } from "../unit/pipeline-helpers.ts";
 import { ejectedEndpoints } from "../../src/cli/proxy-config.ts";
+import { gatewayWithRoutes } from "../helpers/config.ts";
+import { applyOnFreePort } from "./compiled-config.ts";
 import { raw, WorkerHarness } from "./harness.ts";
-import { freePort } from "./snapshot-fixture.ts";
 
 const backends: Server<undefined>[] = [];
 const failing = new Set<number>();
@@ -26,22 +26,7 @@ function start(id: number): Server<undefined> {
 }
 
 function config(policy: string): string {
-  return `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: vs}
-spec:
-  hosts: ["*"]
-  gateways: [gw]
-  http: [{route: [{destination: {host: be.internal, port: {number: 80}}}]}]
----
-apiVersion: networking.istio.io/v1
+  return `${gatewayWithRoutes("[{route: [{destination: {host: be.internal, port: {number: 80}}}]}]")}apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: be}
 spec:
@@ -79,14 +64,12 @@ describe("outlier detection", () => {
   let w: WorkerHarness;
   let port = 0;
   beforeAll(async () => {
-    port = freePort();
     w = new WorkerHarness();
-    const s = compileYaml(
+    port = await applyOnFreePort(
+      w,
       config(`    loadBalancer: {simple: ROUND_ROBIN}
     outlierDetection: {consecutive5xxErrors: 2, interval: 100ms, baseEjectionTime: 300ms, maxEjectionPercent: 50}`),
-      { portMap: new Map([[80, port]]), bindAddress: "127.0.0.1" },
     );
-    await w.apply(s);
   });
   afterAll(() => w.stop());
 
@@ -124,12 +107,10 @@ describe("consistent hash", () => {
   let p1 = 0;
   let p2 = 0;
   beforeAll(async () => {
-    p1 = freePort();
-    p2 = freePort();
     w1 = new WorkerHarness();
     w2 = new WorkerHarness();
-    await w1.apply(compileYaml(config(policy), { portMap: new Map([[80, p1]]), bindAddress: "127.0.0.1" }));
-    await w2.apply(compileYaml(config(policy), { portMap: new Map([[80, p2]]), bindAddress: "127.0.0.1" }));
+    p1 = await applyOnFreePort(w1, config(policy));
+    p2 = await applyOnFreePort(w2, config(policy));
   });
   afterAll(() => {
     w1.stop();
@@ -149,9 +130,8 @@ describe("consistent hash", () => {
 
   test("cookie with ttl: set when missing (Envoy's Set-Cookie), then followed", async () => {
     const w = new WorkerHarness();
-    const p = freePort();
-    await w.apply(compileYaml(config(`    loadBalancer: {consistentHash: {httpCookie: {name: affinity, path: /, ttl: 60s}}}`), { portMap: new Map([[80, p]]), bindAddress: "127.0.0.1" }));
     try {
+      const p = await applyOnFreePort(w, config(`    loadBalancer: {consistentHash: {httpCookie: {name: affinity, path: /, ttl: 60s}}}`));
       const first = await get(p);
       const cookie = /^set-cookie: affinity="([0-9a-f]{16})"; Max-Age=60; Path=\/; HttpOnly$/im.exec(first.head);
       expect(cookie).not.toBeNull();

@@ -4,9 +4,9 @@
 // maxRequestsPerConnection closing connections after their quota.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { TCPSocketListener } from "bun";
-import { compileYaml } from "../unit/pipeline-helpers.ts";
+import { gatewayWithRoutes, loopbackServiceEntry } from "../helpers/config.ts";
+import { applyOnFreePort } from "./compiled-config.ts";
 import { raw, WorkerHarness } from "./harness.ts";
-import { freePort } from "./snapshot-fixture.ts";
 
 /** A raw HTTP/1.1 backend that holds each answer until release() (keep-alive), counting connections. */
 function holdingBackend() {
@@ -47,31 +47,7 @@ function holdingBackend() {
 }
 
 function config(port: number, pool: string): string {
-  return `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: vs}
-spec:
-  hosts: ["*"]
-  gateways: [gw]
-  http: [{route: [{destination: {host: be.internal, port: {number: 80}}}]}]
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: be}
-spec:
-  hosts: [be.internal]
-  ports: [{number: 80, name: http, protocol: HTTP, targetPort: ${port}}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1}]
----
-apiVersion: networking.istio.io/v1
+  return `${gatewayWithRoutes("[{route: [{destination: {host: be.internal, port: {number: 80}}}]}]")}${loopbackServiceEntry({ name: "be", host: "be.internal", port: 80, targetPort: port })}apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: be}
 spec:
@@ -94,9 +70,8 @@ describe("circuit breaking (Istio's task)", () => {
   let port = 0;
   beforeAll(async () => {
     be = holdingBackend();
-    port = freePort();
     w = new WorkerHarness();
-    await w.apply(compileYaml(config(be.port, "{tcp: {maxConnections: 1}, http: {http1MaxPendingRequests: 1}}"), { portMap: new Map([[80, port]]), bindAddress: "127.0.0.1" }));
+    port = await applyOnFreePort(w, config(be.port, "{tcp: {maxConnections: 1}, http: {http1MaxPendingRequests: 1}}"));
   });
   afterAll(() => {
     w.stop();
@@ -126,10 +101,9 @@ describe("pending requests are counted right without limits too (pools outlive a
   test("no connectionPool: new connections leave no pending count behind", async () => {
     const be = holdingBackend();
     be.release();
-    const port = freePort();
     const w = new WorkerHarness();
     try {
-      await w.apply(compileYaml(config(be.port, "null").replace("    connectionPool: null\n", "    loadBalancer: {simple: ROUND_ROBIN}\n"), { portMap: new Map([[80, port]]), bindAddress: "127.0.0.1" }));
+      const port = await applyOnFreePort(w, config(be.port, "null").replace("    connectionPool: null\n", "    loadBalancer: {simple: ROUND_ROBIN}\n"));
       await Promise.all([raw(port, GET, complete), raw(port, GET, complete), raw(port, GET, complete)]);
       const m = await w.stats();
       expect(be.connections).toBeGreaterThan(0);
@@ -145,10 +119,9 @@ describe("maxRequestsPerConnection", () => {
   test("1: every request on a new connection", async () => {
     const be = holdingBackend();
     be.release();
-    const port = freePort();
     const w = new WorkerHarness();
     try {
-      await w.apply(compileYaml(config(be.port, "{http: {maxRequestsPerConnection: 1}}"), { portMap: new Map([[80, port]]), bindAddress: "127.0.0.1" }));
+      const port = await applyOnFreePort(w, config(be.port, "{http: {maxRequestsPerConnection: 1}}"));
       for (let i = 0; i < 3; i++) expect(status((await raw(port, GET, complete)).text)).toBe(200);
       expect(be.connections).toBe(3);
     } finally {
@@ -159,10 +132,9 @@ describe("maxRequestsPerConnection", () => {
   test("unset: one kept-alive connection", async () => {
     const be = holdingBackend();
     be.release();
-    const port = freePort();
     const w = new WorkerHarness();
     try {
-      await w.apply(compileYaml(config(be.port, "{tcp: {maxConnections: 10}}"), { portMap: new Map([[80, port]]), bindAddress: "127.0.0.1" }));
+      const port = await applyOnFreePort(w, config(be.port, "{tcp: {maxConnections: 10}}"));
       for (let i = 0; i < 3; i++) expect(status((await raw(port, GET, complete)).text)).toBe(200);
       expect(be.connections).toBe(1);
     } finally {

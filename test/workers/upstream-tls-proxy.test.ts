@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { createCA, issue, type Issued } from "../../src/certs/generate.ts";
-import { compileYaml } from "../unit/pipeline-helpers.ts";
+import { gatewayWithRoutes, loopbackServiceEntry, secret } from "../helpers/config.ts";
+import { compileOnPort } from "./compiled-config.ts";
 import { raw, WorkerHarness } from "./harness.ts";
 import { freePort } from "./snapshot-fixture.ts";
 
@@ -45,52 +46,12 @@ async function backend(cert: Issued, requireClient: boolean): Promise<number> {
   return (s.address() as AddressInfo).port;
 }
 
-const b64 = (s: string) => Buffer.from(s).toString("base64");
-
 function config(dr: string, secrets = ""): string {
-  return `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: vs}
-spec:
-  hosts: ["*"]
-  gateways: [gw]
-  http:
-  - match: [{uri: {prefix: /simple}}]
+  return `${gatewayWithRoutes(`  - match: [{uri: {prefix: /simple}}]
     route: [{destination: {host: simple.internal, port: {number: 443}}}]
   - match: [{uri: {prefix: /mutual}}]
-    route: [{destination: {host: mutual.internal, port: {number: 443}}}]
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: simple}
-spec:
-  hosts: [simple.internal]
-  ports: [{number: 443, name: https, protocol: TLS, targetPort: ${simplePort}}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1}]
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: mutual}
-spec:
-  hosts: [mutual.internal]
-  ports: [{number: 443, name: https, protocol: TLS, targetPort: ${mutualPort}}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1}]
----
-${secrets}
+    route: [{destination: {host: mutual.internal, port: {number: 443}}}]`)}${loopbackServiceEntry({ name: "simple", host: "simple.internal", port: 443, targetPort: simplePort, portName: "https", protocol: "TLS" })}${loopbackServiceEntry({ name: "mutual", host: "mutual.internal", port: 443, targetPort: mutualPort, portName: "https", protocol: "TLS" })}${secrets}
 ${dr}`;
-}
-
-function secret(name: string, data: Record<string, string>): string {
-  return `apiVersion: v1\nkind: Secret\nmetadata: {name: ${name}, namespace: istio-system}\ndata:\n${Object.entries(data).map(([k, v]) => `  ${k}: ${b64(v)}`).join("\n")}\n---\n`;
 }
 
 const dr = (host: string, tls: string) => `apiVersion: networking.istio.io/v1
@@ -104,7 +65,7 @@ spec:
 `;
 
 async function apply(yaml: string) {
-  const s = compileYaml(yaml, { portMap: new Map([[80, gwPort]]), bindAddress: "127.0.0.1" });
+  const s = compileOnPort(yaml, gwPort);
   await w.apply(s);
   return s;
 }
