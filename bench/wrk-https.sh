@@ -28,9 +28,7 @@ spec:
 YAML
 }
 
-# cpu PID...: utime + stime of the processes, in clock ticks
-cpu() { local t=0; for p in "$@"; do read -r -a f <"/proc/$p/stat"; t=$((t + f[13] + f[14])); done; echo $t; }
-TICK=$(getconf CLK_TCK)
+. bench/lib/cpu.sh
 
 # run LABEL PORT [wrk args...]: warm-up, then the measured load; prints a line to
 # stderr and the req/s to stdout. With PIDS="pid ..." set, the line also has
