@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { startHttpbin, type Backend } from "../../src/demo/httpbin.ts";
 import { freePort, runCli, startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
-import { serviceEntry } from "../helpers/config.ts";
+import { appConfig } from "../helpers/config.ts";
 
 const CONFIG = join(import.meta.dir, "..", "..", "config");
 const QUICK = ["--config", join(CONFIG, "quickstart")];
@@ -118,25 +118,12 @@ describe("live: proxy-config --admin and metrics after a known mix", () => {
   beforeAll(async () => {
     httpbin = startHttpbin({ name: "httpbin" });
     const dir = writeTree({
-      "c.yaml": `
-apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: [app.example.com]}]
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: app}
-spec:
-  hosts: [app.example.com]
-  gateways: [gw]
-  http:
-  - name: api
+      "c.yaml": appConfig(
+        httpbin.port,
+        `  - name: api
     match: [{uri: {prefix: /status}}]
-    route: [{destination: {host: app.local, port: {number: 80}}}]
----` + serviceEntry("app", "app.local", 80, httpbin.port),
+    route: [{destination: {host: app.local, port: {number: 80}}}]`,
+      ),
     });
     gw = await startGateway({ configDirs: [dir] });
   });

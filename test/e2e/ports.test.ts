@@ -4,31 +4,9 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { startHttpbin, type Backend } from "../../src/demo/httpbin.ts";
 import { freePort, runCli, startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
-import { serviceEntry } from "../helpers/config.ts";
+import { appConfig } from "../helpers/config.ts";
 
 const CONFIG = join(import.meta.dir, "..", "..", "config");
-
-function appConfig(backendPort: number): string {
-  return (
-    `
-apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: [app.example.com]}]
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: app}
-spec:
-  hosts: [app.example.com]
-  gateways: [gw]
-  http:
-  - route: [{destination: {host: app.local, port: {number: 80}}}]
----` + serviceEntry("app", "app.local", 80, backendPort)
-  );
-}
 
 describe("--status-port and --metrics-port", () => {
   let httpbin: Backend;

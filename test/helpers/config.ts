@@ -60,3 +60,30 @@ export function secret(name: string, data: Record<string, string>, ns = "istio-s
   const lines = Object.entries(data).map(([k, v]) => `  ${k}: ${Buffer.from(v).toString("base64")}`);
   return `apiVersion: v1\nkind: Secret\nmetadata: {name: ${name}, namespace: ${ns}}\ndata:\n${lines.join("\n")}\n---\n`;
 }
+
+/**
+ * Gateway `gw` (port 80, app.example.com) and VirtualService `app` whose http
+ * routes are `http` (block lines, indented 2), plus the ServiceEntry app.local:80
+ * served by 127.0.0.1:`backendPort` (apiVersion v1beta1, as a user writes it).
+ */
+export function appConfig(backendPort: number, http = "  - route: [{destination: {host: app.local, port: {number: 80}}}]"): string {
+  return (
+    `
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: [app.example.com]}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: app}
+spec:
+  hosts: [app.example.com]
+  gateways: [gw]
+  http:
+${http}
+---` + serviceEntry("app", "app.local", 80, backendPort)
+  );
+}
