@@ -8,11 +8,13 @@ import { X509Certificate } from "node:crypto";
 import { secretYaml } from "../../src/cli/certs.ts";
 import { issue, type Issued } from "../../src/certs/generate.ts";
 import { startHttpbin, type Backend } from "../../src/demo/httpbin.ts";
+import { serviceEntry } from "../helpers/config.ts";
 import { runCli, startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 import { handshake, httpsGet } from "../helpers/https.ts";
 import { NGINX_BINARY } from "../../src/demo/nginx.ts";
 import { startNginx, type Nginx } from "../helpers/nginx.ts";
 import { walkthroughPki, type WalkthroughPki } from "../helpers/pki.ts";
+import { walkthroughGateway } from "../helpers/walkthrough.ts";
 
 let pki: WalkthroughPki;
 let nginxCert: Issued;
@@ -61,24 +63,7 @@ subsets:
 `;
 }
 
-const GATEWAY = `
-apiVersion: networking.istio.io/v1alpha3
-kind: Gateway
-metadata:
-  name: mygateway
-spec:
-  selector:
-    istio: ingressgateway # use istio default ingress gateway
-  servers:
-  - port:
-      number: 443
-      name: https
-      protocol: HTTPS
-    tls:
-      mode: PASSTHROUGH
-    hosts:
-    - nginx.example.com
-`;
+const GATEWAY = walkthroughGateway("PASSTHROUGH", "nginx.example.com");
 
 const VIRTUAL_SERVICE = `
 apiVersion: networking.istio.io/v1alpha3
@@ -161,16 +146,9 @@ describe.skipIf(!hasNginx)("PASSTHROUGH beside SIMPLE on one port", () => {
       "nginx.yaml": myNginx(),
       "gateway.yaml": gateway,
       "vs.yaml": VIRTUAL_SERVICE,
-      "httpbin.yaml": `
-apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: {name: httpbin}
-spec:
-  hosts: [httpbin.default.svc.cluster.local]
-  ports: [{number: 8000, name: http, protocol: HTTP}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {http: ${httpbin.port}}}]
----
+      "httpbin.yaml":
+        serviceEntry("httpbin", "httpbin.default.svc.cluster.local", 8000, httpbin.port) +
+        `---
 apiVersion: networking.istio.io/v1alpha3
 kind: VirtualService
 metadata: {name: httpbin}

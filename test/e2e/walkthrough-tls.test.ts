@@ -11,6 +11,7 @@ import { createCA, issue } from "../../src/certs/generate.ts";
 import { startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 import { handshake, httpsGet } from "../helpers/https.ts";
 import { walkthroughPki, type WalkthroughPki } from "../helpers/pki.ts";
+import { walkthroughGateway } from "../helpers/walkthrough.ts";
 import { serviceEntry } from "../helpers/config.ts";
 
 let pki: WalkthroughPki;
@@ -36,25 +37,7 @@ function services(): string {
   );
 }
 
-const SIMPLE_GATEWAY = `
-apiVersion: networking.istio.io/v1alpha3
-kind: Gateway
-metadata:
-  name: mygateway
-spec:
-  selector:
-    istio: ingressgateway # use istio default ingress gateway
-  servers:
-  - port:
-      number: 443
-      name: https
-      protocol: HTTPS
-    tls:
-      mode: SIMPLE
-      credentialName: httpbin-credential # must be the same as secret
-    hosts:
-    - httpbin.example.com
-`;
+const SIMPLE_GATEWAY = walkthroughGateway("SIMPLE", "httpbin.example.com");
 
 function httpbinVS(gateway: string): string {
   return `
@@ -244,25 +227,7 @@ spec:
   });
 });
 
-const MUTUAL_GATEWAY = `
-apiVersion: networking.istio.io/v1alpha3
-kind: Gateway
-metadata:
-  name: mygateway
-spec:
-  selector:
-    istio: ingressgateway # use istio default ingress gateway
-  servers:
-  - port:
-      number: 443
-      name: https
-      protocol: HTTPS
-    tls:
-      mode: MUTUAL
-      credentialName: httpbin-credential # must be the same as secret
-    hosts:
-    - httpbin.example.com
-`;
+const MUTUAL_GATEWAY = walkthroughGateway("MUTUAL", "httpbin.example.com");
 
 describe.each([
   ["tls.crt/tls.key/ca.crt (kubectl create secret generic --from-file)", "tls" as const, false],
