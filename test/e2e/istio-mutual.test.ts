@@ -2,11 +2,12 @@
 // layout: root-cert.pem, cert-chain.pem, key.pem) and accepts only clients with a
 // SPIFFE identity of the trust domain, signed by the mesh root.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createCA, issue, type Issued } from "../../src/certs/generate.ts";
+import { issue, type Issued } from "../../src/certs/generate.ts";
 import { startHttpbin, type Backend } from "../../src/demo/httpbin.ts";
 import { serviceEntry } from "../helpers/config.ts";
 import { runCli, startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 import { handshake, httpsGet } from "../helpers/https.ts";
+import { MESH_GATEWAY, meshCerts } from "../helpers/mesh.ts";
 
 let root: Issued;
 let client: Issued;
@@ -16,34 +17,12 @@ let gw: GatewayProcess;
 let config: string;
 let mesh: string;
 
-const GATEWAY = `
-apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata: {name: mesh-gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - port: {number: 443, name: https, protocol: HTTPS}
-    hosts: ["*.mesh.example.com"]
-    tls: {mode: ISTIO_MUTUAL}
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: app}
-spec:
-  hosts: ["*.mesh.example.com"]
-  gateways: [mesh-gw]
-  http: [{route: [{destination: {host: httpbin.default.svc.cluster.local, port: {number: 8000}}}]}]
-`;
-
 beforeAll(async () => {
-  root = await createCA({ cn: "cluster.local root", keyType: "ec" });
-  const gwCert = await issue(root, { cn: "istio-ingressgateway", usage: "both", keyType: "ec", names: ["app.mesh.example.com"], uris: ["spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway"] });
+  ({ root, dir: mesh } = await meshCerts());
   client = await issue(root, { cn: "sleep", usage: "client", keyType: "ec", uris: ["spiffe://cluster.local/ns/default/sa/sleep"] });
   foreign = await issue(root, { cn: "other", usage: "client", keyType: "ec", uris: ["spiffe://other.local/ns/default/sa/sleep"] });
-  mesh = writeTree({ "root-cert.pem": root.cert, "cert-chain.pem": gwCert.cert, "key.pem": gwCert.key });
   httpbin = startHttpbin({ name: "httpbin" });
-  config = writeTree({ "gw.yaml": GATEWAY + "---" + serviceEntry("httpbin", "httpbin.default.svc.cluster.local", 8000, httpbin.port) });
+  config = writeTree({ "gw.yaml": MESH_GATEWAY + "---" + serviceEntry("httpbin", "httpbin.default.svc.cluster.local", 8000, httpbin.port) });
   gw = await startGateway({ configDirs: [config], gatewayPorts: [443], args: ["--mesh-certs", mesh] });
 });
 afterAll(async () => {

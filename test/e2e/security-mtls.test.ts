@@ -1,36 +1,19 @@
 // AuthorizationPolicy on the mTLS identity: `principals` and `namespaces` are
 // read from the SPIFFE id of the verified client certificate (ISTIO_MUTUAL).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createCA, issue, type Issued } from "../../src/certs/generate.ts";
+import { issue, type Issued } from "../../src/certs/generate.ts";
 import { startHttpbin, type Backend } from "../../src/demo/httpbin.ts";
 import { serviceEntry } from "../helpers/config.ts";
 import { startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 import { httpsGet } from "../helpers/https.ts";
+import { MESH_GATEWAY, meshCerts } from "../helpers/mesh.ts";
 
 let root: Issued;
 const clients: Record<string, Issued> = {};
 let httpbin: Backend;
 let gw: GatewayProcess;
 
-const CONFIG = `
-apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata: {name: mesh-gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - port: {number: 443, name: https, protocol: HTTPS}
-    hosts: ["*.mesh.example.com"]
-    tls: {mode: ISTIO_MUTUAL}
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: app}
-spec:
-  hosts: ["*.mesh.example.com"]
-  gateways: [mesh-gw]
-  http: [{route: [{destination: {host: httpbin.default.svc.cluster.local, port: {number: 8000}}}]}]
----
+const CONFIG = `${MESH_GATEWAY}---
 apiVersion: security.istio.io/v1beta1
 kind: AuthorizationPolicy
 metadata: {name: sleep-only, namespace: istio-system}
@@ -51,8 +34,8 @@ spec:
 `;
 
 beforeAll(async () => {
-  root = await createCA({ cn: "cluster.local root", keyType: "ec" });
-  const gwCert = await issue(root, { cn: "istio-ingressgateway", usage: "both", keyType: "ec", names: ["app.mesh.example.com"], uris: ["spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway"] });
+  const meshed = await meshCerts();
+  root = meshed.root;
   for (const [name, uri] of [
     ["sleep", "spiffe://cluster.local/ns/default/sa/sleep"],
     ["other", "spiffe://cluster.local/ns/default/sa/other"],
@@ -60,10 +43,9 @@ beforeAll(async () => {
   ] as const) {
     clients[name] = await issue(root, { cn: name, usage: "client", keyType: "ec", uris: [uri] });
   }
-  const mesh = writeTree({ "root-cert.pem": root.cert, "cert-chain.pem": gwCert.cert, "key.pem": gwCert.key });
   httpbin = startHttpbin({ name: "httpbin" });
   const config = writeTree({ "gw.yaml": CONFIG + "---" + serviceEntry("httpbin", "httpbin.default.svc.cluster.local", 8000, httpbin.port) });
-  gw = await startGateway({ configDirs: [config], gatewayPorts: [443], args: ["--mesh-certs", mesh] });
+  gw = await startGateway({ configDirs: [config], gatewayPorts: [443], args: ["--mesh-certs", meshed.dir] });
 });
 afterAll(async () => {
   await gw.stop();
