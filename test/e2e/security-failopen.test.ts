@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { startHttpbin, type Backend } from "../../src/demo/httpbin.ts";
-import { serviceEntry } from "../helpers/config.ts";
+import { HTTPBIN_FRONT, httpbinAndExtAuthz } from "../helpers/config.ts";
 import { freePort, startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 
 let httpbin: Backend;
@@ -19,22 +19,7 @@ beforeAll(async () => {
   httpbin = startHttpbin({ name: "httpbin" });
   const dead = await freePort(); // nothing listens there: every check fails to connect
   const config = writeTree({
-    "gw.yaml": `
-apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata: {name: gw, namespace: istio-system}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: app, namespace: istio-system}
-spec:
-  hosts: ["*"]
-  gateways: [gw]
-  http: [{route: [{destination: {host: httpbin.default.svc.cluster.local, port: {number: 8000}}}]}]
----
+    "gw.yaml": `${HTTPBIN_FRONT}---
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
 metadata: {name: ext, namespace: istio-system}
@@ -43,10 +28,7 @@ spec:
   provider: {name: ext}
   rules: [{to: [{operation: {paths: [/status/*]}}]}]
 ---
-${serviceEntry("httpbin", "httpbin.default.svc.cluster.local", 8000, httpbin.port)}
----
-${serviceEntry("ext-authz", "ext-authz.istio-system.svc.cluster.local", 9000, dead)}
-`,
+${httpbinAndExtAuthz(httpbin.port, dead)}`,
   });
   meshFile = writeTree({ "mesh.yaml": mesh(true) }) + "/mesh.yaml";
   gw = await startGateway({ configDirs: [config], args: ["--mesh-config", meshFile] });

@@ -3,7 +3,7 @@
 // server (CUSTOM), httpbin behind; --trusted-proxies for remoteIpBlocks.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startHttpbin, type Backend } from "../../src/demo/httpbin.ts";
-import { serviceEntry } from "../helpers/config.ts";
+import { HTTPBIN_FRONT, httpbinAndExtAuthz } from "../helpers/config.ts";
 import { runCli, startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 import { jwks, makeKey, now, sign, type TestKey } from "../helpers/jwt.ts";
 
@@ -20,22 +20,7 @@ let config: string;
 let meshFile: string;
 
 function yaml(jwksPort: number, extPort: number): string {
-  return `
-apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata: {name: gw, namespace: istio-system}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: app, namespace: istio-system}
-spec:
-  hosts: ["*"]
-  gateways: [gw]
-  http: [{route: [{destination: {host: httpbin.default.svc.cluster.local, port: {number: 8000}}}]}]
----
+  return `${HTTPBIN_FRONT}---
 apiVersion: security.istio.io/v1
 kind: RequestAuthentication
 metadata: {name: jwt, namespace: istio-system}
@@ -75,10 +60,7 @@ spec:
   provider: {name: ext}
   rules: [{to: [{operation: {paths: [/anything/ext*]}}]}]
 ---
-${serviceEntry("httpbin", "httpbin.default.svc.cluster.local", 8000, httpbin.port)}
----
-${serviceEntry("ext-authz", "ext-authz.istio-system.svc.cluster.local", 9000, extPort)}
-`;
+${httpbinAndExtAuthz(httpbin.port, extPort)}`;
 }
 
 beforeAll(async () => {

@@ -87,3 +87,29 @@ ${http}
 ---` + serviceEntry("app", "app.local", 80, backendPort)
   );
 }
+
+/** Gateway gw and VirtualService app in istio-system: port 80, every host, all to httpbin.default:8000 (the security tests' front). */
+export const HTTPBIN_FRONT = `
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: gw, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: app, namespace: istio-system}
+spec:
+  hosts: ["*"]
+  gateways: [gw]
+  http: [{route: [{destination: {host: httpbin.default.svc.cluster.local, port: {number: 8000}}}]}]
+`;
+
+/** The ServiceEntries httpbin.default:8000 and ext-authz.istio-system:9000 (the ext_authz provider), on loopback ports. */
+export function httpbinAndExtAuthz(httpbinPort: number, extAuthzPort: number): string {
+  return `${serviceEntry("httpbin", "httpbin.default.svc.cluster.local", 8000, httpbinPort)}
+---
+${serviceEntry("ext-authz", "ext-authz.istio-system.svc.cluster.local", 9000, extAuthzPort)}
+`;
+}
