@@ -18,13 +18,7 @@ free_port() { $BUN -e 'const s=Bun.listen({hostname:"127.0.0.1",port:0,socket:{d
 UPSTREAM=$(free_port); ONLY=$(free_port); MIXED=$(free_port); ADMIN=$(free_port)
 
 bench_config "$W"
-cat >"$W/config/gateway.yaml" <<YAML
-apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata: {name: bench}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
+bench_gateway "$W" <<YAML
   - port: {number: 8443, name: https-only, protocol: HTTPS}
     hosts: ["*"]
     tls: {mode: SIMPLE, credentialName: bench-credential}
@@ -34,15 +28,8 @@ spec:
   - port: {number: 9443, name: passthrough, protocol: HTTPS}
     hosts: [nginx.example.com]
     tls: {mode: PASSTHROUGH}
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: bench}
-spec:
-  hosts: ["*"]
-  gateways: [bench]
-  http:
-  - route: [{destination: {host: hello.local, port: {number: 80}}}]
+YAML
+cat >>"$W/config/gateway.yaml" <<YAML
 ---
 apiVersion: networking.istio.io/v1beta1
 kind: VirtualService

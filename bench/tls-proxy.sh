@@ -17,25 +17,10 @@ UPSTREAM=18090; NGINX=18443; GANGWAY=18444; ADMIN=18445
 
 # the walkthrough's CA and server certificate, the credential Secret, the upstream's ServiceEntry
 bench_config "$W"
-cat >"$W/config/gateway.yaml" <<YAML
-apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata: {name: bench}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
+bench_gateway "$W" <<YAML
   - port: {number: 443, name: https, protocol: HTTPS}
     hosts: ["*"]   # wrk sends the IP as SNI
     tls: {mode: SIMPLE, credentialName: bench-credential}
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: bench}
-spec:
-  hosts: ["*"]
-  gateways: [bench]
-  http:
-  - route: [{destination: {host: hello.local, port: {number: 80}}}]
 YAML
 cat >"$W/nginx.conf" <<NGINX
 worker_processes 2;

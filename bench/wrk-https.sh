@@ -28,6 +28,34 @@ spec:
 YAML
 }
 
+# bench_gateway W: W/config/gateway.yaml, the Gateway bench with the servers read
+# from stdin (YAML list items, indented 2) and the VirtualService bench sending
+# every host to hello.local:80.
+bench_gateway() {
+  {
+    cat <<YAML
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: bench}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+YAML
+    cat
+    cat <<YAML
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: bench}
+spec:
+  hosts: ["*"]
+  gateways: [bench]
+  http:
+  - route: [{destination: {host: hello.local, port: {number: 80}}}]
+YAML
+  } >"$1/config/gateway.yaml"
+}
+
 . bench/lib/cpu.sh
 
 # run LABEL PORT [wrk args...]: warm-up, then the measured load; prints a line to
