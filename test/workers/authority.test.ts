@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as http2 from "node:http2";
 import { headerOf, raw, WorkerHarness } from "./harness.ts";
 import { startRawUpstream } from "./raw-upstream.ts";
-import { cluster, dest, exact, forward, freePort, listener, snapshot, uriMatch, virtualHost } from "./snapshot-fixture.ts";
+import { applyRoutesOnFreePort } from "./apply-config.ts";
+import { cluster, dest, exact, forward, uriMatch } from "./snapshot-fixture.ts";
 
 const upstream = startRawUpstream();
 let w: WorkerHarness;
@@ -13,22 +14,13 @@ let port = 0;
 
 beforeAll(async () => {
   w = new WorkerHarness();
-  port = freePort();
-  await w.apply(
-    snapshot(
-      [
-        listener(port, [
-          virtualHost(
-            ["*"],
-            [
-              { name: "moved", match: [uriMatch(exact("/old"))], action: { kind: "redirect", status: 301, scheme: null, authority: null, port: 0, uri: "/new" } },
-              { name: "rest", action: forward([dest("up")]) },
-            ],
-          ),
-        ]),
-      ],
-      [cluster("up", [["127.0.0.1", upstream.port]])],
-    ),
+  port = await applyRoutesOnFreePort(
+    w,
+    [
+      { name: "moved", match: [uriMatch(exact("/old"))], action: { kind: "redirect", status: 301, scheme: null, authority: null, port: 0, uri: "/new" } },
+      { name: "rest", action: forward([dest("up")]) },
+    ],
+    [cluster("up", [["127.0.0.1", upstream.port]])],
   );
 });
 

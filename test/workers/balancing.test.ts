@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Cluster } from "../../src/snapshot/types.ts";
 import { startBackend } from "./backend.ts";
 import { WorkerHarness } from "./harness.ts";
-import { cluster, dest, forward, freePort, listener, prefix, snapshot, uriMatch, virtualHost } from "./snapshot-fixture.ts";
+import { applyRoutesOnFreePort } from "./apply-config.ts";
+import { cluster, dest, forward, prefix, uriMatch } from "./snapshot-fixture.ts";
 
 const backends = [startBackend("b0"), startBackend("b1"), startBackend("b2")];
 const eps = backends.map((b) => ["127.0.0.1", b.port!] as [string, number]);
@@ -18,33 +19,24 @@ function named(c: Cluster, type: Cluster["type"]): Cluster {
 
 beforeAll(async () => {
   w = new WorkerHarness();
-  port = freePort();
   const r = (p: string, action: ReturnType<typeof forward>) => ({ name: p, match: [uriMatch(prefix(p))], action });
-  await w.apply(
-    snapshot(
-      [
-        listener(port, [
-          virtualHost(
-            ["*"],
-            [
-              r("/rr", forward([dest("rr")])),
-              r("/random", forward([dest("random")])),
-              r("/least", forward([dest("least")])),
-              r("/split", forward([dest("one", 80), dest("two", 20)])),
-              r("/dns", forward([dest("dns")])),
-            ],
-          ),
-        ]),
-      ],
-      [
-        cluster("rr", eps, "ROUND_ROBIN"),
-        cluster("random", eps, "RANDOM"),
-        cluster("least", eps, "LEAST_REQUEST"),
-        cluster("one", [eps[0]!]),
-        cluster("two", [eps[1]!]),
-        named(cluster("dns", [["localhost", backends[2]!.port!]]), "STRICT_DNS"),
-      ],
-    ),
+  port = await applyRoutesOnFreePort(
+    w,
+    [
+      r("/rr", forward([dest("rr")])),
+      r("/random", forward([dest("random")])),
+      r("/least", forward([dest("least")])),
+      r("/split", forward([dest("one", 80), dest("two", 20)])),
+      r("/dns", forward([dest("dns")])),
+    ],
+    [
+      cluster("rr", eps, "ROUND_ROBIN"),
+      cluster("random", eps, "RANDOM"),
+      cluster("least", eps, "LEAST_REQUEST"),
+      cluster("one", [eps[0]!]),
+      cluster("two", [eps[1]!]),
+      named(cluster("dns", [["localhost", backends[2]!.port!]]), "STRICT_DNS"),
+    ],
   );
 });
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import http2 from "node:http2";
 import { grpcMessageEncode, grpcReplyHeaders, httpToGrpcStatus, isGrpcContentType } from "../../src/upstream/grpc-reply.ts";
 import { gatewayWithRoutes, loopbackServiceEntry } from "../helpers/config.ts";
-import { applyOnFreePort } from "./compiled-config.ts";
+import { applyYamlOnFreePort } from "./apply-config.ts";
 import { raw, WorkerHarness } from "./harness.ts";
 import { freePort } from "./snapshot-fixture.ts";
 
@@ -49,7 +49,7 @@ describe("through a worker", () => {
   beforeAll(async () => {
     const dead = freePort();
     w = new WorkerHarness();
-    port = await applyOnFreePort(
+    port = await applyYamlOnFreePort(
       w,
       gatewayWithRoutes("[{match: [{uri: {prefix: /dead.Svc/}}], route: [{destination: {host: dead.internal, port: {number: 80}}}]}]") +
         loopbackServiceEntry({ name: "dead", host: "dead.internal", port: 80, targetPort: dead, portName: "grpc" }),

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { PathNormalization } from "../../src/route/normalize-path.ts";
 import { raw, WorkerHarness } from "./harness.ts";
 import { startRawUpstream } from "./raw-upstream.ts";
-import { cluster, dest, forward, freePort, listener, prefix, snapshot, uriMatch, virtualHost } from "./snapshot-fixture.ts";
+import { applyRoutesOnFreePort } from "./apply-config.ts";
+import { cluster, dest, forward, prefix, uriMatch } from "./snapshot-fixture.ts";
 
 const upstream = startRawUpstream();
 const workers: WorkerHarness[] = [];
@@ -15,24 +16,14 @@ const ports = new Map<PathNormalization, number>();
 async function start(mode: PathNormalization | undefined): Promise<number> {
   const w = new WorkerHarness(mode === undefined ? {} : { pathNormalization: mode });
   workers.push(w);
-  const port = freePort();
-  await w.apply(
-    snapshot(
-      [
-        listener(port, [
-          virtualHost(
-            ["*"],
-            [
-              { name: "private", match: [uriMatch(prefix("/private"))], action: { kind: "direct", status: 403, body: "private" } },
-              { name: "rest", action: forward([dest("up")]) },
-            ],
-          ),
-        ]),
-      ],
-      [cluster("up", [["127.0.0.1", upstream.port]])],
-    ),
+  return applyRoutesOnFreePort(
+    w,
+    [
+      { name: "private", match: [uriMatch(prefix("/private"))], action: { kind: "direct", status: 403, body: "private" } },
+      { name: "rest", action: forward([dest("up")]) },
+    ],
+    [cluster("up", [["127.0.0.1", upstream.port]])],
   );
-  return port;
 }
 
 beforeAll(async () => {

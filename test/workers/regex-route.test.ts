@@ -5,7 +5,8 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { compileRe2 } from "../../src/decode/regex.ts";
 import type { StringMatch } from "../../src/snapshot/types.ts";
 import { raw, WorkerHarness } from "./harness.ts";
-import { freePort, listener, snapshot, uriMatch, virtualHost } from "./snapshot-fixture.ts";
+import { applyRoutesOnFreePort } from "./apply-config.ts";
+import { uriMatch } from "./snapshot-fixture.ts";
 
 function regex(source: string): StringMatch {
   const c = compileRe2(source);
@@ -18,24 +19,11 @@ let port = 0;
 
 beforeAll(async () => {
   w = new WorkerHarness();
-  port = freePort();
-  await w.apply(
-    snapshot(
-      [
-        listener(port, [
-          virtualHost(
-            ["*"],
-            [
-              { name: "evil", match: [uriMatch(regex("/(a+)+"))], action: { kind: "direct", status: 201, body: "evil" } },
-              { name: "items", match: [uriMatch(regex("/items/[0-9]+"))], action: { kind: "direct", status: 202, body: "item" } },
-              { name: "by-header", match: [uriMatch(null, { headers: [{ name: "x-v", match: regex("v[0-9]+") }] })], action: { kind: "direct", status: 203, body: "v" } },
-            ],
-          ),
-        ]),
-      ],
-      [],
-    ),
-  );
+  port = await applyRoutesOnFreePort(w, [
+    { name: "evil", match: [uriMatch(regex("/(a+)+"))], action: { kind: "direct", status: 201, body: "evil" } },
+    { name: "items", match: [uriMatch(regex("/items/[0-9]+"))], action: { kind: "direct", status: 202, body: "item" } },
+    { name: "by-header", match: [uriMatch(null, { headers: [{ name: "x-v", match: regex("v[0-9]+") }] })], action: { kind: "direct", status: 203, body: "v" } },
+  ]);
 });
 
 afterAll(() => w.stop());

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Server } from "bun";
 import { ejectedEndpoints } from "../../src/cli/proxy-config.ts";
 import { gatewayWithRoutes } from "../helpers/config.ts";
-import { applyOnFreePort } from "./compiled-config.ts";
+import { applyYamlOnFreePort } from "./apply-config.ts";
 import { raw, WorkerHarness } from "./harness.ts";
 
 const backends: Server<undefined>[] = [];
@@ -65,7 +65,7 @@ describe("outlier detection", () => {
   let port = 0;
   beforeAll(async () => {
     w = new WorkerHarness();
-    port = await applyOnFreePort(
+    port = await applyYamlOnFreePort(
       w,
       config(`    loadBalancer: {simple: ROUND_ROBIN}
     outlierDetection: {consecutive5xxErrors: 2, interval: 100ms, baseEjectionTime: 300ms, maxEjectionPercent: 50}`),
@@ -109,8 +109,8 @@ describe("consistent hash", () => {
   beforeAll(async () => {
     w1 = new WorkerHarness();
     w2 = new WorkerHarness();
-    p1 = await applyOnFreePort(w1, config(policy));
-    p2 = await applyOnFreePort(w2, config(policy));
+    p1 = await applyYamlOnFreePort(w1, config(policy));
+    p2 = await applyYamlOnFreePort(w2, config(policy));
   });
   afterAll(() => {
     w1.stop();
@@ -131,7 +131,7 @@ describe("consistent hash", () => {
   test("cookie with ttl: set when missing (Envoy's Set-Cookie), then followed", async () => {
     const w = new WorkerHarness();
     try {
-      const p = await applyOnFreePort(w, config(`    loadBalancer: {consistentHash: {httpCookie: {name: affinity, path: /, ttl: 60s}}}`));
+      const p = await applyYamlOnFreePort(w, config(`    loadBalancer: {consistentHash: {httpCookie: {name: affinity, path: /, ttl: 60s}}}`));
       const first = await get(p);
       const cookie = /^set-cookie: affinity="([0-9a-f]{16})"; Max-Age=60; Path=\/; HttpOnly$/im.exec(first.head);
       expect(cookie).not.toBeNull();

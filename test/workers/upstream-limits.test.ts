@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { TCPSocketListener } from "bun";
 import { gatewayWithRoutes, loopbackServiceEntry } from "../helpers/config.ts";
-import { applyOnFreePort } from "./compiled-config.ts";
+import { applyYamlOnFreePort } from "./apply-config.ts";
 import { raw, WorkerHarness } from "./harness.ts";
 
 /** A raw HTTP/1.1 backend that holds each answer until release() (keep-alive), counting connections. */
@@ -71,7 +71,7 @@ describe("circuit breaking (Istio's task)", () => {
   beforeAll(async () => {
     be = holdingBackend();
     w = new WorkerHarness();
-    port = await applyOnFreePort(w, config(be.port, "{tcp: {maxConnections: 1}, http: {http1MaxPendingRequests: 1}}"));
+    port = await applyYamlOnFreePort(w, config(be.port, "{tcp: {maxConnections: 1}, http: {http1MaxPendingRequests: 1}}"));
   });
   afterAll(() => {
     w.stop();
@@ -103,7 +103,7 @@ describe("pending requests are counted right without limits too (pools outlive a
     be.release();
     const w = new WorkerHarness();
     try {
-      const port = await applyOnFreePort(w, config(be.port, "null").replace("    connectionPool: null\n", "    loadBalancer: {simple: ROUND_ROBIN}\n"));
+      const port = await applyYamlOnFreePort(w, config(be.port, "null").replace("    connectionPool: null\n", "    loadBalancer: {simple: ROUND_ROBIN}\n"));
       await Promise.all([raw(port, GET, complete), raw(port, GET, complete), raw(port, GET, complete)]);
       const m = await w.stats();
       expect(be.connections).toBeGreaterThan(0);
@@ -121,7 +121,7 @@ describe("maxRequestsPerConnection", () => {
     be.release();
     const w = new WorkerHarness();
     try {
-      const port = await applyOnFreePort(w, config(be.port, "{http: {maxRequestsPerConnection: 1}}"));
+      const port = await applyYamlOnFreePort(w, config(be.port, "{http: {maxRequestsPerConnection: 1}}"));
       for (let i = 0; i < 3; i++) expect(status((await raw(port, GET, complete)).text)).toBe(200);
       expect(be.connections).toBe(3);
     } finally {
@@ -134,7 +134,7 @@ describe("maxRequestsPerConnection", () => {
     be.release();
     const w = new WorkerHarness();
     try {
-      const port = await applyOnFreePort(w, config(be.port, "{tcp: {maxConnections: 10}}"));
+      const port = await applyYamlOnFreePort(w, config(be.port, "{tcp: {maxConnections: 10}}"));
       for (let i = 0; i < 3; i++) expect(status((await raw(port, GET, complete)).text)).toBe(200);
       expect(be.connections).toBe(1);
     } finally {

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { createCA, issue, type Issued } from "../../src/certs/generate.ts";
 import { gatewayWithRoutes, loopbackServiceEntry, secret } from "../helpers/config.ts";
-import { compileOnPort } from "./compiled-config.ts";
+import { compileOnPort } from "./apply-config.ts";
 import { raw, WorkerHarness } from "./harness.ts";
 import { freePort } from "./snapshot-fixture.ts";
 
