@@ -18,29 +18,12 @@ import type { Socket } from "bun";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { clientHello } from "../test/helpers/client-hello.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const BUN = process.execPath;
 const MB = 1024 * 1024;
 const SNI = "bulk.example.com";
-
-function clientHello(sni: string): Buffer {
-  const name = Buffer.from(sni);
-  const list = Buffer.concat([Buffer.from([0, name.length >> 8, name.length & 0xff]), name]);
-  const sniData = Buffer.concat([Buffer.from([list.length >> 8, list.length & 0xff]), list]);
-  const ext = Buffer.concat([Buffer.from([0, 0, sniData.length >> 8, sniData.length & 0xff]), sniData]);
-  const body = Buffer.concat([
-    Buffer.from([3, 3]),
-    Buffer.alloc(32, 7),
-    Buffer.from([0]),
-    Buffer.from([0, 2, 0x13, 0x01]),
-    Buffer.from([1, 0]),
-    Buffer.from([ext.length >> 8, ext.length & 0xff]),
-    ext,
-  ]);
-  const hs = Buffer.concat([Buffer.from([1, body.length >> 16, (body.length >> 8) & 0xff, body.length & 0xff]), body]);
-  return Buffer.concat([Buffer.from([0x16, 3, 1, hs.length >> 8, hs.length & 0xff]), hs]);
-}
 
 const HELLO = clientHello(SNI);
 const BLOCK = Buffer.alloc(256 * 1024, 0x5a);
