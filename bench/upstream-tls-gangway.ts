@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { compileSnapshot } from "../src/compile/index.ts";
 import { decodeFiles } from "../src/decode/index.ts";
-import type { FromWorker } from "../src/snapshot/messages.ts";
+import { startWorkers } from "./lib/workers.ts";
 
 const listenPort = Number(process.argv[2] ?? 18091);
 const upstreamPort = Number(process.argv[3] ?? 18090);
@@ -52,14 +52,4 @@ data: {ca.crt: ${ca}}
 const { resources, errors } = decodeFiles([{ path: "bench.yaml", text: yaml }]);
 if (errors.length > 0) throw new Error(JSON.stringify(errors));
 const snapshot = compileSnapshot(resources, { namespace: "istio-system", labels: { istio: "ingressgateway" }, portMap: new Map([[80, listenPort]]), bindAddress: "127.0.0.1" }, 1);
-let applied = 0;
-for (let i = 0; i < workers; i++) {
-  const w = new Worker(new URL("../workers/worker.ts", import.meta.url).href);
-  w.addEventListener("message", (e: MessageEvent<FromWorker>) => {
-    const m = e.data;
-    if (m.type === "log") console.error(m.message);
-    if (m.type === "applied" && ++applied === workers) console.log(`gangway on ${listenPort} (${workers} workers) → tls ${upstreamPort}`);
-  });
-  w.postMessage({ type: "init", options: { workerId: i, accessLog: "off", logFormat: "text", serverHeader: "istio-envoy" } });
-  w.postMessage({ type: "snapshot", snapshot });
-}
+startWorkers(snapshot, workers, `gangway on ${listenPort} (${workers} workers) → tls ${upstreamPort}`);
