@@ -11,6 +11,7 @@ import { decodeFiles as decodeB } from "../src/decode/index.ts";
 import { reviveRegexes } from "../src/decode/regex.ts";
 import * as B from "../src/route/lookup.ts";
 import type { RouteTable } from "../src/snapshot/types.ts";
+import { HOSTS, requests, rnd, type LookupRequest } from "./lib/route-requests.ts";
 
 const before = process.env.GW_BEFORE;
 if (before === undefined) throw new Error("set GW_BEFORE to the checkout to compare with");
@@ -19,7 +20,6 @@ const { decodeFiles: decodeA } = await import(`${before}/src/decode/index.ts`);
 const A: typeof B = await import(`${before}/src/route/lookup.ts`);
 const reviveA: ((l: unknown) => void) | undefined = (await import(`${before}/src/decode/regex.ts`)).reviveRegexes;
 
-const HOSTS = 10_000;
 function routesYaml(i: number): string {
   return `  - match: [{uri: {exact: /healthz}}]
     directResponse: {status: 200}
@@ -66,23 +66,8 @@ reviveRegexes(sb.listeners);
 const reviveMs = performance.now() - t0;
 const ta: RouteTable = sa.listeners[0]!.routeTable!;
 const tb = sb.listeners[0]!.routeTable!;
-const PATHS = ["/healthz", "/api/v1/users/42", "/api/v1/orders", "/api/v2/things", "/items/123", "/static/app.js", "/login", "/docs/intro", "/", "/nothing/here"];
-let seed = 7;
-const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff), seed % n);
-const noHeader = (): undefined => undefined;
-type R = { rawHost: string; port: number; host: string; path: string; query: string; method: string; scheme: string; header: (n: string) => string | undefined };
-function reqs(pick: () => number): R[] {
-  const out: R[] = [];
-  for (let i = 0; i < 10_000; i++) {
-    const h = pick();
-    const rawHost = h < HOSTS ? `svc${h}.example.com${rnd(4) === 0 ? ":31194" : ""}` : `unknown${h}.example.org`;
-    const path = rnd(10) === 0 ? `/svc${h}/x` : PATHS[rnd(PATHS.length)]!;
-    out.push({ rawHost, port: 80, host: "", path, query: "", method: rnd(5) === 0 ? "POST" : "GET", scheme: "http", header: noHeader });
-  }
-  return out;
-}
 let sink = 0;
-function runA(table: RouteTable, rs: R[]): number {
+function runA(table: RouteTable, rs: LookupRequest[]): number {
   const t = performance.now();
   for (let i = 0; i < rs.length; i++) {
     const r = rs[i]!;
@@ -92,7 +77,7 @@ function runA(table: RouteTable, rs: R[]): number {
   }
   return performance.now() - t;
 }
-function runB(table: RouteTable, rs: R[]): number {
+function runB(table: RouteTable, rs: LookupRequest[]): number {
   const t = performance.now();
   for (let i = 0; i < rs.length; i++) {
     const r = rs[i]!;
@@ -103,7 +88,7 @@ function runB(table: RouteTable, rs: R[]): number {
   return performance.now() - t;
 }
 // same answers
-const check = reqs(() => rnd(HOSTS));
+const check = requests(() => rnd(HOSTS));
 for (const r of check) {
   const ra = { ...r, host: A.normalizeHost(r.rawHost) };
   const rb = { ...r, host: B.normalizeHost(r.rawHost) };
@@ -113,7 +98,7 @@ for (const r of check) {
   const xb = vb < 0 ? -1 : B.selectRoute(tb.virtualHosts[vb]!, rb as never);
   if (va !== vb || xa !== xb) throw new Error(`differ on ${r.rawHost}${r.path}`);
 }
-const sets: [string, R[]][] = [["one host", reqs(() => 42)], ["one host, /items/ only", reqs(() => 42).map((r) => ({ ...r, path: "/items/123" }))], ["uniform", reqs(() => rnd(HOSTS + HOSTS / 20))]];
+const sets: [string, LookupRequest[]][] = [["one host", requests(() => 42)], ["one host, /items/ only", requests(() => 42).map((r) => ({ ...r, path: "/items/123" }))], ["uniform", requests(() => rnd(HOSTS + HOSTS / 20))]];
 const ROUNDS = Number(process.argv[2] ?? 40);
 for (const [name, rs] of sets) {
   const a: number[] = [], b: number[] = [];

@@ -12,10 +12,10 @@ import { Bench } from "tinybench";
 import { compileSnapshot } from "../src/compile/index.ts";
 import { decodeFiles } from "../src/decode/index.ts";
 import { reviveRegexes } from "../src/decode/regex.ts";
-import { normalizeHost, selectRoute, selectVirtualHost, type RequestView } from "../src/route/lookup.ts";
+import { normalizeHost, selectRoute, selectVirtualHost } from "../src/route/lookup.ts";
 import type { RouteTable, Snapshot } from "../src/snapshot/types.ts";
+import { HOSTS, requests, rnd, type LookupRequest } from "./lib/route-requests.ts";
 
-const HOSTS = 10_000;
 const BATCH = 10_000;
 const BACKENDS = ["users", "orders", "api-v2", "items", "static", "auth", "docs", "web", ...Array.from({ length: 100 }, (_, i) => `svc${i}`)];
 
@@ -104,17 +104,6 @@ snapshot = served;
 Bun.gc(true);
 const table: RouteTable = served.listeners[0]!.routeTable!;
 
-interface Req extends RequestView {
-  rawHost: string;
-}
-const PATHS = ["/healthz", "/api/v1/users/42", "/api/v1/orders", "/api/v2/things", "/items/123", "/static/app.js", "/login", "/docs/intro", "/", "/nothing/here"];
-let seed = 7;
-const rnd = (n: number) => {
-  seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-  return seed % n;
-};
-const noHeader = (): undefined => undefined;
-
 /** Zipf(s=1) over [0, n): a few hosts take most requests, as real traffic does. */
 function zipf(n: number): () => number {
   const cdf: number[] = [];
@@ -133,19 +122,8 @@ function zipf(n: number): () => number {
   };
 }
 
-function requests(pick: () => number): Req[] {
-  const out: Req[] = [];
-  for (let i = 0; i < BATCH; i++) {
-    const h = pick();
-    const rawHost = h < HOSTS ? `svc${h}.example.com${rnd(4) === 0 ? ":31194" : ""}` : `unknown${h}.example.org`;
-    const path = rnd(10) === 0 ? `/svc${h}/x` : PATHS[rnd(PATHS.length)]!;
-    out.push({ rawHost, authority: rawHost, port: 80, host: "", path, query: "", method: rnd(5) === 0 ? "POST" : "GET", scheme: "http", header: noHeader });
-  }
-  return out;
-}
-
 let sink = 0;
-function lookup(reqs: Req[]): void {
+function lookup(reqs: LookupRequest[]): void {
   for (let i = 0; i < reqs.length; i++) {
     const r = reqs[i]!;
     r.host = normalizeHost(r.rawHost);
@@ -154,10 +132,10 @@ function lookup(reqs: Req[]): void {
   }
 }
 
-const sets: [string, Req[]][] = [
-  ["one host", requests(() => 42)],
-  ["Zipf(1) over 10,000 hosts", requests(zipf(HOSTS))],
-  ["uniform over 10,000 hosts (+5% unknown)", requests(() => rnd(HOSTS + HOSTS / 20))],
+const sets: [string, LookupRequest[]][] = [
+  ["one host", requests(() => 42, BATCH)],
+  ["Zipf(1) over 10,000 hosts", requests(zipf(HOSTS), BATCH)],
+  ["uniform over 10,000 hosts (+5% unknown)", requests(() => rnd(HOSTS + HOSTS / 20), BATCH)],
 ];
 const lookupBench = new Bench({ time: 1500 });
 for (const [name, reqs] of sets) lookupBench.add(`lookup ×${BATCH}: ${name}`, () => lookup(reqs));
