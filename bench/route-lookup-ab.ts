@@ -11,7 +11,7 @@ import { decodeFiles as decodeB } from "../src/decode/index.ts";
 import { reviveRegexes } from "../src/decode/regex.ts";
 import * as B from "../src/route/lookup.ts";
 import type { RouteTable } from "../src/snapshot/types.ts";
-import { HOSTS, requests, rnd, type LookupRequest } from "./lib/route-requests.ts";
+import { GATEWAY_DOC, HOSTS, requests, rnd, virtualServiceDocs, type LookupRequest } from "./lib/route-lookup-workload.ts";
 
 const before = process.env.GW_BEFORE;
 if (before === undefined) throw new Error("set GW_BEFORE to the checkout to compare with");
@@ -41,20 +41,7 @@ function routesYaml(i: number): string {
     directResponse: {status: 208}
   - directResponse: {status: 209}`;
 }
-const docs = [`apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]`];
-for (let i = 0; i < HOSTS; i++) docs.push(`apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: vs-${i}}
-spec:
-  hosts: [svc${i}.example.com]
-  gateways: [gw]
-  http:
-${routesYaml(i)}`);
+const docs = [GATEWAY_DOC, ...virtualServiceDocs(routesYaml)];
 const text = docs.join("\n---\n");
 const opts = { namespace: "istio-system", labels: { istio: "ingressgateway" }, portMap: new Map<number, number>(), bindAddress: "0.0.0.0" };
 const sa = structuredClone(compileA(decodeA([{ path: "a.yaml", text }]).resources, opts, 1));

@@ -14,7 +14,7 @@ import { decodeFiles } from "../src/decode/index.ts";
 import { reviveRegexes } from "../src/decode/regex.ts";
 import { normalizeHost, selectRoute, selectVirtualHost } from "../src/route/lookup.ts";
 import type { RouteTable, Snapshot } from "../src/snapshot/types.ts";
-import { HOSTS, requests, rnd, type LookupRequest } from "./lib/route-requests.ts";
+import { GATEWAY_DOC, HOSTS, requests, rnd, virtualServiceDocs, type LookupRequest } from "./lib/route-lookup-workload.ts";
 
 const BATCH = 10_000;
 const BACKENDS = ["users", "orders", "api-v2", "items", "static", "auth", "docs", "web", ...Array.from({ length: 100 }, (_, i) => `svc${i}`)];
@@ -43,14 +43,7 @@ function routesYaml(i: number): string {
 }
 
 function configYaml(): string {
-  const docs = [
-    `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]`,
-  ];
+  const docs = [GATEWAY_DOC];
   BACKENDS.forEach((b, k) => {
     docs.push(`apiVersion: v1
 kind: Service
@@ -64,16 +57,7 @@ addressType: IPv4
 ports: [{name: http, port: 8080}]
 endpoints: [{addresses: [10.1.${k >> 8}.${k & 255}]}]`);
   });
-  for (let i = 0; i < HOSTS; i++) {
-    docs.push(`apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: vs-${i}}
-spec:
-  hosts: [svc${i}.example.com]
-  gateways: [gw]
-  http:
-${routesYaml(i)}`);
-  }
+  docs.push(...virtualServiceDocs(routesYaml));
   return docs.join("\n---\n");
 }
 

@@ -1,8 +1,8 @@
-// The requests of the route lookup benchmarks (route-lookup.bench.ts,
-// route-lookup-ab.ts): hosts svc{i}.example.com of the benchmark's
-// configuration (a quarter with a port, some unknown), paths its routes match,
-// now and then a POST; drawn from one seeded generator, so every run draws the
-// same requests.
+// The workload of the route lookup benchmarks (route-lookup.bench.ts,
+// route-lookup-ab.ts): a Gateway and a VirtualService per host
+// svc{i}.example.com; requests for those hosts (a quarter with a port, some
+// unknown), paths their routes match, now and then a POST, drawn from one
+// seeded generator, so every run draws the same requests.
 import type { RequestView } from "../../src/route/lookup.ts";
 
 /** How many hosts (VirtualServices) the benchmark configurations have. */
@@ -11,6 +11,30 @@ export const HOSTS = 10_000;
 export interface LookupRequest extends RequestView {
   /** The Host header as sent; `host` is filled from it by the lookup under test. */
   rawHost: string;
+}
+
+/** The Gateway gw: port 80, every host. */
+export const GATEWAY_DOC = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]`;
+
+/** HOSTS VirtualServices vs-{i} on gw for svc{i}.example.com, with the http routes `routes(i)` (block lines, indented 2). */
+export function virtualServiceDocs(routes: (i: number) => string): string[] {
+  const docs: string[] = [];
+  for (let i = 0; i < HOSTS; i++) {
+    docs.push(`apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs-${i}}
+spec:
+  hosts: [svc${i}.example.com]
+  gateways: [gw]
+  http:
+${routes(i)}`);
+  }
+  return docs;
 }
 
 const PATHS = ["/healthz", "/api/v1/users/42", "/api/v1/orders", "/api/v2/things", "/items/123", "/static/app.js", "/login", "/docs/intro", "/", "/nothing/here"];
