@@ -37,7 +37,7 @@ export interface UpstreamInput {
  * yet is reported (GW0415) rather than silently ignored; each flag turns true
  * with the worker code and its end-to-end test.
  */
-export const DATA_PLANE = { tls: true, http2: false, hash: true, limits: true, outlier: true };
+export const DATA_PLANE = { tls: true, http2: true, hash: true, limits: true, outlier: true };
 
 export function isPrime(n: number): boolean {
   if (n < 2) return false;

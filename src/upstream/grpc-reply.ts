@@ -49,8 +49,8 @@ export function grpcMessageEncode(s: string): string {
 }
 
 /** The header lines (CRLF-terminated) of a Trailers-Only reply for `status` and body text `body`. */
-export function grpcReplyHeaders(status: number, body: string): string {
-  let h = "content-type: application/grpc\r\ngrpc-status: " + httpToGrpcStatus(status) + "\r\n";
+export function grpcReplyHeaders(status: number, body: string, grpcStatus = httpToGrpcStatus(status)): string {
+  let h = "content-type: application/grpc\r\ngrpc-status: " + grpcStatus + "\r\n";
   if (body !== "") h += "grpc-message: " + grpcMessageEncode(body) + "\r\n";
   return h;
 }

@@ -38,6 +38,8 @@ export class ChunkedScanner {
   private meta = 0;
   /** Data bytes seen so far (decoded length). */
   dataBytes = 0;
+  /** Set to [] to keep the trailer section's bytes (HTTP/2 bridges send them as trailers). */
+  trailerBytes: number[] | null = null;
 
   get done(): boolean {
     return this.state === DONE;
@@ -93,21 +95,25 @@ export class ChunkedScanner {
           state = SIZE_START;
           break;
         case TRAILER_START:
+          if (this.trailerBytes !== null && c !== CR) this.trailerBytes.push(c);
           if (c === CR) state = FINAL_LF;
           else if (TCHAR[c] === 1) state = TRAILER_NAME;
           else return this.bad();
           break;
         case TRAILER_NAME:
+          this.trailerBytes?.push(c);
           if (c === COLON) state = TRAILER_VALUE;
           else if (TCHAR[c] !== 1) return this.bad();
           if (++this.meta > MAX_META) return this.bad();
           break;
         case TRAILER_VALUE:
+          this.trailerBytes?.push(c);
           if (c === CR) state = TRAILER_LF;
           else if (FIELD[c] !== 1 || ++this.meta > MAX_META) return this.bad();
           break;
         case TRAILER_LF:
           if (c !== LF) return this.bad();
+          this.trailerBytes?.push(c);
           state = TRAILER_START;
           break;
         case FINAL_LF:
@@ -128,3 +134,20 @@ export class ChunkedScanner {
     return CHUNKED_BAD;
   }
 }
+
+/** The trailer fields kept by a scanner (`name: value` lines), names lowercased; connection-specific and framing fields dropped. */
+export function trailerFields(bytes: number[] | null): [string, string][] {
+  if (bytes === null || bytes.length === 0) return [];
+  const out: [string, string][] = [];
+  for (const line of Buffer.from(bytes).toString("latin1").split("\r\n")) {
+    const c = line.indexOf(":");
+    if (c <= 0) continue;
+    const name = line.slice(0, c).toLowerCase();
+    if (TRAILER_FORBIDDEN.has(name)) continue;
+    out.push([name, line.slice(c + 1).trim()]);
+  }
+  return out;
+}
+
+/** Fields that may not travel as trailers (RFC 9110 §6.5.1: framing, routing, connection). */
+const TRAILER_FORBIDDEN = new Set(["content-length", "transfer-encoding", "host", "connection", "keep-alive", "te", "trailer", "upgrade", "proxy-connection"]);

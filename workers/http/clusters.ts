@@ -182,6 +182,7 @@ export function applyClusters(snapshot: Snapshot): Generation {
     const limits = c.upstream?.limits ?? NO_LIMITS;
     rt.pools.forEach((p, i) => {
       p.setTls(tls);
+      p.setProtocol(c.upstream?.protocol === "HTTP2", limits.maxConcurrentStreams);
       p.maxRequestsPerConnection = limits.maxRequestsPerConnection;
       p.idleTimeoutMs = limits.idleTimeoutMs;
       p.keepaliveMs = limits.tcpKeepalive === null ? 0 : limits.tcpKeepalive.timeMs || 7_200_000;

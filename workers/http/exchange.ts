@@ -30,6 +30,8 @@ import { pickHash } from "./upstream-pick.ts";
 import { grpcReplyHeaders, isGrpcContentType } from "../../src/upstream/grpc-reply.ts";
 import { upstreamSni } from "./upstream-tls.ts";
 import type { OutlierResult } from "../../src/upstream/outlier.ts";
+import { GRPC_DEADLINE_EXCEEDED } from "../../src/upstream/grpc-timeout.ts";
+import { startGrpcDeadline } from "./grpc-deadline.ts";
 
 const CONNECTED: OutlierResult = { kind: "connected" };
 
@@ -79,6 +81,8 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   /** Re-frames the data of a chunked request body (feedChunked); made for chunked requests only. */
   private chunkSink: ChunkSink | null = null;
   respBuf: Buffer | null = null;
+  /** A gRPC request's grpc-timeout deadline (grpc-deadline.ts), or null. */
+  deadline: ReturnType<typeof setTimeout> | null = null;
   resp: ResponseHead | null = null;
   readonly respBody = new BodyReader();
   /** Decode a chunked response (the client speaks HTTP/1.0). */
@@ -270,6 +274,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
       return this.reply(REPLIES.no_healthy_upstream);
     }
     this.beginForward(d, pool);
+    this.deadline = startGrpcDeadline(this, this.timeoutMs);
     const xfcc = this.ds.tls?.xfcc ?? "";
     let ops = d.requestHeaders;
     // the gateway sets x-envoy-attempt-count (Istio turns it on for gateway virtual hosts): the client's is dropped
@@ -396,6 +401,18 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.maybeFinish();
   }
 
+  /** The gRPC deadline passed: DEADLINE_EXCEEDED before the response started, a reset after. */
+  onDeadline(): void {
+    this.deadline = null;
+    if (this.finished || this.respDone) return;
+    this.tries?.clearPerTry();
+    if (!this.respStarted) {
+      this.dropUpstream();
+      return this.reply(REPLIES.max_duration_timeout);
+    }
+    this.failAfterResponse(REPLIES.max_duration_timeout);
+  }
+
   /**
    * Answer the request from the gateway with a row of the reply table (404,
    * 503, redirect, direct response…); `status`/`body`/`extra` header lines
@@ -406,7 +423,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     if (this.respStarted) return;
     if (status >= 400 && isGrpcContentType(this.head.header("content-type"))) {
       // a gRPC client reads grpc-status: HTTP 200 Trailers-Only, as Envoy's local replies to gRPC requests
-      extra += grpcReplyHeaders(status, bytes === null ? body : "");
+      extra += grpcReplyHeaders(status, bytes === null ? body : "", row === REPLIES.max_duration_timeout ? GRPC_DEADLINE_EXCEEDED : undefined);
       status = 200;
       body = "";
       bytes = null;
@@ -452,6 +469,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     if (this.finished) return;
     this.to(FINISHED);
     this.clearTimers();
+    if (this.deadline !== null) clearTimeout(this.deadline);
     this.dropUpstream();
     this.stopWaiting();
     this.endRetry();

@@ -3,12 +3,14 @@
 // node:http2 runs the session over the connection; each stream becomes a
 // one-request HTTP/1.1 exchange on a child Downstream (the same routing,
 // forwarding, logging and limits as HTTP/1.1), whose response is read back
-// and answered as HTTP/2 headers and DATA. Upstreams stay HTTP/1.1, as
-// Istio's are for an `http` port.
+// and answered as HTTP/2 headers and DATA; a chunked body's trailers become
+// HTTP/2 trailers, and request trailers travel in the last chunk. The
+// upstream side speaks HTTP/1.1 or HTTP/2 (upstream-h2.ts) as the cluster says.
 import * as http2 from "node:http2";
 import { reportError } from "../context.ts";
 import { RawDuplex } from "../tls/bridge.ts";
-import { CHUNKED_BAD, CHUNKED_MORE, ChunkedScanner } from "./chunked.ts";
+import { CHUNKED_BAD, CHUNKED_MORE, ChunkedScanner, trailerFields } from "./chunked.ts";
+import { lastChunk } from "./h2-upstream-heads.ts";
 import { HOP_BY_HOP } from "./fields.ts";
 /** A stream's child connection (a Downstream): request bytes in, told of drain and close. */
 export interface StreamChild {
@@ -88,6 +90,7 @@ export class H2Conn {
     sock.data = child;
     this.active++;
     stream.on("data", (b: Buffer) => sock.fromClient(b));
+    stream.on("trailers", (t: http2.IncomingHttpHeaders) => sock.clientTrailers(t));
     stream.on("end", () => sock.clientEnded());
     stream.on("drain", () => child.onDrain());
     stream.on("close", () => sock.closed());
@@ -166,6 +169,8 @@ export class StreamSocket {
   private received = 0;
   private ended = false;
   private over = false;
+  /** Request trailers from the client, sent on in the chunked body's last chunk. */
+  private trailers: http2.IncomingHttpHeaders | null = null;
   readonly remoteAddress: string;
   readonly remotePort: number;
   readonly localAddress: string;
@@ -197,10 +202,14 @@ export class StreamSocket {
     }
   }
 
+  clientTrailers(t: http2.IncomingHttpHeaders): void {
+    this.trailers = t;
+  }
+
   clientEnded(): void {
     if (this.ended) return;
     this.ended = true;
-    if (this.length < 0) this.data.onData(LAST_CHUNK);
+    if (this.length < 0) this.data.onData(this.trailers === null ? LAST_CHUNK : Buffer.from(lastChunk(this.trailers), "latin1"));
     else if (this.received < this.length) this.reset(NGHTTP2_PROTOCOL_ERROR); // body shorter than its content-length
   }
 
@@ -232,6 +241,8 @@ export class StreamSocket {
   end(): void {
     if (this.over) return;
     if (this.state === HEAD) return this.reset(NGHTTP2_INTERNAL_ERROR); // no response head came
+    // a chunked body cut short (upstream reset, deadline): the client must not take it as complete
+    if (this.state === BODY && this.chunked !== null) return this.reset(NGHTTP2_INTERNAL_ERROR);
     this.state = DONE;
     this.over = true;
     if (!this.stream.destroyed) this.stream.end();
@@ -305,8 +316,21 @@ export class StreamSocket {
       else if (Array.isArray(prev)) prev.push(value);
       else out[name] = [String(prev), value];
     }
-    if (this.chunked !== null) delete out["content-length"];
     this.state = BODY;
+    if (this.chunked !== null) {
+      // a chunked body may end with trailers (grpc-status ...): sent as HTTP/2 trailers
+      delete out["content-length"];
+      const sc = this.chunked;
+      sc.trailerBytes = [];
+      const st = this.stream;
+      st.on("wantTrailers", () => {
+        const t: http2.OutgoingHttpHeaders = {};
+        for (const [n, v] of trailerFields(sc.trailerBytes)) if (!HOP.has(n)) t[n] = v;
+        st.sendTrailers(t);
+      });
+      st.respond(out, { waitForTrailers: true });
+      return;
+    }
     this.stream.respond(out);
   }
 

@@ -4,6 +4,7 @@
 import { stats } from "../stats.ts";
 import { UpstreamConn, type UpstreamUser } from "./upstream-conn.ts";
 import type { UpstreamTlsRuntime } from "./upstream-tls.ts";
+import { H2Sessions } from "./upstream-h2.ts";
 import type { OutlierResult } from "../../src/upstream/outlier.ts";
 
 export class EndpointPool {
@@ -29,6 +30,8 @@ export class EndpointPool {
   keepaliveMs = 0;
   /** TLS to this endpoint (the cluster's, for the snapshot applied last); null: plaintext. */
   tls: UpstreamTlsRuntime | null = null;
+  /** HTTP/2 sessions when the cluster's port speaks HTTP/2 (upstream-h2.ts); null: HTTP/1.1 connections. */
+  h2: H2Sessions | null = null;
 
   constructor(
     readonly cluster: string,
@@ -37,6 +40,16 @@ export class EndpointPool {
     public connectTimeoutMs: number,
   ) {
     this.hostPort = address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+  }
+
+  /** Speak HTTP/2 to this endpoint (or back to HTTP/1.1: open sessions finish their streams); `maxStreams`: connectionPool.http.maxConcurrentStreams. */
+  setProtocol(http2: boolean, maxStreams: number): void {
+    if (http2 && this.h2 === null) this.h2 = new H2Sessions(this);
+    else if (!http2 && this.h2 !== null) {
+      this.h2.retireAll();
+      this.h2 = null;
+    }
+    if (this.h2 !== null) this.h2.maxStreams = maxStreams;
   }
 
   /** Count a result of this endpoint for outlier detection (no-op without). */
@@ -52,11 +65,13 @@ export class EndpointPool {
   setTls(tls: UpstreamTlsRuntime | null): void {
     if (tls === this.tls) return;
     this.tls = tls;
+    this.h2?.retireAll();
     this.closeIdle(Infinity);
   }
 
   /** An idle connection (to `sni` when TLS) handed to `user`, or null when there is none. */
   takeIdle(user: UpstreamUser, sni = ""): UpstreamConn | null {
+    if (this.h2 !== null) return this.h2.take(user, sni, true);
     const idle = this.idle;
     for (let i = idle.length - 1; i >= 0; i--) {
       const c = idle[i]!;
@@ -75,6 +90,7 @@ export class EndpointPool {
 
   /** A new connection for `user` (TLS with `sni` when the cluster says so); it calls user.onUpstreamOpen or onUpstreamClose. */
   connect(user: UpstreamUser, sni = ""): UpstreamConn {
+    if (this.h2 !== null) return this.h2.take(user, sni, false)!;
     const c = new UpstreamConn(this, user, this.tls, sni);
     this.connections++;
     stats.upstreamConnection(this.cluster);
@@ -102,6 +118,7 @@ export class EndpointPool {
 
   /** An idle connection is at hand (for `sni`)? */
   hasIdle(sni: string): boolean {
+    if (this.h2 !== null) return this.h2.hasRoom(sni);
     for (let i = this.idle.length - 1; i >= 0; i--) {
       const c = this.idle[i]!;
       if (!c.closed && c.sni === sni && c.tls === this.tls) return true;
@@ -115,15 +132,16 @@ export class EndpointPool {
     if (i >= 0) this.waiters.splice(i, 1);
   }
 
-  onConnClosed(c: UpstreamConn): void {
+  onConnClosed(c: UpstreamConn | null): void {
     this.connections--;
-    const i = this.idle.indexOf(c);
+    const i = c === null ? -1 : this.idle.indexOf(c);
     if (i >= 0) this.idle.splice(i, 1);
     this.owner?.connectionClosed();
   }
 
   /** Close idle connections unused since `before` (ms epoch). */
   closeIdle(before: number): void {
+    this.h2?.closeIdle(before);
     const idle = this.idle;
     for (let i = idle.length - 1; i >= 0; i--) {
       const c = idle[i]!;
@@ -134,6 +152,7 @@ export class EndpointPool {
   /** No longer in any cluster: close idle connections now, busy ones when released. */
   retire(): void {
     this.retired = true;
+    this.h2?.retireAll();
     this.closeIdle(Infinity);
   }
 }

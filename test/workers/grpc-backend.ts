@@ -1,0 +1,177 @@
+// A gRPC backend for tests, written with node:http2 and gRPC's wire framing
+// (5-byte length-prefixed messages, content-type application/grpc, status in
+// trailers) — no gRPC library. h2c, or h2 over TLS with ALPN. Methods:
+//   /test.Echo/Unary         one message in, the same back; trailer x-trailer
+//   /test.Echo/ServerStream  message "N[:size]": N messages back ("msg i", or `size` bytes)
+//   /test.Echo/ClientStream  messages in; one back: "count bytes", request trailers echoed as trailers
+//   /test.Echo/Bidi          each message echoed as it arrives
+//   /test.Echo/Fail          Trailers-Only: grpc-status 5, grpc-message "no such thing"
+//   /test.Echo/Slow          answers nothing (a deadline test); the grpc-timeout seen is kept
+// anything else: a plain HTTP/2 response "hello h2" with x-alpn and x-method.
+import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+
+export function frame(payload: Buffer | string): Buffer {
+  const p: Buffer = typeof payload === "string" ? Buffer.from(payload) : payload;
+  const h = Buffer.alloc(5);
+  h.writeUInt32BE(p.length, 1);
+  return Buffer.concat([h, p]);
+}
+
+/** Splits a byte stream into gRPC messages. */
+export class Deframer {
+  private buf: Buffer = Buffer.alloc(0);
+  push(d: Buffer): Buffer[] {
+    this.buf = this.buf.length === 0 ? d : Buffer.concat([this.buf, d]);
+    const out: Buffer[] = [];
+    while (this.buf.length >= 5) {
+      const n = this.buf.readUInt32BE(1);
+      if (this.buf.length < 5 + n) break;
+      out.push(this.buf.subarray(5, 5 + n));
+      this.buf = this.buf.subarray(5 + n);
+    }
+    return out;
+  }
+}
+
+export interface GrpcBackend {
+  port: number;
+  /** Sessions (connections) accepted so far. */
+  sessions: number;
+  /** Streams open now, and the most open at once. */
+  open: number;
+  maxOpen: number;
+  /** grpc-timeout headers seen by /Slow. */
+  timeouts: string[];
+  /** ServerStream: bytes written so far (backpressure honoured). */
+  written: number;
+  close(): void;
+}
+
+const OK = { "grpc-status": "0" };
+
+export async function grpcBackend(tlsOpts?: { cert: string; key: string }): Promise<GrpcBackend> {
+  const server = tlsOpts ? http2.createSecureServer({ ...tlsOpts, allowHTTP1: false }) : http2.createServer();
+  const b: GrpcBackend = { port: 0, sessions: 0, open: 0, maxOpen: 0, timeouts: [], written: 0, close: () => server.close() };
+  server.on("session", (s) => {
+    b.sessions++;
+    s.on("error", () => {});
+  });
+  server.on("stream", (stream: http2.Http2Stream, h: http2.IncomingHttpHeaders) => {
+    const st = stream as http2.ServerHttp2Stream;
+    b.open++;
+    b.maxOpen = Math.max(b.maxOpen, b.open);
+    st.on("close", () => b.open--);
+    st.on("error", () => {});
+    const path = String(h[":path"]);
+    const alpn = (st.session as unknown as { alpnProtocol?: string }).alpnProtocol ?? "";
+    const grpcHead = { ":status": 200, "content-type": "application/grpc", "x-alpn": alpn };
+    const df = new Deframer();
+    if (path === "/test.Echo/Fail") {
+      st.respond({ ...grpcHead, "grpc-status": "5", "grpc-message": "no such thing" }, { endStream: true });
+      return;
+    }
+    if (path === "/test.Echo/Slow") {
+      b.timeouts.push(String(h["grpc-timeout"] ?? ""));
+      st.resume();
+      return;
+    }
+    if (path === "/test.Echo/Bidi") {
+      st.respond(grpcHead, { waitForTrailers: true });
+      st.on("wantTrailers", () => st.sendTrailers(OK));
+      st.on("data", (d: Buffer) => {
+        for (const m of df.push(d)) st.write(frame(m));
+      });
+      st.on("end", () => st.end());
+      return;
+    }
+    if (path === "/test.Echo/ServerStream") {
+      st.once("data", (d: Buffer) => {
+        const [n, size] = df.push(d)[0]!.toString().split(":").map(Number);
+        st.respond(grpcHead, { waitForTrailers: true });
+        st.on("wantTrailers", () => st.sendTrailers({ ...OK, "x-count": String(n) }));
+        let i = 0;
+        const pump = (): void => {
+          while (i < n!) {
+            const f = frame(size ? Buffer.alloc(size, 120) : `msg ${i}`);
+            i++;
+            b.written += f.length;
+            if (!st.write(f)) return void st.once("drain", pump);
+          }
+          st.end();
+        };
+        pump();
+      });
+      st.resume();
+      return;
+    }
+    if (path === "/test.Echo/ClientStream" || path === "/test.Echo/Unary") {
+      let count = 0;
+      let bytes = 0;
+      let last: Buffer = Buffer.alloc(0);
+      let trailers: Record<string, string> = {};
+      st.on("data", (d: Buffer) => {
+        for (const m of df.push(d)) {
+          count++;
+          bytes += m.length;
+          last = m;
+        }
+      });
+      st.on("trailers", (t) => {
+        for (const k of Object.keys(t)) trailers[`echo-${k}`] = String(t[k]);
+      });
+      st.on("end", () => {
+        if (st.destroyed) return;
+        st.respond(grpcHead, { waitForTrailers: true });
+        st.on("wantTrailers", () => st.sendTrailers({ ...OK, "x-trailer": "t1", ...trailers }));
+        st.end(frame(path === "/test.Echo/Unary" ? last : `${count} ${bytes}`));
+      });
+      return;
+    }
+    let body = "";
+    st.on("data", (d: Buffer) => (body += d.toString()));
+    st.on("end", () => {
+      if (st.destroyed) return;
+      const text = `hello h2 ${h[":method"]} ${h[":authority"]} ${body}`;
+      st.respond({ ":status": 200, "content-type": "text/plain", "content-length": String(Buffer.byteLength(text)), "x-alpn": alpn, "x-scheme": String(h[":scheme"]) });
+      st.end(text);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  b.port = (server.address() as AddressInfo).port;
+  return b;
+}
+
+export interface CallResult {
+  headers: Record<string, unknown>;
+  messages: Buffer[];
+  trailers: Record<string, unknown>;
+  /** RST_STREAM code when the stream was reset, else 0. */
+  rst: number;
+}
+
+/** One gRPC call over an HTTP/2 session: send `messages` (then `trailers`, if any), collect everything. */
+export function call(
+  c: http2.ClientHttp2Session,
+  path: string,
+  messages: (Buffer | string)[],
+  extra: Record<string, string> = {},
+  trailers: Record<string, string> | null = null,
+): Promise<CallResult> {
+  return new Promise((resolve) => {
+    const st = c.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers", ...extra }, { waitForTrailers: trailers !== null });
+    if (trailers !== null) st.on("wantTrailers", () => st.sendTrailers(trailers));
+    const r: CallResult = { headers: {}, messages: [], trailers: {}, rst: 0 };
+    const df = new Deframer();
+    st.on("response", (h) => (r.headers = { ...h }));
+    st.on("trailers", (t) => (r.trailers = { ...t }));
+    st.on("data", (d: Buffer) => r.messages.push(...df.push(d)));
+    st.on("error", () => {});
+    st.on("close", () => {
+      r.rst = st.rstCode ?? 0;
+      resolve(r);
+    });
+    for (const m of messages) st.write(frame(m));
+    st.end();
+  });
+}

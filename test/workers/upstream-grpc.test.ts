@@ -1,0 +1,264 @@
+// HTTP/2 to upstreams and gRPC end to end, through a real worker: a gRPC
+// backend written with node:http2 and gRPC's framing (grpc-backend.ts), h2c
+// and h2 over TLS (ALPN), clients speaking h2c (node:http2) and HTTP/1.1.
+// Unary, server/client/bidi streaming, trailers both ways, grpc-status from
+// the upstream, grpc-timeout, connection failures, stream limits.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import http2 from "node:http2";
+import { createCA, issue } from "../../src/certs/generate.ts";
+import { compileYaml, findingLines } from "../unit/pipeline-helpers.ts";
+import { call, frame, grpcBackend, type GrpcBackend } from "./grpc-backend.ts";
+import { raw, WorkerHarness } from "./harness.ts";
+import { freePort } from "./snapshot-fixture.ts";
+
+let w: WorkerHarness;
+let gw = 0;
+let h2c: GrpcBackend;
+let tlsB: GrpcBackend;
+let limB: GrpcBackend;
+let capB: GrpcBackend;
+let plain: GrpcBackend;
+let client: http2.ClientHttp2Session;
+let findings: string[] = [];
+
+const b64 = (s: string) => Buffer.from(s).toString("base64");
+
+function se(name: string, port: number, portName: string, protocol: string, target: number): string {
+  return `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ${name}}
+spec:
+  hosts: [${name}.internal]
+  ports: [{number: ${port}, name: ${portName}, protocol: ${protocol}, targetPort: ${target}}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1}]
+---
+`;
+}
+
+const route = (backend: string, host: string, port: number, extra = "") =>
+  `  - match: [{headers: {x-backend: {exact: ${backend}}}}]\n    route: [{destination: {host: ${host}.internal, port: {number: ${port}}}}]${extra}\n`;
+
+beforeAll(async () => {
+  const ca = await createCA({ cn: "grpc-test-ca", keyType: "ec" });
+  const cert = await issue(ca, { cn: "tls.internal", names: ["tls.internal"], usage: "server", keyType: "ec" });
+  h2c = await grpcBackend();
+  tlsB = await grpcBackend({ cert: cert.cert, key: cert.key });
+  limB = await grpcBackend();
+  capB = await grpcBackend();
+  plain = await grpcBackend();
+  gw = freePort();
+  const yaml = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs}
+spec:
+  hosts: ["*"]
+  gateways: [gw]
+  http:
+${route("tls", "tls", 443)}${route("lim", "lim", 50051)}${route("cap", "cap", 50051)}${route("dead", "dead", 50051)}${route("capped", "grpc", 50051, "\n    timeout: 0.2s")}${route("plain", "plain", 80)}  - route: [{destination: {host: grpc.internal, port: {number: 50051}}}]
+---
+${se("grpc", 50051, "grpc", "GRPC", h2c.port)}${se("tls", 443, "grpc-tls", "GRPC", tlsB.port)}${se("lim", 50051, "grpc", "GRPC", limB.port)}${se("cap", 50051, "grpc", "GRPC", capB.port)}${se("dead", 50051, "grpc", "GRPC", freePort())}${se("plain", 80, "http", "HTTP", plain.port)}apiVersion: v1
+kind: Secret
+metadata: {name: tls-ca, namespace: istio-system}
+data: {ca.crt: ${b64(ca.cert)}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: tls}
+spec:
+  host: tls.internal
+  trafficPolicy: {tls: {mode: SIMPLE, credentialName: tls-ca, sni: tls.internal}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: lim}
+spec:
+  host: lim.internal
+  trafficPolicy: {connectionPool: {http: {maxConcurrentStreams: 1}}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: cap}
+spec:
+  host: cap.internal
+  trafficPolicy: {connectionPool: {http: {http2MaxRequests: 2}}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: plain}
+spec:
+  host: plain.internal
+  trafficPolicy: {connectionPool: {http: {h2UpgradePolicy: UPGRADE}}}
+`;
+  const snap = compileYaml(yaml, { portMap: new Map([[80, gw]]), bindAddress: "127.0.0.1" });
+  findings = findingLines(snap);
+  w = new WorkerHarness();
+  await w.apply(snap);
+  client = http2.connect(`http://127.0.0.1:${gw}`);
+  client.on("error", () => {});
+});
+
+afterAll(() => {
+  client?.close();
+  w?.stop();
+  for (const b of [h2c, tlsB, limB, capB, plain]) b?.close();
+});
+
+describe("gRPC over h2c (client) → h2c (upstream)", () => {
+  test("the compiled HTTP/2 clusters are served: no GW0415 'HTTP/1.1' finding", () => {
+    expect(findings.filter((f) => f.includes("GW0415"))).toEqual([]);
+  });
+
+  test("unary: message back, grpc-status 0 and the upstream's other trailers", async () => {
+    const r = await call(client, "/test.Echo/Unary", ["hello"]);
+    expect(r.headers[":status"]).toBe(200);
+    expect(r.headers["content-type"]).toBe("application/grpc");
+    expect(r.messages.map(String)).toEqual(["hello"]);
+    expect([r.trailers["grpc-status"], r.trailers["x-trailer"]]).toEqual(["0", "t1"]);
+  });
+
+  test("server streaming: 1000 messages in order, then the trailers", async () => {
+    const r = await call(client, "/test.Echo/ServerStream", ["1000"]);
+    expect(r.messages.length).toBe(1000);
+    expect(String(r.messages[0])).toBe("msg 0");
+    expect(String(r.messages[999])).toBe("msg 999");
+    expect([r.trailers["grpc-status"], r.trailers["x-count"]]).toEqual(["0", "1000"]);
+  });
+
+  test("client streaming with request trailers: all messages counted, trailers reach the upstream", async () => {
+    const msgs = Array.from({ length: 300 }, (_, i) => `m${i}`.padEnd(100, "."));
+    const r = await call(client, "/test.Echo/ClientStream", msgs, {}, { "x-req-trailer": "rt" });
+    expect(r.messages.map(String)).toEqual(["300 30000"]);
+    expect(r.trailers["grpc-status"]).toBe("0");
+    expect(r.trailers["echo-x-req-trailer"]).toBe("rt");
+  });
+
+  test("bidi: each message is echoed before the next is sent", async () => {
+    const st = client.request({ ":method": "POST", ":path": "/test.Echo/Bidi", "content-type": "application/grpc", te: "trailers" });
+    const got: string[] = [];
+    let trailers: Record<string, unknown> = {};
+    let wake: (() => void) | null = null;
+    const { Deframer } = await import("./grpc-backend.ts");
+    const df = new Deframer();
+    st.on("data", (d: Buffer) => {
+      got.push(...df.push(d).map(String));
+      wake?.();
+    });
+    st.on("trailers", (t) => (trailers = { ...t }));
+    const closed = new Promise<void>((r) => st.on("close", () => r()));
+    for (let i = 0; i < 20; i++) {
+      const seen = new Promise<void>((r) => (wake = r));
+      st.write(frame(`ping ${i}`));
+      while (got.length <= i) await seen; // the echo arrives while the request is still open
+    }
+    st.end();
+    await closed;
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => `ping ${i}`));
+    expect(trailers["grpc-status"]).toBe("0");
+  });
+
+  test("a non-zero grpc-status (Trailers-Only) and grpc-message pass through", async () => {
+    const r = await call(client, "/test.Echo/Fail", []);
+    const all = { ...r.headers, ...r.trailers };
+    expect([r.headers[":status"], all["grpc-status"], all["grpc-message"]]).toEqual([200, "5", "no such thing"]);
+    expect(r.messages).toEqual([]);
+  });
+
+  test("grpc-timeout: DEADLINE_EXCEEDED (4) from the gateway; the header reaches the upstream", async () => {
+    const r = await call(client, "/test.Echo/Slow", ["x"], { "grpc-timeout": "150m" });
+    expect([r.headers[":status"], r.headers["grpc-status"], r.headers["grpc-message"]]).toEqual([200, "4", "downstream duration timeout"]);
+    expect(h2c.timeouts).toContain("150m");
+  });
+
+  test("the route timeout caps a longer grpc-timeout (Istio's grpc_timeout_header_max)", async () => {
+    const r = await call(client, "/test.Echo/Slow", ["x"], { "grpc-timeout": "30S", "x-backend": "capped" });
+    expect(r.headers["grpc-status"]).toBe("4");
+  });
+
+  test("a refused HTTP/2 connection is UNAVAILABLE (14) with Envoy's connection-failure message", async () => {
+    const r = await call(client, "/test.Echo/Unary", ["x"], { "x-backend": "dead" });
+    expect([r.headers["grpc-status"], r.headers["grpc-message"]]).toEqual(["14", "upstream connect error or disconnect/reset before headers. reset reason: connection failure"]);
+  });
+
+  test("flow control: a client that stops reading holds the upstream back (bounded buffering)", async () => {
+    const before = h2c.written;
+    const st = client.request({ ":method": "POST", ":path": "/test.Echo/ServerStream", "content-type": "application/grpc", te: "trailers" });
+    st.end(frame("2000:16384")); // 2000 × 16 KiB ≈ 32 MiB
+    st.pause();
+    // let the pipeline fill until the upstream is held back, bounded in time
+    let last = -1;
+    for (let i = 0; i < 50 && h2c.written !== last; i++) {
+      last = h2c.written;
+      await Bun.sleep(100);
+    }
+    const ahead = h2c.written - before;
+    expect(ahead).toBeLessThan(8 * 1024 * 1024);
+    let got = 0;
+    const done = new Promise<Record<string, unknown>>((r) => {
+      let t: Record<string, unknown> = {};
+      st.on("trailers", (x) => (t = { ...x }));
+      st.on("close", () => r(t));
+    });
+    st.on("data", (d: Buffer) => (got += d.length));
+    st.resume();
+    const t = await done;
+    expect(got).toBe(2000 * (16384 + 5));
+    expect(t["grpc-status"]).toBe("0");
+  });
+});
+
+describe("HTTP/2 upstream pools", () => {
+  test("calls at once share one upstream connection (multiplexed)", async () => {
+    const calls = await Promise.all(Array.from({ length: 8 }, (_, i) => call(client, "/test.Echo/Unary", [`c${i}`])));
+    expect(calls.map((c) => String(c.messages[0]))).toEqual(Array.from({ length: 8 }, (_, i) => `c${i}`));
+    expect(h2c.sessions).toBe(1);
+  });
+
+  test("maxConcurrentStreams 1: concurrent calls get a connection each, never two streams on one", async () => {
+    const slow = Array.from({ length: 3 }, () => call(client, "/test.Echo/Slow", ["x"], { "x-backend": "lim", "grpc-timeout": "300m" }));
+    const rs = await Promise.all(slow);
+    expect(rs.map((r) => r.headers["grpc-status"])).toEqual(["4", "4", "4"]);
+    expect(limB.sessions).toBe(3);
+  });
+
+  test("http2MaxRequests 2: a third concurrent call overflows (503 UO → UNAVAILABLE)", async () => {
+    const held = [0, 1].map(() => call(client, "/test.Echo/Slow", ["x"], { "x-backend": "cap", "grpc-timeout": "400m" }));
+    for (let i = 0; i < 50 && capB.open < 2; i++) await Bun.sleep(20);
+    const third = await call(client, "/test.Echo/Unary", ["x"], { "x-backend": "cap" });
+    expect([third.headers["grpc-status"], third.headers["grpc-message"]]).toEqual(["14", "upstream connect error or disconnect/reset before headers. reset reason: overflow"]);
+    await Promise.all(held);
+    const after = await call(client, "/test.Echo/Unary", ["ok"], { "x-backend": "cap" });
+    expect(after.trailers["grpc-status"]).toBe("0");
+  });
+});
+
+describe("h2 over TLS and plain HTTP/2 upstreams", () => {
+  test("DestinationRule SIMPLE to a GRPC port: h2 by ALPN, verified against the CA", async () => {
+    const r = await call(client, "/test.Echo/Unary", ["over tls"], { "x-backend": "tls" });
+    expect(r.messages.map(String)).toEqual(["over tls"]);
+    expect(r.headers["x-alpn"]).toBe("h2");
+    expect(r.trailers["grpc-status"]).toBe("0");
+  });
+
+  test("h2UpgradePolicy UPGRADE: an HTTP/1.1 client is served by an h2c-only upstream, content-length kept", async () => {
+    const r = await raw(gw, "POST /x HTTP/1.1\r\nhost: plain.example\r\nx-backend: plain\r\ncontent-length: 4\r\nconnection: close\r\n\r\nbody");
+    expect(r.text.startsWith("HTTP/1.1 200")).toBe(true);
+    expect(r.text).toContain("content-length: 32");
+    expect(r.text.endsWith("hello h2 POST plain.example body")).toBe(true);
+  });
+
+  test("gRPC from an HTTP/1.1 client: the upstream's trailers arrive in the chunked body's trailer section", async () => {
+    const body = frame("hi");
+    const r = await raw(gw, `POST /test.Echo/Unary HTTP/1.1\r\nhost: a\r\ncontent-type: application/grpc\r\nte: trailers\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body.toString("latin1")}`);
+    expect(r.text.startsWith("HTTP/1.1 200")).toBe(true);
+    expect(r.text).toContain("transfer-encoding: chunked");
+    expect(r.text).toMatch(/\r\n0\r\ngrpc-status: 0\r\nx-trailer: t1\r\n\r\n$/);
+  });
+});
