@@ -7,6 +7,10 @@ import { Codes } from "../model/codes.ts";
 import type {
   BackendRef,
   GatewayListener,
+  GRPCMethodMatch,
+  GRPCRouteMatchSpec,
+  GRPCRouteRuleSpec,
+  GRPCRouteSpec,
   HeaderModifier,
   HTTPRouteMatchSpec,
   HTTPRouteRuleSpec,
@@ -229,6 +233,46 @@ export function decodeHTTPRoute(r: Reader, spec: Obj, ns: string) {
   };
 }
 
+/** The CRD's patterns for an Exact method match (a regex is checked as one instead). */
+const GRPC_SERVICE = /^\.?[A-Za-z_][A-Za-z_0-9]*(\.[A-Za-z_][A-Za-z_0-9]*)*$/;
+const GRPC_METHOD = /^[A-Za-z_][A-Za-z_0-9]*$/;
+
+function grpcMatch(r: Reader, m: Obj, p: string): GRPCRouteMatchSpec {
+  const mo = obj(r, m, "method", p);
+  let method: GRPCMethodMatch | null = null;
+  if (mo !== null) {
+    const mp = join(p, "method");
+    const type = oneOf(r, mo, "type", mp, ["Exact", "RegularExpression"] as const, "Exact");
+    const service = str(r, mo, "service", mp);
+    const name = str(r, mo, "method", mp);
+    if (service === "" && name === "") r.fail(Codes.InvalidValue, mp, "a method match needs service or method");
+    for (const [v, f, re] of [
+      [service, "service", GRPC_SERVICE],
+      [name, "method", GRPC_METHOD],
+    ] as const) {
+      if (v === "") continue;
+      if (type === "RegularExpression") regexOk(r, v, join(mp, f));
+      else if (!re.test(v)) r.fail(Codes.InvalidValue, join(mp, f), `${JSON.stringify(v)} is not a gRPC ${f} name`);
+    }
+    method = { type, service, method: name };
+  }
+  return { method, headers: valueMatches(r, m, "headers", p) };
+}
+
+export function decodeGRPCRoute(r: Reader, spec: Obj, ns: string): GRPCRouteSpec {
+  return {
+    parentRefs: parentRefs(r, spec, ns),
+    hostnames: strList(r, spec, "hostnames", "spec").map((h) => h.toLowerCase()),
+    rules: objList(r, spec, "rules", "spec", (rule, p): GRPCRouteRuleSpec => ({
+      name: str(r, rule, "name", p),
+      matches: objList(r, rule, "matches", p, (m, mp) => grpcMatch(r, m, mp)),
+      filters: filters(r, rule, p),
+      backendRefs: backendRefs(r, rule, p, ns),
+      unsupported: rule.sessionPersistence !== undefined && rule.sessionPersistence !== null ? ["sessionPersistence"] : [],
+    })),
+  };
+}
+
 export function decodeL4Route(r: Reader, spec: Obj, ns: string): L4RouteSpec {
   return {
     parentRefs: parentRefs(r, spec, ns),
@@ -304,10 +348,8 @@ export function decodeGatewayApiSpec(r: Reader, kind: string, spec: Obj, ns: str
       return decodeGatewayClass(r, spec);
     case "HTTPRoute":
       return decodeHTTPRoute(r, spec, ns);
-    case "GRPCRoute": {
-      const h = decodeL4Route(r, spec, ns);
-      return { parentRefs: h.parentRefs, hostnames: h.hostnames, rules: h.rules };
-    }
+    case "GRPCRoute":
+      return decodeGRPCRoute(r, spec, ns);
     case "TLSRoute":
     case "TCPRoute":
       return decodeL4Route(r, spec, ns);

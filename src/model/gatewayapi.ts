@@ -133,11 +133,33 @@ export interface HTTPRouteSpec {
   rules: HTTPRouteRuleSpec[];
 }
 
+/** A GRPCRoute method match: at least one of service and method ("" when not written). */
+export interface GRPCMethodMatch {
+  type: "Exact" | "RegularExpression";
+  service: string;
+  method: string;
+}
+
+export interface GRPCRouteMatchSpec {
+  /** null: any method. */
+  method: GRPCMethodMatch | null;
+  headers: ValueMatch[];
+}
+
+export interface GRPCRouteRuleSpec {
+  name: string;
+  /** Empty: every call. */
+  matches: GRPCRouteMatchSpec[];
+  filters: RouteFilter[];
+  backendRefs: BackendRef[];
+  /** Fields read but not served (sessionPersistence), as field paths. */
+  unsupported: string[];
+}
+
 export interface GRPCRouteSpec {
   parentRefs: ParentReference[];
   hostnames: string[];
-  /** Rules as read; gangway cannot forward gRPC yet (status says so). */
-  rules: { backendRefs: BackendRef[] }[];
+  rules: GRPCRouteRuleSpec[];
 }
 
 export interface L4RouteSpec {

@@ -64,6 +64,8 @@ function reasons(s: Snapshot, kind: string, name: string): string[] {
 }
 
 const get = (s: Snapshot, path: string, headers: Record<string, string> = {}) => trace(s, { port: 80, host: "example.com", path, headers });
+const grpc = (s: Snapshot, path: string, headers: Record<string, string> = {}, random?: number) =>
+  trace(s, { port: 80, host: "example.com", path, method: "POST", headers: { "content-type": "application/grpc", ...headers }, random });
 
 describe("decode", () => {
   test("defaults: parentRef group/kind/namespace, backendRef kind and weight, redirect 302, a rule without matches is PathPrefix /", () => {
@@ -148,10 +150,12 @@ describe("conversion and status", () => {
     expect(s.findings.filter((f) => f.code === "GW0807").map((f) => f.field)).toEqual(["spec.rules[0].filters[0]", "spec.rules[1].filters[0]"]);
   });
 
-  test("a backend port with appProtocol kubernetes.io/h2c: ResolvedRefs False UnsupportedProtocol, 500 (HTTP/2 to backends not yet)", () => {
+  test("a backend port with appProtocol kubernetes.io/h2c: ResolvedRefs True, its cluster spoken to in HTTP/2 (prior knowledge)", () => {
     const s = compileYaml(CLASS + HTTP + service("grpc", "default", ", appProtocol: kubernetes.io/h2c") + route("  parentRefs: [{name: gw}]\n  rules: [{backendRefs: [{name: grpc, port: 8080}]}]\n"));
-    expect(get(s, "/").status).toBe(500);
-    expect(reasons(s, "HTTPRoute", "r")).toEqual(["Accepted=True/Accepted", "ResolvedRefs=False/UnsupportedProtocol"]);
+    const t = get(s, "/");
+    expect([t.outcome, t.cluster]).toEqual(["forward", "outbound|8080||grpc.default.svc.cluster.local"]);
+    expect(s.clusters.get(t.cluster!)!.upstream?.protocol).toBe("HTTP2");
+    expect(reasons(s, "HTTPRoute", "r")).toEqual(["Accepted=True/Accepted", "ResolvedRefs=True/ResolvedRefs"]);
   });
 
   test("allowedRoutes Selector: Namespace labels (matchLabels, matchExpressions); a namespace without a Namespace object has only its name label", () => {
@@ -181,10 +185,50 @@ describe("conversion and status", () => {
     expect(item(s, "Gateway", "gw").status.listeners![0]!.attachedRoutes).toBe(0);
   });
 
-  test("GRPCRoute is not served yet: Accepted False UnsupportedValue, not counted", () => {
+  test("GRPCRoute: Accepted and ResolvedRefs True, counted on its listener; without matches it takes every call", () => {
     const s = compileYaml(CLASS + HTTP + service("a") + route("  parentRefs: [{name: gw}]\n  rules: [{backendRefs: [{name: a, port: 8080}]}]\n", "g", "default", "GRPCRoute"));
-    expect(reasons(s, "GRPCRoute", "g")).toEqual(["Accepted=False/UnsupportedValue", "ResolvedRefs=True/ResolvedRefs"]);
-    expect(item(s, "Gateway", "gw").status.listeners![0]!.attachedRoutes).toBe(0);
+    expect(reasons(s, "GRPCRoute", "g")).toEqual(["Accepted=True/Accepted", "ResolvedRefs=True/ResolvedRefs"]);
+    expect(item(s, "Gateway", "gw").status.listeners![0]!.attachedRoutes).toBe(1);
+    expect(grpc(s, "/any.Svc/Method").cluster).toBe("outbound|8080||a.default.svc.cluster.local");
+  });
+
+  test("GRPCRoute method matches as istiod converts them: Exact service+method, service only, method only, RegularExpression; then header matches", () => {
+    const rules = `  parentRefs: [{name: gw}]
+  hostnames: [example.com]
+  rules:
+  - matches: [{method: {service: pkg.Echo, method: Unary}}]
+    backendRefs: [{name: exact, port: 8080}]
+  - matches: [{method: {service: pkg.Echo}}]
+    backendRefs: [{name: svc, port: 8080}]
+  - matches: [{method: {method: Health}}]
+    backendRefs: [{name: meth, port: 8080}]
+  - matches: [{method: {type: RegularExpression, service: 'pkg\\.Re.*', method: 'Get.*'}}]
+    backendRefs: [{name: re, port: 8080}]
+  - matches: [{headers: [{name: x-tenant, value: blue}]}]
+    backendRefs: [{name: blue, port: 8080}]
+`;
+    const s = compileYaml(CLASS + HTTP + ["exact", "svc", "meth", "re", "blue"].map((n) => service(n)).join("") + route(rules, "g", "default", "GRPCRoute"));
+    expect(reasons(s, "GRPCRoute", "g")).toEqual(["Accepted=True/Accepted", "ResolvedRefs=True/ResolvedRefs"]);
+    const host = (t: { cluster?: string | null }) => (t.cluster ?? "-").split("|")[3]?.split(".")[0] ?? "-";
+    expect(
+      [
+        grpc(s, "/pkg.Echo/Unary"),
+        grpc(s, "/pkg.Echo/Other"),
+        grpc(s, "/other.Svc/Health"),
+        grpc(s, "/pkg.Reader/GetThing"),
+        grpc(s, "/pkg.Reader/PutThing", { "x-tenant": "blue" }),
+      ].map(host),
+    ).toEqual(["exact", "svc", "meth", "re", "blue"]);
+    const none = grpc(s, "/pkg.Reader/PutThing");
+    expect([none.outcome, none.status]).toEqual(["no_route", 404]); // gRPC-shaped by the worker: grpc-status 12 UNIMPLEMENTED
+  });
+
+  test("GRPCRoute weights split calls between backends; a bad method match is a decode error naming the field", () => {
+    const s = compileYaml(CLASS + HTTP + service("a") + service("b") + route("  parentRefs: [{name: gw}]\n  rules: [{backendRefs: [{name: a, port: 8080, weight: 1}, {name: b, port: 8080, weight: 3}]}]\n", "g", "default", "GRPCRoute"));
+    expect(grpc(s, "/x.Y/Z", {}, 0.1).cluster).toBe("outbound|8080||a.default.svc.cluster.local");
+    expect(grpc(s, "/x.Y/Z", {}, 0.5).cluster).toBe("outbound|8080||b.default.svc.cluster.local");
+    const bad = decodeFiles([{ path: "g.yaml", text: route("  parentRefs: [{name: gw}]\n  rules: [{matches: [{method: {service: \"a/b\"}}]}]\n", "g", "default", "GRPCRoute") }]);
+    expect(bad.errors.map((e) => e.field)).toEqual(["spec.rules[0].matches[0].method.service"]);
   });
 
   test("TCPRoute on a TCP listener: every connection goes to its backend", () => {

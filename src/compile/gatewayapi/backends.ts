@@ -24,7 +24,8 @@ export interface ResolvedBackend {
   problem: RefProblem | null;
 }
 
-const UNSUPPORTED_APP_PROTOCOLS = new Set(["kubernetes.io/h2c"]);
+/** Backend appProtocols not served (kubernetes.io/h2c is: HTTP/2 prior knowledge, upstream-h2.ts). */
+const UNSUPPORTED_APP_PROTOCOLS = new Set<string>();
 
 export function resolveBackend(
   ctx: CompileContext,

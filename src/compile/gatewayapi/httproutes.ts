@@ -94,7 +94,7 @@ export function convertHTTPRoutes(
     }
     status.push({
       apiVersion: route.apiVersion,
-      kind: "HTTPRoute",
+      kind: route.kind, // HTTPRoute, or a GRPCRoute converted (grpcroutes.ts)
       metadata: { namespace: route.metadata.namespace, name: route.metadata.name },
       status: { parents: parents.map((p) => p.status) },
     });
@@ -110,7 +110,7 @@ export function convertHTTPRoutes(
       for (; j < entries.length && entries[j]!.route === route; j++) {
         const e = entries[j]!;
         const rule = route.spec.rules[e.rule]!;
-        const name = `HTTPRoute/${route.metadata.namespace}/${route.metadata.name}/rule/${rule.name || e.rule}/match/${e.match}`;
+        const name = `${route.kind}/${route.metadata.namespace}/${route.metadata.name}/rule/${rule.name || e.rule}/match/${e.match}`;
         http.push(...matchEntries(e.action, e.m, name));
       }
       const vs: VirtualServiceResource = {

@@ -19,7 +19,8 @@ import type { AttachContext } from "./attach.ts";
 import { serveGateways } from "./gateways.ts";
 import { indexGrants, namespaceLabels } from "./grants.ts";
 import { convertHTTPRoutes } from "./httproutes.ts";
-import { convertL4Routes, grpcRouteStatus } from "./l4routes.ts";
+import { convertL4Routes } from "./l4routes.ts";
+import { grpcAsHttpRoute } from "./grpcroutes.ts";
 import type { StatusItem } from "./status.ts";
 
 export type { StatusItem } from "./status.ts";
@@ -48,8 +49,12 @@ export function convertGatewayApi(ctx: CompileContext, k: GatewayApiInput): { ga
   };
   const services = new Map(k.Service.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]));
   const routeStatus: StatusItem[] = [];
-  const virtualServices = convertHTTPRoutes(ctx, ac, k.HTTPRoute, services, grants, routeStatus);
-  grpcRouteStatus(ctx, ac, [...k.GRPCRoute].sort(compareCreation), routeStatus);
+  const grpc = k.GRPCRoute.map((g) => {
+    const h = grpcAsHttpRoute(g);
+    ctx.origins.set(h, g);
+    return h;
+  });
+  const virtualServices = convertHTTPRoutes(ctx, ac, [...k.HTTPRoute, ...grpc], services, grants, routeStatus);
   const l4 = [...k.TLSRoute, ...k.TCPRoute].sort(compareCreation);
   virtualServices.push(...convertL4Routes(ctx, ac, l4, services, grants, routeStatus));
   const status: StatusItem[] = served.map((g) => ({

@@ -1,13 +1,12 @@
 // TLSRoute (passthrough by SNI) and TCPRoute → derived VirtualServices with
-// `tls:`/`tcp:` routes, served by the existing L4 data path; GRPCRoute gets
-// its status only (gRPC forwarding needs HTTP/2 to backends: not yet).
-import { Codes } from "../../model/codes.ts";
-import type { GRPCRouteResource, TCPRouteResource, TLSRouteResource } from "../../model/gatewayapi.ts";
+// `tls:`/`tcp:` routes, served by the existing L4 data path (GRPCRoutes are
+// served as HTTPRoutes: grpcroutes.ts).
+import type { TCPRouteResource, TLSRouteResource } from "../../model/gatewayapi.ts";
 import type { RouteDestination, VirtualServiceResource } from "../../model/istio.ts";
 import type { ServiceResource } from "../../model/kube.ts";
 import type { CompileContext } from "../context.ts";
 import { ROUTE_SEMANTICS_ANNOTATION } from "../virtualhosts.ts";
-import { attachRoute, detach, servedAttachments, type AttachContext } from "./attach.ts";
+import { attachRoute, servedAttachments, type AttachContext } from "./attach.ts";
 import { INVALID_BACKEND_HOST, resolveBackend } from "./backends.ts";
 import type { Grants } from "./grants.ts";
 import { cond, type StatusItem } from "./status.ts";
@@ -66,19 +65,4 @@ export function convertL4Routes(
     status.push({ apiVersion: route.apiVersion, kind: route.kind, metadata: { namespace: route.metadata.namespace, name: route.metadata.name }, status: { parents: parents.map((p) => p.status) } });
   });
   return out;
-}
-
-/** GRPCRoutes are not forwarded yet: Accepted False UnsupportedValue (listeners do not count them). */
-export function grpcRouteStatus(ctx: CompileContext, ac: AttachContext, routes: GRPCRouteResource[], status: StatusItem[]): void {
-  for (const route of routes) {
-    const parents = attachRoute(ctx, ac, route, true);
-    if (parents.length === 0) continue;
-    ctx.report("Warning", Codes.GatewayApiUnsupported, route, "GRPCRoute forwarding is not supported yet (needs HTTP/2 to backends): not served");
-    for (const p of parents) {
-      if (p.status.conditions[0]!.status === "True") p.status.conditions[0] = cond("Accepted", false, "UnsupportedValue", "GRPCRoute forwarding is not supported yet");
-      detach(p.attachments, route);
-      p.status.conditions.push(cond("ResolvedRefs", true, "ResolvedRefs"));
-    }
-    status.push({ apiVersion: route.apiVersion, kind: "GRPCRoute", metadata: { namespace: route.metadata.namespace, name: route.metadata.name }, status: { parents: parents.map((p) => p.status) } });
-  }
 }
