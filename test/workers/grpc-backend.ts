@@ -7,6 +7,7 @@
 //   /test.Echo/Bidi          each message echoed as it arrives
 //   /test.Echo/Fail          Trailers-Only: grpc-status 5, grpc-message "no such thing"
 //   /test.Echo/Slow          answers nothing (a deadline test); the grpc-timeout seen is kept
+//   /test.Echo/Reset         one message, then RST_STREAM INTERNAL_ERROR (no trailers)
 // anything else: a plain HTTP/2 response "hello h2" with x-alpn and x-method.
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
@@ -69,6 +70,11 @@ export async function grpcBackend(tlsOpts?: { cert: string; key: string }): Prom
     const df = new Deframer();
     if (path === "/test.Echo/Fail") {
       st.respond({ ...grpcHead, "grpc-status": "5", "grpc-message": "no such thing" }, { endStream: true });
+      return;
+    }
+    if (path === "/test.Echo/Reset") {
+      st.respond(grpcHead);
+      st.write(frame("partial"), () => setTimeout(() => st.close(http2.constants.NGHTTP2_INTERNAL_ERROR), 20));
       return;
     }
     if (path === "/test.Echo/Slow") {
@@ -146,7 +152,7 @@ export interface CallResult {
   headers: Record<string, unknown>;
   messages: Buffer[];
   trailers: Record<string, unknown>;
-  /** RST_STREAM code when the stream was reset, else 0. */
+  /** RST_STREAM code when the stream was reset (-1: reset, code unknown), else 0. */
   rst: number;
 }
 
@@ -166,9 +172,10 @@ export function call(
     st.on("response", (h) => (r.headers = { ...h }));
     st.on("trailers", (t) => (r.trailers = { ...t }));
     st.on("data", (d: Buffer) => r.messages.push(...df.push(d)));
-    st.on("error", () => {});
+    let errored = false;
+    st.on("error", () => (errored = true));
     st.on("close", () => {
-      r.rst = st.rstCode ?? 0;
+      r.rst = st.rstCode || (errored ? -1 : 0); // Bun leaves rstCode 0 on a reset: its stream 'error' says it
       resolve(r);
     });
     for (const m of messages) st.write(frame(m));

@@ -18,6 +18,7 @@ let tlsB: GrpcBackend;
 let limB: GrpcBackend;
 let capB: GrpcBackend;
 let plain: GrpcBackend;
+let wrongCa: GrpcBackend;
 let client: http2.ClientHttp2Session;
 let findings: string[] = [];
 
@@ -47,6 +48,9 @@ beforeAll(async () => {
   limB = await grpcBackend();
   capB = await grpcBackend();
   plain = await grpcBackend();
+  const otherCa = await createCA({ cn: "other-ca", keyType: "ec" });
+  const otherCert = await issue(otherCa, { cn: "tls.internal", names: ["tls.internal"], usage: "server", keyType: "ec" });
+  wrongCa = await grpcBackend({ cert: otherCert.cert, key: otherCert.key });
   gw = freePort();
   const yaml = `apiVersion: networking.istio.io/v1
 kind: Gateway
@@ -62,9 +66,9 @@ spec:
   hosts: ["*"]
   gateways: [gw]
   http:
-${route("tls", "tls", 443)}${route("lim", "lim", 50051)}${route("cap", "cap", 50051)}${route("dead", "dead", 50051)}${route("capped", "grpc", 50051, "\n    timeout: 0.2s")}${route("plain", "plain", 80)}  - route: [{destination: {host: grpc.internal, port: {number: 50051}}}]
+${route("tls", "tls", 443)}${route("wrongca", "wrongca", 443)}${route("lim", "lim", 50051)}${route("cap", "cap", 50051)}${route("dead", "dead", 50051)}${route("capped", "grpc", 50051, "\n    timeout: 0.2s")}${route("plain", "plain", 80)}  - route: [{destination: {host: grpc.internal, port: {number: 50051}}}]
 ---
-${se("grpc", 50051, "grpc", "GRPC", h2c.port)}${se("tls", 443, "grpc-tls", "GRPC", tlsB.port)}${se("lim", 50051, "grpc", "GRPC", limB.port)}${se("cap", 50051, "grpc", "GRPC", capB.port)}${se("dead", 50051, "grpc", "GRPC", freePort())}${se("plain", 80, "http", "HTTP", plain.port)}apiVersion: v1
+${se("grpc", 50051, "grpc", "GRPC", h2c.port)}${se("tls", 443, "grpc-tls", "GRPC", tlsB.port)}${se("wrongca", 443, "grpc-tls", "GRPC", wrongCa.port)}${se("lim", 50051, "grpc", "GRPC", limB.port)}${se("cap", 50051, "grpc", "GRPC", capB.port)}${se("dead", 50051, "grpc", "GRPC", freePort())}${se("plain", 80, "http", "HTTP", plain.port)}apiVersion: v1
 kind: Secret
 metadata: {name: tls-ca, namespace: istio-system}
 data: {ca.crt: ${b64(ca.cert)}}
@@ -74,6 +78,13 @@ kind: DestinationRule
 metadata: {name: tls}
 spec:
   host: tls.internal
+  trafficPolicy: {tls: {mode: SIMPLE, credentialName: tls-ca, sni: tls.internal}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: wrongca}
+spec:
+  host: wrongca.internal
   trafficPolicy: {tls: {mode: SIMPLE, credentialName: tls-ca, sni: tls.internal}}
 ---
 apiVersion: networking.istio.io/v1
@@ -108,7 +119,7 @@ spec:
 afterAll(() => {
   client?.close();
   w?.stop();
-  for (const b of [h2c, tlsB, limB, capB, plain]) b?.close();
+  for (const b of [h2c, tlsB, limB, capB, plain, wrongCa]) b?.close();
 });
 
 describe("gRPC over h2c (client) → h2c (upstream)", () => {
@@ -187,6 +198,19 @@ describe("gRPC over h2c (client) → h2c (upstream)", () => {
     expect([r.headers["grpc-status"], r.headers["grpc-message"]]).toEqual(["14", "upstream connect error or disconnect/reset before headers. reset reason: connection failure"]);
   });
 
+  test("an upstream stream reset mid-response resets the client's stream (never a clean end without status)", async () => {
+    const r = await call(client, "/test.Echo/Reset", ["x"]);
+    expect(r.messages.map(String)).toEqual(["partial"]);
+    expect({ ...r.headers, ...r.trailers }["grpc-status"]).toBeUndefined();
+    // Bun's HTTP/2 client shows no RST_STREAM code; an HTTP/1.1 client sees the cut: no last chunk, the connection closed
+    const body = frame("x");
+    const h1 = await raw(gw, `POST /test.Echo/Reset HTTP/1.1\r\nhost: a\r\ncontent-type: application/grpc\r\ncontent-length: ${body.length}\r\n\r\n${body.toString("latin1")}`);
+    expect(h1.text.startsWith("HTTP/1.1 200")).toBe(true);
+    expect(h1.text).toContain("partial");
+    expect(h1.closed).toBe(true);
+    expect(h1.text.endsWith("\r\n0\r\n\r\n")).toBe(false);
+  });
+
   test("flow control: a client that stops reading holds the upstream back (bounded buffering)", async () => {
     const before = h2c.written;
     const st = client.request({ ":method": "POST", ":path": "/test.Echo/ServerStream", "content-type": "application/grpc", te: "trailers" });
@@ -245,6 +269,12 @@ describe("h2 over TLS and plain HTTP/2 upstreams", () => {
     expect(r.messages.map(String)).toEqual(["over tls"]);
     expect(r.headers["x-alpn"]).toBe("h2");
     expect(r.trailers["grpc-status"]).toBe("0");
+  });
+
+  test("an upstream certificate the CA does not sign: no call reaches it, UNAVAILABLE (503 UF)", async () => {
+    const r = await call(client, "/test.Echo/Unary", ["x"], { "x-backend": "wrongca" });
+    expect([r.headers["grpc-status"], r.headers["grpc-message"]]).toEqual(["14", "upstream connect error or disconnect/reset before headers. reset reason: connection failure"]);
+    expect(wrongCa.open + wrongCa.maxOpen).toBe(0);
   });
 
   test("h2UpgradePolicy UPGRADE: an HTTP/1.1 client is served by an h2c-only upstream, content-length kept", async () => {

@@ -265,6 +265,8 @@ export class H2StreamConn extends UpstreamConn {
   private respTrailers: http2.IncomingHttpHeaders | null = null;
   private respEnded = false;
   private h2paused = false;
+  /** A gRPC response whose status must come in trailers. */
+  private grpcNeedsStatus = false;
 
   constructor(
     private readonly sessions: H2Sessions,
@@ -376,6 +378,7 @@ export class H2StreamConn extends UpstreamConn {
   private onResponse(headers: http2.IncomingHttpHeaders, ended: boolean, head: boolean): void {
     const r = h1ResponseHead(headers, ended, head);
     this.respChunked = r.chunked;
+    this.grpcNeedsStatus = !ended && headers["grpc-status"] === undefined && String(headers["content-type"] ?? "").startsWith("application/grpc");
     this.toUser(Buffer.from(r.text, "latin1"));
   }
 
@@ -385,10 +388,18 @@ export class H2StreamConn extends UpstreamConn {
     else this.toUser(d);
   }
 
+  /**
+   * The upstream's side of the stream ended. Bun's node:http2 reports an
+   * RST_STREAM as a clean end too (rstCode 0, no error), so a gRPC response
+   * ending without grpc-status is taken as the reset it is, and a body shorter
+   * than its content-length as cut: the client's stream is reset, as Envoy does.
+   */
   private onEnd(): void {
     if (this.respEnded) return;
     this.respEnded = true;
+    if (this.grpcNeedsStatus && this.respTrailers?.["grpc-status"] === undefined) return this.onGone("stream_reset");
     if (this.respChunked) this.toUser(Buffer.from(lastChunk(this.respTrailers), "latin1"));
+    if (this.user !== null && !this.closed) this.onGone("connection termination"); // the response did not complete
   }
 
   private toUser(b: Buffer): void {
