@@ -263,6 +263,66 @@ describe("HTTP/2 upstream pools", () => {
   });
 });
 
+describe("gRPC-Web (Envoy's grpc_web filter)", () => {
+  /** Messages of a gRPC-Web body: [flag, payload] each. */
+  function webMessages(b: Buffer): [number, string][] {
+    const out: [number, string][] = [];
+    for (let i = 0; i + 5 <= b.length; ) {
+      const n = b.readUInt32BE(i + 1);
+      out.push([b[i]!, b.subarray(i + 5, i + 5 + n).toString("latin1")]);
+      i += 5 + n;
+    }
+    return out;
+  }
+  function dechunk(text: string): Buffer {
+    const body = text.slice(text.indexOf("\r\n\r\n") + 4);
+    const parts: Buffer[] = [];
+    for (let i = 0; ; ) {
+      const eol = body.indexOf("\r\n", i);
+      const n = parseInt(body.slice(i, eol), 16);
+      if (!(n > 0)) break;
+      parts.push(Buffer.from(body.slice(eol + 2, eol + 2 + n), "latin1"));
+      i = eol + 2 + n + 2;
+    }
+    return Buffer.concat(parts);
+  }
+
+  test("application/grpc-web+proto from an HTTP/1.1 client: the upstream gets gRPC; the trailers come back as a 0x80 message", async () => {
+    const body = frame("from a browser");
+    const r = await raw(gw, `POST /test.Echo/Unary HTTP/1.1\r\nhost: a\r\ncontent-type: application/grpc-web+proto\r\nx-grpc-web: 1\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body.toString("latin1")}`);
+    expect(r.text.startsWith("HTTP/1.1 200")).toBe(true);
+    expect(r.text).toContain("content-type: application/grpc-web+proto");
+    expect(r.text.slice(0, r.text.indexOf("\r\n\r\n"))).not.toContain("grpc-status");
+    expect(webMessages(dechunk(r.text))).toEqual([
+      [0, "from a browser"],
+      [0x80, "grpc-status:0\r\nx-trailer:t1\r\n"],
+    ]);
+  });
+
+  test("application/grpc-web-text over h2: base64 both ways, server streaming included", async () => {
+    const st = client.request({ ":method": "POST", ":path": "/test.Echo/ServerStream", "content-type": "application/grpc-web-text", accept: "application/grpc-web-text" });
+    let text = "";
+    let ct = "";
+    st.on("response", (h) => (ct = String(h["content-type"])));
+    st.setEncoding("latin1");
+    st.on("data", (d: string) => (text += d));
+    const done = new Promise<void>((r) => st.on("close", () => r()));
+    st.end(frame("3").toString("base64"));
+    await done;
+    expect(ct).toBe("application/grpc-web-text+proto");
+    // the data and the trailer message are base64 each (padding may end the first)
+    const pad = text.indexOf("=") >= 0 ? text.lastIndexOf("=", text.length - 2) + 1 : 0;
+    const parts = pad > 0 && pad < text.length ? [text.slice(0, pad), text.slice(pad)] : [text];
+    const bytes = Buffer.concat(parts.map((p) => Buffer.from(p, "base64")));
+    expect(webMessages(bytes)).toEqual([
+      [0, "msg 0"],
+      [0, "msg 1"],
+      [0, "msg 2"],
+      [0x80, "grpc-status:0\r\nx-count:3\r\n"],
+    ]);
+  });
+});
+
 describe("h2 over TLS and plain HTTP/2 upstreams", () => {
   test("DestinationRule SIMPLE to a GRPC port: h2 by ALPN, verified against the CA", async () => {
     const r = await call(client, "/test.Echo/Unary", ["over tls"], { "x-backend": "tls" });

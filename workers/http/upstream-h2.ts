@@ -1,250 +1,21 @@
-// HTTP/2 to an upstream endpoint (h2c with prior knowledge, or h2 over TLS
-// with ALPN): node:http2 client sessions pooled per endpoint, each carrying
-// many streams. An exchange gets an H2StreamConn, shaped like the UpstreamConn
-// it uses for HTTP/1.1: it writes an HTTP/1.1 request into it and reads an
-// HTTP/1.1 response back (h2-upstream-heads.ts translates), so the exchange's
-// state machine stays the one owner of the request's state; this file only
-// adapts the codec. Trailers travel as the chunked body's trailer section.
+// One HTTP/2 stream to an upstream (its session: upstream-h2-pool.ts). An
+// exchange gets an H2StreamConn, shaped like the UpstreamConn it uses for
+// HTTP/1.1: it writes an HTTP/1.1 request into it and reads an HTTP/1.1
+// response back (h2-upstream-heads.ts translates), so the exchange's state
+// machine stays the one owner of the request's state; this file only adapts
+// the codec. Trailers travel as the chunked body's trailer section; gRPC-Web
+// is translated here (grpc-web.ts), next to the codec.
 import * as http2 from "node:http2";
-import { errCode } from "../../src/dispatch/replies.ts";
-import { coarseNow, reportError } from "../context.ts";
-import { stats } from "../stats.ts";
+import { reportError } from "../context.ts";
 import { ChunkedScanner, CHUNKED_BAD, CHUNKED_MORE, trailerFields } from "./chunked.ts";
 import { h1ResponseHead, h2RequestHead, lastChunk, REQ_CHUNKED, REQ_LENGTH, REQ_NONE } from "./h2-upstream-heads.ts";
-import { UpstreamConn, type ConnPool, type UpstreamUser } from "./upstream-conn.ts";
-import { verifyUpstream, type UpstreamTlsRuntime } from "./upstream-tls.ts";
+import { UpstreamConn, type UpstreamUser } from "./upstream-conn.ts";
+import type { H2Session, H2Sessions } from "./upstream-h2-pool.ts";
+import { Base64Decoder, Base64Encoder, grpcWebMode, trailerMessage, WEB_NONE, WEB_TEXT, webResponseType, type WebMode } from "./grpc-web.ts";
 
-/** What the sessions need of their endpoint pool (EndpointPool). */
-export interface H2Endpoint {
-  readonly cluster: string;
-  readonly address: string;
-  readonly port: number;
-  readonly connectTimeoutMs: number;
-  readonly tls: UpstreamTlsRuntime | null;
-  readonly maxRequestsPerConnection: number;
-  /** Sessions count as the endpoint's connections (circuit breakers, gauges). */
-  connections: number;
-  pending: number;
-  readonly waiters: { user: UpstreamUser & { onUpstreamGranted(c: UpstreamConn): void }; sni: string }[];
-  onConnClosed(c: UpstreamConn | null): void;
-}
-
-/** Streams a session opens before the upstream's SETTINGS say how many it takes. */
-const DEFAULT_STREAMS = 100;
-/** Stream flow-control window: what an upstream may send ahead of a paused client. */
-const WINDOW = 256 * 1024;
+/** Stream flow-control window: what an upstream may send ahead of a paused client (also the write high-water mark). */
+export const WINDOW = 256 * 1024;
 const { NGHTTP2_CANCEL } = http2.constants;
-
-/** One HTTP/2 connection to the endpoint. */
-class H2Session {
-  connected = false;
-  dead = false;
-  streams = 0;
-  total = 0;
-  idleSince = coarseNow;
-  /** Streams waiting for the session to connect. */
-  readonly waiting: H2StreamConn[] = [];
-  timer: ReturnType<typeof setTimeout> | null = null;
-  local = "";
-
-  constructor(
-    readonly session: http2.ClientHttp2Session,
-    readonly sni: string,
-    readonly tls: UpstreamTlsRuntime | null,
-  ) {}
-
-  capacity(maxStreams: number): number {
-    const peer = this.connected ? (this.session.remoteSettings?.maxConcurrentStreams ?? DEFAULT_STREAMS) : DEFAULT_STREAMS;
-    return Math.min(peer, maxStreams > 0 ? maxStreams : Infinity);
-  }
-}
-
-/** The HTTP/2 sessions of one endpoint. */
-export class H2Sessions implements ConnPool {
-  private sessions: H2Session[] = [];
-  /** connectionPool.http.maxConcurrentStreams (0: the upstream's SETTINGS decide). */
-  maxStreams = 0;
-
-  constructor(readonly ep: H2Endpoint) {}
-
-  get address(): string {
-    return this.ep.address;
-  }
-  get port(): number {
-    return this.ep.port;
-  }
-  get connectTimeoutMs(): number {
-    return this.ep.connectTimeoutMs;
-  }
-
-  private usable(s: H2Session, sni: string, connectedOnly: boolean): boolean {
-    return !s.dead && s.sni === sni && s.tls === this.ep.tls && (s.connected || !connectedOnly) && s.streams < s.capacity(this.maxStreams);
-  }
-
-  /** A connected session has room for one more stream (to `sni`)? */
-  hasRoom(sni: string): boolean {
-    return this.sessions.some((s) => this.usable(s, sni, true));
-  }
-
-  /**
-   * A stream for `user`: on a connected session with room (open at once), or
-   * (`connectedOnly` false) on a connecting one, or a new session. null when
-   * `connectedOnly` and none has room.
-   */
-  take(user: UpstreamUser, sni: string, connectedOnly: boolean): H2StreamConn | null {
-    let s = this.sessions.find((x) => this.usable(x, sni, true)) ?? null;
-    if (s === null && connectedOnly) return null;
-    s ??= this.sessions.find((x) => this.usable(x, sni, false)) ?? this.open(sni);
-    const c = new H2StreamConn(this, s, user);
-    s.streams++;
-    s.total++;
-    const max = this.ep.maxRequestsPerConnection;
-    if (max > 0 && s.total >= max) this.retire(s); // no new streams; closes once its last is done
-    // open at once: the caller sees isOpen and writes; else it hears onUpstreamOpen when the session connects
-    if (s.connected) c.isOpen = true;
-    else s.waiting.push(c);
-    return c;
-  }
-
-  private open(sni: string): H2Session {
-    const ep = this.ep;
-    const tls = ep.tls;
-    const host = ep.address.includes(":") ? `[${ep.address}]` : ep.address;
-    const settings: http2.Settings = { enablePush: false, initialWindowSize: WINDOW };
-    let session: http2.ClientHttp2Session;
-    if (tls === null) session = http2.connect(`http://${host}:${ep.port}`, { settings });
-    else {
-      const b = tls.base;
-      const o: http2.SecureClientSessionOptions = { settings, rejectUnauthorized: false, ALPNProtocols: ["h2"], ca: b.ca, cert: b.cert, key: b.key };
-      if (sni !== "") o.servername = sni;
-      session = http2.connect(`https://${host}:${ep.port}`, o);
-    }
-    const s = new H2Session(session, sni, tls);
-    this.sessions.push(s);
-    ep.connections++;
-    stats.upstreamConnection(ep.cluster);
-    if (tls !== null && tls.problem !== "") {
-      queueMicrotask(() => this.failed(s, `TLS_error:_${tls.problem.replace(/ /g, "_")}`, "connect_failure"));
-      return s;
-    }
-    s.timer = setTimeout(() => this.failed(s, "connect_timeout", "connect_timeout"), ep.connectTimeoutMs);
-    session.on("connect", () => {
-      try {
-        this.connected(s);
-      } catch (err) {
-        reportError("upstream h2 connect", err);
-        this.failed(s, "connect_error", "connect_failure");
-      }
-    });
-    session.on("error", (err: Error) => {
-      if (!s.connected) this.failed(s, errCode(err), "connect_failure");
-    });
-    session.on("goaway", () => this.retire(s));
-    session.on("close", () => this.closed(s));
-    return s;
-  }
-
-  private connected(s: H2Session): void {
-    if (s.timer !== null) clearTimeout(s.timer);
-    s.timer = null;
-    if (s.dead && s.waiting.length === 0) return void s.session.destroy();
-    const tls = s.tls;
-    if (tls !== null) {
-      const sock = s.session.socket as unknown as { authorizationError?: string | Error; getPeerCertificate?(): { subjectaltname?: string } };
-      const ae = sock.authorizationError;
-      const err = ae === undefined || ae === null ? null : { code: typeof ae === "string" ? ae : ((ae as { code?: string }).code ?? String(ae)) };
-      const why = verifyUpstream(tls.policy, err, sock.getPeerCertificate?.()?.subjectaltname);
-      if (why !== "") return this.failed(s, `TLS_error:_${why}`, "connect_failure");
-    }
-    s.connected = true;
-    try {
-      const sock = s.session.socket as unknown as { localAddress?: string; localPort?: number };
-      s.local = `${sock.localAddress ?? ""}:${sock.localPort ?? 0}`;
-    } catch {
-      s.local = "";
-    }
-    const waiting = s.waiting.splice(0);
-    for (const c of waiting) if (!c.closed) c.opened();
-    this.grantWaiters();
-  }
-
-  /** The session never opened: its streams fail as a connection that did not. */
-  private failed(s: H2Session, errno: string, code: "connect_failure" | "connect_timeout"): void {
-    if (s.timer !== null) clearTimeout(s.timer);
-    s.timer = null;
-    if (s.connected) return;
-    s.dead = true;
-    const waiting = s.waiting.splice(0);
-    for (const c of waiting) c.onConnectError(errno, code);
-    if (!s.session.destroyed) s.session.destroy();
-    this.closed(s);
-  }
-
-  private retire(s: H2Session): void {
-    s.dead = true;
-    if (s.streams === 0 && !s.session.closed) s.session.close();
-  }
-
-  private closed(s: H2Session): void {
-    const i = this.sessions.indexOf(s);
-    if (i < 0) return;
-    this.sessions.splice(i, 1);
-    s.dead = true;
-    if (s.timer !== null) clearTimeout(s.timer);
-    // streams still waiting (closed before connecting): failed as a refused connection
-    for (const c of s.waiting.splice(0)) c.onConnectError("connection_termination", "connect_failure");
-    this.ep.onConnClosed(null);
-  }
-
-  /** A stream is over (ConnPool: the stream conn closed). */
-  onConnClosed(c: UpstreamConn): void {
-    const sc = c as H2StreamConn;
-    const s = sc.session;
-    if (sc.counted) {
-      sc.counted = false;
-      s.streams--;
-    }
-    const w = s.waiting.indexOf(sc);
-    if (w >= 0) s.waiting.splice(w, 1);
-    if (s.streams === 0) {
-      s.idleSince = coarseNow;
-      if (s.dead && !s.session.closed && !s.session.destroyed) s.session.close();
-    }
-    this.grantWaiters();
-  }
-
-  /** Streams never go idle: each is used once. */
-  putIdle(c: UpstreamConn): void {
-    c.destroy();
-  }
-
-  /** Requests queued by the circuit breakers get a stream when one has room. */
-  private grantWaiters(): void {
-    const ws = this.ep.waiters;
-    while (ws.length > 0) {
-      const w = ws[0]!;
-      const s = this.sessions.find((x) => this.usable(x, w.sni, true));
-      if (s === undefined) return;
-      ws.shift();
-      w.user.onUpstreamGranted(this.take(w.user, w.sni, true)!);
-    }
-  }
-
-  /** Close sessions without streams idle since `before`. */
-  closeIdle(before: number): void {
-    for (const s of [...this.sessions]) {
-      if (s.streams === 0 && s.idleSince <= before) {
-        s.dead = true;
-        s.session.close();
-      }
-    }
-  }
-
-  /** No new streams on any session (TLS settings changed, the endpoint left): each closes when done. */
-  retireAll(): void {
-    for (const s of [...this.sessions]) this.retire(s);
-  }
-}
 
 /**
  * One request's stream, as the exchange sees a connection: the request comes
@@ -267,6 +38,10 @@ export class H2StreamConn extends UpstreamConn {
   private h2paused = false;
   /** A gRPC response whose status must come in trailers. */
   private grpcNeedsStatus = false;
+  /** A gRPC-Web request translated to gRPC (grpc-web.ts), and its base64 coders for grpc-web-text. */
+  private web: WebMode = WEB_NONE;
+  private webIn: Base64Decoder | null = null;
+  private webOut: Base64Encoder | null = null;
 
   constructor(
     private readonly sessions: H2Sessions,
@@ -324,6 +99,18 @@ export class H2StreamConn extends UpstreamConn {
     if (h === null) return this.onGone("protocol_error");
     this.reqBody = h.body;
     this.reqLeft = h.length;
+    this.web = grpcWebMode(h.headers["content-type"]);
+    if (this.web !== WEB_NONE) {
+      // Envoy's grpc_web filter: the upstream sees a gRPC call
+      const ct = String(h.headers["content-type"]).toLowerCase();
+      h.headers["content-type"] = ct.includes("+proto") ? "application/grpc+proto" : "application/grpc";
+      h.headers.te = "trailers";
+      if (this.web === WEB_TEXT) {
+        delete h.headers["content-length"];
+        this.webIn = new Base64Decoder();
+        this.webOut = new Base64Encoder();
+      }
+    }
     if (h.body === REQ_CHUNKED) {
       this.reqChunks = new ChunkedScanner();
       this.reqChunks.trailerBytes = [];
@@ -356,7 +143,7 @@ export class H2StreamConn extends UpstreamConn {
     const st = this.stream!;
     if (this.reqBody === REQ_LENGTH) {
       const take = Math.min(this.reqLeft, b.length);
-      if (take > 0) st.write(take === b.length ? b : b.subarray(0, take));
+      if (take > 0) this.send(take === b.length ? b : b.subarray(0, take));
       this.reqLeft -= take;
       if (this.reqLeft === 0) {
         this.reqEnded = true;
@@ -366,7 +153,7 @@ export class H2StreamConn extends UpstreamConn {
     }
     if (this.reqBody !== REQ_CHUNKED) return;
     const sc = this.reqChunks!;
-    const r = sc.scan(b, 0, b.length, (buf, s, e) => void st.write(buf.subarray(s, e)));
+    const r = sc.scan(b, 0, b.length, (buf, s, e) => this.send(buf.subarray(s, e)));
     if (r === CHUNKED_BAD) return this.destroy();
     if (r !== CHUNKED_MORE) {
       this.reqTrailers = trailerFields(sc.trailerBytes);
@@ -375,14 +162,31 @@ export class H2StreamConn extends UpstreamConn {
     }
   }
 
+  /** Request body bytes to the stream (base64-decoded for grpc-web-text). */
+  private send(b: Buffer): void {
+    const st = this.stream!;
+    if (this.webIn === null) return void st.write(b);
+    const d = this.webIn.push(b);
+    if (d === null) return this.destroyStream(); // not base64: the call is cut, as a malformed body
+    if (d.length > 0) st.write(d);
+  }
+
+  private destroyStream(): void {
+    const st = this.stream;
+    if (st !== null && !st.destroyed) st.close(NGHTTP2_CANCEL);
+  }
+
   private onResponse(headers: http2.IncomingHttpHeaders, ended: boolean, head: boolean): void {
+    if (this.web !== WEB_NONE && (ended || String(headers["content-type"] ?? "").startsWith("application/grpc"))) headers = { ...headers, "content-type": webResponseType(this.web) };
     const r = h1ResponseHead(headers, ended, head);
     this.respChunked = r.chunked;
-    this.grpcNeedsStatus = !ended && headers["grpc-status"] === undefined && String(headers["content-type"] ?? "").startsWith("application/grpc");
+    this.grpcNeedsStatus = !ended && headers["grpc-status"] === undefined && (this.web !== WEB_NONE || String(headers["content-type"] ?? "").startsWith("application/grpc"));
     this.toUser(Buffer.from(r.text, "latin1"));
   }
 
   private onData(d: Buffer): void {
+    if (d.length === 0) return;
+    if (this.webOut !== null) d = this.webOut.push(d);
     if (d.length === 0) return;
     if (this.respChunked) this.toUser(Buffer.concat([Buffer.from(d.length.toString(16) + "\r\n", "latin1"), d, CRLF]));
     else this.toUser(d);
@@ -398,7 +202,12 @@ export class H2StreamConn extends UpstreamConn {
     if (this.respEnded) return;
     this.respEnded = true;
     if (this.grpcNeedsStatus && this.respTrailers?.["grpc-status"] === undefined) return this.onGone("stream_reset");
-    if (this.respChunked) this.toUser(Buffer.from(lastChunk(this.respTrailers), "latin1"));
+    if (this.respChunked && this.web !== WEB_NONE) {
+      // gRPC-Web: the trailers are a last message in the body
+      let tail = trailerMessage(this.respTrailers as Record<string, unknown> | null);
+      if (this.webOut !== null) tail = Buffer.concat([this.webOut.end(), Buffer.from(tail.toString("base64"), "latin1")]);
+      this.toUser(Buffer.concat([Buffer.from(tail.length.toString(16) + "\r\n", "latin1"), tail, Buffer.from("\r\n0\r\n\r\n", "latin1")]));
+    } else if (this.respChunked) this.toUser(Buffer.from(lastChunk(this.respTrailers), "latin1"));
     if (this.user !== null && !this.closed) this.onGone("connection termination"); // the response did not complete
   }
 

@@ -4,7 +4,7 @@
 import { stats } from "../stats.ts";
 import { UpstreamConn, type UpstreamUser } from "./upstream-conn.ts";
 import type { UpstreamTlsRuntime } from "./upstream-tls.ts";
-import { H2Sessions } from "./upstream-h2.ts";
+import { H2Sessions } from "./upstream-h2-pool.ts";
 import type { OutlierResult } from "../../src/upstream/outlier.ts";
 
 export class EndpointPool {

@@ -1,0 +1,48 @@
+// gRPC-Web framing pieces (Envoy's grpc_web filter): content-type flavours,
+// the trailers message, streaming base64 for grpc-web-text.
+import { describe, expect, test } from "bun:test";
+import { Base64Decoder, Base64Encoder, grpcWebMode, trailerMessage, WEB_BINARY, WEB_NONE, WEB_TEXT, webResponseType } from "../../workers/http/grpc-web.ts";
+
+describe("grpcWebMode", () => {
+  test.each([
+    ["application/grpc-web", WEB_BINARY],
+    ["application/grpc-web+proto", WEB_BINARY],
+    ["Application/gRPC-Web; charset=x", WEB_BINARY],
+    ["application/grpc-web-text", WEB_TEXT],
+    ["application/grpc-web-text+proto", WEB_TEXT],
+    ["application/grpc", WEB_NONE],
+    ["application/grpc-webx", WEB_NONE],
+    [undefined, WEB_NONE],
+  ])("%p → %p", (ct, want) => {
+    expect(grpcWebMode(ct) as number).toBe(want);
+  });
+  test("response content-types", () => {
+    expect([webResponseType(WEB_BINARY), webResponseType(WEB_TEXT)]).toEqual(["application/grpc-web+proto", "application/grpc-web-text+proto"]);
+  });
+});
+
+test("trailers message: flag 0x80, big-endian length, name:value lines (pseudo-headers left out)", () => {
+  const m = trailerMessage({ "grpc-status": "0", "x-m": ["a", "b"], ":status": "200" });
+  const payload = "grpc-status:0\r\nx-m:a\r\nx-m:b\r\n";
+  expect([...m.subarray(0, 5)]).toEqual([0x80, 0, 0, 0, payload.length]);
+  expect(m.subarray(5).toString()).toBe(payload);
+  expect([...trailerMessage(null)]).toEqual([0x80, 0, 0, 0, 0]);
+});
+
+test("base64 streams split anywhere decode and encode as a whole", () => {
+  const data = Buffer.from(Array.from({ length: 200 }, (_, i) => (i * 37) & 255));
+  const text = Buffer.from(data.toString("base64"));
+  for (const cut of [1, 2, 3, 5, 7, 64]) {
+    const dec = new Base64Decoder();
+    const out: Buffer[] = [];
+    for (let i = 0; i < text.length; i += cut) out.push(dec.push(text.subarray(i, i + cut))!);
+    expect(Buffer.concat(out).equals(data)).toBe(true);
+    expect(dec.clean).toBe(true);
+    const enc = new Base64Encoder();
+    const parts: Buffer[] = [];
+    for (let i = 0; i < data.length; i += cut) parts.push(enc.push(data.subarray(i, i + cut)));
+    parts.push(enc.end());
+    expect(Buffer.concat(parts).toString()).toBe(data.toString("base64"));
+  }
+  expect(new Base64Decoder().push(Buffer.from("not*base64"))).toBeNull();
+});

@@ -1,0 +1,80 @@
+// gRPC-Web ⇄ gRPC, as Envoy's grpc_web filter (which Istio installs on
+// gateways) translates for an HTTP/2 upstream: the request's content-type
+// `application/grpc-web[+proto]` becomes `application/grpc`, and
+// `application/grpc-web-text[+proto]` bodies are base64-decoded; the response
+// is `application/grpc-web+proto` (or `-text+proto`, base64) and its trailers
+// travel as a last message flagged 0x80 whose payload is `name:value\r\n`
+// lines — a browser cannot read HTTP trailers.
+
+export const WEB_NONE = 0;
+export const WEB_BINARY = 1;
+export const WEB_TEXT = 2;
+export type WebMode = typeof WEB_NONE | typeof WEB_BINARY | typeof WEB_TEXT;
+
+/** The gRPC-Web flavour of a request's content-type. */
+export function grpcWebMode(contentType: unknown): WebMode {
+  if (typeof contentType !== "string") return WEB_NONE;
+  const v = contentType.toLowerCase();
+  if (v.startsWith("application/grpc-web-text")) return WEB_TEXT;
+  if (v.startsWith("application/grpc-web")) {
+    const rest = v.charAt("application/grpc-web".length);
+    return rest === "" || rest === "+" || rest === ";" ? WEB_BINARY : WEB_NONE;
+  }
+  return WEB_NONE;
+}
+
+/** The response content-type Envoy sets. */
+export function webResponseType(mode: WebMode): string {
+  return mode === WEB_TEXT ? "application/grpc-web-text+proto" : "application/grpc-web+proto";
+}
+
+/** The trailers message: flag 0x80, length, `name:value\r\n` lines. */
+export function trailerMessage(trailers: Record<string, unknown> | null): Buffer {
+  let text = "";
+  if (trailers !== null) {
+    for (const name in trailers) {
+      if (name[0] === ":") continue;
+      const v = trailers[name];
+      if (v === undefined) continue;
+      for (const x of Array.isArray(v) ? v : [v]) text += `${name}:${String(x)}\r\n`;
+    }
+  }
+  const payload = Buffer.from(text, "latin1");
+  const head = Buffer.alloc(5);
+  head[0] = 0x80;
+  head.writeUInt32BE(payload.length, 1);
+  return Buffer.concat([head, payload]);
+}
+
+/** Streaming base64 decoding of a grpc-web-text request body (groups of 4 characters; padding may end each message). */
+export class Base64Decoder {
+  private carry = "";
+  /** Decoded bytes of `b`, or null when it is not base64. */
+  push(b: Buffer): Buffer | null {
+    const s = this.carry + b.toString("latin1").replace(/[\r\n]/g, "");
+    if (!/^[A-Za-z0-9+/=]*$/.test(s)) return null;
+    const whole = s.length - (s.length % 4);
+    this.carry = s.slice(whole);
+    return Buffer.from(s.slice(0, whole), "base64");
+  }
+  get clean(): boolean {
+    return this.carry === "";
+  }
+}
+
+/** Streaming base64 encoding of a grpc-web-text response body. */
+export class Base64Encoder {
+  private carry: Buffer = Buffer.alloc(0);
+  push(b: Buffer): Buffer {
+    const all = this.carry.length === 0 ? b : Buffer.concat([this.carry, b]);
+    const whole = all.length - (all.length % 3);
+    this.carry = all.subarray(whole);
+    return Buffer.from(all.subarray(0, whole).toString("base64"), "latin1");
+  }
+  /** What is left, padded. */
+  end(): Buffer {
+    const c = this.carry;
+    this.carry = Buffer.alloc(0);
+    return Buffer.from(c.toString("base64"), "latin1");
+  }
+}
