@@ -194,7 +194,7 @@ export class H2Sessions implements ConnPool {
   /** A stream is over (ConnPool: the stream conn closed). */
   onConnClosed(c: UpstreamConn): void {
     const sc = c as H2StreamConn;
-    const s = sc.session;
+    const s = sc.session as H2Session;
     if (sc.counted) {
       sc.counted = false;
       s.streams--;

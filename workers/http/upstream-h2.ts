@@ -9,9 +9,18 @@ import * as http2 from "node:http2";
 import { reportError } from "../context.ts";
 import { ChunkedScanner, CHUNKED_BAD, CHUNKED_MORE, trailerFields } from "./chunked.ts";
 import { h1ResponseHead, h2RequestHead, lastChunk, REQ_CHUNKED, REQ_LENGTH, REQ_NONE } from "./h2-upstream-heads.ts";
-import { UpstreamConn, type UpstreamUser } from "./upstream-conn.ts";
-import type { H2Session, H2Sessions } from "./upstream-h2-pool.ts";
+import { UpstreamConn, type ConnPool, type UpstreamUser } from "./upstream-conn.ts";
+import type { UpstreamTlsRuntime } from "./upstream-tls.ts";
 import { Base64Decoder, Base64Encoder, grpcWebMode, trailerMessage, WEB_NONE, WEB_TEXT, webResponseType, type WebMode } from "./grpc-web.ts";
+
+/** What a stream needs of its session (upstream-h2-pool.ts H2Session). */
+export interface H2StreamSession {
+  readonly session: http2.ClientHttp2Session;
+  readonly sni: string;
+  readonly tls: UpstreamTlsRuntime | null;
+  /** `ip:port` of our side, for the access log. */
+  readonly local: string;
+}
 
 /** Stream flow-control window: what an upstream may send ahead of a paused client (also the write high-water mark). */
 export const WINDOW = 256 * 1024;
@@ -44,8 +53,9 @@ export class H2StreamConn extends UpstreamConn {
   private webOut: Base64Encoder | null = null;
 
   constructor(
-    private readonly sessions: H2Sessions,
-    readonly session: H2Session,
+    /** The endpoint's sessions (H2Sessions): told when the stream is over. */
+    private readonly sessions: ConnPool,
+    readonly session: H2StreamSession,
     user: UpstreamUser,
   ) {
     super(sessions, user, session.tls, session.sni);
