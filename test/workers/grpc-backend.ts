@@ -7,6 +7,7 @@
 //   /test.Echo/Bidi          each message echoed as it arrives
 //   /test.Echo/Fail          Trailers-Only: grpc-status 5, grpc-message "no such thing"
 //   /test.Echo/Slow          answers nothing (a deadline test); the grpc-timeout seen is kept
+//   /test.Echo/Flaky         every other call: Trailers-Only grpc-status 14; else as Unary
 //   /test.Echo/Reset         one message, then RST_STREAM INTERNAL_ERROR (no trailers)
 // anything else: a plain HTTP/2 response "hello h2" with x-alpn and x-method.
 import http2 from "node:http2";
@@ -44,6 +45,8 @@ export interface GrpcBackend {
   maxOpen: number;
   /** grpc-timeout headers seen by /Slow. */
   timeouts: string[];
+  /** /Flaky calls seen. */
+  flaky: number;
   /** ServerStream: bytes written so far (backpressure honoured). */
   written: number;
   close(): void;
@@ -53,7 +56,7 @@ const OK = { "grpc-status": "0" };
 
 export async function grpcBackend(tlsOpts?: { cert: string; key: string }): Promise<GrpcBackend> {
   const server = tlsOpts ? http2.createSecureServer({ ...tlsOpts, allowHTTP1: false }) : http2.createServer();
-  const b: GrpcBackend = { port: 0, sessions: 0, open: 0, maxOpen: 0, timeouts: [], written: 0, close: () => server.close() };
+  const b: GrpcBackend = { port: 0, sessions: 0, open: 0, maxOpen: 0, timeouts: [], flaky: 0, written: 0, close: () => server.close() };
   server.on("session", (s) => {
     b.sessions++;
     s.on("error", () => {});
@@ -70,6 +73,10 @@ export async function grpcBackend(tlsOpts?: { cert: string; key: string }): Prom
     const df = new Deframer();
     if (path === "/test.Echo/Fail") {
       st.respond({ ...grpcHead, "grpc-status": "5", "grpc-message": "no such thing" }, { endStream: true });
+      return;
+    }
+    if (path === "/test.Echo/Flaky" && b.flaky++ % 2 === 0) {
+      st.respond({ ...grpcHead, "grpc-status": "14", "grpc-message": "try again" }, { endStream: true });
       return;
     }
     if (path === "/test.Echo/Reset") {
@@ -111,7 +118,7 @@ export async function grpcBackend(tlsOpts?: { cert: string; key: string }): Prom
       st.resume();
       return;
     }
-    if (path === "/test.Echo/ClientStream" || path === "/test.Echo/Unary") {
+    if (path === "/test.Echo/ClientStream" || path === "/test.Echo/Unary" || path === "/test.Echo/Flaky") {
       let count = 0;
       let bytes = 0;
       let last: Buffer = Buffer.alloc(0);
@@ -130,7 +137,7 @@ export async function grpcBackend(tlsOpts?: { cert: string; key: string }): Prom
         if (st.destroyed) return;
         st.respond(grpcHead, { waitForTrailers: true });
         st.on("wantTrailers", () => st.sendTrailers({ ...OK, "x-trailer": "t1", ...trailers }));
-        st.end(frame(path === "/test.Echo/Unary" ? last : `${count} ${bytes}`));
+        st.end(frame(path === "/test.Echo/ClientStream" ? `${count} ${bytes}` : last));
       });
       return;
     }

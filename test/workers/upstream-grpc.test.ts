@@ -66,7 +66,7 @@ spec:
   hosts: ["*"]
   gateways: [gw]
   http:
-${route("tls", "tls", 443)}${route("wrongca", "wrongca", 443)}${route("lim", "lim", 50051)}${route("cap", "cap", 50051)}${route("dead", "dead", 50051)}${route("capped", "grpc", 50051, "\n    timeout: 0.2s")}${route("plain", "plain", 80)}  - route: [{destination: {host: grpc.internal, port: {number: 50051}}}]
+${route("tls", "tls", 443)}${route("wrongca", "wrongca", 443)}${route("lim", "lim", 50051)}${route("cap", "cap", 50051)}${route("dead", "dead", 50051)}${route("capped", "grpc", 50051, "\n    timeout: 0.2s")}${route("plain", "plain", 80)}${route("retry", "grpc", 50051, "\n    retries: {attempts: 2, retryOn: unavailable}")}  - route: [{destination: {host: grpc.internal, port: {number: 50051}}}]
 ---
 ${se("grpc", 50051, "grpc", "GRPC", h2c.port)}${se("tls", 443, "grpc-tls", "GRPC", tlsB.port)}${se("wrongca", 443, "grpc-tls", "GRPC", wrongCa.port)}${se("lim", 50051, "grpc", "GRPC", limB.port)}${se("cap", 50051, "grpc", "GRPC", capB.port)}${se("dead", 50051, "grpc", "GRPC", freePort())}${se("plain", 80, "http", "HTTP", plain.port)}apiVersion: v1
 kind: Secret
@@ -191,6 +191,14 @@ describe("gRPC over h2c (client) → h2c (upstream)", () => {
   test("the route timeout caps a longer grpc-timeout (Istio's grpc_timeout_header_max)", async () => {
     const r = await call(client, "/test.Echo/Slow", ["x"], { "grpc-timeout": "30S", "x-backend": "capped" });
     expect(r.headers["grpc-status"]).toBe("4");
+  });
+
+  test("VirtualService retries (retryOn unavailable): a Trailers-Only grpc-status 14 is retried on a new stream", async () => {
+    const before = h2c.flaky;
+    const r = await call(client, "/test.Echo/Flaky", ["again"], { "x-backend": "retry" });
+    expect(r.messages.map(String)).toEqual(["again"]);
+    expect(r.trailers["grpc-status"]).toBe("0");
+    expect(h2c.flaky - before).toBe(2);
   });
 
   test("a refused HTTP/2 connection is UNAVAILABLE (14) with Envoy's connection-failure message", async () => {
