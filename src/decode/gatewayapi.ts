@@ -266,7 +266,7 @@ export function decodeGRPCRoute(r: Reader, spec: Obj, ns: string): GRPCRouteSpec
     rules: objList(r, spec, "rules", "spec", (rule, p): GRPCRouteRuleSpec => ({
       name: str(r, rule, "name", p),
       matches: objList(r, rule, "matches", p, (m, mp) => grpcMatch(r, m, mp)),
-      filters: filters(r, rule, p),
+      filters: filters(r, rule, p, ns),
       backendRefs: backendRefs(r, rule, p, ns),
       unsupported: rule.sessionPersistence !== undefined && rule.sessionPersistence !== null ? ["sessionPersistence"] : [],
     })),

@@ -32,6 +32,7 @@ import { upstreamSni } from "./upstream-tls.ts";
 import type { OutlierResult } from "../../src/upstream/outlier.ts";
 import { GRPC_DEADLINE_EXCEEDED } from "../../src/upstream/grpc-timeout.ts";
 import { startGrpcDeadline } from "./grpc-deadline.ts";
+import { lastChunkWithTrailers } from "./h2-upstream-heads.ts";
 
 const CONNECTED: OutlierResult = { kind: "connected" };
 
@@ -202,6 +203,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   start(): void {
     const h = this.head;
     this.reqBody.init(h.contentLength, h.chunked, false);
+    if (this.reqBody.chunked !== null) this.reqBody.chunked.trailerBytes = []; // request trailers: kept for an HTTP/2 upstream
     const ds = this.ds;
     const port = ds.port;
     const gen = port.gen;
@@ -352,11 +354,13 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   /**
    * A chunked request body is decoded and framed again, as Envoy's codec does:
    * each data span becomes one clean chunk, chunk extensions and trailers are
-   * dropped (an HTTP/1.1 upstream gets none), the body ends with `0\r\n\r\n`.
+   * dropped (an HTTP/1.1 upstream gets none), the body ends with `0\r\n\r\n`;
+   * an HTTP/2 upstream gets the trailers (gRPC clients send some), as Envoy's
+   * HTTP/2 codec forwards them.
    */
   private feedChunked(buf: Buffer, start: number, end: number): number {
     const r = this.reqBody.consume(buf, start, end, (this.chunkSink ??= (b, s, e) => this.bodyChunk(frameChunk(b, s, e))));
-    if (r >= 0) this.bodyChunk(LAST_CHUNK);
+    if (r >= 0) this.bodyChunk(this.pool?.h2 != null ? lastChunkWithTrailers(this.reqBody.chunked!.trailerBytes) : LAST_CHUNK);
     return r;
   }
 

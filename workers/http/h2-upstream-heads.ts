@@ -7,6 +7,7 @@
 // (grpc-status, grpc-message ...) can follow the last chunk.
 import { STATUS_CODES } from "node:http";
 import type { OutgoingHttpHeaders, IncomingHttpHeaders } from "node:http2";
+import { trailerFields } from "./chunked.ts";
 
 /** Connection-specific fields: never sent on HTTP/2. */
 const CONNECTION_FIELDS = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "http2-settings", "expect"]);
@@ -110,4 +111,11 @@ export function lastChunk(trailers: IncomingHttpHeaders | null): string {
     }
   }
   return out + "\r\n";
+}
+
+/** The last chunk carrying the trailer section a ChunkedScanner kept (`trailerBytes`), framing fields left out. */
+export function lastChunkWithTrailers(bytes: number[] | null): Buffer {
+  let out = "0\r\n";
+  for (const [n, v] of trailerFields(bytes)) out += `${n}: ${v}\r\n`;
+  return Buffer.from(out + "\r\n", "latin1");
 }
