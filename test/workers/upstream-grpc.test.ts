@@ -19,6 +19,7 @@ let limB: GrpcBackend;
 let capB: GrpcBackend;
 let plain: GrpcBackend;
 let wrongCa: GrpcBackend;
+let mrpc: GrpcBackend;
 let client: http2.ClientHttp2Session;
 let findings: string[] = [];
 
@@ -48,6 +49,7 @@ beforeAll(async () => {
   limB = await grpcBackend();
   capB = await grpcBackend();
   plain = await grpcBackend();
+  mrpc = await grpcBackend();
   const otherCa = await createCA({ cn: "other-ca", keyType: "ec" });
   const otherCert = await issue(otherCa, { cn: "tls.internal", names: ["tls.internal"], usage: "server", keyType: "ec" });
   wrongCa = await grpcBackend({ cert: otherCert.cert, key: otherCert.key });
@@ -66,9 +68,9 @@ spec:
   hosts: ["*"]
   gateways: [gw]
   http:
-${route("tls", "tls", 443)}${route("wrongca", "wrongca", 443)}${route("lim", "lim", 50051)}${route("cap", "cap", 50051)}${route("dead", "dead", 50051)}${route("capped", "grpc", 50051, "\n    timeout: 0.2s")}${route("plain", "plain", 80)}${route("retry", "grpc", 50051, "\n    retries: {attempts: 2, retryOn: unavailable}")}  - route: [{destination: {host: grpc.internal, port: {number: 50051}}}]
+${route("tls", "tls", 443)}${route("wrongca", "wrongca", 443)}${route("lim", "lim", 50051)}${route("mrpc", "mrpc", 50051)}${route("cap", "cap", 50051)}${route("dead", "dead", 50051)}${route("capped", "grpc", 50051, "\n    timeout: 0.2s")}${route("plain", "plain", 80)}${route("retry", "grpc", 50051, "\n    retries: {attempts: 2, retryOn: unavailable}")}  - route: [{destination: {host: grpc.internal, port: {number: 50051}}}]
 ---
-${se("grpc", 50051, "grpc", "GRPC", h2c.port)}${se("tls", 443, "grpc-tls", "GRPC", tlsB.port)}${se("wrongca", 443, "grpc-tls", "GRPC", wrongCa.port)}${se("lim", 50051, "grpc", "GRPC", limB.port)}${se("cap", 50051, "grpc", "GRPC", capB.port)}${se("dead", 50051, "grpc", "GRPC", freePort())}${se("plain", 80, "http", "HTTP", plain.port)}apiVersion: v1
+${se("grpc", 50051, "grpc", "GRPC", h2c.port)}${se("tls", 443, "grpc-tls", "GRPC", tlsB.port)}${se("wrongca", 443, "grpc-tls", "GRPC", wrongCa.port)}${se("lim", 50051, "grpc", "GRPC", limB.port)}${se("mrpc", 50051, "grpc", "GRPC", mrpc.port)}${se("cap", 50051, "grpc", "GRPC", capB.port)}${se("dead", 50051, "grpc", "GRPC", freePort())}${se("plain", 80, "http", "HTTP", plain.port)}apiVersion: v1
 kind: Secret
 metadata: {name: tls-ca, namespace: istio-system}
 data: {ca.crt: ${b64(ca.cert)}}
@@ -86,6 +88,13 @@ metadata: {name: wrongca}
 spec:
   host: wrongca.internal
   trafficPolicy: {tls: {mode: SIMPLE, credentialName: tls-ca, sni: tls.internal}}
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: mrpc}
+spec:
+  host: mrpc.internal
+  trafficPolicy: {connectionPool: {http: {maxRequestsPerConnection: 2}}}
 ---
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
@@ -119,7 +128,7 @@ spec:
 afterAll(() => {
   client?.close();
   w?.stop();
-  for (const b of [h2c, tlsB, limB, capB, plain, wrongCa]) b?.close();
+  for (const b of [h2c, tlsB, limB, capB, plain, wrongCa, mrpc]) b?.close();
 });
 
 describe("gRPC over h2c (client) → h2c (upstream)", () => {
@@ -258,6 +267,14 @@ describe("HTTP/2 upstream pools", () => {
     const rs = await Promise.all(slow);
     expect(rs.map((r) => r.headers["grpc-status"])).toEqual(["4", "4", "4"]);
     expect(limB.sessions).toBe(3);
+  });
+
+  test("maxRequestsPerConnection 2: one upstream connection carries two calls, then a new one opens", async () => {
+    for (let i = 0; i < 5; i++) {
+      const r = await call(client, "/test.Echo/Unary", [`n${i}`], { "x-backend": "mrpc" });
+      expect(r.trailers["grpc-status"]).toBe("0");
+    }
+    expect(mrpc.sessions).toBe(3);
   });
 
   test("http2MaxRequests 2: a third concurrent call overflows (503 UO → UNAVAILABLE)", async () => {
