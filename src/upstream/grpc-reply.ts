@@ -48,9 +48,15 @@ export function grpcMessageEncode(s: string): string {
   return out;
 }
 
-/** The header lines (CRLF-terminated) of a Trailers-Only reply for `status` and body text `body`. */
-export function grpcReplyHeaders(status: number, body: string, grpcStatus = httpToGrpcStatus(status)): string {
-  let h = "content-type: application/grpc\r\ngrpc-status: " + grpcStatus + "\r\n";
+/**
+ * The header lines (CRLF-terminated) of a Trailers-Only reply for `status` and
+ * body text `body`. A gRPC-Web request's reply has the same headers with the
+ * gRPC-Web content-type (Envoy's grpc_web filter rewrites the local reply's):
+ * a browser client reads grpc-status from the headers of a Trailers-Only
+ * response.
+ */
+export function grpcReplyHeaders(status: number, body: string, grpcStatus = httpToGrpcStatus(status), contentType = "application/grpc"): string {
+  let h = "content-type: " + contentType + "\r\ngrpc-status: " + grpcStatus + "\r\n";
   if (body !== "") h += "grpc-message: " + grpcMessageEncode(body) + "\r\n";
   return h;
 }

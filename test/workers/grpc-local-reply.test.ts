@@ -57,11 +57,11 @@ describe("through a worker", () => {
   });
   afterAll(() => w.stop());
 
-  function call(path: string): Promise<Record<string, unknown>> {
+  function call(path: string, contentType = "application/grpc"): Promise<Record<string, unknown>> {
     return new Promise((resolve, reject) => {
       const c = http2.connect(`http://127.0.0.1:${port}`);
       c.on("error", reject);
-      const s = c.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers" });
+      const s = c.request({ ":method": "POST", ":path": path, "content-type": contentType, te: "trailers" });
       let headers: Record<string, unknown> = {};
       s.on("response", (h) => (headers = { ...h }));
       s.on("trailers", (t) => (headers = { ...headers, ...t }));
@@ -83,6 +83,20 @@ describe("through a worker", () => {
   test("upstream refuses: grpc-status 14 (UNAVAILABLE) with Envoy's message", async () => {
     const h = await call("/dead.Svc/Method");
     expect([h[":status"], h["grpc-status"], h["grpc-message"]]).toEqual([200, "14", "upstream connect error or disconnect/reset before headers. reset reason: connection failure"]);
+  });
+
+  test("gRPC-Web: the same Trailers-Only reply with the gRPC-Web content-type (Envoy's grpc_web filter)", async () => {
+    const bin = await call("/nope.Svc/Method", "application/grpc-web+proto");
+    expect([bin[":status"], bin["content-type"], bin["grpc-status"]]).toEqual([200, "application/grpc-web+proto", "12"]);
+    const text = await call("/dead.Svc/Method", "application/grpc-web-text");
+    expect([text[":status"], text["content-type"], text["grpc-status"]]).toEqual([200, "application/grpc-web-text+proto", "14"]);
+  });
+
+  test("gRPC-Web over HTTP/1.1 (a browser's fetch): grpc-status in the response head", async () => {
+    const r = await raw(port, "POST /nope.Svc/M HTTP/1.1\r\nhost: a\r\ncontent-type: application/grpc-web+proto\r\ncontent-length: 5\r\nconnection: close\r\n\r\n\0\0\0\0\0");
+    expect(r.text.startsWith("HTTP/1.1 200")).toBe(true);
+    expect(r.text).toContain("content-type: application/grpc-web+proto\r\n");
+    expect(r.text).toContain("grpc-status: 12\r\n");
   });
 
   test("a request that is not gRPC keeps the HTTP status", async () => {

@@ -28,6 +28,7 @@ import { securityGate } from "./security-gate.ts";
 import type { EndpointPool } from "./upstream-pool.ts";
 import { pickHash } from "./upstream-pick.ts";
 import { grpcReplyHeaders, isGrpcContentType } from "../../src/upstream/grpc-reply.ts";
+import { grpcWebMode, WEB_NONE, webResponseType } from "./grpc-web.ts";
 import { upstreamSni } from "./upstream-tls.ts";
 import type { OutlierResult } from "../../src/upstream/outlier.ts";
 import { GRPC_DEADLINE_EXCEEDED } from "../../src/upstream/grpc-timeout.ts";
@@ -425,9 +426,11 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
    */
   reply(row: ReplyRow, status = row.status, body = row.body, extra = "", details = row.details, bytes: Uint8Array | null = null): void {
     if (this.respStarted) return;
-    if (status >= 400 && isGrpcContentType(this.head.header("content-type"))) {
-      // a gRPC client reads grpc-status: HTTP 200 Trailers-Only, as Envoy's local replies to gRPC requests
-      extra += grpcReplyHeaders(status, bytes === null ? body : "", row === REPLIES.max_duration_timeout ? GRPC_DEADLINE_EXCEEDED : undefined);
+    const web = status >= 400 ? grpcWebMode(this.head.header("content-type")) : WEB_NONE;
+    if (status >= 400 && (web !== WEB_NONE || isGrpcContentType(this.head.header("content-type")))) {
+      // a gRPC (or gRPC-Web) client reads grpc-status: HTTP 200 Trailers-Only, as Envoy's local replies to gRPC requests
+      const ct = web === WEB_NONE ? undefined : webResponseType(web);
+      extra += grpcReplyHeaders(status, bytes === null ? body : "", row === REPLIES.max_duration_timeout ? GRPC_DEADLINE_EXCEEDED : undefined, ct);
       status = 200;
       body = "";
       bytes = null;
