@@ -177,26 +177,32 @@ export function compileUpstream(ctx: CompileContext, st: TlsCompileState, inp: U
 }
 
 /**
- * Clusters that TCP (and TLS passthrough) routes forward to: their bytes are
- * spliced as they come, so upstream TLS, consistent hashing and the HTTP
- * limits of a DestinationRule do not apply there yet (GW0415).
+ * Clusters that TCP (and TLS passthrough) routes forward to: the data plane
+ * applies their balancer, outlier detection, maxConnections, connectTimeout
+ * and (except on passthrough routes) TLS; what it does not apply there is
+ * reported (GW0415): tls on a passthrough route (the client's TLS goes
+ * through untouched) and a consistentHash key other than useSourceIp (a TCP
+ * connection has no header, cookie or query).
  */
 export function reportTcpUpstreams(ctx: CompileContext, listeners: Listener[], clusters: Map<string, Cluster>): void {
-  const tables: TcpRouteTable[] = [];
+  const tables: [TcpRouteTable, boolean][] = [];
   for (const l of listeners) {
-    if (l.tcpRoutes !== null) tables.push(l.tcpRoutes);
-    for (const c of l.tls?.chains ?? []) if (c.tcpRoutes !== null) tables.push(c.tcpRoutes);
+    if (l.tcpRoutes !== null) tables.push([l.tcpRoutes, false]);
+    for (const c of l.tls?.chains ?? []) if (c.tcpRoutes !== null) tables.push([c.tcpRoutes, c.mode === "PASSTHROUGH" || c.mode === "AUTO_PASSTHROUGH"]);
   }
   const seen = new Set<string>();
-  for (const t of tables) {
+  for (const [t, passthrough] of tables) {
     for (const r of t.routes) {
       for (const d of r.destinations) {
-        if (seen.has(d.cluster)) continue;
-        seen.add(d.cluster);
+        const key = `${passthrough}|${d.cluster}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
         const u = clusters.get(d.cluster)?.upstream;
         if (u === undefined) continue;
-        const what = [u.tls !== null ? "tls" : "", u.hash !== null ? "consistentHash" : "", u.limits !== NO_LIMITS ? "connectionPool" : ""].filter((x) => x !== "");
-        if (what.length > 0) ctx.report("Warning", Codes.UpstreamNotServed, r.source, `${d.cluster}: ${what.join(", ")} of its DestinationRule is not applied to TCP routes (bytes are forwarded as they come)`);
+        if (passthrough && u.tls !== null) ctx.report("Warning", Codes.UpstreamNotServed, r.source, `${d.cluster}: tls of its DestinationRule is not applied to TLS passthrough routes (the client's TLS goes through untouched)`);
+        if (u.hash !== null && u.hash.key.kind !== "sourceIp") {
+          ctx.report("Warning", Codes.UpstreamNotServed, r.source, `${d.cluster}: consistentHash by ${u.hash.key.kind} has no key on TCP routes (only useSourceIp does): connections go to a random endpoint`);
+        }
       }
     }
   }

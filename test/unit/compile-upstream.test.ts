@@ -286,9 +286,7 @@ describe("merging as Istio: whole components; port level replaces; subset overri
 });
 
 describe("TCP routes", () => {
-  test("a DestinationRule's tls on a cluster a tcp route forwards to is reported as not applied", () => {
-    const s = compileYaml(
-      `apiVersion: networking.istio.io/v1
+  const tcpGateway = `apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata: {name: gw}
 spec:
@@ -303,12 +301,42 @@ spec:
   gateways: [gw]
   tcp: [{route: [{destination: {host: be, port: {number: 8000}}}]}]
 ---
+`;
+  test("tls, connection limits and a useSourceIp hash on a cluster a tcp route forwards to apply: no GW0415", () => {
+    const s = compileYaml(tcpGateway + SVC() + DR("    tls: {mode: SIMPLE}\n    connectionPool: {tcp: {maxConnections: 1}}\n    loadBalancer: {consistentHash: {useSourceIp: true}}"));
+    const u = cluster(s, "outbound|8000||be.default.svc.cluster.local").upstream!;
+    expect([u.tls?.mode, u.hash?.key.kind, u.limits.maxConnections]).toEqual(["SIMPLE", "sourceIp", 1]);
+    expect(findingLines(s).filter((l) => l.includes("GW0415"))).toEqual([]);
+  });
+  test("a consistentHash key a TCP connection does not have is reported", () => {
+    const s = compileYaml(tcpGateway + SVC() + DR("    loadBalancer: {consistentHash: {httpHeaderName: x-user}}"));
+    expect(findingLines(s)).toContain(
+      "Warning GW0415 VirtualService/default/vs: outbound|8000||be.default.svc.cluster.local: consistentHash by header has no key on TCP routes (only useSourceIp does): connections go to a random endpoint",
+    );
+  });
+  test("tls on a cluster a TLS passthrough route forwards to is reported as not applied", () => {
+    const s = compileYaml(
+      `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 443, name: tls, protocol: TLS}, hosts: ["a.example.com"], tls: {mode: PASSTHROUGH}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs}
+spec:
+  hosts: ["a.example.com"]
+  gateways: [gw]
+  tls: [{match: [{sniHosts: [a.example.com]}], route: [{destination: {host: be, port: {number: 8000}}}]}]
+---
 ` +
         SVC() +
         DR("    tls: {mode: SIMPLE}"),
     );
     expect(findingLines(s)).toContain(
-      "Warning GW0415 VirtualService/default/vs: outbound|8000||be.default.svc.cluster.local: tls of its DestinationRule is not applied to TCP routes (bytes are forwarded as they come)",
+      "Warning GW0415 VirtualService/default/vs: outbound|8000||be.default.svc.cluster.local: tls of its DestinationRule is not applied to TLS passthrough routes (the client's TLS goes through untouched)",
     );
   });
 });

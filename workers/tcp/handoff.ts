@@ -21,10 +21,11 @@ import { TcpSession, type SessionInfo } from "./session.ts";
 import { hostPort, RawClient, type ClientSide } from "./sides.ts";
 
 export function sessionInfo(s: Socket<any>, sni: string): SessionInfo {
-  if (!accessLog.enabled) return { sni, downstreamRemote: "", downstreamLocal: "" };
   const from = proxiedOf(s); // the client behind a load balancer (PROXY protocol)
+  const sourceIp = from !== undefined ? from.ip : s.remoteAddress;
+  if (!accessLog.enabled) return { sni, downstreamRemote: "", downstreamLocal: "", sourceIp };
   const remote = from !== undefined ? hostPort(from.ip, from.port) : hostPort(s.remoteAddress, s.remotePort);
-  return { sni, downstreamRemote: remote, downstreamLocal: hostPort(s.localAddress, s.localPort) };
+  return { sni, downstreamRemote: remote, downstreamLocal: hostPort(s.localAddress, s.localPort), sourceIp };
 }
 
 /** An access-log line for a connection closed before it had a route (NR: no route, or a bad/late ClientHello). */
@@ -61,9 +62,11 @@ export function logRefused(s: Socket<any>, sni: string, received: number, detail
 
 export { isPassthrough } from "../../src/dispatch/dispatch.ts";
 
-/** A session for a raw client socket; `first`: bytes already read (the ClientHello). Returns it before starting, so the caller can file it first. */
-export function rawSession(s: Socket<any>, d: TcpDecision, gen: Generation, sni: string): TcpSession {
-  return new TcpSession(new RawClient(s), sessionInfo(s, sni), d, gen);
+/** A session for a raw client socket; `passthrough`: the client's TLS goes through (no TLS originated). Returns it before starting, so the caller can file it first. */
+export function rawSession(s: Socket<any>, d: TcpDecision, gen: Generation, sni: string, passthrough = false): TcpSession {
+  const t = new TcpSession(new RawClient(s), sessionInfo(s, sni), d, gen);
+  t.passthrough = passthrough;
+  return t;
 }
 
 /** The decrypted side of a terminated connection as a session's client. */

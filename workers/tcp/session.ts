@@ -21,8 +21,10 @@ import { connectWithTimeout } from "../connect.ts";
 import { coarseNow, reportError } from "../context.ts";
 import type { Generation } from "../http/clusters.ts";
 import type { EndpointPool } from "../http/upstream-pool.ts";
+import type { UpstreamTlsRuntime } from "../http/upstream-tls.ts";
 import { stats } from "../stats.ts";
 import { Pending, type ClientSide } from "./sides.ts";
+import { connectionsFull, plainHandlers, tcpHash, tcpTlsOptions, tlsHandlers, type UpstreamSide } from "./upstream.ts";
 
 /** Idle in both directions this long: closed (Envoy's tcp_proxy idle_timeout default). */
 export const IDLE_MS = 3_600_000;
@@ -36,6 +38,8 @@ export interface SessionInfo {
   sni: string;
   downstreamRemote: string;
   downstreamLocal: string;
+  /** The client's IP (behind PROXY protocol: the one it names), for consistentHash useSourceIp. */
+  sourceIp?: string;
 }
 
 /** Open sessions of this worker (drain, sweep, byte counters). */
@@ -46,32 +50,13 @@ stats.beforeSample.push(() => {
   for (const t of sessions) if (t.destService !== "") stats.tcpBytes(t);
 });
 
-const upstreamHandlers = {
-  open(s: Socket<TcpSession>): void {
-    s.data.onUpOpen(s);
-  },
-  data(s: Socket<TcpSession>, b: Buffer): void {
-    s.data.onUpData(b);
-  },
-  drain(s: Socket<TcpSession>): void {
-    s.data.onUpDrain();
-  },
-  end(s: Socket<TcpSession>): void {
-    s.data.onUpEnd();
-  },
-  close(s: Socket<TcpSession>, err?: Error): void {
-    s.data.onUpClose(err);
-  },
-  connectError(s: Socket<TcpSession>, err: Error): void {
-    s.data.onConnectError(errCode(err), "connect_failure");
-  },
-  error(_s: Socket<TcpSession>, err: Error): void {
-    reportError("tcp upstream", err);
-  },
-};
-
-export class TcpSession {
-  private up: Socket<TcpSession> | null = null;
+export class TcpSession implements UpstreamSide {
+  private up: Socket<UpstreamSide> | null = null;
+  /** The client's TLS goes through untouched (PASSTHROUGH chains): no TLS is originated. */
+  passthrough = false;
+  /** TLS originated to the upstream (the cluster's DestinationRule tls), null: plaintext. */
+  upTls: UpstreamTlsRuntime | null = null;
+  private transportFailure = "";
   private readonly toUp = new Pending();
   private readonly toClient = new Pending();
   private upOpen = false;
@@ -135,18 +120,29 @@ export class TcpSession {
     this.destService = dec.cluster?.serviceHost ?? d.host;
     stats.tcpOpened(this.destService);
     // the decision's generation: a runtime with a pool per endpoint exists for a forward decision
-    const pool = dec.kind === "forward" ? (this.gen.clusters.get(d.cluster)?.pick() ?? null) : null;
-    if (pool === null) {
+    const rt = dec.kind === "forward" ? this.gen.clusters.get(d.cluster) : undefined;
+    const pool = rt?.pick(tcpHash(rt.cluster, this.info.sourceIp ?? "")) ?? null;
+    if (rt === undefined || pool === null) {
       const flag = (dec.reply ?? REPLIES.no_healthy_upstream).flag;
       stats.upstreamError(d.cluster, flag);
       return this.refuse(flag, "no_healthy_upstream", dec.reply === null || dec.reply.code === "no_healthy_upstream" ? "cluster has no endpoint" : "cluster not found");
     }
+    if (connectionsFull(rt)) {
+      const flag = REPLIES.upstream_overflow.flag;
+      stats.upstreamError(d.cluster, flag);
+      return this.refuse(flag, "upstream_overflow", "cluster maxConnections reached");
+    }
     this.pool = pool;
     pool.active++;
+    pool.connections++; // the cluster's maxConnections counts TCP sessions too, as Envoy's tcp_proxy connections
     this.upstreamHost = pool.hostPort;
     stats.upstreamConnection(d.cluster);
     this.upGone = false;
-    connectWithTimeout(this, pool.address, pool.port, pool.connectTimeoutMs, upstreamHandlers, true);
+    const tls = this.passthrough ? null : pool.tls;
+    this.upTls = tls;
+    if (tls === null) connectWithTimeout<UpstreamSide>(this, pool.address, pool.port, pool.connectTimeoutMs, plainHandlers, true);
+    else if (tls.problem !== "") return this.onConnectError(`TLS_error:_${tls.problem.replace(/ /g, "_")}`, "connect_failure");
+    else connectWithTimeout<UpstreamSide>(this, pool.address, pool.port, pool.connectTimeoutMs, tlsHandlers, true, tcpTlsOptions(tls, d.host));
     if (this.toUp.bytes > CONNECT_BUFFER) this.pauseClient();
   }
 
@@ -208,7 +204,7 @@ export class TcpSession {
 
   // ---- upstream → client ------------------------------------------------------
 
-  onUpOpen(s: Socket<TcpSession>): void {
+  onUpOpen(s: Socket<UpstreamSide>): void {
     if (this.connectTimer !== null) {
       clearTimeout(this.connectTimer);
       this.connectTimer = null;
@@ -219,6 +215,9 @@ export class TcpSession {
     }
     this.up = s;
     this.upOpen = true;
+    const pool = this.pool!;
+    pool.outcome({ kind: "connected" });
+    if (pool.keepaliveMs > 0) s.setKeepAlive(true, pool.keepaliveMs);
     // no setNoDelay: Bun sets TCP_NODELAY on accepted and connected sockets itself (strace)
     if (accessLog.enabled) this.upstreamLocal = `${s.localAddress}:${s.localPort}`;
     this.onUpDrain();
@@ -288,6 +287,8 @@ export class TcpSession {
     }
     this.upGone = true;
     this.upShut = true;
+    this.pool?.outcome({ kind: code === "connect_timeout" ? "timeout" : "connectFailed" });
+    if (reason.startsWith("TLS_error")) this.transportFailure = reason;
     const flag = REPLIES[code].flag;
     stats.upstreamError(this.cluster, flag);
     this.refuse(flag, "upstream_connect_failure", `upstream_connect_error:${reason}`);
@@ -373,7 +374,10 @@ export class TcpSession {
     this.finished = true;
     sessions.delete(this);
     if (this.connectTimer !== null) clearTimeout(this.connectTimer);
-    if (this.pool !== null) this.pool.active--;
+    if (this.pool !== null) {
+      this.pool.active--;
+      this.pool.onConnClosed(null); // its connection slot is free (a session or request waiting for one may go)
+    }
     if (this.destService !== "") stats.tcpClosed(this);
     if (accessLog.enabled) accessLog.log(this.record());
   }
@@ -389,7 +393,7 @@ export class TcpSession {
       flags: this.flags,
       details: this.details,
       termination: this.termination.replace(/\s+/g, "_"),
-      transportFailure: "",
+      transportFailure: this.transportFailure,
       bytesReceived: this.received,
       bytesSent: this.sent,
       durationMs: Math.round(performance.now() - this.t0),

@@ -63,7 +63,7 @@ function toTcp(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: string
     clearDeadline(p);
     const first = p.buf!;
     p.buf = null;
-    const t = rawSession(s, d, gen, sni);
+    const t = rawSession(s, d, gen, sni, true);
     p.tcp = t;
     t.start(first);
     return;
