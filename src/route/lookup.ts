@@ -135,12 +135,36 @@ export function hostInNames(names: string[], host: string): boolean {
 }
 
 /**
+ * How specifically `names` cover `host`: -1 not at all, 0 by `*`, the
+ * suffix length by `*.suffix`, above any suffix by the exact name.
+ */
+export function coverRank(names: string[], host: string): number {
+  let best = -1;
+  for (let i = 0; i < names.length; i++) {
+    const n = names[i]!;
+    if (n === host) return 0x7fffffff;
+    if (n === "*") best = best < 0 ? 0 : best;
+    else if (n.charCodeAt(0) === 42 /* * */ && host.length > n.length - 1 && host.endsWith(n.slice(1)) && n.length - 1 > best) best = n.length - 1;
+  }
+  return best;
+}
+
+/**
  * 421 Misdirected Request: a request on a connection accepted under `chain` (by
  * SNI) for a host that another server of the port serves (HTTP/2 connection
  * reuse, a Host naming the port's other server). A host no server of the port
  * serves is not misdirected: it finds no virtual host (404), as in Istio.
+ * A Gateway API listener's chain (`ownHostsOnly`) is stricter: a Host its
+ * names cover is still misdirected when a more specific chain of the port
+ * serves it (the conformance suite's rule).
  */
 export function misdirected(tls: TlsListener, chain: FilterChain, host: string): boolean {
+  if (chain.ownHostsOnly === true) {
+    const mine = coverRank(chain.serverNames, host);
+    const ci = selectVirtualHost(tls, host);
+    if (ci < 0 || tls.chains[ci] === chain) return false;
+    return coverRank(tls.chains[ci]!.serverNames, host) > mine;
+  }
   if (hostInNames(chain.serverNames, host)) return false;
   const ci = selectVirtualHost(tls, host);
   return ci >= 0 && tls.chains[ci] !== chain;

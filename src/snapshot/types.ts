@@ -100,6 +100,12 @@ export interface FilterChain {
    * terminated here with `tcp:` routes (its one route). Null otherwise.
    */
   tcpRoutes: TcpRouteTable | null;
+  /**
+   * A Gateway API listener's chain: a Host that a more specific chain of the
+   * port serves is misdirected (421) even though this chain's names cover it
+   * (the conformance suite's rule). Absent for Istio Gateway servers.
+   */
+  ownHostsOnly?: true;
 }
 
 /**

@@ -163,6 +163,26 @@ describe("TLS settings", () => {
     const none = get(s, "c.example.com", "/", { port: 443, sni: "a.example.com" });
     expect(none.status).toBe(404);
   });
+
+  test("Istio Gateway servers: a Host the connection's own `*` server covers is routed there, though a more specific server owns it (no 421)", () => {
+    const vs = `---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: b, namespace: default}
+spec:
+  hosts: [b.example.com]
+  gateways: [gw]
+  http:
+  - route:
+    - destination: {host: b.default.svc.cluster.local, port: {number: 80}}
+`;
+    const s = compileYaml(gateway(server(["*"], "{mode: SIMPLE, credentialName: c}", "any") + server(["b.example.com"], "{mode: SIMPLE, credentialName: c}", "b")) + secret("c") + vs);
+    expect(chains(s).chains.map((c) => c.ownHostsOnly)).toEqual([undefined, undefined]);
+    const t = get(s, "b.example.com", "/", { port: 443, sni: "a.example.com" });
+    expect([t.outcome, t.chain]).toEqual(["no_endpoints", "https.443.any.gw.default"]);
+    // the more specific server's connection still answers 421 for a Host only `*` serves
+    expect(get(s, "a.example.com", "/", { port: 443, sni: "b.example.com" }).status).toBe(421);
+  });
 });
 
 describe("certificates from files", () => {
