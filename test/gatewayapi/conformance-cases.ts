@@ -239,7 +239,17 @@ export const CASES: ConformanceCase[] = [
   { name: "tlsroute-invalid-no-matching-listener", gateways: [], requests: [] },
   { name: "tlsroute-invalid-reference-grant", gateways: [], requests: [] },
   { name: "tlsroute-listener-passthrough-supported-kinds", gateways: [], requests: [] },
-  { name: "tlsroute-listener-terminate-not-supported", gateways: [], requests: [] },
+  // tlsroute-listener-terminate-not-supported applies only to implementations without TLSRouteModeTerminate (gangway has it)
+  {
+    // a TLS Terminate and a Passthrough listener on one port: both reach the same Service, on its plain and its TLS port
+    name: "tlsroute-mixed-termination-same-namespace",
+    gateways: [gw("gateway-tlsroute-mixed-termination")],
+    requests: [
+      { sni: "tls.example.com", port: 8883, path: "", expect: "tcp-backend:3000" },
+      { sni: "abc.example.com", port: 8883, path: "", expect: "tcp-backend:8443" },
+      { sni: "other.example.com", port: 8883, path: "", expect: "closed" },
+    ],
+  },
   // status of the cases the e2e tests drive (test/e2e/gatewayapi-http*.test.ts)
   ...["httproute-request-header-modifier", "httproute-response-header-modifier", "httproute-redirect-host-and-status", "httproute-redirect-path", "httproute-redirect-port", "httproute-redirect-scheme", "httproute-303-redirect", "httproute-307-redirect", "httproute-308-redirect", "httproute-rewrite-host", "httproute-rewrite-path"].map((name) => ({ name, gateways: [gw("same-namespace")], requests: [] })),
   { name: "httproute-redirect-port-and-scheme", gateways: [gw("same-namespace"), gw("same-namespace-with-http-listener-on-8080")], requests: [] },

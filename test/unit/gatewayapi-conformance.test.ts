@@ -39,14 +39,16 @@ export function compileCase(name: string, gateways: string[], extra: string[] = 
   return compileSnapshot(resources, options({ gateways }), 1);
 }
 
-/** What answers: the backend (`name`, `ns/name` outside the infra namespace) or the status. */
+/** What answers: the backend (`name`, `ns/name` outside the infra namespace, `name:port` when the table asks) or the status. */
 function outcome(snap: Snapshot, q: CaseRequest): string | number {
   const t = trace(snap, { port: q.port ?? 80, host: q.host ?? q.sni ?? "example.com", path: q.path, method: q.method ?? "GET", headers: q.headers ?? {}, ...(q.sni ? { sni: q.sni } : {}) });
   if (t.outcome === "tcp_no_route" || t.outcome === "handshake_failed") return "closed";
   if (t.outcome !== "forward" && t.outcome !== "no_endpoints" && t.outcome !== "tcp_forward") return t.status;
-  const host = t.cluster!.split("|")[3]!; // name.ns.svc.cluster.local
-  const [name, ns] = host.split(".");
-  return ns === "gateway-conformance-infra" ? name! : `${ns}/${name}`;
+  const [, port, , host] = t.cluster!.split("|"); // outbound|port||name.ns.svc.cluster.local
+  const [name, ns] = host!.split(".");
+  const backend = ns === "gateway-conformance-infra" ? name! : `${ns}/${name}`;
+  // `name:port` in the table: the Service port matters (one Service, two ports)
+  return typeof q.expect === "string" && q.expect.includes(":") ? `${backend}:${port}` : backend;
 }
 
 describe("Gateway API conformance cases", () => {

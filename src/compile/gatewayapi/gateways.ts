@@ -22,6 +22,16 @@ const ROUTE_KINDS: Record<string, string[]> = {
   TCP: ["TCPRoute"],
 };
 
+/** A TLS listener in mode Terminate: the TLS is ended here and the bytes go to the route's backend (Istio's TLS server, mode SIMPLE, with `tcp:` routes). */
+export function terminatesTls(l: GatewayListener): boolean {
+  return l.protocol === "TLS" && l.tls?.mode !== "Passthrough";
+}
+
+/** The route kinds a listener serves: a TLS Terminate listener takes TLSRoutes and TCPRoutes (the bytes after the handshake are plain TCP). */
+function routeKinds(l: GatewayListener): string[] | undefined {
+  return terminatesTls(l) ? ["TLSRoute", "TCPRoute"] : ROUTE_KINDS[l.protocol];
+}
+
 export interface ServedListener {
   gateway: KubernetesGatewayResource;
   index: number;
@@ -95,13 +105,12 @@ function server(l: GatewayListener, credential: string): Server {
 function protocolProblem(l: GatewayListener): { reason: string; message: string } | null {
   if (ROUTE_KINDS[l.protocol] === undefined) return { reason: "UnsupportedProtocol", message: `protocol ${l.protocol} is not supported (HTTP, HTTPS, TLS, TCP)` };
   if (l.protocol === "HTTPS" && l.tls?.mode === "Passthrough") return { reason: "UnsupportedValue", message: "HTTPS listeners terminate TLS: use protocol TLS for Passthrough" };
-  if (l.protocol === "TLS" && l.tls?.mode !== "Passthrough") return { reason: "UnsupportedValue", message: "TLS listeners with mode Terminate are not supported yet (use HTTPS, or Passthrough)" };
   return null;
 }
 
 function listenerState(ctx: CompileContext, g: KubernetesGatewayResource, l: GatewayListener, index: number, secrets: Map<string, SecretResource>, grants: Grants): ServedListener {
   const field = `spec.listeners[${index}]`;
-  const valid = protocolProblem(l) === null ? ROUTE_KINDS[l.protocol]! : [];
+  const valid = protocolProblem(l) === null ? routeKinds(l)! : [];
   const kinds = l.allowedRoutes.kinds.length === 0 ? valid : l.allowedRoutes.kinds.filter((k) => k.group === GATEWAY_GROUP && valid.includes(k.kind)).map((k) => k.kind);
   // kinds are judged only for a listener whose protocol and mode are served
   const badKinds = protocolProblem(l) !== null ? [] : l.allowedRoutes.kinds.filter((k) => k.group !== GATEWAY_GROUP || !valid.includes(k.kind));
@@ -110,7 +119,7 @@ function listenerState(ctx: CompileContext, g: KubernetesGatewayResource, l: Gat
   const problem = bad?.message ?? "";
   let resolved = cond("ResolvedRefs", true, "ResolvedRefs");
   let credential = "";
-  if (problem === "" && l.protocol === "HTTPS") {
+  if (problem === "" && (l.protocol === "HTTPS" || terminatesTls(l))) {
     const c = certificate(g, l, secrets, grants);
     if ("key" in c) credential = c.key;
     else {

@@ -1,6 +1,8 @@
 // TLSRoute (passthrough by SNI) and TCPRoute → derived VirtualServices with
-// `tls:`/`tcp:` routes, served by the existing L4 data path (GRPCRoutes are
-// served as HTTPRoutes: grpcroutes.ts).
+// `tls:`/`tcp:` routes, served by the existing L4 data path (on a TLS
+// listener in mode Terminate both become `tcp:` routes of its TLS server:
+// the handshake is ended here, the bytes go on as plain TCP). GRPCRoutes are
+// served as HTTPRoutes: grpcroutes.ts.
 import type { TCPRouteResource, TLSRouteResource } from "../../model/gatewayapi.ts";
 import type { RouteDestination, VirtualServiceResource } from "../../model/istio.ts";
 import type { ServiceResource } from "../../model/kube.ts";
@@ -8,6 +10,7 @@ import type { CompileContext } from "../context.ts";
 import { ROUTE_SEMANTICS_ANNOTATION } from "../virtualhosts.ts";
 import { attachRoute, servedAttachments, type AttachContext } from "./attach.ts";
 import { INVALID_BACKEND_HOST, resolveBackend } from "./backends.ts";
+import { terminatesTls } from "./gateways.ts";
 import type { Grants } from "./grants.ts";
 import { cond, type StatusItem } from "./status.ts";
 
@@ -38,6 +41,7 @@ export function convertL4Routes(
       p.status.conditions.push(first === undefined ? cond("ResolvedRefs", true, "ResolvedRefs") : cond("ResolvedRefs", false, first.reason, first.message));
       if (dests.length === 0) continue;
       for (const at of servedAttachments(p.attachments)) {
+        const sni = tls && !terminatesTls(at.listener.spec);
         const vs: VirtualServiceResource = {
           kind: "VirtualService",
           apiVersion: "networking.istio.io/v1",
@@ -52,8 +56,8 @@ export function convertL4Routes(
             hosts: at.hosts,
             gateways: [at.listener.key],
             http: [],
-            tls: tls ? [{ match: [{ port: 0, gateways: [], sourceLabels: {}, sniHosts: at.hosts }], route: dests }] : [],
-            tcp: tls ? [] : [{ match: [], route: dests }],
+            tls: sni ? [{ match: [{ port: 0, gateways: [], sourceLabels: {}, sniHosts: at.hosts }], route: dests }] : [],
+            tcp: sni ? [] : [{ match: [], route: dests }],
             exportTo: [],
           },
           source: route.source,
