@@ -165,6 +165,14 @@ export const CASES: ConformanceCase[] = [
   { name: "gateway-secret-invalid-reference-grant", gateways: [], requests: [] },
   { name: "gateway-secret-reference-grant-all-in-namespace", gateways: [], requests: [] },
   { name: "gateway-secret-reference-grant-specific", gateways: [], requests: [] },
+  { name: "gateway-secret-missing-referenced-secret", gateways: [], requests: [] },
+  { name: "httproute-all-backends-weight-zero", gateways: [gw("same-namespace")], requests: [r("/", 500)] },
+  {
+    // an HTTPS listener on *.example.com and a Passthrough listener on abc.example.com share a port: the SNI picks
+    name: "gateway-https-and-tls-passthrough-same-port",
+    gateways: [gw("gateway-https-tls-passthrough-same-port")],
+    requests: [h("other.example.com", "/", V1, { port: 8884, sni: "other.example.com" }), { sni: "abc.example.com", port: 8884, path: "", expect: "tcp-backend:8443" }],
+  },
   { name: "gateway-with-attached-routes-with-port-8080", gateways: [], requests: [] },
   {
     name: "httproute-https-listener",

@@ -27,6 +27,7 @@ beforeAll(async () => {
   secrets = [
     ["gateway-conformance-infra", "tls-validity-checks-certificate"],
     ["gateway-conformance-infra", "tls-terminate-checks-certificate"],
+    ["gateway-conformance-infra", "tls-checks-certificate"],
     ["gateway-conformance-web-backend", "certificate"],
   ].map(([ns, name]) => secretYaml(name!, ns!, "tls", leaf.cert, leaf.key)).join("---\n");
 });
