@@ -166,6 +166,12 @@ export const CASES: ConformanceCase[] = [
   { name: "gateway-secret-reference-grant-all-in-namespace", gateways: [], requests: [] },
   { name: "gateway-secret-reference-grant-specific", gateways: [], requests: [] },
   { name: "gateway-secret-missing-referenced-secret", gateways: [], requests: [] },
+  {
+    // four Gateways whose HTTPS listener has a broken certificateRef (ResolvedRefs False, InvalidCertificateRef); their HTTP listeners serve
+    name: "gateway-invalid-tls-configuration",
+    gateways: ["nonexistent-secret", "unsupported-group", "unsupported-kind", "malformed-secret"].map((n) => gw(`gateway-certificate-${n}`)),
+    requests: ["nonexistent", "unsupported-group", "unsupported-kind", "malformed"].map((n) => h(`${n}-certificate.example.com`, "/", V1)),
+  },
   { name: "httproute-all-backends-weight-zero", gateways: [gw("same-namespace")], requests: [r("/", 500)] },
   {
     // an HTTPS listener on *.example.com and a Passthrough listener on abc.example.com share a port: the SNI picks

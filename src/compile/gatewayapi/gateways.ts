@@ -4,6 +4,7 @@
 // listener's routes never reach a more specific listener's host.
 // Which Gateways are served: class controller istio.io/gateway-controller,
 // and among `--gateway` when given.
+import { parseCredential } from "../../credentials/parse.ts";
 import { Codes } from "../../model/codes.ts";
 import { GATEWAY_GROUP, type GatewayClassResource, type GatewayListener, type KubernetesGatewayResource } from "../../model/gatewayapi.ts";
 import type { GatewayResource, Server } from "../../model/istio.ts";
@@ -55,8 +56,13 @@ export interface ServedGateway {
   conditions: Condition[];
 }
 
-function isTlsSecret(s: SecretResource | undefined): boolean {
-  return s !== undefined && s.spec.type === "kubernetes.io/tls" && (s.spec.data["tls.crt"] ?? "") !== "" && (s.spec.data["tls.key"] ?? "") !== "";
+/** Why `s` cannot serve as a listener's certificate (missing, not kubernetes.io/tls, PEM that does not parse or a key not matching), or null. */
+function tlsSecretProblem(s: SecretResource | undefined, key: string): string | null {
+  if (s === undefined || s.spec.type !== "kubernetes.io/tls" || (s.spec.data["tls.crt"] ?? "") === "" || (s.spec.data["tls.key"] ?? "") === "") {
+    return `Secret ${key} is missing or not a kubernetes.io/tls Secret with tls.crt and tls.key`;
+  }
+  const c = parseCredential(key, { ref: key, data: { "tls.crt": s.spec.data["tls.crt"]!, "tls.key": s.spec.data["tls.key"]! } }, null);
+  return c.ok ? null : `Secret ${key}: ${c.problem} (${c.field})`;
 }
 
 /** certificateRefs → the credential `ns/name`, or a ResolvedRefs problem. */
@@ -69,9 +75,8 @@ function certificate(g: KubernetesGatewayResource, l: GatewayListener, secrets: 
   if (ns !== g.metadata.namespace && !grants.allows(GATEWAY_GROUP, "Gateway", g.metadata.namespace, "", "Secret", ns, ref.name)) {
     return { reason: "RefNotPermitted", message: `Secret ${ns}/${ref.name}: no ReferenceGrant in ${ns} allows Gateways of ${g.metadata.namespace}` };
   }
-  if (!isTlsSecret(secrets.get(`${ns}/${ref.name}`))) {
-    return { reason: "InvalidCertificateRef", message: `Secret ${ns}/${ref.name} is missing or not a kubernetes.io/tls Secret with tls.crt and tls.key` };
-  }
+  const bad = tlsSecretProblem(secrets.get(`${ns}/${ref.name}`), `${ns}/${ref.name}`);
+  if (bad !== null) return { reason: "InvalidCertificateRef", message: bad };
   return { key: `${ns}/${ref.name}` };
 }
 
