@@ -167,6 +167,16 @@ export const CASES: ConformanceCase[] = [
   { name: "gateway-secret-reference-grant-specific", gateways: [], requests: [] },
   { name: "gateway-secret-missing-referenced-secret", gateways: [], requests: [] },
   {
+    // an HTTPS and a TLS listener without hostname on port 8443: both ProtocolConflict, nothing served there; the TLS listener on 443 serves
+    name: "gateway-listener-protocol-and-route-kind-conflicts",
+    gateways: [gw("tlsroutes-only")],
+    requests: [
+      tls("abc.example.com", "tcp-backend:8443"),
+      { sni: "https.example.org", port: 8443, path: "", expect: "no listener" },
+      { sni: "abc.example.com", port: 8443, path: "", expect: "no listener" },
+    ],
+  },
+  {
     // four Gateways whose HTTPS listener has a broken certificateRef (ResolvedRefs False, InvalidCertificateRef); their HTTP listeners serve
     name: "gateway-invalid-tls-configuration",
     gateways: ["nonexistent-secret", "unsupported-group", "unsupported-kind", "malformed-secret"].map((n) => gw(`gateway-certificate-${n}`)),

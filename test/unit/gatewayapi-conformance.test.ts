@@ -44,6 +44,7 @@ export function compileCase(name: string, gateways: string[], extra: string[] = 
 function outcome(snap: Snapshot, q: CaseRequest): string | number {
   const t = trace(snap, { port: q.port ?? 80, host: q.host ?? q.sni ?? "example.com", path: q.path, method: q.method ?? "GET", headers: q.headers ?? {}, ...(q.sni ? { sni: q.sni } : {}) });
   if (t.outcome === "tcp_no_route" || t.outcome === "handshake_failed") return "closed";
+  if (t.outcome === "no_listener") return "no listener";
   if (t.outcome !== "forward" && t.outcome !== "no_endpoints" && t.outcome !== "tcp_forward") return t.status;
   const [, port, , host] = t.cluster!.split("|"); // outbound|port||name.ns.svc.cluster.local
   const [name, ns] = host!.split(".");

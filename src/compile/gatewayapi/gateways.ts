@@ -215,23 +215,47 @@ export function serveGateways(
   return { served, derived };
 }
 
-/** Listeners of one Gateway on one port whose protocols cannot share it, or with the same hostname twice. */
+function conflicted(ctx: CompileContext, g: KubernetesGatewayResource, a: ServedListener, b: ServedListener, reason: string, accepted: boolean): void {
+  const c = a.status.conditions;
+  if (!accepted) {
+    c[0] = cond("Accepted", false, "Invalid", `conflicts with listener ${b.spec.name} on port ${a.spec.port}`);
+    a.accepted = false;
+  }
+  c[1] = cond("Conflicted", true, reason, `conflicts with listener ${b.spec.name} on port ${a.spec.port}`);
+  c[2] = cond("Programmed", false, "Invalid", `conflicts with listener ${b.spec.name}`);
+  a.ready = false;
+  ctx.report("Error", Codes.ListenerInvalid, g, `listener ${a.spec.name}: ${reason} with listener ${b.spec.name} on port ${a.spec.port}: not served`, `spec.listeners[${a.index}]`);
+}
+
+/**
+ * Listeners of one Gateway on one port whose protocols cannot share it, or with the same hostname twice.
+ * An HTTPS and a TLS listener with the same hostname on one port (the SNI cannot choose) conflict both,
+ * not accepted (the conformance case gateway-listener-protocol-and-route-kind-conflicts).
+ */
 function markConflicts(ctx: CompileContext, g: KubernetesGatewayResource, listeners: ServedListener[]): void {
   const family = (p: string) => (p === "HTTP" ? "http" : p === "TCP" ? "tcp" : "tls");
+  const both: [ServedListener, ServedListener][] = [];
+  for (let i = 0; i < listeners.length; i++) {
+    for (let j = 0; j < i; j++) {
+      const a = listeners[i]!;
+      const b = listeners[j]!;
+      if (a.accepted && b.accepted && a.spec.port === b.spec.port && a.spec.hostname === b.spec.hostname && family(a.spec.protocol) === "tls" && family(b.spec.protocol) === "tls" && a.spec.protocol !== b.spec.protocol) both.push([a, b]);
+    }
+  }
+  for (const [a, b] of both) {
+    if (a.ready) conflicted(ctx, g, a, b, "ProtocolConflict", false);
+    if (b.ready) conflicted(ctx, g, b, a, "ProtocolConflict", false);
+  }
   for (let i = 0; i < listeners.length; i++) {
     const a = listeners[i]!;
     for (let j = 0; j < i; j++) {
       const b = listeners[j]!;
-      if (a.spec.port !== b.spec.port || !b.ready) continue;
+      if (a.spec.port !== b.spec.port || !b.ready || a.status.conditions[1]!.status === "True") continue;
       let reason = "";
       if (family(a.spec.protocol) !== family(b.spec.protocol) || a.spec.protocol === "TCP") reason = "ProtocolConflict";
       else if (a.spec.hostname === b.spec.hostname) reason = "HostnameConflict";
       if (reason === "") continue;
-      const c = a.status.conditions;
-      c[1] = cond("Conflicted", true, reason, `conflicts with listener ${b.spec.name} on port ${a.spec.port}`);
-      c[2] = cond("Programmed", false, "Invalid", `conflicts with listener ${b.spec.name}`);
-      a.ready = false;
-      ctx.report("Error", Codes.ListenerInvalid, g, `listener ${a.spec.name}: ${reason} with listener ${b.spec.name} on port ${a.spec.port}: not served`, `spec.listeners[${a.index}]`);
+      conflicted(ctx, g, a, b, reason, true);
       break;
     }
   }
