@@ -162,6 +162,8 @@ export const Codes = {
   GatewayApiUnsupported: "GW0807",
   /** `--gateway NS/NAME` names no Gateway API Gateway in the configuration. */
   SelectedGatewayMissing: "GW0808",
+  /** (Warning) A TLS Terminate listener already takes a route: its connections follow that one (the oldest), this route's are not served there. */
+  TerminateRouteShadowed: "GW0820",
   // ---- security: RequestAuthentication, AuthorizationPolicy (GW0901–GW0949) --------
   /** (Info) A security policy does not apply to this gateway (selector, namespace or targetRef). */
   SecurityNotApplied: "GW0901",

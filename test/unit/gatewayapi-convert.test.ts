@@ -2,6 +2,8 @@
 // intersection, weights, what gangway cannot serve yet, certificate refs,
 // namespace selectors, GRPCRoute, TCPRoute, class and --gateway selection).
 import { describe, expect, test } from "bun:test";
+import { secretYaml } from "../../src/cli/certs.ts";
+import { createCA, issue } from "../../src/certs/generate.ts";
 import { intersectHostname } from "../../src/compile/gatewayapi/attach.ts";
 import { decodeFiles } from "../../src/decode/index.ts";
 import type { StatusItem } from "../../src/snapshot/status.ts";
@@ -252,6 +254,18 @@ describe("conversion and status", () => {
     expect(one.findings.map((f) => f.code)).toContain("GW0802");
     const missing = compileYaml(CLASS + HTTP, { gateways: ["default/nope"] });
     expect(missing.findings.filter((f) => f.code === "GW0808").map((f) => f.resource)).toEqual(["Gateway.gateway.networking.k8s.io/default/nope"]);
+  });
+
+  test("TLS Terminate listener: one route takes its connections; a second route attached there is reported (GW0820), not served", async () => {
+    const ca = await createCA({ cn: "t", keyType: "ec" });
+    const leaf = await issue(ca, { cn: "*.example.com", usage: "server", keyType: "ec" });
+    const l = "  - {name: t, port: 8883, protocol: TLS, hostname: '*.example.com', tls: {mode: Terminate, certificateRefs: [{name: c}]}}\n";
+    const tlsRoute = (name: string, host: string, backend: string) =>
+      route(`  parentRefs: [{name: gw}]\n  hostnames: [${host}]\n  rules: [{backendRefs: [{name: ${backend}, port: 8080}]}]\n`, name, "default", "TLSRoute", "gateway.networking.k8s.io/v1alpha2");
+    const s = compileYaml(CLASS + gateway(l) + "---\n" + secretYaml("c", "default", "tls", leaf.cert, leaf.key) + service("a") + service("b") + tlsRoute("first", "a.example.com", "a") + tlsRoute("second", "b.example.com", "b"));
+    expect(s.findings.filter((f) => f.code === "GW0820").map((f) => [f.resource, f.field])).toEqual([["TLSRoute/default/second", "spec.parentRefs[0]"]]);
+    const t = trace(s, { port: 8883, host: "b.example.com", path: "", method: "GET", headers: {}, sni: "b.example.com" });
+    expect([t.outcome, t.cluster]).toEqual(["tcp_forward", "outbound|8080||a.default.svc.cluster.local"]);
   });
 
   test("two listeners on one port with the same hostname: the second is Conflicted (HostnameConflict), not served", () => {

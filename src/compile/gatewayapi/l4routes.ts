@@ -3,6 +3,7 @@
 // listener in mode Terminate both become `tcp:` routes of its TLS server:
 // the handshake is ended here, the bytes go on as plain TCP). GRPCRoutes are
 // served as HTTPRoutes: grpcroutes.ts.
+import { Codes } from "../../model/codes.ts";
 import type { TCPRouteResource, TLSRouteResource } from "../../model/gatewayapi.ts";
 import type { RouteDestination, VirtualServiceResource } from "../../model/istio.ts";
 import type { ServiceResource } from "../../model/kube.ts";
@@ -23,6 +24,8 @@ export function convertL4Routes(
   status: StatusItem[],
 ): VirtualServiceResource[] {
   const out: VirtualServiceResource[] = [];
+  // a TLS Terminate listener's connections follow one route (its TLS server's one tcp: route): the first served
+  const takenBy = new Map<string, string>();
   routes.forEach((route, n) => {
     const tls = route.kind === "TLSRoute";
     const parents = attachRoute(ctx, ac, route, tls);
@@ -42,6 +45,14 @@ export function convertL4Routes(
       if (dests.length === 0) continue;
       for (const at of servedAttachments(p.attachments)) {
         const sni = tls && !terminatesTls(at.listener.spec);
+        if (terminatesTls(at.listener.spec)) {
+          const first = takenBy.get(at.listener.key);
+          if (first !== undefined) {
+            ctx.report("Warning", Codes.TerminateRouteShadowed, route, `listener ${at.listener.spec.name} of Gateway ${at.listener.gateway.metadata.namespace}/${at.listener.gateway.metadata.name} (TLS Terminate) already takes ${first}: its connections go there, not to this route`, `spec.parentRefs[${p.index}]`);
+            continue;
+          }
+          takenBy.set(at.listener.key, `${route.kind} ${route.metadata.namespace}/${route.metadata.name}`);
+        }
         const vs: VirtualServiceResource = {
           kind: "VirtualService",
           apiVersion: "networking.istio.io/v1",
