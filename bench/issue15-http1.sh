@@ -1,0 +1,99 @@
+#!/bin/bash
+# Issue 15 target 1: HTTP/1.1 keep-alive, gangway vs nginx vs HAProxy, 2 workers each,
+# in front of one nginx `return 200` upstream (1 worker), on loopback. Rounds alternate
+# the three; prints per round req/s, p99, CPU per request (utime+stime of the proxy's
+# processes over the measured run / requests), then the medians and the ratios.
+# Usage: bash bench/issue15-http1.sh [duration=8s] [connections=64] [rounds=3]
+# Needs: nginx, haproxy, wrk (apt-get install -y nginx-light haproxy wrk).
+set -e
+cd "$(dirname "$0")/.."
+. bench/issue15-lib.sh
+D=${1:-8s}; C=${2:-64}; R=${3:-3}
+W=$(mktemp -d /tmp/gangway-i15-http1.XXXXXX)
+UP=18280; GW=18281; NG=18282; HA=18283; ADMIN=18284
+
+cat >"$W/up.conf" <<NGINX
+worker_processes 1; daemon off; error_log $W/up-error.log warn; pid $W/up.pid;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 100000000;
+  server { listen 127.0.0.1:$UP backlog=4096; location / { return 200 "Hello, World!"; } } }
+NGINX
+cat >"$W/nginx.conf" <<NGINX
+worker_processes 2; daemon off; error_log $W/nginx-error.log warn; pid $W/nginx.pid;
+worker_rlimit_nofile 20000;
+events { worker_connections 8192; }
+http { access_log off; keepalive_requests 100000000;
+  upstream hello { server 127.0.0.1:$UP; keepalive 64; keepalive_requests 100000000; }
+  server { listen 127.0.0.1:$NG reuseport backlog=4096;
+    location / { proxy_pass http://hello; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_set_header Host \$host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; } } }
+NGINX
+cat >"$W/haproxy.cfg" <<HAPROXY
+global
+  nbthread 2
+  maxconn 8000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option http-keep-alive
+  option forwardfor
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:$HA
+  default_backend hello
+backend hello
+  server up 127.0.0.1:$UP
+HAPROXY
+mkdir -p "$W/config"
+cat >"$W/config/bench.yaml" <<YAML
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: bench}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: hello}
+spec:
+  hosts: [hello.local]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1, ports: {http: $UP}}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: bench}
+spec:
+  hosts: ["*"]
+  gateways: [bench]
+  http: [{route: [{destination: {host: hello.local, port: {number: 80}}}]}]
+YAML
+
+nginx -c "$W/up.conf" -p "$W/" & UPP=$!
+nginx -c "$W/nginx.conf" -p "$W/" & NGP=$!
+haproxy -f "$W/haproxy.cfg" -db >"$W/haproxy.log" 2>&1 & HAP=$!
+$BUN src/main.ts --config "$W/config" --port-map 80:$GW --bind 127.0.0.1 --admin 127.0.0.1:$ADMIN \
+  --workers 2 --access-log off >"$W/gangway.log" 2>&1 & GWP=$!
+trap 'kill $UPP $NGP $HAP $GWP 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
+for p in $GW $NG $HA; do wait_http "http://127.0.0.1:$p/"; done
+NGW=$(pgrep -P $NGP | tr '\n' ' ')
+echo "load at start: $(cat /proc/loadavg)"
+declare -A RPS P99 CPU ERR
+for round in $(seq 1 "$R"); do
+  for name in nginx haproxy gangway; do
+    case $name in nginx) port=$NG pids=$NGW ;; haproxy) port=$HA pids=$HAP ;; gangway) port=$GW pids=$GWP ;; esac
+    read -r rps p99 cpuus errs < <(wrk_run "http://127.0.0.1:$port/" "$pids")
+    printf "round %d %-8s req/s %9s  p99 %8s ms  cpu/req %4s us  errors %s  (load %s)\n" "$round" $name "$rps" "$p99" "$cpuus" "$errs" "$(load1)"
+    RPS[$name]+="$rps "; P99[$name]+="$p99 "; CPU[$name]+="$cpuus "; ERR[$name]=$(( ${ERR[$name]:-0} + errs ))
+  done
+done
+echo "medians over $R rounds (wrk -t2 -c$C -d$D), load at end: $(cat /proc/loadavg)"
+for name in nginx haproxy gangway; do
+  printf "  %-8s req/s %9s  p99 %8s ms  cpu/req %4s us  errors %s\n" $name "$(median ${RPS[$name]})" "$(median ${P99[$name]})" "$(median ${CPU[$name]})" "${ERR[$name]}"
+done
+g=$(median ${RPS[gangway]}); n=$(median ${RPS[nginx]}); h=$(median ${RPS[haproxy]})
+awk -v g="$g" -v n="$n" -v h="$h" 'BEGIN { printf "ratio req/s gangway/nginx %.2f (target >= 1.10)  gangway/haproxy %.2f (target >= 1.0)\n", g / n, g / h }'
