@@ -1,0 +1,94 @@
+#!/bin/bash
+# Issue 15 target 5: memory. RSS of gangway and of nginx (2 workers each, in front of one
+# nginx `return 200` upstream) with N idle keep-alive client connections, plain and TLS,
+# reported per connection ((RSS with N open - RSS before) / N); and gangway's idle RSS
+# with 1 and with 2 workers (the difference is what one more idle worker costs).
+# The clients are bench/idle-conns.ts (one request per connection, then idle).
+# Usage: bash bench/issue15-memory.sh [connections=10000]
+# Needs: nginx (apt-get install -y nginx-light). Loopback only.
+set -e
+cd "$(dirname "$0")/.."
+. bench/issue15-lib.sh
+. bench/wrk-https.sh
+N=${1:-10000}
+W=$(mktemp -d /tmp/gangway-i15-mem.XXXXXX)
+UPSTREAM=18480; GW=18481; GWS=18482; NG=18483; NGS=18484; ADMIN=18485; GW1=18486; ADMIN1=18487
+
+bench_config "$W"
+cat >"$W/config/gateway.yaml" <<YAML
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: bench}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*"]
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: ["*"]
+    tls: {mode: SIMPLE, credentialName: bench-credential}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: bench}
+spec:
+  hosts: ["*"]
+  gateways: [bench]
+  http: [{route: [{destination: {host: hello.local, port: {number: 80}}}]}]
+YAML
+cat >"$W/up.conf" <<NGINX
+worker_processes 1; daemon off; error_log $W/up-error.log warn; pid $W/up.pid;
+events { worker_connections 4096; }
+http { access_log off; server { listen 127.0.0.1:$UPSTREAM backlog=4096; location / { return 200 "Hello, World!"; } } }
+NGINX
+cat >"$W/nginx.conf" <<NGINX
+worker_processes 2; daemon off; error_log $W/nginx-error.log warn; pid $W/nginx.pid;
+worker_rlimit_nofile 30000;
+events { worker_connections 15000; }
+http { access_log off; keepalive_timeout 300s;
+  upstream hello { server 127.0.0.1:$UPSTREAM; keepalive 64; }
+  server {
+    listen 127.0.0.1:$NG reuseport backlog=4096;
+    listen 127.0.0.1:$NGS ssl reuseport backlog=4096;
+    ssl_certificate $W/httpbin.example.com.crt;
+    ssl_certificate_key $W/httpbin.example.com.key;
+    location / { proxy_pass http://hello; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+NGINX
+nginx -c "$W/up.conf" -p "$W/" & UPP=$!
+nginx -c "$W/nginx.conf" -p "$W/" & NGP=$!
+$BUN src/main.ts --config "$W/config" --port-map 80:$GW,443:$GWS --bind 127.0.0.1 --admin 127.0.0.1:$ADMIN \
+  --workers 2 --access-log off >"$W/gangway.log" 2>&1 & GWP=$!
+$BUN src/main.ts --config "$W/config" --port-map 80:$GW1,443:18488 --bind 127.0.0.1 --admin 127.0.0.1:$ADMIN1 \
+  --workers 1 --access-log off >"$W/gangway1.log" 2>&1 & GW1P=$!
+CLIENT=""
+trap 'kill $UPP $NGP $GWP $GW1P $CLIENT 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
+wait_ready "$ADMIN"; wait_ready "$ADMIN1"
+for u in http://127.0.0.1:$NG/ https://127.0.0.1:$NGS/ http://127.0.0.1:$GW/ https://127.0.0.1:$GWS/ http://127.0.0.1:$GW1/; do wait_http "$u"; done
+NGW="$NGP $(pgrep -P $NGP | tr '\n' ' ')"
+echo "load at start: $(cat /proc/loadavg)"
+sleep 2
+g2=$(rss_kb $GWP); g1=$(rss_kb $GW1P)
+echo "gangway idle RSS: 2 workers $((g2 / 1024)) MB, 1 worker $((g1 / 1024)) MB; one more worker $(((g2 - g1) / 1024)) MB (target <= 60 MB per idle worker); nginx idle $(($(rss_kb $NGW) / 1024)) MB (master + 2 workers)"
+kill $GW1P; GW1P=""
+
+# idle NAME PIDS PORT TLS: RSS per connection with N idle connections
+idle() {
+  local name=$1 pids=$2 port=$3 tls=$4 before after line
+  before=$(rss_kb $pids)
+  rm -f "$W/client.out"
+  $BUN bench/idle-conns.ts "$port" "$N" "$tls" 60 >"$W/client.out" 2>&1 & CLIENT=$!
+  for _ in $(seq 1 450); do grep -q '^ready' "$W/client.out" 2>/dev/null && break; sleep 0.2; done
+  sleep 2
+  after=$(rss_kb $pids)
+  line=$(grep '^ready' "$W/client.out" || echo "ready ? ? (not ready in 90 s)")
+  kill $CLIENT 2>/dev/null; wait $CLIENT 2>/dev/null || true; CLIENT=""
+  printf "%-8s %-5s %s: RSS %6d -> %6d MB, %6d bytes per connection  (answered/failed: %s; load %s)\n" \
+    "$name" "$([ "$tls" = 1 ] && echo TLS || echo plain)" "$N idle" $((before / 1024)) $((after / 1024)) \
+    $(( (after - before) * 1024 / N )) "${line#ready }" "$(load1)"
+  sleep 3
+}
+idle nginx "$NGW" $NG 0
+idle gangway "$GWP" $GW 0
+idle nginx "$NGW" $NGS 1
+idle gangway "$GWP" $GWS 1
+echo "load at end: $(cat /proc/loadavg)"
