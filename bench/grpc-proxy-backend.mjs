@@ -16,6 +16,7 @@ server.on("stream", (stream, headers) => {
   const chunks = [];
   stream.on("data", (d) => chunks.push(d));
   stream.on("end", () => {
+    if (stream.destroyed || stream.closed) return; // reset by the proxy (e.g. at the end of an h2load run)
     const body = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
     let at = 0;
     let last = null;

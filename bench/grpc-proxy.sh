@@ -22,7 +22,7 @@ R=${4:-3}
 T=/tmp/grpc-bench
 mkdir -p $T
 printf '\x00\x00\x00\x00\x04ping' >$T/unary.bin # one gRPC message, "ping"
-$BACKEND_JS bench/grpc-proxy-backend.mjs 18190 >/dev/null & UP=$!
+$BACKEND_JS bench/grpc-proxy-backend.mjs 18190 >/dev/null 2>$T/backend.log & UP=$!
 nginx -c "$PWD/bench/grpc-proxy-nginx.conf" -p $T/ & NG=$!
 $BUN bench/grpc-proxy-gangway.ts 18191 18190 2 >/dev/null & GW=$!
 trap 'kill $UP $NG $GW 2>/dev/null' EXIT
@@ -41,6 +41,7 @@ h2() { # h2 PORT DURATION [h2load options]: gRPC unary load
 # prints one line and appends "NAME req/s" to $T/rps
 run() {
   local name=$1 port=$2; shift 2
+  kill -0 $UP 2>/dev/null || { echo "the backend died: $T/backend.log"; tail -5 $T/backend.log; exit 1; }
   h2 "$port" 2s >/dev/null
   local a; a=$(cpu "$@")
   local ua; ua=$(cpu $UP)
