@@ -3,6 +3,8 @@
 // EndpointSlices (10.1.x.y: never dialled by the benches), and HOSTS VirtualServices
 // svc<i>.example.com with ten routes each, of the kinds real configurations mix.
 
+import { GATEWAY_DOC } from "./lib/route-lookup-workload.ts";
+
 export const BACKENDS = ["users", "orders", "api-v2", "items", "static", "auth", "docs", "web", ...Array.from({ length: 100 }, (_, i) => `svc${i}`)];
 
 /** Ten routes per host. */
@@ -30,14 +32,7 @@ export function routesYaml(i: number): string {
 
 /** The whole configuration as one multi-document YAML text. */
 export function routeConfigYaml(hosts: number): string {
-  const docs = [
-    `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]`,
-  ];
+  const docs = [GATEWAY_DOC];
   BACKENDS.forEach((b, k) => {
     docs.push(`apiVersion: v1
 kind: Service

@@ -14,34 +14,10 @@ import { decodeFiles } from "../src/decode/index.ts";
 import { reviveRegexes } from "../src/decode/regex.ts";
 import { normalizeHost, selectRoute, selectVirtualHost } from "../src/route/lookup.ts";
 import type { RouteTable, Snapshot } from "../src/snapshot/types.ts";
+import { BACKENDS, routesYaml } from "./route-config.ts";
 import { GATEWAY_DOC, HOSTS, requests, rnd, virtualServiceDocs, type LookupRequest } from "./lib/route-lookup-workload.ts";
 
 const BATCH = 10_000;
-const BACKENDS = ["users", "orders", "api-v2", "items", "static", "auth", "docs", "web", ...Array.from({ length: 100 }, (_, i) => `svc${i}`)];
-
-/** Ten routes per host, of the kinds real configurations mix. */
-function routesYaml(i: number): string {
-  return `  - match: [{uri: {exact: /healthz}}]
-    directResponse: {status: 200}
-  - match: [{uri: {prefix: /api/v1/users}}]
-    route: [{destination: {host: users, port: {number: 80}}}]
-  - match: [{uri: {prefix: /api/v1/orders}}]
-    route: [{destination: {host: orders, port: {number: 80}}}]
-  - match: [{uri: {prefix: /api/v2/}, headers: {x-version: {exact: "2"}}}]
-    route: [{destination: {host: api-v2, port: {number: 80}}}]
-  - match: [{uri: {regex: "/items/[0-9]+"}}]
-    route: [{destination: {host: items, port: {number: 80}}}]
-  - match: [{uri: {prefix: /static/}}]
-    route: [{destination: {host: static, port: {number: 80}}}]
-  - match: [{uri: {exact: /login}, method: {exact: POST}}]
-    route: [{destination: {host: auth, port: {number: 80}}}]
-  - match: [{uri: {prefix: /svc${i}/}}]
-    route: [{destination: {host: svc${i % 100}, port: {number: 80}}}]
-  - match: [{uri: {prefix: /docs}}]
-    route: [{destination: {host: docs, port: {number: 80}}}]
-  - route: [{destination: {host: web, port: {number: 80}}}]`;
-}
-
 function configYaml(): string {
   const docs = [GATEWAY_DOC];
   BACKENDS.forEach((b, k) => {
