@@ -4,23 +4,9 @@ import { availableParallelism } from "node:os";
 import { isPathNormalization, PATH_NORMALIZATIONS, type PathNormalization } from "../route/normalize-path.ts";
 import { parseDuration } from "../decode/duration.ts";
 import type { Command, Options } from "../model/options.ts";
+import { editDistance } from "../validate/suggest.ts";
 
 export class UsageError extends Error {}
-
-/** Edit distance (insertions, deletions, substitutions, adjacent swaps), for did-you-mean. */
-export function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = v;
-    }
-  }
-  return d[a.length]![b.length]!;
-}
 
 /** The closest of `candidates` to `word` when it is a likely typo (at most 2 edits, and fewer than half its length), else null. */
 export function didYouMean(word: string, candidates: Iterable<string>): string | null {

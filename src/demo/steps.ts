@@ -1,6 +1,6 @@
 // The demo's steps (config/quickstart and config/walkthrough/*), each with the
 // commands that try it. Pure: main.ts starts things, this says what to print.
-import { editDistance } from "../cli/args.ts";
+import { editDistance } from "../validate/suggest.ts";
 
 export interface DemoPorts {
   http: number;

@@ -1,7 +1,9 @@
 // "did you mean": the closest known name to a misspelt one, as kubectl and
 // istioctl suggest. Optimal string alignment distance (Levenshtein plus the
-// swap of two neighbours), case-insensitive.
+// swap of two neighbours), case-insensitive. editDistance is the one copy;
+// the command line (src/cli/args.ts) keeps its own, stricter threshold.
 
+/** Optimal string alignment distance: insertions, deletions, substitutions, adjacent swaps. */
 export function editDistance(a: string, b: string): number {
   const n = a.length;
   const m = b.length;
