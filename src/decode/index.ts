@@ -326,11 +326,21 @@ export function decodeFiles(files: SourceFile[]): { resources: Resource[]; error
   let bytes = 0;
   for (const f of files) bytes += f.text.length;
   const fast = bytes > FAST_YAML_BYTES;
-  for (const f of files) {
-    if (/\.json$/i.test(f.path)) decodeJSON(f, resources, errors, warnings);
-    else decodeYAML(f, resources, errors, warnings, fast);
-  }
+  for (const f of files) decodeFileInto(f, fast, resources, errors, warnings);
   return { resources, errors, warnings };
+}
+
+/** True when decodeFiles would parse these files with Bun's native YAML parser first (their total size). */
+export function fastYamlFor(files: SourceFile[]): boolean {
+  let bytes = 0;
+  for (const f of files) bytes += f.text.length;
+  return bytes > FAST_YAML_BYTES;
+}
+
+/** One file, as decodeFiles decodes it (`fast`: fastYamlFor of all the files read together). */
+export function decodeFileInto(f: SourceFile, fast: boolean, resources: Resource[], errors: Finding[], warnings: Finding[]): void {
+  if (/\.json$/i.test(f.path)) decodeJSON(f, resources, errors, warnings);
+  else decodeYAML(f, resources, errors, warnings, fast);
 }
 
 /** A Secret from a mounted volume folder (`--secrets-dir DIR/<name>/<key>`). */

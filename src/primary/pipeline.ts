@@ -9,6 +9,23 @@ import { upstreamCertificateFiles } from "../compile/upstream-tls.ts";
 import type { Resource } from "../model/index.ts";
 import { readFileSync } from "node:fs";
 import { decodeMeshConfig, EMPTY_MESH, type MeshConfig } from "../decode/meshconfig.ts";
+import { DecodeCache, resourceKey, resourceText } from "./decode-cache.ts";
+
+/** What a long-running primary keeps between reloads (serve.ts); one-shot commands pass none. */
+export interface ReloadCaches {
+  decode: DecodeCache;
+}
+
+/** Milliseconds per phase of one load (the reload log line's *_ms fields). */
+export interface Phases {
+  read: number;
+  /** YAML parse + schema validation + decode (one pass per document). */
+  decode: number;
+  compile: number;
+  /** Files decoded again / taken from the decode cache. */
+  filesDecoded: number;
+  filesCached: number;
+}
 
 export type BuildResult =
   | { ok: true; snapshot: Snapshot; resources: ResourceKeyed }
@@ -47,12 +64,36 @@ export const readTextFile: FileReader = (path) => {
   }
 };
 
-export function build(input: LoadedInput, opts: CompileOptions, version: number, readFile: FileReader = readTextFile): BuildResult & { certFiles: Map<string, string | null> } {
+export function build(
+  input: LoadedInput,
+  opts: CompileOptions,
+  version: number,
+  readFile: FileReader = readTextFile,
+  caches?: ReloadCaches,
+  phases?: Phases,
+): BuildResult & { certFiles: Map<string, string | null> } {
   const certFiles = new Map<string, string | null>();
   if (input.errors.length > 0) return { ok: false, errors: input.errors, certFiles };
-  const { resources, errors, warnings } = decodeFiles(input.files);
+  let t = performance.now();
+  let decoded;
+  if (caches !== undefined) {
+    decoded = caches.decode.decode(input.files);
+    if (phases !== undefined) {
+      phases.filesDecoded = caches.decode.last.decoded;
+      phases.filesCached = caches.decode.last.hits;
+    }
+  } else {
+    const d = decodeFiles(input.files);
+    decoded = { ...d, keyed: () => keyedOf(d.resources) };
+  }
+  const { errors, warnings } = decoded;
+  const resources = [...decoded.resources];
+  if (phases !== undefined) phases.decode = performance.now() - t;
   if (errors.length > 0) return { ok: false, errors: [...errors, ...warnings], certFiles };
-  for (const s of input.secrets) resources.push(secretFromFiles(s.name, opts.namespace, s.data, s.path));
+  t = performance.now();
+  const secrets: Resource[] = [];
+  for (const s of input.secrets) secrets.push(secretFromFiles(s.name, opts.namespace, s.data, s.path));
+  resources.push(...secrets);
   const gateways = resources.filter((r): r is Extract<Resource, { kind: "Gateway" }> => r.kind === "Gateway");
   for (const p of certificateFiles(gateways, opts.meshCerts ?? null)) certFiles.set(p, readFile(p));
   const rules = resources.filter((r): r is Extract<Resource, { kind: "DestinationRule" }> => r.kind === "DestinationRule");
@@ -60,20 +101,31 @@ export function build(input: LoadedInput, opts: CompileOptions, version: number,
   const snapshot = compileSnapshot(resources, { ...opts, certFiles }, version);
   // the folders' own findings (dangling links, a folder that yields nothing) come first, then documents skipped with a warning
   snapshot.findings.unshift(...input.warnings, ...emptyRootFindings(input, resources.map((r) => r.source.file)), ...warnings);
-  const keyed: ResourceKeyed = new Map();
-  for (const r of resources) {
-    const meta = (r as { metadata?: { name?: string; namespace?: string } }).metadata ?? {};
-    const key = `${(r as { kind?: string }).kind}/${meta.namespace ?? "default"}/${meta.name ?? ""}`;
-    keyed.set(key, JSON.stringify(r, (k, v) => (k === "source" ? undefined : v)));
-  }
+  const keyed: ResourceKeyed = decoded.keyed();
+  for (const r of secrets) keyed.set(resourceKey(r), resourceText(r));
+  if (phases !== undefined) phases.compile = performance.now() - t;
   return { ok: true, snapshot, resources: keyed, certFiles };
 }
 
-export function loadAndBuild(o: Options, version: number, lastGood?: Map<string, Credential>): BuildResult & { digest: string; certFiles: Map<string, string | null> } {
+function keyedOf(resources: Resource[]): ResourceKeyed {
+  const keyed: ResourceKeyed = new Map();
+  for (const r of resources) keyed.set(resourceKey(r), resourceText(r));
+  return keyed;
+}
+
+export function loadAndBuild(
+  o: Options,
+  version: number,
+  lastGood?: Map<string, Credential>,
+  caches?: ReloadCaches,
+  phases?: Phases,
+): BuildResult & { digest: string; certFiles: Map<string, string | null> } {
+  const t = performance.now();
   const input = readInput(o.configDirs, o.secretsDir);
   const mesh = readMeshConfig(o.meshConfig);
+  if (phases !== undefined) phases.read = performance.now() - t;
   if (mesh.errors.length > 0) return { ok: false, errors: mesh.errors, certFiles: new Map(), digest: mesh.digest };
-  const built = build(input, { ...compileOptions(o), lastGood, mesh: mesh.mesh }, version);
+  const built = build(input, { ...compileOptions(o), lastGood, mesh: mesh.mesh }, version, readTextFile, caches, phases);
   // certificate files are inputs too: a rotated file must not look like "nothing changed"
   let digest = inputDigest(input) + mesh.digest;
   if (built.certFiles.size > 0) {

@@ -10,7 +10,8 @@ import { watchDirs } from "../load/watch.ts";
 import { join } from "node:path";
 import { WorkerPool } from "./workers.ts";
 import { ListenerLog, logCredentialChanges } from "./events.ts";
-import { diffResources, formatFinding, loadAndBuild, readMeshConfig, type ResourceKeyed } from "./pipeline.ts";
+import { diffResources, formatFinding, loadAndBuild, readMeshConfig, type ReloadCaches, type ResourceKeyed } from "./pipeline.ts";
+import { DecodeCache } from "./decode-cache.ts";
 import { JwksCache } from "../security/jwks-cache.ts";
 
 /** How often listeners that failed to bind are tried again. */
@@ -41,7 +42,9 @@ function reportFindings(snapshot: Snapshot, previous: Snapshot | null): void {
 export async function serve(o: Options): Promise<number> {
   setLogFormat(o.logFormat);
   const t0 = performance.now();
-  const first = loadAndBuild(o, 1);
+  // decoded files (and compiled parts) kept between reloads: a change re-reads everything but re-decodes only what changed
+  const caches: ReloadCaches = { decode: new DecodeCache() };
+  const first = loadAndBuild(o, 1, undefined, caches);
   if (!first.ok) {
     for (const e of first.errors) log("error", formatFinding(e));
     log("error", "the configuration is unusable; not starting");
@@ -153,7 +156,7 @@ export async function serve(o: Options): Promise<number> {
     state.reads++;
     let next;
     try {
-      next = loadAndBuild(o, state.snapshot.version + 1, state.snapshot.credentials);
+      next = loadAndBuild(o, state.snapshot.version + 1, state.snapshot.credentials, caches);
     } catch (err) {
       state.reloadsFailed++;
       log("error", "reload failed; the last good configuration keeps serving", { error: String(err) });

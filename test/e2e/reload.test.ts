@@ -144,6 +144,28 @@ describe("hot reload", () => {
     }
   });
 
+  test("a bad edit after a good one keeps the last good configuration serving; the next good edit applies (decode cache)", async () => {
+    const dir = writeTree(config(v1.port));
+    const gw = await startGateway({ configDirs: [dir] });
+    const get = () => fetch(gw.url(80, "/get"), { headers: { host: "app.example.com" } });
+    try {
+      writeTree(config(v2.port), dir);
+      await waitMetric(gw, "gangway_config_reloads_total\\{result=\"ok\"\\}", 1);
+      expect((await get()).headers.get("x-backend")).toBe("v2");
+      const bad = config(v1.port);
+      bad["gw.yaml"] = bad["gw.yaml"]!.replace("prefix: /never", "prefix: /never}, timeout: 12parsecs");
+      writeTree(bad, dir);
+      await waitMetric(gw, "gangway_config_reloads_total\\{result=\"failed\"\\}", 1);
+      expect(gw.output()).toContain("configuration rejected");
+      expect((await get()).headers.get("x-backend")).toBe("v2");
+      writeTree(config(v1.port), dir);
+      await waitMetric(gw, "gangway_config_reloads_total\\{result=\"ok\"\\}", 2);
+      expect((await get()).headers.get("x-backend")).toBe("v1");
+    } finally {
+      await gw.stop();
+    }
+  });
+
   test("SIGHUP forces a reload of changed files", async () => {
     const dir = writeTree(config(v1.port));
     const gw = await startGateway({ configDirs: [dir] });
