@@ -7,6 +7,7 @@ import { fieldPath, resourceRef } from "../model/meta.ts";
 import type { RuleIndex } from "../resolve/destinationrules.ts";
 import type { Registry, ServiceInfo } from "../resolve/services.ts";
 import type { Credential, Finding, FindingLevel } from "../snapshot/types.ts";
+import type { CompileReuse } from "./reuse.ts";
 
 export interface CompileOptions {
   /** Gateway namespace (--namespace, default istio-system). */
@@ -46,6 +47,8 @@ export interface CompileOptions {
   mesh?: MeshConfig;
   /** --trusted-proxies (else the mesh config's gatewayTopology.numTrustedProxies, else 0). */
   trustedProxies?: number;
+  /** Results of the previous compile a long-running primary keeps (src/compile/reuse.ts); never changes the output. */
+  reuse?: CompileReuse;
 }
 
 export type IngressMode = "strict" | "default" | "off";

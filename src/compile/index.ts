@@ -84,7 +84,7 @@ function groupByKind(resources: Resource[], findings: Finding[]): ByKind {
 function inputHash(resources: Resource[], opts: CompileOptions): string {
   const h = new Bun.CryptoHasher("sha256");
   // lastGood is not an input: the same files give the same credentials (it also read as {} vs absent: every first reload looked changed)
-  h.update(JSON.stringify({ ...opts, lastGood: undefined, portMap: [...opts.portMap].sort((a, b) => a[0] - b[0]), certFiles: [...(opts.certFiles ?? [])].sort() }));
+  h.update(JSON.stringify({ ...opts, lastGood: undefined, reuse: undefined, portMap: [...opts.portMap].sort((a, b) => a[0] - b[0]), certFiles: [...(opts.certFiles ?? [])].sort() }));
   const files = new Set<string>();
   for (const r of resources) {
     const d = r.source.digest;
@@ -149,6 +149,20 @@ function compileListener(ctx: CompileContext, group: PortGroup, vsByGateway: Map
 }
 
 export function compileSnapshot(resources: Resource[], opts: CompileOptions, version: number): Snapshot {
+  const reuse = opts.reuse;
+  if (reuse === undefined) return compileFresh(resources, opts, version);
+  reuse.begin(resources, opts);
+  try {
+    const s = compileFresh(resources, opts, version);
+    reuse.end();
+    return s;
+  } catch (err) {
+    reuse.abort();
+    throw err;
+  }
+}
+
+function compileFresh(resources: Resource[], opts: CompileOptions, version: number): Snapshot {
   const early: Finding[] = [];
   const k = groupByKind(resources, early);
   const registry = buildRegistry({

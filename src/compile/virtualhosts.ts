@@ -8,6 +8,7 @@ import type { VirtualServiceResource } from "../model/istio.ts";
 import { intersectHosts, resolveShortname, serverHostsFor, stripNamespace } from "../resolve/hosts.ts";
 import type { Route, RouteTable, VirtualHost } from "../snapshot/types.ts";
 import type { CompileContext } from "./context.ts";
+import type { CompileReuse } from "./reuse.ts";
 import { sortCatchAllLast } from "./matches.ts";
 import { buildPathIndex, buildRouteTable } from "./pathindex.ts";
 import { buildVirtualServiceRoutes } from "./routes.ts";
@@ -66,7 +67,9 @@ export function compileRouteTable(
       const key = `${b.gatewayName}\0${vs.metadata.namespace}/${vs.metadata.name}\0${tls}`;
       let routes = cache.get(key);
       if (routes === undefined) {
-        routes = buildVirtualServiceRoutes(ctx, vs, { port, gateway: b.gatewayName, tls });
+        const scope = { port, gateway: b.gatewayName, tls };
+        const build = () => buildVirtualServiceRoutes(ctx, vs, scope);
+        routes = ctx.opts.reuse === undefined ? build() : ctx.opts.reuse.routes(ctx, vs, `${port}\0${b.gatewayName}\0${tls}`, build);
         cache.set(key, routes);
       }
       if (routes.length === 0) continue; // Istio: "no routes matched", the VirtualService adds nothing here
@@ -96,11 +99,11 @@ export function compileRouteTable(
       else d.routes.push(...routes);
     }
   }
-  return buildRouteTable(`http.${port}`, collapse(drafts, port));
+  return buildRouteTable(`http.${port}`, collapse(drafts, port, ctx.opts.reuse));
 }
 
 /** Drafts → virtual hosts, collapsing hosts whose route lists are the same routes (Istio's collapseDuplicateRoutes). */
-function collapse(drafts: Map<string, Draft>, port: number): VirtualHost[] {
+function collapse(drafts: Map<string, Draft>, port: number, reuse: CompileReuse | undefined): VirtualHost[] {
   const ids = new Map<Route, number>();
   const byKey = new Map<string, VirtualHost>();
   const out: VirtualHost[] = [];
@@ -120,7 +123,7 @@ function collapse(drafts: Map<string, Draft>, port: number): VirtualHost[] {
       same.domains.push(host);
       continue;
     }
-    const vh: VirtualHost = { name: `${host}:${port}`, domains: [host], routes, pathIndex: buildPathIndex(routes), program: null, programAt: 0 };
+    const vh: VirtualHost = { name: `${host}:${port}`, domains: [host], routes, pathIndex: reuse === undefined ? buildPathIndex(routes) : reuse.pathIndex(routes, buildPathIndex), program: null, programAt: 0 };
     if (!d.requireTls) byKey.set(key, vh);
     out.push(vh);
   }

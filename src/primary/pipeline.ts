@@ -9,11 +9,17 @@ import { upstreamCertificateFiles } from "../compile/upstream-tls.ts";
 import type { Resource } from "../model/index.ts";
 import { readFileSync } from "node:fs";
 import { decodeMeshConfig, EMPTY_MESH, type MeshConfig } from "../decode/meshconfig.ts";
+import { CompileReuse } from "../compile/reuse.ts";
 import { DecodeCache, resourceKey, resourceText } from "./decode-cache.ts";
 
 /** What a long-running primary keeps between reloads (serve.ts); one-shot commands pass none. */
 export interface ReloadCaches {
   decode: DecodeCache;
+  reuse: CompileReuse;
+}
+
+export function newReloadCaches(): ReloadCaches {
+  return { decode: new DecodeCache(), reuse: new CompileReuse() };
 }
 
 /** Milliseconds per phase of one load (the reload log line's *_ms fields). */
@@ -125,7 +131,9 @@ export function loadAndBuild(
   const mesh = readMeshConfig(o.meshConfig);
   if (phases !== undefined) phases.read = performance.now() - t;
   if (mesh.errors.length > 0) return { ok: false, errors: mesh.errors, certFiles: new Map(), digest: mesh.digest };
-  const built = build(input, { ...compileOptions(o), lastGood, mesh: mesh.mesh }, version, readTextFile, caches, phases);
+  const copts: CompileOptions = { ...compileOptions(o), lastGood, mesh: mesh.mesh };
+  if (caches !== undefined) copts.reuse = caches.reuse;
+  const built = build(input, copts, version, readTextFile, caches, phases);
   // certificate files are inputs too: a rotated file must not look like "nothing changed"
   let digest = inputDigest(input) + mesh.digest;
   if (built.certFiles.size > 0) {

@@ -10,8 +10,7 @@ import { watchDirs } from "../load/watch.ts";
 import { join } from "node:path";
 import { WorkerPool } from "./workers.ts";
 import { ListenerLog, logCredentialChanges } from "./events.ts";
-import { diffResources, formatFinding, loadAndBuild, readMeshConfig, type ReloadCaches, type ResourceKeyed } from "./pipeline.ts";
-import { DecodeCache } from "./decode-cache.ts";
+import { diffResources, formatFinding, loadAndBuild, readMeshConfig, newReloadCaches, type ReloadCaches, type ResourceKeyed } from "./pipeline.ts";
 import { JwksCache } from "../security/jwks-cache.ts";
 
 /** How often listeners that failed to bind are tried again. */
@@ -43,7 +42,7 @@ export async function serve(o: Options): Promise<number> {
   setLogFormat(o.logFormat);
   const t0 = performance.now();
   // decoded files (and compiled parts) kept between reloads: a change re-reads everything but re-decodes only what changed
-  const caches: ReloadCaches = { decode: new DecodeCache() };
+  const caches: ReloadCaches = newReloadCaches();
   const first = loadAndBuild(o, 1, undefined, caches);
   if (!first.ok) {
     for (const e of first.errors) log("error", formatFinding(e));

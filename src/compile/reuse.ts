@@ -1,0 +1,165 @@
+// Compile results kept from one compile to the next (CompileOptions.reuse), so
+// that a reload that changed one VirtualService compiles the routes of that one
+// VirtualService again, not of all 10,000.
+//
+// What is reused, and why it is equal to compiling again:
+// - the routes of one VirtualService for one (gateway, port, tls) scope. They
+//   are a function of the VirtualService object, the scope, and the context
+//   (options, service registry, DestinationRules). Reuse is keyed by the
+//   VirtualService's identity (the decode cache hands out the same object while
+//   its file is unchanged) and is valid only while every other input resource
+//   and the options are the same (the context fingerprint below; any change to a
+//   Gateway, DestinationRule, ServiceEntry, Secret ... drops everything). Only
+//   VirtualServices as decoded are reused: those compile derives (Ingress,
+//   Gateway API, delegate merges) are compiled every time. The side effects of
+//   building the routes (findings reported, clusters requested) are recorded
+//   as calls and replayed in the same order, so findings (with their
+//   once-only rule) and the cluster set come out the same.
+// - the path index of a virtual host, a pure function of its route list
+//   (keyed by the identities of the routes).
+// test/unit/compile-reuse.test.ts checks a sequence of varied changes against
+// compiles from scratch.
+import type { Resource } from "../model/index.ts";
+import type { VirtualServiceResource } from "../model/istio.ts";
+import type { PathIndex, Route } from "../snapshot/types.ts";
+import type { ClusterRequest, CompileContext, CompileOptions } from "./context.ts";
+
+type ReportArgs = Parameters<CompileContext["report"]>;
+
+interface Recorded {
+  routes: Route[];
+  reports: ReportArgs[];
+  clusters: [string, ClusterRequest][];
+}
+
+export interface ReuseStats {
+  /** Route lists taken from the previous compile / built. */
+  reused: number;
+  built: number;
+  /** False when the context changed and nothing could be reused. */
+  contextSame: boolean;
+}
+
+/** The options that change compile output, as text (lastGood and reuse are not inputs). */
+function optionsText(opts: CompileOptions): string {
+  return JSON.stringify({
+    ...opts,
+    lastGood: undefined,
+    reuse: undefined,
+    portMap: [...opts.portMap].sort((a, b) => a[0] - b[0]),
+    certFiles: [...(opts.certFiles ?? [])].sort(),
+  });
+}
+
+export class CompileReuse {
+  private texts = new WeakMap<Resource, string>();
+  private context = "";
+  private prev = new Map<VirtualServiceResource, Map<string, Recorded>>();
+  private next = new Map<VirtualServiceResource, Map<string, Recorded>>();
+  private prevIndex = new Map<Route, { routes: Route[]; index: PathIndex }[]>();
+  private nextIndex = new Map<Route, { routes: Route[]; index: PathIndex }[]>();
+  private originals = new Set<VirtualServiceResource>();
+  stats: ReuseStats = { reused: 0, built: 0, contextSame: false };
+
+  /** Called by compileSnapshot before anything is compiled. */
+  begin(resources: Resource[], opts: CompileOptions): void {
+    const h = new Bun.CryptoHasher("sha256");
+    h.update(optionsText(opts));
+    this.originals = new Set();
+    for (const r of resources) {
+      if (r.kind === "VirtualService") {
+        this.originals.add(r);
+        continue;
+      }
+      let t = this.texts.get(r);
+      if (t === undefined) this.texts.set(r, (t = JSON.stringify(r)));
+      h.update(t);
+      h.update("\0");
+    }
+    const context = h.digest("hex");
+    const same = context === this.context;
+    this.context = context;
+    if (!same) {
+      this.prev = new Map();
+      this.prevIndex = new Map();
+    }
+    this.next = new Map();
+    this.nextIndex = new Map();
+    this.stats = { reused: 0, built: 0, contextSame: same };
+  }
+
+  /** Called at the end of a compile: what it used is what the next one may reuse. */
+  end(): void {
+    this.prev = this.next;
+    this.prevIndex = this.nextIndex;
+    this.next = new Map();
+    this.nextIndex = new Map();
+  }
+
+  /** A compile that threw: keep nothing from it. */
+  abort(): void {
+    this.context = "";
+    this.prev = new Map();
+    this.prevIndex = new Map();
+  }
+
+  /** The routes of `vs` in `scope`: from the previous compile when allowed, else built (and recorded). */
+  routes(ctx: CompileContext, vs: VirtualServiceResource, scope: string, build: () => Route[]): Route[] {
+    if (!this.originals.has(vs)) return build();
+    const old = this.prev.get(vs)?.get(scope);
+    let rec: Recorded;
+    if (old !== undefined) {
+      for (const args of old.reports) ctx.report(...args);
+      for (const [name, req] of old.clusters) if (!ctx.clusters.has(name)) ctx.clusters.set(name, req);
+      rec = old;
+      this.stats.reused++;
+    } else {
+      rec = record(ctx, build);
+      this.stats.built++;
+    }
+    let m = this.next.get(vs);
+    if (m === undefined) this.next.set(vs, (m = new Map()));
+    m.set(scope, rec);
+    return rec.routes;
+  }
+
+  /** buildPathIndex(routes), from the previous compile when the very same routes were indexed. */
+  pathIndex(routes: Route[], build: (routes: Route[]) => PathIndex): PathIndex {
+    const first = routes[0];
+    if (first === undefined) return build(routes);
+    const same = (e: { routes: Route[] }) => e.routes.length === routes.length && e.routes.every((r, i) => r === routes[i]);
+    let hit = this.nextIndex.get(first)?.find(same) ?? this.prevIndex.get(first)?.find(same);
+    if (hit === undefined) hit = { routes: [...routes], index: build(routes) };
+    let list = this.nextIndex.get(first);
+    if (list === undefined) this.nextIndex.set(first, (list = []));
+    if (!list.includes(hit)) list.push(hit);
+    return hit.index;
+  }
+}
+
+/** Run `build`, recording the findings it reports and the clusters it requests (as calls, in order). */
+function record(ctx: CompileContext, build: () => Route[]): Recorded {
+  const reports: ReportArgs[] = [];
+  const clusters: [string, ClusterRequest][] = [];
+  const report = ctx.report; // the class's method (no own property while not recording)
+  const map = ctx.clusters;
+  // while recording, `has` says no so that every request reaches `set` with this route's own values
+  const own = map as Map<string, ClusterRequest> & { has: (k: string) => boolean; set: (k: string, v: ClusterRequest) => typeof map };
+  ctx.report = (...args: ReportArgs) => {
+    reports.push(args);
+    report.apply(ctx, args);
+  };
+  own.has = () => false;
+  own.set = (k, v) => {
+    clusters.push([k, v]);
+    if (!Map.prototype.has.call(map, k)) Map.prototype.set.call(map, k, v);
+    return map;
+  };
+  try {
+    return { routes: build(), reports, clusters };
+  } finally {
+    delete (ctx as { report?: unknown }).report;
+    delete (own as { has?: unknown }).has;
+    delete (own as { set?: unknown }).set;
+  }
+}

@@ -1,0 +1,155 @@
+// Compile reuse (src/compile/reuse.ts): over a sequence of varied changes
+// (VirtualService, Gateway, DestinationRule, Secret, ServiceEntry added, removed,
+// modified), the snapshot compiled with the previous compile's results equals a
+// compile from scratch of the same files, findings and their order included.
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { decodeFiles } from "../../src/decode/index.ts";
+import { compileSnapshot } from "../../src/compile/index.ts";
+import { CompileReuse } from "../../src/compile/reuse.ts";
+import { DecodeCache } from "../../src/primary/decode-cache.ts";
+import { secret } from "../helpers/config.ts";
+import type { Snapshot } from "../../src/snapshot/types.ts";
+
+const FIX = join(import.meta.dir, "fixtures");
+const CRT = readFileSync(join(FIX, "rsa-4160.crt"), "utf8");
+const KEY = readFileSync(join(FIX, "rsa-4160.key"), "utf8");
+
+const gateway = (extraHost = "") => `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*"]
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: ["secure.example.com"${extraHost}]
+    tls: {mode: SIMPLE, credentialName: cert}
+`;
+
+const vs = (name: string, o: { host?: string; dest?: string; subset?: string; body?: string; ns?: string } = {}) => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ${name}, namespace: ${o.ns ?? "default"}}
+spec:
+  hosts: [${o.host ?? `${name}.example.com`}]
+  gateways: [istio-system/gw]
+  http:
+  - match: [{uri: {prefix: /ok}}]
+    directResponse: {status: 200, body: {string: "${o.body ?? name}"}}
+  - match: [{uri: {regex: "/items/[0-9]+"}}]
+    route: [{destination: {host: ${o.dest ?? "api.default.svc.cluster.local"}, port: {number: 80}${o.subset ? `, subset: ${o.subset}` : ""}}}]
+  - route: [{destination: {host: ${o.dest ?? "api.default.svc.cluster.local"}, port: {number: 80}}}]
+`;
+
+const dr = (subsets: string[]) => `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: api, namespace: default}
+spec:
+  host: api.default.svc.cluster.local
+  trafficPolicy: {connectionPool: {tcp: {maxConnections: 7}}}
+  subsets: [${subsets.map((s) => `{name: ${s}, labels: {version: ${s}}}`).join(", ")}]
+`;
+
+const se = (port: number) => `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ext, namespace: default}
+spec:
+  hosts: [ext.local]
+  ports: [{number: ${port}, name: http, protocol: HTTP}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1}]
+`;
+
+const svc = `apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: default}
+spec: {ports: [{name: http, port: 80, targetPort: 8080}]}
+`;
+
+const many = (n: number, tweak: (i: number) => Parameters<typeof vs>[1] = () => ({})) =>
+  Array.from({ length: n }, (_, i) => vs(`r${i}`, tweak(i))).join("---\n");
+
+type Files = Record<string, string>;
+
+/** createdAt differs; everything else must be equal. */
+function comparable(s: Snapshot): unknown {
+  return { ...s, createdAt: "" };
+}
+
+const OPTS = { namespace: "istio-system", labels: { istio: "ingressgateway" }, portMap: new Map<number, number>(), bindAddress: "0.0.0.0" };
+
+describe("compile reuse", () => {
+  test("a sequence of varied changes: the incremental snapshot equals a compile from scratch", () => {
+    const base: Files = {
+      "gw.yaml": gateway(),
+      "routes.yaml": many(30),
+      "one.yaml": vs("one", { body: "v1" }),
+      "dr.yaml": dr(["v1", "v2"]),
+      "se.yaml": se(80) + "---\n" + svc,
+      "secret.yaml": secret("cert", { "tls.crt": CRT, "tls.key": KEY }),
+    };
+    const steps: [string, (f: Files) => void][] = [
+      ["nothing changed", () => {}],
+      ["modify one VirtualService", (f) => (f["one.yaml"] = vs("one", { body: "v2" }))],
+      ["add a VirtualService in a new file", (f) => (f["two.yaml"] = vs("two", { dest: "ext.local", subset: "v1" }))],
+      ["a VirtualService naming a subset", (f) => (f["one.yaml"] = vs("one", { subset: "v2" }))],
+      ["DestinationRule loses a subset", (f) => (f["dr.yaml"] = dr(["v1"]))],
+      ["modify the VirtualService again", (f) => (f["one.yaml"] = vs("one", { subset: "v2", body: "again" }))],
+      ["remove a VirtualService", (f) => delete f["two.yaml"]],
+      ["ServiceEntry port changes", (f) => (f["se.yaml"] = se(8080) + "---\n" + svc)],
+      ["a VirtualService to a host that is no service", (f) => (f["one.yaml"] = vs("one", { dest: "nowhere.local" }))],
+      ["Gateway gains a TLS host", (f) => (f["gw.yaml"] = gateway(', "one.example.com"'))],
+      ["VirtualService on the TLS host", (f) => (f["one.yaml"] = vs("one", { host: "one.example.com" }))],
+      ["Secret removed", (f) => delete f["secret.yaml"]],
+      ["Secret back", (f) => (f["secret.yaml"] = secret("cert", { "tls.crt": CRT, "tls.key": KEY }))],
+      ["routes file rewritten with one change in the middle", (f) => (f["routes.yaml"] = many(30, (i) => (i === 17 ? { body: "changed" } : {})))],
+      ["a duplicate VirtualService in two files", (f) => (f["dup.yaml"] = vs("r3", { body: "dup" }))],
+      ["VirtualService moves namespace", (f) => (f["one.yaml"] = vs("one", { ns: "other" }))],
+      ["delete the DestinationRule", (f) => delete f["dr.yaml"]],
+      ["back to the start", (f) => {
+        for (const k of Object.keys(f)) delete f[k];
+        Object.assign(f, base);
+      }],
+    ];
+    const files: Files = { ...base };
+    const cache = new DecodeCache();
+    const reuse = new CompileReuse();
+    const toList = (f: Files) => Object.keys(f).sort().map((path) => ({ path, text: f[path]! }));
+    let reusedAny = 0;
+    let version = 1;
+    for (const [what, change] of [["start", () => {}] as [string, (f: Files) => void], ...steps]) {
+      change(files);
+      const list = toList(files);
+      const d = cache.decode(list);
+      expect(d.errors).toEqual([]);
+      const incremental = compileSnapshot(d.resources, { ...OPTS, reuse }, version);
+      const fresh = compileSnapshot(decodeFiles(list).resources, OPTS, version);
+      reusedAny += reuse.stats.reused;
+      if (!Bun.deepEquals(comparable(incremental), comparable(fresh), true)) {
+        // a readable diff first
+        expect({ what, findings: incremental.findings }).toEqual({ what, findings: fresh.findings });
+        expect({ what, s: JSON.parse(JSON.stringify([...incremental.clusters])) }).toEqual({ what, s: JSON.parse(JSON.stringify([...fresh.clusters])) });
+        expect({ what, s: JSON.parse(JSON.stringify(incremental.listeners)) }).toEqual({ what, s: JSON.parse(JSON.stringify(fresh.listeners)) });
+        throw new Error(`${what}: snapshots differ`);
+      }
+      expect(incremental.hash).toBe(fresh.hash);
+      version++;
+    }
+    expect(reusedAny).toBeGreaterThan(100); // VirtualService changes did reuse the others' routes
+  });
+
+  test("a VirtualService change recompiles only that VirtualService's routes", () => {
+    const cache = new DecodeCache();
+    const reuse = new CompileReuse();
+    const files = (body: string) => [
+      { path: "gw.yaml", text: gateway() + "---\n" + svc },
+      { path: "routes.yaml", text: many(50) },
+      { path: "churn.yaml", text: vs("churn", { body }) },
+    ];
+    compileSnapshot(cache.decode(files("a")).resources, { ...OPTS, reuse }, 1);
+    compileSnapshot(cache.decode(files("b")).resources, { ...OPTS, reuse }, 2);
+    expect(reuse.stats).toEqual({ reused: 50, built: 1, contextSame: true });
+  });
+});
