@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { defaultOptions } from "../src/cli/args.ts";
 import { loadAndBuild, newReloadCaches, type Phases } from "../src/primary/pipeline.ts";
 import type { Snapshot } from "../src/snapshot/types.ts";
+import { applyDelta, makeDelta } from "../src/snapshot/delta.ts";
 
 const hosts = Number(process.argv[2] ?? 10_000);
 const changes = Number(process.argv[3] ?? 3);
@@ -24,12 +25,25 @@ function one(label: string, version: number, prev: Snapshot | null): Snapshot {
   const r = loadAndBuild(o, version, prev?.credentials, caches, phases);
   const total = performance.now() - t;
   if (!r.ok) throw new Error(JSON.stringify(r.errors.slice(0, 3)));
-  const c = performance.now();
-  structuredClone(r.snapshot);
+  let c = performance.now();
+  const worker = structuredClone(prev ?? r.snapshot); // a worker's copy of what it serves (the full clone a reload used to post)
   const clone = performance.now() - c;
+  let deltaText = "";
+  if (prev !== null) {
+    c = performance.now();
+    const d = makeDelta(prev, r.snapshot);
+    const diff = performance.now() - c;
+    c = performance.now();
+    const sent = d === null ? null : structuredClone(d.delta);
+    const send = performance.now() - c;
+    c = performance.now();
+    if (sent !== null) applyDelta(worker, sent);
+    const apply = performance.now() - c;
+    deltaText = d === null ? "; delta: none (full snapshot)" : `; delta: diff ${ms(diff)} clone ${ms(send)} rebuild ${ms(apply)} ms, ${d.sent} vhosts sent, ${d.kept} kept`;
+  }
   console.log(
     `${label.padEnd(22)} read ${ms(phases.read)}  decode ${ms(phases.decode)} (${phases.filesDecoded} files decoded, ${phases.filesCached} cached)  compile ${ms(phases.compile)}  total ${ms(total)} ms;` +
-      ` full clone ${ms(clone)} ms; routes reused ${caches.reuse.stats.reused}, built ${caches.reuse.stats.built}`,
+      ` full clone ${ms(clone)} ms; routes reused ${caches.reuse.stats.reused}, built ${caches.reuse.stats.built}${deltaText}`,
   );
   return r.snapshot;
 }

@@ -1,8 +1,10 @@
 // Data-plane worker entry (a Bun worker thread started by the primary).
-// Messages in: init, snapshot, stats, drain (src/snapshot/messages.ts).
-// Messages out: applied, stats, drained, log. Never throws on bad input.
+// Messages in: init, snapshot, snapshot-delta, stats, drain (src/snapshot/messages.ts).
+// Messages out: applied (with receive/apply timing), resync, stats, drained, log.
+// Never throws on bad input.
 import type { ToWorker } from "../src/snapshot/messages.ts";
-import type { Snapshot } from "../src/snapshot/types.ts";
+import type { RouteTable, Snapshot } from "../src/snapshot/types.ts";
+import { applyDelta, type SnapshotDelta } from "../src/snapshot/delta.ts";
 import { reviveRegexes } from "../src/decode/regex.ts";
 import { accessLog } from "./access-log.ts";
 import { coarseNow, options, reportError, send, setPost, startClock, workerLog } from "./context.ts";
@@ -31,11 +33,43 @@ function sweep(): void {
   }
 }
 
-function applySnapshot(s: Snapshot): void {
+/** The snapshot this worker serves (the base a delta applies to). */
+let current: Snapshot | null = null;
+
+const wallNow = (): number => performance.timeOrigin + performance.now();
+
+function applySnapshot(s: Snapshot, sentAt: number | undefined): void {
   if (draining) return;
+  const t = wallNow();
   reviveRegexes(s.listeners); // compiled regexes lose their engine in postMessage
   const listeners = applyListeners(applyClusters(s));
-  send({ type: "applied", workerId: options.workerId, version: s.version, listeners });
+  current = s;
+  const timing = { receiveMs: sentAt === undefined ? 0 : Math.max(0, t - sentAt), applyMs: wallNow() - t, delta: false };
+  send({ type: "applied", workerId: options.workerId, version: s.version, listeners, timing });
+}
+
+function applySnapshotDelta(d: SnapshotDelta, sentAt: number | undefined): void {
+  if (draining) return;
+  const t = wallNow();
+  if (current === null || current.version !== d.base) {
+    send({ type: "resync", workerId: options.workerId, version: current?.version ?? 0, reason: `at version ${current?.version ?? 0}, delta from ${d.base}` });
+    return;
+  }
+  let s: Snapshot;
+  try {
+    const r = applyDelta(current, d);
+    s = r.snapshot;
+    // only the virtual hosts that came with the delta have dead regexes
+    reviveRegexes([{ routeTable: { name: "", virtualHosts: r.fresh, exactHosts: new Map(), wildcardHosts: [], catchAll: -1 } as RouteTable, tls: null }]);
+  } catch (err) {
+    reportError("snapshot-delta", err);
+    send({ type: "resync", workerId: options.workerId, version: current.version, reason: String(err) });
+    return;
+  }
+  const listeners = applyListeners(applyClusters(s));
+  current = s;
+  const timing = { receiveMs: sentAt === undefined ? 0 : Math.max(0, t - sentAt), applyMs: wallNow() - t, delta: true };
+  send({ type: "applied", workerId: options.workerId, version: s.version, listeners, timing });
 }
 
 function drain(graceMs: number): void {
@@ -72,7 +106,10 @@ function handle(msg: ToWorker): void {
       sweepTimer = setInterval(sweep, sweepInterval());
       return;
     case "snapshot":
-      applySnapshot(msg.snapshot);
+      applySnapshot(msg.snapshot, msg.sentAt);
+      return;
+    case "snapshot-delta":
+      applySnapshotDelta(msg.delta, msg.sentAt);
       return;
     case "stats":
       send({ type: "stats", id: msg.id, workerId: options.workerId, counters: stats.sample() });
@@ -93,6 +130,9 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
     if (e.data?.type === "snapshot") {
       const s = e.data.snapshot;
       send({ type: "applied", workerId: options.workerId, version: s?.version ?? 0, listeners: [] });
+    } else if (e.data?.type === "snapshot-delta") {
+      // applying it failed half-way: the full snapshot puts every part back in step
+      send({ type: "resync", workerId: options.workerId, version: -1, reason: `apply failed: ${String(err)}` });
     }
   }
 };

@@ -1,9 +1,12 @@
 // The primary's side of the data plane: starts N Bun workers, publishes each
 // snapshot to all of them, restarts a worker that dies (with the current
 // snapshot), gathers their counters, and drains them on shutdown.
-import type { FromWorker, ListenerStatus, StatsSample, ToWorker, WorkerOptions } from "../snapshot/messages.ts";
+import type { ApplyTiming, FromWorker, ListenerStatus, StatsSample, ToWorker, WorkerOptions } from "../snapshot/messages.ts";
 import type { Snapshot } from "../snapshot/types.ts";
+import { makeDelta } from "../snapshot/delta.ts";
 import { log } from "../log.ts";
+
+const wallNow = (): number => performance.timeOrigin + performance.now();
 
 const WORKER_URL = new URL("../../workers/worker.ts", import.meta.url);
 
@@ -14,6 +17,24 @@ interface Slot {
   applied: number;
   listeners: ListenerStatus[];
   alive: boolean;
+  /** Version of the last snapshot posted to it (full or delta): a delta from it is what it can apply next. */
+  sent: number;
+  /** Receive and apply time of the last snapshot it applied. */
+  timing: ApplyTiming | null;
+}
+
+/** What one publish cost (the reload log line's fields). */
+export interface PublishReport {
+  /** Building the delta and posting (structured clone) to every worker, ms. */
+  sendMs: number;
+  /** Workers sent a delta / the full snapshot. */
+  deltas: number;
+  fulls: number;
+  /** Virtual hosts the delta carried / left to the workers' copies. */
+  vhostsSent: number;
+  vhostsKept: number;
+  /** Per worker that applied it: receive and apply ms. */
+  workers: ApplyTiming[];
 }
 
 export interface PoolEvents {
@@ -32,6 +53,8 @@ export class WorkerPool {
   private nextStatsId = 1;
   private stopping = false;
   restarts = 0;
+  /** Deltas a worker could not apply (answered with the full snapshot). */
+  resyncs = 0;
 
   constructor(
     private readonly count: number,
@@ -47,10 +70,39 @@ export class WorkerPool {
   }
 
   /** Publish a new snapshot; resolves when every live worker applied it (or after 10 s). */
-  async publish(snapshot: Snapshot): Promise<void> {
+  async publish(snapshot: Snapshot): Promise<PublishReport> {
+    const t = performance.now();
+    const prev = this.current;
     this.current = snapshot;
-    for (const s of this.slots) if (s.alive) this.send(s, { type: "snapshot", snapshot });
+    const report: PublishReport = { sendMs: 0, deltas: 0, fulls: 0, vhostsSent: 0, vhostsKept: 0, workers: [] };
+    // workers that were sent the previous snapshot get the changes only (built once, posted to each)
+    const d = prev !== null && this.slots.some((s) => s.alive && s.sent === prev.version) ? makeDelta(prev, snapshot) : null;
+    if (d !== null) {
+      report.vhostsSent = d.sent;
+      report.vhostsKept = d.kept;
+    }
+    for (const s of this.slots) {
+      if (!s.alive) continue;
+      s.timing = null;
+      if (d !== null && prev !== null && s.sent === prev.version) {
+        s.sent = snapshot.version;
+        this.send(s, { type: "snapshot-delta", delta: d.delta, sentAt: wallNow() });
+        report.deltas++;
+      } else {
+        this.sendFull(s);
+        report.fulls++;
+      }
+    }
+    report.sendMs = performance.now() - t;
     await this.whenApplied(snapshot.version);
+    for (const s of this.slots) if (s.alive && s.applied === snapshot.version && s.timing !== null) report.workers.push(s.timing);
+    return report;
+  }
+
+  private sendFull(s: Slot): void {
+    if (this.current === null) return;
+    s.sent = this.current.version;
+    this.send(s, { type: "snapshot", snapshot: this.current, sentAt: wallNow() });
   }
 
   /** Listener states as every worker reports them for the current version. */
@@ -144,14 +196,14 @@ export class WorkerPool {
 
   private spawn(id: number): Slot {
     const worker = new Worker((this.events.workerUrl ?? WORKER_URL).href);
-    const slot: Slot = { id, worker, applied: 0, listeners: [], alive: true };
+    const slot: Slot = { id, worker, applied: 0, listeners: [], alive: true, sent: 0, timing: null };
     worker.addEventListener("message", (e: MessageEvent<FromWorker>) => this.onMessage(slot, e.data));
     worker.addEventListener("error", (e: ErrorEvent) => {
       log("error", "worker error", { worker: id, error: e.message });
     });
     worker.addEventListener("close", () => this.onExit(slot));
     this.send(slot, { type: "init", options: { ...this.options, workerId: id } });
-    if (this.current !== null) this.send(slot, { type: "snapshot", snapshot: this.current });
+    this.sendFull(slot); // a new or restarted worker always starts from the full snapshot
     return slot;
   }
 
@@ -185,6 +237,7 @@ export class WorkerPool {
       case "applied": {
         slot.applied = msg.version;
         slot.listeners = msg.listeners;
+        slot.timing = msg.timing ?? null;
         for (const l of msg.listeners) {
           if (l.error !== "") log("error", "listener not bound", { worker: slot.id, listener: l.name, port: l.bindPort, error: l.error });
         }
@@ -194,6 +247,12 @@ export class WorkerPool {
           return false;
         });
         this.events.onApplied?.();
+        return;
+      }
+      case "resync": {
+        log("info", "worker asked for the full snapshot", { worker: slot.id, version: msg.version, reason: msg.reason });
+        this.resyncs++;
+        this.sendFull(slot);
         return;
       }
       case "stats": {

@@ -1,6 +1,7 @@
 // Messages between the primary and its data-plane workers (postMessage).
 import type { PathNormalization } from "../route/normalize-path.ts";
 import type { Snapshot } from "./types.ts";
+import type { SnapshotDelta } from "./delta.ts";
 
 export interface WorkerOptions {
   workerId: number;
@@ -21,7 +22,10 @@ export interface WorkerOptions {
 
 export type ToWorker =
   | { type: "init"; options: WorkerOptions }
-  | { type: "snapshot"; snapshot: Snapshot }
+  /** `sentAt`: wall-clock ms (performance.timeOrigin + now()) when posted, for the worker's receive time. */
+  | { type: "snapshot"; snapshot: Snapshot; sentAt?: number }
+  /** The changes from version `delta.base` (src/snapshot/delta.ts); a worker not at that version answers `resync`. */
+  | { type: "snapshot-delta"; delta: SnapshotDelta; sentAt?: number }
   /** Stop accepting, finish in-flight work within `graceMs`, then post `drained`. */
   | { type: "drain"; graceMs: number }
   | { type: "stats"; id: number };
@@ -38,10 +42,21 @@ export interface ListenerStatus {
 
 export type FromWorker =
   /** Posted after every snapshot is applied: which listeners are bound. */
-  | { type: "applied"; workerId: number; version: number; listeners: ListenerStatus[] }
+  | { type: "applied"; workerId: number; version: number; listeners: ListenerStatus[]; timing?: ApplyTiming }
+  /** A delta this worker cannot apply (not at its base version, or it failed): send the full snapshot. */
+  | { type: "resync"; workerId: number; version: number; reason: string }
   | { type: "stats"; id: number; workerId: number; counters: StatsSample }
   | { type: "drained"; workerId: number }
   | { type: "log"; level: "info" | "warn" | "error"; message: string };
+
+/** How long a snapshot took to reach a worker and to apply there (ms). */
+export interface ApplyTiming {
+  /** Posted by the primary → handled by the worker (structured-clone deserialisation and queueing included). */
+  receiveMs: number;
+  /** Delta rebuilt (if one), regexes revived, clusters and listeners applied. */
+  applyMs: number;
+  delta: boolean;
+}
 
 /** Metric samples a worker reports; the primary sums them across workers. */
 export interface StatsSample {

@@ -30,3 +30,30 @@ test("a worker that dies is restarted with the current snapshot and counted", as
     pool.terminate();
   }
 });
+
+test("a worker sent the previous snapshot gets a delta; one that cannot apply it answers resync and gets the full snapshot", async () => {
+  const applies = new WorkerPool(2, { accessLog: "off", logFormat: "text", serverHeader: "x" }, { workerUrl: new URL("./fixtures/crashy-worker.ts", import.meta.url) });
+  try {
+    await applies.start(snap(1));
+    const r = await applies.publish(snap(2));
+    expect([r.deltas, r.fulls, applies.resyncs]).toEqual([2, 0, 0]);
+    expect(r.workers.map((w) => w.delta)).toEqual([true, true]);
+    expect(applies.allBound()).toBe(true);
+  } finally {
+    applies.terminate();
+  }
+  const refuses = new WorkerPool(2, { accessLog: "off", logFormat: "text", serverHeader: "x" }, { workerUrl: new URL("./fixtures/resync-worker.ts", import.meta.url) });
+  try {
+    await refuses.start(snap(1));
+    const r = await refuses.publish(snap(2));
+    expect(r.deltas).toBe(2);
+    expect(refuses.resyncs).toBe(2);
+    expect(refuses.allBound()).toBe(true); // both applied version 2 from the full snapshot
+    expect(r.workers.map((w) => w.delta)).toEqual([false, false]);
+    await refuses.publish(snap(3));
+    expect(refuses.resyncs).toBe(4);
+    expect(refuses.allBound()).toBe(true);
+  } finally {
+    refuses.terminate();
+  }
+});
