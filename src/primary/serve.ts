@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { WorkerPool } from "./workers.ts";
 import { ListenerLog, logCredentialChanges } from "./events.ts";
 import { diffResources, formatFinding, loadAndBuild, readMeshConfig, newReloadCaches, type ReloadCaches, type ResourceKeyed } from "./pipeline.ts";
+import { lowerPrimaryPriority } from "./priority.ts";
 import { JwksCache } from "../security/jwks-cache.ts";
 
 /** How often listeners that failed to bind are tried again. */
@@ -133,6 +134,9 @@ export async function serve(o: Options): Promise<number> {
   }
 
   await pool.start(state.snapshot);
+  // the workers (threads of this process) keep their priority; reloads in this thread yield to them
+  const nice = lowerPrimaryPriority();
+  if (nice > 0) log("debug", "primary thread lowered in priority", { nice });
   if (pool.allBound()) log("info", "ready", { version: state.snapshot.version });
 
   // a listener that could not bind (its port held by another process) is tried again

@@ -4,6 +4,7 @@
 import type { ApplyTiming, FromWorker, ListenerStatus, StatsSample, ToWorker, WorkerOptions } from "../snapshot/messages.ts";
 import type { Snapshot } from "../snapshot/types.ts";
 import { makeDelta } from "../snapshot/delta.ts";
+import { atWorkerPriority } from "./priority.ts";
 import { log } from "../log.ts";
 
 const wallNow = (): number => performance.timeOrigin + performance.now();
@@ -195,7 +196,7 @@ export class WorkerPool {
   }
 
   private spawn(id: number): Slot {
-    const worker = new Worker((this.events.workerUrl ?? WORKER_URL).href);
+    const worker = atWorkerPriority(() => new Worker((this.events.workerUrl ?? WORKER_URL).href));
     const slot: Slot = { id, worker, applied: 0, listeners: [], alive: true, sent: 0, timing: null };
     worker.addEventListener("message", (e: MessageEvent<FromWorker>) => this.onMessage(slot, e.data));
     worker.addEventListener("error", (e: ErrorEvent) => {
