@@ -22,6 +22,10 @@ export function newReloadCaches(): ReloadCaches {
   return { decode: new DecodeCache(), reuse: new CompileReuse() };
 }
 
+export function newPhases(): Phases {
+  return { read: 0, decode: 0, compile: 0, filesDecoded: 0, filesCached: 0 };
+}
+
 /** Milliseconds per phase of one load (the reload log line's *_ms fields). */
 export interface Phases {
   read: number;

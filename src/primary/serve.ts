@@ -10,7 +10,7 @@ import { watchDirs } from "../load/watch.ts";
 import { join } from "node:path";
 import { WorkerPool } from "./workers.ts";
 import { ListenerLog, logCredentialChanges } from "./events.ts";
-import { diffResources, formatFinding, loadAndBuild, readMeshConfig, newReloadCaches, type ReloadCaches, type ResourceKeyed } from "./pipeline.ts";
+import { diffResources, formatFinding, loadAndBuild, readMeshConfig, newPhases, newReloadCaches, type ReloadCaches, type ResourceKeyed } from "./pipeline.ts";
 import { lowerPrimaryPriority } from "./priority.ts";
 import { JwksCache } from "../security/jwks-cache.ts";
 
@@ -158,8 +158,9 @@ export async function serve(o: Options): Promise<number> {
     const t = performance.now();
     state.reads++;
     let next;
+    const phases = newPhases();
     try {
-      next = loadAndBuild(o, state.snapshot.version + 1, state.snapshot.credentials, caches);
+      next = loadAndBuild(o, state.snapshot.version + 1, state.snapshot.credentials, caches, phases);
     } catch (err) {
       state.reloadsFailed++;
       log("error", "reload failed; the last good configuration keeps serving", { error: String(err) });
@@ -185,14 +186,18 @@ export async function serve(o: Options): Promise<number> {
     }
     await jwks.fill(next.snapshot.security);
     if (state.stopping) return;
+    const td = performance.now();
     const diff = diffResources(state.resources, next.resources);
+    const diffMs = performance.now() - td;
     const previous = state.snapshot;
     state.snapshot = next.snapshot;
     state.resources = next.resources;
     reportFindings(next.snapshot, previous);
     logCredentialChanges(previous, next.snapshot);
-    await pool.publish(next.snapshot);
+    const sent = await pool.publish(next.snapshot);
     state.reloadsOk++;
+    const ms = (n: number) => Math.round(n * 10) / 10;
+    const most = (k: "receiveMs" | "applyMs") => ms(Math.max(0, ...sent.workers.map((w) => w[k])));
     log("info", "configuration reloaded", {
       why,
       version: next.snapshot.version,
@@ -200,6 +205,21 @@ export async function serve(o: Options): Promise<number> {
       removed: diff.removed.join(",") || "-",
       changed: diff.changed.join(",") || "-",
       took_ms: Math.round(performance.now() - t),
+      // where the time went (read → every worker applied); worker_* are the slowest worker's
+      read_ms: ms(phases.read),
+      decode_ms: ms(phases.decode), // YAML parse + schema validation + decode, one pass per document
+      compile_ms: ms(phases.compile),
+      diff_ms: ms(diffMs + sent.diffMs),
+      send_ms: ms(sent.sendMs),
+      worker_receive_ms: most("receiveMs"),
+      worker_apply_ms: most("applyMs"),
+      files_decoded: phases.filesDecoded,
+      files_cached: phases.filesCached,
+      routes_reused: caches.reuse.stats.reused,
+      routes_built: caches.reuse.stats.built,
+      workers_delta: sent.deltas,
+      workers_full: sent.fulls,
+      vhosts_sent: sent.vhostsSent,
     });
   };
 

@@ -152,6 +152,8 @@ describe("hot reload", () => {
       writeTree(config(v2.port), dir);
       await waitMetric(gw, "gangway_config_reloads_total\\{result=\"ok\"\\}", 1);
       expect((await get()).headers.get("x-backend")).toBe("v2");
+      // per-phase fields; the workers got a delta, not the full snapshot
+      expect(gw.output()).toMatch(/configuration reloaded .*took_ms=\d+ read_ms=[\d.]+ decode_ms=[\d.]+ compile_ms=[\d.]+ diff_ms=[\d.]+ send_ms=[\d.]+ worker_receive_ms=[\d.]+ worker_apply_ms=[\d.]+ .*workers_delta=[1-9]\d* workers_full=0/);
       const bad = config(v1.port);
       bad["gw.yaml"] = bad["gw.yaml"]!.replace("prefix: /never", "prefix: /never}, timeout: 12parsecs");
       writeTree(bad, dir);
