@@ -64,8 +64,13 @@ export class Stats {
     this.counters.set(series, (this.counters.get(series) ?? 0) + v);
   }
 
+  /** gangway_upstream_cx_total series names by cluster, built once (a TCP session opens one connection each). */
+  private cxKeys = new Map<string, string>();
+
   upstreamConnection(cluster: string): void {
-    this.add(`gangway_upstream_cx_total{cluster="${esc(cluster)}"}`);
+    let k = this.cxKeys.get(cluster);
+    if (k === undefined) this.cxKeys.set(cluster, (k = `gangway_upstream_cx_total{cluster="${esc(cluster)}"}`));
+    this.add(k);
   }
 
   upstreamError(cluster: string, flag: string): void {

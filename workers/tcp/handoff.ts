@@ -20,12 +20,26 @@ import type { Generation } from "../http/clusters.ts";
 import { TcpSession, type SessionInfo } from "./session.ts";
 import { hostPort, RawClient, type ClientSide } from "./sides.ts";
 
+/** The client's addresses, read from the socket only when used: the access log's at once, the source IP when a hash asks. */
+class ClientInfo implements SessionInfo {
+  downstreamRemote = "";
+  downstreamLocal = "";
+  constructor(
+    private readonly s: Socket<any>,
+    readonly sni: string,
+  ) {
+    if (!accessLog.enabled) return;
+    const from = proxiedOf(s); // the client behind a load balancer (PROXY protocol)
+    this.downstreamRemote = from !== undefined ? hostPort(from.ip, from.port) : hostPort(s.remoteAddress, s.remotePort);
+    this.downstreamLocal = hostPort(s.localAddress, s.localPort);
+  }
+  sourceIp(): string {
+    return proxiedOf(this.s)?.ip ?? this.s.remoteAddress ?? "";
+  }
+}
+
 export function sessionInfo(s: Socket<any>, sni: string): SessionInfo {
-  const from = proxiedOf(s); // the client behind a load balancer (PROXY protocol)
-  const sourceIp = from !== undefined ? from.ip : s.remoteAddress;
-  if (!accessLog.enabled) return { sni, downstreamRemote: "", downstreamLocal: "", sourceIp };
-  const remote = from !== undefined ? hostPort(from.ip, from.port) : hostPort(s.remoteAddress, s.remotePort);
-  return { sni, downstreamRemote: remote, downstreamLocal: hostPort(s.localAddress, s.localPort), sourceIp };
+  return new ClientInfo(s, sni);
 }
 
 /** An access-log line for a connection closed before it had a route (NR: no route, or a bad/late ClientHello). */

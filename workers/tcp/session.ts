@@ -33,13 +33,14 @@ export const CLOSING_MS = 10_000;
 /** Bytes queued while connecting before the client is paused. */
 const CONNECT_BUFFER = 256 * 1024;
 
-/** Who the client is, for the access log. */
+/** Who the client is, for the access log and the cluster's hash. */
 export interface SessionInfo {
   sni: string;
+  /** "" unless the access log is on (each costs a getsockname/getpeername). */
   downstreamRemote: string;
   downstreamLocal: string;
-  /** The client's IP (behind PROXY protocol: the one it names), for consistentHash useSourceIp. */
-  sourceIp?: string;
+  /** The client's IP (behind PROXY protocol: the one it names), for consistentHash useSourceIp: asked only when a hash needs it (getpeername). */
+  sourceIp(): string;
 }
 
 /** Open sessions of this worker (drain, sweep, byte counters). */
@@ -75,8 +76,9 @@ export class TcpSession implements UpstreamSide {
   lastActive = coarseNow;
   /** When one side closed (coarse clock), 0 while both are open. */
   closingSince = 0;
-  private readonly startMs = Date.now();
-  private readonly t0 = performance.now();
+  /** Wall clock and monotonic start, read only for the access log (0: it was off when the session began). */
+  private readonly startMs = accessLog.enabled ? Date.now() : 0;
+  private readonly t0 = this.startMs === 0 ? 0 : performance.now();
   /** Bytes from the client / to the client. */
   received = 0;
   sent = 0;
@@ -121,7 +123,7 @@ export class TcpSession implements UpstreamSide {
     stats.tcpOpened(this.destService);
     // the decision's generation: a runtime with a pool per endpoint exists for a forward decision
     const rt = dec.kind === "forward" ? this.gen.clusters.get(d.cluster) : undefined;
-    const pool = rt?.pick(tcpHash(rt.cluster, this.info.sourceIp ?? "")) ?? null;
+    const pool = rt?.pick(tcpHash(rt.cluster, this.info)) ?? null;
     if (rt === undefined || pool === null) {
       const flag = (dec.reply ?? REPLIES.no_healthy_upstream).flag;
       stats.upstreamError(d.cluster, flag);
@@ -385,7 +387,7 @@ export class TcpSession implements UpstreamSide {
   private record(): AccessRecord {
     const i = this.info;
     return {
-      startMs: this.startMs,
+      startMs: this.startMs || Date.now(),
       method: "",
       logPath: "",
       protocol: "-",
@@ -396,7 +398,7 @@ export class TcpSession implements UpstreamSide {
       transportFailure: this.transportFailure,
       bytesReceived: this.received,
       bytesSent: this.sent,
-      durationMs: Math.round(performance.now() - this.t0),
+      durationMs: this.t0 === 0 ? 0 : Math.round(performance.now() - this.t0),
       upstreamServiceTime: -1,
       xff: "",
       userAgent: "",

@@ -75,9 +75,11 @@ export const tlsHandlers = {
 };
 
 /** The client's hash for a TCP route: only consistentHash useSourceIp has a key here (Envoy's tcp_proxy hashes the source IP only). */
-export function tcpHash(c: Cluster, sourceIp: string): bigint | null {
+export function tcpHash(c: Cluster, client: { sourceIp(): string }): bigint | null {
   const h = c.upstream?.hash ?? null;
-  if (h === null || h.key.kind !== "sourceIp" || sourceIp === "") return null;
+  if (h === null || h.key.kind !== "sourceIp") return null;
+  const sourceIp = client.sourceIp();
+  if (sourceIp === "") return null;
   return requestHash(h.key, { header: () => null, sourceIp, query: "" });
 }
 

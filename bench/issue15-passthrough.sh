@@ -1,0 +1,154 @@
+#!/bin/bash
+# Usage: bash bench/issue15-passthrough.sh [duration=5s] [conns=32] [rounds=3] [bulk conns=4]   (issue 15 target 4)
+# TLS passthrough side by side, one run: gangway (2 workers, PASSTHROUGH server, tls
+# route by SNI) vs HAProxy (nbthread 2, mode tcp, use_backend on req.ssl_sni), both in
+# front of the same nginx TLS backend (1 worker) on loopback. wrk's URL host is
+# "localhost", so its SNI is localhost and both proxies route on it. Two legs, rounds
+# alternating gangway / HAProxy:
+# - new connections: wrk -H "Connection: close", a TLS handshake (wrk resumes sessions
+#   with the backend through the proxy: the proxy only splices) + 1 small request each;
+# - bulk: wrk keep-alive GET of a 16 MB file over BULK_C connections; MB/s.
+# A direct (no proxy) run per round shows what the backend and wrk allow.
+# Prints per round req/s or MB/s, proxy CPU per connection (µs) / per GB (ms), errors,
+# load; then the median gangway/HAProxy ratios.
+# Needs: nginx, haproxy, wrk (apt-get install -y nginx-light haproxy wrk). Loopback only.
+set -e
+cd "$(dirname "$0")/.."
+. bench/wrk-https.sh
+. bench/issue15-lib.sh
+D=${1:-5s}
+C=${2:-32}
+R=${3:-3}
+BULK_C=${4:-4}
+W=$(mktemp -d /tmp/gangway-pt-bench.XXXXXX)
+free_port() { $BUN -e 'const s=Bun.listen({hostname:"127.0.0.1",port:0,socket:{data(){}}});console.log(s.port);s.stop(true)'; }
+BACK=$(free_port); GWP=$(free_port); HAP=$(free_port); ADMIN=$(free_port)
+UPSTREAM=$BACK # bench_config's ServiceEntry (unused: the route below names its own)
+
+bench_config "$W"
+cat >"$W/config/gateway.yaml" <<YAML
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: bench}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 443, name: tls, protocol: TLS}
+    hosts: ["*"]
+    tls: {mode: PASSTHROUGH}
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: bench}
+spec:
+  hosts: ["*"]
+  gateways: [bench]
+  tls:
+  - match: [{sniHosts: [localhost]}]
+    route: [{destination: {host: backend.bench.internal, port: {number: 443}}}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: backend}
+spec:
+  hosts: [backend.bench.internal]
+  ports: [{number: 443, name: tls, protocol: TLS}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1, ports: {tls: $BACK}}]
+YAML
+rm -f "$W/config/hello.yaml"
+chmod 755 "$W"; mkdir -p "$W/www"
+head -c $((16 * 1024 * 1024)) /dev/zero >"$W/www/big"
+cat >"$W/nginx.conf" <<NGINX
+worker_processes 1;
+daemon off;
+error_log $W/nginx-error.log warn;
+pid $W/nginx.pid;
+worker_rlimit_nofile 20000;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  sendfile on;
+  server {
+    listen 127.0.0.1:$BACK ssl backlog=4096;
+    ssl_certificate $W/httpbin.example.com.crt;
+    ssl_certificate_key $W/httpbin.example.com.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:S:10m;
+    root $W/www;
+    location = / { return 200 "hello\n"; }
+  }
+}
+NGINX
+cat >"$W/haproxy.cfg" <<HAP
+global
+  nbthread 2
+  maxconn 8000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 1h
+  timeout server 1h
+frontend passthrough
+  bind 127.0.0.1:$HAP backlog 4096
+  tcp-request inspect-delay 5s
+  tcp-request content accept if { req_ssl_hello_type 1 }
+  use_backend tls if { req.ssl_sni -i localhost }
+backend tls
+  server s1 127.0.0.1:$BACK
+HAP
+
+nginx -c "$W/nginx.conf" -p "$W/" & NG=$!
+haproxy -f "$W/haproxy.cfg" -db >"$W/haproxy.log" 2>&1 & HA=$!
+$BUN src/main.ts --config "$W/config" --port-map 443:$GWP --bind 127.0.0.1 --admin 127.0.0.1:$ADMIN \
+  --workers ${GW_WORKERS:-2} --access-log off --drain-seconds 0 >"$W/gangway.log" 2>&1 & GW=$!
+trap 'kill $NG $HA $GW 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
+wait_ready "$ADMIN"
+for _ in $(seq 1 50); do curl -sk -o /dev/null "https://localhost:$HAP/" && break; sleep 0.2; done
+for p in $GWP $HAP; do curl -fsSk -o /dev/null "https://localhost:$p/" || { echo "no answer through $p" >&2; cat "$W/gangway.log" >&2; exit 1; }; done
+
+# conns PORT PIDS: new connections; prints "conn/s cpu_us_per_conn errors"
+conns() {
+  wrk -t2 -c"$C" -d2s -H "Connection: close" "https://localhost:$1/" >/dev/null 2>&1
+  local a b out n rps errs
+  a=$(cpu $2)
+  out=$(wrk -t2 -c"$C" -d"$D" -H "Connection: close" "https://localhost:$1/")
+  b=$(cpu $2)
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  n=$(echo "$out" | awk '/requests in/ {print $1}')
+  errs=$(echo "$out" | awk '/Socket errors/ { gsub(",", ""); s += $4 + $6 + $8 + $10 } /Non-2xx/ { s += $NF } END { print s + 0 }')
+  echo "$rps $(( (b - a) * 1000000 / TICK / (n > 0 ? n : 1) )) $errs"
+}
+# bulk PORT PIDS: keep-alive GET /big on BULK_C connections; prints "MB/s cpu_ms_per_GB errors"
+bulk() {
+  local a b out reqs mbs errs
+  a=$(cpu $2)
+  out=$(wrk -t2 -c"$BULK_C" -d"$D" "https://localhost:$1/big")
+  b=$(cpu $2)
+  reqs=$(echo "$out" | awk '/requests in/ {print $1}')
+  mbs=$(awk -v n="$reqs" -v d="${D%s}" 'BEGIN { printf "%.0f", n * 16 / d }')
+  errs=$(echo "$out" | awk '/Socket errors/ { gsub(",", ""); s += $4 + $6 + $8 + $10 } /Non-2xx/ { s += $NF } END { print s + 0 }')
+  echo "$mbs $(( (b - a) * 1000 * 1024 / TICK / (reqs > 0 ? reqs * 16 : 1) )) $errs"
+}
+
+echo "passthrough: gangway ${GW_WORKERS:-2} workers vs HAProxy nbthread 2, nginx TLS backend; wrk -c$C (new conns) / -c$BULK_C (bulk 16 MB GETs), $D, $R rounds; load at start $(cat /proc/loadavg)" >&2
+NC=""; BK=""; CC=""; CB=""
+for round in $(seq 1 "$R"); do
+  read -r dc _ derr < <(conns $BACK "$NG")
+  read -r db _ dberr < <(bulk $BACK "$NG")
+  echo "round $round direct to the backend (reference): $dc conn/s ($derr errors), $db MB/s ($dberr errors)" >&2
+  read -r gc gcpu gerr < <(conns $GWP "$GW")
+  read -r hc hcpu herr < <(conns $HAP "$HA")
+  printf "round %d new conns: gangway %8s/s (%s us cpu each, %s errors)  haproxy %8s/s (%s us cpu each, %s errors)  ratio %s  (load %s)\n" \
+    "$round" "$gc" "$gcpu" "$gerr" "$hc" "$hcpu" "$herr" "$(awk -v g="$gc" -v h="$hc" 'BEGIN { printf "%.2f", g / h }')" "$(load1)" >&2
+  NC+="$(awk -v g="$gc" -v h="$hc" 'BEGIN { printf "%.3f", g / h }') "
+  CC+="$(awk -v g="$gcpu" -v h="$hcpu" 'BEGIN { printf "%.3f", g / (h > 0 ? h : 1) }') "
+  read -r gb gbcpu gberr < <(bulk $GWP "$GW")
+  read -r hb hbcpu hberr < <(bulk $HAP "$HA")
+  printf "round %d bulk:      gangway %8s MB/s (%s ms cpu per GB, %s errors)  haproxy %8s MB/s (%s ms cpu per GB, %s errors)  ratio %s  (load %s)\n" \
+    "$round" "$gb" "$gbcpu" "$gberr" "$hb" "$hbcpu" "$hberr" "$(awk -v g="$gb" -v h="$hb" 'BEGIN { printf "%.2f", g / h }')" "$(load1)" >&2
+  BK+="$(awk -v g="$gb" -v h="$hb" 'BEGIN { printf "%.3f", g / h }') "
+  CB+="$(awk -v g="$gbcpu" -v h="$hbcpu" 'BEGIN { printf "%.3f", g / (h > 0 ? h : 1) }') "
+done
+echo "median ratio gangway/haproxy over $R rounds: new connections $(median $NC) (CPU per connection $(median $CC)), bulk $(median $BK) (CPU per GB $(median $CB)); load $(cat /proc/loadavg)" >&2
