@@ -1,6 +1,6 @@
 // Opens N keep-alive client connections to 127.0.0.1:PORT (TLS when tls=1), sends one
 // GET on each, waits for each response head, then keeps them all open and idle for
-// HOLD seconds (or until killed) and exits. Prints "ready OK FAILED" once every
+// HOLD seconds after that (or until killed) and exits. Prints "ready OK FAILED" once every
 // connection has answered or failed. Bounded: at most 256 connects in flight, a 60 s cap
 // on the opening phase. Loopback only. Used by bench/issue15-memory.sh.
 // Usage: bun bench/idle-conns.ts PORT [n=10000] [tls=0] [hold=30]
@@ -68,11 +68,13 @@ function pump(): void {
   if (!reported && ok + failed === n) {
     reported = true;
     console.log(`ready ${ok} ${failed}`);
+    setTimeout(() => process.exit(0), hold * 1000);
   }
 }
 
 setTimeout(() => {
   if (!reported) console.log(`ready ${ok} ${failed} (opening phase cut at 60 s)`), (reported = true);
 }, 60_000).unref();
+// every connection is kept open until the process exits (that is the point): the cap on the whole run
 setTimeout(() => process.exit(0), (60 + hold) * 1000);
 pump();

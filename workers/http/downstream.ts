@@ -12,7 +12,8 @@ import { BODY_BAD, BODY_MORE } from "./body.ts";
 import { TCHAR } from "./chars.ts";
 import { Exchange } from "./exchange.ts";
 import { H2Conn, startsWithPreface, type StreamSocket } from "./h2.ts";
-import { fieldKindsScratch, fieldSpansScratch, findHead, headText } from "./fields.ts";
+import { findHead, headText } from "./fields.ts";
+import { borrowScratch, returnScratch, type HeadScratch } from "./head-scratch.ts";
 import { Outbox } from "./outbox.ts";
 import { MAX_REQUEST_HEAD, parseRequestHead, RequestHead } from "./parse-request.ts";
 
@@ -60,10 +61,10 @@ export class Downstream implements ExchangeConn, PortConnection {
   private off = 0;
   private state = HEAD;
   ex: Exchange | null = null;
-  readonly out = new Outbox();
-  /** Field spans and kinds of the request head being served (see scanFields). */
-  readonly lineSpans = fieldSpansScratch();
-  readonly lineKinds = fieldKindsScratch();
+  /** What the kernel has not taken yet; made at the first short write, dropped once drained. */
+  private out: Outbox | null = null;
+  /** Field spans and kinds of the request head being served (see scanFields): borrowed per exchange (head-scratch.ts). */
+  private scratch: HeadScratch | null = null;
   lastActive = coarseNow;
   /** Coarse time of accept (--max-connection-duration). */
   readonly born = coarseNow;
@@ -129,7 +130,7 @@ export class Downstream implements ExchangeConn, PortConnection {
 
   /** True while the client is not taking our writes. */
   get congested(): boolean {
-    return this.out.queued > 0;
+    return this.out !== null && this.out.queued > 0;
   }
 
   /** Bytes of a request head are waiting for the rest (HTTP/1.1, between exchanges). */
@@ -254,7 +255,7 @@ export class Downstream implements ExchangeConn, PortConnection {
     this.inLoop = true;
     try {
       while (this.state === HEAD && !this.closed && !this.ending && this.buf !== null) {
-        if (this.out.queued > 0) {
+        if (this.congested) {
           // the client is not reading our responses: start no more of its requests (and read no
           // more of them) until it does; onDrain resumes
           this.pause();
@@ -265,6 +266,7 @@ export class Downstream implements ExchangeConn, PortConnection {
         while (off + 1 < buf.length && buf[off] === 13 && buf[off + 1] === 10) off += 2; // CRLF between requests
         if (off >= buf.length) {
           this.buf = null;
+          this.store = null;
           this.off = 0;
           break;
         }
@@ -282,7 +284,8 @@ export class Downstream implements ExchangeConn, PortConnection {
         }
         this.requests++;
         const h = new RequestHead();
-        const status = end < 0 ? -end : parseRequestHead(buf, off, end, headText, h, this.lineSpans, this.lineKinds);
+        const sc = (this.scratch ??= borrowScratch());
+        const status = end < 0 ? -end : parseRequestHead(buf, off, end, headText, h, sc.spans, sc.kinds);
         const ex = new Exchange(this, h);
         this.ex = ex;
         if (status !== 0) {
@@ -345,16 +348,22 @@ export class Downstream implements ExchangeConn, PortConnection {
   exchangeDone(ex: Exchange, close: boolean): void {
     if (this.ex !== ex) return;
     this.ex = null;
+    const sc = this.scratch;
+    if (sc !== null) {
+      this.scratch = null;
+      returnScratch(sc); // nothing reads the finished exchange's head any more
+    }
     this.state = HEAD;
     this.lastActive = coarseNow; // idle from now
     this.headStart = coarseNow; // a pipelined head already buffered is timed from here
     if (this.closed) return;
     if (close || this.drainStart !== 0) {
       this.buf = null;
+      this.store = null;
       this.end();
       return;
     }
-    if (this.out.queued > 0) return this.pause(); // onDrain goes on
+    if (this.congested) return this.pause(); // onDrain goes on
     this.resume();
     this.next();
   }
@@ -369,7 +378,11 @@ export class Downstream implements ExchangeConn, PortConnection {
 
   write(b: Uint8Array): boolean {
     if (this.closed) return true;
-    return this.out.write(this.socket, b);
+    if (this.out !== null) return this.out.write(this.socket, b);
+    const n = this.socket.write(b);
+    if (n === b.length) return true;
+    (this.out = new Outbox()).keep(b, n);
+    return false;
   }
 
   pause(): void {
@@ -389,7 +402,10 @@ export class Downstream implements ExchangeConn, PortConnection {
   onDrain(): void {
     this.lastActive = coarseNow; // a slow reader making progress is not idle
     if (this.h2 !== null) return this.h2.duplex.flush();
-    if (!this.out.flush(this.socket)) return;
+    if (this.out !== null) {
+      if (!this.out.flush(this.socket)) return;
+      this.out = null;
+    }
     if (this.ending) {
       this.socket.end();
       return;
@@ -409,7 +425,7 @@ export class Downstream implements ExchangeConn, PortConnection {
     this.ending = true;
     this.lastActive = coarseNow;
     if (this.h2 !== null) return this.h2.goaway();
-    if (this.out.empty) this.socket.end();
+    if (!this.congested) this.socket.end();
   }
 
   /** Close now. */
@@ -421,7 +437,7 @@ export class Downstream implements ExchangeConn, PortConnection {
   onClose(): void {
     if (this.closed) return;
     this.closed = true;
-    this.out.clear();
+    this.out = null;
     this.port.conns.delete(this);
     this.parent?.streams?.delete(this);
     if (this.h2 !== null) return this.h2.closed();

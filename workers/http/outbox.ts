@@ -22,10 +22,15 @@ export class Outbox {
     }
     const n = s.write(b);
     if (n === b.length) return true;
+    this.keep(b, n);
+    return false;
+  }
+
+  /** Queue what a short write of `b` left (`n`: what the socket took, ≤ 0 for none). */
+  keep(b: Uint8Array, n: number): void {
     const rest = n > 0 ? b.subarray(n) : b;
     this.q.push(rest);
     this.queued += rest.length;
-    return false;
   }
 
   /**

@@ -1,0 +1,100 @@
+// What an idle keep-alive connection costs inside one worker: the worker's data plane runs
+// in this process (no Worker thread), a child process (bench/idle-conns.ts) opens N
+// connections, sends one GET on each and keeps them idle; after a full GC this prints the
+// RSS and JS-heap delta per connection and the JS object types that grew (count per conn).
+// `floor` runs a minimal Bun.listen server instead (the Bun floor: a socket with a tiny data object).
+// Usage: bun bench/idle-inproc.ts [n=5000] [gangway|floor] [port=18490]
+import { heapStats } from "bun:jsc";
+import type { Socket } from "bun";
+import { benchSnapshot } from "./http-proxy-snapshot.ts";
+import { setPost, startClock } from "../workers/context.ts";
+import { applyClusters } from "../workers/http/clusters.ts";
+import { applyListeners } from "../workers/listeners.ts";
+
+const n = Number(process.argv[2] ?? 5000);
+const mode = process.argv[3] ?? "gangway";
+const port = Number(process.argv[4] ?? 18490);
+const RESPONSE = "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!";
+
+// the upstream: a raw responder (one connection per concurrent request; a handful stay pooled)
+const upstream = Bun.listen({
+  hostname: "127.0.0.1",
+  port: 0,
+  socket: {
+    data(s: Socket<undefined>, d: Buffer) {
+      const text = d.toString("latin1");
+      let k = 0;
+      for (let i = text.indexOf("\r\n\r\n"); i !== -1; i = text.indexOf("\r\n\r\n", i + 4)) k++;
+      if (k > 0) s.write(RESPONSE.repeat(k));
+    },
+  },
+});
+
+if (mode === "floor") {
+  Bun.listen<{ n: number }>({
+    hostname: "127.0.0.1",
+    port,
+    socket: {
+      open(s) {
+        s.data = { n: 0 };
+      },
+      data(s) {
+        s.data.n++;
+        s.write(RESPONSE);
+      },
+    },
+  });
+} else {
+  setPost(() => {});
+  startClock();
+  applyListeners(applyClusters(benchSnapshot(port, upstream.port)));
+}
+
+function settle(): { rss: number; heap: number; counts: Record<string, number> } {
+  for (let i = 0; i < 3; i++) Bun.gc(true);
+  const h = heapStats();
+  return { rss: process.memoryUsage().rss, heap: h.heapSize, counts: { ...h.objectTypeCounts } };
+}
+
+async function run(): Promise<void> {
+  // warm up: a first batch opens and closes so code paths, pools and buffers exist before the baseline
+  await clients(Math.min(500, n), 0);
+  await Bun.sleep(500);
+  const before = settle();
+  const [after] = await clients(n, 2);
+  const per = (a: number, b: number) => ((a - b) / n).toFixed(0);
+  console.log(
+    `${mode}: ${n} idle conns: RSS ${(before.rss / 1048576).toFixed(1)} -> ${(after!.rss / 1048576).toFixed(1)} MB, ` +
+      `${per(after!.rss, before.rss)} B/conn; JS heap ${per(after!.heap, before.heap)} B/conn`,
+  );
+  const grew = Object.entries(after!.counts)
+    .map(([k, v]) => [k, (v - (before.counts[k] ?? 0)) / n] as const)
+    .filter(([, d]) => d >= 0.5)
+    .sort((a, b) => b[1] - a[1]);
+  for (const [k, d] of grew) console.log(`  ${k.padEnd(28)} ${d.toFixed(2)} per conn`);
+  process.exit(0);
+}
+
+/** Run the client for `count` connections; once they are all idle wait `settleS` seconds, measure, then stop it. */
+async function clients(count: number, settleS: number): Promise<ReturnType<typeof settle>[]> {
+  const child = Bun.spawn([process.execPath, new URL("./idle-conns.ts", import.meta.url).pathname, String(port), String(count), "0", "120"], {
+    stdout: "pipe",
+    stderr: "inherit",
+  });
+  const reader = child.stdout.getReader();
+  let text = "";
+  const deadline = Date.now() + 90_000;
+  while (!text.includes("ready") && Date.now() < deadline) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
+  if (!text.includes(`ready ${count} 0`)) console.error(`client: ${text.trim()}`);
+  await Bun.sleep(settleS * 1000);
+  const out = settleS > 0 ? [settle()] : [];
+  child.kill();
+  await child.exited;
+  return out;
+}
+
+await run();

@@ -1,0 +1,202 @@
+// Request-head scratch (field spans and kinds) is lent per exchange from a per-worker free
+// list (workers/http/head-scratch.ts) and returned when the exchange ends, so an idle
+// keep-alive connection holds none. The data plane runs in this process so the free list
+// can be read; an echo upstream answers each request with the head it received, which shows
+// what the gateway parsed and forwarded (and that no bytes of one request reach another's).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Socket, TCPSocketListener } from "bun";
+import { setPost, startClock } from "../../../workers/context.ts";
+import { applyClusters } from "../../../workers/http/clusters.ts";
+import { borrowScratch, returnScratch, scratchCounts, SCRATCH_FREE_MAX } from "../../../workers/http/head-scratch.ts";
+import { MAX_REQUEST_HEAD } from "../../../workers/http/parse-request.ts";
+import { abortAll, applyListeners, stopAll } from "../../../workers/listeners.ts";
+import { countResponses, raw } from "../harness.ts";
+import { cluster, dest, forward, freePort, listener, snapshot, virtualHost } from "../snapshot-fixture.ts";
+
+/** Answers every request head with `200` and the head it received as the body; `/slow` after 150 ms. */
+function echoUpstream(): TCPSocketListener<{ pending: string }> {
+  return Bun.listen<{ pending: string }>({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      open(s) {
+        s.data = { pending: "" };
+      },
+      data(s: Socket<{ pending: string }>, d: Buffer) {
+        s.data.pending += d.toString("latin1");
+        for (let at = s.data.pending.indexOf("\r\n\r\n"); at >= 0; at = s.data.pending.indexOf("\r\n\r\n")) {
+          const head = s.data.pending.slice(0, at + 4);
+          s.data.pending = s.data.pending.slice(at + 4);
+          const reply = `HTTP/1.1 200 OK\r\ncontent-length: ${head.length}\r\n\r\n${head}`;
+          if (head.startsWith("GET /slow")) setTimeout(() => s.write(Buffer.from(reply, "latin1")), 150);
+          else s.write(Buffer.from(reply, "latin1"));
+        }
+      },
+    },
+  });
+}
+
+let up: TCPSocketListener<{ pending: string }>;
+let port = 0;
+
+/** Every response in `text` complete (content-length framed)? */
+function complete(text: string, n: number): boolean {
+  let at = 0;
+  for (let k = 0; k < n; k++) {
+    const h = text.indexOf("\r\n\r\n", at);
+    if (h < 0) return false;
+    const m = /content-length: *(\d+)/i.exec(text.slice(at, h));
+    at = h + 4 + (m === null ? 0 : Number(m[1]));
+    if (at > text.length) return false;
+  }
+  return true;
+}
+
+/** Bodies (the echoed heads) of the responses in `text`, in order. */
+function bodies(text: string): string[] {
+  const out: string[] = [];
+  let at = 0;
+  while (at < text.length) {
+    const h = text.indexOf("\r\n\r\n", at);
+    if (h < 0) break;
+    const m = /content-length: *(\d+)/i.exec(text.slice(at, h));
+    const len = m === null ? 0 : Number(m[1]);
+    out.push(text.slice(h + 4, h + 4 + len));
+    at = h + 4 + len;
+  }
+  return out;
+}
+
+const get = (path: string, extra = "") => `GET ${path} HTTP/1.1\r\nHost: x\r\n${extra}\r\n`;
+
+beforeAll(() => {
+  up = echoUpstream();
+  port = freePort();
+  setPost(() => {});
+  startClock();
+  applyListeners(
+    applyClusters(snapshot([listener(port, [virtualHost(["*"], [{ action: forward([dest("echo")]) }])])], [cluster("echo", [["127.0.0.1", up.port]])])),
+  );
+});
+
+afterAll(() => {
+  abortAll();
+  stopAll();
+  up.stop(true);
+});
+
+describe("head scratch lent per exchange", () => {
+  test("the free list: borrow takes a returned one, and it keeps at most SCRATCH_FREE_MAX", () => {
+    const a = borrowScratch();
+    returnScratch(a);
+    expect(borrowScratch()).toBe(a);
+    const many = Array.from({ length: SCRATCH_FREE_MAX + 10 }, () => borrowScratch());
+    for (const s of many) returnScratch(s);
+    expect(scratchCounts().free).toBe(SCRATCH_FREE_MAX);
+    returnScratch(a);
+    expect(scratchCounts().free).toBe(SCRATCH_FREE_MAX);
+  });
+
+  test("pipelined requests are each parsed and forwarded with their own fields", async () => {
+    const send = get("/a", "X-Test: one\r\n") + get("/b", "X-Test: two\r\nX-Other: 2\r\n") + get("/c");
+    const r = await raw(port, send, (b) => complete(b.toString("latin1"), 3));
+    expect(countResponses(r.text)).toBe(3);
+    const [a, b, c] = bodies(r.text);
+    expect(a).toStartWith("GET /a ");
+    expect(a).toContain("X-Test: one\r\n");
+    expect(b).toStartWith("GET /b ");
+    expect(b).toContain("X-Test: two\r\n");
+    expect(b).toContain("X-Other: 2\r\n");
+    expect(c).toStartWith("GET /c ");
+    expect(c).not.toContain("X-Test");
+    expect(c).not.toContain("X-Other");
+  });
+
+  test("a head split across many reads", async () => {
+    const head = Buffer.from(get("/split", "X-One: 1111111111\r\nX-Two: 2222222222\r\nUser-Agent: slow-writer/1.0\r\n"), "latin1");
+    const parts: Buffer[] = [];
+    for (let i = 0; i < head.length; i += 9) parts.push(head.subarray(i, i + 9));
+    const r = await raw(port, parts, (b) => complete(b.toString("latin1"), 1));
+    const [body] = bodies(r.text);
+    expect(r.text).toStartWith("HTTP/1.1 200");
+    expect(body).toStartWith("GET /split ");
+    expect(body).toContain("X-One: 1111111111\r\nX-Two: 2222222222\r\nUser-Agent: slow-writer/1.0\r\n");
+  });
+
+  /** A head of exactly `size` bytes (request line through the final CRLF). */
+  function headOf(size: number): string {
+    const start = "GET /big HTTP/1.1\r\nHost: x\r\n";
+    const fields: string[] = [];
+    let len = start.length + 2;
+    const line = (v: string) => `X-Big: ${v}\r\n`;
+    while (len + line("v".repeat(1000)).length + line("v").length <= size) {
+      fields.push(line("v".repeat(1000)));
+      len += fields[fields.length - 1]!.length;
+    }
+    fields.push(line("w".repeat(size - len - line("").length)));
+    const h = start + fields.join("") + "\r\n";
+    expect(h.length).toBe(size);
+    return h;
+  }
+
+  test("a head of the full limit is served; one byte more is 431", async () => {
+    const full = await raw(port, headOf(MAX_REQUEST_HEAD), (b) => complete(b.toString("latin1"), 1), 10_000);
+    expect(full.text).toStartWith("HTTP/1.1 200");
+    expect(bodies(full.text)[0]).toContain("www\r\n");
+    const over = await raw(port, headOf(MAX_REQUEST_HEAD + 1), (b) => complete(b.toString("latin1"), 1), 10_000);
+    expect(over.text).toStartWith("HTTP/1.1 431");
+  });
+
+  test("scratch goes back when the exchange ends: an idle keep-alive connection holds none, and it is reused", async () => {
+    // warm up: one exchange so the free list has a scratch
+    await raw(port, get("/warm"), (b) => complete(b.toString("latin1"), 1));
+    const before = scratchCounts();
+    // a keep-alive connection that has been served and now sits idle
+    let got = "";
+    const idle = await Bun.connect({
+      hostname: "127.0.0.1",
+      port,
+      socket: {
+        data(_s, d) {
+          got += d.toString("latin1");
+        },
+      },
+    });
+    idle.write(get("/idle"));
+    for (let i = 0; i < 250 && !complete(got, 1); i++) await Bun.sleep(20);
+    expect(got).toStartWith("HTTP/1.1 200");
+    expect(scratchCounts()).toEqual(before); // returned while the connection stays open
+    // many more exchanges, sequential, on new and on the idle connection: no new scratch is made
+    for (let i = 0; i < 20; i++) await raw(port, get(`/n${i}`), (b) => complete(b.toString("latin1"), 1));
+    got = "";
+    idle.write(get("/again"));
+    for (let i = 0; i < 250 && !complete(got, 1); i++) await Bun.sleep(20);
+    expect(bodies(got)[0]).toStartWith("GET /again ");
+    expect(scratchCounts()).toEqual(before);
+    idle.end();
+  });
+
+  test("no bytes of one connection's head reach another's request", async () => {
+    // a head with many fields, then a bare one on another connection that reuses its scratch
+    const secrets = Array.from({ length: 40 }, (_, i) => `X-Secret-${i}: s${i}-${"z".repeat(50)}\r\n`).join("");
+    const a = await raw(port, get("/secret", secrets), (b) => complete(b.toString("latin1"), 1));
+    expect(bodies(a.text)[0]).toContain("X-Secret-39: s39-");
+    const b = await raw(port, get("/bare"), (x) => complete(x.toString("latin1"), 1));
+    const bb = bodies(b.text)[0]!;
+    expect(bb).toStartWith("GET /bare ");
+    expect(bb).not.toContain("Secret");
+    expect(bb).not.toContain("zzz");
+    // two exchanges in flight at once (each holds its own scratch), answered out of order
+    const [slow, fast] = await Promise.all([
+      raw(port, get("/slow", "X-Who: slow\r\n"), (x) => complete(x.toString("latin1"), 1)),
+      Bun.sleep(30).then(() => raw(port, get("/fast", "X-Who: fast\r\nX-Extra: e\r\n"), (x) => complete(x.toString("latin1"), 1))),
+    ]);
+    const sb = bodies(slow.text)[0]!;
+    const fb = bodies(fast.text)[0]!;
+    expect(sb).toContain("X-Who: slow\r\n");
+    expect(sb).not.toContain("fast");
+    expect(sb).not.toContain("X-Extra");
+    expect(fb).toContain("X-Who: fast\r\nX-Extra: e\r\n");
+    expect(fb).not.toContain("slow");
+  });
+});
