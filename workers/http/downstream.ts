@@ -12,7 +12,7 @@ import { BODY_BAD, BODY_MORE } from "./body.ts";
 import { TCHAR } from "./chars.ts";
 import { Exchange } from "./exchange.ts";
 import { H2Conn, startsWithPreface, type StreamSocket } from "./h2.ts";
-import { fieldKindsScratch, fieldSpansScratch, findHead, headText } from "./fields.ts";
+import { fieldKindsScratch, fieldSpansScratch, findHeadBytes } from "./fields.ts";
 import { Outbox } from "./outbox.ts";
 import { MAX_REQUEST_HEAD, parseRequestHead, RequestHead } from "./parse-request.ts";
 
@@ -272,7 +272,7 @@ export class Downstream implements ExchangeConn, PortConnection {
           this.startH2(off === 0 ? buf : buf.subarray(off));
           break;
         }
-        let end = findHead(buf, off, MAX_REQUEST_HEAD);
+        let end = findHeadBytes(buf, off, MAX_REQUEST_HEAD);
         // an incomplete head whose method already cannot be one: 400 now, not after a timeout
         if (end === -1 && badMethodPrefix(buf, off)) end = -400;
         if (end === -1) {
@@ -282,7 +282,7 @@ export class Downstream implements ExchangeConn, PortConnection {
         }
         this.requests++;
         const h = new RequestHead();
-        const status = end < 0 ? -end : parseRequestHead(buf, off, end, headText, h, this.lineSpans, this.lineKinds);
+        const status = end < 0 ? -end : parseRequestHead(buf, off, end, h, this.lineSpans, this.lineKinds);
         const ex = new Exchange(this, h);
         this.ex = ex;
         if (status !== 0) {
