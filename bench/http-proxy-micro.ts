@@ -2,8 +2,9 @@
 // request head, route it, build the upstream head, parse the response head,
 // build the client's head. Usage: bun bench/http-proxy-micro.ts
 import { dispatch } from "../src/dispatch/dispatch.ts";
-import { fieldKindsScratch, fieldSpansScratch, findHead, findHeadBytes, headText } from "../workers/http/fields.ts";
-import { FRAME_LENGTH, upstreamRequestHead } from "../workers/http/heads-out.ts";
+import { fieldKindsScratch, fieldSpansScratch, findHeadBytes } from "../workers/http/fields.ts";
+import { FRAME_LENGTH } from "../workers/http/heads-out.ts";
+import { upstreamHeadBytes } from "../workers/http/request-head-bytes.ts";
 import { buildResponseHead } from "../workers/http/response-head.ts";
 import { MAX_REQUEST_HEAD, parseRequestHead, RequestHead } from "../workers/http/parse-request.ts";
 import { MAX_RESPONSE_HEAD, parseResponseHead, ResponseHead } from "../workers/http/parse-response.ts";
@@ -28,12 +29,12 @@ const KINDS = fieldKindsScratch();
 const ids = { xff: "", requestId: "" };
 
 function one(req: Buffer): number {
-  const end = findHead(req, 0, MAX_REQUEST_HEAD);
+  const end = findHeadBytes(req, 0, MAX_REQUEST_HEAD);
   const h = new RequestHead();
-  parseRequestHead(req, 0, end, headText, h, SPANS, KINDS);
+  parseRequestHead(req, 0, end, h, SPANS, KINDS);
   h.port = 80;
   const d = dispatch(snap, conn, h); // as Exchange.start: the one decision
-  const up = Buffer.from(upstreamRequestHead(h, d.path ?? h.path, d.authority, "127.0.0.1", d.originalPath, ops, ids), "latin1");
+  const up = upstreamHeadBytes(h, d.path ?? h.path, d.authority, "127.0.0.1", d.originalPath, ops, ids);
   const rend = findHeadBytes(respBuf, 0, MAX_RESPONSE_HEAD);
   const r = new ResponseHead();
   parseResponseHead(respBuf, 0, rend, r);

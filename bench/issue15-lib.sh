@@ -32,3 +32,23 @@ wrk_run() {
   errs=$(echo "$out" | awk '/Socket errors/ { gsub(",", ""); s += $4 + $6 + $8 + $10 } /Non-2xx/ { s += $NF } END { print s + 0 }')
   echo "$rps $p99 $(( (b - a) * 1000000 / TICK / (reqs > 0 ? reqs : 1) )) $errs"
 }
+
+# wrk_run_side URL PIDS SIDE_PIDS [wrk args...]: like wrk_run, and also the CPU per request
+# of SIDE_PIDS (the upstream) and of wrk itself (its rusage, from `times` in the subshell).
+# Prints "rps p99_ms cpu_us_per_req errors side_us_per_req wrk_us_per_req".
+wrk_run_side() {
+  local url=$1 pids=$2 side=$3; shift 3
+  wrk -t2 -c"$C" -d2s "$@" "$url" >/dev/null 2>&1
+  local a b sa sb out rps reqs p99 errs wrkt n
+  a=$(cpu $pids); sa=$(cpu $side)
+  out=$(wrk -t2 -c"$C" -d"$D" --latency "$@" "$url"; times)
+  b=$(cpu $pids); sb=$(cpu $side)
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  reqs=$(echo "$out" | awk '/requests in/ {print $1}')
+  n=$((reqs > 0 ? reqs : 1))
+  p99=$(ms "$(echo "$out" | awk '/ 99%/ {print $2}')")
+  errs=$(echo "$out" | awk '/Socket errors/ { gsub(",", ""); s += $4 + $6 + $8 + $10 } /Non-2xx/ { s += $NF } END { print s + 0 }')
+  # `times` prints the shell's own line, then its children's: "0m1.234s 0m0.567s"
+  wrkt=$(echo "$out" | tail -1 | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, p, "m"); t += p[1] * 60 + p[2] } printf "%d", t * 1000000 }')
+  echo "$rps $p99 $(( (b - a) * 1000000 / TICK / n )) $errs $(( (sb - sa) * 1000000 / TICK / n )) $(( wrkt / n ))"
+}

@@ -36,7 +36,8 @@ function fakeGeneration(users: UpstreamUser[], conns: FakeConn[]): Generation {
 }
 
 const MIRROR: MirrorPolicy = { cluster: "m", host: "m", port: 80, subset: "", perMillion: 1_000_000 };
-const HEAD = "POST /x HTTP/1.1\r\nhost: shop.example.com\r\ncontent-length: 5\r\n\r\n";
+const HEAD_TEXT = "POST /x HTTP/1.1\r\nhost: shop.example.com\r\ncontent-length: 5\r\n\r\n";
+const HEAD = Buffer.from(HEAD_TEXT, "latin1");
 
 describe("mirror copies", () => {
   test("on open: the head (Host unchanged) then the body; at the first answer byte the connection is dropped", () => {
@@ -47,7 +48,7 @@ describe("mirror copies", () => {
     expect(mirrorsInFlight()).toBe(before + 1);
     const conn = conns[0]! as unknown as UpstreamConn;
     users[0]!.onUpstreamOpen(conn);
-    expect(Buffer.concat(conns[0]!.writes).toString("latin1")).toBe(HEAD + "hello");
+    expect(Buffer.concat(conns[0]!.writes).toString("latin1")).toBe(HEAD_TEXT + "hello");
     users[0]!.onUpstreamData(conn, Buffer.from("HTTP/1.1 200 OK\r\n"));
     expect(conns[0]!.destroyed).toBe(true);
     expect(mirrorsInFlight()).toBe(before);

@@ -1,13 +1,13 @@
 // The request-head parser: tables of well-formed and hostile heads.
 import { describe, expect, test } from "bun:test";
 import { badMethodPrefix } from "../../workers/http/downstream.ts";
-import { findHead, headText } from "../../workers/http/fields.ts";
+import { findHeadBytes } from "../../workers/http/fields.ts";
 import { MAX_REQUEST_HEAD, parseRequestHead, RequestHead } from "../../workers/http/parse-request.ts";
 
 function parse(raw: string): { status: number; h: RequestHead } {
   const h = new RequestHead();
   const b = Buffer.from(raw, "latin1");
-  return { status: parseRequestHead(b, 0, b.length, raw, h), h };
+  return { status: parseRequestHead(b, 0, b.length, h), h };
 }
 
 describe("parseRequestHead accepts", () => {
@@ -105,16 +105,13 @@ describe("parseRequestHead rejects", () => {
   }
 });
 
-describe("findHead", () => {
-  const findHeadEnd = findHead;
+describe("findHeadBytes", () => {
+  const findHeadEnd = findHeadBytes;
   test("finds the end, waits for more, flags bare LF and oversize heads", () => {
     expect(findHeadEnd(Buffer.from("GET / HTTP/1.1\r\nHost: a\r\n\r\nrest"), 0, MAX_REQUEST_HEAD)).toBe(27);
-    expect(headText).toBe("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
     expect(findHeadEnd(Buffer.from("xxGET / HTTP/1.1\r\nHost: a\r\n\r\nrest"), 2, MAX_REQUEST_HEAD)).toBe(29);
-    expect(headText).toBe("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
     const long = "GET / HTTP/1.1\r\nX: " + "a".repeat(10_000) + "\r\n\r\n";
     expect(findHeadEnd(Buffer.from(long + "body"), 0, MAX_REQUEST_HEAD)).toBe(long.length);
-    expect(headText).toBe(long);
     expect(findHeadEnd(Buffer.from("GET / HTTP/1.1\r\nHost: a\r\n"), 0, MAX_REQUEST_HEAD)).toBe(-1);
     expect(findHeadEnd(Buffer.from("GET / HTTP/1.1\nHost: a\n\n"), 0, MAX_REQUEST_HEAD)).toBe(-400);
     expect(findHeadEnd(Buffer.from("GET / HTTP/1.1\r\nHost: a\n\r\n"), 0, MAX_REQUEST_HEAD)).toBe(-400);

@@ -12,7 +12,7 @@ import { BODY_BAD, BODY_MORE } from "./body.ts";
 import { TCHAR } from "./chars.ts";
 import { Exchange } from "./exchange.ts";
 import { H2Conn, startsWithPreface, type StreamSocket } from "./h2.ts";
-import { findHead, headText } from "./fields.ts";
+import { findHeadBytes } from "./fields.ts";
 import { borrowScratch, returnScratch, type HeadScratch } from "./head-scratch.ts";
 import { Outbox } from "./outbox.ts";
 import { MAX_REQUEST_HEAD, parseRequestHead, RequestHead } from "./parse-request.ts";
@@ -274,7 +274,7 @@ export class Downstream implements ExchangeConn, PortConnection {
           this.startH2(off === 0 ? buf : buf.subarray(off));
           break;
         }
-        let end = findHead(buf, off, MAX_REQUEST_HEAD);
+        let end = findHeadBytes(buf, off, MAX_REQUEST_HEAD);
         // an incomplete head whose method already cannot be one: 400 now, not after a timeout
         if (end === -1 && badMethodPrefix(buf, off)) end = -400;
         if (end === -1) {
@@ -285,7 +285,7 @@ export class Downstream implements ExchangeConn, PortConnection {
         this.requests++;
         const h = new RequestHead();
         const sc = (this.scratch ??= borrowScratch());
-        const status = end < 0 ? -end : parseRequestHead(buf, off, end, headText, h, sc.spans, sc.kinds);
+        const status = end < 0 ? -end : parseRequestHead(buf, off, end, h, sc.spans, sc.kinds);
         const ex = new Exchange(this, h);
         this.ex = ex;
         if (status !== 0) {

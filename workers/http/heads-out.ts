@@ -1,25 +1,29 @@
-// The request head to the upstream (Host kept or rewritten, x-forwarded-*,
-// x-request-id, hop-by-hop removed, route header operations) and the gateway's
-// own responses. Header lines that pass are copied as received (names keep
-// their case); the ones the gateway adds are lower-case. The client's head of a
-// proxied response is assembled in response-head.ts.
+// Pieces of the request head to the upstream (x-request-id, x-forwarded-for,
+// route header operations; the head itself is assembled as bytes in
+// request-head-bytes.ts) and the gateway's own responses. The client's head of
+// a proxied response is assembled in response-head.ts.
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
 import { reasonOf } from "./chars.ts";
-import { R_HOST, R_OTHER, R_REQUEST_ID, R_XFF } from "./fields.ts";
+import { R_REQUEST_ID, R_XFF } from "./fields.ts";
 import type { RequestHead } from "./parse-request.ts";
 
 let idPrefix = "";
 let idCount = 0;
+/** Two hex digits per byte value. */
+const HEX2: string[] = [];
+for (let i = 0; i < 256; i++) HEX2.push(i.toString(16).padStart(2, "0"));
 
 /**
  * A fresh x-request-id in UUID v4 form: a random prefix (from crypto.randomUUID,
  * renewed every 65 536 ids) and a counter, so ids are unique per worker and
- * across workers without a random draw per request.
+ * across workers without a random draw per request. The counter's 12 hex
+ * digits: the upper 8 are fixed for a prefix's 65 536 ids and kept with it;
+ * the lower 4 come from a table (no number formatting per request).
  */
 export function requestId(): string {
-  if ((idCount & 0xffff) === 0) idPrefix = crypto.randomUUID().slice(0, 24);
   const n = idCount++;
-  return idPrefix + (n % 0x1000000000000).toString(16).padStart(12, "0");
+  if ((n & 0xffff) === 0) idPrefix = crypto.randomUUID().slice(0, 24) + Math.floor((n % 0x1000000000000) / 0x10000).toString(16).padStart(8, "0");
+  return idPrefix + HEX2[(n >>> 8) & 0xff]! + HEX2[n & 0xff]!;
 }
 
 /** Values the request head produced that the access log reports. */
@@ -75,73 +79,6 @@ export function opLines(ops: HeaderOperations): string {
     if (n !== "host" && n[0] !== ":") out += n + ": " + add[i]![1] + "\r\n";
   }
   return out;
-}
-
-/**
- * The request head for the upstream. `target` is the (possibly rewritten) path
- * with query; `clientIp` is appended to x-forwarded-for. Header lines that pass
- * are copied as received, in runs (spans from the parse); fills `ids`.
- */
-export function upstreamRequestHead(
-  h: RequestHead,
-  target: string,
-  authority: string,
-  clientIp: string,
-  originalPath: string,
-  ops: HeaderOperations,
-  ids: ForwardIds,
-  xfcc = "",
-): string {
-  let out = h.method + " " + target + " HTTP/1.1\r\n";
-  const raw = h.raw;
-  const sp = h.spans;
-  const kinds = h.kinds;
-  const keepHost = h.hostHeader !== "" && authority === h.hostHeader;
-  let run = -1;
-  let xff = "";
-  let rid = "";
-  const n = h.count;
-  const nominated = h.nominated;
-  const withOps = hasOps(ops);
-  for (let k = 0; k < n; k++) {
-    let keep = false;
-    switch (kinds[k]) {
-      case R_HOST:
-        keep = keepHost;
-        break;
-      case R_XFF:
-        xff = xff === "" ? h.value(k) : xff + ", " + h.value(k);
-        break;
-      case R_REQUEST_ID:
-        if (rid === "") rid = h.value(k);
-        break;
-      case R_OTHER:
-        if (nominated === null && !withOps) keep = true;
-        else {
-          const name = h.name(k).toLowerCase();
-          keep = !(nominated !== null && nominated.includes(name)) && !(withOps && overridden(ops, name));
-        }
-        break;
-      // connection, upgrade, expect, content-length, transfer-encoding, hop-by-hop: re-framed or dropped
-    }
-    if (keep) {
-      if (run < 0) run = sp[4 * k]!;
-    } else if (run >= 0) {
-      out += raw.slice(run, sp[4 * k]!);
-      run = -1;
-    }
-  }
-  if (run >= 0) out += raw.slice(run, sp[4 * n]!);
-  if (!keepHost) out += "host: " + authority + "\r\n";
-  if (withOps) out += opLines(ops);
-  setIds(ids, xff, rid, clientIp);
-  out += "x-forwarded-for: " + ids.xff + "\r\nx-forwarded-proto: " + h.scheme + "\r\nx-request-id: " + ids.requestId + "\r\n";
-  if (originalPath !== "") out += "x-envoy-original-path: " + originalPath + "\r\n";
-  if (xfcc !== "") out += "x-forwarded-client-cert: " + xfcc + "\r\n";
-  if (h.chunked) out += "transfer-encoding: chunked\r\n";
-  else if (h.contentLength >= 0) out += "content-length: " + h.contentLength + "\r\n";
-  if (h.upgrade !== "") out += "connection: upgrade\r\nupgrade: " + h.header("upgrade") + "\r\n";
-  return out + "\r\n";
 }
 
 export const FRAME_NONE = 0;

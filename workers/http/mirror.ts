@@ -62,26 +62,25 @@ class MirrorCopy implements UpstreamUser {
 }
 
 /** The request head for a mirror: the upstream head with the mirror's Host (unchanged by default). */
-function mirrorHead(upHead: string, authority: string): string {
+function mirrorHead(upHead: Buffer, authority: string): Buffer {
   const shadow = shadowAuthority(authority);
   if (shadow === authority) return upHead;
-  return upHead.replace(/\r\nhost:[^\r]*\r\n/i, `\r\nhost: ${shadow}\r\n`);
+  // latin1 text of the bytes round-trips them exactly; the authority is ASCII (validAuthority)
+  const text = upHead.toString("latin1").replace(/\r\nhost:[^\r]*\r\n/i, `\r\nhost: ${shadow}\r\n`);
+  return Buffer.from(text, "latin1");
 }
 
 /**
  * Send a copy of the request to each mirror (in `gen`, the generation the
  * request was decided in). `upHead`: the head as sent upstream.
  */
-export function sendMirrors(gen: Generation, mirrors: MirrorPolicy[], upHead: string, authority: string, body: Uint8Array[]): void {
+export function sendMirrors(gen: Generation, mirrors: MirrorPolicy[], upHead: Buffer, authority: string, body: Uint8Array[]): void {
   let head: Buffer | null = null;
   for (const m of mirrors) {
     if (inFlight >= MIRROR_MAX_IN_FLIGHT) return;
     const pool = gen.clusters.get(m.cluster)?.pick() ?? null;
     if (pool === null) continue;
-    if (head === null) {
-      const text = mirrorHead(upHead, authority);
-      head = Buffer.from(text, /[^\x00-\xff]/.test(text) ? "utf8" : "latin1");
-    }
+    head ??= mirrorHead(upHead, authority);
     const copy = new MirrorCopy(head, body);
     copy.start(pool.connect(copy));
   }

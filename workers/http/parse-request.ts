@@ -1,7 +1,10 @@
 // Strict HTTP/1.1 request-head parser (RFC 9112), as strict as Bun's own:
 // CL+TE, differing Content-Length, a Transfer-Encoding other than `chunked`,
 // obs-fold, whitespace before a colon, bare LF, invalid characters → 400.
-// Works on the latin1 string of one head (request line … CRLFCRLF).
+// Works on the bytes of one head (request line … CRLFCRLF) where they were
+// received: strings are cut only for what routing reads (method, target,
+// Host, the values of the framing fields it checks); the upstream head is
+// assembled from the same bytes (request-head-bytes.ts).
 import { normalizeHost, type RequestView } from "../../src/route/lookup.ts";
 import { validAuthority } from "../../src/route/authority.ts";
 import { normalizePath } from "../../src/route/normalize-path.ts";
@@ -9,12 +12,14 @@ import { options } from "../context.ts";
 import { SP, TARGET, TCHAR } from "./chars.ts";
 import {
   connectionTokens,
-  eqLower,
+  bytesEqLowerText,
   fieldKindsScratch,
   fieldSpansScratch,
   fieldsHigh,
   FIELDS_TOO_MANY,
-  parseLength,
+  lit,
+  latin1,
+  parseLengthBytes,
   R_CONNECTION,
   R_CONTENT_LENGTH,
   R_EXPECT,
@@ -22,7 +27,7 @@ import {
   R_TRANSFER_ENCODING,
   R_UPGRADE,
   scanFields,
-  spanIsName,
+  spanIsNameBytes,
 } from "./fields.ts";
 
 /** Envoy's default `max_request_headers_kb` is 60 KiB; a longer head gets 431. */
@@ -30,6 +35,7 @@ export const MAX_REQUEST_HEAD = 60 * 1024;
 
 const NO_KINDS = new Uint8Array(0);
 const NO_SPANS = new Int32Array(1);
+const NO_BYTES = Buffer.alloc(0);
 
 export class RequestHead implements RequestView {
   method = "";
@@ -46,12 +52,18 @@ export class RequestHead implements RequestView {
   authority = "";
   /** The Host header's value ("" when absent). */
   hostHeader = "";
-  /** The head as received (latin1), request line through CRLFCRLF. */
-  raw = "";
   /**
-   * Per field: kind (fields.ts R_*) and its spans in `raw` (name start/end,
-   * value start/end; see scanFields). The parser's scratch, owned by the
-   * connection and valid while this request is served.
+   * The bytes the head was received in: the head is buf[base, end), request
+   * line through CRLFCRLF. The connection never writes over bytes it handed
+   * out (downstream.ts append), so they stay valid while this request is served.
+   */
+  buf: Buffer = NO_BYTES;
+  base = 0;
+  end = 0;
+  /**
+   * Per field: kind (fields.ts R_*) and its spans relative to `base` (name
+   * start/end, value start/end; see scanFields). The parser's scratch, owned
+   * by the connection and valid while this request is served.
    */
   kinds: Uint8Array = NO_KINDS;
   spans: Int32Array = NO_SPANS;
@@ -78,24 +90,30 @@ export class RequestHead implements RequestView {
   /** Value of the header named `name` (lower-case), repeated ones joined with "," as Envoy joins them for matching; or undefined. */
   header(name: string): string | undefined {
     const sp = this.spans;
-    const raw = this.raw;
+    const b = this.buf;
+    const base = this.base;
     let out: string | undefined;
     for (let q = 0; q < 4 * this.count; q += 4) {
-      if (!spanIsName(raw, sp[q]!, sp[q + 1]!, name)) continue;
-      const v = raw.slice(sp[q + 2]!, sp[q + 3]!);
+      if (!spanIsNameBytes(b, base + sp[q]!, base + sp[q + 1]!, name)) continue;
+      const v = latin1(b, base + sp[q + 2]!, base + sp[q + 3]!);
       out = out === undefined ? v : out + "," + v;
     }
     return out;
   }
 
-  /** Name of field k as received. */
+  /** Name of field k as received (latin1). */
   name(k: number): string {
-    return this.raw.slice(this.spans[4 * k]!, this.spans[4 * k + 1]!);
+    return latin1(this.buf, this.base + this.spans[4 * k]!, this.base + this.spans[4 * k + 1]!);
   }
 
-  /** Value of field k. */
+  /** Value of field k (latin1: one character per byte). */
   value(k: number): string {
-    return this.raw.slice(this.spans[4 * k + 2]!, this.spans[4 * k + 3]!);
+    return latin1(this.buf, this.base + this.spans[4 * k + 2]!, this.base + this.spans[4 * k + 3]!);
+  }
+
+  /** The whole head as latin1 text (tests, debugging). */
+  text(): string {
+    return latin1(this.buf, this.base, this.end);
   }
 }
 
@@ -135,7 +153,7 @@ function onTarget(h: RequestHead, t: string): number {
 }
 
 /** The method as a shared string for the common ones (no string made per request). */
-function methodOf(b: Uint8Array, st: number, en: number, s: string): string {
+function methodOf(b: Buffer, st: number, en: number): string {
   const c = b[st];
   switch (en - st) {
     case 3:
@@ -147,44 +165,57 @@ function methodOf(b: Uint8Array, st: number, en: number, s: string): string {
       if (c === 72 && b[st + 1] === 69 && b[st + 2] === 65 && b[st + 3] === 68) return "HEAD";
       break;
   }
-  return s.slice(0, en - st);
+  return latin1(b, st, en);
 }
 
-const VERSION_RE = /^HTTP\/\d\.\d\r\n/;
+const HTTP_1_ = lit("HTTP/1.");
+
+/** b[p, p + lit.length) equals `lit` exactly. */
+function bytesAt(b: Buffer, p: number, lit: Uint8Array): boolean {
+  for (let i = 0; i < lit.length; i++) if (b[p + i] !== lit[i]) return false;
+  return true;
+}
+
+function isDigit(c: number | undefined): boolean {
+  return c !== undefined && c >= 48 && c <= 57;
+}
 
 /**
- * Parse one request head into `h`: bytes b[off, end) whose latin1 text is `s`
- * (request line through CRLFCRLF). Returns 0, or the status to answer with
- * (400, 431, 505).
+ * Parse one request head into `h`: bytes b[off, end), request line through
+ * CRLFCRLF. Returns 0, or the status to answer with (400, 431, 505).
  */
 export function parseRequestHead(
-  b: Uint8Array,
+  b: Buffer,
   off: number,
   end: number,
-  s: string,
   h: RequestHead,
   spans: Int32Array = fieldSpansScratch(),
   kinds: Uint8Array = fieldKindsScratch(),
 ): number {
-  h.raw = s;
+  h.buf = b;
+  h.base = off;
+  h.end = end;
   h.kinds = kinds;
   h.spans = spans;
   let p = off;
   // method SP
   while (p < end && TCHAR[b[p]!] === 1) p++;
   if (p === off || p >= end || b[p] !== SP) return 400;
-  h.method = methodOf(b, off, p, s);
+  h.method = methodOf(b, off, p);
   // request-target SP
   const st = ++p;
   while (p < end && TARGET[b[p]!] === 1) p++;
   if (p === st || p >= end || b[p] !== SP) return 400;
-  h.target = s.slice(st - off, p - off);
+  h.target = latin1(b, st, p);
   p++;
   // HTTP-version CRLF
-  const i = p - off;
-  if (s.startsWith("HTTP/1.1\r\n", i)) h.minor = 1;
-  else if (s.startsWith("HTTP/1.0\r\n", i)) h.minor = 0;
-  else return VERSION_RE.test(s.slice(i, i + 10)) ? 505 : 400;
+  const v = b[p + 7];
+  if (p + 10 <= end && bytesAt(b, p, HTTP_1_) && (v === 49 || v === 48) && b[p + 8] === 13 && b[p + 9] === 10) h.minor = v - 48;
+  else {
+    // HTTP/d.d CRLF with another version: 505; anything else: 400
+    const well = p + 10 <= end && b[p] === 72 && b[p + 1] === 84 && b[p + 2] === 84 && b[p + 3] === 80 && b[p + 4] === 47;
+    return well && isDigit(b[p + 5]) && b[p + 6] === 46 && isDigit(b[p + 7]) && b[p + 8] === 13 && b[p + 9] === 10 ? 505 : 400;
+  }
 
   const n = scanFields(b, p + 10, end, off, spans, kinds);
   if (n < 0) return n === FIELDS_TOO_MANY ? 431 : 400;
@@ -196,35 +227,38 @@ export function parseRequestHead(
   for (let k = 0; k < n; k++) {
     const kind = kinds[k]!;
     if (kind === 0 || kind > R_EXPECT) continue; // R_OTHER, dropped and forwarding headers: nothing to read here
-    const v = s.slice(spans[4 * k + 2]!, spans[4 * k + 3]!);
+    const vs = off + spans[4 * k + 2]!;
+    const ve = off + spans[4 * k + 3]!;
     switch (kind) {
-      case R_HOST:
+      case R_HOST: {
         if (sawHost) return 400;
         sawHost = true;
+        const v = latin1(b, vs, ve);
         h.authority = v;
         h.hostHeader = v;
         break;
+      }
       case R_CONTENT_LENGTH: {
-        const len = parseLength(v);
+        const len = parseLengthBytes(b, vs, ve);
         if (len < 0 || (h.contentLength >= 0 && h.contentLength !== len)) return 400;
         h.contentLength = len;
         break;
       }
       case R_TRANSFER_ENCODING:
-        if (h.chunked || !eqLower(v, "chunked")) return 400;
+        if (h.chunked || !bytesEqLowerText(b, vs, ve, "chunked")) return 400;
         h.chunked = true;
         break;
       case R_CONNECTION: {
-        if (eqLower(v, "keep-alive")) {
+        if (bytesEqLowerText(b, vs, ve, "keep-alive")) {
           h.keepAlive = true;
           break;
         }
-        if (eqLower(v, "close")) {
+        if (bytesEqLowerText(b, vs, ve, "close")) {
           h.close = true;
           break;
         }
         const toks: string[] = [];
-        connectionTokens(v, toks);
+        connectionTokens(latin1(b, vs, ve), toks);
         for (let t = 0; t < toks.length; t++) {
           const tok = toks[t]!;
           if (tok === "close") h.close = true;
@@ -235,10 +269,10 @@ export function parseRequestHead(
         break;
       }
       case R_UPGRADE:
-        upgradeValue = v;
+        upgradeValue = latin1(b, vs, ve);
         break;
       case R_EXPECT:
-        if (eqLower(v, "100-continue")) h.expectContinue = true;
+        if (bytesEqLowerText(b, vs, ve, "100-continue")) h.expectContinue = true;
         break;
     }
   }

@@ -1,5 +1,5 @@
-// The request on its way upstream: its head (built once, with the first try's
-// x-envoy-attempt-count), body bytes held while the connection opens, and a
+// The request on its way upstream: its head (bytes, built once, with the first
+// try's x-envoy-attempt-count), body bytes held while the connection opens, and a
 // copy of the body bytes sent, kept up to REPLAY_LIMIT: it goes again on a
 // retry (the route's retry policy, or a reused connection found dead) and to
 // the mirrors.
@@ -14,14 +14,13 @@ const PENDING_LIMIT = 256 * 1024;
  * shadow past its buffer limit).
  */
 export const REPLAY_LIMIT = MIRROR_BODY_LIMIT;
-const NOT_LATIN1 = /[^\x00-\xff]/;
-const ATTEMPT_1 = "x-envoy-attempt-count: 1\r\n\r\n";
+/** The head ends in "x-envoy-attempt-count: 1\r\n\r\n": the count's digit starts this far from the end. */
+const COUNT_FROM_END = 5;
+const NO_HEAD = Buffer.alloc(0);
 
 export class UpstreamRequest {
-  /** The request head to send, first try (built by heads-out.ts, attempt count appended by setHead). */
-  head = "";
-  /** The head is ASCII: written as text without a Buffer. */
-  ascii = true;
+  /** The request head to send on the first try (request-head-bytes.ts: it ends in x-envoy-attempt-count: 1). */
+  head: Buffer = NO_HEAD;
   private pending: Uint8Array[] | null = null;
   private pendingBytes = 0;
   /** On a reused connection and not answered yet: may be resent once if that connection proves dead. */
@@ -31,15 +30,21 @@ export class UpstreamRequest {
   /** Body bytes went upstream that the copy no longer holds: no retry, no mirror. */
   lost = false;
 
-  /** The head as heads-out.ts built it (ending in CRLF CRLF); x-envoy-attempt-count is added here. */
-  setHead(head: string, ascii: boolean): void {
-    this.head = head.slice(0, -2) + ATTEMPT_1;
-    this.ascii = ascii;
+  /** The head as request-head-bytes.ts built it (ending in x-envoy-attempt-count: 1, CRLF CRLF). */
+  setHead(head: Buffer): void {
+    this.head = head;
   }
 
   /** The head of try `n` (its x-envoy-attempt-count). */
-  headOf(n: number): string {
-    return n === 1 ? this.head : this.head.slice(0, -5) + n + "\r\n\r\n";
+  headOf(n: number): Buffer {
+    if (n === 1) return this.head;
+    const h = this.head;
+    return Buffer.concat([h.subarray(0, h.length - COUNT_FROM_END), Buffer.from(n + "\r\n\r\n", "latin1")]);
+  }
+
+  /** The first try's head as latin1 text, one character per byte (mirrors, tests). */
+  headText(): string {
+    return this.head.toString("latin1");
   }
 
   /** Keep a body chunk until the connection opens; true when so much is held that the client should wait. */
@@ -88,9 +93,7 @@ export class UpstreamRequest {
 
   private writeHead(conn: UpstreamConn, attempt: number): boolean {
     if (conn.socket === null) return false;
-    const h = this.headOf(attempt);
-    if (this.ascii) return conn.out.writeText(conn.socket, h, true);
-    return conn.write(Buffer.from(h, NOT_LATIN1.test(h) ? "utf8" : "latin1"));
+    return conn.write(this.headOf(attempt));
   }
 
   /** A body chunk to the open connection (copied while within REPLAY_LIMIT). */

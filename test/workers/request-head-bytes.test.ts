@@ -1,0 +1,172 @@
+// The upstream request head built as bytes (request-head-bytes.ts) against the
+// string head it replaced (request-head-string.ts, the oracle): the same bytes
+// for every head × route action below, but x-envoy-attempt-count: 1 before the
+// blank line (upstream-request.ts used to append it). Where they differ on
+// purpose (configured text beyond ASCII goes as UTF-8, the client's obs-text
+// bytes as received), the expected bytes are spelled out.
+import { describe, expect, test } from "bun:test";
+import type { HeaderOperations } from "../../src/snapshot/types.ts";
+import { fieldKindsScratch, fieldSpansScratch } from "../../workers/http/fields.ts";
+import type { ForwardIds } from "../../workers/http/heads-out.ts";
+import { parseRequestHead, RequestHead } from "../../workers/http/parse-request.ts";
+import { ATTEMPT_LINE, upstreamHeadBytes } from "../../workers/http/request-head-bytes.ts";
+import { UpstreamRequest } from "../../workers/http/upstream-request.ts";
+import { upstreamRequestHead } from "./request-head-string.ts";
+
+const NONE: HeaderOperations = { set: [], add: [], remove: [] };
+
+/** Parse `text` (latin1), placed after some unrelated bytes, as the connection's buffer holds it. */
+function parse(text: string, scheme = "http"): RequestHead {
+  const pre = "xx\r\n";
+  const b = Buffer.from(pre + text + "body", "latin1");
+  const h = new RequestHead();
+  const status = parseRequestHead(b, pre.length, pre.length + text.length, h, fieldSpansScratch(), fieldKindsScratch());
+  expect(status).toBe(0);
+  h.scheme = scheme;
+  return h;
+}
+
+interface Action {
+  name: string;
+  target?: string;
+  authority?: string;
+  originalPath?: string;
+  ops?: HeaderOperations;
+  xfcc?: string;
+  scheme?: string;
+}
+
+const HEADS: [string, string][] = [
+  ["minimal", "GET / HTTP/1.1\r\nHost: a.example\r\n\r\n"],
+  [
+    "browser-like",
+    "GET /api/v1/items?page=2 HTTP/1.1\r\nHost: app.example.com\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\n" +
+      "Accept: text/html,*/*;q=0.8\r\nAccept-Language: en-US,en;q=0.9\r\nConnection: keep-alive\r\nCookie: a=1; b=2\r\nCache-Control: no-cache\r\n\r\n",
+  ],
+  ["duplicates", "GET /d HTTP/1.1\r\nX-A: 1\r\nHost: a.example\r\nx-a: 2\r\nCookie: c=1\r\nCOOKIE: d=2\r\nX-A:3\r\n\r\n"],
+  [
+    "forwarding headers from the client",
+    "GET /f HTTP/1.1\r\nHost: a.example\r\nX-Forwarded-For: 1.1.1.1\r\nX-Request-Id: client-id-1\r\nx-forwarded-for: 2.2.2.2, 3.3.3.3\r\n" +
+      "X-Forwarded-Proto: https\r\nX-Envoy-Original-Path: /evil\r\nX-Envoy-Attempt-Count: 7\r\nX-Forwarded-Client-Cert: By=evil\r\nx-request-id: second\r\nAfter: 1\r\n\r\n",
+  ],
+  ["obs-text", "GET /o HTTP/1.1\r\nHost: a.example\r\nX-Name: caf\xe9 \xff\x80\r\nX-Forwarded-For: 10.0.0.1 \xe9\r\nX-Request-Id: id-\xe9\r\n\r\n"],
+  [
+    "hop-by-hop and nominated",
+    "GET /h HTTP/1.1\r\nHost: a.example\r\nConnection: close, X-Secret, keep-alive\r\nX-Secret: s\r\nKeep-Alive: 5\r\nTE: trailers\r\nTrailer: x\r\n" +
+      "Proxy-Connection: keep-alive\r\nX-Kept: k\r\n\r\n",
+  ],
+  ["content-length", "POST /p HTTP/1.1\r\nHost: a.example\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\n"],
+  ["chunked", "POST /p HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: chunked\r\nX-After: 1\r\n\r\n"],
+  ["HTTP/1.0 without Host", "GET /old HTTP/1.0\r\nUser-Agent: ancient\r\n\r\n"],
+  ["websocket", "GET /ws HTTP/1.1\r\nHost: a.example\r\nConnection: Upgrade\r\nUpgrade: WebSocket\r\nSec-WebSocket-Key: k\r\nSec-WebSocket-Version: 13\r\n\r\n"],
+  ["absolute-form", "GET http://b.example:8080/abs?q HTTP/1.1\r\nHost: a.example\r\nX-Y: y\r\n\r\n"],
+  ["expect", "PUT /e HTTP/1.1\r\nHost: a.example\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"],
+  ["no fields but Host, odd spacing", "DELETE /x?y=1 HTTP/1.1\r\nhost:a.example   \r\nX-Tab:\tv\t\r\n\r\n"],
+];
+
+const ACTIONS: Action[] = [
+  { name: "as received" },
+  { name: "https", scheme: "https" },
+  { name: "host rewrite", authority: "backend.internal:8080" },
+  { name: "path rewrite", target: "/new/path?q=1", originalPath: "/original" },
+  {
+    name: "header operations",
+    ops: {
+      set: [["X-A", "set-a"], ["host", "ignored"], [":authority", "ignored"]],
+      add: [["x-added", "v1"], ["Cookie", "added=1"]],
+      remove: ["USER-AGENT", "x-secret", "x-name"],
+    },
+  },
+  { name: "remove only", ops: { set: [], add: [], remove: ["x-kept", "accept"] } },
+  { name: "xfcc", xfcc: 'By=spiffe://cluster.local/ns/a/sa/b;Hash=abc;Subject="CN=c"' },
+];
+
+const RID = /x-request-id: [0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\r\n/;
+
+function build(h: RequestHead, a: Action, ids: ForwardIds): Buffer {
+  return upstreamHeadBytes(h, a.target ?? h.path + (h.query === "" ? "" : "?" + h.query), a.authority ?? h.authority, "192.0.2.7", a.originalPath ?? "", a.ops ?? NONE, ids, a.xfcc ?? "");
+}
+
+function oracle(h: RequestHead, a: Action, ids: ForwardIds): string {
+  const s = upstreamRequestHead(h, a.target ?? h.path + (h.query === "" ? "" : "?" + h.query), a.authority ?? h.authority, "192.0.2.7", a.originalPath ?? "", a.ops ?? NONE, ids, a.xfcc ?? "");
+  return s.slice(0, -2) + ATTEMPT_LINE + "\r\n";
+}
+
+describe("upstream head as bytes = the string head (latin1) + x-envoy-attempt-count", () => {
+  for (const [hn, text] of HEADS) {
+    for (const a of ACTIONS) {
+      test(`${hn} × ${a.name}`, () => {
+        const h = parse(text, a.scheme);
+        const bi: ForwardIds = { xff: "", requestId: "" };
+        const si: ForwardIds = { xff: "", requestId: "" };
+        const got = build(h, a, bi).toString("latin1");
+        const want = oracle(h, a, si);
+        expect(got.replace(RID, "x-request-id: ID\r\n")).toBe(want.replace(RID, "x-request-id: ID\r\n"));
+        expect(bi.xff).toBe(si.xff);
+        if (RID.test(want)) expect(RID.test(got)).toBe(true);
+        else expect(bi.requestId).toBe(si.requestId);
+        // what the gateway owns appears once, what it drops does not
+        const lower = got.toLowerCase();
+        expect(lower.split("\r\nx-forwarded-for:").length).toBe(2);
+        expect(lower.split("\r\nx-request-id:").length).toBe(2);
+        expect(lower.split("\r\nx-envoy-attempt-count:").length).toBe(2);
+        expect(lower).not.toContain("\r\nconnection: close");
+        expect(lower).not.toContain("keep-alive");
+        expect(got.endsWith(ATTEMPT_LINE + "\r\n")).toBe(true);
+      });
+    }
+  }
+});
+
+describe("encoding", () => {
+  test("the client's obs-text bytes go upstream as received, in copied lines and in x-forwarded-for / x-request-id", () => {
+    const h = parse("GET /o HTTP/1.1\r\nHost: a\r\nX-Name: caf\xe9\xff\r\nX-Forwarded-For: 10.0.0.1\xe9\r\nX-Request-Id: id-\x80\r\n\r\n");
+    const out = upstreamHeadBytes(h, "/o", "a", "192.0.2.7", "", NONE, { xff: "", requestId: "" });
+    expect(out.includes(Buffer.from("X-Name: caf\xe9\xff\r\n", "latin1"))).toBe(true);
+    expect(out.includes(Buffer.from("x-forwarded-for: 10.0.0.1\xe9, 192.0.2.7\r\n", "latin1"))).toBe(true);
+    expect(out.includes(Buffer.from("x-request-id: id-\x80\r\n", "latin1"))).toBe(true);
+  });
+
+  test("configured values beyond ASCII are UTF-8 (0x80–0xFF too), and the client's bytes beside them stay as received", () => {
+    const h = parse("GET /o HTTP/1.1\r\nHost: a\r\nX-Name: caf\xe9\r\n\r\n");
+    const ops: HeaderOperations = { set: [["x-city", "Zürich"]], add: [["x-jp", "日本"]], remove: [] };
+    const out = upstreamHeadBytes(h, "/o", "a", "192.0.2.7", "", ops, { xff: "", requestId: "" });
+    expect(out.includes(Buffer.from("X-Name: caf\xe9\r\n", "latin1"))).toBe(true);
+    expect(out.includes(Buffer.from("x-city: Z\xc3\xbcrich\r\n", "latin1"))).toBe(true);
+    expect(out.includes(Buffer.from("x-jp: \xe6\x97\xa5\xe6\x9c\xac\r\n", "latin1"))).toBe(true);
+  });
+
+  test("a rewritten path or authority from configuration is UTF-8", () => {
+    const h = parse("GET /o HTTP/1.1\r\nHost: a\r\n\r\n");
+    const out = upstreamHeadBytes(h, "/café", "bücher.example", "192.0.2.7", "/o", NONE, { xff: "", requestId: "" });
+    expect(out.toString("utf8").startsWith("GET /café HTTP/1.1\r\nhost: bücher.example\r\n")).toBe(true);
+  });
+
+  test("a long head (many fields, long values) fits and is copied whole", () => {
+    let text = "GET /l HTTP/1.1\r\nHost: a\r\n";
+    for (let i = 0; i < 90; i++) text += `X-Field-${i}: ${"v".repeat(500)}\r\n`;
+    const h = parse(text + "\r\n");
+    const out = upstreamHeadBytes(h, "/l", "a", "192.0.2.7", "", NONE, { xff: "", requestId: "" });
+    const s = out.toString("latin1");
+    expect(s.startsWith(text)).toBe(true);
+    expect(s.endsWith(ATTEMPT_LINE + "\r\n")).toBe(true);
+  });
+
+  test("heads built one after another do not share bytes", () => {
+    const a = upstreamHeadBytes(parse("GET /1 HTTP/1.1\r\nHost: a\r\n\r\n"), "/1", "a", "192.0.2.7", "", NONE, { xff: "", requestId: "" });
+    const copy = Buffer.from(a);
+    for (let i = 0; i < 2000; i++) upstreamHeadBytes(parse("GET /2 HTTP/1.1\r\nHost: b\r\n\r\n"), "/2", "b", "192.0.2.8", "", NONE, { xff: "", requestId: "" });
+    expect(a.equals(copy)).toBe(true);
+  });
+});
+
+describe("UpstreamRequest", () => {
+  test("a retry's head carries its attempt count; the first try's is unchanged", () => {
+    const up = new UpstreamRequest();
+    up.setHead(upstreamHeadBytes(parse("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), "/", "a", "192.0.2.7", "", NONE, { xff: "", requestId: "" }));
+    expect(up.headOf(1).toString("latin1").endsWith("\r\nx-envoy-attempt-count: 1\r\n\r\n")).toBe(true);
+    expect(up.headOf(2).toString("latin1").endsWith("\r\nx-envoy-attempt-count: 2\r\n\r\n")).toBe(true);
+    expect(up.headOf(12).toString("latin1").endsWith("\r\nx-envoy-attempt-count: 12\r\n\r\n")).toBe(true);
+    expect(up.headText().endsWith("\r\nx-envoy-attempt-count: 1\r\n\r\n")).toBe(true);
+  });
+});

@@ -1,0 +1,141 @@
+// The request head for the upstream, assembled as bytes: the header lines
+// that pass are copied from the bytes the client sent, in runs (spans from the
+// parse), and only the lines the gateway changes or adds are written: Host
+// when rewritten, the route's header operations, x-forwarded-for/-proto,
+// x-request-id, x-envoy-original-path, x-forwarded-client-cert, the framing
+// (content-length / transfer-encoding), the WebSocket upgrade and
+// x-envoy-attempt-count. No string of the whole head is made or encoded.
+//
+// Encoding: the client's bytes go upstream as they came (obs-text 0x80–0xFF
+// included); so do values taken from them (x-forwarded-for, x-request-id),
+// written one byte per latin1 character. Text from configuration or the
+// gateway (a rewritten path or Host, header operations, XFCC) is written as
+// UTF-8, as Envoy writes configured values: "café" in a VirtualService goes as
+// 63 61 66 C3 A9. (The string head this replaces wrote such text as latin1
+// unless a character was above 0xFF, and then encoded the whole head, client
+// bytes included, as UTF-8.)
+import type { HeaderOperations } from "../../src/snapshot/types.ts";
+import { R_HOST, R_OTHER, R_REQUEST_ID, R_XFF } from "./fields.ts";
+import { type ForwardIds, hasOps, opLines, overridden, requestId } from "./heads-out.ts";
+import type { RequestHead } from "./parse-request.ts";
+
+type Writable = Buffer & {
+  latin1Write(s: string, offset: number, length: number): number;
+  utf8Write(s: string, offset: number, length: number): number;
+};
+
+/** The line the head ends with (before the blank line) on the first try; upstream-request.ts renumbers it. */
+export const ATTEMPT_LINE = "x-envoy-attempt-count: 1\r\n";
+
+/**
+ * Heads are written into a slab and handed out as views of it (as Node pools
+ * small Buffers): one object per head and no allocation of its own. A head
+ * lives as long as its exchange (retries, mirrors) and keeps its slab alive.
+ */
+const SLAB = 64 * 1024;
+let slab = Buffer.allocUnsafe(SLAB) as Writable;
+let slabPos = 0;
+
+/** Room for `size` bytes at slabPos (a fresh slab when the current one is short, or one of its own for a huge head). */
+function room(size: number): Writable {
+  if (slabPos + size > slab.length) {
+    slab = Buffer.allocUnsafe(Math.max(SLAB, size)) as Writable;
+    slabPos = 0;
+  }
+  return slab;
+}
+
+/** Write text from configuration or the gateway: UTF-8 (ASCII is the common case and the same bytes). */
+function writeText(out: Writable, pos: number, s: string): number {
+  return pos + out.utf8Write(s, pos, out.length - pos);
+}
+
+/**
+ * The request head for the upstream, ending in x-envoy-attempt-count: 1 and
+ * the blank line. `target` is the (possibly rewritten) path with query;
+ * `clientIp` is appended to x-forwarded-for. Fills `ids` (for the access log).
+ */
+export function upstreamHeadBytes(
+  h: RequestHead,
+  target: string,
+  authority: string,
+  clientIp: string,
+  originalPath: string,
+  ops: HeaderOperations,
+  ids: ForwardIds,
+  xfcc = "",
+): Buffer {
+  const b = h.buf;
+  const base = h.base;
+  const sp = h.spans;
+  const kinds = h.kinds;
+  const n = h.count;
+  const keepHost = h.hostHeader !== "" && authority === h.hostHeader;
+  const nominated = h.nominated;
+  const withOps = hasOps(ops);
+
+  // what the gateway adds: the client's x-forwarded-for values and x-request-id are read first
+  let xff = "";
+  let rid = "";
+  for (let k = 0; k < n; k++) {
+    const kind = kinds[k];
+    if (kind === R_XFF) xff = xff === "" ? h.value(k) : xff + ", " + h.value(k);
+    else if (kind === R_REQUEST_ID && rid === "") rid = h.value(k);
+  }
+  ids.xff = xff === "" ? clientIp : xff + ", " + clientIp;
+  ids.requestId = rid === "" ? requestId() : rid;
+
+  const line = h.method + " " + target + " HTTP/1.1\r\n";
+  let config = keepHost ? "" : "host: " + authority + "\r\n";
+  if (withOps) config += opLines(ops);
+  let own = "x-forwarded-for: " + ids.xff + "\r\nx-forwarded-proto: " + h.scheme + "\r\nx-request-id: " + ids.requestId + "\r\n";
+  if (originalPath !== "") own += "x-envoy-original-path: " + originalPath + "\r\n";
+  let tail = xfcc === "" ? "" : "x-forwarded-client-cert: " + xfcc + "\r\n";
+  if (h.chunked) tail += "transfer-encoding: chunked\r\n";
+  else if (h.contentLength >= 0) tail += "content-length: " + h.contentLength + "\r\n";
+  if (h.upgrade !== "") tail += "connection: upgrade\r\nupgrade: " + h.header("upgrade") + "\r\n";
+  tail += ATTEMPT_LINE + "\r\n";
+
+  const fieldsEnd = sp[4 * n]!; // offset of the final CRLF: the field lines are [sp[0], fieldsEnd)
+  // at most 3 UTF-8 bytes per UTF-16 unit of text
+  const size = 3 * (line.length + config.length + tail.length) + (n > 0 ? fieldsEnd - sp[0]! : 0) + own.length;
+  const out = room(size);
+  const start = slabPos;
+  let pos = writeText(out, start, line);
+
+  // the received field lines that pass, copied in runs
+  let run = -1;
+  for (let k = 0; k < n; k++) {
+    let keep = false;
+    switch (kinds[k]) {
+      case R_HOST:
+        keep = keepHost;
+        break;
+      case R_OTHER:
+        if (nominated === null && !withOps) keep = true;
+        else {
+          const name = h.name(k).toLowerCase();
+          keep = !(nominated !== null && nominated.includes(name)) && !(withOps && overridden(ops, name));
+        }
+        break;
+      // x-forwarded-for, x-request-id: rewritten below; connection, upgrade, expect, content-length,
+      // transfer-encoding, hop-by-hop and the gateway's own: re-framed or dropped
+    }
+    if (keep) {
+      if (run < 0) run = sp[4 * k]!;
+    } else if (run >= 0) {
+      pos += b.copy(out, pos, base + run, base + sp[4 * k]!);
+      run = -1;
+    }
+  }
+  if (run >= 0) pos += b.copy(out, pos, base + run, base + fieldsEnd);
+
+  if (h.highBytes) {
+    // x-forwarded-for or x-request-id may hold the client's obs-text: one byte per latin1 character
+    if (config !== "") pos = writeText(out, pos, config);
+    pos += out.latin1Write(own, pos, own.length);
+    pos = writeText(out, pos, tail);
+  } else pos = writeText(out, pos, config + own + tail); // own is ASCII then
+  slabPos = (pos + 7) & ~7;
+  return out.subarray(start, pos);
+}
