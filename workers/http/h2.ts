@@ -7,8 +7,8 @@
 // HTTP/1.1 or HTTP/2 (upstream-h2.ts) as the cluster says.
 import * as http2 from "node:http2";
 import { reportError } from "../context.ts";
-import { RawDuplex } from "../tls/bridge.ts";
 import { HOP_BY_HOP } from "./fields.ts";
+import { H2Duplex, type RawConn } from "./h2-duplex.ts";
 import { H2Stream, type H2Parent, type StreamOwner } from "./h2-stream.ts";
 
 /** What a request line looks like to an HTTP/1.1 parser when a client starts HTTP/2 ("PRI * HTTP/2.0" + empty head). */
@@ -32,13 +32,13 @@ const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_PROTOCOL_ERROR } = http2.constants;
 
 /** The HTTP/2 side of one client connection. */
 export class H2Conn implements StreamOwner {
-  readonly duplex: RawDuplex;
+  readonly duplex: H2Duplex;
   readonly session: http2.ServerHttp2Session;
   /** Streams not closed yet (the idle timeout checks their exchanges). */
   readonly streams = new Set<H2Stream>();
 
   constructor(readonly parent: H2Parent) {
-    this.duplex = new RawDuplex(parent.socket as never);
+    this.duplex = new H2Duplex(parent.socket as RawConn);
     this.session = http2.performServerHandshake(this.duplex, { settings: SETTINGS });
     this.session.on("stream", (stream, headers) => {
       try {
