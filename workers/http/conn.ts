@@ -2,8 +2,10 @@
 // a socket, or one HTTP/2 stream of one). Types only: exchange.ts and
 // response.ts depend on these, not on downstream.ts, which sits above them.
 import type { ConnFacts } from "../../src/dispatch/decision.ts";
-import type { FilterChain } from "../../src/snapshot/types.ts";
+import type { FilterChain, HeaderOperations } from "../../src/snapshot/types.ts";
 import type { PortState } from "../port-state.ts";
+import type { ChunkedScanner } from "./chunked.ts";
+import type { ResponseHead } from "./parse-response.ts";
 
 /**
  * A connection whose TLS gangway terminated: the chain it handshook with
@@ -40,6 +42,12 @@ export interface ExchangeConn extends ConnFacts {
   /** Coarse time the connection was asked to close (--max-connection-duration), else 0: responses say `connection: close`. */
   readonly drainStart: number;
   write(b: Uint8Array): boolean;
+  /**
+   * HTTP/2 streams (h2-stream.ts): a proxied response's head goes out as
+   * fields, not HTTP/1.1 text; its body then comes through write() as data
+   * spans, a chunked one decoded (`trailers`: its scanner, keeping them).
+   */
+  respondFields?(r: ResponseHead, b: Buffer, ops: HeaderOperations, server: string, serviceTimeMs: number, trailers: ChunkedScanner | null): void;
   pause(): void;
   resume(): void;
   abort(): void;

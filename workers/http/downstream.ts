@@ -11,7 +11,8 @@ import type { DownstreamTls, ExchangeConn } from "./conn.ts";
 import { BODY_BAD, BODY_MORE } from "./body.ts";
 import { TCHAR } from "./chars.ts";
 import { Exchange } from "./exchange.ts";
-import { H2Conn, startsWithPreface, type StreamSocket } from "./h2.ts";
+import { H2Conn, startsWithPreface } from "./h2.ts";
+import type { H2Stream } from "./h2-stream.ts";
 import { findHeadBytes } from "./fields.ts";
 import { borrowScratch, returnScratch, type HeadScratch } from "./head-scratch.ts";
 import { Outbox } from "./outbox.ts";
@@ -49,10 +50,10 @@ export type { DownstreamTls };
 export class Downstream implements ExchangeConn, PortConnection {
   /** Set for TLS-terminated connections (workers/tls/listener.ts). */
   tls: DownstreamTls | null = null;
-  /** The connection speaks HTTP/2 (its streams are child Downstreams). */
+  /** The connection speaks HTTP/2 (its streams are H2Streams). */
   h2: H2Conn | null = null;
-  /** This Downstream is one HTTP/2 stream of a connection. */
-  h2Stream = false;
+  /** ExchangeConn: a Downstream is never one HTTP/2 stream (h2-stream.ts is). */
+  readonly h2Stream = false;
   /** Requests started on this connection. */
   private requests = 0;
   private buf: Buffer | null = null;
@@ -74,10 +75,8 @@ export class Downstream implements ExchangeConn, PortConnection {
   drainStart = 0;
   /** --proxy-protocol: reads the connection's PROXY header before any request (plain-text ports; TLS ports read it before the ClientHello). */
   proxy: ProxyHeaderReader | null = null;
-  /** HTTP/2: the streams (child Downstreams) whose exchange runs, for their idle timeout. */
-  streams: Set<Downstream> | null = null;
-  /** An HTTP/2 stream: the connection it runs on. */
-  parent: Downstream | null = null;
+  /** HTTP/2: the open streams, for their idle timeout. */
+  streams: Set<H2Stream> | null = null;
   closed = false;
   /** end() was called: no more requests are read; closes once written. */
   ending = false;
@@ -270,7 +269,7 @@ export class Downstream implements ExchangeConn, PortConnection {
           this.off = 0;
           break;
         }
-        if (this.requests === 0 && !this.h2Stream && startsWithPreface(buf, off)) {
+        if (this.requests === 0 && startsWithPreface(buf, off)) {
           this.startH2(off === 0 ? buf : buf.subarray(off));
           break;
         }
@@ -330,17 +329,8 @@ export class Downstream implements ExchangeConn, PortConnection {
   private startH2(first: Buffer): void {
     this.buf = null;
     this.off = 0;
-    const streams = (this.streams = new Set());
-    this.h2 = new H2Conn(this, (sock: StreamSocket) => {
-      const child = new Downstream(sock as unknown as Socket<Downstream>, this.port);
-      child.tls = this.tls;
-      child.h2Stream = true;
-      child.parent = this;
-      child.remoteIp = this.remoteIp; // the PROXY protocol's client, when there was one
-      child.remotePort = this.remotePort;
-      streams.add(child);
-      return child;
-    });
+    this.h2 = new H2Conn(this);
+    this.streams = this.h2.streams;
     this.h2.feed(first);
   }
 
@@ -439,11 +429,10 @@ export class Downstream implements ExchangeConn, PortConnection {
     this.closed = true;
     this.out = null;
     this.port.conns.delete(this);
-    this.parent?.streams?.delete(this);
     if (this.h2 !== null) return this.h2.closed();
     const ex = this.ex;
     if (ex !== null) ex.onDownstreamClose();
-    else if (this.state === HEAD && this.buf !== null && this.off < this.buf.length && !this.h2Stream) this.abandonHead();
+    else if (this.state === HEAD && this.buf !== null && this.off < this.buf.length) this.abandonHead();
   }
 
   /** The client left in the middle of a request head: one access-log line for it (0 DC). */

@@ -5,7 +5,7 @@
 import { REPLIES, type ReplyRow, type UpstreamFailure } from "../../src/dispatch/replies.ts";
 import type { OutlierResult } from "../../src/upstream/outlier.ts";
 import { options } from "../context.ts";
-import { BODY_BAD, BODY_CLOSE } from "./body.ts";
+import { BODY_BAD, BODY_CHUNKED, BODY_CLOSE } from "./body.ts";
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
 import type { BodyReader } from "./body.ts";
 import type { ExchangeConn, TunnelUser } from "./conn.ts";
@@ -127,6 +127,7 @@ function onHeadBytes(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): vo
   const connection = ex.connectionHeader;
   const ms = ex.upstreamServiceTime;
   const ds = ex.ds;
+  if (ds.respondFields !== undefined) return fieldsHead(ex, conn, r, buf, end, ms);
   if (ex.decode) {
     ex.responseStarted();
     ds.write(buildResponseHead(r, buf, 0, ex.responseOps, options.serverHeader, ms, framing, connection, end, end));
@@ -146,11 +147,42 @@ function onHeadBytes(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): vo
   if (rb.done) responseComplete(ex, conn, bodyEnd < buf.length);
 }
 
+/**
+ * An HTTP/2 stream: the head goes out as fields, the body as data (a chunked
+ * one decoded, its trailers kept for the stream's trailers). As for HTTP/1.1,
+ * the body bytes read with the head are checked before anything is sent.
+ */
+function fieldsHead(ex: ResponseExchange, conn: UpstreamConn, r: ResponseHead, buf: Buffer, end: number, ms: number): void {
+  const rb = ex.respBody;
+  const sc = rb.kind === BODY_CHUNKED ? rb.chunked! : null;
+  let spans: Buffer[] | null = null;
+  if (sc !== null) {
+    sc.trailerBytes = [];
+    spans = [];
+  }
+  const rr = rb.done ? end : rb.consume(buf, end, buf.length, spans === null ? null : (b, s, e) => spans!.push(b.subarray(s, e)));
+  if (rr === BODY_BAD) return protocolError(ex);
+  ex.responseStarted();
+  const ds = ex.ds;
+  ds.respondFields!(r, buf, ex.responseOps, options.serverHeader, ms, sc);
+  const bodyEnd = rr < 0 ? buf.length : rr;
+  let ok = true;
+  if (spans !== null) {
+    for (let i = 0; i < spans.length; i++) ok = ds.write(spans[i]!) && ok;
+    ex.bytesSent = sc!.dataBytes;
+  } else if (bodyEnd > end) {
+    ex.bytesSent += bodyEnd - end;
+    ok = ds.write(buf.subarray(end, bodyEnd));
+  }
+  if (!ok) conn.pause();
+  if (rb.done) responseComplete(ex, conn, bodyEnd < buf.length);
+}
+
 function writeBody(ex: ResponseExchange, conn: UpstreamConn, data: Buffer, start: number): void {
   const rb = ex.respBody;
   const ds = ex.ds;
   let end: number;
-  if (ex.decode) {
+  if (ex.decode || (rb.kind === BODY_CHUNKED && ds.respondFields !== undefined)) {
     const r = rb.done ? start : rb.consume(data, start, data.length, (b, s, e) => ds.write(b.subarray(s, e)));
     if (r === BODY_BAD) return midBodyError(ex, REPLIES.upstream_protocol_error_after_response);
     end = r < 0 ? data.length : r;

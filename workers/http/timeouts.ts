@@ -41,7 +41,16 @@ export function checkTimeouts(d: Downstream, now: number): void {
   streamIdle(d, now);
 }
 
-function streamIdle(d: Downstream, now: number): void {
+/** What the stream idle timeout reads of a connection (a Downstream) or an HTTP/2 stream (H2Stream). */
+interface IdleCheck {
+  readonly lastActive: number;
+  readonly ex: { readonly tunnel: boolean; streamIdle(): void } | null;
+  readonly congested: boolean;
+  readonly ending: boolean;
+  abort(): void;
+}
+
+function streamIdle(d: IdleCheck, now: number): void {
   const idleMs = options.streamIdleTimeoutMs;
   if (idleMs <= 0 || now - d.lastActive < idleMs) return;
   const ex = d.ex;

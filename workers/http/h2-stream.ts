@@ -1,0 +1,387 @@
+// One HTTP/2 stream from a client, as the client side of an exchange
+// (ExchangeConn): no child connection in between. The stream's headers are
+// written once as an HTTP/1.1 head and parsed (the same parser, limits and
+// routing view as HTTP/1.1); its DATA goes straight into the exchange's body
+// reader. A proxied response comes back as fields (respondFields,
+// h2-response.ts), its body as data spans (chunked bodies already decoded by
+// response.ts); local replies (404, 503 ...) come as HTTP/1.1 text, read here.
+// The last DATA of a response carries END_STREAM: the last chunk written is
+// held until the next write, the end of the exchange, or the end of the tick.
+import type * as http2 from "node:http2";
+import { constants } from "node:http2";
+import type { HeaderOperations, Listener } from "../../src/snapshot/types.ts";
+import { coarseNow, reportError } from "../context.ts";
+import type { PortState } from "../port-state.ts";
+import { BODY_BAD, BODY_MORE } from "./body.ts";
+import { CHUNKED_BAD, ChunkedScanner, trailerFields } from "./chunked.ts";
+import type { DownstreamTls, ExchangeConn } from "./conn.ts";
+import { Exchange } from "./exchange.ts";
+import { fieldKindsScratch, fieldSpansScratch } from "./fields.ts";
+import { responseFields, textResponseFields } from "./h2-response.ts";
+import { lastChunk } from "./h2-upstream-heads.ts";
+import { parseRequestHead, RequestHead } from "./parse-request.ts";
+import type { ResponseHead } from "./parse-response.ts";
+
+/** The client connection the streams run on (a Downstream). */
+export interface H2Parent {
+  readonly socket: unknown;
+  readonly port: PortState;
+  readonly tls: DownstreamTls | null;
+  readonly remoteIp: string;
+  readonly peerIp: string;
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  readonly drainStart: number;
+}
+
+/** What a stream needs of its connection. */
+export interface StreamOwner {
+  readonly parent: H2Parent;
+  /** A stream is over (closed or reset): forget it. */
+  streamClosed(s: H2Stream): void;
+}
+
+/** Response bytes queued on a stream above which the exchange is told to wait. */
+const HIGH_WATER = 256 * 1024;
+const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR, NGHTTP2_PROTOCOL_ERROR } = constants;
+
+/** Response states. */
+const HEAD = 0;
+/** Head read: body bytes pass (decoded, as data spans). */
+const BODY = 1;
+/** Text mode: the body is chunked and decoded here. */
+const CHUNKED = 2;
+const DONE = 3;
+
+const CRLF = Buffer.from("\r\n", "latin1");
+const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
+/** The error a reset stream is destroyed with (its 'error' event is ignored). */
+const RESET = new Error("stream reset by the gateway");
+const ENDED: http2.ServerStreamResponseOptions = { endStream: true };
+const TRAILERS: http2.ServerStreamResponseOptions = { waitForTrailers: true };
+
+export class H2Stream implements ExchangeConn {
+  readonly h2Stream = true;
+  /** The exchange while it runs; null once it is over. */
+  ex: Exchange | null = null;
+  lastActive = coarseNow;
+  /** The exchange is over (timeouts.ts: a stream still congested then is a client not reading). */
+  ending = false;
+  /** The stream is closed or reset: nothing more is written. */
+  private over = false;
+  /** The client ended its side. */
+  private ended = false;
+  private received = 0;
+  /** Request trailers from the client, sent on in the chunked body's last chunk. */
+  private reqTrailers: http2.IncomingHttpHeaders | null = null;
+  // --- response ---
+  private state = HEAD;
+  /** Text mode: response head bytes so far; the chunked body's scanner. */
+  private text: Buffer | null = null;
+  private scanner: ChunkedScanner | null = null;
+  /** Where the response's trailers are kept (a chunked body's scanner), or null. */
+  private trailerSrc: ChunkedScanner | null = null;
+  /** Headers not sent yet (sent with the first data, or at the end with END_STREAM). */
+  private fields: http2.OutgoingHttpHeaders | null = null;
+  /** The last data span written, held so that END_STREAM can go on it. */
+  private held: Buffer | null = null;
+  private flushQueued = false;
+  /** respond() asked for trailers (wantTrailers sends them). */
+  private wantsTrailers = false;
+  readonly remoteIp: string;
+  readonly peerIp: string;
+  readonly port: PortState;
+  readonly tls: DownstreamTls | null;
+
+  constructor(
+    private readonly owner: StreamOwner,
+    readonly stream: http2.ServerHttp2Stream,
+    /** Request body length announced by the client, or -1 (sent on as chunked). */
+    private readonly length: number,
+  ) {
+    const p = owner.parent;
+    this.remoteIp = p.remoteIp;
+    this.peerIp = p.peerIp;
+    this.port = p.port;
+    this.tls = p.tls;
+  }
+
+  get listener(): Listener {
+    return this.port.listener;
+  }
+  get sni(): string | null {
+    const t = this.tls;
+    return t === null ? null : t.sni;
+  }
+  get remoteAddress(): string {
+    return this.owner.parent.remoteAddress;
+  }
+  get localAddress(): string {
+    return this.owner.parent.localAddress;
+  }
+  get drainStart(): number {
+    return this.owner.parent.drainStart;
+  }
+  get congested(): boolean {
+    return !this.over && this.stream.writableLength > HIGH_WATER;
+  }
+
+  /** Run the request whose head (HTTP/1.1 text, from the stream's headers) is `head`. */
+  start(head: string): void {
+    const st = this.stream;
+    st.on("data", (b: Buffer) => this.fromClient(b));
+    st.on("trailers", (t: http2.IncomingHttpHeaders) => void (this.reqTrailers = t));
+    st.on("end", () => this.clientEnded());
+    st.on("drain", () => this.onDrain());
+    st.on("close", () => this.closed());
+    st.on("error", () => {});
+    const h = new RequestHead();
+    const status = parseRequestHead(Buffer.from(head, "latin1"), 0, head.length, h, fieldSpansScratch(), fieldKindsScratch());
+    const ex = new Exchange(this, h);
+    this.ex = ex;
+    if (status !== 0) return ex.badRequest(status);
+    ex.start();
+    if (ex.finished) return;
+    if (ex.reqBody.done) {
+      if (this.length === 0) this.ended = true;
+      ex.requestComplete();
+    }
+  }
+
+  // --- request side ---
+
+  private fromClient(b: Buffer): void {
+    this.lastActive = coarseNow;
+    if (this.ended) return;
+    this.received += b.length;
+    if (this.length >= 0) {
+      if (this.received > this.length) return this.reset(NGHTTP2_PROTOCOL_ERROR);
+      this.body(b);
+    } else if (b.length > 0) {
+      this.body(Buffer.concat([Buffer.from(b.length.toString(16) + "\r\n", "latin1"), b, CRLF]));
+    }
+  }
+
+  private clientEnded(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.length < 0) this.body(this.reqTrailers === null ? LAST_CHUNK : Buffer.from(lastChunk(this.reqTrailers), "latin1"));
+    else if (this.received < this.length) this.reset(NGHTTP2_PROTOCOL_ERROR); // body shorter than its content-length
+  }
+
+  private body(b: Buffer): void {
+    const ex = this.ex;
+    if (ex === null || ex.finished || ex.reqComplete) return;
+    const r = ex.feedBody(b, 0, b.length);
+    if (r === BODY_MORE) return;
+    if (r === BODY_BAD) return ex.badBody();
+    ex.requestComplete();
+  }
+
+  // --- ExchangeConn ---
+
+  touch(): void {
+    this.lastActive = coarseNow;
+  }
+
+  pause(): void {
+    if (!this.over) this.stream.pause();
+  }
+
+  resume(): void {
+    if (!this.over) this.stream.resume();
+  }
+
+  abort(): void {
+    this.reset(NGHTTP2_INTERNAL_ERROR);
+  }
+
+  startTunnel(): void {
+    this.abort(); // no upgrades on HTTP/2 (the head never asks for one)
+  }
+
+  /** The response head of a proxied response, as fields; the body follows through write() as data spans. */
+  respondFields(r: ResponseHead, b: Buffer, ops: HeaderOperations, server: string, serviceTimeMs: number, trailers: ChunkedScanner | null): void {
+    if (this.over) return;
+    this.fields = responseFields(r, b, ops, server, serviceTimeMs);
+    this.trailerSrc = trailers;
+    this.state = BODY;
+    this.queueFlush();
+  }
+
+  /** Response bytes from the exchange: text (a local reply), or body spans after respondFields. */
+  write(b: Uint8Array): boolean {
+    if (this.over) return true;
+    const buf = b instanceof Buffer ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+    try {
+      if (this.state === BODY) this.data(buf);
+      else this.fromText(buf);
+    } catch (err) {
+      reportError("h2 response", err);
+      this.reset(NGHTTP2_INTERNAL_ERROR);
+    }
+    return this.over || this.stream.writableLength <= HIGH_WATER;
+  }
+
+  exchangeDone(_ex: object, _close: boolean): void {
+    this.ex = null;
+    this.ending = true;
+    this.lastActive = coarseNow;
+    if (this.over) return;
+    // no response head came, or a chunked body was cut short: the client must not take it as complete
+    if (this.state === HEAD || (this.state === CHUNKED && !this.scanner!.done)) return this.reset(NGHTTP2_INTERNAL_ERROR);
+    this.state = DONE;
+    this.safeFlush(true);
+    this.over = true;
+    // an early answer (413, 404 ...) to a request whose body is still coming: stop the client sending
+    if (!this.ended && !this.stream.destroyed) this.stream.close(NGHTTP2_NO_ERROR);
+  }
+
+  // --- stream events ---
+
+  private onDrain(): void {
+    this.lastActive = coarseNow;
+    const ex = this.ex;
+    if (ex !== null && !ex.finished) ex.onDownstreamDrain();
+  }
+
+  /** The stream is gone (finished, reset by the client, or the connection closed). */
+  private closed(): void {
+    this.over = true;
+    this.owner.streamClosed(this);
+    const ex = this.ex;
+    if (ex !== null && !ex.finished) ex.onDownstreamClose();
+  }
+
+  private reset(code: number): void {
+    if (this.over) return;
+    this.over = true;
+    this.held = null;
+    this.fields = null;
+    const st = this.stream;
+    if (st.destroyed) return;
+    // Bun's stream.close(code) ends the stream cleanly (END_STREAM) before its RST_STREAM, so a
+    // truncated response would look complete; destroy(err) sends RST_STREAM(INTERNAL_ERROR) alone
+    if (code === NGHTTP2_NO_ERROR) st.close(code);
+    else st.destroy(RESET);
+  }
+
+  // --- response out ---
+
+  /** A data span of the response body. */
+  private data(b: Buffer): void {
+    if (b.length === 0) return;
+    const prev = this.held;
+    this.held = b;
+    if (prev !== null) {
+      this.flushHead(false);
+      this.stream.write(prev);
+    } else this.queueFlush();
+  }
+
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      if (!this.over && this.state !== DONE) this.safeFlush(false);
+    });
+  }
+
+  /** flush(), a throw (fields node:http2 refuses) resetting the stream. */
+  private safeFlush(end: boolean): void {
+    try {
+      this.flush(end);
+    } catch (err) {
+      reportError("h2 response", err);
+      this.reset(NGHTTP2_INTERNAL_ERROR);
+    }
+  }
+
+  /** Send the headers if they are still held. `last`: nothing follows them (the exchange is over). */
+  private flushHead(last: boolean): void {
+    const h = this.fields;
+    if (h === null) return;
+    this.fields = null;
+    const st = this.stream;
+    if (last) {
+      if (this.held === null && !this.hasTrailers()) return void st.respond(h, ENDED);
+      if (!this.hasTrailers()) return void st.respond(h);
+    } else if (this.trailerSrc === null) return void st.respond(h);
+    this.wantsTrailers = true;
+    st.once("wantTrailers", () => this.sendTrailers());
+    st.respond(h, TRAILERS);
+  }
+
+  /** Write what is held; `end`: the response is complete (END_STREAM on the last frame). */
+  private flush(end: boolean): void {
+    const st = this.stream;
+    if (st.destroyed) return;
+    const headersOnly = end && this.fields !== null && this.held === null && !this.hasTrailers();
+    this.flushHead(end);
+    if (headersOnly) return;
+    const b = this.held;
+    this.held = null;
+    if (end) {
+      if (b !== null) st.end(b);
+      else st.end();
+    } else if (b !== null) st.write(b);
+  }
+
+  private hasTrailers(): boolean {
+    const s = this.trailerSrc;
+    return s !== null && s.trailerBytes !== null && s.trailerBytes.length > 0;
+  }
+
+  private sendTrailers(): void {
+    const t: http2.OutgoingHttpHeaders = {};
+    for (const [n, v] of trailerFields(this.trailerSrc?.trailerBytes ?? null)) if (!HOP_TRAILER.has(n)) t[n] = v;
+    try {
+      this.stream.sendTrailers(t);
+    } catch (err) {
+      reportError("h2 trailers", err);
+    }
+  }
+
+  /** Text mode: an HTTP/1.1 response (a local reply), head then body. */
+  private fromText(b: Buffer): void {
+    if (this.state === CHUNKED) {
+      const r = this.scanner!.scan(b, 0, b.length, (buf, st, en) => this.data(buf.subarray(st, en)));
+      if (r === CHUNKED_BAD) this.reset(NGHTTP2_PROTOCOL_ERROR);
+      return;
+    }
+    if (this.state === DONE) return;
+    this.text = this.text === null ? b : Buffer.concat([this.text, b]);
+    for (;;) {
+      const r: Buffer = this.text!;
+      const end = r.indexOf("\r\n\r\n", 0, "latin1");
+      if (end < 0) return;
+      const head = r.toString("latin1", 0, end);
+      const rest = end + 4;
+      this.text = rest < r.length ? r.subarray(rest) : null;
+      const got = textResponseFields(head);
+      if (got === null) {
+        // an interim response (100 Continue): HTTP/2 needs none
+        if (this.text === null) return;
+        continue;
+      }
+      this.fields = got.fields;
+      if (got.chunked) {
+        this.scanner = new ChunkedScanner();
+        this.scanner.trailerBytes = [];
+        this.trailerSrc = this.scanner;
+        this.state = CHUNKED;
+      } else this.state = BODY;
+      this.queueFlush();
+      const left = this.text;
+      this.text = null;
+      if (left === null) return;
+      if (this.state === BODY) this.data(left);
+      else this.fromText(left);
+      return;
+    }
+  }
+}
+
+/** Trailer fields never sent on HTTP/2. */
+const HOP_TRAILER = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "http2-settings"]);
