@@ -47,6 +47,7 @@ read -r srps sp99 sfail sreq < <(load "$STEADY")
 printf "steady   %3ss: req/s %9s  p99 %8s ms  failed %s of %s\n" "$STEADY" "$srps" "$sp99" "$sfail" "$sreq"
 before=$(grep -c '"configuration reloaded"' "$W/gangway.log" || true)
 ( for v in $(seq 1 "$CHURN"); do $BUN bench/reload-config.ts "$W/config" --churn "$v"; sleep 1; done ) & CH=$!
+echo "RSS before the changes: $(( $(rss_kb $GWP) / 1024 )) MB"
 read -r rrps rp99 rfail rreq < <(load "$CHURN")
 wait $CH 2>/dev/null || true; CH=""; tend=$(date +%s%N)
 # until the last change is served (a reload of this size takes seconds; 120 s at most)
@@ -61,6 +62,12 @@ took=$(grep '"configuration reloaded"' "$W/gangway.log" | tail -n +$((before + 1
 n=$(echo $took | wc -w)
 echo "$CHURN changes written, $n reloads applied by then (changes that land while a reload runs are taken together)"
 [ "$n" -gt 0 ] && echo "reload took_ms (read + compile + every worker applied): median $(median $took), max $(printf '%s\n' $took | sort -n | tail -1); all: $took"
+# per-phase medians from the same lines (read/decode/compile in the primary, then the slowest worker)
+for f in read_ms decode_ms compile_ms diff_ms send_ms worker_receive_ms worker_apply_ms; do
+  v=$(grep '"configuration reloaded"' "$W/gangway.log" | tail -n +$((before + 1)) | grep -o "\"$f\":[0-9.]*" | cut -d: -f2 | tr '\n' ' ')
+  [ -n "$v" ] && printf "  %-18s median %8s  max %8s\n" "$f" "$(median $v)" "$(printf '%s\n' $v | sort -g | tail -1)"
+done
+grep '"configuration reloaded"' "$W/gangway.log" | tail -1 | grep -o '"workers_delta":[0-9]*,"workers_full":[0-9]*,"vhosts_sent":[0-9]*' || true
 grep -E '"level":"(error|warn)"' "$W/gangway.log" | head -3
 awk -v r="$rp99" -v s="$sp99" -v f="$rfail" 'BEGIN { printf "p99 during reloads / steady p99: %.2f (target <= 2), failed requests during reloads: %d (target 0)\n", r / s, f }'
 echo "RSS after: $(( $(rss_kb $GWP) / 1024 )) MB; load at end: $(cat /proc/loadavg)"

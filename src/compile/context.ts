@@ -6,8 +6,8 @@ import type { Resource } from "../model/index.ts";
 import { fieldPath, resourceRef } from "../model/meta.ts";
 import type { RuleIndex } from "../resolve/destinationrules.ts";
 import type { Registry, ServiceInfo } from "../resolve/services.ts";
-import type { Credential, Finding, FindingLevel } from "../snapshot/types.ts";
-import type { CompileReuse } from "./reuse.ts";
+import type { Credential, Finding, FindingLevel, PathIndex, Route } from "../snapshot/types.ts";
+import type { VirtualServiceResource } from "../model/istio.ts";
 
 export interface CompileOptions {
   /** Gateway namespace (--namespace, default istio-system). */
@@ -48,7 +48,16 @@ export interface CompileOptions {
   /** --trusted-proxies (else the mesh config's gatewayTopology.numTrustedProxies, else 0). */
   trustedProxies?: number;
   /** Results of the previous compile a long-running primary keeps (src/compile/reuse.ts); never changes the output. */
-  reuse?: CompileReuse;
+  reuse?: CompileReuseHooks;
+}
+
+/** What compile asks of CompileReuse (src/compile/reuse.ts implements it; declared here so the two do not import each other). */
+export interface CompileReuseHooks {
+  begin(resources: Resource[], opts: CompileOptions): void;
+  end(): void;
+  abort(): void;
+  routes(ctx: CompileContext, vs: VirtualServiceResource, scope: string, build: () => Route[]): Route[];
+  pathIndex(routes: Route[], build: (routes: Route[]) => PathIndex): PathIndex;
 }
 
 export type IngressMode = "strict" | "default" | "off";

@@ -142,8 +142,17 @@ function keyedKey(list: HeaderMatch[]): string {
   return k;
 }
 
-/** Every field the lookup tests (not the name): equal keys, equal matching. */
+/** conditionsKey per matches list: compile reuse hands the same route objects to the next compile's program. */
+const conditionKeys = new WeakMap<RouteMatch[], string>();
+
+/** Every field the lookup tests (not the name): equal keys, equal matching. Route matches are not changed once compiled. */
 function conditionsKey(ms: RouteMatch[]): string {
+  let k = conditionKeys.get(ms);
+  if (k === undefined) conditionKeys.set(ms, (k = conditionsKeyOf(ms)));
+  return k;
+}
+
+function conditionsKeyOf(ms: RouteMatch[]): string {
   let k = "";
   for (const m of ms) {
     k += `${stringMatchKey(m.uri)}|${m.ignoreUriCase}|${stringMatchKey(m.scheme)}|${stringMatchKey(m.method)}|${stringMatchKey(m.authority)}`;

@@ -22,7 +22,7 @@
 import type { Resource } from "../model/index.ts";
 import type { VirtualServiceResource } from "../model/istio.ts";
 import type { PathIndex, Route } from "../snapshot/types.ts";
-import type { ClusterRequest, CompileContext, CompileOptions } from "./context.ts";
+import type { ClusterRequest, CompileContext, CompileOptions, CompileReuseHooks } from "./context.ts";
 
 type ReportArgs = Parameters<CompileContext["report"]>;
 
@@ -51,7 +51,7 @@ function optionsText(opts: CompileOptions): string {
   });
 }
 
-export class CompileReuse {
+export class CompileReuse implements CompileReuseHooks {
   private texts = new WeakMap<Resource, string>();
   private context = "";
   private prev = new Map<VirtualServiceResource, Map<string, Recorded>>();

@@ -7,8 +7,7 @@
 import type { VirtualServiceResource } from "../model/istio.ts";
 import { intersectHosts, resolveShortname, serverHostsFor, stripNamespace } from "../resolve/hosts.ts";
 import type { Route, RouteTable, VirtualHost } from "../snapshot/types.ts";
-import type { CompileContext } from "./context.ts";
-import type { CompileReuse } from "./reuse.ts";
+import type { CompileContext, CompileReuseHooks } from "./context.ts";
 import { sortCatchAllLast } from "./matches.ts";
 import { buildPathIndex, buildRouteTable } from "./pathindex.ts";
 import { buildVirtualServiceRoutes } from "./routes.ts";
@@ -103,7 +102,7 @@ export function compileRouteTable(
 }
 
 /** Drafts → virtual hosts, collapsing hosts whose route lists are the same routes (Istio's collapseDuplicateRoutes). */
-function collapse(drafts: Map<string, Draft>, port: number, reuse: CompileReuse | undefined): VirtualHost[] {
+function collapse(drafts: Map<string, Draft>, port: number, reuse: CompileReuseHooks | undefined): VirtualHost[] {
   const ids = new Map<Route, number>();
   const byKey = new Map<string, VirtualHost>();
   const out: VirtualHost[] = [];
