@@ -45,9 +45,13 @@ function one(req: Buffer): number {
 for (const [name, req] of [["wrk request", reqBuf], ["browser-like request", browserReq]] as const) {
   let sink = 0;
   for (let i = 0; i < 50_000; i++) sink += one(req);
-  const n = 300_000;
-  const t0 = performance.now();
-  for (let i = 0; i < n; i++) sink += one(req);
-  const us = ((performance.now() - t0) * 1000) / n;
-  console.log(`${name}: ${us.toFixed(2)} µs per request (${sink > 0 ? "ok" : ""})`);
+  // the best of 7 rounds: the machine is shared, the least disturbed round is the cost
+  let us = Infinity;
+  for (let r = 0; r < 7; r++) {
+    const n = 100_000;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) sink += one(req);
+    us = Math.min(us, ((performance.now() - t0) * 1000) / n);
+  }
+  console.log(`${name}: ${us.toFixed(2)} µs per request, best of 7 rounds (${sink > 0 ? "ok" : ""})`);
 }

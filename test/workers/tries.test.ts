@@ -4,7 +4,8 @@
 import { describe, expect, test } from "bun:test";
 import { buildRetryPolicy, defaultRetryPolicy } from "../../src/compile/policies.ts";
 import type { ClusterRuntime } from "../../workers/http/clusters.ts";
-import { Tries, type TryOwner } from "../../workers/http/tries.ts";
+import { retryTable, Tries, type TryOwner } from "../../workers/http/tries.ts";
+import { retryCondition } from "../../src/traffic/retry.ts";
 import type { EndpointPool } from "../../workers/http/upstream-pool.ts";
 
 const a = { hostPort: "a" } as EndpointPool;
@@ -69,5 +70,31 @@ describe("timers call the exchange back", () => {
     u.schedule();
     u.clear();
     expect(u.allows({ kind: "response", status: 503, grpcStatus: -1 })).toBe(false); // 1 + 2 tries made
+  });
+});
+
+describe("a policy's response table (computed once per policy)", () => {
+  const policies = [
+    defaultRetryPolicy(),
+    { ...defaultRetryPolicy(), retryOn: ["5xx"], retriableStatusCodes: [] },
+    { ...defaultRetryPolicy(), retryOn: ["gateway-error", "retriable-4xx"], retriableStatusCodes: [] },
+    { ...defaultRetryPolicy(), retryOn: ["retriable-status-codes", "reset"], retriableStatusCodes: [418, 429, 503] },
+    { ...defaultRetryPolicy(), retryOn: ["unavailable", "connect-failure"], retriableStatusCodes: [] },
+    { ...defaultRetryPolicy(), retryOn: [], retriableStatusCodes: [] },
+  ];
+  for (const p of policies) {
+    test(`retryOn ${JSON.stringify(p.retryOn)}: the table says what retryCondition says for every status`, () => {
+      const t = retryTable(p);
+      expect(retryTable(p)).toBe(t);
+      for (let s = 100; s < 600; s++) {
+        expect([s, t.status[s]]).toEqual([s, retryCondition(p, { kind: "response", status: s, grpcStatus: -1 }) === "" ? 0 : 1]);
+      }
+      expect(t.grpc).toBe(p.retryOn.some((c) => ["cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable"].includes(c)));
+    });
+  }
+  test("buildRetryPolicy's policies too", () => {
+    const p = buildRetryPolicy({ attempts: 2, retryOn: "503,gateway-error" } as never)!;
+    expect(p.retriableStatusCodes).toContain(503);
+    for (let s = 100; s < 600; s++) expect(retryTable(p).status[s]).toBe(retryCondition(p, { kind: "response", status: s, grpcStatus: -1 }) === "" ? 0 : 1);
   });
 });

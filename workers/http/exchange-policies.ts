@@ -126,8 +126,10 @@ export abstract class ExchangePolicies extends ExchangeStates implements TryOwne
   retryResponse(r: ResponseHead, buf: Buffer, end: number): boolean {
     const t = this.tries;
     if (t === null || t.policy === null || r.status === 101) return false;
+    const outcome = t.responseOutcome(r, buf);
+    if (outcome === null) return false; // the policy's table says no: the common case, nothing made
     const pool = this.pool;
-    if (!this.tryAgain(t.responseOutcome(r, buf, end), null)) return false;
+    if (!this.tryAgain(outcome, null)) return false;
     pool?.outcome({ kind: "status", status: r.status }); // outlier detection sees the retried answer too
     return true;
   }

@@ -5,7 +5,8 @@ import type { RetryPolicy } from "../../src/snapshot/types.ts";
 import { backoffMs, grpcStatusOf, pickForRetry, retryCondition, triesLeft, type UpstreamOutcome } from "../../src/traffic/retry.ts";
 import { reportError } from "../context.ts";
 import type { ClusterRuntime } from "./clusters.ts";
-import type { ResponseHead } from "./parse-response.ts";
+import { fieldCount, fieldNameEnds, fieldStarts, type ResponseHead } from "./parse-response.ts";
+import { bytesEqLower, lit } from "./fields.ts";
 import type { EndpointPool } from "./upstream-pool.ts";
 
 /** What the timers call back (the Exchange). */
@@ -28,12 +29,43 @@ const afterPerTry = (o: TryOwner) => call(o, "onPerTryTimeout");
 
 const GRPC_CONDITIONS = ["cancelled", "deadline-exceeded", "internal", "resource-exhausted", "unavailable"];
 
-/** Does the policy retry on a gRPC status (cached per policy: policies are shared, immutable snapshot data)? */
-const grpcPolicies = new WeakMap<RetryPolicy, boolean>();
-function retriesGrpc(p: RetryPolicy): boolean {
-  let v = grpcPolicies.get(p);
-  if (v === undefined) grpcPolicies.set(p, (v = p.retryOn.some((c) => GRPC_CONDITIONS.includes(c))));
-  return v;
+/** Statuses 100–599 have a row in a policy's table; others take the long way (retryCondition). */
+const STATUSES = 600;
+
+/**
+ * A policy's answers for response heads, computed once per policy (policies
+ * are shared, immutable snapshot data) so that a response that is not retried,
+ * the common case, costs one table read: `status[s]` = 1 when retryCondition
+ * retries status s without a gRPC status; `grpc` = the policy retries some gRPC
+ * status (then a 200's head is searched for grpc-status).
+ */
+export interface RetryTable {
+  status: Uint8Array;
+  grpc: boolean;
+}
+const tables = new WeakMap<RetryPolicy, RetryTable>();
+
+export function retryTable(p: RetryPolicy): RetryTable {
+  let t = tables.get(p);
+  if (t === undefined) {
+    const status = new Uint8Array(STATUSES);
+    for (let s = 100; s < STATUSES; s++) status[s] = retryCondition(p, { kind: "response", status: s, grpcStatus: -1 }) === "" ? 0 : 1;
+    t = { status, grpc: p.retryOn.some((c) => GRPC_CONDITIONS.includes(c)) };
+    tables.set(p, t);
+  }
+  return t;
+}
+
+const GRPC_STATUS = lit("grpc-status");
+
+/** The grpc-status value of the response head just parsed (parse-response.ts's field offsets), or "" when it has none. */
+function grpcStatusField(buf: Buffer): string {
+  for (let k = 0; k < fieldCount; k++) {
+    const st = fieldStarts[k]!;
+    const ne = fieldNameEnds[k]!;
+    if (ne - st === 11 && bytesEqLower(buf, st, GRPC_STATUS)) return buf.toString("latin1", ne + 1, fieldStarts[k + 1]!).trim();
+  }
+  return "";
 }
 
 export class Tries {
@@ -55,14 +87,23 @@ export class Tries {
     return p !== null && retryCondition(p, outcome) !== "" && triesLeft(p, this.count);
   }
 
-  /** The outcome of a final response head `buf[0, end)`: its status and, for a trailers-only gRPC answer, its grpc-status. */
-  responseOutcome(r: ResponseHead, buf: Buffer, end: number): UpstreamOutcome {
+  /**
+   * The outcome of the final response head just parsed into `r` (its bytes
+   * start buf): its status and, for a trailers-only gRPC answer, its
+   * grpc-status; null when the policy cannot retry it (no object made then).
+   */
+  responseOutcome(r: ResponseHead, buf: Buffer): UpstreamOutcome | null {
+    const p = this.policy;
+    if (p === null) return null;
+    const t = retryTable(p);
+    const s = r.status;
     let grpc = -1;
-    if (r.status === 200 && this.policy !== null && retriesGrpc(this.policy)) {
-      const at = buf.indexOf("grpc-status:", 0, "latin1");
-      if (at >= 0 && at < end) grpc = grpcStatusOf(buf.toString("latin1", at + 12, buf.indexOf("\r", at)).trim());
+    if (s === 200 && t.grpc) {
+      const v = grpcStatusField(buf);
+      if (v !== "") grpc = grpcStatusOf(v);
     }
-    return { kind: "response", status: r.status, grpcStatus: grpc };
+    if (grpc < 0 && s >= 100 && s < STATUSES && t.status[s] === 0) return null;
+    return { kind: "response", status: s, grpcStatus: grpc };
   }
 
   /** Count the next try and start its back-off (Envoy's jittered exponential). */
