@@ -71,6 +71,7 @@ export class H2Stream implements ExchangeConn {
   private over = false;
   /** The client ended its side. */
   private ended = false;
+  private paused = false;
   private received = 0;
   /** Request trailers from the client, sent on in the chunked body's last chunk. */
   private reqTrailers: http2.IncomingHttpHeaders | null = null;
@@ -185,11 +186,16 @@ export class H2Stream implements ExchangeConn {
   }
 
   pause(): void {
-    if (!this.over) this.stream.pause();
+    if (this.over || this.paused) return;
+    this.paused = true;
+    this.stream.pause();
   }
 
+  /** Only a paused stream is resumed: Bun's resume() costs a native call (setStreamReading) each time, and the exchange resumes once per request. */
   resume(): void {
-    if (!this.over) this.stream.resume();
+    if (this.over || !this.paused) return;
+    this.paused = false;
+    this.stream.resume();
   }
 
   abort(): void {
