@@ -17,12 +17,13 @@ import type { RouteMatch, RouteProgram, RouteTable, Snapshot, VirtualHost, Wildc
 export interface RouteTableDelta {
   delta: true;
   name: string;
-  /** Virtual host names in table order. */
-  order: string[];
+  /** Virtual host names in table order; null: the same as the base table's. */
+  order: string[] | null;
   /** New or changed virtual hosts (program null, programAt 0: set from `program` on arrival). */
   changed: VirtualHost[];
-  exactHosts: Map<string, number>;
-  wildcardHosts: WildcardHost[];
+  /** null: the same as the base table's (a change that kept every host). */
+  exactHosts: Map<string, number> | null;
+  wildcardHosts: WildcardHost[] | null;
   catchAll: number;
   /** The table's program without `conditions`; `conditionAt` [vh index, route index] pairs name the route whose `matches` is each condition. */
   program: { code: Uint16Array; hostSlots: Int32Array; programAt: Int32Array; conditionAt: Int32Array } | null;
@@ -41,6 +42,17 @@ function vhEqual(a: VirtualHost, b: VirtualHost): boolean {
   for (let i = 0; i < a.routes.length; i++) if (a.routes[i] !== b.routes[i]) return false;
   for (let i = 0; i < a.domains.length; i++) if (a.domains[i] !== b.domains[i]) return false;
   return true;
+}
+
+function sameMap(a: Map<string, number>, b: Map<string, number>): boolean {
+  if (a === b) return true;
+  if (a.size !== b.size) return false;
+  for (const [k, v] of b) if (a.get(k) !== v) return false;
+  return true;
+}
+
+function sameWildcards(a: WildcardHost[], b: WildcardHost[]): boolean {
+  return a.length === b.length && a.every((w, i) => w.suffix === b[i]!.suffix && w.index === b[i]!.index);
 }
 
 /** Route tables of a snapshot, by `listener\0table` (listener tables and TLS chains' tables). */
@@ -79,13 +91,14 @@ function tableDelta(prev: RouteTable | undefined, t: RouteTable, stats: { sent: 
     }
     program = { code: p.code, hostSlots: p.hostSlots, programAt: p.programAt, conditionAt };
   }
+  const sameOrder = prev !== undefined && prev.virtualHosts.length === t.virtualHosts.length && prev.virtualHosts.every((vh, i) => vh.name === t.virtualHosts[i]!.name);
   return {
     delta: true,
     name: t.name,
-    order: t.virtualHosts.map((vh) => vh.name),
+    order: sameOrder ? null : t.virtualHosts.map((vh) => vh.name),
     changed,
-    exactHosts: t.exactHosts,
-    wildcardHosts: t.wildcardHosts,
+    exactHosts: prev !== undefined && sameMap(prev.exactHosts, t.exactHosts) ? null : t.exactHosts,
+    wildcardHosts: prev !== undefined && sameWildcards(prev.wildcardHosts, t.wildcardHosts) ? null : t.wildcardHosts,
     catchAll: t.catchAll,
     program,
     hasProgram: p !== undefined,
@@ -129,17 +142,23 @@ export function applyDelta(base: Snapshot, d: SnapshotDelta): { snapshot: Snapsh
   const fresh: VirtualHost[] = [];
   const rebuild = (l: string, t: RouteTable | null): RouteTable | null => {
     if (!isDelta(t)) return t;
+    const baseTable = before.get(`${l}\0${t.name}`);
     const old = new Map<string, VirtualHost>();
-    for (const vh of before.get(`${l}\0${t.name}`)?.virtualHosts ?? []) old.set(vh.name, vh);
+    for (const vh of baseTable?.virtualHosts ?? []) old.set(vh.name, vh);
     const incoming = new Map<string, VirtualHost>();
     for (const vh of t.changed) incoming.set(vh.name, vh);
     fresh.push(...t.changed);
-    const virtualHosts = t.order.map((name) => {
+    const same = (what: string) => new Error(`delta keeps the ${what} of route table ${t.name} that the base snapshot lacks`);
+    if (baseTable === undefined && (t.order === null || t.exactHosts === null || t.wildcardHosts === null)) throw same("indexes");
+    const order = t.order ?? baseTable!.virtualHosts.map((vh) => vh.name);
+    const exactHosts = t.exactHosts ?? baseTable!.exactHosts;
+    const wildcardHosts = t.wildcardHosts ?? baseTable!.wildcardHosts;
+    const virtualHosts = order.map((name) => {
       const vh = incoming.get(name) ?? old.get(name);
       if (vh === undefined) throw new Error(`delta names virtual host ${name} that the base snapshot lacks`);
       return { ...vh }; // a copy: the base snapshot's table keeps its own program offsets
     });
-    const table: RouteTable = { name: t.name, virtualHosts, exactHosts: t.exactHosts, wildcardHosts: t.wildcardHosts, catchAll: t.catchAll };
+    const table: RouteTable = { name: t.name, virtualHosts, exactHosts, wildcardHosts, catchAll: t.catchAll };
     if (t.hasProgram) table.program = null;
     if (t.program !== null) {
       const p = t.program;

@@ -42,6 +42,7 @@ describe("snapshot delta", () => {
     ];
     let prev: Snapshot | null = null;
     let version = 1;
+    let indexesOmitted = 0;
     for (const extra of steps) {
       const files = [{ path: "routes.yaml", text: routes }, ...extra.map((text, i) => ({ path: `churn-${i}.yaml`, text }))];
       const next = compileSnapshot(cache.decode(files).resources, { ...OPTS, reuse }, version++);
@@ -50,6 +51,11 @@ describe("snapshot delta", () => {
         expect(d).not.toBeNull();
         expect(d!.sent).toBeLessThanOrEqual(3);
         expect(d!.kept).toBeGreaterThan(50);
+        // a change that kept every host sends no host indexes; one that added or renamed a host does
+        const tables = [...routeTables(d!.delta.snapshot).values()] as unknown as { order: unknown; exactHosts: unknown }[];
+        const hostsSame = [...routeTables(prev).values()].every((t, i) => [...t.exactHosts.keys()].join() === [...[...routeTables(next).values()][i]!.exactHosts.keys()].join());
+        indexesOmitted += tables.filter((t) => t.order === null && t.exactHosts === null).length;
+        if (!hostsSame) expect(tables.some((t) => t.exactHosts !== null)).toBe(true);
         const worker = structuredClone(prev);
         const { snapshot, fresh } = applyDelta(worker, structuredClone(d!.delta));
         expect(fresh.length).toBe(d!.sent);
@@ -64,6 +70,7 @@ describe("snapshot delta", () => {
       }
       prev = next;
     }
+    expect(indexesOmitted).toBeGreaterThan(0);
   });
 
   test("no previous virtual hosts in common: the full snapshot is sent instead", () => {

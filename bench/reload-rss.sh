@@ -1,0 +1,24 @@
+#!/bin/bash
+# RSS of gangway (2 workers, HOSTS VirtualServices) over N one-VirtualService reloads without
+# traffic, one every 1.5 s; prints RSS after start-up and after every 5th applied reload.
+# Usage: bash bench/reload-rss.sh [hosts=10000] [reloads=20]
+set -e
+cd "$(dirname "$0")/.."
+. bench/issue15-lib.sh
+HOSTS=${1:-10000}; N=${2:-20}
+W=$(mktemp -d /tmp/gangway-reload-rss.XXXXXX)
+GW=18591; ADMIN=18592
+mkdir -p "$W/config"
+$BUN bench/reload-config.ts "$W/config" 18590 "$HOSTS"
+$BUN src/main.ts --config "$W/config" --port-map 80:$GW --bind 127.0.0.1 --admin 127.0.0.1:$ADMIN \
+  --workers 2 --access-log off --log-format json >"$W/gangway.log" 2>&1 & GWP=$!
+trap 'kill $GWP 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
+for _ in $(seq 1 300); do curl -fsS -o /dev/null "http://127.0.0.1:$ADMIN/ready" 2>/dev/null && break; sleep 0.2; done
+echo "ready: RSS $(( $(rss_kb $GWP) / 1024 )) MB"
+for v in $(seq 1 "$N"); do
+  $BUN bench/reload-config.ts "$W/config" --churn "$v"
+  for _ in $(seq 1 100); do [ "$(curl -fsS -H "Host: churn.example.com" "http://127.0.0.1:$GW/" 2>/dev/null)" = "version $v" ] && break; sleep 0.1; done
+  sleep 1.5
+  [ $((v % 5)) -eq 0 ] && echo "after $v reloads: RSS $(( $(rss_kb $GWP) / 1024 )) MB; took_ms $(grep '"configuration reloaded"' "$W/gangway.log" | tail -1 | grep -o '"took_ms":[0-9]*' | cut -d: -f2)"
+done
+echo "reloads logged: $(grep -c '"configuration reloaded"' "$W/gangway.log"); load $(cat /proc/loadavg)"
