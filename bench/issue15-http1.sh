@@ -4,7 +4,8 @@
 # the three; prints per round req/s, p99, CPU per request (utime+stime of the proxy's
 # processes over the measured run / requests), then the medians and the ratios. Each row
 # also shows the CPU per request of the upstream nginx and of wrk, so the machine's whole
-# budget is visible. SPLICE=1 adds bench/http-proxy-splice.ts (2 Bun workers, raw L4 splice,
+# budget is visible, and the user-space part of the proxy's CPU (the rest is the kernel's:
+# the same sendto/recvfrom for every proxy). SPLICE=1 adds bench/http-proxy-splice.ts (2 Bun workers, raw L4 splice,
 # no HTTP): the most Bun's sockets can do here, the ceiling for any Bun proxy.
 # Usage: [SPLICE=1] bash bench/issue15-http1.sh [duration=8s] [connections=64] [rounds=3]
 # Needs: nginx, haproxy, wrk (apt-get install -y nginx-light haproxy wrk).
@@ -89,21 +90,21 @@ for p in $GW $NG $HA ${SPP:+$SP}; do wait_http "http://127.0.0.1:$p/"; done
 UPW=$(pgrep -P $UPP | tr '\n' ' ')
 NGW=$(pgrep -P $NGP | tr '\n' ' ')
 echo "load at start: $(cat /proc/loadavg)"
-declare -A RPS P99 CPU ERR UPC WRC
+declare -A RPS P99 CPU ERR UPC WRC USR
 for round in $(seq 1 "$R"); do
   for name in $NAMES; do
     case $name in nginx) port=$NG pids=$NGW ;; haproxy) port=$HA pids=$HAP ;; gangway) port=$GW pids=$GWP ;; splice) port=$SP pids=$SPP ;; esac
-    read -r rps p99 cpuus errs upus wrkus < <(wrk_run_side "http://127.0.0.1:$port/" "$pids" "$UPW")
-    printf "round %d %-8s req/s %9s  p99 %8s ms  cpu/req %4s us  upstream %3s us  wrk %3s us  errors %s  (load %s)\n" \
-      "$round" $name "$rps" "$p99" "$cpuus" "$upus" "$wrkus" "$errs" "$(load1)"
-    RPS[$name]+="$rps "; P99[$name]+="$p99 "; CPU[$name]+="$cpuus "; UPC[$name]+="$upus "; WRC[$name]+="$wrkus "
+    read -r rps p99 cpuus errs upus wrkus usrus < <(wrk_run_side "http://127.0.0.1:$port/" "$pids" "$UPW")
+    printf "round %d %-8s req/s %9s  p99 %8s ms  cpu/req %4s us (user %3s)  upstream %3s us  wrk %3s us  errors %s  (load %s)\n" \
+      "$round" $name "$rps" "$p99" "$cpuus" "$usrus" "$upus" "$wrkus" "$errs" "$(load1)"
+    RPS[$name]+="$rps "; P99[$name]+="$p99 "; CPU[$name]+="$cpuus "; UPC[$name]+="$upus "; WRC[$name]+="$wrkus "; USR[$name]+="$usrus "
     ERR[$name]=$(( ${ERR[$name]:-0} + errs ))
   done
 done
 echo "medians over $R rounds (wrk -t2 -c$C -d$D), load at end: $(cat /proc/loadavg)"
 for name in $NAMES; do
-  printf "  %-8s req/s %9s  p99 %8s ms  cpu/req %4s us  upstream %3s us  wrk %3s us  errors %s\n" $name "$(median ${RPS[$name]})" \
-    "$(median ${P99[$name]})" "$(median ${CPU[$name]})" "$(median ${UPC[$name]})" "$(median ${WRC[$name]})" "${ERR[$name]}"
+  printf "  %-8s req/s %9s  p99 %8s ms  cpu/req %4s us (user %3s)  upstream %3s us  wrk %3s us  errors %s\n" $name "$(median ${RPS[$name]})" \
+    "$(median ${P99[$name]})" "$(median ${CPU[$name]})" "$(median ${USR[$name]})" "$(median ${UPC[$name]})" "$(median ${WRC[$name]})" "${ERR[$name]}"
 done
 g=$(median ${RPS[gangway]}); n=$(median ${RPS[nginx]}); h=$(median ${RPS[haproxy]})
 awk -v g="$g" -v n="$n" -v h="$h" 'BEGIN { printf "ratio req/s gangway/nginx %.2f (target >= 1.10)  gangway/haproxy %.2f (target >= 1.0)\n", g / n, g / h }'
