@@ -122,12 +122,16 @@ export function upstreamHeadBytes(
   }
 
   // own is ASCII unless the client's x-forwarded-for / x-request-id hold obs-text: then it goes as latin1
+  // Without client obs-text, configured text (Host rewrite, header operations) or XFCC, the lines
+  // after the copied ones are all ASCII (the request-target is, and so is the normalized path):
+  // their size is their length and they go out as latin1 with no UTF-8 count or encode.
   const high = h.highBytes;
+  const ascii = !high && config === "" && xfcc === "";
   const rest = high ? "" : config + own + tail;
   const lineBytes = Buffer.byteLength(line, "utf8");
   const size = high
     ? lineBytes + copied + Buffer.byteLength(config, "utf8") + own.length + Buffer.byteLength(tail, "utf8")
-    : lineBytes + copied + Buffer.byteLength(rest, "utf8");
+    : lineBytes + copied + (ascii ? rest.length : Buffer.byteLength(rest, "utf8"));
   const out = Buffer.allocUnsafe(size) as Writable;
   let pos = writeText(out, 0, line);
   for (let i = 0; i < nruns; i += 2) pos += b.copy(out, pos, base + runs[i]!, base + runs[i + 1]!);
@@ -135,6 +139,7 @@ export function upstreamHeadBytes(
     if (config !== "") pos = writeText(out, pos, config);
     pos += out.latin1Write(own, pos, own.length);
     pos = writeText(out, pos, tail);
-  } else pos = writeText(out, pos, rest);
+  } else if (ascii) out.latin1Write(rest, pos, rest.length);
+  else writeText(out, pos, rest);
   return out;
 }
