@@ -148,3 +148,31 @@ describe("an incomplete head that cannot be a request", () => {
     expect(badMethodPrefix(b(input), 0)).toBe(bad);
   });
 });
+
+describe("the last Host value is reused only for the same bytes", () => {
+  test("a sequence of hosts, repeated, valid and not: each parse as if alone", () => {
+    const seq: [string, number, string][] = [
+      ["Example.COM:8080", 0, "example.com"],
+      ["Example.COM:8080", 0, "example.com"],
+      ["example.com", 0, "example.com"],
+      ["bad host", 400, ""],
+      ["bad host", 400, ""],
+      ["[::1]:80", 0, "[::1]"],
+      ["[::1]:80", 0, "[::1]"],
+      ["a.b.c.", 0, "a.b.c"],
+      ["h:80:90", 400, ""],
+      ["example.com", 0, "example.com"],
+      ["x".repeat(200), 0, "x".repeat(200)], // longer than the cache: parsed each time
+      ["x".repeat(200), 0, "x".repeat(200)],
+    ];
+    for (const [host, status, want] of seq) {
+      const { status: s, h } = parse(`GET / HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+      expect([host, s]).toEqual([host, status]);
+      if (status === 0) expect([host, h.host, h.authority]).toEqual([host, want, host]);
+    }
+    // an absolute-form target's authority wins, cached Host or not
+    const { status, h } = parse("GET http://Other.example:81/x HTTP/1.1\r\nHost: example.com\r\n\r\n");
+    expect(status).toBe(0);
+    expect(h.host).toBe("other.example");
+  });
+});

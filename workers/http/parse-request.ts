@@ -176,6 +176,35 @@ function bytesAt(b: Buffer, p: number, lit: Uint8Array): boolean {
   return true;
 }
 
+/**
+ * The last Host value parsed (per worker) and what was made of it: a keep-alive
+ * client sends the same Host bytes on every request, so the string, its
+ * validity and its lower-cased, port-less form are made once, not per request.
+ * All three depend only on the bytes.
+ */
+const HOST_CACHE_MAX = 128;
+const lastHost = { bytes: Buffer.alloc(HOST_CACHE_MAX), len: -1, value: "", valid: false, host: "" };
+
+/** The Host value b[vs, ve) as a string: the last one's when the bytes are the same. */
+function hostValue(b: Buffer, vs: number, ve: number): string {
+  const n = ve - vs;
+  const c = lastHost;
+  if (n === c.len) {
+    const kb = c.bytes;
+    let i = 0;
+    while (i < n && kb[i] === b[vs + i]) i++;
+    if (i === n) return c.value;
+  }
+  const v = latin1(b, vs, ve);
+  if (n > HOST_CACHE_MAX) return v;
+  b.copy(c.bytes, 0, vs, ve);
+  c.len = n;
+  c.value = v;
+  c.valid = validAuthority(v);
+  c.host = c.valid ? normalizeHost(v) : "";
+  return v;
+}
+
 function isDigit(c: number | undefined): boolean {
   return c !== undefined && c >= 48 && c <= 57;
 }
@@ -233,7 +262,7 @@ export function parseRequestHead(
       case R_HOST: {
         if (sawHost) return 400;
         sawHost = true;
-        const v = latin1(b, vs, ve);
+        const v = hostValue(b, vs, ve);
         h.authority = v;
         h.hostHeader = v;
         break;
@@ -283,6 +312,11 @@ export function parseRequestHead(
   if (h.upgrade !== "") h.upgrade = upgradeValue.toLowerCase() === "websocket" ? "websocket" : "";
   const t = onTarget(h, h.target);
   if (t !== 0) return t;
+  if (lastHost.len >= 0 && h.authority === lastHost.value) {
+    if (!lastHost.valid) return 400;
+    h.host = lastHost.host;
+    return 0;
+  }
   if (!validAuthority(h.authority)) return 400; // spaces, `/`, `@`, `h:80:90`, > 255 characters…
   h.host = normalizeHost(h.authority);
   return 0;
