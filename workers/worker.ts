@@ -12,6 +12,7 @@ import { applyClusters, sweepUpstreams, upstreamGauges } from "./http/clusters.t
 import { abortAll, applyListeners, connectionCount, stopAll, sweepDownstreams } from "./listeners.ts";
 import { stats } from "./stats.ts";
 import { sweepInterval } from "./http/timeouts.ts";
+import { DEBUG_HEAP, HeapProbe } from "../src/debug-heap.ts";
 
 declare const self: Worker;
 
@@ -38,14 +39,19 @@ let current: Snapshot | null = null;
 
 const wallNow = (): number => performance.timeOrigin + performance.now();
 
+/** Debug only: GANGWAY_DEBUG_HEAP (src/debug-heap.ts). */
+const probe = DEBUG_HEAP === "" ? null : new HeapProbe();
+
 function applySnapshot(s: Snapshot, sentAt: number | undefined): void {
   if (draining) return;
   const t = wallNow();
   reviveRegexes(s.listeners); // compiled regexes lose their engine in postMessage
-  const listeners = applyListeners(applyClusters(s));
+  const gen = applyClusters(s);
+  const listeners = applyListeners(gen);
   current = s;
   const timing = { receiveMs: sentAt === undefined ? 0 : Math.max(0, t - sentAt), applyMs: wallNow() - t, delta: false };
   send({ type: "applied", workerId: options.workerId, version: s.version, listeners, timing });
+  if (probe !== null) workerLog("info", probe.line(s.version, gen, "generations"));
 }
 
 function applySnapshotDelta(d: SnapshotDelta, sentAt: number | undefined): void {
@@ -66,10 +72,12 @@ function applySnapshotDelta(d: SnapshotDelta, sentAt: number | undefined): void 
     send({ type: "resync", workerId: options.workerId, version: current.version, reason: String(err) });
     return;
   }
-  const listeners = applyListeners(applyClusters(s));
+  const gen = applyClusters(s);
+  const listeners = applyListeners(gen);
   current = s;
   const timing = { receiveMs: sentAt === undefined ? 0 : Math.max(0, t - sentAt), applyMs: wallNow() - t, delta: true };
   send({ type: "applied", workerId: options.workerId, version: s.version, listeners, timing });
+  if (probe !== null) workerLog("info", probe.line(s.version, gen, "generations"));
 }
 
 function drain(graceMs: number): void {

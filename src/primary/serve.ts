@@ -13,6 +13,7 @@ import { ListenerLog, logCredentialChanges } from "./events.ts";
 import { diffResources, formatFinding, loadAndBuild, readMeshConfig, newPhases, newReloadCaches, type ReloadCaches, type ResourceKeyed } from "./pipeline.ts";
 import { lowerPrimaryPriority } from "./priority.ts";
 import { JwksCache } from "../security/jwks-cache.ts";
+import { DEBUG_HEAP, HeapProbe } from "../debug-heap.ts";
 
 /** How often listeners that failed to bind are tried again. */
 const REBIND_MS = 3000;
@@ -153,6 +154,7 @@ export async function serve(o: Options): Promise<number> {
       .finally(() => (rebinding = false));
   }, REBIND_MS);
 
+  const probe = DEBUG_HEAP === "" ? null : new HeapProbe();
   const reload = async (why: string): Promise<void> => {
     if (state.stopping) return;
     const t = performance.now();
@@ -221,6 +223,7 @@ export async function serve(o: Options): Promise<number> {
       workers_full: sent.fulls,
       vhosts_sent: sent.vhostsSent,
     });
+    if (probe !== null) log("info", `primary ${probe.line(next.snapshot.version, next.snapshot, "snapshots")}`);
   };
 
   // keys of jwksUri are fetched again periodically; a change is published as a new version
