@@ -14,6 +14,7 @@ import { diffResources, formatFinding, loadAndBuild, readMeshConfig, newPhases, 
 import { lowerPrimaryPriority } from "./priority.ts";
 import { JwksCache } from "../security/jwks-cache.ts";
 import { DEBUG_HEAP, HeapProbe } from "../debug-heap.ts";
+import { HeapTrim } from "./heap-trim.ts";
 
 /** How often listeners that failed to bind are tried again. */
 const REBIND_MS = 3000;
@@ -155,6 +156,7 @@ export async function serve(o: Options): Promise<number> {
   }, REBIND_MS);
 
   const probe = DEBUG_HEAP === "" ? null : new HeapProbe();
+  const trim = new HeapTrim();
   const reload = async (why: string): Promise<void> => {
     if (state.stopping) return;
     const t = performance.now();
@@ -223,6 +225,8 @@ export async function serve(o: Options): Promise<number> {
       workers_full: sent.fulls,
       vhosts_sent: sent.vhostsSent,
     });
+    const gcMs = trim.afterReload();
+    if (gcMs > 0) log("debug", "primary heap collected after reload", { version: next.snapshot.version, gc_ms: Math.round(gcMs) });
     if (probe !== null) log("info", `primary ${probe.line(next.snapshot.version, next.snapshot, "snapshots")}`);
   };
 
