@@ -102,16 +102,14 @@ export class TlsConn<T = unknown> {
   readonly tls: TLSSocket;
   readonly duplex: RawDuplex;
   data!: T;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly localAddress: string;
-  readonly localPort: number;
+  // The addresses are read from the raw socket when first asked (each read is a
+  // getpeername/getsockname: Bun does not cache them), then kept.
+  private rAddr: string | null = null;
+  private rPort = -1;
+  private lAddr: string | null = null;
+  private lPort = -1;
 
   constructor(raw: Socket<any>, opts: TlsOptions) {
-    this.remoteAddress = raw.remoteAddress;
-    this.remotePort = (raw as { remotePort?: number }).remotePort ?? 0;
-    this.localAddress = (raw as { localAddress?: string }).localAddress ?? "";
-    this.localPort = (raw as { localPort?: number }).localPort ?? 0;
     this.duplex = new RawDuplex(raw);
     this.tls = new TLSSocket(this.duplex as unknown as import("node:net").Socket, {
       isServer: true,
@@ -163,6 +161,24 @@ export class TlsConn<T = unknown> {
 
   setNoDelay(on: boolean): void {
     (this.duplex.raw as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(on);
+  }
+
+  get remoteAddress(): string {
+    return (this.rAddr ??= this.duplex.raw.remoteAddress ?? "");
+  }
+
+  get remotePort(): number {
+    if (this.rPort < 0) this.rPort = (this.duplex.raw as { remotePort?: number }).remotePort ?? 0;
+    return this.rPort;
+  }
+
+  get localAddress(): string {
+    return (this.lAddr ??= (this.duplex.raw as { localAddress?: string }).localAddress ?? "");
+  }
+
+  get localPort(): number {
+    if (this.lPort < 0) this.lPort = (this.duplex.raw as { localPort?: number }).localPort ?? 0;
+    return this.lPort;
   }
 
   get alpnProtocol(): string {
