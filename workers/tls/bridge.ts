@@ -120,24 +120,34 @@ export class TlsConn<T = unknown> {
     });
   }
 
+  /** A write went out in this tick (reset by a microtask). */
+  private wrote = false;
   private corked = false;
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.tls.uncork();
+  private readonly tickEnd = (): void => {
+    this.wrote = false;
+    if (this.corked) {
+      this.corked = false;
+      this.tls.uncork();
+    }
   };
 
   /**
-   * Bytes accepted (all or nothing): 0 while the TLS layer is backed up. Writes
-   * of one tick (a response head and its body) are corked into one TLS record.
+   * Bytes accepted (all or nothing): 0 while the TLS layer is backed up. The
+   * first write of a tick goes straight to the TLS layer (a response is most
+   * often one write: head and small body joined); the writes after it in the
+   * same tick are corked into one TLS record. Corking every write cost a
+   * buffered-write entry and a deferred flush per response.
    */
   write(b: Uint8Array): number {
     const t = this.tls;
     if (t.destroyed) return b.length; // dropped, as a closed Bun socket would
     if (t.writableLength > HIGH_WATER) return 0;
-    if (!this.corked) {
+    if (!this.wrote) {
+      this.wrote = true;
+      queueMicrotask(this.tickEnd);
+    } else if (!this.corked) {
       this.corked = true;
       t.cork();
-      queueMicrotask(this.uncork);
     }
     t.write(b);
     return b.length;
