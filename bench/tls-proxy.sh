@@ -10,6 +10,7 @@
 # worker_rlimit_nofile, keepalive_requests unlimited (nginx closes after 1000 by default,
 # wrk then reconnects mid-run), so the wrk "Socket errors" line must stay absent.
 # Usage: bash bench/tls-proxy.sh [duration=5s] [connections=64] [rounds=3] [s_time seconds=4]
+# (KA_ONLY=1: the keep-alive loads alone, no handshake loads)
 # Needs: nginx, wrk (apt-get install -y nginx-light wrk). Loopback only.
 set -e
 cd "$(dirname "$0")/.."
@@ -83,6 +84,7 @@ for round in $(seq 1 "$R"); do
   g=$(PIDS="$GW" run "gangway keep-alive" $GANGWAY)
   awk -v g="$g" -v n="$n" 'BEGIN { printf "  keep-alive ratio gangway/nginx: %.2f\n", g / n }' >&2
   KA+="$(awk -v g="$g" -v n="$n" 'BEGIN { printf "%.3f", g / n }') "
+  [ -n "$KA_ONLY" ] && continue
   n=$(PIDS="$NGW" run "nginx   new handshakes" $NGINX -H "Connection: close")
   g=$(PIDS="$GW" run "gangway new handshakes" $GANGWAY -H "Connection: close")
   awk -v g="$g" -v n="$n" 'BEGIN { printf "  handshake ratio gangway/nginx: %.2f\n", g / n }' >&2
@@ -103,6 +105,11 @@ s_time() {
   done
   echo "$((total / secs)) $(( (b - a) * 1000000 / TICK / (total > 0 ? total : 1) )) $((r * 100 / (total > 0 ? total : 1)))"
 }
+med() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+if [ -n "$KA_ONLY" ]; then
+  echo "median wrk keep-alive ratio gangway/nginx over $R rounds: $(med $KA); load $(cat /proc/loadavg)" >&2
+  exit 0
+fi
 declare -A HS
 for round in $(seq 1 "$R"); do
   for mode in new reuse; do
@@ -115,7 +122,6 @@ for round in $(seq 1 "$R"); do
     HS[$mode]+="$(awk -v g="$g" -v n="$n" 'BEGIN { printf "%.3f", g / (n > 0 ? n : 1) }') "
   done
 done
-med() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 echo "median wrk ratio gangway/nginx over $R rounds: keep-alive $(med $KA), Connection: close (wrk resumes) $(med $NH)" >&2
 echo "median handshake ratio gangway/nginx over $R rounds: full (-new) $(med ${HS[new]}), resumed (-reuse) $(med ${HS[reuse]}); load $(cat /proc/loadavg)" >&2
 # how many of gangway's handshakes resumed a session (wrk resumes; a ticket from

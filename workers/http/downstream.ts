@@ -3,6 +3,7 @@
 // the connection alive between exchanges, and splices after an upgrade.
 import type { Socket } from "bun";
 import type { Listener } from "../../src/snapshot/types.ts";
+import { accessLog } from "../access-log.ts";
 import { coarseNow, options, reportError } from "../context.ts";
 import { PROXY_BAD, ProxyHeaderReader, type ProxiedAddress } from "../proxy-protocol.ts";
 import { stats } from "../stats.ts";
@@ -86,10 +87,10 @@ export class Downstream implements ExchangeConn, PortConnection {
   remoteIp: string;
   /** The socket's peer (the load balancer when a PROXY header named the client): AuthorizationPolicy ipBlocks. */
   readonly peerIp: string;
-  remotePort: number;
-  /** The socket's own address, read at accept: a closed socket has none left to read (the log needs it). */
-  localIp: string;
-  localPort: number;
+  /** The client's port (-1: not read yet); the socket's own "ip:port" ("": not read yet). Read when
+   * first used (each read is a syscall), at accept when the access log is on: a closed socket has
+   * none left to read and the log needs them. */
+  private rport = -1;
   private local = "";
 
   constructor(
@@ -98,9 +99,15 @@ export class Downstream implements ExchangeConn, PortConnection {
   ) {
     this.remoteIp = socket.remoteAddress ?? "";
     this.peerIp = this.remoteIp;
-    this.remotePort = socket.remotePort ?? 0;
-    this.localIp = socket.localAddress ?? "";
-    this.localPort = socket.localPort ?? 0;
+    if (accessLog.enabled) {
+      this.rport = socket.remotePort ?? 0;
+      void this.localAddress;
+    }
+  }
+
+  get remotePort(): number {
+    if (this.rport < 0) this.rport = this.socket.remotePort ?? 0;
+    return this.rport;
   }
 
   /** ConnFacts: the port's listener in its current generation. */
@@ -121,8 +128,8 @@ export class Downstream implements ExchangeConn, PortConnection {
 
   get localAddress(): string {
     if (this.local === "") {
-      const ip = this.localIp;
-      this.local = (ip.includes(":") ? `[${ip}]` : ip) + ":" + this.localPort;
+      const ip = this.socket.localAddress ?? "";
+      this.local = (ip.includes(":") ? `[${ip}]` : ip) + ":" + (this.socket.localPort ?? 0);
     }
     return this.local;
   }
@@ -186,7 +193,7 @@ export class Downstream implements ExchangeConn, PortConnection {
   takeProxied(addr: ProxiedAddress): void {
     if (addr.ip === "") return;
     this.remoteIp = addr.ip;
-    this.remotePort = addr.port;
+    this.rport = addr.port;
   }
 
   onData(data: Buffer): void {

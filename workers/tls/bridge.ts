@@ -102,16 +102,14 @@ export class TlsConn<T = unknown> {
   readonly tls: TLSSocket;
   readonly duplex: RawDuplex;
   data!: T;
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly localAddress: string;
-  readonly localPort: number;
+  // The addresses are read from the raw socket when first asked (each read is a
+  // getpeername/getsockname: Bun does not cache them), then kept.
+  private rAddr: string | null = null;
+  private rPort = -1;
+  private lAddr: string | null = null;
+  private lPort = -1;
 
   constructor(raw: Socket<any>, opts: TlsOptions) {
-    this.remoteAddress = raw.remoteAddress;
-    this.remotePort = (raw as { remotePort?: number }).remotePort ?? 0;
-    this.localAddress = (raw as { localAddress?: string }).localAddress ?? "";
-    this.localPort = (raw as { localPort?: number }).localPort ?? 0;
     this.duplex = new RawDuplex(raw);
     this.tls = new TLSSocket(this.duplex as unknown as import("node:net").Socket, {
       isServer: true,
@@ -122,24 +120,34 @@ export class TlsConn<T = unknown> {
     });
   }
 
+  /** A write went out in this tick (reset by a microtask). */
+  private wrote = false;
   private corked = false;
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.tls.uncork();
+  private readonly tickEnd = (): void => {
+    this.wrote = false;
+    if (this.corked) {
+      this.corked = false;
+      this.tls.uncork();
+    }
   };
 
   /**
-   * Bytes accepted (all or nothing): 0 while the TLS layer is backed up. Writes
-   * of one tick (a response head and its body) are corked into one TLS record.
+   * Bytes accepted (all or nothing): 0 while the TLS layer is backed up. The
+   * first write of a tick goes straight to the TLS layer (a response is most
+   * often one write: head and small body joined); the writes after it in the
+   * same tick are corked into one TLS record. Corking every write cost a
+   * buffered-write entry and a deferred flush per response.
    */
   write(b: Uint8Array): number {
     const t = this.tls;
     if (t.destroyed) return b.length; // dropped, as a closed Bun socket would
     if (t.writableLength > HIGH_WATER) return 0;
-    if (!this.corked) {
+    if (!this.wrote) {
+      this.wrote = true;
+      queueMicrotask(this.tickEnd);
+    } else if (!this.corked) {
       this.corked = true;
       t.cork();
-      queueMicrotask(this.uncork);
     }
     t.write(b);
     return b.length;
@@ -163,6 +171,24 @@ export class TlsConn<T = unknown> {
 
   setNoDelay(on: boolean): void {
     (this.duplex.raw as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(on);
+  }
+
+  get remoteAddress(): string {
+    return (this.rAddr ??= this.duplex.raw.remoteAddress ?? "");
+  }
+
+  get remotePort(): number {
+    if (this.rPort < 0) this.rPort = (this.duplex.raw as { remotePort?: number }).remotePort ?? 0;
+    return this.rPort;
+  }
+
+  get localAddress(): string {
+    return (this.lAddr ??= (this.duplex.raw as { localAddress?: string }).localAddress ?? "");
+  }
+
+  get localPort(): number {
+    if (this.lPort < 0) this.lPort = (this.duplex.raw as { localPort?: number }).localPort ?? 0;
+    return this.lPort;
   }
 
   get alpnProtocol(): string {
