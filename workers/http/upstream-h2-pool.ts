@@ -11,6 +11,8 @@ import { stats } from "../stats.ts";
 import { H2StreamConn, WINDOW } from "./upstream-h2.ts";
 import type { ConnPool, UpstreamConn, UpstreamUser } from "./upstream-conn.ts";
 import { verifyUpstream, type UpstreamTlsRuntime } from "./upstream-tls.ts";
+import { H2Duplex } from "./h2-duplex.ts";
+import type { Socket, SocketHandler } from "bun";
 
 /** What the sessions need of their endpoint pool (EndpointPool). */
 export interface H2Endpoint {
@@ -32,6 +34,12 @@ const DEFAULT_STREAMS = 100;
 
 /** One HTTP/2 connection to the endpoint. */
 export class H2Session {
+  /** The node:http2 session (null while an h2c connection is still connecting). */
+  session: http2.ClientHttp2Session = null as never;
+  pool: H2Sessions = null as never;
+  /** h2c: the Bun socket under the session, and the duplex batching the session's writes. */
+  raw: Socket<H2Session> | null = null;
+  duplex: H2Duplex | null = null;
   connected = false;
   dead = false;
   streams = 0;
@@ -43,7 +51,6 @@ export class H2Session {
   local = "";
 
   constructor(
-    readonly session: http2.ClientHttp2Session,
     readonly sni: string,
     readonly tls: UpstreamTlsRuntime | null,
   ) {}
@@ -104,17 +111,8 @@ export class H2Sessions implements ConnPool {
   private open(sni: string): H2Session {
     const ep = this.ep;
     const tls = ep.tls;
-    const host = ep.address.includes(":") ? `[${ep.address}]` : ep.address;
-    const settings: http2.Settings = { enablePush: false, initialWindowSize: WINDOW };
-    let session: http2.ClientHttp2Session;
-    if (tls === null) session = http2.connect(`http://${host}:${ep.port}`, { settings });
-    else {
-      const b = tls.base;
-      const o: http2.SecureClientSessionOptions = { settings, rejectUnauthorized: false, ALPNProtocols: ["h2"], ca: b.ca, cert: b.cert, key: b.key };
-      if (sni !== "") o.servername = sni;
-      session = http2.connect(`https://${host}:${ep.port}`, o);
-    }
-    const s = new H2Session(session, sni, tls);
+    const s = new H2Session(sni, tls);
+    s.pool = this;
     this.sessions.push(s);
     ep.connections++;
     stats.upstreamConnection(ep.cluster);
@@ -123,6 +121,39 @@ export class H2Sessions implements ConnPool {
       return s;
     }
     s.timer = setTimeout(() => this.failed(s, "connect_timeout", "connect_timeout"), ep.connectTimeoutMs);
+    if (tls === null) {
+      // h2c: the session runs over a Bun socket through an H2Duplex, which gathers the frames the session writes
+      // in a turn into one write (Bun's native client socket flushes once per stream)
+      try {
+        Bun.connect<H2Session>({ hostname: ep.address, port: ep.port, data: s, socket: RAW }).catch(() => {});
+      } catch (err) {
+        queueMicrotask(() => this.failed(s, errCode(err), "connect_failure"));
+      }
+      return s;
+    }
+    const host = ep.address.includes(":") ? `[${ep.address}]` : ep.address;
+    const b = tls.base;
+    const o: http2.SecureClientSessionOptions = { settings: SETTINGS, rejectUnauthorized: false, ALPNProtocols: ["h2"], ca: b.ca, cert: b.cert, key: b.key };
+    if (sni !== "") o.servername = sni;
+    s.session = http2.connect(`https://${host}:${ep.port}`, o);
+    this.watch(s);
+    return s;
+  }
+
+  /** h2c: the socket is open; the session starts on it. */
+  rawOpen(s: H2Session, sock: Socket<H2Session>): void {
+    if (s.dead) return void sock.terminate(); // gave up (connect timeout)
+    s.raw = sock;
+    const d = new H2Duplex(sock);
+    s.duplex = d;
+    const ep = this.ep;
+    const host = ep.address.includes(":") ? `[${ep.address}]` : ep.address;
+    s.session = http2.connect(`http://${host}:${ep.port}`, { settings: SETTINGS, createConnection: () => d as never });
+    this.watch(s);
+  }
+
+  private watch(s: H2Session): void {
+    const session = s.session;
     session.on("connect", () => {
       try {
         this.connected(s);
@@ -136,13 +167,12 @@ export class H2Sessions implements ConnPool {
     });
     session.on("goaway", () => this.retire(s));
     session.on("close", () => this.closed(s));
-    return s;
   }
 
   private connected(s: H2Session): void {
     if (s.timer !== null) clearTimeout(s.timer);
     s.timer = null;
-    if (s.dead && s.waiting.length === 0) return void s.session.destroy();
+    if (s.dead && s.waiting.length === 0) return void destroySession(s);
     const tls = s.tls;
     if (tls !== null) {
       const sock = s.session.socket as unknown as { authorizationError?: string | Error; getPeerCertificate?(): { subjectaltname?: string } };
@@ -153,7 +183,7 @@ export class H2Sessions implements ConnPool {
     }
     s.connected = true;
     try {
-      const sock = s.session.socket as unknown as { localAddress?: string; localPort?: number };
+      const sock = (s.raw ?? s.session.socket) as unknown as { localAddress?: string; localPort?: number };
       s.local = `${sock.localAddress ?? ""}:${sock.localPort ?? 0}`;
     } catch {
       s.local = "";
@@ -164,23 +194,23 @@ export class H2Sessions implements ConnPool {
   }
 
   /** The session never opened: its streams fail as a connection that did not. */
-  private failed(s: H2Session, errno: string, code: "connect_failure" | "connect_timeout"): void {
+  failed(s: H2Session, errno: string, code: "connect_failure" | "connect_timeout"): void {
     if (s.timer !== null) clearTimeout(s.timer);
     s.timer = null;
     if (s.connected) return;
     s.dead = true;
     const waiting = s.waiting.splice(0);
     for (const c of waiting) c.onConnectError(errno, code);
-    if (!s.session.destroyed) s.session.destroy();
+    destroySession(s);
     this.closed(s);
   }
 
   private retire(s: H2Session): void {
     s.dead = true;
-    if (s.streams === 0 && !s.session.closed) s.session.close();
+    if (s.streams === 0) closeSession(s);
   }
 
-  private closed(s: H2Session): void {
+  closed(s: H2Session): void {
     const i = this.sessions.indexOf(s);
     if (i < 0) return;
     this.sessions.splice(i, 1);
@@ -203,7 +233,7 @@ export class H2Sessions implements ConnPool {
     if (w >= 0) s.waiting.splice(w, 1);
     if (s.streams === 0) {
       s.idleSince = coarseNow;
-      if (s.dead && !s.session.closed && !s.session.destroyed) s.session.close();
+      if (s.dead) closeSession(s);
     }
     this.grantWaiters();
   }
@@ -230,7 +260,7 @@ export class H2Sessions implements ConnPool {
     for (const s of [...this.sessions]) {
       if (s.streams === 0 && s.idleSince <= before) {
         s.dead = true;
-        s.session.close();
+        closeSession(s);
       }
     }
   }
@@ -240,3 +270,52 @@ export class H2Sessions implements ConnPool {
     for (const s of [...this.sessions]) this.retire(s);
   }
 }
+
+const SETTINGS: http2.Settings = { enablePush: false, initialWindowSize: WINDOW };
+
+/** GOAWAY, then closed once its streams are done; a session still connecting is dropped. */
+function closeSession(s: H2Session): void {
+  const session = s.session;
+  if (session === null) return void s.raw?.terminate();
+  if (!session.closed && !session.destroyed) session.close();
+}
+
+function destroySession(s: H2Session): void {
+  const session = s.session;
+  if (session !== null && !session.destroyed) session.destroy();
+  s.raw?.terminate();
+}
+
+/** The Bun socket under an h2c session (H2Session.raw). */
+const RAW: SocketHandler<H2Session> = {
+  open(sock) {
+    const s = sock.data;
+    try {
+      s.pool.rawOpen(s, sock);
+    } catch (err) {
+      reportError("upstream h2 open", err);
+      s.pool.failed(s, "connect_error", "connect_failure");
+    }
+  },
+  data(sock, d) {
+    sock.data.duplex?.feed(d);
+  },
+  drain(sock) {
+    sock.data.duplex?.flush();
+  },
+  end(sock) {
+    sock.data.duplex?.rawEnded();
+  },
+  close(sock) {
+    const s = sock.data;
+    if (s.duplex !== null) s.duplex.rawEnded();
+    else s.pool.failed(s, "connection_termination", "connect_failure");
+  },
+  connectError(sock, err) {
+    const s = sock.data;
+    s.pool.failed(s, errCode(err), "connect_failure");
+  },
+  error(_sock, err) {
+    reportError("upstream h2 socket", err);
+  },
+};
