@@ -7,6 +7,8 @@ export const BODY_NONE = 0;
 export const BODY_LENGTH = 1;
 export const BODY_CHUNKED = 2;
 export const BODY_CLOSE = 3;
+/** An HTTP/2 upstream stream's DATA without a length: it ends with the stream (response.ts onResponseEnd). */
+export const BODY_STREAM = 4;
 
 export const BODY_MORE = CHUNKED_MORE;
 export const BODY_BAD = CHUNKED_BAD;
@@ -38,6 +40,13 @@ export class BodyReader {
     }
   }
 
+  /** A body that ends with its HTTP/2 stream. */
+  initStream(): void {
+    this.bytes = 0;
+    this.kind = BODY_STREAM;
+    this.done = false;
+  }
+
   /**
    * Account for buf[start, end). Returns the index where the body ends inside
    * the range (bytes after it belong to the next message), BODY_MORE when all of
@@ -61,6 +70,7 @@ export class BodyReader {
         return r;
       }
       case BODY_CLOSE:
+      case BODY_STREAM:
         this.bytes += end - start;
         return BODY_MORE;
       default:

@@ -150,4 +150,4 @@ export function trailerFields(bytes: number[] | null): [string, string][] {
 }
 
 /** Fields that may not travel as trailers (RFC 9110 §6.5.1: framing, routing, connection). */
-const TRAILER_FORBIDDEN = new Set(["content-length", "transfer-encoding", "host", "connection", "keep-alive", "te", "trailer", "upgrade", "proxy-connection"]);
+export const TRAILER_FORBIDDEN = new Set(["content-length", "transfer-encoding", "host", "connection", "keep-alive", "te", "trailer", "upgrade", "proxy-connection"]);

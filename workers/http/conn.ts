@@ -4,6 +4,7 @@
 import type { ConnFacts } from "../../src/dispatch/decision.ts";
 import type { FilterChain, HeaderOperations } from "../../src/snapshot/types.ts";
 import type { PortState } from "../port-state.ts";
+import type { IncomingHttpHeaders } from "node:http2";
 import type { ChunkedScanner } from "./chunked.ts";
 import type { ResponseHead } from "./parse-response.ts";
 
@@ -48,6 +49,14 @@ export interface ExchangeConn extends ConnFacts {
    * spans, a chunked one decoded (`trailers`: its scanner, keeping them).
    */
   respondFields?(r: ResponseHead, b: Buffer, ops: HeaderOperations, server: string, serviceTimeMs: number, trailers: ChunkedScanner | null): void;
+  /**
+   * HTTP/2 streams, for an HTTP/2 upstream's response (h2-response.ts
+   * h2ResponseFields): its fields as the upstream sent them, `length` the
+   * content-length to keep ("" none), `trailing` whether trailers may follow
+   * (respondTrailers, before the exchange is done).
+   */
+  respondH2?(h: IncomingHttpHeaders, length: string, trailing: boolean, ops: HeaderOperations, server: string, serviceTimeMs: number): void;
+  respondTrailers?(t: IncomingHttpHeaders): void;
   pause(): void;
   resume(): void;
   abort(): void;

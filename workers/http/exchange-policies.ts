@@ -63,7 +63,7 @@ export abstract class ExchangePolicies extends ExchangeStates implements TryOwne
   private delayTimer: ReturnType<typeof setTimeout> | null = null;
   private delayed: Decision | null = null;
   /** Mirrors this request is copied to once it is complete. */
-  private mirrors: MirrorPolicy[] | null = null;
+  protected mirrors: MirrorPolicy[] | null = null;
   /** The route timeout (ms, 0: none) and its timer. */
   timeoutMs = 0;
   timer: ReturnType<typeof setTimeout> | null = null;
@@ -123,7 +123,7 @@ export abstract class ExchangePolicies extends ExchangeStates implements TryOwne
    * retries it (gateway-error, a listed status, a gRPC status…), it is dropped
    * with its connection and another try starts; true then.
    */
-  retryResponse(r: ResponseHead, buf: Buffer, end: number): boolean {
+  retryResponse(r: ResponseHead, buf: Buffer | null, end: number): boolean {
     const t = this.tries;
     if (t === null || t.policy === null || r.status === 101) return false;
     const outcome = t.responseOutcome(r, buf);

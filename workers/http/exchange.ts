@@ -4,6 +4,7 @@
 // response.ts, the route's traffic policies (fault delay, retries, timeouts,
 // mirrors) in exchange-policies.ts; this file holds the lifecycle and the
 // request side.
+import type { IncomingHttpHeaders } from "node:http2";
 import { EMPTY_OPS, type Decision } from "../../src/dispatch/decision.ts";
 import { dispatch } from "../../src/dispatch/dispatch.ts";
 import { codecReply, REPLIES, type ReplyRow, type UpstreamFailure } from "../../src/dispatch/replies.ts";
@@ -23,7 +24,7 @@ import { localOps } from "./route-actions.ts";
 import { UpstreamRequest } from "./upstream-request.ts";
 import type { RequestHead } from "./parse-request.ts";
 import type { ResponseHead } from "./parse-response.ts";
-import { onResponseData, onUpstreamGone, type ResponseExchange } from "./response.ts";
+import { onResponseData, onResponseEnd, onResponseFields, onUpstreamGone, type ResponseExchange } from "./response.ts";
 import type { UpstreamConn, UpstreamUser } from "./upstream-conn.ts";
 import { securityGate } from "./security-gate.ts";
 import type { EndpointPool } from "./upstream-pool.ts";
@@ -35,6 +36,7 @@ import type { OutlierResult } from "../../src/upstream/outlier.ts";
 import { GRPC_DEADLINE_EXCEEDED } from "../../src/upstream/grpc-timeout.ts";
 import { startGrpcDeadline } from "./grpc-deadline.ts";
 import { lastChunkWithTrailers } from "./h2-upstream-heads.ts";
+import { upstreamH2Fields } from "./h2-request-fields.ts";
 
 const CONNECTED: OutlierResult = { kind: "connected" };
 
@@ -278,7 +280,11 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.deadline = startGrpcDeadline(this, this.timeoutMs);
     const xfcc = this.ds.tls?.xfcc ?? "";
     // the client's x-envoy-attempt-count is dropped (fields.ts): the gateway sets its own
-    this.up.setHead(upstreamHeadBytes(h, d.path ?? this.logPath, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, this, xfcc));
+    const target = d.path ?? this.logPath;
+    // an HTTP/2 cluster's streams take the head as fields (mirrors want the HTTP/1.1 bytes)
+    const f = pool.h2 !== null && this.mirrors === null ? upstreamH2Fields(h, target, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, this, xfcc, pool.tls === null ? "http" : "https") : null;
+    if (f !== null) this.up.setFields(f, () => upstreamHeadBytes(h, target, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, { xff: "", requestId: this.requestId }, xfcc));
+    else this.up.setHead(upstreamHeadBytes(h, target, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, this, xfcc));
     if (h.expectContinue && !this.reqBody.done) this.ds.write(CONTINUE);
     this.connectTo(pool);
     // the request completed while a fault delay held it back
@@ -500,6 +506,12 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   }
   onUpstreamData(conn: UpstreamConn, data: Buffer): void {
     onResponseData(this, conn, data);
+  }
+  onUpstreamFields(conn: UpstreamConn, headers: IncomingHttpHeaders, ended: boolean, head: boolean): boolean {
+    return onResponseFields(this, conn, headers, ended, head);
+  }
+  onUpstreamEnd(conn: UpstreamConn, trailers: IncomingHttpHeaders | null): void {
+    if (conn === this.conn) onResponseEnd(this, conn, trailers);
   }
   onUpstreamDrain(): void {
     this.ds.touch(); // the upstream taking the request body is progress (stream idle)

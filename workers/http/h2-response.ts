@@ -4,7 +4,7 @@
 // the upstream's server / service time dropped, one content-length, the
 // route's response operations, then server and x-envoy-upstream-service-time;
 // or from an HTTP/1.1 head as text (the gateway's local replies).
-import type { OutgoingHttpHeaders } from "node:http2";
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
 import { HOP_BY_HOP, latin1 } from "./fields.ts";
 import { hasOps, overridden } from "./heads-out.ts";
@@ -85,4 +85,48 @@ export function textResponseFields(head: string): { fields: OutgoingHttpHeaders;
   }
   if (chunked) delete out["content-length"];
   return { fields: out, chunked };
+}
+
+/** Response fields never passed on: hop-by-hop, and what the gateway sets itself (response-head.ts drops the same). */
+const NOT_PASSED = new Set<string>([...HOP, "te", "expect", "server", "x-envoy-upstream-service-time", "content-length"]);
+
+/**
+ * How an HTTP/2 upstream's response is framed for the client, as
+ * h1ResponseHead (h2-upstream-heads.ts) framed it in HTTP/1.1: `length` the
+ * content-length to send ("" none: the body ends with the stream and trailers
+ * may follow, `trailing`). Headers that ended the stream: a length of 0
+ * (HEAD / 204 / 304 keep the upstream's); gRPC is never sized.
+ */
+export function h2ResponseFraming(h: IncomingHttpHeaders, ended: boolean, head: boolean): { length: string; trailing: boolean } {
+  const status = Number(h[":status"]);
+  const bodiless = head || status === 204 || status === 304;
+  if (ended && !bodiless) return { length: "0", trailing: false };
+  const cl = h["content-length"];
+  const grpc = String(h["content-type"] ?? "").startsWith("application/grpc");
+  if (cl !== undefined && (bodiless || !grpc)) return { length: String(cl), trailing: false };
+  return { length: "", trailing: !bodiless };
+}
+
+/**
+ * The client's fields for an HTTP/2 upstream's response (headers as
+ * node:http2 gave them), with the rules responseFields applies to a parsed
+ * head: hop-by-hop fields, server and service time dropped, `length` as the
+ * one content-length ("" none), the route's response operations, then server
+ * and x-envoy-upstream-service-time.
+ */
+export function h2ResponseFields(h: IncomingHttpHeaders, length: string, ops: HeaderOperations, server: string, serviceTimeMs: number): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = { ":status": Number(h[":status"]) };
+  const withOps = hasOps(ops);
+  for (const name in h) {
+    if (name[0] === ":" || NOT_PASSED.has(name) || (withOps && overridden(ops, name))) continue;
+    const v = h[name];
+    if (v === undefined) continue;
+    if (typeof v === "string") add(out, name, v.trim());
+    else for (let i = 0; i < v.length; i++) add(out, name, v[i]!.trim());
+  }
+  if (length !== "" && !(withOps && overridden(ops, "content-length"))) out["content-length"] = length;
+  if (withOps) addOps(out, ops);
+  out.server = server;
+  out["x-envoy-upstream-service-time"] = String(serviceTimeMs);
+  return out;
 }

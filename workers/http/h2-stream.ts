@@ -13,11 +13,11 @@ import type { HeaderOperations, Listener } from "../../src/snapshot/types.ts";
 import { coarseNow, reportError } from "../context.ts";
 import type { PortState } from "../port-state.ts";
 import { BODY_BAD, BODY_MORE } from "./body.ts";
-import { CHUNKED_BAD, ChunkedScanner, trailerFields } from "./chunked.ts";
+import { CHUNKED_BAD, ChunkedScanner, TRAILER_FORBIDDEN, trailerFields } from "./chunked.ts";
 import type { DownstreamTls, ExchangeConn } from "./conn.ts";
 import { Exchange } from "./exchange.ts";
 import { fieldKindsScratch, fieldSpansScratch } from "./fields.ts";
-import { responseFields, textResponseFields } from "./h2-response.ts";
+import { h2ResponseFields, responseFields, textResponseFields } from "./h2-response.ts";
 import { lastChunk } from "./h2-upstream-heads.ts";
 import { parseRequestHead, RequestHead } from "./parse-request.ts";
 import type { ResponseHead } from "./parse-response.ts";
@@ -82,6 +82,9 @@ export class H2Stream implements ExchangeConn {
   private scanner: ChunkedScanner | null = null;
   /** Where the response's trailers are kept (a chunked body's scanner), or null. */
   private trailerSrc: ChunkedScanner | null = null;
+  /** An HTTP/2 upstream's response (respondH2): trailers may follow; the trailers once they came. */
+  private trailing = false;
+  private h2Trailers: http2.IncomingHttpHeaders | null = null;
   /** Headers not sent yet (sent with the first data, or at the end with END_STREAM). */
   private fields: http2.OutgoingHttpHeaders | null = null;
   /** The last data span written, held so that END_STREAM can go on it. */
@@ -215,6 +218,19 @@ export class H2Stream implements ExchangeConn {
     this.queueFlush();
   }
 
+  /** An HTTP/2 upstream's response head, as fields; DATA follows through write(), trailers through respondTrailers. */
+  respondH2(h: http2.IncomingHttpHeaders, length: string, trailing: boolean, ops: HeaderOperations, server: string, serviceTimeMs: number): void {
+    if (this.over) return;
+    this.fields = h2ResponseFields(h, length, ops, server, serviceTimeMs);
+    this.trailing = trailing;
+    this.state = BODY;
+    this.queueFlush();
+  }
+
+  respondTrailers(t: http2.IncomingHttpHeaders): void {
+    this.h2Trailers = t;
+  }
+
   /** Response bytes from the exchange: text (a local reply), or body spans after respondFields. */
   write(b: Uint8Array): boolean {
     if (this.over) return true;
@@ -313,7 +329,7 @@ export class H2Stream implements ExchangeConn {
     if (last) {
       if (this.held === null && !this.hasTrailers()) return void st.respond(h, ENDED);
       if (!this.hasTrailers()) return void st.respond(h);
-    } else if (this.trailerSrc === null) return void st.respond(h);
+    } else if (this.trailerSrc === null && !this.trailing) return void st.respond(h);
     this.wantsTrailers = true;
     st.once("wantTrailers", () => this.sendTrailers());
     st.respond(h, TRAILERS);
@@ -335,13 +351,21 @@ export class H2Stream implements ExchangeConn {
   }
 
   private hasTrailers(): boolean {
+    const t = this.h2Trailers;
+    if (t !== null) {
+      for (const n in t) if (passTrailer(n)) return true;
+      return false;
+    }
     const s = this.trailerSrc;
     return s !== null && s.trailerBytes !== null && s.trailerBytes.length > 0;
   }
 
   private sendTrailers(): void {
     const t: http2.OutgoingHttpHeaders = {};
-    for (const [n, v] of trailerFields(this.trailerSrc?.trailerBytes ?? null)) if (!HOP_TRAILER.has(n)) t[n] = v;
+    const h2t = this.h2Trailers;
+    if (h2t !== null) {
+      for (const n in h2t) if (passTrailer(n) && h2t[n] !== undefined) t[n] = h2t[n];
+    } else for (const [n, v] of trailerFields(this.trailerSrc?.trailerBytes ?? null)) if (!HOP_TRAILER.has(n)) t[n] = v;
     try {
       this.stream.sendTrailers(t);
     } catch (err) {
@@ -391,3 +415,8 @@ export class H2Stream implements ExchangeConn {
 
 /** Trailer fields never sent on HTTP/2. */
 const HOP_TRAILER = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "http2-settings"]);
+
+/** An HTTP/2 upstream's trailer passed on to the client (the same as a chunked body's trailer section passes). */
+function passTrailer(n: string): boolean {
+  return n[0] !== ":" && !HOP_TRAILER.has(n) && !TRAILER_FORBIDDEN.has(n);
+}

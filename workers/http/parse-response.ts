@@ -26,6 +26,8 @@ export class ResponseHead {
   close = false;
   /** The status line has a reason phrase (else one is written). */
   hasReason = false;
+  /** An HTTP/2 upstream's response given as fields (upstream-h2.ts): its grpc-status, or "" (a parsed head has it among its fields). */
+  grpcStatus = "";
 }
 
 /**

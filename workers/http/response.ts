@@ -5,7 +5,9 @@
 import { REPLIES, type ReplyRow, type UpstreamFailure } from "../../src/dispatch/replies.ts";
 import type { OutlierResult } from "../../src/upstream/outlier.ts";
 import { options } from "../context.ts";
-import { BODY_BAD, BODY_CHUNKED, BODY_CLOSE } from "./body.ts";
+import type { IncomingHttpHeaders } from "node:http2";
+import { BODY_BAD, BODY_CHUNKED, BODY_CLOSE, BODY_STREAM } from "./body.ts";
+import { h2ResponseFraming } from "./h2-response.ts";
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
 import type { BodyReader } from "./body.ts";
 import type { ExchangeConn, TunnelUser } from "./conn.ts";
@@ -53,7 +55,7 @@ export interface ResponseExchange extends TunnelUser {
   /** The response body ends with the connection (`decode`: chunked decoded for an HTTP/1.0 client). */
   endsByClose(decode: boolean): void;
   /** A final head `buf[0, end)` arrived: true when the retry policy takes it (another try starts, nothing is written). */
-  retryResponse(r: ResponseHead, buf: Buffer, end: number): boolean;
+  retryResponse(r: ResponseHead, buf: Buffer | null, end: number): boolean;
   responseHead(r: ResponseHead): void;
   responseStarted(): void;
   tunnelStarted(): void;
@@ -176,6 +178,55 @@ function fieldsHead(ex: ResponseExchange, conn: UpstreamConn, r: ResponseHead, b
   }
   if (!ok) conn.pause();
   if (rb.done) responseComplete(ex, conn, bodyEnd < buf.length);
+}
+
+/**
+ * An HTTP/2 upstream's response head, as its fields, for a client on an
+ * HTTP/2 stream (respondH2): no HTTP/1.1 text between them. Framed as
+ * h1ResponseHead framed it: a sized body ends at its length, else the body
+ * ends with the upstream's stream (onResponseEnd) and its trailers follow.
+ * false: the client is not an HTTP/2 stream (the response comes as text).
+ */
+export function onResponseFields(ex: ResponseExchange, conn: UpstreamConn, h: IncomingHttpHeaders, ended: boolean, head: boolean): boolean {
+  const ds = ex.ds;
+  if (ds.respondH2 === undefined) return false;
+  if (ex.finished) return true;
+  ds.touch();
+  ex.upstreamAnswered();
+  const r = new ResponseHead();
+  r.status = Number(h[":status"]);
+  const gs = h["grpc-status"];
+  if (typeof gs === "string") r.grpcStatus = gs.trim();
+  const f = h2ResponseFraming(h, ended, head);
+  if (f.length !== "") {
+    r.contentLength = Number(f.length);
+    if (!(r.contentLength >= 0)) {
+      protocolError(ex);
+      return true;
+    }
+  }
+  if (ex.retryResponse(r, null, 0)) return true;
+  ex.responseHead(r);
+  const rb = ex.respBody;
+  if (f.length === "") {
+    if (bodiless(r.status, ex.head.method)) rb.init(0, false, false);
+    else rb.initStream();
+  } else rb.init(bodiless(r.status, ex.head.method) ? 0 : r.contentLength, false, false);
+  ex.responseStarted();
+  ds.respondH2(h, f.length, f.trailing, ex.responseOps, options.serverHeader, ex.upstreamServiceTime);
+  if (rb.done) responseComplete(ex, conn, false);
+  return true;
+}
+
+/** The upstream's HTTP/2 stream ended (after onResponseFields took its head), with its trailers. */
+export function onResponseEnd(ex: ResponseExchange, conn: UpstreamConn, trailers: IncomingHttpHeaders | null): void {
+  if (ex.finished || ex.respDone) return;
+  const rb = ex.respBody;
+  // a sized body ends at its length: an end before it is a cut response
+  if (rb.kind !== BODY_STREAM) return midBodyError(ex, REPLIES.upstream_reset_after_response);
+  if (trailers !== null) ex.ds.respondTrailers?.(trailers);
+  rb.done = true;
+  responseComplete(ex, conn, false);
 }
 
 function writeBody(ex: ResponseExchange, conn: UpstreamConn, data: Buffer, start: number): void {

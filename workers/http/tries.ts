@@ -92,14 +92,15 @@ export class Tries {
    * start buf): its status and, for a trailers-only gRPC answer, its
    * grpc-status; null when the policy cannot retry it (no object made then).
    */
-  responseOutcome(r: ResponseHead, buf: Buffer): UpstreamOutcome | null {
+  /** `buf`: the head's bytes (the fields parseResponseHead left), or null for a head given as fields (r.grpcStatus). */
+  responseOutcome(r: ResponseHead, buf: Buffer | null): UpstreamOutcome | null {
     const p = this.policy;
     if (p === null) return null;
     const t = retryTable(p);
     const s = r.status;
     let grpc = -1;
     if (s === 200 && t.grpc) {
-      const v = grpcStatusField(buf);
+      const v = buf === null ? r.grpcStatus : grpcStatusField(buf);
       if (v !== "") grpc = grpcStatusOf(v);
     }
     if (grpc < 0 && s >= 100 && s < STATUSES && t.status[s] === 0) return null;

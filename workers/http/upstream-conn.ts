@@ -5,6 +5,8 @@ import type { Socket } from "bun";
 import { errCode, type UpstreamFailure } from "../../src/dispatch/replies.ts";
 import { connectWithTimeout } from "../connect.ts";
 import { coarseNow, reportError } from "../context.ts";
+import type { IncomingHttpHeaders } from "node:http2";
+import type { H2RequestHead } from "./h2-upstream-heads.ts";
 import { Outbox } from "./outbox.ts";
 import { connectOptions, verifyUpstream, type UpstreamTlsRuntime } from "./upstream-tls.ts";
 
@@ -26,6 +28,15 @@ export interface UpstreamUser {
   onUpstreamDrain(conn: UpstreamConn): void;
   /** The connection is gone: it never opened (connect_failure, connect_timeout) or closed (upstream_reset_before_response), with the errno. */
   onUpstreamClose(conn: UpstreamConn, failure: UpstreamFailure): void;
+  /**
+   * HTTP/2 upstreams (upstream-h2.ts): the response head as the stream's
+   * fields (`ended`: they ended the stream; `head`: a HEAD request). false:
+   * not taken, the response comes as HTTP/1.1 bytes through onUpstreamData.
+   * Once taken, DATA comes through onUpstreamData as it is, and the stream's
+   * end (with its trailers) through onUpstreamEnd.
+   */
+  onUpstreamFields?(conn: UpstreamConn, headers: IncomingHttpHeaders, ended: boolean, head: boolean): boolean;
+  onUpstreamEnd?(conn: UpstreamConn, trailers: IncomingHttpHeaders | null): void;
 }
 
 const handlers = {
@@ -177,6 +188,9 @@ export class UpstreamConn {
       reportError("upstream close", err);
     }
   }
+
+  /** HTTP/2 streams (upstream-h2.ts): the request head as fields, x-envoy-attempt-count `attempt`; false when the stream does not take more now. */
+  startFields?(h: H2RequestHead, attempt: number): boolean;
 
   write(b: Uint8Array): boolean {
     if (this.socket === null || this.closed) return false;

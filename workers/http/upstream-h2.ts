@@ -8,7 +8,7 @@
 import * as http2 from "node:http2";
 import { reportError } from "../context.ts";
 import { ChunkedScanner, CHUNKED_BAD, CHUNKED_MORE, trailerFields } from "./chunked.ts";
-import { h1ResponseHead, h2RequestHead, lastChunk, REQ_CHUNKED, REQ_LENGTH, REQ_NONE } from "./h2-upstream-heads.ts";
+import { h1ResponseHead, h2RequestHead, lastChunk, REQ_CHUNKED, REQ_LENGTH, REQ_NONE, type H2RequestHead } from "./h2-upstream-heads.ts";
 import { UpstreamConn, type ConnPool, type UpstreamUser } from "./upstream-conn.ts";
 import type { UpstreamTlsRuntime } from "./upstream-tls.ts";
 import { Base64Decoder, Base64Encoder, grpcWebMode, trailerMessage, WEB_NONE, WEB_TEXT, webResponseType, type WebMode } from "./grpc-web.ts";
@@ -45,6 +45,8 @@ export class H2StreamConn extends UpstreamConn {
   private respTrailers: http2.IncomingHttpHeaders | null = null;
   private respEnded = false;
   private h2paused = false;
+  /** The user took the response head as fields (onUpstreamFields): DATA goes to it as it is, the end with the trailers. */
+  private direct = false;
   /** A gRPC response whose status must come in trailers. */
   private grpcNeedsStatus = false;
   /** A gRPC-Web request translated to gRPC (grpc-web.ts), and its base64 coders for grpc-web-text. */
@@ -89,6 +91,17 @@ export class H2StreamConn extends UpstreamConn {
     return s === null || s.writableLength < WINDOW;
   }
 
+  /** The request head as fields (h2-request-fields.ts), x-envoy-attempt-count `attempt`; the body follows through write(). */
+  override startFields(h: H2RequestHead, attempt: number): boolean {
+    if (this.closed || this.stream !== null) return false;
+    const hs = h.headers;
+    hs["x-envoy-attempt-count"] = String(attempt); // node:http2 copies the headers: the next try sets its own
+    hs[":scheme"] = this.session.tls === null ? "http" : "https";
+    this.startStream(h);
+    const s = this.stream as http2.ClientHttp2Stream | null;
+    return s === null || s.writableLength < WINDOW;
+  }
+
   private fromExchange(b: Buffer): void {
     if (this.closed || this.reqEnded) return;
     if (this.stream === null) {
@@ -96,21 +109,22 @@ export class H2StreamConn extends UpstreamConn {
       const end = this.headBuf.indexOf("\r\n\r\n");
       if (end < 0) return;
       const rest = Buffer.from(this.headBuf.slice(end + 4), "latin1");
-      this.startStream(this.headBuf.slice(0, end));
+      const h = h2RequestHead(this.headBuf.slice(0, end), this.session.tls === null ? "http" : "https");
       this.headBuf = "";
+      if (h === null) return this.onGone("protocol_error");
+      this.startStream(h);
       if (rest.length > 0 && !this.closed) this.body(rest);
       return;
     }
     this.body(b);
   }
 
-  private startStream(text: string): void {
-    const h = h2RequestHead(text, this.session.tls === null ? "http" : "https");
-    if (h === null) return this.onGone("protocol_error");
+  private startStream(h: H2RequestHead): void {
     this.reqBody = h.body;
     this.reqLeft = h.length;
     this.web = grpcWebMode(h.headers["content-type"]);
     if (this.web !== WEB_NONE) {
+      h = { ...h, headers: { ...h.headers } }; // a later try starts from the client's head again
       // Envoy's grpc_web filter: the upstream sees a gRPC call
       const ct = String(h.headers["content-type"]).toLowerCase();
       h.headers["content-type"] = ct.includes("+proto") ? "application/grpc+proto" : "application/grpc";
@@ -187,6 +201,17 @@ export class H2StreamConn extends UpstreamConn {
   }
 
   private onResponse(headers: http2.IncomingHttpHeaders, ended: boolean, head: boolean): void {
+    const u = this.user;
+    if (this.web === WEB_NONE && u !== null && u.onUpstreamFields !== undefined) {
+      this.grpcNeedsStatus = !ended && headers["grpc-status"] === undefined && String(headers["content-type"] ?? "").startsWith("application/grpc");
+      try {
+        this.direct = u.onUpstreamFields(this, headers, ended, head);
+      } catch (err) {
+        reportError("upstream h2 response", err);
+        return this.destroy();
+      }
+      if (this.direct) return;
+    }
     if (this.web !== WEB_NONE && (ended || String(headers["content-type"] ?? "").startsWith("application/grpc"))) headers = { ...headers, "content-type": webResponseType(this.web) };
     const r = h1ResponseHead(headers, ended, head);
     this.respChunked = r.chunked;
@@ -196,6 +221,7 @@ export class H2StreamConn extends UpstreamConn {
 
   private onData(d: Buffer): void {
     if (d.length === 0) return;
+    if (this.direct) return this.toUser(d);
     if (this.webOut !== null) d = this.webOut.push(d);
     if (d.length === 0) return;
     if (this.respChunked) this.toUser(Buffer.concat([Buffer.from(d.length.toString(16) + "\r\n", "latin1"), d, CRLF]));
@@ -212,7 +238,17 @@ export class H2StreamConn extends UpstreamConn {
     if (this.respEnded) return;
     this.respEnded = true;
     if (this.grpcNeedsStatus && this.respTrailers?.["grpc-status"] === undefined) return this.onGone("stream_reset");
-    if (this.respChunked && this.web !== WEB_NONE) {
+    if (this.direct) {
+      const u = this.user;
+      if (u !== null) {
+        try {
+          u.onUpstreamEnd!(this, this.respTrailers);
+        } catch (err) {
+          reportError("upstream h2 end", err);
+          this.destroy();
+        }
+      }
+    } else if (this.respChunked && this.web !== WEB_NONE) {
       // gRPC-Web: the trailers are a last message in the body
       let tail = trailerMessage(this.respTrailers as Record<string, unknown> | null);
       if (this.webOut !== null) tail = Buffer.concat([this.webOut.end(), Buffer.from(tail.toString("base64"), "latin1")]);

@@ -4,6 +4,7 @@
 // retry (the route's retry policy, or a reused connection found dead) and to
 // the mirrors.
 import { MIRROR_BODY_LIMIT } from "../../src/traffic/mirror.ts";
+import type { H2RequestHead } from "./h2-upstream-heads.ts";
 import type { UpstreamConn } from "./upstream-conn.ts";
 
 /** Request body bytes held while the upstream connection opens before the client is paused. */
@@ -20,7 +21,10 @@ const NO_HEAD = Buffer.alloc(0);
 
 export class UpstreamRequest {
   /** The request head to send on the first try (request-head-bytes.ts: it ends in x-envoy-attempt-count: 1). */
-  head: Buffer = NO_HEAD;
+  private bytes: Buffer = NO_HEAD;
+  /** For an HTTP/2 upstream: the head as fields (h2-request-fields.ts), and how to make the bytes should they be wanted. */
+  private fields: H2RequestHead | null = null;
+  private makeBytes: (() => Buffer) | null = null;
   private pending: Uint8Array[] | null = null;
   private pendingBytes = 0;
   /** On a reused connection and not answered yet: may be resent once if that connection proves dead. */
@@ -32,7 +36,29 @@ export class UpstreamRequest {
 
   /** The head as request-head-bytes.ts built it (ending in x-envoy-attempt-count: 1, CRLF CRLF). */
   setHead(head: Buffer): void {
-    this.head = head;
+    this.bytes = head;
+    this.fields = null;
+  }
+
+  /**
+   * The head as HTTP/2 fields (a cluster speaking HTTP/2): its streams take
+   * them as they are; `bytes` makes the HTTP/1.1 head only if something wants
+   * it (a connection that is not an HTTP/2 stream: not expected, a cluster's
+   * endpoints share its protocol).
+   */
+  setFields(f: H2RequestHead, bytes: () => Buffer): void {
+    this.fields = f;
+    this.makeBytes = bytes;
+    this.bytes = NO_HEAD;
+  }
+
+  /** The first try's head as bytes. */
+  get head(): Buffer {
+    if (this.bytes === NO_HEAD && this.makeBytes !== null) {
+      this.bytes = this.makeBytes();
+      this.makeBytes = null;
+    }
+    return this.bytes;
   }
 
   /** The head of try `n` (its x-envoy-attempt-count). */
@@ -92,6 +118,8 @@ export class UpstreamRequest {
   }
 
   private writeHead(conn: UpstreamConn, attempt: number): boolean {
+    const f = this.fields;
+    if (f !== null && conn.startFields !== undefined) return conn.startFields(f, attempt);
     if (conn.socket === null) return false;
     return conn.write(this.headOf(attempt));
   }
