@@ -10,7 +10,7 @@ import { coarseNow, reportError } from "../context.ts";
 import { stats } from "../stats.ts";
 import { H2StreamConn, WINDOW } from "./upstream-h2.ts";
 import type { ConnPool, UpstreamConn, UpstreamUser } from "./upstream-conn.ts";
-import { verifyUpstream, type UpstreamTlsRuntime } from "./upstream-tls.ts";
+import { alpnWire, connectOptions, verifyUpstream, type UpstreamTlsRuntime } from "./upstream-tls.ts";
 import { H2Duplex } from "./h2-duplex.ts";
 import type { Socket, SocketHandler } from "bun";
 
@@ -121,26 +121,32 @@ export class H2Sessions implements ConnPool {
       return s;
     }
     s.timer = setTimeout(() => this.failed(s, "connect_timeout", "connect_timeout"), ep.connectTimeoutMs);
-    if (tls === null) {
-      // h2c: the session runs over a Bun socket through an H2Duplex, which gathers the frames the session writes
-      // in a turn into one write (Bun's native client socket flushes once per stream)
-      try {
-        Bun.connect<H2Session>({ hostname: ep.address, port: ep.port, data: s, socket: RAW }).catch(() => {});
-      } catch (err) {
-        queueMicrotask(() => this.failed(s, errCode(err), "connect_failure"));
-      }
-      return s;
+    // the session runs over a Bun socket (TLS with ALPN h2, or h2c) through an H2Duplex, which gathers the
+    // frames the session writes in a turn into one write (Bun's native client socket flushes once per stream)
+    const o = { hostname: ep.address, port: ep.port, data: s, socket: RAW };
+    try {
+      (tls === null ? Bun.connect<H2Session>(o) : Bun.connect<H2Session>({ ...o, tls: { ...connectOptions(tls, sni), ALPNProtocols: H2_ALPN } })).catch(() => {});
+    } catch (err) {
+      queueMicrotask(() => this.failed(s, errCode(err), "connect_failure"));
     }
-    const host = ep.address.includes(":") ? `[${ep.address}]` : ep.address;
-    const b = tls.base;
-    const o: http2.SecureClientSessionOptions = { settings: SETTINGS, rejectUnauthorized: false, ALPNProtocols: ["h2"], ca: b.ca, cert: b.cert, key: b.key };
-    if (sni !== "") o.servername = sni;
-    s.session = http2.connect(`https://${host}:${ep.port}`, o);
-    this.watch(s);
     return s;
   }
 
-  /** h2c: the socket is open; the session starts on it. */
+  /** TLS: the handshake ended; the upstream's certificate is checked (upstream-tls.ts) and h2 must have been chosen. */
+  rawHandshake(s: H2Session, sock: Socket<H2Session>, err: Error | null): void {
+    const why = verifyUpstream(s.tls!.policy, err as { code?: string } | null, sock.getPeerCertificate()?.subjectaltname);
+    if (why !== "") {
+      this.failed(s, `TLS_error:_${why}`, "connect_failure");
+      return void sock.terminate();
+    }
+    if (sock.alpnProtocol !== "h2") {
+      this.failed(s, "h2_not_negotiated", "connect_failure");
+      return void sock.terminate();
+    }
+    this.rawOpen(s, sock);
+  }
+
+  /** The socket is open (TLS: and verified); the session starts on it. */
   rawOpen(s: H2Session, sock: Socket<H2Session>): void {
     if (s.dead) return void sock.terminate(); // gave up (connect timeout)
     s.raw = sock;
@@ -173,21 +179,9 @@ export class H2Sessions implements ConnPool {
     if (s.timer !== null) clearTimeout(s.timer);
     s.timer = null;
     if (s.dead && s.waiting.length === 0) return void destroySession(s);
-    const tls = s.tls;
-    if (tls !== null) {
-      const sock = s.session.socket as unknown as { authorizationError?: string | Error; getPeerCertificate?(): { subjectaltname?: string } };
-      const ae = sock.authorizationError;
-      const err = ae === undefined || ae === null ? null : { code: typeof ae === "string" ? ae : ((ae as { code?: string }).code ?? String(ae)) };
-      const why = verifyUpstream(tls.policy, err, sock.getPeerCertificate?.()?.subjectaltname);
-      if (why !== "") return this.failed(s, `TLS_error:_${why}`, "connect_failure");
-    }
     s.connected = true;
-    try {
-      const sock = (s.raw ?? s.session.socket) as unknown as { localAddress?: string; localPort?: number };
-      s.local = `${sock.localAddress ?? ""}:${sock.localPort ?? 0}`;
-    } catch {
-      s.local = "";
-    }
+    const sock = s.raw;
+    s.local = sock === null ? "" : sock.localFamily === "IPv6" ? `[${sock.localAddress}]:${sock.localPort}` : `${sock.localAddress}:${sock.localPort}`;
     const waiting = s.waiting.splice(0);
     for (const c of waiting) if (!c.closed) c.opened();
     this.grantWaiters();
@@ -272,6 +266,7 @@ export class H2Sessions implements ConnPool {
 }
 
 const SETTINGS: http2.Settings = { enablePush: false, initialWindowSize: WINDOW };
+const H2_ALPN = alpnWire(["h2"]);
 
 /** GOAWAY, then closed once its streams are done; a session still connecting is dropped. */
 function closeSession(s: H2Session): void {
@@ -290,11 +285,23 @@ function destroySession(s: H2Session): void {
 const RAW: SocketHandler<H2Session> = {
   open(sock) {
     const s = sock.data;
+    if (s.tls !== null) return; // once the handshake is accepted
     try {
       s.pool.rawOpen(s, sock);
     } catch (err) {
       reportError("upstream h2 open", err);
       s.pool.failed(s, "connect_error", "connect_failure");
+    }
+  },
+  handshake(sock, _ok, err) {
+    const s = sock.data;
+    if (s.dead) return void sock.terminate();
+    try {
+      s.pool.rawHandshake(s, sock, err);
+    } catch (e) {
+      reportError("upstream h2 handshake", e);
+      s.pool.failed(s, "TLS_error:_handshake", "connect_failure");
+      sock.terminate();
     }
   },
   data(sock, d) {
