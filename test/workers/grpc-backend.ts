@@ -79,6 +79,12 @@ export async function grpcBackend(tlsOpts?: { cert: string; key: string }): Prom
       st.respond({ ...grpcHead, "grpc-status": "14", "grpc-message": "try again" }, { endStream: true });
       return;
     }
+    if (path === "/plain/sized" || path === "/plain/short") {
+      // not gRPC: a sized body, whole or cut short (the stream ends after 5 of its 10 bytes)
+      st.respond({ ":status": 200, "content-type": "text/plain", "content-length": "10", "x-up": "1" });
+      st.end(path === "/plain/sized" ? "0123456789" : "01234");
+      return;
+    }
     if (path === "/test.Echo/Reset") {
       st.respond(grpcHead);
       st.write(frame("partial"), () => setTimeout(() => st.close(http2.constants.NGHTTP2_INTERNAL_ERROR), 20));

@@ -228,6 +228,26 @@ describe("gRPC over h2c (client) → h2c (upstream)", () => {
     expect(h1.text.endsWith("\r\n0\r\n\r\n")).toBe(false);
   });
 
+  test("a sized response passes with its length; one cut short is not ended cleanly (curl sees the stream reset)", async () => {
+    // the backend runs in this process: curl runs beside it, not blocking it
+    const curl = async (path: string) => {
+      const p = Bun.spawn(["curl", "-sS", "-i", "--http2-prior-knowledge", "--max-time", "5", `http://127.0.0.1:${gw}${path}`], { stdout: "pipe", stderr: "pipe" });
+      const out = await new Response(p.stdout).text();
+      const err = await new Response(p.stderr).text();
+      return { exitCode: await p.exited, text: out, err };
+    };
+    const ok = await curl("/plain/sized");
+    expect(ok.exitCode).toBe(0);
+    const text = ok.text;
+    expect(text).toMatch(/^HTTP\/2 200/);
+    expect(text).toContain("content-length: 10\r\n");
+    expect(text).toContain("x-up: 1\r\n");
+    expect(text.endsWith("\r\n\r\n0123456789")).toBe(true);
+    const cut = await curl("/plain/short");
+    expect(cut.exitCode).not.toBe(0);
+    expect(cut.err).toContain("INTERNAL_ERROR"); // the gateway's reset (a clean end short of the length would be a PROTOCOL_ERROR)
+  });
+
   test("flow control: a client that stops reading holds the upstream back (bounded buffering)", async () => {
     const before = h2c.written;
     const st = client.request({ ":method": "POST", ":path": "/test.Echo/ServerStream", "content-type": "application/grpc", te: "trailers" });
