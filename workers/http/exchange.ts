@@ -21,7 +21,7 @@ import { CONNECTING, DONE, FINISHED, NEW, STREAMING, TUNNEL, WAITING } from "./e
 import { localIds, localResponseHead } from "./heads-out.ts";
 import { upstreamHeadBytes } from "./request-head-bytes.ts";
 import { localOps } from "./route-actions.ts";
-import { UpstreamRequest } from "./upstream-request.ts";
+import { BodyEnd, UpstreamRequest } from "./upstream-request.ts";
 import type { RequestHead } from "./parse-request.ts";
 import type { ResponseHead } from "./parse-response.ts";
 import { onResponseData, onResponseEnd, onResponseFields, onUpstreamGone, type ResponseExchange } from "./response.ts";
@@ -366,7 +366,29 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     return r;
   }
 
-  private bodyChunk(chunk: Buffer): void {
+  /** The body will come through feedData / feedEnd (before start()). */
+  bodyAsData(): void {
+    this.up.rawBody = true;
+  }
+
+  /**
+   * Body data of a request without a length from an HTTP/2 client stream
+   * (its head says chunked): no chunk framing is made and read back; the
+   * upstream request frames it if its connection wants chunks
+   * (UpstreamRequest.rawBody). The body's bytes are its data.
+   */
+  feedData(b: Buffer): void {
+    this.reqBody.bytes += b.length;
+    if (b.length > 0) this.bodyChunk(b);
+  }
+
+  /** The end of such a body, with the client's trailers; then requestComplete(). */
+  feedEnd(trailers: IncomingHttpHeaders | null): void {
+    this.reqBody.done = true;
+    this.bodyChunk(new BodyEnd(trailers));
+  }
+
+  private bodyChunk(chunk: Uint8Array): void {
     if (this.discard || this.respDone || this.finished) {
       this.discarded += chunk.length;
       if (this.discarded > DISCARD_LIMIT && !this.closeDownstream) {

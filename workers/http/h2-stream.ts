@@ -18,7 +18,6 @@ import type { DownstreamTls, ExchangeConn } from "./conn.ts";
 import { Exchange } from "./exchange.ts";
 import { fieldKindsScratch, fieldSpansScratch } from "./fields.ts";
 import { h2ResponseFields, responseFields, textResponseFields } from "./h2-response.ts";
-import { lastChunk } from "./h2-upstream-heads.ts";
 import { parseRequestHead, RequestHead } from "./parse-request.ts";
 import type { ResponseHead } from "./parse-response.ts";
 
@@ -53,8 +52,6 @@ const BODY = 1;
 const CHUNKED = 2;
 const DONE = 3;
 
-const CRLF = Buffer.from("\r\n", "latin1");
-const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
 /** The error a reset stream is destroyed with (its 'error' event is ignored). */
 const RESET = new Error("stream reset by the gateway");
 const ENDED: http2.ServerStreamResponseOptions = { endStream: true };
@@ -143,6 +140,7 @@ export class H2Stream implements ExchangeConn {
     const status = parseRequestHead(Buffer.from(head, "latin1"), 0, head.length, h, fieldSpansScratch(), fieldKindsScratch());
     const ex = new Exchange(this, h);
     this.ex = ex;
+    if (this.length < 0) ex.bodyAsData();
     if (status !== 0) return ex.badRequest(status);
     ex.start();
     if (ex.finished) return;
@@ -162,15 +160,21 @@ export class H2Stream implements ExchangeConn {
       if (this.received > this.length) return this.reset(NGHTTP2_PROTOCOL_ERROR);
       this.body(b);
     } else if (b.length > 0) {
-      this.body(Buffer.concat([Buffer.from(b.length.toString(16) + "\r\n", "latin1"), b, CRLF]));
+      // a body of unknown length: data to the exchange as it is (its head says chunked; no framing made and read back)
+      const ex = this.ex;
+      if (ex !== null && !ex.finished && !ex.reqComplete) ex.feedData(b);
     }
   }
 
   private clientEnded(): void {
     if (this.ended) return;
     this.ended = true;
-    if (this.length < 0) this.body(this.reqTrailers === null ? LAST_CHUNK : Buffer.from(lastChunk(this.reqTrailers), "latin1"));
-    else if (this.received < this.length) this.reset(NGHTTP2_PROTOCOL_ERROR); // body shorter than its content-length
+    if (this.length < 0) {
+      const ex = this.ex;
+      if (ex === null || ex.finished || ex.reqComplete) return;
+      ex.feedEnd(this.reqTrailers);
+      ex.requestComplete();
+    } else if (this.received < this.length) this.reset(NGHTTP2_PROTOCOL_ERROR); // body shorter than its content-length
   }
 
   private body(b: Buffer): void {

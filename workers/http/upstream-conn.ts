@@ -189,8 +189,13 @@ export class UpstreamConn {
     }
   }
 
-  /** HTTP/2 streams (upstream-h2.ts): the request head as fields, x-envoy-attempt-count `attempt`; false when the stream does not take more now. */
-  startFields?(h: H2RequestHead, attempt: number): boolean;
+  /**
+   * HTTP/2 streams (upstream-h2.ts): the request head as fields,
+   * x-envoy-attempt-count `attempt`; `rawBody`: a body of unknown length
+   * follows as data ending with a BodyEnd (upstream-request.ts), not as
+   * chunks. false when the stream does not take more now.
+   */
+  startFields?(h: H2RequestHead, attempt: number, rawBody: boolean): boolean;
 
   write(b: Uint8Array): boolean {
     if (this.socket === null || this.closed) return false;

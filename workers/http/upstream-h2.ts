@@ -11,6 +11,7 @@ import { ChunkedScanner, CHUNKED_BAD, CHUNKED_MORE, trailerFields } from "./chun
 import { h1ResponseHead, h2RequestHead, lastChunk, REQ_CHUNKED, REQ_LENGTH, REQ_NONE, type H2RequestHead } from "./h2-upstream-heads.ts";
 import { UpstreamConn, type ConnPool, type UpstreamUser } from "./upstream-conn.ts";
 import type { UpstreamTlsRuntime } from "./upstream-tls.ts";
+import { BodyEnd } from "./upstream-request.ts";
 import { Base64Decoder, Base64Encoder, grpcWebMode, trailerMessage, WEB_NONE, WEB_TEXT, webResponseType, type WebMode } from "./grpc-web.ts";
 
 /** What a stream needs of its session (upstream-h2-pool.ts H2Session). */
@@ -40,6 +41,9 @@ export class H2StreamConn extends UpstreamConn {
   private reqLeft = 0;
   private reqChunks: ChunkedScanner | null = null;
   private reqTrailers: [string, string][] = [];
+  /** The request body comes as data ending with a BodyEnd (UpstreamRequest.rawBody), not as chunks. */
+  private rawBody = false;
+  private rawTrailers: Record<string, string | string[]> | null = null;
   private reqEnded = false;
   private respChunked = false;
   private respTrailers: http2.IncomingHttpHeaders | null = null;
@@ -86,14 +90,16 @@ export class H2StreamConn extends UpstreamConn {
 
   override write(b: Uint8Array): boolean {
     if (this.closed) return false;
-    this.fromExchange(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+    if (this.rawBody) this.rawData(b);
+    else this.fromExchange(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
     const s = this.stream;
     return s === null || s.writableLength < WINDOW;
   }
 
   /** The request head as fields (h2-request-fields.ts), x-envoy-attempt-count `attempt`; the body follows through write(). */
-  override startFields(h: H2RequestHead, attempt: number): boolean {
+  override startFields(h: H2RequestHead, attempt: number, rawBody: boolean): boolean {
     if (this.closed || this.stream !== null) return false;
+    this.rawBody = rawBody && h.body === REQ_CHUNKED;
     const hs = h.headers;
     hs["x-envoy-attempt-count"] = String(attempt); // node:http2 copies the headers: the next try sets its own
     hs[":scheme"] = this.session.tls === null ? "http" : "https";
@@ -144,11 +150,13 @@ export class H2StreamConn extends UpstreamConn {
     const st = this.session.session.request(h.headers, { endStream: ended, waitForTrailers: h.body === REQ_CHUNKED });
     this.stream = st;
     if (this.h2paused) st.pause();
-    st.on("wantTrailers", () => {
-      const t: http2.OutgoingHttpHeaders = {};
-      for (const [n, v] of this.reqTrailers) t[n] = v;
-      st.sendTrailers(t);
-    });
+    if (h.body === REQ_CHUNKED)
+      st.on("wantTrailers", () => {
+        let t: http2.OutgoingHttpHeaders = {};
+        if (this.rawTrailers !== null) t = this.rawTrailers;
+        else for (const [n, v] of this.reqTrailers) t[n] = v;
+        st.sendTrailers(t);
+      });
     st.on("response", (headers, flags) => this.onResponse(headers, (Number(flags) & 1) === 1 || st.endAfterHeaders, String(h.headers[":method"]) === "HEAD"));
     st.on("data", (d: Buffer) => this.onData(d));
     st.on("trailers", (t) => (this.respTrailers = t));
@@ -184,6 +192,18 @@ export class H2StreamConn extends UpstreamConn {
       this.reqEnded = true;
       st.end();
     }
+  }
+
+  /** A raw body's data, or its end (rawBody). */
+  private rawData(b: Uint8Array): void {
+    if (this.reqEnded || this.stream === null) return;
+    if (b instanceof BodyEnd) {
+      this.rawTrailers = b.fields();
+      this.reqEnded = true;
+      this.stream.end();
+      return;
+    }
+    if (b.length > 0) this.send(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
   }
 
   /** Request body bytes to the stream (base64-decoded for grpc-web-text). */

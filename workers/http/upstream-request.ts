@@ -4,6 +4,8 @@
 // retry (the route's retry policy, or a reused connection found dead) and to
 // the mirrors.
 import { MIRROR_BODY_LIMIT } from "../../src/traffic/mirror.ts";
+import type { IncomingHttpHeaders } from "node:http2";
+import { TRAILER_FORBIDDEN } from "./chunked.ts";
 import type { H2RequestHead } from "./h2-upstream-heads.ts";
 import type { UpstreamConn } from "./upstream-conn.ts";
 
@@ -18,6 +20,57 @@ export const REPLAY_LIMIT = MIRROR_BODY_LIMIT;
 /** The head ends in "x-envoy-attempt-count: 1\r\n\r\n": the count's digit starts this far from the end. */
 const COUNT_FROM_END = 5;
 const NO_HEAD = Buffer.alloc(0);
+const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
+
+/**
+ * The end of a body given as data (UpstreamRequest.rawBody), with the
+ * client's trailers: no bytes, it travels in order with the data chunks
+ * (held while the connection opens, copied for a retry).
+ */
+export class BodyEnd extends Uint8Array {
+  constructor(readonly trailers: IncomingHttpHeaders | null) {
+    super(0);
+  }
+
+  /** The trailers an HTTP/2 upstream gets (framing and routing fields never travel as trailers). */
+  fields(): Record<string, string | string[]> {
+    const out: Record<string, string | string[]> = {};
+    const t = this.trailers;
+    if (t === null) return out;
+    for (const n in t) {
+      const v = t[n];
+      if (n[0] !== ":" && v !== undefined && !TRAILER_FORBIDDEN.has(n)) out[n] = v;
+    }
+    return out;
+  }
+
+  /** As the last chunk of a chunked body: with its trailers for an HTTP/2 stream started from text, without for HTTP/1.1. */
+  lastChunk(trailers: boolean): Buffer {
+    if (!trailers) return LAST_CHUNK;
+    let out = "0\r\n";
+    const f = this.fields();
+    for (const n in f) {
+      const v = f[n]!;
+      if (Array.isArray(v)) for (const x of v) out += `${n}: ${x}\r\n`;
+      else out += `${n}: ${v}\r\n`;
+    }
+    return Buffer.from(out + "\r\n", "latin1");
+  }
+}
+
+/** Body data as one chunk of a chunked body (its BodyEnd as the last chunk). */
+function chunkOf(b: Uint8Array, h2: boolean): Uint8Array {
+  if (b instanceof BodyEnd) return b.lastChunk(h2);
+  const size = b.length.toString(16);
+  const out = Buffer.allocUnsafe(size.length + 4 + b.length);
+  out.write(size, 0, "latin1");
+  out[size.length] = 13;
+  out[size.length + 1] = 10;
+  out.set(b, size.length + 2);
+  out[out.length - 2] = 13;
+  out[out.length - 1] = 10;
+  return out;
+}
 
 export class UpstreamRequest {
   /** The request head to send on the first try (request-head-bytes.ts: it ends in x-envoy-attempt-count: 1). */
@@ -33,6 +86,12 @@ export class UpstreamRequest {
   private copyBytes = 0;
   /** Body bytes went upstream that the copy no longer holds: no retry, no mirror. */
   lost = false;
+  /**
+   * The body comes as data, not chunked bytes (an HTTP/2 client stream of
+   * unknown length), and ends with a BodyEnd: an HTTP/2 stream that took the
+   * head as fields takes it so; anything else gets it framed as chunks here.
+   */
+  rawBody = false;
 
   /** The head as request-head-bytes.ts built it (ending in x-envoy-attempt-count: 1, CRLF CRLF). */
   setHead(head: Buffer): void {
@@ -94,7 +153,15 @@ export class UpstreamRequest {
   /** The whole body so far (the copy, then what is held): for mirrors. */
   body(): Uint8Array[] {
     const c = this.copy ?? [];
-    return this.pending === null ? c : [...c, ...this.pending];
+    const all = this.pending === null ? c : [...c, ...this.pending];
+    return this.rawBody ? all.map((b) => chunkOf(b, false)) : all;
+  }
+
+  /** Body bytes to `conn`: data as it is to an HTTP/2 stream given fields, else framed as chunks for a raw body. */
+  private out(conn: UpstreamConn, b: Uint8Array): boolean {
+    if (!this.rawBody) return conn.write(b);
+    if (this.fields !== null && conn.startFields !== undefined) return conn.write(b);
+    return conn.write(chunkOf(b, conn.startFields !== undefined));
   }
 
   /**
@@ -107,7 +174,7 @@ export class UpstreamRequest {
     if (retry) {
       this.replayable = false;
       const bufs = this.copy;
-      if (bufs !== null) for (let i = 0; i < bufs.length; i++) ok = conn.write(bufs[i]!) && ok;
+      if (bufs !== null) for (let i = 0; i < bufs.length; i++) ok = this.out(conn, bufs[i]!) && ok;
     } else this.replayable = conn.uses > 1 && !this.lost;
     const pending = this.pending;
     if (pending !== null) {
@@ -119,7 +186,7 @@ export class UpstreamRequest {
 
   private writeHead(conn: UpstreamConn, attempt: number): boolean {
     const f = this.fields;
-    if (f !== null && conn.startFields !== undefined) return conn.startFields(f, attempt);
+    if (f !== null && conn.startFields !== undefined) return conn.startFields(f, attempt, this.rawBody);
     if (conn.socket === null) return false;
     return conn.write(this.headOf(attempt));
   }
@@ -134,6 +201,6 @@ export class UpstreamRequest {
         this.copy = null;
       } else (this.copy ??= []).push(b);
     }
-    return conn.write(b);
+    return this.out(conn, b);
   }
 }
