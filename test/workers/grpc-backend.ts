@@ -79,6 +79,10 @@ export async function grpcBackend(tlsOpts?: { cert: string; key: string }): Prom
       st.respond({ ...grpcHead, "grpc-status": "14", "grpc-message": "try again" }, { endStream: true });
       return;
     }
+    if (path === "/plain/user-agent") {
+      st.respond({ ":status": 200, "x-user-agent": JSON.stringify(h["user-agent"] ?? null) }, { endStream: true });
+      return;
+    }
     if (path === "/plain/sized" || path === "/plain/short") {
       // not gRPC: a sized body, whole or cut short (the stream ends after 5 of its 10 bytes)
       st.respond({ ":status": 200, "content-type": "text/plain", "content-length": "10", "x-up": "1" });

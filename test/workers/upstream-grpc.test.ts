@@ -228,6 +228,12 @@ describe("gRPC over h2c (client) → h2c (upstream)", () => {
     expect(h1.text.endsWith("\r\n0\r\n\r\n")).toBe(false);
   });
 
+  test("a single-value field the client repeated (user-agent twice) is sent on as it came, not refused by node:http2 (the call used to hang)", async () => {
+    const r = await raw(gw, "GET /plain/user-agent HTTP/1.1\r\nhost: a\r\nuser-agent: a\r\nuser-agent: b\r\nconnection: close\r\n\r\n");
+    expect(r.text).toStartWith("HTTP/1.1 200");
+    expect(r.text).toContain('x-user-agent: "a"\r\n'); // the backend (node:http2 under Bun) keeps the first
+  });
+
   test("a sized response passes with its length; one cut short is not ended cleanly (curl sees the stream reset)", async () => {
     // the backend runs in this process: curl runs beside it, not blocking it
     const curl = async (path: string) => {

@@ -154,7 +154,9 @@ export class H2Sessions implements ConnPool {
     s.duplex = d;
     const ep = this.ep;
     const host = ep.address.includes(":") ? `[${ep.address}]` : ep.address;
-    s.session = http2.connect(`http://${host}:${ep.port}`, { settings: SETTINGS, createConnection: () => d as never });
+    // strictSingleValueFields false: a field the client repeated (two user-agent lines) goes on as it came, as
+    // Envoy forwards it, instead of node:http2 refusing the request (which left the exchange waiting)
+    s.session = http2.connect(`http://${host}:${ep.port}`, { settings: SETTINGS, strictSingleValueFields: false, createConnection: () => d as never } as http2.ClientSessionOptions);
     this.watch(s);
   }
 

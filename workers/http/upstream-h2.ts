@@ -147,7 +147,16 @@ export class H2StreamConn extends UpstreamConn {
     }
     const ended = h.body === REQ_NONE;
     this.reqEnded = ended;
-    const st = this.session.session.request(h.headers, { endStream: ended, waitForTrailers: h.body === REQ_CHUNKED });
+    let st: http2.ClientHttp2Stream;
+    try {
+      st = this.session.session.request(h.headers, { endStream: ended, waitForTrailers: h.body === REQ_CHUNKED });
+    } catch (err) {
+      // fields node:http2 refuses to send: the try fails as a reset before any response (not from inside the write)
+      reportError("upstream h2 request", err);
+      this.reqEnded = true;
+      queueMicrotask(() => this.onGone("protocol_error"));
+      return;
+    }
     this.stream = st;
     if (this.h2paused) st.pause();
     if (h.body === REQ_CHUNKED)
