@@ -335,7 +335,7 @@ export class H2Stream implements ExchangeConn {
       if (!this.hasTrailers()) return void st.respond(h);
     } else if (this.trailerSrc === null && !this.trailing) return void st.respond(h);
     this.wantsTrailers = true;
-    st.once("wantTrailers", () => this.sendTrailers());
+    st.on("wantTrailers", () => this.sendTrailers()); // fires once per stream: no once() wrapper
     st.respond(h, TRAILERS);
   }
 
