@@ -152,6 +152,13 @@ describe("gRPC over h2c (client) → h2c (upstream)", () => {
     expect([r.trailers["grpc-status"], r.trailers["x-count"]]).toEqual(["0", "1000"]);
   });
 
+  test("a request body far larger than the upstream's windows goes through whole (the client is held back, then resumed on drain)", async () => {
+    const msgs = Array.from({ length: 160 }, () => Buffer.alloc(64 * 1024, 97).toString());
+    const r = await call(client, "/test.Echo/ClientStream", msgs);
+    expect(r.messages.map(String)).toEqual([`160 ${160 * 64 * 1024}`]);
+    expect(r.trailers["grpc-status"]).toBe("0");
+  });
+
   test("client streaming with request trailers: all messages counted, trailers reach the upstream", async () => {
     const msgs = Array.from({ length: 300 }, (_, i) => `m${i}`.padEnd(100, "."));
     const r = await call(client, "/test.Echo/ClientStream", msgs, {}, { "x-req-trailer": "rt" });

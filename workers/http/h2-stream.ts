@@ -87,6 +87,7 @@ export class H2Stream implements ExchangeConn {
   /** The last data span written, held so that END_STREAM can go on it. */
   private held: Buffer | null = null;
   private flushQueued = false;
+  private drainHeard = false;
   /** respond() asked for trailers (wantTrailers sends them). */
   private wantsTrailers = false;
   readonly remoteIp: string;
@@ -124,7 +125,7 @@ export class H2Stream implements ExchangeConn {
     return this.owner.parent.drainStart;
   }
   get congested(): boolean {
-    return !this.over && this.stream.writableLength > HIGH_WATER;
+    return !this.over && !this.room();
   }
 
   /** Run the request whose head (HTTP/1.1 text, from the stream's headers) is `head`. */
@@ -133,7 +134,6 @@ export class H2Stream implements ExchangeConn {
     st.on("data", (b: Buffer) => this.fromClient(b));
     st.on("trailers", (t: http2.IncomingHttpHeaders) => void (this.reqTrailers = t));
     st.on("end", () => this.clientEnded());
-    st.on("drain", () => this.onDrain());
     st.on("close", () => this.closed());
     st.on("error", () => {});
     const h = new RequestHead();
@@ -246,7 +246,7 @@ export class H2Stream implements ExchangeConn {
       reportError("h2 response", err);
       this.reset(NGHTTP2_INTERNAL_ERROR);
     }
-    return this.over || this.stream.writableLength <= HIGH_WATER;
+    return this.over || this.room();
   }
 
   exchangeDone(_ex: object, _close: boolean): void {
@@ -261,6 +261,17 @@ export class H2Stream implements ExchangeConn {
     this.over = true;
     // an early answer (413, 404 ...) to a request whose body is still coming: stop the client sending
     if (!this.ended && !this.stream.destroyed) this.stream.close(NGHTTP2_NO_ERROR);
+  }
+
+  /** The stream takes more; else its 'drain' will resume the exchange (listened to from the first time it is full). */
+  private room(): boolean {
+    const st = this.stream;
+    if (st.writableLength <= HIGH_WATER) return true;
+    if (!this.drainHeard) {
+      this.drainHeard = true;
+      st.on("drain", () => this.onDrain());
+    }
+    return false;
   }
 
   // --- stream events ---

@@ -41,6 +41,7 @@ export class H2StreamConn extends UpstreamConn {
   private reqLeft = 0;
   private reqChunks: ChunkedScanner | null = null;
   private reqTrailers: [string, string][] = [];
+  private drainHeard = false;
   /** The request body comes as data ending with a BodyEnd (UpstreamRequest.rawBody), not as chunks. */
   private rawBody = false;
   private rawTrailers: Record<string, string | string[]> | null = null;
@@ -93,7 +94,7 @@ export class H2StreamConn extends UpstreamConn {
     if (this.rawBody) this.rawData(b);
     else this.fromExchange(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
     const s = this.stream;
-    return s === null || s.writableLength < WINDOW;
+    return s === null || this.room(s);
   }
 
   /** The request head as fields (h2-request-fields.ts), x-envoy-attempt-count `attempt`; the body follows through write(). */
@@ -105,7 +106,7 @@ export class H2StreamConn extends UpstreamConn {
     hs[":scheme"] = this.session.tls === null ? "http" : "https";
     this.startStream(h);
     const s = this.stream as http2.ClientHttp2Stream | null;
-    return s === null || s.writableLength < WINDOW;
+    return s === null || this.room(s);
   }
 
   private fromExchange(b: Buffer): void {
@@ -170,10 +171,6 @@ export class H2StreamConn extends UpstreamConn {
     st.on("data", (d: Buffer) => this.onData(d));
     st.on("trailers", (t) => (this.respTrailers = t));
     st.on("end", () => this.onEnd());
-    st.on("drain", () => {
-      const u = this.user;
-      if (u !== null) u.onUpstreamDrain(this);
-    });
     st.on("error", () => {});
     st.on("close", () => {
       if (!this.respEnded) this.onGone(st.rstCode !== undefined && st.rstCode !== 0 ? `stream_reset_${st.rstCode}` : "connection termination");
@@ -201,6 +198,19 @@ export class H2StreamConn extends UpstreamConn {
       this.reqEnded = true;
       st.end();
     }
+  }
+
+  /** The stream takes more request body; else its 'drain' will tell the user (listened to from the first time it is full). */
+  private room(s: http2.ClientHttp2Stream): boolean {
+    if (s.writableLength < WINDOW) return true;
+    if (!this.drainHeard) {
+      this.drainHeard = true;
+      s.on("drain", () => {
+        const u = this.user;
+        if (u !== null) u.onUpstreamDrain(this);
+      });
+    }
+    return false;
   }
 
   /** A raw body's data, or its end (rawBody). */
