@@ -58,7 +58,7 @@ export interface ResponseExchange extends TunnelUser {
   responseStarted(): void;
   tunnelStarted(): void;
   /** The whole response was passed on; `conn` goes back to its pool when `reusable`. */
-  responseEnded(conn: UpstreamConn | null, reusable: boolean): void;
+  responseEnded(conn: UpstreamConn | null, reusable: boolean, atHead?: boolean): void;
   failBeforeResponse(row: ReplyRow, transportFailure?: string): void;
   failAfterResponse(row: ReplyRow): void;
   /** The upstream side of a tunnel closed: the exchange (and the client connection) ends. */
@@ -144,7 +144,7 @@ function onHeadBytes(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): vo
   let ok = ds.write(buildResponseHead(r, buf, 0, ex.responseOps, options.serverHeader, ms, framing, connection, end, coalesce ? bodyEnd : end));
   if (!coalesce) ok = ds.write(buf.subarray(end, bodyEnd)) && ok;
   if (!ok) conn.pause();
-  if (rb.done) responseComplete(ex, conn, bodyEnd < buf.length);
+  if (rb.done) responseComplete(ex, conn, bodyEnd < buf.length, true);
 }
 
 /**
@@ -199,10 +199,11 @@ function writeBody(ex: ResponseExchange, conn: UpstreamConn, data: Buffer, start
   if (rb.done) responseComplete(ex, conn, end < data.length);
 }
 
-function responseComplete(ex: ResponseExchange, conn: UpstreamConn, extraBytes: boolean): void {
+/** `atHead`: the response ended in the read its head came in (the exchange reuses that clock reading). */
+function responseComplete(ex: ResponseExchange, conn: UpstreamConn, extraBytes: boolean, atHead = false): void {
   const r = ex.resp!;
   const reusable = !extraBytes && !r.close && ex.respBody.kind !== BODY_CLOSE && ex.reqComplete && !ex.discard;
-  ex.responseEnded(conn, reusable);
+  ex.responseEnded(conn, reusable, atHead);
 }
 
 function startTunnel(ex: ResponseExchange, buf: Buffer, end: number, r: ResponseHead): void {
