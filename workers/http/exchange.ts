@@ -78,6 +78,12 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   /** The request's head, held body and body copy on their way upstream. */
   protected readonly up = new UpstreamRequest();
   tSent = 0;
+  /** start() is running: a request sent from inside it takes t0 as its send time (one clock read less). */
+  private starting = false;
+  /** When the response head arrived; `endAt`: the end time finish() takes (the head's, for a response
+   * complete with its head, while responseEnded runs), 0: read the clock. */
+  private tHead = 0;
+  private endAt = 0;
   /** Re-frames the data of a chunked request body (feedChunked); made for chunked requests only. */
   private chunkSink: ChunkSink | null = null;
   respBuf: Buffer | null = null;
@@ -118,7 +124,9 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.resp = r;
     this.pool?.outcome({ kind: "status", status: r.status });
     this.tries?.clearPerTry();
-    this.upstreamServiceTime = Math.round(performance.now() - this.tSent);
+    const now = performance.now();
+    this.tHead = now;
+    this.upstreamServiceTime = Math.round(now - this.tSent);
     this.status = r.status;
     this.details = "via_upstream";
   }
@@ -130,15 +138,17 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   tunnelStarted(): void {
     this.to(TUNNEL);
   }
-  /** The whole response was passed on; `conn` goes back to its pool (closed unless `reusable`). */
-  responseEnded(conn: UpstreamConn | null, reusable: boolean): void {
+  /** The whole response was passed on; `conn` goes back to its pool (closed unless `reusable`). `atHead`: in the same run as its head. */
+  responseEnded(conn: UpstreamConn | null, reusable: boolean, atHead = false): void {
     this.to(DONE);
     this.clearRouteTimer();
     if (conn !== null && this.conn === conn) {
       this.conn = null;
       conn.release(reusable);
     }
+    this.endAt = atHead ? this.tHead : 0;
     this.maybeFinish();
+    this.endAt = 0;
   }
   upstreamAnswered(): void {
     this.up.answered();
@@ -200,6 +210,15 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
 
   /** Decide the parsed head in the port's current generation: answer locally or start forwarding. */
   start(): void {
+    this.starting = true;
+    try {
+      this.decide();
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  private decide(): void {
     const h = this.head;
     this.reqBody.init(h.contentLength, h.chunked, false);
     if (this.reqBody.chunked !== null) this.reqBody.chunked.trailerBytes = []; // request trailers: kept for an HTTP/2 upstream
@@ -322,7 +341,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   private sendHead(): void {
     this.stopWaiting();
     const conn = this.conn!;
-    this.tSent = performance.now();
+    this.tSent = this.starting ? this.t0 : performance.now();
     if (accessLog.enabled) this.upstreamLocal = conn.localAddress;
     const t = this.tries!;
     this.to(WAITING);
@@ -476,7 +495,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.stopWaiting();
     this.endRetry();
     if (this.pool !== null) this.pool.active--;
-    const dur = performance.now() - this.t0;
+    const dur = (this.endAt > 0 ? this.endAt : performance.now()) - this.t0;
     this.durationMs = Math.round(dur);
     stats.request(this.status, this.flags, this.routeName === "" ? "-" : this.routeName, this.destService, dur, this.reqBody.bytes, this.bytesSent);
     if (accessLog.enabled) accessLog.log(this);

@@ -31,6 +31,12 @@ function plainSuffix(server: string, ms: number): Buffer {
   return b;
 }
 
+/** What plan() decided for the head being built: prefix text, cached suffix bytes or suffix text (runs in `runs`). */
+let planPrefix = "";
+let planRuns = 0;
+let planCached: Buffer | null = null;
+let planSuffix = "";
+
 /**
  * The client's response head for `r`, whose bytes are b[hs, he) (parsed last by
  * parseResponseHead), followed by body bytes b[bs, be).
@@ -47,6 +53,48 @@ export function buildResponseHead(
   bs: number,
   be: number,
 ): Buffer {
+  const size = plan(r, b, hs, ops, server, serviceTimeMs, framing, connection, bs, be);
+  const out = Buffer.allocUnsafe(size);
+  emit(out, b, bs, be);
+  return out;
+}
+
+/**
+ * buildResponseHead into `out` (a buffer the caller reuses) from offset 0:
+ * returns the size written, or -1 (nothing written) when it does not fit.
+ */
+export function writeResponseHead(
+  out: Buffer,
+  r: ResponseHead,
+  b: Buffer,
+  hs: number,
+  ops: HeaderOperations,
+  server: string,
+  serviceTimeMs: number,
+  framing: number,
+  connection: string,
+  bs: number,
+  be: number,
+): number {
+  const size = plan(r, b, hs, ops, server, serviceTimeMs, framing, connection, bs, be);
+  if (size > out.length) return -1;
+  emit(out, b, bs, be);
+  return size;
+}
+
+/** Decide the head's pieces (the plan* variables, `runs`); returns its size with the body bytes. */
+function plan(
+  r: ResponseHead,
+  b: Buffer,
+  hs: number,
+  ops: HeaderOperations,
+  server: string,
+  serviceTimeMs: number,
+  framing: number,
+  connection: string,
+  bs: number,
+  be: number,
+): number {
   let prefix = "";
   let nr = 0;
   let run = -1;
@@ -91,14 +139,24 @@ export function buildResponseHead(
   }
   let size = prefix.length + (cached !== null ? cached.length : suffix.length) + (be - bs);
   for (let i = 0; i < nr; i += 2) size += runs[i + 1]! - runs[i]!;
-  const out = Buffer.allocUnsafe(size) as LatinBuffer;
+  planPrefix = prefix;
+  planRuns = nr;
+  planCached = cached;
+  planSuffix = suffix;
+  return size;
+}
+
+/** Write the planned head and the body bytes b[bs, be) into `o` from offset 0. */
+function emit(o: Buffer, b: Buffer, bs: number, be: number): void {
+  const out = o as LatinBuffer;
+  const prefix = planPrefix;
+  const nr = planRuns;
+  const cached = planCached;
+  const suffix = planSuffix;
   let pos = 0;
   if (prefix.length > 0) pos += out.latin1Write(prefix, 0, prefix.length);
   for (let i = 0; i < nr; i += 2) pos += b.copy(out, pos, runs[i]!, runs[i + 1]!);
-  if (cached !== null) {
-    out.set(cached, pos);
-    pos += cached.length;
-  } else pos += out.latin1Write(suffix, pos, suffix.length);
+  if (cached !== null) pos += cached.copy(out, pos);
+  else pos += out.latin1Write(suffix, pos, suffix.length);
   if (be > bs) b.copy(out, pos, bs, be);
-  return out;
 }
