@@ -471,8 +471,8 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.bytesSent = this.head.method === "HEAD" ? 0 : bodyBytes;
     if (this.bytesSent > 0 && bytes !== null) {
       // body.bytes: binary, sent as it is
-      this.ds.write(Buffer.concat([Buffer.from(head, /[^\x00-\xff]/.test(head) ? "utf8" : "latin1"), bytes]));
-    } else this.ds.write(Buffer.from(this.bytesSent === 0 ? head : head + body, this.bytesSent === 0 ? "latin1" : "utf8"));
+      this.ds.write(Buffer.concat([Buffer.from(head, "utf8"), bytes]));
+    } else this.ds.write(Buffer.from(this.bytesSent === 0 ? head : head + body, "utf8")); // configured text beyond ASCII is UTF-8, with or without a body
     this.maybeFinish();
   }
 

@@ -20,17 +20,22 @@ function add(out: OutgoingHttpHeaders, name: string, value: string): void {
   else out[name] = [String(prev), value];
 }
 
+/** node:http2 under Bun sends a field value's chars as latin1 bytes: configured text beyond ASCII goes as its UTF-8 bytes, as on HTTP/1.1. */
+function wire(v: string): string {
+  return /[^\x00-\x7f]/.test(v) ? Buffer.from(v, "utf8").toString("latin1") : v;
+}
+
 /** The route's `set` then `add` operations (Host / pseudo-header ones are not response fields). */
 function addOps(out: OutgoingHttpHeaders, ops: HeaderOperations): void {
   const set = ops.set;
   for (let i = 0; i < set.length; i++) {
     const n = set[i]![0].toLowerCase();
-    if (n !== "host" && n[0] !== ":" && !HOP.has(n)) add(out, n, set[i]![1]);
+    if (n !== "host" && n[0] !== ":" && !HOP.has(n)) add(out, n, wire(set[i]![1]));
   }
   const more = ops.add;
   for (let i = 0; i < more.length; i++) {
     const n = more[i]![0].toLowerCase();
-    if (n !== "host" && n[0] !== ":" && !HOP.has(n)) add(out, n, more[i]![1]);
+    if (n !== "host" && n[0] !== ":" && !HOP.has(n)) add(out, n, wire(more[i]![1]));
   }
 }
 

@@ -9,7 +9,10 @@ import { latin1, MAX_HEADERS } from "./fields.ts";
 import { FRAME_CHUNKED, hasOps, opLines, overridden } from "./heads-out.ts";
 import { fieldCount, fieldKinds, fieldNameEnds, fieldStarts, K_LENGTH, K_PASS, K_UPGRADE, type ResponseHead } from "./parse-response.ts";
 
-type LatinBuffer = Buffer & { latin1Write(s: string, offset: number, length: number): number };
+type LatinBuffer = Buffer & { latin1Write(s: string, offset: number, length: number): number; utf8Write(s: string, offset: number, length: number): number };
+
+/** Configured text (route header operations, the server name) beyond ASCII goes out as UTF-8, as on the request side. */
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /** Byte ranges to copy, as [start, end) pairs. */
 const runs = new Int32Array(2 * (MAX_HEADERS + 2));
@@ -25,10 +28,20 @@ function plainSuffix(server: string, ms: number): Buffer {
   }
   let b = ms < 64 ? suffixCache[ms] : undefined;
   if (b === undefined) {
-    b = Buffer.from("server: " + server + "\r\nx-envoy-upstream-service-time: " + ms + "\r\n\r\n", "latin1");
+    b = Buffer.from("server: " + server + "\r\nx-envoy-upstream-service-time: " + ms + "\r\n\r\n", "utf8");
     if (ms < 64) suffixCache[ms] = b;
   }
   return b;
+}
+
+let lastServer = "";
+let lastServerAscii = true;
+function asciiServer(server: string): boolean {
+  if (server !== lastServer) {
+    lastServer = server;
+    lastServerAscii = !NON_ASCII.test(server);
+  }
+  return lastServerAscii;
 }
 
 /** What plan() decided for the head being built: prefix text, cached suffix bytes or suffix text (runs in `runs`). */
@@ -36,6 +49,8 @@ let planPrefix = "";
 let planRuns = 0;
 let planCached: Buffer | null = null;
 let planSuffix = "";
+/** Bytes of planSuffix: its length, or its UTF-8 size when it is not ASCII (-1: ASCII). */
+let planSuffixUtf8 = -1;
 
 /**
  * The client's response head for `r`, whose bytes are b[hs, he) (parsed last by
@@ -137,12 +152,14 @@ function plan(
     if (connection !== "" && !upgrade) suffix += "connection: " + connection + "\r\n";
     suffix += "\r\n";
   }
-  let size = prefix.length + (cached !== null ? cached.length : suffix.length) + (be - bs);
+  const utf8 = cached === null && (withOps || !asciiServer(server)) && NON_ASCII.test(suffix) ? Buffer.byteLength(suffix, "utf8") : -1;
+  let size = prefix.length + (cached !== null ? cached.length : utf8 >= 0 ? utf8 : suffix.length) + (be - bs);
   for (let i = 0; i < nr; i += 2) size += runs[i + 1]! - runs[i]!;
   planPrefix = prefix;
   planRuns = nr;
   planCached = cached;
   planSuffix = suffix;
+  planSuffixUtf8 = utf8;
   return size;
 }
 
@@ -157,6 +174,7 @@ function emit(o: Buffer, b: Buffer, bs: number, be: number): void {
   if (prefix.length > 0) pos += out.latin1Write(prefix, 0, prefix.length);
   for (let i = 0; i < nr; i += 2) pos += b.copy(out, pos, runs[i]!, runs[i + 1]!);
   if (cached !== null) pos += cached.copy(out, pos);
+  else if (planSuffixUtf8 >= 0) pos += out.utf8Write(suffix, pos, planSuffixUtf8);
   else pos += out.latin1Write(suffix, pos, suffix.length);
   if (be > bs) b.copy(out, pos, bs, be);
 }
