@@ -1,7 +1,7 @@
 // One HTTP/2 stream from a client, as the client side of an exchange
-// (ExchangeConn): no child connection in between. The stream's headers are
-// written once as an HTTP/1.1 head and parsed (the same parser, limits and
-// routing view as HTTP/1.1); its DATA goes straight into the exchange's body
+// (ExchangeConn): no child connection in between. The stream's headers become
+// the request view directly (h2-request.ts: the same limits, statuses and
+// routing view as HTTP/1.1, no text parsed); its DATA goes straight into the exchange's body
 // reader. A proxied response comes back as fields (respondFields,
 // h2-response.ts), its body as data spans (chunked bodies already decoded by
 // response.ts); local replies (404, 503 ...) come as HTTP/1.1 text, read here.
@@ -16,10 +16,9 @@ import { BODY_BAD, BODY_MORE } from "./body.ts";
 import { CHUNKED_BAD, ChunkedScanner, trailerFields } from "./chunked.ts";
 import type { DownstreamTls, ExchangeConn } from "./conn.ts";
 import { Exchange } from "./exchange.ts";
-import { fieldKindsScratch, fieldSpansScratch } from "./fields.ts";
 import { responseFields, textResponseFields } from "./h2-response.ts";
 import { lastChunk } from "./h2-upstream-heads.ts";
-import { parseRequestHead, RequestHead } from "./parse-request.ts";
+import type { RequestHead } from "./parse-request.ts";
 import type { ResponseHead } from "./parse-response.ts";
 
 /** The client connection the streams run on (a Downstream). */
@@ -127,8 +126,8 @@ export class H2Stream implements ExchangeConn {
     return !this.over && this.stream.writableLength > HIGH_WATER;
   }
 
-  /** Run the request whose head (HTTP/1.1 text, from the stream's headers) is `head`. */
-  start(head: string): void {
+  /** Run the request `h` (h2-request.ts made it from the stream's headers); `status`: what the HTTP/1.1 rules answer it with, or 0. */
+  start(h: RequestHead, status: number): void {
     const st = this.stream;
     st.on("data", (b: Buffer) => this.fromClient(b));
     st.on("trailers", (t: http2.IncomingHttpHeaders) => void (this.reqTrailers = t));
@@ -136,8 +135,6 @@ export class H2Stream implements ExchangeConn {
     st.on("drain", () => this.onDrain());
     st.on("close", () => this.closed());
     st.on("error", () => {});
-    const h = new RequestHead();
-    const status = parseRequestHead(Buffer.from(head, "latin1"), 0, head.length, h, fieldSpansScratch(), fieldKindsScratch());
     const ex = new Exchange(this, h);
     this.ex = ex;
     if (status !== 0) return ex.badRequest(status);

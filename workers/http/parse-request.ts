@@ -186,7 +186,7 @@ const HOST_CACHE_MAX = 128;
 const lastHost = { bytes: Buffer.alloc(HOST_CACHE_MAX), len: -1, value: "", valid: false, host: "" };
 
 /** The Host value b[vs, ve) as a string: the last one's when the bytes are the same. */
-function hostValue(b: Buffer, vs: number, ve: number): string {
+export function hostValue(b: Buffer, vs: number, ve: number): string {
   const n = ve - vs;
   const c = lastHost;
   if (n === c.len) {
@@ -310,6 +310,15 @@ export function parseRequestHead(
   if (h.minor === 0 && !h.keepAlive) h.close = true;
   // only WebSocket is upgraded (Istio's default upgrade_configs); other upgrades (h2c…) are plain requests
   if (h.upgrade !== "") h.upgrade = upgradeValue.toLowerCase() === "websocket" ? "websocket" : "";
+  return routeView(h);
+}
+
+/**
+ * The last step of a request head (shared with HTTP/2 streams, h2-request.ts):
+ * path and query from the target, the host routing sees from the authority.
+ * 0, or 400.
+ */
+export function routeView(h: RequestHead): number {
   const t = onTarget(h, h.target);
   if (t !== 0) return t;
   if (lastHost.len >= 0 && h.authority === lastHost.value) {
