@@ -47,6 +47,41 @@ function lowerToken(s: string): boolean {
   return true;
 }
 
+/** nameClass: a pseudo-header, host or connection-specific field (not a line of the head). */
+const SKIP = 0;
+const LINE = 1;
+/** Not a lower-case token: 400. */
+const BAD = 2;
+/** The last stream's field names by position and what they were (a client sends the same names in the same order). */
+const prevNames: string[] = [];
+const prevNameClasses: number[] = [];
+
+function nameClass(name: string, i: number): number {
+  if (name === prevNames[i]) return prevNameClasses[i]!;
+  const c = name.charCodeAt(0) === 58 /* : */ || name === "host" || HOP.has(name) ? SKIP : lowerToken(name) ? LINE : BAD;
+  prevNames[i] = name;
+  prevNameClasses[i] = c;
+  return c;
+}
+
+/** valueClass: CR, LF or NUL (refused at once); a character the fast path does not take (not a field byte, or above 0xFF). */
+const BREAK = 2;
+const UNUSUAL = 1;
+
+function valueClass(s: string): number {
+  let r = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 13 || c === 10 || c === 0) return BREAK;
+    if (c > 255 || FIELD[c] !== 1) r = UNUSUAL;
+  }
+  return r;
+}
+
+/** The values of the last stream's fields by position, and their valueClass: a client repeats most of them. */
+const prevValues: string[] = [];
+const prevClasses: number[] = [];
+
 /** CR, LF or NUL in `s` (refused at once, as a value cannot carry them). */
 function hasBreak(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
@@ -97,38 +132,45 @@ export function streamRequest(headers: http2.IncomingHttpHeaders, endStream: boo
   let length = -1;
   let size = method.length + 1 + target.length + HTTP11.length + HOST.length + authority.length + 2 + CLOSE.length + 2;
   let plain = allIn(method, TCHAR) && allIn(target, TARGET) && allIn(authority, FIELD);
-  for (const name in headers) {
-    if (name.charCodeAt(0) === 58 /* : */ || name === "host" || HOP.has(name)) continue;
-    if (!lowerToken(name)) return 400;
+  const keys = Object.keys(headers);
+  for (let ki = 0; ki < keys.length; ki++) {
+    const name = keys[ki]!;
+    const nc = nameClass(name, ki);
+    if (nc === SKIP) continue;
+    if (nc === BAD) return 400;
     const v = headers[name];
-    if (v === undefined || (typeof v !== "string" && v.length === 0)) continue;
-    if (typeof v === "string" || v.length === 1 || name === "cookie") {
+    if (v === undefined) continue;
+    if (typeof v === "string" || v.length === 1 || (name === "cookie" && v.length > 1)) {
       // RFC 9113 §8.2.3: cookie crumbs are joined into one field
       const value = typeof v === "string" ? v : v.length === 1 ? v[0]! : v.join("; ");
-      if (hasBreak(value)) return 400;
+      const vc = value === prevValues[n] ? prevClasses[n]! : valueClass(value);
+      if (vc === BREAK) return 400;
       if (name === "content-length") {
         const l = contentLength(value, length);
         if (l < 0) return 400;
         length = l;
       }
+      if (vc === UNUSUAL) plain = false;
+      prevValues[n] = value;
+      prevClasses[n] = vc;
       names[n] = name;
       values[n++] = value;
       size += name.length + value.length + 4;
-      if (plain && !allIn(value, FIELD)) plain = false;
       continue;
     }
     for (let i = 0; i < v.length; i++) {
       const value = v[i]!;
-      if (hasBreak(value)) return 400;
+      const vc = valueClass(value);
+      if (vc === BREAK) return 400;
       if (name === "content-length") {
         const l = contentLength(value, length);
         if (l < 0) return 400;
         length = l;
       }
+      if (vc === UNUSUAL) plain = false;
       names[n] = name;
       values[n++] = value;
       size += name.length + value.length + 4;
-      if (plain && !allIn(value, FIELD)) plain = false;
     }
   }
   if (n > 100) return 431;
