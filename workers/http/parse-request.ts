@@ -310,13 +310,22 @@ export function parseRequestHead(
   if (h.minor === 0 && !h.keepAlive) h.close = true;
   // only WebSocket is upgraded (Istio's default upgrade_configs); other upgrades (h2c…) are plain requests
   if (h.upgrade !== "") h.upgrade = upgradeValue.toLowerCase() === "websocket" ? "websocket" : "";
-  return routeView(h);
+  const t = onTarget(h, h.target);
+  if (t !== 0) return t;
+  if (lastHost.len >= 0 && h.authority === lastHost.value) {
+    if (!lastHost.valid) return 400;
+    h.host = lastHost.host;
+    return 0;
+  }
+  if (!validAuthority(h.authority)) return 400; // spaces, `/`, `@`, `h:80:90`, > 255 characters…
+  h.host = normalizeHost(h.authority);
+  return 0;
 }
 
 /**
- * The last step of a request head (shared with HTTP/2 streams, h2-request.ts):
- * path and query from the target, the host routing sees from the authority.
- * 0, or 400.
+ * parseRequestHead's last step, for a head whose fields were read elsewhere
+ * (HTTP/2 streams, h2-request.ts): path and query from the target, the host
+ * routing sees from the authority. 0, or 400.
  */
 export function routeView(h: RequestHead): number {
   const t = onTarget(h, h.target);
