@@ -186,7 +186,7 @@ const HOST_CACHE_MAX = 128;
 const lastHost = { bytes: Buffer.alloc(HOST_CACHE_MAX), len: -1, value: "", valid: false, host: "" };
 
 /** The Host value b[vs, ve) as a string: the last one's when the bytes are the same. */
-function hostValue(b: Buffer, vs: number, ve: number): string {
+export function hostValue(b: Buffer, vs: number, ve: number): string {
   const n = ve - vs;
   const c = lastHost;
   if (n === c.len) {
@@ -363,6 +363,24 @@ export function parseRequestHead(
   // only WebSocket is upgraded (Istio's default upgrade_configs); other upgrades (h2c…) are plain requests
   if (h.upgrade !== "") h.upgrade = upgradeValue.toLowerCase() === "websocket" ? "websocket" : "";
   const t = targetParts(h, hit);
+  if (t !== 0) return t;
+  if (lastHost.len >= 0 && h.authority === lastHost.value) {
+    if (!lastHost.valid) return 400;
+    h.host = lastHost.host;
+    return 0;
+  }
+  if (!validAuthority(h.authority)) return 400; // spaces, `/`, `@`, `h:80:90`, > 255 characters…
+  h.host = normalizeHost(h.authority);
+  return 0;
+}
+
+/**
+ * parseRequestHead's last step, for a head whose fields were read elsewhere
+ * (HTTP/2 streams, h2-request.ts): path and query from the target, the host
+ * routing sees from the authority. 0, or 400.
+ */
+export function routeView(h: RequestHead): number {
+  const t = onTarget(h, h.target);
   if (t !== 0) return t;
   if (lastHost.len >= 0 && h.authority === lastHost.value) {
     if (!lastHost.valid) return 400;
