@@ -81,7 +81,10 @@ function tableDelta(prev: RouteTable | undefined, t: RouteTable, stats: { sent: 
   const p = t.program;
   if (p !== undefined && p !== null) {
     const where = new Map<RouteMatch[], number>();
-    t.virtualHosts.forEach((vh, i) => vh.routes.forEach((r, j) => where.has(r.matches) || where.set(r.matches, i * 65536 + j)));
+    t.virtualHosts.forEach((vh, i) => {
+      if (vh.routes.length > 65536) throw new Error(`virtual host ${vh.name} has more routes than a delta can name`);
+      vh.routes.forEach((r, j) => where.has(r.matches) || where.set(r.matches, i * 65536 + j));
+    });
     const conditionAt = new Int32Array(p.conditions.length * 2);
     for (let c = 0; c < p.conditions.length; c++) {
       const at = where.get(p.conditions[c]!);

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 import { gatewayWith, startTrafficBackend, staticService, type TrafficBackend } from "../helpers/traffic-backends.ts";
 import { raw } from "../workers/harness.ts";
+import http2 from "node:http2";
 
 const BINARY = Buffer.from([0, 1, 0xfe, 0xff, 0x80, 0xc3, 0x28, 0x0a]);
 let app: TrafficBackend;
@@ -35,6 +36,18 @@ beforeAll(async () => {
       headers: {request: {set: {x-dest: one}}, response: {add: {x-dest-resp: one}}}
     - destination: {host: app.test}
       weight: 0
+  - match: [{uri: {exact: /utf8-empty}}]
+    headers: {response: {set: {x-city: "Zürich"}, add: {x-jp: "日本"}}}
+    directResponse: {status: 204}
+  - match: [{uri: {exact: /utf8-body}}]
+    headers: {response: {set: {x-city: "Zürich"}, add: {x-jp: "日本"}}}
+    directResponse: {status: 200, body: {string: "ok"}}
+  - match: [{uri: {exact: /utf8-bytes}}]
+    headers: {response: {set: {x-city: "Zürich"}, add: {x-jp: "日本"}}}
+    directResponse: {status: 200, body: {bytes: ${BINARY.toString("base64")}}}
+  - match: [{uri: {prefix: /utf8-proxy}}]
+    headers: {response: {set: {x-city: "Zürich"}, add: {x-jp: "日本"}}}
+    route: [{destination: {host: app.test}}]
   - match: [{authority: {exact: "Shop.Example.com:8080"}}]
     directResponse: {status: 202}`),
   });
@@ -68,6 +81,43 @@ describe("direct responses", () => {
     expect([...r.bytes.subarray(at + 4)]).toEqual([...BINARY]);
     expect(r.text).toContain(`content-length: ${BINARY.length}`);
   });
+});
+
+describe("configured response header values beyond ASCII", () => {
+  // UTF-8 on every path (as the request side sends them): Zürich's ü is C3 BC, never a latin1 FC
+  for (const path of ["/utf8-empty", "/utf8-body", "/utf8-bytes", "/utf8-proxy"]) {
+    test(`${path}: UTF-8 bytes, framing intact`, async () => {
+      const r = await rawGet(path);
+      const at = r.bytes.indexOf("\r\n\r\n");
+      const head = r.bytes.subarray(0, at + 4);
+      expect(head.includes(Buffer.from("x-city: Zürich\r\n", "utf8"))).toBe(true);
+      expect(head.includes(Buffer.from("x-jp: 日本\r\n", "utf8"))).toBe(true);
+      expect(head.includes(Buffer.from([0xfc]))).toBe(false);
+      const len = /content-length: (\d+)/i.exec(head.toString("latin1"));
+      if (len !== null) expect(r.bytes.length - at - 4).toBe(Number(len[1]));
+    });
+  }
+});
+
+describe("configured response header values beyond ASCII over h2c", () => {
+  for (const path of ["/utf8-empty", "/utf8-body", "/utf8-proxy"]) {
+    test(`${path}: UTF-8 bytes on the wire`, async () => {
+      const c = http2.connect(`http://127.0.0.1:${gw.ports.get(80)!}`);
+      try {
+        const h = await new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
+          const r = c.request({ ":path": path, ":authority": "shop.example.com" });
+          r.on("response", resolve);
+          r.on("error", reject);
+          r.resume();
+        });
+        // the client reads each field byte as one char (latin1): the bytes are UTF-8's
+        expect(Buffer.from(String(h["x-city"]), "latin1").toString("utf8")).toBe("Zürich");
+        expect(Buffer.from(String(h["x-jp"]), "latin1").toString("utf8")).toBe("日本");
+      } finally {
+        c.close();
+      }
+    });
+  }
 });
 
 describe("redirects", () => {

@@ -78,4 +78,18 @@ describe("snapshot delta", () => {
     const b = compileSnapshot(new DecodeCache().decode([{ path: "r.yaml", text: routeConfigYaml(100) }]).resources, OPTS, 2);
     expect(makeDelta(a, b)).toBeNull(); // compiled without reuse: every virtual host is a new object
   });
+
+  test("a virtual host with more routes than a delta can name: the full snapshot is sent instead", () => {
+    const cache = new DecodeCache();
+    const reuse = new CompileReuse();
+    const files = (body: string) => [{ path: "r.yaml", text: routeConfigYaml(20) }, { path: "c.yaml", text: churn(body) }];
+    const a = compileSnapshot(cache.decode(files("v1")).resources, { ...OPTS, reuse }, 1);
+    const b = compileSnapshot(cache.decode(files("v2")).resources, { ...OPTS, reuse }, 2);
+    expect(makeDelta(a, b)).not.toBeNull();
+    const t = [...routeTables(b).values()].find((x) => x.program !== undefined && x.program !== null)!;
+    expect(t).toBeDefined();
+    const vh = t.virtualHosts[0]!;
+    vh.routes = new Array(65537).fill(vh.routes[0]);
+    expect(makeDelta(a, b)).toBeNull();
+  });
 });

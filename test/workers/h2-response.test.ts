@@ -41,6 +41,29 @@ describe("responseFields", () => {
   });
 });
 
+describe("responseFields over a run of responses (lines kept per position)", () => {
+  test("the same lines give the same fields; a line that changed, moved or grew is read again", () => {
+    const a = "HTTP/1.1 200 OK\r\nDate: Sat, 05 Dec 2026 12:00:00 GMT\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\n";
+    const want = (date: string, type = "text/plain") => ({ ":status": 200, date, "content-type": type, "content-length": "5", server: "istio-envoy", "x-envoy-upstream-service-time": "3" });
+    expect(fields(a)).toEqual(want("Sat, 05 Dec 2026 12:00:00 GMT"));
+    expect(fields(a)).toEqual(want("Sat, 05 Dec 2026 12:00:00 GMT"));
+    expect(fields(a.replace("12:00:00", "12:00:01"))).toEqual(want("Sat, 05 Dec 2026 12:00:01 GMT"));
+    expect(fields(a.replace("Content-Type: text/plain", "content-type:  text/html "))).toEqual(want("Sat, 05 Dec 2026 12:00:00 GMT", "text/html"));
+    // the same bytes at another position, and a line longer than a slot holds
+    const long = "x".repeat(200);
+    expect(fields(`HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Long: ${long}\r\nDate: d\r\n\r\n`)).toEqual({
+      ":status": 200, "content-length": "5", "x-long": long, date: "d", server: "istio-envoy", "x-envoy-upstream-service-time": "3",
+    });
+    expect(fields(`HTTP/1.1 200 OK\r\nX-Long: ${long}y\r\nDate: e\r\nContent-Length: 5\r\n\r\n`)).toEqual({
+      ":status": 200, "x-long": long + "y", date: "e", "content-length": "5", server: "istio-envoy", "x-envoy-upstream-service-time": "3",
+    });
+    // hop-by-hop names are dropped whether read or reused
+    const hop = "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 5\r\n\r\n";
+    expect(fields(hop)).toEqual({ ":status": 200, "content-length": "5", server: "istio-envoy", "x-envoy-upstream-service-time": "3" });
+    expect(fields(hop)).toEqual({ ":status": 200, "content-length": "5", server: "istio-envoy", "x-envoy-upstream-service-time": "3" });
+  });
+});
+
 describe("textResponseFields", () => {
   test("a local reply's head: status, fields without connection; chunked framing reported, its length dropped", () => {
     expect(textResponseFields("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\nserver: istio-envoy")).toEqual({

@@ -176,3 +176,47 @@ describe("the last Host value is reused only for the same bytes", () => {
     expect(h.host).toBe("other.example");
   });
 });
+
+describe("the last request-target is reused only for the same bytes", () => {
+  test("a sequence of targets, repeated, in every form: each parse as if alone", async () => {
+    const { options } = await import("../../workers/context.ts");
+    const seq: [string, string, number, string, string][] = [
+      // method, target, status, path, query
+      ["GET", "/", 0, "/", ""],
+      ["GET", "/", 0, "/", ""],
+      ["POST", "/", 0, "/", ""],
+      ["GET", "/a/../b?x=1", 0, "/b", "x=1"],
+      ["GET", "/a/../b?x=1", 0, "/b", "x=1"],
+      ["GET", "/a/../b?x=2", 0, "/b", "x=2"],
+      ["GET", "/%2e%2e/c", 0, "/c", ""],
+      ["GET", "/%2e%2e/c", 0, "/c", ""],
+      ["GET", "/bad%00", 400, "", ""],
+      ["GET", "/bad%00", 400, "", ""],
+      ["GET", "/frag#x", 400, "", ""],
+      ["OPTIONS", "*", 0, "*", ""],
+      ["GET", "*", 400, "", ""],
+      ["GET", "http://h.example/abs?q", 0, "/abs", "q"],
+      ["GET", "http://h.example/abs?q", 0, "/abs", "q"],
+      ["GET", "/abs?q", 0, "/abs", "q"],
+      ["GET", "/" + "p".repeat(300), 0, "/" + "p".repeat(300), ""], // longer than the cache
+      ["GET", "/" + "p".repeat(300), 0, "/" + "p".repeat(300), ""],
+      ["GET", "/", 0, "/", ""],
+    ];
+    for (const [method, target, status, path, query] of seq) {
+      const { status: s, h } = parse(`${method} ${target} HTTP/1.1\r\nHost: example.com\r\n\r\n`);
+      expect([target, s]).toEqual([target, status]);
+      expect(h.target).toBe(target);
+      if (status === 0) expect([target, h.path, h.query]).toEqual([target, path, query]);
+    }
+    // the same bytes under another path normalization are normalized again
+    const was = options.pathNormalization;
+    try {
+      expect(parse("GET /a//b HTTP/1.1\r\nHost: x\r\n\r\n").h.path).toBe("/a//b");
+      options.pathNormalization = "MERGE_SLASHES";
+      expect(parse("GET /a//b HTTP/1.1\r\nHost: x\r\n\r\n").h.path).toBe("/a/b");
+    } finally {
+      options.pathNormalization = was;
+    }
+    expect(parse("GET /a//b HTTP/1.1\r\nHost: x\r\n\r\n").h.path).toBe("/a//b");
+  });
+});

@@ -45,6 +45,33 @@ describe("parseResponseHead", () => {
     expect(parse("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")!.close).toBe(true);
   });
   test("chunked", () => expect(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")!.chunked).toBe(true));
+  test("Connection values: close and keep-alive as tokens of a list, any case (table)", () => {
+    // expected `close` for an HTTP/1.0 and an HTTP/1.1 response carrying `Connection: <value>`
+    const table: [string, boolean, boolean][] = [
+      ["keep-alive", false, false],
+      ["Keep-Alive", false, false],
+      ["KEEP-ALIVE", false, false],
+      ["keep-alive  ", false, false],
+      ["close", true, true],
+      ["Close", true, true],
+      ["CLOSE", true, true],
+      ["keep-alive, close", true, true],
+      ["close,keep-alive", true, true],
+      ["upgrade, keep-alive", false, false],
+      ["keep-alive, upgrade", false, false],
+      ["upgrade", true, false],
+      ["keep-alivex", true, false],
+      ["xclose", true, false],
+      ["keep_alive", true, false],
+      ["clos", true, false],
+      ["closed", true, false],
+      ["keep-alivE\u00e9", true, false],
+    ];
+    for (const [v, close10, close11] of table) {
+      expect([v, parse(`HTTP/1.0 200 OK\r\nConnection: ${v}\r\n\r\n`)!.close]).toEqual([v, close10]);
+      expect([v, parse(`HTTP/1.1 200 OK\r\nConnection: ${v}\r\n\r\n`)!.close]).toEqual([v, close11]);
+    }
+  });
 
   const bad: [string, string][] = [
     ["garbage", "hello world\r\n\r\n"],

@@ -155,6 +155,21 @@ describe("local replies", () => {
     expect(ok.status).toBe(200);
   });
 
+  test("a slow upstream's wait shows in x-envoy-upstream-service-time and in the request duration", async () => {
+    const sumOf = async () => {
+      const st = await w.stats();
+      let sum = 0;
+      for (const [k, v] of Object.entries(st)) if (k.startsWith("istio_request_duration_milliseconds_sum{") && k.includes('route="slow"')) sum += v as number;
+      return sum;
+    };
+    const before = await sumOf();
+    const r = await fetch(`${base()}/delay/120`, { headers: { host: "app.example.com" } });
+    expect(r.status).toBe(200);
+    expect(await r.text()).toBe("late");
+    expect(Number(r.headers.get("x-envoy-upstream-service-time"))).toBeGreaterThanOrEqual(115);
+    expect((await sumOf()) - before).toBeGreaterThanOrEqual(115);
+  });
+
   test("redirect", async () => {
     const r = await fetch(`${base()}/old?a=1`, { headers: { host: "app.example.com:8080" }, redirect: "manual" });
     expect(r.status).toBe(301);

@@ -160,6 +160,44 @@ describe("encoding", () => {
   });
 });
 
+describe("the gateway's lines written in pieces", () => {
+  test("a generated x-request-id's bytes are the id the access log gets, across the id prefix's renewal", () => {
+    const h = parse("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    for (let i = 0; i < 70_000; i++) {
+      const ids: ForwardIds = { xff: "", requestId: "" };
+      const got = upstreamHeadBytes(h, "/", "a", "192.0.2.7", "", NONE, ids).toString("latin1");
+      if (i % 997 === 0 || (i > 65_000 && i < 66_100)) {
+        expect(ids.requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        expect(got).toBe(`GET / HTTP/1.1\r\nHost: a\r\nx-forwarded-for: 192.0.2.7\r\nx-forwarded-proto: http\r\nx-request-id: ${ids.requestId}\r\n${ATTEMPT_LINE}\r\n`);
+      }
+    }
+  });
+
+  test("clients and schemes taking turns each get their own x-forwarded-for and x-forwarded-proto", () => {
+    const cases: [string, string, string][] = [
+      ["192.0.2.7", "http", ""],
+      ["192.0.2.8", "http", ""],
+      ["192.0.2.8", "https", ""],
+      ["192.0.2.7", "https", "X-Forwarded-For: 10.1.1.1\r\n"],
+      ["192.0.2.7", "http", "X-Forwarded-For: 10.1.1.1\r\n"],
+      ["2001:db8::1", "http", "X-Request-Id: mine\r\n"],
+      ["192.0.2.7", "http", ""],
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const [ip, scheme, extra] of cases) {
+        const h = parse(`GET /p?q=1 HTTP/1.1\r\nHost: a\r\n${extra}\r\n`, scheme);
+        const ids: ForwardIds = { xff: "", requestId: "" };
+        const got = upstreamHeadBytes(h, "/p?q=1", "a", ip, "", NONE, ids).toString("latin1");
+        const xff = extra.startsWith("X-Forwarded-For") ? "10.1.1.1, " + ip : ip;
+        const rid = extra.startsWith("X-Request-Id") ? "mine" : ids.requestId;
+        expect(got).toBe(`GET /p?q=1 HTTP/1.1\r\nHost: a\r\nx-forwarded-for: ${xff}\r\nx-forwarded-proto: ${scheme}\r\nx-request-id: ${rid}\r\n${ATTEMPT_LINE}\r\n`);
+        expect(ids.xff).toBe(xff);
+        expect(ids.requestId).toBe(rid);
+      }
+    }
+  });
+});
+
 describe("UpstreamRequest", () => {
   test("a retry's head carries its attempt count; the first try's is unchanged", () => {
     const up = new UpstreamRequest();

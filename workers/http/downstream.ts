@@ -382,6 +382,16 @@ export class Downstream implements ExchangeConn, PortConnection {
     return false;
   }
 
+  writeCopy(b: Buffer, n: number): boolean {
+    if (this.closed) return true;
+    if (this.tls !== null) return this.write(Buffer.from(b.subarray(0, n))); // the TLS bridge keeps what it is given
+    if (this.out !== null) return this.out.write(this.socket, Buffer.from(b.subarray(0, n)));
+    const w = this.socket.write(b, 0, n);
+    if (w === n) return true;
+    (this.out = new Outbox()).keep(Buffer.from(b.subarray(w > 0 ? w : 0, n)), 0);
+    return false;
+  }
+
   pause(): void {
     if (!this.paused && !this.closed) {
       this.paused = true;

@@ -80,6 +80,12 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   /** The request's head, held body and body copy on their way upstream. */
   protected readonly up = new UpstreamRequest();
   tSent = 0;
+  /** start() is running: a request sent from inside it takes t0 as its send time (one clock read less). */
+  private starting = false;
+  /** When the response head arrived; `endAt`: the end time finish() takes (the head's, for a response
+   * complete with its head, while responseEnded runs), 0: read the clock. */
+  private tHead = 0;
+  private endAt = 0;
   /** Re-frames the data of a chunked request body (feedChunked); made for chunked requests only. */
   private chunkSink: ChunkSink | null = null;
   respBuf: Buffer | null = null;
@@ -120,7 +126,9 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.resp = r;
     this.pool?.outcome({ kind: "status", status: r.status });
     this.tries?.clearPerTry();
-    this.upstreamServiceTime = Math.round(performance.now() - this.tSent);
+    const now = performance.now();
+    this.tHead = now;
+    this.upstreamServiceTime = Math.round(now - this.tSent);
     this.status = r.status;
     this.details = "via_upstream";
   }
@@ -132,15 +140,17 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   tunnelStarted(): void {
     this.to(TUNNEL);
   }
-  /** The whole response was passed on; `conn` goes back to its pool (closed unless `reusable`). */
-  responseEnded(conn: UpstreamConn | null, reusable: boolean): void {
+  /** The whole response was passed on; `conn` goes back to its pool (closed unless `reusable`). `atHead`: in the same run as its head. */
+  responseEnded(conn: UpstreamConn | null, reusable: boolean, atHead = false): void {
     this.to(DONE);
     this.clearRouteTimer();
     if (conn !== null && this.conn === conn) {
       this.conn = null;
       conn.release(reusable);
     }
+    this.endAt = atHead ? this.tHead : 0;
     this.maybeFinish();
+    this.endAt = 0;
   }
   upstreamAnswered(): void {
     this.up.answered();
@@ -202,6 +212,15 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
 
   /** Decide the parsed head in the port's current generation: answer locally or start forwarding. */
   start(): void {
+    this.starting = true;
+    try {
+      this.decide();
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  private decide(): void {
     const h = this.head;
     this.reqBody.init(h.contentLength, h.chunked, false);
     if (this.reqBody.chunked !== null) this.reqBody.chunked.trailerBytes = []; // request trailers: kept for an HTTP/2 upstream
@@ -328,7 +347,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   private sendHead(): void {
     this.stopWaiting();
     const conn = this.conn!;
-    this.tSent = performance.now();
+    this.tSent = this.starting ? this.t0 : performance.now();
     if (accessLog.enabled) this.upstreamLocal = conn.localAddress;
     const t = this.tries!;
     this.to(WAITING);
@@ -480,8 +499,8 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.bytesSent = this.head.method === "HEAD" ? 0 : bodyBytes;
     if (this.bytesSent > 0 && bytes !== null) {
       // body.bytes: binary, sent as it is
-      this.ds.write(Buffer.concat([Buffer.from(head, /[^\x00-\xff]/.test(head) ? "utf8" : "latin1"), bytes]));
-    } else this.ds.write(Buffer.from(this.bytesSent === 0 ? head : head + body, this.bytesSent === 0 ? "latin1" : "utf8"));
+      this.ds.write(Buffer.concat([Buffer.from(head, "utf8"), bytes]));
+    } else this.ds.write(Buffer.from(this.bytesSent === 0 ? head : head + body, "utf8")); // configured text beyond ASCII is UTF-8, with or without a body
     this.maybeFinish();
   }
 
@@ -504,7 +523,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.stopWaiting();
     this.endRetry();
     if (this.pool !== null) this.pool.active--;
-    const dur = performance.now() - this.t0;
+    const dur = (this.endAt > 0 ? this.endAt : performance.now()) - this.t0;
     this.durationMs = Math.round(dur);
     stats.request(this.status, this.flags, this.routeName === "" ? "-" : this.routeName, this.destService, dur, this.reqBody.bytes, this.bytesSent);
     if (accessLog.enabled) accessLog.log(this);

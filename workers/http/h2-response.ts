@@ -20,18 +20,48 @@ function add(out: OutgoingHttpHeaders, name: string, value: string): void {
   else out[name] = [String(prev), value];
 }
 
+/** node:http2 under Bun sends a field value's chars as latin1 bytes: configured text beyond ASCII goes as its UTF-8 bytes, as on HTTP/1.1. */
+function wire(v: string): string {
+  return /[^\x00-\x7f]/.test(v) ? Buffer.from(v, "utf8").toString("latin1") : v;
+}
+
 /** The route's `set` then `add` operations (Host / pseudo-header ones are not response fields). */
 function addOps(out: OutgoingHttpHeaders, ops: HeaderOperations): void {
   const set = ops.set;
   for (let i = 0; i < set.length; i++) {
     const n = set[i]![0].toLowerCase();
-    if (n !== "host" && n[0] !== ":" && !HOP.has(n)) add(out, n, set[i]![1]);
+    if (n !== "host" && n[0] !== ":" && !HOP.has(n)) add(out, n, wire(set[i]![1]));
   }
   const more = ops.add;
   for (let i = 0; i < more.length; i++) {
     const n = more[i]![0].toLowerCase();
-    if (n !== "host" && n[0] !== ":" && !HOP.has(n)) add(out, n, more[i]![1]);
+    if (n !== "host" && n[0] !== ":" && !HOP.has(n)) add(out, n, wire(more[i]![1]));
   }
+}
+
+// The field lines of the responses read last, per position (an upstream sends the same lines in the
+// same order, Date changing once a second): a line with the same bytes as last time at its
+// position reuses the name and value strings made then, instead of slicing and lower-casing again.
+const SLOTS = 16;
+const SLOT_BYTES = 128;
+const slotBytes = Buffer.alloc(SLOTS * SLOT_BYTES);
+const slotLen = new Int32Array(SLOTS).fill(-1);
+const slotName: string[] = new Array<string>(SLOTS).fill("");
+const slotValue: string[] = new Array<string>(SLOTS).fill("");
+
+function sameLine(b: Buffer, st: number, en: number, k: number): boolean {
+  const n = en - st;
+  if (slotLen[k] !== n) return false;
+  const o = k * SLOT_BYTES;
+  for (let i = 0; i < n; i++) if (slotBytes[o + i] !== b[st + i]) return false;
+  return true;
+}
+
+function keepLine(b: Buffer, st: number, en: number, k: number, name: string, value: string): void {
+  b.copy(slotBytes, k * SLOT_BYTES, st, en);
+  slotLen[k] = en - st;
+  slotName[k] = name;
+  slotValue[k] = value;
 }
 
 /**
@@ -49,9 +79,20 @@ export function responseFields(r: ResponseHead, b: Buffer, ops: HeaderOperations
       if (sawLength) continue;
       sawLength = true;
     } else if (kind !== K_PASS) continue;
-    const name = latin1(b, fieldStarts[k]!, fieldNameEnds[k]!).toLowerCase();
+    const st = fieldStarts[k]!;
+    const en = fieldStarts[k + 1]! - 2;
+    let name: string;
+    let value: string;
+    if (k < SLOTS && en - st <= SLOT_BYTES && sameLine(b, st, en, k)) {
+      name = slotName[k]!;
+      value = slotValue[k]!;
+    } else {
+      name = latin1(b, st, fieldNameEnds[k]!).toLowerCase();
+      value = latin1(b, fieldNameEnds[k]! + 1, en).trim();
+      if (k < SLOTS && en - st <= SLOT_BYTES) keepLine(b, st, en, k, name, value);
+    }
     if (HOP.has(name) || (withOps && overridden(ops, name))) continue;
-    add(out, name, latin1(b, fieldNameEnds[k]! + 1, fieldStarts[k + 1]! - 2).trim());
+    add(out, name, value);
   }
   if (withOps) addOps(out, ops);
   out.server = server;

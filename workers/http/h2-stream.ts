@@ -1,7 +1,7 @@
 // One HTTP/2 stream from a client, as the client side of an exchange
-// (ExchangeConn): no child connection in between. The stream's headers are
-// written once as an HTTP/1.1 head and parsed (the same parser, limits and
-// routing view as HTTP/1.1); its DATA goes straight into the exchange's body
+// (ExchangeConn): no child connection in between. The stream's headers become
+// the request view directly (h2-request.ts: the same limits, statuses and
+// routing view as HTTP/1.1, no text parsed); its DATA goes straight into the exchange's body
 // reader. A proxied response comes back as fields (respondFields,
 // h2-response.ts), its body as data spans (chunked bodies already decoded by
 // response.ts); local replies (404, 503 ...) come as HTTP/1.1 text, read here.
@@ -16,9 +16,8 @@ import { BODY_BAD, BODY_MORE } from "./body.ts";
 import { CHUNKED_BAD, ChunkedScanner, TRAILER_FORBIDDEN, trailerFields } from "./chunked.ts";
 import type { DownstreamTls, ExchangeConn } from "./conn.ts";
 import { Exchange } from "./exchange.ts";
-import { fieldKindsScratch, fieldSpansScratch } from "./fields.ts";
 import { h2ResponseFields, responseFields, textResponseFields } from "./h2-response.ts";
-import { parseRequestHead, RequestHead } from "./parse-request.ts";
+import type { RequestHead } from "./parse-request.ts";
 import type { ResponseHead } from "./parse-response.ts";
 
 /** The client connection the streams run on (a Downstream). */
@@ -71,7 +70,8 @@ export class H2Stream implements ExchangeConn {
   private paused = false;
   private received = 0;
   /** Request trailers from the client, sent on in the chunked body's last chunk. */
-  private reqTrailers: http2.IncomingHttpHeaders | null = null;
+  /** @internal (onTrailers) */
+  reqTrailers: http2.IncomingHttpHeaders | null = null;
   // --- response ---
   private state = HEAD;
   /** Text mode: response head bytes so far; the chunked body's scanner. */
@@ -87,7 +87,6 @@ export class H2Stream implements ExchangeConn {
   /** The last data span written, held so that END_STREAM can go on it. */
   private held: Buffer | null = null;
   private flushQueued = false;
-  private drainHeard = false;
   /** respond() asked for trailers (wantTrailers sends them). */
   private wantsTrailers = false;
   readonly remoteIp: string;
@@ -125,19 +124,20 @@ export class H2Stream implements ExchangeConn {
     return this.owner.parent.drainStart;
   }
   get congested(): boolean {
-    return !this.over && !this.room();
+    return !this.over && this.stream.writableLength > HIGH_WATER;
   }
 
-  /** Run the request whose head (HTTP/1.1 text, from the stream's headers) is `head`. */
-  start(head: string): void {
-    const st = this.stream;
-    st.on("data", (b: Buffer) => this.fromClient(b));
-    st.on("trailers", (t: http2.IncomingHttpHeaders) => void (this.reqTrailers = t));
-    st.on("end", () => this.clientEnded());
-    st.on("close", () => this.closed());
-    st.on("error", () => {});
-    const h = new RequestHead();
-    const status = parseRequestHead(Buffer.from(head, "latin1"), 0, head.length, h, fieldSpansScratch(), fieldKindsScratch());
+  /** Run the request `h` (h2-request.ts made it from the stream's headers); `status`: what the HTTP/1.1 rules answer it with, or 0. */
+  start(h: RequestHead, status: number): void {
+    const st = this.stream as OwnedStream;
+    // shared handlers (no closures per stream): node calls them with the stream as `this`
+    st[OWNER] = this;
+    st.on("data", onData);
+    st.on("trailers", onTrailers);
+    st.on("end", onEnd);
+    st.on("drain", onDrain);
+    st.on("close", onClose);
+    st.on("error", ignore);
     const ex = new Exchange(this, h);
     this.ex = ex;
     if (this.length < 0) ex.bodyAsData();
@@ -152,7 +152,8 @@ export class H2Stream implements ExchangeConn {
 
   // --- request side ---
 
-  private fromClient(b: Buffer): void {
+  /** @internal (onData) */
+  fromClient(b: Buffer): void {
     this.lastActive = coarseNow;
     if (this.ended) return;
     this.received += b.length;
@@ -166,7 +167,8 @@ export class H2Stream implements ExchangeConn {
     }
   }
 
-  private clientEnded(): void {
+  /** @internal (onEnd) */
+  clientEnded(): void {
     if (this.ended) return;
     this.ended = true;
     if (this.length < 0) {
@@ -246,7 +248,7 @@ export class H2Stream implements ExchangeConn {
       reportError("h2 response", err);
       this.reset(NGHTTP2_INTERNAL_ERROR);
     }
-    return this.over || this.room();
+    return this.over || this.stream.writableLength <= HIGH_WATER;
   }
 
   exchangeDone(_ex: object, _close: boolean): void {
@@ -263,27 +265,18 @@ export class H2Stream implements ExchangeConn {
     if (!this.ended && !this.stream.destroyed) this.stream.close(NGHTTP2_NO_ERROR);
   }
 
-  /** The stream takes more; else its 'drain' will resume the exchange (listened to from the first time it is full). */
-  private room(): boolean {
-    const st = this.stream;
-    if (st.writableLength <= HIGH_WATER) return true;
-    if (!this.drainHeard) {
-      this.drainHeard = true;
-      st.on("drain", () => this.onDrain());
-    }
-    return false;
-  }
-
   // --- stream events ---
 
-  private onDrain(): void {
+  /** @internal (onDrain) */
+  drained(): void {
     this.lastActive = coarseNow;
     const ex = this.ex;
     if (ex !== null && !ex.finished) ex.onDownstreamDrain();
   }
 
   /** The stream is gone (finished, reset by the client, or the connection closed). */
-  private closed(): void {
+  /** @internal (onClose) */
+  closed(): void {
     this.over = true;
     this.owner.streamClosed(this);
     const ex = this.ex;
@@ -319,10 +312,14 @@ export class H2Stream implements ExchangeConn {
   private queueFlush(): void {
     if (this.flushQueued) return;
     this.flushQueued = true;
-    queueMicrotask(() => {
-      this.flushQueued = false;
-      if (!this.over && this.state !== DONE) this.safeFlush(false);
-    });
+    if (flushing.length === 0) queueMicrotask(flushQueued);
+    flushing.push(this);
+  }
+
+  /** @internal (flushQueued): the microtask after queueFlush. */
+  queuedFlush(): void {
+    this.flushQueued = false;
+    if (!this.over && this.state !== DONE) this.safeFlush(false);
   }
 
   /** flush(), a throw (fields node:http2 refuses) resetting the stream. */
@@ -426,6 +423,35 @@ export class H2Stream implements ExchangeConn {
       return;
     }
   }
+}
+
+/** The H2Stream a node:http2 stream serves (set in start()). */
+const OWNER = Symbol("h2Stream");
+type OwnedStream = http2.ServerHttp2Stream & { [OWNER]: H2Stream };
+
+function onData(this: OwnedStream, b: Buffer): void {
+  this[OWNER].fromClient(b);
+}
+function onTrailers(this: OwnedStream, t: http2.IncomingHttpHeaders): void {
+  this[OWNER].reqTrailers = t;
+}
+function onEnd(this: OwnedStream): void {
+  this[OWNER].clientEnded();
+}
+function onDrain(this: OwnedStream): void {
+  this[OWNER].drained();
+}
+function onClose(this: OwnedStream): void {
+  this[OWNER].closed();
+}
+function ignore(): void {}
+
+/** Streams whose queued flush is due (one microtask for all queued in the same turn of the loop). */
+let flushing: H2Stream[] = [];
+function flushQueued(): void {
+  const q = flushing;
+  flushing = [];
+  for (let i = 0; i < q.length; i++) q[i]!.queuedFlush();
 }
 
 /** Trailer fields never sent on HTTP/2. */

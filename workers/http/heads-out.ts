@@ -26,6 +26,24 @@ export function requestId(): string {
   return idPrefix + HEX2[(n >>> 8) & 0xff]! + HEX2[n & 0xff]!;
 }
 
+/** ASCII codes of the hex digits. */
+const HEX_CODES = Buffer.from("0123456789abcdef", "latin1");
+
+/**
+ * Write the id the last requestId() call returned into `out` at `pos` (36
+ * bytes; returns the end): the same bytes, without flattening the id string
+ * (a rope of prefix and counter digits) into a new one.
+ */
+export function writeLastRequestId(out: Buffer & { latin1Write(s: string, offset: number, length: number): number }, pos: number): number {
+  pos += out.latin1Write(idPrefix, pos, idPrefix.length);
+  const n = (idCount - 1) & 0xffff;
+  out[pos] = HEX_CODES[n >>> 12]!;
+  out[pos + 1] = HEX_CODES[(n >>> 8) & 15]!;
+  out[pos + 2] = HEX_CODES[(n >>> 4) & 15]!;
+  out[pos + 3] = HEX_CODES[n & 15]!;
+  return pos + 4;
+}
+
 /** Values the request head produced that the access log reports. */
 export interface ForwardIds {
   xff: string;

@@ -186,7 +186,7 @@ const HOST_CACHE_MAX = 128;
 const lastHost = { bytes: Buffer.alloc(HOST_CACHE_MAX), len: -1, value: "", valid: false, host: "" };
 
 /** The Host value b[vs, ve) as a string: the last one's when the bytes are the same. */
-function hostValue(b: Buffer, vs: number, ve: number): string {
+export function hostValue(b: Buffer, vs: number, ve: number): string {
   const n = ve - vs;
   const c = lastHost;
   if (n === c.len) {
@@ -203,6 +203,57 @@ function hostValue(b: Buffer, vs: number, ve: number): string {
   c.valid = validAuthority(v);
   c.host = c.valid ? normalizeHost(v) : "";
   return v;
+}
+
+/**
+ * The last origin-form request-target parsed (per worker) and its path and
+ * query: a keep-alive client asking for the same resource again (polling,
+ * health checks, benchmarks) costs a byte comparison, not a string, a split
+ * and a normalization. They depend only on the bytes and the path
+ * normalization option; only targets that parsed are kept.
+ */
+const TARGET_CACHE_MAX = 256;
+const lastTarget = { bytes: Buffer.alloc(TARGET_CACHE_MAX) as Buffer & { latin1Write(s: string, offset: number, length: number): number }, len: -1, value: "", path: "", query: "", norm: "" };
+
+/** The last targetValue() call found the cached bytes. */
+let targetHit = false;
+
+/** The request-target b[st, en) as a string: the last cached one's when the bytes are the same (targetHit). */
+function targetValue(b: Buffer, st: number, en: number): string {
+  const n = en - st;
+  const c = lastTarget;
+  if (n === c.len && c.norm === options.pathNormalization) {
+    const kb = c.bytes;
+    let i = 0;
+    while (i < n && kb[i] === b[st + i]) i++;
+    if (i === n) {
+      targetHit = true;
+      return c.value;
+    }
+  }
+  targetHit = false;
+  return latin1(b, st, en);
+}
+
+/** onTarget for h.target, from the cache when targetValue found it there (an origin-form target that parsed). */
+function targetParts(h: RequestHead, hit: boolean): number {
+  const c = lastTarget;
+  if (hit) {
+    h.query = c.query;
+    h.path = c.path;
+    return 0;
+  }
+  const t = h.target;
+  const status = onTarget(h, t);
+  if (status === 0 && t.length <= TARGET_CACHE_MAX && t.charCodeAt(0) === 47 /* origin-form: no method or authority involved */) {
+    c.bytes.latin1Write(t, 0, t.length);
+    c.len = t.length;
+    c.value = t;
+    c.path = h.path;
+    c.query = h.query;
+    c.norm = options.pathNormalization;
+  }
+  return status;
 }
 
 function isDigit(c: number | undefined): boolean {
@@ -235,7 +286,8 @@ export function parseRequestHead(
   const st = ++p;
   while (p < end && TARGET[b[p]!] === 1) p++;
   if (p === st || p >= end || b[p] !== SP) return 400;
-  h.target = latin1(b, st, p);
+  h.target = targetValue(b, st, p);
+  const hit = targetHit;
   p++;
   // HTTP-version CRLF
   const v = b[p + 7];
@@ -310,6 +362,24 @@ export function parseRequestHead(
   if (h.minor === 0 && !h.keepAlive) h.close = true;
   // only WebSocket is upgraded (Istio's default upgrade_configs); other upgrades (h2c…) are plain requests
   if (h.upgrade !== "") h.upgrade = upgradeValue.toLowerCase() === "websocket" ? "websocket" : "";
+  const t = targetParts(h, hit);
+  if (t !== 0) return t;
+  if (lastHost.len >= 0 && h.authority === lastHost.value) {
+    if (!lastHost.valid) return 400;
+    h.host = lastHost.host;
+    return 0;
+  }
+  if (!validAuthority(h.authority)) return 400; // spaces, `/`, `@`, `h:80:90`, > 255 characters…
+  h.host = normalizeHost(h.authority);
+  return 0;
+}
+
+/**
+ * parseRequestHead's last step, for a head whose fields were read elsewhere
+ * (HTTP/2 streams, h2-request.ts): path and query from the target, the host
+ * routing sees from the authority. 0, or 400.
+ */
+export function routeView(h: RequestHead): number {
   const t = onTarget(h, h.target);
   if (t !== 0) return t;
   if (lastHost.len >= 0 && h.authority === lastHost.value) {

@@ -9,7 +9,10 @@ import { latin1, MAX_HEADERS } from "./fields.ts";
 import { FRAME_CHUNKED, hasOps, opLines, overridden } from "./heads-out.ts";
 import { fieldCount, fieldKinds, fieldNameEnds, fieldStarts, K_LENGTH, K_PASS, K_UPGRADE, type ResponseHead } from "./parse-response.ts";
 
-type LatinBuffer = Buffer & { latin1Write(s: string, offset: number, length: number): number };
+type LatinBuffer = Buffer & { latin1Write(s: string, offset: number, length: number): number; utf8Write(s: string, offset: number, length: number): number };
+
+/** Configured text (route header operations, the server name) beyond ASCII goes out as UTF-8, as on the request side. */
+const NON_ASCII = /[^\x00-\x7f]/;
 
 /** Byte ranges to copy, as [start, end) pairs. */
 const runs = new Int32Array(2 * (MAX_HEADERS + 2));
@@ -25,11 +28,29 @@ function plainSuffix(server: string, ms: number): Buffer {
   }
   let b = ms < 64 ? suffixCache[ms] : undefined;
   if (b === undefined) {
-    b = Buffer.from("server: " + server + "\r\nx-envoy-upstream-service-time: " + ms + "\r\n\r\n", "latin1");
+    b = Buffer.from("server: " + server + "\r\nx-envoy-upstream-service-time: " + ms + "\r\n\r\n", "utf8");
     if (ms < 64) suffixCache[ms] = b;
   }
   return b;
 }
+
+let lastServer = "";
+let lastServerAscii = true;
+function asciiServer(server: string): boolean {
+  if (server !== lastServer) {
+    lastServer = server;
+    lastServerAscii = !NON_ASCII.test(server);
+  }
+  return lastServerAscii;
+}
+
+/** What plan() decided for the head being built: prefix text, cached suffix bytes or suffix text (runs in `runs`). */
+let planPrefix = "";
+let planRuns = 0;
+let planCached: Buffer | null = null;
+let planSuffix = "";
+/** Bytes of planSuffix: its length, or its UTF-8 size when it is not ASCII (-1: ASCII). */
+let planSuffixUtf8 = -1;
 
 /**
  * The client's response head for `r`, whose bytes are b[hs, he) (parsed last by
@@ -47,6 +68,48 @@ export function buildResponseHead(
   bs: number,
   be: number,
 ): Buffer {
+  const size = plan(r, b, hs, ops, server, serviceTimeMs, framing, connection, bs, be);
+  const out = Buffer.allocUnsafe(size);
+  emit(out, b, bs, be);
+  return out;
+}
+
+/**
+ * buildResponseHead into `out` (a buffer the caller reuses) from offset 0:
+ * returns the size written, or -1 (nothing written) when it does not fit.
+ */
+export function writeResponseHead(
+  out: Buffer,
+  r: ResponseHead,
+  b: Buffer,
+  hs: number,
+  ops: HeaderOperations,
+  server: string,
+  serviceTimeMs: number,
+  framing: number,
+  connection: string,
+  bs: number,
+  be: number,
+): number {
+  const size = plan(r, b, hs, ops, server, serviceTimeMs, framing, connection, bs, be);
+  if (size > out.length) return -1;
+  emit(out, b, bs, be);
+  return size;
+}
+
+/** Decide the head's pieces (the plan* variables, `runs`); returns its size with the body bytes. */
+function plan(
+  r: ResponseHead,
+  b: Buffer,
+  hs: number,
+  ops: HeaderOperations,
+  server: string,
+  serviceTimeMs: number,
+  framing: number,
+  connection: string,
+  bs: number,
+  be: number,
+): number {
   let prefix = "";
   let nr = 0;
   let run = -1;
@@ -89,16 +152,29 @@ export function buildResponseHead(
     if (connection !== "" && !upgrade) suffix += "connection: " + connection + "\r\n";
     suffix += "\r\n";
   }
-  let size = prefix.length + (cached !== null ? cached.length : suffix.length) + (be - bs);
+  const utf8 = cached === null && (withOps || !asciiServer(server)) && NON_ASCII.test(suffix) ? Buffer.byteLength(suffix, "utf8") : -1;
+  let size = prefix.length + (cached !== null ? cached.length : utf8 >= 0 ? utf8 : suffix.length) + (be - bs);
   for (let i = 0; i < nr; i += 2) size += runs[i + 1]! - runs[i]!;
-  const out = Buffer.allocUnsafe(size) as LatinBuffer;
+  planPrefix = prefix;
+  planRuns = nr;
+  planCached = cached;
+  planSuffix = suffix;
+  planSuffixUtf8 = utf8;
+  return size;
+}
+
+/** Write the planned head and the body bytes b[bs, be) into `o` from offset 0. */
+function emit(o: Buffer, b: Buffer, bs: number, be: number): void {
+  const out = o as LatinBuffer;
+  const prefix = planPrefix;
+  const nr = planRuns;
+  const cached = planCached;
+  const suffix = planSuffix;
   let pos = 0;
   if (prefix.length > 0) pos += out.latin1Write(prefix, 0, prefix.length);
   for (let i = 0; i < nr; i += 2) pos += b.copy(out, pos, runs[i]!, runs[i + 1]!);
-  if (cached !== null) {
-    out.set(cached, pos);
-    pos += cached.length;
-  } else pos += out.latin1Write(suffix, pos, suffix.length);
+  if (cached !== null) pos += cached.copy(out, pos);
+  else if (planSuffixUtf8 >= 0) pos += out.utf8Write(suffix, pos, planSuffixUtf8);
+  else pos += out.latin1Write(suffix, pos, suffix.length);
   if (be > bs) b.copy(out, pos, bs, be);
-  return out;
 }

@@ -14,12 +14,14 @@ import type { ExchangeConn, TunnelUser } from "./conn.ts";
 import type { RequestHead } from "./parse-request.ts";
 import { findHeadBytes } from "./fields.ts";
 import { FRAME_CHUNKED, FRAME_CLOSE, FRAME_LENGTH, FRAME_NONE } from "./heads-out.ts";
-import { buildResponseHead } from "./response-head.ts";
+import { buildResponseHead, writeResponseHead } from "./response-head.ts";
 import { bodiless, MAX_RESPONSE_HEAD, parseResponseHead, ResponseHead } from "./parse-response.ts";
 import type { UpstreamConn } from "./upstream-conn.ts";
 
 /** Up to this much body goes into the same write as the head (one syscall, one segment). */
 const COALESCE = 64 * 1024;
+/** The client's response head (and first body bytes) is built here when it fits and the connection copies what it cannot write at once: no buffer per response. */
+const HEAD_SCRATCH = Buffer.allocUnsafe(128 * 1024);
 
 /**
  * What the response side needs of its exchange (Exchange implements it): the
@@ -60,7 +62,7 @@ export interface ResponseExchange extends TunnelUser {
   responseStarted(): void;
   tunnelStarted(): void;
   /** The whole response was passed on; `conn` goes back to its pool when `reusable`. */
-  responseEnded(conn: UpstreamConn | null, reusable: boolean): void;
+  responseEnded(conn: UpstreamConn | null, reusable: boolean, atHead?: boolean): void;
   failBeforeResponse(row: ReplyRow, transportFailure?: string): void;
   failAfterResponse(row: ReplyRow): void;
   /** The upstream side of a tunnel closed: the exchange (and the client connection) ends. */
@@ -143,10 +145,13 @@ function onHeadBytes(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): vo
   const bodyEnd = rr < 0 ? buf.length : rr;
   ex.bytesSent += bodyEnd - end;
   const coalesce = bodyEnd - end <= COALESCE;
-  let ok = ds.write(buildResponseHead(r, buf, 0, ex.responseOps, options.serverHeader, ms, framing, connection, end, coalesce ? bodyEnd : end));
+  const be = coalesce ? bodyEnd : end;
+  // (a TLS connection's bridge keeps the buffers it is given: a fresh one each)
+  const n = ds.writeCopy === undefined || ds.tls !== null ? -1 : writeResponseHead(HEAD_SCRATCH, r, buf, 0, ex.responseOps, options.serverHeader, ms, framing, connection, end, be);
+  let ok = n >= 0 ? ds.writeCopy!(HEAD_SCRATCH, n) : ds.write(buildResponseHead(r, buf, 0, ex.responseOps, options.serverHeader, ms, framing, connection, end, be));
   if (!coalesce) ok = ds.write(buf.subarray(end, bodyEnd)) && ok;
   if (!ok) conn.pause();
-  if (rb.done) responseComplete(ex, conn, bodyEnd < buf.length);
+  if (rb.done) responseComplete(ex, conn, bodyEnd < buf.length, true);
 }
 
 /**
@@ -250,10 +255,11 @@ function writeBody(ex: ResponseExchange, conn: UpstreamConn, data: Buffer, start
   if (rb.done) responseComplete(ex, conn, end < data.length);
 }
 
-function responseComplete(ex: ResponseExchange, conn: UpstreamConn, extraBytes: boolean): void {
+/** `atHead`: the response ended in the read its head came in (the exchange reuses that clock reading). */
+function responseComplete(ex: ResponseExchange, conn: UpstreamConn, extraBytes: boolean, atHead = false): void {
   const r = ex.resp!;
   const reusable = !extraBytes && !r.close && ex.respBody.kind !== BODY_CLOSE && ex.reqComplete && !ex.discard;
-  ex.responseEnded(conn, reusable);
+  ex.responseEnded(conn, reusable, atHead);
 }
 
 function startTunnel(ex: ResponseExchange, buf: Buffer, end: number, r: ResponseHead): void {

@@ -80,7 +80,9 @@ export class EndpointPool {
         continue;
       }
       if (c.sni !== sni || c.tls !== this.tls) continue;
-      idle.splice(i, 1);
+      // the newest idle connection is the usual pick: pop() (no array made), as splice would
+      if (i === idle.length - 1) idle.pop();
+      else idle.splice(i, 1);
       c.user = user;
       c.uses++;
       return c;
