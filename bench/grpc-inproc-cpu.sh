@@ -1,8 +1,8 @@
 #!/bin/bash
-# Usage: bash bench/grpc-inproc-cpu.sh [windows=5] [seconds=4] — gRPC unary CPU per call of the one-thread in-process gateway (bench/grpc-proxy-inproc.ts) in consecutive h2load windows (the first is JIT warm-up); run it in two checkouts, alternating, to compare them.
+# Usage: [ROOT=checkout] bash bench/grpc-inproc-cpu.sh [windows=5] [seconds=4] — gRPC unary CPU per call of the one-thread in-process gateway (bench/grpc-proxy-inproc.ts) in consecutive h2load windows (the first is JIT warm-up); alternate ROOT between two checkouts to compare them.
 # One node:http2 backend (grpc-proxy-backend.mjs), h2load -t1 -c8 -m4 (content-length bodies), loopback only; prints calls, CPU µs per call and RSS per window.
 set -e
-cd "$(dirname "$0")/.."
+cd "${ROOT:-$(dirname "$0")/..}" # ROOT=/other/checkout measures that one
 W=${1:-5}
 S=${2:-4}
 T=/tmp/grpc-bench
