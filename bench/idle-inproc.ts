@@ -4,7 +4,7 @@
 // RSS and JS-heap delta per connection and the JS object types that grew (count per conn).
 // `floor` runs a minimal Bun.listen server instead (the Bun floor: a socket with a tiny data object).
 // Usage: bun bench/idle-inproc.ts [n=5000] [gangway|floor] [port=18490]
-import { heapStats, memoryUsage } from "bun:jsc";
+import { gcAndSweep, heapStats, memoryUsage } from "bun:jsc";
 import type { Socket } from "bun";
 import { benchSnapshot } from "./http-proxy-snapshot.ts";
 import { setPost, startClock } from "../workers/context.ts";
@@ -52,6 +52,7 @@ if (mode === "floor") {
 
 function settle(): { rss: number; heap: number; capacity: number; extra: number; malloc: number; counts: Record<string, number>; mi: any } {
   for (let i = 0; i < 3; i++) Bun.gc(true);
+  if (process.env.SWEEP === "1") gcAndSweep();
   const h = heapStats();
   return {
     rss: process.memoryUsage().rss,
