@@ -53,6 +53,7 @@ if (mode === "floor") {
 function settle(): { rss: number; heap: number; capacity: number; extra: number; malloc: number; counts: Record<string, number>; mi: any } {
   for (let i = 0; i < 3; i++) Bun.gc(true);
   if (process.env.SWEEP === "1") gcAndSweep();
+  if (process.env.SHRINK === "1") (Bun as unknown as { shrink(): void }).shrink();
   const h = heapStats();
   return {
     rss: process.memoryUsage().rss,
