@@ -4,7 +4,7 @@
 // RSS and JS-heap delta per connection and the JS object types that grew (count per conn).
 // `floor` runs a minimal Bun.listen server instead (the Bun floor: a socket with a tiny data object).
 // Usage: bun bench/idle-inproc.ts [n=5000] [gangway|floor] [port=18490]
-import { heapStats } from "bun:jsc";
+import { gcAndSweep, heapStats, memoryUsage } from "bun:jsc";
 import type { Socket } from "bun";
 import { benchSnapshot } from "./http-proxy-snapshot.ts";
 import { setPost, startClock } from "../workers/context.ts";
@@ -50,10 +50,20 @@ if (mode === "floor") {
   applyListeners(applyClusters(benchSnapshot(port, upstream.port)));
 }
 
-function settle(): { rss: number; heap: number; counts: Record<string, number> } {
+function settle(): { rss: number; heap: number; capacity: number; extra: number; malloc: number; counts: Record<string, number>; mi: any } {
   for (let i = 0; i < 3; i++) Bun.gc(true);
+  if (process.env.SWEEP === "1") gcAndSweep();
+  if (process.env.SHRINK === "1") (Bun as unknown as { shrink(): void }).shrink();
   const h = heapStats();
-  return { rss: process.memoryUsage().rss, heap: h.heapSize, counts: { ...h.objectTypeCounts } };
+  return {
+    rss: process.memoryUsage().rss,
+    heap: h.heapSize,
+    capacity: h.heapCapacity,
+    extra: h.extraMemorySize,
+    malloc: memoryUsage().current,
+    counts: { ...h.objectTypeCounts },
+    mi: (h as unknown as { mimalloc?: unknown }).mimalloc,
+  };
 }
 
 async function run(): Promise<void> {
@@ -65,13 +75,23 @@ async function run(): Promise<void> {
   const per = (a: number, b: number) => ((a - b) / n).toFixed(0);
   console.log(
     `${mode}: ${n} idle conns: RSS ${(before.rss / 1048576).toFixed(1)} -> ${(after!.rss / 1048576).toFixed(1)} MB, ` +
-      `${per(after!.rss, before.rss)} B/conn; JS heap ${per(after!.heap, before.heap)} B/conn`,
+      `${per(after!.rss, before.rss)} B/conn; JS heap ${per(after!.heap, before.heap)} B/conn (capacity ${per(after!.capacity, before.capacity)}, ` +
+      `extra ${per(after!.extra, before.extra)}); mimalloc ${per(after!.malloc, before.malloc)} B/conn`,
   );
   const grew = Object.entries(after!.counts)
     .map(([k, v]) => [k, (v - (before.counts[k] ?? 0)) / n] as const)
     .filter(([, d]) => d >= 0.5)
     .sort((a, b) => b[1] - a[1]);
   for (const [k, d] of grew) console.log(`  ${k.padEnd(28)} ${d.toFixed(2)} per conn`);
+  const mb = before.mi, ma = after!.mi;
+  if (mb?.malloc_bins !== undefined) {
+    console.log(`  malloc: in use ${per(ma.malloc_normal.current, mb.malloc_normal.current)} B/conn, pages committed ${per(ma.page_committed.current, mb.page_committed.current)} B/conn, committed ${per(ma.committed.current, mb.committed.current)} B/conn`);
+    for (let i = 0; i < ma.malloc_bins.length; i++) {
+      const d = (ma.malloc_bins[i].current - (mb.malloc_bins[i]?.current ?? 0)) / n;
+      const bytes = d * ma.malloc_bins[i].block_size;
+      if (Math.abs(bytes) >= 4) console.log(`  malloc ${String(ma.malloc_bins[i].block_size).padStart(6)} B blocks ${d.toFixed(3)} per conn (${bytes.toFixed(0)} B)`);
+    }
+  }
   process.exit(0);
 }
 

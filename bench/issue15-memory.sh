@@ -9,6 +9,7 @@
 # every RSS is read once it has settled (samples 2 s apart within 1 %, at most 30 s) so garbage
 # the GC has not collected yet is not counted as connection cost.
 # Usage: bash bench/issue15-memory.sh [connections=10000]
+#   ONLY=plain (or tls): just those three idle figures (no idle-worker figure): a shorter run for A/B rounds
 # Needs: nginx (apt-get install -y nginx-light). Loopback only.
 set -e
 cd "$(dirname "$0")/.."
@@ -90,9 +91,12 @@ settled_rss() {
 warm() {
   timeout 60 $BUN bench/idle-conns.ts "$1" 500 "$2" 0 >/dev/null 2>&1 || true
 }
+ONLY=${ONLY:-}
+if [ -z "$ONLY" ]; then
 for p in "$GW 0" "$GWS 1" "$GW1 0" "$GW1S 1"; do warm $p; done
 g2=$(settled_rss $GWP); g1=$(settled_rss $GW1P)
 echo "gangway idle RSS: 2 workers $((g2 / 1024)) MB, 1 worker $((g1 / 1024)) MB; one more worker $(((g2 - g1) / 1024)) MB (target <= 60 MB per idle worker); nginx idle $(($(rss_kb $NGW) / 1024)) MB (master + 2 workers)"
+fi
 kill $GW1P; GW1P=""
 
 # idle NAME PIDS PORT TLS: RSS per connection with N idle connections
@@ -111,10 +115,14 @@ idle() {
     $(( (after - before) * 1024 / N )) "${line#ready }" "$(load1)"
   sleep 3
 }
-idle nginx "$NGW" $NG 0
-idle bun-floor "$FLP" $FLOOR 0
-idle gangway "$GWP" $GW 0
-idle nginx "$NGW" $NGS 1
-idle bun-floor "$FLP" $FLOORS 1
-idle gangway "$GWP" $GWS 1
+if [ "$ONLY" != tls ]; then
+  idle nginx "$NGW" $NG 0
+  idle bun-floor "$FLP" $FLOOR 0
+  idle gangway "$GWP" $GW 0
+fi
+if [ "$ONLY" != plain ]; then
+  idle nginx "$NGW" $NGS 1
+  idle bun-floor "$FLP" $FLOORS 1
+  idle gangway "$GWP" $GWS 1
+fi
 echo "load at end: $(cat /proc/loadavg)"

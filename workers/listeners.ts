@@ -11,7 +11,7 @@ import { buildContexts } from "./tls/contexts.ts";
 import { setContexts, tlsHandlers } from "./tls/listener.ts";
 import type { Generation } from "./http/clusters.ts";
 import { Downstream, httpHandlers } from "./http/downstream.ts";
-import { PortState } from "./port-state.ts";
+import { PortState, type PortConnection } from "./port-state.ts";
 import { checkTimeouts } from "./http/timeouts.ts";
 import { isPassthrough, tcpHandlers } from "./tcp/handoff.ts";
 import { sessions } from "./tcp/session.ts";
@@ -133,6 +133,13 @@ export function connectionCount(): number {
   let n = 0;
   for (const ps of all) n += ps.conns.size;
   return n + sessions.size;
+}
+
+/** The open client connections of every port (tests, benchmarks). */
+export function openConnections(): PortConnection[] {
+  const out: PortConnection[] = [];
+  for (const ps of all) for (const d of ps.conns) out.push(d);
+  return out;
 }
 
 /** Close every client connection now. */

@@ -19,10 +19,29 @@ import { borrowScratch, returnScratch, type HeadScratch } from "./head-scratch.t
 import { Outbox } from "./outbox.ts";
 import { MAX_REQUEST_HEAD, parseRequestHead, RequestHead } from "./parse-request.ts";
 
+// The connection's state and flags, in one number (Downstream.bits).
+/** Low two bits: what the next client bytes are. */
+const STATE = 3;
 const HEAD = 0;
 const BODY = 1;
 const WAIT = 2;
 const TUNNEL = 3;
+/** onClose ran. */
+const CLOSED = 4;
+/** end() was called: no more requests are read; closes once written. */
+const ENDING = 8;
+/** The socket is paused (pause()). */
+const PAUSED = 16;
+/** next() is running (it is not re-entered). */
+const IN_LOOP = 32;
+/** `buf` is a view of a join buffer this connection allocated (see append): its free tail may be written. */
+const STORED = 64;
+/** A request was started on this connection (the HTTP/2 preface is only looked for before the first). */
+const SERVED = 128;
+/** The connection speaks HTTP/2 (x.h2 is set). */
+const H2 = 256;
+/** The PROXY protocol header is still being read (x.proxy is set). */
+const PROXYING = 512;
 
 /** Longest method accepted (a request line still without its first space after this is refused). */
 const MAX_METHOD = 32;
@@ -48,66 +67,162 @@ const STORE_MIN = 16 * 1024;
 
 export type { DownstreamTls };
 
-export class Downstream implements ExchangeConn, PortConnection {
+/**
+ * What few connections need (TLS, HTTP/2, a PROXY header, a connection
+ * duration limit, addresses read for the access log): made when first needed,
+ * so an idle plain keep-alive connection is one small Downstream.
+ */
+export class DownstreamExtras {
   /** Set for TLS-terminated connections (workers/tls/listener.ts). */
   tls: DownstreamTls | null = null;
-  /** The connection speaks HTTP/2 (its streams are H2Streams). */
   h2: H2Conn | null = null;
-  /** ExchangeConn: a Downstream is never one HTTP/2 stream (h2-stream.ts is). */
-  readonly h2Stream = false;
-  /** Requests started on this connection. */
-  private requests = 0;
+  /** HTTP/2: the open streams, for their idle timeout. */
+  streams: Set<H2Stream> | null = null;
+  /** --proxy-protocol: reads the connection's PROXY header before any request (plain-text ports; TLS ports read it before the ClientHello). */
+  proxy: ProxyHeaderReader | null = null;
+  /** Coarse time the connection was asked to close (max connection duration), 0: not asked. */
+  drainStart = 0;
+  /** Coarse time these extras were made: the accept time when a limit needs it (the Downstream makes them at accept then). */
+  readonly born = coarseNow;
+  /** The client's port (-1: not read yet). */
+  rport = -1;
+  /** The socket's own "ip:port" ("": not read yet). */
+  local = "";
+  /** The client a PROXY protocol header named ("": none; the socket's peer is the client). */
+  proxiedIp = "";
+}
+
+/** Side objects seen by tests: `Downstream.extras` made so far (a plain idle connection makes none). */
+let extrasMade = 0;
+export function downstreamExtrasMade(): number {
+  return extrasMade;
+}
+
+export class Downstream implements ExchangeConn, PortConnection {
+  /** State (low bits) and flags: see STATE and the flag constants above. */
+  private bits = HEAD;
   private buf: Buffer | null = null;
-  /** The growing copy `buf` lives in when reads had to be joined (see append). */
-  private store: Buffer | null = null;
   private off = 0;
-  private state = HEAD;
   ex: Exchange | null = null;
   /** What the kernel has not taken yet; made at the first short write, dropped once drained. */
   private out: Outbox | null = null;
-  /** Field spans and kinds of the request head being served (see scanFields): borrowed per exchange (head-scratch.ts). */
-  private scratch: HeadScratch | null = null;
+  /** The rarely needed parts (DownstreamExtras), or null. */
+  private x: DownstreamExtras | null = null;
   lastActive = coarseNow;
-  /** Coarse time of accept (--max-connection-duration). */
-  readonly born = coarseNow;
   /** Coarse time the first byte of the request head being read arrived (--request-headers-timeout). */
   headStart = coarseNow;
-  /** Coarse time the connection was asked to close (max connection duration), 0: not asked. */
-  drainStart = 0;
-  /** --proxy-protocol: reads the connection's PROXY header before any request (plain-text ports; TLS ports read it before the ClientHello). */
-  proxy: ProxyHeaderReader | null = null;
-  /** HTTP/2: the open streams, for their idle timeout. */
-  streams: Set<H2Stream> | null = null;
-  closed = false;
-  /** end() was called: no more requests are read; closes once written. */
-  ending = false;
-  private paused = false;
-  private inLoop = false;
-  /** The client's address; a PROXY protocol header replaces it with the one it carries. */
-  remoteIp: string;
-  /** The socket's peer (the load balancer when a PROXY header named the client): AuthorizationPolicy ipBlocks. */
-  readonly peerIp: string;
-  /** The client's port (-1: not read yet); the socket's own "ip:port" ("": not read yet). Read when
-   * first used (each read is a syscall), at accept when the access log is on: a closed socket has
-   * none left to read and the log needs them. */
-  private rport = -1;
-  private local = "";
+  /** PortState.conns links. */
+  prevConn: PortConnection | null = null;
+  nextConn: PortConnection | null = null;
 
   constructor(
     readonly socket: Socket<Downstream>,
     readonly port: PortState,
   ) {
-    this.remoteIp = socket.remoteAddress ?? "";
-    this.peerIp = this.remoteIp;
+    // read now (one syscall, then cached on the socket, also once it is closed): remoteIp and peerIp read it again
+    void socket.remoteAddress;
+    if (options.maxConnectionDurationMs > 0) this.extras();
     if (accessLog.enabled) {
-      this.rport = socket.remotePort ?? 0;
+      void this.remotePort;
       void this.localAddress;
     }
   }
 
+  /** The side object, made on first use. */
+  private extras(): DownstreamExtras {
+    let x = this.x;
+    if (x === null) {
+      x = this.x = new DownstreamExtras();
+      extrasMade++;
+    }
+    return x;
+  }
+
+  /** Made on first use (tests: a plain keep-alive exchange makes none). */
+  get hasExtras(): boolean {
+    return this.x !== null;
+  }
+
+  /** Holds nothing of a finished exchange (tests): no exchange, no bytes, no outbox. */
+  get holdsNothing(): boolean {
+    return this.ex === null && this.buf === null && this.out === null;
+  }
+
+  /** ExchangeConn: a Downstream is never one HTTP/2 stream (h2-stream.ts is). */
+  get h2Stream(): false {
+    return false;
+  }
+
+  /** Set for TLS-terminated connections (workers/tls/listener.ts). */
+  get tls(): DownstreamTls | null {
+    const x = this.x;
+    return x === null ? null : x.tls;
+  }
+  set tls(t: DownstreamTls | null) {
+    this.extras().tls = t;
+  }
+
+  /** The connection speaks HTTP/2 (its streams are H2Streams). */
+  get h2(): H2Conn | null {
+    const x = this.x;
+    return x === null ? null : x.h2;
+  }
+
+  /** HTTP/2: the open streams, for their idle timeout. */
+  get streams(): Set<H2Stream> | null {
+    const x = this.x;
+    return x === null ? null : x.streams;
+  }
+
+  /** --proxy-protocol: reads the connection's PROXY header before any request. */
+  get proxy(): ProxyHeaderReader | null {
+    const x = this.x;
+    return x === null ? null : x.proxy;
+  }
+  set proxy(p: ProxyHeaderReader | null) {
+    this.extras().proxy = p;
+    if (p !== null) this.bits |= PROXYING;
+    else this.bits &= ~PROXYING;
+  }
+
+  /** Coarse time of accept (--max-connection-duration, the PROXY header timeout; exact when one is set). */
+  get born(): number {
+    const x = this.x;
+    return x === null ? coarseNow : x.born;
+  }
+
+  /** Coarse time the connection was asked to close (max connection duration), 0: not asked. */
+  get drainStart(): number {
+    const x = this.x;
+    return x === null ? 0 : x.drainStart;
+  }
+
+  get closed(): boolean {
+    return (this.bits & CLOSED) !== 0;
+  }
+
+  /** end() was called: no more requests are read; closes once written. */
+  get ending(): boolean {
+    return (this.bits & ENDING) !== 0;
+  }
+
+  /** The client's address; a PROXY protocol header replaces it with the one it carries. */
+  get remoteIp(): string {
+    const x = this.x;
+    if (x !== null && x.proxiedIp !== "") return x.proxiedIp;
+    return this.socket.remoteAddress ?? "";
+  }
+
+  /** The socket's peer (the load balancer when a PROXY header named the client): AuthorizationPolicy ipBlocks. */
+  get peerIp(): string {
+    return this.socket.remoteAddress ?? "";
+  }
+
+  /** The client's port. Read when first used (each read is a syscall), at accept when the access log is on: a closed socket has none left to read and the log needs them. */
   get remotePort(): number {
-    if (this.rport < 0) this.rport = this.socket.remotePort ?? 0;
-    return this.rport;
+    const x = this.extras();
+    if (x.rport < 0) x.rport = this.socket.remotePort ?? 0;
+    return x.rport;
   }
 
   /** ConnFacts: the port's listener in its current generation. */
@@ -127,11 +242,12 @@ export class Downstream implements ExchangeConn, PortConnection {
   }
 
   get localAddress(): string {
-    if (this.local === "") {
+    const x = this.extras();
+    if (x.local === "") {
       const ip = this.socket.localAddress ?? "";
-      this.local = (ip.includes(":") ? `[${ip}]` : ip) + ":" + (this.socket.localPort ?? 0);
+      x.local = (ip.includes(":") ? `[${ip}]` : ip) + ":" + (this.socket.localPort ?? 0);
     }
-    return this.local;
+    return x.local;
   }
 
   /** True while the client is not taking our writes. */
@@ -142,13 +258,12 @@ export class Downstream implements ExchangeConn, PortConnection {
   /** Bytes of a request head are waiting for the rest (HTTP/1.1, between exchanges). */
   get partialHead(): boolean {
     const b = this.buf;
-    return this.ex === null && this.h2 === null && this.state === HEAD && b !== null && this.off < b.length && !this.closed && !this.ending;
+    return this.ex === null && (this.bits & (STATE | H2 | CLOSED | ENDING)) === HEAD && b !== null && this.off < b.length;
   }
 
   /** --request-headers-timeout passed with a head still incomplete: 408 and close, logged. */
   headTimeout(): void {
     this.buf = null;
-    this.store = null;
     const ex = new Exchange(this, new RequestHead());
     this.ex = ex;
     ex.headTimedOut();
@@ -157,14 +272,17 @@ export class Downstream implements ExchangeConn, PortConnection {
   /** Close once the exchange in flight is done (HTTP/2: GOAWAY); `now` starts the drain timeout. */
   requestDrain(now: number): void {
     if (this.drainStart !== 0) return;
-    this.drainStart = now;
-    if (this.h2 !== null) return this.h2.goaway();
+    this.extras().drainStart = now;
+    const h2 = this.h2;
+    if (h2 !== null) return h2.goaway();
     if (this.ex === null) this.end();
   }
 
   /** Idle: no exchange (or HTTP/2 stream) in flight and nothing half-read. */
   get idle(): boolean {
-    return this.ex === null && (this.h2 === null || this.h2.active === 0);
+    if (this.ex !== null) return false;
+    const h2 = this.h2;
+    return h2 === null || h2.active === 0;
   }
 
   /** An upgraded (WebSocket) tunnel is running. */
@@ -178,13 +296,14 @@ export class Downstream implements ExchangeConn, PortConnection {
 
   /** Bytes before the PROXY header is complete: the client's address is taken from it, a connection without one is closed. */
   private proxyBytes(data: Buffer): void {
-    const rest = this.proxy!.feed(data);
+    const p = this.proxy!;
+    const rest = p.feed(data);
     if (rest === null) return;
     if (rest === PROXY_BAD) {
       stats.proxyProtocolError(this.port.listener.name);
       return this.abort();
     }
-    this.takeProxied(this.proxy!.addr);
+    this.takeProxied(p.addr);
     this.proxy = null;
     if (rest.length > 0) this.onData(rest);
   }
@@ -192,21 +311,25 @@ export class Downstream implements ExchangeConn, PortConnection {
   /** The client is the one a PROXY header named (when it named one). */
   takeProxied(addr: ProxiedAddress): void {
     if (addr.ip === "") return;
-    this.remoteIp = addr.ip;
-    this.rport = addr.port;
+    const x = this.extras();
+    x.proxiedIp = addr.ip;
+    x.rport = addr.port;
   }
 
   onData(data: Buffer): void {
     this.lastActive = coarseNow;
-    if (this.proxy !== null) return this.proxyBytes(data);
-    if (this.h2 !== null) return this.h2.feed(data);
+    const bits = this.bits;
+    if ((bits & (PROXYING | H2)) !== 0) {
+      if ((bits & PROXYING) !== 0) return this.proxyBytes(data);
+      return this.x!.h2!.feed(data);
+    }
     const ex = this.ex;
-    switch (this.state) {
+    switch (bits & STATE) {
       case BODY: {
         const r = ex!.feedBody(data, 0, data.length);
         if (r === BODY_MORE) return;
         if (r === BODY_BAD) return ex!.badBody();
-        this.state = WAIT;
+        this.bits = (this.bits & ~STATE) | WAIT;
         if (r < data.length) this.append(data, r);
         ex!.requestComplete();
         return;
@@ -216,7 +339,7 @@ export class Downstream implements ExchangeConn, PortConnection {
         return;
       default:
         this.append(data, 0);
-        if (this.state === HEAD) this.next();
+        if ((this.bits & STATE) === HEAD) this.next();
         // still buffered: a pipeline waiting for its turn (or for the client to read): bounded
         if (this.buf !== null && this.buf.length - this.off > PIPELINE_LIMIT) this.pause();
     }
@@ -224,43 +347,45 @@ export class Downstream implements ExchangeConn, PortConnection {
 
   /**
    * Keep unparsed bytes. A read that finds nothing waiting is kept as is (no
-   * copy); otherwise the bytes go into `store`, which doubles when full, so a
-   * head or a pipeline arriving in many small reads costs linear time, not a
-   * concatenation per read. Bytes already handed out (body slices held for
-   * the upstream) are never overwritten: only the free tail is written.
+   * copy); otherwise the bytes go into a join buffer of our own (STORED),
+   * which doubles when full, so a head or a pipeline arriving in many small
+   * reads costs linear time, not a concatenation per read. Bytes already
+   * handed out (body slices held for the upstream) are never overwritten:
+   * only the free tail past `buf`'s end (the most ever written) is written.
    */
   private append(data: Buffer, from: number): void {
     const b = this.buf;
     if (b === null || this.off >= b.length) {
       this.buf = from === 0 ? data : data.subarray(from);
       this.off = 0;
-      this.store = null;
-      if (this.state === HEAD) this.headStart = coarseNow; // a new head begins
+      this.bits &= ~STORED;
+      if ((this.bits & STATE) === HEAD) this.headStart = coarseNow; // a new head begins
       return;
     }
     const add = data.length - from;
-    const st = this.store;
+    const keep = b.length - this.off;
     const end = b.byteOffset + b.length;
-    if (st !== null && b.buffer === st.buffer && end + add <= st.byteOffset + st.length) {
-      data.copy(st, end - st.byteOffset, from);
-      this.buf = st.subarray(b.byteOffset + this.off - st.byteOffset, end + add - st.byteOffset);
+    if ((this.bits & STORED) !== 0 && end + add <= b.buffer.byteLength) {
+      const grown = Buffer.from(b.buffer, b.byteOffset + this.off, keep + add);
+      data.copy(grown, keep, from);
+      this.buf = grown;
     } else {
-      const keep = b.length - this.off;
-      const grown = Buffer.allocUnsafe(Math.max(STORE_MIN, (keep + add) * 2));
+      // a buffer of its own (not a pool slice): all of its ArrayBuffer is ours to write
+      const grown = Buffer.allocUnsafeSlow(Math.max(STORE_MIN, (keep + add) * 2));
       b.copy(grown, 0, this.off);
       data.copy(grown, keep, from);
-      this.store = grown;
       this.buf = grown.subarray(0, keep + add);
+      this.bits |= STORED;
     }
     this.off = 0;
   }
 
   /** Parse and start the requests waiting in the buffer, one at a time. */
   private next(): void {
-    if (this.inLoop) return;
-    this.inLoop = true;
+    if ((this.bits & IN_LOOP) !== 0) return;
+    this.bits |= IN_LOOP;
     try {
-      while (this.state === HEAD && !this.closed && !this.ending && this.buf !== null) {
+      while ((this.bits & (STATE | CLOSED | ENDING)) === HEAD && this.buf !== null) {
         if (this.congested) {
           // the client is not reading our responses: start no more of its requests (and read no
           // more of them) until it does; onDrain resumes
@@ -272,11 +397,10 @@ export class Downstream implements ExchangeConn, PortConnection {
         while (off + 1 < buf.length && buf[off] === 13 && buf[off + 1] === 10) off += 2; // CRLF between requests
         if (off >= buf.length) {
           this.buf = null;
-          this.store = null;
           this.off = 0;
           break;
         }
-        if (this.requests === 0 && startsWithPreface(buf, off)) {
+        if ((this.bits & SERVED) === 0 && startsWithPreface(buf, off)) {
           this.startH2(off === 0 ? buf : buf.subarray(off));
           break;
         }
@@ -288,11 +412,16 @@ export class Downstream implements ExchangeConn, PortConnection {
           this.off = 0;
           break;
         }
-        this.requests++;
+        this.bits |= SERVED;
         const h = new RequestHead();
-        const sc = (this.scratch ??= borrowScratch());
-        const status = end < 0 ? -end : parseRequestHead(buf, off, end, h, sc.spans, sc.kinds);
+        let status = -end;
+        let sc: HeadScratch | null = null;
+        if (end >= 0) {
+          sc = borrowScratch();
+          status = parseRequestHead(buf, off, end, h, sc.spans, sc.kinds);
+        }
         const ex = new Exchange(this, h);
+        ex.scratch = sc; // back to the free list in exchangeDone
         this.ex = ex;
         if (status !== 0) {
           this.buf = null;
@@ -301,13 +430,13 @@ export class Downstream implements ExchangeConn, PortConnection {
         }
         this.off = end;
         ex.start();
-        if (this.ex !== ex || this.closed) continue;
+        if (this.ex !== ex || (this.bits & CLOSED) !== 0) continue;
         if (ex.reqBody.done) {
-          this.state = WAIT;
+          this.bits = (this.bits & ~STATE) | WAIT;
           ex.requestComplete();
           continue;
         }
-        this.state = BODY;
+        this.bits = (this.bits & ~STATE) | BODY;
         if (end >= buf.length) {
           this.buf = null;
           this.off = 0;
@@ -324,11 +453,11 @@ export class Downstream implements ExchangeConn, PortConnection {
           break;
         }
         this.off = r;
-        this.state = WAIT;
+        this.bits = (this.bits & ~STATE) | WAIT;
         ex.requestComplete();
       }
     } finally {
-      this.inLoop = false;
+      this.bits &= ~IN_LOOP;
     }
   }
 
@@ -336,27 +465,28 @@ export class Downstream implements ExchangeConn, PortConnection {
   private startH2(first: Buffer): void {
     this.buf = null;
     this.off = 0;
-    this.h2 = new H2Conn(this);
-    this.streams = this.h2.streams;
-    this.h2.feed(first);
+    const x = this.extras();
+    const h2 = (x.h2 = new H2Conn(this));
+    x.streams = h2.streams;
+    this.bits |= H2;
+    h2.feed(first);
   }
 
   /** Called by the exchange when it is over; `close` ends the connection. */
   exchangeDone(ex: Exchange, close: boolean): void {
     if (this.ex !== ex) return;
     this.ex = null;
-    const sc = this.scratch;
+    const sc = ex.scratch;
     if (sc !== null) {
-      this.scratch = null;
+      ex.scratch = null;
       returnScratch(sc); // nothing reads the finished exchange's head any more
     }
-    this.state = HEAD;
+    this.bits &= ~STATE; // HEAD
     this.lastActive = coarseNow; // idle from now
     this.headStart = coarseNow; // a pipelined head already buffered is timed from here
-    if (this.closed) return;
+    if ((this.bits & CLOSED) !== 0) return;
     if (close || this.drainStart !== 0) {
       this.buf = null;
-      this.store = null;
       this.end();
       return;
     }
@@ -366,7 +496,7 @@ export class Downstream implements ExchangeConn, PortConnection {
   }
 
   startTunnel(ex: Exchange): void {
-    this.state = TUNNEL;
+    this.bits = (this.bits & ~STATE) | TUNNEL;
     const b = this.buf;
     this.buf = null;
     if (b !== null && this.off < b.length) ex.tunnelUp(b.subarray(this.off));
@@ -374,7 +504,7 @@ export class Downstream implements ExchangeConn, PortConnection {
   }
 
   write(b: Uint8Array): boolean {
-    if (this.closed) return true;
+    if ((this.bits & CLOSED) !== 0) return true;
     if (this.out !== null) return this.out.write(this.socket, b);
     const n = this.socket.write(b);
     if (n === b.length) return true;
@@ -393,34 +523,34 @@ export class Downstream implements ExchangeConn, PortConnection {
   }
 
   pause(): void {
-    if (!this.paused && !this.closed) {
-      this.paused = true;
+    if ((this.bits & (PAUSED | CLOSED)) === 0) {
+      this.bits |= PAUSED;
       this.socket.pause();
     }
   }
 
   resume(): void {
-    if (this.paused && !this.closed) {
-      this.paused = false;
+    if ((this.bits & (PAUSED | CLOSED)) === PAUSED) {
+      this.bits &= ~PAUSED;
       this.socket.resume();
     }
   }
 
   onDrain(): void {
     this.lastActive = coarseNow; // a slow reader making progress is not idle
-    if (this.h2 !== null) return this.h2.duplex.flush();
+    if ((this.bits & H2) !== 0) return this.x!.h2!.duplex.flush();
     if (this.out !== null) {
       if (!this.out.flush(this.socket)) return;
       this.out = null;
     }
-    if (this.ending) {
+    if ((this.bits & ENDING) !== 0) {
       this.socket.end();
       return;
     }
     const ex = this.ex;
     if (ex !== null) return ex.onDownstreamDrain();
     // between exchanges, held back by a client that did not read: go on with its pipeline
-    if (this.state === HEAD) {
+    if ((this.bits & STATE) === HEAD) {
       this.resume();
       this.next();
     }
@@ -428,28 +558,28 @@ export class Downstream implements ExchangeConn, PortConnection {
 
   /** Close after what is queued has been written. */
   end(): void {
-    if (this.ending || this.closed) return;
-    this.ending = true;
+    if ((this.bits & (ENDING | CLOSED)) !== 0) return;
+    this.bits |= ENDING;
     this.lastActive = coarseNow;
-    if (this.h2 !== null) return this.h2.goaway();
+    if ((this.bits & H2) !== 0) return this.x!.h2!.goaway();
     if (!this.congested) this.socket.end();
   }
 
   /** Close now. */
   abort(): void {
-    if (this.closed) return;
+    if ((this.bits & CLOSED) !== 0) return;
     this.socket.terminate();
   }
 
   onClose(): void {
-    if (this.closed) return;
-    this.closed = true;
+    if ((this.bits & CLOSED) !== 0) return;
+    this.bits |= CLOSED;
     this.out = null;
     this.port.conns.delete(this);
-    if (this.h2 !== null) return this.h2.closed();
+    if ((this.bits & H2) !== 0) return this.x!.h2!.closed();
     const ex = this.ex;
     if (ex !== null) ex.onDownstreamClose();
-    else if (this.state === HEAD && this.buf !== null && this.off < this.buf.length) this.abandonHead();
+    else if ((this.bits & STATE) === HEAD && this.buf !== null && this.off < this.buf.length) this.abandonHead();
   }
 
   /** The client left in the middle of a request head: one access-log line for it (0 DC). */

@@ -37,6 +37,7 @@ import { GRPC_DEADLINE_EXCEEDED } from "../../src/upstream/grpc-timeout.ts";
 import { startGrpcDeadline } from "./grpc-deadline.ts";
 import { lastChunkWithTrailers } from "./h2-upstream-heads.ts";
 import { upstreamH2Fields } from "./h2-request-fields.ts";
+import type { HeadScratch } from "./head-scratch.ts";
 
 const CONNECTED: OutlierResult = { kind: "connected" };
 
@@ -99,6 +100,8 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   responseOps: HeaderOperations = NO_OPS;
   /** The client address behind --trusted-proxies, or "" (the peer's); set by the security gate. */
   clientIp = "";
+  /** The head parse scratch `head` points into (HTTP/1.1 downstreams: lent from head-scratch.ts, given back when the exchange is over). */
+  scratch: HeadScratch | null = null;
 
   constructor(
     readonly ds: ExchangeConn,
