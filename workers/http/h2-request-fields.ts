@@ -13,9 +13,10 @@
 // HTTP/1.1 bytes carried and node:http2 then sent.
 import type { OutgoingHttpHeaders } from "node:http2";
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
-import { R_OTHER, R_REQUEST_ID, R_XFF } from "./fields.ts";
+import { R_OTHER } from "./fields.ts";
 import { REQ_CHUNKED, REQ_LENGTH, REQ_NONE, type H2RequestHead } from "./h2-upstream-heads.ts";
-import { type ForwardIds, hasOps, overridden, requestId } from "./heads-out.ts";
+import { type ForwardIds, hasOps, overridden } from "./heads-out.ts";
+import { forwardIds } from "./request-head-bytes.ts";
 import type { RequestHead } from "./parse-request.ts";
 
 const NON_ASCII = /[^\x00-\x7f]/;
@@ -66,15 +67,7 @@ export function upstreamH2Fields(
   if (h.method === "CONNECT") return null;
   const n = h.count;
   const kinds = h.kinds;
-  let xff = "";
-  let rid = "";
-  for (let k = 0; k < n; k++) {
-    const kind = kinds[k];
-    if (kind === R_XFF) xff = xff === "" ? h.value(k) : xff + ", " + h.value(k);
-    else if (kind === R_REQUEST_ID && rid === "") rid = h.value(k);
-  }
-  ids.xff = xff === "" ? clientIp : xff + ", " + clientIp;
-  ids.requestId = rid === "" ? requestId() : rid;
+  forwardIds(h, clientIp, ids);
 
   const keepHost = h.hostHeader !== "" && authority === h.hostHeader;
   const headers: OutgoingHttpHeaders = { ":method": h.method, ":scheme": scheme, ":path": utf8Chars(target), ":authority": keepHost ? authority : utf8Chars(authority) };

@@ -364,14 +364,7 @@ export function parseRequestHead(
   if (h.upgrade !== "") h.upgrade = upgradeValue.toLowerCase() === "websocket" ? "websocket" : "";
   const t = targetParts(h, hit);
   if (t !== 0) return t;
-  if (lastHost.len >= 0 && h.authority === lastHost.value) {
-    if (!lastHost.valid) return 400;
-    h.host = lastHost.host;
-    return 0;
-  }
-  if (!validAuthority(h.authority)) return 400; // spaces, `/`, `@`, `h:80:90`, > 255 characters…
-  h.host = normalizeHost(h.authority);
-  return 0;
+  return hostView(h);
 }
 
 /**
@@ -382,6 +375,11 @@ export function parseRequestHead(
 export function routeView(h: RequestHead): number {
   const t = onTarget(h, h.target);
   if (t !== 0) return t;
+  return hostView(h);
+}
+
+/** The host routing sees, from h.authority (the last Host's answer when it is the same text): 0, or 400. */
+function hostView(h: RequestHead): number {
   if (lastHost.len >= 0 && h.authority === lastHost.value) {
     if (!lastHost.valid) return 400;
     h.host = lastHost.host;

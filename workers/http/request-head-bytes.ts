@@ -86,15 +86,7 @@ export function upstreamHeadBytes(
   const withOps = hasOps(ops);
 
   // what the gateway adds: the client's x-forwarded-for values and x-request-id are read first
-  let xff = "";
-  let rid = "";
-  for (let k = 0; k < n; k++) {
-    const kind = kinds[k];
-    if (kind === R_XFF) xff = xff === "" ? h.value(k) : xff + ", " + h.value(k);
-    else if (kind === R_REQUEST_ID && rid === "") rid = h.value(k);
-  }
-  ids.xff = xff === "" ? clientIp : xff + ", " + clientIp;
-  ids.requestId = rid === "" ? requestId() : rid;
+  const rid = forwardIds(h, clientIp, ids);
 
   let config = keepHost ? "" : "host: " + authority + "\r\n";
   if (withOps) config += opLines(ops);
@@ -180,4 +172,20 @@ export function upstreamHeadBytes(
     pos = writeText(out, pos, tail);
   } else writeText(out, pos, config + own + tail);
   return out;
+}
+
+/** ids.xff (the client's x-forwarded-for values, then clientIp) and ids.requestId (the client's first x-request-id, else a new one); returns the client's x-request-id, or "". */
+export function forwardIds(h: RequestHead, clientIp: string, ids: ForwardIds): string {
+  const kinds = h.kinds;
+  const n = h.count;
+  let xff = "";
+  let rid = "";
+  for (let k = 0; k < n; k++) {
+    const kind = kinds[k];
+    if (kind === R_XFF) xff = xff === "" ? h.value(k) : xff + ", " + h.value(k);
+    else if (kind === R_REQUEST_ID && rid === "") rid = h.value(k);
+  }
+  ids.xff = xff === "" ? clientIp : xff + ", " + clientIp;
+  ids.requestId = rid === "" ? requestId() : rid;
+  return rid;
 }
