@@ -4,8 +4,7 @@
 // through decode and compile as the gateway's does.
 // Usage: bun bench/upstream-tls-gangway.ts [listenPort=18091] [upstreamPort=18090] [workers=2] [dir=/tmp/up-tls-bench]
 import { readFileSync } from "node:fs";
-import { compileSnapshot } from "../src/compile/index.ts";
-import { decodeFiles } from "../src/decode/index.ts";
+import { compileYaml, HTTP_GATEWAY } from "./lib/compile-yaml.ts";
 import { startWorkers } from "./lib/workers.ts";
 
 const listenPort = Number(process.argv[2] ?? 18091);
@@ -13,13 +12,7 @@ const upstreamPort = Number(process.argv[3] ?? 18090);
 const workers = Number(process.argv[4] ?? 2);
 const dir = process.argv[5] ?? "/tmp/up-tls-bench";
 const ca = Buffer.from(readFileSync(`${dir}/ca.pem`, "utf8")).toString("base64");
-const yaml = `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw, namespace: istio-system}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
----
+const yaml = `${HTTP_GATEWAY}---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: vs, namespace: istio-system}
@@ -49,7 +42,5 @@ kind: Secret
 metadata: {name: hello-ca, namespace: istio-system}
 data: {ca.crt: ${ca}}
 `;
-const { resources, errors } = decodeFiles([{ path: "bench.yaml", text: yaml }]);
-if (errors.length > 0) throw new Error(JSON.stringify(errors));
-const snapshot = compileSnapshot(resources, { namespace: "istio-system", labels: { istio: "ingressgateway" }, portMap: new Map([[80, listenPort]]), bindAddress: "127.0.0.1" }, 1);
+const snapshot = compileYaml(yaml, listenPort);
 startWorkers(snapshot, workers, `gangway on ${listenPort} (${workers} workers) → tls ${upstreamPort}`);
