@@ -14,26 +14,12 @@ W=$(mktemp -d /tmp/gangway-i15-h2.XXXXXX)
 UPSTREAM=18380; GW=18381; GWS=18382; NG=18383; NGS=18384; ADMIN=18385
 
 bench_config "$W" # certificates, the Secret bench-credential, ServiceEntry hello.local -> $UPSTREAM
-cat >"$W/config/gateway.yaml" <<YAML
-apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata: {name: bench}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
+bench_gateway "$W" <<YAML
   - port: {number: 80, name: http, protocol: HTTP}
     hosts: ["*"]
   - port: {number: 443, name: https, protocol: HTTPS}
     hosts: ["*"]
     tls: {mode: SIMPLE, credentialName: bench-credential}
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: bench}
-spec:
-  hosts: ["*"]
-  gateways: [bench]
-  http: [{route: [{destination: {host: hello.local, port: {number: 80}}}]}]
 YAML
 cat >"$W/up.conf" <<NGINX
 worker_processes 1; daemon off; error_log $W/up-error.log warn; pid $W/up.pid;

@@ -21,26 +21,12 @@ UPSTREAM=18480; GW=18481; GWS=18482; NG=18483; NGS=18484; ADMIN=18485; GW1=18486
 FLOOR=18489; FLOORS=18491
 
 bench_config "$W"
-cat >"$W/config/gateway.yaml" <<YAML
-apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata: {name: bench}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
+bench_gateway "$W" <<YAML
   - port: {number: 80, name: http, protocol: HTTP}
     hosts: ["*"]
   - port: {number: 443, name: https, protocol: HTTPS}
     hosts: ["*"]
     tls: {mode: SIMPLE, credentialName: bench-credential}
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: bench}
-spec:
-  hosts: ["*"]
-  gateways: [bench]
-  http: [{route: [{destination: {host: hello.local, port: {number: 80}}}]}]
 YAML
 cat >"$W/up.conf" <<NGINX
 worker_processes 1; daemon off; error_log $W/up-error.log warn; pid $W/up.pid;
