@@ -5,7 +5,7 @@
 // :status, read from the first field of each HEADERS block (static index,
 // or a literal with its digits plain or Huffman-coded; a dynamic-table
 // reference is reported as status -1).
-import type { Socket } from "bun";
+import * as tls from "node:tls";
 
 export const PREFACE = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 export const DATA = 0, HEADERS = 1, RST_STREAM = 3, SETTINGS = 4, PING = 6, GOAWAY = 7, WINDOW_UPDATE = 8, CONTINUATION = 9;
@@ -115,6 +115,12 @@ function statusOf(block: Uint8Array): number {
   return -1;
 }
 
+/** TLS with ALPN h2 instead of h2c (the CA that signs the gateway's certificate, the SNI to send). */
+export interface H2Tls {
+  ca: string;
+  servername: string;
+}
+
 /**
  * Open a connection, send the preface and SETTINGS, then each of `sends` (20 ms apart when
  * there are several); collect frames until `done` says so, the gateway closes, or `ms` passes.
@@ -124,6 +130,7 @@ export async function converse(
   sends: Uint8Array[],
   done: (c: H2Conversation) => boolean = () => false,
   ms = 4000,
+  overTls: H2Tls | null = null,
 ): Promise<H2Conversation> {
   const c: H2Conversation = { streams: new Map(), goaway: -1, closed: false };
   let buf = Buffer.alloc(0);
@@ -134,7 +141,7 @@ export async function converse(
     if (s === undefined) c.streams.set(id, (s = { status: 0, rst: -1, ended: false, data: 0 }));
     return s;
   };
-  const onFrames = (sock: Socket) => {
+  const onFrames = (sock: { write(b: Uint8Array): unknown }) => {
     while (buf.length >= 9) {
       const len = buf.readUIntBE(0, 3);
       if (buf.length < 9 + len) break;
@@ -166,24 +173,32 @@ export async function converse(
     }
     if (done(c)) finish();
   };
-  const sock = await Bun.connect({
-    hostname: "127.0.0.1",
-    port,
-    socket: {
-      data(s, d) {
-        buf = Buffer.concat([buf, d]);
-        onFrames(s);
-      },
-      close() {
-        c.closed = true;
-        finish();
-      },
-      error() {
-        c.closed = true;
-        finish();
-      },
-    },
-  });
+  const onData = (s: { write(b: Uint8Array): unknown }, d: Uint8Array) => {
+    buf = Buffer.concat([buf, d]);
+    onFrames(s);
+  };
+  const onClose = () => {
+    c.closed = true;
+    finish();
+  };
+  let sock: { write(b: Uint8Array): unknown; end(): unknown };
+  if (overTls === null) {
+    sock = await Bun.connect({
+      hostname: "127.0.0.1",
+      port,
+      socket: { data: onData, close: onClose, error: onClose },
+    });
+  } else {
+    const t = tls.connect({ host: "127.0.0.1", port, ca: overTls.ca, servername: overTls.servername, ALPNProtocols: ["h2"] });
+    await new Promise<void>((resolve, reject) => {
+      t.once("secureConnect", () => (t.alpnProtocol === "h2" ? resolve() : reject(new Error(`ALPN: ${t.alpnProtocol}`))));
+      t.once("error", reject);
+    });
+    t.on("data", (d: Buffer) => onData(t, d));
+    t.on("close", onClose);
+    t.on("error", onClose);
+    sock = t;
+  }
   sock.write(Buffer.concat([Buffer.from(PREFACE, "latin1"), frame(SETTINGS, 0, 0)]));
   for (const s of sends) {
     sock.write(s);
