@@ -512,7 +512,10 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     if (this.finished || !this.respDone) return;
     if (!this.reqComplete) {
       this.discard = true;
-      if (!this.closeDownstream) return; // keep reading (and dropping) the request body
+      // keep reading (and dropping) the request body, so the next request on the connection parses;
+      // an HTTP/2 stream has no next request: end its response now (the stream then resets the
+      // request side with NO_ERROR, as Envoy does), else the client waits for END_STREAM
+      if (!this.closeDownstream && !this.ds.h2Stream) return;
     }
     this.finish();
   }

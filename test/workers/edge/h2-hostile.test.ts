@@ -1,0 +1,128 @@
+// Hostile HTTP/2 (h2c with prior knowledge) sent as raw frames, beside what
+// Envoy's codec does: a malformed request (bad or misplaced pseudo-headers,
+// upper-case names, connection-specific fields, TE other than trailers, a
+// content-length the DATA contradicts) resets only its stream with
+// PROTOCOL_ERROR and the connection keeps serving; streams past
+// SETTINGS_MAX_CONCURRENT_STREAMS are refused; a client's RST_STREAM or GOAWAY
+// leaves nothing hanging; and an answer given before the request body ended
+// (a 404, an upstream's early response) ends the stream at once, with
+// RST_STREAM(NO_ERROR) for the rest of the request, instead of waiting for a
+// body the client may never finish (it used to hold the response open until
+// the stream idle timeout, 5 minutes by default).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { WorkerHarness } from "../harness.ts";
+import { cluster, dest, forward, freePort, listener, prefix, snapshot, uriMatch, virtualHost } from "../snapshot-fixture.ts";
+import { DATA, END_STREAM, GOAWAY, converse, frame, headers, request, rst, streamsOver } from "./h2-raw.ts";
+import { rawUpstream } from "./helpers.ts";
+
+const PROTOCOL_ERROR = 1, NO_ERROR = 0, REFUSED_STREAM = 7;
+
+const up = rawUpstream((s, req) => {
+  if (req.startsWith("POST /early")) s.write("HTTP/1.1 401 Unauthorized\r\ncontent-length: 4\r\n\r\nnope");
+  else if (!req.startsWith("POST /silent")) s.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+});
+let w: WorkerHarness;
+let port = 0;
+
+beforeAll(async () => {
+  // a long stream idle timeout: an answer that waited for it would fail the bound below
+  w = new WorkerHarness({ streamIdleTimeoutMs: 60_000 });
+  port = freePort();
+  const r = (p: string) => ({ name: p, match: [uriMatch(prefix(p))], action: forward([dest("up")]) });
+  await w.apply(snapshot([listener(port, [virtualHost(["x"], [r("/")])])], [cluster("up", [["127.0.0.1", up.port]])]));
+});
+afterAll(() => {
+  w.stop();
+  up.stop(true);
+});
+
+const post = (stream: number, path: string, authority = "x") =>
+  headers(stream, [[":method", "POST"], [":scheme", "http"], [":path", path], [":authority", authority]], false);
+
+describe("a malformed HTTP/2 request resets its stream only", () => {
+  const base: [string, string][] = [[":method", "GET"], [":scheme", "http"], [":path", "/"], [":authority", "x"]];
+  test.each([
+    ["an unknown pseudo-header", [...base, [":foo", "1"]]],
+    ["a pseudo-header after a regular field", [base[0]!, base[1]!, ["x-a", "1"], base[2]!, base[3]!]],
+    ["a repeated :path", [...base, [":path", "/b"]]],
+    ["no :scheme", [base[0]!, base[2]!, base[3]!]],
+    ["no :method", base.slice(1)],
+    ["a response pseudo-header (:status)", [...base, [":status", "200"]]],
+    ["an upper-case field name", [...base, ["X-Up", "1"]]],
+    ["connection", [...base, ["connection", "keep-alive"]]],
+    ["keep-alive", [...base, ["keep-alive", "timeout=5"]]],
+    ["proxy-connection", [...base, ["proxy-connection", "keep-alive"]]],
+    ["transfer-encoding", [...base, ["transfer-encoding", "chunked"]]],
+    ["upgrade", [...base, ["upgrade", "websocket"]]],
+    ["te other than trailers", [...base, ["te", "gzip"]]],
+    ["a space in a name", [...base, ["x a", "1"]]],
+    ["NUL in a value", [...base, ["x-a", "a\0b"]]],
+    ["a :path not starting with /", [base[0]!, base[1]!, [":path", "abc"], base[3]!]],
+  ] as [string, [string, string][]][])("%s", async (_name, fields) => {
+    const c = await converse(port, [headers(1, fields), request(3)], streamsOver(1, 3));
+    expect(c.streams.get(1)).toMatchObject({ status: 0, rst: PROTOCOL_ERROR });
+    expect(c.streams.get(3)).toMatchObject({ status: 200, ended: true }); // the connection goes on
+    expect(c.closed).toBe(false);
+  });
+
+  test("te: trailers is allowed", async () => {
+    const c = await converse(port, [request(1, "/", [["te", "trailers"]])], streamsOver(1));
+    expect(c.streams.get(1)).toMatchObject({ status: 200, ended: true });
+  });
+
+  test("a content-length the DATA frames exceed", async () => {
+    const c = await converse(port, [request(1, "/silent", [["content-length", "2"]], "POST", false), frame(DATA, 0, 1, Buffer.from("ab")), frame(DATA, END_STREAM, 1, Buffer.from("cd")), request(3)], streamsOver(1, 3));
+    expect(c.streams.get(1)).toMatchObject({ status: 0, rst: PROTOCOL_ERROR });
+    expect(c.streams.get(3)).toMatchObject({ status: 200, ended: true });
+  });
+
+  test("a content-length the stream ends short of", async () => {
+    const c = await converse(port, [request(1, "/silent", [["content-length", "10"]], "POST", false), frame(DATA, END_STREAM, 1, Buffer.from("abc")), request(3)], streamsOver(1, 3));
+    expect(c.streams.get(1)!.rst).toBe(PROTOCOL_ERROR);
+    expect(c.streams.get(3)).toMatchObject({ status: 200, ended: true });
+  });
+});
+
+describe("an answer before the request body ended", () => {
+  test("no route (404) while the body is still coming: the response ends, the rest is reset with NO_ERROR", async () => {
+    const c = await converse(port, [post(1, "/", "nohost"), frame(DATA, 0, 1, Buffer.from("abc"))], streamsOver(1), 4000);
+    expect(c.streams.get(1)).toMatchObject({ status: 404, ended: true, rst: NO_ERROR });
+    expect(c.closed).toBe(false);
+  });
+
+  test("CONNECT (404, Envoy's answer without connect_matcher routes) whose stream stays open", async () => {
+    const c = await converse(port, [headers(1, [[":method", "CONNECT"], [":authority", "x:443"]], false)], streamsOver(1), 4000);
+    expect(c.streams.get(1)).toMatchObject({ status: 404, ended: true });
+  });
+
+  test("the upstream answers early (401) while the upload goes on: the client gets the whole answer", async () => {
+    const c = await converse(port, [post(1, "/early"), frame(DATA, 0, 1, Buffer.from("abc"))], streamsOver(1), 4000);
+    expect(c.streams.get(1)).toMatchObject({ status: 401, ended: true, data: 4, rst: NO_ERROR });
+  });
+});
+
+describe("streams and the connection", () => {
+  test("a client's RST_STREAM mid-body leaves the connection serving", async () => {
+    const c = await converse(port, [request(1, "/silent", [], "POST", false), frame(DATA, 0, 1, Buffer.from("abc")), rst(1), request(3)], streamsOver(3));
+    expect(c.streams.get(3)).toMatchObject({ status: 200, ended: true });
+  });
+
+  test("streams past SETTINGS_MAX_CONCURRENT_STREAMS (128) are refused; the others are served", async () => {
+    const ids = Array.from({ length: 160 }, (_, i) => 1 + 2 * i);
+    const c = await converse(port, [Buffer.concat(ids.map((id) => request(id)))], streamsOver(...ids), 4000);
+    let served = 0, refused = 0;
+    for (const id of ids) {
+      const s = c.streams.get(id)!;
+      if (s.status === 200 && s.ended) served++;
+      else if (s.rst === REFUSED_STREAM) refused++;
+    }
+    expect(served + refused).toBe(ids.length);
+    expect(served).toBeGreaterThanOrEqual(128);
+  });
+
+  test("a client's GOAWAY after a request: the request is answered and the connection closes", async () => {
+    const c = await converse(port, [request(1), frame(GOAWAY, 0, 0, Buffer.from([0, 0, 0, 1, 0, 0, 0, 0]))], (x) => x.closed, 4000);
+    expect(c.streams.get(1)).toMatchObject({ status: 200, ended: true });
+    expect(c.closed).toBe(true);
+  });
+});

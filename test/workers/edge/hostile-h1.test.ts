@@ -1,0 +1,202 @@
+// Hostile HTTP/1.1 on the wire, beside Envoy's http1 codec: each case gets its
+// status (400, 404, 408, 431, 502, 503) or a close, never a hang, and the
+// connection afterwards is kept or closed as Envoy would (a codec error closes;
+// a local reply to a well-formed request, a 502 included, keeps it). The
+// parser's own table is parse-request.test.ts; these are the cases that only
+// show on a real socket: pipelines that turn bad, heads split byte by byte,
+// requests whose framing fails after routing, and upstreams that answer
+// garbage, oversize or contradictory heads (bytes after a bodiless response
+// must not reach the next request).
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { WorkerHarness, raw } from "../harness.ts";
+import { cluster, dest, forward, freePort, listener, prefix, snapshot, uriMatch, virtualHost } from "../snapshot-fixture.ts";
+import { rawUpstream } from "./helpers.ts";
+
+const up = rawUpstream((s, req) => {
+  const path = req.slice(req.indexOf(" ") + 1, req.indexOf(" ", req.indexOf(" ") + 1)).split("?")[0]!;
+  const reply: Record<string, string> = {
+    "/garbage": "NOT HTTP AT ALL\r\n\r\n",
+    "/big-head": "HTTP/1.1 200 OK\r\nx-big: " + "a".repeat(100_000) + "\r\ncontent-length: 2\r\n\r\nok",
+    "/many-fields": "HTTP/1.1 200 OK\r\n" + "x-h: a\r\n".repeat(300) + "content-length: 2\r\n\r\nok",
+    "/dup-length": "HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-length: 3\r\n\r\nok",
+    "/length-and-chunked": "HTTP/1.1 200 OK\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+    "/nul": "HTTP/1.1 200 OK\r\nx: a\0b\r\ncontent-length: 2\r\n\r\nok",
+    "/bare-lf": "HTTP/1.1 200 OK\ncontent-length: 2\n\nok",
+    "/fold": "HTTP/1.1 200 OK\r\nx-a: b\r\n c\r\ncontent-length: 2\r\n\r\nok",
+    "/status-999": "HTTP/1.1 999 What\r\ncontent-length: 2\r\n\r\nok",
+    "/te-gzip": "HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\nabc",
+    "/unasked-101": "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\nRAW",
+    "/204-body": "HTTP/1.1 204 No Content\r\ncontent-length: 5\r\n\r\nEVIL!",
+    "/304-body": "HTTP/1.1 304 Not Modified\r\n\r\nEVIL!",
+    "/extra": "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nEVIL!",
+    "/head-length": "HTTP/1.1 200 OK\r\ncontent-length: 1000\r\n\r\n",
+    "/early-hints": "HTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok",
+  };
+  if (path === "/half-head") {
+    s.write("HTTP/1.1 200 OK\r\ncontent-le");
+    return void s.end();
+  }
+  if (path === "/slow") return void setTimeout(() => s.write("HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nslow"), 200);
+  if (path === "/echo") {
+    const head = req.slice(0, req.indexOf("\r\n\r\n"));
+    return void s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${head.length}\r\n\r\n${head}`);
+  }
+  s.write(reply[path] ?? "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+});
+
+let w: WorkerHarness;
+let port = 0;
+beforeAll(async () => {
+  w = new WorkerHarness({ streamIdleTimeoutMs: 5000 });
+  port = freePort();
+  const r = { name: "all", match: [uriMatch(prefix("/"))], action: forward([dest("up")]) };
+  await w.apply(snapshot([listener(port, [virtualHost(["a"], [r])])], [cluster("up", [["127.0.0.1", up.port]])]));
+});
+afterAll(() => {
+  w.stop();
+  up.stop(true);
+});
+
+const G = (path = "/", extra = "") => `GET ${path} HTTP/1.1\r\nHost: a\r\n${extra}\r\n`;
+const statuses = (text: string) => [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
+
+/**
+ * Send (parts 20 ms apart), read until `n` responses have begun, then up to 300 ms more for the
+ * rest and for a close (bounded: 3 s in all). The statuses, whether the server closed, the text.
+ */
+async function exchange(send: string | string[], n: number) {
+  let text = "";
+  let closed = false;
+  let wake: () => void = () => {};
+  const s = await Bun.connect({
+    hostname: "127.0.0.1",
+    port,
+    socket: {
+      data: (_s, d) => {
+        text += d.toString("latin1");
+        wake();
+      },
+      close: () => {
+        closed = true;
+        wake();
+      },
+    },
+  });
+  const parts = Array.isArray(send) ? send : [send];
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0) await Bun.sleep(20);
+    s.write(parts[i]!);
+  }
+  const end = Date.now() + 3000;
+  while (!closed && statuses(text).length < n && Date.now() < end) await new Promise<void>((r) => ((wake = r), setTimeout(r, 50)));
+  const grace = Math.min(end, Date.now() + 300);
+  while (!closed && Date.now() < grace) await new Promise<void>((r) => ((wake = r), setTimeout(r, 50)));
+  const byServer = closed;
+  s.end();
+  return { statuses: statuses(text), closed: byServer, text };
+}
+
+describe("a pipeline that turns bad", () => {
+  test.each([
+    ["good, then a NUL in a value", G() + "GET / HTTP/1.1\r\nHost: a\r\nX: a\0b\r\n\r\n", [200, 400]],
+    ["good, then not HTTP, then good (never read)", G() + "BAD\r\n\r\n" + G(), [200, 400]],
+    ["slow good, then bad: the 400 waits for the first answer", G("/slow") + "BAD\r\n\r\n", [200, 400]],
+    ["slow good, then an oversize head", G("/slow") + G("/", "X: " + "a".repeat(70_000) + "\r\n"), [200, 431]],
+    ["good, then CL and TE together", G() + "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", [200, 400]],
+  ])("%s → %p, closed", async (_name, send, want) => {
+    const r = await exchange(send, want.length);
+    expect(r.statuses).toEqual(want);
+    expect(r.closed).toBe(true);
+  });
+
+  test("a chunked POST then a GET in one write: both answered in order, the connection kept", async () => {
+    const r = await exchange("POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n" + G("/echo"), 2);
+    expect(r.statuses).toEqual([200, 200]);
+    expect(r.closed).toBe(false);
+    expect(r.text).toContain("POST /echo HTTP/1.1");
+    expect(r.text).toContain("GET /echo HTTP/1.1");
+  });
+});
+
+describe("request framing that fails after routing: 400 and closed", () => {
+  test.each([
+    ["a chunk size that is not hex", "zz\r\nab\r\n0\r\n\r\n"],
+    ["a negative chunk size", "-1\r\nab\r\n0\r\n\r\n"],
+    ["a chunk size past 2^64", "ffffffffffffffffffff\r\nab\r\n0\r\n\r\n"],
+    ["0x before the size", "0x2\r\nab\r\n0\r\n\r\n"],
+    ["data longer than its size", "2\r\nabX\r\n0\r\n\r\n"],
+    ["a NUL in an extension", "2;a\0\r\nab\r\n0\r\n\r\n"],
+    ["a trailer line without a colon", "2\r\nab\r\n0\r\nbad trailer\r\n\r\n"],
+    ["bare LF line ends", "2\nab\n0\n\n"],
+  ])("%s", async (_name, body) => {
+    const r = await exchange(`POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${body}`, 1);
+    expect(r.statuses).toEqual([400]);
+    expect(r.closed).toBe(true);
+  });
+});
+
+describe("targets and methods", () => {
+  test("absolute-form: routed by its authority, not the Host header; the upstream gets origin-form", async () => {
+    const r = await exchange("GET http://a/echo?q=1 HTTP/1.1\r\nHost: elsewhere\r\nConnection: close\r\n\r\n", 1);
+    expect(r.statuses).toEqual([200]);
+    expect(r.text).toContain("GET /echo?q=1 HTTP/1.1\r\n");
+  });
+
+  test("absolute-form with a scheme other than http/https → 400", async () => {
+    expect((await exchange("GET ftp://a/echo HTTP/1.1\r\nHost: a\r\n\r\n", 1)).statuses).toEqual([400]);
+  });
+
+  test("CONNECT → 404 (Istio's gateways have no connect_matcher route); the connection is not a tunnel", async () => {
+    const r = await exchange(["CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", G()], 2);
+    expect(r.statuses).toEqual([404, 200]);
+  });
+
+  test("a head sent one byte per write is parsed whole", async () => {
+    const bytes = "GET /echo HTTP/1.1\r\nHost: a\r\nX-A: b\r\nConnection: close\r\n\r\n".split("");
+    const r = await raw(port, bytes, () => false, 5000);
+    expect(statuses(r.text)).toEqual([200]);
+    expect(r.text).toContain("X-A: b");
+  });
+});
+
+describe("an upstream that misbehaves: 502 (503 when it closes first), the client's connection kept", () => {
+  test.each([
+    ["not HTTP", "/garbage", 502],
+    ["a head past the limit", "/big-head", 502],
+    ["more fields than the limit", "/many-fields", 502],
+    ["two different content-lengths", "/dup-length", 502],
+    ["content-length and chunked", "/length-and-chunked", 502],
+    ["a NUL in a value", "/nul", 502],
+    ["bare LF line ends", "/bare-lf", 502],
+    ["obs-fold", "/fold", 502],
+    ["status 999", "/status-999", 502],
+    ["transfer-encoding other than chunked", "/te-gzip", 502],
+    ["101 to a request that asked no upgrade", "/unasked-101", 502],
+    ["half a head, then close", "/half-head", 503],
+  ])("%s → %p", async (_name, path, status) => {
+    const r = await exchange([G(path), G("/echo")], 2);
+    expect(r.statuses).toEqual([status, 200]);
+    expect(r.closed).toBe(false);
+  });
+
+  test("103 Early Hints is not forwarded; the final answer is", async () => {
+    const r = await exchange(G("/early-hints"), 1);
+    expect(r.statuses).toEqual([200]);
+    expect(r.text).not.toContain("103");
+  });
+});
+
+describe("responses without a body", () => {
+  test.each([
+    ["204 with body bytes", "GET", "/204-body", 204],
+    ["304 with body bytes", "GET", "/304-body", 304],
+    ["bytes after a complete response", "GET", "/extra", 200],
+    ["HEAD answered with content-length 1000 and no body", "HEAD", "/head-length", 200],
+  ])("%s: nothing of them reaches the client or the next request", async (_name, method, path, status) => {
+    const r = await exchange([`${method} ${path} HTTP/1.1\r\nHost: a\r\n\r\n`, G("/echo")], 2);
+    expect(r.statuses).toEqual([status, 200]);
+    expect(r.text).not.toContain("EVIL!");
+    expect(r.text).toContain("GET /echo HTTP/1.1"); // the second answer is the upstream's echo of it
+    expect(r.closed).toBe(false);
+  });
+});
