@@ -40,6 +40,11 @@ import { upstreamH2Fields } from "./h2-request-fields.ts";
 import type { HeadScratch } from "./head-scratch.ts";
 
 const CONNECTED: OutlierResult = { kind: "connected" };
+/** One `{kind: "status"}` result per status code, shared (outlier detection only reads it): no object per response. */
+const STATUS_RESULTS: OutlierResult[] = [];
+export function statusResult(status: number): OutlierResult {
+  return (STATUS_RESULTS[status] ??= { kind: "status", status });
+}
 
 /** Request body bytes read and dropped after a local reply before the connection is closed instead. */
 const DISCARD_LIMIT = 1 << 20;
@@ -127,7 +132,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   responseHead(r: ResponseHead): void {
     this.respBuf = null;
     this.resp = r;
-    this.pool?.outcome({ kind: "status", status: r.status });
+    this.pool?.outcome(statusResult(r.status));
     this.tries?.clearPerTry();
     const now = performance.now();
     this.tHead = now;
