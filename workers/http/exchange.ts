@@ -19,9 +19,9 @@ import type { ExchangeConn, TunnelUser } from "./conn.ts";
 import { ExchangePolicies, withFlag } from "./exchange-policies.ts";
 import { CONNECTING, DONE, FINISHED, NEW, STREAMING, TUNNEL, WAITING } from "./exchange-state.ts";
 import { localIds, localResponseHead } from "./heads-out.ts";
-import { upstreamHeadBytes } from "./request-head-bytes.ts";
+import { forwardIds, upstreamHeadAgain, upstreamHeadBytes, upstreamHeadInto } from "./request-head-bytes.ts";
 import { localOps } from "./route-actions.ts";
-import { BodyEnd, UpstreamRequest } from "./upstream-request.ts";
+import { BodyEnd, type HeadMaker, UpstreamRequest } from "./upstream-request.ts";
 import type { RequestHead } from "./parse-request.ts";
 import type { ResponseHead } from "./parse-response.ts";
 import { onResponseData, onResponseEnd, onResponseFields, onUpstreamGone, type ResponseExchange } from "./response.ts";
@@ -65,7 +65,7 @@ export function frameChunk(buf: Buffer, start: number, end: number): Buffer {
   return out;
 }
 
-export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUser, ResponseExchange {
+export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUser, ResponseExchange, HeadMaker {
   // --- state ---
   readonly t0 = performance.now();
   /** The local reply given, or null (forwarded / not answered yet). */
@@ -311,7 +311,10 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     // an HTTP/2 cluster's streams take the head as fields (mirrors want the HTTP/1.1 bytes)
     const f = pool.h2 !== null && this.mirrors === null ? upstreamH2Fields(h, target, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, this, xfcc, pool.tls === null ? "http" : "https") : null;
     if (f !== null) this.up.setFields(f, () => upstreamHeadBytes(h, target, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, { xff: "", requestId: this.requestId }, xfcc));
-    else this.up.setHead(upstreamHeadBytes(h, target, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, this, xfcc));
+    else {
+      forwardIds(h, this.ds.remoteIp, this); // the ids now (the log, a local reply); the head is made when it is sent
+      this.up.setMaker(this);
+    }
     if (h.expectContinue && !this.reqBody.done) this.ds.write(CONTINUE);
     this.connectTo(pool);
     // the request completed while a fault delay held it back
@@ -349,6 +352,16 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     if (this.finished) return conn.release(conn.isOpen);
     this.conn = conn;
     if (conn.isOpen) this.sendHead();
+  }
+
+  // --- HeadMaker (upstream-request.ts): the HTTP/1.1 head from the request's bytes and the decision, with the ids forwardIds set ---
+  upstreamHeadInto(into: Buffer): number {
+    const d = this.decision!;
+    return upstreamHeadInto(into, this.head, d.path ?? this.logPath, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, this, this.ds.tls?.xfcc ?? "");
+  }
+  upstreamHead(): Buffer {
+    const d = this.decision!;
+    return upstreamHeadAgain(this.head, d.path ?? this.logPath, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, this, this.ds.tls?.xfcc ?? "");
   }
 
   /** Write the request head (and what body arrived) to the now-open connection. */
