@@ -174,6 +174,30 @@ describe("the gateway's lines written in pieces", () => {
     }
   });
 
+  test("a head made again (scratch or Buffer) writes the request's own id, whether or not other ids were made since, across the prefix's renewal", () => {
+    const h = parse("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    const scratch = Buffer.alloc(1024);
+    let held: ForwardIds[] = [];
+    for (let i = 0; i < 70_000; i++) {
+      const ids: ForwardIds = { xff: "", requestId: "" };
+      const first = upstreamHeadBytes(h, "/", "a", "192.0.2.7", "", NONE, ids).toString("latin1");
+      if (i % 997 === 0 || (i > 65_500 && i < 65_600)) {
+        // made again at once (the id is the last one made), and after later requests made theirs
+        const n = upstreamHeadInto(scratch, h, "/", "a", "192.0.2.7", "", NONE, ids, "");
+        expect(scratch.toString("latin1", 0, n)).toBe(first);
+        held.push(ids);
+      }
+      if (held.length > 3) {
+        const old = held.shift()!;
+        const want = `GET / HTTP/1.1\r\nHost: a\r\nx-forwarded-for: 192.0.2.7\r\nx-forwarded-proto: http\r\nx-request-id: ${old.requestId}\r\n${ATTEMPT_LINE}\r\n`;
+        const n = upstreamHeadInto(scratch, h, "/", "a", "192.0.2.7", "", NONE, old, "");
+        expect(scratch.toString("latin1", 0, n)).toBe(want);
+        expect(upstreamHeadAgain(h, "/", "a", "192.0.2.7", "", NONE, old, "").toString("latin1")).toBe(want);
+      }
+    }
+    held = [];
+  });
+
   test("clients and schemes taking turns each get their own x-forwarded-for and x-forwarded-proto", () => {
     const cases: [string, string, string][] = [
       ["192.0.2.7", "http", ""],

@@ -16,7 +16,7 @@
 // bytes included, as UTF-8.)
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
 import { MAX_HEADERS, R_HOST, R_OTHER, R_REQUEST_ID, R_XFF } from "./fields.ts";
-import { type ForwardIds, hasOps, opLines, overridden, requestId, writeLastRequestId } from "./heads-out.ts";
+import { type ForwardIds, hasOps, opLines, overridden, requestId, writeLastRequestId, writeRequestId } from "./heads-out.ts";
 import type { RequestHead } from "./parse-request.ts";
 
 type Writable = Buffer & {
@@ -209,7 +209,7 @@ function buildHead(
     pos += HTTP11.copy(out, pos);
     for (let i = 0; i < nruns; i += 2) pos += b.copy(out, pos, base + runs[i]!, base + runs[i + 1]!);
     pos += pre.copy(out, pos);
-    pos = rid === "" ? writeLastRequestId(out, pos) : pos + out.latin1Write(rid, pos, rid.length);
+    pos = rid === "" ? writeLastRequestId(out, pos) : known ? writeRequestId(out, pos, rid) : pos + out.latin1Write(rid, pos, rid.length);
     out[pos++] = 13;
     out[pos++] = 10;
     if (mid !== "") pos += out.latin1Write(mid, pos, mid.length);
