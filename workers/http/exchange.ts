@@ -52,6 +52,33 @@ const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
 export const NO_OPS: HeaderOperations = EMPTY_OPS;
 const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
 
+/**
+ * Finished HTTP/1.1 exchanges made again for later requests of this worker
+ * (Exchange.make), instead of a new Exchange (~60 fields, 3 parts) each: one
+ * is `retired` when it finishes, and becomes `spare` only at the start of a
+ * client socket's data callback (recycleRetired), when no frame that finished
+ * it is left on the stack. Only exchanges nothing else can still reach are
+ * retired (Exchange.reusable): no timer, upstream connection, waiter, mirror,
+ * security check or tunnel.
+ */
+const retired: Exchange[] = [];
+const spare: Exchange[] = [];
+const SPARE_MAX = 64;
+let renewed = 0;
+
+/** The start of a client socket callback (downstream.ts): exchanges finished before it may be made again. */
+export function recycleRetired(): void {
+  while (retired.length > 0) {
+    const ex = retired.pop()!;
+    if (spare.length < SPARE_MAX) spare.push(ex);
+  }
+}
+
+/** Exchanges made again so far (tests). */
+export function exchangesRenewed(): number {
+  return renewed;
+}
+
 /** buf[start, end) as one chunk: size line, data, CRLF. */
 export function frameChunk(buf: Buffer, start: number, end: number): Buffer {
   const size = (end - start).toString(16);
@@ -114,6 +141,77 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   ) {
     super(head);
     if (ds.h2Stream) this.protocol = "HTTP/2";
+  }
+
+  /** An exchange for `head` on `ds`: a spare one made again when there is one, else a new one. */
+  static make(ds: ExchangeConn, head: RequestHead): Exchange {
+    const ex = spare.pop();
+    if (ex === undefined) return new Exchange(ds, head);
+    ex.renew(ds, head);
+    renewed++;
+    return ex;
+  }
+
+  /** Every field as the constructor leaves it (exchange-reuse.test.ts compares each with a new exchange's). */
+  private renew(ds: ExchangeConn, head: RequestHead): void {
+    this.renewRecord(head);
+    this.renewPolicies();
+    (this as { ds: ExchangeConn }).ds = ds;
+    (this as { t0: number }).t0 = performance.now();
+    this.replyRow = null;
+    this.destService = "unknown";
+    this.conn = null;
+    this.waitingOn = null;
+    this.upSni = "";
+    this.reqBody.reset();
+    this.reqComplete = false;
+    this.discard = false;
+    this.discarded = 0;
+    this.retried = false;
+    this.up.reset();
+    this.tSent = 0;
+    this.starting = false;
+    this.tHead = 0;
+    this.endAt = 0;
+    this.chunkSink = null;
+    this.respBuf = null;
+    this.deadline = null;
+    this.resp = null;
+    this.respBody.reset();
+    this.decode = false;
+    this.closeDownstream = false;
+    this.responseOps = NO_OPS;
+    this.clientIp = "";
+    this.scratch = null;
+    if (ds.h2Stream) this.protocol = "HTTP/2";
+  }
+
+  /**
+   * Finished, and nothing but the frames on the stack can still reach it: a
+   * plain HTTP/1.1 exchange answered by its upstream in one try, its
+   * connection released, no timer, mirror, security check (its callbacks
+   * may come late) or tunnel; the client connection stays open.
+   */
+  private get reusable(): boolean {
+    const gen = this.gen;
+    const t = this.tries;
+    return (
+      this.state === FINISHED &&
+      !this.ds.h2Stream &&
+      this.replyRow === null &&
+      !this.closeDownstream &&
+      !this.retried &&
+      this.conn === null &&
+      this.waitingOn === null &&
+      this.deadline === null &&
+      this.timer === null &&
+      this.mirrors === null &&
+      this.scratch === null &&
+      (t === null || t.count === 1) &&
+      (this.pool === null || this.pool.h2 === null) &&
+      gen !== null &&
+      gen.snapshot.security === undefined
+    );
   }
 
   /** The request head is on the upstream connection: body chunks follow directly. */
@@ -549,6 +647,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     stats.request(this.status, this.flags, this.routeName === "" ? "-" : this.routeName, this.destService, dur, this.reqBody.bytes, this.bytesSent);
     if (accessLog.enabled) accessLog.log(this);
     this.ds.exchangeDone(this, this.closeAfter);
+    if (this.reusable) retired.push(this);
   }
 
   /** Forget the upstream connection, closing it (an unfinished exchange cannot leave it reusable). */

@@ -110,6 +110,21 @@ export class UpstreamRequest {
    */
   rawBody = false;
 
+  /** As a new one is (Exchange.make). */
+  reset(): void {
+    this.bytes = NO_HEAD;
+    this.fields = null;
+    this.makeBytes = null;
+    this.maker = null;
+    this.pending = null;
+    this.pendingBytes = 0;
+    this.replayable = false;
+    this.copy = null;
+    this.copyBytes = 0;
+    this.lost = false;
+    this.rawBody = false;
+  }
+
   /** The head as request-head-bytes.ts built it (ending in x-envoy-attempt-count: 1, CRLF CRLF). */
   setHead(head: Buffer): void {
     this.bytes = head;
