@@ -455,11 +455,12 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   // --- HeadMaker (upstream-request.ts): the HTTP/1.1 head from the request's bytes and the decision, with the ids forwardIds set ---
   upstreamHeadInto(into: Buffer): number {
     const d = this.decision!;
-    return upstreamHeadInto(into, this.head, d.path ?? this.logPath, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, this, this.ds.tls?.xfcc ?? "");
+    // the client's address is in `xff` already (forwardIds): not read from the socket again
+    return upstreamHeadInto(into, this.head, d.path ?? this.logPath, d.authority, "", d.originalPath, d.requestHeaders, this, this.ds.tls?.xfcc ?? "");
   }
   upstreamHead(): Buffer {
     const d = this.decision!;
-    return upstreamHeadAgain(this.head, d.path ?? this.logPath, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, this, this.ds.tls?.xfcc ?? "");
+    return upstreamHeadAgain(this.head, d.path ?? this.logPath, d.authority, "", d.originalPath, d.requestHeaders, this, this.ds.tls?.xfcc ?? "");
   }
 
   /** Write the request head (and what body arrived) to the now-open connection. */
