@@ -1,6 +1,7 @@
-// Finished HTTP/1.1 exchanges are made again for later requests (Exchange.make): a made-again
-// exchange has every field a new one has (each field of a dirtied exchange, its body readers and
-// its upstream request is compared with a new exchange's), and requests of two client
+// Finished HTTP/1.1 exchanges are made again for later requests (Exchange.make, their heads
+// through Exchange.head): a made-again exchange has every field a new one has (each field of a
+// dirtied exchange, its body readers, its upstream request and its head is compared with a new
+// one's), and requests of two client
 // connections taking turns on routes with header operations, a rewrite, a retry and a local
 // reply each see only their own head, response and response headers while exchanges are made
 // again. The data plane runs in this process so the count of exchanges made again is seen.
@@ -60,6 +61,17 @@ describe("Exchange made again", () => {
         for (const j of Object.keys(b)) expect([k, j, a[j]]).toEqual([k, j, b[j]]);
       } else expect([k, ex[k]]).toEqual([k, fresh[k]]);
     }
+  });
+});
+
+describe("RequestHead reset (a made-again exchange's head, parsed into again)", () => {
+  test("every field as a new head's", () => {
+    const h = new RequestHead() as unknown as Record<string, unknown>;
+    for (const k of Object.keys(h)) h[k] = { dirty: k };
+    (h as unknown as RequestHead).reset();
+    const fresh = new RequestHead() as unknown as Record<string, unknown>;
+    expect(Object.keys(h).sort()).toEqual(Object.keys(fresh).sort());
+    for (const k of Object.keys(fresh)) expect([k, h[k]]).toEqual([k, fresh[k]]);
   });
 });
 

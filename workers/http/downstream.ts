@@ -413,7 +413,7 @@ export class Downstream implements ExchangeConn, PortConnection {
           break;
         }
         this.bits |= SERVED;
-        const h = new RequestHead();
+        const h = Exchange.head();
         let status = -end;
         let sc: HeadScratch | null = null;
         if (end >= 0) {

@@ -22,7 +22,7 @@ import { localIds, localResponseHead } from "./heads-out.ts";
 import { forwardIds, upstreamHeadAgain, upstreamHeadBytes, upstreamHeadInto } from "./request-head-bytes.ts";
 import { localOps } from "./route-actions.ts";
 import { BodyEnd, type HeadMaker, UpstreamRequest } from "./upstream-request.ts";
-import type { RequestHead } from "./parse-request.ts";
+import { RequestHead } from "./parse-request.ts";
 import type { ResponseHead } from "./parse-response.ts";
 import { onResponseData, onResponseEnd, onResponseFields, onUpstreamGone, type ResponseExchange } from "./response.ts";
 import type { UpstreamConn, UpstreamUser } from "./upstream-conn.ts";
@@ -141,6 +141,17 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   ) {
     super(head);
     if (ds.h2Stream) this.protocol = "HTTP/2";
+  }
+
+  /**
+   * A head to parse the next request into: the next spare exchange's own,
+   * reset (Exchange.make then takes that exchange), else a new one.
+   */
+  static head(): RequestHead {
+    const ex = spare[spare.length - 1];
+    if (ex === undefined) return new RequestHead();
+    ex.head.reset();
+    return ex.head;
   }
 
   /** An exchange for `head` on `ds`: a spare one made again when there is one, else a new one. */
