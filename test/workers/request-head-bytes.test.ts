@@ -9,8 +9,9 @@ import type { HeaderOperations } from "../../src/snapshot/types.ts";
 import { fieldKindsScratch, fieldSpansScratch } from "../../workers/http/fields.ts";
 import type { ForwardIds } from "../../workers/http/heads-out.ts";
 import { parseRequestHead, RequestHead } from "../../workers/http/parse-request.ts";
-import { ATTEMPT_LINE, upstreamHeadBytes } from "../../workers/http/request-head-bytes.ts";
-import { UpstreamRequest } from "../../workers/http/upstream-request.ts";
+import { ATTEMPT_LINE, upstreamHeadAgain, upstreamHeadBytes, upstreamHeadInto } from "../../workers/http/request-head-bytes.ts";
+import { UpstreamConn } from "../../workers/http/upstream-conn.ts";
+import { type HeadMaker, UpstreamRequest } from "../../workers/http/upstream-request.ts";
 import { upstreamRequestHead } from "./request-head-string.ts";
 
 const NONE: HeaderOperations = { set: [], add: [], remove: [] };
@@ -173,6 +174,30 @@ describe("the gateway's lines written in pieces", () => {
     }
   });
 
+  test("a head made again (scratch or Buffer) writes the request's own id, whether or not other ids were made since, across the prefix's renewal", () => {
+    const h = parse("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    const scratch = Buffer.alloc(1024);
+    let held: ForwardIds[] = [];
+    for (let i = 0; i < 70_000; i++) {
+      const ids: ForwardIds = { xff: "", requestId: "" };
+      const first = upstreamHeadBytes(h, "/", "a", "192.0.2.7", "", NONE, ids).toString("latin1");
+      if (i % 997 === 0 || (i > 65_500 && i < 65_600)) {
+        // made again at once (the id is the last one made), and after later requests made theirs
+        const n = upstreamHeadInto(scratch, h, "/", "a", "192.0.2.7", "", NONE, ids, "");
+        expect(scratch.toString("latin1", 0, n)).toBe(first);
+        held.push(ids);
+      }
+      if (held.length > 3) {
+        const old = held.shift()!;
+        const want = `GET / HTTP/1.1\r\nHost: a\r\nx-forwarded-for: 192.0.2.7\r\nx-forwarded-proto: http\r\nx-request-id: ${old.requestId}\r\n${ATTEMPT_LINE}\r\n`;
+        const n = upstreamHeadInto(scratch, h, "/", "a", "192.0.2.7", "", NONE, old, "");
+        expect(scratch.toString("latin1", 0, n)).toBe(want);
+        expect(upstreamHeadAgain(h, "/", "a", "192.0.2.7", "", NONE, old, "").toString("latin1")).toBe(want);
+      }
+    }
+    held = [];
+  });
+
   test("clients and schemes taking turns each get their own x-forwarded-for and x-forwarded-proto", () => {
     const cases: [string, string, string][] = [
       ["192.0.2.7", "http", ""],
@@ -206,5 +231,136 @@ describe("UpstreamRequest", () => {
     expect(up.headOf(2).toString("latin1").endsWith("\r\nx-envoy-attempt-count: 2\r\n\r\n")).toBe(true);
     expect(up.headOf(12).toString("latin1").endsWith("\r\nx-envoy-attempt-count: 12\r\n\r\n")).toBe(true);
     expect(up.headText().endsWith("\r\nx-envoy-attempt-count: 1\r\n\r\n")).toBe(true);
+  });
+});
+
+describe("the head written into a scratch, and made again, is the same bytes", () => {
+  for (const [hn, text] of HEADS) {
+    for (const a of ACTIONS) {
+      test(`${hn} × ${a.name}`, () => {
+        const h = parse(text, a.scheme);
+        const ids: ForwardIds = { xff: "", requestId: "" };
+        const first = build(h, a, ids); // sets the ids (a generated x-request-id when the client sent none)
+        const args = [h, a.target ?? h.path + (h.query === "" ? "" : "?" + h.query), a.authority ?? h.authority, "192.0.2.7", a.originalPath ?? "", a.ops ?? NONE, ids, a.xfcc ?? ""] as const;
+        const scratch = Buffer.alloc(4096, 0x7e); // garbage around the head
+        const n = upstreamHeadInto(scratch, ...args);
+        expect(n).toBe(first.length);
+        expect(scratch.subarray(0, n).toString("latin1")).toBe(first.toString("latin1"));
+        expect(scratch[n]).toBe(0x7e);
+        const again = upstreamHeadAgain(...args);
+        expect(again.toString("latin1")).toBe(first.toString("latin1"));
+        expect(again.buffer).not.toBe(scratch.buffer);
+        // the ids are not made again
+        expect(ids.requestId).toBe(/\r\nx-request-id: ([^\r]*)\r\n/.exec(first.toString("latin1"))![1]!);
+        // too small a scratch: not written, -1
+        const small = Buffer.alloc(first.length - 1, 0x7e);
+        expect(upstreamHeadInto(small, ...args)).toBe(-1);
+        expect(small.every((c) => c === 0x7e)).toBe(true);
+      });
+    }
+  }
+});
+
+/** A socket that takes `take` bytes of each write (-1: closed) and records them. */
+function stubSocket(take: number) {
+  const got: number[] = [];
+  return {
+    got,
+    write(b: Uint8Array, off = 0, len = b.length - off) {
+      const n = take < 0 ? -1 : Math.min(take, len);
+      for (let i = 0; i < n; i++) got.push(b[off + i]!);
+      return n;
+    },
+  };
+}
+
+function stubConn(take: number, tls = false) {
+  const pool = { address: "127.0.0.1", port: 1, connectTimeoutMs: 1000 } as never;
+  const user = {} as never;
+  const c = new UpstreamConn(pool, user, tls ? ({ problem: "" } as never) : null);
+  const s = stubSocket(take);
+  c.socket = s as never;
+  c.isOpen = true;
+  return { c, s };
+}
+
+describe("UpstreamConn.writeCopy (a head written from a scratch)", () => {
+  test("the kernel takes it all: nothing queued", () => {
+    const { c, s } = stubConn(1 << 20);
+    const b = Buffer.from("GET / HTTP/1.1\r\n\r\nscratch-tail", "latin1");
+    expect(c.writeCopy(b, 18)).toBe(true);
+    expect(Buffer.from(s.got).toString("latin1")).toBe("GET / HTTP/1.1\r\n\r\n");
+    expect(c.out.empty).toBe(true);
+  });
+  for (const take of [0, -1, 5]) {
+    test(`a short write (took ${take}): the rest is a copy, not a view of the scratch`, () => {
+      const { c, s } = stubConn(take);
+      const b = Buffer.from("GET / HTTP/1.1\r\n\r\nscratch-tail", "latin1");
+      expect(c.writeCopy(b, 18)).toBe(false);
+      b.fill(0x21); // the scratch is written over by the next head
+      s.got.length = 0;
+      const s2 = stubSocket(1 << 20);
+      c.socket = s2 as never;
+      expect(c.out.flush(s2 as never)).toBe(true);
+      expect(Buffer.from(s2.got).toString("latin1")).toBe("GET / HTTP/1.1\r\n\r\n".slice(Math.max(take, 0)));
+    });
+  }
+  test("bytes already queued: the head queues behind them, copied", () => {
+    const { c } = stubConn(0);
+    expect(c.write(Buffer.from("first", "latin1"))).toBe(false);
+    const b = Buffer.from("second", "latin1");
+    expect(c.writeCopy(b, 6)).toBe(false);
+    b.fill(0x21);
+    const s2 = stubSocket(1 << 20);
+    expect(c.out.flush(s2 as never)).toBe(true);
+    expect(Buffer.from(s2.got).toString("latin1")).toBe("firstsecond");
+  });
+});
+
+describe("UpstreamRequest with a HeadMaker", () => {
+  const h = parse("GET /m?x=1 HTTP/1.1\r\nHost: a.example\r\nX-Y: y\r\n\r\n");
+  const ids: ForwardIds = { xff: "", requestId: "" };
+  const first = upstreamHeadBytes(h, "/m?x=1", "a.example", "192.0.2.7", "", NONE, ids);
+  const made = { into: 0, own: 0 };
+  const maker: HeadMaker = {
+    upstreamHeadInto(into) {
+      made.into++;
+      return upstreamHeadInto(into, h, "/m?x=1", "a.example", "192.0.2.7", "", NONE, ids, "");
+    },
+    upstreamHead() {
+      made.own++;
+      return upstreamHeadAgain(h, "/m?x=1", "a.example", "192.0.2.7", "", NONE, ids, "");
+    },
+  };
+
+  test("first try to a plaintext connection: written from the scratch, no head kept; a retry and the mirror text are made again, the same", () => {
+    made.into = made.own = 0;
+    const up = new UpstreamRequest();
+    up.setMaker(maker);
+    const { c, s } = stubConn(1 << 20);
+    expect(up.sendTo(c, false, 1)).toBe(true);
+    expect(Buffer.from(s.got).toString("latin1")).toBe(first.toString("latin1"));
+    expect(made).toEqual({ into: 1, own: 0 });
+    // a dead reused connection: the first try's head again, from the scratch
+    const { c: c2, s: s2 } = stubConn(1 << 20);
+    expect(up.sendTo(c2, true, 1)).toBe(true);
+    expect(Buffer.from(s2.got).toString("latin1")).toBe(first.toString("latin1"));
+    expect(made).toEqual({ into: 2, own: 0 });
+    // the policy's retry: attempt 2, made as a Buffer once (kept from then on)
+    const { c: c3, s: s3 } = stubConn(1 << 20);
+    expect(up.sendTo(c3, true, 2)).toBe(true);
+    expect(Buffer.from(s3.got).toString("latin1")).toBe(first.toString("latin1").replace("attempt-count: 1", "attempt-count: 2"));
+    expect(up.headText()).toBe(first.toString("latin1"));
+    expect(made).toEqual({ into: 2, own: 1 });
+  });
+
+  test("a TLS connection gets a Buffer of its own (its socket may keep what it is given)", () => {
+    made.into = made.own = 0;
+    const up = new UpstreamRequest();
+    up.setMaker(maker);
+    const { c, s } = stubConn(1 << 20, true);
+    expect(up.sendTo(c, false, 1)).toBe(true);
+    expect(Buffer.from(s.got).toString("latin1")).toBe(first.toString("latin1"));
+    expect(made).toEqual({ into: 0, own: 1 });
   });
 });

@@ -21,6 +21,15 @@ export class BodyReader {
   bytes = 0;
   done = true;
 
+  /** As a new reader is. */
+  reset(): void {
+    this.kind = BODY_NONE;
+    this.remaining = 0;
+    this.chunked = null;
+    this.bytes = 0;
+    this.done = true;
+  }
+
   init(contentLength: number, chunked: boolean, untilClose: boolean): void {
     this.bytes = 0;
     if (chunked) {

@@ -32,11 +32,13 @@ export class ClusterRuntime {
     if (od !== null) this.sweep = setInterval(sweepOutliers, od.policy.intervalMs, this);
   }
 
+  /** Requests active on endpoint `j` (LEAST_REQUEST); one function for the runtime, not a closure per pick. */
+  private readonly activeOf = (j: number): number => this.pools[j]!.active;
+
   /** The endpoint pool for the next request (`hash`: the request's, for consistent hashing), or null when no endpoint is usable. */
   pick(hash: bigint | null = null): EndpointPool | null {
-    const pools = this.pools;
-    const i = this.balancer.pick(hash, (j) => pools[j]!.active);
-    return i < 0 ? null : pools[i]!;
+    const i = this.balancer.pick(hash, this.activeOf);
+    return i < 0 ? null : this.pools[i]!;
   }
 
   /** A result of endpoint `index` for outlier detection. */

@@ -11,7 +11,7 @@ import type { PortConnection, PortState } from "../port-state.ts";
 import type { DownstreamTls, ExchangeConn } from "./conn.ts";
 import { BODY_BAD, BODY_MORE } from "./body.ts";
 import { TCHAR } from "./chars.ts";
-import { Exchange } from "./exchange.ts";
+import { Exchange, recycleRetired } from "./exchange.ts";
 import { H2Conn, startsWithPreface } from "./h2.ts";
 import type { H2Stream } from "./h2-stream.ts";
 import { findHeadBytes } from "./fields.ts";
@@ -413,14 +413,14 @@ export class Downstream implements ExchangeConn, PortConnection {
           break;
         }
         this.bits |= SERVED;
-        const h = new RequestHead();
+        const h = Exchange.head();
         let status = -end;
         let sc: HeadScratch | null = null;
         if (end >= 0) {
           sc = borrowScratch();
           status = parseRequestHead(buf, off, end, h, sc.spans, sc.kinds);
         }
-        const ex = new Exchange(this, h);
+        const ex = Exchange.make(this, h);
         ex.scratch = sc; // back to the free list in exchangeDone
         this.ex = ex;
         if (status !== 0) {
@@ -605,6 +605,7 @@ export function httpHandlers(port: PortState) {
       }
     },
     data(s: Socket<Downstream>, data: Buffer): void {
+      recycleRetired(); // no exchange code on the stack here
       try {
         s.data.onData(data);
       } catch (err) {

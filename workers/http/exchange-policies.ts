@@ -13,7 +13,7 @@ import { reportError } from "../context.ts";
 import { stats } from "../stats.ts";
 import type { Generation } from "./clusters.ts";
 import type { ExchangeConn } from "./conn.ts";
-import { CONNECTING, ExchangeStates, STREAMING, WAITING } from "./exchange-state.ts";
+import { CONNECTING, ExchangeStates, NEW, STREAMING, WAITING } from "./exchange-state.ts";
 import { sendMirrors } from "./mirror.ts";
 import type { ResponseHead } from "./parse-response.ts";
 import { Tries, type TryOwner } from "./tries.ts";
@@ -67,6 +67,22 @@ export abstract class ExchangePolicies extends ExchangeStates implements TryOwne
   /** The route timeout (ms, 0: none) and its timer. */
   timeoutMs = 0;
   timer: ReturnType<typeof setTimeout> | null = null;
+
+  /** Every field as a new exchange has it (Exchange.make); the state too. */
+  protected renewPolicies(): void {
+    this.state = NEW;
+    this.gen = null;
+    this.decision = null;
+    this.pool = null;
+    this.hash = null;
+    this.retryCounted = false;
+    this.tries = null;
+    this.delayTimer = null;
+    this.delayed = null;
+    this.mirrors = null;
+    this.timeoutMs = 0;
+    this.timer = null;
+  }
 
   // --- what the policies need of the exchange ---
   abstract readonly ds: ExchangeConn;

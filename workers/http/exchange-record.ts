@@ -30,6 +30,29 @@ export abstract class ExchangeRecord implements AccessRecord, ForwardIds {
     if (accessLog.enabled) this.startMs = Date.now();
   }
 
+  /** Every field as the constructor leaves it, for `head` (Exchange.make: a finished exchange made again). */
+  protected renewRecord(head: RequestHead): void {
+    (this as { head: RequestHead }).head = head;
+    this.startMs = accessLog.enabled ? Date.now() : 0;
+    this.logPath = head.query === "" ? head.path : head.path + "?" + head.query;
+    this.protocol = head.minor === 0 ? "HTTP/1.0" : "HTTP/1.1";
+    this.status = 0;
+    this.flags = "-";
+    this.details = "";
+    this.termination = "";
+    this.transportFailure = "";
+    this.bytesSent = 0;
+    this.durationMs = 0;
+    this.upstreamServiceTime = -1;
+    this.xff = "";
+    this.requestId = "";
+    this.upstreamHost = "";
+    this.upstreamCluster = "";
+    this.upstreamLocal = "";
+    this.routeName = "";
+    this.sni = "";
+  }
+
   get method(): string {
     return this.head.method;
   }

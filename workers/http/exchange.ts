@@ -19,10 +19,10 @@ import type { ExchangeConn, TunnelUser } from "./conn.ts";
 import { ExchangePolicies, withFlag } from "./exchange-policies.ts";
 import { CONNECTING, DONE, FINISHED, NEW, STREAMING, TUNNEL, WAITING } from "./exchange-state.ts";
 import { localIds, localResponseHead } from "./heads-out.ts";
-import { upstreamHeadBytes } from "./request-head-bytes.ts";
+import { forwardIds, upstreamHeadAgain, upstreamHeadBytes, upstreamHeadInto } from "./request-head-bytes.ts";
 import { localOps } from "./route-actions.ts";
-import { BodyEnd, UpstreamRequest } from "./upstream-request.ts";
-import type { RequestHead } from "./parse-request.ts";
+import { BodyEnd, type HeadMaker, UpstreamRequest } from "./upstream-request.ts";
+import { RequestHead } from "./parse-request.ts";
 import type { ResponseHead } from "./parse-response.ts";
 import { onResponseData, onResponseEnd, onResponseFields, onUpstreamGone, type ResponseExchange } from "./response.ts";
 import type { UpstreamConn, UpstreamUser } from "./upstream-conn.ts";
@@ -40,12 +40,44 @@ import { upstreamH2Fields } from "./h2-request-fields.ts";
 import type { HeadScratch } from "./head-scratch.ts";
 
 const CONNECTED: OutlierResult = { kind: "connected" };
+/** One `{kind: "status"}` result per status code, shared (outlier detection only reads it): no object per response. */
+const STATUS_RESULTS: OutlierResult[] = [];
+export function statusResult(status: number): OutlierResult {
+  return (STATUS_RESULTS[status] ??= { kind: "status", status });
+}
 
 /** Request body bytes read and dropped after a local reply before the connection is closed instead. */
 const DISCARD_LIMIT = 1 << 20;
 const CONTINUE = Buffer.from("HTTP/1.1 100 Continue\r\n\r\n", "latin1");
 export const NO_OPS: HeaderOperations = EMPTY_OPS;
 const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
+
+/**
+ * Finished HTTP/1.1 exchanges made again for later requests of this worker
+ * (Exchange.make), instead of a new Exchange (~60 fields, 3 parts) each: one
+ * is `retired` when it finishes, and becomes `spare` only at the start of a
+ * client socket's data callback (recycleRetired), when no frame that finished
+ * it is left on the stack. Only exchanges nothing else can still reach are
+ * retired (Exchange.reusable): no timer, upstream connection, waiter, mirror,
+ * security check or tunnel.
+ */
+const retired: Exchange[] = [];
+const spare: Exchange[] = [];
+const SPARE_MAX = 64;
+let renewed = 0;
+
+/** The start of a client socket callback (downstream.ts): exchanges finished before it may be made again. */
+export function recycleRetired(): void {
+  while (retired.length > 0) {
+    const ex = retired.pop()!;
+    if (spare.length < SPARE_MAX) spare.push(ex);
+  }
+}
+
+/** Exchanges made again so far (tests). */
+export function exchangesRenewed(): number {
+  return renewed;
+}
 
 /** buf[start, end) as one chunk: size line, data, CRLF. */
 export function frameChunk(buf: Buffer, start: number, end: number): Buffer {
@@ -60,7 +92,7 @@ export function frameChunk(buf: Buffer, start: number, end: number): Buffer {
   return out;
 }
 
-export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUser, ResponseExchange {
+export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUser, ResponseExchange, HeadMaker {
   // --- state ---
   readonly t0 = performance.now();
   /** The local reply given, or null (forwarded / not answered yet). */
@@ -111,6 +143,88 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     if (ds.h2Stream) this.protocol = "HTTP/2";
   }
 
+  /**
+   * A head to parse the next request into: the next spare exchange's own,
+   * reset (Exchange.make then takes that exchange), else a new one.
+   */
+  static head(): RequestHead {
+    const ex = spare[spare.length - 1];
+    if (ex === undefined) return new RequestHead();
+    ex.head.reset();
+    return ex.head;
+  }
+
+  /** An exchange for `head` on `ds`: a spare one made again when there is one, else a new one. */
+  static make(ds: ExchangeConn, head: RequestHead): Exchange {
+    const ex = spare.pop();
+    if (ex === undefined) return new Exchange(ds, head);
+    ex.renew(ds, head);
+    renewed++;
+    return ex;
+  }
+
+  /** Every field as the constructor leaves it (exchange-reuse.test.ts compares each with a new exchange's). */
+  private renew(ds: ExchangeConn, head: RequestHead): void {
+    this.renewRecord(head);
+    this.renewPolicies();
+    (this as { ds: ExchangeConn }).ds = ds;
+    (this as { t0: number }).t0 = performance.now();
+    this.replyRow = null;
+    this.destService = "unknown";
+    this.conn = null;
+    this.waitingOn = null;
+    this.upSni = "";
+    this.reqBody.reset();
+    this.reqComplete = false;
+    this.discard = false;
+    this.discarded = 0;
+    this.retried = false;
+    this.up.reset();
+    this.tSent = 0;
+    this.starting = false;
+    this.tHead = 0;
+    this.endAt = 0;
+    this.chunkSink = null;
+    this.respBuf = null;
+    this.deadline = null;
+    this.resp = null;
+    this.respBody.reset();
+    this.decode = false;
+    this.closeDownstream = false;
+    this.responseOps = NO_OPS;
+    this.clientIp = "";
+    this.scratch = null;
+    if (ds.h2Stream) this.protocol = "HTTP/2";
+  }
+
+  /**
+   * Finished, and nothing but the frames on the stack can still reach it: a
+   * plain HTTP/1.1 exchange answered by its upstream in one try, its
+   * connection released, no timer, mirror, security check (its callbacks
+   * may come late) or tunnel; the client connection stays open.
+   */
+  private get reusable(): boolean {
+    const gen = this.gen;
+    const t = this.tries;
+    return (
+      this.state === FINISHED &&
+      !this.ds.h2Stream &&
+      this.replyRow === null &&
+      !this.closeDownstream &&
+      !this.retried &&
+      this.conn === null &&
+      this.waitingOn === null &&
+      this.deadline === null &&
+      this.timer === null &&
+      this.mirrors === null &&
+      this.scratch === null &&
+      (t === null || t.count === 1) &&
+      (this.pool === null || this.pool.h2 === null) &&
+      gen !== null &&
+      gen.snapshot.security === undefined
+    );
+  }
+
   /** The request head is on the upstream connection: body chunks follow directly. */
   private get upstreamReady(): boolean {
     return (this.state === WAITING || this.state === STREAMING) && this.conn !== null;
@@ -127,7 +241,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   responseHead(r: ResponseHead): void {
     this.respBuf = null;
     this.resp = r;
-    this.pool?.outcome({ kind: "status", status: r.status });
+    this.pool?.outcome(statusResult(r.status));
     this.tries?.clearPerTry();
     const now = performance.now();
     this.tHead = now;
@@ -306,7 +420,10 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     // an HTTP/2 cluster's streams take the head as fields (mirrors want the HTTP/1.1 bytes)
     const f = pool.h2 !== null && this.mirrors === null ? upstreamH2Fields(h, target, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, this, xfcc, pool.tls === null ? "http" : "https") : null;
     if (f !== null) this.up.setFields(f, () => upstreamHeadBytes(h, target, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, { xff: "", requestId: this.requestId }, xfcc));
-    else this.up.setHead(upstreamHeadBytes(h, target, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, this, xfcc));
+    else {
+      forwardIds(h, this.ds.remoteIp, this); // the ids now (the log, a local reply); the head is made when it is sent
+      this.up.setMaker(this);
+    }
     if (h.expectContinue && !this.reqBody.done) this.ds.write(CONTINUE);
     this.connectTo(pool);
     // the request completed while a fault delay held it back
@@ -344,6 +461,17 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     if (this.finished) return conn.release(conn.isOpen);
     this.conn = conn;
     if (conn.isOpen) this.sendHead();
+  }
+
+  // --- HeadMaker (upstream-request.ts): the HTTP/1.1 head from the request's bytes and the decision, with the ids forwardIds set ---
+  upstreamHeadInto(into: Buffer): number {
+    const d = this.decision!;
+    // the client's address is in `xff` already (forwardIds): not read from the socket again
+    return upstreamHeadInto(into, this.head, d.path ?? this.logPath, d.authority, "", d.originalPath, d.requestHeaders, this, this.ds.tls?.xfcc ?? "");
+  }
+  upstreamHead(): Buffer {
+    const d = this.decision!;
+    return upstreamHeadAgain(this.head, d.path ?? this.logPath, d.authority, "", d.originalPath, d.requestHeaders, this, this.ds.tls?.xfcc ?? "");
   }
 
   /** Write the request head (and what body arrived) to the now-open connection. */
@@ -534,6 +662,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     stats.request(this.status, this.flags, this.routeName === "" ? "-" : this.routeName, this.destService, dur, this.reqBody.bytes, this.bytesSent);
     if (accessLog.enabled) accessLog.log(this);
     this.ds.exchangeDone(this, this.closeAfter);
+    if (this.reusable) retired.push(this);
   }
 
   /** Forget the upstream connection, closing it (an unfinished exchange cannot leave it reusable). */

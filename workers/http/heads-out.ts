@@ -23,7 +23,19 @@ for (let i = 0; i < 256; i++) HEX2.push(i.toString(16).padStart(2, "0"));
 export function requestId(): string {
   const n = idCount++;
   if ((n & 0xffff) === 0) idPrefix = crypto.randomUUID().slice(0, 24) + Math.floor((n % 0x1000000000000) / 0x10000).toString(16).padStart(8, "0");
-  return idPrefix + HEX2[(n >>> 8) & 0xff]! + HEX2[n & 0xff]!;
+  return (lastId = idPrefix + HEX2[(n >>> 8) & 0xff]! + HEX2[n & 0xff]!);
+}
+
+/** The id the last requestId() call returned. */
+let lastId = "";
+
+/**
+ * Write x-request-id value `id` into `out` at `pos` (returns the end): the
+ * last generated id (the same string: compared by reference first, so not
+ * flattened) from its parts, any other as latin1.
+ */
+export function writeRequestId(out: Buffer & { latin1Write(s: string, offset: number, length: number): number }, pos: number, id: string): number {
+  return id === lastId ? writeLastRequestId(out, pos) : pos + out.latin1Write(id, pos, id.length);
 }
 
 /** ASCII codes of the hex digits. */

@@ -87,6 +87,34 @@ export class RequestHead implements RequestView {
   /** The head holds bytes ≥ 0x80 (write it back as latin1, not UTF-8). */
   highBytes = false;
 
+  /** Every field as a new head has it (a made-again exchange's head, exchange.ts). */
+  reset(): void {
+    this.method = "";
+    this.target = "";
+    this.path = "";
+    this.query = "";
+    this.minor = 1;
+    this.count = 0;
+    this.authority = "";
+    this.hostHeader = "";
+    this.buf = NO_BYTES;
+    this.base = 0;
+    this.end = 0;
+    this.kinds = NO_KINDS;
+    this.spans = NO_SPANS;
+    this.host = "";
+    this.port = 0;
+    this.scheme = "http";
+    this.contentLength = -1;
+    this.chunked = false;
+    this.close = false;
+    this.keepAlive = false;
+    this.upgrade = "";
+    this.expectContinue = false;
+    this.nominated = null;
+    this.highBytes = false;
+  }
+
   /** Value of the header named `name` (lower-case), repeated ones joined with "," as Envoy joins them for matching; or undefined. */
   header(name: string): string | undefined {
     const sp = this.spans;

@@ -16,7 +16,7 @@
 // bytes included, as UTF-8.)
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
 import { MAX_HEADERS, R_HOST, R_OTHER, R_REQUEST_ID, R_XFF } from "./fields.ts";
-import { type ForwardIds, hasOps, opLines, overridden, requestId, writeLastRequestId } from "./heads-out.ts";
+import { type ForwardIds, hasOps, opLines, overridden, requestId, writeLastRequestId, writeRequestId } from "./heads-out.ts";
 import type { RequestHead } from "./parse-request.ts";
 
 type Writable = Buffer & {
@@ -76,6 +76,68 @@ export function upstreamHeadBytes(
   ids: ForwardIds,
   xfcc = "",
 ): Buffer {
+  return buildHead(h, target, authority, clientIp, originalPath, ops, ids, xfcc, false, null);
+}
+
+/** Bytes upstreamHeadInto wrote last. */
+let intoSize = 0;
+
+/**
+ * The same head written into `into` (a worker's scratch, sent at once and not
+ * kept): its size, or -1 when it does not fit (nothing is written then). The
+ * ids are `ids`' (forwardIds ran for the request): a head built again (a retry,
+ * a mirror) has the same bytes.
+ */
+export function upstreamHeadInto(
+  into: Buffer,
+  h: RequestHead,
+  target: string,
+  authority: string,
+  clientIp: string,
+  originalPath: string,
+  ops: HeaderOperations,
+  ids: ForwardIds,
+  xfcc: string,
+): number {
+  return buildHead(h, target, authority, clientIp, originalPath, ops, ids, xfcc, true, into) === into ? intoSize : -1;
+}
+
+/** upstreamHeadBytes with the ids already set (`known`, as forwardIds set them); see upstreamHeadInto. */
+export function upstreamHeadAgain(
+  h: RequestHead,
+  target: string,
+  authority: string,
+  clientIp: string,
+  originalPath: string,
+  ops: HeaderOperations,
+  ids: ForwardIds,
+  xfcc: string,
+): Buffer {
+  return buildHead(h, target, authority, clientIp, originalPath, ops, ids, xfcc, true, null);
+}
+
+/** `into` when the head fits there (intoSize: its size), else a Buffer of its own; null `into`: always one of its own. */
+function outFor(into: Buffer | null, size: number): Writable {
+  if (into !== null && size <= into.length) {
+    intoSize = size;
+    return into as Writable;
+  }
+  return Buffer.allocUnsafe(size) as Writable;
+}
+
+function buildHead(
+  h: RequestHead,
+  target: string,
+  authority: string,
+  clientIp: string,
+  originalPath: string,
+  ops: HeaderOperations,
+  ids: ForwardIds,
+  xfcc: string,
+  known: boolean,
+  into: Buffer | null,
+): Buffer {
+  if (into !== null) intoSize = -1;
   const b = h.buf;
   const base = h.base;
   const sp = h.spans;
@@ -86,7 +148,7 @@ export function upstreamHeadBytes(
   const withOps = hasOps(ops);
 
   // what the gateway adds: the client's x-forwarded-for values and x-request-id are read first
-  const rid = forwardIds(h, clientIp, ids);
+  const rid = known ? ids.requestId : forwardIds(h, clientIp, ids);
 
   let config = keepHost ? "" : "host: " + authority + "\r\n";
   if (withOps) config += opLines(ops);
@@ -140,14 +202,14 @@ export function upstreamHeadBytes(
     const targetBytes = Buffer.byteLength(target, "utf8"); // a rewritten path is configured text: UTF-8
     const pre = ownPrefix(ids.xff, h.scheme);
     const size = method.length + 1 + targetBytes + HTTP11.length + copied + pre.length + ids.requestId.length + 2 + mid.length + END.length;
-    const out = Buffer.allocUnsafe(size) as Writable;
+    const out = outFor(into, size);
     let pos = out.latin1Write(method, 0, method.length);
     out[pos++] = 32;
     pos += out.utf8Write(target, pos, targetBytes);
     pos += HTTP11.copy(out, pos);
     for (let i = 0; i < nruns; i += 2) pos += b.copy(out, pos, base + runs[i]!, base + runs[i + 1]!);
     pos += pre.copy(out, pos);
-    pos = rid === "" ? writeLastRequestId(out, pos) : pos + out.latin1Write(rid, pos, rid.length);
+    pos = rid === "" ? writeLastRequestId(out, pos) : known ? writeRequestId(out, pos, rid) : pos + out.latin1Write(rid, pos, rid.length);
     out[pos++] = 13;
     out[pos++] = 10;
     if (mid !== "") pos += out.latin1Write(mid, pos, mid.length);
@@ -163,7 +225,7 @@ export function upstreamHeadBytes(
   const size = high
     ? lineBytes + copied + Buffer.byteLength(config, "utf8") + own.length + Buffer.byteLength(tail, "utf8")
     : lineBytes + copied + Buffer.byteLength(config + own + tail, "utf8");
-  const out = Buffer.allocUnsafe(size) as Writable;
+  const out = outFor(into, size);
   let pos = writeText(out, 0, line);
   for (let i = 0; i < nruns; i += 2) pos += b.copy(out, pos, base + runs[i]!, base + runs[i + 1]!);
   if (high) {

@@ -23,6 +23,22 @@ const NO_HEAD = Buffer.alloc(0);
 const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
 
 /**
+ * Makes the HTTP/1.1 head when it is sent (the Exchange: it holds what the head
+ * is made of, and the request's bytes stay valid while it is served), instead
+ * of a Buffer kept for the exchange's life. The same bytes each time.
+ */
+export interface HeadMaker {
+  /** The head written into `into`: its size, or -1 when it does not fit. */
+  upstreamHeadInto(into: Buffer): number;
+  /** The head as a Buffer of its own. */
+  upstreamHead(): Buffer;
+}
+
+/** A worker's scratch for first-try heads written to a plaintext HTTP/1.1 connection and not kept (copied only if the kernel does not take them whole). */
+let headScratch: Buffer | null = null;
+const HEAD_SCRATCH = 16 * 1024;
+
+/**
  * The end of a body given as data (UpstreamRequest.rawBody), with the
  * client's trailers: no bytes, it travels in order with the data chunks
  * (held while the connection opens, copied for a retry).
@@ -78,6 +94,7 @@ export class UpstreamRequest {
   /** For an HTTP/2 upstream: the head as fields (h2-request-fields.ts), and how to make the bytes should they be wanted. */
   private fields: H2RequestHead | null = null;
   private makeBytes: (() => Buffer) | null = null;
+  private maker: HeadMaker | null = null;
   private pending: Uint8Array[] | null = null;
   private pendingBytes = 0;
   /** On a reused connection and not answered yet: may be resent once if that connection proves dead. */
@@ -93,9 +110,32 @@ export class UpstreamRequest {
    */
   rawBody = false;
 
+  /** As a new one is (Exchange.make). */
+  reset(): void {
+    this.bytes = NO_HEAD;
+    this.fields = null;
+    this.makeBytes = null;
+    this.maker = null;
+    this.pending = null;
+    this.pendingBytes = 0;
+    this.replayable = false;
+    this.copy = null;
+    this.copyBytes = 0;
+    this.lost = false;
+    this.rawBody = false;
+  }
+
   /** The head as request-head-bytes.ts built it (ending in x-envoy-attempt-count: 1, CRLF CRLF). */
   setHead(head: Buffer): void {
     this.bytes = head;
+    this.fields = null;
+    this.maker = null;
+  }
+
+  /** The head is made by `m` when it is sent (written into a scratch for a plaintext HTTP/1.1 connection) or wanted (retries, mirrors). */
+  setMaker(m: HeadMaker): void {
+    this.maker = m;
+    this.bytes = NO_HEAD;
     this.fields = null;
   }
 
@@ -109,13 +149,19 @@ export class UpstreamRequest {
     this.fields = f;
     this.makeBytes = bytes;
     this.bytes = NO_HEAD;
+    this.maker = null;
   }
 
   /** The first try's head as bytes. */
   get head(): Buffer {
-    if (this.bytes === NO_HEAD && this.makeBytes !== null) {
-      this.bytes = this.makeBytes();
-      this.makeBytes = null;
+    if (this.bytes === NO_HEAD) {
+      if (this.maker !== null) {
+        this.bytes = this.maker.upstreamHead();
+        this.maker = null;
+      } else if (this.makeBytes !== null) {
+        this.bytes = this.makeBytes();
+        this.makeBytes = null;
+      }
     }
     return this.bytes;
   }
@@ -188,6 +234,13 @@ export class UpstreamRequest {
     const f = this.fields;
     if (f !== null && conn.startFields !== undefined) return conn.startFields(f, attempt, this.rawBody);
     if (conn.socket === null) return false;
+    const m = this.maker;
+    if (m !== null && attempt === 1 && conn.tls === null && conn.startFields === undefined) {
+      // a plaintext HTTP/1.1 connection copies what it is given (a TLS socket, an HTTP/2 stream may keep it)
+      const into = (headScratch ??= Buffer.allocUnsafeSlow(HEAD_SCRATCH));
+      const n = m.upstreamHeadInto(into);
+      if (n >= 0) return conn.writeCopy(into, n);
+    }
     return conn.write(this.headOf(attempt));
   }
 
