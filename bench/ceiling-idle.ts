@@ -1,7 +1,8 @@
 // The Bun floor for idle connections: a minimal Bun.listen server (plain, and TLS with Bun's
 // own TLS when a certificate is given) that answers every request head with a fixed 200 and
 // keeps the connection; bench/issue15-memory.sh measures its RSS per idle connection beside
-// nginx's and gangway's. Serves until killed. Loopback only.
+// nginx's and gangway's. Serves until killed. Loopback only. SIGUSR2: one full GC (the script
+// reads RSS after one, as it does for gangway).
 // Usage: bun bench/ceiling-idle.ts PORT [TLS_PORT CERT_FILE KEY_FILE]
 import type { Socket } from "bun";
 
@@ -24,4 +25,5 @@ const socket = {
 Bun.listen<{ n: number }>({ hostname: "127.0.0.1", port: Number(port), socket });
 if (tlsPort !== undefined && cert !== undefined && key !== undefined)
   Bun.listen<{ n: number }>({ hostname: "127.0.0.1", port: Number(tlsPort), tls: { cert: Bun.file(cert), key: Bun.file(key) }, socket });
+process.on("SIGUSR2", () => Bun.gc(true));
 console.log("ready");

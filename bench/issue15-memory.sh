@@ -7,7 +7,13 @@
 # (bench/ceiling-idle.ts: a minimal Bun.listen server, plain and Bun-native TLS) is measured in
 # the same run. Each server is warmed up first (500 connections opened, answered, closed), and
 # every RSS is read once it has settled (samples 2 s apart within 1 %, at most 30 s) so garbage
-# the GC has not collected yet is not counted as connection cost.
+# the GC has not collected yet is not counted as connection cost. Each idle line gives two
+# figures: "settled" (no collection forced: it swings with where the last GC fell) and
+# "after GC" (before and after, one full collection in every JS thread first, then settled:
+# the reproducible one). gangway runs with GANGWAY_DEBUG_HEAP=gc (src/debug-heap.ts: each
+# thread collects after applying a snapshot), and the collection is asked for by a
+# one-VirtualService config change (gc-churn.yaml, a host nothing sends to); the Bun floor
+# collects on SIGUSR2; nginx has no GC (its two figures differ by sampling only).
 # Usage: bash bench/issue15-memory.sh [connections=10000]
 #   ONLY=plain (or tls): just those three idle figures (no idle-worker figure): a shorter run for A/B rounds
 # Needs: nginx (apt-get install -y nginx-light). Loopback only.
@@ -48,9 +54,9 @@ http { access_log off; keepalive_timeout 300s;
 NGINX
 nginx -c "$W/up.conf" -p "$W/" & UPP=$!
 nginx -c "$W/nginx.conf" -p "$W/" & NGP=$!
-$BUN src/main.ts --config "$W/config" --port-map 80:$GW,443:$GWS --bind 127.0.0.1 --admin 127.0.0.1:$ADMIN \
+GANGWAY_DEBUG_HEAP=gc $BUN src/main.ts --config "$W/config" --port-map 80:$GW,443:$GWS --bind 127.0.0.1 --admin 127.0.0.1:$ADMIN \
   --workers 2 --access-log off >"$W/gangway.log" 2>&1 & GWP=$!
-$BUN src/main.ts --config "$W/config" --port-map 80:$GW1,443:$GW1S --bind 127.0.0.1 --admin 127.0.0.1:$ADMIN1 \
+GANGWAY_DEBUG_HEAP=gc $BUN src/main.ts --config "$W/config" --port-map 80:$GW1,443:$GW1S --bind 127.0.0.1 --admin 127.0.0.1:$ADMIN1 \
   --workers 1 --access-log off >"$W/gangway1.log" 2>&1 & GW1P=$!
 $BUN bench/ceiling-idle.ts $FLOOR $FLOORS "$W/httpbin.example.com.crt" "$W/httpbin.example.com.key" >"$W/floor.log" 2>&1 & FLP=$!
 CLIENT=""
@@ -85,20 +91,38 @@ echo "gangway idle RSS: 2 workers $((g2 / 1024)) MB, 1 worker $((g1 / 1024)) MB;
 fi
 kill $GW1P; GW1P=""
 
-# idle NAME PIDS PORT TLS: RSS per connection with N idle connections
+# collect NAME: one full collection in every JS thread of that server (see the header), then return
+GCV=0
+collect() {
+  case $1 in
+  gangway)
+    GCV=$((GCV + 1))
+    local seen want
+    seen=$(grep -c 'heap version=' "$W/gangway.log" || true)
+    want=$((seen + 3)) # the primary and the two workers each log one line after collecting
+    printf 'apiVersion: networking.istio.io/v1beta1\nkind: VirtualService\nmetadata: {name: gc-churn}\nspec:\n  hosts: [gc-%d.invalid]\n  gateways: [bench]\n  http: [{route: [{destination: {host: hello.local, port: {number: 80}}}]}]\n' \
+      "$GCV" >"$W/gc-churn.tmp"
+    mv "$W/gc-churn.tmp" "$W/config/gc-churn.yaml"
+    for _ in $(seq 1 100); do [ "$(grep -c 'heap version=' "$W/gangway.log" || true)" -ge "$want" ] && break; sleep 0.1; done ;;
+  bun-floor) kill -USR2 $FLP; sleep 0.5 ;;
+  esac
+}
+# idle NAME PIDS PORT TLS: RSS per connection with N idle connections (settled, and after GC)
 idle() {
-  local name=$1 pids=$2 port=$3 tls=$4 before after line
+  local name=$1 pids=$2 port=$3 tls=$4 before after before_gc after_gc line
   warm "$port" "$tls"
   before=$(settled_rss "$pids")
+  collect "$name"; before_gc=$(settled_rss "$pids")
   rm -f "$W/client.out"
-  $BUN bench/idle-conns.ts "$port" "$N" "$tls" 60 >"$W/client.out" 2>&1 & CLIENT=$!
+  $BUN bench/idle-conns.ts "$port" "$N" "$tls" 120 >"$W/client.out" 2>&1 & CLIENT=$!
   for _ in $(seq 1 450); do grep -q '^ready' "$W/client.out" 2>/dev/null && break; sleep 0.2; done
   after=$(settled_rss "$pids")
+  collect "$name"; after_gc=$(settled_rss "$pids")
   line=$(grep '^ready' "$W/client.out" || echo "ready ? ? (not ready in 90 s)")
   kill $CLIENT 2>/dev/null; wait $CLIENT 2>/dev/null || true; CLIENT=""
-  printf "%-9s %-5s %s: RSS %6d -> %6d MB, %6d bytes per connection  (answered/failed: %s; load %s)\n" \
+  printf "%-9s %-5s %s: settled RSS %6d -> %6d MB, %6d bytes per connection; after GC %6d -> %6d MB, %6d bytes per connection  (answered/failed: %s; load %s)\n" \
     "$name" "$([ "$tls" = 1 ] && echo TLS || echo plain)" "$N idle" $((before / 1024)) $((after / 1024)) \
-    $(( (after - before) * 1024 / N )) "${line#ready }" "$(load1)"
+    $(( (after - before) * 1024 / N )) $((before_gc / 1024)) $((after_gc / 1024)) $(( (after_gc - before_gc) * 1024 / N )) "${line#ready }" "$(load1)"
   sleep 3
 }
 if [ "$ONLY" != tls ]; then

@@ -15,9 +15,9 @@ import { Exchange, recycleRetired } from "./exchange.ts";
 import { H2Conn, startsWithPreface } from "./h2.ts";
 import type { H2Stream } from "./h2-stream.ts";
 import { findHeadBytes } from "./fields.ts";
-import { borrowScratch, returnScratch, type HeadScratch } from "./head-scratch.ts";
+import { parseHead } from "./head-scratch.ts";
 import { Outbox } from "./outbox.ts";
-import { MAX_REQUEST_HEAD, parseRequestHead, RequestHead } from "./parse-request.ts";
+import { MAX_REQUEST_HEAD, RequestHead } from "./parse-request.ts";
 
 // The connection's state and flags, in one number (Downstream.bits).
 /** Low two bits: what the next client bytes are. */
@@ -414,14 +414,8 @@ export class Downstream implements ExchangeConn, PortConnection {
         }
         this.bits |= SERVED;
         const h = Exchange.head();
-        let status = -end;
-        let sc: HeadScratch | null = null;
-        if (end >= 0) {
-          sc = borrowScratch();
-          status = parseRequestHead(buf, off, end, h, sc.spans, sc.kinds);
-        }
+        const status = end >= 0 ? parseHead(buf, off, end, h) : -end;
         const ex = Exchange.make(this, h);
-        ex.scratch = sc; // back to the free list in exchangeDone
         this.ex = ex;
         if (status !== 0) {
           this.buf = null;
@@ -476,11 +470,6 @@ export class Downstream implements ExchangeConn, PortConnection {
   exchangeDone(ex: Exchange, close: boolean): void {
     if (this.ex !== ex) return;
     this.ex = null;
-    const sc = ex.scratch;
-    if (sc !== null) {
-      ex.scratch = null;
-      returnScratch(sc); // nothing reads the finished exchange's head any more
-    }
     this.bits &= ~STATE; // HEAD
     this.lastActive = coarseNow; // idle from now
     this.headStart = coarseNow; // a pipelined head already buffered is timed from here

@@ -37,7 +37,6 @@ import { GRPC_DEADLINE_EXCEEDED } from "../../src/upstream/grpc-timeout.ts";
 import { startGrpcDeadline } from "./grpc-deadline.ts";
 import { lastChunkWithTrailers } from "./h2-upstream-heads.ts";
 import { upstreamH2Fields } from "./h2-request-fields.ts";
-import type { HeadScratch } from "./head-scratch.ts";
 
 const CONNECTED: OutlierResult = { kind: "connected" };
 /** One `{kind: "status"}` result per status code, shared (outlier detection only reads it): no object per response. */
@@ -132,8 +131,6 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   responseOps: HeaderOperations = NO_OPS;
   /** The client address behind --trusted-proxies, or "" (the peer's); set by the security gate. */
   clientIp = "";
-  /** The head parse scratch `head` points into (HTTP/1.1 downstreams: lent from head-scratch.ts, given back when the exchange is over). */
-  scratch: HeadScratch | null = null;
 
   constructor(
     readonly ds: ExchangeConn,
@@ -193,7 +190,6 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.closeDownstream = false;
     this.responseOps = NO_OPS;
     this.clientIp = "";
-    this.scratch = null;
     if (ds.h2Stream) this.protocol = "HTTP/2";
   }
 
@@ -217,7 +213,6 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
       this.deadline === null &&
       this.timer === null &&
       this.mirrors === null &&
-      this.scratch === null &&
       (t === null || t.count === 1) &&
       (this.pool === null || this.pool.h2 === null) &&
       gen !== null &&

@@ -1,14 +1,14 @@
-// Request-head scratch (field spans and kinds) is lent per exchange from a per-worker free
-// list (workers/http/head-scratch.ts) and returned when the exchange ends, so an idle
-// keep-alive connection holds none. The data plane runs in this process so the free list
-// can be read; an echo upstream answers each request with the head it received, which shows
-// what the gateway parsed and forwarded (and that no bytes of one request reach another's).
+// Request-head scratch (field spans and kinds): one per worker (workers/http/head-scratch.ts);
+// each head keeps copies of exactly its fields, so neither an idle keep-alive connection nor an
+// exchange in flight holds the scratch. The data plane runs in this process; an echo upstream
+// answers each request with the head it received, which shows what the gateway parsed and
+// forwarded (and that no bytes of one request reach another's).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket, TCPSocketListener } from "bun";
 import { setPost, startClock } from "../../../workers/context.ts";
 import { applyClusters } from "../../../workers/http/clusters.ts";
-import { borrowScratch, returnScratch, scratchCounts, SCRATCH_FREE_MAX } from "../../../workers/http/head-scratch.ts";
-import { MAX_REQUEST_HEAD } from "../../../workers/http/parse-request.ts";
+import { parseHead } from "../../../workers/http/head-scratch.ts";
+import { MAX_REQUEST_HEAD, RequestHead } from "../../../workers/http/parse-request.ts";
 import { abortAll, applyListeners, stopAll } from "../../../workers/listeners.ts";
 import { countResponses, raw } from "../harness.ts";
 import { cluster, dest, forward, freePort, listener, snapshot, virtualHost } from "../snapshot-fixture.ts";
@@ -85,16 +85,44 @@ afterAll(() => {
   up.stop(true);
 });
 
-describe("head scratch lent per exchange", () => {
-  test("the free list: borrow takes a returned one, and it keeps at most SCRATCH_FREE_MAX", () => {
-    const a = borrowScratch();
-    returnScratch(a);
-    expect(borrowScratch()).toBe(a);
-    const many = Array.from({ length: SCRATCH_FREE_MAX + 10 }, () => borrowScratch());
-    for (const s of many) returnScratch(s);
-    expect(scratchCounts().free).toBe(SCRATCH_FREE_MAX);
-    returnScratch(a);
-    expect(scratchCounts().free).toBe(SCRATCH_FREE_MAX);
+/** parseHead of `text` (one whole head): its status and the head. */
+function parsed(text: string): { status: number; h: RequestHead } {
+  const b = Buffer.from(text, "latin1");
+  const h = new RequestHead();
+  return { status: parseHead(b, 0, b.length, h), h };
+}
+
+describe("head scratch: one per worker, each head keeps its own fields", () => {
+  test("a head's spans and kinds are its own, exactly its fields, and stay put when the next head is parsed", () => {
+    const a = parsed(get("/a", "X-One: 1\r\nX-Two: 22\r\n"));
+    expect(a.status).toBe(0);
+    expect(a.h.count).toBe(3);
+    expect(a.h.spans.length).toBe(4 * 3 + 1); // + the offset where the fields end
+    expect(a.h.kinds.length).toBe(3);
+    const spans = Array.from(a.h.spans);
+    const kinds = Array.from(a.h.kinds);
+    // a head with many more fields parsed next (the scratch is written again)
+    const many = Array.from({ length: 60 }, (_, i) => `X-F${i}: v${i}\r\n`).join("");
+    const b = parsed(get("/b", many));
+    expect(b.status).toBe(0);
+    expect(b.h.count).toBe(61);
+    expect(b.h.spans.length).toBe(4 * 61 + 1);
+    expect(b.h.spans.buffer).not.toBe(a.h.spans.buffer);
+    expect(Array.from(a.h.spans)).toEqual(spans);
+    expect(Array.from(a.h.kinds)).toEqual(kinds);
+    expect([a.h.name(0), a.h.value(0), a.h.name(1), a.h.value(1), a.h.name(2), a.h.value(2)]).toEqual(["Host", "x", "X-One", "1", "X-Two", "22"]);
+    expect(a.h.header("x-two")).toBe("22");
+    expect(b.h.value(60)).toBe("v59");
+  });
+
+  test("a head with no fields, and a refused one, are parsed without reading the scratch later", () => {
+    const none = parsed("GET / HTTP/1.0\r\n\r\n");
+    expect(none.status).toBe(0);
+    expect(none.h.count).toBe(0);
+    expect(none.h.spans.length).toBe(1);
+    expect(none.h.kinds.length).toBe(0);
+    expect(parsed("GET / HTTP/2.0\r\nHost: x\r\n\r\n").status).toBe(505);
+    expect(parsed("G@T / HTTP/1.1\r\nHost: x\r\n\r\n").status).toBe(400);
   });
 
   test("pipelined requests are each parsed and forwarded with their own fields", async () => {
@@ -147,10 +175,8 @@ describe("head scratch lent per exchange", () => {
     expect(over.text).toStartWith("HTTP/1.1 431");
   });
 
-  test("scratch goes back when the exchange ends: an idle keep-alive connection holds none, and it is reused", async () => {
-    // warm up: one exchange so the free list has a scratch
+  test("a keep-alive connection served, idle while others are served, is served again with its own fields", async () => {
     await raw(port, get("/warm"), (b) => complete(b.toString("latin1"), 1));
-    const before = scratchCounts();
     // a keep-alive connection that has been served and now sits idle
     let got = "";
     const idle = await Bun.connect({
@@ -162,17 +188,19 @@ describe("head scratch lent per exchange", () => {
         },
       },
     });
-    idle.write(get("/idle"));
+    idle.write(get("/idle", "X-Mine: first\r\n"));
     for (let i = 0; i < 250 && !complete(got, 1); i++) await Bun.sleep(20);
     expect(got).toStartWith("HTTP/1.1 200");
-    expect(scratchCounts()).toEqual(before); // returned while the connection stays open
-    // many more exchanges, sequential, on new and on the idle connection: no new scratch is made
-    for (let i = 0; i < 20; i++) await raw(port, get(`/n${i}`), (b) => complete(b.toString("latin1"), 1));
+    // many more exchanges, sequential, on other connections, then the idle one again
+    for (let i = 0; i < 20; i++) await raw(port, get(`/n${i}`, `X-Other: ${i}\r\n`), (b) => complete(b.toString("latin1"), 1));
     got = "";
-    idle.write(get("/again"));
+    idle.write(get("/again", "X-Mine: second\r\n"));
     for (let i = 0; i < 250 && !complete(got, 1); i++) await Bun.sleep(20);
-    expect(bodies(got)[0]).toStartWith("GET /again ");
-    expect(scratchCounts()).toEqual(before);
+    const again = bodies(got)[0]!;
+    expect(again).toStartWith("GET /again ");
+    expect(again).toContain("X-Mine: second\r\n");
+    expect(again).not.toContain("first");
+    expect(again).not.toContain("X-Other");
     idle.end();
   });
 
@@ -186,7 +214,7 @@ describe("head scratch lent per exchange", () => {
     expect(bb).toStartWith("GET /bare ");
     expect(bb).not.toContain("Secret");
     expect(bb).not.toContain("zzz");
-    // two exchanges in flight at once (each holds its own scratch), answered out of order
+    // two exchanges in flight at once (each head holds its own fields), answered out of order
     const [slow, fast] = await Promise.all([
       raw(port, get("/slow", "X-Who: slow\r\n"), (x) => complete(x.toString("latin1"), 1)),
       Bun.sleep(30).then(() => raw(port, get("/fast", "X-Who: fast\r\nX-Extra: e\r\n"), (x) => complete(x.toString("latin1"), 1))),
