@@ -14,7 +14,7 @@ import { accessLog } from "../access-log.ts";
 import { httpDate, options } from "../context.ts";
 import { stats } from "../stats.ts";
 import { BODY_BAD, BODY_CHUNKED, BODY_LENGTH, BodyReader } from "./body.ts";
-import type { ChunkSink } from "./chunked.ts";
+import { trailerObject, type ChunkSink } from "./chunked.ts";
 import type { ExchangeConn, TunnelUser } from "./conn.ts";
 import { ExchangePolicies, withFlag } from "./exchange-policies.ts";
 import { CONNECTING, DONE, FINISHED, NEW, STREAMING, TUNNEL, WAITING } from "./exchange-state.ts";
@@ -37,6 +37,7 @@ import { GRPC_DEADLINE_EXCEEDED } from "../../src/upstream/grpc-timeout.ts";
 import { startGrpcDeadline } from "./grpc-deadline.ts";
 import { lastChunkWithTrailers } from "./h2-upstream-heads.ts";
 import { upstreamH2Fields } from "./h2-request-fields.ts";
+import type { H2Framing } from "./h2-response.ts";
 import type { HeadScratch } from "./head-scratch.ts";
 
 const CONNECTED: OutlierResult = { kind: "connected" };
@@ -89,6 +90,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   private endAt = 0;
   /** Re-frames the data of a chunked request body (feedChunked); made for chunked requests only. */
   private chunkSink: ChunkSink | null = null;
+  private rawSink: ChunkSink | null = null;
   respBuf: Buffer | null = null;
   /** A gRPC request's grpc-timeout deadline (grpc-deadline.ts), or null. */
   deadline: ReturnType<typeof setTimeout> | null = null;
@@ -305,6 +307,8 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     const target = d.path ?? this.logPath;
     // an HTTP/2 cluster's streams take the head as fields (mirrors want the HTTP/1.1 bytes)
     const f = pool.h2 !== null && this.mirrors === null ? upstreamH2Fields(h, target, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, this, xfcc, pool.tls === null ? "http" : "https") : null;
+    // a chunked body from an HTTP/1.1 client goes to such a stream as data, not framed as chunks and scanned again
+    if (f !== null && h.chunked && this.reqBody.bytes === 0) this.up.rawBody = true;
     if (f !== null) this.up.setFields(f, () => upstreamHeadBytes(h, target, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, { xff: "", requestId: this.requestId }, xfcc));
     else this.up.setHead(upstreamHeadBytes(h, target, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, this, xfcc));
     if (h.expectContinue && !this.reqBody.done) this.ds.write(CONTINUE);
@@ -383,8 +387,10 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
    * HTTP/2 codec forwards them.
    */
   private feedChunked(buf: Buffer, start: number, end: number): number {
-    const r = this.reqBody.consume(buf, start, end, (this.chunkSink ??= (b, s, e) => this.bodyChunk(frameChunk(b, s, e))));
-    if (r >= 0) this.bodyChunk(this.pool?.h2 != null ? lastChunkWithTrailers(this.reqBody.chunked!.trailerBytes) : LAST_CHUNK);
+    // an HTTP/2 stream given the head as fields takes the data spans and the trailers as they are (forward(): up.rawBody)
+    const raw = this.up.rawBody;
+    const r = this.reqBody.consume(buf, start, end, raw ? (this.rawSink ??= (b, s, e) => this.bodyChunk(b.subarray(s, e))) : (this.chunkSink ??= (b, s, e) => this.bodyChunk(frameChunk(b, s, e))));
+    if (r >= 0) this.bodyChunk(raw ? new BodyEnd(trailerObject(this.reqBody.chunked!.trailerBytes)) : this.pool?.h2 != null ? lastChunkWithTrailers(this.reqBody.chunked!.trailerBytes) : LAST_CHUNK);
     return r;
   }
 
@@ -551,8 +557,8 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   onUpstreamData(conn: UpstreamConn, data: Buffer): void {
     onResponseData(this, conn, data);
   }
-  onUpstreamFields(conn: UpstreamConn, headers: IncomingHttpHeaders, ended: boolean, head: boolean): boolean {
-    return onResponseFields(this, conn, headers, ended, head);
+  onUpstreamFields(conn: UpstreamConn, headers: IncomingHttpHeaders, framing: H2Framing, head: boolean, web: boolean): boolean {
+    return onResponseFields(this, conn, headers, framing, head, web);
   }
   onUpstreamEnd(conn: UpstreamConn, trailers: IncomingHttpHeaders | null): void {
     if (conn === this.conn) onResponseEnd(this, conn, trailers);

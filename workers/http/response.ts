@@ -7,7 +7,10 @@ import type { OutlierResult } from "../../src/upstream/outlier.ts";
 import { options } from "../context.ts";
 import type { IncomingHttpHeaders } from "node:http2";
 import { BODY_BAD, BODY_CHUNKED, BODY_CLOSE, BODY_STREAM } from "./body.ts";
-import { h2ResponseFraming } from "./h2-response.ts";
+import type { H2Framing } from "./h2-response.ts";
+import { chunkFrame, h1FieldLines, h1Head, h1Suffix, writeH1Head } from "./h1-from-h2.ts";
+import { lastChunk } from "./h2-upstream-heads.ts";
+import { ChunkedScanner } from "./chunked.ts";
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
 import type { BodyReader } from "./body.ts";
 import type { ExchangeConn, TunnelUser } from "./conn.ts";
@@ -186,15 +189,23 @@ function fieldsHead(ex: ResponseExchange, conn: UpstreamConn, r: ResponseHead, b
 }
 
 /**
- * An HTTP/2 upstream's response head, as its fields, for a client on an
- * HTTP/2 stream (respondH2): no HTTP/1.1 text between them. Framed as
- * h1ResponseHead framed it: a sized body ends at its length, else the body
- * ends with the upstream's stream (onResponseEnd) and its trailers follow.
- * false: the client is not an HTTP/2 stream (the response comes as text).
+ * An HTTP/2 upstream's response head, as its fields (`f`: its framing,
+ * h2ResponseFraming), for a client on an HTTP/2 stream (respondH2) or on
+ * HTTP/1.1 (the head written from the fields, h1-from-h2.ts): no HTTP/1.1
+ * text between them. Framed as h1ResponseHead framed it: a sized body ends
+ * at its length, else the body ends with the upstream's stream
+ * (onResponseEnd) and its trailers follow (`web`: gRPC-Web, whose trailers
+ * come in the body instead). false: not taken, the response comes as text
+ * (an HTTP/1.0 client, or a head the text path must judge).
  */
-export function onResponseFields(ex: ResponseExchange, conn: UpstreamConn, h: IncomingHttpHeaders, ended: boolean, head: boolean): boolean {
+export function onResponseFields(ex: ResponseExchange, conn: UpstreamConn, h: IncomingHttpHeaders, f: H2Framing, head: boolean, web: boolean): boolean {
   const ds = ex.ds;
-  if (ds.respondH2 === undefined) return false;
+  let lines: string | null = null;
+  if (ds.respondH2 === undefined) {
+    if (ds.respondFields !== undefined || ex.head.minor === 0) return false;
+    lines = h1FieldLines(h, f.length, ex.responseOps);
+    if (lines === null) return false;
+  }
   if (ex.finished) return true;
   ds.touch();
   ex.upstreamAnswered();
@@ -202,7 +213,6 @@ export function onResponseFields(ex: ResponseExchange, conn: UpstreamConn, h: In
   r.status = Number(h[":status"]);
   const gs = h["grpc-status"];
   if (typeof gs === "string") r.grpcStatus = gs.trim();
-  const f = h2ResponseFraming(h, ended, head);
   if (f.length !== "") {
     r.contentLength = Number(f.length);
     if (!(r.contentLength >= 0)) {
@@ -218,8 +228,16 @@ export function onResponseFields(ex: ResponseExchange, conn: UpstreamConn, h: In
     else rb.initStream();
   } else rb.init(bodiless(r.status, ex.head.method) ? 0 : r.contentLength, false, false);
   ex.responseStarted();
-  ds.respondH2(h, f.length, f.trailing, ex.responseOps, options.serverHeader, ex.upstreamServiceTime);
-  if (rb.done) responseComplete(ex, conn, false);
+  if (lines === null) ds.respondH2!(h, f.length, f.trailing && !web, ex.responseOps, options.serverHeader, ex.upstreamServiceTime);
+  else {
+    r.chunked = rb.kind === BODY_STREAM;
+    const suffix = h1Suffix(ex.responseOps, options.serverHeader, ex.upstreamServiceTime, r.chunked, ex.connectionHeader);
+    // (a TLS connection's bridge keeps the buffers it is given: a fresh one each)
+    const n = ds.writeCopy === undefined || ds.tls !== null ? -1 : writeH1Head(HEAD_SCRATCH, lines, suffix);
+    const ok = n >= 0 ? ds.writeCopy!(HEAD_SCRATCH, n) : ds.write(h1Head(lines, suffix));
+    if (!ok) conn.pause();
+  }
+  if (rb.done) responseComplete(ex, conn, false, lines !== null);
   return true;
 }
 
@@ -229,7 +247,14 @@ export function onResponseEnd(ex: ResponseExchange, conn: UpstreamConn, trailers
   const rb = ex.respBody;
   // a sized body ends at its length: an end before it is a cut response
   if (rb.kind !== BODY_STREAM) return midBodyError(ex, REPLIES.upstream_reset_after_response);
-  if (trailers !== null) ex.ds.respondTrailers?.(trailers);
+  const ds = ex.ds;
+  if (ds.respondH2 === undefined) {
+    // HTTP/1.1: the last chunk with the trailers as a trailer section, checked as the text path's scanner checked it
+    const last = Buffer.from(lastChunk(trailers), "latin1");
+    if (new ChunkedScanner().scan(last, 0, last.length, null) !== last.length) return midBodyError(ex, REPLIES.upstream_protocol_error_after_response);
+    ex.bytesSent += last.length;
+    if (!ds.write(last)) conn.pause();
+  } else if (trailers !== null) ds.respondTrailers?.(trailers);
   rb.done = true;
   responseComplete(ex, conn, false);
 }
@@ -238,6 +263,14 @@ function writeBody(ex: ResponseExchange, conn: UpstreamConn, data: Buffer, start
   const rb = ex.respBody;
   const ds = ex.ds;
   let end: number;
+  if (rb.kind === BODY_STREAM && ds.respondH2 === undefined) {
+    // an HTTP/2 upstream's DATA to an HTTP/1.1 client (onResponseFields): one chunk each
+    if (data.length === start) return;
+    const c = chunkFrame(start === 0 ? data : data.subarray(start));
+    ex.bytesSent += c.length;
+    if (!ds.write(c)) conn.pause();
+    return;
+  }
   if (ex.decode || (rb.kind === BODY_CHUNKED && ds.respondFields !== undefined)) {
     const r = rb.done ? start : rb.consume(data, start, data.length, (b, s, e) => ds.write(b.subarray(s, e)));
     if (r === BODY_BAD) return midBodyError(ex, REPLIES.upstream_protocol_error_after_response);
