@@ -23,7 +23,7 @@ const seen = new Map<string, { headers: http2.IncomingHttpHeaders; body: Buffer;
 
 function upstream(): Promise<number> {
   server = http2.createServer();
-  server.on("stream", (st, headers) => {
+  server.on("stream", (st: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
     const path = String(headers[":path"]);
     const chunks: Buffer[] = [];
     let trailers: http2.IncomingHttpHeaders | null = null;

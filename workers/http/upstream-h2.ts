@@ -69,8 +69,8 @@ export class H2StreamConn extends UpstreamConn {
     user: UpstreamUser,
   ) {
     super(sessions, user, session.tls, session.sni);
-    // the exchange writes the request head through the outbox onto `socket`
-    this.socket = { write: (d: string | Uint8Array) => (this.fromExchange(typeof d === "string" ? Buffer.from(d, "latin1") : Buffer.from(d)), d.length) } as never;
+    // not null: the exchange writes to a conn with a socket; every write comes through write() (one shared stand-in, no closure per stream)
+    this.socket = NO_SOCKET;
   }
 
   override get localAddress(): string {
@@ -359,6 +359,13 @@ export class H2StreamConn extends UpstreamConn {
 }
 
 const CRLF = Buffer.from("\r\n", "latin1");
+
+/** An H2StreamConn's `socket`: bytes go through its write(), never to this. */
+const NO_SOCKET = {
+  write(): number {
+    throw new Error("H2StreamConn: write through the conn");
+  },
+} as never;
 
 /** The H2StreamConn a node:http2 client stream serves (set in startStream). */
 const OWNER = Symbol("h2StreamConn");
