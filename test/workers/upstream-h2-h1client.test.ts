@@ -9,7 +9,7 @@
 // response and a cut body after it.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import http2 from "node:http2";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import { compileYaml } from "../unit/pipeline-helpers.ts";
 import { frame } from "./grpc-backend.ts";
 import { raw, WorkerHarness } from "./harness.ts";
@@ -18,6 +18,7 @@ import { freePort } from "./snapshot-fixture.ts";
 let w: WorkerHarness;
 let gw = 0;
 let server: http2.Http2Server;
+let hugeWritten = 0;
 /** What the upstream saw of the last request per path. */
 const seen = new Map<string, { headers: http2.IncomingHttpHeaders; body: Buffer; trailers: http2.IncomingHttpHeaders | null }>();
 
@@ -71,6 +72,33 @@ function upstream(): Promise<number> {
         case "/cut":
           st.respond({ ":status": 200, "content-length": "10" });
           return void st.end("abc");
+        case "/big": {
+          // 4 MB unsized in 16 KB writes, honouring backpressure
+          st.respond({ ":status": 200, "content-type": "application/octet-stream" });
+          let left = 256;
+          const piece = Buffer.alloc(16 * 1024, 0x61);
+          const more = () => {
+            while (left > 0) {
+              left--;
+              if (left === 0) return void st.end(piece);
+              if (!st.write(piece)) return void st.once("drain", more);
+            }
+          };
+          return more();
+        }
+        case "/huge": {
+          // 64 MB unsized, honouring backpressure; hugeWritten counts what the upstream got rid of
+          st.respond({ ":status": 200 });
+          const piece = Buffer.alloc(64 * 1024, 0x62);
+          const more = () => {
+            while (hugeWritten < 64 * 1024 * 1024 && !st.destroyed) {
+              hugeWritten += piece.length;
+              if (!st.write(piece)) return void st.once("drain", more);
+            }
+            if (!st.destroyed) st.end();
+          };
+          return more();
+        }
         case "/grpc":
           st.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
           st.on("wantTrailers", () => st.sendTrailers({ "grpc-status": "0", "grpc-message": "fine" }));
@@ -234,6 +262,42 @@ describe("HTTP/1.1 client → h2c upstream", () => {
     expect(s.status).toBe("HTTP/1.1 200 OK");
     expect(s.lines).not.toContain("transfer-encoding: chunked");
     expect(s.body).toBe("abcd");
+  });
+
+  test("a 4 MB unsized answer arrives whole and in order as chunks (held per turn, written at most 64 KB at a time plus one DATA)", async () => {
+    const r = await raw(gw, "GET /big HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n", undefined, 15000);
+    let rest = r.bytes.subarray(r.bytes.indexOf("\r\n\r\n") + 4);
+    let total = 0;
+    let bad = 0;
+    for (;;) {
+      const nl = rest.indexOf("\r\n");
+      const n = parseInt(rest.subarray(0, nl).toString("latin1"), 16);
+      if (n === 0) break;
+      const d = rest.subarray(nl + 2, nl + 2 + n);
+      for (let i = 0; i < d.length; i++) if (d[i] !== 0x61) bad++;
+      total += n;
+      rest = rest.subarray(nl + 2 + n + 2);
+    }
+    expect(bad).toBe(0);
+    expect(total).toBe(4 * 1024 * 1024);
+    expect(rest.toString("latin1")).toBe("0\r\n\r\n");
+  });
+
+  test("flow control: an HTTP/1.1 client that stops reading holds the upstream back (bounded buffering)", async () => {
+    const sock = net.connect(gw, "127.0.0.1");
+    await new Promise<void>((r) => sock.once("connect", () => r()));
+    sock.write("GET /huge HTTP/1.1\r\nhost: a\r\n\r\n");
+    let got = 0;
+    sock.on("data", (d: Buffer) => {
+      got += d.length;
+      if (got > 256 * 1024) sock.pause();
+    });
+    await Bun.sleep(800);
+    const at = hugeWritten;
+    await Bun.sleep(400);
+    sock.destroy();
+    expect(at).toBeLessThan(32 * 1024 * 1024);
+    expect(hugeWritten - at).toBeLessThan(4 * 1024 * 1024); // stalled, not streaming on into memory
   });
 
   test("gRPC from an HTTP/1.1 client: messages as chunks, grpc-status in the trailer section", async () => {

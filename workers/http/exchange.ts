@@ -24,7 +24,7 @@ import { localOps } from "./route-actions.ts";
 import { BodyEnd, UpstreamRequest } from "./upstream-request.ts";
 import type { RequestHead } from "./parse-request.ts";
 import type { ResponseHead } from "./parse-response.ts";
-import { onResponseData, onResponseEnd, onResponseFields, onUpstreamGone, type ResponseExchange } from "./response.ts";
+import { onResponseData, onResponseEnd, onResponseFields, onUpstreamGone, type H1Held, type ResponseExchange } from "./response.ts";
 import type { UpstreamConn, UpstreamUser } from "./upstream-conn.ts";
 import { securityGate } from "./security-gate.ts";
 import type { EndpointPool } from "./upstream-pool.ts";
@@ -92,6 +92,8 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   private chunkSink: ChunkSink | null = null;
   private rawSink: ChunkSink | null = null;
   respBuf: Buffer | null = null;
+  /** HTTP/1.1 client of an HTTP/2 upstream: response bytes of this turn not written yet (response.ts). */
+  h1Held: H1Held | null = null;
   /** A gRPC request's grpc-timeout deadline (grpc-deadline.ts), or null. */
   deadline: ReturnType<typeof setTimeout> | null = null;
   resp: ResponseHead | null = null;

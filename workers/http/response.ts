@@ -48,6 +48,8 @@ export interface ResponseExchange extends TunnelUser {
   readonly respDone: boolean;
   /** Response head bytes received so far (split over reads). */
   respBuf: Buffer | null;
+  /** An HTTP/1.1 client's response bytes held until the end of the turn (an HTTP/2 upstream's head, DATA and trailers): one write. */
+  h1Held: H1Held | null;
   resp: ResponseHead | null;
   /** Decode a chunked response for an HTTP/1.0 client. */
   readonly decode: boolean;
@@ -232,6 +234,11 @@ export function onResponseFields(ex: ResponseExchange, conn: UpstreamConn, h: In
   else {
     r.chunked = rb.kind === BODY_STREAM;
     const suffix = h1Suffix(ex.responseOps, options.serverHeader, ex.upstreamServiceTime, r.chunked, ex.connectionHeader);
+    if (!rb.done) {
+      // the body (and the trailers) usually come in the same turn: held, then written with it
+      holdH1(ex).head(lines, suffix);
+      return true;
+    }
     // (a TLS connection's bridge keeps the buffers it is given: a fresh one each)
     const n = ds.writeCopy === undefined || ds.tls !== null ? -1 : writeH1Head(HEAD_SCRATCH, lines, suffix);
     const ok = n >= 0 ? ds.writeCopy!(HEAD_SCRATCH, n) : ds.write(h1Head(lines, suffix));
@@ -239,6 +246,72 @@ export function onResponseFields(ex: ResponseExchange, conn: UpstreamConn, h: In
   }
   if (rb.done) responseComplete(ex, conn, false, lines !== null);
   return true;
+}
+
+/** Response bytes for an HTTP/1.1 client held in one turn: the head (as text) and body pieces, written at once. */
+export class H1Held {
+  lines = "";
+  suffix = "";
+  readonly bufs: Buffer[] = [];
+  /** Body bytes held (the head not counted). */
+  bytes = 0;
+
+  head(lines: string, suffix: string): void {
+    this.lines = lines;
+    this.suffix = suffix;
+  }
+
+  add(b: Buffer): void {
+    this.bufs.push(b);
+    this.bytes += b.length;
+  }
+}
+
+/** Exchanges with held bytes, written in one microtask at the end of the turn. */
+let heldQueue: ResponseExchange[] = [];
+
+function holdH1(ex: ResponseExchange): H1Held {
+  let h = ex.h1Held;
+  if (h === null) {
+    h = ex.h1Held = new H1Held();
+    if (heldQueue.length === 0) queueMicrotask(flushHeldQueue);
+    heldQueue.push(ex);
+  }
+  return h;
+}
+
+function holdBody(ex: ResponseExchange, b: Buffer): void {
+  const h = holdH1(ex);
+  h.add(b);
+  if (h.bytes > COALESCE) flushHeld(ex);
+}
+
+function flushHeldQueue(): void {
+  const q = heldQueue;
+  heldQueue = [];
+  for (let i = 0; i < q.length; i++) flushHeld(q[i]!);
+}
+
+/** Write what `ex` holds (before anything that ends or fails its response, and at the end of the turn). */
+function flushHeld(ex: ResponseExchange): void {
+  const h = ex.h1Held;
+  if (h === null) return;
+  ex.h1Held = null;
+  if (ex.finished) return; // the exchange ended without this response (the client connection is going away)
+  const ds = ex.ds;
+  const bufs = h.bufs;
+  let ok: boolean;
+  // (a TLS connection's bridge keeps the buffers it is given: a fresh one each)
+  const n = ds.writeCopy === undefined || ds.tls !== null || h.bytes >= HEAD_SCRATCH.length ? -1 : writeH1Head(HEAD_SCRATCH, h.lines, h.suffix);
+  if (n >= 0 && n + h.bytes <= HEAD_SCRATCH.length) {
+    let pos = n;
+    for (let i = 0; i < bufs.length; i++) pos += bufs[i]!.copy(HEAD_SCRATCH, pos);
+    ok = ds.writeCopy!(HEAD_SCRATCH, pos);
+  } else {
+    const parts = h.lines === "" ? bufs : [h1Head(h.lines, h.suffix), ...bufs];
+    ok = ds.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+  }
+  if (!ok) ex.conn?.pause();
 }
 
 /** The upstream's HTTP/2 stream ended (after onResponseFields took its head), with its trailers. */
@@ -253,7 +326,7 @@ export function onResponseEnd(ex: ResponseExchange, conn: UpstreamConn, trailers
     const last = Buffer.from(lastChunk(trailers), "latin1");
     if (new ChunkedScanner().scan(last, 0, last.length, null) !== last.length) return midBodyError(ex, REPLIES.upstream_protocol_error_after_response);
     ex.bytesSent += last.length;
-    if (!ds.write(last)) conn.pause();
+    holdBody(ex, last); // written by responseComplete, with what the turn held
   } else if (trailers !== null) ds.respondTrailers?.(trailers);
   rb.done = true;
   responseComplete(ex, conn, false);
@@ -268,7 +341,7 @@ function writeBody(ex: ResponseExchange, conn: UpstreamConn, data: Buffer, start
     if (data.length === start) return;
     const c = chunkFrame(start === 0 ? data : data.subarray(start));
     ex.bytesSent += c.length;
-    if (!ds.write(c)) conn.pause();
+    holdBody(ex, c);
     return;
   }
   if (ex.decode || (rb.kind === BODY_CHUNKED && ds.respondFields !== undefined)) {
@@ -283,13 +356,18 @@ function writeBody(ex: ResponseExchange, conn: UpstreamConn, data: Buffer, start
     end = r < 0 ? data.length : r;
     const bl = end - start;
     ex.bytesSent += bl;
-    if (bl > 0 && !ds.write(start === 0 && end === data.length ? data : data.subarray(start, end))) conn.pause();
+    if (bl > 0) {
+      const part = start === 0 && end === data.length ? data : data.subarray(start, end);
+      if (ex.h1Held !== null) holdBody(ex, part);
+      else if (!ds.write(part)) conn.pause();
+    }
   }
   if (rb.done) responseComplete(ex, conn, end < data.length);
 }
 
 /** `atHead`: the response ended in the read its head came in (the exchange reuses that clock reading). */
 function responseComplete(ex: ResponseExchange, conn: UpstreamConn, extraBytes: boolean, atHead = false): void {
+  if (ex.h1Held !== null) flushHeld(ex);
   const r = ex.resp!;
   const reusable = !extraBytes && !r.close && ex.respBody.kind !== BODY_CLOSE && ex.reqComplete && !ex.discard;
   ex.responseEnded(conn, reusable, atHead);
@@ -308,6 +386,7 @@ function protocolError(ex: ResponseExchange): void {
 
 /** The upstream failed after the response started: no reply possible, the client connection is closed. */
 function midBodyError(ex: ResponseExchange, row: ReplyRow): void {
+  if (ex.h1Held !== null) flushHeld(ex); // what came before the failure reaches the client first
   ex.failAfterResponse(row);
 }
 
@@ -316,6 +395,7 @@ const CONNECT_FAILED: OutlierResult = { kind: "connectFailed" };
 const TIMEOUT: OutlierResult = { kind: "timeout" };
 
 export function onUpstreamGone(ex: ResponseExchange, failure: UpstreamFailure): void {
+  if (ex.h1Held !== null) flushHeld(ex);
   if (ex.finished) return;
   if (ex.tunnel) return ex.tunnelClosed();
   if (ex.resp === null) {
