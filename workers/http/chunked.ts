@@ -150,4 +150,13 @@ export function trailerFields(bytes: number[] | null): [string, string][] {
 }
 
 /** Fields that may not travel as trailers (RFC 9110 §6.5.1: framing, routing, connection). */
+/** trailerFields as an object (a repeated name: the last value), as an HTTP/2 stream sends them. */
+export function trailerObject(bytes: number[] | null): Record<string, string> | null {
+  const pairs = trailerFields(bytes);
+  if (pairs.length === 0) return null;
+  const out: Record<string, string> = {};
+  for (const [n, v] of pairs) out[n] = v;
+  return out;
+}
+
 export const TRAILER_FORBIDDEN = new Set(["content-length", "transfer-encoding", "host", "connection", "keep-alive", "te", "trailer", "upgrade", "proxy-connection"]);

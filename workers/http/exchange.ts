@@ -14,17 +14,17 @@ import { accessLog } from "../access-log.ts";
 import { httpDate, options } from "../context.ts";
 import { stats } from "../stats.ts";
 import { BODY_BAD, BODY_CHUNKED, BODY_LENGTH, BodyReader } from "./body.ts";
-import type { ChunkSink } from "./chunked.ts";
+import { trailerObject, type ChunkSink } from "./chunked.ts";
 import type { ExchangeConn, TunnelUser } from "./conn.ts";
 import { ExchangePolicies, withFlag } from "./exchange-policies.ts";
 import { CONNECTING, DONE, FINISHED, NEW, STREAMING, TUNNEL, WAITING } from "./exchange-state.ts";
 import { localIds, localResponseHead } from "./heads-out.ts";
-import { forwardIds, upstreamHeadAgain, upstreamHeadBytes, upstreamHeadInto } from "./request-head-bytes.ts";
+import { forwardIds, upstreamHeadAgain, upstreamHeadInto } from "./request-head-bytes.ts";
 import { localOps } from "./route-actions.ts";
 import { BodyEnd, type HeadMaker, UpstreamRequest } from "./upstream-request.ts";
 import { RequestHead } from "./parse-request.ts";
 import type { ResponseHead } from "./parse-response.ts";
-import { onResponseData, onResponseEnd, onResponseFields, onUpstreamGone, type ResponseExchange } from "./response.ts";
+import { onResponseData, onResponseEnd, onResponseFields, onUpstreamGone, type H1Held, type ResponseExchange } from "./response.ts";
 import type { UpstreamConn, UpstreamUser } from "./upstream-conn.ts";
 import { securityGate } from "./security-gate.ts";
 import type { EndpointPool } from "./upstream-pool.ts";
@@ -37,6 +37,7 @@ import { GRPC_DEADLINE_EXCEEDED } from "../../src/upstream/grpc-timeout.ts";
 import { startGrpcDeadline } from "./grpc-deadline.ts";
 import { lastChunkWithTrailers } from "./h2-upstream-heads.ts";
 import { upstreamH2Fields } from "./h2-request-fields.ts";
+import type { H2Framing } from "./h2-response.ts";
 
 const CONNECTED: OutlierResult = { kind: "connected" };
 /** One `{kind: "status"}` result per status code, shared (outlier detection only reads it): no object per response. */
@@ -120,7 +121,10 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   private endAt = 0;
   /** Re-frames the data of a chunked request body (feedChunked); made for chunked requests only. */
   private chunkSink: ChunkSink | null = null;
+  private rawSink: ChunkSink | null = null;
   respBuf: Buffer | null = null;
+  /** HTTP/1.1 client of an HTTP/2 upstream: response bytes of this turn not written yet (response.ts). */
+  h1Held: H1Held | null = null;
   /** A gRPC request's grpc-timeout deadline (grpc-deadline.ts), or null. */
   deadline: ReturnType<typeof setTimeout> | null = null;
   resp: ResponseHead | null = null;
@@ -182,6 +186,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.tHead = 0;
     this.endAt = 0;
     this.chunkSink = null;
+    this.rawSink = null;
     this.respBuf = null;
     this.deadline = null;
     this.resp = null;
@@ -190,6 +195,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.closeDownstream = false;
     this.responseOps = NO_OPS;
     this.clientIp = "";
+    this.h1Held = null;
     if (ds.h2Stream) this.protocol = "HTTP/2";
   }
 
@@ -414,7 +420,9 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     const target = d.path ?? this.logPath;
     // an HTTP/2 cluster's streams take the head as fields (mirrors want the HTTP/1.1 bytes)
     const f = pool.h2 !== null && this.mirrors === null ? upstreamH2Fields(h, target, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, this, xfcc, pool.tls === null ? "http" : "https") : null;
-    if (f !== null) this.up.setFields(f, () => upstreamHeadBytes(h, target, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, { xff: "", requestId: this.requestId }, xfcc));
+    // a chunked body from an HTTP/1.1 client goes to such a stream as data, not framed as chunks and scanned again
+    if (f !== null && h.chunked && this.reqBody.bytes === 0) this.up.rawBody = true;
+    if (f !== null) this.up.setFields(f, () => upstreamHeadAgain(h, target, d.authority, "", d.originalPath, d.requestHeaders, this, xfcc)); // the ids upstreamH2Fields set
     else {
       forwardIds(h, this.ds.remoteIp, this); // the ids now (the log, a local reply); the head is made when it is sent
       this.up.setMaker(this);
@@ -506,8 +514,10 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
    * HTTP/2 codec forwards them.
    */
   private feedChunked(buf: Buffer, start: number, end: number): number {
-    const r = this.reqBody.consume(buf, start, end, (this.chunkSink ??= (b, s, e) => this.bodyChunk(frameChunk(b, s, e))));
-    if (r >= 0) this.bodyChunk(this.pool?.h2 != null ? lastChunkWithTrailers(this.reqBody.chunked!.trailerBytes) : LAST_CHUNK);
+    // an HTTP/2 stream given the head as fields takes the data spans and the trailers as they are (forward(): up.rawBody)
+    const raw = this.up.rawBody;
+    const r = this.reqBody.consume(buf, start, end, raw ? (this.rawSink ??= (b, s, e) => this.bodyChunk(b.subarray(s, e))) : (this.chunkSink ??= (b, s, e) => this.bodyChunk(frameChunk(b, s, e))));
+    if (r >= 0) this.bodyChunk(raw ? new BodyEnd(trailerObject(this.reqBody.chunked!.trailerBytes)) : this.pool?.h2 != null ? lastChunkWithTrailers(this.reqBody.chunked!.trailerBytes) : LAST_CHUNK);
     return r;
   }
 
@@ -678,8 +688,8 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   onUpstreamData(conn: UpstreamConn, data: Buffer): void {
     onResponseData(this, conn, data);
   }
-  onUpstreamFields(conn: UpstreamConn, headers: IncomingHttpHeaders, ended: boolean, head: boolean): boolean {
-    return onResponseFields(this, conn, headers, ended, head);
+  onUpstreamFields(conn: UpstreamConn, headers: IncomingHttpHeaders, framing: H2Framing, head: boolean, web: boolean): boolean {
+    return onResponseFields(this, conn, headers, framing, head, web);
   }
   onUpstreamEnd(conn: UpstreamConn, trailers: IncomingHttpHeaders | null): void {
     if (conn === this.conn) onResponseEnd(this, conn, trailers);

@@ -131,6 +131,11 @@ export function textResponseFields(head: string): { fields: OutgoingHttpHeaders;
 /** Response fields never passed on: hop-by-hop, and what the gateway sets itself (response-head.ts drops the same). */
 const NOT_PASSED = new Set<string>([...HOP, "te", "expect", "server", "x-envoy-upstream-service-time", "content-length"]);
 
+export interface H2Framing {
+  length: string;
+  trailing: boolean;
+}
+
 /**
  * How an HTTP/2 upstream's response is framed for the client, as
  * h1ResponseHead (h2-upstream-heads.ts) framed it in HTTP/1.1: `length` the
@@ -138,7 +143,7 @@ const NOT_PASSED = new Set<string>([...HOP, "te", "expect", "server", "x-envoy-u
  * may follow, `trailing`). Headers that ended the stream: a length of 0
  * (HEAD / 204 / 304 keep the upstream's); gRPC is never sized.
  */
-export function h2ResponseFraming(h: IncomingHttpHeaders, ended: boolean, head: boolean): { length: string; trailing: boolean } {
+export function h2ResponseFraming(h: IncomingHttpHeaders, ended: boolean, head: boolean): H2Framing {
   const status = Number(h[":status"]);
   const bodiless = head || status === 204 || status === 304;
   if (ended && !bodiless) return { length: "0", trailing: false };

@@ -7,7 +7,10 @@ import type { OutlierResult } from "../../src/upstream/outlier.ts";
 import { options } from "../context.ts";
 import type { IncomingHttpHeaders } from "node:http2";
 import { BODY_BAD, BODY_CHUNKED, BODY_CLOSE, BODY_STREAM } from "./body.ts";
-import { h2ResponseFraming } from "./h2-response.ts";
+import type { H2Framing } from "./h2-response.ts";
+import { chunkFrame, h1FieldLines, h1Head, h1Suffix, writeH1Head } from "./h1-from-h2.ts";
+import { lastChunk } from "./h2-upstream-heads.ts";
+import { ChunkedScanner } from "./chunked.ts";
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
 import type { BodyReader } from "./body.ts";
 import type { ExchangeConn, TunnelUser } from "./conn.ts";
@@ -45,6 +48,8 @@ export interface ResponseExchange extends TunnelUser {
   readonly respDone: boolean;
   /** Response head bytes received so far (split over reads). */
   respBuf: Buffer | null;
+  /** An HTTP/1.1 client's response bytes held until the end of the turn (an HTTP/2 upstream's head, DATA and trailers): one write. */
+  h1Held: H1Held | null;
   resp: ResponseHead | null;
   /** Decode a chunked response for an HTTP/1.0 client. */
   readonly decode: boolean;
@@ -186,15 +191,23 @@ function fieldsHead(ex: ResponseExchange, conn: UpstreamConn, r: ResponseHead, b
 }
 
 /**
- * An HTTP/2 upstream's response head, as its fields, for a client on an
- * HTTP/2 stream (respondH2): no HTTP/1.1 text between them. Framed as
- * h1ResponseHead framed it: a sized body ends at its length, else the body
- * ends with the upstream's stream (onResponseEnd) and its trailers follow.
- * false: the client is not an HTTP/2 stream (the response comes as text).
+ * An HTTP/2 upstream's response head, as its fields (`f`: its framing,
+ * h2ResponseFraming), for a client on an HTTP/2 stream (respondH2) or on
+ * HTTP/1.1 (the head written from the fields, h1-from-h2.ts): no HTTP/1.1
+ * text between them. Framed as h1ResponseHead framed it: a sized body ends
+ * at its length, else the body ends with the upstream's stream
+ * (onResponseEnd) and its trailers follow (`web`: gRPC-Web, whose trailers
+ * come in the body instead). false: not taken, the response comes as text
+ * (an HTTP/1.0 client, or a head the text path must judge).
  */
-export function onResponseFields(ex: ResponseExchange, conn: UpstreamConn, h: IncomingHttpHeaders, ended: boolean, head: boolean): boolean {
+export function onResponseFields(ex: ResponseExchange, conn: UpstreamConn, h: IncomingHttpHeaders, f: H2Framing, head: boolean, web: boolean): boolean {
   const ds = ex.ds;
-  if (ds.respondH2 === undefined) return false;
+  let lines: string | null = null;
+  if (ds.respondH2 === undefined) {
+    if (ds.respondFields !== undefined || ex.head.minor === 0) return false;
+    lines = h1FieldLines(h, f.length, ex.responseOps);
+    if (lines === null) return false;
+  }
   if (ex.finished) return true;
   ds.touch();
   ex.upstreamAnswered();
@@ -202,7 +215,6 @@ export function onResponseFields(ex: ResponseExchange, conn: UpstreamConn, h: In
   r.status = Number(h[":status"]);
   const gs = h["grpc-status"];
   if (typeof gs === "string") r.grpcStatus = gs.trim();
-  const f = h2ResponseFraming(h, ended, head);
   if (f.length !== "") {
     r.contentLength = Number(f.length);
     if (!(r.contentLength >= 0)) {
@@ -218,9 +230,88 @@ export function onResponseFields(ex: ResponseExchange, conn: UpstreamConn, h: In
     else rb.initStream();
   } else rb.init(bodiless(r.status, ex.head.method) ? 0 : r.contentLength, false, false);
   ex.responseStarted();
-  ds.respondH2(h, f.length, f.trailing, ex.responseOps, options.serverHeader, ex.upstreamServiceTime);
-  if (rb.done) responseComplete(ex, conn, false);
+  if (lines === null) ds.respondH2!(h, f.length, f.trailing && !web, ex.responseOps, options.serverHeader, ex.upstreamServiceTime);
+  else {
+    r.chunked = rb.kind === BODY_STREAM;
+    const suffix = h1Suffix(ex.responseOps, options.serverHeader, ex.upstreamServiceTime, r.chunked, ex.connectionHeader);
+    if (!rb.done) {
+      // the body (and the trailers) usually come in the same turn: held, then written with it
+      holdH1(ex).head(lines, suffix);
+      return true;
+    }
+    // (a TLS connection's bridge keeps the buffers it is given: a fresh one each)
+    const n = ds.writeCopy === undefined || ds.tls !== null ? -1 : writeH1Head(HEAD_SCRATCH, lines, suffix);
+    const ok = n >= 0 ? ds.writeCopy!(HEAD_SCRATCH, n) : ds.write(h1Head(lines, suffix));
+    if (!ok) conn.pause();
+  }
+  if (rb.done) responseComplete(ex, conn, false, lines !== null);
   return true;
+}
+
+/** Response bytes for an HTTP/1.1 client held in one turn: the head (as text) and body pieces, written at once. */
+export class H1Held {
+  lines = "";
+  suffix = "";
+  readonly bufs: Buffer[] = [];
+  /** Body bytes held (the head not counted). */
+  bytes = 0;
+
+  head(lines: string, suffix: string): void {
+    this.lines = lines;
+    this.suffix = suffix;
+  }
+
+  add(b: Buffer): void {
+    this.bufs.push(b);
+    this.bytes += b.length;
+  }
+}
+
+/** Exchanges with held bytes, written in one microtask at the end of the turn. */
+let heldQueue: ResponseExchange[] = [];
+
+function holdH1(ex: ResponseExchange): H1Held {
+  let h = ex.h1Held;
+  if (h === null) {
+    h = ex.h1Held = new H1Held();
+    if (heldQueue.length === 0) queueMicrotask(flushHeldQueue);
+    heldQueue.push(ex);
+  }
+  return h;
+}
+
+function holdBody(ex: ResponseExchange, b: Buffer): void {
+  const h = holdH1(ex);
+  h.add(b);
+  if (h.bytes > COALESCE) flushHeld(ex);
+}
+
+function flushHeldQueue(): void {
+  const q = heldQueue;
+  heldQueue = [];
+  for (let i = 0; i < q.length; i++) flushHeld(q[i]!);
+}
+
+/** Write what `ex` holds (before anything that ends or fails its response, and at the end of the turn). */
+function flushHeld(ex: ResponseExchange): void {
+  const h = ex.h1Held;
+  if (h === null) return;
+  ex.h1Held = null;
+  if (ex.finished) return; // the exchange ended without this response (the client connection is going away)
+  const ds = ex.ds;
+  const bufs = h.bufs;
+  let ok: boolean;
+  // (a TLS connection's bridge keeps the buffers it is given: a fresh one each)
+  const n = ds.writeCopy === undefined || ds.tls !== null || h.bytes >= HEAD_SCRATCH.length ? -1 : writeH1Head(HEAD_SCRATCH, h.lines, h.suffix);
+  if (n >= 0 && n + h.bytes <= HEAD_SCRATCH.length) {
+    let pos = n;
+    for (let i = 0; i < bufs.length; i++) pos += bufs[i]!.copy(HEAD_SCRATCH, pos);
+    ok = ds.writeCopy!(HEAD_SCRATCH, pos);
+  } else {
+    const parts = h.lines === "" ? bufs : [h1Head(h.lines, h.suffix), ...bufs];
+    ok = ds.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+  }
+  if (!ok) ex.conn?.pause();
 }
 
 /** The upstream's HTTP/2 stream ended (after onResponseFields took its head), with its trailers. */
@@ -229,7 +320,14 @@ export function onResponseEnd(ex: ResponseExchange, conn: UpstreamConn, trailers
   const rb = ex.respBody;
   // a sized body ends at its length: an end before it is a cut response
   if (rb.kind !== BODY_STREAM) return midBodyError(ex, REPLIES.upstream_reset_after_response);
-  if (trailers !== null) ex.ds.respondTrailers?.(trailers);
+  const ds = ex.ds;
+  if (ds.respondH2 === undefined) {
+    // HTTP/1.1: the last chunk with the trailers as a trailer section, checked as the text path's scanner checked it
+    const last = Buffer.from(lastChunk(trailers), "latin1");
+    if (new ChunkedScanner().scan(last, 0, last.length, null) !== last.length) return midBodyError(ex, REPLIES.upstream_protocol_error_after_response);
+    ex.bytesSent += last.length;
+    holdBody(ex, last); // written by responseComplete, with what the turn held
+  } else if (trailers !== null) ds.respondTrailers?.(trailers);
   rb.done = true;
   responseComplete(ex, conn, false);
 }
@@ -238,6 +336,14 @@ function writeBody(ex: ResponseExchange, conn: UpstreamConn, data: Buffer, start
   const rb = ex.respBody;
   const ds = ex.ds;
   let end: number;
+  if (rb.kind === BODY_STREAM && ds.respondH2 === undefined) {
+    // an HTTP/2 upstream's DATA to an HTTP/1.1 client (onResponseFields): one chunk each
+    if (data.length === start) return;
+    const c = chunkFrame(start === 0 ? data : data.subarray(start));
+    ex.bytesSent += c.length;
+    holdBody(ex, c);
+    return;
+  }
   if (ex.decode || (rb.kind === BODY_CHUNKED && ds.respondFields !== undefined)) {
     const r = rb.done ? start : rb.consume(data, start, data.length, (b, s, e) => ds.write(b.subarray(s, e)));
     if (r === BODY_BAD) return midBodyError(ex, REPLIES.upstream_protocol_error_after_response);
@@ -250,13 +356,18 @@ function writeBody(ex: ResponseExchange, conn: UpstreamConn, data: Buffer, start
     end = r < 0 ? data.length : r;
     const bl = end - start;
     ex.bytesSent += bl;
-    if (bl > 0 && !ds.write(start === 0 && end === data.length ? data : data.subarray(start, end))) conn.pause();
+    if (bl > 0) {
+      const part = start === 0 && end === data.length ? data : data.subarray(start, end);
+      if (ex.h1Held !== null) holdBody(ex, part);
+      else if (!ds.write(part)) conn.pause();
+    }
   }
   if (rb.done) responseComplete(ex, conn, end < data.length);
 }
 
 /** `atHead`: the response ended in the read its head came in (the exchange reuses that clock reading). */
 function responseComplete(ex: ResponseExchange, conn: UpstreamConn, extraBytes: boolean, atHead = false): void {
+  if (ex.h1Held !== null) flushHeld(ex);
   const r = ex.resp!;
   const reusable = !extraBytes && !r.close && ex.respBody.kind !== BODY_CLOSE && ex.reqComplete && !ex.discard;
   ex.responseEnded(conn, reusable, atHead);
@@ -275,6 +386,7 @@ function protocolError(ex: ResponseExchange): void {
 
 /** The upstream failed after the response started: no reply possible, the client connection is closed. */
 function midBodyError(ex: ResponseExchange, row: ReplyRow): void {
+  if (ex.h1Held !== null) flushHeld(ex); // what came before the failure reaches the client first
   ex.failAfterResponse(row);
 }
 
@@ -283,6 +395,7 @@ const CONNECT_FAILED: OutlierResult = { kind: "connectFailed" };
 const TIMEOUT: OutlierResult = { kind: "timeout" };
 
 export function onUpstreamGone(ex: ResponseExchange, failure: UpstreamFailure): void {
+  if (ex.h1Held !== null) flushHeld(ex);
   if (ex.finished) return;
   if (ex.tunnel) return ex.tunnelClosed();
   if (ex.resp === null) {

@@ -7,6 +7,7 @@ import { connectWithTimeout } from "../connect.ts";
 import { coarseNow, reportError } from "../context.ts";
 import type { IncomingHttpHeaders } from "node:http2";
 import type { H2RequestHead } from "./h2-upstream-heads.ts";
+import type { H2Framing } from "./h2-response.ts";
 import { Outbox } from "./outbox.ts";
 import { connectOptions, verifyUpstream, type UpstreamTlsRuntime } from "./upstream-tls.ts";
 
@@ -30,12 +31,13 @@ export interface UpstreamUser {
   onUpstreamClose(conn: UpstreamConn, failure: UpstreamFailure): void;
   /**
    * HTTP/2 upstreams (upstream-h2.ts): the response head as the stream's
-   * fields (`ended`: they ended the stream; `head`: a HEAD request). false:
-   * not taken, the response comes as HTTP/1.1 bytes through onUpstreamData.
-   * Once taken, DATA comes through onUpstreamData as it is, and the stream's
-   * end (with its trailers) through onUpstreamEnd.
+   * fields (`framing`: h2-response.ts h2ResponseFraming; `head`: a HEAD
+   * request; `web`: gRPC-Web, its trailers come as a last message of the
+   * body). false: not taken, the response comes as HTTP/1.1 bytes through
+   * onUpstreamData. Once taken, DATA comes through onUpstreamData as it is,
+   * and the stream's end (with its trailers) through onUpstreamEnd.
    */
-  onUpstreamFields?(conn: UpstreamConn, headers: IncomingHttpHeaders, ended: boolean, head: boolean): boolean;
+  onUpstreamFields?(conn: UpstreamConn, headers: IncomingHttpHeaders, framing: H2Framing, head: boolean, web: boolean): boolean;
   onUpstreamEnd?(conn: UpstreamConn, trailers: IncomingHttpHeaders | null): void;
 }
 

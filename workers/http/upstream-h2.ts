@@ -8,6 +8,7 @@
 import * as http2 from "node:http2";
 import { reportError } from "../context.ts";
 import { ChunkedScanner, CHUNKED_BAD, CHUNKED_MORE, trailerFields } from "./chunked.ts";
+import { h2ResponseFraming } from "./h2-response.ts";
 import { h1ResponseHead, h2RequestHead, lastChunk, REQ_CHUNKED, REQ_LENGTH, REQ_NONE, type H2RequestHead } from "./h2-upstream-heads.ts";
 import { UpstreamConn, type ConnPool, type UpstreamUser } from "./upstream-conn.ts";
 import type { UpstreamTlsRuntime } from "./upstream-tls.ts";
@@ -47,7 +48,9 @@ export class H2StreamConn extends UpstreamConn {
   private rawTrailers: Record<string, string | string[]> | null = null;
   private reqEnded = false;
   private respChunked = false;
-  private respTrailers: http2.IncomingHttpHeaders | null = null;
+  respTrailers: http2.IncomingHttpHeaders | null = null;
+  /** The request is HEAD (its response has no body whatever its fields say). */
+  private headReq = false;
   private respEnded = false;
   private h2paused = false;
   /** The user took the response head as fields (onUpstreamFields): DATA goes to it as it is, the end with the trailers. */
@@ -66,8 +69,8 @@ export class H2StreamConn extends UpstreamConn {
     user: UpstreamUser,
   ) {
     super(sessions, user, session.tls, session.sni);
-    // the exchange writes the request head through the outbox onto `socket`
-    this.socket = { write: (d: string | Uint8Array) => (this.fromExchange(typeof d === "string" ? Buffer.from(d, "latin1") : Buffer.from(d)), d.length) } as never;
+    // not null: the exchange writes to a conn with a socket; every write comes through write() (one shared stand-in, no closure per stream)
+    this.socket = NO_SOCKET;
   }
 
   override get localAddress(): string {
@@ -148,6 +151,7 @@ export class H2StreamConn extends UpstreamConn {
     }
     const ended = h.body === REQ_NONE;
     this.reqEnded = ended;
+    this.headReq = h.headers[":method"] === "HEAD";
     let st: http2.ClientHttp2Stream;
     try {
       st = this.session.session.request(h.headers, { endStream: ended, waitForTrailers: h.body === REQ_CHUNKED });
@@ -159,22 +163,29 @@ export class H2StreamConn extends UpstreamConn {
       return;
     }
     this.stream = st;
+    (st as OwnedStream)[OWNER] = this;
     if (this.h2paused) st.pause();
-    if (h.body === REQ_CHUNKED)
-      st.on("wantTrailers", () => {
-        let t: http2.OutgoingHttpHeaders = {};
-        if (this.rawTrailers !== null) t = this.rawTrailers;
-        else for (const [n, v] of this.reqTrailers) t[n] = v;
-        st.sendTrailers(t);
-      });
-    st.on("response", (headers, flags) => this.onResponse(headers, (Number(flags) & 1) === 1 || st.endAfterHeaders, String(h.headers[":method"]) === "HEAD"));
-    st.on("data", (d: Buffer) => this.onData(d));
-    st.on("trailers", (t) => (this.respTrailers = t));
-    st.on("end", () => this.onEnd());
-    st.on("error", () => {});
-    st.on("close", () => {
-      if (!this.respEnded) this.onGone(st.rstCode !== undefined && st.rstCode !== 0 ? `stream_reset_${st.rstCode}` : "connection termination");
-    });
+    // shared handlers: the stream's conn is found on the stream (no closures per stream)
+    if (h.body === REQ_CHUNKED) st.on("wantTrailers", onWantTrailers);
+    st.on("response", onResponse);
+    st.on("data", onData);
+    st.on("trailers", onTrailers);
+    st.on("end", onEnd);
+    st.on("error", ignore);
+    st.on("close", onClose);
+  }
+
+  /** The request's trailers (wantTrailers). */
+  sendTrailers(st: http2.ClientHttp2Stream): void {
+    let t: http2.OutgoingHttpHeaders = {};
+    if (this.rawTrailers !== null) t = this.rawTrailers;
+    else for (const [n, v] of this.reqTrailers) t[n] = v;
+    st.sendTrailers(t);
+  }
+
+  /** The stream closed: a response that did not end is the upstream gone. */
+  streamClosed(st: http2.ClientHttp2Stream): void {
+    if (!this.respEnded) this.onGone(st.rstCode !== undefined && st.rstCode !== 0 ? `stream_reset_${st.rstCode}` : "connection termination");
   }
 
   private body(b: Buffer): void {
@@ -205,12 +216,15 @@ export class H2StreamConn extends UpstreamConn {
     if (s.writableLength < WINDOW) return true;
     if (!this.drainHeard) {
       this.drainHeard = true;
-      s.on("drain", () => {
-        const u = this.user;
-        if (u !== null) u.onUpstreamDrain(this);
-      });
+      s.on("drain", onDrain);
     }
     return false;
+  }
+
+  /** The stream took what it held: the user may send more. */
+  drained(): void {
+    const u = this.user;
+    if (u !== null) u.onUpstreamDrain(this);
   }
 
   /** A raw body's data, or its end (rawBody). */
@@ -239,32 +253,43 @@ export class H2StreamConn extends UpstreamConn {
     if (st !== null && !st.destroyed) st.close(NGHTTP2_CANCEL);
   }
 
-  private onResponse(headers: http2.IncomingHttpHeaders, ended: boolean, head: boolean): void {
+  onResponse(headers: http2.IncomingHttpHeaders, ended: boolean): void {
+    const head = this.headReq;
+    const web = this.web !== WEB_NONE;
+    const grpc = String(headers["content-type"] ?? "").startsWith("application/grpc");
+    if (web && (ended || grpc)) headers = { ...headers, "content-type": webResponseType(this.web) };
+    this.grpcNeedsStatus = !ended && headers["grpc-status"] === undefined && (web || grpc);
     const u = this.user;
-    if (this.web === WEB_NONE && u !== null && u.onUpstreamFields !== undefined) {
-      this.grpcNeedsStatus = !ended && headers["grpc-status"] === undefined && String(headers["content-type"] ?? "").startsWith("application/grpc");
+    if (u !== null && u.onUpstreamFields !== undefined) {
+      const f = h2ResponseFraming(headers, ended, head);
+      this.respChunked = f.trailing;
       try {
-        this.direct = u.onUpstreamFields(this, headers, ended, head);
+        this.direct = u.onUpstreamFields(this, headers, f, head, web);
       } catch (err) {
         reportError("upstream h2 response", err);
         return this.destroy();
       }
       if (this.direct) return;
     }
-    if (this.web !== WEB_NONE && (ended || String(headers["content-type"] ?? "").startsWith("application/grpc"))) headers = { ...headers, "content-type": webResponseType(this.web) };
     const r = h1ResponseHead(headers, ended, head);
     this.respChunked = r.chunked;
-    this.grpcNeedsStatus = !ended && headers["grpc-status"] === undefined && (this.web !== WEB_NONE || String(headers["content-type"] ?? "").startsWith("application/grpc"));
     this.toUser(Buffer.from(r.text, "latin1"));
   }
 
-  private onData(d: Buffer): void {
+  onData(d: Buffer): void {
     if (d.length === 0) return;
-    if (this.direct) return this.toUser(d);
     if (this.webOut !== null) d = this.webOut.push(d);
     if (d.length === 0) return;
+    if (this.direct) return this.toUser(d);
     if (this.respChunked) this.toUser(Buffer.concat([Buffer.from(d.length.toString(16) + "\r\n", "latin1"), d, CRLF]));
     else this.toUser(d);
+  }
+
+  /** gRPC-Web: the trailers as a last message of the body (base64 for grpc-web-text, after what the encoder held). */
+  private webTail(): Buffer {
+    let tail = trailerMessage(this.respTrailers as Record<string, unknown> | null);
+    if (this.webOut !== null) tail = Buffer.concat([this.webOut.end(), Buffer.from(tail.toString("base64"), "latin1")]);
+    return tail;
   }
 
   /**
@@ -273,24 +298,24 @@ export class H2StreamConn extends UpstreamConn {
    * ending without grpc-status is taken as the reset it is, and a body shorter
    * than its content-length as cut: the client's stream is reset, as Envoy does.
    */
-  private onEnd(): void {
+  onEnd(): void {
     if (this.respEnded) return;
     this.respEnded = true;
     if (this.grpcNeedsStatus && this.respTrailers?.["grpc-status"] === undefined) return this.onGone("stream_reset");
+    const web = this.web !== WEB_NONE;
     if (this.direct) {
+      if (web && this.respChunked) this.toUser(this.webTail());
       const u = this.user;
       if (u !== null) {
         try {
-          u.onUpstreamEnd!(this, this.respTrailers);
+          u.onUpstreamEnd!(this, web ? null : this.respTrailers);
         } catch (err) {
           reportError("upstream h2 end", err);
           this.destroy();
         }
       }
-    } else if (this.respChunked && this.web !== WEB_NONE) {
-      // gRPC-Web: the trailers are a last message in the body
-      let tail = trailerMessage(this.respTrailers as Record<string, unknown> | null);
-      if (this.webOut !== null) tail = Buffer.concat([this.webOut.end(), Buffer.from(tail.toString("base64"), "latin1")]);
+    } else if (this.respChunked && web) {
+      const tail = this.webTail();
       this.toUser(Buffer.concat([Buffer.from(tail.length.toString(16) + "\r\n", "latin1"), tail, Buffer.from("\r\n0\r\n\r\n", "latin1")]));
     } else if (this.respChunked) this.toUser(Buffer.from(lastChunk(this.respTrailers), "latin1"));
     if (this.user !== null && !this.closed) this.onGone("connection termination"); // the response did not complete
@@ -334,3 +359,37 @@ export class H2StreamConn extends UpstreamConn {
 }
 
 const CRLF = Buffer.from("\r\n", "latin1");
+
+/** An H2StreamConn's `socket`: bytes go through its write(), never to this. */
+const NO_SOCKET = {
+  write(): number {
+    throw new Error("H2StreamConn: write through the conn");
+  },
+} as never;
+
+/** The H2StreamConn a node:http2 client stream serves (set in startStream). */
+const OWNER = Symbol("h2StreamConn");
+type OwnedStream = http2.ClientHttp2Stream & { [OWNER]: H2StreamConn };
+
+function onWantTrailers(this: OwnedStream): void {
+  this[OWNER].sendTrailers(this);
+}
+function onResponse(this: OwnedStream, headers: http2.IncomingHttpHeaders, flags: number): void {
+  this[OWNER].onResponse(headers, (Number(flags) & 1) === 1 || this.endAfterHeaders);
+}
+function onData(this: OwnedStream, d: Buffer): void {
+  this[OWNER].onData(d);
+}
+function onTrailers(this: OwnedStream, t: http2.IncomingHttpHeaders): void {
+  this[OWNER].respTrailers = t;
+}
+function onEnd(this: OwnedStream): void {
+  this[OWNER].onEnd();
+}
+function onDrain(this: OwnedStream): void {
+  this[OWNER].drained();
+}
+function onClose(this: OwnedStream): void {
+  this[OWNER].streamClosed(this);
+}
+function ignore(): void {}
