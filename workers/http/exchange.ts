@@ -74,6 +74,11 @@ export function recycleRetired(): void {
   }
 }
 
+/** Exchanges finished and waiting for recycleRetired (tests). */
+export function exchangesRetired(): number {
+  return retired.length;
+}
+
 /** Exchanges made again so far (tests). */
 export function exchangesRenewed(): number {
   return renewed;
@@ -667,7 +672,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     stats.request(this.status, this.flags, this.routeName === "" ? "-" : this.routeName, this.destService, dur, this.reqBody.bytes, this.bytesSent);
     if (accessLog.enabled) accessLog.log(this);
     this.ds.exchangeDone(this, this.closeAfter);
-    if (this.reusable) retired.push(this);
+    if (retired.length < SPARE_MAX && this.reusable) retired.push(this); // bounded even if no client socket callback comes to recycle them
   }
 
   /** Forget the upstream connection, closing it (an unfinished exchange cannot leave it reusable). */

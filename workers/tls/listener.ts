@@ -14,6 +14,7 @@ import type { FilterChain } from "../../src/snapshot/types.ts";
 import { options, reportError } from "../context.ts";
 import { PROXY_BAD, ProxyHeaderReader, proxiedOf, setProxied } from "../proxy-protocol.ts";
 import { Downstream } from "../http/downstream.ts";
+import { recycleRetired } from "../http/exchange.ts";
 import type { PortState } from "../port-state.ts";
 import { stats } from "../stats.ts";
 import { logRefused, rawSession, terminateToTcp } from "../tcp/handoff.ts";
@@ -156,6 +157,7 @@ export function tlsHandlers(port: PortState) {
       }, HELLO_DEADLINE_MS);
     },
     data(s: Socket<Peek>, chunk: Buffer): void {
+      recycleRetired(); // no exchange code on the stack here (the TLS socket's data events come from the feed below)
       const p = s.data;
       try {
         if (p.tcp !== null) {

@@ -1,0 +1,89 @@
+// Exchanges made again on TLS connections (exchange.ts recycleRetired): a kept-alive TLS client's
+// finished exchanges are made again for its next requests, and the list of finished exchanges
+// waiting to be made again stays bounded (before, a TLS-only worker never recycled them and the
+// list grew by one exchange per request). The data plane runs in this process so both counts are seen.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import type { Server } from "bun";
+import { Agent, request } from "node:https";
+import { secretYaml } from "../../src/cli/certs.ts";
+import { setPost, startClock } from "../../workers/context.ts";
+import { applyClusters } from "../../workers/http/clusters.ts";
+import { exchangesRenewed, exchangesRetired } from "../../workers/http/exchange.ts";
+import { abortAll, applyListeners, stopAll } from "../../workers/listeners.ts";
+import { serviceEntry } from "../helpers/config.ts";
+import { walkthroughPki, type WalkthroughPki } from "../helpers/pki.ts";
+import { compileYaml } from "../unit/pipeline-helpers.ts";
+import { startBackend } from "./backend.ts";
+import { freePort } from "./snapshot-fixture.ts";
+
+let pki: WalkthroughPki;
+let backend: Server<undefined>;
+const httpsPort = freePort();
+
+beforeAll(async () => {
+  pki = await walkthroughPki();
+  backend = startBackend("a");
+  setPost(() => {});
+  startClock();
+  const yaml = [
+    `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 443, name: https, protocol: HTTPS}
+    tls: {mode: SIMPLE, credentialName: app-credential}
+    hosts: [httpbin.example.com]
+`,
+    secretYaml("app-credential", "istio-system", "tls", pki.httpbin.cert, pki.httpbin.key),
+    `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: app}
+spec:
+  hosts: [httpbin.example.com]
+  gateways: [gw]
+  http:
+  - route: [{destination: {host: svc-a.default.svc.cluster.local, port: {number: 8000}}}]
+`,
+    serviceEntry("svc-a", "svc-a.default.svc.cluster.local", 8000, backend.port!),
+  ].join("\n---\n");
+  applyListeners(applyClusters(compileYaml(yaml, { portMap: new Map([[443, httpsPort]]), bindAddress: "127.0.0.1" })));
+});
+
+afterAll(() => {
+  abortAll();
+  stopAll();
+  backend.stop(true);
+});
+
+function get(agent: Agent, i: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: "127.0.0.1", port: httpsPort, servername: "httpbin.example.com", path: `/echo?i=${i}`, headers: { host: "httpbin.example.com" }, ca: pki.ca.cert, agent },
+      (res) => {
+        let body = "";
+        res.setEncoding("latin1");
+        res.on("data", (d: string) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.setTimeout(5000, () => req.destroy(new Error("timeout")));
+    req.end();
+  });
+}
+
+test("a kept-alive TLS client's exchanges are made again; the finished list stays bounded", async () => {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const before = exchangesRenewed();
+  const n = 200;
+  for (let i = 0; i < n; i++) {
+    const r = await get(agent, i);
+    expect(r.status).toBe(200);
+    expect(exchangesRetired()).toBeLessThanOrEqual(64);
+  }
+  agent.destroy();
+  expect(exchangesRenewed() - before).toBeGreaterThan(n / 2);
+});
