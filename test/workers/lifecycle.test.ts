@@ -165,15 +165,14 @@ describe("drain", () => {
     await idle.answered; // kept alive, nothing in flight
     const slow = fetch(`http://127.0.0.1:${slowPort}/slow`);
     await reached; // in flight
-    const t0 = Date.now();
-    const drained = w.drain(3000);
+    // a grace far longer than the test may run: drain must end when the in-flight request is done, not at the deadline
+    const drained = w.drain(60_000);
     await refusing(slowPort); // the worker stopped accepting: draining has begun
     release();
     await drained;
     const r = await slow;
     expect(r.status).toBe(200);
     expect(r.headers.get("connection")).toBe("close");
-    expect(Date.now() - t0).toBeLessThan(2500);
     expect(await idle.closed).toBe(true);
     gate.stop(true);
     let refused = false;
@@ -184,7 +183,7 @@ describe("drain", () => {
     }
     expect(refused).toBe(true);
     w.stop();
-  });
+  }, 30_000);
 });
 
 describe("stats and access log", () => {
