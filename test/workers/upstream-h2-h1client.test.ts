@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import http2 from "node:http2";
 import net, { type AddressInfo } from "node:net";
+import { gatewayWithRoutes, loopbackServiceEntry } from "../helpers/config.ts";
 import { compileYaml } from "../unit/pipeline-helpers.ts";
 import { frame } from "./grpc-backend.ts";
 import { raw, WorkerHarness } from "./harness.ts";
@@ -117,31 +118,9 @@ function upstream(): Promise<number> {
 beforeAll(async () => {
   const port = await upstream();
   gw = freePort();
-  const yaml = `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: vs}
-spec:
-  hosts: ["*"]
-  gateways: [gw]
-  http:
-  - route: [{destination: {host: up.internal, port: {number: 50051}}}]
----
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: up}
-spec:
-  hosts: [up.internal]
-  ports: [{number: 50051, name: grpc, protocol: GRPC, targetPort: ${port}}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1}]
-`;
+  const yaml =
+    gatewayWithRoutes("  - route: [{destination: {host: up.internal, port: {number: 50051}}}]") +
+    loopbackServiceEntry({ name: "up", host: "up.internal", port: 50051, targetPort: port, portName: "grpc", protocol: "GRPC" });
   const snap = compileYaml(yaml, { portMap: new Map([[80, gw]]), bindAddress: "127.0.0.1" });
   w = new WorkerHarness();
   await w.apply(snap);
