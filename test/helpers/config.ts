@@ -41,6 +41,26 @@ spec:
 `;
 }
 
+/** Gateway `gw` with one TCP server on `port` and a VirtualService `vs` sending every connection to `host`:`destPort`. Ends with a document separator. */
+export function tcpGatewayWithRoute(port: number, host: string, destPort: number): string {
+  return `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: ${port}, name: tcp, protocol: TCP}, hosts: ["*"]}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: vs}
+spec:
+  hosts: ["*"]
+  gateways: [gw]
+  tcp: [{route: [{destination: {host: ${host}, port: {number: ${destPort}}}}]}]
+---
+`;
+}
+
 /** A STATIC ServiceEntry `host`:`port` whose one endpoint is 127.0.0.1:`targetPort`. Ends with a document separator. */
 export function loopbackServiceEntry(o: { name: string; host: string; port: number; targetPort: number; portName?: string; protocol?: string }): string {
   return `apiVersion: networking.istio.io/v1

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, test } from "bun:test";
 import { createCA, issue, type Issued } from "../../src/certs/generate.ts";
 import { decodeFiles } from "../../src/decode/index.ts";
 import type { Cluster, Snapshot } from "../../src/snapshot/types.ts";
-import { gatewayWithRoutes, secret } from "../helpers/config.ts";
+import { gatewayWithRoutes, secret, tcpGatewayWithRoute } from "../helpers/config.ts";
 import { compileYaml, findingLines } from "./pipeline-helpers.ts";
 
 const GW_VS = (dest: string) => gatewayWithRoutes(`  - route: [{destination: ${dest}}]`, "[a.com]");
@@ -286,22 +286,7 @@ describe("merging as Istio: whole components; port level replaces; subset overri
 });
 
 describe("TCP routes", () => {
-  const tcpGateway = `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 31400, name: tcp, protocol: TCP}, hosts: ["*"]}]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: vs}
-spec:
-  hosts: ["*"]
-  gateways: [gw]
-  tcp: [{route: [{destination: {host: be, port: {number: 8000}}}]}]
----
-`;
+  const tcpGateway = tcpGatewayWithRoute(31400, "be", 8000);
   test("tls, connection limits and a useSourceIp hash on a cluster a tcp route forwards to apply: no GW0415", () => {
     const s = compileYaml(tcpGateway + SVC() + DR("    tls: {mode: SIMPLE}\n    connectionPool: {tcp: {maxConnections: 1}}\n    loadBalancer: {consistentHash: {useSourceIp: true}}"));
     const u = cluster(s, "outbound|8000||be.default.svc.cluster.local").upstream!;

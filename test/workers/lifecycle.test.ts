@@ -1,8 +1,9 @@
 // Snapshot swaps, listener binding and unbinding, drain, stats and the access log.
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { logLines } from "../helpers/access-log.ts";
 import { startBackend } from "./backend.ts";
 import { WorkerHarness } from "./harness.ts";
 import { cluster, dest, forward, freePort, listener, snapshot, virtualHost } from "./snapshot-fixture.ts";
@@ -16,20 +17,6 @@ afterAll(() => {
 
 const clusters = () => [cluster("c1", [["127.0.0.1", b1.port!]]), cluster("c2", [["127.0.0.1", b2.port!]])];
 const table = (c: string) => [virtualHost(["*"], [{ name: `to-${c}`, action: forward([dest(c)]) }])];
-
-/** The access log's lines once it has `n` of them (bounded: what it has after 5 s). */
-async function logLines(file: string, n: number): Promise<string[]> {
-  const read = () => {
-    try {
-      return readFileSync(file, "utf8").trim().split("\n").filter(Boolean);
-    } catch {
-      return [];
-    }
-  };
-  const end = Date.now() + 5000;
-  while (read().length < n && Date.now() < end) await Bun.sleep(10);
-  return read();
-}
 
 /** Resolves once a connection to `port` is refused (bounded: 5 s). */
 async function refusing(port: number): Promise<void> {
@@ -213,7 +200,7 @@ describe("stats and access log", () => {
       await w.apply(snapshot([listener(p, [virtualHost(["app"], [{ name: "r1", action: forward([dest("c1")]) }])])], clusters()));
       await (await fetch(`http://127.0.0.1:${p}/echo?x=1`, { headers: { host: "app", "user-agent": "ua/1", "x-request-id": "rid-1" } })).text();
       await (await fetch(`http://127.0.0.1:${p}/nope`, { headers: { host: "zzz", "x-forwarded-for": "10.0.0.1", "x-request-id": "rid-2" } })).text();
-      const lines = await logLines(file, 2);
+      const lines = await logLines(file, undefined, 2);
       expect(lines.length).toBe(2);
       if (format === "text") {
         expect(lines[0]).toMatch(

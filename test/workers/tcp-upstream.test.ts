@@ -7,12 +7,13 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import net from "node:net";
 import tls from "node:tls";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
+import { logTail } from "../helpers/access-log.ts";
 import { createCA, issue, type Issued } from "../../src/certs/generate.ts";
-import { secret } from "../helpers/config.ts";
+import { secret, tcpGatewayWithRoute } from "../helpers/config.ts";
 import { compileOnPort } from "./apply-config.ts";
 import { WorkerHarness } from "./harness.ts";
 import { freePort } from "./snapshot-fixture.ts";
@@ -61,22 +62,7 @@ function plainBackend(name: string): Promise<number> {
   );
 }
 
-const TCP_GATEWAY = (host: string, port: number) => `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: tcp, protocol: TCP}, hosts: ["*"]}]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: vs}
-spec:
-  hosts: ["*"]
-  gateways: [gw]
-  tcp: [{route: [{destination: {host: ${host}, port: {number: ${port}}}}]}]
----
-`;
+const TCP_GATEWAY = (host: string, port: number) => tcpGatewayWithRoute(80, host, port);
 
 /** A STATIC ServiceEntry for a TCP port with one endpoint per [address, port]. */
 const entry = (host: string, endpoints: [string, number][]) => `apiVersion: networking.istio.io/v1
@@ -129,19 +115,8 @@ function talk(send: string, until: number, localAddress = "127.0.0.1"): Promise<
   });
 }
 
-let logLines = 0;
-/** The next access-log line (the worker writes it when the session ends: waited for, bounded). */
-async function nextLog(): Promise<string> {
-  for (let i = 0; i < 150; i++) {
-    const lines = readFileSync(logFile, "utf8").split("\n").filter(Boolean);
-    if (lines.length > logLines) {
-      logLines = lines.length;
-      return lines[lines.length - 1]!;
-    }
-    await Bun.sleep(20);
-  }
-  throw new Error("no access-log line");
-}
+/** The access-log line of the session or request that just ended (waited for, bounded). */
+const nextLog = logTail(logFile);
 
 beforeAll(async () => {
   ca = await createCA({ cn: "upstream-ca", keyType: "ec" });

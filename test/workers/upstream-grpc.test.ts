@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import http2 from "node:http2";
 import { createCA, issue } from "../../src/certs/generate.ts";
+import { gatewayWithRoutes } from "../helpers/config.ts";
 import { compileYaml, findingLines } from "../unit/pipeline-helpers.ts";
 import { call, frame, grpcBackend, type GrpcBackend } from "./grpc-backend.ts";
 import { raw, WorkerHarness } from "./harness.ts";
@@ -54,23 +55,29 @@ beforeAll(async () => {
   const otherCert = await issue(otherCa, { cn: "tls.internal", names: ["tls.internal"], usage: "server", keyType: "ec" });
   wrongCa = await grpcBackend({ cert: otherCert.cert, key: otherCert.key });
   gw = freePort();
-  const yaml = `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: vs}
-spec:
-  hosts: ["*"]
-  gateways: [gw]
-  http:
-${route("tls", "tls", 443)}${route("wrongca", "wrongca", 443)}${route("lim", "lim", 50051)}${route("mrpc", "mrpc", 50051)}${route("cap", "cap", 50051)}${route("dead", "dead", 50051)}${route("capped", "grpc", 50051, "\n    timeout: 0.2s")}${route("plain", "plain", 80)}${route("retry", "grpc", 50051, "\n    retries: {attempts: 2, retryOn: unavailable}")}  - route: [{destination: {host: grpc.internal, port: {number: 50051}}}]
----
-${se("grpc", 50051, "grpc", "GRPC", h2c.port)}${se("tls", 443, "grpc-tls", "GRPC", tlsB.port)}${se("wrongca", 443, "grpc-tls", "GRPC", wrongCa.port)}${se("lim", 50051, "grpc", "GRPC", limB.port)}${se("mrpc", 50051, "grpc", "GRPC", mrpc.port)}${se("cap", 50051, "grpc", "GRPC", capB.port)}${se("dead", 50051, "grpc", "GRPC", freePort())}${se("plain", 80, "http", "HTTP", plain.port)}apiVersion: v1
+  const routes = [
+    route("tls", "tls", 443),
+    route("wrongca", "wrongca", 443),
+    route("lim", "lim", 50051),
+    route("mrpc", "mrpc", 50051),
+    route("cap", "cap", 50051),
+    route("dead", "dead", 50051),
+    route("capped", "grpc", 50051, "\n    timeout: 0.2s"),
+    route("plain", "plain", 80),
+    route("retry", "grpc", 50051, "\n    retries: {attempts: 2, retryOn: unavailable}"),
+    "  - route: [{destination: {host: grpc.internal, port: {number: 50051}}}]",
+  ].join("");
+  const entries = [
+    se("grpc", 50051, "grpc", "GRPC", h2c.port),
+    se("tls", 443, "grpc-tls", "GRPC", tlsB.port),
+    se("wrongca", 443, "grpc-tls", "GRPC", wrongCa.port),
+    se("lim", 50051, "grpc", "GRPC", limB.port),
+    se("mrpc", 50051, "grpc", "GRPC", mrpc.port),
+    se("cap", 50051, "grpc", "GRPC", capB.port),
+    se("dead", 50051, "grpc", "GRPC", freePort()),
+    se("plain", 80, "http", "HTTP", plain.port),
+  ].join("");
+  const yaml = `${gatewayWithRoutes(routes)}${entries}apiVersion: v1
 kind: Secret
 metadata: {name: tls-ca, namespace: istio-system}
 data: {ca.crt: ${b64(ca.cert)}}

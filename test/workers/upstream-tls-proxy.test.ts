@@ -4,10 +4,11 @@
 // handshake is a 503 with flag UF and the TLS reason in the access log.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import tls from "node:tls";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
+import { logTail } from "../helpers/access-log.ts";
 import { createCA, issue, type Issued } from "../../src/certs/generate.ts";
 import { gatewayWithRoutes, loopbackServiceEntry, secret } from "../helpers/config.ts";
 import { compileOnPort } from "./apply-config.ts";
@@ -78,20 +79,8 @@ async function get(path: string, host = "simple.internal") {
   return { status: Number(/^HTTP\/1\.1 (\d+)/.exec(r.text)?.[1] ?? 0), body: body ?? "", h, log };
 }
 
-let logLines = 0;
-
-/** The access-log line of the request just made (the worker writes it after answering: waited for, bounded). */
-async function nextLog(): Promise<string> {
-  for (let i = 0; i < 100; i++) {
-    const lines = readFileSync(logFile, "utf8").split("\n").filter(Boolean);
-    if (lines.length > logLines) {
-      logLines = lines.length;
-      return lines[lines.length - 1]!;
-    }
-    await Bun.sleep(20);
-  }
-  throw new Error("no access-log line");
-}
+/** The access-log line of the session or request that just ended (waited for, bounded). */
+const nextLog = logTail(logFile);
 
 beforeAll(async () => {
   ca = await createCA({ cn: "upstream-ca", keyType: "ec" });

@@ -2,7 +2,7 @@
 // scripted per request, an access log read back, and an h2c client request
 // that reports how its stream ended.
 import type { Socket, TCPSocketListener } from "bun";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import * as http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,19 +33,7 @@ export function tempLog(): string {
   return join(mkdtempSync(join(tmpdir(), "gangway-edge-")), "access.log");
 }
 
-/** Access-log lines matching `pred`, once there are `n` of them (bounded: what there is after `ms`). */
-export async function logLines(file: string, pred: (l: string) => boolean, n = 1, ms = 5000): Promise<string[]> {
-  const read = () => {
-    try {
-      return readFileSync(file, "utf8").split("\n").filter((l) => l !== "" && pred(l));
-    } catch {
-      return [];
-    }
-  };
-  const end = Date.now() + ms;
-  while (read().length < n && Date.now() < end) await Bun.sleep(20);
-  return read();
-}
+export { logLines } from "../../helpers/access-log.ts";
 
 export interface H2Outcome {
   status: number;
