@@ -7,6 +7,7 @@
 // - anything else            200 with a JSON echo of method, path, headers, body size.
 // A "black hole" accepts connections and never answers; a closed port refuses them.
 import type { Server } from "bun";
+import { gatewayWithRoutes } from "./config.ts";
 
 export interface Seen {
   backend: string;
@@ -121,25 +122,7 @@ ${ports.map((p) => `  - address: 127.0.0.1\n    ports: {http: ${p}}`).join("\n")
 ---`;
 }
 
-/** A Gateway on port 80 for every host, and a VirtualService with `http` (YAML, indented 2). */
+/** A Gateway on port 80 for every host, and a VirtualService with `http` (YAML, indented 2): config.ts's gatewayWithRoutes after a newline. */
 export function gatewayWith(http: string): string {
-  return `
-apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - port: {number: 80, name: http, protocol: HTTP}
-    hosts: ["*"]
----
-apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: vs}
-spec:
-  hosts: ["*"]
-  gateways: [gw]
-  http:
-${http}
----`;
+  return `\n${gatewayWithRoutes(http)}`;
 }
