@@ -74,9 +74,13 @@ function h2tls(): Promise<http2.ClientHttp2Session> {
   });
 }
 
-function request(s: http2.ClientHttp2Session, path: string, opts: { method?: string; body?: Buffer[]; length?: boolean; authority?: string } = {}): Promise<H2Response> {
+function request(
+  s: http2.ClientHttp2Session,
+  path: string,
+  opts: { method?: string; body?: Buffer[]; length?: boolean; authority?: string; headers?: http2.OutgoingHttpHeaders } = {},
+): Promise<H2Response> {
   return new Promise((resolve, reject) => {
-    const headers: http2.OutgoingHttpHeaders = { ":method": opts.method ?? "GET", ":path": path, ":authority": opts.authority ?? HOST };
+    const headers: http2.OutgoingHttpHeaders = { ":method": opts.method ?? "GET", ":path": path, ":authority": opts.authority ?? HOST, ...opts.headers };
     const body = opts.body ?? [];
     if (opts.length === true) headers["content-length"] = String(body.reduce((n, b) => n + b.length, 0));
     const req = s.request(headers, { endStream: opts.method === undefined || opts.method === "GET" });
@@ -115,6 +119,10 @@ describe("HTTP/2 over TLS (ALPN h2)", () => {
       expect(h["X-Forwarded-Proto"]).toBe("https");
       expect(h["X-Request-Id"]).toBeDefined();
       expect(h["Transfer-Encoding"]).toBeUndefined(); // a GET without a body stays without one
+      expect(h["Te"]).toBeUndefined();
+      // te: trailers, the one te HTTP/2 allows, reaches the HTTP/1.1 upstream (Envoy keeps it)
+      const te = await request(s, "/headers", { headers: { te: "trailers" } });
+      expect((JSON.parse(te.body.toString()) as { headers: Record<string, string> }).headers["Te"]).toBe("trailers");
     } finally {
       s.close();
     }

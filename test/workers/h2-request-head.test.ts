@@ -50,6 +50,16 @@ describe("streamRequest", () => {
     expect(typeof r === "object" && r.head.startsWith("GET /a?b=1 HTTP/1.1\r\nhost: h.example.com\r\n")).toBe(true);
   });
 
+  test("te: trailers is not a line of the head but is forwarded (Envoy keeps te: trailers); other te values are not", () => {
+    for (const [te, want] of [["trailers", true], ["gzip", false], [undefined, false]] as const) {
+      const h = new RequestHead();
+      expect(streamRequest(te === undefined ? base : { ...base, te }, true, h)).toBe(0);
+      expect([h.teTrailers, h.header("te")]).toEqual([want, undefined]);
+      const up = upstream(h, NONE, h.hostHeader);
+      expect(up.includes("\r\nte: trailers\r\n")).toBe(want);
+    }
+  });
+
   test("connection-specific fields are dropped, cookies are joined, repeated fields kept", () => {
     const r = built({ ...base, connection: "keep-alive", te: "trailers", upgrade: "h2c", cookie: ["a=1", "b=2"], "x-v": ["1", "2"] } as never, true);
     expect(r).toEqual({
@@ -105,6 +115,8 @@ function viaText(headers: http2.IncomingHttpHeaders, end: boolean): Outcome {
   if (typeof r === "number") return { kind: "early", status: r };
   const h = new RequestHead();
   const status = parseRequestHead(Buffer.from(r.head, "latin1"), 0, r.head.length, h, fieldSpansScratch(), fieldKindsScratch());
+  // the text head drops te as connection-specific; a te of trailers (the only one HTTP/2 allows) is still forwarded
+  h.teTrailers = headers.te === "trailers";
   return { kind: status === 0 ? "ok" : "late", status, length: r.length, h };
 }
 
@@ -124,7 +136,7 @@ function view(h: RequestHead, ok: boolean): object {
     method: h.method, target: h.target, path: h.path, query: h.query, minor: h.minor, count: h.count,
     authority: h.authority, hostHeader: h.hostHeader, host: h.host, contentLength: h.contentLength,
     chunked: h.chunked, close: h.close, keepAlive: h.keepAlive, upgrade: h.upgrade, expect: h.expectContinue,
-    nominated: h.nominated, high: h.highBytes, text: h.text(), fields, end: ok ? h.spans[4 * h.count] : -1, // (a head refused before its fields were scanned leaves the scratch as it was)
+    nominated: h.nominated, high: h.highBytes, te: h.teTrailers, text: h.text(), fields, end: ok ? h.spans[4 * h.count] : -1, // (a head refused before its fields were scanned leaves the scratch as it was)
     cookie: h.header("cookie"), xff: h.header("x-forwarded-for"),
   };
 }

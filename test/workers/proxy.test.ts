@@ -80,7 +80,17 @@ describe("forwarding", () => {
       (b) => b.includes("}"),
     );
     const body = JSON.parse(res.text.slice(res.text.indexOf("\r\n\r\n") + 4)) as { headers: Record<string, string> };
-    for (const h of ["x-secret", "keep-alive", "te", "proxy-connection"]) expect(body.headers[h]).toBeUndefined();
+    for (const h of ["x-secret", "keep-alive", "proxy-connection"]) expect(body.headers[h]).toBeUndefined();
+    // te is hop-by-hop, but Envoy (1.29.2 on) forwards its trailers element as te: trailers
+    expect(body.headers.te).toBe("trailers");
+  });
+
+  test("te: only trailers is forwarded, whatever else the client lists; no te without it", async () => {
+    for (const [te, want] of [["gzip;q=0.5, TRAILERS", "trailers"], ["gzip, trailersx", undefined]] as const) {
+      const res = await raw(port, `GET /echo HTTP/1.1\r\nHost: app.example.com\r\nConnection: TE, close\r\nTE: ${te}\r\n\r\n`, (b) => b.includes("}"));
+      const body = JSON.parse(res.text.slice(res.text.indexOf("\r\n\r\n") + 4)) as { headers: Record<string, string> };
+      expect(body.headers.te as string | undefined).toBe(want);
+    }
   });
 
   test("rewrite uri prefix and authority", async () => {

@@ -56,6 +56,8 @@ const HEADS: [string, string][] = [
     "GET /h HTTP/1.1\r\nHost: a.example\r\nConnection: close, X-Secret, keep-alive\r\nX-Secret: s\r\nKeep-Alive: 5\r\nTE: trailers\r\nTrailer: x\r\n" +
       "Proxy-Connection: keep-alive\r\nX-Kept: k\r\n\r\n",
   ],
+  ["te with trailers among codings", "POST /g HTTP/1.1\r\nHost: a.example\r\nConnection: TE\r\nTE: gzip;q=0.5, Trailers\r\nContent-Length: 0\r\n\r\n"],
+  ["te without trailers", "GET /g HTTP/1.1\r\nHost: a.example\r\nTE: gzip, trailersx, deflate;trailers\r\n\r\n"],
   ["content-length", "POST /p HTTP/1.1\r\nHost: a.example\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\n"],
   ["chunked", "POST /p HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: chunked\r\nX-After: 1\r\n\r\n"],
   ["HTTP/1.0 without Host", "GET /old HTTP/1.0\r\nUser-Agent: ancient\r\n\r\n"],

@@ -72,6 +72,7 @@ export function upstreamRequestHead(
   out += "x-forwarded-for: " + ids.xff + "\r\nx-forwarded-proto: " + h.scheme + "\r\nx-request-id: " + ids.requestId + "\r\n";
   if (originalPath !== "") out += "x-envoy-original-path: " + originalPath + "\r\n";
   if (xfcc !== "") out += "x-forwarded-client-cert: " + xfcc + "\r\n";
+  if (h.teTrailers && !(withOps && overridden(ops, "te"))) out += "te: trailers\r\n";
   if (h.chunked) out += "transfer-encoding: chunked\r\n";
   else if (h.contentLength >= 0) out += "content-length: " + h.contentLength + "\r\n";
   if (h.upgrade !== "") out += "connection: upgrade\r\nupgrade: " + h.header("upgrade") + "\r\n";

@@ -149,6 +149,7 @@ describe("HTTP/1.1 client → h2c upstream", () => {
     expect(s.body).toBe("3\r\nhel\r\n8\r\nlo world\r\n0\r\nx-t: 1\r\nx-sum: 11\r\n\r\n");
     const up = seen.get("/echo")!;
     expect(up.headers["content-length"]).toBe("11");
+    expect(up.headers.te).toBeUndefined();
     expect(up.body.toString()).toBe("hello world");
   });
 
@@ -165,6 +166,7 @@ describe("HTTP/1.1 client → h2c upstream", () => {
     expect(up.body.toString()).toBe("hello world");
     expect(up.headers["content-length"]).toBeUndefined();
     expect(up.headers["transfer-encoding"]).toBeUndefined();
+    expect(up.headers.te).toBe("trailers"); // the client's te: trailers goes up (Envoy keeps it)
     expect(up.trailers?.["x-client"]).toBe("c2");
     expect(up.trailers?.["content-length"]).toBeUndefined();
   });

@@ -22,6 +22,8 @@ export const R_EXPECT = 6;
 export const R_DROP = 7;
 export const R_XFF = 8;
 export const R_REQUEST_ID = 9;
+/** te: forwarded as `te: trailers` when one of its elements is trailers (Envoy since 1.29.2), else dropped. */
+export const R_TE = 10;
 
 /** A lower-case field name as bytes, to compare received names against. */
 export function lit(s: string): Uint8Array {
@@ -65,7 +67,7 @@ export function bytesEqLower(b: Uint8Array, st: number, name: Uint8Array): boole
 export function requestKind(b: Uint8Array, st: number, en: number): number {
   switch (en - st) {
     case 2:
-      return bytesEqLower(b, st, N.te) ? R_DROP : R_OTHER;
+      return bytesEqLower(b, st, N.te) ? R_TE : R_OTHER;
     case 4:
       return bytesEqLower(b, st, N.host) ? R_HOST : R_OTHER;
     case 6:

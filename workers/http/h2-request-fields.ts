@@ -90,6 +90,7 @@ export function upstreamH2Fields(
   add(headers, "x-request-id", ids.requestId);
   if (originalPath !== "") add(headers, "x-envoy-original-path", originalPath);
   if (xfcc !== "") add(headers, "x-forwarded-client-cert", utf8Chars(xfcc).trim());
+  if (h.teTrailers && !(withOps && overridden(ops, "te"))) headers.te = "trailers";
   let body = REQ_NONE;
   let length = 0;
   if (h.chunked) {

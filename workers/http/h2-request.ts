@@ -15,7 +15,7 @@
 import type * as http2 from "node:http2";
 import { FIELD, HTAB, SP, TARGET, TCHAR } from "./chars.ts";
 import { bytesEqLowerText, HOP_BY_HOP, MAX_HEADERS, R_CONNECTION, R_CONTENT_LENGTH, R_EXPECT, R_HOST, R_TRANSFER_ENCODING, requestKind } from "./fields.ts";
-import { hostValue, parseRequestHead, type RequestHead, routeView } from "./parse-request.ts";
+import { hasTrailers, hostValue, parseRequestHead, type RequestHead, routeView } from "./parse-request.ts";
 
 /** streamRequest: the stream is malformed (RFC 9113 §8.1.1): reset it. */
 export const STREAM_RESET = 1;
@@ -126,6 +126,8 @@ export function streamRequest(headers: http2.IncomingHttpHeaders, endStream: boo
   if (typeof authority !== "string" || authority === "") return connect ? STREAM_RESET : 400;
   const target = connect ? authority : (path as string);
   if (hasBreak(target) || target.includes(" ") || hasBreak(authority)) return 400;
+  const te = headers.te;
+  h.teTrailers = typeof te === "string" && hasTrailers(te);
 
   // the fields that pass, checked as the text path checked them; their size as latin1 bytes
   let n = 0;

@@ -23,6 +23,7 @@ import {
   R_CONNECTION,
   R_CONTENT_LENGTH,
   R_EXPECT,
+  R_TE,
   R_HOST,
   R_TRANSFER_ENCODING,
   R_UPGRADE,
@@ -86,6 +87,8 @@ export class RequestHead implements RequestView {
   nominated: string[] | null = null;
   /** The head holds bytes ≥ 0x80 (write it back as latin1, not UTF-8). */
   highBytes = false;
+  /** A te field lists trailers: the upstream gets `te: trailers` (the one value forwarded, as Envoy does). */
+  teTrailers = false;
 
   /** Every field as a new head has it (a made-again exchange's head, exchange.ts). */
   reset(): void {
@@ -113,6 +116,7 @@ export class RequestHead implements RequestView {
     this.expectContinue = false;
     this.nominated = null;
     this.highBytes = false;
+    this.teTrailers = false;
   }
 
   /** Value of the header named `name` (lower-case), repeated ones joined with "," as Envoy joins them for matching; or undefined. */
@@ -284,6 +288,21 @@ function targetParts(h: RequestHead, hit: boolean): number {
   return status;
 }
 
+/**
+ * A te value lists the trailers element (RFC 9110 §10.1.4: `trailers` or
+ * transfer-codings with parameters, comma-separated; compared without case,
+ * parameters ignored).
+ */
+export function hasTrailers(v: string): boolean {
+  const parts = v.split(",");
+  for (let i = 0; i < parts.length; i++) {
+    const semi = parts[i]!.indexOf(";");
+    const name = (semi < 0 ? parts[i]! : parts[i]!.slice(0, semi)).trim();
+    if (name.length === 8 && name.toLowerCase() === "trailers") return true;
+  }
+  return false;
+}
+
 function isDigit(c: number | undefined): boolean {
   return c !== undefined && c >= 48 && c <= 57;
 }
@@ -335,7 +354,7 @@ export function parseRequestHead(
   let upgradeValue = "";
   for (let k = 0; k < n; k++) {
     const kind = kinds[k]!;
-    if (kind === 0 || kind > R_EXPECT) continue; // R_OTHER, dropped and forwarding headers: nothing to read here
+    if (kind === 0 || (kind > R_EXPECT && kind !== R_TE)) continue; // R_OTHER, dropped and forwarding headers: nothing to read here
     const vs = off + spans[4 * k + 2]!;
     const ve = off + spans[4 * k + 3]!;
     switch (kind) {
@@ -382,6 +401,9 @@ export function parseRequestHead(
         break;
       case R_EXPECT:
         if (bytesEqLowerText(b, vs, ve, "100-continue")) h.expectContinue = true;
+        break;
+      case R_TE:
+        if (!h.teTrailers) h.teTrailers = hasTrailers(latin1(b, vs, ve));
         break;
     }
   }

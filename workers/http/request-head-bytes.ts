@@ -155,6 +155,7 @@ function buildHead(
   // the lines between x-request-id and x-envoy-attempt-count (usually none)
   let mid = originalPath === "" ? "" : "x-envoy-original-path: " + originalPath + "\r\n";
   if (xfcc !== "") mid += "x-forwarded-client-cert: " + xfcc + "\r\n";
+  if (h.teTrailers && !(withOps && overridden(ops, "te"))) mid += "te: trailers\r\n";
   if (h.chunked) mid += "transfer-encoding: chunked\r\n";
   else if (h.contentLength >= 0) mid += "content-length: " + h.contentLength + "\r\n";
   if (h.upgrade !== "") mid += "connection: upgrade\r\nupgrade: " + h.header("upgrade") + "\r\n";
