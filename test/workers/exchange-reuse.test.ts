@@ -68,10 +68,13 @@ describe("RequestHead reset (a made-again exchange's head, parsed into again)", 
   test("every field as a new head's", () => {
     const h = new RequestHead() as unknown as Record<string, unknown>;
     for (const k of Object.keys(h)) h[k] = { dirty: k };
+    const room = [h.roomSpans, h.roomKinds];
     (h as unknown as RequestHead).reset();
     const fresh = new RequestHead() as unknown as Record<string, unknown>;
     expect(Object.keys(h).sort()).toEqual(Object.keys(fresh).sort());
-    for (const k of Object.keys(fresh)) expect([k, h[k]]).toEqual([k, fresh[k]]);
+    // the room parseHead copies fields into is kept (head-scratch.test.ts shows it is never read as fields)
+    for (const k of Object.keys(fresh)) if (!k.startsWith("room")) expect([k, h[k]]).toEqual([k, fresh[k]]);
+    expect([h.roomSpans, h.roomKinds]).toEqual(room);
   });
 });
 
