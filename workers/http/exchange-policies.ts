@@ -57,8 +57,10 @@ export abstract class ExchangePolicies extends ExchangeStates implements TryOwne
   protected hash: bigint | null = null;
   /** A retry of this request is counted in its cluster's circuit breaker (max_retries). */
   private retryCounted = false;
-  /** The route's retry policy at work: tries, endpoints tried, timers (set when forwarding starts). */
+  /** The route's retry policy at work: tries, endpoints tried, timers (set when forwarding starts: `ownTries`). */
   protected tries: Tries | null = null;
+  /** This exchange's Tries: made at its first forward, reset for each later request of a made-again exchange (kept by renewPolicies). */
+  private ownTries: Tries | null = null;
   /** The fault delay in progress (flag DI), then the decision it held back. */
   private delayTimer: ReturnType<typeof setTimeout> | null = null;
   private delayed: Decision | null = null;
@@ -68,7 +70,7 @@ export abstract class ExchangePolicies extends ExchangeStates implements TryOwne
   timeoutMs = 0;
   timer: ReturnType<typeof setTimeout> | null = null;
 
-  /** Every field as a new exchange has it (Exchange.make); the state too. */
+  /** Every field as a new exchange has it (Exchange.make); the state too. `ownTries` is kept (reset when forwarding begins). */
   protected renewPolicies(): void {
     this.state = NEW;
     this.gen = null;
@@ -118,7 +120,11 @@ export abstract class ExchangePolicies extends ExchangeStates implements TryOwne
   /** Forwarding starts on `pool` under the route's retry policy, timeout and mirrors. */
   protected beginForward(d: Decision, pool: EndpointPool): void {
     const route = d.route!;
-    this.tries = new Tries(route.retry ?? null, this);
+    const policy = route.retry ?? null;
+    let t = this.ownTries;
+    if (t === null) t = this.ownTries = new Tries(policy, this);
+    else t.reset(policy);
+    this.tries = t;
     this.usePool(pool);
     this.timeoutMs = route.timeoutMs;
     const mirrors = mirrorsFor(route.mirrors, Math.random);
@@ -131,7 +137,7 @@ export abstract class ExchangePolicies extends ExchangeStates implements TryOwne
     this.pool = pool;
     pool.active++;
     this.upstreamHost = pool.hostPort;
-    this.tries!.tried.push(pool);
+    this.tries!.went(pool);
   }
 
   /**
