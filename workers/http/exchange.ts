@@ -5,7 +5,7 @@
 // mirrors) in exchange-policies.ts; this file holds the lifecycle and the
 // request side.
 import type { IncomingHttpHeaders } from "node:http2";
-import { EMPTY_OPS, type Decision } from "../../src/dispatch/decision.ts";
+import { Decision, EMPTY_OPS } from "../../src/dispatch/decision.ts";
 import { dispatch } from "../../src/dispatch/dispatch.ts";
 import { codecReply, REPLIES, type ReplyRow, type UpstreamFailure } from "../../src/dispatch/replies.ts";
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
@@ -140,6 +140,8 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   responseOps: HeaderOperations = NO_OPS;
   /** The client address behind --trusted-proxies, or "" (the peer's); set by the security gate. */
   clientIp = "";
+  /** The Decision this exchange dispatches into (`decision` while it runs): made at its first request, reset by dispatch for each later one (kept by renew). */
+  private ownDecision: Decision | null = null;
 
   constructor(
     readonly ds: ExchangeConn,
@@ -356,7 +358,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
       h.scheme = "https";
       this.sni = ds.tls.sni;
     }
-    const d = dispatch(gen.snapshot, ds, h);
+    const d = dispatch(gen.snapshot, ds, h, Math.random, Math.random, (this.ownDecision ??= new Decision()));
     this.decision = d;
     const route = d.route;
     if (route !== null) this.routeName = route.name;
