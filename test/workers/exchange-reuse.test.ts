@@ -53,6 +53,7 @@ describe("Exchange made again", () => {
     for (const k of Object.keys(fresh)) {
       if (k === "t0") expect(typeof ex[k]).toBe("number");
       else if (k === "ownTries") expect(fresh[k]).toBeNull(); // kept: reset when forwarding begins (tries.test.ts shows a reset one equals a new one)
+      else if (k === "ownResp") expect(fresh[k]).toBeNull(); // kept: reset for each response head (parse-response.test.ts)
       else if (k === "ownDecision") expect(fresh[k]).toBeNull(); // kept: dispatch resets it (dispatch.test.ts shows it decides as a new one)
       else if (k === "head" || k === "ds" || k === "responseOps") expect(ex[k]).toBe(fresh[k]);
       else if (SUB.includes(k)) {

@@ -23,7 +23,7 @@ import { forwardIds, upstreamHeadAgain, upstreamHeadInto } from "./request-head-
 import { localOps } from "./route-actions.ts";
 import { BodyEnd, type HeadMaker, UpstreamRequest } from "./upstream-request.ts";
 import { RequestHead } from "./parse-request.ts";
-import type { ResponseHead } from "./parse-response.ts";
+import { ResponseHead } from "./parse-response.ts";
 import { onResponseData, onResponseEnd, onResponseFields, onUpstreamGone, type H1Held, type ResponseExchange } from "./response.ts";
 import type { UpstreamConn, UpstreamUser } from "./upstream-conn.ts";
 import { securityGate } from "./security-gate.ts";
@@ -140,6 +140,8 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   responseOps: HeaderOperations = NO_OPS;
   /** The client address behind --trusted-proxies, or "" (the peer's); set by the security gate. */
   clientIp = "";
+  /** The ResponseHead response heads are read into (`resp` once one is taken): made at the first, reset for each later one (kept by renew). */
+  private ownResp: ResponseHead | null = null;
   /** The Decision this exchange dispatches into (`decision` while it runs): made at its first request, reset by dispatch for each later one (kept by renew). */
   private ownDecision: Decision | null = null;
 
@@ -244,6 +246,12 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   }
 
   // --- events from the response side (response.ts) ---
+
+  /** ResponseExchange: this exchange's ResponseHead, as new (an interim or retried head read into it before is dropped by then). */
+  newResponseHead(): ResponseHead {
+    const r = this.ownResp;
+    return r === null ? (this.ownResp = new ResponseHead()) : r.reset();
+  }
 
   /** The upstream's response head (final, or 101) arrived. */
   responseHead(r: ResponseHead): void {
