@@ -11,7 +11,7 @@ import type { UpstreamOutcome } from "../../src/traffic/retry.ts";
 import type { OutlierResult } from "../../src/upstream/outlier.ts";
 import { reportError } from "../context.ts";
 import { stats } from "../stats.ts";
-import type { Generation } from "./clusters.ts";
+import type { ClusterRuntime, Generation } from "./clusters.ts";
 import type { ExchangeConn } from "./conn.ts";
 import { CONNECTING, ExchangeStates, NEW, STREAMING, WAITING } from "./exchange-state.ts";
 import { sendMirrors } from "./mirror.ts";
@@ -95,8 +95,8 @@ export abstract class ExchangePolicies extends ExchangeStates implements TryOwne
   protected abstract readonly up: UpstreamRequest;
   /** Forward or answer locally as `d` says. */
   protected abstract proceed(d: Decision): void;
-  /** Open (or reuse) a connection to `pool` and send the request. */
-  protected abstract connectTo(pool: EndpointPool): void;
+  /** Open (or reuse) a connection to `pool` (an endpoint of `rt`, the upstream cluster's runtime in this generation) and send the request. */
+  protected abstract connectTo(pool: EndpointPool, rt: ClusterRuntime): void;
   abstract dropUpstream(): void;
   abstract reply(row: ReplyRow, status?: number, body?: string, extra?: string, details?: string, bytes?: Uint8Array | null): void;
   abstract failAfterResponse(row: ReplyRow): void;
@@ -184,11 +184,12 @@ export abstract class ExchangePolicies extends ExchangeStates implements TryOwne
 
   /** The back-off is over: the next try, on an endpoint not tried yet when the policy says so. */
   nextTry(): void {
-    const pool = this.tries!.pick(this.gen!.clusters.get(this.upstreamCluster), this.hash);
+    const rt = this.gen!.clusters.get(this.upstreamCluster);
+    const pool = this.tries!.pick(rt, this.hash);
     if (this.finished || this.state !== CONNECTING) return;
     if (pool === null) return this.reply(REPLIES.no_healthy_upstream);
     this.usePool(pool);
-    this.connectTo(pool);
+    this.connectTo(pool, rt!); // a pool was picked: the runtime is there
   }
 
   abortOnError(): void {

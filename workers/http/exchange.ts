@@ -28,6 +28,7 @@ import { onResponseData, onResponseEnd, onResponseFields, onUpstreamGone, type H
 import type { UpstreamConn, UpstreamUser } from "./upstream-conn.ts";
 import { securityGate } from "./security-gate.ts";
 import type { EndpointPool } from "./upstream-pool.ts";
+import type { ClusterRuntime } from "./clusters.ts";
 import { pickHash } from "./upstream-pick.ts";
 import { grpcReplyHeaders, isGrpcContentType } from "../../src/upstream/grpc-reply.ts";
 import { grpcWebMode, WEB_NONE, webResponseType } from "./grpc-web.ts";
@@ -443,15 +444,15 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
       this.up.setMaker(this);
     }
     if (h.expectContinue && !this.reqBody.done) this.ds.write(CONTINUE);
-    this.connectTo(pool);
+    this.connectTo(pool, rt!); // a pool was picked: the runtime is there
     // the request completed while a fault delay held it back
     if (this.reqComplete) this.requestDone();
   }
 
   /** A connection to `pool` as the cluster's circuit breakers admit it: open now, opening, queued, or 503 UO. */
-  protected connectTo(pool: EndpointPool): void {
+  protected connectTo(pool: EndpointPool, rt: ClusterRuntime): void {
     this.upSni = pool.tls === null ? "" : upstreamSni(pool.tls, this.decision!.authority);
-    const c = this.gen!.clusters.get(this.upstreamCluster)!.acquire(pool, this, this.upSni);
+    const c = rt.acquire(pool, this, this.upSni);
     if (c === "overflow") {
       stats.upstreamError(this.upstreamCluster, REPLIES.upstream_overflow.flag);
       return this.reply(REPLIES.upstream_overflow);
