@@ -32,6 +32,39 @@ export class Stats {
 
   /** One finished request. `flags` is Envoy's response-flags string ("-" for none). */
   request(code: number, flags: string, route: string, dest: string, durationMs: number, reqBytes: number, respBytes: number): void {
+    let s = this.last;
+    if (s === null || code !== this.lastCode || route !== this.lastRoute || dest !== this.lastDest || flags !== this.lastFlags) {
+      s = this.last = this.seriesOf(code, flags, route, dest);
+      this.lastCode = code;
+      this.lastFlags = flags;
+      this.lastRoute = route;
+      this.lastDest = dest;
+    }
+    s.count++;
+    s.durationSum += durationMs;
+    s.requestBytes += reqBytes;
+    s.responseBytes += respBytes;
+    const b = DURATION_BUCKETS;
+    for (let i = 0; i < b.length; i++) {
+      if (durationMs <= b[i]!) {
+        s.buckets[i]!++;
+        break;
+      }
+    }
+  }
+
+  /**
+   * The series of the last request() (series are never dropped): a worker's
+   * requests mostly repeat the one before's labels, which then cost four
+   * comparisons instead of four Map lookups.
+   */
+  private last: RequestSeries | null = null;
+  private lastCode = 0;
+  private lastFlags = "";
+  private lastRoute = "";
+  private lastDest = "";
+
+  private seriesOf(code: number, flags: string, route: string, dest: string): RequestSeries {
     let byDest = this.byRoute.get(route);
     if (byDest === undefined) this.byRoute.set(route, (byDest = new Map()));
     let byKey = byDest.get(dest);
@@ -46,17 +79,7 @@ export class Stats {
       byKey.set(key, s);
       this.series.push(s);
     }
-    s.count++;
-    s.durationSum += durationMs;
-    s.requestBytes += reqBytes;
-    s.responseBytes += respBytes;
-    const b = DURATION_BUCKETS;
-    for (let i = 0; i < b.length; i++) {
-      if (durationMs <= b[i]!) {
-        s.buckets[i]!++;
-        break;
-      }
-    }
+    return s;
   }
 
   /** Add to a counter named as a full series, e.g. `gangway_upstream_cx_total{cluster="x"}`. */

@@ -6,7 +6,9 @@
 // - a policy applied while forwarding (retries, timeout, mirror, CORS headers,
 //   outlier ejection) is compiled onto the Route (src/snapshot/types.ts) and
 //   read by the worker from `decision.route` (or `decision.virtualHost`);
-//   the Exchange keeps the Decision for its whole life (`ex.decision`);
+//   the Exchange keeps the Decision for its whole life (`ex.decision`; an
+//   HTTP/1.1 exchange made again dispatches into the same one, reset: a new
+//   field goes into Decision.reset too);
 // - a step that can answer before forwarding (fault abort, CORS preflight,
 //   JWT/AuthorizationPolicy denial) belongs in dispatch() when it depends only
 //   on the snapshot and the request head: it returns reply(d, REPLIES.<code>)
@@ -37,6 +39,8 @@ export interface DispatchRequest extends RequestView {
 }
 
 export const EMPTY_OPS: HeaderOperations = Object.freeze({ set: [], add: [], remove: [] }) as HeaderOperations;
+/** No extra header lines (shared, frozen: a Decision's lines are replaced, never pushed onto). */
+const NO_EXTRA = Object.freeze([]) as unknown as [string, string][];
 
 /**
  * "forward": send the request to `cluster` (an endpoint of it, chosen by the
@@ -79,9 +83,32 @@ export class Decision {
   /** The route's fault delays the request this long before it is forwarded or answered (flag DI). */
   delayMs = 0;
   /** reply: header lines the reply carries besides the row's (a CORS preflight's, a gRPC fault abort's). */
-  extraHeaders: [string, string][] = [];
+  extraHeaders: [string, string][] = NO_EXTRA;
   /** direct response: `body.bytes` (sent instead of `body`), or null. */
   bodyBytes: Uint8Array | null = null;
+
+  /** Every field as a new Decision has it (dispatch into a reused one: the worker's exchanges keep theirs). */
+  reset(): this {
+    this.kind = "reply";
+    this.reply = null;
+    this.status = 0;
+    this.body = "";
+    this.location = "";
+    this.chain = null;
+    this.virtualHost = null;
+    this.route = null;
+    this.destination = null;
+    this.cluster = null;
+    this.path = null;
+    this.originalPath = "";
+    this.authority = "";
+    this.requestHeaders = EMPTY_OPS;
+    this.responseHeaders = EMPTY_OPS;
+    this.delayMs = 0;
+    this.extraHeaders = NO_EXTRA;
+    this.bodyBytes = null;
+    return this;
+  }
 }
 
 /** TLS filter-chain choice for a ClientHello (workers/tls/listener.ts). */

@@ -42,9 +42,18 @@ export function pickWeighted(dests: readonly WeightedDestination[], totalWeight:
  * Decide one HTTP request. `req.port` and `req.scheme` are the connection's
  * (the Gateway port number, "https" when TLS was terminated). `random` picks
  * a weighted destination, `faultRandom` draws the route's fault delay and abort.
+ * `into`: a Decision to reset and fill (the same answer as a new one; the
+ * workers' exchanges reuse theirs), else a new one.
  */
-export function dispatch(snapshot: Snapshot, conn: ConnFacts, req: DispatchRequest, random: () => number = Math.random, faultRandom: () => number = random): Decision {
-  const d = new Decision();
+export function dispatch(
+  snapshot: Snapshot,
+  conn: ConnFacts,
+  req: DispatchRequest,
+  random: () => number = Math.random,
+  faultRandom: () => number = random,
+  into: Decision | null = null,
+): Decision {
+  const d = into === null ? new Decision() : into.reset();
   const l = conn.listener;
   let table = l.routeTable;
   if (conn.sni !== null) {

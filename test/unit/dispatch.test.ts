@@ -1,7 +1,7 @@
 // dispatch(): the one decision for every request, and the reply table it
 // names rows of. Pure: snapshots compiled from YAML, no sockets.
 import { describe, expect, test } from "bun:test";
-import type { DispatchRequest } from "../../src/dispatch/decision.ts";
+import { Decision, type DispatchRequest } from "../../src/dispatch/decision.ts";
 import { dispatch, dispatchTcp, listenerFor, pickWeighted, selectChain } from "../../src/dispatch/dispatch.ts";
 import { REPLIES, type ReplyCode } from "../../src/dispatch/replies.ts";
 import { normalizeHost } from "../../src/route/lookup.ts";
@@ -211,6 +211,55 @@ describe("the reply table", () => {
   });
 });
 
+describe("dispatch into a reused Decision (the workers' exchanges keep one each)", () => {
+  const faulty = compileYaml(
+    yaml("app").replace(
+      "  - name: rest\n",
+      `  - name: cors
+    match: [{uri: {prefix: /cors}}]
+    corsPolicy: {allowOrigins: [{exact: "https://o.example"}], allowMethods: [GET]}
+    route: [{destination: {host: app.default.svc.cluster.local, port: {number: 80}}}]
+  - name: abort
+    match: [{uri: {prefix: /abort}}]
+    fault: {abort: {httpStatus: 429, percentage: {value: 100}}, delay: {fixedDelay: 2s, percentage: {value: 100}}}
+    route: [{destination: {host: app.default.svc.cluster.local, port: {number: 80}}}]
+  - name: rest\n`,
+    ),
+  );
+  const fconn = { listener: listenerFor(faulty, 80)!, sni: null };
+  const preflight = (path: string): DispatchRequest => ({
+    ...req("a.example.com", path, "OPTIONS"),
+    header: (n: string) => (n === "origin" ? "https://o.example" : n === "access-control-request-method" ? "GET" : undefined),
+  });
+  const cases: [Snapshot, typeof conn, DispatchRequest][] = [
+    [s, conn, req("a.example.com", "/old?x=1")],
+    [s, conn, req("a.example.com", "/tea")],
+    [s, conn, req("a.example.com", "/split")],
+    [s, conn, req("a.example.com:8080", "/api/users?id=7")],
+    [s, conn, req("a.example.com", "/anything")],
+    [s, conn, req("nobody.example.com", "/")],
+    [s, conn, req("a.example.com", "/", "CONNECT")],
+    [faulty, fconn, preflight("/cors")],
+    [faulty, fconn, req("a.example.com", "/abort")],
+    [faulty, fconn, req("a.example.com", "/rest")],
+  ];
+
+  test("every case, in any order after any other, decides as a new Decision does, field by field", () => {
+    const reused = new Decision() as unknown as Record<string, unknown>;
+    for (const k of Object.keys(reused)) reused[k] = { dirty: k };
+    const order = [...cases.keys(), ...[...cases.keys()].reverse(), 7, 0, 8, 1, 9, 2];
+    for (const i of order) {
+      const [snap, c, r] = cases[i]!;
+      const d = dispatch(snap, c, r, () => 0.5, () => 0.1, reused as unknown as Decision);
+      expect(d).toBe(reused as unknown as Decision);
+      const fresh = dispatch(snap, c, r, () => 0.5, () => 0.1) as unknown as Record<string, unknown>;
+      expect(Object.keys(reused).sort()).toEqual(Object.keys(fresh).sort());
+      for (const k of Object.keys(fresh)) expect([i, k, reused[k]]).toEqual([i, k, fresh[k]]);
+    }
+    const kinds = cases.map(([snap, c, r]) => [dispatch(snap, c, r, () => 0.5, () => 0.1).reply?.code ?? "forward"]);
+    expect(kinds.flat()).toEqual(["redirect", "direct_response", "forward", "forward", "forward", "no_route", "no_route", "cors_preflight", "fault_abort", "forward"]);
+  });
+});
 
 describe("the exchange state machine", () => {
   test("legal transitions, in one table", async () => {

@@ -21,6 +21,29 @@ function parse(raw: string): ResponseHead | null {
   return parseResponseHead(b, 0, b.length, h) ? h : null;
 }
 
+describe("a ResponseHead read into again (an exchange keeps one, reset per head)", () => {
+  test("reset gives every field a new head's; a head parsed into it then equals one parsed into a new head", () => {
+    const h = new ResponseHead() as unknown as Record<string, unknown>;
+    for (const k of Object.keys(h)) h[k] = { dirty: k };
+    const r = (h as unknown as ResponseHead).reset();
+    const fresh = new ResponseHead() as unknown as Record<string, unknown>;
+    expect(Object.keys(h).sort()).toEqual(Object.keys(fresh).sort());
+    for (const k of Object.keys(fresh)) expect([k, h[k]]).toEqual([k, fresh[k]]);
+    const heads = [
+      "HTTP/1.0 204 No Content\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+      "HTTP/1.1 200\r\nContent-Length: 5\r\n\r\n",
+      "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
+      "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+    ];
+    for (const raw of [...heads, ...heads.reverse()]) {
+      const b = Buffer.from(raw, "latin1");
+      expect(parseResponseHead(b, 0, b.length, r.reset())).toBe(true);
+      expect({ ...r }).toEqual({ ...parse(raw)! });
+    }
+  });
+});
+
 describe("parseResponseHead", () => {
   test("a normal response: framing read, field lines located and classified", () => {
     const raw = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nServer: x\r\nKeep-Alive: 5\r\nUPGRADE: h2c\r\n\r\n";

@@ -200,6 +200,36 @@ describe("the gateway's lines written in pieces", () => {
     held = [];
   });
 
+  test("request lines repeated and taking turns (the last one seen twice is kept as bytes) are each the request's own", () => {
+    const seq: [string, string][] = [
+      ["GET", "/a"],
+      ["GET", "/a"],
+      ["GET", "/a"],
+      ["POST", "/a"],
+      ["POST", "/a"],
+      ["GET", "/a"],
+      ["GET", "/b?x=1"],
+      ["GET", "/b?x=1"],
+      ["GET", "/café"],
+      ["GET", "/café"],
+      ["GET", "/caf"],
+      ["HEAD", "/café"],
+      ["GET", "/a"],
+    ];
+    const scratch = Buffer.alloc(1024);
+    for (let round = 0; round < 2; round++) {
+      for (const [method, target] of seq) {
+        const h = parse(`${method} /orig HTTP/1.1\r\nHost: a\r\nX-K: v\r\n\r\n`);
+        const ids: ForwardIds = { xff: "", requestId: "" };
+        const want = `${method} ${target} HTTP/1.1\r\nHost: a\r\nX-K: v\r\nx-forwarded-for: 192.0.2.7\r\nx-forwarded-proto: http\r\nx-request-id: `;
+        const got = upstreamHeadBytes(h, target, "a", "192.0.2.7", "", NONE, ids).toString("utf8");
+        expect(got).toBe(`${want}${ids.requestId}\r\n${ATTEMPT_LINE}\r\n`);
+        const n = upstreamHeadInto(scratch, h, target, "a", "192.0.2.7", "", NONE, ids, "");
+        expect(scratch.toString("utf8", 0, n)).toBe(got);
+      }
+    }
+  });
+
   test("clients and schemes taking turns each get their own x-forwarded-for and x-forwarded-proto", () => {
     const cases: [string, string, string][] = [
       ["192.0.2.7", "http", ""],

@@ -29,7 +29,7 @@ function owner(calls: string[]): TryOwner {
 describe("retry endpoint choice", () => {
   test("previous hosts: a tried endpoint is picked again only after 5 more picks", () => {
     const t = new Tries(defaultRetryPolicy(), owner([]));
-    t.tried.push(a);
+    t.went(a);
     const hashes: (bigint | null)[] = [];
     expect(t.pick(runtime([a, a, b], hashes), null)).toBe(b);
     expect(hashes).toEqual([null, null, null]);
@@ -37,7 +37,7 @@ describe("retry endpoint choice", () => {
 
   test("a consistent hash picks with the same hash, tried or not (Istio drops previous hosts then)", () => {
     const t = new Tries(defaultRetryPolicy(), owner([]));
-    t.tried.push(a);
+    t.went(a);
     const hashes: (bigint | null)[] = [];
     expect(t.pick(runtime([a, b], hashes), 42n)).toBe(a);
     expect(hashes).toEqual([42n]);
@@ -45,6 +45,34 @@ describe("retry endpoint choice", () => {
 
   test("no runtime (the cluster is gone): no endpoint", () => {
     expect(new Tries(defaultRetryPolicy(), owner([])).pick(undefined, null)).toBeNull();
+  });
+});
+
+describe("a Tries reset for the next request of a made-again exchange", () => {
+  test("equals a new one field by field, its timers stopped", async () => {
+    const calls: string[] = [];
+    const o = owner(calls);
+    const p = buildRetryPolicy({ attempts: 3, perTryTimeoutMs: 1, retryOn: "5xx", retryRemoteLocalities: null, retryIgnorePreviousHosts: null, backoffMs: 1 })!;
+    const t = new Tries(p, o);
+    t.went(a);
+    t.schedule();
+    t.went(b);
+    t.armPerTry();
+    expect(t.tried).toEqual([a, b]);
+    const q = defaultRetryPolicy();
+    t.reset(q);
+    const fresh = new Tries(q, o) as unknown as Record<string, unknown>;
+    const used = t as unknown as Record<string, unknown>;
+    expect(Object.keys(used).sort()).toEqual(Object.keys(fresh).sort());
+    for (const k of Object.keys(fresh)) expect([k, used[k]]).toEqual([k, fresh[k]]);
+    expect(t.tried).toEqual([]);
+    expect(t.count).toBe(1);
+    await Bun.sleep(30);
+    expect(calls).toEqual([]); // neither the back-off nor the per-try timer of the earlier request fired
+    t.went(b);
+    expect(t.tried).toEqual([b]);
+    const hashes: (bigint | null)[] = [];
+    expect(t.pick(runtime([b, a], hashes), null)).toBe(a); // only this request's endpoint is avoided
   });
 });
 

@@ -11,7 +11,7 @@ import type { UpstreamOutcome } from "../../src/traffic/retry.ts";
 import type { OutlierResult } from "../../src/upstream/outlier.ts";
 import { reportError } from "../context.ts";
 import { stats } from "../stats.ts";
-import type { Generation } from "./clusters.ts";
+import type { ClusterRuntime, Generation } from "./clusters.ts";
 import type { ExchangeConn } from "./conn.ts";
 import { CONNECTING, ExchangeStates, NEW, STREAMING, WAITING } from "./exchange-state.ts";
 import { sendMirrors } from "./mirror.ts";
@@ -57,8 +57,10 @@ export abstract class ExchangePolicies extends ExchangeStates implements TryOwne
   protected hash: bigint | null = null;
   /** A retry of this request is counted in its cluster's circuit breaker (max_retries). */
   private retryCounted = false;
-  /** The route's retry policy at work: tries, endpoints tried, timers (set when forwarding starts). */
+  /** The route's retry policy at work: tries, endpoints tried, timers (set when forwarding starts: `ownTries`). */
   protected tries: Tries | null = null;
+  /** This exchange's Tries: made at its first forward, reset for each later request of a made-again exchange (kept by renewPolicies). */
+  private ownTries: Tries | null = null;
   /** The fault delay in progress (flag DI), then the decision it held back. */
   private delayTimer: ReturnType<typeof setTimeout> | null = null;
   private delayed: Decision | null = null;
@@ -68,7 +70,7 @@ export abstract class ExchangePolicies extends ExchangeStates implements TryOwne
   timeoutMs = 0;
   timer: ReturnType<typeof setTimeout> | null = null;
 
-  /** Every field as a new exchange has it (Exchange.make); the state too. */
+  /** Every field as a new exchange has it (Exchange.make); the state too. `ownTries` is kept (reset when forwarding begins). */
   protected renewPolicies(): void {
     this.state = NEW;
     this.gen = null;
@@ -93,8 +95,8 @@ export abstract class ExchangePolicies extends ExchangeStates implements TryOwne
   protected abstract readonly up: UpstreamRequest;
   /** Forward or answer locally as `d` says. */
   protected abstract proceed(d: Decision): void;
-  /** Open (or reuse) a connection to `pool` and send the request. */
-  protected abstract connectTo(pool: EndpointPool): void;
+  /** Open (or reuse) a connection to `pool` (an endpoint of `rt`, the upstream cluster's runtime in this generation) and send the request. */
+  protected abstract connectTo(pool: EndpointPool, rt: ClusterRuntime): void;
   abstract dropUpstream(): void;
   abstract reply(row: ReplyRow, status?: number, body?: string, extra?: string, details?: string, bytes?: Uint8Array | null): void;
   abstract failAfterResponse(row: ReplyRow): void;
@@ -118,7 +120,11 @@ export abstract class ExchangePolicies extends ExchangeStates implements TryOwne
   /** Forwarding starts on `pool` under the route's retry policy, timeout and mirrors. */
   protected beginForward(d: Decision, pool: EndpointPool): void {
     const route = d.route!;
-    this.tries = new Tries(route.retry ?? null, this);
+    const policy = route.retry ?? null;
+    let t = this.ownTries;
+    if (t === null) t = this.ownTries = new Tries(policy, this);
+    else t.reset(policy);
+    this.tries = t;
     this.usePool(pool);
     this.timeoutMs = route.timeoutMs;
     const mirrors = mirrorsFor(route.mirrors, Math.random);
@@ -131,7 +137,7 @@ export abstract class ExchangePolicies extends ExchangeStates implements TryOwne
     this.pool = pool;
     pool.active++;
     this.upstreamHost = pool.hostPort;
-    this.tries!.tried.push(pool);
+    this.tries!.went(pool);
   }
 
   /**
@@ -178,11 +184,12 @@ export abstract class ExchangePolicies extends ExchangeStates implements TryOwne
 
   /** The back-off is over: the next try, on an endpoint not tried yet when the policy says so. */
   nextTry(): void {
-    const pool = this.tries!.pick(this.gen!.clusters.get(this.upstreamCluster), this.hash);
+    const rt = this.gen!.clusters.get(this.upstreamCluster);
+    const pool = this.tries!.pick(rt, this.hash);
     if (this.finished || this.state !== CONNECTING) return;
     if (pool === null) return this.reply(REPLIES.no_healthy_upstream);
     this.usePool(pool);
-    this.connectTo(pool);
+    this.connectTo(pool, rt!); // a pool was picked: the runtime is there
   }
 
   abortOnError(): void {

@@ -5,7 +5,7 @@
 // mirrors) in exchange-policies.ts; this file holds the lifecycle and the
 // request side.
 import type { IncomingHttpHeaders } from "node:http2";
-import { EMPTY_OPS, type Decision } from "../../src/dispatch/decision.ts";
+import { Decision, EMPTY_OPS } from "../../src/dispatch/decision.ts";
 import { dispatch } from "../../src/dispatch/dispatch.ts";
 import { codecReply, REPLIES, type ReplyRow, type UpstreamFailure } from "../../src/dispatch/replies.ts";
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
@@ -23,11 +23,12 @@ import { forwardIds, upstreamHeadAgain, upstreamHeadInto } from "./request-head-
 import { localOps } from "./route-actions.ts";
 import { BodyEnd, type HeadMaker, UpstreamRequest } from "./upstream-request.ts";
 import { RequestHead } from "./parse-request.ts";
-import type { ResponseHead } from "./parse-response.ts";
+import { ResponseHead } from "./parse-response.ts";
 import { onResponseData, onResponseEnd, onResponseFields, onUpstreamGone, type H1Held, type ResponseExchange } from "./response.ts";
 import type { UpstreamConn, UpstreamUser } from "./upstream-conn.ts";
 import { securityGate } from "./security-gate.ts";
 import type { EndpointPool } from "./upstream-pool.ts";
+import type { ClusterRuntime } from "./clusters.ts";
 import { pickHash } from "./upstream-pick.ts";
 import { grpcReplyHeaders, isGrpcContentType } from "../../src/upstream/grpc-reply.ts";
 import { grpcWebMode, WEB_NONE, webResponseType } from "./grpc-web.ts";
@@ -140,6 +141,10 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   responseOps: HeaderOperations = NO_OPS;
   /** The client address behind --trusted-proxies, or "" (the peer's); set by the security gate. */
   clientIp = "";
+  /** The ResponseHead response heads are read into (`resp` once one is taken): made at the first, reset for each later one (kept by renew). */
+  private ownResp: ResponseHead | null = null;
+  /** The Decision this exchange dispatches into (`decision` while it runs): made at its first request, reset by dispatch for each later one (kept by renew). */
+  private ownDecision: Decision | null = null;
 
   constructor(
     readonly ds: ExchangeConn,
@@ -242,6 +247,12 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   }
 
   // --- events from the response side (response.ts) ---
+
+  /** ResponseExchange: this exchange's ResponseHead, as new (an interim or retried head read into it before is dropped by then). */
+  newResponseHead(): ResponseHead {
+    const r = this.ownResp;
+    return r === null ? (this.ownResp = new ResponseHead()) : r.reset();
+  }
 
   /** The upstream's response head (final, or 101) arrived. */
   responseHead(r: ResponseHead): void {
@@ -356,7 +367,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
       h.scheme = "https";
       this.sni = ds.tls.sni;
     }
-    const d = dispatch(gen.snapshot, ds, h);
+    const d = dispatch(gen.snapshot, ds, h, Math.random, Math.random, (this.ownDecision ??= new Decision()));
     this.decision = d;
     const route = d.route;
     if (route !== null) this.routeName = route.name;
@@ -433,15 +444,15 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
       this.up.setMaker(this);
     }
     if (h.expectContinue && !this.reqBody.done) this.ds.write(CONTINUE);
-    this.connectTo(pool);
+    this.connectTo(pool, rt!); // a pool was picked: the runtime is there
     // the request completed while a fault delay held it back
     if (this.reqComplete) this.requestDone();
   }
 
   /** A connection to `pool` as the cluster's circuit breakers admit it: open now, opening, queued, or 503 UO. */
-  protected connectTo(pool: EndpointPool): void {
+  protected connectTo(pool: EndpointPool, rt: ClusterRuntime): void {
     this.upSni = pool.tls === null ? "" : upstreamSni(pool.tls, this.decision!.authority);
-    const c = this.gen!.clusters.get(this.upstreamCluster)!.acquire(pool, this, this.upSni);
+    const c = rt.acquire(pool, this, this.upSni);
     if (c === "overflow") {
       stats.upstreamError(this.upstreamCluster, REPLIES.upstream_overflow.flag);
       return this.reply(REPLIES.upstream_overflow);

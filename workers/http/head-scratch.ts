@@ -7,6 +7,10 @@
 // exchange, a burst of concurrent first requests on new connections made one
 // per request beyond a bounded free list, and that garbage kept heap blocks in
 // RSS after the connections went idle (bench/idle-inproc.ts; notes/idlepack.md).
+// A made-again exchange's head (Exchange.head) keeps the arrays of its last
+// parse as room (RequestHead.roomSpans / roomKinds): when they are long enough
+// the fields are copied into them, so a keep-alive request makes no arrays
+// (two TypedArray slices were ~0.15 µs per request, perf-native).
 import { fieldKindsScratch, fieldSpansScratch } from "./fields.ts";
 import { parseRequestHead, type RequestHead } from "./parse-request.ts";
 
@@ -19,13 +23,27 @@ const scratch = new HeadScratch();
 
 /**
  * parseRequestHead of buf[off, end) into `h` (0, or the error status), with
- * `h.spans` / `h.kinds` copies of exactly its fields (spans also keep the
- * end-of-fields offset at 4 × count), so nothing of `h` points into the scratch.
+ * `h.spans` / `h.kinds` copies of its fields (spans also keep the
+ * end-of-fields offset at 4 × count), so nothing of `h` points into the scratch:
+ * into the head's room when it has enough (a made-again head: the arrays may be
+ * longer than its fields, readers go by `count`), else new arrays of exactly its size.
  */
 export function parseHead(buf: Buffer, off: number, end: number, h: RequestHead): number {
-  const status = parseRequestHead(buf, off, end, h, scratch.spans, scratch.kinds);
+  const ss = scratch.spans;
+  const sk = scratch.kinds;
+  const status = parseRequestHead(buf, off, end, h, ss, sk);
   const n = h.count;
-  h.spans = scratch.spans.slice(0, 4 * n + 1);
-  h.kinds = scratch.kinds.slice(0, n);
+  const ns = 4 * n + 1;
+  let spans = h.roomSpans;
+  let kinds = h.roomKinds;
+  if (spans.length >= ns && kinds.length >= n) {
+    for (let i = 0; i < ns; i++) spans[i] = ss[i]!;
+    for (let i = 0; i < n; i++) kinds[i] = sk[i]!;
+  } else {
+    spans = h.roomSpans = ss.slice(0, ns);
+    kinds = h.roomKinds = sk.slice(0, n);
+  }
+  h.spans = spans;
+  h.kinds = kinds;
   return status;
 }

@@ -29,6 +29,16 @@ export function requestId(): string {
 /** The id the last requestId() call returned. */
 let lastId = "";
 
+/** Is `id` the one the last requestId() call returned (compared by reference first)? */
+export function isLastRequestId(id: string): boolean {
+  return id === lastId;
+}
+
+/** The first 32 characters of the last id (the same for 65 536 ids in a row); writeLastIdDigits writes the other 4. */
+export function requestIdPrefix(): string {
+  return idPrefix;
+}
+
 /**
  * Write x-request-id value `id` into `out` at `pos` (returns the end): the
  * last generated id (the same string: compared by reference first, so not
@@ -47,7 +57,11 @@ const HEX_CODES = Buffer.from("0123456789abcdef", "latin1");
  * (a rope of prefix and counter digits) into a new one.
  */
 export function writeLastRequestId(out: Buffer & { latin1Write(s: string, offset: number, length: number): number }, pos: number): number {
-  pos += out.latin1Write(idPrefix, pos, idPrefix.length);
+  return writeLastIdDigits(out, pos + out.latin1Write(idPrefix, pos, idPrefix.length));
+}
+
+/** The last id's 4 digits after requestIdPrefix(), into `out` at `pos` (returns the end). */
+export function writeLastIdDigits(out: Buffer, pos: number): number {
   const n = (idCount - 1) & 0xffff;
   out[pos] = HEX_CODES[n >>> 12]!;
   out[pos + 1] = HEX_CODES[(n >>> 8) & 15]!;

@@ -36,6 +36,8 @@ export const MAX_REQUEST_HEAD = 60 * 1024;
 
 const NO_KINDS = new Uint8Array(0);
 const NO_SPANS = new Int32Array(1);
+/** No room yet (shorter than any head's spans, so never written into). */
+const NO_ROOM = new Int32Array(0);
 const NO_BYTES = Buffer.alloc(0);
 
 export class RequestHead implements RequestView {
@@ -89,8 +91,15 @@ export class RequestHead implements RequestView {
   highBytes = false;
   /** A te field lists trailers: the upstream gets `te: trailers` (the one value forwarded, as Envoy does). */
   teTrailers = false;
+  /**
+   * Arrays parseHead (head-scratch.ts) copied this head's fields into, kept by
+   * reset(): a made-again head parses into them again when they are long
+   * enough. Room only, never read as fields (spans/kinds and count are).
+   */
+  roomSpans: Int32Array = NO_ROOM;
+  roomKinds: Uint8Array = NO_KINDS;
 
-  /** Every field as a new head has it (a made-again exchange's head, exchange.ts). */
+  /** Every field as a new head has it (a made-again exchange's head, exchange.ts), but the room (roomSpans, roomKinds). */
   reset(): void {
     this.method = "";
     this.target = "";

@@ -28,6 +28,18 @@ export class ResponseHead {
   hasReason = false;
   /** An HTTP/2 upstream's response given as fields (upstream-h2.ts): its grpc-status, or "" (a parsed head has it among its fields). */
   grpcStatus = "";
+
+  /** Every field as a new head has it (an exchange parses each response head into its own, response.ts). */
+  reset(): this {
+    this.status = 0;
+    this.minor = 1;
+    this.contentLength = -1;
+    this.chunked = false;
+    this.close = false;
+    this.hasReason = false;
+    this.grpcStatus = "";
+    return this;
+  }
 }
 
 /**

@@ -16,7 +16,7 @@
 // bytes included, as UTF-8.)
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
 import { MAX_HEADERS, R_HOST, R_OTHER, R_REQUEST_ID, R_XFF } from "./fields.ts";
-import { type ForwardIds, hasOps, opLines, overridden, requestId, writeLastRequestId, writeRequestId } from "./heads-out.ts";
+import { type ForwardIds, hasOps, isLastRequestId, opLines, overridden, requestId, requestIdPrefix, writeLastIdDigits, writeRequestId } from "./heads-out.ts";
 import type { RequestHead } from "./parse-request.ts";
 
 type Writable = Buffer & {
@@ -52,6 +52,47 @@ function ownPrefix(xff: string, scheme: string): Buffer {
   }
   return prefixBytes;
 }
+
+/**
+ * The same prefix followed by the random part of the last generated
+ * x-request-id (requestIdPrefix), for the last x-forwarded-for, scheme and id
+ * prefix: a head carrying the last generated id then writes its prefix lines
+ * and id in one copy and the id's 4 counter digits.
+ */
+let idXff = "";
+let idScheme = "";
+let idPrefixSeen = "";
+let idPrefixBytes = Buffer.alloc(0);
+function ownPrefixWithId(xff: string, scheme: string): Buffer {
+  const p = requestIdPrefix();
+  if (xff !== idXff || scheme !== idScheme || p !== idPrefixSeen) {
+    idPrefixBytes = Buffer.from("x-forwarded-for: " + xff + "\r\nx-forwarded-proto: " + scheme + "\r\nx-request-id: " + p, "latin1");
+    idXff = xff;
+    idScheme = scheme;
+    idPrefixSeen = p;
+  }
+  return idPrefixBytes;
+}
+
+/**
+ * The request line `method SP target SP HTTP/1.1 CRLF` as bytes, for the last
+ * method and target seen twice in a row (a keep-alive client asking for the
+ * same resource again); null otherwise (the line is written in pieces, and
+ * only remembered, so varied targets make no Buffer per request).
+ */
+let lineMethod = "";
+let lineTarget = "";
+let lineBytes: Buffer | null = null;
+function requestLine(method: string, target: string): Buffer | null {
+  if (target === lineTarget && method === lineMethod) return (lineBytes ??= Buffer.from(method + " " + target + " HTTP/1.1\r\n", "utf8")); // a method is ASCII (tchars), a target UTF-8
+  lineMethod = method;
+  lineTarget = target;
+  lineBytes = null;
+  return null;
+}
+
+/** The blank line's CRLF after x-request-id, then END: the head's tail when nothing comes between. */
+const CRLF_END = Buffer.from("\r\n" + ATTEMPT_LINE + "\r\n", "latin1");
 
 /** Runs of field lines to copy: start, end offsets (a head has at most MAX_HEADERS lines). */
 const runs = new Int32Array(2 * MAX_HEADERS + 2);
@@ -200,20 +241,39 @@ function buildHead(
   const high = h.highBytes;
   if (!high && config === "" && xfcc === "") {
     const method = h.method;
-    const targetBytes = Buffer.byteLength(target, "utf8"); // a rewritten path is configured text: UTF-8
-    const pre = ownPrefix(ids.xff, h.scheme);
-    const size = method.length + 1 + targetBytes + HTTP11.length + copied + pre.length + ids.requestId.length + 2 + mid.length + END.length;
+    const line = requestLine(method, target);
+    const targetBytes = line === null ? Buffer.byteLength(target, "utf8") : 0; // a rewritten path is configured text: UTF-8
+    // the id is the last one made (just now, or by forwardIds for this request): its prefix is cached with the lines before it
+    const lastId = rid === "" || (known && isLastRequestId(rid));
+    const pre = lastId ? ownPrefixWithId(ids.xff, h.scheme) : ownPrefix(ids.xff, h.scheme);
+    const size =
+      (line === null ? method.length + 1 + targetBytes + HTTP11.length : line.length) +
+      copied +
+      pre.length +
+      (lastId ? 4 : ids.requestId.length) +
+      2 +
+      mid.length +
+      END.length;
     const out = outFor(into, size);
-    let pos = out.latin1Write(method, 0, method.length);
-    out[pos++] = 32;
-    pos += out.utf8Write(target, pos, targetBytes);
-    pos += HTTP11.copy(out, pos);
+    let pos = 0;
+    if (line !== null) pos = line.copy(out, 0);
+    else {
+      pos = out.latin1Write(method, 0, method.length);
+      out[pos++] = 32;
+      pos += out.utf8Write(target, pos, targetBytes);
+      pos += HTTP11.copy(out, pos);
+    }
     for (let i = 0; i < nruns; i += 2) pos += b.copy(out, pos, base + runs[i]!, base + runs[i + 1]!);
     pos += pre.copy(out, pos);
-    pos = rid === "" ? writeLastRequestId(out, pos) : known ? writeRequestId(out, pos, rid) : pos + out.latin1Write(rid, pos, rid.length);
+    if (lastId) pos = writeLastIdDigits(out, pos);
+    else pos = known ? writeRequestId(out, pos, rid) : pos + out.latin1Write(rid, pos, rid.length);
+    if (mid === "") {
+      CRLF_END.copy(out, pos);
+      return out;
+    }
     out[pos++] = 13;
     out[pos++] = 10;
-    if (mid !== "") pos += out.latin1Write(mid, pos, mid.length);
+    pos += out.latin1Write(mid, pos, mid.length);
     END.copy(out, pos);
     return out;
   }

@@ -18,7 +18,7 @@ import type { RequestHead } from "./parse-request.ts";
 import { findHeadBytes } from "./fields.ts";
 import { FRAME_CHUNKED, FRAME_CLOSE, FRAME_LENGTH, FRAME_NONE } from "./heads-out.ts";
 import { buildResponseHead, writeResponseHead } from "./response-head.ts";
-import { bodiless, MAX_RESPONSE_HEAD, parseResponseHead, ResponseHead } from "./parse-response.ts";
+import { bodiless, MAX_RESPONSE_HEAD, parseResponseHead, type ResponseHead } from "./parse-response.ts";
 import type { UpstreamConn } from "./upstream-conn.ts";
 
 /** Up to this much body goes into the same write as the head (one syscall, one segment). */
@@ -51,6 +51,8 @@ export interface ResponseExchange extends TunnelUser {
   /** An HTTP/1.1 client's response bytes held until the end of the turn (an HTTP/2 upstream's head, DATA and trailers): one write. */
   h1Held: H1Held | null;
   resp: ResponseHead | null;
+  /** A ResponseHead to read the next response head into: the exchange's own, as new (no object per response). */
+  newResponseHead(): ResponseHead;
   /** Decode a chunked response for an HTTP/1.0 client. */
   readonly decode: boolean;
   readonly replayable: boolean;
@@ -99,7 +101,7 @@ function onHeadBytes(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): vo
       ex.respBuf = buf;
       return;
     }
-    r = new ResponseHead();
+    r = ex.newResponseHead();
     if (end < 0 || !parseResponseHead(buf, 0, end, r)) return protocolError(ex);
     if (r.status >= 200 || r.status === 101) break;
     buf = buf.subarray(end); // 1xx interim response: not forwarded (Envoy answers 100-continue itself)
@@ -211,7 +213,7 @@ export function onResponseFields(ex: ResponseExchange, conn: UpstreamConn, h: In
   if (ex.finished) return true;
   ds.touch();
   ex.upstreamAnswered();
-  const r = new ResponseHead();
+  const r = ex.newResponseHead();
   r.status = Number(h[":status"]);
   const gs = h["grpc-status"];
   if (typeof gs === "string") r.grpcStatus = gs.trim();

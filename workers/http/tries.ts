@@ -68,18 +68,46 @@ function grpcStatusField(buf: Buffer): string {
   return "";
 }
 
+/**
+ * One per exchange (ExchangePolicies.beginForward makes it at the first
+ * forward, a made-again exchange resets it for its next request): no object
+ * per request. A request answered by its first try makes nothing here.
+ */
 export class Tries {
   /** Tries made so far, the first included (x-envoy-attempt-count of the current one). */
   count = 1;
-  /** Endpoints the tries went to, in order. */
-  readonly tried: EndpointPool[] = [];
+  /** The endpoint of the first try; `more`: every try's, in order, once a second one went (made then). */
+  private first: EndpointPool | null = null;
+  private more: EndpointPool[] | null = null;
   private backoff: ReturnType<typeof setTimeout> | null = null;
   private perTry: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
-    readonly policy: RetryPolicy | null,
+    public policy: RetryPolicy | null,
     private readonly owner: TryOwner,
   ) {}
+
+  /** As a new Tries for `policy` (the same owner): no try counted or endpoint kept, no timer left. */
+  reset(policy: RetryPolicy | null): void {
+    this.clear();
+    this.policy = policy;
+    this.count = 1;
+    this.first = null;
+    this.more = null;
+  }
+
+  /** A try goes to `pool`. */
+  went(pool: EndpointPool): void {
+    if (this.first === null) this.first = pool;
+    else (this.more ??= [this.first]).push(pool);
+  }
+
+  /** Endpoints the tries went to, in order. */
+  get tried(): readonly EndpointPool[] {
+    const m = this.more;
+    if (m !== null) return m;
+    return this.first === null ? [] : [this.first];
+  }
 
   /** May `outcome` be tried again (condition met, tries left)? */
   allows(outcome: UpstreamOutcome): boolean {

@@ -1,5 +1,5 @@
 // Request-head scratch (field spans and kinds): one per worker (workers/http/head-scratch.ts);
-// each head keeps copies of exactly its fields, so neither an idle keep-alive connection nor an
+// each head keeps copies of its fields (exactly its size, or in the room of a made-again head), so neither an idle keep-alive connection nor an
 // exchange in flight holds the scratch. The data plane runs in this process; an echo upstream
 // answers each request with the head it received, which shows what the gateway parsed and
 // forwarded (and that no bytes of one request reach another's).
@@ -113,6 +113,45 @@ describe("head scratch: one per worker, each head keeps its own fields", () => {
     expect([a.h.name(0), a.h.value(0), a.h.name(1), a.h.value(1), a.h.name(2), a.h.value(2)]).toEqual(["Host", "x", "X-One", "1", "X-Two", "22"]);
     expect(a.h.header("x-two")).toBe("22");
     expect(b.h.value(60)).toBe("v59");
+  });
+
+  test("a made-again head (reset) parses into the arrays of its last parse when they are long enough, and reads only its own fields", () => {
+    const b1 = Buffer.from(get("/one", "X-A: 1\r\nX-B: 2\r\nX-C: 3\r\n"), "latin1");
+    const h = new RequestHead();
+    expect(parseHead(b1, 0, b1.length, h)).toBe(0);
+    const [spans, kinds] = [h.spans, h.kinds];
+    expect([spans.length, kinds.length]).toEqual([4 * 4 + 1, 4]);
+    // fewer fields: the same arrays, nothing of the first head read
+    h.reset();
+    const b2 = Buffer.from(get("/two", "Content-Length: 0\r\n"), "latin1");
+    expect(parseHead(b2, 0, b2.length, h)).toBe(0);
+    expect(h.spans).toBe(spans);
+    expect(h.kinds).toBe(kinds);
+    expect(h.count).toBe(2);
+    expect([h.name(0), h.value(0), h.name(1), h.value(1)]).toEqual(["Host", "x", "Content-Length", "0"]);
+    expect(h.header("x-a")).toBeUndefined();
+    expect(h.contentLength).toBe(0);
+    expect(h.spans[4 * 2]).toBe(b2.length - 2); // where the fields end: this head's
+    // a fresh head parsed into the same spans gives the same answers
+    const fresh = new RequestHead();
+    expect(parseHead(b2, 0, b2.length, fresh)).toBe(0);
+    expect(Array.from(h.spans.subarray(0, 4 * 2 + 1))).toEqual(Array.from(fresh.spans));
+    expect(Array.from(h.kinds.subarray(0, 2))).toEqual(Array.from(fresh.kinds));
+    // more fields than the room holds: new arrays of exactly its size
+    h.reset();
+    const many = Array.from({ length: 10 }, (_, i) => `X-F${i}: v${i}\r\n`).join("");
+    const b3 = Buffer.from(get("/three", many), "latin1");
+    expect(parseHead(b3, 0, b3.length, h)).toBe(0);
+    expect(h.spans).not.toBe(spans);
+    expect([h.spans.length, h.kinds.length]).toEqual([4 * 11 + 1, 11]);
+    expect(h.value(10)).toBe("v9");
+    // a head without fields on a new head: no room written into, spans of its own
+    const none = new RequestHead();
+    const b4 = Buffer.from("GET / HTTP/1.0\r\n\r\n", "latin1");
+    const other = new RequestHead();
+    expect(parseHead(b4, 0, b4.length, none)).toBe(0);
+    expect(parseHead(b4, 0, b4.length, other)).toBe(0);
+    expect(none.spans).not.toBe(other.spans);
   });
 
   test("a head with no fields, and a refused one, are parsed without reading the scratch later", () => {
