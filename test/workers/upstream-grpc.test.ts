@@ -318,14 +318,16 @@ describe("HTTP/2 upstream pools", () => {
   });
 
   test("http2MaxRequests 2: a third concurrent call overflows (503 UO → UNAVAILABLE)", async () => {
-    const held = [0, 1].map(() => call(client, "/test.Echo/Slow", ["x"], { "x-backend": "cap", "grpc-timeout": "400m" }));
-    for (let i = 0; i < 50 && capB.open < 2; i++) await Bun.sleep(20);
+    // the two held calls last 2 s (their deadline), long enough under a loaded machine for the third to find them open
+    const held = [0, 1].map(() => call(client, "/test.Echo/Slow", ["x"], { "x-backend": "cap", "grpc-timeout": "2S" }));
+    for (let i = 0; i < 90 && capB.open < 2; i++) await Bun.sleep(20);
+    expect(capB.open).toBe(2);
     const third = await call(client, "/test.Echo/Unary", ["x"], { "x-backend": "cap" });
     expect([third.headers["grpc-status"], third.headers["grpc-message"]]).toEqual(["14", "upstream connect error or disconnect/reset before headers. reset reason: overflow"]);
     await Promise.all(held);
     const after = await call(client, "/test.Echo/Unary", ["ok"], { "x-backend": "cap" });
     expect(after.trailers["grpc-status"]).toBe("0");
-  });
+  }, 10_000);
 });
 
 describe("gRPC-Web (Envoy's grpc_web filter)", () => {
