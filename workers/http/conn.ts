@@ -19,6 +19,8 @@ export interface DownstreamTls {
   /** x-forwarded-client-cert value of a verified client certificate, or "". */
   xfcc: string;
   verified: boolean;
+  /** Over the node:tls bridge (bridge.ts: writes are kept, not copied by it); false: Bun's own TLS socket (native.ts), written like a plain one. */
+  bridged: boolean;
 }
 
 /** Takes the client's bytes once an upgrade (WebSocket) tunnel is up. */

@@ -503,7 +503,8 @@ export class Downstream implements ExchangeConn, PortConnection {
 
   writeCopy(b: Buffer, n: number): boolean {
     if (this.closed) return true;
-    if (this.tls !== null) return this.write(Buffer.from(b.subarray(0, n))); // the TLS bridge keeps what it is given
+    const t = this.tls;
+    if (t !== null && t.bridged) return this.write(Buffer.from(b.subarray(0, n))); // the TLS bridge keeps what it is given
     if (this.out !== null) return this.out.write(this.socket, Buffer.from(b.subarray(0, n)));
     const w = this.socket.write(b, 0, n);
     if (w === n) return true;

@@ -20,6 +20,7 @@ import { stats } from "../stats.ts";
 import { logRefused, rawSession, terminateToTcp } from "../tcp/handoff.ts";
 import type { TcpSession } from "../tcp/session.ts";
 import { TlsConn } from "./bridge.ts";
+import { nativeTlsSupported, upgradeNative } from "./native.ts";
 import { MAX_HELLO_BYTES, parseClientHello } from "./client-hello.ts";
 import { asksClientCert, clientIdentity, requiresClientCert } from "./identity.ts";
 
@@ -36,7 +37,9 @@ export function setContexts(c: Map<FilterChain, SecureContext>): void {
 interface Peek {
   buf: Buffer | null;
   timer: ReturnType<typeof setTimeout> | null;
+  /** Terminated: the bridge (TlsConn), or Bun's TLS socket the raw one was upgraded to (native.ts). */
   conn: TlsConn<any> | null;
+  native: Socket<any> | null;
   /** Passthrough: the session the raw bytes go to. */
   tcp: TcpSession | null;
   /** --proxy-protocol: the PROXY header, read before the ClientHello. */
@@ -82,6 +85,15 @@ function toTcp(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: string
 function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: string, alpn: string[]): void {
   const ctx = contexts.get(chain);
   if (ctx === undefined) return refuse(s, port, "no_context");
+  if (nativeTlsSupported(s)) {
+    const p = s.data;
+    const t = upgradeNative(s, port, chain, sni, alpn, ctx, p.buf!, () => clearDeadline(p));
+    if (t !== null) {
+      p.buf = null;
+      p.native = t;
+      return;
+    }
+  }
   const mutual = asksClientCert(chain);
   const conn = new TlsConn<Downstream>(s, {
     secureContext: ctx,
@@ -92,7 +104,7 @@ function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: st
   });
   s.data.conn = conn;
   const d = new Downstream(conn as unknown as Socket<Downstream>, port);
-  d.tls = { chain, sni, xfcc: "", verified: false };
+  d.tls = { chain, sni, xfcc: "", verified: false, bridged: true };
   const from = proxiedOf(s);
   if (from !== undefined) d.takeProxied(from);
   conn.data = d;
@@ -149,11 +161,12 @@ function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: st
 export function tlsHandlers(port: PortState) {
   return {
     open(s: Socket<Peek>): void {
-      s.data = { buf: null, timer: null, conn: null, tcp: null, proxy: options.proxyProtocol ? new ProxyHeaderReader() : null };
+      s.data = { buf: null, timer: null, conn: null, native: null, tcp: null, proxy: options.proxyProtocol ? new ProxyHeaderReader() : null };
       s.data.timer = setTimeout(() => {
         s.data.timer = null;
-        if (s.data.conn === null) refuse(s, port, "hello_timeout");
-        else s.data.conn.terminate(); // handshake not finished in time
+        if (s.data.native !== null) s.data.native.terminate(); // handshake not finished in time
+        else if (s.data.conn === null) refuse(s, port, "hello_timeout");
+        else s.data.conn.terminate();
       }, HELLO_DEADLINE_MS);
     },
     data(s: Socket<Peek>, chunk: Buffer): void {
@@ -168,6 +181,7 @@ export function tlsHandlers(port: PortState) {
           p.conn.duplex.feed(chunk);
           return;
         }
+        if (p.native !== null) return; // upgraded: Bun's TLS socket reads the connection
         if (p.proxy !== null) {
           // the PROXY header comes before the ClientHello (same deadline)
           const rest = p.proxy.feed(chunk);
