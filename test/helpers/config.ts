@@ -61,6 +61,35 @@ spec:
 `;
 }
 
+/**
+ * Gateway `gw` with one HTTPS server for httpbin.example.com per [port, name, TLS mode,
+ * credentialName], a VirtualService `app` routing it to svc-a:8000, and svc-a's
+ * ServiceEntry on 127.0.0.1:`backendPort` (documents joined by separators; add the Secrets).
+ */
+export function httpbinHttpsApp(servers: [number, string, string, string][], backendPort: number): string {
+  const lines = servers.map(([port, name, mode, cred]) => `  - port: {number: ${port}, name: ${name}, protocol: HTTPS}
+    tls: {mode: ${mode}, credentialName: ${cred}}
+    hosts: [httpbin.example.com]`);
+  return `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+${lines.join("\n")}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: app}
+spec:
+  hosts: [httpbin.example.com]
+  gateways: [gw]
+  http:
+  - route: [{destination: {host: svc-a.default.svc.cluster.local, port: {number: 8000}}}]
+---
+${serviceEntry("svc-a", "svc-a.default.svc.cluster.local", 8000, backendPort)}`;
+}
+
 /** A STATIC ServiceEntry `host`:`port` whose one endpoint is 127.0.0.1:`targetPort`. Ends with a document separator. */
 export function loopbackServiceEntry(o: { name: string; host: string; port: number; targetPort: number; portName?: string; protocol?: string }): string {
   return `apiVersion: networking.istio.io/v1

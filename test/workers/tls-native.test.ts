@@ -14,7 +14,7 @@ import { setPost, startClock } from "../../workers/context.ts";
 import { applyClusters } from "../../workers/http/clusters.ts";
 import { abortAll, applyListeners, stopAll } from "../../workers/listeners.ts";
 import { nativeTlsUpgrades, setNativeTls } from "../../workers/tls/native.ts";
-import { serviceEntry } from "../helpers/config.ts";
+import { httpbinHttpsApp } from "../helpers/config.ts";
 import { walkthroughPki, type WalkthroughPki } from "../helpers/pki.ts";
 import { compileYaml } from "../unit/pipeline-helpers.ts";
 import { startBackend } from "./backend.ts";
@@ -31,31 +31,12 @@ beforeAll(async () => {
   setPost(() => {});
   startClock();
   const yaml = [
-    `apiVersion: networking.istio.io/v1
-kind: Gateway
-metadata: {name: gw}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - port: {number: 443, name: https, protocol: HTTPS}
-    tls: {mode: SIMPLE, credentialName: app-credential}
-    hosts: [httpbin.example.com]
-  - port: {number: 8443, name: https-mtls, protocol: HTTPS}
-    tls: {mode: MUTUAL, credentialName: mtls-credential}
-    hosts: [httpbin.example.com]
-`,
+    httpbinHttpsApp([
+      [443, "https", "SIMPLE", "app-credential"],
+      [8443, "https-mtls", "MUTUAL", "mtls-credential"],
+    ], backend.port!),
     secretYaml("app-credential", "istio-system", "tls", pki.httpbin.cert, pki.httpbin.key),
     secretYaml("mtls-credential", "istio-system", "tls", pki.httpbin.cert, pki.httpbin.key, pki.ca.cert),
-    `apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata: {name: app}
-spec:
-  hosts: [httpbin.example.com]
-  gateways: [gw]
-  http:
-  - route: [{destination: {host: svc-a.default.svc.cluster.local, port: {number: 8000}}}]
-`,
-    serviceEntry("svc-a", "svc-a.default.svc.cluster.local", 8000, backend.port!),
   ].join("\n---\n");
   applyListeners(applyClusters(compileYaml(yaml, { portMap: new Map([[443, simplePort], [8443, mutualPort]]), bindAddress: "127.0.0.1" })));
 });
