@@ -7,6 +7,7 @@
 import type { Socket } from "bun";
 import * as http2 from "node:http2";
 import { H2Duplex } from "../workers/http/h2-duplex.ts";
+import { h2DuplexSocket } from "./lib/h2-duplex-socket.ts";
 
 const port = Number(process.argv[2] ?? 18391);
 const upstreamPort = Number(process.argv[3] ?? 18396);
@@ -64,27 +65,14 @@ function send(st: http2.ServerHttp2Stream): void {
 Bun.listen<H2Duplex>({
   hostname: "127.0.0.1",
   port,
-  socket: {
-    open(s: Socket<H2Duplex>) {
-      const d = new H2Duplex(s as never);
-      s.data = d;
-      const session = http2.performServerHandshake(d, { settings: SETTINGS });
-      session.on("stream", (st) => {
-        st.on("error", () => {});
-        send(st);
-      });
-      session.on("error", () => d.destroy());
-    },
-    data(s, b) {
-      s.data.feed(b);
-    },
-    drain(s) {
-      s.data.flush();
-    },
-    close(s) {
-      s.data?.rawEnded();
-    },
-  },
+  socket: h2DuplexSocket((d) => {
+    const session = http2.performServerHandshake(d, { settings: SETTINGS });
+    session.on("stream", (st) => {
+      st.on("error", () => {});
+      send(st);
+    });
+    session.on("error", () => d.destroy());
+  }),
 });
 console.log(`ceiling-h2-proxy on 127.0.0.1:${port} -> 127.0.0.1:${upstreamPort} for ${seconds}s`);
 setTimeout(() => process.exit(0), seconds * 1000);

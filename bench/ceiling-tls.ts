@@ -19,6 +19,7 @@ import * as http2 from "node:http2";
 import { createSecureContext } from "node:tls";
 import { H2Duplex } from "../workers/http/h2-duplex.ts";
 import { TlsConn } from "../workers/tls/bridge.ts";
+import { h2DuplexSocket } from "./lib/h2-duplex-socket.ts";
 
 const [mode, portArg, certPath, keyPath, secArg] = process.argv.slice(2);
 if (mode === undefined || certPath === undefined || keyPath === undefined) throw new Error("usage: ceiling-tls.ts MODE PORT CERT KEY [seconds]");
@@ -188,22 +189,9 @@ switch (mode) {
       hostname: "127.0.0.1",
       port,
       tls: { cert, key, ALPNProtocols: Buffer.from("\x02h2", "latin1") } as Bun.TLSOptions,
-      socket: {
-        open(s: Socket<H2Duplex>) {
-          const d = new H2Duplex(s as never);
-          s.data = d;
-          h2session(d);
-        },
-        data(s, b) {
-          s.data.feed(b);
-        },
-        drain(s) {
-          s.data.flush();
-        },
-        close(s) {
-          s.data?.rawEnded();
-        },
-      },
+      socket: h2DuplexSocket((d) => {
+        h2session(d);
+      }),
     });
     break;
   case "serve":
