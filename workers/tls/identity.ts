@@ -54,10 +54,7 @@ export function xfccOf(c: X509Certificate): string {
   return out;
 }
 
-/** What clientIdentity reads of a terminated connection: a node:tls TLSSocket (the bridge) or a Bun TLS socket (workers/tls/native.ts). */
-export type PeerCertSource = Pick<TLSSocket, "getPeerX509Certificate" | "authorized" | "authorizationError">;
-
-export function clientIdentity(t: PeerCertSource, chain: FilterChain): ClientIdentity {
+export function clientIdentity(t: TLSSocket, chain: FilterChain): ClientIdentity {
   if (!asksClientCert(chain)) return NONE;
   const raw = t.getPeerX509Certificate?.();
   if (raw === undefined || raw === null) {

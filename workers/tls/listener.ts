@@ -85,10 +85,7 @@ function toTcp(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: string
 function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: string, alpn: string[]): void {
   const ctx = contexts.get(chain);
   if (ctx === undefined) return refuse(s, port, "no_context");
-  // chains that ask for a client certificate stay on the bridge: there a refused certificate fails the
-  // handshake with OpenSSL's alert (curl: 56, certificate required), as Envoy's does; Bun's upgraded socket
-  // only reports it after the handshake, and closing then is a bare EOF to the client (curl over h2: 16)
-  if (!asksClientCert(chain) && nativeTlsSupported(s)) {
+  if (nativeTlsSupported(s)) {
     const p = s.data;
     const t = upgradeNative(s, port, chain, sni, alpn, ctx, p.buf!, () => clearDeadline(p));
     if (t !== null) {

@@ -8,8 +8,11 @@
 // and the TLS socket is written like a plain one (write returns the bytes
 // taken, drain), with no node stream between them. bench/ceiling-tls.sh:
 // 4.9 µs CPU per keep-alive request against the bridge's 6.4 (hello responder).
-// The handshake outcome, client certificate checks, statistics and deadline
-// are those of the bridge path (listener.ts).
+// Statistics and the hello deadline are those of the bridge path (listener.ts).
+// Only chains that do not ask for a client certificate are upgraded: on the
+// bridge a refused certificate fails the handshake with OpenSSL's alert (curl:
+// 56, certificate required) as Envoy's does, while Bun's upgraded socket reports
+// it after the handshake and a close then is a bare EOF (curl over h2: 16).
 import type { Socket } from "bun";
 import type { SecureContext } from "node:tls";
 import type { FilterChain } from "../../src/snapshot/types.ts";
@@ -19,7 +22,7 @@ import { recycleRetired } from "../http/exchange.ts";
 import type { PortState } from "../port-state.ts";
 import { proxiedOf } from "../proxy-protocol.ts";
 import { stats } from "../stats.ts";
-import { asksClientCert, clientIdentity, requiresClientCert, type PeerCertSource } from "./identity.ts";
+import { asksClientCert } from "./identity.ts";
 
 /** One upgraded connection: what the TLS socket's handlers need. */
 export class NativeTls {
@@ -83,7 +86,7 @@ const handlers = {
       t.terminate();
     }
   },
-  handshake(t: TlsSocket, ok: boolean, err: Error | null): void {
+  handshake(t: TlsSocket): void {
     const n = t.data;
     const d = n.d;
     const done = n.onSecure;
@@ -93,14 +96,6 @@ const handlers = {
     try {
       const listener = n.port.listener.name;
       stats.tlsHandshake(listener, t.isSessionReused());
-      const id = clientIdentity(peerOf(t, ok, err), n.chain);
-      if (id.reject !== "") {
-        stats.tlsRefused(listener, "client_certificate");
-        t.terminate();
-        return;
-      }
-      d.tls!.xfcc = id.xfcc;
-      d.tls!.verified = id.xfcc !== "";
       n.port.conns.add(d);
     } catch (e) {
       reportError("tls secure", e);
@@ -145,19 +140,10 @@ const handlers = {
   error(): void {},
 };
 
-/** The handshake's verdict on the client certificate in the shape clientIdentity reads. */
-function peerOf(t: TlsSocket, ok: boolean, err: Error | null): PeerCertSource {
-  return {
-    getPeerX509Certificate: () => t.getPeerX509Certificate?.() ?? undefined,
-    authorized: ok && err === null,
-    authorizationError: err === null ? (null as unknown as Error) : (((err as { code?: string }).code ?? err.message) as unknown as Error),
-  } as PeerCertSource;
-}
-
 /**
  * Upgrade `s` (its ClientHello in `first`) to a TLS server socket for `chain`.
- * Returns the TLS socket, or null if Bun refused the upgrade (nothing consumed: the caller
- * can take the bridge instead).
+ * Returns the TLS socket, or null for a chain that asks for a client certificate or when
+ * Bun refused the upgrade (nothing consumed: the caller takes the bridge instead).
  */
 export function upgradeNative(
   s: Socket<any>,
@@ -170,7 +156,7 @@ export function upgradeNative(
   onSecure: () => void,
 ): TlsSocket | null {
   const native = (ctx as unknown as { context?: unknown }).context;
-  if (native === undefined) return null;
+  if (native === undefined || asksClientCert(chain)) return null;
   const n = new NativeTls(port, chain, sni, s, onSecure);
   let pair: [Socket<any>, TlsSocket];
   try {
@@ -180,8 +166,8 @@ export function upgradeNative(
       data: n,
       tls: {
         secureContext: native,
-        requestCert: asksClientCert(chain),
-        rejectUnauthorized: requiresClientCert(chain),
+        requestCert: false,
+        rejectUnauthorized: false,
         // HTTP/2 when the client offers it (as Envoy's HTTPS listeners do), else HTTP/1.1
         ALPNProtocols: alpn.includes("h2") ? H2_H1 : alpn.includes("http/1.1") ? H1 : undefined,
       },
