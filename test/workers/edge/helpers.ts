@@ -7,6 +7,9 @@ import * as http2 from "node:http2";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+/** A request line at the start of the chunk or after a CRLF (group 1: the CRLF, if any). */
+const REQUEST_LINE = /(^|\r\n)[A-Z]+ \/[^\r\n]* HTTP\/1\.[01]\r\n/g;
+
 export type Behaviour = (s: Socket<{ n: number; got: Buffer[] }>, req: string) => void;
 
 /** A raw TCP upstream: `behave` is called for each request head received; every byte received is kept in `got`. */
@@ -20,10 +23,13 @@ export function rawUpstream(behave: Behaviour): TCPSocketListener<{ n: number; g
       },
       data(s, d) {
         s.data.got.push(Buffer.from(d));
+        // each request line in the chunk is a request (the next one's head can arrive with the
+        // body bytes of the last one, which the upstream answered at its head); the rest is body
         const text = d.toString("latin1");
-        if (!/^[A-Z]+ \//.test(text)) return; // body bytes
-        s.data.n++;
-        behave(s, text);
+        for (const m of text.matchAll(REQUEST_LINE)) {
+          s.data.n++;
+          behave(s, text.slice(m.index + m[1]!.length));
+        }
       },
     },
   });
