@@ -1,0 +1,76 @@
+// The HPACK static table, RFC 7541 Appendix A: indices 1..61 (slot 0 unused,
+// so STATIC_NAMES[i] is index i). The decoder reads its strings directly (an
+// indexed field allocates nothing); the encoder looks names up in STATIC_NAME.
+
+export const STATIC_COUNT = 61;
+
+const ENTRIES: readonly (readonly [string, string])[] = [
+  [":authority", ""],
+  [":method", "GET"],
+  [":method", "POST"],
+  [":path", "/"],
+  [":path", "/index.html"],
+  [":scheme", "http"],
+  [":scheme", "https"],
+  [":status", "200"],
+  [":status", "204"],
+  [":status", "206"],
+  [":status", "304"],
+  [":status", "400"],
+  [":status", "404"],
+  [":status", "500"],
+  ["accept-charset", ""],
+  ["accept-encoding", "gzip, deflate"],
+  ["accept-language", ""],
+  ["accept-ranges", ""],
+  ["accept", ""],
+  ["access-control-allow-origin", ""],
+  ["age", ""],
+  ["allow", ""],
+  ["authorization", ""],
+  ["cache-control", ""],
+  ["content-disposition", ""],
+  ["content-encoding", ""],
+  ["content-language", ""],
+  ["content-length", ""],
+  ["content-location", ""],
+  ["content-range", ""],
+  ["content-type", ""],
+  ["cookie", ""],
+  ["date", ""],
+  ["etag", ""],
+  ["expect", ""],
+  ["expires", ""],
+  ["from", ""],
+  ["host", ""],
+  ["if-match", ""],
+  ["if-modified-since", ""],
+  ["if-none-match", ""],
+  ["if-range", ""],
+  ["if-unmodified-since", ""],
+  ["last-modified", ""],
+  ["link", ""],
+  ["location", ""],
+  ["max-forwards", ""],
+  ["proxy-authenticate", ""],
+  ["proxy-authorization", ""],
+  ["range", ""],
+  ["referer", ""],
+  ["refresh", ""],
+  ["retry-after", ""],
+  ["server", ""],
+  ["set-cookie", ""],
+  ["strict-transport-security", ""],
+  ["transfer-encoding", ""],
+  ["user-agent", ""],
+  ["vary", ""],
+  ["via", ""],
+  ["www-authenticate", ""],
+];
+
+export const STATIC_NAMES: readonly string[] = ["", ...ENTRIES.map((e) => e[0])];
+export const STATIC_VALUES: readonly string[] = ["", ...ENTRIES.map((e) => e[1])];
+
+/** name → its first (lowest) static index. Entries sharing a name are adjacent. */
+export const STATIC_NAME = new Map<string, number>();
+for (let i = STATIC_COUNT; i >= 1; i--) STATIC_NAME.set(STATIC_NAMES[i]!, i);
