@@ -1,5 +1,7 @@
 // HTTP/2 sessions to one upstream endpoint (h2c with prior knowledge, or h2
-// over TLS with ALPN), node:http2 client sessions each carrying many streams:
+// over TLS with ALPN), each carrying many streams: gangway's own client
+// sessions (h2/client-session.ts), or node:http2's when the worker starts
+// with GANGWAY_H2_UPSTREAM=node (kept to compare the two).
 // a stream goes on a connected session with room (the upstream's
 // SETTINGS_MAX_CONCURRENT_STREAMS and the cluster's maxConcurrentStreams),
 // else on one connecting, else on a new session. Each stream is an
@@ -12,7 +14,13 @@ import { H2StreamConn, WINDOW } from "./upstream-h2.ts";
 import type { ConnPool, UpstreamConn, UpstreamUser } from "./upstream-conn.ts";
 import { alpnWire, connectOptions, verifyUpstream, type UpstreamTlsRuntime } from "./upstream-tls.ts";
 import { H2Duplex } from "./h2-duplex.ts";
+import { H2ClientSession, type ClientSessionHost } from "./h2/client-session.ts";
+import type { ClientStreamOwner } from "./h2/client-stream.ts";
+import { nodeStream, type UpStream } from "./upstream-h2-node.ts";
 import type { Socket, SocketHandler } from "bun";
+
+/** Read once at worker start: "node" runs upstream sessions on node:http2 instead of gangway's own codec. */
+const NODE_CODEC = process.env.GANGWAY_H2_UPSTREAM === "node";
 
 /** What the sessions need of their endpoint pool (EndpointPool). */
 export interface H2Endpoint {
@@ -33,9 +41,11 @@ export interface H2Endpoint {
 const DEFAULT_STREAMS = 100;
 
 /** One HTTP/2 connection to the endpoint. */
-export class H2Session {
-  /** The node:http2 session (null while an h2c connection is still connecting). */
+export class H2Session implements ClientSessionHost {
+  /** The node:http2 session (GANGWAY_H2_UPSTREAM=node; null while connecting). */
   session: http2.ClientHttp2Session = null as never;
+  /** gangway's own session (null while connecting, or with node:http2). */
+  own: H2ClientSession | null = null;
   pool: H2Sessions = null as never;
   /** h2c: the Bun socket under the session, and the duplex batching the session's writes. */
   raw: Socket<H2Session> | null = null;
@@ -56,8 +66,32 @@ export class H2Session {
   ) {}
 
   capacity(maxStreams: number): number {
-    const peer = this.connected ? (this.session.remoteSettings?.maxConcurrentStreams ?? DEFAULT_STREAMS) : DEFAULT_STREAMS;
+    const peer = !this.connected ? DEFAULT_STREAMS : this.own !== null ? this.own.maxStreams : (this.session.remoteSettings?.maxConcurrentStreams ?? DEFAULT_STREAMS);
     return Math.min(peer, maxStreams > 0 ? maxStreams : Infinity);
+  }
+
+  openStream(owner: ClientStreamOwner, h: http2.OutgoingHttpHeaders, endStream: boolean, trailers: boolean): UpStream | null {
+    const own = this.own;
+    if (own !== null) return own.request(owner, h, endStream);
+    return nodeStream(this.session, owner, h, endStream, trailers);
+  }
+
+  onSessionReady(): void {
+    try {
+      this.pool.connectedSession(this);
+    } catch (err) {
+      reportError("upstream h2 connect", err);
+      this.pool.failed(this, "connect_error", "connect_failure");
+    }
+  }
+
+  onSessionGoaway(): void {
+    this.pool.retire(this);
+  }
+
+  onSessionClosed(): void {
+    if (!this.connected) this.pool.failed(this, "connection_termination", "connect_failure");
+    else this.pool.closed(this);
   }
 }
 
@@ -150,6 +184,11 @@ export class H2Sessions implements ConnPool {
   rawOpen(s: H2Session, sock: Socket<H2Session>): void {
     if (s.dead) return void sock.terminate(); // gave up (connect timeout)
     s.raw = sock;
+    if (!NODE_CODEC) {
+      // the session is ready (streams go out) once the upstream's SETTINGS came: onSessionReady
+      s.own = new H2ClientSession(sock, s, WINDOW);
+      return;
+    }
     const d = new H2Duplex(sock);
     s.duplex = d;
     const ep = this.ep;
@@ -164,7 +203,7 @@ export class H2Sessions implements ConnPool {
     const session = s.session;
     session.on("connect", () => {
       try {
-        this.connected(s);
+        this.connectedSession(s);
       } catch (err) {
         reportError("upstream h2 connect", err);
         this.failed(s, "connect_error", "connect_failure");
@@ -177,7 +216,7 @@ export class H2Sessions implements ConnPool {
     session.on("close", () => this.closed(s));
   }
 
-  private connected(s: H2Session): void {
+  connectedSession(s: H2Session): void {
     if (s.timer !== null) clearTimeout(s.timer);
     s.timer = null;
     if (s.dead && s.waiting.length === 0) return void destroySession(s);
@@ -201,7 +240,7 @@ export class H2Sessions implements ConnPool {
     this.closed(s);
   }
 
-  private retire(s: H2Session): void {
+  retire(s: H2Session): void {
     s.dead = true;
     if (s.streams === 0) closeSession(s);
   }
@@ -272,12 +311,14 @@ const H2_ALPN = alpnWire(["h2"]);
 
 /** GOAWAY, then closed once its streams are done; a session still connecting is dropped. */
 function closeSession(s: H2Session): void {
+  if (s.own !== null) return s.own.close();
   const session = s.session;
   if (session === null) return void s.raw?.terminate();
   if (!session.closed && !session.destroyed) session.close();
 }
 
 function destroySession(s: H2Session): void {
+  if (s.own !== null) return s.own.destroy();
   const session = s.session;
   if (session !== null && !session.destroyed) session.destroy();
   s.raw?.terminate();
@@ -307,17 +348,30 @@ const RAW: SocketHandler<H2Session> = {
     }
   },
   data(sock, d) {
-    sock.data.duplex?.feed(d);
+    const s = sock.data;
+    if (s.own !== null) {
+      try {
+        s.own.feed(d);
+      } catch (err) {
+        reportError("upstream h2 data", err);
+        s.own.destroy();
+      }
+    } else s.duplex?.feed(d);
   },
   drain(sock) {
-    sock.data.duplex?.flush();
+    const s = sock.data;
+    if (s.own !== null) s.own.drain();
+    else s.duplex?.flush();
   },
   end(sock) {
-    sock.data.duplex?.rawEnded();
+    const s = sock.data;
+    if (s.own !== null) s.own.socketClosed();
+    else s.duplex?.rawEnded();
   },
   close(sock) {
     const s = sock.data;
-    if (s.duplex !== null) s.duplex.rawEnded();
+    if (s.own !== null) s.own.socketClosed();
+    else if (s.duplex !== null) s.duplex.rawEnded();
     else s.pool.failed(s, "connection_termination", "connect_failure");
   },
   connectError(sock, err) {

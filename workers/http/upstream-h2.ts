@@ -4,9 +4,13 @@
 // response back (h2-upstream-heads.ts translates), so the exchange's state
 // machine stays the one owner of the request's state; this file only adapts
 // the codec. Trailers travel as the chunked body's trailer section; gRPC-Web
-// is translated here (grpc-web.ts), next to the codec.
-import * as http2 from "node:http2";
+// is translated here (grpc-web.ts), next to the codec. The stream itself is
+// an UpStream: gangway's own codec (h2/client-stream.ts) or node:http2's
+// (upstream-h2-node.ts), whichever its session runs.
+import type * as http2 from "node:http2";
 import { reportError } from "../context.ts";
+import type { ClientStreamOwner } from "./h2/client-stream.ts";
+import type { UpStream } from "./upstream-h2-node.ts";
 import { ChunkedScanner, CHUNKED_BAD, CHUNKED_MORE, trailerFields } from "./chunked.ts";
 import { h2ResponseFraming } from "./h2-response.ts";
 import { h1ResponseHead, h2RequestHead, lastChunk, REQ_CHUNKED, REQ_LENGTH, REQ_NONE, type H2RequestHead } from "./h2-upstream-heads.ts";
@@ -17,7 +21,8 @@ import { Base64Decoder, Base64Encoder, grpcWebMode, trailerMessage, WEB_NONE, WE
 
 /** What a stream needs of its session (upstream-h2-pool.ts H2Session). */
 export interface H2StreamSession {
-  readonly session: http2.ClientHttp2Session;
+  /** A stream for `owner` with request fields `h` (`trailers`: the body may end with trailers); null or a throw: refused. */
+  openStream(owner: ClientStreamOwner, h: http2.OutgoingHttpHeaders, endStream: boolean, trailers: boolean): UpStream | null;
   readonly sni: string;
   readonly tls: UpstreamTlsRuntime | null;
   /** `ip:port` of our side, for the access log. */
@@ -26,15 +31,14 @@ export interface H2StreamSession {
 
 /** Stream flow-control window: what an upstream may send ahead of a paused client (also the write high-water mark). */
 export const WINDOW = 256 * 1024;
-const { NGHTTP2_CANCEL } = http2.constants;
 
 /**
  * One request's stream, as the exchange sees a connection: the request comes
  * in as HTTP/1.1 bytes (head, then a length-delimited or chunked body), the
  * response goes out to the user as HTTP/1.1 bytes.
  */
-export class H2StreamConn extends UpstreamConn {
-  stream: http2.ClientHttp2Stream | null = null;
+export class H2StreamConn extends UpstreamConn implements ClientStreamOwner {
+  stream: UpStream | null = null;
   /** Counted in its session's streams. */
   counted = true;
   private headBuf = "";
@@ -42,7 +46,6 @@ export class H2StreamConn extends UpstreamConn {
   private reqLeft = 0;
   private reqChunks: ChunkedScanner | null = null;
   private reqTrailers: [string, string][] = [];
-  private drainHeard = false;
   /** The request body comes as data ending with a BodyEnd (UpstreamRequest.rawBody), not as chunks. */
   private rawBody = false;
   private rawTrailers: Record<string, string | string[]> | null = null;
@@ -108,7 +111,7 @@ export class H2StreamConn extends UpstreamConn {
     hs["x-envoy-attempt-count"] = String(attempt); // node:http2 copies the headers: the next try sets its own
     hs[":scheme"] = this.session.tls === null ? "http" : "https";
     this.startStream(h);
-    const s = this.stream as http2.ClientHttp2Stream | null;
+    const s = this.stream as UpStream | null;
     return s === null || this.room(s);
   }
 
@@ -152,40 +155,42 @@ export class H2StreamConn extends UpstreamConn {
     const ended = h.body === REQ_NONE;
     this.reqEnded = ended;
     this.headReq = h.headers[":method"] === "HEAD";
-    let st: http2.ClientHttp2Stream;
+    let st: UpStream | null;
     try {
-      st = this.session.session.request(h.headers, { endStream: ended, waitForTrailers: h.body === REQ_CHUNKED });
+      st = this.session.openStream(this, h.headers, ended, h.body === REQ_CHUNKED);
     } catch (err) {
-      // fields node:http2 refuses to send: the try fails as a reset before any response (not from inside the write)
       reportError("upstream h2 request", err);
+      st = null;
+    }
+    if (st === null) {
+      // fields the codec refuses to send: the try fails as a reset before any response (not from inside the write)
       this.reqEnded = true;
       queueMicrotask(() => this.onGone("protocol_error"));
       return;
     }
     this.stream = st;
-    (st as OwnedStream)[OWNER] = this;
     if (this.h2paused) st.pause();
-    // shared handlers: the stream's conn is found on the stream (no closures per stream)
-    if (h.body === REQ_CHUNKED) st.on("wantTrailers", onWantTrailers);
-    st.on("response", onResponse);
-    st.on("data", onData);
-    st.on("trailers", onTrailers);
-    st.on("end", onEnd);
-    st.on("error", ignore);
-    st.on("close", onClose);
   }
 
-  /** The request's trailers (wantTrailers). */
-  sendTrailers(st: http2.ClientHttp2Stream): void {
-    let t: http2.OutgoingHttpHeaders = {};
+  /** The request ends, with its trailers. */
+  private endRequest(): void {
+    this.reqEnded = true;
+    let t: http2.OutgoingHttpHeaders | null = null;
     if (this.rawTrailers !== null) t = this.rawTrailers;
-    else for (const [n, v] of this.reqTrailers) t[n] = v;
-    st.sendTrailers(t);
+    else if (this.reqTrailers.length > 0) {
+      t = {};
+      for (const [n, v] of this.reqTrailers) t[n] = v;
+    }
+    this.stream!.end(t);
   }
 
-  /** The stream closed: a response that did not end is the upstream gone. */
-  streamClosed(st: http2.ClientHttp2Stream): void {
-    if (!this.respEnded) this.onGone(st.rstCode !== undefined && st.rstCode !== 0 ? `stream_reset_${st.rstCode}` : "connection termination");
+  onTrailers(t: http2.IncomingHttpHeaders): void {
+    this.respTrailers = t;
+  }
+
+  /** The stream closed (`code`: its RST_STREAM code; 0: the connection): a response that did not end is the upstream gone. */
+  streamClosed(code: number): void {
+    if (!this.respEnded) this.onGone(code !== 0 ? `stream_reset_${code}` : "connection termination");
   }
 
   private body(b: Buffer): void {
@@ -196,7 +201,7 @@ export class H2StreamConn extends UpstreamConn {
       this.reqLeft -= take;
       if (this.reqLeft === 0) {
         this.reqEnded = true;
-        st.end();
+        st.end(null);
       }
       return;
     }
@@ -206,18 +211,14 @@ export class H2StreamConn extends UpstreamConn {
     if (r === CHUNKED_BAD) return this.destroy();
     if (r !== CHUNKED_MORE) {
       this.reqTrailers = trailerFields(sc.trailerBytes);
-      this.reqEnded = true;
-      st.end();
+      this.endRequest();
     }
   }
 
   /** The stream takes more request body; else its 'drain' will tell the user (listened to from the first time it is full). */
-  private room(s: http2.ClientHttp2Stream): boolean {
-    if (s.writableLength < WINDOW) return true;
-    if (!this.drainHeard) {
-      this.drainHeard = true;
-      s.on("drain", onDrain);
-    }
+  private room(s: UpStream): boolean {
+    if (s.buffered < WINDOW) return true;
+    s.wantDrain = true;
     return false;
   }
 
@@ -232,8 +233,7 @@ export class H2StreamConn extends UpstreamConn {
     if (this.reqEnded || this.stream === null) return;
     if (b instanceof BodyEnd) {
       this.rawTrailers = b.fields();
-      this.reqEnded = true;
-      this.stream.end();
+      this.endRequest();
       return;
     }
     if (b.length > 0) this.send(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
@@ -249,8 +249,7 @@ export class H2StreamConn extends UpstreamConn {
   }
 
   private destroyStream(): void {
-    const st = this.stream;
-    if (st !== null && !st.destroyed) st.close(NGHTTP2_CANCEL);
+    this.stream?.cancel();
   }
 
   onResponse(headers: http2.IncomingHttpHeaders, ended: boolean): void {
@@ -353,7 +352,7 @@ export class H2StreamConn extends UpstreamConn {
     this.closed = true;
     this.isOpen = false;
     const st = this.stream;
-    if (st !== null && !st.closed && !st.destroyed && !(this.respEnded && this.reqEnded)) st.close(NGHTTP2_CANCEL);
+    if (st !== null && !(this.respEnded && this.reqEnded)) st.cancel();
     this.sessions.onConnClosed(this);
   }
 }
@@ -366,30 +365,3 @@ const NO_SOCKET = {
     throw new Error("H2StreamConn: write through the conn");
   },
 } as never;
-
-/** The H2StreamConn a node:http2 client stream serves (set in startStream). */
-const OWNER = Symbol("h2StreamConn");
-type OwnedStream = http2.ClientHttp2Stream & { [OWNER]: H2StreamConn };
-
-function onWantTrailers(this: OwnedStream): void {
-  this[OWNER].sendTrailers(this);
-}
-function onResponse(this: OwnedStream, headers: http2.IncomingHttpHeaders, flags: number): void {
-  this[OWNER].onResponse(headers, (Number(flags) & 1) === 1 || this.endAfterHeaders);
-}
-function onData(this: OwnedStream, d: Buffer): void {
-  this[OWNER].onData(d);
-}
-function onTrailers(this: OwnedStream, t: http2.IncomingHttpHeaders): void {
-  this[OWNER].respTrailers = t;
-}
-function onEnd(this: OwnedStream): void {
-  this[OWNER].onEnd();
-}
-function onDrain(this: OwnedStream): void {
-  this[OWNER].drained();
-}
-function onClose(this: OwnedStream): void {
-  this[OWNER].streamClosed(this);
-}
-function ignore(): void {}
