@@ -8,8 +8,10 @@ export class WorkerHarness {
   readonly logs: string[] = [];
   private waiters: { pred: (m: FromWorker) => boolean; resolve: (m: FromWorker) => void }[] = [];
 
-  constructor(options: Partial<WorkerOptions> = {}) {
-    this.worker = new Worker(new URL("../../workers/worker.ts", import.meta.url).href);
+  /** `env`: the worker's environment (read at its start), when a test needs one the process does not have. */
+  constructor(options: Partial<WorkerOptions> = {}, env?: Record<string, string>) {
+    const url = new URL("../../workers/worker.ts", import.meta.url).href;
+    this.worker = env === undefined ? new Worker(url) : new Worker(url, { env: { ...process.env, ...env } as Record<string, string> });
     this.worker.addEventListener("message", (e: MessageEvent<FromWorker>) => {
       const m = e.data;
       if (m.type === "log") this.logs.push(`${m.level}: ${m.message}`);
