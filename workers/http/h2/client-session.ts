@@ -40,6 +40,10 @@ const MAX_HEADER_LIST = 64 * 1024;
 const CONN_WINDOW = 1 << 24;
 /** Most bytes of one request head's block (larger: the stream fails before it goes out). */
 const BLOCK_MAX = 256 * 1024;
+/** DATA bytes gathered for the socket (this turn's and what it has not taken) above which bodies wait: an upstream with large windows behind a slow socket does not make us buffer without end. */
+const OUT_HIGH = 256 * 1024;
+/** The last client stream id (2^31 - 1): a session that reaches it takes no more streams. */
+const LAST_ID = 0x7fffffff;
 
 /** Fields node:http2 keeps once (a repeat is dropped); set-cookie comes as a list, cookie joined with "; ", others with ", ". */
 const SINGLE = new Set([
@@ -154,6 +158,10 @@ export class H2ClientSession {
     const id = this.nextId;
     if (!this.headers(id, n, endStream)) return null;
     this.nextId += 2;
+    if (this.nextId > LAST_ID) {
+      this.goingAway = true; // ids spent: the pool opens another session for what follows
+      this.host.onSessionGoaway();
+    }
     const s = new H2ClientStream(this, id, owner, this.peerInitialWindow, this.window);
     if (endStream) s.localEnded = true;
     this.streams.set(id, s);
@@ -206,7 +214,8 @@ export class H2ClientSession {
   private dataFrames(s: H2ClientStream, b: Uint8Array, from: number): number {
     let at = from;
     while (at < b.length) {
-      const can = Math.min(s.sendWindow, this.connSendWindow, this.peerMaxFrame, b.length - at);
+      const room = OUT_HIGH - this.outLen - (this.backlog === null ? 0 : this.backlog.length);
+      const can = Math.min(s.sendWindow, this.connSendWindow, this.peerMaxFrame, b.length - at, room);
       if (can <= 0) break;
       const o = this.reserve(9 + can);
       F.writeFrameHeader(this.out, o, can, F.T_DATA, 0, s.id);
@@ -240,7 +249,7 @@ export class H2ClientSession {
 
   /** Streams waiting for window send what now fits. */
   private pump(): void {
-    if (this.blocked.length === 0 || this.connSendWindow <= 0) return;
+    if (this.blocked.length === 0 || this.connSendWindow <= 0 || this.closed) return;
     const list = this.blocked;
     this.blocked = [];
     for (let i = 0; i < list.length; i++) {
@@ -322,6 +331,7 @@ export class H2ClientSession {
   private readonly turn = (): void => {
     this.scheduled = false;
     this.flushTurn();
+    if (this.backlog === null) this.pump(); // bodies that waited for the socket's room
   };
 
   private flushTurn(): void {
@@ -349,6 +359,7 @@ export class H2ClientSession {
     }
     this.backlog = null;
     if (this.endAfterFlush) this.sock.end();
+    else this.pump();
   }
 
   private windowUpdate(id: number, n: number): void {
