@@ -34,6 +34,8 @@ const MAX_BLOCK_BYTES = 2 * MAX_HEADER_LIST;
 const MAX_BLOCK_FRAMES = 64;
 /** Streams the client reset before their response was done, above which (and half of all streams) the connection is closed (CVE-2023-44487). */
 const PREMATURE_RESETS = 100;
+/** Streams we reset, remembered so that frames the client sent before it saw the reset are dropped, not taken as errors. */
+const RESETS_KEPT = 256;
 /** A congested stream is told it drained once its queue is this small. */
 const DRAINED = 64 * 1024;
 
@@ -84,6 +86,9 @@ export class H2Session {
   private contParts: Buffer[] = [];
   private contBytes = 0;
   private goawaySent = false;
+  /** The last stream id our GOAWAY named: later streams are ignored. */
+  private goawayLast = 0;
+  private resetIds = new Set<number>();
   private goawayRecv = false;
   private dead = false;
   private sendList: ServerStream[] = [];
@@ -194,7 +199,11 @@ export class H2Session {
       de -= pad;
     }
     const st = this.streams.get(id);
-    if (st === undefined) return; // closed: dropped
+    if (st === undefined) {
+      // a stream we reset (or ignored after GOAWAY): its DATA was in flight; any other closed stream: §5.1
+      if (!this.droppable(id)) this.fail(F.STREAM_CLOSED);
+      return;
+    }
     if (st.remoteEnded) return this.resetStream(st, F.STREAM_CLOSED);
     st.recvWindow -= len;
     if (st.recvWindow < 0) return this.resetStream(st, F.FLOW_CONTROL_ERROR);
@@ -285,7 +294,11 @@ export class H2Session {
     const endStream = (flags & F.END_STREAM) !== 0;
     const st = this.streams.get(id);
     if (st !== undefined) return this.trailers(st, n, endStream);
-    if (id <= this.lastId) return; // a closed stream's trailers, in flight after our reset
+    if (id <= this.lastId) {
+      // a stream we reset: its trailers were in flight; otherwise an id not above the last one (§5.1.1)
+      if (!this.droppable(id)) this.fail(F.PROTOCOL_ERROR);
+      return;
+    }
     this.lastId = id;
     if (this.goawaySent) return; // after GOAWAY no new stream is processed
     this.opened++;
@@ -328,6 +341,18 @@ export class H2Session {
   /** A stream refused before it had a ServerStream. */
   private refuse(id: number, code: number): void {
     this.out.frame32(F.RST_STREAM, id, code);
+    this.rememberReset(id);
+  }
+
+  private rememberReset(id: number): void {
+    const r = this.resetIds;
+    r.add(id);
+    if (r.size > RESETS_KEPT) r.delete(r.values().next().value!);
+  }
+
+  /** Frames for closed stream `id` that are dropped, not errors: we reset it, or it came after our GOAWAY. */
+  private droppable(id: number): boolean {
+    return this.resetIds.has(id) || (this.goawaySent && id > this.goawayLast);
   }
 
   private settings(b: Buffer, s: number, e: number, flags: number, id: number): void {
@@ -529,6 +554,7 @@ export class H2Session {
   resetStream(st: ServerStream, code: number): void {
     if (st.isClosed) return;
     if (!this.dead) this.out.frame32(F.RST_STREAM, st.id, code);
+    this.rememberReset(st.id);
     this.closeStream(st);
   }
 
@@ -585,6 +611,7 @@ export class H2Session {
   goaway(): void {
     if (this.goawaySent || this.dead) return;
     this.goawaySent = true;
+    this.goawayLast = this.lastId;
     this.sendGoaway(F.NO_ERROR);
     this.maybeFinish();
   }
