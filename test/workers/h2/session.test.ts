@@ -32,7 +32,7 @@ let port = 0;
 beforeAll(async () => {
   w = new WorkerHarness({ streamIdleTimeoutMs: 60_000 });
   port = freePort();
-  await w.apply(snapshot([listener(port, [virtualHost(["x"], [{ name: "all", match: [uriMatch(prefix("/"))], action: forward([dest("up")]) }])])], [cluster("up", [["127.0.0.1", up.port]])]));
+  await w.apply(snapshot([listener(port, [virtualHost(["x"], [{ name: "all", match: [uriMatch(prefix("/"))], action: forward([dest("up")]) }])])], [cluster("up", [["127.0.0.1", up.port!]])]));
 });
 afterAll(() => {
   w.stop();
