@@ -1,7 +1,7 @@
 // HPACK (RFC 7541): the Appendix C examples, the Huffman code, encoder
 // round trips, and malformed blocks (workers/http/h2/hpack*.ts).
 import { describe, expect, test } from "bun:test";
-import { HpackDecoder, HpackError } from "../../workers/http/h2/hpack.ts";
+import { HpackDecoder, HpackEncoder, HpackError } from "../../workers/http/h2/hpack.ts";
 import { HUFFMAN_CODES, HUFFMAN_LENGTHS } from "../../workers/http/h2/hpack-huffman-code.ts";
 import { huffmanDecode, huffmanDecodedMax, huffmanEncode, huffmanLength } from "../../workers/http/h2/hpack-huffman.ts";
 
@@ -251,6 +251,174 @@ describe("maxListSize", () => {
     expect(d.decode(block, 0, block.length, (n, v) => seen.push([n, v]), 50)).toBe(81);
     expect(seen).toEqual([["x-a", "0123456789"]]);
     expect(decodeAll(d, hex("be bf"))).toEqual([["x-b", "b"], ["x-a", "0123456789"]]);
+  });
+
+  test("past it emit stops, the size is still counted and the table still updated", () => {
+    const d = new HpackDecoder();
+    const enc = new HpackEncoder();
+    const out = new Uint8Array(4096);
+    const long = "v".repeat(100);
+    const names = [":status", "x-a", "x-b", "x-c"];
+    const values = ["201", long, "b", "c"];
+    const end = enc.encode(names, values, 4, out, 0);
+    const seen: Field[] = [];
+    const size = d.decode(out, 0, end, (n, v) => seen.push([n, v]), 100);
+    expect(seen).toEqual([[":status", "201"]]);
+    expect(size).toBe(names.reduce((s, n, i) => s + n.length + values[i]!.length + 32, 0));
+    // The next block refers to the entries added past the limit: only indexed fields.
+    const end2 = enc.encode(names, values, 4, out, 0);
+    expect(end2).toBe(4);
+    expect(decodeAll(d, out.subarray(0, end2))).toEqual(names.map((n, i) => [n, values[i]!] as Field));
+  });
+});
+
+// ---------------------------------------------------------------- encoder
+
+/** Encode each list with one encoder and decode with one decoder, as one connection would. */
+function roundTrip(lists: Field[][], opts: { huffman?: boolean; sizes?: (number | undefined)[]; decoderMax?: number } = {}): Uint8Array[] {
+  const enc = new HpackEncoder({ huffman: opts.huffman });
+  const dec = new HpackDecoder(opts.decoderMax ?? 4096);
+  const blocks: Uint8Array[] = [];
+  lists.forEach((list, i) => {
+    const size = opts.sizes?.[i];
+    if (size !== undefined) enc.setMaxTableSize(size);
+    let out = new Uint8Array(16);
+    let end: number;
+    while ((end = enc.encode(list.map((f) => f[0]), list.map((f) => f[1]), list.length, out, 2)) < 0) out = new Uint8Array(out.length * 2);
+    const block = out.subarray(2, end);
+    blocks.push(block);
+    expect(decodeAll(dec, block)).toEqual(list);
+  });
+  return blocks;
+}
+
+const RESPONSE: Field[] = [
+  [":status", "200"], ["content-type", "application/json"], ["content-length", "1234"], ["server", "istio-envoy"],
+  ["date", "Sun, 06 Dec 2026 02:30:00 GMT"], ["x-envoy-upstream-service-time", "3"],
+];
+
+describe("HpackEncoder round trips", () => {
+  for (const huffman of [false, true]) {
+    const mode = huffman ? "Huffman" : "raw";
+    test(`${mode}: a repeated response indexes the repeating fields and not the volatile ones`, () => {
+      const second: Field[] = RESPONSE.map(([n, v]) => [n, n === "content-length" ? "99" : n === "date" ? "Sun, 06 Dec 2026 02:30:01 GMT" : v]);
+      const blocks = roundTrip([RESPONSE, second, RESPONSE], { huffman });
+      // content-type and server are indexed (1 octet each) in the second block;
+      // :status 200 is static (0x88).
+      expect(blocks[1]![0]).toBe(0x88);
+      expect(blocks[1]![1]! & 0x80).toBe(0x80);
+      expect(blocks[1]!.length).toBeLessThan(blocks[0]!.length);
+    });
+
+    test(`${mode}: statuses outside the static table, custom names, empty values`, () => {
+      const lists: Field[][] = [];
+      for (const status of ["201", "302", "503", "200", "404", "201"]) {
+        lists.push([[":status", status], ["x-powered-by", "Express"], ["vary", "Accept-Encoding"], ["x-empty", ""], ["", ""]]);
+      }
+      roundTrip(lists, { huffman });
+    });
+
+    test(`${mode}: never-indexed fields go out as 0001 literals and stay out of the table`, () => {
+      const list: Field[] = [["set-cookie", "a=1"], ["authorization", "Bearer x"], ["cookie", "c=2"], ["proxy-authorization", "Basic y"]];
+      const enc = new HpackEncoder({ huffman });
+      const dec = new HpackDecoder();
+      const out = new Uint8Array(512);
+      for (let round = 0; round < 2; round++) {
+        const end = enc.encode(list.map((f) => f[0]), list.map((f) => f[1]), list.length, out, 0);
+        expect(decodeAll(dec, out.subarray(0, end))).toEqual(list);
+        // Each field: 0001 1111 and the rest of its static name index (all ≥ 15), then the value.
+        let p = 0;
+        for (let k = 0; k < list.length; k++) {
+          expect(out[p]).toBe(0x1f);
+          p += 2;
+          p += 1 + (out[p]! & 0x7f);
+        }
+        expect(p).toBe(end);
+      }
+      expect(dec.tableEntries()).toEqual([]);
+    });
+
+    test(`${mode}: long values (200 and 20000 octets) need multi-octet lengths and are not indexed`, () => {
+      const lists: Field[][] = [
+        [["x-long", "a".repeat(200)], ["x-longer", "b".repeat(20000)], ["x-short", "c"]],
+        [["x-long", "a".repeat(200)], ["x-longer", "b".repeat(20000)], ["x-short", "c"]],
+      ];
+      roundTrip(lists, { huffman });
+    });
+
+    test(`${mode}: every octet value, in values and in names`, () => {
+      const all = latin1(Uint8Array.from({ length: 256 }, (_, i) => i));
+      const lists: Field[][] = [];
+      for (let k = 0; k < 256; k += 16) lists.push([["x-octets", all.slice(k, k + 16)], [`x-${all.slice(k, k + 16)}`, all]]);
+      lists.push([["x-all", all]], [["x-all", all]]);
+      roundTrip(lists, { huffman });
+    });
+
+    test(`${mode}: eviction: many distinct indexable fields cycle through the 4096-octet table`, () => {
+      const lists: Field[][] = [];
+      for (let k = 0; k < 300; k++) {
+        const list: Field[] = [[":status", "200"]];
+        for (let j = 0; j < 5; j++) list.push([`x-h${(k * 7 + j) % 97}`, `value-${(k * 13 + j) % 151}-${"z".repeat(j * 20)}`]);
+        lists.push(list);
+      }
+      roundTrip(lists, { huffman });
+    });
+
+    test(`${mode}: table size updates: to 0, to 256, several between blocks, back up`, () => {
+      const list: Field[] = [[":status", "201"], ["server", "gangway"], ["content-type", "text/plain"], ["x-a", "1".repeat(100)]];
+      const sizes = [undefined, 0, undefined, 256, undefined, 8192, 100, undefined, 4096, 50];
+      const blocks = roundTrip(sizes.map(() => list), { huffman, sizes, decoderMax: 4096 });
+      expect(blocks[1]![0]).toBe(0x20); // size update 0 first
+    });
+
+    test(`${mode}: two size changes between blocks send the smaller, then the last; the table is flushed`, () => {
+      const enc = new HpackEncoder({ huffman });
+      const dec = new HpackDecoder();
+      const out = new Uint8Array(1024);
+      let end = enc.encode(["server", "vary"], ["gangway", "accept"], 2, out, 0);
+      decodeAll(dec, out.subarray(0, end));
+      expect(dec.tableEntries().length).toBe(2);
+      enc.setMaxTableSize(0);
+      enc.setMaxTableSize(65536);
+      end = enc.encode(["server"], ["gangway"], 1, out, 0);
+      expect([...out.subarray(0, 4)]).toEqual([0x20, 0x3f, 0xe1, 0x1f]); // 0, then 4096 (our cap)
+      expect(decodeAll(dec, out.subarray(0, end))).toEqual([["server", "gangway"]]);
+      expect(dec.tableEntries()).toEqual([["server", "gangway"]]);
+    });
+
+    test(`${mode}: a peer table of 0 makes every field a literal and the table stays empty`, () => {
+      const enc = new HpackEncoder({ huffman });
+      enc.setMaxTableSize(0);
+      const dec = new HpackDecoder();
+      const out = new Uint8Array(1024);
+      for (let k = 0; k < 3; k++) {
+        const end = enc.encode(["server", "content-type"], ["gangway", "text/html"], 2, out, 0);
+        expect(decodeAll(dec, out.subarray(0, end))).toEqual([["server", "gangway"], ["content-type", "text/html"]]);
+        expect(dec.tableEntries()).toEqual([]);
+      }
+    });
+  }
+
+  test("-1 when out is too small, and the table is unchanged after it", () => {
+    const enc = new HpackEncoder();
+    const dec = new HpackDecoder();
+    const names = RESPONSE.map((f) => f[0]);
+    const values = RESPONSE.map((f) => f[1]);
+    const small = new Uint8Array(20);
+    expect(enc.encode(names, values, names.length, small, 0)).toBe(-1);
+    expect(enc.encode(names, values, names.length, new Uint8Array(400), 390)).toBe(-1);
+    const out = new Uint8Array(400);
+    for (let k = 0; k < 3; k++) {
+      const end = enc.encode(names, values, names.length, out, 0);
+      expect(decodeAll(dec, out.subarray(0, end))).toEqual(RESPONSE);
+    }
+  });
+
+  test("count limits the fields encoded", () => {
+    const enc = new HpackEncoder();
+    const out = new Uint8Array(256);
+    const end = enc.encode([":status", "server", "x-not"], ["200", "s", "n"], 2, out, 0);
+    expect(decodeAll(new HpackDecoder(), out.subarray(0, end))).toEqual([[":status", "200"], ["server", "s"]]);
   });
 });
 
