@@ -15,8 +15,7 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
 import type { RawConn } from "../h2-duplex.ts";
 import * as F from "./frames.ts";
-import { HpackDecoder, HpackError } from "./hpack.ts";
-import { HpackEncoder } from "./hpack-plain.ts";
+import { HpackDecoder, HpackEncoder, HpackError } from "./hpack.ts";
 import { FrameOut } from "./out.ts";
 import { requestHeaders } from "./request-fields.ts";
 import { ServerStream } from "./stream.ts";
@@ -418,7 +417,7 @@ export class H2Session {
   /** A response's (or trailers') header block: HEADERS, and CONTINUATION past the peer's frame size. */
   sendHeaders(st: ServerStream, h: OutgoingHttpHeaders, end: boolean): void {
     let n = 0;
-    let estimate = 64;
+    let estimate = 16; // the encoder wants room for its worst case: every field a literal (name + value + 12)
     for (const name in h) {
       const v = h[name];
       if (v === undefined) continue;
@@ -426,13 +425,13 @@ export class H2Session {
         for (let i = 0; i < v.length; i++) {
           outNames[n] = name;
           outValues[n++] = v[i]!;
-          estimate += name.length + v[i]!.length + 8;
+          estimate += name.length + v[i]!.length + 12;
         }
       } else {
         const value = typeof v === "string" ? v : String(v);
         outNames[n] = name;
         outValues[n++] = value;
-        estimate += name.length + value.length + 8;
+        estimate += name.length + value.length + 12;
       }
     }
     const out = this.out;
