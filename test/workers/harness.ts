@@ -8,8 +8,9 @@ export class WorkerHarness {
   readonly logs: string[] = [];
   private waiters: { pred: (m: FromWorker) => boolean; resolve: (m: FromWorker) => void }[] = [];
 
-  constructor(options: Partial<WorkerOptions> = {}) {
-    this.worker = new Worker(new URL("../../workers/worker.ts", import.meta.url).href);
+  /** `env`: the worker's process.env (default: this one's), e.g. GANGWAY_H2=node. */
+  constructor(options: Partial<WorkerOptions> = {}, env?: Record<string, string>) {
+    this.worker = new Worker(new URL("../../workers/worker.ts", import.meta.url).href, env === undefined ? undefined : { env });
     this.worker.addEventListener("message", (e: MessageEvent<FromWorker>) => {
       const m = e.data;
       if (m.type === "log") this.logs.push(`${m.level}: ${m.message}`);

@@ -500,7 +500,9 @@ export class H2Session {
       if (st.trailers !== null) {
         const t = st.trailers;
         st.trailers = null;
-        this.sendHeaders(st, t, true);
+        // no fields: an empty DATA ends the stream instead of an empty HEADERS (as node:http2 did)
+        if (hasFields(t)) this.sendHeaders(st, t, true);
+        else out.frame(F.DATA, F.END_STREAM, st.id, null, 0, 0);
         this.localEnd(st);
       } else if (st.waitTrailers) {
         if (st.sink !== null && !st.askedTrailers) {
@@ -658,3 +660,8 @@ export class H2Session {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function hasFields(h: OutgoingHttpHeaders): boolean {
+  for (const _ in h) return true;
+  return false;
+}
