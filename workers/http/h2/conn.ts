@@ -25,7 +25,13 @@ export class OwnH2Conn implements StreamOwner, H2Conn, SessionHandler {
   }
 
   feed(b: Buffer): void {
-    this.session.feed(b);
+    try {
+      this.session.feed(b);
+    } catch (err) {
+      // a throw from an exchange while its stream's frames were read: the connection cannot go on in step
+      reportError("h2 session", err);
+      this.session.fail(INTERNAL_ERROR);
+    }
   }
 
   goaway(): void {
