@@ -8,10 +8,9 @@ export class WorkerHarness {
   readonly logs: string[] = [];
   private waiters: { pred: (m: FromWorker) => boolean; resolve: (m: FromWorker) => void }[] = [];
 
-  /** `env`: the worker's environment (read at its start), when a test needs one the process does not have. */
+  /** `env`: the worker's process.env (default: this one's), e.g. GANGWAY_H2=node. */
   constructor(options: Partial<WorkerOptions> = {}, env?: Record<string, string>) {
-    const url = new URL("../../workers/worker.ts", import.meta.url).href;
-    this.worker = env === undefined ? new Worker(url) : new Worker(url, { env: { ...process.env, ...env } as Record<string, string> });
+    this.worker = new Worker(new URL("../../workers/worker.ts", import.meta.url).href, env === undefined ? undefined : { env });
     this.worker.addEventListener("message", (e: MessageEvent<FromWorker>) => {
       const m = e.data;
       if (m.type === "log") this.logs.push(`${m.level}: ${m.message}`);

@@ -86,7 +86,7 @@ beforeAll(async () => {
   ports.own = freePort();
   ports.node = freePort();
   own = new WorkerHarness();
-  node = new WorkerHarness({}, { GANGWAY_H2_UPSTREAM: "node" });
+  node = new WorkerHarness({}, { ...(process.env as Record<string, string>), GANGWAY_H2_UPSTREAM: "node" });
   await own.apply(compileYaml(yaml, { portMap: new Map([[80, ports.own]]), bindAddress: "127.0.0.1" }));
   await node.apply(compileYaml(yaml, { portMap: new Map([[80, ports.node]]), bindAddress: "127.0.0.1" }));
 });

@@ -12,7 +12,7 @@ import type { DownstreamTls, ExchangeConn } from "./conn.ts";
 import { BODY_BAD, BODY_MORE } from "./body.ts";
 import { TCHAR } from "./chars.ts";
 import { Exchange, recycleRetired } from "./exchange.ts";
-import { H2Conn, startsWithPreface } from "./h2.ts";
+import { type H2Conn, makeH2Conn, startsWithPreface } from "./h2.ts";
 import type { H2Stream } from "./h2-stream.ts";
 import { findHeadBytes } from "./fields.ts";
 import { parseHead } from "./head-scratch.ts";
@@ -460,7 +460,7 @@ export class Downstream implements ExchangeConn, PortConnection {
     this.buf = null;
     this.off = 0;
     const x = this.extras();
-    const h2 = (x.h2 = new H2Conn(this));
+    const h2 = (x.h2 = makeH2Conn(this));
     x.streams = h2.streams;
     this.bits |= H2;
     h2.feed(first);
@@ -528,7 +528,7 @@ export class Downstream implements ExchangeConn, PortConnection {
 
   onDrain(): void {
     this.lastActive = coarseNow; // a slow reader making progress is not idle
-    if ((this.bits & H2) !== 0) return this.x!.h2!.duplex.flush();
+    if ((this.bits & H2) !== 0) return this.x!.h2!.flush();
     if (this.out !== null) {
       if (!this.out.flush(this.socket)) return;
       this.out = null;

@@ -8,7 +8,6 @@
 // The last DATA of a response carries END_STREAM: the last chunk written is
 // held until the next write, the end of the exchange, or the end of the tick.
 import type * as http2 from "node:http2";
-import { constants } from "node:http2";
 import type { HeaderOperations, Listener } from "../../src/snapshot/types.ts";
 import { coarseNow, reportError } from "../context.ts";
 import type { PortState } from "../port-state.ts";
@@ -41,7 +40,31 @@ export interface StreamOwner {
 
 /** Response bytes queued on a stream above which the exchange is told to wait. */
 const HIGH_WATER = 256 * 1024;
-const { NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR, NGHTTP2_PROTOCOL_ERROR } = constants;
+const NGHTTP2_NO_ERROR = 0;
+const NGHTTP2_PROTOCOL_ERROR = 1;
+const NGHTTP2_INTERNAL_ERROR = 2;
+
+/**
+ * The stream under an H2Stream: gangway's own codec's ServerStream
+ * (h2/stream.ts), or a node:http2 ServerHttp2Stream (h2-node.ts), which has
+ * these methods itself. What happens on the stream comes back as calls on
+ * the H2Stream (fromClient, clientTrailers, clientEnded, drained,
+ * wantTrailers, closed).
+ */
+export interface StreamIo {
+  readonly destroyed: boolean;
+  readonly writableLength: number;
+  /** close(code) sends RST_STREAM(code) and nothing else (gangway's codec; Bun's node:http2 ends the stream cleanly first). */
+  readonly exactClose?: boolean;
+  respond(h: http2.OutgoingHttpHeaders, opts?: { endStream?: boolean; waitForTrailers?: boolean }): void;
+  write(b: Uint8Array): unknown;
+  end(b?: Uint8Array): unknown;
+  sendTrailers(t: http2.OutgoingHttpHeaders): void;
+  close(code?: number): void;
+  destroy(err?: Error): unknown;
+  pause(): unknown;
+  resume(): unknown;
+}
 
 /** Response states. */
 const HEAD = 0;
@@ -70,8 +93,7 @@ export class H2Stream implements ExchangeConn {
   private paused = false;
   private received = 0;
   /** Request trailers from the client, sent on in the chunked body's last chunk. */
-  /** @internal (onTrailers) */
-  reqTrailers: http2.IncomingHttpHeaders | null = null;
+  private reqTrailers: http2.IncomingHttpHeaders | null = null;
   // --- response ---
   private state = HEAD;
   /** Text mode: response head bytes so far; the chunked body's scanner. */
@@ -96,7 +118,7 @@ export class H2Stream implements ExchangeConn {
 
   constructor(
     private readonly owner: StreamOwner,
-    readonly stream: http2.ServerHttp2Stream,
+    readonly stream: StreamIo,
     /** Request body length announced by the client, or -1 (sent on as chunked). */
     private readonly length: number,
   ) {
@@ -129,15 +151,6 @@ export class H2Stream implements ExchangeConn {
 
   /** Run the request `h` (h2-request.ts made it from the stream's headers); `status`: what the HTTP/1.1 rules answer it with, or 0. */
   start(h: RequestHead, status: number): void {
-    const st = this.stream as OwnedStream;
-    // shared handlers (no closures per stream): node calls them with the stream as `this`
-    st[OWNER] = this;
-    st.on("data", onData);
-    st.on("trailers", onTrailers);
-    st.on("end", onEnd);
-    st.on("drain", onDrain);
-    st.on("close", onClose);
-    st.on("error", ignore);
     const ex = new Exchange(this, h);
     this.ex = ex;
     if (this.length < 0) ex.bodyAsData();
@@ -152,7 +165,7 @@ export class H2Stream implements ExchangeConn {
 
   // --- request side ---
 
-  /** @internal (onData) */
+  /** DATA from the client. */
   fromClient(b: Buffer): void {
     this.lastActive = coarseNow;
     if (this.ended) return;
@@ -167,7 +180,12 @@ export class H2Stream implements ExchangeConn {
     }
   }
 
-  /** @internal (onEnd) */
+  /** The client's trailers (they end the request: clientEnded follows). */
+  clientTrailers(t: http2.IncomingHttpHeaders): void {
+    this.reqTrailers = t;
+  }
+
+  /** The client ended its side (END_STREAM). */
   clientEnded(): void {
     if (this.ended) return;
     this.ended = true;
@@ -267,7 +285,7 @@ export class H2Stream implements ExchangeConn {
 
   // --- stream events ---
 
-  /** @internal (onDrain) */
+  /** Queued response bytes went out after the stream was congested. */
   drained(): void {
     this.lastActive = coarseNow;
     const ex = this.ex;
@@ -275,7 +293,6 @@ export class H2Stream implements ExchangeConn {
   }
 
   /** The stream is gone (finished, reset by the client, or the connection closed). */
-  /** @internal (onClose) */
   closed(): void {
     this.over = true;
     this.owner.streamClosed(this);
@@ -292,7 +309,7 @@ export class H2Stream implements ExchangeConn {
     if (st.destroyed) return;
     // Bun's stream.close(code) ends the stream cleanly (END_STREAM) before its RST_STREAM, so a
     // truncated response would look complete; destroy(err) sends RST_STREAM(INTERNAL_ERROR) alone
-    if (code === NGHTTP2_NO_ERROR) st.close(code);
+    if (code === NGHTTP2_NO_ERROR || st.exactClose === true) st.close(code);
     else st.destroy(RESET);
   }
 
@@ -343,7 +360,6 @@ export class H2Stream implements ExchangeConn {
       if (!this.hasTrailers()) return void st.respond(h);
     } else if (this.trailerSrc === null && !this.trailing) return void st.respond(h);
     this.wantsTrailers = true;
-    st.on("wantTrailers", () => this.sendTrailers()); // fires once per stream: no once() wrapper
     st.respond(h, TRAILERS);
   }
 
@@ -372,7 +388,8 @@ export class H2Stream implements ExchangeConn {
     return s !== null && s.trailerBytes !== null && s.trailerBytes.length > 0;
   }
 
-  private sendTrailers(): void {
+  /** The body is out and respond() asked for trailers: send them. */
+  wantTrailers(): void {
     const t: http2.OutgoingHttpHeaders = {};
     const h2t = this.h2Trailers;
     if (h2t !== null) {
@@ -424,27 +441,6 @@ export class H2Stream implements ExchangeConn {
     }
   }
 }
-
-/** The H2Stream a node:http2 stream serves (set in start()). */
-const OWNER = Symbol("h2Stream");
-type OwnedStream = http2.ServerHttp2Stream & { [OWNER]: H2Stream };
-
-function onData(this: OwnedStream, b: Buffer): void {
-  this[OWNER].fromClient(b);
-}
-function onTrailers(this: OwnedStream, t: http2.IncomingHttpHeaders): void {
-  this[OWNER].reqTrailers = t;
-}
-function onEnd(this: OwnedStream): void {
-  this[OWNER].clientEnded();
-}
-function onDrain(this: OwnedStream): void {
-  this[OWNER].drained();
-}
-function onClose(this: OwnedStream): void {
-  this[OWNER].closed();
-}
-function ignore(): void {}
 
 /** Streams whose queued flush is due (one microtask for all queued in the same turn of the loop). */
 let flushing: H2Stream[] = [];

@@ -4,7 +4,8 @@
 // HEADERS are encoded straight from its fields, frames written in a turn
 // leave in one socket write (a setImmediate, as h2-duplex.ts did for
 // node:http2), and the response's fields, DATA and trailers go to the stream's
-// owner without events or streams in between.
+// owner without events or streams in between. Frames and output buffering are
+// the server codec's (frames.ts, out.ts).
 //
 // Connection rules kept here: our SETTINGS (ENABLE_PUSH 0, INITIAL_WINDOW_SIZE
 // = the stream window) after the preface; the upstream's SETTINGS applied and
@@ -16,10 +17,13 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
 import { HpackDecoder, HpackEncoder, HpackError } from "./hpack.ts";
 import { H2ClientStream, type ClientStreamOwner } from "./client-stream.ts";
 import * as F from "./frames.ts";
+import { FrameOut } from "./out.ts";
 
 /** The socket under the session (a Bun socket: bytes taken by a write are returned). */
 export interface ClientSocket {
-  write(b: Uint8Array, offset?: number, length?: number): number;
+  write(b: Uint8Array): number;
+  pause(): void;
+  resume(): void;
   end(): void;
   terminate(): void;
 }
@@ -40,8 +44,6 @@ const MAX_HEADER_LIST = 64 * 1024;
 const CONN_WINDOW = 1 << 24;
 /** Most bytes of one request head's block (larger: the stream fails before it goes out). */
 const BLOCK_MAX = 256 * 1024;
-/** DATA bytes gathered for the socket (this turn's and what it has not taken) above which bodies wait: an upstream with large windows behind a slow socket does not make us buffer without end. */
-const OUT_HIGH = 256 * 1024;
 /** The last client stream id (2^31 - 1): a session that reaches it takes no more streams. */
 const LAST_ID = 0x7fffffff;
 
@@ -56,6 +58,7 @@ const SINGLE = new Set([
 /** Never on HTTP/2 (RFC 9113 §8.2.2): a response carrying one is malformed. */
 const CONNECTION_FIELDS = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
 const UPPER = /[A-Z]/;
+const PREFACE = Buffer.from(F.PREFACE, "latin1");
 
 // one scratch for every session's HEADERS (encoded and framed at once, never held)
 let blockBuf = new Uint8Array(16 * 1024);
@@ -73,9 +76,7 @@ export class H2ClientSession {
   /** socketClosed ran. */
   private gone = false;
   /** The upstream's SETTINGS. */
-  peerMaxStreams = 0xffffffff;
-  private peerInitialWindow = F.DEFAULT_WINDOW;
-  private peerMaxFrame = F.DEFAULT_MAX_FRAME;
+  private readonly peer: F.Settings = F.defaultSettings();
   private connSendWindow = F.DEFAULT_WINDOW;
   private connRecvUnacked = 0;
   private connRecvWindow = CONN_WINDOW;
@@ -84,16 +85,8 @@ export class H2ClientSession {
   private readonly encoder = new HpackEncoder();
   private readonly decoder = new HpackDecoder();
 
-  // output: frames of this turn, written once (flushTurn)
-  private out: Buffer = Buffer.allocUnsafe(16 * 1024);
-  private outLen = 0;
-  /** What the socket did not take (written on drain, before anything newer). */
-  private backlog: Buffer | null = null;
-  private scheduled = false;
-  private endAfterFlush = false;
-  /** The last frame in `out` is a DATA frame of this stream (its END_STREAM flag can still be set) at this offset. */
-  private lastDataStream = 0;
-  private lastDataOff = -1;
+  /** Frames of this turn, written once; DATA waits while it is backed up (then pump() on room). */
+  private readonly out: FrameOut;
 
   // input: an incomplete frame's bytes
   private inBuf: Buffer | null = null;
@@ -116,24 +109,27 @@ export class H2ClientSession {
     private readonly window: number,
   ) {
     this.emit = (n, v) => this.field(n, v);
-    const o = this.reserve(F.PREFACE.length + 9 + 12 + 13);
-    F.PREFACE.copy(this.out, o);
-    let p = o + F.PREFACE.length;
-    F.writeFrameHeader(this.out, p, 12, F.T_SETTINGS, 0, 0);
+    this.out = new FrameOut(sock, () => this.pump());
+    const out = this.out;
+    const n = PREFACE.length + 9 + 12;
+    out.reserve(n);
+    const b = out.buf;
+    let p = out.pos;
+    PREFACE.copy(b, p);
+    p += PREFACE.length;
+    F.putHead(b, p, 12, F.SETTINGS, 0, 0);
     p += 9;
-    this.out.writeUInt16BE(F.S_ENABLE_PUSH, p);
-    this.out.writeUInt32BE(0, p + 2);
-    this.out.writeUInt16BE(F.S_INITIAL_WINDOW_SIZE, p + 6);
-    this.out.writeUInt32BE(window, p + 8);
-    p += 12;
-    F.writeFrameHeader(this.out, p, 4, F.T_WINDOW_UPDATE, 0, 0);
-    F.write32(this.out, p + 9, CONN_WINDOW - F.DEFAULT_WINDOW);
-    this.flushTurn();
+    b.writeUInt16BE(F.S_ENABLE_PUSH, p);
+    b.writeUInt32BE(0, p + 2);
+    b.writeUInt16BE(F.S_INITIAL_WINDOW_SIZE, p + 6);
+    b.writeUInt32BE(window, p + 8);
+    out.wrote(n);
+    out.frame32(F.WINDOW_UPDATE, 0, CONN_WINDOW - F.DEFAULT_WINDOW);
   }
 
   /** Room for a new stream (the upstream's limit; the pool adds its own). */
   get maxStreams(): number {
-    return this.peerMaxStreams;
+    return this.peer.maxConcurrentStreams;
   }
 
   // ---- streams ----
@@ -162,7 +158,7 @@ export class H2ClientSession {
       this.goingAway = true; // ids spent: the pool opens another session for what follows
       this.host.onSessionGoaway();
     }
-    const s = new H2ClientStream(this, id, owner, this.peerInitialWindow, this.window);
+    const s = new H2ClientStream(this, id, owner, this.peer.initialWindowSize, this.window);
     if (endStream) s.localEnded = true;
     this.streams.set(id, s);
     this.active++;
@@ -177,17 +173,13 @@ export class H2ClientSession {
       blockBuf = new Uint8Array(blockBuf.length * 2);
       len = this.encoder.encode(names, values, count, blockBuf, 0);
     }
-    const max = this.peerMaxFrame;
+    const max = this.peer.maxFrameSize;
     const frames = len <= max ? 1 : Math.ceil(len / max);
-    let o = this.reserve(len + 9 * frames);
-    const out = this.out;
     let at = 0;
     for (let i = 0; i < frames; i++) {
       const part = Math.min(max, len - at);
-      const flags = (i === frames - 1 ? F.F_END_HEADERS : 0) | (i === 0 && endStream ? F.F_END_STREAM : 0);
-      F.writeFrameHeader(out, o, part, i === 0 ? F.T_HEADERS : F.T_CONTINUATION, flags, id);
-      out.set(blockBuf.subarray(at, at + part), o + 9);
-      o += 9 + part;
+      const flags = (i === frames - 1 ? F.END_HEADERS : 0) | (i === 0 && endStream ? F.END_STREAM : 0);
+      this.out.frame(i === 0 ? F.HEADERS : F.CONTINUATION, flags, id, blockBuf, at, at + part);
       at += part;
     }
     return true;
@@ -213,15 +205,11 @@ export class H2ClientSession {
   /** DATA frames of b[from..] within the windows; returns where it stopped. */
   private dataFrames(s: H2ClientStream, b: Uint8Array, from: number): number {
     let at = from;
-    while (at < b.length) {
-      const room = OUT_HIGH - this.outLen - (this.backlog === null ? 0 : this.backlog.length);
-      const can = Math.min(s.sendWindow, this.connSendWindow, this.peerMaxFrame, b.length - at, room);
+    const out = this.out;
+    while (at < b.length && !out.blocked) {
+      const can = Math.min(s.sendWindow, this.connSendWindow, this.peer.maxFrameSize, b.length - at);
       if (can <= 0) break;
-      const o = this.reserve(9 + can);
-      F.writeFrameHeader(this.out, o, can, F.T_DATA, 0, s.id);
-      this.out.set(b.subarray(at, at + can), o + 9);
-      this.lastDataStream = s.id;
-      this.lastDataOff = o;
+      out.frame(F.DATA, 0, s.id, b, at, at + can);
       s.sendWindow -= can;
       this.connSendWindow -= can;
       at += can;
@@ -236,20 +224,14 @@ export class H2ClientSession {
     if (s.trailers !== null) {
       let n = 0;
       for (const k in s.trailers) if (k.charCodeAt(0) !== 58) n = addField(n, k.toLowerCase(), s.trailers[k]);
-      if (!this.headers(s.id, n, true)) return this.reset(s, F.E_INTERNAL_ERROR, F.E_PROTOCOL_ERROR);
-    } else if (this.lastDataStream === s.id && this.lastDataOff >= 0) {
-      this.out[this.lastDataOff + 4]! |= F.F_END_STREAM; // the body's last DATA frame, still in this turn's bytes
-    } else {
-      const o = this.reserve(9);
-      F.writeFrameHeader(this.out, o, 0, F.T_DATA, F.F_END_STREAM, s.id);
-    }
-    this.lastDataOff = -1;
+      if (!this.headers(s.id, n, true)) return this.reset(s, F.INTERNAL_ERROR, F.PROTOCOL_ERROR);
+    } else this.out.frame(F.DATA, F.END_STREAM, s.id, null, 0, 0);
     if (s.remoteEnded) this.forget(s);
   }
 
   /** Streams waiting for window send what now fits. */
   private pump(): void {
-    if (this.blocked.length === 0 || this.connSendWindow <= 0 || this.closed) return;
+    if (this.blocked.length === 0 || this.connSendWindow <= 0 || this.closed || this.out.blocked) return;
     const list = this.blocked;
     this.blocked = [];
     for (let i = 0; i < list.length; i++) {
@@ -291,10 +273,7 @@ export class H2ClientSession {
   /** RST_STREAM `code` for `s`, which is over; the owner (if still there) hears `tell` (-1: nothing). */
   reset(s: H2ClientStream, code: number, tell = -1): void {
     if (s.closed) return;
-    const o = this.reserve(13);
-    F.writeFrameHeader(this.out, o, 4, F.T_RST_STREAM, 0, s.id);
-    F.write32(this.out, o + 9, code);
-    this.lastDataOff = -1;
+    this.out.frame32(F.RST_STREAM, s.id, code);
     const owner = s.owner;
     this.forget(s);
     if (tell >= 0 && owner !== null) owner.streamClosed(tell);
@@ -312,61 +291,13 @@ export class H2ClientSession {
 
   // ---- output ----
 
-  /** Room for `n` more bytes in this turn's output: their offset. */
-  private reserve(n: number): number {
-    const at = this.outLen;
-    if (at + n > this.out.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.out.length * 2, at + n));
-      this.out.copy(bigger, 0, 0, at);
-      this.out = bigger;
-    }
-    this.outLen = at + n;
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.turn);
-    }
-    return at;
-  }
-
-  private readonly turn = (): void => {
-    this.scheduled = false;
-    this.flushTurn();
-    if (this.backlog === null) this.pump(); // bodies that waited for the socket's room
-  };
-
-  private flushTurn(): void {
-    const n = this.outLen;
-    this.lastDataOff = -1;
-    if (n === 0 || this.closed) return void (this.outLen = 0);
-    this.outLen = 0;
-    if (this.backlog !== null) {
-      this.backlog = Buffer.concat([this.backlog, this.out.subarray(0, n)]);
-      return;
-    }
-    const w = this.sock.write(this.out, 0, n);
-    if (w < n) this.backlog = Buffer.from(this.out.subarray(w > 0 ? w : 0, n));
-    else if (this.endAfterFlush) this.sock.end();
-  }
-
   /** The socket takes more (drain). */
   drain(): void {
-    const b = this.backlog;
-    if (b === null) return;
-    const w = this.sock.write(b);
-    if (w < b.length) {
-      if (w > 0) this.backlog = b.subarray(w);
-      return;
-    }
-    this.backlog = null;
-    if (this.endAfterFlush) this.sock.end();
-    else this.pump();
+    this.out.flush();
   }
 
   private windowUpdate(id: number, n: number): void {
-    const o = this.reserve(13);
-    F.writeFrameHeader(this.out, o, 4, F.T_WINDOW_UPDATE, 0, id);
-    F.write32(this.out, o + 9, n);
-    this.lastDataOff = -1;
+    this.out.frame32(F.WINDOW_UPDATE, id, n);
   }
 
   // ---- closing ----
@@ -375,28 +306,24 @@ export class H2ClientSession {
   close(): void {
     this.goingAway = true;
     if (this.active > 0 || this.closed) return;
-    this.goaway(F.E_NO_ERROR);
-    this.flushTurn();
+    this.goaway(F.NO_ERROR);
     this.closed = true;
-    if (this.backlog !== null) this.endAfterFlush = true;
-    else this.sock.end();
+    this.out.end();
   }
 
   private goaway(code: number): void {
-    const o = this.reserve(17);
-    F.writeFrameHeader(this.out, o, 8, F.T_GOAWAY, 0, 0);
-    F.write32(this.out, o + 9, 0); // we accept no streams from the upstream
-    F.write32(this.out, o + 13, code);
-    this.lastDataOff = -1;
+    const p = goawayPayload;
+    F.putU32(p, 0, 0); // we accept no streams from the upstream
+    F.putU32(p, 4, code);
+    this.out.frame(F.GOAWAY, 0, 0, p, 0, 8);
   }
 
-  /** A connection error: GOAWAY `code`, the socket closed, every stream failed. */
+  /** A connection error: GOAWAY `code`, the socket ended once that is out, every stream failed now. */
   private fail(code: number): void {
     if (this.closed) return;
     this.goaway(code);
-    this.flushTurn();
     this.closed = true;
-    this.sock.terminate();
+    this.out.end();
     this.socketClosed();
   }
 
@@ -404,9 +331,9 @@ export class H2ClientSession {
   socketClosed(): void {
     if (this.gone) return;
     this.gone = true;
+    if (!this.closed) this.out.drop(); // the peer closed: nothing more goes out (after our GOAWAY, what it holds may still go)
     this.closed = true;
     this.goingAway = true;
-    this.backlog = null;
     const all = [...this.streams.values()];
     this.streams.clear();
     this.active = 0;
@@ -424,8 +351,9 @@ export class H2ClientSession {
 
   /** Tear down now (connect timeout, pool gone). */
   destroy(): void {
-    if (this.closed) return;
+    if (this.gone) return;
     this.closed = true;
+    this.out.drop();
     this.sock.terminate();
     this.socketClosed();
   }
@@ -444,11 +372,11 @@ export class H2ClientSession {
     const n = b.length;
     while (n - p >= 9 && !this.closed) {
       const len = (b[p]! << 16) | (b[p + 1]! << 8) | b[p + 2]!;
-      if (len > F.DEFAULT_MAX_FRAME) return this.fail(F.E_FRAME_SIZE_ERROR); // we announce no larger frames
+      if (len > F.MIN_MAX_FRAME) return this.fail(F.FRAME_SIZE_ERROR); // we announce no larger frames
       if (n - p < 9 + len) break;
       const type = b[p + 3]!;
       const flags = b[p + 4]!;
-      const id = F.read31(b, p + 5);
+      const id = F.u31(b, p + 5);
       this.frame(type, flags, id, b, p + 9, p + 9 + len);
       p += 9 + len;
     }
@@ -456,29 +384,29 @@ export class H2ClientSession {
   }
 
   private frame(type: number, flags: number, id: number, b: Buffer, s: number, e: number): void {
-    if (this.contStream !== 0 && type !== F.T_CONTINUATION) return this.fail(F.E_PROTOCOL_ERROR);
+    if (this.contStream !== 0 && type !== F.CONTINUATION) return this.fail(F.PROTOCOL_ERROR);
     switch (type) {
-      case F.T_DATA:
+      case F.DATA:
         return this.onDataFrame(flags, id, b, s, e);
-      case F.T_HEADERS:
+      case F.HEADERS:
         return this.onHeadersFrame(flags, id, b, s, e);
-      case F.T_CONTINUATION:
+      case F.CONTINUATION:
         return this.onContinuation(flags, id, b, s, e);
-      case F.T_RST_STREAM:
+      case F.RST_STREAM:
         return this.onRst(id, b, s, e);
-      case F.T_SETTINGS:
+      case F.SETTINGS:
         return this.onSettings(flags, id, b, s, e);
-      case F.T_PING:
+      case F.PING:
         return this.onPing(flags, id, b, s, e);
-      case F.T_GOAWAY:
+      case F.GOAWAY:
         return this.onGoaway(id, b, s, e);
-      case F.T_WINDOW_UPDATE:
+      case F.WINDOW_UPDATE:
         return this.onWindowUpdate(id, b, s, e);
-      case F.T_PRIORITY:
-        if (id === 0 || e - s !== 5) return this.fail(id === 0 ? F.E_PROTOCOL_ERROR : F.E_FRAME_SIZE_ERROR);
+      case F.PRIORITY:
+        if (id === 0 || e - s !== 5) return this.fail(id === 0 ? F.PROTOCOL_ERROR : F.FRAME_SIZE_ERROR);
         return;
-      case F.T_PUSH_PROMISE: // we said ENABLE_PUSH 0
-        return this.fail(F.E_PROTOCOL_ERROR);
+      case F.PUSH_PROMISE: // we said ENABLE_PUSH 0
+        return this.fail(F.PROTOCOL_ERROR);
       default:
         return; // unknown types are ignored (§4.1)
     }
@@ -487,12 +415,12 @@ export class H2ClientSession {
   /** A stream frame for `id`: its stream, or null (closed: ignored; never opened: a connection error). */
   private streamFor(id: number): H2ClientStream | null {
     if (id === 0) {
-      this.fail(F.E_PROTOCOL_ERROR);
+      this.fail(F.PROTOCOL_ERROR);
       return null;
     }
     const st = this.streams.get(id);
     if (st !== undefined) return st;
-    if ((id & 1) === 0 || id >= this.nextId) this.fail(F.E_PROTOCOL_ERROR); // a stream we never opened
+    if ((id & 1) === 0 || id >= this.nextId) this.fail(F.PROTOCOL_ERROR); // a stream we never opened
     return null;
   }
 
@@ -500,30 +428,30 @@ export class H2ClientSession {
     const size = e - s;
     // connection flow control counts the whole frame, whatever becomes of the stream
     this.connRecvWindow -= size;
-    if (this.connRecvWindow < 0) return this.fail(F.E_FLOW_CONTROL_ERROR);
+    if (this.connRecvWindow < 0) return this.fail(F.FLOW_CONTROL_ERROR);
     this.connRecvUnacked += size;
     if (this.connRecvUnacked >= CONN_WINDOW / 2) {
       this.windowUpdate(0, this.connRecvUnacked);
       this.connRecvWindow += this.connRecvUnacked;
       this.connRecvUnacked = 0;
     }
-    if (id === 0) return this.fail(F.E_PROTOCOL_ERROR);
+    if (id === 0) return this.fail(F.PROTOCOL_ERROR);
     const st = this.streams.get(id);
     if (st === undefined) {
-      if ((id & 1) === 0 || id >= this.nextId) this.fail(F.E_PROTOCOL_ERROR);
+      if ((id & 1) === 0 || id >= this.nextId) this.fail(F.PROTOCOL_ERROR);
       return;
     }
-    if (!st.gotResponse || st.remoteEnded) return this.reset(st, F.E_PROTOCOL_ERROR, F.E_PROTOCOL_ERROR); // DATA before the head, or after the end
-    if (size > st.recvWindow) return this.reset(st, F.E_FLOW_CONTROL_ERROR, F.E_FLOW_CONTROL_ERROR); // the upstream ignored our window
+    if (!st.gotResponse || st.remoteEnded) return this.reset(st, F.PROTOCOL_ERROR, F.PROTOCOL_ERROR); // DATA before the head, or after the end
+    if (size > st.recvWindow) return this.reset(st, F.FLOW_CONTROL_ERROR, F.FLOW_CONTROL_ERROR); // the upstream ignored our window
     st.recvWindow -= size;
-    if (flags & F.F_PADDED) {
-      if (size < 1) return this.fail(F.E_PROTOCOL_ERROR);
+    if (flags & F.PADDED) {
+      if (size < 1) return this.fail(F.PROTOCOL_ERROR);
       const pad = b[s]!;
       s += 1;
       e -= pad;
-      if (e < s) return this.fail(F.E_PROTOCOL_ERROR);
+      if (e < s) return this.fail(F.PROTOCOL_ERROR);
     }
-    const end = (flags & F.F_END_STREAM) !== 0;
+    const end = (flags & F.END_STREAM) !== 0;
     if (end) st.remoteEnded = true;
     if (st.paused) {
       st.unacked += size;
@@ -548,16 +476,16 @@ export class H2ClientSession {
   }
 
   private onHeadersFrame(flags: number, id: number, b: Buffer, s: number, e: number): void {
-    if (id === 0) return this.fail(F.E_PROTOCOL_ERROR);
-    if (flags & F.F_PADDED) {
-      if (e - s < 1) return this.fail(F.E_PROTOCOL_ERROR);
+    if (id === 0) return this.fail(F.PROTOCOL_ERROR);
+    if (flags & F.PADDED) {
+      if (e - s < 1) return this.fail(F.PROTOCOL_ERROR);
       const pad = b[s]!;
       s += 1;
       e -= pad;
     }
-    if (flags & F.F_PRIORITY) s += 5;
-    if (e < s) return this.fail(F.E_PROTOCOL_ERROR);
-    if ((flags & F.F_END_HEADERS) === 0) {
+    if (flags & F.PRIORITY_FLAG) s += 5;
+    if (e < s) return this.fail(F.PROTOCOL_ERROR);
+    if ((flags & F.END_HEADERS) === 0) {
       this.contStream = id;
       this.contFlags = flags;
       this.contParts = [Buffer.from(b.subarray(s, e))];
@@ -568,11 +496,11 @@ export class H2ClientSession {
   }
 
   private onContinuation(flags: number, id: number, b: Buffer, s: number, e: number): void {
-    if (this.contStream === 0 || id !== this.contStream) return this.fail(F.E_PROTOCOL_ERROR);
+    if (this.contStream === 0 || id !== this.contStream) return this.fail(F.PROTOCOL_ERROR);
     this.contParts.push(Buffer.from(b.subarray(s, e)));
     this.contBytes += e - s;
-    if (this.contBytes > MAX_HEADER_LIST * 2) return this.fail(F.E_PROTOCOL_ERROR);
-    if ((flags & F.F_END_HEADERS) === 0) return;
+    if (this.contBytes > MAX_HEADER_LIST * 2) return this.fail(F.PROTOCOL_ERROR);
+    if ((flags & F.END_HEADERS) === 0) return;
     const all = Buffer.concat(this.contParts, this.contBytes);
     this.contStream = 0;
     this.contParts = [];
@@ -588,19 +516,19 @@ export class H2ClientSession {
     try {
       size = this.decoder.decode(b, s, e, this.emit, MAX_HEADER_LIST);
     } catch (err) {
-      if (err instanceof HpackError) return this.fail(F.E_COMPRESSION_ERROR);
+      if (err instanceof HpackError) return this.fail(F.COMPRESSION_ERROR);
       throw err;
     }
     const st = this.streamFor(id);
     if (st === null) return;
     const h = this.fields as IncomingHttpHeaders;
-    const end = (flags & F.F_END_STREAM) !== 0;
-    if (size > MAX_HEADER_LIST || this.fieldsBad || st.remoteEnded) return this.reset(st, F.E_PROTOCOL_ERROR, F.E_PROTOCOL_ERROR);
+    const end = (flags & F.END_STREAM) !== 0;
+    if (size > MAX_HEADER_LIST || this.fieldsBad || st.remoteEnded) return this.reset(st, F.PROTOCOL_ERROR, F.PROTOCOL_ERROR);
     if (!st.gotResponse) {
       const status = h[":status"] as unknown as number | undefined;
-      if (status === undefined || status < 100 || status > 999 || status === 101) return this.reset(st, F.E_PROTOCOL_ERROR, F.E_PROTOCOL_ERROR);
+      if (status === undefined || status < 100 || status > 999 || status === 101) return this.reset(st, F.PROTOCOL_ERROR, F.PROTOCOL_ERROR);
       if (status < 200) {
-        if (end) return this.reset(st, F.E_PROTOCOL_ERROR, F.E_PROTOCOL_ERROR);
+        if (end) return this.reset(st, F.PROTOCOL_ERROR, F.PROTOCOL_ERROR);
         return; // informational: the final head follows
       }
       st.gotResponse = true;
@@ -614,7 +542,7 @@ export class H2ClientSession {
       return;
     }
     // trailers: end the stream, carry no pseudo-header
-    if (!end || h[":status"] !== undefined) return this.reset(st, F.E_PROTOCOL_ERROR, F.E_PROTOCOL_ERROR);
+    if (!end || h[":status"] !== undefined) return this.reset(st, F.PROTOCOL_ERROR, F.PROTOCOL_ERROR);
     st.remoteEnded = true;
     st.heldTrailers = h;
     if (st.paused) st.heldEnd = true;
@@ -646,10 +574,10 @@ export class H2ClientSession {
   }
 
   private onRst(id: number, b: Buffer, s: number, e: number): void {
-    if (e - s !== 4) return this.fail(F.E_FRAME_SIZE_ERROR);
+    if (e - s !== 4) return this.fail(F.FRAME_SIZE_ERROR);
     const st = this.streamFor(id);
     if (st === null) return;
-    const code = F.read32(b, s);
+    const code = F.u32(b, s);
     const o = st.owner;
     this.forget(st);
     // after a whole response (held or not): the upstream does not want the rest of the request (RFC 9113 §8.1)
@@ -657,43 +585,19 @@ export class H2ClientSession {
   }
 
   private onSettings(flags: number, id: number, b: Buffer, s: number, e: number): void {
-    if (id !== 0) return this.fail(F.E_PROTOCOL_ERROR);
-    if (flags & F.F_ACK) {
-      if (e !== s) this.fail(F.E_FRAME_SIZE_ERROR);
+    if (id !== 0) return this.fail(F.PROTOCOL_ERROR);
+    if (flags & F.ACK) {
+      if (e !== s) this.fail(F.FRAME_SIZE_ERROR);
       return;
     }
-    if ((e - s) % 6 !== 0) return this.fail(F.E_FRAME_SIZE_ERROR);
-    for (let p = s; p < e; p += 6) {
-      const k = (b[p]! << 8) | b[p + 1]!;
-      const v = F.read32(b, p + 2);
-      switch (k) {
-        case F.S_HEADER_TABLE_SIZE:
-          this.encoder.setMaxTableSize(Math.min(v, 4096));
-          break;
-        case F.S_ENABLE_PUSH:
-          if (v > 1) return this.fail(F.E_PROTOCOL_ERROR);
-          break;
-        case F.S_MAX_CONCURRENT_STREAMS:
-          this.peerMaxStreams = v;
-          break;
-        case F.S_INITIAL_WINDOW_SIZE: {
-          if (v > F.MAX_WINDOW) return this.fail(F.E_FLOW_CONTROL_ERROR);
-          const delta = v - this.peerInitialWindow;
-          this.peerInitialWindow = v;
-          for (const st of this.streams.values()) st.sendWindow += delta;
-          break;
-        }
-        case F.S_MAX_FRAME_SIZE:
-          if (v < F.DEFAULT_MAX_FRAME || v > F.MAX_FRAME_LIMIT) return this.fail(F.E_PROTOCOL_ERROR);
-          this.peerMaxFrame = v;
-          break;
-        default:
-          break; // MAX_HEADER_LIST_SIZE is advisory; unknown settings are ignored
-      }
-    }
-    const o = this.reserve(9);
-    F.writeFrameHeader(this.out, o, 0, F.T_SETTINGS, F.F_ACK, 0);
-    this.lastDataOff = -1;
+    const peer = this.peer;
+    const window = peer.initialWindowSize;
+    const code = F.readSettings(b, s, e, peer);
+    if (code !== 0) return this.fail(code);
+    this.encoder.setMaxTableSize(Math.min(peer.headerTableSize, 4096));
+    const delta = peer.initialWindowSize - window;
+    if (delta !== 0) for (const st of this.streams.values()) st.sendWindow += delta;
+    this.out.frame(F.SETTINGS, F.ACK, 0, null, 0, 0);
     this.pump();
     if (!this.ready) {
       this.ready = true;
@@ -702,19 +606,16 @@ export class H2ClientSession {
   }
 
   private onPing(flags: number, id: number, b: Buffer, s: number, e: number): void {
-    if (id !== 0) return this.fail(F.E_PROTOCOL_ERROR);
-    if (e - s !== 8) return this.fail(F.E_FRAME_SIZE_ERROR);
-    if (flags & F.F_ACK) return;
-    const o = this.reserve(17);
-    F.writeFrameHeader(this.out, o, 8, F.T_PING, F.F_ACK, 0);
-    this.out.set(b.subarray(s, e), o + 9);
-    this.lastDataOff = -1;
+    if (id !== 0) return this.fail(F.PROTOCOL_ERROR);
+    if (e - s !== 8) return this.fail(F.FRAME_SIZE_ERROR);
+    if (flags & F.ACK) return;
+    this.out.frame(F.PING, F.ACK, 0, b, s, e);
   }
 
   private onGoaway(id: number, b: Buffer, s: number, e: number): void {
-    if (id !== 0) return this.fail(F.E_PROTOCOL_ERROR);
-    if (e - s < 8) return this.fail(F.E_FRAME_SIZE_ERROR);
-    const last = F.read31(b, s);
+    if (id !== 0) return this.fail(F.PROTOCOL_ERROR);
+    if (e - s < 8) return this.fail(F.FRAME_SIZE_ERROR);
+    const last = F.u31(b, s);
     this.goingAway = true;
     this.host.onSessionGoaway();
     // streams the upstream did not take: refused (a retry may go elsewhere)
@@ -723,31 +624,33 @@ export class H2ClientSession {
     for (const st of refused) {
       const o = st.owner;
       this.forget(st);
-      if (o !== null) o.streamClosed(F.E_REFUSED_STREAM);
+      if (o !== null) o.streamClosed(F.REFUSED_STREAM);
     }
     if (this.active === 0) this.close();
   }
 
   private onWindowUpdate(id: number, b: Buffer, s: number, e: number): void {
-    if (e - s !== 4) return this.fail(F.E_FRAME_SIZE_ERROR);
-    const n = F.read31(b, s);
+    if (e - s !== 4) return this.fail(F.FRAME_SIZE_ERROR);
+    const n = F.u31(b, s);
     if (id === 0) {
-      if (n === 0) return this.fail(F.E_PROTOCOL_ERROR);
+      if (n === 0) return this.fail(F.PROTOCOL_ERROR);
       this.connSendWindow += n;
-      if (this.connSendWindow > F.MAX_WINDOW) return this.fail(F.E_FLOW_CONTROL_ERROR);
+      if (this.connSendWindow > F.MAX_WINDOW) return this.fail(F.FLOW_CONTROL_ERROR);
       return this.pump();
     }
     const st = this.streams.get(id);
     if (st === undefined) {
-      if ((id & 1) === 0 || id >= this.nextId) this.fail(F.E_PROTOCOL_ERROR);
+      if ((id & 1) === 0 || id >= this.nextId) this.fail(F.PROTOCOL_ERROR);
       return;
     }
-    if (n === 0) return this.reset(st, F.E_PROTOCOL_ERROR, F.E_PROTOCOL_ERROR);
+    if (n === 0) return this.reset(st, F.PROTOCOL_ERROR, F.PROTOCOL_ERROR);
     st.sendWindow += n;
-    if (st.sendWindow > F.MAX_WINDOW) return this.reset(st, F.E_FLOW_CONTROL_ERROR, F.E_FLOW_CONTROL_ERROR);
+    if (st.sendWindow > F.MAX_WINDOW) return this.reset(st, F.FLOW_CONTROL_ERROR, F.FLOW_CONTROL_ERROR);
     if (st.blocked) this.pump();
   }
 }
+
+const goawayPayload = Buffer.alloc(8);
 
 /** Field `k` (each value of a list) into the scratch names/values from index `n`; the new count. */
 function addField(n: number, k: string, v: string | number | string[] | undefined): number {

@@ -1,0 +1,153 @@
+// The bytes an HTTP/2 connection sends: frames are written straight into one
+// buffer as the session and its streams make them, and the buffer goes to the
+// connection once per event-loop turn (a setImmediate) in one write: a
+// response's HEADERS and DATA, and every stream answered in the same turn,
+// leave together (one syscall on a plain socket, one TLS record on a bridge).
+// What the connection does not take is kept until drain; meanwhile `blocked`
+// tells the session to leave DATA queued on its streams (their congestion is
+// what slows the exchanges down), so this buffer stays bounded.
+import type { RawConn } from "../h2-duplex.ts";
+import { FRAME_HEAD, putHead } from "./frames.ts";
+
+/** Fresh buffers are this big; after a flush the rest of one is used for the next turn's frames. */
+const SLAB = 64 * 1024;
+/** A buffer with less room than this left after a flush is not reused. */
+const MIN_ROOM = 8 * 1024;
+/** Bytes gathered in one turn above which DATA waits for the flush. */
+const TURN_HIGH = 512 * 1024;
+
+export class FrameOut {
+  buf: Buffer = Buffer.allocUnsafe(SLAB);
+  /** Where this turn's bytes start and end in buf. */
+  private start = 0;
+  pos = 0;
+  private scheduled = false;
+  /** What the connection did not take of the last write. */
+  private pending: Uint8Array | null = null;
+  private closed = false;
+  /** end() came while bytes were waiting: end once they are written. */
+  private endAfter = false;
+
+  constructor(
+    private readonly raw: RawConn,
+    /** Called after a flush made room (drain, or the end of a turn): queued DATA may go. */
+    private readonly onRoom: () => void,
+  ) {}
+
+  /** DATA should stay queued: the connection is backed up, or this turn gathered enough. */
+  get blocked(): boolean {
+    return this.pending !== null || this.pos - this.start > TURN_HIGH || this.closed;
+  }
+
+  /** Make room for `n` more bytes at pos. */
+  reserve(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const have = this.pos - this.start;
+    const next = Buffer.allocUnsafe(Math.max(SLAB, 2 * (have + n)));
+    this.buf.copy(next, 0, this.start, this.pos);
+    this.buf = next;
+    this.start = 0;
+    this.pos = have;
+  }
+
+  /** A frame with payload p[ps, pe). */
+  frame(type: number, flags: number, stream: number, p: Uint8Array | null, ps: number, pe: number): void {
+    const n = pe - ps;
+    this.reserve(FRAME_HEAD + n);
+    putHead(this.buf, this.pos, n, type, flags, stream);
+    this.pos += FRAME_HEAD;
+    if (n > 0) {
+      this.buf.set(p!.subarray(ps, pe), this.pos);
+      this.pos += n;
+    }
+    this.schedule();
+  }
+
+  /** A frame whose 4-byte payload is `v` (RST_STREAM, WINDOW_UPDATE). */
+  frame32(type: number, stream: number, v: number): void {
+    this.reserve(FRAME_HEAD + 4);
+    const b = this.buf;
+    putHead(b, this.pos, 4, type, 0, stream);
+    const p = this.pos + FRAME_HEAD;
+    b[p] = (v >>> 24) & 0xff;
+    b[p + 1] = (v >>> 16) & 0xff;
+    b[p + 2] = (v >>> 8) & 0xff;
+    b[p + 3] = v & 0xff;
+    this.pos = p + 4;
+    this.schedule();
+  }
+
+  /** Bytes written at pos by the caller (after reserve). */
+  wrote(n: number): void {
+    this.pos += n;
+    this.schedule();
+  }
+
+  schedule(): void {
+    if (this.scheduled || this.closed) return;
+    this.scheduled = true;
+    setImmediate(this.turn);
+  }
+
+  private readonly turn = (): void => {
+    this.scheduled = false;
+    if (this.write()) this.onRoom();
+  };
+
+  /** Write this turn's bytes unless earlier ones still wait; true when nothing is left waiting. */
+  private write(): boolean {
+    if (this.closed) return false;
+    if (this.pending !== null) return false;
+    const n = this.pos - this.start;
+    if (n > 0) {
+      const out = this.buf.subarray(this.start, this.pos);
+      // the written bytes are not touched again: a bridge (TlsConn) keeps the buffer it is given
+      if (this.buf.length - this.pos >= MIN_ROOM) this.start = this.pos;
+      else {
+        this.buf = Buffer.allocUnsafe(SLAB);
+        this.start = 0;
+        this.pos = 0;
+      }
+      const took = this.raw.write(out);
+      if (took < out.length) {
+        this.pending = took > 0 ? out.subarray(took) : out;
+        return false;
+      }
+    }
+    if (this.endAfter) this.finish();
+    return true;
+  }
+
+  /** The connection can take more (drain). */
+  flush(): void {
+    const p = this.pending;
+    if (p === null || this.closed) return;
+    const n = this.raw.write(p);
+    if (n < p.length) {
+      if (n > 0) this.pending = p.subarray(n);
+      return;
+    }
+    this.pending = null;
+    if (this.write()) this.onRoom();
+  }
+
+  /** Write what is gathered now, then end the connection once it is all out. */
+  end(): void {
+    if (this.closed) return;
+    this.endAfter = true;
+    this.write();
+  }
+
+  private finish(): void {
+    this.endAfter = false;
+    this.closed = true;
+    this.raw.end();
+  }
+
+  /** The connection is gone: drop everything. */
+  drop(): void {
+    this.closed = true;
+    this.pending = null;
+    this.pos = this.start;
+  }
+}
