@@ -5,7 +5,7 @@
 // While the owner is paused, DATA is held and the stream's window is not
 // given back, so the upstream stops at WINDOW bytes ahead of a slow client.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
-import type { H2ClientSession } from "./client-session.ts";
+import type { H2ClientSend } from "./client-send.ts";
 
 /** What a stream reports to (upstream-h2.ts H2StreamConn). */
 export interface ClientStreamOwner {
@@ -47,7 +47,7 @@ export class H2ClientStream {
   blocked = false;
 
   constructor(
-    readonly session: H2ClientSession,
+    readonly session: H2ClientSend,
     readonly id: number,
     public owner: ClientStreamOwner | null,
     sendWindow: number,
