@@ -227,6 +227,53 @@ describe("own HTTP/2 client session against node:http2", () => {
     expect(r.ended).toBe(true);
   });
 
+  test("a reader that pauses and resumes again and again gets every byte in order, then the trailers and the end", async () => {
+    const chunks = 400;
+    const port = await nodeServer((st) => {
+      st.respond({ ":status": 200 }, { waitForTrailers: true });
+      st.on("wantTrailers", () => st.sendTrailers({ "x-done": "1" }));
+      let i = 0;
+      const pump = () => {
+        while (i < chunks) {
+          const c = Buffer.alloc(4096, i % 251);
+          i++;
+          if (!st.write(c)) return void st.once("drain", pump);
+        }
+        st.end();
+      };
+      pump();
+    });
+    const { s, host } = await open(port, 64 * 1024);
+    await host.ready;
+    const r = req(s, port, "GET", "/seq", true);
+    let n = 0;
+    r.onData = (d: Buffer) => {
+      r.chunks.push(Buffer.from(d));
+      if (++n % 2 === 0) {
+        r.stream!.pause();
+        setTimeout(() => r.stream!.resume(), 1);
+      }
+    };
+    await r.finished;
+    const all = Buffer.concat(r.chunks);
+    expect(all.length).toBe(chunks * 4096);
+    for (let i = 0; i < chunks; i++) expect(all[i * 4096]).toBe(i % 251);
+    expect(r.trailers).toEqual({ "x-done": "1" });
+    expect(r.ended).toBe(true);
+  });
+
+  test("a request head larger than a frame goes out as HEADERS and CONTINUATION", async () => {
+    const port = await nodeServer((st, h) => {
+      st.respond({ ":status": 200 });
+      st.end(String(String(h["x-big"]).length));
+    });
+    const { s, host } = await open(port);
+    await host.ready;
+    const r = req(s, port, "GET", "/big-head", true, { "x-big": "b".repeat(40000) });
+    await r.finished;
+    expect(r.body).toBe("40000");
+  });
+
   test("a response ended while the request still goes: the stream stays open until the request ends", async () => {
     const port = await nodeServer((st) => {
       st.respond({ ":status": 200 });

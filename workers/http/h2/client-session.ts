@@ -175,7 +175,7 @@ export class H2ClientSession extends H2ClientSend {
     }
     const end = (flags & F.END_STREAM) !== 0;
     if (end) st.remoteEnded = true;
-    if (st.paused) {
+    if (st.holding) {
       st.unacked += size;
       if (e > s) (st.held ??= []).push(Buffer.from(b.subarray(s, e)));
       if (end) st.heldEnd = true;
@@ -192,7 +192,7 @@ export class H2ClientSession extends H2ClientSend {
     const o = st.owner;
     if (e > s && o !== null) o.onData(b.subarray(s, e));
     if (end && !st.closed) {
-      if (st.paused) st.heldEnd = true; // paused by the data just handed on
+      if (st.holding) st.heldEnd = true; // paused by the data just handed on
       else st.finish();
     }
   }
@@ -258,7 +258,7 @@ export class H2ClientSession extends H2ClientSend {
       const o = st.owner;
       if (o !== null) o.onResponse(h, end);
       if (end && !st.closed) {
-        if (st.paused) st.heldEnd = true;
+        if (st.holding) st.heldEnd = true;
         else st.finish();
       }
       return;
@@ -267,7 +267,7 @@ export class H2ClientSession extends H2ClientSend {
     if (!end || h[":status"] !== undefined) return this.reset(st, F.PROTOCOL_ERROR, F.PROTOCOL_ERROR);
     st.remoteEnded = true;
     st.heldTrailers = h;
-    if (st.paused) st.heldEnd = true;
+    if (st.holding) st.heldEnd = true;
     else st.finish();
   }
 

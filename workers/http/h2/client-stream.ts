@@ -43,6 +43,8 @@ export class H2ClientStream {
   held: Buffer[] | null = null;
   heldEnd = false;
   heldTrailers: IncomingHttpHeaders | null = null;
+  /** A microtask is to hand on what was held. */
+  private handing = false;
   /** In the session's list of streams waiting for window. */
   blocked = false;
 
@@ -82,17 +84,32 @@ export class H2ClientStream {
     this.paused = true;
   }
 
-  /** Hands on what was held, then gives the window back. */
+  /** Hands on what was held (after this returns, as node:http2 did), then gives the window back. */
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
+    if (this.held === null && !this.heldEnd) return this.session.giveBack(this);
+    if (!this.handing) {
+      this.handing = true;
+      queueMicrotask(() => this.handOn());
+    }
+  }
+
+  /** DATA, trailers or the end must wait behind what is held (or the owner paused). */
+  get holding(): boolean {
+    return this.paused || this.handing || this.held !== null;
+  }
+
+  /** What was held goes to the owner in order, until it pauses again; then the end, or the window back. */
+  private handOn(): void {
+    this.handing = false;
+    if (this.paused) return;
     const h = this.held;
-    this.held = null;
-    const o = this.owner;
-    if (h !== null && o !== null) for (let i = 0; i < h.length && !this.paused && this.owner !== null; i++) o.onData(h[i]!);
-    if (this.paused) {
-      // paused again while handing on: keep the rest
-      return;
+    if (h !== null) {
+      let i = 0;
+      while (i < h.length && !this.paused && this.owner !== null) this.owner.onData(h[i++]!);
+      this.held = i < h.length ? h.slice(i) : null;
+      if (this.held !== null) return; // paused again (or cancelled): the rest waits
     }
     if (this.heldEnd) {
       this.heldEnd = false;
