@@ -12,14 +12,15 @@
 // - retriable-4xx: 409; retriable-status-codes: the codes written in retryOn;
 // - cancelled, deadline-exceeded, internal, resource-exhausted, unavailable:
 //   the grpc-status of a trailers-only response (1, 4, 13, 8, 14);
-// - refused-stream: an HTTP/2 REFUSED_STREAM (gangway's upstreams are HTTP/1.1: never).
+// - refused-stream: an HTTP/2 stream the upstream refused (RST_STREAM
+//   REFUSED_STREAM, or above a GOAWAY's last stream id): it was not processed.
 import type { RetryPolicy } from "../snapshot/types.ts";
 
 export type UpstreamOutcome =
   /** The connection to the endpoint failed (refused, reset during connect, connect timeout). */
   | { kind: "connect_failure" }
-  /** The upstream closed or reset before a response head; `sent`: some request bytes were written. */
-  | { kind: "reset"; sent: boolean }
+  /** The upstream closed or reset before a response head; `sent`: some request bytes were written; `refused`: an HTTP/2 stream the upstream refused. */
+  | { kind: "reset"; sent: boolean; refused?: boolean }
   /** The per-try timeout fired before a response head. */
   | { kind: "per_try_timeout" }
   /** A response head arrived; grpcStatus -1 when it carries none. */
@@ -38,6 +39,7 @@ export function retryCondition(p: RetryPolicy | null | undefined, o: UpstreamOut
       if (has("reset-before-request")) return "reset-before-request";
       return anyReset(on);
     case "reset":
+      if (o.refused === true && has("refused-stream")) return "refused-stream";
       if (!o.sent && has("reset-before-request")) return "reset-before-request";
       return anyReset(on);
     case "per_try_timeout":

@@ -101,6 +101,8 @@ describe("retries", () => {
   const cases: [string, RetryPolicy, UpstreamOutcome, string][] = [
     ["default: connect failure retried (a pod gone mid-rollout)", def, { kind: "connect_failure" }, "connect-failure"],
     ["default: reset after sending not retried", def, { kind: "reset", sent: true }, ""],
+    ["default: an HTTP/2 stream the upstream refused (REFUSED_STREAM, GOAWAY) retried", def, { kind: "reset", sent: true, refused: true }, "refused-stream"],
+    ["refused-stream not listed: a refused stream is a reset", custom, { kind: "reset", sent: true, refused: true }, "gateway-error"],
     ["default: 503 not retried (no status codes listed)", def, resp(503), ""],
     ["default: gRPC UNAVAILABLE retried", def, resp(200, 14), "unavailable"],
     ["default: gRPC CANCELLED retried", def, resp(200, 1), "cancelled"],

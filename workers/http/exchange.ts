@@ -293,11 +293,11 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.decode = decode;
     this.closeDownstream = true;
   }
-  /** The upstream failed before a response head: another try when the retry policy says so, else a local reply (`row`). */
-  failBeforeResponse(row: ReplyRow, transportFailure = ""): void {
+  /** The upstream failed before a response head: another try when the retry policy says so, else a local reply (`row`); `refused`: an HTTP/2 stream the upstream refused. */
+  failBeforeResponse(row: ReplyRow, transportFailure = "", refused = false): void {
     if (transportFailure !== "") this.transportFailure = transportFailure;
     const outcome: UpstreamOutcome =
-      row.code === "connect_failure" || row.code === "connect_timeout" ? { kind: "connect_failure" } : { kind: "reset", sent: this.state === WAITING };
+      row.code === "connect_failure" || row.code === "connect_timeout" ? { kind: "connect_failure" } : { kind: "reset", sent: this.state === WAITING, refused };
     if (this.tryAgain(outcome, row)) return;
     stats.upstreamError(this.upstreamCluster, row.flag);
     this.respBuf = null;

@@ -19,7 +19,7 @@ import { findHeadBytes } from "./fields.ts";
 import { FRAME_CHUNKED, FRAME_CLOSE, FRAME_LENGTH, FRAME_NONE } from "./heads-out.ts";
 import { buildResponseHead, writeResponseHead } from "./response-head.ts";
 import { bodiless, MAX_RESPONSE_HEAD, parseResponseHead, type ResponseHead } from "./parse-response.ts";
-import type { UpstreamConn } from "./upstream-conn.ts";
+import { REFUSED_STREAM_ERRNO, type UpstreamConn } from "./upstream-conn.ts";
 
 /** Up to this much body goes into the same write as the head (one syscall, one segment). */
 const COALESCE = 64 * 1024;
@@ -70,7 +70,7 @@ export interface ResponseExchange extends TunnelUser {
   tunnelStarted(): void;
   /** The whole response was passed on; `conn` goes back to its pool when `reusable`. */
   responseEnded(conn: UpstreamConn | null, reusable: boolean, atHead?: boolean): void;
-  failBeforeResponse(row: ReplyRow, transportFailure?: string): void;
+  failBeforeResponse(row: ReplyRow, transportFailure?: string, refused?: boolean): void;
   failAfterResponse(row: ReplyRow): void;
   /** The upstream side of a tunnel closed: the exchange (and the client connection) ends. */
   tunnelClosed(): void;
@@ -408,7 +408,7 @@ export function onUpstreamGone(ex: ResponseExchange, failure: UpstreamFailure): 
     }
     if (ex.replayable && !ex.retried && ex.respBuf === null) return ex.retry();
     ex.pool?.outcome(CONNECT_FAILED); // Envoy counts an upstream reset as a local-origin connect failure
-    return ex.failBeforeResponse(REPLIES[failure.code]);
+    return ex.failBeforeResponse(REPLIES[failure.code], "", failure.errno === REFUSED_STREAM_ERRNO);
   }
   if (ex.respDone) return;
   if (ex.respBody.kind === BODY_CLOSE) {

@@ -11,6 +11,9 @@ import type { H2Framing } from "./h2-response.ts";
 import { Outbox } from "./outbox.ts";
 import { connectOptions, verifyUpstream, type UpstreamTlsRuntime } from "./upstream-tls.ts";
 
+/** The errno of an HTTP/2 stream the upstream refused (RST_STREAM REFUSED_STREAM, or above a GOAWAY's last stream id): retried under `refused-stream`. */
+export const REFUSED_STREAM_ERRNO = "stream_reset_7";
+
 /** What a connection needs of its pool (EndpointPool): where to connect, and where to go back. */
 export interface ConnPool {
   readonly address: string;
