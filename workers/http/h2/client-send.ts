@@ -78,8 +78,8 @@ export class H2ClientSend {
 
   /**
    * A new stream with HEADERS from `h` (pseudo-headers first), END_STREAM when
-   * `endStream`; null when its fields cannot be sent (too large, a name that is
-   * not lower-case): the caller fails the try.
+   * `endStream`; null when its fields cannot be sent (a block over BLOCK_MAX,
+   * the session going away): the caller fails the try.
    */
   request(owner: ClientStreamOwner, h: OutgoingHttpHeaders, endStream: boolean): H2ClientStream | null {
     if (this.closed || this.goingAway) return null;
@@ -90,8 +90,7 @@ export class H2ClientSend {
     }
     for (const k in h) {
       if (k.charCodeAt(0) === 58) continue;
-      if (UPPER.test(k)) return null;
-      n = addField(n, k, h[k]);
+      n = addField(n, UPPER.test(k) ? k.toLowerCase() : k, h[k]); // HTTP/2 names are lower-case (node:http2 lower-cased them too)
     }
     const id = this.nextId;
     if (!this.headers(id, n, endStream)) return null;
