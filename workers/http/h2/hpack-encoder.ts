@@ -16,10 +16,11 @@
 // Huffman: off by default; see the constructor.
 //
 // Atomicity: encode() first checks the worst case (every field a literal with a
-// literal name, raw strings, 6-octet integers) against the room in `out` and
-// returns -1 before it changes anything. So -1 can come back when the exact
-// encoding would have fit, by at most ~12 octets a field; the caller grows and
-// retries.
+// literal name, raw strings) against the room in `out` and returns -1 before
+// it changes anything. That bound is name + value + 3 octets a field when both
+// are shorter than 127 (+ 5 for each longer one, + 6 when size updates are
+// owed): exact for a literal field with a literal name, and so -1 can come back
+// when an indexed encoding would have fit; the caller grows and retries.
 import { huffmanEncode, huffmanLength } from "./hpack-huffman.ts";
 import { STATIC_COUNT, STATIC_NAME, STATIC_NAMES, STATIC_VALUES } from "./hpack-static.ts";
 
@@ -86,8 +87,16 @@ export class HpackEncoder {
    * (state unchanged) if out may be too small.
    */
   encode(names: readonly string[], values: readonly string[], count: number, out: Uint8Array, off: number): number {
-    let worst = 12;
-    for (let i = 0; i < count; i++) worst += names[i]!.length + values[i]!.length + 12;
+    // The worst case: two size updates (3 octets each up to 4096); per field
+    // the larger of a literal name (first octet, name length, name) and a name
+    // index (two octets), then the value's length and octets. A length takes
+    // one octet below 127, at most six; Huffman is used only when shorter.
+    let worst = this.pendingMin >= 0 ? 6 : 0;
+    for (let i = 0; i < count; i++) {
+      const n = names[i]!.length;
+      const v = values[i]!.length;
+      worst += n + v + (n < 127 ? 2 : 7) + (v < 127 ? 1 : 6);
+    }
     if (off + worst > out.length) return -1;
 
     let p = off;
