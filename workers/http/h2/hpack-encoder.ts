@@ -13,7 +13,12 @@
 //   indexing, so the second response on a connection sends these in one octet.
 // The name of a literal is sent as a static index when the static table has it.
 //
-// Huffman: off by default; see the constructor.
+// Huffman: off by default. In bench/hpack.bench.ts a proxied response (steady
+// state) costs ~116 ns raw against ~330 ns Huffman-coded, to save 15 of 73
+// octets; the repeating fields are one octet either way.
+//
+// Names and values are latin1 strings, one char per octet (what the codec
+// holds); a char above 0xFF would be sent as its low octet.
 //
 // Atomicity: encode() returns -1 before it changes the table when `out` may be
 // too small. Each field is checked against its worst case (name + value + 3
@@ -32,7 +37,7 @@ const OWN_TABLE_MAX = 4096;
 /** Values longer than this are not indexed: they would crowd out the short repeating ones. */
 const INDEX_VALUE_MAX = 128;
 
-// NAME_POLICY: name → its first static index (low 6 bits) and flags.
+// NAME_POLICY: name → its first static index (low 8 bits) and flags.
 const HAS_STATIC_VALUES = 0x100;
 const VOLATILE = 0x200;
 const NEVER = 0x400;
@@ -52,7 +57,7 @@ type Latin1Write = (this: Uint8Array, s: string, offset: number, length: number)
 const latin1Write = (Buffer.prototype as unknown as { latin1Write: Latin1Write }).latin1Write;
 
 export interface HpackEncoderOptions {
-  /** Huffman-code a string when that is shorter. Default false: see the measurement in /work/notes/hpack.md. */
+  /** Huffman-code a string when that is shorter. Default false (see the top of this file). */
   huffman?: boolean;
 }
 
