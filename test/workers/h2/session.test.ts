@@ -32,6 +32,7 @@ const up = Bun.serve({
       return new Response(new ReadableStream({ pull(c) { if (produced >= ENDLESS) return c.close(); produced += chunk.length; c.enqueue(chunk); } }), { headers: { "content-length": String(ENDLESS) } });
     }
     if (path === "/silent") return new Promise<Response>(() => {});
+    if (path === "/slow") return Bun.sleep(300).then(() => new Response("slow"));
     if (path === "/echo") return new Response(await req.arrayBuffer());
     return new Response("ok");
   },
@@ -366,5 +367,24 @@ describe("GOAWAY", () => {
     const c = await RawH2.open(port);
     c.send(frame(GOAWAY, 0, 0, Buffer.alloc(8)));
     expect(await c.until(() => c.closed)).toBe(true);
+  });
+});
+
+describe("drain", () => {
+  test("the worker draining with a stream in flight: the stream is answered, then GOAWAY(NO_ERROR) naming it, then the connection closes", async () => {
+    const w2 = new WorkerHarness();
+    const port2 = freePort();
+    await w2.apply(snapshot([listener(port2, [virtualHost(["x"], [{ name: "all", match: [uriMatch(prefix("/"))], action: forward([dest("up")]) }])])], [cluster("up", [["127.0.0.1", up.port!]])]));
+    const c = await RawH2.open(port2);
+    c.send(request(1, "/slow"));
+    expect(await c.until(() => c.frames.some((f) => f.type === SETTINGS && f.flags === 1))).toBe(true);
+    const drained = w2.drain(5000);
+    expect(await c.until(() => c.closed)).toBe(true);
+    expect(c.status(1)).toBe(200);
+    expect(c.body(1)).toBe("slow");
+    expect(c.goaway).toBe(NO_ERROR);
+    expect(c.frames.find((f) => f.type === GOAWAY)!.payload.readUInt32BE(0)).toBe(1);
+    await drained;
+    w2.stop();
   });
 });
