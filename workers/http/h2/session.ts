@@ -133,7 +133,7 @@ export class H2Session extends SessionSend {
       case F.WINDOW_UPDATE:
         return this.windowUpdate(b, s, len, id);
       case F.RST_STREAM:
-        return this.rstStream(b, s, len, id);
+        return this.rstStream(len, id);
       case F.PING:
         if (id !== 0) return this.fail(F.PROTOCOL_ERROR);
         if (len !== 8) return this.fail(F.FRAME_SIZE_ERROR);
@@ -374,10 +374,9 @@ export class H2Session extends SessionSend {
     this.relieve(st);
   }
 
-  private rstStream(b: Buffer, s: number, len: number, id: number): void {
+  private rstStream(len: number, id: number): void {
     if (len !== 4) return this.fail(F.FRAME_SIZE_ERROR);
     if (id === 0 || id > this.lastId) return this.fail(F.PROTOCOL_ERROR);
-    void b, s;
     const st = this.streams.get(id);
     if (st === undefined) return;
     if (!st.localEnded || st.queued > 0) this.premature++;
@@ -401,13 +400,19 @@ export class H2Session extends SessionSend {
   private deliverInbox(st: ServerStream): void {
     const box = st.inbox;
     const sink = st.sink;
-    if (box === null || sink === null || st.paused) return;
-    st.inbox = null;
-    for (let i = 0; i < box.length && !st.isClosed; i++) sink.fromClient(box[i]!);
-    if (st.isClosed) return;
-    if (st.paused) {
-      // paused again while handing on: nothing is lost, the rest arrive as they come; the window stays withheld
+    if (box === null || sink === null || st.paused || st.isClosed) return;
+    let i = 0;
+    while (i < box.length && !st.paused && !st.isClosed) sink.fromClient(box[i++]!);
+    if (st.isClosed) {
+      st.inbox = null;
+      return;
     }
+    if (st.paused) {
+      // paused again while handing on: the rest waits for the next resume, the window stays withheld
+      st.inbox = box.slice(i);
+      return;
+    }
+    st.inbox = null;
     this.credit(st, 0);
     if (st.inboxEnd) {
       st.inboxEnd = false;
