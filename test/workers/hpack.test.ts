@@ -414,6 +414,50 @@ describe("HpackEncoder round trips", () => {
     }
   });
 
+  test("the room check: the first size that succeeds gives the same octets as a large buffer, never a truncated block", () => {
+    // Two encoders fed the same lists: A into a large buffer, B into the smallest
+    // buffer it accepts (writes past a Uint8Array's end are dropped silently, so
+    // a bound too small would show here as different octets).
+    let seed = 99;
+    const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
+    for (const huffman of [false, true]) {
+      const a = new HpackEncoder({ huffman });
+      const b = new HpackEncoder({ huffman });
+      const big = new Uint8Array(1 << 16);
+      for (let k = 0; k < 60; k++) {
+        if (k % 17 === 5) {
+          // 0; 4096; 200 then 4096 (two 3-octet size updates: the check's +6 exact at k = 56).
+          for (const size of k === 5 ? [0] : k === 22 ? [4096] : [200, 4096]) {
+            a.setMaxTableSize(size);
+            b.setMaxTableSize(size);
+          }
+        }
+        // Single fields with literal names and values (x-..., volatile date) make the bound tightest.
+        let count = k % 3 === 0 ? 1 : 1 + rnd(6);
+        const names: string[] = [];
+        const values: string[] = [];
+        for (let i = 0; i < count; i++) {
+          names.push(["server", ":status", "content-length", "set-cookie", "x-" + "n".repeat(rnd(3) === 0 ? 130 : 3), "date", "x-request-id"][rnd(7)]!);
+          values.push(["", "200", "201", "x".repeat(rnd(200)), "y".repeat(rnd(3) === 0 ? 17000 : 5)][rnd(5)]!);
+        }
+        // An insertion, then a literal with a literal name: the check made at the
+        // insertion for the rest of the block is exact.
+        if (k % 5 === 1) {
+          names.splice(0, count, `x-new-${k}`, "x-request-id");
+          values.splice(0, count, "v", `id-${k}`);
+          count = 2;
+        }
+        const want = big.slice(0, a.encode(names, values, count, big, 0));
+        // One octet short of the exact size must be refused; then the first size accepted.
+        expect(b.encode(names, values, count, new Uint8Array(want.length - 1), 0)).toBe(-1);
+        let got = -1;
+        let out = new Uint8Array(0);
+        for (let room = want.length; got < 0; room++) got = b.encode(names, values, count, (out = new Uint8Array(room)), 0);
+        expect(Buffer.from(out.subarray(0, got)).equals(Buffer.from(want))).toBe(true);
+      }
+    }
+  });
+
   test("count limits the fields encoded", () => {
     const enc = new HpackEncoder();
     const out = new Uint8Array(256);

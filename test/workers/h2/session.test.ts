@@ -6,6 +6,8 @@
 // DATA to the client's windows; rapid reset and CONTINUATION floods end the
 // connection.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as http2 from "node:http2";
+import * as net from "node:net";
 import { WorkerHarness } from "../harness.ts";
 import { cluster, dest, forward, freePort, listener, prefix, snapshot, uriMatch, virtualHost } from "../snapshot-fixture.ts";
 import { CONTINUATION, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, PING, PREFACE, RST_STREAM, SETTINGS, WINDOW_UPDATE, block, frame, request, rst } from "../edge/h2-raw.ts";
@@ -14,6 +16,9 @@ import { RawH2, settings, u32 } from "./raw-client.ts";
 const NO_ERROR = 0, PROTOCOL_ERROR = 1, FLOW_CONTROL_ERROR = 3, STREAM_CLOSED = 5, FRAME_SIZE_ERROR = 6, REFUSED_STREAM = 7, COMPRESSION_ERROR = 9, ENHANCE_YOUR_CALM = 11;
 const PRIORITY = 2, PUSH_PROMISE = 5;
 const BIG = 200_000;
+const ENDLESS = 24 * 1024 * 1024;
+/** Bytes the upstream has handed to its socket for /endless (its stream is pulled only as the socket takes them). */
+let produced = 0;
 
 const up = Bun.serve({
   port: 0,
@@ -21,22 +26,37 @@ const up = Bun.serve({
   async fetch(req) {
     const path = new URL(req.url).pathname;
     if (path === "/big") return new Response("b".repeat(BIG));
+    if (path === "/endless") {
+      produced = 0;
+      const chunk = Buffer.alloc(64 * 1024, 0x65);
+      return new Response(new ReadableStream({ pull(c) { if (produced >= ENDLESS) return c.close(); produced += chunk.length; c.enqueue(chunk); } }), { headers: { "content-length": String(ENDLESS) } });
+    }
     if (path === "/silent") return new Promise<Response>(() => {});
+    if (path === "/slow") return Bun.sleep(300).then(() => new Response("slow"));
     if (path === "/echo") return new Response(await req.arrayBuffer());
     return new Response("ok");
   },
 });
+/** An upstream that takes connections and never reads them. */
+const deaf = net.createServer((sock) => sock.pause());
 let w: WorkerHarness;
 let port = 0;
 
 beforeAll(async () => {
   w = new WorkerHarness({ streamIdleTimeoutMs: 60_000 });
   port = freePort();
-  await w.apply(snapshot([listener(port, [virtualHost(["x"], [{ name: "all", match: [uriMatch(prefix("/"))], action: forward([dest("up")]) }])])], [cluster("up", [["127.0.0.1", up.port!]])]));
+  await new Promise<void>((r) => deaf.listen(0, "127.0.0.1", r));
+  const deafPort = (deaf.address() as net.AddressInfo).port;
+  const routes = [
+    { name: "deaf", match: [uriMatch(prefix("/deaf"))], action: forward([dest("deaf")]) },
+    { name: "all", match: [uriMatch(prefix("/"))], action: forward([dest("up")]) },
+  ];
+  await w.apply(snapshot([listener(port, [virtualHost(["x"], routes)])], [cluster("up", [["127.0.0.1", up.port!]]), cluster("deaf", [["127.0.0.1", deafPort]])]));
 });
 afterAll(() => {
   w.stop();
   up.stop(true);
+  deaf.close();
 });
 
 const post = (id: number, path: string, end = false) => request(id, path, [], "POST", end);
@@ -275,6 +295,41 @@ describe("flow control", () => {
     c.close();
   });
 
+  test("a client that opens no window: the upstream is held back (bounded), and goes on once the client reads", async () => {
+    const c = await RawH2.open(port);
+    c.send(request(1, "/endless"));
+    expect(await c.until(() => c.body(1).length === 65535)).toBe(true);
+    await Bun.sleep(1000);
+    // without the pause the gateway would read the upstream as fast as loopback goes (all 24 MB in well under a second)
+    expect(produced).toBeLessThan(16 * 1024 * 1024);
+    c.send(frame(WINDOW_UPDATE, 0, 0, u32(1 << 30)), frame(WINDOW_UPDATE, 0, 1, u32(1 << 30)));
+    expect(await c.until(() => c.over(1), 20_000)).toBe(true);
+    expect(c.body(1).length).toBe(ENDLESS);
+    c.close();
+  }, 30_000);
+
+  test("an upload to an upstream that does not read: the stream's window is withheld, the client held back", async () => {
+    const s = http2.connect(`http://127.0.0.1:${port}`);
+    const req = s.request({ ":method": "POST", ":path": "/deaf", ":authority": "x" }, { endStream: false });
+    req.on("error", () => {});
+    const chunk = Buffer.alloc(64 * 1024, 0x75);
+    let sent = 0;
+    let stop = false;
+    const pushMore = () => {
+      while (!stop && req.write(chunk)) sent += chunk.length;
+      if (!stop) sent += chunk.length;
+    };
+    req.on("drain", pushMore);
+    pushMore();
+    await Bun.sleep(1500);
+    stop = true;
+    // without the withheld WINDOW_UPDATEs the gateway would take the upload as fast as loopback goes
+    expect(sent).toBeLessThan(48 * 1024 * 1024);
+    expect(sent).toBeGreaterThan(1024 * 1024);
+    req.close();
+    s.destroy();
+  });
+
   test("DATA frames are no larger than the client's MAX_FRAME_SIZE (16384 by default)", async () => {
     const c = await RawH2.open(port);
     c.send(frame(WINDOW_UPDATE, 0, 0, u32(1 << 20)), frame(SETTINGS, 0, 0, settings([[4, 1 << 20]])), request(1, "/big"));
@@ -312,5 +367,24 @@ describe("GOAWAY", () => {
     const c = await RawH2.open(port);
     c.send(frame(GOAWAY, 0, 0, Buffer.alloc(8)));
     expect(await c.until(() => c.closed)).toBe(true);
+  });
+});
+
+describe("drain", () => {
+  test("the worker draining with a stream in flight: the stream is answered, then GOAWAY(NO_ERROR) naming it, then the connection closes", async () => {
+    const w2 = new WorkerHarness();
+    const port2 = freePort();
+    await w2.apply(snapshot([listener(port2, [virtualHost(["x"], [{ name: "all", match: [uriMatch(prefix("/"))], action: forward([dest("up")]) }])])], [cluster("up", [["127.0.0.1", up.port!]])]));
+    const c = await RawH2.open(port2);
+    c.send(request(1, "/slow"));
+    expect(await c.until(() => c.frames.some((f) => f.type === SETTINGS && f.flags === 1))).toBe(true);
+    const drained = w2.drain(5000);
+    expect(await c.until(() => c.closed)).toBe(true);
+    expect(c.status(1)).toBe(200);
+    expect(c.body(1)).toBe("slow");
+    expect(c.goaway).toBe(NO_ERROR);
+    expect(c.frames.find((f) => f.type === GOAWAY)!.payload.readUInt32BE(0)).toBe(1);
+    await drained;
+    w2.stop();
   });
 });

@@ -6,20 +6,44 @@
 // What the connection does not take is kept until drain; meanwhile `blocked`
 // tells the session to leave DATA queued on its streams (their congestion is
 // what slows the exchanges down), so this buffer stays bounded.
+//
+// A turn's buffer is a piece of one slab shared by every connection of the
+// thread, given up at the flush (its unused end given back): an idle
+// connection holds no buffer, and the pieces are never written twice, so a
+// bridge (TlsConn) may keep what it was handed.
 import type { RawConn } from "../h2-duplex.ts";
 import { FRAME_HEAD, putHead } from "./frames.ts";
 
-/** Fresh buffers are this big; after a flush the rest of one is used for the next turn's frames. */
-const SLAB = 64 * 1024;
-/** A buffer with less room than this left after a flush is not reused. */
-const MIN_ROOM = 8 * 1024;
+const SLAB = 256 * 1024;
+/** The smallest piece a turn takes. */
+const PIECE = 16 * 1024;
 /** Bytes gathered in one turn above which DATA waits for the flush. */
 const TURN_HIGH = 512 * 1024;
+const EMPTY = Buffer.alloc(0);
+
+let slab = Buffer.allocUnsafe(SLAB);
+let slabPos = 0;
+
+/** `n` bytes for a turn's frames: from the slab, or their own when large. */
+function piece(n: number): Buffer {
+  if (n > SLAB / 4) return Buffer.allocUnsafe(n);
+  if (slabPos + n > SLAB) {
+    slab = Buffer.allocUnsafe(SLAB);
+    slabPos = 0;
+  }
+  const b = slab.subarray(slabPos, slabPos + n);
+  slabPos += n;
+  return b;
+}
+
+/** Piece `b` was used up to `used`: when it is the slab's last piece, its unused end goes back. */
+function giveBack(b: Buffer, used: number): void {
+  if (b.buffer === slab.buffer && b.byteOffset + b.length === slab.byteOffset + slabPos) slabPos -= b.length - used;
+}
 
 export class FrameOut {
-  buf: Buffer = Buffer.allocUnsafe(SLAB);
-  /** Where this turn's bytes start and end in buf. */
-  private start = 0;
+  /** This turn's frames: buf[0, pos). */
+  buf: Buffer = EMPTY;
   pos = 0;
   private scheduled = false;
   /** What the connection did not take of the last write. */
@@ -36,18 +60,15 @@ export class FrameOut {
 
   /** DATA should stay queued: the connection is backed up, or this turn gathered enough. */
   get blocked(): boolean {
-    return this.pending !== null || this.pos - this.start > TURN_HIGH || this.closed;
+    return this.pending !== null || this.pos > TURN_HIGH || this.closed;
   }
 
   /** Make room for `n` more bytes at pos. */
   reserve(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    const have = this.pos - this.start;
-    const next = Buffer.allocUnsafe(Math.max(SLAB, 2 * (have + n)));
-    this.buf.copy(next, 0, this.start, this.pos);
+    const next = piece(Math.max(PIECE, 2 * (this.pos + n)));
+    if (this.pos > 0) this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
-    this.start = 0;
-    this.pos = have;
   }
 
   /** A frame with payload p[ps, pe). */
@@ -98,16 +119,12 @@ export class FrameOut {
   private write(): boolean {
     if (this.closed) return false;
     if (this.pending !== null) return false;
-    const n = this.pos - this.start;
+    const n = this.pos;
     if (n > 0) {
-      const out = this.buf.subarray(this.start, this.pos);
-      // the written bytes are not touched again: a bridge (TlsConn) keeps the buffer it is given
-      if (this.buf.length - this.pos >= MIN_ROOM) this.start = this.pos;
-      else {
-        this.buf = Buffer.allocUnsafe(SLAB);
-        this.start = 0;
-        this.pos = 0;
-      }
+      const out = this.buf.subarray(0, n);
+      giveBack(this.buf, n);
+      this.buf = EMPTY;
+      this.pos = 0;
       const took = this.raw.write(out);
       if (took < out.length) {
         this.pending = took > 0 ? out.subarray(took) : out;
@@ -148,6 +165,7 @@ export class FrameOut {
   drop(): void {
     this.closed = true;
     this.pending = null;
-    this.pos = this.start;
+    this.buf = EMPTY;
+    this.pos = 0;
   }
 }

@@ -133,7 +133,7 @@ export class H2Session extends SessionSend {
       case F.WINDOW_UPDATE:
         return this.windowUpdate(b, s, len, id);
       case F.RST_STREAM:
-        return this.rstStream(b, s, len, id);
+        return this.rstStream(len, id);
       case F.PING:
         if (id !== 0) return this.fail(F.PROTOCOL_ERROR);
         if (len !== 8) return this.fail(F.FRAME_SIZE_ERROR);
@@ -165,12 +165,6 @@ export class H2Session extends SessionSend {
     const len = e - s;
     this.connRecv -= len;
     if (this.connRecv < 0) return this.fail(F.FLOW_CONTROL_ERROR);
-    this.connUnacked += len;
-    if (this.connUnacked >= CONN_WINDOW / 2) {
-      this.out.frame32(F.WINDOW_UPDATE, 0, this.connUnacked);
-      this.connRecv += this.connUnacked;
-      this.connUnacked = 0;
-    }
     let ds = s;
     let de = e;
     if ((flags & F.PADDED) !== 0) {
@@ -183,25 +177,36 @@ export class H2Session extends SessionSend {
     const st = this.streams.get(id);
     if (st === undefined) {
       // a stream we reset (or ignored after GOAWAY): its DATA was in flight; any other closed stream: §5.1
-      if (!this.droppable(id)) this.fail(F.STREAM_CLOSED);
-      return;
+      if (!this.droppable(id)) return this.fail(F.STREAM_CLOSED);
+      return this.connCredit(len);
     }
-    if (st.remoteEnded) return this.resetStream(st, F.STREAM_CLOSED);
+    if (st.remoteEnded) {
+      this.connCredit(len);
+      return this.resetStream(st, F.STREAM_CLOSED);
+    }
     st.recvWindow -= len;
-    if (st.recvWindow < 0) return this.resetStream(st, F.FLOW_CONTROL_ERROR);
+    if (st.recvWindow < 0) {
+      this.connCredit(len);
+      return this.resetStream(st, F.FLOW_CONTROL_ERROR);
+    }
     const end = (flags & F.END_STREAM) !== 0;
     if (end) st.remoteEnded = true;
     if (st.sink === null || st.ignoreBody) {
       // nobody reads it (answered at once): the window comes back as it arrives
+      this.connCredit(len);
       this.credit(st, len);
     } else if (st.paused || st.inbox !== null) {
-      // held until resume(); its window is withheld meanwhile (a paused stream's client stops sending)
+      // held until resume(); its window and the connection's are withheld meanwhile (a paused
+      // stream's client stops sending, and all the paused streams together hold no more than the
+      // connection window)
       if (de > ds) (st.inbox ??= []).push(b.subarray(ds, de));
       else st.inbox ??= [];
       st.unacked += len;
+      st.connHeld += len;
       if (end) st.inboxEnd = true;
       return;
     } else {
+      this.connCredit(len);
       if (de > ds) st.sink.fromClient(b.subarray(ds, de));
       this.credit(st, len);
       if (end && !st.isClosed) st.sink.clientEnded();
@@ -218,6 +223,28 @@ export class H2Session extends SessionSend {
       st.recvWindow += st.unacked;
       st.unacked = 0;
     }
+  }
+
+  /** Give back `n` bytes of the connection's window (in one WINDOW_UPDATE once half of it is used). */
+  private connCredit(n: number): void {
+    this.connUnacked += n;
+    if (this.connUnacked < CONN_WINDOW / 2 || this.dead) return;
+    this.out.frame32(F.WINDOW_UPDATE, 0, this.connUnacked);
+    this.connRecv += this.connUnacked;
+    this.connUnacked = 0;
+  }
+
+  /** The connection window a paused stream's kept DATA held goes back (handed on, or dropped with the stream). */
+  private releaseHeld(st: ServerStream): void {
+    const n = st.connHeld;
+    if (n === 0) return;
+    st.connHeld = 0;
+    this.connCredit(n);
+  }
+
+  protected override closeStream(st: ServerStream): void {
+    this.releaseHeld(st);
+    super.closeStream(st);
   }
 
   /** The client's END_STREAM was handed on: close if our side is done too. */
@@ -374,10 +401,9 @@ export class H2Session extends SessionSend {
     this.relieve(st);
   }
 
-  private rstStream(b: Buffer, s: number, len: number, id: number): void {
+  private rstStream(len: number, id: number): void {
     if (len !== 4) return this.fail(F.FRAME_SIZE_ERROR);
     if (id === 0 || id > this.lastId) return this.fail(F.PROTOCOL_ERROR);
-    void b, s;
     const st = this.streams.get(id);
     if (st === undefined) return;
     if (!st.localEnded || st.queued > 0) this.premature++;
@@ -401,14 +427,21 @@ export class H2Session extends SessionSend {
   private deliverInbox(st: ServerStream): void {
     const box = st.inbox;
     const sink = st.sink;
-    if (box === null || sink === null || st.paused) return;
-    st.inbox = null;
-    for (let i = 0; i < box.length && !st.isClosed; i++) sink.fromClient(box[i]!);
-    if (st.isClosed) return;
-    if (st.paused) {
-      // paused again while handing on: nothing is lost, the rest arrive as they come; the window stays withheld
+    if (box === null || sink === null || st.paused || st.isClosed) return;
+    let i = 0;
+    while (i < box.length && !st.paused && !st.isClosed) sink.fromClient(box[i++]!);
+    if (st.isClosed) {
+      st.inbox = null;
+      return;
     }
+    if (st.paused) {
+      // paused again while handing on: the rest waits for the next resume, the window stays withheld
+      st.inbox = box.slice(i);
+      return;
+    }
+    st.inbox = null;
     this.credit(st, 0);
+    this.releaseHeld(st);
     if (st.inboxEnd) {
       st.inboxEnd = false;
       const t = st.inboxTrailers;

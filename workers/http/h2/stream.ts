@@ -62,6 +62,8 @@ export class ServerStream {
   // receive side
   paused = false;
   inbox: Buffer[] | null = null;
+  /** Bytes kept in the inbox whose connection window is withheld until they are handed on. */
+  connHeld = 0;
   inboxEnd = false;
   inboxTrailers: IncomingHttpHeaders | null = null;
   /** The response was answered before the request ended (the client's remaining DATA is dropped). */
