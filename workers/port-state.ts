@@ -19,6 +19,8 @@ export interface PortConnection {
   end(): void;
   /** Close now. */
   abort(): void;
+  /** HTTP/2: tell the client at once that no new stream is taken (GOAWAY) while those in flight finish. */
+  goaway?(): void;
   /** ConnList's links (owned by the list the connection is in; null when in none). */
   prevConn: PortConnection | null;
   nextConn: PortConnection | null;
@@ -95,13 +97,16 @@ export class PortState {
     readonly halfOpen = false,
   ) {}
 
-  /** Stop accepting; close idle connections now, busy ones after their exchange. */
+  /** Stop accepting; close idle connections now, busy ones after their exchange (HTTP/2: GOAWAY now, as Envoy's drain). */
   stop(): void {
     this.draining = true;
     if (this.server !== null) {
       this.server.stop(false);
       this.server = null;
     }
-    for (const d of this.conns) if (d.idle) d.end();
+    for (const d of this.conns) {
+      if (d.idle) d.end();
+      else if (d.goaway !== undefined) d.goaway();
+    }
   }
 }

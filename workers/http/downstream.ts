@@ -12,7 +12,8 @@ import type { DownstreamTls, ExchangeConn } from "./conn.ts";
 import { BODY_BAD, BODY_MORE } from "./body.ts";
 import { TCHAR } from "./chars.ts";
 import { Exchange, recycleRetired } from "./exchange.ts";
-import { type H2Conn, makeH2Conn, startsWithPreface } from "./h2.ts";
+import type { H2Conn } from "./h2-conn.ts";
+import { makeH2Conn, startsWithPreface } from "./h2.ts";
 import type { H2Stream } from "./h2-stream.ts";
 import { findHeadBytes } from "./fields.ts";
 import { parseHead } from "./head-scratch.ts";
@@ -276,6 +277,12 @@ export class Downstream implements ExchangeConn, PortConnection {
     const h2 = this.h2;
     if (h2 !== null) return h2.goaway();
     if (this.ex === null) this.end();
+  }
+
+  /** HTTP/2: GOAWAY now, the streams in flight go on (the port is draining); HTTP/1.1 closes after its exchange instead. */
+  goaway(): void {
+    const h2 = this.h2;
+    if (h2 !== null) h2.goaway();
   }
 
   /** Idle: no exchange (or HTTP/2 stream) in flight and nothing half-read. */

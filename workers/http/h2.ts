@@ -5,7 +5,8 @@
 // connection: gangway's own (h2/conn.ts, the default) and node:http2
 // (h2-node.ts), chosen once per worker by GANGWAY_H2=node so the two can be
 // compared; both give the Downstream the same H2Conn.
-import type { H2Stream, H2Parent } from "./h2-stream.ts";
+import type { H2Conn } from "./h2-conn.ts";
+import type { H2Parent } from "./h2-stream.ts";
 import { NodeH2Conn } from "./h2-node.ts";
 import { OwnH2Conn } from "./h2/conn.ts";
 
@@ -17,21 +18,6 @@ export function startsWithPreface(buf: Uint8Array, off: number): boolean {
   if (buf.length - off < PREFACE_HEAD.length) return false;
   for (let i = 0; i < PREFACE_HEAD.length; i++) if (buf[off + i] !== PREFACE_HEAD[i]) return false;
   return true;
-}
-
-/** The HTTP/2 side of one client connection, as the Downstream sees it. */
-export interface H2Conn {
-  /** Streams whose exchange is not over (the idle timeout checks them). */
-  readonly streams: Set<H2Stream>;
-  readonly active: number;
-  /** Bytes from the client. */
-  feed(b: Buffer): void;
-  /** GOAWAY: no new streams; the connection closes when the open ones are done. */
-  goaway(): void;
-  /** The connection can take more (drain). */
-  flush(): void;
-  /** The connection closed. */
-  closed(): void;
 }
 
 /** GANGWAY_H2=node: node:http2 instead of gangway's own codec (read once, when the worker starts). */

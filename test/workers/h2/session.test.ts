@@ -371,7 +371,7 @@ describe("GOAWAY", () => {
 });
 
 describe("drain", () => {
-  test("the worker draining with a stream in flight: the stream is answered, then GOAWAY(NO_ERROR) naming it, then the connection closes", async () => {
+  test("the worker draining with a stream in flight: GOAWAY(NO_ERROR) naming it at once, then the stream is answered, then the connection closes", async () => {
     const w2 = new WorkerHarness();
     const port2 = freePort();
     await w2.apply(snapshot([listener(port2, [virtualHost(["x"], [{ name: "all", match: [uriMatch(prefix("/"))], action: forward([dest("up")]) }])])], [cluster("up", [["127.0.0.1", up.port!]])]));
@@ -384,6 +384,10 @@ describe("drain", () => {
     expect(c.body(1)).toBe("slow");
     expect(c.goaway).toBe(NO_ERROR);
     expect(c.frames.find((f) => f.type === GOAWAY)!.payload.readUInt32BE(0)).toBe(1);
+    // the GOAWAY came before the answer (/slow takes 300 ms), not once the connection was idle
+    const goawayAt = c.frames.findIndex((f) => f.type === GOAWAY);
+    const answerAt = c.frames.findIndex((f) => f.type === HEADERS && f.id === 1);
+    expect(goawayAt).toBeLessThan(answerAt);
     await drained;
     w2.stop();
   });

@@ -5,7 +5,16 @@
 // While the owner is paused, DATA is held and the stream's window is not
 // given back, so the upstream stops at WINDOW bytes ahead of a slow client.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
-import type { H2ClientSend } from "./client-send.ts";
+
+/** What a stream asks of its session (client-send.ts H2ClientSend). */
+export interface ClientStreamSession {
+  sendData(s: H2ClientStream, b: Uint8Array): void;
+  endStream(s: H2ClientStream): void;
+  /** The stream's reader took what was held: its window may be given back. */
+  giveBack(s: H2ClientStream): void;
+  reset(s: H2ClientStream, code: number): void;
+  forget(s: H2ClientStream): void;
+}
 
 /** What a stream reports to (upstream-h2.ts H2StreamConn). */
 export interface ClientStreamOwner {
@@ -49,7 +58,7 @@ export class H2ClientStream {
   blocked = false;
 
   constructor(
-    readonly session: H2ClientSend,
+    readonly session: ClientStreamSession,
     readonly id: number,
     public owner: ClientStreamOwner | null,
     sendWindow: number,

@@ -8,7 +8,7 @@ import { reportError } from "../../context.ts";
 import type { RawConn } from "../h2-duplex.ts";
 import { LATE, STREAM_RESET, streamBody, streamRequest } from "../h2-request.ts";
 import { H2Stream, type H2Parent, type StreamOwner } from "../h2-stream.ts";
-import type { H2Conn } from "../h2.ts";
+import type { H2Conn } from "../h2-conn.ts";
 import { RequestHead } from "../parse-request.ts";
 import { INTERNAL_ERROR, PROTOCOL_ERROR } from "./frames.ts";
 import { H2Session, type SessionHandler } from "./session.ts";

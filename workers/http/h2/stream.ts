@@ -8,7 +8,15 @@
 // writableLength), and what happens on the stream reaches H2Stream as plain
 // method calls (StreamSink), not events.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http2";
-import type { H2Session } from "./session.ts";
+
+/** What a stream asks of its session (session.ts H2Session, its sending half send.ts). */
+export interface StreamSession {
+  sendHeaders(st: ServerStream, h: OutgoingHttpHeaders, end: boolean): void;
+  localEnd(st: ServerStream): void;
+  pump(st: ServerStream): void;
+  resetStream(st: ServerStream, code: number): void;
+  resumed(st: ServerStream): void;
+}
 
 /** What a stream tells the exchange side (H2Stream). */
 export interface StreamSink {
@@ -72,7 +80,7 @@ export class ServerStream {
   askedTrailers = false;
 
   constructor(
-    readonly session: H2Session,
+    readonly session: StreamSession,
     readonly id: number,
     sendWindow: number,
     recvWindow: number,
