@@ -24,6 +24,8 @@ import * as F from "./frames.ts";
 const MAX_HEADER_LIST = 64 * 1024;
 /** Our connection window: given back as it is received (the streams' windows hold slow readers back). */
 const CONN_WINDOW = 1 << 24;
+/** CONTINUATION frames past this many in one head fail the connection: empty ones add no bytes, so the byte cap alone never ends such a head. */
+const MAX_BLOCK_FRAMES = 64;
 
 /** Fields node:http2 keeps once (a repeat is dropped); set-cookie comes as a list, cookie joined with "; ", others with ", ". */
 const SINGLE = new Set([
@@ -222,6 +224,7 @@ export class H2ClientSession extends H2ClientSend {
     this.contParts.push(Buffer.from(b.subarray(s, e)));
     this.contBytes += e - s;
     if (this.contBytes > MAX_HEADER_LIST * 2) return this.fail(F.PROTOCOL_ERROR);
+    if (this.contParts.length > MAX_BLOCK_FRAMES) return this.fail(F.ENHANCE_YOUR_CALM);
     if ((flags & F.END_HEADERS) === 0) return;
     const all = Buffer.concat(this.contParts, this.contBytes);
     this.contStream = 0;
@@ -318,7 +321,12 @@ export class H2ClientSession extends H2ClientSend {
     if (code !== 0) return this.fail(code);
     this.encoder.setMaxTableSize(Math.min(peer.headerTableSize, 4096));
     const delta = peer.initialWindowSize - window;
-    if (delta !== 0) for (const st of this.streams.values()) st.sendWindow += delta;
+    if (delta !== 0) {
+      for (const st of this.streams.values()) {
+        st.sendWindow += delta;
+        if (st.sendWindow > F.MAX_WINDOW) return this.fail(F.FLOW_CONTROL_ERROR); // §6.9.2
+      }
+    }
     this.out.frame(F.SETTINGS, F.ACK, 0, null, 0, 0);
     this.pump();
     if (!this.ready) {

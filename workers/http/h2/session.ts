@@ -34,6 +34,8 @@ const MAX_BLOCK_BYTES = 2 * MAX_HEADER_LIST;
 const MAX_BLOCK_FRAMES = 64;
 /** Streams the client reset before their response was done, above which (and half of all streams) the connection is closed (CVE-2023-44487). */
 const PREMATURE_RESETS = 100;
+/** Ranges of skipped stream ids kept (clients open ids in order; past this many skips, a skipped id counts as closed). */
+const SKIPS_KEPT = 32;
 
 const OUR_SETTINGS = F.settingsFrame([
   [F.S_MAX_CONCURRENT_STREAMS, MAX_CONCURRENT],
@@ -77,6 +79,10 @@ export class H2Session extends SessionSend {
   private goawayRecv = false;
   private opened = 0;
   private premature = 0;
+  /** The client's first SETTINGS came (the preface's last part, §3.4). */
+  private prefaceSettings = false;
+  /** Stream ids the client skipped over, as [first, last] pairs (at most SKIPS_KEPT pairs): never opened, so a HEADERS naming one is PROTOCOL_ERROR (§5.1.1), not STREAM_CLOSED. */
+  private skipped: number[] = [];
 
   constructor(
     raw: RawConn,
@@ -121,6 +127,11 @@ export class H2Session extends SessionSend {
     const s = p + F.FRAME_HEAD;
     const e = s + len;
     if (this.contId !== 0 && type !== F.CONTINUATION) return this.fail(F.PROTOCOL_ERROR);
+    if (!this.prefaceSettings) {
+      // §3.4: the client's preface ends with a SETTINGS frame (not an ACK); anything else first is PROTOCOL_ERROR
+      if (type !== F.SETTINGS || (flags & F.ACK) !== 0) return this.fail(F.PROTOCOL_ERROR);
+      this.prefaceSettings = true;
+    }
     switch (type) {
       case F.DATA:
         return this.data(b, s, e, flags, id);
@@ -145,12 +156,7 @@ export class H2Session extends SessionSend {
         this.goawayRecv = true;
         return this.maybeFinish();
       case F.PRIORITY:
-        if (id === 0) return this.fail(F.PROTOCOL_ERROR);
-        if (len !== 5) {
-          const st = this.streams.get(id);
-          if (st !== undefined) this.resetStream(st, F.FRAME_SIZE_ERROR);
-        }
-        return;
+        return this.priority(b, s, len, id);
       case F.PUSH_PROMISE:
         return this.fail(F.PROTOCOL_ERROR);
       default:
@@ -212,6 +218,19 @@ export class H2Session extends SessionSend {
       if (end && !st.isClosed) st.sink.clientEnded();
     }
     if (end) this.remoteEnd(st);
+  }
+
+  /** PRIORITY carries nothing we use (RFC 9113 §5.3.2), but a bad one is still an error. */
+  private priority(b: Buffer, s: number, len: number, id: number): void {
+    if (id === 0) return this.fail(F.PROTOCOL_ERROR);
+    // a length other than 5 (§6.3) or a stream depending on itself (§5.3.1): a stream error
+    const code = len !== 5 ? F.FRAME_SIZE_ERROR : F.u31(b, s) === id ? F.PROTOCOL_ERROR : F.NO_ERROR;
+    if (code === F.NO_ERROR) return;
+    const st = this.streams.get(id);
+    if (st !== undefined) return this.resetStream(st, code);
+    // an idle stream cannot be reset (§6.4 forbids RST_STREAM on it): the error ends the connection
+    if (id > this.lastId) return this.fail(code);
+    this.out.frame32(F.RST_STREAM, id, code); // a closed one can
   }
 
   /** Give back `n` bytes of the stream's window (in one WINDOW_UPDATE once half of it is used). */
@@ -304,10 +323,13 @@ export class H2Session extends SessionSend {
     const st = this.streams.get(id);
     if (st !== undefined) return this.trailers(st, n, endStream);
     if (id <= this.lastId) {
-      // a stream we reset: its trailers were in flight; otherwise an id not above the last one (§5.1.1)
-      if (!this.droppable(id)) this.fail(F.PROTOCOL_ERROR);
+      // a stream we reset: its trailers were in flight; a stream that was open and is closed: STREAM_CLOSED
+      // (§5.1); an id the client skipped over, never opened: not above the last one (§5.1.1)
+      if (!this.droppable(id)) this.fail(this.wasSkipped(id) ? F.PROTOCOL_ERROR : F.STREAM_CLOSED);
       return;
     }
+    const next = this.lastId === 0 ? 1 : this.lastId + 2;
+    if (id > next && this.skipped.length < 2 * SKIPS_KEPT) this.skipped.push(next, id - 2);
     this.lastId = id;
     if (this.goawaySent) return; // after GOAWAY no new stream is processed
     this.opened++;
@@ -353,6 +375,12 @@ export class H2Session extends SessionSend {
     this.rememberReset(id);
   }
 
+
+  private wasSkipped(id: number): boolean {
+    const k = this.skipped;
+    for (let i = 0; i < k.length; i += 2) if (id >= k[i]! && id <= k[i + 1]!) return true;
+    return false;
+  }
 
   /** Frames for closed stream `id` that are dropped, not errors: we reset it, or it came after our GOAWAY. */
   private droppable(id: number): boolean {

@@ -1,0 +1,165 @@
+// The own HTTP/2 client codec (workers/http/h2/client-*.ts) against upstreams
+// that break the protocol, through a real worker: whatever the upstream does,
+// the client gets an answer (a 5xx, or the retry's 200), never a hang. A raw
+// frame server acts per request path; a second one takes connections and
+// never sends its SETTINGS.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import type { TCPSocketListener } from "bun";
+import { gatewayWithRoutes } from "../helpers/config.ts";
+import { compileYaml } from "../unit/pipeline-helpers.ts";
+import { block, DATA, END_HEADERS, END_STREAM, frame, GOAWAY, HEADERS, SETTINGS } from "./edge/h2-raw.ts";
+import { raw, WorkerHarness } from "./harness.ts";
+import { freePort } from "./snapshot-fixture.ts";
+
+let w: WorkerHarness;
+let gw = 0;
+let upstream: TCPSocketListener<{ buf: Buffer; pre: boolean }>;
+let mute: TCPSocketListener<undefined>;
+/** Requests the upstream saw, per path. */
+const seen = new Map<string, number>();
+
+function u32(...ns: number[]): Buffer {
+  const b = Buffer.alloc(4 * ns.length);
+  ns.forEach((n, i) => b.writeUInt32BE(n, 4 * i));
+  return b;
+}
+
+const PATHS = /\/(big-frame|even-stream|unknown-stream|goaway-close|refuse-close|continuation-flood|window-overflow)/;
+const ok = (id: number, n: number) => Buffer.concat([frame(HEADERS, END_HEADERS, id, block([[":status", "200"]])), frame(DATA, END_STREAM, id, Buffer.from(`try ${n}`))]);
+
+beforeAll(async () => {
+  upstream = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    data: { buf: Buffer.alloc(0), pre: false as boolean },
+    socket: {
+      open(sock) {
+        sock.data = { buf: Buffer.alloc(0), pre: false };
+        sock.write(frame(SETTINGS, 0, 0));
+      },
+      data(sock, d) {
+        const st = sock.data;
+        st.buf = Buffer.concat([st.buf, d]);
+        if (!st.pre) {
+          if (st.buf.length < 24) return;
+          st.buf = st.buf.subarray(24);
+          st.pre = true;
+        }
+        while (st.buf.length >= 9) {
+          const len = st.buf.readUIntBE(0, 3);
+          if (st.buf.length < 9 + len) break;
+          const type = st.buf[3]!;
+          const id = st.buf.readUInt32BE(5) & 0x7fffffff;
+          const payload = st.buf.subarray(9, 9 + len);
+          st.buf = st.buf.subarray(9 + len);
+          if (type !== HEADERS) continue;
+          const path = PATHS.exec(payload.toString("latin1"))?.[0] ?? "";
+          const n = (seen.get(path) ?? 0) + 1;
+          seen.set(path, n);
+          if (path === "/big-frame") sock.write(frame(HEADERS, END_HEADERS | END_STREAM, id, block([[":status", "200"], ["x-big", "b".repeat(16_400)]]))); // past our MAX_FRAME_SIZE
+          else if (path === "/even-stream") sock.write(frame(HEADERS, END_HEADERS | END_STREAM, id + 1, block([[":status", "200"]])));
+          else if (path === "/unknown-stream") sock.write(frame(HEADERS, END_HEADERS | END_STREAM, id + 200, block([[":status", "200"]])));
+          else if (path === "/goaway-close") {
+            // took the stream (last-stream-id = it), then went away without answering
+            sock.write(frame(GOAWAY, 0, 0, u32(id, 2)));
+            sock.end();
+          } else if (path === "/refuse-close" && n === 1) {
+            // took none of our streams, and closed at once
+            sock.write(frame(GOAWAY, 0, 0, u32(0, 0)));
+            sock.end();
+          } else if (path === "/continuation-flood") {
+            // a head that never ends: empty CONTINUATION frames, without END_HEADERS, for ever (here 20k of them)
+            const empty = frame(9, 0, id);
+            sock.write(Buffer.concat([frame(HEADERS, 0, id, block([[":status", "200"]])), ...Array.from({ length: 20_000 }, () => empty)]));
+          } else if (path === "/window-overflow") {
+            // the stream's send window raised to 2^31-1, then SETTINGS_INITIAL_WINDOW_SIZE raised under it (§6.9.2: FLOW_CONTROL_ERROR)
+            sock.write(Buffer.concat([frame(8, 0, id, u32(0x7fffffff - 65535)), frame(SETTINGS, 0, 0, Buffer.from([0, 4, 0, 1, 0, 0]))]));
+          } else sock.write(ok(id, n));
+        }
+      },
+    },
+  });
+  mute = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  gw = freePort();
+  const entry = (name: string, port: number) => `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ${name}}
+spec:
+  hosts: [${name}.internal]
+  ports: [{number: 8080, name: http2, protocol: HTTP2, targetPort: ${port}}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1}]
+---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: ${name}}
+spec:
+  host: ${name}.internal
+  trafficPolicy: {connectionPool: {tcp: {connectTimeout: 300ms}}}
+---
+`;
+  const routes = `  - match: [{uri: {prefix: /mute}}]
+    route: [{destination: {host: mute.internal, port: {number: 8080}}}]
+  - route: [{destination: {host: up.internal, port: {number: 8080}}}]
+`;
+  const yaml = `${gatewayWithRoutes(routes)}${entry("up", upstream.port)}${entry("mute", mute.port)}`;
+  w = new WorkerHarness();
+  await w.apply(compileYaml(yaml, { portMap: new Map([[80, gw]]), bindAddress: "127.0.0.1" }));
+});
+
+afterAll(() => {
+  w?.stop();
+  upstream?.stop(true);
+  mute?.stop(true);
+});
+
+/** One request; the whole response (the head and, for a 200, its body) within `ms`. */
+const get = (path: string, ms = 3000) => raw(gw, `GET ${path} HTTP/1.1\r\nHost: example.com\r\n\r\n`, (b) => b.includes("try ") || (b.includes("\r\n\r\n") && !b.includes(" 200 ")), ms);
+const status = (text: string) => Number(text.slice(9, 12));
+
+
+test("a frame larger than our MAX_FRAME_SIZE: the connection fails, the client gets a 5xx", async () => {
+  const r = await get("/big-frame");
+  expect(status(r.text)).toBeGreaterThanOrEqual(502);
+  expect(status(r.text)).toBeLessThanOrEqual(503);
+});
+
+test("HEADERS on an even stream id: the connection fails, the client gets a 5xx", async () => {
+  const r = await get("/even-stream");
+  expect(status(r.text)).toBeGreaterThanOrEqual(502);
+  expect(status(r.text)).toBeLessThanOrEqual(503);
+});
+
+test("HEADERS on a stream id we never opened: the connection fails, the client gets a 5xx", async () => {
+  const r = await get("/unknown-stream");
+  expect(status(r.text)).toBeGreaterThanOrEqual(502);
+  expect(status(r.text)).toBeLessThanOrEqual(503);
+});
+
+test("an upstream that never sends its SETTINGS: the try ends at the connect timeout (503/504), no hang", async () => {
+  const r = await get("/mute", 5000);
+  expect([503, 504]).toContain(status(r.text));
+});
+
+test("GOAWAY naming our stream, then the connection closed with it unanswered: 503, no hang", async () => {
+  const r = await get("/goaway-close");
+  expect(status(r.text)).toBe(503);
+});
+
+test("GOAWAY taking none of our streams, then the connection closed: retried (refused-stream), 200 from the second try", async () => {
+  const r = await get("/refuse-close");
+  expect(r.text).toStartWith("HTTP/1.1 200 ");
+  expect(r.text).toContain("try 2");
+});
+
+test("a head continued for ever (empty CONTINUATION frames): the connection fails, the client gets a 5xx", async () => {
+  const r = await get("/continuation-flood");
+  expect(status(r.text)).toBeGreaterThanOrEqual(502);
+  expect(status(r.text)).toBeLessThanOrEqual(503);
+});
+
+test("SETTINGS_INITIAL_WINDOW_SIZE taking a stream's send window past 2^31-1: the connection fails, the client gets a 5xx", async () => {
+  const r = await get("/window-overflow");
+  expect(status(r.text)).toBeGreaterThanOrEqual(502);
+  expect(status(r.text)).toBeLessThanOrEqual(503);
+});
