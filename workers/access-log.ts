@@ -42,13 +42,36 @@ const ATOMIC = 4096;
 /** If the sink is stuck, drop lines beyond this rather than grow without bound. */
 const MAX_PENDING = 4 * 1024 * 1024;
 
+/** The last second isoTime formatted (ms / 1000, floored) and its text up to the milliseconds. */
+let isoSecond = NaN;
+let isoPrefix = "";
+/** "000Z" … "999Z": the milliseconds and the zone. */
+const MS3: string[] = [];
+for (let i = 0; i < 1000; i++) MS3.push(String(i).padStart(3, "0") + "Z");
+
+/**
+ * new Date(ms).toISOString(), with the text up to the second kept for the
+ * last second seen: lines of the same second differ only in the milliseconds
+ * (toISOString was ~155 ns of a ~290 ns text line, bun 1.4.4).
+ */
+export function isoTime(ms: number): string {
+  const sec = Math.floor(ms / 1000);
+  if (sec !== isoSecond) {
+    const iso = new Date(sec * 1000).toISOString(); // "…T03:10:35.000Z" (years past 9999 have a sign and 6 digits)
+    isoPrefix = iso.slice(0, iso.length - 4);
+    isoSecond = sec;
+  }
+  const tail = MS3[ms - sec * 1000];
+  return tail === undefined ? new Date(ms).toISOString() : isoPrefix + tail; // (a fraction of a millisecond: as Date has it)
+}
+
 function d(v: string): string {
   return v === "" ? "-" : v;
 }
 
 export function formatText(r: AccessRecord): string {
   return (
-    `[${new Date(r.startMs).toISOString()}] "${d(r.method)} ${d(r.logPath)} ${r.protocol}" ${r.status} ${d(r.flags)} ` +
+    `[${isoTime(r.startMs)}] "${d(r.method)} ${d(r.logPath)} ${r.protocol}" ${r.status} ${d(r.flags)} ` +
     `${d(r.details)} ${d(r.termination)} "${d(r.transportFailure)}" ${r.bytesReceived} ${r.bytesSent} ${r.durationMs} ` +
     `${r.upstreamServiceTime < 0 ? "-" : r.upstreamServiceTime} "${d(r.xff)}" "${d(r.userAgent)}" "${d(r.requestId)}" ` +
     `"${d(r.authority)}" "${d(r.upstreamHost)}" ${d(r.upstreamCluster)} ${d(r.upstreamLocal)} ${d(r.downstreamLocal)} ` +
@@ -64,7 +87,7 @@ function n(v: string): string | null {
 export function formatJson(r: AccessRecord): string {
   return (
     JSON.stringify({
-      start_time: new Date(r.startMs).toISOString(),
+      start_time: isoTime(r.startMs),
       method: n(r.method), // null for a TCP connection, as Envoy
       path: n(r.logPath),
       protocol: n(r.protocol),

@@ -106,8 +106,11 @@ export function requestKind(b: Uint8Array, st: number, en: number): number {
  * `fieldsHigh` tells whether a value holds bytes ≥ 0x80.
  */
 export function scanFields(b: Uint8Array, p: number, end: number, base: number, spans: Int32Array, kinds: Uint8Array): number {
+  // b[end - 1] is LF, which no loop below takes: none of them runs past it (a head that does not
+  // end in LF cannot be whole: its lines are bad)
+  if (end <= p || b[end - 1] !== LF) return FIELDS_BAD;
   let c = 0;
-  let high = false;
+  let bits = 0;
   let n = 0;
   for (;;) {
     if (p >= end) return FIELDS_BAD;
@@ -115,31 +118,27 @@ export function scanFields(b: Uint8Array, p: number, end: number, base: number, 
     if (c === CR) {
       if (p + 2 !== end || b[p + 1] !== LF) return FIELDS_BAD;
       spans[4 * n] = p - base;
-      fieldsHigh = high;
+      fieldsHigh = (bits & 0x80) !== 0;
       return n;
     }
     if (n >= MAX_HEADERS) return FIELDS_TOO_MANY;
     let st = p;
-    while (p < end && TCHAR[(c = b[p]!)] === 1) p++;
-    if (p === st || p >= end || c !== COLON) return FIELDS_BAD;
+    while (TCHAR[(c = b[p]!)] === 1) p++;
+    if (p === st || c !== COLON) return FIELDS_BAD;
     kinds[n] = requestKind(b, st, p);
     const q = 4 * n;
     spans[q] = st - base;
     spans[q + 1] = p - base;
     p++;
-    while (p < end && ((c = b[p]!) === SP || c === HTAB)) p++;
+    while ((c = b[p]!) === SP || c === HTAB) p++;
     st = p;
-    let last = p;
-    while (p < end) {
-      c = b[p]!;
-      if (FIELD[c] !== 1) break;
-      if (c !== SP && c !== HTAB) {
-        last = p + 1;
-        if (c > 127) high = true;
-      }
+    while (FIELD[(c = b[p]!)] === 1) {
+      bits |= c;
       p++;
     }
-    if (p + 1 >= end || c !== CR || b[p + 1] !== LF) return FIELDS_BAD;
+    if (c !== CR || b[p + 1] !== LF) return FIELDS_BAD;
+    let last = p;
+    while (last > st && ((c = b[last - 1]!) === SP || c === HTAB)) last--;
     p += 2;
     spans[q + 2] = st - base;
     spans[q + 3] = last - base;

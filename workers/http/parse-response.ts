@@ -66,38 +66,36 @@ const V_CHUNKED = lit("chunked");
 const V_CLOSE = lit("close");
 
 
-const SEEN_TE = 1;
-const SEEN_CONNECTION = 2;
+const SEEN_TE = 4;
+const SEEN_CONNECTION = 8;
 
-/** Kind of the field named b[st, en), and which framing header it is (0, SEEN_TE, SEEN_CONNECTION). */
-let lastSeen = 0;
+/** b[st, st + name.length) equals the lower-case `name`, ignoring ASCII case (the name's length already matched). */
+function nameIs(b: Uint8Array, st: number, name: Uint8Array): boolean {
+  const n = name.length;
+  for (let i = 0; i < n; i++) if ((b[st + i]! | 0x20) !== name[i]) return false;
+  return true;
+}
+
+/** Kind of the field named b[st, en), with SEEN_TE or SEEN_CONNECTION for the framing headers. */
 function classify(b: Uint8Array, st: number, en: number): number {
-  lastSeen = 0;
   switch (en - st) {
     case 2:
-      return bytesEqLower(b, st, N_TE) ? K_DROP : K_PASS;
+      return nameIs(b, st, N_TE) ? K_DROP : K_PASS;
     case 6:
-      return bytesEqLower(b, st, N_SERVER) ? K_DROP : K_PASS;
+      return nameIs(b, st, N_SERVER) ? K_DROP : K_PASS;
     case 7:
-      return bytesEqLower(b, st, N_UPGRADE) ? K_UPGRADE : K_PASS;
+      return nameIs(b, st, N_UPGRADE) ? K_UPGRADE : K_PASS;
     case 10:
-      if (bytesEqLower(b, st, N_CONNECTION)) {
-        lastSeen = SEEN_CONNECTION;
-        return K_UPGRADE;
-      }
-      return bytesEqLower(b, st, N_KEEP_ALIVE) ? K_DROP : K_PASS;
+      if (nameIs(b, st, N_CONNECTION)) return K_UPGRADE | SEEN_CONNECTION;
+      return nameIs(b, st, N_KEEP_ALIVE) ? K_DROP : K_PASS;
     case 14:
-      return bytesEqLower(b, st, N_CONTENT_LENGTH) ? K_LENGTH : K_PASS;
+      return nameIs(b, st, N_CONTENT_LENGTH) ? K_LENGTH : K_PASS;
     case 16:
-      return bytesEqLower(b, st, N_PROXY_CONNECTION) ? K_DROP : K_PASS;
+      return nameIs(b, st, N_PROXY_CONNECTION) ? K_DROP : K_PASS;
     case 17:
-      if (bytesEqLower(b, st, N_TRANSFER_ENCODING)) {
-        lastSeen = SEEN_TE;
-        return K_DROP;
-      }
-      return K_PASS;
+      return nameIs(b, st, N_TRANSFER_ENCODING) ? K_DROP | SEEN_TE : K_PASS;
     case 29:
-      return bytesEqLower(b, st, N_SERVICE_TIME) ? K_DROP : K_PASS;
+      return nameIs(b, st, N_SERVICE_TIME) ? K_DROP : K_PASS;
   }
   return K_PASS;
 }
@@ -121,7 +119,8 @@ function lengthOf(b: Uint8Array, st: number, en: number): number {
 export function parseResponseHead(b: Buffer, off: number, end: number, h: ResponseHead): boolean {
   fieldCount = 0;
   // "HTTP/1." DIGIT SP 3DIGIT [SP reason] CRLF
-  if (end - off < 16) return false;
+  if (end - off < 16 || b[end - 1] !== LF) return false;
+  // b[end - 1] is LF, which no loop below takes: none of them runs past it
   if (b[off] !== 72 || b[off + 1] !== 84 || b[off + 2] !== 84 || b[off + 3] !== 80 || b[off + 4] !== 47 || b[off + 5] !== 49 || b[off + 6] !== 46)
     return false;
   const minor = b[off + 7]! - 48;
@@ -136,7 +135,7 @@ export function parseResponseHead(b: Buffer, off: number, end: number, h: Respon
   let c = b[p]!;
   if (c === SP) {
     const st = ++p;
-    while (p < end && FIELD[(c = b[p]!)] === 1) p++;
+    while (FIELD[(c = b[p]!)] === 1) p++;
     h.hasReason = p > st;
   }
   if (c !== CR || b[p + 1] !== LF) return false;
@@ -153,22 +152,19 @@ export function parseResponseHead(b: Buffer, off: number, end: number, h: Respon
     }
     if (n >= MAX_HEADERS) return false;
     const st = p;
-    while (p < end && TCHAR[(c = b[p]!)] === 1) p++;
-    if (p === st || p >= end || c !== COLON) return false;
-    const kind = classify(b, st, p);
-    const seen = lastSeen;
+    while (TCHAR[(c = b[p]!)] === 1) p++;
+    if (p === st || c !== COLON) return false;
+    const cls = classify(b, st, p);
+    const kind = cls & 3;
+    const seen = cls & 12;
     fieldNameEnds[n] = p;
     p++;
-    while (p < end && ((c = b[p]!) === SP || c === HTAB)) p++;
+    while ((c = b[p]!) === SP || c === HTAB) p++;
     const vs = p;
+    while (FIELD[(c = b[p]!)] === 1) p++;
+    if (c !== CR || b[p + 1] !== LF) return false;
     let ve = p;
-    while (p < end) {
-      c = b[p]!;
-      if (FIELD[c] !== 1) break;
-      if (c !== SP && c !== HTAB) ve = p + 1;
-      p++;
-    }
-    if (p + 1 >= end || c !== CR || b[p + 1] !== LF) return false;
+    while (ve > vs && ((c = b[ve - 1]!) === SP || c === HTAB)) ve--;
     p += 2;
     if (kind === K_LENGTH) {
       const len = lengthOf(b, vs, ve);
