@@ -54,7 +54,7 @@ export const NO_OPS: HeaderOperations = EMPTY_OPS;
 const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
 
 /**
- * Finished HTTP/1.1 exchanges made again for later requests of this worker
+ * Finished exchanges (HTTP/1.1 requests and HTTP/2 streams) made again for later requests of this worker
  * (Exchange.make), instead of a new Exchange (~60 fields, 3 parts) each: one
  * is `retired` when it finishes, and becomes `spare` only at the start of a
  * client socket's data callback (recycleRetired), when no frame that finished
@@ -211,7 +211,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
 
   /**
    * Finished, and nothing but the frames on the stack can still reach it: a
-   * plain HTTP/1.1 exchange answered by its upstream in one try, its
+   * plain exchange answered by its upstream in one try, its
    * connection released, no timer, mirror, security check (its callbacks
    * may come late) or tunnel; the client connection stays open.
    */
@@ -220,7 +220,6 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     const t = this.tries;
     return (
       this.state === FINISHED &&
-      !this.ds.h2Stream &&
       this.replyRow === null &&
       !this.closeDownstream &&
       !this.retried &&

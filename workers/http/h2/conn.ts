@@ -9,7 +9,7 @@ import type { RawConn } from "../h2-duplex.ts";
 import { LATE, STREAM_RESET, streamBody, streamRequest } from "../h2-request.ts";
 import { H2Stream, type H2Parent, type StreamOwner } from "../h2-stream.ts";
 import type { H2Conn } from "../h2-conn.ts";
-import { RequestHead } from "../parse-request.ts";
+import { Exchange } from "../exchange.ts";
 import { INTERNAL_ERROR, PROTOCOL_ERROR } from "./frames.ts";
 import { H2Session, type SessionHandler } from "./session.ts";
 import type { ServerStream } from "./stream.ts";
@@ -56,7 +56,7 @@ export class OwnH2Conn implements StreamOwner, H2Conn, SessionHandler {
 
   onRequest(st: ServerStream, headers: IncomingHttpHeaders, endStream: boolean): void {
     try {
-      const h = new RequestHead();
+      const h = Exchange.head(); // a spare exchange's head, reset (start() then takes that exchange)
       const status = streamRequest(headers, endStream, h);
       if (status !== 0 && status < LATE) {
         if (status === STREAM_RESET) return st.close(PROTOCOL_ERROR);
