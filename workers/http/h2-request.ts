@@ -280,8 +280,20 @@ function writeHead(method: string, target: string, authority: string, endStream:
 
   // the head's bytes, and where its fields are
   const b = Buffer.allocUnsafe(size);
-  const spans = new Int32Array(plain ? 4 * count + 1 : 4 * MAX_HEADERS + 1);
-  const kinds = plain ? new Uint8Array(count) : new Uint8Array(MAX_HEADERS);
+  // a made-again exchange's head (Exchange.head) keeps the arrays of its last request as room, as
+  // head-scratch.ts does for HTTP/1.1 (readers go by count): when long enough no arrays are made
+  let spans: Int32Array;
+  let kinds: Uint8Array;
+  if (!plain) {
+    spans = new Int32Array(4 * MAX_HEADERS + 1);
+    kinds = new Uint8Array(MAX_HEADERS);
+  } else if (h.roomSpans.length >= 4 * count + 1 && h.roomKinds.length >= count) {
+    spans = h.roomSpans;
+    kinds = h.roomKinds;
+  } else {
+    spans = h.roomSpans = new Int32Array(4 * count + 1);
+    kinds = h.roomKinds = new Uint8Array(count);
+  }
   let pos = put(b, 0, method);
   b[pos++] = SP;
   pos = put(b, pos, target);
