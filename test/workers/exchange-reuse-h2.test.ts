@@ -179,3 +179,19 @@ describe("HTTP/2 streams of two connections, many in flight, exchanges made agai
     expect(exchangesRenewed() - before).toBeGreaterThan(20);
   });
 });
+
+describe("more streams in flight than 64", () => {
+  test("a connection's 120 concurrent streams, again: nearly all made again", async () => {
+    const c = http2.connect(`http://127.0.0.1:${port}`);
+    const round = async (r: number) => {
+      const got = await Promise.all(Array.from({ length: 120 }, (_, i) => get(c, `/plain/many?r=${r}&i=${i}`, {})));
+      for (const [i, g] of got.entries()) expect(g.body).toBe(`up:/plain/many?r=${r}&i=${i}`);
+    };
+    await round(0);
+    await round(1); // the first round's exchanges become spare at the data callbacks of this one
+    const before = exchangesRenewed();
+    await round(2);
+    c.close();
+    expect(exchangesRenewed() - before).toBeGreaterThan(100); // at most 64 with 64 spares kept
+  });
+});
