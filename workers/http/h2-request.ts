@@ -16,6 +16,7 @@ import type * as http2 from "node:http2";
 import { FIELD, HTAB, SP, TARGET, TCHAR } from "./chars.ts";
 import { bytesEqLowerText, HOP_BY_HOP, MAX_HEADERS, R_CONNECTION, R_CONTENT_LENGTH, R_EXPECT, R_HOST, R_TRANSFER_ENCODING, requestKind } from "./fields.ts";
 import { hasTrailers, hostValue, parseRequestHead, type RequestHead, routeView } from "./parse-request.ts";
+import { requestHeaders } from "./h2/request-fields.ts";
 
 /** streamRequest: the stream is malformed (RFC 9113 §8.1.1): reset it. */
 export const STREAM_RESET = 1;
@@ -116,24 +117,13 @@ export function streamRequest(headers: http2.IncomingHttpHeaders, endStream: boo
   const method = headers[":method"];
   const path = headers[":path"];
   const authority = headers[":authority"] ?? headers.host;
-  if (typeof method !== "string" || method === "") return STREAM_RESET;
-  // CONNECT (RFC 9113 §8.5) has no :path: its target is the authority, as on HTTP/1.1; dispatch
-  // then answers it as Envoy does on both protocols (no route: 404)
-  // with a :path it is an extended CONNECT (RFC 8441), malformed since we do not announce SETTINGS_ENABLE_CONNECT_PROTOCOL
-  const connect = method === "CONNECT";
-  if (connect && path !== undefined) return STREAM_RESET;
-  if (!connect && (typeof path !== "string" || path === "" || (path[0] !== "/" && !(path === "*" && method === "OPTIONS")))) return STREAM_RESET;
-  if (typeof authority !== "string" || authority === "") return connect ? STREAM_RESET : 400;
-  const target = connect ? authority : (path as string);
-  if (hasBreak(target) || target.includes(" ") || hasBreak(authority)) return 400;
+  const first = startCheck(method, path, authority);
+  if (first !== 0) return first;
   const te = headers.te;
   h.teTrailers = typeof te === "string" && hasTrailers(te);
+  const target = method === "CONNECT" ? (authority as string) : (path as string);
+  begin(method as string, target, authority as string);
 
-  // the fields that pass, checked as the text path checked them; their size as latin1 bytes
-  let n = 0;
-  let length = -1;
-  let size = method.length + 1 + target.length + HTTP11.length + HOST.length + authority.length + 2 + CLOSE.length + 2;
-  let plain = allIn(method, TCHAR) && allIn(target, TARGET) && allIn(authority, FIELD);
   const keys = Object.keys(headers);
   for (let ki = 0; ki < keys.length; ki++) {
     const name = keys[ki]!;
@@ -144,37 +134,138 @@ export function streamRequest(headers: http2.IncomingHttpHeaders, endStream: boo
     if (v === undefined) continue;
     if (typeof v === "string" || v.length === 1 || (name === "cookie" && v.length > 1)) {
       // RFC 9113 §8.2.3: cookie crumbs are joined into one field
-      const value = typeof v === "string" ? v : v.length === 1 ? v[0]! : v.join("; ");
-      const vc = value === prevValues[n] ? prevClasses[n]! : valueClass(value);
-      if (vc === BREAK) return 400;
-      if (name === "content-length") {
-        const l = contentLength(value, length);
-        if (l < 0) return 400;
-        length = l;
-      }
-      if (vc === UNUSUAL) plain = false;
-      prevValues[n] = value;
-      prevClasses[n] = vc;
-      names[n] = name;
-      values[n++] = value;
-      size += name.length + value.length + 4;
+      if (!take(name, typeof v === "string" ? v : v.length === 1 ? v[0]! : v.join("; "), true)) return 400;
       continue;
     }
-    for (let i = 0; i < v.length; i++) {
-      const value = v[i]!;
-      const vc = valueClass(value);
-      if (vc === BREAK) return 400;
-      if (name === "content-length") {
-        const l = contentLength(value, length);
-        if (l < 0) return 400;
-        length = l;
-      }
-      if (vc === UNUSUAL) plain = false;
-      names[n] = name;
-      values[n++] = value;
-      size += name.length + value.length + 4;
-    }
+    for (let i = 0; i < v.length; i++) if (!take(name, v[i]!, false)) return 400;
   }
+  return writeHead(method as string, target, authority as string, endStream, h);
+}
+
+/** The names of the last request whose regular fields held no name twice, and where its regular fields began. */
+const uniqueNames: string[] = [];
+let uniqueFrom = -1;
+let uniqueTo = -1;
+
+/** fn[from, to) holds no name twice and no name an object would put first (an array index): the fields read in order are the header object's. */
+function plainOrder(fn: readonly string[], from: number, to: number): boolean {
+  if (from === uniqueFrom && to === uniqueTo) {
+    let same = true;
+    for (let i = from; i < to; i++) {
+      if (fn[i] !== uniqueNames[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return true;
+  }
+  for (let i = from; i < to; i++) {
+    const name = fn[i]!;
+    const c = name.charCodeAt(0);
+    if (c >= 48 && c <= 57) return false; // "0", "12": an object's keys in index order, before the others
+    for (let j = from; j < i; j++) if (fn[j] === name) return false;
+  }
+  for (let i = from; i < to; i++) uniqueNames[i] = fn[i]!;
+  uniqueFrom = from;
+  uniqueTo = to;
+  return true;
+}
+
+/**
+ * streamRequest for the fields fn/fv [0, count) as the own codec decoded
+ * them (request-fields.ts requestFieldsOk passed them: pseudo-headers first,
+ * each at most once), with no header object between: the same status, request
+ * and bytes as streamRequest(requestHeaders(...)) (h2-request-head.test.ts
+ * compares them). Fields whose order an object would change (a name twice, a
+ * name that is an array index) go through that object.
+ */
+export function streamRequestFields(fn: readonly string[], fv: readonly string[], count: number, endStream: boolean, h: RequestHead): number {
+  let method: string | undefined;
+  let path: string | undefined;
+  let authority: string | undefined;
+  let p = 0;
+  for (; p < count; p++) {
+    const name = fn[p]!;
+    if (name.charCodeAt(0) !== 58 /* : */) break;
+    if (name === ":method") method = fv[p];
+    else if (name === ":path") path = fv[p];
+    else if (name === ":authority") authority = fv[p];
+  }
+  if (!plainOrder(fn, p, count)) return streamRequest(requestHeaders(fn, fv, count, false)!, endStream, h);
+  let te: string | undefined;
+  for (let i = p; i < count; i++) {
+    const name = fn[i]!;
+    if (name === "host") {
+      if (authority === undefined) authority = fv[i];
+    } else if (name === "te") te = fv[i];
+  }
+  const first = startCheck(method, path, authority);
+  if (first !== 0) return first;
+  h.teTrailers = te !== undefined && hasTrailers(te);
+  const target = method === "CONNECT" ? authority! : path!;
+  begin(method!, target, authority!);
+  for (let i = p; i < count; i++) {
+    const name = fn[i]!;
+    const nc = nameClass(name, i);
+    if (nc === SKIP) continue;
+    if (nc === BAD) return 400;
+    if (!take(name, fv[i]!, true)) return 400;
+  }
+  return writeHead(method!, target, authority!, endStream, h);
+}
+
+/** The request's pseudo-headers (and host) checked: 0, STREAM_RESET or 400. */
+function startCheck(method: unknown, path: unknown, authority: unknown): number {
+  if (typeof method !== "string" || method === "") return STREAM_RESET;
+  // CONNECT (RFC 9113 §8.5) has no :path: its target is the authority, as on HTTP/1.1; dispatch
+  // then answers it as Envoy does on both protocols (no route: 404)
+  // with a :path it is an extended CONNECT (RFC 8441), malformed since we do not announce SETTINGS_ENABLE_CONNECT_PROTOCOL
+  const connect = method === "CONNECT";
+  if (connect && path !== undefined) return STREAM_RESET;
+  if (!connect && (typeof path !== "string" || path === "" || (path[0] !== "/" && !(path === "*" && method === "OPTIONS")))) return STREAM_RESET;
+  if (typeof authority !== "string" || authority === "") return connect ? STREAM_RESET : 400;
+  const target = connect ? authority : (path as string);
+  if (hasBreak(target) || target.includes(" ") || hasBreak(authority)) return 400;
+  return 0;
+}
+
+// the fields taken so far (take(), into names/values), their size as latin1 bytes, the content-length
+// seen (-1: none), all plain: module scratch for begin / take / writeHead, which no caller re-enters
+let n = 0;
+let length = -1;
+let size = 0;
+let plain = true;
+
+/** Start taking a request's fields. */
+function begin(method: string, target: string, authority: string): void {
+  n = 0;
+  length = -1;
+  size = method.length + 1 + target.length + HTTP11.length + HOST.length + authority.length + 2 + CLOSE.length + 2;
+  plain = allIn(method, TCHAR) && allIn(target, TARGET) && allIn(authority, FIELD);
+}
+
+/** Take a field, checked as the text path checked it (`cached`: its value class may be the last request's at this place); false: 400. */
+function take(name: string, value: string, cached: boolean): boolean {
+  const vc = cached && value === prevValues[n] ? prevClasses[n]! : valueClass(value);
+  if (vc === BREAK) return false;
+  if (name === "content-length") {
+    const l = contentLength(value, length);
+    if (l < 0) return false;
+    length = l;
+  }
+  if (vc === UNUSUAL) plain = false;
+  if (cached) {
+    prevValues[n] = value;
+    prevClasses[n] = vc;
+  }
+  names[n] = name;
+  values[n++] = value;
+  size += name.length + value.length + 4;
+  return true;
+}
+
+/** The head of the fields taken, into `h` (see streamRequest). */
+function writeHead(method: string, target: string, authority: string, endStream: boolean, h: RequestHead): number {
   if (n > 100) return 431;
   const sawLength = length >= 0;
   if (endStream) {
@@ -189,8 +280,20 @@ export function streamRequest(headers: http2.IncomingHttpHeaders, endStream: boo
 
   // the head's bytes, and where its fields are
   const b = Buffer.allocUnsafe(size);
-  const spans = new Int32Array(plain ? 4 * count + 1 : 4 * MAX_HEADERS + 1);
-  const kinds = plain ? new Uint8Array(count) : new Uint8Array(MAX_HEADERS);
+  // a made-again exchange's head (Exchange.head) keeps the arrays of its last request as room, as
+  // head-scratch.ts does for HTTP/1.1 (readers go by count): when long enough no arrays are made
+  let spans: Int32Array;
+  let kinds: Uint8Array;
+  if (!plain) {
+    spans = new Int32Array(4 * MAX_HEADERS + 1);
+    kinds = new Uint8Array(MAX_HEADERS);
+  } else if (h.roomSpans.length >= 4 * count + 1 && h.roomKinds.length >= count) {
+    spans = h.roomSpans;
+    kinds = h.roomKinds;
+  } else {
+    spans = h.roomSpans = new Int32Array(4 * count + 1);
+    kinds = h.roomKinds = new Uint8Array(count);
+  }
   let pos = put(b, 0, method);
   b[pos++] = SP;
   pos = put(b, pos, target);

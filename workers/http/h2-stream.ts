@@ -151,7 +151,7 @@ export class H2Stream implements ExchangeConn {
 
   /** Run the request `h` (h2-request.ts made it from the stream's headers); `status`: what the HTTP/1.1 rules answer it with, or 0. */
   start(h: RequestHead, status: number): void {
-    const ex = new Exchange(this, h);
+    const ex = Exchange.make(this, h);
     this.ex = ex;
     if (this.length < 0) ex.bodyAsData();
     if (status !== 0) return ex.badRequest(status);

@@ -3,13 +3,12 @@
 // becomes an H2Stream (the client side of an exchange) over its
 // ServerStream, or is answered at once (malformed: reset; a status the
 // HTTP/2 rules give before any exchange: headers only).
-import type { IncomingHttpHeaders } from "node:http2";
 import { reportError } from "../../context.ts";
 import type { RawConn } from "../h2-duplex.ts";
-import { LATE, STREAM_RESET, streamBody, streamRequest } from "../h2-request.ts";
+import { LATE, STREAM_RESET, streamBody, streamRequestFields } from "../h2-request.ts";
 import { H2Stream, type H2Parent, type StreamOwner } from "../h2-stream.ts";
 import type { H2Conn } from "../h2-conn.ts";
-import { RequestHead } from "../parse-request.ts";
+import { Exchange } from "../exchange.ts";
 import { INTERNAL_ERROR, PROTOCOL_ERROR } from "./frames.ts";
 import { H2Session, type SessionHandler } from "./session.ts";
 import type { ServerStream } from "./stream.ts";
@@ -54,10 +53,10 @@ export class OwnH2Conn implements StreamOwner, H2Conn, SessionHandler {
     this.streams.delete(s);
   }
 
-  onRequest(st: ServerStream, headers: IncomingHttpHeaders, endStream: boolean): void {
+  onRequest(st: ServerStream, names: readonly string[], values: readonly string[], n: number, endStream: boolean): void {
     try {
-      const h = new RequestHead();
-      const status = streamRequest(headers, endStream, h);
+      const h = Exchange.head(); // a spare exchange's head, reset (start() then takes that exchange)
+      const status = streamRequestFields(names, values, n, endStream, h);
       if (status !== 0 && status < LATE) {
         if (status === STREAM_RESET) return st.close(PROTOCOL_ERROR);
         return st.respond({ ":status": status, "content-length": "0" }, { endStream: true });

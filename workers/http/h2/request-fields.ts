@@ -4,8 +4,9 @@
 // connection-specific fields, te only "trailers", no NUL / CR / LF in a
 // value. A request that breaks one of these is malformed: its stream is reset
 // with PROTOCOL_ERROR (what node:http2 did, and Envoy's codec). What passes
-// becomes the header object streamRequest (h2-request.ts) reads, a repeated
-// field as an array in arrival order.
+// is read by streamRequestFields (h2-request.ts) as it is; requestHeaders makes
+// the header object of it (trailers; a request whose field order an object
+// changes), a repeated field as an array in arrival order.
 import type { IncomingHttpHeaders } from "node:http2";
 import { TCHAR } from "../chars.ts";
 
@@ -38,40 +39,64 @@ function teTrailers(v: string): boolean {
 }
 
 /**
- * The header object for fields names/values [0, n) of a request (`trailers`:
- * a trailer section, which carries no pseudo-headers); null when malformed.
+ * Fields names/values [0, n) of a request (`trailers`: a trailer section,
+ * which carries no pseudo-headers) are well formed: what the session passes on
+ * (h2-request.ts streamRequestFields reads them with no object between).
  */
-export function requestHeaders(names: readonly string[], values: readonly string[], n: number, trailers: boolean): IncomingHttpHeaders | null {
-  const h: IncomingHttpHeaders = {};
+export function requestFieldsOk(names: readonly string[], values: readonly string[], n: number, trailers: boolean): boolean {
   let i = 0;
-  let method: string | undefined;
   if (!trailers) {
+    let method: string | undefined;
+    let path: string | undefined;
+    let scheme: string | undefined;
+    let authority: string | undefined;
     for (; i < n; i++) {
       const name = names[i]!;
       if (name.charCodeAt(0) !== 58 /* : */) break;
       const v = values[i]!;
-      if (!validValue(v)) return null;
+      if (!validValue(v)) return false;
       if (name === ":method") {
-        if (method !== undefined) return null;
+        if (method !== undefined) return false;
         method = v;
-      } else if (name !== ":path" && name !== ":scheme" && name !== ":authority") return null;
-      else if (h[name] !== undefined) return null;
-      h[name] = v;
+      } else if (name === ":path") {
+        if (path !== undefined) return false;
+        path = v;
+      } else if (name === ":scheme") {
+        if (scheme !== undefined) return false;
+        scheme = v;
+      } else if (name === ":authority") {
+        if (authority !== undefined) return false;
+        authority = v;
+      } else return false;
     }
-    if (method === undefined || method === "") return null;
+    if (method === undefined || method === "") return false;
     if (method === "CONNECT") {
-      if (h[":scheme"] !== undefined || h[":path"] !== undefined || h[":authority"] === undefined) return null;
-    } else if (h[":scheme"] === undefined || h[":scheme"] === "" || h[":path"] === undefined || h[":path"] === "") return null;
+      if (scheme !== undefined || path !== undefined || authority === undefined) return false;
+    } else if (scheme === undefined || scheme === "" || path === undefined || path === "") return false;
   }
   for (; i < n; i++) {
     const name = names[i]!;
     if (name !== okNames[i]) {
-      if (!validName(name)) return null;
+      if (!validName(name)) return false;
       okNames[i] = name;
     }
     const v = values[i]!;
-    if (!validValue(v)) return null;
-    if (name === "te" && !teTrailers(v)) return null;
+    if (!validValue(v)) return false;
+    if (name === "te" && !teTrailers(v)) return false;
+  }
+  return true;
+}
+
+/**
+ * The header object for fields names/values [0, n) of a request (`trailers`:
+ * a trailer section, which carries no pseudo-headers); null when malformed.
+ */
+export function requestHeaders(names: readonly string[], values: readonly string[], n: number, trailers: boolean): IncomingHttpHeaders | null {
+  if (!requestFieldsOk(names, values, n, trailers)) return null;
+  const h: IncomingHttpHeaders = {};
+  for (let i = 0; i < n; i++) {
+    const name = names[i]!;
+    const v = values[i]!;
     const prev = h[name];
     if (prev === undefined) h[name] = v;
     else if (Array.isArray(prev)) prev.push(v);

@@ -17,7 +17,7 @@ import type { IncomingHttpHeaders } from "node:http2";
 import type { RawConn } from "../h2-duplex.ts";
 import * as F from "./frames.ts";
 import { HpackDecoder, HpackError } from "./hpack.ts";
-import { requestHeaders } from "./request-fields.ts";
+import { requestFieldsOk, requestHeaders } from "./request-fields.ts";
 import { SessionSend } from "./send.ts";
 import { ServerStream } from "./stream.ts";
 
@@ -47,8 +47,11 @@ const PREFACE_BYTES = Buffer.from(F.PREFACE, "latin1");
 
 /** Who takes the requests. */
 export interface SessionHandler {
-  /** A request's fields (checked, malformed ones never come here); `endStream`: no body follows. */
-  onRequest(s: ServerStream, h: IncomingHttpHeaders, endStream: boolean): void;
+  /**
+   * A request's fields names/values [0, n) (checked, malformed ones never come here; the arrays are
+   * the session's scratch, read before returning); `endStream`: no body follows.
+   */
+  onRequest(s: ServerStream, names: readonly string[], values: readonly string[], n: number, endStream: boolean): void;
   /** The header list was larger than we announce: answer it (431). */
   onTooLarge(s: ServerStream): void;
 }
@@ -339,13 +342,13 @@ export class H2Session extends SessionSend {
       this.refuse(id, F.REFUSED_STREAM);
       return this.calm();
     }
-    const h = size > MAX_HEADER_LIST ? null : requestHeaders(names, values, n, false);
-    if (h === null && size <= MAX_HEADER_LIST) return this.refuse(id, F.PROTOCOL_ERROR);
+    const tooLarge = size > MAX_HEADER_LIST;
+    if (!tooLarge && !requestFieldsOk(names, values, n, false)) return this.refuse(id, F.PROTOCOL_ERROR);
     const ns = new ServerStream(this, id, this.peer.initialWindowSize, STREAM_WINDOW);
     this.streams.set(id, ns);
     if (endStream) ns.remoteEnded = true;
-    if (h === null) this.handler.onTooLarge(ns);
-    else this.handler.onRequest(ns, h, endStream);
+    if (tooLarge) this.handler.onTooLarge(ns);
+    else this.handler.onRequest(ns, names, values, n, endStream);
   }
 
   /** A second header block on an open stream: the request's trailers (they must end it). */
