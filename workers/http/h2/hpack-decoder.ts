@@ -5,12 +5,10 @@
 // browsers, curl after the first request) allocates nothing per field. A
 // literal string costs one latin1 string: raw strings are sliced straight from
 // the block, Huffman strings are decoded into a scratch buffer first.
-//
-// The dynamic table is a ring of slots (newest at head - 1): inserting and
-// evicting move two indices, never the entries.
 import { HpackError } from "./hpack-error.ts";
 import { huffmanDecode, huffmanDecodedMax } from "./hpack-huffman.ts";
 import { STATIC_COUNT, STATIC_NAMES, STATIC_VALUES } from "./hpack-static.ts";
+import { DynamicTable, ENTRY_OVERHEAD } from "./hpack-table.ts";
 
 type Latin1Slice = (this: Uint8Array, start: number, end: number) => string;
 // Bun's Buffer#latin1Slice works on any Uint8Array: one JS char per octet,
@@ -19,18 +17,11 @@ const latin1Slice = (Buffer.prototype as unknown as { latin1Slice: Latin1Slice }
 
 /** Integers (indices, lengths, sizes) above this are rejected: no header block needs more. */
 const INT_MAX = 0x7fffffff;
-const ENTRY_OVERHEAD = 32; // RFC 7541 §4.1
 
 export class HpackDecoder {
   private readonly max: number;
-  /** The table size in force: the last size update, initially max. */
-  private capacity: number;
-  private size = 0;
-  private count = 0;
-  private head = 0;
-  private readonly mask: number;
-  private readonly names: string[];
-  private readonly values: string[];
+  /** The dynamic table; its capacity is the last size update, initially max. */
+  private readonly table: DynamicTable;
   private scratch: Uint8Array = new Uint8Array(256);
   /** Where readInt / readString stopped (a field, not a module variable: each decoder its own). */
   private p = 0;
@@ -39,13 +30,7 @@ export class HpackDecoder {
   constructor(maxTableSize = 4096) {
     if (!(maxTableSize >= 0 && maxTableSize <= INT_MAX)) throw new RangeError(`maxTableSize ${maxTableSize}`);
     this.max = maxTableSize;
-    this.capacity = maxTableSize;
-    // Every entry takes ≥ 32 octets, so max/32 slots always suffice.
-    let slots = 1;
-    while (slots < maxTableSize / ENTRY_OVERHEAD) slots *= 2;
-    this.mask = slots - 1;
-    this.names = new Array<string>(slots).fill("");
-    this.values = new Array<string>(slots).fill("");
+    this.table = new DynamicTable(maxTableSize, maxTableSize);
   }
 
   /**
@@ -76,8 +61,8 @@ export class HpackDecoder {
           value = STATIC_VALUES[index]!;
         } else {
           const slot = this.slot(index);
-          name = this.names[slot]!;
-          value = this.values[slot]!;
+          name = this.table.names[slot]!;
+          value = this.table.values[slot]!;
         }
       } else if (b >= 0x40) {
         // Literal with incremental indexing (§6.2.1).
@@ -92,15 +77,15 @@ export class HpackDecoder {
         } else name = this.nameAt(index);
         value = this.readString(block, p, end);
         p = this.p;
-        this.insert(name, value);
+        this.table.insert(name, value);
       } else if (b >= 0x20) {
         // Dynamic table size update (§6.3): only before the first field (§4.2).
         if (fields) throw new HpackError("HPACK: table size update after a field");
         const n = this.readInt(block, p, end, 0x1f);
         p = this.p;
         if (n > this.max) throw new HpackError(`HPACK: table size update to ${n} above ${this.max}`);
-        this.capacity = n;
-        this.evict(0);
+        this.table.capacity = n;
+        this.table.evict(0);
         continue;
       } else {
         // Literal without indexing (0000) or never indexed (0001) (§6.2.2, §6.2.3).
@@ -125,54 +110,27 @@ export class HpackDecoder {
 
   /** The dynamic table's size in octets (RFC 7541 §4.1). For tests and debugging. */
   get tableSize(): number {
-    return this.size;
+    return this.table.size;
   }
 
   /** The dynamic table, newest first. For tests and debugging (allocates). */
   tableEntries(): [string, string][] {
+    const t = this.table;
     const out: [string, string][] = [];
-    for (let i = 1; i <= this.count; i++) {
-      const s = (this.head - i) & this.mask;
-      out.push([this.names[s]!, this.values[s]!]);
-    }
+    for (let i = 1; i <= t.count; i++) out.push([t.names[t.slot(i)]!, t.values[t.slot(i)]!]);
     return out;
   }
 
+  /** The slot of dynamic index `index` (above the static table). */
   private slot(index: number): number {
     const d = index - STATIC_COUNT;
-    if (d > this.count) throw new HpackError(`HPACK: index ${index} past the table (${STATIC_COUNT + this.count})`);
-    return (this.head - d) & this.mask;
+    const t = this.table;
+    if (d > t.count) throw new HpackError(`HPACK: index ${index} past the table (${STATIC_COUNT + t.count})`);
+    return t.slot(d);
   }
 
   private nameAt(index: number): string {
-    return index <= STATIC_COUNT ? STATIC_NAMES[index]! : this.names[this.slot(index)]!;
-  }
-
-  private insert(name: string, value: string): void {
-    const need = name.length + value.length + ENTRY_OVERHEAD;
-    // An entry larger than the table empties it and is not added (§4.4).
-    if (need > this.capacity) {
-      this.evict(this.capacity);
-      return;
-    }
-    this.evict(need);
-    const s = this.head;
-    this.names[s] = name;
-    this.values[s] = value;
-    this.head = (s + 1) & this.mask;
-    this.count++;
-    this.size += need;
-  }
-
-  /** Evict oldest entries until `room` more octets fit within capacity. */
-  private evict(room: number): void {
-    while (this.count > 0 && this.size + room > this.capacity) {
-      const s = (this.head - this.count) & this.mask;
-      this.size -= this.names[s]!.length + this.values[s]!.length + ENTRY_OVERHEAD;
-      this.names[s] = "";
-      this.values[s] = "";
-      this.count--;
-    }
+    return index <= STATIC_COUNT ? STATIC_NAMES[index]! : this.table.names[this.slot(index)]!;
   }
 
   /** An integer with an N-bit prefix (§5.1) starting at block[p]; sets this.p past it. */

@@ -30,8 +30,8 @@
 // which this replaced, made the bench's proxied response 133 ns against 116.)
 import { huffmanEncode, huffmanLength } from "./hpack-huffman.ts";
 import { STATIC_COUNT, STATIC_NAME, STATIC_NAMES, STATIC_VALUES } from "./hpack-static.ts";
+import { DynamicTable } from "./hpack-table.ts";
 
-const ENTRY_OVERHEAD = 32;
 /** Our table size never exceeds this, whatever the peer allows: 4096 covers a response's repeating fields. */
 const OWN_TABLE_MAX = 4096;
 /** Values longer than this are not indexed: they would crowd out the short repeating ones. */
@@ -61,22 +61,33 @@ export interface HpackEncoderOptions {
   huffman?: boolean;
 }
 
+/** The encoder's dynamic table, with an index of its entries by name and value. */
+class IndexedTable extends DynamicTable {
+  /** Insertions so far: entry number k (0-based) is dynamic index inserted - k while it is in the table. */
+  inserted = 0;
+  /** name → value → insertion number, for the entries in the table. */
+  readonly byName = new Map<string, Map<string, number>>();
+
+  add(name: string, value: string): void {
+    if (!this.insert(name, value)) return;
+    let values = this.byName.get(name);
+    if (values === undefined) this.byName.set(name, (values = new Map()));
+    values.set(value, this.inserted++);
+  }
+
+  protected override evicted(name: string, value: string): void {
+    const values = this.byName.get(name)!;
+    values.delete(value);
+    if (values.size === 0) this.byName.delete(name);
+  }
+}
+
 export class HpackEncoder {
   private readonly huffman: boolean;
-  /** The table size in force (what our last size update announced, or 4096). */
-  private limit = OWN_TABLE_MAX;
+  /** Its capacity is the table size in force (what our last size update announced, or 4096). */
+  private readonly table = new IndexedTable(OWN_TABLE_MAX, OWN_TABLE_MAX);
   /** Size updates owed at the start of the next block: the smallest limit since the last block, then the current one (§4.2). */
   private pendingMin = -1;
-  private size = 0;
-  private count = 0;
-  private head = 0;
-  private readonly mask = OWN_TABLE_MAX / ENTRY_OVERHEAD - 1;
-  private readonly names = new Array<string>(OWN_TABLE_MAX / ENTRY_OVERHEAD).fill("");
-  private readonly values = new Array<string>(OWN_TABLE_MAX / ENTRY_OVERHEAD).fill("");
-  /** Insertions so far: entry number k (0-based) is dynamic index inserted - k while it is in the table. */
-  private inserted = 0;
-  /** name → value → insertion number, for the entries in the table. */
-  private readonly byName = new Map<string, Map<string, number>>();
 
   constructor(options: HpackEncoderOptions = {}) {
     this.huffman = options.huffman ?? false;
@@ -86,7 +97,7 @@ export class HpackEncoder {
   setMaxTableSize(n: number): void {
     const limit = Math.max(0, Math.min(n, OWN_TABLE_MAX));
     if (this.pendingMin < 0 || limit < this.pendingMin) this.pendingMin = limit;
-    this.limit = limit;
+    this.table.capacity = limit;
   }
 
   /**
@@ -103,17 +114,18 @@ export class HpackEncoder {
     if (this.pendingMin >= 0) {
       if (p + 6 + worstCase(names, values, 0, count) > out.length) return -1;
       checked = true;
-      const last = this.limit;
+      const t = this.table;
+      const last = t.capacity;
       if (this.pendingMin < last) {
         // The decoder evicts down to the smaller size first: so must we.
         p = writeInt(out, p, 0x20, 0x1f, this.pendingMin);
-        this.limit = this.pendingMin;
-        this.evict(0);
-        this.limit = last;
+        t.capacity = this.pendingMin;
+        t.evict(0);
+        t.capacity = last;
       }
       p = writeInt(out, p, 0x20, 0x1f, last);
       this.pendingMin = -1;
-      this.evict(0);
+      t.evict(0);
     }
     for (let i = 0; i < count; i++) {
       const name = names[i]!;
@@ -136,9 +148,9 @@ export class HpackEncoder {
         p = this.writeString(out, p, value);
         continue;
       }
-      const k = this.byName.get(name)?.get(value);
+      const k = this.table.byName.get(name)?.get(value);
       if (k !== undefined) {
-        p = writeInt(out, p, 0x80, 0x7f, STATIC_COUNT + this.inserted - k);
+        p = writeInt(out, p, 0x80, 0x7f, STATIC_COUNT + this.table.inserted - k);
         continue;
       }
       if (!checked) {
@@ -149,7 +161,7 @@ export class HpackEncoder {
       p = writeInt(out, p, 0x40, 0x3f, staticIndex);
       if (staticIndex === 0) p = this.writeString(out, p, name);
       p = this.writeString(out, p, value);
-      this.insert(name, value);
+      this.table.add(name, value);
     }
     return p;
   }
@@ -164,40 +176,6 @@ export class HpackEncoder {
     if (len > 16) return p + latin1Write.call(out, s, p, len);
     for (let k = 0; k < len; k++) out[p + k] = s.charCodeAt(k);
     return p + len;
-  }
-
-  private insert(name: string, value: string): void {
-    const need = name.length + value.length + ENTRY_OVERHEAD;
-    // The decoder empties its table for an entry larger than it (§4.4): so do we.
-    if (need > this.limit) {
-      this.evict(this.limit);
-      return;
-    }
-    this.evict(need);
-    const s = this.head;
-    this.names[s] = name;
-    this.values[s] = value;
-    this.head = (s + 1) & this.mask;
-    this.count++;
-    this.size += need;
-    let values = this.byName.get(name);
-    if (values === undefined) this.byName.set(name, (values = new Map()));
-    values.set(value, this.inserted++);
-  }
-
-  private evict(room: number): void {
-    while (this.count > 0 && this.size + room > this.limit) {
-      const s = (this.head - this.count) & this.mask;
-      const name = this.names[s]!;
-      const value = this.values[s]!;
-      this.size -= name.length + value.length + ENTRY_OVERHEAD;
-      const values = this.byName.get(name)!;
-      values.delete(value);
-      if (values.size === 0) this.byName.delete(name);
-      this.names[s] = "";
-      this.values[s] = "";
-      this.count--;
-    }
   }
 }
 
