@@ -8,77 +8,48 @@ import type { TCPSocketListener } from "bun";
 import { gatewayWithRoutes } from "../helpers/config.ts";
 import { compileYaml } from "../unit/pipeline-helpers.ts";
 import { block, DATA, END_HEADERS, END_STREAM, frame, GOAWAY, HEADERS, SETTINGS } from "./edge/h2-raw.ts";
+import { rawH2Upstream, type RawUpstreamState, u32 } from "./h2/raw-upstream.ts";
 import { raw, WorkerHarness } from "./harness.ts";
 import { freePort } from "./snapshot-fixture.ts";
 
 let w: WorkerHarness;
 let gw = 0;
-let upstream: TCPSocketListener<{ buf: Buffer; pre: boolean }>;
+let upstream: TCPSocketListener<RawUpstreamState>;
 let mute: TCPSocketListener<undefined>;
 /** Requests the upstream saw, per path. */
 const seen = new Map<string, number>();
 
-function u32(...ns: number[]): Buffer {
-  const b = Buffer.alloc(4 * ns.length);
-  ns.forEach((n, i) => b.writeUInt32BE(n, 4 * i));
-  return b;
-}
 
 const PATHS = /\/(big-frame|even-stream|unknown-stream|goaway-close|refuse-close|continuation-flood|window-overflow)/;
 const ok = (id: number, n: number) => Buffer.concat([frame(HEADERS, END_HEADERS, id, block([[":status", "200"]])), frame(DATA, END_STREAM, id, Buffer.from(`try ${n}`))]);
 
 beforeAll(async () => {
-  upstream = Bun.listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    data: { buf: Buffer.alloc(0), pre: false as boolean },
-    socket: {
-      open(sock) {
-        sock.data = { buf: Buffer.alloc(0), pre: false };
-        sock.write(frame(SETTINGS, 0, 0));
-      },
-      data(sock, d) {
-        const st = sock.data;
-        st.buf = Buffer.concat([st.buf, d]);
-        if (!st.pre) {
-          if (st.buf.length < 24) return;
-          st.buf = st.buf.subarray(24);
-          st.pre = true;
-        }
-        while (st.buf.length >= 9) {
-          const len = st.buf.readUIntBE(0, 3);
-          if (st.buf.length < 9 + len) break;
-          const type = st.buf[3]!;
-          const id = st.buf.readUInt32BE(5) & 0x7fffffff;
-          const payload = st.buf.subarray(9, 9 + len);
-          st.buf = st.buf.subarray(9 + len);
-          if (type !== HEADERS) continue;
-          const path = PATHS.exec(payload.toString("latin1"))?.[0] ?? "";
-          const n = (seen.get(path) ?? 0) + 1;
-          seen.set(path, n);
-          if (path === "/big-frame") sock.write(frame(HEADERS, END_HEADERS | END_STREAM, id, block([[":status", "200"], ["x-big", "b".repeat(16_400)]]))); // past our MAX_FRAME_SIZE
-          else if (path === "/even-stream") sock.write(frame(HEADERS, END_HEADERS | END_STREAM, id + 1, block([[":status", "200"]])));
-          else if (path === "/unknown-stream") sock.write(frame(HEADERS, END_HEADERS | END_STREAM, id + 200, block([[":status", "200"]])));
-          else if (path === "/goaway-close") {
-            // took the stream (last-stream-id = it), then went away without answering
-            sock.write(frame(GOAWAY, 0, 0, u32(id, 2)));
-            sock.end();
-          } else if (path === "/refuse-close" && n === 1) {
-            // took none of our streams, and closed at once
-            sock.write(frame(GOAWAY, 0, 0, u32(0, 0)));
-            sock.end();
-          } else if (path === "/continuation-flood") {
-            // a head that never ends: empty CONTINUATION frames, without END_HEADERS, for ever (here 20k of them)
-            const empty = frame(9, 0, id);
-            sock.write(Buffer.concat([frame(HEADERS, 0, id, block([[":status", "200"]])), ...Array.from({ length: 20_000 }, () => empty)]));
-          } else if (path === "/window-overflow") {
-            // the stream's send window raised to 2^31-1, then SETTINGS_INITIAL_WINDOW_SIZE raised under it (§6.9.2: FLOW_CONTROL_ERROR)
-            sock.write(Buffer.concat([frame(8, 0, id, u32(0x7fffffff - 65535)), frame(SETTINGS, 0, 0, Buffer.from([0, 4, 0, 1, 0, 0]))]));
-          } else sock.write(ok(id, n));
-        }
-      },
+  upstream = rawH2Upstream(
+    (sock, id, payload) => {
+      const path = PATHS.exec(payload.toString("latin1"))?.[0] ?? "";
+      const n = (seen.get(path) ?? 0) + 1;
+      seen.set(path, n);
+      if (path === "/big-frame") sock.write(frame(HEADERS, END_HEADERS | END_STREAM, id, block([[":status", "200"], ["x-big", "b".repeat(16_400)]]))); // past our MAX_FRAME_SIZE
+      else if (path === "/even-stream") sock.write(frame(HEADERS, END_HEADERS | END_STREAM, id + 1, block([[":status", "200"]])));
+      else if (path === "/unknown-stream") sock.write(frame(HEADERS, END_HEADERS | END_STREAM, id + 200, block([[":status", "200"]])));
+      else if (path === "/goaway-close") {
+        // took the stream (last-stream-id = it), then went away without answering
+        sock.write(frame(GOAWAY, 0, 0, u32(id, 2)));
+        sock.end();
+      } else if (path === "/refuse-close" && n === 1) {
+        // took none of our streams, and closed at once
+        sock.write(frame(GOAWAY, 0, 0, u32(0, 0)));
+        sock.end();
+      } else if (path === "/continuation-flood") {
+        // a head that never ends: empty CONTINUATION frames, without END_HEADERS, for ever (here 20k of them)
+        const empty = frame(9, 0, id);
+        sock.write(Buffer.concat([frame(HEADERS, 0, id, block([[":status", "200"]])), ...Array.from({ length: 20_000 }, () => empty)]));
+      } else if (path === "/window-overflow") {
+        // the stream's send window raised to 2^31-1, then SETTINGS_INITIAL_WINDOW_SIZE raised under it (§6.9.2: FLOW_CONTROL_ERROR)
+        sock.write(Buffer.concat([frame(8, 0, id, u32(0x7fffffff - 65535)), frame(SETTINGS, 0, 0, Buffer.from([0, 4, 0, 1, 0, 0]))]));
+      } else sock.write(ok(id, n));
     },
-  });
+  );
   mute = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   gw = freePort();
   const entry = (name: string, port: number) => `apiVersion: networking.istio.io/v1

@@ -7,22 +7,18 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { TCPSocketListener } from "bun";
 import { gatewayWithRoutes } from "../helpers/config.ts";
 import { compileYaml } from "../unit/pipeline-helpers.ts";
-import { block, DATA, END_HEADERS, END_STREAM, frame, GOAWAY, HEADERS, rst, SETTINGS } from "./edge/h2-raw.ts";
+import { block, DATA, END_HEADERS, END_STREAM, frame, GOAWAY, HEADERS, rst } from "./edge/h2-raw.ts";
+import { rawH2Upstream, type RawUpstreamState, u32 } from "./h2/raw-upstream.ts";
 import { raw, WorkerHarness } from "./harness.ts";
 import { freePort } from "./snapshot-fixture.ts";
 
 let w: WorkerHarness;
 let gw = 0;
-let upstream: TCPSocketListener<{ buf: Buffer; pre: boolean }>;
+let upstream: TCPSocketListener<RawUpstreamState>;
 /** Requests the upstream saw, per path, and the connections it accepted. */
 const seen = new Map<string, number>();
 let connections = 0;
 
-function u32(...ns: number[]): Buffer {
-  const b = Buffer.alloc(4 * ns.length);
-  ns.forEach((n, i) => b.writeUInt32BE(n, 4 * i));
-  return b;
-}
 
 /** The :path of a request header block our client sent (literals only matter here: the path is never indexed). */
 function pathOf(p: Buffer): string {
@@ -32,42 +28,17 @@ function pathOf(p: Buffer): string {
 }
 
 beforeAll(async () => {
-  upstream = Bun.listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    data: { buf: Buffer.alloc(0), pre: false as boolean },
-    socket: {
-      open(sock) {
-        connections++;
-        sock.data = { buf: Buffer.alloc(0), pre: false };
-        sock.write(frame(SETTINGS, 0, 0));
-      },
-      data(sock, d) {
-        const st = sock.data;
-        st.buf = Buffer.concat([st.buf, d]);
-        if (!st.pre) {
-          if (st.buf.length < 24) return;
-          st.buf = st.buf.subarray(24);
-          st.pre = true;
-        }
-        while (st.buf.length >= 9) {
-          const len = st.buf.readUIntBE(0, 3);
-          if (st.buf.length < 9 + len) break;
-          const type = st.buf[3]!;
-          const id = st.buf.readUInt32BE(5) & 0x7fffffff;
-          const payload = st.buf.subarray(9, 9 + len);
-          st.buf = st.buf.subarray(9 + len);
-          if (type !== HEADERS) continue;
-          const path = pathOf(payload);
-          const n = (seen.get(path) ?? 0) + 1;
-          seen.set(path, n);
-          if (n === 1 && path === "/goaway") sock.write(frame(GOAWAY, 0, 0, u32(0, 0))); // takes none of our streams
-          else if (n === 1 && path === "/refuse") sock.write(rst(id, 7));
-          else sock.write(Buffer.concat([frame(HEADERS, END_HEADERS, id, block([[":status", "200"]])), frame(DATA, END_STREAM, id, Buffer.from(`try ${n}`))]));
-        }
-      },
+  upstream = rawH2Upstream(
+    (sock, id, payload) => {
+      const path = pathOf(payload);
+      const n = (seen.get(path) ?? 0) + 1;
+      seen.set(path, n);
+      if (n === 1 && path === "/goaway") sock.write(frame(GOAWAY, 0, 0, u32(0, 0))); // takes none of our streams
+      else if (n === 1 && path === "/refuse") sock.write(rst(id, 7));
+      else sock.write(Buffer.concat([frame(HEADERS, END_HEADERS, id, block([[":status", "200"]])), frame(DATA, END_STREAM, id, Buffer.from(`try ${n}`))]));
     },
-  });
+    () => connections++,
+  );
   gw = freePort();
   const yaml = `${gatewayWithRoutes("  - route: [{destination: {host: up.internal, port: {number: 8080}}}]\n")}apiVersion: networking.istio.io/v1
 kind: ServiceEntry
