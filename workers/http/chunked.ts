@@ -4,6 +4,7 @@
 // which cannot read chunked, and request bodies, framed again without their
 // extensions and trailers (exchange.ts feedChunked).
 import { COLON, CR, FIELD, HEX, LF, TCHAR } from "./chars.ts";
+import { fieldMap } from "./field-map.ts";
 
 const SIZE_START = 0;
 const SIZE = 1;
@@ -154,7 +155,7 @@ export function trailerFields(bytes: number[] | null): [string, string][] {
 export function trailerObject(bytes: number[] | null): Record<string, string> | null {
   const pairs = trailerFields(bytes);
   if (pairs.length === 0) return null;
-  const out: Record<string, string> = {};
+  const out = fieldMap<Record<string, string>>();
   for (const [n, v] of pairs) out[n] = v;
   return out;
 }

@@ -18,6 +18,7 @@ import { REQ_CHUNKED, REQ_LENGTH, REQ_NONE, type H2RequestHead } from "./h2-upst
 import { type ForwardIds, hasOps, overridden } from "./heads-out.ts";
 import { forwardIds } from "./request-head-bytes.ts";
 import type { RequestHead } from "./parse-request.ts";
+import { fieldMap } from "./field-map.ts";
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
@@ -70,7 +71,11 @@ export function upstreamH2Fields(
   forwardIds(h, clientIp, ids);
 
   const keepHost = h.hostHeader !== "" && authority === h.hostHeader;
-  const headers: OutgoingHttpHeaders = { ":method": h.method, ":scheme": scheme, ":path": utf8Chars(target), ":authority": keepHost ? authority : utf8Chars(authority) };
+  const headers = fieldMap<OutgoingHttpHeaders>();
+  headers[":method"] = h.method;
+  headers[":scheme"] = scheme;
+  headers[":path"] = utf8Chars(target);
+  headers[":authority"] = keepHost ? authority : utf8Chars(authority);
   const nominated = h.nominated;
   const withOps = hasOps(ops);
   for (let k = 0; k < n; k++) {

@@ -9,6 +9,7 @@ import type { HeaderOperations } from "../../src/snapshot/types.ts";
 import { HOP_BY_HOP, latin1 } from "./fields.ts";
 import { hasOps, overridden } from "./heads-out.ts";
 import { fieldCount, fieldKinds, fieldNameEnds, fieldStarts, K_LENGTH, K_PASS, type ResponseHead } from "./parse-response.ts";
+import { fieldMap } from "./field-map.ts";
 
 /** Connection-specific fields: not allowed in HTTP/2 (RFC 9113 §8.2.2). */
 const HOP = new Set<string>([...HOP_BY_HOP, "http2-settings"]);
@@ -69,7 +70,8 @@ function keepLine(b: Buffer, st: number, en: number, k: number, name: string, va
  * parseResponseHead: its spans are still valid).
  */
 export function responseFields(r: ResponseHead, b: Buffer, ops: HeaderOperations, server: string, serviceTimeMs: number): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = { ":status": r.status };
+  const out = fieldMap<OutgoingHttpHeaders>();
+  out[":status"] = r.status;
   const withOps = hasOps(ops);
   let sawLength = r.chunked; // a chunked body has no length on HTTP/2
   const n = fieldCount;
@@ -109,7 +111,8 @@ export function textResponseFields(head: string): { fields: OutgoingHttpHeaders;
   const lines = head.split("\r\n");
   const status = Number(lines[0]!.slice(9, 12));
   if (status >= 100 && status < 200) return null;
-  const out: OutgoingHttpHeaders = { ":status": status };
+  const out = fieldMap<OutgoingHttpHeaders>();
+  out[":status"] = status;
   let chunked = false;
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
@@ -161,7 +164,8 @@ export function h2ResponseFraming(h: IncomingHttpHeaders, ended: boolean, head: 
  * and x-envoy-upstream-service-time.
  */
 export function h2ResponseFields(h: IncomingHttpHeaders, length: string, ops: HeaderOperations, server: string, serviceTimeMs: number): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = { ":status": Number(h[":status"]) };
+  const out = fieldMap<OutgoingHttpHeaders>();
+  out[":status"] = Number(h[":status"]);
   const withOps = hasOps(ops);
   for (const name in h) {
     if (name[0] === ":" || NOT_PASSED.has(name) || (withOps && overridden(ops, name))) continue;

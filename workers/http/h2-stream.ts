@@ -18,6 +18,7 @@ import { Exchange } from "./exchange.ts";
 import { h2ResponseFields, responseFields, textResponseFields } from "./h2-response.ts";
 import type { RequestHead } from "./parse-request.ts";
 import type { ResponseHead } from "./parse-response.ts";
+import { fieldMap } from "./field-map.ts";
 
 /** The client connection the streams run on (a Downstream). */
 export interface H2Parent {
@@ -390,7 +391,7 @@ export class H2Stream implements ExchangeConn {
 
   /** The body is out and respond() asked for trailers: send them. */
   wantTrailers(): void {
-    const t: http2.OutgoingHttpHeaders = {};
+    const t = fieldMap<http2.OutgoingHttpHeaders>();
     const h2t = this.h2Trailers;
     if (h2t !== null) {
       for (const n in h2t) if (passTrailer(n) && h2t[n] !== undefined) t[n] = h2t[n];

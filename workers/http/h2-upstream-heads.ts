@@ -8,6 +8,7 @@
 import { STATUS_CODES } from "node:http";
 import type { OutgoingHttpHeaders, IncomingHttpHeaders } from "node:http2";
 import { trailerFields } from "./chunked.ts";
+import { fieldMap } from "./field-map.ts";
 
 /** Connection-specific fields: never sent on HTTP/2. */
 const CONNECTION_FIELDS = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "http2-settings", "expect"]);
@@ -29,7 +30,10 @@ export function h2RequestHead(text: string, scheme: string): H2RequestHead | nul
   const lines = text.split("\r\n");
   const first = lines[0]!.split(" ");
   if (first.length !== 3) return null;
-  const headers: OutgoingHttpHeaders = { ":method": first[0]!, ":scheme": scheme, ":path": first[1]! };
+  const headers = fieldMap<OutgoingHttpHeaders>();
+  headers[":method"] = first[0]!;
+  headers[":scheme"] = scheme;
+  headers[":path"] = first[1]!;
   let body = REQ_NONE;
   let length = 0;
   for (let i = 1; i < lines.length; i++) {

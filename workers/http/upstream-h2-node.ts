@@ -3,6 +3,7 @@
 // stream dressed as the UpStream an H2StreamConn drives (upstream-h2.ts),
 // its events handed to the conn by shared handlers (no closure per stream).
 import * as http2 from "node:http2";
+import { fieldMap } from "./field-map.ts";
 import type { ClientStreamOwner } from "./h2/client-stream.ts";
 
 /** What an H2StreamConn drives, whichever codec carries the stream. */
@@ -25,7 +26,7 @@ const { NGHTTP2_CANCEL } = http2.constants;
 
 /** A node:http2 stream as an UpStream. */
 class NodeUpStream implements UpStream {
-  private trailers: http2.OutgoingHttpHeaders = {};
+  private trailers = fieldMap<http2.OutgoingHttpHeaders>();
   private drainHeard = false;
 
   constructor(

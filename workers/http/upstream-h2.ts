@@ -18,6 +18,7 @@ import { UpstreamConn, type ConnPool, type UpstreamUser } from "./upstream-conn.
 import type { UpstreamTlsRuntime } from "./upstream-tls.ts";
 import { BodyEnd } from "./upstream-request.ts";
 import { Base64Decoder, Base64Encoder, grpcWebMode, trailerMessage, WEB_NONE, WEB_TEXT, webResponseType, type WebMode } from "./grpc-web.ts";
+import { fieldMap } from "./field-map.ts";
 
 /** What a stream needs of its session (upstream-h2-pool.ts H2Session). */
 export interface H2StreamSession {
@@ -178,7 +179,7 @@ export class H2StreamConn extends UpstreamConn implements ClientStreamOwner {
     let t: http2.OutgoingHttpHeaders | null = null;
     if (this.rawTrailers !== null) t = this.rawTrailers;
     else if (this.reqTrailers.length > 0) {
-      t = {};
+      t = fieldMap<http2.OutgoingHttpHeaders>();
       for (const [n, v] of this.reqTrailers) t[n] = v;
     }
     this.stream!.end(t);

@@ -8,6 +8,7 @@ import type { IncomingHttpHeaders } from "node:http2";
 import { TRAILER_FORBIDDEN } from "./chunked.ts";
 import type { H2RequestHead } from "./h2-upstream-heads.ts";
 import type { UpstreamConn } from "./upstream-conn.ts";
+import { fieldMap } from "./field-map.ts";
 
 /** Request body bytes held while the upstream connection opens before the client is paused. */
 const PENDING_LIMIT = 256 * 1024;
@@ -50,7 +51,7 @@ export class BodyEnd extends Uint8Array {
 
   /** The trailers an HTTP/2 upstream gets (framing and routing fields never travel as trailers). */
   fields(): Record<string, string | string[]> {
-    const out: Record<string, string | string[]> = {};
+    const out = fieldMap<Record<string, string | string[]>>();
     const t = this.trailers;
     if (t === null) return out;
     for (const n in t) {

@@ -19,6 +19,7 @@ import { HpackDecoder, HpackError } from "./hpack.ts";
 import type { H2ClientStream } from "./client-stream.ts";
 import { H2ClientSend, type ClientSessionHost, type ClientSocket } from "./client-send.ts";
 import * as F from "./frames.ts";
+import { fieldMap } from "../field-map.ts";
 
 /** Most header bytes (RFC 7541 §4.1 sizes) accepted in one response head or trailers. */
 const MAX_HEADER_LIST = 64 * 1024;
@@ -56,7 +57,7 @@ export class H2ClientSession extends H2ClientSend {
   private contBytes = 0;
 
   // header block being decoded
-  private fields: Record<string, string | string[] | number> = {};
+  private fields = fieldMap<Record<string, string | string[] | number>>();
   private fieldsBad = false;
   private sawRegular = false;
   private readonly emit: (n: string, v: string) => void;
@@ -234,7 +235,7 @@ export class H2ClientSession extends H2ClientSend {
 
   /** A whole header block for stream `id`: a response head (1xx skipped) or trailers. */
   private block(flags: number, id: number, b: Buffer, s: number, e: number): void {
-    this.fields = {};
+    this.fields = fieldMap();
     this.fieldsBad = false;
     this.sawRegular = false;
     let size: number;

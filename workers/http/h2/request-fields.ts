@@ -9,6 +9,7 @@
 // changes), a repeated field as an array in arrival order.
 import type { IncomingHttpHeaders } from "node:http2";
 import { TCHAR } from "../chars.ts";
+import { fieldMap } from "../field-map.ts";
 
 /** Fields that are connection-specific (RFC 9113 §8.2.2): a request carrying one is malformed. */
 const CONNECTION_SPECIFIC = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
@@ -93,7 +94,7 @@ export function requestFieldsOk(names: readonly string[], values: readonly strin
  */
 export function requestHeaders(names: readonly string[], values: readonly string[], n: number, trailers: boolean): IncomingHttpHeaders | null {
   if (!requestFieldsOk(names, values, n, trailers)) return null;
-  const h: IncomingHttpHeaders = {};
+  const h = fieldMap<IncomingHttpHeaders>();
   for (let i = 0; i < n; i++) {
     const name = names[i]!;
     const v = values[i]!;
