@@ -25,6 +25,8 @@ export class HpackDecoder {
   private scratch: Uint8Array = new Uint8Array(256);
   /** Where readInt / readString stopped (a field, not a module variable: each decoder its own). */
   private p = 0;
+  /** The value of the literal field literal() read last. */
+  private litValue = "";
 
   /** `maxTableSize`: what we announced as SETTINGS_HEADER_TABLE_SIZE (default 4096); a dynamic table size update above it is an HpackError. */
   constructor(maxTableSize = 4096) {
@@ -66,16 +68,8 @@ export class HpackDecoder {
         }
       } else if (b >= 0x40) {
         // Literal with incremental indexing (§6.2.1).
-        let index = b & 0x3f;
-        if (index === 0x3f) {
-          index = this.readInt(block, p, end, 0x3f);
-          p = this.p;
-        } else p++;
-        if (index === 0) {
-          name = this.readString(block, p, end);
-          p = this.p;
-        } else name = this.nameAt(index);
-        value = this.readString(block, p, end);
+        name = this.literal(block, p, end, 0x3f);
+        value = this.litValue;
         p = this.p;
         this.table.insert(name, value);
       } else if (b >= 0x20) {
@@ -89,16 +83,8 @@ export class HpackDecoder {
         continue;
       } else {
         // Literal without indexing (0000) or never indexed (0001) (§6.2.2, §6.2.3).
-        let index = b & 0x0f;
-        if (index === 0x0f) {
-          index = this.readInt(block, p, end, 0x0f);
-          p = this.p;
-        } else p++;
-        if (index === 0) {
-          name = this.readString(block, p, end);
-          p = this.p;
-        } else name = this.nameAt(index);
-        value = this.readString(block, p, end);
+        name = this.literal(block, p, end, 0x0f);
+        value = this.litValue;
         p = this.p;
       }
       fields = true;
@@ -131,6 +117,18 @@ export class HpackDecoder {
 
   private nameAt(index: number): string {
     return index <= STATIC_COUNT ? STATIC_NAMES[index]! : this.table.names[this.slot(index)]!;
+  }
+
+  /**
+   * A literal field (§6.2) at block[p], its name index in a prefix of
+   * `prefixMax` bits (0: a literal name follows): returns the name, leaves the
+   * value in litValue and this.p past the field.
+   */
+  private literal(block: Uint8Array, p: number, end: number, prefixMax: number): string {
+    const index = this.readInt(block, p, end, prefixMax);
+    const name = index === 0 ? this.readString(block, this.p, end) : this.nameAt(index);
+    this.litValue = this.readString(block, this.p, end);
+    return name;
   }
 
   /** An integer with an N-bit prefix (§5.1) starting at block[p]; sets this.p past it. */
