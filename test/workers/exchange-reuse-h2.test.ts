@@ -7,60 +7,16 @@
 // exchange is made again). The data plane runs in this process so the count of exchanges made
 // again is seen; without HTTP/2 streams' exchanges made again that count stays 0.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { TCPSocketListener } from "bun";
 import * as http2 from "node:http2";
 import { defaultRetryPolicy } from "../../src/compile/policies.ts";
 import { setPost, startClock } from "../../workers/context.ts";
 import { applyClusters } from "../../workers/http/clusters.ts";
 import { exchangesRenewed } from "../../workers/http/exchange.ts";
 import { abortAll, applyListeners, stopAll } from "../../workers/listeners.ts";
+import { echoTargetUpstream } from "./echo-target-upstream.ts";
 import { cluster, dest, exact, forward, freePort, listener, prefix, snapshot, uriMatch, virtualHost } from "./snapshot-fixture.ts";
 
-interface Seen {
-  head: string;
-  target: string;
-}
-
-/** An HTTP/1.1 upstream answering each request with its target; /retry/ fails once, /chunked/ answers chunked with a trailer. */
-function upstream() {
-  const seen: Seen[] = [];
-  const failed = new Set<string>();
-  const server: TCPSocketListener<{ buf: string }> = Bun.listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      open(s) {
-        s.data = { buf: "" };
-      },
-      data(s, d) {
-        s.data.buf += d.toString("latin1");
-        for (;;) {
-          const end = s.data.buf.indexOf("\r\n\r\n");
-          if (end < 0) return;
-          const head = s.data.buf.slice(0, end + 4);
-          s.data.buf = s.data.buf.slice(end + 4);
-          const target = head.slice(0, head.indexOf("\r\n")).split(" ")[1]!;
-          seen.push({ head, target });
-          if (target.startsWith("/retry/") && !failed.has(target)) {
-            failed.add(target);
-            s.write("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\n\r\nfail");
-            continue;
-          }
-          const body = `up:${target}`;
-          if (target.startsWith("/chunked/")) {
-            const hex = body.length.toString(16);
-            s.write(`HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n${hex}\r\n${body}\r\n0\r\nx-trailer: t:${target}\r\n\r\n`);
-            continue;
-          }
-          s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
-        }
-      },
-    },
-  });
-  return { server, seen };
-}
-
-const up = upstream();
+const up = echoTargetUpstream();
 let port = 0;
 
 beforeAll(() => {

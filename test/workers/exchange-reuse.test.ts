@@ -6,13 +6,14 @@
 // reply each see only their own head, response and response headers while exchanges are made
 // again. The data plane runs in this process so the count of exchanges made again is seen.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Socket, TCPSocketListener } from "bun";
+import type { Socket } from "bun";
 import { defaultRetryPolicy } from "../../src/compile/policies.ts";
 import { setPost, startClock } from "../../workers/context.ts";
 import { applyClusters } from "../../workers/http/clusters.ts";
 import { Exchange, exchangesRenewed } from "../../workers/http/exchange.ts";
 import { RequestHead } from "../../workers/http/parse-request.ts";
 import { abortAll, applyListeners, stopAll } from "../../workers/listeners.ts";
+import { echoTargetUpstream } from "./echo-target-upstream.ts";
 import { cluster, dest, exact, forward, freePort, listener, prefix, snapshot, uriMatch, virtualHost } from "./snapshot-fixture.ts";
 
 // --- a made-again exchange = a new one, field by field ---
@@ -83,45 +84,7 @@ describe("RequestHead reset (a made-again exchange's head, parsed into again)", 
 
 // --- two client connections taking turns while exchanges are made again ---
 
-interface Seen {
-  head: string;
-  target: string;
-}
-
-function upstream() {
-  const seen: Seen[] = [];
-  const failed = new Set<string>();
-  const server: TCPSocketListener<{ buf: string }> = Bun.listen({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      open(s) {
-        s.data = { buf: "" };
-      },
-      data(s, d) {
-        s.data.buf += d.toString("latin1");
-        for (;;) {
-          const end = s.data.buf.indexOf("\r\n\r\n");
-          if (end < 0) return;
-          const head = s.data.buf.slice(0, end + 4);
-          s.data.buf = s.data.buf.slice(end + 4);
-          const target = head.slice(0, head.indexOf("\r\n")).split(" ")[1]!;
-          seen.push({ head, target });
-          if (target.startsWith("/retry/") && !failed.has(target)) {
-            failed.add(target);
-            s.write("HTTP/1.1 503 Service Unavailable\r\ncontent-length: 4\r\n\r\nfail");
-            continue;
-          }
-          const body = `up:${target}`;
-          s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`);
-        }
-      },
-    },
-  });
-  return { server, seen };
-}
-
-const up = upstream();
+const up = echoTargetUpstream();
 let port = 0;
 
 beforeAll(() => {
