@@ -6,7 +6,7 @@
 // (`constructor: function Array() ...` went upstream).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import * as http2 from "node:http2";
-import { gatewayWithRoutes } from "../helpers/config.ts";
+import { gatewayWithRoutes, loopbackServiceEntry } from "../helpers/config.ts";
 import { compileYaml } from "../unit/pipeline-helpers.ts";
 import { raw, WorkerHarness } from "./harness.ts";
 import { freePort } from "./snapshot-fixture.ts";
@@ -36,16 +36,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => h2up.listen(0, "127.0.0.1", r));
   const h2port = (h2up.address() as { port: number }).port;
   gw = freePort();
-  const entry = (name: string, proto: string, port: number) => `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: ${name}}
-spec:
-  hosts: [${name}.internal]
-  ports: [{number: 8080, name: p, protocol: ${proto}, targetPort: ${port}}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1}]
----
-`;
+  const entry = (name: string, protocol: string, targetPort: number) => loopbackServiceEntry({ name, host: `${name}.internal`, port: 8080, targetPort, portName: "p", protocol });
   const routes = `  - match: [{uri: {prefix: /h1up}}]
     route: [{destination: {host: h1.internal, port: {number: 8080}}}]
   - route: [{destination: {host: h2.internal, port: {number: 8080}}}]

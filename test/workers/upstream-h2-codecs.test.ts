@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import { gatewayWithRoutes } from "../helpers/config.ts";
+import { gatewayWithRoutes, loopbackServiceEntry } from "../helpers/config.ts";
 import { compileYaml } from "../unit/pipeline-helpers.ts";
 import { call, grpcBackend, type GrpcBackend } from "./grpc-backend.ts";
 import { raw, WorkerHarness } from "./harness.ts";
@@ -59,18 +59,9 @@ function webHandler(st: http2.ServerHttp2Stream, h: http2.IncomingHttpHeaders): 
   st.end();
 }
 
-function se(name: string, port: number, portName: string, protocol: string, target: number): string {
-  return `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: ${name}}
-spec:
-  hosts: [${name}.internal]
-  ports: [{number: ${port}, name: ${portName}, protocol: ${protocol}, targetPort: ${target}}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1}]
----
-`;
-}
+const se = (name: string, port: number, portName: string, protocol: string, targetPort: number): string =>
+  loopbackServiceEntry({ name, host: `${name}.internal`, port, targetPort, portName, protocol });
+
 
 beforeAll(async () => {
   grpc = await grpcBackend();

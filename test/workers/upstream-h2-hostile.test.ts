@@ -5,7 +5,7 @@
 // never sends its SETTINGS.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { TCPSocketListener } from "bun";
-import { gatewayWithRoutes } from "../helpers/config.ts";
+import { gatewayWithRoutes, loopbackServiceEntry } from "../helpers/config.ts";
 import { compileYaml } from "../unit/pipeline-helpers.ts";
 import { block, DATA, END_HEADERS, END_STREAM, frame, GOAWAY, HEADERS, SETTINGS } from "./edge/h2-raw.ts";
 import { rawH2Upstream, type RawUpstreamState, u32 } from "./h2/raw-upstream.ts";
@@ -52,16 +52,7 @@ beforeAll(async () => {
   );
   mute = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
   gw = freePort();
-  const entry = (name: string, port: number) => `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: ${name}}
-spec:
-  hosts: [${name}.internal]
-  ports: [{number: 8080, name: http2, protocol: HTTP2, targetPort: ${port}}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1}]
----
-apiVersion: networking.istio.io/v1
+  const entry = (name: string, port: number) => `${loopbackServiceEntry({ name, host: `${name}.internal`, port: 8080, targetPort: port, portName: "http2", protocol: "HTTP2" })}apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: ${name}}
 spec:

@@ -5,7 +5,7 @@
 // gets the answer of the next try instead of a 503.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { TCPSocketListener } from "bun";
-import { gatewayWithRoutes } from "../helpers/config.ts";
+import { gatewayWithRoutes, loopbackServiceEntry } from "../helpers/config.ts";
 import { compileYaml } from "../unit/pipeline-helpers.ts";
 import { block, DATA, END_HEADERS, END_STREAM, frame, GOAWAY, HEADERS, rst } from "./edge/h2-raw.ts";
 import { rawH2Upstream, type RawUpstreamState, u32 } from "./h2/raw-upstream.ts";
@@ -40,15 +40,7 @@ beforeAll(async () => {
     () => connections++,
   );
   gw = freePort();
-  const yaml = `${gatewayWithRoutes("  - route: [{destination: {host: up.internal, port: {number: 8080}}}]\n")}apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: up}
-spec:
-  hosts: [up.internal]
-  ports: [{number: 8080, name: http2, protocol: HTTP2, targetPort: ${upstream.port}}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1}]
-`;
+  const yaml = `${gatewayWithRoutes("  - route: [{destination: {host: up.internal, port: {number: 8080}}}]\n")}${loopbackServiceEntry({ name: "up", host: "up.internal", port: 8080, targetPort: upstream.port, portName: "http2", protocol: "HTTP2" })}`;
   w = new WorkerHarness();
   await w.apply(compileYaml(yaml, { portMap: new Map([[80, gw]]), bindAddress: "127.0.0.1" }));
 });
