@@ -55,3 +55,50 @@ wrk_run_side() {
   wrkt=$(echo "$out" | tail -1 | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, p, "m"); t += p[1] * 60 + p[2] } printf "%d", t * 1000000 }')
   echo "$rps $p99 $(( (b - a) * 1000000 / TICK / n )) $errs $(( (sb - sa) * 1000000 / TICK / n )) $(( wrkt / n )) $(( (ub - ua) * 1000000 / TICK / n ))"
 }
+
+# passthrough_peers DIR BACK HAP: the target-4 peers' configs in DIR: nginx TLS backend on BACK (1 worker,
+# `/` says hello, /big is a 16 MB file) and HAProxy (nbthread 2, mode tcp) on HAP routing SNI localhost to it
+passthrough_peers() {
+  local W=$1 BACK=$2 HAP=$3
+  chmod 755 "$W"; mkdir -p "$W/www"
+  head -c $((16 * 1024 * 1024)) /dev/zero >"$W/www/big"
+  cat >"$W/nginx.conf" <<NGINX
+worker_processes 1;
+daemon off;
+error_log $W/nginx-error.log warn;
+pid $W/nginx.pid;
+worker_rlimit_nofile 20000;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  sendfile on;
+  server {
+    listen 127.0.0.1:$BACK ssl backlog=4096;
+    ssl_certificate $W/httpbin.example.com.crt;
+    ssl_certificate_key $W/httpbin.example.com.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:S:10m;
+    root $W/www;
+    location = / { return 200 "hello\n"; }
+  }
+}
+NGINX
+  cat >"$W/haproxy.cfg" <<HAPCFG
+global
+  nbthread 2
+  maxconn 8000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 1h
+  timeout server 1h
+frontend passthrough
+  bind 127.0.0.1:$HAP backlog 4096
+  tcp-request inspect-delay 5s
+  tcp-request content accept if { req_ssl_hello_type 1 }
+  use_backend tls if { req.ssl_sni -i localhost }
+backend tls
+  server s1 127.0.0.1:$BACK
+HAPCFG
+}

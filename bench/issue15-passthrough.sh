@@ -57,47 +57,7 @@ spec:
   endpoints: [{address: 127.0.0.1, ports: {tls: $BACK}}]
 YAML
 rm -f "$W/config/hello.yaml"
-chmod 755 "$W"; mkdir -p "$W/www"
-head -c $((16 * 1024 * 1024)) /dev/zero >"$W/www/big"
-cat >"$W/nginx.conf" <<NGINX
-worker_processes 1;
-daemon off;
-error_log $W/nginx-error.log warn;
-pid $W/nginx.pid;
-worker_rlimit_nofile 20000;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  keepalive_requests 100000000;
-  sendfile on;
-  server {
-    listen 127.0.0.1:$BACK ssl backlog=4096;
-    ssl_certificate $W/httpbin.example.com.crt;
-    ssl_certificate_key $W/httpbin.example.com.key;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_session_cache shared:S:10m;
-    root $W/www;
-    location = / { return 200 "hello\n"; }
-  }
-}
-NGINX
-cat >"$W/haproxy.cfg" <<HAP
-global
-  nbthread 2
-  maxconn 8000
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 1h
-  timeout server 1h
-frontend passthrough
-  bind 127.0.0.1:$HAP backlog 4096
-  tcp-request inspect-delay 5s
-  tcp-request content accept if { req_ssl_hello_type 1 }
-  use_backend tls if { req.ssl_sni -i localhost }
-backend tls
-  server s1 127.0.0.1:$BACK
-HAP
+passthrough_peers "$W" $BACK $HAP # nginx.conf (TLS backend, /big) and haproxy.cfg
 
 nginx -c "$W/nginx.conf" -p "$W/" & NG=$!
 haproxy -f "$W/haproxy.cfg" -db >"$W/haproxy.log" 2>&1 & HA=$!
