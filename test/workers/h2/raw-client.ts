@@ -57,6 +57,22 @@ export class RawH2 {
     this.sock.end();
   }
 
+  /** Stop reading the socket (what the gateway sends backs up in the kernel, then in the gateway). */
+  pause(): void {
+    this.sock.pause();
+  }
+
+  resume(): void {
+    this.sock.resume();
+  }
+
+  /** Frames of `type` received. */
+  count(type: number): number {
+    let n = 0;
+    for (const f of this.frames) if (f.type === type) n++;
+    return n;
+  }
+
   stream(id: number): SeenStream {
     let s = this.streams.get(id);
     if (s === undefined) this.streams.set(id, (s = { fields: [], data: [], ended: false, rst: -1 }));
@@ -113,7 +129,7 @@ export class RawH2 {
   }
 
   private onData(d: Uint8Array): void {
-    this.buf = Buffer.concat([this.buf, d]);
+    this.buf = this.buf.length === 0 ? Buffer.from(d) : Buffer.concat([this.buf, d]);
     while (this.buf.length >= 9) {
       const len = this.buf.readUIntBE(0, 3);
       if (this.buf.length < 9 + len) break;

@@ -66,7 +66,7 @@ export class H2ClientSend {
     /** Our stream window (SETTINGS_INITIAL_WINDOW_SIZE). */
     protected readonly window: number,
   ) {
-    this.out = new FrameOut(sock, () => this.pump());
+    this.out = new FrameOut(sock, () => this.pump(), () => this.destroy()); // an upstream that makes us answer without reading: cut
   }
 
   /** Room for a new stream (the upstream's limit; the pool adds its own). */

@@ -11,8 +11,18 @@
 // thread, given up at the flush (its unused end given back): an idle
 // connection holds no buffer, and the pieces are never written twice, so a
 // bridge (TlsConn) may keep what it was handed.
+//
+// Frames other than DATA are not held back, so a peer that makes us answer
+// (PING, SETTINGS, a request answered by headers alone, a stream error) while
+// it does not read would grow the buffer without end. Counters bound it, as
+// Envoy's max_outbound_frames / max_outbound_control_frames do: the frames not
+// yet taken by the connection (this turn's and those of a write it did not
+// take whole) above MAX_FRAMES, the PING and SETTINGS acknowledgements and
+// RST_STREAMs among them above MAX_CONTROL, or their bytes above MAX_BYTES,
+// and the connection is cut at once (onFlood): a GOAWAY could not reach a
+// peer that does not read.
 import type { RawConn } from "../h2-duplex.ts";
-import { FRAME_HEAD, putHead } from "./frames.ts";
+import { ACK, DATA, FRAME_HEAD, PING, RST_STREAM, SETTINGS, putHead } from "./frames.ts";
 
 const SLAB = 256 * 1024;
 /** The smallest piece a turn takes. */
@@ -20,6 +30,12 @@ const PIECE = 16 * 1024;
 /** Bytes gathered in one turn above which DATA waits for the flush. */
 const TURN_HIGH = 512 * 1024;
 const EMPTY = Buffer.alloc(0);
+/** Frames (all but DATA) waiting for the connection above which it is cut (Envoy's max_outbound_frames). */
+export const MAX_FRAMES = 10_000;
+/** PING / SETTINGS acknowledgements and RST_STREAMs waiting above which it is cut (Envoy's max_outbound_control_frames). */
+export const MAX_CONTROL = 1_000;
+/** Bytes waiting for a connection that does not take them above which it is cut (DATA stops far below: TURN_HIGH). */
+export const MAX_BYTES = 16 * 1024 * 1024;
 
 let slab = Buffer.allocUnsafe(SLAB);
 let slabPos = 0;
@@ -51,11 +67,18 @@ export class FrameOut {
   private closed = false;
   /** end() came while bytes were waiting: end once they are written. */
   private endAfter = false;
+  // frames not taken by the connection yet: in buf (this turn's), and in pending (counted whole until it is all written)
+  private frames = 0;
+  private control = 0;
+  private pendFrames = 0;
+  private pendControl = 0;
 
   constructor(
     private readonly raw: RawConn,
     /** Called after a flush made room (drain, or the end of a turn): queued DATA may go. */
     private readonly onRoom: () => void,
+    /** Too much waits for a peer that does not read: the owner drops the connection (then drop() and terminate). */
+    private readonly onFlood: () => void = () => {},
   ) {}
 
   /** DATA should stay queued: the connection is backed up, or this turn gathered enough. */
@@ -73,6 +96,7 @@ export class FrameOut {
 
   /** A frame with payload p[ps, pe). */
   frame(type: number, flags: number, stream: number, p: Uint8Array | null, ps: number, pe: number): void {
+    if (this.closed) return;
     const n = pe - ps;
     this.reserve(FRAME_HEAD + n);
     putHead(this.buf, this.pos, n, type, flags, stream);
@@ -81,11 +105,13 @@ export class FrameOut {
       this.buf.set(p!.subarray(ps, pe), this.pos);
       this.pos += n;
     }
+    if (type !== DATA) this.count((flags & ACK) !== 0 ? type === PING || type === SETTINGS : type === RST_STREAM);
     this.schedule();
   }
 
   /** A frame whose 4-byte payload is `v` (RST_STREAM, WINDOW_UPDATE). */
   frame32(type: number, stream: number, v: number): void {
+    if (this.closed) return;
     this.reserve(FRAME_HEAD + 4);
     const b = this.buf;
     putHead(b, this.pos, 4, type, 0, stream);
@@ -95,13 +121,33 @@ export class FrameOut {
     b[p + 2] = (v >>> 8) & 0xff;
     b[p + 3] = v & 0xff;
     this.pos = p + 4;
+    this.count(type === RST_STREAM);
     this.schedule();
   }
 
-  /** Bytes written at pos by the caller (after reserve). */
+  /** Bytes written at pos by the caller (after reserve): one frame that is not DATA (a header block, or the client preface). */
   wrote(n: number): void {
+    if (this.closed) return;
     this.pos += n;
+    this.count(false);
     this.schedule();
+  }
+
+  /** A frame other than DATA went into buf: past a bound, the connection is cut. */
+  private count(control: boolean): void {
+    if (control && ++this.control + this.pendControl > MAX_CONTROL) return this.flood();
+    if (++this.frames + this.pendFrames > MAX_FRAMES) return this.flood();
+    if (this.pending !== null && this.pos + this.pending.length > MAX_BYTES) this.flood();
+  }
+
+  private flood(): void {
+    this.drop();
+    this.onFlood();
+  }
+
+  /** Frames (not DATA) waiting for the connection. For tests and debugging. */
+  get waiting(): number {
+    return this.frames + this.pendFrames;
   }
 
   schedule(): void {
@@ -125,9 +171,14 @@ export class FrameOut {
       giveBack(this.buf, n);
       this.buf = EMPTY;
       this.pos = 0;
+      const frames = this.frames;
+      const control = this.control;
+      this.frames = this.control = 0;
       const took = this.raw.write(out);
       if (took < out.length) {
         this.pending = took > 0 ? out.subarray(took) : out;
+        this.pendFrames = frames;
+        this.pendControl = control;
         return false;
       }
     }
@@ -145,6 +196,7 @@ export class FrameOut {
       return;
     }
     this.pending = null;
+    this.pendFrames = this.pendControl = 0;
     if (this.write()) this.onRoom();
   }
 
@@ -167,5 +219,6 @@ export class FrameOut {
     this.pending = null;
     this.buf = EMPTY;
     this.pos = 0;
+    this.frames = this.control = this.pendFrames = this.pendControl = 0;
   }
 }

@@ -39,9 +39,12 @@ export abstract class SessionSend {
   protected resetIds = new Set<number>();
   protected dead = false;
 
-  constructor(raw: RawConn) {
-    this.out = new FrameOut(raw, this.room);
+  constructor(protected readonly raw: RawConn) {
+    this.out = new FrameOut(raw, this.room, () => this.flooded());
   }
+
+  /** Too many frames wait for a client that does not read them (out.ts): cut at once. */
+  protected abstract flooded(): void;
 
   /** A stream closed: the connection may be done (after GOAWAY). */
   protected abstract maybeFinish(): void;

@@ -512,6 +512,14 @@ export class H2Session extends SessionSend {
     this.closeAll();
   }
 
+  protected flooded(): void {
+    if (this.dead) return;
+    this.dead = true;
+    this.rest = null;
+    this.raw.terminate();
+    this.closeAll();
+  }
+
   /** The connection closed under us. */
   closed(): void {
     this.dead = true;

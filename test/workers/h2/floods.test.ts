@@ -1,0 +1,120 @@
+// Hostile HTTP/2 traffic on gangway's own codec (workers/http/h2/), on a real
+// worker over loopback, driven with raw frames: floods of frames we must
+// answer from a client that does not read (the output stays bounded: the
+// connection is cut), floods of frames that cost us work and carry nothing
+// (empty DATA / HEADERS / CONTINUATION, PRIORITY, WINDOW_UPDATE: GOAWAY
+// ENHANCE_YOUR_CALM), as Envoy's HTTP/2 protocol constraints do.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { WorkerHarness } from "../harness.ts";
+import { cluster, dest, forward, freePort, listener, prefix, snapshot, uriMatch, virtualHost } from "../snapshot-fixture.ts";
+import { DATA, END_STREAM, GOAWAY, HEADERS, PING, SETTINGS, WINDOW_UPDATE, frame, request } from "../edge/h2-raw.ts";
+import { RawH2, settings, u32 } from "./raw-client.ts";
+
+const ENHANCE_YOUR_CALM = 11;
+const PRIORITY = 2;
+const CONTINUATION = 9;
+const ENDLESS = 24 * 1024 * 1024;
+let produced = 0;
+
+const up = Bun.serve({
+  port: 0,
+  hostname: "127.0.0.1",
+  async fetch(req) {
+    const path = new URL(req.url).pathname;
+    if (path === "/endless") {
+      produced = 0;
+      const chunk = Buffer.alloc(64 * 1024, 0x65);
+      return new Response(new ReadableStream({ pull(c) { if (produced >= ENDLESS) return c.close(); produced += chunk.length; c.enqueue(chunk); } }), { headers: { "content-length": String(ENDLESS) } });
+    }
+    if (path === "/small") return new Response("s".repeat(40_000));
+    if (path === "/echo") return new Response(await req.arrayBuffer());
+    return new Response("ok");
+  },
+});
+let w: WorkerHarness;
+let port = 0;
+
+beforeAll(async () => {
+  w = new WorkerHarness({ streamIdleTimeoutMs: 60_000 });
+  port = freePort();
+  const routes = [{ name: "all", match: [uriMatch(prefix("/"))], action: forward([dest("up")]) }];
+  await w.apply(snapshot([listener(port, [virtualHost(["x"], routes)])], [cluster("up", [["127.0.0.1", up.port!]])]));
+});
+afterAll(() => {
+  w.stop();
+  up.stop(true);
+});
+
+const ping = (i: number) => {
+  const p = Buffer.alloc(8);
+  p.writeUInt32BE(i, 4);
+  return frame(PING, 0, 0, p);
+};
+
+/**
+ * A client that stops reading once the gateway's output has backed up (a
+ * 24 MB response with every window open fills the kernel's buffers), then
+ * sends `frames`; it reads again and returns what came.
+ */
+async function backedUp(...frames: Buffer[]): Promise<RawH2> {
+  const c = await RawH2.open(port);
+  c.send(frame(SETTINGS, 0, 0, settings([[4, 0x7fffffff]])), frame(WINDOW_UPDATE, 0, 0, u32(0x7fffffff - 65535)));
+  c.pause();
+  c.send(request(1, "/endless"));
+  // the upstream stops being read once the gateway's socket and the stream's queue are full
+  let last = -1;
+  for (let i = 0, same = 0; i < 100 && same < 3; i++) {
+    same = produced === last && produced > 0 ? same + 1 : 0;
+    last = produced;
+    await Bun.sleep(150);
+  }
+  expect(produced).toBeLessThan(ENDLESS);
+  c.send(...frames);
+  await Bun.sleep(300);
+  c.resume();
+  return c;
+}
+
+describe("frames we must answer, from a client that does not read", () => {
+  test("a PING flood: cut after 1000 acknowledgements wait, not all 5000 answered", async () => {
+    const pings = Array.from({ length: 5000 }, (_, i) => ping(i));
+    const c = await backedUp(...pings);
+    expect(await c.until(() => c.closed, 10_000)).toBe(true);
+    expect(c.count(PING)).toBeLessThan(5000);
+    expect(c.body(1).length).toBeLessThan(ENDLESS);
+  }, 30_000);
+
+  test("a SETTINGS flood: cut after 1000 acknowledgements wait", async () => {
+    const s = Array.from({ length: 5000 }, () => frame(SETTINGS, 0, 0));
+    const c = await backedUp(...s);
+    expect(await c.until(() => c.closed, 10_000)).toBe(true);
+    expect(c.count(SETTINGS)).toBeLessThan(5000);
+  }, 30_000);
+
+  test("requests answered by headers alone (400), never read: cut after 10000 frames wait", async () => {
+    // a non-zero content-length on a request whose HEADERS end it: 400, headers only, no upstream
+    const one = await RawH2.open(port);
+    one.send(request(1, "/", [["content-length", "5"]]));
+    expect(await one.until(() => one.over(1))).toBe(true);
+    expect(one.status(1)).toBe(400);
+    one.close();
+    const reqs = Array.from({ length: 12_000 }, (_, i) => request(3 + 2 * i, "/", [["content-length", "5"]]));
+    const c = await backedUp(...reqs);
+    expect(await c.until(() => c.closed, 10_000)).toBe(true);
+    expect(c.count(HEADERS)).toBeLessThan(12_000);
+  }, 30_000);
+
+  test("a client that reads: 900 PINGs at a time, five times, all answered", async () => {
+    const c = await RawH2.open(port);
+    for (let k = 0; k < 5; k++) {
+      c.send(...Array.from({ length: 900 }, (_, i) => ping(i)));
+      if (!(await c.until(() => c.count(PING) === 900 * (k + 1)))) console.log("DBG", k, c.count(PING), c.closed, c.goaway, c.frames.length);
+      expect(c.count(PING)).toBe(900 * (k + 1));
+    }
+    c.send(request(1, "/small"));
+    expect(await c.until(() => c.over(1))).toBe(true);
+    expect(c.status(1)).toBe(200);
+    expect(c.closed).toBe(false);
+    c.close();
+  });
+});
