@@ -27,6 +27,7 @@ const up = Bun.serve({
       return new Response(new ReadableStream({ pull(c) { if (produced >= ENDLESS) return c.close(); produced += chunk.length; c.enqueue(chunk); } }), { headers: { "content-length": String(ENDLESS) } });
     }
     if (path === "/small") return new Response("s".repeat(40_000));
+    if (path === "/silent") return new Promise<Response>(() => {});
     if (path === "/echo") return new Response(await req.arrayBuffer());
     return new Response("ok");
   },
@@ -115,6 +116,71 @@ describe("frames we must answer, from a client that does not read", () => {
     expect(await c.until(() => c.over(1))).toBe(true);
     expect(c.status(1)).toBe(200);
     expect(c.closed).toBe(false);
+    c.close();
+  });
+});
+
+/** Send `frames` after the preface and SETTINGS; expect GOAWAY(ENHANCE_YOUR_CALM) and the connection closed. */
+async function calmed(...frames: Buffer[]): Promise<void> {
+  const c = await RawH2.open(port);
+  c.send(...frames);
+  expect(await c.until(() => c.closed, 5000)).toBe(true);
+  expect(c.goaway).toBe(ENHANCE_YOUR_CALM);
+}
+
+/** Send `frames`, then a GET on `next`: it is served and the connection stays. */
+async function served(next: number, ...frames: Buffer[]): Promise<RawH2> {
+  const c = await RawH2.open(port);
+  c.send(...frames, request(next, "/small"));
+  expect(await c.until(() => c.over(next))).toBe(true);
+  expect(c.status(next)).toBe(200);
+  expect(c.closed).toBe(false);
+  expect(c.goaway).toBe(-1);
+  return c;
+}
+
+const post = (id: number, path = "/echo") => request(id, path, [], "POST", false);
+const data = (id: number, n: number, end = false) => frame(DATA, end ? END_STREAM : 0, id, Buffer.alloc(n, 0x61));
+const padded = (id: number) => frame(DATA, 0x8, id, Buffer.from([3, 0, 0, 0])); // no data, 3 bytes of padding
+const prio = (id: number, dep: number) => frame(PRIORITY, 0, id, Buffer.from([0, 0, 0, dep, 15]));
+const win = (id: number, n: number) => frame(WINDOW_UPDATE, 0, id, u32(n));
+
+describe("frames that carry nothing (Envoy's protocol constraints)", () => {
+  test("two empty DATA frames in a row: GOAWAY ENHANCE_YOUR_CALM", () => calmed(post(1), data(1, 0), data(1, 0)));
+
+  test("DATA frames of padding only count as empty", () => calmed(post(1), padded(1), padded(1)));
+
+  test("an empty HEADERS (no END_STREAM) then empty CONTINUATIONs: GOAWAY ENHANCE_YOUR_CALM", () =>
+    calmed(frame(HEADERS, 0, 1), frame(CONTINUATION, 0, 1)));
+
+  test("an empty DATA between payloads, and an empty DATA with END_STREAM: served", async () => {
+    const c = await served(3, post(1), data(1, 0), data(1, 5), data(1, 0), data(1, 0, true));
+    expect(await c.until(() => c.over(1))).toBe(true);
+    expect(c.body(1)).toBe("aaaaa");
+    c.close();
+  });
+
+  test("PRIORITY frames past 100 per stream opened: GOAWAY ENHANCE_YOUR_CALM", () =>
+    calmed(...Array.from({ length: 101 }, (_, i) => prio(2 * i + 1, 0))));
+
+  test("100 PRIORITY frames, then a request: served", async () => (await served(1, ...Array.from({ length: 100 }, (_, i) => prio(2 * i + 3, 0)))).close());
+
+  test("WINDOW_UPDATE frames with no DATA sent: past 1 + 2 per stream, GOAWAY ENHANCE_YOUR_CALM", () =>
+    calmed(post(1, "/silent"), ...Array.from({ length: 4 }, () => win(0, 1))));
+
+  test("a client that reads a large response, giving back each DATA frame's bytes on the stream and the connection: served to the end", async () => {
+    const c = await RawH2.open(port);
+    c.send(request(3, "/small"));
+    let given = 0;
+    expect(
+      await c.until(() => {
+        // a WINDOW_UPDATE per DATA frame, on the stream and on the connection, as some clients do
+        for (; given < c.count(DATA); given++) c.send(win(3, 16_384), win(0, 16_384));
+        return c.over(3);
+      }, 10_000),
+    ).toBe(true);
+    expect(c.body(3).length).toBe(40_000);
+    expect(c.goaway).toBe(-1);
     c.close();
   });
 });

@@ -38,6 +38,8 @@ export abstract class SessionSend {
   private closing: ServerStream[] = [];
   protected resetIds = new Set<number>();
   protected dead = false;
+  /** DATA frames sent (the WINDOW_UPDATEs a client may send grow with them). */
+  protected dataSent = 0;
 
   constructor(protected readonly raw: RawConn) {
     this.out = new FrameOut(raw, this.room, () => this.flooded());
@@ -117,6 +119,7 @@ export abstract class SessionSend {
       if (n > max) n = max;
       const fin = n === st.queued && st.endQueued && !st.waitTrailers && st.trailers === null;
       out.frame(F.DATA, fin ? F.END_STREAM : 0, st.id, b, off, off + n);
+      this.dataSent++;
       st.sendWindow -= n;
       this.connSend -= n;
       st.queued -= n;
@@ -143,7 +146,10 @@ export abstract class SessionSend {
         st.trailers = null;
         // no fields: an empty DATA ends the stream instead of an empty HEADERS (as node:http2 did)
         if (hasFields(t)) this.sendHeaders(st, t, true);
-        else out.frame(F.DATA, F.END_STREAM, st.id, null, 0, 0);
+        else {
+          out.frame(F.DATA, F.END_STREAM, st.id, null, 0, 0);
+          this.dataSent++;
+        }
         this.localEnd(st);
       } else if (st.waitTrailers) {
         if (st.sink !== null && !st.askedTrailers) {
@@ -153,6 +159,7 @@ export abstract class SessionSend {
         return;
       } else {
         out.frame(F.DATA, F.END_STREAM, st.id, null, 0, 0);
+        this.dataSent++;
         this.localEnd(st);
       }
     }

@@ -34,6 +34,14 @@ const MAX_BLOCK_BYTES = 2 * MAX_HEADER_LIST;
 const MAX_BLOCK_FRAMES = 64;
 /** Streams the client reset before their response was done, above which (and half of all streams) the connection is closed (CVE-2023-44487). */
 const PREMATURE_RESETS = 100;
+// Frames that carry nothing yet cost us work, bounded as Envoy's HTTP/2 protocol constraints (with
+// its defaults); past a bound the connection ends with GOAWAY ENHANCE_YOUR_CALM:
+/** DATA, HEADERS or CONTINUATION frames in a row with no payload (padding aside) and no END_STREAM (max_consecutive_inbound_frames_with_empty_payload). */
+const EMPTY_IN_A_ROW = 1;
+/** PRIORITY frames per header block received, plus this many (max_inbound_priority_frames_per_stream). */
+const PRIORITY_PER_STREAM = 100;
+/** WINDOW_UPDATE frames per DATA frame sent (max_inbound_window_update_frames_per_data_frame_sent); also 2 per header block received, and 1. */
+const WINDOW_UPDATES_PER_DATA = 10;
 /** Ranges of skipped stream ids kept (clients open ids in order; past this many skips, a skipped id counts as closed). */
 const SKIPS_KEPT = 32;
 
@@ -86,6 +94,11 @@ export class H2Session extends SessionSend {
   private prefaceSettings = false;
   /** Stream ids the client skipped over, as [first, last] pairs (at most SKIPS_KEPT pairs): never opened, so a HEADERS naming one is PROTOCOL_ERROR (§5.1.1), not STREAM_CLOSED. */
   private skipped: number[] = [];
+  // the inbound constraints' counters
+  private emptyRun = 0;
+  private blocks = 0;
+  private priorities = 0;
+  private windowUpdates = 0;
 
   constructor(
     raw: RawConn,
@@ -183,6 +196,7 @@ export class H2Session extends SessionSend {
       if (pad > de - ds) return this.fail(F.PROTOCOL_ERROR);
       de -= pad;
     }
+    if (this.empty(de === ds && (flags & F.END_STREAM) === 0)) return;
     const st = this.streams.get(id);
     if (st === undefined) {
       // a stream we reset (or ignored after GOAWAY): its DATA was in flight; any other closed stream: §5.1
@@ -223,9 +237,21 @@ export class H2Session extends SessionSend {
     if (end) this.remoteEnd(st);
   }
 
+  /** A DATA, HEADERS or CONTINUATION frame: `empty` (no payload, no END_STREAM) too many times in a row ends the connection; true then. */
+  private empty(empty: boolean): boolean {
+    if (!empty) {
+      this.emptyRun = 0;
+      return false;
+    }
+    if (++this.emptyRun <= EMPTY_IN_A_ROW) return false;
+    this.fail(F.ENHANCE_YOUR_CALM);
+    return true;
+  }
+
   /** PRIORITY carries nothing we use (RFC 9113 §5.3.2), but a bad one is still an error. */
   private priority(b: Buffer, s: number, len: number, id: number): void {
     if (id === 0) return this.fail(F.PROTOCOL_ERROR);
+    if (++this.priorities > PRIORITY_PER_STREAM * (1 + this.blocks)) return this.fail(F.ENHANCE_YOUR_CALM);
     // a length other than 5 (§6.3) or a stream depending on itself (§5.3.1): a stream error
     const code = len !== 5 ? F.FRAME_SIZE_ERROR : F.u31(b, s) === id ? F.PROTOCOL_ERROR : F.NO_ERROR;
     if (code === F.NO_ERROR) return;
@@ -290,6 +316,7 @@ export class H2Session extends SessionSend {
       selfDependent = F.u31(b, hs) === id;
       hs += 5;
     }
+    if (this.empty(he === hs && (flags & F.END_STREAM) === 0)) return;
     if ((flags & F.END_HEADERS) !== 0) return this.block(id, flags, b, hs, he, selfDependent);
     this.contId = id;
     this.contFlags = flags | (selfDependent ? 0x100 : 0);
@@ -299,6 +326,7 @@ export class H2Session extends SessionSend {
 
   private continuation(b: Buffer, s: number, e: number, flags: number, id: number): void {
     if (this.contId === 0 || id !== this.contId) return this.fail(F.PROTOCOL_ERROR);
+    if (this.empty(e === s)) return;
     this.contBytes += e - s;
     this.contParts.push(b.subarray(s, e));
     if (this.contBytes > MAX_BLOCK_BYTES || this.contParts.length > MAX_BLOCK_FRAMES) return this.fail(F.ENHANCE_YOUR_CALM);
@@ -314,6 +342,7 @@ export class H2Session extends SessionSend {
   /** A complete header block for stream `id`. */
   private block(id: number, flags: number, b: Buffer, s: number, e: number, selfDependent: boolean): void {
     fieldCount = 0;
+    this.blocks++;
     let size: number;
     try {
       size = this.decoder.decode(b, s, e, emit, MAX_HEADER_LIST);
@@ -416,6 +445,7 @@ export class H2Session extends SessionSend {
   private windowUpdate(b: Buffer, s: number, len: number, id: number): void {
     if (len !== 4) return this.fail(F.FRAME_SIZE_ERROR);
     const inc = F.u31(b, s);
+    if (++this.windowUpdates > 1 + 2 * (this.blocks + WINDOW_UPDATES_PER_DATA * this.dataSent)) return this.fail(F.ENHANCE_YOUR_CALM);
     if (id === 0) {
       if (inc === 0) return this.fail(F.PROTOCOL_ERROR);
       this.connSend += inc;
