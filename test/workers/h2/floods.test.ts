@@ -184,3 +184,54 @@ describe("frames that carry nothing (Envoy's protocol constraints)", () => {
     c.close();
   });
 });
+
+/** An HPACK integer with a `bits`-bit prefix whose first octet carries `mask`. */
+function hpackInt(mask: number, bits: number, v: number): number[] {
+  const max = (1 << bits) - 1;
+  if (v < max) return [mask | v];
+  const out = [mask | max];
+  v -= max;
+  while (v >= 128) {
+    out.push((v & 0x7f) | 0x80);
+    v = Math.floor(v / 128);
+  }
+  out.push(v);
+  return out;
+}
+
+/** A literal field with incremental indexing and a new name (RFC 7541 §6.2.1). */
+function indexed(name: string, value: string): Buffer {
+  return Buffer.from([0x40, ...hpackInt(0, 7, name.length), ...Buffer.from(name), ...hpackInt(0, 7, value.length), ...Buffer.from(value)]);
+}
+
+// GET http / with :authority x (a literal never indexed, so the dynamic table keeps its order)
+const PSEUDO = Buffer.from([0x82, 0x86, 0x84, 0x01, 0x01, 0x78]);
+
+describe("HPACK", () => {
+  test("a block of one-octet references to a 4 kB dynamic entry (a 64 MB header list): 431 on that stream, the connection goes on", async () => {
+    const c = await RawH2.open(port);
+    const big = "v".repeat(4000);
+    c.send(frame(HEADERS, END_STREAM | 4, 1, Buffer.concat([PSEUDO, indexed("x-big", big)])));
+    expect(await c.until(() => c.over(1))).toBe(true);
+    expect(c.status(1)).toBe(200);
+    // index 62: the newest dynamic entry, x-big, 16000 times
+    c.send(frame(HEADERS, END_STREAM | 4, 3, Buffer.concat([PSEUDO, Buffer.alloc(16_000, 0x80 | 62)])));
+    expect(await c.until(() => c.over(3))).toBe(true);
+    expect(c.status(3)).toBe(431);
+    c.send(request(5, "/small"));
+    expect(await c.until(() => c.over(5))).toBe(true);
+    expect(c.status(5)).toBe(200);
+    c.close();
+  });
+
+  test("a block of 16000 dynamic table size updates: the stream is refused (no fields), the connection goes on", async () => {
+    const c = await RawH2.open(port);
+    c.send(frame(HEADERS, END_STREAM | 4, 1, Buffer.alloc(16_000, 0x20)));
+    expect(await c.until(() => c.over(1))).toBe(true);
+    expect(c.stream(1).rst).toBe(1);
+    c.send(request(3, "/small"));
+    expect(await c.until(() => c.over(3))).toBe(true);
+    expect(c.status(3)).toBe(200);
+    c.close();
+  });
+});
