@@ -1,5 +1,5 @@
-// A raw-frame HTTP/2 upstream for the client codec's tests: it sends an empty
-// SETTINGS on connect, skips the client preface, and hands each request's
+// A raw-frame HTTP/2 upstream for the client codec's tests: it sends a
+// SETTINGS on connect (empty, or the payload given), skips the client preface, and hands each request's
 // HEADERS (the stream id and the header block payload) to `onRequest`, which
 // writes whatever frames the test needs; other frames are read and dropped.
 import type { Socket, TCPSocketListener } from "bun";
@@ -15,6 +15,7 @@ export interface RawUpstreamState {
 export function rawH2Upstream(
   onRequest: (sock: Socket<RawUpstreamState>, id: number, payload: Buffer) => void,
   onOpen: () => void = () => {},
+  settings: Uint8Array = new Uint8Array(0),
 ): TCPSocketListener<RawUpstreamState> {
   return Bun.listen<RawUpstreamState>({
     hostname: "127.0.0.1",
@@ -23,7 +24,7 @@ export function rawH2Upstream(
       open(sock) {
         onOpen();
         sock.data = { buf: Buffer.alloc(0), pre: false };
-        sock.write(frame(SETTINGS, 0, 0));
+        sock.write(frame(SETTINGS, 0, 0, settings));
       },
       data(sock, d) {
         const st = sock.data;

@@ -35,6 +35,8 @@ const BLOCK_MAX = 256 * 1024;
 /** The last client stream id (2^31 - 1): a session that reaches it takes no more streams. */
 const LAST_ID = 0x7fffffff;
 const UPPER = /[A-Z]/;
+/** SETTINGS_MAX_HEADER_LIST_SIZE not announced. */
+const UNLIMITED = 0xffffffff;
 
 // one scratch for every session's HEADERS (encoded and framed at once, never held)
 let blockBuf = new Uint8Array(16 * 1024);
@@ -106,8 +108,18 @@ export class H2ClientSend {
     return s;
   }
 
-  /** Encodes `count` fields (names/values) and frames them as HEADERS (+ CONTINUATION) of stream `id`. */
+  /**
+   * Encodes `count` fields (names/values) and frames them as HEADERS (+ CONTINUATION) of stream `id`;
+   * false, nothing sent, when the block is over BLOCK_MAX or the header list over the upstream's
+   * SETTINGS_MAX_HEADER_LIST_SIZE (it said it would refuse it: the try fails here instead).
+   */
   protected headers(id: number, count: number, endStream: boolean): boolean {
+    const maxList = this.peer.maxHeaderListSize;
+    if (maxList !== UNLIMITED) {
+      let size = 0;
+      for (let i = 0; i < count; i++) size += names[i]!.length + values[i]!.length + 32; // RFC 9113 §6.5.2
+      if (size > maxList) return false;
+    }
     let len = this.encoder.encode(names, values, count, blockBuf, 0);
     while (len < 0) {
       if (blockBuf.length >= BLOCK_MAX) return false;
