@@ -85,8 +85,10 @@ export class H2Stream implements ExchangeConn {
   /** The exchange while it runs; null once it is over. */
   ex: Exchange | null = null;
   lastActive = coarseNow;
-  /** The exchange is over (timeouts.ts: a stream still congested then is a client not reading). */
-  ending = false;
+  /** The exchange is over. */
+  private done = false;
+  /** Bytes queued on the stream when the stream idle timeout last looked (after the exchange). */
+  private lastQueued = -1;
   /** The stream is closed or reset: nothing more is written. */
   private over = false;
   /** The client ended its side. */
@@ -147,7 +149,22 @@ export class H2Stream implements ExchangeConn {
     return this.owner.parent.drainStart;
   }
   get congested(): boolean {
-    return !this.over && this.stream.writableLength > HIGH_WATER;
+    if (!this.done) return !this.over && this.stream.writableLength > HIGH_WATER;
+    // the exchange is over, its response maybe still queued behind the client's windows: timeouts.ts asks
+    // once the stream was idle for the stream idle timeout; a queue that moved since the last look is a
+    // slow reader (idle from now), one that did not is a client that does not read (reset)
+    // (node:http2, GANGWAY_H2=node, shows no queue that moves as the client reads: not watched)
+    const st = this.stream;
+    const q = st.destroyed || st.exactClose !== true ? 0 : st.writableLength;
+    if (q === 0 || q === this.lastQueued) return q > 0;
+    this.lastQueued = q;
+    this.lastActive = coarseNow;
+    return false;
+  }
+
+  /** Nothing more to watch: the exchange is over and its response out (timeouts.ts). */
+  get ending(): boolean {
+    return this.done && (this.stream.destroyed || this.stream.writableLength === 0);
   }
 
   /** Run the request `h` (h2-request.ts made it from the stream's headers); `status`: what the HTTP/1.1 rules answer it with, or 0. */
@@ -227,6 +244,14 @@ export class H2Stream implements ExchangeConn {
   }
 
   abort(): void {
+    if (this.done) {
+      // the exchange is over, its response still queued: a client that does not read it
+      const st = this.stream;
+      if (st.destroyed) return;
+      if (st.exactClose === true) st.close(NGHTTP2_INTERNAL_ERROR);
+      else st.destroy(RESET);
+      return;
+    }
     this.reset(NGHTTP2_INTERNAL_ERROR);
   }
 
@@ -272,7 +297,8 @@ export class H2Stream implements ExchangeConn {
 
   exchangeDone(_ex: object, _close: boolean): void {
     this.ex = null;
-    this.ending = true;
+    this.done = true;
+    this.lastQueued = this.stream.destroyed ? 0 : this.stream.writableLength;
     this.lastActive = coarseNow;
     if (this.over) return;
     // no response head came, or a chunked body was cut short: the client must not take it as complete

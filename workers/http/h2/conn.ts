@@ -3,7 +3,7 @@
 // becomes an H2Stream (the client side of an exchange) over its
 // ServerStream, or is answered at once (malformed: reset; a status the
 // HTTP/2 rules give before any exchange: headers only).
-import { reportError } from "../../context.ts";
+import { options, reportError } from "../../context.ts";
 import type { RawConn } from "../h2-duplex.ts";
 import { LATE, STREAM_RESET, streamBody, streamRequestFields } from "../h2-request.ts";
 import { H2Stream, type H2Parent, type StreamOwner } from "../h2-stream.ts";
@@ -20,7 +20,7 @@ export class OwnH2Conn implements StreamOwner, H2Conn, SessionHandler {
   readonly streams = new Set<H2Stream>();
 
   constructor(readonly parent: H2Parent) {
-    this.session = new H2Session(parent.socket as RawConn, this);
+    this.session = new H2Session(parent.socket as RawConn, this, options.requestHeadersTimeoutMs);
   }
 
   feed(b: Buffer): void {

@@ -100,9 +100,14 @@ export class H2Session extends SessionSend {
   private priorities = 0;
   private windowUpdates = 0;
 
+  /** A header block left open (HEADERS without END_HEADERS) this long ends the connection; 0: never. */
+  private blockTimer: ReturnType<typeof setTimeout> | null = null;
+
   constructor(
     raw: RawConn,
     private readonly handler: SessionHandler,
+    /** The request head timeout (--request-headers-timeout): how long a header block may stay open across CONTINUATION frames. */
+    private readonly headTimeoutMs = 0,
   ) {
     super(raw);
     const out = this.out;
@@ -322,6 +327,20 @@ export class H2Session extends SessionSend {
     this.contFlags = flags | (selfDependent ? 0x100 : 0);
     this.contParts = [b.subarray(hs, he)];
     this.contBytes = he - hs;
+    // rare (a head over 16 kB, or a client splitting it): a timer, not a check per frame
+    if (this.headTimeoutMs > 0) this.blockTimer = setTimeout(this.blockLate, this.headTimeoutMs);
+  }
+
+  /** A header block still open at the request head timeout: the HPACK state cannot go on without it, the connection ends. */
+  private readonly blockLate = (): void => {
+    this.blockTimer = null;
+    if (this.contId !== 0) this.fail(F.ENHANCE_YOUR_CALM);
+  };
+
+  private stopBlockTimer(): void {
+    if (this.blockTimer === null) return;
+    clearTimeout(this.blockTimer);
+    this.blockTimer = null;
   }
 
   private continuation(b: Buffer, s: number, e: number, flags: number, id: number): void {
@@ -333,6 +352,7 @@ export class H2Session extends SessionSend {
     if ((flags & F.END_HEADERS) === 0) return;
     const block = Buffer.concat(this.contParts, this.contBytes);
     const f = this.contFlags;
+    this.stopBlockTimer();
     this.contId = 0;
     this.contParts = [];
     this.contBytes = 0;
@@ -538,6 +558,7 @@ export class H2Session extends SessionSend {
     this.sendGoaway(code);
     this.dead = true;
     this.rest = null;
+    this.stopBlockTimer();
     this.out.end();
     this.closeAll();
   }
@@ -546,6 +567,7 @@ export class H2Session extends SessionSend {
     if (this.dead) return;
     this.dead = true;
     this.rest = null;
+    this.stopBlockTimer();
     this.raw.terminate();
     this.closeAll();
   }
@@ -554,6 +576,7 @@ export class H2Session extends SessionSend {
   closed(): void {
     this.dead = true;
     this.rest = null;
+    this.stopBlockTimer();
     this.out.drop();
     this.closeAll();
   }
