@@ -235,3 +235,37 @@ describe("HPACK", () => {
     c.close();
   });
 });
+
+describe("resets the client makes us send (MadeYouReset, CVE-2025-8671)", () => {
+  test("streams reset by us for a WINDOW_UPDATE of 0 while their exchange runs: past 100 (and half the streams), GOAWAY ENHANCE_YOUR_CALM", async () => {
+    const c = await RawH2.open(port);
+    const frames: Buffer[] = [];
+    for (let i = 0; i < 150; i++) frames.push(request(2 * i + 1, "/silent"), win(2 * i + 1, 0));
+    c.send(...frames);
+    expect(await c.until(() => c.closed, 5000)).toBe(true);
+    expect(c.goaway).toBe(ENHANCE_YOUR_CALM);
+  });
+
+  test("streams reset by us for DATA past their content-length: the same", async () => {
+    const c = await RawH2.open(port);
+    const frames: Buffer[] = [];
+    for (let i = 0; i < 150; i++) frames.push(request(2 * i + 1, "/echo", [["content-length", "1"]], "POST", false), data(2 * i + 1, 5));
+    c.send(...frames);
+    expect(await c.until(() => c.closed, 5000)).toBe(true);
+    expect(c.goaway).toBe(ENHANCE_YOUR_CALM);
+  });
+
+  test("110 such resets among twice as many streams answered: the connection goes on", async () => {
+    const c = await RawH2.open(port);
+    const frames: Buffer[] = [];
+    // each reset stream between two answered at once (400: a content-length on a request without a body)
+    const answered = (id: number) => request(id, "/", [["content-length", "5"]]);
+    for (let i = 0; i < 110; i++) frames.push(answered(6 * i + 1), request(6 * i + 3, "/silent"), win(6 * i + 3, 0), answered(6 * i + 5));
+    c.send(...frames, request(661, "/small"));
+    expect(await c.until(() => c.over(661), 5000)).toBe(true);
+    expect(c.status(661)).toBe(200);
+    expect(c.stream(3).rst).toBe(1);
+    expect(c.goaway).toBe(-1);
+    c.close();
+  });
+});

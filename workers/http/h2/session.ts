@@ -492,6 +492,20 @@ export class H2Session extends SessionSend {
     this.calm();
   }
 
+  /**
+   * A stream reset by us: one the client's protocol error made us reset before its response was
+   * done counts as a premature reset too ("MadeYouReset", CVE-2025-8671: a WINDOW_UPDATE of 0, DATA
+   * past the window or the content-length... reset the stream while its exchange goes on upstream,
+   * and the client may open another at once, as with its own resets).
+   */
+  override resetStream(st: ServerStream, code: number): void {
+    if (st.isClosed) return;
+    const fault = code === F.PROTOCOL_ERROR || code === F.FLOW_CONTROL_ERROR || code === F.STREAM_CLOSED || code === F.FRAME_SIZE_ERROR;
+    if (fault && (!st.localEnded || st.queued > 0)) this.premature++;
+    super.resetStream(st, code);
+    if (fault) this.calm();
+  }
+
   /** Rapid reset (CVE-2023-44487): a client that mostly opens streams to reset them is sent away. */
   private calm(): void {
     if (this.premature >= PREMATURE_RESETS && this.premature * 2 >= this.opened) this.fail(F.ENHANCE_YOUR_CALM);
