@@ -78,7 +78,11 @@ export class H2Session extends SessionSend {
   private connRecv = CONN_WINDOW;
   private connUnacked = 0;
   private prefaceAt = 0;
+  /** Under a frame head's bytes, kept for the next read. */
   private rest: Buffer | null = null;
+  /** A frame being gathered (its head came, not all its payload): part[0, partAt) so far. */
+  private part: Buffer | null = null;
+  private partAt = 0;
   // the header block being assembled across CONTINUATION frames
   private contId = 0;
   private contFlags = 0;
@@ -120,8 +124,18 @@ export class H2Session extends SessionSend {
     if (this.dead) return;
     let buf = b;
     let p = 0;
-    if (this.rest !== null) {
-      buf = Buffer.concat([this.rest, b]);
+    const part = this.part;
+    if (part !== null) {
+      // the rest of a frame whose head came: into its buffer, each byte copied once
+      const n = Math.min(part.length - this.partAt, b.length);
+      b.copy(part, this.partAt, 0, n);
+      this.partAt += n;
+      if (this.partAt < part.length) return;
+      this.part = null;
+      this.frame(part, 0, part.length - F.FRAME_HEAD);
+      p = n;
+    } else if (this.rest !== null) {
+      buf = Buffer.concat([this.rest, b]); // under 9 bytes kept
       this.rest = null;
     }
     if (this.prefaceAt < F.PREFACE_LEN) {
@@ -138,7 +152,18 @@ export class H2Session extends SessionSend {
       this.frame(buf, p, len);
       p += F.FRAME_HEAD + len;
     }
-    if (!this.dead && p < buf.length) this.rest = buf.subarray(p);
+    if (this.dead || p === buf.length) return;
+    const left = buf.length - p;
+    if (left < F.FRAME_HEAD) {
+      this.rest = buf.subarray(p);
+      return;
+    }
+    // a frame's head without all its payload: a buffer of the frame's size gathers it (a client
+    // sending a frame a few bytes at a time costs a copy per byte, not one of all it sent so far)
+    const whole = Buffer.allocUnsafe(F.FRAME_HEAD + F.frameLength(buf, p));
+    buf.copy(whole, 0, p);
+    this.part = whole;
+    this.partAt = left;
   }
 
   private frame(b: Buffer, p: number, len: number): void {
@@ -571,7 +596,7 @@ export class H2Session extends SessionSend {
     this.goawaySent = true;
     this.sendGoaway(code);
     this.dead = true;
-    this.rest = null;
+    this.rest = this.part = null;
     this.stopBlockTimer();
     this.out.end();
     this.closeAll();
@@ -580,7 +605,7 @@ export class H2Session extends SessionSend {
   protected flooded(): void {
     if (this.dead) return;
     this.dead = true;
-    this.rest = null;
+    this.rest = this.part = null;
     this.stopBlockTimer();
     this.raw.terminate();
     this.closeAll();
@@ -589,7 +614,7 @@ export class H2Session extends SessionSend {
   /** The connection closed under us. */
   closed(): void {
     this.dead = true;
-    this.rest = null;
+    this.rest = this.part = null;
     this.stopBlockTimer();
     this.out.drop();
     this.closeAll();
