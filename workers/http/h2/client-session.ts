@@ -50,6 +50,9 @@ export class H2ClientSession extends H2ClientSend {
 
   // input: an incomplete frame's bytes
   private inBuf: Buffer | null = null;
+  /** A frame being gathered (its head came, not all its payload): part[0, partAt) so far. */
+  private part: Buffer | null = null;
+  private partAt = 0;
   /** A header block in CONTINUATION frames: its stream, HEADERS flags and fragments. */
   private contStream = 0;
   private contFlags = 0;
@@ -89,11 +92,21 @@ export class H2ClientSession extends H2ClientSend {
   feed(d: Buffer): void {
     if (this.closed) return;
     let b = d;
-    if (this.inBuf !== null) {
-      b = Buffer.concat([this.inBuf, d]);
+    let p = 0;
+    const part = this.part;
+    if (part !== null) {
+      // the rest of a frame whose head came: into its buffer, each byte copied once
+      const k = Math.min(part.length - this.partAt, d.length);
+      d.copy(part, this.partAt, 0, k);
+      this.partAt += k;
+      if (this.partAt < part.length) return;
+      this.part = null;
+      this.frame(part[3]!, part[4]!, F.u31(part, 5), part, 9, part.length);
+      p = k;
+    } else if (this.inBuf !== null) {
+      b = Buffer.concat([this.inBuf, d]); // under 9 bytes kept
       this.inBuf = null;
     }
-    let p = 0;
     const n = b.length;
     while (n - p >= 9 && !this.closed) {
       const len = (b[p]! << 16) | (b[p + 1]! << 8) | b[p + 2]!;
@@ -105,7 +118,17 @@ export class H2ClientSession extends H2ClientSend {
       this.frame(type, flags, id, b, p + 9, p + 9 + len);
       p += 9 + len;
     }
-    if (p < n && !this.closed) this.inBuf = Buffer.from(b.subarray(p));
+    if (p === n || this.closed) return;
+    if (n - p < 9) {
+      this.inBuf = Buffer.from(b.subarray(p));
+      return;
+    }
+    // a frame's head without all its payload: gathered in one buffer of the frame's size (an
+    // upstream sending it a few bytes at a time costs a copy per byte, not one of all so far)
+    const whole = Buffer.allocUnsafe(9 + ((b[p]! << 16) | (b[p + 1]! << 8) | b[p + 2]!));
+    b.copy(whole, 0, p);
+    this.part = whole;
+    this.partAt = n - p;
   }
 
   private frame(type: number, flags: number, id: number, b: Buffer, s: number, e: number): void {
