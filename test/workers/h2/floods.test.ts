@@ -269,3 +269,31 @@ describe("resets the client makes us send (MadeYouReset, CVE-2025-8671)", () => 
     c.close();
   });
 });
+
+describe("RST_STREAM churn beyond rapid reset", () => {
+  test("RST_STREAM on 150 streams already answered, twice each: ignored (not premature), nothing sent back, the connection goes on", async () => {
+    const c = await RawH2.open(port);
+    for (let k = 0; k < 3; k++) {
+      const ids = Array.from({ length: 50 }, (_, i) => 100 * k + 2 * i + 1);
+      c.send(...ids.map((id) => request(id, "/")));
+      expect(await c.until(() => ids.every((id) => c.over(id)))).toBe(true);
+    }
+    const sentBefore = c.frames.length;
+    const resets: Buffer[] = [];
+    for (let k = 0; k < 3; k++) for (let i = 0; i < 50; i++) resets.push(frame(3, 0, 100 * k + 2 * i + 1, u32(8)), frame(3, 0, 100 * k + 2 * i + 1, u32(8)));
+    c.send(...resets, request(301, "/small"));
+    expect(await c.until(() => c.over(301))).toBe(true);
+    expect(c.status(301)).toBe(200);
+    expect(c.goaway).toBe(-1);
+    // only stream 301's response came after the resets
+    expect(c.frames.slice(sentBefore).every((f) => f.id === 301)).toBe(true);
+    c.close();
+  });
+
+  test("RST_STREAM on an idle stream: GOAWAY PROTOCOL_ERROR (§5.1)", async () => {
+    const c = await RawH2.open(port);
+    c.send(frame(3, 0, 7, u32(8)));
+    expect(await c.until(() => c.closed)).toBe(true);
+    expect(c.goaway).toBe(1);
+  });
+});
