@@ -30,6 +30,8 @@ export interface H2Parent {
   readonly remoteAddress: string;
   readonly localAddress: string;
   readonly drainStart: number;
+  /** When the connection was last active, for its idle close (listeners.ts); set by every read. */
+  lastActive: number;
 }
 
 /** What a stream needs of its connection. */

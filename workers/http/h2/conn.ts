@@ -3,7 +3,7 @@
 // becomes an H2Stream (the client side of an exchange) over its
 // ServerStream, or is answered at once (malformed: reset; a status the
 // HTTP/2 rules give before any exchange: headers only).
-import { options, reportError } from "../../context.ts";
+import { coarseNow, options, reportError } from "../../context.ts";
 import type { RawConn } from "../h2-duplex.ts";
 import { LATE, STREAM_RESET, streamBody, streamRequestFields } from "../h2-request.ts";
 import { H2Stream, type H2Parent, type StreamOwner } from "../h2-stream.ts";
@@ -18,6 +18,8 @@ const TOO_LARGE = { ":status": 431, "content-length": "0" };
 export class OwnH2Conn implements StreamOwner, H2Conn, SessionHandler {
   readonly session: H2Session;
   readonly streams = new Set<H2Stream>();
+  /** When the last stream ended (or the connection began to speak HTTP/2). */
+  private idleSince = coarseNow;
 
   constructor(readonly parent: H2Parent) {
     this.session = new H2Session(parent.socket as RawConn, this, options.requestHeadersTimeoutMs);
@@ -31,6 +33,9 @@ export class OwnH2Conn implements StreamOwner, H2Conn, SessionHandler {
       reportError("h2 session", err);
       this.session.fail(INTERNAL_ERROR);
     }
+    // no stream open: the read (PING, SETTINGS, WINDOW_UPDATE...) does not make the connection active, its
+    // idle time counts from its last stream, as Envoy's idle_timeout (a client pinging cannot keep it for ever)
+    if (this.streams.size === 0) this.parent.lastActive = this.idleSince;
   }
 
   goaway(): void {
@@ -51,6 +56,7 @@ export class OwnH2Conn implements StreamOwner, H2Conn, SessionHandler {
 
   streamClosed(s: H2Stream): void {
     this.streams.delete(s);
+    if (this.streams.size === 0) this.idleSince = coarseNow;
   }
 
   onRequest(st: ServerStream, names: readonly string[], values: readonly string[], n: number, endStream: boolean): void {
