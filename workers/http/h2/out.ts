@@ -145,11 +145,6 @@ export class FrameOut {
     this.onFlood();
   }
 
-  /** Frames (not DATA) waiting for the connection. For tests and debugging. */
-  get waiting(): number {
-    return this.frames + this.pendFrames;
-  }
-
   schedule(): void {
     if (this.scheduled || this.closed) return;
     this.scheduled = true;
