@@ -7,7 +7,10 @@
 # budget is visible, and the user-space part of the proxy's CPU (the rest is the kernel's:
 # the same sendto/recvfrom for every proxy). SPLICE=1 adds bench/http-proxy-splice.ts (2 Bun workers, raw L4 splice,
 # no HTTP): the most Bun's sockets can do here, the ceiling for any Bun proxy.
-# Usage: [SPLICE=1] bash bench/issue15-http1.sh [duration=8s] [connections=64] [rounds=3]
+# SPIN="1500 3000" (with SPLICE=1) adds one splice per value whose workers also spin that many ns
+# of pure computation per client read (rows spin1500, ...): what a user-space cost per request
+# alone takes from the ceiling, to compare with gangway's row.
+# Usage: [SPLICE=1 [SPIN="ns ..."]] bash bench/issue15-http1.sh [duration=8s] [connections=64] [rounds=3]
 # Needs: nginx, haproxy, wrk (apt-get install -y nginx-light haproxy wrk).
 set -e
 cd "$(dirname "$0")/.."
@@ -16,6 +19,8 @@ D=${1:-8s}; C=${2:-64}; R=${3:-3}
 W=$(mktemp -d /tmp/gangway-i15-http1.XXXXXX)
 UP=18280; GW=18281; NG=18282; HA=18283; ADMIN=18284; SP=18285
 NAMES="nginx haproxy gangway"; [ "${SPLICE:-0}" = 1 ] && NAMES="$NAMES splice"
+SPINS=; [ "${SPLICE:-0}" = 1 ] && SPINS=${SPIN:-}
+for ns in $SPINS; do NAMES="$NAMES spin$ns"; done
 
 cat >"$W/up.conf" <<NGINX
 worker_processes 1; daemon off; error_log $W/up-error.log warn; pid $W/up.pid;
@@ -85,15 +90,21 @@ $BUN src/main.ts --config "$W/config" --port-map 80:$GW --bind 127.0.0.1 --admin
   --workers 2 --access-log off >"$W/gangway.log" 2>&1 & GWP=$!
 SPP=
 if [ "${SPLICE:-0}" = 1 ]; then $BUN bench/http-proxy-splice.ts $SP $UP 2 >"$W/splice.log" 2>&1 & SPP=$!; fi
-trap 'kill $UPP $NGP $HAP $GWP $SPP 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
-for p in $GW $NG $HA ${SPP:+$SP}; do wait_http "http://127.0.0.1:$p/"; done
+declare -A SPIN_PORT SPIN_PID; SPIN_PIDS=; i=0
+for ns in $SPINS; do
+  i=$((i + 1)); SPIN_PORT[$ns]=$((SP + 10 + i))
+  SPLICE_SPIN_NS=$ns $BUN bench/http-proxy-splice.ts ${SPIN_PORT[$ns]} $UP 2 >"$W/spin$ns.log" 2>&1 & SPIN_PID[$ns]=$!
+  SPIN_PIDS="$SPIN_PIDS $!"
+done
+trap 'kill $UPP $NGP $HAP $GWP $SPP $SPIN_PIDS 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
+for p in $GW $NG $HA ${SPP:+$SP} ${SPIN_PORT[@]}; do wait_http "http://127.0.0.1:$p/"; done
 UPW=$(pgrep -P $UPP | tr '\n' ' ')
 NGW=$(pgrep -P $NGP | tr '\n' ' ')
 echo "load at start: $(cat /proc/loadavg)"
 declare -A RPS P99 CPU ERR UPC WRC USR
 for round in $(seq 1 "$R"); do
   for name in $NAMES; do
-    case $name in nginx) port=$NG pids=$NGW ;; haproxy) port=$HA pids=$HAP ;; gangway) port=$GW pids=$GWP ;; splice) port=$SP pids=$SPP ;; esac
+    case $name in nginx) port=$NG pids=$NGW ;; haproxy) port=$HA pids=$HAP ;; gangway) port=$GW pids=$GWP ;; splice) port=$SP pids=$SPP ;; spin*) port=${SPIN_PORT[${name#spin}]} pids=${SPIN_PID[${name#spin}]} ;; esac
     read -r rps p99 cpuus errs upus wrkus usrus < <(wrk_run_side "http://127.0.0.1:$port/" "$pids" "$UPW")
     printf "round %d %-8s req/s %9s  p99 %8s ms  cpu/req %4s us (user %3s)  upstream %3s us  wrk %3s us  errors %s  (load %s)\n" \
       "$round" $name "$rps" "$p99" "$cpuus" "$usrus" "$upus" "$wrkus" "$errs" "$(load1)"
