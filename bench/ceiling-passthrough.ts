@@ -6,7 +6,7 @@
 // side's close ends the other. No routing, no timers, no stats, no access log.
 // TIMERS=1 adds gangway's two timers per connection (hello deadline, connect timeout).
 // Usage: WORKERS=2 bun bench/ceiling-passthrough.ts LISTEN_PORT UPSTREAM_PORT
-import type { Socket } from "bun";
+import type { Socket, TCPSocketListenOptions } from "bun";
 import { parseClientHello } from "../workers/tls/client-hello.ts";
 
 interface Side {
@@ -92,17 +92,18 @@ function connectUp(c: Socket<Side>, upPort: number): void {
 }
 
 function serve(listenPort: number, upPort: number): void {
-  Bun.listen<Side>({
+  // reusePort works for Bun.listen (BUN-NOTES) though bun-types lists it only for Bun.serve
+  const opts = {
     hostname: "127.0.0.1",
     port: listenPort,
     reusePort: true,
     allowHalfOpen: true,
     socket: {
-      open(c) {
+      open(c: Socket<Side>) {
         c.data = { peer: null, pending: [], eof: false, first: null, timer: null };
         if (TIMERS) c.data.timer = setTimeout(() => c.terminate(), 5000);
       },
-      data(c, b) {
+      data(c: Socket<Side>, b: Buffer) {
         const d = c.data;
         if (d.first !== null) return relay(c, b);
         // the first chunk: the "peek"
@@ -120,7 +121,8 @@ function serve(listenPort: number, upPort: number): void {
       close,
       error: noop,
     },
-  });
+  };
+  Bun.listen<Side>(opts as unknown as TCPSocketListenOptions<Side>);
 }
 
 declare const self: Worker;

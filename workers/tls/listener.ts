@@ -157,17 +157,20 @@ function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: st
   conn.duplex.feed(first);
 }
 
+/** The hello deadline passed: no ClientHello yet (refused), or the handshake it began is not finished. */
+function helloLate(s: Socket<Peek>, port: PortState): void {
+  s.data.timer = null;
+  if (s.data.native !== null) s.data.native.terminate(); // handshake not finished in time
+  else if (s.data.conn === null) refuse(s, port, "hello_timeout");
+  else s.data.conn.terminate();
+}
+
 /** Bun.listen socket handlers for a TLS listener of one port. */
 export function tlsHandlers(port: PortState) {
   return {
     open(s: Socket<Peek>): void {
       s.data = { buf: null, timer: null, conn: null, native: null, tcp: null, proxy: options.proxyProtocol ? new ProxyHeaderReader() : null };
-      s.data.timer = setTimeout(() => {
-        s.data.timer = null;
-        if (s.data.native !== null) s.data.native.terminate(); // handshake not finished in time
-        else if (s.data.conn === null) refuse(s, port, "hello_timeout");
-        else s.data.conn.terminate();
-      }, HELLO_DEADLINE_MS);
+      s.data.timer = setTimeout(helloLate, HELLO_DEADLINE_MS, s, port); // no closure per connection
     },
     data(s: Socket<Peek>, chunk: Buffer): void {
       recycleRetired(); // no exchange code on the stack here (the TLS socket's data events come from the feed below)
