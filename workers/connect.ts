@@ -11,6 +11,8 @@ export interface Connecting {
   onConnectError(errno: string, code: "connect_failure" | "connect_timeout"): void;
 }
 
+function ignore(): void {}
+
 function onConnectTimeout(who: Connecting): void {
   who.connectTimer = null;
   try {
@@ -35,7 +37,7 @@ export function connectWithTimeout<T extends Connecting>(
   try {
     // failures arrive in the connectError handler; the promise's rejection is not needed
     const o = { hostname, port, allowHalfOpen, socket, data: who };
-    (tls === null ? Bun.connect<T>(o) : Bun.connect<T>({ ...o, tls })).catch(() => {});
+    (tls === null ? Bun.connect<T>(o) : Bun.connect<T>({ ...o, tls })).catch(ignore);
   } catch (err) {
     queueMicrotask(() => who.onConnectError(errCode(err), "connect_failure"));
   }

@@ -297,6 +297,8 @@ spec:
     route: [{destination: {host: flood.test.internal, port: {number: 7000}}}]
   - match: [{sniHosts: [fin.example.com]}]
     route: [{destination: {host: fin.test.internal, port: {number: 7000}}}]
+  - match: [{sniHosts: [echo.example.com]}]
+    route: [{destination: {host: echo.test.internal, port: {number: 7000}}}]
 ---
 apiVersion: networking.istio.io/v1beta1
 kind: VirtualService
@@ -438,6 +440,54 @@ describe("refusals", () => {
     expect(await exchange(gw.ports.get(443)!, { send: "GET / HTTP/1.1\r\nhost: x\r\n\r\n" })).toBe("");
     await gw.waitForOutput(/"- - -" 0 NR bad_hello not_a_TLS_handshake /);
   });
+
+  test("the hello deadline: no ClientHello, or half of one, closed after it (NR hello_timeout); a spliced or terminated connection lives past it", async () => {
+    const port = gw.ports.get(443)!;
+    const hello = clientHello("echo.example.com");
+    const t0 = Date.now();
+    const silent = exchange(port);
+    const half = exchange(port, { first: hello.subarray(0, 20) });
+    // spliced: the hello went to the echo upstream; after the deadline it still echoes
+    let spliced = "";
+    let splicedClosed = false;
+    const sp = await new Promise<Socket<undefined>>((resolve, reject) => {
+      Bun.connect({
+        hostname: "127.0.0.1",
+        port,
+        allowHalfOpen: true,
+        socket: {
+          open: (s) => void (s.write(hello), resolve(s)),
+          data: (_s, b) => void (spliced += b.toString("latin1")),
+          close: () => void (splicedClosed = true),
+          connectError: (_s, e) => reject(e),
+        },
+      }).catch(reject);
+    });
+    // terminated (SIMPLE on 9443, then the tcp route to the echo upstream)
+    const tls = connect({ host: "127.0.0.1", port: gw.ports.get(9443)!, servername: "db.example.com", ca: pki.ca.cert });
+    let tlsGot = "";
+    let tlsClosed = false;
+    tls.on("data", (b: Buffer) => void (tlsGot += b.toString()));
+    tls.on("close", () => void (tlsClosed = true));
+    tls.on("error", () => {});
+    await new Promise<void>((r) => tls.once("secureConnect", () => r()));
+    expect(await silent).toBe("");
+    expect(await half).toBe("");
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(4900); // closed by the deadline, not before
+    await gw.waitForOutput(/"- - -" 0 NR hello_timeout hello_timeout "-" 0 0 /);
+    await gw.waitForOutput(/"- - -" 0 NR hello_timeout hello_timeout "-" 20 0 /);
+    await Bun.sleep(Math.max(0, 5600 - (Date.now() - t0)));
+    expect(splicedClosed).toBe(false);
+    expect(tlsClosed).toBe(false);
+    sp.write("after-deadline");
+    tls.write("after-deadline");
+    const end = Date.now() + 3000;
+    while ((!spliced.endsWith("after-deadline") || tlsGot !== "after-deadline") && Date.now() < end) await Bun.sleep(10);
+    expect(spliced).toBe(Buffer.from(hello).toString("latin1") + "after-deadline");
+    expect(tlsGot).toBe("after-deadline");
+    sp.end();
+    tls.end();
+  }, 15_000);
 });
 
 describe("TCP routes", () => {

@@ -159,3 +159,27 @@ describe("the sweep", () => {
     expect(j).toMatchObject({ method: null, path: null, protocol: null, response_code: 0, response_flags: "UF", requested_server_name: "db.example.com", upstream_cluster: "outbound|7000||dead" });
   });
 });
+
+describe("the list of open sessions", () => {
+  test("sessions closed out of order leave the others listed, each once; the sweep reaches every one", async () => {
+    const cs = [];
+    for (let i = 0; i < 5; i++) {
+      const c = await client(front.port);
+      c.s.write(`c${i}`);
+      await until(() => c.got() === `c${i}`);
+      cs.push(c);
+    }
+    expect(sessions.size).toBe(5);
+    for (const i of [1, 4, 0]) {
+      cs[i]!.s.end();
+      await cs[i]!.closed;
+    }
+    await until(() => sessions.size === 2);
+    const left = [...sessions];
+    expect(new Set(left).size).toBe(2);
+    for (const t of left) t.sweep(coarseNow + IDLE_MS + 1);
+    await Promise.all([cs[2]!.closed, cs[3]!.closed]);
+    expect(sessions.size).toBe(0);
+    expect([...sessions]).toEqual([]);
+  });
+});

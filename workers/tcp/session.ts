@@ -16,6 +16,7 @@ import type { Socket } from "bun";
 import type { TcpDecision } from "../../src/dispatch/decision.ts";
 import { errCode, REPLIES } from "../../src/dispatch/replies.ts";
 import type { TcpRoute } from "../../src/snapshot/types.ts";
+import type { OutlierResult } from "../../src/upstream/outlier.ts";
 import { accessLog, type AccessRecord } from "../access-log.ts";
 import { connectWithTimeout } from "../connect.ts";
 import { coarseNow, reportError } from "../context.ts";
@@ -43,15 +44,51 @@ export interface SessionInfo {
   sourceIp(): string;
 }
 
-/** Open sessions of this worker (drain, sweep, byte counters). */
-export const sessions = new Set<TcpSession>();
+/**
+ * Open sessions of this worker (drain, sweep, byte counters): an array with
+ * each session's slot in it, removed by moving the last one into the slot.
+ * A Set costed a hash-table insert and delete per connection, and rehashing
+ * (a native allocation) as the count of open sessions went up and down.
+ */
+class SessionList {
+  private list: TcpSession[] = [];
+  get size(): number {
+    return this.list.length;
+  }
+  add(t: TcpSession): void {
+    t.slot = this.list.length;
+    this.list.push(t);
+  }
+  delete(t: TcpSession): void {
+    const i = t.slot;
+    if (i < 0) return;
+    const last = this.list.pop()!;
+    if (last !== t) {
+      this.list[i] = last;
+      last.slot = i;
+    }
+    t.slot = -1;
+  }
+  has(t: TcpSession): boolean {
+    return t.slot >= 0;
+  }
+  [Symbol.iterator](): IterableIterator<TcpSession> {
+    return this.list[Symbol.iterator]();
+  }
+}
+
+export const sessions = new SessionList();
 
 // bytes of open connections count in the metrics as they flow (sampled), not only at close
 stats.beforeSample.push(() => {
   for (const t of sessions) if (t.destService !== "") stats.tcpBytes(t);
 });
 
+const CONNECTED: OutlierResult = { kind: "connected" };
+
 export class TcpSession implements UpstreamSide {
+  /** Its place in `sessions` (-1: not there). */
+  slot = -1;
   private up: Socket<UpstreamSide> | null = null;
   /** The client's TLS goes through untouched (PASSTHROUGH chains): no TLS is originated. */
   passthrough = false;
@@ -218,7 +255,7 @@ export class TcpSession implements UpstreamSide {
     this.up = s;
     this.upOpen = true;
     const pool = this.pool!;
-    pool.outcome({ kind: "connected" });
+    pool.outcome(CONNECTED);
     if (pool.keepaliveMs > 0) s.setKeepAlive(true, pool.keepaliveMs);
     // no setNoDelay: Bun sets TCP_NODELAY on accepted and connected sockets itself (strace)
     if (accessLog.enabled) this.upstreamLocal = `${s.localAddress}:${s.localPort}`;

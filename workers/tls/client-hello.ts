@@ -32,7 +32,7 @@ export function parseClientHello(buf: Uint8Array): HelloResult {
   let total = 0; // handshake bytes seen so far
   let need = -1; // total handshake message length (4-byte header + body), once known
   let records = 0;
-  let first: Uint8Array | null = null;
+  let firstAt = -1; // where the first record's handshake bytes begin
   while (need < 0 || total < need) {
     if (buf.length - off < 5) return buf.length >= MAX_HELLO_BYTES ? fail("client hello too large") : MORE;
     if (buf[off] !== 0x16) return fail(off === 0 ? "not a TLS handshake" : "unexpected record type inside client hello");
@@ -42,19 +42,21 @@ export function parseClientHello(buf: Uint8Array): HelloResult {
     if (recLen > 16384 + 2048) return fail("record too long");
     if (++records > MAX_RECORDS) return fail("client hello in too many records");
     if (buf.length - off - 5 < recLen) return off + 5 + recLen > MAX_HELLO_BYTES ? fail("client hello too large") : MORE;
-    if (first === null) first = buf.subarray(off + 5, off + 5 + recLen);
+    if (firstAt < 0) firstAt = off + 5;
     total += recLen;
     off += 5 + recLen;
     if (need < 0 && total >= 4) {
-      const hs = records === 1 ? first : gather(buf, off, 4);
-      if (hs[0] !== 0x01) return fail("first handshake message is not a client hello");
-      const bodyLen = (hs[1]! << 16) | (hs[2]! << 8) | hs[3]!;
+      const hs = records === 1 ? buf : gather(buf, off, 4);
+      const h = records === 1 ? firstAt : 0;
+      if (hs[h] !== 0x01) return fail("first handshake message is not a client hello");
+      const bodyLen = (hs[h + 1]! << 16) | (hs[h + 2]! << 8) | hs[h + 3]!;
       if (bodyLen + 4 > MAX_HELLO_BYTES) return fail("client hello too large");
       need = bodyLen + 4;
     }
   }
-  const hs = records === 1 ? first! : gather(buf, off, need);
-  return parseBody(hs.subarray(4, need));
+  // one record: the message is read where it lies in buf (no copy, no view)
+  if (records === 1) return parseBody(buf, firstAt + 4, firstAt + need);
+  return parseBody(gather(buf, off, need), 4, need);
 }
 
 /** The first `n` handshake bytes of the records in buf[0, end), concatenated. */
@@ -71,80 +73,92 @@ function gather(buf: Uint8Array, end: number, n: number): Uint8Array {
   return out;
 }
 
-function parseBody(b: Uint8Array): HelloResult {
-  let p = 0;
-  const left = () => b.length - p;
-  if (left() < 2 + 32 + 1) return fail("client hello truncated");
-  const version = (b[0]! << 8) | b[1]!;
-  p = 2 + 32;
+/**
+ * Extension types seen in the hello being parsed (a duplicate is an error): one
+ * bit per type, and the types set, to clear them after (no Set per hello).
+ */
+const seenBits = new Uint8Array(65536 / 8);
+const seenTypes = new Uint16Array(65536);
+
+/** The ClientHello body in b[p, end) (after the 4-byte handshake header). */
+function parseBody(b: Uint8Array, p: number, end: number): HelloResult {
+  if (end - p < 2 + 32 + 1) return fail("client hello truncated");
+  const version = (b[p]! << 8) | b[p + 1]!;
+  p += 2 + 32;
   const sidLen = b[p]!;
   p += 1;
-  if (sidLen > 32 || left() < sidLen) return fail("bad session id");
+  if (sidLen > 32 || end - p < sidLen) return fail("bad session id");
   p += sidLen;
-  if (left() < 2) return fail("client hello truncated");
+  if (end - p < 2) return fail("client hello truncated");
   const csLen = (b[p]! << 8) | b[p + 1]!;
   p += 2;
-  if (csLen === 0 || csLen % 2 !== 0 || left() < csLen) return fail("bad cipher suites");
+  if (csLen === 0 || csLen % 2 !== 0 || end - p < csLen) return fail("bad cipher suites");
   p += csLen;
-  if (left() < 1) return fail("client hello truncated");
+  if (end - p < 1) return fail("client hello truncated");
   const compLen = b[p]!;
   p += 1;
-  if (compLen === 0 || left() < compLen) return fail("bad compression methods");
+  if (compLen === 0 || end - p < compLen) return fail("bad compression methods");
   p += compLen;
-  let sni = "";
-  let alpn: string[] = [];
-  if (left() === 0) return { status: "ok", sni, alpn, version }; // no extensions (SSLv3-style hello)
-  if (left() < 2) return fail("bad extensions");
+  if (end === p) return { status: "ok", sni: "", alpn: [], version }; // no extensions (SSLv3-style hello)
+  if (end - p < 2) return fail("bad extensions");
   const extLen = (b[p]! << 8) | b[p + 1]!;
   p += 2;
-  if (extLen !== left()) return fail("bad extensions length");
-  const seen = new Set<number>();
-  while (left() > 0) {
-    if (left() < 4) return fail("bad extension header");
-    const type = (b[p]! << 8) | b[p + 1]!;
-    const len = (b[p + 2]! << 8) | b[p + 3]!;
-    p += 4;
-    if (left() < len) return fail("extension overruns client hello");
-    if (seen.has(type)) return fail("duplicate extension");
-    seen.add(type);
-    const data = b.subarray(p, p + len);
-    p += len;
-    if (type === 0) {
-      const r = parseSni(data);
-      if (r === null) return fail("bad server_name extension");
-      sni = r;
-    } else if (type === 16) {
-      const r = parseAlpn(data);
-      if (r === null) return fail("bad ALPN extension");
-      alpn = r;
+  if (extLen !== end - p) return fail("bad extensions length");
+  let n = 0;
+  try {
+    let sni = "";
+    let alpn: string[] = [];
+    while (p < end) {
+      if (end - p < 4) return fail("bad extension header");
+      const type = (b[p]! << 8) | b[p + 1]!;
+      const len = (b[p + 2]! << 8) | b[p + 3]!;
+      p += 4;
+      if (end - p < len) return fail("extension overruns client hello");
+      const bit = 1 << (type & 7);
+      if ((seenBits[type >> 3]! & bit) !== 0) return fail("duplicate extension");
+      seenBits[type >> 3]! |= bit;
+      seenTypes[n++] = type;
+      if (type === 0) {
+        const r = parseSni(b, p, p + len);
+        if (r === null) return fail("bad server_name extension");
+        sni = r;
+      } else if (type === 16) {
+        const r = parseAlpn(b, p, p + len);
+        if (r === null) return fail("bad ALPN extension");
+        alpn = r;
+      }
+      p += len;
     }
+    return { status: "ok", sni, alpn, version };
+  } finally {
+    for (let i = 0; i < n; i++) seenBits[seenTypes[i]! >> 3] = 0;
   }
-  return { status: "ok", sni, alpn, version };
 }
 
 const decoder = new TextDecoder("latin1");
 
-function parseSni(d: Uint8Array): string | null {
-  if (d.length < 2) return null;
-  const listLen = (d[0]! << 8) | d[1]!;
-  if (listLen + 2 !== d.length) return null;
-  let p = 2;
+/** The server_name extension in d[p, end): the first host_name, lower case, without a trailing dot; null: malformed. */
+function parseSni(d: Uint8Array, p: number, end: number): string | null {
+  if (end - p < 2) return null;
+  const listLen = (d[p]! << 8) | d[p + 1]!;
+  if (listLen + 2 !== end - p) return null;
+  p += 2;
   let name = "";
-  while (p < d.length) {
-    if (d.length - p < 3) return null;
+  while (p < end) {
+    if (end - p < 3) return null;
     const type = d[p]!;
     const len = (d[p + 1]! << 8) | d[p + 2]!;
     p += 3;
-    if (d.length - p < len) return null;
+    if (end - p < len) return null;
     if (type === 0 && name === "") {
       if (len === 0 || len > 253) return null;
       for (let i = p; i < p + len; i++) {
-        const c = d[i]!;
+        let c = d[i]!;
         // letters, digits, '-', '.', '_' (seen in the wild), '*' is never valid in SNI
-        const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0x5f;
-        if (!ok) return null;
+        if (c >= 0x41 && c <= 0x5a) c += 0x20;
+        else if (!((c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x2e || c === 0x5f)) return null;
+        name += String.fromCharCode(c);
       }
-      name = decoder.decode(d.subarray(p, p + len)).toLowerCase();
       if (name.endsWith(".")) name = name.slice(0, -1);
     }
     p += len;
@@ -152,17 +166,27 @@ function parseSni(d: Uint8Array): string | null {
   return name;
 }
 
-function parseAlpn(d: Uint8Array): string[] | null {
-  if (d.length < 2) return null;
-  const listLen = (d[0]! << 8) | d[1]!;
-  if (listLen + 2 !== d.length || listLen === 0) return null;
+/** The ALPN extension in d[p, end): the protocol names offered; null: malformed. */
+function parseAlpn(d: Uint8Array, p: number, end: number): string[] | null {
+  if (end - p < 2) return null;
+  const listLen = (d[p]! << 8) | d[p + 1]!;
+  if (listLen + 2 !== end - p || listLen === 0) return null;
+  p += 2;
   const out: string[] = [];
-  let p = 2;
-  while (p < d.length) {
+  while (p < end) {
     const len = d[p]!;
     p += 1;
-    if (len === 0 || d.length - p < len) return null;
-    out.push(decoder.decode(d.subarray(p, p + len)));
+    if (len === 0 || end - p < len) return null;
+    let name = "";
+    for (let i = p; i < p + len; i++) {
+      const c = d[i]!;
+      if (c >= 0x80) {
+        name = decoder.decode(d.subarray(p, p + len)); // the decoder's table for 0x80-0x9f
+        break;
+      }
+      name += String.fromCharCode(c);
+    }
+    out.push(name);
     p += len;
   }
   return out;

@@ -15,6 +15,7 @@ import { options, reportError } from "../context.ts";
 import { PROXY_BAD, ProxyHeaderReader, proxiedOf, setProxied } from "../proxy-protocol.ts";
 import { Downstream } from "../http/downstream.ts";
 import { recycleRetired } from "../http/exchange.ts";
+import { DeadlineQueue, NO_TICKET } from "../deadline-queue.ts";
 import type { PortState } from "../port-state.ts";
 import { stats } from "../stats.ts";
 import { logRefused, rawSession, terminateToTcp } from "../tcp/handoff.ts";
@@ -36,7 +37,9 @@ export function setContexts(c: Map<FilterChain, SecureContext>): void {
 
 interface Peek {
   buf: Buffer | null;
-  timer: ReturnType<typeof setTimeout> | null;
+  /** The hello deadline's ticket in `deadlines` (NO_TICKET: none). */
+  deadline: number;
+  port: PortState;
   /** Terminated: the bridge (TlsConn), or Bun's TLS socket the raw one was upgraded to (native.ts). */
   conn: TlsConn<any> | null;
   native: Socket<any> | null;
@@ -54,8 +57,8 @@ function refuse(s: Socket<Peek>, port: PortState, reason: string, sni = "", why 
 }
 
 function clearDeadline(p: Peek): void {
-  if (p.timer !== null) clearTimeout(p.timer);
-  p.timer = null;
+  if (p.deadline !== NO_TICKET) deadlines.cancel(p.deadline);
+  p.deadline = NO_TICKET;
 }
 
 /** A chain whose bytes follow TCP routes: spliced untouched (passthrough), or terminated then spliced. */
@@ -110,8 +113,7 @@ function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: st
   conn.data = d;
   const t = conn.tls;
   t.on("secure", () => {
-    if (s.data.timer !== null) clearTimeout(s.data.timer);
-    s.data.timer = null;
+    clearDeadline(s.data);
     try {
       stats.tlsHandshake(port.listener.name, t.isSessionReused());
       const id = clientIdentity(t, chain);
@@ -157,17 +159,24 @@ function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: st
   conn.duplex.feed(first);
 }
 
+/** The hello deadline passed: no ClientHello yet (refused), or the handshake it began is not finished. */
+function helloLate(s: Socket<Peek>): void {
+  const p = s.data;
+  p.deadline = NO_TICKET;
+  if (p.native !== null) p.native.terminate(); // handshake not finished in time
+  else if (p.conn === null) refuse(s, p.port, "hello_timeout");
+  else p.conn.terminate();
+}
+
+/** The hello deadlines of this worker's TLS connections: one timer for all (deadline-queue.ts), not one per connection. */
+const deadlines = new DeadlineQueue<Socket<Peek>>(HELLO_DEADLINE_MS, helloLate, (err) => reportError("hello deadline", err));
+
 /** Bun.listen socket handlers for a TLS listener of one port. */
 export function tlsHandlers(port: PortState) {
   return {
     open(s: Socket<Peek>): void {
-      s.data = { buf: null, timer: null, conn: null, native: null, tcp: null, proxy: options.proxyProtocol ? new ProxyHeaderReader() : null };
-      s.data.timer = setTimeout(() => {
-        s.data.timer = null;
-        if (s.data.native !== null) s.data.native.terminate(); // handshake not finished in time
-        else if (s.data.conn === null) refuse(s, port, "hello_timeout");
-        else s.data.conn.terminate();
-      }, HELLO_DEADLINE_MS);
+      s.data = { buf: null, deadline: NO_TICKET, port, conn: null, native: null, tcp: null, proxy: options.proxyProtocol ? new ProxyHeaderReader() : null };
+      s.data.deadline = deadlines.add(s);
     },
     data(s: Socket<Peek>, chunk: Buffer): void {
       recycleRetired(); // no exchange code on the stack here (the TLS socket's data events come from the feed below)
@@ -226,7 +235,7 @@ export function tlsHandlers(port: PortState) {
     },
     close(s: Socket<Peek>, err?: Error): void {
       const p = s.data;
-      if (p.timer !== null) clearTimeout(p.timer);
+      clearDeadline(p);
       if (p.tcp !== null) p.tcp.onClientClose(err);
       else p.conn?.duplex.rawEnded();
     },
