@@ -1,4 +1,4 @@
-// The native relay (native-relay.c, compiled with bun:ffi's cc on first use): a thread of
+// The native relay (native-relay.c, compiled with bun:ffi's cc when a TLS or TCP port opens): a thread of
 // this worker with its own epoll that moves a TCP session's bytes once both ends are raw
 // sockets and the session relayed RELAY_HANDOFF bytes in JS (1.15× the JS relay's bulk
 // rate at 0.69× its CPU per GB, bench/README.md). The thread works on dups of the two fds;
@@ -72,6 +72,9 @@ function load(): Lib | null {
     const r = symbols.nr_start(cb.ptr);
     if (r !== 0) throw new Error(`nr_start: errno ${-r}`);
     info = new Float64Array(toArrayBuffer(symbols.nr_info() as Pointer, 0, MAXPAIRS * 4 * 8));
+    // a worker that exits (an uncaught error, process.exit) ends its pairs and the callbacks
+    // into its JS; Worker.terminate() runs no hook: the drain calls relayStop() before it
+    process.on("exit", relayStop);
     return symbols as unknown as Lib;
   } catch (err) {
     workerLog("warn", `native TCP relay unavailable, relaying in JS: ${String((err as Error)?.message ?? err).split("\n")[0]}`);
@@ -83,6 +86,11 @@ function load(): Lib | null {
 function relay(): Lib | null {
   if (!tried) lib = load();
   return lib;
+}
+
+/** Compile and start the relay now (a port that may relay TCP opens): ~10-25 ms once per worker, not during its first bulk session. */
+export function relayWarm(): void {
+  if (relayOptions.native) relay();
 }
 
 /** Hand fds a and b to the relay: its pair id, or -1 (nothing taken: keep relaying in JS). */
