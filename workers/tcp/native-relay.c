@@ -1,7 +1,7 @@
 // Native relay for TCP sessions (workers/tcp/native-relay.ts): one thread per worker with
 // its own epoll copies bytes between pairs of connected sockets with read/write through
 // one scratch buffer (splice(2) through a pipe was slower on loopback: bench/README.md).
-// Compiled by bun:ffi's cc (TinyCC) at worker start. No #include: machines without libc
+// Compiled by bun:ffi's cc (TinyCC) when a worker opens a TLS or TCP port. No #include: machines without libc
 // headers must compile it, so the few functions and constants are declared here (Linux).
 //
 // Ownership: nr_add dups the caller's two fds; the thread reads, writes and closes only
@@ -12,9 +12,10 @@
 // A pair is over when both directions are, on an error, or on nr_close(id). One mutex:
 // the thread holds it while it services a pair, the caller while it adds or closes one.
 // Over by itself: done(id, err, side) (err 0: side is the one whose FIN came first; or an
-// errno on fd[side]); the slot is held
-// until nr_release(id), so its info stays readable. Over by nr_close: no callback, the
-// slot is free at once. Held data: at most one read (CHUNK bytes) per direction.
+// errno on fd[side]); the slot is held until nr_release(id), so its info stays readable.
+// Over by nr_close: no callback, the slot is free at once.
+// Memory: data read and not taken by the other side is held, at most one read per
+// direction: CHUNK bytes, SMALL once the worker holds HELD_CAP in all.
 
 typedef unsigned int u32;
 typedef unsigned long u64;
@@ -74,6 +75,9 @@ struct kev { u32 events; u32 pad; u32 id; u32 side; };
 #define MAXPAIRS 4096
 #define GONE 0xffffffffu
 #define CHUNK (256 * 1024)
+#define SMALL (16 * 1024)
+#define HELD_CAP (32L * 1024 * 1024)
+static long held_total = 0; // bytes held by all pairs (changed with mu held)
 
 struct dir { int eof, shut; char *held; long off, len; };
 // tag: this pair's number (events carry it with the side: tag * 2 + side), so an event taken
@@ -133,6 +137,7 @@ static void finish(struct pair *p, int err, int side) {
     if (p->want[i] != GONE) epoll_ctl(ep, EPOLL_CTL_DEL, p->fd[i], 0);
     close(p->fd[i]);
     free(p->d[i].held);
+    held_total -= p->d[i].len;
   }
   free(p);
   pairs[id] = 0;
@@ -146,6 +151,7 @@ static int out_gone(struct pair *p, int i, int e, int *err, int *side) {
   struct dir *d = &p->d[i];
   if (p->d[1 - i].eof) {
     free(d->held);
+    held_total -= d->len;
     d->held = 0;
     d->len = 0;
     d->eof = 1;
@@ -177,6 +183,7 @@ static int pump(struct pair *p, int i, int all, int *err, int *side) {
       }
       d->off += n;
       d->len -= n;
+      held_total -= n;
       *count += n;
       if (d->len > 0) return 0;
       free(d->held);
@@ -191,7 +198,7 @@ static int pump(struct pair *p, int i, int all, int *err, int *side) {
       }
       return 1;
     }
-    ssize_t n = read(in, scratch, CHUNK);
+    ssize_t n = read(in, scratch, held_total < HELD_CAP ? CHUNK : SMALL);
     if (n == 0) {
       d->eof = 1;
       trace("eof", p->id, i, 0);
@@ -223,6 +230,7 @@ static int pump(struct pair *p, int i, int all, int *err, int *side) {
       }
       memcpy(d->held, scratch + w, n - w);
       d->len = n - w;
+      held_total += d->len;
       return 0;
     }
     if (!all && (n < CHUNK || ++rounds >= ROUNDS)) return 0;
