@@ -16,7 +16,7 @@ import { abortAll, type PortState } from "../../workers/listeners.ts";
 import { stats } from "../../workers/stats.ts";
 import { tcpHandlers } from "../../workers/tcp/handoff.ts";
 import { relayHandoffs, relayOptions, relayPairs } from "../../workers/tcp/native-relay.ts";
-import { IDLE_MS, sessions } from "../../workers/tcp/session.ts";
+import { CLOSING_MS, IDLE_MS, sessions } from "../../workers/tcp/session.ts";
 
 const MB = 1024 * 1024;
 const logFile = join(mkdtempSync(join(tmpdir(), "gangway-relay-")), "access.log");
@@ -59,11 +59,11 @@ interface Seen {
   w: Writer | null;
 }
 
-type Behaviour = "bulk" | "halfclose" | "silent" | "reset";
+type Behaviour = "bulk" | "halfclose" | "silent" | "reset" | "closer";
 const seen: Seen[] = [];
 let answer = pattern(6 * MB, 13);
 
-/** A backend per behaviour: bulk (sends `answer` at once, FIN when done and after the client's FIN), halfclose (sends `answer` after the client's FIN, then FIN), silent (reads only), reset (RST after 1 MB). */
+/** A backend per behaviour: bulk (sends `answer` at once, FIN when done and after the client's FIN), halfclose (sends `answer` after the client's FIN, then FIN), silent (reads only), reset (RST after 1 MB), closer (after 300 KB: "bye", FIN, and 50 ms later it closes for good with a RST). */
 function backend(kind: Behaviour): TCPSocketListener<Seen> {
   return Bun.listen<Seen>({
     hostname: "127.0.0.1",
@@ -84,6 +84,11 @@ function backend(kind: Behaviour): TCPSocketListener<Seen> {
         d.hash.update(b);
         d.got += b.length;
         if (kind === "reset" && d.got >= MB) s.terminate();
+        if (kind === "closer" && d.got >= 300 * 1024 && d.w === null) {
+          d.w = new Writer(s, Buffer.from("bye"), () => s.shutdown());
+          d.w.go();
+          setTimeout(() => s.terminate(), 50);
+        }
       },
       drain(s) {
         s.data.w?.go();
@@ -159,7 +164,7 @@ function table(c: string): TcpRouteTable {
   return { name: "tcp.7000", routes: [route], exactHosts: new Map(), wildcardHosts: [], catchAll: 0 };
 }
 
-const kinds: Behaviour[] = ["bulk", "halfclose", "silent", "reset"];
+const kinds: Behaviour[] = ["bulk", "halfclose", "silent", "reset", "closer"];
 const backends = new Map<Behaviour, TCPSocketListener<Seen>>();
 const fronts = new Map<Behaviour, TCPSocketListener<any>>();
 let gen: Generation;
@@ -298,6 +303,28 @@ for (const mode of ["native", "js"] as const) {
       await until(() => seen[0]!.closed);
       const [line] = logLines(from, "silent");
       expect(line).toMatch(new RegExp(` idle_timeout "-" ${300 * 1024} 0 `));
+    });
+
+    test("the upstream sends FIN then closes for good while the client still sends: the client gets the FIN and is closed (at once, or after CLOSING_MS)", async () => {
+      const from = logSize();
+      seen.length = 0;
+      const c = await client(fronts.get("closer")!.port);
+      c.w = new Writer(c.s, pattern(300 * 1024, 5), () => {});
+      c.w.go();
+      await until(() => c.ended); // "bye" and the upstream's FIN passed on
+      expect(relayed()).toBe(true);
+      await until(() => seen[0]!.closed);
+      for (let i = 0; i < 20 && sessions.size > 0; i++) {
+        c.s.write("more"); // to a closed upstream: dropped (the relay's write fails)
+        await Bun.sleep(10);
+      }
+      // the JS relay waits for the client (CLOSING_MS), the native relay ended the pair already
+      for (const t of sessions) t.sweep(coarseNow + CLOSING_MS + 1000);
+      await c.closed;
+      expect(sessions.size).toBe(0);
+      expect(relayPairs()).toBe(0);
+      const [line] = logLines(from, "closer");
+      expect(line).toMatch(/ upstream_remote_close\S* "-" 3072\d\d 3 /);
     });
 
     test("drain (abortAll): an open session is closed at once", async () => {

@@ -11,7 +11,9 @@
 // what is held is written, then shutdown(SHUT_WR) on the other fd (half-close passes).
 // A pair is over when both directions are, on an error, or on nr_close(id). One mutex:
 // the thread holds it while it services a pair, the caller while it adds or closes one.
-// Over by itself: done(id, err, side) (err 0: side is the one whose FIN came first; or an
+// Over by itself: done(id, err, side) (err 0: side is the one whose FIN came first, or
+// 2 + a side that closed after its FIN while it was written to (the other side may not
+// have sent its FIN); or an
 // errno on fd[side]); the slot is held until nr_release(id), so its info stays readable.
 // Over by nr_close: no callback, the slot is free at once.
 // Memory: data read and not taken by the other side is held, at most one read per
@@ -82,7 +84,8 @@ static long held_total = 0; // bytes held by all pairs (changed with mu held)
 struct dir { int eof, shut; char *held; long off, len; };
 // tag: this pair's number (events carry it with the side: tag * 2 + side), so an event taken
 // for an earlier pair in the same slot is not applied to this one
-struct pair { int fd[2]; struct dir d[2]; u32 want[2]; int id, first_eof; u32 tag; };
+// first_eof: the side whose FIN came first; gone: a side that closed after its FIN (-1: none)
+struct pair { int fd[2]; struct dir d[2]; u32 want[2]; int id, first_eof, gone; u32 tag; };
 static u32 tags = 0;
 
 static int ep = -1, stopped = 0, debug = 0;
@@ -157,6 +160,7 @@ static int out_gone(struct pair *p, int i, int e, int *err, int *side) {
     d->eof = 1;
     if (!d->shut) info[p->id * 4 + 2] += 4 << i; // that side is closed both ways now
     d->shut = 1;
+    if (p->gone < 0) p->gone = 1 - i;
     return 1;
   }
   *err = e;
@@ -244,7 +248,8 @@ static void service(struct pair *p, int all) {
   if (a < 0) return finish(p, err ? err : EIO, side);
   int b = pump(p, 1, all || p->want[1] == GONE, &err, &side);
   if (b < 0) return finish(p, err ? err : EIO, side);
-  if (a == 1 && b == 1) return finish(p, 0, p->first_eof < 0 ? 0 : p->first_eof);
+  // reported side: the one whose FIN came first (0, 1), or 2 + one that closed after its FIN
+  if (a == 1 && b == 1) return finish(p, 0, p->gone >= 0 ? 2 + p->gone : p->first_eof < 0 ? 0 : p->first_eof);
   for (int i = 0; i < 2; i++) {
     struct dir *r = &p->d[i], *w = &p->d[1 - i]; // r reads fd[i], w writes fd[i]
     set_want(p, i, (!r->eof && r->len == 0 ? EPOLLIN : 0) | (w->len > 0 ? EPOLLOUT : 0));
@@ -344,7 +349,7 @@ int nr_add(int fa, int fb) {
     return -e;
   }
   p->id = id;
-  p->first_eof = -1;
+  p->first_eof = p->gone = -1;
   p->want[0] = p->want[1] = EPOLLIN;
 #ifdef __x86_64__
   struct kev e0 = { EPOLLIN, (u32)id, p->tag * 2 }, e1 = { EPOLLIN, (u32)id, p->tag * 2 + 1 };

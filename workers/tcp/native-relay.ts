@@ -25,7 +25,7 @@ export let relayHandoffs = 0;
 
 /** What the relay tells when a pair ends by itself (not after close()). */
 export interface RelayOwner {
-  /** `err` 0: both directions ended with FINs, `side` the one whose FIN came first (0: fd a); else an errno on `side`'s fd. */
+  /** `err` 0: both directions ended; `side` 0/1: both sent FIN, that one first (0: fd a); 2/3: side - 2 closed (after its FIN) while it was written to, the other may still be open; `err` > 0: an errno on `side`'s fd. */
   onRelayDone(err: number, side: number): void;
 }
 
@@ -108,6 +108,11 @@ export function relayAdd(a: number, b: number, owner: RelayOwner): number {
 /** Bytes moved so far by pair `id`: from a to b (dir 0), from b to a (dir 1). */
 export function relayBytes(id: number, dir: 0 | 1): number {
   return info![id * 4 + dir]!;
+}
+
+/** FINs seen by pair `id`: 1: from a, 2: from b, 4: passed on to b, 8: passed on to a. */
+export function relayFins(id: number): number {
+  return info![id * 4 + 2]!;
 }
 
 /** Whether pair `id`'s socket a (0) or b (1) is closed both ways: its FIN read, ours passed on to it. */

@@ -27,7 +27,7 @@ import type { Generation } from "../http/clusters.ts";
 import type { EndpointPool } from "../http/upstream-pool.ts";
 import type { UpstreamTlsRuntime } from "../http/upstream-tls.ts";
 import { stats } from "../stats.ts";
-import { relayAdd, relayOptions, relayBytes, relayClose, relaySideClosed, type RelayOwner } from "./native-relay.ts";
+import { relayAdd, relayOptions, relayBytes, relayClose, relayFins, relaySideClosed, type RelayOwner } from "./native-relay.ts";
 import { Pending, RawClient, type ClientSide } from "./sides.ts";
 import { connectionsFull, plainHandlers, tcpHash, tcpTlsOptions, tlsHandlers, type UpstreamSide } from "./upstream.ts";
 
@@ -443,9 +443,29 @@ export class TcpSession implements UpstreamSide, RelayOwner {
   onRelayDone(err: number, side: number): void {
     if (this.relayId < 0) return;
     this.nativeCounts();
+    const fins = relayFins(this.relayId);
     this.relayId = -1;
     this.lastActive = coarseNow;
-    if (err === 0) {
+    if (err === 0 && side >= 2) {
+      // one side closed after its FIN while bytes still went to it; the other may be open:
+      // back to the JS relay's state (reads and drops until it closes, or CLOSING_MS)
+      this.clientEof = (fins & 1) !== 0;
+      this.upEof = (fins & 2) !== 0;
+      this.upShut = (fins & 4) !== 0;
+      this.clientShut = (fins & 8) !== 0;
+      const c = this.client as RawClient;
+      if (side === 3) {
+        this.upEof = this.upShut = true;
+        c.s.resume();
+        this.up?.terminate(); // runs onUpClose: the client gets FIN after what is queued, then CLOSING_MS
+        this.onUpClose();
+      } else {
+        this.clientEof = this.clientShut = true;
+        this.up?.resume();
+        c.s.terminate();
+        this.onClientClose();
+      }
+    } else if (err === 0) {
       // both sides sent FIN and got ours, all bytes written: close both sockets gracefully
       // as the JS relay says it: the side whose FIN came last closes first (Bun closes a socket shut already when its FIN comes)
       if (this.termination === "") this.termination = side === 0 ? "upstream_remote_close" : "downstream_remote_close";
