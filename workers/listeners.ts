@@ -14,6 +14,7 @@ import { Downstream, httpHandlers } from "./http/downstream.ts";
 import { PortState, type PortConnection } from "./port-state.ts";
 import { checkTimeouts } from "./http/timeouts.ts";
 import { isPassthrough, tcpHandlers } from "./tcp/handoff.ts";
+import { relayWarm } from "./tcp/native-relay.ts";
 import { sessions } from "./tcp/session.ts";
 import { foreignListeners, socketOwner } from "./port-holders.ts";
 
@@ -101,6 +102,7 @@ export function applyListeners(gen: Generation): ListenerStatus[] {
     try {
       // reusePort works for Bun.listen (BUN-NOTES) though bun-types lists it only for Bun.serve;
       // a port changing between HTTP and TLS binds the new listener before the old one stops
+      if (kind !== "http") relayWarm(); // TCP sessions may start here: the native relay compiled now, not mid-traffic
       const socket = kind === "tls" ? tlsHandlers(ps) : kind === "tcp" ? tcpHandlers(ps) : httpHandlers(ps);
       // ports that splice pass a client's FIN on alone (half-close) and handle `end` themselves;
       // only they pay for it (measured: ~15 % more CPU per TLS handshake on a half-open listener)

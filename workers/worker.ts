@@ -11,6 +11,7 @@ import { coarseNow, options, reportError, send, setPost, startClock, workerLog }
 import { applyClusters, sweepUpstreams, upstreamGauges } from "./http/clusters.ts";
 import { abortAll, applyListeners, connectionCount, stopAll, sweepDownstreams } from "./listeners.ts";
 import { stats } from "./stats.ts";
+import { relayStop } from "./tcp/native-relay.ts";
 import { sweepInterval } from "./http/timeouts.ts";
 import { DEBUG_HEAP, HeapProbe } from "../src/debug-heap.ts";
 
@@ -93,6 +94,7 @@ function drain(graceMs: number): void {
         return;
       }
       abortAll();
+      relayStop(); // the native relay's thread calls back no more: the worker goes away
       sweepUpstreams(Infinity);
       accessLog.flush();
       if (sweepTimer !== null) clearInterval(sweepTimer);

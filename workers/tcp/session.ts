@@ -10,6 +10,10 @@
 //   for it; one that does not close in CLOSING_MS is cut, as is a session idle
 //   for IDLE_MS (the sweep).
 // An access-log line and the istio_tcp_* counters when both sides are gone.
+// Once both ends are raw sockets (plain TCP, passthrough) and RELAY_HANDOFF bytes
+// went through here, the native relay (native-relay.ts) moves the bytes on its
+// thread: the sockets stay paused, their events are ignored until it reports the
+// pair over (or the session aborts it), then they are closed here as above.
 // Bun calls `close` handlers synchronously from end()/terminate(): every step
 // here re-checks state after closing something.
 import type { Socket } from "bun";
@@ -24,7 +28,8 @@ import type { Generation } from "../http/clusters.ts";
 import type { EndpointPool } from "../http/upstream-pool.ts";
 import type { UpstreamTlsRuntime } from "../http/upstream-tls.ts";
 import { stats } from "../stats.ts";
-import { Pending, type ClientSide } from "./sides.ts";
+import { relayAdd, relayOptions, relayBytes, relayClose, relayFins, relaySideClosed, type RelayOwner } from "./native-relay.ts";
+import { Pending, RawClient, type ClientSide } from "./sides.ts";
 import { connectionsFull, plainHandlers, tcpHash, tcpTlsOptions, tlsHandlers, type UpstreamSide } from "./upstream.ts";
 
 /** Idle in both directions this long: closed (Envoy's tcp_proxy idle_timeout default). */
@@ -81,12 +86,15 @@ export const sessions = new SessionList();
 
 // bytes of open connections count in the metrics as they flow (sampled), not only at close
 stats.beforeSample.push(() => {
-  for (const t of sessions) if (t.destService !== "") stats.tcpBytes(t);
+  for (const t of sessions) {
+    t.nativeCounts();
+    if (t.destService !== "") stats.tcpBytes(t);
+  }
 });
 
 const CONNECTED: OutlierResult = { kind: "connected" };
 
-export class TcpSession implements UpstreamSide {
+export class TcpSession implements UpstreamSide, RelayOwner {
   /** Its place in `sessions` (-1: not there). */
   slot = -1;
   private up: Socket<UpstreamSide> | null = null;
@@ -130,6 +138,14 @@ export class TcpSession implements UpstreamSide {
   private flags = "";
   private details = "";
   private termination = "";
+  /** The native relay's pair while it moves the bytes, else -1; `received`/`sent` when it began. */
+  private relayId = -1;
+  private relayReceived = 0;
+  private relaySent = 0;
+  /** Relay bytes seen by the last sweep (activity for the idle timeout). */
+  private relaySwept = 0;
+  /** Try the native relay once this many bytes went through here (Infinity: never). */
+  private handoffAt = relayOptions.handoff;
 
   constructor(
     private readonly client: ClientSide,
@@ -188,6 +204,7 @@ export class TcpSession implements UpstreamSide {
   // ---- client → upstream ------------------------------------------------------
 
   onClientData(b: Uint8Array): void {
+    if (this.relayId >= 0) return this.lateData();
     this.received += b.length;
     this.lastActive = coarseNow;
     if (this.upShut) return; // upstream gone or closing: nowhere to go
@@ -200,10 +217,11 @@ export class TcpSession implements UpstreamSide {
     if (n < b.length) {
       this.toUp.push(n > 0 ? b.subarray(n) : b);
       this.pauseClient();
-    }
+    } else if (this.received + this.sent >= this.handoffAt) this.toNative();
   }
 
   onUpDrain(): void {
+    if (this.relayId >= 0) return;
     this.lastActive = coarseNow;
     const up = this.up;
     if (up === null || this.upShut || !this.toUp.flush((b) => up.write(b))) return;
@@ -216,14 +234,14 @@ export class TcpSession implements UpstreamSide {
 
   /** The client sent FIN. */
   onClientEnd(): void {
-    if (this.clientEof) return;
+    if (this.clientEof || this.relayId >= 0) return;
     this.clientEof = true;
     if (this.upOpen && this.toUp.bytes === 0) this.shutUp();
     else if (this.upGone) this.shutClient();
   }
 
   onClientClose(err?: unknown): void {
-    if (this.clientGone) return;
+    if (this.clientGone || this.relayId >= 0) return; // the relay sees it on its dup and reports
     this.clientGone = true;
     this.clientShut = true;
     this.toClient.clear();
@@ -264,6 +282,7 @@ export class TcpSession implements UpstreamSide {
   }
 
   onUpData(b: Uint8Array): void {
+    if (this.relayId >= 0) return this.lateData();
     this.sent += b.length;
     this.lastActive = coarseNow;
     if (this.clientShut) return;
@@ -278,10 +297,11 @@ export class TcpSession implements UpstreamSide {
         this.upPaused = true;
         this.up?.pause();
       }
-    }
+    } else if (this.received + this.sent >= this.handoffAt) this.toNative();
   }
 
   onClientDrain(): void {
+    if (this.relayId >= 0) return;
     this.lastActive = coarseNow;
     if (this.clientShut || !this.toClient.flush((b) => this.client.write(b))) return;
     if (this.upEof) this.shutClient();
@@ -290,13 +310,13 @@ export class TcpSession implements UpstreamSide {
 
   /** The upstream sent FIN. */
   onUpEnd(): void {
-    if (this.upEof) return;
+    if (this.upEof || this.relayId >= 0) return;
     this.upEof = true;
     if (this.toClient.bytes === 0) this.shutClient();
   }
 
   onUpClose(err?: Error): void {
-    if (this.upGone) return;
+    if (this.upGone || this.relayId >= 0) return; // the relay sees it on its dup and reports
     this.upGone = true;
     this.upOpen = false;
     this.upShut = true;
@@ -397,6 +417,7 @@ export class TcpSession implements UpstreamSide {
   /** Idle timeout, closing deadline, drain deadline: close both sides now. */
   abort(reason: string): void {
     this.termination = reason;
+    this.leaveRelay();
     this.abortUp();
     this.abortClient();
     this.maybeFinish();
@@ -404,12 +425,110 @@ export class TcpSession implements UpstreamSide {
 
   /** Sweep: idle too long, or one side closed and the other not closing. */
   sweep(now: number): void {
+    if (this.relayId >= 0) {
+      const moved = relayBytes(this.relayId, 0) + relayBytes(this.relayId, 1);
+      if (moved !== this.relaySwept) {
+        this.relaySwept = moved;
+        this.lastActive = coarseNow; // it moved since the last sweep
+      }
+      // one side closed (both ways) while the other still has bytes to take or send
+      if (this.closingSince === 0 && (relaySideClosed(this.relayId, 0) || relaySideClosed(this.relayId, 1))) this.closingSince = coarseNow;
+    }
     if (now - this.lastActive > IDLE_MS) this.abort("idle_timeout");
     else if (this.closingSince > 0 && now - this.closingSince > CLOSING_MS) this.abort(`${this.termination || "closing"} (other side did not close)`);
   }
 
+  // ---- the native relay -----------------------------------------------------------
+
+  /** Hand both sockets to the native relay when both are raw, open, idle here and nothing is queued. */
+  private toNative(): void {
+    this.handoffAt = Infinity; // one try
+    const up = this.up;
+    const c = this.client;
+    if (!(c instanceof RawClient) || up === null || this.upTls !== null || !this.upOpen) return;
+    if (this.toUp.bytes > 0 || this.toClient.bytes > 0 || this.clientPaused || this.upPaused) return;
+    if (this.clientEof || this.upEof || this.clientShut || this.upShut || this.clientGone || this.upGone || this.finished) return;
+    c.s.pause();
+    up.pause();
+    const id = relayAdd(fdOf(c.s), fdOf(up), this);
+    if (id < 0) {
+      c.s.resume();
+      up.resume();
+      return;
+    }
+    this.relayId = id;
+    this.relayReceived = this.received;
+    this.relaySent = this.sent;
+  }
+
+  /** Bring `received`/`sent` up to what the relay moved (sampling, sweep, end). */
+  nativeCounts(): void {
+    if (this.relayId < 0) return;
+    this.received = this.relayReceived + relayBytes(this.relayId, 0);
+    this.sent = this.relaySent + relayBytes(this.relayId, 1);
+  }
+
+  /** Take the sockets back from the relay (abort): the pair ended there (its fds closed), then its final counts. */
+  private leaveRelay(): void {
+    if (this.relayId < 0) return;
+    relayClose(this.relayId);
+    this.nativeCounts();
+    this.relayId = -1;
+  }
+
+  /** The relay ended the pair: both ways ended with FINs (err 0), or an error on one side. */
+  onRelayDone(err: number, side: number): void {
+    if (this.relayId < 0) return;
+    this.nativeCounts();
+    const fins = relayFins(this.relayId);
+    this.relayId = -1;
+    this.lastActive = coarseNow;
+    if (err === 0 && side >= 2) {
+      // one side closed after its FIN while bytes still went to it; the other may be open:
+      // back to the JS relay's state (reads and drops until it closes, or CLOSING_MS)
+      this.clientEof = (fins & 1) !== 0;
+      this.upEof = (fins & 2) !== 0;
+      this.upShut = (fins & 4) !== 0;
+      this.clientShut = (fins & 8) !== 0;
+      const c = this.client as RawClient;
+      if (side === 3) {
+        this.upEof = this.upShut = true;
+        c.s.resume();
+        this.up?.terminate(); // runs onUpClose: the client gets FIN after what is queued, then CLOSING_MS
+        this.onUpClose();
+      } else {
+        this.clientEof = this.clientShut = true;
+        this.up?.resume();
+        c.s.terminate();
+        this.onClientClose();
+      }
+    } else if (err === 0) {
+      // both sides sent FIN and got ours, all bytes written: close both sockets gracefully
+      // as the JS relay says it: the side whose FIN came last closes first (Bun closes a socket shut already when its FIN comes)
+      if (this.termination === "") this.termination = side === 0 ? "upstream_remote_close" : "downstream_remote_close";
+      this.clientEof = this.upEof = this.clientShut = this.upShut = true;
+      const c = this.client as RawClient;
+      c.s.resume(); // Bun closes it at once when asked (nothing left to read)
+      c.s.end();
+      this.onClientClose();
+      this.up?.resume();
+      this.up?.end();
+      this.onUpClose();
+    } else {
+      if (this.termination === "") this.termination = side === 0 ? `downstream_reset:${errnoCode(err)}` : `upstream_reset:${errnoCode(err)}`;
+      this.clientShut = this.upShut = true; // no FIN before the reset
+      this.abortUp();
+      this.abortClient();
+    }
+    this.maybeFinish();
+  }
+
+  private lateData(): void {
+    reportError("tcp session", new Error("data from a socket the native relay owns"));
+  }
+
   private maybeFinish(): void {
-    if (this.finished || !this.upGone || !this.clientGone) return;
+    if (this.finished || !this.upGone || !this.clientGone || this.relayId >= 0) return;
     this.finished = true;
     sessions.delete(this);
     if (this.connectTimer !== null) clearTimeout(this.connectTimer);
@@ -450,4 +569,14 @@ export class TcpSession implements UpstreamSide {
       routeName: this.route?.name ?? "",
     };
   }
+}
+
+/** errno numbers the relay reports, named as Bun names socket errors. */
+const ERRNO: Record<number, string> = { 32: "EPIPE", 104: "ECONNRESET", 110: "ETIMEDOUT", 113: "EHOSTUNREACH", 12: "ENOMEM", 5: "EIO" };
+function errnoCode(n: number): string {
+  return ERRNO[n] ?? `E${n}`;
+}
+
+function fdOf(s: Socket<any>): number {
+  return (s as unknown as { fd: number }).fd;
 }
