@@ -22,66 +22,7 @@ NAMES="nginx haproxy gangway"; [ "${SPLICE:-0}" = 1 ] && NAMES="$NAMES splice"
 SPINS=; [ "${SPLICE:-0}" = 1 ] && SPINS=${SPIN:-}
 for ns in $SPINS; do NAMES="$NAMES spin$ns"; done
 
-cat >"$W/up.conf" <<NGINX
-worker_processes 1; daemon off; error_log $W/up-error.log warn; pid $W/up.pid;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 100000000;
-  server { listen 127.0.0.1:$UP backlog=4096; location / { return 200 "Hello, World!"; } } }
-NGINX
-cat >"$W/nginx.conf" <<NGINX
-worker_processes 2; daemon off; error_log $W/nginx-error.log warn; pid $W/nginx.pid;
-worker_rlimit_nofile 20000;
-events { worker_connections 8192; }
-http { access_log off; keepalive_requests 100000000;
-  upstream hello { server 127.0.0.1:$UP; keepalive 64; keepalive_requests 100000000; }
-  server { listen 127.0.0.1:$NG reuseport backlog=4096;
-    location / { proxy_pass http://hello; proxy_http_version 1.1; proxy_set_header Connection "";
-      proxy_set_header Host \$host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; } } }
-NGINX
-cat >"$W/haproxy.cfg" <<HAPROXY
-global
-  nbthread 2
-  maxconn 8000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  option http-keep-alive
-  option forwardfor
-  http-reuse always
-frontend fe
-  bind 127.0.0.1:$HA
-  default_backend hello
-backend hello
-  server up 127.0.0.1:$UP
-HAPROXY
-mkdir -p "$W/config"
-cat >"$W/config/bench.yaml" <<YAML
-apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata: {name: bench}
-spec:
-  selector: {istio: ingressgateway}
-  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
----
-apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: {name: hello}
-spec:
-  hosts: [hello.local]
-  ports: [{number: 80, name: http, protocol: HTTP}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {http: $UP}}]
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: bench}
-spec:
-  hosts: ["*"]
-  gateways: [bench]
-  http: [{route: [{destination: {host: hello.local, port: {number: 80}}}]}]
-YAML
+http1_peers "$W" $UP $NG $HA
 
 nginx -c "$W/up.conf" -p "$W/" & UPP=$!
 nginx -c "$W/nginx.conf" -p "$W/" & NGP=$!

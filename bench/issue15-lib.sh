@@ -102,3 +102,71 @@ backend tls
   server s1 127.0.0.1:$BACK
 HAPCFG
 }
+
+# Target 1's peers, written into W: the upstream nginx `return 200` (up.conf, port UP), nginx
+# (nginx.conf, NG) and HAProxy (haproxy.cfg, HA) in front of it with 2 workers/threads each, and
+# gangway's configuration (W/config) routing every host to it. Used by issue15-http1.sh and
+# http1-syscalls.sh. Usage: http1_peers W UP NG HA
+http1_peers() {
+  local w=$1 up=$2 ng=$3 ha=$4
+cat >"$w/up.conf" <<NGINX
+worker_processes 1; daemon off; error_log $w/up-error.log warn; pid $w/up.pid;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 100000000;
+  server { listen 127.0.0.1:$up backlog=4096; location / { return 200 "Hello, World!"; } } }
+NGINX
+cat >"$w/nginx.conf" <<NGINX
+worker_processes 2; daemon off; error_log $w/nginx-error.log warn; pid $w/nginx.pid;
+worker_rlimit_nofile 20000;
+events { worker_connections 8192; }
+http { access_log off; keepalive_requests 100000000;
+  upstream hello { server 127.0.0.1:$up; keepalive 64; keepalive_requests 100000000; }
+  server { listen 127.0.0.1:$ng reuseport backlog=4096;
+    location / { proxy_pass http://hello; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_set_header Host \$host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; } } }
+NGINX
+cat >"$w/haproxy.cfg" <<HAPROXY
+global
+  nbthread 2
+  maxconn 8000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  option http-keep-alive
+  option forwardfor
+  http-reuse always
+frontend fe
+  bind 127.0.0.1:$ha
+  default_backend hello
+backend hello
+  server up 127.0.0.1:$up
+HAPROXY
+mkdir -p "$w/config"
+cat >"$w/config/bench.yaml" <<YAML
+apiVersion: networking.istio.io/v1beta1
+kind: Gateway
+metadata: {name: bench}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["*"]}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: ServiceEntry
+metadata: {name: hello}
+spec:
+  hosts: [hello.local]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1, ports: {http: $up}}]
+---
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: bench}
+spec:
+  hosts: ["*"]
+  gateways: [bench]
+  http: [{route: [{destination: {host: hello.local, port: {number: 80}}}]}]
+YAML
+}
