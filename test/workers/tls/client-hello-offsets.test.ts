@@ -8,7 +8,6 @@ import { parseClientHello } from "../../../workers/tls/client-hello.ts";
 import { referenceParseClientHello } from "./client-hello-reference.ts";
 import { captureHello, refragment } from "./hello-capture.ts";
 
-
 /** A one-record ClientHello with the given extensions ([type, bytes]). */
 function helloWith(exts: [number, number[]][]): Uint8Array {
   const ext: number[] = [];
