@@ -16,8 +16,8 @@ function nativeWanted(): boolean {
 export const relayOptions = {
   /** Use the native relay (tests switch). */
   native: nativeWanted(),
-  /** Bytes a session relays in JS before it is handed over (short sessions never are). */
-  handoff: Number(process.env.GANGWAY_RELAY_HANDOFF ?? 256 * 1024),
+  /** Bytes a session relays in JS before it is handed over (short sessions never are): a hand-off costs ~50-300 µs of CPU, paid back only by sessions of a few MB (bench/relay-handoff.ts). */
+  handoff: Number(process.env.GANGWAY_RELAY_HANDOFF ?? 1024 * 1024),
 };
 
 /** Sessions handed to the relay so far (tests). */
