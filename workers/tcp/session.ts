@@ -29,6 +29,7 @@ import type { EndpointPool } from "../http/upstream-pool.ts";
 import type { UpstreamTlsRuntime } from "../http/upstream-tls.ts";
 import { stats } from "../stats.ts";
 import { relayAdd, relayOptions, relayBytes, relayClose, relayFins, relaySideClosed, type RelayOwner } from "./native-relay.ts";
+import { SessionList } from "./session-list.ts";
 import { Pending, RawClient, type ClientSide } from "./sides.ts";
 import { connectionsFull, plainHandlers, tcpHash, tcpTlsOptions, tlsHandlers, type UpstreamSide } from "./upstream.ts";
 
@@ -49,40 +50,8 @@ export interface SessionInfo {
   sourceIp(): string;
 }
 
-/**
- * Open sessions of this worker (drain, sweep, byte counters): an array with
- * each session's slot in it, removed by moving the last one into the slot.
- * A Set costed a hash-table insert and delete per connection, and rehashing
- * (a native allocation) as the count of open sessions went up and down.
- */
-class SessionList {
-  private list: TcpSession[] = [];
-  get size(): number {
-    return this.list.length;
-  }
-  add(t: TcpSession): void {
-    t.slot = this.list.length;
-    this.list.push(t);
-  }
-  delete(t: TcpSession): void {
-    const i = t.slot;
-    if (i < 0) return;
-    const last = this.list.pop()!;
-    if (last !== t) {
-      this.list[i] = last;
-      last.slot = i;
-    }
-    t.slot = -1;
-  }
-  has(t: TcpSession): boolean {
-    return t.slot >= 0;
-  }
-  [Symbol.iterator](): IterableIterator<TcpSession> {
-    return this.list[Symbol.iterator]();
-  }
-}
-
-export const sessions = new SessionList();
+/** Open sessions of this worker (drain, sweep, byte counters). */
+export const sessions = new SessionList<TcpSession>();
 
 // bytes of open connections count in the metrics as they flow (sampled), not only at close
 stats.beforeSample.push(() => {
