@@ -10,12 +10,7 @@ BUN=$PWD/$BUN
 [ -n "$ROOT" ] && cd "$ROOT" # ROOT=another checkout: run its data plane (A/B)
 S=${1:-6}; CL=${2:-8}; M=${3:-16}; UP=18396; PORT=18397
 W=$(mktemp -d /tmp/gangway-h2inproc.XXXXXX)
-cat >"$W/up.conf" <<NGINX
-worker_processes 1; daemon off; error_log $W/up-error.log warn; pid $W/up.pid;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 100000000;
-  server { listen 127.0.0.1:$UP backlog=4096; location / { return 200 "Hello, World!"; } } }
-NGINX
+upstream_conf "$W" $UP
 nginx -c "$W/up.conf" -p "$W/" & UPP=$!
 ARGS=()
 [ -n "$PROF" ] && ARGS=(--cpu-prof --cpu-prof-dir="$PROF")

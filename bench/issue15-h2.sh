@@ -21,12 +21,7 @@ bench_gateway "$W" <<YAML
     hosts: ["*"]
     tls: {mode: SIMPLE, credentialName: bench-credential}
 YAML
-cat >"$W/up.conf" <<NGINX
-worker_processes 1; daemon off; error_log $W/up-error.log warn; pid $W/up.pid;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 100000000;
-  server { listen 127.0.0.1:$UPSTREAM backlog=4096; location / { return 200 "Hello, World!"; } } }
-NGINX
+upstream_conf "$W" $UPSTREAM
 cat >"$W/nginx.conf" <<NGINX
 worker_processes 2; daemon off; error_log $W/nginx-error.log warn; pid $W/nginx.pid;
 events { worker_connections 8192; }

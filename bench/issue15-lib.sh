@@ -103,18 +103,24 @@ backend tls
 HAPCFG
 }
 
+# The upstream every HTTP target measures against: nginx (1 worker) answering `return 200` on
+# 127.0.0.1:PORT, written to W/up.conf. Usage: upstream_conf W PORT
+upstream_conf() {
+  cat >"$1/up.conf" <<NGINX
+worker_processes 1; daemon off; error_log $1/up-error.log warn; pid $1/up.pid;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 100000000;
+  server { listen 127.0.0.1:$2 backlog=4096; location / { return 200 "Hello, World!"; } } }
+NGINX
+}
+
 # Target 1's peers, written into W: the upstream nginx `return 200` (up.conf, port UP), nginx
 # (nginx.conf, NG) and HAProxy (haproxy.cfg, HA) in front of it with 2 workers/threads each, and
 # gangway's configuration (W/config) routing every host to it. Used by issue15-http1.sh and
 # http1-syscalls.sh. Usage: http1_peers W UP NG HA
 http1_peers() {
   local w=$1 up=$2 ng=$3 ha=$4
-cat >"$w/up.conf" <<NGINX
-worker_processes 1; daemon off; error_log $w/up-error.log warn; pid $w/up.pid;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 100000000;
-  server { listen 127.0.0.1:$up backlog=4096; location / { return 200 "Hello, World!"; } } }
-NGINX
+upstream_conf "$w" "$up"
 cat >"$w/nginx.conf" <<NGINX
 worker_processes 2; daemon off; error_log $w/nginx-error.log warn; pid $w/nginx.pid;
 worker_rlimit_nofile 20000;

@@ -42,12 +42,7 @@ YAML
   mv "$W/churn.tmp" "$W/config/churn.yaml"
 }
 churn 0
-cat >"$W/up.conf" <<NGINX
-worker_processes 1; daemon off; error_log $W/up-error.log warn; pid $W/up.pid;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 100000000;
-  server { listen 127.0.0.1:$UPSTREAM backlog=4096; location / { return 200 "Hello, World!"; } } }
-NGINX
+upstream_conf "$W" $UPSTREAM
 nginx -c "$W/up.conf" -p "$W/" & UPP=$!
 $BUN src/main.ts --config "$W/config" --port-map 80:$GW,443:$GWS --bind 127.0.0.1 --admin 127.0.0.1:$ADMIN \
   --workers 2 --access-log off --log-format json >"$W/gangway.log" 2>&1 & GWP=$!

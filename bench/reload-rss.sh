@@ -15,12 +15,7 @@ UP=18590; WRK=""; UPP=""
 mkdir -p "$W/config"
 $BUN bench/reload-config.ts "$W/config" $UP "$HOSTS"
 if [ -n "$LOAD" ]; then
-  cat >"$W/up.conf" <<NGINX
-worker_processes 1; daemon off; error_log $W/up-error.log warn; pid $W/up.pid;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 100000000;
-  server { listen 127.0.0.1:$UP backlog=4096; location / { return 200 "Hello, World!"; } } }
-NGINX
+  upstream_conf "$W" $UP
   nginx -c "$W/up.conf" -p "$W/" & UPP=$!
 fi
 $BUN src/main.ts --config "$W/config" --port-map 80:$GW --bind 127.0.0.1 --admin 127.0.0.1:$ADMIN \
