@@ -9,29 +9,13 @@ import { WorkerHarness } from "../harness.ts";
 import { cluster, dest, forward, freePort, listener, prefix, snapshot, uriMatch, virtualHost } from "../snapshot-fixture.ts";
 import { DATA, END_STREAM, GOAWAY, HEADERS, PING, SETTINGS, WINDOW_UPDATE, frame, request } from "../edge/h2-raw.ts";
 import { RawH2, settings, u32 } from "./raw-client.ts";
+import { ENDLESS, h2TestUpstream } from "./test-upstream.ts";
 
 const ENHANCE_YOUR_CALM = 11;
 const PRIORITY = 2;
 const CONTINUATION = 9;
-const ENDLESS = 24 * 1024 * 1024;
-let produced = 0;
 
-const up = Bun.serve({
-  port: 0,
-  hostname: "127.0.0.1",
-  async fetch(req) {
-    const path = new URL(req.url).pathname;
-    if (path === "/endless") {
-      produced = 0;
-      const chunk = Buffer.alloc(64 * 1024, 0x65);
-      return new Response(new ReadableStream({ pull(c) { if (produced >= ENDLESS) return c.close(); produced += chunk.length; c.enqueue(chunk); } }), { headers: { "content-length": String(ENDLESS) } });
-    }
-    if (path === "/small") return new Response("s".repeat(40_000));
-    if (path === "/silent") return new Promise<Response>(() => {});
-    if (path === "/echo") return new Response(await req.arrayBuffer());
-    return new Response("ok");
-  },
-});
+const up = h2TestUpstream();
 let w: WorkerHarness;
 let port = 0;
 
@@ -39,11 +23,11 @@ beforeAll(async () => {
   w = new WorkerHarness({ streamIdleTimeoutMs: 60_000 });
   port = freePort();
   const routes = [{ name: "all", match: [uriMatch(prefix("/"))], action: forward([dest("up")]) }];
-  await w.apply(snapshot([listener(port, [virtualHost(["x"], routes)])], [cluster("up", [["127.0.0.1", up.port!]])]));
+  await w.apply(snapshot([listener(port, [virtualHost(["x"], routes)])], [cluster("up", [["127.0.0.1", up.port]])]));
 });
 afterAll(() => {
   w.stop();
-  up.stop(true);
+  up.stop();
 });
 
 const ping = (i: number) => {
@@ -65,11 +49,11 @@ async function backedUp(...frames: Buffer[]): Promise<RawH2> {
   // the upstream stops being read once the gateway's socket and the stream's queue are full
   let last = -1;
   for (let i = 0, same = 0; i < 100 && same < 3; i++) {
-    same = produced === last && produced > 0 ? same + 1 : 0;
-    last = produced;
+    same = up.produced() === last && up.produced() > 0 ? same + 1 : 0;
+    last = up.produced();
     await Bun.sleep(150);
   }
-  expect(produced).toBeLessThan(ENDLESS);
+  expect(up.produced()).toBeLessThan(ENDLESS);
   c.send(...frames);
   await Bun.sleep(300);
   c.resume();
@@ -112,7 +96,7 @@ describe("frames we must answer, from a client that does not read", () => {
       if (!(await c.until(() => c.count(PING) === 900 * (k + 1)))) console.log("DBG", k, c.count(PING), c.closed, c.goaway, c.frames.length);
       expect(c.count(PING)).toBe(900 * (k + 1));
     }
-    c.send(request(1, "/small"));
+    c.send(request(1, "/bytes/40000"));
     expect(await c.until(() => c.over(1))).toBe(true);
     expect(c.status(1)).toBe(200);
     expect(c.closed).toBe(false);
@@ -131,7 +115,7 @@ async function calmed(...frames: Buffer[]): Promise<void> {
 /** Send `frames`, then a GET on `next`: it is served and the connection stays. */
 async function served(next: number, ...frames: Buffer[]): Promise<RawH2> {
   const c = await RawH2.open(port);
-  c.send(...frames, request(next, "/small"));
+  c.send(...frames, request(next, "/bytes/40000"));
   expect(await c.until(() => c.over(next))).toBe(true);
   expect(c.status(next)).toBe(200);
   expect(c.closed).toBe(false);
@@ -170,7 +154,7 @@ describe("frames that carry nothing (Envoy's protocol constraints)", () => {
 
   test("a client that reads a large response, giving back each DATA frame's bytes on the stream and the connection: served to the end", async () => {
     const c = await RawH2.open(port);
-    c.send(request(3, "/small"));
+    c.send(request(3, "/bytes/40000"));
     let given = 0;
     expect(
       await c.until(() => {
@@ -218,7 +202,7 @@ describe("HPACK", () => {
     c.send(frame(HEADERS, END_STREAM | 4, 3, Buffer.concat([PSEUDO, Buffer.alloc(16_000, 0x80 | 62)])));
     expect(await c.until(() => c.over(3))).toBe(true);
     expect(c.status(3)).toBe(431);
-    c.send(request(5, "/small"));
+    c.send(request(5, "/bytes/40000"));
     expect(await c.until(() => c.over(5))).toBe(true);
     expect(c.status(5)).toBe(200);
     c.close();
@@ -229,7 +213,7 @@ describe("HPACK", () => {
     c.send(frame(HEADERS, END_STREAM | 4, 1, Buffer.alloc(16_000, 0x20)));
     expect(await c.until(() => c.over(1))).toBe(true);
     expect(c.stream(1).rst).toBe(1);
-    c.send(request(3, "/small"));
+    c.send(request(3, "/bytes/40000"));
     expect(await c.until(() => c.over(3))).toBe(true);
     expect(c.status(3)).toBe(200);
     c.close();
@@ -261,7 +245,7 @@ describe("resets the client makes us send (MadeYouReset, CVE-2025-8671)", () => 
     // each reset stream between two answered at once (400: a content-length on a request without a body)
     const answered = (id: number) => request(id, "/", [["content-length", "5"]]);
     for (let i = 0; i < 110; i++) frames.push(answered(6 * i + 1), request(6 * i + 3, "/silent"), win(6 * i + 3, 0), answered(6 * i + 5));
-    c.send(...frames, request(661, "/small"));
+    c.send(...frames, request(661, "/bytes/40000"));
     expect(await c.until(() => c.over(661), 5000)).toBe(true);
     expect(c.status(661)).toBe(200);
     expect(c.stream(3).rst).toBe(1);
@@ -281,7 +265,7 @@ describe("RST_STREAM churn beyond rapid reset", () => {
     const sentBefore = c.frames.length;
     const resets: Buffer[] = [];
     for (let k = 0; k < 3; k++) for (let i = 0; i < 50; i++) resets.push(frame(3, 0, 100 * k + 2 * i + 1, u32(8)), frame(3, 0, 100 * k + 2 * i + 1, u32(8)));
-    c.send(...resets, request(301, "/small"));
+    c.send(...resets, request(301, "/bytes/40000"));
     expect(await c.until(() => c.over(301))).toBe(true);
     expect(c.status(301)).toBe(200);
     expect(c.goaway).toBe(-1);

@@ -12,31 +12,13 @@ import { WorkerHarness } from "../harness.ts";
 import { cluster, dest, forward, freePort, listener, prefix, snapshot, uriMatch, virtualHost } from "../snapshot-fixture.ts";
 import { CONTINUATION, DATA, END_HEADERS, END_STREAM, GOAWAY, HEADERS, PING, PREFACE, RST_STREAM, SETTINGS, WINDOW_UPDATE, block, frame, request, rst } from "../edge/h2-raw.ts";
 import { RawH2, settings, u32 } from "./raw-client.ts";
+import { ENDLESS, h2TestUpstream } from "./test-upstream.ts";
 
 const NO_ERROR = 0, PROTOCOL_ERROR = 1, FLOW_CONTROL_ERROR = 3, STREAM_CLOSED = 5, FRAME_SIZE_ERROR = 6, REFUSED_STREAM = 7, COMPRESSION_ERROR = 9, ENHANCE_YOUR_CALM = 11;
 const PRIORITY = 2, PUSH_PROMISE = 5;
 const BIG = 200_000;
-const ENDLESS = 24 * 1024 * 1024;
-/** Bytes the upstream has handed to its socket for /endless (its stream is pulled only as the socket takes them). */
-let produced = 0;
 
-const up = Bun.serve({
-  port: 0,
-  hostname: "127.0.0.1",
-  async fetch(req) {
-    const path = new URL(req.url).pathname;
-    if (path === "/big") return new Response("b".repeat(BIG));
-    if (path === "/endless") {
-      produced = 0;
-      const chunk = Buffer.alloc(64 * 1024, 0x65);
-      return new Response(new ReadableStream({ pull(c) { if (produced >= ENDLESS) return c.close(); produced += chunk.length; c.enqueue(chunk); } }), { headers: { "content-length": String(ENDLESS) } });
-    }
-    if (path === "/silent") return new Promise<Response>(() => {});
-    if (path === "/slow") return Bun.sleep(300).then(() => new Response("slow"));
-    if (path === "/echo") return new Response(await req.arrayBuffer());
-    return new Response("ok");
-  },
-});
+const up = h2TestUpstream();
 /** An upstream that takes connections and never reads them. */
 const deaf = net.createServer((sock) => sock.pause());
 let w: WorkerHarness;
@@ -51,11 +33,11 @@ beforeAll(async () => {
     { name: "deaf", match: [uriMatch(prefix("/deaf"))], action: forward([dest("deaf")]) },
     { name: "all", match: [uriMatch(prefix("/"))], action: forward([dest("up")]) },
   ];
-  await w.apply(snapshot([listener(port, [virtualHost(["x"], routes)])], [cluster("up", [["127.0.0.1", up.port!]]), cluster("deaf", [["127.0.0.1", deafPort]])]));
+  await w.apply(snapshot([listener(port, [virtualHost(["x"], routes)])], [cluster("up", [["127.0.0.1", up.port]]), cluster("deaf", [["127.0.0.1", deafPort]])]));
 });
 afterAll(() => {
   w.stop();
-  up.stop(true);
+  up.stop();
   deaf.close();
 });
 
@@ -276,7 +258,7 @@ describe("flow control", () => {
   test("DATA out stops at the client's stream window and goes on with each WINDOW_UPDATE", async () => {
     const c = await RawH2.open(port, true);
     // a 1000-byte stream window; the connection window is the default 65535
-    c.send(Buffer.from(PREFACE, "latin1"), frame(SETTINGS, 0, 0, settings([[4, 1000]])), request(1, "/big"));
+    c.send(Buffer.from(PREFACE, "latin1"), frame(SETTINGS, 0, 0, settings([[4, 1000]])), request(1, `/bytes/${BIG}`));
     expect(await c.until(() => c.body(1).length === 1000)).toBe(true);
     await Bun.sleep(100);
     expect(c.body(1).length).toBe(1000);
@@ -301,7 +283,7 @@ describe("flow control", () => {
     expect(await c.until(() => c.body(1).length === 65535)).toBe(true);
     await Bun.sleep(1000);
     // without the pause the gateway would read the upstream as fast as loopback goes (all 24 MB in well under a second)
-    expect(produced).toBeLessThan(16 * 1024 * 1024);
+    expect(up.produced()).toBeLessThan(16 * 1024 * 1024);
     c.send(frame(WINDOW_UPDATE, 0, 0, u32(1 << 30)), frame(WINDOW_UPDATE, 0, 1, u32(1 << 30)));
     expect(await c.until(() => c.over(1), 20_000)).toBe(true);
     expect(c.body(1).length).toBe(ENDLESS);
@@ -332,7 +314,7 @@ describe("flow control", () => {
 
   test("DATA frames are no larger than the client's MAX_FRAME_SIZE (16384 by default)", async () => {
     const c = await RawH2.open(port);
-    c.send(frame(WINDOW_UPDATE, 0, 0, u32(1 << 20)), frame(SETTINGS, 0, 0, settings([[4, 1 << 20]])), request(1, "/big"));
+    c.send(frame(WINDOW_UPDATE, 0, 0, u32(1 << 20)), frame(SETTINGS, 0, 0, settings([[4, 1 << 20]])), request(1, `/bytes/${BIG}`));
     expect(await c.until(() => c.over(1))).toBe(true);
     const sizes = c.frames.filter((f) => f.type === DATA).map((f) => f.payload.length);
     expect(Math.max(...sizes)).toBe(16384);
@@ -374,7 +356,7 @@ describe("drain", () => {
   test("the worker draining with a stream in flight: GOAWAY(NO_ERROR) naming it at once, then the stream is answered, then the connection closes", async () => {
     const w2 = new WorkerHarness();
     const port2 = freePort();
-    await w2.apply(snapshot([listener(port2, [virtualHost(["x"], [{ name: "all", match: [uriMatch(prefix("/"))], action: forward([dest("up")]) }])])], [cluster("up", [["127.0.0.1", up.port!]])]));
+    await w2.apply(snapshot([listener(port2, [virtualHost(["x"], [{ name: "all", match: [uriMatch(prefix("/"))], action: forward([dest("up")]) }])])], [cluster("up", [["127.0.0.1", up.port]])]));
     const c = await RawH2.open(port2);
     c.send(request(1, "/slow"));
     expect(await c.until(() => c.frames.some((f) => f.type === SETTINGS && f.flags === 1))).toBe(true);

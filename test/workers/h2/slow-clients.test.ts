@@ -11,21 +11,12 @@ import { WorkerHarness } from "../harness.ts";
 import { cluster, dest, forward, freePort, listener, prefix, snapshot, uriMatch, virtualHost } from "../snapshot-fixture.ts";
 import { DATA, HEADERS, WINDOW_UPDATE, block, frame, request } from "../edge/h2-raw.ts";
 import { RawH2, u32 } from "./raw-client.ts";
+import { h2TestUpstream } from "./test-upstream.ts";
 
 const ENHANCE_YOUR_CALM = 11;
 const CONTINUATION = 9;
 
-const up = Bun.serve({
-  port: 0,
-  hostname: "127.0.0.1",
-  async fetch(req) {
-    const path = new URL(req.url).pathname;
-    if (path === "/big") return new Response("b".repeat(1_000_000));
-    if (path === "/mid") return new Response("m".repeat(200_000));
-    if (path === "/echo") return new Response(await req.arrayBuffer());
-    return new Response("ok");
-  },
-});
+const up = h2TestUpstream();
 let w: WorkerHarness;
 let port = 0;
 
@@ -33,11 +24,11 @@ beforeAll(async () => {
   w = new WorkerHarness({ requestHeadersTimeoutMs: 300, streamIdleTimeoutMs: 500 });
   port = freePort();
   const routes = [{ name: "all", match: [uriMatch(prefix("/"))], action: forward([dest("up")]) }];
-  await w.apply(snapshot([listener(port, [virtualHost(["x"], routes)])], [cluster("up", [["127.0.0.1", up.port!]])]));
+  await w.apply(snapshot([listener(port, [virtualHost(["x"], routes)])], [cluster("up", [["127.0.0.1", up.port]])]));
 });
 afterAll(() => {
   w.stop();
-  up.stop(true);
+  up.stop();
 });
 
 const GET: [string, string][] = [[":method", "GET"], [":scheme", "http"], [":path", "/"], [":authority", "x"]];
@@ -75,7 +66,7 @@ test("a request body that stalls: 408 at the stream idle timeout", async () => {
 
 test("a response the client opens no window for: the stream is reset at the stream idle timeout, the connection goes on", async () => {
   const c = await RawH2.open(port);
-  c.send(request(1, "/big"));
+  c.send(request(1, "/bytes/1000000"));
   expect(await c.until(() => c.over(1), 5000)).toBe(true);
   expect(c.stream(1).rst).toBeGreaterThanOrEqual(0);
   expect(c.body(1).length).toBe(65_535);
@@ -87,7 +78,7 @@ test("a response the client opens no window for: the stream is reset at the stre
 
 test("a slow reader (20 kB of window every 300 ms, under the stream idle timeout): its response is not reset", async () => {
   const c = await RawH2.open(port);
-  c.send(request(1, "/mid"));
+  c.send(request(1, "/bytes/200000"));
   expect(await c.until(() => c.body(1).length === 65_535)).toBe(true);
   for (let i = 0; i < 12 && !c.over(1); i++) {
     await Bun.sleep(300);
