@@ -23,13 +23,13 @@ import type { TcpRoute } from "../../src/snapshot/types.ts";
 import type { OutlierResult } from "../../src/upstream/outlier.ts";
 import { accessLog, type AccessRecord } from "../access-log.ts";
 import { connectWithTimeout } from "../connect.ts";
+import { ConnList } from "../conn-list.ts";
 import { coarseNow, reportError } from "../context.ts";
 import type { Generation } from "../http/clusters.ts";
 import type { EndpointPool } from "../http/upstream-pool.ts";
 import type { UpstreamTlsRuntime } from "../http/upstream-tls.ts";
 import { stats } from "../stats.ts";
 import { relayAdd, relayOptions, relayBytes, relayClose, relayFins, relaySideClosed, type RelayOwner } from "./native-relay.ts";
-import { SessionList } from "./session-list.ts";
 import { Pending, RawClient, type ClientSide } from "./sides.ts";
 import { connectionsFull, plainHandlers, tcpHash, tcpTlsOptions, tlsHandlers, type UpstreamSide } from "./upstream.ts";
 
@@ -51,7 +51,7 @@ export interface SessionInfo {
 }
 
 /** Open sessions of this worker (drain, sweep, byte counters). */
-export const sessions = new SessionList<TcpSession>();
+export const sessions = new ConnList<TcpSession>();
 
 // bytes of open connections count in the metrics as they flow (sampled), not only at close
 stats.beforeSample.push(() => {
@@ -64,8 +64,9 @@ stats.beforeSample.push(() => {
 const CONNECTED: OutlierResult = { kind: "connected" };
 
 export class TcpSession implements UpstreamSide, RelayOwner {
-  /** Its place in `sessions` (-1: not there). */
-  slot = -1;
+  /** Links in `sessions` (ConnList). */
+  prevConn: TcpSession | null = null;
+  nextConn: TcpSession | null = null;
   private up: Socket<UpstreamSide> | null = null;
   /** The client's TLS goes through untouched (PASSTHROUGH chains): no TLS is originated. */
   passthrough = false;

@@ -18,7 +18,7 @@ function fakeConn(): PortConnection {
 
 describe("ConnList", () => {
   test("add, delete (twice, or never added), size, iteration order (newest first)", () => {
-    const l = new ConnList();
+    const l = new ConnList<PortConnection>();
     const [a, b, c] = [fakeConn(), fakeConn(), fakeConn()];
     l.delete(a); // never added: nothing
     expect(l.size).toBe(0);
@@ -47,7 +47,7 @@ describe("ConnList", () => {
   });
 
   test("the connection handed out may leave while the loop runs (a sweep closing it)", () => {
-    const l = new ConnList();
+    const l = new ConnList<PortConnection>();
     const all = Array.from({ length: 6 }, fakeConn);
     for (const c of all) l.add(c);
     const seen: PortConnection[] = [];
