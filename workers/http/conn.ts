@@ -42,6 +42,8 @@ export interface ExchangeConn extends ConnFacts {
   readonly localAddress: string;
   /** The client is not taking our writes. */
   readonly congested: boolean;
+  /** Request bytes read from the client and not yet handed to the exchange (HTTP/1.1; 0 on an HTTP/2 stream). */
+  readonly unread: number;
   /** Coarse time the connection was asked to close (--max-connection-duration), else 0: responses say `connection: close`. */
   readonly drainStart: number;
   write(b: Uint8Array): boolean;

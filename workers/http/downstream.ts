@@ -256,6 +256,11 @@ export class Downstream implements ExchangeConn, PortConnection {
     return this.out !== null && this.out.queued > 0;
   }
 
+  get unread(): number {
+    const b = this.buf;
+    return b === null ? 0 : b.length - this.off;
+  }
+
   /** Bytes of a request head are waiting for the rest (HTTP/1.1, between exchanges). */
   get partialHead(): boolean {
     const b = this.buf;

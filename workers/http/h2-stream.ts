@@ -84,6 +84,7 @@ const TRAILERS: http2.ServerStreamResponseOptions = { waitForTrailers: true };
 
 export class H2Stream implements ExchangeConn {
   readonly h2Stream = true;
+  readonly unread = 0;
   /** The exchange while it runs; null once it is over. */
   ex: Exchange | null = null;
   lastActive = coarseNow;
