@@ -1,5 +1,5 @@
 // The HTTP/1.1 upstream of the raw-frame HTTP/2 tests (session, floods, slow
-// clients): /bytes/N answers N bytes; /endless ENDLESS bytes, pulled only as
+// clients): /bytes/N answers N bytes; /endless ENDLESS bytes (/endless/N: N), pulled only as
 // the socket takes them (`produced()` counts what was handed over); /silent
 // never answers; /slow answers after 300 ms; /echo sends the body back; any
 // other path "ok".
@@ -22,14 +22,15 @@ export function h2TestUpstream(): TestUpstream {
     async fetch(req) {
       const path = new URL(req.url).pathname;
       if (path.startsWith("/bytes/")) return new Response("b".repeat(Number(path.slice(7))));
-      if (path === "/endless") {
+      if (path === "/endless" || path.startsWith("/endless/")) {
+        const size = path === "/endless" ? ENDLESS : Number(path.slice(9));
         produced = 0;
         const pull = (c: ReadableStreamDefaultController) => {
-          if (produced >= ENDLESS) return c.close();
+          if (produced >= size) return c.close();
           produced += chunk.length;
           c.enqueue(chunk);
         };
-        return new Response(new ReadableStream({ pull }), { headers: { "content-length": String(ENDLESS) } });
+        return new Response(new ReadableStream({ pull }), { headers: { "content-length": String(size) } });
       }
       if (path === "/silent") return new Promise<Response>(() => {});
       if (path === "/slow") return Bun.sleep(300).then(() => new Response("slow"));
