@@ -22,8 +22,9 @@ import { errCode, REPLIES } from "../../src/dispatch/replies.ts";
 import type { TcpRoute } from "../../src/snapshot/types.ts";
 import type { OutlierResult } from "../../src/upstream/outlier.ts";
 import { accessLog, type AccessRecord } from "../access-log.ts";
-import { connectWithTimeout } from "../connect.ts";
+import { connectDone, connectWithTimeout, type Connecting } from "../connect.ts";
 import { ConnList } from "../conn-list.ts";
+import { type DeadlineQueue, NO_TICKET } from "../deadline-queue.ts";
 import { coarseNow, reportError } from "../context.ts";
 import type { Generation } from "../http/clusters.ts";
 import type { EndpointPool } from "../http/upstream-pool.ts";
@@ -87,7 +88,9 @@ export class TcpSession implements UpstreamSide, RelayOwner {
   private clientPaused = false;
   private upPaused = false;
   private finished = false;
-  connectTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The connect timeout (connect.ts). */
+  connectQueue: DeadlineQueue<Connecting> | null = null;
+  connectTicket = NO_TICKET;
   lastActive = coarseNow;
   /** When one side closed (coarse clock), 0 while both are open. */
   closingSince = 0;
@@ -232,10 +235,7 @@ export class TcpSession implements UpstreamSide, RelayOwner {
   // ---- upstream → client ------------------------------------------------------
 
   onUpOpen(s: Socket<UpstreamSide>): void {
-    if (this.connectTimer !== null) {
-      clearTimeout(this.connectTimer);
-      this.connectTimer = null;
-    }
+    connectDone(this);
     if (this.upGone || this.finished) {
       s.terminate(); // gave up already (connect timeout, client gone)
       return;
@@ -310,10 +310,7 @@ export class TcpSession implements UpstreamSide, RelayOwner {
 
   onConnectError(reason: string, code: "connect_failure" | "connect_timeout"): void {
     if (this.upOpen || this.upGone) return;
-    if (this.connectTimer !== null) {
-      clearTimeout(this.connectTimer);
-      this.connectTimer = null;
-    }
+    connectDone(this);
     this.upGone = true;
     this.upShut = true;
     this.pool?.outcome({ kind: code === "connect_timeout" ? "timeout" : "connectFailed" });
@@ -501,7 +498,7 @@ export class TcpSession implements UpstreamSide, RelayOwner {
     if (this.finished || !this.upGone || !this.clientGone || this.relayId >= 0) return;
     this.finished = true;
     sessions.delete(this);
-    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+    connectDone(this);
     if (this.pool !== null) {
       this.pool.active--;
       this.pool.onConnClosed(null); // its connection slot is free (a session or request waiting for one may go)
