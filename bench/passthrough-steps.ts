@@ -61,9 +61,9 @@ const c = selectChain(l, "bulk.example.com");
 time("dispatchTcp", () => (sink = dispatchTcp(snap, c.chain!.tcpRoutes, "bulk.example.com")));
 const d = dispatchTcp(snap, c.chain!.tcpRoutes, "bulk.example.com");
 console.log(d.kind, d.destination?.cluster, d.cluster?.serviceHost);
-const t = { destService: "backend.bench.internal", received: 0, sent: 0, countedReceived: 0, countedSent: 0 };
+const t = { tcpCounters: null as ReturnType<typeof stats.tcpOpened> | null, received: 0, sent: 0, countedReceived: 0, countedSent: 0 };
 time("stats open+cx+close(bytes)", () => {
-  stats.tcpOpened(t.destService);
+  t.tcpCounters = stats.tcpOpened("backend.bench.internal");
   stats.upstreamConnection("outbound|443||backend.bench.internal");
   t.received += 100;
   t.sent += 10;

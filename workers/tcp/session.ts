@@ -29,7 +29,7 @@ import { coarseNow, reportError } from "../context.ts";
 import type { Generation } from "../http/clusters.ts";
 import type { EndpointPool } from "../http/upstream-pool.ts";
 import type { UpstreamTlsRuntime } from "../http/upstream-tls.ts";
-import { stats } from "../stats.ts";
+import { stats, type TcpSeries } from "../stats.ts";
 import { relayAdd, relayOptions, relayBytes, relayClose, relayFins, relaySideClosed, type RelayOwner } from "./native-relay.ts";
 import { Pending, RawClient, type ClientSide } from "./sides.ts";
 import { connectionsFull, plainHandlers, tcpHash, tcpTlsOptions, tlsHandlers, type UpstreamSide } from "./upstream.ts";
@@ -58,7 +58,7 @@ export const sessions = new ConnList<TcpSession>();
 stats.beforeSample.push(() => {
   for (const t of sessions) {
     t.nativeCounts();
-    if (t.destService !== "") stats.tcpBytes(t);
+    if (t.tcpCounters !== null) stats.tcpBytes(t);
   }
 });
 
@@ -102,10 +102,11 @@ export class TcpSession implements UpstreamSide, RelayOwner {
   sent = 0;
   /** Already counted into the stats (sampled while the session runs). */
   countedReceived = 0;
+  /** The destination's istio_tcp_* counters, once it has one. */
+  tcpCounters: TcpSeries | null = null;
   countedSent = 0;
   private pool: EndpointPool | null = null;
   cluster = "";
-  destService = "";
   private upstreamHost = "";
   private upstreamLocal = "";
   private flags = "";
@@ -145,8 +146,7 @@ export class TcpSession implements UpstreamSide, RelayOwner {
     const d = dec.destination;
     if (d === null) return this.refuse(dec.reply!.flag, "no_healthy_upstream", "route has no destination");
     this.cluster = d.cluster;
-    this.destService = dec.cluster?.serviceHost ?? d.host;
-    stats.tcpOpened(this.destService);
+    this.tcpCounters = stats.tcpOpened(dec.cluster?.serviceHost ?? d.host);
     // the decision's generation: a runtime with a pool per endpoint exists for a forward decision
     const rt = dec.kind === "forward" ? this.gen.clusters.get(d.cluster) : undefined;
     const pool = rt?.pick(tcpHash(rt.cluster, this.info)) ?? null;
@@ -503,7 +503,7 @@ export class TcpSession implements UpstreamSide, RelayOwner {
       this.pool.active--;
       this.pool.onConnClosed(null); // its connection slot is free (a session or request waiting for one may go)
     }
-    if (this.destService !== "") stats.tcpClosed(this);
+    if (this.tcpCounters !== null) stats.tcpClosed(this);
     if (accessLog.enabled) accessLog.log(this.record());
   }
 
