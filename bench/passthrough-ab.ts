@@ -4,7 +4,8 @@
 // and conns client: connect, ClientHello + 1 byte, 1 byte back, close). Rounds
 // alternate the order (base, new / new, base ...). Per round and build: connections/s
 // and the proxy process's user and system CPU per connection (/proc, all threads);
-// medians, the new/base ratio of each round's pair, load average.
+// medians, the new/base ratio of each round's pair, load average. CEILING=1 adds
+// bench/ceiling-passthrough.ts (one worker, PARSE=1: the least Bun passthrough proxy) as a third column.
 // Usage: GW_BEFORE=/tmp/base node_modules/.bin/bun bench/passthrough-ab.ts [seconds=4] [loops=32] [rounds=6]
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -107,6 +108,16 @@ for (const [name, root] of [["base", before], ["new", ROOT]] as const) {
   });
   procs.push(p);
   builds.push({ name, port, pid: p.pid, rate: [], user: [], sys: [] });
+}
+if (process.env.CEILING === "1") {
+  const port = await freePort();
+  const p = Bun.spawn([BUN, join(import.meta.dir, "ceiling-passthrough.ts"), String(port), String(back)], {
+    env: { ...process.env, WORKERS: "1", PARSE: "1" },
+    stdout: "ignore",
+    stderr: "inherit",
+  });
+  procs.push(p);
+  builds.push({ name: "ceiling", port, pid: p.pid, rate: [], user: [], sys: [] });
 }
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 try {
