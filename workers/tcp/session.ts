@@ -197,7 +197,7 @@ export class TcpSession implements UpstreamSide, RelayOwner {
     if (this.relayId >= 0) return;
     this.lastActive = coarseNow;
     const up = this.up;
-    if (up === null || this.upShut || !this.toUp.flush((b) => up.write(b))) return;
+    if (up === null || this.upShut || !this.toUp.flush(up)) return;
     if (this.clientEof) this.shutUp();
     else if (this.clientPaused) {
       this.clientPaused = false;
@@ -273,7 +273,7 @@ export class TcpSession implements UpstreamSide, RelayOwner {
   onClientDrain(): void {
     if (this.relayId >= 0) return;
     this.lastActive = coarseNow;
-    if (this.clientShut || !this.toClient.flush((b) => this.client.write(b))) return;
+    if (this.clientShut || !this.toClient.flush(this.client)) return;
     if (this.upEof) this.shutClient();
     else if (this.upPaused) this.resumeUp();
   }
