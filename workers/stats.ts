@@ -26,7 +26,8 @@ export class Stats {
   private byRoute = new Map<string, Map<string, Map<number, RequestSeries>>>();
   private flagIds = new Map<string, number>();
   private series: RequestSeries[] = [];
-  private counters = new Map<string, number>();
+  /** Counters by series name; a series shows in samples once it counted something. */
+  private counters = new Map<string, Counter>();
   /** Sampled gauges, computed when asked (e.g. open upstream connections per cluster). */
   gauges: () => StatsSample = () => ({});
 
@@ -82,18 +83,34 @@ export class Stats {
     return s;
   }
 
-  /** Add to a counter named as a full series, e.g. `gangway_upstream_cx_total{cluster="x"}`. */
-  add(series: string, v = 1): void {
-    this.counters.set(series, (this.counters.get(series) ?? 0) + v);
+  /** The counter of a full series, e.g. `gangway_upstream_cx_total{cluster="x"}`, made at the first ask; callers counting per connection keep it. */
+  counter(series: string): Counter {
+    let c = this.counters.get(series);
+    if (c === undefined) this.counters.set(series, (c = new Counter()));
+    return c;
   }
 
-  /** gangway_upstream_cx_total series names by cluster, built once (a TCP session opens one connection each). */
-  private cxKeys = new Map<string, string>();
+  /** Add to a counter named as a full series. */
+  add(series: string, v = 1): void {
+    this.counter(series).v += v;
+  }
+
+  /** gangway_upstream_cx_total by cluster (a TCP session opens one connection each), and the last one counted. */
+  private cxCounters = new Map<string, Counter>();
+  private lastCxCluster = "";
+  private lastCx: Counter | null = null;
 
   upstreamConnection(cluster: string): void {
-    let k = this.cxKeys.get(cluster);
-    if (k === undefined) this.cxKeys.set(cluster, (k = `gangway_upstream_cx_total{cluster="${esc(cluster)}"}`));
-    this.add(k);
+    const last = this.lastCx;
+    if (last !== null && cluster === this.lastCxCluster) {
+      last.v++;
+      return;
+    }
+    let c = this.cxCounters.get(cluster);
+    if (c === undefined) this.cxCounters.set(cluster, (c = this.counter(`gangway_upstream_cx_total{cluster="${esc(cluster)}"}`)));
+    this.lastCx = c;
+    this.lastCxCluster = cluster;
+    c.v++;
   }
 
   upstreamError(cluster: string, flag: string): void {
@@ -106,39 +123,47 @@ export class Stats {
   }
 
   private tcpKeys = new Map<string, TcpSeries>();
+  private lastTcpDest = "";
+  private lastTcp: TcpSeries | null = null;
 
-  /** The istio_tcp_* series names of a destination, built once. */
+  /** The istio_tcp_* counters of a destination, made once (a worker's connections mostly repeat the one before's). */
   private tcpSeries(dest: string): TcpSeries {
+    const last = this.lastTcp;
+    if (last !== null && dest === this.lastTcpDest) return last;
     let k = this.tcpKeys.get(dest);
     if (k === undefined) {
       const label = `{destination_service="${esc(dest)}"}`;
       k = {
-        opened: `istio_tcp_connections_opened_total${label}`,
-        closed: `istio_tcp_connections_closed_total${label}`,
-        received: `istio_tcp_received_bytes_total${label}`,
-        sent: `istio_tcp_sent_bytes_total${label}`,
+        opened: this.counter(`istio_tcp_connections_opened_total${label}`),
+        closed: this.counter(`istio_tcp_connections_closed_total${label}`),
+        received: this.counter(`istio_tcp_received_bytes_total${label}`),
+        sent: this.counter(`istio_tcp_sent_bytes_total${label}`),
       };
       this.tcpKeys.set(dest, k);
     }
+    this.lastTcp = k;
+    this.lastTcpDest = dest;
     return k;
   }
 
-  /** A proxied TCP connection (passthrough, TCP route) got its destination. */
-  tcpOpened(dest: string): void {
-    this.add(this.tcpSeries(dest).opened);
+  /** A proxied TCP connection (passthrough, TCP route) got its destination: its counters, which the connection keeps. */
+  tcpOpened(dest: string): TcpSeries {
+    const k = this.tcpSeries(dest);
+    k.opened.v++;
+    return k;
   }
 
   /** A proxied TCP connection is over: closed counter and the bytes not counted yet. */
   tcpClosed(t: TcpCounted): void {
-    this.add(this.tcpSeries(t.destService).closed);
+    t.tcpCounters!.closed.v++;
     this.tcpBytes(t);
   }
 
   /** Bytes a TCP connection moved since last counted (Istio counts them while the connection runs). */
   tcpBytes(t: TcpCounted): void {
-    const k = this.tcpSeries(t.destService);
-    if (t.received > t.countedReceived) this.add(k.received, t.received - t.countedReceived);
-    if (t.sent > t.countedSent) this.add(k.sent, t.sent - t.countedSent);
+    const k = t.tcpCounters!;
+    if (t.received > t.countedReceived) k.received.v += t.received - t.countedReceived;
+    if (t.sent > t.countedSent) k.sent.v += t.sent - t.countedSent;
     t.countedReceived = t.received;
     t.countedSent = t.sent;
   }
@@ -186,23 +211,30 @@ export class Stats {
       out[`istio_request_duration_milliseconds_sum{${l}}`] = s.durationSum;
       out[`istio_request_duration_milliseconds_count{${l}}`] = s.count;
     }
-    for (const [k, v] of this.counters) out[k] = v;
+    for (const [k, c] of this.counters) if (c.v !== 0) out[k] = c.v; // made, not counted yet: not shown
     const g = this.gauges();
     for (const k in g) out[k] = g[k]!;
     return out;
   }
 }
 
-interface TcpSeries {
-  opened: string;
-  closed: string;
-  received: string;
-  sent: string;
+/** One counter; held by whoever counts it often (no series name looked up per count). */
+export class Counter {
+  v = 0;
+}
+
+/** The istio_tcp_* counters of one destination service. */
+export interface TcpSeries {
+  readonly opened: Counter;
+  readonly closed: Counter;
+  readonly received: Counter;
+  readonly sent: Counter;
 }
 
 /** What the istio_tcp_* counters read of a TCP connection. */
 export interface TcpCounted {
-  destService: string;
+  /** Its destination's counters (tcpOpened's), null before it had one. */
+  tcpCounters: TcpSeries | null;
   /** Bytes from the client (request direction) / to the client. */
   received: number;
   sent: number;

@@ -14,6 +14,7 @@ import type { PortState } from "../../workers/listeners.ts";
 import { stats } from "../../workers/stats.ts";
 import { tcpHandlers } from "../../workers/tcp/handoff.ts";
 import { CLOSING_MS, IDLE_MS, sessions } from "../../workers/tcp/session.ts";
+import { blackhole, type Blackhole } from "../helpers/blackhole.ts";
 
 let echo: TCPSocketListener<undefined>;
 let closer: TCPSocketListener<undefined>;
@@ -21,13 +22,15 @@ let front: TCPSocketListener<any>;
 let frontCloser: TCPSocketListener<any>;
 let silent: TCPSocketListener<undefined>;
 let frontSilent: TCPSocketListener<any>;
+let hole: Blackhole;
+let frontHole: TCPSocketListener<any>;
 let silentGot = 0;
 /** The silent upstream got the FIN the session passed on. */
 let silentEnded = false;
 const logFile = join(mkdtempSync(join(tmpdir(), "gangway-tcp-")), "access.log");
 
-function cluster(name: string, port: number): Cluster {
-  return { name, serviceHost: `${name}.internal`, port: 7000, subset: "", type: "STATIC", lbPolicy: "ROUND_ROBIN", connectTimeoutMs: 1000, endpoints: [{ address: "127.0.0.1", port, weight: 1, labels: {} }] };
+function cluster(name: string, port: number, connectTimeoutMs = 1000): Cluster {
+  return { name, serviceHost: `${name}.internal`, port: 7000, subset: "", type: "STATIC", lbPolicy: "ROUND_ROBIN", connectTimeoutMs, endpoints: [{ address: "127.0.0.1", port, weight: 1, labels: {} }] };
 }
 
 function table(c: string): TcpRouteTable {
@@ -42,20 +45,23 @@ function listen(t: TcpRouteTable): TCPSocketListener<any> {
   return Bun.listen({ hostname: "127.0.0.1", port: 0, allowHalfOpen: true, socket: tcpHandlers(port) });
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   accessLog.configure(logFile, "text");
   echo = Bun.listen({ hostname: "127.0.0.1", port: 0, allowHalfOpen: true, socket: { data: (s, b) => void s.write(b) } });
   closer = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { open: (s) => void s.end("bye"), data() {} } });
   // takes bytes, never answers, never closes (not even after a FIN)
   silent = Bun.listen({ hostname: "127.0.0.1", port: 0, allowHalfOpen: true, socket: { data: (_s, b) => void (silentGot += b.length), end: () => void (silentEnded = true) } });
-  const cs = [cluster("echo", echo.port), cluster("closer", closer.port), cluster("silent", silent.port)];
+  hole = await blackhole(); // connects never complete
+  const cs = [cluster("echo", echo.port), cluster("closer", closer.port), cluster("silent", silent.port), cluster("hole", hole.port, 300)];
   gen = applyClusters({ clusters: new Map(cs.map((c) => [c.name, c])) } as unknown as Snapshot);
   front = listen(table("echo"));
   frontCloser = listen(table("closer"));
   frontSilent = listen(table("silent"));
+  frontHole = listen(table("hole"));
 });
 afterAll(() => {
-  for (const l of [echo, closer, silent, front, frontCloser, frontSilent]) l.stop(true);
+  for (const l of [echo, closer, silent, front, frontCloser, frontSilent, frontHole]) l.stop(true);
+  hole.close();
   accessLog.close();
 });
 
@@ -157,6 +163,24 @@ describe("the sweep", () => {
       }),
     );
     expect(j).toMatchObject({ method: null, path: null, protocol: null, response_code: 0, response_flags: "UF", requested_server_name: "db.example.com", upstream_cluster: "outbound|7000||dead" });
+  });
+});
+
+describe("the connect timeout", () => {
+  test("an upstream that never answers the connect: the client is closed after the cluster's connectTimeout, UF, logged as a connection timeout", async () => {
+    const c = await client(frontHole.port);
+    c.s.write("hello");
+    await until(() => c.ended(), 4000); // FIN after the cluster's 300 ms connect timeout
+    expect(c.got()).toBe("");
+    expect(sessions.size).toBe(0);
+    c.s.end();
+    accessLog.flush();
+    expect(readFileSync(logFile, "utf8")).toMatch(/"- - -" 0 UF upstream_connect_failure upstream_connect_error:connection_timeout "-" 5 0 \d+ - .* to-hole\n/);
+    const s = stats.sample();
+    expect(s['gangway_upstream_rq_error_total{cluster="hole",flag="UF"}']).toBe(1);
+    expect(s['istio_tcp_connections_opened_total{destination_service="hole.internal"}']).toBe(1);
+    expect(s['istio_tcp_connections_closed_total{destination_service="hole.internal"}']).toBe(1);
+    expect(s['istio_tcp_received_bytes_total{destination_service="hole.internal"}']).toBe(5);
   });
 });
 

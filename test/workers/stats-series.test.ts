@@ -33,3 +33,37 @@ describe("request series", () => {
     expect(Object.keys(out).filter((k) => k.startsWith("istio_requests_total")).length).toBe(6);
   });
 });
+
+describe("TCP and upstream connection counters", () => {
+  test("destinations taking turns count in their own series; a series shows once it counted something", () => {
+    const s = new Stats();
+    const conn = (dest: string, received: number, sent: number) => {
+      const t = { tcpCounters: s.tcpOpened(dest), received: 0, sent: 0, countedReceived: 0, countedSent: 0 };
+      s.upstreamConnection(`outbound|443||${dest}`);
+      t.received = received;
+      t.sent = sent;
+      return t;
+    };
+    const a = conn("a", 5, 0);
+    const b = conn("b", 0, 0);
+    const a2 = conn("a", 1, 2);
+    s.tcpBytes(a); // sampled while open
+    let out = s.sample();
+    expect(out['istio_tcp_connections_opened_total{destination_service="a"}']).toBe(2);
+    expect(out['istio_tcp_connections_opened_total{destination_service="b"}']).toBe(1);
+    expect(out['istio_tcp_received_bytes_total{destination_service="a"}']).toBe(5);
+    // nothing closed, no byte from or to b yet: not shown, as before the first count
+    expect(Object.keys(out).filter((k) => k.includes("closed") || k.includes('_bytes_total{destination_service="b"}') || k.startsWith("istio_tcp_sent_bytes_total"))).toEqual([]);
+    expect(out['gangway_upstream_cx_total{cluster="outbound|443||a"}']).toBe(2);
+    expect(out['gangway_upstream_cx_total{cluster="outbound|443||b"}']).toBe(1);
+    for (const t of [a, b, a2]) s.tcpClosed(t);
+    out = s.sample();
+    expect(out['istio_tcp_connections_closed_total{destination_service="a"}']).toBe(2);
+    expect(out['istio_tcp_connections_closed_total{destination_service="b"}']).toBe(1);
+    expect(out['istio_tcp_received_bytes_total{destination_service="a"}']).toBe(6);
+    expect(out['istio_tcp_sent_bytes_total{destination_service="a"}']).toBe(2);
+    expect(out['istio_tcp_received_bytes_total{destination_service="b"}']).toBeUndefined();
+    s.add('gangway_upstream_cx_total{cluster="outbound|443||b"}', 2); // by name: the same counter
+    expect(s.sample()['gangway_upstream_cx_total{cluster="outbound|443||b"}']).toBe(3);
+  });
+});

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket, TCPSocketListener } from "bun";
 import { headerOf, raw, WorkerHarness } from "./harness.ts";
 import { cluster, dest, forward, freePort, listener, prefix, snapshot, uriMatch, virtualHost } from "./snapshot-fixture.ts";
+import { blackhole, type Blackhole } from "../helpers/blackhole.ts";
 
 type Behaviour = (s: Socket<{ n: number }>, req: string) => void;
 
@@ -42,20 +43,23 @@ const interim = rawUpstream((s) => s.write("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.
 
 let w: WorkerHarness;
 let port = 0;
+let hole: Blackhole;
 
 beforeAll(async () => {
+  hole = await blackhole(); // connects never complete
   w = new WorkerHarness();
   port = freePort();
   const r = (p: string, c: string) => ({ name: c, match: [uriMatch(prefix(p))], action: forward([dest(c)]) });
   await w.apply(
     snapshot(
-      [listener(port, [virtualHost(["*"], [r("/garbage", "garbage"), r("/badheader", "badHeader"), r("/stale", "stale"), r("/midbody", "midBody"), r("/interim", "interim")])])],
+      [listener(port, [virtualHost(["*"], [r("/garbage", "garbage"), r("/badheader", "badHeader"), r("/stale", "stale"), r("/midbody", "midBody"), r("/interim", "interim"), r("/hole", "hole")])])],
       [
         cluster("garbage", [["127.0.0.1", garbage.port]]),
         cluster("badHeader", [["127.0.0.1", badHeader.port]]),
         cluster("stale", [["127.0.0.1", stale.port]]),
         cluster("midBody", [["127.0.0.1", midBody.port]]),
         cluster("interim", [["127.0.0.1", interim.port]]),
+        cluster("hole", [["127.0.0.1", hole.port]], "LEAST_REQUEST", 300),
       ],
     ),
   );
@@ -64,6 +68,7 @@ beforeAll(async () => {
 afterAll(() => {
   w.stop();
   for (const l of [garbage, badHeader, stale, midBody, interim]) l.stop(true);
+  hole.close();
 });
 
 describe("upstream failures", () => {
@@ -104,6 +109,15 @@ describe("upstream failures", () => {
     expect(headerOf(res.text, "content-length")).toBe("100");
     expect(res.text.endsWith("0123456789")).toBe(true);
     expect(res.closed).toBe(true);
+  });
+
+  test("an upstream that never answers the connect: 503 UF after the cluster's connectTimeout", async () => {
+    const body = "upstream connect error or disconnect/reset before headers. reset reason: connection timeout";
+    const r = await raw(port, "GET /hole HTTP/1.1\r\nHost: x\r\n\r\n", (b) => b.toString().endsWith(body), 4000);
+    expect(r.text).toStartWith("HTTP/1.1 503 ");
+    expect(r.text).toEndWith(body);
+    const s = await w.stats();
+    expect(s['istio_requests_total{response_code="503",response_flags="UF",route="hole",destination_service="hole"}']).toBe(1);
   });
 
   test("1xx interim responses from the upstream are not forwarded", async () => {

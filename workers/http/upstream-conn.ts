@@ -3,7 +3,8 @@
 // goes back to its pool between exchanges.
 import type { Socket } from "bun";
 import { errCode, type UpstreamFailure } from "../../src/dispatch/replies.ts";
-import { connectWithTimeout } from "../connect.ts";
+import { connectDone, connectWithTimeout, type Connecting } from "../connect.ts";
+import { type DeadlineQueue, NO_TICKET } from "../deadline-queue.ts";
 import { coarseNow, reportError } from "../context.ts";
 import type { IncomingHttpHeaders } from "node:http2";
 import type { H2RequestHead } from "./h2-upstream-heads.ts";
@@ -102,7 +103,9 @@ export class UpstreamConn {
   /** Exchanges this connection has carried (> 1 means it came from the idle pool). */
   uses = 1;
   idleSince = 0;
-  connectTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The connect timeout (connect.ts). */
+  connectQueue: DeadlineQueue<Connecting> | null = null;
+  connectTicket = NO_TICKET;
   private local = "";
   private paused = false;
 
@@ -138,10 +141,7 @@ export class UpstreamConn {
   }
 
   onOpen(s: Socket<UpstreamConn>): void {
-    if (this.connectTimer !== null) {
-      clearTimeout(this.connectTimer);
-      this.connectTimer = null;
-    }
+    connectDone(this);
     if (this.closed) {
       s.terminate(); // gave up waiting (connect timeout)
       return;
@@ -160,10 +160,7 @@ export class UpstreamConn {
 
   onConnectError(errno: string, code: "connect_failure" | "connect_timeout"): void {
     if (this.closed || this.isOpen) return;
-    if (this.connectTimer !== null) {
-      clearTimeout(this.connectTimer);
-      this.connectTimer = null;
-    }
+    connectDone(this);
     this.closed = true;
     this.pool.onConnClosed(this);
     const u = this.user;
@@ -178,10 +175,7 @@ export class UpstreamConn {
   onGone(errno: string): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.connectTimer !== null) {
-      clearTimeout(this.connectTimer);
-      this.connectTimer = null;
-    }
+    connectDone(this);
     this.isOpen = false;
     this.out.clear();
     this.pool.onConnClosed(this);

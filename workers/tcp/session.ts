@@ -22,13 +22,14 @@ import { errCode, REPLIES } from "../../src/dispatch/replies.ts";
 import type { TcpRoute } from "../../src/snapshot/types.ts";
 import type { OutlierResult } from "../../src/upstream/outlier.ts";
 import { accessLog, type AccessRecord } from "../access-log.ts";
-import { connectWithTimeout } from "../connect.ts";
+import { connectDone, connectWithTimeout, type Connecting } from "../connect.ts";
 import { ConnList } from "../conn-list.ts";
+import { type DeadlineQueue, NO_TICKET } from "../deadline-queue.ts";
 import { coarseNow, reportError } from "../context.ts";
 import type { Generation } from "../http/clusters.ts";
 import type { EndpointPool } from "../http/upstream-pool.ts";
 import type { UpstreamTlsRuntime } from "../http/upstream-tls.ts";
-import { stats } from "../stats.ts";
+import { stats, type TcpSeries } from "../stats.ts";
 import { relayAdd, relayOptions, relayBytes, relayClose, relayFins, relaySideClosed, type RelayOwner } from "./native-relay.ts";
 import { Pending, RawClient, type ClientSide } from "./sides.ts";
 import { connectionsFull, plainHandlers, tcpHash, tcpTlsOptions, tlsHandlers, type UpstreamSide } from "./upstream.ts";
@@ -57,7 +58,7 @@ export const sessions = new ConnList<TcpSession>();
 stats.beforeSample.push(() => {
   for (const t of sessions) {
     t.nativeCounts();
-    if (t.destService !== "") stats.tcpBytes(t);
+    if (t.tcpCounters !== null) stats.tcpBytes(t);
   }
 });
 
@@ -87,7 +88,9 @@ export class TcpSession implements UpstreamSide, RelayOwner {
   private clientPaused = false;
   private upPaused = false;
   private finished = false;
-  connectTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The connect timeout (connect.ts). */
+  connectQueue: DeadlineQueue<Connecting> | null = null;
+  connectTicket = NO_TICKET;
   lastActive = coarseNow;
   /** When one side closed (coarse clock), 0 while both are open. */
   closingSince = 0;
@@ -99,10 +102,11 @@ export class TcpSession implements UpstreamSide, RelayOwner {
   sent = 0;
   /** Already counted into the stats (sampled while the session runs). */
   countedReceived = 0;
+  /** The destination's istio_tcp_* counters, once it has one. */
+  tcpCounters: TcpSeries | null = null;
   countedSent = 0;
   private pool: EndpointPool | null = null;
   cluster = "";
-  destService = "";
   private upstreamHost = "";
   private upstreamLocal = "";
   private flags = "";
@@ -142,8 +146,7 @@ export class TcpSession implements UpstreamSide, RelayOwner {
     const d = dec.destination;
     if (d === null) return this.refuse(dec.reply!.flag, "no_healthy_upstream", "route has no destination");
     this.cluster = d.cluster;
-    this.destService = dec.cluster?.serviceHost ?? d.host;
-    stats.tcpOpened(this.destService);
+    this.tcpCounters = stats.tcpOpened(dec.cluster?.serviceHost ?? d.host);
     // the decision's generation: a runtime with a pool per endpoint exists for a forward decision
     const rt = dec.kind === "forward" ? this.gen.clusters.get(d.cluster) : undefined;
     const pool = rt?.pick(tcpHash(rt.cluster, this.info)) ?? null;
@@ -194,7 +197,7 @@ export class TcpSession implements UpstreamSide, RelayOwner {
     if (this.relayId >= 0) return;
     this.lastActive = coarseNow;
     const up = this.up;
-    if (up === null || this.upShut || !this.toUp.flush((b) => up.write(b))) return;
+    if (up === null || this.upShut || !this.toUp.flush(up)) return;
     if (this.clientEof) this.shutUp();
     else if (this.clientPaused) {
       this.clientPaused = false;
@@ -232,10 +235,7 @@ export class TcpSession implements UpstreamSide, RelayOwner {
   // ---- upstream → client ------------------------------------------------------
 
   onUpOpen(s: Socket<UpstreamSide>): void {
-    if (this.connectTimer !== null) {
-      clearTimeout(this.connectTimer);
-      this.connectTimer = null;
-    }
+    connectDone(this);
     if (this.upGone || this.finished) {
       s.terminate(); // gave up already (connect timeout, client gone)
       return;
@@ -273,7 +273,7 @@ export class TcpSession implements UpstreamSide, RelayOwner {
   onClientDrain(): void {
     if (this.relayId >= 0) return;
     this.lastActive = coarseNow;
-    if (this.clientShut || !this.toClient.flush((b) => this.client.write(b))) return;
+    if (this.clientShut || !this.toClient.flush(this.client)) return;
     if (this.upEof) this.shutClient();
     else if (this.upPaused) this.resumeUp();
   }
@@ -310,10 +310,7 @@ export class TcpSession implements UpstreamSide, RelayOwner {
 
   onConnectError(reason: string, code: "connect_failure" | "connect_timeout"): void {
     if (this.upOpen || this.upGone) return;
-    if (this.connectTimer !== null) {
-      clearTimeout(this.connectTimer);
-      this.connectTimer = null;
-    }
+    connectDone(this);
     this.upGone = true;
     this.upShut = true;
     this.pool?.outcome({ kind: code === "connect_timeout" ? "timeout" : "connectFailed" });
@@ -501,12 +498,12 @@ export class TcpSession implements UpstreamSide, RelayOwner {
     if (this.finished || !this.upGone || !this.clientGone || this.relayId >= 0) return;
     this.finished = true;
     sessions.delete(this);
-    if (this.connectTimer !== null) clearTimeout(this.connectTimer);
+    connectDone(this);
     if (this.pool !== null) {
       this.pool.active--;
       this.pool.onConnClosed(null); // its connection slot is free (a session or request waiting for one may go)
     }
-    if (this.destService !== "") stats.tcpClosed(this);
+    if (this.tcpCounters !== null) stats.tcpClosed(this);
     if (accessLog.enabled) accessLog.log(this.record());
   }
 

@@ -17,38 +17,59 @@ export interface ClientSide {
   terminate(): void;
 }
 
-/** Chunks a side did not take yet, in order. */
+/** What a queue is written to: a Bun socket or a ClientSide (bytes taken, fewer when it cannot take more now). */
+export interface Writer {
+  write(b: Uint8Array): number;
+}
+
+/**
+ * Chunks a side did not take yet, in order. Most queues hold at most one chunk
+ * (the peeked ClientHello while connecting; a write not taken whole), so the
+ * first one has its own field and an array is made only for a second one.
+ */
 export class Pending {
-  private q: Uint8Array[] = [];
+  /** The oldest chunk (null: the queue is empty). */
+  private first: Uint8Array | null = null;
+  /** Chunks after `first`, from `head` on. */
+  private rest: Uint8Array[] | null = null;
   private head = 0;
   bytes = 0;
 
   push(b: Uint8Array): void {
-    this.q.push(b);
+    if (this.first === null) this.first = b;
+    else (this.rest ??= []).push(b);
     this.bytes += b.length;
   }
 
-  /** Write what waits; true when nothing is left. */
-  flush(write: (b: Uint8Array) => number): boolean {
-    const q = this.q;
-    while (this.head < q.length) {
-      const b = q[this.head]!;
-      const n = write(b);
+  /** Write what waits to `w`; true when nothing is left. */
+  flush(w: Writer): boolean {
+    let b = this.first;
+    while (b !== null) {
+      const n = w.write(b);
       if (n > 0) this.bytes -= n;
       if (n < b.length) {
-        if (n > 0) q[this.head] = b.subarray(n);
+        if (n > 0) this.first = b.subarray(n);
         return false;
       }
-      this.head++;
+      b = this.first = this.next();
     }
-    q.length = 0;
-    this.head = 0;
     this.bytes = 0;
     return true;
   }
 
+  /** The chunk after `first` (taken out of `rest`), or null. */
+  private next(): Uint8Array | null {
+    const r = this.rest;
+    if (r === null) return null;
+    if (this.head < r.length) return r[this.head++]!;
+    r.length = 0;
+    this.head = 0;
+    return null;
+  }
+
   clear(): void {
-    this.q.length = 0;
+    this.first = null;
+    if (this.rest !== null) this.rest.length = 0;
     this.head = 0;
     this.bytes = 0;
   }

@@ -137,6 +137,16 @@ function parseBody(b: Uint8Array, p: number, end: number): HelloResult {
 
 const decoder = new TextDecoder("latin1");
 
+/**
+ * The last host_name parsed, its bytes as sent and the name made of them:
+ * clients mostly send the name the connection before sent, which then costs a
+ * byte compare instead of a string built per character, and the chain and
+ * route lookups keyed by it get the same string (its hash computed already).
+ */
+const lastSent = new Uint8Array(253);
+let lastSentLen = 0;
+let lastName = "";
+
 /** The server_name extension in d[p, end): the first host_name, lower case, without a trailing dot; null: malformed. */
 function parseSni(d: Uint8Array, p: number, end: number): string | null {
   if (end - p < 2) return null;
@@ -152,6 +162,11 @@ function parseSni(d: Uint8Array, p: number, end: number): string | null {
     if (end - p < len) return null;
     if (type === 0 && name === "") {
       if (len === 0 || len > 253) return null;
+      if (len === lastSentLen && sameBytes(d, p, len)) {
+        name = lastName;
+        p += len;
+        continue;
+      }
       for (let i = p; i < p + len; i++) {
         let c = d[i]!;
         // letters, digits, '-', '.', '_' (seen in the wild), '*' is never valid in SNI
@@ -160,10 +175,19 @@ function parseSni(d: Uint8Array, p: number, end: number): string | null {
         name += String.fromCharCode(c);
       }
       if (name.endsWith(".")) name = name.slice(0, -1);
+      lastSent.set(d.subarray(p, p + len));
+      lastSentLen = len;
+      lastName = name;
     }
     p += len;
   }
   return name;
+}
+
+/** d[p, p + len) is lastSent's first len bytes. */
+function sameBytes(d: Uint8Array, p: number, len: number): boolean {
+  for (let i = 0; i < len; i++) if (d[p + i] !== lastSent[i]) return false;
+  return true;
 }
 
 /** The ALPN extension in d[p, end): the protocol names offered; null: malformed. */

@@ -3,6 +3,8 @@
 // (client-hello-reference.ts) on real hellos, their prefixes, re-cut records, byte
 // flips and hand-made extension lists (duplicates, SNI "." then a second name, ALPN
 // bytes 0x80-0x9f), and a duplicate found in one hello leaves nothing behind for the next.
+// The last server name is remembered (bytes as sent, name made): hellos in a row with the
+// same, re-cased, one-byte-off and invalid names of the same length get the reference's answers.
 import { describe, expect, test } from "bun:test";
 import { parseClientHello } from "../../../workers/tls/client-hello.ts";
 import { referenceParseClientHello } from "./client-hello-reference.ts";
@@ -79,5 +81,19 @@ describe("ClientHello parsing by offsets", () => {
       expect(parseClientHello(dup)).toEqual({ status: "error", reason: "duplicate extension" });
       expect(parseClientHello(ok)).toEqual({ status: "ok", sni: "a.example", alpn: [], version: 0x0303 });
     }
+  });
+
+  test("names in a row: the remembered last name answers only for the same bytes", () => {
+    const names = [
+      ["bulk.example.com"], ["bulk.example.com"], ["BULK.example.com"], ["BULK.example.com"], ["bulk.example.com"],
+      ["bulk.example.con"], ["bulk.example.com."], ["bulk.example.com"], ["bulk.exa*ple.com"], ["bulk.example.com"],
+      ["."], [".", "second.example"], ["second.example"], ["x"], ["X"], ["x."], ["x"],
+    ];
+    for (const n of names) same(helloWith([[0, sni(...n)]]));
+    expect(parseClientHello(helloWith([[0, sni("bulk.example.com")]]))).toMatchObject({ sni: "bulk.example.com" });
+    expect(parseClientHello(helloWith([[0, sni("bulk.exa*ple.com")]]))).toEqual({ status: "error", reason: "bad server_name extension" });
+    expect(parseClientHello(helloWith([[0, sni("BULK.example.com")]]))).toMatchObject({ sni: "bulk.example.com" });
+    expect(parseClientHello(helloWith([[0, sni("BULK.example.com")]]))).toMatchObject({ sni: "bulk.example.com" });
+    expect(parseClientHello(helloWith([[0, sni("bulk.example.con")]]))).toMatchObject({ sni: "bulk.example.con" });
   });
 });
