@@ -41,6 +41,9 @@ trap 'kill $UPP $NGP $HAP $GWP $SPP $SPIN_PIDS 2>/dev/null; wait 2>/dev/null; rm
 for p in $GW $NG $HA ${SPP:+$SP} ${SPIN_PORT[@]}; do wait_http "http://127.0.0.1:$p/"; done
 UPW=$(pgrep -P $UPP | tr '\n' ' ')
 NGW=$(pgrep -P $NGP | tr '\n' ' ')
+# the Bun proxies' first ~10 s under load still run partly unoptimized code (user CPU per request
+# twice the steady one, notes h1tail): load each for 10 s before round 1
+for p in $GW ${SPP:+$SP} ${SPIN_PORT[@]}; do wrk -t2 -c"$C" -d10s "http://127.0.0.1:$p/" >/dev/null 2>&1; done
 echo "load at start: $(cat /proc/loadavg)"
 declare -A RPS P99 CPU ERR UPC WRC USR
 for round in $(seq 1 "$R"); do
