@@ -21,6 +21,8 @@ nginx -c "$W/up.conf" -p "$W/" & UPP=$!
 trap 'kill $UPP $GA $GB 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
 for p in $PA $PB; do wait_http "http://127.0.0.1:$p/"; done
 echo "A: $A ($(git -C "$A" rev-parse --short HEAD)$(git -C "$A" diff --quiet || echo +dirty))  B: $B ($(git -C "$B" rev-parse --short HEAD)$(git -C "$B" diff --quiet || echo +dirty))"
+# both warmed up first (JIT, pools), 3 s each
+for p in $PA $PB; do wrk -t2 -c"$C" -d3s "http://127.0.0.1:$p/" >/dev/null 2>&1; done
 echo "load at start: $(cat /proc/loadavg)"
 
 # one PORT PID: "rps p99 cpu_us user_us" for one measured wrk run (after a 2 s warm-up)
