@@ -118,6 +118,29 @@ describe("findHeadBytes", () => {
     expect(findHeadEnd(Buffer.from("GET / HTTP/1.1\r\nX: " + "a".repeat(70_000)), 0, MAX_REQUEST_HEAD)).toBe(-431);
     expect(findHeadEnd(Buffer.from("GET / HTTP/1.1\r\nX: " + "a".repeat(70_000) + "\r\n\r\n"), 0, MAX_REQUEST_HEAD)).toBe(-431);
   });
+
+  test("short heads (found by a byte loop) and long ones (by indexOf) agree with a search for CRLFCRLF, from any start", () => {
+    // the answer as the search by strings gives it
+    const want = (b: Buffer, start: number, max: number): number => {
+      const t = b.toString("latin1");
+      const at = t.indexOf("\r\n\r\n", start);
+      if (at >= 0) return at - start + 4 > max ? -431 : at + 4;
+      if (t.indexOf("\n\n", start) >= 0 || t.indexOf("\n\r\n", start) >= 0) return -400;
+      return b.length - start > max ? -431 : -1;
+    };
+    // seeded: the same bytes every run; CR and LF often, so that CRLFCRLF, near misses and bare LFs all occur
+    let seed = 15;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
+    const alphabet = [13, 10, 13, 10, 97, 58, 32];
+    for (let k = 0; k < 4000; k++) {
+      const len = Math.floor(rnd() * 120);
+      const b = Buffer.alloc(len);
+      for (let i = 0; i < len; i++) b[i] = alphabet[Math.floor(rnd() * alphabet.length)]!;
+      const start = Math.floor(rnd() * Math.min(len + 1, 8));
+      const max = rnd() < 0.2 ? Math.floor(rnd() * 40) : MAX_REQUEST_HEAD;
+      expect([k, findHeadEnd(b, start, max)]).toEqual([k, want(b, start, max)]);
+    }
+  });
 });
 
 describe("requestId", () => {

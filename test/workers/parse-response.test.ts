@@ -11,9 +11,12 @@ import {
   K_LENGTH,
   K_PASS,
   K_UPGRADE,
+  MAX_RESPONSE_HEAD,
   parseResponseHead,
+  parseResponseHeadAt,
   ResponseHead,
 } from "../../workers/http/parse-response.ts";
+import { findHeadBytes } from "../../workers/http/fields.ts";
 
 function parse(raw: string): ResponseHead | null {
   const h = new ResponseHead();
@@ -111,6 +114,40 @@ describe("parseResponseHead", () => {
     ["truncated", "HTTP/1.1 200\r\n"],
   ];
   for (const [name, raw] of bad) test(`rejects ${name}`, () => expect(parse(raw)).toBeNull());
+
+  test("parseResponseHeadAt (the end found while parsing) = findHeadBytes then parseResponseHead, for whole, cut and malformed heads", () => {
+    const heads = [
+      "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sun, 06 Dec 2026 07:00:00 GMT\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nConnection: keep-alive\r\n\r\n",
+      "HTTP/1.1 204 \r\n\r\n",
+      "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\n\r\n",
+      "HTTP/1.1 100 Continue\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A:  b \t\r\n\r\n",
+      "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
+      ...bad.map(([, raw]) => raw),
+      "HTTP/1.1 200 OK\r\nX: a\r\n\n\r\n",
+      "HTTP/1.1 200 OK\r\nX: a\r\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r",
+    ];
+    const after = ["", "Hello, World!", "\r\n\r\n", "HTTP/1.1 200 OK\r\n\r\n"];
+    const state = (h: ResponseHead, end: number) => [end, { ...h }, fieldCount, Array.from(fieldStarts.subarray(0, fieldCount + 1)), Array.from(fieldNameEnds.subarray(0, fieldCount)), Array.from(fieldKinds.subarray(0, fieldCount))];
+    let whole = 0;
+    for (const head of heads) {
+      for (const tail of after) {
+        const all = "xx" + head + tail;
+        for (let cut = 2; cut <= all.length; cut++) {
+          const b = Buffer.from(all.slice(0, cut), "latin1");
+          const end = findHeadBytes(b, 2, MAX_RESPONSE_HEAD);
+          const h = new ResponseHead();
+          const want = end >= 0 && parseResponseHead(b, 2, end, h) ? state(h, end) : null;
+          const g = new ResponseHead();
+          const at = parseResponseHeadAt(b, 2, g);
+          expect([all.slice(0, cut), at < 0 ? null : state(g, at)]).toEqual([all.slice(0, cut), want]);
+          if (want !== null) whole++;
+        }
+      }
+    }
+    expect(whole).toBeGreaterThan(100);
+  });
 
   test("bodiless statuses and HEAD", () => {
     expect(bodiless(204, "GET")).toBe(true);

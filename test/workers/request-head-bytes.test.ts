@@ -61,6 +61,10 @@ const HEADS: [string, string][] = [
   ["content-length", "POST /p HTTP/1.1\r\nHost: a.example\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\n"],
   ["chunked", "POST /p HTTP/1.1\r\nHost: a.example\r\nTransfer-Encoding: chunked\r\nX-After: 1\r\n\r\n"],
   ["HTTP/1.0 without Host", "GET /old HTTP/1.0\r\nUser-Agent: ancient\r\n\r\n"],
+  // the request line goes as HTTP/1.1 (the client's line is not copied), the rest as with HTTP/1.1
+  ["HTTP/1.0 with Host", "GET /old HTTP/1.0\r\nHost: a.example\r\nConnection: keep-alive\r\nX-Z: z\r\n\r\n"],
+  // the line copied as received, without the field after it
+  ["first field not forwarded", "GET /c HTTP/1.1\r\nConnection: keep-alive\r\nHost: a.example\r\n\r\n"],
   ["websocket", "GET /ws HTTP/1.1\r\nHost: a.example\r\nConnection: Upgrade\r\nUpgrade: WebSocket\r\nSec-WebSocket-Key: k\r\nSec-WebSocket-Version: 13\r\n\r\n"],
   ["absolute-form", "GET http://b.example:8080/abs?q HTTP/1.1\r\nHost: a.example\r\nX-Y: y\r\n\r\n"],
   ["expect", "PUT /e HTTP/1.1\r\nHost: a.example\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"],

@@ -232,6 +232,8 @@ export function latin1(buf: Buffer, start: number, end: number): string {
   return (buf as Latin1).latin1Slice(start, end);
 }
 
+/** Up to this many bytes, findHeadBytes looks for the end of the head by a byte loop. */
+const SHORT_HEAD = 80;
 const LFLF = Buffer.from("\n\n", "latin1");
 const LFCRLF = Buffer.from("\n\r\n", "latin1");
 
@@ -243,8 +245,23 @@ const LFCRLF = Buffer.from("\n\r\n", "latin1");
  * search (bun 1.4.4).
  */
 export function findHeadBytes(buf: Buffer, start: number, max: number): number {
-  const at = buf.indexOf(CRLFCRLF, start);
-  if (at >= 0) return at - start + 4 > max ? -431 : at + 4;
+  const n = buf.length;
+  if (n - start <= SHORT_HEAD) {
+    // a short head (wrk's GET is 40 bytes, curl's ~80) by a byte loop, no native call: 16 ns against
+    // indexOf's 29 for 40 bytes (bun 1.4.4; for 150 bytes indexOf is faster, 40 ns against 60).
+    // i is where CRLFCRLF would end; a byte neither CR nor LF cannot be in one: the next 4 ends are out
+    let i = start + 3;
+    while (i < n) {
+      const c = buf[i]!;
+      if (c === 10) {
+        if (buf[i - 1] === 13 && buf[i - 2] === 10 && buf[i - 3] === 13) return i + 1 - start > max ? -431 : i + 1;
+        i++;
+      } else i += c === 13 ? 1 : 4;
+    }
+  } else {
+    const at = buf.indexOf(CRLFCRLF, start);
+    if (at >= 0) return at - start + 4 > max ? -431 : at + 4;
+  }
   if (buf.indexOf(LFLF, start) >= 0 || buf.indexOf(LFCRLF, start) >= 0) return -400;
   return buf.length - start > max ? -431 : -1;
 }

@@ -23,7 +23,8 @@ for (let i = 0; i < 256; i++) HEX2.push(i.toString(16).padStart(2, "0"));
 export function requestId(): string {
   const n = idCount++;
   if ((n & 0xffff) === 0) idPrefix = crypto.randomUUID().slice(0, 24) + Math.floor((n % 0x1000000000000) / 0x10000).toString(16).padStart(8, "0");
-  return (lastId = idPrefix + HEX2[(n >>> 8) & 0xff]! + HEX2[n & 0xff]!);
+  // one template: one rope string (a + b + c made two, measured with heapStats)
+  return (lastId = `${idPrefix}${HEX2[(n >>> 8) & 0xff]!}${HEX2[n & 0xff]!}`);
 }
 
 /** The id the last requestId() call returned. */

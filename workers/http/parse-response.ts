@@ -117,19 +117,39 @@ function lengthOf(b: Uint8Array, st: number, en: number): number {
  * and the field tables above. Returns true when it is well-formed.
  */
 export function parseResponseHead(b: Buffer, off: number, end: number, h: ResponseHead): boolean {
+  return parse(b, off, end, h) === end;
+}
+
+/**
+ * Parse the response head that starts at b[off] into `h` and the field tables
+ * above, finding where it ends as it goes (no search for CRLFCRLF first: the
+ * first one in a well-formed head is its empty line): the offset after that
+ * line, or -1 when the bytes are not a whole well-formed head. -1 decides
+ * nothing: the caller then finds the end (findHeadBytes: more bytes to wait
+ * for, or a malformed head) and parses with parseResponseHead, as it would
+ * without this.
+ */
+export function parseResponseHeadAt(b: Buffer, off: number, h: ResponseHead): number {
+  return parse(b, off, -1, h);
+}
+
+/** parseResponseHead over b[off, end), or (`end` -1) parseResponseHeadAt: the end, or -1. */
+function parse(b: Buffer, off: number, end: number, h: ResponseHead): number {
   fieldCount = 0;
   // "HTTP/1." DIGIT SP 3DIGIT [SP reason] CRLF
-  if (end - off < 16 || b[end - 1] !== LF) return false;
-  // b[end - 1] is LF, which no loop below takes: none of them runs past it
+  const lim = end < 0 ? b.length : end;
+  if (lim - off < 16 || (end >= 0 && b[end - 1] !== LF)) return -1;
+  // with `end`, b[end - 1] is LF, which no loop below takes: none of them runs past it; without,
+  // a loop that reaches the buffer's end reads undefined, which no test below takes either
   if (b[off] !== 72 || b[off + 1] !== 84 || b[off + 2] !== 84 || b[off + 3] !== 80 || b[off + 4] !== 47 || b[off + 5] !== 49 || b[off + 6] !== 46)
-    return false;
+    return -1;
   const minor = b[off + 7]! - 48;
-  if ((minor !== 0 && minor !== 1) || b[off + 8] !== SP) return false;
+  if ((minor !== 0 && minor !== 1) || b[off + 8] !== SP) return -1;
   h.minor = minor;
   const d0 = b[off + 9]! - 48;
   const d1 = b[off + 10]! - 48;
   const d2 = b[off + 11]! - 48;
-  if (d0 < 1 || d0 > 5 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) return false;
+  if (d0 < 1 || d0 > 5 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) return -1;
   h.status = d0 * 100 + d1 * 10 + d2;
   let p = off + 12;
   let c = b[p]!;
@@ -138,22 +158,22 @@ export function parseResponseHead(b: Buffer, off: number, end: number, h: Respon
     while (FIELD[(c = b[p]!)] === 1) p++;
     h.hasReason = p > st;
   }
-  if (c !== CR || b[p + 1] !== LF) return false;
+  if (c !== CR || b[p + 1] !== LF) return -1;
   p += 2;
   let keepAlive = false;
   let n = 0;
   for (;;) {
-    if (p >= end) return false;
+    if (p >= lim) return -1;
     fieldStarts[n] = p;
     c = b[p]!;
     if (c === CR) {
-      if (p + 2 !== end || b[p + 1] !== LF) return false;
+      if (b[p + 1] !== LF || (end >= 0 && p + 2 !== end)) return -1;
       break;
     }
-    if (n >= MAX_HEADERS) return false;
+    if (n >= MAX_HEADERS) return -1;
     const st = p;
     while (TCHAR[(c = b[p]!)] === 1) p++;
-    if (p === st || c !== COLON) return false;
+    if (p === st || c !== COLON) return -1;
     const cls = classify(b, st, p);
     const kind = cls & 3;
     const seen = cls & 12;
@@ -162,16 +182,16 @@ export function parseResponseHead(b: Buffer, off: number, end: number, h: Respon
     while ((c = b[p]!) === SP || c === HTAB) p++;
     const vs = p;
     while (FIELD[(c = b[p]!)] === 1) p++;
-    if (c !== CR || b[p + 1] !== LF) return false;
+    if (c !== CR || b[p + 1] !== LF) return -1;
     let ve = p;
     while (ve > vs && ((c = b[ve - 1]!) === SP || c === HTAB)) ve--;
     p += 2;
     if (kind === K_LENGTH) {
       const len = lengthOf(b, vs, ve);
-      if (len < 0 || (h.contentLength >= 0 && h.contentLength !== len)) return false;
+      if (len < 0 || (h.contentLength >= 0 && h.contentLength !== len)) return -1;
       h.contentLength = len;
     } else if (seen === SEEN_TE) {
-      if (h.chunked || ve - vs !== 7 || !bytesEqLower(b, vs, V_CHUNKED)) return false;
+      if (h.chunked || ve - vs !== 7 || !bytesEqLower(b, vs, V_CHUNKED)) return -1;
       h.chunked = true;
     } else if (seen === SEEN_CONNECTION) {
       // the usual values, compared as bytes (no string, no regex): the same outcome as the lists below
@@ -183,9 +203,9 @@ export function parseResponseHead(b: Buffer, off: number, end: number, h: Respon
     n++;
   }
   fieldCount = n;
-  if (h.chunked && h.contentLength >= 0) return false;
+  if (h.chunked && h.contentLength >= 0) return -1;
   if (h.minor === 0 && !keepAlive) h.close = true;
-  return true;
+  return p + 2;
 }
 
 /** A Connection value (lower-cased) as a list: a close token closes; true when keep-alive is named. */

@@ -1,0 +1,56 @@
+#!/bin/bash
+# Target 1 A/B: two gangway builds (checkouts A and B, 2 workers each, access log off) in front of
+# one nginx `return 200` upstream (1 worker), run side by side with wrk rounds alternating A, B
+# (B first in even rounds), so both see the same machine. Per round and as medians: req/s, p99,
+# CPU per request and its user-space part in µs (2 decimals: utime/stime of the proxy's process
+# over the measured run / requests), and B/A per pair.
+# Usage: flock /tmp/gangway-bench.lock bash bench/h1-ab.sh ROOT_A ROOT_B [duration=6s] [connections=64] [rounds=6]
+# Needs: nginx, wrk. ROOT_A / ROOT_B: checkouts with node_modules (e.g. a worktree of main).
+set -e
+cd "$(dirname "$0")/.."
+. bench/issue15-lib.sh
+A=$(cd "$1" && pwd); B=$(cd "$2" && pwd); D=${3:-6s}; C=${4:-64}; R=${5:-6}
+W=$(mktemp -d /tmp/gangway-h1ab.XXXXXX)
+UP=18380; PA=18381; PB=18382; ADA=18383; ADB=18384
+http1_peers "$W" $UP 18385 18386
+nginx -c "$W/up.conf" -p "$W/" & UPP=$!
+(cd "$A" && exec "$A/node_modules/.bin/bun" src/main.ts --config "$W/config" --port-map 80:$PA --bind 127.0.0.1 \
+  --admin 127.0.0.1:$ADA --workers 2 --access-log off) >"$W/a.log" 2>&1 & GA=$!
+(cd "$B" && exec "$B/node_modules/.bin/bun" src/main.ts --config "$W/config" --port-map 80:$PB --bind 127.0.0.1 \
+  --admin 127.0.0.1:$ADB --workers 2 --access-log off) >"$W/b.log" 2>&1 & GB=$!
+trap 'kill $UPP $GA $GB 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
+for p in $PA $PB; do wait_http "http://127.0.0.1:$p/"; done
+echo "A: $A ($(git -C "$A" rev-parse --short HEAD)$(git -C "$A" diff --quiet || echo +dirty))  B: $B ($(git -C "$B" rev-parse --short HEAD)$(git -C "$B" diff --quiet || echo +dirty))"
+# both warmed up first (JIT, pools), 3 s each
+for p in $PA $PB; do wrk -t2 -c"$C" -d3s "http://127.0.0.1:$p/" >/dev/null 2>&1; done
+echo "load at start: $(cat /proc/loadavg)"
+
+# one PORT PID: "rps p99 cpu_us user_us" for one measured wrk run (after a 2 s warm-up)
+one() {
+  wrk -t2 -c"$C" -d2s "http://127.0.0.1:$1/" >/dev/null 2>&1
+  local a ua b ub out rps reqs p99
+  a=$(cpu "$2"); ua=$(cpu_user "$2")
+  out=$(wrk -t2 -c"$C" -d"$D" --latency "http://127.0.0.1:$1/")
+  b=$(cpu "$2"); ub=$(cpu_user "$2")
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  reqs=$(echo "$out" | awk '/requests in/ {print $1}')
+  p99=$(ms "$(echo "$out" | awk '/ 99%/ {print $2}')")
+  awk -v r="$rps" -v p="$p99" -v c=$((b - a)) -v u=$((ub - ua)) -v n="$reqs" -v t="$TICK" \
+    'BEGIN { n = n > 0 ? n : 1; printf "%s %s %.2f %.2f\n", r, p, c * 1e6 / t / n, u * 1e6 / t / n }'
+}
+
+RA=; RB=; CA=; CB=; UA=; UB=; PRA=; PRB=; RAT=; DU=
+for round in $(seq 1 "$R"); do
+  order="a b"; [ $((round % 2)) = 0 ] && order="b a"
+  for s in $order; do
+    if [ $s = a ]; then read -r ra pa ca ua < <(one $PA $GA); else read -r rb pb cb ub < <(one $PB $GB); fi
+  done
+  printf "round %d  A req/s %9s p99 %6s cpu/req %6s user %5s | B req/s %9s p99 %6s cpu/req %6s user %5s | B/A %s (load %s)\n" \
+    "$round" "$ra" "$pa" "$ca" "$ua" "$rb" "$pb" "$cb" "$ub" "$(awk -v a="$ra" -v b="$rb" 'BEGIN { printf "%.3f", b / a }')" "$(load1)"
+  RA+="$ra "; RB+="$rb "; CA+="$ca "; CB+="$cb "; UA+="$ua "; UB+="$ub "; PRA+="$pa "; PRB+="$pb "
+  RAT+="$(awk -v a="$ra" -v b="$rb" 'BEGIN { printf "%.4f", b / a }') "; DU+="$(awk -v a="$ua" -v b="$ub" 'BEGIN { printf "%.2f", b - a }') "
+done
+echo "medians over $R rounds (wrk -t2 -c$C -d$D), load at end: $(cat /proc/loadavg)"
+echo "  A req/s $(median $RA)  p99 $(median $PRA) ms  cpu/req $(median $CA) us  user $(median $UA) us"
+echo "  B req/s $(median $RB)  p99 $(median $PRB) ms  cpu/req $(median $CB) us  user $(median $UB) us"
+echo "  B/A req/s per pair: $RAT(median $(median $RAT)); user B-A per pair: $DU(median $(median $DU))"
