@@ -408,7 +408,11 @@ export class Downstream implements ExchangeConn, PortConnection {
         let off = this.off;
         while (off + 1 < buf.length && buf[off] === 13 && buf[off + 1] === 10) off += 2; // CRLF between requests
         if (off >= buf.length) {
-          this.buf = null;
+          // only empty lines: the last CRLF is kept, so the head timer runs from the first
+          // one and a client that trickles CRLFs and never a request line is ended by
+          // --request-headers-timeout as a slow head is (nginx's client_header_timeout does
+          // the same); dropped, they started no head and every read kept the connection active
+          this.buf = off - 2 >= this.off ? buf.subarray(off - 2) : null;
           this.off = 0;
           break;
         }
@@ -418,7 +422,8 @@ export class Downstream implements ExchangeConn, PortConnection {
         }
         let end = findHeadBytes(buf, off, MAX_REQUEST_HEAD);
         // an incomplete head whose method already cannot be one: 400 now, not after a timeout
-        if (end === -1 && badMethodPrefix(buf, off)) end = -400;
+        // (a CR alone at the end may be the first half of an empty line split across reads)
+        if (end === -1 && badMethodPrefix(buf, off) && !(buf[off] === 13 && off + 1 === buf.length)) end = -400;
         if (end === -1) {
           if (off > 0) this.buf = buf.subarray(off);
           this.off = 0;

@@ -409,7 +409,8 @@ export function parseRequestHead(
         upgradeValue = latin1(b, vs, ve);
         break;
       case R_EXPECT:
-        if (bytesEqLowerText(b, vs, ve, "100-continue")) h.expectContinue = true;
+        // ignored from an HTTP/1.0 client (RFC 9110 10.1.1): it takes any 1xx for its answer
+        if (h.minor === 1 && bytesEqLowerText(b, vs, ve, "100-continue")) h.expectContinue = true;
         break;
       case R_TE:
         if (!h.teTrailers) h.teTrailers = hasTrailers(latin1(b, vs, ve));

@@ -151,6 +151,19 @@ describe("targets and methods", () => {
     expect(r.statuses).toEqual([404, 200]);
   });
 
+  test("Expect: 100-continue from an HTTP/1.0 client is ignored: no 1xx to HTTP/1.0 (RFC 9110 10.1.1, 15.2), which it would take for its answer", async () => {
+    const head = "POST /echo HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n";
+    const r = await exchange([head, "abc"], 1);
+    expect(r.statuses).toEqual([200]);
+    expect(r.text).not.toContain("100 Continue");
+  });
+
+  test("Expect: 100-continue from an HTTP/1.1 client gets its 100 before the body", async () => {
+    const head = "POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n";
+    const r = await exchange([head, "abc"], 2);
+    expect(r.statuses).toEqual([100, 200]);
+  });
+
   test("a head sent one byte per write is parsed whole", async () => {
     const bytes = "GET /echo HTTP/1.1\r\nHost: a\r\nX-A: b\r\nConnection: close\r\n\r\n".split("");
     const r = await raw(port, bytes, () => false, 5000);

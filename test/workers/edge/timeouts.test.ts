@@ -45,7 +45,7 @@ interface Outcome {
 }
 
 /** Write `first`, then each of `drip` every `everyMs`; resolve when the server closes or after `boundMs`. */
-async function converse(p: number, first: string, drip = "", everyMs = 300, boundMs = 8000): Promise<Outcome> {
+async function converse(p: number, first: string, drip: string | string[] = "", everyMs = 300, boundMs = 8000): Promise<Outcome> {
   let text = "";
   let closed = false;
   let done: () => void = () => {};
@@ -81,6 +81,18 @@ describe("timeouts (HTTP/1.1)", () => {
     const lines = await logLines(log, (l) => l.includes("request_header_timeout"));
     expect(lines.length).toBe(1);
     expect(lines[0]).toContain(" 408 - request_header_timeout ");
+  });
+
+  test("empty lines dripping, never a request line → 408 and closed (they were dropped: the connection lived on)", async () => {
+    const r = await converse(port, "\r\n", Array<string>(12).fill("\r\n"), 300, 4000);
+    expect(r.text.startsWith("HTTP/1.1 408 ")).toBe(true);
+    expect(r.closed).toBe(true);
+  });
+
+  test("empty lines before a request are skipped, a CRLF split across reads too (a lone CR was a 400)", async () => {
+    const r = await converse(port, "\r\n\r\n\r", ["\n\r\n", "GET /ok HTTP/1.1\r\nHost: x\r\n", "connection: close\r\n\r\n"], 50, 3000);
+    expect(r.text.startsWith("HTTP/1.1 200 ")).toBe(true);
+    expect(r.closed).toBe(true);
   });
 
   test("a silent slow POST (body never completes) → 408 SI and closed", async () => {
