@@ -99,6 +99,12 @@ export function downstreamExtrasMade(): number {
   return extrasMade;
 }
 
+/** b[from…] holds only CR and LF bytes (empty lines before a request line). */
+function onlyLineEnds(b: Buffer, from: number): boolean {
+  for (let i = from; i < b.length; i++) if (b[i] !== 13 && b[i] !== 10) return false;
+  return true;
+}
+
 export class Downstream implements ExchangeConn, PortConnection {
   /** State (low bits) and flags: see STATE and the flag constants above. */
   private bits = HEAD;
@@ -269,7 +275,14 @@ export class Downstream implements ExchangeConn, PortConnection {
 
   /** --request-headers-timeout passed with a head still incomplete: 408 and close, logged. */
   headTimeout(): void {
+    const b = this.buf;
     this.buf = null;
+    if (b !== null && onlyLineEnds(b, this.off)) {
+      // empty lines only, no request begun: closed without an answer, as nginx does (an unasked
+      // 408 on an idle keep-alive connection could be read as the answer to the client's next request)
+      this.off = 0;
+      return this.end();
+    }
     const ex = new Exchange(this, new RequestHead());
     this.ex = ex;
     ex.headTimedOut();
