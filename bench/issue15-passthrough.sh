@@ -26,36 +26,7 @@ BACK=$(free_port); GWP=$(free_port); HAP=$(free_port); ADMIN=$(free_port)
 UPSTREAM=$BACK # bench_config's ServiceEntry (unused: the route below names its own)
 
 bench_config "$W"
-cat >"$W/config/gateway.yaml" <<YAML
-apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata: {name: bench}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - port: {number: 443, name: tls, protocol: TLS}
-    hosts: ["*"]
-    tls: {mode: PASSTHROUGH}
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: bench}
-spec:
-  hosts: ["*"]
-  gateways: [bench]
-  tls:
-  - match: [{sniHosts: [localhost]}]
-    route: [{destination: {host: backend.bench.internal, port: {number: 443}}}]
----
-apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: {name: backend}
-spec:
-  hosts: [backend.bench.internal]
-  ports: [{number: 443, name: tls, protocol: TLS}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {tls: $BACK}}]
-YAML
+$BUN bench/lib/passthrough-config.ts "*" localhost $BACK >"$W/config/gateway.yaml"
 rm -f "$W/config/hello.yaml"
 passthrough_peers "$W" $BACK $HAP # nginx.conf (TLS backend, /big) and haproxy.cfg
 

@@ -18,36 +18,7 @@ BACK=$(free_port); P1=$(free_port); P2=$(free_port); A1=$(free_port); A2=$(free_
 UPSTREAM=$BACK
 bench_config "$W"
 rm -f "$W/config/hello.yaml"
-cat >"$W/config/gateway.yaml" <<YAML
-apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata: {name: bench}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - port: {number: 443, name: tls, protocol: TLS}
-    hosts: ["*"]
-    tls: {mode: PASSTHROUGH}
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: bench}
-spec:
-  hosts: ["*"]
-  gateways: [bench]
-  tls:
-  - match: [{sniHosts: [localhost]}]
-    route: [{destination: {host: backend.bench.internal, port: {number: 443}}}]
----
-apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: {name: backend}
-spec:
-  hosts: [backend.bench.internal]
-  ports: [{number: 443, name: tls, protocol: TLS}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {tls: $BACK}}]
-YAML
+$BUN bench/lib/passthrough-config.ts "*" localhost $BACK >"$W/config/gateway.yaml"
 passthrough_peers "$W" $BACK 1
 nginx -c "$W/nginx.conf" -p "$W/" & NG=$!
 ROOT=$(pwd)

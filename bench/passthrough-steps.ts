@@ -9,36 +9,9 @@ import { parseClientHello } from "../workers/tls/client-hello.ts";
 import { clientHello } from "../test/helpers/client-hello.ts";
 import { stats } from "../workers/stats.ts";
 import { DeadlineQueue } from "../workers/deadline-queue.ts";
+import { passthroughConfig } from "./lib/passthrough-config.ts";
 
-const text = `apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata: {name: bench}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - port: {number: 443, name: tls, protocol: TLS}
-    hosts: ["*.example.com"]
-    tls: {mode: PASSTHROUGH}
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: bench}
-spec:
-  hosts: ["*.example.com"]
-  gateways: [bench]
-  tls:
-  - match: [{sniHosts: [bulk.example.com]}]
-    route: [{destination: {host: backend.bench.internal, port: {number: 443}}}]
----
-apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: {name: backend}
-spec:
-  hosts: [backend.bench.internal]
-  ports: [{number: 443, name: tls, protocol: TLS}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {tls: 9999}}]
-`;
+const text = passthroughConfig("*.example.com", "bulk.example.com", 9999);
 const opts = { namespace: "istio-system", labels: { istio: "ingressgateway" }, portMap: new Map<number, number>(), bindAddress: "0.0.0.0" };
 const snap = structuredClone(compileSnapshot(decodeFiles([{ path: "a.yaml", text }]).resources, opts, 1));
 const l = snap.listeners[0]!;

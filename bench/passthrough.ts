@@ -19,6 +19,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clientHello } from "../test/helpers/client-hello.ts";
+import { passthroughConfig } from "./lib/passthrough-config.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const BUN = process.execPath;
@@ -287,35 +288,7 @@ interface Samples {
 }
 
 function gatewayConfig(back: number): string {
-  return `apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata: {name: bench}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - port: {number: 443, name: tls, protocol: TLS}
-    hosts: ["*.example.com"]
-    tls: {mode: PASSTHROUGH}
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: bench}
-spec:
-  hosts: ["*.example.com"]
-  gateways: [bench]
-  tls:
-  - match: [{sniHosts: [${SNI}]}]
-    route: [{destination: {host: backend.bench.internal, port: {number: 443}}}]
----
-apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: {name: backend}
-spec:
-  hosts: [backend.bench.internal]
-  ports: [{number: 443, name: tls, protocol: TLS}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {tls: ${back}}}]
-`;
+  return passthroughConfig("*.example.com", SNI, back);
 }
 
 function haproxyConfig(port: number, back: number, threads: string): string {

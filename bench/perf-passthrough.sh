@@ -13,36 +13,7 @@ BUN=$(pwd)/node_modules/.bin/bun
 W=$(mktemp -d /tmp/gangway-perf-pt.XXXXXX)
 free_port() { $BUN -e 'const s=Bun.listen({hostname:"127.0.0.1",port:0,socket:{data(){}}});console.log(s.port);s.stop(true)'; }
 BACK=$(free_port); GWP=$(free_port); ADMIN=$(free_port)
-cat >"$W/config.yaml" <<YAML
-apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata: {name: bench}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - port: {number: 443, name: tls, protocol: TLS}
-    hosts: ["*.example.com"]
-    tls: {mode: PASSTHROUGH}
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: bench}
-spec:
-  hosts: ["*.example.com"]
-  gateways: [bench]
-  tls:
-  - match: [{sniHosts: [bulk.example.com]}]
-    route: [{destination: {host: backend.bench.internal, port: {number: 443}}}]
----
-apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: {name: backend}
-spec:
-  hosts: [backend.bench.internal]
-  ports: [{number: 443, name: tls, protocol: TLS}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {tls: $BACK}}]
-YAML
+$BUN bench/lib/passthrough-config.ts "*.example.com" bulk.example.com $BACK >"$W/config.yaml"
 $BUN bench/passthrough.ts backend $BACK & BP=$!
 if [ "$GWDIR" = ceiling ]; then
   WORKERS=1 PARSE=1 BUN_JSC_useJITDump=1 BUN_JSC_jitDumpDirectory=$W $BUN bench/ceiling-passthrough.ts $GWP $BACK >"$W/gw.log" 2>&1 & GP=$!
