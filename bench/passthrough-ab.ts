@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { passthroughConfig } from "./lib/passthrough-config.ts";
+import { freePort, waitPort } from "./lib/ports.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const BUN = process.execPath;
@@ -19,24 +20,6 @@ const before = process.env.GW_BEFORE;
 if (before === undefined) throw new Error("set GW_BEFORE to the checkout to compare with");
 const [seconds = "4", loops = "32", rounds = "6"] = process.argv.slice(2);
 
-async function freePort(): Promise<number> {
-  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const p = s.port;
-  s.stop(true);
-  return p;
-}
-
-async function waitPort(port: number): Promise<void> {
-  const end = Date.now() + 15_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((r) => {
-      Bun.connect({ hostname: "127.0.0.1", port, socket: { open: (s) => (s.end(), r(true)), connectError: () => r(false), data() {} } }).catch(() => r(false));
-    });
-    if (ok) return;
-    if (Date.now() > end) throw new Error(`nothing listens on ${port}`);
-    await Bun.sleep(50);
-  }
-}
 
 /** utime, stime (seconds, all threads). */
 function cpu(pid: number): [number, number] {

@@ -20,6 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clientHello } from "../test/helpers/client-hello.ts";
 import { passthroughConfig } from "./lib/passthrough-config.ts";
+import { freePort, waitPort } from "./lib/ports.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const BUN = process.execPath;
@@ -238,24 +239,6 @@ async function conns(port: number, c: number, secs: number): Promise<number> {
 
 // ---- orchestration --------------------------------------------------------------
 
-async function freePort(): Promise<number> {
-  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const p = s.port;
-  s.stop(true);
-  return p;
-}
-
-async function waitPort(port: number): Promise<void> {
-  const end = Date.now() + 15_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((r) => {
-      Bun.connect({ hostname: "127.0.0.1", port, socket: { open: (s) => (s.end(), r(true)), connectError: () => r(false), data() {} } }).catch(() => r(false));
-    });
-    if (ok) return;
-    if (Date.now() > end) throw new Error(`nothing listens on ${port}`);
-    await Bun.sleep(50);
-  }
-}
 
 async function runClient(args: string[]): Promise<number> {
   const p = Bun.spawn([BUN, import.meta.path, "client", ...args], { stdout: "pipe", stderr: "inherit" });
