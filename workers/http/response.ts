@@ -18,7 +18,7 @@ import type { RequestHead } from "./parse-request.ts";
 import { findHeadBytes } from "./fields.ts";
 import { FRAME_CHUNKED, FRAME_CLOSE, FRAME_LENGTH, FRAME_NONE } from "./heads-out.ts";
 import { buildResponseHead, writeResponseHead } from "./response-head.ts";
-import { bodiless, MAX_RESPONSE_HEAD, parseResponseHead, parseResponseHeadAt, type ResponseHead } from "./parse-response.ts";
+import { bodiless, MAX_RESPONSE_HEAD, parseResponseHeadAt, type ResponseHead } from "./parse-response.ts";
 import { REFUSED_STREAM_ERRNO, type UpstreamConn } from "./upstream-conn.ts";
 
 /** Up to this much body goes into the same write as the head (one syscall, one segment). */
@@ -97,18 +97,17 @@ function onHeadBytes(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): vo
   let end: number;
   for (;;) {
     // a whole well-formed head, parsed as its end is found (one pass, no search for CRLFCRLF first);
-    // else found (more bytes to wait for, or a malformed one) and parsed as before
+    // when it is not one, findHeadBytes tells a head still coming (wait) from a malformed or
+    // oversized one (a whole head parseResponseHeadAt refuses, parseResponseHead refuses too:
+    // parse-response.test.ts)
     r = ex.newResponseHead();
     end = parseResponseHeadAt(buf, 0, r);
     if (end < 0) {
-      end = findHeadBytes(buf, 0, MAX_RESPONSE_HEAD);
-      if (end === -1) {
-        ex.respBuf = buf;
-        return;
-      }
-      r = ex.newResponseHead();
-      if (end < 0 || !parseResponseHead(buf, 0, end, r)) return protocolError(ex);
-    } else if (end > MAX_RESPONSE_HEAD) return protocolError(ex); // findHeadBytes: -431
+      if (findHeadBytes(buf, 0, MAX_RESPONSE_HEAD) !== -1) return protocolError(ex);
+      ex.respBuf = buf;
+      return;
+    }
+    if (end > MAX_RESPONSE_HEAD) return protocolError(ex); // findHeadBytes: -431
     if (r.status >= 200 || r.status === 101) break;
     buf = buf.subarray(end); // 1xx interim response: not forwarded (Envoy answers 100-continue itself)
     if (buf.length === 0) {
