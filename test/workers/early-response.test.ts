@@ -67,6 +67,13 @@ describe("a response before the request body is whole", () => {
     expect(r.closed).toBe(true);
   });
 
+  test("a local answer to a client waiting for 100-continue: no 100, connection: close, closed", async () => {
+    const r = await raw(port, "POST /direct HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n", () => false, 3000);
+    expect(r.text).toStartWith("HTTP/1.1 200 ");
+    expect(headerOf(r.text, "connection")).toBe("close");
+    expect(r.closed).toBe(true);
+  });
+
   test("the whole body read with the head: kept alive, the pipelined request answered", async () => {
     const send = "POST /direct HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /direct HTTP/1.1\r\nHost: x\r\n\r\n";
     const r = await raw(port, send, (b) => countResponses(b.toString("latin1")) === 2, 3000);

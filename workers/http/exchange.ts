@@ -343,14 +343,15 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     return this.closeDownstream || this.head.close || this.ds.port.draining || this.ds.drainStart !== 0;
   }
   /**
-   * The response head's Connection value (asked as the head is written). A response that
-   * starts before the request is whole ends an HTTP/1.1 connection, as Envoy's connection
-   * manager does ("we don't want to wait around for the request to finish"): a client that
-   * stops its upload on an early answer must not have its next request read as the rest of
-   * the body. Unless the rest of a content-length body is already read (a small POST in one
-   * packet answered 404): that request completes in this same turn.
+   * The response head's Connection value, decided as the head is written (its one caller per
+   * response: local reply or the upstream's head). A response that starts before the request
+   * is whole ends an HTTP/1.1 connection, as Envoy's connection manager does ("we don't want to
+   * wait around for the request to finish"): a client that stops its upload on an early answer
+   * (or waits for a 100-continue it will not get) must not have its next request read as the
+   * rest of the body. Unless the rest of a content-length body is already read (a small POST in
+   * one packet answered 404): that request completes in this same turn.
    */
-  get connectionHeader(): string {
+  responseConnection(): string {
     if (!this.reqBody.done && !this.closeDownstream && !this.ds.h2Stream) {
       const rb = this.reqBody;
       if (rb.kind !== BODY_LENGTH || rb.remaining > this.ds.unread) this.closeDownstream = true;
@@ -672,15 +673,13 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     if (!this.reqBody.done) {
       this.discard = true;
       this.up.dropPending();
-      // a client waiting for 100-continue is not sent one: close (connectionHeader closes for a body not read yet)
-      if (this.head.expectContinue) this.closeDownstream = true;
     }
     // the ids Envoy sets before routing, for the log line (not for a head that did not parse)
     if (accessLog.enabled && this.requestId === "" && row.flag !== "DPE") localIds(this.head, this.ds.remoteIp, this);
     const bodyBytes = bytes !== null ? bytes.length : body === "" ? 0 : Buffer.byteLength(body);
     const ops = this.responseOps;
     const opsExtra = ops === NO_OPS ? "" : localOps(ops);
-    const head = localResponseHead(status, bodyBytes, options.serverHeader, httpDate, extra + opsExtra, this.connectionHeader);
+    const head = localResponseHead(status, bodyBytes, options.serverHeader, httpDate, extra + opsExtra, this.responseConnection());
     this.bytesSent = this.head.method === "HEAD" ? 0 : bodyBytes;
     if (this.bytesSent > 0 && bytes !== null) {
       // body.bytes: binary, sent as it is

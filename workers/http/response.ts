@@ -38,7 +38,8 @@ export interface ResponseExchange extends TunnelUser {
   readonly head: RequestHead;
   readonly respBody: BodyReader;
   readonly responseOps: HeaderOperations;
-  readonly connectionHeader: string;
+  /** The response head's Connection value (decides whether the client connection ends): once per response. */
+  responseConnection(): string;
   readonly upstreamServiceTime: number;
   readonly reqComplete: boolean;
   readonly discard: boolean;
@@ -140,7 +141,7 @@ function onHeadBytes(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): vo
       framing = FRAME_CLOSE;
     }
   }
-  const connection = ex.connectionHeader;
+  const connection = ex.responseConnection();
   const ms = ex.upstreamServiceTime;
   const ds = ex.ds;
   if (ds.respondFields !== undefined) return fieldsHead(ex, conn, r, buf, end, ms);
@@ -240,7 +241,7 @@ export function onResponseFields(ex: ResponseExchange, conn: UpstreamConn, h: In
   if (lines === null) ds.respondH2!(h, f.length, f.trailing && !web, ex.responseOps, options.serverHeader, ex.upstreamServiceTime);
   else {
     r.chunked = rb.kind === BODY_STREAM;
-    const suffix = h1Suffix(ex.responseOps, options.serverHeader, ex.upstreamServiceTime, r.chunked, ex.connectionHeader);
+    const suffix = h1Suffix(ex.responseOps, options.serverHeader, ex.upstreamServiceTime, r.chunked, ex.responseConnection());
     if (!rb.done) {
       // the body (and the trailers) usually come in the same turn: held, then written with it
       holdH1(ex).head(lines, suffix);
