@@ -95,21 +95,12 @@ export class Stats {
     this.counter(series).v += v;
   }
 
-  /** gangway_upstream_cx_total by cluster (a TCP session opens one connection each), and the last one counted. */
+  /** gangway_upstream_cx_total by cluster (a TCP session opens one connection each). */
   private cxCounters = new Map<string, Counter>();
-  private lastCxCluster = "";
-  private lastCx: Counter | null = null;
 
   upstreamConnection(cluster: string): void {
-    const last = this.lastCx;
-    if (last !== null && cluster === this.lastCxCluster) {
-      last.v++;
-      return;
-    }
     let c = this.cxCounters.get(cluster);
     if (c === undefined) this.cxCounters.set(cluster, (c = this.counter(`gangway_upstream_cx_total{cluster="${esc(cluster)}"}`)));
-    this.lastCx = c;
-    this.lastCxCluster = cluster;
     c.v++;
   }
 
@@ -123,13 +114,9 @@ export class Stats {
   }
 
   private tcpKeys = new Map<string, TcpSeries>();
-  private lastTcpDest = "";
-  private lastTcp: TcpSeries | null = null;
 
-  /** The istio_tcp_* counters of a destination, made once (a worker's connections mostly repeat the one before's). */
+  /** The istio_tcp_* counters of a destination, made once. */
   private tcpSeries(dest: string): TcpSeries {
-    const last = this.lastTcp;
-    if (last !== null && dest === this.lastTcpDest) return last;
     let k = this.tcpKeys.get(dest);
     if (k === undefined) {
       const label = `{destination_service="${esc(dest)}"}`;
@@ -141,8 +128,6 @@ export class Stats {
       };
       this.tcpKeys.set(dest, k);
     }
-    this.lastTcp = k;
-    this.lastTcpDest = dest;
     return k;
   }
 
