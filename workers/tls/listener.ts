@@ -10,8 +10,7 @@
 import type { Socket } from "bun";
 import type { SecureContext } from "node:tls";
 import { dispatchTcp, selectChain } from "../../src/dispatch/dispatch.ts";
-import type { ChainDecision, TcpDecision } from "../../src/dispatch/decision.ts";
-import type { FilterChain, Listener, Snapshot, TcpRouteTable } from "../../src/snapshot/types.ts";
+import type { FilterChain } from "../../src/snapshot/types.ts";
 import { options, reportError } from "../context.ts";
 import { PROXY_BAD, ProxyHeaderReader, proxiedOf, setProxied } from "../proxy-protocol.ts";
 import { Downstream } from "../http/downstream.ts";
@@ -31,14 +30,9 @@ export const HELLO_DEADLINE_MS = 5000;
 
 let contexts = new Map<FilterChain, SecureContext>();
 
-/** The contexts of the snapshot being applied (workers/tls/contexts.ts builds them); the last choices are forgotten (no old snapshot kept alive by them). */
+/** The contexts of the snapshot being applied (workers/tls/contexts.ts builds them). */
 export function setContexts(c: Map<FilterChain, SecureContext>): void {
   contexts = c;
-  lastListener = null;
-  lastChain = null;
-  lastSnapshot = null;
-  lastTable = null;
-  lastTcp = null;
 }
 
 interface Peek {
@@ -67,48 +61,11 @@ function clearDeadline(p: Peek): void {
   p.deadline = NO_TICKET;
 }
 
-/**
- * The choices made for the connection before, taken again by the next one that
- * repeats their inputs (a worker's connections mostly come for the SNI the one
- * before came for): listener + SNI → chain, snapshot + route table + SNI → TCP
- * decision, both plain functions of these (snapshot data is never changed in
- * place). A TCP decision is kept only when no weighted draw went into it (one
- * destination at most). Saves two lookups and two objects per connection.
- */
-let lastListener: Listener | null = null;
-let lastChainSni = "";
-let lastChain: ChainDecision | null = null;
-let lastSnapshot: Snapshot | null = null;
-let lastTable: TcpRouteTable | null = null;
-let lastTcpSni = "";
-let lastTcp: TcpDecision | null = null;
-
-function chainOf(listener: Listener, sni: string): ChainDecision {
-  if (listener === lastListener && sni === lastChainSni) return lastChain!;
-  const c = selectChain(listener, sni);
-  lastListener = listener;
-  lastChainSni = sni;
-  lastChain = c;
-  return c;
-}
-
-function tcpDecisionOf(snapshot: Snapshot, table: TcpRouteTable | null, sni: string): TcpDecision {
-  if (snapshot === lastSnapshot && table === lastTable && sni === lastTcpSni) return lastTcp!;
-  const d = dispatchTcp(snapshot, table, sni);
-  if (d.route === null || d.route.destinations.length <= 1) {
-    lastSnapshot = snapshot;
-    lastTable = table;
-    lastTcpSni = sni;
-    lastTcp = d;
-  }
-  return d;
-}
-
 /** A chain whose bytes follow TCP routes: spliced untouched (passthrough), or terminated then spliced. */
 function toTcp(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: string, passthrough: boolean): void {
   const p = s.data;
   const gen = port.gen;
-  const d = tcpDecisionOf(gen.snapshot, chain.tcpRoutes, sni);
+  const d = dispatchTcp(gen.snapshot, chain.tcpRoutes, sni);
   if (passthrough) {
     clearDeadline(p);
     const first = p.buf!;
@@ -256,7 +213,7 @@ export function tlsHandlers(port: PortState) {
         // the deadline now covers the rest of the handshake
         if (r.status === "error") return refuse(s, port, "bad_hello", "", r.reason);
         if (port.draining) return refuse(s, port, "not_tls", r.sni);
-        const c = chainOf(port.listener, r.sni);
+        const c = selectChain(port.listener, r.sni);
         if (c.kind === "refuse") return refuse(s, port, c.reason, r.sni, c.why);
         if (c.kind === "passthrough") return toTcp(s, port, c.chain, r.sni, true);
         if (c.chain.tcpRoutes !== null) return toTcp(s, port, c.chain, r.sni, false);
