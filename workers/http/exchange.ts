@@ -140,6 +140,8 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   readonly respBody = new BodyReader();
   /** Decode a chunked response (the client speaks HTTP/1.0). */
   decode = false;
+  /** Chunk-encode a response that ends when the upstream closes (the client speaks HTTP/1.1). */
+  encode = false;
   closeDownstream = false;
   responseOps: HeaderOperations = NO_OPS;
   /** The client address behind --trusted-proxies, or "" (the peer's); set by the security gate. */
@@ -205,6 +207,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.resp = null;
     this.respBody.reset();
     this.decode = false;
+    this.encode = false;
     this.closeDownstream = false;
     this.responseOps = NO_OPS;
     this.clientIp = "";
@@ -294,6 +297,9 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   endsByClose(decode: boolean): void {
     this.decode = decode;
     this.closeDownstream = true;
+  }
+  encodeUntilClose(): void {
+    this.encode = true;
   }
   /** The upstream failed before a response head: another try when the retry policy says so, else a local reply (`row`); `refused`: an HTTP/2 stream the upstream refused. */
   failBeforeResponse(row: ReplyRow, transportFailure = "", refused = false): void {

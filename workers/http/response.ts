@@ -19,7 +19,7 @@ import { findHeadBytes } from "./fields.ts";
 import { FRAME_CHUNKED, FRAME_CLOSE, FRAME_LENGTH, FRAME_NONE } from "./heads-out.ts";
 import { buildResponseHead, writeResponseHead } from "./response-head.ts";
 import { bodiless, MAX_RESPONSE_HEAD, parseResponseHeadAt, type ResponseHead } from "./parse-response.ts";
-import { REFUSED_STREAM_ERRNO, type UpstreamConn } from "./upstream-conn.ts";
+import { CLEAN_CLOSE, REFUSED_STREAM_ERRNO, type UpstreamConn } from "./upstream-conn.ts";
 
 /** Up to this much body goes into the same write as the head (one syscall, one segment). */
 const COALESCE = 64 * 1024;
@@ -64,6 +64,9 @@ export interface ResponseExchange extends TunnelUser {
   upstreamAnswered(): void;
   /** The response body ends with the connection (`decode`: chunked decoded for an HTTP/1.0 client). */
   endsByClose(decode: boolean): void;
+  /** Chunk-encode a response that ends when the upstream closes, for an HTTP/1.1 client: its connection stays. */
+  readonly encode: boolean;
+  encodeUntilClose(): void;
   /** A final head `buf[0, end)` arrived: true when the retry policy takes it (another try starts, nothing is written). */
   retryResponse(r: ResponseHead, buf: Buffer | null, end: number): boolean;
   responseHead(r: ResponseHead): void;
@@ -136,16 +139,21 @@ function onHeadBytes(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): vo
         framing = FRAME_CLOSE;
       } else framing = FRAME_CHUNKED;
     } else if (r.contentLength >= 0) framing = FRAME_LENGTH;
-    else {
-      ex.endsByClose(false); // body ends when the upstream closes
+    else if (h.minor === 0 || ex.ds.respondFields !== undefined) {
+      ex.endsByClose(false); // body ends when the upstream closes (and so does an HTTP/2 stream's)
       framing = FRAME_CLOSE;
+    } else {
+      // an HTTP/1.1 client gets it chunked, ended by the last chunk when the upstream closes, and
+      // keeps its connection: as Envoy's codec and nginx re-frame it
+      ex.encodeUntilClose();
+      framing = FRAME_CHUNKED;
     }
   }
   const connection = ex.responseConnection();
   const ms = ex.upstreamServiceTime;
   const ds = ex.ds;
   if (ds.respondFields !== undefined) return fieldsHead(ex, conn, r, buf, end, ms);
-  if (ex.decode) {
+  if (ex.decode || ex.encode) {
     ex.responseStarted();
     ds.write(buildResponseHead(r, buf, 0, ex.responseOps, options.serverHeader, ms, framing, connection, end, end));
     return writeBody(ex, conn, buf, end);
@@ -344,8 +352,9 @@ function writeBody(ex: ResponseExchange, conn: UpstreamConn, data: Buffer, start
   const rb = ex.respBody;
   const ds = ex.ds;
   let end: number;
-  if (rb.kind === BODY_STREAM && ds.respondH2 === undefined) {
-    // an HTTP/2 upstream's DATA to an HTTP/1.1 client (onResponseFields): one chunk each
+  if ((rb.kind === BODY_STREAM && ds.respondH2 === undefined) || ex.encode) {
+    // an HTTP/2 upstream's DATA to an HTTP/1.1 client (onResponseFields), or a read of a body that
+    // ends with the upstream's connection (onUpstreamGone writes the last chunk): one chunk each
     if (data.length === start) return;
     const c = chunkFrame(start === 0 ? data : data.subarray(start));
     ex.bytesSent += c.length;
@@ -418,6 +427,12 @@ export function onUpstreamGone(ex: ResponseExchange, failure: UpstreamFailure): 
   }
   if (ex.respDone) return;
   if (ex.respBody.kind === BODY_CLOSE) {
+    if (ex.encode) {
+      // chunk-encoded for the client: a clean close ends it with the last chunk, a reset cuts it
+      if (failure.errno !== CLEAN_CLOSE) return midBodyError(ex, REPLIES.upstream_reset_after_response);
+      ex.bytesSent += 5;
+      ex.ds.write(Buffer.from("0\r\n\r\n", "latin1")); // (a fresh buffer: a TLS connection's bridge keeps it)
+    }
     ex.respBody.done = true; // a read-until-close body ends here
     return ex.responseEnded(null, false);
   }

@@ -12,6 +12,8 @@ import type { H2Framing } from "./h2-response.ts";
 import { Outbox } from "./outbox.ts";
 import { connectOptions, verifyUpstream, type UpstreamTlsRuntime } from "./upstream-tls.ts";
 
+/** The errno of a connection the upstream ended cleanly (a FIN, no error). */
+export const CLEAN_CLOSE = "connection termination";
 /** The errno of an HTTP/2 stream the upstream refused (RST_STREAM REFUSED_STREAM, or above a GOAWAY's last stream id): retried under `refused-stream`. */
 export const REFUSED_STREAM_ERRNO = "stream_reset_7";
 
@@ -81,10 +83,10 @@ const handlers = {
     }
   },
   end(s: Socket<UpstreamConn>): void {
-    s.data.onGone("connection termination");
+    s.data.onGone(CLEAN_CLOSE);
   },
   close(s: Socket<UpstreamConn>, err?: Error): void {
-    s.data.onGone(err ? errCode(err) : "connection termination");
+    s.data.onGone(err ? errCode(err) : CLEAN_CLOSE);
   },
   connectError(s: Socket<UpstreamConn>, err: Error): void {
     s.data.onConnectError(errCode(err), "connect_failure");
