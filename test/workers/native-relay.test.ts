@@ -63,7 +63,7 @@ type Behaviour = "bulk" | "halfclose" | "silent" | "reset" | "closer";
 const seen: Seen[] = [];
 let answer = pattern(6 * MB, 13);
 
-/** A backend per behaviour: bulk (sends `answer` at once, FIN when done and after the client's FIN), halfclose (sends `answer` after the client's FIN, then FIN), silent (reads only), reset (RST after 1 MB), closer (after 300 KB: "bye", FIN, and 50 ms later it closes for good with a RST). */
+/** A backend per behaviour: bulk (sends `answer` at once, FIN when done and after the client's FIN), halfclose (sends `answer` after the client's FIN, then FIN), silent (reads only), reset (RST after 1 MB: it stops reading, then closes with bytes unread), closer (after 300 KB: "bye", FIN, and 50 ms later it closes for good with a RST). */
 function backend(kind: Behaviour): TCPSocketListener<Seen> {
   return Bun.listen<Seen>({
     hostname: "127.0.0.1",
@@ -83,7 +83,13 @@ function backend(kind: Behaviour): TCPSocketListener<Seen> {
         const d = s.data;
         d.hash.update(b);
         d.got += b.length;
-        if (kind === "reset" && d.got >= MB) s.terminate();
+        if (kind === "reset" && d.got >= MB && d.w === null) {
+          // stop reading and let more arrive: closed with unread bytes, the kernel sends a RST (an empty
+          // receive queue would make it a FIN, and the test a half-close under load)
+          d.w = new Writer(s, Buffer.alloc(0), () => {});
+          s.pause();
+          setTimeout(() => s.terminate(), 50);
+        }
         if (kind === "closer" && d.got >= 300 * 1024 && d.w === null) {
           d.w = new Writer(s, Buffer.from("bye"), () => s.shutdown());
           d.w.go();
