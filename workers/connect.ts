@@ -44,6 +44,18 @@ function queueOf(ms: number): DeadlineQueue<Connecting> {
   return q;
 }
 
+/**
+ * A connectError handler's report for `who`, a microtask later: Bun calls the
+ * handler synchronously inside Bun.connect when socket() itself fails (EMFILE
+ * when the worker is out of file descriptors, reported as ECONNREFUSED), before
+ * the caller holds the connection it was making; a caller that has not
+ * stored it yet would ignore the failure and wait for ever.
+ */
+export function connectFailed(who: Connecting, err: Error): void {
+  const errno = errCode(err);
+  queueMicrotask(() => who.onConnectError(errno, "connect_failure"));
+}
+
 /** Stop `who`'s connect timeout (it opened, failed or was given up); nothing when none runs. */
 export function connectDone(who: Connecting): void {
   const q = who.connectQueue;

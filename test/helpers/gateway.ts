@@ -40,6 +40,8 @@ export interface StartOptions {
   waitReady?: boolean;
   /** Extra environment (e.g. GANGWAY_DEBUG=1 for debug log lines). */
   env?: Record<string, string>;
+  /** Start under `ulimit -n` this many file descriptors (soft and hard; the process keeps its pid). */
+  fdLimit?: number;
 }
 
 async function pump(stream: ReadableStream<Uint8Array>, sink: string[]): Promise<void> {
@@ -61,7 +63,8 @@ export async function startGateway(opts: StartOptions): Promise<GatewayProcess> 
     ...(opts.secretsDir ? ["--secrets-dir", opts.secretsDir] : []),
     ...(opts.args ?? []),
   ];
-  const proc = Bun.spawn([process.execPath, ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, ...opts.env } });
+  const cmd = opts.fdLimit === undefined ? [process.execPath, ...args] : ["/bin/sh", "-c", `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, process.execPath, ...args];
+  const proc = Bun.spawn(cmd, { cwd: ROOT, stdout: "pipe", stderr: "pipe", stdin: "ignore", env: { ...process.env, ...opts.env } });
   const out: string[] = [];
   void pump(proc.stdout as ReadableStream<Uint8Array>, out);
   void pump(proc.stderr as ReadableStream<Uint8Array>, out);

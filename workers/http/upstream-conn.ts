@@ -3,7 +3,7 @@
 // goes back to its pool between exchanges.
 import type { Socket } from "bun";
 import { errCode, type UpstreamFailure } from "../../src/dispatch/replies.ts";
-import { connectDone, connectWithTimeout, type Connecting } from "../connect.ts";
+import { connectDone, connectFailed, connectWithTimeout, type Connecting } from "../connect.ts";
 import { type DeadlineQueue, NO_TICKET } from "../deadline-queue.ts";
 import { coarseNow, reportError } from "../context.ts";
 import type { IncomingHttpHeaders } from "node:http2";
@@ -89,7 +89,7 @@ const handlers = {
     s.data.onGone(err ? errCode(err) : CLEAN_CLOSE);
   },
   connectError(s: Socket<UpstreamConn>, err: Error): void {
-    s.data.onConnectError(errCode(err), "connect_failure");
+    connectFailed(s.data, err);
   },
   error(s: Socket<UpstreamConn>, err: Error): void {
     reportError("upstream socket", err);

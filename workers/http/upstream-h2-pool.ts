@@ -376,7 +376,9 @@ const RAW: SocketHandler<H2Session> = {
   },
   connectError(sock, err) {
     const s = sock.data;
-    s.pool.failed(s, errCode(err), "connect_failure");
+    const errno = errCode(err);
+    // a microtask later: Bun calls this inside Bun.connect when socket() fails (EMFILE), before take() queues the stream
+    queueMicrotask(() => s.pool.failed(s, errno, "connect_failure"));
   },
   error(_sock, err) {
     reportError("upstream h2 socket", err);

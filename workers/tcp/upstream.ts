@@ -7,10 +7,9 @@
 // routes that do not pass the client's own TLS through. The socket handlers
 // call back into the session (session.ts).
 import type { Socket } from "bun";
-import { errCode } from "../../src/dispatch/replies.ts";
 import type { Cluster } from "../../src/snapshot/types.ts";
 import { requestHash } from "../../src/upstream/hash-key.ts";
-import type { Connecting } from "../connect.ts";
+import { connectFailed, type Connecting } from "../connect.ts";
 import { reportError } from "../context.ts";
 import type { ClusterRuntime } from "../http/clusters.ts";
 import { alpnWire, connectOptions, verifyUpstream, type ConnectTlsOptions, type UpstreamTlsRuntime } from "../http/upstream-tls.ts";
@@ -40,7 +39,7 @@ const common = {
     s.data.onUpClose(err);
   },
   connectError(s: Socket<UpstreamSide>, err: Error): void {
-    s.data.onConnectError(errCode(err), "connect_failure");
+    connectFailed(s.data, err);
   },
   error(_s: Socket<UpstreamSide>, err: Error): void {
     reportError("tcp upstream", err);

@@ -1,0 +1,94 @@
+// Out of file descriptors: the worker cannot open a socket to the upstream. Bun
+// reports that failure synchronously, inside Bun.connect (workers/connect.ts
+// connectFailed); the request must still end, as a connect failure (503 UF after
+// the retries), never wait for ever, and requests are served again once
+// descriptors are free.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import type { Socket } from "bun";
+import { readdirSync } from "node:fs";
+import { startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
+import { HTTP_GATEWAY, serviceEntry } from "../helpers/config.ts";
+
+const LIMIT = 160;
+let backend: ReturnType<typeof Bun.serve>;
+let gw: GatewayProcess;
+
+function vs(name: string, host: string): string {
+  return `
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ${name}}
+spec:
+  hosts: [${host}]
+  gateways: [gw]
+  http: [{route: [{destination: {host: ${host}, port: {number: 80}}}]}]
+`;
+}
+
+beforeAll(async () => {
+  backend = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("ok") });
+  const dir = writeTree({
+    "c.yaml": [HTTP_GATEWAY, vs("warm", "warm.local"), vs("cold", "cold.local"), serviceEntry("warm", "warm.local", 80, backend.port!), serviceEntry("cold", "cold.local", 80, backend.port!)].join("\n---\n"),
+  });
+  gw = await startGateway({ configDirs: [dir], workers: 1, fdLimit: LIMIT });
+});
+
+afterAll(async () => {
+  await gw?.stop();
+  backend?.stop(true);
+});
+
+/** A client connection that sends requests and collects what comes back. */
+async function conn(port: number): Promise<{ s: Socket<undefined>; text: () => string; closed: () => boolean }> {
+  let got = "";
+  let closed = false;
+  const s = await Bun.connect({
+    hostname: "127.0.0.1",
+    port,
+    socket: {
+      data: (_s, b) => void (got += b.toString("latin1")),
+      close: () => void (closed = true),
+      error: () => {},
+    },
+  });
+  return { s, text: () => got, closed: () => closed };
+}
+
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) return false;
+    await Bun.sleep(20);
+  }
+  return true;
+}
+
+const fds = (): number => readdirSync(`/proc/${gw.proc.pid}/fd`).length;
+const get = (host: string): string => `GET / HTTP/1.1\r\nhost: ${host}\r\n\r\n`;
+
+test("no descriptor for the upstream socket: 503 UF after the retries, not a hang; served again when descriptors are free", async () => {
+  const port = gw.ports.get(80)!;
+  const a = await conn(port);
+  a.s.write(get("warm.local"));
+  expect(await until(() => a.text().includes("\r\n\r\nok"), 5000)).toBe(true);
+  expect(a.text()).toStartWith("HTTP/1.1 200");
+  // fill the worker's descriptor table with idle client connections (the rest wait in the backlog)
+  const fillers: Socket<undefined>[] = [];
+  for (let i = 0; i < LIMIT && fds() < LIMIT; i++) fillers.push((await conn(port)).s);
+  expect(await until(() => fds() >= LIMIT, 5000)).toBe(true);
+  const before = a.text().length;
+  a.s.write(get("cold.local")); // a new cluster: a new upstream connection, no descriptor for it
+  const answered = await until(() => /\r\n\r\n/.test(a.text().slice(before)), 8000);
+  const reply = a.text().slice(before);
+  expect(answered).toBe(true);
+  expect(reply).toStartWith("HTTP/1.1 503");
+  expect(reply).toContain("upstream connect error");
+  for (const f of fillers) f.end();
+  expect(await until(() => fds() < LIMIT - 20, 5000)).toBe(true);
+  const b = await conn(port);
+  b.s.write(get("cold.local"));
+  expect(await until(() => b.text().includes("\r\n\r\nok"), 5000)).toBe(true);
+  expect(b.text()).toStartWith("HTTP/1.1 200");
+  a.s.end();
+  b.s.end();
+}, 30_000);
