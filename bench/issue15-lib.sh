@@ -56,10 +56,11 @@ wrk_run_side() {
   echo "$rps $p99 $(( (b - a) * 1000000 / TICK / n )) $errs $(( (sb - sa) * 1000000 / TICK / n )) $(( wrkt / n )) $(( (ub - ua) * 1000000 / TICK / n ))"
 }
 
-# passthrough_peers DIR BACK HAP: the target-4 peers' configs in DIR: nginx TLS backend on BACK (1 worker,
+# passthrough_peers DIR BACK HAP [RAW]: the target-4 peers' configs in DIR: nginx TLS backend on BACK (1 worker,
 # `/` says hello, /big is a 16 MB file) and HAProxy (nbthread 2, mode tcp) on HAP routing SNI localhost to it
+# (and SNI raw.bench to the raw backend on RAW, bench/passthrough-bulk.ts, when given)
 passthrough_peers() {
-  local W=$1 BACK=$2 HAP=$3
+  local W=$1 BACK=$2 HAP=$3 RAW=${4:-}
   chmod 755 "$W"; mkdir -p "$W/www"
   head -c $((16 * 1024 * 1024)) /dev/zero >"$W/www/big"
   cat >"$W/nginx.conf" <<NGINX
@@ -101,6 +102,10 @@ frontend passthrough
 backend tls
   server s1 127.0.0.1:$BACK
 HAPCFG
+  if [ -n "$RAW" ]; then
+    sed -i "s/^  use_backend tls if.*/&\n  use_backend raw if { req.ssl_sni -i raw.bench }/" "$W/haproxy.cfg"
+    printf 'backend raw\n  server r1 127.0.0.1:%s\n' "$RAW" >>"$W/haproxy.cfg"
+  fi
 }
 
 # The upstream every HTTP target measures against: nginx (1 worker) answering `return 200` on

@@ -8,6 +8,11 @@
 # - new connections: wrk -H "Connection: close", a TLS handshake (wrk resumes sessions
 #   with the backend through the proxy: the proxy only splices) + 1 small request each;
 # - bulk: wrk keep-alive GET of a 16 MB file over BULK_C connections; MB/s.
+# - raw: bench/passthrough-bulk.ts, a ClientHello for SNI raw.bench and then only raw bytes over
+#   BULK_C connections, download and upload, to a Bun raw backend (no TLS work behind the proxy:
+#   the relay itself is measured); MB/s and the proxy's CPU per GB.
+# LEGS (default "conns bulk raw") picks the legs. HA_SPLICE=1 gives HAProxy `option splice-auto`
+# (its kernel splice(2) relay, not on by default).
 # A direct (no proxy) run per round shows what the backend and wrk allow.
 # Prints per round req/s or MB/s, proxy CPU per connection (µs) / per GB (ms), errors,
 # load; then the median gangway/HAProxy ratios.
@@ -22,19 +27,24 @@ R=${3:-3}
 BULK_C=${4:-4}
 W=$(mktemp -d /tmp/gangway-pt-bench.XXXXXX)
 free_port() { $BUN -e 'const s=Bun.listen({hostname:"127.0.0.1",port:0,socket:{data(){}}});console.log(s.port);s.stop(true)'; }
-BACK=$(free_port); GWP=$(free_port); HAP=$(free_port); ADMIN=$(free_port)
+BACK=$(free_port); GWP=$(free_port); HAP=$(free_port); ADMIN=$(free_port); RAW=$(free_port)
+LEGS=${LEGS:-conns bulk raw}
+leg() { case " $LEGS " in *" $1 "*) return 0 ;; esac; return 1; }
 UPSTREAM=$BACK # bench_config's ServiceEntry (unused: the route below names its own)
 
 bench_config "$W"
-$BUN bench/lib/passthrough-config.ts "*" localhost $BACK >"$W/config/gateway.yaml"
+$BUN bench/lib/passthrough-config.ts "*" localhost $BACK $RAW >"$W/config/gateway.yaml"
 rm -f "$W/config/hello.yaml"
-passthrough_peers "$W" $BACK $HAP # nginx.conf (TLS backend, /big) and haproxy.cfg
+passthrough_peers "$W" $BACK $HAP $RAW # nginx.conf (TLS backend, /big) and haproxy.cfg (+ raw.bench)
+# (its pipes count against the fd limit: maxconn 4000 keeps it under 20000)
+[ "${HA_SPLICE:-0}" = 1 ] && sed -i -e 's/^  mode tcp$/&\n  option splice-auto/' -e 's/^  maxconn 8000$/  maxconn 4000/' "$W/haproxy.cfg"
 
 nginx -c "$W/nginx.conf" -p "$W/" & NG=$!
 haproxy -f "$W/haproxy.cfg" -db >"$W/haproxy.log" 2>&1 & HA=$!
+$BUN bench/passthrough-bulk.ts backend $RAW >/dev/null & RB=$!
 $BUN src/main.ts --config "$W/config" --port-map 443:$GWP --bind 127.0.0.1 --admin 127.0.0.1:$ADMIN \
   --workers ${GW_WORKERS:-2} --access-log off --drain-seconds 0 >"$W/gangway.log" 2>&1 & GW=$!
-trap 'kill $NG $HA $GW 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
+trap 'kill $NG $HA $GW $RB 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
 wait_ready "$ADMIN"
 for _ in $(seq 1 50); do curl -sk -o /dev/null "https://localhost:$HAP/" && break; sleep 0.2; done
 for p in $GWP $HAP; do curl -fsSk -o /dev/null "https://localhost:$p/" || { echo "no answer through $p" >&2; cat "$W/gangway.log" >&2; exit 1; }; done
@@ -63,18 +73,49 @@ bulk() {
   echo "$mbs $(( (b - a) * 1000 * 1024 / TICK / (reqs > 0 ? reqs * 16 : 1) )) $errs"
 }
 
-echo "passthrough: gangway ${GW_WORKERS:-2} workers vs HAProxy nbthread 2, nginx TLS backend; wrk -c$C (new conns) / -c$BULK_C (bulk 16 MB GETs), $D, $R rounds; load at start $(cat /proc/loadavg)" >&2
-NC=""; BK=""; CC=""; CB=""
+# raw PORT PID D|U: raw bytes over BULK_C connections for D; prints "MB/s cpu_ms_per_GB"
+raw() {
+  local a b out mbs bytes
+  a=$(cpu $2)
+  read -r mbs bytes < <($BUN bench/passthrough-bulk.ts client "$1" raw.bench "$3" "${D%s}" "$BULK_C")
+  b=$(cpu $2)
+  echo "$mbs $(awk -v c=$((b - a)) -v t="$TICK" -v n="$bytes" 'BEGIN { printf "%.0f", c * 1000 / t / (n > 0 ? n / 1073741824 : 1) }')"
+}
+
+echo "passthrough: gangway ${GW_WORKERS:-2} workers vs HAProxy nbthread 2$([ "${HA_SPLICE:-0}" = 1 ] && echo " splice-auto"), nginx TLS backend; wrk -c$C (new conns) / -c$BULK_C (bulk 16 MB GETs), $D, $R rounds; load at start $(cat /proc/loadavg)" >&2
+NC=""; BK=""; CC=""; CB=""; RD=""; RU=""; RDC=""; RUC=""
 for round in $(seq 1 "$R"); do
+  if leg raw; then
+    for dir in D U; do
+      read -r rb _ < <(raw $RAW "$RB" $dir)
+      if [ $((round % 2)) = 1 ]; then
+        read -r gr gcpu < <(raw $GWP "$GW" $dir); read -r hr hcpu < <(raw $HAP "$HA" $dir)
+      else
+        read -r hr hcpu < <(raw $HAP "$HA" $dir); read -r gr gcpu < <(raw $GWP "$GW" $dir)
+      fi
+      name=$([ $dir = D ] && echo download || echo upload)
+      printf "round %d raw %-8s gangway %6s MB/s (%s ms cpu per GB)  haproxy %6s MB/s (%s ms cpu per GB)  ratio %s  direct %s MB/s  (load %s)\n" \
+        "$round" "$name:" "$gr" "$gcpu" "$hr" "$hcpu" "$(awk -v g="$gr" -v h="$hr" 'BEGIN { printf "%.2f", g / h }')" "$rb" "$(load1)" >&2
+      if [ $dir = D ]; then
+        RD+="$(awk -v g="$gr" -v h="$hr" 'BEGIN { printf "%.3f", g / h }') "; RDC+="$(awk -v g="$gcpu" -v h="$hcpu" 'BEGIN { printf "%.3f", g / (h > 0 ? h : 1) }') "
+      else
+        RU+="$(awk -v g="$gr" -v h="$hr" 'BEGIN { printf "%.3f", g / h }') "; RUC+="$(awk -v g="$gcpu" -v h="$hcpu" 'BEGIN { printf "%.3f", g / (h > 0 ? h : 1) }') "
+      fi
+    done
+  fi
+  leg conns || leg bulk || continue
   read -r dc _ derr < <(conns $BACK "$NG")
   read -r db _ dberr < <(bulk $BACK "$NG")
   echo "round $round direct to the backend (reference): $dc conn/s ($derr errors), $db MB/s ($dberr errors)" >&2
+  if leg conns; then
   read -r gc gcpu gerr < <(conns $GWP "$GW")
   read -r hc hcpu herr < <(conns $HAP "$HA")
   printf "round %d new conns: gangway %8s/s (%s us cpu each, %s errors)  haproxy %8s/s (%s us cpu each, %s errors)  ratio %s  (load %s)\n" \
     "$round" "$gc" "$gcpu" "$gerr" "$hc" "$hcpu" "$herr" "$(awk -v g="$gc" -v h="$hc" 'BEGIN { printf "%.2f", g / h }')" "$(load1)" >&2
   NC+="$(awk -v g="$gc" -v h="$hc" 'BEGIN { printf "%.3f", g / h }') "
   CC+="$(awk -v g="$gcpu" -v h="$hcpu" 'BEGIN { printf "%.3f", g / (h > 0 ? h : 1) }') "
+  fi
+  leg bulk || continue
   read -r gb gbcpu gberr < <(bulk $GWP "$GW")
   read -r hb hbcpu hberr < <(bulk $HAP "$HA")
   printf "round %d bulk:      gangway %8s MB/s (%s ms cpu per GB, %s errors)  haproxy %8s MB/s (%s ms cpu per GB, %s errors)  ratio %s  (load %s)\n" \
@@ -82,4 +123,9 @@ for round in $(seq 1 "$R"); do
   BK+="$(awk -v g="$gb" -v h="$hb" 'BEGIN { printf "%.3f", g / h }') "
   CB+="$(awk -v g="$gbcpu" -v h="$hbcpu" 'BEGIN { printf "%.3f", g / (h > 0 ? h : 1) }') "
 done
-echo "median ratio gangway/haproxy over $R rounds: new connections $(median $NC) (CPU per connection $(median $CC)), bulk $(median $BK) (CPU per GB $(median $CB)); load $(cat /proc/loadavg)" >&2
+if leg conns || leg bulk; then
+  echo "median ratio gangway/haproxy over $R rounds: new connections $(median $NC) (CPU per connection $(median $CC)), bulk $(median $BK) (CPU per GB $(median $CB)); load $(cat /proc/loadavg)" >&2
+fi
+if leg raw; then
+  echo "median raw ratio gangway/haproxy over $R rounds: download $(median $RD) (CPU per GB $(median $RDC)), upload $(median $RU) (CPU per GB $(median $RUC)); load $(cat /proc/loadavg)" >&2
+fi
