@@ -5,6 +5,8 @@
 # CPU per request and its user-space part in µs (2 decimals: utime/stime of the proxy's process
 # over the measured run / requests), and B/A per pair.
 # Usage: flock /tmp/gangway-bench.lock bash bench/h1-ab.sh ROOT_A ROOT_B [duration=6s] [connections=64] [rounds=6]
+#   ENV_A / ENV_B (optional): VAR=value words set in that gateway's environment only, to A/B a
+#   runtime setting on one checkout, e.g. ENV_B=MIMALLOC_PURGE_DELAY=-1 bash bench/h1-ab.sh . .
 # Needs: nginx, wrk. ROOT_A / ROOT_B: checkouts with node_modules (e.g. a worktree of main).
 set -e
 cd "$(dirname "$0")/.."
@@ -14,13 +16,15 @@ W=$(mktemp -d /tmp/gangway-h1ab.XXXXXX)
 UP=18380; PA=18381; PB=18382; ADA=18383; ADB=18384
 http1_peers "$W" $UP 18385 18386
 nginx -c "$W/up.conf" -p "$W/" & UPP=$!
-(cd "$A" && exec "$A/node_modules/.bin/bun" src/main.ts --config "$W/config" --port-map 80:$PA --bind 127.0.0.1 \
+(cd "$A" && exec env $ENV_A "$A/node_modules/.bin/bun" src/main.ts --config "$W/config" --port-map 80:$PA --bind 127.0.0.1 \
   --admin 127.0.0.1:$ADA --workers 2 --access-log off) >"$W/a.log" 2>&1 & GA=$!
-(cd "$B" && exec "$B/node_modules/.bin/bun" src/main.ts --config "$W/config" --port-map 80:$PB --bind 127.0.0.1 \
+(cd "$B" && exec env $ENV_B "$B/node_modules/.bin/bun" src/main.ts --config "$W/config" --port-map 80:$PB --bind 127.0.0.1 \
   --admin 127.0.0.1:$ADB --workers 2 --access-log off) >"$W/b.log" 2>&1 & GB=$!
 trap 'kill $UPP $GA $GB 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
 for p in $PA $PB; do wait_http "http://127.0.0.1:$p/"; done
 echo "A: $A ($(git -C "$A" rev-parse --short HEAD)$(git -C "$A" diff --quiet || echo +dirty))  B: $B ($(git -C "$B" rev-parse --short HEAD)$(git -C "$B" diff --quiet || echo +dirty))"
+menv() { tr '\0' '\n' <"/proc/$1/environ" | grep '^MIMALLOC_' | tr '\n' ' ' || true; }
+[ -z "${ENV_A:-}${ENV_B:-}" ] || echo "env A: ${ENV_A:--}  env B: ${ENV_B:--}  (MIMALLOC_ in the gateways' environ: A [$(menv $GA)] B [$(menv $GB)])"
 # both warmed up first (JIT, pools), 3 s each
 for p in $PA $PB; do wrk -t2 -c"$C" -d3s "http://127.0.0.1:$p/" >/dev/null 2>&1; done
 echo "load at start: $(cat /proc/loadavg)"
@@ -53,4 +57,5 @@ done
 echo "medians over $R rounds (wrk -t2 -c$C -d$D), load at end: $(cat /proc/loadavg)"
 echo "  A req/s $(median $RA)  p99 $(median $PRA) ms  cpu/req $(median $CA) us  user $(median $UA) us"
 echo "  B req/s $(median $RB)  p99 $(median $PRB) ms  cpu/req $(median $CB) us  user $(median $UB) us"
+echo "  RSS at end: A $(($(rss_kb $GA) / 1024)) MB  B $(($(rss_kb $GB) / 1024)) MB"
 echo "  B/A req/s per pair: $RAT(median $(median $RAT)); user B-A per pair: $DU(median $(median $DU))"
