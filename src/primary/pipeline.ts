@@ -63,6 +63,11 @@ export function inputDigest(input: LoadedInput): string {
   return h.digest("hex");
 }
 
+/** A read failed because the process (EMFILE) or the system (ENFILE) is out of file descriptors: the file itself is fine, a later try reads it. */
+export function outOfDescriptors(message: string): boolean {
+  return /\bE[MN]FILE\b/.test(message);
+}
+
 /** Reads a certificate file named by a Gateway server; null when it cannot be read. */
 export type FileReader = (path: string) => string | null;
 
