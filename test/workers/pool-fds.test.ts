@@ -12,7 +12,8 @@ const ROOT = join(import.meta.dir, "..", "..");
 
 test("a worker that dies while the process has no free descriptor is restarted once descriptors are free, and the process lives", async () => {
   const script = `
-import { openSync, closeSync } from "node:fs";
+import { openSync, closeSync, rmSync } from "node:fs";
+import { crashMarker } from "${ROOT}/test/workers/fixtures/crash-marker.ts";
 import { WorkerPool } from "${ROOT}/src/primary/workers.ts";
 const snap = (version) => ({ version, hash: "h" + version, createdAt: "", listeners: [], clusters: new Map(), credentials: new Map(), findings: [] });
 const pool = new WorkerPool(1, { accessLog: "off", logFormat: "text", serverHeader: "x" }, { workerUrl: new URL("file://${ROOT}/test/workers/fixtures/crashy-worker.ts") });
@@ -26,6 +27,7 @@ const end = Date.now() + 8000;
 while ((pool.restarts === 0 || !pool.allBound()) && Date.now() < end) await Bun.sleep(20);
 console.log(JSON.stringify({ held: held.length, restarts: pool.restarts, bound: pool.allBound() }));
 pool.terminate();
+rmSync(crashMarker(), { force: true });
 process.exit(0);
 `;
   const file = join(mkdtempSync(join(tmpdir(), "gangway-pool-fds-")), "probe.ts");
