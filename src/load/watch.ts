@@ -6,7 +6,10 @@
 // misses, e.g. a directory replaced under a watch). Other writes in the parent (an
 // access log beside the config folder) are ignored: each one used to re-read and
 // re-parse the whole configuration. Latest wins: events during a reload schedule
-// one more reload, never a queue.
+// one more reload, never a queue. A run the callback reports as not done (false: a
+// transient failure, such as the process being out of file descriptors) is run again at
+// the next poll, though nothing looks changed: `--config FILE` is fingerprinted by a
+// stat, which needs no descriptor, so the edit that failed to load would not show again.
 import { watch, type FSWatcher, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
@@ -73,7 +76,7 @@ export function fingerprint(dir: string, acc: string[] = [], depth = 0): string[
   return acc;
 }
 
-export function watchDirs(dirs: string[], onChange: () => Promise<void> | void, opts: WatchOptions = {}): Watcher {
+export function watchDirs(dirs: string[], onChange: () => Promise<boolean | void> | boolean | void, opts: WatchOptions = {}): Watcher {
   const debounceMs = opts.debounceMs ?? 100;
   const maxWaitMs = opts.maxWaitMs ?? 1000;
   const pollMs = opts.pollMs ?? 1000;
@@ -95,7 +98,7 @@ export function watchDirs(dirs: string[], onChange: () => Promise<void> | void, 
     running = true;
     try {
       last = print();
-      await onChange();
+      if ((await onChange()) === false) last = ""; // not done: the next poll runs it again
     } catch {
       // the callback reports its own failures
     } finally {

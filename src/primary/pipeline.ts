@@ -63,16 +63,34 @@ export function inputDigest(input: LoadedInput): string {
   return h.digest("hex");
 }
 
-/** Reads a certificate file named by a Gateway server; null when it cannot be read. */
+/** A read failed because the process (EMFILE) or the system (ENFILE) is out of file descriptors: the file itself is fine, a later try reads it. */
+export function outOfDescriptors(message: string): boolean {
+  return /\bE[MN]FILE\b/.test(message);
+}
+
+/**
+ * Reads a certificate file named by a Gateway server; null when it cannot be read.
+ * Throws when the process is out of descriptors (outOfDescriptors): the file is
+ * not missing, and the load fails instead (build) so the server is not compiled
+ * without its certificate.
+ */
 export type FileReader = (path: string) => string | null;
 
 export const readTextFile: FileReader = (path) => {
   try {
     return readFileSync(path, "utf8");
-  } catch {
+  } catch (err) {
+    if (outOfDescriptors(String(err))) throw err;
     return null;
   }
 };
+
+/** A load error for a read that failed for want of descriptors. */
+function descriptorError(err: unknown, what: string, file?: string): Finding {
+  const f: Finding = { code: "GW0001", level: "Error", message: `cannot read ${what}: ${err instanceof Error ? err.message : String(err)}` };
+  if (file !== undefined) f.file = file;
+  return f;
+}
 
 export function build(
   input: LoadedInput,
@@ -105,9 +123,17 @@ export function build(
   for (const s of input.secrets) secrets.push(secretFromFiles(s.name, opts.namespace, s.data, s.path));
   resources.push(...secrets);
   const gateways = resources.filter((r): r is Extract<Resource, { kind: "Gateway" }> => r.kind === "Gateway");
-  for (const p of certificateFiles(gateways, opts.meshCerts ?? null)) certFiles.set(p, readFile(p));
   const rules = resources.filter((r): r is Extract<Resource, { kind: "DestinationRule" }> => r.kind === "DestinationRule");
-  for (const p of upstreamCertificateFiles(rules, opts.meshCerts ?? null)) if (!certFiles.has(p)) certFiles.set(p, readFile(p));
+  const paths = [...certificateFiles(gateways, opts.meshCerts ?? null), ...upstreamCertificateFiles(rules, opts.meshCerts ?? null)];
+  for (const p of paths) {
+    if (certFiles.has(p)) continue;
+    try {
+      certFiles.set(p, readFile(p));
+    } catch (err) {
+      if (!outOfDescriptors(String(err))) throw err;
+      return { ok: false, errors: [descriptorError(err, `certificate file ${p}`, p)], certFiles };
+    }
+  }
   const snapshot = compileSnapshot(resources, { ...opts, certFiles }, version);
   // the folders' own findings (dangling links, a folder that yields nothing) come first, then documents skipped with a warning
   snapshot.findings.unshift(...input.warnings, ...emptyRootFindings(input, resources.map((r) => r.source.file)), ...warnings);
@@ -152,7 +178,12 @@ export function loadAndBuild(
 /** `--mesh-config FILE`, read and decoded; an unreadable file is an Error. */
 export function readMeshConfig(path: string | null): { mesh: MeshConfig; errors: Finding[]; digest: string } {
   if (path === null) return { mesh: EMPTY_MESH, errors: [], digest: "" };
-  const text = readTextFile(path);
+  let text: string | null;
+  try {
+    text = readTextFile(path);
+  } catch (err) {
+    return { mesh: EMPTY_MESH, errors: [descriptorError(err, "the mesh config (--mesh-config)", path)], digest: "M\0unreadable" };
+  }
   if (text === null) return { mesh: EMPTY_MESH, errors: [{ code: "GW0001", level: "Error", message: "cannot read the mesh config (--mesh-config)", file: path }], digest: "M\0unreadable" };
   const { mesh, errors } = decodeMeshConfig(path, text);
   return { mesh, errors, digest: new Bun.CryptoHasher("sha256").update(text).digest("hex") };

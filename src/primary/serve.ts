@@ -10,7 +10,7 @@ import { watchDirs } from "../load/watch.ts";
 import { join } from "node:path";
 import { WorkerPool } from "./workers.ts";
 import { ListenerLog, logCredentialChanges } from "./events.ts";
-import { diffResources, formatFinding, loadAndBuild, readMeshConfig, newPhases, newReloadCaches, type ReloadCaches, type ResourceKeyed } from "./pipeline.ts";
+import { diffResources, formatFinding, loadAndBuild, outOfDescriptors, readMeshConfig, newPhases, newReloadCaches, type ReloadCaches, type ResourceKeyed } from "./pipeline.ts";
 import { lowerPrimaryPriority } from "./priority.ts";
 import { JwksCache } from "../security/jwks-cache.ts";
 import { DEBUG_HEAP, HeapProbe } from "../debug-heap.ts";
@@ -157,8 +157,9 @@ export async function serve(o: Options): Promise<number> {
 
   const probe = DEBUG_HEAP === "" ? null : new HeapProbe();
   const trim = new HeapTrim();
-  const reload = async (why: string): Promise<void> => {
-    if (state.stopping) return;
+  /** false: the load failed for want of descriptors (EMFILE, ENFILE), to be tried again (watchDirs). */
+  const reload = async (why: string): Promise<boolean> => {
+    if (state.stopping) return true;
     const t = performance.now();
     state.reads++;
     let next;
@@ -168,15 +169,17 @@ export async function serve(o: Options): Promise<number> {
     } catch (err) {
       state.reloadsFailed++;
       log("error", "reload failed; the last good configuration keeps serving", { error: String(err) });
-      return;
+      return !outOfDescriptors(String(err));
     }
-    if (next.digest === state.digest) return; // nothing changed on disk
+    // out of descriptors: files could not be read; tried again until they can (reported once)
+    const retry = !next.ok && next.errors.some((e) => outOfDescriptors(e.message));
+    if (next.digest === state.digest) return !retry; // nothing changed on disk
     if (!next.ok) {
       state.digest = next.digest; // report a broken state once, not on every poll
       state.reloadsFailed++;
       for (const e of next.errors) log("error", formatFinding(e));
       log("error", "configuration rejected; the last good configuration keeps serving", { version: state.snapshot.version });
-      return;
+      return !retry;
     }
     state.digest = next.digest;
     state.certFiles = next.certFiles;
@@ -186,10 +189,10 @@ export async function serve(o: Options): Promise<number> {
       state.snapshot.findings = next.snapshot.findings;
       if (why === "SIGHUP") log("info", "reload requested: no change", { version: state.snapshot.version });
       else log("debug", "files changed but the compiled configuration did not");
-      return;
+      return true;
     }
     await jwks.fill(next.snapshot.security);
-    if (state.stopping) return;
+    if (state.stopping) return true;
     const td = performance.now();
     const diff = diffResources(state.resources, next.resources);
     const diffMs = performance.now() - td;
@@ -228,6 +231,7 @@ export async function serve(o: Options): Promise<number> {
     const gcMs = trim.afterReload();
     if (gcMs > 0) log("debug", "primary heap collected after reload", { version: next.snapshot.version, gc_ms: Math.round(gcMs) });
     if (probe !== null) log("info", `primary ${probe.line(next.snapshot.version, next.snapshot, "snapshots")}`);
+    return true;
   };
 
   // keys of jwksUri are fetched again periodically; a change is published as a new version

@@ -6,10 +6,27 @@ import type { Snapshot } from "../snapshot/types.ts";
 import { makeDelta } from "../snapshot/delta.ts";
 import { atWorkerPriority } from "./priority.ts";
 import { log } from "../log.ts";
+import { closeSync, openSync } from "node:fs";
 
 const wallNow = (): number => performance.timeOrigin + performance.now();
 
 const WORKER_URL = new URL("../../workers/worker.ts", import.meta.url);
+
+/** Free descriptors asked for before a worker is restarted: its thread's own and a few to read its modules (measured: 3). */
+const WORKER_DESCRIPTORS = 16;
+
+/** Can the process open `n` more descriptors now? (They are opened and closed again.) */
+function descriptorsFree(n: number): boolean {
+  const fds: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) fds.push(openSync("/dev/null", "r"));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    for (const fd of fds) closeSync(fd);
+  }
+}
 
 interface Slot {
   id: number;
@@ -230,11 +247,21 @@ export class WorkerPool {
     this.restarts++;
     log("error", "worker exited unexpectedly; restarting it with the current snapshot", { worker: slot.id, restarts: this.restarts });
     const delay = Math.min(100 * this.restarts, 2000);
-    setTimeout(() => {
+    let waited = false;
+    const restart = (): void => {
       if (this.stopping) return;
+      // Bun cannot start a worker thread without a few free descriptors: with none,
+      // `new Worker` ends the whole process ("bun ran out of file descriptors")
+      if (!descriptorsFree(WORKER_DESCRIPTORS)) {
+        if (!waited) log("error", "out of file descriptors: the worker is restarted once some are free", { worker: slot.id });
+        waited = true;
+        setTimeout(restart, 500);
+        return;
+      }
       const i = this.slots.indexOf(slot);
       if (i >= 0) this.slots[i] = this.spawn(slot.id);
-    }, delay);
+    };
+    setTimeout(restart, delay);
   }
 
   private onMessage(slot: Slot, msg: FromWorker): void {
