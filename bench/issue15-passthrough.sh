@@ -3,8 +3,8 @@
 # TLS passthrough side by side, one run: gangway (2 workers, PASSTHROUGH server, tls
 # route by SNI) vs HAProxy (nbthread 2, mode tcp, use_backend on req.ssl_sni), both in
 # front of the same nginx TLS backend (1 worker) on loopback. wrk's URL host is
-# "localhost", so its SNI is localhost and both proxies route on it. Two legs, rounds
-# alternating gangway / HAProxy:
+# "localhost", so its SNI is localhost and both proxies route on it. Legs, each round
+# alternating which proxy goes first:
 # - new connections: wrk -H "Connection: close", a TLS handshake (wrk resumes sessions
 #   with the backend through the proxy: the proxy only splices) + 1 small request each;
 # - bulk: wrk keep-alive GET of a 16 MB file over BULK_C connections; MB/s.
@@ -108,24 +108,29 @@ for round in $(seq 1 "$R"); do
   read -r db _ dberr < <(bulk $BACK "$NG")
   echo "round $round direct to the backend (reference): $dc conn/s ($derr errors), $db MB/s ($dberr errors)" >&2
   if leg conns; then
-  read -r gc gcpu gerr < <(conns $GWP "$GW")
-  read -r hc hcpu herr < <(conns $HAP "$HA")
+  if [ $((round % 2)) = 1 ]; then
+    read -r gc gcpu gerr < <(conns $GWP "$GW"); read -r hc hcpu herr < <(conns $HAP "$HA")
+  else
+    read -r hc hcpu herr < <(conns $HAP "$HA"); read -r gc gcpu gerr < <(conns $GWP "$GW")
+  fi
   printf "round %d new conns: gangway %8s/s (%s us cpu each, %s errors)  haproxy %8s/s (%s us cpu each, %s errors)  ratio %s  (load %s)\n" \
     "$round" "$gc" "$gcpu" "$gerr" "$hc" "$hcpu" "$herr" "$(awk -v g="$gc" -v h="$hc" 'BEGIN { printf "%.2f", g / h }')" "$(load1)" >&2
   NC+="$(awk -v g="$gc" -v h="$hc" 'BEGIN { printf "%.3f", g / h }') "
   CC+="$(awk -v g="$gcpu" -v h="$hcpu" 'BEGIN { printf "%.3f", g / (h > 0 ? h : 1) }') "
   fi
   leg bulk || continue
-  read -r gb gbcpu gberr < <(bulk $GWP "$GW")
-  read -r hb hbcpu hberr < <(bulk $HAP "$HA")
+  if [ $((round % 2)) = 1 ]; then
+    read -r gb gbcpu gberr < <(bulk $GWP "$GW"); read -r hb hbcpu hberr < <(bulk $HAP "$HA")
+  else
+    read -r hb hbcpu hberr < <(bulk $HAP "$HA"); read -r gb gbcpu gberr < <(bulk $GWP "$GW")
+  fi
   printf "round %d bulk:      gangway %8s MB/s (%s ms cpu per GB, %s errors)  haproxy %8s MB/s (%s ms cpu per GB, %s errors)  ratio %s  (load %s)\n" \
     "$round" "$gb" "$gbcpu" "$gberr" "$hb" "$hbcpu" "$hberr" "$(awk -v g="$gb" -v h="$hb" 'BEGIN { printf "%.2f", g / h }')" "$(load1)" >&2
   BK+="$(awk -v g="$gb" -v h="$hb" 'BEGIN { printf "%.3f", g / h }') "
   CB+="$(awk -v g="$gbcpu" -v h="$hbcpu" 'BEGIN { printf "%.3f", g / (h > 0 ? h : 1) }') "
 done
-if leg conns || leg bulk; then
-  echo "median ratio gangway/haproxy over $R rounds: new connections $(median $NC) (CPU per connection $(median $CC)), bulk $(median $BK) (CPU per GB $(median $CB)); load $(cat /proc/loadavg)" >&2
-fi
+leg conns && echo "median ratio gangway/haproxy over $R rounds: new connections $(median $NC) (CPU per connection $(median $CC)); load $(cat /proc/loadavg)" >&2
+leg bulk && echo "median ratio gangway/haproxy over $R rounds: bulk $(median $BK) (CPU per GB $(median $CB)); load $(cat /proc/loadavg)" >&2
 if leg raw; then
   echo "median raw ratio gangway/haproxy over $R rounds: download $(median $RD) (CPU per GB $(median $RDC)), upload $(median $RU) (CPU per GB $(median $RUC)); load $(cat /proc/loadavg)" >&2
 fi
