@@ -6,9 +6,10 @@
 // the primary must try the load again itself (src/load/watch.ts, serve.ts).
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Socket } from "bun";
-import { readdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { HTTP_GATEWAY, serviceEntry } from "../helpers/config.ts";
+import { fillDescriptors, freeDescriptors, rawClient as conn, until } from "../helpers/fd-fill.ts";
 import { startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 
 const LIMIT = 160;
@@ -38,22 +39,6 @@ afterAll(async () => {
   backend?.stop(true);
 });
 
-async function conn(port: number): Promise<{ s: Socket<undefined>; text: () => string }> {
-  let got = "";
-  const s = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data: (_s, b) => void (got += b.toString("latin1")), error: () => {} } });
-  return { s, text: () => got };
-}
-
-async function until(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) return false;
-    await Bun.sleep(50);
-  }
-  return true;
-}
-
-const fds = (): number => readdirSync(`/proc/${gw.proc.pid}/fd`).length;
 const status = async (host: string): Promise<number> => (await fetch(gw.url(80, "/"), { headers: { host } })).status;
 
 test("a change made while out of descriptors is applied once they are free (the last good configuration serves meanwhile)", async () => {
@@ -62,9 +47,7 @@ test("a change made while out of descriptors is applied once they are free (the 
   expect(await status("b.local")).toBe(404);
   const a = await conn(port); // open before the table fills: asks during the shortage
   const fillers: Socket<undefined>[] = [];
-  for (let i = 0; i < LIMIT && fds() < LIMIT; i++) fillers.push((await conn(port)).s);
-  expect(await until(() => fds() >= LIMIT, 5000)).toBe(true);
-  for (let i = 0; i < 4; i++) fillers.push((await conn(port)).s); // in the backlog: a descriptor freed for a moment is taken at once
+  expect(await fillDescriptors(gw.proc.pid, port, LIMIT, fillers)).toBe(true);
 
   const mark = gw.output().length;
   writeFileSync(file, config(["a.local", "b.local"]));
@@ -72,8 +55,7 @@ test("a change made while out of descriptors is applied once they are free (the 
   a.s.write("GET / HTTP/1.1\r\nhost: a.local\r\n\r\n");
   expect(await until(() => a.text().includes("\r\n\r\nok"), 5000)).toBe(true); // the last good configuration
 
-  for (const f of fillers) f.end();
-  expect(await until(() => fds() < LIMIT - 20, 5000)).toBe(true);
+  expect(await freeDescriptors(gw.proc.pid, LIMIT, fillers)).toBe(true);
   // no further edit: the failed load is tried again
   expect(await until(async () => (await status("b.local")) === 200, 8000)).toBe(true);
   expect(await status("a.local")).toBe(200);

@@ -9,11 +9,11 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import http2 from "node:http2";
-import { readdirSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { createCA, issue } from "../../src/certs/generate.ts";
 import { clientHello } from "../helpers/client-hello.ts";
 import { secret } from "../helpers/config.ts";
+import { fillDescriptors, freeDescriptors, rawClient as conn, until, type RawClient as Client } from "../helpers/fd-fill.ts";
 import { startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 
 const LIMIT = 180;
@@ -92,33 +92,6 @@ afterAll(async () => {
   echo?.stop(true);
 });
 
-interface Client {
-  s: Socket<undefined>;
-  text: () => string;
-  closed: () => boolean;
-}
-
-async function conn(port: number): Promise<Client> {
-  let got = "";
-  let closed = false;
-  const s = await Bun.connect({
-    hostname: "127.0.0.1",
-    port,
-    socket: { data: (_s, b) => void (got += b.toString("latin1")), close: () => void (closed = true), error: () => {} },
-  });
-  return { s, text: () => got, closed: () => closed };
-}
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await Bun.sleep(20);
-  }
-  return true;
-}
-
-const fds = (): number => readdirSync(`/proc/${gw.proc.pid}/fd`).length;
 const get = (to: string): string => `GET / HTTP/1.1\r\nhost: app.local\r\nx-to: ${to}\r\n\r\n`;
 const KINDS = ["h1tls", "h2c", "h2tls"];
 
@@ -129,10 +102,7 @@ test("no descriptor for an HTTP/2, TLS or passthrough upstream socket: 503 UF / 
   for (const k of KINDS) clients.set(k, await conn(port));
   const pt = await conn(gw.ports.get(443)!);
   const fillers: Socket<undefined>[] = [];
-  for (let i = 0; i < LIMIT && fds() < LIMIT; i++) fillers.push((await conn(port)).s);
-  expect(await until(() => fds() >= LIMIT, 5000)).toBe(true);
-  // a few more wait in the listen backlog: a descriptor freed for a moment (the primary's poll reads the folder) is taken at once
-  for (let i = 0; i < 4; i++) fillers.push((await conn(port)).s);
+  expect(await fillDescriptors(gw.proc.pid, port, LIMIT, fillers)).toBe(true);
 
   for (const k of KINDS) clients.get(k)!.s.write(get(k)); // each a new cluster: a new upstream connection
   for (const k of KINDS) {
@@ -145,8 +115,7 @@ test("no descriptor for an HTTP/2, TLS or passthrough upstream socket: 503 UF / 
   expect(await until(() => pt.closed(), 8000)).toBe(true);
   expect(pt.text()).toBe("");
 
-  for (const f of fillers) f.end();
-  expect(await until(() => fds() < LIMIT - 20, 5000)).toBe(true);
+  expect(await freeDescriptors(gw.proc.pid, LIMIT, fillers)).toBe(true);
   for (const k of KINDS) {
     const c = await conn(port);
     c.s.write(get(k));

@@ -5,9 +5,9 @@
 // descriptors are free.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Socket } from "bun";
-import { readdirSync } from "node:fs";
 import { startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 import { HTTP_GATEWAY, serviceEntry } from "../helpers/config.ts";
+import { fillDescriptors, freeDescriptors, rawClient as conn, until } from "../helpers/fd-fill.ts";
 
 const LIMIT = 160;
 let backend: ReturnType<typeof Bun.serve>;
@@ -38,32 +38,6 @@ afterAll(async () => {
   backend?.stop(true);
 });
 
-/** A client connection that sends requests and collects what comes back. */
-async function conn(port: number): Promise<{ s: Socket<undefined>; text: () => string; closed: () => boolean }> {
-  let got = "";
-  let closed = false;
-  const s = await Bun.connect({
-    hostname: "127.0.0.1",
-    port,
-    socket: {
-      data: (_s, b) => void (got += b.toString("latin1")),
-      close: () => void (closed = true),
-      error: () => {},
-    },
-  });
-  return { s, text: () => got, closed: () => closed };
-}
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await Bun.sleep(20);
-  }
-  return true;
-}
-
-const fds = (): number => readdirSync(`/proc/${gw.proc.pid}/fd`).length;
 const get = (host: string): string => `GET / HTTP/1.1\r\nhost: ${host}\r\n\r\n`;
 
 test("no descriptor for the upstream socket: 503 UF after the retries, not a hang; served again when descriptors are free", async () => {
@@ -74,10 +48,7 @@ test("no descriptor for the upstream socket: 503 UF after the retries, not a han
   expect(a.text()).toStartWith("HTTP/1.1 200");
   // fill the worker's descriptor table with idle client connections (the rest wait in the backlog)
   const fillers: Socket<undefined>[] = [];
-  for (let i = 0; i < LIMIT && fds() < LIMIT; i++) fillers.push((await conn(port)).s);
-  expect(await until(() => fds() >= LIMIT, 5000)).toBe(true);
-  // a few more wait in the listen backlog: a descriptor freed for a moment (the primary's poll reads the folder) is taken at once
-  for (let i = 0; i < 4; i++) fillers.push((await conn(port)).s);
+  expect(await fillDescriptors(gw.proc.pid, port, LIMIT, fillers)).toBe(true);
   const before = a.text().length;
   a.s.write(get("cold.local")); // a new cluster: a new upstream connection, no descriptor for it
   const answered = await until(() => /\r\n\r\n/.test(a.text().slice(before)), 8000);
@@ -85,8 +56,7 @@ test("no descriptor for the upstream socket: 503 UF after the retries, not a han
   expect(answered).toBe(true);
   expect(reply).toStartWith("HTTP/1.1 503");
   expect(reply).toContain("upstream connect error");
-  for (const f of fillers) f.end();
-  expect(await until(() => fds() < LIMIT - 20, 5000)).toBe(true);
+  expect(await freeDescriptors(gw.proc.pid, LIMIT, fillers)).toBe(true);
   const b = await conn(port);
   b.s.write(get("cold.local"));
   expect(await until(() => b.text().includes("\r\n\r\nok"), 5000)).toBe(true);
