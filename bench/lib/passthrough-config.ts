@@ -2,26 +2,26 @@
 // `hosts`, one TLS route for the SNI `sni` to a ServiceEntry at 127.0.0.1:`backPort`, and with
 // `rawPort` a second one for the SNI raw.bench to 127.0.0.1:`rawPort` (bench/passthrough-bulk.ts).
 // From a shell: bun bench/lib/passthrough-config.ts HOSTS SNI BACK_PORT [RAW_PORT] > gateway.yaml
-export function passthroughConfig(hosts: string, sni: string, backPort: number, rawPort = 0): string {
-  const raw =
-    rawPort === 0
-      ? ""
-      : `  - match: [{sniHosts: [raw.bench]}]
-    route: [{destination: {host: raw.bench.internal, port: {number: 443}}}]
+/** A TLS route for `sni` to `name`.bench.internal, and that host's STATIC ServiceEntry at 127.0.0.1:`port`. */
+function route(sni: string, name: string): string {
+  return `  - match: [{sniHosts: [${sni}]}]
+    route: [{destination: {host: ${name}.bench.internal, port: {number: 443}}}]
 `;
-  const rawEntry =
-    rawPort === 0
-      ? ""
-      : `---
+}
+function serviceEntry(name: string, port: number): string {
+  return `---
 apiVersion: networking.istio.io/v1beta1
 kind: ServiceEntry
-metadata: {name: raw}
+metadata: {name: ${name}}
 spec:
-  hosts: [raw.bench.internal]
+  hosts: [${name}.bench.internal]
   ports: [{number: 443, name: tls, protocol: TLS}]
   resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {tls: ${rawPort}}}]
+  endpoints: [{address: 127.0.0.1, ports: {tls: ${port}}}]
 `;
+}
+
+export function passthroughConfig(hosts: string, sni: string, backPort: number, rawPort = 0): string {
   return `apiVersion: networking.istio.io/v1beta1
 kind: Gateway
 metadata: {name: bench}
@@ -39,18 +39,7 @@ spec:
   hosts: ["${hosts}"]
   gateways: [bench]
   tls:
-  - match: [{sniHosts: [${sni}]}]
-    route: [{destination: {host: backend.bench.internal, port: {number: 443}}}]
-${raw}---
-apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: {name: backend}
-spec:
-  hosts: [backend.bench.internal]
-  ports: [{number: 443, name: tls, protocol: TLS}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {tls: ${backPort}}}]
-${rawEntry}`;
+${route(sni, "backend")}${rawPort === 0 ? "" : route("raw.bench", "raw")}${serviceEntry("backend", backPort)}${rawPort === 0 ? "" : serviceEntry("raw", rawPort)}`;
 }
 
 if (import.meta.main) {
