@@ -48,13 +48,24 @@ function fileStamp(p: string): string {
   }
 }
 
-/** A cheap digest of names, sizes, mtimes and inodes below `dir` (following links), or of `dir` itself when it is a file. */
+/** The process (EMFILE) or the system (ENFILE) is out of file descriptors: nothing can be said of the files now. */
+function outOfDescriptors(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "EMFILE" || code === "ENFILE";
+}
+
+/**
+ * A cheap digest of names, sizes, mtimes and inodes below `dir` (following links), or of
+ * `dir` itself when it is a file. Throws when a folder cannot be listed for want of
+ * descriptors (outOfDescriptors): that is no change of the files.
+ */
 export function fingerprint(dir: string, acc: string[] = [], depth = 0): string[] {
   if (depth > 16) return acc;
   let names: string[];
   try {
     names = readdirSync(dir);
-  } catch {
+  } catch (err) {
+    if (outOfDescriptors(err)) throw err;
     acc.push(depth === 0 ? fileStamp(dir) : `!${dir}`); // `--config FILE`: the file itself
     return acc;
   }
@@ -85,9 +96,16 @@ export function watchDirs(dirs: string[], onChange: () => Promise<boolean | void
   let running = false;
   let again = false;
   let closed = false;
-  const print = () =>
-    dirs.map((d) => fingerprint(d).join("\n")).join("\n--\n") + "\n--\n" + (opts.files?.() ?? []).map(fileStamp).join("\n");
-  let last = print();
+  /** The digest of everything watched; null while the process is out of descriptors (it cannot tell). */
+  const print = (): string | null => {
+    try {
+      return dirs.map((d) => fingerprint(d).join("\n")).join("\n--\n") + "\n--\n" + (opts.files?.() ?? []).map(fileStamp).join("\n");
+    } catch (err) {
+      if (outOfDescriptors(err)) return null;
+      throw err;
+    }
+  };
+  let last = print() ?? "";
 
   const run = async (): Promise<void> => {
     if (closed) return;
@@ -97,7 +115,7 @@ export function watchDirs(dirs: string[], onChange: () => Promise<boolean | void
     }
     running = true;
     try {
-      last = print();
+      last = print() ?? "";
       if ((await onChange()) === false) last = ""; // not done: the next poll runs it again
     } catch {
       // the callback reports its own failures
@@ -158,7 +176,8 @@ export function watchDirs(dirs: string[], onChange: () => Promise<boolean | void
 
   const poll = setInterval(() => {
     if (running || timer !== null) return;
-    if (print() !== last) schedule();
+    const now = print();
+    if (now !== null && now !== last) schedule(); // out of descriptors: asked again at the next poll
   }, pollMs);
 
   return {

@@ -48,7 +48,11 @@ test("no descriptor for the upstream socket: 503 UF after the retries, not a han
   expect(a.text()).toStartWith("HTTP/1.1 200");
   // fill the worker's descriptor table with idle client connections (the rest wait in the backlog)
   const fillers: Socket<undefined>[] = [];
+  const mark = gw.output().length;
   expect(await fillDescriptors(gw.proc.pid, port, LIMIT, fillers)).toBe(true);
+  // the primary's once-a-second poll cannot list the config folder now: no change, nothing reloaded or rejected
+  await Bun.sleep(2500);
+  expect(gw.output().slice(mark)).not.toMatch(/rejected|reload failed/);
   const before = a.text().length;
   a.s.write(get("cold.local")); // a new cluster: a new upstream connection, no descriptor for it
   const answered = await until(() => /\r\n\r\n/.test(a.text().slice(before)), 8000);
