@@ -13,6 +13,7 @@ import { ListenerLog, logCredentialChanges } from "./events.ts";
 import { diffResources, formatFinding, loadAndBuild, outOfDescriptors, readMeshConfig, newPhases, newReloadCaches, type ReloadCaches, type ResourceKeyed } from "./pipeline.ts";
 import { lowerPrimaryPriority } from "./priority.ts";
 import { JwksCache } from "../security/jwks-cache.ts";
+import { JWKS_RETRY_MS, JwksSchedule, type JwksNext } from "../security/jwks-schedule.ts";
 import { DEBUG_HEAP, HeapProbe } from "../debug-heap.ts";
 import { HeapTrim } from "./heap-trim.ts";
 
@@ -157,6 +158,8 @@ export async function serve(o: Options): Promise<number> {
 
   const probe = DEBUG_HEAP === "" ? null : new HeapProbe();
   const trim = new HeapTrim();
+  /** Schedules the retries of a jwksUri a load could not fetch (set below, with the refresh timer). */
+  let missingJwks = (): void => {};
   /** false: the load failed for want of descriptors (EMFILE, ENFILE), to be tried again (watchDirs). */
   const reload = async (why: string): Promise<boolean> => {
     if (state.stopping) return true;
@@ -193,6 +196,7 @@ export async function serve(o: Options): Promise<number> {
     }
     await jwks.fill(next.snapshot.security);
     if (state.stopping) return true;
+    if (jwks.missing(next.snapshot.security)) missingJwks(); // a provider this load added could not be fetched: retried soon
     const td = performance.now();
     const diff = diffResources(state.resources, next.resources);
     const diffMs = performance.now() - td;
@@ -234,21 +238,37 @@ export async function serve(o: Options): Promise<number> {
     return true;
   };
 
-  // keys of jwksUri are fetched again periodically; a change is published as a new version
+  // keys of jwksUri are fetched again (when: src/security/jwks-schedule.ts); a change is published as a new version
+  const jwksNext = new JwksSchedule(o.jwksRefreshMs);
+  let jwksTimer: ReturnType<typeof setTimeout> | null = null;
   let refreshing = false;
-  const jwksTimer = setInterval(() => {
-    if (state.stopping || refreshing) return;
+  const jwksAt = (next: JwksNext): void => {
+    if (state.stopping) return;
+    if (jwksTimer !== null) clearTimeout(jwksTimer);
+    jwksTimer = setTimeout(() => refreshJwks(next.missingOnly), next.ms);
+  };
+  const refreshJwks = (missingOnly: boolean): void => {
+    jwksTimer = null;
+    if (state.stopping) return;
+    if (refreshing) return jwksAt({ ms: JWKS_RETRY_MS, missingOnly });
     refreshing = true;
     jwks
-      .refresh(state.snapshot.security)
+      .refresh(state.snapshot.security, missingOnly)
       .then(async (changed) => {
         if (!changed || state.stopping) return;
         state.snapshot = jwks.withKeys(state.snapshot, state.snapshot.version + 1);
         await pool.publish(state.snapshot);
         log("info", "JWKS changed; configuration republished", { version: state.snapshot.version });
       })
-      .finally(() => (refreshing = false));
-  }, o.jwksRefreshMs);
+      .finally(() => {
+        refreshing = false;
+        const sec = state.snapshot.security;
+        jwksAt(jwksNext.next(jwks.missing(sec), jwks.failing(sec)));
+      });
+  };
+  // a URI the start-up load could not fetch is tried again soon, else at the refresh interval
+  jwksAt(jwks.missing(state.snapshot.security) ? jwksNext.missing() : { ms: o.jwksRefreshMs, missingOnly: false });
+  missingJwks = () => jwksAt(jwksNext.missing());
 
   const watched = [...o.configDirs];
   if (o.secretsDir !== null) watched.push(o.secretsDir);
@@ -265,7 +285,7 @@ export async function serve(o: Options): Promise<number> {
       log("info", "draining", { signal, drain_seconds: o.drainSeconds });
       watcher.close();
       clearInterval(rebind);
-      clearInterval(jwksTimer);
+      if (jwksTimer !== null) clearTimeout(jwksTimer);
       await pool.drain(o.drainSeconds * 1000);
       pool.terminate();
       for (const l of listeners) l.stop(true);

@@ -47,6 +47,8 @@ function checkJwks(text: string): string {
 
 export class JwksCache {
   private entries = new Map<string, Entry>();
+  /** URIs whose last fetch failed (their last good keys, if any, still serve). */
+  private failed = new Set<string>();
 
   constructor(
     private readonly fetcher: Fetcher = httpFetcher,
@@ -63,6 +65,8 @@ export class JwksCache {
     } catch (err) {
       error = err instanceof Error ? (err.name === "TimeoutError" ? "timeout" : err.message) : String(err);
     }
+    if (error !== "") this.failed.add(uri);
+    else this.failed.delete(uri);
     if (error !== "") {
       this.log("warn", "JWKS fetch failed", { uri, error, keeping: prev !== undefined && prev.text !== "" ? "last good keys" : "none: tokens of this issuer are refused" });
       if (prev !== undefined && prev.text !== "") return false; // keep the last good keys
@@ -93,13 +97,31 @@ export class JwksCache {
     }
   }
 
-  /** Fetch every URI `sec` uses again; true when some keys changed. URIs no longer used are forgotten. */
-  async refresh(sec: SecurityConfig | undefined): Promise<boolean> {
+  /**
+   * Fetch every URI `sec` uses again (`onlyMissing`: only those without keys); true when
+   * some keys changed. URIs no longer used are forgotten.
+   */
+  async refresh(sec: SecurityConfig | undefined, onlyMissing = false): Promise<boolean> {
     const used = new Map<string, number>();
     for (const p of this.uriProviders(sec)) used.set(p.jwksUri, p.timeoutMs || FETCH_TIMEOUT_MS);
-    for (const uri of [...this.entries.keys()]) if (!used.has(uri)) this.entries.delete(uri);
+    for (const uri of [...this.entries.keys()]) {
+      if (!used.has(uri)) {
+        this.entries.delete(uri);
+        this.failed.delete(uri);
+      } else if (onlyMissing && this.entries.get(uri)!.text !== "") used.delete(uri);
+    }
     const changed = await Promise.all([...used].map(([uri, t]) => this.fetchOne(uri, t)));
     return changed.some(Boolean);
+  }
+
+  /** Some URI `sec` uses has no keys (its first fetch failed): its issuer's tokens are refused until one succeeds. */
+  missing(sec: SecurityConfig | undefined): boolean {
+    return this.uriProviders(sec).some((p) => this.entries.get(p.jwksUri)?.text === "");
+  }
+
+  /** The last fetch of some URI `sec` uses failed. */
+  failing(sec: SecurityConfig | undefined): boolean {
+    return this.uriProviders(sec).some((p) => this.failed.has(p.jwksUri));
   }
 
   /** A copy of `s` with the cached keys inlined and the given version (the snapshot stays immutable). */

@@ -38,6 +38,35 @@ describe("JwksCache", () => {
     expect([bad.providers[0]!.jwks, bad.providers[0]!.jwksError]).toEqual(["", "connection refused"]);
   });
 
+  test("missing and failing; a refresh of the missing URIs fetches only those", async () => {
+    const answers = new Map<string, string | Error>([
+      ["http://127.0.0.1/a", GOOD],
+      ["http://127.0.0.1/b", new Error("connection refused")],
+    ]);
+    const asked: string[] = [];
+    const c = new JwksCache(async (uri) => {
+      asked.push(uri);
+      const a = answers.get(uri)!;
+      if (a instanceof Error) throw a;
+      return a;
+    });
+    const sec = security("http://127.0.0.1/a");
+    sec.providers.push({ ...sec.providers[0]!, jwksUri: "http://127.0.0.1/b" });
+    await c.fill(sec);
+    expect([c.missing(sec), c.failing(sec)]).toEqual([true, true]);
+    asked.length = 0;
+    expect(await c.refresh(sec, true)).toBe(false); // b still refused: nothing new
+    expect(asked).toEqual(["http://127.0.0.1/b"]);
+    answers.set("http://127.0.0.1/b", GOOD);
+    expect(await c.refresh(sec, true)).toBe(true);
+    expect([c.missing(sec), c.failing(sec)]).toEqual([false, false]);
+    answers.set("http://127.0.0.1/a", new Error("timeout"));
+    asked.length = 0;
+    expect(await c.refresh(sec)).toBe(false);
+    expect(asked.sort()).toEqual(["http://127.0.0.1/a", "http://127.0.0.1/b"]);
+    expect([c.missing(sec), c.failing(sec)]).toEqual([false, true]); // a keeps its last good keys
+  });
+
   test("a refresh that fails keeps the last good keys; a changed JWKS is reported and inlined into a new version", async () => {
     let answer: string | Error = GOOD;
     const c = new JwksCache(async () => {
