@@ -12,7 +12,7 @@ import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { createCA, issue } from "../../src/certs/generate.ts";
 import { clientHello } from "../helpers/client-hello.ts";
-import { secret } from "../helpers/config.ts";
+import { loopbackServiceEntry, secret } from "../helpers/config.ts";
 import { fillDescriptors, freeDescriptors, rawClient as conn, until, type RawClient as Client } from "../helpers/fd-fill.ts";
 import { startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 
@@ -23,18 +23,8 @@ let h2tlsServer: http2.Http2SecureServer;
 let echo: Bun.TCPSocketListener<undefined>;
 let gw: GatewayProcess;
 
-function se(name: string, proto: string, target: number): string {
-  return `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: ${name}}
-spec:
-  hosts: [${name}.local]
-  ports: [{number: 80, name: p, protocol: ${proto}, targetPort: ${target}}]
-  resolution: STATIC
-  endpoints: [{address: 127.0.0.1}]
----
-`;
-}
+const se = (name: string, protocol: string, targetPort: number): string =>
+  loopbackServiceEntry({ name, host: `${name}.local`, port: 80, targetPort, portName: "p", protocol });
 const dr = (name: string, policy: string) => `apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: ${name}}
