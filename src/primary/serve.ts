@@ -7,10 +7,11 @@ import { isLoopback, startAdmin, type AdminRole } from "../admin/server.ts";
 import { renderPrometheus, sumSamples } from "../admin/prometheus.ts";
 import { certGauges } from "../admin/certs.ts";
 import { watchDirs } from "../load/watch.ts";
+import { outOfDescriptors } from "../load/descriptors.ts";
 import { join } from "node:path";
 import { WorkerPool } from "./workers.ts";
 import { ListenerLog, logCredentialChanges } from "./events.ts";
-import { diffResources, formatFinding, loadAndBuild, outOfDescriptors, readMeshConfig, newPhases, newReloadCaches, type ReloadCaches, type ResourceKeyed } from "./pipeline.ts";
+import { diffResources, formatFinding, loadAndBuild, readMeshConfig, newPhases, newReloadCaches, type ReloadCaches, type ResourceKeyed } from "./pipeline.ts";
 import { lowerPrimaryPriority } from "./priority.ts";
 import { JwksCache } from "../security/jwks-cache.ts";
 import { JWKS_RETRY_MS, JwksSchedule, type JwksNext } from "../security/jwks-schedule.ts";
@@ -156,10 +157,39 @@ export async function serve(o: Options): Promise<number> {
       .finally(() => (rebinding = false));
   }, REBIND_MS);
 
+  // keys of jwksUri are fetched again (when: src/security/jwks-schedule.ts); a change is published as a new version
+  const jwksNext = new JwksSchedule(o.jwksRefreshMs);
+  let jwksTimer: ReturnType<typeof setTimeout> | null = null;
+  let refreshing = false;
+  const jwksAt = (next: JwksNext): void => {
+    if (state.stopping) return;
+    if (jwksTimer !== null) clearTimeout(jwksTimer);
+    jwksTimer = setTimeout(() => refreshJwks(next.missingOnly), next.ms);
+  };
+  const refreshJwks = (missingOnly: boolean): void => {
+    jwksTimer = null;
+    if (state.stopping) return;
+    if (refreshing) return jwksAt({ ms: JWKS_RETRY_MS, missingOnly });
+    refreshing = true;
+    jwks
+      .refresh(state.snapshot.security, missingOnly)
+      .then(async (changed) => {
+        if (!changed || state.stopping) return;
+        state.snapshot = jwks.withKeys(state.snapshot, state.snapshot.version + 1);
+        await pool.publish(state.snapshot);
+        log("info", "JWKS changed; configuration republished", { version: state.snapshot.version });
+      })
+      .finally(() => {
+        refreshing = false;
+        const sec = state.snapshot.security;
+        jwksAt(jwksNext.next(jwks.missing(sec), jwks.failing(sec)));
+      });
+  };
+  // a URI the start-up load could not fetch is tried again soon, else at the refresh interval
+  jwksAt(jwks.missing(state.snapshot.security) ? jwksNext.missing() : { ms: o.jwksRefreshMs, missingOnly: false });
+
   const probe = DEBUG_HEAP === "" ? null : new HeapProbe();
   const trim = new HeapTrim();
-  /** Schedules the retries of a jwksUri a load could not fetch (set below, with the refresh timer). */
-  let missingJwks = (): void => {};
   /** false: the load failed for want of descriptors (EMFILE, ENFILE), to be tried again (watchDirs). */
   const reload = async (why: string): Promise<boolean> => {
     if (state.stopping) return true;
@@ -172,7 +202,7 @@ export async function serve(o: Options): Promise<number> {
     } catch (err) {
       state.reloadsFailed++;
       log("error", "reload failed; the last good configuration keeps serving", { error: String(err) });
-      return !outOfDescriptors(String(err));
+      return !outOfDescriptors(err);
     }
     // out of descriptors: files could not be read; tried again until they can (reported once)
     const retry = !next.ok && next.errors.some((e) => outOfDescriptors(e.message));
@@ -196,7 +226,7 @@ export async function serve(o: Options): Promise<number> {
     }
     await jwks.fill(next.snapshot.security);
     if (state.stopping) return true;
-    if (jwks.missing(next.snapshot.security)) missingJwks(); // a provider this load added could not be fetched: retried soon
+    if (jwks.missing(next.snapshot.security)) jwksAt(jwksNext.missing()); // a provider this load added could not be fetched: retried soon
     const td = performance.now();
     const diff = diffResources(state.resources, next.resources);
     const diffMs = performance.now() - td;
@@ -238,37 +268,6 @@ export async function serve(o: Options): Promise<number> {
     return true;
   };
 
-  // keys of jwksUri are fetched again (when: src/security/jwks-schedule.ts); a change is published as a new version
-  const jwksNext = new JwksSchedule(o.jwksRefreshMs);
-  let jwksTimer: ReturnType<typeof setTimeout> | null = null;
-  let refreshing = false;
-  const jwksAt = (next: JwksNext): void => {
-    if (state.stopping) return;
-    if (jwksTimer !== null) clearTimeout(jwksTimer);
-    jwksTimer = setTimeout(() => refreshJwks(next.missingOnly), next.ms);
-  };
-  const refreshJwks = (missingOnly: boolean): void => {
-    jwksTimer = null;
-    if (state.stopping) return;
-    if (refreshing) return jwksAt({ ms: JWKS_RETRY_MS, missingOnly });
-    refreshing = true;
-    jwks
-      .refresh(state.snapshot.security, missingOnly)
-      .then(async (changed) => {
-        if (!changed || state.stopping) return;
-        state.snapshot = jwks.withKeys(state.snapshot, state.snapshot.version + 1);
-        await pool.publish(state.snapshot);
-        log("info", "JWKS changed; configuration republished", { version: state.snapshot.version });
-      })
-      .finally(() => {
-        refreshing = false;
-        const sec = state.snapshot.security;
-        jwksAt(jwksNext.next(jwks.missing(sec), jwks.failing(sec)));
-      });
-  };
-  // a URI the start-up load could not fetch is tried again soon, else at the refresh interval
-  jwksAt(jwks.missing(state.snapshot.security) ? jwksNext.missing() : { ms: o.jwksRefreshMs, missingOnly: false });
-  missingJwks = () => jwksAt(jwksNext.missing());
 
   const watched = [...o.configDirs];
   if (o.secretsDir !== null) watched.push(o.secretsDir);

@@ -14,9 +14,12 @@ export const JWKS_REFRESH_MS = 20 * 60 * 1000;
 const FETCH_TIMEOUT_MS = 5000;
 
 interface Entry {
+  /** The keys ("": none yet); `error` why there are none. */
   text: string;
   error: string;
   timeoutMs: number;
+  /** The last fetch failed (the last good keys, if any, still serve). */
+  failing: boolean;
 }
 
 export type Fetcher = (url: string, timeoutMs: number) => Promise<string>;
@@ -47,8 +50,6 @@ function checkJwks(text: string): string {
 
 export class JwksCache {
   private entries = new Map<string, Entry>();
-  /** URIs whose last fetch failed (their last good keys, if any, still serve). */
-  private failed = new Set<string>();
 
   constructor(
     private readonly fetcher: Fetcher = httpFetcher,
@@ -65,15 +66,16 @@ export class JwksCache {
     } catch (err) {
       error = err instanceof Error ? (err.name === "TimeoutError" ? "timeout" : err.message) : String(err);
     }
-    if (error !== "") this.failed.add(uri);
-    else this.failed.delete(uri);
     if (error !== "") {
       this.log("warn", "JWKS fetch failed", { uri, error, keeping: prev !== undefined && prev.text !== "" ? "last good keys" : "none: tokens of this issuer are refused" });
-      if (prev !== undefined && prev.text !== "") return false; // keep the last good keys
-      this.entries.set(uri, { text: "", error, timeoutMs });
+      if (prev !== undefined && prev.text !== "") {
+        prev.failing = true;
+        return false; // keep the last good keys
+      }
+      this.entries.set(uri, { text: "", error, timeoutMs, failing: true });
       return prev === undefined || prev.error !== error;
     }
-    this.entries.set(uri, { text, error: "", timeoutMs });
+    this.entries.set(uri, { text, error: "", timeoutMs, failing: false });
     if (prev === undefined || prev.text !== text) {
       const { keys, problems } = readJwks(text);
       this.log(problems.length > 0 ? "warn" : "info", "JWKS fetched", { uri, keys: keys.length, ...(problems.length > 0 ? { ignored: problems.join("; ") } : {}) });
@@ -105,10 +107,8 @@ export class JwksCache {
     const used = new Map<string, number>();
     for (const p of this.uriProviders(sec)) used.set(p.jwksUri, p.timeoutMs || FETCH_TIMEOUT_MS);
     for (const uri of [...this.entries.keys()]) {
-      if (!used.has(uri)) {
-        this.entries.delete(uri);
-        this.failed.delete(uri);
-      } else if (onlyMissing && this.entries.get(uri)!.text !== "") used.delete(uri);
+      if (!used.has(uri)) this.entries.delete(uri);
+      else if (onlyMissing && this.entries.get(uri)!.text !== "") used.delete(uri);
     }
     const changed = await Promise.all([...used].map(([uri, t]) => this.fetchOne(uri, t)));
     return changed.some(Boolean);
@@ -121,7 +121,7 @@ export class JwksCache {
 
   /** The last fetch of some URI `sec` uses failed. */
   failing(sec: SecurityConfig | undefined): boolean {
-    return this.uriProviders(sec).some((p) => this.failed.has(p.jwksUri));
+    return this.uriProviders(sec).some((p) => this.entries.get(p.jwksUri)?.failing === true);
   }
 
   /** A copy of `s` with the cached keys inlined and the given version (the snapshot stays immutable). */
