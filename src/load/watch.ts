@@ -12,6 +12,7 @@
 // stat, which needs no descriptor, so the edit that failed to load would not show again.
 import { watch, type FSWatcher, readdirSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
+import { outOfDescriptors } from "./descriptors.ts";
 
 export interface Watcher {
   close(): void;
@@ -46,12 +47,6 @@ function fileStamp(p: string): string {
   } catch {
     return `?${p}`;
   }
-}
-
-/** The process (EMFILE) or the system (ENFILE) is out of file descriptors: nothing can be said of the files now. */
-function outOfDescriptors(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === "EMFILE" || code === "ENFILE";
 }
 
 /**

@@ -1,5 +1,6 @@
 // load → decode → compile, as one call the primary, analyze and proxy-config share.
 import type { Options } from "../model/options.ts";
+import { outOfDescriptors } from "../load/descriptors.ts";
 import { emptyRootFindings, readInput, type LoadedInput } from "../load/read.ts";
 import type { Credential, Finding, Snapshot } from "../snapshot/types.ts";
 import { decodeFiles, secretFromFiles } from "../decode/index.ts";
@@ -63,11 +64,6 @@ export function inputDigest(input: LoadedInput): string {
   return h.digest("hex");
 }
 
-/** A read failed because the process (EMFILE) or the system (ENFILE) is out of file descriptors: the file itself is fine, a later try reads it. */
-export function outOfDescriptors(message: string): boolean {
-  return /\bE[MN]FILE\b/.test(message);
-}
-
 /**
  * Reads a certificate file named by a Gateway server; null when it cannot be read.
  * Throws when the process is out of descriptors (outOfDescriptors): the file is
@@ -80,7 +76,7 @@ export const readTextFile: FileReader = (path) => {
   try {
     return readFileSync(path, "utf8");
   } catch (err) {
-    if (outOfDescriptors(String(err))) throw err;
+    if (outOfDescriptors(err)) throw err;
     return null;
   }
 };
@@ -130,7 +126,7 @@ export function build(
     try {
       certFiles.set(p, readFile(p));
     } catch (err) {
-      if (!outOfDescriptors(String(err))) throw err;
+      if (!outOfDescriptors(err)) throw err;
       return { ok: false, errors: [descriptorError(err, `certificate file ${p}`, p)], certFiles };
     }
   }
