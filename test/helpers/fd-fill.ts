@@ -1,8 +1,14 @@
-// Out-of-descriptor tests (test/e2e/fd-exhaustion*.test.ts): raw clients of a
-// gateway port, and filling a gateway process's descriptor table with idle ones
-// (it was started with startGateway's `fdLimit`), then freeing it again.
+// Out-of-descriptor tests (fd-exhaustion*, pipeline-fds, pool-fds): raw clients of a
+// gateway port, filling a gateway process's descriptor table with idle ones (it was
+// started with startGateway's `fdLimit`) and freeing it again, and a script run in a
+// child under `ulimit -n`.
 import type { Socket } from "bun";
-import { readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** The repository root (children started here resolve its modules). */
+export const ROOT = join(import.meta.dir, "..", "..");
 
 /** A client connection that collects what comes back as text. */
 export interface RawClient {
@@ -59,4 +65,13 @@ export async function freeDescriptors(pid: number, limit: number, fillers: Socke
   for (const f of fillers) f.end();
   fillers.length = 0;
   return until(() => openFds(pid) < limit - 20, 5000);
+}
+
+/** Runs the TypeScript `script` in a child Bun under `ulimit -n limit` (cwd: the repository); its exit code and output. */
+export async function runUnderFdLimit(script: string, limit: number): Promise<{ code: number; out: string; err: string }> {
+  const file = join(mkdtempSync(join(tmpdir(), "gangway-fds-")), "probe.ts");
+  await Bun.write(file, script);
+  const proc = Bun.spawn(["/bin/sh", "-c", `ulimit -n ${limit} && exec "$0" "$1"`, process.execPath, file], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
+  const [out, err] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
+  return { code: await proc.exited, out, err };
 }

@@ -8,9 +8,9 @@
 import { expect, test } from "bun:test";
 import { join } from "node:path";
 import { issue, createCA } from "../../src/certs/generate.ts";
+import { ROOT, runUnderFdLimit } from "../helpers/fd-fill.ts";
 import { writeTree } from "../helpers/gateway.ts";
 
-const ROOT = join(import.meta.dir, "..", "..");
 
 test("a certificate file unreadable for want of descriptors fails the load (EMFILE), not the server's handshakes", async () => {
   const ca = await createCA({ cn: "ca", keyType: "ec" });
@@ -47,11 +47,7 @@ try { second = summary(build(input, opts, 2)); } catch (e) { second = { threw: S
 for (const fd of held) closeSync(fd);
 console.log(JSON.stringify({ first, second }));
 `;
-  const file = join(dir, "probe.ts");
-  await Bun.write(file, script);
-  const proc = Bun.spawn(["/bin/sh", "-c", `ulimit -n 64 && exec "$0" "$1"`, process.execPath, file], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-  const [out, err] = [await new Response(proc.stdout).text(), await new Response(proc.stderr).text()];
-  await proc.exited;
+  const { out, err } = await runUnderFdLimit(script, 64);
   const r = JSON.parse(out.trim().split("\n").pop() ?? "null", (_k, v) => v) as { first: { ok: boolean; disabled?: string[] }; second: { ok: boolean; errors?: string[]; disabled?: string[] } } | null;
   expect(r, err).not.toBeNull();
   expect(r!.first).toEqual({ ok: true, disabled: [""] });

@@ -4,11 +4,7 @@
 // for descriptors before starting the new worker, then starts it with the
 // current snapshot. Run in a child process under `ulimit -n`.
 import { expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-
-const ROOT = join(import.meta.dir, "..", "..");
+import { ROOT, runUnderFdLimit } from "../helpers/fd-fill.ts";
 
 test("a worker that dies while the process has no free descriptor is restarted once descriptors are free, and the process lives", async () => {
   const script = `
@@ -30,11 +26,7 @@ pool.terminate();
 rmSync(crashMarker(), { force: true });
 process.exit(0);
 `;
-  const file = join(mkdtempSync(join(tmpdir(), "gangway-pool-fds-")), "probe.ts");
-  await Bun.write(file, script);
-  const proc = Bun.spawn(["/bin/sh", "-c", `ulimit -n 64 && exec "$0" "$1"`, process.execPath, file], { cwd: ROOT, stdout: "pipe", stderr: "pipe" });
-  const [out, err] = [await new Response(proc.stdout).text(), await new Response(proc.stderr).text()];
-  const code = await proc.exited;
+  const { code, out, err } = await runUnderFdLimit(script, 64);
   const result = out.split("\n").find((l) => l.startsWith("{")) ?? "";
   expect({ code, result }, (out + err).slice(-600)).toEqual({ code: 0, result: expect.stringContaining('"restarts":1,"bound":true') });
 }, 30_000);
