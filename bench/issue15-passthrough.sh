@@ -83,23 +83,31 @@ raw() {
 }
 
 echo "passthrough: gangway ${GW_WORKERS:-2} workers vs HAProxy nbthread 2$([ "${HA_SPLICE:-0}" = 1 ] && echo " splice-auto"), nginx TLS backend; wrk -c$C (new conns) / -c$BULK_C (bulk 16 MB GETs), $D, $R rounds; load at start $(cat /proc/loadavg)" >&2
+# both FN [ARG]: FN for gangway and for HAProxy, which goes first alternating by round; their lines in G and H
+both() {
+  if [ $((round % 2)) = 1 ]; then
+    G=$($1 $GWP "$GW" $2); H=$($1 $HAP "$HA" $2)
+  else
+    H=$($1 $HAP "$HA" $2); G=$($1 $GWP "$GW" $2)
+  fi
+}
+# ratio A B [decimals=3]: A / B (a B of 0 counts as 1)
+ratio() { awk -v a="$1" -v b="$2" -v d="${3:-3}" 'BEGIN { printf "%." d "f", a / (b > 0 ? b : 1) }'; }
+
 NC=""; BK=""; CC=""; CB=""; RD=""; RU=""; RDC=""; RUC=""
 for round in $(seq 1 "$R"); do
   if leg raw; then
     for dir in D U; do
       read -r rb _ < <(raw $RAW "$RB" $dir)
-      if [ $((round % 2)) = 1 ]; then
-        read -r gr gcpu < <(raw $GWP "$GW" $dir); read -r hr hcpu < <(raw $HAP "$HA" $dir)
-      else
-        read -r hr hcpu < <(raw $HAP "$HA" $dir); read -r gr gcpu < <(raw $GWP "$GW" $dir)
-      fi
+      both raw $dir
+      read -r gr gcpu <<<"$G"; read -r hr hcpu <<<"$H"
       name=$([ $dir = D ] && echo download || echo upload)
       printf "round %d raw %-8s gangway %6s MB/s (%s ms cpu per GB)  haproxy %6s MB/s (%s ms cpu per GB)  ratio %s  direct %s MB/s  (load %s)\n" \
-        "$round" "$name:" "$gr" "$gcpu" "$hr" "$hcpu" "$(awk -v g="$gr" -v h="$hr" 'BEGIN { printf "%.2f", g / h }')" "$rb" "$(load1)" >&2
+        "$round" "$name:" "$gr" "$gcpu" "$hr" "$hcpu" "$(ratio "$gr" "$hr" 2)" "$rb" "$(load1)" >&2
       if [ $dir = D ]; then
-        RD+="$(awk -v g="$gr" -v h="$hr" 'BEGIN { printf "%.3f", g / h }') "; RDC+="$(awk -v g="$gcpu" -v h="$hcpu" 'BEGIN { printf "%.3f", g / (h > 0 ? h : 1) }') "
+        RD+="$(ratio "$gr" "$hr") "; RDC+="$(ratio "$gcpu" "$hcpu") "
       else
-        RU+="$(awk -v g="$gr" -v h="$hr" 'BEGIN { printf "%.3f", g / h }') "; RUC+="$(awk -v g="$gcpu" -v h="$hcpu" 'BEGIN { printf "%.3f", g / (h > 0 ? h : 1) }') "
+        RU+="$(ratio "$gr" "$hr") "; RUC+="$(ratio "$gcpu" "$hcpu") "
       fi
     done
   fi
@@ -108,26 +116,18 @@ for round in $(seq 1 "$R"); do
   read -r db _ dberr < <(bulk $BACK "$NG")
   echo "round $round direct to the backend (reference): $dc conn/s ($derr errors), $db MB/s ($dberr errors)" >&2
   if leg conns; then
-  if [ $((round % 2)) = 1 ]; then
-    read -r gc gcpu gerr < <(conns $GWP "$GW"); read -r hc hcpu herr < <(conns $HAP "$HA")
-  else
-    read -r hc hcpu herr < <(conns $HAP "$HA"); read -r gc gcpu gerr < <(conns $GWP "$GW")
-  fi
-  printf "round %d new conns: gangway %8s/s (%s us cpu each, %s errors)  haproxy %8s/s (%s us cpu each, %s errors)  ratio %s  (load %s)\n" \
-    "$round" "$gc" "$gcpu" "$gerr" "$hc" "$hcpu" "$herr" "$(awk -v g="$gc" -v h="$hc" 'BEGIN { printf "%.2f", g / h }')" "$(load1)" >&2
-  NC+="$(awk -v g="$gc" -v h="$hc" 'BEGIN { printf "%.3f", g / h }') "
-  CC+="$(awk -v g="$gcpu" -v h="$hcpu" 'BEGIN { printf "%.3f", g / (h > 0 ? h : 1) }') "
+    both conns
+    read -r gc gcpu gerr <<<"$G"; read -r hc hcpu herr <<<"$H"
+    printf "round %d new conns: gangway %8s/s (%s us cpu each, %s errors)  haproxy %8s/s (%s us cpu each, %s errors)  ratio %s  (load %s)\n" \
+      "$round" "$gc" "$gcpu" "$gerr" "$hc" "$hcpu" "$herr" "$(ratio "$gc" "$hc" 2)" "$(load1)" >&2
+    NC+="$(ratio "$gc" "$hc") "; CC+="$(ratio "$gcpu" "$hcpu") "
   fi
   leg bulk || continue
-  if [ $((round % 2)) = 1 ]; then
-    read -r gb gbcpu gberr < <(bulk $GWP "$GW"); read -r hb hbcpu hberr < <(bulk $HAP "$HA")
-  else
-    read -r hb hbcpu hberr < <(bulk $HAP "$HA"); read -r gb gbcpu gberr < <(bulk $GWP "$GW")
-  fi
+  both bulk
+  read -r gb gbcpu gberr <<<"$G"; read -r hb hbcpu hberr <<<"$H"
   printf "round %d bulk:      gangway %8s MB/s (%s ms cpu per GB, %s errors)  haproxy %8s MB/s (%s ms cpu per GB, %s errors)  ratio %s  (load %s)\n" \
-    "$round" "$gb" "$gbcpu" "$gberr" "$hb" "$hbcpu" "$hberr" "$(awk -v g="$gb" -v h="$hb" 'BEGIN { printf "%.2f", g / h }')" "$(load1)" >&2
-  BK+="$(awk -v g="$gb" -v h="$hb" 'BEGIN { printf "%.3f", g / h }') "
-  CB+="$(awk -v g="$gbcpu" -v h="$hbcpu" 'BEGIN { printf "%.3f", g / (h > 0 ? h : 1) }') "
+    "$round" "$gb" "$gbcpu" "$gberr" "$hb" "$hbcpu" "$hberr" "$(ratio "$gb" "$hb" 2)" "$(load1)" >&2
+  BK+="$(ratio "$gb" "$hb") "; CB+="$(ratio "$gbcpu" "$hbcpu") "
 done
 leg conns && echo "median ratio gangway/haproxy over $R rounds: new connections $(median $NC) (CPU per connection $(median $CC)); load $(cat /proc/loadavg)" >&2
 leg bulk && echo "median ratio gangway/haproxy over $R rounds: bulk $(median $BK) (CPU per GB $(median $CB)); load $(cat /proc/loadavg)" >&2
