@@ -36,6 +36,18 @@ const gw = (name: string) => `${INFRA}/${name}`;
 const r = (path: string, expect: string | number, more: Partial<CaseRequest> = {}): CaseRequest => ({ path, expect, ...more });
 const h = (host: string, path: string, expect: string | number, more: Partial<CaseRequest> = {}): CaseRequest => ({ host, path, expect, ...more });
 const tls = (sni: string, expect: string): CaseRequest => ({ sni, port: 443, path: "", expect });
+/** A gRPC call (POST, application/grpc) to `/<service>/<method>` of the conformance echo service; 404 is the gRPC Unimplemented (grpc-status 12). */
+const ECHO = "/gateway_api_conformance.echo_basic.grpcecho.GrpcEcho";
+const grpc = (method: string, expect: string | number, more: Partial<CaseRequest> = {}): CaseRequest => ({
+  path: `${ECHO}/${method}`,
+  expect,
+  ...more,
+  method: "POST",
+  headers: { "content-type": "application/grpc", ...more.headers },
+});
+const G1 = "grpc-infra-backend-v1";
+const G2 = "grpc-infra-backend-v2";
+const G3 = "grpc-infra-backend-v3";
 const V1 = "infra-backend-v1";
 const V2 = "infra-backend-v2";
 const V3 = "infra-backend-v3";
@@ -302,5 +314,65 @@ export const CASES: ConformanceCase[] = [
       r("/cors-1", V1, { headers: { origin: "https://www.foo.com" } }),
       r("/cors-2", 200, { method: "OPTIONS", headers: { origin: "https://www.foo.com", "access-control-request-method": "POST" } }),
     ],
+  },
+  // GRPCRoute (the calls' headers and weights end to end: test/workers/grpcroute.test.ts)
+  { name: "grpcroute-exact-method-matching", gateways: [gw("same-namespace")], requests: [grpc("Echo", G1), grpc("EchoTwo", G2), grpc("EchoThree", 404)] },
+  {
+    name: "grpcroute-header-matching",
+    gateways: [gw("same-namespace")],
+    requests: [
+      grpc("Echo", G1, { headers: { version: "one" } }), grpc("Echo", G2, { headers: { version: "two" } }),
+      grpc("Echo", G1, { headers: { version: "two", color: "orange" } }), grpc("Echo", G2, { headers: { version: "two", color: "blue" } }),
+      grpc("Echo", 404, { headers: { color: "orange" } }), grpc("Echo", 404, { headers: { "some-other-header": "one" } }),
+      grpc("Echo", G1, { headers: { color: "blue" } }), grpc("Echo", G1, { headers: { color: "green" } }),
+      grpc("Echo", G2, { headers: { color: "red" } }), grpc("Echo", G2, { headers: { color: "yellow" } }), grpc("Echo", 404, { headers: { color: "purple" } }),
+    ],
+  },
+  {
+    name: "grpcroute-listener-hostname-matching",
+    gateways: [gw("grpcroute-listener-hostname-matching")],
+    requests: [
+      grpc("Echo", G1, { host: "bar.com" }), grpc("Echo", G2, { host: "foo.bar.com" }), grpc("Echo", G3, { host: "baz.bar.com" }),
+      grpc("Echo", G3, { host: "boo.bar.com" }), grpc("Echo", G3, { host: "multiple.prefixes.bar.com" }),
+      grpc("Echo", G3, { host: "multiple.prefixes.foo.com" }), grpc("Echo", 404, { host: "foo.com" }), grpc("Echo", 404, { host: "no.matching.host" }),
+    ],
+  },
+  { name: "grpcroute-named-rule", gateways: [gw("same-namespace")], requests: [grpc("Echo", G1), grpc("EchoTwo", G2)] },
+  {
+    // the first of the three Echo rules wins (its set); what each modifier does to the call: test/workers/grpcroute.test.ts
+    name: "grpcroute-request-header-modifier",
+    gateways: [gw("same-namespace")],
+    requests: [grpc("Echo", G1, { headers: { "x-header-set": "x" } }), grpc("EchoTwo", G2, { headers: { "x-header-remove-1": "x" } })],
+  },
+  { name: "grpcroute-weight", gateways: [gw("same-namespace")], requests: [grpc("Echo", G1)] },
+  // appProtocol of the Service port (h2c: prior knowledge; ws: upgrades), end to end in test/e2e/gatewayapi-http-more.test.ts
+  { name: "httproute-backend-protocol-h2c", gateways: [gw("same-namespace")], requests: [r("/", `${V1}:8081`)] },
+  { name: "httproute-backend-protocol-websocket", gateways: [gw("same-namespace")], requests: [r("/", `${V1}:8082`)] },
+  // a Terminate listener lists TLSRoute among its kinds (the status golden); its route reaches tcp-backend's plain port
+  { name: "tlsroute-listener-terminate-supported-kinds", gateways: [gw("gateway-tlsroute-terminate-supported")], requests: [] },
+  {
+    name: "tlsroute-terminate-simple-same-namespace",
+    gateways: [gw("gateway-tlsroute-terminate")],
+    requests: [{ sni: "tls.example.com", port: 8443, path: "", expect: "tcp-backend:3000" }, { sni: "other.example.com", port: 8443, path: "", expect: "closed" }],
+  },
+  // a Gateway whose name has 253 characters is reconciled (Accepted, Programmed) and serves
+  { name: "gateway-name-maximum-length", gateways: [gw(`gateway-name-maximum-length-${"a".repeat(253 - 28)}`)], requests: [] },
+  // gateway-modify-listeners: the manifests as applied, then as the test patches them (one listener added, one removed)
+  {
+    name: "gateway-modify-listeners",
+    gateways: [gw("gateway-add-listener"), gw("gateway-remove-listener")],
+    requests: [h("secure.test.com", "/", V1, { port: 443, sni: "secure.test.com" }), h("data.test.com", "/", V1), h("other.test.com", "/", V1)],
+  },
+  {
+    name: "gateway-modify-listeners-patched/added",
+    dir: "gateway-modify-listeners-patched",
+    gateways: [gw("gateway-add-listener")],
+    requests: [h("secure.test.com", "/", V1, { port: 443, sni: "secure.test.com" }), h("data.test.com", "/", V1), h("other.test.com", "/", 404)],
+  },
+  {
+    name: "gateway-modify-listeners-patched/removed",
+    dir: "gateway-modify-listeners-patched",
+    gateways: [gw("gateway-remove-listener")],
+    requests: [{ host: "secure.test.com", sni: "secure.test.com", port: 443, path: "/", expect: "no listener" }, h("secure.test.com", "/", V1)],
   },
 ];
