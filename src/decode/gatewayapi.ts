@@ -325,7 +325,11 @@ export function decodeKubernetesGateway(r: Reader, spec: Obj) {
       },
     };
   }, true);
-  return { gatewayClassName: str(r, spec, "gatewayClassName", "spec", true), listeners };
+  const infra = obj(r, spec, "infrastructure", "spec");
+  const pr = infra === null ? null : obj(r, infra, "parametersRef", "spec.infrastructure");
+  const pp = "spec.infrastructure.parametersRef";
+  const parametersRef = pr === null ? null : { group: str(r, pr, "group", pp), kind: str(r, pr, "kind", pp, true), name: str(r, pr, "name", pp, true) };
+  return { gatewayClassName: str(r, spec, "gatewayClassName", "spec", true), listeners, parametersRef };
 }
 
 export function decodeGatewayClass(r: Reader, spec: Obj) {

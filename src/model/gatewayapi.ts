@@ -199,6 +199,8 @@ export interface GatewayListener {
 export interface KubernetesGatewaySpec {
   gatewayClassName: string;
   listeners: GatewayListener[];
+  /** `infrastructure.parametersRef`, or null. */
+  parametersRef: { group: string; kind: string; name: string } | null;
 }
 
 export interface GatewayClassSpec {

@@ -357,6 +357,8 @@ export const CASES: ConformanceCase[] = [
   },
   // a Gateway whose name has 253 characters is reconciled (Accepted, Programmed) and serves
   { name: "gateway-name-maximum-length", gateways: [gw(`gateway-name-maximum-length-${"a".repeat(253 - 28)}`)], requests: [] },
+  // infrastructure.parametersRef to a kind nobody serves: Accepted False InvalidParameters
+  { name: "gateway-invalid-parameters-ref", gateways: [gw("gateway-invalid-parameters-ref")], requests: [] },
   // gateway-modify-listeners: the manifests as applied, then as the test patches them (one listener added, one removed)
   {
     name: "gateway-modify-listeners",

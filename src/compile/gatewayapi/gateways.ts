@@ -167,6 +167,17 @@ function listenerState(ctx: CompileContext, g: KubernetesGatewayResource, l: Gat
   };
 }
 
+/**
+ * What is wrong with `infrastructure.parametersRef`, or null. istiod takes only a core ConfigMap
+ * (deployment parameters, nothing gangway applies) and rejects any other kind with InvalidParameters
+ * while still programming the listeners; gangway reads no ConfigMaps, so one is taken on trust.
+ */
+function parametersProblem(g: KubernetesGatewayResource): string | null {
+  const p = g.spec.parametersRef;
+  if (p === null || (p.group === "" && p.kind === "ConfigMap")) return null;
+  return `unsupported parametersRef group/kind ${p.group}/${p.kind}, only ConfigMap is supported`;
+}
+
 /** The Gateways this instance serves, their listeners' derived Istio Gateways, and their status. */
 export function serveGateways(
   ctx: CompileContext,
@@ -197,11 +208,15 @@ export function serveGateways(
     for (const l of listeners) if (l.ready) derived.push(l.derived);
     const programmed = listeners.some((l) => l.ready);
     const allValid = listeners.every((l) => l.status.conditions.every((c) => (c.type === "Conflicted" ? c.status === "False" : c.status === "True")));
+    const params = parametersProblem(g);
+    if (params !== null) ctx.report("Warning", Codes.GatewayApiUnsupported, g, `${params}: Accepted False (InvalidParameters); its listeners are still served`, "spec.infrastructure.parametersRef");
     served.push({
       gateway: g,
       listeners,
       conditions: [
-        allValid
+        params !== null
+          ? cond("Accepted", false, "InvalidParameters", params)
+          : allValid
           ? cond("Accepted", true, "Accepted")
           : cond("Accepted", listeners.some((l) => l.accepted), "ListenersNotValid", listeners.some((l) => l.accepted) ? "some listeners are not valid" : "no listener is valid"),
         programmed ? cond("Programmed", true, "Programmed") : cond("Programmed", false, "Invalid", "no listener is programmed"),
