@@ -348,6 +348,24 @@ export const CASES: ConformanceCase[] = [
   // appProtocol of the Service port (h2c: prior knowledge; ws: upgrades), end to end in test/e2e/gatewayapi-http-more.test.ts
   { name: "httproute-backend-protocol-h2c", gateways: [gw("same-namespace")], requests: [r("/", `${V1}:8081`)] },
   { name: "httproute-backend-protocol-websocket", gateways: [gw("same-namespace")], requests: [r("/", `${V1}:8082`)] },
+  {
+    name: "httproute-backend-url-rewrite",
+    gateways: [gw("same-namespace")],
+    // a URLRewrite on a backendRef: istiod takes only header modifiers there (InvalidFilter), and so does gangway
+    requests: [
+      r("/full/original", 500, { conformance: { expect: V1, why: "backendRef URLRewrite is not supported (as istiod): the rule answers 500" } }),
+      r("/prefix/original", 500, { conformance: { expect: V1, why: "backendRef URLRewrite is not supported (as istiod): the rule answers 500" } }),
+    ],
+  },
+  {
+    name: "httproute-backend-request-redirect",
+    gateways: [gw("same-namespace")],
+    // a RequestRedirect on a backendRef: istiod takes only header modifiers there (InvalidFilter), and so does gangway
+    requests: [
+      r("/full/original", 500, { conformance: { expect: 302, why: "backendRef RequestRedirect is not supported (as istiod): the rule answers 500" } }),
+      r("/prefix/original", 500, { conformance: { expect: 302, why: "backendRef RequestRedirect is not supported (as istiod): the rule answers 500" } }),
+    ],
+  },
   // a Terminate listener lists TLSRoute among its kinds (the status golden); its route reaches tcp-backend's plain port
   { name: "tlsroute-listener-terminate-supported-kinds", gateways: [gw("gateway-tlsroute-terminate-supported")], requests: [] },
   {
