@@ -395,4 +395,8 @@ export const CASES: ConformanceCase[] = [
     gateways: [gw("gateway-remove-listener")],
     requests: [{ host: "secure.test.com", sni: "secure.test.com", port: 443, path: "/", expect: "no listener" }, h("secure.test.com", "/", V1)],
   },
+  // retry: what each try gets and how many are made, end to end in test/e2e/gatewayapi-retry.test.ts
+  { name: "httproute-retry", gateways: [gw("same-namespace")], requests: [r("/retry/code-500-attempts-3", V3), r("/retry/code-all-attempts-2", V3)] },
+  { name: "httproute-retry-connection-error", gateways: [gw("same-namespace")], requests: [r("/retry/no-status-code-attempts-3", V3)] },
+  { name: "httproute-retry-with-timeouts", gateways: [gw("same-namespace")], requests: [r("/retry/backend-request-timeout-200ms", V3), r("/retry/request-timeout-200ms", V3)] },
 ];

@@ -167,7 +167,7 @@ describe("HTTPRoute traffic fields → route policies", () => {
 `);
     const r = routeFor(s, "/codes").retry!;
     expect([r.numRetries, r.retryOn, r.retriableStatusCodes, r.backoffBaseMs, r.backoffMaxMs, r.isDefault]).toEqual([
-      3, ["connect-failure", "refused-stream", "unavailable", "cancelled", "retriable-status-codes"], [500, 502], 100, 1000, false,
+      3, ["connect-failure", "refused-stream", "unavailable", "cancelled", "reset", "retriable-status-codes"], [500, 502], 100, 1000, false,
     ]);
     const d = routeFor(s, "/default-attempts").retry!;
     expect([d.numRetries, d.retriableStatusCodes, d.backoffBaseMs]).toEqual([2, [503], 25]);
@@ -205,7 +205,8 @@ describe("HTTPRoute traffic fields → route policies", () => {
     const rows: [Partial<HTTPRouteRuleSpec>, number, string | null, number][] = [
       [{}, 0, null, 0],
       [{ requestTimeoutMs: 1000, backendRequestTimeoutMs: 200 }, 200, null, 0],
-      [{ retry: { codes: [], attempts: null, backoffMs: 0 } }, 0, "connect-failure,refused-stream,unavailable,cancelled", 0],
+      // connection errors: istiod's four conditions, and `reset` (a disconnect or a per-try timeout), as the spec asks
+      [{ retry: { codes: [], attempts: null, backoffMs: 0 } }, 0, "connect-failure,refused-stream,unavailable,cancelled,reset", 0],
       // attempts 0 (the published schema wants >= 1): no retryOn, as istiod; compile then disables retries
       [{ retry: { codes: [429], attempts: 0, backoffMs: 0 }, backendRequestTimeoutMs: 100 }, 0, "", 100],
     ];

@@ -30,10 +30,17 @@ export interface RuleAction {
 
 const SERVED_FILTERS = new Set(["RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite", "RequestMirror", "CORS"]);
 
-/** istiod: "SHOULD retry on connection errors" when a retry stanza is written, then the codes. */
-const RETRY_ON_CONNECTION = ["connect-failure", "refused-stream", "unavailable", "cancelled"];
+/**
+ * The spec: "Implementations SHOULD retry on connection errors (disconnect, reset, timeout, TCP
+ * failure) if a retry stanza is configured", then the codes. istiod writes connect-failure,
+ * refused-stream, unavailable, cancelled, under which Envoy retries neither a connection the
+ * upstream drops after the request nor a per-try (backendRequest) timeout; gangway adds Envoy's
+ * `reset` (disconnect, reset, read timeout), as the conformance cases httproute-retry-connection-error
+ * and httproute-retry-with-timeouts expect.
+ */
+const RETRY_ON_CONNECTION = ["connect-failure", "refused-stream", "unavailable", "cancelled", "reset"];
 
-/** HTTPRoute `retry` and `timeouts` → Istio retries and timeout, as istiod converts them. */
+/** HTTPRoute `retry` and `timeouts` → Istio retries and timeout, as istiod converts them (retryOn also `reset`). */
 export function retriesAndTimeout(rule: HTTPRouteRuleSpec): { retries: HTTPRetrySpec | null; timeoutMs: number } {
   let retries: HTTPRetrySpec | null = null;
   const rt = rule.retry;
