@@ -345,7 +345,7 @@ export const CASES: ConformanceCase[] = [
     requests: [grpc("Echo", G1, { headers: { "x-header-set": "x" } }), grpc("EchoTwo", G2, { headers: { "x-header-remove-1": "x" } })],
   },
   { name: "grpcroute-weight", gateways: [gw("same-namespace")], requests: [grpc("Echo", G1)] },
-  // appProtocol of the Service port (h2c: prior knowledge; ws: upgrades), end to end in test/e2e/gatewayapi-http-more.test.ts
+  // appProtocol of the Service port (h2c: prior knowledge; ws: upgrades), end to end in test/e2e/gatewayapi-backend-protocol.test.ts
   { name: "httproute-backend-protocol-h2c", gateways: [gw("same-namespace")], requests: [r("/", `${V1}:8081`)] },
   { name: "httproute-backend-protocol-websocket", gateways: [gw("same-namespace")], requests: [r("/", `${V1}:8082`)] },
   {
