@@ -36,6 +36,8 @@ const gw = (name: string) => `${INFRA}/${name}`;
 const r = (path: string, expect: string | number, more: Partial<CaseRequest> = {}): CaseRequest => ({ path, expect, ...more });
 const h = (host: string, path: string, expect: string | number, more: Partial<CaseRequest> = {}): CaseRequest => ({ host, path, expect, ...more });
 const tls = (sni: string, expect: string): CaseRequest => ({ sni, port: 443, path: "", expect });
+/** A plain TCP connection to a Gateway port: the backend Service it reaches. */
+const tcp = (port: number, expect: string): CaseRequest => ({ port, path: "", expect });
 /** A gRPC call (POST, application/grpc) to `/<service>/<method>` of the conformance echo service; 404 is the gRPC Unimplemented (grpc-status 12). */
 const ECHO = "/gateway_api_conformance.echo_basic.grpcecho.GrpcEcho";
 const grpc = (method: string, expect: string | number, more: Partial<CaseRequest> = {}): CaseRequest => ({
@@ -241,10 +243,10 @@ export const CASES: ConformanceCase[] = [
   { name: "tcproute-invalid-backendref-nonexistent", gateways: [], requests: [] },
   { name: "tcproute-invalid-cross-namespace-backend-ref", gateways: [], requests: [] },
   { name: "tcproute-invalid-non-tcp-listener", gateways: [], requests: [] },
-  { name: "tcproute-parentref-attach-all", gateways: [], requests: [] },
-  { name: "tcproute-parentref-port-and-section-name", gateways: [], requests: [] },
-  { name: "tcproute-reference-grant", gateways: [], requests: [] },
-  { name: "tcproute-weighted-routing", gateways: [], requests: [] },
+  { name: "tcproute-parentref-attach-all", gateways: [], requests: [9310, 9311, 9312, 9313].map((port) => tcp(port, "tcp-echo-attach-all")) },
+  { name: "tcproute-parentref-port-and-section-name", gateways: [], requests: [tcp(9300, "tcp-echo-one"), tcp(9301, "tcp-echo-two"), tcp(9302, "tcp-echo-three")] },
+  { name: "tcproute-reference-grant", gateways: [], requests: [tcp(9320, "gateway-conformance-web-backend/tcp-reference-grant-backend")] },
+  { name: "tcproute-weighted-routing", gateways: [], requests: [tcp(9300, "tcp-backend-v1")] },
   {
     name: "tlsroute-hostname-intersection/x-1",
     dir: "tlsroute-hostname-intersection",
@@ -269,7 +271,7 @@ export const CASES: ConformanceCase[] = [
     gateways: [gw("gw-tlsroute-empty-hostname-x-4")],
     requests: [tls("abc.example.com", "tls-backend"), tls("other.example.com", "tls-backend-2"), tls("non.matching.org", "closed")],
   },
-  { name: "tlsroute-invalid-backendref-nonexistent", gateways: [], requests: [] },
+  { name: "tlsroute-invalid-backendref-nonexistent", gateways: [], requests: [tls("example.com", "closed")] },
   { name: "tlsroute-invalid-backendref-unknown-kind", gateways: [], requests: [] },
   { name: "tlsroute-invalid-no-matching-listener-hostname", gateways: [], requests: [] },
   { name: "tlsroute-invalid-no-matching-listener", gateways: [], requests: [] },
@@ -294,7 +296,9 @@ export const CASES: ConformanceCase[] = [
   // per-backendRef header modifiers in a weighted split and RequestMirror (the mirrors: test/unit/gatewayapi-traffic.test.ts)
   { name: "httproute-request-header-modifier-backend-weights", gateways: [gw("same-namespace")], requests: [] },
   { name: "httproute-request-mirror", gateways: [gw("same-namespace")], requests: [r("/mirror", V1), r("/mirror-and-modify-headers", V1)] },
-  { name: "tcproute-multiple-routes-attachment", gateways: [], requests: [] },
+  { name: "tcproute-multiple-routes-attachment", gateways: [], requests: [tcp(9310, "tcp-attach-backend-1")] },
+  // and with the newer TCPRoute the test adds on the same listener: both Accepted, 2 attached, the oldest takes the traffic
+  { name: "tcproute-multiple-routes-attachment-newer", gateways: [], requests: [tcp(9310, "tcp-attach-backend-1")] },
   // RequestMirror, CORS, timeouts.backendRequest (what the mirrors, CORS headers and timers do: gatewayapi-traffic.test.ts, e2e/gatewayapi-traffic.test.ts)
   { name: "httproute-request-multiple-mirrors", gateways: [gw("same-namespace")], requests: [r("/mirror", V1), r("/mirror-and-modify-headers", V1)] },
   {
