@@ -272,7 +272,7 @@ export const CASES: ConformanceCase[] = [
     requests: [tls("abc.example.com", "tls-backend"), tls("other.example.com", "tls-backend-2"), tls("non.matching.org", "closed")],
   },
   { name: "tlsroute-invalid-backendref-nonexistent", gateways: [], requests: [tls("example.com", "closed")] },
-  { name: "tlsroute-invalid-backendref-unknown-kind", gateways: [], requests: [] },
+  { name: "tlsroute-invalid-backendref-unknown-kind", gateways: [], requests: [tls("example.com", "closed")] },
   { name: "tlsroute-invalid-no-matching-listener-hostname", gateways: [], requests: [] },
   { name: "tlsroute-invalid-no-matching-listener", gateways: [], requests: [] },
   { name: "tlsroute-invalid-reference-grant", gateways: [], requests: [] },
