@@ -1,8 +1,10 @@
 // Envoy's CORS filter as a pure decision (source/extensions/filters/http/cors):
 // a request with a non-empty Origin on a route with a CORS policy is a CORS
 // request; OPTIONS with Access-Control-Request-Method is a preflight, which the
-// gateway answers itself (200, no body) — unless the origin is not allowed and
-// unmatched preflights are forwarded (Istio's default). Any other CORS request
+// gateway answers itself (200, no body; an allowed origin's answer also carries
+// Access-Control-Expose-Headers, as Envoy's answer passes through the filter's
+// own encodeHeaders) — unless the origin is not allowed and unmatched
+// preflights are forwarded (Istio's default). Any other CORS request
 // goes upstream, and its response gets Access-Control-Allow-Origin (the
 // request's origin), -Allow-Credentials and -Expose-Headers when the origin is
 // allowed. Only forward routes carry a policy (Envoy skips the filter on
@@ -66,5 +68,8 @@ export function corsDecision(p: CorsPolicy | null | undefined, method: string, r
     else if (requested !== "") h.push(["access-control-allow-headers", requested]);
   }
   if (p.maxAge !== "") h.push(["access-control-max-age", p.maxAge]);
+  // Envoy sends its preflight answer through the encoder filters, its own CORS encodeHeaders among
+  // them, which adds expose-headers for an allowed origin (the conformance case httproute-cors expects it)
+  if (allowed && p.exposeHeaders !== "") h.push(["access-control-expose-headers", p.exposeHeaders]);
   return { kind: "preflight", headers: h };
 }

@@ -317,6 +317,11 @@ export const CASES: ConformanceCase[] = [
       r("/cors-1", V1, { method: "OPTIONS", headers: { origin: "https://foobar.com", "access-control-request-method": "GET" } }),
       r("/cors-1", V1, { headers: { origin: "https://www.foo.com" } }),
       r("/cors-2", 200, { method: "OPTIONS", headers: { origin: "https://www.foo.com", "access-control-request-method": "POST" } }),
+      // allowOrigins "*" (any origin, a port too), allowMethods and allowHeaders "*"; the headers: test/e2e/gatewayapi-cors.test.ts
+      r("/cors-wildcard-origin", 200, { method: "OPTIONS", headers: { origin: "https://foobar.com:12345", "access-control-request-method": "PUT" } }),
+      r("/cors-wildcard-origin", V1, { method: "PUT", headers: { origin: "https://foobar.com" } }),
+      r("/cors-wildcard-methods-headers", 200, { method: "OPTIONS", headers: { origin: "https://other.foo.com", "access-control-request-method": "PUT" } }),
+      r("/cors-wildcard-methods-headers-unauth", V1, { headers: { origin: "https://other.foo.com" } }),
     ],
   },
   // GRPCRoute (the calls' headers and weights end to end: test/workers/grpcroute.test.ts)

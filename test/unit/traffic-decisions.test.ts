@@ -43,6 +43,7 @@ describe("CORS", () => {
           ["access-control-allow-methods", "GET,POST"],
           ["access-control-allow-headers", "x-a,content-type"],
           ["access-control-max-age", "600"],
+          ["access-control-expose-headers", "x-trace"],
         ],
       },
     ],
@@ -62,7 +63,7 @@ describe("CORS", () => {
       { ...CORS, allowOrigins: [compileStringMatch({ kind: "exact", value: "*" })], allowMethods: "*", allowHeaders: "*", allowCredentials: false, maxAge: "" },
       "OPTIONS",
       { origin: "https://z.example", "access-control-request-method": "DELETE", "access-control-request-headers": "x-q" },
-      { kind: "preflight", headers: [["access-control-allow-origin", "https://z.example"], ["access-control-allow-methods", "DELETE"], ["access-control-allow-headers", "x-q"]] },
+      { kind: "preflight", headers: [["access-control-allow-origin", "https://z.example"], ["access-control-allow-methods", "DELETE"], ["access-control-allow-headers", "x-q"], ["access-control-expose-headers", "x-trace"]] },
     ],
   ];
   for (const [name, p, method, h, want] of cases) test(name, () => expect(cors(p, method, h)).toEqual(want as never));
