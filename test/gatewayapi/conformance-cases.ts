@@ -300,13 +300,13 @@ export const CASES: ConformanceCase[] = [
   // and with the newer TCPRoute the test adds on the same listener: both Accepted, 2 attached, the oldest takes the traffic
   { name: "tcproute-multiple-routes-attachment-newer", gateways: [], requests: [tcp(9310, "tcp-attach-backend-1")] },
   // RequestMirror, CORS, timeouts.backendRequest (what the mirrors, CORS headers and timers do: gatewayapi-traffic.test.ts, e2e/gatewayapi-traffic.test.ts)
-  { name: "httproute-request-multiple-mirrors", gateways: [gw("same-namespace")], requests: [r("/mirror", V1), r("/mirror-and-modify-headers", V1)] },
+  { name: "httproute-request-multiple-mirrors", gateways: [gw("same-namespace")], requests: [r("/multi-mirror", V1), r("/multi-mirror-and-modify-request-headers", V1)] },
   {
     name: "httproute-request-percentage-mirror",
     gateways: [gw("same-namespace")],
-    requests: [r("/percent-mirror", V1), r("/percent-mirror-fraction", V1), r("/percent-multi-mirror-and-modify-headers", V1)],
+    requests: [r("/percent-mirror", V1), r("/percent-mirror-fraction", V1), r("/percent-mirror-and-modify-headers", V1)],
   },
-  { name: "httproute-timeout-backend-request", gateways: [gw("same-namespace")], requests: [r("/backend-timeout", V1), r("/disabled-backend-timeout", V1)] },
+  { name: "httproute-timeout-backend-request", gateways: [gw("same-namespace")], requests: [r("/backend-timeout", V1), r("/disable-backend-timeout", V1)] },
   {
     name: "httproute-cors",
     gateways: [gw("same-namespace")],
