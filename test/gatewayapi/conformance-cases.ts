@@ -142,6 +142,16 @@ export const CASES: ConformanceCase[] = [
     ],
   },
   {
+    // "HTTPRoutes intersects with an unspecified hostname listener": the second Gateway alone
+    name: "httproute-hostname-intersection/all",
+    dir: "httproute-hostname-intersection",
+    gateways: [gw("httproute-hostname-intersection-all")],
+    requests: [
+      h("first.com", "/", V2), h("sub.first.com", "/", V2), h("second.com", "/", V2), h("sub.second.com", "/", V2),
+      h("third.com", "/", 404), h("sub.third.com", "/", 404),
+    ],
+  },
+  {
     name: "httproute-listener-hostname-matching",
     gateways: [gw("httproute-listener-hostname-matching")],
     requests: [
@@ -158,6 +168,8 @@ export const CASES: ConformanceCase[] = [
   },
   { name: "httproute-cross-namespace", gateways: [gw("backend-namespaces")], requests: [r("/", "gateway-conformance-web-backend/web-backend")] },
   { name: "httproute-reference-grant", gateways: [gw("same-namespace")], requests: [r("/", "gateway-conformance-web-backend/web-backend")] },
+  // ...and once the test has deleted the ReferenceGrant: 500
+  { name: "httproute-reference-grant-deleted", gateways: [gw("same-namespace")], requests: [r("/", 500)] },
   { name: "httproute-invalid-reference-grant", gateways: [gw("same-namespace")], requests: [r("/", 500)] },
   { name: "httproute-invalid-cross-namespace-backend-ref", gateways: [gw("same-namespace")], requests: [r("/", 500)] },
   { name: "httproute-invalid-backendref-unknown-kind", gateways: [gw("same-namespace")], requests: [r("/v2", 500)] },
