@@ -92,7 +92,11 @@ describe("Gateway API HTTPRoute through the gateway", () => {
       const a = await send(gw, from);
       expect({ from, path: a.echo?.path }).toEqual({ from, path: to });
     }
-    let a = await send(gw, "/prefix/rewrite-path-and-modify-headers/one", { headers: { "x-header-remove": "remove-val", "x-header-add-append": "append-val-1", "x-header-set": "set-val" } });
+    // the longer /full/rewrite-path-and-modify-headers prefix wins over /full: full path /test, and its header filter
+    let a = await send(gw, "/full/rewrite-path-and-modify-headers/test", { headers: { "x-header-remove": "remove-val", "x-header-add-append": "append-val-1", "x-header-set": "set-val" } });
+    expect([a.echo!.path, a.echo!.headers["x-header-set"], a.echo!.headers["x-header-add"], a.echo!.headers["x-header-remove"] ?? "(absent)"]).toEqual(["/test", "set-overwrites-values", "header-val-1", "(absent)"]);
+    expect(values(a.echo!.headers["x-header-add-append"])).toEqual(["append-val-1", "header-val-2"]);
+    a = await send(gw, "/prefix/rewrite-path-and-modify-headers/one", { headers: { "x-header-remove": "remove-val", "x-header-add-append": "append-val-1", "x-header-set": "set-val" } });
     expect(a.echo!.path).toBe("/prefix/one");
     expect(a.echo!.headers["x-header-set"]).toBe("set-overwrites-values");
     expect(values(a.echo!.headers["x-header-add-append"])).toEqual(["append-val-1", "header-val-2"]);

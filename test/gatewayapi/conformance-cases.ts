@@ -303,6 +303,23 @@ export const CASES: ConformanceCase[] = [
   // status of the cases the e2e tests drive (test/e2e/gatewayapi-http*.test.ts)
   ...["httproute-request-header-modifier", "httproute-response-header-modifier", "httproute-redirect-host-and-status", "httproute-redirect-path", "httproute-redirect-port", "httproute-redirect-scheme", "httproute-303-redirect", "httproute-307-redirect", "httproute-308-redirect", "httproute-rewrite-host", "httproute-rewrite-path"].map((name) => ({ name, gateways: [gw("same-namespace")], requests: [] })),
   { name: "httproute-redirect-port-and-scheme", gateways: [gw("same-namespace"), gw("same-namespace-with-http-listener-on-8080")], requests: [] },
+  {
+    // the HTTPS listener on 443 (ports 80 and 8080: test/e2e/gatewayapi-http-more.test.ts): the scheme stays https, 443 is left out
+    name: "httproute-redirect-port-and-scheme/https",
+    dir: "httproute-redirect-port-and-scheme",
+    gateways: [gw("same-namespace-with-https-listener")],
+    extra: ["https-base.yaml"],
+    requests: (
+      [
+        ["/scheme-nil-and-port-nil", "https://example.org/scheme-nil-and-port-nil"],
+        ["/scheme-nil-and-port-443", "https://example.org/scheme-nil-and-port-443"],
+        ["/scheme-nil-and-port-8443", "https://example.org:8443/scheme-nil-and-port-8443"],
+        ["/scheme-http-and-port-nil", "http://example.org/scheme-http-and-port-nil"],
+        ["/scheme-http-and-port-80", "http://example.org/scheme-http-and-port-80"],
+        ["/scheme-http-and-port-8080", "http://example.org:8080/scheme-http-and-port-8080"],
+      ] as [string, string][]
+    ).map(([path, location]) => h("example.org", path, `302 ${location}`, { port: 443, sni: "example.org" })),
+  },
   { name: "httproute-timeout-request", gateways: [gw("same-namespace")], requests: [] },
   { name: "httproute-request-header-modifier-backend", gateways: [gw("same-namespace")], requests: [] },
   // per-backendRef header modifiers in a weighted split and RequestMirror (the mirrors: test/unit/gatewayapi-traffic.test.ts)

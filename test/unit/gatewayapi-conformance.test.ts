@@ -40,12 +40,14 @@ export function compileCase(name: string, gateways: string[], extra: string[] = 
   return compileSnapshot(resources, options({ gateways }), 1);
 }
 
-/** What answers: the backend (`name`, `ns/name` outside the infra namespace, `name:port` when the table asks) or the status. */
+/** What answers: the backend (`name`, `ns/name` outside the infra namespace, `name:port` when the table asks), `status Location` of a redirect the table writes as a string, or the status. */
 function outcome(snap: Snapshot, q: CaseRequest): string | number {
   const t = trace(snap, { port: q.port ?? 80, host: q.host ?? q.sni ?? "example.com", path: q.path, method: q.method ?? "GET", headers: q.headers ?? {}, ...(q.sni ? { sni: q.sni } : {}) });
   // a TCP route whose backend has no endpoints (the cases' Deployments are not read) still names it
   if ((t.outcome === "tcp_no_route" && t.cluster === null) || t.outcome === "handshake_failed") return "closed";
   if (t.outcome === "no_listener") return "no listener";
+  // a redirect the table names as a string: `status Location`
+  if (t.outcome === "redirect" && typeof q.expect === "string") return `${t.status} ${/ to (\S+)$/.exec(t.reason)?.[1] ?? ""}`;
   if (t.outcome !== "forward" && t.outcome !== "no_endpoints" && t.outcome !== "tcp_forward" && t.outcome !== "tcp_no_route") return t.status;
   const [, port, , host] = t.cluster!.split("|"); // outbound|port||name.ns.svc.cluster.local
   const [name, ns] = host!.split(".");
