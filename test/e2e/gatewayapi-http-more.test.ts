@@ -34,6 +34,28 @@ describe("Gateway API HTTPRoute through the gateway (2)", () => {
     expect(values(a.headers.get("x-header-add") ?? undefined)).toEqual(["some-other-value", "add-appends-values"]);
     a = await send(gw, "/remove", { headers: { "x-echo-set-header": "X-Header-Remove:val" } });
     expect(a.headers.get("x-header-remove")).toBeNull();
+    a = await send(gw, "/multiple", { headers: { "x-echo-set-header": "X-Header-Set-2:set-val-2,X-Header-Add-2:add-val-2,X-Header-Remove-2:remove-val-2,Another-Header:another-header-val,X-Header-Remove-1:val" } });
+    const got = (n: string) => a.headers.get(n) ?? "(absent)";
+    expect(["x-header-set-1", "x-header-set-2", "x-header-add-1", "x-header-add-3", "another-header", "x-header-remove-1", "x-header-remove-2"].map(got)).toEqual([
+      "header-set-1", "header-set-2", "header-add-1", "header-add-3", "another-header-val", "(absent)", "(absent)",
+    ]);
+    expect(values(a.headers.get("x-header-add-2") ?? undefined)).toEqual(["add-val-2", "header-add-2"]);
+    a = await send(gw, "/case-insensitivity", { headers: { "x-echo-set-header": "x-header-set:original-val-set,x-header-add:original-val-add,x-header-remove:original-val-remove,Another-Header:another-header-val" } });
+    expect(["x-header-set", "x-lowercase-add", "x-mixedcase-add-1", "x-mixedcase-add-2", "x-uppercase-add", "another-header", "x-header-remove"].map(got)).toEqual([
+      "header-set", "lowercase-add", "mixedcase-add-1", "mixedcase-add-2", "uppercase-add", "another-header-val", "(absent)",
+    ]);
+    expect(values(a.headers.get("x-header-add") ?? undefined)).toEqual(["original-val-add", "header-add"]);
+    a = await send(gw, "/response-and-request-header-modifiers", {
+      headers: { "x-header-remove": "remove-val", "x-header-add-append": "append-val-1", "x-header-echo": "echo", "x-echo-set-header": "X-Header-Set-2:set-val-2,X-Header-Add-2:add-val-2,X-Header-Remove-2:remove-val-2,Another-Header:another-header-val,X-Header-Remove-1:remove-val-1,X-Header-Echo:echo" },
+    });
+    const e = a.echo!.headers;
+    expect([e["x-header-add"], e["x-header-set"], values(e["x-header-add-append"]), e["x-header-echo"], e["x-header-remove"] ?? "(absent)"]).toEqual([
+      "header-val-1", "set-overwrites-values", ["append-val-1", "header-val-2"], "echo", "(absent)",
+    ]);
+    expect(["x-header-set-1", "x-header-set-2", "x-header-add-1", "another-header", "x-header-echo", "x-header-remove-1", "x-header-remove-2"].map(got)).toEqual([
+      "header-set-1", "header-set-2", "header-add-1", "another-header-val", "echo", "(absent)", "(absent)",
+    ]);
+    expect(values(a.headers.get("x-header-add-2") ?? undefined)).toEqual(["add-val-2", "header-add-2"]);
   });
 
   test("redirects keep the listener's port (8080), drop 80, and take the default port of a new scheme", async () => {

@@ -49,6 +49,12 @@ describe("Gateway API HTTPRoute through the gateway", () => {
     expect(values(a.echo!.headers["x-header-add"])).toEqual(["some-other-value", "add-appends-values"]);
     a = await send(gw, "/remove", { headers: { "x-header-remove": "val" } });
     expect(a.echo!.headers["x-header-remove"]).toBeUndefined();
+    a = await send(gw, "/multiple", { headers: { "x-header-set-2": "set-val-2", "x-header-add-2": "add-val-2", "x-header-remove-2": "remove-val-2", "another-header": "another-header-val" } });
+    const e = a.echo!.headers;
+    expect([e["x-header-set-1"], e["x-header-set-2"], e["x-header-add-1"], values(e["x-header-add-2"]), e["x-header-add-3"], e["another-header"]]).toEqual([
+      "header-set-1", "header-set-2", "header-add-1", ["add-val-2", "header-add-2"], "header-add-3", "another-header-val",
+    ]);
+    expect([e["x-header-remove-1"] ?? "(absent)", e["x-header-remove-2"] ?? "(absent)"]).toEqual(["(absent)", "(absent)"]);
     a = await send(gw, "/case-insensitivity", { headers: { "x-header-set": "original-val-set", "x-header-add": "original-val-add", "x-header-remove": "x" } });
     expect(a.echo!.headers["x-header-set"]).toBe("header-set");
     expect(values(a.echo!.headers["x-header-add"])).toEqual(["original-val-add", "header-add"]);
@@ -66,9 +72,13 @@ describe("Gateway API HTTPRoute through the gateway", () => {
       ["/full-path-and-host", 302, "http://example.org/replacement-full"],
       ["/full-path-and-status", 301, "http://example.com/replacement-full"],
       ["/port", 302, "http://example.com:8083/port"],
+      ["/port-and-host", 302, "http://example.org:8083/port-and-host"],
+      ["/port-and-status", 301, "http://example.com:8083/port-and-status"],
       ["/port-and-host-and-status", 302, "http://example.org:8083/port-and-host-and-status"],
       ["/scheme", 302, "https://example.com/scheme"],
       ["/scheme-and-host", 302, "https://example.org/scheme-and-host"],
+      ["/scheme-and-status", 301, "https://example.com/scheme-and-status"],
+      ["/scheme-and-host-and-status", 302, "https://example.org/scheme-and-host-and-status"],
       ["/see-other", 303, "http://example.com/see-other"],
       ["/temporary", 307, "http://example.com/temporary"],
       ["/permanent", 308, "http://example.com/permanent"],
@@ -105,6 +115,11 @@ describe("Gateway API HTTPRoute through the gateway", () => {
     expect(a.echo!.host).toBe("one.example.org");
     a = await send(gw, "/two", { host: "rewrite.example" });
     expect(a.echo!.host).toBe("example.org");
+    a = await send(gw, "/rewrite-host-and-modify-headers", { host: "rewrite.example", headers: { "x-header-remove": "remove-val", "x-header-add-append": "append-val-1" } });
+    expect([a.pod, a.echo!.host, a.echo!.headers["x-header-add"], a.echo!.headers["x-header-set"], a.echo!.headers["x-header-remove"] ?? "(absent)"]).toEqual([
+      "infra-backend-v2-0", "test.example.org", "header-val-1", "set-overwrites-values", "(absent)",
+    ]);
+    expect(values(a.echo!.headers["x-header-add-append"])).toEqual(["append-val-1", "header-val-2"]);
   });
 
   test("admin /status serves the Gateway and its routes", async () => {
