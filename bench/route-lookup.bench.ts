@@ -88,7 +88,7 @@ function lookup(reqs: LookupRequest[]): void {
     const r = reqs[i]!;
     r.host = normalizeHost(r.rawHost);
     const vi = selectVirtualHost(table, r.host);
-    if (vi >= 0) sink += selectRoute(table.virtualHosts[vi]!, r);
+    if (vi >= 0) sink += selectRoute(table, vi, r);
   }
 }
 

@@ -5,7 +5,7 @@
 import type { ToWorker } from "../src/snapshot/messages.ts";
 import type { RouteTable, Snapshot } from "../src/snapshot/types.ts";
 import { applyDelta, type SnapshotDelta } from "../src/snapshot/delta.ts";
-import { reviveRegexes } from "../src/decode/regex.ts";
+import { reviveConditions, reviveRegexes } from "../src/decode/regex.ts";
 import { accessLog } from "./access-log.ts";
 import { coarseNow, options, reportError, send, setPost, startClock, workerLog } from "./context.ts";
 import { applyClusters, sweepUpstreams, upstreamGauges } from "./http/clusters.ts";
@@ -66,8 +66,9 @@ function applySnapshotDelta(d: SnapshotDelta, sentAt: number | undefined): void 
   try {
     const r = applyDelta(current, d);
     s = r.snapshot;
-    // only the virtual hosts that came with the delta have dead regexes
+    // only the virtual hosts and program conditions that came with the delta have dead regexes
     reviveRegexes([{ routeTable: { name: "", virtualHosts: r.fresh, exactHosts: new Map(), wildcardHosts: [], catchAll: -1 } as RouteTable, tls: null }]);
+    reviveConditions(r.freshConditions);
   } catch (err) {
     reportError("snapshot-delta", err);
     send({ type: "resync", workerId: options.workerId, version: current.version, reason: String(err) });

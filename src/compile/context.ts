@@ -1,5 +1,6 @@
 // What every compile step shares: options, the service registry, the
 // DestinationRule index, the clusters requested so far, and the findings.
+import type { ConditionRegistry } from "./conditions.ts";
 import type { MeshConfig } from "../decode/meshconfig.ts";
 import type { Code } from "../model/codes.ts";
 import type { Resource } from "../model/index.ts";
@@ -58,6 +59,8 @@ export interface CompileReuseHooks {
   abort(): void;
   routes(ctx: CompileContext, vs: VirtualServiceResource, scope: string, build: () => Route[]): Route[];
   pathIndex(routes: Route[], build: (routes: Route[]) => PathIndex): PathIndex;
+  /** The route program conditions of route table `table`, kept from one compile to the next. */
+  conditions(table: string): ConditionRegistry;
 }
 
 export type IngressMode = "strict" | "default" | "off";

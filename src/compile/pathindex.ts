@@ -3,7 +3,8 @@
 // wildcard suffixes longest first, catch-all). Precedence settled here, once.
 import { regexLiteralPrefix } from "../decode/regex.ts";
 import { hostHash } from "../route/lookup.ts";
-import type { HeaderMatch, PathIndex, Route, RouteMatch, RouteProgram, RouteTable, StringMatch, TrieNode, VirtualHost, WildcardHost } from "../snapshot/types.ts";
+import { ConditionRegistry } from "./conditions.ts";
+import type { PathIndex, Route, RouteMatch, RouteProgram, RouteTable, TrieNode, VirtualHost, WildcardHost } from "../snapshot/types.ts";
 
 function trieInsert(root: TrieNode, prefix: string, route: number): void {
   let node = root;
@@ -125,42 +126,6 @@ function sortTrie(n: TrieNode): void {
   for (const c of n.children.values()) sortTrie(c);
 }
 
-/** A string as `<length>:<string>`: keys built of these cannot run into each other. */
-function lp(s: string): string {
-  return `${s.length}:${s}`;
-}
-
-function stringMatchKey(m: StringMatch | null): string {
-  if (m === null) return "-";
-  if (m.kind === "regex") return "r" + lp(m.source);
-  return m.kind[0] + lp(m.value);
-}
-
-function keyedKey(list: HeaderMatch[]): string {
-  let k = `${list.length}`;
-  for (const h of list) k += lp(h.name) + stringMatchKey(h.match);
-  return k;
-}
-
-/** conditionsKey per matches list: compile reuse hands the same route objects to the next compile's program. */
-const conditionKeys = new WeakMap<RouteMatch[], string>();
-
-/** Every field the lookup tests (not the name): equal keys, equal matching. Route matches are not changed once compiled. */
-function conditionsKey(ms: RouteMatch[]): string {
-  let k = conditionKeys.get(ms);
-  if (k === undefined) conditionKeys.set(ms, (k = conditionsKeyOf(ms)));
-  return k;
-}
-
-function conditionsKeyOf(ms: RouteMatch[]): string {
-  let k = "";
-  for (const m of ms) {
-    k += `${stringMatchKey(m.uri)}|${m.ignoreUriCase}|${stringMatchKey(m.scheme)}|${stringMatchKey(m.method)}|${stringMatchKey(m.authority)}`;
-    k += `|${keyedKey(m.headers)}|${keyedKey(m.withoutHeaders)}|${keyedKey(m.queryParams)}|${m.port};`;
-  }
-  return k;
-}
-
 const U16 = 0xffff;
 
 /** Growable 16-bit code. */
@@ -199,12 +164,14 @@ class Code {
  *   hostSlots (Int32Array, open addressing, power-of-two slot count):
  *     per slot [hostHash(host)] [1 + offset of its host record; 0 = empty]
  *   conditions: the distinct `matches` lists (equal content shared), indexed
- *     by the list entries' third number.
+ *     by the list entries' third number (src/compile/conditions.ts).
  *
  * runProgram scans a virtual host's literals, skips those whose first route
  * cannot beat the best found, and tests a list's routes in ascending order;
  * a virtual host without packed literals, or whose numbers need more than 16
  * bits, has no program (programAt -1) and is looked up through its PathIndex.
+ * The program names virtual hosts and routes by index: snapshots share
+ * virtual hosts as they are (a snapshot delta does not copy them).
  */
 
 /**
@@ -212,7 +179,7 @@ class Code {
  * false, with nothing appended, when it has none (map + trie layout) or a
  * number exceeds 16 bits.
  */
-function programFor(vh: VirtualHost, conditionIndex: (ms: RouteMatch[]) => number, out: Code): boolean {
+function programFor(vh: VirtualHost, conditions: ConditionRegistry, out: Code): boolean {
   const idx = vh.pathIndex;
   const lits = idx.literals;
   if (lits.length === 0 || vh.routes.length > U16 || lits.length / 6 > U16) return false;
@@ -234,7 +201,7 @@ function programFor(vh: VirtualHost, conditionIndex: (ms: RouteMatch[]) => numbe
     for (let k = 0; k < len; k++) out.push(idx.packed.charCodeAt(from + k));
     for (const r of list) {
       const flag = idx.uriOnly[r]!;
-      const cond = flag === 1 ? 0 : conditionIndex(vh.routes[r]!.matches);
+      const cond = flag === 1 ? 0 : conditions.indexOf(vh.routes[r]!.matches);
       if (cond > U16) {
         out.length = start;
         return false;
@@ -249,21 +216,11 @@ function programFor(vh: VirtualHost, conditionIndex: (ms: RouteMatch[]) => numbe
 
 /**
  * The table's program (layout: RouteProgram) over its virtual hosts and exact
- * host map; sets each virtual host's `program`/`programAt`.
+ * host map; `conditions` is the table's registry kept from one compile to the
+ * next (compile reuse), or a new one.
  */
-export function buildRouteProgram(virtualHosts: VirtualHost[], exactHosts: Map<string, number>): RouteProgram {
-  const conditions: RouteMatch[][] = [];
-  const byKey = new Map<string, number>();
-  const conditionIndex = (ms: RouteMatch[]): number => {
-    const key = conditionsKey(ms);
-    let i = byKey.get(key);
-    if (i === undefined) {
-      i = conditions.length;
-      conditions.push(ms);
-      byKey.set(key, i);
-    }
-    return i;
-  };
+export function buildRouteProgram(virtualHosts: VirtualHost[], exactHosts: Map<string, number>, conditions = new ConditionRegistry()): RouteProgram {
+  conditions.begin();
   const hostsOf: string[][] = virtualHosts.map(() => []);
   for (const [host, i] of exactHosts) hostsOf[i]!.push(host);
   const code = new Code();
@@ -281,21 +238,11 @@ export function buildRouteProgram(virtualHosts: VirtualHost[], exactHosts: Map<s
   virtualHosts.forEach((vh, i) => {
     const hosts = hostsOf[i]!;
     // the program right behind the first host's record: one read, in sequence
-    let at = -1;
-    if (hosts.length > 0) {
-      const rec = code.length;
-      record(hosts[0]!, i, -1);
-      if (programFor(vh, conditionIndex, code)) {
-        at = rec + hosts[0]!.length + 5;
-        code.buf[at - 2] = at & U16;
-        code.buf[at - 1] = (at >>> 16) & U16;
-      }
-    } else {
-      const start = code.length;
-      if (programFor(vh, conditionIndex, code)) at = start;
-    }
-    for (let h = 1; h < hosts.length; h++) record(hosts[h]!, i, at);
-    programAt[i] = at;
+    if (hosts.length > 0) record(hosts[0]!, i, code.length + hosts[0]!.length + 5);
+    const start = code.length;
+    if (programFor(vh, conditions, code)) programAt[i] = start;
+    else if (hosts.length > 0) code.buf[start - 2] = code.buf[start - 1] = U16; // no program: -1
+    for (let h = 1; h < hosts.length; h++) record(hosts[h]!, i, programAt[i]!);
   });
   let cap = 8;
   while (cap < records.length * 2) cap *= 2;
@@ -307,16 +254,13 @@ export function buildRouteProgram(virtualHosts: VirtualHost[], exactHosts: Map<s
     hostSlots[2 * s] = hash;
     hostSlots[2 * s + 1] = offset + 1;
   }
-  const program: RouteProgram = { code: code.buf.slice(0, code.length), conditions, hostSlots, programAt };
-  virtualHosts.forEach((vh, i) => {
-    vh.program = programAt[i]! < 0 ? null : program;
-    vh.programAt = programAt[i]! < 0 ? 0 : programAt[i]!;
-  });
+  const program: RouteProgram = { code: code.buf.slice(0, code.length), conditions: [], hostSlots, programAt };
+  program.conditions = conditions.finish(program);
   return program;
 }
 
-/** Domains → exact map, `*.suffix` list (longest suffix first), `*` index; the route program. */
-export function buildRouteTable(name: string, virtualHosts: VirtualHost[]): RouteTable {
+/** Domains → exact map, `*.suffix` list (longest suffix first), `*` index; the route program (its conditions in `conditions`). */
+export function buildRouteTable(name: string, virtualHosts: VirtualHost[], conditions?: ConditionRegistry): RouteTable {
   const exactHosts = new Map<string, number>();
   const wildcardHosts: WildcardHost[] = [];
   let catchAll = -1;
@@ -328,7 +272,7 @@ export function buildRouteTable(name: string, virtualHosts: VirtualHost[]): Rout
     }
   });
   wildcardHosts.sort((a, b) => b.suffix.length - a.suffix.length || (a.suffix < b.suffix ? -1 : a.suffix > b.suffix ? 1 : 0));
-  const program = buildRouteProgram(virtualHosts, exactHosts);
+  const program = buildRouteProgram(virtualHosts, exactHosts, conditions);
   // a host record's length is 16 bits: a longer name (none is valid DNS) leaves the table to its maps
   let fits = true;
   for (const h of exactHosts.keys()) if (h.length > U16) fits = false;

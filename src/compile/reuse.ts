@@ -22,6 +22,7 @@
 import type { Resource } from "../model/index.ts";
 import type { VirtualServiceResource } from "../model/istio.ts";
 import type { PathIndex, Route } from "../snapshot/types.ts";
+import { ConditionRegistry } from "./conditions.ts";
 import type { ClusterRequest, CompileContext, CompileOptions, CompileReuseHooks } from "./context.ts";
 
 type ReportArgs = Parameters<CompileContext["report"]>;
@@ -59,6 +60,9 @@ export class CompileReuse implements CompileReuseHooks {
   private prevIndex = new Map<Route, { routes: Route[]; index: PathIndex }[]>();
   private nextIndex = new Map<Route, { routes: Route[]; index: PathIndex }[]>();
   private originals = new Set<VirtualServiceResource>();
+  /** By route table name; content-keyed, so valid whatever else changed. Dropped when a compile has no such table. */
+  private registries = new Map<string, ConditionRegistry>();
+  private registriesUsed = new Set<string>();
   stats: ReuseStats = { reused: 0, built: 0, contextSame: false };
 
   /** Called by compileSnapshot before anything is compiled. */
@@ -94,10 +98,13 @@ export class CompileReuse implements CompileReuseHooks {
     this.prevIndex = this.nextIndex;
     this.next = new Map();
     this.nextIndex = new Map();
+    for (const name of this.registries.keys()) if (!this.registriesUsed.has(name)) this.registries.delete(name);
+    this.registriesUsed = new Set();
   }
 
   /** A compile that threw: keep nothing from it. */
   abort(): void {
+    this.registriesUsed = new Set();
     this.context = "";
     this.prev = new Map();
     this.prevIndex = new Map();
@@ -121,6 +128,13 @@ export class CompileReuse implements CompileReuseHooks {
     if (m === undefined) this.next.set(vs, (m = new Map()));
     m.set(scope, rec);
     return rec.routes;
+  }
+
+  conditions(table: string): ConditionRegistry {
+    this.registriesUsed.add(table);
+    let r = this.registries.get(table);
+    if (r === undefined) this.registries.set(table, (r = new ConditionRegistry()));
+    return r;
   }
 
   /** buildPathIndex(routes), from the previous compile when the very same routes were indexed. */

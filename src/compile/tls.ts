@@ -271,9 +271,7 @@ function compileChain(
     chain.disabled = "minProtocolVersion above maxProtocolVersion";
   }
   if (terminatesHTTP(b.server)) {
-    const table = compileRouteTable(ctx, { ...group, servers: [b] }, vsByGateway, null);
-    table.name = chain.name;
-    chain.routeTable = table;
+    chain.routeTable = compileRouteTable(ctx, { ...group, servers: [b] }, vsByGateway, null, chain.name);
   } else if (chain.tcpRoutes === null) {
     // a TLS server terminated here: its bytes follow the tcp routes
     chain.tcpRoutes = compileTcpRoutes(ctx, b, chain.name, vsByGateway);

@@ -52,6 +52,7 @@ export function compileRouteTable(
   group: PortGroup,
   vsByGateway: Map<string, VirtualServiceResource[]>,
   extra: ExtraRoutes | null,
+  name = `http.${group.port}`,
 ): RouteTable {
   const port = group.port;
   const drafts = new Map<string, Draft>();
@@ -98,7 +99,7 @@ export function compileRouteTable(
       else d.routes.push(...routes);
     }
   }
-  return buildRouteTable(`http.${port}`, collapse(drafts, port, ctx.opts.reuse));
+  return buildRouteTable(name, collapse(drafts, port, ctx.opts.reuse), ctx.opts.reuse?.conditions(name));
 }
 
 /** Drafts → virtual hosts, collapsing hosts whose route lists are the same routes (Istio's collapseDuplicateRoutes). */
@@ -122,7 +123,7 @@ function collapse(drafts: Map<string, Draft>, port: number, reuse: CompileReuseH
       same.domains.push(host);
       continue;
     }
-    const vh: VirtualHost = { name: `${host}:${port}`, domains: [host], routes, pathIndex: reuse === undefined ? buildPathIndex(routes) : reuse.pathIndex(routes, buildPathIndex), program: null, programAt: 0 };
+    const vh: VirtualHost = { name: `${host}:${port}`, domains: [host], routes, pathIndex: reuse === undefined ? buildPathIndex(routes) : reuse.pathIndex(routes, buildPathIndex) };
     if (!d.requireTls) byKey.set(key, vh);
     out.push(vh);
   }

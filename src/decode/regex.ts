@@ -11,7 +11,7 @@
 // RegExp instead (regex-fast.ts has the argument); re2js decides the rest.
 import { RE2JS } from "re2js";
 import { linearJsSource } from "./regex-fast.ts";
-import type { CompiledRegex, HeaderMatch, Listener, RouteTable, StringMatch } from "../snapshot/types.ts";
+import type { CompiledRegex, HeaderMatch, Listener, RouteMatch, RouteTable, StringMatch } from "../snapshot/types.ts";
 
 export type { CompiledRegex };
 
@@ -160,20 +160,29 @@ function reviveIn(o: object, depth: number): void {
   }
 }
 
+function reviveMatches(ms: RouteMatch[]): void {
+  for (const m of ms) {
+    reviveMatch(m.uri);
+    reviveMatch(m.scheme);
+    reviveMatch(m.method);
+    reviveMatch(m.authority);
+    reviveKeyed(m.headers);
+    reviveKeyed(m.withoutHeaders);
+    reviveKeyed(m.queryParams);
+  }
+}
+
+/** The same for route program conditions that came apart from their routes (a snapshot delta's new ones). */
+export function reviveConditions(list: readonly RouteMatch[][]): void {
+  for (const ms of list) reviveMatches(ms);
+}
+
 function reviveTable(t: RouteTable | null, done: Set<RouteTable>): void {
   if (t === null || done.has(t)) return;
   done.add(t);
   for (const vh of t.virtualHosts) {
     for (const r of vh.routes) {
-      for (const m of r.matches) {
-        reviveMatch(m.uri);
-        reviveMatch(m.scheme);
-        reviveMatch(m.method);
-        reviveMatch(m.authority);
-        reviveKeyed(m.headers);
-        reviveKeyed(m.withoutHeaders);
-        reviveKeyed(m.queryParams);
-      }
+      reviveMatches(r.matches);
       for (const k in r) if (k !== "matches" && k !== "name" && k !== "source") {
         const v = (r as unknown as Record<string, unknown>)[k];
         if (v !== null && typeof v === "object") reviveIn(v, 0);
@@ -184,10 +193,9 @@ function reviveTable(t: RouteTable | null, done: Set<RouteTable>): void {
 
 /**
  * Give every regex of the snapshot's route tables its engine back after
- * postMessage: the match conditions (the route program's `conditions` are the
- * same objects), and any regex elsewhere in a route (rewrites, policies; a
- * regex kept inside a Map is not found). Run by the worker on each new
- * snapshot, so no regex is compiled while a request waits.
+ * postMessage: the match conditions, and any regex elsewhere in a route
+ * (rewrites, policies; a regex kept inside a Map is not found). Run by the
+ * worker on each new snapshot, so no regex is compiled while a request waits.
  */
 export function reviveRegexes(listeners: readonly Pick<Listener, "routeTable" | "tls">[]): void {
   const done = new Set<RouteTable>();

@@ -75,7 +75,7 @@ export function dispatch(
   // Envoy routes CONNECT only through connect_matcher routes, which Istio's gateways do not have:
   // path matchers never match it (no :path), so it is 404 NR on HTTP/1.1 and HTTP/2 alike
   if (req.method === "CONNECT") return reply(d, REPLIES.no_route);
-  const ri = selectRoute(vh, req);
+  const ri = selectRoute(table, vi, req);
   if (ri < 0) return reply(d, REPLIES.no_route);
   const route = vh.routes[ri]!;
   d.route = route;

@@ -4,15 +4,15 @@
 // (compile/pathindex.ts): the route program when it has one (the usual case),
 // else packed literals, else exact map + prefix trie. One shared precedence
 // suite runs over all three (test/unit/route-layouts.test.ts).
-import type { Route, RouteMatch, RouteProgram, TrieNode, VirtualHost } from "../snapshot/types.ts";
+import type { Route, RouteMatch, RouteProgram, RouteTable, TrieNode, VirtualHost } from "../snapshot/types.ts";
 import { matchOne, matchRest, routeMatches, type RequestView } from "./match.ts";
 
 export interface RouteLayout {
   readonly name: "program" | "packed" | "trie";
-  /** Does `vh` carry this layout? */
-  has(vh: VirtualHost): boolean;
-  /** Index of the first route of `vh` (configuration order) that accepts `req`, or -1. */
-  match(vh: VirtualHost, req: RequestView): number;
+  /** Is virtual host `vi` of `table` looked up through this layout? */
+  has(table: RouteTable, vi: number): boolean;
+  /** Index of the first route of virtual host `vi` (configuration order) that accepts `req`, or -1. */
+  match(table: RouteTable, vi: number, req: RequestView): number;
 }
 
 /**
@@ -129,28 +129,34 @@ export function matchTrie(vh: VirtualHost, req: RequestView): number {
   return firstIn(idx.always, routes, req, best, only);
 }
 
+/** Where virtual host `vi`'s part of the table's route program starts, or -1 (it has none). */
+function programAt(table: RouteTable, vi: number): number {
+  const prog = table.program;
+  return prog == null ? -1 : prog.programAt[vi]!;
+}
+
 /** The route program (RouteProgram, byte format in compile/pathindex.ts). */
 export const PROGRAM: RouteLayout = {
   name: "program",
-  has: (vh) => vh.program != null,
-  match: (vh, req) => runProgram(vh.program!, vh.programAt!, req),
+  has: (t, vi) => programAt(t, vi) >= 0,
+  match: (t, vi, req) => runProgram(t.program!, programAt(t, vi), req),
 };
 
 export const PACKED: RouteLayout = {
   name: "packed",
-  has: (vh) => vh.program == null && vh.pathIndex.literals.length > 0,
-  match: matchPacked,
+  has: (t, vi) => programAt(t, vi) < 0 && t.virtualHosts[vi]!.pathIndex.literals.length > 0,
+  match: (t, vi, req) => matchPacked(t.virtualHosts[vi]!, req),
 };
 
 export const MAP_TRIE: RouteLayout = {
   name: "trie",
-  has: (vh) => vh.program == null && vh.pathIndex.literals.length === 0,
-  match: matchTrie,
+  has: (t, vi) => programAt(t, vi) < 0 && t.virtualHosts[vi]!.pathIndex.literals.length === 0,
+  match: (t, vi, req) => matchTrie(t.virtualHosts[vi]!, req),
 };
 
 export const LAYOUTS: readonly RouteLayout[] = [PROGRAM, PACKED, MAP_TRIE];
 
-/** The layout `vh` carries (exactly one `has` it). */
-export function layoutOf(vh: VirtualHost): RouteLayout {
-  return vh.program != null ? PROGRAM : vh.pathIndex.literals.length > 0 ? PACKED : MAP_TRIE;
+/** The layout virtual host `vi` of `table` is looked up through (exactly one `has` it). */
+export function layoutOf(table: RouteTable, vi: number): RouteLayout {
+  return programAt(table, vi) >= 0 ? PROGRAM : table.virtualHosts[vi]!.pathIndex.literals.length > 0 ? PACKED : MAP_TRIE;
 }

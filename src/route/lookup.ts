@@ -1,8 +1,9 @@
 // Request → virtual host → route: the lookups the workers run per request and
 // that trace() replays. Allocation-light, no RegExp or closure built here; the
-// one piece of state is a memo of the last virtual host chosen (lastVh).
-// Route conditions are in match.ts, the route index layouts in layouts.ts.
-import type { FilterChain, RouteProgram, RouteTable, TlsListener, VirtualHost } from "../snapshot/types.ts";
+// one piece of state is a memo of where the last exact host found in a route
+// program has its program (memoProgram). Route conditions are in match.ts, the
+// route index layouts in layouts.ts.
+import type { FilterChain, RouteProgram, RouteTable, TlsListener } from "../snapshot/types.ts";
 import { matchPacked, matchTrie, runProgram } from "./layouts.ts";
 import type { RequestView } from "./match.ts";
 
@@ -47,16 +48,16 @@ export function hostHash(s: string): number {
 }
 
 /**
- * The virtual host selectVirtualHost last chose through a route program, and
- * where its program is: selectRoute on that same virtual host (the caller's
- * next step) runs it without reading the virtual host object, one memory
- * read less per request. The program is a function of the virtual host, so a
- * stale entry cannot give a wrong answer; selectRoute clears it (no old
- * snapshot kept alive by it).
+ * The program, virtual host and program offset of the last exact host
+ * programHost found: selectRoute on that virtual host (the caller's next
+ * step) takes the offset from the host record it just read instead of
+ * `programAt`, one memory read less per request. The offset is a function of
+ * the program and the virtual host, so a stale entry cannot give a wrong
+ * answer; selectRoute clears it (no old program kept alive by it).
  */
-let lastVh: VirtualHost | null = null;
-let lastProgram: RouteProgram | null = null;
-let lastAt = 0;
+let memoProgram: RouteProgram | null = null;
+let memoVi = -1;
+let memoAt = -1;
 
 /** Exact host in the program's hash, or -1. */
 function programHost(prog: RouteProgram, host: string): number {
@@ -73,26 +74,20 @@ function programHost(prog: RouteProgram, host: string): number {
     while (k < len && host.charCodeAt(k) === code[off + 1 + k]) k++;
     if (k < len) continue;
     const rec = off + 1 + len;
-    lastAt = code[rec + 2]! | (code[rec + 3]! << 16);
-    return code[rec]! | (code[rec + 1]! << 16);
+    const vi = code[rec]! | (code[rec + 1]! << 16);
+    memoProgram = prog;
+    memoVi = vi;
+    memoAt = code[rec + 2]! | (code[rec + 3]! << 16);
+    return vi;
   }
 }
 
 /** Index of the virtual host (or filter chain) serving `host` (normalised), or -1. Exact, then longest `*.suffix`, then `*`. */
 export function selectVirtualHost(table: HostIndex, host: string): number {
   const prog = table.program;
-  lastVh = null;
   if (prog != null) {
-    let vi = programHost(prog, host);
-    if (vi < 0) {
-      vi = wildcardOrCatchAll(table, host);
-      if (vi >= 0) lastAt = prog.programAt[vi]!;
-    }
-    if (vi >= 0 && lastAt >= 0) {
-      lastVh = (table as RouteTable).virtualHosts[vi]!;
-      lastProgram = prog;
-    }
-    return vi;
+    const vi = programHost(prog, host);
+    return vi >= 0 ? vi : wildcardOrCatchAll(table, host);
   }
   const exact = table.exactHosts.get(host);
   if (exact !== undefined) return exact;
@@ -109,18 +104,18 @@ function wildcardOrCatchAll(table: HostIndex, host: string): number {
 }
 
 /**
- * First route (in configuration order) that matches, or -1: the virtual
- * host's layout's match (layouts.ts), the route program run straight from the
- * memo when selectVirtualHost just chose this virtual host.
+ * First route (in configuration order) of virtual host `vi` of `table` that
+ * matches, or -1: through the table's route program when it has that virtual
+ * host's part, else its path index (layouts.ts).
  */
-export function selectRoute(vh: VirtualHost, req: RequestView): number {
-  const last = lastProgram;
-  const hit = vh === lastVh;
-  lastVh = null;
-  lastProgram = null;
-  if (hit) return runProgram(last!, lastAt, req);
-  const prog = vh.program;
-  if (prog != null) return runProgram(prog, vh.programAt!, req);
+export function selectRoute(table: RouteTable, vi: number, req: RequestView): number {
+  const prog = table.program;
+  if (prog != null) {
+    const at = prog === memoProgram && vi === memoVi ? memoAt : prog.programAt[vi]!;
+    memoProgram = null;
+    if (at >= 0) return runProgram(prog, at, req);
+  }
+  const vh = table.virtualHosts[vi]!;
   return vh.pathIndex.literals.length > 0 ? matchPacked(vh, req) : matchTrie(vh, req);
 }
 

@@ -3,30 +3,39 @@
 // seconds per worker; a one-VirtualService change touches one virtual host.
 //
 // A delta carries the new snapshot with each route table replaced by a
-// RouteTableDelta: the order of its virtual hosts (by name), the virtual hosts
-// that are new or changed (without their share of the route program), and the
-// table's indexes as the primary built them (exact hosts, wildcards, the route
-// program's typed arrays, and where each program condition lives, so the worker
-// points the program at its own route objects). Clusters, credentials and
-// security go whole (small); findings are not sent (workers do not read them).
-// A worker whose version is not the delta's base answers `resync` and gets the
-// full snapshot. test/unit/snapshot-delta.test.ts: base + delta equals the
-// full snapshot.
+// RouteTableDelta: the virtual hosts that are new or changed (and where they
+// go), the order of all of them by name only when it changed, and the table's
+// indexes as the primary built them (exact hosts and wildcards when they
+// changed, the route program's typed arrays). Virtual hosts are not written
+// to after compile, so the worker's new table holds its base table's virtual
+// host objects as they are: applying a delta costs the changed virtual hosts
+// and one array copy, not a copy of every virtual host (a worker's event loop
+// stalls for as long as the apply takes). Clusters, credentials and security
+// go whole (small); findings are not sent (workers do not read them). A worker
+// whose version is not the delta's base answers `resync` and gets the full
+// snapshot. test/unit/snapshot-delta.test.ts: base + delta equals the full
+// snapshot.
+import { conditionsKept } from "../compile/conditions.ts";
 import type { RouteMatch, RouteProgram, RouteTable, Snapshot, VirtualHost, WildcardHost } from "./types.ts";
 
 export interface RouteTableDelta {
   delta: true;
   name: string;
-  /** Virtual host names in table order; null: the same as the base table's. */
+  /** Virtual host names in table order; null: the same names in the same order as the base table's. */
   order: string[] | null;
-  /** New or changed virtual hosts (program null, programAt 0: set from `program` on arrival). */
+  /** New or changed virtual hosts. */
   changed: VirtualHost[];
+  /** When `order` is null: where each of `changed` goes in the table (the others stay the base table's). */
+  changedAt: number[];
   /** null: the same as the base table's (a change that kept every host). */
   exactHosts: Map<string, number> | null;
   wildcardHosts: WildcardHost[] | null;
   catchAll: number;
-  /** The table's program without `conditions`; `conditionAt` [vh index, route index] pairs name the route whose `matches` is each condition. */
-  program: { code: Uint16Array; hostSlots: Int32Array; programAt: Int32Array; conditionAt: Int32Array } | null;
+  /**
+   * The table's route program; of its conditions only those after the first
+   * `conditionsFrom`, which are the base program's (compile/conditions.ts).
+   */
+  program: (Omit<RouteProgram, "conditions"> & { conditionsFrom: number; conditions: RouteMatch[][] }) | null;
   hasProgram: boolean;
 }
 
@@ -66,67 +75,65 @@ export function routeTables(s: Snapshot): Map<string, RouteTable> {
 }
 
 function tableDelta(prev: RouteTable | undefined, t: RouteTable, stats: { sent: number; kept: number }): RouteTableDelta {
-  const old = new Map<string, VirtualHost>();
-  for (const vh of prev?.virtualHosts ?? []) old.set(vh.name, vh);
   const changed: VirtualHost[] = [];
-  for (const vh of t.virtualHosts) {
-    const o = old.get(vh.name);
-    if (o !== undefined && vhEqual(o, vh)) stats.kept++;
-    else {
-      changed.push({ ...vh, program: null, programAt: 0 });
-      stats.sent++;
+  const changedAt: number[] = [];
+  const vhs = t.virtualHosts;
+  const sameOrder = prev !== undefined && prev.virtualHosts.length === vhs.length && prev.virtualHosts.every((vh, i) => vh.name === vhs[i]!.name);
+  if (sameOrder) {
+    for (let i = 0; i < vhs.length; i++) {
+      if (vhEqual(prev.virtualHosts[i]!, vhs[i]!)) stats.kept++;
+      else {
+        changed.push(vhs[i]!);
+        changedAt.push(i);
+        stats.sent++;
+      }
+    }
+  } else {
+    const old = new Map<string, VirtualHost>();
+    for (const vh of prev?.virtualHosts ?? []) old.set(vh.name, vh);
+    for (const vh of vhs) {
+      const o = old.get(vh.name);
+      if (o !== undefined && vhEqual(o, vh)) stats.kept++;
+      else {
+        changed.push(vh);
+        stats.sent++;
+      }
     }
   }
   let program: RouteTableDelta["program"] = null;
   const p = t.program;
-  if (p !== undefined && p !== null) {
-    const where = new Map<RouteMatch[], number>();
-    t.virtualHosts.forEach((vh, i) => {
-      if (vh.routes.length > 65536) throw new Error(`virtual host ${vh.name} has more routes than a delta can name`);
-      vh.routes.forEach((r, j) => where.has(r.matches) || where.set(r.matches, i * 65536 + j));
-    });
-    const conditionAt = new Int32Array(p.conditions.length * 2);
-    for (let c = 0; c < p.conditions.length; c++) {
-      const at = where.get(p.conditions[c]!);
-      if (at === undefined) throw new Error(`route program condition ${c} is no route's matches`);
-      conditionAt[2 * c] = Math.floor(at / 65536);
-      conditionAt[2 * c + 1] = at % 65536;
-    }
-    program = { code: p.code, hostSlots: p.hostSlots, programAt: p.programAt, conditionAt };
+  if (p != null) {
+    const from = prev?.program == null ? 0 : conditionsKept(prev.program, p);
+    program = { code: p.code, hostSlots: p.hostSlots, programAt: p.programAt, conditionsFrom: from, conditions: p.conditions.slice(from) };
   }
-  const sameOrder = prev !== undefined && prev.virtualHosts.length === t.virtualHosts.length && prev.virtualHosts.every((vh, i) => vh.name === t.virtualHosts[i]!.name);
   return {
     delta: true,
     name: t.name,
-    order: sameOrder ? null : t.virtualHosts.map((vh) => vh.name),
+    order: sameOrder ? null : vhs.map((vh) => vh.name),
     changed,
+    changedAt,
     exactHosts: prev !== undefined && sameMap(prev.exactHosts, t.exactHosts) ? null : t.exactHosts,
     wildcardHosts: prev !== undefined && sameWildcards(prev.wildcardHosts, t.wildcardHosts) ? null : t.wildcardHosts,
     catchAll: t.catchAll,
     program,
-    hasProgram: p !== undefined,
+    hasProgram: t.program !== undefined,
   };
 }
 
 /**
  * `next` as a delta from `prev` (the snapshot the workers serve), or null when
- * a delta would not be smaller (most virtual hosts changed, or a route index
- * too large for the condition table): then the full snapshot is sent.
+ * a delta would not be smaller (most virtual hosts changed): then the full
+ * snapshot is sent.
  */
 export function makeDelta(prev: Snapshot, next: Snapshot): { delta: SnapshotDelta; sent: number; kept: number } | null {
   const before = routeTables(prev);
   const stats = { sent: 0, kept: 0 };
   const conv = (l: string, t: RouteTable | null): RouteTable | null => (t === null ? null : (tableDelta(before.get(`${l}\0${t.name}`), t, stats) as unknown as RouteTable));
-  let listeners;
-  try {
-    listeners = next.listeners.map((l) => ({
-      ...l,
-      routeTable: conv(l.name, l.routeTable),
-      tls: l.tls === null ? null : { ...l.tls, chains: l.tls.chains.map((c) => ({ ...c, routeTable: conv(l.name, c.routeTable) })) },
-    }));
-  } catch {
-    return null;
-  }
+  const listeners = next.listeners.map((l) => ({
+    ...l,
+    routeTable: conv(l.name, l.routeTable),
+    tls: l.tls === null ? null : { ...l.tls, chains: l.tls.chains.map((c) => ({ ...c, routeTable: conv(l.name, c.routeTable) })) },
+  }));
   if (stats.sent > 64 && stats.sent > stats.kept) return null;
   return { delta: { base: prev.version, snapshot: { ...next, listeners, findings: [] } }, ...stats };
 }
@@ -137,48 +144,53 @@ function isDelta(t: unknown): t is RouteTableDelta {
 
 /**
  * Rebuilds the full snapshot from `base` (what this worker serves, its regexes
- * revived) and a delta. Returns the snapshot and the virtual hosts that came
- * with the delta (their regexes still to revive).
+ * revived) and a delta; `base` is left as it was. Returns the snapshot, and the
+ * virtual hosts and program conditions that came with the delta (their regexes
+ * still to revive).
  */
-export function applyDelta(base: Snapshot, d: SnapshotDelta): { snapshot: Snapshot; fresh: VirtualHost[] } {
+export function applyDelta(base: Snapshot, d: SnapshotDelta): { snapshot: Snapshot; fresh: VirtualHost[]; freshConditions: RouteMatch[][] } {
   const before = routeTables(base);
   const fresh: VirtualHost[] = [];
+  const freshConditions: RouteMatch[][] = [];
   const rebuild = (l: string, t: RouteTable | null): RouteTable | null => {
     if (!isDelta(t)) return t;
     const baseTable = before.get(`${l}\0${t.name}`);
-    const old = new Map<string, VirtualHost>();
-    for (const vh of baseTable?.virtualHosts ?? []) old.set(vh.name, vh);
-    const incoming = new Map<string, VirtualHost>();
-    for (const vh of t.changed) incoming.set(vh.name, vh);
-    fresh.push(...t.changed);
-    const same = (what: string) => new Error(`delta keeps the ${what} of route table ${t.name} that the base snapshot lacks`);
-    if (baseTable === undefined && (t.order === null || t.exactHosts === null || t.wildcardHosts === null)) throw same("indexes");
-    const order = t.order ?? baseTable!.virtualHosts.map((vh) => vh.name);
-    const exactHosts = t.exactHosts ?? baseTable!.exactHosts;
-    const wildcardHosts = t.wildcardHosts ?? baseTable!.wildcardHosts;
-    const virtualHosts = order.map((name) => {
-      const vh = incoming.get(name) ?? old.get(name);
-      if (vh === undefined) throw new Error(`delta names virtual host ${name} that the base snapshot lacks`);
-      return { ...vh }; // a copy: the base snapshot's table keeps its own program offsets
-    });
-    const table: RouteTable = { name: t.name, virtualHosts, exactHosts, wildcardHosts, catchAll: t.catchAll };
-    if (t.hasProgram) table.program = null;
-    if (t.program !== null) {
-      const p = t.program;
-      const conditions: RouteMatch[][] = new Array(p.conditionAt.length / 2);
-      for (let c = 0; c < conditions.length; c++) conditions[c] = virtualHosts[p.conditionAt[2 * c]!]!.routes[p.conditionAt[2 * c + 1]!]!.matches;
-      const program: RouteProgram = { code: p.code, conditions, hostSlots: p.hostSlots, programAt: p.programAt };
-      table.program = program;
-      for (let i = 0; i < virtualHosts.length; i++) {
-        const vh = virtualHosts[i]!;
-        vh.program = p.programAt[i]! < 0 ? null : program;
-        vh.programAt = p.programAt[i]! < 0 ? 0 : p.programAt[i]!;
+    const lacks = (what: string) => new Error(`delta keeps the ${what} of route table ${t.name} that the base snapshot lacks`);
+    if (baseTable === undefined && (t.order === null || t.exactHosts === null || t.wildcardHosts === null)) throw lacks("indexes");
+    let virtualHosts: VirtualHost[];
+    if (t.order === null) {
+      virtualHosts = baseTable!.virtualHosts.slice();
+      for (let i = 0; i < t.changed.length; i++) {
+        const at = t.changedAt[i]!;
+        if (!(at >= 0 && at < virtualHosts.length)) throw lacks(`virtual host ${at}`);
+        virtualHosts[at] = t.changed[i]!;
       }
     } else {
-      for (const vh of virtualHosts) {
-        vh.program = null;
-        vh.programAt = 0;
-      }
+      const incoming = new Map<string, VirtualHost>();
+      for (const vh of t.changed) incoming.set(vh.name, vh);
+      const old = new Map<string, VirtualHost>();
+      for (const vh of baseTable?.virtualHosts ?? []) old.set(vh.name, vh);
+      virtualHosts = t.order.map((name) => {
+        const vh = incoming.get(name) ?? old.get(name);
+        if (vh === undefined) throw lacks(`virtual host ${name}`);
+        return vh;
+      });
+    }
+    fresh.push(...t.changed);
+    const table: RouteTable = {
+      name: t.name,
+      virtualHosts,
+      exactHosts: t.exactHosts ?? baseTable!.exactHosts,
+      wildcardHosts: t.wildcardHosts ?? baseTable!.wildcardHosts,
+      catchAll: t.catchAll,
+    };
+    if (t.hasProgram) table.program = null;
+    const p = t.program;
+    if (p !== null) {
+      const kept = baseTable?.program?.conditions ?? [];
+      if (p.conditionsFrom !== 0 && p.conditionsFrom !== kept.length) throw lacks(`first ${p.conditionsFrom} program conditions`);
+      freshConditions.push(...p.conditions);
+      table.program = { code: p.code, conditions: p.conditionsFrom === 0 ? p.conditions : kept.concat(p.conditions), hostSlots: p.hostSlots, programAt: p.programAt };
     }
     return table;
   };
@@ -188,5 +200,5 @@ export function applyDelta(base: Snapshot, d: SnapshotDelta): { snapshot: Snapsh
     routeTable: rebuild(l.name, l.routeTable),
     tls: l.tls === null ? null : { ...l.tls, chains: l.tls.chains.map((c) => ({ ...c, routeTable: rebuild(l.name, c.routeTable) })) },
   }));
-  return { snapshot: { ...s, listeners, findings: base.findings }, fresh };
+  return { snapshot: { ...s, listeners, findings: base.findings }, fresh, freshConditions };
 }

@@ -166,31 +166,29 @@ export interface VirtualHost {
   domains: string[];
   /** In first-match order. */
   routes: Route[];
-  /** Compile-time index that narrows the routes worth testing for a path. */
-  pathIndex: PathIndex;
   /**
-   * The same index flattened into the route table's shared program, which the
-   * lookup runs instead of `pathIndex` (one typed array read in sequence
-   * rather than ~8 objects per lookup); absent or null when the virtual host
-   * has no packed layout (or numbers too large for it): `pathIndex` is used.
+   * Compile-time index that narrows the routes worth testing for a path. The
+   * route table's program (RouteTable.program) holds the same index flattened,
+   * and the lookup runs that instead when it has this virtual host's part.
+   * A virtual host is not written to after compile: snapshots share it.
    */
-  program?: RouteProgram | null;
-  /** Offset of this virtual host's part in `program.code`. */
-  programAt?: number;
+  pathIndex: PathIndex;
 }
 
 /**
- * One per route table, shared by its virtual hosts (byte format written out
- * next to its writer, src/compile/pathindex.ts). `code` holds, for each
- * virtual host with a packed path index, its literals in order of their first
- * route: a count, then per literal
+ * One per route table (byte format written out next to its writer,
+ * src/compile/pathindex.ts). `code` holds the exact hosts' records and, for
+ * each virtual host with a packed path index, its literals in order of their
+ * first route: a count, then per literal
  * `[kind | 4 if its first route is uriOnly 1, length, first route, n]`, the
  * literal's UTF-16 code units, and n list entries `[route, uriOnly flag,
  * index in conditions]` (n = 0 when the first route is uriOnly 1; else the
  * literal's ascending route list). Kinds as in PathIndex.literals.
  * `conditions`: the distinct `matches` lists of the routes the program tests
  * (equal content shares one entry, so thousands of virtual hosts repeating a
- * condition test one object).
+ * condition test one object; src/compile/conditions.ts). The program names
+ * virtual hosts and routes by index and holds no reference to them, so
+ * snapshots share virtual hosts as they are.
  */
 export interface RouteProgram {
   code: Uint16Array;

@@ -6,19 +6,19 @@ import { describe, expect } from "bun:test";
 import { buildPathIndex, buildRouteProgram } from "../../src/compile/pathindex.ts";
 import { LAYOUTS, layoutOf, type RouteLayout } from "../../src/route/layouts.ts";
 import { selectVirtualHost } from "../../src/route/lookup.ts";
-import type { Snapshot, VirtualHost } from "../../src/snapshot/types.ts";
+import type { RouteTable, Snapshot } from "../../src/snapshot/types.ts";
 import { requestView, trace } from "../../src/trace.ts";
 import { routeSuite, statusOf, type Req } from "./route-precedence.cases.ts";
 
-/** A copy of `vh` carrying only `layout`'s index. */
-function inLayout(vh: VirtualHost, layout: RouteLayout): VirtualHost {
-  const copy: VirtualHost = { ...vh, pathIndex: buildPathIndex(vh.routes, layout.name === "trie" ? "trie" : "packed"), program: null, programAt: 0 };
-  if (layout.name === "program") buildRouteProgram([copy], new Map());
-  return copy;
+/** A one-virtual-host table of a copy of `vh` carrying only `layout`'s index (the program's part is the table's). */
+function inLayout(vh: RouteTable["virtualHosts"][number], layout: RouteLayout): RouteTable {
+  const copy = { ...vh, pathIndex: buildPathIndex(vh.routes, layout.name === "trie" ? "trie" : "packed") };
+  const program = layout.name === "program" ? buildRouteProgram([copy], new Map()) : null;
+  return { name: "layout", virtualHosts: [copy], exactHosts: new Map(), wildcardHosts: [], catchAll: -1, program };
 }
 
-/** Per snapshot and layout, the rebuilt virtual hosts (built once, not per request). */
-const built = new WeakMap<Snapshot, Map<string, VirtualHost[]>>();
+/** Per snapshot and layout, the rebuilt one-host tables (built once, not per request). */
+const built = new WeakMap<Snapshot, Map<string, RouteTable[]>>();
 
 function layoutLookup(layout: RouteLayout) {
   return (s: Snapshot, host: string, req: Req): number => {
@@ -28,13 +28,13 @@ function layoutLookup(layout: RouteLayout) {
     if (vi < 0) return 404;
     let byLayout = built.get(s);
     if (byLayout === undefined) built.set(s, (byLayout = new Map()));
-    let vhs = byLayout.get(layout.name);
-    if (vhs === undefined) byLayout.set(layout.name, (vhs = table.virtualHosts.map((v) => inLayout(v, layout))));
-    const vh = vhs[vi]!;
-    expect(layoutOf(vh)).toBe(layout);
-    for (const other of LAYOUTS) expect(other.has(vh)).toBe(other === layout);
-    const ri = layout.match(vh, view);
-    return ri < 0 ? 404 : statusOf(vh.routes[ri]!);
+    let tables = byLayout.get(layout.name);
+    if (tables === undefined) byLayout.set(layout.name, (tables = table.virtualHosts.map((v) => inLayout(v, layout))));
+    const t = tables[vi]!;
+    expect(layoutOf(t, 0)).toBe(layout);
+    for (const other of LAYOUTS) expect(other.has(t, 0)).toBe(other === layout);
+    const ri = layout.match(t, 0, view);
+    return ri < 0 ? 404 : statusOf(t.virtualHosts[0]!.routes[ri]!);
   };
 }
 

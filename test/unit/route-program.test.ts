@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { reviveRegexes } from "../../src/decode/regex.ts";
 import { normalizeHost, routeMatches, selectRoute, selectVirtualHost, type RequestView } from "../../src/route/lookup.ts";
-import type { Listener, RouteTable, VirtualHost } from "../../src/snapshot/types.ts";
+import type { Listener, RouteTable } from "../../src/snapshot/types.ts";
 import { compileYaml } from "./pipeline-helpers.ts";
 
 /** The snapshot as a worker has it: cloned by postMessage, regexes revived. */
@@ -29,14 +29,9 @@ function referenceNormalize(raw: string): string {
   return (end === raw.length ? raw : raw.slice(0, end)).toLowerCase();
 }
 
-/** The same table without its program: selectVirtualHost uses the maps. */
+/** The same table without its program: selectVirtualHost uses the maps, selectRoute the path indexes. */
 function withoutProgram(t: RouteTable): RouteTable {
   return { ...t, program: null };
-}
-
-/** The same virtual host without its program: selectRoute uses pathIndex. */
-function plain(vh: VirtualHost): VirtualHost {
-  return { ...vh, program: null };
 }
 
 function req(host: string, path: string, method = "GET", headers: Record<string, string> = {}, query = ""): RequestView {
@@ -130,9 +125,8 @@ describe("host lookup through the program", () => {
   );
   const t = s.listeners[0]!.routeTable!;
   const status = (vi: number, path = "/") => {
-    const vh = t.virtualHosts[vi]!;
-    const ri = selectRoute(vh, req("", path));
-    const a = vh.routes[ri]!.action;
+    const ri = selectRoute(t, vi, req("", path));
+    const a = t.virtualHosts[vi]!.routes[ri]!.action;
     return a.kind === "direct" ? a.status : -1;
   };
   test("the table has a program", () => {
@@ -160,7 +154,7 @@ describe("host lookup through the program", () => {
       for (const [path, code] of [["/", want], [`/p${want}`, 300 + want], ["/p200", want]] as const) {
         const vi = selectVirtualHost(t, h);
         expect(vi).toBe(byMaps);
-        expect(status(vi, path)).toBe(code); // selectRoute right after the selection
+        expect(status(vi, path)).toBe(code);
       }
     });
   }
@@ -182,12 +176,11 @@ describe("host lookup through the program", () => {
     for (const [host, want] of cases) {
       const vi = selectVirtualHost(c, normalizeHost(host));
       expect(vi).toBe(selectVirtualHost(t, normalizeHost(host)));
-      const vh = c.virtualHosts[vi]!;
-      const a = vh.routes[selectRoute(vh, req("", "/"))]!.action;
+      const a = c.virtualHosts[vi]!.routes[selectRoute(c, vi, req("", "/"))]!.action;
       expect(a.kind === "direct" ? a.status : -1).toBe(want);
     }
   });
-  test("selectRoute on another virtual host than the one just selected uses that one", () => {
+  test("selectRoute on another virtual host than the one just selected answers for that one", () => {
     const vb = selectVirtualHost(t, "b.example.com");
     const va = selectVirtualHost(t, "a.example.com");
     expect(status(vb)).toBe(202); // not a's program, though a was selected last
@@ -232,13 +225,11 @@ describe("route choice through the program agrees with the path index", () => {
         const host = `h${rnd(hosts)}.example.com`;
         const r = req(host, path() + (rnd(2) ? "/" : ""), rnd(3) === 0 ? "POST" : "GET", rnd(2) ? { "x-k": "1" } : {}, rnd(3) === 0 ? "q=1" : "");
         const vi = selectVirtualHost(table, host);
-        const vh = table.virtualHosts[vi]!;
-        if (vh.program) withProgram++;
-        const got = selectRoute(vh, r); // right after the selection: the program's path
-        const want = selectRoute(plain(vh), r);
+        if (table.program!.programAt[vi]! >= 0) withProgram++;
+        const got = selectRoute(table, vi, r); // the program's path
+        const want = selectRoute(withoutProgram(table), vi, r); // the path index's
         expect(got).toBe(want);
-        expect(got).toBe(vh.routes.findIndex((x) => routeMatches(x, r))); // the first that matches, linearly
-        expect(selectRoute(vh, r)).toBe(want); // again, without a selection before it
+        expect(got).toBe(table.virtualHosts[vi]!.routes.findIndex((x) => routeMatches(x, r))); // the first that matches, linearly
       }
       expect(withProgram).toBeGreaterThan(0);
     });
