@@ -83,10 +83,12 @@ describe("Gateway API retry conformance cases through the gateway", () => {
   });
 
   test("httproute-retry-with-timeouts: a try longer than backendRequest is retried; retries end at the request timeout (504)", async () => {
-    const slow = { responseCode: "500", delayRetry: "300ms" };
+    // the conformance test's backend delays are 300 ms and 100 ms; longer here so that a timer that fires
+    // late on a loaded machine cannot let a failing try's answer arrive first (the timeouts are the manifest's)
+    const slow = { responseCode: "500", delayRetry: "1000ms" };
     expect(await send("/retry/backend-request-timeout-200ms", { ...slow, succeedAfter: "2" })).toEqual([200, 3]);
     expect((await send("/retry/backend-request-timeout-200ms", { ...slow, succeedAfter: "3" }))[0]).toBe(504);
     expect(await send("/retry/request-timeout-200ms", { responseCode: "500", succeedAfter: "1" })).toEqual([200, 2]);
-    expect((await send("/retry/request-timeout-200ms", { responseCode: "500", succeedAfter: "4", delayRetry: "100ms" }))[0]).toBe(504);
+    expect((await send("/retry/request-timeout-200ms", { responseCode: "500", succeedAfter: "4", delayRetry: "250ms" }))[0]).toBe(504);
   });
 });
