@@ -135,6 +135,25 @@ describe("request framing that fails after routing: 400 and closed", () => {
   });
 });
 
+describe("a request line that cannot be one, its head not ended: 400 at once (nginx too), not 408 at the head timeout", () => {
+  test.each([
+    ["bare CRs for line ends", "GET /echo HTTP/1.1\rHost: a\r\r"],
+    ["HTTP/0.9 (no version), waiting for its answer", "GET /echo\r\n"],
+    ["a CR in the target", "GET /a\rb HTTP/1.1\r\nHost: a\r\n"],
+    ["a version not HTTP/d.d", "GET / HTTP/1.x\r\nHost: a\r\n"],
+    ["a space after the version", "GET / HTTP/1.1 \r\nHost: a\r\n"],
+  ])("%s", async (_name, head) => {
+    const r = await exchange(head, 1);
+    expect(r.statuses).toEqual([400]);
+    expect(r.closed).toBe(true);
+  });
+
+  test("a request line whose CRLF is split across writes is served", async () => {
+    const r = await exchange(["GET /echo HTTP/1.1\r", "\nHost: a\r\nConnection: close\r\n\r\n"], 1);
+    expect(r.statuses).toEqual([200]);
+  });
+});
+
 describe("targets and methods", () => {
   test("absolute-form: routed by its authority, not the Host header; the upstream gets origin-form", async () => {
     const r = await exchange("GET http://a/echo?q=1 HTTP/1.1\r\nHost: elsewhere\r\nConnection: close\r\n\r\n", 1);
