@@ -1,6 +1,6 @@
 // The request-head parser: tables of well-formed and hostile heads.
 import { describe, expect, test } from "bun:test";
-import { badMethodPrefix } from "../../workers/http/downstream.ts";
+import { badMethodPrefix, badRequestLinePrefix } from "../../workers/http/downstream.ts";
 import { findHeadBytes } from "../../workers/http/fields.ts";
 import { MAX_REQUEST_HEAD, parseRequestHead, RequestHead } from "../../workers/http/parse-request.ts";
 
@@ -169,6 +169,40 @@ describe("an incomplete head that cannot be a request", () => {
     ["A".repeat(40), true],
   ] as [string | number[], boolean][])("%p → %p", (input, bad) => {
     expect(badMethodPrefix(b(input), 0)).toBe(bad);
+  });
+});
+
+describe("an incomplete head whose request line cannot be one (past its method)", () => {
+  const b = (s: string) => Buffer.from(s, "latin1");
+  test.each([
+    ["GET", false],
+    ["GET ", false],
+    ["GET /a", false],
+    ["GET /a ", false],
+    ["GET /a HTTP/1.", false],
+    ["GET /a HTTP/1.1\r", false], // the CRLF split across reads
+    ["GET /a HTTP/1.1\r\nHost: a\r\n", false],
+    ["PRI * HTTP/2.0\r\n", false], // the HTTP/2 preface, still coming
+    ["GET / HTTP/2.0\r\nHost: a\r\n", false], // 505 once the head is whole
+    ["\r", false], // an empty line split across reads: not a method (badMethodPrefix's)
+    ["GET / HTTP/1.1\rHost: a\r\r", true], // bare CRs
+    ["GET / HTTP/1.1\nHost: a\n", true], // bare LF after the version
+    ["GET /\r\n", true], // HTTP/0.9
+    ["GET /a\rb HTTP/1.1\r\n", true],
+    ["GET /caf\u00e9 HTTP/1.1\r\n", true],
+    ["GET /a\tHTTP/1.1\r\n", true],
+    ["GET  / HTTP/1.1\r\n", true],
+    ["GET / http/1.1\r\n", true],
+    ["GET / HTTP/1.x\r\n", true],
+    ["GET / HTTP/1.1 \r\n", true],
+  ] as [string, boolean][])("%p → %p", (input, bad) => {
+    expect(badRequestLinePrefix(b(input), 0)).toBe(bad);
+  });
+
+  test("looked at from the head's start, not the buffer's", () => {
+    const buf = b("GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /\r\n");
+    expect(badRequestLinePrefix(buf, 0)).toBe(false);
+    expect(badRequestLinePrefix(buf, buf.indexOf("GET /\r\n"))).toBe(true);
   });
 });
 

@@ -10,7 +10,7 @@ import { stats } from "../stats.ts";
 import type { PortConnection, PortState } from "../port-state.ts";
 import type { DownstreamTls, ExchangeConn } from "./conn.ts";
 import { BODY_BAD, BODY_MORE } from "./body.ts";
-import { TCHAR } from "./chars.ts";
+import { CR, LF, SP, TARGET, TCHAR } from "./chars.ts";
 import { Exchange, recycleRetired } from "./exchange.ts";
 import type { H2Conn } from "./h2-conn.ts";
 import { makeH2Conn, startsWithPreface } from "./h2.ts";
@@ -59,6 +59,40 @@ export function badMethodPrefix(buf: Uint8Array, off: number): boolean {
     if (TCHAR[c] === 0) return true;
   }
   return end - off > MAX_METHOD;
+}
+
+/** Bytes of a request line badRequestLinePrefix looks at (a longer line waits for its head's end). */
+const LINE_CHECKED = 4096;
+/** A digit in VERSION_SHAPE. */
+const DIGIT = -1;
+/** `HTTP/d.d` CRLF: what follows the request-target's space. */
+const VERSION_SHAPE = [72, 84, 84, 80, 47, DIGIT, 46, DIGIT, CR, LF];
+
+/**
+ * Does the start of an incomplete head already rule out a request line past its
+ * method (that is badMethodPrefix's)? A byte no request-target holds (a CR, a
+ * control, obs-text), a second space, a version not shaped `HTTP/d.d`, a CR
+ * not followed by LF: 400 now, as nginx answers, not 408 at the request-headers
+ * timeout (`GET /` CRLF from an HTTP/0.9 client, or a head cut by bare CRs,
+ * waits for its answer and never ends with CRLFCRLF). A well-formed version
+ * other than 1.x waits: `PRI * HTTP/2.0` may be the HTTP/2 preface still coming.
+ */
+export function badRequestLinePrefix(buf: Uint8Array, off: number): boolean {
+  const n = Math.min(buf.length, off + LINE_CHECKED);
+  let p = off;
+  while (p < n && TCHAR[buf[p]!] === 1) p++;
+  if (p === off || p >= n || buf[p] !== SP) return false;
+  const st = ++p;
+  while (p < n && TARGET[buf[p]!] === 1) p++;
+  if (p >= n) return false;
+  if (p === st || buf[p] !== SP) return true;
+  p++;
+  for (let i = 0; i < VERSION_SHAPE.length && p + i < n; i++) {
+    const c = buf[p + i]!;
+    const want = VERSION_SHAPE[i]!;
+    if (want === DIGIT ? c < 48 || c > 57 : c !== want) return true;
+  }
+  return false;
 }
 
 /** Pipelined bytes buffered while an exchange runs before the client is paused. */
@@ -434,9 +468,9 @@ export class Downstream implements ExchangeConn, PortConnection {
           break;
         }
         let end = findHeadBytes(buf, off, MAX_REQUEST_HEAD);
-        // an incomplete head whose method already cannot be one: 400 now, not after a timeout
-        // (a CR alone at the end may be the first half of an empty line split across reads)
-        if (end === -1 && badMethodPrefix(buf, off) && !(buf[off] === 13 && off + 1 === buf.length)) end = -400;
+        // an incomplete head whose request line already cannot be one: 400 now, not after a
+        // timeout (a CR alone at the end may be the first half of an empty line split across reads)
+        if (end === -1 && (badMethodPrefix(buf, off) || badRequestLinePrefix(buf, off)) && !(buf[off] === 13 && off + 1 === buf.length)) end = -400;
         if (end === -1) {
           if (off > 0) this.buf = buf.subarray(off);
           this.off = 0;

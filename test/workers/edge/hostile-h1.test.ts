@@ -102,6 +102,7 @@ describe("a pipeline that turns bad", () => {
     ["good, then not HTTP, then good (never read)", G() + "BAD\r\n\r\n" + G(), [200, 400]],
     ["slow good, then bad: the 400 waits for the first answer", G("/slow") + "BAD\r\n\r\n", [200, 400]],
     ["slow good, then an oversize head", G("/slow") + G("/", "X: " + "a".repeat(70_000) + "\r\n"), [200, 431]],
+    ["slow good, then HTTP/0.9 (a head that never ends): the 400 waits for the first answer", G("/slow") + "GET /echo\r\n", [200, 400]],
     ["good, then CL and TE together", G() + "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", [200, 400]],
   ])("%s → %p, closed", async (_name, send, want) => {
     const r = await exchange(send, want.length);
@@ -132,6 +133,25 @@ describe("request framing that fails after routing: 400 and closed", () => {
     const r = await exchange(`POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${body}`, 1);
     expect(r.statuses).toEqual([400]);
     expect(r.closed).toBe(true);
+  });
+});
+
+describe("a request line that cannot be one, its head not ended: 400 at once (nginx too), not 408 at the head timeout", () => {
+  test.each([
+    ["bare CRs for line ends", "GET /echo HTTP/1.1\rHost: a\r\r"],
+    ["HTTP/0.9 (no version), waiting for its answer", "GET /echo\r\n"],
+    ["a CR in the target", "GET /a\rb HTTP/1.1\r\nHost: a\r\n"],
+    ["a version not HTTP/d.d", "GET / HTTP/1.x\r\nHost: a\r\n"],
+    ["a space after the version", "GET / HTTP/1.1 \r\nHost: a\r\n"],
+  ])("%s", async (_name, head) => {
+    const r = await exchange(head, 1);
+    expect(r.statuses).toEqual([400]);
+    expect(r.closed).toBe(true);
+  });
+
+  test("a request line whose CRLF is split across writes is served", async () => {
+    const r = await exchange(["GET /echo HTTP/1.1\r", "\nHost: a\r\nConnection: close\r\n\r\n"], 1);
+    expect(r.statuses).toEqual([200]);
   });
 });
 
