@@ -27,6 +27,7 @@ import { ResponseHead } from "./parse-response.ts";
 import { onResponseData, onResponseEnd, onResponseFields, onUpstreamGone, type H1Held, type ResponseExchange } from "./response.ts";
 import type { UpstreamConn, UpstreamUser } from "./upstream-conn.ts";
 import { securityGate } from "./security-gate.ts";
+import { forwardedProto } from "../../src/security/client-ip.ts";
 import type { EndpointPool } from "./upstream-pool.ts";
 import type { ClusterRuntime } from "./clusters.ts";
 import { pickHash } from "./upstream-pick.ts";
@@ -388,6 +389,9 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
       h.scheme = "https";
       this.sni = ds.tls.sni;
     }
+    // behind trusted proxies the client's x-forwarded-proto is the scheme (Envoy keeps it when
+    // xff_num_trusted_hops > 0): routing, httpsRedirect and the upstream's x-forwarded-proto see it
+    if ((gen.snapshot.security?.trustedProxies ?? 0) > 0) h.scheme = forwardedProto(h.header("x-forwarded-proto"), h.scheme);
     const d = dispatch(gen.snapshot, ds, h, Math.random, Math.random, (this.ownDecision ??= new Decision()));
     this.decision = d;
     const route = d.route;
