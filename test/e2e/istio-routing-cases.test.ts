@@ -139,6 +139,22 @@ spec:
     fault: {abort: {percentage: {value: 100}, httpStatus: 403}}
   - route: [${A}]`,
     ) +
+    // route_test.go: "for redirect and header manipulation", "for direct response code and header manipulation"
+    vs(
+      "redirect-and-header",
+      `  - redirect: {uri: /example.org, authority: some-authority.default.svc.cluster.local, redirectCode: 308}
+    headers: {response: {set: {Strict-Transport-Security: "max-age=31536000; includeSubDomains; preload"}}}`,
+    ) +
+    vs(
+      "direct-response-and-header",
+      `  - directResponse: {status: 200, body: {string: hello}}
+    headers: {response: {set: {Strict-Transport-Security: "max-age=31536000; includeSubDomains; preload"}}}`,
+    ) +
+    vs(
+      "header-remove",
+      `  - route: [${A}]
+    headers: {request: {remove: [x-secret]}, response: {remove: [x-backend], add: {x-added: one}}}`,
+    ) +
     // gatewayCases: "wildcard hostname" (its own Gateway for *.example.com on port 80)
     `apiVersion: networking.istio.io/v1
 kind: Gateway
@@ -330,6 +346,25 @@ describe("virtualServiceCases", () => {
     } finally {
       c.close();
     }
+  });
+
+  test("route_test.go redirect and header manipulation: the route's response headers on the redirect", async () => {
+    const r = await call("redirect-and-header.test");
+    expect([r.status, r.header("location"), r.header("strict-transport-security")]).toEqual([
+      308,
+      "http://some-authority.default.svc.cluster.local/example.org",
+      "max-age=31536000; includeSubDomains; preload",
+    ]);
+  });
+
+  test("route_test.go direct response code and header manipulation", async () => {
+    const r = await call("direct-response-and-header.test");
+    expect([r.status, r.header("strict-transport-security"), r.text.endsWith("\r\n\r\nhello")]).toEqual([200, "max-age=31536000; includeSubDomains; preload", true]);
+  });
+
+  test("headers remove on request and response, add on response", async () => {
+    const r = await call("header-remove.test", "/", { headers: { "x-secret": "s", "x-kept": "k" } });
+    expect([r.echo().headers["x-secret"], r.echo().headers["x-kept"], r.header("x-backend"), r.header("x-added")]).toEqual([undefined, "k", undefined, "one"]);
   });
 
   test("catch all route short circuit the other routes", async () => {
