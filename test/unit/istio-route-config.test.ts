@@ -219,3 +219,51 @@ describe("TestBuildHTTPRoutes", () => {
     expect(pre.status).toBe(301);
   });
 });
+
+describe("externalNameCases (routing.go) at the gateway", () => {
+  const yaml = (dest: string, extra = "") => `
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gateway, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{hosts: ["*"], port: {name: http, number: 80, protocol: HTTP}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ext, namespace: default}
+spec:
+  hosts: [b-ext-se.default.svc.cluster.local]
+  gateways: [gateway]
+  http: [{route: [{destination: ${dest}}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: b-ext-se, namespace: default}
+spec: {type: ExternalName, externalName: b.default.svc.cluster.local${extra}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: b, namespace: default}
+spec: {ports: [{name: http, port: 80, targetPort: 18080}], selector: {app: b}}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: b-1, namespace: default, labels: {kubernetes.io/service-name: b}}
+addressType: IPv4
+ports: [{name: http, port: 18080}]
+endpoints: [{addresses: [10.1.2.3]}]
+---`;
+
+  test("gateway: an ExternalName Service without ports, naming an in-mesh Service, is an alias of it", () => {
+    const s = compileYaml(yaml("{host: b-ext-se.default.svc.cluster.local, port: {number: 80}}"));
+    const r = trace(s, { port: 80, host: "b-ext-se.default.svc.cluster.local", path: "/" });
+    expect([r.status, r.cluster, r.endpoints.map((e) => `${e.address}:${e.port}`)]).toEqual([200, "outbound|80||b.default.svc.cluster.local", ["10.1.2.3:18080"]]);
+    expect(findingLines(s).filter((l) => l.startsWith("Warning"))).toEqual([]);
+  });
+
+  test("without a destination port: the alias's only port", () => {
+    const s = compileYaml(yaml("{host: b-ext-se}", `, ports: [{name: http, port: 80}]`));
+    expect(trace(s, { port: 80, host: "b-ext-se.default.svc.cluster.local", path: "/" }).cluster).toBe("outbound|80||b.default.svc.cluster.local");
+  });
+});
