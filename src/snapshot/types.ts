@@ -271,10 +271,12 @@ export interface CompiledRegex {
 }
 
 export interface HeaderMatch {
-  /** Lower-case header name (or query parameter name for queryParams). */
+  /** Lower-case header name (or query parameter name for queryParams; the claim reference as written for a claim). */
   name: string;
   /** null: presence only (`{}` in Istio) */
   match: StringMatch | null;
+  /** `@request.auth.claims…`: the path of the verified JWT's claim matched instead of a header. */
+  claim?: string[];
 }
 
 export interface RouteMatch {

@@ -7,6 +7,7 @@
 import type { IncomingHttpHeaders } from "node:http2";
 import { Decision, EMPTY_OPS } from "../../src/dispatch/decision.ts";
 import { dispatch } from "../../src/dispatch/dispatch.ts";
+import { authenticatedRequest } from "../../src/dispatch/authenticated.ts";
 import { codecReply, REPLIES, type ReplyRow, type UpstreamFailure } from "../../src/dispatch/replies.ts";
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
 import type { UpstreamOutcome } from "../../src/traffic/retry.ts";
@@ -402,6 +403,15 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     const sec = gen.snapshot.security;
     if (sec !== undefined && securityGate(this, sec, d)) return;
     this.act(d);
+  }
+
+  /** Route again after RequestAuthentication (security-gate.ts): its header changes and claims applied. */
+  redecide(set: [string, string][], remove: string[], claims: Record<string, unknown> | null): Decision {
+    const d = dispatch(this.gen!.snapshot, this.ds, authenticatedRequest(this.head, set, remove, claims), Math.random, Math.random, this.ownDecision);
+    this.decision = d;
+    this.routeName = d.route === null ? "" : d.route.name;
+    this.responseOps = d.responseHeaders;
+    return d;
   }
 
   /**
