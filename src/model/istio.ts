@@ -312,6 +312,8 @@ export interface ConnectionPoolPolicy {
   idleTimeoutMs: number;
   h2UpgradePolicy: H2UpgradePolicy;
   maxConcurrentStreams: number;
+  /** http.useClientProtocol: the upstream is spoken to in the protocol the client speaks. */
+  useClientProtocol: boolean;
 }
 
 /** OutlierDetection; null fields: not written (the defaults then apply as Istio gives them to Envoy). */

@@ -8,6 +8,8 @@
 // client address behind two trusted proxies, and a TCP route.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Server } from "bun";
+import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
 import { secretYaml } from "../../src/cli/certs.ts";
 import { startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 import { httpsGet } from "../helpers/https.ts";
@@ -40,6 +42,8 @@ const CIPHERS = [
 let app: TrafficBackend;
 let tlsApp: Server<undefined>;
 let tcpApp: { port: number; stop(closeActive?: boolean): void };
+/** h2 or HTTP/1.1 by ALPN; answers the protocol version it was spoken to in. */
+let versionApp: http2.Http2SecureServer;
 let gw: GatewayProcess;
 
 beforeAll(async () => {
@@ -50,6 +54,12 @@ beforeAll(async () => {
     tls: { cert: pki.httpbin.cert, key: pki.httpbin.key },
     fetch: (req) => Response.json({ tls: new URL(req.url).protocol, host: req.headers.get("host") }),
   });
+  versionApp = http2.createSecureServer({ cert: pki.httpbin.cert, key: pki.httpbin.key, allowHTTP1: true }, (req, res) => {
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ version: req.httpVersion }));
+  });
+  await new Promise<void>((resolve) => versionApp.listen(0, "127.0.0.1", resolve));
+  const versionPort = (versionApp.address() as AddressInfo).port;
   tcpApp = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data: (s, d) => void s.write(`tcp:${Buffer.from(d).toString()}`) } });
   const svc = (name: string, port: number, protocol: string, target: number) => `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
@@ -61,7 +71,7 @@ spec:
   endpoints: [{address: 127.0.0.1, ports: {p${port}: ${target}}}]
 ---
 `;
-  const config = `${svc("app", 80, "HTTP", app.port)}${svc("tls-app", 443, "HTTPS", tlsApp.port!)}${svc("tcp-app", 9000, "TCP", tcpApp.port)}
+  const config = `${svc("app", 80, "HTTP", app.port)}${svc("tls-app", 443, "HTTPS", tlsApp.port!)}${svc("tcp-app", 9000, "TCP", tcpApp.port)}${svc("version-app", 443, "HTTPS", versionPort)}
 apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata: {name: gateway}
@@ -97,6 +107,8 @@ spec:
     headers: {request: {add: {istio-custom-header: http-matched}}}
   - match: [{uri: {prefix: /reencrypt}}]
     route: [{destination: {host: tls-app.test, port: {number: 443}}}]
+  - match: [{uri: {prefix: /client-protocol}}]
+    route: [{destination: {host: version-app.test, port: {number: 443}}}]
   - route: [{destination: {host: app.test}}]
 ---
 apiVersion: networking.istio.io/v1
@@ -114,6 +126,15 @@ spec:
   host: tls-app.test
   trafficPolicy: {tls: {mode: SIMPLE, insecureSkipVerify: true}}
 ---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: use-client-protocol}
+spec:
+  host: version-app.test
+  trafficPolicy:
+    tls: {mode: SIMPLE, insecureSkipVerify: true}
+    connectionPool: {http: {useClientProtocol: true}}
+---
 ${secretYaml("cred", "istio-system", "tls", pki.httpbin.cert, pki.httpbin.key)}---
 ${secretYaml("cred-ca", "istio-system", "tls", pki.httpbin.cert, pki.httpbin.key, pki.ca.cert)}`;
   gw = await startGateway({
@@ -129,6 +150,7 @@ afterAll(async () => {
   app.stop();
   tlsApp.stop(true);
   tcpApp.stop(true);
+  versionApp.close();
 });
 
 async function h1(port: number, host: string, path: string, headers: Record<string, string> = {}) {
@@ -175,6 +197,32 @@ describe("gatewayCases", () => {
     const seen = JSON.parse(r.body).headers;
     expect(seen["x-forwarded-proto"]).toBe("https");
     expect(seen["istio-custom-header"]).toBe("https-matched");
+  });
+});
+
+describe("client protocol - use client with (DestinationRule useClientProtocol)", () => {
+  test("http1: the upstream is spoken to in HTTP/1.1", async () => {
+    const r = await h1(80, HOST, "/client-protocol");
+    expect([r.status, JSON.parse(r.body).version]).toEqual([200, "1.1"]);
+  });
+
+  test("http2: the upstream is spoken to in HTTP/2", async () => {
+    const c = http2.connect(`http://127.0.0.1:${gw.ports.get(80)!}`);
+    try {
+      const [status, body] = await new Promise<[number, string]>((resolve, reject) => {
+        const s = c.request({ ":path": "/client-protocol", ":authority": HOST });
+        let status = 0;
+        let body = "";
+        s.on("response", (h) => (status = Number(h[":status"])));
+        s.setEncoding("utf8");
+        s.on("data", (d: string) => (body += d));
+        s.on("end", () => resolve([status, body]));
+        s.on("error", reject);
+      });
+      expect([status, JSON.parse(body).version]).toEqual([200, "2.0"]);
+    } finally {
+      c.close();
+    }
   });
 });
 

@@ -447,8 +447,9 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     const cluster = d.cluster!;
     this.upstreamCluster = dest.cluster;
     this.destService = cluster.serviceHost;
-    // the same generation as the decision: the runtime exists and has a pool per endpoint
-    const rt = this.gen!.clusters.get(dest.cluster);
+    // the same generation as the decision: the runtime exists and has a pool per endpoint;
+    // useClientProtocol: an HTTP/2 client's request goes through the cluster's HTTP/2 twin
+    const rt = this.gen!.clusters.get(cluster.http2Clients !== undefined && this.ds.h2Stream ? cluster.http2Clients : dest.cluster);
     let pool: EndpointPool | null = null;
     if (rt !== undefined) {
       if (cluster.upstream?.hash != null) this.hashFor(cluster);
