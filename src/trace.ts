@@ -6,7 +6,7 @@
 import type { ConnFacts, DispatchRequest } from "./dispatch/decision.ts";
 import { dispatch, dispatchTcp, listenerFor, selectChain } from "./dispatch/dispatch.ts";
 import type { ReplyCode } from "./dispatch/replies.ts";
-import { matchString, matchUri, normalizeHost, queryParam, requestHeader, type RequestView } from "./route/lookup.ts";
+import { claimMatches, matchString, matchUri, normalizeHost, queryParam, requestHeader, type RequestView } from "./route/lookup.ts";
 import type { Endpoint, HeaderMatch, Route, RouteMatch, Snapshot, StringMatch, TcpRouteTable } from "./snapshot/types.ts";
 import { validAuthority } from "./route/authority.ts";
 import { normalizePath, type PathNormalization } from "./route/normalize-path.ts";
@@ -132,10 +132,18 @@ export function explainMatch(m: RouteMatch, req: RequestView): string | null {
   if (m.scheme !== null && !matchString(m.scheme, req.scheme)) return `scheme ${req.scheme} is not ${show(m.scheme)}`;
   if (m.authority !== null && !matchString(m.authority, req.authority)) return `authority ${req.authority} is not ${show(m.authority)}`;
   for (const h of m.headers) {
+    if (h.claim !== undefined) {
+      if (!claimMatches(h, req.claims)) return `claim ${h.name} does not match${req.claims ? "" : " (no verified JWT)"}`;
+      continue;
+    }
     const r = keyedReason("header", h, requestHeader(req, h.name), false);
     if (r !== null) return r;
   }
   for (const h of m.withoutHeaders) {
+    if (h.claim !== undefined) {
+      if (claimMatches(h, req.claims)) return `claim ${h.name} matches (withoutHeaders)`;
+      continue;
+    }
     const r = keyedReason("header", h, requestHeader(req, h.name), true);
     if (r !== null) return r;
   }

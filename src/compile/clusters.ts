@@ -99,8 +99,25 @@ function clusterEndpoints(ctx: CompileContext, req: ClusterRequest, subset: Subs
   return eps;
 }
 
+/** The key of a useClientProtocol cluster's HTTP/2 twin. */
+export function http2ClientsKey(name: string): string {
+  return `${name}|h2-clients`;
+}
+
 export function compileClusters(ctx: CompileContext, st: TlsCompileState): Map<string, Cluster> {
   const out = new Map<string, Cluster>();
-  for (const name of [...ctx.clusters.keys()].sort()) out.set(name, compileCluster(ctx, st, ctx.clusters.get(name)!));
+  for (const name of [...ctx.clusters.keys()].sort()) {
+    const c = compileCluster(ctx, st, ctx.clusters.get(name)!);
+    out.set(name, c);
+    const u = c.upstream;
+    if (u?.useClientProtocol === true) {
+      // HTTP/2 clients' requests: the same endpoints and policy, spoken to in HTTP/2 (ALPN h2 over TLS)
+      const key = http2ClientsKey(name);
+      c.http2Clients = key;
+      const tls = u.tls === null ? null : { ...u.tls, alpn: [...u.tls.alpn, "h2"] };
+      const { http2Clients: _own, ...same } = c;
+      out.set(key, { ...same, http2ClientsOf: name, upstream: { ...u, protocol: "HTTP2", tls } });
+    }
+  }
   return out;
 }

@@ -25,7 +25,7 @@ function stringMatchKey(m: StringMatch | null): string {
 
 function keyedKey(list: HeaderMatch[]): string {
   let k = `${list.length}`;
-  for (const h of list) k += lp(h.name) + stringMatchKey(h.match);
+  for (const h of list) k += lp(h.name) + (h.claim === undefined ? "h" : `c${h.claim.length}${h.claim.map(lp).join("")}`) + stringMatchKey(h.match);
   return k;
 }
 

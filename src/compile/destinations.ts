@@ -38,9 +38,21 @@ export function resolveDestination(
   field: string,
 ): WeightedDestination {
   const ns = origin.metadata.namespace;
-  const host = destinationHost(ctx, dest.host, ns);
-  const svc = ctx.registry.lookup(host, ns);
+  let host = destinationHost(ctx, dest.host, ns);
+  let svc = ctx.registry.lookup(host, ns);
   let port = dest.port;
+  if (svc?.aliasFor !== undefined) {
+    // An ExternalName Service naming a Service or ServiceEntry host is an alias of it, as in Istio
+    // (GetDestinationCluster): the cluster is the named host's, on the destination's port, else the
+    // alias's only port, else the listener's. One hop, as Istio's. An external name nothing here
+    // serves keeps a DNS cluster of its own (where Istio has no cluster: 503).
+    const target = ctx.registry.lookup(svc.aliasFor, ns);
+    if (target !== null) {
+      if (port === 0) port = svc.ports.length === 1 ? svc.ports[0]!.port : listenerPort;
+      host = target.host;
+      svc = target;
+    }
+  }
   if (svc === null) {
     ctx.report("Warning", Codes.DestinationNotFound, origin, `destination host ${host} is no Service or ServiceEntry: requests get 503`, `${field}.host`);
   }

@@ -18,7 +18,10 @@ export function compileStringMatch(m: StringMatchSpec, lower = false): StringMat
 }
 
 function keyed(list: KeyedMatchSpec[]): HeaderMatch[] {
-  return list.map((h) => ({ name: h.name, match: h.match === null ? null : compileStringMatch(h.match) }));
+  return list.map((h) => {
+    const match = h.match === null ? null : compileStringMatch(h.match);
+    return h.claim === undefined ? { name: h.name, match } : { name: h.name, match, claim: h.claim };
+  });
 }
 
 export function compileMatch(m: HTTPMatchRequest, port: number): RouteMatch {

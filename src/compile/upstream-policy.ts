@@ -116,7 +116,12 @@ export function compileUpstream(ctx: CompileContext, st: TlsCompileState, inp: U
 
   let protocol: UpstreamPolicy["protocol"] = "HTTP1";
   let protocolSource = "";
-  if (isHttp2Protocol(inp.portProtocol)) {
+  const clientProtocol = pool?.useClientProtocol === true;
+  if (clientProtocol) {
+    // Envoy's use_downstream_protocol, over whatever the port says: this cluster serves HTTP/1.1
+    // clients; compileClusters adds its HTTP/2 twin for HTTP/2 clients
+    protocolSource = "useClientProtocol";
+  } else if (isHttp2Protocol(inp.portProtocol)) {
     protocol = "HTTP2";
     protocolSource = `port protocol ${inp.portProtocol}`;
   } else if (pool?.h2UpgradePolicy === "UPGRADE") {
@@ -172,7 +177,8 @@ export function compileUpstream(ctx: CompileContext, st: TlsCompileState, inp: U
   }
 
   const upstream: UpstreamPolicy = { protocol, protocolSource, tls, hash, limits, outlier };
-  const isDefault = protocol === "HTTP1" && tls === null && hash === null && limits === NO_LIMITS && outlier === null;
+  if (clientProtocol) upstream.useClientProtocol = true;
+  const isDefault = protocol === "HTTP1" && tls === null && hash === null && limits === NO_LIMITS && outlier === null && !clientProtocol;
   return { lbPolicy, upstream: isDefault ? undefined : upstream };
 }
 

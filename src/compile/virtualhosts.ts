@@ -22,11 +22,18 @@ interface Draft {
   requireTls: boolean;
 }
 
-function httpsRedirect(): Route {
+/**
+ * The route of a virtual host under httpsRedirect (Envoy's require_tls ALL).
+ * `onlyHttp`: it matches only requests whose scheme is http, and the virtual
+ * host's own routes follow it: behind trusted proxies (--trusted-proxies,
+ * numTrustedProxies) the scheme is the client's x-forwarded-proto, and Envoy
+ * redirects only when that is not https (a proxy in front terminated TLS).
+ */
+function httpsRedirect(onlyHttp: boolean): Route {
   return {
     name: "https-redirect",
     source: "",
-    matches: [],
+    matches: onlyHttp ? [{ name: "", uri: null, ignoreUriCase: false, scheme: { kind: "exact", value: "http" }, method: null, authority: null, headers: [], withoutHeaders: [], queryParams: [], port: 0 }] : [],
     action: { kind: "redirect", status: 301, scheme: "https", authority: null, port: 0, uri: null },
     timeoutMs: 0,
     requestHeaders: { set: [], add: [], remove: [] },
@@ -99,17 +106,18 @@ export function compileRouteTable(
       else d.routes.push(...routes);
     }
   }
-  return buildRouteTable(name, collapse(drafts, port, ctx.opts.reuse), ctx.opts.reuse?.conditions(name));
+  const trustsForwardedProto = (ctx.opts.trustedProxies ?? ctx.opts.mesh?.numTrustedProxies ?? 0) > 0;
+  return buildRouteTable(name, collapse(drafts, port, ctx.opts.reuse, trustsForwardedProto), ctx.opts.reuse?.conditions(name));
 }
 
 /** Drafts → virtual hosts, collapsing hosts whose route lists are the same routes (Istio's collapseDuplicateRoutes). */
-function collapse(drafts: Map<string, Draft>, port: number, reuse: CompileReuseHooks | undefined): VirtualHost[] {
+function collapse(drafts: Map<string, Draft>, port: number, reuse: CompileReuseHooks | undefined, trustsForwardedProto: boolean): VirtualHost[] {
   const ids = new Map<Route, number>();
   const byKey = new Map<string, VirtualHost>();
   const out: VirtualHost[] = [];
   for (const host of [...drafts.keys()].sort()) {
     const d = drafts.get(host)!;
-    const routes = d.requireTls ? [httpsRedirect()] : sortCatchAllLast(d.routes);
+    const routes = !d.requireTls ? sortCatchAllLast(d.routes) : trustsForwardedProto ? [httpsRedirect(true), ...sortCatchAllLast(d.routes)] : [httpsRedirect(false)];
     let key = "";
     if (!d.requireTls) {
       for (const r of routes) {

@@ -90,6 +90,7 @@ function connectionPool(r: Reader, cp: Obj, path: string, into: PortTrafficPolic
     idleTimeoutMs: 0,
     h2UpgradePolicy: "DEFAULT",
     maxConcurrentStreams: 0,
+    useClientProtocol: false,
   };
   let tcpIdle = 0;
   if (tcp !== null) {
@@ -112,13 +113,14 @@ function connectionPool(r: Reader, cp: Obj, path: string, into: PortTrafficPolic
     pool.idleTimeoutMs = duration(r, http, "idleTimeout", p, false) ?? 0;
     pool.h2UpgradePolicy = oneOf(r, http, "h2UpgradePolicy", p, H2_POLICIES, "DEFAULT");
     pool.maxConcurrentStreams = int(r, http, "maxConcurrentStreams", p, 0, INT32);
+    pool.useClientProtocol = bool(r, http, "useClientProtocol", p);
   }
   if (pool.idleTimeoutMs === 0) pool.idleTimeoutMs = tcpIdle;
   into.pool = pool;
   return [
     ...others(cp, path, ["tcp", "http"]),
     ...others(tcp, join(path, "tcp"), ["connectTimeout", "maxConnections", "tcpKeepalive", "idleTimeout"]),
-    ...others(http, join(path, "http"), ["http1MaxPendingRequests", "http2MaxRequests", "maxRequestsPerConnection", "maxRetries", "idleTimeout", "h2UpgradePolicy", "maxConcurrentStreams"]),
+    ...others(http, join(path, "http"), ["http1MaxPendingRequests", "http2MaxRequests", "maxRequestsPerConnection", "maxRetries", "idleTimeout", "h2UpgradePolicy", "maxConcurrentStreams", "useClientProtocol"]),
   ];
 }
 

@@ -32,18 +32,33 @@ function stringMatchField(r: Reader, o: Obj, key: string, path: string): StringM
 }
 
 const HEADER_NAME = /^:?[-!#$%&'*+.^_`|~0-9A-Za-z]+$/;
+const CLAIM_PREFIX = "@request.auth.claims";
+
+/**
+ * Istio's jwt.ToRoutingClaim: `@request.auth.claims.a.b` or `@request.auth.claims[a][b]`
+ * (the prefix in any case) → the claim path ["a", "b"]; null for any other name.
+ */
+export function routingClaim(name: string): string[] | null {
+  if (!name.toLowerCase().startsWith(CLAIM_PREFIX)) return null;
+  const rest = name.slice(CLAIM_PREFIX.length);
+  if (rest.startsWith(".") && rest.length > 1) return rest.slice(1).split(".");
+  if (rest.startsWith("[") && rest.endsWith("]") && rest.length > 2) return rest.slice(1, -1).split("][");
+  return null;
+}
 
 /** headers / withoutHeaders / queryParams: name → StringMatch; `{}` or regex `*` → presence. */
 function keyedMatches(r: Reader, o: Obj, key: string, path: string, nullOk: boolean, isHeader: boolean): KeyedMatchSpec[] {
-  const out = objMap(r, o, key, path, (name, v, p) => {
-    if (isHeader && !HEADER_NAME.test(name)) r.fail(Codes.InvalidValue, p, `invalid header name ${JSON.stringify(name)}`);
+  const out = objMap(r, o, key, path, (name, v, p): KeyedMatchSpec => {
+    const claim = isHeader ? routingClaim(name) : null;
+    if (isHeader && claim === null && !HEADER_NAME.test(name)) r.fail(Codes.InvalidValue, p, `invalid header name ${JSON.stringify(name)}`);
+    const shown = isHeader && claim === null ? name.toLowerCase() : name;
     if (v === null) {
       if (!nullOk) r.fail(Codes.MissingField, p, "header match cannot be null");
-      return { name: isHeader ? name.toLowerCase() : name, match: null };
+      return claim === null ? { name: shown, match: null } : { name: shown, match: null, claim };
     }
     const presence = v.regex === "*";
     const match = presence ? null : decodeStringMatch(r, v, p);
-    return { name: isHeader ? name.toLowerCase() : name, match };
+    return claim === null ? { name: shown, match } : { name: shown, match, claim };
   });
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -136,7 +136,9 @@ export function dispatch(
     d.originalPath = req.query === "" ? req.path : req.path + "?" + req.query;
     d.path = req.query === "" ? p : p + "?" + req.query;
   }
-  d.authority = dest.rewriteAuthority ?? a.rewriteAuthority ?? (req.authority === "" ? dest.host : req.authority);
+  // the route's own authority (rewrite.authority, its :authority/host header) wins over a weighted
+  // destination's: Envoy applies a cluster weight's host_rewrite_literal, then the route's
+  d.authority = a.rewriteAuthority ?? dest.rewriteAuthority ?? (req.authority === "" ? dest.host : req.authority);
   return d;
 }
 

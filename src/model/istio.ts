@@ -57,6 +57,12 @@ export interface StringMatchSpec {
 export interface KeyedMatchSpec {
   name: string;
   match: StringMatchSpec | null;
+  /**
+   * A header match named `@request.auth.claims.a.b` or `@request.auth.claims[a][b]`
+   * (Istio's JWT claim routing): the claim's path, ["a", "b"]; `name` is then kept as
+   * written (claims are case-sensitive). Absent for header and query matches.
+   */
+  claim?: string[];
 }
 
 export interface HTTPMatchRequest {
@@ -306,6 +312,8 @@ export interface ConnectionPoolPolicy {
   idleTimeoutMs: number;
   h2UpgradePolicy: H2UpgradePolicy;
   maxConcurrentStreams: number;
+  /** http.useClientProtocol: the upstream is spoken to in the protocol the client speaks. */
+  useClientProtocol: boolean;
 }
 
 /** OutlierDetection; null fields: not written (the defaults then apply as Istio gives them to Envoy). */

@@ -33,6 +33,11 @@ export interface ServiceInfo {
   ports: ServicePortInfo[];
   type: ClusterType;
   exportTo: string[];
+  /**
+   * A Kubernetes Service of type ExternalName: its externalName, lower-cased
+   * (Istio treats the Service as an alias of that host). Absent otherwise.
+   */
+  aliasFor?: string;
   /** Endpoints serving one of `ports` (all, before subset filtering). */
   endpoints(port: ServicePortInfo): Endpoint[];
 }
@@ -122,6 +127,7 @@ export function buildRegistry(input: RegistryInput): Registry {
       ports: spec.ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: kubePortProtocol(p.name, p.appProtocol, p.protocol) })),
       type: spec.type === "ExternalName" ? "STRICT_DNS" : "EDS",
       exportTo: annotation === undefined ? [] : annotation.split(",").map((s) => s.trim()).filter(Boolean),
+      ...(spec.type === "ExternalName" ? { aliasFor: spec.externalName } : {}),
       endpoints(sp) {
         if (spec.type === "ExternalName") return [{ address: spec.externalName, port: sp.port, weight: 1, labels: {} }];
         const out: Endpoint[] = [];

@@ -19,6 +19,12 @@ export interface RequestView {
   scheme: string;
   /** Header value by lower-case name, repeated headers joined with "," (as Envoy matches them), or undefined. */
   header(name: string): string | undefined;
+  /**
+   * The payload of the JWT RequestAuthentication verified, once it did (the
+   * gateway then routes again, as Envoy's jwt_authn clears the route cache at
+   * gateways); absent or null before, or without a token.
+   */
+  claims?: Record<string, unknown> | null;
 }
 
 export function matchString(m: StringMatch, value: string): boolean {
@@ -80,6 +86,26 @@ export function requestHeader(req: RequestView, name: string): string | undefine
   return req.header(name);
 }
 
+/**
+ * A `@request.auth.claims…` match (Istio's metadata matcher on the jwt_authn
+ * payload): the claim at `h.claim` is a string that matches, or a list with
+ * one string element that matches; presence (`{}`, regex `*`): the claim
+ * exists. No verified token: no claim.
+ */
+export function claimMatches(h: HeaderMatch, claims: Record<string, unknown> | null | undefined): boolean {
+  let v: unknown = claims;
+  for (const k of h.claim!) {
+    if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
+    v = (v as Record<string, unknown>)[k];
+  }
+  if (v === undefined || v === null || claims === null || claims === undefined) return false;
+  if (h.match === null) return true;
+  if (typeof v === "string") return matchString(h.match, v);
+  if (!Array.isArray(v)) return false;
+  for (const e of v) if (typeof e === "string" && matchString(h.match, e)) return true;
+  return false;
+}
+
 function headerMatches(h: HeaderMatch, value: string | undefined): boolean {
   if (value === undefined) return false;
   return h.match === null || matchString(h.match, value);
@@ -105,12 +131,13 @@ export function matchRest(m: RouteMatch, req: RequestView): boolean {
   const hs = m.headers;
   for (let i = 0; i < hs.length; i++) {
     const h = hs[i]!;
-    if (!headerMatches(h, requestHeader(req, h.name))) return false;
+    if (h.claim !== undefined ? !claimMatches(h, req.claims) : !headerMatches(h, requestHeader(req, h.name))) return false;
   }
   const without = m.withoutHeaders;
   for (let i = 0; i < without.length; i++) {
     const h = without[i]!;
-    if (headerExcludes(h, requestHeader(req, h.name))) return false;
+    // a claim's withoutHeaders is the inverted metadata matcher (a missing claim is no match, so it passes)
+    if (h.claim !== undefined ? claimMatches(h, req.claims) : headerExcludes(h, requestHeader(req, h.name))) return false;
   }
   const qs = m.queryParams;
   for (let i = 0; i < qs.length; i++) {

@@ -28,6 +28,15 @@ export type SecurityOutcome =
       /** `iss/sub` of the verified JWT, or "". */
       requestPrincipal: string;
       reason: string;
+      /** The verified JWT's payload (what `@request.auth.claims` routes match), or null. */
+      claims: Record<string, unknown> | null;
+      /**
+       * RequestAuthentication's own header changes (claim and payload headers, the
+       * token dropped), which the route is chosen again with; `set`/`remove` add
+       * ext_authz's, which are not.
+       */
+      authnSet: [string, string][];
+      authnRemove: string[];
     }
   | {
       allow: false;
@@ -62,10 +71,10 @@ export function quickCheck(sec: SecurityConfig, req: SecurityRequest): SecurityO
   if (sec.providers.length > 0 && extractTokens(sec.providers, req).length > 0) return null;
   const d = authorize(sec, { ...req, claims: null });
   if (d.custom !== "") return null;
-  return decided(d, authnHeaderOps(sec.providers, NO_TOKEN), NO_TOKEN);
+  return decided(d, authnHeaderOps(sec.providers, NO_TOKEN), NO_TOKEN, null);
 }
 
-function decided(d: AuthzDecision, ops: { set: [string, string][]; remove: string[] }, authn: AuthnResult): SecurityOutcome {
+function decided(d: AuthzDecision, ops: { set: [string, string][]; remove: string[]; authnSet?: [string, string][] }, authn: AuthnResult, claims: Record<string, unknown> | null): SecurityOutcome {
   if (!d.allow) {
     const hit = d.hits.find((h) => h.action === "DENY" && !h.dryRun);
     return {
@@ -79,7 +88,7 @@ function decided(d: AuthzDecision, ops: { set: [string, string][]; remove: strin
       reason: d.reason,
     };
   }
-  return { allow: true, set: ops.set, remove: ops.remove, hits: d.hits, requestPrincipal: principalOf(authn), reason: d.reason };
+  return { allow: true, set: ops.set, remove: ops.remove, hits: d.hits, requestPrincipal: principalOf(authn), reason: d.reason, claims, authnSet: ops.authnSet ?? ops.set, authnRemove: ops.remove };
 }
 
 export async function checkSecurity(sec: SecurityConfig, req: SecurityRequest, ask: AskExtAuthz, nowS: number): Promise<SecurityOutcome> {
@@ -99,8 +108,9 @@ export async function checkSecurity(sec: SecurityConfig, req: SecurityRequest, a
   const claims = authn.kind === "ok" ? authn.jwt.payload : null;
   const input: AuthzInput = { ...req, claims, header: (n) => req.header(n) };
   const d = authorize(sec, input);
-  const ops = authnHeaderOps(sec.providers, authn);
+  const ops: { set: [string, string][]; remove: string[]; authnSet?: [string, string][] } = authnHeaderOps(sec.providers, authn);
   if (d.custom !== "") {
+    ops.authnSet = ops.set.slice();
     const p = sec.extAuthz.get(d.custom)!;
     const r = await ask(p, { method: req.method, authority: req.authority, target: req.target, headers: req.headerList() });
     if (!r.allow) {
@@ -119,5 +129,5 @@ export async function checkSecurity(sec: SecurityConfig, req: SecurityRequest, a
       ops.set.push([n, v]);
     }
   }
-  return decided(d, ops, authn);
+  return decided(d, ops, authn, claims);
 }

@@ -14,3 +14,14 @@ export function trustedClientAddress(peer: string, xff: string, trustedHops: num
   const candidate = parts[parts.length - trustedHops]!.trim();
   return isIP(candidate) !== 0 ? candidate : peer;
 }
+
+/**
+ * The request's scheme behind trusted proxies: the client's x-forwarded-proto
+ * when it says http or https (any case), else the connection's. Envoy keeps a
+ * trusted hop's x-forwarded-proto and takes `:scheme` from it when valid.
+ */
+export function forwardedProto(xfp: string | undefined, connectionScheme: string): string {
+  if (xfp === undefined) return connectionScheme;
+  const v = xfp.trim().toLowerCase();
+  return v === "http" || v === "https" ? v : connectionScheme;
+}

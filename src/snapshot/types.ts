@@ -269,10 +269,12 @@ export interface CompiledRegex {
 }
 
 export interface HeaderMatch {
-  /** Lower-case header name (or query parameter name for queryParams). */
+  /** Lower-case header name (or query parameter name for queryParams; the claim reference as written for a claim). */
   name: string;
   /** null: presence only (`{}` in Istio) */
   match: StringMatch | null;
+  /** `@request.auth.claims…`: the path of the verified JWT's claim matched instead of a header. */
+  claim?: string[];
 }
 
 export interface RouteMatch {
@@ -456,6 +458,14 @@ export interface Cluster {
   endpoints: Endpoint[];
   /** DestinationRule trafficPolicy beyond lbPolicy/connectTimeout (src/snapshot/upstream.ts); absent: none set. */
   upstream?: UpstreamPolicy;
+  /**
+   * useClientProtocol: the key in snapshot.clusters of this cluster's HTTP/2 twin,
+   * which the workers forward HTTP/2 clients' requests through (Envoy's
+   * use_downstream_protocol; one Envoy cluster, two pools per endpoint here).
+   */
+  http2Clients?: string;
+  /** The HTTP/2 twin of a useClientProtocol cluster: the name of the cluster it stands for. */
+  http2ClientsOf?: string;
 }
 
 export interface Endpoint {

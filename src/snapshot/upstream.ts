@@ -15,6 +15,12 @@ export interface UpstreamPolicy {
   limits: CircuitBreakers;
   /** outlierDetection; null: no ejection (and no panic threshold to apply). */
   outlier: OutlierPolicy | null;
+  /**
+   * connectionPool.http.useClientProtocol: this cluster (HTTP1) serves HTTP/1.1
+   * clients; HTTP/2 clients are forwarded through the cluster named in
+   * Cluster.http2Clients, the same but HTTP2. Absent: the protocol above for all.
+   */
+  useClientProtocol?: true;
 }
 
 export interface UpstreamTls {

@@ -201,7 +201,7 @@ describe("connection pool", () => {
     const s = compileYaml(GW_VS("{host: be}") + SVC() + DR("    connectionPool: {tcp: {maxConnectionDuration: 1h}, http: {useClientProtocol: true}}"));
     const lines = findingLines(s);
     expect(lines).toContain("Warning GW0407 DestinationRule/default/be: maxConnectionDuration is not applied by gangway (ignored)");
-    expect(lines).toContain("Warning GW0407 DestinationRule/default/be: useClientProtocol is not applied by gangway (ignored)");
+    expect(lines.filter((l) => l.includes("useClientProtocol"))).toEqual([]);
   });
 });
 
@@ -224,6 +224,14 @@ describe("upstream protocol", () => {
     ["[{name: grpc, port: 8000}]", "    connectionPool: {http: {h2UpgradePolicy: DO_NOT_UPGRADE}}", ["HTTP2", "port protocol GRPC"]],
   ])("Service ports %s %s", (ports, tp, want) => {
     expect(proto(ports, tp)).toEqual(want);
+  });
+  test("useClientProtocol: an HTTP/1.1 cluster (also on a grpc port) and its HTTP/2 twin for HTTP/2 clients, TLS offering h2", () => {
+    const s = compileYaml(GW_VS("{host: be}") + SVC("[{name: grpc, port: 8000}]") + DR("    tls: {mode: SIMPLE, insecureSkipVerify: true}\n    connectionPool: {http: {useClientProtocol: true}}"));
+    const base = cluster(s, "outbound|8000||be.default.svc.cluster.local");
+    const twin = cluster(s, "outbound|8000||be.default.svc.cluster.local|h2-clients");
+    expect([base.upstream?.protocol, base.upstream?.tls?.alpn, base.http2Clients]).toEqual(["HTTP1", [], "outbound|8000||be.default.svc.cluster.local|h2-clients"]);
+    expect([twin.upstream?.protocol, twin.upstream?.tls?.alpn, twin.http2ClientsOf, twin.http2Clients]).toEqual(["HTTP2", ["h2"], "outbound|8000||be.default.svc.cluster.local", undefined]);
+    expect(twin.endpoints).toEqual(base.endpoints);
   });
   test("ServiceEntry port protocol GRPC", () => {
     const s = compileYaml(

@@ -7,6 +7,7 @@
 import type { IncomingHttpHeaders } from "node:http2";
 import { Decision, EMPTY_OPS } from "../../src/dispatch/decision.ts";
 import { dispatch } from "../../src/dispatch/dispatch.ts";
+import { authenticatedRequest } from "../../src/dispatch/authenticated.ts";
 import { codecReply, REPLIES, type ReplyRow, type UpstreamFailure } from "../../src/dispatch/replies.ts";
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
 import type { UpstreamOutcome } from "../../src/traffic/retry.ts";
@@ -27,6 +28,7 @@ import { ResponseHead } from "./parse-response.ts";
 import { onResponseData, onResponseEnd, onResponseFields, onUpstreamGone, type H1Held, type ResponseExchange } from "./response.ts";
 import type { UpstreamConn, UpstreamUser } from "./upstream-conn.ts";
 import { securityGate } from "./security-gate.ts";
+import { forwardedProto } from "../../src/security/client-ip.ts";
 import type { EndpointPool } from "./upstream-pool.ts";
 import type { ClusterRuntime } from "./clusters.ts";
 import { pickHash } from "./upstream-pick.ts";
@@ -388,6 +390,9 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
       h.scheme = "https";
       this.sni = ds.tls.sni;
     }
+    // behind trusted proxies the client's x-forwarded-proto is the scheme (Envoy keeps it when
+    // xff_num_trusted_hops > 0): routing, httpsRedirect and the upstream's x-forwarded-proto see it
+    if ((gen.snapshot.security?.trustedProxies ?? 0) > 0) h.scheme = forwardedProto(h.header("x-forwarded-proto"), h.scheme);
     const d = dispatch(gen.snapshot, ds, h, Math.random, Math.random, (this.ownDecision ??= new Decision()));
     this.decision = d;
     const route = d.route;
@@ -398,6 +403,15 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     const sec = gen.snapshot.security;
     if (sec !== undefined && securityGate(this, sec, d)) return;
     this.act(d);
+  }
+
+  /** Route again after RequestAuthentication (security-gate.ts): its header changes and claims applied. */
+  redecide(set: [string, string][], remove: string[], claims: Record<string, unknown> | null): Decision {
+    const d = dispatch(this.gen!.snapshot, this.ds, authenticatedRequest(this.head, set, remove, claims), Math.random, Math.random, this.ownDecision);
+    this.decision = d;
+    this.routeName = d.route === null ? "" : d.route.name;
+    this.responseOps = d.responseHeaders;
+    return d;
   }
 
   /**
@@ -433,8 +447,9 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     const cluster = d.cluster!;
     this.upstreamCluster = dest.cluster;
     this.destService = cluster.serviceHost;
-    // the same generation as the decision: the runtime exists and has a pool per endpoint
-    const rt = this.gen!.clusters.get(dest.cluster);
+    // the same generation as the decision: the runtime exists and has a pool per endpoint;
+    // useClientProtocol: an HTTP/2 client's request goes through the cluster's HTTP/2 twin
+    const rt = this.gen!.clusters.get(cluster.http2Clients !== undefined && this.ds.h2Stream ? cluster.http2Clients : dest.cluster);
     let pool: EndpointPool | null = null;
     if (rt !== undefined) {
       if (cluster.upstream?.hash != null) this.hashFor(cluster);

@@ -14,6 +14,7 @@ import { checkExtAuthz } from "../../src/security/ext-authz.ts";
 import type { SecurityConfig } from "../../src/security/types.ts";
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
 import { reportError } from "../context.ts";
+import { authnChangesRequest } from "../../src/dispatch/authenticated.ts";
 import type { ReplyRow } from "../../src/dispatch/replies.ts";
 import type { Generation } from "./clusters.ts";
 import type { ExchangeConn } from "./conn.ts";
@@ -29,6 +30,8 @@ export interface Gated {
   readonly finished: boolean;
   clientIp: string;
   responseOps: HeaderOperations;
+  /** Route again with RequestAuthentication's header changes and verified claims; the new decision. */
+  redecide(set: [string, string][], remove: string[], claims: Record<string, unknown> | null): Decision;
   act(d: Decision): void;
   reply(row: ReplyRow, status?: number, body?: string, extra?: string, details?: string): void;
 }
@@ -99,6 +102,12 @@ function mergeOps(a: HeaderOperations, b: HeaderOperations): HeaderOperations {
 /** Act on the outcome: the decision with the security's header changes, or the denial. */
 function conclude(ex: Exchange, d: Decision, ops: HeaderOperations, out: SecurityOutcome): void {
   if (out.allow) {
+    // Istio's gateways have jwt_authn clear the route cache: the route is chosen again with what it changed
+    if (authnChangesRequest(ex.head, out.authnSet, out.authnRemove, out.claims)) {
+      const again = ex.redecide(out.authnSet, out.authnRemove, out.claims);
+      // ops carry x-envoy-external-address (set, and the client's removed): kept over the new route's
+      d = again;
+    }
     for (const s of out.set) ops.set.push(s);
     for (const r of out.remove) ops.remove.push(r);
     d.requestHeaders = mergeOps(d.requestHeaders, ops);
