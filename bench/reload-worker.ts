@@ -1,9 +1,11 @@
 // The worker's share of a reload at scale, in-process: what a worker does with the
-// delta of a one-VirtualService change to HOSTS VirtualServices: deserialize the
-// message (postMessage's structured clone: bun:jsc serialize/deserialize), rebuild
-// the snapshot from its base (applyDelta), apply the clusters (applyClusters).
-// Every millisecond here is a stall of that worker's event loop: requests in flight
-// wait, which is what shows in p99 during reloads (target 6).
+// delta of a one-VirtualService change to HOSTS VirtualServices: receive the message
+// (a real postMessage to a Worker that only notes when it arrived: "post" is the
+// primary's time in postMessage, "arrived" the time until the worker has it), rebuild
+// the snapshot from its base (applyDelta, here on a bun:jsc deserialize copy), apply
+// the clusters (applyClusters). Every millisecond a worker spends here is a stall of
+// its event loop: requests in flight wait, which is what shows in p99 during
+// reloads (target 6).
 // Usage: bun bench/reload-worker.ts [hosts=10000] [changes=5]
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,6 +25,8 @@ const run = (...args: string[]) => Bun.spawnSync([process.execPath, join(import.
 run("18580", String(hosts));
 const o = { ...defaultOptions(), configDirs: [dir], portMap: new Map([[80, 18581]]) };
 const caches = newReloadCaches();
+// answers each message with how long after its `at` it arrived
+const echo = new Worker(URL.createObjectURL(new Blob(["self.onmessage = (e) => self.postMessage(performance.timeOrigin + performance.now() - e.data.at);"], { type: "application/javascript" })));
 const ms = (n: number) => n.toFixed(1).padStart(7);
 const build = (v: number, prev?: Snapshot): Snapshot => {
   const r = loadAndBuild(o, v, prev?.credentials, caches);
@@ -40,10 +44,11 @@ try {
     const next = build(v + 1, primary);
     const d = makeDelta(primary, next);
     if (d === null) throw new Error("no delta");
-    const bytes = serialize(d.delta);
     let t = performance.now();
-    const got = deserialize(bytes) as typeof d.delta;
-    const deser = performance.now() - t;
+    echo.postMessage({ at: performance.timeOrigin + t, delta: d.delta });
+    const post = performance.now() - t;
+    const arrived = await new Promise<number>((r) => (echo.onmessage = (e) => r(e.data as number)));
+    const got = deserialize(serialize(d.delta)) as typeof d.delta;
     t = performance.now();
     const r = applyDelta(worker, got);
     const rebuild = performance.now() - t;
@@ -52,8 +57,9 @@ try {
     const clusters = performance.now() - t;
     worker = r.snapshot;
     primary = next;
-    console.log(`change #${v}: message ${(bytes.byteLength / 1024).toFixed(0).padStart(6)} KiB  deserialize ${ms(deser)}  applyDelta ${ms(rebuild)}  applyClusters ${ms(clusters)}  total ${ms(deser + rebuild + clusters)} ms  (${r.snapshot.clusters.size} clusters, ${d.sent} vhosts sent)`);
+    console.log(`change #${v}: post ${ms(post)}  arrived ${ms(arrived)}  applyDelta ${ms(rebuild)}  applyClusters ${ms(clusters)} ms  (${r.snapshot.clusters.size} clusters, ${d.sent} vhosts sent)`);
   }
 } finally {
+  echo.terminate();
   rmSync(dir, { recursive: true, force: true });
 }
