@@ -1,6 +1,6 @@
 // The request-head parser: tables of well-formed and hostile heads.
 import { describe, expect, test } from "bun:test";
-import { badMethodPrefix, badRequestLinePrefix } from "../../workers/http/downstream.ts";
+import { badMethodPrefix, badRequestLinePrefix, PREFIX_BAD, scanHeadPrefix } from "../../workers/http/downstream.ts";
 import { findHeadBytes } from "../../workers/http/fields.ts";
 import { MAX_REQUEST_HEAD, parseRequestHead, RequestHead } from "../../workers/http/parse-request.ts";
 
@@ -203,6 +203,65 @@ describe("an incomplete head whose request line cannot be one (past its method)"
     const buf = b("GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /\r\n");
     expect(badRequestLinePrefix(buf, 0)).toBe(false);
     expect(badRequestLinePrefix(buf, buf.indexOf("GET /\r\n"))).toBe(true);
+  });
+});
+
+describe("an incomplete head whose field lines cannot be a request's (scanHeadPrefix)", () => {
+  const b = (s: string) => Buffer.from(s, "latin1");
+  const R = "GET / HTTP/1.1\r\nHost: a\r\n";
+  /** Fed whole, then one byte per read (each read resuming from the state the last one left). */
+  function verdicts(input: string): [boolean, boolean] {
+    const whole = scanHeadPrefix(b(input), 0, 0) === PREFIX_BAD;
+    let state = 0;
+    for (let n = 1; n <= input.length && state !== PREFIX_BAD; n++) state = scanHeadPrefix(b(input.slice(0, n)), 0, state);
+    return [whole, state === PREFIX_BAD];
+  }
+  test.each([
+    [R, false],
+    [R + "X-A: 1", false],
+    [R + "X-A: 1\r", false], // the CRLF split across reads
+    [R + "X-A:\r\n", false],
+    [R + "X-A: a\tb \xe9\r\n", false], // HTAB and obs-text in a value
+    [R + "X-A", false],
+    [R + "\r", false], // the head's end, split across reads
+    ["GET /a HTTP/1.1\r", false],
+    ["PRI * HTTP/2.0\r\n\r", false],
+    [R + "X-A: 1\rX-B: 2\r\n", true], // a bare CR
+    ["GET / HTTP/1.1\r\nHost: a\rX: y", true],
+    [R + "X-A: 1\nX-B: 2\r\n", true], // a bare LF
+    ["GET / HTTP/1.1\nHost: a", true],
+    [R + "X\0A: 1\r\n", true],
+    [R + "X-A: 1\x002\r\n", true],
+    [R + "X-A: 1\x012\r\n", true],
+    [R + "X-A: 1\x7f2\r\n", true],
+    [R + "X\xe9: 1\r\n", true],
+    [R + "X/A: 1\r\n", true],
+    [R + "X-A : 1\r\n", true], // space before the colon
+    [R + "X-A\t: 1\r\n", true],
+    [R + "X A: 1\r\n", true],
+    [R + "XA\r\n", true], // no colon
+    [R + ": 1\r\n", true], // empty name
+    [R + "X-A: 1\r\n 2\r\n", true], // obs-fold
+    [R + "X-A: 1\r\n\t2", true],
+    ["GET / HTTP/1.1\r\n Host: a\r\n", true],
+  ] as [string, boolean][])("%p → %p (whole and byte by byte)", (input, bad) => {
+    expect(verdicts(input)).toEqual([bad, bad]);
+  });
+
+  test("resumes where it stopped: a head fed in two reads checks each byte once", () => {
+    const first = b(R + "X-A: 1");
+    const state = scanHeadPrefix(first, 0, 0);
+    expect(state >>> 2).toBe(first.length);
+    // the bytes already checked are not looked at again (a NUL planted there goes unseen)
+    const second = b(R + "X-A:\x001\r\nX-B: 2\r\n");
+    expect(scanHeadPrefix(second, 0, state)).not.toBe(PREFIX_BAD);
+    expect(scanHeadPrefix(second, 0, 0)).toBe(PREFIX_BAD);
+  });
+
+  test("looked at from the head's start, not the buffer's", () => {
+    const buf = b("GET / HTTP/1.1\r\nHost: a\r\n\r\n" + R + "X : y\r\n");
+    expect(scanHeadPrefix(buf, buf.lastIndexOf("GET"), 0)).toBe(PREFIX_BAD);
+    expect(scanHeadPrefix(buf.subarray(0, buf.lastIndexOf("GET")), 0, 0)).not.toBe(PREFIX_BAD);
   });
 });
 

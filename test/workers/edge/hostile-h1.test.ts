@@ -155,6 +155,38 @@ describe("a request line that cannot be one, its head not ended: 400 at once (ng
   });
 });
 
+describe("a field line that cannot be one, its head not ended: 400 at once (as nginx or Envoy), not 408 at the head timeout", () => {
+  const R = "GET /echo HTTP/1.1\r\nHost: a\r\n";
+  test.each([
+    ["a bare CR ending a field line", R + "X-A: 1\rX-B: 2\r\n"],
+    ["a bare CR ending the Host line", "GET /echo HTTP/1.1\r\nHost: a\rX: y\r\n"],
+    ["a bare LF ending a field line", R + "X-A: 1\nX-B: 2\r\n"],
+    ["a NUL in a name", R + "X\0A: 1\r\n"],
+    ["a NUL in a value", R + "X-A: 1\x002\r\n"],
+    ["a control in a value", R + "X-A: 1\x012\r\n"],
+    ["a space before the colon", R + "X-A : 1\r\n"],
+    ["a line without a colon", R + "just some words\r\n"],
+    ["obs-fold", R + "X-A: 1\r\n 2\r\n"],
+    ["the bad line in a later read", [R, "X-A: 1\r", "X-B: 2\r\n"]],
+  ])("%s", async (_name, head) => {
+    const r = await exchange(head, 1);
+    expect(r.statuses).toEqual([400]);
+    expect(r.closed).toBe(true);
+  });
+
+  test("slow good, then a head whose field line cannot be one: the 400 waits for the first answer", async () => {
+    const r = await exchange(G("/slow") + "GET /echo HTTP/1.1\r\nHost: a\r\nX-A : 1\r\n", 2);
+    expect(r.statuses).toEqual([200, 400]);
+    expect(r.closed).toBe(true);
+  });
+
+  test("a head whose field lines are split across writes (a CR before its LF, a name cut) is served", async () => {
+    const r = await exchange(["GET /echo HTTP/1.1\r\nHost: a\r", "\nX-A: b\r", "\nX-", "B: c\r\nConnection: close\r\n\r", "\n"], 1);
+    expect(r.statuses).toEqual([200]);
+    expect(r.text).toContain("X-B: c");
+  });
+});
+
 describe("targets and methods", () => {
   test("absolute-form: routed by its authority, not the Host header; the upstream gets origin-form", async () => {
     const r = await exchange("GET http://a/echo?q=1 HTTP/1.1\r\nHost: elsewhere\r\nConnection: close\r\n\r\n", 1);
