@@ -119,6 +119,20 @@ describe("findHeadBytes", () => {
     expect(findHeadEnd(Buffer.from("GET / HTTP/1.1\r\nX: " + "a".repeat(70_000) + "\r\n\r\n"), 0, MAX_REQUEST_HEAD)).toBe(-431);
   });
 
+  test("from: only the bytes from just before it are searched (an earlier read searched the rest), offsets stay the head's", () => {
+    const x = "a".repeat(200);
+    const head = Buffer.from("GET / HTTP/1.1\r\nX: " + x + "\r\n\r\n");
+    // the head's end split across reads, its first bytes before `from`: still found
+    for (let cut = head.length - 4; cut < head.length; cut++) expect(findHeadEnd(head, 0, MAX_REQUEST_HEAD, cut)).toBe(head.length);
+    expect(findHeadEnd(Buffer.from("xx" + head.toString("latin1")), 2, MAX_REQUEST_HEAD, 100)).toBe(head.length + 2);
+    // an end (or a bare LF) wholly before from - 3 is not looked for again
+    const planted = Buffer.from("GET / HTTP/1.1\r\n\r\nX: " + x + "\n\nY: " + x);
+    expect(findHeadEnd(planted, 0, MAX_REQUEST_HEAD)).toBe(18);
+    expect(findHeadEnd(planted, 0, MAX_REQUEST_HEAD, 30)).toBe(-400);
+    expect(findHeadEnd(planted, 0, MAX_REQUEST_HEAD, 300)).toBe(-1);
+    expect(findHeadEnd(Buffer.from("GET / HTTP/1.1\r\nX: " + "a".repeat(70_000)), 0, MAX_REQUEST_HEAD, 60_000)).toBe(-431);
+  });
+
   test("short heads (found by a byte loop) and long ones (by indexOf) agree with a search for CRLFCRLF, from any start", () => {
     // the answer as the search by strings gives it
     const want = (b: Buffer, start: number, max: number): number => {

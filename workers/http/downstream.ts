@@ -513,7 +513,8 @@ export class Downstream implements ExchangeConn, PortConnection {
           this.startH2(off === 0 ? buf : buf.subarray(off));
           break;
         }
-        let end = findHeadBytes(buf, off, MAX_REQUEST_HEAD);
+        // the bytes scanHeadPrefix checked were searched for the head's end by an earlier read
+        let end = findHeadBytes(buf, off, MAX_REQUEST_HEAD, off + (this.scan >>> 2));
         // an incomplete head whose lines already cannot be a request's: 400 now, not after a
         // timeout (a CR alone at the end may be the first half of an empty line split across reads);
         // the request line's shape is looked at until its end has come, the field lines once each
