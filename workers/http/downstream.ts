@@ -499,6 +499,13 @@ export class Downstream implements ExchangeConn, PortConnection {
         }
         const buf = this.buf;
         let off = this.off;
+        // TLS: the protocol ALPN agreed decides (Envoy's codec choice); "h2" takes the bytes as
+        // they are (not HTTP/2: the codec answers GOAWAY PROTOCOL_ERROR), "http/1.1" never sniffs
+        const alpn = (this.bits & SERVED) === 0 ? this.alpn : "";
+        if (alpn === "h2") {
+          this.startH2(off === 0 ? buf : buf.subarray(off));
+          break;
+        }
         while (off + 1 < buf.length && buf[off] === 13 && buf[off + 1] === 10) off += 2; // CRLF between requests
         if (off >= buf.length) {
           // only empty lines: the last CRLF is kept, so the head timer runs from the first
@@ -509,12 +516,19 @@ export class Downstream implements ExchangeConn, PortConnection {
           this.off = 0;
           break;
         }
-        if ((this.bits & SERVED) === 0 && startsWithPreface(buf, off)) {
-          this.startH2(off === 0 ? buf : buf.subarray(off));
-          break;
+        let end: number;
+        if (buf[off] === 80 && startsWithPreface(buf, off)) {
+          if ((this.bits & SERVED) === 0 && alpn === "") {
+            this.startH2(off === 0 ? buf : buf.subarray(off));
+            break;
+          }
+          // the HTTP/2 preface on an HTTP/1.1 connection (ALPN http/1.1, or after a request):
+          // 400 as Envoy (no method PRI) and nginx answer, not 505 for its version
+          end = -400;
+        } else {
+          // the bytes scanHeadPrefix checked were searched for the head's end by an earlier read
+          end = findHeadBytes(buf, off, MAX_REQUEST_HEAD, off + (this.scan >>> 2));
         }
-        // the bytes scanHeadPrefix checked were searched for the head's end by an earlier read
-        let end = findHeadBytes(buf, off, MAX_REQUEST_HEAD, off + (this.scan >>> 2));
         // an incomplete head whose lines already cannot be a request's: 400 now, not after a
         // timeout (a CR alone at the end may be the first half of an empty line split across reads);
         // the request line's shape is looked at until its end has come, the field lines once each
@@ -572,7 +586,13 @@ export class Downstream implements ExchangeConn, PortConnection {
     }
   }
 
-  /** The client opened with the HTTP/2 preface (h2c prior knowledge, or h2 by ALPN): hand the connection to node:http2. */
+  /** The protocol ALPN agreed on a TLS connection ("": none, or not TLS). */
+  private get alpn(): string {
+    const x = this.x;
+    return x === null || x.tls === null ? "" : x.tls.alpn;
+  }
+
+  /** The client opened with the HTTP/2 preface (h2c prior knowledge), or agreed h2 by ALPN: hand the connection to the HTTP/2 codec. */
   private startH2(first: Buffer): void {
     this.buf = null;
     this.off = 0;

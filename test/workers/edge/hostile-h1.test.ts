@@ -103,6 +103,7 @@ describe("a pipeline that turns bad", () => {
     ["slow good, then bad: the 400 waits for the first answer", G("/slow") + "BAD\r\n\r\n", [200, 400]],
     ["slow good, then an oversize head", G("/slow") + G("/", "X: " + "a".repeat(70_000) + "\r\n"), [200, 431]],
     ["slow good, then HTTP/0.9 (a head that never ends): the 400 waits for the first answer", G("/slow") + "GET /echo\r\n", [200, 400]],
+    ["good, then the HTTP/2 preface (h2c only as the first bytes): 400 as Envoy and nginx, not 505", G() + "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", [200, 400]],
     ["good, then CL and TE together", G() + "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", [200, 400]],
   ])("%s → %p, closed", async (_name, send, want) => {
     const r = await exchange(send, want.length);
