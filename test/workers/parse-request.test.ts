@@ -262,6 +262,50 @@ describe("an incomplete head whose field lines cannot be a request's (scanHeadPr
     expect(verdicts(input)).toEqual([bad, bad]);
   });
 
+  test("never refuses early a head parseRequestHead accepts: 3000 mutated heads, each fed one byte per read", () => {
+    let seed = 7;
+    const rnd = () => {
+      seed ^= seed << 13;
+      seed >>>= 0;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      seed >>>= 0;
+      return seed / 4294967296;
+    };
+    const pick = <T>(a: T[]) => a[Math.floor(rnd() * a.length)]!;
+    const seeds = [
+      "GET /a?b=c HTTP/1.1\r\nHost: a.example.com\r\nX-A: 1\r\n\r\n",
+      "POST /p HTTP/1.1\r\nHost: a.example.com\r\nContent-Length: 5\r\n\r\n",
+      "GET http://b.example.com/b/x HTTP/1.1\r\nHost: a.example.com\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n",
+      "GET /%2e%2e/b/./c HTTP/1.0\r\nHost: [::1]:80\r\nX-E:\r\nX-T: a\tb \r\n\r\n",
+    ];
+    const tokens = ["\r\n", "\n", "\r", " ", "\t", ":", "\0", "\x7f", "\xff", ",", "/", "-", "a", "X-B: 2\r\n", "HTTP/1.1"];
+    let accepted = 0;
+    for (let k = 0; k < 3000; k++) {
+      let text = pick(seeds);
+      for (let m = 1 + Math.floor(rnd() * 3); m > 0; m--) {
+        const p = Math.floor(rnd() * (text.length - 4));
+        const op = rnd();
+        if (op < 0.5) text = text.slice(0, p) + pick(tokens) + text.slice(p);
+        else if (op < 0.75) text = text.slice(0, p) + text.slice(p + 1);
+        else text = text.slice(0, p) + String.fromCharCode(Math.floor(rnd() * 256)) + text.slice(p + 1);
+      }
+      const raw = b(text);
+      const end = findHeadBytes(raw, 0, MAX_REQUEST_HEAD);
+      if (end <= 0 || parseRequestHead(raw, 0, end, new RequestHead()) !== 0) continue;
+      accepted++;
+      let state = 0;
+      for (let n = 1; n < end; n++) {
+        const part = raw.subarray(0, n);
+        if (findHeadBytes(part, 0, MAX_REQUEST_HEAD) !== -1) break;
+        if ((state & 3) === 0) expect(badMethodPrefix(part, 0) || badRequestLinePrefix(part, 0)).toBe(false);
+        state = scanHeadPrefix(part, 0, state);
+        expect(state).not.toBe(PREFIX_BAD);
+      }
+    }
+    expect(accepted).toBeGreaterThan(300);
+  });
+
   test("resumes where it stopped: a head fed in two reads checks each byte once", () => {
     const first = b(R + "X-A: 1");
     const state = scanHeadPrefix(first, 0, 0);
