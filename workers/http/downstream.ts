@@ -110,8 +110,9 @@ export const PREFIX_BAD = -1;
  * one of parseHead's: a CR not followed by LF, a bare LF, a control or a
  * separator in a name, a space or tab before the colon, a line without a
  * colon, an empty name, obs-fold (a line starting with SP or HTAB), a control
- * other than HTAB (NUL, DEL…) in a value. 400 now, as nginx and Envoy answer
- * as soon as they read such a line, not 408 at the request-headers timeout.
+ * other than HTAB (NUL, DEL…) in a value. 400 now, as nginx answers as soon
+ * as it reads such a line (Envoy's Balsa parser waits for the head's end), not
+ * 408 at the request-headers timeout.
  * Each byte is looked at once over the head's reads (a CR that ends what came
  * is looked at again with its LF), so a head sent byte by byte costs linear
  * time. The request line is only walked to its end here (badRequestLinePrefix

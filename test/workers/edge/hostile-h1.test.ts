@@ -156,7 +156,7 @@ describe("a request line that cannot be one, its head not ended: 400 at once (ng
   });
 });
 
-describe("a field line that cannot be one, its head not ended: 400 at once (as nginx or Envoy), not 408 at the head timeout", () => {
+describe("a field line that cannot be one, its head not ended: 400 at once (as nginx), not 408 at the head timeout", () => {
   const R = "GET /echo HTTP/1.1\r\nHost: a\r\n";
   test.each([
     ["a bare CR ending a field line", R + "X-A: 1\rX-B: 2\r\n"],
