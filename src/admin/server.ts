@@ -1,10 +1,10 @@
 // The admin listener (INTERFACE.md): readiness, the compiled configuration as
 // JSON, and Prometheus metrics; and the two listeners safe to publish, as Istio
 // splits them: the status port (readiness alone) and the metrics port.
-import type { Server } from "bun";
 import type { Snapshot } from "../snapshot/types.ts";
 import { snapshotToJSON } from "../snapshot/dump.ts";
 import { certsReport } from "./certs.ts";
+import { serveAdminHttp1, type AdminServer } from "./http1.ts";
 
 export interface AdminState {
   ready(): boolean;
@@ -116,17 +116,13 @@ const HANDLERS: Record<AdminRole, (req: Request, state: AdminState) => Response 
   metrics: handleMetrics,
 };
 
-export function startAdmin(host: string, port: number, state: AdminState, role: AdminRole = "admin"): Server<undefined> {
+/**
+ * The listener of one role. Not Bun.serve: it closes a connection, unanswered, when a request
+ * comes in while `/stats/prometheus` awaits the workers (two pipelined scrapes); http1.ts
+ * answers pipelined requests in order. Like Bun.listen, it does not share its port
+ * (no SO_REUSEPORT: a second gateway on the same admin port fails to start).
+ */
+export function startAdmin(host: string, port: number, state: AdminState, role: AdminRole = "admin"): AdminServer {
   const handle = HANDLERS[role];
-  return Bun.serve({
-    hostname: host,
-    port,
-    // measured: with `development: false` Bun.serve sets SO_REUSEPORT unless told not to,
-    // and a second gateway on the same admin port would share it silently
-    reusePort: false,
-    development: false,
-    idleTimeout: 30,
-    fetch: (req) => handle(req, state),
-    error: () => text("internal error\n", 500),
-  });
+  return serveAdminHttp1(host, port, (req) => handle(req, state), 30);
 }

@@ -1,6 +1,6 @@
 // The request-head parser: tables of well-formed and hostile heads.
 import { describe, expect, test } from "bun:test";
-import { badMethodPrefix, badRequestLinePrefix } from "../../workers/http/downstream.ts";
+import { badMethodPrefix, badRequestLinePrefix, PREFIX_BAD, scanHeadPrefix } from "../../workers/http/downstream.ts";
 import { findHeadBytes } from "../../workers/http/fields.ts";
 import { MAX_REQUEST_HEAD, parseRequestHead, RequestHead } from "../../workers/http/parse-request.ts";
 
@@ -119,6 +119,20 @@ describe("findHeadBytes", () => {
     expect(findHeadEnd(Buffer.from("GET / HTTP/1.1\r\nX: " + "a".repeat(70_000) + "\r\n\r\n"), 0, MAX_REQUEST_HEAD)).toBe(-431);
   });
 
+  test("from: only the bytes from just before it are searched (an earlier read searched the rest), offsets stay the head's", () => {
+    const x = "a".repeat(200);
+    const head = Buffer.from("GET / HTTP/1.1\r\nX: " + x + "\r\n\r\n");
+    // the head's end split across reads, its first bytes before `from`: still found
+    for (let cut = head.length - 4; cut < head.length; cut++) expect(findHeadEnd(head, 0, MAX_REQUEST_HEAD, cut)).toBe(head.length);
+    expect(findHeadEnd(Buffer.from("xx" + head.toString("latin1")), 2, MAX_REQUEST_HEAD, 100)).toBe(head.length + 2);
+    // an end (or a bare LF) wholly before from - 3 is not looked for again
+    const planted = Buffer.from("GET / HTTP/1.1\r\n\r\nX: " + x + "\n\nY: " + x);
+    expect(findHeadEnd(planted, 0, MAX_REQUEST_HEAD)).toBe(18);
+    expect(findHeadEnd(planted, 0, MAX_REQUEST_HEAD, 30)).toBe(-400);
+    expect(findHeadEnd(planted, 0, MAX_REQUEST_HEAD, 300)).toBe(-1);
+    expect(findHeadEnd(Buffer.from("GET / HTTP/1.1\r\nX: " + "a".repeat(70_000)), 0, MAX_REQUEST_HEAD, 60_000)).toBe(-431);
+  });
+
   test("short heads (found by a byte loop) and long ones (by indexOf) agree with a search for CRLFCRLF, from any start", () => {
     // the answer as the search by strings gives it
     const want = (b: Buffer, start: number, max: number): number => {
@@ -203,6 +217,109 @@ describe("an incomplete head whose request line cannot be one (past its method)"
     const buf = b("GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /\r\n");
     expect(badRequestLinePrefix(buf, 0)).toBe(false);
     expect(badRequestLinePrefix(buf, buf.indexOf("GET /\r\n"))).toBe(true);
+  });
+});
+
+describe("an incomplete head whose field lines cannot be a request's (scanHeadPrefix)", () => {
+  const b = (s: string) => Buffer.from(s, "latin1");
+  const R = "GET / HTTP/1.1\r\nHost: a\r\n";
+  /** Fed whole, then one byte per read (each read resuming from the state the last one left). */
+  function verdicts(input: string): [boolean, boolean] {
+    const whole = scanHeadPrefix(b(input), 0, 0) === PREFIX_BAD;
+    let state = 0;
+    for (let n = 1; n <= input.length && state !== PREFIX_BAD; n++) state = scanHeadPrefix(b(input.slice(0, n)), 0, state);
+    return [whole, state === PREFIX_BAD];
+  }
+  test.each([
+    [R, false],
+    [R + "X-A: 1", false],
+    [R + "X-A: 1\r", false], // the CRLF split across reads
+    [R + "X-A:\r\n", false],
+    [R + "X-A: a\tb \xe9\r\n", false], // HTAB and obs-text in a value
+    [R + "X-A", false],
+    [R + "\r", false], // the head's end, split across reads
+    ["GET /a HTTP/1.1\r", false],
+    ["PRI * HTTP/2.0\r\n\r", false],
+    [R + "X-A: 1\rX-B: 2\r\n", true], // a bare CR
+    ["GET / HTTP/1.1\r\nHost: a\rX: y", true],
+    [R + "X-A: 1\nX-B: 2\r\n", true], // a bare LF
+    ["GET / HTTP/1.1\nHost: a", true],
+    [R + "X\0A: 1\r\n", true],
+    [R + "X-A: 1\x002\r\n", true],
+    [R + "X-A: 1\x012\r\n", true],
+    [R + "X-A: 1\x7f2\r\n", true],
+    [R + "X\xe9: 1\r\n", true],
+    [R + "X/A: 1\r\n", true],
+    [R + "X-A : 1\r\n", true], // space before the colon
+    [R + "X-A\t: 1\r\n", true],
+    [R + "X A: 1\r\n", true],
+    [R + "XA\r\n", true], // no colon
+    [R + ": 1\r\n", true], // empty name
+    [R + "X-A: 1\r\n 2\r\n", true], // obs-fold
+    [R + "X-A: 1\r\n\t2", true],
+    ["GET / HTTP/1.1\r\n Host: a\r\n", true],
+  ] as [string, boolean][])("%p → %p (whole and byte by byte)", (input, bad) => {
+    expect(verdicts(input)).toEqual([bad, bad]);
+  });
+
+  test("never refuses early a head parseRequestHead accepts: 3000 mutated heads, each fed one byte per read", () => {
+    let seed = 7;
+    const rnd = () => {
+      seed ^= seed << 13;
+      seed >>>= 0;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      seed >>>= 0;
+      return seed / 4294967296;
+    };
+    const pick = <T>(a: T[]) => a[Math.floor(rnd() * a.length)]!;
+    const seeds = [
+      "GET /a?b=c HTTP/1.1\r\nHost: a.example.com\r\nX-A: 1\r\n\r\n",
+      "POST /p HTTP/1.1\r\nHost: a.example.com\r\nContent-Length: 5\r\n\r\n",
+      "GET http://b.example.com/b/x HTTP/1.1\r\nHost: a.example.com\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n",
+      "GET /%2e%2e/b/./c HTTP/1.0\r\nHost: [::1]:80\r\nX-E:\r\nX-T: a\tb \r\n\r\n",
+    ];
+    const tokens = ["\r\n", "\n", "\r", " ", "\t", ":", "\0", "\x7f", "\xff", ",", "/", "-", "a", "X-B: 2\r\n", "HTTP/1.1"];
+    let accepted = 0;
+    for (let k = 0; k < 3000; k++) {
+      let text = pick(seeds);
+      for (let m = 1 + Math.floor(rnd() * 3); m > 0; m--) {
+        const p = Math.floor(rnd() * (text.length - 4));
+        const op = rnd();
+        if (op < 0.5) text = text.slice(0, p) + pick(tokens) + text.slice(p);
+        else if (op < 0.75) text = text.slice(0, p) + text.slice(p + 1);
+        else text = text.slice(0, p) + String.fromCharCode(Math.floor(rnd() * 256)) + text.slice(p + 1);
+      }
+      const raw = b(text);
+      const end = findHeadBytes(raw, 0, MAX_REQUEST_HEAD);
+      if (end <= 0 || parseRequestHead(raw, 0, end, new RequestHead()) !== 0) continue;
+      accepted++;
+      let state = 0;
+      for (let n = 1; n < end; n++) {
+        const part = raw.subarray(0, n);
+        if (findHeadBytes(part, 0, MAX_REQUEST_HEAD) !== -1) break;
+        if ((state & 3) === 0) expect(badMethodPrefix(part, 0) || badRequestLinePrefix(part, 0)).toBe(false);
+        state = scanHeadPrefix(part, 0, state);
+        expect(state).not.toBe(PREFIX_BAD);
+      }
+    }
+    expect(accepted).toBeGreaterThan(300);
+  });
+
+  test("resumes where it stopped: a head fed in two reads checks each byte once", () => {
+    const first = b(R + "X-A: 1");
+    const state = scanHeadPrefix(first, 0, 0);
+    expect(state >>> 2).toBe(first.length);
+    // the bytes already checked are not looked at again (a NUL planted there goes unseen)
+    const second = b(R + "X-A:\x001\r\nX-B: 2\r\n");
+    expect(scanHeadPrefix(second, 0, state)).not.toBe(PREFIX_BAD);
+    expect(scanHeadPrefix(second, 0, 0)).toBe(PREFIX_BAD);
+  });
+
+  test("looked at from the head's start, not the buffer's", () => {
+    const buf = b("GET / HTTP/1.1\r\nHost: a\r\n\r\n" + R + "X : y\r\n");
+    expect(scanHeadPrefix(buf, buf.lastIndexOf("GET"), 0)).toBe(PREFIX_BAD);
+    expect(scanHeadPrefix(buf.subarray(0, buf.lastIndexOf("GET")), 0, 0)).not.toBe(PREFIX_BAD);
   });
 });
 

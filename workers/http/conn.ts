@@ -21,6 +21,12 @@ export interface DownstreamTls {
   verified: boolean;
   /** Over the node:tls bridge (bridge.ts: writes are kept, not copied by it); false: Bun's own TLS socket (native.ts), written like a plain one. */
   bridged: boolean;
+  /**
+   * The protocol ALPN agreed in the handshake ("h2", "http/1.1"; "": none, set once the
+   * handshake is done): it decides HTTP/2 or HTTP/1.1, as Envoy's codec choice does; only a
+   * connection that agreed none is told by its first bytes (the HTTP/2 preface or not).
+   */
+  alpn: string;
 }
 
 /** Takes the client's bytes once an upgrade (WebSocket) tunnel is up. */

@@ -10,7 +10,7 @@ import { stats } from "../stats.ts";
 import type { PortConnection, PortState } from "../port-state.ts";
 import type { DownstreamTls, ExchangeConn } from "./conn.ts";
 import { BODY_BAD, BODY_MORE } from "./body.ts";
-import { CR, LF, SP, TARGET, TCHAR } from "./chars.ts";
+import { COLON, CR, FIELD, LF, SP, TARGET, TCHAR } from "./chars.ts";
 import { Exchange, recycleRetired } from "./exchange.ts";
 import type { H2Conn } from "./h2-conn.ts";
 import { makeH2Conn, startsWithPreface } from "./h2.ts";
@@ -95,6 +95,51 @@ export function badRequestLinePrefix(buf: Uint8Array, off: number): boolean {
   return false;
 }
 
+/** scanHeadPrefix's phases (the low two bits of its state): in the request line, at a field line's start, in a name, in a value. */
+const IN_LINE = 0;
+const AT_FIELD = 1;
+const IN_NAME = 2;
+const IN_VALUE = 3;
+/** scanHeadPrefix: the lines seen already rule the head out. */
+export const PREFIX_BAD = -1;
+
+/**
+ * The field lines of an incomplete head, checked as they come: returns the
+ * state to resume from (`(bytes checked from the head's start) * 4 + phase`;
+ * 0 for a head not looked at yet), or PREFIX_BAD when a line already cannot be
+ * one of parseHead's: a CR not followed by LF, a bare LF, a control or a
+ * separator in a name, a space or tab before the colon, a line without a
+ * colon, an empty name, obs-fold (a line starting with SP or HTAB), a control
+ * other than HTAB (NUL, DEL…) in a value. 400 now, as nginx answers as soon
+ * as it reads such a line (Envoy's Balsa parser waits for the head's end), not
+ * 408 at the request-headers timeout.
+ * Each byte is looked at once over the head's reads (a CR that ends what came
+ * is looked at again with its LF), so a head sent byte by byte costs linear
+ * time. The request line is only walked to its end here (badRequestLinePrefix
+ * checks its shape).
+ */
+export function scanHeadPrefix(buf: Uint8Array, head: number, state: number): number {
+  const n = buf.length;
+  let phase = state & 3;
+  let p = head + (state >>> 2);
+  for (; p < n; p++) {
+    const c = buf[p]!;
+    if (c === CR) {
+      if (p + 1 >= n) break; // its LF may be in the next read
+      if (buf[p + 1] !== LF || phase === IN_NAME) return PREFIX_BAD;
+      p++;
+      phase = AT_FIELD;
+    } else if (phase === IN_VALUE) {
+      if (FIELD[c] === 0) return PREFIX_BAD;
+    } else if (phase === IN_LINE) {
+      if (c === LF) return PREFIX_BAD;
+    } else if (TCHAR[c] === 1) phase = IN_NAME;
+    else if (c === COLON && phase === IN_NAME) phase = IN_VALUE;
+    else return PREFIX_BAD;
+  }
+  return (p - head) * 4 + phase;
+}
+
 /** Pipelined bytes buffered while an exchange runs before the client is paused. */
 const PIPELINE_LIMIT = 1 << 20;
 /** First size of the buffer joined reads are copied into. */
@@ -152,6 +197,8 @@ export class Downstream implements ExchangeConn, PortConnection {
   lastActive = coarseNow;
   /** Coarse time the first byte of the request head being read arrived (--request-headers-timeout). */
   headStart = coarseNow;
+  /** How far the incomplete head being read has been checked (scanHeadPrefix's state; 0: not yet). */
+  private scan = 0;
   /** PortState.conns links. */
   prevConn: PortConnection | null = null;
   nextConn: PortConnection | null = null;
@@ -453,6 +500,13 @@ export class Downstream implements ExchangeConn, PortConnection {
         }
         const buf = this.buf;
         let off = this.off;
+        // TLS: the protocol ALPN agreed decides (Envoy's codec choice); "h2" takes the bytes as
+        // they are (not HTTP/2: the codec answers GOAWAY PROTOCOL_ERROR), "http/1.1" never sniffs
+        const alpn = (this.bits & SERVED) === 0 ? this.alpn : "";
+        if (alpn === "h2") {
+          this.startH2(off === 0 ? buf : buf.subarray(off));
+          break;
+        }
         while (off + 1 < buf.length && buf[off] === 13 && buf[off + 1] === 10) off += 2; // CRLF between requests
         if (off >= buf.length) {
           // only empty lines: the last CRLF is kept, so the head timer runs from the first
@@ -463,19 +517,33 @@ export class Downstream implements ExchangeConn, PortConnection {
           this.off = 0;
           break;
         }
-        if ((this.bits & SERVED) === 0 && startsWithPreface(buf, off)) {
-          this.startH2(off === 0 ? buf : buf.subarray(off));
-          break;
+        let end: number;
+        if (buf[off] === 80 && startsWithPreface(buf, off)) {
+          if ((this.bits & SERVED) === 0 && alpn === "") {
+            this.startH2(off === 0 ? buf : buf.subarray(off));
+            break;
+          }
+          // the HTTP/2 preface on an HTTP/1.1 connection (ALPN http/1.1, or after a request):
+          // 400 as Envoy (no method PRI) and nginx answer, not 505 for its version
+          end = -400;
+        } else {
+          // the bytes scanHeadPrefix checked were searched for the head's end by an earlier read
+          end = findHeadBytes(buf, off, MAX_REQUEST_HEAD, off + (this.scan >>> 2));
         }
-        let end = findHeadBytes(buf, off, MAX_REQUEST_HEAD);
-        // an incomplete head whose request line already cannot be one: 400 now, not after a
-        // timeout (a CR alone at the end may be the first half of an empty line split across reads)
-        if (end === -1 && (badMethodPrefix(buf, off) || badRequestLinePrefix(buf, off)) && !(buf[off] === 13 && off + 1 === buf.length)) end = -400;
+        // an incomplete head whose lines already cannot be a request's: 400 now, not after a
+        // timeout (a CR alone at the end may be the first half of an empty line split across reads);
+        // the request line's shape is looked at until its end has come, the field lines once each
+        if (end === -1 && !(buf[off] === 13 && off + 1 === buf.length)) {
+          const scan = this.scan;
+          if ((scan & 3) === 0 && (badMethodPrefix(buf, off) || badRequestLinePrefix(buf, off))) end = -400;
+          else if ((this.scan = scanHeadPrefix(buf, off, scan)) === PREFIX_BAD) end = -400;
+        }
         if (end === -1) {
           if (off > 0) this.buf = buf.subarray(off);
           this.off = 0;
           break;
         }
+        this.scan = 0;
         this.bits |= SERVED;
         const h = Exchange.head();
         const status = end >= 0 ? parseHead(buf, off, end, h) : -end;
@@ -519,7 +587,13 @@ export class Downstream implements ExchangeConn, PortConnection {
     }
   }
 
-  /** The client opened with the HTTP/2 preface (h2c prior knowledge, or h2 by ALPN): hand the connection to node:http2. */
+  /** The protocol ALPN agreed on a TLS connection ("": none, or not TLS). */
+  private get alpn(): string {
+    const x = this.x;
+    return x === null || x.tls === null ? "" : x.tls.alpn;
+  }
+
+  /** The client opened with the HTTP/2 preface (h2c prior knowledge), or agreed h2 by ALPN: hand the connection to the HTTP/2 codec. */
   private startH2(first: Buffer): void {
     this.buf = null;
     this.off = 0;

@@ -107,7 +107,7 @@ function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: st
   });
   s.data.conn = conn;
   const d = new Downstream(conn as unknown as Socket<Downstream>, port);
-  d.tls = { chain, sni, xfcc: "", verified: false, bridged: true };
+  d.tls = { chain, sni, xfcc: "", verified: false, bridged: true, alpn: "" };
   const from = proxiedOf(s);
   if (from !== undefined) d.takeProxied(from);
   conn.data = d;
@@ -124,6 +124,7 @@ function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: st
       }
       d.tls!.xfcc = id.xfcc;
       d.tls!.verified = id.xfcc !== "";
+      d.tls!.alpn = conn.alpnProtocol;
       port.conns.add(d);
     } catch (err) {
       reportError("tls secure", err);

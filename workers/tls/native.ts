@@ -77,7 +77,7 @@ const handlers = {
     const n = t.data;
     try {
       const d = new Downstream(t as unknown as Socket<Downstream>, n.port);
-      d.tls = { chain: n.chain, sni: n.sni, xfcc: "", verified: false, bridged: false };
+      d.tls = { chain: n.chain, sni: n.sni, xfcc: "", verified: false, bridged: false, alpn: "" };
       const from = proxiedOf(n.raw);
       if (from !== undefined) d.takeProxied(from);
       n.d = d;
@@ -94,6 +94,8 @@ const handlers = {
     if (done !== null) done();
     if (d === null) return;
     try {
+      const p = t.alpnProtocol;
+      d.tls!.alpn = typeof p === "string" ? p : "";
       const listener = n.port.listener.name;
       stats.tlsHandshake(listener, t.isSessionReused());
       n.port.conns.add(d);

@@ -103,6 +103,7 @@ describe("a pipeline that turns bad", () => {
     ["slow good, then bad: the 400 waits for the first answer", G("/slow") + "BAD\r\n\r\n", [200, 400]],
     ["slow good, then an oversize head", G("/slow") + G("/", "X: " + "a".repeat(70_000) + "\r\n"), [200, 431]],
     ["slow good, then HTTP/0.9 (a head that never ends): the 400 waits for the first answer", G("/slow") + "GET /echo\r\n", [200, 400]],
+    ["good, then the HTTP/2 preface (h2c only as the first bytes): 400 as Envoy and nginx, not 505", G() + "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", [200, 400]],
     ["good, then CL and TE together", G() + "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", [200, 400]],
   ])("%s → %p, closed", async (_name, send, want) => {
     const r = await exchange(send, want.length);
@@ -152,6 +153,38 @@ describe("a request line that cannot be one, its head not ended: 400 at once (ng
   test("a request line whose CRLF is split across writes is served", async () => {
     const r = await exchange(["GET /echo HTTP/1.1\r", "\nHost: a\r\nConnection: close\r\n\r\n"], 1);
     expect(r.statuses).toEqual([200]);
+  });
+});
+
+describe("a field line that cannot be one, its head not ended: 400 at once (as nginx), not 408 at the head timeout", () => {
+  const R = "GET /echo HTTP/1.1\r\nHost: a\r\n";
+  test.each([
+    ["a bare CR ending a field line", R + "X-A: 1\rX-B: 2\r\n"],
+    ["a bare CR ending the Host line", "GET /echo HTTP/1.1\r\nHost: a\rX: y\r\n"],
+    ["a bare LF ending a field line", R + "X-A: 1\nX-B: 2\r\n"],
+    ["a NUL in a name", R + "X\0A: 1\r\n"],
+    ["a NUL in a value", R + "X-A: 1\x002\r\n"],
+    ["a control in a value", R + "X-A: 1\x012\r\n"],
+    ["a space before the colon", R + "X-A : 1\r\n"],
+    ["a line without a colon", R + "just some words\r\n"],
+    ["obs-fold", R + "X-A: 1\r\n 2\r\n"],
+    ["the bad line in a later read", [R, "X-A: 1\r", "X-B: 2\r\n"]],
+  ])("%s", async (_name, head) => {
+    const r = await exchange(head, 1);
+    expect(r.statuses).toEqual([400]);
+    expect(r.closed).toBe(true);
+  });
+
+  test("slow good, then a head whose field line cannot be one: the 400 waits for the first answer", async () => {
+    const r = await exchange(G("/slow") + "GET /echo HTTP/1.1\r\nHost: a\r\nX-A : 1\r\n", 2);
+    expect(r.statuses).toEqual([200, 400]);
+    expect(r.closed).toBe(true);
+  });
+
+  test("a head whose field lines are split across writes (a CR before its LF, a name cut) is served", async () => {
+    const r = await exchange(["GET /echo HTTP/1.1\r\nHost: a\r", "\nX-A: b\r", "\nX-", "B: c\r\nConnection: close\r\n\r", "\n"], 1);
+    expect(r.statuses).toEqual([200]);
+    expect(r.text).toContain("X-B: c");
   });
 });
 
