@@ -5,6 +5,7 @@
 import type { ToWorker } from "../src/snapshot/messages.ts";
 import type { RouteTable, Snapshot } from "../src/snapshot/types.ts";
 import { applyDelta, type SnapshotDelta } from "../src/snapshot/delta.ts";
+import { deserialize } from "bun:jsc";
 import { reviveConditions, reviveRegexes } from "../src/decode/regex.ts";
 import { accessLog } from "./access-log.ts";
 import { coarseNow, options, reportError, send, setPost, startClock, workerLog } from "./context.ts";
@@ -119,6 +120,10 @@ function handle(msg: ToWorker): void {
     case "snapshot":
       applySnapshot(msg.snapshot, msg.sentAt);
       return;
+    case "snapshot-bytes":
+      if (draining) return;
+      applySnapshot(deserialize(msg.bytes) as Snapshot, msg.sentAt);
+      return;
     case "snapshot-delta":
       applySnapshotDelta(msg.delta, msg.sentAt);
       return;
@@ -138,9 +143,9 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
     handle(e.data);
   } catch (err) {
     reportError(`message ${e.data?.type}`, err);
-    if (e.data?.type === "snapshot") {
-      const s = e.data.snapshot;
-      send({ type: "applied", workerId: options.workerId, version: s?.version ?? 0, listeners: [] });
+    if (e.data?.type === "snapshot" || e.data?.type === "snapshot-bytes") {
+      const version = e.data.type === "snapshot" ? e.data.snapshot?.version : e.data.version;
+      send({ type: "applied", workerId: options.workerId, version: version ?? 0, listeners: [] });
     } else if (e.data?.type === "snapshot-delta") {
       // applying it failed half-way: the full snapshot puts every part back in step
       send({ type: "resync", workerId: options.workerId, version: -1, reason: `apply failed: ${String(err)}` });

@@ -7,10 +7,14 @@ import { makeDelta } from "../snapshot/delta.ts";
 import { atWorkerPriority } from "./priority.ts";
 import { log } from "../log.ts";
 import { closeSync, openSync } from "node:fs";
+import { serialize } from "bun:jsc";
 
 const wallNow = (): number => performance.timeOrigin + performance.now();
 
 const WORKER_URL = new URL("../../workers/worker.ts", import.meta.url);
+
+/** How long the serialized full snapshot is kept for more workers that need it (those started together, a resync). */
+const FULL_KEEP_MS = 10_000;
 
 /** Free descriptors asked for before a worker is restarted: its thread's own and a few to read its modules (measured: 3). */
 const WORKER_DESCRIPTORS = 16;
@@ -67,6 +71,8 @@ export interface PoolEvents {
 export class WorkerPool {
   private slots: Slot[] = [];
   private current: Snapshot | null = null;
+  /** The current snapshot serialized, shared by the workers it is posted to whole (sendFull). */
+  private full: { version: number; bytes: SharedArrayBuffer } | null = null;
   private waiters: { version: number; resolve: () => void }[] = [];
   private statsWaiters = new Map<number, { waiting: Set<Slot>; samples: StatsSample[]; resolve: (s: StatsSample[]) => void }>();
   private drainWaiters: (() => void)[] = [];
@@ -75,6 +81,8 @@ export class WorkerPool {
   restarts = 0;
   /** Deltas a worker could not apply (answered with the full snapshot). */
   resyncs = 0;
+  /** Full snapshots serialized (once per version, shared by the workers it went to). */
+  serializations = 0;
 
   constructor(
     private readonly count: number,
@@ -123,8 +131,21 @@ export class WorkerPool {
 
   private sendFull(s: Slot): void {
     if (this.current === null) return;
-    s.sent = this.current.version;
-    this.send(s, { type: "snapshot", snapshot: this.current, sentAt: wallNow() });
+    const version = this.current.version;
+    s.sent = version;
+    if (this.full === null || this.full.version !== version) {
+      let bytes: SharedArrayBuffer;
+      try {
+        bytes = serialize(this.current) as SharedArrayBuffer;
+      } catch (err) {
+        log("error", "cannot serialize the snapshot for a worker", { worker: s.id, error: String(err) });
+        return;
+      }
+      this.serializations++;
+      const full = (this.full = { version, bytes });
+      setTimeout(() => this.full === full && (this.full = null), FULL_KEEP_MS).unref?.();
+    }
+    this.send(s, { type: "snapshot-bytes", version, bytes: this.full.bytes, sentAt: wallNow() });
   }
 
   /** Listener states as every worker reports them for the current version. */

@@ -31,6 +31,19 @@ test("a worker that dies is restarted with the current snapshot and counted", as
   }
 });
 
+test("the full snapshot is serialized once per version and the same bytes go to every worker that needs it", async () => {
+  const pool = new WorkerPool(3, { accessLog: "off", logFormat: "text", serverHeader: "x" }, { workerUrl: new URL("./fixtures/crashy-worker.ts", import.meta.url) });
+  try {
+    await pool.start(snap(1));
+    expect(pool.allBound()).toBe(true);
+    expect(pool.serializations).toBe(1);
+    await pool.publish(snap(2)); // deltas: nothing serialized whole
+    expect(pool.serializations).toBe(1);
+  } finally {
+    pool.terminate();
+  }
+});
+
 test("a worker sent the previous snapshot gets a delta; one that cannot apply it answers resync and gets the full snapshot", async () => {
   const applies = new WorkerPool(2, { accessLog: "off", logFormat: "text", serverHeader: "x" }, { workerUrl: new URL("./fixtures/crashy-worker.ts", import.meta.url) });
   try {
@@ -50,8 +63,10 @@ test("a worker sent the previous snapshot gets a delta; one that cannot apply it
     expect(refuses.resyncs).toBe(2);
     expect(refuses.allBound()).toBe(true); // both applied version 2 from the full snapshot
     expect(r.workers.map((w) => w.delta)).toEqual([false, false]);
+    expect(refuses.serializations).toBe(2); // version 1 for both at start, version 2 for both resyncs
     await refuses.publish(snap(3));
     expect(refuses.resyncs).toBe(4);
+    expect(refuses.serializations).toBe(3);
     expect(refuses.allBound()).toBe(true);
   } finally {
     refuses.terminate();
