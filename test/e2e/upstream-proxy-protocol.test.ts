@@ -101,6 +101,7 @@ function front(target: number): Front {
 const answer = (f: Front, port: number) => JSON.stringify(f.byPort.get(port) ?? { header: "none", conn: 0 });
 
 let gw: GatewayProcess;
+let configDir = "";
 const servers: { stop(): void }[] = [];
 let h1: Front, h1v2: Front, h2: Front, h2tls: Front, tlsUp: Front, tcp: Front, tcpTls: Front, pt: Front;
 let caCert = "";
@@ -205,7 +206,8 @@ spec:
   - {match: [{port: 31401}], route: [{destination: {host: tcptls.local, port: {number: 80}}}]}
 ---
 ${se("h1", "HTTP", h1)}${se("h1v2", "HTTP", h1v2)}${se("h2", "HTTP", h2)}${se("h2tls", "HTTP", h2tls)}${se("tls", "HTTP", tlsUp)}${se("pt", "TLS", pt)}${se("tcp", "TCP", tcp)}${se("tcptls", "TCP", tcpTls)}${dr("tcptls", "{proxyProtocol: {}, tls: {mode: SIMPLE, credentialName: up-ca, sni: tls.local}}")}${dr("h1", "{proxyProtocol: {}}")}${dr("h1v2", "{proxyProtocol: {version: V2}}")}${dr("h2", "{proxyProtocol: {version: V2}, connectionPool: {http: {h2UpgradePolicy: UPGRADE}}}")}${dr("h2tls", "{proxyProtocol: {version: V2}, tls: {mode: SIMPLE, credentialName: up-ca, sni: tls.local}, connectionPool: {http: {h2UpgradePolicy: UPGRADE}}}")}${dr("tls", "{proxyProtocol: {version: V1}, tls: {mode: SIMPLE, credentialName: up-ca, sni: tls.local}}")}${dr("pt", "{proxyProtocol: {version: V1}}")}${dr("tcp", "{proxyProtocol: {version: V2}}")}${secret("up-ca", { "ca.crt": ca.cert })}`;
-  gw = await startGateway({ configDirs: [writeTree({ "c.yaml": yaml })], workers: 1, gatewayPorts: [80, 443, 31400, 31401] });
+  configDir = writeTree({ "c.yaml": yaml });
+  gw = await startGateway({ configDirs: [configDir], workers: 1, gatewayPorts: [80, 443, 31400, 31401] });
 }, 30_000);
 
 afterAll(async () => {
@@ -357,5 +359,26 @@ describe("TCP and passthrough routes", () => {
     t.destroy();
     const body = JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4)) as { header: string };
     expect(body.header).toBe(`PROXY TCP4 127.0.0.2 127.0.0.1 ${localPort} ${port}`);
+  }, 15_000);
+});
+
+describe("behind a load balancer (--proxy-protocol): the upstream header repeats the client and the destination the downstream header named", () => {
+  let lb: GatewayProcess;
+  beforeAll(async () => {
+    lb = await startGateway({ configDirs: [configDir], workers: 1, gatewayPorts: [80, 31400], args: ["--proxy-protocol"] });
+  }, 30_000);
+  afterAll(async () => {
+    await lb?.stop();
+  });
+
+  test("HTTP: v1 in, v2 out", async () => {
+    const r = await tcpExchange(lb.ports.get(80)!, "127.0.0.1", "PROXY TCP4 203.0.113.7 198.51.100.1 4444 8080\r\nGET /h1v2 HTTP/1.1\r\nhost: a\r\n\r\n", (t) => t.endsWith("}"));
+    expect(JSON.parse(r.text.slice(r.text.indexOf("\r\n\r\n") + 4)).header).toBe("v2 TCP4 203.0.113.7 198.51.100.1 4444 8080");
+  }, 15_000);
+
+  test("TCP: v1 in (IPv6), v2 out", async () => {
+    const r = await tcpExchange(lb.ports.get(31400)!, "127.0.0.1", "PROXY TCP6 2001:db8::7 2001:db8::1 4321 443\r\nping", (t) => t.endsWith("ping"));
+    const first = JSON.parse(r.text.slice(0, r.text.indexOf("\n"))) as { header: string };
+    expect(first.header).toBe("v2 TCP6 2001:db8:0:0:0:0:0:7 2001:db8:0:0:0:0:0:1 4321 443");
   }, 15_000);
 });

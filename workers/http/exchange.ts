@@ -514,7 +514,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.upSni = pool.tls === null ? "" : upstreamSni(pool.tls, this.decision!.authority);
     const pv = rt.cluster.upstream?.proxyProtocol;
     // the client's address and the one it reached: only connections made with the same header are reused for it
-    this.upProxy = pv === undefined ? null : proxyHeader(pv, endpointOf(this.ds.remoteAddress), endpointOf(this.ds.localAddress));
+    this.upProxy = pv === undefined ? null : proxyHeader(pv, endpointOf(this.ds.remoteAddress), endpointOf(this.ds.destinationAddress));
     const c = rt.acquire(pool, this, this.upSni, this.upProxy);
     if (c === "overflow") {
       stats.upstreamError(this.upstreamCluster, REPLIES.upstream_overflow.flag);

@@ -39,8 +39,10 @@ class ClientInfo implements SessionInfo {
   }
   proxyHeader(version: ProxyVersion): Buffer {
     const s = this.s;
-    const src = proxiedOf(s) ?? { ip: s.remoteAddress ?? "", port: s.remotePort ?? 0 };
-    return proxyHeader(version, src, { ip: s.localAddress ?? "", port: s.localPort ?? 0 });
+    const from = proxiedOf(s); // behind a load balancer: the client and the address it reached, as its header said
+    const src = from ?? { ip: s.remoteAddress ?? "", port: s.remotePort ?? 0 };
+    const dst = from?.dstIp ? { ip: from.dstIp, port: from.dstPort ?? 0 } : { ip: s.localAddress ?? "", port: s.localPort ?? 0 };
+    return proxyHeader(version, src, dst);
   }
 }
 
