@@ -185,6 +185,9 @@ spec:
   hosts: ["*"]
   gateways: [gw]
   http:
+  - match: [{uri: {prefix: /mirror}}]
+    route: [{destination: {host: h1.local, port: {number: 80}}}]
+    mirror: {host: h1v2.local, port: {number: 80}}
 ${route("h1v2")}${route("h1")}${route("h2tls")}${route("h2")}${route("tls")}
 ---
 apiVersion: networking.istio.io/v1
@@ -321,6 +324,21 @@ async function tcpExchange(port: number, localAddress: string, send: string, don
   s.destroy();
   return { text, localPort };
 }
+
+test("a mirrored copy's connection starts with the client's header too (the mirror cluster's version)", async () => {
+  const gwPort = gw.ports.get(80)!;
+  const c = new Client(gwPort, "127.0.0.2");
+  try {
+    const r = await c.get("/mirror");
+    expect(r.header).toBe(`PROXY TCP4 127.0.0.2 127.0.0.1 ${c.localPort} ${gwPort}`);
+    const want = `v2 TCP4 127.0.0.2 127.0.0.1 ${c.localPort} ${gwPort}`;
+    const end = Date.now() + 5000;
+    while (![...h1v2.byPort.values()].some((v) => v.header === want) && Date.now() < end) await Bun.sleep(20);
+    expect([...h1v2.byPort.values()].map((v) => v.header)).toContain(want);
+  } finally {
+    c.close();
+  }
+}, 15_000);
 
 describe("TCP and passthrough routes", () => {
   test("TCP: v2 header naming the client before its bytes", async () => {
