@@ -216,7 +216,7 @@ ${se("h1", "HTTP", h1)}${se("h1v2", "HTTP", h1v2)}${se("h2", "HTTP", h2)}${se("h
 afterAll(async () => {
   await gw?.stop();
   for (const s of servers) s.stop();
-});
+}, 15_000);
 
 /** A keep-alive HTTP/1.1 client connection from `localAddress`: GETs one at a time, bodies by content-length. */
 class Client {
@@ -387,7 +387,7 @@ describe("behind a load balancer (--proxy-protocol): the upstream header repeats
   }, 30_000);
   afterAll(async () => {
     await lb?.stop();
-  });
+  }, 15_000);
 
   test("HTTP: v1 in, v2 out", async () => {
     const r = await tcpExchange(lb.ports.get(80)!, "127.0.0.1", "PROXY TCP4 203.0.113.7 198.51.100.1 4444 8080\r\nGET /h1v2 HTTP/1.1\r\nhost: a\r\n\r\n", (t) => t.endsWith("}"));
