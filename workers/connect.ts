@@ -4,7 +4,7 @@
 // The timeouts are DeadlineQueues (deadline-queue.ts), one per timeout length
 // (a cluster's connectTimeout: a few lengths per worker), not a setTimeout per
 // connection.
-import type { SocketHandler } from "bun";
+import type { Socket, SocketHandler } from "bun";
 import { errCode } from "../src/dispatch/replies.ts";
 import { reportError } from "./context.ts";
 import { DeadlineQueue, NO_TICKET } from "./deadline-queue.ts";
@@ -65,6 +65,63 @@ export function connectDone(who: Connecting): void {
   who.connectTicket = NO_TICKET;
 }
 
+function noop(): void {}
+
+/** Write the PROXY header as the connection's first bytes; false (the caller hears connectError, the socket is closed) when the kernel did not take it whole. */
+function writeHeader<T>(s: Socket<T>, header: Buffer, socket: SocketHandler<T>): boolean {
+  if (s.write(header) === header.length) return true;
+  socket.connectError?.(s, new Error("proxy_protocol_header_not_written"));
+  s.terminate();
+  return false;
+}
+
+/**
+ * Bun.connect with `data` and handlers `socket`; `tls`: Bun's tls options;
+ * `proxyHeader` (DestinationRule proxyProtocol): these bytes go first on the
+ * TCP connection, then (with `tls`) the TLS handshake, on the connection
+ * upgraded to TLS once the header is written (as Envoy's proxy_protocol
+ * transport socket wraps the TLS one). Failures come to the handlers'
+ * connectError; the returned promise's rejection is not needed.
+ */
+export function bunConnect<T>(
+  o: { hostname: string; port: number; allowHalfOpen?: boolean; data: T; socket: SocketHandler<T> },
+  tls: object | null,
+  proxyHeader: Buffer | null,
+): Promise<unknown> {
+  if (proxyHeader === null) return tls === null ? Bun.connect<T>(o) : Bun.connect<T>({ ...o, tls });
+  const socket = o.socket;
+  if (tls === null) {
+    const first: SocketHandler<T> = {
+      ...socket,
+      open(s: Socket<T>): void {
+        if (writeHeader(s, proxyHeader, socket)) void socket.open?.(s);
+      },
+    };
+    return Bun.connect<T>({ ...o, socket: first });
+  }
+  // the plain connection carries the header, then only the TLS records: its own events are the TLS socket's business
+  const raw: SocketHandler<T> = {
+    open(s: Socket<T>): void {
+      if (!writeHeader(s, proxyHeader, socket)) return;
+      try {
+        s.upgradeTLS<T>({ data: o.data, tls, socket });
+      } catch (err) {
+        socket.connectError?.(s, err as Error);
+        s.terminate();
+      }
+    },
+    connectError(s: Socket<T>, err: Error): void {
+      void socket.connectError?.(s, err);
+    },
+    data: noop,
+    drain: noop,
+    end: noop,
+    close: noop,
+    error: noop,
+  };
+  return Bun.connect<T>({ ...o, socket: raw });
+}
+
 /** Bun.connect to hostname:port with `who` as the socket's data; `timeoutMs` 0: no timeout. The caller calls connectDone on open. */
 export function connectWithTimeout<T extends Connecting>(
   who: T,
@@ -75,6 +132,8 @@ export function connectWithTimeout<T extends Connecting>(
   allowHalfOpen = false,
   /** TLS to the upstream (DestinationRule tls): Bun.connect's `tls` options; the timer then also covers the handshake. */
   tls: object | null = null,
+  /** A PROXY protocol header to send first (DestinationRule proxyProtocol), before any TLS. */
+  proxyHeader: Buffer | null = null,
 ): void {
   if (timeoutMs > 0) {
     const q = queueOf(timeoutMs);
@@ -83,8 +142,7 @@ export function connectWithTimeout<T extends Connecting>(
   }
   try {
     // failures arrive in the connectError handler; the promise's rejection is not needed
-    const o = { hostname, port, allowHalfOpen, socket, data: who };
-    (tls === null ? Bun.connect<T>(o) : Bun.connect<T>({ ...o, tls })).catch(ignore);
+    bunConnect<T>({ hostname, port, allowHalfOpen, socket, data: who }, tls, proxyHeader).catch(ignore);
   } catch (err) {
     queueMicrotask(() => who.onConnectError(errCode(err), "connect_failure"));
   }

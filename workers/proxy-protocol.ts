@@ -10,13 +10,20 @@ import { isIP } from "node:net";
 export interface ProxiedAddress {
   ip: string;
   port: number;
+  /**
+   * The header's destination, the address the client reached (Envoy restores
+   * the connection's local address from it): set by ProxyHeaderReader when
+   * the header names a source; an upstream PROXY header repeats it.
+   */
+  dstIp?: string;
+  dstPort?: number;
 }
 
 export const PROXY_MORE = 0;
 export const PROXY_BAD = -1;
 
 const V1_PREFIX = Buffer.from("PROXY ", "latin1");
-const V2_SIG = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
+export const V2_SIG = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
 /** A v1 line is at most 107 bytes, CRLF included. */
 const V1_MAX = 107;
 const PORT = /^(0|[1-9][0-9]{0,4})$/;
@@ -103,6 +110,25 @@ function parseV2(buf: Uint8Array, out: ProxiedAddress): number {
   return total;
 }
 
+/** The destination of a complete header `buf` that named a source (`out.ip` set) into out.dstIp/dstPort. */
+export function headerDestination(buf: Uint8Array, out: ProxiedAddress): void {
+  if (out.ip === "") return;
+  if (buf[0] === 0x50) {
+    const end = Buffer.from(buf.buffer, buf.byteOffset, Math.min(buf.length, V1_MAX)).indexOf("\r\n");
+    const parts = Buffer.from(buf.buffer, buf.byteOffset, end).toString("latin1").split(" ");
+    out.dstIp = parts[3]!;
+    out.dstPort = Number(parts[5]);
+  } else if (buf[13]! >> 4 === 1) {
+    out.dstIp = `${buf[20]}.${buf[21]}.${buf[22]}.${buf[23]}`;
+    out.dstPort = (buf[26]! << 8) | buf[27]!;
+  } else {
+    const groups: string[] = [];
+    for (let i = 0; i < 8; i++) groups.push(((buf[32 + 2 * i]! << 8) | buf[33 + 2 * i]!).toString(16));
+    out.dstIp = compressV6(groups);
+    out.dstPort = (buf[50]! << 8) | buf[51]!;
+  }
+}
+
 /** RFC 5952 text of 8 hex groups (longest run of two or more zero groups as `::`); IPv4-mapped as ::ffff:a.b.c.d. */
 function compressV6(g: string[]): string {
   if (g.slice(0, 5).every((x) => x === "0") && g[5] === "ffff") {
@@ -149,6 +175,7 @@ export class ProxyHeaderReader {
       return null;
     }
     this.buf = null;
+    headerDestination(b, this.addr);
     return b.subarray(r);
   }
 }
@@ -160,7 +187,7 @@ export const PROXY_HEADER_TIMEOUT_MS = 15_000;
 const proxied = new WeakMap<object, ProxiedAddress>();
 
 export function setProxied(socket: object, addr: ProxiedAddress): void {
-  if (addr.ip !== "") proxied.set(socket, { ip: addr.ip, port: addr.port });
+  if (addr.ip !== "") proxied.set(socket, { ip: addr.ip, port: addr.port, dstIp: addr.dstIp, dstPort: addr.dstPort });
 }
 
 /** The PROXY header's source for `socket`, or undefined (none, or it carried no address). */

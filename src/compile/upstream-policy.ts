@@ -178,7 +178,9 @@ export function compileUpstream(ctx: CompileContext, st: TlsCompileState, inp: U
 
   const upstream: UpstreamPolicy = { protocol, protocolSource, tls, hash, limits, outlier };
   if (clientProtocol) upstream.useClientProtocol = true;
-  const isDefault = protocol === "HTTP1" && tls === null && hash === null && limits === NO_LIMITS && outlier === null && !clientProtocol;
+  const pp = inp.policy.proxyProtocol;
+  if (pp !== null) upstream.proxyProtocol = pp === "V2" ? 2 : 1;
+  const isDefault = protocol === "HTTP1" && tls === null && hash === null && limits === NO_LIMITS && outlier === null && !clientProtocol && pp === null;
   return { lbPolicy, upstream: isDefault ? undefined : upstream };
 }
 

@@ -20,6 +20,7 @@ import { bool, int, join, obj, objList, oneOf, port, str, strList, type Obj, typ
 const SIMPLE: readonly SimpleLb[] = ["UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST"];
 const TLS_MODES: readonly ClientTlsMode[] = ["DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL"];
 const H2_POLICIES: readonly H2UpgradePolicy[] = ["DEFAULT", "DO_NOT_UPGRADE", "UPGRADE"];
+const PROXY_VERSIONS: readonly ("V1" | "V2")[] = ["V1", "V2"];
 const INT32 = 0x7fffffff;
 
 /** Keys of `o` gangway does not apply, as `path.key`. */
@@ -160,8 +161,8 @@ function clientTls(r: Reader, t: Obj, path: string): ClientTlsPolicy {
   return out;
 }
 
-/** One level of policy: the trafficPolicy itself or one of its portLevelSettings. */
-function portPolicy(r: Reader, o: Obj, path: string): PortTrafficPolicy {
+/** One level of policy: the trafficPolicy itself (`top`) or one of its portLevelSettings. */
+function portPolicy(r: Reader, o: Obj, path: string, top: boolean): PortTrafficPolicy {
   const out: PortTrafficPolicy = {
     simple: null,
     connectTimeoutMs: 0,
@@ -176,7 +177,8 @@ function portPolicy(r: Reader, o: Obj, path: string): PortTrafficPolicy {
     tls: null,
   };
   const lb = obj(r, o, "loadBalancer", path);
-  const unsupported: string[] = others(o, path, ["loadBalancer", "connectionPool", "outlierDetection", "tls", "portLevelSettings", "port"]);
+  // proxyProtocol is a field of the trafficPolicy only (decodeTrafficPolicy reads it); in a port-level entry it is reported
+  const unsupported: string[] = others(o, path, ["loadBalancer", "connectionPool", "outlierDetection", "tls", "portLevelSettings", "port", ...(top ? ["proxyProtocol"] : [])]);
   if (lb !== null) {
     const p = join(path, "loadBalancer");
     out.has.loadBalancer = true;
@@ -216,10 +218,17 @@ export function decodeTrafficPolicy(r: Reader, o: Obj, key: string, path: string
   const tp = obj(r, o, key, path);
   if (tp === null) return null;
   const p = join(path, key);
-  const base = portPolicy(r, tp, p);
+  const base = portPolicy(r, tp, p, true);
   const portLevelSettings = objList(r, tp, "portLevelSettings", p, (s, sp) => {
     const po = obj(r, s, "port", sp, true);
-    return { port: po === null ? 0 : port(r, po, "number", join(sp, "port"), true), policy: portPolicy(r, s, sp) };
+    return { port: po === null ? 0 : port(r, po, "number", join(sp, "port"), true), policy: portPolicy(r, s, sp, false) };
   });
-  return { ...base, portLevelSettings };
+  const pp = obj(r, tp, "proxyProtocol", p);
+  let proxyProtocol: TrafficPolicy["proxyProtocol"] = null;
+  if (pp !== null) {
+    const pq = join(p, "proxyProtocol");
+    proxyProtocol = oneOf(r, pp, "version", pq, PROXY_VERSIONS, "V1"); // the enum's zero value: `{}` is V1
+    base.unsupported.push(...others(pp, pq, ["version"]));
+  }
+  return { ...base, portLevelSettings, proxyProtocol };
 }

@@ -343,6 +343,12 @@ export interface ClientTlsPolicy {
 
 export interface TrafficPolicy extends PortTrafficPolicy {
   portLevelSettings: { port: number; policy: PortTrafficPolicy }[];
+  /**
+   * proxyProtocol.version (`{}`: V1); null: not set at this level. Not a
+   * portLevelSettings field in Istio's API: a port-level entry keeps the
+   * policy's (MergeTrafficPolicy leaves it), a subset's replaces the rule's.
+   */
+  proxyProtocol: "V1" | "V2" | null;
 }
 
 export interface Subset {

@@ -115,6 +115,8 @@ export interface EffectivePolicy {
   lbPolicy: LbPolicy;
   connectTimeoutMs: number;
   levels: EffectiveLevels;
+  /** trafficPolicy.proxyProtocol: the subset's, else the rule's (port-level entries have none and keep it); null: none. */
+  proxyProtocol: "V1" | "V2" | null;
 }
 
 /** One policy for one port: its port-level entry replaces it wholesale when there is one. */
@@ -146,5 +148,6 @@ export function effectivePolicy(rule: ResolvedRule | null, subset: Subset | null
     lbPolicy: lbOf(levels.loadBalancer) ?? DEFAULT_LB,
     connectTimeoutMs: levels.connectionPool?.connectTimeoutMs || DEFAULT_CONNECT_TIMEOUT_MS,
     levels,
+    proxyProtocol: subset?.trafficPolicy?.proxyProtocol ?? rule?.trafficPolicy?.proxyProtocol ?? null,
   };
 }

@@ -21,6 +21,12 @@ export interface UpstreamPolicy {
    * Cluster.http2Clients, the same but HTTP2. Absent: the protocol above for all.
    */
   useClientProtocol?: true;
+  /**
+   * trafficPolicy.proxyProtocol: every connection to the endpoints starts
+   * with a PROXY protocol header of this version (before TLS) naming the
+   * downstream client and the address it connected to. Absent: none.
+   */
+  proxyProtocol?: 1 | 2;
 }
 
 export interface UpstreamTls {

@@ -60,7 +60,22 @@ describe("ProxyHeaderReader", () => {
     expect(r.feed(whole.subarray(5, 18))).toBeNull();
     const rest = r.feed(whole.subarray(18));
     expect(Buffer.isBuffer(rest) && rest.toString()).toBe("hello");
-    expect(r.addr).toEqual({ ip: "203.0.113.7", port: 12345 });
+    expect(r.addr).toEqual({ ip: "203.0.113.7", port: 12345, dstIp: "10.0.0.1", dstPort: 443 });
+  });
+
+  test("the destination is kept too (what an upstream PROXY header repeats): v1, v2 IPv6; none for LOCAL or UNKNOWN", () => {
+    const a = new ProxyHeaderReader();
+    a.feed(Buffer.from("PROXY TCP4 203.0.113.7 198.51.100.1 4444 8080\r\n"));
+    expect(a.addr).toEqual({ ip: "203.0.113.7", port: 4444, dstIp: "198.51.100.1", dstPort: 8080 });
+    const b = new ProxyHeaderReader();
+    b.feed(v2(1, 0x21, v6addr));
+    expect(b.addr).toEqual({ ip: "2001:db8::1", port: 1234, dstIp: "::", dstPort: 80 });
+    const c = new ProxyHeaderReader();
+    c.feed(v2(0, 0x00, []));
+    expect(c.addr).toEqual({ ip: "", port: 0 });
+    const d = new ProxyHeaderReader();
+    d.feed(Buffer.from("PROXY UNKNOWN\r\n"));
+    expect(d.addr).toEqual({ ip: "", port: 0 });
   });
 
   test("garbage is refused at once", () => {

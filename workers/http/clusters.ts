@@ -57,13 +57,13 @@ export class ClusterRuntime {
    * one (open), a new one (the user hears onUpstreamOpen), "queued" (the user
    * hears onUpstreamGranted when one is free), or "overflow" (503 UO).
    */
-  acquire(pool: EndpointPool, user: UpstreamUser & { onUpstreamGranted(c: UpstreamConn): void }, sni: string): UpstreamConn | "queued" | "overflow" {
+  acquire(pool: EndpointPool, user: UpstreamUser & { onUpstreamGranted(c: UpstreamConn): void }, sni: string, proxy: Buffer | null = null): UpstreamConn | "queued" | "overflow" {
     const b = this.breaker;
     if (b.limits === NO_LIMITS) {
-      const idle = pool.takeIdle(user, sni);
+      const idle = pool.takeIdle(user, sni, proxy);
       if (idle !== null) return idle;
       pool.pending++; // pools outlive runtimes: keep the count right for one with limits after a reload
-      return pool.connect(user, sni);
+      return pool.connect(user, sni, proxy);
     }
     let connections = 0;
     let pending = 0;
@@ -76,12 +76,12 @@ export class ClusterRuntime {
     b.connections = connections;
     b.pending = pending;
     b.active = active;
-    const a = b.admit(pool.hasIdle(sni));
+    const a = b.admit(pool.hasIdle(sni, proxy));
     if (a === "overflow") return "overflow";
-    if (a === "use_idle") return pool.takeIdle(user, sni)!;
+    if (a === "use_idle") return pool.takeIdle(user, sni, proxy)!;
     pool.pending++;
-    if (a === "connect") return pool.connect(user, sni);
-    pool.waiters.push({ user, sni });
+    if (a === "connect") return pool.connect(user, sni, proxy);
+    pool.waiters.push({ user, sni, proxy });
     return "queued";
   }
 
@@ -95,7 +95,7 @@ export class ClusterRuntime {
       this.breaker.connections = connections;
       if (!this.breaker.canConnect()) return;
       const w = p.waiters.shift()!;
-      w.user.onUpstreamGranted(p.connect(w.user, w.sni));
+      w.user.onUpstreamGranted(p.connect(w.user, w.sni, w.proxy));
     }
   }
 

@@ -46,6 +46,8 @@ export interface ExchangeConn extends ConnFacts {
   readonly peerIp: string;
   readonly remoteAddress: string;
   readonly localAddress: string;
+  /** The address the client reached: a PROXY header's destination, else localAddress (DestinationRule proxyProtocol repeats it upstream). */
+  readonly destinationAddress: string;
   /** The client is not taking our writes. */
   readonly congested: boolean;
   /** Request bytes read from the client and not yet handed to the exchange (HTTP/1.1; 0 on an HTTP/2 stream). */

@@ -170,6 +170,8 @@ export class DownstreamExtras {
   local = "";
   /** The client a PROXY protocol header named ("": none; the socket's peer is the client). */
   proxiedIp = "";
+  /** The "ip:port" that header says the client reached ("": none). */
+  proxiedLocal = "";
 }
 
 /** Side objects seen by tests: `Downstream.extras` made so far (a plain idle connection makes none). */
@@ -329,6 +331,12 @@ export class Downstream implements ExchangeConn, PortConnection {
     return (ip.includes(":") ? `[${ip}]` : ip) + ":" + this.remotePort;
   }
 
+  /** The "ip:port" the client reached: a PROXY header's destination, else the socket's own (localAddress). */
+  get destinationAddress(): string {
+    const x = this.x;
+    return x !== null && x.proxiedLocal !== "" ? x.proxiedLocal : this.localAddress;
+  }
+
   get localAddress(): string {
     const x = this.extras();
     if (x.local === "") {
@@ -420,6 +428,8 @@ export class Downstream implements ExchangeConn, PortConnection {
     const x = this.extras();
     x.proxiedIp = addr.ip;
     x.rport = addr.port;
+    const d = addr.dstIp ?? "";
+    if (d !== "") x.proxiedLocal = (d.includes(":") ? `[${d}]` : d) + ":" + (addr.dstPort ?? 0);
   }
 
   onData(data: Buffer): void {

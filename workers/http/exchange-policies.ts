@@ -237,7 +237,7 @@ export abstract class ExchangePolicies extends ExchangeStates implements TryOwne
     if (m === null) return;
     this.mirrors = null;
     if (this.up.lost) return; // too big to copy: not mirrored
-    sendMirrors(this.gen!, m, this.up.head, this.decision!.authority, this.up.body());
+    sendMirrors(this.gen!, m, this.up.head, this.decision!.authority, this.up.body(), this.ds);
   }
 
   protected clearRouteTimer(): void {

@@ -35,6 +35,7 @@ import { pickHash } from "./upstream-pick.ts";
 import { grpcReplyHeaders, isGrpcContentType } from "../../src/upstream/grpc-reply.ts";
 import { grpcWebMode, WEB_NONE, webResponseType } from "./grpc-web.ts";
 import { upstreamSni } from "./upstream-tls.ts";
+import { endpointOf, proxyHeader } from "../proxy-header-out.ts";
 import type { OutlierResult } from "../../src/upstream/outlier.ts";
 import { GRPC_DEADLINE_EXCEEDED } from "../../src/upstream/grpc-timeout.ts";
 import { startGrpcDeadline } from "./grpc-deadline.ts";
@@ -114,6 +115,8 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   waitingOn: EndpointPool | null = null;
   /** SNI of the upstream connection (TLS clusters: the request's host unless the DestinationRule names one). */
   private upSni = "";
+  /** The PROXY protocol header its upstream connection starts with (DestinationRule proxyProtocol), else null. */
+  private upProxy: Buffer | null = null;
   readonly reqBody = new BodyReader();
   /** The downstream delivered the whole request (requestComplete was called). */
   reqComplete = false;
@@ -192,6 +195,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.conn = null;
     this.waitingOn = null;
     this.upSni = "";
+    this.upProxy = null;
     this.reqBody.reset();
     this.reqComplete = false;
     this.discard = false;
@@ -508,7 +512,10 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   /** A connection to `pool` as the cluster's circuit breakers admit it: open now, opening, queued, or 503 UO. */
   protected connectTo(pool: EndpointPool, rt: ClusterRuntime): void {
     this.upSni = pool.tls === null ? "" : upstreamSni(pool.tls, this.decision!.authority);
-    const c = rt.acquire(pool, this, this.upSni);
+    const pv = rt.cluster.upstream?.proxyProtocol;
+    // the client's address and the one it reached: only connections made with the same header are reused for it
+    this.upProxy = pv === undefined ? null : proxyHeader(pv, endpointOf(this.ds.remoteAddress), endpointOf(this.ds.destinationAddress));
+    const c = rt.acquire(pool, this, this.upSni, this.upProxy);
     if (c === "overflow") {
       stats.upstreamError(this.upstreamCluster, REPLIES.upstream_overflow.flag);
       return this.reply(REPLIES.upstream_overflow);
@@ -857,6 +864,6 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   retry(): void {
     this.retried = true;
     this.to(CONNECTING);
-    this.conn = this.pool!.connect(this, this.upSni);
+    this.conn = this.pool!.connect(this, this.upSni, this.upProxy);
   }
 }

@@ -29,6 +29,7 @@ export interface H2Parent {
   readonly peerIp: string;
   readonly remoteAddress: string;
   readonly localAddress: string;
+  readonly destinationAddress: string;
   readonly drainStart: number;
   /** When the connection was last active, for its idle close (listeners.ts); set by every read. */
   lastActive: number;
@@ -147,6 +148,9 @@ export class H2Stream implements ExchangeConn {
   }
   get localAddress(): string {
     return this.owner.parent.localAddress;
+  }
+  get destinationAddress(): string {
+    return this.owner.parent.destinationAddress;
   }
   get drainStart(): number {
     return this.owner.parent.drainStart;

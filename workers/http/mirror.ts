@@ -8,6 +8,7 @@ import type { MirrorPolicy } from "../../src/snapshot/types.ts";
 import { MIRROR_MAX_IN_FLIGHT, shadowAuthority } from "../../src/traffic/mirror.ts";
 import type { Generation } from "./clusters.ts";
 import type { UpstreamConn, UpstreamUser } from "./upstream-conn.ts";
+import { endpointOf, proxyHeader } from "../proxy-header-out.ts";
 
 /** A copy still waiting for its answer after this long is closed. */
 export const MIRROR_TIMEOUT_MS = 30_000;
@@ -74,14 +75,24 @@ function mirrorHead(upHead: Buffer, authority: string): Buffer {
  * Send a copy of the request to each mirror (in `gen`, the generation the
  * request was decided in). `upHead`: the head as sent upstream.
  */
-export function sendMirrors(gen: Generation, mirrors: MirrorPolicy[], upHead: Buffer, authority: string, body: Uint8Array[]): void {
+export function sendMirrors(
+  gen: Generation,
+  mirrors: MirrorPolicy[],
+  upHead: Buffer,
+  authority: string,
+  body: Uint8Array[],
+  /** The client: a mirror cluster with proxyProtocol gets its PROXY header, as the request's own cluster would. */
+  client: { readonly remoteAddress: string; readonly destinationAddress: string } | null = null,
+): void {
   let head: Buffer | null = null;
   for (const m of mirrors) {
     if (inFlight >= MIRROR_MAX_IN_FLIGHT) return;
-    const pool = gen.clusters.get(m.cluster)?.pick() ?? null;
+    const rt = gen.clusters.get(m.cluster);
+    const pool = rt?.pick() ?? null;
     if (pool === null) continue;
     head ??= mirrorHead(upHead, authority);
     const copy = new MirrorCopy(head, body);
-    copy.start(pool.connect(copy));
+    const pv = client === null ? undefined : rt!.cluster.upstream?.proxyProtocol;
+    copy.start(pool.connect(copy, "", pv === undefined ? null : proxyHeader(pv, endpointOf(client!.remoteAddress), endpointOf(client!.destinationAddress))));
   }
 }

@@ -117,6 +117,8 @@ export class UpstreamConn {
     /** TLS settings this connection is made with (null: plaintext), and its SNI. */
     readonly tls: UpstreamTlsRuntime | null = null,
     readonly sni = "",
+    /** The PROXY protocol header this connection started with (it carries only that client's requests); null: none. */
+    readonly proxy: Buffer | null = null,
   ) {
     this.user = user;
   }
@@ -130,7 +132,7 @@ export class UpstreamConn {
       return;
     }
     // the connect timeout covers the TLS handshake too (Envoy's connection is connected once its handshake is done)
-    connectWithTimeout(this, p.address, p.port, p.connectTimeoutMs, handlers, false, tls === null ? null : connectOptions(tls, this.sni));
+    connectWithTimeout(this, p.address, p.port, p.connectTimeoutMs, handlers, false, tls === null ? null : connectOptions(tls, this.sni), this.proxy);
   }
 
   /** `ip:port` of our side, for the access log. */

@@ -18,6 +18,8 @@ import { H2ClientSession, type ClientSessionHost } from "./h2/client-session.ts"
 import type { ClientStreamOwner } from "./h2/client-stream.ts";
 import { nodeStream, type UpStream } from "./upstream-h2-node.ts";
 import type { Socket, SocketHandler } from "bun";
+import { bunConnect } from "../connect.ts";
+import { sameHeader } from "../proxy-header-out.ts";
 
 /** Read once at worker start: "node" runs upstream sessions on node:http2 instead of gangway's own codec. */
 const NODE_CODEC = process.env.GANGWAY_H2_UPSTREAM === "node";
@@ -33,7 +35,7 @@ export interface H2Endpoint {
   /** Sessions count as the endpoint's connections (circuit breakers, gauges). */
   connections: number;
   pending: number;
-  readonly waiters: { user: UpstreamUser & { onUpstreamGranted(c: UpstreamConn): void }; sni: string }[];
+  readonly waiters: { user: UpstreamUser & { onUpstreamGranted(c: UpstreamConn): void }; sni: string; proxy: Buffer | null }[];
   onConnClosed(c: UpstreamConn | null): void;
 }
 
@@ -63,6 +65,8 @@ export class H2Session implements ClientSessionHost {
   constructor(
     readonly sni: string,
     readonly tls: UpstreamTlsRuntime | null,
+    /** The PROXY protocol header the connection started with: its streams are that client's only; null: none. */
+    readonly proxy: Buffer | null = null,
   ) {}
 
   capacity(maxStreams: number): number {
@@ -113,13 +117,13 @@ export class H2Sessions implements ConnPool {
     return this.ep.connectTimeoutMs;
   }
 
-  private usable(s: H2Session, sni: string, connectedOnly: boolean): boolean {
-    return !s.dead && s.sni === sni && s.tls === this.ep.tls && (s.connected || !connectedOnly) && s.streams < s.capacity(this.maxStreams);
+  private usable(s: H2Session, sni: string, connectedOnly: boolean, proxy: Buffer | null): boolean {
+    return !s.dead && s.sni === sni && s.tls === this.ep.tls && (s.connected || !connectedOnly) && s.streams < s.capacity(this.maxStreams) && sameHeader(s.proxy, proxy);
   }
 
-  /** A connected session has room for one more stream (to `sni`)? */
-  hasRoom(sni: string): boolean {
-    return this.sessions.some((s) => this.usable(s, sni, true));
+  /** A connected session has room for one more stream (to `sni`, made with the PROXY header `proxy`)? */
+  hasRoom(sni: string, proxy: Buffer | null = null): boolean {
+    return this.sessions.some((s) => this.usable(s, sni, true, proxy));
   }
 
   /**
@@ -127,10 +131,10 @@ export class H2Sessions implements ConnPool {
    * (`connectedOnly` false) on a connecting one, or a new session. null when
    * `connectedOnly` and none has room.
    */
-  take(user: UpstreamUser, sni: string, connectedOnly: boolean): H2StreamConn | null {
-    let s = this.sessions.find((x) => this.usable(x, sni, true)) ?? null;
+  take(user: UpstreamUser, sni: string, connectedOnly: boolean, proxy: Buffer | null = null): H2StreamConn | null {
+    let s = this.sessions.find((x) => this.usable(x, sni, true, proxy)) ?? null;
     if (s === null && connectedOnly) return null;
-    s ??= this.sessions.find((x) => this.usable(x, sni, false)) ?? this.open(sni);
+    s ??= this.sessions.find((x) => this.usable(x, sni, false, proxy)) ?? this.open(sni, proxy);
     const c = new H2StreamConn(this, s, user);
     s.streams++;
     s.total++;
@@ -142,10 +146,10 @@ export class H2Sessions implements ConnPool {
     return c;
   }
 
-  private open(sni: string): H2Session {
+  private open(sni: string, proxy: Buffer | null): H2Session {
     const ep = this.ep;
     const tls = ep.tls;
-    const s = new H2Session(sni, tls);
+    const s = new H2Session(sni, tls, proxy);
     s.pool = this;
     this.sessions.push(s);
     ep.connections++;
@@ -159,7 +163,7 @@ export class H2Sessions implements ConnPool {
     // frames the session writes in a turn into one write (Bun's native client socket flushes once per stream)
     const o = { hostname: ep.address, port: ep.port, data: s, socket: RAW };
     try {
-      (tls === null ? Bun.connect<H2Session>(o) : Bun.connect<H2Session>({ ...o, tls: { ...connectOptions(tls, sni), ALPNProtocols: H2_ALPN } })).catch(() => {});
+      bunConnect<H2Session>(o, tls === null ? null : { ...connectOptions(tls, sni), ALPNProtocols: H2_ALPN }, proxy).catch(() => {});
     } catch (err) {
       queueMicrotask(() => this.failed(s, errCode(err), "connect_failure"));
     }
@@ -283,10 +287,10 @@ export class H2Sessions implements ConnPool {
     const ws = this.ep.waiters;
     while (ws.length > 0) {
       const w = ws[0]!;
-      const s = this.sessions.find((x) => this.usable(x, w.sni, true));
+      const s = this.sessions.find((x) => this.usable(x, w.sni, true, w.proxy));
       if (s === undefined) return;
       ws.shift();
-      w.user.onUpstreamGranted(this.take(w.user, w.sni, true)!);
+      w.user.onUpstreamGranted(this.take(w.user, w.sni, true, w.proxy)!);
     }
   }
 

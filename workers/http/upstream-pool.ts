@@ -5,6 +5,7 @@ import { stats } from "../stats.ts";
 import { UpstreamConn, type UpstreamUser } from "./upstream-conn.ts";
 import type { UpstreamTlsRuntime } from "./upstream-tls.ts";
 import { H2Sessions } from "./upstream-h2-pool.ts";
+import { sameHeader } from "../proxy-header-out.ts";
 import type { OutlierResult } from "../../src/upstream/outlier.ts";
 
 export class EndpointPool {
@@ -22,7 +23,7 @@ export class EndpointPool {
   /** Requests admitted that wait for a connection (connecting, or queued in `waiters`): Envoy's pending requests. */
   pending = 0;
   /** Requests queued for a connection of this endpoint (the cluster is at its max connections). */
-  readonly waiters: { user: UpstreamUser & { onUpstreamGranted(c: UpstreamConn): void }; sni: string }[] = [];
+  readonly waiters: { user: UpstreamUser & { onUpstreamGranted(c: UpstreamConn): void }; sni: string; proxy: Buffer | null }[] = [];
   /** connectionPool.http.maxRequestsPerConnection (0: unlimited) and idleTimeout (0: the worker's default). */
   maxRequestsPerConnection = 0;
   idleTimeoutMs = 0;
@@ -69,9 +70,12 @@ export class EndpointPool {
     this.closeIdle(Infinity);
   }
 
-  /** An idle connection (to `sni` when TLS) handed to `user`, or null when there is none. */
-  takeIdle(user: UpstreamUser, sni = ""): UpstreamConn | null {
-    if (this.h2 !== null) return this.h2.take(user, sni, true);
+  /**
+   * An idle connection (to `sni` when TLS; made with the PROXY header `proxy`,
+   * so it carries that client only) handed to `user`, or null when there is none.
+   */
+  takeIdle(user: UpstreamUser, sni = "", proxy: Buffer | null = null): UpstreamConn | null {
+    if (this.h2 !== null) return this.h2.take(user, sni, true, proxy);
     const idle = this.idle;
     for (let i = idle.length - 1; i >= 0; i--) {
       const c = idle[i]!;
@@ -79,7 +83,7 @@ export class EndpointPool {
         idle.splice(i, 1);
         continue;
       }
-      if (c.sni !== sni || c.tls !== this.tls) continue;
+      if (c.sni !== sni || c.tls !== this.tls || !sameHeader(c.proxy, proxy)) continue;
       // the newest idle connection is the usual pick: pop() (no array made), as splice would
       if (i === idle.length - 1) idle.pop();
       else idle.splice(i, 1);
@@ -91,9 +95,9 @@ export class EndpointPool {
   }
 
   /** A new connection for `user` (TLS with `sni` when the cluster says so); it calls user.onUpstreamOpen or onUpstreamClose. */
-  connect(user: UpstreamUser, sni = ""): UpstreamConn {
-    if (this.h2 !== null) return this.h2.take(user, sni, false)!;
-    const c = new UpstreamConn(this, user, this.tls, sni);
+  connect(user: UpstreamUser, sni = "", proxy: Buffer | null = null): UpstreamConn {
+    if (this.h2 !== null) return this.h2.take(user, sni, false, proxy)!;
+    const c = new UpstreamConn(this, user, this.tls, sni, proxy);
     this.connections++;
     stats.upstreamConnection(this.cluster);
     c.connect();
@@ -108,7 +112,7 @@ export class EndpointPool {
     // a request queued for a connection gets it first
     for (let i = 0; i < this.waiters.length; i++) {
       const w = this.waiters[i]!;
-      if (w.sni !== c.sni || c.tls !== this.tls) continue;
+      if (w.sni !== c.sni || c.tls !== this.tls || !sameHeader(w.proxy, c.proxy)) continue;
       this.waiters.splice(i, 1);
       c.user = w.user;
       c.uses++;
@@ -119,11 +123,11 @@ export class EndpointPool {
   }
 
   /** An idle connection is at hand (for `sni`)? */
-  hasIdle(sni: string): boolean {
-    if (this.h2 !== null) return this.h2.hasRoom(sni);
+  hasIdle(sni: string, proxy: Buffer | null = null): boolean {
+    if (this.h2 !== null) return this.h2.hasRoom(sni, proxy);
     for (let i = this.idle.length - 1; i >= 0; i--) {
       const c = this.idle[i]!;
-      if (!c.closed && c.sni === sni && c.tls === this.tls) return true;
+      if (!c.closed && c.sni === sni && c.tls === this.tls && sameHeader(c.proxy, proxy)) return true;
     }
     return false;
   }

@@ -19,6 +19,7 @@ import { asksClientCert, clientIdentity, requiresClientCert } from "../tls/ident
 import type { Generation } from "../http/clusters.ts";
 import { TcpSession, type SessionInfo } from "./session.ts";
 import { hostPort, RawClient, type ClientSide } from "./sides.ts";
+import { proxyHeader, type ProxyVersion } from "../proxy-header-out.ts";
 
 /** The client's addresses, read from the socket only when used: the access log's at once, the source IP when a hash asks. */
 class ClientInfo implements SessionInfo {
@@ -35,6 +36,13 @@ class ClientInfo implements SessionInfo {
   }
   sourceIp(): string {
     return proxiedOf(this.s)?.ip ?? this.s.remoteAddress ?? "";
+  }
+  proxyHeader(version: ProxyVersion): Buffer {
+    const s = this.s;
+    const from = proxiedOf(s); // behind a load balancer: the client and the address it reached, as its header said
+    const src = from ?? { ip: s.remoteAddress ?? "", port: s.remotePort ?? 0 };
+    const dst = from?.dstIp ? { ip: from.dstIp, port: from.dstPort ?? 0 } : { ip: s.localAddress ?? "", port: s.localPort ?? 0 };
+    return proxyHeader(version, src, dst);
   }
 }
 

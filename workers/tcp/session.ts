@@ -33,6 +33,7 @@ import { stats, type TcpSeries } from "../stats.ts";
 import { relayAdd, relayOptions, relayBytes, relayClose, relayFins, relaySideClosed, type RelayOwner } from "./native-relay.ts";
 import { Pending, RawClient, type ClientSide } from "./sides.ts";
 import { connectionsFull, plainHandlers, tcpHash, tcpTlsOptions, tlsHandlers, type UpstreamSide } from "./upstream.ts";
+import type { ProxyVersion } from "../proxy-header-out.ts";
 
 /** Idle in both directions this long: closed (Envoy's tcp_proxy idle_timeout default). */
 export const IDLE_MS = 3_600_000;
@@ -49,6 +50,8 @@ export interface SessionInfo {
   downstreamLocal: string;
   /** The client's IP (behind PROXY protocol: the one it names), for consistentHash useSourceIp: asked only when a hash needs it (getpeername). */
   sourceIp(): string;
+  /** The PROXY protocol header of this `version` naming the client and the address it reached (DestinationRule proxyProtocol). */
+  proxyHeader(version: ProxyVersion): Buffer;
 }
 
 /** Open sessions of this worker (drain, sweep, byte counters). */
@@ -168,9 +171,12 @@ export class TcpSession implements UpstreamSide, RelayOwner {
     this.upGone = false;
     const tls = this.passthrough ? null : pool.tls;
     this.upTls = tls;
-    if (tls === null) connectWithTimeout<UpstreamSide>(this, pool.address, pool.port, pool.connectTimeoutMs, plainHandlers, true);
+    // DestinationRule proxyProtocol: the header goes first, also before a passthrough client's own TLS
+    const pv = rt.cluster.upstream?.proxyProtocol;
+    const header = pv === undefined ? null : this.info.proxyHeader(pv);
+    if (tls === null) connectWithTimeout<UpstreamSide>(this, pool.address, pool.port, pool.connectTimeoutMs, plainHandlers, true, null, header);
     else if (tls.problem !== "") return this.onConnectError(`TLS_error:_${tls.problem.replace(/ /g, "_")}`, "connect_failure");
-    else connectWithTimeout<UpstreamSide>(this, pool.address, pool.port, pool.connectTimeoutMs, tlsHandlers, true, tcpTlsOptions(tls, d.host));
+    else connectWithTimeout<UpstreamSide>(this, pool.address, pool.port, pool.connectTimeoutMs, tlsHandlers, true, tcpTlsOptions(tls, d.host), header);
     if (this.toUp.bytes > CONNECT_BUFFER) this.pauseClient();
   }
 
