@@ -7,7 +7,7 @@ import type { Resource } from "../model/index.ts";
 import { fieldPath, resourceRef } from "../model/meta.ts";
 import type { RuleIndex } from "../resolve/destinationrules.ts";
 import type { Registry, ServiceInfo } from "../resolve/services.ts";
-import type { Credential, Finding, FindingLevel, PathIndex, Route } from "../snapshot/types.ts";
+import type { Credential, Finding, FindingLevel, PathIndex, Route, RouteTable } from "../snapshot/types.ts";
 import type { VirtualServiceResource } from "../model/istio.ts";
 
 export interface CompileOptions {
@@ -61,6 +61,10 @@ export interface CompileReuseHooks {
   pathIndex(routes: Route[], build: (routes: Route[]) => PathIndex): PathIndex;
   /** The route program conditions of route table `table`, kept from one compile to the next. */
   conditions(table: string): ConditionRegistry;
+  /** The previous compile's route table `table` for the same port (its virtual hosts and host maps may be taken as they are). */
+  previousTable(table: string, port: number): RouteTable | undefined;
+  /** Route table `table` as this compile built it, for the next compile's previousTable. */
+  keepTable(table: string, port: number, t: RouteTable): void;
 }
 
 export type IngressMode = "strict" | "default" | "off";

@@ -17,11 +17,15 @@
 //   once-only rule) and the cluster set come out the same.
 // - the path index of a virtual host, a pure function of its route list
 //   (keyed by the identities of the routes).
+// - the previous compile's route tables, by name and port: a virtual host with
+//   the very same domains and routes (by identity) is taken as it is, and the
+//   host maps when every virtual host has the same domains at the same index
+//   (src/compile/virtualhosts.ts, pathindex.ts).
 // test/unit/compile-reuse.test.ts checks a sequence of varied changes against
 // compiles from scratch.
 import type { Resource } from "../model/index.ts";
 import type { VirtualServiceResource } from "../model/istio.ts";
-import type { PathIndex, Route } from "../snapshot/types.ts";
+import type { PathIndex, Route, RouteTable } from "../snapshot/types.ts";
 import { ConditionRegistry } from "./conditions.ts";
 import type { ClusterRequest, CompileContext, CompileOptions, CompileReuseHooks } from "./context.ts";
 
@@ -63,6 +67,8 @@ export class CompileReuse implements CompileReuseHooks {
   /** By route table name; content-keyed, so valid whatever else changed. Dropped when a compile has no such table. */
   private registries = new Map<string, ConditionRegistry>();
   private registriesUsed = new Set<string>();
+  private prevTables = new Map<string, { port: number; table: RouteTable }>();
+  private nextTables = new Map<string, { port: number; table: RouteTable }>();
   stats: ReuseStats = { reused: 0, built: 0, contextSame: false };
 
   /** Called by compileSnapshot before anything is compiled. */
@@ -89,6 +95,7 @@ export class CompileReuse implements CompileReuseHooks {
     }
     this.next = new Map();
     this.nextIndex = new Map();
+    this.nextTables = new Map();
     this.stats = { reused: 0, built: 0, contextSame: same };
   }
 
@@ -98,6 +105,8 @@ export class CompileReuse implements CompileReuseHooks {
     this.prevIndex = this.nextIndex;
     this.next = new Map();
     this.nextIndex = new Map();
+    this.prevTables = this.nextTables;
+    this.nextTables = new Map();
     for (const name of this.registries.keys()) if (!this.registriesUsed.has(name)) this.registries.delete(name);
     this.registriesUsed = new Set();
   }
@@ -108,6 +117,17 @@ export class CompileReuse implements CompileReuseHooks {
     this.context = "";
     this.prev = new Map();
     this.prevIndex = new Map();
+    this.prevTables = new Map();
+    this.nextTables = new Map();
+  }
+
+  previousTable(table: string, port: number): RouteTable | undefined {
+    const p = this.prevTables.get(table);
+    return p !== undefined && p.port === port ? p.table : undefined;
+  }
+
+  keepTable(table: string, port: number, t: RouteTable): void {
+    this.nextTables.set(table, { port, table: t });
   }
 
   /** The routes of `vs` in `scope`: from the previous compile when allowed, else built (and recorded). */
