@@ -84,7 +84,14 @@ export interface ClusterRequest {
 export class CompileContext {
   readonly findings: Finding[] = [];
   private readonly seen = new Set<string>();
-  readonly clusters = new Map<string, ClusterRequest>();
+  /** Clusters requested so far (compile reuse swaps in a recording map while it records a build: src/compile/reuse.ts). */
+  clusters = new Map<string, ClusterRequest>();
+  /**
+   * While compile reuse records a build: every report call, as made. A field of
+   * the class (not a method patched in and deleted again, which left the object
+   * in dictionary mode: every later property read of the context was slow).
+   */
+  reportLog: Parameters<CompileContext["report"]>[] | null = null;
   /**
    * Objects compile derived from another (an Ingress's Gateway and
    * VirtualServices): findings about them name the original, without a field.
@@ -102,6 +109,7 @@ export class CompileContext {
    * source), once: the same code, resource, field and message are reported once.
    */
   report(level: FindingLevel, code: Code, r: Resource | string | null, message: string, field?: string): void {
+    if (this.reportLog !== null) this.reportLog.push(field === undefined ? [level, code, r, message] : [level, code, r, message, field]);
     const f: Finding = { code, level, message };
     if (typeof r === "string") {
       f.resource = r;

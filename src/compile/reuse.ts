@@ -35,6 +35,8 @@ interface Recorded {
   routes: Route[];
   reports: ReportArgs[];
   clusters: [string, ClusterRequest][];
+  /** Each cluster's name as its number in CompileReuse.clusterIds. */
+  clusterIds: Int32Array;
 }
 
 export interface ReuseStats {
@@ -70,6 +72,24 @@ export class CompileReuse implements CompileReuseHooks {
   private prevTables = new Map<string, { port: number; table: RouteTable }>();
   private nextTables = new Map<string, { port: number; table: RouteTable }>();
   stats: ReuseStats = { reused: 0, built: 0, contextSame: false };
+  /** Cluster names recorded builds request, numbered (started over with the records, when the context changes). */
+  private clusterIds = new Map<string, number>();
+  /** Per cluster number, the last compile that requested it. */
+  private requested = new Int32Array(64);
+  private compiles = 0;
+
+  private clusterId(name: string): number {
+    let id = this.clusterIds.get(name);
+    if (id === undefined) {
+      this.clusterIds.set(name, (id = this.clusterIds.size));
+      if (id >= this.requested.length) {
+        const r = new Int32Array(this.requested.length * 2);
+        r.set(this.requested);
+        this.requested = r;
+      }
+    }
+    return id;
+  }
 
   /** Called by compileSnapshot before anything is compiled. */
   begin(resources: Resource[], opts: CompileOptions): void {
@@ -92,7 +112,10 @@ export class CompileReuse implements CompileReuseHooks {
     if (!same) {
       this.prev = new Map();
       this.prevIndex = new Map();
+      this.clusterIds = new Map();
+      this.requested = new Int32Array(64);
     }
+    this.compiles++;
     this.next = new Map();
     this.nextIndex = new Map();
     this.nextTables = new Map();
@@ -117,6 +140,8 @@ export class CompileReuse implements CompileReuseHooks {
     this.context = "";
     this.prev = new Map();
     this.prevIndex = new Map();
+    this.clusterIds = new Map();
+    this.requested = new Int32Array(64);
     this.prevTables = new Map();
     this.nextTables = new Map();
   }
@@ -137,11 +162,20 @@ export class CompileReuse implements CompileReuseHooks {
     let rec: Recorded;
     if (old !== undefined) {
       for (const args of old.reports) ctx.report(...args);
-      for (const [name, req] of old.clusters) if (!ctx.clusters.has(name)) ctx.clusters.set(name, req);
+      const ids = old.clusterIds;
+      for (let k = 0; k < ids.length; k++) {
+        // a name this compile has requested already is in ctx.clusters: no map lookup (the records lie all over a large heap, so each costs cache misses)
+        const id = ids[k]!;
+        if (this.requested[id] === this.compiles) continue;
+        this.requested[id] = this.compiles;
+        const [name, req] = old.clusters[k]!;
+        if (!ctx.clusters.has(name)) ctx.clusters.set(name, req);
+      }
       rec = old;
       this.stats.reused++;
     } else {
-      rec = record(ctx, build);
+      rec = record(ctx, build, (name) => this.clusterId(name));
+      for (const id of rec.clusterIds) this.requested[id] = this.compiles;
       this.stats.built++;
     }
     let m = this.next.get(vs);
@@ -171,29 +205,46 @@ export class CompileReuse implements CompileReuseHooks {
   }
 }
 
+/**
+ * ctx.clusters while a build is recorded: every request reaches `set` with its
+ * own values (`has` says no) and is recorded; the real map gets those it lacks.
+ * A class of its own: the map itself is not patched (own properties added and
+ * deleted on a Map left every later call on it slow).
+ */
+class RecordingClusters extends Map<string, ClusterRequest> {
+  constructor(
+    private readonly real: Map<string, ClusterRequest>,
+    private readonly out: [string, ClusterRequest][],
+  ) {
+    super();
+  }
+  override has(_k: string): boolean {
+    return false;
+  }
+  override get(k: string): ClusterRequest | undefined {
+    return this.real.get(k);
+  }
+  override set(k: string, v: ClusterRequest): this {
+    this.out.push([k, v]);
+    if (!this.real.has(k)) this.real.set(k, v);
+    return this;
+  }
+}
+
 /** Run `build`, recording the findings it reports and the clusters it requests (as calls, in order). */
-function record(ctx: CompileContext, build: () => Route[]): Recorded {
+function record(ctx: CompileContext, build: () => Route[], clusterId: (name: string) => number): Recorded {
   const reports: ReportArgs[] = [];
   const clusters: [string, ClusterRequest][] = [];
-  const report = ctx.report; // the class's method (no own property while not recording)
   const map = ctx.clusters;
-  // while recording, `has` says no so that every request reaches `set` with this route's own values
-  const own = map as Map<string, ClusterRequest> & { has: (k: string) => boolean; set: (k: string, v: ClusterRequest) => typeof map };
-  ctx.report = (...args: ReportArgs) => {
-    reports.push(args);
-    report.apply(ctx, args);
-  };
-  own.has = () => false;
-  own.set = (k, v) => {
-    clusters.push([k, v]);
-    if (!Map.prototype.has.call(map, k)) Map.prototype.set.call(map, k, v);
-    return map;
-  };
+  const log = ctx.reportLog;
+  ctx.reportLog = reports;
+  ctx.clusters = new RecordingClusters(map, clusters);
   try {
-    return { routes: build(), reports, clusters };
+    const routes = build();
+    return { routes, reports, clusters, clusterIds: Int32Array.from(clusters, ([name]) => clusterId(name)) };
   } finally {
-    delete (ctx as { report?: unknown }).report;
-    delete (own as { has?: unknown }).has;
-    delete (own as { set?: unknown }).set;
+    ctx.reportLog = log;
+    if (log !== null) log.push(...reports); // a recording around this one has them too
+    ctx.clusters = map;
   }
 }
