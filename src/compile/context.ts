@@ -61,6 +61,8 @@ export interface CompileReuseHooks {
   pathIndex(routes: Route[], build: (routes: Route[]) => PathIndex): PathIndex;
   /** The route program conditions of route table `table`, kept from one compile to the next. */
   conditions(table: string): ConditionRegistry;
+  /** Runs `run` (analyze's findings about `vs`), or replays the findings it reported in the previous compile while nothing but VirtualServices changed. */
+  analysis(ctx: CompileContext, vs: VirtualServiceResource, run: () => void): void;
   /** The previous compile's route table `table` for the same port (its virtual hosts and host maps may be taken as they are). */
   previousTable(table: string, port: number): RouteTable | undefined;
   /** Route table `table` as this compile built it, for the next compile's previousTable. */

@@ -17,6 +17,8 @@
 //   once-only rule) and the cluster set come out the same.
 // - the path index of a virtual host, a pure function of its route list
 //   (keyed by the identities of the routes).
+// - the findings analyze reports about a VirtualService (a function of it, the
+//   Gateways and the options: the context), replayed in order.
 // - the previous compile's route tables, by name and port: a virtual host with
 //   the very same domains and routes (by identity) is taken as it is, and the
 //   host maps when every virtual host has the same domains at the same index
@@ -30,6 +32,8 @@ import { ConditionRegistry } from "./conditions.ts";
 import type { ClusterRequest, CompileContext, CompileOptions, CompileReuseHooks } from "./context.ts";
 
 type ReportArgs = Parameters<CompileContext["report"]>;
+
+const NO_REPORTS: ReportArgs[] = [];
 
 interface Recorded {
   routes: Route[];
@@ -69,6 +73,8 @@ export class CompileReuse implements CompileReuseHooks {
   /** By route table name; content-keyed, so valid whatever else changed. Dropped when a compile has no such table. */
   private registries = new Map<string, ConditionRegistry>();
   private registriesUsed = new Set<string>();
+  private prevAnalysis = new Map<VirtualServiceResource, ReportArgs[]>();
+  private nextAnalysis = new Map<VirtualServiceResource, ReportArgs[]>();
   private prevTables = new Map<string, { port: number; table: RouteTable }>();
   private nextTables = new Map<string, { port: number; table: RouteTable }>();
   stats: ReuseStats = { reused: 0, built: 0, contextSame: false };
@@ -112,6 +118,7 @@ export class CompileReuse implements CompileReuseHooks {
     if (!same) {
       this.prev = new Map();
       this.prevIndex = new Map();
+      this.prevAnalysis = new Map();
       this.clusterIds = new Map();
       this.requested = new Int32Array(64);
     }
@@ -119,6 +126,7 @@ export class CompileReuse implements CompileReuseHooks {
     this.next = new Map();
     this.nextIndex = new Map();
     this.nextTables = new Map();
+    this.nextAnalysis = new Map();
     this.stats = { reused: 0, built: 0, contextSame: same };
   }
 
@@ -130,6 +138,8 @@ export class CompileReuse implements CompileReuseHooks {
     this.nextIndex = new Map();
     this.prevTables = this.nextTables;
     this.nextTables = new Map();
+    this.prevAnalysis = this.nextAnalysis;
+    this.nextAnalysis = new Map();
     for (const name of this.registries.keys()) if (!this.registriesUsed.has(name)) this.registries.delete(name);
     this.registriesUsed = new Set();
   }
@@ -144,6 +154,27 @@ export class CompileReuse implements CompileReuseHooks {
     this.requested = new Int32Array(64);
     this.prevTables = new Map();
     this.nextTables = new Map();
+    this.prevAnalysis = new Map();
+    this.nextAnalysis = new Map();
+  }
+
+  analysis(ctx: CompileContext, vs: VirtualServiceResource, run: () => void): void {
+    if (!this.originals.has(vs)) return run();
+    let reports = this.prevAnalysis.get(vs);
+    if (reports !== undefined) for (const args of reports) ctx.report(...args);
+    else {
+      const log = ctx.reportLog;
+      const mine: ReportArgs[] = [];
+      ctx.reportLog = mine;
+      try {
+        run();
+      } finally {
+        ctx.reportLog = log;
+        if (log !== null) log.push(...mine);
+      }
+      reports = mine.length === 0 ? NO_REPORTS : mine;
+    }
+    this.nextAnalysis.set(vs, reports);
   }
 
   previousTable(table: string, port: number): RouteTable | undefined {

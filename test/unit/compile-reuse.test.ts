@@ -194,6 +194,12 @@ ${o.catchAllFirst ? "  - route: [{destination: {host: api.default.svc.cluster.lo
       "wild.yaml": vsOn("wild", ["*.wild.example.com"], { gateways: both }),
       "star.yaml": vsOn("star", ["*"], { gateways: ["istio-system/gw2"] }),
       "other.yaml": vsOn("only", ["only.example.com"], { gateways: ["istio-system/gw2"], ns: "other" }),
+      // analyze's findings (replayed while only VirtualServices change)
+      "findings.yaml": [
+        vsOn("lost", ["lost.example.com", "secure.example.com"], { gateways: ["istio-system/nope", "istio-system/gw"] }),
+        vsOn("unbound", ["x.example.com"], { gateways: ["istio-system/nope"] }),
+        vsOn("meshonly", ["m.example.com"], { gateways: ["mesh"] }),
+      ].join("---\n"),
     };
     const steps: [string, (f: Files) => void][] = [
       ["nothing changed", () => {}],
@@ -211,6 +217,17 @@ ${o.catchAllFirst ? "  - route: [{destination: {host: api.default.svc.cluster.lo
       ["the catch-all host's VirtualService changes", (f) => (f["star.yaml"] = vsOn("star", ["*"], { gateways: ["istio-system/gw2"], body: "s2" }))],
       ["a host renamed: the order of virtual hosts changes", (f) => (f["routes.yaml"] = many(20, (i) => (i === 3 ? { host: "zz.example.com" } : {})))],
       ["a VirtualService leaves the namespace a server host names", (f) => (f["other.yaml"] = vsOn("only", ["only.example.com"], { gateways: ["istio-system/gw2"], ns: "third" }))],
+      ["the missing gateway appears", (f) => (f["gw.yaml"] += `---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: nope, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 8082, name: http, protocol: HTTP}
+    hosts: ["only-this.example.com"]
+`)],
+      ["a VirtualService changes after it", (f) => (f["multi.yaml"] = vsOn("multi", ["a.example.com"], { gateways: both, body: "m2" }))],
       ["back to the start", (f) => {
         for (const k of Object.keys(f)) delete f[k];
         Object.assign(f, base);
@@ -234,6 +251,8 @@ ${o.catchAllFirst ? "  - route: [{destination: {host: api.default.svc.cluster.lo
         expect({ what, s: JSON.parse(JSON.stringify(comparable(incremental).listeners)) }).toEqual({ what, s: JSON.parse(JSON.stringify(comparable(fresh).listeners)) });
         throw new Error(`${what}: snapshots differ`);
       }
+      const expected: Record<string, string[]> = { start: ["GW0301", "GW0307"], "the missing gateway appears": ["GW0302"] };
+      for (const code of expected[what] ?? []) expect({ code, found: fresh.findings.some((x) => x.code === code) }).toEqual({ code, found: true });
       if (what.startsWith("nothing changed")) {
         // every virtual host and host map is the previous compile's own object
         const before = tables(prev!);
