@@ -4,7 +4,7 @@
 // mesh only or not exported to the gateway's namespace.
 import { Codes } from "../model/codes.ts";
 import type { GatewayResource, VirtualServiceResource } from "../model/istio.ts";
-import { gatewayKey, MESH, resolveGatewayRef } from "../resolve/gateways.ts";
+import { gatewayKey, gatewayRefsOf, MESH, resolveGatewayRef } from "../resolve/gateways.ts";
 import { intersectHosts, serverHostsFor } from "../resolve/hosts.ts";
 import type { CompileContext } from "./context.ts";
 import { virtualServiceHosts } from "./virtualhosts.ts";
@@ -39,15 +39,24 @@ export function analyzeVirtualServices(
       "spec.exportTo",
     );
   }
+  const reuse = ctx.opts.reuse;
   for (const vs of virtualServices) {
     if (hiddenSet.has(vs)) continue;
-    const ns = vs.metadata.namespace;
-    const refs = [...new Set(vs.spec.gateways.map((g) => resolveGatewayRef(g, ns)))].filter((r) => r !== MESH);
-    if (refs.length === 0) {
-      ctx.report("Info", Codes.MeshOnly, vs, "no gateways: it applies to the mesh (sidecars) only and is not served by a gateway", "spec.gateways");
-      continue;
-    }
-    const bound = refs.filter((r) => served.has(r));
+    if (reuse === undefined) analyzeOne(ctx, vs, known, served, applied);
+    else reuse.analysis(ctx, vs, () => analyzeOne(ctx, vs, known, served, applied));
+  }
+}
+
+/** The findings about one VirtualService that is not hidden: a function of it, the gateways and the options. */
+function analyzeOne(ctx: CompileContext, vs: VirtualServiceResource, known: Map<string, GatewayResource>, served: Set<string>, applied: GatewayResource[]): void {
+  const ns = vs.metadata.namespace;
+  const refs = gatewayRefsOf(vs, ctx.opts.namespace);
+  if (refs.length === 0) {
+    ctx.report("Info", Codes.MeshOnly, vs, "no gateways: it applies to the mesh (sidecars) only and is not served by a gateway", "spec.gateways");
+    return;
+  }
+  const bound = refs.filter((r) => served.has(r));
+  if (bound.length < refs.length) {
     vs.spec.gateways.forEach((g, i) => {
       const ref = resolveGatewayRef(g, ns);
       if (ref === MESH || served.has(ref)) return;
@@ -64,22 +73,22 @@ export function analyzeVirtualServices(
         );
       }
     });
-    if (bound.length === 0) continue;
-    const hosts = virtualServiceHosts(vs);
-    hosts.forEach((h, i) => {
-      for (const ref of bound) {
-        const gw = known.get(ref)!;
-        for (const s of gw.spec.servers) {
-          if (intersectHosts(serverHostsFor(s.hosts, gw.metadata.namespace, ns), [h]).length > 0) return;
-        }
-      }
-      ctx.report(
-        "Warning",
-        Codes.HostNotServed,
-        vs,
-        `host ${h} is served by no server of gateway ${bound.join(", ")}: its routes are not reachable for that host`,
-        `spec.hosts[${i}]`,
-      );
-    });
   }
+  if (bound.length === 0) return;
+  const hosts = virtualServiceHosts(vs);
+  hosts.forEach((h, i) => {
+    for (const ref of bound) {
+      const gw = known.get(ref)!;
+      for (const s of gw.spec.servers) {
+        if (intersectHosts(serverHostsFor(s.hosts, gw.metadata.namespace, ns), [h]).length > 0) return;
+      }
+    }
+    ctx.report(
+      "Warning",
+      Codes.HostNotServed,
+      vs,
+      `host ${h} is served by no server of gateway ${bound.join(", ")}: its routes are not reachable for that host`,
+      `spec.hosts[${i}]`,
+    );
+  });
 }

@@ -92,6 +92,24 @@ export class ConditionRegistry {
     return i;
   }
 
+  /** Entries are numbered anew from this value on (a program part built in another epoch does not hold). */
+  get currentEpoch(): number {
+    return this.epoch;
+  }
+
+  /**
+   * indexOf(ms) again, for a program part built earlier in this epoch that
+   * found `ms` at `i`: the same bookkeeping without the key (entries keep their
+   * index within an epoch).
+   */
+  touch(i: number, ms: RouteMatch[]): void {
+    this.list[i] = ms;
+    if (this.usedIn[i] !== this.build) {
+      this.usedIn[i] = this.build;
+      this.used++;
+    }
+  }
+
   /** The conditions so far, as the program built now keeps them (a copy: later builds append and replace). */
   finish(program: RouteProgram): RouteMatch[][] {
     origin.set(program, { registry: this, epoch: this.epoch });

@@ -7,7 +7,7 @@ import type { Resource } from "../model/index.ts";
 import { fieldPath, resourceRef } from "../model/meta.ts";
 import type { RuleIndex } from "../resolve/destinationrules.ts";
 import type { Registry, ServiceInfo } from "../resolve/services.ts";
-import type { Credential, Finding, FindingLevel, PathIndex, Route } from "../snapshot/types.ts";
+import type { Credential, Finding, FindingLevel, PathIndex, Route, RouteTable } from "../snapshot/types.ts";
 import type { VirtualServiceResource } from "../model/istio.ts";
 
 export interface CompileOptions {
@@ -61,6 +61,12 @@ export interface CompileReuseHooks {
   pathIndex(routes: Route[], build: (routes: Route[]) => PathIndex): PathIndex;
   /** The route program conditions of route table `table`, kept from one compile to the next. */
   conditions(table: string): ConditionRegistry;
+  /** Runs `run` (analyze's findings about `vs`), or replays the findings it reported in the previous compile while nothing but VirtualServices changed. */
+  analysis(ctx: CompileContext, vs: VirtualServiceResource, run: () => void): void;
+  /** The previous compile's route table `table` for the same port (its virtual hosts and host maps may be taken as they are). */
+  previousTable(table: string, port: number): RouteTable | undefined;
+  /** Route table `table` as this compile built it, for the next compile's previousTable. */
+  keepTable(table: string, port: number, t: RouteTable): void;
 }
 
 export type IngressMode = "strict" | "default" | "off";
@@ -80,7 +86,14 @@ export interface ClusterRequest {
 export class CompileContext {
   readonly findings: Finding[] = [];
   private readonly seen = new Set<string>();
-  readonly clusters = new Map<string, ClusterRequest>();
+  /** Clusters requested so far (compile reuse swaps in a recording map while it records a build: src/compile/reuse.ts). */
+  clusters = new Map<string, ClusterRequest>();
+  /**
+   * While compile reuse records a build: every report call, as made. A field of
+   * the class (not a method patched in and deleted again, which left the object
+   * in dictionary mode: every later property read of the context was slow).
+   */
+  reportLog: Parameters<CompileContext["report"]>[] | null = null;
   /**
    * Objects compile derived from another (an Ingress's Gateway and
    * VirtualServices): findings about them name the original, without a field.
@@ -98,6 +111,7 @@ export class CompileContext {
    * source), once: the same code, resource, field and message are reported once.
    */
   report(level: FindingLevel, code: Code, r: Resource | string | null, message: string, field?: string): void {
+    if (this.reportLog !== null) this.reportLog.push(field === undefined ? [level, code, r, message] : [level, code, r, message, field]);
     const f: Finding = { code, level, message };
     if (typeof r === "string") {
       f.resource = r;

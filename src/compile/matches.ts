@@ -61,8 +61,20 @@ export function isCatchAllRoute(r: Route): boolean {
 /**
  * Istio's SortVHostRoutes: catch-all routes move to the end of a virtual host
  * (stable), so merging VirtualServices for one host does not hide later routes.
+ * `routes` itself when no catch-all route comes before another route (the
+ * usual case: one VirtualService ending in its catch-all); else a new array.
  */
 export function sortCatchAllLast(routes: Route[]): Route[] {
+  let catchAllSeen = false;
+  let moves = false;
+  for (const r of routes) {
+    if (isCatchAllRoute(r)) catchAllSeen = true;
+    else if (catchAllSeen) {
+      moves = true;
+      break;
+    }
+  }
+  if (!moves) return routes;
   const rest: Route[] = [];
   const catchAll: Route[] = [];
   for (const r of routes) (isCatchAllRoute(r) ? catchAll : rest).push(r);

@@ -133,12 +133,20 @@ class Code {
   buf = new Uint16Array(1 << 16);
   length = 0;
   push(x: number): void {
-    if (this.length === this.buf.length) {
-      const b = new Uint16Array(this.buf.length * 2);
-      b.set(this.buf);
-      this.buf = b;
-    }
+    if (this.length === this.buf.length) this.grow(1);
     this.buf[this.length++] = x;
+  }
+  append(xs: Uint16Array): void {
+    if (this.length + xs.length > this.buf.length) this.grow(xs.length);
+    this.buf.set(xs, this.length);
+    this.length += xs.length;
+  }
+  private grow(n: number): void {
+    let size = this.buf.length * 2;
+    while (size < this.length + n) size *= 2;
+    const b = new Uint16Array(size);
+    b.set(this.buf);
+    this.buf = b;
   }
 }
 
@@ -175,11 +183,47 @@ class Code {
  */
 
 /**
- * Appends one virtual host's packed literals as program code (format above);
- * false, with nothing appended, when it has none (map + trie layout) or a
- * number exceeds 16 bits.
+ * A virtual host's program part as programFor wrote it, for one registry and
+ * epoch (its condition numbers hold there); `code` null: it has none. The
+ * registry lookups it made, to do again (`touched`: index, `matches`: list).
+ */
+interface ProgramPart {
+  registry: ConditionRegistry;
+  epoch: number;
+  code: Uint16Array | null;
+  touched: number[];
+  matches: RouteMatch[][];
+}
+
+/** By virtual host (not written to after compile; compile reuse hands unchanged ones to the next table). */
+const programParts = new WeakMap<VirtualHost, ProgramPart>();
+
+/**
+ * programForFresh, or the part it wrote for this virtual host before in this
+ * registry's epoch (a program part holds no offsets: it is the same wherever it goes).
  */
 function programFor(vh: VirtualHost, conditions: ConditionRegistry, out: Code): boolean {
+  const epoch = conditions.currentEpoch;
+  const part = programParts.get(vh);
+  if (part !== undefined && part.registry === conditions && part.epoch === epoch) {
+    for (let k = 0; k < part.touched.length; k++) conditions.touch(part.touched[k]!, part.matches[k]!);
+    if (part.code === null) return false;
+    out.append(part.code);
+    return true;
+  }
+  const start = out.length;
+  const p: ProgramPart = { registry: conditions, epoch, code: null, touched: [], matches: [] };
+  if (programForFresh(vh, conditions, out, p)) p.code = out.buf.slice(start, out.length);
+  programParts.set(vh, p);
+  return p.code !== null;
+}
+
+/**
+ * Appends one virtual host's packed literals as program code (format above);
+ * false, with nothing appended, when it has none (map + trie layout) or a
+ * number exceeds 16 bits. The registry lookups go into `part`.
+ */
+function programForFresh(vh: VirtualHost, conditions: ConditionRegistry, out: Code, part: ProgramPart): boolean {
   const idx = vh.pathIndex;
   const lits = idx.literals;
   if (lits.length === 0 || vh.routes.length > U16 || lits.length / 6 > U16) return false;
@@ -201,7 +245,13 @@ function programFor(vh: VirtualHost, conditions: ConditionRegistry, out: Code): 
     for (let k = 0; k < len; k++) out.push(idx.packed.charCodeAt(from + k));
     for (const r of list) {
       const flag = idx.uriOnly[r]!;
-      const cond = flag === 1 ? 0 : conditions.indexOf(vh.routes[r]!.matches);
+      let cond = 0;
+      if (flag !== 1) {
+        const ms = vh.routes[r]!.matches;
+        cond = conditions.indexOf(ms);
+        part.touched.push(cond);
+        part.matches.push(ms);
+      }
       if (cond > U16) {
         out.length = start;
         return false;
@@ -264,8 +314,30 @@ export function buildRouteProgram(virtualHosts: VirtualHost[], exactHosts: Map<s
   return program;
 }
 
-/** Domains → exact map, `*.suffix` list (longest suffix first), `*` index; the route program (its conditions in `conditions`). */
-export function buildRouteTable(name: string, virtualHosts: VirtualHost[], conditions?: ConditionRegistry): RouteTable {
+/** Does every virtual host have the domains of `prev`'s at its index? */
+function sameDomainsAt(virtualHosts: VirtualHost[], prev: VirtualHost[]): boolean {
+  if (virtualHosts.length !== prev.length) return false;
+  for (let i = 0; i < prev.length; i++) {
+    const a = virtualHosts[i]!.domains;
+    const b = prev[i]!.domains;
+    if (a === b) continue;
+    if (a.length !== b.length) return false;
+    for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+  }
+  return true;
+}
+
+/**
+ * Domains → exact map, `*.suffix` list (longest suffix first), `*` index; the
+ * route program (its conditions in `conditions`). When every virtual host has
+ * the domains of `prev`'s (the previous compile's table) at its index, the host
+ * maps are prev's (the same objects: a snapshot delta sees them unchanged at once).
+ */
+export function buildRouteTable(name: string, virtualHosts: VirtualHost[], conditions?: ConditionRegistry, prev?: RouteTable): RouteTable {
+  if (prev !== undefined && sameDomainsAt(virtualHosts, prev.virtualHosts)) {
+    const program = buildRouteProgram(virtualHosts, prev.exactHosts, conditions);
+    return { name, virtualHosts, exactHosts: prev.exactHosts, wildcardHosts: prev.wildcardHosts, catchAll: prev.catchAll, program: prev.program === null ? null : program };
+  }
   const exactHosts = new Map<string, number>();
   const wildcardHosts: WildcardHost[] = [];
   let catchAll = -1;

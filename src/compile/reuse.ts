@@ -17,20 +17,30 @@
 //   once-only rule) and the cluster set come out the same.
 // - the path index of a virtual host, a pure function of its route list
 //   (keyed by the identities of the routes).
+// - the findings analyze reports about a VirtualService (a function of it, the
+//   Gateways and the options: the context), replayed in order.
+// - the previous compile's route tables, by name and port: a virtual host with
+//   the very same domains and routes (by identity) is taken as it is, and the
+//   host maps when every virtual host has the same domains at the same index
+//   (src/compile/virtualhosts.ts, pathindex.ts).
 // test/unit/compile-reuse.test.ts checks a sequence of varied changes against
 // compiles from scratch.
 import type { Resource } from "../model/index.ts";
 import type { VirtualServiceResource } from "../model/istio.ts";
-import type { PathIndex, Route } from "../snapshot/types.ts";
+import type { PathIndex, Route, RouteTable } from "../snapshot/types.ts";
 import { ConditionRegistry } from "./conditions.ts";
 import type { ClusterRequest, CompileContext, CompileOptions, CompileReuseHooks } from "./context.ts";
 
 type ReportArgs = Parameters<CompileContext["report"]>;
 
+const NO_REPORTS: ReportArgs[] = [];
+
 interface Recorded {
   routes: Route[];
   reports: ReportArgs[];
   clusters: [string, ClusterRequest][];
+  /** Each cluster's name as its number in CompileReuse.clusterIds. */
+  clusterIds: Int32Array;
 }
 
 export interface ReuseStats {
@@ -63,7 +73,29 @@ export class CompileReuse implements CompileReuseHooks {
   /** By route table name; content-keyed, so valid whatever else changed. Dropped when a compile has no such table. */
   private registries = new Map<string, ConditionRegistry>();
   private registriesUsed = new Set<string>();
+  private prevAnalysis = new Map<VirtualServiceResource, ReportArgs[]>();
+  private nextAnalysis = new Map<VirtualServiceResource, ReportArgs[]>();
+  private prevTables = new Map<string, { port: number; table: RouteTable }>();
+  private nextTables = new Map<string, { port: number; table: RouteTable }>();
   stats: ReuseStats = { reused: 0, built: 0, contextSame: false };
+  /** Cluster names recorded builds request, numbered (started over with the records, when the context changes). */
+  private clusterIds = new Map<string, number>();
+  /** Per cluster number, the last compile that requested it. */
+  private requested = new Int32Array(64);
+  private compiles = 0;
+
+  private clusterId(name: string): number {
+    let id = this.clusterIds.get(name);
+    if (id === undefined) {
+      this.clusterIds.set(name, (id = this.clusterIds.size));
+      if (id >= this.requested.length) {
+        const r = new Int32Array(this.requested.length * 2);
+        r.set(this.requested);
+        this.requested = r;
+      }
+    }
+    return id;
+  }
 
   /** Called by compileSnapshot before anything is compiled. */
   begin(resources: Resource[], opts: CompileOptions): void {
@@ -86,9 +118,15 @@ export class CompileReuse implements CompileReuseHooks {
     if (!same) {
       this.prev = new Map();
       this.prevIndex = new Map();
+      this.prevAnalysis = new Map();
+      this.clusterIds = new Map();
+      this.requested = new Int32Array(64);
     }
+    this.compiles++;
     this.next = new Map();
     this.nextIndex = new Map();
+    this.nextTables = new Map();
+    this.nextAnalysis = new Map();
     this.stats = { reused: 0, built: 0, contextSame: same };
   }
 
@@ -98,6 +136,10 @@ export class CompileReuse implements CompileReuseHooks {
     this.prevIndex = this.nextIndex;
     this.next = new Map();
     this.nextIndex = new Map();
+    this.prevTables = this.nextTables;
+    this.nextTables = new Map();
+    this.prevAnalysis = this.nextAnalysis;
+    this.nextAnalysis = new Map();
     for (const name of this.registries.keys()) if (!this.registriesUsed.has(name)) this.registries.delete(name);
     this.registriesUsed = new Set();
   }
@@ -108,6 +150,40 @@ export class CompileReuse implements CompileReuseHooks {
     this.context = "";
     this.prev = new Map();
     this.prevIndex = new Map();
+    this.clusterIds = new Map();
+    this.requested = new Int32Array(64);
+    this.prevTables = new Map();
+    this.nextTables = new Map();
+    this.prevAnalysis = new Map();
+    this.nextAnalysis = new Map();
+  }
+
+  analysis(ctx: CompileContext, vs: VirtualServiceResource, run: () => void): void {
+    if (!this.originals.has(vs)) return run();
+    let reports = this.prevAnalysis.get(vs);
+    if (reports !== undefined) for (const args of reports) ctx.report(...args);
+    else {
+      const log = ctx.reportLog;
+      const mine: ReportArgs[] = [];
+      ctx.reportLog = mine;
+      try {
+        run();
+      } finally {
+        ctx.reportLog = log;
+        if (log !== null) log.push(...mine);
+      }
+      reports = mine.length === 0 ? NO_REPORTS : mine;
+    }
+    this.nextAnalysis.set(vs, reports);
+  }
+
+  previousTable(table: string, port: number): RouteTable | undefined {
+    const p = this.prevTables.get(table);
+    return p !== undefined && p.port === port ? p.table : undefined;
+  }
+
+  keepTable(table: string, port: number, t: RouteTable): void {
+    this.nextTables.set(table, { port, table: t });
   }
 
   /** The routes of `vs` in `scope`: from the previous compile when allowed, else built (and recorded). */
@@ -117,11 +193,20 @@ export class CompileReuse implements CompileReuseHooks {
     let rec: Recorded;
     if (old !== undefined) {
       for (const args of old.reports) ctx.report(...args);
-      for (const [name, req] of old.clusters) if (!ctx.clusters.has(name)) ctx.clusters.set(name, req);
+      const ids = old.clusterIds;
+      for (let k = 0; k < ids.length; k++) {
+        // a name this compile has requested already is in ctx.clusters: no map lookup (the records lie all over a large heap, so each costs cache misses)
+        const id = ids[k]!;
+        if (this.requested[id] === this.compiles) continue;
+        this.requested[id] = this.compiles;
+        const [name, req] = old.clusters[k]!;
+        if (!ctx.clusters.has(name)) ctx.clusters.set(name, req);
+      }
       rec = old;
       this.stats.reused++;
     } else {
-      rec = record(ctx, build);
+      rec = record(ctx, build, (name) => this.clusterId(name));
+      for (const id of rec.clusterIds) this.requested[id] = this.compiles;
       this.stats.built++;
     }
     let m = this.next.get(vs);
@@ -151,29 +236,46 @@ export class CompileReuse implements CompileReuseHooks {
   }
 }
 
+/**
+ * ctx.clusters while a build is recorded: every request reaches `set` with its
+ * own values (`has` says no) and is recorded; the real map gets those it lacks.
+ * A class of its own: the map itself is not patched (own properties added and
+ * deleted on a Map left every later call on it slow).
+ */
+class RecordingClusters extends Map<string, ClusterRequest> {
+  constructor(
+    private readonly real: Map<string, ClusterRequest>,
+    private readonly out: [string, ClusterRequest][],
+  ) {
+    super();
+  }
+  override has(_k: string): boolean {
+    return false;
+  }
+  override get(k: string): ClusterRequest | undefined {
+    return this.real.get(k);
+  }
+  override set(k: string, v: ClusterRequest): this {
+    this.out.push([k, v]);
+    if (!this.real.has(k)) this.real.set(k, v);
+    return this;
+  }
+}
+
 /** Run `build`, recording the findings it reports and the clusters it requests (as calls, in order). */
-function record(ctx: CompileContext, build: () => Route[]): Recorded {
+function record(ctx: CompileContext, build: () => Route[], clusterId: (name: string) => number): Recorded {
   const reports: ReportArgs[] = [];
   const clusters: [string, ClusterRequest][] = [];
-  const report = ctx.report; // the class's method (no own property while not recording)
   const map = ctx.clusters;
-  // while recording, `has` says no so that every request reaches `set` with this route's own values
-  const own = map as Map<string, ClusterRequest> & { has: (k: string) => boolean; set: (k: string, v: ClusterRequest) => typeof map };
-  ctx.report = (...args: ReportArgs) => {
-    reports.push(args);
-    report.apply(ctx, args);
-  };
-  own.has = () => false;
-  own.set = (k, v) => {
-    clusters.push([k, v]);
-    if (!Map.prototype.has.call(map, k)) Map.prototype.set.call(map, k, v);
-    return map;
-  };
+  const log = ctx.reportLog;
+  ctx.reportLog = reports;
+  ctx.clusters = new RecordingClusters(map, clusters);
   try {
-    return { routes: build(), reports, clusters };
+    const routes = build();
+    return { routes, reports, clusters, clusterIds: Int32Array.from(clusters, ([name]) => clusterId(name)) };
   } finally {
-    delete (ctx as { report?: unknown }).report;
-    delete (own as { has?: unknown }).has;
-    delete (own as { set?: unknown }).set;
+    ctx.reportLog = log;
+    if (log !== null) log.push(...reports); // a recording around this one has them too
+    ctx.clusters = map;
   }
 }

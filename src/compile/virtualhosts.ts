@@ -18,7 +18,9 @@ export type ExtraRoutes = Map<string, Route[]>;
 
 interface Draft {
   host: string;
+  /** The first VirtualService's route list itself until another's routes are appended (owned: a copy). */
   routes: Route[];
+  owned: boolean;
   requireTls: boolean;
 }
 
@@ -48,10 +50,41 @@ function httpsRedirect(onlyHttp: boolean): Route {
  */
 export const ROUTE_SEMANTICS_ANNOTATION = "internal.istio.io/route-semantics";
 
-/** Resolved VirtualService hosts (short names → FQDN in its namespace; Ingress hosts as they are). */
+/** virtualServiceHosts per VirtualService object: resources are not changed once decoded or derived, and the decode cache hands out the same object while its file is unchanged. */
+const vsHostsMemo = new WeakMap<VirtualServiceResource, string[]>();
+
+/** Resolved VirtualService hosts (short names → FQDN in its namespace; Ingress hosts as they are). Shared: not to be changed. */
 export function virtualServiceHosts(vs: VirtualServiceResource): string[] {
-  if (vs.metadata.annotations[ROUTE_SEMANTICS_ANNOTATION] === "ingress") return vs.spec.hosts;
-  return vs.spec.hosts.map((h) => resolveShortname(h, vs.metadata.namespace));
+  let hosts = vsHostsMemo.get(vs);
+  if (hosts === undefined) {
+    hosts = vs.metadata.annotations[ROUTE_SEMANTICS_ANNOTATION] === "ingress" ? vs.spec.hosts : vs.spec.hosts.map((h) => resolveShortname(h, vs.metadata.namespace));
+    vsHostsMemo.set(vs, hosts);
+  }
+  return hosts;
+}
+
+/** `ns/name` per VirtualService object (the routes cache key of compileRouteTable). */
+const vsNames = new WeakMap<VirtualServiceResource, string>();
+
+function vsName(vs: VirtualServiceResource): string {
+  let n = vsNames.get(vs);
+  if (n === undefined) vsNames.set(vs, (n = `${vs.metadata.namespace}/${vs.metadata.name}`));
+  return n;
+}
+
+/**
+ * The hosts of `vs` a server with hosts `serverHosts` gives it: the last result
+ * per VirtualService, for the same server hosts array (a Gateway's, the same
+ * object while its file is unchanged) and gateway namespace.
+ */
+const boundHostsMemo = new WeakMap<VirtualServiceResource, { serverHosts: string[]; gwNs: string; hosts: string[] }>();
+
+function boundHosts(serverHosts: string[], gwNs: string, vs: VirtualServiceResource): string[] {
+  const m = boundHostsMemo.get(vs);
+  if (m !== undefined && m.serverHosts === serverHosts && m.gwNs === gwNs) return m.hosts;
+  const hosts = intersectHosts(serverHostsFor(serverHosts, gwNs, vs.metadata.namespace), virtualServiceHosts(vs));
+  boundHostsMemo.set(vs, { serverHosts, gwNs, hosts });
+  return hosts;
 }
 
 export function compileRouteTable(
@@ -62,31 +95,41 @@ export function compileRouteTable(
   name = `http.${group.port}`,
 ): RouteTable {
   const port = group.port;
+  const reuse = ctx.opts.reuse;
   const drafts = new Map<string, Draft>();
-  const cache = new Map<string, Route[]>();
+  // routes per gateway, tls and VirtualService `ns/name` (a VirtualService under several servers of its gateway is built once)
+  const cache = new Map<string, Map<string, Route[]>>();
   for (const b of group.servers) {
     if (!terminatesHTTP(b.server)) continue;
     const gwNs = b.gateway.metadata.namespace;
     const tls = b.server.port.protocol === "HTTPS";
+    const scopeKey = `${b.gatewayName}\0${tls}`;
+    let built = cache.get(scopeKey);
+    if (built === undefined) cache.set(scopeKey, (built = new Map()));
+    const scope = { port, gateway: b.gatewayName, tls };
+    const reuseScope = `${port}\0${b.gatewayName}\0${tls}`;
+    // httpsRedirect covers every virtual host the server gives, also the VirtualService hosts narrower than its own
+    const redirect = b.server.tls?.httpsRedirect === true && !tls;
     for (const vs of vsByGateway.get(b.gatewayName) ?? []) {
-      const hosts = intersectHosts(serverHostsFor(b.server.hosts, gwNs, vs.metadata.namespace), virtualServiceHosts(vs));
+      const hosts = boundHosts(b.server.hosts, gwNs, vs);
       if (hosts.length === 0) continue;
-      const key = `${b.gatewayName}\0${vs.metadata.namespace}/${vs.metadata.name}\0${tls}`;
-      let routes = cache.get(key);
+      const key = vsName(vs);
+      let routes = built.get(key);
       if (routes === undefined) {
-        const scope = { port, gateway: b.gatewayName, tls };
         const build = () => buildVirtualServiceRoutes(ctx, vs, scope);
-        routes = ctx.opts.reuse === undefined ? build() : ctx.opts.reuse.routes(ctx, vs, `${port}\0${b.gatewayName}\0${tls}`, build);
-        cache.set(key, routes);
+        routes = reuse === undefined ? build() : reuse.routes(ctx, vs, reuseScope, build);
+        built.set(key, routes);
       }
       if (routes.length === 0) continue; // Istio: "no routes matched", the VirtualService adds nothing here
-      // httpsRedirect covers every virtual host the server gives, also the VirtualService hosts narrower than its own
-      const redirect = b.server.tls?.httpsRedirect === true && !tls;
       for (const host of hosts) {
         const d = drafts.get(host);
-        if (d === undefined) drafts.set(host, { host, routes: [...routes], requireTls: redirect });
+        if (d === undefined) drafts.set(host, { host, routes, owned: false, requireTls: redirect });
         else {
-          d.routes.push(...routes);
+          if (!d.owned) {
+            d.routes = d.routes.slice();
+            d.owned = true;
+          }
+          for (const r of routes) d.routes.push(r);
           if (redirect) d.requireTls = true;
         }
       }
@@ -94,7 +137,7 @@ export function compileRouteTable(
     if (b.server.tls?.httpsRedirect && !tls) {
       for (const h of b.server.hosts.map(stripNamespace)) {
         const d = drafts.get(h);
-        if (d === undefined) drafts.set(h, { host: h, routes: [], requireTls: true });
+        if (d === undefined) drafts.set(h, { host: h, routes: [], owned: true, requireTls: true });
         else d.requireTls = true;
       }
     }
@@ -102,38 +145,120 @@ export function compileRouteTable(
   if (extra !== null) {
     for (const [host, routes] of extra) {
       const d = drafts.get(host);
-      if (d === undefined) drafts.set(host, { host, routes: [...routes], requireTls: false });
-      else d.routes.push(...routes);
-    }
-  }
-  const trustsForwardedProto = (ctx.opts.trustedProxies ?? ctx.opts.mesh?.numTrustedProxies ?? 0) > 0;
-  return buildRouteTable(name, collapse(drafts, port, ctx.opts.reuse, trustsForwardedProto), ctx.opts.reuse?.conditions(name));
-}
-
-/** Drafts → virtual hosts, collapsing hosts whose route lists are the same routes (Istio's collapseDuplicateRoutes). */
-function collapse(drafts: Map<string, Draft>, port: number, reuse: CompileReuseHooks | undefined, trustsForwardedProto: boolean): VirtualHost[] {
-  const ids = new Map<Route, number>();
-  const byKey = new Map<string, VirtualHost>();
-  const out: VirtualHost[] = [];
-  for (const host of [...drafts.keys()].sort()) {
-    const d = drafts.get(host)!;
-    const routes = !d.requireTls ? sortCatchAllLast(d.routes) : trustsForwardedProto ? [httpsRedirect(true), ...sortCatchAllLast(d.routes)] : [httpsRedirect(false)];
-    let key = "";
-    if (!d.requireTls) {
-      for (const r of routes) {
-        let id = ids.get(r);
-        if (id === undefined) ids.set(r, (id = ids.size));
-        key += id + ",";
+      if (d === undefined) drafts.set(host, { host, routes: [...routes], owned: true, requireTls: false });
+      else {
+        if (!d.owned) {
+          d.routes = d.routes.slice();
+          d.owned = true;
+        }
+        d.routes.push(...routes);
       }
     }
-    const same = d.requireTls ? undefined : byKey.get(key);
-    if (same !== undefined) {
-      same.domains.push(host);
+  }
+  const prev = reuse?.previousTable(name, port);
+  const trustsForwardedProto = (ctx.opts.trustedProxies ?? ctx.opts.mesh?.numTrustedProxies ?? 0) > 0;
+  const table = buildRouteTable(name, collapse(drafts, port, reuse, prev, trustsForwardedProto), reuse?.conditions(name), prev);
+  reuse?.keepTable(name, port, table);
+  return table;
+}
+
+/** Virtual hosts under httpsRedirect (their first route is made here, not by a VirtualService): whether it redirects only http (httpsRedirect's `onlyHttp`). */
+const redirectHosts = new WeakMap<VirtualHost, boolean>();
+
+interface Group {
+  host: string;
+  /** Hosts after the first with the very same routes. */
+  more: string[] | null;
+  routes: Route[];
+  requireTls: boolean;
+}
+
+function sameRoutes(a: Route[], b: Route[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** `a` from index `from` on is `b`, route by route. */
+function sameRoutesAfter(a: Route[], from: number, b: Route[]): boolean {
+  if (a.length - from !== b.length) return false;
+  for (let i = 0; i < b.length; i++) if (a[from + i] !== b[i]) return false;
+  return true;
+}
+
+function sameDomains(domains: string[], g: Group): boolean {
+  if (domains[0] !== g.host) return false;
+  const more = g.more;
+  if (more === null) return domains.length === 1;
+  if (domains.length !== more.length + 1) return false;
+  for (let i = 0; i < more.length; i++) if (domains[i + 1] !== more[i]) return false;
+  return true;
+}
+
+/**
+ * Drafts → virtual hosts, collapsing hosts whose route lists are the same routes
+ * (Istio's collapseDuplicateRoutes). A virtual host of the previous compile's
+ * table (`prev`) with the very same domains and routes is taken as it is (its
+ * content is a function of those: name from the first domain, path index from
+ * the routes); the https redirect's, with the same domains, too.
+ */
+function collapse(drafts: Map<string, Draft>, port: number, reuse: CompileReuseHooks | undefined, prev: RouteTable | undefined, trustsForwardedProto: boolean): VirtualHost[] {
+  const groups: Group[] = [];
+  // collapsible groups by their first route; route lists compare by the identity of each route
+  const byFirst = new Map<Route, Group | Group[]>();
+  let empty: Group | undefined;
+  for (const host of [...drafts.keys()].sort()) {
+    const d = drafts.get(host)!;
+    if (d.requireTls) {
+      // behind trusted proxies the host's own routes follow the redirect (for requests already https)
+      groups.push({ host, more: null, routes: trustsForwardedProto ? sortCatchAllLast(d.routes) : [], requireTls: true });
       continue;
     }
-    const vh: VirtualHost = { name: `${host}:${port}`, domains: [host], routes, pathIndex: reuse === undefined ? buildPathIndex(routes) : reuse.pathIndex(routes, buildPathIndex) };
-    if (!d.requireTls) byKey.set(key, vh);
-    out.push(vh);
+    const routes = sortCatchAllLast(d.routes);
+    const first = routes[0];
+    let same: Group | undefined;
+    if (first === undefined) same = empty;
+    else {
+      const at = byFirst.get(first);
+      if (at !== undefined) {
+        if (!Array.isArray(at)) same = sameRoutes(at.routes, routes) ? at : undefined;
+        else same = at.find((g) => sameRoutes(g.routes, routes));
+      }
+    }
+    if (same !== undefined) {
+      if (same.more === null) same.more = [host];
+      else same.more.push(host);
+      continue;
+    }
+    const g: Group = { host, more: null, routes, requireTls: false };
+    if (first === undefined) empty = g;
+    else {
+      const at = byFirst.get(first);
+      if (at === undefined) byFirst.set(first, g);
+      else if (Array.isArray(at)) at.push(g);
+      else byFirst.set(first, [at, g]);
+    }
+    groups.push(g);
+  }
+  // the previous table's virtual hosts are in the order of their first domain, as groups are: walk both
+  const old = prev?.virtualHosts ?? [];
+  let j = 0;
+  const out: VirtualHost[] = new Array(groups.length);
+  for (let i = 0; i < groups.length; i++) {
+    const g = groups[i]!;
+    while (j < old.length && old[j]!.domains[0]! < g.host) j++;
+    const o = old[j];
+    const redirect = o === undefined ? undefined : redirectHosts.get(o);
+    if (o !== undefined && sameDomains(o.domains, g) && (g.requireTls ? redirect === trustsForwardedProto && sameRoutesAfter(o.routes, 1, g.routes) : redirect === undefined && sameRoutes(o.routes, g.routes))) {
+      out[i] = o;
+      continue;
+    }
+    const routes = g.requireTls ? [httpsRedirect(trustsForwardedProto), ...g.routes] : g.routes;
+    const domains = g.more === null ? [g.host] : [g.host, ...g.more];
+    const vh: VirtualHost = { name: `${g.host}:${port}`, domains, routes, pathIndex: reuse === undefined ? buildPathIndex(routes) : reuse.pathIndex(routes, buildPathIndex) };
+    if (g.requireTls) redirectHosts.set(vh, trustsForwardedProto);
+    out[i] = vh;
   }
   return out;
 }

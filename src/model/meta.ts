@@ -49,7 +49,7 @@ export function fieldPath(source: SourceRef, field: string): string {
 }
 
 /** Milliseconds of an RFC 3339 time; "" or unreadable sorts first. */
-function timeOf(t: string): number {
+export function timeOf(t: string): number {
   if (t === "") return -Infinity;
   const v = Date.parse(t);
   return Number.isNaN(v) ? -Infinity : v;

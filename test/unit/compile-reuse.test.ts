@@ -11,6 +11,7 @@ import { CompileReuse } from "../../src/compile/reuse.ts";
 import { DecodeCache } from "../../src/primary/decode-cache.ts";
 import { secret } from "../helpers/config.ts";
 import { canonicalPrograms } from "../helpers/route-program.ts";
+import { routeTables as tables } from "../../src/snapshot/delta.ts";
 import type { Snapshot } from "../../src/snapshot/types.ts";
 
 const FIX = join(import.meta.dir, "fixtures");
@@ -152,5 +153,134 @@ describe("compile reuse", () => {
     compileSnapshot(cache.decode(files("a")).resources, { ...OPTS, reuse }, 1);
     compileSnapshot(cache.decode(files("b")).resources, { ...OPTS, reuse }, 2);
     expect(reuse.stats).toEqual({ reused: 50, built: 1, contextSame: true });
+  });
+
+  // virtual hosts, host maps and program parts taken from the previous compile's table (src/compile/virtualhosts.ts, pathindex.ts)
+  const gw2 = (redirectHosts: string[], redirect = true) => `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw2, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 8080, name: http-redirect, protocol: HTTP}
+    hosts: [${redirectHosts.map((h) => JSON.stringify(h)).join(", ")}]
+    tls: {httpsRedirect: ${redirect}}
+  - port: {number: 8081, name: http-any, protocol: HTTP}
+    hosts: ["*"]
+  - port: {number: 8081, name: http-some, protocol: HTTP}
+    hosts: ["default/*.example.com", "other/only.example.com"]
+`;
+  const vsOn = (name: string, hosts: string[], o: { gateways?: string[]; body?: string; catchAllFirst?: boolean; ns?: string } = {}) => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ${name}, namespace: ${o.ns ?? "default"}}
+spec:
+  hosts: [${hosts.map((h) => JSON.stringify(h)).join(", ")}]
+  gateways: [${(o.gateways ?? ["istio-system/gw"]).join(", ")}]
+  http:
+${o.catchAllFirst ? "  - route: [{destination: {host: api.default.svc.cluster.local, port: {number: 80}}}]\n" : ""}  - match: [{uri: {prefix: /${name}}}, {uri: {exact: /x}, headers: {x-v: {exact: "1"}}}]
+    directResponse: {status: 200, body: {string: "${o.body ?? name}"}}
+  - match: [{uri: {regex: "/items/[0-9]+"}, method: {exact: GET}}]
+    route: [{destination: {host: api.default.svc.cluster.local, port: {number: 80}}}]
+  - route: [{destination: {host: api.default.svc.cluster.local, port: {number: 80}}}]
+`;
+
+  test("virtual hosts and host maps of the previous table: the incremental snapshot equals a compile from scratch, and unchanged ones are shared", () => {
+    const both = ["istio-system/gw", "istio-system/gw2"];
+    const base: Files = {
+      "gw.yaml": gateway() + "---\n" + gw2(["redir.example.com"]),
+      "svc.yaml": svc + "---\n" + dr(["v1"]),
+      "routes.yaml": many(20),
+      "multi.yaml": vsOn("multi", ["a.example.com", "b.example.com"], { gateways: both }),
+      "wild.yaml": vsOn("wild", ["*.wild.example.com"], { gateways: both }),
+      "star.yaml": vsOn("star", ["*"], { gateways: ["istio-system/gw2"] }),
+      "other.yaml": vsOn("only", ["only.example.com"], { gateways: ["istio-system/gw2"], ns: "other" }),
+      // analyze's findings (replayed while only VirtualServices change)
+      "findings.yaml": [
+        vsOn("lost", ["lost.example.com", "secure.example.com"], { gateways: ["istio-system/nope", "istio-system/gw"] }),
+        vsOn("unbound", ["x.example.com"], { gateways: ["istio-system/nope"] }),
+        vsOn("meshonly", ["m.example.com"], { gateways: ["mesh"] }),
+      ].join("---\n"),
+    };
+    const steps: [string, (f: Files) => void][] = [
+      ["nothing changed", () => {}],
+      ["a second VirtualService for one of two hosts", (f) => (f["extra.yaml"] = vsOn("extra", ["a.example.com"], { gateways: both }))],
+      ["its routes change", (f) => (f["extra.yaml"] = vsOn("extra", ["a.example.com"], { gateways: both, body: "changed" }))],
+      ["catch-all first: moved last", (f) => (f["extra.yaml"] = vsOn("extra", ["a.example.com"], { gateways: both, catchAllFirst: true }))],
+      ["it goes again: the two hosts collapse", (f) => delete f["extra.yaml"]],
+      ["a third host", (f) => (f["multi.yaml"] = vsOn("multi", ["a.example.com", "b.example.com", "c.example.com"], { gateways: both }))],
+      ["a VirtualService on the redirect host", (f) => (f["redir.yaml"] = vsOn("redir", ["redir.example.com"], { gateways: ["istio-system/gw2"] }))],
+      ["the redirect server gains hosts", (f) => (f["gw.yaml"] = gateway() + "---\n" + gw2(["redir.example.com", "*.wild.example.com", "r0.example.com"]))],
+      ["nothing changed again", () => {}],
+      ["httpsRedirect off", (f) => (f["gw.yaml"] = gateway() + "---\n" + gw2(["redir.example.com", "*.wild.example.com", "r0.example.com"], false))],
+      ["httpsRedirect on again", (f) => (f["gw.yaml"] = gateway() + "---\n" + gw2(["redir.example.com", "*.wild.example.com", "r0.example.com"]))],
+      ["the wildcard VirtualService changes", (f) => (f["wild.yaml"] = vsOn("wild", ["*.wild.example.com"], { gateways: both, body: "w2" }))],
+      ["the catch-all host's VirtualService changes", (f) => (f["star.yaml"] = vsOn("star", ["*"], { gateways: ["istio-system/gw2"], body: "s2" }))],
+      ["a host renamed: the order of virtual hosts changes", (f) => (f["routes.yaml"] = many(20, (i) => (i === 3 ? { host: "zz.example.com" } : {})))],
+      ["a VirtualService leaves the namespace a server host names", (f) => (f["other.yaml"] = vsOn("only", ["only.example.com"], { gateways: ["istio-system/gw2"], ns: "third" }))],
+      ["the missing gateway appears", (f) => (f["gw.yaml"] += `---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: nope, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 8082, name: http, protocol: HTTP}
+    hosts: ["only-this.example.com"]
+`)],
+      ["a VirtualService changes after it", (f) => (f["multi.yaml"] = vsOn("multi", ["a.example.com"], { gateways: both, body: "m2" }))],
+      ["back to the start", (f) => {
+        for (const k of Object.keys(f)) delete f[k];
+        Object.assign(f, base);
+      }],
+    ];
+    const files: Files = { ...base };
+    const cache = new DecodeCache();
+    const reuse = new CompileReuse();
+    const toList = (f: Files) => Object.keys(f).sort().map((path) => ({ path, text: f[path]! }));
+    let prev: Snapshot | null = null;
+    let version = 1;
+    for (const [what, change] of [["start", () => {}] as [string, (f: Files) => void], ...steps]) {
+      change(files);
+      const list = toList(files);
+      const d = cache.decode(list);
+      expect(d.errors).toEqual([]);
+      const incremental = compileSnapshot(d.resources, { ...OPTS, reuse }, version);
+      const fresh = compileSnapshot(decodeFiles(list).resources, OPTS, version);
+      if (!Bun.deepEquals(comparable(incremental), comparable(fresh), true)) {
+        expect({ what, findings: incremental.findings }).toEqual({ what, findings: fresh.findings });
+        expect({ what, s: JSON.parse(JSON.stringify(comparable(incremental).listeners)) }).toEqual({ what, s: JSON.parse(JSON.stringify(comparable(fresh).listeners)) });
+        throw new Error(`${what}: snapshots differ`);
+      }
+      const expected: Record<string, string[]> = { start: ["GW0301", "GW0307"], "the missing gateway appears": ["GW0302"] };
+      for (const code of expected[what] ?? []) expect({ code, found: fresh.findings.some((x) => x.code === code) }).toEqual({ code, found: true });
+      if (what.startsWith("nothing changed")) {
+        // every virtual host and host map is the previous compile's own object
+        const before = tables(prev!);
+        for (const [name, t] of tables(incremental)) {
+          const p = before.get(name)!;
+          expect({ what, name, shared: t.virtualHosts.every((vh, i) => vh === p.virtualHosts[i]), maps: t.exactHosts === p.exactHosts && t.wildcardHosts === p.wildcardHosts }).toEqual({ what, name, shared: true, maps: true });
+        }
+      }
+      prev = incremental;
+      version++;
+    }
+    expect(tables(prev!).size).toBe(4); // 80, 8080, 8081, and 443's TLS chain
+  });
+
+  test("a one-VirtualService change shares every other virtual host and the host maps", () => {
+    const cache = new DecodeCache();
+    const reuse = new CompileReuse();
+    const files = (body: string) => [
+      { path: "gw.yaml", text: gateway() + "---\n" + svc },
+      { path: "routes.yaml", text: many(50) },
+      { path: "churn.yaml", text: vs("churn", { body }) },
+    ];
+    const a = compileSnapshot(cache.decode(files("a")).resources, { ...OPTS, reuse }, 1);
+    const b = compileSnapshot(cache.decode(files("b")).resources, { ...OPTS, reuse }, 2);
+    const ta = a.listeners.find((l) => l.port === 80)!.routeTable!;
+    const tb = b.listeners.find((l) => l.port === 80)!.routeTable!;
+    const changed = tb.virtualHosts.filter((vh, i) => vh !== ta.virtualHosts[i]).map((vh) => vh.name);
+    expect(changed).toEqual(["churn.example.com:80"]);
+    expect(tb.exactHosts).toBe(ta.exactHosts);
   });
 });
