@@ -184,7 +184,9 @@ ${o.catchAllFirst ? "  - route: [{destination: {host: api.default.svc.cluster.lo
   - route: [{destination: {host: api.default.svc.cluster.local, port: {number: 80}}}]
 `;
 
-  test("virtual hosts and host maps of the previous table: the incremental snapshot equals a compile from scratch, and unchanged ones are shared", () => {
+  // behind trusted proxies an httpsRedirect host keeps its own routes after the redirect (http only)
+  for (const [label, opts] of [["", OPTS], [" (behind trusted proxies)", { ...OPTS, trustedProxies: 1 }]] as const) {
+  test(`virtual hosts and host maps of the previous table: the incremental snapshot equals a compile from scratch, and unchanged ones are shared${label}`, () => {
     const both = ["istio-system/gw", "istio-system/gw2"];
     const base: Files = {
       "gw.yaml": gateway() + "---\n" + gw2(["redir.example.com"]),
@@ -209,6 +211,7 @@ ${o.catchAllFirst ? "  - route: [{destination: {host: api.default.svc.cluster.lo
       ["it goes again: the two hosts collapse", (f) => delete f["extra.yaml"]],
       ["a third host", (f) => (f["multi.yaml"] = vsOn("multi", ["a.example.com", "b.example.com", "c.example.com"], { gateways: both }))],
       ["a VirtualService on the redirect host", (f) => (f["redir.yaml"] = vsOn("redir", ["redir.example.com"], { gateways: ["istio-system/gw2"] }))],
+      ["its routes change", (f) => (f["redir.yaml"] = vsOn("redir", ["redir.example.com"], { gateways: ["istio-system/gw2"], body: "r2" }))],
       ["the redirect server gains hosts", (f) => (f["gw.yaml"] = gateway() + "---\n" + gw2(["redir.example.com", "*.wild.example.com", "r0.example.com"]))],
       ["nothing changed again", () => {}],
       ["httpsRedirect off", (f) => (f["gw.yaml"] = gateway() + "---\n" + gw2(["redir.example.com", "*.wild.example.com", "r0.example.com"], false))],
@@ -244,8 +247,8 @@ spec:
       const list = toList(files);
       const d = cache.decode(list);
       expect(d.errors).toEqual([]);
-      const incremental = compileSnapshot(d.resources, { ...OPTS, reuse }, version);
-      const fresh = compileSnapshot(decodeFiles(list).resources, OPTS, version);
+      const incremental = compileSnapshot(d.resources, { ...opts, reuse }, version);
+      const fresh = compileSnapshot(decodeFiles(list).resources, opts, version);
       if (!Bun.deepEquals(comparable(incremental), comparable(fresh), true)) {
         expect({ what, findings: incremental.findings }).toEqual({ what, findings: fresh.findings });
         expect({ what, s: JSON.parse(JSON.stringify(comparable(incremental).listeners)) }).toEqual({ what, s: JSON.parse(JSON.stringify(comparable(fresh).listeners)) });
@@ -266,6 +269,7 @@ spec:
     }
     expect(tables(prev!).size).toBe(4); // 80, 8080, 8081, and 443's TLS chain
   });
+  }
 
   test("a one-VirtualService change shares every other virtual host and the host maps", () => {
     const cache = new DecodeCache();
