@@ -82,6 +82,38 @@ function comparable(s: Snapshot): Snapshot {
 
 const OPTS = { namespace: "istio-system", labels: { istio: "ingressgateway" }, portMap: new Map<number, number>(), bindAddress: "0.0.0.0" };
 
+type Step = [string, (f: Files) => void];
+
+/**
+ * Applies `steps` to the files `base` one after the other (after a "start" step that
+ * changes nothing), compiling each state with one CompileReuse and from scratch; fails
+ * at the first step where the two snapshots differ (a readable diff first), else hands
+ * both to `each`.
+ */
+function replay(base: Files, steps: Step[], opts: typeof OPTS & { trustedProxies?: number }, each: (what: string, incremental: Snapshot, fresh: Snapshot, reuse: CompileReuse) => void): void {
+  const files: Files = { ...base };
+  const cache = new DecodeCache();
+  const reuse = new CompileReuse();
+  const toList = (f: Files) => Object.keys(f).sort().map((path) => ({ path, text: f[path]! }));
+  let version = 1;
+  for (const [what, change] of [["start", () => {}] as Step, ...steps]) {
+    change(files);
+    const list = toList(files);
+    const d = cache.decode(list);
+    expect(d.errors).toEqual([]);
+    const incremental = compileSnapshot(d.resources, { ...opts, reuse }, version);
+    const fresh = compileSnapshot(decodeFiles(list).resources, opts, version);
+    if (!Bun.deepEquals(comparable(incremental), comparable(fresh), true)) {
+      expect({ what, findings: incremental.findings }).toEqual({ what, findings: fresh.findings });
+      expect({ what, s: JSON.parse(JSON.stringify([...incremental.clusters])) }).toEqual({ what, s: JSON.parse(JSON.stringify([...fresh.clusters])) });
+      expect({ what, s: JSON.parse(JSON.stringify(comparable(incremental).listeners)) }).toEqual({ what, s: JSON.parse(JSON.stringify(comparable(fresh).listeners)) });
+      throw new Error(`${what}: snapshots differ`);
+    }
+    each(what, incremental, fresh, reuse);
+    version++;
+  }
+}
+
 describe("compile reuse", () => {
   test("a sequence of varied changes: the incremental snapshot equals a compile from scratch", () => {
     const base: Files = {
@@ -92,7 +124,7 @@ describe("compile reuse", () => {
       "se.yaml": se(80) + "---\n" + svc,
       "secret.yaml": secret("cert", { "tls.crt": CRT, "tls.key": KEY }),
     };
-    const steps: [string, (f: Files) => void][] = [
+    const steps: Step[] = [
       ["nothing changed", () => {}],
       ["modify one VirtualService", (f) => (f["one.yaml"] = vs("one", { body: "v2" }))],
       ["add a VirtualService in a new file", (f) => (f["two.yaml"] = vs("two", { dest: "ext.local", subset: "v1" }))],
@@ -115,30 +147,11 @@ describe("compile reuse", () => {
         Object.assign(f, base);
       }],
     ];
-    const files: Files = { ...base };
-    const cache = new DecodeCache();
-    const reuse = new CompileReuse();
-    const toList = (f: Files) => Object.keys(f).sort().map((path) => ({ path, text: f[path]! }));
     let reusedAny = 0;
-    let version = 1;
-    for (const [what, change] of [["start", () => {}] as [string, (f: Files) => void], ...steps]) {
-      change(files);
-      const list = toList(files);
-      const d = cache.decode(list);
-      expect(d.errors).toEqual([]);
-      const incremental = compileSnapshot(d.resources, { ...OPTS, reuse }, version);
-      const fresh = compileSnapshot(decodeFiles(list).resources, OPTS, version);
+    replay(base, steps, OPTS, (_what, incremental, fresh, reuse) => {
       reusedAny += reuse.stats.reused;
-      if (!Bun.deepEquals(comparable(incremental), comparable(fresh), true)) {
-        // a readable diff first
-        expect({ what, findings: incremental.findings }).toEqual({ what, findings: fresh.findings });
-        expect({ what, s: JSON.parse(JSON.stringify([...incremental.clusters])) }).toEqual({ what, s: JSON.parse(JSON.stringify([...fresh.clusters])) });
-        expect({ what, s: JSON.parse(JSON.stringify(comparable(incremental).listeners)) }).toEqual({ what, s: JSON.parse(JSON.stringify(comparable(fresh).listeners)) });
-        throw new Error(`${what}: snapshots differ`);
-      }
       expect(incremental.hash).toBe(fresh.hash);
-      version++;
-    }
+    });
     expect(reusedAny).toBeGreaterThan(100); // VirtualService changes did reuse the others' routes
   });
 
@@ -203,7 +216,7 @@ ${o.catchAllFirst ? "  - route: [{destination: {host: api.default.svc.cluster.lo
         vsOn("meshonly", ["m.example.com"], { gateways: ["mesh"] }),
       ].join("---\n"),
     };
-    const steps: [string, (f: Files) => void][] = [
+    const steps: Step[] = [
       ["nothing changed", () => {}],
       ["a second VirtualService for one of two hosts", (f) => (f["extra.yaml"] = vsOn("extra", ["a.example.com"], { gateways: both }))],
       ["its routes change", (f) => (f["extra.yaml"] = vsOn("extra", ["a.example.com"], { gateways: both, body: "changed" }))],
@@ -236,24 +249,8 @@ spec:
         Object.assign(f, base);
       }],
     ];
-    const files: Files = { ...base };
-    const cache = new DecodeCache();
-    const reuse = new CompileReuse();
-    const toList = (f: Files) => Object.keys(f).sort().map((path) => ({ path, text: f[path]! }));
     let prev: Snapshot | null = null;
-    let version = 1;
-    for (const [what, change] of [["start", () => {}] as [string, (f: Files) => void], ...steps]) {
-      change(files);
-      const list = toList(files);
-      const d = cache.decode(list);
-      expect(d.errors).toEqual([]);
-      const incremental = compileSnapshot(d.resources, { ...opts, reuse }, version);
-      const fresh = compileSnapshot(decodeFiles(list).resources, opts, version);
-      if (!Bun.deepEquals(comparable(incremental), comparable(fresh), true)) {
-        expect({ what, findings: incremental.findings }).toEqual({ what, findings: fresh.findings });
-        expect({ what, s: JSON.parse(JSON.stringify(comparable(incremental).listeners)) }).toEqual({ what, s: JSON.parse(JSON.stringify(comparable(fresh).listeners)) });
-        throw new Error(`${what}: snapshots differ`);
-      }
+    replay(base, steps, opts, (what, incremental, fresh) => {
       const expected: Record<string, string[]> = { start: ["GW0301", "GW0307"], "the missing gateway appears": ["GW0302"] };
       for (const code of expected[what] ?? []) expect({ code, found: fresh.findings.some((x) => x.code === code) }).toEqual({ code, found: true });
       if (what.startsWith("nothing changed")) {
@@ -265,8 +262,7 @@ spec:
         }
       }
       prev = incremental;
-      version++;
-    }
+    });
     expect(tables(prev!).size).toBe(4); // 80, 8080, 8081, and 443's TLS chain
   });
   }
