@@ -182,18 +182,18 @@ async function logHas(text: string): Promise<boolean> {
 }
 
 describe("PROXY protocol on a plain HTTP port", () => {
-  test("v1: x-forwarded-for and the access log name the client the header carries", async () => {
+  test("v1: x-forwarded-for and the access log name the client the header carries, and the address it reached", async () => {
     const r = await tcp(gw.ports.get(80)!, [v1("203.0.113.7", 12345) + "GET /v1 HTTP/1.1\r\nHost: a\r\n\r\n"], jsonDone);
     expect(r.got.toString().startsWith("HTTP/1.1 200 ")).toBe(true);
     expect(body(r.got)["x-forwarded-for"]).toBe("203.0.113.7");
-    expect(await logHas(" 203.0.113.7:12345 ")).toBe(true);
+    expect(await logHas(" 10.0.0.1:80 203.0.113.7:12345 ")).toBe(true); // the address the header says it reached, then the client
   });
 
   test("v2 (IPv6), split over writes", async () => {
     const req = Buffer.concat([V2_TCP6, Buffer.from("GET /v2 HTTP/1.1\r\nHost: a\r\n\r\n")]);
     const r = await tcp(gw.ports.get(80)!, [req.subarray(0, 7), req.subarray(7, 30), req.subarray(30)], jsonDone);
     expect(body(r.got)["x-forwarded-for"]).toBe("2001:db8::7");
-    expect(await logHas(" [2001:db8::7]:4321 ")).toBe(true);
+    expect(await logHas(" [2001:db8::1]:443 [2001:db8::7]:4321 ")).toBe(true);
   });
 
   test("AuthorizationPolicy: remoteIpBlocks match the header's client, ipBlocks the balancer", async () => {
@@ -256,7 +256,7 @@ describe("PROXY protocol on a TCP port", () => {
   test("the bytes after the header are spliced, the log names the header's client", async () => {
     const r = await tcp(gw.ports.get(31400)!, [v1("192.0.2.55", 6666) + "hello"], (b) => b.toString() === "hello");
     expect(r.got.toString()).toBe("hello");
-    expect(await logHas(" 192.0.2.55:6666 ")).toBe(true);
+    expect(await logHas(" 10.0.0.1:80 192.0.2.55:6666 ")).toBe(true);
   });
 
   test("garbage instead of the header closes the connection, nothing is spliced", async () => {

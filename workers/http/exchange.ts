@@ -343,7 +343,8 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     return this.reqBody.bytes;
   }
   get downstreamLocal(): string {
-    return this.ds.localAddress;
+    // behind a load balancer (PROXY protocol) the address its header says the client reached, as Envoy restores it
+    return this.ds.destinationAddress;
   }
   get downstreamRemote(): string {
     // Envoy logs the address found through x-forwarded-for (an address without a port)

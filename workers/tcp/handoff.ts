@@ -32,7 +32,7 @@ class ClientInfo implements SessionInfo {
     if (!accessLog.enabled) return;
     const from = proxiedOf(s); // the client behind a load balancer (PROXY protocol)
     this.downstreamRemote = from !== undefined ? hostPort(from.ip, from.port) : hostPort(s.remoteAddress, s.remotePort);
-    this.downstreamLocal = hostPort(s.localAddress, s.localPort);
+    this.downstreamLocal = from?.dstIp ? hostPort(from.dstIp, from.dstPort ?? 0) : hostPort(s.localAddress, s.localPort);
   }
   sourceIp(): string {
     return proxiedOf(this.s)?.ip ?? this.s.remoteAddress ?? "";
