@@ -10,6 +10,7 @@
 // path answers 405 to other methods; Bun's `Request` turns a method it does
 // not know into GET, so none is made for them).
 import type { Socket, TCPSocketListener } from "bun";
+import { reasonOf } from "../model/http-reasons.ts";
 
 /** What the listeners' owner needs of a server (Bun.serve's `port` and `stop`). */
 export interface AdminServer {
@@ -27,16 +28,6 @@ const MAX_BODY = 64 * 1024;
 const MAX_PENDING = 1 << 20;
 const CRLFCRLF = Buffer.from("\r\n\r\n");
 
-const REASONS: Record<number, string> = {
-  200: "OK",
-  400: "Bad Request",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  413: "Payload Too Large",
-  431: "Request Header Fields Too Large",
-  500: "Internal Server Error",
-  503: "Service Unavailable",
-};
 
 interface Conn {
   buf: Buffer | null;
@@ -105,7 +96,7 @@ export function serveAdminHttp1(hostname: string, port: number, handle: AdminHan
   const respond = async (s: Socket<Conn>, res: Response, head: boolean, close: boolean): Promise<void> => {
     const body = head ? null : Buffer.from(await res.arrayBuffer());
     const length = body !== null ? body.length : Number(res.headers.get("content-length") ?? (await res.arrayBuffer()).byteLength);
-    let text = `HTTP/1.1 ${res.status} ${REASONS[res.status] ?? (res.statusText || "Unknown")}\r\n`;
+    let text = `HTTP/1.1 ${res.status} ${reasonOf(res.status)}\r\n`;
     res.headers.forEach((v, k) => {
       if (k !== "content-length" && k !== "connection" && k !== "transfer-encoding" && k !== "date") text += `${k}: ${v}\r\n`;
     });
@@ -118,7 +109,7 @@ export function serveAdminHttp1(hostname: string, port: number, handle: AdminHan
     const c = s.data;
     c.buf = null;
     c.ending = true;
-    respond(s, new Response(`${REASONS[status]!.toLowerCase()}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8" } }), false, true)
+    respond(s, new Response(`${reasonOf(status).toLowerCase()}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8" } }), false, true)
       .catch(() => s.terminate())
       .finally(() => finish(s));
   };

@@ -3,7 +3,7 @@
 // request-head-bytes.ts) and the gateway's own responses. The client's head of
 // a proxied response is assembled in response-head.ts.
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
-import { reasonOf } from "./chars.ts";
+import { reasonOf } from "../../src/model/http-reasons.ts";
 import { R_REQUEST_ID, R_XFF } from "./fields.ts";
 import type { RequestHead } from "./parse-request.ts";
 

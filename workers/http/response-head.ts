@@ -4,7 +4,7 @@
 // framing, connection) and, in the same buffer, the first body bytes, so that
 // a small response is one write.
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
-import { reasonOf } from "./chars.ts";
+import { reasonOf } from "../../src/model/http-reasons.ts";
 import { latin1, MAX_HEADERS } from "./fields.ts";
 import { FRAME_CHUNKED, hasOps, opLines, overridden } from "./heads-out.ts";
 import { fieldCount, fieldKinds, fieldNameEnds, fieldStarts, K_LENGTH, K_PASS, K_UPGRADE, type ResponseHead } from "./parse-response.ts";
