@@ -173,15 +173,9 @@ interface Group {
   requireTls: boolean;
 }
 
-function sameRoutes(a: Route[], b: Route[]): boolean {
-  if (a === b) return true;
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** `a` from index `from` on is `b`, route by route. */
-function sameRoutesAfter(a: Route[], from: number, b: Route[]): boolean {
+/** `a` from index `from` on is `b`, route by route (the same route objects). */
+function sameRoutes(a: Route[], b: Route[], from = 0): boolean {
+  if (a === b && from === 0) return true;
   if (a.length - from !== b.length) return false;
   for (let i = 0; i < b.length; i++) if (a[from + i] !== b[i]) return false;
   return true;
@@ -250,7 +244,7 @@ function collapse(drafts: Map<string, Draft>, port: number, reuse: CompileReuseH
     while (j < old.length && old[j]!.domains[0]! < g.host) j++;
     const o = old[j];
     const redirect = o === undefined ? undefined : redirectHosts.get(o);
-    if (o !== undefined && sameDomains(o.domains, g) && (g.requireTls ? redirect === trustsForwardedProto && sameRoutesAfter(o.routes, 1, g.routes) : redirect === undefined && sameRoutes(o.routes, g.routes))) {
+    if (o !== undefined && sameDomains(o.domains, g) && (g.requireTls ? redirect === trustsForwardedProto && sameRoutes(o.routes, g.routes, 1) : redirect === undefined && sameRoutes(o.routes, g.routes))) {
       out[i] = o;
       continue;
     }
