@@ -52,6 +52,11 @@ export interface CompileOptions {
   reuse?: CompileReuseHooks;
 }
 
+/** Trusted proxies in front of the gateway: `--trusted-proxies`, else the mesh config's numTrustedProxies, else 0. */
+export function trustedProxies(opts: CompileOptions): number {
+  return opts.trustedProxies ?? opts.mesh?.numTrustedProxies ?? 0;
+}
+
 /** What compile asks of CompileReuse (src/compile/reuse.ts implements it; declared here so the two do not import each other). */
 export interface CompileReuseHooks {
   begin(resources: Resource[], opts: CompileOptions): void;

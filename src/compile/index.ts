@@ -14,7 +14,7 @@ import type { Finding, Listener, Snapshot } from "../snapshot/types.ts";
 import { analyzeVirtualServices } from "./analyze.ts";
 import { compileClusters } from "./clusters.ts";
 import { reportTcpUpstreams } from "./upstream-policy.ts";
-import { CompileContext, type CompileOptions } from "./context.ts";
+import { CompileContext, trustedProxies, type CompileOptions } from "./context.ts";
 import { convertGatewayApi } from "./gatewayapi/index.ts";
 import { mergeDelegates } from "./delegates.ts";
 import { convertIngresses } from "./ingress.ts";
@@ -205,7 +205,7 @@ function compileFresh(resources: Resource[], opts: CompileOptions, version: numb
     ctx.report("Warning", Codes.OrphanEndpoints, o, `${why}: its endpoints are not used`);
   }
   const mesh = opts.mesh ?? EMPTY_MESH;
-  const security = compileSecurity(ctx, k.RequestAuthentication, k.AuthorizationPolicy, mesh, opts.trustedProxies ?? mesh.numTrustedProxies ?? 0, k.OtherSecurityKind);
+  const security = compileSecurity(ctx, k.RequestAuthentication, k.AuthorizationPolicy, mesh, trustedProxies(opts), k.OtherSecurityKind);
   const clusters = compileClusters(ctx, tlsState);
   reportTcpUpstreams(ctx, listeners, clusters);
   return {

@@ -7,7 +7,7 @@
 import type { VirtualServiceResource } from "../model/istio.ts";
 import { intersectHosts, resolveShortname, serverHostsFor, stripNamespace } from "../resolve/hosts.ts";
 import type { Route, RouteTable, VirtualHost } from "../snapshot/types.ts";
-import type { CompileContext, CompileReuseHooks } from "./context.ts";
+import { trustedProxies, type CompileContext, type CompileReuseHooks } from "./context.ts";
 import { sortCatchAllLast } from "./matches.ts";
 import { buildPathIndex, buildRouteTable } from "./pathindex.ts";
 import { buildVirtualServiceRoutes } from "./routes.ts";
@@ -156,7 +156,7 @@ export function compileRouteTable(
     }
   }
   const prev = reuse?.previousTable(name, port);
-  const trustsForwardedProto = (ctx.opts.trustedProxies ?? ctx.opts.mesh?.numTrustedProxies ?? 0) > 0;
+  const trustsForwardedProto = trustedProxies(ctx.opts) > 0;
   const table = buildRouteTable(name, collapse(drafts, port, reuse, prev, trustsForwardedProto), reuse?.conditions(name), prev);
   reuse?.keepTable(name, port, table);
   return table;
