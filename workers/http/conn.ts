@@ -1,6 +1,7 @@
 // What an exchange needs of the client connection it runs on (a Downstream:
 // a socket, or one HTTP/2 stream of one). Types only: exchange.ts and
 // response.ts depend on these, not on downstream.ts, which sits above them.
+import type { ProxyVersion } from "../proxy-header-out.ts";
 import type { ConnFacts } from "../../src/dispatch/decision.ts";
 import type { FilterChain, HeaderOperations } from "../../src/snapshot/types.ts";
 import type { PortState } from "../port-state.ts";
@@ -48,6 +49,12 @@ export interface ExchangeConn extends ConnFacts {
   readonly localAddress: string;
   /** The address the client reached: a PROXY header's destination, else localAddress (DestinationRule proxyProtocol repeats it upstream). */
   readonly destinationAddress: string;
+  /**
+   * The PROXY protocol header naming this client connection (remoteAddress →
+   * destinationAddress) for a DestinationRule proxyProtocol `version`: built once
+   * per connection, the same Buffer for each of its requests.
+   */
+  proxyHeader(version: ProxyVersion): Buffer;
   /** The client is not taking our writes. */
   readonly congested: boolean;
   /** Request bytes read from the client and not yet handed to the exchange (HTTP/1.1; 0 on an HTTP/2 stream). */

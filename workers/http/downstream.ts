@@ -1,6 +1,7 @@
 // One client connection (Bun.listen socket): reads request heads, runs one
 // exchange at a time in order (pipelined requests wait in the buffer), keeps
 // the connection alive between exchanges, and splices after an upgrade.
+import { endpointOf, proxyHeader, type ProxyVersion } from "../proxy-header-out.ts";
 import type { Socket } from "bun";
 import type { Listener } from "../../src/snapshot/types.ts";
 import { accessLog } from "../access-log.ts";
@@ -181,6 +182,9 @@ export class DownstreamExtras {
   proxiedIp = "";
   /** The "ip:port" that header says the client reached ("": none). */
   proxiedLocal = "";
+  /** The upstream PROXY headers naming this connection, v1 and v2 (proxyHeader), once built. */
+  proxyV1: Buffer | null = null;
+  proxyV2: Buffer | null = null;
 }
 
 /** Side objects seen by tests: `Downstream.extras` made so far (a plain idle connection makes none). */
@@ -342,6 +346,16 @@ export class Downstream implements ExchangeConn, PortConnection {
   get destinationAddress(): string {
     const x = this.x;
     return x !== null && x.proxiedLocal !== "" ? x.proxiedLocal : this.localAddress;
+  }
+
+  proxyHeader(version: ProxyVersion): Buffer {
+    const x = this.extras();
+    const made = version === 1 ? x.proxyV1 : x.proxyV2;
+    if (made !== null) return made;
+    const h = proxyHeader(version, endpointOf(this.remoteAddress), endpointOf(this.destinationAddress));
+    if (version === 1) x.proxyV1 = h;
+    else x.proxyV2 = h;
+    return h;
   }
 
   get localAddress(): string {

@@ -35,7 +35,6 @@ import { pickHash } from "./upstream-pick.ts";
 import { grpcReplyHeaders, isGrpcContentType } from "../../src/upstream/grpc-reply.ts";
 import { grpcWebMode, WEB_NONE, webResponseType } from "./grpc-web.ts";
 import { upstreamSni } from "./upstream-tls.ts";
-import { endpointOf, proxyHeader } from "../proxy-header-out.ts";
 import type { OutlierResult } from "../../src/upstream/outlier.ts";
 import { GRPC_DEADLINE_EXCEEDED } from "../../src/upstream/grpc-timeout.ts";
 import { startGrpcDeadline } from "./grpc-deadline.ts";
@@ -515,7 +514,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.upSni = pool.tls === null ? "" : upstreamSni(pool.tls, this.decision!.authority);
     const pv = rt.cluster.upstream?.proxyProtocol;
     // the client's address and the one it reached: only connections made with the same header are reused for it
-    this.upProxy = pv === undefined ? null : proxyHeader(pv, endpointOf(this.ds.remoteAddress), endpointOf(this.ds.destinationAddress));
+    this.upProxy = pv === undefined ? null : this.ds.proxyHeader(pv);
     const c = rt.acquire(pool, this, this.upSni, this.upProxy);
     if (c === "overflow") {
       stats.upstreamError(this.upstreamCluster, REPLIES.upstream_overflow.flag);

@@ -7,6 +7,7 @@
 // response.ts); local replies (404, 503 ...) come as HTTP/1.1 text, read here.
 // The last DATA of a response carries END_STREAM: the last chunk written is
 // held until the next write, the end of the exchange, or the end of the tick.
+import type { ProxyVersion } from "../proxy-header-out.ts";
 import type * as http2 from "node:http2";
 import type { HeaderOperations, Listener } from "../../src/snapshot/types.ts";
 import { coarseNow, reportError } from "../context.ts";
@@ -30,6 +31,7 @@ export interface H2Parent {
   readonly remoteAddress: string;
   readonly localAddress: string;
   readonly destinationAddress: string;
+  proxyHeader(version: ProxyVersion): Buffer;
   readonly drainStart: number;
   /** When the connection was last active, for its idle close (listeners.ts); set by every read. */
   lastActive: number;
@@ -151,6 +153,9 @@ export class H2Stream implements ExchangeConn {
   }
   get destinationAddress(): string {
     return this.owner.parent.destinationAddress;
+  }
+  proxyHeader(version: ProxyVersion): Buffer {
+    return this.owner.parent.proxyHeader(version);
   }
   get drainStart(): number {
     return this.owner.parent.drainStart;

@@ -8,7 +8,7 @@ import type { MirrorPolicy } from "../../src/snapshot/types.ts";
 import { MIRROR_MAX_IN_FLIGHT, shadowAuthority } from "../../src/traffic/mirror.ts";
 import type { Generation } from "./clusters.ts";
 import type { UpstreamConn, UpstreamUser } from "./upstream-conn.ts";
-import { endpointOf, proxyHeader } from "../proxy-header-out.ts";
+import type { ProxyVersion } from "../proxy-header-out.ts";
 
 /** A copy still waiting for its answer after this long is closed. */
 export const MIRROR_TIMEOUT_MS = 30_000;
@@ -82,7 +82,7 @@ export function sendMirrors(
   authority: string,
   body: Uint8Array[],
   /** The client: a mirror cluster with proxyProtocol gets its PROXY header, as the request's own cluster would. */
-  client: { readonly remoteAddress: string; readonly destinationAddress: string } | null = null,
+  client: { proxyHeader(version: ProxyVersion): Buffer } | null = null,
 ): void {
   let head: Buffer | null = null;
   for (const m of mirrors) {
@@ -93,6 +93,6 @@ export function sendMirrors(
     head ??= mirrorHead(upHead, authority);
     const copy = new MirrorCopy(head, body);
     const pv = client === null ? undefined : rt!.cluster.upstream?.proxyProtocol;
-    copy.start(pool.connect(copy, "", pv === undefined ? null : proxyHeader(pv, endpointOf(client!.remoteAddress), endpointOf(client!.destinationAddress))));
+    copy.start(pool.connect(copy, "", pv === undefined ? null : client!.proxyHeader(pv)));
   }
 }
