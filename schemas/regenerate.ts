@@ -101,7 +101,7 @@ const gwCrds = readdirSync(gwDir)
   .filter((f) => f.endsWith(".yaml"))
   .sort()
   .flatMap((f) => yamlDocs(join(gwDir, f)));
-const GW_KINDS = new Set(["GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "ReferenceGrant", "TLSRoute", "TCPRoute"]);
+const GW_KINDS = new Set(["GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "ReferenceGrant", "TLSRoute", "TCPRoute", "BackendTLSPolicy", "ListenerSet"]);
 const gw = crdSchemas(gwCrds, GW_KINDS);
 write("gateway-api.json", {
   source: "kubernetes-sigs/gateway-api v1.6.1 (8bb74df00e56ec8f944d48c25e6c1c9c2f6848e3) config/crd/experimental/gateway.networking.k8s.io_*.yaml",
@@ -160,7 +160,7 @@ write(
   "kubernetes.json",
   k8s(
     "k8s-1.35.json",
-    ["v1/Service", "v1/Secret", "v1/Endpoints", "v1/Namespace", "networking.k8s.io/v1/Ingress", "networking.k8s.io/v1/IngressClass", "discovery.k8s.io/v1/EndpointSlice"],
+    ["v1/Service", "v1/Secret", "v1/ConfigMap", "v1/Endpoints", "v1/Namespace", "networking.k8s.io/v1/Ingress", "networking.k8s.io/v1/IngressClass", "discovery.k8s.io/v1/EndpointSlice"],
     ["", "networking.k8s.io", "discovery.k8s.io"],
     "Kubernetes v1.35.0 api/openapi-spec/swagger.json, as kubernetes-client/javascript (afd5af774619938cf4ed7855da5b56a1b63fa296) src/gen/swagger.json.unprocessed",
   ),

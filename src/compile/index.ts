@@ -57,6 +57,7 @@ function groupByKind(resources: Resource[], findings: Finding[]): ByKind {
     Ingress: [],
     IngressClass: [],
     Secret: [],
+    ConfigMap: [],
     Service: [],
     Endpoints: [],
     EndpointSlice: [],

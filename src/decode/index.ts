@@ -10,7 +10,7 @@ import type { Finding } from "../snapshot/types.ts";
 import { decodeDestinationRule, decodeServiceEntry, decodeWorkload } from "./destinationrule.ts";
 import { decodeGateway } from "./gateway.ts";
 import { decodeGatewayApiSpec, GATEWAY_API, GATEWAY_API_KINDS } from "./gatewayapi.ts";
-import { decodeEndpointSlice, decodeEndpoints, decodeIngress, decodeIngressClass, decodeSecret, decodeService } from "./kube.ts";
+import { decodeEndpointSlice, decodeEndpoints, decodeIngress, decodeConfigMap, decodeIngressClass, decodeSecret, decodeService } from "./kube.ts";
 import { describe, isObj, obj, str, strMap, Reader, type Obj } from "./read.ts";
 import { decodeVirtualService } from "./virtualservice.ts";
 import { schemaProblems } from "../validate/index.ts";
@@ -35,6 +35,7 @@ const KNOWN: Record<string, RegExp> = {
   Ingress: INGRESS,
   IngressClass: INGRESS_CLASS,
   Secret: /^v1$/,
+  ConfigMap: /^v1$/,
   Service: /^v1$/,
   Endpoints: /^v1$/,
   EndpointSlice: ENDPOINT_SLICE,
@@ -91,6 +92,8 @@ function decodeSpec(r: Reader, kind: string, apiVersion: string, doc: Obj, meta:
       return decodeService(r, spec);
     case "Secret":
       return decodeSecret(r, doc);
+    case "ConfigMap":
+      return decodeConfigMap(r, doc);
     case "Endpoints":
       return decodeEndpoints(r, doc);
     case "EndpointSlice":

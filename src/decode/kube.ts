@@ -1,5 +1,5 @@
-// Kubernetes kinds: Service, Endpoints, EndpointSlice, Secret, Ingress, IngressClass.
-// `root` is the whole document (Endpoints, EndpointSlice and Secret keep their
+// Kubernetes kinds: Service, Endpoints, EndpointSlice, Secret, ConfigMap, Ingress, IngressClass.
+// `root` is the whole document (Endpoints, EndpointSlice, Secret and ConfigMap keep their
 // content at the top level, not under `spec`).
 import { Codes } from "../model/codes.ts";
 import type {
@@ -12,6 +12,7 @@ import type {
   IngressSpec,
   PathType,
   SecretSpec,
+  ConfigMapSpec,
   ServicePort,
   ServiceSpec,
 } from "../model/kube.ts";
@@ -81,6 +82,14 @@ export function decodeSecret(r: Reader, root: Obj): SecretSpec {
   for (const k of Object.keys(d)) data[k] = Buffer.from(d[k]!.replace(/[\r\n]/g, ""), "base64").toString("utf8");
   Object.assign(data, strMap(r, root, "stringData", ""));
   return { type: str(r, root, "type", "") || "Opaque", data };
+}
+
+/** `data` as text; `binaryData` values are base64 (format byte, checked by the schema). */
+export function decodeConfigMap(r: Reader, root: Obj): ConfigMapSpec {
+  const data: Record<string, string> = { ...strMap(r, root, "data", "") };
+  const b = strMap(r, root, "binaryData", "");
+  for (const k of Object.keys(b)) data[k] = Buffer.from(b[k]!.replace(/[\r\n]/g, ""), "base64").toString("utf8");
+  return { data };
 }
 
 /** v1 `{service: {name, port: {number|name}}}` or v1beta1 `{serviceName, servicePort}`. */

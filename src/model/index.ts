@@ -7,6 +7,7 @@ import type {
   WorkloadEntryResource,
 } from "./istio.ts";
 import type {
+  ConfigMapResource,
   EndpointSliceResource,
   EndpointsResource,
   IngressClassResource,
@@ -32,6 +33,7 @@ export type Resource =
   | IngressResource
   | IngressClassResource
   | SecretResource
+  | ConfigMapResource
   | ServiceResource
   | EndpointsResource
   | EndpointSliceResource

@@ -50,6 +50,13 @@ export interface SecretSpec {
   data: Record<string, string>;
 }
 
+// ---- ConfigMap ------------------------------------------------------------
+
+export interface ConfigMapSpec {
+  /** `data` as written, with `binaryData` (base64) decoded to UTF-8 text over it. */
+  data: Record<string, string>;
+}
+
 // ---- Service / Endpoints / EndpointSlice -----------------------------------------
 
 export interface ServicePort {
@@ -102,6 +109,7 @@ export interface EndpointSliceSpec {
 export type IngressResource = ResourceBase<"Ingress", IngressSpec>;
 export type IngressClassResource = ResourceBase<"IngressClass", IngressClassSpec>;
 export type SecretResource = ResourceBase<"Secret", SecretSpec>;
+export type ConfigMapResource = ResourceBase<"ConfigMap", ConfigMapSpec>;
 export type ServiceResource = ResourceBase<"Service", ServiceSpec>;
 export type EndpointsResource = ResourceBase<"Endpoints", EndpointsSpec>;
 export type EndpointSliceResource = ResourceBase<"EndpointSlice", EndpointSliceSpec>;

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { decodeFiles, FAST_YAML_BYTES, secretFromFiles, slowDocuments, yamlDocuments } from "../../src/decode/index.ts";
 import { parseDuration } from "../../src/decode/duration.ts";
 import type { GatewayResource, VirtualServiceResource } from "../../src/model/istio.ts";
-import type { EndpointSliceResource, IngressResource, SecretResource, ServiceResource } from "../../src/model/kube.ts";
+import type { ConfigMapResource, EndpointSliceResource, IngressResource, SecretResource, ServiceResource } from "../../src/model/kube.ts";
 import { decodeOk } from "./pipeline-helpers.ts";
 
 const VS = (spec: string) => `apiVersion: networking.istio.io/v1beta1
@@ -302,6 +302,21 @@ stringData: {ca.crt: CA}
     expect(m.metadata).toMatchObject({ name: "cred", namespace: "istio-system" });
     expect(m.spec).toEqual({ type: "kubernetes.io/tls", data: { "tls.crt": "C", "tls.key": "K" } });
     expect(m.source.file).toBe("/s/cred");
+  });
+  test("ConfigMap: data as text, binaryData base64-decoded over it; a non-string value is an Error naming the field", () => {
+    const [c] = decodeOk(`apiVersion: v1
+kind: ConfigMap
+metadata: {name: ca, namespace: gw}
+data: {ca.crt: PEM, other: x}
+binaryData: {bin: ${Buffer.from("BIN").toString("base64")}}
+`) as [ConfigMapResource];
+    expect(c.kind).toBe("ConfigMap");
+    expect(c.metadata).toMatchObject({ name: "ca", namespace: "gw" });
+    expect(c.spec).toEqual({ data: { "ca.crt": "PEM", other: "x", bin: "BIN" } });
+    const { resources, errors } = decodeFiles([{ path: "cm.yaml", text: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ca}\ndata: {ca.crt: {x: 1}}\n" }]);
+    expect(resources).toEqual([]);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors[0]).toMatchObject({ file: "cm.yaml", doc: 0, resource: "ConfigMap/default/ca", field: "data.ca.crt", level: "Error" });
   });
 });
 
