@@ -22,6 +22,7 @@ import { compileTcpRoutes, type ServiceRef } from "./l4routes.ts";
 import { mergeServers, serverSource, terminatesHTTP, type PortGroup } from "./servers.ts";
 import { compileRouteTable } from "./virtualhosts.ts";
 import { compileTlsListener, indexSecrets, type TlsCompileState } from "./tls.ts";
+import { indexConfigMaps } from "./client-ca.ts";
 import { compileSecurity } from "./security.ts";
 import { EMPTY_MESH } from "../decode/meshconfig.ts";
 
@@ -191,7 +192,7 @@ function compileFresh(resources: Resource[], opts: CompileOptions, version: numb
   const { byGateway, hidden } = virtualServicesByGateway(virtualServices, opts.namespace);
   analyzeVirtualServices(ctx, virtualServices, gateways, applied, hidden);
 
-  const tlsState: TlsCompileState = { secrets: indexSecrets(k.Secret), credentials: new Map(), services: () => meshServices(k.Service, k.ServiceEntry) };
+  const tlsState: TlsCompileState = { secrets: indexSecrets(k.Secret), configMaps: indexConfigMaps(k.ConfigMap), credentials: new Map(), services: () => meshServices(k.Service, k.ServiceEntry) };
   const listeners = groups.map((g) => compileListener(ctx, g, byGateway, tlsState));
   if (listeners.length === 0 && resources.length > 0) {
     ctx.report(

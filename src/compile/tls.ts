@@ -5,11 +5,12 @@
 import { getCiphers } from "node:tls";
 import { keyCostWarning, parseCredential, type SecretData } from "../credentials/parse.ts";
 import { Codes } from "../model/codes.ts";
-import type { SecretResource } from "../model/kube.ts";
+import type { ConfigMapResource, SecretResource } from "../model/kube.ts";
 import type { GatewayResource, Server, VirtualServiceResource } from "../model/istio.ts";
 import { resourceRef } from "../model/meta.ts";
 import { stripNamespace } from "../resolve/hosts.ts";
 import type { Credential, FilterChain, TlsListener, TlsMode } from "../snapshot/types.ts";
+import { resolveClientCa } from "./client-ca.ts";
 import type { CompileContext } from "./context.ts";
 import { compileAutoPassthroughRoutes, compilePassthroughRoutes, compileTcpRoutes, indexNames, type ServiceRef } from "./l4routes.ts";
 import { serverSource, terminatesHTTP, type BoundServer, type PortGroup } from "./servers.ts";
@@ -58,6 +59,8 @@ function chainName(b: BoundServer): string {
 
 export interface TlsCompileState {
   secrets: SecretIndex;
+  /** ConfigMaps by `namespace/name` (CA bundles a server names in caCertCredentialName). */
+  configMaps: Map<string, ConfigMapResource>;
   credentials: Map<string, Credential>;
   /** Services AUTO_PASSTHROUGH servers may route to (asked only when there is one). */
   services: () => ServiceRef[];
@@ -200,7 +203,7 @@ function checkMode(ctx: CompileContext, b: BoundServer, tls: NonNullable<Server[
     ctx.report("Error", Codes.CredentialInvalid, b.gateway, `${p}: its hosts fail the handshake`, field);
     return { key: "", problem: p };
   }
-  if ((tls.mode === "MUTUAL" || tls.mode === "OPTIONAL_MUTUAL" || tls.mode === "ISTIO_MUTUAL") && c.caCert === "") {
+  if ((tls.mode === "MUTUAL" || tls.mode === "OPTIONAL_MUTUAL" || tls.mode === "ISTIO_MUTUAL") && c.caCert === "" && !tls.caCertCredentialName) {
     const p = `${tls.mode} needs a CA certificate: Secret ${key} has no ca.crt/cacert and there is no ${key}-cacert`;
     ctx.report("Error", Codes.CredentialInvalid, b.gateway, `${p}: its hosts fail the handshake`, field);
     return { key: "", problem: p };
@@ -239,6 +242,12 @@ function compileChain(
     const { key, problem } = resolveCredential(ctx, st, b, tls);
     chain.credential = key;
     chain.disabled = problem;
+    if (mode !== "SIMPLE" && tls.caCertCredentialName && problem === "") {
+      const ca = resolveClientCa(ctx, st, b, tls.caCertCredentialName);
+      chain.clientCa = ca.key;
+      chain.disabled = ca.problem;
+    }
+    if (mode === "OPTIONAL_MUTUAL" && tls.insecureSkipVerify === true) chain.acceptUntrusted = true;
   } else if (mode === "ISTIO_MUTUAL") {
     const meshCerts = ctx.opts.meshCerts ?? null;
     if (meshCerts === null) {

@@ -27,6 +27,7 @@ import type {
 } from "../model/gatewayapi.ts";
 import { GATEWAY_GROUP } from "../model/gatewayapi.ts";
 import { parseDuration } from "./duration.ts";
+import { decodeFrontendTls } from "./frontend-tls.ts";
 import { compileRe2 } from "./regex.ts";
 import { bool, int, join, list, obj, objList, oneOf, port, str, strList, strMap, type Obj, type Reader } from "./read.ts";
 
@@ -329,7 +330,7 @@ export function decodeKubernetesGateway(r: Reader, spec: Obj) {
   const pr = infra === null ? null : obj(r, infra, "parametersRef", "spec.infrastructure");
   const pp = "spec.infrastructure.parametersRef";
   const parametersRef = pr === null ? null : { group: str(r, pr, "group", pp), kind: str(r, pr, "kind", pp, true), name: str(r, pr, "name", pp, true) };
-  return { gatewayClassName: str(r, spec, "gatewayClassName", "spec", true), listeners, parametersRef };
+  return { gatewayClassName: str(r, spec, "gatewayClassName", "spec", true), listeners, parametersRef, frontendTls: decodeFrontendTls(r, spec) };
 }
 
 export function decodeGatewayClass(r: Reader, spec: Obj) {

@@ -152,7 +152,7 @@ export const Codes = {
   KubeGatewayNotSelected: "GW0802",
   /** A listener is not accepted or not programmed (protocol, TLS mode, route kinds, conflicts): not served. */
   ListenerInvalid: "GW0803",
-  /** A listener's certificateRef is missing, not a kubernetes.io/tls Secret, or not permitted (ReferenceGrant). */
+  /** A listener's certificateRef, or the `tls.frontend` caCertificateRef for its port, is missing, of the wrong kind or content, or not permitted (ReferenceGrant). */
   ListenerCertificateRef: "GW0804",
   /** A route parentRef is not accepted (NoMatchingParent, NotAllowedByListeners, NoMatchingListenerHostname). */
   RouteNotAccepted: "GW0805",

@@ -196,11 +196,33 @@ export interface GatewayListener {
   };
 }
 
+/** A CA reference (`ObjectReference`): `group` "" is core; `namespace` "" is the Gateway's. */
+export interface CACertificateRef {
+  group: string;
+  kind: string;
+  name: string;
+  namespace: string;
+}
+
+/** `tls.frontend.default` / `perPort[].tls`: how clients' certificates are validated. */
+export interface FrontendTLSConfig {
+  /** null: `validation` not written (clients are not asked for a certificate). */
+  validation: { caCertificateRefs: CACertificateRef[]; mode: "AllowValidOnly" | "AllowInsecureFallback" } | null;
+}
+
+/** `spec.tls.frontend`: client certificate validation of the Gateway's TLS-terminating listeners. */
+export interface FrontendTLS {
+  default: FrontendTLSConfig;
+  perPort: { port: number; tls: FrontendTLSConfig }[];
+}
+
 export interface KubernetesGatewaySpec {
   gatewayClassName: string;
   listeners: GatewayListener[];
   /** `infrastructure.parametersRef`, or null. */
   parametersRef: { group: string; kind: string; name: string } | null;
+  /** `tls.frontend`, or null. */
+  frontendTls: FrontendTLS | null;
 }
 
 export interface GatewayClassSpec {

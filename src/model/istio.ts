@@ -21,6 +21,15 @@ export interface ServerTLS {
   minProtocolVersion: string;
   maxProtocolVersion: string;
   cipherSuites: string[];
+  /**
+   * MUTUAL / OPTIONAL_MUTUAL: the CA clients are verified with, as istiod names it
+   * (`configmap://ns/name-cacert`, `kubernetes-gateway://ns/name-cacert`), instead of
+   * the credential's own CA. Set only on servers derived from a Gateway API Gateway's
+   * `tls.frontend` (the Istio Gateway decoder does not read the field yet).
+   */
+  caCertCredentialName?: string;
+  /** OPTIONAL_MUTUAL: a client certificate the CA did not sign is accepted too (Envoy's ACCEPT_UNTRUSTED). Same origin as caCertCredentialName. */
+  insecureSkipVerify?: boolean;
 }
 
 export interface ServerPort {

@@ -92,6 +92,14 @@ export interface FilterChain {
   subjectAltNames: string[];
   /** ISTIO_MUTUAL: clients need a URI SAN `spiffe://<trustDomain>/...`. */
   trustDomain?: string;
+  /**
+   * MUTUAL / OPTIONAL_MUTUAL: key in snapshot.credentials of the CA-only credential clients
+   * are verified with, instead of the credential's own CA (a Gateway API `tls.frontend`
+   * caCertificateRef). Absent: the credential's CA.
+   */
+  clientCa?: string;
+  /** OPTIONAL_MUTUAL: a client certificate the CA did not sign is accepted too, as unverified (AllowInsecureFallback). */
+  acceptUntrusted?: true;
   /** HTTPS terminated here: the route table of this server; null otherwise. */
   routeTable: RouteTable | null;
   /**

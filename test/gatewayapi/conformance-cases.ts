@@ -3,6 +3,8 @@
 // (plus base.yaml); each request lists what the conformance test expects: the
 // backend Service that answers (`name`, or `ns/name` outside
 // gateway-conformance-infra) or the status gangway answers itself.
+import { FRONTEND_TLS_CASES } from "./frontend-tls-cases.ts";
+
 export interface CaseRequest {
   host?: string;
   path: string;
@@ -17,6 +19,8 @@ export interface CaseRequest {
   conformance?: { expect: string | number; why: string };
   method?: string;
   headers?: Record<string, string>;
+  /** The client certificate a TLS request presents (frontend-tls-cases.ts); absent: none asked for. */
+  clientCert?: "default" | "per-port" | "none";
   expect: string | number;
 }
 
@@ -437,4 +441,5 @@ export const CASES: ConformanceCase[] = [
   { name: "httproute-retry", gateways: [gw("same-namespace")], requests: [r("/retry/code-500-attempts-3", V3), r("/retry/code-all-attempts-2", V3)] },
   { name: "httproute-retry-connection-error", gateways: [gw("same-namespace")], requests: [r("/retry/no-status-code-attempts-3", V3)] },
   { name: "httproute-retry-with-timeouts", gateways: [gw("same-namespace")], requests: [r("/retry/backend-request-timeout-200ms", V3), r("/retry/request-timeout-200ms", V3)] },
+  ...FRONTEND_TLS_CASES,
 ];

@@ -5,10 +5,12 @@
 // UPDATE_GOLDEN=1 rewrites the status files; review the diff.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { secretYaml } from "../../src/cli/certs.ts";
 import { createCA, issue } from "../../src/certs/generate.ts";
 import { compileSnapshot } from "../../src/compile/index.ts";
+import { splitPemCerts } from "../../src/credentials/parse.ts";
 import { decodeFiles } from "../../src/decode/index.ts";
 import type { Snapshot } from "../../src/snapshot/types.ts";
 import { trace } from "../../src/trace.ts";
@@ -30,7 +32,46 @@ beforeAll(async () => {
     ["gateway-conformance-infra", "tls-checks-certificate"],
     ["gateway-conformance-web-backend", "certificate"],
   ].map(([ns, name]) => secretYaml(name!, ns!, "tls", leaf.cert, leaf.key)).join("---\n");
+  secrets += await frontendFixtures();
 });
+
+/** Client certificates of the frontend validation cases (frontend-tls-cases.ts), by `clientCert`. */
+const clientCerts = new Map<string, X509Certificate>();
+
+/** The suite's CA ConfigMaps (kubernetes.MustCreateCACertConfigMap, key ca.crt) and the client certificates their CAs sign. */
+async function frontendFixtures(): Promise<string> {
+  const out: string[] = [];
+  for (const [which, cm] of [["default", "tls-validity-checks-ca-certificate"], ["per-port", "tls-validity-checks-per-port-ca-certificate"]] as const) {
+    const ca = await createCA({ cn: cm, keyType: "ec" });
+    clientCerts.set(which, new X509Certificate((await issue(ca, { cn: `${which} client`, usage: "client", keyType: "ec" })).cert));
+    out.push(configMapYaml("gateway-conformance-infra", cm, ca.cert));
+  }
+  out.push(configMapYaml("gateway-conformance-web-backend", "web-backend-cm", (await createCA({ cn: "web-backend-cm", keyType: "ec" })).cert));
+  return "---\n" + out.join("---\n");
+}
+
+function configMapYaml(ns: string, name: string, pem: string): string {
+  return `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}, namespace: ${ns}}\ndata:\n  ca.crt: ${JSON.stringify(pem)}\n`;
+}
+
+/**
+ * The handshake of a client presenting `q.clientCert` to the chain the SNI chose, as the
+ * compiled chain asks for it (the workers leave the check to OpenSSL; the e2e test does it
+ * for real): does the chain's CA sign the certificate, and what does the mode do without one.
+ */
+function handshakeRefused(snap: Snapshot, q: CaseRequest, chainName: string | null): boolean {
+  if (q.clientCert === undefined || chainName === null) return false;
+  const chain = snap.listeners.flatMap((l) => l.tls?.chains ?? []).find((c) => c.name === chainName)!;
+  if (chain.mode !== "MUTUAL" && chain.mode !== "OPTIONAL_MUTUAL") return false;
+  const presented = clientCerts.get(q.clientCert);
+  if (presented === undefined) return chain.mode === "MUTUAL";
+  const pem = snap.credentials.get(chain.clientCa ?? chain.credential)!.caCert;
+  const trusted = splitPemCerts(pem).some((p) => {
+    const ca = new X509Certificate(p);
+    return presented.checkIssued(ca) && presented.verify(ca.publicKey);
+  });
+  return !trusted && chain.acceptUntrusted !== true;
+}
 
 export function compileCase(name: string, gateways: string[], extra: string[] = []): Snapshot {
   const files = ["base.yaml", `cases/${name}/input.yaml`, ...extra].map((p) => ({ path: p, text: readFileSync(join(DIR, p), "utf8") }));
@@ -43,6 +84,7 @@ export function compileCase(name: string, gateways: string[], extra: string[] = 
 /** What answers: the backend (`name`, `ns/name` outside the infra namespace, `name:port` when the table asks), `status Location` of a redirect the table writes as a string, or the status. */
 function outcome(snap: Snapshot, q: CaseRequest): string | number {
   const t = trace(snap, { port: q.port ?? 80, host: q.host ?? q.sni ?? "example.com", path: q.path, method: q.method ?? "GET", headers: q.headers ?? {}, ...(q.sni ? { sni: q.sni } : {}) });
+  if (handshakeRefused(snap, q, t.chain)) return "closed";
   // a TCP route whose backend has no endpoints (the cases' Deployments are not read) still names it
   if ((t.outcome === "tcp_no_route" && t.cluster === null) || t.outcome === "handshake_failed") return "closed";
   if (t.outcome === "no_listener") return "no listener";

@@ -8,9 +8,10 @@ import { parseCredential } from "../../credentials/parse.ts";
 import { Codes } from "../../model/codes.ts";
 import { GATEWAY_GROUP, type GatewayClassResource, type GatewayListener, type KubernetesGatewayResource } from "../../model/gatewayapi.ts";
 import type { GatewayResource, Server } from "../../model/istio.ts";
-import type { SecretResource } from "../../model/kube.ts";
+import type { ConfigMapResource, SecretResource } from "../../model/kube.ts";
 import { compareCreation } from "../../model/meta.ts";
 import type { CompileContext } from "../context.ts";
+import { frontendValidation, insecureFrontendCondition, type FrontendLookup, type FrontendValidation } from "./frontend-tls.ts";
 import type { Grants } from "./grants.ts";
 import { cond, CONTROLLER_NAME, type Condition, type ListenerStatus } from "./status.ts";
 
@@ -80,7 +81,7 @@ function certificate(g: KubernetesGatewayResource, l: GatewayListener, secrets: 
   return { key: `${ns}/${ref.name}` };
 }
 
-function server(l: GatewayListener, credential: string): Server {
+function server(l: GatewayListener, credential: string, frontend: FrontendValidation | null): Server {
   const passthrough = l.tls?.mode === "Passthrough";
   return {
     name: l.name,
@@ -92,7 +93,8 @@ function server(l: GatewayListener, credential: string): Server {
         ? null
         : {
             httpsRedirect: false,
-            mode: passthrough ? "PASSTHROUGH" : "SIMPLE",
+            mode: passthrough ? "PASSTHROUGH" : frontend?.mode ?? "SIMPLE",
+            ...(frontend === null ? {} : { caCertCredentialName: frontend.caCertCredentialName, insecureSkipVerify: frontend.insecureSkipVerify }),
             credentialName: passthrough ? "" : credential,
             credentialNames: [],
             serverCertificate: "",
@@ -113,7 +115,8 @@ function protocolProblem(l: GatewayListener): { reason: string; message: string 
   return null;
 }
 
-function listenerState(ctx: CompileContext, g: KubernetesGatewayResource, l: GatewayListener, index: number, secrets: Map<string, SecretResource>, grants: Grants): ServedListener {
+function listenerState(ctx: CompileContext, g: KubernetesGatewayResource, l: GatewayListener, index: number, look: FrontendLookup): ServedListener {
+  const { secrets, grants } = look;
   const field = `spec.listeners[${index}]`;
   const valid = protocolProblem(l) === null ? routeKinds(l)! : [];
   const kinds = l.allowedRoutes.kinds.length === 0 ? valid : l.allowedRoutes.kinds.filter((k) => k.group === GATEWAY_GROUP && valid.includes(k.kind)).map((k) => k.kind);
@@ -124,10 +127,20 @@ function listenerState(ctx: CompileContext, g: KubernetesGatewayResource, l: Gat
   const problem = bad?.message ?? "";
   let resolved = cond("ResolvedRefs", true, "ResolvedRefs");
   let credential = "";
+  let frontend: FrontendValidation | null = null;
+  // a frontend caCertificateRef that does not resolve: the listener is not accepted (istiod's NoValidCACertificate)
+  let noCa = "";
   if (problem === "" && (l.protocol === "HTTPS" || terminatesTls(l))) {
     const c = certificate(g, l, secrets, grants);
-    if ("key" in c) credential = c.key;
-    else {
+    if ("key" in c) {
+      credential = c.key;
+      const v = frontendValidation(g, l, look);
+      if (v !== null && "reason" in v) {
+        resolved = cond("ResolvedRefs", false, v.reason, v.message);
+        noCa = v.message;
+        ctx.report("Error", Codes.ListenerCertificateRef, g, `listener ${l.name}: ${v.message} (${v.reason}): not served`, v.field);
+      } else frontend = v;
+    } else {
       resolved = cond("ResolvedRefs", false, c.reason, c.message);
       ctx.report("Error", Codes.ListenerCertificateRef, g, `listener ${l.name}: ${c.message} (${c.reason}): not served`, `${field}.tls.certificateRefs`);
     }
@@ -138,9 +151,9 @@ function listenerState(ctx: CompileContext, g: KubernetesGatewayResource, l: Gat
     ctx.report("Warning", Codes.ListenerInvalid, g, `listener ${l.name}: route kinds ${names} are not supported on ${l.protocol}`, `${field}.allowedRoutes.kinds`);
   }
   if (problem !== "") ctx.report("Error", Codes.ListenerInvalid, g, `listener ${l.name}: ${problem}: not served`, `${field}.protocol`);
-  const accepted = problem === "";
+  const accepted = problem === "" && noCa === "";
   const ready = accepted && resolved.status === "True" || (accepted && resolved.reason === "InvalidRouteKinds" && kinds.length > 0);
-  conditions.push(bad === null ? cond("Accepted", true, "Accepted") : cond("Accepted", false, bad.reason, bad.message));
+  conditions.push(bad !== null ? cond("Accepted", false, bad.reason, bad.message) : noCa !== "" ? cond("Accepted", false, "NoValidCACertificate", noCa) : cond("Accepted", true, "Accepted"));
   conditions.push(cond("Conflicted", false, "NoConflicts"));
   conditions.push(ready ? cond("Programmed", true, "Programmed") : cond("Programmed", false, "Invalid", problem || resolved.message));
   conditions.push(resolved);
@@ -149,7 +162,7 @@ function listenerState(ctx: CompileContext, g: KubernetesGatewayResource, l: Gat
     kind: "Gateway",
     apiVersion: "networking.istio.io/v1",
     metadata: { name, namespace: g.metadata.namespace, labels: {}, annotations: {}, creationTimestamp: g.metadata.creationTimestamp },
-    spec: { selector: {}, servers: [server(l, credential)] },
+    spec: { selector: {}, servers: [server(l, credential, frontend)] },
     source: g.source,
   };
   ctx.origins.set(derived, g);
@@ -184,10 +197,15 @@ export function serveGateways(
   classes: GatewayClassResource[],
   gateways: KubernetesGatewayResource[],
   secretList: SecretResource[],
+  configMapList: ConfigMapResource[],
   grants: Grants,
 ): { served: ServedGateway[]; derived: GatewayResource[] } {
   const byClass = new Map(classes.map((c) => [c.metadata.name, c]));
-  const secrets = new Map(secretList.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]));
+  const look: FrontendLookup = {
+    secrets: new Map(secretList.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s])),
+    configMaps: new Map(configMapList.map((c) => [`${c.metadata.namespace}/${c.metadata.name}`, c])),
+    grants,
+  };
   const only = ctx.opts.gateways ?? [];
   const served: ServedGateway[] = [];
   const derived: GatewayResource[] = [];
@@ -203,7 +221,7 @@ export function serveGateways(
       ctx.report("Info", Codes.KubeGatewayNotSelected, g, `not one of --gateway ${only.join(", ")}: not served by this instance`);
       continue;
     }
-    const listeners = g.spec.listeners.map((l, i) => listenerState(ctx, g, l, i, secrets, grants));
+    const listeners = g.spec.listeners.map((l, i) => listenerState(ctx, g, l, i, look));
     markConflicts(ctx, g, listeners);
     for (const l of listeners) if (l.ready) derived.push(l.derived);
     const programmed = listeners.some((l) => l.ready);
@@ -220,6 +238,7 @@ export function serveGateways(
           ? cond("Accepted", true, "Accepted")
           : cond("Accepted", listeners.some((l) => l.accepted), "ListenersNotValid", listeners.some((l) => l.accepted) ? "some listeners are not valid" : "no listener is valid"),
         programmed ? cond("Programmed", true, "Programmed") : cond("Programmed", false, "Invalid", "no listener is programmed"),
+        ...[insecureFrontendCondition(g)].filter((c): c is Condition => c !== null),
       ],
     });
   }

@@ -12,7 +12,7 @@ import type {
   TLSRouteResource,
 } from "../../model/gatewayapi.ts";
 import type { GatewayResource, VirtualServiceResource } from "../../model/istio.ts";
-import type { SecretResource, ServiceResource } from "../../model/kube.ts";
+import type { ConfigMapResource, SecretResource, ServiceResource } from "../../model/kube.ts";
 import { compareCreation } from "../../model/meta.ts";
 import type { CompileContext } from "../context.ts";
 import type { AttachContext } from "./attach.ts";
@@ -35,13 +35,14 @@ export interface GatewayApiInput {
   ReferenceGrant: ReferenceGrantResource[];
   Namespace: NamespaceResource[];
   Secret: SecretResource[];
+  ConfigMap: ConfigMapResource[];
   Service: ServiceResource[];
 }
 
 export function convertGatewayApi(ctx: CompileContext, k: GatewayApiInput): { gateways: GatewayResource[]; virtualServices: VirtualServiceResource[]; status: StatusItem[] } {
   if (k.KubernetesGateway.length === 0) return { gateways: [], virtualServices: [], status: [] };
   const grants = indexGrants(k.ReferenceGrant);
-  const { served, derived } = serveGateways(ctx, k.GatewayClass, k.KubernetesGateway, k.Secret, grants);
+  const { served, derived } = serveGateways(ctx, k.GatewayClass, k.KubernetesGateway, k.Secret, k.ConfigMap, grants);
   const ac: AttachContext = {
     served: new Map(served.map((g) => [`${g.gateway.metadata.namespace}/${g.gateway.metadata.name}`, g])),
     known: new Set(k.KubernetesGateway.map((g) => `${g.metadata.namespace}/${g.metadata.name}`)),

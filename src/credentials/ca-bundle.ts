@@ -1,0 +1,35 @@
+// A CA bundle read from a ConfigMap's or a Secret's data (a Gateway API
+// caCertificateRef), as istiod's ExtractRoot reads it: key `cacert` first, then
+// `ca.crt`. The result is a CA-only credential (no certificate, no key) that a
+// filter chain names as the CA its clients' certificates are verified with.
+import { X509Certificate } from "node:crypto";
+import { certInfo, splitPemCerts, type Credential } from "./parse.ts";
+
+export type CaBundleResult = { ok: true; credential: Credential } | { ok: false; problem: string };
+
+const KEYS = ["cacert", "ca.crt"] as const;
+
+/** `name` as referenced, `source` (`ConfigMap/ns/name`) for dumps; `now` is injectable for expiry tests. */
+export function parseCaBundle(name: string, source: string, data: Record<string, string>, now = new Date()): CaBundleResult {
+  const key = KEYS.find((k) => (data[k] ?? "") !== "");
+  if (key === undefined) {
+    const empty = KEYS.find((k) => data[k] !== undefined);
+    if (empty !== undefined) return { ok: false, problem: `found key "${empty}", but it was empty` };
+    const found = Object.keys(data).sort();
+    return { ok: false, problem: `no key cacert or ca.crt (found: ${found.length === 0 ? "none" : found.join(", ")})` };
+  }
+  const blocks = splitPemCerts(data[key]!);
+  if (blocks.length === 0) return { ok: false, problem: `${key}: the bundle is malformed (no PEM certificate)` };
+  const certs: X509Certificate[] = [];
+  for (let i = 0; i < blocks.length; i++) {
+    try {
+      certs.push(new X509Certificate(blocks[i]!));
+    } catch (err) {
+      return { ok: false, problem: `${key}: the bundle is malformed (certificate ${i + 1}: ${(err as Error).message})` };
+    }
+  }
+  const ca = certs.map(certInfo);
+  const warnings = ca.filter((c) => new Date(c.notAfter) < now).map((c) => `CA certificate ${c.subject} expired on ${c.notAfter}`);
+  const caCert = certs.map((c) => c.toString().trim()).join("\n") + "\n";
+  return { ok: true, credential: { name, sources: [source], certChain: "", privateKey: "", caCert, chain: [], ca, warnings } };
+}
