@@ -3,16 +3,23 @@
 // credential and TLS settings are unchanged. A rotated Secret gives a new
 // key, so the next handshake uses the new certificate.
 import { createSecureContext, type SecureContext } from "node:tls";
+import type { Credential } from "../../src/credentials/parse.ts";
 import type { FilterChain, Snapshot } from "../../src/snapshot/types.ts";
 import { asksClientCert } from "./identity.ts";
 
 let cache = new Map<string, SecureContext>();
 
+/** The CA clients are verified with: the chain's own CA credential (a Gateway API frontend caCertificateRef), else the credential's; "" when the chain asks for no certificate. */
+function clientCaOf(chain: FilterChain, snap: Snapshot, c: Credential): string {
+  if (!asksClientCert(chain)) return "";
+  if (chain.clientCa !== undefined) return snap.credentials.get(chain.clientCa)?.caCert ?? "";
+  return c.caCert;
+}
+
 function cacheKey(chain: FilterChain, snap: Snapshot): string {
   const c = snap.credentials.get(chain.credential);
   if (c === undefined) return "";
-  const mutual = asksClientCert(chain);
-  return [c.certChain, c.privateKey, mutual ? c.caCert : "", chain.minVersion, chain.maxVersion, chain.ciphers].join("\0");
+  return [c.certChain, c.privateKey, clientCaOf(chain, snap, c), chain.minVersion, chain.maxVersion, chain.ciphers].join("\0");
 }
 
 /** Chain → context for `snap`; chains that fail to build are reported in `errors` and get none. */
@@ -28,12 +35,12 @@ export function buildContexts(snap: Snapshot, errors: string[]): Map<FilterChain
       let ctx = next.get(key) ?? cache.get(key);
       if (ctx === undefined) {
         const c = snap.credentials.get(chain.credential)!;
-        const mutual = asksClientCert(chain);
+        const ca = clientCaOf(chain, snap, c);
         try {
           ctx = createSecureContext({
             cert: c.certChain,
             key: c.privateKey,
-            ca: mutual ? c.caCert : undefined,
+            ca: ca === "" ? undefined : ca,
             minVersion: chain.minVersion as "TLSv1.2",
             maxVersion: chain.maxVersion as "TLSv1.3",
             ciphers: chain.ciphers === "" ? undefined : chain.ciphers,

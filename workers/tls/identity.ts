@@ -60,7 +60,11 @@ export function clientIdentity(t: TLSSocket, chain: FilterChain): ClientIdentity
   if (raw === undefined || raw === null) {
     return requiresClientCert(chain) ? { reject: "no client certificate", xfcc: "" } : NONE;
   }
-  if (!t.authorized) return { reject: `client certificate not trusted: ${String(t.authorizationError ?? "unknown")}`, xfcc: "" };
+  if (!t.authorized) {
+    // AllowInsecureFallback: served, as a client without a verified certificate (no XFCC)
+    if (chain.acceptUntrusted === true) return NONE;
+    return { reject: `client certificate not trusted: ${String(t.authorizationError ?? "unknown")}`, xfcc: "" };
+  }
   const c = raw as X509Certificate;
   if (chain.mode === "ISTIO_MUTUAL") {
     const prefix = `spiffe://${chain.trustDomain ?? "cluster.local"}/`;
