@@ -99,7 +99,9 @@ export function render(kind: string, d: Obj): string {
         Object.values(creds).map((c: Obj) => {
           const leaf = (c.chain as Obj[])[0] ?? (c.ca as Obj[])[0] ?? {};
           const valid = leaf.notAfter !== undefined && Date.parse(leaf.notAfter) > Date.now();
-          return [`kubernetes://${c.name}`, c.certChain ? "Cert Chain" : "CA", "ACTIVE", String(valid), leaf.serial ?? "-", leaf.notAfter ?? "-", leaf.notBefore ?? "-"];
+          // a CA named apart from a Secret credential keeps its own resource name (configmap://ns/name-cacert)
+          const name = String(c.name);
+          return [name.includes("://") ? name : `kubernetes://${name}`, c.certChain ? "Cert Chain" : "CA", "ACTIVE", String(valid), leaf.serial ?? "-", leaf.notAfter ?? "-", leaf.notBefore ?? "-"];
         }),
       );
     }

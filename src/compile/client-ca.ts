@@ -47,7 +47,7 @@ export function resolveClientCa(ctx: CompileContext, st: ClientCaState, b: Bound
   const [kind, ns, n] = parsed;
   const obj = kind === "ConfigMap" ? st.configMaps.get(`${ns}/${n}`) : st.secrets.get(`${ns}/${n}`);
   if (obj === undefined) return fail(`${kind} ${ns}/${n} not found`);
-  const r = parseCaBundle(n, `${kind}/${ns}/${n}`, obj.spec.data);
+  const r = parseCaBundle(name, `${kind}/${ns}/${n}`, obj.spec.data);
   if (!r.ok) return fail(`${kind} ${ns}/${n}: ${r.problem}`);
   for (const w of r.credential.warnings) ctx.report("Warning", Codes.CredentialWarning, `${kind}/${ns}/${n}`, w);
   st.credentials.set(name, r.credential);

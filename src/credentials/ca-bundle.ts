@@ -9,7 +9,7 @@ export type CaBundleResult = { ok: true; credential: Credential } | { ok: false;
 
 const KEYS = ["cacert", "ca.crt"] as const;
 
-/** `name` as referenced, `source` (`ConfigMap/ns/name`) for dumps; `now` is injectable for expiry tests. */
+/** `name`: the credential's name (the CA's resource name, `configmap://ns/name-cacert`); `source` (`ConfigMap/ns/name`) for dumps; `now` is injectable for expiry tests. */
 export function parseCaBundle(name: string, source: string, data: Record<string, string>, now = new Date()): CaBundleResult {
   const key = KEYS.find((k) => (data[k] ?? "") !== "");
   if (key === undefined) {

@@ -4,6 +4,8 @@
 // status istiod writes when the reference does not resolve.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { secretYaml } from "../../src/cli/certs.ts";
+import { render } from "../../src/cli/proxy-config.ts";
+import { snapshotToJSON } from "../../src/snapshot/dump.ts";
 import { createCA, issue, type Issued } from "../../src/certs/generate.ts";
 import { decodeFiles } from "../../src/decode/index.ts";
 import type { KubernetesGatewayResource } from "../../src/model/gatewayapi.ts";
@@ -106,6 +108,10 @@ describe("compile: the chain of each TLS-terminating listener", () => {
     expect(ca.caCert.trim()).toBe(caA.cert.trim());
     expect(ca.certChain).toBe("");
     expect(ca.sources).toEqual(["ConfigMap/gw/ca-a"]);
+    // proxy-config secrets names it as istiod does
+    const table = render("secrets", snapshotToJSON(s) as Record<string, unknown>);
+    expect(table).toMatch(/^configmap:\/\/gw\/ca-a-cacert +CA +ACTIVE +true/m);
+    expect(table).toMatch(/^kubernetes:\/\/cert +Cert Chain/m);
     expect(findingLines(s).filter((l) => l.startsWith("Error"))).toEqual([]);
   });
 
