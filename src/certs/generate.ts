@@ -152,3 +152,19 @@ export async function loadCA(certPem: string, keyPem: string): Promise<Issued> {
   const publicKey = await certificate.publicKey.export(alg, ["verify"]);
   return { cert: certPem, key: keyPem, keys: { privateKey, publicKey }, certificate };
 }
+
+/** A revocation list signed by `ca` naming `serials` (hexadecimal), PEM (`openssl ca -gencrl`). */
+export async function revocationList(ca: Issued, serials: string[], days = 30): Promise<string> {
+  const now = new Date();
+  const crl = await x509.X509CrlGenerator.create({
+    issuer: ca.certificate.subject,
+    thisUpdate: new Date(now.getTime() - 60_000),
+    nextUpdate: new Date(now.getTime() + days * 86_400_000),
+    // with a reason: without one the entry gets an empty extensions list, which OpenSSL refuses
+    entries: serials.map((serialNumber) => ({ serialNumber, revocationDate: new Date(now.getTime() - 60_000), reason: x509.X509CrlReason.keyCompromise })),
+    signingKey: ca.keys.privateKey,
+    signingAlgorithm: signing(ca.keys.privateKey.algorithm.name === "ECDSA" ? "ec" : "rsa"),
+  });
+  // OpenSSL reads `X509 CRL` PEM blocks (the library writes `CRL`)
+  return x509.PemConverter.encode(crl.rawData, "X509 CRL") + "\n";
+}

@@ -10,7 +10,8 @@ import type { GatewayResource, Server, VirtualServiceResource } from "../model/i
 import { resourceRef } from "../model/meta.ts";
 import { stripNamespace } from "../resolve/hosts.ts";
 import type { Credential, FilterChain, TlsListener, TlsMode } from "../snapshot/types.ts";
-import { resolveClientCa } from "./client-ca.ts";
+import { caResourceName, resolveClientCa } from "./client-ca.ts";
+import { crlProblem } from "../credentials/crl.ts";
 import type { CompileContext } from "./context.ts";
 import { compileAutoPassthroughRoutes, compilePassthroughRoutes, compileTcpRoutes, indexNames, type ServiceRef } from "./l4routes.ts";
 import { serverSource, terminatesHTTP, type BoundServer, type PortGroup } from "./servers.ts";
@@ -92,6 +93,20 @@ function resolveCredential(ctx: CompileContext, st: TlsCompileState, b: BoundSer
       );
     });
     return resolveCredential(ctx, st, b, { ...tls, credentialName: tls.credentialNames[0]!, credentialNames: [] });
+  }
+  if (tls.credentialName === "" && tls.serverCertificate === "" && tls.tlsCertificates !== undefined && tls.tlsCertificates.length > 0) {
+    // as credentialNames: the first is served, the CA (MUTUAL) is the server's caCertificates
+    const [first, ...extra] = tls.tlsCertificates;
+    extra.forEach((c, i) =>
+      ctx.report(
+        "Warning",
+        Codes.CredentialWarning,
+        b.gateway,
+        `tlsCertificates[${i + 1}] (${c.serverCertificate}) is not presented: gangway serves one certificate per server, the first of tlsCertificates (Envoy would offer each to the clients that prefer its key type)`,
+        `${field}.tlsCertificates[${i + 1}]`,
+      ),
+    );
+    return resolveCredential(ctx, st, b, { ...tls, serverCertificate: first!.serverCertificate, privateKey: first!.privateKey, caCertificates: tls.caCertificates || first!.caCertificates, tlsCertificates: [] });
   }
   if (tls.credentialName === "") {
     if (tls.serverCertificate !== "") return fileCredential(ctx, st, b, tls);
@@ -177,6 +192,46 @@ function fileCredential(ctx: CompileContext, st: TlsCompileState, b: BoundServer
   return checkMode(ctx, b, tls, key, r.credential);
 }
 
+/**
+ * MUTUAL / OPTIONAL_MUTUAL: what the client certificate is checked against besides
+ * the credential's CA, as Envoy's validation context: the CA of
+ * `caCertCredentialName`, `insecureSkipVerify` (ACCEPT_UNTRUSTED), the certificate
+ * and SPKI hashes, and the revocation list of `caCrl`.
+ */
+function clientChecks(ctx: CompileContext, st: TlsCompileState, b: BoundServer, tls: NonNullable<Server["tls"]>, chain: FilterChain): void {
+  const field = `spec.servers[${b.index}].tls`;
+  if (tls.caCertCredentialName) {
+    const ca = resolveClientCa(ctx, st, b, caResource(ctx, st, b, tls.caCertCredentialName));
+    chain.clientCa = ca.key;
+    chain.disabled = ca.problem;
+  }
+  if (tls.insecureSkipVerify === true) chain.acceptUntrusted = true;
+  if (tls.verifyCertificateHash !== undefined && tls.verifyCertificateHash.length > 0) chain.verifyHashes = tls.verifyCertificateHash;
+  if (tls.verifyCertificateSpki !== undefined && tls.verifyCertificateSpki.length > 0) chain.verifySpki = tls.verifyCertificateSpki;
+  if (tls.caCrl !== undefined && tls.caCrl !== "") {
+    const text = ctx.opts.certFiles?.get(tls.caCrl);
+    const bad = text === undefined || text === null ? `cannot read caCrl file ${tls.caCrl}` : crlProblem(text);
+    if (bad !== null) {
+      const p = text === undefined || text === null ? bad : `caCrl file ${tls.caCrl} does not parse: ${bad}`;
+      ctx.report("Error", Codes.CredentialInvalid, b.gateway, `${p}: its hosts fail the handshake`, `${field}.caCrl`);
+      chain.disabled = p;
+    } else chain.crl = text!;
+  }
+}
+
+/**
+ * An Istio Gateway's `caCertCredentialName` is a Secret name (or `ns/name`) looked up
+ * as credentialName is; istiod's resource names (`configmap://…`, from a Gateway API
+ * `tls.frontend`) pass as they are.
+ */
+function caResource(ctx: CompileContext, st: TlsCompileState, b: BoundServer, name: string): string {
+  if (name.includes("://")) return name;
+  const [explicitNs, n] = parseCredentialName(name);
+  const nss = lookupNamespaces(ctx, b.gateway, explicitNs);
+  const ns = nss.find((s) => st.secrets.has(`${s}/${n}`)) ?? nss[0]!;
+  return caResourceName("Secret", ns, n);
+}
+
 /** Istio's mesh certificate layout: [cert-chain.pem, key.pem, root-cert.pem]. */
 export function meshFiles(dir: string): [string, string, string] {
   const d = dir.endsWith("/") ? dir : dir + "/";
@@ -189,8 +244,12 @@ export function certificateFiles(gateways: GatewayResource[], meshCerts: string 
   for (const g of gateways) {
     for (const s of g.spec.servers) {
       if (s.tls?.mode === "ISTIO_MUTUAL" && meshCerts !== null) for (const f of meshFiles(meshCerts)) out.add(f);
-      if (s.tls === null || s.tls.credentialName !== "" || s.tls.credentialNames.length > 0) continue;
+      if (s.tls === null) continue;
+      if (s.tls.caCrl) out.add(s.tls.caCrl);
+      if (s.tls.credentialName !== "" || s.tls.credentialNames.length > 0) continue;
       for (const p of [s.tls.serverCertificate, s.tls.privateKey, s.tls.caCertificates]) if (p !== "") out.add(p);
+      const first = s.tls.tlsCertificates?.[0];
+      if (first !== undefined) for (const p of [first.serverCertificate, first.privateKey, first.caCertificates]) if (p !== "") out.add(p);
     }
   }
   return [...out];
@@ -242,12 +301,7 @@ function compileChain(
     const { key, problem } = resolveCredential(ctx, st, b, tls);
     chain.credential = key;
     chain.disabled = problem;
-    if (mode !== "SIMPLE" && tls.caCertCredentialName && problem === "") {
-      const ca = resolveClientCa(ctx, st, b, tls.caCertCredentialName);
-      chain.clientCa = ca.key;
-      chain.disabled = ca.problem;
-    }
-    if (mode === "OPTIONAL_MUTUAL" && tls.insecureSkipVerify === true) chain.acceptUntrusted = true;
+    if (mode !== "SIMPLE" && problem === "") clientChecks(ctx, st, b, tls, chain);
   } else if (mode === "ISTIO_MUTUAL") {
     const meshCerts = ctx.opts.meshCerts ?? null;
     if (meshCerts === null) {

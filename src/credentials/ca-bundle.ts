@@ -3,6 +3,7 @@
 // `ca.crt`. The result is a CA-only credential (no certificate, no key) that a
 // filter chain names as the CA its clients' certificates are verified with.
 import { X509Certificate } from "node:crypto";
+import { crlProblem } from "./crl.ts";
 import { certInfo, splitPemCerts, type Credential } from "./parse.ts";
 
 export type CaBundleResult = { ok: true; credential: Credential } | { ok: false; problem: string };
@@ -31,5 +32,11 @@ export function parseCaBundle(name: string, source: string, data: Record<string,
   const ca = certs.map(certInfo);
   const warnings = ca.filter((c) => new Date(c.notAfter) < now).map((c) => `CA certificate ${c.subject} expired on ${c.notAfter}`);
   const caCert = certs.map((c) => c.toString().trim()).join("\n") + "\n";
-  return { ok: true, credential: { name, sources: [source], certChain: "", privateKey: "", caCert, chain: [], ca, warnings } };
+  const credential: Credential = { name, sources: [source], certChain: "", privateKey: "", caCert, chain: [], ca, warnings };
+  if (data["ca.crl"] !== undefined) {
+    const bad = crlProblem(data["ca.crl"]);
+    if (bad !== null) return { ok: false, problem: `ca.crl does not parse: ${bad}` };
+    credential.crl = data["ca.crl"];
+  }
+  return { ok: true, credential };
 }

@@ -4,6 +4,7 @@
 //   cert / key, CA in Secret `<name>-cacert` under `cacert` (the companion wins)
 // Checks: PEM parses, the key matches the leaf certificate, the chain is in
 // order (each certificate issued by the next), expiry. Pure and synchronous.
+import { crlProblem } from "./crl.ts";
 import { X509Certificate, createPrivateKey } from "node:crypto";
 
 export interface CertInfo {
@@ -27,6 +28,8 @@ export interface Credential {
   privateKey: string;
   /** Trusted CA certificates for client verification, PEM, or "". */
   caCert: string;
+  /** Revocation list(s) client certificates are checked against (key `ca.crl`), PEM; absent without one. */
+  crl?: string;
   chain: CertInfo[];
   ca: CertInfo[];
   /** Non-fatal notes (expired, not yet valid, ...). */
@@ -161,5 +164,14 @@ export function parseCredential(name: string, secret: SecretData | null, compani
     return { ok: false, problem: "has neither a certificate/key pair (tls.crt/tls.key, cert/key) nor a CA (ca.crt, cacert)", field: "data" };
   }
   const sources = [secret?.ref, companion?.ref].filter((s): s is string => s !== undefined);
-  return { ok: true, credential: { name, sources, certChain, privateKey, caCert, chain, ca, warnings, keyType, keyBits } };
+  const credential: Credential = { name, sources, certChain, privateKey, caCert, chain, ca, warnings, keyType, keyBits };
+  // Istio reads `ca.crl` beside ca.crt (the companion Secret's first)
+  const crlField = companion?.data["ca.crl"] !== undefined ? `${companion.ref}: data.ca.crl` : d["ca.crl"] !== undefined ? "data.ca.crl" : "";
+  if (crlField !== "") {
+    const pem = companion?.data["ca.crl"] ?? d["ca.crl"]!;
+    const bad = crlProblem(pem);
+    if (bad !== null) return { ok: false, problem: `ca.crl does not parse: ${bad}`, field: crlField };
+    credential.crl = pem;
+  }
+  return { ok: true, credential };
 }

@@ -45,7 +45,43 @@ function decodeTLS(r: Reader, o: Obj, path: string): ServerTLS {
     minProtocolVersion: str(r, o, "minProtocolVersion", path),
     maxProtocolVersion: str(r, o, "maxProtocolVersion", path),
     cipherSuites: strList(r, o, "cipherSuites", path),
+    ...clientChecks(r, o, path),
   };
+}
+
+const HASH = /^[0-9a-f]{64}$/;
+
+/** The fields an Istio Gateway writes only for some servers: present only when written. */
+function clientChecks(r: Reader, o: Obj, path: string): Partial<ServerTLS> {
+  const out: Partial<ServerTLS> = {};
+  const given = (k: string) => o[k] !== undefined && o[k] !== null;
+  if (given("caCertCredentialName")) out.caCertCredentialName = str(r, o, "caCertCredentialName", path);
+  if (given("insecureSkipVerify")) out.insecureSkipVerify = bool(r, o, "insecureSkipVerify", path);
+  if (given("caCrl")) out.caCrl = str(r, o, "caCrl", path);
+  if (given("verifyCertificateHash")) {
+    const list = strList(r, o, "verifyCertificateHash", path);
+    // hex, "simple and colon separated formats are acceptable" (Envoy rejects anything else)
+    out.verifyCertificateHash = list.map((h, i) => {
+      const n = h.replace(/:/g, "").toLowerCase();
+      if (!HASH.test(n)) r.fail(Codes.InvalidValue, `${join(path, "verifyCertificateHash")}[${i}]`, `${JSON.stringify(h)} is not a hex SHA-256 hash (64 hex digits, colons allowed)`);
+      return n;
+    });
+  }
+  if (given("verifyCertificateSpki")) {
+    const list = strList(r, o, "verifyCertificateSpki", path);
+    out.verifyCertificateSpki = list.map((h, i) => {
+      if (!/^[A-Za-z0-9+/]{43}=$/.test(h)) r.fail(Codes.InvalidValue, `${join(path, "verifyCertificateSpki")}[${i}]`, `${JSON.stringify(h)} is not a base64 SHA-256 hash (44 characters)`);
+      return h;
+    });
+  }
+  if (given("tlsCertificates")) {
+    out.tlsCertificates = objList(r, o, "tlsCertificates", path, (c, p) => ({
+      serverCertificate: str(r, c, "serverCertificate", p),
+      privateKey: str(r, c, "privateKey", p),
+      caCertificates: str(r, c, "caCertificates", p),
+    }));
+  }
+  return out;
 }
 
 function checkTLS(r: Reader, s: Server, path: string): void {
@@ -67,16 +103,32 @@ function checkTLS(r: Reader, s: Server, path: string): void {
   }
   if (tls === null) return;
   const m = tls.mode;
+  const certs = tls.tlsCertificates ?? [];
+  if (m === "ISTIO_MUTUAL" && certs.length > 0) r.fail(Codes.Conflict, join(tpath, "tlsCertificates"), "ISTIO_MUTUAL TLS cannot have associated tlsCertificates");
   if (m === "SIMPLE" || m === "MUTUAL" || m === "OPTIONAL_MUTUAL") {
     const fromSecret = tls.credentialName !== "" || tls.credentialNames.length > 0;
-    if (tls.credentialName !== "" && tls.credentialNames.length > 0) {
-      r.fail(Codes.Conflict, tpath, "only one of credentialName and credentialNames may be given");
+    const sources = [tls.serverCertificate !== "" && tls.privateKey !== "", tls.credentialName !== "", tls.credentialNames.length > 0, certs.length > 0].filter(Boolean).length;
+    if (sources > 1) {
+      r.fail(Codes.Conflict, tpath, "only one of credentialName, credentialNames, serverCertificate/privateKey and tlsCertificates may be given");
     }
     if (!fromSecret) {
-      if (tls.serverCertificate === "") r.fail(Codes.MissingField, join(tpath, "serverCertificate"), `${m} TLS requires credentialName or a server certificate`);
-      if (tls.privateKey === "") r.fail(Codes.MissingField, join(tpath, "privateKey"), `${m} TLS requires credentialName or a private key`);
+      if (certs.length > 0) {
+        certs.forEach((c, i) => {
+          const cp = `${join(tpath, "tlsCertificates")}[${i}]`;
+          if (c.serverCertificate === "") r.fail(Codes.MissingField, join(cp, "serverCertificate"), `${m} TLS requires a server certificate`);
+          if (c.privateKey === "") r.fail(Codes.MissingField, join(cp, "privateKey"), `${m} TLS requires a private key`);
+        });
+      } else {
+        if (tls.serverCertificate === "") r.fail(Codes.MissingField, join(tpath, "serverCertificate"), `${m} TLS requires credentialName or a server certificate`);
+        if (tls.privateKey === "") r.fail(Codes.MissingField, join(tpath, "privateKey"), `${m} TLS requires credentialName or a private key`);
+      }
       if (m !== "SIMPLE" && tls.caCertificates === "") r.fail(Codes.MissingField, join(tpath, "caCertificates"), "MUTUAL TLS requires a client CA bundle");
     }
+  }
+  if (tls.caCrl !== undefined && tls.caCrl !== "") {
+    // as Istio's validation: with a credential, the CRL is its `ca.crl` key
+    if (tls.credentialName !== "") r.fail(Codes.Conflict, join(tpath, "caCrl"), "CRL is not supported with credentialName: put it in the credential's ca.crl key");
+    if (m === "SIMPLE") r.fail(Codes.Conflict, join(tpath, "caCrl"), "CRL is not supported with SIMPLE TLS");
   }
 }
 

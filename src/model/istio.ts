@@ -21,15 +21,32 @@ export interface ServerTLS {
   minProtocolVersion: string;
   maxProtocolVersion: string;
   cipherSuites: string[];
+  // The fields below are absent (not "" or []) when not written: most servers
+  // are built by code (Ingress, Gateway API) that never sets them.
   /**
-   * MUTUAL / OPTIONAL_MUTUAL: the CA clients are verified with, as istiod names it
-   * (`configmap://ns/name-cacert`, `kubernetes-gateway://ns/name-cacert`), instead of
-   * the credential's own CA. Set only on servers derived from a Gateway API Gateway's
-   * `tls.frontend` (the Istio Gateway decoder does not read the field yet).
+   * MUTUAL / OPTIONAL_MUTUAL: the CA clients are verified with, instead of the
+   * credential's own CA: a Secret name (or `ns/name`) as written in an Istio Gateway,
+   * or istiod's resource name (`configmap://ns/name-cacert`,
+   * `kubernetes-gateway://ns/name-cacert`) on servers derived from a Gateway API
+   * Gateway's `tls.frontend`.
    */
   caCertCredentialName?: string;
-  /** OPTIONAL_MUTUAL: a client certificate the CA did not sign is accepted too (Envoy's ACCEPT_UNTRUSTED). Same origin as caCertCredentialName. */
+  /** MUTUAL / OPTIONAL_MUTUAL: a client certificate the CA did not sign is accepted too (Envoy's ACCEPT_UNTRUSTED). */
   insecureSkipVerify?: boolean;
+  /** MUTUAL / OPTIONAL_MUTUAL: base64 SHA-256 hashes of the SPKIs of the client certificates accepted. */
+  verifyCertificateSpki?: string[];
+  /** MUTUAL / OPTIONAL_MUTUAL: hex SHA-256 hashes (colons allowed) of the client certificates accepted. */
+  verifyCertificateHash?: string[];
+  /** File of the certificate revocation list (PEM) client certificates are checked against. */
+  caCrl?: string;
+  /** Server certificates from files, as serverCertificate/privateKey (an RSA and an ECDSA one). */
+  tlsCertificates?: TLSCertificateFiles[];
+}
+
+export interface TLSCertificateFiles {
+  serverCertificate: string;
+  privateKey: string;
+  caCertificates: string;
 }
 
 export interface ServerPort {

@@ -98,8 +98,14 @@ export interface FilterChain {
    * caCertificateRef). Absent: the credential's CA.
    */
   clientCa?: string;
-  /** OPTIONAL_MUTUAL: a client certificate the CA did not sign is accepted too, as unverified (AllowInsecureFallback). */
+  /** MUTUAL / OPTIONAL_MUTUAL: a client certificate the CA did not sign is accepted too, as unverified (`insecureSkipVerify`, AllowInsecureFallback). */
   acceptUntrusted?: true;
+  /** MUTUAL / OPTIONAL_MUTUAL: the client certificate's SHA-256 (lower-case hex) must be one of these, or its SPKI's one of `verifySpki`. */
+  verifyHashes?: string[];
+  /** Base64 SHA-256 hashes of accepted client certificates' SPKIs (with `verifyHashes`: either matching is enough). */
+  verifySpki?: string[];
+  /** MUTUAL / OPTIONAL_MUTUAL: revocation list(s), PEM, from the server's `caCrl` file (else the CA credential's own `crl`). */
+  crl?: string;
   /** HTTPS terminated here: the route table of this server; null otherwise. */
   routeTable: RouteTable | null;
   /**

@@ -120,7 +120,7 @@ class TlsClient implements ClientSide {
  * takes the raw bytes (the peeked hello first, fed by the caller).
  */
 export function terminateToTcp(s: Socket<any>, chain: FilterChain, ctx: SecureContext, sni: string, d: TcpDecision, gen: Generation, listener: string, onSecure: () => void): TlsConn {
-  const conn = new TlsConn(s, { secureContext: ctx, requestCert: asksClientCert(chain), rejectUnauthorized: requiresClientCert(chain) });
+  const conn = new TlsConn(s, { secureContext: ctx, requestCert: asksClientCert(chain), rejectUnauthorized: requiresClientCert(chain) && chain.acceptUntrusted !== true });
   const session = new TcpSession(new TlsClient(conn), sessionInfo(s, sni), d, gen);
   const t = conn.tls;
   let started = false;

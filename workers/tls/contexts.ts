@@ -9,17 +9,24 @@ import { asksClientCert } from "./identity.ts";
 
 let cache = new Map<string, SecureContext>();
 
-/** The CA clients are verified with: the chain's own CA credential (a Gateway API frontend caCertificateRef), else the credential's; "" when the chain asks for no certificate. */
-function clientCaOf(chain: FilterChain, snap: Snapshot, c: Credential): string {
-  if (!asksClientCert(chain)) return "";
-  if (chain.clientCa !== undefined) return snap.credentials.get(chain.clientCa)?.caCert ?? "";
-  return c.caCert;
+/** The CA clients are verified with: the chain's own CA credential (caCertCredentialName), else the credential's; null when the chain asks for no certificate. */
+function clientCaOf(chain: FilterChain, snap: Snapshot, c: Credential): Credential | null {
+  if (!asksClientCert(chain)) return null;
+  if (chain.clientCa !== undefined) return snap.credentials.get(chain.clientCa) ?? null;
+  return c;
+}
+
+/** [CA PEM, CRL PEM] for the chain's secure context ("" when none): the chain's caCrl file, else its CA credential's ca.crl. */
+function verification(chain: FilterChain, snap: Snapshot, c: Credential): [string, string] {
+  const ca = clientCaOf(chain, snap, c);
+  if (ca === null) return ["", ""];
+  return [ca.caCert, chain.crl ?? ca.crl ?? ""];
 }
 
 function cacheKey(chain: FilterChain, snap: Snapshot): string {
   const c = snap.credentials.get(chain.credential);
   if (c === undefined) return "";
-  return [c.certChain, c.privateKey, clientCaOf(chain, snap, c), chain.minVersion, chain.maxVersion, chain.ciphers].join("\0");
+  return [c.certChain, c.privateKey, ...verification(chain, snap, c), chain.minVersion, chain.maxVersion, chain.ciphers].join("\0");
 }
 
 /** Chain → context for `snap`; chains that fail to build are reported in `errors` and get none. */
@@ -35,12 +42,13 @@ export function buildContexts(snap: Snapshot, errors: string[]): Map<FilterChain
       let ctx = next.get(key) ?? cache.get(key);
       if (ctx === undefined) {
         const c = snap.credentials.get(chain.credential)!;
-        const ca = clientCaOf(chain, snap, c);
+        const [ca, crl] = verification(chain, snap, c);
         try {
           ctx = createSecureContext({
             cert: c.certChain,
             key: c.privateKey,
             ca: ca === "" ? undefined : ca,
+            crl: crl === "" ? undefined : crl,
             minVersion: chain.minVersion as "TLSv1.2",
             maxVersion: chain.maxVersion as "TLSv1.3",
             ciphers: chain.ciphers === "" ? undefined : chain.ciphers,

@@ -1,7 +1,7 @@
 // The client certificate of a terminated connection: accept or reject it per
 // the chain's mode and subjectAltNames, and describe it for upstreams in
 // Envoy's x-forwarded-client-cert format (Hash, Subject, URI, DNS).
-import { X509Certificate } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 import type { TLSSocket } from "node:tls";
 import type { FilterChain } from "../../src/snapshot/types.ts";
 
@@ -54,6 +54,16 @@ export function xfccOf(c: X509Certificate): string {
   return out;
 }
 
+/** verifyCertificateHash / verifyCertificateSpki: either list matching is enough, as Envoy's. */
+function hashAccepted(c: X509Certificate, chain: FilterChain): boolean {
+  if (chain.verifyHashes !== undefined && chain.verifyHashes.includes(c.fingerprint256.replace(/:/g, "").toLowerCase())) return true;
+  if (chain.verifySpki !== undefined) {
+    const spki = createHash("sha256").update(c.publicKey.export({ type: "spki", format: "der" })).digest("base64");
+    if (chain.verifySpki.includes(spki)) return true;
+  }
+  return false;
+}
+
 export function clientIdentity(t: TLSSocket, chain: FilterChain): ClientIdentity {
   if (!asksClientCert(chain)) return NONE;
   const raw = t.getPeerX509Certificate?.();
@@ -73,6 +83,9 @@ export function clientIdentity(t: TLSSocket, chain: FilterChain): ClientIdentity
   if (chain.subjectAltNames.length > 0) {
     const have = sans(c).all;
     if (!chain.subjectAltNames.some((n) => have.includes(n))) return { reject: "client certificate SAN not accepted", xfcc: "" };
+  }
+  if ((chain.verifyHashes !== undefined || chain.verifySpki !== undefined) && !hashAccepted(c, chain)) {
+    return { reject: "client certificate hash not accepted", xfcc: "" };
   }
   return { reject: "", xfcc: xfccOf(c) };
 }

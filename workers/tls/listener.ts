@@ -101,7 +101,7 @@ function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: st
   const conn = new TlsConn<Downstream>(s, {
     secureContext: ctx,
     requestCert: mutual,
-    rejectUnauthorized: requiresClientCert(chain),
+    rejectUnauthorized: requiresClientCert(chain) && chain.acceptUntrusted !== true,
     // HTTP/2 when the client offers it (as Envoy's HTTPS listeners do), else HTTP/1.1
     ALPNProtocols: alpn.includes("h2") ? ["h2", "http/1.1"] : alpn.includes("http/1.1") ? ["http/1.1"] : undefined,
   });
