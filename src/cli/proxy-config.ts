@@ -99,7 +99,7 @@ export function render(kind: string, d: Obj): string {
         Object.values(creds).map((c: Obj) => {
           const leaf = (c.chain as Obj[])[0] ?? (c.ca as Obj[])[0] ?? {};
           const valid = leaf.notAfter !== undefined && Date.parse(leaf.notAfter) > Date.now();
-          return [`kubernetes://${c.name}`, c.certChain ? "Cert Chain" : "CA", "ACTIVE", String(valid), leaf.serial ?? "-", leaf.notAfter ?? "-", leaf.notBefore ?? "-"];
+          return [String(c.name).includes("://") ? c.name : `kubernetes://${c.name}`, c.certChain ? "Cert Chain" : "CA", "ACTIVE", String(valid), leaf.serial ?? "-", leaf.notAfter ?? "-", leaf.notBefore ?? "-"];
         }),
       );
     }

@@ -227,3 +227,11 @@ spec:
   expect(tlsOf(s, "outbound|443||api.example.com")).toMatchObject({ mode: "SIMPLE", sni: "api.example.com", credential: "configmap://default/ca" });
   expect(conds(s, "p")).toEqual([["ServiceEntry/ext:https", "Accepted=True/Accepted", "ResolvedRefs=True/ResolvedRefs"]]);
 });
+
+test("proxy-config secrets names the ConfigMap CA as istiod's credentialName for it (configmap://ns/name)", async () => {
+  const { render } = await import("../../src/cli/proxy-config.ts");
+  const { snapshotToJSON } = await import("../../src/snapshot/dump.ts");
+  const s = compileYaml(ROUTES + SVC + caMap() + POLICY("p", BE, VALID()));
+  const table = render("secrets", snapshotToJSON(s) as Record<string, unknown>);
+  expect(table.split("\n")[1]!.split(/\s+/).slice(0, 3)).toEqual(["configmap://default/ca", "CA", "ACTIVE"]);
+});

@@ -111,7 +111,8 @@ function caFromConfigMap(cm: ConfigMapResource): { ca: Credential } | { problem:
     return { problem: `found secret, but didn't have expected keys cacert or ca.crt; found: ${Object.keys(d).sort().join(", ")}` };
   }
   const ref = resourceRef(cm);
-  const r = parseCredential(cm.metadata.name, { ref, data: { "ca.crt": d[key]! } }, null);
+  // named as istiod's credentialName for it (proxy-config secrets shows it so)
+  const r = parseCredential(`configmap://${cm.metadata.namespace}/${cm.metadata.name}`, { ref, data: { "ca.crt": d[key]! } }, null);
   if (!r.ok) return { problem: `${key}: ${r.problem}` };
   return { ca: r.credential };
 }
