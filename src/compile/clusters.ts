@@ -11,6 +11,7 @@ import type { Cluster, Endpoint } from "../snapshot/types.ts";
 import type { ClusterRequest, CompileContext } from "./context.ts";
 import type { TlsCompileState } from "./tls.ts";
 import { compileUpstream } from "./upstream-policy.ts";
+import { backendTlsFor } from "./gatewayapi/backendtls.ts";
 
 /** The DestinationRule each policy level came from (the rule's own, or the one that defines the subset). */
 function owners(rule: ResolvedRule | null, subset: Subset | null): (level: PortTrafficPolicy) => DestinationRuleResource {
@@ -54,7 +55,9 @@ function compileCluster(ctx: CompileContext, st: TlsCompileState, req: ClusterRe
   };
   const port = svc?.ports.find((p) => p.port === req.port);
   cluster.endpoints = clusterEndpoints(ctx, req, subset, port);
-  if (rule !== null || (port?.protocol ?? "") !== "") {
+  // BackendTLSPolicy: only where no DestinationRule tls applies (the user's tls wins)
+  const backendTls = policy.levels.tls === null ? backendTlsFor(st.backendTls, st.credentials, req.host, req.port, rule) : null;
+  if (rule !== null || (port?.protocol ?? "") !== "" || backendTls !== null) {
     const u = compileUpstream(ctx, st, {
       clusterName: req.name,
       host: req.host,
@@ -65,6 +68,7 @@ function compileCluster(ctx: CompileContext, st: TlsCompileState, req: ClusterRe
       serviceSource: svc?.source ?? null,
       policy,
       ownerOf: owners(rule, subset),
+      backendTls,
     });
     cluster.lbPolicy = u.lbPolicy;
     if (u.upstream !== undefined) cluster.upstream = u.upstream;

@@ -69,6 +69,7 @@ function groupByKind(resources: Resource[], findings: Finding[]): ByKind {
     TLSRoute: [],
     TCPRoute: [],
     ReferenceGrant: [],
+    BackendTLSPolicy: [],
     Namespace: [],
     RequestAuthentication: [],
     AuthorizationPolicy: [],
@@ -192,7 +193,13 @@ function compileFresh(resources: Resource[], opts: CompileOptions, version: numb
   const { byGateway, hidden } = virtualServicesByGateway(virtualServices, opts.namespace);
   analyzeVirtualServices(ctx, virtualServices, gateways, applied, hidden);
 
-  const tlsState: TlsCompileState = { secrets: indexSecrets(k.Secret), configMaps: indexConfigMaps(k.ConfigMap), credentials: new Map(), services: () => meshServices(k.Service, k.ServiceEntry) };
+  const tlsState: TlsCompileState = {
+    secrets: indexSecrets(k.Secret),
+    configMaps: indexConfigMaps(k.ConfigMap),
+    credentials: new Map(),
+    services: () => meshServices(k.Service, k.ServiceEntry),
+    backendTls: gatewayApi.backendTls,
+  };
   const listeners = groups.map((g) => compileListener(ctx, g, byGateway, tlsState));
   if (listeners.length === 0 && resources.length > 0) {
     ctx.report(

@@ -2,6 +2,7 @@
 // resolved and checked. A server whose credential is missing or broken keeps
 // its chain, disabled: its SNI names fail the handshake (never another host's
 // certificate), everything else on the port keeps serving.
+import type { BackendTlsIndex } from "./gatewayapi/backendtls.ts";
 import { getCiphers } from "node:tls";
 import { keyCostWarning, parseCredential, type SecretData } from "../credentials/parse.ts";
 import { Codes } from "../model/codes.ts";
@@ -65,6 +66,8 @@ export interface TlsCompileState {
   credentials: Map<string, Credential>;
   /** Services AUTO_PASSTHROUGH servers may route to (asked only when there is one). */
   services: () => ServiceRef[];
+  /** BackendTLSPolicy settings by Service host (compile/gatewayapi/backendtls.ts); absent: none. */
+  backendTls?: BackendTlsIndex;
 }
 
 /** Namespaces to look a credential up in, in order: an Ingress's own first, then the gateway's. */

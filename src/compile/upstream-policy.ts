@@ -8,7 +8,7 @@ import type { DestinationRuleResource, OutlierDetectionPolicy, PortTrafficPolicy
 import type { EffectivePolicy } from "../resolve/destinationrules.ts";
 import { isHttp2Protocol } from "../resolve/protocol.ts";
 import type { Cluster, LbPolicy, Listener, TcpRouteTable } from "../snapshot/types.ts";
-import { NO_LIMITS, type CircuitBreakers, type HashPolicy, type OutlierPolicy, type UpstreamPolicy } from "../snapshot/upstream.ts";
+import { NO_LIMITS, type CircuitBreakers, type HashPolicy, type OutlierPolicy, type UpstreamPolicy, type UpstreamTls } from "../snapshot/upstream.ts";
 import type { CompileContext } from "./context.ts";
 import type { TlsCompileState } from "./tls.ts";
 import { compileUpstreamTls } from "./upstream-tls.ts";
@@ -30,6 +30,8 @@ export interface UpstreamInput {
   policy: EffectivePolicy;
   /** The DestinationRule a level belongs to (the rule, or the one defining the subset). */
   ownerOf: (level: PortTrafficPolicy) => DestinationRuleResource;
+  /** A BackendTLSPolicy's TLS (no DestinationRule tls applies to this cluster); null: none. */
+  backendTls?: UpstreamTls | null;
 }
 
 /**
@@ -130,9 +132,12 @@ export function compileUpstream(ctx: CompileContext, st: TlsCompileState, inp: U
   }
 
   const tlsLevel = levels.tls;
+  const btls = inp.backendTls ?? null;
   const tls =
     tlsLevel === null || tlsLevel.tls === null
-      ? null
+      ? btls === null
+        ? null
+        : { ...btls, alpn: protocol === "HTTP2" ? ["h2"] : [] }
       : compileUpstreamTls(ctx, st, {
           tls: tlsLevel.tls,
           owner: inp.ownerOf(tlsLevel),

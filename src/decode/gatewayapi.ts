@@ -1,6 +1,7 @@
 // Gateway API kinds (gateway.networking.k8s.io): GatewayClass, Gateway,
 // HTTPRoute, GRPCRoute, ReferenceGrant (v1, v1beta1), TLSRoute, TCPRoute
-// (v1alpha2, v1alpha3), and core v1 Namespace for namespace labels. Only the
+// (v1alpha2, v1alpha3), BackendTLSPolicy (v1, v1alpha3: decode/backendtls.ts),
+// and core v1 Namespace for namespace labels. Only the
 // shape is checked here (types, enums, regexes); what the objects mean together
 // (attachment, references, hostnames) is status, settled by compile.
 import { Codes } from "../model/codes.ts";
@@ -26,6 +27,7 @@ import type {
   ValueMatch,
 } from "../model/gatewayapi.ts";
 import { GATEWAY_GROUP } from "../model/gatewayapi.ts";
+import { BACKEND_TLS_POLICY, decodeBackendClientCertificateRef, decodeBackendTLSPolicy } from "./backendtls.ts";
 import { parseDuration } from "./duration.ts";
 import { decodeFrontendTls } from "./frontend-tls.ts";
 import { compileRe2 } from "./regex.ts";
@@ -44,6 +46,7 @@ export const GATEWAY_API_KINDS: Record<string, RegExp> = {
   ReferenceGrant: GATEWAY_API,
   TLSRoute: GATEWAY_API_ALPHA,
   TCPRoute: GATEWAY_API_ALPHA,
+  BackendTLSPolicy: BACKEND_TLS_POLICY,
   Namespace: /^v1$/,
 };
 
@@ -330,7 +333,14 @@ export function decodeKubernetesGateway(r: Reader, spec: Obj) {
   const pr = infra === null ? null : obj(r, infra, "parametersRef", "spec.infrastructure");
   const pp = "spec.infrastructure.parametersRef";
   const parametersRef = pr === null ? null : { group: str(r, pr, "group", pp), kind: str(r, pr, "kind", pp, true), name: str(r, pr, "name", pp, true) };
-  return { gatewayClassName: str(r, spec, "gatewayClassName", "spec", true), listeners, parametersRef, frontendTls: decodeFrontendTls(r, spec) };
+  const backendClientCertificateRef = decodeBackendClientCertificateRef(r, spec);
+  return {
+    gatewayClassName: str(r, spec, "gatewayClassName", "spec", true),
+    listeners,
+    parametersRef,
+    frontendTls: decodeFrontendTls(r, spec),
+    ...(backendClientCertificateRef !== null ? { backendClientCertificateRef } : {}),
+  };
 }
 
 export function decodeGatewayClass(r: Reader, spec: Obj) {
@@ -360,6 +370,8 @@ export function decodeGatewayApiSpec(r: Reader, kind: string, spec: Obj, ns: str
       return decodeL4Route(r, spec, ns);
     case "ReferenceGrant":
       return decodeReferenceGrant(r, spec);
+    case "BackendTLSPolicy":
+      return decodeBackendTLSPolicy(r, spec);
     case "Namespace":
       return {};
   }

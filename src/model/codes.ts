@@ -164,6 +164,14 @@ export const Codes = {
   SelectedGatewayMissing: "GW0808",
   /** (Warning) A TLS Terminate listener already takes a route: its connections follow that one (the oldest), this route's are not served there. */
   TerminateRouteShadowed: "GW0820",
+  /** A BackendTLSPolicy target or CA certificate reference does not resolve (Accepted False): an invalid CA reference makes its targets answer 503. */
+  BackendTlsPolicyInvalid: "GW0830",
+  /** (Warning) An older BackendTLSPolicy names the same target (Accepted False, Conflicted): the older one applies there. */
+  BackendTlsPolicyConflicted: "GW0831",
+  /** A Gateway's `tls.backend.clientCertificateRef` is not a valid, permitted Secret (ResolvedRefs False): no client certificate is presented to backends. */
+  GatewayClientCertificateRef: "GW0832",
+  /** (Warning) One Service is reached from Gateways with different backend client certificates: this instance presents the oldest Gateway's. */
+  BackendClientCertificateShared: "GW0833",
   // ---- security: RequestAuthentication, AuthorizationPolicy (GW0901–GW0949) --------
   /** (Info) A security policy does not apply to this gateway (selector, namespace or targetRef). */
   SecurityNotApplied: "GW0901",

@@ -1,6 +1,7 @@
 // Kubernetes Gateway API kinds (gateway.networking.k8s.io), decoded with their
 // defaults. The Gateway API `Gateway` is kind `KubernetesGateway` here (Istio's
 // own name for it), so it never collides with networking.istio.io `Gateway`.
+import type { BackendClientCertificateRef } from "./backendtls.ts";
 import type { ResourceBase } from "./meta.ts";
 
 export const GATEWAY_GROUP = "gateway.networking.k8s.io";
@@ -223,6 +224,8 @@ export interface KubernetesGatewaySpec {
   parametersRef: { group: string; kind: string; name: string } | null;
   /** `tls.frontend`, or null. */
   frontendTls: FrontendTLS | null;
+  /** `tls.backend.clientCertificateRef`: the certificate presented to BackendTLSPolicy backends; absent or null: none. */
+  backendClientCertificateRef?: BackendClientCertificateRef | null;
 }
 
 export interface GatewayClassSpec {

@@ -16,6 +16,7 @@ import type {
   ServiceResource,
 } from "./kube.ts";
 import type { GatewayApiResource } from "./gatewayapi.ts";
+import type { BackendTLSPolicyResource } from "./backendtls.ts";
 import type { AuthorizationPolicyResource, OtherSecurityResource, RequestAuthenticationResource } from "./security.ts";
 
 export type * from "./istio.ts";
@@ -38,6 +39,7 @@ export type Resource =
   | EndpointsResource
   | EndpointSliceResource
   | GatewayApiResource
+  | BackendTLSPolicyResource
   | RequestAuthenticationResource
   | AuthorizationPolicyResource
   | OtherSecurityResource;

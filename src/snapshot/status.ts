@@ -21,9 +21,16 @@ export interface RouteParentStatus {
   conditions: Condition[];
 }
 
+/** A policy's status per ancestor (BackendTLSPolicy: each target Service, then each Gateway reaching it). */
+export interface PolicyAncestorStatus {
+  ancestorRef: { group: string; kind: string; name: string; namespace?: string; sectionName?: string };
+  controllerName: string;
+  conditions: Condition[];
+}
+
 export interface StatusItem {
   apiVersion: string;
   kind: string;
   metadata: { namespace: string; name: string };
-  status: { conditions?: Condition[]; listeners?: ListenerStatus[]; parents?: RouteParentStatus[] };
+  status: { conditions?: Condition[]; listeners?: ListenerStatus[]; parents?: RouteParentStatus[]; ancestors?: PolicyAncestorStatus[] };
 }

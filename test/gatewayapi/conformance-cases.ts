@@ -442,4 +442,63 @@ export const CASES: ConformanceCase[] = [
   { name: "httproute-retry-connection-error", gateways: [gw("same-namespace")], requests: [r("/retry/no-status-code-attempts-3", V3)] },
   { name: "httproute-retry-with-timeouts", gateways: [gw("same-namespace")], requests: [r("/retry/backend-request-timeout-200ms", V3), r("/retry/request-timeout-200ms", V3)] },
   ...FRONTEND_TLS_CASES,
+  // BackendTLSPolicy: routing to the targets here; the TLS itself (SNI, the CA, the name verified, 503 on a mismatch) end to end in test/e2e/gatewayapi-backend-tls.test.ts
+  {
+    name: "backendtlspolicy",
+    extra: ["https-base.yaml"],
+    gateways: [gw("same-namespace"), gw("same-namespace-with-https-listener")],
+    requests: [
+      h("abc.example.com", "/backendtlspolicy", "backendtlspolicy-test"),
+      // the suite's host-mismatch request names host abc.example.org, which the route does not serve
+      h("abc.example.org", "/backendtlspolicy-host-mismatch", 404),
+      h("abc.example.com", "/backendtlspolicy-host-mismatch", "backendtlspolicy-host-mismatch-test"),
+      h("abc.example.com", "/backendtlspolicy-cert-mismatch", "backendtlspolicy-cert-mismatch-test"),
+      h("https-listener.org", "/backendtlspolicy", "backendtlspolicy-test", { port: 443, sni: "https-listener.org" }),
+    ],
+  },
+  {
+    name: "backendtlspolicy-conflict-resolution",
+    gateways: [gw("same-namespace")],
+    requests: [
+      h("abc.example.com", "/backendtlspolicy-conflicted-without-section-name", "backendtlspolicy-conflicted-without-section-name-test"),
+      h("abc.example.com", "/backendtlspolicy-conflicted-with-section-name", "backendtlspolicy-conflicted-with-section-name-test"),
+      h("abc.example.com", "/backendtlspolicy-not-conflicted-with-section-name", "backendtlspolicy-not-conflicted-test:443"),
+      h("abc.example.com", "/backendtlspolicy-not-conflicted-without-section-name", "backendtlspolicy-not-conflicted-test:8443"),
+    ],
+  },
+  {
+    name: "backendtlspolicy-invalid-ca-certificate-ref",
+    gateways: [gw("same-namespace")],
+    requests: [h("abc.example.com", "/backendtlspolicy-nonexistent-ca-certificate-ref", 503), h("abc.example.com", "/backendtlspolicy-malformed-ca-certificate-ref", 503)],
+  },
+  { name: "backendtlspolicy-invalid-kind", gateways: [gw("same-namespace")], requests: [h("abc.example.com", "/backendtlspolicy-invalid-kind", 503)] },
+  {
+    name: "backendtlspolicy-san",
+    gateways: [gw("same-namespace")],
+    requests: ["san-dns", "san-dns-mismatch", "san-uri", "san-uri-mismatch", "multiple-sans", "multiple-mismatch-sans"].map((n) => h("abc.example.com", `/backendtlspolicy-${n}`, `backendtlspolicy-${n}-test`)),
+  },
+  {
+    name: "backendtlspolicy-grpcroute",
+    gateways: [gw("same-namespace")],
+    requests: [
+      grpc("Echo", "backendtlspolicy-grpc-test", { host: "abc.example.com" }),
+      grpc("EchoTwo", "backendtlspolicy-grpc-host-mismatch-test", { host: "abc.example.com" }),
+      grpc("Echo", "backendtlspolicy-grpc-cert-mismatch-test", { host: "cert-mismatch.example.com" }),
+    ],
+  },
+  {
+    name: "backendtlspolicy-tlsroute-terminate",
+    gateways: [gw("gateway-btls-tlsroute-terminate")],
+    requests: [{ sni: "tls.example.com", port: 8443, path: "", expect: "btls-terminate-tls-backend:8443" }],
+  },
+  // the reconcile sub-test's policy, patched to a ConfigMap whose ca.crt the test then empties: Accepted False NoValidCACertificate
+  { name: "backendtlspolicy-reconcile", gateways: [gw("same-namespace")], requests: [h("abc.example.com", "/backendtlspolicy-reconcile-test", 503)] },
+  // spec.tls.backend.clientCertificateRef: presented to BackendTLSPolicy backends (MUTUAL), end to end in test/e2e/gatewayapi-backend-tls.test.ts
+  { name: "gateway-tls-backend-client-certificate", gateways: [gw("gateway-tls-backend-client-certificate")], requests: [h("abc.example.com", "/", "tls-backend-with-client-cert-validation")] },
+  // an invalid clientCertificateRef: the Gateway's ResolvedRefs False (InvalidClientCertificateRef, RefNotPermitted), still Accepted
+  {
+    name: "gateway-invalid-tls-backend-configuration",
+    gateways: ["nonexistent-secret", "unsupported-group", "unsupported-kind", "malformed-secret", "missing-reference-grant"].map((n) => gw(`gateway-client-certificate-${n}`)),
+    requests: [],
+  },
 ];

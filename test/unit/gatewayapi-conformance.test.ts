@@ -33,6 +33,12 @@ beforeAll(async () => {
     ["gateway-conformance-web-backend", "certificate"],
   ].map(([ns, name]) => secretYaml(name!, ns!, "tls", leaf.cert, leaf.key)).join("---\n");
   secrets += await frontendFixtures();
+  // the BackendTLSPolicy cases' CAs (MustCreateCACertConfigMap) and the Gateway's backend client certificate
+  const other = await createCA({ cn: "gateway-conformance-mismatch", keyType: "ec" });
+  const client = await issue(ca, { cn: "gateway-conformance-client", names: [], usage: "client", keyType: "ec" });
+  const configMap = (name: string, pem: string) => JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "gateway-conformance-infra" }, data: { "ca.crt": pem } }) + "\n";
+  secrets += ["---\n", configMap("tls-checks-ca-certificate", ca.cert), "---\n", configMap("mismatch-ca-certificate", other.cert), "---\n"].join("");
+  secrets += secretYaml("tls-checks-client-certificate", "gateway-conformance-infra", "tls", client.cert, client.key);
 });
 
 /** Client certificates of the frontend validation cases (frontend-tls-cases.ts), by `clientCert`. */
@@ -91,6 +97,8 @@ function outcome(snap: Snapshot, q: CaseRequest): string | number {
   // a redirect the table names as a string: `status Location`
   if (t.outcome === "redirect" && typeof q.expect === "string") return `${t.status} ${/ to (\S+)$/.exec(t.reason)?.[1] ?? ""}`;
   if (t.outcome !== "forward" && t.outcome !== "no_endpoints" && t.outcome !== "tcp_forward" && t.outcome !== "tcp_no_route") return t.status;
+  // upstream TLS that cannot be set up (a BackendTLSPolicy's invalid CA reference): 503 UF, whatever the backend
+  if (snap.clusters.get(t.cluster!)?.upstream?.tls?.problem) return 503;
   const [, port, , host] = t.cluster!.split("|"); // outbound|port||name.ns.svc.cluster.local
   const [name, ns] = host!.split(".");
   const backend = ns === "gateway-conformance-infra" ? name! : `${ns}/${name}`;

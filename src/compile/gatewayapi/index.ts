@@ -11,11 +11,14 @@ import type {
   TCPRouteResource,
   TLSRouteResource,
 } from "../../model/gatewayapi.ts";
-import type { GatewayResource, VirtualServiceResource } from "../../model/istio.ts";
+import type { GatewayResource, ServiceEntryResource, VirtualServiceResource } from "../../model/istio.ts";
+import type { Credential } from "../../credentials/parse.ts";
+import type { BackendTLSPolicyResource } from "../../model/backendtls.ts";
 import type { ConfigMapResource, SecretResource, ServiceResource } from "../../model/kube.ts";
 import { compareCreation } from "../../model/meta.ts";
 import type { CompileContext } from "../context.ts";
 import type { AttachContext } from "./attach.ts";
+import { convertBackendTlsPolicies, gatewayClientCertificates, type BackendTlsIndex } from "./backendtls.ts";
 import { serveGateways } from "./gateways.ts";
 import { indexGrants, namespaceLabels } from "./grants.ts";
 import { convertHTTPRoutes } from "./httproutes.ts";
@@ -24,6 +27,7 @@ import { grpcAsHttpRoute } from "./grpcroutes.ts";
 import type { StatusItem } from "./status.ts";
 
 export type { StatusItem } from "./status.ts";
+export type { BackendTlsIndex } from "./backendtls.ts";
 
 export interface GatewayApiInput {
   GatewayClass: GatewayClassResource[];
@@ -35,14 +39,29 @@ export interface GatewayApiInput {
   ReferenceGrant: ReferenceGrantResource[];
   Namespace: NamespaceResource[];
   Secret: SecretResource[];
-  ConfigMap: ConfigMapResource[];
   Service: ServiceResource[];
+  BackendTLSPolicy: BackendTLSPolicyResource[];
+  ConfigMap: ConfigMapResource[];
+  ServiceEntry: ServiceEntryResource[];
 }
 
-export function convertGatewayApi(ctx: CompileContext, k: GatewayApiInput): { gateways: GatewayResource[]; virtualServices: VirtualServiceResource[]; status: StatusItem[] } {
-  if (k.KubernetesGateway.length === 0) return { gateways: [], virtualServices: [], status: [] };
+export function convertGatewayApi(
+  ctx: CompileContext,
+  k: GatewayApiInput,
+): { gateways: GatewayResource[]; virtualServices: VirtualServiceResource[]; status: StatusItem[]; backendTls: BackendTlsIndex } {
+  const routes = [...k.HTTPRoute, ...k.GRPCRoute, ...k.TLSRoute, ...k.TCPRoute];
+  if (k.KubernetesGateway.length === 0) {
+    // BackendTLSPolicy applies to a Service whoever routes to it (an Istio Gateway's VirtualServices too)
+    const b = convertBackendTlsPolicies(ctx, { ...k, routes }, new Map(), () => undefined);
+    return { gateways: [], virtualServices: [], status: b.status, backendTls: b.index };
+  }
   const grants = indexGrants(k.ReferenceGrant);
   const { served, derived } = serveGateways(ctx, k.GatewayClass, k.KubernetesGateway, k.Secret, k.ConfigMap, grants);
+  const clientCerts = gatewayClientCertificates(ctx, served.map((g) => g.gateway), k.Secret, grants);
+  for (const g of served) {
+    const c = clientCerts.get(`${g.gateway.metadata.namespace}/${g.gateway.metadata.name}`);
+    if (c !== undefined) g.conditions.push(c.condition);
+  }
   const ac: AttachContext = {
     served: new Map(served.map((g) => [`${g.gateway.metadata.namespace}/${g.gateway.metadata.name}`, g])),
     known: new Set(k.KubernetesGateway.map((g) => `${g.metadata.namespace}/${g.metadata.name}`)),
@@ -67,5 +86,9 @@ export function convertGatewayApi(ctx: CompileContext, k: GatewayApiInput): { ga
       listeners: g.listeners.map((l) => ({ ...l.status, attachedRoutes: l.attached.size })),
     },
   }));
-  return { gateways: derived, virtualServices, status: status.concat(routeStatus) };
+  const clients = new Map<string, { key: string; credential: Credential }>();
+  for (const [key, c] of clientCerts) if (c.client !== null) clients.set(key, c.client);
+  const byKey = new Map(k.KubernetesGateway.map((g) => [`${g.metadata.namespace}/${g.metadata.name}`, g]));
+  const b = convertBackendTlsPolicies(ctx, { ...k, routes }, clients, (key) => byKey.get(key));
+  return { gateways: derived, virtualServices, status: status.concat(routeStatus, b.status), backendTls: b.index };
 }
