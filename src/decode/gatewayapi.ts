@@ -321,6 +321,7 @@ export function decodeKubernetesGateway(r: Reader, spec: Obj) {
                 name: str(r, c, "name", cp, true),
                 namespace: str(r, c, "namespace", cp),
               })),
+              options: strMap(r, t, "options", tp),
             },
       allowedRoutes: {
         from: nso === null ? "Same" : oneOf(r, nso, "from", np, ["Same", "All", "Selector"] as const, "Same"),

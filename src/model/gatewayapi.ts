@@ -188,7 +188,8 @@ export interface GatewayListener {
   hostname: string;
   port: number;
   protocol: string;
-  tls: { mode: "Terminate" | "Passthrough"; certificateRefs: SecretObjectReference[] } | null;
+  /** `options`: implementation-specific keys; istiod reads `gateway.istio.io/tls-terminate-mode` and `gateway.istio.io/tls-cipher-suites`. */
+  tls: { mode: "Terminate" | "Passthrough"; certificateRefs: SecretObjectReference[]; options: Record<string, string> } | null;
   allowedRoutes: {
     from: "Same" | "All" | "Selector";
     selector: LabelSelector | null;

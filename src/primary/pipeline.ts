@@ -5,7 +5,7 @@ import { emptyRootFindings, readInput, type LoadedInput } from "../load/read.ts"
 import type { Credential, Finding, Snapshot } from "../snapshot/types.ts";
 import { decodeFiles, secretFromFiles } from "../decode/index.ts";
 import { compileSnapshot, type CompileOptions } from "../compile/index.ts";
-import { certificateFiles } from "../compile/tls.ts";
+import { certificateFiles, meshFiles } from "../compile/tls.ts";
 import { upstreamCertificateFiles } from "../compile/upstream-tls.ts";
 import type { Resource } from "../model/index.ts";
 import { readFileSync } from "node:fs";
@@ -149,6 +149,8 @@ export function build(
   const gateways = resources.filter((r): r is Extract<Resource, { kind: "Gateway" }> => r.kind === "Gateway");
   const rules = resources.filter((r): r is Extract<Resource, { kind: "DestinationRule" }> => r.kind === "DestinationRule");
   const paths = [...certificateFiles(gateways, opts.meshCerts ?? null), ...upstreamCertificateFiles(rules, opts.meshCerts ?? null)];
+  // a Gateway API listener may ask for the mesh certificate too (tls-terminate-mode ISTIO_SIMPLE / ISTIO_MUTUAL)
+  if (opts.meshCerts) paths.push(...meshFiles(opts.meshCerts));
   for (const p of paths) {
     if (certFiles.has(p)) continue;
     try {

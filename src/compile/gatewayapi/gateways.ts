@@ -4,10 +4,12 @@
 // listener's routes never reach a more specific listener's host.
 // Which Gateways are served: class controller istio.io/gateway-controller,
 // and among `--gateway` when given.
+import { cipherSuites, ignoredOptions, meshCertificate, TERMINATE_MODE, terminateMode } from "./tls-options.ts";
+import { meshFiles } from "../tls.ts";
 import { parseCredential } from "../../credentials/parse.ts";
 import { Codes } from "../../model/codes.ts";
 import { GATEWAY_GROUP, type GatewayClassResource, type GatewayListener, type KubernetesGatewayResource } from "../../model/gatewayapi.ts";
-import type { GatewayResource, Server } from "../../model/istio.ts";
+import type { GatewayResource, Server, ServerTLSMode } from "../../model/istio.ts";
 import type { ConfigMapResource, SecretResource } from "../../model/kube.ts";
 import { compareCreation } from "../../model/meta.ts";
 import type { CompileContext } from "../context.ts";
@@ -81,8 +83,17 @@ function certificate(g: KubernetesGatewayResource, l: GatewayListener, secrets: 
   return { key: `${ns}/${ref.name}` };
 }
 
-function server(l: GatewayListener, credential: string, frontend: FrontendValidation | null): Server {
+function server(l: GatewayListener, credential: string, frontend: FrontendValidation | null, meshCerts: string | null): Server {
   const passthrough = l.tls?.mode === "Passthrough";
+  const option = terminateMode(l);
+  let mode: ServerTLSMode = passthrough ? "PASSTHROUGH" : frontend?.mode ?? "SIMPLE";
+  let insecure = frontend?.insecureSkipVerify;
+  if (option === "MUTUAL" || option === "OPTIONAL_MUTUAL") {
+    mode = option;
+    if (frontend !== null) insecure = false;
+  } else if (option === "ISTIO_MUTUAL") mode = "ISTIO_MUTUAL";
+  // ISTIO_SIMPLE: SIMPLE with the gateway's own (mesh) certificate, istiod's builtin:// credential
+  const mesh = option === "ISTIO_SIMPLE" && meshCerts !== null ? meshFiles(meshCerts) : null;
   return {
     name: l.name,
     port: { number: l.port, name: l.name, protocol: l.protocol as Server["port"]["protocol"] },
@@ -93,17 +104,17 @@ function server(l: GatewayListener, credential: string, frontend: FrontendValida
         ? null
         : {
             httpsRedirect: false,
-            mode: passthrough ? "PASSTHROUGH" : frontend?.mode ?? "SIMPLE",
-            ...(frontend === null ? {} : { caCertCredentialName: frontend.caCertCredentialName, insecureSkipVerify: frontend.insecureSkipVerify }),
-            credentialName: passthrough ? "" : credential,
+            mode,
+            ...(frontend === null || option === "ISTIO_MUTUAL" || option === "ISTIO_SIMPLE" ? {} : { caCertCredentialName: frontend.caCertCredentialName, insecureSkipVerify: insecure }),
+            credentialName: passthrough || option === "ISTIO_MUTUAL" || option === "ISTIO_SIMPLE" ? "" : credential,
             credentialNames: [],
-            serverCertificate: "",
-            privateKey: "",
+            serverCertificate: mesh?.[0] ?? "",
+            privateKey: mesh?.[1] ?? "",
             caCertificates: "",
             subjectAltNames: [],
             minProtocolVersion: "",
             maxProtocolVersion: "",
-            cipherSuites: [],
+            cipherSuites: cipherSuites(l),
           },
   };
 }
@@ -130,7 +141,13 @@ function listenerState(ctx: CompileContext, g: KubernetesGatewayResource, l: Gat
   let frontend: FrontendValidation | null = null;
   // a frontend caCertificateRef that does not resolve: the listener is not accepted (istiod's NoValidCACertificate)
   let noCa = "";
-  if (problem === "" && (l.protocol === "HTTPS" || terminatesTls(l))) {
+  for (const w of ignoredOptions(l)) ctx.report("Warning", Codes.GatewayApiUnsupported, g, `listener ${l.name}: ${w}`, `${field}.tls.options`);
+  if (problem === "" && meshCertificate(l)) {
+    // the mesh certificate instead of certificateRefs, as istiod's buildTLS returns before reading them
+    if (ctx.opts.meshCerts === undefined || ctx.opts.meshCerts === null) {
+      ctx.report("Error", Codes.CredentialMissing, g, `listener ${l.name}: ${TERMINATE_MODE} ${terminateMode(l)} serves the mesh certificate: start with --mesh-certs DIR (its hosts fail the handshake)`, `${field}.tls.options`);
+    }
+  } else if (problem === "" && (l.protocol === "HTTPS" || terminatesTls(l))) {
     const c = certificate(g, l, secrets, grants);
     if ("key" in c) {
       credential = c.key;
@@ -162,7 +179,7 @@ function listenerState(ctx: CompileContext, g: KubernetesGatewayResource, l: Gat
     kind: "Gateway",
     apiVersion: "networking.istio.io/v1",
     metadata: { name, namespace: g.metadata.namespace, labels: {}, annotations: {}, creationTimestamp: g.metadata.creationTimestamp },
-    spec: { selector: {}, servers: [server(l, credential, frontend)] },
+    spec: { selector: {}, servers: [server(l, credential, frontend, ctx.opts.meshCerts ?? null)] },
     source: g.source,
   };
   ctx.origins.set(derived, g);
