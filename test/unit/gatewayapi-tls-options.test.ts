@@ -105,3 +105,27 @@ describe("other options", () => {
     expect(chain(s).disabled).toBe("");
   });
 });
+
+describe("certificateRefs, as istiod's buildTLS", () => {
+  const second = () => secretYaml("cert2", "gw", "tls", server.cert, server.key);
+  const compileRefs = (refs: string) => compileYaml([CLASS, secretYaml("cert", "gw", "tls", server.cert, server.key), second(), gateway(`{certificateRefs: ${refs}}`)].join("---\n"));
+
+  test("two: the first is served, the second checked and reported as not presented", () => {
+    const s = compileRefs("[{name: cert}, {name: cert2}]");
+    expect(chain(s).credential).toBe("gw/cert");
+    expect(findingLines(s).some((l) => l.startsWith("Warning") && l.includes('credentialNames[1] "gw/cert2" is not presented'))).toBe(true);
+    expect(listenerConditions(s).ResolvedRefs).toBe("True ResolvedRefs");
+  });
+
+  test("one of two does not resolve: the other serves (istiod drops it silently)", () => {
+    const s = compileRefs("[{name: missing}, {name: cert2}]");
+    expect(chain(s).credential).toBe("gw/cert2");
+    expect(chain(s).disabled).toBe("");
+  });
+
+  test("more than two: ResolvedRefs False, InvalidTLS, not served", () => {
+    const s = compileRefs("[{name: cert}, {name: cert2}, {name: cert}]");
+    expect(listenerConditions(s).ResolvedRefs).toBe("False InvalidTLS");
+    expect(s.listeners.find((l) => l.port === 443)).toBeUndefined();
+  });
+});

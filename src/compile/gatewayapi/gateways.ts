@@ -8,7 +8,7 @@ import { cipherSuites, ignoredOptions, meshCertificate, TERMINATE_MODE, terminat
 import { meshFiles } from "../tls.ts";
 import { parseCredential } from "../../credentials/parse.ts";
 import { Codes } from "../../model/codes.ts";
-import { GATEWAY_GROUP, type GatewayClassResource, type GatewayListener, type KubernetesGatewayResource } from "../../model/gatewayapi.ts";
+import { GATEWAY_GROUP, type GatewayClassResource, type GatewayListener, type KubernetesGatewayResource, type SecretObjectReference } from "../../model/gatewayapi.ts";
 import type { GatewayResource, Server, ServerTLSMode } from "../../model/istio.ts";
 import type { ConfigMapResource, SecretResource } from "../../model/kube.ts";
 import { compareCreation } from "../../model/meta.ts";
@@ -68,11 +68,21 @@ function tlsSecretProblem(s: SecretResource | undefined, key: string): string | 
   return c.ok ? null : `Secret ${key}: ${c.problem} (${c.field})`;
 }
 
-/** certificateRefs → the credential `ns/name`, or a ResolvedRefs problem. */
-function certificate(g: KubernetesGatewayResource, l: GatewayListener, secrets: Map<string, SecretResource>, grants: Grants): { key: string } | { reason: string; message: string } {
+/**
+ * certificateRefs → the credentials `ns/name` (two at most: an RSA and an ECDSA
+ * certificate, Istio's credentialNames), or a ResolvedRefs problem. As istiod's
+ * buildTLS: a ref that does not resolve is left out while another does.
+ */
+function certificates(g: KubernetesGatewayResource, l: GatewayListener, secrets: Map<string, SecretResource>, grants: Grants): { keys: string[] } | { reason: string; message: string } {
   const refs = l.tls?.certificateRefs ?? [];
-  const ref = refs[0];
-  if (ref === undefined) return { reason: "InvalidCertificateRef", message: "no certificateRefs" };
+  if (refs.length === 0) return { reason: "InvalidCertificateRef", message: "no certificateRefs" };
+  if (refs.length > 2) return { reason: "InvalidTLS", message: "TLS mode can only support up to 2 server certificates" };
+  const results = refs.map((ref) => certificate(g, ref, secrets, grants));
+  const keys = results.flatMap((r) => ("key" in r ? [r.key] : []));
+  return keys.length > 0 ? { keys } : (results[0] as { reason: string; message: string });
+}
+
+function certificate(g: KubernetesGatewayResource, ref: SecretObjectReference, secrets: Map<string, SecretResource>, grants: Grants): { key: string } | { reason: string; message: string } {
   if (ref.group !== "" || ref.kind !== "Secret") return { reason: "InvalidCertificateRef", message: `certificateRef ${ref.group}/${ref.kind} is not a core Secret` };
   const ns = ref.namespace || g.metadata.namespace;
   if (ns !== g.metadata.namespace && !grants.allows(GATEWAY_GROUP, "Gateway", g.metadata.namespace, "", "Secret", ns, ref.name)) {
@@ -83,7 +93,7 @@ function certificate(g: KubernetesGatewayResource, l: GatewayListener, secrets: 
   return { key: `${ns}/${ref.name}` };
 }
 
-function server(l: GatewayListener, credential: string, frontend: FrontendValidation | null, meshCerts: string | null): Server {
+function server(l: GatewayListener, credentials: string[], frontend: FrontendValidation | null, meshCerts: string | null): Server {
   const passthrough = l.tls?.mode === "Passthrough";
   const option = terminateMode(l);
   let mode: ServerTLSMode = passthrough ? "PASSTHROUGH" : frontend?.mode ?? "SIMPLE";
@@ -106,8 +116,8 @@ function server(l: GatewayListener, credential: string, frontend: FrontendValida
             httpsRedirect: false,
             mode,
             ...(frontend === null || option === "ISTIO_MUTUAL" || option === "ISTIO_SIMPLE" ? {} : { caCertCredentialName: frontend.caCertCredentialName, insecureSkipVerify: insecure }),
-            credentialName: passthrough || option === "ISTIO_MUTUAL" || option === "ISTIO_SIMPLE" ? "" : credential,
-            credentialNames: [],
+            credentialName: passthrough || option === "ISTIO_MUTUAL" || option === "ISTIO_SIMPLE" || credentials.length !== 1 ? "" : credentials[0]!,
+            credentialNames: passthrough || option === "ISTIO_MUTUAL" || option === "ISTIO_SIMPLE" || credentials.length < 2 ? [] : credentials,
             serverCertificate: mesh?.[0] ?? "",
             privateKey: mesh?.[1] ?? "",
             caCertificates: "",
@@ -137,7 +147,7 @@ function listenerState(ctx: CompileContext, g: KubernetesGatewayResource, l: Gat
   const bad = protocolProblem(l);
   const problem = bad?.message ?? "";
   let resolved = cond("ResolvedRefs", true, "ResolvedRefs");
-  let credential = "";
+  let credentials: string[] = [];
   let frontend: FrontendValidation | null = null;
   // a frontend caCertificateRef that does not resolve: the listener is not accepted (istiod's NoValidCACertificate)
   let noCa = "";
@@ -148,9 +158,9 @@ function listenerState(ctx: CompileContext, g: KubernetesGatewayResource, l: Gat
       ctx.report("Error", Codes.CredentialMissing, g, `listener ${l.name}: ${TERMINATE_MODE} ${terminateMode(l)} serves the mesh certificate: start with --mesh-certs DIR (its hosts fail the handshake)`, `${field}.tls.options`);
     }
   } else if (problem === "" && (l.protocol === "HTTPS" || terminatesTls(l))) {
-    const c = certificate(g, l, secrets, grants);
-    if ("key" in c) {
-      credential = c.key;
+    const c = certificates(g, l, secrets, grants);
+    if ("keys" in c) {
+      credentials = c.keys;
       const v = frontendValidation(g, l, look);
       if (v !== null && "reason" in v) {
         resolved = cond("ResolvedRefs", false, v.reason, v.message);
@@ -179,7 +189,7 @@ function listenerState(ctx: CompileContext, g: KubernetesGatewayResource, l: Gat
     kind: "Gateway",
     apiVersion: "networking.istio.io/v1",
     metadata: { name, namespace: g.metadata.namespace, labels: {}, annotations: {}, creationTimestamp: g.metadata.creationTimestamp },
-    spec: { selector: {}, servers: [server(l, credential, frontend, ctx.opts.meshCerts ?? null)] },
+    spec: { selector: {}, servers: [server(l, credentials, frontend, ctx.opts.meshCerts ?? null)] },
     source: g.source,
   };
   ctx.origins.set(derived, g);
