@@ -20,6 +20,7 @@ import type { H2ClientStream } from "./client-stream.ts";
 import { H2ClientSend, type ClientSessionHost, type ClientSocket } from "./client-send.ts";
 import * as F from "./frames.ts";
 import { fieldMap } from "../field-map.ts";
+import { validName, validValue } from "./request-fields.ts";
 
 /** Most header bytes (RFC 7541 §4.1 sizes) accepted in one response head or trailers. */
 const MAX_HEADER_LIST = 64 * 1024;
@@ -36,9 +37,6 @@ const SINGLE = new Set([
   "if-unmodified-since", "last-modified", "location", "max-forwards", "proxy-authorization", "range", "referer", "retry-after",
   "tk", "upgrade-insecure-requests", "user-agent", "x-content-type-options",
 ]);
-/** Never on HTTP/2 (RFC 9113 §8.2.2): a response carrying one is malformed. */
-const CONNECTION_FIELDS = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
-const UPPER = /[A-Z]/;
 const PREFACE = Buffer.from(F.PREFACE, "latin1");
 
 export type { ClientSessionHost, ClientSocket } from "./client-send.ts";
@@ -311,11 +309,18 @@ export class H2ClientSession extends H2ClientSend {
       return;
     }
     this.sawRegular = true;
-    if (UPPER.test(n) || CONNECTION_FIELDS.has(n) || (n === "te" && v !== "trailers")) {
+    // malformed (RFC 9113 §8.2): a name not a lower-case token or connection-specific, a value with
+    // NUL, CR or LF (written into an HTTP/1.1 client's head, a CR LF would start a field of the
+    // upstream's choosing), te other than trailers, content-length given twice differently
+    if (!validName(n) || !validValue(v) || (n === "te" && v !== "trailers")) {
       this.fieldsBad = true;
       return;
     }
     const prev = f[n];
+    if (prev !== undefined && n === "content-length" && prev !== v) {
+      this.fieldsBad = true;
+      return;
+    }
     if (prev === undefined) f[n] = n === "set-cookie" ? [v] : v;
     else if (n === "set-cookie") (prev as string[]).push(v);
     else if (SINGLE.has(n)) return;
