@@ -427,9 +427,10 @@ export function onUpstreamGone(ex: ResponseExchange, failure: UpstreamFailure): 
   }
   if (ex.respDone) return;
   if (ex.respBody.kind === BODY_CLOSE) {
+    // only a clean close ends such a body; a reset cuts it, and the client is told so: no last chunk
+    // for a chunk-encoded HTTP/1.1 response, RST_STREAM (not END_STREAM) for an HTTP/2 stream
+    if (failure.errno !== CLEAN_CLOSE) return midBodyError(ex, REPLIES.upstream_reset_after_response);
     if (ex.encode) {
-      // chunk-encoded for the client: a clean close ends it with the last chunk, a reset cuts it
-      if (failure.errno !== CLEAN_CLOSE) return midBodyError(ex, REPLIES.upstream_reset_after_response);
       ex.bytesSent += 5;
       ex.ds.write(Buffer.from("0\r\n\r\n", "latin1")); // (a fresh buffer: a TLS connection's bridge keeps it)
     }
