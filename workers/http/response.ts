@@ -84,15 +84,18 @@ export interface ResponseExchange extends TunnelUser {
 
 export function onResponseData(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): void {
   if (ex.finished) return;
-  ex.ds.touch(); // upstream bytes are activity (stream idle timeout)
   if (ex.tunnel) {
+    ex.ds.touch(); // bytes passed on are activity (stream idle timeout)
     ex.bytesSent += data.length;
     if (!ex.ds.write(data)) conn.pause();
     return;
   }
   ex.upstreamAnswered();
   if (ex.resp === null) onHeadBytes(ex, conn, data);
-  else writeBody(ex, conn, data, 0);
+  else {
+    ex.ds.touch();
+    writeBody(ex, conn, data, 0);
+  }
 }
 
 function onHeadBytes(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): void {
@@ -119,6 +122,10 @@ function onHeadBytes(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): vo
       return;
     }
   }
+  // a final head is activity (stream idle timeout); bytes of a head still coming and 1xx heads
+  // are not, as Envoy's stream sees neither: an upstream dripping its head, or sending 100s for
+  // ever, gets 504 at the stream idle timeout instead of holding the request open for good
+  ex.ds.touch();
   // a status the route's retry policy retries (gateway-error, a listed code…): dropped, another try starts
   if (ex.retryResponse(r, buf, end)) return;
   ex.responseHead(r);
