@@ -19,7 +19,7 @@ import { findHeadBytes } from "./fields.ts";
 import { FRAME_CHUNKED, FRAME_CLOSE, FRAME_LENGTH, FRAME_NONE } from "./heads-out.ts";
 import { buildResponseHead, writeResponseHead } from "./response-head.ts";
 import { bodiless, MAX_RESPONSE_HEAD, parseResponseHeadAt, type ResponseHead } from "./parse-response.ts";
-import { CLEAN_CLOSE, REFUSED_STREAM_ERRNO, type UpstreamConn } from "./upstream-conn.ts";
+import { CLEAN_CLOSE, PROTOCOL_ERROR_ERRNO, REFUSED_STREAM_ERRNO, type UpstreamConn } from "./upstream-conn.ts";
 
 /** Up to this much body goes into the same write as the head (one syscall, one segment). */
 const COALESCE = 64 * 1024;
@@ -464,6 +464,13 @@ export function onUpstreamGone(ex: ResponseExchange, failure: UpstreamFailure): 
   if (ex.h1Held !== null) flushHeld(ex);
   if (ex.finished) return;
   if (ex.tunnel) return ex.tunnelClosed();
+  if (failure.errno === PROTOCOL_ERROR_ERRNO) {
+    // an HTTP/2 upstream broke the protocol (a malformed head, DATA before it, a bad window…): as a
+    // malformed HTTP/1.1 response, 502 UPE before the response started, a UPE reset after
+    if (ex.resp === null) return protocolError(ex);
+    if (!ex.respDone) midBodyError(ex, REPLIES.upstream_protocol_error_after_response);
+    return;
+  }
   if (ex.resp === null) {
     if (failure.code !== "upstream_reset_before_response") {
       ex.pool?.outcome(failure.code === "connect_timeout" ? TIMEOUT : CONNECT_FAILED);

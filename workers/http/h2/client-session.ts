@@ -16,7 +16,7 @@
 // header block is a connection error (GOAWAY, then every stream fails).
 import type { IncomingHttpHeaders } from "node:http2";
 import { HpackDecoder, HpackError } from "./hpack.ts";
-import type { H2ClientStream } from "./client-stream.ts";
+import { MALFORMED, type H2ClientStream } from "./client-stream.ts";
 import { H2ClientSend, type ClientSessionHost, type ClientSocket } from "./client-send.ts";
 import * as F from "./frames.ts";
 import { fieldMap } from "../field-map.ts";
@@ -187,8 +187,8 @@ export class H2ClientSession extends H2ClientSend {
       if ((id & 1) === 0 || id >= this.nextId) this.fail(F.PROTOCOL_ERROR);
       return;
     }
-    if (!st.gotResponse || st.remoteEnded) return this.reset(st, F.PROTOCOL_ERROR, F.PROTOCOL_ERROR); // DATA before the head, or after the end
-    if (size > st.recvWindow) return this.reset(st, F.FLOW_CONTROL_ERROR, F.FLOW_CONTROL_ERROR); // the upstream ignored our window
+    if (!st.gotResponse || st.remoteEnded) return this.reset(st, F.PROTOCOL_ERROR, MALFORMED); // DATA before the head, or after the end
+    if (size > st.recvWindow) return this.reset(st, F.FLOW_CONTROL_ERROR, MALFORMED); // the upstream ignored our window
     st.recvWindow -= size;
     if (flags & F.PADDED) {
       if (size < 1) return this.fail(F.PROTOCOL_ERROR);
@@ -270,12 +270,12 @@ export class H2ClientSession extends H2ClientSend {
     if (st === null) return;
     const h = this.fields as IncomingHttpHeaders;
     const end = (flags & F.END_STREAM) !== 0;
-    if (size > MAX_HEADER_LIST || this.fieldsBad || st.remoteEnded) return this.reset(st, F.PROTOCOL_ERROR, F.PROTOCOL_ERROR);
+    if (size > MAX_HEADER_LIST || this.fieldsBad || st.remoteEnded) return this.reset(st, F.PROTOCOL_ERROR, MALFORMED);
     if (!st.gotResponse) {
       const status = h[":status"] as unknown as number | undefined;
-      if (status === undefined || status < 100 || status > 999 || status === 101) return this.reset(st, F.PROTOCOL_ERROR, F.PROTOCOL_ERROR);
+      if (status === undefined || status < 100 || status > 999 || status === 101) return this.reset(st, F.PROTOCOL_ERROR, MALFORMED);
       if (status < 200) {
-        if (end) return this.reset(st, F.PROTOCOL_ERROR, F.PROTOCOL_ERROR);
+        if (end) return this.reset(st, F.PROTOCOL_ERROR, MALFORMED);
         return; // informational: the final head follows
       }
       st.gotResponse = true;
@@ -289,7 +289,7 @@ export class H2ClientSession extends H2ClientSend {
       return;
     }
     // trailers: end the stream, carry no pseudo-header
-    if (!end || h[":status"] !== undefined) return this.reset(st, F.PROTOCOL_ERROR, F.PROTOCOL_ERROR);
+    if (!end || h[":status"] !== undefined) return this.reset(st, F.PROTOCOL_ERROR, MALFORMED);
     st.remoteEnded = true;
     st.heldTrailers = h;
     if (st.holding) st.heldEnd = true;
@@ -402,9 +402,9 @@ export class H2ClientSession extends H2ClientSend {
       if ((id & 1) === 0 || id >= this.nextId) this.fail(F.PROTOCOL_ERROR);
       return;
     }
-    if (n === 0) return this.reset(st, F.PROTOCOL_ERROR, F.PROTOCOL_ERROR);
+    if (n === 0) return this.reset(st, F.PROTOCOL_ERROR, MALFORMED);
     st.sendWindow += n;
-    if (st.sendWindow > F.MAX_WINDOW) return this.reset(st, F.FLOW_CONTROL_ERROR, F.FLOW_CONTROL_ERROR);
+    if (st.sendWindow > F.MAX_WINDOW) return this.reset(st, F.FLOW_CONTROL_ERROR, MALFORMED);
     if (st.blocked) this.pump();
   }
 }
