@@ -31,6 +31,7 @@ const BAD_FIELDS: [string, [string, string][]][] = [
   ["a space in a name", [["set-cookie injected", "1"]]],
   ["a colon inside a name", [["x:set-cookie", "1"]]],
   ["content-length twice, different", [["content-length", "2"], ["content-length", "3"]]],
+  ["101 fields (an HTTP/1.1 head may carry 100, Envoy's max_headers_count)", Array.from({ length: 101 }, (_, i): [string, string] => [`x-f${i}`, "v"])],
 ];
 const BAD_TRAILER = BAD_FIELDS.length;
 const ok = (id: number, n: number) => Buffer.concat([frame(HEADERS, END_HEADERS, id, block([[":status", "200"]])), frame(DATA, END_STREAM, id, Buffer.from(`try ${n}`))]);

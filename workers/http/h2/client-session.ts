@@ -21,6 +21,7 @@ import { H2ClientSend, type ClientSessionHost, type ClientSocket } from "./clien
 import * as F from "./frames.ts";
 import { fieldMap } from "../field-map.ts";
 import { validName, validValue } from "./request-fields.ts";
+import { MAX_HEADERS } from "../fields.ts";
 
 /** Most header bytes (RFC 7541 §4.1 sizes) accepted in one response head or trailers. */
 const MAX_HEADER_LIST = 64 * 1024;
@@ -61,6 +62,8 @@ export class H2ClientSession extends H2ClientSend {
   private fields = fieldMap<Record<string, string | string[] | number>>();
   private fieldsBad = false;
   private sawRegular = false;
+  /** Regular fields in the block being decoded. */
+  private fieldCount = 0;
   private readonly emit: (n: string, v: string) => void;
 
   constructor(sock: ClientSocket, host: ClientSessionHost, window: number) {
@@ -259,6 +262,7 @@ export class H2ClientSession extends H2ClientSend {
     this.fields = fieldMap();
     this.fieldsBad = false;
     this.sawRegular = false;
+    this.fieldCount = 0;
     let size: number;
     try {
       size = this.decoder.decode(b, s, e, this.emit, MAX_HEADER_LIST);
@@ -309,6 +313,12 @@ export class H2ClientSession extends H2ClientSend {
       return;
     }
     this.sawRegular = true;
+    // more fields than an HTTP/1.1 head may carry (MAX_HEADERS, Envoy's max_headers_count): refused
+    // for an HTTP/2 client as for an HTTP/1.1 one
+    if (++this.fieldCount > MAX_HEADERS) {
+      this.fieldsBad = true;
+      return;
+    }
     // malformed (RFC 9113 §8.2): a name not a lower-case token or connection-specific, a value with
     // NUL, CR or LF (written into an HTTP/1.1 client's head, a CR LF would start a field of the
     // upstream's choosing), te other than trailers, content-length given twice differently
