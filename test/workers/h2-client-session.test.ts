@@ -9,7 +9,7 @@ import type { IncomingHttpHeaders } from "node:http2";
 import type { AddressInfo } from "node:net";
 import type { Socket, TCPSocketListener } from "bun";
 import { H2ClientSession, type ClientSessionHost } from "../../workers/http/h2/client-session.ts";
-import type { ClientStreamOwner, H2ClientStream } from "../../workers/http/h2/client-stream.ts";
+import { MALFORMED, type ClientStreamOwner, type H2ClientStream } from "../../workers/http/h2/client-stream.ts";
 import { HpackDecoder } from "../../workers/http/h2/hpack.ts";
 import { block, DATA, END_HEADERS, END_STREAM, frame, GOAWAY, HEADERS, PING, rst, SETTINGS, WINDOW_UPDATE, CONTINUATION } from "./edge/h2-raw.ts";
 
@@ -421,7 +421,7 @@ describe("own HTTP/2 client session against a raw-frame upstream", () => {
     await host.ready;
     const a = req(s, port, "GET", "/a", true);
     await a.finished;
-    expect(a.closedWith).toBe(3);
+    expect(a.closedWith).toBe(MALFORMED); // the owner hears it was the upstream's protocol error (502 UPE)
     await Bun.sleep(30);
     const r = got.find((f) => f.type === 3)!;
     expect(r.id).toBe(1);
@@ -494,8 +494,8 @@ describe("own HTTP/2 client session against a raw-frame upstream", () => {
     const a = req(s, port, "GET", "/a", true);
     const b = req(s, port, "GET", "/b", true);
     await Promise.all([a.finished, b.finished]);
-    expect(a.closedWith).toBe(1);
-    expect(b.closedWith).toBe(1);
+    expect(a.closedWith).toBe(MALFORMED);
+    expect(b.closedWith).toBe(MALFORMED);
     expect(host.closedCount).toBe(0);
   });
 });

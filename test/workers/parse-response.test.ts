@@ -70,6 +70,11 @@ describe("parseResponseHead", () => {
     expect(parse("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\n")!.close).toBe(false);
     expect(parse("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")!.close).toBe(true);
   });
+  test("HTTP/1.0 with Transfer-Encoding closes, keep-alive or not (RFC 9112 §6.1: faulty framing)", () => {
+    expect(parse("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n")!.close).toBe(true);
+    expect(parse("HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n")!.close).toBe(true);
+    expect(parse("HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n")!.close).toBe(false);
+  });
   test("chunked", () => expect(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")!.chunked).toBe(true));
   test("Connection values: close and keep-alive as tokens of a list, any case (table)", () => {
     // expected `close` for an HTTP/1.0 and an HTTP/1.1 response carrying `Connection: <value>`

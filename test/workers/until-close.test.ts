@@ -1,11 +1,13 @@
 // An upstream response that ends by closing its connection (no content-length, not chunked):
 // an HTTP/1.1 client gets it chunked, the last chunk sent when the upstream closes cleanly, and
 // keeps its connection (Envoy's codec and nginx re-frame it so); an upstream reset mid-body cuts
-// it (no last chunk, the client connection closed); an HTTP/1.0 client reads it to the close.
+// it (no last chunk, the client connection closed; an HTTP/2 client's stream reset, not ended);
+// an HTTP/1.0 client reads it to the close.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as net from "node:net";
 import type { TCPSocketListener } from "bun";
 import { countResponses, headerOf, raw, WorkerHarness } from "./harness.ts";
+import { converse, request, streamsOver } from "./edge/h2-raw.ts";
 import { cluster, dest, forward, freePort, listener, prefix, snapshot, uriMatch, virtualHost } from "./snapshot-fixture.ts";
 
 let w: WorkerHarness;
@@ -97,5 +99,15 @@ describe("a response that ends when the upstream closes", () => {
     expect(headerOf(r.text, "transfer-encoding")).toBe("chunked");
     expect(r.text).toEndWith("\r\n\r\n4\r\npart\r\n");
     expect(r.text).not.toContain(LAST);
+  });
+
+  test("HTTP/2: the stream ends (END_STREAM) at a clean close, and is reset when the upstream resets mid-body", async () => {
+    const c = await converse(port, [request(1, "/clean"), request(3, "/reset")], streamsOver(1, 3));
+    const clean = c.streams.get(1)!;
+    expect([clean.status, clean.ended, clean.rst, clean.data]).toEqual([200, true, -1, 11]);
+    const cut = c.streams.get(3)!;
+    expect(cut.ended).toBe(false);
+    expect(cut.rst).toBeGreaterThanOrEqual(0);
+    expect(cut.data).toBe(4);
   });
 });

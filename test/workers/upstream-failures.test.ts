@@ -39,6 +39,12 @@ const midBody = rawUpstream((s) => {
   s.write("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789");
   setTimeout(() => s.end(), 20);
 });
+// HTTP/1.0 with keep-alive, framed chunked: counts the connections it is asked on
+let http10Conns = 0;
+const http10Chunked = rawUpstream((s) => {
+  if (s.data.n === 1) http10Conns++;
+  s.write("HTTP/1.0 200 OK\r\nconnection: keep-alive\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
+});
 const interim = rawUpstream((s) => s.write("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n" + ok("after-1xx")));
 
 let w: WorkerHarness;
@@ -52,13 +58,14 @@ beforeAll(async () => {
   const r = (p: string, c: string) => ({ name: c, match: [uriMatch(prefix(p))], action: forward([dest(c)]) });
   await w.apply(
     snapshot(
-      [listener(port, [virtualHost(["*"], [r("/garbage", "garbage"), r("/badheader", "badHeader"), r("/stale", "stale"), r("/midbody", "midBody"), r("/interim", "interim"), r("/hole", "hole")])])],
+      [listener(port, [virtualHost(["*"], [r("/garbage", "garbage"), r("/badheader", "badHeader"), r("/stale", "stale"), r("/midbody", "midBody"), r("/interim", "interim"), r("/http10chunked", "http10Chunked"), r("/hole", "hole")])])],
       [
         cluster("garbage", [["127.0.0.1", garbage.port]]),
         cluster("badHeader", [["127.0.0.1", badHeader.port]]),
         cluster("stale", [["127.0.0.1", stale.port]]),
         cluster("midBody", [["127.0.0.1", midBody.port]]),
         cluster("interim", [["127.0.0.1", interim.port]]),
+        cluster("http10Chunked", [["127.0.0.1", http10Chunked.port]]),
         cluster("hole", [["127.0.0.1", hole.port]], "LEAST_REQUEST", 300),
       ],
     ),
@@ -67,7 +74,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   w.stop();
-  for (const l of [garbage, badHeader, stale, midBody, interim]) l.stop(true);
+  for (const l of [garbage, badHeader, stale, midBody, interim, http10Chunked]) l.stop(true);
   hole.close();
 });
 
@@ -124,5 +131,13 @@ describe("upstream failures", () => {
     const res = await raw(port, "GET /interim HTTP/1.1\r\nHost: x\r\n\r\n", (b) => b.toString().endsWith("after-1xx"));
     expect(res.text.startsWith("HTTP/1.1 200 ")).toBe(true);
     expect(res.text).not.toContain(" 103 ");
+  });
+
+  test("an HTTP/1.0 response framed chunked is passed on, and its connection is not used again, keep-alive or not (RFC 9112 §6.1)", async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await fetch(`http://127.0.0.1:${port}/http10chunked`);
+      expect([r.status, await r.text()]).toEqual([200, "ok"]);
+    }
+    expect(http10Conns).toBe(3);
   });
 });

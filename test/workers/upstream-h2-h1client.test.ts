@@ -218,10 +218,10 @@ describe("HTTP/1.1 client → h2c upstream", () => {
     expect(r.text).toContain("3\r\nwxy\r\n1\r\nz\r\n0\r\nx-t: 1\r\n");
   });
 
-  test("an upstream reset before the response: 503 UC (Envoy's reset before headers)", async () => {
+  test("a stream Bun's node:http2 server closes before responding: 502 UPE (it sends an empty DATA with END_STREAM before the RST_STREAM: DATA before HEADERS, a protocol error)", async () => {
     const r = await get("/reset");
-    expect(r.text.startsWith("HTTP/1.1 503")).toBe(true);
-    expect(r.text).toContain("upstream connect error or disconnect/reset before headers");
+    expect(r.text.startsWith("HTTP/1.1 502")).toBe(true);
+    expect(r.text).toContain("upstream connect error or disconnect/reset before headers. reset reason: protocol error");
   });
 
   test("a reset after the response started: what came before it reaches the client (Bun reports RST_STREAM as a clean end, so the chunked body ends as before)", async () => {

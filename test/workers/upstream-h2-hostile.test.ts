@@ -3,11 +3,11 @@
 // the client gets an answer (a 5xx, or the retry's 200), never a hang. A raw
 // frame server acts per request path; a second one takes connections and
 // never sends its SETTINGS.
-import { afterAll, beforeAll, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { TCPSocketListener } from "bun";
 import { gatewayWithRoutes, loopbackServiceEntry } from "../helpers/config.ts";
 import { compileYaml } from "../unit/pipeline-helpers.ts";
-import { block, DATA, END_HEADERS, END_STREAM, frame, GOAWAY, HEADERS, SETTINGS } from "./edge/h2-raw.ts";
+import { block, converse, DATA, END_HEADERS, END_STREAM, frame, GOAWAY, HEADERS, request, SETTINGS, streamsOver } from "./edge/h2-raw.ts";
 import { rawH2Upstream, type RawUpstreamState, u32 } from "./h2/raw-upstream.ts";
 import { raw, WorkerHarness } from "./harness.ts";
 import { freePort } from "./snapshot-fixture.ts";
@@ -20,7 +20,20 @@ let mute: TCPSocketListener<undefined>;
 const seen = new Map<string, number>();
 
 
-const PATHS = /\/(big-frame|even-stream|unknown-stream|goaway-close|refuse-close|continuation-flood|window-overflow)/;
+const PATHS = /\/(big-frame|even-stream|unknown-stream|goaway-close|refuse-close|continuation-flood|window-overflow|bad-field-[0-9]+)/;
+
+/** Response fields RFC 9113 §8.2 makes malformed, each answered by the upstream on /bad-field-<index>; the trailers' on the last one. */
+const BAD_FIELDS: [string, [string, string][]][] = [
+  ["CR LF in a value (an HTTP/1.1 client's head would get a set-cookie of the upstream's making)", [["x-a", "a\r\nset-cookie: injected=1"]]],
+  ["LF in a value", [["x-a", "a\nset-cookie: injected=1"]]],
+  ["a bare CR in a value", [["x-a", "a\rb"]]],
+  ["NUL in a value", [["x-a", "a\0b"]]],
+  ["a space in a name", [["set-cookie injected", "1"]]],
+  ["a colon inside a name", [["x:set-cookie", "1"]]],
+  ["content-length twice, different", [["content-length", "2"], ["content-length", "3"]]],
+  ["101 fields (an HTTP/1.1 head may carry 100, Envoy's max_headers_count)", Array.from({ length: 101 }, (_, i): [string, string] => [`x-f${i}`, "v"])],
+];
+const BAD_TRAILER = BAD_FIELDS.length;
 const ok = (id: number, n: number) => Buffer.concat([frame(HEADERS, END_HEADERS, id, block([[":status", "200"]])), frame(DATA, END_STREAM, id, Buffer.from(`try ${n}`))]);
 
 beforeAll(async () => {
@@ -30,7 +43,12 @@ beforeAll(async () => {
       const n = (seen.get(path) ?? 0) + 1;
       seen.set(path, n);
       if (path === "/big-frame") sock.write(frame(HEADERS, END_HEADERS | END_STREAM, id, block([[":status", "200"], ["x-big", "b".repeat(16_400)]]))); // past our MAX_FRAME_SIZE
-      else if (path === "/even-stream") sock.write(frame(HEADERS, END_HEADERS | END_STREAM, id + 1, block([[":status", "200"]])));
+      else if (path.startsWith("/bad-field-")) {
+        const k = Number(path.slice(11));
+        if (k === BAD_TRAILER)
+          sock.write(Buffer.concat([frame(HEADERS, END_HEADERS, id, block([[":status", "200"]])), frame(DATA, 0, id, Buffer.from("ok")), frame(HEADERS, END_HEADERS | END_STREAM, id, block([["x-t", "1\r\n\r\nHTTP/1.1 200 OK"]]))]));
+        else sock.write(Buffer.concat([frame(HEADERS, END_HEADERS, id, block([[":status", "200"], ...BAD_FIELDS[k]![1]])), frame(DATA, END_STREAM, id, Buffer.from("ok"))]));
+      } else if (path === "/even-stream") sock.write(frame(HEADERS, END_HEADERS | END_STREAM, id + 1, block([[":status", "200"]])));
       else if (path === "/unknown-stream") sock.write(frame(HEADERS, END_HEADERS | END_STREAM, id + 200, block([[":status", "200"]])));
       else if (path === "/goaway-close") {
         // took the stream (last-stream-id = it), then went away without answering
@@ -124,4 +142,28 @@ test("SETTINGS_INITIAL_WINDOW_SIZE taking a stream's send window past 2^31-1: th
   const r = await get("/window-overflow");
   expect(status(r.text)).toBeGreaterThanOrEqual(502);
   expect(status(r.text)).toBeLessThanOrEqual(503);
+});
+
+describe("response fields RFC 9113 §8.2 makes malformed: the stream fails (502 UPE, as a malformed HTTP/1.1 head), nothing of them reaches the client", () => {
+  for (const [k, [name]] of BAD_FIELDS.entries()) {
+    test(`${name}: an HTTP/1.1 client gets 502 UPE`, async () => {
+      const r = await get(`/bad-field-${k}`);
+      expect(status(r.text)).toBe(502);
+      expect(r.text).toEndWith("reset reason: protocol error");
+      expect(r.text).not.toContain("injected");
+    });
+  }
+  test("an HTTP/2 client gets 502 too (the fields are not sent on in HPACK)", async () => {
+    // one connection each: the raw client reads a :status only when it is not a dynamic-table reference
+    for (const k of BAD_FIELDS.keys()) {
+      const c = await converse(gw, [request(1, `/bad-field-${k}`)], streamsOver(1));
+      expect([k, c.streams.get(1)?.status]).toEqual([k, 502]);
+    }
+  });
+  test("a CR LF in a trailer value: the stream fails after the body started; the HTTP/1.1 client's chunked body is cut, not ended by the injected blank line", async () => {
+    const r = await get(`/bad-field-${BAD_TRAILER}`);
+    expect(r.text).toStartWith("HTTP/1.1 200 ");
+    expect(r.text).not.toContain("\r\n0\r\n");
+    expect(r.text).not.toContain("HTTP/1.1 200 OK\r\n\r\n");
+  });
 });

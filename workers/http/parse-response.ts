@@ -204,7 +204,9 @@ function parse(b: Buffer, off: number, end: number, h: ResponseHead): number {
   }
   fieldCount = n;
   if (h.chunked && h.contentLength >= 0) return -1;
-  if (h.minor === 0 && !keepAlive) h.close = true;
+  // an HTTP/1.0 response framed by Transfer-Encoding: faulty framing, the connection is not used
+  // again even with keep-alive (RFC 9112 §6.1: the sender may have left part of it in a buffer)
+  if (h.minor === 0 && (!keepAlive || h.chunked)) h.close = true;
   return p + 2;
 }
 

@@ -14,6 +14,8 @@ import { connectOptions, verifyUpstream, type UpstreamTlsRuntime } from "./upstr
 
 /** The errno of a connection the upstream ended cleanly (a FIN, no error). */
 export const CLEAN_CLOSE = "connection termination";
+/** The errno of an HTTP/2 stream (or connection) that failed for the upstream's protocol error, found by our codec: 502 UPE, as a malformed HTTP/1.1 head. */
+export const PROTOCOL_ERROR_ERRNO = "upstream_protocol_error";
 /** The errno of an HTTP/2 stream the upstream refused (RST_STREAM REFUSED_STREAM, or above a GOAWAY's last stream id): retried under `refused-stream`. */
 export const REFUSED_STREAM_ERRNO = "stream_reset_7";
 

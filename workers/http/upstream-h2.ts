@@ -9,12 +9,12 @@
 // (upstream-h2-node.ts), whichever its session runs.
 import type * as http2 from "node:http2";
 import { reportError } from "../context.ts";
-import type { ClientStreamOwner } from "./h2/client-stream.ts";
+import { MALFORMED, type ClientStreamOwner } from "./h2/client-stream.ts";
 import type { UpStream } from "./upstream-h2-node.ts";
 import { ChunkedScanner, CHUNKED_BAD, CHUNKED_MORE, trailerFields } from "./chunked.ts";
 import { h2ResponseFraming } from "./h2-response.ts";
 import { h1ResponseHead, h2RequestHead, lastChunk, REQ_CHUNKED, REQ_LENGTH, REQ_NONE, type H2RequestHead } from "./h2-upstream-heads.ts";
-import { UpstreamConn, type ConnPool, type UpstreamUser } from "./upstream-conn.ts";
+import { PROTOCOL_ERROR_ERRNO, UpstreamConn, type ConnPool, type UpstreamUser } from "./upstream-conn.ts";
 import type { UpstreamTlsRuntime } from "./upstream-tls.ts";
 import { BodyEnd } from "./upstream-request.ts";
 import { Base64Decoder, Base64Encoder, grpcWebMode, trailerMessage, WEB_NONE, WEB_TEXT, webResponseType, type WebMode } from "./grpc-web.ts";
@@ -191,7 +191,7 @@ export class H2StreamConn extends UpstreamConn implements ClientStreamOwner {
 
   /** The stream closed (`code`: its RST_STREAM code; 0: the connection): a response that did not end is the upstream gone. */
   streamClosed(code: number): void {
-    if (!this.respEnded) this.onGone(code !== 0 ? `stream_reset_${code}` : "connection termination");
+    if (!this.respEnded) this.onGone(code === MALFORMED ? PROTOCOL_ERROR_ERRNO : code !== 0 ? `stream_reset_${code}` : "connection termination");
   }
 
   private body(b: Buffer): void {

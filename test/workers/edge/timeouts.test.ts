@@ -16,6 +16,14 @@ const up = rawUpstream((s, req) => {
     // as much as the socket takes; the rest is never sent (the gateway pauses us anyway)
     s.write(Buffer.alloc(4 * 1024 * 1024, 120));
   } else if (req.startsWith("GET /ok")) s.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+  else if (req.startsWith("GET /interim") || req.startsWith("GET /drip")) {
+    // 100 Continue every 100 ms, or a head one byte every 100 ms, for 20 s (longer than any bound below)
+    const head = "HTTP/1.1 200 OK\r\nx-pad: " + "a".repeat(400);
+    let i = 0;
+    const t = setInterval(() => {
+      if (++i > 200 || s.write(req.startsWith("GET /interim") ? "HTTP/1.1 100 Continue\r\n\r\n" : head[i % head.length]!) < 0) clearInterval(t);
+    }, 100);
+  }
   // anything else: silence
 });
 
@@ -25,7 +33,7 @@ let port = 0;
 
 function table() {
   const r = (p: string) => ({ name: p, match: [uriMatch(prefix("/" + p))], action: forward([dest("up")]) });
-  return [virtualHost(["*"], [r("stall"), r("big"), r("ok"), { name: "silent", action: forward([dest("up")]) }])];
+  return [virtualHost(["*"], [r("stall"), r("big"), r("ok"), r("interim"), r("drip"), { name: "silent", action: forward([dest("up")]) }])];
 }
 
 beforeAll(async () => {
@@ -115,6 +123,17 @@ describe("timeouts (HTTP/1.1)", () => {
     const lines = await logLines(log, (l) => l.includes('"GET /silent '));
     expect(lines.length).toBe(1);
     expect(lines[0]).toContain(" 504 SI stream_idle_timeout ");
+  });
+
+  test("an upstream sending 100 Continue for ever, or dripping its head, the route has no timeout → 504 SI (neither is activity)", async () => {
+    for (const p of ["/interim", "/drip"]) {
+      const r = await converse(port, `GET ${p} HTTP/1.1\r\nHost: x\r\nconnection: close\r\n\r\n`);
+      expect([p, r.text.slice(0, 13)]).toEqual([p, "HTTP/1.1 504 "]);
+      expect(r.text.endsWith("stream timeout")).toBe(true);
+    }
+    const lines = await logLines(log, (l) => l.includes('"GET /interim ') || l.includes('"GET /drip '), 2);
+    expect(lines.length).toBe(2);
+    for (const l of lines) expect(l).toContain(" 504 SI stream_idle_timeout ");
   });
 
   test("an upstream stalling mid-body → the client connection is reset, 200 SI logged", async () => {

@@ -7,7 +7,7 @@
 // per event-loop turn.
 import type { OutgoingHttpHeaders } from "node:http2";
 import { HpackEncoder } from "./hpack.ts";
-import { H2ClientStream, type ClientStreamOwner } from "./client-stream.ts";
+import { H2ClientStream, MALFORMED, type ClientStreamOwner } from "./client-stream.ts";
 import * as F from "./frames.ts";
 import { FrameOut } from "./out.ts";
 
@@ -277,11 +277,11 @@ export class H2ClientSend {
     this.goaway(code);
     this.closed = true;
     this.out.end();
-    this.socketClosed();
+    this.socketClosed(MALFORMED);
   }
 
-  /** The socket is gone: every open stream fails (its response did not end). */
-  socketClosed(): void {
+  /** The socket is gone: every open stream fails (its response did not end); `tell`: what their owners hear (0: the connection went). */
+  socketClosed(tell = 0): void {
     if (this.gone) return;
     this.gone = true;
     if (!this.closed) this.out.drop(); // the peer closed: nothing more goes out (after our GOAWAY, what it holds may still go)
@@ -297,7 +297,7 @@ export class H2ClientSend {
       if (s.remoteEnded) continue; // its whole response came (held while paused): it still goes to the owner
       const o = s.owner;
       s.owner = null;
-      if (o !== null) o.streamClosed(0);
+      if (o !== null) o.streamClosed(tell);
     }
     this.host.onSessionClosed();
   }

@@ -16,10 +16,12 @@
 // header block is a connection error (GOAWAY, then every stream fails).
 import type { IncomingHttpHeaders } from "node:http2";
 import { HpackDecoder, HpackError } from "./hpack.ts";
-import type { H2ClientStream } from "./client-stream.ts";
+import { MALFORMED, type H2ClientStream } from "./client-stream.ts";
 import { H2ClientSend, type ClientSessionHost, type ClientSocket } from "./client-send.ts";
 import * as F from "./frames.ts";
 import { fieldMap } from "../field-map.ts";
+import { validName, validValue } from "./request-fields.ts";
+import { MAX_HEADERS } from "../fields.ts";
 
 /** Most header bytes (RFC 7541 §4.1 sizes) accepted in one response head or trailers. */
 const MAX_HEADER_LIST = 64 * 1024;
@@ -36,9 +38,6 @@ const SINGLE = new Set([
   "if-unmodified-since", "last-modified", "location", "max-forwards", "proxy-authorization", "range", "referer", "retry-after",
   "tk", "upgrade-insecure-requests", "user-agent", "x-content-type-options",
 ]);
-/** Never on HTTP/2 (RFC 9113 §8.2.2): a response carrying one is malformed. */
-const CONNECTION_FIELDS = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"]);
-const UPPER = /[A-Z]/;
 const PREFACE = Buffer.from(F.PREFACE, "latin1");
 
 export type { ClientSessionHost, ClientSocket } from "./client-send.ts";
@@ -63,6 +62,8 @@ export class H2ClientSession extends H2ClientSend {
   private fields = fieldMap<Record<string, string | string[] | number>>();
   private fieldsBad = false;
   private sawRegular = false;
+  /** Regular fields in the block being decoded. */
+  private fieldCount = 0;
   private readonly emit: (n: string, v: string) => void;
 
   constructor(sock: ClientSocket, host: ClientSessionHost, window: number) {
@@ -189,8 +190,8 @@ export class H2ClientSession extends H2ClientSend {
       if ((id & 1) === 0 || id >= this.nextId) this.fail(F.PROTOCOL_ERROR);
       return;
     }
-    if (!st.gotResponse || st.remoteEnded) return this.reset(st, F.PROTOCOL_ERROR, F.PROTOCOL_ERROR); // DATA before the head, or after the end
-    if (size > st.recvWindow) return this.reset(st, F.FLOW_CONTROL_ERROR, F.FLOW_CONTROL_ERROR); // the upstream ignored our window
+    if (!st.gotResponse || st.remoteEnded) return this.reset(st, F.PROTOCOL_ERROR, MALFORMED); // DATA before the head, or after the end
+    if (size > st.recvWindow) return this.reset(st, F.FLOW_CONTROL_ERROR, MALFORMED); // the upstream ignored our window
     st.recvWindow -= size;
     if (flags & F.PADDED) {
       if (size < 1) return this.fail(F.PROTOCOL_ERROR);
@@ -261,6 +262,7 @@ export class H2ClientSession extends H2ClientSend {
     this.fields = fieldMap();
     this.fieldsBad = false;
     this.sawRegular = false;
+    this.fieldCount = 0;
     let size: number;
     try {
       size = this.decoder.decode(b, s, e, this.emit, MAX_HEADER_LIST);
@@ -272,12 +274,12 @@ export class H2ClientSession extends H2ClientSend {
     if (st === null) return;
     const h = this.fields as IncomingHttpHeaders;
     const end = (flags & F.END_STREAM) !== 0;
-    if (size > MAX_HEADER_LIST || this.fieldsBad || st.remoteEnded) return this.reset(st, F.PROTOCOL_ERROR, F.PROTOCOL_ERROR);
+    if (size > MAX_HEADER_LIST || this.fieldsBad || st.remoteEnded) return this.reset(st, F.PROTOCOL_ERROR, MALFORMED);
     if (!st.gotResponse) {
       const status = h[":status"] as unknown as number | undefined;
-      if (status === undefined || status < 100 || status > 999 || status === 101) return this.reset(st, F.PROTOCOL_ERROR, F.PROTOCOL_ERROR);
+      if (status === undefined || status < 100 || status > 999 || status === 101) return this.reset(st, F.PROTOCOL_ERROR, MALFORMED);
       if (status < 200) {
-        if (end) return this.reset(st, F.PROTOCOL_ERROR, F.PROTOCOL_ERROR);
+        if (end) return this.reset(st, F.PROTOCOL_ERROR, MALFORMED);
         return; // informational: the final head follows
       }
       st.gotResponse = true;
@@ -291,7 +293,7 @@ export class H2ClientSession extends H2ClientSend {
       return;
     }
     // trailers: end the stream, carry no pseudo-header
-    if (!end || h[":status"] !== undefined) return this.reset(st, F.PROTOCOL_ERROR, F.PROTOCOL_ERROR);
+    if (!end || h[":status"] !== undefined) return this.reset(st, F.PROTOCOL_ERROR, MALFORMED);
     st.remoteEnded = true;
     st.heldTrailers = h;
     if (st.holding) st.heldEnd = true;
@@ -311,11 +313,24 @@ export class H2ClientSession extends H2ClientSend {
       return;
     }
     this.sawRegular = true;
-    if (UPPER.test(n) || CONNECTION_FIELDS.has(n) || (n === "te" && v !== "trailers")) {
+    // more fields than an HTTP/1.1 head may carry (MAX_HEADERS, Envoy's max_headers_count): refused
+    // for an HTTP/2 client as for an HTTP/1.1 one
+    if (++this.fieldCount > MAX_HEADERS) {
+      this.fieldsBad = true;
+      return;
+    }
+    // malformed (RFC 9113 §8.2): a name not a lower-case token or connection-specific, a value with
+    // NUL, CR or LF (written into an HTTP/1.1 client's head, a CR LF would start a field of the
+    // upstream's choosing), te other than trailers, content-length given twice differently
+    if (!validName(n) || !validValue(v) || (n === "te" && v !== "trailers")) {
       this.fieldsBad = true;
       return;
     }
     const prev = f[n];
+    if (prev !== undefined && n === "content-length" && prev !== v) {
+      this.fieldsBad = true;
+      return;
+    }
     if (prev === undefined) f[n] = n === "set-cookie" ? [v] : v;
     else if (n === "set-cookie") (prev as string[]).push(v);
     else if (SINGLE.has(n)) return;
@@ -397,9 +412,9 @@ export class H2ClientSession extends H2ClientSend {
       if ((id & 1) === 0 || id >= this.nextId) this.fail(F.PROTOCOL_ERROR);
       return;
     }
-    if (n === 0) return this.reset(st, F.PROTOCOL_ERROR, F.PROTOCOL_ERROR);
+    if (n === 0) return this.reset(st, F.PROTOCOL_ERROR, MALFORMED);
     st.sendWindow += n;
-    if (st.sendWindow > F.MAX_WINDOW) return this.reset(st, F.FLOW_CONTROL_ERROR, F.FLOW_CONTROL_ERROR);
+    if (st.sendWindow > F.MAX_WINDOW) return this.reset(st, F.FLOW_CONTROL_ERROR, MALFORMED);
     if (st.blocked) this.pump();
   }
 }

@@ -24,9 +24,12 @@ export interface ClientStreamOwner {
   onEnd(): void;
   /** The body written while write() said full has all gone out. */
   drained(): void;
-  /** The stream closed before its response ended: `code` the RST_STREAM error code (0: the connection went). */
+  /** The stream closed before its response ended: `code` the RST_STREAM error code (0: the connection went; MALFORMED: the upstream broke the protocol, we reset it). */
   streamClosed(code: number): void;
 }
+
+/** streamClosed's code when the stream (or its connection) failed for a protocol error of the upstream's, found here: not an HTTP/2 error code (those are 32-bit). */
+export const MALFORMED = 2 ** 32;
 
 export class H2ClientStream {
   /** Bytes the upstream lets us send (its stream window). */

@@ -17,7 +17,8 @@ const CONNECTION_SPECIFIC = new Set(["connection", "keep-alive", "proxy-connecti
 /** The names last seen valid by position (a client sends the same names in the same order). */
 const okNames: string[] = [];
 
-function validName(s: string): boolean {
+/** A lower-case token, not connection-specific (RFC 9113 §8.2, §8.2.2): what a request's or a response's field name must be. */
+export function validName(s: string): boolean {
   if (s.length === 0) return false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -26,7 +27,8 @@ function validName(s: string): boolean {
   return !CONNECTION_SPECIFIC.has(s);
 }
 
-function validValue(s: string): boolean {
+/** No NUL, CR or LF (RFC 9113 §8.2.1): what a request's or a response's field value must hold. */
+export function validValue(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c === 0 || c === 10 || c === 13) return false;
