@@ -3,6 +3,7 @@
 // are the Decision of src/dispatch (the call the workers make for every
 // request); this file adds the explanation (each route considered and why it
 // did or did not match). Powers `explain`, tests, `analyze`, and 404 hunting.
+import { authenticatedRequest } from "./dispatch/authenticated.ts";
 import type { ConnFacts, DispatchRequest } from "./dispatch/decision.ts";
 import { dispatch, dispatchTcp, listenerFor, selectChain } from "./dispatch/dispatch.ts";
 import type { ReplyCode } from "./dispatch/replies.ts";
@@ -27,6 +28,11 @@ export interface TraceRequest {
   pathNormalization?: PathNormalization;
   /** The weighted destination pick, in [0, 1) (default: the heaviest destination, the most likely answer). */
   random?: number;
+  /**
+   * RequestAuthentication's outcome for a verified token: its header changes and
+   * claims, which the workers choose the route again with (dispatch/authenticated.ts).
+   */
+  authn?: { set: [string, string][]; remove: string[]; claims: Record<string, unknown> | null };
 }
 
 export interface RouteCheck {
@@ -218,7 +224,9 @@ export function trace(snapshot: Snapshot, request: TraceRequest): TraceResult {
   }
   out.listener = l.name;
   // the worker: the Gateway port number, and "https" once TLS is terminated
-  const req = requestView({ ...request, port: l.port, scheme: request.scheme ?? (l.tls !== null ? "https" : "http") });
+  const view = requestView({ ...request, port: l.port, scheme: request.scheme ?? (l.tls !== null ? "https" : "http") });
+  const a = request.authn;
+  const req = a === undefined ? view : authenticatedRequest(view, a.set, a.remove, a.claims);
   const random = fixedRandom(request.random);
   const sni = normalizeHost(request.sni ?? request.host);
   if (l.tls !== null) {

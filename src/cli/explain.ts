@@ -53,7 +53,7 @@ export async function explainCommand(o: Options): Promise<number> {
   }
   const sni = one(o, "--sni");
   const scheme = one(o, "--scheme"); // default: https on a TLS port, else http (what the worker sees)
-  const t = trace(built.snapshot, {
+  const request = {
     port: Number(portStr),
     host,
     path,
@@ -62,7 +62,8 @@ export async function explainCommand(o: Options): Promise<number> {
     ...(scheme !== undefined ? { scheme } : {}),
     pathNormalization: o.pathNormalization,
     ...(sni !== undefined ? { sni } : {}),
-  });
+  };
+  const t = trace(built.snapshot, request);
   // RequestAuthentication / AuthorizationPolicy: keys of jwksUri fetched as the gateway would
   const sec = built.snapshot.security;
   await new JwksCache().fill(sec);
@@ -85,12 +86,20 @@ export async function explainCommand(o: Options): Promise<number> {
     },
     Math.floor(Date.now() / 1000),
   );
+  // a verified token: the workers choose the route again with its claims and header changes
+  const after = security?.authn == null ? null : trace(built.snapshot, { ...request, authn: security.authn });
   // the chosen route's traffic policies (timeout, retries, fault, mirrors, CORS)
-  const route = chosenRoute(built.snapshot, t.routeTable, t.virtualHost, t.routeIndex);
+  const final = after ?? t;
+  const route = chosenRoute(built.snapshot, final.routeTable, final.virtualHost, final.routeIndex);
   if (o.extra.get("-o")?.at(-1) === "json") {
     const policies = route === null ? {} : { timeoutMs: route.timeoutMs, retryPolicy: route.retry ?? null, fault: route.fault ?? null, mirrors: route.mirrors ?? [], cors: route.cors ?? null };
-    const out = { ...t, ...(route === null ? {} : { policies }), ...(security === null ? {} : { security }) };
+    const out = { ...t, ...(route === null ? {} : { policies }), ...(security === null ? {} : { security }), ...(after === null ? {} : { afterAuthentication: after }) };
     process.stdout.write(JSON.stringify(out, null, 2) + "\n");
-  } else process.stdout.write(formatTrace(t, route === null ? [] : describePolicies(route)) + (security === null ? "" : formatSecurity(security).join("\n") + "\n"));
+    return 0;
+  }
+  let text = formatTrace(t, after === null && route !== null ? describePolicies(route) : []);
+  if (security !== null) text += formatSecurity(security).join("\n") + "\n";
+  if (after !== null) text += "after authentication (the route chosen again with the token's claims and headers):\n" + formatTrace(after, route === null ? [] : describePolicies(route));
+  process.stdout.write(text);
   return 0;
 }

@@ -46,6 +46,8 @@ export interface SecurityExplain {
   status: number;
   body: string;
   reason: string;
+  /** Allowed with a verified token: RequestAuthentication's header changes and claims, which the route is chosen again with; else null. */
+  authn: { set: [string, string][]; remove: string[]; claims: Record<string, unknown> | null } | null;
 }
 
 function checkText(c: Check): string {
@@ -111,6 +113,7 @@ export async function explainSecurity(sec: SecurityConfig | undefined, req: Secu
     status: out.allow ? 0 : out.status,
     body: out.allow ? "" : out.body,
     reason: out.reason,
+    authn: out.allow && (out.claims !== null || out.authnSet.length > 0 || out.authnRemove.length > 0) ? { set: out.authnSet, remove: out.authnRemove, claims: out.claims } : null,
   };
 }
 

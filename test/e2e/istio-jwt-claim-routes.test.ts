@@ -7,7 +7,7 @@
 // verified, with its claims and header changes. Tokens carry the claims of
 // Istio's test tokens (tests/common/jwt), signed with a key of this test.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
+import { runCli, startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 import { jwks, makeKey, now, sign } from "../helpers/jwt.ts";
 import { startTrafficBackend, staticService, type TrafficBackend } from "../helpers/traffic-backends.ts";
 
@@ -91,6 +91,8 @@ spec:
 ---
 `;
 
+let configDir = "";
+
 beforeAll(async () => {
   const key = await makeKey("RS256", "k");
   const exp = now() + 3600;
@@ -114,7 +116,7 @@ spec:
 `;
   const common = staticService("app", [app.port]) + "\n" + GATEWAY + routes();
   [gw, plain] = await Promise.all([
-    startGateway({ configDirs: [writeTree({ "config.yaml": common + requestAuthentication })] }),
+    startGateway({ configDirs: [(configDir = writeTree({ "config.yaml": common + requestAuthentication }))] }),
     // "unmatched with no request authentication"
     startGateway({ configDirs: [writeTree({ "config.yaml": common })] }),
   ]);
@@ -154,5 +156,26 @@ describe("jwtClaimRoute", () => {
     const r = await fetch(gw.url(80, "/"), { headers: { host: hostOf(0), authorization: `Bearer ${tokens[NESTED2]}`, "x-jwt-nested-key": "value_to_be_replaced" } });
     const seen = ((await r.json()) as { headers: Record<string, string> }).headers;
     expect([seen["x-jwt-nested-key"], seen["x-jwt-iss"], seen.authorization ?? "(none)"]).toEqual(["valueC", ISS, "(none)"]);
+  });
+});
+
+describe("explain", () => {
+  const explain = async (i: number, token: string, extra: string[] = []) => {
+    const r = await runCli(["explain", "--config", configDir, "--host", hostOf(i), "--path", "/", "--header", `authorization=Bearer ${tokens[token]}`, ...extra]);
+    expect(r.code).toBe(0);
+    return r.stdout.split("after authentication");
+  };
+
+  test("shows the route chosen again after authentication: a claim copied to a header", async () => {
+    const [before, after] = await explain(0, NESTED2, ["--header", "x-jwt-nested-key=value_to_be_replaced"]);
+    expect(before).toContain("result:        404");
+    expect(after).toMatch(/result: +200 forward/);
+  });
+
+  test("shows the route chosen again after authentication: a claim matched", async () => {
+    const i = CASES.findIndex(([name]) => name === "matched with nested claims:200");
+    const [before, after] = await explain(i, NESTED1);
+    expect(before).toContain("(no verified JWT)");
+    expect(after).toMatch(/result: +200 forward/);
   });
 });
