@@ -1,0 +1,71 @@
+// The status istiod writes, where the Gateway API leaves a choice: cases found
+// by running `gateway status` on istiod's conversion testdata
+// (istio/istio pilot/pkg/config/kube/gateway/testdata/*.status.yaml.golden) and
+// written here small. Each row: the objects, then `Kind ns/name` → the
+// conditions (`Type=Status/Reason`) gangway must write.
+import { describe, expect, test } from "bun:test";
+import type { Condition, StatusItem } from "../../src/snapshot/status.ts";
+import { compileYaml } from "./pipeline-helpers.ts";
+
+const CLASS = "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: istio}\nspec: {controllerName: istio.io/gateway-controller}\n";
+const svc = (ns: string, name: string) => `apiVersion: v1\nkind: Service\nmetadata: {name: ${name}, namespace: ${ns}}\nspec: {ports: [{name: http, port: 80}]}\n`;
+const gateway = (name: string, listeners: string, cls = "istio") =>
+  `apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: ${name}, namespace: istio-system}\nspec:\n  gatewayClassName: ${cls}\n  listeners:\n${listeners}`;
+const http = (name: string, hostname = "", allowed = "{namespaces: {from: All}}") =>
+  `  - {name: ${name}, port: 80, protocol: HTTP${hostname ? `, hostname: "${hostname}"` : ""}, allowedRoutes: ${allowed}}\n`;
+const https = (name: string, secret: string) => `  - {name: ${name}, port: 443, protocol: HTTPS, hostname: "${name}.example", tls: {certificateRefs: [{name: ${secret}}]}}\n`;
+const route = (ns: string, name: string, spec: string) => `apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: ${name}, namespace: ${ns}}\nspec:\n${spec}`;
+const parent = (section = "") => `  parentRefs: [{name: gw, namespace: istio-system${section ? `, sectionName: ${section}` : ""}}]\n`;
+
+const conds = (c: Condition[]) => c.map((x) => `${x.type}=${x.status}/${x.reason}`).join(" ");
+
+/** `Kind ns/name` → its conditions (a route: its first parent's; a Gateway: its own, then `listener=` each listener's). */
+function statusOf(docs: string[]): Map<string, string> {
+  const snap = compileYaml(docs.join("---\n"));
+  const out = new Map<string, string>();
+  for (const it of (snap.gatewayStatus ?? []) as StatusItem[]) {
+    const key = `${it.kind} ${it.metadata.namespace}/${it.metadata.name}`;
+    const s = it.status;
+    if (s.listeners !== undefined) out.set(key, [conds(s.conditions ?? []), ...s.listeners.map((l) => `${l.name}: ${conds(l.conditions)}`)].join(" | "));
+    else out.set(key, conds(s.parents?.[0]?.conditions ?? []));
+  }
+  return out;
+}
+
+const OK_ROUTE = "Accepted=True/Accepted ResolvedRefs=True/ResolvedRefs";
+const OK_LISTENER = "Accepted=True/Accepted Conflicted=False/NoConflicts Programmed=True/Programmed ResolvedRefs=True/ResolvedRefs";
+
+describe("GatewayClass", () => {
+  test("a Gateway of class istio is served without a GatewayClass object, as istiod's built-in class", () => {
+    const s = statusOf([gateway("gw", http("http")), route("default", "r", parent() + "  rules: [{backendRefs: [{name: a, port: 80}]}]\n"), svc("default", "a")]);
+    expect(s.get("Gateway istio-system/gw")).toBe(`Accepted=True/Accepted Programmed=True/Programmed | http: ${OK_LISTENER}`);
+    expect(s.get("HTTPRoute default/r")).toBe(OK_ROUTE);
+  });
+
+  test("a GatewayClass object named istio for another controller still wins", () => {
+    const other = "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: istio}\nspec: {controllerName: example.com/other}\n";
+    expect(statusOf([other, gateway("gw", http("http"))]).size).toBe(0);
+  });
+
+  test("another class name without a GatewayClass object is not ours", () => {
+    expect(statusOf([gateway("gw", http("http"), "istio-remote")]).size).toBe(0);
+  });
+});
+
+describe("Gateway Accepted counts the listeners it programs", () => {
+  const cases: [string, string, string][] = [
+    ["no listener programmed (certificate Secret missing): not Accepted", https("a", "missing"), "Accepted=False/ListenersNotValid Programmed=False/Invalid"],
+    ["one of two programmed: Accepted, ListenersNotValid", http("http") + https("a", "missing"), "Accepted=True/ListenersNotValid Programmed=True/Programmed"],
+    ["a listener allowing only kinds it cannot take is still programmed", http("http", "", "{kinds: [{kind: TCPRoute}]}"), "Accepted=True/Accepted Programmed=True/Programmed"],
+  ];
+  test.each(cases)("%s", (_name, listeners, want) => {
+    expect(statusOf([CLASS, gateway("gw", listeners)]).get("Gateway istio-system/gw")!.split(" | ")[0]).toBe(want);
+  });
+
+  test("the listener with no kind it can take: ResolvedRefs InvalidRouteKinds, Programmed, no supportedKinds", () => {
+    const snap = compileYaml([CLASS, gateway("gw", http("http", "", "{kinds: [{kind: TCPRoute}]}"))].join("---\n"));
+    const l = snap.gatewayStatus![0]!.status.listeners![0]!;
+    expect(l.supportedKinds).toEqual([]);
+    expect(conds(l.conditions)).toBe("Accepted=True/Accepted Conflicted=False/NoConflicts Programmed=True/Programmed ResolvedRefs=False/InvalidRouteKinds");
+  });
+});
