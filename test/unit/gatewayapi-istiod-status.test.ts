@@ -69,3 +69,17 @@ describe("Gateway Accepted counts the listeners it programs", () => {
     expect(conds(l.conditions)).toBe("Accepted=True/Accepted Conflicted=False/NoConflicts Programmed=True/Programmed ResolvedRefs=False/InvalidRouteKinds");
   });
 });
+
+describe("a parentRef refused: hostname first, then namespace and kind; the least severe listener speaks", () => {
+  const cases: [string, string, string, string][] = [
+    ["hostname and namespace both refused: NoMatchingListenerHostname", http("same", "*.same.example", "{namespaces: {from: Same}}"), "default", "  hostnames: [other.example]\n"],
+    ["hostname and kind both refused: NoMatchingListenerHostname", http("tcp-only", "*.tcp.example", "{namespaces: {from: All}, kinds: [{kind: TCPRoute}]}"), "default", "  hostnames: [other.example]\n"],
+    ["one listener refuses the namespace, another the hostname: NotAllowedByListeners", http("same", "", "{namespaces: {from: Same}}") + http("all", "*.all.example"), "default", "  hostnames: [a.other.example]\n"],
+    ["the hostname matches, the namespace is refused: NotAllowedByListeners", http("same", "*.same.example", "{namespaces: {from: Same}}"), "default", "  hostnames: [a.same.example]\n"],
+  ];
+  test.each(cases)("%s", (name, listeners, ns, hostnames) => {
+    const want = name.endsWith("NoMatchingListenerHostname") ? "NoMatchingListenerHostname" : "NotAllowedByListeners";
+    const s = statusOf([CLASS, gateway("gw", listeners), svc(ns, "a"), route(ns, "r", parent() + hostnames + "  rules: [{backendRefs: [{name: a, port: 80}]}]\n")]);
+    expect(s.get(`HTTPRoute ${ns}/r`)).toBe(`Accepted=False/${want} ResolvedRefs=True/ResolvedRefs`);
+  });
+});
