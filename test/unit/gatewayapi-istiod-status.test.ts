@@ -83,3 +83,20 @@ describe("a parentRef refused: hostname first, then namespace and kind; the leas
     expect(s.get(`HTTPRoute ${ns}/r`)).toBe(`Accepted=False/${want} ResolvedRefs=True/ResolvedRefs`);
   });
 });
+
+describe("ResolvedRefs names the reference istiod names: the last that fails", () => {
+  const cases: [string, string, string][] = [
+    ["a missing Service, then a kind that is not a Service: InvalidKind", "  rules: [{backendRefs: [{name: gone, port: 80}, {name: a, port: 80}, {name: b, kind: GcsBucket, port: 80}]}]\n", "InvalidKind"],
+    ["a kind that is not a Service, then a missing Service: BackendNotFound", "  rules: [{backendRefs: [{name: b, kind: GcsBucket, port: 80}, {name: gone, port: 80}]}]\n", "BackendNotFound"],
+    ["rule 0 without a grant, rule 1 a missing Service: BackendNotFound", "  rules:\n  - backendRefs: [{name: a, namespace: other, port: 80}]\n  - backendRefs: [{name: gone, port: 80}]\n", "BackendNotFound"],
+    [
+      "a missing mirror and an other-namespace backend: the backend's RefNotPermitted",
+      "  rules: [{filters: [{type: RequestMirror, requestMirror: {backendRef: {name: gone, port: 80}}}], backendRefs: [{name: a, namespace: other, port: 80}]}]\n",
+      "RefNotPermitted",
+    ],
+  ];
+  test.each(cases)("%s", (_name, rules, reason) => {
+    const s = statusOf([CLASS, gateway("gw", http("http")), svc("default", "a"), svc("other", "a"), route("default", "r", parent() + rules)]);
+    expect(s.get("HTTPRoute default/r")).toBe(`Accepted=True/Accepted ResolvedRefs=False/${reason}`);
+  });
+});

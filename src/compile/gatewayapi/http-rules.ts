@@ -23,7 +23,12 @@ export interface RuleAction {
   retries: HTTPRetrySpec | null;
   mirrors: HTTPMirrorPolicySpec[] | null;
   corsPolicy: CorsPolicySpec | null;
-  problems: RefProblem[];
+  /**
+   * The rule's unresolved reference as istiod reports it in ResolvedRefs: the last backendRef that does
+   * not resolve, else the last mirror backend (buildHTTPDestination keeps the last, joinErrors puts the
+   * backend's first), or null.
+   */
+  problem: RefProblem | null;
   /** Filters gangway cannot serve (the rule answers 500): for Accepted False UnsupportedValue. */
   unsupported: string[];
 }
@@ -127,7 +132,8 @@ export function ruleAction(ctx: CompileContext, route: HTTPRouteResource, rule: 
     }
   });
   for (const k of rule.unsupported) ctx.report("Warning", Codes.GatewayApiUnsupported, route, `${k} is not supported yet and is ignored`, `${field}.${k}`);
-  const problems: RefProblem[] = [];
+  let backendProblem = null as RefProblem | null;
+  let mirrorProblem = null as RefProblem | null;
   // RequestMirror → mirrors (in filter order); an unresolved mirror backend is left out and named in ResolvedRefs
   let mirrors: HTTPMirrorPolicySpec[] | null = null;
   rule.filters.forEach((f, i) => {
@@ -135,7 +141,7 @@ export function ruleAction(ctx: CompileContext, route: HTTPRouteResource, rule: 
     const m = f.requestMirror;
     const r = resolveBackend(ctx, route, m.backendRef, `${field}.filters[${i}].requestMirror.backendRef`, services, grants);
     if (r.problem !== null) {
-      problems.push(r.problem);
+      mirrorProblem = r.problem;
       return;
     }
     (mirrors ??= []).push({ destination: r.destination, percentage: m.percent });
@@ -149,7 +155,7 @@ export function ruleAction(ctx: CompileContext, route: HTTPRouteResource, rule: 
   rule.backendRefs.forEach((b, bi) => {
     const bf = `${field}.backendRefs[${bi}]`;
     const r = resolveBackend(ctx, route, b, bf, services, grants);
-    if (r.problem !== null) problems.push(r.problem);
+    if (r.problem !== null) backendProblem = r.problem;
     b.filters.forEach((f, i) => {
       if (f.type !== "RequestHeaderModifier" && f.type !== "ResponseHeaderModifier") {
         unsupported.push(`${f.type} (backendRef)`);
@@ -172,7 +178,7 @@ export function ruleAction(ctx: CompileContext, route: HTTPRouteResource, rule: 
     retries,
     mirrors,
     corsPolicy: cors,
-    problems,
+    problem: backendProblem ?? mirrorProblem,
     unsupported,
   };
 }
