@@ -5,6 +5,7 @@
 // conditions (`Type=Status/Reason`) gangway must write.
 import { describe, expect, test } from "bun:test";
 import type { Condition, StatusItem } from "../../src/snapshot/status.ts";
+import { trace } from "../../src/trace.ts";
 import { compileYaml } from "./pipeline-helpers.ts";
 
 const CLASS = "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: istio}\nspec: {controllerName: istio.io/gateway-controller}\n";
@@ -98,5 +99,32 @@ describe("ResolvedRefs names the reference istiod names: the last that fails", (
   test.each(cases)("%s", (_name, rules, reason) => {
     const s = statusOf([CLASS, gateway("gw", http("http")), svc("default", "a"), svc("other", "a"), route("default", "r", parent() + rules)]);
     expect(s.get("HTTPRoute default/r")).toBe(`Accepted=True/Accepted ResolvedRefs=False/${reason}`);
+  });
+});
+
+describe("backendRef kinds istiod takes besides core Services", () => {
+  const SE = "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: egress, namespace: default}\nspec: {hosts: [google.com], ports: [{number: 80, name: http, protocol: HTTP}], resolution: DNS}\n";
+  const ref = (b: string) => route("default", "r", parent() + `  rules: [{backendRefs: [${b}]}]\n`);
+  const cases: [string, string, string, string | null][] = [
+    ["networking.istio.io Hostname of a ServiceEntry: routed to that host", "{group: networking.istio.io, kind: Hostname, name: google.com, port: 80}", "ResolvedRefs=True/ResolvedRefs", "outbound|80||google.com"],
+    ["Hostname of a Service's FQDN", "{group: networking.istio.io, kind: Hostname, name: a.default.svc.cluster.local, port: 80}", "ResolvedRefs=True/ResolvedRefs", "outbound|80||a.default.svc.cluster.local"],
+    ["Hostname nothing has: BackendNotFound", "{group: networking.istio.io, kind: Hostname, name: nowhere.example, port: 80}", "ResolvedRefs=False/BackendNotFound", null],
+    ["Hostname of another namespace without a grant: RefNotPermitted (istiod checks the grant first)", "{group: networking.istio.io, kind: Hostname, name: google.com, namespace: default2, port: 80}", "ResolvedRefs=False/RefNotPermitted", null],
+    ["multicluster.x-k8s.io ServiceImport: the Service of its name", "{group: multicluster.x-k8s.io, kind: ServiceImport, name: a, port: 80}", "ResolvedRefs=True/ResolvedRefs", "outbound|80||a.default.svc.cluster.local"],
+    ["ServiceImport of another namespace without a grant for ServiceImports: RefNotPermitted", "{group: multicluster.x-k8s.io, kind: ServiceImport, name: a, namespace: other, port: 80}", "ResolvedRefs=False/RefNotPermitted", null],
+  ];
+  test.each(cases)("%s", (_name, b, want, cluster) => {
+    const snap = compileYaml([CLASS, gateway("gw", http("http")), svc("default", "a"), svc("other", "a"), SE, ref(b)].join("---\n"));
+    const r = snap.gatewayStatus!.find((i) => i.kind === "HTTPRoute")!;
+    expect(conds(r.status.parents![0]!.conditions)).toBe(`Accepted=True/Accepted ${want}`);
+    const t = trace(snap, { port: 80, host: "x.example", path: "/" });
+    if (cluster === null) expect(t.status).toBe(500);
+    else expect(t.cluster).toBe(cluster);
+  });
+
+  test("a ReferenceGrant for ServiceImports lets another namespace's ServiceImport resolve", () => {
+    const grant = "apiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\nmetadata: {name: g, namespace: other}\nspec:\n  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: default}]\n  to: [{group: multicluster.x-k8s.io, kind: ServiceImport}]\n";
+    const snap = compileYaml([CLASS, gateway("gw", http("http")), svc("other", "a"), grant, ref("{group: multicluster.x-k8s.io, kind: ServiceImport, name: a, namespace: other, port: 80}")].join("---\n"));
+    expect(trace(snap, { port: 80, host: "x.example", path: "/" }).cluster).toBe("outbound|80||a.other.svc.cluster.local");
   });
 });

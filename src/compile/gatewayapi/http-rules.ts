@@ -5,9 +5,8 @@
 import { Codes } from "../../model/codes.ts";
 import type { HTTPRouteMatchSpec, HTTPRouteResource, HTTPRouteRuleSpec, HeaderModifier, PathModifier, RouteFilter } from "../../model/gatewayapi.ts";
 import type { CorsPolicySpec, HeadersSpec, HTTPMatchRequest, HTTPMirrorPolicySpec, HTTPRetrySpec, HTTPRoute, HTTPRouteDestination, KeyedMatchSpec, StringMatchSpec } from "../../model/istio.ts";
-import type { ServiceResource } from "../../model/kube.ts";
 import type { CompileContext } from "../context.ts";
-import { resolveBackend, type RefProblem } from "./backends.ts";
+import { resolveBackend, type Backends, type RefProblem } from "./backends.ts";
 import type { Grants } from "./grants.ts";
 
 /** What a rule does, settled once for all its matches. */
@@ -122,7 +121,7 @@ function percentages(weights: number[]): number[] {
   return out;
 }
 
-export function ruleAction(ctx: CompileContext, route: HTTPRouteResource, rule: HTTPRouteRuleSpec, ri: number, services: Map<string, ServiceResource>, grants: Grants): RuleAction {
+export function ruleAction(ctx: CompileContext, route: HTTPRouteResource, rule: HTTPRouteRuleSpec, ri: number, backends: Backends, grants: Grants): RuleAction {
   const field = `spec.rules[${ri}]`;
   const unsupported: string[] = [];
   rule.filters.forEach((f, i) => {
@@ -139,7 +138,7 @@ export function ruleAction(ctx: CompileContext, route: HTTPRouteResource, rule: 
   rule.filters.forEach((f, i) => {
     if (f.type !== "RequestMirror" || !f.requestMirror) return;
     const m = f.requestMirror;
-    const r = resolveBackend(ctx, route, m.backendRef, `${field}.filters[${i}].requestMirror.backendRef`, services, grants);
+    const r = resolveBackend(ctx, route, m.backendRef, `${field}.filters[${i}].requestMirror.backendRef`, backends, grants);
     if (r.problem !== null) {
       mirrorProblem = r.problem;
       return;
@@ -154,7 +153,7 @@ export function ruleAction(ctx: CompileContext, route: HTTPRouteResource, rule: 
   const dests: HTTPRouteDestination[] = [];
   rule.backendRefs.forEach((b, bi) => {
     const bf = `${field}.backendRefs[${bi}]`;
-    const r = resolveBackend(ctx, route, b, bf, services, grants);
+    const r = resolveBackend(ctx, route, b, bf, backends, grants);
     if (r.problem !== null) backendProblem = r.problem;
     b.filters.forEach((f, i) => {
       if (f.type !== "RequestHeaderModifier" && f.type !== "ResponseHeaderModifier") {

@@ -11,11 +11,12 @@ import type {
   TCPRouteResource,
   TLSRouteResource,
 } from "../../model/gatewayapi.ts";
-import type { GatewayResource, VirtualServiceResource } from "../../model/istio.ts";
+import type { GatewayResource, ServiceEntryResource, VirtualServiceResource } from "../../model/istio.ts";
 import type { SecretResource, ServiceResource } from "../../model/kube.ts";
 import { compareCreation } from "../../model/meta.ts";
 import type { CompileContext } from "../context.ts";
 import type { AttachContext } from "./attach.ts";
+import { indexBackends } from "./backends.ts";
 import { serveGateways } from "./gateways.ts";
 import { indexGrants, namespaceLabels } from "./grants.ts";
 import { convertHTTPRoutes } from "./httproutes.ts";
@@ -36,6 +37,7 @@ export interface GatewayApiInput {
   Namespace: NamespaceResource[];
   Secret: SecretResource[];
   Service: ServiceResource[];
+  ServiceEntry: ServiceEntryResource[];
 }
 
 export function convertGatewayApi(ctx: CompileContext, k: GatewayApiInput): { gateways: GatewayResource[]; virtualServices: VirtualServiceResource[]; status: StatusItem[] } {
@@ -47,16 +49,16 @@ export function convertGatewayApi(ctx: CompileContext, k: GatewayApiInput): { ga
     known: new Set(k.KubernetesGateway.map((g) => `${g.metadata.namespace}/${g.metadata.name}`)),
     labelsOf: namespaceLabels(k.Namespace),
   };
-  const services = new Map(k.Service.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]));
+  const backends = indexBackends(k.Service, k.ServiceEntry);
   const routeStatus: StatusItem[] = [];
   const grpc = k.GRPCRoute.map((g) => {
     const h = grpcAsHttpRoute(g);
     ctx.origins.set(h, g);
     return h;
   });
-  const virtualServices = convertHTTPRoutes(ctx, ac, [...k.HTTPRoute, ...grpc], services, grants, routeStatus);
+  const virtualServices = convertHTTPRoutes(ctx, ac, [...k.HTTPRoute, ...grpc], backends, grants, routeStatus);
   const l4 = [...k.TLSRoute, ...k.TCPRoute].sort(compareCreation);
-  virtualServices.push(...convertL4Routes(ctx, ac, l4, services, grants, routeStatus));
+  virtualServices.push(...convertL4Routes(ctx, ac, l4, backends, grants, routeStatus));
   const status: StatusItem[] = served.map((g) => ({
     apiVersion: g.gateway.apiVersion,
     kind: "Gateway",
