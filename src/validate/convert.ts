@@ -9,6 +9,14 @@
 //   value may also be null;
 // - `metadata` is Kubernetes' ObjectMeta, as the API server checks it for
 //   custom resources too;
+// - the schemas under `oneOf`/`anyOf`/`allOf`/`not` only constrain values (a
+//   structural schema declares its fields outside them), so their `properties`
+//   never close an object: Gateway `addresses` items are `oneOf` an IPAddress
+//   form `{type, value}` and a form naming only `type`, and `{type: Hostname,
+//   value: ...}` must match the second. Such a `oneOf`, whose branches require
+//   no field, is checked as `anyOf`: the API server first fills the `default`
+//   (trimmed here, `type: IPAddress`), without which both branches match a
+//   value that leaves the field out;
 // - `x-kubernetes-validations` (CEL) are not evaluated: gangway's own semantic
 //   checks stand in for them.
 // Pure: data in, data out.
@@ -37,10 +45,12 @@ function withNull(s: Schema): Schema {
 
 /**
  * One schema node, converted. `refBase` rewrites `#/definitions/X` references
- * (Swagger documents) to the schema id that holds the definitions.
+ * (Swagger documents) to the schema id that holds the definitions. `branch`:
+ * under `oneOf`/`anyOf`/`allOf`/`not`, where `properties` constrain the fields
+ * named and close nothing.
  */
-export function convertNode(v: unknown, refBase: string): unknown {
-  if (Array.isArray(v)) return v.map((x) => convertNode(x, refBase));
+export function convertNode(v: unknown, refBase: string, branch = false): unknown {
+  if (Array.isArray(v)) return v.map((x) => convertNode(x, refBase, branch));
   if (!isSchema(v)) return v;
   const out: Schema = {};
   for (const [k, x] of Object.entries(v)) {
@@ -49,12 +59,16 @@ export function convertNode(v: unknown, refBase: string): unknown {
       out.$ref = x.replace("#/definitions/", `${refBase}#/definitions/`);
     } else if (k === "properties" || k === "patternProperties" || k === "definitions") {
       const props: Schema = {};
-      for (const [name, p] of Object.entries(x as Schema)) props[name] = convertProperty(p, refBase);
+      for (const [name, p] of Object.entries(x as Schema)) props[name] = convertProperty(p, refBase, branch);
       out[k] = props;
-    } else if (k === "items" || k === "additionalProperties" || k === "not") {
-      out[k] = isSchema(x) ? convertProperty(x, refBase) : x;
+    } else if (k === "items" || k === "additionalProperties") {
+      out[k] = isSchema(x) ? convertProperty(x, refBase, branch) : x;
+    } else if (k === "not") {
+      out[k] = isSchema(x) ? convertProperty(x, refBase, true) : x;
     } else if (k === "oneOf" || k === "anyOf" || k === "allOf") {
-      out[k] = (x as unknown[]).map((s) => convertNode(s, refBase));
+      const branches = (x as unknown[]).map((s) => convertNode(s, refBase, true));
+      const requireNothing = k === "oneOf" && (x as unknown[]).every((b) => isSchema(b) && b.required === undefined && b.properties !== undefined);
+      out[requireNothing ? "anyOf" : k] = branches;
     } else out[k] = x;
   }
   const intOrString = v["x-kubernetes-int-or-string"] === true || v.format === "int-or-string";
@@ -64,14 +78,14 @@ export function convertNode(v: unknown, refBase: string): unknown {
     if (out.anyOf === undefined) out.anyOf = INT_OR_STRING;
   }
   const open = v["x-kubernetes-preserve-unknown-fields"] === true;
-  if (out.properties !== undefined && out.additionalProperties === undefined && !open) out.additionalProperties = false;
+  if (out.properties !== undefined && out.additionalProperties === undefined && !open && !branch) out.additionalProperties = false;
   if (open && out.type === "object" && out.properties === undefined) delete out.additionalProperties;
   return out;
 }
 
 /** A value under `properties`/`items`/`additionalProperties`: converted, and null accepted. */
-function convertProperty(v: unknown, refBase: string): unknown {
-  const c = convertNode(v, refBase);
+function convertProperty(v: unknown, refBase: string, branch = false): unknown {
+  const c = convertNode(v, refBase, branch);
   return isSchema(c) && c.$ref === undefined ? withNull(c) : c;
 }
 

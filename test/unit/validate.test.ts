@@ -83,6 +83,15 @@ describe("wrong types and values name what is allowed", () => {
   test("int-or-string and Quantity-like values take both forms", () => {
     expect(problems("apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80, targetPort: 8080}, {name: b, port: 81, targetPort: http}]}")).toEqual([]);
   });
+
+  // istiod's own testdata (pilot/pkg/config/kube/gateway/testdata) writes `{value: istio-ingressgateway, type: Hostname}`
+  test("Gateway addresses: Hostname and NamedAddress values are not IP addresses; an IPAddress must be one", () => {
+    const gw = (addr: string) => problems(`apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: g}\nspec:\n  gatewayClassName: istio\n  addresses: [${addr}]\n  listeners: [{name: http, port: 80, protocol: HTTP}]`);
+    for (const ok of ["{type: Hostname, value: istio-ingressgateway}", "{type: NamedAddress, value: lb-1}", "{type: IPAddress, value: 1.2.3.4}", "{value: 10.0.0.1}", "{type: IPAddress, value: '::1'}"]) {
+      expect([ok, gw(ok)]).toEqual([ok, []]);
+    }
+    expect(gw("{type: IPAddress, value: istio-ingressgateway}").map((p) => p.field)).toEqual(["spec.addresses[0]"]);
+  });
 });
 
 describe("kinds and versions", () => {

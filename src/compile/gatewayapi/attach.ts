@@ -120,18 +120,20 @@ export function attachRoute(ctx: CompileContext, ac: AttachContext, route: Route
       fail("NoMatchingParent", "no listener it names is accepted");
       return;
     }
-    const allowed = ready.filter((l) => l.kinds.includes(route.kind) && namespaceAllowed(ac, l, ns));
-    if (allowed.length === 0) {
-      fail("NotAllowedByListeners", `listeners do not allow ${route.kind}s from namespace ${ns}`);
-      return;
-    }
+    // each listener as istiod judges it (referenceAllowed): hostname first, then namespace, then route kind;
+    // the parent reports the least severe: a listener that only refuses the namespace or kind wins over a hostname mismatch
     const attachments: Attachment[] = [];
-    for (const l of allowed) {
+    let notAllowed = "";
+    for (const l of ready) {
       const hosts = supportsHostnames ? listenerHosts(g, l, route.spec.hostnames) : ["*"];
-      if (hosts.length > 0) attachments.push({ listener: l, hosts });
+      if (hosts.length === 0) continue;
+      if (!namespaceAllowed(ac, l, ns)) notAllowed ||= `listener ${l.spec.name} does not allow routes from namespace ${ns}`;
+      else if (!l.kinds.includes(route.kind)) notAllowed ||= `listener ${l.spec.name} does not allow ${route.kind}s`;
+      else attachments.push({ listener: l, hosts });
     }
     if (attachments.length === 0) {
-      fail("NoMatchingListenerHostname", `no hostname of ${route.spec.hostnames.join(", ")} matches a listener's hostname`);
+      if (notAllowed !== "") fail("NotAllowedByListeners", notAllowed);
+      else fail("NoMatchingListenerHostname", `no hostname of ${route.spec.hostnames.join(", ")} matches a listener's hostname`);
       return;
     }
     for (const a of attachments) a.listener.attached.add(routeKey);

@@ -1,11 +1,15 @@
 // backendRefs → Istio destinations (`name.ns.svc.cluster.local:port`), or a
 // ResolvedRefs problem (InvalidKind, RefNotPermitted, BackendNotFound,
 // UnsupportedProtocol); a route's share for an unresolved ref answers 500.
+// Besides core Services, the kinds istiod takes: `multicluster.x-k8s.io`
+// ServiceImport (as the Service of its name, istiod without MCS hosts) and
+// Istio's `networking.istio.io` Hostname (a ServiceEntry host or a Service's
+// FQDN, the destination host as written).
 import { Codes } from "../../model/codes.ts";
 import type { BackendRef } from "../../model/gatewayapi.ts";
 import { GATEWAY_GROUP } from "../../model/gatewayapi.ts";
 import type { Resource } from "../../model/index.ts";
-import type { Destination } from "../../model/istio.ts";
+import type { Destination, ServiceEntryResource } from "../../model/istio.ts";
 import type { ServiceResource } from "../../model/kube.ts";
 import { CLUSTER_DOMAIN } from "../../resolve/hosts.ts";
 import type { CompileContext } from "../context.ts";
@@ -24,6 +28,29 @@ export interface ResolvedBackend {
   problem: RefProblem | null;
 }
 
+/** What backendRefs may name. */
+export interface Backends {
+  /** `ns/name` → Service. */
+  services: Map<string, ServiceResource>;
+  /** Hostname → its port numbers: ServiceEntry hosts and Service FQDNs (Istio's Hostname backendRefs). */
+  hosts: Map<string, Set<number>>;
+}
+
+export const MCS_GROUP = "multicluster.x-k8s.io";
+export const ISTIO_NETWORKING_GROUP = "networking.istio.io";
+
+export function indexBackends(services: ServiceResource[], entries: ServiceEntryResource[]): Backends {
+  const hosts = new Map<string, Set<number>>();
+  const add = (h: string, ports: number[]) => {
+    const set = hosts.get(h) ?? new Set<number>();
+    for (const p of ports) set.add(p);
+    hosts.set(h, set);
+  };
+  for (const s of services) add(`${s.metadata.name}.${s.metadata.namespace}.svc.${CLUSTER_DOMAIN}`, s.spec.ports.map((p) => p.port));
+  for (const e of entries) for (const h of e.spec.hosts) add(h, e.spec.ports.map((p) => p.number));
+  return { services: new Map(services.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s])), hosts };
+}
+
 /** Backend appProtocols not served (kubernetes.io/h2c is: HTTP/2 prior knowledge, upstream-h2.ts). */
 const UNSUPPORTED_APP_PROTOCOLS = new Set<string>();
 
@@ -32,7 +59,7 @@ export function resolveBackend(
   route: Resource,
   b: BackendRef,
   field: string,
-  services: Map<string, ServiceResource>,
+  backends: Backends,
   grants: Grants,
 ): ResolvedBackend {
   const invalid = (reason: string, message: string): ResolvedBackend => {
@@ -40,12 +67,23 @@ export function resolveBackend(
     return { destination: { host: INVALID_BACKEND_HOST, subset: "", port: 0 }, problem: { reason, message } };
   };
   const ns = b.namespace;
-  if (b.group !== "" || b.kind !== "Service") return invalid("InvalidKind", `backendRef ${b.group || "core"}/${b.kind} ${b.name} is not a Service`);
+  const service = b.group === "" && b.kind === "Service";
+  const serviceImport = b.group === MCS_GROUP && b.kind === "ServiceImport";
+  const hostname = b.group === ISTIO_NETWORKING_GROUP && b.kind === "Hostname";
+  if (!service && !serviceImport && !hostname) return invalid("InvalidKind", `backendRef ${b.group || "core"}/${b.kind} ${b.name} is not a Service`);
   const from = route.metadata.namespace;
-  if (ns !== from && !grants.allows(GATEWAY_GROUP, route.kind, from, "", "Service", ns, b.name)) {
-    return invalid("RefNotPermitted", `Service ${ns}/${b.name}: no ReferenceGrant in ${ns} allows ${route.kind}s of ${from}`);
+  if (ns !== from && !grants.allows(GATEWAY_GROUP, route.kind, from, b.group, b.kind, ns, b.name)) {
+    return invalid("RefNotPermitted", `${b.kind} ${ns}/${b.name}: no ReferenceGrant in ${ns} allows ${route.kind}s of ${from}`);
   }
-  const svc = services.get(`${ns}/${b.name}`);
+  if (hostname) {
+    // istiod: a Hostname names no namespace (InvalidDestination)
+    if (ns !== from) return invalid("InvalidDestination", `Hostname ${b.name}: namespace may not be set`);
+    const ports = backends.hosts.get(b.name);
+    if (ports === undefined) return invalid("BackendNotFound", `no ServiceEntry or Service has the hostname ${b.name}`);
+    if (b.port === 0 || !ports.has(b.port)) return invalid("BackendNotFound", `hostname ${b.name} has no port ${b.port}`);
+    return { destination: { host: b.name, subset: "", port: b.port }, problem: null };
+  }
+  const svc = backends.services.get(`${ns}/${b.name}`);
   if (svc === undefined) return invalid("BackendNotFound", `Service ${ns}/${b.name} not found`);
   if (b.port === 0) return invalid("BackendNotFound", `backendRef to Service ${ns}/${b.name} has no port`);
   const sp = svc.spec.ports.find((p) => p.port === b.port);

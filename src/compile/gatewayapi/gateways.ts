@@ -179,7 +179,8 @@ function listenerState(ctx: CompileContext, g: KubernetesGatewayResource, l: Gat
   }
   if (problem !== "") ctx.report("Error", Codes.ListenerInvalid, g, `listener ${l.name}: ${problem}: not served`, `${field}.protocol`);
   const accepted = problem === "" && noCa === "";
-  const ready = accepted && resolved.status === "True" || (accepted && resolved.reason === "InvalidRouteKinds" && kinds.length > 0);
+  // route kinds it cannot take leave a listener programmed (istiod's buildListener): it serves what it supports, nothing (404) when that is none
+  const ready = accepted && (resolved.status === "True" || resolved.reason === "InvalidRouteKinds");
   conditions.push(bad !== null ? cond("Accepted", false, bad.reason, bad.message) : noCa !== "" ? cond("Accepted", false, "NoValidCACertificate", noCa) : cond("Accepted", true, "Accepted"));
   conditions.push(cond("Conflicted", false, "NoConflicts"));
   conditions.push(ready ? cond("Programmed", true, "Programmed") : cond("Programmed", false, "Invalid", problem || resolved.message));
@@ -218,6 +219,19 @@ function parametersProblem(g: KubernetesGatewayResource): string | null {
   return `unsupported parametersRef group/kind ${p.group}/${p.kind}, only ConfigMap is supported`;
 }
 
+/** The GatewayClass istiod takes as existing when none is written (features.GatewayAPIDefaultGatewayClass). */
+export const BUILTIN_CLASS = "istio";
+
+function builtinClass(): GatewayClassResource {
+  return {
+    kind: "GatewayClass",
+    apiVersion: "gateway.networking.k8s.io/v1",
+    metadata: { name: BUILTIN_CLASS, namespace: "", labels: {}, annotations: {}, creationTimestamp: "" },
+    spec: { controllerName: CONTROLLER_NAME },
+    source: { file: "", doc: 0, path: "", digest: "" },
+  };
+}
+
 /** The Gateways this instance serves, their listeners' derived Istio Gateways, and their status. */
 export function serveGateways(
   ctx: CompileContext,
@@ -228,6 +242,8 @@ export function serveGateways(
   grants: Grants,
 ): { served: ServedGateway[]; derived: GatewayResource[] } {
   const byClass = new Map(classes.map((c) => [c.metadata.name, c]));
+  // istiod's built-in class: `istio` is its own even when no GatewayClass object names it
+  if (!byClass.has(BUILTIN_CLASS)) byClass.set(BUILTIN_CLASS, builtinClass());
   const look: FrontendLookup = {
     secrets: new Map(secretList.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s])),
     configMaps: new Map(configMapList.map((c) => [`${c.metadata.namespace}/${c.metadata.name}`, c])),
@@ -251,8 +267,9 @@ export function serveGateways(
     const listeners = g.spec.listeners.map((l, i) => listenerState(ctx, g, l, i, look));
     markConflicts(ctx, g, listeners);
     for (const l of listeners) if (l.ready) derived.push(l.derived);
-    const programmed = listeners.some((l) => l.ready);
-    const allValid = listeners.every((l) => l.status.conditions.every((c) => (c.type === "Conflicted" ? c.status === "False" : c.status === "True")));
+    // istiod counts the listeners it programs: all → Accepted; some → Accepted with ListenersNotValid; none → not Accepted
+    const valid = listeners.filter((l) => l.ready).length;
+    const programmed = valid > 0;
     const params = parametersProblem(g);
     if (params !== null) ctx.report("Warning", Codes.GatewayApiUnsupported, g, `${params}: Accepted False (InvalidParameters); its listeners are still served`, "spec.infrastructure.parametersRef");
     served.push({
@@ -261,9 +278,9 @@ export function serveGateways(
       conditions: [
         params !== null
           ? cond("Accepted", false, "InvalidParameters", params)
-          : allValid
+          : valid === listeners.length
           ? cond("Accepted", true, "Accepted")
-          : cond("Accepted", listeners.some((l) => l.accepted), "ListenersNotValid", listeners.some((l) => l.accepted) ? "some listeners are not valid" : "no listener is valid"),
+          : cond("Accepted", programmed, "ListenersNotValid", programmed ? "some listeners are not valid" : "no listener is valid"),
         programmed ? cond("Programmed", true, "Programmed") : cond("Programmed", false, "Invalid", "no listener is programmed"),
         ...[insecureFrontendCondition(g)].filter((c): c is Condition => c !== null),
       ],

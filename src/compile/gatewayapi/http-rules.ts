@@ -5,9 +5,8 @@
 import { Codes } from "../../model/codes.ts";
 import type { HTTPRouteMatchSpec, HTTPRouteResource, HTTPRouteRuleSpec, HeaderModifier, PathModifier, RouteFilter } from "../../model/gatewayapi.ts";
 import type { CorsPolicySpec, HeadersSpec, HTTPMatchRequest, HTTPMirrorPolicySpec, HTTPRetrySpec, HTTPRoute, HTTPRouteDestination, KeyedMatchSpec, StringMatchSpec } from "../../model/istio.ts";
-import type { ServiceResource } from "../../model/kube.ts";
 import type { CompileContext } from "../context.ts";
-import { resolveBackend, type RefProblem } from "./backends.ts";
+import { resolveBackend, type Backends, type RefProblem } from "./backends.ts";
 import type { Grants } from "./grants.ts";
 
 /** What a rule does, settled once for all its matches. */
@@ -23,7 +22,12 @@ export interface RuleAction {
   retries: HTTPRetrySpec | null;
   mirrors: HTTPMirrorPolicySpec[] | null;
   corsPolicy: CorsPolicySpec | null;
-  problems: RefProblem[];
+  /**
+   * The rule's unresolved reference as istiod reports it in ResolvedRefs: the last backendRef that does
+   * not resolve, else the last mirror backend (buildHTTPDestination keeps the last, joinErrors puts the
+   * backend's first), or null.
+   */
+  problem: RefProblem | null;
   /** Filters gangway cannot serve (the rule answers 500): for Accepted False UnsupportedValue. */
   unsupported: string[];
 }
@@ -117,7 +121,7 @@ function percentages(weights: number[]): number[] {
   return out;
 }
 
-export function ruleAction(ctx: CompileContext, route: HTTPRouteResource, rule: HTTPRouteRuleSpec, ri: number, services: Map<string, ServiceResource>, grants: Grants): RuleAction {
+export function ruleAction(ctx: CompileContext, route: HTTPRouteResource, rule: HTTPRouteRuleSpec, ri: number, backends: Backends, grants: Grants): RuleAction {
   const field = `spec.rules[${ri}]`;
   const unsupported: string[] = [];
   rule.filters.forEach((f, i) => {
@@ -127,15 +131,16 @@ export function ruleAction(ctx: CompileContext, route: HTTPRouteResource, rule: 
     }
   });
   for (const k of rule.unsupported) ctx.report("Warning", Codes.GatewayApiUnsupported, route, `${k} is not supported yet and is ignored`, `${field}.${k}`);
-  const problems: RefProblem[] = [];
+  let backendProblem = null as RefProblem | null;
+  let mirrorProblem = null as RefProblem | null;
   // RequestMirror → mirrors (in filter order); an unresolved mirror backend is left out and named in ResolvedRefs
   let mirrors: HTTPMirrorPolicySpec[] | null = null;
   rule.filters.forEach((f, i) => {
     if (f.type !== "RequestMirror" || !f.requestMirror) return;
     const m = f.requestMirror;
-    const r = resolveBackend(ctx, route, m.backendRef, `${field}.filters[${i}].requestMirror.backendRef`, services, grants);
+    const r = resolveBackend(ctx, route, m.backendRef, `${field}.filters[${i}].requestMirror.backendRef`, backends, grants);
     if (r.problem !== null) {
-      problems.push(r.problem);
+      mirrorProblem = r.problem;
       return;
     }
     (mirrors ??= []).push({ destination: r.destination, percentage: m.percent });
@@ -148,8 +153,8 @@ export function ruleAction(ctx: CompileContext, route: HTTPRouteResource, rule: 
   const dests: HTTPRouteDestination[] = [];
   rule.backendRefs.forEach((b, bi) => {
     const bf = `${field}.backendRefs[${bi}]`;
-    const r = resolveBackend(ctx, route, b, bf, services, grants);
-    if (r.problem !== null) problems.push(r.problem);
+    const r = resolveBackend(ctx, route, b, bf, backends, grants);
+    if (r.problem !== null) backendProblem = r.problem;
     b.filters.forEach((f, i) => {
       if (f.type !== "RequestHeaderModifier" && f.type !== "ResponseHeaderModifier") {
         unsupported.push(`${f.type} (backendRef)`);
@@ -172,7 +177,7 @@ export function ruleAction(ctx: CompileContext, route: HTTPRouteResource, rule: 
     retries,
     mirrors,
     corsPolicy: cors,
-    problems,
+    problem: backendProblem ?? mirrorProblem,
     unsupported,
   };
 }

@@ -7,10 +7,10 @@
 // finding names the HTTPRoute), named so they sort in this order.
 import type { HTTPRouteMatchSpec, HTTPRouteResource } from "../../model/gatewayapi.ts";
 import type { HTTPRoute, VirtualServiceResource } from "../../model/istio.ts";
-import type { ServiceResource } from "../../model/kube.ts";
 import type { CompileContext } from "../context.ts";
 import { ROUTE_SEMANTICS_ANNOTATION } from "../virtualhosts.ts";
 import { attachRoute, detach, servedAttachments, type AttachContext } from "./attach.ts";
+import type { Backends, RefProblem } from "./backends.ts";
 import type { Grants } from "./grants.ts";
 import { matchEntries, ruleAction, type RuleAction } from "./http-rules.ts";
 import { cond, type StatusItem } from "./status.ts";
@@ -59,7 +59,7 @@ export function convertHTTPRoutes(
   ctx: CompileContext,
   ac: AttachContext,
   routes: HTTPRouteResource[],
-  services: Map<string, ServiceResource>,
+  backends: Backends,
   grants: Grants,
   status: StatusItem[],
 ): VirtualServiceResource[] {
@@ -68,12 +68,12 @@ export function convertHTTPRoutes(
   [...routes].sort(compareRoutes).forEach((route, order) => {
     const parents = attachRoute(ctx, ac, route, true);
     if (parents.length === 0) return;
-    const actions = route.spec.rules.map((rule, ri) => ruleAction(ctx, route, rule, ri, services, grants));
-    const problems = actions.flatMap((a) => a.problems);
+    const actions = route.spec.rules.map((rule, ri) => ruleAction(ctx, route, rule, ri, backends, grants));
+    // the last rule's problem, as istiod's conversion keeps the last error of the route's rules
+    const problem = actions.reduce<RefProblem | null>((p, a) => a.problem ?? p, null);
     const unsupported = [...new Set(actions.flatMap((a) => a.unsupported))];
     for (const p of parents) {
-      const first = problems[0];
-      p.status.conditions.push(first === undefined ? cond("ResolvedRefs", true, "ResolvedRefs") : cond("ResolvedRefs", false, first.reason, first.message));
+      p.status.conditions.push(problem === null ? cond("ResolvedRefs", true, "ResolvedRefs") : cond("ResolvedRefs", false, problem.reason, problem.message));
       if (p.status.conditions[0]!.status === "True" && unsupported.length > 0) {
         const message = `not supported yet: ${unsupported.join(", ")} (the rules using them answer 500)`;
         if (actions.every((a) => a.unsupported.length > 0)) {

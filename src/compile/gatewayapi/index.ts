@@ -18,6 +18,7 @@ import type { ConfigMapResource, SecretResource, ServiceResource } from "../../m
 import { compareCreation } from "../../model/meta.ts";
 import type { CompileContext } from "../context.ts";
 import type { AttachContext } from "./attach.ts";
+import { indexBackends } from "./backends.ts";
 import { convertBackendTlsPolicies, gatewayClientCertificates, type BackendTlsIndex } from "./backendtls.ts";
 import { serveGateways } from "./gateways.ts";
 import { indexGrants, namespaceLabels } from "./grants.ts";
@@ -67,16 +68,16 @@ export function convertGatewayApi(
     known: new Set(k.KubernetesGateway.map((g) => `${g.metadata.namespace}/${g.metadata.name}`)),
     labelsOf: namespaceLabels(k.Namespace),
   };
-  const services = new Map(k.Service.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]));
+  const backends = indexBackends(k.Service, k.ServiceEntry);
   const routeStatus: StatusItem[] = [];
   const grpc = k.GRPCRoute.map((g) => {
     const h = grpcAsHttpRoute(g);
     ctx.origins.set(h, g);
     return h;
   });
-  const virtualServices = convertHTTPRoutes(ctx, ac, [...k.HTTPRoute, ...grpc], services, grants, routeStatus);
+  const virtualServices = convertHTTPRoutes(ctx, ac, [...k.HTTPRoute, ...grpc], backends, grants, routeStatus);
   const l4 = [...k.TLSRoute, ...k.TCPRoute].sort(compareCreation);
-  virtualServices.push(...convertL4Routes(ctx, ac, l4, services, grants, routeStatus));
+  virtualServices.push(...convertL4Routes(ctx, ac, l4, backends, grants, routeStatus));
   const status: StatusItem[] = served.map((g) => ({
     apiVersion: g.gateway.apiVersion,
     kind: "Gateway",

@@ -6,11 +6,10 @@
 import { Codes } from "../../model/codes.ts";
 import type { TCPRouteResource, TLSRouteResource } from "../../model/gatewayapi.ts";
 import type { RouteDestination, VirtualServiceResource } from "../../model/istio.ts";
-import type { ServiceResource } from "../../model/kube.ts";
 import type { CompileContext } from "../context.ts";
 import { ROUTE_SEMANTICS_ANNOTATION } from "../virtualhosts.ts";
 import { attachRoute, servedAttachments, type AttachContext } from "./attach.ts";
-import { INVALID_BACKEND_HOST, resolveBackend } from "./backends.ts";
+import { INVALID_BACKEND_HOST, resolveBackend, type Backends } from "./backends.ts";
 import { terminatesTls } from "./gateways.ts";
 import type { Grants } from "./grants.ts";
 import { cond, type StatusItem } from "./status.ts";
@@ -19,7 +18,7 @@ export function convertL4Routes(
   ctx: CompileContext,
   ac: AttachContext,
   routes: (TLSRouteResource | TCPRouteResource)[],
-  services: Map<string, ServiceResource>,
+  backends: Backends,
   grants: Grants,
   status: StatusItem[],
 ): VirtualServiceResource[] {
@@ -30,18 +29,18 @@ export function convertL4Routes(
     const tls = route.kind === "TLSRoute";
     const parents = attachRoute(ctx, ac, route, tls);
     if (parents.length === 0) return;
-    const problems: { reason: string; message: string }[] = [];
+    // the last backendRef that does not resolve, as istiod's buildTCPDestination reports it
+    let problem = null as { reason: string; message: string } | null;
     // the first rule routes (an L4 route has one rule); unresolved refs are dropped: no bytes to answer 500 with
     const dests: RouteDestination[] = [];
     (route.spec.rules[0]?.backendRefs ?? []).forEach((b, bi) => {
-      const r = resolveBackend(ctx, route, b, `spec.rules[0].backendRefs[${bi}]`, services, grants);
-      if (r.problem !== null) problems.push(r.problem);
+      const r = resolveBackend(ctx, route, b, `spec.rules[0].backendRefs[${bi}]`, backends, grants);
+      if (r.problem !== null) problem = r.problem;
       if (r.destination.host !== INVALID_BACKEND_HOST && b.weight > 0) dests.push({ destination: r.destination, weight: b.weight });
     });
     if (dests.length === 1) dests[0]!.weight = 100;
     for (const p of parents) {
-      const first = problems[0];
-      p.status.conditions.push(first === undefined ? cond("ResolvedRefs", true, "ResolvedRefs") : cond("ResolvedRefs", false, first.reason, first.message));
+      p.status.conditions.push(problem === null ? cond("ResolvedRefs", true, "ResolvedRefs") : cond("ResolvedRefs", false, problem.reason, problem.message));
       if (dests.length === 0) continue;
       for (const at of servedAttachments(p.attachments)) {
         const sni = tls && !terminatesTls(at.listener.spec);
