@@ -101,7 +101,7 @@ const gwCrds = readdirSync(gwDir)
   .filter((f) => f.endsWith(".yaml"))
   .sort()
   .flatMap((f) => yamlDocs(join(gwDir, f)));
-const GW_KINDS = new Set(["GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "ReferenceGrant", "TLSRoute", "TCPRoute"]);
+const GW_KINDS = new Set(["GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "ReferenceGrant", "TLSRoute", "TCPRoute", "ListenerSet"]);
 const gw = crdSchemas(gwCrds, GW_KINDS);
 write("gateway-api.json", {
   source: "kubernetes-sigs/gateway-api v1.6.1 (8bb74df00e56ec8f944d48c25e6c1c9c2f6848e3) config/crd/experimental/gateway.networking.k8s.io_*.yaml",

@@ -67,6 +67,7 @@ function groupByKind(resources: Resource[], findings: Finding[]): ByKind {
     TLSRoute: [],
     TCPRoute: [],
     ReferenceGrant: [],
+    ListenerSet: [],
     Namespace: [],
     RequestAuthentication: [],
     AuthorizationPolicy: [],

@@ -1,10 +1,11 @@
 // Gateway API kinds (gateway.networking.k8s.io): GatewayClass, Gateway,
 // HTTPRoute, GRPCRoute, ReferenceGrant (v1, v1beta1), TLSRoute, TCPRoute
-// (v1alpha2, v1alpha3), and core v1 Namespace for namespace labels. Only the
+// (v1alpha2, v1alpha3), ListenerSet (v1), and core v1 Namespace for namespace labels. Only the
 // shape is checked here (types, enums, regexes); what the objects mean together
 // (attachment, references, hostnames) is status, settled by compile.
 import { Codes } from "../model/codes.ts";
 import type {
+  AllowedListeners,
   BackendRef,
   GatewayListener,
   GRPCMethodMatch,
@@ -16,6 +17,7 @@ import type {
   HTTPRouteRuleSpec,
   L4RouteSpec,
   LabelSelector,
+  ListenerSetSpec,
   CORSFilter,
   ParentReference,
   PathModifier,
@@ -43,6 +45,7 @@ export const GATEWAY_API_KINDS: Record<string, RegExp> = {
   ReferenceGrant: GATEWAY_API,
   TLSRoute: GATEWAY_API_ALPHA,
   TCPRoute: GATEWAY_API_ALPHA,
+  ListenerSet: /^gateway\.networking\.k8s\.io\/v1$/,
   Namespace: /^v1$/,
 };
 
@@ -293,43 +296,69 @@ function selector(r: Reader, o: Obj | null, path: string): LabelSelector | null 
   };
 }
 
+/** One listener of a Gateway or a ListenerSet (the same fields). */
+function gatewayListener(r: Reader, l: Obj, p: string): GatewayListener {
+  const t = obj(r, l, "tls", p);
+  const tp = join(p, "tls");
+  const ar = obj(r, l, "allowedRoutes", p);
+  const ap = join(p, "allowedRoutes");
+  const nso = ar === null ? null : obj(r, ar, "namespaces", ap);
+  const np = join(ap, "namespaces");
+  return {
+    name: str(r, l, "name", p, true),
+    hostname: str(r, l, "hostname", p).toLowerCase(),
+    port: port(r, l, "port", p, true),
+    protocol: str(r, l, "protocol", p, true),
+    tls:
+      t === null
+        ? null
+        : {
+            mode: oneOf(r, t, "mode", tp, ["Terminate", "Passthrough"] as const, "Terminate"),
+            certificateRefs: objList(r, t, "certificateRefs", tp, (c, cp) => ({
+              group: str(r, c, "group", cp),
+              kind: str(r, c, "kind", cp) || "Secret",
+              name: str(r, c, "name", cp, true),
+              namespace: str(r, c, "namespace", cp),
+            })),
+          },
+    allowedRoutes: {
+      from: nso === null ? "Same" : oneOf(r, nso, "from", np, ["Same", "All", "Selector"] as const, "Same"),
+      selector: nso === null ? null : selector(r, obj(r, nso, "selector", np), join(np, "selector")),
+      kinds: ar === null ? [] : objList(r, ar, "kinds", ap, (k, kp) => ({ group: k.group === undefined ? GATEWAY_GROUP : str(r, k, "group", kp), kind: str(r, k, "kind", kp, true) })),
+    },
+  };
+}
+
+/** `allowedListeners.namespaces`; null when not written (no ListenerSet may attach). */
+function allowedListeners(r: Reader, spec: Obj): AllowedListeners | null {
+  const al = obj(r, spec, "allowedListeners", "spec");
+  const nso = al === null ? null : obj(r, al, "namespaces", "spec.allowedListeners");
+  if (nso === null) return null;
+  const np = "spec.allowedListeners.namespaces";
+  return { from: oneOf(r, nso, "from", np, ["Same", "All", "Selector", "None"] as const, "None"), selector: selector(r, obj(r, nso, "selector", np), join(np, "selector")) };
+}
+
 export function decodeKubernetesGateway(r: Reader, spec: Obj) {
-  const listeners = objList(r, spec, "listeners", "spec", (l, p): GatewayListener => {
-    const t = obj(r, l, "tls", p);
-    const tp = join(p, "tls");
-    const ar = obj(r, l, "allowedRoutes", p);
-    const ap = join(p, "allowedRoutes");
-    const nso = ar === null ? null : obj(r, ar, "namespaces", ap);
-    const np = join(ap, "namespaces");
-    return {
-      name: str(r, l, "name", p, true),
-      hostname: str(r, l, "hostname", p).toLowerCase(),
-      port: port(r, l, "port", p, true),
-      protocol: str(r, l, "protocol", p, true),
-      tls:
-        t === null
-          ? null
-          : {
-              mode: oneOf(r, t, "mode", tp, ["Terminate", "Passthrough"] as const, "Terminate"),
-              certificateRefs: objList(r, t, "certificateRefs", tp, (c, cp) => ({
-                group: str(r, c, "group", cp),
-                kind: str(r, c, "kind", cp) || "Secret",
-                name: str(r, c, "name", cp, true),
-                namespace: str(r, c, "namespace", cp),
-              })),
-            },
-      allowedRoutes: {
-        from: nso === null ? "Same" : oneOf(r, nso, "from", np, ["Same", "All", "Selector"] as const, "Same"),
-        selector: nso === null ? null : selector(r, obj(r, nso, "selector", np), join(np, "selector")),
-        kinds: ar === null ? [] : objList(r, ar, "kinds", ap, (k, kp) => ({ group: k.group === undefined ? GATEWAY_GROUP : str(r, k, "group", kp), kind: str(r, k, "kind", kp, true) })),
-      },
-    };
-  }, true);
+  const listeners = objList(r, spec, "listeners", "spec", (l, p) => gatewayListener(r, l, p), true);
   const infra = obj(r, spec, "infrastructure", "spec");
   const pr = infra === null ? null : obj(r, infra, "parametersRef", "spec.infrastructure");
   const pp = "spec.infrastructure.parametersRef";
   const parametersRef = pr === null ? null : { group: str(r, pr, "group", pp), kind: str(r, pr, "kind", pp, true), name: str(r, pr, "name", pp, true) };
-  return { gatewayClassName: str(r, spec, "gatewayClassName", "spec", true), listeners, parametersRef };
+  return { gatewayClassName: str(r, spec, "gatewayClassName", "spec", true), listeners, parametersRef, allowedListeners: allowedListeners(r, spec) };
+}
+
+export function decodeListenerSet(r: Reader, spec: Obj, ns: string): ListenerSetSpec {
+  const pr = obj(r, spec, "parentRef", "spec", true) ?? {};
+  const pp = "spec.parentRef";
+  return {
+    parentRef: {
+      group: pr.group === undefined ? GATEWAY_GROUP : str(r, pr, "group", pp),
+      kind: str(r, pr, "kind", pp) || "Gateway",
+      namespace: str(r, pr, "namespace", pp) || ns,
+      name: str(r, pr, "name", pp, true),
+    },
+    listeners: objList(r, spec, "listeners", "spec", (l, p) => gatewayListener(r, l, p), true),
+  };
 }
 
 export function decodeGatewayClass(r: Reader, spec: Obj) {
@@ -359,6 +388,8 @@ export function decodeGatewayApiSpec(r: Reader, kind: string, spec: Obj, ns: str
       return decodeL4Route(r, spec, ns);
     case "ReferenceGrant":
       return decodeReferenceGrant(r, spec);
+    case "ListenerSet":
+      return decodeListenerSet(r, spec, ns);
     case "Namespace":
       return {};
   }
