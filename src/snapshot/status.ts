@@ -25,5 +25,6 @@ export interface StatusItem {
   apiVersion: string;
   kind: string;
   metadata: { namespace: string; name: string };
-  status: { conditions?: Condition[]; listeners?: ListenerStatus[]; parents?: RouteParentStatus[] };
+  /** `attachedListenerSets`: a Gateway's ListenerSets with a programmed listener, when there are any. */
+  status: { conditions?: Condition[]; listeners?: ListenerStatus[]; parents?: RouteParentStatus[]; attachedListenerSets?: number };
 }

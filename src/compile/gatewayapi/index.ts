@@ -6,6 +6,7 @@ import type {
   GRPCRouteResource,
   HTTPRouteResource,
   KubernetesGatewayResource,
+  ListenerSetResource,
   NamespaceResource,
   ReferenceGrantResource,
   TCPRouteResource,
@@ -21,6 +22,7 @@ import { indexGrants, namespaceLabels } from "./grants.ts";
 import { convertHTTPRoutes } from "./httproutes.ts";
 import { convertL4Routes } from "./l4routes.ts";
 import { grpcAsHttpRoute } from "./grpcroutes.ts";
+import { listenerSetStatus, serveListenerSets } from "./listenersets.ts";
 import type { StatusItem } from "./status.ts";
 
 export type { StatusItem } from "./status.ts";
@@ -36,16 +38,22 @@ export interface GatewayApiInput {
   Namespace: NamespaceResource[];
   Secret: SecretResource[];
   Service: ServiceResource[];
+  ListenerSet?: ListenerSetResource[];
 }
 
 export function convertGatewayApi(ctx: CompileContext, k: GatewayApiInput): { gateways: GatewayResource[]; virtualServices: VirtualServiceResource[]; status: StatusItem[] } {
   if (k.KubernetesGateway.length === 0) return { gateways: [], virtualServices: [], status: [] };
   const grants = indexGrants(k.ReferenceGrant);
   const { served, derived } = serveGateways(ctx, k.GatewayClass, k.KubernetesGateway, k.Secret, grants);
+  const known = new Set(k.KubernetesGateway.map((g) => `${g.metadata.namespace}/${g.metadata.name}`));
+  const labelsOf = namespaceLabels(k.Namespace);
+  const sets = serveListenerSets(ctx, k.ListenerSet ?? [], served, known, labelsOf, k.Secret, grants, derived);
   const ac: AttachContext = {
     served: new Map(served.map((g) => [`${g.gateway.metadata.namespace}/${g.gateway.metadata.name}`, g])),
-    known: new Set(k.KubernetesGateway.map((g) => `${g.metadata.namespace}/${g.metadata.name}`)),
-    labelsOf: namespaceLabels(k.Namespace),
+    known,
+    labelsOf,
+    listenerSets: new Map(sets.filter((s) => s.allowed).map((s) => [`${s.listenerSet.metadata.namespace}/${s.listenerSet.metadata.name}`, s])),
+    knownSets: new Set((k.ListenerSet ?? []).map((s) => `${s.metadata.namespace}/${s.metadata.name}`)),
   };
   const services = new Map(k.Service.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]));
   const routeStatus: StatusItem[] = [];
@@ -64,7 +72,8 @@ export function convertGatewayApi(ctx: CompileContext, k: GatewayApiInput): { ga
     status: {
       conditions: g.conditions,
       listeners: g.listeners.map((l) => ({ ...l.status, attachedRoutes: l.attached.size })),
+      ...(g.attachedListenerSets ? { attachedListenerSets: g.attachedListenerSets } : {}),
     },
   }));
-  return { gateways: derived, virtualServices, status: status.concat(routeStatus) };
+  return { gateways: derived, virtualServices, status: status.concat(sets.map(listenerSetStatus), routeStatus) };
 }
