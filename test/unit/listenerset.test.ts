@@ -210,4 +210,17 @@ spec:
     expect([t.outcome, t.status]).toEqual(["misdirected", 421]);
     expect(trace(s, { port: 443, host: "z.example.com", path: "/", headers: {}, sni: "z.example.com" }).cluster).toBe("outbound|8080||be.apps.svc.cluster.local");
   });
+
+  test("an HTTPS listener of a ListenerSet without tls is not Accepted (UnsupportedProtocol), as istiod; the set then ListenersNotValid", () => {
+    const s = compileYaml(BASE + listenerSet("  - {name: missing-tls, port: 8443, protocol: HTTPS, hostname: child.example.com}\n"));
+    const st = s.gatewayStatus!.find((i) => i.kind === "ListenerSet")!.status;
+    expect(st.conditions!.map((c) => `${c.type}=${c.status}/${c.reason}`)).toEqual(["Accepted=False/ListenersNotValid", "Programmed=False/ListenersNotValid"]);
+    expect(st.listeners![0]!.conditions.map((c) => `${c.type}=${c.status}/${c.reason}`)).toEqual([
+      "Accepted=False/UnsupportedProtocol",
+      "Conflicted=False/NoConflicts",
+      "Programmed=False/Invalid",
+      "ResolvedRefs=True/ResolvedRefs",
+    ]);
+    expect(s.listeners.map((l) => l.port)).toEqual([80]);
+  });
 });

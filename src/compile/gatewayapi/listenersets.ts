@@ -85,6 +85,21 @@ function conflicted(ctx: CompileContext, a: ServedListener, b: ServedListener, r
 }
 
 /**
+ * An HTTPS or TLS listener of a ListenerSet without `tls`: istiod's buildListener makes it
+ * not Accepted (UnsupportedProtocol; a Gateway's is a placeholder for its ListenerSets').
+ */
+function withoutTls(l: ServedListener): void {
+  l.accepted = false;
+  l.ready = false;
+  l.status.conditions = [
+    cond("Accepted", false, "UnsupportedProtocol", `protocol is ${l.spec.protocol} but no TLS section is defined`),
+    cond("Conflicted", false, "NoConflicts"),
+    cond("Programmed", false, "Invalid", "no TLS section"),
+    cond("ResolvedRefs", true, "ResolvedRefs"),
+  ];
+}
+
+/**
  * The ListenerSets whose parent Gateway is served here: their listeners (the
  * derived Istio Gateways of the programmed ones are added to `derived`), each
  * served Gateway's `merged` listeners and `attachedListenerSets`.
@@ -127,6 +142,7 @@ export function serveListenerSets(
       continue;
     }
     const listeners = ls.spec.listeners.map((l, i) => listenerState(ctx, parent.gateway, l, i, secrets, grants, ls));
+    for (const l of listeners) if (l.accepted && l.spec.tls === null && (l.spec.protocol === "HTTPS" || l.spec.protocol === "TLS")) withoutTls(l);
     const won = winners.get(parent)!;
     for (const l of listeners) {
       if (!l.accepted) continue; // a protocol or TLS mode not served takes no port
