@@ -223,4 +223,19 @@ spec:
     ]);
     expect(s.listeners.map((l) => l.port)).toEqual([80]);
   });
+
+  test("a TCPRoute reaches a ListenerSet's TCP listener on its own port", () => {
+    const tcp = `---
+apiVersion: gateway.networking.k8s.io/v1alpha2
+kind: TCPRoute
+metadata: {name: t, namespace: apps}
+spec:
+  parentRefs: [{kind: ListenerSet, name: ls}]
+  rules: [{backendRefs: [{name: be, port: 8080}]}]
+`;
+    const s = compileYaml(BASE + listenerSet("  - {name: tcp, port: 9000, protocol: TCP}\n") + tcp);
+    const t = trace(s, { port: 9000, host: "", path: "/", headers: {} });
+    expect([t.outcome, t.cluster]).toEqual(["tcp_forward", "outbound|8080||be.apps.svc.cluster.local"]);
+  });
 });
+
