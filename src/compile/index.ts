@@ -70,6 +70,7 @@ function groupByKind(resources: Resource[], findings: Finding[]): ByKind {
     TCPRoute: [],
     ReferenceGrant: [],
     BackendTLSPolicy: [],
+    ListenerSet: [],
     Namespace: [],
     RequestAuthentication: [],
     AuthorizationPolicy: [],

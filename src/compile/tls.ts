@@ -299,7 +299,8 @@ function compileChain(
     tcpRoutes: null,
   };
   // a Gateway API listener (its derived Gateway's origin): Hosts a more specific listener of the port owns are misdirected
-  if (ctx.origins.get(b.gateway)?.kind === "KubernetesGateway") chain.ownHostsOnly = true;
+  const origin = ctx.origins.get(b.gateway)?.kind;
+  if (origin === "KubernetesGateway" || origin === "ListenerSet") chain.ownHostsOnly = true;
   if (mode === "SIMPLE" || mode === "MUTUAL" || mode === "OPTIONAL_MUTUAL") {
     const { key, problem } = resolveCredential(ctx, st, b, tls);
     chain.credential = key;

@@ -1,11 +1,12 @@
 // Gateway API kinds (gateway.networking.k8s.io): GatewayClass, Gateway,
 // HTTPRoute, GRPCRoute, ReferenceGrant (v1, v1beta1), TLSRoute, TCPRoute
-// (v1alpha2, v1alpha3), BackendTLSPolicy (v1, v1alpha3: decode/backendtls.ts),
+// (v1alpha2, v1alpha3), BackendTLSPolicy (v1, v1alpha3: decode/backendtls.ts), ListenerSet (v1),
 // and core v1 Namespace for namespace labels. Only the
 // shape is checked here (types, enums, regexes); what the objects mean together
 // (attachment, references, hostnames) is status, settled by compile.
 import { Codes } from "../model/codes.ts";
 import type {
+  AllowedListeners,
   BackendRef,
   GatewayListener,
   GRPCMethodMatch,
@@ -17,6 +18,7 @@ import type {
   HTTPRouteRuleSpec,
   L4RouteSpec,
   LabelSelector,
+  ListenerSetSpec,
   CORSFilter,
   ParentReference,
   PathModifier,
@@ -47,6 +49,7 @@ export const GATEWAY_API_KINDS: Record<string, RegExp> = {
   TLSRoute: GATEWAY_API_ALPHA,
   TCPRoute: GATEWAY_API_ALPHA,
   BackendTLSPolicy: BACKEND_TLS_POLICY,
+  ListenerSet: /^gateway\.networking\.k8s\.io\/v1$/,
   Namespace: /^v1$/,
 };
 
@@ -297,39 +300,51 @@ function selector(r: Reader, o: Obj | null, path: string): LabelSelector | null 
   };
 }
 
+/** One listener of a Gateway or a ListenerSet (the same fields). */
+function gatewayListener(r: Reader, l: Obj, p: string): GatewayListener {
+  const t = obj(r, l, "tls", p);
+  const tp = join(p, "tls");
+  const ar = obj(r, l, "allowedRoutes", p);
+  const ap = join(p, "allowedRoutes");
+  const nso = ar === null ? null : obj(r, ar, "namespaces", ap);
+  const np = join(ap, "namespaces");
+  return {
+    name: str(r, l, "name", p, true),
+    hostname: str(r, l, "hostname", p).toLowerCase(),
+    port: port(r, l, "port", p, true),
+    protocol: str(r, l, "protocol", p, true),
+    tls:
+      t === null
+        ? null
+        : {
+            mode: oneOf(r, t, "mode", tp, ["Terminate", "Passthrough"] as const, "Terminate"),
+            certificateRefs: objList(r, t, "certificateRefs", tp, (c, cp) => ({
+              group: str(r, c, "group", cp),
+              kind: str(r, c, "kind", cp) || "Secret",
+              name: str(r, c, "name", cp, true),
+              namespace: str(r, c, "namespace", cp),
+            })),
+            options: strMap(r, t, "options", tp),
+          },
+    allowedRoutes: {
+      from: nso === null ? "Same" : oneOf(r, nso, "from", np, ["Same", "All", "Selector"] as const, "Same"),
+      selector: nso === null ? null : selector(r, obj(r, nso, "selector", np), join(np, "selector")),
+      kinds: ar === null ? [] : objList(r, ar, "kinds", ap, (k, kp) => ({ group: k.group === undefined ? GATEWAY_GROUP : str(r, k, "group", kp), kind: str(r, k, "kind", kp, true) })),
+    },
+  };
+}
+
+/** `allowedListeners.namespaces`; null when not written (no ListenerSet may attach). */
+function allowedListeners(r: Reader, spec: Obj): AllowedListeners | null {
+  const al = obj(r, spec, "allowedListeners", "spec");
+  const nso = al === null ? null : obj(r, al, "namespaces", "spec.allowedListeners");
+  if (nso === null) return null;
+  const np = "spec.allowedListeners.namespaces";
+  return { from: oneOf(r, nso, "from", np, ["Same", "All", "Selector", "None"] as const, "None"), selector: selector(r, obj(r, nso, "selector", np), join(np, "selector")) };
+}
+
 export function decodeKubernetesGateway(r: Reader, spec: Obj) {
-  const listeners = objList(r, spec, "listeners", "spec", (l, p): GatewayListener => {
-    const t = obj(r, l, "tls", p);
-    const tp = join(p, "tls");
-    const ar = obj(r, l, "allowedRoutes", p);
-    const ap = join(p, "allowedRoutes");
-    const nso = ar === null ? null : obj(r, ar, "namespaces", ap);
-    const np = join(ap, "namespaces");
-    return {
-      name: str(r, l, "name", p, true),
-      hostname: str(r, l, "hostname", p).toLowerCase(),
-      port: port(r, l, "port", p, true),
-      protocol: str(r, l, "protocol", p, true),
-      tls:
-        t === null
-          ? null
-          : {
-              mode: oneOf(r, t, "mode", tp, ["Terminate", "Passthrough"] as const, "Terminate"),
-              certificateRefs: objList(r, t, "certificateRefs", tp, (c, cp) => ({
-                group: str(r, c, "group", cp),
-                kind: str(r, c, "kind", cp) || "Secret",
-                name: str(r, c, "name", cp, true),
-                namespace: str(r, c, "namespace", cp),
-              })),
-              options: strMap(r, t, "options", tp),
-            },
-      allowedRoutes: {
-        from: nso === null ? "Same" : oneOf(r, nso, "from", np, ["Same", "All", "Selector"] as const, "Same"),
-        selector: nso === null ? null : selector(r, obj(r, nso, "selector", np), join(np, "selector")),
-        kinds: ar === null ? [] : objList(r, ar, "kinds", ap, (k, kp) => ({ group: k.group === undefined ? GATEWAY_GROUP : str(r, k, "group", kp), kind: str(r, k, "kind", kp, true) })),
-      },
-    };
-  }, true);
+  const listeners = objList(r, spec, "listeners", "spec", (l, p) => gatewayListener(r, l, p), true);
   const infra = obj(r, spec, "infrastructure", "spec");
   const pr = infra === null ? null : obj(r, infra, "parametersRef", "spec.infrastructure");
   const pp = "spec.infrastructure.parametersRef";
@@ -340,7 +355,22 @@ export function decodeKubernetesGateway(r: Reader, spec: Obj) {
     listeners,
     parametersRef,
     frontendTls: decodeFrontendTls(r, spec),
+    allowedListeners: allowedListeners(r, spec),
     ...(backendClientCertificateRef !== null ? { backendClientCertificateRef } : {}),
+  };
+}
+
+export function decodeListenerSet(r: Reader, spec: Obj, ns: string): ListenerSetSpec {
+  const pr = obj(r, spec, "parentRef", "spec", true) ?? {};
+  const pp = "spec.parentRef";
+  return {
+    parentRef: {
+      group: pr.group === undefined ? GATEWAY_GROUP : str(r, pr, "group", pp),
+      kind: str(r, pr, "kind", pp) || "Gateway",
+      namespace: str(r, pr, "namespace", pp) || ns,
+      name: str(r, pr, "name", pp, true),
+    },
+    listeners: objList(r, spec, "listeners", "spec", (l, p) => gatewayListener(r, l, p), true),
   };
 }
 
@@ -373,6 +403,8 @@ export function decodeGatewayApiSpec(r: Reader, kind: string, spec: Obj, ns: str
       return decodeReferenceGrant(r, spec);
     case "BackendTLSPolicy":
       return decodeBackendTLSPolicy(r, spec);
+    case "ListenerSet":
+      return decodeListenerSet(r, spec, ns);
     case "Namespace":
       return {};
   }

@@ -162,6 +162,8 @@ export const Codes = {
   GatewayApiUnsupported: "GW0807",
   /** `--gateway NS/NAME` names no Gateway API Gateway in the configuration. */
   SelectedGatewayMissing: "GW0808",
+  /** A ListenerSet is not attached: its parentRef names no Gateway served here (Info when the Gateway exists but is not served), or the Gateway's allowedListeners do not admit its namespace (NotAllowed). */
+  ListenerSetNotAttached: "GW0815",
   /** (Warning) A TLS Terminate listener already takes a route: its connections follow that one (the oldest), this route's are not served there. */
   TerminateRouteShadowed: "GW0820",
   /** A BackendTLSPolicy target or CA certificate reference does not resolve (Accepted False): an invalid CA reference makes its targets answer 503. */

@@ -218,15 +218,30 @@ export interface FrontendTLS {
   perPort: { port: number; tls: FrontendTLSConfig }[];
 }
 
+/** Gateway `spec.allowedListeners.namespaces`: the namespaces whose ListenerSets may attach. */
+export interface AllowedListeners {
+  from: "Same" | "All" | "Selector" | "None";
+  selector: LabelSelector | null;
+}
+
 export interface KubernetesGatewaySpec {
   gatewayClassName: string;
   listeners: GatewayListener[];
+  /** null or absent: not written, no ListenerSet may attach. */
+  allowedListeners?: AllowedListeners | null;
   /** `infrastructure.parametersRef`, or null. */
   parametersRef: { group: string; kind: string; name: string } | null;
   /** `tls.frontend`, or null. */
   frontendTls: FrontendTLS | null;
   /** `tls.backend.clientCertificateRef`: the certificate presented to BackendTLSPolicy backends; absent or null: none. */
   backendClientCertificateRef?: BackendClientCertificateRef | null;
+}
+
+/** ListenerSet (gateway.networking.k8s.io/v1): listeners merged into the Gateway its parentRef names. */
+export interface ListenerSetSpec {
+  /** group and kind default to the Gateway API's Gateway, namespace to the ListenerSet's. */
+  parentRef: { group: string; kind: string; namespace: string; name: string };
+  listeners: GatewayListener[];
 }
 
 export interface GatewayClassSpec {
@@ -247,6 +262,7 @@ export type TLSRouteResource = ResourceBase<"TLSRoute", L4RouteSpec>;
 export type TCPRouteResource = ResourceBase<"TCPRoute", L4RouteSpec>;
 export type ReferenceGrantResource = ResourceBase<"ReferenceGrant", ReferenceGrantSpec>;
 export type NamespaceResource = ResourceBase<"Namespace", Record<string, never>>;
+export type ListenerSetResource = ResourceBase<"ListenerSet", ListenerSetSpec>;
 
 export type GatewayApiResource =
   | GatewayClassResource
@@ -256,4 +272,5 @@ export type GatewayApiResource =
   | TLSRouteResource
   | TCPRouteResource
   | ReferenceGrantResource
-  | NamespaceResource;
+  | NamespaceResource
+  | ListenerSetResource;

@@ -32,5 +32,6 @@ export interface StatusItem {
   apiVersion: string;
   kind: string;
   metadata: { namespace: string; name: string };
-  status: { conditions?: Condition[]; listeners?: ListenerStatus[]; parents?: RouteParentStatus[]; ancestors?: PolicyAncestorStatus[] };
+  /** `attachedListenerSets`: a Gateway's ListenerSets with a programmed listener, when there are any. */
+  status: { conditions?: Condition[]; listeners?: ListenerStatus[]; parents?: RouteParentStatus[]; ancestors?: PolicyAncestorStatus[]; attachedListenerSets?: number };
 }

@@ -69,6 +69,23 @@ const ISOLATION: CaseRequest[] = [
       h("abc.foo.example.com", "/wildcard-foo-example-com", 404), h("abc.foo.example.com", "/abc-foo-example-com", V1),
 ];
 
+/** listenerset-http-routing: each route on each host (2 Gateway listeners, 2 ListenerSets of 2), answered only where it attached. */
+const LISTENERSET_HTTP_ROUTING: CaseRequest[] = (() => {
+  const gwHosts = ["gateway-listener-1.com", "gateway-listener-2.com"];
+  const ls1 = ["listener-set-http-routing-1-listener-1.com", "listener-set-http-routing-1-listener-2.com"];
+  const ls2 = ["listener-set-http-routing-2-listener-1.com", "listener-set-http-routing-2-listener-2.com"];
+  const all = [...gwHosts, ...ls1, ...ls2];
+  const where: [string, string, string[]][] = [
+    ["/route", V1, all],
+    ["/gateway-route", V2, gwHosts],
+    ["/gateway-section-route", V3, [gwHosts[0]!]],
+    ["/listener-set-http-routing-1-route", V2, ls1],
+    ["/listener-set-http-routing-1-section-route", V3, [ls1[0]!]],
+    ["/listener-set-http-routing-2-route", V2, ls2],
+  ];
+  return where.flatMap(([path, backend, hosts]) => all.map((host) => h(host, path, hosts.includes(host) ? backend : 404)));
+})();
+
 export const CASES: ConformanceCase[] = [
   { name: "httproute-simple-same-namespace", gateways: [gw("same-namespace")], requests: [r("/", V1)] },
   {
@@ -500,5 +517,47 @@ export const CASES: ConformanceCase[] = [
     name: "gateway-invalid-tls-backend-configuration",
     gateways: ["nonexistent-secret", "unsupported-group", "unsupported-kind", "malformed-secret", "missing-reference-grant"].map((n) => gw(`gateway-client-certificate-${n}`)),
     requests: [],
+  },
+  // ListenerSet: status-only cases (allowedListeners, conflicts, certificate grants) check their golden only
+  { name: "listenerset-allowed-namespace-none", gateways: [gw("gateway-does-not-allow-listenerset")], requests: [] },
+  { name: "listenerset-allowed-namespace-same", gateways: [gw("gateway-allows-listenerset-in-same-namespace")], requests: [] },
+  { name: "listenerset-allowed-namespace-selector", gateways: [gw("gateway-allows-listenerset-in-selected-namespace")], requests: [] },
+  { name: "listenerset-default-not-allowed", gateways: [gw("gateway-default-does-not-allow-listenerset")], requests: [] },
+  { name: "listenerset-allowed-routes-supported-kinds", gateways: [gw("gateway-with-listener-sets-test-supported-route-kinds")], requests: [] },
+  { name: "listenerset-hostname-conflict", gateways: [gw("gateway-with-listenerset-hostname-conflict")], requests: [] },
+  { name: "listenerset-protocol-conflict", gateways: [gw("gateway-with-listenerset-protocol-conflict")], requests: [] },
+  { name: "listenerset-reference-grant", gateways: [gw("gateway-with-listener-sets-test-reference-grant")], requests: [] },
+  { name: "listenerset-route-status-scoped-to-parentref", gateways: [gw("gateway-parentref")], requests: [] },
+  {
+    name: "listenerset-http-routing",
+    gateways: [gw("gateway-with-listener-sets-http-routing")],
+    requests: LISTENERSET_HTTP_ROUTING,
+  },
+  {
+    name: "listenerset-allowed-routes-namespaces",
+    gateways: [gw("gateway-with-listener-sets-test-allowed-routes")],
+    requests: [
+      h("listener-set-listener-allowed-routes-all.com", "/route-in-same-namespace", V1),
+      h("listener-set-listener-allowed-routes-all.com", "/route-in-selected-namespace", V2),
+      h("listener-set-listener-allowed-routes-all.com", "/route-not-in-selected-namespace", V3),
+      h("listener-set-listener-allowed-routes-same.com", "/route-in-same-namespace", V1),
+      h("listener-set-listener-allowed-routes-same.com", "/route-in-selected-namespace", 404),
+      h("listener-set-listener-allowed-routes-same.com", "/route-not-in-selected-namespace", 404),
+      h("listener-set-listener-allowed-routes-selector.com", "/route-in-same-namespace", 404),
+      h("listener-set-listener-allowed-routes-selector.com", "/route-in-selected-namespace", V2),
+      h("listener-set-listener-allowed-routes-selector.com", "/route-not-in-selected-namespace", 404),
+      h("listener-set-listener-allowed-routes-cross-ns-same.com", "/route-in-listenerset-namespace", V1),
+      h("listener-set-listener-allowed-routes-cross-ns-same.com", "/route-in-gateway-namespace", 404),
+    ],
+  },
+  {
+    name: "listenerset-dual-parentref-independence",
+    gateways: [gw("gateway-dual-parentref")],
+    requests: [h("gw-dual.com", "/dualboth", V1), h("ls-dual.com", "/dualboth", V1), h("ls-dual.com", "/dualone", V2), h("gw-dual.com", "/dualone", 404)],
+  },
+  {
+    name: "listenerset-gateway-parent-section-name-not-found",
+    gateways: [gw("gateway-section-name")],
+    requests: [h("ls-section-name.com", "/goodsection", V1), h("gw-section.com", "/badsection", 404)],
   },
 ];

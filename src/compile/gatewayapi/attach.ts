@@ -38,11 +38,22 @@ export interface ParentResult {
   attachments: Attachment[];
 }
 
+/** What a parentRef names: a Gateway, or a ListenerSet (its own listeners only). */
+export interface Parent {
+  listeners: ServedListener[];
+  /** Every listener on the Gateway's ports (its own and its ListenerSets'), for hostname isolation; `listeners` when absent. */
+  merged?: ServedListener[];
+}
+
 export interface AttachContext {
   served: Map<string, ServedGateway>;
   /** `ns/name` of every Gateway API Gateway in the configuration (served or not). */
   known: Set<string>;
   labelsOf: (ns: string) => Record<string, string>;
+  /** ListenerSets attached to a served Gateway (listenersets.ts), by `ns/name`. */
+  listenerSets?: Map<string, Parent>;
+  /** `ns/name` of every ListenerSet in the configuration (attached or not). */
+  knownSets?: Set<string>;
 }
 
 function wildcardCovers(wild: string, h: string): boolean {
@@ -58,9 +69,9 @@ export function intersectHostname(listener: string, route: string): string | nul
   return null;
 }
 
-/** Is `h` owned by a listener more specific than `l` on the same Gateway and port? */
-function ownedElsewhere(g: ServedGateway, l: ServedListener, h: string): boolean {
-  for (const o of g.listeners) {
+/** Is `h` owned by a listener more specific than `l` on the same Gateway (with its ListenerSets) and port? */
+function ownedElsewhere(g: Parent, l: ServedListener, h: string): boolean {
+  for (const o of g.merged ?? g.listeners) {
     if (o === l || !o.ready || o.spec.port !== l.spec.port) continue;
     const oh = o.spec.hostname;
     if (oh === "" || oh === l.spec.hostname) continue;
@@ -72,7 +83,7 @@ function ownedElsewhere(g: ServedGateway, l: ServedListener, h: string): boolean
   return false;
 }
 
-function listenerHosts(g: ServedGateway, l: ServedListener, routeHosts: string[]): string[] {
+function listenerHosts(g: Parent, l: ServedListener, routeHosts: string[]): string[] {
   const wanted = routeHosts.length === 0 ? [l.spec.hostname === "" ? "*" : l.spec.hostname] : routeHosts;
   const out: string[] = [];
   for (const rh of wanted) {
@@ -87,7 +98,7 @@ function listenerHosts(g: ServedGateway, l: ServedListener, routeHosts: string[]
 function namespaceAllowed(ac: AttachContext, l: ServedListener, routeNs: string): boolean {
   const a = l.spec.allowedRoutes;
   if (a.from === "All") return true;
-  if (a.from === "Same") return routeNs === l.gateway.metadata.namespace;
+  if (a.from === "Same") return routeNs === l.owner.metadata.namespace;
   return a.selector !== null && selectorMatches(a.selector, ac.labelsOf(routeNs));
 }
 
@@ -97,18 +108,20 @@ export function attachRoute(ctx: CompileContext, ac: AttachContext, route: Route
   const ns = route.metadata.namespace;
   const routeKey = `${route.kind}/${ns}/${route.metadata.name}`;
   route.spec.parentRefs.forEach((p, index) => {
-    if (p.group !== GATEWAY_GROUP || p.kind !== "Gateway") return; // another controller's parent kind
+    const set = p.kind === "ListenerSet";
+    if (p.group !== GATEWAY_GROUP || (p.kind !== "Gateway" && !set)) return; // another controller's parent kind
     const key = `${p.namespace}/${p.name}`;
-    const g = ac.served.get(key);
+    const g: Parent | undefined = set ? ac.listenerSets?.get(key) : ac.served.get(key);
     const field = `spec.parentRefs[${index}]`;
     if (g === undefined) {
-      if (!ac.known.has(key)) ctx.report("Warning", Codes.RouteNotAccepted, route, `parent Gateway ${key} not found`, field);
+      // a ListenerSet that exists but is not attached (not allowed, parent not served) has its finding already
+      if (!(set ? ac.knownSets : ac.known)?.has(key)) ctx.report("Warning", Codes.RouteNotAccepted, route, `parent ${p.kind} ${key} not found`, field);
       return;
     }
     const fail = (reason: string, message: string): void => {
       const conditions: Condition[] = [cond("Accepted", false, reason, message)];
       out.push({ index, status: { parentRef: statusParentRef(p, ns), controllerName: CONTROLLER_NAME, conditions }, attachments: [] });
-      ctx.report("Warning", Codes.RouteNotAccepted, route, `not accepted by Gateway ${key} (${reason}): ${message}`, field);
+      ctx.report("Warning", Codes.RouteNotAccepted, route, `not accepted by ${p.kind} ${key} (${reason}): ${message}`, field);
     };
     const candidates = g.listeners.filter((l) => (p.sectionName === "" || l.spec.name === p.sectionName) && (p.port === 0 || l.spec.port === p.port));
     if (candidates.length === 0) {

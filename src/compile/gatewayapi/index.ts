@@ -6,6 +6,7 @@ import type {
   GRPCRouteResource,
   HTTPRouteResource,
   KubernetesGatewayResource,
+  ListenerSetResource,
   NamespaceResource,
   ReferenceGrantResource,
   TCPRouteResource,
@@ -20,11 +21,12 @@ import type { CompileContext } from "../context.ts";
 import type { AttachContext } from "./attach.ts";
 import { indexBackends } from "./backends.ts";
 import { convertBackendTlsPolicies, gatewayClientCertificates, type BackendTlsIndex } from "./backendtls.ts";
-import { serveGateways } from "./gateways.ts";
+import { frontendLookup, serveGateways } from "./gateways.ts";
 import { indexGrants, namespaceLabels } from "./grants.ts";
 import { convertHTTPRoutes } from "./httproutes.ts";
 import { convertL4Routes } from "./l4routes.ts";
 import { grpcAsHttpRoute } from "./grpcroutes.ts";
+import { listenerSetStatus, serveListenerSets } from "./listenersets.ts";
 import type { StatusItem } from "./status.ts";
 
 export type { StatusItem } from "./status.ts";
@@ -44,6 +46,7 @@ export interface GatewayApiInput {
   BackendTLSPolicy: BackendTLSPolicyResource[];
   ConfigMap: ConfigMapResource[];
   ServiceEntry: ServiceEntryResource[];
+  ListenerSet?: ListenerSetResource[];
 }
 
 export function convertGatewayApi(
@@ -63,10 +66,15 @@ export function convertGatewayApi(
     const c = clientCerts.get(`${g.gateway.metadata.namespace}/${g.gateway.metadata.name}`);
     if (c !== undefined) g.conditions.push(c.condition);
   }
+  const known = new Set(k.KubernetesGateway.map((g) => `${g.metadata.namespace}/${g.metadata.name}`));
+  const labelsOf = namespaceLabels(k.Namespace);
+  const sets = serveListenerSets(ctx, k.ListenerSet ?? [], served, known, labelsOf, frontendLookup(k.Secret, k.ConfigMap, grants), derived);
   const ac: AttachContext = {
     served: new Map(served.map((g) => [`${g.gateway.metadata.namespace}/${g.gateway.metadata.name}`, g])),
-    known: new Set(k.KubernetesGateway.map((g) => `${g.metadata.namespace}/${g.metadata.name}`)),
-    labelsOf: namespaceLabels(k.Namespace),
+    known,
+    labelsOf,
+    listenerSets: new Map(sets.filter((s) => s.allowed).map((s) => [`${s.listenerSet.metadata.namespace}/${s.listenerSet.metadata.name}`, s])),
+    knownSets: new Set((k.ListenerSet ?? []).map((s) => `${s.metadata.namespace}/${s.metadata.name}`)),
   };
   const backends = indexBackends(k.Service, k.ServiceEntry);
   const routeStatus: StatusItem[] = [];
@@ -85,11 +93,12 @@ export function convertGatewayApi(
     status: {
       conditions: g.conditions,
       listeners: g.listeners.map((l) => ({ ...l.status, attachedRoutes: l.attached.size })),
+      ...(g.attachedListenerSets ? { attachedListenerSets: g.attachedListenerSets } : {}),
     },
   }));
   const clients = new Map<string, { key: string; credential: Credential }>();
   for (const [key, c] of clientCerts) if (c.client !== null) clients.set(key, c.client);
   const byKey = new Map(k.KubernetesGateway.map((g) => [`${g.metadata.namespace}/${g.metadata.name}`, g]));
   const b = convertBackendTlsPolicies(ctx, { ...k, routes }, clients, (key) => byKey.get(key));
-  return { gateways: derived, virtualServices, status: status.concat(routeStatus, b.status), backendTls: b.index };
+  return { gateways: derived, virtualServices, status: status.concat(sets.map(listenerSetStatus), routeStatus, b.status), backendTls: b.index };
 }
