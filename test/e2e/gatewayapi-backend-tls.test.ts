@@ -17,6 +17,7 @@ import { createCA, issue, type Issued } from "../../src/certs/generate.ts";
 import { runCli, startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 import { httpsGet } from "../helpers/https.ts";
 import { configFiles, INFRA, send, startBackends, type Backend } from "./gatewayapi-helpers.ts";
+import { untilValue } from "../helpers/until-value.ts";
 
 interface Seen {
   sni: string;
@@ -184,16 +185,6 @@ afterAll(async () => {
   mtls?.server.close();
 });
 
-async function until<T>(what: string, f: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const end = Date.now() + 15_000;
-  for (let i = 0; ; i++) {
-    const v = await f();
-    if (ok(v)) return v;
-    if (Date.now() > end || i > 300) throw new Error(`${what}: still ${JSON.stringify(v)}`);
-    await Bun.sleep(50);
-  }
-}
-
 async function get(path: string, port = 80): Promise<{ status: number; seen: Seen | null }> {
   const r = await fetch(gw.url(port, path), { headers: { host: "abc.example.com" } });
   const text = await r.text();
@@ -257,20 +248,20 @@ describe("BackendTLSPolicy", () => {
   test("hot reload: the ConfigMap's CA replaced, then restored; the policy's hostname edited, then restored", async () => {
     expect((await get("/ok")).status).toBe(200);
     writeFileSync(join(dir, "backend-ca.yaml"), caConfigMap("backend-ca", other.cert));
-    await until("/ok after its CA is replaced", () => get("/ok"), (x) => x.status === 503);
+    await untilValue("/ok after its CA is replaced", () => get("/ok"), (x) => x.status === 503);
     writeFileSync(join(dir, "backend-ca.yaml"), caConfigMap("backend-ca", ""));
-    await until("status after ca.crt is emptied", () => policyStatus("ok"), (x) => x[0] === "Accepted=False/NoValidCACertificate");
+    await untilValue("status after ca.crt is emptied", () => policyStatus("ok"), (x) => x[0] === "Accepted=False/NoValidCACertificate");
     expect((await get("/ok")).status).toBe(503);
     writeFileSync(join(dir, "backend-ca.yaml"), caConfigMap("backend-ca", ca.cert));
-    await until("/ok after its CA is restored", () => get("/ok"), (x) => x.status === 200);
+    await untilValue("/ok after its CA is restored", () => get("/ok"), (x) => x.status === 200);
     expect(await policyStatus("ok")).toEqual(["Accepted=True/Accepted", "ResolvedRefs=True/ResolvedRefs"]);
     writeFileSync(join(dir, "policies.yaml"), policies("other.example.com"));
-    const o = await until("/ok after the hostname is edited", () => get("/ok"), (x) => x.seen?.sni === "other.example.com");
+    const o = await untilValue("/ok after the hostname is edited", () => get("/ok"), (x) => x.seen?.sni === "other.example.com");
     expect(o.status).toBe(200);
     writeFileSync(join(dir, "policies.yaml"), policies("nowhere.example.com"));
-    await until("/ok after the hostname names no SAN", () => get("/ok"), (x) => x.status === 503);
+    await untilValue("/ok after the hostname names no SAN", () => get("/ok"), (x) => x.status === 503);
     writeFileSync(join(dir, "policies.yaml"), policies());
-    const back = await until("/ok after the policy is restored", () => get("/ok"), (x) => x.status === 200);
+    const back = await untilValue("/ok after the policy is restored", () => get("/ok"), (x) => x.status === 200);
     expect(back.seen?.sni).toBe("abc.example.com");
   }, 60_000);
 });

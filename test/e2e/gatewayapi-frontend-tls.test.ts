@@ -11,6 +11,7 @@ import { createCA, issue, type Issued } from "../../src/certs/generate.ts";
 import { startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 import { handshake, httpsGet } from "../helpers/https.ts";
 import { configFiles, INFRA, startBackends, type Backend } from "./gatewayapi-helpers.ts";
+import { untilValue } from "../helpers/until-value.ts";
 
 const FALLBACK = `apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
@@ -100,16 +101,6 @@ async function refused(port: number, host: string, client: Issued | null): Promi
   return !h.ok;
 }
 
-async function until<T>(what: string, f: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const end = Date.now() + 15_000;
-  for (let i = 0; ; i++) {
-    const v = await f();
-    if (ok(v)) return v;
-    if (Date.now() > end || i > 300) throw new Error(`${what}: still ${JSON.stringify(v)}`);
-    await Bun.sleep(50);
-  }
-}
-
 describe("frontend client certificate validation (AllowValidOnly)", () => {
   test("default CA on 443: a client the ConfigMap's CA signed gets 200; another CA's client and a client without a certificate fail the handshake", async () => {
     expect(await get(443, "example.org", clientDefault)).toMatchObject({ status: 200, pod: "infra-backend-v1-0" });
@@ -152,7 +143,7 @@ describe("AllowInsecureFallback", () => {
 test("hot reload: the default CA's ConfigMap rewritten with another CA takes effect on the next handshake", async () => {
   expect(await refused(443, "example.org", clientPerPort)).toBe(true);
   writeFileSync(join(dir, "ca-default.yaml"), caConfigMap("tls-validity-checks-ca-certificate", caPerPort));
-  const r = await until("the per-port client on 443 after the ConfigMap changed", () => get(443, "example.org", clientPerPort), (x) => "status" in x && x.status === 200);
+  const r = await untilValue("the per-port client on 443 after the ConfigMap changed", () => get(443, "example.org", clientPerPort), (x) => "status" in x && x.status === 200);
   expect(r).toMatchObject({ pod: "infra-backend-v1-0" });
   expect(await refused(443, "example.org", clientDefault)).toBe(true);
   // the fallback Gateway names the same ConfigMap: the old CA's client is now unverified there (served, no XFCC)

@@ -8,6 +8,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 import { configFiles, INFRA, send, startBackends, type Backend } from "./gatewayapi-helpers.ts";
+import { untilValue } from "../helpers/until-value.ts";
 
 const GATEWAY = `apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
@@ -71,16 +72,6 @@ async function who(port: number, host: string): Promise<string | number> {
   }
 }
 
-async function until<T>(what: string, f: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const end = Date.now() + 15_000;
-  for (let i = 0; ; i++) {
-    const v = await f();
-    if (ok(v)) return v;
-    if (Date.now() > end || i > 300) throw new Error(`${what}: still ${JSON.stringify(v)}`);
-    await Bun.sleep(50);
-  }
-}
-
 interface Item {
   kind: string;
   metadata: { name: string };
@@ -108,12 +99,12 @@ describe("ListenerSet end to end", () => {
 
   test("hot reload: the ListenerSet deleted closes its port and unroutes its host; written again, both are served again", async () => {
     rmSync(join(dir, "listenerset.yaml"));
-    expect(await until("after the ListenerSet is deleted", answers, (a) => a[0] === "refused" && a[1] === 404)).toEqual(["refused", 404, "infra-backend-v1-0"]);
+    expect(await untilValue("after the ListenerSet is deleted", answers, (a) => a[0] === "refused" && a[1] === 404)).toEqual(["refused", 404, "infra-backend-v1-0"]);
     const items = await status();
     expect(items.filter((i) => i.kind === "ListenerSet")).toEqual([]);
     expect(items.find((i) => i.kind === "Gateway")!.status.attachedListenerSets).toBeUndefined();
 
     writeFileSync(join(dir, "listenerset.yaml"), LISTENER_SET);
-    expect(await until("after the ListenerSet is written again", answers, (a) => a[0] !== "refused" && a[1] !== 404)).toEqual(["infra-backend-v2-0", "infra-backend-v2-0", "infra-backend-v1-0"]);
+    expect(await untilValue("after the ListenerSet is written again", answers, (a) => a[0] !== "refused" && a[1] !== 404)).toEqual(["infra-backend-v2-0", "infra-backend-v2-0", "infra-backend-v1-0"]);
   });
 });

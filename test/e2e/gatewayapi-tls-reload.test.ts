@@ -12,6 +12,7 @@ import { createCA, issue, type Issued } from "../../src/certs/generate.ts";
 import { runCli, startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 import { handshake, httpsGet } from "../helpers/https.ts";
 import { configFiles, INFRA, send, startBackends, type Backend } from "./gatewayapi-helpers.ts";
+import { untilValue } from "../helpers/until-value.ts";
 
 const WEB = "gateway-conformance-web-backend";
 
@@ -111,16 +112,6 @@ afterAll(async () => {
   tlsBackend?.stop(true);
 });
 
-async function until<T>(what: string, f: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
-  const end = Date.now() + 15_000;
-  for (let i = 0; ; i++) {
-    const v = await f();
-    if (ok(v)) return v;
-    if (Date.now() > end || i > 300) throw new Error(`${what}: still ${JSON.stringify(v)}`);
-    await Bun.sleep(50);
-  }
-}
-
 describe("Gateway API TLS listeners and hot reload", () => {
   test("HTTPS listener: a certificateRef to another namespace's Secret, allowed by a ReferenceGrant", async () => {
     const r = await httpsGet({ port: gw.ports.get(443)!, servername: "secure.example.com", path: "/x", ca: ca.cert });
@@ -142,7 +133,7 @@ describe("Gateway API TLS listeners and hot reload", () => {
     // the route stays (written again without its grant)
     writeFileSync(join(dir, "route.yaml"), (await Bun.file(join(import.meta.dir, "..", "gatewayapi", "cases", "httproute-reference-grant", "input.yaml")).text()).split("---")[1]!);
     rmSync(join(dir, "secret-grant.yaml"));
-    const a = await until("backend share after the grant is deleted", () => send(gw, "/"), (x) => x.status === 500);
+    const a = await untilValue("backend share after the grant is deleted", () => send(gw, "/"), (x) => x.status === 500);
     expect(a.pod).toBeNull();
     const status = (await (await gw.admin("/status")).json()) as { items: { kind: string; metadata: { name: string }; status: { parents?: { conditions: { type: string; reason: string }[] }[]; listeners?: { conditions: { type: string; reason: string }[] }[] } }[] };
     const route = status.items.find((i) => i.kind === "HTTPRoute" && i.metadata.name === "reference-grant")!;
