@@ -130,11 +130,8 @@ const U16 = 0xffff;
 
 /** Growable 16-bit code. */
 class Code {
-  buf: Uint16Array;
+  buf = new Uint16Array(1 << 16);
   length = 0;
-  constructor(size = 1 << 16) {
-    this.buf = new Uint16Array(size);
-  }
   push(x: number): void {
     if (this.length === this.buf.length) this.grow(1);
     this.buf[this.length++] = x;
@@ -277,6 +274,9 @@ function programForFresh(vh: VirtualHost, conditions: ConditionRegistry, out: Co
   return true;
 }
 
+/** The code being written (copied out at the end: one buffer, grown to the largest program, instead of a new one per build). */
+const scratch = new Code();
+
 /** Per program (primary side): where each virtual host's segment (its host records and program part) starts in `code`, and at [n] the code's length. */
 const segments = new WeakMap<RouteProgram, Int32Array>();
 
@@ -328,7 +328,8 @@ export function buildRouteProgram(virtualHosts: VirtualHost[], exactHosts: Map<s
   for (const [host, i] of exactHosts) hostsOf[i]!.push(host);
   const base = prev !== undefined && prev.exactHosts === exactHosts && prev.virtualHosts.length === n && prev.program != null && conditions.built(prev.program) ? prev.program : null;
   const baseAt = base === null ? undefined : segments.get(base);
-  const code = new Code(base === null ? undefined : base.code.length + 4096);
+  const code = scratch;
+  code.length = 0;
   const programAt = new Int32Array(new SharedArrayBuffer(n * 4)).fill(-1);
   const segAt = new Int32Array(n + 1);
   const record = (host: string, vi: number, at: number) => {

@@ -253,7 +253,8 @@ function collapse(drafts: Map<string, Draft>, port: number, reuse: CompileReuseH
     const g = groups[i]!;
     while (j < old.length && old[j]!.domains[0]! < g.host) j++;
     const o = old[j];
-    const redirect = o === undefined ? undefined : redirectHosts.get(o);
+    // only a virtual host whose first route is named so can be a redirect host (one lookup in the WeakMap per such host, not per host)
+    const redirect = o === undefined || o.routes[0]?.name !== "https-redirect" ? undefined : redirectHosts.get(o);
     if (o !== undefined && sameDomains(o.domains, g) && (g.requireTls ? redirect === trustsForwardedProto && sameRoutes(o.routes, g.routes, 1) : redirect === undefined && sameRoutes(o.routes, g.routes))) {
       out[i] = o;
       continue;
