@@ -110,6 +110,12 @@ export class ConditionRegistry {
     }
   }
 
+  /** Was `program` built by this registry in its current epoch (its condition numbers hold here)? */
+  built(program: RouteProgram): boolean {
+    const o = origin.get(program);
+    return o !== undefined && o.registry === this && o.epoch === this.epoch;
+  }
+
   /** The conditions so far, as the program built now keeps them (a copy: later builds append and replace). */
   finish(program: RouteProgram): RouteMatch[][] {
     origin.set(program, { registry: this, epoch: this.epoch });

@@ -141,6 +141,15 @@ function exportedTo(d: VirtualServiceResource, ns: string): boolean {
   return ex.some((e) => e === "*" || e === ns || (e === "." && d.metadata.namespace === ns));
 }
 
+/** Per VirtualService object (not changed once decoded): has hosts, nothing unsupported, no delegate route; mergeDelegates passes it on as it is. */
+const plain = new WeakMap<VirtualServiceResource, boolean>();
+
+function isPlain(vs: VirtualServiceResource): boolean {
+  let p = plain.get(vs);
+  if (p === undefined) plain.set(vs, (p = vs.spec.hosts.length > 0 && (vs.spec.unsupported ?? []).length === 0 && !vs.spec.http.some((h) => h.delegate)));
+  return p;
+}
+
 function reportUnsupported(ctx: CompileContext, vs: VirtualServiceResource): void {
   for (const u of vs.spec.unsupported ?? []) {
     // the finding carries the field path; the message names the field itself (`statPrefix`, `fault.abort.percentage`)
@@ -156,12 +165,17 @@ function reportUnsupported(ctx: CompileContext, vs: VirtualServiceResource): voi
 export function mergeDelegates(ctx: CompileContext, vss: VirtualServiceResource[]): VirtualServiceResource[] {
   const delegates = new Map<string, VirtualServiceResource>();
   for (const vs of vss) {
+    if (isPlain(vs)) continue;
     reportUnsupported(ctx, vs);
     if (vs.spec.hosts.length === 0) delegates.set(`${vs.metadata.namespace}/${vs.metadata.name}`, vs);
   }
   const used = new Set<VirtualServiceResource>();
   const out: VirtualServiceResource[] = [];
   for (const vs of vss) {
+    if (isPlain(vs)) {
+      out.push(vs);
+      continue;
+    }
     if (vs.spec.hosts.length === 0) continue;
     if (!vs.spec.http.some((h) => h.delegate)) {
       out.push(vs);

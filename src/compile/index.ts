@@ -30,11 +30,15 @@ export type { CompileOptions } from "./context.ts";
 
 type ByKind = { [K in Resource["kind"]]: Extract<Resource, { kind: K }>[] };
 
+/** resourceRef per resource object (the decode cache hands out the same objects while their file is unchanged; the same string is hashed once). */
+const refs = new WeakMap<Resource, string>();
+
 /** Later definitions of the same `Kind/ns/name` replace earlier ones (as a later `kubectl apply` would). */
 function groupByKind(resources: Resource[], findings: Finding[]): ByKind {
   const last = new Map<string, Resource>();
   for (const r of resources) {
-    const key = resourceRef(r);
+    let key = refs.get(r);
+    if (key === undefined) refs.set(r, (key = resourceRef(r)));
     const prev = last.get(key);
     if (prev !== undefined) {
       findings.push({

@@ -199,20 +199,30 @@ interface ProgramPart {
 const programParts = new WeakMap<VirtualHost, ProgramPart>();
 
 /**
+ * The part programFor wrote for `vh` before in this registry's epoch, its
+ * registry lookups done again (the same bookkeeping as looking them up); null
+ * when there is none.
+ */
+function replayPart(vh: VirtualHost, conditions: ConditionRegistry): ProgramPart | null {
+  const part = programParts.get(vh);
+  if (part === undefined || part.registry !== conditions || part.epoch !== conditions.currentEpoch) return null;
+  for (let k = 0; k < part.touched.length; k++) conditions.touch(part.touched[k]!, part.matches[k]!);
+  return part;
+}
+
+/**
  * programForFresh, or the part it wrote for this virtual host before in this
  * registry's epoch (a program part holds no offsets: it is the same wherever it goes).
  */
 function programFor(vh: VirtualHost, conditions: ConditionRegistry, out: Code): boolean {
-  const epoch = conditions.currentEpoch;
-  const part = programParts.get(vh);
-  if (part !== undefined && part.registry === conditions && part.epoch === epoch) {
-    for (let k = 0; k < part.touched.length; k++) conditions.touch(part.touched[k]!, part.matches[k]!);
+  const part = replayPart(vh, conditions);
+  if (part !== null) {
     if (part.code === null) return false;
     out.append(part.code);
     return true;
   }
   const start = out.length;
-  const p: ProgramPart = { registry: conditions, epoch, code: null, touched: [], matches: [] };
+  const p: ProgramPart = { registry: conditions, epoch: conditions.currentEpoch, code: null, touched: [], matches: [] };
   if (programForFresh(vh, conditions, out, p)) p.code = out.buf.slice(start, out.length);
   programParts.set(vh, p);
   return p.code !== null;
@@ -264,6 +274,37 @@ function programForFresh(vh: VirtualHost, conditions: ConditionRegistry, out: Co
   return true;
 }
 
+/** The code being written (copied out at the end: one buffer, grown to the largest program, instead of a new one per build). */
+const scratch = new Code();
+
+/** Per program (primary side): where each virtual host's segment (its host records and program part) starts in `code`, and at [n] the code's length. */
+const segments = new WeakMap<RouteProgram, Int32Array>();
+
+/** A host record's length in code units. */
+const recordLength = (host: string) => host.length + 5;
+
+/**
+ * Writes offset `at` (-1: none) into the records of virtual host `vi`'s
+ * segment, which spans [from, to): its first host's record starts it, the
+ * others' end it (the layout of buildRouteProgram).
+ */
+function setRecordOffsets(code: Uint16Array, hosts: string[], from: number, to: number, at: number): void {
+  if (hosts.length === 0) return;
+  const lo = at < 0 ? U16 : at & U16;
+  const hi = at < 0 ? U16 : (at >>> 16) & U16;
+  let p = from;
+  for (let h = 0; h < hosts.length; h++) {
+    if (h === 1) {
+      p = to;
+      for (let k = 1; k < hosts.length; k++) p -= recordLength(hosts[k]!);
+    }
+    const len = hosts[h]!.length;
+    code[p + len + 3] = lo;
+    code[p + len + 4] = hi;
+    p += len + 5;
+  }
+}
+
 /**
  * The table's program (layout: RouteProgram) over its virtual hosts and exact
  * host map; `conditions` is the table's registry kept from one compile to the
@@ -271,16 +312,27 @@ function programForFresh(vh: VirtualHost, conditions: ConditionRegistry, out: Co
  * SharedArrayBuffers: postMessage hands the workers the same memory instead
  * of copying megabytes per worker and reload (Bun's copy of a 3 MB array takes
  * 30-90 ms of the primary's thread); nothing writes to them once built.
+ *
+ * `prev`: the previous compile's table, when its exact host map is this one
+ * (every virtual host has the same domains at its index). Runs of virtual
+ * hosts that are prev's own objects, with their parts of this registry's
+ * epoch, are copied from prev's code as one piece each, their offsets moved by
+ * how far the run moved; the code is the same as building every part again
+ * (compile-reuse.test.ts compares with compiles from scratch). prev's arrays
+ * are not written to (workers read them).
  */
-export function buildRouteProgram(virtualHosts: VirtualHost[], exactHosts: Map<string, number>, conditions = new ConditionRegistry()): RouteProgram {
+export function buildRouteProgram(virtualHosts: VirtualHost[], exactHosts: Map<string, number>, conditions = new ConditionRegistry(), prev?: RouteTable): RouteProgram {
   conditions.begin();
+  const n = virtualHosts.length;
   const hostsOf: string[][] = virtualHosts.map(() => []);
   for (const [host, i] of exactHosts) hostsOf[i]!.push(host);
-  const code = new Code();
-  const programAt = new Int32Array(new SharedArrayBuffer(virtualHosts.length * 4)).fill(-1);
-  const records: [string, number][] = [];
+  const base = prev !== undefined && prev.exactHosts === exactHosts && prev.virtualHosts.length === n && prev.program != null && conditions.built(prev.program) ? prev.program : null;
+  const baseAt = base === null ? undefined : segments.get(base);
+  const code = scratch;
+  code.length = 0;
+  const programAt = new Int32Array(new SharedArrayBuffer(n * 4)).fill(-1);
+  const segAt = new Int32Array(n + 1);
   const record = (host: string, vi: number, at: number) => {
-    records.push([host, code.length]);
     code.push(host.length);
     for (let k = 0; k < host.length; k++) code.push(host.charCodeAt(k));
     code.push(vi & U16);
@@ -288,29 +340,70 @@ export function buildRouteProgram(virtualHosts: VirtualHost[], exactHosts: Map<s
     code.push(at & U16);
     code.push((at >>> 16) & U16);
   };
-  virtualHosts.forEach((vh, i) => {
+  // a virtual host prev had at its index, its part replayed (registry bookkeeping included)
+  const kept = (i: number) => baseAt !== undefined && virtualHosts[i] === prev!.virtualHosts[i] && replayPart(virtualHosts[i]!, conditions) !== null;
+  let moved = baseAt === undefined;
+  for (let i = 0; i < n; ) {
+    if (kept(i)) {
+      let j = i + 1;
+      while (j < n && kept(j)) j++;
+      const d = code.length - baseAt![i]!;
+      code.append(base!.code.subarray(baseAt![i]!, baseAt![j]!));
+      for (let k = i; k < j; k++) {
+        segAt[k] = baseAt![k]! + d;
+        const at = base!.programAt[k]!;
+        programAt[k] = at < 0 ? -1 : at + d;
+        if (d !== 0) setRecordOffsets(code.buf, hostsOf[k]!, segAt[k]!, baseAt![k + 1]! + d, programAt[k]!);
+      }
+      if (d !== 0) moved = true;
+      i = j;
+      continue;
+    }
+    const vh = virtualHosts[i]!;
     const hosts = hostsOf[i]!;
+    segAt[i] = code.length;
     // the program right behind the first host's record: one read, in sequence
     if (hosts.length > 0) record(hosts[0]!, i, code.length + hosts[0]!.length + 5);
     const start = code.length;
     if (programFor(vh, conditions, code)) programAt[i] = start;
     else if (hosts.length > 0) code.buf[start - 2] = code.buf[start - 1] = U16; // no program: -1
     for (let h = 1; h < hosts.length; h++) record(hosts[h]!, i, programAt[i]!);
-  });
-  let cap = 8;
-  while (cap < records.length * 2) cap *= 2;
-  const hostSlots = new Int32Array(new SharedArrayBuffer(cap * 2 * 4));
-  for (const [host, offset] of records) {
-    const hash = hostHash(host);
-    let s = hash & (cap - 1);
-    while (hostSlots[2 * s + 1] !== 0) s = (s + 1) & (cap - 1);
-    hostSlots[2 * s] = hash;
-    hostSlots[2 * s + 1] = offset + 1;
+    if (baseAt !== undefined && (segAt[i] !== baseAt[i] || code.length !== baseAt[i + 1])) moved = true;
+    i++;
+  }
+  segAt[n] = code.length;
+  let hostSlots: Int32Array;
+  if (!moved) hostSlots = base!.hostSlots; // every host record where it was: the same slots
+  else {
+    let count = 0;
+    for (const hosts of hostsOf) count += hosts.length;
+    let cap = 8;
+    while (cap < count * 2) cap *= 2;
+    hostSlots = new Int32Array(new SharedArrayBuffer(cap * 2 * 4));
+    const insert = (host: string, offset: number) => {
+      const hash = hostHash(host);
+      let s = hash & (cap - 1);
+      while (hostSlots[2 * s + 1] !== 0) s = (s + 1) & (cap - 1);
+      hostSlots[2 * s] = hash;
+      hostSlots[2 * s + 1] = offset + 1;
+    };
+    for (let i = 0; i < n; i++) {
+      const hosts = hostsOf[i]!;
+      if (hosts.length === 0) continue;
+      insert(hosts[0]!, segAt[i]!);
+      let p = segAt[i + 1]!;
+      for (let h = 1; h < hosts.length; h++) p -= recordLength(hosts[h]!);
+      for (let h = 1; h < hosts.length; h++) {
+        insert(hosts[h]!, p);
+        p += recordLength(hosts[h]!);
+      }
+    }
   }
   const shared = new Uint16Array(new SharedArrayBuffer(code.length * 2));
   shared.set(code.buf.subarray(0, code.length));
   const program: RouteProgram = { code: shared, conditions: [], hostSlots, programAt };
   program.conditions = conditions.finish(program);
+  segments.set(program, segAt);
   return program;
 }
 
@@ -335,7 +428,7 @@ function sameDomainsAt(virtualHosts: VirtualHost[], prev: VirtualHost[]): boolea
  */
 export function buildRouteTable(name: string, virtualHosts: VirtualHost[], conditions?: ConditionRegistry, prev?: RouteTable): RouteTable {
   if (prev !== undefined && sameDomainsAt(virtualHosts, prev.virtualHosts)) {
-    const program = buildRouteProgram(virtualHosts, prev.exactHosts, conditions);
+    const program = buildRouteProgram(virtualHosts, prev.exactHosts, conditions, prev);
     return { name, virtualHosts, exactHosts: prev.exactHosts, wildcardHosts: prev.wildcardHosts, catchAll: prev.catchAll, program: prev.program === null ? null : program };
   }
   const exactHosts = new Map<string, number>();

@@ -65,8 +65,10 @@ function optionsText(opts: CompileOptions): string {
 export class CompileReuse implements CompileReuseHooks {
   private texts = new WeakMap<Resource, string>();
   private context = "";
-  private prev = new Map<VirtualServiceResource, Map<string, Recorded>>();
-  private next = new Map<VirtualServiceResource, Map<string, Recorded>>();
+  /** Recorded builds per VirtualService and scope; an entry not used by a compile (its stamp) is dropped at its end. */
+  private records = new Map<VirtualServiceResource, { stamp: number; scopes: Map<string, Recorded> }>();
+  /** Entries of `records` this compile used. */
+  private recordsUsed = 0;
   private prevIndex = new Map<Route, { routes: Route[]; index: PathIndex }[]>();
   private nextIndex = new Map<Route, { routes: Route[]; index: PathIndex }[]>();
   private originals = new Set<VirtualServiceResource>();
@@ -116,14 +118,14 @@ export class CompileReuse implements CompileReuseHooks {
     const same = context === this.context;
     this.context = context;
     if (!same) {
-      this.prev = new Map();
+      this.records = new Map();
       this.prevIndex = new Map();
       this.prevAnalysis = new Map();
       this.clusterIds = new Map();
       this.requested = new Int32Array(64);
     }
     this.compiles++;
-    this.next = new Map();
+    this.recordsUsed = 0;
     this.nextIndex = new Map();
     this.nextTables = new Map();
     this.nextAnalysis = new Map();
@@ -132,9 +134,8 @@ export class CompileReuse implements CompileReuseHooks {
 
   /** Called at the end of a compile: what it used is what the next one may reuse. */
   end(): void {
-    this.prev = this.next;
+    if (this.recordsUsed < this.records.size) for (const [vs, e] of this.records) if (e.stamp !== this.compiles) this.records.delete(vs);
     this.prevIndex = this.nextIndex;
-    this.next = new Map();
     this.nextIndex = new Map();
     this.prevTables = this.nextTables;
     this.nextTables = new Map();
@@ -148,7 +149,7 @@ export class CompileReuse implements CompileReuseHooks {
   abort(): void {
     this.registriesUsed = new Set();
     this.context = "";
-    this.prev = new Map();
+    this.records = new Map();
     this.prevIndex = new Map();
     this.clusterIds = new Map();
     this.requested = new Int32Array(64);
@@ -189,7 +190,8 @@ export class CompileReuse implements CompileReuseHooks {
   /** The routes of `vs` in `scope`: from the previous compile when allowed, else built (and recorded). */
   routes(ctx: CompileContext, vs: VirtualServiceResource, scope: string, build: () => Route[]): Route[] {
     if (!this.originals.has(vs)) return build();
-    const old = this.prev.get(vs)?.get(scope);
+    let e = this.records.get(vs);
+    const old = e?.scopes.get(scope);
     let rec: Recorded;
     if (old !== undefined) {
       for (const args of old.reports) ctx.report(...args);
@@ -209,9 +211,12 @@ export class CompileReuse implements CompileReuseHooks {
       for (const id of rec.clusterIds) this.requested[id] = this.compiles;
       this.stats.built++;
     }
-    let m = this.next.get(vs);
-    if (m === undefined) this.next.set(vs, (m = new Map()));
-    m.set(scope, rec);
+    if (e === undefined) this.records.set(vs, (e = { stamp: -1, scopes: new Map() }));
+    if (e.stamp !== this.compiles) {
+      e.stamp = this.compiles;
+      this.recordsUsed++;
+    }
+    if (old !== rec) e.scopes.set(scope, rec);
     return rec.routes;
   }
 

@@ -173,6 +173,16 @@ interface Group {
   requireTls: boolean;
 }
 
+/** sortCatchAllLast per route list a draft holds as it is (a VirtualService's own: not changed once built, and the same object while compile reuse keeps it). */
+const catchAllLast = new WeakMap<Route[], Route[]>();
+
+function sortedDraft(d: Draft): Route[] {
+  if (d.owned) return sortCatchAllLast(d.routes);
+  let sorted = catchAllLast.get(d.routes);
+  if (sorted === undefined) catchAllLast.set(d.routes, (sorted = sortCatchAllLast(d.routes)));
+  return sorted;
+}
+
 /** `a` from index `from` on is `b`, route by route (the same route objects). */
 function sameRoutes(a: Route[], b: Route[], from = 0): boolean {
   if (a === b && from === 0) return true;
@@ -206,10 +216,10 @@ function collapse(drafts: Map<string, Draft>, port: number, reuse: CompileReuseH
     const d = drafts.get(host)!;
     if (d.requireTls) {
       // behind trusted proxies the host's own routes follow the redirect (for requests already https)
-      groups.push({ host, more: null, routes: trustsForwardedProto ? sortCatchAllLast(d.routes) : [], requireTls: true });
+      groups.push({ host, more: null, routes: trustsForwardedProto ? sortedDraft(d) : [], requireTls: true });
       continue;
     }
-    const routes = sortCatchAllLast(d.routes);
+    const routes = sortedDraft(d);
     const first = routes[0];
     let same: Group | undefined;
     if (first === undefined) same = empty;
@@ -243,7 +253,8 @@ function collapse(drafts: Map<string, Draft>, port: number, reuse: CompileReuseH
     const g = groups[i]!;
     while (j < old.length && old[j]!.domains[0]! < g.host) j++;
     const o = old[j];
-    const redirect = o === undefined ? undefined : redirectHosts.get(o);
+    // only a virtual host whose first route is named so can be a redirect host (one lookup in the WeakMap per such host, not per host)
+    const redirect = o === undefined || o.routes[0]?.name !== "https-redirect" ? undefined : redirectHosts.get(o);
     if (o !== undefined && sameDomains(o.domains, g) && (g.requireTls ? redirect === trustsForwardedProto && sameRoutes(o.routes, g.routes, 1) : redirect === undefined && sameRoutes(o.routes, g.routes))) {
       out[i] = o;
       continue;

@@ -1,7 +1,7 @@
 // load → decode → compile, as one call the primary, analyze and proxy-config share.
 import type { Options } from "../model/options.ts";
 import { outOfDescriptors } from "../load/descriptors.ts";
-import { emptyRootFindings, readInput, type LoadedInput } from "../load/read.ts";
+import { emptyRootFindings, FileTexts, readInput, type LoadedInput } from "../load/read.ts";
 import type { Credential, Finding, Snapshot } from "../snapshot/types.ts";
 import { decodeFiles, secretFromFiles } from "../decode/index.ts";
 import { compileSnapshot, type CompileOptions } from "../compile/index.ts";
@@ -15,13 +15,14 @@ import { DecodeCache, resourceKey, resourceText } from "./decode-cache.ts";
 
 /** What a long-running primary keeps between reloads (serve.ts); one-shot commands pass none. */
 export interface ReloadCaches {
+  texts: FileTexts;
   decode: DecodeCache;
   reuse: CompileReuse;
   digests: FileDigests;
 }
 
 export function newReloadCaches(): ReloadCaches {
-  return { decode: new DecodeCache(), reuse: new CompileReuse(), digests: new FileDigests() };
+  return { texts: new FileTexts(), decode: new DecodeCache(), reuse: new CompileReuse(), digests: new FileDigests() };
 }
 
 /**
@@ -183,7 +184,7 @@ export function loadAndBuild(
   phases?: Phases,
 ): BuildResult & { digest: string; certFiles: Map<string, string | null> } {
   const t = performance.now();
-  const input = readInput(o.configDirs, o.secretsDir);
+  const input = readInput(o.configDirs, o.secretsDir, caches?.texts);
   const mesh = readMeshConfig(o.meshConfig);
   if (phases !== undefined) phases.read = performance.now() - t;
   if (mesh.errors.length > 0) return { ok: false, errors: mesh.errors, certFiles: new Map(), digest: mesh.digest };

@@ -1,9 +1,10 @@
 // Hot reload through the real process: reloads while a bounded load runs fail no
-// request; a Kubernetes ConfigMap volume swap (..data) reaches traffic; SIGTERM
+// request; a Kubernetes ConfigMap volume swap (..data) and a same-size edit stat cannot
+// see reach traffic; SIGTERM
 // lets a slow request finish.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { appendFile } from "node:fs/promises";
-import { renameSync, symlinkSync, writeFileSync } from "node:fs";
+import { renameSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startHttpbin, type Backend } from "../../src/demo/httpbin.ts";
 import { runCli, startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
@@ -173,6 +174,24 @@ describe("hot reload", () => {
     const gw = await startGateway({ configDirs: [dir] });
     try {
       writeTree(config(v2.port), dir);
+      gw.proc.kill("SIGHUP");
+      await gw.waitForOutput(/configuration reloaded/);
+      expect((await fetch(gw.url(80, "/get"), { headers: { host: "app.example.com" } })).headers.get("x-backend")).toBe("v2");
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  test("a same-size edit with the file's mtime set back reaches traffic (a reload compares the bytes read, not stat)", async () => {
+    const dir = writeTree(config(v1.port));
+    const gw = await startGateway({ configDirs: [dir] });
+    try {
+      const path = join(dir, "gw.yaml");
+      const next = config(v2.port)["gw.yaml"]!;
+      expect(next.length).toBe(config(v1.port)["gw.yaml"]!.length); // ephemeral ports: five digits each
+      const st = statSync(path);
+      writeFileSync(path, next);
+      utimesSync(path, st.atime, st.mtime);
       gw.proc.kill("SIGHUP");
       await gw.waitForOutput(/configuration reloaded/);
       expect((await fetch(gw.url(80, "/get"), { headers: { host: "app.example.com" } })).headers.get("x-backend")).toBe("v2");
