@@ -37,8 +37,13 @@ const CONFIG_EXT = /\.(ya?ml|json)$/i;
  */
 export const MAX_FILE_BYTES = 8 * 1024 * 1024;
 
-/** The file's text, or an Error finding when it is above MAX_FILE_BYTES or unreadable. */
-function readCapped(path: string, what: string): { text: string } | { error: Finding } {
+/**
+ * The file's text, or an Error finding when it is above MAX_FILE_BYTES or unreadable.
+ * `strict` (configuration files): the bytes must be UTF-8, or UTF-16 with its byte
+ * order mark (YAML allows it; Windows PowerShell's `>` writes it); anything else is
+ * an Error naming the first bad byte, not text with U+FFFD where the bytes were.
+ */
+function readCapped(path: string, what: string, strict = false): { text: string } | { error: Finding } {
   try {
     const size = statSync(path).size;
     if (size > MAX_FILE_BYTES) {
@@ -46,10 +51,51 @@ function readCapped(path: string, what: string): { text: string } | { error: Fin
       const message = `${what} ${path} is ${mib(size)}, above the ${mib(MAX_FILE_BYTES)} limit: not read`;
       return { error: { code: Codes.FileTooLarge, level: "Error", message, file: path } };
     }
-    return { text: readFileSync(path, "utf8") };
+    if (!strict) return { text: readFileSync(path, "utf8") };
+    const r = decodeText(readFileSync(path));
+    if (typeof r === "string") return { text: r };
+    return { error: { code: Codes.ParseError, level: "Error", message: `${what} ${path} is not UTF-8 text: ${r.where}: not read`, file: path } };
   } catch (err) {
     return { error: readError(path, err) };
   }
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Bytes → text: UTF-8 (a leading BOM dropped), or UTF-16 LE/BE after its BOM; else where the first bad byte is. */
+export function decodeText(b: Uint8Array): string | { where: string } {
+  if (b.length >= 2 && ((b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff))) {
+    try {
+      return new TextDecoder(b[0] === 0xff ? "utf-16le" : "utf-16be", { fatal: true }).decode(b.subarray(2));
+    } catch {
+      return { where: `its UTF-16 byte order mark is followed by bytes that are not UTF-16` };
+    }
+  }
+  try {
+    return UTF8.decode(b); // drops a UTF-8 BOM
+  } catch {
+    const at = firstBadUtf8(b);
+    let line = 1;
+    let start = 0;
+    for (let i = 0; i < at; i++) if (b[i] === 0x0a) (line++, (start = i + 1));
+    return { where: `byte 0x${b[at]!.toString(16).padStart(2, "0")} at line ${line}, byte ${at - start + 1} of the line, is not part of a UTF-8 character` };
+  }
+}
+
+/** Offset of the first byte that does not belong to a well-formed UTF-8 sequence (b.length when none). */
+function firstBadUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (n === 0 || i + n > b.length) return i;
+    for (let k = 1; k < n; k++) if ((b[i + k]! & 0xc0) !== 0x80) return i;
+    // overlong 3/4-byte forms, surrogates, above U+10FFFF
+    const c1 = b[i + 1]!;
+    if ((c === 0xe0 && c1 < 0xa0) || (c === 0xed && c1 > 0x9f) || (c === 0xf0 && c1 < 0x90) || (c === 0xf4 && c1 > 0x8f)) return i;
+    i += n;
+  }
+  return b.length;
 }
 
 function readError(path: string, err: unknown): Finding {
@@ -100,7 +146,7 @@ function isFile(p: string): boolean {
 
 /** `--config FILE` (as `kubectl apply -f FILE`): that file, whatever its extension. */
 function readConfigFile(path: string, out: LoadedFile[], errors: Finding[]): void {
-  const r = readCapped(path, "configuration file");
+  const r = readCapped(path, "configuration file", true);
   if ("error" in r) errors.push(r.error);
   else out.push({ path, text: r.text });
 }
