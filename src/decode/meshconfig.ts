@@ -5,7 +5,7 @@
 import { parse } from "yaml";
 import { Codes } from "../model/codes.ts";
 import type { Finding } from "../snapshot/types.ts";
-import { parseDuration } from "./duration.ts";
+import { parseTimerDuration } from "./duration.ts";
 import { bool, describe, int, isObj, obj, objList, str, strList, strMap, Reader, type Obj } from "./read.ts";
 
 export interface ExtAuthzHttpSpec {
@@ -64,7 +64,7 @@ function provider(r: Reader, o: Obj, path: string): ExtAuthzHttpSpec | null {
   base.pathPrefix = str(r, http, "pathPrefix", p);
   const t = str(r, http, "timeout", p);
   if (t !== "") {
-    const ms = parseDuration(t);
+    const ms = parseTimerDuration(t);
     if (ms === null) r.fail(Codes.InvalidDuration, `${p}.timeout`, `invalid duration ${JSON.stringify(t)}`);
     else base.timeoutMs = ms;
   }

@@ -14,7 +14,7 @@ import type {
   SimpleLb,
   TrafficPolicy,
 } from "../model/istio.ts";
-import { parseDuration } from "./duration.ts";
+import { parseTimerDuration } from "./duration.ts";
 import { bool, int, join, obj, objList, oneOf, port, str, strList, type Obj, type Reader } from "./read.ts";
 
 const SIMPLE: readonly SimpleLb[] = ["UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST"];
@@ -35,7 +35,7 @@ function others(o: Obj | null, path: string, known: string[]): string[] {
 function duration(r: Reader, o: Obj, key: string, path: string, positive: boolean): number | null {
   const t = str(r, o, key, path);
   if (t === "") return null;
-  const ms = parseDuration(t);
+  const ms = parseTimerDuration(t);
   if (ms === null || (positive && ms <= 0)) {
     r.fail(Codes.InvalidDuration, join(path, key), `invalid duration ${JSON.stringify(t)} (like 1.5s, 500ms${positive ? "; more than 0" : ""})`);
     return null;

@@ -5,7 +5,7 @@
 // Error here too.
 import { Codes } from "../model/codes.ts";
 import type { CorsPolicySpec, DelegateSpec, Destination, HTTPFaultSpec, HTTPMirrorPolicySpec, HTTPRetrySpec, StringMatchSpec, UnsupportedField } from "../model/istio.ts";
-import { parseDuration } from "./duration.ts";
+import { parseTimerDuration } from "./duration.ts";
 import { bool, int, isObj, join, obj, objList, oneOf, str, strList, type Obj, type Reader } from "./read.ts";
 import { decodeDestination, decodeStringMatch } from "./vs-match.ts";
 
@@ -70,7 +70,7 @@ export function durationField(r: Reader, o: Obj, key: string, path: string): num
     r.fail(Codes.WrongType, p, "must be a duration string like 1.5s, 500ms, 1m");
     return -1;
   }
-  const ms = parseDuration(v);
+  const ms = parseTimerDuration(v);
   if (ms === null) {
     r.fail(Codes.InvalidDuration, p, `invalid duration ${JSON.stringify(v)} (like 1.5s, 500ms, 1m)`);
     return -1;
