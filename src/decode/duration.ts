@@ -30,3 +30,16 @@ export function parseDuration(text: string): number | null {
   }
   return total;
 }
+
+/**
+ * The longest wait a timer can make: setTimeout fires after 1 ms for anything above
+ * 2^31-1 ms (~24.8 days), so a `timeout: 1000h` meant as "practically none" ended
+ * every request at once with a 504.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** parseDuration for a configuration field a timer waits on: longer durations are served as MAX_TIMER_MS (~24.8 days). */
+export function parseTimerDuration(text: string): number | null {
+  const ms = parseDuration(text);
+  return ms === null ? null : Math.min(ms, MAX_TIMER_MS);
+}

@@ -30,7 +30,7 @@ import type {
 } from "../model/gatewayapi.ts";
 import { GATEWAY_GROUP } from "../model/gatewayapi.ts";
 import { BACKEND_TLS_POLICY, decodeBackendClientCertificateRef, decodeBackendTLSPolicy } from "./backendtls.ts";
-import { parseDuration } from "./duration.ts";
+import { parseTimerDuration } from "./duration.ts";
 import { decodeFrontendTls } from "./frontend-tls.ts";
 import { compileRe2 } from "./regex.ts";
 import { bool, int, join, list, obj, objList, oneOf, port, str, strList, strMap, type Obj, type Reader } from "./read.ts";
@@ -195,7 +195,7 @@ function httpMatch(r: Reader, m: Obj, p: string): HTTPRouteMatchSpec {
 function millis(r: Reader, o: Obj, key: string, path: string): number {
   const s = str(r, o, key, path);
   if (s === "") return 0;
-  const ms = parseDuration(s);
+  const ms = parseTimerDuration(s);
   if (ms === null) r.fail(Codes.InvalidDuration, join(path, key), `${JSON.stringify(s)} is not a duration like 10s or 500ms`);
   return ms ?? 0;
 }

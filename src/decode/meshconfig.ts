@@ -5,8 +5,8 @@
 import { parse } from "yaml";
 import { Codes } from "../model/codes.ts";
 import type { Finding } from "../snapshot/types.ts";
-import { parseDuration } from "./duration.ts";
-import { bool, int, isObj, obj, objList, str, strList, strMap, Reader, type Obj } from "./read.ts";
+import { parseTimerDuration } from "./duration.ts";
+import { bool, describe, int, isObj, obj, objList, str, strList, strMap, Reader, type Obj } from "./read.ts";
 
 export interface ExtAuthzHttpSpec {
   name: string;
@@ -64,7 +64,7 @@ function provider(r: Reader, o: Obj, path: string): ExtAuthzHttpSpec | null {
   base.pathPrefix = str(r, http, "pathPrefix", p);
   const t = str(r, http, "timeout", p);
   if (t !== "") {
-    const ms = parseDuration(t);
+    const ms = parseTimerDuration(t);
     if (ms === null) r.fail(Codes.InvalidDuration, `${p}.timeout`, `invalid duration ${JSON.stringify(t)}`);
     else base.timeoutMs = ms;
   }
@@ -98,15 +98,26 @@ export function decodeMeshConfig(file: string, text: string): { mesh: MeshConfig
     r.fail(Codes.NotAnObject, "", "a MeshConfig must be a mapping");
     return { mesh: EMPTY_MESH, errors };
   }
-  // the istio ConfigMap: its `data.mesh` holds the MeshConfig as text
-  if (doc.kind === "ConfigMap" && isObj(doc.data) && typeof doc.data.mesh === "string") {
+  // the istio ConfigMap: its `data.mesh` holds the MeshConfig as text. Anything else
+  // there (no `mesh` key, `mesh:` written as a mapping instead of `mesh: |`) is an
+  // Error: read as a MeshConfig, the ConfigMap would silently configure nothing.
+  if (doc.kind === "ConfigMap") {
+    const text = isObj(doc.data) ? doc.data.mesh : undefined;
+    if (typeof text !== "string") {
+      const got = text === undefined ? "it is missing" : `got ${describe(text)}`;
+      r.fail(Codes.InvalidValue, "data.mesh", `must be a string holding the MeshConfig YAML (\`mesh: |\` and the YAML indented below it), ${got}`);
+      return { mesh: EMPTY_MESH, errors };
+    }
     try {
-      doc = parse(doc.data.mesh) ?? {};
+      doc = parse(text) ?? {};
     } catch (err) {
       r.fail(Codes.ParseError, "data.mesh", `not YAML: ${String(err).split("\n")[0]}`);
       return { mesh: EMPTY_MESH, errors };
     }
-    if (!isObj(doc)) return { mesh: EMPTY_MESH, errors };
+    if (!isObj(doc)) {
+      r.fail(Codes.NotAnObject, "data.mesh", `a MeshConfig must be a mapping, got ${describe(doc)}`);
+      return { mesh: EMPTY_MESH, errors };
+    }
   }
   const m = doc as Obj;
   const extensionProviders = objList(r, m, "extensionProviders", "", (o, p) => provider(r, o, p));

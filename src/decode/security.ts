@@ -18,7 +18,7 @@ import type {
   ValuesPair,
 } from "../model/security.ts";
 import { parseCidr } from "../security/cidr.ts";
-import { parseDuration } from "./duration.ts";
+import { parseTimerDuration } from "./duration.ts";
 import { bool, isObj, join, obj, objList, oneOf, str, strList, strMap, type Obj, type Reader } from "./read.ts";
 
 const ACTIONS: readonly AuthorizationAction[] = ["ALLOW", "DENY", "AUDIT", "CUSTOM"];
@@ -81,7 +81,7 @@ function decodeJWTRule(r: Reader, o: Obj, path: string, unsupported: Unsupported
   let timeoutMs = 0;
   const t = str(r, o, "timeout", path);
   if (t !== "") {
-    const ms = parseDuration(t);
+    const ms = parseTimerDuration(t);
     if (ms === null) r.fail(Codes.InvalidDuration, join(path, "timeout"), `invalid duration ${JSON.stringify(t)}`);
     else timeoutMs = ms;
   }

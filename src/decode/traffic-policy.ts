@@ -14,7 +14,7 @@ import type {
   SimpleLb,
   TrafficPolicy,
 } from "../model/istio.ts";
-import { parseDuration } from "./duration.ts";
+import { parseDuration, parseTimerDuration } from "./duration.ts";
 import { bool, int, join, obj, objList, oneOf, port, str, strList, type Obj, type Reader } from "./read.ts";
 
 const SIMPLE: readonly SimpleLb[] = ["UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST"];
@@ -31,11 +31,11 @@ function others(o: Obj | null, path: string, known: string[]): string[] {
     .map((k) => join(path, k));
 }
 
-/** A duration in ms; null when absent. `positive`: 0 is refused too. */
-function duration(r: Reader, o: Obj, key: string, path: string, positive: boolean): number | null {
+/** A duration in ms; null when absent. `positive`: 0 is refused too. `timer`: one a timer waits on (capped at MAX_TIMER_MS). */
+function duration(r: Reader, o: Obj, key: string, path: string, positive: boolean, timer = true): number | null {
   const t = str(r, o, key, path);
   if (t === "") return null;
-  const ms = parseDuration(t);
+  const ms = timer ? parseTimerDuration(t) : parseDuration(t);
   if (ms === null || (positive && ms <= 0)) {
     r.fail(Codes.InvalidDuration, join(path, key), `invalid duration ${JSON.stringify(t)} (like 1.5s, 500ms${positive ? "; more than 0" : ""})`);
     return null;
@@ -66,7 +66,7 @@ function consistentHash(r: Reader, ch: Obj, path: string): ConsistentHashLb | nu
   } else {
     const c = obj(r, ch, "httpCookie", path)!;
     const cp = join(path, "httpCookie");
-    key = { kind: "cookie", name: str(r, c, "name", cp, true), path: str(r, c, "path", cp), ttlMs: duration(r, c, "ttl", cp, false) ?? 0 };
+    key = { kind: "cookie", name: str(r, c, "name", cp, true), path: str(r, c, "path", cp), ttlMs: duration(r, c, "ttl", cp, false, false) ?? 0 }; // a cookie's Max-Age, no timer
   }
   const ring = obj(r, ch, "ringHash", path);
   const maglev = obj(r, ch, "maglev", path);

@@ -20,7 +20,7 @@ import type {
   VirtualServiceSpec,
 } from "../model/istio.ts";
 import { compileRegexRewrite } from "../route/regex-rewrite.ts";
-import { parseDuration } from "./duration.ts";
+import { parseTimerDuration } from "./duration.ts";
 import { compileRe2 } from "./regex.ts";
 import { decodeDestination, decodeStringMatch } from "./vs-match.ts";
 import { decodeCors, decodeDelegate, decodeFault, decodeMirror, decodeMirrorPercentage, decodeMirrors, decodeRetries, has } from "./vs-policies.ts";
@@ -203,7 +203,7 @@ function decodeHTTPRoute(r: Reader, o: Obj, path: string, isDelegate: boolean, u
   };
   const t = str(r, o, "timeout", path);
   if (t !== "") {
-    const ms = parseDuration(t);
+    const ms = parseTimerDuration(t);
     if (ms === null) r.fail(Codes.InvalidDuration, join(path, "timeout"), `invalid duration ${JSON.stringify(t)} (like 1.5s, 500ms, 1m)`);
     else {
       route.timeoutMs = ms;

@@ -5,7 +5,7 @@
 // Error here too.
 import { Codes } from "../model/codes.ts";
 import type { CorsPolicySpec, DelegateSpec, Destination, HTTPFaultSpec, HTTPMirrorPolicySpec, HTTPRetrySpec, StringMatchSpec, UnsupportedField } from "../model/istio.ts";
-import { parseDuration } from "./duration.ts";
+import { parseDuration, parseTimerDuration } from "./duration.ts";
 import { bool, int, isObj, join, obj, objList, oneOf, str, strList, type Obj, type Reader } from "./read.ts";
 import { decodeDestination, decodeStringMatch } from "./vs-match.ts";
 
@@ -62,7 +62,8 @@ export function isStatusCode(n: number): boolean {
 }
 
 /** A Duration field in milliseconds; -1 when absent. Istio: at least 1ms, millisecond precision. */
-export function durationField(r: Reader, o: Obj, key: string, path: string): number {
+/** `timer`: a duration a timer waits on, capped at MAX_TIMER_MS (not CORS maxAge, a header value). */
+export function durationField(r: Reader, o: Obj, key: string, path: string, timer = true): number {
   const v = o[key];
   if (v === undefined || v === null) return -1;
   const p = join(path, key);
@@ -70,7 +71,7 @@ export function durationField(r: Reader, o: Obj, key: string, path: string): num
     r.fail(Codes.WrongType, p, "must be a duration string like 1.5s, 500ms, 1m");
     return -1;
   }
-  const ms = parseDuration(v);
+  const ms = timer ? parseTimerDuration(v) : parseDuration(v);
   if (ms === null) {
     r.fail(Codes.InvalidDuration, p, `invalid duration ${JSON.stringify(v)} (like 1.5s, 500ms, 1m)`);
     return -1;
@@ -217,7 +218,7 @@ export function decodeCors(r: Reader, o: Obj, path: string): CorsPolicySpec {
       if (h !== "*" && !HEADER_NAME.test(h)) r.fail(Codes.InvalidValue, `${join(path, key)}[${i}]`, `header name ${JSON.stringify(h)} is not a valid header name`);
     });
   }
-  const ms = durationField(r, o, "maxAge", path);
+  const ms = durationField(r, o, "maxAge", path, false);
   if (ms >= 0) {
     if (ms % 1000 !== 0) r.fail(Codes.InvalidDuration, join(path, "maxAge"), "max_age duration is accurate only to seconds precision");
     cors.maxAgeSeconds = Math.floor(ms / 1000);

@@ -63,8 +63,11 @@ export class FileTexts {
     this.next = new Map();
   }
 
-  /** readFileSync(path, "utf8"), or the text of last time when the bytes are the same. Throws as readFileSync does. */
-  read(path: string, size: number): string {
+  /**
+   * readFileSync(path, "utf8") (`strict`: decodeText's verdict), or the text of last time when
+   * the bytes are the same. Throws as readFileSync does.
+   */
+  read(path: string, size: number, strict = false): string | { where: string } {
     const fd = openSync(path, "r");
     let n = 0;
     try {
@@ -88,7 +91,11 @@ export class FileTexts {
       const m = this.buf.write(prev, n, "utf8");
       if (m === n && this.buf.compare(this.buf, n, 2 * n, 0, n) === 0) text = prev;
     }
-    text ??= this.buf.toString("utf8", 0, n);
+    if (text === undefined) {
+      const d = strict ? decodeText(this.buf.subarray(0, n)) : this.buf.toString("utf8", 0, n);
+      if (typeof d !== "string") return d;
+      text = d;
+    }
     this.next.set(path, text);
     return text;
   }
@@ -100,8 +107,13 @@ export class FileTexts {
   }
 }
 
-/** The file's text, or an Error finding when it is above MAX_FILE_BYTES or unreadable. */
-function readCapped(path: string, what: string, texts: FileTexts | undefined): { text: string } | { error: Finding } {
+/**
+ * The file's text, or an Error finding when it is above MAX_FILE_BYTES or unreadable.
+ * `strict` (configuration files): the bytes must be UTF-8, or UTF-16 with its byte
+ * order mark (YAML allows it; Windows PowerShell's `>` writes it); anything else is
+ * an Error naming the first bad byte, not text with U+FFFD where the bytes were.
+ */
+function readCapped(path: string, what: string, texts: FileTexts | undefined, strict = false): { text: string } | { error: Finding } {
   try {
     const size = statSync(path).size;
     if (size > MAX_FILE_BYTES) {
@@ -109,10 +121,60 @@ function readCapped(path: string, what: string, texts: FileTexts | undefined): {
       const message = `${what} ${path} is ${mib(size)}, above the ${mib(MAX_FILE_BYTES)} limit: not read`;
       return { error: { code: Codes.FileTooLarge, level: "Error", message, file: path } };
     }
-    return { text: texts === undefined ? readFileSync(path, "utf8") : texts.read(path, size) };
+    if (texts !== undefined) {
+      const t = texts.read(path, size, strict);
+      if (typeof t === "string") return { text: t };
+      return { error: notUtf8(what, path, t.where) };
+    }
+    if (!strict) return { text: readFileSync(path, "utf8") };
+    const r = decodeText(readFileSync(path));
+    if (typeof r === "string") return { text: r };
+    return { error: notUtf8(what, path, r.where) };
   } catch (err) {
     return { error: readError(path, err) };
   }
+}
+
+function notUtf8(what: string, path: string, where: string): Finding {
+  return { code: Codes.ParseError, level: "Error", message: `${what} ${path} is not UTF-8 text: ${where}: not read`, file: path };
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Bytes → text: UTF-8 (a leading BOM dropped), or UTF-16 LE/BE after its BOM; else where the first bad byte is. */
+export function decodeText(b: Uint8Array): string | { where: string } {
+  if (b.length >= 2 && ((b[0] === 0xff && b[1] === 0xfe) || (b[0] === 0xfe && b[1] === 0xff))) {
+    try {
+      return new TextDecoder(b[0] === 0xff ? "utf-16le" : "utf-16be", { fatal: true }).decode(b.subarray(2));
+    } catch {
+      return { where: `its UTF-16 byte order mark is followed by bytes that are not UTF-16` };
+    }
+  }
+  try {
+    return UTF8.decode(b); // drops a UTF-8 BOM
+  } catch {
+    const at = firstBadUtf8(b);
+    let line = 1;
+    let start = 0;
+    for (let i = 0; i < at; i++) if (b[i] === 0x0a) (line++, (start = i + 1));
+    return { where: `byte 0x${b[at]!.toString(16).padStart(2, "0")} at line ${line}, byte ${at - start + 1} of the line, is not part of a UTF-8 character` };
+  }
+}
+
+/** Offset of the first byte that does not belong to a well-formed UTF-8 sequence (b.length when none). */
+function firstBadUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (n === 0 || i + n > b.length) return i;
+    for (let k = 1; k < n; k++) if ((b[i + k]! & 0xc0) !== 0x80) return i;
+    // overlong 3/4-byte forms, surrogates, above U+10FFFF
+    const c1 = b[i + 1]!;
+    if ((c === 0xe0 && c1 < 0xa0) || (c === 0xed && c1 > 0x9f) || (c === 0xf0 && c1 < 0x90) || (c === 0xf4 && c1 > 0x8f)) return i;
+    i += n;
+  }
+  return b.length;
 }
 
 function readError(path: string, err: unknown): Finding {
@@ -163,7 +225,7 @@ function isFile(p: string): boolean {
 
 /** `--config FILE` (as `kubectl apply -f FILE`): that file, whatever its extension. */
 function readConfigFile(path: string, out: LoadedFile[], errors: Finding[], texts?: FileTexts): void {
-  const r = readCapped(path, "configuration file", texts);
+  const r = readCapped(path, "configuration file", texts, true);
   if ("error" in r) errors.push(r.error);
   else out.push({ path, text: r.text });
 }

@@ -69,7 +69,8 @@ export function backoffMs(p: RetryPolicy, n: number, draw: number): number {
   const mult = 2 ** Math.min(n, 30) - 1;
   const base = mult * p.backoffBaseMs;
   const cap = base <= p.backoffMaxMs ? base : p.backoffMaxMs;
-  return Math.floor(draw * cap);
+  // a timer fires after 1 ms above 2^31-1 ms: a huge back-off must not become none
+  return Math.min(Math.floor(draw * cap), 2 ** 31 - 1);
 }
 
 /** May try number `tries + 1` start? (`tries` made so far, the first included.) */

@@ -20,7 +20,8 @@ export function parseGrpcTimeout(v: string | undefined): number | null {
 export function grpcDeadlineMs(header: string | undefined, routeTimeoutMs: number): number {
   const t = parseGrpcTimeout(header);
   if (t === null) return 0;
-  return routeTimeoutMs > 0 ? Math.min(t, routeTimeoutMs) : t;
+  // a timer fires after 1 ms for anything above 2^31-1 ms: `720H` (30 days) would end the call at once
+  return Math.min(routeTimeoutMs > 0 ? Math.min(t, routeTimeoutMs) : t, 2 ** 31 - 1);
 }
 
 /** gRPC status codes the gateway's own replies carry where the HTTP status does not say it. */

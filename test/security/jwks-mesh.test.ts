@@ -126,6 +126,21 @@ defaultConfig:
     expect(decodeMeshConfig("cm.yaml", cm).mesh.numTrustedProxies).toBe(2);
   });
 
+  test("the istio ConfigMap form: data.mesh missing, written as a mapping, or not a mapping is an Error naming data.mesh, not an empty mesh", () => {
+    const cm = (data: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio}\n${data}`;
+    const lines = (text: string) => decodeMeshConfig("cm.yaml", text).errors.map((e) => `${e.level} ${e.code} ${e.file} ${e.field}: ${e.message}`);
+    // `mesh:` a mapping instead of `mesh: |`: its extensionProviders used to vanish without a word
+    expect(lines(cm("data:\n  mesh:\n    extensionProviders: [{name: ext, envoyExtAuthzHttp: {service: s, port: 80}}]\n"))).toEqual([
+      "Error GW0106 cm.yaml data.mesh: must be a string holding the MeshConfig YAML (`mesh: |` and the YAML indented below it), got an object",
+    ]);
+    expect(lines(cm("data:\n  meshConfig: |\n    defaultConfig: {}\n"))).toEqual([
+      "Error GW0106 cm.yaml data.mesh: must be a string holding the MeshConfig YAML (`mesh: |` and the YAML indented below it), it is missing",
+    ]);
+    expect(lines(cm("data:\n  mesh: \"- a\\n- b\"\n"))).toEqual(["Error GW0102 cm.yaml data.mesh: a MeshConfig must be a mapping, got a list"]);
+    // an empty mesh is Istio's defaults
+    expect(lines(cm("data:\n  mesh: \"\"\n"))).toEqual([]);
+  });
+
   test("problems name the file and field", () => {
     const { errors } = decodeMeshConfig("mesh.yaml", "extensionProviders:\n- name: ext\n  envoyExtAuthzHttp: {service: s, port: 99999}\n");
     expect(errors.map((e) => [e.file, e.field])).toEqual([["mesh.yaml", "extensionProviders[0].envoyExtAuthzHttp.port"]]);

@@ -133,6 +133,8 @@ describe("consistent hash", () => {
   test.each([
     ["{httpHeaderName: X-User}", { kind: "header", name: "x-user" }, "RING_HASH", 1024, 65537],
     ["{httpCookie: {name: s, path: /, ttl: 60s}, ringHash: {minimumRingSize: 4096}}", { kind: "cookie", name: "s", path: "/", ttlMs: 60000 }, "RING_HASH", 4096, 65537],
+    // a cookie's Max-Age is no timer: a year is not capped at the timers' ~24.8 days
+    ["{httpCookie: {name: s, ttl: 8760h}}", { kind: "cookie", name: "s", path: "", ttlMs: 31_536_000_000 }, "RING_HASH", 1024, 65537],
     ["{useSourceIp: true, minimumRingSize: 2048}", { kind: "sourceIp" }, "RING_HASH", 2048, 65537],
     ["{httpQueryParameterName: u, maglev: {tableSize: 251}}", { kind: "query", name: "u" }, "MAGLEV", 1024, 251],
   ])("%s", (ch, key, algorithm, ring, table) => {

@@ -33,6 +33,9 @@ describe("grpcDeadlineMs", () => {
     ["2S", 500, 500],
     ["100m", 500, 100],
     ["junk", 500, 0],
+    // above 2^31-1 ms a timer fires after 1 ms: capped there (~24.8 days)
+    ["720H", 0, 2 ** 31 - 1],
+    ["99999999S", 0, 2 ** 31 - 1],
   ])("grpc-timeout %p, route timeout %p ms → %p ms", (h, route, want) => {
     expect(grpcDeadlineMs(h, route)).toBe(want);
   });

@@ -63,6 +63,35 @@ describe("file size cap and misplaced secret files", () => {
     expect(errors[0]!.message).toBe(`configuration file ${join(dir, "huge.yaml")} is 8.0 MiB, above the 8.0 MiB limit: not read`);
   });
 
+  test("a configuration file that is not UTF-8 is an Error naming it and the first bad byte, not text with U+FFFD in it", () => {
+    const dir = writeTree({ "good.yaml": "a: 1\n" });
+    writeFileSync(join(dir, "latin1.yaml"), Buffer.concat([Buffer.from("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: u}\ndata: {a: \"caf"), Buffer.from([0xe9, 0x22, 0x7d, 0x0a])]));
+    const { files, errors } = readInput([dir], null);
+    expect(files.map((f) => f.path)).toEqual([join(dir, "good.yaml")]);
+    expect(errors.map((e) => [e.code, e.level, e.file, e.message])).toEqual([
+      ["GW0101", "Error", join(dir, "latin1.yaml"), `configuration file ${join(dir, "latin1.yaml")} is not UTF-8 text: byte 0xe9 at line 4, byte 15 of the line, is not part of a UTF-8 character: not read`],
+    ]);
+  });
+
+  test("UTF-16 with a byte order mark is read as YAML allows; a UTF-8 byte order mark is dropped", () => {
+    const dir = writeTree({});
+    const yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ü}\n";
+    writeFileSync(join(dir, "le.yaml"), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(yaml, "utf16le")]));
+    writeFileSync(join(dir, "be.yaml"), Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(yaml, "utf16le").swap16()]));
+    writeFileSync(join(dir, "u8.yaml"), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(yaml)]));
+    const { files, errors } = readInput([dir], null);
+    expect(errors).toEqual([]);
+    expect(files.map((f) => f.text)).toEqual([yaml, yaml, yaml]);
+  });
+
+  test("secret files are not held to UTF-8 (a Secret may hold binary keys gangway does not read)", () => {
+    const dir = writeTree({ "cred/tls.crt": "C" });
+    writeFileSync(join(dir, "cred/keystore.p12"), Buffer.from([0x30, 0x82, 0xff, 0xfe]));
+    const { secrets, errors } = readInput([], dir);
+    expect(errors).toEqual([]);
+    expect(Object.keys(secrets[0]!.data)).toEqual(["keystore.p12", "tls.crt"]);
+  });
+
   test("a file of exactly the cap is read", () => {
     const dir = writeTree({});
     writeFileSync(join(dir, "big.yaml"), Buffer.alloc(MAX_FILE_BYTES, 0x20));

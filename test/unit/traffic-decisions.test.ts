@@ -132,6 +132,8 @@ describe("retries", () => {
   test("back-off: uniform in [0, (2^n − 1) × 25ms), capped at 250ms", () => {
     expect([1, 2, 3, 4, 5].map((n) => backoffMs(def, n, 0.999999))).toEqual([24, 74, 174, 249, 249]);
     expect(backoffMs(def, 3, 0)).toBe(0);
+    // backoff 1000h (decoded as the timers' longest, 2^31-1 ms; the cap 10×): still no more than a timer can wait
+    expect(backoffMs({ ...def, backoffBaseMs: 2 ** 31 - 1, backoffMaxMs: 10 * (2 ** 31 - 1) }, 5, 0.999999)).toBe(2 ** 31 - 1);
   });
 
   test("previous hosts: re-pick (up to 5 more times) until an endpoint not tried yet", () => {

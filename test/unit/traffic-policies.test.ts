@@ -171,6 +171,10 @@ describe("corsPolicy", () => {
     });
   });
 
+  test("maxAge is a header value, not a timer: 1000h is 3600000 seconds, not capped at the timers' ~24.8 days", () => {
+    expect(one("    corsPolicy: {allowOrigins: [{exact: 'https://a.com'}], maxAge: 1000h}").r.cors!.maxAge).toBe("3600000");
+  });
+
   test("the deprecated allowOrigin list is exact matches; preflights that do not match are forwarded by default", () => {
     const c = one("    corsPolicy: {allowOrigin: ['*']}").r.cors!;
     expect(c.allowOrigins).toEqual([{ kind: "exact", value: "*" }]);
