@@ -146,6 +146,7 @@ function decodeSource(r: Reader, o: Obj, path: string): SourceSpec {
     requestPrincipals: pair(r, o, "requestPrincipals", path),
     namespaces: pair(r, o, "namespaces", path),
     serviceAccounts: pair(r, o, "serviceAccounts", path),
+    trustDomains: pair(r, o, "trustDomains", path),
     ipBlocks: pair(r, o, "ipBlocks", path, cidrCheck(r)),
     remoteIpBlocks: pair(r, o, "remoteIpBlocks", path, cidrCheck(r)),
   };
