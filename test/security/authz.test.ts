@@ -176,6 +176,20 @@ spec:
     expect(allowed(s.security!, input())).toBe(false);
   });
 
+  test("jwks_uri (the proto field's own name, listed by the CRD) is jwksUri: keys fetched from it, not a rule without keys", () => {
+    const ra = (uri: string) => `apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: ra, namespace: istio-system}
+spec:
+  jwtRules: [{issuer: https://accounts.example.com, ${uri}}]
+`;
+    const s = compileYaml(ra("jwks_uri: https://accounts.example.com/jwks"));
+    expect(s.security!.failClosed).toEqual([]);
+    expect(s.security!.providers.map((p) => p.jwksUri)).toEqual(["https://accounts.example.com/jwks"]);
+    const both = decodeFiles([{ path: "ra.yaml", text: ra("jwksUri: https://a.example.com/jwks, jwks_uri: https://b.example.com/jwks") }]);
+    expect(both.errors.map((e) => `${e.field}: ${e.message}`)).toEqual(["spec.jwtRules[0].jwks_uri: jwksUri and jwks_uri are the same field: give one"]);
+  });
+
   test("another security.istio.io kind is never skipped: PeerAuthentication is Info (not a gateway's), an unknown kind denies every request", () => {
     const pa = compileYaml("apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: istio-system}\nspec: {mtls: {mode: STRICT}}\n");
     expect(findingLines(pa)).toContain("Info GW0906 PeerAuthentication/istio-system/default: PeerAuthentication does not apply to a gateway's listeners (Istio applies it to sidecar inbound traffic): use the Gateway's tls.mode for client certificates");
