@@ -176,7 +176,7 @@ function compileFresh(resources: Resource[], opts: CompileOptions, version: numb
     workloadEntries: k.WorkloadEntry,
     proxyNamespace: opts.namespace,
   });
-  const ctx = new CompileContext(opts, registry, buildRuleIndex(k.DestinationRule, opts.namespace));
+  const ctx = new CompileContext(opts, registry, buildRuleIndex(k.DestinationRule, opts.namespace, opts.labels));
   ctx.findings.push(...early);
 
   const derived = convertIngresses(ctx, k.Ingress, k.IngressClass, k.Service);

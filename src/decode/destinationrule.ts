@@ -16,11 +16,13 @@ export function decodeDestinationRule(r: Reader, spec: Obj): DestinationRuleSpec
     if (seen.has(s.name)) r.fail(Codes.Conflict, `spec.subsets[${i}].name`, `duplicate subset name ${JSON.stringify(s.name)}`);
     seen.add(s.name);
   });
+  const ws = obj(r, spec, "workloadSelector", "spec");
   return {
     host: str(r, spec, "host", "spec", true).toLowerCase(),
     trafficPolicy: decodeTrafficPolicy(r, spec, "trafficPolicy", "spec"),
     subsets,
     exportTo: strList(r, spec, "exportTo", "spec"),
+    workloadSelector: ws === null ? null : strMap(r, ws, "matchLabels", "spec.workloadSelector"),
   };
 }
 

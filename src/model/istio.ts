@@ -388,6 +388,8 @@ export interface DestinationRuleSpec {
   trafficPolicy: TrafficPolicy | null;
   subsets: Subset[];
   exportTo: string[];
+  /** `workloadSelector.matchLabels`; null: the rule applies to every workload (absent). */
+  workloadSelector: Record<string, string> | null;
 }
 
 // ---- ServiceEntry / WorkloadEntry ------------------------------------------

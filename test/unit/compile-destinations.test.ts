@@ -250,6 +250,27 @@ spec:
   });
 });
 
+describe("DestinationRule workloadSelector (Istio's SidecarScope.DestinationRule)", () => {
+  const dr = (name: string, ns: string, lb: string, selector = "") => `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: ${name}, namespace: ${ns}}
+spec:
+  host: reviews.default.svc.cluster.local
+  trafficPolicy: {loadBalancer: {simple: ${lb}}}
+${selector === "" ? "" : `  workloadSelector: {matchLabels: ${selector}}\n`}---
+`;
+  const lb = (rules: string) => cluster(setup("  - route: [{destination: {host: reviews}}]", SVC("reviews", "[{name: http, port: 9080}]") + rules), "outbound|9080||reviews.default.svc.cluster.local").lbPolicy;
+  const cases: [string, string, string][] = [
+    ["selecting this gateway's labels, in its namespace: applies", dr("sel", "istio-system", "ROUND_ROBIN", "{istio: ingressgateway}"), "ROUND_ROBIN"],
+    ["empty matchLabels selects every workload of its namespace", dr("sel", "istio-system", "ROUND_ROBIN", "{}"), "ROUND_ROBIN"],
+    ["other labels: not applied", dr("sel", "istio-system", "ROUND_ROBIN", "{app: other}"), "LEAST_REQUEST"],
+    ["another namespace: never (not exported)", dr("sel", "default", "ROUND_ROBIN", "{istio: ingressgateway}"), "LEAST_REQUEST"],
+    ["a matching one replaces the namespace's rule without selector", dr("all", "istio-system", "RANDOM") + dr("sel", "istio-system", "ROUND_ROBIN", "{istio: ingressgateway}"), "ROUND_ROBIN"],
+    ["a rule without selector applies when the selector does not match", dr("all", "istio-system", "RANDOM") + dr("sel", "istio-system", "ROUND_ROBIN", "{app: other}"), "RANDOM"],
+  ];
+  for (const [name, rules, want] of cases) test(name, () => expect<string>(lb(rules)).toBe(want));
+});
+
 describe("ServiceEntry", () => {
   test("STATIC: endpoints with named ports, labels and weights; subsets by label", () => {
     const s = setup(
