@@ -63,5 +63,6 @@ export function decodeServiceEntry(r: Reader, spec: Obj): ServiceEntrySpec {
     endpoints,
     workloadSelector: ws === null ? null : strMap(r, ws, "labels", "spec.workloadSelector"),
     exportTo: strList(r, spec, "exportTo", "spec"),
+    subjectAltNames: strList(r, spec, "subjectAltNames", "spec"),
   };
 }

@@ -426,6 +426,8 @@ export interface ServiceEntrySpec {
   /** null: none (then `endpoints` are used). */
   workloadSelector: Record<string, string> | null;
   exportTo: string[];
+  /** The identities the upstream's certificate may carry, when a DestinationRule's tls names none. */
+  subjectAltNames: string[];
 }
 
 export type GatewayResource = ResourceBase<"Gateway", GatewaySpec>;

@@ -38,6 +38,8 @@ export interface ServiceInfo {
    * (Istio treats the Service as an alias of that host). Absent otherwise.
    */
   aliasFor?: string;
+  /** A ServiceEntry's subjectAltNames (absent or empty: none). */
+  subjectAltNames?: string[];
   /** Endpoints serving one of `ports` (all, before subset filtering). */
   endpoints(port: ServicePortInfo): Endpoint[];
 }
@@ -181,6 +183,7 @@ export function buildRegistry(input: RegistryInput): Registry {
         ports: spec.ports.map((p) => ({ name: p.name, port: p.number, targetPort: p.targetPort || p.number, protocol: serviceEntryPortProtocol(p.protocol) })),
         type,
         exportTo: spec.exportTo,
+        subjectAltNames: spec.subjectAltNames,
         endpoints(sp) {
           if (spec.resolution === "NONE") return [];
           const fallback = typeof sp.targetPort === "number" ? sp.targetPort : sp.port;

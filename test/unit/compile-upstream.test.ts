@@ -114,6 +114,29 @@ describe("upstream TLS", () => {
     expect([t.problem, t.sni, t.spiffeTrustDomain, t.alpn]).toEqual(["", "outbound_.8000_._.be.default.svc.cluster.local", "example.org", ["istio-peer-exchange", "istio"]]);
   });
 
+  test("a ServiceEntry's subjectAltNames are the SANs verified when the DestinationRule's tls names none (istiod's serviceAccounts)", () => {
+    const se = `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ext, namespace: default}
+spec:
+  hosts: [api.example.com]
+  ports: [{number: 443, name: https, protocol: HTTPS}]
+  resolution: DNS
+  subjectAltNames: [spiffe://example.org/ns/ext/sa/api]
+---
+`;
+    const dr = (tls: string) => `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: ext, namespace: default}
+spec:
+  host: api.example.com
+  trafficPolicy: {tls: ${tls}}
+`;
+    const sans = (tls: string) => cluster(compileYaml(GW_VS("{host: api.example.com, port: {number: 443}}") + se + dr(tls)), "outbound|443||api.example.com").upstream!.tls!.subjectAltNames;
+    expect(sans("{mode: SIMPLE}")).toEqual(["spiffe://example.org/ns/ext/sa/api"]);
+    expect(sans("{mode: SIMPLE, subjectAltNames: [api.example.com]}")).toEqual(["api.example.com"]);
+  });
+
   test("DISABLE: no TLS (and no upstream policy at all)", () => {
     expect(cluster(compileYaml(GW_VS("{host: be}") + SVC() + DR("    tls: {mode: DISABLE}"))).upstream).toBeUndefined();
   });
