@@ -210,8 +210,9 @@ function compileFresh(resources: Resource[], opts: CompileOptions, version: numb
     );
   }
   for (const o of registry.orphans) {
-    const why = o.kind === "EndpointSlice" && o.spec.serviceName === "" ? "has no kubernetes.io/service-name label" : "names no Service";
-    ctx.report("Warning", Codes.OrphanEndpoints, o, `${why}: its endpoints are not used`);
+    const fqdn = o.kind === "EndpointSlice" && o.spec.addressType === "FQDN";
+    const why = fqdn ? "addressType FQDN (istiod skips FQDN EndpointSlices)" : o.kind === "EndpointSlice" && o.spec.serviceName === "" ? "has no kubernetes.io/service-name label" : "names no Service";
+    ctx.report("Warning", Codes.OrphanEndpoints, o, `${why}: its endpoints are not used`, fqdn ? "addressType" : undefined);
   }
   const mesh = opts.mesh ?? EMPTY_MESH;
   const security = compileSecurity(ctx, k.RequestAuthentication, k.AuthorizationPolicy, mesh, trustedProxies(opts), k.OtherSecurityKind);

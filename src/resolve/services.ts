@@ -105,7 +105,8 @@ export function buildRegistry(input: RegistryInput): Registry {
   const orphans: (EndpointSliceResource | EndpointsResource)[] = [];
   for (const s of input.slices) {
     const k = key(s.metadata.namespace, s.spec.serviceName);
-    if (s.spec.serviceName === "" || !kube.has(k)) orphans.push(s);
+    // istiod skips FQDN slices (istio/istio#34995): their addresses are names, not endpoints
+    if (s.spec.serviceName === "" || !kube.has(k) || s.spec.addressType === "FQDN") orphans.push(s);
     else pushTo(slicesBySvc, k, s);
   }
   for (const e of input.endpoints) {

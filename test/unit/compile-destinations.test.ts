@@ -158,6 +158,13 @@ describe("what cannot be resolved still compiles, with a finding; requests get 5
     const s = setup("  - directResponse: {status: 200}", SLICE("lost", "ghost", "[{port: 80}]", "[{addresses: [10.0.0.9]}]"));
     expect(findingLines(s)).toEqual(["Warning GW0406 EndpointSlice/default/lost: names no Service: its endpoints are not used"]);
   });
+
+  test("an FQDN EndpointSlice is not used, as istiod skips it (its addresses are names)", () => {
+    const fqdn = SLICE("names", "reviews", "[{name: http, port: 9080}]", "[{addresses: [backend.example.com]}]").replace("addressType: IPv4", "addressType: FQDN");
+    const s = setup("  - route: [{destination: {host: reviews}}]", SVC("reviews", "[{name: http, port: 9080}]") + fqdn);
+    expect(cluster(s, "outbound|9080||reviews.default.svc.cluster.local").endpoints).toEqual([]);
+    expect(s.findings.find((f) => f.code === "GW0406")).toMatchObject({ resource: "EndpointSlice/default/names", field: "addressType", message: "addressType FQDN (istiod skips FQDN EndpointSlices): its endpoints are not used" });
+  });
 });
 
 describe("DestinationRule: subsets select endpoints by label; policies per cluster", () => {
