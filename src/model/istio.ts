@@ -54,12 +54,16 @@ export interface ServerPort {
   name: string;
   /** Upper-cased; GRPC-WEB is read as GRPC, HTTP_PROXY as HTTP. */
   protocol: ServerProtocol;
+  /** `targetPort` (deprecated; Istio: for ServiceEntries only): present only when written, reported. */
+  targetPort?: number;
 }
 
 export interface Server {
   name: string;
   port: ServerPort;
   bind: string;
+  /** `defaultEndpoint` (Istio: NOT IMPLEMENTED): present only when written, reported. */
+  defaultEndpoint?: string;
   /** As written, lower-cased: `h`, `*.h`, `*`, `ns/h`, `./h` or `*` + `/h`. */
   hosts: string[];
   tls: ServerTLS | null;
