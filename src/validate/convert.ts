@@ -38,9 +38,13 @@ function withNull(s: Schema): Schema {
 /**
  * One schema node, converted. `refBase` rewrites `#/definitions/X` references
  * (Swagger documents) to the schema id that holds the definitions.
+ * `alternative`: a branch of oneOf/anyOf/allOf/not. Its `properties` only
+ * constrain values (a structural schema declares fields outside them), so a
+ * branch naming some of the fields does not refuse the others (Gateway
+ * `addresses`: the non-IPAddress branch names only `type`).
  */
-export function convertNode(v: unknown, refBase: string): unknown {
-  if (Array.isArray(v)) return v.map((x) => convertNode(x, refBase));
+export function convertNode(v: unknown, refBase: string, alternative = false): unknown {
+  if (Array.isArray(v)) return v.map((x) => convertNode(x, refBase, alternative));
   if (!isSchema(v)) return v;
   const out: Schema = {};
   for (const [k, x] of Object.entries(v)) {
@@ -51,10 +55,12 @@ export function convertNode(v: unknown, refBase: string): unknown {
       const props: Schema = {};
       for (const [name, p] of Object.entries(x as Schema)) props[name] = convertProperty(p, refBase);
       out[k] = props;
-    } else if (k === "items" || k === "additionalProperties" || k === "not") {
+    } else if (k === "not") {
+      out[k] = isSchema(x) ? convertProperty(x, refBase, true) : x;
+    } else if (k === "items" || k === "additionalProperties") {
       out[k] = isSchema(x) ? convertProperty(x, refBase) : x;
     } else if (k === "oneOf" || k === "anyOf" || k === "allOf") {
-      out[k] = (x as unknown[]).map((s) => convertNode(s, refBase));
+      out[k] = (x as unknown[]).map((s) => notBranch(convertNode(s, refBase, true)));
     } else out[k] = x;
   }
   const intOrString = v["x-kubernetes-int-or-string"] === true || v.format === "int-or-string";
@@ -64,14 +70,26 @@ export function convertNode(v: unknown, refBase: string): unknown {
     if (out.anyOf === undefined) out.anyOf = INT_OR_STRING;
   }
   const open = v["x-kubernetes-preserve-unknown-fields"] === true;
-  if (out.properties !== undefined && out.additionalProperties === undefined && !open) out.additionalProperties = false;
+  if (out.properties !== undefined && out.additionalProperties === undefined && !open && !alternative) out.additionalProperties = false;
   if (open && out.type === "object" && out.properties === undefined) delete out.additionalProperties;
   return out;
 }
 
+/**
+ * A branch that only says a field is `not` some values, as Gateway `addresses`'
+ * `type: {not: {enum: [IPAddress]}}`: the API server applies the field's default
+ * (IPAddress, the excluded value) before it validates, so an absent field never
+ * takes that branch; without defaults (trimmed) the branch needs the field written.
+ */
+function notBranch(b: unknown): unknown {
+  if (!isSchema(b) || !isSchema(b.properties) || b.required !== undefined) return b;
+  const negated = Object.entries(b.properties).filter(([, p]) => isSchema(p) && p.not !== undefined).map(([name]) => name);
+  return negated.length > 0 ? { ...b, required: negated } : b;
+}
+
 /** A value under `properties`/`items`/`additionalProperties`: converted, and null accepted. */
-function convertProperty(v: unknown, refBase: string): unknown {
-  const c = convertNode(v, refBase);
+function convertProperty(v: unknown, refBase: string, alternative = false): unknown {
+  const c = convertNode(v, refBase, alternative);
   return isSchema(c) && c.$ref === undefined ? withNull(c) : c;
 }
 
