@@ -67,6 +67,8 @@ function consistentHash(r: Reader, ch: Obj, path: string): ConsistentHashLb | nu
     const c = obj(r, ch, "httpCookie", path)!;
     const cp = join(path, "httpCookie");
     key = { kind: "cookie", name: str(r, c, "name", cp, true), path: str(r, c, "path", cp), ttlMs: duration(r, c, "ttl", cp, false) ?? 0 };
+    const attributes = objList(r, c, "attributes", cp, (a, ap) => ({ name: str(r, a, "name", ap, true), value: str(r, a, "value", ap) }));
+    if (attributes.length > 0) key.attributes = attributes;
   }
   const ring = obj(r, ch, "ringHash", path);
   const maglev = obj(r, ch, "maglev", path);

@@ -316,7 +316,7 @@ export interface PortTrafficPolicy {
 export interface ConsistentHashLb {
   key:
     | { kind: "header"; name: string }
-    | { kind: "cookie"; name: string; path: string; ttlMs: number }
+    | { kind: "cookie"; name: string; path: string; ttlMs: number; attributes?: { name: string; value: string }[] }
     | { kind: "sourceIp" }
     | { kind: "query"; name: string };
   /** RING_HASH (also the legacy form) or MAGLEV. */

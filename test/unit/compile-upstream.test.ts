@@ -7,6 +7,7 @@ import { createCA, issue, type Issued } from "../../src/certs/generate.ts";
 import { decodeFiles } from "../../src/decode/index.ts";
 import type { Cluster, Snapshot } from "../../src/snapshot/types.ts";
 import { gatewayWithRoutes, secret, tcpGatewayWithRoute } from "../helpers/config.ts";
+import { generatedCookie } from "../../src/upstream/hash-key.ts";
 import { compileYaml, findingLines } from "./pipeline-helpers.ts";
 
 const GW_VS = (dest: string) => gatewayWithRoutes(`  - route: [{destination: ${dest}}]`, "[a.com]");
@@ -162,6 +163,13 @@ describe("consistent hash", () => {
     const c = cluster(compileYaml(GW_VS("{host: be}") + SVC() + DR(`    loadBalancer: {consistentHash: ${ch}}`)));
     expect(c.lbPolicy).toBe(algorithm as Cluster["lbPolicy"]);
     expect(c.upstream?.hash).toEqual({ key: key as never, algorithm: algorithm as "RING_HASH", minimumRingSize: ring, maximumRingSize: 8_388_608, tableSize: table });
+  });
+  test("httpCookie.attributes go on the made-up cookie after Path, as Envoy's makeSetCookieValue writes them", () => {
+    const c = cluster(compileYaml(GW_VS("{host: be}") + SVC() + DR("    loadBalancer: {consistentHash: {httpCookie: {name: s, path: /, ttl: 60s, attributes: [{name: SameSite, value: Strict}, {name: Secure}]}}}")));
+    const key = c.upstream!.hash!.key;
+    expect(key).toEqual({ kind: "cookie", name: "s", path: "/", ttlMs: 60000, attributes: [{ name: "SameSite", value: "Strict" }, { name: "Secure", value: "" }] });
+    const g = generatedCookie(key as Extract<typeof key, { kind: "cookie" }>, "192.0.2.7:5555", "10.0.0.1:8080");
+    expect(g.setCookie).toBe(`s="${g.value}"; Max-Age=60; Path=/; SameSite=Strict; Secure; HttpOnly`);
   });
   test("a table size that is not prime: Envoy's default, reported", () => {
     const s = compileYaml(GW_VS("{host: be}") + SVC() + DR("    loadBalancer: {consistentHash: {useSourceIp: true, maglev: {tableSize: 1000}}}"));
