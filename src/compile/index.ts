@@ -14,6 +14,7 @@ import type { Finding, Listener, Snapshot } from "../snapshot/types.ts";
 import { analyzeVirtualServices } from "./analyze.ts";
 import { compileClusters } from "./clusters.ts";
 import { reportTcpUpstreams } from "./upstream-policy.ts";
+import { reportServiceTopology } from "./service-topology.ts";
 import { CompileContext, trustedProxies, type CompileOptions } from "./context.ts";
 import { convertGatewayApi } from "./gatewayapi/index.ts";
 import { mergeDelegates } from "./delegates.ts";
@@ -217,6 +218,7 @@ function compileFresh(resources: Resource[], opts: CompileOptions, version: numb
   const mesh = opts.mesh ?? EMPTY_MESH;
   const security = compileSecurity(ctx, k.RequestAuthentication, k.AuthorizationPolicy, mesh, trustedProxies(opts), k.OtherSecurityKind);
   const clusters = compileClusters(ctx, tlsState);
+  reportServiceTopology(ctx, k.Service, clusters);
   reportTcpUpstreams(ctx, listeners, clusters);
   return {
     version,

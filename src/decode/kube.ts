@@ -37,7 +37,13 @@ export function decodeService(r: Reader, spec: Obj): ServiceSpec {
     });
   }
   const externalName = str(r, spec, "externalName", "spec", type === "ExternalName").toLowerCase();
-  return { type, clusterIP: str(r, spec, "clusterIP", "spec"), externalName, selector: strMap(r, spec, "selector", "spec"), ports };
+  const out: ServiceSpec = { type, clusterIP: str(r, spec, "clusterIP", "spec"), externalName, selector: strMap(r, spec, "selector", "spec"), ports };
+  // topology settings istiod acts on and gangway (no node, no locality) cannot: kept to be reported
+  const itp = str(r, spec, "internalTrafficPolicy", "spec");
+  if (itp !== "" && itp !== "Cluster") out.internalTrafficPolicy = itp;
+  const td = str(r, spec, "trafficDistribution", "spec");
+  if (td !== "") out.trafficDistribution = td;
+  return out;
 }
 
 function endpointPorts(r: Reader, o: Obj, path: string, required: boolean): EndpointPort[] {

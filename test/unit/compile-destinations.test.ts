@@ -132,6 +132,22 @@ spec: {address: 192.168.0.12, labels: {app: other}}
   });
 });
 
+describe("Service topology istiod acts on and gangway cannot (no node, no locality): reported, every endpoint used", () => {
+  const cases: [string, string, string[]][] = [
+    ["internalTrafficPolicy Local", ", internalTrafficPolicy: Local", ["spec.internalTrafficPolicy: internalTrafficPolicy Local is not applied: istiod keeps a gateway to endpoints on its own node; gangway knows no node and uses every endpoint"]],
+    ["internalTrafficPolicy Cluster (the default): nothing to say", ", internalTrafficPolicy: Cluster", []],
+    ["trafficDistribution", ", trafficDistribution: PreferClose", ["spec.trafficDistribution: trafficDistribution PreferClose is not applied: istiod prefers endpoints near the gateway; gangway knows no locality and balances over every endpoint"]],
+  ];
+  for (const [name, extra, want] of cases) {
+    test(name, () => {
+      const svc = SVC("reviews", "[{name: http, port: 9080}]").replace("  selector: {app: reviews}\n", `  selector: {app: reviews}\n  ${extra.slice(2)}\n`);
+      const s = setup("  - route: [{destination: {host: reviews}}]", svc + SLICE("r1", "reviews", "[{name: http, port: 9080}]", "[{addresses: [10.0.1.1]}, {addresses: [10.0.1.2]}]"));
+      expect(s.findings.filter((f) => f.code === "GW0412").map((f) => `${f.field}: ${f.message}`)).toEqual(want);
+      expect(addrs(cluster(s, "outbound|9080||reviews.default.svc.cluster.local"))).toEqual(["10.0.1.1:9080", "10.0.1.2:9080"]);
+    });
+  }
+});
+
 describe("what cannot be resolved still compiles, with a finding; requests get 503", () => {
   test("unknown host", () => {
     const s = setup("  - route: [{destination: {host: nope, port: {number: 80}}}]", "");
