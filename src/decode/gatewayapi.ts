@@ -373,7 +373,10 @@ export function decodeKubernetesGateway(r: Reader, spec: Obj) {
 }
 
 export function decodeGatewayClass(r: Reader, spec: Obj) {
-  return { controllerName: str(r, spec, "controllerName", "spec", true) };
+  const p = spec.parametersRef;
+  const notApplied: NotApplied[] =
+    p === undefined || p === null ? [] : [{ field: "spec.parametersRef", level: "Info", why: "parametersRef customizes the Deployment and Service istiod generates for the class's Gateways; gangway deploys nothing: not applied" }];
+  return { controllerName: str(r, spec, "controllerName", "spec", true), ...(notApplied.length > 0 ? { notApplied } : {}) };
 }
 
 export function decodeReferenceGrant(r: Reader, spec: Obj): ReferenceGrantSpec {

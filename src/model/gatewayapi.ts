@@ -246,6 +246,8 @@ export interface KubernetesGatewaySpec {
 
 export interface GatewayClassSpec {
   controllerName: string;
+  /** Absent: none. */
+  notApplied?: NotApplied[];
 }
 
 export interface ReferenceGrantSpec {
