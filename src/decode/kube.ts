@@ -157,6 +157,8 @@ export function decodeIngress(r: Reader, spec: Obj, apiVersion: string): Ingress
 }
 
 export function decodeIngressClass(r: Reader, spec: Obj): IngressClassSpec {
-  return { controller: str(r, spec, "controller", "spec", true) };
+  const out: IngressClassSpec = { controller: str(r, spec, "controller", "spec", true) };
+  if (obj(r, spec, "parameters", "spec") !== null) out.parameters = true;
+  return out;
 }
 

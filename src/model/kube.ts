@@ -40,6 +40,8 @@ export interface IngressSpec {
 
 export interface IngressClassSpec {
   controller: string;
+  /** `parameters` was written (istiod reads none: reported). Absent: not written. */
+  parameters?: true;
 }
 
 // ---- Secret ----------------------------------------------------------------
