@@ -107,11 +107,14 @@ function backend(r: Reader, o: Obj, key: string, path: string, v1: boolean): Ing
     const servicePort = intOrString(r, b, "servicePort", p);
     const serviceName = str(r, b, "serviceName", p);
     if (serviceName === "" && b.resource !== undefined) return { serviceName: "", port: "" };
+    if (b.resource !== undefined && b.resource !== null) r.fail(Codes.Conflict, p, "only one of serviceName and resource may be given");
     if (serviceName === "") r.fail(Codes.MissingField, join(p, "serviceName"), "is required");
     if (servicePort === "") r.fail(Codes.MissingField, join(p, "servicePort"), "is required");
     return { serviceName, port: servicePort };
   }
   const svc = obj(r, b, "service", p);
+  // the API server's ingress validation: "cannot set both resource and service backends"
+  if (svc !== null && b.resource !== undefined && b.resource !== null) r.fail(Codes.Conflict, p, "only one of service and resource may be given");
   if (svc === null) {
     if (b.resource === undefined) r.fail(Codes.MissingField, join(p, "service"), "is required (or resource)");
     return { serviceName: "", port: "" };
