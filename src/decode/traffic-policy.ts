@@ -211,6 +211,8 @@ function portPolicy(r: Reader, o: Obj, path: string, top: boolean): PortTrafficP
     out.has.tls = true;
     out.tls = clientTls(r, tls, join(path, "tls"));
     unsupported.push(...others(tls, join(path, "tls"), ["mode", "credentialName", "clientCertificate", "privateKey", "caCertificates", "sni", "subjectAltNames", "insecureSkipVerify"]));
+    // DISABLE originates no TLS: what would steer it has nothing to act on (istiod ignores it too)
+    if (out.tls.mode === "DISABLE") unsupported.push(...(["sni", "subjectAltNames", "insecureSkipVerify"] as const).filter((k) => tls[k] !== undefined && tls[k] !== null).map((k) => join(join(path, "tls"), k)));
   }
   out.unsupported = unsupported;
   return out;

@@ -142,6 +142,12 @@ spec:
     expect(cluster(compileYaml(GW_VS("{host: be}") + SVC() + DR("    tls: {mode: DISABLE}"))).upstream).toBeUndefined();
   });
 
+  test("DISABLE with sni, subjectAltNames or insecureSkipVerify: nothing to act on (istiod ignores them too), each reported (GW0407)", () => {
+    const s = compileYaml(GW_VS("{host: be}") + SVC() + DR("    tls: {mode: DISABLE, sni: be.internal, subjectAltNames: [be.internal], insecureSkipVerify: true}"));
+    expect(cluster(s).upstream).toBeUndefined();
+    expect(s.findings.filter((f) => f.code === "GW0407").map((f) => f.field)).toEqual(["spec.trafficPolicy.tls.sni", "spec.trafficPolicy.tls.subjectAltNames", "spec.trafficPolicy.tls.insecureSkipVerify"]);
+  });
+
   test.each([
     ["ISTIO_MUTUAL with certificates", "    tls: {mode: ISTIO_MUTUAL, caCertificates: /a}", "GW0110 spec.trafficPolicy.tls.mode: ISTIO_MUTUAL takes no certificates: caCertificates given"],
     ["MUTUAL without client certificate", "    tls: {mode: MUTUAL}", "GW0105 spec.trafficPolicy.tls.clientCertificate: MUTUAL needs clientCertificate and privateKey (or credentialName)"],
