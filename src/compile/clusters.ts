@@ -69,6 +69,7 @@ function compileCluster(ctx: CompileContext, st: TlsCompileState, req: ClusterRe
       policy,
       ownerOf: owners(rule, subset),
       backendTls,
+      serviceSubjectAltNames: svc?.subjectAltNames ?? [],
     });
     cluster.lbPolicy = u.lbPolicy;
     if (u.upstream !== undefined) cluster.upstream = u.upstream;

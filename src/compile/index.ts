@@ -14,6 +14,7 @@ import type { Finding, Listener, Snapshot } from "../snapshot/types.ts";
 import { analyzeVirtualServices } from "./analyze.ts";
 import { compileClusters } from "./clusters.ts";
 import { reportTcpUpstreams } from "./upstream-policy.ts";
+import { reportServiceTopology } from "./service-topology.ts";
 import { CompileContext, trustedProxies, type CompileOptions } from "./context.ts";
 import { convertGatewayApi } from "./gatewayapi/index.ts";
 import { mergeDelegates } from "./delegates.ts";
@@ -181,7 +182,7 @@ function compileFresh(resources: Resource[], opts: CompileOptions, version: numb
     workloadEntries: k.WorkloadEntry,
     proxyNamespace: opts.namespace,
   });
-  const ctx = new CompileContext(opts, registry, buildRuleIndex(k.DestinationRule, opts.namespace));
+  const ctx = new CompileContext(opts, registry, buildRuleIndex(k.DestinationRule, opts.namespace, opts.labels));
   ctx.findings.push(...early);
 
   const derived = convertIngresses(ctx, k.Ingress, k.IngressClass, k.Service);
@@ -215,12 +216,14 @@ function compileFresh(resources: Resource[], opts: CompileOptions, version: numb
     );
   }
   for (const o of registry.orphans) {
-    const why = o.kind === "EndpointSlice" && o.spec.serviceName === "" ? "has no kubernetes.io/service-name label" : "names no Service";
-    ctx.report("Warning", Codes.OrphanEndpoints, o, `${why}: its endpoints are not used`);
+    const fqdn = o.kind === "EndpointSlice" && o.spec.addressType === "FQDN";
+    const why = fqdn ? "addressType FQDN (istiod skips FQDN EndpointSlices)" : o.kind === "EndpointSlice" && o.spec.serviceName === "" ? "has no kubernetes.io/service-name label" : "names no Service";
+    ctx.report("Warning", Codes.OrphanEndpoints, o, `${why}: its endpoints are not used`, fqdn ? "addressType" : undefined);
   }
   const mesh = opts.mesh ?? EMPTY_MESH;
   const security = compileSecurity(ctx, k.RequestAuthentication, k.AuthorizationPolicy, mesh, trustedProxies(opts), k.OtherSecurityKind);
   const clusters = compileClusters(ctx, tlsState);
+  reportServiceTopology(ctx, k.Service, clusters);
   reportTcpUpstreams(ctx, listeners, clusters);
   return {
     version,

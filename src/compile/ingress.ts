@@ -40,7 +40,7 @@ import type { IngressBackend, IngressClassResource, IngressResource, ServiceReso
 import { compareCreation } from "../model/meta.ts";
 import { CLUSTER_DOMAIN } from "../resolve/hosts.ts";
 import type { CompileContext } from "./context.ts";
-import { isOurs } from "./ingress-class.ts";
+import { INGRESS_CONTROLLER, isOurs } from "./ingress-class.ts";
 import { ROUTE_SEMANTICS_ANNOTATION } from "./virtualhosts.ts";
 import { oneLabelAuthority, pathMatches, pathOrder, pathUri, restrictAuthority, sortByPath, type PathOrder } from "./ingress-paths.ts";
 
@@ -186,6 +186,9 @@ export function convertIngresses(
   serviceList: ServiceResource[],
 ): { gateways: GatewayResource[]; virtualServices: VirtualServiceResource[] } {
   const classes = new Map(classList.map((c) => [c.metadata.name, c]));
+  for (const c of classList) {
+    if (c.spec.parameters === true && c.spec.controller === INGRESS_CONTROLLER) ctx.report("Info", Codes.IngressUnsupported, c, "parameters are not read (istiod reads none for its IngressClass): ignored", "spec.parameters");
+  }
   const services = new Map(serviceList.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s]));
   const served = [...ingresses].sort(compareCreation).filter((ing) => isOurs(ctx, ing, classes));
   if (served.length === 0) return { gateways: [], virtualServices: [] };

@@ -104,6 +104,7 @@ function sourceChecks(s: SourceSpec, field: string, ns: string): Check[] {
     principalsCheck(s.requestPrincipals, `${field}.requestPrincipals`),
     check("source.principal", s.namespaces, namespaceMatcher, `${field}.namespaces`),
     check("source.principal", s.serviceAccounts, (v) => serviceAccountMatcher(v, ns), `${field}.serviceAccounts`),
+    check("source.principal", s.trustDomains, trustDomainMatcher, `${field}.trustDomains`),
     check("source.ip", s.ipBlocks, cidrMatcher, `${field}.ipBlocks`),
     check("remote.ip", s.remoteIpBlocks, cidrMatcher, `${field}.remoteIpBlocks`),
   ];

@@ -63,6 +63,12 @@ export function mergeServers(ctx: CompileContext, gateways: GatewayResource[]): 
       if (server.bind !== "") {
         ctx.report("Warning", Codes.ServerUnsupported, g, `bind ${server.bind} is not supported: the server listens on --bind`, `${field}.bind`);
       }
+      if (server.defaultEndpoint !== undefined) {
+        ctx.report("Warning", Codes.ServerUnsupported, g, "defaultEndpoint is not implemented by Istio (nor gangway): ignored", `${field}.defaultEndpoint`);
+      }
+      if (server.port.targetPort !== undefined) {
+        ctx.report("Warning", Codes.ServerUnsupported, g, "port.targetPort is deprecated and applies to ServiceEntries only (istiod ignores it on a Gateway): the server listens on port.number", `${field}.port.targetPort`);
+      }
       const cur = groups.get(port);
       if (cur === undefined) {
         groups.set(port, { port, protocol: server.port.protocol, class: cls, servers: [b] });

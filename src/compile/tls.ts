@@ -116,6 +116,11 @@ function resolveCredential(ctx: CompileContext, st: TlsCompileState, b: BoundSer
     ctx.report("Error", Codes.CredentialMissing, b.gateway, `${tls.mode} server has no credentialName: its hosts fail the handshake`, `${field}.credentialName`);
     return { key: "", problem: "no credentialName" };
   }
+  // as istiod's buildGatewayListenerTLSContext: a credential is fetched by SDS, the file fields are not read
+  const files = (["serverCertificate", "privateKey", "caCertificates"] as const).filter((k) => tls[k] !== "");
+  for (const k of files) {
+    ctx.report("Warning", Codes.CredentialWarning, b.gateway, `${k} is not used with credentialName${k === "caCertificates" ? " (the client CA is the credential's ca.crt, its -cacert Secret, or caCertCredentialName)" : ""}: ignored, as istiod ignores it`, `${field}.${k}`);
+  }
   const [explicitNs, name] = parseCredentialName(tls.credentialName);
   const tried: string[] = [];
   for (const ns of lookupNamespaces(ctx, b.gateway, explicitNs)) {

@@ -32,6 +32,8 @@ export interface UpstreamInput {
   ownerOf: (level: PortTrafficPolicy) => DestinationRuleResource;
   /** A BackendTLSPolicy's TLS (no DestinationRule tls applies to this cluster); null: none. */
   backendTls?: UpstreamTls | null;
+  /** The ServiceEntry's subjectAltNames: the SANs to verify when the DestinationRule's tls names none (istiod's serviceAccounts). */
+  serviceSubjectAltNames?: string[];
 }
 
 /**
@@ -139,7 +141,7 @@ export function compileUpstream(ctx: CompileContext, st: TlsCompileState, inp: U
         ? null
         : { ...btls, alpn: protocol === "HTTP2" ? ["h2"] : [] }
       : compileUpstreamTls(ctx, st, {
-          tls: tlsLevel.tls,
+          tls: tlsLevel.tls.subjectAltNames.length === 0 && (inp.serviceSubjectAltNames?.length ?? 0) > 0 ? { ...tlsLevel.tls, subjectAltNames: inp.serviceSubjectAltNames! } : tlsLevel.tls,
           owner: inp.ownerOf(tlsLevel),
           field: `${tlsLevel.path}.tls`,
           http2: protocol === "HTTP2",

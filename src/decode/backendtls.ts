@@ -3,7 +3,7 @@
 // references resolve to (Service, port name, ConfigMap) is status, settled by
 // compile/gatewayapi/backendtls.ts.
 import type { BackendClientCertificateRef, BackendTLSPolicySpec } from "../model/backendtls.ts";
-import { join, obj, objList, oneOf, str, type Obj, type Reader } from "./read.ts";
+import { join, obj, objList, oneOf, str, strMap, type Obj, type Reader } from "./read.ts";
 
 export const BACKEND_TLS_POLICY = /^gateway\.networking\.k8s\.io\/(v1|v1alpha3)$/;
 
@@ -17,6 +17,7 @@ export function decodeBackendTLSPolicy(r: Reader, spec: Obj): BackendTLSPolicySp
       name: str(r, t, "name", p, true),
       sectionName: str(r, t, "sectionName", p),
     }), true),
+    options: strMap(r, spec, "options", "spec"),
     validation: {
       caCertificateRefs: objList(r, v, "caCertificateRefs", vp, (c, p) => ({ group: str(r, c, "group", p), kind: str(r, c, "kind", p, true), name: str(r, c, "name", p, true) })),
       wellKnownCACertificates: str(r, v, "wellKnownCACertificates", vp),

@@ -16,11 +16,13 @@ export function decodeDestinationRule(r: Reader, spec: Obj): DestinationRuleSpec
     if (seen.has(s.name)) r.fail(Codes.Conflict, `spec.subsets[${i}].name`, `duplicate subset name ${JSON.stringify(s.name)}`);
     seen.add(s.name);
   });
+  const ws = obj(r, spec, "workloadSelector", "spec");
   return {
     host: str(r, spec, "host", "spec", true).toLowerCase(),
     trafficPolicy: decodeTrafficPolicy(r, spec, "trafficPolicy", "spec"),
     subsets,
     exportTo: strList(r, spec, "exportTo", "spec"),
+    workloadSelector: ws === null ? null : strMap(r, ws, "matchLabels", "spec.workloadSelector"),
   };
 }
 
@@ -40,13 +42,16 @@ export function decodeWorkload(r: Reader, o: Obj, path: string, requireAddress: 
   };
 }
 
+/** Istio's protocol.Parse names (case-insensitive). */
+const SE_PROTOCOLS = new Set(["TCP", "UDP", "GRPC", "GRPC-WEB", "HTTP", "HTTP_PROXY", "HTTP2", "HTTPS", "TLS", "MONGO", "REDIS", "MYSQL"]);
+
 export function decodeServiceEntry(r: Reader, spec: Obj): ServiceEntrySpec {
-  const ports = objList(r, spec, "ports", "spec", (o, p): ServiceEntryPort => ({
-    number: port(r, o, "number", p, true),
-    name: str(r, o, "name", p),
-    protocol: str(r, o, "protocol", p).toUpperCase(),
-    targetPort: port(r, o, "targetPort", p),
-  }));
+  const ports = objList(r, spec, "ports", "spec", (o, p): ServiceEntryPort => {
+    const protocol = str(r, o, "protocol", p).toUpperCase();
+    // Istio's ValidateProtocol: "" (sniffed) or a protocol it knows; anything else is refused, not read as TCP
+    if (protocol !== "" && !SE_PROTOCOLS.has(protocol)) r.fail(Codes.InvalidValue, join(p, "protocol"), `unsupported protocol: ${str(r, o, "protocol", p)} (${[...SE_PROTOCOLS].join(", ")})`);
+    return { number: port(r, o, "number", p, true), name: str(r, o, "name", p), protocol, targetPort: port(r, o, "targetPort", p) };
+  });
   const ws = obj(r, spec, "workloadSelector", "spec");
   const resolution = oneOf<Resolution>(r, spec, "resolution", "spec", ["NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN"], "NONE");
   const endpoints = objList(r, spec, "endpoints", "spec", (o, p) => decodeWorkload(r, o, p, true));
@@ -61,5 +66,6 @@ export function decodeServiceEntry(r: Reader, spec: Obj): ServiceEntrySpec {
     endpoints,
     workloadSelector: ws === null ? null : strMap(r, ws, "labels", "spec.workloadSelector"),
     exportTo: strList(r, spec, "exportTo", "spec"),
+    subjectAltNames: strList(r, spec, "subjectAltNames", "spec"),
   };
 }

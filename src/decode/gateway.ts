@@ -161,6 +161,9 @@ function decodeServer(r: Reader, o: Obj, path: string): Server | null {
     hosts,
     tls: to === null ? null : decodeTLS(r, to, join(path, "tls")),
   };
+  // fields Istio does not implement for a gateway server: kept to be reported, never dropped silently
+  if (po !== null && po.targetPort !== undefined && po.targetPort !== null) s.port.targetPort = port(r, po, "targetPort", ppath);
+  if (o.defaultEndpoint !== undefined && o.defaultEndpoint !== null) s.defaultEndpoint = str(r, o, "defaultEndpoint", path);
   checkTLS(r, s, path);
   return s;
 }

@@ -20,6 +20,7 @@ import type {
   LabelSelector,
   ListenerSetSpec,
   CORSFilter,
+  NotApplied,
   ParentReference,
   PathModifier,
   RequestMirror,
@@ -216,6 +217,29 @@ function retry(r: Reader, o: Obj | null, p: string): RouteRetry | null {
   };
 }
 
+/** `useDefaultGateways` (GEP-3793): implemented by neither istiod nor gangway. */
+function routeNotApplied(spec: Obj): { notApplied?: NotApplied[] } {
+  const v = spec.useDefaultGateways;
+  if (v === undefined || v === null || v === "None") return {};
+  return { notApplied: [{ field: "spec.useDefaultGateways", level: "Warning", why: `useDefaultGateways ${JSON.stringify(v)}: default Gateways are implemented by neither istiod nor gangway; the route attaches through its parentRefs only` }] };
+}
+
+/** Gateway fields with no meaning for this instance; each said (GW0807), never dropped silently. */
+function gatewayNotApplied(spec: Obj): { notApplied?: NotApplied[] } {
+  const out: NotApplied[] = [];
+  const has = (o: unknown, k: string) => typeof o === "object" && o !== null && (o as Obj)[k] !== undefined && (o as Obj)[k] !== null;
+  if (Array.isArray(spec.addresses) && spec.addresses.length > 0) {
+    out.push({ field: "spec.addresses", level: "Warning", why: "addresses are not used: istiod has the Service they name serve the Gateway (or asks for those addresses); gangway serves every Gateway of its class, or those --gateway names, on its own ports" });
+  }
+  for (const k of ["labels", "annotations"]) {
+    if (has(spec.infrastructure, k)) out.push({ field: `spec.infrastructure.${k}`, level: "Info", why: `infrastructure.${k} go on the Deployment and Service istiod generates; gangway deploys nothing: not applied` });
+  }
+  if (spec.defaultScope !== undefined && spec.defaultScope !== null && spec.defaultScope !== "None") {
+    out.push({ field: "spec.defaultScope", level: "Warning", why: `defaultScope ${JSON.stringify(spec.defaultScope)}: default Gateways are implemented by neither istiod nor gangway; routes attach through their parentRefs only` });
+  }
+  return out.length > 0 ? { notApplied: out } : {};
+}
+
 export function decodeHTTPRoute(r: Reader, spec: Obj, ns: string) {
   const rules = objList(r, spec, "rules", "spec", (rule, p): HTTPRouteRuleSpec => {
     const matches = objList(r, rule, "matches", p, (m, mp) => httpMatch(r, m, mp));
@@ -237,6 +261,7 @@ export function decodeHTTPRoute(r: Reader, spec: Obj, ns: string) {
     parentRefs: parentRefs(r, spec, ns),
     hostnames: strList(r, spec, "hostnames", "spec").map((h) => h.toLowerCase()),
     rules: rules.length > 0 ? rules : [{ name: "", matches: [{ path: { type: "PathPrefix" as const, value: "/" }, headers: [], queryParams: [], method: "" }], filters: [], backendRefs: [], requestTimeoutMs: 0, backendRequestTimeoutMs: 0, unsupported: [] }],
+    ...routeNotApplied(spec),
   };
 }
 
@@ -277,6 +302,7 @@ export function decodeGRPCRoute(r: Reader, spec: Obj, ns: string): GRPCRouteSpec
       backendRefs: backendRefs(r, rule, p, ns),
       unsupported: rule.sessionPersistence !== undefined && rule.sessionPersistence !== null ? ["sessionPersistence"] : [],
     })),
+    ...routeNotApplied(spec),
   };
 }
 
@@ -285,6 +311,7 @@ export function decodeL4Route(r: Reader, spec: Obj, ns: string): L4RouteSpec {
     parentRefs: parentRefs(r, spec, ns),
     hostnames: strList(r, spec, "hostnames", "spec").map((h) => h.toLowerCase()),
     rules: objList(r, spec, "rules", "spec", (rule, p) => ({ backendRefs: backendRefs(r, rule, p, ns) })),
+    ...routeNotApplied(spec),
   };
 }
 
@@ -357,6 +384,7 @@ export function decodeKubernetesGateway(r: Reader, spec: Obj) {
     frontendTls: decodeFrontendTls(r, spec),
     allowedListeners: allowedListeners(r, spec),
     ...(backendClientCertificateRef !== null ? { backendClientCertificateRef } : {}),
+    ...gatewayNotApplied(spec),
   };
 }
 
@@ -375,7 +403,10 @@ export function decodeListenerSet(r: Reader, spec: Obj, ns: string): ListenerSet
 }
 
 export function decodeGatewayClass(r: Reader, spec: Obj) {
-  return { controllerName: str(r, spec, "controllerName", "spec", true) };
+  const p = spec.parametersRef;
+  const notApplied: NotApplied[] =
+    p === undefined || p === null ? [] : [{ field: "spec.parametersRef", level: "Info", why: "parametersRef customizes the Deployment and Service istiod generates for the class's Gateways; gangway deploys nothing: not applied" }];
+  return { controllerName: str(r, spec, "controllerName", "spec", true), ...(notApplied.length > 0 ? { notApplied } : {}) };
 }
 
 export function decodeReferenceGrant(r: Reader, spec: Obj): ReferenceGrantSpec {

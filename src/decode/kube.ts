@@ -37,7 +37,13 @@ export function decodeService(r: Reader, spec: Obj): ServiceSpec {
     });
   }
   const externalName = str(r, spec, "externalName", "spec", type === "ExternalName").toLowerCase();
-  return { type, clusterIP: str(r, spec, "clusterIP", "spec"), externalName, selector: strMap(r, spec, "selector", "spec"), ports };
+  const out: ServiceSpec = { type, clusterIP: str(r, spec, "clusterIP", "spec"), externalName, selector: strMap(r, spec, "selector", "spec"), ports };
+  // topology settings istiod acts on and gangway (no node, no locality) cannot: kept to be reported
+  const itp = str(r, spec, "internalTrafficPolicy", "spec");
+  if (itp !== "" && itp !== "Cluster") out.internalTrafficPolicy = itp;
+  const td = str(r, spec, "trafficDistribution", "spec");
+  if (td !== "") out.trafficDistribution = td;
+  return out;
 }
 
 function endpointPorts(r: Reader, o: Obj, path: string, required: boolean): EndpointPort[] {
@@ -101,11 +107,14 @@ function backend(r: Reader, o: Obj, key: string, path: string, v1: boolean): Ing
     const servicePort = intOrString(r, b, "servicePort", p);
     const serviceName = str(r, b, "serviceName", p);
     if (serviceName === "" && b.resource !== undefined) return { serviceName: "", port: "" };
+    if (b.resource !== undefined && b.resource !== null) r.fail(Codes.Conflict, p, "only one of serviceName and resource may be given");
     if (serviceName === "") r.fail(Codes.MissingField, join(p, "serviceName"), "is required");
     if (servicePort === "") r.fail(Codes.MissingField, join(p, "servicePort"), "is required");
     return { serviceName, port: servicePort };
   }
   const svc = obj(r, b, "service", p);
+  // the API server's ingress validation: "cannot set both resource and service backends"
+  if (svc !== null && b.resource !== undefined && b.resource !== null) r.fail(Codes.Conflict, p, "only one of service and resource may be given");
   if (svc === null) {
     if (b.resource === undefined) r.fail(Codes.MissingField, join(p, "service"), "is required (or resource)");
     return { serviceName: "", port: "" };
@@ -151,6 +160,8 @@ export function decodeIngress(r: Reader, spec: Obj, apiVersion: string): Ingress
 }
 
 export function decodeIngressClass(r: Reader, spec: Obj): IngressClassSpec {
-  return { controller: str(r, spec, "controller", "spec", true) };
+  const out: IngressClassSpec = { controller: str(r, spec, "controller", "spec", true) };
+  if (obj(r, spec, "parameters", "spec") !== null) out.parameters = true;
+  return out;
 }
 

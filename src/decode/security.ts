@@ -60,7 +60,11 @@ function decodeScope(r: Reader, spec: Obj): PolicyScope {
 
 function decodeJWTRule(r: Reader, o: Obj, path: string, unsupported: Unsupported[]): JWTRule {
   const issuer = str(r, o, "issuer", path, true);
-  const jwksUri = str(r, o, "jwksUri", path);
+  // `jwks_uri`: the proto field's own name, which the CRD also lists and protojson reads as jwksUri
+  const camel = str(r, o, "jwksUri", path);
+  const snake = str(r, o, "jwks_uri", path);
+  if (camel !== "" && snake !== "" && camel !== snake) r.fail(Codes.Conflict, join(path, "jwks_uri"), "jwksUri and jwks_uri are the same field: give one");
+  const jwksUri = camel || snake;
   const jwks = str(r, o, "jwks", path);
   if (jwksUri !== "" && !/^https?:\/\/[^/]/i.test(jwksUri)) r.fail(Codes.InvalidValue, join(path, "jwksUri"), `must be an http or https URL, got ${JSON.stringify(jwksUri)}`);
   if (jwksUri !== "" && jwks !== "") r.fail(Codes.Conflict, join(path, "jwks"), "only one of jwks and jwksUri may be given");
@@ -146,6 +150,7 @@ function decodeSource(r: Reader, o: Obj, path: string): SourceSpec {
     requestPrincipals: pair(r, o, "requestPrincipals", path),
     namespaces: pair(r, o, "namespaces", path),
     serviceAccounts: pair(r, o, "serviceAccounts", path),
+    trustDomains: pair(r, o, "trustDomains", path),
     ipBlocks: pair(r, o, "ipBlocks", path, cidrCheck(r)),
     remoteIpBlocks: pair(r, o, "remoteIpBlocks", path, cidrCheck(r)),
   };

@@ -67,6 +67,8 @@ function consistentHash(r: Reader, ch: Obj, path: string): ConsistentHashLb | nu
     const c = obj(r, ch, "httpCookie", path)!;
     const cp = join(path, "httpCookie");
     key = { kind: "cookie", name: str(r, c, "name", cp, true), path: str(r, c, "path", cp), ttlMs: duration(r, c, "ttl", cp, false, false) ?? 0 }; // a cookie's Max-Age, no timer
+    const attributes = objList(r, c, "attributes", cp, (a, ap) => ({ name: str(r, a, "name", ap, true), value: str(r, a, "value", ap) }));
+    if (attributes.length > 0) key.attributes = attributes;
   }
   const ring = obj(r, ch, "ringHash", path);
   const maglev = obj(r, ch, "maglev", path);
@@ -209,6 +211,8 @@ function portPolicy(r: Reader, o: Obj, path: string, top: boolean): PortTrafficP
     out.has.tls = true;
     out.tls = clientTls(r, tls, join(path, "tls"));
     unsupported.push(...others(tls, join(path, "tls"), ["mode", "credentialName", "clientCertificate", "privateKey", "caCertificates", "sni", "subjectAltNames", "insecureSkipVerify"]));
+    // DISABLE originates no TLS: what would steer it has nothing to act on (istiod ignores it too)
+    if (out.tls.mode === "DISABLE") unsupported.push(...(["sni", "subjectAltNames", "insecureSkipVerify"] as const).filter((k) => tls[k] !== undefined && tls[k] !== null).map((k) => join(join(path, "tls"), k)));
   }
   out.unsupported = unsupported;
   return out;

@@ -182,13 +182,18 @@ export function decodeMirrors(r: Reader, o: Obj, path: string): HTTPMirrorPolicy
   });
 }
 
-/** mirrorPercentage, else the deprecated mirrorPercent (integer); null when neither is written. */
+/**
+ * mirrorPercentage, else the deprecated mirrorPercent (integer), also under its
+ * proto name `mirror_percent` (the CRD lists both; protojson reads either);
+ * null when none is written.
+ */
 export function decodeMirrorPercentage(r: Reader, o: Obj, path: string): number | null {
   const pct = percentField(r, o, "mirrorPercentage", path);
   if (pct !== null) return pct;
-  const v = o.mirrorPercent;
+  const key = o.mirrorPercent !== undefined && o.mirrorPercent !== null ? "mirrorPercent" : "mirror_percent";
+  const v = o[key];
   if (v === undefined || v === null) return null;
-  return int(r, o, "mirrorPercent", path, 0, 100);
+  return int(r, o, key, path, 0, 100);
 }
 
 const CORS_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "CONNECT", "OPTIONS", "TRACE", "*"]);

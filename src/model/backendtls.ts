@@ -14,6 +14,8 @@ export interface PolicyTargetRef {
 
 export interface BackendTLSPolicySpec {
   targetRefs: PolicyTargetRef[];
+  /** `spec.options`: implementation-specific; istiod reads none (each is a Warning). */
+  options: Record<string, string>;
   validation: {
     /** LocalObjectReferences (group "" kind ConfigMap is what istiod reads). */
     caCertificateRefs: { group: string; kind: string; name: string }[];

@@ -128,10 +128,19 @@ export interface HTTPRouteRuleSpec {
   unsupported: string[];
 }
 
+/** A field gangway reads only to say it does not act on it (compile reports it, GW0807). */
+export interface NotApplied {
+  field: string;
+  level: "Info" | "Warning";
+  why: string;
+}
+
 export interface HTTPRouteSpec {
   parentRefs: ParentReference[];
   hostnames: string[];
   rules: HTTPRouteRuleSpec[];
+  /** Absent: none. */
+  notApplied?: NotApplied[];
 }
 
 /** A GRPCRoute method match: at least one of service and method ("" when not written). */
@@ -161,6 +170,8 @@ export interface GRPCRouteSpec {
   parentRefs: ParentReference[];
   hostnames: string[];
   rules: GRPCRouteRuleSpec[];
+  /** Absent: none. */
+  notApplied?: NotApplied[];
 }
 
 export interface L4RouteSpec {
@@ -168,6 +179,8 @@ export interface L4RouteSpec {
   /** TLSRoute only. */
   hostnames: string[];
   rules: { backendRefs: BackendRef[] }[];
+  /** Absent: none. */
+  notApplied?: NotApplied[];
 }
 
 export interface SecretObjectReference {
@@ -235,6 +248,8 @@ export interface KubernetesGatewaySpec {
   frontendTls: FrontendTLS | null;
   /** `tls.backend.clientCertificateRef`: the certificate presented to BackendTLSPolicy backends; absent or null: none. */
   backendClientCertificateRef?: BackendClientCertificateRef | null;
+  /** Absent: none. */
+  notApplied?: NotApplied[];
 }
 
 /** ListenerSet (gateway.networking.k8s.io/v1): listeners merged into the Gateway its parentRef names. */
@@ -246,6 +261,8 @@ export interface ListenerSetSpec {
 
 export interface GatewayClassSpec {
   controllerName: string;
+  /** Absent: none. */
+  notApplied?: NotApplied[];
 }
 
 export interface ReferenceGrantSpec {

@@ -54,12 +54,16 @@ export interface ServerPort {
   name: string;
   /** Upper-cased; GRPC-WEB is read as GRPC, HTTP_PROXY as HTTP. */
   protocol: ServerProtocol;
+  /** `targetPort` (deprecated; Istio: for ServiceEntries only): present only when written, reported. */
+  targetPort?: number;
 }
 
 export interface Server {
   name: string;
   port: ServerPort;
   bind: string;
+  /** `defaultEndpoint` (Istio: NOT IMPLEMENTED): present only when written, reported. */
+  defaultEndpoint?: string;
   /** As written, lower-cased: `h`, `*.h`, `*`, `ns/h`, `./h` or `*` + `/h`. */
   hosts: string[];
   tls: ServerTLS | null;
@@ -312,7 +316,7 @@ export interface PortTrafficPolicy {
 export interface ConsistentHashLb {
   key:
     | { kind: "header"; name: string }
-    | { kind: "cookie"; name: string; path: string; ttlMs: number }
+    | { kind: "cookie"; name: string; path: string; ttlMs: number; attributes?: { name: string; value: string }[] }
     | { kind: "sourceIp" }
     | { kind: "query"; name: string };
   /** RING_HASH (also the legacy form) or MAGLEV. */
@@ -388,6 +392,8 @@ export interface DestinationRuleSpec {
   trafficPolicy: TrafficPolicy | null;
   subsets: Subset[];
   exportTo: string[];
+  /** `workloadSelector.matchLabels`; null: the rule applies to every workload (absent). */
+  workloadSelector: Record<string, string> | null;
 }
 
 // ---- ServiceEntry / WorkloadEntry ------------------------------------------
@@ -424,6 +430,8 @@ export interface ServiceEntrySpec {
   /** null: none (then `endpoints` are used). */
   workloadSelector: Record<string, string> | null;
   exportTo: string[];
+  /** The identities the upstream's certificate may carry, when a DestinationRule's tls names none. */
+  subjectAltNames: string[];
 }
 
 export type GatewayResource = ResourceBase<"Gateway", GatewaySpec>;

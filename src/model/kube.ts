@@ -40,6 +40,8 @@ export interface IngressSpec {
 
 export interface IngressClassSpec {
   controller: string;
+  /** `parameters` was written (istiod reads none: reported). Absent: not written. */
+  parameters?: true;
 }
 
 // ---- Secret ----------------------------------------------------------------
@@ -74,6 +76,10 @@ export interface ServiceSpec {
   externalName: string;
   selector: Record<string, string>;
   ports: ServicePort[];
+  /** `internalTrafficPolicy` ("" when not written): `Local` keeps istiod to endpoints on the proxy's node. */
+  internalTrafficPolicy?: string;
+  /** `trafficDistribution` ("" when not written): istiod prefers endpoints near the proxy. */
+  trafficDistribution?: string;
 }
 
 export interface EndpointPort {

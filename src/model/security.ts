@@ -74,6 +74,8 @@ export interface SourceSpec {
   requestPrincipals: ValuesPair;
   namespaces: ValuesPair;
   serviceAccounts: ValuesPair;
+  /** trustDomains / notTrustDomains: the peer principal's trust domain (its first segment). */
+  trustDomains: ValuesPair;
   ipBlocks: ValuesPair;
   remoteIpBlocks: ValuesPair;
 }

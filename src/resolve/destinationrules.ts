@@ -48,12 +48,35 @@ function merge(rules: DestinationRuleResource[], host: string): ResolvedRule {
   return out;
 }
 
-export function buildRuleIndex(rules: DestinationRuleResource[], proxyNamespace: string): RuleIndex {
+function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => b[k] === a[k]);
+}
+
+/**
+ * Istio's SidecarScope.DestinationRule: rules with a workloadSelector apply
+ * only to workloads of their own namespace whose labels include the selector,
+ * and then in place of the host's rules without one (those with the first
+ * matching rule's selector merge); otherwise the rules without a selector.
+ */
+function selectedRules(rules: DestinationRuleResource[]): DestinationRuleResource[] {
+  const selected = rules.filter((r) => r.spec.workloadSelector !== null);
+  if (selected.length === 0) return rules;
+  const sel = selected[0]!.spec.workloadSelector!;
+  return selected.filter((r) => sameLabels(r.spec.workloadSelector!, sel));
+}
+
+/** `proxyLabels`: this gateway's labels (--labels), for rules with a workloadSelector. */
+export function buildRuleIndex(rules: DestinationRuleResource[], proxyNamespace: string, proxyLabels: Record<string, string> = {}): RuleIndex {
   // namespace → host → rules (creation order)
   const byNs = new Map<string, Map<string, DestinationRuleResource[]>>();
   for (const r of [...rules].sort(compareCreation)) {
     const ns = r.metadata.namespace;
-    if (!visibleTo(r.spec.exportTo, ns, proxyNamespace)) continue;
+    const sel = r.spec.workloadSelector;
+    if (sel !== null) {
+      // never exported: only this gateway's own namespace, and only when the selector matches it
+      if (ns !== proxyNamespace || !Object.entries(sel).every(([k, v]) => proxyLabels[k] === v)) continue;
+    } else if (!visibleTo(r.spec.exportTo, ns, proxyNamespace)) continue;
     const host = resolveShortname(r.spec.host, ns);
     let m = byNs.get(ns);
     if (m === undefined) byNs.set(ns, (m = new Map()));
@@ -65,13 +88,13 @@ export function buildRuleIndex(rules: DestinationRuleResource[], proxyNamespace:
     const m = byNs.get(ns);
     if (m === undefined) return null;
     const exact = m.get(host);
-    if (exact !== undefined) return merge(exact, host);
+    if (exact !== undefined) return merge(selectedRules(exact), host);
     let best: string | null = null;
     for (const h of m.keys()) {
       if (!isWildcard(h) || !hostSubsetOf(host, h)) continue;
       if (best === null || h.length > best.length) best = h;
     }
-    return best === null ? null : merge(m.get(best)!, best);
+    return best === null ? null : merge(selectedRules(m.get(best)!), best);
   };
   return {
     lookup(host, serviceNamespace) {

@@ -38,6 +38,8 @@ export interface ServiceInfo {
    * (Istio treats the Service as an alias of that host). Absent otherwise.
    */
   aliasFor?: string;
+  /** A ServiceEntry's subjectAltNames (absent or empty: none). */
+  subjectAltNames?: string[];
   /** Endpoints serving one of `ports` (all, before subset filtering). */
   endpoints(port: ServicePortInfo): Endpoint[];
 }
@@ -103,7 +105,8 @@ export function buildRegistry(input: RegistryInput): Registry {
   const orphans: (EndpointSliceResource | EndpointsResource)[] = [];
   for (const s of input.slices) {
     const k = key(s.metadata.namespace, s.spec.serviceName);
-    if (s.spec.serviceName === "" || !kube.has(k)) orphans.push(s);
+    // istiod skips FQDN slices (istio/istio#34995): their addresses are names, not endpoints
+    if (s.spec.serviceName === "" || !kube.has(k) || s.spec.addressType === "FQDN") orphans.push(s);
     else pushTo(slicesBySvc, k, s);
   }
   for (const e of input.endpoints) {
@@ -181,6 +184,7 @@ export function buildRegistry(input: RegistryInput): Registry {
         ports: spec.ports.map((p) => ({ name: p.name, port: p.number, targetPort: p.targetPort || p.number, protocol: serviceEntryPortProtocol(p.protocol) })),
         type,
         exportTo: spec.exportTo,
+        subjectAltNames: spec.subjectAltNames,
         endpoints(sp) {
           if (spec.resolution === "NONE") return [];
           const fallback = typeof sp.targetPort === "number" ? sp.targetPort : sp.port;

@@ -58,7 +58,8 @@ export interface UpstreamTls {
 
 export type HashKey =
   | { kind: "header"; name: string }
-  | { kind: "cookie"; name: string; path: string; ttlMs: number }
+  /** `attributes`: added to a generated cookie after Path (absent: none). */
+  | { kind: "cookie"; name: string; path: string; ttlMs: number; attributes?: { name: string; value: string }[] }
   | { kind: "sourceIp" }
   | { kind: "query"; name: string };
 

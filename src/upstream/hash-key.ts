@@ -63,12 +63,14 @@ export function requestHash(key: HashKey, src: HashSource): bigint | null {
 /**
  * The cookie Envoy makes up for a request without one (cookie policy with a
  * ttl): its value, the hash it stands for, and the `set-cookie` header value
- * (`name="value"; Max-Age=N; Path=p; HttpOnly`, as Envoy writes it).
+ * (`name="value"; Max-Age=N; Path=p; <attributes>; HttpOnly`, as Envoy's
+ * makeSetCookieValue writes it: each attribute `name=value`, or `name` alone).
  */
 export function generatedCookie(key: Extract<HashKey, { kind: "cookie" }>, remoteAddress: string, localAddress: string): { value: string; hash: bigint; setCookie: string } {
   const value = xxHash64(remoteAddress + localAddress).toString(16).padStart(16, "0");
   let setCookie = `${key.name}="${value}"; Max-Age=${Math.floor(key.ttlMs / 1000)}`;
   if (key.path !== "") setCookie += `; Path=${key.path}`;
+  for (const a of key.attributes ?? []) setCookie += a.value === "" ? `; ${a.name}` : `; ${a.name}=${a.value}`;
   setCookie += "; HttpOnly";
   return { value, hash: xxHash64(value), setCookie };
 }

@@ -75,9 +75,10 @@ function knownFields(schema: Record<string, unknown> | undefined): string[] {
 function exclusiveFields(parent: Record<string, unknown> | undefined): string[] {
   const names: string[] = [];
   for (const b of (parent?.oneOf as Record<string, unknown>[] | undefined) ?? []) {
-    if (Array.isArray(b.required)) names.push(...(b.required as string[]));
+    // a branch that constrains values (Gateway addresses) is a form, not one of several exclusive fields
+    if (Array.isArray(b.required) && b.properties === undefined) names.push(...(b.required as string[]));
   }
-  return names;
+  return names.length > 1 ? names : [];
 }
 
 function problem(e: ErrorObject): SchemaProblem | null {
@@ -127,6 +128,8 @@ function problem(e: ErrorObject): SchemaProblem | null {
       return { level: "Error", code: Codes.SchemaViolation, field: here, message: `items ${String(e.params.j)} and ${String(e.params.i)} are the same` };
     case "not":
       return { level: "Error", code: Codes.SchemaViolation, field: here, message: "has a combination of fields the schema does not allow" };
+    case "anyOf":
+      return { level: "Error", code: Codes.SchemaViolation, field: here, message: "must match one of the allowed forms" };
     default:
       return { level: "Error", code: Codes.SchemaViolation, field: here, message: `fails the schema's ${e.keyword}` };
   }

@@ -113,6 +113,12 @@ describe("operations, sources, conditions", () => {
     ["principals * needs a principal", "from: [{source: {principals: ['*']}}]", { principal: "" }, false],
     ["namespaces", "from: [{source: {namespaces: [default]}}]", { principal: "cluster.local/ns/default/sa/sleep" }, true],
     ["namespaces other", "from: [{source: {namespaces: [prod]}}]", { principal: "cluster.local/ns/default/sa/sleep" }, false],
+    ["trustDomains", "from: [{source: {trustDomains: [cluster.local]}}]", { principal: "cluster.local/ns/default/sa/sleep" }, true],
+    ["trustDomains other", "from: [{source: {trustDomains: [other.local]}}]", { principal: "cluster.local/ns/default/sa/sleep" }, false],
+    ["trustDomains with namespaces: both must match", "from: [{source: {namespaces: [default], trustDomains: [other.local]}}]", { principal: "cluster.local/ns/default/sa/sleep" }, false],
+    ["trustDomains prefix*", "from: [{source: {trustDomains: ['cluster*']}}]", { principal: "cluster.local/ns/default/sa/sleep" }, true],
+    ["trustDomains needs a principal", "from: [{source: {trustDomains: ['*']}}]", { principal: "" }, false],
+    ["notTrustDomains", "from: [{source: {notTrustDomains: [untrusted.local]}}]", { principal: "untrusted.local/ns/default/sa/sleep" }, false],
     ["requestPrincipals iss/sub", "from: [{source: {requestPrincipals: [https://iss/alice]}}]", { claims: { iss: "https://iss", sub: "alice" } }, true],
     ["requestPrincipals * needs a token", "from: [{source: {requestPrincipals: ['*']}}]", { claims: null }, false],
     ["requestPrincipals iss/*", "from: [{source: {requestPrincipals: [https://iss/*]}}]", { claims: { iss: "https://iss", sub: "bob" } }, true],
@@ -168,6 +174,20 @@ spec:
 `);
     expect(s.security!.failClosed.length).toBe(1);
     expect(allowed(s.security!, input())).toBe(false);
+  });
+
+  test("jwks_uri (the proto field's own name, listed by the CRD) is jwksUri: keys fetched from it, not a rule without keys", () => {
+    const ra = (uri: string) => `apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: ra, namespace: istio-system}
+spec:
+  jwtRules: [{issuer: https://accounts.example.com, ${uri}}]
+`;
+    const s = compileYaml(ra("jwks_uri: https://accounts.example.com/jwks"));
+    expect(s.security!.failClosed).toEqual([]);
+    expect(s.security!.providers.map((p) => p.jwksUri)).toEqual(["https://accounts.example.com/jwks"]);
+    const both = decodeFiles([{ path: "ra.yaml", text: ra("jwksUri: https://a.example.com/jwks, jwks_uri: https://b.example.com/jwks") }]);
+    expect(both.errors.map((e) => `${e.field}: ${e.message}`)).toEqual(["spec.jwtRules[0].jwks_uri: jwksUri and jwks_uri are the same field: give one"]);
   });
 
   test("another security.istio.io kind is never skipped: PeerAuthentication is Info (not a gateway's), an unknown kind denies every request", () => {

@@ -74,6 +74,7 @@ spec:
       expect(p.kind).toBe("BackendTLSPolicy");
       expect(p.spec).toEqual({
         targetRefs: [{ group: "", kind: "Service", name: "be", sectionName: "https" }],
+        options: {},
         validation: {
           caCertificateRefs: [{ group: "", kind: "ConfigMap", name: "ca" }],
           wellKnownCACertificates: "",
@@ -113,6 +114,13 @@ describe("compile: the cluster's upstream TLS", () => {
     expect(s.credentials.get("configmap://default/ca")!.caCert).toContain("BEGIN CERTIFICATE");
     expect(tlsOf(s, C8443)!.sni).toBe("be.internal");
     expect(conds(s, "p")).toEqual([["Service/be", "Accepted=True/Accepted", "ResolvedRefs=True/ResolvedRefs"]]);
+  });
+
+  test("spec.options: istiod reads none; each key is a Warning naming it, the policy still applies", () => {
+    const policy = POLICY("p", BE, VALID()).replace("  validation:", "  options: {example.com/min-version: TLSv1.3}\n  validation:");
+    const s = compileYaml(ROUTES + SVC + caMap() + policy);
+    expect(tlsOf(s)!.sni).toBe("be.internal");
+    expect(s.findings.filter((f) => f.code === "GW0807").map((f) => `${f.field}: ${f.message}`)).toEqual(["spec.options.example.com/min-version: option example.com/min-version is not read (istiod reads no BackendTLSPolicy option): ignored"]);
   });
 
   test("sectionName: only that port; it wins over an all-ports policy there", () => {

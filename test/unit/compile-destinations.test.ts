@@ -132,6 +132,22 @@ spec: {address: 192.168.0.12, labels: {app: other}}
   });
 });
 
+describe("Service topology istiod acts on and gangway cannot (no node, no locality): reported, every endpoint used", () => {
+  const cases: [string, string, string[]][] = [
+    ["internalTrafficPolicy Local", ", internalTrafficPolicy: Local", ["spec.internalTrafficPolicy: internalTrafficPolicy Local is not applied: istiod keeps a gateway to endpoints on its own node; gangway knows no node and uses every endpoint"]],
+    ["internalTrafficPolicy Cluster (the default): nothing to say", ", internalTrafficPolicy: Cluster", []],
+    ["trafficDistribution", ", trafficDistribution: PreferClose", ["spec.trafficDistribution: trafficDistribution PreferClose is not applied: istiod prefers endpoints near the gateway; gangway knows no locality and balances over every endpoint"]],
+  ];
+  for (const [name, extra, want] of cases) {
+    test(name, () => {
+      const svc = SVC("reviews", "[{name: http, port: 9080}]").replace("  selector: {app: reviews}\n", `  selector: {app: reviews}\n  ${extra.slice(2)}\n`);
+      const s = setup("  - route: [{destination: {host: reviews}}]", svc + SLICE("r1", "reviews", "[{name: http, port: 9080}]", "[{addresses: [10.0.1.1]}, {addresses: [10.0.1.2]}]"));
+      expect(s.findings.filter((f) => f.code === "GW0412").map((f) => `${f.field}: ${f.message}`)).toEqual(want);
+      expect(addrs(cluster(s, "outbound|9080||reviews.default.svc.cluster.local"))).toEqual(["10.0.1.1:9080", "10.0.1.2:9080"]);
+    });
+  }
+});
+
 describe("what cannot be resolved still compiles, with a finding; requests get 503", () => {
   test("unknown host", () => {
     const s = setup("  - route: [{destination: {host: nope, port: {number: 80}}}]", "");
@@ -157,6 +173,13 @@ describe("what cannot be resolved still compiles, with a finding; requests get 5
   test("an EndpointSlice without its Service", () => {
     const s = setup("  - directResponse: {status: 200}", SLICE("lost", "ghost", "[{port: 80}]", "[{addresses: [10.0.0.9]}]"));
     expect(findingLines(s)).toEqual(["Warning GW0406 EndpointSlice/default/lost: names no Service: its endpoints are not used"]);
+  });
+
+  test("an FQDN EndpointSlice is not used, as istiod skips it (its addresses are names)", () => {
+    const fqdn = SLICE("names", "reviews", "[{name: http, port: 9080}]", "[{addresses: [backend.example.com]}]").replace("addressType: IPv4", "addressType: FQDN");
+    const s = setup("  - route: [{destination: {host: reviews}}]", SVC("reviews", "[{name: http, port: 9080}]") + fqdn);
+    expect(cluster(s, "outbound|9080||reviews.default.svc.cluster.local").endpoints).toEqual([]);
+    expect(s.findings.find((f) => f.code === "GW0406")).toMatchObject({ resource: "EndpointSlice/default/names", field: "addressType", message: "addressType FQDN (istiod skips FQDN EndpointSlices): its endpoints are not used" });
   });
 });
 
@@ -248,6 +271,27 @@ spec:
     const c = cluster(s3, "outbound|9080||reviews.default.svc.cluster.local");
     expect([c.lbPolicy, c.connectTimeoutMs]).toEqual(["ROUND_ROBIN", 1000]);
   });
+});
+
+describe("DestinationRule workloadSelector (Istio's SidecarScope.DestinationRule)", () => {
+  const dr = (name: string, ns: string, lb: string, selector = "") => `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: ${name}, namespace: ${ns}}
+spec:
+  host: reviews.default.svc.cluster.local
+  trafficPolicy: {loadBalancer: {simple: ${lb}}}
+${selector === "" ? "" : `  workloadSelector: {matchLabels: ${selector}}\n`}---
+`;
+  const lb = (rules: string) => cluster(setup("  - route: [{destination: {host: reviews}}]", SVC("reviews", "[{name: http, port: 9080}]") + rules), "outbound|9080||reviews.default.svc.cluster.local").lbPolicy;
+  const cases: [string, string, string][] = [
+    ["selecting this gateway's labels, in its namespace: applies", dr("sel", "istio-system", "ROUND_ROBIN", "{istio: ingressgateway}"), "ROUND_ROBIN"],
+    ["empty matchLabels selects every workload of its namespace", dr("sel", "istio-system", "ROUND_ROBIN", "{}"), "ROUND_ROBIN"],
+    ["other labels: not applied", dr("sel", "istio-system", "ROUND_ROBIN", "{app: other}"), "LEAST_REQUEST"],
+    ["another namespace: never (not exported)", dr("sel", "default", "ROUND_ROBIN", "{istio: ingressgateway}"), "LEAST_REQUEST"],
+    ["a matching one replaces the namespace's rule without selector", dr("all", "istio-system", "RANDOM") + dr("sel", "istio-system", "ROUND_ROBIN", "{istio: ingressgateway}"), "ROUND_ROBIN"],
+    ["a rule without selector applies when the selector does not match", dr("all", "istio-system", "RANDOM") + dr("sel", "istio-system", "ROUND_ROBIN", "{app: other}"), "RANDOM"],
+  ];
+  for (const [name, rules, want] of cases) test(name, () => expect<string>(lb(rules)).toBe(want));
 });
 
 describe("ServiceEntry", () => {

@@ -87,6 +87,21 @@ spec:
   });
 });
 
+describe("server fields Istio does not implement are reported, never dropped silently", () => {
+  const cases: [string, string, string][] = [
+    ["bind", "  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: ['*']\n    bind: 10.0.0.1", "spec.servers[0].bind: bind 10.0.0.1 is not supported: the server listens on --bind"],
+    ["defaultEndpoint", "  - port: {number: 80, name: http, protocol: HTTP}\n    hosts: ['*']\n    defaultEndpoint: 127.0.0.1:8080", "spec.servers[0].defaultEndpoint: defaultEndpoint is not implemented by Istio (nor gangway): ignored"],
+    ["port.targetPort", "  - port: {number: 80, name: http, protocol: HTTP, targetPort: 8080}\n    hosts: ['*']", "spec.servers[0].port.targetPort: port.targetPort is deprecated and applies to ServiceEntries only (istiod ignores it on a Gateway): the server listens on port.number"],
+  ];
+  for (const [name, servers, want] of cases) {
+    test(name, () => {
+      const s = compileYaml(gateway("gw", servers) + vs("v", ["a.com"], ["gw"]));
+      expect(s.findings.filter((f) => f.code === "GW0206").map((f) => `${f.field}: ${f.message}`)).toEqual([want]);
+      expect(s.listeners.map((l) => l.port)).toEqual([80]);
+    });
+  }
+});
+
 describe("servers sharing a port", () => {
   test("two Gateways with HTTP servers on port 80 merge into one route table", () => {
     const s = compileYaml(gateway("g1", http80(["a.com"])) + gateway("g2", http80(["b.com"])) + vs("va", ["a.com"], ["g1"], 201) + vs("vb", ["b.com"], ["g2"], 202));

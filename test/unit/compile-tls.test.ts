@@ -87,6 +87,20 @@ describe("credentials", () => {
     expect(chains(compileYaml(yaml, { namespace: "apps" })).chains[0]!.disabled).toBe("");
   });
 
+  test("file fields beside credentialName are not used, as istiod ignores them: each is a Warning naming it", () => {
+    const cases: [string, string[]][] = [
+      ["{mode: SIMPLE, credentialName: c}", []],
+      ["{mode: SIMPLE, credentialName: c, caCertificates: /etc/ca.pem}", ["spec.servers[0].tls.caCertificates"]],
+      ["{mode: MUTUAL, credentialName: c, caCertificates: /etc/ca.pem}", ["spec.servers[0].tls.caCertificates"]],
+      ["{mode: SIMPLE, credentialNames: [c], serverCertificate: /etc/cert.pem}", ["spec.servers[0].tls.serverCertificate"]],
+    ];
+    for (const [tls, fields] of cases) {
+      const s = compileYaml(gateway(server(["a.example.com"], tls)) + secret("c", "istio-system", "tls", true));
+      expect(s.findings.filter((f) => f.code === "GW0603" && f.message.includes("not used with credentialName")).map((f) => f.field)).toEqual(fields);
+      expect(chains(s).chains[0]!.credential).toBe("istio-system/c");
+    }
+  });
+
   test("kubernetes://ns/name reaches another namespace", () => {
     const t = chains(compileYaml(gateway(server(["a.example.com"], "{mode: SIMPLE, credentialName: kubernetes://certs/c}")) + secret("c", "certs")));
     expect(t.chains[0]!.credential).toBe("certs/c");

@@ -7,6 +7,7 @@ import { createCA, issue, type Issued } from "../../src/certs/generate.ts";
 import { decodeFiles } from "../../src/decode/index.ts";
 import type { Cluster, Snapshot } from "../../src/snapshot/types.ts";
 import { gatewayWithRoutes, secret, tcpGatewayWithRoute } from "../helpers/config.ts";
+import { generatedCookie } from "../../src/upstream/hash-key.ts";
 import { compileYaml, findingLines } from "./pipeline-helpers.ts";
 
 const GW_VS = (dest: string) => gatewayWithRoutes(`  - route: [{destination: ${dest}}]`, "[a.com]");
@@ -114,8 +115,37 @@ describe("upstream TLS", () => {
     expect([t.problem, t.sni, t.spiffeTrustDomain, t.alpn]).toEqual(["", "outbound_.8000_._.be.default.svc.cluster.local", "example.org", ["istio-peer-exchange", "istio"]]);
   });
 
+  test("a ServiceEntry's subjectAltNames are the SANs verified when the DestinationRule's tls names none (istiod's serviceAccounts)", () => {
+    const se = `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ext, namespace: default}
+spec:
+  hosts: [api.example.com]
+  ports: [{number: 443, name: https, protocol: HTTPS}]
+  resolution: DNS
+  subjectAltNames: [spiffe://example.org/ns/ext/sa/api]
+---
+`;
+    const dr = (tls: string) => `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: ext, namespace: default}
+spec:
+  host: api.example.com
+  trafficPolicy: {tls: ${tls}}
+`;
+    const sans = (tls: string) => cluster(compileYaml(GW_VS("{host: api.example.com, port: {number: 443}}") + se + dr(tls)), "outbound|443||api.example.com").upstream!.tls!.subjectAltNames;
+    expect(sans("{mode: SIMPLE}")).toEqual(["spiffe://example.org/ns/ext/sa/api"]);
+    expect(sans("{mode: SIMPLE, subjectAltNames: [api.example.com]}")).toEqual(["api.example.com"]);
+  });
+
   test("DISABLE: no TLS (and no upstream policy at all)", () => {
     expect(cluster(compileYaml(GW_VS("{host: be}") + SVC() + DR("    tls: {mode: DISABLE}"))).upstream).toBeUndefined();
+  });
+
+  test("DISABLE with sni, subjectAltNames or insecureSkipVerify: nothing to act on (istiod ignores them too), each reported (GW0407)", () => {
+    const s = compileYaml(GW_VS("{host: be}") + SVC() + DR("    tls: {mode: DISABLE, sni: be.internal, subjectAltNames: [be.internal], insecureSkipVerify: true}"));
+    expect(cluster(s).upstream).toBeUndefined();
+    expect(s.findings.filter((f) => f.code === "GW0407").map((f) => f.field)).toEqual(["spec.trafficPolicy.tls.sni", "spec.trafficPolicy.tls.subjectAltNames", "spec.trafficPolicy.tls.insecureSkipVerify"]);
   });
 
   test.each([
@@ -141,6 +171,13 @@ describe("consistent hash", () => {
     const c = cluster(compileYaml(GW_VS("{host: be}") + SVC() + DR(`    loadBalancer: {consistentHash: ${ch}}`)));
     expect(c.lbPolicy).toBe(algorithm as Cluster["lbPolicy"]);
     expect(c.upstream?.hash).toEqual({ key: key as never, algorithm: algorithm as "RING_HASH", minimumRingSize: ring, maximumRingSize: 8_388_608, tableSize: table });
+  });
+  test("httpCookie.attributes go on the made-up cookie after Path, as Envoy's makeSetCookieValue writes them", () => {
+    const c = cluster(compileYaml(GW_VS("{host: be}") + SVC() + DR("    loadBalancer: {consistentHash: {httpCookie: {name: s, path: /, ttl: 60s, attributes: [{name: SameSite, value: Strict}, {name: Secure}]}}}")));
+    const key = c.upstream!.hash!.key;
+    expect(key).toEqual({ kind: "cookie", name: "s", path: "/", ttlMs: 60000, attributes: [{ name: "SameSite", value: "Strict" }, { name: "Secure", value: "" }] });
+    const g = generatedCookie(key as Extract<typeof key, { kind: "cookie" }>, "192.0.2.7:5555", "10.0.0.1:8080");
+    expect(g.setCookie).toBe(`s="${g.value}"; Max-Age=60; Path=/; SameSite=Strict; Secure; HttpOnly`);
   });
   test("a table size that is not prime: Envoy's default, reported", () => {
     const s = compileYaml(GW_VS("{host: be}") + SVC() + DR("    loadBalancer: {consistentHash: {useSourceIp: true, maglev: {tableSize: 1000}}}"));

@@ -167,6 +167,7 @@ const BAD: [string, string, [string, string, string][]][] = [
   ],
   ["label value not a string", "apiVersion: v1\nkind: Service\nmetadata: {name: s, labels: {version: 1}}\nspec: {ports: [{port: 80}]}\n", [["GW0104", "metadata.labels.version", "quote numbers"]]],
   ["Secret data not base64", "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {tls.crt: 'not base64!'}\n", [["GW0109", "data.tls.crt", "not base64"]]],
+  ["ServiceEntry port protocol Istio does not know (ValidateProtocol)", "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: se}\nspec:\n  hosts: [a.com]\n  ports: [{number: 80, name: http, protocol: HTTP3}]\n", [["GW0106", "spec.ports[0].protocol", "unsupported protocol: HTTP3"]]],
   ["ServiceEntry port without number", "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: se}\nspec:\n  hosts: [a.com]\n  ports: [{name: http}]\n", [["GW0105", "spec.ports[0].number", "is required"]]],
   [
     "Ingress v1 path without pathType",

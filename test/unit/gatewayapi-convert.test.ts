@@ -152,6 +152,24 @@ describe("conversion and status", () => {
     expect(s.findings.filter((f) => f.code === "GW0807").map((f) => f.field)).toEqual(["spec.rules[0].filters[0]", "spec.rules[1].filters[0]"]);
   });
 
+  test("fields with no meaning for this instance are said, never dropped silently: GatewayClass parametersRef, addresses, infrastructure labels/annotations, defaultScope, useDefaultGateways (GW0807)", () => {
+    const gw = HTTP.replace("  gatewayClassName: istio\n", "  gatewayClassName: istio\n  addresses: [{type: Hostname, value: istio-ingressgateway.istio-system.svc.cluster.local}]\n  infrastructure: {labels: {team: a}, annotations: {a: b}}\n  defaultScope: All\n");
+    const rt = (kind: string, name: string, v: string, rules = "  rules: [{backendRefs: [{name: a, port: 8080}]}]\n") => route(`  parentRefs: [{name: gw}]\n  useDefaultGateways: ${v}\n${rules}`, name, "default", kind);
+    const cls = CLASS.replace("spec: {controllerName: istio.io/gateway-controller}", "spec: {controllerName: istio.io/gateway-controller, parametersRef: {group: \"\", kind: ConfigMap, name: defaults, namespace: istio-system}}");
+    const s = compileYaml(cls + gw + service("a") + rt("HTTPRoute", "r", "All") + rt("GRPCRoute", "g", "All") + rt("HTTPRoute", "none", "None"));
+    const lines = s.findings.filter((f) => f.code === "GW0807").map((f) => `${f.level} ${f.resource} ${f.field}`);
+    expect(lines).toEqual([
+      "Info GatewayClass/default/istio spec.parametersRef",
+      "Warning Gateway.gateway.networking.k8s.io/default/gw spec.addresses",
+      "Info Gateway.gateway.networking.k8s.io/default/gw spec.infrastructure.labels",
+      "Info Gateway.gateway.networking.k8s.io/default/gw spec.infrastructure.annotations",
+      "Warning Gateway.gateway.networking.k8s.io/default/gw spec.defaultScope",
+      "Warning HTTPRoute/default/r spec.useDefaultGateways",
+      "Warning GRPCRoute/default/g spec.useDefaultGateways",
+    ]);
+    expect(get(s, "/").status).toBe(200);
+  });
+
   test("a backend port with appProtocol kubernetes.io/h2c: ResolvedRefs True, its cluster spoken to in HTTP/2 (prior knowledge)", () => {
     const s = compileYaml(CLASS + HTTP + service("grpc", "default", ", appProtocol: kubernetes.io/h2c") + route("  parentRefs: [{name: gw}]\n  rules: [{backendRefs: [{name: grpc, port: 8080}]}]\n"));
     const t = get(s, "/");

@@ -43,6 +43,13 @@ describe("class annotation and IngressClass (Istio's rules)", () => {
     ]);
   });
 
+  test("an IngressClass's parameters are not read (istiod reads none): Info naming the field, the class still serves", () => {
+    const cls = ingressClass("istio", ISTIO).replace("spec: {controller: istio.io/ingress-controller}", "spec: {controller: istio.io/ingress-controller, parameters: {apiGroup: example.com, kind: Params, name: p}}");
+    const s = compileIngress(services(["b"]) + cls + withClass("b", "istio"));
+    expect(served(s, "b.example", "/")).toBe("b");
+    expect(s.findings.filter((f) => f.resource === "IngressClass/default/istio").map((f) => `${f.level} ${f.code} ${f.field}`)).toEqual(["Info GW0503 spec.parameters"]);
+  });
+
   test("--ingress-class changes the annotation value served (IngressClass still goes by controller)", () => {
     const s = compileIngress(yaml, { ingressClass: "nginx" });
     expect(["a", "b", "c", "f", "g"].map((n) => served(s, `${n}.example`, "/"))).toEqual([404, "b", 404, "f", 404]);

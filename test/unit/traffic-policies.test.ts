@@ -138,8 +138,10 @@ describe("mirrors", () => {
     ]);
   });
 
-  test("deprecated mirrorPercent; mirrorPercentage 0 mirrors nothing", () => {
+  test("deprecated mirrorPercent (or mirror_percent); mirrorPercentage 0 mirrors nothing", () => {
     expect(one("    mirror: {host: httpbin}\n    mirrorPercent: 5").r.mirrors![0]!.perMillion).toBe(50_000);
+    // its proto name, which the CRD also lists (protojson reads either)
+    expect(one("    mirror: {host: httpbin}\n    mirror_percent: 5").r.mirrors![0]!.perMillion).toBe(50_000);
     expect(one("    mirror: {host: httpbin}\n    mirrorPercentage: {value: 0}").r.mirrors).toEqual([]);
   });
 

@@ -247,6 +247,8 @@ export function convertBackendTlsPolicies(
     const accepted: Cond = { type: "Accepted", reason: "Accepted", message: "Configuration is valid", error: null };
     const resolved: Cond = { type: "ResolvedRefs", reason: "ResolvedRefs", message: "Configuration is valid", error: null };
     const v = p.spec.validation;
+    // istiod's conversion reads no option: each is said, never dropped silently
+    for (const key of Object.keys(p.spec.options)) ctx.report("Warning", Codes.GatewayApiUnsupported, p, `option ${key} is not read (istiod reads no BackendTLSPolicy option): ignored`, `spec.options.${key}`);
     const ca = resolveCa(p, configMaps, accepted, resolved);
     if (ca.problem !== "") ctx.report("Error", Codes.BackendTlsPolicyInvalid, p, `${accepted.error!.message} (${resolved.error?.reason ?? accepted.error!.reason}): requests to its targets get 503`, "spec.validation.caCertificateRefs[0]");
     else if (accepted.error !== null) ctx.report("Warning", Codes.BackendTlsPolicyInvalid, p, `${accepted.error.message} (${accepted.error.reason}): the system's roots verify its targets`, "spec.validation.wellKnownCACertificates");

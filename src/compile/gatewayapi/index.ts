@@ -25,9 +25,10 @@ import { frontendLookup, serveGateways } from "./gateways.ts";
 import { indexGrants, namespaceLabels } from "./grants.ts";
 import { convertHTTPRoutes } from "./httproutes.ts";
 import { convertL4Routes } from "./l4routes.ts";
+import { reportNotApplied } from "./not-applied.ts";
 import { grpcAsHttpRoute } from "./grpcroutes.ts";
 import { listenerSetStatus, serveListenerSets } from "./listenersets.ts";
-import type { StatusItem } from "./status.ts";
+import { CONTROLLER_NAME, type StatusItem } from "./status.ts";
 
 export type { StatusItem } from "./status.ts";
 export type { BackendTlsIndex } from "./backendtls.ts";
@@ -61,6 +62,8 @@ export function convertGatewayApi(
   }
   const grants = indexGrants(k.ReferenceGrant);
   const { served, derived } = serveGateways(ctx, k.GatewayClass, k.KubernetesGateway, k.Secret, k.ConfigMap, grants);
+  const servedKeys = new Set(served.map((g) => `${g.gateway.metadata.namespace}/${g.gateway.metadata.name}`));
+  reportNotApplied(ctx, [...k.GatewayClass.filter((c) => c.spec.controllerName === CONTROLLER_NAME), ...served.map((g) => g.gateway), ...routes.filter((r) => r.spec.parentRefs.some((p) => servedKeys.has(`${p.namespace}/${p.name}`)))]);
   const clientCerts = gatewayClientCertificates(ctx, served.map((g) => g.gateway), k.Secret, grants);
   for (const g of served) {
     const c = clientCerts.get(`${g.gateway.metadata.namespace}/${g.gateway.metadata.name}`);
