@@ -117,6 +117,13 @@ function resolveCredential(ctx: CompileContext, st: TlsCompileState, b: BoundSer
     return { key: "", problem: "no credentialName" };
   }
   const [explicitNs, name] = parseCredentialName(tls.credentialName);
+  if (explicitNs !== "" && explicitNs !== ctx.opts.namespace && !ctx.origins.has(b.gateway)) {
+    // istiod's SDS serves a `kubernetes://` Secret only from the proxy's own namespace
+    // (filterAuthorizedResources: unverified cross-namespace references are never allowed)
+    const problem = `Secret ${explicitNs}/${name} is not in the gateway namespace ${ctx.opts.namespace}: a Gateway's credential is read only from there`;
+    ctx.report("Error", Codes.CredentialMissing, b.gateway, `credentialName "${tls.credentialName}": ${problem}: its hosts fail the handshake`, `${field}.credentialName`);
+    return { key: "", problem };
+  }
   const tried: string[] = [];
   for (const ns of lookupNamespaces(ctx, b.gateway, explicitNs)) {
     const key = `${ns}/${name}`;
