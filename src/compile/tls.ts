@@ -362,5 +362,9 @@ export function compileTlsListener(
 ): TlsListener {
   const claimed = new Map<string, string>();
   const chains = group.servers.map((b) => compileChain(ctx, st, group, b, vsByGateway, claimed));
-  return { chains, ...indexNames(chains.map((c) => c.serverNames)) };
+  // A PASSTHROUGH server is reached by the sniHosts of its tls routes, not by its hosts:
+  // istiod builds one filter chain per route match (buildGatewayNetworkFiltersFromTLSRoutes)
+  // and none for a server without routes, so another server's chain gets that SNI
+  const names = chains.map((c) => (c.mode === "PASSTHROUGH" && c.tcpRoutes !== null ? c.tcpRoutes.routes.flatMap((r) => r.sniHosts) : c.serverNames));
+  return { chains, ...indexNames(names) };
 }
