@@ -250,3 +250,79 @@ spec:
     expect(trace(s, { port: 443, host: "other.com", path: "/" }).outcome).toBe("handshake_failed");
   });
 });
+
+describe("TestMergeGateways, more on one port", () => {
+  test("credentials differing for one host: the earlier server (creation order) keeps the host and its credential", () => {
+    const s = compileYaml(
+      gw("a", "ns", srv(["a.example.com"], "https", "HTTPS", 443, "{mode: SIMPLE, credentialName: first}")) +
+        gw("b", "ns", srv(["a.example.com", "b.example.com"], "https", "HTTPS", 443, "{mode: SIMPLE, credentialName: second}")) +
+        secret("first") +
+        secret("second"),
+    );
+    // CheckDuplicates drops the whole later server, b.example.com with it
+    expect(s.listeners[0]!.tls!.chains.map((c) => [c.name, c.credential])).toEqual([["https.443.https.a.ns", "istio-system/first"]]);
+    expect(errors(s)).toEqual(["Error GW0202 Gateway/ns/b: host a.example.com already served on port 443 by an earlier TLS server: server dropped"]);
+    expect(trace(s, { port: 443, host: "b.example.com", path: "/" }).outcome).toBe("handshake_failed");
+  });
+
+  test("HTTP then HTTPS on one port: canMergeProtocols(HTTP, HTTPS) is false, the HTTPS server is rejected", () => {
+    const s = compileYaml(gw("a", "ns", srv(["a.example.com"], "http", "HTTP", 8443)) + gw("b", "ns", srv(["b.example.com"], "https", "HTTPS", 8443, "{mode: SIMPLE, credentialName: c}")) + secret("c"));
+    expect(merged(s)).toEqual({ 8443: ["Gateway/ns/a#0"] });
+    expect(errors(s)).toEqual(["Error GW0201 Gateway/ns/b: port 8443 HTTPS conflicts with Gateway/ns/a server 0 (HTTP on the same port): server dropped"]);
+  });
+
+  test("two TCP servers on one port: the later has no RDS name to merge by and is rejected", () => {
+    const s = compileYaml(gw("a", "ns", srv(["*"], "tcp", "TCP", 9000)) + gw("b", "ns", srv(["*"], "tcp", "TCP", 9000)));
+    expect(merged(s)).toEqual({ 9000: ["Gateway/ns/a#0"] });
+    expect(errors(s)).toHaveLength(1);
+  });
+});
+
+describe("TestBuildNameToServiceMapForHttpRoutes", () => {
+  // a VirtualService in `test` at a gateway in `test`: foo (test, exportTo .) and bar
+  // (default, exportTo *) resolve with their only port; baz, bazs, bazs2 (default,
+  // exportTo .) are not visible there, as istiod's map holds nil for them
+  const se = (name: string, ns: string, port: number, exportTo: string) => `---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ${name}, namespace: ${ns}}
+spec:
+  hosts: [${name}.example.org]
+  exportTo: ["${exportTo}"]
+  ports: [{number: ${port}, name: http, protocol: HTTP}]
+  resolution: STATIC
+  endpoints: [{address: 10.0.0.1}]
+`;
+  const yaml =
+    gw("gw", "test", srv(["*"], "http", "HTTP", 80)) +
+    `---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: virtual-service, namespace: test}
+spec:
+  hosts: ["*"]
+  gateways: [gw]
+  http:
+  - match: [{uri: {prefix: /bar}}]
+    route: [{destination: {host: bar.example.org}}]
+  - route: [{destination: {host: foo.example.org}}]
+    mirror: {host: baz.example.org}
+    mirrors: [{destination: {host: bazs.example.org}}, {destination: {host: bazs2.example.org}}]
+` +
+    se("foo", "test", 80, ".") +
+    se("bar", "default", 8080, "*") +
+    se("baz", "default", 8090, ".") +
+    se("bazs", "default", 8091, ".") +
+    se("bazs2", "default", 8092, ".");
+
+  test("visible destinations resolve with their only port; private ones of another namespace do not", () => {
+    const s = compileYaml(yaml, { namespace: "test" });
+    expect(trace(s, { port: 80, host: "a.example.org", path: "/" }).cluster).toBe("outbound|80||foo.example.org");
+    expect(trace(s, { port: 80, host: "a.example.org", path: "/bar" }).cluster).toBe("outbound|8080||bar.example.org");
+    expect(findingLines(s).filter((l) => l.startsWith("Warning GW0401")).map((l) => l.split(": ")[1])).toEqual([
+      "destination host baz.example.org is no Service or ServiceEntry",
+      "destination host bazs.example.org is no Service or ServiceEntry",
+      "destination host bazs2.example.org is no Service or ServiceEntry",
+    ]);
+  });
+});

@@ -130,6 +130,12 @@ describe("TestValidateTlsOptions", () => {
     expect(chain.ciphers).toBe("ECDHE-ECDSA-AES128-GCM-SHA256:-ECDHE-ECDSA-AES128-SHA");
   });
 
+  test("a cipher list that selects nothing (only a removal) disables the server, as Envoy refuses that context", () => {
+    const { resources } = decodeFiles([{ path: "t.yaml", text: https("{mode: SIMPLE, credentialName: sds-name, cipherSuites: [-ECDHE-ECDSA-AES128-SHA]}") }]);
+    const s = compileSnapshot(resources, options(), 1);
+    expect(s.listeners[0]!.tls!.chains[0]!.disabled).toContain("select no cipher");
+  });
+
   test("HTTP server with AUTO_PASSTHROUGH TLS settings and httpsRedirect (IsPassThroughServer): accepted", () => {
     expectOutcome(gateway(server({ port: "{name: http, number: 80, protocol: HTTP}", tls: "{mode: AUTO_PASSTHROUGH, httpsRedirect: true}" })), "");
   });
