@@ -53,6 +53,17 @@ export function mergeServers(ctx: CompileContext, gateways: GatewayResource[]): 
   // port → host → gateway name, to report the same host on one port in two Gateways
   const httpHosts = new Map<number, Map<string, string>>();
   const tlsHosts = new Map<number, Set<string>>();
+  // Istio checks every server with TLS settings for hosts taken on its port, so an
+  // HTTP server with `tls: {httpsRedirect: true}` too (mergeGateways' CheckDuplicates):
+  // a later one naming a host an earlier one has is dropped whole
+  const redirectHosts = new Map<number, Set<string>>();
+  const redirectHostTaken = (port: number, server: Server, field: string, g: GatewayResource): boolean => {
+    const known = redirectHosts.get(port);
+    const dup = known === undefined ? [] : server.hosts.map(stripNamespace).filter((h) => known.has(h));
+    if (dup.length === 0) return false;
+    ctx.report("Error", Codes.DuplicateTLSHost, g, `host ${dup.join(", ")} already served on port ${port} by an earlier server with TLS settings (httpsRedirect): server dropped`, `${field}.hosts`);
+    return true;
+  };
   for (const g of gateways) {
     const gatewayName = gatewayKey(g);
     g.spec.servers.forEach((server, index) => {
@@ -65,9 +76,6 @@ export function mergeServers(ctx: CompileContext, gateways: GatewayResource[]): 
       }
       if (server.defaultEndpoint !== undefined) {
         ctx.report("Warning", Codes.ServerUnsupported, g, "defaultEndpoint is not implemented by Istio (nor gangway): ignored", `${field}.defaultEndpoint`);
-      }
-      if (server.port.targetPort !== undefined) {
-        ctx.report("Warning", Codes.ServerUnsupported, g, "port.targetPort is deprecated and applies to ServiceEntries only (istiod ignores it on a Gateway): the server listens on port.number", `${field}.port.targetPort`);
       }
       const cur = groups.get(port);
       if (cur === undefined) {
@@ -95,7 +103,13 @@ export function mergeServers(ctx: CompileContext, gateways: GatewayResource[]): 
         }
         cur.servers.push(b);
       } else {
+        if (cls === "http" && server.tls !== null && redirectHostTaken(port, server, field, g)) return;
         cur.servers.push(b);
+      }
+      if (cls === "http" && server.tls !== null) {
+        let known = redirectHosts.get(port);
+        if (known === undefined) redirectHosts.set(port, (known = new Set()));
+        for (const h of server.hosts) known.add(stripNamespace(h));
       }
       if (cls === "tls") {
         const known = tlsHosts.get(port) ?? new Set<string>();

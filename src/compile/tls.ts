@@ -3,7 +3,7 @@
 // its chain, disabled: its SNI names fail the handshake (never another host's
 // certificate), everything else on the port keeps serving.
 import type { BackendTlsIndex } from "./gatewayapi/backendtls.ts";
-import { getCiphers } from "node:tls";
+import { createSecureContext, getCiphers } from "node:tls";
 import { keyCostWarning, parseCredential, type SecretData } from "../credentials/parse.ts";
 import { Codes } from "../model/codes.ts";
 import type { ConfigMapResource, SecretResource } from "../model/kube.ts";
@@ -39,6 +39,26 @@ let knownCiphers: Set<string> | null = null;
 function cipherKnown(name: string): boolean {
   if (knownCiphers === null) knownCiphers = new Set(getCiphers().map((c) => c.toUpperCase()));
   return knownCiphers.has(name.toUpperCase());
+}
+
+/**
+ * A cipherSuites entry passed to BoringSSL as Envoy passes it: a known name, `ALL`, or a
+ * known name after an operator (`-X` removes, `!X` bans, `+X` moves X last), which
+ * Istio's IsValidCipherSuite lets through unparsed.
+ */
+function cipherEntry(c: string): boolean {
+  if (c === "ALL" || cipherKnown(c)) return true;
+  return (c.startsWith("-") || c.startsWith("!") || c.startsWith("+")) && cipherKnown(c.slice(1));
+}
+
+/** "" when the cipher list selects something, else BoringSSL's complaint. */
+function noCipherSelected(list: string): string {
+  try {
+    createSecureContext({ ciphers: list });
+    return "";
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 /** `kubernetes://ns/name`, `kubernetes://name`, `name` → [namespace or "", name]. */
@@ -122,6 +142,13 @@ function resolveCredential(ctx: CompileContext, st: TlsCompileState, b: BoundSer
     ctx.report("Warning", Codes.CredentialWarning, b.gateway, `${k} is not used with credentialName${k === "caCertificates" ? " (the client CA is the credential's ca.crt, its -cacert Secret, or caCertCredentialName)" : ""}: ignored, as istiod ignores it`, `${field}.${k}`);
   }
   const [explicitNs, name] = parseCredentialName(tls.credentialName);
+  if (explicitNs !== "" && explicitNs !== ctx.opts.namespace && !ctx.origins.has(b.gateway)) {
+    // istiod's SDS serves a `kubernetes://` Secret only from the proxy's own namespace
+    // (filterAuthorizedResources: unverified cross-namespace references are never allowed)
+    const problem = `Secret ${explicitNs}/${name} is not in the gateway namespace ${ctx.opts.namespace}: a Gateway's credential is read only from there`;
+    ctx.report("Error", Codes.CredentialMissing, b.gateway, `credentialName "${tls.credentialName}": ${problem}: its hosts fail the handshake`, `${field}.credentialName`);
+    return { key: "", problem };
+  }
   const tried: string[] = [];
   for (const ns of lookupNamespaces(ctx, b.gateway, explicitNs)) {
     const key = `${ns}/${name}`;
@@ -216,7 +243,8 @@ function clientChecks(ctx: CompileContext, st: TlsCompileState, b: BoundServer, 
   if (tls.insecureSkipVerify === true) chain.acceptUntrusted = true;
   if (tls.verifyCertificateHash !== undefined && tls.verifyCertificateHash.length > 0) chain.verifyHashes = tls.verifyCertificateHash;
   if (tls.verifyCertificateSpki !== undefined && tls.verifyCertificateSpki.length > 0) chain.verifySpki = tls.verifyCertificateSpki;
-  if (tls.caCrl !== undefined && tls.caCrl !== "") {
+  // with a credential, istiod builds the validation context from the Secret alone (compileChain warns)
+  if (tls.caCrl !== undefined && tls.caCrl !== "" && tls.credentialName === "" && tls.credentialNames.length === 0) {
     const text = ctx.opts.certFiles?.get(tls.caCrl);
     const bad = text === undefined || text === null ? `cannot read caCrl file ${tls.caCrl}` : crlProblem(text);
     if (bad !== null) {
@@ -253,8 +281,8 @@ export function certificateFiles(gateways: GatewayResource[], meshCerts: string 
     for (const s of g.spec.servers) {
       if (s.tls?.mode === "ISTIO_MUTUAL" && meshCerts !== null) for (const f of meshFiles(meshCerts)) out.add(f);
       if (s.tls === null) continue;
-      if (s.tls.caCrl) out.add(s.tls.caCrl);
       if (s.tls.credentialName !== "" || s.tls.credentialNames.length > 0) continue;
+      if (s.tls.caCrl) out.add(s.tls.caCrl);
       for (const p of [s.tls.serverCertificate, s.tls.privateKey, s.tls.caCertificates]) if (p !== "") out.add(p);
       const first = s.tls.tlsCertificates?.[0];
       if (first !== undefined) for (const p of [first.serverCertificate, first.privateKey, first.caCertificates]) if (p !== "") out.add(p);
@@ -332,11 +360,31 @@ function compileChain(
     ctx.report("Warning", Codes.ServerUnsupported, b.gateway, `${chain.disabled}: connections for ${chain.serverNames.join(", ")} are closed`, `${field}.mode`);
   }
   if (tls.cipherSuites.length > 0) {
-    const known = tls.cipherSuites.filter(cipherKnown);
+    const known = [...new Set(tls.cipherSuites.filter(cipherEntry))];
     for (const c of tls.cipherSuites) {
-      if (!cipherKnown(c)) ctx.report("Warning", Codes.CipherUnknown, b.gateway, `cipher suite ${c} is not known: dropped`, `${field}.cipherSuites`);
+      if (!cipherEntry(c)) ctx.report("Warning", Codes.CipherUnknown, b.gateway, `cipher suite ${c} is not known: dropped`, `${field}.cipherSuites`);
     }
+    const dups = [...new Set(tls.cipherSuites.filter((c, i) => cipherEntry(c) && tls.cipherSuites.indexOf(c) !== i))];
+    if (dups.length > 0) ctx.report("Warning", Codes.TlsSettingIgnored, b.gateway, `duplicate cipher suites ignored: ${dups.join(", ")}`, `${field}.cipherSuites`);
     chain.ciphers = known.join(":");
+    const none = known.length > 0 && known.some((c) => c !== "ALL" && !cipherKnown(c)) ? noCipherSelected(chain.ciphers) : "";
+    if (none !== "") {
+      // Envoy refuses such a TLS context too (the list BoringSSL builds is empty)
+      chain.disabled = `cipherSuites ${known.join(", ")} select no cipher`;
+      ctx.report("Error", Codes.CredentialInvalid, b.gateway, `${chain.disabled}: its hosts fail the handshake`, `${field}.cipherSuites`);
+    }
+  } else if (tls.minProtocolVersion === "TLSV1_0" || tls.minProtocolVersion === "TLSV1_1") {
+    ctx.report("Warning", Codes.TlsSettingIgnored, b.gateway, `minProtocolVersion ${tls.minProtocolVersion} needs cipherSuites: the default ciphers no longer include ones TLS versions below 1.2 can use`, `${field}.minProtocolVersion`);
+  }
+  if ((tls.caCrl ?? "") !== "" && (tls.credentialName !== "" || tls.credentialNames.length > 0) && mode !== "PASSTHROUGH" && mode !== "AUTO_PASSTHROUGH") {
+    // istiod builds a credential's validation context from the Secret alone (its ca.crl key)
+    ctx.report("Warning", Codes.TlsSettingIgnored, b.gateway, "caCrl is ignored with credentialName: the CRL is the credential's ca.crl key", `${field}.caCrl`);
+  }
+  if (tls.httpsRedirect) {
+    ctx.report("Warning", Codes.TlsSettingIgnored, b.gateway, "httpsRedirect should only be used with HTTP servers: ignored", `${field}.httpsRedirect`);
+  }
+  if ((mode === "PASSTHROUGH" || mode === "AUTO_PASSTHROUGH") && (tls.credentialName !== "" || tls.credentialNames.length > 0 || tls.serverCertificate !== "" || tls.privateKey !== "" || tls.caCertificates !== "" || (tls.tlsCertificates ?? []).length > 0 || (tls.caCrl ?? "") !== "")) {
+    ctx.report("Warning", Codes.TlsSettingIgnored, b.gateway, `${mode} mode does not use certificates: they are ignored`, `${field}.mode`);
   }
   if (chain.minVersion > chain.maxVersion) {
     ctx.report("Error", Codes.CredentialInvalid, b.gateway, `minProtocolVersion is above maxProtocolVersion: its hosts fail the handshake`, `${field}.minProtocolVersion`);
@@ -360,5 +408,9 @@ export function compileTlsListener(
 ): TlsListener {
   const claimed = new Map<string, string>();
   const chains = group.servers.map((b) => compileChain(ctx, st, group, b, vsByGateway, claimed));
-  return { chains, ...indexNames(chains.map((c) => c.serverNames)) };
+  // A PASSTHROUGH server is reached by the sniHosts of its tls routes, not by its hosts:
+  // istiod builds one filter chain per route match (buildGatewayNetworkFiltersFromTLSRoutes)
+  // and none for a server without routes, so another server's chain gets that SNI
+  const names = chains.map((c) => (c.mode === "PASSTHROUGH" && c.tcpRoutes !== null ? c.tcpRoutes.routes.flatMap((r) => r.sniHosts) : c.serverNames));
+  return { chains, ...indexNames(names) };
 }

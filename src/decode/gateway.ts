@@ -1,6 +1,7 @@
 // Gateway (networking.istio.io): servers with port, hosts and TLS settings,
 // checked as Istio's validation checks them.
 import type { GatewaySpec, Server, ServerTLS, ServerTLSMode } from "../model/istio.ts";
+import { isIP } from "node:net";
 import { Codes } from "../model/codes.ts";
 import type { ServerProtocol } from "../snapshot/types.ts";
 import { bool, join, obj, objList, oneOf, port, str, strList, strMap, type Obj, type Reader } from "./read.ts";
@@ -94,8 +95,9 @@ function checkTLS(r: Reader, s: Server, path: string): void {
       return;
     }
   } else if (tls !== null) {
+    // Istio allows a pass-through mode (the default; AUTO_PASSTHROUGH too) without certificates: httpsRedirect
     const onlyRedirect =
-      tls.mode === "PASSTHROUGH" && tls.caCertificates === "" && tls.privateKey === "" && tls.serverCertificate === "";
+      (tls.mode === "PASSTHROUGH" || tls.mode === "AUTO_PASSTHROUGH") && tls.caCertificates === "" && tls.privateKey === "" && tls.serverCertificate === "";
     if (!isHTTPProtocol(p) || !onlyRedirect) {
       r.fail(Codes.Conflict, tpath, `server cannot have TLS settings for plain-text ${p} ports (only httpsRedirect)`);
     }
@@ -104,7 +106,18 @@ function checkTLS(r: Reader, s: Server, path: string): void {
   if (tls === null) return;
   const m = tls.mode;
   const certs = tls.tlsCertificates ?? [];
-  if (m === "ISTIO_MUTUAL" && certs.length > 0) r.fail(Codes.Conflict, join(tpath, "tlsCertificates"), "ISTIO_MUTUAL TLS cannot have associated tlsCertificates");
+  if (m === "ISTIO_MUTUAL") {
+    // Istio's validateTLSOptions: the mesh certificate is the only one ISTIO_MUTUAL serves
+    const given: [string, boolean][] = [
+      ["serverCertificate", tls.serverCertificate !== ""],
+      ["privateKey", tls.privateKey !== ""],
+      ["caCertificates", tls.caCertificates !== ""],
+      ["tlsCertificates", certs.length > 0],
+      ["credentialName", tls.credentialName !== ""],
+      ["credentialNames", tls.credentialNames.length > 0],
+    ];
+    for (const [k, set] of given) if (set) r.fail(Codes.Conflict, join(tpath, k), `ISTIO_MUTUAL TLS cannot have an associated ${k}`);
+  }
   if (m === "SIMPLE" || m === "MUTUAL" || m === "OPTIONAL_MUTUAL") {
     const fromSecret = tls.credentialName !== "" || tls.credentialNames.length > 0;
     const sources = [tls.serverCertificate !== "" && tls.privateKey !== "", tls.credentialName !== "", tls.credentialNames.length > 0, certs.length > 0].filter(Boolean).length;
@@ -125,9 +138,9 @@ function checkTLS(r: Reader, s: Server, path: string): void {
       if (m !== "SIMPLE" && tls.caCertificates === "") r.fail(Codes.MissingField, join(tpath, "caCertificates"), "MUTUAL TLS requires a client CA bundle");
     }
   }
-  if (tls.caCrl !== undefined && tls.caCrl !== "") {
-    // as Istio's validation: with a credential, the CRL is its `ca.crl` key
-    if (tls.credentialName !== "") r.fail(Codes.Conflict, join(tpath, "caCrl"), "CRL is not supported with credentialName: put it in the credential's ca.crl key");
+  // as Istio's validateTLSOptions, whose CRL checks are never reached with a credential
+  // (it returns first): a caCrl beside credentialName is accepted and ignored (compile warns)
+  if (tls.caCrl !== undefined && tls.caCrl !== "" && tls.credentialName === "" && tls.credentialNames.length === 0) {
     if (m === "SIMPLE") r.fail(Codes.Conflict, join(tpath, "caCrl"), "CRL is not supported with SIMPLE TLS");
   }
 }
@@ -141,6 +154,7 @@ function decodeServer(r: Reader, o: Obj, path: string): Server | null {
   if (po !== null) {
     number = port(r, po, "number", ppath, true);
     name = str(r, po, "name", ppath, true);
+    if (typeof po.targetPort === "number" && po.targetPort > 0) r.fail(Codes.InvalidValue, join(ppath, "targetPort"), "targetPort has no impact on Gateways (Istio refuses it)");
     const raw = str(r, po, "protocol", ppath, true);
     if (raw !== "") {
       const p = PROTOCOLS[raw.toUpperCase()];
@@ -152,6 +166,10 @@ function decodeServer(r: Reader, o: Obj, path: string): Server | null {
   const hosts = strList(r, o, "hosts", path, true).map((h) => h.toLowerCase());
   hosts.forEach((h, i) => {
     if (!validGatewayHost(h)) r.fail(Codes.InvalidValue, `${join(path, "hosts")}[${i}]`, `invalid host ${JSON.stringify(h)} (host, *.suffix or *, optionally namespace/ in front)`);
+    // Istio's validateSidecarOrGatewayHostnamePart: a host other than * needs a dot
+    else if (!h.slice(h.indexOf("/") + 1).includes(".") && h.slice(h.indexOf("/") + 1) !== "*") {
+      r.fail(Codes.InvalidValue, `${join(path, "hosts")}[${i}]`, `invalid host ${JSON.stringify(h)}: short names (non FQDN) are not allowed`);
+    }
   });
   const to = obj(r, o, "tls", path);
   const s: Server = {
@@ -162,13 +180,19 @@ function decodeServer(r: Reader, o: Obj, path: string): Server | null {
     tls: to === null ? null : decodeTLS(r, to, join(path, "tls")),
   };
   // fields Istio does not implement for a gateway server: kept to be reported, never dropped silently
-  if (po !== null && po.targetPort !== undefined && po.targetPort !== null) s.port.targetPort = port(r, po, "targetPort", ppath);
   if (o.defaultEndpoint !== undefined && o.defaultEndpoint !== null) s.defaultEndpoint = str(r, o, "defaultEndpoint", path);
+  if (s.bind !== "" && !s.bind.startsWith("unix://") && isIP(s.bind) === 0) {
+    r.fail(Codes.InvalidValue, join(path, "bind"), `bind ${JSON.stringify(s.bind)} is not an IP address (or unix:// path)`);
+  }
   checkTLS(r, s, path);
   return s;
 }
 
-export function decodeGateway(r: Reader, spec: Obj): GatewaySpec {
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+export function decodeGateway(r: Reader, spec: Obj, name?: string): GatewaySpec {
+  // Istio's ValidateGateway: the name is a DNS-1123 label (no dots), gateways are referred to as ns/name
+  if (name !== undefined && !DNS_LABEL.test(name)) r.fail(Codes.InvalidValue, "metadata.name", `invalid gateway name ${JSON.stringify(name)}: a DNS-1123 label (no dots)`);
   const servers = objList(r, spec, "servers", "spec", (o, p) => decodeServer(r, o, p), true);
   const names = new Set<string>();
   servers.forEach((s, i) => {

@@ -75,7 +75,7 @@ function decodeSpec(r: Reader, kind: string, apiVersion: string, doc: Obj, meta:
   }
   switch (kind) {
     case "Gateway":
-      return decodeGateway(r, spec);
+      return decodeGateway(r, spec, meta.name);
     case "VirtualService":
       return decodeVirtualService(r, spec);
     case "DestinationRule":

@@ -58,6 +58,8 @@ export const Codes = {
   ServerUnsupported: "GW0206",
   /** A PASSTHROUGH or TCP server no VirtualService `tls:`/`tcp:` route applies to: its connections are closed. */
   L4NoRoute: "GW0207",
+  /** (Warning) A server TLS setting Istio's validation warns about and ignores (httpsRedirect off HTTP, certificates on PASSTHROUGH, a duplicate cipher, TLS 1.0/1.1 without ciphers). */
+  TlsSettingIgnored: "GW0208",
 
   // ---- virtual services and routes ---------------------------------------------
   /** A VirtualService names a Gateway that does not exist (or does not apply here). */

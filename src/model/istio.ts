@@ -54,8 +54,6 @@ export interface ServerPort {
   name: string;
   /** Upper-cased; GRPC-WEB is read as GRPC, HTTP_PROXY as HTTP. */
   protocol: ServerProtocol;
-  /** `targetPort` (deprecated; Istio: for ServiceEntries only): present only when written, reported. */
-  targetPort?: number;
 }
 
 export interface Server {

@@ -101,10 +101,13 @@ describe("credentials", () => {
     }
   });
 
-  test("kubernetes://ns/name reaches another namespace", () => {
+  test("kubernetes://ns/name is read only in the gateway namespace (istiod's SDS refuses another namespace)", () => {
     const t = chains(compileYaml(gateway(server(["a.example.com"], "{mode: SIMPLE, credentialName: kubernetes://certs/c}")) + secret("c", "certs")));
-    expect(t.chains[0]!.credential).toBe("certs/c");
-    expect(t.chains[0]!.disabled).toBe("");
+    expect(t.chains[0]!.credential).toBe("");
+    expect(t.chains[0]!.disabled).toContain("not in the gateway namespace istio-system");
+    const same = chains(compileYaml(gateway(server(["a.example.com"], "{mode: SIMPLE, credentialName: kubernetes://istio-system/c}")) + secret("c")));
+    expect(same.chains[0]!.credential).toBe("istio-system/c");
+    expect(same.chains[0]!.disabled).toBe("");
   });
 
   test("MUTUAL without a CA is disabled with an Error; the companion -cacert Secret supplies one", () => {

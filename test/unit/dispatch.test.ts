@@ -168,11 +168,12 @@ ${secretYaml("cred", "istio-system", "tls", pki.httpbin.cert, pki.httpbin.key)}
     expect(dispatch(tls, { listener: l443, sni: "gone.example.com" }, req("a.example.com", "/")).reply?.code).toBe("misdirected");
   });
 
-  test("a passthrough chain is spliced; its TCP decision without routes is no_route", () => {
+  test("a passthrough chain without routes takes no SNI (istiod builds its chains per tls route); its TCP decision is no_route", () => {
     const l = listenerFor(tls, 8443)!;
     const c = selectChain(l, "p.example.com");
-    expect(c.kind === "refuse" ? c.reason : c.kind).toBe("passthrough");
-    if (c.kind !== "refuse") expect(dispatchTcp(tls, c.chain.tcpRoutes, "p.example.com").reply?.code).toBe("no_route");
+    expect(c.kind).toBe("refuse");
+    const chain = l.tls!.chains.find((x) => x.mode === "PASSTHROUGH")!;
+    expect(dispatchTcp(tls, chain.tcpRoutes, "p.example.com").reply?.code).toBe("no_route");
   });
 });
 

@@ -59,13 +59,7 @@ const NO_DATA_PLANE = "a name or note with no meaning for the data plane";
 /** Fields the decoder does not read, each with why that is right (istiod does not act on them for a gateway either). */
 const NOT_READ: Record<string, Record<string, string>> = {
   GatewayClass: { "spec.description": NO_DATA_PLANE },
-  "gateway-api/Gateway": {
-    "spec.allowedListeners.namespaces.from": "ListenerSet attachment: decoded with ListenerSet (its own change)",
-    "spec.allowedListeners.namespaces.selector.matchExpressions[].key": "ListenerSet attachment: decoded with ListenerSet (its own change)",
-    "spec.allowedListeners.namespaces.selector.matchExpressions[].operator": "ListenerSet attachment: decoded with ListenerSet (its own change)",
-    "spec.allowedListeners.namespaces.selector.matchExpressions[].values": "ListenerSet attachment: decoded with ListenerSet (its own change)",
-    "spec.allowedListeners.namespaces.selector.matchLabels": "ListenerSet attachment: decoded with ListenerSet (its own change)",
-  },
+  "istio/Gateway": { "spec.servers[].port.targetPort": "refused when set (> 0), as Istio's validation refuses it on a Gateway; 0 is the proto's unset" },
   "TLSRoute/v1": { "spec.rules[].name": NO_DATA_PLANE },
   "TLSRoute/v1alpha2": { "spec.rules[].name": NO_DATA_PLANE },
   "TCPRoute/v1": { "spec.rules[].name": NO_DATA_PLANE },

@@ -119,8 +119,8 @@ class TlsClient implements ClientSide {
  * spliced along `route`, from the end of the handshake. The returned TlsConn
  * takes the raw bytes (the peeked hello first, fed by the caller).
  */
-export function terminateToTcp(s: Socket<any>, chain: FilterChain, ctx: SecureContext, sni: string, d: TcpDecision, gen: Generation, listener: string, onSecure: () => void): TlsConn {
-  const conn = new TlsConn(s, { secureContext: ctx, requestCert: asksClientCert(chain), rejectUnauthorized: requiresClientCert(chain) && chain.acceptUntrusted !== true });
+export function terminateToTcp(s: Socket<any>, chain: FilterChain, ctx: SecureContext, sni: string, d: TcpDecision, gen: Generation, listener: string, onSecure: () => void, alpn?: string[]): TlsConn {
+  const conn = new TlsConn(s, { secureContext: ctx, requestCert: asksClientCert(chain), rejectUnauthorized: requiresClientCert(chain) && chain.acceptUntrusted !== true, ALPNProtocols: alpn });
   const session = new TcpSession(new TlsClient(conn), sessionInfo(s, sni), d, gen);
   const t = conn.tls;
   let started = false;

@@ -62,7 +62,7 @@ function clearDeadline(p: Peek): void {
 }
 
 /** A chain whose bytes follow TCP routes: spliced untouched (passthrough), or terminated then spliced. */
-function toTcp(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: string, passthrough: boolean): void {
+function toTcp(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: string, passthrough: boolean, alpn: string[] = []): void {
   const p = s.data;
   const gen = port.gen;
   const d = dispatchTcp(gen.snapshot, chain.tcpRoutes, sni);
@@ -78,11 +78,20 @@ function toTcp(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: string
   if (d.route === null) return refuse(s, port, "no_route", sni, `no tcp route on ${chain.name}`);
   const ctx = contexts.get(chain);
   if (ctx === undefined) return refuse(s, port, "no_context", sni);
-  const conn = terminateToTcp(s, chain, ctx, sni, d, gen, port.listener.name, () => clearDeadline(p));
+  const conn = terminateToTcp(s, chain, ctx, sni, d, gen, port.listener.name, () => clearDeadline(p), alpnChoice(alpn));
   p.conn = conn;
   const first = p.buf!;
   p.buf = null;
   conn.duplex.feed(first);
+}
+
+/**
+ * The ALPN list a terminated chain answers with: HTTP/2 when the client offers it, else
+ * HTTP/1.1 (Envoy's h2, http/1.1, which istiod sets on every terminated gateway server,
+ * TLS ones whose bytes follow a tcp route included).
+ */
+function alpnChoice(offered: string[]): string[] | undefined {
+  return offered.includes("h2") ? ["h2", "http/1.1"] : offered.includes("http/1.1") ? ["http/1.1"] : undefined;
 }
 
 function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: string, alpn: string[]): void {
@@ -102,8 +111,7 @@ function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: st
     secureContext: ctx,
     requestCert: mutual,
     rejectUnauthorized: requiresClientCert(chain) && chain.acceptUntrusted !== true,
-    // HTTP/2 when the client offers it (as Envoy's HTTPS listeners do), else HTTP/1.1
-    ALPNProtocols: alpn.includes("h2") ? ["h2", "http/1.1"] : alpn.includes("http/1.1") ? ["http/1.1"] : undefined,
+    ALPNProtocols: alpnChoice(alpn),
   });
   s.data.conn = conn;
   const d = new Downstream(conn as unknown as Socket<Downstream>, port);
@@ -217,7 +225,7 @@ export function tlsHandlers(port: PortState) {
         const c = selectChain(port.listener, r.sni);
         if (c.kind === "refuse") return refuse(s, port, c.reason, r.sni, c.why);
         if (c.kind === "passthrough") return toTcp(s, port, c.chain, r.sni, true);
-        if (c.chain.tcpRoutes !== null) return toTcp(s, port, c.chain, r.sni, false);
+        if (c.chain.tcpRoutes !== null) return toTcp(s, port, c.chain, r.sni, false, r.alpn);
         terminate(s, port, c.chain, r.sni, r.alpn);
       } catch (err) {
         reportError("tls accept", err);
