@@ -76,19 +76,37 @@ function analyzeOne(ctx: CompileContext, vs: VirtualServiceResource, known: Map<
   }
   if (bound.length === 0) return;
   const hosts = virtualServiceHosts(vs);
-  hosts.forEach((h, i) => {
-    for (const ref of bound) {
-      const gw = known.get(ref)!;
-      for (const s of gw.spec.servers) {
-        if (intersectHosts(serverHostsFor(s.hosts, gw.metadata.namespace, ns), [h]).length > 0) return;
-      }
-    }
+  const servesHost = (ref: string, h: string): boolean => {
+    const gw = known.get(ref)!;
+    return gw.spec.servers.some((s) => intersectHosts(serverHostsFor(s.hosts, gw.metadata.namespace, ns), [h]).length > 0);
+  };
+  // With `mesh` among its gateways, a host no gateway serves is the sidecars' (istioctl's GatewayAnalyzer
+  // checks each gateway against all the hosts, never a host against the gateways).
+  const alsoMesh = vs.spec.gateways.some((g) => resolveGatewayRef(g, ns) === MESH);
+  if (!alsoMesh) {
+    hosts.forEach((h, i) => {
+      if (bound.some((ref) => servesHost(ref, h))) return;
+      ctx.report(
+        "Warning",
+        Codes.HostNotServed,
+        vs,
+        `host ${h} is served by no server of gateway ${bound.join(", ")}: its routes are not reachable for that host`,
+        `spec.hosts[${i}]`,
+      );
+    });
+  }
+  // A gateway that serves none of the hosts: binding to it has no effect (with one gateway and no mesh,
+  // the per-host findings above already say so).
+  if (bound.length === 1 && !alsoMesh) return;
+  vs.spec.gateways.forEach((g, i) => {
+    const ref = resolveGatewayRef(g, ns);
+    if (ref === MESH || !served.has(ref) || hosts.some((h) => servesHost(ref, h))) return;
     ctx.report(
       "Warning",
       Codes.HostNotServed,
       vs,
-      `host ${h} is served by no server of gateway ${bound.join(", ")}: its routes are not reachable for that host`,
-      `spec.hosts[${i}]`,
+      `gateway ${ref} serves none of the hosts ${hosts.join(", ")}: binding to it has no effect`,
+      `spec.gateways[${i}]`,
     );
   });
 }

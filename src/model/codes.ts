@@ -62,7 +62,7 @@ export const Codes = {
   // ---- virtual services and routes ---------------------------------------------
   /** A VirtualService names a Gateway that does not exist (or does not apply here). */
   GatewayNotFound: "GW0301",
-  /** A VirtualService host is served by no server of its gateways. */
+  /** A VirtualService host is served by no server of its gateways (unless it also binds `mesh`), or one of its gateways serves none of its hosts. */
   HostNotServed: "GW0302",
   /** A VirtualService is not visible to the gateway namespace (exportTo). */
   NotExported: "GW0303",
