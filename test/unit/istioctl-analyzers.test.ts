@@ -110,6 +110,72 @@ const rows: Row[] = [
       "Warning GW0302 VirtualService/default/mesh-only-hosts: gateway istio-system/gw serves none of the hosts ratings.default.svc.cluster.local: binding to it has no effect",
     ],
   },
+  {
+    // istioctl: ReferencedResourceNotFound for reviews-bogushost, reviews-bookinfo-other (its ServiceEntry is
+    // exportTo "." in another namespace), reviews-mirror-bogushost, reviews-bogusport, cross-namespace-details
+    // (details is exportTo banana); VirtualServiceDestinationPortSelectorRequired for reviews-2port-missing.
+    // gangway looks from the gateway namespace (istio-system), where a Service exported elsewhere is not seen,
+    // and says so; the port selector is a Warning as the listener port is used (Istio's runtime).
+    name: "virtualServiceDestinationHosts",
+    yaml:
+      `---
+apiVersion: v1
+kind: Service
+metadata: {name: reviews, namespace: default}
+spec: {ports: [{port: 42, name: http-test}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: reviews-2port, namespace: default}
+spec: {ports: [{port: 80, name: http-test}, {port: 443, name: https-test}]}
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: service-entry-other, namespace: other}
+spec:
+  exportTo: ["."]
+  hosts: [other.bookinfo.com]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: DNS
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: details
+  namespace: default
+  annotations: {networking.istio.io/exportTo: banana}
+spec: {ports: [{port: 9080, name: http}]}
+` +
+      gw("gw", "istio-system", ["*/*"]) +
+      vs("reviews", "default", ["a.example.com"], ["istio-system/gw"], "reviews") +
+      vs("reviews-bogushost", "default", ["b.example.com"], ["istio-system/gw"], "reviews-bogus") +
+      vs("reviews-fqdn", "default", ["c.example.com"], ["istio-system/gw"], "reviews.default.svc.cluster.local") +
+      vs("reviews-bookinfo-other", "default", ["d.example.com"], ["istio-system/gw"], "other.bookinfo.com") +
+      vs("reviews-bogusport", "default", ["e.example.com"], ["istio-system/gw"], "reviews, port: {number: 999}") +
+      vs("reviews-2port-missing", "default", ["f.example.com"], ["istio-system/gw"], "reviews-2port") +
+      vs("reviews-2port-present", "default", ["g.example.com"], ["istio-system/gw"], "reviews-2port, port: {number: 80}") +
+      vs("cross-namespace", "istio-system", ["h.example.com"], ["istio-system/gw"], "reviews.default.svc.cluster.local") +
+      vs("cross-namespace-details", "istio-system", ["i.example.com"], ["istio-system/gw"], "details.default.svc.cluster.local") +
+      `---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews-mirror-bogushost, namespace: default}
+spec:
+  hosts: [j.example.com]
+  gateways: [istio-system/gw]
+  http: [{route: [{destination: {host: reviews}}], mirror: {host: reviews-bogus}}]
+`,
+    codes: ["GW0401", "GW0402", "GW0403"],
+    expected: [
+      "Warning GW0401 VirtualService/default/reviews-bogushost: destination host reviews-bogus.default.svc.cluster.local is no Service or ServiceEntry: requests get 503",
+      "Warning GW0401 VirtualService/default/reviews-bookinfo-other: destination host other.bookinfo.com: ServiceEntry/other/service-entry-other (exportTo .) is not exported to the gateway namespace istio-system: requests get 503",
+      "Warning GW0402 VirtualService/default/reviews-bogusport: port 999 is not a port of Service/default/reviews (42): requests get 503",
+      "Warning GW0403 VirtualService/default/reviews-2port-missing: destination reviews-2port.default.svc.cluster.local has several ports (80, 443): give port.number; using 80",
+      "Warning GW0401 VirtualService/istio-system/cross-namespace-details: destination host details.default.svc.cluster.local: Service/default/details (exportTo banana) is not exported to the gateway namespace istio-system: requests get 503",
+      "Warning GW0401 VirtualService/default/reviews-mirror-bogushost: destination host reviews-bogus.default.svc.cluster.local is no Service or ServiceEntry: requests get 503",
+    ],
+    opts: { namespace: "istio-system" },
+  },
 ];
 
 describe("istioctl analyze test cases, as gangway analyzes them", () => {
