@@ -6,6 +6,8 @@ import { Codes } from "../model/codes.ts";
 import type { GatewayResource, VirtualServiceResource } from "../model/istio.ts";
 import { gatewayKey, gatewayRefsOf, MESH, resolveGatewayRef } from "../resolve/gateways.ts";
 import { intersectHosts, serverHostsFor } from "../resolve/hosts.ts";
+import { resourceRef } from "../model/meta.ts";
+import type { Listener, RouteTable } from "../snapshot/types.ts";
 import type { CompileContext } from "./context.ts";
 import { virtualServiceHosts } from "./virtualhosts.ts";
 
@@ -109,4 +111,46 @@ function analyzeOne(ctx: CompileContext, vs: VirtualServiceResource, known: Map<
       `spec.gateways[${i}]`,
     );
   });
+}
+
+/**
+ * Served VirtualServices that route on `@request.auth.claims` when no RequestAuthentication gives this
+ * gateway a verified JWT (istioctl's JWTClaimRouteAnalyzer): without one there are no claims, so such a
+ * match never matches (and a withoutHeaders one always does). Not per VirtualService: it depends on the
+ * RequestAuthentications, so it runs after compileSecurity, outside the reused analysis.
+ */
+export function analyzeClaimRoutes(ctx: CompileContext, listeners: Listener[], virtualServices: VirtualServiceResource[]): void {
+  // The VirtualServices with a claim match, and where the first one is (most have none: no route is looked at).
+  const claimed = new Map<string, { vs: VirtualServiceResource; field: string; claim: string }>();
+  for (const vs of virtualServices) {
+    vs.spec.http.some((h, i) =>
+      h.match.some((m, j) => {
+        const all = [...m.headers.map((k) => ["headers", k] as const), ...m.withoutHeaders.map((k) => ["withoutHeaders", k] as const)];
+        const hit = all.find(([, k]) => k.claim !== undefined);
+        if (hit === undefined) return false;
+        claimed.set(resourceRef(vs), { vs, field: `spec.http[${i}].match[${j}].${hit[0]}`, claim: hit[1].name });
+        return true;
+      }),
+    );
+  }
+  if (claimed.size === 0) return;
+  // Of those, the ones served here (a route of theirs is in a route table).
+  const served = new Set<string>();
+  const scan = (t: RouteTable | null) => {
+    for (const vh of t?.virtualHosts ?? []) for (const r of vh.routes) if (claimed.has(r.source)) served.add(r.source);
+  };
+  for (const l of listeners) {
+    scan(l.routeTable);
+    for (const c of l.tls?.chains ?? []) scan(c.routeTable);
+  }
+  for (const [ref, { vs, field, claim }] of claimed) {
+    if (!served.has(ref)) continue;
+    ctx.report(
+      "Error",
+      Codes.ClaimRouteWithoutAuthn,
+      vs,
+      `routes on the JWT claim ${claim} but no RequestAuthentication applies to this gateway: there are no verified claims, so the match never holds (a withoutHeaders claim match always does)`,
+      field,
+    );
+  }
 }

@@ -84,6 +84,8 @@ export const Codes = {
   DelegateConflict: "GW0317",
   /** A VirtualService without hosts that no root VirtualService delegates to: it serves nothing. */
   DelegateUnused: "GW0318",
+  /** (Error) A served route matches `@request.auth.claims…` but no RequestAuthentication applies to this gateway: no claims are verified, so the match never holds (istioctl's JwtClaimBasedRoutingWithoutRequestAuthN). */
+  ClaimRouteWithoutAuthn: "GW0319",
 
   // ---- destinations, clusters, endpoints ---------------------------------------
   /** Destination host is no Service or ServiceEntry: the cluster has no endpoints (503). */

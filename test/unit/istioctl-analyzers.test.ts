@@ -34,6 +34,18 @@ spec:
   http: [{route: [{destination: {host: ${dest}}}]}]
 `;
 
+const CLAIM_VS = `---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: foo, namespace: default}
+spec:
+  hosts: [foo.com]
+  gateways: [foo-gateway]
+  http:
+  - match: [{uri: {prefix: /}, headers: {"@request.auth.claims.foo": {exact: foo}}}]
+    route: [{destination: {host: ratings}}]
+`;
+
 interface Row {
   name: string;
   yaml: string;
@@ -175,6 +187,72 @@ spec:
       "Warning GW0401 VirtualService/default/reviews-mirror-bogushost: destination host reviews-bogus.default.svc.cluster.local is no Service or ServiceEntry: requests get 503",
     ],
     opts: { namespace: "istio-system" },
+  },
+  {
+    // istioctl: ReferencedResourceNotFound for reviews-bogussubset and reviews-mirror-bogussubset.
+    name: "virtualServiceDestinationRules",
+    yaml:
+      svc("reviews") +
+      `---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: default}
+spec:
+  host: reviews
+  subsets: [{name: v1, labels: {version: v1}}]
+` +
+      gw("gw", "istio-system", ["*/*"]) +
+      vs("reviews", "default", ["a.example.com"], ["istio-system/gw"], "reviews, subset: v1") +
+      vs("reviews-bogussubset", "default", ["b.example.com"], ["istio-system/gw"], "reviews, subset: bogus") +
+      vs("reviews-fqdn", "default", ["c.example.com"], ["istio-system/gw"], "reviews.default.svc.cluster.local, subset: v1") +
+      `---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews-mirror, namespace: default}
+spec:
+  hosts: [d.example.com]
+  gateways: [istio-system/gw]
+  http: [{route: [{destination: {host: reviews, subset: v1}}], mirror: {host: reviews, subset: v1}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews-mirror-bogussubset, namespace: default}
+spec:
+  hosts: [e.example.com]
+  gateways: [istio-system/gw]
+  http: [{route: [{destination: {host: reviews, subset: v1}}], mirror: {host: reviews, subset: bogus}}]
+`,
+    codes: ["GW0401", "GW0404"],
+    expected: [
+      'Warning GW0404 VirtualService/default/reviews-bogussubset: subset "bogus" is not defined in DestinationRule/default/reviews: requests get 503',
+      'Warning GW0404 VirtualService/default/reviews-mirror-bogussubset: subset "bogus" is not defined in DestinationRule/default/reviews: requests get 503',
+    ],
+  },
+  {
+    // istioctl: JwtClaimBasedRoutingWithoutRequestAuthN (Error) for foo.
+    name: "virtualServiceJWTClaimRoute",
+    yaml: svc("ratings") + gw("foo-gateway", "default", ["foo.com"]) + CLAIM_VS,
+    codes: ["GW0319"],
+    expected: [
+      "Error GW0319 VirtualService/default/foo: routes on the JWT claim @request.auth.claims.foo but no RequestAuthentication applies to this gateway: there are no verified claims, so the match never holds (a withoutHeaders claim match always does)",
+    ],
+  },
+  {
+    // The same with a RequestAuthentication for the gateway: no finding (istioctl's passing case).
+    name: "virtualServiceJWTClaimRoute (with a RequestAuthentication)",
+    yaml:
+      svc("ratings") +
+      gw("foo-gateway", "default", ["foo.com"]) +
+      CLAIM_VS +
+      `---
+apiVersion: security.istio.io/v1
+kind: RequestAuthentication
+metadata: {name: jwt, namespace: istio-system}
+spec:
+  jwtRules: [{issuer: "https://issuer.example", jwksUri: "http://127.0.0.1:1/jwks.json"}]
+`,
+    codes: ["GW0319"],
+    expected: [],
   },
 ];
 
