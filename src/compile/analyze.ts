@@ -9,6 +9,7 @@ import { intersectHosts, serverHostsFor } from "../resolve/hosts.ts";
 import { resourceRef } from "../model/meta.ts";
 import type { Listener, RouteTable } from "../snapshot/types.ts";
 import type { CompileContext } from "./context.ts";
+import { LISTENERSET_SUFFIX, SUFFIX } from "./gatewayapi/gateways.ts";
 import { virtualServiceHosts } from "./virtualhosts.ts";
 
 /** "; did you mean …": applied Gateways with a server for one of the VirtualService's hosts. */
@@ -16,6 +17,8 @@ function suggestGateway(vs: VirtualServiceResource, applied: GatewayResource[]):
   const hosts = virtualServiceHosts(vs);
   const names: string[] = [];
   for (const g of applied) {
+    // not the Gateways converted from Gateway API ones: their names are internal (istioctl's ReferencedInternalGateway)
+    if (g.metadata.name.includes(`-${SUFFIX}-`) || g.metadata.name.includes(`-${LISTENERSET_SUFFIX}-`)) continue;
     const serves = g.spec.servers.some((srv) => intersectHosts(serverHostsFor(srv.hosts, g.metadata.namespace, vs.metadata.namespace), hosts).length > 0);
     if (serves) names.push(g.metadata.namespace === vs.metadata.namespace ? g.metadata.name : gatewayKey(g));
   }
@@ -65,6 +68,15 @@ function analyzeOne(ctx: CompileContext, vs: VirtualServiceResource, known: Map<
       const field = `spec.gateways[${i}]`;
       if (known.has(ref)) {
         ctx.report("Info", Codes.GatewayNotSelected, vs, `gateway ${ref} does not apply to this gateway's labels`, field);
+      } else if ([...known.keys()].some((k) => k.startsWith(`${ref}-${SUFFIX}-`))) {
+        // istioctl finds the reference (a Gateway API Gateway exists), but nothing binds a VirtualService to one
+        ctx.report(
+          bound.length === 0 ? "Error" : "Warning",
+          Codes.GatewayNotFound,
+          vs,
+          `gateway ${JSON.stringify(ref)} is a Gateway API Gateway: a VirtualService does not bind to it (an HTTPRoute does)${bound.length === 0 ? ": not served" : ""}`,
+          field,
+        );
       } else {
         ctx.report(
           bound.length === 0 ? "Error" : "Warning",
