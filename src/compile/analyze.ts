@@ -3,7 +3,7 @@
 // Gateway, hosts no server of their gateways serves, VirtualServices for the
 // mesh only or not exported to the gateway's namespace.
 import { Codes } from "../model/codes.ts";
-import type { GatewayResource, VirtualServiceResource } from "../model/istio.ts";
+import type { GatewayResource, HTTPMatchRequest, VirtualServiceResource } from "../model/istio.ts";
 import { gatewayKey, gatewayRefsOf, MESH, resolveGatewayRef } from "../resolve/gateways.ts";
 import { intersectHosts, serverHostsFor } from "../resolve/hosts.ts";
 import { resourceRef } from "../model/meta.ts";
@@ -89,6 +89,8 @@ function analyzeOne(ctx: CompileContext, vs: VirtualServiceResource, known: Map<
     });
   }
   if (bound.length === 0) return;
+  // VirtualServices converted from Ingresses and Gateway API routes: their rules follow those APIs' precedence
+  if (!ctx.origins.has(vs)) analyzeMatches(ctx, vs);
   const hosts = virtualServiceHosts(vs);
   const servesHost = (ref: string, h: string): boolean => {
     const gw = known.get(ref)!;
@@ -123,6 +125,74 @@ function analyzeOne(ctx: CompileContext, vs: VirtualServiceResource, known: Map<
       `spec.gateways[${i}]`,
     );
   });
+}
+
+/** A match that matches every request (no condition but a `/` prefix): routes.ts reports the routes after it. */
+function matchesAll(m: HTTPMatchRequest): boolean {
+  return (
+    (m.uri === null || (m.uri.kind === "prefix" && m.uri.value === "/")) &&
+    m.scheme === null &&
+    m.method === null &&
+    m.authority === null &&
+    m.headers.length === 0 &&
+    m.withoutHeaders.length === 0 &&
+    m.queryParams.length === 0 &&
+    m.port === 0 &&
+    m.gateways.length === 0 &&
+    Object.keys(m.sourceLabels).length === 0 &&
+    m.sourceNamespace === ""
+  );
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** Does match `a` accept every request `b` accepts? Each condition of `a` is absent or also `b`'s; a uri prefix covers a longer one. */
+function covers(a: HTTPMatchRequest, b: HTTPMatchRequest): boolean {
+  if (a.ignoreUriCase !== b.ignoreUriCase) return false;
+  if (a.uri !== null) {
+    if (b.uri === null) return false;
+    if (a.uri.kind === "prefix") {
+      if (b.uri.kind === "regex") return false;
+      const fold = (v: string) => (a.ignoreUriCase ? v.toLowerCase() : v);
+      if (!fold(b.uri.value).startsWith(fold(a.uri.value))) return false;
+    } else if (!same(a.uri, b.uri)) return false;
+  }
+  for (const f of ["scheme", "method", "authority"] as const) if (a[f] !== null && !same(a[f], b[f])) return false;
+  for (const f of ["headers", "withoutHeaders", "queryParams"] as const) {
+    if (!a[f].every((x) => b[f].some((y) => same(x, y)))) return false;
+  }
+  if (a.port !== 0 && a.port !== b.port) return false;
+  if (a.gateways.length > 0 && !same([...a.gateways].sort(), [...b.gateways].sort())) return false;
+  if (!Object.entries(a.sourceLabels).every(([k, v]) => b.sourceLabels[k] === v)) return false;
+  return a.sourceNamespace === "" || a.sourceNamespace === b.sourceNamespace;
+}
+
+/**
+ * http matches that an earlier match of the VirtualService always takes first (istioctl's
+ * VirtualServiceUnreachableRule and VirtualServiceIneffectiveMatch): one whose every condition holds for
+ * every request of the later one (the same match, its name aside; a shorter uri prefix; fewer conditions).
+ * A route all of whose matches are taken can never match (Warning); one such match among others, Info.
+ */
+function analyzeMatches(ctx: CompileContext, vs: VirtualServiceResource): void {
+  const earlier: { i: number; m: HTTPMatchRequest }[] = [];
+  for (const [i, h] of vs.spec.http.entries()) {
+    if (h.match.length === 0 || h.match.some(matchesAll)) return;
+    const taken: [number, string][] = [];
+    h.match.forEach((m, j) => {
+      const by = earlier.find((e) => covers(e.m, m));
+      if (by !== undefined) taken.push([j, `http[${by.i}]`]);
+      else earlier.push({ i, m });
+    });
+    if (taken.length === 0) continue;
+    if (taken.length === h.match.length) {
+      const by = [...new Set(taken.map(([, b]) => b))].join(", ");
+      ctx.report("Warning", Codes.UnreachableRoute, vs, `http[${i}] can never match: ${by} matches its requests first`, `spec.http[${i}]`);
+    } else {
+      for (const [j, by] of taken) {
+        ctx.report("Info", Codes.IneffectiveMatch, vs, `http[${i}].match[${j}] never applies: ${by} matches its requests first`, `spec.http[${i}].match[${j}]`);
+      }
+    }
+  }
 }
 
 /**

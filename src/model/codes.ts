@@ -74,7 +74,7 @@ export const Codes = {
   MeshOnly: "GW0307",
   /** A `tls:` route's SNI name is already routed on that port by an earlier route: this match is skipped. */
   DuplicateSniRoute: "GW0308",
-  /** Routes after a route that matches every request can never match: dropped. */
+  /** Routes after a route that matches every request, or whose every match an earlier one takes first, can never match (dropped, or never chosen). */
   UnreachableRoute: "GW0309",
   /** An http route delegates to a VirtualService that does not exist (or has hosts): the route is dropped. */
   DelegateNotFound: "GW0315",
@@ -86,6 +86,8 @@ export const Codes = {
   DelegateUnused: "GW0318",
   /** (Error) A served route matches `@request.auth.claims…` but no RequestAuthentication applies to this gateway: no claims are verified, so the match never holds (istioctl's JwtClaimBasedRoutingWithoutRequestAuthN). */
   ClaimRouteWithoutAuthn: "GW0319",
+  /** (Info) An http match an earlier match of the VirtualService always takes first (the same, or under its uri prefix): it never applies; its route still does through its other matches (istioctl's VirtualServiceIneffectiveMatch). */
+  IneffectiveMatch: "GW0320",
 
   // ---- destinations, clusters, endpoints ---------------------------------------
   /** Destination host is no Service or ServiceEntry: the cluster has no endpoints (503). */

@@ -46,6 +46,44 @@ spec:
     route: [{destination: {host: ratings}}]
 `;
 
+interface DupMatch {
+  uri: string;
+  name?: string;
+  method?: string;
+  header?: string;
+}
+
+/** A VirtualService on gw whose http routes have these matches (`[]`/`{}`: no match). */
+const DUP_VS = (name: string, routes: (DupMatch[] | object)[]) =>
+  `---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ${name}, namespace: default}
+spec:
+  hosts: [${name}.example.com]
+  gateways: [istio-system/gw]
+  http:
+${routes
+  .map((r) => {
+    const ms = Array.isArray(r) ? r : [];
+    const match =
+      ms.length === 0
+        ? ""
+        : `    match:\n${ms
+            .map((m) => {
+              const [kind, value] = m.uri.split(" ");
+              const extra = [
+                m.name !== undefined ? `name: ${m.name}` : "",
+                m.method !== undefined ? `method: {exact: ${m.method}}` : "",
+                m.header !== undefined ? `headers: {${m.header}: {exact: "1"}}` : "",
+              ].filter(Boolean);
+              return `    - {uri: {${kind}: "${value}"}${extra.map((e) => `, ${e}`).join("")}}\n`;
+            })
+            .join("")}`;
+    return `  - ${match === "" ? "" : match.slice(4)}${match === "" ? "" : "    "}route: [{destination: {host: sample}}]\n`;
+  })
+  .join("")}`;
+
 interface Row {
   name: string;
   yaml: string;
@@ -276,6 +314,42 @@ spec:
     expected: [
       'Error GW0301 VirtualService/default/my-vs: gateway "default/my-gateway" is a Gateway API Gateway: a VirtualService does not bind to it (an HTTPRoute does): not served',
       'Error GW0301 VirtualService/default/my-vs-host-mismatch: gateway "default/my-gateway" is a Gateway API Gateway: a VirtualService does not bind to it (an HTTPRoute does): not served',
+    ],
+  },
+  {
+    // istioctl (schema validation, its http part): VirtualServiceUnreachableRule for sample-foo-cluster01 and
+    // duplicate-match; VirtualServiceIneffectiveMatch for duplicate-match, almost-duplicate-match, non-method-get,
+    // overlapping-in-single-match, overlapping-in-two-matches, overlapping-mathes-with-different-methods; none for
+    // uri-with-prefix-exact. gangway: a route all of whose matches are taken is unreachable (Warning, as istioctl
+    // for an exact duplicate; overlapping-in-two-matches too), a taken match among others is Info.
+    name: "dupmatches",
+    yaml:
+      svc("sample") +
+      gw("gw", "istio-system", ["*/*"]) +
+      DUP_VS("sample-foo-cluster01", [{}, {}]) +
+      DUP_VS("duplicate-match", [[{ uri: "prefix /api/v1/products", name: "a" }], [{ uri: "prefix /api/v1/products" }]]) +
+      DUP_VS("almost-duplicate-match", [[{ uri: "prefix /api/v1/products" }], [{ uri: "prefix /api/v1/products", name: "a" }, { uri: "prefix /potato" }]]) +
+      DUP_VS("non-method-get", [[{ uri: "prefix /api/v1/product" }, { uri: "prefix /api/v1/products", method: "GET" }]]) +
+      DUP_VS("uri-with-prefix-exact", [[{ uri: "prefix /" }, { uri: "exact /", method: "GET" }]]) +
+      DUP_VS("overlapping-in-single-match", [[{ uri: "prefix /api/v1/product", method: "GET" }, { uri: "prefix /api/v1/products", method: "GET" }]]) +
+      DUP_VS("overlapping-in-two-matches", [[{ uri: "prefix /api/v1/product", method: "GET" }], [{ uri: "prefix /api/v1/products", method: "GET" }]]) +
+      DUP_VS("overlapping-mathes-with-different-methods", [
+        [{ uri: "prefix /api/v1/prod", method: "GET" }],
+        [
+          { uri: "prefix /api/v1/product", method: "GET" },
+          { uri: "prefix /api/v1/products", method: "POST" },
+        ],
+      ]) +
+      DUP_VS("different-headers", [[{ uri: "prefix /a", header: "x" }], [{ uri: "prefix /a/b" }]]),
+    codes: ["GW0309", "GW0320"],
+    expected: [
+      "Warning GW0309 VirtualService/default/sample-foo-cluster01: http[1] can never match: http[0] matches every request first",
+      "Warning GW0309 VirtualService/default/duplicate-match: http[1] can never match: http[0] matches its requests first",
+      "Info GW0320 VirtualService/default/almost-duplicate-match: http[1].match[0] never applies: http[0] matches its requests first",
+      "Info GW0320 VirtualService/default/non-method-get: http[0].match[1] never applies: http[0] matches its requests first",
+      "Info GW0320 VirtualService/default/overlapping-in-single-match: http[0].match[1] never applies: http[0] matches its requests first",
+      "Warning GW0309 VirtualService/default/overlapping-in-two-matches: http[1] can never match: http[0] matches its requests first",
+      "Info GW0320 VirtualService/default/overlapping-mathes-with-different-methods: http[1].match[0] never applies: http[0] matches its requests first",
     ],
   },
 ];
