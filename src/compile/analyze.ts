@@ -5,10 +5,11 @@
 import { Codes } from "../model/codes.ts";
 import type { GatewayResource, HTTPMatchRequest, VirtualServiceResource } from "../model/istio.ts";
 import { gatewayKey, gatewayRefsOf, MESH, resolveGatewayRef } from "../resolve/gateways.ts";
-import { intersectHosts, serverHostsFor } from "../resolve/hosts.ts";
+import { intersectHosts, resolveShortname, serverHostsFor } from "../resolve/hosts.ts";
 import { resourceRef } from "../model/meta.ts";
 import type { Listener, RouteTable } from "../snapshot/types.ts";
 import type { CompileContext } from "./context.ts";
+import { destinationHost } from "./destinations.ts";
 import { LISTENERSET_SUFFIX, SUFFIX } from "./gatewayapi/gateways.ts";
 import { virtualServiceHosts } from "./virtualhosts.ts";
 
@@ -233,6 +234,54 @@ export function analyzeClaimRoutes(ctx: CompileContext, listeners: Listener[], v
       vs,
       `routes on the JWT claim ${claim} but no RequestAuthentication applies to this gateway: there are no verified claims, so the match never holds (a withoutHeaders claim match always does)`,
       field,
+    );
+  }
+}
+
+/**
+ * A served VirtualService's destination without subset to a host whose own VirtualService routes it by
+ * subset (istioctl's IngressRouteRulesNotAffected): the gateway sends to the destination host directly,
+ * the other VirtualService's rules (canary subsets ...) do not apply to this traffic. Across
+ * VirtualServices, so outside the reused per-VirtualService analysis; one pass when no VirtualService
+ * routes its own host by subset.
+ */
+export function analyzeSubsetRoutingBypassed(
+  ctx: CompileContext,
+  virtualServices: VirtualServiceResource[],
+  applied: GatewayResource[],
+  hidden: VirtualServiceResource[],
+): void {
+  const bySubset = new Map<string, VirtualServiceResource>();
+  for (const vs of virtualServices) {
+    const ns = vs.metadata.namespace;
+    const own = new Set(vs.spec.hosts.map((h) => resolveShortname(h, ns)));
+    for (const h of vs.spec.http) {
+      for (const d of h.route) {
+        if (d.destination.subset === "") continue;
+        const host = destinationHost(ctx, d.destination.host, ns);
+        if (own.has(host) && !bySubset.has(host)) bySubset.set(host, vs);
+      }
+    }
+  }
+  if (bySubset.size === 0) return;
+  const served = new Set(applied.map(gatewayKey));
+  const hiddenSet = new Set(hidden);
+  for (const vs of virtualServices) {
+    if (ctx.origins.has(vs) || hiddenSet.has(vs) || !gatewayRefsOf(vs, ctx.opts.namespace).some((r) => served.has(r))) continue;
+    vs.spec.http.forEach((h, i) =>
+      h.route.forEach((d, j) => {
+        if (d.destination.subset !== "") return;
+        const host = destinationHost(ctx, d.destination.host, vs.metadata.namespace);
+        const other = bySubset.get(host);
+        if (other === undefined || other === vs) return;
+        ctx.report(
+          "Warning",
+          Codes.SubsetRoutingBypassed,
+          vs,
+          `destination ${host} has no subset: the gateway sends to all of its endpoints, the subset routes of ${resourceRef(other)} do not apply to this traffic`,
+          `spec.http[${i}].route[${j}].destination`,
+        );
+      }),
     );
   }
 }

@@ -11,7 +11,7 @@ import { selectGateways, virtualServicesByGateway } from "../resolve/gateways.ts
 import { CLUSTER_DOMAIN } from "../resolve/hosts.ts";
 import { buildRegistry } from "../resolve/services.ts";
 import type { Finding, Listener, Snapshot } from "../snapshot/types.ts";
-import { analyzeClaimRoutes, analyzeVirtualServices } from "./analyze.ts";
+import { analyzeClaimRoutes, analyzeSubsetRoutingBypassed, analyzeVirtualServices } from "./analyze.ts";
 import { compileClusters } from "./clusters.ts";
 import { reportTcpUpstreams } from "./upstream-policy.ts";
 import { CompileContext, trustedProxies, type CompileOptions } from "./context.ts";
@@ -193,6 +193,7 @@ function compileFresh(resources: Resource[], opts: CompileOptions, version: numb
   const groups = mergeServers(ctx, applied);
   const { byGateway, hidden } = virtualServicesByGateway(virtualServices, opts.namespace);
   analyzeVirtualServices(ctx, virtualServices, gateways, applied, hidden);
+  analyzeSubsetRoutingBypassed(ctx, virtualServices, applied, hidden);
 
   const tlsState: TlsCompileState = {
     secrets: indexSecrets(k.Secret),

@@ -122,6 +122,8 @@ export const Codes = {
   UpstreamNotServed: "GW0415",
   /** (Info) outlierDetection can never eject: with this many endpoints one ejection exceeds maxEjectionPercent (Envoy's rule). */
   OutlierNeverEjects: "GW0416",
+  /** (Warning) A destination without subset to a host another VirtualService routes by subset: those rules do not apply to the gateway's traffic (istioctl's IngressRouteRulesNotAffected). */
+  SubsetRoutingBypassed: "GW0417",
 
   // ---- Ingress -------------------------------------------------------------------
   /** Ingress has no class for us (no istio annotation, class not found or another controller). */

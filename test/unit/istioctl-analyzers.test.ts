@@ -352,6 +352,36 @@ spec:
       "Info GW0320 VirtualService/default/overlapping-mathes-with-different-methods: http[1].match[0] never applies: http[0] matches its requests first",
     ],
   },
+  {
+    // istioctl: IngressRouteRulesNotAffected for testing-service-01-test-01 (no subset, while ratings-01 routes
+    // ratings by subset); none for testing-service-02-test-02 (it names the subset).
+    name: "Route Rule no effect on Ingress",
+    yaml:
+      svc("ratings") +
+      `---
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: ratings, namespace: default}
+spec:
+  host: ratings
+  subsets: [{name: v1, labels: {version: v1}}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ratings-01, namespace: default}
+spec:
+  hosts: [ratings]
+  http: [{route: [{destination: {host: ratings, subset: v1}}]}]
+` +
+      gw("testing-gateway-01-test-01", "istio-system", ["testing-01.com"]) +
+      vs("testing-service-01-test-01", "default", ["testing-01.com"], ["istio-system/testing-gateway-01-test-01"]) +
+      gw("testing-gateway-02-test-02", "istio-system", ["testing-02.com"]) +
+      vs("testing-service-02-test-02", "default", ["testing-02.com"], ["istio-system/testing-gateway-02-test-02"], "ratings, subset: v1"),
+    codes: ["GW0417"],
+    expected: [
+      "Warning GW0417 VirtualService/default/testing-service-01-test-01: destination ratings.default.svc.cluster.local has no subset: the gateway sends to all of its endpoints, the subset routes of VirtualService/default/ratings-01 do not apply to this traffic",
+    ],
+  },
 ];
 
 describe("istioctl analyze test cases, as gangway analyzes them", () => {
