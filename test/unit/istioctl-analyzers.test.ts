@@ -84,6 +84,28 @@ ${routes
   })
   .join("")}`;
 
+/** A Gateway for foo.bar with these [port, protocol] servers (unique port names). */
+const GW2 = (name: string, servers: [number, string][]) => `---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: ${name}, namespace: default}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+${servers.map(([port, proto]) => `  - port: {number: ${port}, name: ${proto.toLowerCase()}-${port}, protocol: ${proto}}\n    hosts: [foo.bar]\n`).join("")}`;
+
+const SECRET_GW = (name: string, selector: string, credential: string) => `---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: ${name}, namespace: default}
+spec:
+  selector: {istio: ${selector}}
+  servers:
+  - port: {number: 443, name: https, protocol: HTTPS}
+    tls: {mode: SIMPLE, credentialName: ${credential}}
+    hosts: [${name}.example.com]
+`;
+
 interface Row {
   name: string;
   yaml: string;
@@ -380,6 +402,71 @@ spec:
     codes: ["GW0417"],
     expected: [
       "Warning GW0417 VirtualService/default/testing-service-01-test-01: destination ratings.default.svc.cluster.local has no subset: the gateway sends to all of its endpoints, the subset routes of VirtualService/default/ratings-01 do not apply to this traffic",
+    ],
+  },
+  {
+    // istioctl: ConflictingGateways (Error) on alpha and beta: TCP and HTTP on port 80 for foo.bar.
+    // gangway drops the later server (GW0201, Error).
+    name: "conflicting gateways detect",
+    yaml: GW2("beta", [[80, "TCP"]]) + GW2("alpha", [[80, "HTTP"]]),
+    codes: ["GW0201", "GW0203"],
+    expected: ["Error GW0201 Gateway/default/beta: port 80 TCP conflicts with Gateway/default/alpha server 0 (HTTP on the same port): server dropped"],
+  },
+  {
+    // istioctl: none.
+    name: "gateways with different port are non-conflicting",
+    yaml: GW2("beta", [[443, "TCP"]]) + GW2("alpha", [[80, "HTTP"]]),
+    codes: ["GW0201", "GW0202", "GW0203"],
+    expected: [],
+  },
+  {
+    // istioctl: ConflictingGateways on alpha and beta (port 90). Port names made unique (Istio's validation).
+    name: "conflicting gateways with multiple port declarations",
+    yaml: GW2("beta", [[80, "TCP"], [90, "TCP"]]) + GW2("alpha", [[70, "HTTP"], [90, "HTTP"]]),
+    codes: ["GW0201", "GW0203"],
+    expected: ["Error GW0201 Gateway/default/beta: port 90 TCP conflicts with Gateway/default/alpha server 1 (HTTP on the same port): server dropped"],
+  },
+  {
+    // istioctl: ConflictingGateways on alpha and beta, whose selectors select the same pods.
+    name: "conflicting gateways detect by sub selector",
+    yaml:
+      GW2("beta", [[80, "TCP"]]).replace("istio: ingressgateway", "istio: ingressgateway, app: istio-ingressgateway, cusKey: cusValue") +
+      GW2("alpha", [[80, "HTTP"]]).replace("istio: ingressgateway", "istio: ingressgateway, cusKey: cusValue"),
+    opts: { labels: { istio: "ingressgateway", app: "istio-ingressgateway", cusKey: "cusValue" } },
+    codes: ["GW0201", "GW0203", "GW0205"],
+    expected: ["Error GW0201 Gateway/default/beta: port 80 TCP conflicts with Gateway/default/alpha server 0 (HTTP on the same port): server dropped"],
+  },
+  {
+    // The same HTTP host on one port in two Gateways: istioctl's ConflictingGateways (Error); gangway serves them
+    // merged as Istio's runtime does, a Warning (README).
+    name: "conflicting gateways detect (both HTTP)",
+    yaml: GW2("beta", [[80, "HTTP"]]) + GW2("alpha", [[80, "HTTP"]]),
+    codes: ["GW0201", "GW0203"],
+    expected: ["Warning GW0203 Gateway/default/beta: host foo.bar on port 80 is also served by Gateway default/alpha: their routes merge (first by creation order wins)"],
+  },
+  {
+    // istioctl: ReferencedResourceNotFound for the credentialName no Secret in the gateway's namespace has
+    // (defaultgateway-bogusCredentialName, name lower-cased as Kubernetes requires; customgateway-wrongnamespace
+    // on a gateway in namespace default).
+    name: "gatewaySecret",
+    yaml:
+      SECRET_GW("defaultgateway-boguscredentialname", "ingressgateway", "httpbin-credential-bogus") +
+      SECRET_GW("customgateway-wrongnamespace", "custom-gateway", "httpbin-credential"),
+    opts: { labels: { istio: "custom-gateway" }, namespace: "default" },
+    codes: ["GW0601"],
+    expected: [
+      'Error GW0601 Gateway/default/customgateway-wrongnamespace: credentialName "httpbin-credential": Secret default/httpbin-credential not found: its hosts fail the handshake',
+    ],
+  },
+  {
+    // The same on the default gateway (istio=ingressgateway in istio-system): the bogus credentialName is missing.
+    name: "gatewaySecret (istio-system gateway)",
+    yaml:
+      SECRET_GW("defaultgateway-boguscredentialname", "ingressgateway", "httpbin-credential-bogus") +
+      SECRET_GW("customgateway-wrongnamespace", "custom-gateway", "httpbin-credential"),
+    codes: ["GW0601"],
+    expected: [
+      'Error GW0601 Gateway/default/defaultgateway-boguscredentialname: credentialName "httpbin-credential-bogus": Secret istio-system/httpbin-credential-bogus not found: its hosts fail the handshake',
     ],
   },
 ];
