@@ -54,7 +54,17 @@ export function resolveDestination(
     }
   }
   if (svc === null) {
-    ctx.report("Warning", Codes.DestinationNotFound, origin, `destination host ${host} is no Service or ServiceEntry: requests get 503`, `${field}.host`);
+    // istioctl looks from the VirtualService's namespace; the gateway sees what is exported to its own.
+    const hidden = ctx.registry.hidden(host);
+    ctx.report(
+      "Warning",
+      Codes.DestinationNotFound,
+      origin,
+      hidden.length === 0
+        ? `destination host ${host} is no Service or ServiceEntry: requests get 503`
+        : `destination host ${host}: ${hidden.map((s) => `${s.source} (exportTo ${s.exportTo.join(",")})`).join(", ")} is not exported to the gateway namespace ${ctx.opts.namespace}: requests get 503`,
+      `${field}.host`,
+    );
   }
   if (port === 0) {
     if (svc !== null && svc.ports.length === 1) port = svc.ports[0]!.port;

@@ -11,7 +11,7 @@ import { selectGateways, virtualServicesByGateway } from "../resolve/gateways.ts
 import { CLUSTER_DOMAIN } from "../resolve/hosts.ts";
 import { buildRegistry } from "../resolve/services.ts";
 import type { Finding, Listener, Snapshot } from "../snapshot/types.ts";
-import { analyzeVirtualServices } from "./analyze.ts";
+import { analyzeClaimRoutes, analyzeSubsetRoutingBypassed, analyzeVirtualServices } from "./analyze.ts";
 import { compileClusters } from "./clusters.ts";
 import { reportTcpUpstreams } from "./upstream-policy.ts";
 import { reportServiceTopology } from "./service-topology.ts";
@@ -198,6 +198,7 @@ function compileFresh(resources: Resource[], opts: CompileOptions, version: numb
   const groups = mergeServers(ctx, applied);
   const { byGateway, hidden } = virtualServicesByGateway(virtualServices, opts.namespace);
   analyzeVirtualServices(ctx, virtualServices, gateways, applied, hidden);
+  analyzeSubsetRoutingBypassed(ctx, virtualServices, applied, hidden);
 
   const tlsState: TlsCompileState = {
     secrets: indexSecrets(k.Secret),
@@ -222,6 +223,7 @@ function compileFresh(resources: Resource[], opts: CompileOptions, version: numb
   }
   const mesh = opts.mesh ?? EMPTY_MESH;
   const security = compileSecurity(ctx, k.RequestAuthentication, k.AuthorizationPolicy, mesh, trustedProxies(opts), k.OtherSecurityKind);
+  if (security.providers.length === 0) analyzeClaimRoutes(ctx, listeners, virtualServices);
   const clusters = compileClusters(ctx, tlsState);
   reportServiceTopology(ctx, k.Service, clusters);
   reportTcpUpstreams(ctx, listeners, clusters);

@@ -64,7 +64,7 @@ export const Codes = {
   // ---- virtual services and routes ---------------------------------------------
   /** A VirtualService names a Gateway that does not exist (or does not apply here). */
   GatewayNotFound: "GW0301",
-  /** A VirtualService host is served by no server of its gateways. */
+  /** A VirtualService host is served by no server of its gateways (unless it also binds `mesh`), or one of its gateways serves none of its hosts. */
   HostNotServed: "GW0302",
   /** A VirtualService is not visible to the gateway namespace (exportTo). */
   NotExported: "GW0303",
@@ -76,7 +76,7 @@ export const Codes = {
   MeshOnly: "GW0307",
   /** A `tls:` route's SNI name is already routed on that port by an earlier route: this match is skipped. */
   DuplicateSniRoute: "GW0308",
-  /** Routes after a route that matches every request can never match: dropped. */
+  /** Routes after a route that matches every request, or whose every match an earlier one takes first, can never match (dropped, or never chosen). */
   UnreachableRoute: "GW0309",
   /** An http route delegates to a VirtualService that does not exist (or has hosts): the route is dropped. */
   DelegateNotFound: "GW0315",
@@ -86,6 +86,10 @@ export const Codes = {
   DelegateConflict: "GW0317",
   /** A VirtualService without hosts that no root VirtualService delegates to: it serves nothing. */
   DelegateUnused: "GW0318",
+  /** (Error) A served route matches `@request.auth.claims…` but no RequestAuthentication applies to this gateway: no claims are verified, so the match never holds (istioctl's JwtClaimBasedRoutingWithoutRequestAuthN). */
+  ClaimRouteWithoutAuthn: "GW0319",
+  /** (Info) An http match an earlier match of the VirtualService always takes first (the same, or under its uri prefix): it never applies; its route still does through its other matches (istioctl's VirtualServiceIneffectiveMatch). */
+  IneffectiveMatch: "GW0320",
 
   // ---- destinations, clusters, endpoints ---------------------------------------
   /** Destination host is no Service or ServiceEntry: the cluster has no endpoints (503). */
@@ -120,6 +124,8 @@ export const Codes = {
   UpstreamNotServed: "GW0415",
   /** (Info) outlierDetection can never eject: with this many endpoints one ejection exceeds maxEjectionPercent (Envoy's rule). */
   OutlierNeverEjects: "GW0416",
+  /** (Warning) A destination without subset to a host another VirtualService routes by subset: those rules do not apply to the gateway's traffic (istioctl's IngressRouteRulesNotAffected). */
+  SubsetRoutingBypassed: "GW0417",
 
   // ---- Ingress -------------------------------------------------------------------
   /** Ingress has no class for us (no istio annotation, class not found or another controller). */

@@ -49,6 +49,8 @@ export interface Registry {
   lookup(host: string, namespace: string): ServiceInfo | null;
   /** Is there a Kubernetes Service `name` in `namespace`? */
   hasKubeService(name: string, namespace: string): boolean;
+  /** Services or ServiceEntries for `host` whose exportTo hides them from the gateway namespace (when `lookup` finds none). */
+  hidden(host: string): ServiceInfo[];
   /** EndpointSlices / Endpoints that belong to no Service. */
   orphans: (EndpointSliceResource | EndpointsResource)[];
 }
@@ -215,6 +217,9 @@ export function buildRegistry(input: RegistryInput): Registry {
     },
     hasKubeService(name, namespace) {
       return kube.has(key(namespace, name));
+    },
+    hidden(host) {
+      return (byHost.get(host) ?? []).filter((s) => !visibleTo(s.exportTo, s.namespace, proxyNs));
     },
     orphans,
   };

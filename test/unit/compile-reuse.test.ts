@@ -214,6 +214,21 @@ ${o.catchAllFirst ? "  - route: [{destination: {host: api.default.svc.cluster.lo
         vsOn("lost", ["lost.example.com", "secure.example.com"], { gateways: ["istio-system/nope", "istio-system/gw"] }),
         vsOn("unbound", ["x.example.com"], { gateways: ["istio-system/nope"] }),
         vsOn("meshonly", ["m.example.com"], { gateways: ["mesh"] }),
+        // matches an earlier one takes first: GW0309, GW0320
+        `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: dupes, namespace: default}
+spec:
+  hosts: [dupes.example.com]
+  gateways: [istio-system/gw]
+  http:
+  - match: [{uri: {prefix: /d}}]
+    directResponse: {status: 200}
+  - match: [{uri: {prefix: /d/e}}]
+    directResponse: {status: 201}
+  - match: [{uri: {prefix: /d}}, {uri: {prefix: /z}}]
+    directResponse: {status: 202}
+`,
       ].join("---\n"),
     };
     const steps: Step[] = [
@@ -251,7 +266,7 @@ spec:
     ];
     let prev: Snapshot | null = null;
     replay(base, steps, opts, (what, incremental, fresh) => {
-      const expected: Record<string, string[]> = { start: ["GW0301", "GW0307"], "the missing gateway appears": ["GW0302"] };
+      const expected: Record<string, string[]> = { start: ["GW0301", "GW0307", "GW0309", "GW0320"], "the missing gateway appears": ["GW0302"] };
       for (const code of expected[what] ?? []) expect({ code, found: fresh.findings.some((x) => x.code === code) }).toEqual({ code, found: true });
       if (what.startsWith("nothing changed")) {
         // every virtual host and host map is the previous compile's own object
