@@ -196,6 +196,32 @@ function analyzeMatches(ctx: CompileContext, vs: VirtualServiceResource): void {
   }
 }
 
+const NO_CLAIM = { field: "", claim: "" };
+/** Per VirtualService (the same object while its file is unchanged): its first claim match, or NO_CLAIM. */
+const claimMatches = new WeakMap<VirtualServiceResource, { field: string; claim: string }>();
+
+/** Where the VirtualService's first `@request.auth.claims` match is, or null; allocation-free but for the answer, memoized. */
+function firstClaimMatch(vs: VirtualServiceResource): { field: string; claim: string } | null {
+  let hit = claimMatches.get(vs);
+  if (hit === undefined) {
+    hit = NO_CLAIM;
+    const http = vs.spec.http;
+    scan: for (let i = 0; i < http.length; i++) {
+      const ms = http[i]!.match;
+      for (let j = 0; j < ms.length; j++) {
+        for (const key of ["headers", "withoutHeaders"] as const) {
+          const k = ms[j]![key].find((x) => x.claim !== undefined);
+          if (k === undefined) continue;
+          hit = { field: `spec.http[${i}].match[${j}].${key}`, claim: k.name };
+          break scan;
+        }
+      }
+    }
+    claimMatches.set(vs, hit);
+  }
+  return hit === NO_CLAIM ? null : hit;
+}
+
 /**
  * Served VirtualServices that route on `@request.auth.claims` when no RequestAuthentication gives this
  * gateway a verified JWT (istioctl's JWTClaimRouteAnalyzer): without one there are no claims, so such a
@@ -206,15 +232,8 @@ export function analyzeClaimRoutes(ctx: CompileContext, listeners: Listener[], v
   // The VirtualServices with a claim match, and where the first one is (most have none: no route is looked at).
   const claimed = new Map<string, { vs: VirtualServiceResource; field: string; claim: string }>();
   for (const vs of virtualServices) {
-    vs.spec.http.some((h, i) =>
-      h.match.some((m, j) => {
-        const all = [...m.headers.map((k) => ["headers", k] as const), ...m.withoutHeaders.map((k) => ["withoutHeaders", k] as const)];
-        const hit = all.find(([, k]) => k.claim !== undefined);
-        if (hit === undefined) return false;
-        claimed.set(resourceRef(vs), { vs, field: `spec.http[${i}].match[${j}].${hit[0]}`, claim: hit[1].name });
-        return true;
-      }),
-    );
+    const hit = firstClaimMatch(vs);
+    if (hit !== null) claimed.set(resourceRef(vs), { vs, ...hit });
   }
   if (claimed.size === 0) return;
   // Of those, the ones served here (a route of theirs is in a route table).
@@ -254,10 +273,12 @@ export function analyzeSubsetRoutingBypassed(
   const bySubset = new Map<string, VirtualServiceResource>();
   for (const vs of virtualServices) {
     const ns = vs.metadata.namespace;
-    const own = new Set(vs.spec.hosts.map((h) => resolveShortname(h, ns)));
+    // its own hosts are resolved only for a VirtualService with a subset destination (most have none)
+    let own: Set<string> | null = null;
     for (const h of vs.spec.http) {
       for (const d of h.route) {
         if (d.destination.subset === "") continue;
+        own ??= new Set(vs.spec.hosts.map((x) => resolveShortname(x, ns)));
         const host = destinationHost(ctx, d.destination.host, ns);
         if (own.has(host) && !bySubset.has(host)) bySubset.set(host, vs);
       }
