@@ -1,14 +1,15 @@
 // load → decode → compile, as one call the primary, analyze and proxy-config share.
 import type { Options } from "../model/options.ts";
 import { outOfDescriptors } from "../load/descriptors.ts";
-import { emptyRootFindings, FileTexts, readInput, type LoadedInput } from "../load/read.ts";
+import { decodeText, emptyRootFindings, FileTexts, MAX_FILE_BYTES, readInput, type LoadedInput } from "../load/read.ts";
+import { Codes } from "../model/codes.ts";
 import type { Credential, Finding, Snapshot } from "../snapshot/types.ts";
 import { decodeFiles, secretFromFiles } from "../decode/index.ts";
 import { compileSnapshot, type CompileOptions } from "../compile/index.ts";
 import { certificateFiles, meshFiles } from "../compile/tls.ts";
 import { upstreamCertificateFiles } from "../compile/upstream-tls.ts";
 import type { Resource } from "../model/index.ts";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { decodeMeshConfig, EMPTY_MESH, type MeshConfig } from "../decode/meshconfig.ts";
 import { CompileReuse } from "../compile/reuse.ts";
 import { DecodeCache, resourceKey, resourceText } from "./decode-cache.ts";
@@ -202,16 +203,26 @@ export function loadAndBuild(
   return { ...built, digest };
 }
 
-/** `--mesh-config FILE`, read and decoded; an unreadable file is an Error. */
+/**
+ * `--mesh-config FILE`, read and decoded as configuration files are: an unreadable
+ * file (and why), one above MAX_FILE_BYTES, or bytes that are not UTF-8 (or UTF-16
+ * with its byte order mark) are an Error.
+ */
 export function readMeshConfig(path: string | null): { mesh: MeshConfig; errors: Finding[]; digest: string } {
   if (path === null) return { mesh: EMPTY_MESH, errors: [], digest: "" };
-  let text: string | null;
+  const failed = (f: Finding) => ({ mesh: EMPTY_MESH, errors: [f], digest: "M\0unreadable" });
+  let bytes: Buffer;
   try {
-    text = readTextFile(path);
+    if (statSync(path).size > MAX_FILE_BYTES) {
+      return failed({ code: Codes.FileTooLarge, level: "Error", message: `the mesh config (--mesh-config) ${path} is above the ${MAX_FILE_BYTES / 1048576} MiB limit: not read`, file: path });
+    }
+    bytes = readFileSync(path);
   } catch (err) {
-    return { mesh: EMPTY_MESH, errors: [descriptorError(err, "the mesh config (--mesh-config)", path)], digest: "M\0unreadable" };
+    if (outOfDescriptors(err)) return failed(descriptorError(err, "the mesh config (--mesh-config)", path));
+    return failed({ code: "GW0001", level: "Error", message: `cannot read the mesh config (--mesh-config): ${err instanceof Error ? err.message : String(err)}`, file: path });
   }
-  if (text === null) return { mesh: EMPTY_MESH, errors: [{ code: "GW0001", level: "Error", message: "cannot read the mesh config (--mesh-config)", file: path }], digest: "M\0unreadable" };
+  const text = decodeText(bytes);
+  if (typeof text !== "string") return failed({ code: Codes.ParseError, level: "Error", message: `the mesh config (--mesh-config) ${path} is not UTF-8 text: ${text.where}: not read`, file: path });
   const { mesh, errors } = decodeMeshConfig(path, text);
   return { mesh, errors, digest: new Bun.CryptoHasher("sha256").update(text).digest("hex") };
 }
