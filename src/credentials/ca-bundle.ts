@@ -16,8 +16,8 @@ export function parseCaBundle(name: string, source: string, data: Record<string,
   if (key === undefined) {
     const empty = KEYS.find((k) => data[k] !== undefined);
     if (empty !== undefined) return { ok: false, problem: `found key "${empty}", but it was empty` };
-    const found = Object.keys(data).sort();
-    return { ok: false, problem: `no key cacert or ca.crt (found: ${found.length === 0 ? "none" : found.join(", ")})` };
+    // istiod's words (ExtractRoot), which its status messages carry
+    return { ok: false, problem: `found secret, but didn't have expected keys cacert or ca.crt; found: ${Object.keys(data).sort().join(", ")}` };
   }
   const blocks = splitPemCerts(data[key]!);
   if (blocks.length === 0) return { ok: false, problem: `${key}: the bundle is malformed (no PEM certificate)` };

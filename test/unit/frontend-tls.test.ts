@@ -175,7 +175,7 @@ spec:
 describe("status: a caCertificateRef that does not resolve (the listener is not accepted, not served)", () => {
   const cases: [string, string, string[], string][] = [
     ["a missing ConfigMap", "[{kind: ConfigMap, group: '', name: nope}]", [], "configmap gw/nope not found"],
-    ["a ConfigMap without cacert or ca.crt", "[{kind: ConfigMap, group: '', name: ca-a}]", [configMap("gw", "ca-a", { other: "x" })], "no key cacert or ca.crt (found: other)"],
+    ["a ConfigMap without cacert or ca.crt", "[{kind: ConfigMap, group: '', name: ca-a}]", [configMap("gw", "ca-a", { other: "x" })], "found secret, but didn't have expected keys cacert or ca.crt; found: other"],
     ["an empty ca.crt", "[{kind: ConfigMap, group: '', name: ca-a}]", [configMap("gw", "ca-a", { "ca.crt": "" })], 'found key "ca.crt", but it was empty'],
     ["a ca.crt that is not PEM", "[{kind: ConfigMap, group: '', name: ca-a}]", [configMap("gw", "ca-a", { "ca.crt": "not pem" })], "the bundle is malformed"],
     ["two references", "[{kind: ConfigMap, group: '', name: ca-a}, {kind: ConfigMap, group: '', name: ca-b}]", [], "only one caCertificateRef is supported"],

@@ -11,6 +11,7 @@
 // istiod does (the Gateway's ResolvedRefs condition), and presented to the
 // backends of its routes that a BackendTLSPolicy covers (mode MUTUAL).
 import { parseCredential, type Credential } from "../../credentials/parse.ts";
+import { parseCaBundle } from "../../credentials/ca-bundle.ts";
 import { Codes } from "../../model/codes.ts";
 import type { BackendClientCertificateRef, BackendTLSPolicyResource, PolicyTargetRef } from "../../model/backendtls.ts";
 import { GATEWAY_GROUP, type BackendRef, type KubernetesGatewayResource, type ParentReference } from "../../model/gatewayapi.ts";
@@ -101,20 +102,10 @@ interface Cond {
 
 const toCondition = (c: Cond): Condition => (c.error === null ? cond(c.type, true, c.reason, c.message) : cond(c.type, false, c.error.reason, c.error.message));
 
-/** istiod's ExtractRoot: `cacert`, else `ca.crt`, non-empty; the PEM must also parse (Envoy would refuse it). */
+/** istiod's ExtractRoot (`cacert`, else `ca.crt`, non-empty); the PEM must also parse (Envoy would refuse it). Named as istiod's credentialName for it. */
 function caFromConfigMap(cm: ConfigMapResource): { ca: Credential } | { problem: string } {
-  const d = cm.spec.data;
-  const key = (d["cacert"] ?? "") !== "" ? "cacert" : (d["ca.crt"] ?? "") !== "" ? "ca.crt" : null;
-  if (key === null) {
-    if (d["cacert"] !== undefined) return { problem: `found key "cacert", but it was empty` };
-    if (d["ca.crt"] !== undefined) return { problem: `found key "ca.crt", but it was empty` };
-    return { problem: `found secret, but didn't have expected keys cacert or ca.crt; found: ${Object.keys(d).sort().join(", ")}` };
-  }
-  const ref = resourceRef(cm);
-  // named as istiod's credentialName for it (proxy-config secrets shows it so)
-  const r = parseCredential(`configmap://${cm.metadata.namespace}/${cm.metadata.name}`, { ref, data: { "ca.crt": d[key]! } }, null);
-  if (!r.ok) return { problem: `${key}: ${r.problem}` };
-  return { ca: r.credential };
+  const r = parseCaBundle(`configmap://${cm.metadata.namespace}/${cm.metadata.name}`, resourceRef(cm), cm.spec.data);
+  return r.ok ? { ca: r.credential } : { problem: r.problem };
 }
 
 /** The policy's CA: istiod's getBackendTLSCredentialName, with its conditions. */
