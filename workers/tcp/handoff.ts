@@ -15,7 +15,7 @@ import { options, reportError } from "../context.ts";
 import { PROXY_BAD, PROXY_HEADER_TIMEOUT_MS, ProxyHeaderReader, proxiedOf, setProxied } from "../proxy-protocol.ts";
 import { stats } from "../stats.ts";
 import { TlsConn } from "../tls/bridge.ts";
-import { asksClientCert, clientIdentity, requiresClientCert } from "../tls/identity.ts";
+import { asksClientCert, clientIdentity, handshakeRejectsUntrusted } from "../tls/identity.ts";
 import type { Generation } from "../http/clusters.ts";
 import { TcpSession, type SessionInfo } from "./session.ts";
 import { hostPort, RawClient, type ClientSide } from "./sides.ts";
@@ -120,7 +120,7 @@ class TlsClient implements ClientSide {
  * takes the raw bytes (the peeked hello first, fed by the caller).
  */
 export function terminateToTcp(s: Socket<any>, chain: FilterChain, ctx: SecureContext, sni: string, d: TcpDecision, gen: Generation, listener: string, onSecure: () => void, alpn?: string[]): TlsConn {
-  const conn = new TlsConn(s, { secureContext: ctx, requestCert: asksClientCert(chain), rejectUnauthorized: requiresClientCert(chain) && chain.acceptUntrusted !== true, ALPNProtocols: alpn });
+  const conn = new TlsConn(s, { secureContext: ctx, requestCert: asksClientCert(chain), rejectUnauthorized: handshakeRejectsUntrusted(chain), ALPNProtocols: alpn });
   const session = new TcpSession(new TlsClient(conn), sessionInfo(s, sni), d, gen);
   const t = conn.tls;
   let started = false;

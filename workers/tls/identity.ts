@@ -24,6 +24,11 @@ export function requiresClientCert(chain: FilterChain): boolean {
   return chain.mode === "MUTUAL" || chain.mode === "ISTIO_MUTUAL";
 }
 
+/** Does the handshake itself refuse a client certificate the CA did not sign? Not with `acceptUntrusted` (clientIdentity decides then). */
+export function handshakeRejectsUntrusted(chain: FilterChain): boolean {
+  return requiresClientCert(chain) && chain.acceptUntrusted !== true;
+}
+
 function sans(c: X509Certificate): { dns: string[]; uri: string[]; all: string[] } {
   const dns: string[] = [];
   const uri: string[] = [];

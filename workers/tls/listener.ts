@@ -23,7 +23,7 @@ import type { TcpSession } from "../tcp/session.ts";
 import { TlsConn } from "./bridge.ts";
 import { nativeTlsSupported, upgradeNative } from "./native.ts";
 import { MAX_HELLO_BYTES, parseClientHello } from "./client-hello.ts";
-import { asksClientCert, clientIdentity, requiresClientCert } from "./identity.ts";
+import { asksClientCert, clientIdentity, handshakeRejectsUntrusted } from "./identity.ts";
 
 /** How long a client may take to send its ClientHello and finish the handshake. */
 export const HELLO_DEADLINE_MS = 5000;
@@ -91,8 +91,10 @@ function toTcp(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: string
  * TLS ones whose bytes follow a tcp route included).
  */
 function alpnChoice(offered: string[]): string[] | undefined {
-  return offered.includes("h2") ? ["h2", "http/1.1"] : offered.includes("http/1.1") ? ["http/1.1"] : undefined;
+  return offered.includes("h2") ? ALPN_H2_H1 : offered.includes("http/1.1") ? ALPN_H1 : undefined;
 }
+const ALPN_H2_H1 = ["h2", "http/1.1"];
+const ALPN_H1 = ["http/1.1"];
 
 function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: string, alpn: string[]): void {
   const ctx = contexts.get(chain);
@@ -110,7 +112,7 @@ function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: st
   const conn = new TlsConn<Downstream>(s, {
     secureContext: ctx,
     requestCert: mutual,
-    rejectUnauthorized: requiresClientCert(chain) && chain.acceptUntrusted !== true,
+    rejectUnauthorized: handshakeRejectsUntrusted(chain),
     ALPNProtocols: alpnChoice(alpn),
   });
   s.data.conn = conn;
