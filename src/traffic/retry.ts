@@ -15,6 +15,7 @@
 // - refused-stream: an HTTP/2 stream the upstream refused (RST_STREAM
 //   REFUSED_STREAM, or above a GOAWAY's last stream id): it was not processed.
 import type { RetryPolicy } from "../snapshot/types.ts";
+import { MAX_TIMER_MS } from "../decode/duration.ts";
 
 export type UpstreamOutcome =
   /** The connection to the endpoint failed (refused, reset during connect, connect timeout). */
@@ -70,7 +71,7 @@ export function backoffMs(p: RetryPolicy, n: number, draw: number): number {
   const base = mult * p.backoffBaseMs;
   const cap = base <= p.backoffMaxMs ? base : p.backoffMaxMs;
   // a timer fires after 1 ms above 2^31-1 ms: a huge back-off must not become none
-  return Math.min(Math.floor(draw * cap), 2 ** 31 - 1);
+  return Math.min(Math.floor(draw * cap), MAX_TIMER_MS);
 }
 
 /** May try number `tries + 1` start? (`tries` made so far, the first included.) */

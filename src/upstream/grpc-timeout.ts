@@ -5,6 +5,7 @@
 // when it has one. When the deadline passes before the response started, the
 // reply is gRPC DEADLINE_EXCEEDED (Envoy's onStreamMaxDurationReached: flag DT,
 // details max_duration_timeout); after, the stream is reset.
+import { MAX_TIMER_MS } from "../decode/duration.ts";
 
 /** grpc-timeout units (gRPC PROTOCOL-HTTP2.md: TimeoutValue of at most 8 digits, then H M S m u n) in ms. */
 const UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
@@ -21,7 +22,7 @@ export function grpcDeadlineMs(header: string | undefined, routeTimeoutMs: numbe
   const t = parseGrpcTimeout(header);
   if (t === null) return 0;
   // a timer fires after 1 ms for anything above 2^31-1 ms: `720H` (30 days) would end the call at once
-  return Math.min(routeTimeoutMs > 0 ? Math.min(t, routeTimeoutMs) : t, 2 ** 31 - 1);
+  return Math.min(routeTimeoutMs > 0 ? Math.min(t, routeTimeoutMs) : t, MAX_TIMER_MS);
 }
 
 /** gRPC status codes the gateway's own replies carry where the HTTP status does not say it. */
