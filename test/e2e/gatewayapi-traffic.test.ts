@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 import { startTrafficBackend, until, type TrafficBackend } from "../helpers/traffic-backends.ts";
+import { ISTIO_GATEWAY_CLASS } from "../helpers/config.ts";
 
 let app: TrafficBackend;
 let mirror: TrafficBackend;
@@ -38,11 +39,7 @@ const TO_SLOW = "    filters: [{type: URLRewrite, urlRewrite: {path: {type: Repl
 beforeAll(async () => {
   app = startTrafficBackend("app");
   mirror = startTrafficBackend("mirror");
-  const config = `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: istio}
-spec: {controllerName: istio.io/gateway-controller}
----
+  const config = `${ISTIO_GATEWAY_CLASS}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: gw, namespace: default}

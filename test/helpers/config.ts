@@ -162,3 +162,10 @@ export function httpbinAndExtAuthz(httpbinPort: number, extAuthzPort: number): s
 ${serviceEntry("ext-authz", "ext-authz.istio-system.svc.cluster.local", 9000, extAuthzPort)}
 `;
 }
+
+/** The GatewayClass `istio` of istiod's controller (gangway also serves the class without it, as istiod's built-in one). */
+export const ISTIO_GATEWAY_CLASS = `apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: istio}
+spec: {controllerName: istio.io/gateway-controller}
+`;

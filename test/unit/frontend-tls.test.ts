@@ -12,6 +12,7 @@ import type { KubernetesGatewayResource } from "../../src/model/gatewayapi.ts";
 import type { FilterChain, Snapshot } from "../../src/snapshot/types.ts";
 import type { StatusItem } from "../../src/snapshot/status.ts";
 import { compileYaml, decodeOk, findingLines } from "./pipeline-helpers.ts";
+import { ISTIO_GATEWAY_CLASS } from "../helpers/config.ts";
 
 let caA: Issued;
 let caB: Issued;
@@ -22,11 +23,7 @@ beforeAll(async () => {
   server = await issue(caA, { cn: "example.org", names: ["example.org", "*.example.org"], usage: "server", keyType: "ec" });
 });
 
-const CLASS = `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: istio}
-spec: {controllerName: istio.io/gateway-controller}
-`;
+const CLASS = ISTIO_GATEWAY_CLASS;
 
 function configMap(ns: string, name: string, data: Record<string, string>): string {
   return `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}, namespace: ${ns}}\ndata: ${JSON.stringify(data)}\n`;

@@ -10,12 +10,9 @@ import type { StatusItem } from "../../src/snapshot/status.ts";
 import type { Snapshot } from "../../src/snapshot/types.ts";
 import { trace } from "../../src/trace.ts";
 import { compileYaml, decodeOk } from "./pipeline-helpers.ts";
+import { ISTIO_GATEWAY_CLASS } from "../helpers/config.ts";
 
-const CLASS = `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: istio}
-spec: {controllerName: istio.io/gateway-controller}
-`;
+const CLASS = ISTIO_GATEWAY_CLASS;
 
 function gateway(listeners: string, name = "gw", ns = "default"): string {
   return `---

@@ -8,6 +8,7 @@ import { secretYaml } from "../../src/cli/certs.ts";
 import { createCA, issue, type Issued } from "../../src/certs/generate.ts";
 import type { FilterChain, Snapshot } from "../../src/snapshot/types.ts";
 import { compileYaml, findingLines } from "./pipeline-helpers.ts";
+import { ISTIO_GATEWAY_CLASS } from "../helpers/config.ts";
 
 let ca: Issued;
 let server: Issued;
@@ -17,11 +18,7 @@ beforeAll(async () => {
   server = await issue(ca, { cn: "a.example.org", usage: "server", keyType: "ec" });
 });
 
-const CLASS = `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: istio}
-spec: {controllerName: istio.io/gateway-controller}
-`;
+const CLASS = ISTIO_GATEWAY_CLASS;
 
 function gateway(tls: string): string {
   return `apiVersion: gateway.networking.k8s.io/v1

@@ -16,12 +16,9 @@ import { join } from "node:path";
 import { compileSnapshot } from "../../src/compile/index.ts";
 import { decodeFiles } from "../../src/decode/index.ts";
 import { compileYaml, options } from "./pipeline-helpers.ts";
+import { ISTIO_GATEWAY_CLASS } from "../helpers/config.ts";
 
-const BASE = `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: istio}
-spec: {controllerName: istio.io/gateway-controller}
----
+const BASE = `${ISTIO_GATEWAY_CLASS}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: gw, namespace: default}

@@ -10,6 +10,7 @@ import type { ListenerSetResource } from "../../src/model/gatewayapi.ts";
 import type { Snapshot } from "../../src/snapshot/types.ts";
 import { trace } from "../../src/trace.ts";
 import { compileYaml, findingLines } from "./pipeline-helpers.ts";
+import { ISTIO_GATEWAY_CLASS } from "../helpers/config.ts";
 
 const LS = `apiVersion: gateway.networking.k8s.io/v1
 kind: ListenerSet
@@ -70,11 +71,7 @@ ${al}`;
   });
 });
 
-const BASE = `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: istio}
-spec: {controllerName: istio.io/gateway-controller}
----
+const BASE = `${ISTIO_GATEWAY_CLASS}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: gw, namespace: infra}

@@ -8,6 +8,7 @@ import { compileYaml } from "../unit/pipeline-helpers.ts";
 import { call, grpcBackend, type GrpcBackend } from "./grpc-backend.ts";
 import { WorkerHarness } from "./harness.ts";
 import { freePort } from "./snapshot-fixture.ts";
+import { ISTIO_GATEWAY_CLASS } from "../helpers/config.ts";
 
 let w: WorkerHarness;
 let echo: GrpcBackend;
@@ -35,11 +36,7 @@ beforeAll(async () => {
   echo = await grpcBackend();
   other = await grpcBackend();
   const gw = freePort();
-  const yaml = `apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {name: istio}
-spec: {controllerName: istio.io/gateway-controller}
----
+  const yaml = `${ISTIO_GATEWAY_CLASS}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: {name: gw, namespace: default}
