@@ -2,7 +2,9 @@
 // on loopback (and its nginx for the PASSTHROUGH step), and the gateway on a step of
 // config/ (config/quickstart by default), with commands to try that work as printed.
 // A mistyped step prints the steps and exits 2 before anything starts. Other arguments
-// go to the gateway (e.g. `npm run demo -- --workers 1`).
+// go to the gateway (e.g. `npm run demo -- --workers 1`). The gateway's traffic ports
+// bind 127.0.0.1 as its backends do (`npm run demo -- --bind 0.0.0.0` to reach it from
+// elsewhere: a later --bind wins).
 //
 // Ports (environment): GANGWAY_DEMO_HTTP_PORT (8080, the Gateway's port 80),
 // GANGWAY_DEMO_HTTPS_PORT (8443, port 443), GANGWAY_DEMO_ADMIN (127.0.0.1:15000),
@@ -133,6 +135,7 @@ const args = [
   ...dirs.flatMap((c) => ["--config", c]),
   "--port-map", `80:${ports.http},443:${ports.https}`,
   "--admin", ports.admin,
+  "--bind", "127.0.0.1",
   ...argv,
 ];
 const child = Bun.spawn([process.execPath, ...args], { stdout: "inherit", stderr: "inherit", stdin: "ignore" });

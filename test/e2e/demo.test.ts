@@ -13,14 +13,18 @@ const hasCurl = Bun.which("curl") !== null && Bun.which("bash") !== null;
 if (!hasCurl) console.warn("curl or bash not found: the demo's printed commands are not run (apt-get install curl, as .ci/run does)");
 if (NGINX_BINARY === null) console.warn("nginx not found: the demo's PASSTHROUGH step is not tried (apt-get install nginx-light, as .ci/run does)");
 
+/** Six distinct free loopback ports (two picks of port 0 may name the same port). */
 async function demoEnv(): Promise<Record<string, string>> {
+  const ports = new Set<number>();
+  while (ports.size < 6) ports.add(await freePort());
+  const [http, https, admin, httpbin, helloworld, nginx] = [...ports];
   return {
-    GANGWAY_DEMO_HTTP_PORT: String(await freePort()),
-    GANGWAY_DEMO_HTTPS_PORT: String(await freePort()),
-    GANGWAY_DEMO_ADMIN: `127.0.0.1:${await freePort()}`,
-    GANGWAY_DEMO_HTTPBIN_PORT: String(await freePort()),
-    GANGWAY_DEMO_HELLOWORLD_PORT: String(await freePort()),
-    GANGWAY_DEMO_NGINX_PORT: String(await freePort()),
+    GANGWAY_DEMO_HTTP_PORT: String(http),
+    GANGWAY_DEMO_HTTPS_PORT: String(https),
+    GANGWAY_DEMO_ADMIN: `127.0.0.1:${admin}`,
+    GANGWAY_DEMO_HTTPBIN_PORT: String(httpbin),
+    GANGWAY_DEMO_HELLOWORLD_PORT: String(helloworld),
+    GANGWAY_DEMO_NGINX_PORT: String(nginx),
   };
 }
 
@@ -63,13 +67,36 @@ describe("demo steps", () => {
   });
 });
 
-/** Start the demo on a step, wait for its banner and readiness, run its commands with bash; then stop it. */
-async function tryStep(step: string): Promise<{ cmd: string; what: string; out: string }[]> {
+interface Tried {
+  cmd: string;
+  what: string;
+  out: string;
+}
+
+/**
+ * Start the demo on a step, wait for its banner and readiness, run its commands with
+ * bash, stop it, and hand the results to `check`; when `check` (or the demo's exit)
+ * fails, the error carries the demo's output and every command's, so a failure far
+ * from here (CI prints only the end of its log) says what happened.
+ */
+async function tryStep(step: string, check: (r: Tried[]) => void): Promise<void> {
+  let out = "";
+  const results: Tried[] = [];
+  try {
+    await runStep(step, results, (o) => (out = o));
+    check(results);
+  } catch (err) {
+    const tried = results.map((r) => `$ ${r.cmd}\n${r.out}`).join("\n");
+    throw new Error(`${(err as Error).message}\n--- commands:\n${tried}\n--- demo output:\n${out}`);
+  }
+}
+
+async function runStep(step: string, results: Tried[], report: (out: string) => void): Promise<void> {
   const env = await demoEnv();
   const p = Bun.spawn([process.execPath, "src/demo/main.ts", step, "--workers", "1"], { cwd: ROOT, stdout: "pipe", stderr: "pipe", env: { ...process.env, ...env } });
   let out = "";
   void (async () => {
-    for await (const c of p.stderr as ReadableStream<Uint8Array>) out += new TextDecoder().decode(c);
+    for await (const c of p.stderr as ReadableStream<Uint8Array>) report((out += new TextDecoder().decode(c)));
   })();
   void new Response(p.stdout).text();
   try {
@@ -81,36 +108,38 @@ async function tryStep(step: string): Promise<{ cmd: string; what: string; out: 
       await Bun.sleep(50);
     }
     const lines = out.slice(out.indexOf("Try:")).split("\n").slice(1).filter((l) => l.startsWith("  ") && l.includes("  # "));
-    const results = [];
     for (const l of lines) {
       const [cmd, what] = l.trim().split(/\s+# /) as [string, string];
       const r = Bun.spawnSync(["bash", "-c", cmd], { cwd: ROOT, env: { ...process.env, PATH: `${process.env.PATH}:${join(ROOT, "node_modules/.bin")}` } });
       results.push({ cmd, what, out: r.stdout.toString() + r.stderr.toString() });
     }
-    return results;
   } finally {
     p.kill("SIGTERM");
-    expect(await p.exited).toBe(0);
+    const code = await p.exited;
+    if (code !== 0) throw new Error(`the demo exited with ${code} on SIGTERM`);
   }
 }
 
 describe("a step's commands work as printed", () => {
   test.skipIf(!hasCurl)("07-mutual-tls: the teapot with the client certificate, refused without", async () => {
-    const r = await tryStep("07-mutual-tls");
-    expect(r.length).toBe(2);
-    expect(r[0]!.out).toContain("teapot");
-    expect(r[1]!.out).toMatch(/exit (35|55|56)\n/); // the refusal arrives during or after the handshake, as TLS 1.3 has it
-    expect(r[1]!.out).not.toContain("teapot");
+    await tryStep("07-mutual-tls", (r) => {
+      expect(r.length).toBe(2);
+      expect(r[0]!.out).toContain("teapot");
+      expect(r[1]!.out).toMatch(/exit (35|55|56)\n/); // the refusal arrives during or after the handshake, as TLS 1.3 has it
+      expect(r[1]!.out).not.toContain("teapot");
+    });
   }, 40_000);
 
   test.skipIf(!hasCurl)("05-tls-simple: the teapot, HTTP/2 by ALPN, an unknown SNI refused", async () => {
-    const r = await tryStep("05-tls-simple");
-    expect(r.map((x) => x.out.trim().split("\n")[0])).toEqual(["-=[ teapot ]=-", "2 200", expect.stringMatching(/^exit (35|56)$/)]);
+    await tryStep("05-tls-simple", (r) => {
+      expect(r.map((x) => x.out.trim().split("\n")[0])).toEqual(["-=[ teapot ]=-", "2 200", expect.stringMatching(/^exit (35|56)$/)]);
+    });
   }, 40_000);
 
   test.skipIf(!hasCurl || NGINX_BINARY === null)("08-tls-passthrough: nginx's page and its own certificate through the gateway", async () => {
-    const r = await tryStep("08-tls-passthrough");
-    expect(r[0]!.out).toContain("<title>Welcome to nginx!</title>");
-    expect(r[1]!.out).toContain("subject: O=some organization; CN=nginx.example.com");
+    await tryStep("08-tls-passthrough", (r) => {
+      expect(r[0]!.out).toContain("<title>Welcome to nginx!</title>");
+      expect(r[1]!.out).toContain("subject: O=some organization; CN=nginx.example.com");
+    });
   }, 40_000);
 });
