@@ -4,6 +4,7 @@
 // and core v1 Namespace for namespace labels. Only the
 // shape is checked here (types, enums, regexes); what the objects mean together
 // (attachment, references, hostnames) is status, settled by compile.
+import { isIP } from "node:net";
 import { Codes } from "../model/codes.ts";
 import type {
   AllowedListeners,
@@ -34,7 +35,7 @@ import { BACKEND_TLS_POLICY, decodeBackendClientCertificateRef, decodeBackendTLS
 import { parseTimerDuration } from "./duration.ts";
 import { decodeFrontendTls } from "./frontend-tls.ts";
 import { compileRe2 } from "./regex.ts";
-import { bool, int, join, list, obj, objList, oneOf, port, str, strList, strMap, type Obj, type Reader } from "./read.ts";
+import { bool, int, isObj, join, list, obj, objList, oneOf, port, str, strList, strMap, type Obj, type Reader } from "./read.ts";
 
 export const GATEWAY_API = /^gateway\.networking\.k8s\.io\/(v1|v1beta1)$/;
 /** TLSRoute and TCPRoute: the alpha versions, and v1 (TLSRoute graduated there; the conformance suite writes it). */
@@ -370,7 +371,36 @@ function allowedListeners(r: Reader, spec: Obj): AllowedListeners | null {
   return { from: oneOf(r, nso, "from", np, ["Same", "All", "Selector", "None"] as const, "None"), selector: selector(r, obj(r, nso, "selector", np), join(np, "selector")) };
 }
 
+const ADDRESS_HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * `spec.addresses` as the API server admits them after defaulting: a missing `type` is
+ * `IPAddress`, whose value must then be an IP address (the schema's `oneOf` only sees
+ * the default once it is applied); the CRD's CEL rules: a Hostname value of valid
+ * characters, IPAddress and Hostname values each unique.
+ */
+function checkAddresses(r: Reader, spec: Obj): void {
+  if (!Array.isArray(spec.addresses)) return;
+  const seen = new Set<string>();
+  spec.addresses.forEach((a: unknown, i: number) => {
+    if (!isObj(a) || typeof a.value !== "string") return;
+    const type = typeof a.type === "string" ? a.type : "IPAddress";
+    const field = `spec.addresses[${i}].value`;
+    if (type === "IPAddress" && a.type === undefined && isIP(a.value) === 0) {
+      r.fail(Codes.InvalidValue, field, `${JSON.stringify(a.value)} is not an IP address (type IPAddress, the default when type is not written; type Hostname or NamedAddress for a name)`);
+    }
+    if (type === "Hostname" && !ADDRESS_HOSTNAME.test(a.value)) {
+      r.fail(Codes.InvalidValue, field, `Hostname value must be empty or contain only valid characters (matching ${ADDRESS_HOSTNAME.source})`);
+    }
+    if (type !== "IPAddress" && type !== "Hostname") return;
+    const key = `${type}\n${a.value}`;
+    if (seen.has(key)) r.fail(Codes.InvalidValue, field, `${type} values must be unique: ${JSON.stringify(a.value)} is written twice`);
+    seen.add(key);
+  });
+}
+
 export function decodeKubernetesGateway(r: Reader, spec: Obj) {
+  checkAddresses(r, spec);
   const listeners = objList(r, spec, "listeners", "spec", (l, p) => gatewayListener(r, l, p), true);
   const infra = obj(r, spec, "infrastructure", "spec");
   const pr = infra === null ? null : obj(r, infra, "parametersRef", "spec.infrastructure");

@@ -95,6 +95,18 @@ describe("decode", () => {
       ["GW0106", "spec.rules[0].matches[2].headers[0].type"],
     ]);
   });
+  test("Gateway addresses as the API server admits them: no type is IPAddress (an IP value), Hostname values of valid characters, each value once (the CRD's CEL)", () => {
+    const errs = (addresses: string) => decodeFiles([{ path: "g.yaml", text: HTTP.replace("  gatewayClassName: istio\n", `  gatewayClassName: istio\n  addresses: ${addresses}\n`) }]).errors.map((e) => `${e.field}: ${e.message}`);
+    expect(errs("[{value: 10.0.0.1}, {value: '::1'}, {type: Hostname, value: '*.gw.example.com'}, {type: NamedAddress, value: Any_Name}, {type: IPAddress}]")).toEqual([]);
+    expect(errs("[{value: istio-ingressgateway}]")).toEqual([
+      'spec.addresses[0].value: "istio-ingressgateway" is not an IP address (type IPAddress, the default when type is not written; type Hostname or NamedAddress for a name)',
+    ]);
+    expect(errs("[{type: Hostname, value: Bad_Host}]")).toEqual([expect.stringMatching(/^spec\.addresses\[0\]\.value: Hostname value must be empty or contain only valid characters/)]);
+    expect(errs("[{value: 10.0.0.1}, {type: IPAddress, value: 10.0.0.1}, {type: Hostname, value: a.example.com}, {type: Hostname, value: a.example.com}]")).toEqual([
+      'spec.addresses[1].value: IPAddress values must be unique: "10.0.0.1" is written twice',
+      'spec.addresses[3].value: Hostname values must be unique: "a.example.com" is written twice',
+    ]);
+  });
 });
 
 describe("hostname intersection", () => {

@@ -87,7 +87,8 @@ describe("wrong types and values name what is allowed", () => {
     expect(gw("{type: IPAddress, value: 10.0.0.1}")).toEqual([]);
     expect(gw("{value: 10.0.0.1}")).toEqual([]);
     expect(gw("{type: IPAddress, value: not-an-ip}")).toEqual(["spec.addresses[0]: must match one of the allowed forms"]);
-    // not checked: an address without a type takes the IPAddress form's default in the API server, which would refuse a non-IP value; the converter's oneOf of branches requiring nothing is an anyOf (notes istiogw)
+    // an address without a type takes the IPAddress form's default in the API server, which refuses a non-IP value: the
+    // converter's oneOf of branches requiring nothing is an anyOf (notes istiogw), so the Gateway's decode checks it (gatewayapi-convert)
   });
 
   test("int-or-string and Quantity-like values take both forms", () => {
