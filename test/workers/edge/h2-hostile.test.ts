@@ -29,7 +29,8 @@ beforeAll(async () => {
   w = new WorkerHarness({ streamIdleTimeoutMs: 60_000 });
   port = freePort();
   const r = (p: string) => ({ name: p, match: [uriMatch(prefix(p))], action: forward([dest("up")]) });
-  await w.apply(snapshot([listener(port, [virtualHost(["x"], [r("/")])])], [cluster("up", [["127.0.0.1", up.port]])]));
+  const any = { name: "any", match: [uriMatch(null)], action: forward([dest("up")]) }; // any path, as an http route without match
+  await w.apply(snapshot([listener(port, [virtualHost(["x"], [r("/")]), virtualHost(["any"], [any])])], [cluster("up", [["127.0.0.1", up.port]])]));
 });
 afterAll(() => {
   w.stop();
@@ -63,6 +64,12 @@ describe("a malformed HTTP/2 request resets its stream only", () => {
     expect(c.streams.get(1)).toMatchObject({ status: 0, rst: PROTOCOL_ERROR });
     expect(c.streams.get(3)).toMatchObject({ status: 200, ended: true }); // the connection goes on
     expect(c.closed).toBe(false);
+  });
+
+  test("OPTIONS * → 404 as Envoy (absolute_path_rejected), not forwarded by a route that takes any path", async () => {
+    const fields: [string, string][] = [[":method", "OPTIONS"], [":scheme", "http"], [":path", "*"], [":authority", "any"]];
+    const c = await converse(port, [headers(1, fields)], streamsOver(1));
+    expect(c.streams.get(1)).toMatchObject({ status: 404, ended: true, data: 0 });
   });
 
   test("te: trailers is allowed", async () => {

@@ -50,7 +50,9 @@ beforeAll(async () => {
   w = new WorkerHarness({ streamIdleTimeoutMs: 5000 });
   port = freePort();
   const r = { name: "all", match: [uriMatch(prefix("/"))], action: forward([dest("up")]) };
-  await w.apply(snapshot([listener(port, [virtualHost(["a"], [r])])], [cluster("up", [["127.0.0.1", up.port]])]));
+  // a route without a uri condition (a VirtualService http route without match) accepts any path
+  const any = { name: "any", match: [uriMatch(null)], action: forward([dest("up")]) };
+  await w.apply(snapshot([listener(port, [virtualHost(["a"], [r]), virtualHost(["any"], [any])])], [cluster("up", [["127.0.0.1", up.port]])]));
 });
 afterAll(() => {
   w.stop();
@@ -202,6 +204,13 @@ describe("targets and methods", () => {
   test("CONNECT → 404 (Istio's gateways have no connect_matcher route); the connection is not a tunnel", async () => {
     const r = await exchange(["CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", G()], 2);
     expect(r.statuses).toEqual([404, 200]);
+  });
+
+  test("OPTIONS * (asterisk-form) → 404 as Envoy (absolute_path_rejected: it serves relative paths only), never forwarded, even by a route that takes any path; the connection kept", async () => {
+    const r = await exchange(["OPTIONS * HTTP/1.1\r\nHost: any\r\n\r\n", "GET /echo HTTP/1.1\r\nHost: any\r\n\r\n"], 2);
+    expect(r.statuses).toEqual([404, 200]);
+    expect(r.text).not.toContain("OPTIONS");
+    expect(r.closed).toBe(false);
   });
 
   test("Expect: 100-continue from an HTTP/1.0 client is ignored: no 1xx to HTTP/1.0 (RFC 9110 10.1.1, 15.2), which it would take for its answer", async () => {
