@@ -51,6 +51,7 @@ spec:
   - to: [{operation: {methods: [DELETE]}}]
   - when: [{key: "request.headers[x-block]", values: ["yes"]}]
   - from: [{source: {remoteIpBlocks: [203.0.113.0/24]}}]
+  - to: [{operation: {hosts: [app.example.com, "app.example.com:*"], paths: [/anything/hostdeny*]}}]
 ---
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -168,6 +169,14 @@ describe("AuthorizationPolicy DENY", () => {
     }
     await gw.waitForOutput(/"GET \/admin\/x HTTP\/1\.1" 403 - rbac_access_denied_matched_policy\[AuthorizationPolicy\/istio-system\/deny\]/);
     expect((await get("/status/200", { "x-block": "no" })).status).toBe(200);
+  });
+
+  test("by hosts: a trailing dot in the Host (routed to that same host) is no way around it, with or without a port", async () => {
+    for (const host of ["app.example.com", "app.example.com.", "APP.Example.COM.", "app.example.com:80", "app.example.com.:80"]) {
+      const r = await get("/anything/hostdeny", { host });
+      expect([host, r.status, r.body]).toEqual([host, 403, "RBAC: access denied"]);
+      expect([host, (await get("/status/200", { host })).status]).toEqual([host, 200]); // routed to app.example.com's routes
+    }
   });
 
   test("remoteIpBlocks with --trusted-proxies 1: the client from x-forwarded-for; x-envoy-external-address set upstream", async () => {
