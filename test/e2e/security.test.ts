@@ -179,6 +179,17 @@ describe("AuthorizationPolicy DENY", () => {
     }
   });
 
+  test("by method: a lower-case `delete` is refused (400) as Envoy and nginx refuse it, never forwarded past the DELETE rule", async () => {
+    // fetch() would send DELETE (it upper-cases the standard methods): a raw socket
+    let text = "";
+    const { promise: closed, resolve } = Promise.withResolvers<void>();
+    const s = await Bun.connect({ hostname: "127.0.0.1", port: gw.ports.get(80)!, socket: { data: (_s, d) => void (text += d.toString("latin1")), close: () => resolve(), error: () => resolve() } });
+    s.write("delete /status/200 HTTP/1.1\r\nHost: app.example.com\r\nConnection: close\r\n\r\n");
+    await Promise.race([closed, Bun.sleep(3000)]);
+    s.end();
+    expect(text.slice(0, 12)).toBe("HTTP/1.1 400");
+  });
+
   test("remoteIpBlocks with --trusted-proxies 1: the client from x-forwarded-for; x-envoy-external-address set upstream", async () => {
     expect((await get("/status/200", { "x-forwarded-for": "203.0.113.5" })).status).toBe(403);
     // the proxy in front appended its client last: 203.0.113.5 is only a claim of that client

@@ -9,7 +9,7 @@ import { normalizeHost, type RequestView } from "../../src/route/lookup.ts";
 import { validAuthority } from "../../src/route/authority.ts";
 import { normalizePath } from "../../src/route/normalize-path.ts";
 import { options } from "../context.ts";
-import { SP, TARGET, TCHAR } from "./chars.ts";
+import { METHOD, SP, TARGET } from "./chars.ts";
 import {
   connectionTokens,
   bytesEqLowerText,
@@ -334,8 +334,8 @@ export function parseRequestHead(
   h.kinds = kinds;
   h.spans = spans;
   let p = off;
-  // method SP
-  while (p < end && TCHAR[b[p]!] === 1) p++;
+  // method SP (a token without lower-case letters: Envoy and nginx refuse `get`)
+  while (p < end && METHOD[b[p]!] === 1) p++;
   if (p === off || p >= end || b[p] !== SP) return 400;
   h.method = methodOf(b, off, p);
   // request-target SP

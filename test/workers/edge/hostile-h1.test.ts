@@ -206,6 +206,16 @@ describe("targets and methods", () => {
     expect(r.statuses).toEqual([404, 200]);
   });
 
+  test("a lower-case method → 400 and closed, as Envoy and nginx (forwarded as sent, `delete` passed a policy on DELETE to an upstream that upper-cases methods); upper-case ones not Envoy knows still go on", async () => {
+    for (const m of ["delete", "get", "Get", "DELETe"]) {
+      const r = await exchange(`${m} /echo HTTP/1.1\r\nHost: a\r\n\r\n`, 1);
+      expect([m, r.statuses, r.closed]).toEqual([m, [400], true]);
+    }
+    const r = await exchange("PURGE /echo HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1);
+    expect(r.statuses).toEqual([200]);
+    expect(r.text).toContain("PURGE /echo HTTP/1.1");
+  });
+
   test("OPTIONS * (asterisk-form) → 404 as Envoy (absolute_path_rejected: it serves relative paths only), never forwarded, even by a route that takes any path; the connection kept", async () => {
     const r = await exchange(["OPTIONS * HTTP/1.1\r\nHost: any\r\n\r\n", "GET /echo HTTP/1.1\r\nHost: any\r\n\r\n"], 2);
     expect(r.statuses).toEqual([404, 200]);
