@@ -50,6 +50,8 @@ describe("parseRequestHead accepts", () => {
     ["obs-text in a value", "GET / HTTP/1.1\r\nHost: a\r\nX: caf\u00e9\r\n\r\n", { highBytes: true }],
     ["dot-segments removed", "GET /a/./b/../c HTTP/1.1\r\nHost: a\r\n\r\n", { path: "/a/c" }],
     ["IPv6 host", "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", { host: "[::1]" }],
+    ["HTTP/1.2: a higher minor version is HTTP/1.1 (RFC 9112 2.3), Host required", "GET / HTTP/1.2\r\nHost: a\r\nExpect: 100-continue\r\n\r\n", { minor: 1, expectContinue: true }],
+    ["HTTP/1.9", "GET / HTTP/1.9\r\nHost: a\r\n\r\n", { minor: 1 }],
   ];
   for (const [name, raw, want] of ok) {
     test(name, () => {
@@ -95,7 +97,7 @@ describe("parseRequestHead rejects", () => {
     ["lower-case version", "GET / http/1.1\r\nHost: a\r\n\r\n", 400],
     ["missing version", "GET /\r\nHost: a\r\n\r\n", 400],
     ["HTTP/2.0 request line", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505],
-    ["HTTP/1.2", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", 505],
+    ["HTTP/1.2 without Host (taken as HTTP/1.1)", "GET / HTTP/1.2\r\n\r\n", 400],
     ["trailing space after version", "GET / HTTP/1.1 \r\nHost: a\r\n\r\n", 400],
     ["too many headers", "GET / HTTP/1.1\r\nHost: a\r\n" + "X: y\r\n".repeat(100) + "\r\n", 431],
     ["value running into the end", "GET / HTTP/1.1\r\nHost: a\r\nX: y", 400],

@@ -347,7 +347,9 @@ export function parseRequestHead(
   p++;
   // HTTP-version CRLF
   const v = b[p + 7];
-  if (p + 10 <= end && bytesAt(b, p, HTTP_1_) && (v === 49 || v === 48) && b[p + 8] === 13 && b[p + 9] === 10) h.minor = v - 48;
+  // HTTP/1.2 … HTTP/1.9: a minor version above ours is taken as the highest we speak (RFC 9112
+  // §2.3 SHOULD; 505 is for a major version, RFC 9110 §15.6.6), as nginx serves it
+  if (p + 10 <= end && bytesAt(b, p, HTTP_1_) && v !== undefined && v >= 48 && v <= 57 && b[p + 8] === 13 && b[p + 9] === 10) h.minor = v === 48 ? 0 : 1;
   else {
     // HTTP/d.d CRLF with another version: 505; anything else: 400
     const well = p + 10 <= end && b[p] === 72 && b[p + 1] === 84 && b[p + 2] === 84 && b[p + 3] === 80 && b[p + 4] === 47;

@@ -206,6 +206,16 @@ describe("targets and methods", () => {
     expect(r.statuses).toEqual([404, 200]);
   });
 
+  test("HTTP/1.2 (a minor version above ours) is served as HTTP/1.1 (RFC 9112 2.3; nginx too), not 505; the upstream gets an HTTP/1.1 request line", async () => {
+    const r = await exchange(["GET /echo HTTP/1.2\r\nHost: a\r\n\r\n", "GET /echo?two HTTP/1.9\r\nHost: a\r\n\r\n"], 2);
+    expect(r.statuses).toEqual([200, 200]);
+    expect(r.closed).toBe(false);
+    expect(r.text).toContain("GET /echo HTTP/1.1\r\n");
+    expect(r.text).toContain("GET /echo?two HTTP/1.1\r\n");
+    expect(r.text).not.toContain("HTTP/1.2");
+    expect(r.text).not.toContain("HTTP/1.9");
+  });
+
   test("a lower-case method → 400 and closed, as Envoy and nginx (forwarded as sent, `delete` passed a policy on DELETE to an upstream that upper-cases methods); upper-case ones not Envoy knows still go on", async () => {
     for (const m of ["delete", "get", "Get", "DELETe"]) {
       const r = await exchange(`${m} /echo HTTP/1.1\r\nHost: a\r\n\r\n`, 1);
