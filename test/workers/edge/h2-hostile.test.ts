@@ -66,6 +66,12 @@ describe("a malformed HTTP/2 request resets its stream only", () => {
     expect(c.closed).toBe(false);
   });
 
+  test("a lower-case :method → 400 on its stream, as HTTP/1.1 refuses it (an upstream that upper-cases methods would take `delete` for DELETE)", async () => {
+    const c = await converse(port, [request(1, "/", [], "delete"), request(3)], streamsOver(1, 3));
+    expect(c.streams.get(1)).toMatchObject({ status: 400, ended: true });
+    expect(c.streams.get(3)).toMatchObject({ status: 200, ended: true });
+  });
+
   test("OPTIONS * → 404 as Envoy (absolute_path_rejected), not forwarded by a route that takes any path", async () => {
     const fields: [string, string][] = [[":method", "OPTIONS"], [":scheme", "http"], [":path", "*"], [":authority", "any"]];
     const c = await converse(port, [headers(1, fields)], streamsOver(1));
