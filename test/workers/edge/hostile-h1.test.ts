@@ -206,6 +206,15 @@ describe("targets and methods", () => {
     expect(r.statuses).toEqual([404, 200]);
   });
 
+  test("Envoy's internal request headers a client sets (x-envoy-internal, retry and timeout controls) are not forwarded, as Envoy's connection manager removes them from an outside request; other x-envoy-* go on", async () => {
+    const internal = ["X-Envoy-Internal: true", "x-envoy-retry-on: 5xx", "x-envoy-retry-grpc-on: cancelled", "x-envoy-max-retries: 50", "x-envoy-upstream-rq-timeout-ms: 1", "x-envoy-upstream-rq-per-try-timeout-ms: 1", "x-envoy-expected-rq-timeout-ms: 1", "x-envoy-hedge-on-per-try-timeout: true", "x-envoy-retriable-status-codes: 200", "x-envoy-retriable-header-names: x", "x-envoy-upstream-alt-stat-name: x", "x-envoy-upstream-rq-timeout-alt-response: 204", "x-envoy-force-trace: 1", "x-envoy-ip-tags: x", "x-envoy-original-url: http://x/", "x-envoy-decorator-operation: x", "x-envoy-downstream-service-cluster: x", "x-envoy-downstream-service-node: x"];
+    const r = await exchange(G("/echo", internal.join("\r\n") + "\r\nx-envoy-custom: kept\r\nx-forwarded-host: kept\r\n"), 1);
+    expect(r.statuses).toEqual([200]);
+    for (const line of internal) expect([line, r.text.toLowerCase().includes(line.slice(0, line.indexOf(":") + 1).toLowerCase())]).toEqual([line, false]);
+    expect(r.text).toContain("x-envoy-custom: kept");
+    expect(r.text).toContain("x-forwarded-host: kept");
+  });
+
   test("HTTP/1.2 (a minor version above ours) is served as HTTP/1.1 (RFC 9112 2.3; nginx too), not 505; the upstream gets an HTTP/1.1 request line", async () => {
     const r = await exchange(["GET /echo HTTP/1.2\r\nHost: a\r\n\r\n", "GET /echo?two HTTP/1.9\r\nHost: a\r\n\r\n"], 2);
     expect(r.statuses).toEqual([200, 200]);
