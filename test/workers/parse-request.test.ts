@@ -42,6 +42,7 @@ describe("parseRequestHead accepts", () => {
     ["HTTP/1.0 keep-alive", "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", { close: false, keepAlive: true }],
     ["WebSocket upgrade", "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: WebSocket\r\n\r\n", { upgrade: "websocket" }],
     ["Upgrade without Connection: upgrade is ignored", "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n", { upgrade: "" }],
+    ["a WebSocket upgrade from HTTP/1.0 is ignored (RFC 9110 7.8)", "GET /ws HTTP/1.0\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n", { upgrade: "", keepAlive: true }],
     ["h2c upgrade is not honoured", "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n\r\n", { upgrade: "" }],
     ["Expect: 100-continue", "PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n", { expectContinue: true }],
     ["absolute-form target", "GET http://b.example:81/p?q=1 HTTP/1.1\r\nHost: a\r\n\r\n", { host: "b.example", authority: "b.example:81", path: "/p", query: "q=1" }],

@@ -422,8 +422,9 @@ export function parseRequestHead(
   if (h.chunked && (h.contentLength >= 0 || h.minor === 0)) return 400;
   if (h.minor === 1 && !sawHost) return 400;
   if (h.minor === 0 && !h.keepAlive) h.close = true;
-  // only WebSocket is upgraded (Istio's default upgrade_configs); other upgrades (h2c…) are plain requests
-  if (h.upgrade !== "") h.upgrade = upgradeValue.toLowerCase() === "websocket" ? "websocket" : "";
+  // only WebSocket is upgraded (Istio's default upgrade_configs); other upgrades (h2c…) are plain
+  // requests, and so is an HTTP/1.0 one (RFC 9110 §7.8: a server MUST ignore Upgrade from HTTP/1.0)
+  if (h.upgrade !== "") h.upgrade = h.minor === 1 && upgradeValue.toLowerCase() === "websocket" ? "websocket" : "";
   const t = targetParts(h, hit);
   if (t !== 0) return t;
   return hostView(h);

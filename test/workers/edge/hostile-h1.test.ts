@@ -215,6 +215,12 @@ describe("targets and methods", () => {
     expect(r.text).toContain("x-forwarded-host: kept");
   });
 
+  test("a WebSocket upgrade from HTTP/1.0 is a plain request (RFC 9110 7.8: MUST ignore Upgrade from 1.0): the upstream gets no Upgrade, its answer is read as HTTP", async () => {
+    const r = await exchange("GET /echo HTTP/1.0\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", 1);
+    expect(r.statuses).toEqual([200]);
+    expect(r.text.toLowerCase()).not.toContain("upgrade: websocket");
+  });
+
   test("HTTP/1.2 (a minor version above ours) is served as HTTP/1.1 (RFC 9112 2.3; nginx too), not 505; the upstream gets an HTTP/1.1 request line", async () => {
     const r = await exchange(["GET /echo HTTP/1.2\r\nHost: a\r\n\r\n", "GET /echo?two HTTP/1.9\r\nHost: a\r\n\r\n"], 2);
     expect(r.statuses).toEqual([200, 200]);
