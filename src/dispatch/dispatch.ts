@@ -54,6 +54,9 @@ export function dispatch(
   into: Decision | null = null,
 ): Decision {
   const d = into === null ? new Decision() : into.reset();
+  // `OPTIONS *` (asterisk-form): Envoy's connection manager refuses any path not starting with `/`
+  // (404, absolute_path_rejected) before routing; CONNECT has no path and is routed below
+  if (req.method !== "CONNECT" && req.path.charCodeAt(0) !== 47 /* / */) return reply(d, REPLIES.absolute_path);
   const l = conn.listener;
   let table = l.routeTable;
   if (conn.sni !== null) {

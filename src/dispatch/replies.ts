@@ -44,6 +44,7 @@ function row(code: ReplyCode, status: number, flag: string, details: string, bod
 
 export type ReplyCode =
   | "no_route"
+  | "absolute_path"
   | "misdirected"
   | "cluster_not_found"
   | "no_healthy_upstream"
@@ -82,6 +83,12 @@ export type ReplyCode =
 export const REPLIES: { readonly [K in ReplyCode]: ReplyRow } = {
   // --- decided by dispatch (the configuration) ---
   no_route: row("no_route", 404, "NR", "route_not_found", "", "internal", false),
+  /**
+   * A path that does not start with `/` (`OPTIONS *`, the only one the parsers let through besides
+   * CONNECT): Envoy's connection manager answers 404 before any filter or route ("we only support
+   * relative paths"), so it never reaches an upstream.
+   */
+  absolute_path: row("absolute_path", 404, "-", "absolute_path_rejected", "", "downstream", false),
   /** The TLS server this connection handshook with does not serve the Host (HTTP/2 connection reuse); gangway's, Envoy answers 404 there. */
   misdirected: row("misdirected", 421, "-", "misdirected_request", "", "downstream", false),
   cluster_not_found: row("cluster_not_found", 503, "NC", "cluster_not_found", "", "internal", false),

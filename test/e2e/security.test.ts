@@ -51,6 +51,7 @@ spec:
   - to: [{operation: {methods: [DELETE]}}]
   - when: [{key: "request.headers[x-block]", values: ["yes"]}]
   - from: [{source: {remoteIpBlocks: [203.0.113.0/24]}}]
+  - to: [{operation: {hosts: [app.example.com, "app.example.com:*"], paths: [/anything/hostdeny*]}}]
 ---
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -168,6 +169,25 @@ describe("AuthorizationPolicy DENY", () => {
     }
     await gw.waitForOutput(/"GET \/admin\/x HTTP\/1\.1" 403 - rbac_access_denied_matched_policy\[AuthorizationPolicy\/istio-system\/deny\]/);
     expect((await get("/status/200", { "x-block": "no" })).status).toBe(200);
+  });
+
+  test("by hosts: a trailing dot in the Host (routed to that same host) is no way around it, with or without a port", async () => {
+    for (const host of ["app.example.com", "app.example.com.", "APP.Example.COM.", "app.example.com:80", "app.example.com.:80"]) {
+      const r = await get("/anything/hostdeny", { host });
+      expect([host, r.status, r.body]).toEqual([host, 403, "RBAC: access denied"]);
+      expect([host, (await get("/status/200", { host })).status]).toEqual([host, 200]); // routed to app.example.com's routes
+    }
+  });
+
+  test("by method: a lower-case `delete` is refused (400) as Envoy and nginx refuse it, never forwarded past the DELETE rule", async () => {
+    // fetch() would send DELETE (it upper-cases the standard methods): a raw socket
+    let text = "";
+    const { promise: closed, resolve } = Promise.withResolvers<void>();
+    const s = await Bun.connect({ hostname: "127.0.0.1", port: gw.ports.get(80)!, socket: { data: (_s, d) => void (text += d.toString("latin1")), close: () => resolve(), error: () => resolve() } });
+    s.write("delete /status/200 HTTP/1.1\r\nHost: app.example.com\r\nConnection: close\r\n\r\n");
+    await Promise.race([closed, Bun.sleep(3000)]);
+    s.end();
+    expect(text.slice(0, 12)).toBe("HTTP/1.1 400");
   });
 
   test("remoteIpBlocks with --trusted-proxies 1: the client from x-forwarded-for; x-envoy-external-address set upstream", async () => {

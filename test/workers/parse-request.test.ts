@@ -42,6 +42,7 @@ describe("parseRequestHead accepts", () => {
     ["HTTP/1.0 keep-alive", "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", { close: false, keepAlive: true }],
     ["WebSocket upgrade", "GET /ws HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: WebSocket\r\n\r\n", { upgrade: "websocket" }],
     ["Upgrade without Connection: upgrade is ignored", "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n", { upgrade: "" }],
+    ["a WebSocket upgrade from HTTP/1.0 is ignored (RFC 9110 7.8)", "GET /ws HTTP/1.0\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n", { upgrade: "", keepAlive: true }],
     ["h2c upgrade is not honoured", "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n\r\n", { upgrade: "" }],
     ["Expect: 100-continue", "PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 3\r\n\r\n", { expectContinue: true }],
     ["absolute-form target", "GET http://b.example:81/p?q=1 HTTP/1.1\r\nHost: a\r\n\r\n", { host: "b.example", authority: "b.example:81", path: "/p", query: "q=1" }],
@@ -50,6 +51,8 @@ describe("parseRequestHead accepts", () => {
     ["obs-text in a value", "GET / HTTP/1.1\r\nHost: a\r\nX: caf\u00e9\r\n\r\n", { highBytes: true }],
     ["dot-segments removed", "GET /a/./b/../c HTTP/1.1\r\nHost: a\r\n\r\n", { path: "/a/c" }],
     ["IPv6 host", "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", { host: "[::1]" }],
+    ["HTTP/1.2: a higher minor version is HTTP/1.1 (RFC 9112 2.3), Host required", "GET / HTTP/1.2\r\nHost: a\r\nExpect: 100-continue\r\n\r\n", { minor: 1, expectContinue: true }],
+    ["HTTP/1.9", "GET / HTTP/1.9\r\nHost: a\r\n\r\n", { minor: 1 }],
   ];
   for (const [name, raw, want] of ok) {
     test(name, () => {
@@ -83,7 +86,9 @@ describe("parseRequestHead rejects", () => {
     ["line without colon", "GET / HTTP/1.1\r\nHost: a\r\nnocolon\r\n\r\n", 400],
     ["missing Host in HTTP/1.1", "GET / HTTP/1.1\r\nX: y\r\n\r\n", 400],
     ["two Host headers", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400],
-    ["lower-case method is still a token, but a space in it is not", "G ET / HTTP/1.1\r\nHost: a\r\n\r\n", 400],
+    ["a space in the method", "G ET / HTTP/1.1\r\nHost: a\r\n\r\n", 400],
+    ["a lower-case method (Envoy and nginx refuse it; an upstream that upper-cases methods would take `delete` for DELETE)", "delete / HTTP/1.1\r\nHost: a\r\n\r\n", 400],
+    ["a method with a lower-case letter", "DELETe / HTTP/1.1\r\nHost: a\r\n\r\n", 400],
     ["two spaces after method", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", 400],
     ["space in target", "GET /a b HTTP/1.1\r\nHost: a\r\n\r\n", 400],
     ["non-ASCII in target", "GET /caf\u00e9 HTTP/1.1\r\nHost: a\r\n\r\n", 400],
@@ -93,7 +98,7 @@ describe("parseRequestHead rejects", () => {
     ["lower-case version", "GET / http/1.1\r\nHost: a\r\n\r\n", 400],
     ["missing version", "GET /\r\nHost: a\r\n\r\n", 400],
     ["HTTP/2.0 request line", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505],
-    ["HTTP/1.2", "GET / HTTP/1.2\r\nHost: a\r\n\r\n", 505],
+    ["HTTP/1.2 without Host (taken as HTTP/1.1)", "GET / HTTP/1.2\r\n\r\n", 400],
     ["trailing space after version", "GET / HTTP/1.1 \r\nHost: a\r\n\r\n", 400],
     ["too many headers", "GET / HTTP/1.1\r\nHost: a\r\n" + "X: y\r\n".repeat(100) + "\r\n", 431],
     ["value running into the end", "GET / HTTP/1.1\r\nHost: a\r\nX: y", 400],

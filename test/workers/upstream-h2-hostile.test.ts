@@ -20,7 +20,7 @@ let mute: TCPSocketListener<undefined>;
 const seen = new Map<string, number>();
 
 
-const PATHS = /\/(big-frame|even-stream|unknown-stream|goaway-close|refuse-close|continuation-flood|window-overflow|bad-field-[0-9]+)/;
+const PATHS = /\/(long-data-one|long-data-two|big-frame|even-stream|unknown-stream|goaway-close|refuse-close|continuation-flood|window-overflow|bad-field-[0-9]+)/;
 
 /** Response fields RFC 9113 §8.2 makes malformed, each answered by the upstream on /bad-field-<index>; the trailers' on the last one. */
 const BAD_FIELDS: [string, [string, string][]][] = [
@@ -42,7 +42,12 @@ beforeAll(async () => {
       const path = PATHS.exec(payload.toString("latin1"))?.[0] ?? "";
       const n = (seen.get(path) ?? 0) + 1;
       seen.set(path, n);
-      if (path === "/big-frame") sock.write(frame(HEADERS, END_HEADERS | END_STREAM, id, block([[":status", "200"], ["x-big", "b".repeat(16_400)]]))); // past our MAX_FRAME_SIZE
+      // content-length 2, then 8 bytes of DATA: in the frame that ends the stream, or after a first frame of 2
+      if (path === "/long-data-one")
+        sock.write(Buffer.concat([frame(HEADERS, END_HEADERS, id, block([[":status", "200"], ["content-length", "2"]])), frame(DATA, END_STREAM, id, Buffer.from("okPOISON"))]));
+      else if (path === "/long-data-two")
+        sock.write(Buffer.concat([frame(HEADERS, END_HEADERS, id, block([[":status", "200"], ["content-length", "2"]])), frame(DATA, 0, id, Buffer.from("ok")), frame(DATA, END_STREAM, id, Buffer.from("POISON"))]));
+      else if (path === "/big-frame") sock.write(frame(HEADERS, END_HEADERS | END_STREAM, id, block([[":status", "200"], ["x-big", "b".repeat(16_400)]]))); // past our MAX_FRAME_SIZE
       else if (path.startsWith("/bad-field-")) {
         const k = Number(path.slice(11));
         if (k === BAD_TRAILER)
@@ -165,5 +170,28 @@ describe("response fields RFC 9113 §8.2 makes malformed: the stream fails (502 
     expect(r.text).toStartWith("HTTP/1.1 200 ");
     expect(r.text).not.toContain("\r\n0\r\n");
     expect(r.text).not.toContain("HTTP/1.1 200 OK\r\n\r\n");
+  });
+});
+
+describe("DATA past the response's content-length (RFC 9113 §8.1.1 malformed): the stream fails, as Envoy's codec fails it, never ends cleanly cut to its length", () => {
+  test("in the frame that ends the stream: the HTTP/1.1 client gets the head and no body, its connection closed", async () => {
+    const r = await get("/long-data-one");
+    expect(r.text).toStartWith("HTTP/1.1 200 ");
+    expect(r.text).toEndWith("\r\n\r\n");
+    expect(r.text).not.toContain("POISON");
+    expect(r.closed).toBe(true);
+  });
+  test("an HTTP/2 client's stream is reset, not ended, and gets none of the excess", async () => {
+    const c = await converse(gw, [request(1, "/long-data-one")], streamsOver(1));
+    const s = c.streams.get(1);
+    // the head had not left yet when the excess came with it (one write): the reset alone, or the head then the reset
+    expect([s?.status === 200 || s?.status === 0, s?.ended, (s?.rst ?? -1) > 0]).toEqual([true, false, true]);
+    expect(s?.data).toBe(0);
+  });
+  test("excess in a later frame, after DATA that completed the length: the client already had the whole response and its end (the gateway ends a stream at its length); the excess never reaches it", async () => {
+    const c = await converse(gw, [request(1, "/long-data-two")], streamsOver(1));
+    expect(c.streams.get(1)?.data).toBe(2);
+    const r = await raw(gw, "GET /long-data-two HTTP/1.1\r\nHost: example.com\r\n\r\n", (b) => b.includes("\r\n\r\nok"), 3000);
+    expect(r.text).toEndWith("\r\n\r\nok");
   });
 });

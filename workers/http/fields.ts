@@ -18,7 +18,7 @@ export const R_TRANSFER_ENCODING = 3;
 export const R_CONNECTION = 4;
 export const R_UPGRADE = 5;
 export const R_EXPECT = 6;
-/** Not forwarded: hop-by-hop, or replaced by the gateway (x-forwarded-proto, x-envoy-original-path, x-envoy-attempt-count, XFCC). */
+/** Not forwarded: hop-by-hop, replaced by the gateway (x-forwarded-proto, x-envoy-original-path, x-envoy-attempt-count, XFCC), or Envoy's internal ones (ENVOY_INTERNAL). */
 export const R_DROP = 7;
 export const R_XFF = 8;
 export const R_REQUEST_ID = 9;
@@ -57,6 +57,45 @@ const N = {
   xfcc: lit("x-forwarded-client-cert"),
 };
 
+/**
+ * Envoy's own request headers a client may not set: the connection manager removes a client's
+ * `x-envoy-internal` always and, for a request from outside (gangway has no notion of an
+ * internal client: every one is outside), these (ConnectionManagerUtility::cleanInternalHeaders;
+ * the router consumes the retry ones too). Forwarded, they reached an upstream's sidecar, which
+ * takes a request from the gateway's pod address as internal and acts on them: a client's
+ * `x-envoy-retry-on: 5xx` + `x-envoy-max-retries` retried its POST there, `x-envoy-internal: true`
+ * claimed to be internal. By name length, as requestKind switches.
+ */
+const ENVOY_INTERNAL: (Uint8Array[] | undefined)[] = [];
+for (const name of [
+  "x-envoy-internal",
+  "x-envoy-decorator-operation",
+  "x-envoy-downstream-service-cluster",
+  "x-envoy-downstream-service-node",
+  "x-envoy-retriable-status-codes",
+  "x-envoy-retriable-header-names",
+  "x-envoy-retry-on",
+  "x-envoy-retry-grpc-on",
+  "x-envoy-max-retries",
+  "x-envoy-upstream-alt-stat-name",
+  "x-envoy-upstream-rq-timeout-ms",
+  "x-envoy-upstream-rq-per-try-timeout-ms",
+  "x-envoy-upstream-rq-timeout-alt-response",
+  "x-envoy-expected-rq-timeout-ms",
+  "x-envoy-force-trace",
+  "x-envoy-ip-tags",
+  "x-envoy-original-url",
+  "x-envoy-hedge-on-per-try-timeout",
+]) (ENVOY_INTERNAL[name.length] ??= []).push(lit(name));
+
+/** The name b[st, en) is one of ENVOY_INTERNAL's: R_DROP, else R_OTHER. */
+function envoyInternal(b: Uint8Array, st: number, en: number): number {
+  const names = ENVOY_INTERNAL[en - st];
+  if (names === undefined || (b[st]! | 0x20) !== 120 /* x */ || b[st + 7] !== 45 /* - */) return R_OTHER;
+  for (let i = 0; i < names.length; i++) if (bytesEqLower(b, st, names[i]!)) return R_DROP;
+  return R_OTHER;
+}
+
 /** b[st, st + name.length) equals the lower-case `name` (letters, digits, '-'), ignoring ASCII case. */
 export function bytesEqLower(b: Uint8Array, st: number, name: Uint8Array): boolean {
   for (let i = 0; i < name.length; i++) if ((b[st + i]! | 0x20) !== name[i]) return false;
@@ -81,18 +120,18 @@ export function requestKind(b: Uint8Array, st: number, en: number): number {
     case 14:
       return bytesEqLower(b, st, N.contentLength) ? R_CONTENT_LENGTH : R_OTHER;
     case 15:
-      return bytesEqLower(b, st, N.xff) ? R_XFF : R_OTHER;
+      return bytesEqLower(b, st, N.xff) ? R_XFF : envoyInternal(b, st, en);
     case 16:
-      return bytesEqLower(b, st, N.proxyConnection) ? R_DROP : R_OTHER;
+      return bytesEqLower(b, st, N.proxyConnection) ? R_DROP : envoyInternal(b, st, en);
     case 17:
       return bytesEqLower(b, st, N.transferEncoding) ? R_TRANSFER_ENCODING : bytesEqLower(b, st, N.xfp) ? R_DROP : R_OTHER;
     case 21:
       // the gateway sets x-envoy-attempt-count itself (Istio turns it on for gateway virtual hosts)
-      return bytesEqLower(b, st, N.originalPath) || bytesEqLower(b, st, N.attemptCount) ? R_DROP : R_OTHER;
+      return bytesEqLower(b, st, N.originalPath) || bytesEqLower(b, st, N.attemptCount) ? R_DROP : envoyInternal(b, st, en);
     case 23:
       return bytesEqLower(b, st, N.xfcc) ? R_DROP : R_OTHER;
   }
-  return R_OTHER;
+  return en - st < 15 ? R_OTHER : envoyInternal(b, st, en);
 }
 
 /**

@@ -13,7 +13,7 @@
 // 0xFF, too many fields) the bytes written are parsed by parseRequestHead
 // itself, so the answer cannot differ from the text path's.
 import type * as http2 from "node:http2";
-import { FIELD, HTAB, SP, TARGET, TCHAR } from "./chars.ts";
+import { FIELD, HTAB, METHOD, SP, TARGET, TCHAR } from "./chars.ts";
 import { bytesEqLowerText, HOP_BY_HOP, MAX_HEADERS, R_CONNECTION, R_CONTENT_LENGTH, R_EXPECT, R_HOST, R_TRANSFER_ENCODING, requestKind } from "./fields.ts";
 import { hasTrailers, hostValue, parseRequestHead, type RequestHead, routeView } from "./parse-request.ts";
 import { requestHeaders } from "./h2/request-fields.ts";
@@ -241,7 +241,7 @@ function begin(method: string, target: string, authority: string): void {
   n = 0;
   length = -1;
   size = method.length + 1 + target.length + HTTP11.length + HOST.length + authority.length + 2 + CLOSE.length + 2;
-  plain = allIn(method, TCHAR) && allIn(target, TARGET) && allIn(authority, FIELD);
+  plain = allIn(method, METHOD) && allIn(target, TARGET) && allIn(authority, FIELD); // a method with lower case: parseRequestHead refuses it
 }
 
 /** Take a field, checked as the text path checked it (`cached`: its value class may be the last request's at this place); false: 400. */

@@ -9,7 +9,7 @@ import { normalizeHost, type RequestView } from "../../src/route/lookup.ts";
 import { validAuthority } from "../../src/route/authority.ts";
 import { normalizePath } from "../../src/route/normalize-path.ts";
 import { options } from "../context.ts";
-import { SP, TARGET, TCHAR } from "./chars.ts";
+import { METHOD, SP, TARGET } from "./chars.ts";
 import {
   connectionTokens,
   bytesEqLowerText,
@@ -334,8 +334,8 @@ export function parseRequestHead(
   h.kinds = kinds;
   h.spans = spans;
   let p = off;
-  // method SP
-  while (p < end && TCHAR[b[p]!] === 1) p++;
+  // method SP (a token without lower-case letters: Envoy and nginx refuse `get`)
+  while (p < end && METHOD[b[p]!] === 1) p++;
   if (p === off || p >= end || b[p] !== SP) return 400;
   h.method = methodOf(b, off, p);
   // request-target SP
@@ -347,7 +347,9 @@ export function parseRequestHead(
   p++;
   // HTTP-version CRLF
   const v = b[p + 7];
-  if (p + 10 <= end && bytesAt(b, p, HTTP_1_) && (v === 49 || v === 48) && b[p + 8] === 13 && b[p + 9] === 10) h.minor = v - 48;
+  // HTTP/1.2 … HTTP/1.9: a minor version above ours is taken as the highest we speak (RFC 9112
+  // §2.3 SHOULD; 505 is for a major version, RFC 9110 §15.6.6), as nginx serves it
+  if (p + 10 <= end && bytesAt(b, p, HTTP_1_) && v !== undefined && v >= 48 && v <= 57 && b[p + 8] === 13 && b[p + 9] === 10) h.minor = v === 48 ? 0 : 1;
   else {
     // HTTP/d.d CRLF with another version: 505; anything else: 400
     const well = p + 10 <= end && b[p] === 72 && b[p + 1] === 84 && b[p + 2] === 84 && b[p + 3] === 80 && b[p + 4] === 47;
@@ -420,8 +422,9 @@ export function parseRequestHead(
   if (h.chunked && (h.contentLength >= 0 || h.minor === 0)) return 400;
   if (h.minor === 1 && !sawHost) return 400;
   if (h.minor === 0 && !h.keepAlive) h.close = true;
-  // only WebSocket is upgraded (Istio's default upgrade_configs); other upgrades (h2c…) are plain requests
-  if (h.upgrade !== "") h.upgrade = upgradeValue.toLowerCase() === "websocket" ? "websocket" : "";
+  // only WebSocket is upgraded (Istio's default upgrade_configs); other upgrades (h2c…) are plain
+  // requests, and so is an HTTP/1.0 one (RFC 9110 §7.8: a server MUST ignore Upgrade from HTTP/1.0)
+  if (h.upgrade !== "") h.upgrade = h.minor === 1 && upgradeValue.toLowerCase() === "websocket" ? "websocket" : "";
   const t = targetParts(h, hit);
   if (t !== 0) return t;
   return hostView(h);

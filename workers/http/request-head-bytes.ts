@@ -253,7 +253,8 @@ function buildHead(
     // the request line as the client sent it (`method SP target SP HTTP/1.1 CRLF`, the target not
     // rewritten; a target is ASCII): copied from its bytes, with the field lines that follow it when
     // they pass, in one copy; else made (and cached when repeated: requestLine)
-    const asSent = h.minor === 1 && target === h.target;
+    // (an HTTP/1.2 … 1.9 line is made again: the upstream gets HTTP/1.1)
+    const asSent = h.minor === 1 && b[base + sp[0]! - 3] === 49 /* 1 */ && target === h.target;
     const line = asSent ? null : requestLine(method, target);
     const targetBytes = asSent || line !== null ? 0 : Buffer.byteLength(target, "utf8"); // a rewritten path is configured text: UTF-8
     // the id is the last one made (just now, or by forwardIds for this request): its prefix is cached with the lines before it,

@@ -10,6 +10,7 @@
 // body the client may never finish (it used to hold the response open until
 // the stream idle timeout, 5 minutes by default).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import * as http2 from "node:http2";
 import { WorkerHarness } from "../harness.ts";
 import { cluster, dest, forward, freePort, listener, prefix, snapshot, uriMatch, virtualHost } from "../snapshot-fixture.ts";
 import { DATA, END_STREAM, GOAWAY, converse, frame, headers, request, rst, streamsOver } from "./h2-raw.ts";
@@ -18,7 +19,10 @@ import { rawUpstream } from "./helpers.ts";
 const PROTOCOL_ERROR = 1, NO_ERROR = 0, REFUSED_STREAM = 7;
 
 const up = rawUpstream((s, req) => {
-  if (req.startsWith("POST /early")) s.write("HTTP/1.1 401 Unauthorized\r\ncontent-length: 4\r\n\r\nnope");
+  if (req.startsWith("GET /echo")) {
+    const head = req.slice(0, req.indexOf("\r\n\r\n"));
+    s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${head.length}\r\n\r\n${head}`);
+  } else if (req.startsWith("POST /early")) s.write("HTTP/1.1 401 Unauthorized\r\ncontent-length: 4\r\n\r\nnope");
   else if (!req.startsWith("POST /silent")) s.write("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
 });
 let w: WorkerHarness;
@@ -29,7 +33,8 @@ beforeAll(async () => {
   w = new WorkerHarness({ streamIdleTimeoutMs: 60_000 });
   port = freePort();
   const r = (p: string) => ({ name: p, match: [uriMatch(prefix(p))], action: forward([dest("up")]) });
-  await w.apply(snapshot([listener(port, [virtualHost(["x"], [r("/")])])], [cluster("up", [["127.0.0.1", up.port]])]));
+  const any = { name: "any", match: [uriMatch(null)], action: forward([dest("up")]) }; // any path, as an http route without match
+  await w.apply(snapshot([listener(port, [virtualHost(["x"], [r("/")]), virtualHost(["any"], [any])])], [cluster("up", [["127.0.0.1", up.port]])]));
 });
 afterAll(() => {
   w.stop();
@@ -63,6 +68,18 @@ describe("a malformed HTTP/2 request resets its stream only", () => {
     expect(c.streams.get(1)).toMatchObject({ status: 0, rst: PROTOCOL_ERROR });
     expect(c.streams.get(3)).toMatchObject({ status: 200, ended: true }); // the connection goes on
     expect(c.closed).toBe(false);
+  });
+
+  test("a lower-case :method → 400 on its stream, as HTTP/1.1 refuses it (an upstream that upper-cases methods would take `delete` for DELETE)", async () => {
+    const c = await converse(port, [request(1, "/", [], "delete"), request(3)], streamsOver(1, 3));
+    expect(c.streams.get(1)).toMatchObject({ status: 400, ended: true });
+    expect(c.streams.get(3)).toMatchObject({ status: 200, ended: true });
+  });
+
+  test("OPTIONS * → 404 as Envoy (absolute_path_rejected), not forwarded by a route that takes any path", async () => {
+    const fields: [string, string][] = [[":method", "OPTIONS"], [":scheme", "http"], [":path", "*"], [":authority", "any"]];
+    const c = await converse(port, [headers(1, fields)], streamsOver(1));
+    expect(c.streams.get(1)).toMatchObject({ status: 404, ended: true, data: 0 });
   });
 
   test("te: trailers is allowed", async () => {
@@ -124,5 +141,23 @@ describe("streams and the connection", () => {
     const c = await converse(port, [request(1), frame(GOAWAY, 0, 0, Buffer.from([0, 0, 0, 1, 0, 0, 0, 0]))], (x) => x.closed, 4000);
     expect(c.streams.get(1)).toMatchObject({ status: 200, ended: true });
     expect(c.closed).toBe(true);
+  });
+});
+
+describe("fields forwarded", () => {
+  test("Envoy's internal request headers (x-envoy-internal, retry controls) are not forwarded from an HTTP/2 client either", async () => {
+    const fields: [string, string][] = [["x-envoy-internal", "true"], ["x-envoy-retry-on", "5xx"], ["x-envoy-max-retries", "50"], ["x-envoy-upstream-rq-timeout-ms", "1"], ["x-envoy-custom", "kept"]];
+    let text = "";
+    await new Promise<void>((resolve) => {
+      const s = http2.connect(`http://127.0.0.1:${port}`);
+      s.on("error", () => resolve());
+      const req = s.request({ ":method": "GET", ":path": "/echo", ":authority": "x", ...Object.fromEntries(fields) });
+      req.on("data", (d: Buffer) => (text += d.toString("latin1")));
+      req.on("close", () => (s.close(), resolve()));
+      req.end();
+    });
+    expect(text).toContain("GET /echo HTTP/1.1");
+    expect(text).toContain("x-envoy-custom: kept");
+    for (const [n] of fields.slice(0, 4)) expect([n, text.includes(n)]).toEqual([n, false]);
   });
 });

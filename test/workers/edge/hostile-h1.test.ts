@@ -50,7 +50,9 @@ beforeAll(async () => {
   w = new WorkerHarness({ streamIdleTimeoutMs: 5000 });
   port = freePort();
   const r = { name: "all", match: [uriMatch(prefix("/"))], action: forward([dest("up")]) };
-  await w.apply(snapshot([listener(port, [virtualHost(["a"], [r])])], [cluster("up", [["127.0.0.1", up.port]])]));
+  // a route without a uri condition (a VirtualService http route without match) accepts any path
+  const any = { name: "any", match: [uriMatch(null)], action: forward([dest("up")]) };
+  await w.apply(snapshot([listener(port, [virtualHost(["a"], [r]), virtualHost(["any"], [any])])], [cluster("up", [["127.0.0.1", up.port]])]));
 });
 afterAll(() => {
   w.stop();
@@ -202,6 +204,48 @@ describe("targets and methods", () => {
   test("CONNECT → 404 (Istio's gateways have no connect_matcher route); the connection is not a tunnel", async () => {
     const r = await exchange(["CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n", G()], 2);
     expect(r.statuses).toEqual([404, 200]);
+  });
+
+  test("Envoy's internal request headers a client sets (x-envoy-internal, retry and timeout controls) are not forwarded, as Envoy's connection manager removes them from an outside request; other x-envoy-* go on", async () => {
+    const internal = ["X-Envoy-Internal: true", "x-envoy-retry-on: 5xx", "x-envoy-retry-grpc-on: cancelled", "x-envoy-max-retries: 50", "x-envoy-upstream-rq-timeout-ms: 1", "x-envoy-upstream-rq-per-try-timeout-ms: 1", "x-envoy-expected-rq-timeout-ms: 1", "x-envoy-hedge-on-per-try-timeout: true", "x-envoy-retriable-status-codes: 200", "x-envoy-retriable-header-names: x", "x-envoy-upstream-alt-stat-name: x", "x-envoy-upstream-rq-timeout-alt-response: 204", "x-envoy-force-trace: 1", "x-envoy-ip-tags: x", "x-envoy-original-url: http://x/", "x-envoy-decorator-operation: x", "x-envoy-downstream-service-cluster: x", "x-envoy-downstream-service-node: x"];
+    const r = await exchange(G("/echo", internal.join("\r\n") + "\r\nx-envoy-custom: kept\r\nx-forwarded-host: kept\r\n"), 1);
+    expect(r.statuses).toEqual([200]);
+    for (const line of internal) expect([line, r.text.toLowerCase().includes(line.slice(0, line.indexOf(":") + 1).toLowerCase())]).toEqual([line, false]);
+    expect(r.text).toContain("x-envoy-custom: kept");
+    expect(r.text).toContain("x-forwarded-host: kept");
+  });
+
+  test("a WebSocket upgrade from HTTP/1.0 is a plain request (RFC 9110 7.8: MUST ignore Upgrade from 1.0): the upstream gets no Upgrade, its answer is read as HTTP", async () => {
+    const r = await exchange("GET /echo HTTP/1.0\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", 1);
+    expect(r.statuses).toEqual([200]);
+    expect(r.text.toLowerCase()).not.toContain("upgrade: websocket");
+  });
+
+  test("HTTP/1.2 (a minor version above ours) is served as HTTP/1.1 (RFC 9112 2.3; nginx too), not 505; the upstream gets an HTTP/1.1 request line", async () => {
+    const r = await exchange(["GET /echo HTTP/1.2\r\nHost: a\r\n\r\n", "GET /echo?two HTTP/1.9\r\nHost: a\r\n\r\n"], 2);
+    expect(r.statuses).toEqual([200, 200]);
+    expect(r.closed).toBe(false);
+    expect(r.text).toContain("GET /echo HTTP/1.1\r\n");
+    expect(r.text).toContain("GET /echo?two HTTP/1.1\r\n");
+    expect(r.text).not.toContain("HTTP/1.2");
+    expect(r.text).not.toContain("HTTP/1.9");
+  });
+
+  test("a lower-case method → 400 and closed, as Envoy and nginx (forwarded as sent, `delete` passed a policy on DELETE to an upstream that upper-cases methods); upper-case ones not Envoy knows still go on", async () => {
+    for (const m of ["delete", "get", "Get", "DELETe"]) {
+      const r = await exchange(`${m} /echo HTTP/1.1\r\nHost: a\r\n\r\n`, 1);
+      expect([m, r.statuses, r.closed]).toEqual([m, [400], true]);
+    }
+    const r = await exchange("PURGE /echo HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 1);
+    expect(r.statuses).toEqual([200]);
+    expect(r.text).toContain("PURGE /echo HTTP/1.1");
+  });
+
+  test("OPTIONS * (asterisk-form) → 404 as Envoy (absolute_path_rejected: it serves relative paths only), never forwarded, even by a route that takes any path; the connection kept", async () => {
+    const r = await exchange(["OPTIONS * HTTP/1.1\r\nHost: any\r\n\r\n", "GET /echo HTTP/1.1\r\nHost: any\r\n\r\n"], 2);
+    expect(r.statuses).toEqual([404, 200]);
+    expect(r.text).not.toContain("OPTIONS");
+    expect(r.closed).toBe(false);
   });
 
   test("Expect: 100-continue from an HTTP/1.0 client is ignored: no 1xx to HTTP/1.0 (RFC 9110 10.1.1, 15.2), which it would take for its answer", async () => {

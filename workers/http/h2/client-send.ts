@@ -103,6 +103,7 @@ export class H2ClientSend {
     }
     const s = new H2ClientStream(this, id, owner, this.peer.initialWindowSize, this.window);
     if (endStream) s.localEnded = true;
+    if (h[":method"] === "HEAD") s.headRequest = true;
     this.streams.set(id, s);
     this.active++;
     return s;

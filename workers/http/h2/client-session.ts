@@ -40,6 +40,11 @@ const SINGLE = new Set([
 ]);
 const PREFACE = Buffer.from(F.PREFACE, "latin1");
 
+/** A response's content-length (1-15 digits) as a number; -1 when absent or not one (the head's own checks refuse it). */
+function declaredLength(v: unknown): number {
+  return typeof v === "string" && /^[0-9]{1,15}$/.test(v) ? Number(v) : -1;
+}
+
 export type { ClientSessionHost, ClientSocket } from "./client-send.ts";
 
 export class H2ClientSession extends H2ClientSend {
@@ -200,6 +205,12 @@ export class H2ClientSession extends H2ClientSend {
       e -= pad;
       if (e < s) return this.fail(F.PROTOCOL_ERROR);
     }
+    if (st.bodyLeft >= 0) {
+      // DATA past the head's content-length: malformed (RFC 9113 §8.1.1), the stream fails as
+      // Envoy's codec fails it, rather than the response going on cut to its length as if whole
+      if (e - s > st.bodyLeft) return this.reset(st, F.PROTOCOL_ERROR, MALFORMED);
+      st.bodyLeft -= e - s;
+    }
     const end = (flags & F.END_STREAM) !== 0;
     if (end) st.remoteEnded = true;
     if (st.holding) {
@@ -284,6 +295,7 @@ export class H2ClientSession extends H2ClientSend {
       }
       st.gotResponse = true;
       if (end) st.remoteEnded = true;
+      else if (!st.headRequest && status !== 204 && status !== 304) st.bodyLeft = declaredLength(h["content-length"]);
       const o = st.owner;
       if (o !== null) o.onResponse(h, end);
       if (end && !st.closed) {

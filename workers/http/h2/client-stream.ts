@@ -46,6 +46,13 @@ export class H2ClientStream {
   endQueued = false;
   trailers: OutgoingHttpHeaders | null = null;
   localEnded = false;
+  /** The request is HEAD: its response's content-length describes no DATA. */
+  headRequest = false;
+  /**
+   * DATA the response may still carry by its content-length, -1 when it has none (or
+   * carries no body: HEAD, 204, 304). More is malformed (RFC 9113 §8.1.1).
+   */
+  bodyLeft = -1;
   /** A final response head came; the stream's end came. */
   gotResponse = false;
   remoteEnded = false;
