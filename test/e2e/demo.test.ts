@@ -6,7 +6,7 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../helpers/gateway.ts";
 import { NGINX_BINARY } from "../../src/demo/nginx.ts";
-import { STEPS } from "../../src/demo/steps.ts";
+import { portClash, STEPS } from "../../src/demo/steps.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const hasCurl = Bun.which("curl") !== null && Bun.which("bash") !== null;
@@ -45,6 +45,30 @@ describe("demo steps", () => {
     // nothing was started: the backend port is still free
     const probe = Bun.listen({ hostname: "127.0.0.1", port: Number(env.GANGWAY_DEMO_HTTPBIN_PORT), socket: { data() {} } });
     probe.stop(true);
+  });
+
+  test("two port variables naming one port: one line naming both, exit 2, nothing started", async () => {
+    // as two picks of port 0 may draw them: the admin port on a backend's (the gateway then
+    // stopped with "cannot start the admin listener ... Failed to listen", after the backends started)
+    const env = await demoEnv();
+    const port = env.GANGWAY_DEMO_HTTPBIN_PORT!;
+    const r = await run(["05-tls-simple"], { ...env, GANGWAY_DEMO_ADMIN: `127.0.0.1:${port}` });
+    expect(r.code).toBe(2);
+    expect(r.out).toBe(`demo: GANGWAY_DEMO_ADMIN and GANGWAY_DEMO_HTTPBIN_PORT both name port ${port}: each needs a port of its own\n`);
+    const probe = Bun.listen({ hostname: "127.0.0.1", port: Number(port), socket: { data() {} } });
+    probe.stop(true);
+  });
+
+  test("portClash: every pair of the demo's listeners, nginx's port only for the step that runs it", () => {
+    const p = { http: 1, https: 2, admin: "127.0.0.1:3", httpbin: 4, helloworld: 5, nginx: 6 };
+    expect(portClash(p, true)).toBeNull();
+    expect(portClash({ ...p, https: 1 }, false)).toBe("GANGWAY_DEMO_HTTP_PORT and GANGWAY_DEMO_HTTPS_PORT both name port 1: each needs a port of its own");
+    expect(portClash({ ...p, admin: "127.0.0.1:6" }, true)).toBe("GANGWAY_DEMO_ADMIN and GANGWAY_DEMO_NGINX_PORT both name port 6: each needs a port of its own");
+    expect(portClash({ ...p, admin: "127.0.0.1:6" }, false)).toBeNull(); // no nginx in this step
+    expect(portClash({ ...p, admin: "[::1]:4" }, false)).toBe("GANGWAY_DEMO_ADMIN and GANGWAY_DEMO_HTTPBIN_PORT both name port 4: each needs a port of its own");
+    expect(portClash({ ...p, helloworld: 4 }, false)).toBe("GANGWAY_DEMO_HTTPBIN_PORT and GANGWAY_DEMO_HELLOWORLD_PORT both name port 4: each needs a port of its own");
+    expect(portClash({ ...p, nginx: 2 }, true)).toBe("GANGWAY_DEMO_HTTPS_PORT and GANGWAY_DEMO_NGINX_PORT both name port 2: each needs a port of its own");
+    expect(portClash({ ...p, admin: "off" }, true)).toBeNull();
   });
 
   test("--help lists the steps and the port variables, exit 0", async () => {
