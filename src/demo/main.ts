@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { startHttpbin, type Backend } from "./httpbin.ts";
 import { NGINX_BINARY, startNginx, type Nginx } from "./nginx.ts";
-import { banner, DEFAULT_PORTS, findStep, stepList, type DemoPorts } from "./steps.ts";
+import { banner, DEFAULT_PORTS, findStep, portClash, stepList, type DemoPorts } from "./steps.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 
@@ -66,6 +66,12 @@ if ("error" in found) {
   process.exit(2);
 }
 const step = found.step;
+// two listeners on one port: said before anything starts (the second bind would fail, not always saying why)
+const clash = portClash(ports, step.nginx === true);
+if (clash !== null) {
+  process.stderr.write(`demo: ${clash}\n`);
+  process.exit(2);
+}
 if (step.nginx === true && NGINX_BINARY === null) {
   process.stderr.write(`demo: step ${step.name} runs the walkthrough's nginx (my-nginx), and nginx is not installed here.\n` +
     "Install it (Debian/Ubuntu: apt-get install nginx-light) and run the step again; the other steps need nothing more.\n");

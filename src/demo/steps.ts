@@ -108,6 +108,35 @@ export const STEPS: Step[] = [
   },
 ];
 
+/** The variable that sets each port (README, `npm run demo -- --help`). */
+export const PORT_VARIABLES: Record<keyof DemoPorts, string> = {
+  http: "GANGWAY_DEMO_HTTP_PORT",
+  https: "GANGWAY_DEMO_HTTPS_PORT",
+  admin: "GANGWAY_DEMO_ADMIN",
+  httpbin: "GANGWAY_DEMO_HTTPBIN_PORT",
+  helloworld: "GANGWAY_DEMO_HELLOWORLD_PORT",
+  nginx: "GANGWAY_DEMO_NGINX_PORT",
+};
+
+/**
+ * Two of the demo's listeners on one port (all of them are on loopback), or null: the
+ * second to bind would fail, and not always with a message naming the port (an admin
+ * port a backend holds stops the gateway with "Failed to listen"; a traffic port
+ * nginx holds leaves it not ready). `nginx`: the step runs nginx (its port counts).
+ */
+export function portClash(p: DemoPorts, nginx: boolean): string | null {
+  const admin = /:(\d+)$/.exec(p.admin);
+  const used: [keyof DemoPorts, number][] = [["http", p.http], ["https", p.https], ["httpbin", p.httpbin], ["helloworld", p.helloworld]];
+  if (admin !== null && Number(admin[1]) !== 0) used.splice(2, 0, ["admin", Number(admin[1])]);
+  if (nginx) used.push(["nginx", p.nginx]);
+  for (let i = 0; i < used.length; i++) {
+    for (let j = i + 1; j < used.length; j++) {
+      if (used[i]![1] === used[j]![1]) return `${PORT_VARIABLES[used[i]![0]]} and ${PORT_VARIABLES[used[j]![0]]} both name port ${used[i]![1]}: each needs a port of its own`;
+    }
+  }
+  return null;
+}
+
 /** The step `arg` names (exactly, or the only one it starts: `05`, `05-tls`), or an error listing the steps. */
 export function findStep(arg: string | null): { step: Step } | { error: string } {
   if (arg === null) return { step: STEPS[0]! };

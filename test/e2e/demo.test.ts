@@ -6,7 +6,7 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../helpers/gateway.ts";
 import { NGINX_BINARY } from "../../src/demo/nginx.ts";
-import { STEPS } from "../../src/demo/steps.ts";
+import { portClash, STEPS } from "../../src/demo/steps.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 const hasCurl = Bun.which("curl") !== null && Bun.which("bash") !== null;
@@ -45,6 +45,30 @@ describe("demo steps", () => {
     // nothing was started: the backend port is still free
     const probe = Bun.listen({ hostname: "127.0.0.1", port: Number(env.GANGWAY_DEMO_HTTPBIN_PORT), socket: { data() {} } });
     probe.stop(true);
+  });
+
+  test("two port variables naming one port: one line naming both, exit 2, nothing started", async () => {
+    // as two picks of port 0 may draw them: the admin port on a backend's (the gateway then
+    // stopped with "cannot start the admin listener ... Failed to listen", after the backends started)
+    const env = await demoEnv();
+    const port = env.GANGWAY_DEMO_HTTPBIN_PORT!;
+    const r = await run(["05-tls-simple"], { ...env, GANGWAY_DEMO_ADMIN: `127.0.0.1:${port}` });
+    expect(r.code).toBe(2);
+    expect(r.out).toBe(`demo: GANGWAY_DEMO_ADMIN and GANGWAY_DEMO_HTTPBIN_PORT both name port ${port}: each needs a port of its own\n`);
+    const probe = Bun.listen({ hostname: "127.0.0.1", port: Number(port), socket: { data() {} } });
+    probe.stop(true);
+  });
+
+  test("portClash: every pair of the demo's listeners, nginx's port only for the step that runs it", () => {
+    const p = { http: 1, https: 2, admin: "127.0.0.1:3", httpbin: 4, helloworld: 5, nginx: 6 };
+    expect(portClash(p, true)).toBeNull();
+    expect(portClash({ ...p, https: 1 }, false)).toBe("GANGWAY_DEMO_HTTP_PORT and GANGWAY_DEMO_HTTPS_PORT both name port 1: each needs a port of its own");
+    expect(portClash({ ...p, admin: "127.0.0.1:6" }, true)).toBe("GANGWAY_DEMO_ADMIN and GANGWAY_DEMO_NGINX_PORT both name port 6: each needs a port of its own");
+    expect(portClash({ ...p, admin: "127.0.0.1:6" }, false)).toBeNull(); // no nginx in this step
+    expect(portClash({ ...p, admin: "[::1]:4" }, false)).toBe("GANGWAY_DEMO_ADMIN and GANGWAY_DEMO_HTTPBIN_PORT both name port 4: each needs a port of its own");
+    expect(portClash({ ...p, helloworld: 4 }, false)).toBe("GANGWAY_DEMO_HTTPBIN_PORT and GANGWAY_DEMO_HELLOWORLD_PORT both name port 4: each needs a port of its own");
+    expect(portClash({ ...p, nginx: 2 }, true)).toBe("GANGWAY_DEMO_HTTPS_PORT and GANGWAY_DEMO_NGINX_PORT both name port 2: each needs a port of its own");
+    expect(portClash({ ...p, admin: "off" }, true)).toBeNull();
   });
 
   test("--help lists the steps and the port variables, exit 0", async () => {
@@ -99,12 +123,14 @@ async function runStep(step: string, results: Tried[], report: (out: string) => 
     for await (const c of p.stderr as ReadableStream<Uint8Array>) report((out += new TextDecoder().decode(c)));
   })();
   void new Response(p.stdout).text();
+  let failed: Error | null = null;
   try {
     const end = Date.now() + 20_000;
     for (;;) {
       const ready = await fetch(`http://${env.GANGWAY_DEMO_ADMIN}/ready`).then((r) => r.status, () => 0);
       if (ready === 200 && out.includes("Ctrl-C")) break;
-      if (p.exitCode !== null || Date.now() > end) throw new Error(`demo not ready:\n${out}`);
+      if (p.exitCode !== null) throw new Error(`the demo exited with ${p.exitCode} before it was ready (admin /ready last answered ${ready || "nothing"})`);
+      if (Date.now() > end) throw new Error(`the demo was not ready in 20 s (admin /ready last answered ${ready || "nothing"})`);
       await Bun.sleep(50);
     }
     const lines = out.slice(out.indexOf("Try:")).split("\n").slice(1).filter((l) => l.startsWith("  ") && l.includes("  # "));
@@ -113,11 +139,15 @@ async function runStep(step: string, results: Tried[], report: (out: string) => 
       const r = Bun.spawnSync(["bash", "-c", cmd], { cwd: ROOT, env: { ...process.env, PATH: `${process.env.PATH}:${join(ROOT, "node_modules/.bin")}` } });
       results.push({ cmd, what, out: r.stdout.toString() + r.stderr.toString() });
     }
-  } finally {
-    p.kill("SIGTERM");
-    const code = await p.exited;
-    if (code !== 0) throw new Error(`the demo exited with ${code} on SIGTERM`);
+  } catch (err) {
+    failed = err as Error;
   }
+  // stopped either way; a demo that exited by itself is reported as such above, not as a failed stop
+  const running = p.exitCode === null;
+  p.kill("SIGTERM");
+  const code = await p.exited;
+  if (failed !== null) throw failed;
+  if (running && code !== 0) throw new Error(`the demo exited with ${code} on SIGTERM`);
 }
 
 describe("a step's commands work as printed", () => {
@@ -138,6 +168,7 @@ describe("a step's commands work as printed", () => {
 
   test.skipIf(!hasCurl || NGINX_BINARY === null)("08-tls-passthrough: nginx's page and its own certificate through the gateway", async () => {
     await tryStep("08-tls-passthrough", (r) => {
+      expect(r.length).toBe(2);
       expect(r[0]!.out).toContain("<title>Welcome to nginx!</title>");
       expect(r[1]!.out).toContain("subject: O=some organization; CN=nginx.example.com");
     });
