@@ -9,7 +9,8 @@
 # PLAIN=1 also runs the plain HTTP/1.1 pair of each (nginx-plain, gangway-plain, splice:
 # bench/http-proxy-splice.ts), so each stack's TLS share per request shows.
 # Each round runs every proxy once (the order rotates per round): 2 s warm-up, then D; prints
-# req/s, p99, CPU per request and its user part (µs, the proxy's process), medians at the end.
+# req/s, p99, CPU per request and its user part (µs, the proxy's process); at the end medians, and
+# each proxy's req/s over nginx's (TLS) of the same round, per round and their median.
 # Usage: flock /tmp/gangway-bench.lock bash bench/tls-relay.sh [duration=5s] [connections=64] [rounds=3] [names]
 # Needs: nginx, wrk. Loopback only.
 set -e
@@ -75,18 +76,20 @@ one() {
     'BEGIN { n = n > 0 ? n : 1; printf "%s %s %.2f %.2f\n", r, p, c * 1e6 / t / n, u * 1e6 / t / n }'
 }
 echo "load at start: $(cat /proc/loadavg)"
-declare -A RPS CPU USR P99
+declare -A RPS CPU USR P99 ROUND RAT
 set -- $NAMES; N=$#
 for round in $(seq 1 "$R"); do
   order=""; for i in $(seq 0 $((N - 1))); do j=$(( (i + round - 1) % N + 1 )); order+="${!j} "; done
   for n in $order; do
     read -r r p c u < <(one $n)
     printf "round %d %-13s req/s %9s p99 %6s ms cpu/req %6s us user %6s us (load %s)\n" "$round" $n "$r" "$p" "$c" "$u" "$(load1)"
-    RPS[$n]+="$r "; CPU[$n]+="$c "; USR[$n]+="$u "; P99[$n]+="$p "
+    RPS[$n]+="$r "; CPU[$n]+="$c "; USR[$n]+="$u "; P99[$n]+="$p "; ROUND[$n.$round]=$r
   done
+  # req/s over nginx's in the same round (the machine moves whole rounds)
+  for n in $NAMES; do if [ -n "${ROUND[nginx.$round]:-}" ]; then RAT[$n]+="$(awk -v a="${ROUND[$n.$round]}" -v b="${ROUND[nginx.$round]}" 'BEGIN { printf "%.3f", a / b }') "; fi; done
 done
 echo "medians over $R rounds (wrk -t2 -c$C -d$D), load at end: $(cat /proc/loadavg)"
 for n in $NAMES; do
-  printf "  %-13s req/s %9s p99 %6s ms cpu/req %6s us user %6s us  req/s vs nginx %s\n" $n "$(median ${RPS[$n]})" "$(median ${P99[$n]})" "$(median ${CPU[$n]})" "$(median ${USR[$n]})" \
-    "$(awk -v a="$(median ${RPS[$n]})" -v b="$(median ${RPS[nginx]:-${RPS[$n]}})" 'BEGIN { printf "%.3f", a / b }')"
+  printf "  %-13s req/s %9s p99 %6s ms cpu/req %6s us user %6s us  vs nginx per round: %s(median %s)\n" $n "$(median ${RPS[$n]})" "$(median ${P99[$n]})" "$(median ${CPU[$n]})" "$(median ${USR[$n]})" \
+    "${RAT[$n]:-- }" "$( [ -n "${RAT[$n]:-}" ] && median ${RAT[$n]} || echo -)"
 done
