@@ -13,6 +13,13 @@
 //   h2upgrade the same with upgradeTLS, ALPN h2
 //   h2bridge Bun.listen (plain) + TlsConn -> H2Duplex -> http2.performServerHandshake
 //   h2serve  Bun.serve({ tls }) (Bun's own HTTP/2 is not exposed here: ALPN h2 only with http2: true)
+// MODE, the least TLS-terminating proxy (issue 15 target 3's ceiling; UPSTREAM=port of a plain
+// HTTP/1.1 server on 127.0.0.1, WORKERS=n threads with reusePort, default 1): each client
+// connection is paired with one upstream connection and the bytes are relayed both ways, no
+// HTTP parsing (as bench/http-proxy-splice.ts does for plain HTTP):
+//   relay        Bun.listen (plain), the first bytes handed to upgradeTLS({ initialData }), as gangway
+//                does (Bun then also calls the raw socket's data handler with every ciphertext read)
+//   relaylisten  Bun.listen({ tls }): Bun's TLS from the accept, no raw socket under it
 import type { Socket } from "bun";
 import { readFileSync } from "node:fs";
 import * as http2 from "node:http2";
@@ -72,7 +79,70 @@ function h2session(d: H2Duplex): void {
 
 const secureContext = createSecureContext({ cert, key });
 
+/** relay modes: a TLS client socket and its plain upstream socket. */
+interface Pair {
+  peer: Socket<Pair> | null;
+  early: Buffer[];
+}
+const upHandlers = {
+  open(s: Socket<Pair>) {
+    const down = s.data.peer!;
+    down.data.peer = s;
+    for (const b of down.data.early) down.data.peer.write(b);
+    down.data.early = [];
+  },
+  data(s: Socket<Pair>, d: Buffer) {
+    s.data.peer?.write(d);
+  },
+  close(s: Socket<Pair>) {
+    s.data.peer?.end();
+  },
+  error() {},
+};
+const downHandlers = {
+  open(s: Socket<Pair>) {
+    s.data = { peer: null, early: [] };
+    Bun.connect<Pair>({ hostname: "127.0.0.1", port: Number(process.env.UPSTREAM), socket: upHandlers, data: { peer: s, early: [] } }).catch(() => s.end());
+  },
+  data(s: Socket<Pair>, d: Buffer) {
+    if (s.data.peer !== null) s.data.peer.write(d);
+    else s.data.early.push(d);
+  },
+  close(s: Socket<Pair>) {
+    s.data.peer?.end();
+  },
+  error() {},
+};
+if ((mode === "relay" || mode === "relaylisten") && Bun.isMainThread && Number(process.env.WORKERS ?? 1) > 1) {
+  for (let i = 0; i < Number(process.env.WORKERS); i++) new Worker(import.meta.url, { argv: process.argv.slice(2) } as WorkerOptions);
+  console.log(`ceiling-tls ${mode} x${process.env.WORKERS} on 127.0.0.1:${port} -> ${process.env.UPSTREAM} for ${Number(secArg ?? 30)}s`);
+  setTimeout(() => process.exit(0), Number(secArg ?? 30) * 1000);
+} else
+
 switch (mode) {
+  case "relaylisten":
+    Bun.listen<Pair>({ hostname: "127.0.0.1", port, reusePort: true, tls: { cert, key }, socket: downHandlers } as unknown as Parameters<typeof Bun.listen<Pair>>[0]);
+    break;
+  case "relay": {
+    const native = (secureContext as unknown as { context: unknown }).context;
+    Bun.listen<{ up: boolean }>({
+      hostname: "127.0.0.1",
+      port,
+      reusePort: true,
+      socket: {
+        open(s: Socket<{ up: boolean }>) {
+          s.data = { up: false };
+        },
+        data(s: Socket<{ up: boolean }>, b: Buffer) {
+          if (s.data.up) return; // the ciphertext Bun still hands the raw socket
+          s.data.up = true;
+          (s as unknown as { upgradeTLS(o: unknown): unknown }).upgradeTLS({ isServer: true, initialData: b, data: null, tls: { secureContext: native }, socket: downHandlers });
+        },
+        error() {},
+      },
+    } as unknown as Parameters<typeof Bun.listen<{ up: boolean }>>[0]);
+    break;
+  }
   case "native":
     Bun.listen<Heads>({
       hostname: "127.0.0.1",

@@ -7,6 +7,8 @@
 # Usage: flock /tmp/gangway-bench.lock bash bench/h1-ab.sh ROOT_A ROOT_B [duration=6s] [connections=64] [rounds=6]
 #   ENV_A / ENV_B (optional): VAR=value words set in that gateway's environment only, to A/B a
 #   runtime setting on one checkout, e.g. ENV_B=MIMALLOC_PURGE_DELAY=-1 bash bench/h1-ab.sh . .
+#   TLS=1: over HTTPS instead (issue 15 target 3): the gateways terminate TLS (an HTTPS server,
+#   bench/wrk-https.sh's ECDSA certificate) and proxy HTTP/1.1 to the same upstream.
 # Needs: nginx, wrk. ROOT_A / ROOT_B: checkouts with node_modules (e.g. a worktree of main).
 set -e
 cd "$(dirname "$0")/.."
@@ -15,26 +17,37 @@ A=$(cd "$1" && pwd); B=$(cd "$2" && pwd); D=${3:-6s}; C=${4:-64}; R=${5:-6}
 W=$(mktemp -d /tmp/gangway-h1ab.XXXXXX)
 UP=18380; PA=18381; PB=18382; ADA=18383; ADB=18384
 http1_peers "$W" $UP 18385 18386
+SCHEME=http; GWPORT=80
+if [ "${TLS:-}" = 1 ]; then
+  . bench/wrk-https.sh
+  SCHEME=https; GWPORT=443
+  rm -rf "$W/config"; UPSTREAM=$UP bench_config "$W"
+  bench_gateway "$W" <<YAML
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: ["*"]
+    tls: {mode: SIMPLE, credentialName: bench-credential}
+YAML
+fi
 nginx -c "$W/up.conf" -p "$W/" & UPP=$!
-(cd "$A" && exec env $ENV_A "$A/node_modules/.bin/bun" src/main.ts --config "$W/config" --port-map 80:$PA --bind 127.0.0.1 \
+(cd "$A" && exec env $ENV_A "$A/node_modules/.bin/bun" src/main.ts --config "$W/config" --port-map $GWPORT:$PA --bind 127.0.0.1 \
   --admin 127.0.0.1:$ADA --workers 2 --access-log off) >"$W/a.log" 2>&1 & GA=$!
-(cd "$B" && exec env $ENV_B "$B/node_modules/.bin/bun" src/main.ts --config "$W/config" --port-map 80:$PB --bind 127.0.0.1 \
+(cd "$B" && exec env $ENV_B "$B/node_modules/.bin/bun" src/main.ts --config "$W/config" --port-map $GWPORT:$PB --bind 127.0.0.1 \
   --admin 127.0.0.1:$ADB --workers 2 --access-log off) >"$W/b.log" 2>&1 & GB=$!
 trap 'kill $UPP $GA $GB 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
-for p in $PA $PB; do wait_http "http://127.0.0.1:$p/"; done
+for p in $PA $PB; do wait_http "$SCHEME://127.0.0.1:$p/"; done
 echo "A: $A ($(git -C "$A" rev-parse --short HEAD)$(git -C "$A" diff --quiet || echo +dirty))  B: $B ($(git -C "$B" rev-parse --short HEAD)$(git -C "$B" diff --quiet || echo +dirty))"
 menv() { tr '\0' '\n' <"/proc/$1/environ" | grep '^MIMALLOC_' | tr '\n' ' ' || true; }
 [ -z "${ENV_A:-}${ENV_B:-}" ] || echo "env A: ${ENV_A:--}  env B: ${ENV_B:--}  (MIMALLOC_ in the gateways' environ: A [$(menv $GA)] B [$(menv $GB)])"
 # both warmed up first (JIT, pools), 3 s each
-for p in $PA $PB; do wrk -t2 -c"$C" -d3s "http://127.0.0.1:$p/" >/dev/null 2>&1; done
+for p in $PA $PB; do wrk -t2 -c"$C" -d3s "$SCHEME://127.0.0.1:$p/" >/dev/null 2>&1; done
 echo "load at start: $(cat /proc/loadavg)"
 
 # one PORT PID: "rps p99 cpu_us user_us" for one measured wrk run (after a 2 s warm-up)
 one() {
-  wrk -t2 -c"$C" -d2s "http://127.0.0.1:$1/" >/dev/null 2>&1
+  wrk -t2 -c"$C" -d2s "$SCHEME://127.0.0.1:$1/" >/dev/null 2>&1
   local a ua b ub out rps reqs p99
   a=$(cpu "$2"); ua=$(cpu_user "$2")
-  out=$(wrk -t2 -c"$C" -d"$D" --latency "http://127.0.0.1:$1/")
+  out=$(wrk -t2 -c"$C" -d"$D" --latency "$SCHEME://127.0.0.1:$1/")
   b=$(cpu "$2"); ub=$(cpu_user "$2")
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   reqs=$(echo "$out" | awk '/requests in/ {print $1}')

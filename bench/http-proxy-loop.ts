@@ -7,7 +7,11 @@
 // routing every host to a ServiceEntry: Istio's default retry policy included), given as
 // CONFIG=DIR (written by http1_peers in issue15-lib.sh), else the simple benchSnapshot.
 // ALLOC=1: instead, the objects made per request, by type (bun:jsc heapStats).
-// Usage: [CONFIG=DIR] [CONNS=32] [ALLOC=1] bun bench/http-proxy-loop.ts [requests per round=200000] [rounds=9]
+// TLS=1: the client connections are TLS-terminated ones, as Bun's upgraded TLS socket delivers
+// them (workers/tls/native.ts: its handlers, and the raw socket's ciphertext read first, as Bun
+// calls the listener's data handler for it); CONFIG must then have an HTTPS server on port 443
+// (bench/http-proxy-loop-ab.sh makes one). The TLS records themselves are Bun's: left out.
+// Usage: [CONFIG=DIR] [CONNS=32] [ALLOC=1] [TLS=1] bun bench/http-proxy-loop.ts [requests per round=200000] [rounds=9]
 // (A/B: copy it into the other checkout and run both, alternating.)
 import type { Socket } from "bun";
 import { heapStats } from "bun:jsc";
@@ -19,7 +23,10 @@ import { applyClusters } from "../workers/http/clusters.ts";
 import { httpHandlers, type Downstream } from "../workers/http/downstream.ts";
 import { UpstreamConn } from "../workers/http/upstream-conn.ts";
 import { PortState } from "../workers/port-state.ts";
+import { tlsHandlers } from "../workers/tls/listener.ts";
+import { NativeTls, nativeTlsHandlers } from "../workers/tls/native.ts";
 
+const TLS = process.env.TLS === "1";
 const N = Number(process.argv[2] ?? 200_000);
 const ROUNDS = Number(process.argv[3] ?? 9);
 
@@ -27,13 +34,14 @@ startClock();
 function snapshot() {
   const dir = process.env.CONFIG;
   if (dir === undefined) return benchSnapshot(18083, 18080);
-  const built = loadAndBuild(parseArgs(["--config", dir, "--port-map", "80:18083", "--bind", "127.0.0.1"]), 1);
+  const built = loadAndBuild(parseArgs(["--config", dir, "--port-map", TLS ? "443:18083" : "80:18083", "--bind", "127.0.0.1"]), 1);
   if (!built.ok) throw new Error("the configuration does not load");
   return built.snapshot;
 }
 const gen = applyClusters(snapshot());
-const listener = gen.snapshot.listeners[0]!;
-const port = new PortState("127.0.0.1:18083", listener, gen, "http");
+const listener = gen.snapshot.listeners.find((l) => (TLS ? l.tls !== null : l.routeTable !== null))!;
+if (listener === undefined) throw new Error(TLS ? "no HTTPS listener in CONFIG" : "no HTTP listener");
+const port = new PortState("127.0.0.1:18083", listener, gen, TLS ? "tls" : "http");
 const pool = [...gen.clusters.values()][0]!.pools[0]!;
 
 // CONNS client connections (and as many upstream ones), all requests sent before the responses
@@ -65,22 +73,37 @@ for (let i = 0; i < CONNS; i++) {
 
 const h = httpHandlers(port);
 const downSocks: Socket<Downstream>[] = [];
+/** TLS: the raw sockets under the TLS ones (upgraded: their data handler returns at once). */
+const rawSocks: Socket<any>[] = [];
+const rawData = tlsHandlers(port).data;
+const CIPHERTEXT = Buffer.alloc(22 + 29); // a TLS 1.3 record around REQ (5 header + 16 tag + 1 type + 7): its size only
 for (let i = 0; i < CONNS; i++) {
-  const s = { data: null as unknown as Downstream, remoteAddress: "127.0.0.1", remotePort: 50000 + i, localAddress: "127.0.0.1", localPort: 18083, write: downWrite, pause: noop, resume: noop, end: noop, terminate: noop };
-  h.open(s as unknown as Socket<Downstream>);
+  const s = { data: null as unknown as Downstream, remoteAddress: "127.0.0.1", remotePort: 50000 + i, localAddress: "127.0.0.1", localPort: 18083, write: downWrite, pause: noop, resume: noop, end: noop, terminate: noop, alpnProtocol: "http/1.1", isSessionReused: () => false };
+  if (TLS) {
+    // as listener.ts upgrades a socket (native.ts): the raw socket's state, then the TLS socket's open and handshake
+    const raw = { data: { buf: null, deadline: -1, port, conn: null, native: s, tcp: null, proxy: null } };
+    rawSocks.push(raw as unknown as Socket<any>);
+    s.data = new NativeTls(port, listener.tls!.chains[0]!, "127.0.0.1", raw as unknown as Socket<any>, noop) as unknown as Downstream;
+    nativeTlsHandlers.open(s as never);
+    nativeTlsHandlers.handshake(s as never);
+  } else h.open(s as unknown as Socket<Downstream>);
   downSocks.push(s as unknown as Socket<Downstream>);
 }
+const downOf = (i: number): Downstream => (TLS ? (downSocks[i]!.data as unknown as NativeTls).d! : downSocks[i]!.data);
 
 // as wrk sends it, and as the nginx upstream answers
 const REQ = "GET / HTTP/1.1\r\nHost: 127.0.0.1:18083\r\n\r\n";
 const RESP = "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Sun, 06 Dec 2026 07:00:00 GMT\r\nContent-Type: text/plain\r\nContent-Length: 13\r\nConnection: keep-alive\r\n\r\nHello, World!";
 
-const data = h.data;
+const data = TLS ? (nativeTlsHandlers.data as unknown as typeof h.data) : h.data;
 /** As once, through the client socket's data handler (recycling finished exchanges first, as Bun's callback does). */
 function onceHandler(): void {
-  for (let i = 0; i < CONNS; i++) data(downSocks[i]!, Buffer.from(REQ, "latin1"));
   for (let i = 0; i < CONNS; i++) {
-    const c = downSocks[i]!.data.ex!.conn!;
+    if (TLS) rawData(rawSocks[i]!, Buffer.from(CIPHERTEXT)); // Bun's ciphertext tap, before it decrypts
+    data(downSocks[i]!, Buffer.from(REQ, "latin1"));
+  }
+  for (let i = 0; i < CONNS; i++) {
+    const c = downOf(i).ex!.conn!;
     c.user!.onUpstreamData(c, Buffer.from(RESP, "latin1"));
   }
 }
@@ -88,7 +111,7 @@ function onceHandler(): void {
 // the two Buffer.from per request are part of every round (about what Bun's own read buffers cost)
 function baseline(n: number): number {
   let s = 0;
-  for (let i = 0; i < n; i++) s += Buffer.from(REQ, "latin1").length + Buffer.from(RESP, "latin1").length;
+  for (let i = 0; i < n; i++) s += Buffer.from(REQ, "latin1").length + Buffer.from(RESP, "latin1").length + (TLS ? Buffer.from(CIPHERTEXT).length : 0);
   return s;
 }
 
@@ -124,6 +147,6 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 const total = (ROUNDS * loops + 1 + Math.floor(50_000 / CONNS)) * CONNS;
 console.log(
-  `per request: ${best.toFixed(3)} µs (of which making the two read Buffers ${bestBase.toFixed(3)}), best of ${ROUNDS} rounds of ${loops * CONNS}, ${CONNS} connections; up ${(upWritten / total).toFixed(0)} B, down ${(downWritten / total).toFixed(0)} B per request`,
+  `per request: ${best.toFixed(3)} µs (of which making the ${TLS ? "three" : "two"} read Buffers ${bestBase.toFixed(3)}), best of ${ROUNDS} rounds of ${loops * CONNS}, ${CONNS} connections; up ${(upWritten / total).toFixed(0)} B, down ${(downWritten / total).toFixed(0)} B per request`,
 );
 process.exit(0);

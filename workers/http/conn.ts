@@ -64,7 +64,7 @@ export interface ExchangeConn extends ConnFacts {
   write(b: Uint8Array): boolean;
   /**
    * HTTP/1.1 connections: write b[0, n) of a buffer the caller reuses (what the
-   * socket does not take at once is copied; over TLS all of it). Same result as write().
+   * socket does not take at once is copied; over the node:tls bridge all of it). Same result as write().
    */
   writeCopy?(b: Buffer, n: number): boolean;
   /**

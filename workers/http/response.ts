@@ -216,8 +216,9 @@ function onHeadBytes(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): vo
   ex.bytesSent += bodyEnd - end;
   const coalesce = bodyEnd - end <= COALESCE;
   const be = coalesce ? bodyEnd : end;
-  // (a TLS connection's bridge keeps the buffers it is given: a fresh one each)
-  const n = ds.writeCopy === undefined || ds.tls !== null ? -1 : writeResponseHead(HEAD_SCRATCH, r, buf, 0, ex.responseOps, options.serverHeader, ms, framing, connection, end, be);
+  // (writeCopy: the socket takes what it can now, the rest is copied; over the node:tls bridge, which
+  // keeps the buffers it is given, all of it. Bun's TLS socket encrypts what it takes at once.)
+  const n = ds.writeCopy === undefined ? -1 : writeResponseHead(HEAD_SCRATCH, r, buf, 0, ex.responseOps, options.serverHeader, ms, framing, connection, end, be);
   let ok = n >= 0 ? ds.writeCopy!(HEAD_SCRATCH, n) : ds.write(buildResponseHead(r, buf, 0, ex.responseOps, options.serverHeader, ms, framing, connection, end, be));
   if (!coalesce) ok = ds.write(buf.subarray(end, bodyEnd)) && ok;
   if (!ok) conn.pause();
@@ -304,8 +305,7 @@ export function onResponseFields(ex: ResponseExchange, conn: UpstreamConn, h: In
       holdH1(ex).head(lines, suffix);
       return true;
     }
-    // (a TLS connection's bridge keeps the buffers it is given: a fresh one each)
-    const n = ds.writeCopy === undefined || ds.tls !== null ? -1 : writeH1Head(HEAD_SCRATCH, lines, suffix);
+    const n = ds.writeCopy === undefined ? -1 : writeH1Head(HEAD_SCRATCH, lines, suffix);
     const ok = n >= 0 ? ds.writeCopy!(HEAD_SCRATCH, n) : ds.write(h1Head(lines, suffix));
     if (!ok) conn.pause();
   }
@@ -366,8 +366,7 @@ function flushHeld(ex: ResponseExchange): void {
   const ds = ex.ds;
   const bufs = h.bufs;
   let ok: boolean;
-  // (a TLS connection's bridge keeps the buffers it is given: a fresh one each)
-  const n = ds.writeCopy === undefined || ds.tls !== null || h.bytes >= HEAD_SCRATCH.length ? -1 : writeH1Head(HEAD_SCRATCH, h.lines, h.suffix);
+  const n = ds.writeCopy === undefined || h.bytes >= HEAD_SCRATCH.length ? -1 : writeH1Head(HEAD_SCRATCH, h.lines, h.suffix);
   if (n >= 0 && n + h.bytes <= HEAD_SCRATCH.length) {
     let pos = n;
     for (let i = 0; i < bufs.length; i++) pos += bufs[i]!.copy(HEAD_SCRATCH, pos);

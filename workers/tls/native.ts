@@ -71,8 +71,8 @@ export function nativeTlsUpgrades(): number {
 const H2_H1 = Buffer.from("\x02h2\x08http/1.1", "latin1");
 const H1 = Buffer.from("\x08http/1.1", "latin1");
 
-/** The TLS socket handlers (one object for every connection). */
-const handlers = {
+/** The TLS socket handlers (one object for every connection; exported for bench/http-proxy-loop.ts). */
+export const nativeTlsHandlers = {
   open(t: TlsSocket): void {
     const n = t.data;
     try {
@@ -173,7 +173,7 @@ export function upgradeNative(
         // HTTP/2 when the client offers it (as Envoy's HTTPS listeners do), else HTTP/1.1
         ALPNProtocols: alpn.includes("h2") ? H2_H1 : alpn.includes("http/1.1") ? H1 : undefined,
       },
-      socket: handlers,
+      socket: nativeTlsHandlers,
     });
   } catch (err) {
     reportError("tls upgrade", err);
