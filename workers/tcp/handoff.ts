@@ -109,6 +109,9 @@ class TlsClient implements ClientSide {
   close(): void {
     this.conn.end();
   }
+  closeAfterFin(): void {
+    this.conn.end();
+  }
   terminate(): void {
     this.conn.terminate();
   }

@@ -339,18 +339,23 @@ export class TcpSession implements UpstreamSide, RelayOwner {
     this.up?.resume();
   }
 
-  /** FIN to the upstream; a full close when it has sent its FIN already (one syscall, and done). */
+  /**
+   * FIN to the upstream; a full close when it has sent its FIN already (one syscall, and done):
+   * close(), not end(), on a raw socket (end() first flushes, a setsockopt(TCP_CORK) for nothing:
+   * its writes are never held back by Bun); end() on TLS (close_notify first).
+   */
   private shutUp(): void {
     if (this.upShut || this.up === null) return;
     this.upShut = true;
-    if (this.upEof) this.up.end(); // runs onUpClose
-    else this.up.shutdown();
+    if (!this.upEof) this.up.shutdown();
+    else if (this.upTls === null) this.up.close(); // runs onUpClose
+    else this.up.end(); // runs onUpClose
   }
 
   private shutClient(): void {
     if (this.clientShut) return;
     this.clientShut = true;
-    if (this.clientEof) this.client.close(); // runs onClientClose (the owner's close handler)
+    if (this.clientEof) this.client.closeAfterFin(); // runs onClientClose (the owner's close handler)
     else this.client.shutdown();
   }
 

@@ -13,6 +13,8 @@ export interface ClientSide {
   shutdown(): void;
   /** Close both directions after what was taken (FIN, or close_notify then FIN). */
   close(): void;
+  /** close(), once the client's FIN was read (nothing of it is left unread). */
+  closeAfterFin(): void;
   /** Close now (RST). */
   terminate(): void;
 }
@@ -92,6 +94,10 @@ export class RawClient implements ClientSide {
   }
   close(): void {
     this.s.end();
+  }
+  /** The socket's own close (FIN: nothing unread after the client's FIN): end() would flush first, a setsockopt(TCP_CORK) for nothing (Bun never holds a raw socket's writes). */
+  closeAfterFin(): void {
+    this.s.close();
   }
   terminate(): void {
     this.s.terminate();
