@@ -401,11 +401,6 @@ function walk(v: unknown, steps: Compiled["steps"], i: number, path: string, vis
   } else if (isObj(v)) walk(v[s], steps, i + 1, path === "" ? s : `${path}.${s}`, visit);
 }
 
-/** True when gangway checks CEL rules of this kind (`group/Kind`). */
-export function hasCelRules(groupKind: string): boolean {
-  return BY_KIND.has(groupKind);
-}
-
 /**
  * The CEL rules of the document's kind and version: each one broken is an Error at
  * its field with the CRD's message, unless an Error of the document (`from` on)
