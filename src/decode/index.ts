@@ -13,6 +13,7 @@ import { decodeGatewayApiSpec, GATEWAY_API, GATEWAY_API_KINDS } from "./gatewaya
 import { decodeEndpointSlice, decodeEndpoints, decodeIngress, decodeConfigMap, decodeIngressClass, decodeSecret, decodeService } from "./kube.ts";
 import { describe, isObj, obj, str, strMap, Reader, type Obj } from "./read.ts";
 import { decodeVirtualService } from "./virtualservice.ts";
+import { checkCelRules } from "./cel.ts";
 import { schemaProblems } from "../validate/index.ts";
 import { decodeAuthorizationPolicy, decodeRequestAuthentication } from "./security.ts";
 
@@ -201,6 +202,7 @@ function decodeObject(value: unknown, source: SourceRef, out: Resource[], errors
   const meta = decodeMeta(r, value);
   if (meta !== null && kind === "Namespace") meta.labels = { ...meta.labels, "kubernetes.io/metadata.name": meta.name };
   const spec = meta === null ? null : decodeSpec(r, kind, apiVersion, value, meta);
+  checkCelRules(r, value, apiVersion, written, before);
   dropOverlaps(errors, before, checked, schemaFields);
   if (errors.length > before || spec === null || meta === null) return;
   out.push({ kind, apiVersion, metadata: meta, spec, source } as Resource);

@@ -17,8 +17,8 @@
 //   no field, is checked as `anyOf`: the API server first fills the `default`
 //   (trimmed here, `type: IPAddress`), without which both branches match a
 //   value that leaves the field out;
-// - `x-kubernetes-validations` (CEL) are not evaluated: gangway's own semantic
-//   checks stand in for them.
+// - `x-kubernetes-validations` (CEL) are not evaluated here: gangway's own semantic
+//   checks (the decoders) and src/decode/cel.ts stand in for them.
 // Pure: data in, data out.
 
 export type Schema = Record<string, unknown>;

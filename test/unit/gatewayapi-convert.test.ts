@@ -68,12 +68,13 @@ const grpc = (s: Snapshot, path: string, headers: Record<string, string> = {}, r
 
 describe("decode", () => {
   test("defaults: parentRef group/kind/namespace, backendRef kind and weight, redirect 302, a rule without matches is PathPrefix /", () => {
-    const [r] = decodeOk(route("  parentRefs: [{name: gw}]\n  rules:\n  - filters: [{type: RequestRedirect, requestRedirect: {hostname: x.org}}]\n    backendRefs: [{name: s, port: 80}]\n", "r", "ns1"));
+    // a redirect and backendRefs in one rule: the API server refuses it (the CRD's CEL), so two rules
+    const [r] = decodeOk(route("  parentRefs: [{name: gw}]\n  rules:\n  - filters: [{type: RequestRedirect, requestRedirect: {hostname: x.org}}]\n  - backendRefs: [{name: s, port: 80}]\n", "r", "ns1"));
     expect(r!.kind).toBe("HTTPRoute");
     const spec = r!.spec as unknown as { parentRefs: unknown[]; rules: { matches: unknown[]; backendRefs: unknown[]; filters: { requestRedirect: { statusCode: number } }[] }[] };
     expect(spec.parentRefs[0]).toMatchObject({ group: "gateway.networking.k8s.io", kind: "Gateway", namespace: "ns1", name: "gw" });
     expect(spec.rules[0]!.matches).toEqual([{ path: { type: "PathPrefix", value: "/" }, headers: [], queryParams: [], method: "" }]);
-    expect(spec.rules[0]!.backendRefs[0]).toMatchObject({ group: "", kind: "Service", namespace: "ns1", weight: 1 });
+    expect(spec.rules[1]!.backendRefs[0]).toMatchObject({ group: "", kind: "Service", namespace: "ns1", weight: 1 });
     expect(spec.rules[0]!.filters[0]!.requestRedirect.statusCode).toBe(302);
   });
 
@@ -148,7 +149,7 @@ describe("conversion and status", () => {
     filters: [{type: ExtensionRef, extensionRef: {group: example.com, kind: Mirror, name: m}}]
     backendRefs: [{name: a, port: 8080}]
   - matches: [{path: {type: PathPrefix, value: /cors}}]
-    filters: [{type: ExternalAuth, externalAuth: {protocol: HTTP, backendRef: {name: a, port: 8080}}}]
+    filters: [{type: ExternalAuth, externalAuth: {protocol: HTTP, http: {}, backendRef: {name: a, port: 8080}}}]
     backendRefs: [{name: a, port: 8080}]
   - matches: [{path: {type: PathPrefix, value: /fine}}]
     backendRefs: [{name: a, port: 8080, filters: [{type: RequestHeaderModifier, requestHeaderModifier: {set: [{name: x, value: y}]}}]}]
@@ -209,7 +210,7 @@ describe("conversion and status", () => {
   });
 
   test("a route whose every rule needs an unsupported filter is not accepted (UnsupportedValue) and not counted", () => {
-    const s = compileYaml(CLASS + HTTP + service("a") + route("  parentRefs: [{name: gw}]\n  rules: [{filters: [{type: ExtensionRef}], backendRefs: [{name: a, port: 8080}]}]\n"));
+    const s = compileYaml(CLASS + HTTP + service("a") + route("  parentRefs: [{name: gw}]\n  rules: [{filters: [{type: ExtensionRef, extensionRef: {group: example.com, kind: Ext, name: e}}], backendRefs: [{name: a, port: 8080}]}]\n"));
     expect(reasons(s, "HTTPRoute", "r")).toEqual(["Accepted=False/UnsupportedValue", "ResolvedRefs=True/ResolvedRefs"]);
     expect(item(s, "Gateway", "gw").status.listeners![0]!.attachedRoutes).toBe(0);
   });
@@ -295,10 +296,12 @@ describe("conversion and status", () => {
     expect([t.outcome, t.cluster]).toEqual(["tcp_forward", "outbound|8080||a.default.svc.cluster.local"]);
   });
 
-  test("two listeners on one port with the same hostname: the second is Conflicted (HostnameConflict), not served", () => {
-    const s = compileYaml(CLASS + gateway("  - {name: a, port: 80, protocol: HTTP, hostname: x.example.com}\n  - {name: b, port: 80, protocol: HTTP, hostname: x.example.com}\n"));
+  test("two listeners of one Gateway on one port, protocol and hostname: refused as the API server refuses them (the CRD's CEL), so no HostnameConflict within one Gateway (ListenerSets still meet one: the listenerset-hostname-conflict case)", () => {
+    const same = decodeFiles([{ path: "g.yaml", text: CLASS + gateway("  - {name: a, port: 80, protocol: HTTP, hostname: x.example.com}\n  - {name: b, port: 80, protocol: HTTP, hostname: x.example.com}\n") }]);
+    expect(same.errors.map((e) => `${e.field}: ${e.message}`)).toEqual(["spec.listeners[1]: Combination of port, protocol and hostname must be unique for each listener"]);
+    const s = compileYaml(CLASS + gateway("  - {name: a, port: 80, protocol: HTTP, hostname: x.example.com}\n  - {name: b, port: 80, protocol: HTTP, hostname: y.example.com}\n"));
     const ls = item(s, "Gateway", "gw").status.listeners!;
-    expect(ls.map((l) => l.conditions.find((c) => c.type === "Conflicted")!.reason)).toEqual(["NoConflicts", "HostnameConflict"]);
+    expect(ls.map((l) => l.conditions.find((c) => c.type === "Conflicted")!.reason)).toEqual(["NoConflicts", "NoConflicts"]);
   });
 
   test("routes read as HTTPRoute/ns/name/rule/N/match/M in explain, proxy-config and the access log; the source is the HTTPRoute", () => {

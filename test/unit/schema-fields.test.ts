@@ -35,7 +35,8 @@ const BASE: Record<string, Body> = {
   RequestAuthentication: { spec: { jwtRules: [{ issuer: "i", jwks: '{"keys":[]}' }] } },
   AuthorizationPolicy: { spec: { rules: [{ from: [{ source: { namespaces: ["a"] } }], to: [{ operation: { methods: ["GET"] } }], when: [{ key: "request.headers[x]", values: ["a"] }] }] } },
   GatewayClass: { spec: { controllerName: "istio.io/gateway-controller" } },
-  "gateway-api/Gateway": { spec: { gatewayClassName: "istio", listeners: [{ name: "l", port: 443, protocol: "HTTPS", tls: { certificateRefs: [{ name: "c" }] } }] } },
+  // TLS, not HTTPS: an HTTPS listener's tls mode can only be Terminate (the CRD's CEL), so its mode would read as never read
+  "gateway-api/Gateway": { spec: { gatewayClassName: "istio", listeners: [{ name: "l", port: 443, protocol: "TLS", tls: { certificateRefs: [{ name: "c" }] } }] } },
   HTTPRoute: { spec: { parentRefs: [{ name: "gw" }], rules: [{ backendRefs: [{ name: "s", port: 80 }] }] } },
   GRPCRoute: { spec: { parentRefs: [{ name: "gw" }], rules: [{ backendRefs: [{ name: "s", port: 80 }] }] } },
   "TLSRoute/v1": { spec: { parentRefs: [{ name: "gw" }], hostnames: ["a.example.com"], rules: [{ backendRefs: [{ name: "s", port: 80 }] }] } },
