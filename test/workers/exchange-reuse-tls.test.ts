@@ -3,45 +3,24 @@
 // waiting to be made again stays bounded (before, a TLS-only worker never recycled them and the
 // list grew by one exchange per request). The data plane runs in this process so both counts are seen.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { Server } from "bun";
 import { Agent, request } from "node:https";
-import { secretYaml } from "../../src/cli/certs.ts";
-import { setPost, startClock } from "../../workers/context.ts";
-import { applyClusters } from "../../workers/http/clusters.ts";
 import { exchangesRenewed, exchangesRetired } from "../../workers/http/exchange.ts";
-import { abortAll, applyListeners, stopAll } from "../../workers/listeners.ts";
-import { httpbinHttpsApp } from "../helpers/config.ts";
-import { walkthroughPki, type WalkthroughPki } from "../helpers/pki.ts";
-import { compileYaml } from "../unit/pipeline-helpers.ts";
-import { startBackend } from "./backend.ts";
-import { freePort } from "./snapshot-fixture.ts";
+import { startTlsApp, type TlsApp } from "./tls-app-fixture.ts";
 
-let pki: WalkthroughPki;
-let backend: Server<undefined>;
-const httpsPort = freePort();
+let app: TlsApp;
 
 beforeAll(async () => {
-  pki = await walkthroughPki();
-  backend = startBackend("a");
-  setPost(() => {});
-  startClock();
-  const yaml = [
-    httpbinHttpsApp([[443, "https", "SIMPLE", "app-credential"]], backend.port!),
-    secretYaml("app-credential", "istio-system", "tls", pki.httpbin.cert, pki.httpbin.key),
-  ].join("\n---\n");
-  applyListeners(applyClusters(compileYaml(yaml, { portMap: new Map([[443, httpsPort]]), bindAddress: "127.0.0.1" })));
+  app = await startTlsApp();
 });
 
 afterAll(() => {
-  abortAll();
-  stopAll();
-  backend.stop(true);
+  app.stop();
 });
 
 function get(agent: Agent, i: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: "127.0.0.1", port: httpsPort, servername: "httpbin.example.com", path: `/echo?i=${i}`, headers: { host: "httpbin.example.com" }, ca: pki.ca.cert, agent },
+      { host: "127.0.0.1", port: app.port, servername: "httpbin.example.com", path: `/echo?i=${i}`, headers: { host: "httpbin.example.com" }, ca: app.pki.ca.cert, agent },
       (res) => {
         let body = "";
         res.setEncoding("latin1");

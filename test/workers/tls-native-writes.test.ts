@@ -5,41 +5,21 @@
 // client that reads late (its socket paused until the kernel's buffers are full, so the
 // gateway's writes come up short) arrive whole and in order. The data plane runs in this process.
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import type { Server } from "bun";
-import { secretYaml } from "../../src/cli/certs.ts";
-import { setPost, startClock } from "../../workers/context.ts";
-import { applyClusters } from "../../workers/http/clusters.ts";
-import { abortAll, applyListeners, stopAll } from "../../workers/listeners.ts";
 import { nativeTlsUpgrades, setNativeTls } from "../../workers/tls/native.ts";
-import { httpbinHttpsApp } from "../helpers/config.ts";
-import { walkthroughPki, type WalkthroughPki } from "../helpers/pki.ts";
-import { compileYaml } from "../unit/pipeline-helpers.ts";
-import { pattern, startBackend } from "./backend.ts";
+import { pattern } from "./backend.ts";
 import { headerOf } from "./harness.ts";
-import { freePort } from "./snapshot-fixture.ts";
+import { startTlsApp, type TlsApp } from "./tls-app-fixture.ts";
 
-let pki: WalkthroughPki;
-let backend: Server<undefined>;
-const httpsPort = freePort();
+let app: TlsApp;
 
 beforeAll(async () => {
-  pki = await walkthroughPki();
-  backend = startBackend("a");
-  setPost(() => {});
-  startClock();
   setNativeTls(null);
-  const yaml = [
-    httpbinHttpsApp([[443, "https", "SIMPLE", "app-credential"]], backend.port!),
-    secretYaml("app-credential", "istio-system", "tls", pki.httpbin.cert, pki.httpbin.key),
-  ].join("\n---\n");
-  applyListeners(applyClusters(compileYaml(yaml, { portMap: new Map([[443, httpsPort]]), bindAddress: "127.0.0.1" })));
+  app = await startTlsApp();
 });
 
 afterAll(() => {
   setNativeTls(null);
-  abortAll();
-  stopAll();
-  backend.stop(true);
+  app.stop();
 });
 
 /** Sends `n` pipelined GETs of /bytes/<size> on a new TLS connection, reads nothing for 400 ms, then all: the bytes received. */
@@ -52,8 +32,8 @@ async function lateReader(sizes: number[], n: number): Promise<Buffer> {
   const secure = new Promise<void>((r) => (ready = r));
   const s = await Bun.connect({
     hostname: "127.0.0.1",
-    port: httpsPort,
-    tls: { serverName: "httpbin.example.com", ca: pki.ca.cert },
+    port: app.port,
+    tls: { serverName: "httpbin.example.com", ca: app.pki.ca.cert },
     socket: {
       handshake() {
         ready();
