@@ -7,7 +7,7 @@
 // medians, the new/base ratio of each round's pair, load average. CEILING=1 adds
 // bench/ceiling-passthrough.ts (one worker, PARSE=1: the least Bun passthrough proxy) as a third column.
 // Usage: GW_BEFORE=/tmp/base node_modules/.bin/bun bench/passthrough-ab.ts [seconds=4] [loops=32] [rounds=6]
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { passthroughConfig } from "./lib/passthrough-config.ts";
@@ -50,14 +50,17 @@ interface Build {
 }
 
 const dir = mkdtempSync(join(tmpdir(), "gangway-pt-ab-"));
+// the configuration alone in a folder of its own (the gateway watches a config folder's parent too: /tmp would wake it at every file anyone writes there)
+const configDir = join(dir, "config");
+mkdirSync(configDir);
 const back = await freePort();
-writeFileSync(join(dir, "config.yaml"), config(back));
+writeFileSync(join(configDir, "config.yaml"), config(back));
 const procs: ReturnType<typeof Bun.spawn>[] = [Bun.spawn([BUN, PT, "backend", String(back)], { stdout: "inherit", stderr: "inherit" })];
 const builds: Build[] = [];
 for (const [name, root] of [["base", before], ["new", ROOT]] as const) {
   const port = await freePort();
   const admin = await freePort();
-  const p = Bun.spawn([BUN, "src/main.ts", "--config", dir, "--bind", "127.0.0.1", "--port-map", `443:${port}`, "--admin", `127.0.0.1:${admin}`, "--workers", "1", "--access-log", "off"], {
+  const p = Bun.spawn([BUN, "src/main.ts", "--config", configDir, "--bind", "127.0.0.1", "--port-map", `443:${port}`, "--admin", `127.0.0.1:${admin}`, "--workers", "1", "--access-log", "off"], {
     cwd: root,
     stdout: "ignore",
     stderr: "inherit",

@@ -13,10 +13,10 @@ cd "$(dirname "$0")/.."
 . bench/wrk-https.sh
 . bench/issue15-lib.sh
 S=${1:-4}; C=${2:-32}; NAMES=${3:-"gangway haproxy${BASE:+ base}"}
-W=$(mktemp -d /tmp/gangway-pt-sys.XXXXXX)
+W=$(mktemp -d /tmp/gangway-pt-sys.XXXXXX); mkdir "$W/config" # the config alone in its folder: logs and perf data written beside it do not wake the watcher
 free_port() { $BUN -e 'const s=Bun.listen({hostname:"127.0.0.1",port:0,socket:{data(){}}});console.log(s.port);s.stop(true)'; }
 BACK=$(free_port); GWP=$(free_port); HAP=$(free_port); ADMIN=$(free_port); BP_=$(free_port); BADMIN=$(free_port)
-$BUN bench/lib/passthrough-config.ts "*.example.com" bulk.example.com $BACK >"$W/config.yaml"
+$BUN bench/lib/passthrough-config.ts "*.example.com" bulk.example.com $BACK >"$W/config/config.yaml"
 cat >"$W/haproxy.cfg" <<HA
 global
   nbthread 1
@@ -36,11 +36,11 @@ backend bulk
 HA
 $BUN bench/passthrough.ts backend $BACK & BKP=$!
 haproxy -f "$W/haproxy.cfg" -db >"$W/haproxy.log" 2>&1 & HAPID=$!
-$BUN src/main.ts --config "$W" --bind 127.0.0.1 --port-map 443:$GWP --admin 127.0.0.1:$ADMIN --workers 1 --access-log off >"$W/gw.log" 2>&1 & GWPID=$!
+$BUN src/main.ts --config "$W/config" --bind 127.0.0.1 --port-map 443:$GWP --admin 127.0.0.1:$ADMIN --workers 1 --access-log off >"$W/gw.log" 2>&1 & GWPID=$!
 BASEPID=""
 if [ -n "${BASE:-}" ]; then
   ROOT=$(pwd)
-  (cd "$BASE" && exec "$ROOT/$BUN" src/main.ts --config "$W" --bind 127.0.0.1 --port-map 443:$BP_ --admin 127.0.0.1:$BADMIN --workers 1 --access-log off) >"$W/base.log" 2>&1 & BASEPID=$!
+  (cd "$BASE" && exec "$ROOT/$BUN" src/main.ts --config "$W/config" --bind 127.0.0.1 --port-map 443:$BP_ --admin 127.0.0.1:$BADMIN --workers 1 --access-log off) >"$W/base.log" 2>&1 & BASEPID=$!
 fi
 trap 'kill $BKP $HAPID $GWPID $BASEPID 2>/dev/null; wait 2>/dev/null; rm -rf "$W"' EXIT
 wait_ready "$ADMIN"; [ -n "$BASEPID" ] && wait_ready "$BADMIN"

@@ -15,7 +15,7 @@
 // Usage: bun bench/passthrough.ts [bulkMB=1024] [seconds=5] [concurrency=32] [workers=1] [rounds=3]
 // Needs: haproxy (apt-get install -y haproxy) for the HAProxy column (skipped without).
 import type { Socket } from "bun";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { clientHello } from "../test/helpers/client-hello.ts";
@@ -296,6 +296,9 @@ backend bulk
 async function main(): Promise<void> {
   const [bulkMB = "1024", seconds = "5", concurrency = "32", workers = "1", rounds = "3"] = process.argv.slice(2);
   const dir = mkdtempSync(join(tmpdir(), "gangway-passthrough-bench-"));
+  // the configuration alone in a folder of its own (the gateway watches a config folder's parent too: /tmp would wake it at every file anyone writes there)
+  const config = join(dir, "config");
+  mkdirSync(config);
   const [back, gwPort, hapPort, admin] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const procs: ReturnType<typeof Bun.spawn>[] = [];
   const targets: Target[] = [];
@@ -303,9 +306,9 @@ async function main(): Promise<void> {
   const wanted = (name: string) => only === null || only.has(name);
   procs.push(Bun.spawn([BUN, import.meta.path, "backend", String(back)], { stdout: "inherit", stderr: "inherit" }));
   targets.push({ name: "direct", port: back, pid: null });
-  writeFileSync(join(dir, "config.yaml"), gatewayConfig(back));
+  writeFileSync(join(config, "config.yaml"), gatewayConfig(back));
   const gw = Bun.spawn(
-    [BUN, "src/main.ts", "--config", dir, "--bind", "127.0.0.1", "--port-map", `443:${gwPort}`, "--admin", `127.0.0.1:${admin}`, "--workers", workers, "--access-log", "off"],
+    [BUN, "src/main.ts", "--config", config, "--bind", "127.0.0.1", "--port-map", `443:${gwPort}`, "--admin", `127.0.0.1:${admin}`, "--workers", workers, "--access-log", "off"],
     { cwd: ROOT, stdout: "ignore", stderr: "inherit" },
   );
   procs.push(gw);

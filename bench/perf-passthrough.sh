@@ -10,15 +10,15 @@ set -u
 cd "$(dirname "$0")/.."
 S=${1:-6}; C=${2:-32}; GWDIR=${3:-.}
 BUN=$(pwd)/node_modules/.bin/bun
-W=$(mktemp -d /tmp/gangway-perf-pt.XXXXXX)
+W=$(mktemp -d /tmp/gangway-perf-pt.XXXXXX); mkdir "$W/config" # the config alone in its folder: logs, perf and JIT dumps written beside it do not wake the watcher
 free_port() { $BUN -e 'const s=Bun.listen({hostname:"127.0.0.1",port:0,socket:{data(){}}});console.log(s.port);s.stop(true)'; }
 BACK=$(free_port); GWP=$(free_port); ADMIN=$(free_port)
-$BUN bench/lib/passthrough-config.ts "*.example.com" bulk.example.com $BACK >"$W/config.yaml"
+$BUN bench/lib/passthrough-config.ts "*.example.com" bulk.example.com $BACK >"$W/config/config.yaml"
 $BUN bench/passthrough.ts backend $BACK & BP=$!
 if [ "$GWDIR" = ceiling ]; then
   WORKERS=1 PARSE=1 BUN_JSC_useJITDump=1 BUN_JSC_jitDumpDirectory=$W $BUN bench/ceiling-passthrough.ts $GWP $BACK >"$W/gw.log" 2>&1 & GP=$!
 else
-  (cd "$GWDIR" && BUN_JSC_useJITDump=1 BUN_JSC_jitDumpDirectory=$W exec $BUN src/main.ts --config "$W" --bind 127.0.0.1 \
+  (cd "$GWDIR" && BUN_JSC_useJITDump=1 BUN_JSC_jitDumpDirectory=$W exec $BUN src/main.ts --config "$W/config" --bind 127.0.0.1 \
     --port-map 443:$GWP --admin 127.0.0.1:$ADMIN --workers 1 --access-log off) >"$W/gw.log" 2>&1 & GP=$!
 fi
 trap 'kill $BP $GP 2>/dev/null; wait 2>/dev/null' EXIT
