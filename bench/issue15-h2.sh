@@ -14,13 +14,7 @@ W=$(mktemp -d /tmp/gangway-i15-h2.XXXXXX)
 UPSTREAM=18380; GW=18381; GWS=18382; NG=18383; NGS=18384; ADMIN=18385
 
 bench_config "$W" # certificates, the Secret bench-credential, ServiceEntry hello.local -> $UPSTREAM
-bench_gateway "$W" <<YAML
-  - port: {number: 80, name: http, protocol: HTTP}
-    hosts: ["*"]
-  - port: {number: 443, name: https, protocol: HTTPS}
-    hosts: ["*"]
-    tls: {mode: SIMPLE, credentialName: bench-credential}
-YAML
+bench_gateway_both "$W"
 upstream_conf "$W" $UPSTREAM
 cat >"$W/nginx.conf" <<NGINX
 worker_processes 2; daemon off; error_log $W/nginx-error.log warn; pid $W/nginx.pid;
@@ -33,8 +27,7 @@ http { access_log off; keepalive_requests 100000000;
     ssl_certificate $W/httpbin.example.com.crt;
     ssl_certificate_key $W/httpbin.example.com.key;
     ssl_protocols TLSv1.2 TLSv1.3;
-    location / { proxy_pass http://hello; proxy_http_version 1.1; proxy_set_header Connection "";
-      proxy_set_header Host \$host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; } } }
+    $NGX_TO_HELLO } }
 NGINX
 nginx -c "$W/up.conf" -p "$W/" & UPP=$!
 nginx -c "$W/nginx.conf" -p "$W/" & NGP=$!

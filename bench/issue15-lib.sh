@@ -56,6 +56,28 @@ wrk_run_side() {
   echo "$rps $p99 $(( (b - a) * 1000000 / TICK / n )) $errs $(( (sb - sa) * 1000000 / TICK / n )) $(( wrkt / n )) $(( (ub - ua) * 1000000 / TICK / n ))"
 }
 
+# passthrough_haproxy FILE THREADS "PORT [bind options]" SNI BACK: HAProxy in mode tcp routing a
+# ClientHello with SNI to 127.0.0.1:BACK (backend `tls`), as gangway's PASSTHROUGH does.
+passthrough_haproxy() {
+  cat >"$1" <<HAPCFG
+global
+  nbthread $2
+  maxconn 8000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 1h
+  timeout server 1h
+frontend passthrough
+  bind 127.0.0.1:$3
+  tcp-request inspect-delay 5s
+  tcp-request content accept if { req_ssl_hello_type 1 }
+  use_backend tls if { req.ssl_sni -i $4 }
+backend tls
+  server s1 127.0.0.1:$5
+HAPCFG
+}
+
 # passthrough_peers DIR BACK HAP [RAW]: the target-4 peers' configs in DIR: nginx TLS backend on BACK (1 worker,
 # `/` says hello, /big is a 16 MB file) and HAProxy (nbthread 2, mode tcp) on HAP routing SNI localhost to it
 # (and SNI raw.bench to the raw backend on RAW, bench/passthrough-bulk.ts, when given)
@@ -85,28 +107,17 @@ http {
   }
 }
 NGINX
-  cat >"$W/haproxy.cfg" <<HAPCFG
-global
-  nbthread 2
-  maxconn 8000
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 1h
-  timeout server 1h
-frontend passthrough
-  bind 127.0.0.1:$HAP backlog 4096
-  tcp-request inspect-delay 5s
-  tcp-request content accept if { req_ssl_hello_type 1 }
-  use_backend tls if { req.ssl_sni -i localhost }
-backend tls
-  server s1 127.0.0.1:$BACK
-HAPCFG
+  passthrough_haproxy "$W/haproxy.cfg" 2 "$HAP backlog 4096" localhost "$BACK"
   if [ -n "$RAW" ]; then
     sed -i "s/^  use_backend tls if.*/&\n  use_backend raw if { req.ssl_sni -i raw.bench }/" "$W/haproxy.cfg"
     printf 'backend raw\n  server r1 127.0.0.1:%s\n' "$RAW" >>"$W/haproxy.cfg"
   fi
 }
+
+# nginx's location proxying everything to the upstream `hello` (keep-alive, Host and
+# X-Forwarded-For passed), as gangway forwards: the peers' server blocks use it.
+NGX_TO_HELLO='location / { proxy_pass http://hello; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_set_header Host $host; proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; }'
 
 # The upstream every HTTP target measures against: nginx (1 worker) answering `return 200` on
 # 127.0.0.1:PORT, written to W/up.conf. Usage: upstream_conf W PORT
@@ -133,8 +144,7 @@ events { worker_connections 8192; }
 http { access_log off; keepalive_requests 100000000;
   upstream hello { server 127.0.0.1:$up; keepalive 64; keepalive_requests 100000000; }
   server { listen 127.0.0.1:$ng reuseport backlog=4096;
-    location / { proxy_pass http://hello; proxy_http_version 1.1; proxy_set_header Connection "";
-      proxy_set_header Host \$host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; } } }
+    $NGX_TO_HELLO } }
 NGINX
 cat >"$w/haproxy.cfg" <<HAPROXY
 global

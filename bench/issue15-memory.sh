@@ -27,13 +27,7 @@ UPSTREAM=18480; GW=18481; GWS=18482; NG=18483; NGS=18484; ADMIN=18485; GW1=18486
 FLOOR=18489; FLOORS=18491
 
 bench_config "$W"
-bench_gateway "$W" <<YAML
-  - port: {number: 80, name: http, protocol: HTTP}
-    hosts: ["*"]
-  - port: {number: 443, name: https, protocol: HTTPS}
-    hosts: ["*"]
-    tls: {mode: SIMPLE, credentialName: bench-credential}
-YAML
+bench_gateway_both "$W"
 cat >"$W/up.conf" <<NGINX
 worker_processes 1; daemon off; error_log $W/up-error.log warn; pid $W/up.pid;
 events { worker_connections 4096; }

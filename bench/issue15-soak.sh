@@ -21,13 +21,7 @@ W=$(mktemp -d /tmp/gangway-i15-soak.XXXXXX)
 UPSTREAM=18680; GW=18681; GWS=18682; ADMIN=18683
 
 bench_config "$W"
-bench_gateway "$W" <<YAML
-  - port: {number: 80, name: http, protocol: HTTP}
-    hosts: ["*"]
-  - port: {number: 443, name: https, protocol: HTTPS}
-    hosts: ["*"]
-    tls: {mode: SIMPLE, credentialName: bench-credential}
-YAML
+bench_gateway_both "$W"
 # churn V: a VirtualService whose direct response is "version V", written whole then renamed in
 churn() {
   cat >"$W/churn.tmp" <<YAML

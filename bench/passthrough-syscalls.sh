@@ -17,23 +17,7 @@ W=$(mktemp -d /tmp/gangway-pt-sys.XXXXXX); mkdir "$W/config" # the config alone 
 free_port() { $BUN -e 'const s=Bun.listen({hostname:"127.0.0.1",port:0,socket:{data(){}}});console.log(s.port);s.stop(true)'; }
 BACK=$(free_port); GWP=$(free_port); HAP=$(free_port); ADMIN=$(free_port); BP_=$(free_port); BADMIN=$(free_port)
 $BUN bench/lib/passthrough-config.ts "*.example.com" bulk.example.com $BACK >"$W/config/config.yaml"
-cat >"$W/haproxy.cfg" <<HA
-global
-  nbthread 1
-  maxconn 8000
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 1h
-  timeout server 1h
-frontend passthrough
-  bind 127.0.0.1:$HAP
-  tcp-request inspect-delay 5s
-  tcp-request content accept if { req_ssl_hello_type 1 }
-  use_backend bulk if { req.ssl_sni -i bulk.example.com }
-backend bulk
-  server s1 127.0.0.1:$BACK
-HA
+passthrough_haproxy "$W/haproxy.cfg" 1 "$HAP" bulk.example.com "$BACK"
 $BUN bench/passthrough.ts backend $BACK & BKP=$!
 haproxy -f "$W/haproxy.cfg" -db >"$W/haproxy.log" 2>&1 & HAPID=$!
 $BUN src/main.ts --config "$W/config" --bind 127.0.0.1 --port-map 443:$GWP --admin 127.0.0.1:$ADMIN --workers 1 --access-log off >"$W/gw.log" 2>&1 & GWPID=$!

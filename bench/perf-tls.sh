@@ -14,13 +14,7 @@ cd "$(dirname "$0")/.."
 S=${1:-6}; C=${2:-32}; KINDS=${3:-tls plain}
 W=$(mktemp -d /tmp/gangway-perf-tls.XXXXXX); UPSTREAM=18690; TP=18691; HP=18692
 bench_config "$W"
-bench_gateway "$W" <<YAML
-  - port: {number: 443, name: https, protocol: HTTPS}
-    hosts: ["*"]
-    tls: {mode: SIMPLE, credentialName: bench-credential}
-  - port: {number: 80, name: http, protocol: HTTP}
-    hosts: ["*"]
-YAML
+bench_gateway_both "$W"
 upstream_conf "$W" $UPSTREAM
 nginx -c "$W/up.conf" -p "$W/" & UPP=$!
 GP=""

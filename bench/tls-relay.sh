@@ -23,13 +23,7 @@ NAMES=${4:-"nginx gangway relay relaylisten"}
 W=$(mktemp -d /tmp/gangway-tls-relay.XXXXXX)
 UPSTREAM=18780; NG=18781; GW=18782; RL=18783; RLL=18784; NGP=18785; GWP=18786; SP=18787; ADMIN=18788
 bench_config "$W"
-bench_gateway "$W" <<YAML
-  - port: {number: 443, name: https, protocol: HTTPS}
-    hosts: ["*"]
-    tls: {mode: SIMPLE, credentialName: bench-credential}
-  - port: {number: 80, name: http, protocol: HTTP}
-    hosts: ["*"]
-YAML
+bench_gateway_both "$W"
 upstream_conf "$W" $UPSTREAM
 cat >"$W/nginx.conf" <<NGINX
 worker_processes 2; daemon off; error_log $W/nginx-error.log warn; pid $W/nginx.pid;
@@ -40,11 +34,9 @@ http { access_log off; keepalive_requests 100000000;
   server { listen 127.0.0.1:$NG ssl reuseport backlog=4096;
     ssl_certificate $W/httpbin.example.com.crt; ssl_certificate_key $W/httpbin.example.com.key;
     ssl_protocols TLSv1.2 TLSv1.3;
-    location / { proxy_pass http://hello; proxy_http_version 1.1; proxy_set_header Connection "";
-      proxy_set_header Host \$host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; } }
+    $NGX_TO_HELLO }
   server { listen 127.0.0.1:$NGP reuseport backlog=4096;
-    location / { proxy_pass http://hello; proxy_http_version 1.1; proxy_set_header Connection "";
-      proxy_set_header Host \$host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for; } } }
+    $NGX_TO_HELLO } }
 NGINX
 nginx -c "$W/up.conf" -p "$W/" & UPP=$!
 nginx -c "$W/nginx.conf" -p "$W/" & NGX=$!

@@ -56,6 +56,18 @@ YAML
   } >"$1/config/gateway.yaml"
 }
 
+# bench_gateway_both W: bench_gateway with the two servers most runs use: HTTP on 80 and HTTPS on
+# 443 (SIMPLE, bench-credential), every host.
+bench_gateway_both() {
+  bench_gateway "$1" <<YAML
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*"]
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: ["*"]
+    tls: {mode: SIMPLE, credentialName: bench-credential}
+YAML
+}
+
 . bench/lib/cpu.sh
 
 # run LABEL PORT [wrk args...]: warm-up, then the measured load; prints a line to
