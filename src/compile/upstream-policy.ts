@@ -169,7 +169,6 @@ export function compileUpstream(ctx: CompileContext, st: TlsCompileState, inp: U
     [tls !== null && !DATA_PLANE.tls, "upstream TLS (requests go in plaintext)", tlsLevel, "tls"],
     [hash !== null && !DATA_PLANE.hash, "consistentHash (endpoints are picked with LEAST_REQUEST)", lb, "loadBalancer.consistentHash"],
     [limits !== NO_LIMITS && !DATA_PLANE.limits, "connectionPool limits", cp, "connectionPool"],
-    [limits.maxRetries > 0, "http.maxRetries (gangway makes no retries yet)", cp, "connectionPool.http.maxRetries"],
     [limits.maxConcurrentStreams > 0 && !DATA_PLANE.http2, "http.maxConcurrentStreams (upstreams are spoken to in HTTP/1.1)", cp, "connectionPool.http.maxConcurrentStreams"],
     [outlier !== null && !DATA_PLANE.outlier, "outlierDetection (no endpoint is ejected)", od, "outlierDetection"],
   ];

@@ -232,6 +232,10 @@ describe("connection pool", () => {
       tcpKeepalive: { probes: 3, timeMs: 60000, intervalMs: 10000 },
     });
   });
+  test("http.maxRetries is applied (the retry budget), so no finding says otherwise", () => {
+    const s = compileYaml(GW_VS("{host: be}") + SVC() + DR("    connectionPool: {http: {maxRetries: 2}}"));
+    expect(findingLines(s).filter((l) => l.includes("maxRetries"))).toEqual([]);
+  });
   test("tcp.idleTimeout stands in for http.idleTimeout", () => {
     const c = cluster(compileYaml(GW_VS("{host: be}") + SVC() + DR("    connectionPool: {tcp: {idleTimeout: 5s}}")));
     expect(c.upstream?.limits.idleTimeoutMs).toBe(5000);
