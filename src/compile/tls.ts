@@ -69,6 +69,13 @@ export function parseCredentialName(ref: string): [string, string] {
   return slash < 0 ? ["", r] : [r.slice(0, slash), r.slice(slash + 1)];
 }
 
+const SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A valid Secret name: a DNS-1123 subdomain of at most 253 characters. */
+function isSecretName(s: string): boolean {
+  return s.length <= 253 && SUBDOMAIN.test(s);
+}
+
 function secretData(s: SecretResource | undefined): SecretData | null {
   return s === undefined ? null : { ref: resourceRef(s), data: s.spec.data };
 }
@@ -141,8 +148,17 @@ function resolveCredential(ctx: CompileContext, st: TlsCompileState, b: BoundSer
   for (const k of files) {
     ctx.report("Warning", Codes.CredentialWarning, b.gateway, `${k} is not used with credentialName${k === "caCertificates" ? " (the client CA is the credential's ca.crt, its -cacert Secret, or caCertCredentialName)" : ""}: ignored, as istiod ignores it`, `${field}.${k}`);
   }
+  const origin = ctx.origins.get(b.gateway);
+  if (origin?.kind === "Ingress" && !isSecretName(tls.credentialName)) {
+    // An Ingress's secretName is a Secret name (the API server refuses anything else), never
+    // `ns/name` nor `kubernetes://...`: a namespace in it would let the Ingress read another
+    // namespace's Secret, which istiod's SDS refuses too (unverified cross-namespace reference).
+    const problem = `tls.secretName "${tls.credentialName}" is not a Secret name (lower-case DNS subdomain, no namespace: the Secret is read from the Ingress's namespace or the gateway's)`;
+    ctx.report("Error", Codes.CredentialMissing, b.gateway, `${problem}: its hosts fail the handshake`);
+    return { key: "", problem };
+  }
   const [explicitNs, name] = parseCredentialName(tls.credentialName);
-  if (explicitNs !== "" && explicitNs !== ctx.opts.namespace && !ctx.origins.has(b.gateway)) {
+  if (explicitNs !== "" && explicitNs !== ctx.opts.namespace && origin === undefined) {
     // istiod's SDS serves a `kubernetes://` Secret only from the proxy's own namespace
     // (filterAuthorizedResources: unverified cross-namespace references are never allowed)
     const problem = `Secret ${explicitNs}/${name} is not in the gateway namespace ${ctx.opts.namespace}: a Gateway's credential is read only from there`;
