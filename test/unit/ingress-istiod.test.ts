@@ -1,0 +1,291 @@
+// gangway's Ingress routing against istiod's own Ingress tests (istio/istio
+// pilot/pkg/config/kube/ingress: conversion_test.go with testdata/*.yaml.golden,
+// controller_test.go, status_test.go). The inputs are small ones written for
+// each case's semantics; `istiod` is the backend istiod's generated
+// VirtualService sends the request to (its golden order, prefixes as Envoy's
+// path_separated_prefix), `gangway` where gangway answers otherwise, with why
+// (README, "Kubernetes Ingress"). Notes: /work/notes/istioing.md.
+import { beforeAll, describe, expect, test } from "bun:test";
+import { secretYaml } from "../../src/cli/certs.ts";
+import { walkthroughPki, type WalkthroughPki } from "../helpers/pki.ts";
+import { findingLines, get } from "./pipeline-helpers.ts";
+import { backend, compileIngress, ingress, ingressClass, served, services } from "./ingress-helpers.ts";
+
+/** istiod's harness runs in DEFAULT mode (its inputs carry no class). */
+const DEFAULT = { ingressMode: "default" as const };
+const path = (p: string, type: string, svc: string, port: number | string = 8080) => `      - {path: "${p}", pathType: ${type}, backend: ${backend(svc, port)}}`;
+const rule = (host: string, paths: string[]) => `  - ${host === "" ? "" : `host: "${host}"\n    `}http:\n      paths:\n${paths.join("\n")}`;
+const rules = (...r: string[]) => `  rules:\n${r.join("\n")}`;
+
+interface Row {
+  host?: string;
+  path: string;
+  istiod: string | number;
+  /** gangway's answer where it differs, and why. */
+  gangway?: { got: string | number; why: string };
+}
+
+function table(name: string, yaml: () => string, rows: Row[], over = DEFAULT): void {
+  describe(name, () => {
+    for (const r of rows) {
+      const want = r.gangway?.got ?? r.istiod;
+      test(`${r.host ?? "a.example"}${r.path} → istiod ${r.istiod}${r.gangway ? `, gangway ${r.gangway.got} (${r.gangway.why})` : ""}`, () => {
+        expect(served(compileIngress(yaml(), over), r.host ?? "a.example", r.path)).toBe(want);
+      });
+    }
+  });
+}
+
+// testdata/simple.yaml: every path form on one host. ImplementationSpecific as
+// istiod's fallback (`P.*`, `P/*` → prefix P; else exact), Exact, Prefix, with and
+// without a trailing slash.
+const SIMPLE = () =>
+  services(["is-path", "is-sub", "is-sub-slash", "is-dotstar", "is-star", "is-slashstar", "ex-sub", "ex-sub-slash", "pre-sub", "pre-sub-slash"], "ns") +
+  ingress(
+    "simple",
+    rules(
+      rule("a.example", [
+        path("/path", "ImplementationSpecific", "is-path"),
+        path("/sub/path", "ImplementationSpecific", "is-sub"),
+        path("/sub/path/", "ImplementationSpecific", "is-sub-slash"),
+        path("/dotstar.*", "ImplementationSpecific", "is-dotstar"),
+        path("/star*", "ImplementationSpecific", "is-star"),
+        path("/slashstar/*", "ImplementationSpecific", "is-slashstar"),
+        path("/sub/path", "Exact", "ex-sub"),
+        path("/sub/path/", "Exact", "ex-sub-slash"),
+        path("/sub/path", "Prefix", "pre-sub"),
+        path("/sub/path/", "Prefix", "pre-sub-slash"),
+      ]),
+    ),
+    { namespace: "ns" },
+  );
+const SLASH = "a Prefix path's trailing slash does not make it longer: Kubernetes ignores it, and Exact wins at equal length; istiod sorts by the written length";
+table("simple.yaml.golden: path forms", SIMPLE, [
+  { path: "/path", istiod: "is-path" },
+  { path: "/path/", istiod: 404 },
+  { path: "/pathx", istiod: 404 },
+  { path: "/sub/path/", istiod: "is-sub-slash" },
+  { path: "/sub/path", istiod: "pre-sub-slash", gangway: { got: "is-sub", why: SLASH } },
+  { path: "/sub/path/x", istiod: "pre-sub-slash", gangway: { got: "pre-sub", why: "equal Prefix paths keep their order; " + SLASH } },
+  { path: "/sub/pathx", istiod: 404 },
+  { path: "/dotstar", istiod: "is-dotstar" },
+  { path: "/dotstar/x", istiod: "is-dotstar" },
+  { path: "/dotstarx", istiod: 404 },
+  { path: "/star*", istiod: "is-star" },
+  { path: "/star", istiod: 404 },
+  { path: "/starx", istiod: 404 },
+  { path: "/slashstar", istiod: "is-slashstar" },
+  { path: "/slashstar/x/y", istiod: "is-slashstar" },
+  { path: "/slashstarx", istiod: 404 },
+  { path: "/", istiod: 404 },
+]);
+
+// testdata/overlay.yaml: two Ingresses for one host (no timestamps: name order),
+// the first with a path-less rule (every path), the second `/second`.
+table(
+  "overlay.yaml.golden: one host in two Ingresses",
+  () =>
+    services(["all", "second"], "ns") +
+    ingress("one", rules(rule("a.example", [`      - {pathType: ImplementationSpecific, backend: ${backend("all")}}`])), { namespace: "ns" }) +
+    ingress("two", rules(rule("a.example", [path("/second", "ImplementationSpecific", "second")])), { namespace: "ns" }),
+  [
+    { path: "/second", istiod: "second" },
+    { path: "/second/", istiod: "all" },
+    { path: "/secondx", istiod: "all" },
+    { path: "/", istiod: "all" },
+  ],
+);
+
+// conversion_test.go TestConversion: two Ingresses merged for one host, longest
+// path first, Exact before Prefix; `/x.*`, `/x/*` → prefix; `/*` → every path.
+table(
+  "TestConversion: merged Ingresses, sort, wildcard forms",
+  () =>
+    services(["t", "tfoo", "t2", "tfb-prefix", "tfb-exact", "t1", "tslash", "all"], "mock") +
+    ingress(
+      "mock1",
+      rules(
+        rule("a.example", [path("/test", "ImplementationSpecific", "t"), path("/test/foo", "Prefix", "tfoo")]),
+        rule("b.example", [path("/test1.*", "ImplementationSpecific", "t1")]),
+        rule("c.example", [path("/test/*", "ImplementationSpecific", "tslash")]),
+        rule("d.example", [path("/*", "ImplementationSpecific", "all")]),
+      ),
+      { namespace: "mock" },
+    ) +
+    ingress("mock2", rules(rule("a.example", [path("/test2", "ImplementationSpecific", "t2"), path("/test/foo/bar", "Prefix", "tfb-prefix"), path("/test/foo/bar", "Exact", "tfb-exact")])), {
+      namespace: "mock",
+    }),
+  [
+    { path: "/test/foo/bar", istiod: "tfb-exact" },
+    { path: "/test/foo/bar/x", istiod: "tfb-prefix" },
+    { path: "/test/foo/x", istiod: "tfoo" },
+    { path: "/test/foo", istiod: "tfoo" },
+    { path: "/test2", istiod: "t2" },
+    { path: "/test", istiod: "t" },
+    { path: "/test/", istiod: 404 },
+    { host: "b.example", path: "/test1", istiod: "t1" },
+    { host: "b.example", path: "/test1/a", istiod: "t1" },
+    { host: "b.example", path: "/test12", istiod: 404 },
+    { host: "c.example", path: "/test", istiod: "tslash" },
+    { host: "c.example", path: "/test/a", istiod: "tslash" },
+    { host: "d.example", path: "/anything", istiod: "all" },
+  ],
+);
+
+// Merge order is creation time, then name, then namespace (sortRulesByCreationTimestamp);
+// an equal path in two Ingresses goes to the older one whatever the names say.
+table(
+  "one host in several Ingresses: creation time first, then name, then namespace",
+  () =>
+    services(["old", "young"], "x") +
+    services(["by-name-a", "by-name-b"], "y") +
+    services(["ns-a"], "a-ns") +
+    services(["ns-b"], "b-ns") +
+    ingress("zzz", rules(rule("a.example", [path("/p", "Prefix", "old")])), { namespace: "x", annotations: {}, created: "2024-01-01T00:00:00Z" }) +
+    ingress("aaa", rules(rule("a.example", [path("/p", "Prefix", "young")])), { namespace: "x", annotations: {}, created: "2024-01-01T00:00:01Z" }) +
+    ingress("b", rules(rule("b.example", [path("/p", "Prefix", "by-name-b")])), { namespace: "y", annotations: {}, created: "2024-01-01T00:00:00Z" }) +
+    ingress("a", rules(rule("b.example", [path("/p", "Prefix", "by-name-a")])), { namespace: "y", annotations: {}, created: "2024-01-01T00:00:00Z" }) +
+    ingress("same", rules(rule("c.example", [path("/p", "Prefix", "ns-b")])), { namespace: "b-ns", annotations: {}, created: "2024-01-01T00:00:00Z" }) +
+    ingress("same", rules(rule("c.example", [path("/p", "Prefix", "ns-a")])), { namespace: "a-ns", annotations: {}, created: "2024-01-01T00:00:00Z" }),
+  [
+    { path: "/p", istiod: "old" },
+    { host: "b.example", path: "/p", istiod: "by-name-a" },
+    { host: "c.example", path: "/p", istiod: "ns-a" },
+  ],
+);
+
+// A rule without host is the `*` host: every Host without its own rules, never a
+// host that has them (its other paths are 404, as Envoy's virtual hosts).
+table(
+  "a rule without host",
+  () => services(["star", "own"]) + ingress("i", rules(rule("", [path("/s", "Prefix", "star")]), rule("a.example", [path("/own", "Prefix", "own")])), { annotations: {} }),
+  [
+    { host: "z.example", path: "/s", istiod: "star" },
+    { host: "10.1.2.3", path: "/s/x", istiod: "star" },
+    { path: "/own", istiod: "own" },
+    { path: "/s", istiod: 404 },
+  ],
+);
+
+// Backends: port by number, by name (resolved through the Service, TestNamedPortIngressConversion),
+// a name the Service lacks or a missing Service (the path is dropped), a `resource` backend (dropped).
+table(
+  "backends: port number, port name, unresolved name, resource",
+  () =>
+    services(["num", "named"], "mock") +
+    ingress(
+      "i",
+      rules(
+        rule("a.example", [
+          path("/num", "Prefix", "num", 8080),
+          path("/named", "Prefix", "named", "http"),
+          path("/badname", "Prefix", "named", "nope"),
+          path("/nosvc", "Prefix", "ghost", "http"),
+          `      - {path: /res, pathType: Prefix, backend: {resource: {apiGroup: k8s.example.com, kind: StorageBucket, name: b}}}`,
+          path("/", "Prefix", "num"),
+        ]),
+      ),
+      { namespace: "mock" },
+    ),
+  [
+    { path: "/num", istiod: "num" },
+    { path: "/named", istiod: "named" },
+    { path: "/badname", istiod: "num" },
+    { path: "/nosvc", istiod: "num" },
+    { path: "/res", istiod: "num" },
+  ],
+);
+
+describe("backends: the resolved port", () => {
+  test("a named port is the Service's port number (TestNamedPortIngressConversion: 8888), and follows a change of it (TestIngressControllerWithPortName)", () => {
+    const svc = (port: number) => `---\napiVersion: v1\nkind: Service\nmetadata: {name: foo, namespace: mock}\nspec: {ports: [{name: test-svc-port, port: ${port}, targetPort: test-port}]}\n`;
+    const ing = ingress("i", rules(rule("host.example", [path("/test/*", "ImplementationSpecific", "foo", "test-svc-port")])), { namespace: "mock" });
+    for (const port of [8888, 8090]) expect(get(compileIngress(svc(port) + ing, DEFAULT), "host.example", "/test/x").cluster).toBe(`outbound|${port}||foo.mock.svc.cluster.local`);
+  });
+
+  test("each path's Service is looked up in its own Ingress's namespace when Ingresses of two namespaces share a host", () => {
+    const s = compileIngress(
+      services(["svc"], "one") + services(["svc"], "two") + ingress("i", rules(rule("a.example", [path("/one", "Prefix", "svc")])), { namespace: "one" }) + ingress("j", rules(rule("a.example", [path("/two", "Prefix", "svc")])), { namespace: "two" }),
+      DEFAULT,
+    );
+    expect([get(s, "a.example", "/one").cluster, get(s, "a.example", "/two").cluster]).toEqual(["outbound|8080||svc.one.svc.cluster.local", "outbound|8080||svc.two.svc.cluster.local"]);
+  });
+});
+
+// conversion_test.go TestIngressClass: shouldProcessIngressWithClass, by mode.
+describe("TestIngressClass: which Ingresses are served", () => {
+  const cases: [mode: "default" | "strict" | "off", annotation: string, cls: "" | "istio" | "other", istiod: boolean][] = [
+    ["default", "nginx", "", false],
+    ["strict", "nginx", "", false],
+    ["off", "istio", "", false],
+    ["default", "istio", "", true],
+    ["strict", "istio", "", true],
+    ["default", "", "", true],
+    ["strict", "", "", false],
+    ["default", "", "other", false],
+    ["strict", "", "other", false],
+    ["default", "", "istio", true],
+    ["strict", "", "istio", true],
+    // Kubernetes refuses both set when they differ; istiod lets the annotation decide
+    ["strict", "nginx", "istio", false],
+    ["strict", "istio", "other", true],
+  ];
+  for (const [mode, annotation, cls, want] of cases) {
+    test(`mode ${mode}, annotation ${annotation || "-"}, ingressClassName ${cls || "-"} → ${want ? "served" : "not served"}`, () => {
+      const spec = `${cls === "" ? "" : `  ingressClassName: ${cls}\n`}${rules(rule("a.example", [path("/", "Prefix", "d")]))}`;
+      const yaml = services(["d"]) + ingressClass("istio", "istio.io/ingress-controller") + ingressClass("other", "example.com/other") + ingress("i", spec, { annotations: annotation === "" ? {} : { "kubernetes.io/ingress.class": annotation } });
+      expect(served(compileIngress(yaml, { ingressMode: mode }), "a.example", "/")).toBe(want ? "d" : 404);
+    });
+  }
+
+  test("status_test.go: ingressClassName naming a class that does not exist yet is not served (STRICT); once the IngressClass exists it is", () => {
+    const ing = ingress("i", `  ingressClassName: istio\n${rules(rule("a.example", [path("/", "Prefix", "d")]))}`, { annotations: {} });
+    expect(served(compileIngress(services(["d"]) + ing), "a.example", "/")).toBe(404);
+    expect(served(compileIngress(services(["d"]) + ing + ingressClass("istio", "istio.io/ingress-controller")), "a.example", "/")).toBe("d");
+  });
+});
+
+// TLS (testdata/tls.yaml, tls-no-secret.yaml) and where the Secret is read from.
+describe("TLS: tls.yaml, tls-no-secret.yaml, and the Secret's namespace", () => {
+  let pki: WalkthroughPki;
+  beforeAll(async () => {
+    pki = await walkthroughPki();
+  });
+  const secret = (name: string, ns: string) => "---\n" + secretYaml(name, ns, "tls", pki.httpbin.cert, pki.httpbin.key);
+  const tlsIngress = (secretName: string | null, ns = "bar") =>
+    ingress("tls", `${secretName === null ? "  tls: [{hosts: [foo.example]}]" : `  tls: [{hosts: [foo.example], secretName: "${secretName}"}]`}\n${rules(rule("foo.example", [path("/*", "ImplementationSpecific", "httpbin", 80)]))}`, {
+      namespace: ns,
+    });
+  const httpbin = (ns = "bar") => `---\napiVersion: v1\nkind: Service\nmetadata: {name: httpbin, namespace: ${ns}}\nspec: {ports: [{name: http, port: 80}]}\n`;
+  const on443 = (yaml: string) => get(compileIngress(yaml, DEFAULT), "foo.example", "/any", { port: 443 });
+
+  test("tls.yaml: a Secret in the gateway namespace (where istiod's gateway reads it) serves the host on 443, and on 80", () => {
+    const s = compileIngress(httpbin() + secret("myingress-cert", "istio-system") + tlsIngress("myingress-cert"), DEFAULT);
+    expect(get(s, "foo.example", "/any", { port: 443 }).cluster).toBe("outbound|80||httpbin.bar.svc.cluster.local");
+    expect(get(s, "foo.example", "/any").cluster).toBe("outbound|80||httpbin.bar.svc.cluster.local");
+  });
+
+  test("tls-no-secret.yaml: a tls entry without secretName makes no 443 server; port 80 routes", () => {
+    const s = compileIngress(httpbin() + tlsIngress(null), DEFAULT);
+    expect(s.listeners.map((l) => l.port)).toEqual([80]);
+    expect(get(s, "foo.example", "/any").cluster).toBe("outbound|80||httpbin.bar.svc.cluster.local");
+    expect(findingLines(s)).toContain("Warning GW0503 Ingress/bar/tls: tls entry without secretName: not served on 443");
+  });
+
+  test("the Secret in the Ingress's namespace: served (istiod reads only the gateway's namespace; the Kubernetes Ingress puts it beside the Ingress)", () => {
+    expect(on443(httpbin() + secret("c", "bar") + tlsIngress("c")).outcome).toBe("no_endpoints");
+  });
+
+  test("the Secret in a third namespace: not found, the host fails the handshake (as istiod)", () => {
+    const t = on443(httpbin() + secret("c", "elsewhere") + tlsIngress("c"));
+    expect(t.outcome).toBe("handshake_failed");
+  });
+
+  for (const name of ["elsewhere/c", "kubernetes://elsewhere/c", "istio-system/c", "kubernetes://c", "C"]) {
+    test(`secretName "${name}" (not a Secret name; the API server refuses it, istiod's SDS would refuse a namespace): the handshake fails, Error`, () => {
+      const s = compileIngress(httpbin() + secret("c", "elsewhere") + secret("c", "istio-system") + secret("c", "bar") + tlsIngress(name), DEFAULT);
+      expect(get(s, "foo.example", "/any", { port: 443 }).outcome).toBe("handshake_failed");
+      expect(findingLines(s).some((l) => l.startsWith("Error GW0601 Ingress/bar/tls:") && l.includes("is not a Secret name"))).toBe(true);
+    });
+  }
+});
