@@ -102,8 +102,8 @@ export function defaultOptions(): Options {
     drainSeconds: 5,
     meshCerts: null,
     trustDomain: "cluster.local",
-    ingressClass: "istio",
-    ingressMode: "strict",
+    ingressClass: null,
+    ingressMode: null,
     gateways: [],
     pathNormalization: "BASE",
     meshConfig: null,
@@ -359,9 +359,11 @@ options:
   --drain-seconds N     on SIGTERM/SIGINT, how long in-flight work may finish (default 5)
   --mesh-certs DIR      mesh certificates for ISTIO_MUTUAL servers: root-cert.pem, cert-chain.pem, key.pem
   --trust-domain TD     SPIFFE trust domain of ISTIO_MUTUAL clients (default cluster.local)
-  --ingress-class NAME  Kubernetes Ingresses with annotation kubernetes.io/ingress.class: NAME are served (default istio)
-  --ingress-mode strict|default|off   strict: only classed Ingresses (default); default: also Ingresses
-                        without a class, unless the default IngressClass is another controller's; off: none
+  --ingress-class NAME  Kubernetes Ingresses with annotation kubernetes.io/ingress.class: NAME are served
+                        (default: the mesh config's ingressClass, else istio)
+  --ingress-mode strict|default|off   strict: only classed Ingresses; default: also Ingresses without a
+                        class, unless the default IngressClass is another controller's; off: none
+                        (default: the mesh config's ingressControllerMode, else strict)
   --gateway NS/NAME     serve only this Gateway API Gateway (repeatable; default: every Gateway whose
                         GatewayClass has controllerName istio.io/gateway-controller)
   --path-normalization NONE|BASE|MERGE_SLASHES|DECODE_AND_MERGE_SLASHES

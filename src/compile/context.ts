@@ -28,12 +28,13 @@ export interface CompileOptions {
   meshCerts?: string | null;
   /** --trust-domain: ISTIO_MUTUAL clients need a `spiffe://<trustDomain>/` identity. */
   trustDomain?: string;
-  /** --ingress-class: the `kubernetes.io/ingress.class` annotation value served (default `istio`). */
+  /** --ingress-class: the `kubernetes.io/ingress.class` annotation value served (else the mesh config's, else `istio`). */
   ingressClass?: string;
   /**
    * --ingress-mode, Istio's meshConfig.ingressControllerMode: `strict` (default)
    * serves classed Ingresses only; `default` also serves Ingresses without a class
    * (unless a default IngressClass names another controller); `off` serves none.
+   * Unset: the mesh config's ingressControllerMode, else `strict`.
    */
   ingressMode?: IngressMode;
   /**

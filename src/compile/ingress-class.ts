@@ -21,12 +21,26 @@ export const INGRESS_CONTROLLER = "istio.io/ingress-controller";
 export const INGRESS_CLASS_ANNOTATION = "kubernetes.io/ingress.class";
 export const DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class";
 
+/** --ingress-mode, else the mesh config's ingressControllerMode, else strict (Istio's default). */
 export function ingressMode(ctx: CompileContext): IngressMode {
-  return ctx.opts.ingressMode ?? "strict";
+  return ctx.opts.ingressMode ?? ctx.opts.mesh?.ingressControllerMode ?? "strict";
 }
 
+/** --ingress-class, else the mesh config's ingressClass, else istio (Istio's default). */
 export function ingressClassName(ctx: CompileContext): string {
-  return ctx.opts.ingressClass ?? "istio";
+  return ctx.opts.ingressClass ?? ctx.opts.mesh?.ingressClass ?? "istio";
+}
+
+/**
+ * The `istio` label the Gateways derived from Ingresses select, as istiod picks it: the
+ * mesh config's ingressSelector; else its ingressService unless that is empty or
+ * `istio-ingressgateway`; else `ingressgateway`.
+ */
+export function ingressSelector(ctx: CompileContext): string {
+  const m = ctx.opts.mesh;
+  if (m?.ingressSelector) return m.ingressSelector;
+  if (m?.ingressService && m.ingressService !== "istio-ingressgateway") return m.ingressService;
+  return "ingressgateway";
 }
 
 /** The IngressClasses marked default (Kubernetes admission gives them to Ingresses without a class). */

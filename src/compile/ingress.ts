@@ -40,7 +40,7 @@ import type { IngressBackend, IngressClassResource, IngressResource, ServiceReso
 import { compareCreation } from "../model/meta.ts";
 import { CLUSTER_DOMAIN } from "../resolve/hosts.ts";
 import type { CompileContext } from "./context.ts";
-import { INGRESS_CONTROLLER, isOurs } from "./ingress-class.ts";
+import { INGRESS_CONTROLLER, ingressSelector, isOurs } from "./ingress-class.ts";
 import { ROUTE_SEMANTICS_ANNOTATION } from "./virtualhosts.ts";
 import { oneLabelAuthority, pathMatches, pathOrder, pathUri, restrictAuthority, sortByPath, type PathOrder } from "./ingress-paths.ts";
 
@@ -131,7 +131,7 @@ function gateway(ctx: CompileContext, name: string, servers: Server[], origin: I
     kind: "Gateway",
     apiVersion: "networking.istio.io/v1",
     metadata: meta(name, ctx.opts.namespace),
-    spec: { selector: { istio: "ingressgateway" }, servers },
+    spec: { selector: { istio: ingressSelector(ctx) }, servers },
     source: origin.source,
   };
   ctx.origins.set(gw, origin);

@@ -1,7 +1,9 @@
 // `--mesh-config FILE`: Istio's MeshConfig YAML (the `mesh` key of the
 // `istio` ConfigMap, or that ConfigMap itself). gangway reads
 // `extensionProviders[].envoyExtAuthzHttp` (CUSTOM authorization) and
-// `defaultConfig.gatewayTopology.numTrustedProxies` and `.proxyProtocol`. Pure: text in, data out.
+// `defaultConfig.gatewayTopology.numTrustedProxies` and `.proxyProtocol`, and the Kubernetes
+// Ingress settings `ingressClass`, `ingressControllerMode`, `ingressService`,
+// `ingressSelector`. Pure: text in, data out.
 import { parse } from "yaml";
 import { Codes } from "../model/codes.ts";
 import type { Finding } from "../snapshot/types.ts";
@@ -30,9 +32,41 @@ export interface MeshConfig {
   numTrustedProxies: number | null;
   /** `defaultConfig.gatewayTopology.proxyProtocol: {}`: listeners expect a PROXY protocol header (read at start-up, as Istio's proxy config). */
   proxyProtocol: boolean;
+  /** `ingressClass`: the `kubernetes.io/ingress.class` value served (null: not set; --ingress-class wins). */
+  ingressClass: string | null;
+  /** `ingressControllerMode` OFF/STRICT/DEFAULT, lower-cased (null: not set; --ingress-mode wins). */
+  ingressControllerMode: "off" | "strict" | "default" | null;
+  /** `ingressService`: the Service of the ingress gateway, in the gateway namespace (null: not set). */
+  ingressService: string | null;
+  /** `ingressSelector`: the `istio` label value the Gateways derived from Ingresses select (null: not set). */
+  ingressSelector: string | null;
 }
 
-export const EMPTY_MESH: MeshConfig = { extensionProviders: [], numTrustedProxies: null, proxyProtocol: false };
+export const EMPTY_MESH: MeshConfig = { extensionProviders: [], numTrustedProxies: null, proxyProtocol: false, ingressClass: null, ingressControllerMode: null, ingressService: null, ingressSelector: null };
+
+/** A present string field (null when absent; an Error when not a string). */
+function optStr(r: Reader, m: Obj, key: string): string | null {
+  return m[key] === undefined || m[key] === null ? null : str(r, m, key, "");
+}
+
+/** The Kubernetes Ingress fields of a MeshConfig. */
+function ingressFields(r: Reader, m: Obj): Pick<MeshConfig, "ingressClass" | "ingressControllerMode" | "ingressService" | "ingressSelector"> {
+  const ingressClass = optStr(r, m, "ingressClass");
+  if (ingressClass !== null && !/^[A-Za-z0-9]([-A-Za-z0-9._]*[A-Za-z0-9])?$/.test(ingressClass)) r.fail(Codes.InvalidValue, "ingressClass", `${JSON.stringify(ingressClass)} is not a valid class name`);
+  const mode = optStr(r, m, "ingressControllerMode");
+  let ingressControllerMode: MeshConfig["ingressControllerMode"] = null;
+  if (mode !== null) {
+    const l = mode.toLowerCase();
+    if (l === "off" || l === "strict" || l === "default") ingressControllerMode = l;
+    else r.fail(Codes.InvalidValue, "ingressControllerMode", `expected OFF, STRICT or DEFAULT, got ${JSON.stringify(mode)}`);
+  }
+  const label = (key: string) => {
+    const v = optStr(r, m, key);
+    if (v !== null && v !== "" && !/^[A-Za-z0-9]([-A-Za-z0-9._]{0,61}[A-Za-z0-9])?$/.test(v)) r.fail(Codes.InvalidValue, key, `${JSON.stringify(v)} is not a valid label value`);
+    return v;
+  };
+  return { ingressClass, ingressControllerMode, ingressService: label("ingressService"), ingressSelector: label("ingressSelector") };
+}
 
 /** Istio's default ext_authz timeout. */
 const DEFAULT_TIMEOUT_MS = 600_000;
@@ -131,5 +165,5 @@ export function decodeMeshConfig(file: string, text: string): { mesh: MeshConfig
     if (isObj(gt.proxyProtocol)) proxyProtocol = true;
     else r.fail(Codes.InvalidValue, "defaultConfig.gatewayTopology.proxyProtocol", "must be an object ({} turns it on)");
   }
-  return { mesh: { extensionProviders, numTrustedProxies, proxyProtocol }, errors };
+  return { mesh: { extensionProviders, numTrustedProxies, proxyProtocol, ...ingressFields(r, m) }, errors };
 }

@@ -30,10 +30,10 @@ export interface Options {
   meshCerts: string | null;
   /** --trust-domain: SPIFFE trust domain ISTIO_MUTUAL clients must belong to. */
   trustDomain: string;
-  /** --ingress-class: the `kubernetes.io/ingress.class` value served. */
-  ingressClass: string;
-  /** --ingress-mode: which Kubernetes Ingresses are served (Istio's ingressControllerMode). */
-  ingressMode: "strict" | "default" | "off";
+  /** --ingress-class: the `kubernetes.io/ingress.class` value served; null: the mesh config's ingressClass, else `istio`. */
+  ingressClass: string | null;
+  /** --ingress-mode: which Kubernetes Ingresses are served (Istio's ingressControllerMode); null: the mesh config's, else strict. */
+  ingressMode: "strict" | "default" | "off" | null;
   /** --gateway NS/NAME (repeatable): the Gateway API Gateways served; empty: every Gateway of our class. */
   gateways: string[];
   /** --path-normalization: Istio's mesh pathNormalization, applied before routing. */

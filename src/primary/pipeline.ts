@@ -75,7 +75,9 @@ export type BuildResult =
 export type ResourceKeyed = Map<string, string>;
 
 export function compileOptions(o: Options): CompileOptions {
-  const c: CompileOptions = { namespace: o.namespace, labels: o.labels, portMap: o.portMap, bindAddress: o.bind, ingressClass: o.ingressClass, ingressMode: o.ingressMode, meshCerts: o.meshCerts, trustDomain: o.trustDomain, gateways: o.gateways };
+  const c: CompileOptions = { namespace: o.namespace, labels: o.labels, portMap: o.portMap, bindAddress: o.bind, meshCerts: o.meshCerts, trustDomain: o.trustDomain, gateways: o.gateways };
+  if (o.ingressClass !== null) c.ingressClass = o.ingressClass;
+  if (o.ingressMode !== null) c.ingressMode = o.ingressMode;
   if (o.trustedProxies !== null) c.trustedProxies = o.trustedProxies;
   return c;
 }

@@ -3,6 +3,7 @@
 // (--ingress-mode strict|default|off, with the default IngressClass honoured).
 import { describe, expect, test } from "bun:test";
 import { parseArgs, UsageError } from "../../src/cli/args.ts";
+import { decodeMeshConfig } from "../../src/decode/meshconfig.ts";
 import { compileOptions } from "../../src/primary/pipeline.ts";
 import { findingLines } from "./pipeline-helpers.ts";
 import { backend, compileIngress, ingress, ingressClass, served, services } from "./ingress-helpers.ts";
@@ -97,9 +98,11 @@ describe("--ingress-mode default: Ingresses without a class, and the default Ing
 });
 
 describe("command line: --ingress-class, --ingress-mode", () => {
-  test("defaults: istio, strict; passed on to compile", () => {
+  test("defaults: not given (the mesh config's, else istio and strict); passed on to compile", () => {
     const o = parseArgs(["--config", "d"]);
-    expect([o.ingressClass, o.ingressMode]).toEqual(["istio", "strict"]);
+    expect([o.ingressClass, o.ingressMode]).toEqual([null, null]);
+    expect(compileOptions(o)).not.toContainKey("ingressClass");
+    expect(compileOptions(o)).not.toContainKey("ingressMode");
     const c = compileOptions(parseArgs(["--config", "d", "--ingress-class", "gangway", "--ingress-mode=DEFAULT"]));
     expect([c.ingressClass, c.ingressMode]).toEqual(["gangway", "default"]);
   });
@@ -108,5 +111,42 @@ describe("command line: --ingress-class, --ingress-mode", () => {
     expect(() => parseArgs(["--ingress-mode", "lenient"])).toThrow(UsageError);
     expect(() => parseArgs(["--ingress-class", "Not A Class"])).toThrow(UsageError);
     expect(() => parseArgs(["--ingress-class"])).toThrow(UsageError);
+  });
+});
+
+describe("mesh config (--mesh-config): ingressClass, ingressControllerMode, ingressService, ingressSelector, as istiod reads them", () => {
+  const mesh = (yaml: string) => {
+    const r = decodeMeshConfig("mesh.yaml", yaml);
+    expect(r.errors).toEqual([]);
+    return r.mesh;
+  };
+  const yaml = services(["a", "u"]) + annotated("a", "gangway") + unclassed("u");
+
+  test("ingressClass and ingressControllerMode apply when the flags are not given", () => {
+    const s = compileIngress(yaml, { mesh: mesh("ingressClass: gangway\ningressControllerMode: DEFAULT\n") });
+    expect([served(s, "a.example", "/"), served(s, "u.example", "/")]).toEqual(["a", "u"]);
+    const off = compileIngress(yaml, { mesh: mesh("ingressClass: gangway\ningressControllerMode: OFF\n") });
+    expect([served(off, "a.example", "/"), served(off, "u.example", "/")]).toEqual([404, 404]);
+  });
+
+  test("--ingress-class and --ingress-mode win over the mesh config", () => {
+    const s = compileIngress(yaml, { mesh: mesh("ingressClass: gangway\ningressControllerMode: DEFAULT\n"), ingressClass: "istio", ingressMode: "strict" });
+    expect([served(s, "a.example", "/"), served(s, "u.example", "/")]).toEqual([404, 404]);
+  });
+
+  test("the derived Gateways select istio=<ingressSelector>, else istio=<ingressService> unless istio-ingressgateway, else istio=ingressgateway", () => {
+    const base = services(["a"]) + annotated("a", "istio");
+    const at = (m: string, labels: Record<string, string>) => served(compileIngress(base, { mesh: mesh(m), labels }), "a.example", "/");
+    expect(at("ingressSelector: my-gw\n", { istio: "my-gw" })).toBe("a");
+    expect(at("ingressSelector: my-gw\n", { istio: "ingressgateway" })).toBe(404);
+    expect(at("ingressService: edge\n", { istio: "edge" })).toBe("a");
+    expect(at("ingressService: istio-ingressgateway\n", { istio: "ingressgateway" })).toBe("a");
+    expect(at("ingressService: edge\ningressSelector: sel\n", { istio: "sel" })).toBe("a");
+    expect(at("", { istio: "ingressgateway" })).toBe("a");
+  });
+
+  test("bad values are Errors naming the field", () => {
+    const r = decodeMeshConfig("mesh.yaml", "ingressControllerMode: LENIENT\ningressClass: 'Not A Class'\ningressSelector: 'a b'\n");
+    expect(r.errors.map((e) => e.field)).toEqual(["ingressClass", "ingressControllerMode", "ingressSelector"]);
   });
 });
