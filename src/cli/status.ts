@@ -1,6 +1,7 @@
 // `gateway status --config DIR [--gateway NS/NAME] [-o yaml|json]`: the status a
 // conformant Gateway API controller would write for the Gateways served (all
-// of our class, or the --gateway ones) and the routes attached to them. Exit 0
+// of our class, or the --gateway ones) and the routes attached to them, and the
+// loadBalancer istiod writes on the Kubernetes Ingresses served. Exit 0
 // also when objects are invalid: invalid objects are what status reports.
 import { stringify } from "yaml";
 import { UsageError, type Options } from "./args.ts";

@@ -235,7 +235,7 @@ function compileFresh(resources: Resource[], opts: CompileOptions, version: numb
     clusters,
     credentials: tlsState.credentials,
     findings: ctx.findings,
-    gatewayStatus: gatewayApi.status,
+    gatewayStatus: derived.status.length === 0 ? gatewayApi.status : [...gatewayApi.status, ...derived.status],
     // absent when there is nothing to check or compute (the snapshot dump stays as it was)
     ...(security.active || security.trustedProxies > 0 ? { security } : {}),
   };

@@ -18,7 +18,7 @@ import type {
 } from "../model/kube.ts";
 import { bool, intOrString, join, obj, objList, oneOf, port, str, strList, strMap, type Obj, type Reader } from "./read.ts";
 
-export function decodeService(r: Reader, spec: Obj): ServiceSpec {
+export function decodeService(r: Reader, spec: Obj, doc: Obj = {}): ServiceSpec {
   const type = str(r, spec, "type", "spec") || "ClusterIP";
   const ports = objList(r, spec, "ports", "spec", (o, p): ServicePort => {
     const number = port(r, o, "port", p, true);
@@ -43,6 +43,15 @@ export function decodeService(r: Reader, spec: Obj): ServiceSpec {
   if (itp !== "" && itp !== "Cluster") out.internalTrafficPolicy = itp;
   const td = str(r, spec, "trafficDistribution", "spec");
   if (td !== "") out.trafficDistribution = td;
+  // addresses an Ingress's status reports (istiod's runningAddresses)
+  const ext = strList(r, spec, "externalIPs", "spec");
+  if (ext.length > 0) out.externalIPs = ext;
+  const status = obj(r, doc, "status", "");
+  const lb = status === null ? null : obj(r, status, "loadBalancer", "status");
+  if (lb !== null) {
+    const addrs = objList(r, lb, "ingress", "status.loadBalancer", (o, p) => str(r, o, "ip", p) || str(r, o, "hostname", p) || null);
+    if (addrs.length > 0) out.loadBalancerIngress = addrs;
+  }
   return out;
 }
 

@@ -80,6 +80,10 @@ export interface ServiceSpec {
   internalTrafficPolicy?: string;
   /** `trafficDistribution` ("" when not written): istiod prefers endpoints near the proxy. */
   trafficDistribution?: string;
+  /** `spec.externalIPs`, when written. */
+  externalIPs?: string[];
+  /** `status.loadBalancer.ingress[]`: each `ip`, else `hostname`, when written. */
+  loadBalancerIngress?: string[];
 }
 
 export interface EndpointPort {

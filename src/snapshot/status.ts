@@ -1,5 +1,6 @@
 // Gateway API status as a conformant controller would write it (compile/gatewayapi
-// computes it; `gateway status` prints it; admin /status serves it).
+// computes it; `gateway status` prints it; admin /status serves it), and the
+// Kubernetes Ingress status istiod writes (compile/ingress-status.ts).
 
 export interface Condition {
   type: string;
@@ -33,5 +34,13 @@ export interface StatusItem {
   kind: string;
   metadata: { namespace: string; name: string };
   /** `attachedListenerSets`: a Gateway's ListenerSets with a programmed listener, when there are any. */
-  status: { conditions?: Condition[]; listeners?: ListenerStatus[]; parents?: RouteParentStatus[]; ancestors?: PolicyAncestorStatus[]; attachedListenerSets?: number };
+  status: {
+    conditions?: Condition[];
+    listeners?: ListenerStatus[];
+    parents?: RouteParentStatus[];
+    ancestors?: PolicyAncestorStatus[];
+    attachedListenerSets?: number;
+    /** Ingress: the ingress gateway's addresses (`ingress` left out when none, as istiod's JSON). */
+    loadBalancer?: { ingress?: ({ ip: string } | { hostname: string })[] };
+  };
 }

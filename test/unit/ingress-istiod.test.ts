@@ -7,6 +7,7 @@
 // (README, "Kubernetes Ingress"). Notes: /work/notes/istioing.md.
 import { beforeAll, describe, expect, test } from "bun:test";
 import { secretYaml } from "../../src/cli/certs.ts";
+import { EMPTY_MESH } from "../../src/decode/meshconfig.ts";
 import { walkthroughPki, type WalkthroughPki } from "../helpers/pki.ts";
 import { findingLines, get } from "./pipeline-helpers.ts";
 import { backend, compileIngress, ingress, ingressClass, served, services } from "./ingress-helpers.ts";
@@ -288,4 +289,47 @@ describe("TLS: tls.yaml, tls-no-secret.yaml, and the Secret's namespace", () => 
       expect(findingLines(s).some((l) => l.startsWith("Error GW0601 Ingress/bar/tls:") && l.includes("is not a Secret name"))).toBe(true);
     });
   }
+});
+
+// status_test.go: the loadBalancer addresses written on each Ingress served.
+describe("status_test.go: Ingress status.loadBalancer", () => {
+  const svc = (name: string, extra = "", status = "") => `---\napiVersion: v1\nkind: Service\nmetadata: {name: ${name}, namespace: istio-system}\nspec: {ports: [{name: http2, port: 80}]${extra}}\n${status}`;
+  const lbIp = (ip: string) => `status: {loadBalancer: {ingress: [{ip: "${ip}"}]}}\n`;
+  const ing = (spec = rules(rule("a.example", [path("/", "Prefix", "d")])), annotations: Record<string, string> = { "kubernetes.io/ingress.class": "istio" }) => services(["d"]) + ingress("ingress", spec, { annotations });
+  const meshOf = (ingressService: string) => ({ mesh: { ...EMPTY_MESH, ingressService } });
+  const lb = (yaml: string, over: Parameters<typeof compileIngress>[1] = {}) =>
+    (compileIngress(yaml, over).gatewayStatus ?? []).filter((i) => i.kind === "Ingress").map((i) => `${i.metadata.namespace}/${i.metadata.name} ${JSON.stringify(i.status.loadBalancer)}`);
+
+  test("the ingressService's load balancer IP (TestStatusController, testRunningAddressesWithService)", () => {
+    expect(lb(svc("istio-ingress", "", lbIp("1.2.3.4")) + ing(), meshOf("istio-ingress"))).toEqual(['default/ingress {"ingress":[{"ip":"1.2.3.4"}]}']);
+  });
+
+  test("a changed IP is reported; a removed Service leaves no address", () => {
+    expect(lb(svc("istio-ingress", "", lbIp("5.6.7.8")) + ing(), meshOf("istio-ingress"))).toEqual(['default/ingress {"ingress":[{"ip":"5.6.7.8"}]}']);
+    expect(lb(ing(), meshOf("istio-ingress"))).toEqual(["default/ingress {}"]);
+  });
+
+  test("an Ingress not served (class removed; ingressClassName of a missing IngressClass) has no status; the IngressClass makes it served", () => {
+    expect(lb(svc("istio-ingress", "", lbIp("5.6.7.8")) + ing(undefined, {}), meshOf("istio-ingress"))).toEqual([]);
+    const named = `  ingressClassName: istio\n${rules(rule("a.example", [path("/", "Prefix", "d")]))}`;
+    expect(lb(svc("istio-ingress", "", lbIp("5.6.7.8")) + ing(named, {}), meshOf("istio-ingress"))).toEqual([]);
+    expect(lb(svc("istio-ingress", "", lbIp("5.6.7.8")) + ing(named, {}) + ingressClass("istio", "istio.io/ingress-controller"), meshOf("istio-ingress"))).toEqual(['default/ingress {"ingress":[{"ip":"5.6.7.8"}]}']);
+  });
+
+  test("a load balancer hostname (testRunningAddressesWithHostname)", () => {
+    expect(lb(svc("istio-ingress-hostname", "", "status: {loadBalancer: {ingress: [{hostname: foo.bar.com}]}}\n") + ing(), meshOf("istio-ingress-hostname"))).toEqual(['default/ingress {"ingress":[{"hostname":"foo.bar.com"}]}']);
+  });
+
+  test("default ingressService istio-ingressgateway; externalIPs after the load balancer's; IPs before hostnames, each sorted", () => {
+    const s = svc("istio-ingressgateway", ", externalIPs: [192.0.2.9]", "status: {loadBalancer: {ingress: [{hostname: z.example}, {ip: 203.0.113.7}, {hostname: a.example}]}}\n");
+    expect(lb(s + ing())).toEqual(['default/ingress {"ingress":[{"ip":"192.0.2.9"},{"ip":"203.0.113.7"},{"hostname":"a.example"},{"hostname":"z.example"}]}']);
+  });
+
+  test("an ExternalName Service: its externalName", () => {
+    expect(lb(`---\napiVersion: v1\nkind: Service\nmetadata: {name: istio-ingressgateway, namespace: istio-system}\nspec: {type: ExternalName, externalName: gw.example.net}\n` + ing())).toEqual(['default/ingress {"ingress":[{"hostname":"gw.example.net"}]}']);
+  });
+
+  test('ingressService "" (testRunningAddressesWithPod): istiod reports its gateway pods\' node IPs; gangway reads no Pods or Nodes and reports none', () => {
+    expect(lb(svc("istio-ingressgateway", "", lbIp("1.2.3.4")) + ing(), meshOf(""))).toEqual(["default/ingress {}"]);
+  });
 });
