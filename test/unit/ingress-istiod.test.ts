@@ -169,7 +169,8 @@ table(
 );
 
 // Backends: port by number, by name (resolved through the Service, TestNamedPortIngressConversion),
-// a name the Service lacks or a missing Service (the path is dropped), a `resource` backend (dropped).
+// a name the Service lacks or a missing Service (the path is dropped), a `resource` backend (dropped),
+// a number the Service lacks or a missing Service with a port number (routed, 503).
 table(
   "backends: port number, port name, unresolved name, resource",
   () =>
@@ -182,6 +183,8 @@ table(
           path("/named", "Prefix", "named", "http"),
           path("/badname", "Prefix", "named", "nope"),
           path("/nosvc", "Prefix", "ghost", "http"),
+          path("/ghost", "Prefix", "ghost", 80),
+          path("/noport", "Prefix", "num", 81),
           `      - {path: /res, pathType: Prefix, backend: {resource: {apiGroup: k8s.example.com, kind: StorageBucket, name: b}}}`,
           path("/", "Prefix", "num"),
         ]),
@@ -194,6 +197,9 @@ table(
     { path: "/badname", istiod: "num" },
     { path: "/nosvc", istiod: "num" },
     { path: "/res", istiod: "num" },
+    // a port number is taken as written: a cluster with no endpoint (Envoy: no such cluster), 503
+    { path: "/ghost", istiod: 503 },
+    { path: "/noport", istiod: 503 },
   ],
 );
 
@@ -331,5 +337,20 @@ describe("status_test.go: Ingress status.loadBalancer", () => {
 
   test('ingressService "" (testRunningAddressesWithPod): istiod reports its gateway pods\' node IPs; gangway reads no Pods or Nodes and reports none', () => {
     expect(lb(svc("istio-ingressgateway", "", lbIp("1.2.3.4")) + ing(), meshOf(""))).toEqual(["default/ingress {}"]);
+  });
+});
+
+describe("two Ingresses with TLS for one host", () => {
+  test("the 443 server of the Ingress first by name is kept (istiod's derived Gateways have no creation time: name order, CheckDuplicates drops the later); the older Ingress's rules route there", async () => {
+    const pki = await walkthroughPki();
+    const sec = (n: string) => "---\n" + secretYaml(n, "default", "tls", pki.httpbin.cert, pki.httpbin.key);
+    const r = (svc: string, s: string) => `  tls: [{hosts: [a.example], secretName: ${s}}]\n${rules(rule("a.example", [path("/", "Prefix", svc)]))}`;
+    const cls = { "kubernetes.io/ingress.class": "istio" };
+    const s = compileIngress(services(["old", "young"]) + sec("s-old") + sec("s-young") + ingress("zzz", r("old", "s-old"), { annotations: cls, created: "2024-01-01T00:00:00Z" }) + ingress("aaa", r("young", "s-young"), { annotations: cls, created: "2024-01-02T00:00:00Z" }));
+    const chains = s.listeners.find((l) => l.port === 443)!.tls!.chains.map((c) => c.credential);
+    expect(chains).toEqual(["default/s-young"]);
+    expect(findingLines(s)).toContain("Error GW0202 Ingress/default/zzz: host a.example already served on port 443 by an earlier TLS server: server dropped");
+    // istiod binds a.example's VirtualService to zzz's Gateway only: 404 on aaa's server (README: routed here)
+    expect(served(s, "a.example", "/", { port: 443 })).toBe("old");
   });
 });
