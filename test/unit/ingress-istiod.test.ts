@@ -245,6 +245,11 @@ describe("TestIngressClass: which Ingresses are served", () => {
     });
   }
 
+  test("DEFAULT mode, ingressClassName naming no IngressClass: istiod serves it (no class found counts as none); gangway does not (README: the conformance ingress_class feature)", () => {
+    const ing = ingress("i", `  ingressClassName: missing\n${rules(rule("a.example", [path("/", "Prefix", "d")]))}`, { annotations: {} });
+    expect(served(compileIngress(services(["d"]) + ing, DEFAULT), "a.example", "/")).toBe(404);
+  });
+
   test("status_test.go: ingressClassName naming a class that does not exist yet is not served (STRICT); once the IngressClass exists it is", () => {
     const ing = ingress("i", `  ingressClassName: istio\n${rules(rule("a.example", [path("/", "Prefix", "d")]))}`, { annotations: {} });
     expect(served(compileIngress(services(["d"]) + ing), "a.example", "/")).toBe(404);
