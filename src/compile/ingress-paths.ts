@@ -9,7 +9,10 @@
 //   ``, `*`, `/*`, `.*` → every path; `P/*` or `P.*` → prefix P (whole
 //   elements, as above); anything else → exact.
 // Per host, routes go longest path first, Exact before Prefix at equal length
-// (stable, so equal paths keep creation order).
+// (stable, so equal paths keep creation order). A Prefix path's trailing slash
+// does not count (istiod sorts by the written length, so its Prefix `/foo/` goes
+// before Exact `/foo` and takes `/foo`; Kubernetes ignores the slash and prefers
+// Exact at equal length).
 //
 // Hosts: `*.foo.com` in an Ingress covers exactly one DNS label (`bar.foo.com`,
 // not `baz.bar.foo.com` nor `foo.com`), as the Kubernetes specification says;

@@ -31,6 +31,8 @@
 //   TLS of a later Ingress for the same host has no routes; here it has them;
 // - one shared port-80 Gateway instead of one per Ingress (the same servers,
 //   without routes bound twice);
+// - a secretName is looked up in the Ingress's namespace first (istiod's gateway
+//   reads only its own namespace, the one tried next here);
 // - a single-label host (`exact-path-rules`) is that host, not a Service short
 //   name (the derived VirtualServices carry Istio's route-semantics annotation,
 //   which virtualhosts.ts reads).
