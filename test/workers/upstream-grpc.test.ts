@@ -390,6 +390,42 @@ describe("gRPC-Web (Envoy's grpc_web filter)", () => {
   });
 });
 
+describe("gRPC-Web: a grpc-web-text body that is not base64 (Envoy's grpc_web filter: 400, gRPC-shaped)", () => {
+  /** One grpc-web-text call over h2 with `body`: the response head's fields (the call used to hang: no answer at all). */
+  async function webText(body: string): Promise<Record<string, unknown>> {
+    const st = client.request({ ":method": "POST", ":path": "/test.Echo/Unary", "content-type": "application/grpc-web-text" });
+    const head = new Promise<Record<string, unknown>>((r) => st.on("response", (h) => r(h as Record<string, unknown>)));
+    st.on("error", () => {});
+    st.end(body);
+    const h = await head;
+    st.close();
+    return h;
+  }
+  test.each([
+    ["characters outside base64 (`!!!!`)", "!!!!"],
+    ["a space inside", "AAAA AAA="],
+    ["base64url's `-_`", "AAAA-_-_"],
+    ["padding only (`====`)", "===="],
+  ])("%s: HTTP 200, grpc-status 13, Envoy's message", async (_name, body) => {
+    const h = await webText(body);
+    expect([h[":status"], h["grpc-status"], h["grpc-message"], h["content-type"]]).toEqual([200, "13", "Bad gRPC-web request, invalid base64 data.", "application/grpc-web-text+proto"]);
+  });
+  test("a body ending inside a group (3 characters) over HTTP/1.1: the same answer, the connection goes on (it used to reach the upstream cut short)", async () => {
+    const call = "POST /test.Echo/Unary HTTP/1.1\r\nhost: a\r\ncontent-type: application/grpc-web-text\r\ncontent-length: 3\r\n\r\nAAA";
+    const r = await raw(gw, `${call}POST /test.Echo/Unary HTTP/1.1\r\nhost: a\r\ncontent-type: application/grpc-web-text\r\ncontent-length: 8\r\nconnection: close\r\n\r\n${frame("").toString("base64")}`);
+    const heads = r.text.split("HTTP/1.1 ").slice(1);
+    expect(heads.length).toBe(2);
+    expect(heads[0]).toContain("grpc-status: 13\r\n");
+    expect(heads[0]).toContain("grpc-message: Bad gRPC-web request, invalid base64 data.\r\n");
+    expect(heads[1]!.startsWith("200")).toBe(true);
+    expect(heads[1]).not.toContain("grpc-status: 13");
+  });
+  test("padding inside the text (messages encoded one by one) is still base64", async () => {
+    const h = await webText(frame("a").toString("base64") + frame("bb").toString("base64"));
+    expect([h[":status"], h["grpc-status"]]).toEqual([200, undefined]);
+  });
+});
+
 describe("h2 over TLS and plain HTTP/2 upstreams", () => {
   test("DestinationRule SIMPLE to a GRPC port: h2 by ALPN, verified against the CA", async () => {
     const r = await call(client, "/test.Echo/Unary", ["over tls"], { "x-backend": "tls" });

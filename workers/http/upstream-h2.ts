@@ -14,7 +14,7 @@ import type { UpStream } from "./upstream-h2-node.ts";
 import { ChunkedScanner, CHUNKED_BAD, CHUNKED_MORE, trailerFields } from "./chunked.ts";
 import { h2ResponseFraming } from "./h2-response.ts";
 import { h1ResponseHead, h2RequestHead, lastChunk, REQ_CHUNKED, REQ_LENGTH, REQ_NONE, type H2RequestHead } from "./h2-upstream-heads.ts";
-import { PROTOCOL_ERROR_ERRNO, UpstreamConn, type ConnPool, type UpstreamUser } from "./upstream-conn.ts";
+import { GRPC_WEB_BAD_BASE64_ERRNO, GRPC_WEB_BAD_SIZE_ERRNO, PROTOCOL_ERROR_ERRNO, UpstreamConn, type ConnPool, type UpstreamUser } from "./upstream-conn.ts";
 import type { UpstreamTlsRuntime } from "./upstream-tls.ts";
 import { BodyEnd } from "./upstream-request.ts";
 import { Base64Decoder, Base64Encoder, grpcWebMode, trailerMessage, WEB_NONE, WEB_TEXT, webResponseType, type WebMode } from "./grpc-web.ts";
@@ -175,6 +175,7 @@ export class H2StreamConn extends UpstreamConn implements ClientStreamOwner {
 
   /** The request ends, with its trailers. */
   private endRequest(): void {
+    if (this.webIn !== null && !this.webIn.clean) return this.webBad(GRPC_WEB_BAD_SIZE_ERRNO);
     this.reqEnded = true;
     let t: http2.OutgoingHttpHeaders | null = null;
     if (this.rawTrailers !== null) t = this.rawTrailers;
@@ -200,7 +201,8 @@ export class H2StreamConn extends UpstreamConn implements ClientStreamOwner {
       const take = Math.min(this.reqLeft, b.length);
       if (take > 0) this.send(take === b.length ? b : b.subarray(0, take));
       this.reqLeft -= take;
-      if (this.reqLeft === 0) {
+      if (this.reqLeft === 0 && !this.closed) {
+        if (this.webIn !== null && !this.webIn.clean) return this.webBad(GRPC_WEB_BAD_SIZE_ERRNO);
         this.reqEnded = true;
         st.end(null);
       }
@@ -245,12 +247,20 @@ export class H2StreamConn extends UpstreamConn implements ClientStreamOwner {
     const st = this.stream!;
     if (this.webIn === null) return void st.write(b);
     const d = this.webIn.push(b);
-    if (d === null) return this.destroyStream(); // not base64: the call is cut, as a malformed body
+    if (d === null) return this.webBad(GRPC_WEB_BAD_BASE64_ERRNO);
     if (d.length > 0) st.write(d);
   }
 
-  private destroyStream(): void {
+  /**
+   * A grpc-web-text body that is not base64 (or ends inside a group): the upstream's stream is
+   * cancelled and the exchange told (`errno`), which answers 400 as Envoy's grpc_web filter does
+   * (gRPC-Web-shaped: grpc-status 13), or resets the client's stream once the response started.
+   */
+  private webBad(errno: string): void {
+    if (this.closed) return;
+    this.reqEnded = true;
     this.stream?.cancel();
+    this.onGone(errno);
   }
 
   onResponse(headers: http2.IncomingHttpHeaders, ended: boolean): void {
