@@ -216,6 +216,18 @@ describe("gRPC over h2c (client) → h2c (upstream)", () => {
     expect(r.headers["grpc-status"]).toBe("4");
   });
 
+  test("grpc-timeout 0 (`0m`, `0n`) is no deadline from the header, as Envoy reads it: the call is served (it got DEADLINE_EXCEEDED at once)", async () => {
+    for (const t of ["0m", "0n"]) {
+      const r = await call(client, "/test.Echo/Unary", ["zero"], { "grpc-timeout": t });
+      expect([r.headers[":status"], r.trailers["grpc-status"]]).toEqual([200, "0"]);
+    }
+  });
+
+  test("grpc-timeout 0 on a route with a timeout: the route timeout applies (504 UT → UNAVAILABLE), not an instant DEADLINE_EXCEEDED", async () => {
+    const r = await call(client, "/test.Echo/Slow", ["x"], { "grpc-timeout": "0S", "x-backend": "capped" });
+    expect([r.headers["grpc-status"], r.headers["grpc-message"]]).toEqual(["14", "upstream request timeout"]);
+  });
+
   test("VirtualService retries (retryOn unavailable): a Trailers-Only grpc-status 14 is retried on a new stream", async () => {
     const before = h2c.flaky;
     const r = await call(client, "/test.Echo/Flaky", ["again"], { "x-backend": "retry" });
