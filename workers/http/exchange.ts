@@ -402,6 +402,12 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     const route = d.route;
     if (route !== null) this.routeName = route.name;
     this.responseOps = d.responseHeaders;
+    if (h.upgradeRefused && route !== null) {
+      // Envoy: a routed request asking an upgrade no upgrade_config names is refused before any
+      // filter (403 upgrade_failed), and the connection is closed after it
+      this.closeDownstream = true;
+      return this.reply(REPLIES.upgrade_failed);
+    }
     // RequestAuthentication / AuthorizationPolicy (security-gate.ts): may hold the request
     // (token verification, ext_authz) and then act, or answer 401/403 instead
     const sec = gen.snapshot.security;

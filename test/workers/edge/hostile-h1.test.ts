@@ -221,6 +221,20 @@ describe("targets and methods", () => {
     expect(r.text.toLowerCase()).not.toContain("upgrade: websocket");
   });
 
+  test("an upgrade to a protocol other than WebSocket (`Upgrade: foo`, `websocket, h2c`) → 403 and closed, as Envoy's connection manager refuses an upgrade no upgrade_config names; nothing behind it is read", async () => {
+    for (const kind of ["foo", "websocket, h2c", "TLS/1.0"]) {
+      const r = await exchange(`POST /echo HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: ${kind}\r\nContent-Length: 5\r\n\r\nhello${G("/echo?behind")}`, 2);
+      expect([kind, r.statuses, r.closed]).toEqual([kind, [403], true]);
+      expect(r.text).not.toContain("behind");
+    }
+  });
+
+  test("what Envoy does not refuse: `Upgrade: h2c` (dropped, a plain request), `Upgrade: foo` without `Connection: upgrade`, and an unrouted host (404)", async () => {
+    const r = await exchange([`GET /echo HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n`, "GET /echo HTTP/1.1\r\nHost: a\r\nUpgrade: foo\r\n\r\n", "GET /echo HTTP/1.1\r\nHost: nowhere\r\nConnection: upgrade\r\nUpgrade: foo\r\n\r\n"], 3);
+    expect([r.statuses, r.closed]).toEqual([[200, 200, 404], false]);
+    expect(r.text.toLowerCase()).not.toContain("upgrade: h2c");
+  });
+
   test("HTTP/1.2 (a minor version above ours) is served as HTTP/1.1 (RFC 9112 2.3; nginx too), not 505; the upstream gets an HTTP/1.1 request line", async () => {
     const r = await exchange(["GET /echo HTTP/1.2\r\nHost: a\r\n\r\n", "GET /echo?two HTTP/1.9\r\nHost: a\r\n\r\n"], 2);
     expect(r.statuses).toEqual([200, 200]);
