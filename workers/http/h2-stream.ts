@@ -198,10 +198,12 @@ export class H2Stream implements ExchangeConn {
   /** DATA from the client. */
   fromClient(b: Buffer): void {
     this.lastActive = coarseNow;
+    // DATA past the content-length is malformed (RFC 9113 §8.1.1), also after a content-length of 0
+    // ended the request at its head: the stream is reset, as nghttp2 does, not the bytes dropped
+    if (this.length >= 0 && this.received + b.length > this.length) return this.reset(NGHTTP2_PROTOCOL_ERROR);
     if (this.ended) return;
     this.received += b.length;
     if (this.length >= 0) {
-      if (this.received > this.length) return this.reset(NGHTTP2_PROTOCOL_ERROR);
       this.body(b);
     } else if (b.length > 0) {
       // a body of unknown length: data to the exchange as it is (its head says chunked; no framing made and read back)

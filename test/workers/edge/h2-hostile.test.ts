@@ -93,6 +93,17 @@ describe("a malformed HTTP/2 request resets its stream only", () => {
     expect(c.streams.get(3)).toMatchObject({ status: 200, ended: true });
   });
 
+  test("content-length 0 and then DATA: reset PROTOCOL_ERROR, as nghttp2 does (the DATA used to be dropped and the stream answered 200)", async () => {
+    const c = await converse(port, [request(1, "/silent", [["content-length", "0"]], "POST", false), frame(DATA, END_STREAM, 1, Buffer.from("abc")), request(3)], streamsOver(1, 3));
+    expect(c.streams.get(1)!.rst).toBe(PROTOCOL_ERROR);
+    expect(c.streams.get(3)).toMatchObject({ status: 200, ended: true });
+  });
+
+  test("content-length 0 and an empty DATA with END_STREAM: served", async () => {
+    const c = await converse(port, [request(1, "/", [["content-length", "0"]], "POST", false), frame(DATA, END_STREAM, 1), request(3)], streamsOver(1, 3));
+    expect(c.streams.get(1)).toMatchObject({ status: 200, ended: true, rst: -1 });
+  });
+
   test("a content-length the stream ends short of", async () => {
     const c = await converse(port, [request(1, "/silent", [["content-length", "10"]], "POST", false), frame(DATA, END_STREAM, 1, Buffer.from("abc")), request(3)], streamsOver(1, 3));
     expect(c.streams.get(1)!.rst).toBe(PROTOCOL_ERROR);
