@@ -364,6 +364,10 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
    * one packet answered 404): that request completes in this same turn.
    */
   responseConnection(): string {
+    // an upgrade answered with anything but 101 (a 101 never comes here): the bytes behind its head
+    // were meant for the tunnel, never read as requests; the connection ends after this answer, as
+    // Envoy's (the upgrade's payload could hide a request a proxy in front never saw as one)
+    if (this.head.upgrade !== "") this.closeDownstream = true;
     if (!this.reqBody.done && !this.closeDownstream && !this.ds.h2Stream) {
       const rb = this.reqBody;
       if (rb.kind !== BODY_LENGTH || rb.remaining > this.ds.unread) this.closeDownstream = true;
