@@ -402,7 +402,7 @@ describe("gRPC-Web (Envoy's grpc_web filter)", () => {
   });
 });
 
-describe("gRPC-Web: a grpc-web-text body that is not base64 (Envoy's grpc_web filter: 400, gRPC-shaped)", () => {
+describe("gRPC-Web: bodies that are not base64, answers that are not gRPC (Envoy's grpc_web filter)", () => {
   /** One grpc-web-text call over h2 with `body`: the response head's fields (the call used to hang: no answer at all). */
   async function webText(body: string): Promise<Record<string, unknown>> {
     const st = client.request({ ":method": "POST", ":path": "/test.Echo/Unary", "content-type": "application/grpc-web-text" });
@@ -432,6 +432,32 @@ describe("gRPC-Web: a grpc-web-text body that is not base64 (Envoy's grpc_web fi
     expect(heads[1]!.startsWith("200")).toBe(true);
     expect(heads[1]).not.toContain("grpc-status: 13");
   });
+  test("an answer that is not gRPC (200 text/plain) to a gRPC-Web call: its status as grpc-status, its body as grpc-message, as Envoy's grpc_web filter (the client's stream was reset)", async () => {
+    const st = client.request({ ":method": "POST", ":path": "/not-grpc", "content-type": "application/grpc-web+proto" });
+    const head = new Promise<Record<string, unknown>>((r) => st.on("response", (h) => r(h as Record<string, unknown>)));
+    let rst = -1;
+    const closed = new Promise<void>((r) => st.on("close", () => ((rst = st.rstCode ?? -1), r())));
+    let body = "";
+    st.on("data", (d: Buffer) => (body += d.toString("latin1")));
+    st.on("error", () => {});
+    st.end(frame("x"));
+    const h = await head;
+    await closed;
+    expect([h[":status"], h["content-type"], h["grpc-status"], h["content-length"]]).toEqual([200, "application/grpc-web+proto", "2", "0"]);
+    expect(String(h["grpc-message"])).toStartWith("hello h2 POST");
+    expect([body, rst]).toEqual(["", 0]);
+  });
+
+  test("the same over HTTP/1.1: a complete answer, the connection kept for the next call", async () => {
+    const call = (path: string, last = "") => `POST ${path} HTTP/1.1\r\nhost: a\r\ncontent-type: application/grpc-web-text\r\ncontent-length: 8\r\n${last}\r\n${frame("").toString("base64")}`;
+    const r = await raw(gw, call("/not-grpc") + call("/test.Echo/Unary", "connection: close\r\n"));
+    const heads = r.text.split("HTTP/1.1 ").slice(1);
+    expect(heads.length).toBe(2);
+    expect(heads[0]).toContain("content-type: application/grpc-web-text+proto\r\n");
+    expect(heads[0]).toContain("grpc-status: 2\r\n");
+    expect(heads[1]!.startsWith("200")).toBe(true);
+  });
+
   test("padding inside the text (messages encoded one by one) is still base64", async () => {
     const h = await webText(frame("a").toString("base64") + frame("bb").toString("base64"));
     expect([h[":status"], h["grpc-status"]]).toEqual([200, undefined]);

@@ -19,6 +19,7 @@ import type { UpstreamTlsRuntime } from "./upstream-tls.ts";
 import { BodyEnd } from "./upstream-request.ts";
 import { Base64Decoder, Base64Encoder, grpcWebMode, trailerMessage, WEB_NONE, WEB_TEXT, webResponseType, type WebMode } from "./grpc-web.ts";
 import { fieldMap } from "./field-map.ts";
+import { grpcMessageEncode, httpToGrpcStatus, isGrpcContentType } from "../../src/upstream/grpc-reply.ts";
 
 /** What a stream needs of its session (upstream-h2-pool.ts H2Session). */
 export interface H2StreamSession {
@@ -29,6 +30,9 @@ export interface H2StreamSession {
   /** `ip:port` of our side, for the access log. */
   readonly local: string;
 }
+
+/** Body bytes of a non-gRPC answer to a gRPC-Web request kept for its grpc-message (Envoy's MAX_BUFFERED_PLAINTEXT_LENGTH). */
+const WEB_PLAIN_MAX = 16384;
 
 /** Stream flow-control window: what an upstream may send ahead of a paused client (also the write high-water mark). */
 export const WINDOW = 256 * 1024;
@@ -65,6 +69,8 @@ export class H2StreamConn extends UpstreamConn implements ClientStreamOwner {
   private web: WebMode = WEB_NONE;
   private webIn: Base64Decoder | null = null;
   private webOut: Base64Encoder | null = null;
+  /** A gRPC-Web request answered with something not gRPC (a 404 page…): its head held, its body kept (up to WEB_PLAIN_MAX) for grpc-message. */
+  private webPlain: { headers: http2.IncomingHttpHeaders; body: Buffer[]; size: number } | null = null;
 
   constructor(
     /** The endpoint's sessions (H2Sessions): told when the stream is over. */
@@ -264,6 +270,17 @@ export class H2StreamConn extends UpstreamConn implements ClientStreamOwner {
   }
 
   onResponse(headers: http2.IncomingHttpHeaders, ended: boolean): void {
+    if (this.web !== WEB_NONE && !ended && !grpcWebAnswer(headers)) {
+      // Envoy's grpc_web filter: a response that is not gRPC reaches a browser as the status it
+      // means (grpc-status from the HTTP status, its body as grpc-message), not as a body the
+      // client cannot read nor as a reset: held until its end
+      this.webPlain = { headers, body: [], size: 0 };
+      return;
+    }
+    this.passResponse(headers, ended);
+  }
+
+  private passResponse(headers: http2.IncomingHttpHeaders, ended: boolean): void {
     const head = this.headReq;
     const web = this.web !== WEB_NONE;
     const grpc = String(headers["content-type"] ?? "").startsWith("application/grpc");
@@ -288,6 +305,15 @@ export class H2StreamConn extends UpstreamConn implements ClientStreamOwner {
 
   onData(d: Buffer): void {
     if (d.length === 0) return;
+    const p = this.webPlain;
+    if (p !== null) {
+      if (p.size < WEB_PLAIN_MAX) {
+        const keep = d.subarray(0, WEB_PLAIN_MAX - p.size);
+        p.body.push(Buffer.from(keep)); // (a copy: the codec may reuse its buffer)
+        p.size += keep.length;
+      }
+      return;
+    }
     if (this.webOut !== null) d = this.webOut.push(d);
     if (d.length === 0) return;
     if (this.direct) return this.toUser(d);
@@ -310,6 +336,17 @@ export class H2StreamConn extends UpstreamConn implements ClientStreamOwner {
    */
   onEnd(): void {
     if (this.respEnded) return;
+    const p = this.webPlain;
+    if (p !== null) {
+      this.webPlain = null;
+      const status = Number(p.headers[":status"]);
+      const h: http2.IncomingHttpHeaders = { ...p.headers, "grpc-status": String(httpToGrpcStatus(status)), "content-length": "0" };
+      delete h["content-encoding"];
+      delete h["transfer-encoding"];
+      if (p.size > 0) h["grpc-message"] = grpcMessageEncode(Buffer.concat(p.body, p.size));
+      this.passResponse(h, true);
+      if (this.respEnded) return;
+    }
     this.respEnded = true;
     if (this.grpcNeedsStatus && this.respTrailers?.["grpc-status"] === undefined) return this.onGone("stream_reset");
     const web = this.web !== WEB_NONE;
@@ -369,6 +406,15 @@ export class H2StreamConn extends UpstreamConn implements ClientStreamOwner {
 }
 
 const CRLF = Buffer.from("\r\n", "latin1");
+
+/** Envoy's grpc_web filter passes these as they are: a gRPC answer (200, application/grpc…) or one already gRPC-Web (200, application/grpc-web[+proto]). */
+function grpcWebAnswer(h: http2.IncomingHttpHeaders): boolean {
+  if (Number(h[":status"]) !== 200) return false;
+  const ct = h["content-type"];
+  if (isGrpcContentType(ct)) return true;
+  const v = typeof ct === "string" ? ct.toLowerCase() : "";
+  return v === "application/grpc-web" || v === "application/grpc-web+proto";
+}
 
 /** An H2StreamConn's `socket`: bytes go through its write(), never to this. */
 const NO_SOCKET = {
