@@ -77,7 +77,10 @@ export type ReplyCode =
   | "cors_preflight"
   | "per_try_timeout"
   | "response_timeout_after_response"
-  | "max_duration_timeout";
+  | "max_duration_timeout"
+  | "grpc_web_bad_base64"
+  | "grpc_web_bad_base64_size"
+  | "upgrade_failed";
 
 /** code → row. Statuses 3xx/2xx of redirect/direct_response are the route's (Decision.status overrides). */
 export const REPLIES: { readonly [K in ReplyCode]: ReplyRow } = {
@@ -128,6 +131,16 @@ export const REPLIES: { readonly [K in ReplyCode]: ReplyRow } = {
   /** Request head over 60 KiB or too many fields (Envoy: max_request_headers_kb / _count). */
   header_too_large: row("header_too_large", 431, "DPE", "http1.codec_error", "", "downstream", false),
   http_version: row("http_version", 505, "DPE", "http1.codec_error", "", "downstream", false),
+  /**
+   * An HTTP/1.1 upgrade to a protocol other than WebSocket (h2c aside) on a routed request: Envoy's
+   * connection manager answers 403 with no body and closes the connection (the upgrade's payload
+   * could hide a request).
+   */
+  upgrade_failed: row("upgrade_failed", 403, "-", "upgrade_failed", "", "downstream", false),
+  /** A grpc-web-text body that is not base64 (Envoy's grpc_web filter; no flag). */
+  grpc_web_bad_base64: row("grpc_web_bad_base64", 400, "-", "grpc_base_64_decode_failed", "Bad gRPC-web request, invalid base64 data.", "downstream", false),
+  /** A grpc-web-text body ending inside a base64 group (Envoy: padding is mandatory). */
+  grpc_web_bad_base64_size: row("grpc_web_bad_base64_size", 400, "-", "grpc_base_64_decode_failed_bad_size", "Bad gRPC-web request, invalid base64 data.", "downstream", false),
   /** The request body's framing broke (bad chunk) before the response started. */
   bad_body: row("bad_body", 400, "DPE", "http1.codec_error", "", "downstream", false),
   downstream_disconnect: row("downstream_disconnect", 0, "DC", "downstream_remote_disconnect", "", "downstream", false),

@@ -39,10 +39,10 @@ export function httpToGrpcStatus(status: number): number {
   }
 }
 
-/** gRPC's percent-encoding of grpc-message: printable ASCII except `%` as is, everything else %XX of its UTF-8 bytes. */
-export function grpcMessageEncode(s: string): string {
+/** gRPC's percent-encoding of grpc-message: printable ASCII except `%` as is, everything else %XX of its UTF-8 bytes (bytes as they are when given bytes). */
+export function grpcMessageEncode(s: string | Uint8Array): string {
   let out = "";
-  for (const b of Buffer.from(s, "utf8")) {
+  for (const b of typeof s === "string" ? Buffer.from(s, "utf8") : s) {
     out += b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : "%" + b.toString(16).toUpperCase().padStart(2, "0");
   }
   return out;

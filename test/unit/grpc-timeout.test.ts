@@ -11,7 +11,9 @@ describe("parseGrpcTimeout", () => {
     ["150m", 150],
     ["1500u", 2],
     ["1n", 1],
-    ["0m", 1],
+    ["0m", 0],
+    ["0n", 0],
+    ["00000000S", 0],
     ["99999999S", 99_999_999_000],
     [undefined, null],
     ["", null],
@@ -33,6 +35,9 @@ describe("grpcDeadlineMs", () => {
     ["2S", 500, 500],
     ["100m", 500, 100],
     ["junk", 500, 0],
+    // 0 is no deadline from the header (Envoy), not one already past: the route timeout alone
+    ["0n", 0, 0],
+    ["0S", 500, 0],
     // above 2^31-1 ms a timer fires after 1 ms: capped there (~24.8 days)
     ["720H", 0, 2 ** 31 - 1],
     ["99999999S", 0, 2 ** 31 - 1],

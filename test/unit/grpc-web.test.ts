@@ -46,3 +46,29 @@ test("base64 streams split anywhere decode and encode as a whole", () => {
   }
   expect(new Base64Decoder().push(Buffer.from("not*base64"))).toBeNull();
 });
+
+test.each([
+  ["aGVsbG8=", "hello"],
+  ["YQ==YmI=", "abb"],
+  ["aGVs\r\nbG8=", "hello"],
+  ["YWJj", "abc"],
+  ["!!!!", null],
+  ["====", null],
+  ["A===", null],
+  ["AAAA-_-_", null],
+  ["AA AA", null],
+  ["YQ=Y", null],
+])("base64 decoder: %p → %p (groups of four, padding only ending a group)", (text, want) => {
+  const r = new Base64Decoder().push(Buffer.from(text));
+  expect(r === null ? null : r.toString("latin1")).toBe(want);
+});
+
+test("base64 decoder: a body ending inside a group is not clean; padding split across pushes is", () => {
+  const d = new Base64Decoder();
+  expect(d.push(Buffer.from("YWJ"))!.length).toBe(0);
+  expect(d.clean).toBe(false);
+  const p = new Base64Decoder();
+  const out = [p.push(Buffer.from("YQ")), p.push(Buffer.from("=")), p.push(Buffer.from("=YmI="))];
+  expect(Buffer.concat(out as Buffer[]).toString()).toBe("abb");
+  expect(p.clean).toBe(true);
+});

@@ -216,6 +216,18 @@ describe("gRPC over h2c (client) → h2c (upstream)", () => {
     expect(r.headers["grpc-status"]).toBe("4");
   });
 
+  test("grpc-timeout 0 (`0m`, `0n`) is no deadline from the header, as Envoy reads it: the call is served (it got DEADLINE_EXCEEDED at once)", async () => {
+    for (const t of ["0m", "0n"]) {
+      const r = await call(client, "/test.Echo/Unary", ["zero"], { "grpc-timeout": t });
+      expect([r.headers[":status"], r.trailers["grpc-status"]]).toEqual([200, "0"]);
+    }
+  });
+
+  test("grpc-timeout 0 on a route with a timeout: the route timeout applies (504 UT → UNAVAILABLE), not an instant DEADLINE_EXCEEDED", async () => {
+    const r = await call(client, "/test.Echo/Slow", ["x"], { "grpc-timeout": "0S", "x-backend": "capped" });
+    expect([r.headers["grpc-status"], r.headers["grpc-message"]]).toEqual(["14", "upstream request timeout"]);
+  });
+
   test("VirtualService retries (retryOn unavailable): a Trailers-Only grpc-status 14 is retried on a new stream", async () => {
     const before = h2c.flaky;
     const r = await call(client, "/test.Echo/Flaky", ["again"], { "x-backend": "retry" });
@@ -387,6 +399,68 @@ describe("gRPC-Web (Envoy's grpc_web filter)", () => {
       [0, "msg 2"],
       [0x80, "grpc-status:0\r\nx-count:3\r\n"],
     ]);
+  });
+});
+
+describe("gRPC-Web: bodies that are not base64, answers that are not gRPC (Envoy's grpc_web filter)", () => {
+  /** One grpc-web-text call over h2 with `body`: the response head's fields (the call used to hang: no answer at all). */
+  async function webText(body: string): Promise<Record<string, unknown>> {
+    const st = client.request({ ":method": "POST", ":path": "/test.Echo/Unary", "content-type": "application/grpc-web-text" });
+    const head = new Promise<Record<string, unknown>>((r) => st.on("response", (h) => r(h as Record<string, unknown>)));
+    st.on("error", () => {});
+    st.end(body);
+    const h = await head;
+    st.close();
+    return h;
+  }
+  test.each([
+    ["characters outside base64 (`!!!!`)", "!!!!"],
+    ["a space inside", "AAAA AAA="],
+    ["base64url's `-_`", "AAAA-_-_"],
+    ["padding only (`====`)", "===="],
+  ])("%s: HTTP 200, grpc-status 13, Envoy's message", async (_name, body) => {
+    const h = await webText(body);
+    expect([h[":status"], h["grpc-status"], h["grpc-message"], h["content-type"]]).toEqual([200, "13", "Bad gRPC-web request, invalid base64 data.", "application/grpc-web-text+proto"]);
+  });
+  test("a body ending inside a group (3 characters) over HTTP/1.1: the same answer, the connection goes on (it used to reach the upstream cut short)", async () => {
+    const call = "POST /test.Echo/Unary HTTP/1.1\r\nhost: a\r\ncontent-type: application/grpc-web-text\r\ncontent-length: 3\r\n\r\nAAA";
+    const r = await raw(gw, `${call}POST /test.Echo/Unary HTTP/1.1\r\nhost: a\r\ncontent-type: application/grpc-web-text\r\ncontent-length: 8\r\nconnection: close\r\n\r\n${frame("").toString("base64")}`);
+    const heads = r.text.split("HTTP/1.1 ").slice(1);
+    expect(heads.length).toBe(2);
+    expect(heads[0]).toContain("grpc-status: 13\r\n");
+    expect(heads[0]).toContain("grpc-message: Bad gRPC-web request, invalid base64 data.\r\n");
+    expect(heads[1]!.startsWith("200")).toBe(true);
+    expect(heads[1]).not.toContain("grpc-status: 13");
+  });
+  test("an answer that is not gRPC (200 text/plain) to a gRPC-Web call: its status as grpc-status, its body as grpc-message, as Envoy's grpc_web filter (the client's stream was reset)", async () => {
+    const st = client.request({ ":method": "POST", ":path": "/not-grpc", "content-type": "application/grpc-web+proto" });
+    const head = new Promise<Record<string, unknown>>((r) => st.on("response", (h) => r(h as Record<string, unknown>)));
+    let rst = -1;
+    const closed = new Promise<void>((r) => st.on("close", () => ((rst = st.rstCode ?? -1), r())));
+    let body = "";
+    st.on("data", (d: Buffer) => (body += d.toString("latin1")));
+    st.on("error", () => {});
+    st.end(frame("x"));
+    const h = await head;
+    await closed;
+    expect([h[":status"], h["content-type"], h["grpc-status"], h["content-length"]]).toEqual([200, "application/grpc-web+proto", "2", "0"]);
+    expect(String(h["grpc-message"])).toStartWith("hello h2 POST");
+    expect([body, rst]).toEqual(["", 0]);
+  });
+
+  test("the same over HTTP/1.1: a complete answer, the connection kept for the next call", async () => {
+    const call = (path: string, last = "") => `POST ${path} HTTP/1.1\r\nhost: a\r\ncontent-type: application/grpc-web-text\r\ncontent-length: 8\r\n${last}\r\n${frame("").toString("base64")}`;
+    const r = await raw(gw, call("/not-grpc") + call("/test.Echo/Unary", "connection: close\r\n"));
+    const heads = r.text.split("HTTP/1.1 ").slice(1);
+    expect(heads.length).toBe(2);
+    expect(heads[0]).toContain("content-type: application/grpc-web-text+proto\r\n");
+    expect(heads[0]).toContain("grpc-status: 2\r\n");
+    expect(heads[1]!.startsWith("200")).toBe(true);
+  });
+
+  test("padding inside the text (messages encoded one by one) is still base64", async () => {
+    const h = await webText(frame("a").toString("base64") + frame("bb").toString("base64"));
+    expect([h[":status"], h["grpc-status"]]).toEqual([200, undefined]);
   });
 });
 

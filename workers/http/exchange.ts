@@ -364,6 +364,10 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
    * one packet answered 404): that request completes in this same turn.
    */
   responseConnection(): string {
+    // an upgrade answered with anything but 101 (a 101 never comes here): the bytes behind its head
+    // were meant for the tunnel, never read as requests; the connection ends after this answer, as
+    // Envoy's (the upgrade's payload could hide a request a proxy in front never saw as one)
+    if (this.head.upgrade !== "") this.closeDownstream = true;
     if (!this.reqBody.done && !this.closeDownstream && !this.ds.h2Stream) {
       const rb = this.reqBody;
       if (rb.kind !== BODY_LENGTH || rb.remaining > this.ds.unread) this.closeDownstream = true;
@@ -402,6 +406,12 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     const route = d.route;
     if (route !== null) this.routeName = route.name;
     this.responseOps = d.responseHeaders;
+    if (h.upgradeRefused && route !== null) {
+      // Envoy: a routed request asking an upgrade no upgrade_config names is refused before any
+      // filter (403 upgrade_failed), and the connection is closed after it
+      this.closeDownstream = true;
+      return this.reply(REPLIES.upgrade_failed);
+    }
     // RequestAuthentication / AuthorizationPolicy (security-gate.ts): may hold the request
     // (token verification, ext_authz) and then act, or answer 401/403 instead
     const sec = gen.snapshot.security;

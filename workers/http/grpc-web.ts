@@ -46,17 +46,41 @@ export function trailerMessage(trailers: Record<string, unknown> | null): Buffer
   return Buffer.concat([head, payload]);
 }
 
-/** Streaming base64 decoding of a grpc-web-text request body (groups of 4 characters; padding may end each message). */
+/** Whole base64 groups: four characters, or two/three and their padding (each group may end a separately encoded piece). */
+const GROUPS = /^(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)*$/;
+/** What a group not yet complete may hold. */
+const PARTIAL = /^(?:[A-Za-z0-9+/]{0,3}|[A-Za-z0-9+/]{2}=)$/;
+
+/**
+ * Streaming base64 decoding of a grpc-web-text request body: groups of 4 characters, padding
+ * allowed at the end of any group (clients may encode each message on its own), line breaks
+ * skipped. Anything else is not base64 (Envoy's grpc_web filter: 400 "invalid base64 data"),
+ * and a body ending inside a group is cut (`clean` false: Envoy's bad-size 400).
+ */
 export class Base64Decoder {
   private carry = "";
   /** Decoded bytes of `b`, or null when it is not base64. */
   push(b: Buffer): Buffer | null {
     const s = this.carry + b.toString("latin1").replace(/[\r\n]/g, "");
-    if (!/^[A-Za-z0-9+/=]*$/.test(s)) return null;
     const whole = s.length - (s.length % 4);
-    this.carry = s.slice(whole);
-    return Buffer.from(s.slice(0, whole), "base64");
+    const carry = s.slice(whole);
+    if (!GROUPS.test(whole === s.length ? s : s.slice(0, whole)) || !PARTIAL.test(carry)) return null;
+    this.carry = carry;
+    // padding inside the text: each padded piece decoded on its own (a decoder may stop at the first `=`)
+    let pad = s.indexOf("=");
+    if (pad < 0 || pad >= whole - 2) return Buffer.from(s.slice(0, whole), "base64");
+    const parts: Buffer[] = [];
+    let start = 0;
+    while (pad >= 0 && pad < whole) {
+      const end = (pad & ~3) + 4;
+      parts.push(Buffer.from(s.slice(start, end), "base64"));
+      start = end;
+      pad = s.indexOf("=", end);
+    }
+    if (start < whole) parts.push(Buffer.from(s.slice(start, whole), "base64"));
+    return Buffer.concat(parts);
   }
+  /** The text so far ended on a whole group. */
   get clean(): boolean {
     return this.carry === "";
   }

@@ -63,6 +63,8 @@ export interface StreamIo {
   /** close(code) sends RST_STREAM(code) and nothing else (gangway's codec; Bun's node:http2 ends the stream cleanly first). */
   readonly exactClose?: boolean;
   respond(h: http2.OutgoingHttpHeaders, opts?: { endStream?: boolean; waitForTrailers?: boolean }): void;
+  /** An interim (1xx) head before the response (node:http2's name). */
+  additionalHeaders(h: http2.OutgoingHttpHeaders): void;
   write(b: Uint8Array): unknown;
   end(b?: Uint8Array): unknown;
   sendTrailers(t: http2.OutgoingHttpHeaders): void;
@@ -84,6 +86,7 @@ const DONE = 3;
 const RESET = new Error("stream reset by the gateway");
 const ENDED: http2.ServerStreamResponseOptions = { endStream: true };
 const TRAILERS: http2.ServerStreamResponseOptions = { waitForTrailers: true };
+const CONTINUE_HEAD: http2.OutgoingHttpHeaders = { ":status": 100 };
 
 export class H2Stream implements ExchangeConn {
   readonly h2Stream = true;
@@ -198,10 +201,12 @@ export class H2Stream implements ExchangeConn {
   /** DATA from the client. */
   fromClient(b: Buffer): void {
     this.lastActive = coarseNow;
+    // DATA past the content-length is malformed (RFC 9113 §8.1.1), also after a content-length of 0
+    // ended the request at its head: the stream is reset, as nghttp2 does, not the bytes dropped
+    if (this.length >= 0 && this.received + b.length > this.length) return this.reset(NGHTTP2_PROTOCOL_ERROR);
     if (this.ended) return;
     this.received += b.length;
     if (this.length >= 0) {
-      if (this.received > this.length) return this.reset(NGHTTP2_PROTOCOL_ERROR);
       this.body(b);
     } else if (b.length > 0) {
       // a body of unknown length: data to the exchange as it is (its head says chunked; no framing made and read back)
@@ -441,6 +446,16 @@ export class H2Stream implements ExchangeConn {
     }
   }
 
+  private interim(): void {
+    const st = this.stream;
+    if (this.over || st.destroyed) return;
+    try {
+      st.additionalHeaders(CONTINUE_HEAD);
+    } catch (err) {
+      reportError("h2 100-continue", err);
+    }
+  }
+
   /** Text mode: an HTTP/1.1 response (a local reply), head then body. */
   private fromText(b: Buffer): void {
     if (this.state === CHUNKED) {
@@ -459,7 +474,10 @@ export class H2Stream implements ExchangeConn {
       this.text = rest < r.length ? r.subarray(rest) : null;
       const got = textResponseFields(head);
       if (got === null) {
-        // an interim response (100 Continue): HTTP/2 needs none
+        // an interim response: the exchange's 100 Continue to an `expect: 100-continue` request,
+        // sent on as a HEADERS of its own, as Envoy's connection manager answers it on HTTP/2 too
+        // (a client waiting for it before its body is not kept waiting)
+        if (head.startsWith("HTTP/1.1 100 ")) this.interim();
         if (this.text === null) return;
         continue;
       }

@@ -84,6 +84,11 @@ export class RequestHead implements RequestView {
   keepAlive = false;
   /** "websocket" when the request asks for a WebSocket upgrade (Connection: upgrade); else "". */
   upgrade = "";
+  /**
+   * An HTTP/1.1 upgrade to anything but WebSocket or h2c (`Upgrade: foo` with `Connection: upgrade`):
+   * Envoy's connection manager refuses it on a routed request (403 upgrade_failed, connection closed).
+   */
+  upgradeRefused = false;
   expectContinue = false;
   /** Header names listed in `Connection` other than close/keep-alive/upgrade, or null. */
   nominated: string[] | null = null;
@@ -122,6 +127,7 @@ export class RequestHead implements RequestView {
     this.close = false;
     this.keepAlive = false;
     this.upgrade = "";
+    this.upgradeRefused = false;
     this.expectContinue = false;
     this.nominated = null;
     this.highBytes = false;
@@ -424,7 +430,12 @@ export function parseRequestHead(
   if (h.minor === 0 && !h.keepAlive) h.close = true;
   // only WebSocket is upgraded (Istio's default upgrade_configs); other upgrades (h2c…) are plain
   // requests, and so is an HTTP/1.0 one (RFC 9110 §7.8: a server MUST ignore Upgrade from HTTP/1.0)
-  if (h.upgrade !== "") h.upgrade = h.minor === 1 && upgradeValue.toLowerCase() === "websocket" ? "websocket" : "";
+  if (h.upgrade !== "") {
+    const kind = upgradeValue.toLowerCase();
+    h.upgrade = h.minor === 1 && kind === "websocket" ? "websocket" : "";
+    // h2c is dropped, as Envoy's codec strips it; any other protocol Envoy's upgrade_configs lack
+    h.upgradeRefused = h.minor === 1 && kind !== "websocket" && kind !== "h2c" && upgradeValue !== "";
+  }
   const t = targetParts(h, hit);
   if (t !== 0) return t;
   return hostView(h);

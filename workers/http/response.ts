@@ -19,7 +19,7 @@ import { findHeadBytes } from "./fields.ts";
 import { FRAME_CHUNKED, FRAME_CLOSE, FRAME_LENGTH, FRAME_NONE } from "./heads-out.ts";
 import { buildResponseHead, writeResponseHead } from "./response-head.ts";
 import { bodiless, MAX_RESPONSE_HEAD, parseResponseHeadAt, type ResponseHead } from "./parse-response.ts";
-import { CLEAN_CLOSE, PROTOCOL_ERROR_ERRNO, REFUSED_STREAM_ERRNO, type UpstreamConn } from "./upstream-conn.ts";
+import { CLEAN_CLOSE, GRPC_WEB_BAD_BASE64_ERRNO, GRPC_WEB_BAD_SIZE_ERRNO, PROTOCOL_ERROR_ERRNO, REFUSED_STREAM_ERRNO, type UpstreamConn } from "./upstream-conn.ts";
 
 /** Up to this much body goes into the same write as the head (one syscall, one segment). */
 const COALESCE = 64 * 1024;
@@ -76,6 +76,8 @@ export interface ResponseExchange extends TunnelUser {
   responseEnded(conn: UpstreamConn | null, reusable: boolean, atHead?: boolean): void;
   failBeforeResponse(row: ReplyRow, transportFailure?: string, refused?: boolean): void;
   failAfterResponse(row: ReplyRow): void;
+  /** A local reply, never retried (the request's own fault). */
+  reply(row: ReplyRow): void;
   /** The upstream side of a tunnel closed: the exchange (and the client connection) ends. */
   tunnelClosed(): void;
   maybeFinish(): void;
@@ -463,6 +465,17 @@ export function onUpstreamGone(ex: ResponseExchange, failure: UpstreamFailure): 
   if (ex.h1Held !== null) flushHeld(ex);
   if (ex.finished) return;
   if (ex.tunnel) return ex.tunnelClosed();
+  if (failure.errno === GRPC_WEB_BAD_BASE64_ERRNO || failure.errno === GRPC_WEB_BAD_SIZE_ERRNO) {
+    // the client's grpc-web-text body is not base64: Envoy's grpc_web filter answers 400 (gRPC-Web
+    // shaped by reply()), never a retry; after the response started, a reset
+    const row = failure.errno === GRPC_WEB_BAD_BASE64_ERRNO ? REPLIES.grpc_web_bad_base64 : REPLIES.grpc_web_bad_base64_size;
+    if (ex.resp === null) {
+      ex.respBuf = null;
+      return ex.reply(row);
+    }
+    if (!ex.respDone) midBodyError(ex, row);
+    return;
+  }
   if (failure.errno === PROTOCOL_ERROR_ERRNO) {
     // an HTTP/2 upstream broke the protocol (a malformed head, DATA before it, a bad window…): as a
     // malformed HTTP/1.1 response, 502 UPE before the response started, a UPE reset after

@@ -16,6 +16,9 @@ import { connectOptions, verifyUpstream, type UpstreamTlsRuntime } from "./upstr
 export const CLEAN_CLOSE = "connection termination";
 /** The errno of an HTTP/2 stream (or connection) that failed for the upstream's protocol error, found by our codec: 502 UPE, as a malformed HTTP/1.1 head. */
 export const PROTOCOL_ERROR_ERRNO = "upstream_protocol_error";
+/** The errnos of a gRPC-Web request whose grpc-web-text body is not base64, or ends inside a group (upstream-h2.ts): the client's fault, Envoy's grpc_web 400. */
+export const GRPC_WEB_BAD_BASE64_ERRNO = "grpc_base_64_decode_failed";
+export const GRPC_WEB_BAD_SIZE_ERRNO = "grpc_base_64_decode_failed_bad_size";
 /** The errno of an HTTP/2 stream the upstream refused (RST_STREAM REFUSED_STREAM, or above a GOAWAY's last stream id): retried under `refused-stream`. */
 export const REFUSED_STREAM_ERRNO = "stream_reset_7";
 

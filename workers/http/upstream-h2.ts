@@ -14,11 +14,12 @@ import type { UpStream } from "./upstream-h2-node.ts";
 import { ChunkedScanner, CHUNKED_BAD, CHUNKED_MORE, trailerFields } from "./chunked.ts";
 import { h2ResponseFraming } from "./h2-response.ts";
 import { h1ResponseHead, h2RequestHead, lastChunk, REQ_CHUNKED, REQ_LENGTH, REQ_NONE, type H2RequestHead } from "./h2-upstream-heads.ts";
-import { PROTOCOL_ERROR_ERRNO, UpstreamConn, type ConnPool, type UpstreamUser } from "./upstream-conn.ts";
+import { GRPC_WEB_BAD_BASE64_ERRNO, GRPC_WEB_BAD_SIZE_ERRNO, PROTOCOL_ERROR_ERRNO, UpstreamConn, type ConnPool, type UpstreamUser } from "./upstream-conn.ts";
 import type { UpstreamTlsRuntime } from "./upstream-tls.ts";
 import { BodyEnd } from "./upstream-request.ts";
 import { Base64Decoder, Base64Encoder, grpcWebMode, trailerMessage, WEB_NONE, WEB_TEXT, webResponseType, type WebMode } from "./grpc-web.ts";
 import { fieldMap } from "./field-map.ts";
+import { grpcMessageEncode, httpToGrpcStatus, isGrpcContentType } from "../../src/upstream/grpc-reply.ts";
 
 /** What a stream needs of its session (upstream-h2-pool.ts H2Session). */
 export interface H2StreamSession {
@@ -29,6 +30,9 @@ export interface H2StreamSession {
   /** `ip:port` of our side, for the access log. */
   readonly local: string;
 }
+
+/** Body bytes of a non-gRPC answer to a gRPC-Web request kept for its grpc-message (Envoy's MAX_BUFFERED_PLAINTEXT_LENGTH). */
+const WEB_PLAIN_MAX = 16384;
 
 /** Stream flow-control window: what an upstream may send ahead of a paused client (also the write high-water mark). */
 export const WINDOW = 256 * 1024;
@@ -65,6 +69,8 @@ export class H2StreamConn extends UpstreamConn implements ClientStreamOwner {
   private web: WebMode = WEB_NONE;
   private webIn: Base64Decoder | null = null;
   private webOut: Base64Encoder | null = null;
+  /** A gRPC-Web request answered with something not gRPC (a 404 page…): its head held, its body kept (up to WEB_PLAIN_MAX) for grpc-message. */
+  private webPlain: { headers: http2.IncomingHttpHeaders; body: Buffer[]; size: number } | null = null;
 
   constructor(
     /** The endpoint's sessions (H2Sessions): told when the stream is over. */
@@ -175,6 +181,7 @@ export class H2StreamConn extends UpstreamConn implements ClientStreamOwner {
 
   /** The request ends, with its trailers. */
   private endRequest(): void {
+    if (this.webIn !== null && !this.webIn.clean) return this.webBad(GRPC_WEB_BAD_SIZE_ERRNO);
     this.reqEnded = true;
     let t: http2.OutgoingHttpHeaders | null = null;
     if (this.rawTrailers !== null) t = this.rawTrailers;
@@ -200,7 +207,8 @@ export class H2StreamConn extends UpstreamConn implements ClientStreamOwner {
       const take = Math.min(this.reqLeft, b.length);
       if (take > 0) this.send(take === b.length ? b : b.subarray(0, take));
       this.reqLeft -= take;
-      if (this.reqLeft === 0) {
+      if (this.reqLeft === 0 && !this.closed) {
+        if (this.webIn !== null && !this.webIn.clean) return this.webBad(GRPC_WEB_BAD_SIZE_ERRNO);
         this.reqEnded = true;
         st.end(null);
       }
@@ -245,15 +253,34 @@ export class H2StreamConn extends UpstreamConn implements ClientStreamOwner {
     const st = this.stream!;
     if (this.webIn === null) return void st.write(b);
     const d = this.webIn.push(b);
-    if (d === null) return this.destroyStream(); // not base64: the call is cut, as a malformed body
+    if (d === null) return this.webBad(GRPC_WEB_BAD_BASE64_ERRNO);
     if (d.length > 0) st.write(d);
   }
 
-  private destroyStream(): void {
+  /**
+   * A grpc-web-text body that is not base64 (or ends inside a group): the upstream's stream is
+   * cancelled and the exchange told (`errno`), which answers 400 as Envoy's grpc_web filter does
+   * (gRPC-Web-shaped: grpc-status 13), or resets the client's stream once the response started.
+   */
+  private webBad(errno: string): void {
+    if (this.closed) return;
+    this.reqEnded = true;
     this.stream?.cancel();
+    this.onGone(errno);
   }
 
   onResponse(headers: http2.IncomingHttpHeaders, ended: boolean): void {
+    if (this.web !== WEB_NONE && !ended && !grpcWebAnswer(headers)) {
+      // Envoy's grpc_web filter: a response that is not gRPC reaches a browser as the status it
+      // means (grpc-status from the HTTP status, its body as grpc-message), not as a body the
+      // client cannot read nor as a reset: held until its end
+      this.webPlain = { headers, body: [], size: 0 };
+      return;
+    }
+    this.passResponse(headers, ended);
+  }
+
+  private passResponse(headers: http2.IncomingHttpHeaders, ended: boolean): void {
     const head = this.headReq;
     const web = this.web !== WEB_NONE;
     const grpc = String(headers["content-type"] ?? "").startsWith("application/grpc");
@@ -278,6 +305,15 @@ export class H2StreamConn extends UpstreamConn implements ClientStreamOwner {
 
   onData(d: Buffer): void {
     if (d.length === 0) return;
+    const p = this.webPlain;
+    if (p !== null) {
+      if (p.size < WEB_PLAIN_MAX) {
+        const keep = d.subarray(0, WEB_PLAIN_MAX - p.size);
+        p.body.push(Buffer.from(keep)); // (a copy: the codec may reuse its buffer)
+        p.size += keep.length;
+      }
+      return;
+    }
     if (this.webOut !== null) d = this.webOut.push(d);
     if (d.length === 0) return;
     if (this.direct) return this.toUser(d);
@@ -300,6 +336,17 @@ export class H2StreamConn extends UpstreamConn implements ClientStreamOwner {
    */
   onEnd(): void {
     if (this.respEnded) return;
+    const p = this.webPlain;
+    if (p !== null) {
+      this.webPlain = null;
+      const status = Number(p.headers[":status"]);
+      const h: http2.IncomingHttpHeaders = { ...p.headers, "grpc-status": String(httpToGrpcStatus(status)), "content-length": "0" };
+      delete h["content-encoding"];
+      delete h["transfer-encoding"];
+      if (p.size > 0) h["grpc-message"] = grpcMessageEncode(Buffer.concat(p.body, p.size));
+      this.passResponse(h, true);
+      if (this.respEnded) return;
+    }
     this.respEnded = true;
     if (this.grpcNeedsStatus && this.respTrailers?.["grpc-status"] === undefined) return this.onGone("stream_reset");
     const web = this.web !== WEB_NONE;
@@ -359,6 +406,15 @@ export class H2StreamConn extends UpstreamConn implements ClientStreamOwner {
 }
 
 const CRLF = Buffer.from("\r\n", "latin1");
+
+/** Envoy's grpc_web filter passes these as they are: a gRPC answer (200, application/grpc…) or one already gRPC-Web (200, application/grpc-web[+proto]). */
+function grpcWebAnswer(h: http2.IncomingHttpHeaders): boolean {
+  if (Number(h[":status"]) !== 200) return false;
+  const ct = h["content-type"];
+  if (isGrpcContentType(ct)) return true;
+  const v = typeof ct === "string" ? ct.toLowerCase() : "";
+  return v === "application/grpc-web" || v === "application/grpc-web+proto";
+}
 
 /** An H2StreamConn's `socket`: bytes go through its write(), never to this. */
 const NO_SOCKET = {

@@ -15,6 +15,7 @@ import { WorkerHarness } from "../harness.ts";
 import { cluster, dest, forward, freePort, listener, prefix, snapshot, uriMatch, virtualHost } from "../snapshot-fixture.ts";
 import { DATA, END_STREAM, GOAWAY, converse, frame, headers, request, rst, streamsOver } from "./h2-raw.ts";
 import { rawUpstream } from "./helpers.ts";
+import { RawH2 } from "../h2/raw-client.ts";
 
 const PROTOCOL_ERROR = 1, NO_ERROR = 0, REFUSED_STREAM = 7;
 
@@ -93,6 +94,17 @@ describe("a malformed HTTP/2 request resets its stream only", () => {
     expect(c.streams.get(3)).toMatchObject({ status: 200, ended: true });
   });
 
+  test("content-length 0 and then DATA: reset PROTOCOL_ERROR, as nghttp2 does (the DATA used to be dropped and the stream answered 200)", async () => {
+    const c = await converse(port, [request(1, "/silent", [["content-length", "0"]], "POST", false), frame(DATA, END_STREAM, 1, Buffer.from("abc")), request(3)], streamsOver(1, 3));
+    expect(c.streams.get(1)!.rst).toBe(PROTOCOL_ERROR);
+    expect(c.streams.get(3)).toMatchObject({ status: 200, ended: true });
+  });
+
+  test("content-length 0 and an empty DATA with END_STREAM: served", async () => {
+    const c = await converse(port, [request(1, "/", [["content-length", "0"]], "POST", false), frame(DATA, END_STREAM, 1), request(3)], streamsOver(1, 3));
+    expect(c.streams.get(1)).toMatchObject({ status: 200, ended: true, rst: -1 });
+  });
+
   test("a content-length the stream ends short of", async () => {
     const c = await converse(port, [request(1, "/silent", [["content-length", "10"]], "POST", false), frame(DATA, END_STREAM, 1, Buffer.from("abc")), request(3)], streamsOver(1, 3));
     expect(c.streams.get(1)!.rst).toBe(PROTOCOL_ERROR);
@@ -141,6 +153,28 @@ describe("streams and the connection", () => {
     const c = await converse(port, [request(1), frame(GOAWAY, 0, 0, Buffer.from([0, 0, 0, 1, 0, 0, 0, 0]))], (x) => x.closed, 4000);
     expect(c.streams.get(1)).toMatchObject({ status: 200, ended: true });
     expect(c.closed).toBe(true);
+  });
+});
+
+describe("expect: 100-continue", () => {
+  test("a 100 HEADERS comes before the body is sent, as Envoy's connection manager answers it on HTTP/2 too (none came: a client waiting for it waited its own timeout)", async () => {
+    const c = await RawH2.open(port);
+    c.send(headers(1, [[":method", "POST"], [":scheme", "http"], [":path", "/"], [":authority", "x"], ["expect", "100-continue"], ["content-length", "5"]], false));
+    expect(await c.until(() => c.stream(1).fields.length > 0, 2000)).toBe(true);
+    expect(c.status(1)).toBe(100);
+    expect(c.stream(1).ended).toBe(false);
+    c.send(frame(DATA, END_STREAM, 1, Buffer.from("hello")));
+    expect(await c.until(() => c.over(1))).toBe(true);
+    expect(c.stream(1).fields.map((f) => f.find(([n]) => n === ":status")?.[1])).toEqual(["100", "200"]);
+    c.close();
+  });
+
+  test("no 100 when the answer is local (no route: 404), as over HTTP/1.1", async () => {
+    const c = await RawH2.open(port);
+    c.send(headers(1, [[":method", "POST"], [":scheme", "http"], [":path", "/"], [":authority", "nowhere"], ["expect", "100-continue"], ["content-length", "5"]], false));
+    expect(await c.until(() => c.over(1))).toBe(true);
+    expect(c.stream(1).fields.map((f) => f.find(([n]) => n === ":status")?.[1])).toEqual(["404"]);
+    c.close();
   });
 });
 

@@ -26,6 +26,7 @@ const up = rawUpstream((s, req) => {
     "/status-999": "HTTP/1.1 999 What\r\ncontent-length: 2\r\n\r\nok",
     "/te-gzip": "HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\nabc",
     "/unasked-101": "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\nRAW",
+    "/no-upgrade": "HTTP/1.1 426 Upgrade Required\r\ncontent-length: 2\r\n\r\nno",
     "/204-body": "HTTP/1.1 204 No Content\r\ncontent-length: 5\r\n\r\nEVIL!",
     "/304-body": "HTTP/1.1 304 Not Modified\r\n\r\nEVIL!",
     "/extra": "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nEVIL!",
@@ -219,6 +220,33 @@ describe("targets and methods", () => {
     const r = await exchange("GET /echo HTTP/1.0\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", 1);
     expect(r.statuses).toEqual([200]);
     expect(r.text.toLowerCase()).not.toContain("upgrade: websocket");
+  });
+
+  test("an upgrade to a protocol other than WebSocket (`Upgrade: foo`, `websocket, h2c`) → 403 and closed, as Envoy's connection manager refuses an upgrade no upgrade_config names; nothing behind it is read", async () => {
+    for (const kind of ["foo", "websocket, h2c", "TLS/1.0"]) {
+      const r = await exchange(`POST /echo HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: ${kind}\r\nContent-Length: 5\r\n\r\nhello${G("/echo?behind")}`, 2);
+      expect([kind, r.statuses, r.closed]).toEqual([kind, [403], true]);
+      expect(r.text).not.toContain("behind");
+    }
+  });
+
+  test("a WebSocket upgrade the upstream refuses (426), bytes behind its head: the answer, then the connection closes; the bytes are never read as a request (they were forwarded as one before)", async () => {
+    const ws = "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+    const r = await exchange(G("/no-upgrade", ws) + G("/echo?smuggled"), 2);
+    expect([r.statuses, r.closed]).toEqual([[426], true]);
+    expect(r.text).toContain("connection: close\r\n");
+    expect(r.text).not.toContain("smuggled");
+  });
+
+  test("a WebSocket upgrade answered locally (no route: 404) closes the connection too", async () => {
+    const r = await exchange(`GET / HTTP/1.1\r\nHost: nowhere\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n${G("/echo?smuggled")}`, 2);
+    expect([r.statuses, r.closed]).toEqual([[404], true]);
+  });
+
+  test("what Envoy does not refuse: `Upgrade: h2c` (dropped, a plain request), `Upgrade: foo` without `Connection: upgrade`, and an unrouted host (404)", async () => {
+    const r = await exchange([`GET /echo HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n`, "GET /echo HTTP/1.1\r\nHost: a\r\nUpgrade: foo\r\n\r\n", "GET /echo HTTP/1.1\r\nHost: nowhere\r\nConnection: upgrade\r\nUpgrade: foo\r\n\r\n"], 3);
+    expect([r.statuses, r.closed]).toEqual([[200, 200, 404], false]);
+    expect(r.text.toLowerCase()).not.toContain("upgrade: h2c");
   });
 
   test("HTTP/1.2 (a minor version above ours) is served as HTTP/1.1 (RFC 9112 2.3; nginx too), not 505; the upstream gets an HTTP/1.1 request line", async () => {

@@ -108,6 +108,12 @@ export class ServerStream {
     if (end) this.session.localEnd(this);
   }
 
+  /** An interim (1xx) head: HEADERS without END_STREAM before the response's own (node:http2's additionalHeaders). */
+  additionalHeaders(h: OutgoingHttpHeaders): void {
+    if (this.isClosed || this.headersSent) return;
+    this.session.sendHeaders(this, h, false);
+  }
+
   write(b: Uint8Array): void {
     if (this.isClosed || this.endQueued || b.length === 0) return;
     this.push(b);
