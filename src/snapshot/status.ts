@@ -4,6 +4,8 @@
 export interface Condition {
   type: string;
   status: "True" | "False";
+  /** The object's `metadata.generation` the condition was computed from; left out when the object has none written (istiod's omitempty 0). */
+  observedGeneration?: number;
   reason: string;
   message: string;
 }
@@ -31,7 +33,14 @@ export interface PolicyAncestorStatus {
 export interface StatusItem {
   apiVersion: string;
   kind: string;
-  metadata: { namespace: string; name: string };
+  /** No `namespace` for a cluster-scoped GatewayClass. */
+  metadata: { namespace?: string; name: string };
   /** `attachedListenerSets`: a Gateway's ListenerSets with a programmed listener, when there are any. */
-  status: { conditions?: Condition[]; listeners?: ListenerStatus[]; parents?: RouteParentStatus[]; ancestors?: PolicyAncestorStatus[]; attachedListenerSets?: number };
+  status: { conditions?: Condition[]; listeners?: ListenerStatus[]; parents?: RouteParentStatus[]; ancestors?: PolicyAncestorStatus[]; attachedListenerSets?: number; addresses?: StatusAddress[] };
+}
+
+/** A Gateway's `status.addresses[]`: where it is reachable (istiod: the Service it is assigned to). */
+export interface StatusAddress {
+  type: "IPAddress" | "Hostname";
+  value: string;
 }

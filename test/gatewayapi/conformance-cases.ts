@@ -560,4 +560,11 @@ export const CASES: ConformanceCase[] = [
     gateways: [gw("gateway-section-name")],
     requests: [h("ls-section-name.com", "/goodsection", V1), h("gw-section.com", "/badsection", 404)],
   },
+  // *-observed-generation-bump: every condition's observedGeneration is the object's metadata.generation, before and after the test's patch
+  { name: "gateway-observed-generation-bump", gateways: [gw("gateway-observed-generation-bump")], requests: [h("bar.com", "/", 404)] },
+  { name: "gateway-observed-generation-bump-patched", gateways: [gw("gateway-observed-generation-bump")], requests: [h("bar.com", "/", 404), h("foo.com", "/", 404)] },
+  { name: "httproute-observed-generation-bump", gateways: [gw("same-namespace")], requests: [r("/", V1)] },
+  { name: "httproute-observed-generation-bump-patched", gateways: [gw("same-namespace")], requests: [r("/", V2)] },
+  { name: "gatewayclass-observed-generation-bump", gateways: [gw("same-namespace")], requests: [] },
+  { name: "gatewayclass-observed-generation-bump-patched", gateways: [gw("same-namespace")], requests: [] },
 ];

@@ -65,7 +65,7 @@ describe("Gateway Accepted counts the listeners it programs", () => {
 
   test("the listener with no kind it can take: ResolvedRefs InvalidRouteKinds, Programmed, no supportedKinds", () => {
     const snap = compileYaml([CLASS, gateway("gw", http("http", "", "{kinds: [{kind: TCPRoute}]}"))].join("---\n"));
-    const l = snap.gatewayStatus![0]!.status.listeners![0]!;
+    const l = snap.gatewayStatus!.find((i) => i.kind === "Gateway")!.status.listeners![0]!;
     expect(l.supportedKinds).toEqual([]);
     expect(conds(l.conditions)).toBe("Accepted=True/Accepted Conflicted=False/NoConflicts Programmed=True/Programmed ResolvedRefs=False/InvalidRouteKinds");
   });
