@@ -93,7 +93,7 @@ function decodeSpec(r: Reader, kind: string, apiVersion: string, doc: Obj, meta:
     case "IngressClass":
       return decodeIngressClass(r, spec);
     case "Service":
-      return decodeService(r, spec);
+      return decodeService(r, spec, doc);
     case "Secret":
       return decodeSecret(r, doc);
     case "ConfigMap":

@@ -18,7 +18,7 @@ import type {
 } from "../model/kube.ts";
 import { bool, intOrString, join, obj, objList, oneOf, port, str, strList, strMap, type Obj, type Reader } from "./read.ts";
 
-export function decodeService(r: Reader, spec: Obj): ServiceSpec {
+export function decodeService(r: Reader, spec: Obj, root: Obj = {}): ServiceSpec {
   const type = str(r, spec, "type", "spec") || "ClusterIP";
   const ports = objList(r, spec, "ports", "spec", (o, p): ServicePort => {
     const number = port(r, o, "port", p, true);
@@ -43,6 +43,13 @@ export function decodeService(r: Reader, spec: Obj): ServiceSpec {
   if (itp !== "" && itp !== "Cluster") out.internalTrafficPolicy = itp;
   const td = str(r, spec, "trafficDistribution", "spec");
   if (td !== "") out.trafficDistribution = td;
+  const external = strList(r, spec, "externalIPs", "spec");
+  const st = obj(r, root, "status", "");
+  const lb = st === null ? null : obj(r, st, "loadBalancer", "status");
+  if (lb !== null) {
+    for (const i of objList(r, lb, "ingress", "status.loadBalancer", (o, p) => str(r, o, "ip", p) || str(r, o, "hostname", p) || null)) external.push(i);
+  }
+  if (external.length > 0) out.externalAddresses = external;
   return out;
 }
 

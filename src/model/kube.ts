@@ -80,6 +80,8 @@ export interface ServiceSpec {
   internalTrafficPolicy?: string;
   /** `trafficDistribution` ("" when not written): istiod prefers endpoints near the proxy. */
   trafficDistribution?: string;
+  /** `spec.externalIPs` and `status.loadBalancer.ingress` (ip or hostname): the addresses a Gateway assigned to this Service reports (istiod's external addresses). */
+  externalAddresses?: string[];
 }
 
 export interface EndpointPort {

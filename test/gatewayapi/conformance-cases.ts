@@ -567,4 +567,9 @@ export const CASES: ConformanceCase[] = [
   { name: "httproute-observed-generation-bump-patched", gateways: [gw("same-namespace")], requests: [r("/", V2)] },
   { name: "gatewayclass-observed-generation-bump", gateways: [gw("same-namespace")], requests: [] },
   { name: "gatewayclass-observed-generation-bump-patched", gateways: [gw("same-namespace")], requests: [] },
+  // gateway-static-addresses: the Gateway as applied, then as the test patches it (each state a Gateway of its own)
+  { name: "gateway-static-addresses", gateways: [gw("gateway-static-addresses")], requests: [h("example.com", "/", 404, { port: 8080 })] },
+  { name: "gateway-static-addresses-patched", gateways: [gw("without-invalid"), gw("usable-only")], requests: [h("example.com", "/", 404, { port: 8080 })] },
+  // gateway-optional-address-value: the address of the Service in front of the gateway (status.addresses; no traffic in the test)
+  { name: "gateway-optional-address-value", gateways: [gw("gateway-without-address-value")], requests: [h("example.com", "/", 404, { port: 8080 })] },
 ];

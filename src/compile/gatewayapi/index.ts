@@ -20,6 +20,7 @@ import { compareCreation } from "../../model/meta.ts";
 import type { CompileContext } from "../context.ts";
 import type { AttachContext } from "./attach.ts";
 import { indexBackends } from "./backends.ts";
+import { applyAddresses } from "./apply-addresses.ts";
 import { convertBackendTlsPolicies, gatewayClientCertificates, type BackendTlsIndex } from "./backendtls.ts";
 import { frontendLookup, serveGateways } from "./gateways.ts";
 import { indexGrants, namespaceLabels } from "./grants.ts";
@@ -72,6 +73,7 @@ export function convertGatewayApi(
   const known = new Set(k.KubernetesGateway.map((g) => `${g.metadata.namespace}/${g.metadata.name}`));
   const labelsOf = namespaceLabels(k.Namespace);
   const sets = serveListenerSets(ctx, k.ListenerSet ?? [], served, known, labelsOf, frontendLookup(k.Secret, k.ConfigMap, grants), derived);
+  applyAddresses(ctx, served, k.Service);
   const ac: AttachContext = {
     served: new Map(served.map((g) => [`${g.gateway.metadata.namespace}/${g.gateway.metadata.name}`, g])),
     known,
@@ -94,6 +96,7 @@ export function convertGatewayApi(
     kind: "Gateway",
     metadata: { namespace: g.gateway.metadata.namespace, name: g.gateway.metadata.name },
     status: {
+      ...(g.addresses ? { addresses: g.addresses } : {}),
       conditions: g.conditions,
       listeners: g.listeners.map((l) => ({ ...l.status, attachedRoutes: l.attached.size })),
       ...(g.attachedListenerSets ? { attachedListenerSets: g.attachedListenerSets } : {}),
