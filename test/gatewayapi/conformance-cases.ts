@@ -572,4 +572,6 @@ export const CASES: ConformanceCase[] = [
   { name: "gateway-static-addresses-patched", gateways: [gw("without-invalid"), gw("usable-only")], requests: [h("example.com", "/", 404, { port: 8080 })] },
   // gateway-optional-address-value: the address of the Service in front of the gateway (status.addresses; no traffic in the test)
   { name: "gateway-optional-address-value", gateways: [gw("gateway-without-address-value")], requests: [h("example.com", "/", 404, { port: 8080 })] },
+  // gateway-infrastructure: Accepted with infrastructure declared (the propagation to generated ServiceAccounts/Pods/Services: none generated)
+  { name: "gateway-infrastructure", gateways: [gw("gateway-with-infrastructure-metadata")], requests: [h("example.com", "/", 404, { port: 8080 })] },
 ];
