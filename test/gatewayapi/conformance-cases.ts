@@ -574,4 +574,6 @@ export const CASES: ConformanceCase[] = [
   { name: "gateway-optional-address-value", gateways: [gw("gateway-without-address-value")], requests: [h("example.com", "/", 404, { port: 8080 })] },
   // gateway-infrastructure: Accepted with infrastructure declared (the propagation to generated ServiceAccounts/Pods/Services: none generated)
   { name: "gateway-infrastructure", gateways: [gw("gateway-with-infrastructure-metadata")], requests: [h("example.com", "/", 404, { port: 8080 })] },
+  { name: "backendtlspolicy-observed-generation-bump", gateways: [gw("same-namespace")], requests: [r("/", "observed-generation-bump-test")] },
+  { name: "backendtlspolicy-observed-generation-bump-patched", gateways: [gw("same-namespace")], requests: [r("/", "observed-generation-bump-test")] },
 ];
