@@ -236,3 +236,15 @@ spec:
   });
 });
 
+
+describe("no Gateway API Gateway in the configuration", () => {
+  test("a ListenerSet and a route naming a Gateway that is not there are still said (GW0815, GW0805), as when other Gateways exist", () => {
+    const route = "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, namespace: infra}\nspec:\n  parentRefs: [{name: gw}]\n  rules: [{backendRefs: [{name: a, port: 80}]}]\n";
+    const s = compileYaml(`${ISTIO_GATEWAY_CLASS}---\n${LS}---\n${route}`);
+    expect(findingLines(s).filter((l) => l.includes("GW0815") || l.includes("GW0805"))).toEqual([
+      "Warning GW0815 ListenerSet/apps/ls: parent Gateway infra/gw not found",
+      "Warning GW0805 HTTPRoute/infra/r: parent Gateway infra/gw not found",
+    ]);
+    expect(s.listeners).toEqual([]);
+  });
+});

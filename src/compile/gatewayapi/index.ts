@@ -56,7 +56,8 @@ export function convertGatewayApi(
   k: GatewayApiInput,
 ): { gateways: GatewayResource[]; virtualServices: VirtualServiceResource[]; status: StatusItem[]; backendTls: BackendTlsIndex } {
   const routes = [...k.HTTPRoute, ...k.GRPCRoute, ...k.TLSRoute, ...k.TCPRoute];
-  if (k.KubernetesGateway.length === 0) {
+  // nothing attaches anywhere: the routes and ListenerSets are still judged below (a parent not found is said)
+  if (k.KubernetesGateway.length === 0 && routes.length === 0 && (k.ListenerSet ?? []).length === 0) {
     // BackendTLSPolicy applies to a Service whoever routes to it (an Istio Gateway's VirtualServices too)
     const b = convertBackendTlsPolicies(ctx, { ...k, routes }, new Map(), () => undefined);
     return { gateways: [], virtualServices: [], status: withGenerations(k, [...classStatus(k), ...b.status]), backendTls: b.index };
