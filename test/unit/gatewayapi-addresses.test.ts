@@ -83,6 +83,15 @@ describe("istiod's address rules", () => {
     expect(pending.addresses).toBeUndefined();
   });
 
+  test("a listener not programmed still has its port counted (istiod builds its server), a placeholder HTTPS without tls does not", () => {
+    const gwTls = (tls: string) =>
+      `apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: infra}\nspec:\n  gatewayClassName: istio\n  addresses: [${HOST("front")}]\n  listeners:\n  - {name: http, port: 80, protocol: HTTP}\n  - {name: https, port: 9443, protocol: HTTPS, hostname: a.example${tls}}\n`;
+    const missingCert = gw([service("front"), gwTls(", tls: {certificateRefs: [{name: nope}]}")]);
+    expect(reasons(missingCert)).toBe("Accepted=True/ListenersNotValid Programmed=False/AddressNotUsable");
+    expect(missingCert.conditions![1]!.message).toContain("port 9443 not found");
+    expect(reasons(gw([service("front"), gwTls("")]))).toBe("Accepted=True/ListenersNotValid Programmed=True/Programmed");
+  });
+
   test("annotation networking.istio.io/address-type IPAddress: the ClusterIP instead of the hostname", () => {
     const s = gw([service("front", "infra", ", clusterIP: 10.96.0.9"), gateway("gw", `[${HOST("front")}]`, '{"networking.istio.io/address-type": IPAddress}')]);
     expect(s.addresses).toEqual([{ type: "IPAddress", value: "10.96.0.9" }]);
@@ -98,5 +107,30 @@ describe("istiod's address rules", () => {
     expect(held.conditions![1]!.message).toBe("Resource programmed, assigned to service(s) gw-istio.infra.svc.cluster.local:80");
     const wrong = gw([service("gw-istio", "infra", "", "[{name: x, port: 81}]"), none]);
     expect(reasons(wrong)).toBe("Accepted=True/Accepted Programmed=False/AddressNotUsable");
+  });
+});
+
+describe("a ListenerSet and its parent's addresses (istiod's ReportListenerSetStatus)", () => {
+  const parent = (addresses: string) =>
+    `apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: infra}\nspec:\n  gatewayClassName: istio\n  allowedListeners: {namespaces: {from: All}}\n  addresses: ${addresses}\n  listeners:\n  - {name: http, port: 80, protocol: HTTP}\n`;
+  const set = "apiVersion: gateway.networking.k8s.io/v1\nkind: ListenerSet\nmetadata: {name: ls, namespace: infra}\nspec:\n  parentRef: {name: gw}\n  listeners:\n  - {name: extra, port: 8081, protocol: HTTP, hostname: extra.example}\n";
+  const setStatus = (snap: ReturnType<typeof compileYaml>) => snap.gatewayStatus!.find((i) => i.kind === "ListenerSet")!.status;
+
+  test("a parent assigned to no address: the ListenerSet is not accepted (UnsupportedAddress), nothing of it built or served", () => {
+    const snap = compileYaml([CLASS, parent("[{type: example.com/custom, value: 0.0.0.0}]"), set].join("---\n"));
+    const s = setStatus(snap);
+    expect(reasons(s)).toBe("Accepted=False/UnsupportedAddress Programmed=False/UnsupportedAddress");
+    expect(s.conditions![0]!.message).toBe("Parent not accepted: only Hostname is supported, ignoring [0.0.0.0]");
+    expect(s.listeners).toEqual([]);
+    expect(snap.listeners).toEqual([]);
+  });
+
+  test("its own port missing from the parent's Service: Programmed False, AddressNotUsable (the parent's too)", () => {
+    const snap = compileYaml([CLASS, service("front"), parent(`[${HOST("front")}]`), set].join("---\n"));
+    expect(reasons(setStatus(snap))).toBe("Accepted=True/Accepted Programmed=False/AddressNotUsable");
+    expect(setStatus(snap).conditions![1]!.message).toBe('Failed to assign to any requested addresses: port 8081 not found for hostname "front.infra.svc.cluster.local"');
+    const g = snap.gatewayStatus!.find((i) => i.kind === "Gateway")!.status;
+    expect(reasons(g)).toBe("Accepted=True/Accepted Programmed=False/AddressNotUsable");
+    expect(snap.listeners.map((l) => l.port).sort()).toEqual([80, 8081]);
   });
 });

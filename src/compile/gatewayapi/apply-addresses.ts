@@ -1,20 +1,33 @@
-// The address verdict (addresses.ts) applied to the served Gateways' conditions and
-// `status.addresses`, once the ListenerSets are merged.
+// The address verdict (addresses.ts) applied to the served Gateways' and ListenerSets'
+// conditions and `status.addresses`, once the ListenerSets are merged: the ports judged are
+// those istiod builds servers for.
 import { Codes } from "../../model/codes.ts";
 import type { ServiceResource } from "../../model/kube.ts";
 import type { CompileContext } from "../context.ts";
 import { isManaged, judgeAddresses } from "./addresses.ts";
-import type { ServedGateway } from "./gateways.ts";
+import type { ServedGateway, ServedListener } from "./gateways.ts";
+import type { ServedListenerSet } from "./listenersets.ts";
 import { cond } from "./status.ts";
 
 /**
- * The address verdict on each served Gateway's conditions (`Accepted`, `Programmed`: first and
- * second) and `addresses`; the ports are those of its programmed listeners and its ListenerSets'.
+ * A listener istiod builds a server for, whose port then counts for the addresses: all but a
+ * conflicted one and an HTTPS/TLS one without `tls` (a placeholder), valid or not.
  */
-export function applyAddresses(ctx: CompileContext, served: ServedGateway[], services: ServiceResource[]): void {
+function built(l: ServedListener): boolean {
+  if (l.status.conditions.some((c) => c.type === "Conflicted" && c.status === "True")) return false;
+  return !((l.spec.protocol === "HTTPS" || l.spec.protocol === "TLS") && l.spec.tls === null);
+}
+
+/**
+ * The address verdict on each served Gateway's conditions (`Accepted`, `Programmed`: first and
+ * second) and `addresses`; the ports are those of the listeners it builds and its ListenerSets' programmed ones.
+ */
+export function applyAddresses(ctx: CompileContext, served: ServedGateway[], sets: ServedListenerSet[], services: ServiceResource[]): void {
+  for (const ls of sets) if (ls.allowed) ls.address = judgeAddresses(ls.parent.gateway, services, ls.listeners.filter(built).map((l) => l.spec.port));
   for (const s of served) {
     const g = s.gateway;
-    const ports = (s.merged ?? s.listeners).filter((l) => l.ready).map((l) => l.spec.port);
+    // istiod's servers: the Gateway's listeners it builds, and its ListenerSets' programmed ones
+    const ports = [...s.listeners.filter(built), ...(s.merged ?? []).filter((l) => l.owner !== g && l.ready)].map((l) => l.spec.port);
     const v = judgeAddresses(g, services, ports);
     const programmed = s.conditions[1];
     if (v.rejected !== null) {

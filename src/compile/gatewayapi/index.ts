@@ -74,7 +74,7 @@ export function convertGatewayApi(
   const known = new Set(k.KubernetesGateway.map((g) => `${g.metadata.namespace}/${g.metadata.name}`));
   const labelsOf = namespaceLabels(k.Namespace);
   const sets = serveListenerSets(ctx, k.ListenerSet ?? [], served, known, labelsOf, frontendLookup(k.Secret, k.ConfigMap, grants), derived);
-  applyAddresses(ctx, served, k.Service);
+  applyAddresses(ctx, served, sets, k.Service);
   const ac: AttachContext = {
     served: new Map(served.map((g) => [`${g.gateway.metadata.namespace}/${g.gateway.metadata.name}`, g])),
     known,
