@@ -72,6 +72,13 @@ describe("istiod's address rules", () => {
     expect(s.conditions![1]!.message).toBe('Failed to assign to any requested addresses: port 80 not found for hostname "front.infra.svc.cluster.local"');
   });
 
+  test("a listener on the workload's port (a targetPort of the Service): istiod's hint names the Service port", () => {
+    const s = gw([service("front", "infra", "", "[{name: http, port: 8080, targetPort: 80}]"), gateway("gw", `[${HOST("front")}]`)]);
+    expect(s.conditions![1]!.message).toBe(
+      'Failed to assign to any requested addresses: port 80 not found for hostname "front.infra.svc.cluster.local" (hint: the service port should be specified, not the workload port. Did you mean one of these ports: [8080]?)',
+    );
+  });
+
   test("a LoadBalancer Service: its ingress addresses; none yet: AddressNotAssigned (pending), no address reported", () => {
     const lb = `${service("front", "infra", ", type: LoadBalancer, clusterIP: 10.96.0.9")}status: {loadBalancer: {ingress: [{ip: 192.0.2.7}, {hostname: lb.example.net}]}}\n`;
     const s = gw([lb, gateway("gw", `[${HOST("front")}]`)]);

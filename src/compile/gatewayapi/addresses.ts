@@ -98,7 +98,10 @@ export function judgeAddresses(g: KubernetesGatewayResource, services: ServiceRe
     }
     for (const port of [...new Set(ports)].sort((a, b) => a - b)) {
       if (!svc.spec.ports.some((p) => p.port === port)) {
-        warnings.push(`port ${port} not found for hostname "${host}"`);
+        // the listener names the workload's port (a targetPort): istiod's hint names the Service ports for it
+        const hint = svc.spec.ports.filter((p) => p.targetPort === port).map((p) => String(p.port)).sort();
+        const why = hint.length > 0 ? ` (hint: the service port should be specified, not the workload port. Did you mean one of these ports: [${hint.join(" ")}]?)` : "";
+        warnings.push(`port ${port} not found for hostname "${host}"${why}`);
         unusable = true;
         continue;
       }
