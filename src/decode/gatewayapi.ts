@@ -229,9 +229,6 @@ function routeNotApplied(spec: Obj): { notApplied?: NotApplied[] } {
 function gatewayNotApplied(spec: Obj): { notApplied?: NotApplied[] } {
   const out: NotApplied[] = [];
   const has = (o: unknown, k: string) => typeof o === "object" && o !== null && (o as Obj)[k] !== undefined && (o as Obj)[k] !== null;
-  if (Array.isArray(spec.addresses) && spec.addresses.length > 0) {
-    out.push({ field: "spec.addresses", level: "Warning", why: "addresses are not used: istiod has the Service they name serve the Gateway (or asks for those addresses); gangway serves every Gateway of its class, or those --gateway names, on its own ports" });
-  }
   for (const k of ["labels", "annotations"]) {
     if (has(spec.infrastructure, k)) out.push({ field: `spec.infrastructure.${k}`, level: "Info", why: `infrastructure.${k} go on the Deployment and Service istiod generates; gangway deploys nothing: not applied` });
   }
@@ -407,6 +404,7 @@ export function decodeKubernetesGateway(r: Reader, spec: Obj) {
   const pp = "spec.infrastructure.parametersRef";
   const parametersRef = pr === null ? null : { group: str(r, pr, "group", pp), kind: str(r, pr, "kind", pp, true), name: str(r, pr, "name", pp, true) };
   const backendClientCertificateRef = decodeBackendClientCertificateRef(r, spec);
+  const addresses = objList(r, spec, "addresses", "spec", (a, p) => ({ type: str(r, a, "type", p), value: str(r, a, "value", p) }));
   return {
     gatewayClassName: str(r, spec, "gatewayClassName", "spec", true),
     listeners,
@@ -414,6 +412,7 @@ export function decodeKubernetesGateway(r: Reader, spec: Obj) {
     frontendTls: decodeFrontendTls(r, spec),
     allowedListeners: allowedListeners(r, spec),
     ...(backendClientCertificateRef !== null ? { backendClientCertificateRef } : {}),
+    ...(addresses.length > 0 ? { addresses } : {}),
     ...gatewayNotApplied(spec),
   };
 }

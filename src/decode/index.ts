@@ -11,7 +11,7 @@ import { decodeDestinationRule, decodeServiceEntry, decodeWorkload } from "./des
 import { decodeGateway } from "./gateway.ts";
 import { decodeGatewayApiSpec, GATEWAY_API, GATEWAY_API_KINDS } from "./gatewayapi.ts";
 import { decodeEndpointSlice, decodeEndpoints, decodeIngress, decodeConfigMap, decodeIngressClass, decodeSecret, decodeService } from "./kube.ts";
-import { describe, isObj, obj, str, strMap, Reader, type Obj } from "./read.ts";
+import { describe, int, isObj, obj, str, strMap, Reader, type Obj } from "./read.ts";
 import { decodeVirtualService } from "./virtualservice.ts";
 import { checkCelRules } from "./cel.ts";
 import { schemaProblems } from "../validate/index.ts";
@@ -63,6 +63,9 @@ function decodeMeta(r: Reader, doc: Obj): ObjectMeta | null {
     annotations: strMap(r, m, "annotations", "metadata"),
     creationTimestamp: str(r, m, "creationTimestamp", "metadata"),
   };
+  // set by the API server on every spec change; echoed as the status conditions' observedGeneration
+  const generation = int(r, m, "generation", "metadata", 0, Number.MAX_SAFE_INTEGER);
+  if (generation > 0) meta.generation = generation;
   if (!NAME.test(name)) r.fail(Codes.InvalidValue, "metadata.name", `invalid name ${JSON.stringify(name)} (lower-case letters, digits, '-', '.')`);
   if (!NAME.test(meta.namespace)) r.fail(Codes.InvalidValue, "metadata.namespace", `invalid namespace ${JSON.stringify(meta.namespace)}`);
   return meta;

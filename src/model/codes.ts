@@ -170,6 +170,8 @@ export const Codes = {
   GatewayApiUnsupported: "GW0807",
   /** `--gateway NS/NAME` names no Gateway API Gateway in the configuration. */
   SelectedGatewayMissing: "GW0808",
+  /** A Gateway's `addresses`: a type other than Hostname on a Gateway with Services named (UnsupportedAddress; Error when no address is left: not served), a Service named that is missing or lacks a listener's port (AddressNotUsable) or has no external address yet (AddressNotAssigned); Info for a single IPAddress, which istiod asks of the Service it generates. */
+  GatewayAddress: "GW0809",
   /** A ListenerSet is not attached: its parentRef names no Gateway served here (Info when the Gateway exists but is not served), or the Gateway's allowedListeners do not admit its namespace (NotAllowed). */
   ListenerSetNotAttached: "GW0815",
   /** (Warning) A TLS Terminate listener already takes a route: its connections follow that one (the oldest), this route's are not served there. */

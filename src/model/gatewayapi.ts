@@ -248,8 +248,15 @@ export interface KubernetesGatewaySpec {
   frontendTls: FrontendTLS | null;
   /** `tls.backend.clientCertificateRef`: the certificate presented to BackendTLSPolicy backends; absent or null: none. */
   backendClientCertificateRef?: BackendClientCertificateRef | null;
+  /** `spec.addresses` (`type` "" when not written, `value` "" when left out); absent: none. */
+  addresses?: GatewaySpecAddress[];
   /** Absent: none. */
   notApplied?: NotApplied[];
+}
+
+export interface GatewaySpecAddress {
+  type: string;
+  value: string;
 }
 
 /** ListenerSet (gateway.networking.k8s.io/v1): listeners merged into the Gateway its parentRef names. */

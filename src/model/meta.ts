@@ -25,6 +25,8 @@ export interface ObjectMeta {
   annotations: Record<string, string>;
   /** RFC 3339 as written, or "" (then the object sorts first, by name). */
   creationTimestamp: string;
+  /** `metadata.generation` (the API server's spec version) when written: status conditions echo it as `observedGeneration`. */
+  generation?: number;
 }
 
 export interface ResourceBase<K extends string, S> {

@@ -5,6 +5,8 @@
 export interface Condition {
   type: string;
   status: "True" | "False";
+  /** The object's `metadata.generation` the condition was computed from; left out when the object has none written (istiod's omitempty 0). */
+  observedGeneration?: number;
   reason: string;
   message: string;
 }
@@ -32,7 +34,8 @@ export interface PolicyAncestorStatus {
 export interface StatusItem {
   apiVersion: string;
   kind: string;
-  metadata: { namespace: string; name: string };
+  /** No `namespace` for a cluster-scoped GatewayClass. */
+  metadata: { namespace?: string; name: string };
   /** `attachedListenerSets`: a Gateway's ListenerSets with a programmed listener, when there are any. */
   status: {
     conditions?: Condition[];
@@ -42,5 +45,12 @@ export interface StatusItem {
     attachedListenerSets?: number;
     /** Ingress: the ingress gateway's addresses (`ingress` left out when none, as istiod's JSON). */
     loadBalancer?: { ingress?: ({ ip: string } | { hostname: string })[] };
+    addresses?: StatusAddress[];
   };
+}
+
+/** A Gateway's `status.addresses[]`: where it is reachable (istiod: the Service it is assigned to). */
+export interface StatusAddress {
+  type: "IPAddress" | "Hostname";
+  value: string;
 }

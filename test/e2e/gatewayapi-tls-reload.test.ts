@@ -148,7 +148,7 @@ describe("Gateway API TLS listeners and hot reload", () => {
     const r = await runCli(["status", "--config", dir, "--gateway", `${INFRA}/same-namespace`, "-o", "json"]);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as { items: { kind: string; metadata: { name: string } }[] };
-    expect(doc.items.map((i) => `${i.kind}/${i.metadata.name}`)).toEqual(["Gateway/same-namespace", "HTTPRoute/reference-grant"]);
+    expect(doc.items.map((i) => `${i.kind}/${i.metadata.name}`)).toEqual(["GatewayClass/istio", "Gateway/same-namespace", "HTTPRoute/reference-grant"]);
     const a = await runCli(["analyze", "--config", dir, "--gateway", `${INFRA}/same-namespace`]);
     expect(a.stdout).toContain("GW0806");
     expect(a.stdout).toContain("RefNotPermitted");

@@ -560,4 +560,20 @@ export const CASES: ConformanceCase[] = [
     gateways: [gw("gateway-section-name")],
     requests: [h("ls-section-name.com", "/goodsection", V1), h("gw-section.com", "/badsection", 404)],
   },
+  // *-observed-generation-bump: every condition's observedGeneration is the object's metadata.generation, before and after the test's patch
+  { name: "gateway-observed-generation-bump", gateways: [gw("gateway-observed-generation-bump")], requests: [h("bar.com", "/", 404)] },
+  { name: "gateway-observed-generation-bump-patched", gateways: [gw("gateway-observed-generation-bump")], requests: [h("bar.com", "/", 404), h("foo.com", "/", 404)] },
+  { name: "httproute-observed-generation-bump", gateways: [gw("same-namespace")], requests: [r("/", V1)] },
+  { name: "httproute-observed-generation-bump-patched", gateways: [gw("same-namespace")], requests: [r("/", V2)] },
+  { name: "gatewayclass-observed-generation-bump", gateways: [gw("same-namespace")], requests: [] },
+  { name: "gatewayclass-observed-generation-bump-patched", gateways: [gw("same-namespace")], requests: [] },
+  // gateway-static-addresses: the Gateway as applied, then as the test patches it (each state a Gateway of its own)
+  { name: "gateway-static-addresses", gateways: [gw("gateway-static-addresses")], requests: [h("example.com", "/", 404, { port: 8080 })] },
+  { name: "gateway-static-addresses-patched", gateways: [gw("without-invalid"), gw("usable-only")], requests: [h("example.com", "/", 404, { port: 8080 })] },
+  // gateway-optional-address-value: the address of the Service in front of the gateway (status.addresses; no traffic in the test)
+  { name: "gateway-optional-address-value", gateways: [gw("gateway-without-address-value")], requests: [h("example.com", "/", 404, { port: 8080 })] },
+  // gateway-infrastructure: Accepted with infrastructure declared (the propagation to generated ServiceAccounts/Pods/Services: none generated)
+  { name: "gateway-infrastructure", gateways: [gw("gateway-with-infrastructure-metadata")], requests: [h("example.com", "/", 404, { port: 8080 })] },
+  { name: "backendtlspolicy-observed-generation-bump", gateways: [gw("same-namespace")], requests: [r("/", "observed-generation-bump-test")] },
+  { name: "backendtlspolicy-observed-generation-bump-patched", gateways: [gw("same-namespace")], requests: [r("/", "observed-generation-bump-test")] },
 ];

@@ -162,7 +162,7 @@ describe("conversion and status", () => {
     expect(s.findings.filter((f) => f.code === "GW0807").map((f) => f.field)).toEqual(["spec.rules[0].filters[0]", "spec.rules[1].filters[0]"]);
   });
 
-  test("fields with no meaning for this instance are said, never dropped silently: GatewayClass parametersRef, addresses, infrastructure labels/annotations, defaultScope, useDefaultGateways (GW0807)", () => {
+  test("fields with no meaning for this instance are said, never dropped silently: GatewayClass parametersRef, infrastructure labels/annotations, defaultScope, useDefaultGateways (GW0807); addresses are judged (GW0809)", () => {
     const gw = HTTP.replace("  gatewayClassName: istio\n", "  gatewayClassName: istio\n  addresses: [{type: Hostname, value: istio-ingressgateway.istio-system.svc.cluster.local}]\n  infrastructure: {labels: {team: a}, annotations: {a: b}}\n  defaultScope: All\n");
     const rt = (kind: string, name: string, v: string, rules = "  rules: [{backendRefs: [{name: a, port: 8080}]}]\n") => route(`  parentRefs: [{name: gw}]\n  useDefaultGateways: ${v}\n${rules}`, name, "default", kind);
     const cls = CLASS.replace("spec: {controllerName: istio.io/gateway-controller}", "spec: {controllerName: istio.io/gateway-controller, parametersRef: {group: \"\", kind: ConfigMap, name: defaults, namespace: istio-system}}");
@@ -170,13 +170,14 @@ describe("conversion and status", () => {
     const lines = s.findings.filter((f) => f.code === "GW0807").map((f) => `${f.level} ${f.resource} ${f.field}`);
     expect(lines).toEqual([
       "Info GatewayClass/default/istio spec.parametersRef",
-      "Warning Gateway.gateway.networking.k8s.io/default/gw spec.addresses",
       "Info Gateway.gateway.networking.k8s.io/default/gw spec.infrastructure.labels",
       "Info Gateway.gateway.networking.k8s.io/default/gw spec.infrastructure.annotations",
       "Warning Gateway.gateway.networking.k8s.io/default/gw spec.defaultScope",
       "Warning HTTPRoute/default/r spec.useDefaultGateways",
       "Warning GRPCRoute/default/g spec.useDefaultGateways",
     ]);
+    // the Service the address names is not in the files (AddressNotUsable); the listeners are served all the same
+    expect(s.findings.filter((f) => f.code === "GW0809").map((f) => `${f.level} ${f.field}`)).toEqual(["Warning spec.addresses"]);
     expect(get(s, "/").status).toBe(200);
   });
 
@@ -274,10 +275,10 @@ describe("conversion and status", () => {
     const gw2 = gateway("  - {name: http, port: 81, protocol: HTTP}\n", "gw2");
     const gw3 = `---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw3}\nspec: {gatewayClassName: other, listeners: [{name: http, port: 82, protocol: HTTP}]}\n`;
     const all = compileYaml(CLASS + other + HTTP + gw2 + gw3);
-    expect((all.gatewayStatus ?? []).map((i) => i.metadata.name)).toEqual(["gw", "gw2"]);
+    expect((all.gatewayStatus ?? []).map((i) => i.metadata.name)).toEqual(["istio", "gw", "gw2"]);
     expect(all.listeners.map((l) => l.port)).toEqual([80, 81]);
     const one = compileYaml(CLASS + other + HTTP + gw2 + gw3, { gateways: ["default/gw2"] });
-    expect((one.gatewayStatus ?? []).map((i) => i.metadata.name)).toEqual(["gw2"]);
+    expect((one.gatewayStatus ?? []).map((i) => i.metadata.name)).toEqual(["istio", "gw2"]);
     expect(one.listeners.map((l) => l.port)).toEqual([81]);
     expect(one.findings.map((f) => f.code)).toContain("GW0802");
     const missing = compileYaml(CLASS + HTTP, { gateways: ["default/nope"] });

@@ -65,7 +65,7 @@ describe("Gateway Accepted counts the listeners it programs", () => {
 
   test("the listener with no kind it can take: ResolvedRefs InvalidRouteKinds, Programmed, no supportedKinds", () => {
     const snap = compileYaml([CLASS, gateway("gw", http("http", "", "{kinds: [{kind: TCPRoute}]}"))].join("---\n"));
-    const l = snap.gatewayStatus![0]!.status.listeners![0]!;
+    const l = snap.gatewayStatus!.find((i) => i.kind === "Gateway")!.status.listeners![0]!;
     expect(l.supportedKinds).toEqual([]);
     expect(conds(l.conditions)).toBe("Accepted=True/Accepted Conflicted=False/NoConflicts Programmed=True/Programmed ResolvedRefs=False/InvalidRouteKinds");
   });
@@ -126,5 +126,38 @@ describe("backendRef kinds istiod takes besides core Services", () => {
     const grant = "apiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\nmetadata: {name: g, namespace: other}\nspec:\n  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: default}]\n  to: [{group: multicluster.x-k8s.io, kind: ServiceImport}]\n";
     const snap = compileYaml([CLASS, gateway("gw", http("http")), svc("other", "a"), grant, ref("{group: multicluster.x-k8s.io, kind: ServiceImport, name: a, namespace: other, port: 80}")].join("---\n"));
     expect(trace(snap, { port: 80, host: "x.example", path: "/" }).cluster).toBe("outbound|80||a.other.svc.cluster.local");
+  });
+});
+
+describe("a backendRef istiod cannot convert (InvalidDestination): the route is reported, none of it served", () => {
+  const MSG = "service name invalid; the name of the Service must be used, not the hostname.";
+  const get = (snap: ReturnType<typeof compileYaml>, path: string) => trace(snap, { port: 80, host: "x.example", path });
+  const routeStatus = (snap: ReturnType<typeof compileYaml>) => snap.gatewayStatus!.find((i) => i.kind === "HTTPRoute" || i.kind === "TCPRoute")!.status.parents![0]!.conditions;
+
+  test("a Service named by its hostname in one rule: ResolvedRefs InvalidDestination, every rule 404, still attached", () => {
+    const rules = "  rules:\n  - {matches: [{path: {type: PathPrefix, value: /ok}}], backendRefs: [{name: a, port: 80}]}\n  - {matches: [{path: {type: PathPrefix, value: /fqdn}}], backendRefs: [{name: a.default.svc.cluster.local, port: 80}]}\n";
+    const snap = compileYaml([CLASS, gateway("gw", http("http")), svc("default", "a"), route("default", "r", parent() + rules)].join("---\n"));
+    const c = routeStatus(snap);
+    expect(conds(c)).toBe("Accepted=True/Accepted ResolvedRefs=False/InvalidDestination");
+    expect(c[1]!.message).toBe(MSG);
+    expect([get(snap, "/ok").status, get(snap, "/fqdn").status]).toEqual([404, 404]);
+    expect(snap.gatewayStatus!.find((i) => i.kind === "Gateway")!.status.listeners![0]!.attachedRoutes).toBe(1);
+    expect(snap.findings.some((f) => f.code === "GW0806" && f.message.includes("the route is not served"))).toBe(true);
+  });
+
+  test("a mirror named by its hostname is only left out (istiod's mirror errors are soft)", () => {
+    const rules = "  rules:\n  - backendRefs: [{name: a, port: 80}]\n    filters: [{type: RequestMirror, requestMirror: {backendRef: {name: a.default.svc.cluster.local, port: 80}}}]\n";
+    const snap = compileYaml([CLASS, gateway("gw", http("http")), svc("default", "a"), route("default", "r", parent() + rules)].join("---\n"));
+    expect(conds(routeStatus(snap))).toBe("Accepted=True/Accepted ResolvedRefs=False/InvalidDestination");
+    expect(get(snap, "/").cluster).toBe("outbound|80||a.default.svc.cluster.local");
+  });
+
+  test("a TCPRoute: no connection is routed", () => {
+    const tcpGw = gateway("gw", "  - {name: tcp, port: 9000, protocol: TCP, allowedRoutes: {namespaces: {from: All}}}\n");
+    const tcpRoute = "apiVersion: gateway.networking.k8s.io/v1alpha2\nkind: TCPRoute\nmetadata: {name: t, namespace: default}\nspec:\n" + parent() + "  rules: [{backendRefs: [{name: a.default.svc.cluster.local, port: 80}]}]\n";
+    const snap = compileYaml([CLASS, tcpGw, svc("default", "a"), tcpRoute].join("---\n"));
+    expect(conds(routeStatus(snap))).toBe("Accepted=True/Accepted ResolvedRefs=False/InvalidDestination");
+    const t = trace(snap, { port: 9000, host: "", path: "" });
+    expect([t.outcome, t.cluster]).toEqual(["tcp_no_route", null]);
   });
 });

@@ -173,7 +173,7 @@ spec: {gatewayClassName: other, listeners: [{name: http, port: 80, protocol: HTT
       "Info GW0815 ListenerSet/apps/theirs: parent Gateway infra/theirs is not served by this instance",
     ]);
     expect(s.listeners.map((l) => l.port)).toEqual([80]);
-    expect(s.gatewayStatus!.filter((i) => i.kind !== "Gateway").map((i) => [i.kind, i.metadata.name, i.status.conditions?.map((c) => c.reason)])).toEqual([
+    expect(s.gatewayStatus!.filter((i) => i.kind !== "Gateway" && i.kind !== "GatewayClass").map((i) => [i.kind, i.metadata.name, i.status.conditions?.map((c) => c.reason)])).toEqual([
       ["ListenerSet", "ls", ["NotAllowed", "NotAllowed"]],
     ]);
   });
@@ -236,3 +236,15 @@ spec:
   });
 });
 
+
+describe("no Gateway API Gateway in the configuration", () => {
+  test("a ListenerSet and a route naming a Gateway that is not there are still said (GW0815, GW0805), as when other Gateways exist", () => {
+    const route = "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, namespace: infra}\nspec:\n  parentRefs: [{name: gw}]\n  rules: [{backendRefs: [{name: a, port: 80}]}]\n";
+    const s = compileYaml(`${ISTIO_GATEWAY_CLASS}---\n${LS}---\n${route}`);
+    expect(findingLines(s).filter((l) => l.includes("GW0815") || l.includes("GW0805"))).toEqual([
+      "Warning GW0815 ListenerSet/apps/ls: parent Gateway infra/gw not found",
+      "Warning GW0805 HTTPRoute/infra/r: parent Gateway infra/gw not found",
+    ]);
+    expect(s.listeners).toEqual([]);
+  });
+});

@@ -21,6 +21,8 @@ export { INVALID_BACKEND_HOST };
 export interface RefProblem {
   reason: string;
   message: string;
+  /** istiod's hard conversion error (InvalidDestination): a backendRef makes the whole route unconverted, none of it served. */
+  hard?: boolean;
 }
 
 export interface ResolvedBackend {
@@ -63,8 +65,11 @@ export function resolveBackend(
   grants: Grants,
 ): ResolvedBackend {
   const invalid = (reason: string, message: string): ResolvedBackend => {
-    ctx.report("Warning", Codes.BackendRefUnresolved, route, `${message} (${reason}): its share of requests answers 500`, field);
-    return { destination: { host: INVALID_BACKEND_HOST, subset: "", port: 0 }, problem: { reason, message } };
+    // InvalidDestination is a hard error in istiod: the route is not converted at all (a mirror is only left out)
+    const hard = reason === "InvalidDestination";
+    const effect = hard ? "the route is not served (a mirror: left out)" : "its share of requests answers 500";
+    ctx.report("Warning", Codes.BackendRefUnresolved, route, `${message} (${reason}): ${effect}`, field);
+    return { destination: { host: INVALID_BACKEND_HOST, subset: "", port: 0 }, problem: hard ? { reason, message, hard } : { reason, message } };
   };
   const ns = b.namespace;
   const service = b.group === "" && b.kind === "Service";
@@ -83,6 +88,8 @@ export function resolveBackend(
     if (b.port === 0 || !ports.has(b.port)) return invalid("BackendNotFound", `hostname ${b.name} has no port ${b.port}`);
     return { destination: { host: b.name, subset: "", port: b.port }, problem: null };
   }
+  // a Service is named by its name, never its hostname (istiod refuses the name, whether or not such a Service exists)
+  if (service && b.name.includes(".")) return invalid("InvalidDestination", "service name invalid; the name of the Service must be used, not the hostname.");
   const svc = backends.services.get(`${ns}/${b.name}`);
   if (svc === undefined) return invalid("BackendNotFound", `Service ${ns}/${b.name} not found`);
   if (b.port === 0) return invalid("BackendNotFound", `backendRef to Service ${ns}/${b.name} has no port`);

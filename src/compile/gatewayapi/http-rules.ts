@@ -28,6 +28,8 @@ export interface RuleAction {
    * backend's first), or null.
    */
   problem: RefProblem | null;
+  /** A backendRef istiod cannot convert (InvalidDestination): the whole route is left out. */
+  hard: RefProblem | null;
   /** Filters gangway cannot serve (the rule answers 500): for Accepted False UnsupportedValue. */
   unsupported: string[];
 }
@@ -132,6 +134,7 @@ export function ruleAction(ctx: CompileContext, route: HTTPRouteResource, rule: 
   });
   for (const k of rule.unsupported) ctx.report("Warning", Codes.GatewayApiUnsupported, route, `${k} is not supported yet and is ignored`, `${field}.${k}`);
   let backendProblem = null as RefProblem | null;
+  let hard = null as RefProblem | null;
   let mirrorProblem = null as RefProblem | null;
   // RequestMirror → mirrors (in filter order); an unresolved mirror backend is left out and named in ResolvedRefs
   let mirrors: HTTPMirrorPolicySpec[] | null = null;
@@ -155,6 +158,8 @@ export function ruleAction(ctx: CompileContext, route: HTTPRouteResource, rule: 
     const bf = `${field}.backendRefs[${bi}]`;
     const r = resolveBackend(ctx, route, b, bf, backends, grants);
     if (r.problem !== null) backendProblem = r.problem;
+    // istiod builds the destinations of weighted refs only, and stops at the first it cannot convert
+    if (r.problem?.hard === true && b.weight > 0) hard ??= r.problem;
     b.filters.forEach((f, i) => {
       if (f.type !== "RequestHeaderModifier" && f.type !== "ResponseHeaderModifier") {
         unsupported.push(`${f.type} (backendRef)`);
@@ -178,6 +183,7 @@ export function ruleAction(ctx: CompileContext, route: HTTPRouteResource, rule: 
     mirrors,
     corsPolicy: cors,
     problem: backendProblem ?? mirrorProblem,
+    hard,
     unsupported,
   };
 }

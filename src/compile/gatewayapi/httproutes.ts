@@ -70,7 +70,9 @@ export function convertHTTPRoutes(
     if (parents.length === 0) return;
     const actions = route.spec.rules.map((rule, ri) => ruleAction(ctx, route, rule, ri, backends, grants));
     // the last rule's problem, as istiod's conversion keeps the last error of the route's rules
-    const problem = actions.reduce<RefProblem | null>((p, a) => a.problem ?? p, null);
+    // a backendRef istiod cannot convert (InvalidDestination): the route is reported with it and none of it is served
+    const hard = actions.find((a) => a.hard !== null)?.hard ?? null;
+    const problem = hard ?? actions.reduce<RefProblem | null>((p, a) => a.problem ?? p, null);
     const unsupported = [...new Set(actions.flatMap((a) => a.unsupported))];
     for (const p of parents) {
       p.status.conditions.push(problem === null ? cond("ResolvedRefs", true, "ResolvedRefs") : cond("ResolvedRefs", false, problem.reason, problem.message));
@@ -82,6 +84,7 @@ export function convertHTTPRoutes(
           detach(p.attachments, route);
         } else p.status.conditions.push(cond("PartiallyInvalid", true, "UnsupportedValue", message));
       }
+      if (hard !== null) continue;
       for (const at of servedAttachments(p.attachments)) {
         for (const host of at.hosts) {
           const key = `${at.listener.key}\0${host}`;

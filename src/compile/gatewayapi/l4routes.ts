@@ -9,7 +9,7 @@ import type { RouteDestination, VirtualServiceResource } from "../../model/istio
 import type { CompileContext } from "../context.ts";
 import { ROUTE_SEMANTICS_ANNOTATION } from "../virtualhosts.ts";
 import { attachRoute, servedAttachments, type AttachContext } from "./attach.ts";
-import { INVALID_BACKEND_HOST, resolveBackend, type Backends } from "./backends.ts";
+import { INVALID_BACKEND_HOST, resolveBackend, type Backends, type RefProblem } from "./backends.ts";
 import { terminatesTls } from "./gateways.ts";
 import type { Grants } from "./grants.ts";
 import { cond, type StatusItem } from "./status.ts";
@@ -30,14 +30,17 @@ export function convertL4Routes(
     const parents = attachRoute(ctx, ac, route, tls);
     if (parents.length === 0) return;
     // the last backendRef that does not resolve, as istiod's buildTCPDestination reports it
-    let problem = null as { reason: string; message: string } | null;
+    let problem = null as RefProblem | null;
     // the first rule routes (an L4 route has one rule); unresolved refs are dropped: no bytes to answer 500 with
     const dests: RouteDestination[] = [];
     (route.spec.rules[0]?.backendRefs ?? []).forEach((b, bi) => {
       const r = resolveBackend(ctx, route, b, `spec.rules[0].backendRefs[${bi}]`, backends, grants);
-      if (r.problem !== null) problem = r.problem;
+      // istiod stops at the first weighted ref it cannot convert; that is the one reported
+      if (r.problem !== null && problem?.hard !== true && (r.problem.hard !== true || b.weight > 0)) problem = r.problem;
       if (r.destination.host !== INVALID_BACKEND_HOST && b.weight > 0) dests.push({ destination: r.destination, weight: b.weight });
     });
+    // a backendRef istiod cannot convert (InvalidDestination): the route is not converted, none of it served
+    if (problem?.hard === true) dests.length = 0;
     if (dests.length === 1) dests[0]!.weight = 100;
     for (const p of parents) {
       p.status.conditions.push(problem === null ? cond("ResolvedRefs", true, "ResolvedRefs") : cond("ResolvedRefs", false, problem.reason, problem.message));

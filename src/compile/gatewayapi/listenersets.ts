@@ -25,6 +25,7 @@ import type { CompileContext } from "../context.ts";
 import { listenerState, type ServedGateway, type ServedListener } from "./gateways.ts";
 import { selectorMatches } from "./grants.ts";
 import { cond, type Condition, type StatusItem } from "./status.ts";
+import { unassignable, type AddressVerdict } from "./addresses.ts";
 
 export interface ServedListenerSet {
   listenerSet: ListenerSetResource;
@@ -35,6 +36,8 @@ export interface ServedListenerSet {
   merged: ServedListener[];
   /** The parent's allowedListeners admit its namespace. */
   allowed: boolean;
+  /** The parent's addresses judged for this ListenerSet's ports (addresses.ts); absent when not allowed. */
+  address?: AddressVerdict;
 }
 
 /** Creation order of ListenerSets as istiod breaks ties: timestamp, then `namespace/name`. */
@@ -139,6 +142,12 @@ export function serveListenerSets(
       out.push({ listenerSet: ls, parent, listeners: [], merged: parent.merged!, allowed: false });
       continue;
     }
+    if (unassignable(parent.gateway)) {
+      // istiod: the parent is assigned to no address, so neither is the ListenerSet (nothing built)
+      ctx.report("Warning", Codes.ListenerSetNotAttached, ls, `parent Gateway ${key} has no address it can be assigned to (UnsupportedAddress): not served`, "spec.parentRef");
+      out.push({ listenerSet: ls, parent, listeners: [], merged: parent.merged!, allowed: true });
+      continue;
+    }
     const listeners = ls.spec.listeners.map((l, i) => listenerState(ctx, parent.gateway, l, i, look, ls));
     for (const l of listeners) if (l.accepted && l.spec.tls === null && (l.spec.protocol === "HTTPS" || l.spec.protocol === "TLS")) withoutTls(l);
     const won = winners.get(parent)!;
@@ -169,11 +178,16 @@ export function listenerSetStatus(s: ServedListenerSet): StatusItem {
   if (!s.allowed) {
     const message = `Gateway ${s.parent.gateway.metadata.namespace}/${s.parent.gateway.metadata.name} does not allow ListenerSets of namespace ${ls.metadata.namespace} (spec.allowedListeners)`;
     conditions = [cond("Accepted", false, "NotAllowed", message), cond("Programmed", false, "NotAllowed", message)];
-  } else if (s.listeners.some((l) => l.ready)) {
-    conditions = [cond("Accepted", true, "Accepted"), cond("Programmed", true, "Programmed")];
   } else {
-    const message = "no listener of the ListenerSet is valid";
-    conditions = [cond("Accepted", false, "ListenersNotValid", message), cond("Programmed", false, "ListenersNotValid", message)];
+    // as istiod's ReportListenerSetStatus: the parent's address error, else no valid listener; Programmed from the
+    // addresses for this set's ports, a set without a valid listener never programmed
+    const a = s.address;
+    const valid = s.listeners.some((l) => l.ready) || a?.unserved === true;
+    const invalid = "no listener of the ListenerSet is valid";
+    conditions = [
+      a?.rejected ? cond("Accepted", false, a.rejected.reason, `Parent not accepted: ${a.rejected.message}`) : valid ? cond("Accepted", true, "Accepted") : cond("Accepted", false, "ListenersNotValid", invalid),
+      !valid ? cond("Programmed", false, "ListenersNotValid", invalid) : a?.notProgrammed ? cond("Programmed", false, a.notProgrammed.reason, a.notProgrammed.message) : cond("Programmed", true, "Programmed", a?.assigned ?? ""),
+    ];
   }
   return {
     apiVersion: ls.apiVersion,
