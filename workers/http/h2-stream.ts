@@ -198,7 +198,13 @@ export class H2Stream implements ExchangeConn {
   /** DATA from the client. */
   fromClient(b: Buffer): void {
     this.lastActive = coarseNow;
-    if (this.ended) return;
+    if (this.ended) {
+      // content-length 0 took the request as whole before END_STREAM came (start): DATA with bytes is
+      // past that length, malformed (RFC 9113 §8.1.1) as DATA past any other length, and nghttp2 (Envoy)
+      // resets the stream for it; after END_STREAM the codec delivers no DATA
+      if (this.length === 0 && b.length > 0) this.reset(NGHTTP2_PROTOCOL_ERROR);
+      return;
+    }
     this.received += b.length;
     if (this.length >= 0) {
       if (this.received > this.length) return this.reset(NGHTTP2_PROTOCOL_ERROR);
