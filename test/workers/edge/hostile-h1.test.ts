@@ -252,6 +252,16 @@ describe("targets and methods", () => {
     expect(r.closed).toBe(false);
   });
 
+  test("a fragment in the target is dropped before routing, as Istio's Envoy strips it (http_reject_path_with_fragment false): the upstream gets the path without it, query kept before it", async () => {
+    const r = await exchange([G("/echo#frag"), G("/echo?q=1#f?g=2"), G("/echo/x/..#/../../y")], 3);
+    expect(r.statuses).toEqual([200, 200, 200]);
+    expect(r.text).toContain("GET /echo HTTP/1.1");
+    expect(r.text).toContain("GET /echo?q=1 HTTP/1.1");
+    expect(r.text).not.toContain("#");
+    expect(r.text).not.toContain("/y");
+    expect(r.closed).toBe(false);
+  });
+
   test("Expect: 100-continue from an HTTP/1.0 client is ignored: no 1xx to HTTP/1.0 (RFC 9110 10.1.1, 15.2), which it would take for its answer", async () => {
     const head = "POST /echo HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n";
     const r = await exchange([head, "abc"], 1);
