@@ -9,7 +9,7 @@ import { dispatch, dispatchTcp, listenerFor, selectChain } from "./dispatch/disp
 import type { ReplyCode } from "./dispatch/replies.ts";
 import { claimMatches, matchString, matchUri, normalizeHost, queryParam, requestHeader, type RequestView } from "./route/lookup.ts";
 import type { Endpoint, HeaderMatch, Route, RouteMatch, Snapshot, StringMatch, TcpRouteTable } from "./snapshot/types.ts";
-import { validAuthority } from "./route/authority.ts";
+import { validAuthority, withoutHostDot } from "./route/authority.ts";
 import { normalizePath, type PathNormalization } from "./route/normalize-path.ts";
 
 export interface TraceRequest {
@@ -136,7 +136,7 @@ export function explainMatch(m: RouteMatch, req: RequestView): string | null {
   if (!matchUri(m, req.path)) return `path ${req.path} is not ${show(m.uri!)}${m.ignoreUriCase ? " (ignoring case)" : ""}`;
   if (m.method !== null && !matchString(m.method, req.method)) return `method ${req.method} is not ${show(m.method)}`;
   if (m.scheme !== null && !matchString(m.scheme, req.scheme)) return `scheme ${req.scheme} is not ${show(m.scheme)}`;
-  if (m.authority !== null && !matchString(m.authority, req.authority)) return `authority ${req.authority} is not ${show(m.authority)}`;
+  if (m.authority !== null && !matchString(m.authority, withoutHostDot(req.authority))) return `authority ${req.authority} is not ${show(m.authority)}`;
   for (const h of m.headers) {
     if (h.claim !== undefined) {
       if (!claimMatches(h, req.claims)) return `claim ${h.name} does not match${req.claims ? "" : " (no verified JWT)"}`;

@@ -66,3 +66,21 @@ export function validAuthority(a: string): boolean {
   if (i === n) return true;
   return a.charCodeAt(i) === 58 /* : */ && validPort(a, i + 1);
 }
+
+/**
+ * The authority with the trailing dot of its host removed (`a.example.com.:80` →
+ * `a.example.com:80`), port and case kept; the authority itself when there is none (no new
+ * string). Routing takes `a.example.com.` for `a.example.com` (normalizeHost, src/route/lookup.ts),
+ * so what compares the authority after it must too: AuthorizationPolicy `hosts`/`notHosts`
+ * (compared as sent, a DENY on `a.example.com` was passed by a request routed to that very host
+ * with `Host: a.example.com.`) and a route's `authority` / `:authority` match (compared as sent,
+ * such a request skipped a route matching `exact: a.example.com` and fell to the next route of the
+ * same virtual host). Envoy, which keeps the dot, routes such a request nowhere: 404.
+ */
+export function withoutHostDot(a: string): string {
+  if (a.charCodeAt(0) === 91 /* [ */) return a; // an IPv6 literal: no dot before its port
+  const colon = a.lastIndexOf(":");
+  const end = colon < 0 ? a.length : colon;
+  if (end === 0 || a.charCodeAt(end - 1) !== 46 /* . */) return a;
+  return a.slice(0, end - 1) + a.slice(end);
+}

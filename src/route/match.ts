@@ -2,6 +2,7 @@
 // method, scheme, authority, headers (withoutHeaders), query parameters, port.
 // Shared by every route layout (layouts.ts) and by trace/explain.
 import type { HeaderMatch, Route, RouteMatch, StringMatch } from "../snapshot/types.ts";
+import { withoutHostDot } from "./authority.ts";
 
 /** What a route match needs to know of a request. */
 export interface RequestView {
@@ -9,7 +10,10 @@ export interface RequestView {
   port: number;
   /** Lower-case host without port. */
   host: string;
-  /** The Host header (or :authority) as sent, port and case kept: what an `authority` match compares. */
+  /**
+   * The Host header (or :authority) as sent, port and case kept; an `authority` match compares it
+   * without the trailing dot of its host (withoutHostDot), as routing takes the host.
+   */
   authority: string;
   /** Path without the query string, as received. */
   path: string;
@@ -69,13 +73,14 @@ export function queryParam(query: string, name: string): string | undefined {
 
 /**
  * A request header by lower-case name; the pseudo-headers Istio matches on are
- * answered from the request line (`:authority` as sent, port and case kept).
+ * answered from the request line (`:authority` as sent, port and case kept, without the
+ * trailing dot of its host: the virtual host was chosen without it).
  */
 export function requestHeader(req: RequestView, name: string): string | undefined {
   if (name.charCodeAt(0) !== 58 /* : */) return req.header(name);
   switch (name) {
     case ":authority":
-      return req.authority;
+      return withoutHostDot(req.authority);
     case ":method":
       return req.method;
     case ":scheme":
@@ -127,7 +132,7 @@ export function matchRest(m: RouteMatch, req: RequestView): boolean {
   if (m.port !== 0 && m.port !== req.port) return false;
   if (m.method !== null && !matchString(m.method, req.method)) return false;
   if (m.scheme !== null && !matchString(m.scheme, req.scheme)) return false;
-  if (m.authority !== null && !matchString(m.authority, req.authority)) return false;
+  if (m.authority !== null && !matchString(m.authority, withoutHostDot(req.authority))) return false;
   const hs = m.headers;
   for (let i = 0; i < hs.length; i++) {
     const h = hs[i]!;

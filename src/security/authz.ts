@@ -3,6 +3,7 @@
 // ALLOW policies that match nothing: deny); AUDIT and dry-run policies are
 // evaluated and reported, never enforced. Pure: the request's attributes in,
 // the decision out (the ext_authz call itself is made by the caller).
+import { withoutHostDot } from "../route/authority.ts";
 import { matches, matchesAny } from "./matchers.ts";
 import type { AuthzPolicy, AuthzRule, Check, Matcher, SecurityConfig } from "./types.ts";
 
@@ -74,22 +75,6 @@ function pairMatches(pairs: [Matcher, Matcher][], claims: Record<string, unknown
   const sub = typeof claims.sub === "string" ? claims.sub : undefined;
   for (const [mi, ms] of pairs) if (matches(mi, iss) && matches(ms, sub)) return true;
   return false;
-}
-
-/**
- * The authority with the trailing dot of its host removed (`a.example.com.:80` →
- * `a.example.com:80`), port and case kept; the authority itself when there is none (no new
- * string). Routing takes `a.example.com.` for `a.example.com` (normalizeHost, src/route/lookup.ts),
- * so `hosts`/`notHosts` must too: compared as sent, a DENY on `a.example.com` was passed by a
- * request routed to that very host with `Host: a.example.com.` (Envoy, which keeps the dot,
- * routes such a request nowhere: 404).
- */
-export function withoutHostDot(a: string): string {
-  if (a.charCodeAt(0) === 91 /* [ */) return a; // an IPv6 literal: no dot before its port
-  const colon = a.lastIndexOf(":");
-  const end = colon < 0 ? a.length : colon;
-  if (end === 0 || a.charCodeAt(end - 1) !== 46 /* . */) return a;
-  return a.slice(0, end - 1) + a.slice(end);
 }
 
 function scalar(c: Check, inp: AuthzInput): string | undefined {

@@ -49,7 +49,9 @@ beforeAll(async () => {
     headers: {response: {set: {x-city: "Zürich"}, add: {x-jp: "日本"}}}
     route: [{destination: {host: app.test}}]
   - match: [{authority: {exact: "Shop.Example.com:8080"}}]
-    directResponse: {status: 202}`),
+    directResponse: {status: 202}
+  - match: [{headers: {":authority": {exact: "shop.example.com:8081"}}}]
+    directResponse: {status: 203}`),
   });
   gw = await startGateway({ configDirs: [config] });
 });
@@ -157,5 +159,26 @@ describe("forwarding", () => {
   test("authority match compares the Host as sent (port and case kept)", async () => {
     expect((await rawGet("/any", "Shop.Example.com:8080")).text.startsWith("HTTP/1.1 202")).toBe(true);
     expect((await rawGet("/any", "shop.example.com:8080")).text.startsWith("HTTP/1.1 202")).toBe(false);
+  });
+
+  test("a trailing dot on the host is no way past an authority match: the virtual host was chosen without it", async () => {
+    // `Host: shop.example.com.` is routed to shop.example.com's routes; compared as sent, it skipped a
+    // route matching that authority (a 403 guarding a path, say) and fell to the next one
+    expect((await rawGet("/any", "Shop.Example.com.:8080")).text.startsWith("HTTP/1.1 202")).toBe(true);
+    expect((await rawGet("/any", "shop.example.com.:8081")).text.startsWith("HTTP/1.1 203")).toBe(true);
+    expect((await rawGet("/any", "shop.example.com:8081")).text.startsWith("HTTP/1.1 203")).toBe(true);
+    expect((await rawGet("/any", "shop.example.com..:8081")).text.startsWith("HTTP/1.1 203")).toBe(false);
+    const c = http2.connect(`http://127.0.0.1:${gw.ports.get(80)!}`);
+    try {
+      const status = await new Promise<number>((resolve, reject) => {
+        const r = c.request({ ":path": "/any", ":authority": "Shop.Example.com.:8080" });
+        r.on("response", (h) => resolve(Number(h[":status"])));
+        r.on("error", reject);
+        r.resume();
+      });
+      expect(status).toBe(202);
+    } finally {
+      c.close();
+    }
   });
 });

@@ -20,7 +20,7 @@ let mute: TCPSocketListener<undefined>;
 const seen = new Map<string, number>();
 
 
-const PATHS = /\/(long-data-one|long-data-two|big-frame|even-stream|unknown-stream|goaway-close|refuse-close|continuation-flood|window-overflow|bad-field-[0-9]+)/;
+const PATHS = /\/(long-data-one|long-data-two|big-frame|even-stream|unknown-stream|goaway-close|refuse-close|continuation-flood|window-overflow|status-204-length|status-204-zero|status-100-length|bad-field-[0-9]+)/;
 
 /** Response fields RFC 9113 §8.2 makes malformed, each answered by the upstream on /bad-field-<index>; the trailers' on the last one. */
 const BAD_FIELDS: [string, [string, string][]][] = [
@@ -47,6 +47,10 @@ beforeAll(async () => {
         sock.write(Buffer.concat([frame(HEADERS, END_HEADERS, id, block([[":status", "200"], ["content-length", "2"]])), frame(DATA, END_STREAM, id, Buffer.from("okPOISON"))]));
       else if (path === "/long-data-two")
         sock.write(Buffer.concat([frame(HEADERS, END_HEADERS, id, block([[":status", "200"], ["content-length", "2"]])), frame(DATA, 0, id, Buffer.from("ok")), frame(DATA, END_STREAM, id, Buffer.from("POISON"))]));
+      else if (path === "/status-204-length" || path === "/status-204-zero")
+        sock.write(Buffer.concat([frame(HEADERS, END_HEADERS, id, block([[":status", "204"], ["content-length", path === "/status-204-zero" ? "0" : "5"]])), frame(DATA, END_STREAM, id)]));
+      else if (path === "/status-100-length")
+        sock.write(Buffer.concat([frame(HEADERS, END_HEADERS, id, block([[":status", "100"], ["content-length", "5"]])), ok(id, n)]));
       else if (path === "/big-frame") sock.write(frame(HEADERS, END_HEADERS | END_STREAM, id, block([[":status", "200"], ["x-big", "b".repeat(16_400)]]))); // past our MAX_FRAME_SIZE
       else if (path.startsWith("/bad-field-")) {
         const k = Number(path.slice(11));
@@ -193,5 +197,21 @@ describe("DATA past the response's content-length (RFC 9113 §8.1.1 malformed): 
     expect(c.streams.get(1)?.data).toBe(2);
     const r = await raw(gw, "GET /long-data-two HTTP/1.1\r\nHost: example.com\r\n\r\n", (b) => b.includes("\r\n\r\nok"), 3000);
     expect(r.text).toEndWith("\r\n\r\nok");
+  });
+});
+
+describe("a content-length other than 0 on a 1xx or a 204: malformed, as nghttp2 (Envoy's codec) takes it — 502, as for an HTTP/1.1 upstream", () => {
+  test("204 with content-length 5: 502 UPE (was: the 204 passed on)", async () => {
+    const r = await get("/status-204-length");
+    expect(status(r.text)).toBe(502);
+    expect(r.text).toEndWith("reset reason: protocol error");
+  });
+  test("100 with a content-length, then a 200: 502 UPE (was: the 200 passed on)", async () => {
+    const r = await get("/status-100-length");
+    expect(status(r.text)).toBe(502);
+  });
+  test("204 with content-length 0: passed on", async () => {
+    const r = await get("/status-204-zero");
+    expect(status(r.text)).toBe(204);
   });
 });

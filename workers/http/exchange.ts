@@ -91,6 +91,34 @@ export function exchangesRenewed(): number {
 }
 
 /** buf[start, end) as one chunk: size line, data, CRLF. */
+/**
+ * The data spans `spans` (start, end pairs) of `buf` as one chunk, or (`raw`) as one buffer: one
+ * read's worth of a chunked body goes on in one piece, however many chunks the client cut it into.
+ */
+export function joinSpans(buf: Buffer, spans: number[], raw: boolean): Buffer {
+  if (spans.length === 2) return raw ? buf.subarray(spans[0]!, spans[1]!) : frameChunk(buf, spans[0]!, spans[1]!);
+  let total = 0;
+  for (let k = 0; k < spans.length; k += 2) total += spans[k + 1]! - spans[k]!;
+  const size = raw ? "" : total.toString(16);
+  const out = Buffer.allocUnsafe(raw ? total : size.length + 4 + total);
+  let pos = 0;
+  if (!raw) {
+    pos = out.write(size, 0, "latin1");
+    out[pos++] = 13;
+    out[pos++] = 10;
+  }
+  for (let k = 0; k < spans.length; k += 2) pos += buf.copy(out, pos, spans[k]!, spans[k + 1]!);
+  if (!raw) {
+    out[pos] = 13;
+    out[pos + 1] = 10;
+  }
+  return out;
+}
+
+/** The data spans (start, end pairs) of the read feedChunked is scanning (one scan at a time on a thread). */
+const SPANS: number[] = [];
+const pushSpan: ChunkSink = (_b, s, e) => void SPANS.push(s, e);
+
 export function frameChunk(buf: Buffer, start: number, end: number): Buffer {
   const size = (end - start).toString(16);
   const out = Buffer.allocUnsafe(size.length + 4 + end - start);
@@ -132,9 +160,6 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
    * complete with its head, while responseEnded runs), 0: read the clock. */
   private tHead = 0;
   private endAt = 0;
-  /** Re-frames the data of a chunked request body (feedChunked); made for chunked requests only. */
-  private chunkSink: ChunkSink | null = null;
-  private rawSink: ChunkSink | null = null;
   respBuf: Buffer | null = null;
   /** HTTP/1.1 client of an HTTP/2 upstream: response bytes of this turn not written yet (response.ts). */
   h1Held: H1Held | null = null;
@@ -205,8 +230,6 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.starting = false;
     this.tHead = 0;
     this.endAt = 0;
-    this.chunkSink = null;
-    this.rawSink = null;
     this.respBuf = null;
     this.deadline = null;
     this.resp = null;
@@ -605,7 +628,14 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   private feedChunked(buf: Buffer, start: number, end: number): number {
     // an HTTP/2 stream given the head as fields takes the data spans and the trailers as they are (forward(): up.rawBody)
     const raw = this.up.rawBody;
-    const r = this.reqBody.consume(buf, start, end, raw ? (this.rawSink ??= (b, s, e) => this.bodyChunk(b.subarray(s, e))) : (this.chunkSink ??= (b, s, e) => this.bodyChunk(frameChunk(b, s, e))));
+    // the spans of this read go on as one chunk (one write), as Envoy's codec passes on what one read
+    // decoded: a body cut into one-byte chunks cost a buffer and a socket write per chunk (a million
+    // of them, 6 MB on the wire, took 3.7 s of a worker's CPU; nginx 20 ms)
+    const spans = SPANS;
+    spans.length = 0;
+    const r = this.reqBody.consume(buf, start, end, pushSpan);
+    if (r === BODY_BAD) return r;
+    if (spans.length > 0) this.bodyChunk(joinSpans(buf, spans, raw));
     if (r >= 0) this.bodyChunk(raw ? new BodyEnd(trailerObject(this.reqBody.chunked!.trailerBytes)) : this.pool?.h2 != null ? lastChunkWithTrailers(this.reqBody.chunked!.trailerBytes) : LAST_CHUNK);
     return r;
   }

@@ -190,7 +190,11 @@ function onTarget(h: RequestHead, t: string): number {
     h.authority = t.slice(skip, end); // absolute-form: the target's authority wins over Host
     pathAndQuery = end === t.length ? "/" : t.charCodeAt(end) === 63 ? "/" + t.slice(end) : t.slice(end);
   }
-  if (pathAndQuery.indexOf("#") >= 0) return 400;
+  // a fragment (never sent by a browser) is dropped before anything looks at the path, as Istio's
+  // Envoy does (it sets http_reject_path_with_fragment false; Envoy then strips `#…` from :path,
+  // query included, before routing and authorization — the fix for CVE-2021-39156's bypass)
+  const hash = pathAndQuery.indexOf("#");
+  if (hash >= 0) pathAndQuery = pathAndQuery.slice(0, hash);
   const qm = pathAndQuery.indexOf("?");
   h.query = qm < 0 ? "" : pathAndQuery.slice(qm + 1);
   const path = normalizePath(qm < 0 ? pathAndQuery : pathAndQuery.slice(0, qm), options.pathNormalization);

@@ -159,6 +159,9 @@ function onHeadBytes(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): vo
       return;
     }
     if (end > MAX_RESPONSE_HEAD) return protocolError(ex); // findHeadBytes: -431
+    // a 1xx or 204 announcing a body (Transfer-Encoding, a Content-Length other than 0) cannot be one
+    // (RFC 9110 §15.2, §15.3.5): Envoy's codec refuses it (502 UPE) rather than guess where it ends
+    if ((r.status < 200 || r.status === 204) && (r.chunked || r.contentLength > 0)) return protocolError(ex);
     if (r.status >= 200 || r.status === 101) break;
     buf = buf.subarray(end); // 1xx interim response: not forwarded (Envoy answers 100-continue itself)
     if (buf.length === 0) {

@@ -289,6 +289,10 @@ export class H2ClientSession extends H2ClientSend {
     if (!st.gotResponse) {
       const status = h[":status"] as unknown as number | undefined;
       if (status === undefined || status < 100 || status > 999 || status === 101) return this.reset(st, F.PROTOCOL_ERROR, MALFORMED);
+      // a 1xx or 204 with a content-length other than 0 announces a body it cannot have: malformed, as
+      // Envoy's codecs take it (nghttp2 refuses any content-length on a 1xx), and as the HTTP/1.1 path
+      const cl = h["content-length"];
+      if (cl !== undefined && cl !== "0" && (status < 200 || status === 204)) return this.reset(st, F.PROTOCOL_ERROR, MALFORMED);
       if (status < 200) {
         if (end) return this.reset(st, F.PROTOCOL_ERROR, MALFORMED);
         return; // informational: the final head follows

@@ -104,6 +104,15 @@ export class H2Session extends SessionSend {
   private priorities = 0;
   private windowUpdates = 0;
 
+  /**
+   * DATA of one stream read in a row (no END_STREAM), handed on together when another frame comes
+   * or the read ends (flushData): a body sent as many tiny DATA frames costs one write upstream per
+   * read, not one per frame (200 000 one-byte frames took 0.9 s of a worker's CPU).
+   */
+  private batchSt: ServerStream | null = null;
+  private readonly batchBufs: Buffer[] = [];
+  private batchLen = 0;
+
   /** A header block left open (HEADERS without END_HEADERS) this long ends the connection; 0: never. */
   private blockTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -121,6 +130,11 @@ export class H2Session extends SessionSend {
 
   /** Bytes from the client. */
   feed(b: Buffer): void {
+    this.feedFrames(b);
+    if (this.batchSt !== null) this.flushData();
+  }
+
+  private feedFrames(b: Buffer): void {
     if (this.dead) return;
     let buf = b;
     let p = 0;
@@ -172,6 +186,7 @@ export class H2Session extends SessionSend {
     const id = F.u31(b, p + 5);
     const s = p + F.FRAME_HEAD;
     const e = s + len;
+    if (type !== F.DATA && this.batchSt !== null) this.flushData(); // what came before this frame, first
     if (this.contId !== 0 && type !== F.CONTINUATION) return this.fail(F.PROTOCOL_ERROR);
     if (!this.prefaceSettings) {
       // §3.4: the client's preface ends with a SETTINGS frame (not an ACK); anything else first is PROTOCOL_ERROR
@@ -227,6 +242,10 @@ export class H2Session extends SessionSend {
       de -= pad;
     }
     if (this.empty(de === ds && (flags & F.END_STREAM) === 0)) return;
+    // DATA gathered for another stream, or for this one before its END_STREAM, is handed on first
+    // (it may pause or reset this stream: the branches below see that)
+    const batch = this.batchSt;
+    if (batch !== null && ((flags & F.END_STREAM) !== 0 || batch.id !== id)) this.flushData();
     const st = this.streams.get(id);
     if (st === undefined) {
       // a stream we reset (or ignored after GOAWAY): its DATA was in flight; any other closed stream: §5.1
@@ -258,13 +277,34 @@ export class H2Session extends SessionSend {
       st.connHeld += len;
       if (end) st.inboxEnd = true;
       return;
+    } else if (!end) {
+      // gathered with the stream's DATA before it in this read (flushData)
+      this.batchSt = st;
+      if (de > ds) this.batchBufs.push(b.subarray(ds, de));
+      this.batchLen += len;
+      return;
     } else {
       this.connCredit(len);
       if (de > ds) st.sink.fromClient(b.subarray(ds, de));
       this.credit(st, len);
-      if (end && !st.isClosed) st.sink.clientEnded();
+      if (!st.isClosed) st.sink.clientEnded();
     }
     if (end) this.remoteEnd(st);
+  }
+
+  /** Hand on the DATA gathered for one stream (batchSt) as one piece, and give back its windows. */
+  private flushData(): void {
+    const st = this.batchSt!;
+    this.batchSt = null;
+    const bufs = this.batchBufs;
+    const len = this.batchLen;
+    this.batchLen = 0;
+    const data = bufs.length === 0 ? null : bufs.length === 1 ? bufs[0]! : Buffer.concat(bufs);
+    bufs.length = 0;
+    if (this.dead) return;
+    this.connCredit(len);
+    if (data !== null && st.sink !== null && !st.isClosed) st.sink.fromClient(data);
+    this.credit(st, len);
   }
 
   /** A DATA, HEADERS or CONTINUATION frame: `empty` (no payload, no END_STREAM) too many times in a row ends the connection; true then. */
