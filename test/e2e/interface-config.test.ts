@@ -1,0 +1,142 @@
+// INTERFACE.md "Configuration read" and "Hot reload" through the real process:
+// which files `--config` reads (*.yaml, *.yml, *.json, recursively, multi-document,
+// hidden files and folders skipped, a kubelet `..data` volume followed, the flag
+// repeated), other kinds skipped, and a `--secrets-dir` volume swapped by the kubelet.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { createCA, issue } from "../../src/certs/generate.ts";
+import { HTTP_GATEWAY, serviceEntry } from "../helpers/config.ts";
+import { startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
+import { handshake, httpsGet } from "../helpers/https.ts";
+import { writeKubeVolume } from "../helpers/kube-volume.ts";
+import { walkthroughPki, type WalkthroughPki } from "../helpers/pki.ts";
+import { walkthroughGateway } from "../helpers/walkthrough.ts";
+import { startTrafficBackend, type TrafficBackend } from "../helpers/traffic-backends.ts";
+
+/** A VirtualService `name` on gw answering `path` directly with `body`. */
+const direct = (name: string, path: string, body: string) => `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ${name}}
+spec:
+  hosts: ["${name}.example.com"]
+  gateways: [gw]
+  http: [{match: [{uri: {exact: ${path}}}], directResponse: {status: 200, body: {string: ${body}}}}]
+`;
+
+const DEPLOYMENT = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: httpbin}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: httpbin}}
+  template:
+    metadata: {labels: {app: httpbin}}
+    spec: {containers: [{name: httpbin, image: docker.io/kong/httpbin, ports: [{containerPort: 80}]}]}
+`;
+
+describe("which files --config reads", () => {
+  let gw: GatewayProcess;
+  beforeAll(async () => {
+    const main = writeTree({
+      "gateway.yaml": HTTP_GATEWAY,
+      // multi-document, with a Deployment and a ServiceAccount beside the route: loads as it is
+      "deep/er/multi.yaml": `${DEPLOYMENT}---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: httpbin}\n---\n${direct("yaml", "/x", "from-yaml")}`,
+      "nested/route.yml": direct("yml", "/x", "from-yml"),
+      "nested/route.json": JSON.stringify({
+        apiVersion: "networking.istio.io/v1",
+        kind: "VirtualService",
+        metadata: { name: "json" },
+        spec: { hosts: ["json.example.com"], gateways: ["gw"], http: [{ match: [{ uri: { exact: "/x" } }], directResponse: { status: 200, body: { string: "from-json" } } }] },
+      }),
+      // not configuration: other extensions, hidden files and folders (each would be an Error if read)
+      "notes.txt": "kind: [broken",
+      ".hidden.yaml": "kind: [broken",
+      ".git/config.yaml": "kind: [broken",
+      "nested/.cache/route.yaml": "kind: [broken",
+    });
+    const second = writeTree({ "route.yaml": direct("second", "/x", "from-second-config") });
+    const volume = join(writeTree({}), "configmap");
+    writeKubeVolume(volume, { "route.yaml": direct("volume", "/x", "from-volume") });
+    gw = await startGateway({ configDirs: [main, second, volume], workers: 1 });
+  }, 30_000);
+  afterAll(() => gw?.stop());
+
+  const body = async (host: string) => {
+    const r = await fetch(gw.url(80, "/x"), { headers: { host } });
+    return `${r.status} ${await r.text()}`;
+  };
+
+  test("*.yaml (multi-document, recursive), *.yml, *.json, a second --config and a kubelet ..data volume are all read", async () => {
+    expect(await body("yaml.example.com")).toBe("200 from-yaml");
+    expect(await body("yml.example.com")).toBe("200 from-yml");
+    expect(await body("json.example.com")).toBe("200 from-json");
+    expect(await body("second.example.com")).toBe("200 from-second-config");
+    expect(await body("volume.example.com")).toBe("200 from-volume");
+  });
+
+  test("the volume's data is read once, not again through its ..data or timestamped folders", async () => {
+    expect(gw.output()).not.toMatch(/duplicate|conflict/i);
+    const routes = (await (await gw.admin("/routes")).json()) as { routes: { virtualHosts: { domains: string[] }[] }[] };
+    const domains = routes.routes.flatMap((r) => r.virtualHosts.flatMap((v) => v.domains));
+    expect(domains.filter((d) => d === "volume.example.com").length).toBe(1);
+  });
+
+  test("a Deployment and a ServiceAccount in a file are skipped, hidden files and other extensions never read: no error", () => {
+    expect(gw.output()).not.toMatch(/\berror\b/i);
+    expect(gw.output()).not.toContain("broken");
+  });
+});
+
+describe("--secrets-dir", () => {
+  let pki: WalkthroughPki;
+  let gw: GatewayProcess;
+  let backend: TrafficBackend;
+  let secrets = "";
+  beforeAll(async () => {
+    pki = await walkthroughPki();
+    backend = startTrafficBackend("httpbin");
+    secrets = writeTree({});
+    mkdirSync(join(secrets, "httpbin-credential"));
+    writeKubeVolume(join(secrets, "httpbin-credential"), { "tls.crt": pki.httpbin.cert, "tls.key": pki.httpbin.key });
+    const vs = `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: httpbin}
+spec:
+  hosts: [httpbin.example.com]
+  gateways: [mygateway]
+  http: [{route: [{destination: {host: httpbin.default.svc.cluster.local, port: {number: 8000}}}]}]
+---
+${serviceEntry("httpbin", "httpbin.default.svc.cluster.local", 8000, backend.port)}`;
+    const dir = writeTree({ "gw.yaml": walkthroughGateway("SIMPLE", "httpbin.example.com"), "vs.yaml": vs });
+    gw = await startGateway({ configDirs: [dir], secretsDir: secrets, gatewayPorts: [443], workers: 1 });
+  }, 30_000);
+  afterAll(async () => {
+    await gw?.stop();
+    backend?.stop();
+  });
+
+  test("DIR/<secret>/<key> in the kubelet's layout is Secret <secret> of the gateway namespace (istio-system by default)", async () => {
+    const r = await httpsGet({ port: gw.ports.get(443)!, servername: "httpbin.example.com", path: "/status/200", ca: pki.ca.cert });
+    expect(r.status).toBe(200);
+  });
+
+  test("/config_dump has a version and no private key", async () => {
+    const text = await (await gw.admin("/config_dump")).text();
+    const dump = JSON.parse(text) as { version: unknown };
+    expect(typeof dump.version).toBe("number");
+    expect(text).not.toContain("PRIVATE KEY");
+    const keyBody = pki.httpbin.key.split("\n").filter((l) => !l.startsWith("-----") && l !== "")[0]!;
+    expect(text).not.toContain(keyBody);
+  });
+
+  test("the kubelet swapping the volume's ..data reaches new handshakes without a restart", async () => {
+    const newCa = await createCA({ cn: "example.com", org: "new Inc.", keyType: "ec" });
+    const newCert = await issue(newCa, { cn: "httpbin.example.com", usage: "server", keyType: "ec" });
+    const mark = gw.output().length;
+    writeKubeVolume(join(secrets, "httpbin-credential"), { "tls.crt": newCert.cert, "tls.key": newCert.key });
+    await gw.waitForOutput(/configuration reloaded/, 20_000, mark);
+    expect((await handshake({ port: gw.ports.get(443)!, servername: "httpbin.example.com", ca: newCa.cert })).ok).toBe(true);
+    expect((await handshake({ port: gw.ports.get(443)!, servername: "httpbin.example.com", ca: pki.ca.cert })).ok).toBe(false);
+  }, 30_000);
+});
