@@ -140,3 +140,16 @@ ${serviceEntry("httpbin", "httpbin.default.svc.cluster.local", 8000, backend.por
     expect((await handshake({ port: gw.ports.get(443)!, servername: "httpbin.example.com", ca: pki.ca.cert })).ok).toBe(false);
   }, 30_000);
 });
+
+describe("other kinds", () => {
+  test("a kind gangway does not read is skipped with a debug line (GANGWAY_DEBUG=1) naming file, document and kind", async () => {
+    const dir = writeTree({ "httpbin.yaml": `${HTTP_GATEWAY}---\n${DEPLOYMENT}` });
+    const gw = await startGateway({ configDirs: [dir], workers: 1, env: { GANGWAY_DEBUG: "1" } });
+    try {
+      await gw.waitForOutput(/debug\tskipped: not a kind gangway reads .*httpbin\.yaml.* document=1 kind=Deployment apiVersion=apps\/v1/);
+      expect((await gw.admin("/ready")).status).toBe(200);
+    } finally {
+      await gw.stop();
+    }
+  }, 30_000);
+});
