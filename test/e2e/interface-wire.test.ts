@@ -13,7 +13,9 @@ import { logLines } from "../helpers/access-log.ts";
 import { startTrafficBackend, type TrafficBackend } from "../helpers/traffic-backends.ts";
 import { raw } from "../workers/harness.ts";
 
-const ROUTES = `  - match: [{uri: {prefix: /closed}}]
+const ROUTES = `  - match: [{uri: {prefix: /noep}}]
+    route: [{destination: {host: noep, port: {number: 80}}}]
+  - match: [{uri: {prefix: /closed}}]
     route: [{destination: {host: closed.local, port: {number: 80}}}]
   - match: [{uri: {prefix: /grpc.only.Svc/}}]
     route: [{destination: {host: app.local, port: {number: 80}}}]
@@ -32,7 +34,7 @@ let namedLog = "";
 beforeAll(async () => {
   backend = startTrafficBackend("app");
   const closed = await freePort();
-  const dir = writeTree({ "app.yaml": appConfig(backend.port, ROUTES) + "---\n" + serviceEntry("closed", "closed.local", 80, closed) });
+  const dir = writeTree({ "app.yaml": appConfig(backend.port, ROUTES) + "---\n" + serviceEntry("closed", "closed.local", 80, closed) + "---\napiVersion: v1\nkind: Service\nmetadata: {name: noep}\nspec: {ports: [{name: http, port: 80}]}\n" });
   const logs = mkdtempSync(join(tmpdir(), "gangway-iface-"));
   log = join(logs, "access.log");
   namedLog = join(logs, "named.log");
@@ -75,6 +77,12 @@ describe("response headers", () => {
 describe("status codes", () => {
   test("an upstream that refuses the connection: 503", async () => {
     expect((await get(gw, "/closed")).status).toBe(503);
+  });
+
+  test("a destination (short host `noep`: noep.default.svc.cluster.local) with no endpoint: 503", async () => {
+    expect((await get(gw, "/noep")).status).toBe(503);
+    const clusters = (await (await gw.admin("/clusters")).json()) as { clusters: Record<string, { endpoints: unknown[] }> };
+    expect(clusters.clusters["outbound|80||noep.default.svc.cluster.local"]!.endpoints).toEqual([]);
   });
 
   test("a Host with a port matches the host without it", async () => {
@@ -146,5 +154,47 @@ describe("--access-log PATH and --log-format json", () => {
     const own = named.output().split("\n").filter((l) => l.trim() !== "");
     expect(own.length).toBeGreaterThan(0);
     for (const l of own) expect(() => JSON.parse(l)).not.toThrow();
+  });
+});
+
+/** An upstream answering with its request-target exactly as it arrived (no URL parsing). */
+function rawTargetBackend(): { port: number; stop(): void } {
+  const l = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      data(sock, d) {
+        const target = d.toString("latin1").split("\r\n")[0]!.split(" ")[1] ?? "";
+        sock.write(`HTTP/1.1 200 OK\r\ncontent-length: ${Buffer.byteLength(target, "latin1")}\r\nconnection: close\r\n\r\n${target}`);
+        sock.end();
+      },
+    },
+  });
+  return { port: l.port, stop: () => l.stop(true) };
+}
+
+describe("--path-normalization: the upstream receives the path that was matched", () => {
+  const gws: GatewayProcess[] = [];
+  let target: { port: number; stop(): void };
+  beforeAll(async () => {
+    target = rawTargetBackend();
+    const dir = writeTree({ "app.yaml": appConfig(target.port) });
+    for (const mode of ["BASE", "NONE", "MERGE_SLASHES", "DECODE_AND_MERGE_SLASHES"]) gws.push(await startGateway({ configDirs: [dir], workers: 1, args: ["--path-normalization", mode] }));
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(gws.map((g) => g.stop()));
+    target?.stop();
+  });
+
+  const upstreamPath = async (g: GatewayProcess, path: string) => {
+    const r = await raw(g.ports.get(80)!, `GET ${path} HTTP/1.1\r\nHost: app.example.com\r\nConnection: close\r\n\r\n`);
+    expect(r.text.slice(0, 12)).toBe("HTTP/1.1 200");
+    return r.text.slice(r.text.indexOf("\r\n\r\n") + 4);
+  };
+
+  test("BASE (the default's rules), NONE, MERGE_SLASHES, DECODE_AND_MERGE_SLASHES", async () => {
+    const sent = "//x%2Fy//./z%41\\w";
+    const got = await Promise.all(gws.map((g) => upstreamPath(g, sent)));
+    expect(got).toEqual(["//x%2Fy//zA/w", sent, "/x%2Fy/zA/w", "/x/y/zA/w"]);
   });
 });
