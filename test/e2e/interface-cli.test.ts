@@ -69,6 +69,19 @@ describe("defaults", () => {
     }
   }, 30_000);
 
+  test("--admin off: no admin listener, traffic served", async () => {
+    const gw = await startGateway({ configDirs: [dir], workers: 1, waitReady: false, args: ["--admin", "off"] });
+    try {
+      // the helper's --admin comes first; the later --admin off wins
+      await gw.waitForOutput(/\tinfo\tready /, 20_000);
+      expect(gw.output()).not.toMatch(/admin listening/);
+      expect(await fetch(`http://127.0.0.1:${gw.adminPort}/ready`).then((r) => r.status, () => 0)).toBe(0);
+      expect((await fetch(gw.url(80, "/"), { headers: { host: "app.example.com" } })).status).toBe(200);
+    } finally {
+      await gw.stop();
+    }
+  }, 30_000);
+
   test("without --bind the traffic listeners are on 0.0.0.0 (proxy-config listeners, offline)", async () => {
     const r = await runCli(["proxy-config", "listeners", "--config", dir]);
     expect(r.code).toBe(0);
