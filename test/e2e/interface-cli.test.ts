@@ -107,6 +107,80 @@ describe("proxy-config --admin reads the running gateway", () => {
   }
 });
 
+/** One of each class of problem INTERFACE.md says analyze reports. */
+const ANALYZE_CLASSES = `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - {port: {number: 80, name: http, protocol: HTTP}, hosts: [a.example.com]}
+  - {port: {number: 443, name: https, protocol: HTTPS}, hosts: [s.example.com], tls: {mode: SIMPLE, credentialName: nope}}
+  - {port: {number: 443, name: https2, protocol: HTTPS}, hosts: [m.example.com], tls: {mode: SIMPLE, credentialName: bad}}
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw2}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - {port: {number: 80, name: tcp, protocol: TCP}, hosts: ["*"]}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: missing-gw}
+spec:
+  hosts: [a.example.com]
+  gateways: [missing]
+  http: [{route: [{destination: {host: a.local}}]}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: other-host}
+spec:
+  hosts: [b.example.com]
+  gateways: [gw]
+  http: [{route: [{destination: {host: nowhere.local, port: {number: 80}}}]}]
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: no-dest}
+spec:
+  hosts: [a.example.com]
+  gateways: [gw]
+  http: [{route: [{destination: {host: nowhere.local, port: {number: 80}}}]}]
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: bad, namespace: istio-system}
+type: kubernetes.io/tls
+data: {tls.crt: bm90IGEgY2VydA==, tls.key: bm90IGEga2V5}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: noclass}
+spec:
+  rules: [{host: i.example.com, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: x, port: {number: 80}}}}]}}]
+`;
+
+describe("analyze", () => {
+  test("reports each class INTERFACE.md names, with file, document and resource; exit 1 on an Error", async () => {
+    const dir = writeTree({ "all.yaml": ANALYZE_CLASSES });
+    const r = await runCli(["analyze", "--config", dir, "-o", "json"]);
+    expect(r.code).toBe(1);
+    const findings = JSON.parse(r.stdout) as { code: string; level: string; resource?: string; file: string; doc: number }[];
+    const by = (code: string) => findings.filter((f) => f.code === code).map((f) => [f.level, f.resource, f.doc]);
+    expect(by("GW0301")).toEqual([["Error", "VirtualService/default/missing-gw", 2]]); // unknown gateway reference
+    expect(by("GW0302")).toEqual([["Warning", "VirtualService/default/other-host", 3]]); // host no server serves
+    expect(by("GW0201")).toEqual([["Error", "Gateway/default/gw2", 1]]); // conflicting servers on one port
+    expect(by("GW0601")).toEqual([["Error", "Gateway/default/gw", 0]]); // missing credential
+    expect(by("GW0602").map((f) => f[0])).toEqual(["Error"]); // malformed credential
+    expect(by("GW0401").length).toBeGreaterThan(0); // destination host not found
+    expect(by("GW0501")).toEqual([["Warning", "Ingress/default/noclass", 6]]); // Ingress with no class for us
+    for (const f of findings) expect(f.file).toBe(join(dir, "all.yaml"));
+  });
+});
+
 const GATEWAY_API = `${ISTIO_GATEWAY_CLASS}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
