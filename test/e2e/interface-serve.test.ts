@@ -264,3 +264,35 @@ ${secretYaml("cred", "default", "tls", pki.httpbin.cert, pki.httpbin.key)}`;
     expect(JSON.parse(r.body).path).toBe("/h2");
   });
 });
+
+describe("Ingress tls.secretName", () => {
+  test("not in the Ingress's namespace: read from the gateway namespace", async () => {
+    const config = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: ing, namespace: apps, annotations: {kubernetes.io/ingress.class: istio}}
+spec:
+  tls: [{hosts: [httpbin.example.com], secretName: gw-cert}]
+  rules: [{host: httpbin.example.com, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: app, port: {number: 80}}}}]}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: app, namespace: apps}
+spec: {ports: [{name: http, port: 80}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: app-1, namespace: apps, labels: {kubernetes.io/service-name: app}}
+addressType: IPv4
+endpoints: [{addresses: [127.0.0.1]}]
+ports: [{name: http, port: ${backend.port}}]
+---
+${secretYaml("gw-cert", "istio-system", "tls", pki.httpbin.cert, pki.httpbin.key)}`;
+    const gw = await startGateway({ configDirs: [writeTree({ "ing.yaml": config })], gatewayPorts: [80, 443], workers: 1 });
+    try {
+      const h = await handshake({ port: gw.ports.get(443)!, servername: "httpbin.example.com", ca: pki.ca.cert });
+      expect(h.ok).toBe(true);
+    } finally {
+      await gw.stop();
+    }
+  }, 30_000);
+});
