@@ -296,3 +296,56 @@ ${secretYaml("gw-cert", "istio-system", "tls", pki.httpbin.cert, pki.httpbin.key
     }
   }, 30_000);
 });
+
+describe("Gateway API: which Gateways an instance serves", () => {
+  test("another controller's Gateway opens no port and does not stop readiness; a route attaches by the implicit kubernetes.io/metadata.name label", async () => {
+    const config = `${ISTIO_GATEWAY_CLASS}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: other}
+spec: {controllerName: example.com/other-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: infra}
+spec:
+  gatewayClassName: istio
+  listeners:
+  - {name: http, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: Selector, selector: {matchLabels: {kubernetes.io/metadata.name: apps}}}}}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: theirs, namespace: infra}
+spec:
+  gatewayClassName: other
+  listeners: [{name: http, port: 81, protocol: HTTP}]
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: apps}
+spec:
+  parentRefs: [{name: gw, namespace: infra}, {name: theirs, namespace: infra}]
+  rules: [{backendRefs: [{name: app, port: 80}]}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: app, namespace: apps}
+spec: {ports: [{name: http, port: 80}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: app-1, namespace: apps, labels: {kubernetes.io/service-name: app}}
+addressType: IPv4
+endpoints: [{addresses: [127.0.0.1]}]
+ports: [{name: http, port: ${backend.port}}]
+`;
+    const gw = await startGateway({ configDirs: [writeTree({ "gw.yaml": config })], gatewayPorts: [80, 81], workers: 1 });
+    try {
+      expect((await gw.admin("/ready")).status).toBe(200);
+      expect((await fetch(gw.url(80, "/ns"), { headers: { host: "a.example.com" } })).status).toBe(200);
+      expect(await listening(gw.ports.get(81)!)).toBe(false);
+    } finally {
+      await gw.stop();
+    }
+  }, 30_000);
+});
