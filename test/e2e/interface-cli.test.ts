@@ -278,6 +278,44 @@ describe("lifecycle", () => {
     expect([r.status, await r.text(), code]).toEqual([200, "slow", 0]);
   }, 30_000);
 
+  test("SIGTERM: stop accepting: while a request is in flight, a new connection is not served; the in-flight one finishes, exit 0", async () => {
+    let arrived!: () => void;
+    const reached = new Promise<void>((r) => (arrived = r));
+    let answer!: () => void;
+    const answered = new Promise<void>((r) => (answer = r));
+    const held = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      idleTimeout: 0,
+      fetch: async () => {
+        arrived();
+        await answered;
+        return new Response("finished");
+      },
+    });
+    const gw = await startGateway({ configDirs: [writeTree({ "app.yaml": appConfig(held.port!) })], workers: 1, args: ["--drain-seconds", "10"] });
+    try {
+      const slow = fetch(gw.url(80, "/held"), { headers: { host: "app.example.com" } });
+      await reached;
+      gw.proc.kill("SIGTERM");
+      await gw.waitForOutput(/draining/);
+      // a new connection after the signal is refused (the listener is closed)
+      const late = await fetch(gw.url(80, "/late"), { headers: { host: "app.example.com", connection: "close" } }).then(
+        (r) => r.status,
+        () => 0,
+      );
+      expect(late).toBe(0);
+      answer();
+      const r = await slow;
+      expect([r.status, await r.text()]).toEqual([200, "finished"]);
+      expect(await gw.proc.exited).toBe(0);
+    } finally {
+      answer();
+      await gw.stop();
+      held.stop(true);
+    }
+  }, 30_000);
+
   test("bad usage exits 2: an unknown option, --config missing, a bad --workers", async () => {
     for (const args of [["--config", dir, "--no-such-option"], [], ["--config", dir, "--workers", "many"]]) {
       const r = await runCli(args);
