@@ -7,7 +7,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createCA, issue } from "../../src/certs/generate.ts";
 import { HTTP_GATEWAY, serviceEntry } from "../helpers/config.ts";
-import { startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
+import { runCli, startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 import { handshake, httpsGet } from "../helpers/https.ts";
 import { writeKubeVolume } from "../helpers/kube-volume.ts";
 import { walkthroughPki, type WalkthroughPki } from "../helpers/pki.ts";
@@ -93,6 +93,7 @@ describe("--secrets-dir", () => {
   let gw: GatewayProcess;
   let backend: TrafficBackend;
   let secrets = "";
+  let dir = "";
   beforeAll(async () => {
     pki = await walkthroughPki();
     backend = startTrafficBackend("httpbin");
@@ -108,7 +109,7 @@ spec:
   http: [{route: [{destination: {host: httpbin.default.svc.cluster.local, port: {number: 8000}}}]}]
 ---
 ${serviceEntry("httpbin", "httpbin.default.svc.cluster.local", 8000, backend.port)}`;
-    const dir = writeTree({ "gw.yaml": walkthroughGateway("SIMPLE", "httpbin.example.com"), "vs.yaml": vs });
+    dir = writeTree({ "gw.yaml": walkthroughGateway("SIMPLE", "httpbin.example.com"), "vs.yaml": vs });
     gw = await startGateway({ configDirs: [dir], secretsDir: secrets, gatewayPorts: [443], workers: 1 });
   }, 30_000);
   afterAll(async () => {
@@ -128,6 +129,14 @@ ${serviceEntry("httpbin", "httpbin.default.svc.cluster.local", 8000, backend.por
     expect(text).not.toContain("PRIVATE KEY");
     const keyBody = pki.httpbin.key.split("\n").filter((l) => !l.startsWith("-----") && l !== "")[0]!;
     expect(text).not.toContain(keyBody);
+  });
+
+  test("proxy-config secrets --admin lists the credential, as offline with the same --secrets-dir", async () => {
+    const live = await runCli(["proxy-config", "secrets", "--admin", `127.0.0.1:${gw.adminPort}`]);
+    const offline = await runCli(["proxy-config", "secrets", "--config", dir, "--secrets-dir", secrets]);
+    expect(live.code).toBe(0);
+    expect(live.stdout).toContain("httpbin-credential");
+    expect(live.stdout).toBe(offline.stdout);
   });
 
   test("the kubelet swapping the volume's ..data reaches new handshakes without a restart", async () => {
