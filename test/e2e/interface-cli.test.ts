@@ -316,6 +316,32 @@ describe("lifecycle", () => {
     }
   }, 30_000);
 
+  test("through `bun run gateway` (the package script): exit codes 2 and 1 pass through; SIGTERM reaches the gateway, exit 0", async () => {
+    const run = (args: string[]) => Bun.spawn([process.execPath, "run", "gateway", ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+    expect(await run(["--no-such-option"]).exited).toBe(2);
+    const bad = writeTree({ "bad.yaml": "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: v}\nspec: {hostz: [a]}\n" });
+    expect(await run(["--config", bad, "--admin", "off"]).exited).toBe(1);
+    const [admin, local] = [await freePort(), await freePort()];
+    const p = run(["--config", dir, "--admin", `127.0.0.1:${admin}`, "--bind", "127.0.0.1", "--workers", "1", "--port-map", `80:${local}`]);
+    void new Response(p.stdout as ReadableStream).text();
+    void new Response(p.stderr as ReadableStream).text();
+    try {
+      let ready = 0;
+      for (let i = 0; i < 200 && p.exitCode === null && ready !== 200; i++) {
+        ready = await fetch(`http://127.0.0.1:${admin}/ready`).then((r) => r.status, () => 0);
+        if (ready !== 200) await Bun.sleep(50);
+      }
+      expect(ready).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${local}/`, { headers: { host: "app.example.com" } })).status).toBe(200);
+      p.kill("SIGTERM");
+      expect(await p.exited).toBe(0);
+      // the gateway itself is gone, not only the `bun run` wrapper
+      expect(await fetch(`http://127.0.0.1:${admin}/ready`).then((r) => r.status, () => 0)).toBe(0);
+    } finally {
+      if (p.exitCode === null) p.kill("SIGKILL");
+    }
+  }, 30_000);
+
   test("bad usage exits 2: an unknown option, --config missing, a bad --workers", async () => {
     for (const args of [["--config", dir, "--no-such-option"], [], ["--config", dir, "--workers", "many"]]) {
       const r = await runCli(args);
