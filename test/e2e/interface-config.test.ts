@@ -122,10 +122,20 @@ ${serviceEntry("httpbin", "httpbin.default.svc.cluster.local", 8000, backend.por
     expect(r.status).toBe(200);
   });
 
-  test("/config_dump has a version and no private key", async () => {
+  test("/config_dump (listeners, routes, clusters, secrets) has a version and no private key; /listeners, /routes, /clusters, /certs the same per part", async () => {
     const text = await (await gw.admin("/config_dump")).text();
-    const dump = JSON.parse(text) as { version: unknown };
+    const dump = JSON.parse(text) as Record<string, unknown>;
     expect(typeof dump.version).toBe("number");
+    for (const part of ["listeners", "routes", "clusters", "secrets"]) expect(Object.keys(dump)).toContain(part);
+    expect(JSON.stringify(dump.secrets)).toContain("httpbin-credential");
+    // the same, per part: {version, <part>}
+    for (const [path, key] of [["/listeners", "listeners"], ["/routes", "routes"], ["/clusters", "clusters"], ["/certs", "certs"]]) {
+      const partText = await (await gw.admin(path!)).text();
+      const doc = JSON.parse(partText) as Record<string, unknown>;
+      expect([path, Object.keys(doc)]).toEqual([path, ["version", key]]);
+      expect(doc.version).toBe(dump.version);
+      expect(partText).not.toContain("PRIVATE KEY");
+    }
     expect(text).not.toContain("PRIVATE KEY");
     const keyBody = pki.httpbin.key.split("\n").filter((l) => !l.startsWith("-----") && l !== "")[0]!;
     expect(text).not.toContain(keyBody);
