@@ -172,3 +172,67 @@ describe("other kinds", () => {
     }
   }, 30_000);
 });
+
+/** One document of every kind INTERFACE.md lists, in every apiVersion it lists. */
+function everyKindAndVersion(): string {
+  const docs: string[] = [];
+  const d = (apiVersion: string, kind: string, name: string, body: string) => docs.push(`apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata: {name: ${name}}\n${body}`);
+  for (const v of ["v1alpha3", "v1beta1", "v1"]) {
+    const av = `networking.istio.io/${v}`;
+    d(av, "Gateway", `gw-${v}`, `spec: {selector: {istio: ingressgateway}, servers: [{port: {number: 80, name: http, protocol: HTTP}, hosts: ["${v}.example.com"]}]}`);
+    d(av, "VirtualService", `vs-${v}`, `spec: {hosts: [${v}.example.com], gateways: [gw-${v}], http: [{route: [{destination: {host: se-${v}.local}}]}]}`);
+    d(av, "DestinationRule", `dr-${v}`, `spec: {host: se-${v}.local}`);
+    d(av, "ServiceEntry", `se-${v}`, `spec: {hosts: [se-${v}.local], ports: [{number: 80, name: http, protocol: HTTP}], resolution: STATIC, endpoints: [{address: 127.0.0.1}]}`);
+    d(av, "WorkloadEntry", `we-${v}`, "spec: {address: 127.0.0.1}");
+  }
+  d("networking.k8s.io/v1", "Ingress", "ing-v1", "spec: {ingressClassName: istio-v1, rules: [{host: i1.example.com, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: svc, port: {number: 80}}}}]}}]}");
+  for (const av of ["networking.k8s.io/v1beta1", "extensions/v1beta1"]) {
+    const n = av.split(".")[0]!.split("/")[0]!;
+    d(av, "Ingress", `ing-${n}`, `spec: {ingressClassName: istio-v1beta1, rules: [{host: ${n}.example.com, http: {paths: [{path: /, backend: {serviceName: svc, servicePort: 80}}]}}]}`);
+  }
+  d("networking.k8s.io/v1", "IngressClass", "istio-v1", "spec: {controller: istio.io/ingress-controller}");
+  d("networking.k8s.io/v1beta1", "IngressClass", "istio-v1beta1", "spec: {controller: istio.io/ingress-controller}");
+  d("v1", "Secret", "s", "type: Opaque\ndata: {a: YQ==}");
+  d("v1", "Service", "svc", "spec: {ports: [{name: http, port: 80}]}");
+  d("v1", "Endpoints", "svc", "subsets: [{addresses: [{ip: 127.0.0.1}], ports: [{name: http, port: 8080}]}]");
+  d("discovery.k8s.io/v1", "EndpointSlice", "svc-1", "addressType: IPv4\nendpoints: [{addresses: [127.0.0.1]}]\nports: [{name: http, port: 8080}]");
+  d("v1", "Namespace", "apps", "");
+  for (const v of ["v1", "v1beta1"]) {
+    const g = `gateway.networking.k8s.io/${v}`;
+    d(g, "GatewayClass", `gc-${v}`, "spec: {controllerName: istio.io/gateway-controller}");
+    d(g, "Gateway", `kgw-${v}`, `spec: {gatewayClassName: gc-${v}, listeners: [{name: http, port: 8080, protocol: HTTP}]}`);
+    d(g, "HTTPRoute", `hr-${v}`, `spec: {parentRefs: [{name: kgw-${v}}], rules: [{backendRefs: [{name: svc, port: 80}]}]}`);
+    d(g, "GRPCRoute", `gr-${v}`, `spec: {parentRefs: [{name: kgw-${v}}], rules: [{backendRefs: [{name: svc, port: 80}]}]}`);
+    d(g, "ReferenceGrant", `rg-${v}`, `spec: {from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: apps}], to: [{group: "", kind: Service}]}`);
+  }
+  for (const v of ["v1alpha2", "v1alpha3"]) {
+    const g = `gateway.networking.k8s.io/${v}`;
+    d(g, "TLSRoute", `tls-${v}`, "spec: {parentRefs: [{name: kgw-v1}], hostnames: [t.example.com], rules: [{backendRefs: [{name: svc, port: 80}]}]}");
+    d(g, "TCPRoute", `tcp-${v}`, "spec: {parentRefs: [{name: kgw-v1}], rules: [{backendRefs: [{name: svc, port: 80}]}]}");
+  }
+  for (const v of ["v1", "v1beta1"]) {
+    d(`security.istio.io/${v}`, "RequestAuthentication", `ra-${v}`, `spec: {jwtRules: [{issuer: https://i.example, jwks: '{"keys":[]}'}]}`);
+    d(`security.istio.io/${v}`, "AuthorizationPolicy", `ap-${v}`, "spec: {action: ALLOW, rules: [{to: [{operation: {paths: [/x]}}]}]}");
+  }
+  return docs.join("\n---\n") + "\n";
+}
+
+describe("kinds read", () => {
+  test("every kind in every apiVersion INTERFACE.md lists is read: none skipped, none 'not served in this version'", async () => {
+    const dir = writeTree({ "all.yaml": everyKindAndVersion() });
+    const proc = Bun.spawn([process.execPath, "src/main.ts", "analyze", "--config", dir, "-o", "json"], {
+      cwd: join(import.meta.dir, "..", ".."),
+      env: { ...process.env, GANGWAY_DEBUG: "1" },
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    const [out, err] = await Promise.all([new Response(proc.stdout as ReadableStream).text(), new Response(proc.stderr as ReadableStream).text(), proc.exited]);
+    expect(err).not.toContain("skipped: not a kind gangway reads");
+    const findings = JSON.parse(out) as { code: string; level: string; message: string }[];
+    expect(findings.filter((f) => f.code === "GW0113" || f.code === "GW0114" || f.level === "Error")).toEqual([]);
+    // read, not only tolerated: the routes of each version are compiled
+    const routes = await runCli(["proxy-config", "routes", "--config", dir]);
+    for (const source of ["Ingress/default/ing-v1", "Ingress/default/ing-networking", "Ingress/default/ing-extensions", "vs-v1alpha3.default", "vs-v1beta1.default", "vs-v1.default", "HTTPRoute/default/hr-v1", "HTTPRoute/default/hr-v1beta1", "GRPCRoute/default/gr-v1", "GRPCRoute/default/gr-v1beta1"])
+      expect([source, routes.stdout.includes(source)]).toEqual([source, true]);
+  });
+});
