@@ -161,6 +161,17 @@ ${serviceEntry("httpbin", "httpbin.default.svc.cluster.local", 8000, backend.por
 });
 
 describe("other kinds", () => {
+  test("a kind misspelt inside networking.istio.io at start-up: a Warning with did-you-mean, the gateway starts and is ready", async () => {
+    const dir = writeTree({ "gw.yaml": `${HTTP_GATEWAY}---\napiVersion: networking.istio.io/v1\nkind: Gatway\nmetadata: {name: typo}\nspec: {}\n` });
+    const gw = await startGateway({ configDirs: [dir], workers: 1 });
+    try {
+      expect(gw.output()).toMatch(/\twarn\tWarning: .*gw\.yaml: document 1: .*has no kind "Gatway"; did you mean "Gateway"\?/);
+      expect((await gw.admin("/ready")).status).toBe(200);
+    } finally {
+      await gw.stop();
+    }
+  }, 30_000);
+
   test("a kind gangway does not read is skipped with a debug line (GANGWAY_DEBUG=1) naming file, document and kind", async () => {
     const dir = writeTree({ "httpbin.yaml": `${HTTP_GATEWAY}---\n${DEPLOYMENT}` });
     const gw = await startGateway({ configDirs: [dir], workers: 1, env: { GANGWAY_DEBUG: "1" } });
