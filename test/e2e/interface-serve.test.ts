@@ -349,3 +349,42 @@ ports: [{name: http, port: ${backend.port}}]
     }
   }, 30_000);
 });
+
+describe("Gateway API backends from EndpointSlices", () => {
+  test("an unnamed Service port matches slices' \"\" port; numbers as given; several slices per Service; an empty slice is harmless", async () => {
+    const b = startTrafficBackend("b");
+    const slice = (name: string, endpoints: string, port: number | null) => `---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: ${name}, namespace: default, labels: {kubernetes.io/service-name: multi}}
+addressType: IPv4
+endpoints: ${endpoints}
+ports: ${port === null ? "[]" : `[{name: "", port: ${port}}]`}
+`;
+    const config = `${ISTIO_GATEWAY_CLASS}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec: {gatewayClassName: istio, listeners: [{name: http, port: 80, protocol: HTTP}]}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: r, namespace: default}
+spec: {parentRefs: [{name: gw}], rules: [{backendRefs: [{name: multi, port: 80}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: multi, namespace: default}
+spec: {ports: [{port: 80, targetPort: 9}]}
+${slice("multi-a", "[{addresses: [127.0.0.1]}]", backend.port)}${slice("multi-b", "[{addresses: [127.0.0.1]}]", b.port)}${slice("multi-empty", "[]", null)}`;
+    const gw = await startGateway({ configDirs: [writeTree({ "gw.yaml": config })], workers: 1 });
+    try {
+      const { clusters } = (await (await gw.admin("/clusters")).json()) as { clusters: Record<string, { endpoints: { port: number }[] }> };
+      expect(clusters["outbound|80||multi.default.svc.cluster.local"]!.endpoints.map((e) => e.port).sort()).toEqual([backend.port, b.port].sort());
+      expect((await fetch(gw.url(80, "/"), { headers: { host: "a.example.com" } })).status).toBe(200);
+    } finally {
+      await gw.stop();
+      b.stop();
+    }
+  }, 30_000);
+});
