@@ -7,6 +7,7 @@ import { createSecureContext, getCiphers } from "node:tls";
 import { keyCostWarning, parseCredential, type SecretData } from "../credentials/parse.ts";
 import { Codes } from "../model/codes.ts";
 import type { ConfigMapResource, SecretResource } from "../model/kube.ts";
+import type { Resource } from "../model/index.ts";
 import type { GatewayResource, Server, VirtualServiceResource } from "../model/istio.ts";
 import { resourceRef } from "../model/meta.ts";
 import { stripNamespace } from "../resolve/hosts.ts";
@@ -178,15 +179,16 @@ function resolveCredential(ctx: CompileContext, st: TlsCompileState, b: BoundSer
     if (cached !== undefined) return checkMode(ctx, b, tls, key, cached);
     const r = parseCredential(name, secretData(secret), secretData(companion));
     if (!r.ok) {
-      const where = secret !== undefined ? resourceRef(secret) : `Secret/${key}`;
+      // the Secret itself when there is one: the finding then names its file and document
+      const where: Resource | string = secret ?? `Secret/${key}`;
       const last = keepLastGood(ctx, st, key, where, r.problem, r.field);
       if (last !== null) return checkMode(ctx, b, tls, key, last);
       ctx.report("Error", Codes.CredentialInvalid, where, `${r.problem}: the hosts of ${resourceRef(b.gateway)} server ${b.index} fail the handshake`, r.field);
       return { key: "", problem: `credential ${key}: ${r.problem}` };
     }
-    for (const w of r.credential.warnings) ctx.report("Warning", Codes.CredentialWarning, `Secret/${key}`, w);
+    for (const w of r.credential.warnings) ctx.report("Warning", Codes.CredentialWarning, secret ?? `Secret/${key}`, w);
     const costly = keyCostWarning(r.credential);
-    if (costly !== null) ctx.report("Warning", Codes.KeyTooLarge, secret !== undefined ? resourceRef(secret) : `Secret/${key}`, costly, "data");
+    if (costly !== null) ctx.report("Warning", Codes.KeyTooLarge, secret ?? `Secret/${key}`, costly, "data");
     st.credentials.set(key, r.credential);
     return checkMode(ctx, b, tls, key, r.credential);
   }
@@ -199,7 +201,7 @@ function resolveCredential(ctx: CompileContext, st: TlsCompileState, b: BoundSer
  * A credential that no longer parses but served until now keeps serving (reported
  * as an Error all the same); null when there is no earlier good version.
  */
-function keepLastGood(ctx: CompileContext, st: TlsCompileState, key: string, where: string, problem: string, field: string): Credential | null {
+function keepLastGood(ctx: CompileContext, st: TlsCompileState, key: string, where: Resource | string, problem: string, field: string): Credential | null {
   const last = ctx.opts.lastGood?.get(key);
   if (last === undefined) return null;
   ctx.report("Error", Codes.CredentialInvalid, where, `${problem}: the update is refused, the credential loaded before keeps serving`, field);

@@ -15,6 +15,7 @@ import { describe, int, isObj, obj, str, strMap, Reader, type Obj } from "./read
 import { decodeVirtualService } from "./virtualservice.ts";
 import { checkCelRules } from "./cel.ts";
 import { schemaProblems } from "../validate/index.ts";
+import { log } from "../log.ts";
 import { decodeAuthorizationPolicy, decodeRequestAuthentication } from "./security.ts";
 
 export type { SourceFile } from "../model/meta.ts";
@@ -200,7 +201,11 @@ function decodeObject(value: unknown, source: SourceRef, out: Resource[], errors
   }
   if (schemaFields === null) return;
   const checked = errors.length;
-  if (!ours) return; // not ours: skipped, as INTERFACE.md says
+  if (!ours) {
+    // not ours: skipped with a debug line, as INTERFACE.md says (GANGWAY_DEBUG=1 shows it)
+    log("debug", "skipped: not a kind gangway reads", { file: source.file, document: source.doc, kind: written, apiVersion });
+    return;
+  }
   const before = errors.length - schemaFields.length;
   const meta = decodeMeta(r, value);
   if (meta !== null && kind === "Namespace") meta.labels = { ...meta.labels, "kubernetes.io/metadata.name": meta.name };

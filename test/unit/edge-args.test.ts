@@ -13,6 +13,13 @@ describe("edge options", () => {
     expect(o.proxyProtocol).toBe(false);
   });
 
+  test("the stream idle default is INTERFACE.md's 5 minutes (Envoy's), request headers the documented 60 s", () => {
+    const o = parseArgs(["--config", "x"]);
+    expect([o.streamIdleTimeoutMs, EDGE_DEFAULTS.streamIdleTimeoutMs]).toEqual([5 * 60_000, 5 * 60_000]);
+    expect([o.requestHeadersTimeoutMs, EDGE_DEFAULTS.requestHeadersTimeoutMs]).toEqual([60_000, 60_000]);
+    expect(USAGE).toContain("(default 5m; 0 off)");
+  });
+
   const cases: [string[], Partial<ReturnType<typeof parseArgs>>][] = [
     [["--request-headers-timeout", "10s"], { requestHeadersTimeoutMs: 10_000 }],
     [["--request-headers-timeout=0"], { requestHeadersTimeoutMs: 0 }],
