@@ -108,7 +108,7 @@ export const REPLIES: { readonly [K in ReplyCode]: ReplyRow } = {
   /** Circuit breaker / pending-request overflow (for the traffic features; not given yet). */
   upstream_overflow: row("upstream_overflow", 503, "UO", "upstream_reset_before_response_started{overflow}", RESET + "overflow", "upstream", true),
   connect_failure: row("connect_failure", 503, "UF", "upstream_reset_before_response_started{connection_failure}", RESET + "connection failure", "upstream", true),
-  connect_timeout: row("connect_timeout", 503, "UF", "upstream_reset_before_response_started{connection_timeout}", RESET + "connection timeout", "upstream", true),
+  connect_timeout: row("connect_timeout", 504, "UF", "upstream_reset_before_response_started{connection_timeout}", RESET + "connection timeout", "upstream", true),
   upstream_reset_before_response: row(
     "upstream_reset_before_response",
     503,
