@@ -152,6 +152,8 @@ export const Codes = {
   ConfigYieldsNothing: "GW0007",
   /** (Warning) A symlink under `--config`/`--secrets-dir` whose target does not exist: skipped. */
   DanglingSymlink: "GW0008",
+  /** (Warning) A `--mesh-config` field gangway does not read: it changes nothing here (a command-line option may do what it asks). */
+  MeshConfigNotRead: "GW0009",
 
   // ---- Gateway API (status problems, as findings) ------------------------------------
   /** A Gateway API Gateway names a GatewayClass that is missing (Warning) or another controller's (Info): not served. */
