@@ -110,6 +110,7 @@ export function compileUpstream(ctx: CompileContext, st: TlsCompileState, inp: U
           maxConcurrentStreams: pool.maxConcurrentStreams,
           tcpKeepalive: pool.tcpKeepalive,
         };
+  if (pool !== null && pool.tcpIdleTimeoutMs !== null) limits.tcpIdleTimeoutMs = pool.tcpIdleTimeoutMs;
 
   let protocol: UpstreamPolicy["protocol"] = "HTTP1";
   let protocolSource = "";

@@ -338,6 +338,8 @@ export interface ConnectionPoolPolicy {
   maxRetries: number;
   /** http.idleTimeout (else tcp.idleTimeout); 0: not set. */
   idleTimeoutMs: number;
+  /** tcp.idleTimeout alone (a TCP route's idle timeout, Envoy's tcp_proxy idle_timeout); null: not set, 0: none. */
+  tcpIdleTimeoutMs: number | null;
   h2UpgradePolicy: H2UpgradePolicy;
   maxConcurrentStreams: number;
   /** http.useClientProtocol: the upstream is spoken to in the protocol the client speaks. */
