@@ -43,6 +43,7 @@ const BASE: Record<string, Body> = {
   "TLSRoute/v1alpha2": { spec: { parentRefs: [{ name: "gw" }], rules: [{ backendRefs: [{ name: "s", port: 80 }] }] } },
   "TCPRoute/v1": { spec: { parentRefs: [{ name: "gw" }], rules: [{ backendRefs: [{ name: "s", port: 80 }] }] } },
   "TCPRoute/v1alpha2": { spec: { parentRefs: [{ name: "gw" }], rules: [{ backendRefs: [{ name: "s", port: 80 }] }] } },
+  ListenerSet: { spec: { parentRef: { name: "gw" }, listeners: [{ name: "l", port: 443, protocol: "TLS", tls: { certificateRefs: [{ name: "c" }] } }] } },
   ReferenceGrant: { spec: { from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: "a" }], to: [{ group: "", kind: "Service" }] } },
   BackendTLSPolicy: { spec: { targetRefs: [{ group: "", kind: "Service", name: "s" }], validation: { hostname: "s.example.com", wellKnownCACertificates: "System" } } },
   ConfigMap: { data: { a: "b" } },
