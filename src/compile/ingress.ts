@@ -79,7 +79,6 @@ function forward(name: string, host: string, port: number): HTTPRoute {
     rewrite: null,
     timeoutMs: 0,
     headers: null,
-    unsupported: [],
   };
 }
 

@@ -226,8 +226,6 @@ export interface HTTPRoute {
   /** Milliseconds; 0: none. */
   timeoutMs: number;
   headers: HeadersSpec | null;
-  /** Fields read but not served: reported by compile. */
-  unsupported: string[];
   // Traffic policies (optional so that routes built from other kinds need not
   // spell them out; absent means not written).
   retries?: HTTPRetrySpec | null;
