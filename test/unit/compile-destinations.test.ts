@@ -146,6 +146,15 @@ describe("Service topology istiod acts on and gangway cannot (no node, no locali
       expect(addrs(cluster(s, "outbound|9080||reviews.default.svc.cluster.local"))).toEqual(["10.0.1.1:9080", "10.0.1.2:9080"]);
     });
   }
+
+  test("the Service annotation networking.istio.io/traffic-distribution (istiod reads it as trafficDistribution)", () => {
+    const svc = SVC("reviews", "[{name: http, port: 9080}]", ", annotations: {networking.istio.io/traffic-distribution: PreferClose}");
+    const s = setup("  - route: [{destination: {host: reviews}}]", svc + SLICE("r1", "reviews", "[{name: http, port: 9080}]", "[{addresses: [10.0.1.1]}, {addresses: [10.0.1.2]}]"));
+    expect(s.findings.filter((f) => f.code === "GW0412").map((f) => `${f.field}: ${f.message}`)).toEqual([
+      "metadata.annotations.networking.istio.io/traffic-distribution: annotation networking.istio.io/traffic-distribution: PreferClose is not applied: istiod prefers endpoints near the gateway; gangway knows no locality and balances over every endpoint",
+    ]);
+    expect(addrs(cluster(s, "outbound|9080||reviews.default.svc.cluster.local"))).toEqual(["10.0.1.1:9080", "10.0.1.2:9080"]);
+  });
 });
 
 describe("what cannot be resolved still compiles, with a finding; requests get 503", () => {
