@@ -30,6 +30,7 @@ spec:
   - issuer: ${ISS}
     jwksUri: http://127.0.0.1:${jwksPort}/jwks.json
     outputClaimToHeaders: [{header: x-jwt-sub, claim: sub}]
+    spaceDelimitedClaims: [roles]
 ---
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -52,6 +53,8 @@ spec:
   - when: [{key: "request.headers[x-block]", values: ["yes"]}]
   - from: [{source: {remoteIpBlocks: [203.0.113.0/24]}}]
   - to: [{operation: {hosts: [app.example.com, "app.example.com:*"], paths: [/anything/hostdeny*]}}]
+  - when: [{key: "request.auth.claims[scope]", values: ["banned"]}]
+  - when: [{key: "request.auth.claims[roles]", values: ["intruder"]}]
 ---
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -155,6 +158,13 @@ describe("RequestAuthentication (jwksUri from a loopback server)", () => {
 });
 
 describe("AuthorizationPolicy DENY", () => {
+  test("claims split at spaces as Envoy's jwt_authn puts them in metadata: scope and permission always, the rule's spaceDelimitedClaims too", async () => {
+    const bearer = async (claims: Record<string, unknown>) => ({ authorization: `Bearer ${await sign(keyA, { iss: ISS, sub: "alice", ...claims })}` });
+    expect((await get("/status/200", await bearer({ scope: "read banned" }))).status).toBe(403);
+    expect((await get("/status/200", await bearer({ roles: "dev intruder" }))).status).toBe(403);
+    expect((await get("/status/200", await bearer({ scope: "read write", roles: "dev", other: "banned intruder" }))).status).toBe(200);
+  });
+
   test("by path, method and header: 403 RBAC: access denied; others pass", async () => {
     for (const [path, headers, method] of [
       ["/admin/x", {}, "GET"],
