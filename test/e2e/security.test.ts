@@ -308,6 +308,13 @@ describe("explain", () => {
     const r = await runCli(["explain", "--config", config, "--mesh-config", meshFile, "--host", "app.example.com", "--path", "/x", "--header", `authorization=Bearer ${t}`]);
     expect(r.stdout).toContain('security:      denied 401 "Jwt is expired"');
   });
+
+  test("matches a space-delimited claim as the check does: the policy that denies is the one it names", async () => {
+    const t = await sign(keyA, { iss: ISS, sub: "alice", scope: "read banned" });
+    const r = await runCli(["explain", "--config", config, "--mesh-config", meshFile, "--host", "app.example.com", "--path", "/status/200", "--header", `authorization=Bearer ${t}`]);
+    expect(r.stdout).toContain('security:      denied 403 "RBAC: access denied": AuthorizationPolicy/istio-system/deny rule 5 (DENY)');
+    expect(r.stdout).toContain("policy AuthorizationPolicy/istio-system/deny DENY: MATCH — rule 5 matches");
+  });
 });
 
 describe("analyze", () => {
