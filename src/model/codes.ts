@@ -106,7 +106,7 @@ export const Codes = {
   NoEndpoints: "GW0405",
   /** EndpointSlice without the `kubernetes.io/service-name` label, or naming no Service. */
   OrphanEndpoints: "GW0406",
-  /** (Warning) A DestinationRule / ServiceEntry setting gangway does not apply (a field it does not read, such as tcp.maxConnectionDuration or tunnel; tls fields with mode DISABLE; resolution NONE). */
+  /** (Warning) A DestinationRule / ServiceEntry setting gangway does not apply (a field it does not read, such as tcp.maxConnectionDuration or tunnel; tls fields with mode DISABLE; resolution NONE), or istiod's auto mTLS to endpoints labelled security.istio.io/tlsMode: istio. */
   PolicyUnsupported: "GW0407",
   /** (Error) A DestinationRule tls credential (credentialName Secret, or a certificate file) is not found: the cluster's requests get 503 (UF). */
   UpstreamCredentialMissing: "GW0408",

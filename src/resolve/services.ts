@@ -40,6 +40,8 @@ export interface ServiceInfo {
   aliasFor?: string;
   /** A ServiceEntry's subjectAltNames (absent or empty: none). */
   subjectAltNames?: string[];
+  /** A ServiceEntry of location MESH_EXTERNAL (istiod never originates auto mTLS to it). */
+  meshExternal?: boolean;
   /** Endpoints serving one of `ports` (all, before subset filtering). */
   endpoints(port: ServicePortInfo): Endpoint[];
 }
@@ -187,6 +189,7 @@ export function buildRegistry(input: RegistryInput): Registry {
         type,
         exportTo: spec.exportTo,
         subjectAltNames: spec.subjectAltNames,
+        meshExternal: spec.location === "MESH_EXTERNAL",
         endpoints(sp) {
           if (spec.resolution === "NONE") return [];
           const fallback = typeof sp.targetPort === "number" ? sp.targetPort : sp.port;

@@ -401,3 +401,25 @@ describe("route actions", () => {
     expect(r.mirrors).toEqual([{ cluster: "outbound|80||shadow.default.svc.cluster.local", host: "shadow.default.svc.cluster.local", port: 80, subset: "", perMillion: 1_000_000 }]);
   });
 });
+
+describe("istiod's auto mTLS (endpoints labelled security.istio.io/tlsMode: istio), which gangway does not do", () => {
+  const labelled = ", security.istio.io/tlsMode: istio";
+  const slice = SLICE("r1", "reviews", "[{name: http, port: 9080}]", "[{addresses: [10.0.1.1]}]", labelled);
+  test("a Service cluster without DestinationRule tls: a Warning naming the cluster (plaintext is sent)", () => {
+    const s = setup("  - route: [{destination: {host: reviews}}]", SVC("reviews", "[{name: http, port: 9080}]") + slice);
+    expect(findingLines(s).filter((l) => l.includes("GW0407"))).toEqual([
+      "Warning GW0407 Service/default/reviews: outbound|9080||reviews.default.svc.cluster.local: 1 endpoint is labelled security.istio.io/tlsMode: istio, to which istiod's auto mTLS sends ISTIO_MUTUAL; gangway has no auto mTLS and sends plaintext (a DestinationRule tls mode ISTIO_MUTUAL, with --mesh-certs, originates it)",
+    ]);
+  });
+  test("none with a DestinationRule tls, without the label, or to a MESH_EXTERNAL ServiceEntry", () => {
+    const dr = "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: r}\nspec: {host: reviews, trafficPolicy: {tls: {mode: DISABLE}}}\n---\n";
+    const withRule = setup("  - route: [{destination: {host: reviews}}]", SVC("reviews", "[{name: http, port: 9080}]") + slice + dr);
+    const plain = setup("  - route: [{destination: {host: reviews}}]", SVC("reviews", "[{name: http, port: 9080}]") + SLICE("r1", "reviews", "[{name: http, port: 9080}]", "[{addresses: [10.0.1.1]}]"));
+    const se = (location: string) =>
+      `apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: ext}\nspec: {hosts: [ext.example.com], location: ${location}, resolution: STATIC, ports: [{number: 80, name: http, protocol: HTTP}], endpoints: [{address: 10.0.2.1, labels: {security.istio.io/tlsMode: istio}}]}\n---\n`;
+    const external = setup("  - route: [{destination: {host: ext.example.com}}]", se("MESH_EXTERNAL"));
+    const internal = setup("  - route: [{destination: {host: ext.example.com}}]", se("MESH_INTERNAL"));
+    for (const s of [withRule, plain, external]) expect(findingLines(s).filter((l) => l.includes("auto mTLS"))).toEqual([]);
+    expect(findingLines(internal).filter((l) => l.includes("auto mTLS")).length).toBe(1);
+  });
+});
