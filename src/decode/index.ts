@@ -60,6 +60,8 @@ const NOT_READ_KINDS: Record<string, { group: RegExp; level: "Warning" | "Info";
   WasmPlugin: { group: /^extensions\.istio\.io\//, level: "Warning", why: "gangway runs no Wasm: not applied (if it authenticates or authorizes requests, they are not checked)" },
   TrafficExtension: { group: /^extensions\.istio\.io\//, level: "Warning", why: "gangway runs no extension: not applied (if it authenticates or authorizes requests, they are not checked)" },
   UDPRoute: { group: /^gateway\.networking\.k8s\.io\//, level: "Warning", why: "UDP is not served by gangway (nor by istiod's gateways): no route" },
+  XBackendTrafficPolicy: { group: /^gateway\.networking\.x-k8s\.io\//, level: "Warning", why: "istiod applies its retry budget and session persistence to the Services it targets; gangway does not: not applied" },
+  XListenerSet: { group: /^gateway\.networking\.x-k8s\.io\//, level: "Warning", why: "gangway reads ListenerSet of gateway.networking.k8s.io/v1 (the same fields): its listeners are not served" },
 };
 
 function reportKindNotRead(r: Reader, doc: Obj, kind: string, apiVersion: string, warnings: Finding[]): void {

@@ -42,7 +42,7 @@ export const Codes = {
   UnknownVersion: "GW0114",
   /** A value the published schema rejects for another reason: pattern, length, bounds, format, item count, one-of. */
   SchemaViolation: "GW0115",
-  /** (Warning, or Info where Istio does not apply it to gateways either) A kind of Istio's or the Gateway API's groups that gangway does not read (EnvoyFilter, WasmPlugin, Telemetry, ProxyConfig, UDPRoute, Sidecar, ...): skipped, with what it would have done. */
+  /** (Warning, or Info where Istio does not apply it to gateways either) A kind of Istio's or the Gateway API's groups that gangway does not read (EnvoyFilter, WasmPlugin, Telemetry, ProxyConfig, UDPRoute, XBackendTrafficPolicy, XListenerSet, Sidecar, ...): skipped, with what it would have done. */
   KindNotRead: "GW0116",
 
   // ---- gateways, servers, listeners -----------------------------------------

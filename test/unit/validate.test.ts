@@ -205,6 +205,7 @@ describe("at the decode stage", () => {
       doc("telemetry.istio.io/v1", "Telemetry", "{accessLogging: [{providers: [{name: envoy}]}]}"),
       doc("networking.istio.io/v1", "Sidecar", "{egress: [{hosts: ['./*']}]}"),
       doc("gateway.networking.k8s.io/v1alpha2", "UDPRoute", "{rules: [{backendRefs: [{name: s, port: 53}]}]}"),
+      doc("gateway.networking.x-k8s.io/v1alpha1", "XListenerSet", "{parentRef: {name: gw}, listeners: []}"),
       doc("apps/v1", "Deployment", "{}"),
     ].join("---\n");
     const { resources, errors, warnings } = decodeFiles([{ path: "k.yaml", text }]);
@@ -215,6 +216,7 @@ describe("at the decode stage", () => {
       ["GW0116", "Warning", 2, "Telemetry/istio-system/x"],
       ["GW0116", "Info", 3, "Sidecar/istio-system/x"],
       ["GW0116", "Warning", 4, "UDPRoute/istio-system/x"],
+      ["GW0116", "Warning", 5, "XListenerSet/istio-system/x"],
     ]);
     expect(warnings[1]!.message).toContain("not checked");
   });
