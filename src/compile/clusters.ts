@@ -110,6 +110,11 @@ function clusterEndpoints(ctx: CompileContext, req: ClusterRequest, subset: Subs
       `resolution NONE has no address a gateway can send to: ${req.name} gets 503 (use STATIC or DNS)`,
     );
   }
+  if (svc.dynamicDns === true) {
+    // istiod builds Envoy's dynamic forward proxy cluster: each request's host resolved when it comes
+    ctx.report("Warning", Codes.PolicyUnsupported, svc.source, `resolution DYNAMIC_DNS (a dynamic forward proxy resolving each request's host) is not supported by gangway: ${req.name} gets 503 (use DNS with the host names)`, "spec.resolution");
+    return [];
+  }
   if (port === undefined) return [];
   if (req.subset !== "" && subset === null) return [];
   let eps: Endpoint[] = svc.endpoints(port);

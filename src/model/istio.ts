@@ -416,7 +416,8 @@ export interface WorkloadEntrySpec {
   serviceAccount: string;
 }
 
-export type Resolution = "NONE" | "STATIC" | "DNS" | "DNS_ROUND_ROBIN";
+/** DYNAMIC_DNS (Envoy's dynamic forward proxy for wildcard hosts) is read to be reported: gangway has no such cluster. */
+export type Resolution = "NONE" | "STATIC" | "DNS" | "DNS_ROUND_ROBIN" | "DYNAMIC_DNS";
 
 export interface ServiceEntrySpec {
   hosts: string[];

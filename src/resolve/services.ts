@@ -42,6 +42,8 @@ export interface ServiceInfo {
   subjectAltNames?: string[];
   /** A ServiceEntry of location MESH_EXTERNAL (istiod never originates auto mTLS to it). */
   meshExternal?: boolean;
+  /** A ServiceEntry of resolution DYNAMIC_DNS: no endpoints here (reported by compile). */
+  dynamicDns?: boolean;
   /** Endpoints serving one of `ports` (all, before subset filtering). */
   endpoints(port: ServicePortInfo): Endpoint[];
 }
@@ -190,8 +192,9 @@ export function buildRegistry(input: RegistryInput): Registry {
         exportTo: spec.exportTo,
         subjectAltNames: spec.subjectAltNames,
         meshExternal: spec.location === "MESH_EXTERNAL",
+        ...(spec.resolution === "DYNAMIC_DNS" ? { dynamicDns: true } : {}),
         endpoints(sp) {
-          if (spec.resolution === "NONE") return [];
+          if (spec.resolution === "NONE" || spec.resolution === "DYNAMIC_DNS") return [];
           const fallback = typeof sp.targetPort === "number" ? sp.targetPort : sp.port;
           let workloads: WorkloadEntrySpec[] = spec.endpoints;
           if (spec.workloadSelector !== null) {

@@ -423,3 +423,16 @@ describe("istiod's auto mTLS (endpoints labelled security.istio.io/tlsMode: isti
     expect(findingLines(internal).filter((l) => l.includes("auto mTLS")).length).toBe(1);
   });
 });
+
+describe("ServiceEntry resolution DYNAMIC_DNS (a valid Istio value; Envoy's dynamic forward proxy)", () => {
+  test("is accepted, and reported as not supported: the cluster has no endpoint (503), the rest is served", () => {
+    const se = `apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: dyn}\nspec: {hosts: ["*.example.org"], resolution: DYNAMIC_DNS, ports: [{number: 80, name: http, protocol: HTTP}]}\n---\n`;
+    const s = setup("  - route: [{destination: {host: '*.example.org', port: {number: 80}}}]", se);
+    expect(s.findings.filter((f) => f.level === "Error")).toEqual([]);
+    expect(findingLines(s)).toEqual([
+      "Warning GW0407 ServiceEntry/default/dyn: resolution DYNAMIC_DNS (a dynamic forward proxy resolving each request's host) is not supported by gangway: outbound|80||*.example.org gets 503 (use DNS with the host names)",
+    ]);
+    expect(cluster(s, "outbound|80||*.example.org").endpoints).toEqual([]);
+    expect(get(s, "a.com", "/").status).toBe(503);
+  });
+});
