@@ -180,8 +180,11 @@ export function buildRegistry(input: RegistryInput): Registry {
   for (const se of [...input.serviceEntries].sort(compareCreation)) {
     const ns = se.metadata.namespace;
     const spec = se.spec;
+    // NONE at a gateway: istiod's convertResolution falls back to EDS ("Gateways cannot use passthrough
+    // clusters"), so the WorkloadEntries a workloadSelector picks are its endpoints; without one there are none
+    const noneWithSelector = spec.resolution === "NONE" && spec.workloadSelector !== null;
     const type: ClusterType =
-      spec.resolution === "STATIC" ? "STATIC" : spec.resolution === "NONE" ? "ORIGINAL_DST" : "STRICT_DNS";
+      spec.resolution === "STATIC" || noneWithSelector ? "STATIC" : spec.resolution === "NONE" ? "ORIGINAL_DST" : "STRICT_DNS";
     for (const host of spec.hosts) {
       const info: ServiceInfo = {
         host,
@@ -194,7 +197,7 @@ export function buildRegistry(input: RegistryInput): Registry {
         meshExternal: spec.location === "MESH_EXTERNAL",
         ...(spec.resolution === "DYNAMIC_DNS" ? { dynamicDns: true } : {}),
         endpoints(sp) {
-          if (spec.resolution === "NONE" || spec.resolution === "DYNAMIC_DNS") return [];
+          if ((spec.resolution === "NONE" && !noneWithSelector) || spec.resolution === "DYNAMIC_DNS") return [];
           const fallback = typeof sp.targetPort === "number" ? sp.targetPort : sp.port;
           let workloads: WorkloadEntrySpec[] = spec.endpoints;
           if (spec.workloadSelector !== null) {

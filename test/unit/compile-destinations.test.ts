@@ -436,3 +436,19 @@ describe("ServiceEntry resolution DYNAMIC_DNS (a valid Istio value; Envoy's dyna
     expect(get(s, "a.com", "/").status).toBe(503);
   });
 });
+
+describe("ServiceEntry resolution NONE at a gateway (istiod falls back to EDS: gateways cannot use passthrough clusters)", () => {
+  const se = (selector: string) =>
+    `apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: none}\nspec: {hosts: [legacy.internal], resolution: NONE, ports: [{number: 80, name: http, protocol: HTTP}]${selector}}\n---\n` +
+    `apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata: {name: vm1}\nspec: {address: 10.0.3.1, labels: {app: legacy}}\n---\n`;
+  test("with a workloadSelector: the WorkloadEntries it picks are the endpoints, no finding", () => {
+    const s = setup("  - route: [{destination: {host: legacy.internal, port: {number: 80}}}]", se(", workloadSelector: {labels: {app: legacy}}"));
+    expect(addrs(cluster(s, "outbound|80||legacy.internal"))).toEqual(["10.0.3.1:80"]);
+    expect(findingLines(s)).toEqual([]);
+  });
+  test("without one: no address (Warning GW0407), 503", () => {
+    const s = setup("  - route: [{destination: {host: legacy.internal, port: {number: 80}}}]", se(""));
+    expect(cluster(s, "outbound|80||legacy.internal").endpoints).toEqual([]);
+    expect(findingLines(s).filter((l) => l.includes("GW0407"))).toEqual(["Warning GW0407 ServiceEntry/default/none: resolution NONE has no address a gateway can send to: outbound|80||legacy.internal gets 503 (use STATIC or DNS)"]);
+  });
+});
