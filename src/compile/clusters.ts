@@ -74,7 +74,29 @@ function compileCluster(ctx: CompileContext, st: TlsCompileState, req: ClusterRe
     cluster.lbPolicy = u.lbPolicy;
     if (u.upstream !== undefined) cluster.upstream = u.upstream;
   }
+  // a DestinationRule tls of any mode (DISABLE too) is the user's choice, as istiod's buildUpstreamTLSSettings takes it
+  if (policy.levels.tls?.tls == null && cluster.upstream?.tls == null && svc !== null && svc.meshExternal !== true) reportAutoMtls(ctx, cluster, svc.source);
   return cluster;
+}
+
+/** istiod's label for an endpoint whose sidecar takes Istio mTLS (set on injected pods, or on a WorkloadEntry). */
+export const TLS_MODE_LABEL = "security.istio.io/tlsMode";
+
+/**
+ * istiod's auto mTLS: a cluster without DestinationRule tls to a mesh service
+ * sends ISTIO_MUTUAL to the endpoints labelled `security.istio.io/tlsMode:
+ * istio` and plaintext to the others. gangway has no auto mTLS: said where the
+ * labels show it would apply (plaintext to a sidecar that requires mTLS fails).
+ */
+function reportAutoMtls(ctx: CompileContext, cluster: Cluster, source: string): void {
+  const n = cluster.endpoints.filter((e) => e.labels[TLS_MODE_LABEL] === "istio").length;
+  if (n === 0) return;
+  ctx.report(
+    "Warning",
+    Codes.PolicyUnsupported,
+    source,
+    `${cluster.name}: ${n} endpoint${n === 1 ? " is" : "s are"} labelled ${TLS_MODE_LABEL}: istio, to which istiod's auto mTLS sends ISTIO_MUTUAL; gangway has no auto mTLS and sends plaintext (a DestinationRule tls mode ISTIO_MUTUAL, with --mesh-certs, originates it)`,
+  );
 }
 
 function clusterEndpoints(ctx: CompileContext, req: ClusterRequest, subset: Subset | null, port: ServicePortInfo | undefined): Endpoint[] {
@@ -87,6 +109,11 @@ function clusterEndpoints(ctx: CompileContext, req: ClusterRequest, subset: Subs
       svc.source,
       `resolution NONE has no address a gateway can send to: ${req.name} gets 503 (use STATIC or DNS)`,
     );
+  }
+  if (svc.dynamicDns === true) {
+    // istiod builds Envoy's dynamic forward proxy cluster: each request's host resolved when it comes
+    ctx.report("Warning", Codes.PolicyUnsupported, svc.source, `resolution DYNAMIC_DNS (a dynamic forward proxy resolving each request's host) is not supported by gangway: ${req.name} gets 503 (use DNS with the host names)`, "spec.resolution");
+    return [];
   }
   if (port === undefined) return [];
   if (req.subset !== "" && subset === null) return [];

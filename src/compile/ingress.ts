@@ -83,7 +83,6 @@ function forward(name: string, host: string, port: number): HTTPRoute {
     rewrite: null,
     timeoutMs: 0,
     headers: null,
-    unsupported: [],
   };
 }
 
@@ -183,6 +182,17 @@ function hostRoutes(e: HostRules, star: HostRules | undefined, fallbackAll: Ingr
   return out.concat(deeper);
 }
 
+/** Annotations of other ingress controllers: istiod reads none of them (only the class annotation), nor does gangway. */
+const OTHER_CONTROLLERS = /^(nginx\.ingress\.kubernetes\.io|ingress\.kubernetes\.io|traefik\.ingress\.kubernetes\.io|haproxy\.org|haproxy\.router\.openshift\.io|alb\.ingress\.kubernetes\.io|konghq\.com|projectcontour\.io|appgw\.ingress\.kubernetes\.io)\/|^kubernetes\.io\/ingress\.allow-http$/;
+
+/** A served Ingress's annotations meant for another controller (rewrite-target, auth-url, whitelist-source-range, ...) change nothing here: said, never silently. */
+function reportOtherControllers(ctx: CompileContext, ing: IngressResource): void {
+  for (const k of Object.keys(ing.metadata.annotations)) {
+    if (!OTHER_CONTROLLERS.test(k)) continue;
+    ctx.report("Warning", Codes.IngressUnsupported, ing, `annotation ${k} is another ingress controller's: neither istiod nor gangway reads it, it changes nothing (a VirtualService or AuthorizationPolicy does it the Istio way)`, `metadata.annotations.${k}`);
+  }
+}
+
 export function convertIngresses(
   ctx: CompileContext,
   ingresses: IngressResource[],
@@ -205,6 +215,7 @@ export function convertIngresses(
   let fallbackAll: IngressRoute | null = null;
 
   for (const ing of served) {
+    reportOtherControllers(ctx, ing);
     const { name, namespace: ns } = ing.metadata;
     let fallback: IngressRoute | null = null;
     if (ing.spec.defaultBackend !== null) {

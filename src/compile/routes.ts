@@ -112,9 +112,6 @@ function buildAction(ctx: CompileContext, vs: VirtualServiceResource, http: HTTP
     cors: null,
   };
   let authority = applyHeaders(http.headers, b);
-  for (const f of http.unsupported) {
-    ctx.report("Warning", Codes.RouteFeatureUnsupported, origin, `${f} is not supported by gangway and is ignored`, `${path}.${f}`);
-  }
   reportPolicyLimits(ctx, origin, http, path);
   if (http.redirect !== null) {
     const red = http.redirect;

@@ -9,7 +9,7 @@ import { Codes } from "../model/codes.ts";
 import type { AuthorizationPolicyResource, ConditionSpec, OperationSpec, OtherSecurityResource, PolicyScope, RequestAuthenticationResource, SourceSpec, ValuesPair } from "../model/security.ts";
 import { CLUSTER_DOMAIN } from "../resolve/hosts.ts";
 import { cidrMatcher, headerMatcher, hostMatcher, namespaceMatcher, serviceAccountMatcher, stringMatcher } from "../security/matchers.ts";
-import type { Attr, AuthzPolicy, AuthzRule, Check, ExtAuthzProvider, JwtProvider, Matcher, SecurityConfig } from "../security/types.ts";
+import { DEFAULT_SPACE_DELIMITED_CLAIMS, type Attr, type AuthzPolicy, type AuthzRule, type Check, type ExtAuthzProvider, type JwtProvider, type Matcher, type SecurityConfig } from "../security/types.ts";
 import { readJwks } from "../security/jwks.ts";
 import type { CompileContext } from "./context.ts";
 import { clusterName } from "./destinations.ts";
@@ -252,6 +252,8 @@ function jwtProviders(ctx: CompileContext, ra: RequestAuthenticationResource, fa
     timeoutMs: j.timeoutMs,
     jwks: j.jwks,
     jwksError: "",
+    // istiod's buildSpaceDelimitedClaims: the defaults are always there
+    spaceDelimitedClaims: [...new Set([...j.spaceDelimitedClaims, ...DEFAULT_SPACE_DELIMITED_CLAIMS])].sort(),
   }));
 }
 

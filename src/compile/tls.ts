@@ -371,11 +371,8 @@ function compileChain(
     }
   } else if (mode === "PASSTHROUGH") {
     chain.tcpRoutes = compilePassthroughRoutes(ctx, b, chain.name, vsByGateway, claimed);
-  } else if (mode === "AUTO_PASSTHROUGH") {
-    chain.tcpRoutes = compileAutoPassthroughRoutes(ctx, b, chain.name, chain.source, st.services());
   } else {
-    chain.disabled = `TLS mode ${mode} is not served yet`;
-    ctx.report("Warning", Codes.ServerUnsupported, b.gateway, `${chain.disabled}: connections for ${chain.serverNames.join(", ")} are closed`, `${field}.mode`);
+    chain.tcpRoutes = compileAutoPassthroughRoutes(ctx, b, chain.name, chain.source, st.services()); // AUTO_PASSTHROUGH: every mode is served
   }
   if (tls.cipherSuites.length > 0) {
     const known = [...new Set(tls.cipherSuites.filter(cipherEntry))];

@@ -36,13 +36,6 @@ export interface UpstreamInput {
   serviceSubjectAltNames?: string[];
 }
 
-/**
- * What the data plane applies so far. A compiled setting it does not apply
- * yet is reported (GW0415) rather than silently ignored; each flag turns true
- * with the worker code and its end-to-end test.
- */
-export const DATA_PLANE = { tls: true, http2: true, hash: true, limits: true, outlier: true };
-
 export function isPrime(n: number): boolean {
   if (n < 2) return false;
   if (n % 2 === 0) return n === 2;
@@ -117,6 +110,7 @@ export function compileUpstream(ctx: CompileContext, st: TlsCompileState, inp: U
           maxConcurrentStreams: pool.maxConcurrentStreams,
           tcpKeepalive: pool.tcpKeepalive,
         };
+  if (pool !== null && pool.tcpIdleTimeoutMs !== null) limits.tcpIdleTimeoutMs = pool.tcpIdleTimeoutMs;
 
   let protocol: UpstreamPolicy["protocol"] = "HTTP1";
   let protocolSource = "";
@@ -163,23 +157,6 @@ export function compileUpstream(ctx: CompileContext, st: TlsCompileState, inp: U
         `${od.path}.outlierDetection.maxEjectionPercent`,
       );
     }
-  }
-
-  const notServed: [boolean, string, PortTrafficPolicy | null, string][] = [
-    [tls !== null && !DATA_PLANE.tls, "upstream TLS (requests go in plaintext)", tlsLevel, "tls"],
-    [hash !== null && !DATA_PLANE.hash, "consistentHash (endpoints are picked with LEAST_REQUEST)", lb, "loadBalancer.consistentHash"],
-    [limits !== NO_LIMITS && !DATA_PLANE.limits, "connectionPool limits", cp, "connectionPool"],
-    [limits.maxConcurrentStreams > 0 && !DATA_PLANE.http2, "http.maxConcurrentStreams (upstreams are spoken to in HTTP/1.1)", cp, "connectionPool.http.maxConcurrentStreams"],
-    [outlier !== null && !DATA_PLANE.outlier, "outlierDetection (no endpoint is ejected)", od, "outlierDetection"],
-  ];
-  for (const [on, what, level, field] of notServed) {
-    if (on && level !== null) ctx.report("Warning", Codes.UpstreamNotServed, inp.ownerOf(level), `${what}: not applied by gangway's data plane yet`, `${level.path}.${field}`);
-  }
-  if (protocol === "HTTP2" && !DATA_PLANE.http2) {
-    const where = cp !== null && protocolSource.startsWith("h2") ? { r: inp.ownerOf(cp), f: `${cp.path}.connectionPool.http.h2UpgradePolicy` } : null;
-    const msg = `${inp.clusterName}: the upstream speaks HTTP/2 (${protocolSource}): gangway's data plane sends HTTP/1.1 to it yet`;
-    if (where !== null) ctx.report("Warning", Codes.UpstreamNotServed, where.r, msg, where.f);
-    else ctx.report("Warning", Codes.UpstreamNotServed, inp.serviceSource, msg);
   }
 
   const upstream: UpstreamPolicy = { protocol, protocolSource, tls, hash, limits, outlier };

@@ -53,7 +53,7 @@ export function decodeServiceEntry(r: Reader, spec: Obj): ServiceEntrySpec {
     return { number: port(r, o, "number", p, true), name: str(r, o, "name", p), protocol, targetPort: port(r, o, "targetPort", p) };
   });
   const ws = obj(r, spec, "workloadSelector", "spec");
-  const resolution = oneOf<Resolution>(r, spec, "resolution", "spec", ["NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN"], "NONE");
+  const resolution = oneOf<Resolution>(r, spec, "resolution", "spec", ["NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN", "DYNAMIC_DNS"], "NONE");
   const endpoints = objList(r, spec, "endpoints", "spec", (o, p) => decodeWorkload(r, o, p, true));
   if (ws !== null && endpoints.length > 0) r.fail(Codes.Conflict, "spec", "only one of endpoints and workloadSelector may be given");
   const hosts = strList(r, spec, "hosts", "spec", true).map((h) => h.toLowerCase());

@@ -47,6 +47,34 @@ const KNOWN: Record<string, RegExp> = {
 
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
+/**
+ * Kinds of the groups gangway reads (their schemas are vendored) that it does
+ * not decode: skipped, but said, since each one changes an Istio gateway (or,
+ * Info, is one Istio does not apply to gateways either).
+ */
+const NOT_READ_KINDS: Record<string, { group: RegExp; level: "Warning" | "Info"; why: string }> = {
+  EnvoyFilter: { group: /^networking\.istio\.io\//, level: "Warning", why: "its patches change an Envoy configuration, and gangway has none to patch: not applied" },
+  ProxyConfig: { group: /^networking\.istio\.io\//, level: "Warning", why: "proxy settings (concurrency, environment, image) are not read: gangway's command line sets them (--workers, ...)" },
+  Sidecar: { group: /^networking\.istio\.io\//, level: "Info", why: "a Sidecar configures sidecar proxies; Istio does not apply it to gateways either" },
+  WorkloadGroup: { group: /^networking\.istio\.io\//, level: "Info", why: "a template for WorkloadEntries that istiod registers; gangway reads the WorkloadEntries themselves" },
+  Telemetry: { group: /^telemetry\.istio\.io\//, level: "Warning", why: "access logging, metrics and tracing are gangway's own (--access-log, /stats/prometheus): not applied" },
+  WasmPlugin: { group: /^extensions\.istio\.io\//, level: "Warning", why: "gangway runs no Wasm: not applied (if it authenticates or authorizes requests, they are not checked)" },
+  TrafficExtension: { group: /^extensions\.istio\.io\//, level: "Warning", why: "gangway runs no extension: not applied (if it authenticates or authorizes requests, they are not checked)" },
+  UDPRoute: { group: /^gateway\.networking\.k8s\.io\//, level: "Warning", why: "UDP is not served by gangway (nor by istiod's gateways): no route" },
+  XBackendTrafficPolicy: { group: /^gateway\.networking\.x-k8s\.io\//, level: "Warning", why: "istiod applies its retry budget and session persistence to the Services it targets; gangway does not: not applied" },
+  XListenerSet: { group: /^gateway\.networking\.x-k8s\.io\//, level: "Warning", why: "gangway reads ListenerSet of gateway.networking.k8s.io/v1 (the same fields): its listeners are not served" },
+};
+
+function reportKindNotRead(r: Reader, doc: Obj, kind: string, apiVersion: string, warnings: Finding[]): void {
+  const k = NOT_READ_KINDS[kind];
+  if (k === undefined || !k.group.test(apiVersion)) return;
+  const f: Finding = { code: Codes.KindNotRead, level: k.level, message: `${kind} is not read by gangway: ${k.why}`, file: r.file, doc: r.doc };
+  const ref = refOf(kind, doc);
+  if (ref !== undefined) f.resource = ref;
+  if (r.prefix !== "") f.field = r.prefix;
+  warnings.push(f);
+}
+
 function decodeMeta(r: Reader, doc: Obj): ObjectMeta | null {
   const m = obj(r, doc, "metadata", "", true);
   if (m === null) return null;
@@ -202,9 +230,10 @@ function decodeObject(value: unknown, source: SourceRef, out: Resource[], errors
   if (schemaFields === null) return;
   const checked = errors.length;
   if (!ours) {
-    // not ours: skipped with a debug line, as INTERFACE.md says (GANGWAY_DEBUG=1 shows it)
+    // not ours: skipped with a debug line, as INTERFACE.md says (GANGWAY_DEBUG=1 shows it); a kind of
+    // Istio's or the Gateway API's groups gangway does not apply is also a finding (GW0116)
     log("debug", "skipped: not a kind gangway reads", { file: source.file, document: source.doc, kind: written, apiVersion });
-    return;
+    return reportKindNotRead(r, value, written, apiVersion, warnings);
   }
   const before = errors.length - schemaFields.length;
   const meta = decodeMeta(r, value);

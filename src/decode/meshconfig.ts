@@ -3,7 +3,7 @@
 // `extensionProviders[].envoyExtAuthzHttp` (CUSTOM authorization) and
 // `defaultConfig.gatewayTopology.numTrustedProxies` and `.proxyProtocol`, and the Kubernetes
 // Ingress settings `ingressClass`, `ingressControllerMode`, `ingressService`,
-// `ingressSelector`. Pure: text in, data out.
+// `ingressSelector`; any other field set is a Warning naming it (GW0009). Pure: text in, data out.
 import { parse } from "yaml";
 import { Codes } from "../model/codes.ts";
 import type { Finding } from "../snapshot/types.ts";
@@ -116,8 +116,51 @@ function provider(r: Reader, o: Obj, path: string): ExtAuthzHttpSpec | null {
   return base;
 }
 
-/** Decode a MeshConfig file; problems are Error findings naming the file and field. */
-export function decodeMeshConfig(file: string, text: string): { mesh: MeshConfig; errors: Finding[] } {
+/** envoyExtAuthzHttp fields gangway reads (includeRequestBodyInCheck: read, and refused as unsupported). */
+const EXT_AUTHZ_READ = [
+  "service", "port", "pathPrefix", "timeout", "failOpen", "statusOnError", "includeRequestHeadersInCheck",
+  "includeAdditionalHeadersInCheck", "headersToUpstreamOnAllow", "headersToDownstreamOnDeny", "includeRequestBodyInCheck",
+];
+
+/** MeshConfig fields istiod reads that a gangway command-line option does instead. */
+const OPTION_FOR: Record<string, string> = {
+  trustDomain: "--trust-domain",
+  accessLogFile: "--access-log",
+  accessLogEncoding: "--log-format",
+  pathNormalization: "--path-normalization",
+  "defaultConfig.drainDuration": "--drain-seconds",
+  "defaultConfig.terminationDrainDuration": "--drain-seconds",
+};
+
+/**
+ * The fields of a MeshConfig gangway does not read, each a Warning naming it:
+ * copied from an istio ConfigMap, a default retry policy, connect timeout,
+ * trust domain or XFCC setting would otherwise change nothing and say nothing.
+ */
+function notRead(m: Obj, file: string): Finding[] {
+  const out: Finding[] = [];
+  const say = (field: string) => {
+    const option = OPTION_FOR[field];
+    const how = option === undefined ? "" : ` (gangway's ${option} option does that)`;
+    out.push({ code: Codes.MeshConfigNotRead, level: "Warning", file, field, message: `${field} is not read by gangway, which reads only extensionProviders[].envoyExtAuthzHttp, defaultConfig.gatewayTopology.numTrustedProxies/proxyProtocol and the Ingress settings ingressClass, ingressControllerMode, ingressService, ingressSelector: it changes nothing here${how}` });
+  };
+  const unread = (o: unknown, path: string, read: string[]) => {
+    if (!isObj(o)) return;
+    for (const k of Object.keys(o)) if (!read.includes(k) && o[k] !== null && o[k] !== undefined) say(path === "" ? k : `${path}.${k}`);
+  };
+  unread(m, "", ["extensionProviders", "defaultConfig", "ingressClass", "ingressControllerMode", "ingressService", "ingressSelector"]);
+  unread(m.defaultConfig, "defaultConfig", ["gatewayTopology"]);
+  if (isObj(m.defaultConfig)) unread(m.defaultConfig.gatewayTopology, "defaultConfig.gatewayTopology", ["numTrustedProxies", "proxyProtocol"]);
+  if (Array.isArray(m.extensionProviders)) {
+    m.extensionProviders.forEach((p, i) => {
+      if (isObj(p)) unread(p.envoyExtAuthzHttp, `extensionProviders[${i}].envoyExtAuthzHttp`, EXT_AUTHZ_READ);
+    });
+  }
+  return out;
+}
+
+/** Decode a MeshConfig file; problems are Error findings naming the file and field, fields not read are Warnings (`notRead`). */
+export function decodeMeshConfig(file: string, text: string): { mesh: MeshConfig; errors: Finding[]; notRead: Finding[] } {
   const errors: Finding[] = [];
   const r = new Reader(errors, file, 0, undefined, "");
   let doc: unknown;
@@ -125,12 +168,12 @@ export function decodeMeshConfig(file: string, text: string): { mesh: MeshConfig
     doc = parse(text);
   } catch (err) {
     errors.push({ code: Codes.ParseError, level: "Error", message: `not YAML: ${String(err).split("\n")[0]}`, file, doc: 0 });
-    return { mesh: EMPTY_MESH, errors };
+    return { mesh: EMPTY_MESH, errors, notRead: [] };
   }
-  if (doc === null || doc === undefined) return { mesh: EMPTY_MESH, errors };
+  if (doc === null || doc === undefined) return { mesh: EMPTY_MESH, errors, notRead: [] };
   if (!isObj(doc)) {
     r.fail(Codes.NotAnObject, "", "a MeshConfig must be a mapping");
-    return { mesh: EMPTY_MESH, errors };
+    return { mesh: EMPTY_MESH, errors, notRead: [] };
   }
   // the istio ConfigMap: its `data.mesh` holds the MeshConfig as text. Anything else
   // there (no `mesh` key, `mesh:` written as a mapping instead of `mesh: |`) is an
@@ -140,17 +183,17 @@ export function decodeMeshConfig(file: string, text: string): { mesh: MeshConfig
     if (typeof text !== "string") {
       const got = text === undefined ? "it is missing" : `got ${describe(text)}`;
       r.fail(Codes.InvalidValue, "data.mesh", `must be a string holding the MeshConfig YAML (\`mesh: |\` and the YAML indented below it), ${got}`);
-      return { mesh: EMPTY_MESH, errors };
+      return { mesh: EMPTY_MESH, errors, notRead: [] };
     }
     try {
       doc = parse(text) ?? {};
     } catch (err) {
       r.fail(Codes.ParseError, "data.mesh", `not YAML: ${String(err).split("\n")[0]}`);
-      return { mesh: EMPTY_MESH, errors };
+      return { mesh: EMPTY_MESH, errors, notRead: [] };
     }
     if (!isObj(doc)) {
       r.fail(Codes.NotAnObject, "data.mesh", `a MeshConfig must be a mapping, got ${describe(doc)}`);
-      return { mesh: EMPTY_MESH, errors };
+      return { mesh: EMPTY_MESH, errors, notRead: [] };
     }
   }
   const m = doc as Obj;
@@ -165,5 +208,5 @@ export function decodeMeshConfig(file: string, text: string): { mesh: MeshConfig
     if (isObj(gt.proxyProtocol)) proxyProtocol = true;
     else r.fail(Codes.InvalidValue, "defaultConfig.gatewayTopology.proxyProtocol", "must be an object ({} turns it on)");
   }
-  return { mesh: { extensionProviders, numTrustedProxies, proxyProtocol, ...ingressFields(r, m) }, errors };
+  return { mesh: { extensionProviders, numTrustedProxies, proxyProtocol, ...ingressFields(r, m) }, errors, notRead: notRead(m, file) };
 }

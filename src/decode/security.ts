@@ -89,7 +89,6 @@ function decodeJWTRule(r: Reader, o: Obj, path: string, unsupported: Unsupported
     if (ms === null) r.fail(Codes.InvalidDuration, join(path, "timeout"), `invalid duration ${JSON.stringify(t)}`);
     else timeoutMs = ms;
   }
-  if (o.spaceDelimitedClaims !== undefined) unsupported.push({ field: join(path, "spaceDelimitedClaims"), reason: "space-delimited claims are not split by gangway" });
   return {
     issuer,
     audiences: strList(r, o, "audiences", path),
@@ -102,6 +101,7 @@ function decodeJWTRule(r: Reader, o: Obj, path: string, unsupported: Unsupported
     forwardOriginalToken: bool(r, o, "forwardOriginalToken", path),
     outputClaimToHeaders,
     timeoutMs,
+    spaceDelimitedClaims: strList(r, o, "spaceDelimitedClaims", path),
   };
 }
 

@@ -94,13 +94,15 @@ function connectionPool(r: Reader, cp: Obj, path: string, into: PortTrafficPolic
     h2UpgradePolicy: "DEFAULT",
     maxConcurrentStreams: 0,
     useClientProtocol: false,
+    tcpIdleTimeoutMs: null,
   };
   let tcpIdle = 0;
   if (tcp !== null) {
     const p = join(path, "tcp");
     into.connectTimeoutMs = duration(r, tcp, "connectTimeout", p, true) ?? 0;
     pool.maxConnections = int(r, tcp, "maxConnections", p, 0, INT32);
-    tcpIdle = duration(r, tcp, "idleTimeout", p, false) ?? 0;
+    pool.tcpIdleTimeoutMs = duration(r, tcp, "idleTimeout", p, false);
+    tcpIdle = pool.tcpIdleTimeoutMs ?? 0;
     const ka = obj(r, tcp, "tcpKeepalive", p);
     if (ka !== null) {
       const kp = join(p, "tcpKeepalive");

@@ -191,7 +191,6 @@ function decodeHTTPRoute(r: Reader, o: Obj, path: string, isDelegate: boolean, u
     rewrite: rw === null ? null : decodeRewrite(r, rw, join(path, "rewrite")),
     timeoutMs: 0,
     headers: decodeHeaders(r, o, path),
-    unsupported: [],
     retries: retries === null ? null : decodeRetries(r, retries, join(path, "retries")),
     fault: fault === null ? null : decodeFault(r, fault, join(path, "fault"), unsupported),
     mirror: mirror === null ? null : decodeMirror(r, mirror, join(path, "mirror")),

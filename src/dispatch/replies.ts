@@ -105,7 +105,7 @@ export const REPLIES: { readonly [K in ReplyCode]: ReplyRow } = {
   /** A CORS preflight answered by the gateway (Envoy's CORS filter): 200, no body. */
   cors_preflight: row("cors_preflight", 200, "-", "cors_response", "", "internal", false),
   // --- upstream failures (the worker, while forwarding) ---
-  /** Circuit breaker / pending-request overflow (for the traffic features; not given yet). */
+  /** Circuit breaker overflow: a connectionPool limit reached (connections, pending or in-flight requests; a TCP session over maxConnections). */
   upstream_overflow: row("upstream_overflow", 503, "UO", "upstream_reset_before_response_started{overflow}", RESET + "overflow", "upstream", true),
   connect_failure: row("connect_failure", 503, "UF", "upstream_reset_before_response_started{connection_failure}", RESET + "connection failure", "upstream", true),
   connect_timeout: row("connect_timeout", 504, "UF", "upstream_reset_before_response_started{connection_timeout}", RESET + "connection timeout", "upstream", true),

@@ -42,6 +42,8 @@ export const Codes = {
   UnknownVersion: "GW0114",
   /** A value the published schema rejects for another reason: pattern, length, bounds, format, item count, one-of. */
   SchemaViolation: "GW0115",
+  /** (Warning, or Info where Istio does not apply it to gateways either) A kind of Istio's or the Gateway API's groups that gangway does not read (EnvoyFilter, WasmPlugin, Telemetry, ProxyConfig, UDPRoute, XBackendTrafficPolicy, XListenerSet, Sidecar, ...): skipped, with what it would have done. */
+  KindNotRead: "GW0116",
 
   // ---- gateways, servers, listeners -----------------------------------------
   /** A server's port conflicts with an earlier server: protocols that cannot share a port. */
@@ -54,7 +56,7 @@ export const Codes = {
   NoGatewayApplies: "GW0204",
   /** A Gateway's selector does not match this gateway's labels: not served here. */
   GatewayNotSelected: "GW0205",
-  /** A server setting gangway does not serve yet (bind, TCP/TLS routes, ...). */
+  /** (Warning) A server setting gangway does not act on (bind, defaultEndpoint, TLS settings of a TCP-protocol server). */
   ServerUnsupported: "GW0206",
   /** A PASSTHROUGH or TCP server no VirtualService `tls:`/`tcp:` route applies to: its connections are closed. */
   L4NoRoute: "GW0207",
@@ -68,7 +70,7 @@ export const Codes = {
   HostNotServed: "GW0302",
   /** A VirtualService is not visible to the gateway namespace (exportTo). */
   NotExported: "GW0303",
-  /** Route feature read but not served (mirror, fault, retries, cors, regex rewrite, ...). */
+  /** A route field gangway reads but does not act on as written (a retryOn condition it never evaluates, L4 match fields, statPrefix, policies on a route that does not forward, a redirectCode Envoy has no route for). */
   RouteFeatureUnsupported: "GW0304",
   /** Weights of a route's destinations do not add up to 100: used relatively. */
   WeightsNot100: "GW0305",
@@ -104,7 +106,7 @@ export const Codes = {
   NoEndpoints: "GW0405",
   /** EndpointSlice without the `kubernetes.io/service-name` label, or naming no Service. */
   OrphanEndpoints: "GW0406",
-  /** A DestinationRule / ServiceEntry setting gangway does not apply (consistentHash, upstream TLS, NONE resolution, ...). */
+  /** (Warning) A DestinationRule / ServiceEntry setting gangway does not apply (a field it does not read, such as tcp.maxConnectionDuration or tunnel; tls fields with mode DISABLE; resolution NONE), or istiod's auto mTLS to endpoints labelled security.istio.io/tlsMode: istio. */
   PolicyUnsupported: "GW0407",
   /** (Error) A DestinationRule tls credential (credentialName Secret, or a certificate file) is not found: the cluster's requests get 503 (UF). */
   UpstreamCredentialMissing: "GW0408",
@@ -120,7 +122,7 @@ export const Codes = {
   WarmupNotApplied: "GW0413",
   /** (Warning) consistentHash.maglev.tableSize is not a prime (Envoy rejects it): Envoy's default 65537 is used. */
   MaglevTableSizeNotPrime: "GW0414",
-  /** (Warning) A compiled upstream setting the data plane does not apply yet (named in the message). */
+  /** (Warning) A cluster setting with no meaning on the route that uses it: DestinationRule tls on a TLS passthrough route, a consistentHash key other than useSourceIp on a TCP route. */
   UpstreamNotServed: "GW0415",
   /** (Info) outlierDetection can never eject: with this many endpoints one ejection exceeds maxEjectionPercent (Envoy's rule). */
   OutlierNeverEjects: "GW0416",
@@ -152,6 +154,8 @@ export const Codes = {
   ConfigYieldsNothing: "GW0007",
   /** (Warning) A symlink under `--config`/`--secrets-dir` whose target does not exist: skipped. */
   DanglingSymlink: "GW0008",
+  /** (Warning) A `--mesh-config` field gangway does not read: it changes nothing here (a command-line option may do what it asks). */
+  MeshConfigNotRead: "GW0009",
 
   // ---- Gateway API (status problems, as findings) ------------------------------------
   /** A Gateway API Gateway names a GatewayClass that is missing (Warning) or another controller's (Info): not served. */
@@ -166,7 +170,7 @@ export const Codes = {
   RouteNotAccepted: "GW0805",
   /** A route backendRef does not resolve (BackendNotFound, RefNotPermitted, InvalidKind): its share answers 500. */
   BackendRefUnresolved: "GW0806",
-  /** A route feature gangway cannot serve yet (filter, retry, GRPCRoute forwarding ...). */
+  /** A Gateway API field gangway does not act on (ExtensionRef/ExternalAuth filters, sessionPersistence, Gateway addresses, TLS options, BackendTLSPolicy options, ...), named in the message. */
   GatewayApiUnsupported: "GW0807",
   /** `--gateway NS/NAME` names no Gateway API Gateway in the configuration. */
   SelectedGatewayMissing: "GW0808",

@@ -226,8 +226,6 @@ export interface HTTPRoute {
   /** Milliseconds; 0: none. */
   timeoutMs: number;
   headers: HeadersSpec | null;
-  /** Fields read but not served: reported by compile. */
-  unsupported: string[];
   // Traffic policies (optional so that routes built from other kinds need not
   // spell them out; absent means not written).
   retries?: HTTPRetrySpec | null;
@@ -338,6 +336,8 @@ export interface ConnectionPoolPolicy {
   maxRetries: number;
   /** http.idleTimeout (else tcp.idleTimeout); 0: not set. */
   idleTimeoutMs: number;
+  /** tcp.idleTimeout alone (a TCP route's idle timeout, Envoy's tcp_proxy idle_timeout); null: not set, 0: none. */
+  tcpIdleTimeoutMs: number | null;
   h2UpgradePolicy: H2UpgradePolicy;
   maxConcurrentStreams: number;
   /** http.useClientProtocol: the upstream is spoken to in the protocol the client speaks. */
@@ -416,7 +416,8 @@ export interface WorkloadEntrySpec {
   serviceAccount: string;
 }
 
-export type Resolution = "NONE" | "STATIC" | "DNS" | "DNS_ROUND_ROBIN";
+/** DYNAMIC_DNS (Envoy's dynamic forward proxy for wildcard hosts) is read to be reported: gangway has no such cluster. */
+export type Resolution = "NONE" | "STATIC" | "DNS" | "DNS_ROUND_ROBIN" | "DYNAMIC_DNS";
 
 export interface ServiceEntrySpec {
   hosts: string[];

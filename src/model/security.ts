@@ -52,6 +52,8 @@ export interface JWTRule {
   outputClaimToHeaders: ClaimToHeader[];
   /** JWKS fetch timeout in ms (0: default). */
   timeoutMs: number;
+  /** spaceDelimitedClaims as written (istiod adds `permission` and `scope`). */
+  spaceDelimitedClaims: string[];
 }
 
 export interface RequestAuthenticationSpec extends PolicyScope {

@@ -202,6 +202,8 @@ export function loadAndBuild(
     for (const [p, t] of built.certFiles) h.update(`C${p}\0${t ?? "\u0000unreadable"}\0`);
     digest = h.digest("hex");
   }
+  // the mesh config's fields gangway does not read, first with the folders' own findings
+  if (built.ok && mesh.notRead.length > 0) built.snapshot.findings.unshift(...mesh.notRead);
   return { ...built, digest };
 }
 
@@ -210,9 +212,9 @@ export function loadAndBuild(
  * file (and why), one above MAX_FILE_BYTES, or bytes that are not UTF-8 (or UTF-16
  * with its byte order mark) are an Error.
  */
-export function readMeshConfig(path: string | null): { mesh: MeshConfig; errors: Finding[]; digest: string } {
-  if (path === null) return { mesh: EMPTY_MESH, errors: [], digest: "" };
-  const failed = (f: Finding) => ({ mesh: EMPTY_MESH, errors: [f], digest: "M\0unreadable" });
+export function readMeshConfig(path: string | null): { mesh: MeshConfig; errors: Finding[]; notRead: Finding[]; digest: string } {
+  if (path === null) return { mesh: EMPTY_MESH, errors: [], notRead: [], digest: "" };
+  const failed = (f: Finding) => ({ mesh: EMPTY_MESH, errors: [f], notRead: [], digest: "M\0unreadable" });
   let bytes: Buffer;
   try {
     if (statSync(path).size > MAX_FILE_BYTES) {
@@ -225,8 +227,8 @@ export function readMeshConfig(path: string | null): { mesh: MeshConfig; errors:
   }
   const text = decodeText(bytes);
   if (typeof text !== "string") return failed({ code: Codes.ParseError, level: "Error", message: `the mesh config (--mesh-config) ${path} is not UTF-8 text: ${text.where}: not read`, file: path });
-  const { mesh, errors } = decodeMeshConfig(path, text);
-  return { mesh, errors, digest: new Bun.CryptoHasher("sha256").update(text).digest("hex") };
+  const { mesh, errors, notRead } = decodeMeshConfig(path, text);
+  return { mesh, errors, notRead, digest: new Bun.CryptoHasher("sha256").update(text).digest("hex") };
 }
 
 /** What changed between two keyed resource sets. */

@@ -40,6 +40,10 @@ export interface ServiceInfo {
   aliasFor?: string;
   /** A ServiceEntry's subjectAltNames (absent or empty: none). */
   subjectAltNames?: string[];
+  /** A ServiceEntry of location MESH_EXTERNAL (istiod never originates auto mTLS to it). */
+  meshExternal?: boolean;
+  /** A ServiceEntry of resolution DYNAMIC_DNS: no endpoints here (reported by compile). */
+  dynamicDns?: boolean;
   /** Endpoints serving one of `ports` (all, before subset filtering). */
   endpoints(port: ServicePortInfo): Endpoint[];
 }
@@ -176,8 +180,11 @@ export function buildRegistry(input: RegistryInput): Registry {
   for (const se of [...input.serviceEntries].sort(compareCreation)) {
     const ns = se.metadata.namespace;
     const spec = se.spec;
+    // NONE at a gateway: istiod's convertResolution falls back to EDS ("Gateways cannot use passthrough
+    // clusters"), so the WorkloadEntries a workloadSelector picks are its endpoints; without one there are none
+    const noneWithSelector = spec.resolution === "NONE" && spec.workloadSelector !== null;
     const type: ClusterType =
-      spec.resolution === "STATIC" ? "STATIC" : spec.resolution === "NONE" ? "ORIGINAL_DST" : "STRICT_DNS";
+      spec.resolution === "STATIC" || noneWithSelector ? "STATIC" : spec.resolution === "NONE" ? "ORIGINAL_DST" : "STRICT_DNS";
     for (const host of spec.hosts) {
       const info: ServiceInfo = {
         host,
@@ -187,8 +194,10 @@ export function buildRegistry(input: RegistryInput): Registry {
         type,
         exportTo: spec.exportTo,
         subjectAltNames: spec.subjectAltNames,
+        meshExternal: spec.location === "MESH_EXTERNAL",
+        ...(spec.resolution === "DYNAMIC_DNS" ? { dynamicDns: true } : {}),
         endpoints(sp) {
-          if (spec.resolution === "NONE") return [];
+          if ((spec.resolution === "NONE" && !noneWithSelector) || spec.resolution === "DYNAMIC_DNS") return [];
           const fallback = typeof sp.targetPort === "number" ? sp.targetPort : sp.port;
           let workloads: WorkloadEntrySpec[] = spec.endpoints;
           if (spec.workloadSelector !== null) {

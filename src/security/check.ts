@@ -7,7 +7,7 @@ import { authorize, type AuthzDecision, type AuthzInput, type PolicyHit } from "
 import { extractTokens } from "./jwt-extract.ts";
 import type { ExtAuthzRequest, ExtAuthzResult } from "./ext-authz.ts";
 import type { HeaderSource } from "./jwt-extract.ts";
-import type { ExtAuthzProvider, SecurityConfig } from "./types.ts";
+import { DEFAULT_SPACE_DELIMITED_CLAIMS, type ExtAuthzProvider, type SecurityConfig } from "./types.ts";
 import type { ReplyCode } from "../dispatch/replies.ts";
 
 export interface SecurityRequest extends HeaderSource, Omit<AuthzInput, "claims"> {
@@ -55,6 +55,24 @@ export type SecurityOutcome =
 export type AskExtAuthz = (p: ExtAuthzProvider, req: ExtAuthzRequest) => Promise<ExtAuthzResult>;
 
 export const RBAC_DENIED_BODY = "RBAC: access denied";
+
+/**
+ * The verified payload as Envoy's jwt_authn puts it in metadata, which is what
+ * AuthorizationPolicy claims and `@request.auth.claims` routes match in Istio:
+ * each top-level claim of `spaceDelimited` holding a string becomes the list of
+ * its space-separated parts (`scope: "read write"` → `["read", "write"]`).
+ * The payload itself is left as it is (output headers are made from it).
+ */
+export function normalizedClaims(payload: Record<string, unknown>, spaceDelimited: string[]): Record<string, unknown> {
+  let out: Record<string, unknown> | null = null;
+  for (const c of spaceDelimited) {
+    const v = payload[c];
+    if (typeof v !== "string") continue;
+    out ??= { ...payload };
+    out[c] = v.split(" ").filter((p) => p !== "");
+  }
+  return out ?? payload;
+}
 
 function principalOf(a: AuthnResult): string {
   if (a.kind !== "ok") return "";
@@ -105,7 +123,7 @@ export async function checkSecurity(sec: SecurityConfig, req: SecurityRequest, a
       reason: `RequestAuthentication ${authn.provider?.source ?? ""}: ${authn.body}`,
     };
   }
-  const claims = authn.kind === "ok" ? authn.jwt.payload : null;
+  const claims = authn.kind === "ok" ? normalizedClaims(authn.jwt.payload, authn.provider.spaceDelimitedClaims ?? DEFAULT_SPACE_DELIMITED_CLAIMS) : null;
   const input: AuthzInput = { ...req, claims, header: (n) => req.header(n) };
   const d = authorize(sec, input);
   const ops: { set: [string, string][]; remove: string[]; authnSet?: [string, string][] } = authnHeaderOps(sec.providers, authn);

@@ -3,10 +3,10 @@
 // each policy's first matching rule or the first condition that failed. The
 // ext_authz provider is not called: explain says it would be asked.
 import { authenticate } from "./authn.ts";
-import { checkSecurity, type SecurityRequest } from "./check.ts";
+import { checkSecurity, normalizedClaims, type SecurityRequest } from "./check.ts";
 import { checkMatches, policyMatch, type AuthzInput } from "./authz.ts";
 import { describeMatcher } from "./matchers.ts";
-import type { AuthzRule, Check, SecurityConfig } from "./types.ts";
+import { DEFAULT_SPACE_DELIMITED_CLAIMS, type AuthzRule, type Check, type SecurityConfig } from "./types.ts";
 
 export interface SecurityExplainRequest {
   method: string;
@@ -119,7 +119,7 @@ export async function explainSecurity(sec: SecurityConfig | undefined, req: Secu
 
 async function claimsOf(sec: SecurityConfig, req: SecurityRequest, nowS: number): Promise<Record<string, unknown> | null> {
   const a = await authenticate(sec.providers, req, nowS);
-  return a.kind === "ok" ? a.jwt.payload : null;
+  return a.kind === "ok" ? normalizedClaims(a.jwt.payload, a.provider.spaceDelimitedClaims ?? DEFAULT_SPACE_DELIMITED_CLAIMS) : null;
 }
 
 export function formatSecurity(e: SecurityExplain): string[] {

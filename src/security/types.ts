@@ -36,7 +36,12 @@ export interface JwtProvider {
   jwks: string;
   /** Non-empty: why the keys are unavailable (fetch failed): this issuer's tokens fail, as Istio's stand-in key makes them. */
   jwksError: string;
+  /** Top-level claims whose string value is split at spaces into a list before matching (Envoy's normalize_payload_in_metadata): `permission`, `scope` and the rule's spaceDelimitedClaims; absent: the two. */
+  spaceDelimitedClaims?: string[];
 }
+
+/** Claims istiod always has Envoy split at spaces (`scope: "read write"` matches `read`). */
+export const DEFAULT_SPACE_DELIMITED_CLAIMS = ["permission", "scope"];
 
 /** How a value is compared (Istio's string rules: `*` alone, `*suffix`, `prefix*`, exact). */
 export type Matcher =

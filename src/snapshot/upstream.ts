@@ -84,6 +84,8 @@ export interface CircuitBreakers {
   maxRequestsPerConnection: number;
   /** Upstream connection idle timeout; 0: Envoy's default (1 h). */
   idleTimeoutMs: number;
+  /** A TCP route's session idle in both directions this long is closed (tcp.idleTimeout, Envoy's tcp_proxy idle_timeout); absent: 1 h, 0: never. */
+  tcpIdleTimeoutMs?: number;
   /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS asked of the upstream; 0: the upstream's. */
   maxConcurrentStreams: number;
   tcpKeepalive: { probes: number; timeMs: number; intervalMs: number } | null;

@@ -30,6 +30,7 @@ spec:
   - issuer: ${ISS}
     jwksUri: http://127.0.0.1:${jwksPort}/jwks.json
     outputClaimToHeaders: [{header: x-jwt-sub, claim: sub}]
+    spaceDelimitedClaims: [roles]
 ---
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -52,6 +53,8 @@ spec:
   - when: [{key: "request.headers[x-block]", values: ["yes"]}]
   - from: [{source: {remoteIpBlocks: [203.0.113.0/24]}}]
   - to: [{operation: {hosts: [app.example.com, "app.example.com:*"], paths: [/anything/hostdeny*]}}]
+  - when: [{key: "request.auth.claims[scope]", values: ["banned"]}]
+  - when: [{key: "request.auth.claims[roles]", values: ["intruder"]}]
 ---
 apiVersion: security.istio.io/v1
 kind: AuthorizationPolicy
@@ -155,6 +158,13 @@ describe("RequestAuthentication (jwksUri from a loopback server)", () => {
 });
 
 describe("AuthorizationPolicy DENY", () => {
+  test("claims split at spaces as Envoy's jwt_authn puts them in metadata: scope and permission always, the rule's spaceDelimitedClaims too", async () => {
+    const bearer = async (claims: Record<string, unknown>) => ({ authorization: `Bearer ${await sign(keyA, { iss: ISS, sub: "alice", ...claims })}` });
+    expect((await get("/status/200", await bearer({ scope: "read banned" }))).status).toBe(403);
+    expect((await get("/status/200", await bearer({ roles: "dev intruder" }))).status).toBe(403);
+    expect((await get("/status/200", await bearer({ scope: "read write", roles: "dev", other: "banned intruder" }))).status).toBe(200);
+  });
+
   test("by path, method and header: 403 RBAC: access denied; others pass", async () => {
     for (const [path, headers, method] of [
       ["/admin/x", {}, "GET"],
@@ -297,6 +307,13 @@ describe("explain", () => {
     const t = await sign(keyA, { iss: ISS, sub: "alice", exp: now() - 3600 });
     const r = await runCli(["explain", "--config", config, "--mesh-config", meshFile, "--host", "app.example.com", "--path", "/x", "--header", `authorization=Bearer ${t}`]);
     expect(r.stdout).toContain('security:      denied 401 "Jwt is expired"');
+  });
+
+  test("matches a space-delimited claim as the check does: the policy that denies is the one it names", async () => {
+    const t = await sign(keyA, { iss: ISS, sub: "alice", scope: "read banned" });
+    const r = await runCli(["explain", "--config", config, "--mesh-config", meshFile, "--host", "app.example.com", "--path", "/status/200", "--header", `authorization=Bearer ${t}`]);
+    expect(r.stdout).toContain('security:      denied 403 "RBAC: access denied": AuthorizationPolicy/istio-system/deny rule 5 (DENY)');
+    expect(r.stdout).toContain("policy AuthorizationPolicy/istio-system/deny DENY: MATCH — rule 5 matches");
   });
 });
 

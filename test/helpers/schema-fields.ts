@@ -63,12 +63,12 @@ function crd(file: S, group: string, kind: string, version: string): SchemaKind 
   return { kind, apiVersion: `${group}/${version}`, root: entry.schema, defs: {}, under: "spec" };
 }
 
-/** The kinds gangway decodes and the vendored schema of each (ListenerSet aside), by a name unique here. */
+/** The kinds gangway decodes and the vendored schema of each, by a name unique here. */
 export function schemaKinds(): Record<string, SchemaKind> {
   const out: Record<string, SchemaKind> = {};
   for (const k of ["Gateway", "VirtualService", "DestinationRule", "ServiceEntry", "WorkloadEntry"]) out[`istio/${k}`] = crd(istio, "networking.istio.io", k, "v1");
   for (const k of ["RequestAuthentication", "AuthorizationPolicy"]) out[k] = crd(istio, "security.istio.io", k, "v1");
-  for (const k of ["GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "ReferenceGrant", "BackendTLSPolicy"]) out[k === "Gateway" ? "gateway-api/Gateway" : k] = crd(gatewayApi, "gateway.networking.k8s.io", k, "v1");
+  for (const k of ["GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "ReferenceGrant", "BackendTLSPolicy", "ListenerSet"]) out[k === "Gateway" ? "gateway-api/Gateway" : k] = crd(gatewayApi, "gateway.networking.k8s.io", k, "v1");
   for (const v of ["v1alpha2", "v1"]) for (const k of ["TLSRoute", "TCPRoute"]) out[`${k}/${v}`] = crd(gatewayApi, "gateway.networking.k8s.io", k, v);
   const defs = (kube as S).definitions as S;
   for (const [root, def] of Object.entries((kube as S).roots as Record<string, string>)) {

@@ -146,6 +146,15 @@ describe("Service topology istiod acts on and gangway cannot (no node, no locali
       expect(addrs(cluster(s, "outbound|9080||reviews.default.svc.cluster.local"))).toEqual(["10.0.1.1:9080", "10.0.1.2:9080"]);
     });
   }
+
+  test("the Service annotation networking.istio.io/traffic-distribution (istiod reads it as trafficDistribution)", () => {
+    const svc = SVC("reviews", "[{name: http, port: 9080}]", ", annotations: {networking.istio.io/traffic-distribution: PreferClose}");
+    const s = setup("  - route: [{destination: {host: reviews}}]", svc + SLICE("r1", "reviews", "[{name: http, port: 9080}]", "[{addresses: [10.0.1.1]}, {addresses: [10.0.1.2]}]"));
+    expect(s.findings.filter((f) => f.code === "GW0412").map((f) => `${f.field}: ${f.message}`)).toEqual([
+      "metadata.annotations.networking.istio.io/traffic-distribution: annotation networking.istio.io/traffic-distribution: PreferClose is not applied: istiod prefers endpoints near the gateway; gangway knows no locality and balances over every endpoint",
+    ]);
+    expect(addrs(cluster(s, "outbound|9080||reviews.default.svc.cluster.local"))).toEqual(["10.0.1.1:9080", "10.0.1.2:9080"]);
+  });
 });
 
 describe("what cannot be resolved still compiles, with a finding; requests get 503", () => {
@@ -390,5 +399,56 @@ describe("route actions", () => {
     expect(r.requestHeaders).toEqual({ set: [["x-env", "prod"]], add: [["x-add", "1"]], remove: ["x-secret"] });
     expect(r.responseHeaders).toEqual({ set: [["cache-control", "no-store"]], add: [], remove: ["server"] });
     expect(r.mirrors).toEqual([{ cluster: "outbound|80||shadow.default.svc.cluster.local", host: "shadow.default.svc.cluster.local", port: 80, subset: "", perMillion: 1_000_000 }]);
+  });
+});
+
+describe("istiod's auto mTLS (endpoints labelled security.istio.io/tlsMode: istio), which gangway does not do", () => {
+  const labelled = ", security.istio.io/tlsMode: istio";
+  const slice = SLICE("r1", "reviews", "[{name: http, port: 9080}]", "[{addresses: [10.0.1.1]}]", labelled);
+  test("a Service cluster without DestinationRule tls: a Warning naming the cluster (plaintext is sent)", () => {
+    const s = setup("  - route: [{destination: {host: reviews}}]", SVC("reviews", "[{name: http, port: 9080}]") + slice);
+    expect(findingLines(s).filter((l) => l.includes("GW0407"))).toEqual([
+      "Warning GW0407 Service/default/reviews: outbound|9080||reviews.default.svc.cluster.local: 1 endpoint is labelled security.istio.io/tlsMode: istio, to which istiod's auto mTLS sends ISTIO_MUTUAL; gangway has no auto mTLS and sends plaintext (a DestinationRule tls mode ISTIO_MUTUAL, with --mesh-certs, originates it)",
+    ]);
+  });
+  test("none with a DestinationRule tls, without the label, or to a MESH_EXTERNAL ServiceEntry", () => {
+    const dr = "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: r}\nspec: {host: reviews, trafficPolicy: {tls: {mode: DISABLE}}}\n---\n";
+    const withRule = setup("  - route: [{destination: {host: reviews}}]", SVC("reviews", "[{name: http, port: 9080}]") + slice + dr);
+    const plain = setup("  - route: [{destination: {host: reviews}}]", SVC("reviews", "[{name: http, port: 9080}]") + SLICE("r1", "reviews", "[{name: http, port: 9080}]", "[{addresses: [10.0.1.1]}]"));
+    const se = (location: string) =>
+      `apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: ext}\nspec: {hosts: [ext.example.com], location: ${location}, resolution: STATIC, ports: [{number: 80, name: http, protocol: HTTP}], endpoints: [{address: 10.0.2.1, labels: {security.istio.io/tlsMode: istio}}]}\n---\n`;
+    const external = setup("  - route: [{destination: {host: ext.example.com}}]", se("MESH_EXTERNAL"));
+    const internal = setup("  - route: [{destination: {host: ext.example.com}}]", se("MESH_INTERNAL"));
+    for (const s of [withRule, plain, external]) expect(findingLines(s).filter((l) => l.includes("auto mTLS"))).toEqual([]);
+    expect(findingLines(internal).filter((l) => l.includes("auto mTLS")).length).toBe(1);
+  });
+});
+
+describe("ServiceEntry resolution DYNAMIC_DNS (a valid Istio value; Envoy's dynamic forward proxy)", () => {
+  test("is accepted, and reported as not supported: the cluster has no endpoint (503), the rest is served", () => {
+    const se = `apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: dyn}\nspec: {hosts: ["*.example.org"], resolution: DYNAMIC_DNS, ports: [{number: 80, name: http, protocol: HTTP}]}\n---\n`;
+    const s = setup("  - route: [{destination: {host: '*.example.org', port: {number: 80}}}]", se);
+    expect(s.findings.filter((f) => f.level === "Error")).toEqual([]);
+    expect(findingLines(s)).toEqual([
+      "Warning GW0407 ServiceEntry/default/dyn: resolution DYNAMIC_DNS (a dynamic forward proxy resolving each request's host) is not supported by gangway: outbound|80||*.example.org gets 503 (use DNS with the host names)",
+    ]);
+    expect(cluster(s, "outbound|80||*.example.org").endpoints).toEqual([]);
+    expect(get(s, "a.com", "/").status).toBe(503);
+  });
+});
+
+describe("ServiceEntry resolution NONE at a gateway (istiod falls back to EDS: gateways cannot use passthrough clusters)", () => {
+  const se = (selector: string) =>
+    `apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: none}\nspec: {hosts: [legacy.internal], resolution: NONE, ports: [{number: 80, name: http, protocol: HTTP}]${selector}}\n---\n` +
+    `apiVersion: networking.istio.io/v1\nkind: WorkloadEntry\nmetadata: {name: vm1}\nspec: {address: 10.0.3.1, labels: {app: legacy}}\n---\n`;
+  test("with a workloadSelector: the WorkloadEntries it picks are the endpoints, no finding", () => {
+    const s = setup("  - route: [{destination: {host: legacy.internal, port: {number: 80}}}]", se(", workloadSelector: {labels: {app: legacy}}"));
+    expect(addrs(cluster(s, "outbound|80||legacy.internal"))).toEqual(["10.0.3.1:80"]);
+    expect(findingLines(s)).toEqual([]);
+  });
+  test("without one: no address (Warning GW0407), 503", () => {
+    const s = setup("  - route: [{destination: {host: legacy.internal, port: {number: 80}}}]", se(""));
+    expect(cluster(s, "outbound|80||legacy.internal").endpoints).toEqual([]);
+    expect(findingLines(s).filter((l) => l.includes("GW0407"))).toEqual(["Warning GW0407 ServiceEntry/default/none: resolution NONE has no address a gateway can send to: outbound|80||legacy.internal gets 503 (use STATIC or DNS)"]);
   });
 });

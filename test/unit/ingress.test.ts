@@ -203,3 +203,24 @@ describe("one host in several Ingresses: merged in creation order, longest path 
     ]);
   });
 });
+
+describe("another ingress controller's annotations", () => {
+  test("each one on a served Ingress is a Warning naming it (GW0503): istiod reads none; the class annotation and others' keys are not", () => {
+    const s = compileYaml(
+      HTTPBIN_SERVICE +
+        ingress("i", "  rules:\n  - http:\n      paths:\n      - {path: /, pathType: Prefix, backend: {service: {name: httpbin, port: {number: 8000}}}}", {
+          annotations: {
+            "kubernetes.io/ingress.class": "istio",
+            "nginx.ingress.kubernetes.io/rewrite-target": "/",
+            "nginx.ingress.kubernetes.io/whitelist-source-range": "10.0.0.0/8",
+            "cert-manager.io/cluster-issuer": "letsencrypt",
+          },
+        }),
+    );
+    expect(get(s, "any", "/get").cluster).toBe("outbound|8000||httpbin.default.svc.cluster.local");
+    expect(findingLines(s)).toEqual([
+      "Warning GW0503 Ingress/default/i: annotation nginx.ingress.kubernetes.io/rewrite-target is another ingress controller's: neither istiod nor gangway reads it, it changes nothing (a VirtualService or AuthorizationPolicy does it the Istio way)",
+      "Warning GW0503 Ingress/default/i: annotation nginx.ingress.kubernetes.io/whitelist-source-range is another ingress controller's: neither istiod nor gangway reads it, it changes nothing (a VirtualService or AuthorizationPolicy does it the Istio way)",
+    ]);
+  });
+});

@@ -145,3 +145,13 @@ describe("--status-port and --metrics-port parse like --admin", () => {
     expect(parseArgs(["--config", "d", "--status-port", "0.0.0.0:15021", "--status-port", "off"]).statusPort).toBeNull();
   });
 });
+
+describe("mesh config fields not read (GW0009)", () => {
+  test("are findings of the loaded configuration, as analyze prints them", () => {
+    const dir = writeTree({ "gw.yaml": GATEWAY });
+    const mesh = join(writeTree({ "mesh.yaml": "connectTimeout: 1s\n" }), "mesh.yaml");
+    const built = loadAndBuild(parseArgs(["--config", dir, "--mesh-config", mesh]), 1);
+    if (!built.ok) throw new Error(JSON.stringify(built.errors));
+    expect(built.snapshot.findings.filter((f) => f.code === "GW0009").map((f) => [f.level, f.field, f.file])).toEqual([["Warning", "connectTimeout", mesh]]);
+  });
+});

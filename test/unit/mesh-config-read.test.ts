@@ -36,4 +36,44 @@ describe("readMeshConfig", () => {
     const big = read("big.yaml", Buffer.alloc(8 * 1024 * 1024 + 1, 0x20));
     expect(big.errors.map((e) => e.code)).toEqual(["GW0002"]);
   });
+
+  test("a field gangway does not read is a Warning naming it (GW0009); the fields it reads are not", () => {
+    const r = read(
+      "unread.yaml",
+      [
+        "trustDomain: example.org",
+        "ingressClass: public",
+        "ingressControllerMode: DEFAULT",
+        "ingressService: my-gw",
+        "ingressSelector: my-gw",
+        "defaultHttpRetryPolicy:",
+        "  attempts: 3",
+        "defaultConfig:",
+        "  gatewayTopology:",
+        "    numTrustedProxies: 1",
+        "    forwardClientCertDetails: SANITIZE_SET",
+        "  terminationDrainDuration: 10s",
+        "extensionProviders:",
+        "- name: authz",
+        "  envoyExtAuthzHttp:",
+        "    service: authz.default.svc.cluster.local",
+        "    port: 8000",
+        "    headersToDownstreamOnAllow: [x-a]",
+        "",
+      ].join("\n"),
+    );
+    expect(r.errors).toEqual([]);
+    expect(r.mesh.numTrustedProxies).toBe(1);
+    expect(r.mesh.ingressClass).toBe("public"); // the Ingress settings are read, so not reported
+    expect(r.notRead.map((f) => [f.level, f.code, f.field])).toEqual([
+      ["Warning", "GW0009", "trustDomain"],
+      ["Warning", "GW0009", "defaultHttpRetryPolicy"],
+      ["Warning", "GW0009", "defaultConfig.terminationDrainDuration"],
+      ["Warning", "GW0009", "defaultConfig.gatewayTopology.forwardClientCertDetails"],
+      ["Warning", "GW0009", "extensionProviders[0].envoyExtAuthzHttp.headersToDownstreamOnAllow"],
+    ]);
+    expect(r.notRead[0]!.message).toContain("--trust-domain");
+    expect(r.notRead[0]!.file).toBe(join(dir, "unread.yaml"));
+    expect(read("read.yaml", MESH).notRead).toEqual([]);
+  });
 });

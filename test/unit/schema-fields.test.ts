@@ -43,6 +43,7 @@ const BASE: Record<string, Body> = {
   "TLSRoute/v1alpha2": { spec: { parentRefs: [{ name: "gw" }], rules: [{ backendRefs: [{ name: "s", port: 80 }] }] } },
   "TCPRoute/v1": { spec: { parentRefs: [{ name: "gw" }], rules: [{ backendRefs: [{ name: "s", port: 80 }] }] } },
   "TCPRoute/v1alpha2": { spec: { parentRefs: [{ name: "gw" }], rules: [{ backendRefs: [{ name: "s", port: 80 }] }] } },
+  ListenerSet: { spec: { parentRef: { name: "gw" }, listeners: [{ name: "l", port: 443, protocol: "TLS", tls: { certificateRefs: [{ name: "c" }] } }] } },
   ReferenceGrant: { spec: { from: [{ group: "gateway.networking.k8s.io", kind: "HTTPRoute", namespace: "a" }], to: [{ group: "", kind: "Service" }] } },
   BackendTLSPolicy: { spec: { targetRefs: [{ group: "", kind: "Service", name: "s" }], validation: { hostname: "s.example.com", wellKnownCACertificates: "System" } } },
   ConfigMap: { data: { a: "b" } },
@@ -158,6 +159,21 @@ describe("every field the published schemas accept is decoded, or listed with it
       expect(silent).toEqual([]);
     });
   }
+
+  test("no value of a schema enum is refused as outside it (a value Istio accepts read as invalid)", () => {
+    const refused: string[] = [];
+    for (const [name, k] of Object.entries(kinds)) {
+      for (const leaf of leaves(k)) {
+        if (!Array.isArray(leaf.schema.enum)) continue;
+        for (const v of leaf.schema.enum) {
+          if (v === "" || v === null) continue;
+          const { errors } = decodeFiles([{ path: "t.json", text: JSON.stringify({ apiVersion: k.apiVersion, kind: k.kind, metadata: { name: "n", namespace: "ns" }, ...withField(k, BASE[name]!, leaf.path, v) }) }]);
+          for (const e of errors) if (e.message.startsWith("must be one of")) refused.push(`${name} ${leaf.path} ${JSON.stringify(v)}: ${e.field}: ${e.message}`);
+        }
+      }
+    }
+    expect(refused).toEqual([]);
+  });
 
   test("NOT_READ names fields the schemas have, of kinds decoded here", () => {
     for (const [name, fields] of Object.entries(NOT_READ)) {

@@ -246,6 +246,25 @@ describe("connection pool and balancer on a TCP route", () => {
   });
 });
 
+describe("connectionPool.tcp.idleTimeout on a TCP route (Envoy's tcp_proxy idle_timeout)", () => {
+  test("a session idle both ways that long is closed, logged idle_timeout; http.idleTimeout does not apply to it", async () => {
+    await apply(TCP_GATEWAY("plain.internal", 9000) + entry("plain.internal", [["127.0.0.1", plainA]]) + dr("plain.internal", "    connectionPool: {tcp: {idleTimeout: 1s}, http: {idleTimeout: 1h}}"));
+    const r = await talk("1", 3);
+    expect([r.text, r.closed]).toEqual(["A;1", false]);
+    // bounded: the worker's sweep runs every second; without the cluster's timeout the session stays for 1 h
+    const closed = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 10_000);
+      r.sock.on("close", () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    r.sock.destroy();
+    expect(closed).toBe(true);
+    expect(await nextLog()).toContain("idle_timeout");
+  }, 20_000);
+});
+
 describe("TLS passthrough", () => {
   test("a DestinationRule's tls is not applied: the client's own TLS reaches the backend", async () => {
     await apply(`apiVersion: networking.istio.io/v1

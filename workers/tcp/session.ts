@@ -8,7 +8,7 @@
 //   before it is written; the other direction keeps flowing.
 // - A side that closes (both directions) ends the other after what is queued
 //   for it; one that does not close in CLOSING_MS is cut, as is a session idle
-//   for IDLE_MS (the sweep).
+//   for its cluster's tcp.idleTimeout, else IDLE_MS (the sweep).
 // An access-log line and the istio_tcp_* counters when both sides are gone.
 // Once both ends are raw sockets (plain TCP, passthrough) and RELAY_HANDOFF bytes
 // went through here, the native relay (native-relay.ts) moves the bytes on its
@@ -35,7 +35,7 @@ import { Pending, RawClient, type ClientSide } from "./sides.ts";
 import { connectionsFull, plainHandlers, tcpHash, tcpTlsOptions, tlsHandlers, type UpstreamSide } from "./upstream.ts";
 import type { ProxyVersion } from "../proxy-header-out.ts";
 
-/** Idle in both directions this long: closed (Envoy's tcp_proxy idle_timeout default). */
+/** Idle in both directions this long: closed (Envoy's tcp_proxy idle_timeout default; the cluster's tcp.idleTimeout replaces it). */
 export const IDLE_MS = 3_600_000;
 /** One side closed and the other does not close this long after its FIN: closed. */
 export const CLOSING_MS = 10_000;
@@ -119,6 +119,8 @@ export class TcpSession implements UpstreamSide, RelayOwner {
   private relayId = -1;
   private relayReceived = 0;
   private relaySent = 0;
+  /** Idle in both directions this long: closed (the destination cluster's tcp.idleTimeout, else IDLE_MS; 0 there: never). */
+  private idleMs = IDLE_MS;
   /** Relay bytes seen by the last sweep (activity for the idle timeout). */
   private relaySwept = 0;
   /** Try the native relay once this many bytes went through here (Infinity: never). */
@@ -164,6 +166,8 @@ export class TcpSession implements UpstreamSide, RelayOwner {
       return this.refuse(flag, "upstream_overflow", "cluster maxConnections reached");
     }
     this.pool = pool;
+    const idle = rt.cluster.upstream?.limits.tcpIdleTimeoutMs;
+    if (idle !== undefined) this.idleMs = idle === 0 ? Infinity : idle;
     pool.active++;
     pool.connections++; // the cluster's maxConnections counts TCP sessions too, as Envoy's tcp_proxy connections
     this.upstreamHost = pool.hostPort;
@@ -412,7 +416,7 @@ export class TcpSession implements UpstreamSide, RelayOwner {
       // one side closed (both ways) while the other still has bytes to take or send
       if (this.closingSince === 0 && (relaySideClosed(this.relayId, 0) || relaySideClosed(this.relayId, 1))) this.closingSince = coarseNow;
     }
-    if (now - this.lastActive > IDLE_MS) this.abort("idle_timeout");
+    if (now - this.lastActive > this.idleMs) this.abort("idle_timeout");
     else if (this.closingSince > 0 && now - this.closingSince > CLOSING_MS) this.abort(`${this.termination || "closing"} (other side did not close)`);
   }
 

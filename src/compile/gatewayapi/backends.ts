@@ -1,6 +1,6 @@
 // backendRefs → Istio destinations (`name.ns.svc.cluster.local:port`), or a
 // ResolvedRefs problem (InvalidKind, RefNotPermitted, BackendNotFound,
-// UnsupportedProtocol); a route's share for an unresolved ref answers 500.
+// InvalidDestination); a route's share for an unresolved ref answers 500.
 // Besides core Services, the kinds istiod takes: `multicluster.x-k8s.io`
 // ServiceImport (as the Service of its name, istiod without MCS hosts) and
 // Istio's `networking.istio.io` Hostname (a ServiceEntry host or a Service's
@@ -53,9 +53,6 @@ export function indexBackends(services: ServiceResource[], entries: ServiceEntry
   return { services: new Map(services.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s])), hosts };
 }
 
-/** Backend appProtocols not served (kubernetes.io/h2c is: HTTP/2 prior knowledge, upstream-h2.ts). */
-const UNSUPPORTED_APP_PROTOCOLS = new Set<string>();
-
 export function resolveBackend(
   ctx: CompileContext,
   route: Resource,
@@ -95,9 +92,5 @@ export function resolveBackend(
   if (b.port === 0) return invalid("BackendNotFound", `backendRef to Service ${ns}/${b.name} has no port`);
   const sp = svc.spec.ports.find((p) => p.port === b.port);
   if (sp === undefined) return invalid("BackendNotFound", `Service ${ns}/${b.name} has no port ${b.port}`);
-  if (UNSUPPORTED_APP_PROTOCOLS.has(sp.appProtocol)) {
-    ctx.report("Warning", Codes.GatewayApiUnsupported, route, `Service ${ns}/${b.name} port ${b.port} has appProtocol ${sp.appProtocol}: HTTP/2 to backends is not supported yet`, field);
-    return { destination: { host: INVALID_BACKEND_HOST, subset: "", port: 0 }, problem: { reason: "UnsupportedProtocol", message: `appProtocol ${sp.appProtocol} is not supported yet` } };
-  }
   return { destination: { host: `${b.name}.${ns}.svc.${CLUSTER_DOMAIN}`, subset: "", port: b.port }, problem: null };
 }

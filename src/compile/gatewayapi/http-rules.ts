@@ -251,7 +251,6 @@ export function matchEntries(a: RuleAction, m: HTTPRouteMatchSpec, name: string)
       rewrite: null,
       timeoutMs: a.timeoutMs,
       headers: a.headers,
-      unsupported: [],
     };
     if (a.fail) out.directResponse = { status: 500, body: null };
     else if (a.redirect !== null) {
