@@ -2,7 +2,7 @@
 // watch the files and swap snapshots, drain on SIGTERM/SIGINT.
 import type { Options } from "../model/options.ts";
 import { log, setLogFormat } from "../log.ts";
-import type { Snapshot } from "../snapshot/types.ts";
+import type { Finding, Snapshot } from "../snapshot/types.ts";
 import { handleAdmin, handleMetrics, handleStatus, isLoopback, type AdminRole, type AdminState } from "../admin/server.ts";
 import { AdminThread } from "../admin/thread.ts";
 import type { ListenerSpec } from "../admin/thread-messages.ts";
@@ -36,13 +36,27 @@ interface State {
   stopping: boolean;
 }
 
-function reportFindings(snapshot: Snapshot, previous: Snapshot | null): void {
-  const seen = new Set(previous?.findings.map(formatFinding) ?? []);
-  for (const f of snapshot.findings) {
+/** Findings logged one line each per load; past these, one line counts the rest (`analyze` lists them all). */
+const LOGGED_FINDINGS = 1000;
+
+/** Logs findings, one line each, up to LOGGED_FINDINGS; `seen`: lines already reported (left out). */
+function logFindings(findings: Finding[], seen: Set<string> = new Set()): void {
+  let logged = 0;
+  let more = 0;
+  for (const f of findings) {
     const line = formatFinding(f);
     if (seen.has(line)) continue; // reported when it first appeared
+    if (logged++ >= LOGGED_FINDINGS) {
+      more++;
+      continue;
+    }
     log(f.level === "Error" ? "error" : f.level === "Warning" ? "warn" : "info", line);
   }
+  if (more > 0) log("warn", `${more} more findings not logged (bun run gateway analyze --config DIR lists them all)`);
+}
+
+function reportFindings(snapshot: Snapshot, previous: Snapshot | null): void {
+  logFindings(snapshot.findings, new Set(previous?.findings.map(formatFinding) ?? []));
 }
 
 /** Resources named in a reload's log line: the first LOGGED_NAMES, then how many more. */
@@ -127,7 +141,7 @@ export async function serve(o: Options): Promise<number> {
   const caches: ReloadCaches = newReloadCaches();
   const first = loadAndBuild(o, 1, undefined, caches);
   if (!first.ok) {
-    for (const e of first.errors) log("error", formatFinding(e));
+    logFindings(first.errors);
     log("error", "the configuration is unusable; not starting");
     admin?.stop();
     return 1;
@@ -248,7 +262,7 @@ export async function serve(o: Options): Promise<number> {
     if (!next.ok) {
       st.digest = next.digest; // report a broken state once, not on every poll
       st.reloadsFailed++;
-      for (const e of next.errors) log("error", formatFinding(e));
+      logFindings(next.errors);
       log("error", "configuration rejected; the last good configuration keeps serving", { version: st.snapshot.version });
       return !retry;
     }

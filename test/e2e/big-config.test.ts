@@ -5,12 +5,13 @@
 // snapshot is applied), 200 during a reload (the last good configuration
 // serves). No timing assertion: the polls answered while the load is still
 // running (before its end shows in the log) are counted, and a primary that
-// answered its admin itself could answer none of them.
+// answered its admin itself could answer none of them. And the log of a configuration
+// with thousands of findings stays bounded.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startHttpbin, type Backend } from "../../src/demo/httpbin.ts";
-import { startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
+import { runCli, startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 import { appConfig } from "../helpers/config.ts";
 
 const DOCS = 40_000;
@@ -91,4 +92,19 @@ describe("the admin answers while the primary loads", () => {
     expect(r.status).toBe(200);
     expect((await gw.admin("/ready")).status).toBe(200);
   }, 180_000);
+});
+
+describe("thousands of findings", () => {
+  test("a configuration with 1,200 broken documents (2,400 Errors): 1,000 logged, the rest counted; exit 1", async () => {
+    const docs: string[] = [];
+    for (let i = 0; i < 1200; i++) docs.push(`apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: v${i}}\nspec: {hosts: 5}\n`);
+    const broken = writeTree({ "broken.yaml": docs.join("---\n") });
+    const r = await runCli(["--config", broken, "--admin", "off", "--bind", "127.0.0.1", "--port-map", "80:1", "--workers", "1"]);
+    expect(r.code).toBe(1);
+    const out = r.stdout + r.stderr;
+    // two Errors per document (hosts not a list; no http, tcp or tls)
+    expect(out.match(/broken\.yaml: document \d+: VirtualService/g)?.length).toBe(1000);
+    expect(out.includes("1400 more findings not logged (bun run gateway analyze --config DIR lists them all)")).toBe(true);
+    expect(out.includes("the configuration is unusable; not starting")).toBe(true);
+  }, 60_000);
 });
