@@ -272,13 +272,18 @@ export function splitDocuments(text: string): string[] | null {
  * such a document is read by the yaml package. What is left: a duplicate key, which
  * Bun lets the later one win silently.
  */
-const BUN_DIFFERS = /!!|<<|^[\s-]*[?:](\s|$)|^[\s-]*,|:[ \t]+,|^ *\t/m;
+function bunDiffers(part: string): boolean {
+  // a tab anywhere (not only in indentation) is enough: such documents are rare
+  return part.includes("!!") || part.includes("<<") || part.includes("\t") || ODD_LINE_START.test(part) || (part.includes(",") && EMPTY_BEFORE_COMMA.test(part));
+}
+const ODD_LINE_START = /^[\s-]*(?:[?:](?:\s|$)|,)/m;
+const EMPTY_BEFORE_COMMA = /:[ \t]+,/;
 
 /**
  * Bun's native YAML parser, one document at a time (three times faster than
  * handing it the whole file, ~3 µs for a small document): null when a document
  * fails (the slow path then finds the line and column) or the markers are not
- * ones we count. A document Bun reads differently (BUN_DIFFERS) is read by the
+ * ones we count. A document Bun reads differently (bunDiffers) is read by the
  * yaml package alone.
  */
 function fastDocuments(text: string): unknown[] | null {
@@ -287,7 +292,7 @@ function fastDocuments(text: string): unknown[] | null {
   const docs: unknown[] = new Array(parts.length);
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i]!;
-    if (BUN_DIFFERS.test(part)) {
+    if (bunDiffers(part)) {
       const slow = slowDocuments("", part);
       if (!slow.ok || slow.docs.length !== 1) return null;
       docs[i] = slow.docs[0];
