@@ -128,8 +128,10 @@ export async function serve(o: Options): Promise<number> {
   // while this thread decodes and compiles, which takes seconds for a large configuration
   let state: State | null = null;
   let pool: WorkerPool | null = null;
+  // ready only once SIGTERM drains: a signal before its handler is installed ends the process at once
+  let signalsHandled = false;
   const adminState = {
-    ready: () => state !== null && !state.stopping && pool !== null && pool.allBound(),
+    ready: () => signalsHandled && state !== null && !state.stopping && pool !== null && pool.allBound(),
     snapshot: () => state?.snapshot ?? null,
     metrics: () => (state !== null && pool !== null ? metrics(state, pool, o) : Promise.resolve(renderPrometheus({ gangway_ready: 0, gangway_workers: o.workers }))),
   };
@@ -350,5 +352,7 @@ export async function serve(o: Options): Promise<number> {
       st.digest = ""; // force: a rejected configuration is reported again
       void reload("SIGHUP");
     });
+    signalsHandled = true;
+    syncReady();
   });
 }

@@ -90,6 +90,8 @@ describe("the admin answers while the primary loads", () => {
     await gw.waitForOutput(/configuration read and compiled ok=true/, 120_000, at);
     const r = await fetch(gw.url(80, "/get"), { headers: { host: "app.example.com" } });
     expect(r.status).toBe(200);
+    // while the workers apply the new snapshot /ready answers 503 for a moment, as before this change
+    await gw.waitForOutput(/configuration reloaded|compiled configuration did not/, 120_000, at);
     expect((await gw.admin("/ready")).status).toBe(200);
   }, 180_000);
 });
