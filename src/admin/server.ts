@@ -5,6 +5,9 @@ import type { Snapshot } from "../snapshot/types.ts";
 import { snapshotToJSON } from "../snapshot/dump.ts";
 import { certsReport } from "./certs.ts";
 import { serveAdminHttp1, type AdminServer } from "./http1.ts";
+import { handleStatus as statusAnswer, pathOf, probeAnswer, text, type AdminRole } from "./probes.ts";
+
+export type { AdminRole } from "./probes.ts";
 
 export interface AdminState {
   ready(): boolean;
@@ -21,38 +24,8 @@ function jsonResponse(body: unknown, status = 200): Response {
   });
 }
 
-function text(body: string, status = 200, type = "text/plain; charset=utf-8"): Response {
-  return new Response(body, { status, headers: { "content-type": type } });
-}
-
-function readiness(state: AdminState): Response {
-  return state.ready() ? text("LIVE\n") : text("NOT READY\n", 503);
-}
-
-/**
- * Liveness (an extension of INTERFACE.md's admin): 200 while the primary answers,
- * also while draining or while a traffic port is held by another process, so a
- * liveness probe never kills a pod that is only not ready.
- */
-function liveness(): Response {
-  return text("ALIVE\n");
-}
-
 async function prometheus(state: AdminState): Promise<Response> {
   return text(await state.metrics(), 200, "text/plain; version=0.0.4; charset=utf-8");
-}
-
-function pathOf(req: Request): string {
-  return new URL(req.url).pathname.replace(/\/+$/, "") || "/";
-}
-
-/** `--status-port`: the readiness answer (and liveness) only; nothing that shows configuration. */
-export function handleStatus(req: Request, state: AdminState): Response {
-  if (req.method !== "GET" && req.method !== "HEAD") return text("method not allowed\n", 405);
-  const path = pathOf(req);
-  if (path === "/healthz/ready") return readiness(state);
-  if (path === "/healthz/live") return liveness();
-  return text("not found\n", 404);
 }
 
 /** `--metrics-port`: `/stats/prometheus` only. */
@@ -68,22 +41,16 @@ export function isLoopback(host: string): boolean {
   return h === "localhost" || h === "::1" || h === "0:0:0:0:0:0:0:1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h) || /^::ffff:127\./.test(h);
 }
 
+/** `--status-port`: the readiness answer (and liveness) only; nothing that shows configuration. */
+export function handleStatus(req: Request, state: AdminState): Response {
+  return statusAnswer(req, () => state.ready());
+}
+
 export async function handleAdmin(req: Request, state: AdminState): Promise<Response> {
+  const probe = probeAnswer("admin", req, () => state.ready());
+  if (probe !== null) return probe;
   const path = pathOf(req);
-  if (req.method !== "GET" && req.method !== "HEAD") return text("method not allowed\n", 405);
-  switch (path) {
-    case "/ready":
-    case "/healthz/ready":
-      return readiness(state);
-    case "/healthz/live":
-      return liveness();
-    case "/stats/prometheus":
-      return prometheus(state);
-    case "/":
-      return text(
-        "gangway admin\n  /ready /healthz/ready /healthz/live\n  /config_dump /listeners /routes /clusters /certs\n  /status (Gateway API)\n  /stats/prometheus\n",
-      );
-  }
+  if (path === "/stats/prometheus") return prometheus(state);
   const snap = state.snapshot();
   if (path === "/config_dump") {
     if (snap === null) return jsonResponse({ error: "no configuration loaded" }, 503);
@@ -107,8 +74,6 @@ export async function handleAdmin(req: Request, state: AdminState): Promise<Resp
   }
   return text("not found\n", 404);
 }
-
-export type AdminRole = "admin" | "status" | "metrics";
 
 const HANDLERS: Record<AdminRole, (req: Request, state: AdminState) => Response | Promise<Response>> = {
   admin: handleAdmin,

@@ -34,14 +34,22 @@ type ByKind = { [K in Resource["kind"]]: Extract<Resource, { kind: K }>[] };
 /** resourceRef per resource object (the decode cache hands out the same objects while their file is unchanged; the same string is hashed once). */
 const refs = new WeakMap<Resource, string>();
 
+/**
+ * Duplicate definitions reported one by one; past these, one Warning counts the rest
+ * (a file of 120,000 copies of one document made as many findings, and log lines).
+ */
+export const MAX_DUPLICATE_FINDINGS = 100;
+
 /** Later definitions of the same `Kind/ns/name` replace earlier ones (as a later `kubectl apply` would). */
 function groupByKind(resources: Resource[], findings: Finding[]): ByKind {
   const last = new Map<string, Resource>();
+  let duplicates = 0;
   for (const r of resources) {
     let key = refs.get(r);
     if (key === undefined) refs.set(r, (key = resourceRef(r)));
     const prev = last.get(key);
-    if (prev !== undefined) {
+    if (prev !== undefined && ++duplicates > MAX_DUPLICATE_FINDINGS) last.delete(key);
+    else if (prev !== undefined) {
       findings.push({
         code: Codes.DuplicateResource,
         level: "Warning",
@@ -53,6 +61,13 @@ function groupByKind(resources: Resource[], findings: Finding[]): ByKind {
       last.delete(key); // re-insert: keeps the later position
     }
     last.set(key, r);
+  }
+  if (duplicates > MAX_DUPLICATE_FINDINGS) {
+    findings.push({
+      code: Codes.DuplicateResource,
+      level: "Warning",
+      message: `${duplicates - MAX_DUPLICATE_FINDINGS} more definitions of a resource defined before are not listed (${duplicates} in all): the later definition is used each time`,
+    });
   }
   const out = {
     Gateway: [],

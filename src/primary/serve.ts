@@ -2,8 +2,10 @@
 // watch the files and swap snapshots, drain on SIGTERM/SIGINT.
 import type { Options } from "../model/options.ts";
 import { log, setLogFormat } from "../log.ts";
-import type { Snapshot } from "../snapshot/types.ts";
-import { isLoopback, startAdmin, type AdminRole } from "../admin/server.ts";
+import type { Finding, Snapshot } from "../snapshot/types.ts";
+import { handleAdmin, handleMetrics, handleStatus, isLoopback, type AdminRole, type AdminState } from "../admin/server.ts";
+import { AdminThread } from "../admin/thread.ts";
+import type { ListenerSpec } from "../admin/thread-messages.ts";
 import { renderPrometheus, sumSamples } from "../admin/prometheus.ts";
 import { certGauges } from "../admin/certs.ts";
 import { watchDirs } from "../load/watch.ts";
@@ -34,27 +36,119 @@ interface State {
   stopping: boolean;
 }
 
-function reportFindings(snapshot: Snapshot, previous: Snapshot | null): void {
-  const seen = new Set(previous?.findings.map(formatFinding) ?? []);
-  for (const f of snapshot.findings) {
+/** Findings logged one line each per load; past these, one line counts the rest (`analyze` lists them all). */
+const LOGGED_FINDINGS = 1000;
+
+/** Logs findings, one line each, up to LOGGED_FINDINGS; `seen`: lines already reported (left out). */
+function logFindings(findings: Finding[], seen: Set<string> = new Set()): void {
+  let logged = 0;
+  let more = 0;
+  for (const f of findings) {
     const line = formatFinding(f);
     if (seen.has(line)) continue; // reported when it first appeared
+    if (logged++ >= LOGGED_FINDINGS) {
+      more++;
+      continue;
+    }
     log(f.level === "Error" ? "error" : f.level === "Warning" ? "warn" : "info", line);
   }
+  if (more > 0) log("warn", `${more} more findings not logged (bun run gateway analyze --config DIR lists them all)`);
+}
+
+function reportFindings(snapshot: Snapshot, previous: Snapshot | null): void {
+  logFindings(snapshot.findings, new Set(previous?.findings.map(formatFinding) ?? []));
+}
+
+/** Resources named in a reload's log line: the first LOGGED_NAMES, then how many more. */
+const LOGGED_NAMES = 50;
+
+export function nameList(names: string[]): string {
+  if (names.length === 0) return "-";
+  if (names.length <= LOGGED_NAMES) return names.join(",");
+  return `${names.slice(0, LOGGED_NAMES).join(",")} and ${names.length - LOGGED_NAMES} more`;
+}
+
+async function metrics(state: State, pool: WorkerPool, o: Options): Promise<string> {
+  const sum = sumSamples(await pool.stats());
+  sum["gangway_config_reloads_total{result=\"ok\"}"] = state.reloadsOk;
+  sum["gangway_config_reloads_total{result=\"failed\"}"] = state.reloadsFailed;
+  sum["gangway_config_version"] = state.snapshot.version;
+  sum["gangway_config_reads_total"] = state.reads;
+  sum["gangway_worker_restarts_total"] = pool.restarts;
+  sum["gangway_workers"] = o.workers;
+  sum["gangway_ready"] = !state.stopping && pool.allBound() ? 1 : 0;
+  Object.assign(sum, certGauges(state.snapshot));
+  return renderPrometheus(sum);
+}
+
+const HANDLERS = { admin: handleAdmin, status: handleStatus, metrics: handleMetrics } as const;
+
+/**
+ * The admin thread with the listeners of --admin, --status-port and --metrics-port;
+ * null when all three are off; "failed" when one cannot listen (reported).
+ */
+async function startAdminThread(o: Options, adminState: AdminState): Promise<AdminThread | null | "failed"> {
+  const specs: ListenerSpec[] = [];
+  const roles: [AdminRole, { host: string; port: number } | null][] = [
+    ["admin", o.admin],
+    ["status", o.statusPort],
+    ["metrics", o.metricsPort],
+  ];
+  for (const [role, addr] of roles) if (addr !== null) specs.push({ role, host: addr.host, port: addr.port });
+  if (specs.length === 0) return null;
+  let started;
+  try {
+    started = await AdminThread.start(specs, (role, req) => HANDLERS[role](req, adminState));
+  } catch (err) {
+    log("error", "cannot start the admin thread", { error: String(err) });
+    return "failed";
+  }
+  for (const [i, l] of started.listeners.entries()) {
+    const addr = `${specs[i]!.host}:${"port" in l ? l.port : specs[i]!.port}`;
+    if ("error" in l) {
+      log("error", `cannot start the ${l.role} listener`, { address: addr, error: l.error });
+      started.thread.stop();
+      return "failed";
+    }
+    log("info", `${l.role} listening`, { address: addr });
+  }
+  if (o.admin !== null && !isLoopback(o.admin.host)) {
+    log("warn", "the admin listener is not on loopback: /config_dump, /certs and /stats are reachable from the network; publish --status-port and --metrics-port instead", {
+      address: `${o.admin.host}:${o.admin.port}`,
+    });
+  }
+  return started.thread;
 }
 
 export async function serve(o: Options): Promise<number> {
   setLogFormat(o.logFormat);
   const t0 = performance.now();
+  // the admin, and the two listeners safe to publish (Istio's 15021 and 15090), on a thread of
+  // their own and before the first load: probes answer (503 until the first snapshot is applied)
+  // while this thread decodes and compiles, which takes seconds for a large configuration
+  let state: State | null = null;
+  let pool: WorkerPool | null = null;
+  // ready only once SIGTERM drains: a signal before its handler is installed ends the process at once
+  let signalsHandled = false;
+  const adminState = {
+    ready: () => signalsHandled && state !== null && !state.stopping && pool !== null && pool.allBound(),
+    snapshot: () => state?.snapshot ?? null,
+    metrics: () => (state !== null && pool !== null ? metrics(state, pool, o) : Promise.resolve(renderPrometheus({ gangway_ready: 0, gangway_workers: o.workers }))),
+  };
+  const admin = await startAdminThread(o, adminState);
+  if (admin === "failed") return 1;
+  const syncReady = (): void => admin?.setReady(adminState.ready());
+
   // decoded files (and compiled parts) kept between reloads: a change re-reads everything but re-decodes only what changed
   const caches: ReloadCaches = newReloadCaches();
   const first = loadAndBuild(o, 1, undefined, caches);
   if (!first.ok) {
-    for (const e of first.errors) log("error", formatFinding(e));
+    logFindings(first.errors);
     log("error", "the configuration is unusable; not starting");
+    admin?.stop();
     return 1;
   }
-  const state: State = {
+  const st: State = (state = {
     snapshot: first.snapshot,
     resources: first.resources,
     digest: first.digest,
@@ -63,21 +157,21 @@ export async function serve(o: Options): Promise<number> {
     reloadsFailed: 0,
     reads: 0,
     stopping: false,
-  };
+  });
   // jwksUri keys are fetched before a snapshot is published (istiod inlines them too)
   const jwks = new JwksCache(undefined, (level, msg, fields) => log(level, msg, fields));
-  await jwks.fill(state.snapshot.security);
-  reportFindings(state.snapshot, null);
-  logCredentialChanges(null, state.snapshot);
+  await jwks.fill(st.snapshot.security);
+  reportFindings(st.snapshot, null);
+  logCredentialChanges(null, st.snapshot);
   log("info", "configuration loaded", {
-    version: state.snapshot.version,
-    resources: state.resources.size,
-    listeners: state.snapshot.listeners.map((l) => `${l.name}->${l.bindPort}`).join(","),
+    version: st.snapshot.version,
+    resources: st.resources.size,
+    listeners: st.snapshot.listeners.map((l) => `${l.name}->${l.bindPort}`).join(","),
     took_ms: Math.round(performance.now() - t0),
   });
 
   const listenerLog = new ListenerLog();
-  const pool: WorkerPool = new WorkerPool(
+  const workers: WorkerPool = (pool = new WorkerPool(
     o.workers,
     {
       accessLog: o.accessLog,
@@ -91,68 +185,26 @@ export async function serve(o: Options): Promise<number> {
       proxyProtocol: o.proxyProtocol || readMeshConfig(o.meshConfig).mesh.proxyProtocol,
       pathNormalization: o.pathNormalization,
     },
-    { onApplied: () => listenerLog.update(pool.listenerStates()[0] ?? [], o.bind) },
-  );
+    { onApplied: () => listenerLog.update(workers.listenerStates()[0] ?? [], o.bind), onChange: syncReady },
+  ));
 
-  const metrics = async (): Promise<string> => {
-    const sum = sumSamples(await pool.stats());
-    sum["gangway_config_reloads_total{result=\"ok\"}"] = state.reloadsOk;
-    sum["gangway_config_reloads_total{result=\"failed\"}"] = state.reloadsFailed;
-    sum["gangway_config_version"] = state.snapshot.version;
-    sum["gangway_config_reads_total"] = state.reads;
-    sum["gangway_worker_restarts_total"] = pool.restarts;
-    sum["gangway_workers"] = o.workers;
-    sum["gangway_ready"] = !state.stopping && pool.allBound() ? 1 : 0;
-    Object.assign(sum, certGauges(state.snapshot));
-    return renderPrometheus(sum);
-  };
-
-  const adminState = {
-    ready: () => !state.stopping && pool.allBound(),
-    snapshot: () => state.snapshot,
-    metrics,
-  };
-  // the admin, and the two listeners safe to publish (Istio's 15021 and 15090)
-  const listeners: ReturnType<typeof startAdmin>[] = [];
-  const roles: [AdminRole, { host: string; port: number } | null][] = [
-    ["admin", o.admin],
-    ["status", o.statusPort],
-    ["metrics", o.metricsPort],
-  ];
-  for (const [role, addr] of roles) {
-    if (addr === null) continue;
-    try {
-      const server = startAdmin(addr.host, addr.port, adminState, role);
-      listeners.push(server);
-      log("info", `${role} listening`, { address: `${addr.host}:${server.port}` });
-    } catch (err) {
-      log("error", `cannot start the ${role} listener`, { address: `${addr.host}:${addr.port}`, error: String(err) });
-      for (const l of listeners) l.stop(true);
-      return 1;
-    }
-  }
-  if (o.admin !== null && !isLoopback(o.admin.host)) {
-    log("warn", "the admin listener is not on loopback: /config_dump, /certs and /stats are reachable from the network; publish --status-port and --metrics-port instead", {
-      address: `${o.admin.host}:${o.admin.port}`,
-    });
-  }
-
-  await pool.start(state.snapshot);
+  await workers.start(st.snapshot);
+  syncReady();
   // the workers (threads of this process) keep their priority; reloads in this thread yield to them
   const nice = lowerPrimaryPriority();
   if (nice > 0) log("debug", "primary thread lowered in priority", { nice });
-  if (pool.allBound()) log("info", "ready", { version: state.snapshot.version });
+  if (workers.allBound()) log("info", "ready", { version: st.snapshot.version });
 
   // a listener that could not bind (its port held by another process) is tried again
   // every few seconds; the workers keep what is bound and bind what is missing
   let rebinding = false;
   const rebind = setInterval(() => {
-    if (state.stopping || rebinding || !pool.bindFailed()) return;
+    if (st.stopping || rebinding || !workers.bindFailed()) return;
     rebinding = true;
     pool
-      .publish(state.snapshot)
+      .publish(st.snapshot)
       .then(() => {
-        if (pool.allBound()) log("info", "ready", { version: state.snapshot.version });
+        if (workers.allBound()) log("info", "ready", { version: st.snapshot.version });
       })
       .finally(() => (rebinding = false));
   }, REBIND_MS);
@@ -162,89 +214,91 @@ export async function serve(o: Options): Promise<number> {
   let jwksTimer: ReturnType<typeof setTimeout> | null = null;
   let refreshing = false;
   const jwksAt = (next: JwksNext): void => {
-    if (state.stopping) return;
+    if (st.stopping) return;
     if (jwksTimer !== null) clearTimeout(jwksTimer);
     jwksTimer = setTimeout(() => refreshJwks(next.missingOnly), next.ms);
   };
   const refreshJwks = (missingOnly: boolean): void => {
     jwksTimer = null;
-    if (state.stopping) return;
+    if (st.stopping) return;
     if (refreshing) return jwksAt({ ms: JWKS_RETRY_MS, missingOnly });
     refreshing = true;
     jwks
-      .refresh(state.snapshot.security, missingOnly)
+      .refresh(st.snapshot.security, missingOnly)
       .then(async (changed) => {
-        if (!changed || state.stopping) return;
-        state.snapshot = jwks.withKeys(state.snapshot, state.snapshot.version + 1);
-        await pool.publish(state.snapshot);
-        log("info", "JWKS changed; configuration republished", { version: state.snapshot.version });
+        if (!changed || st.stopping) return;
+        st.snapshot = jwks.withKeys(st.snapshot, st.snapshot.version + 1);
+        await workers.publish(st.snapshot);
+        log("info", "JWKS changed; configuration republished", { version: st.snapshot.version });
       })
       .finally(() => {
         refreshing = false;
-        const sec = state.snapshot.security;
+        const sec = st.snapshot.security;
         jwksAt(jwksNext.next(jwks.missing(sec), jwks.failing(sec)));
       });
   };
   // a URI the start-up load could not fetch is tried again soon, else at the refresh interval
-  jwksAt(jwks.missing(state.snapshot.security) ? jwksNext.missing() : { ms: o.jwksRefreshMs, missingOnly: false });
+  jwksAt(jwks.missing(st.snapshot.security) ? jwksNext.missing() : { ms: o.jwksRefreshMs, missingOnly: false });
 
   const probe = DEBUG_HEAP === "" ? null : new HeapProbe();
   const trim = new HeapTrim();
   /** false: the load failed for want of descriptors (EMFILE, ENFILE), to be tried again (watchDirs). */
   const reload = async (why: string): Promise<boolean> => {
-    if (state.stopping) return true;
+    if (st.stopping) return true;
     const t = performance.now();
-    state.reads++;
+    st.reads++;
     let next;
     const phases = newPhases();
+    log("debug", "reading the configuration", { why });
     try {
-      next = loadAndBuild(o, state.snapshot.version + 1, state.snapshot.credentials, caches, phases);
+      next = loadAndBuild(o, st.snapshot.version + 1, st.snapshot.credentials, caches, phases);
+      log("debug", "configuration read and compiled", { ok: next.ok, took_ms: Math.round(performance.now() - t) });
     } catch (err) {
-      state.reloadsFailed++;
+      st.reloadsFailed++;
       log("error", "reload failed; the last good configuration keeps serving", { error: String(err) });
       return !outOfDescriptors(err);
     }
     // out of descriptors: files could not be read; tried again until they can (reported once)
     const retry = !next.ok && next.errors.some((e) => outOfDescriptors(e.message));
-    if (next.digest === state.digest) return !retry; // nothing changed on disk
+    if (next.digest === st.digest) return !retry; // nothing changed on disk
     if (!next.ok) {
-      state.digest = next.digest; // report a broken state once, not on every poll
-      state.reloadsFailed++;
-      for (const e of next.errors) log("error", formatFinding(e));
-      log("error", "configuration rejected; the last good configuration keeps serving", { version: state.snapshot.version });
+      st.digest = next.digest; // report a broken state once, not on every poll
+      st.reloadsFailed++;
+      logFindings(next.errors);
+      log("error", "configuration rejected; the last good configuration keeps serving", { version: st.snapshot.version });
       return !retry;
     }
-    state.digest = next.digest;
-    state.certFiles = next.certFiles;
-    if (next.snapshot.hash === state.snapshot.hash) {
+    st.digest = next.digest;
+    st.certFiles = next.certFiles;
+    if (next.snapshot.hash === st.snapshot.hash) {
       // load warnings (a dangling link, an emptied folder, a file flat in --secrets-dir) change findings, not the compiled configuration
-      reportFindings(next.snapshot, state.snapshot);
-      state.snapshot.findings = next.snapshot.findings;
-      if (why === "SIGHUP") log("info", "reload requested: no change", { version: state.snapshot.version });
+      reportFindings(next.snapshot, st.snapshot);
+      st.snapshot.findings = next.snapshot.findings;
+      if (why === "SIGHUP") log("info", "reload requested: no change", { version: st.snapshot.version });
       else log("debug", "files changed but the compiled configuration did not");
       return true;
     }
     await jwks.fill(next.snapshot.security);
-    if (state.stopping) return true;
+    if (st.stopping) return true;
     if (jwks.missing(next.snapshot.security)) jwksAt(jwksNext.missing()); // a provider this load added could not be fetched: retried soon
     const td = performance.now();
-    const diff = diffResources(state.resources, next.resources);
+    const diff = diffResources(st.resources, next.resources);
     const diffMs = performance.now() - td;
-    const previous = state.snapshot;
-    state.snapshot = next.snapshot;
-    state.resources = next.resources;
+    const previous = st.snapshot;
+    st.snapshot = next.snapshot;
+    st.resources = next.resources;
     reportFindings(next.snapshot, previous);
     logCredentialChanges(previous, next.snapshot);
-    const sent = await pool.publish(next.snapshot);
-    state.reloadsOk++;
+    const sent = await workers.publish(next.snapshot);
+    st.reloadsOk++;
     const ms = (n: number) => Math.round(n * 10) / 10;
     const most = (k: "receiveMs" | "applyMs") => ms(Math.max(0, ...sent.workers.map((w) => w[k])));
     log("info", "configuration reloaded", {
       why,
       version: next.snapshot.version,
-      added: diff.added.join(",") || "-",
-      removed: diff.removed.join(",") || "-",
-      changed: diff.changed.join(",") || "-",
+      added: nameList(diff.added),
+      removed: nameList(diff.removed),
+      changed: nameList(diff.changed),
       took_ms: Math.round(performance.now() - t),
       // where the time went (read → every worker applied); worker_* are the slowest worker's
       read_ms: ms(phases.read),
@@ -273,29 +327,32 @@ export async function serve(o: Options): Promise<number> {
   if (o.secretsDir !== null) watched.push(o.secretsDir);
   const watcher = watchDirs(watched, () => reload("files changed"), {
     // the mesh config (--mesh-config) is polled like the certificate files
-    files: () => (o.meshConfig === null ? [...state.certFiles.keys()] : [...state.certFiles.keys(), o.meshConfig]),
+    files: () => (o.meshConfig === null ? [...st.certFiles.keys()] : [...st.certFiles.keys(), o.meshConfig]),
     onIgnored: (parent, name) => log("debug", "watch: not a configuration change", { path: join(parent, name ?? "") }),
   });
 
   return await new Promise<number>((resolve) => {
     const stop = async (signal: string): Promise<void> => {
-      if (state.stopping) return;
-      state.stopping = true;
+      if (st.stopping) return;
+      st.stopping = true;
+      syncReady(); // /ready answers 503 from now on
       log("info", "draining", { signal, drain_seconds: o.drainSeconds });
       watcher.close();
       clearInterval(rebind);
       if (jwksTimer !== null) clearTimeout(jwksTimer);
-      await pool.drain(o.drainSeconds * 1000);
-      pool.terminate();
-      for (const l of listeners) l.stop(true);
+      await workers.drain(o.drainSeconds * 1000);
+      workers.terminate();
+      admin?.stop();
       log("info", "stopped");
       resolve(0);
     };
     process.on("SIGTERM", () => void stop("SIGTERM"));
     process.on("SIGINT", () => void stop("SIGINT"));
     process.on("SIGHUP", () => {
-      state.digest = ""; // force: a rejected configuration is reported again
+      st.digest = ""; // force: a rejected configuration is reported again
       void reload("SIGHUP");
     });
+    signalsHandled = true;
+    syncReady();
   });
 }

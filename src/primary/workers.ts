@@ -64,6 +64,8 @@ export interface PublishReport {
 export interface PoolEvents {
   /** A worker applied a snapshot (also after a restart). */
   onApplied?: () => void;
+  /** What allBound() answers may have changed (a snapshot published, a worker applied one or exited). */
+  onChange?: () => void;
   /** The worker script (tests run the pool against stand-ins). */
   workerUrl?: URL;
 }
@@ -94,6 +96,7 @@ export class WorkerPool {
   async start(snapshot: Snapshot): Promise<void> {
     this.current = snapshot;
     for (let i = 0; i < this.count; i++) this.slots.push(this.spawn(i));
+    this.events.onChange?.();
     await this.whenApplied(snapshot.version);
   }
 
@@ -102,6 +105,7 @@ export class WorkerPool {
     const t = performance.now();
     const prev = this.current;
     this.current = snapshot;
+    this.events.onChange?.();
     const report: PublishReport = { diffMs: 0, sendMs: 0, deltas: 0, fulls: 0, vhostsSent: 0, vhostsKept: 0, workers: [] };
     // workers that were sent the previous snapshot get the changes only (built once, posted to each)
     const d = prev !== null && this.slots.some((s) => s.alive && s.sent === prev.version) ? makeDelta(prev, snapshot) : null;
@@ -260,6 +264,7 @@ export class WorkerPool {
   private onExit(slot: Slot): void {
     if (!slot.alive) return;
     slot.alive = false;
+    this.events.onChange?.();
     // a dead worker answers no stats request: stop waiting for it
     for (const [id, entry] of this.statsWaiters) {
       if (entry.waiting.delete(slot)) this.settleStats(id);
@@ -300,6 +305,7 @@ export class WorkerPool {
           return false;
         });
         this.events.onApplied?.();
+        this.events.onChange?.();
         return;
       }
       case "resync": {

@@ -221,4 +221,15 @@ spec:
     expect(get(s, "a.com", "/").status).toBe(202);
     expect(findingLines(s)).toContain("Warning GW0111 VirtualService/default/v: defined again in test.yaml document 2: the later definition is used");
   });
+
+  test("many definitions of the same objects: the first 100 are listed, the rest counted in one warning; the last definition is used", () => {
+    let yaml = gateway("gw", http80(["*"]));
+    for (let i = 0; i < 150; i++) yaml += vs("v", ["a.com"], ["gw"], 200 + (i % 50));
+    yaml += vs("v", ["a.com"], ["gw"], 299);
+    const s = compileYaml(yaml);
+    expect(get(s, "a.com", "/").status).toBe(299);
+    const lines = findingLines(s).filter((l) => l.includes("GW0111"));
+    expect(lines.length).toBe(101);
+    expect(lines.at(-1)).toBe("Warning GW0111 -: 50 more definitions of a resource defined before are not listed (150 in all): the later definition is used each time");
+  });
 });

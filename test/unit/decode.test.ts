@@ -333,6 +333,20 @@ describe("large inputs: Bun's YAML parser reads the same documents as the yaml p
     "a: yes\nb: 0777\nc: 2020-01-01T00:00:00Z\nd: ~\ne: '1'\n",
     "a: 1\n...\n---\nb: 2\n",
     "",
+    // what Bun's parser reads otherwise (notes/bigload.md): such documents go to the yaml package
+    "a: !!binary aGVsbG8=\n---\nb: 1\n",
+    "a: !!int '1'\nb: !!float 1\nc: !!null ''\n",
+    "---\nbase: &b {x: 1, y: 2}\nd:\n  <<: *b\n  y: 3\n---\nplain: 1\n",
+    "? [a]\n: 1\n",
+    "a: 1\n: v\n",
+    "- : v\n",
+    "a: , x\n",
+    ", x\n",
+    "a:\n\t\n",
+    // Kubernetes YAML that Bun and the yaml package read alike (YAML 1.2 core schema)
+    "a: yes\nb: on\nc: off\nd: y\ne: 017\nf: 0o17\ng: 0x1f\nh: 1_000\ni: .inf\nj: ~\nk: 2001-12-14\nl: 12:30:00\nm: +1\n",
+    "--- {a: 1}\n--- |\n  text\n--- # c\nb: 2\n---\r\nc: 3\r\n",
+    "# only a comment\n---\n---\n# c\n---\na: &x [1, 2]\nb: *x\n",
   ];
   for (const t of texts) {
     test(JSON.stringify(t), () => {
