@@ -76,7 +76,7 @@ async function metrics(state: State, pool: WorkerPool, o: Options): Promise<stri
   sum["gangway_config_reads_total"] = state.reads;
   sum["gangway_worker_restarts_total"] = pool.restarts;
   sum["gangway_workers"] = o.workers;
-  sum["gangway_ready"] = !state.stopping && pool.allBound() ? 1 : 0;
+  sum["gangway_ready"] = !state.stopping && pool.serving() ? 1 : 0;
   Object.assign(sum, certGauges(state.snapshot));
   return renderPrometheus(sum);
 }
@@ -131,7 +131,7 @@ export async function serve(o: Options): Promise<number> {
   // ready only once SIGTERM drains: a signal before its handler is installed ends the process at once
   let signalsHandled = false;
   const adminState = {
-    ready: () => signalsHandled && state !== null && !state.stopping && pool !== null && pool.allBound(),
+    ready: () => signalsHandled && state !== null && !state.stopping && pool !== null && pool.serving(),
     snapshot: () => state?.snapshot ?? null,
     metrics: () => (state !== null && pool !== null ? metrics(state, pool, o) : Promise.resolve(renderPrometheus({ gangway_ready: 0, gangway_workers: o.workers }))),
   };

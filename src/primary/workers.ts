@@ -167,6 +167,21 @@ export class WorkerPool {
     return true;
   }
 
+  /**
+   * Serving (admin `/ready`): every live worker has applied a snapshot and bound its listeners.
+   * A worker applying a newer snapshot keeps serving the one before, so a reload does not turn
+   * `/ready` to 503 while it is applied (Envoy's server stays LIVE through configuration updates);
+   * allBound() is the stricter "the current version everywhere".
+   */
+  serving(): boolean {
+    if (this.current === null || this.slots.length === 0) return false;
+    for (const s of this.slots) {
+      if (!s.alive || s.applied === 0) return false;
+      for (const l of s.listeners) if (l.error !== "") return false;
+    }
+    return true;
+  }
+
   /** Did a worker fail to bind a listener of the current snapshot (a port held by another process)? */
   bindFailed(): boolean {
     for (const s of this.slots) for (const l of s.listeners) if (l.bindFailed === true) return true;

@@ -90,8 +90,12 @@ describe("the admin answers while the primary loads", () => {
     await gw.waitForOutput(/configuration read and compiled ok=true/, 120_000, at);
     const r = await fetch(gw.url(80, "/get"), { headers: { host: "app.example.com" } });
     expect(r.status).toBe(200);
-    // while the workers apply the new snapshot /ready answers 503 for a moment, as before this change
-    await gw.waitForOutput(/configuration reloaded|compiled configuration did not/, 120_000, at);
+    // while the workers apply the new snapshot they serve the last one: /ready stays 200 (it
+    // answered 503 for that moment before)
+    const applied = () => /configuration reloaded|compiled configuration did not/.test(gw.output().slice(at));
+    const applying = await pollUntil("/ready", applied);
+    expect(applying.get(503) ?? 0).toBe(0);
+    await gw.waitForOutput(/configuration reloaded/, 120_000, at);
     expect((await gw.admin("/ready")).status).toBe(200);
   }, 180_000);
 });

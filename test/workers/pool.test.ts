@@ -72,3 +72,18 @@ test("a worker sent the previous snapshot gets a delta; one that cannot apply it
     refuses.terminate();
   }
 });
+
+test("serving through a reload: while the workers apply a new snapshot they serve the one before, so /ready stays 200 (allBound: the new version everywhere)", async () => {
+  const pool = new WorkerPool(2, { accessLog: "off", logFormat: "text", serverHeader: "x" }, { workerUrl: new URL("./fixtures/crashy-worker.ts", import.meta.url) });
+  try {
+    expect(pool.serving()).toBe(false);
+    await pool.start(snap(1));
+    expect([pool.serving(), pool.allBound()]).toEqual([true, true]);
+    const applying = pool.publish(snap(2));
+    expect([pool.serving(), pool.allBound()]).toEqual([true, false]);
+    await applying;
+    expect([pool.serving(), pool.allBound()]).toEqual([true, true]);
+  } finally {
+    pool.terminate();
+  }
+});
