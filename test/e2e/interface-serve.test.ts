@@ -9,7 +9,7 @@ import http2 from "node:http2";
 import { connect } from "node:tls";
 import { join } from "node:path";
 import { secretYaml } from "../../src/cli/certs.ts";
-import { ISTIO_GATEWAY_CLASS, serviceEntry } from "../helpers/config.ts";
+import { ISTIO_GATEWAY_CLASS, kubeService, serviceEntry } from "../helpers/config.ts";
 import { freePort, startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 import { handshake } from "../helpers/https.ts";
 import { walkthroughPki, type WalkthroughPki } from "../helpers/pki.ts";
@@ -205,18 +205,7 @@ spec:
   parentRefs: [{name: gw}]
   rules: [{backendRefs: [{name: app, port: 80}]}]
 ---
-apiVersion: v1
-kind: Service
-metadata: {name: app, namespace: default}
-spec: {ports: [{name: http, port: 80}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: app-1, namespace: default, labels: {kubernetes.io/service-name: app}}
-addressType: IPv4
-endpoints: [{addresses: [127.0.0.1]}]
-ports: [{name: http, port: ${backend.port}}]
----
+${kubeService("app", "default", backend.port)}---
 ${secretYaml("cred", "default", "tls", pki.httpbin.cert, pki.httpbin.key)}`;
     gw = await startGateway({ configDirs: [writeTree({ "gw.yaml": config })], gatewayPorts: [80, 443], workers: 1 });
   }, 30_000);
@@ -274,18 +263,7 @@ spec:
   tls: [{hosts: [httpbin.example.com], secretName: gw-cert}]
   rules: [{host: httpbin.example.com, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: app, port: {number: 80}}}}]}}]
 ---
-apiVersion: v1
-kind: Service
-metadata: {name: app, namespace: apps}
-spec: {ports: [{name: http, port: 80}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: app-1, namespace: apps, labels: {kubernetes.io/service-name: app}}
-addressType: IPv4
-endpoints: [{addresses: [127.0.0.1]}]
-ports: [{name: http, port: ${backend.port}}]
----
+${kubeService("app", "apps", backend.port)}---
 ${secretYaml("gw-cert", "istio-system", "tls", pki.httpbin.cert, pki.httpbin.key)}`;
     const gw = await startGateway({ configDirs: [writeTree({ "ing.yaml": config })], gatewayPorts: [80, 443], workers: 1 });
     try {
@@ -327,18 +305,7 @@ spec:
   parentRefs: [{name: gw, namespace: infra}, {name: theirs, namespace: infra}]
   rules: [{backendRefs: [{name: app, port: 80}]}]
 ---
-apiVersion: v1
-kind: Service
-metadata: {name: app, namespace: apps}
-spec: {ports: [{name: http, port: 80}]}
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: {name: app-1, namespace: apps, labels: {kubernetes.io/service-name: app}}
-addressType: IPv4
-endpoints: [{addresses: [127.0.0.1]}]
-ports: [{name: http, port: ${backend.port}}]
-`;
+${kubeService("app", "apps", backend.port)}`;
     const gw = await startGateway({ configDirs: [writeTree({ "gw.yaml": config })], gatewayPorts: [80, 81], workers: 1 });
     try {
       expect((await gw.admin("/ready")).status).toBe(200);

@@ -169,3 +169,19 @@ kind: GatewayClass
 metadata: {name: istio}
 spec: {controllerName: istio.io/gateway-controller}
 `;
+
+/** A Service `name` in `namespace` with port 80 named http, and its EndpointSlice: 127.0.0.1:`backendPort`. Ends with a newline. */
+export function kubeService(name: string, namespace: string, backendPort: number): string {
+  return `apiVersion: v1
+kind: Service
+metadata: {name: ${name}, namespace: ${namespace}}
+spec: {ports: [{name: http, port: 80}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: ${name}-1, namespace: ${namespace}, labels: {kubernetes.io/service-name: ${name}}}
+addressType: IPv4
+endpoints: [{addresses: [127.0.0.1]}]
+ports: [{name: http, port: ${backendPort}}]
+`;
+}
