@@ -1,0 +1,56 @@
+// The addresses gangway's traffic listeners can be reached on, best first: what a Gateway API
+// Gateway reports in `status.addresses` when the files hold no Service for it (istiod reports
+// the Service's; compile/gatewayapi/addresses.ts). Pure: the environment and the interfaces
+// are arguments; `hostListenAddresses` reads this process's.
+//
+// - `--bind` a specific address: that address alone, the only one the listeners take.
+// - `--bind` a wildcard: INSTANCE_IP, else POD_IP (the pod IP Istio's gateway pod is given,
+//   `status.podIP`), else the machine's non-internal interface addresses (IPv4 first; IPv6
+//   link-local ones left out: they need a zone to be reached), else 127.0.0.1. A 0.0.0.0
+//   listener takes IPv4 only, so IPv6 candidates count only for `::` (dual-stack).
+import { isIP } from "node:net";
+import { networkInterfaces, type NetworkInterfaceInfo } from "node:os";
+
+/** The environment variables read, in order. */
+export const ADDRESS_ENV = ["INSTANCE_IP", "POD_IP"] as const;
+
+/** 0.0.0.0 or an all-zero IPv6 address (`::`, `0:0:0:0:0:0:0:0`). */
+export function isWildcard(bind: string): boolean {
+  const v = isIP(bind);
+  return (v === 4 && bind === "0.0.0.0") || (v === 6 && /^[0:]+$/.test(bind));
+}
+
+function isLinkLocal6(address: string): boolean {
+  return /^fe[89ab]/i.test(address);
+}
+
+/**
+ * `bind`: the `--bind` address; `env`: the process environment; `interfaces`: as
+ * `os.networkInterfaces()` gives them. Never empty.
+ */
+export function listenAddresses(bind: string, env: Record<string, string | undefined>, interfaces: Record<string, NetworkInterfaceInfo[] | undefined>): string[] {
+  if (isIP(bind) !== 0 && !isWildcard(bind)) return [bind];
+  const v6 = isIP(bind) === 6;
+  // an address a connection can be made to, of a family the listener takes
+  const usable = (a: string): boolean => (isIP(a) === 4 || (isIP(a) === 6 && v6)) && !isWildcard(a);
+  for (const name of ADDRESS_ENV) {
+    const value = env[name]?.trim() ?? "";
+    if (usable(value)) return [value];
+  }
+  const four: string[] = [];
+  const six: string[] = [];
+  for (const infos of Object.values(interfaces)) {
+    for (const i of infos ?? []) {
+      if (i.internal || !usable(i.address)) continue;
+      if (isIP(i.address) === 4) four.push(i.address);
+      else if (!isLinkLocal6(i.address)) six.push(i.address);
+    }
+  }
+  const found = [...new Set([...four, ...six])];
+  return found.length > 0 ? found : ["127.0.0.1"];
+}
+
+/** This process's: its environment and the machine's interfaces now. */
+export function hostListenAddresses(bind: string): string[] {
+  return listenAddresses(bind, process.env, networkInterfaces());
+}
