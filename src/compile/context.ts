@@ -20,6 +20,11 @@ export interface CompileOptions {
   /** --bind (default 0.0.0.0). */
   bindAddress: string;
   /**
+   * Where the listeners can be reached, best first (src/primary/listen-addresses.ts): the
+   * `status.addresses` of a Gateway API Gateway with no Service in the files. Unset: none reported.
+   */
+  listenAddresses?: string[];
+  /**
    * Contents of the files Gateway servers name in tls.serverCertificate,
    * privateKey and caCertificates (read by the loader; null: unreadable).
    */

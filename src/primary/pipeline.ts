@@ -13,6 +13,7 @@ import { readFileSync, statSync } from "node:fs";
 import { decodeMeshConfig, EMPTY_MESH, type MeshConfig } from "../decode/meshconfig.ts";
 import { CompileReuse } from "../compile/reuse.ts";
 import { DecodeCache, resourceKey, resourceText } from "./decode-cache.ts";
+import { hostListenAddresses } from "./listen-addresses.ts";
 
 /** What a long-running primary keeps between reloads (serve.ts); one-shot commands pass none. */
 export interface ReloadCaches {
@@ -76,6 +77,8 @@ export type ResourceKeyed = Map<string, string>;
 
 export function compileOptions(o: Options): CompileOptions {
   const c: CompileOptions = { namespace: o.namespace, labels: o.labels, portMap: o.portMap, bindAddress: o.bind, meshCerts: o.meshCerts, trustDomain: o.trustDomain, gateways: o.gateways };
+  // read at each load: the environment and the interfaces are the edge, compile stays pure
+  c.listenAddresses = hostListenAddresses(o.bind);
   if (o.ingressClass !== null) c.ingressClass = o.ingressClass;
   if (o.ingressMode !== null) c.ingressMode = o.ingressMode;
   if (o.trustedProxies !== null) c.trustedProxies = o.trustedProxies;

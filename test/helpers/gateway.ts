@@ -120,9 +120,11 @@ export function writeTree(files: Record<string, string>, dir = mkdtempSync(join(
   return dir;
 }
 
-/** Run the gateway CLI to completion (analyze, proxy-config, bad usage ...). */
-export async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn([process.execPath, "src/main.ts", ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+/** Run the gateway CLI to completion (analyze, proxy-config, bad usage ...); `env` over this process's (undefined: unset). */
+export async function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const merged: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...process.env, ...env })) if (v !== undefined) merged[k] = v;
+  const proc = Bun.spawn([process.execPath, "src/main.ts", ...args], { cwd: ROOT, stdout: "pipe", stderr: "pipe", stdin: "ignore", env: merged });
   const [stdout, stderr, code] = await Promise.all([
     new Response(proc.stdout as ReadableStream).text(),
     new Response(proc.stderr as ReadableStream).text(),

@@ -141,3 +141,56 @@ describe("a ListenerSet and its parent's addresses (istiod's ReportListenerSetSt
     expect(snap.listeners.map((l) => l.port).sort()).toEqual([80, 8081]);
   });
 });
+
+describe("no Service for the Gateway: where gangway listens (CompileOptions.listenAddresses)", () => {
+  const LISTEN = { listenAddresses: ["192.0.2.2", "fd00::2"] };
+  const none = `apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: gw, namespace: infra}\nspec:\n  gatewayClassName: istio\n  listeners:\n  - {name: http, port: 80, protocol: HTTP}\n`;
+  const at = (docs: string[], over: Parameters<typeof compileYaml>[1] = LISTEN) => {
+    const snap = compileYaml([CLASS, ...docs].join("---\n"), over);
+    return { ...snap.gatewayStatus!.find((i) => i.kind === "Gateway" && i.metadata.name === "gw")!.status, snap };
+  };
+  const ips = (...v: string[]) => v.map((value) => ({ type: "IPAddress" as const, value }));
+  const info = (snap: ReturnType<typeof compileYaml>) => findingLines(snap).filter((l) => l.startsWith("Info GW0809"));
+
+  // each row: spec.addresses (managed: none or one IPAddress), Services in the files, the status.addresses wanted
+  const cases: [string, string, string[], unknown][] = [
+    ["no address, no Service: every listen address, best first", "[]", [], ips("192.0.2.2", "fd00::2")],
+    ["an IPAddress without a value (gateway-optional-address-value), no Service: every listen address", "[{type: IPAddress}]", [], ips("192.0.2.2", "fd00::2")],
+    ["a requested IP gangway listens on, no Service: that IP alone", "[{type: IPAddress, value: fd00::2}]", [], ips("fd00::2")],
+    ["a requested IP gangway does not listen on, no Service: where it listens", "[{type: IPAddress, value: 10.0.0.9}]", [], ips("192.0.2.2", "fd00::2")],
+    ["the generated Service in the files: its hostname, as istiod (the fallback never mixes in)", "[]", [service("gw-istio")], [{ type: "Hostname", value: "gw-istio.infra.svc.cluster.local" }]],
+    ["the generated Service with a load balancer address: that address", "[{type: IPAddress, value: 192.0.2.2}]", [`${service("gw-istio", "infra", ", type: LoadBalancer")}status: {loadBalancer: {ingress: [{ip: 203.0.113.5}]}}\n`], ips("203.0.113.5")],
+    ["the generated Service pending (AddressNotAssigned): none, as istiod", "[]", [service("gw-istio", "infra", ", type: LoadBalancer")], undefined],
+    ["a Hostname address naming no Service (AddressNotUsable): none, as istiod", "[{type: Hostname, value: front}]", [], undefined],
+  ];
+  for (const [name, addresses, services, want] of cases) {
+    test(name, () => {
+      const withListen = at([...services, none.replace("spec:\n", `spec:\n  addresses: ${addresses}\n`)]);
+      expect(withListen.addresses).toEqual(want as never);
+      // the conditions are those compiled without the fallback
+      const without = at([...services, none.replace("spec:\n", `spec:\n  addresses: ${addresses}\n`)], {});
+      expect(withListen.conditions).toEqual(without.conditions!);
+      if (services.length === 0 && !addresses.includes("Hostname")) expect(without.addresses).toBeUndefined();
+    });
+  }
+
+  test("the conditions stay Accepted/Programmed, and a requested IP's Info finding says whether gangway listens on it", () => {
+    const on = at([none.replace("spec:\n", "spec:\n  addresses: [{type: IPAddress, value: 192.0.2.2}]\n")]);
+    expect(reasons(on)).toBe("Accepted=True/Accepted Programmed=True/Programmed");
+    expect(info(on.snap)).toEqual(["Info GW0809 Gateway.gateway.networking.k8s.io/infra/gw: address 192.0.2.2: istiod asks the Service it generates for it; gangway generates no Service: none is in the files and gangway listens on it: the status address"]);
+    const off = at([none.replace("spec:\n", "spec:\n  addresses: [{type: IPAddress, value: 10.0.0.9}]\n")]);
+    expect(info(off.snap)[0]).toContain("none is in the files and gangway does not listen on it: the status addresses are where it does");
+    const held = at([service("gw-istio"), none.replace("spec:\n", "spec:\n  addresses: [{type: IPAddress, value: 10.0.0.9}]\n")]);
+    expect(info(held.snap)[0]).toContain("the address is the one of the Service in front of it");
+  });
+
+  test("a ListenerSet's status has no addresses; the parent's fallback does not change its conditions", () => {
+    const parent = none.replace("spec:\n", "spec:\n  allowedListeners: {namespaces: {from: All}}\n");
+    const set = "apiVersion: gateway.networking.k8s.io/v1\nkind: ListenerSet\nmetadata: {name: ls, namespace: infra}\nspec:\n  parentRef: {name: gw}\n  listeners:\n  - {name: extra, port: 8081, protocol: HTTP, hostname: extra.example}\n";
+    const s = at([parent, set]);
+    expect(s.addresses).toEqual(ips("192.0.2.2", "fd00::2"));
+    const ls = (over: Parameters<typeof compileYaml>[1]) => compileYaml([CLASS, parent, set].join("---\n"), over).gatewayStatus!.find((i) => i.kind === "ListenerSet")!.status;
+    expect(ls(LISTEN)).toEqual(ls({}));
+    expect(ls(LISTEN).addresses).toBeUndefined();
+  });
+});

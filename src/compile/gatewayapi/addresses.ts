@@ -13,6 +13,9 @@
 //   listener uses, else `Programmed: False`, `AddressNotUsable`; a LoadBalancer Service
 //   without an external address is `AddressNotAssigned` (pending).
 // Unlike istiod, endpoints of the Service are not asked for: they would be gangway's own.
+// - Managed and the Service not in the files (gangway run on a host, no Service at all):
+//   `status.addresses` are where gangway listens (CompileOptions.listenAddresses), the
+//   requested IP alone when it is one of them; the conditions say nothing of it, as before.
 import { isIP } from "node:net";
 import type { KubernetesGatewayResource } from "../../model/gatewayapi.ts";
 import type { ServiceResource } from "../../model/kube.ts";
@@ -32,6 +35,8 @@ export interface AddressVerdict {
   /** Programmed's message when the Gateway is assigned to Services. */
   assigned: string;
   addresses: StatusAddress[];
+  /** Managed, and the Service istiod would generate is not in the files. */
+  serviceless: boolean;
 }
 
 /** istiod's IsManaged: no address, or a single one of type IPAddress (the default). */
@@ -70,7 +75,7 @@ export function judgeAddresses(g: KubernetesGatewayResource, services: ServiceRe
     byHost.set(h, [...(byHost.get(h) ?? []), s]);
   }
   const { hosts, skipped } = gatewayServices(g);
-  const out: AddressVerdict = { rejected: null, unserved: false, notProgrammed: null, assigned: "", addresses: [] };
+  const out: AddressVerdict = { rejected: null, unserved: false, notProgrammed: null, assigned: "", addresses: [], serviceless: false };
   if (skipped.length > 0) out.rejected = { reason: "UnsupportedAddress", message: `only Hostname is supported, ignoring [${skipped.join(" ")}]` };
   if (hosts.length === 0) {
     out.unserved = true;
@@ -90,7 +95,10 @@ export function judgeAddresses(g: KubernetesGatewayResource, services: ServiceRe
     const svc = found.find((s) => s.metadata.namespace === ns);
     if (svc === undefined) {
       // the Service istiod would generate is not in the files: gangway deploys nothing, says nothing
-      if (managed) continue;
+      if (managed) {
+        out.serviceless = true;
+        continue;
+      }
       const others = found.map((s) => `"${s.metadata.namespace}"`).sort();
       warnings.push(others.length > 0 ? `hostname "${host}" not found in namespace "${ns}", but it was found in namespace(s) ${others.join(", ")}` : `hostname "${host}" not found`);
       unusable = true;
@@ -138,6 +146,17 @@ export function judgeAddresses(g: KubernetesGatewayResource, services: ServiceRe
   }
   out.addresses = report.map((value) => ({ type: isIP(value) === 0 ? "Hostname" : "IPAddress", value }));
   return out;
+}
+
+/**
+ * `status.addresses` of a managed Gateway with no Service (`serviceless`): the requested IP
+ * alone when gangway listens on it, else where it listens (`listen`, best first). A requested
+ * IP is not refused: istiod would ask its Service for it, and the Service is not gangway's.
+ */
+export function listenerAddresses(g: KubernetesGatewayResource, listen: string[]): StatusAddress[] {
+  const asked = g.spec.addresses?.[0]?.value ?? "";
+  const chosen = asked !== "" && listen.some((a) => a.toLowerCase() === asked.toLowerCase()) ? [asked] : listen;
+  return chosen.map((value) => ({ type: isIP(value) === 0 ? "Hostname" : "IPAddress", value }));
 }
 
 /** Not Managed and no Hostname address: istiod assigns the Gateway to nothing and builds no listener. */

@@ -4,7 +4,7 @@
 import { Codes } from "../../model/codes.ts";
 import type { ServiceResource } from "../../model/kube.ts";
 import type { CompileContext } from "../context.ts";
-import { isManaged, judgeAddresses } from "./addresses.ts";
+import { isManaged, judgeAddresses, listenerAddresses } from "./addresses.ts";
 import type { ServedGateway, ServedListener } from "./gateways.ts";
 import type { ServedListenerSet } from "./listenersets.ts";
 import { cond } from "./status.ts";
@@ -41,10 +41,16 @@ export function applyAddresses(ctx: CompileContext, served: ServedGateway[], set
     } else if (programmed !== undefined && programmed.status === "True" && v.assigned !== "") {
       s.conditions[1] = cond("Programmed", true, "Programmed", v.assigned);
     }
+    // no Service in the files: where gangway listens (the requested IP alone when it is one of them)
+    const listen = ctx.opts.listenAddresses;
+    const fallback = v.serviceless && listen !== undefined && listen.length > 0 ? listenerAddresses(g, listen) : [];
     const ip = g.spec.addresses?.[0];
     if (isManaged(g) && ip !== undefined && ip.value !== "") {
-      ctx.report("Info", Codes.GatewayAddress, g, `address ${ip.value}: istiod asks the Service it generates for it; gangway generates no Service: the address is the one of the Service in front of it`, "spec.addresses[0]");
+      let where = "the address is the one of the Service in front of it";
+      if (fallback.length > 0) where = fallback.some((a) => a.value === ip.value) ? "none is in the files and gangway listens on it: the status address" : "none is in the files and gangway does not listen on it: the status addresses are where it does";
+      ctx.report("Info", Codes.GatewayAddress, g, `address ${ip.value}: istiod asks the Service it generates for it; gangway generates no Service: ${where}`, "spec.addresses[0]");
     }
     if (v.addresses.length > 0) s.addresses = v.addresses;
+    else if (fallback.length > 0) s.addresses = fallback;
   }
 }
