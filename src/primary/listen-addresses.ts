@@ -1,7 +1,8 @@
 // The addresses gangway's traffic listeners can be reached on, best first: what a Gateway API
 // Gateway reports in `status.addresses` when the files hold no Service for it (istiod reports
 // the Service's; compile/gatewayapi/addresses.ts). Pure: the environment and the interfaces
-// are arguments; `hostListenAddresses` reads this process's.
+// are arguments (the interfaces asked only when needed); `hostListenAddresses` reads this
+// process's.
 //
 // - `--bind` a specific address: that address alone, the only one the listeners take.
 // - `--bind` a wildcard: INSTANCE_IP, else POD_IP (the pod IP Istio's gateway pod is given,
@@ -24,11 +25,14 @@ function isLinkLocal6(address: string): boolean {
   return /^fe[89ab]/i.test(address);
 }
 
+type Interfaces = Record<string, NetworkInterfaceInfo[] | undefined>;
+
 /**
  * `bind`: the `--bind` address; `env`: the process environment; `interfaces`: as
- * `os.networkInterfaces()` gives them. Never empty.
+ * `os.networkInterfaces()` gives them, called only when neither the bind nor the
+ * environment gives the address. Never empty.
  */
-export function listenAddresses(bind: string, env: Record<string, string | undefined>, interfaces: Record<string, NetworkInterfaceInfo[] | undefined>): string[] {
+export function listenAddresses(bind: string, env: Record<string, string | undefined>, interfaces: () => Interfaces): string[] {
   if (isIP(bind) !== 0 && !isWildcard(bind)) return [bind];
   const v6 = isIP(bind) === 6;
   // an address a connection can be made to, of a family the listener takes
@@ -39,7 +43,7 @@ export function listenAddresses(bind: string, env: Record<string, string | undef
   }
   const four: string[] = [];
   const six: string[] = [];
-  for (const infos of Object.values(interfaces)) {
+  for (const infos of Object.values(interfaces())) {
     for (const i of infos ?? []) {
       if (i.internal || !usable(i.address)) continue;
       if (isIP(i.address) === 4) four.push(i.address);
@@ -50,7 +54,19 @@ export function listenAddresses(bind: string, env: Record<string, string | undef
   return found.length > 0 ? found : ["127.0.0.1"];
 }
 
+let known: Interfaces = {};
+
+/** The machine's interfaces now; the last ones read when they cannot be (getifaddrs needs a socket: out of descriptors). */
+function machineInterfaces(): Interfaces {
+  try {
+    known = networkInterfaces();
+  } catch {
+    // a load must not fail for a status address: keep the last list
+  }
+  return known;
+}
+
 /** This process's: its environment and the machine's interfaces now. */
 export function hostListenAddresses(bind: string): string[] {
-  return listenAddresses(bind, process.env, networkInterfaces());
+  return listenAddresses(bind, process.env, machineInterfaces);
 }

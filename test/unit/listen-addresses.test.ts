@@ -31,8 +31,17 @@ describe("listenAddresses", () => {
     ["no interfaces at all: 127.0.0.1", "::", {}, {}, ["127.0.0.1"]],
   ];
   for (const [name, bind, env, ifaces, want] of cases) {
-    test(name, () => expect(listenAddresses(bind, env, ifaces)).toEqual(want));
+    test(name, () => expect(listenAddresses(bind, env, () => ifaces)).toEqual(want));
   }
+
+  test("the interfaces are not asked when the bind or the environment gives the address (getifaddrs needs a descriptor)", () => {
+    const never = (): Record<string, NetworkInterfaceInfo[]> => {
+      throw new Error("getifaddrs returned an error");
+    };
+    expect(listenAddresses("127.0.0.2", {}, never)).toEqual(["127.0.0.2"]);
+    expect(listenAddresses("0.0.0.0", { INSTANCE_IP: "10.1.2.3" }, never)).toEqual(["10.1.2.3"]);
+    expect(() => listenAddresses("0.0.0.0", {}, never)).toThrow("getifaddrs");
+  });
 
   test("wildcards: 0.0.0.0 and all-zero IPv6 spellings; nothing else", () => {
     expect(["0.0.0.0", "::", "::0", "0::0", "0:0:0:0:0:0:0:0"].map(isWildcard)).toEqual([true, true, true, true, true]);
