@@ -60,4 +60,8 @@ async function run(argv: string[]): Promise<number> {
 }
 
 const code = await run(process.argv.slice(2));
-process.exit(code);
+// not process.exit(code) at once: Bun drops what it still holds for a piped stdout/stderr
+// (analyze's JSON to a late reader arrived cut). The event loop's end flushes them; a handle
+// a command left open gets 2 s
+process.exitCode = code;
+setTimeout(() => process.exit(code), 2000).unref();
