@@ -3,9 +3,12 @@
 // default `istio-ingressgateway`, in the gateway namespace): `externalName` for an
 // ExternalName Service, else its `status.loadBalancer.ingress` (ip, else hostname) then
 // `spec.externalIPs`. Each is `{ip}` when it is an IP address, else `{hostname}`; sorted by
-// hostname, then ip. No Service in the files: no address. With `ingressService: ""` istiod
-// reports the external IPs of the nodes its gateway pods run on; gangway reads no Pods or
-// Nodes, so there it reports none.
+// hostname, then ip. No such Service in the files: istiod reports no address; gangway reports
+// where it listens (CompileOptions.listenAddresses, as a Gateway API Gateway's status.addresses:
+// a specific --bind, INSTANCE_IP/POD_IP, the interfaces, 127.0.0.1), so a client that reads the
+// Ingress's status (the Ingress conformance suite does) finds an address that answers. With
+// `ingressService: ""` istiod reports the external IPs of the nodes its gateway pods run on;
+// gangway reads no Pods or Nodes and reports where it listens there too.
 import { isIP } from "node:net";
 import type { IngressResource, ServiceResource } from "../model/kube.ts";
 import type { StatusItem } from "../snapshot/status.ts";
@@ -16,9 +19,8 @@ type Address = { ip: string } | { hostname: string };
 /** The ingress gateway's addresses, as istiod's runningAddresses finds them through the Service. */
 export function ingressAddresses(ctx: CompileContext, services: ServiceResource[]): Address[] {
   const name = ctx.opts.mesh?.ingressService ?? "istio-ingressgateway";
-  if (name === "") return [];
-  const svc = services.find((s) => s.metadata.name === name && s.metadata.namespace === ctx.opts.namespace);
-  if (svc === undefined) return [];
+  const svc = name === "" ? undefined : services.find((s) => s.metadata.name === name && s.metadata.namespace === ctx.opts.namespace);
+  if (svc === undefined) return (ctx.opts.listenAddresses ?? []).map((ip) => ({ ip }));
   const raw = svc.spec.type === "ExternalName" ? [svc.spec.externalName] : [...(svc.spec.loadBalancerIngress ?? []), ...(svc.spec.externalIPs ?? [])];
   const out: Address[] = raw.filter((a) => a !== "").map((a) => (isIP(a) !== 0 ? { ip: a } : { hostname: a }));
   const host = (a: Address) => ("hostname" in a ? a.hostname : "");

@@ -315,9 +315,13 @@ describe("status_test.go: Ingress status.loadBalancer", () => {
     expect(lb(svc("istio-ingress", "", lbIp("1.2.3.4")) + ing(), meshOf("istio-ingress"))).toEqual(['default/ingress {"ingress":[{"ip":"1.2.3.4"}]}']);
   });
 
-  test("a changed IP is reported; a removed Service leaves no address", () => {
+  test("a changed IP is reported; a removed Service leaves no address (istiod), where gangway listens when it knows (README)", () => {
     expect(lb(svc("istio-ingress", "", lbIp("5.6.7.8")) + ing(), meshOf("istio-ingress"))).toEqual(['default/ingress {"ingress":[{"ip":"5.6.7.8"}]}']);
     expect(lb(ing(), meshOf("istio-ingress"))).toEqual(["default/ingress {}"]);
+    const listen = { ...meshOf("istio-ingress"), listenAddresses: ["127.0.0.2", "::1"] };
+    expect(lb(ing(), listen)).toEqual(['default/ingress {"ingress":[{"ip":"127.0.0.2"},{"ip":"::1"}]}']);
+    // the Service's addresses win over where gangway listens
+    expect(lb(svc("istio-ingress", "", lbIp("5.6.7.8")) + ing(), listen)).toEqual(['default/ingress {"ingress":[{"ip":"5.6.7.8"}]}']);
   });
 
   test("an Ingress not served (class removed; ingressClassName of a missing IngressClass) has no status; the IngressClass makes it served", () => {
@@ -340,8 +344,9 @@ describe("status_test.go: Ingress status.loadBalancer", () => {
     expect(lb(`---\napiVersion: v1\nkind: Service\nmetadata: {name: istio-ingressgateway, namespace: istio-system}\nspec: {type: ExternalName, externalName: gw.example.net}\n` + ing())).toEqual(['default/ingress {"ingress":[{"hostname":"gw.example.net"}]}']);
   });
 
-  test('ingressService "" (testRunningAddressesWithPod): istiod reports its gateway pods\' node IPs; gangway reads no Pods or Nodes and reports none', () => {
+  test('ingressService "" (testRunningAddressesWithPod): istiod reports its gateway pods\' node IPs; gangway reads no Pods or Nodes and reports where it listens', () => {
     expect(lb(svc("istio-ingressgateway", "", lbIp("1.2.3.4")) + ing(), meshOf(""))).toEqual(["default/ingress {}"]);
+    expect(lb(svc("istio-ingressgateway", "", lbIp("1.2.3.4")) + ing(), { ...meshOf(""), listenAddresses: ["192.0.2.10"] })).toEqual(['default/ingress {"ingress":[{"ip":"192.0.2.10"}]}']);
   });
 });
 
