@@ -205,27 +205,79 @@ describe("gRPC over h2c (client) → h2c (upstream)", () => {
     expect(r.messages).toEqual([]);
   });
 
-  test("grpc-timeout: DEADLINE_EXCEEDED (4) from the gateway; the header reaches the upstream", async () => {
-    const r = await call(client, "/test.Echo/Slow", ["x"], { "grpc-timeout": "150m" });
-    expect([r.headers[":status"], r.headers["grpc-status"], r.headers["grpc-message"]]).toEqual([200, "4", "downstream duration timeout"]);
+  // Istio's gateway routes carry max_grpc_timeout = the route timeout: Envoy's router takes grpc-timeout
+  // as the route timeout (capped by it), starts it at the request's end, and answers its expiry as the
+  // route timeout's (504 UT, a gRPC client reads 14); the upstream is sent the time it has
+  test("grpc-timeout is the route timeout: UNAVAILABLE (14) 'upstream request timeout'; the upstream is sent it in ms", async () => {
+    const r = await call(client, "/test.Echo/Slow", ["x"], { "grpc-timeout": "150000u" });
+    expect([r.headers[":status"], r.headers["grpc-status"], r.headers["grpc-message"]]).toEqual([200, "14", "upstream request timeout"]);
     expect(h2c.timeouts).toContain("150m");
   });
 
-  test("the route timeout caps a longer grpc-timeout (Istio's grpc_timeout_header_max)", async () => {
+  test("the route timeout caps a longer grpc-timeout (Istio's max_grpc_timeout), and that is what the upstream is told", async () => {
+    const before = h2c.timeouts.length;
     const r = await call(client, "/test.Echo/Slow", ["x"], { "grpc-timeout": "30S", "x-backend": "capped" });
-    expect(r.headers["grpc-status"]).toBe("4");
+    expect([r.headers["grpc-status"], r.headers["grpc-message"]]).toEqual(["14", "upstream request timeout"]);
+    expect(h2c.timeouts.slice(before)).toEqual(["200m"]);
   });
 
-  test("grpc-timeout 0 (`0m`, `0n`) is no deadline from the header, as Envoy reads it: the call is served (it got DEADLINE_EXCEEDED at once)", async () => {
+  test("no grpc-timeout on a route with a timeout: the upstream is sent the route's as grpc-timeout (Envoy's setTimeoutHeaders)", async () => {
+    const before = h2c.timeouts.length;
+    const r = await call(client, "/test.Echo/Slow", ["x"], { "x-backend": "capped" });
+    expect(r.headers["grpc-status"]).toBe("14");
+    expect(h2c.timeouts.slice(before)).toEqual(["200m"]);
+  });
+
+  test("grpc-timeout 0 (`0m`, `0n`) is no deadline from the header, as Envoy reads it: the call is served", async () => {
     for (const t of ["0m", "0n"]) {
       const r = await call(client, "/test.Echo/Unary", ["zero"], { "grpc-timeout": t });
       expect([r.headers[":status"], r.trailers["grpc-status"]]).toEqual([200, "0"]);
     }
   });
 
-  test("grpc-timeout 0 on a route with a timeout: the route timeout applies (504 UT → UNAVAILABLE), not an instant DEADLINE_EXCEEDED", async () => {
+  test("grpc-timeout 0 on a route with a timeout: the route timeout applies (504 UT → UNAVAILABLE)", async () => {
     const r = await call(client, "/test.Echo/Slow", ["x"], { "grpc-timeout": "0S", "x-backend": "capped" });
     expect([r.headers["grpc-status"], r.headers["grpc-message"]]).toEqual(["14", "upstream request timeout"]);
+  });
+
+  test("the time counts from the request's end: a client stream open longer than its grpc-timeout is still answered", async () => {
+    const st = client.request({ ":method": "POST", ":path": "/test.Echo/ClientStream", "content-type": "application/grpc", te: "trailers", "grpc-timeout": "300m" });
+    let trailers: Record<string, unknown> = {};
+    const got: Buffer[] = [];
+    st.on("trailers", (t) => (trailers = { ...t }));
+    st.on("data", (d: Buffer) => got.push(d));
+    const closed = new Promise<void>((r) => st.on("close", () => r()));
+    st.write(frame("one"));
+    await Bun.sleep(700); // past the 300 ms from the request's start
+    st.end(frame("two"));
+    await closed;
+    expect(trailers["grpc-status"]).toBe("0");
+    expect(Buffer.concat(got).subarray(5).toString()).toBe("2 6");
+  });
+
+  test("a bidi stream never half-closed is not cut at its grpc-timeout (no route timer before the request ends)", async () => {
+    const st = client.request({ ":method": "POST", ":path": "/test.Echo/Bidi", "content-type": "application/grpc", te: "trailers", "grpc-timeout": "200m" });
+    let trailers: Record<string, unknown> = {};
+    let n = 0;
+    st.on("trailers", (t) => (trailers = { ...t }));
+    st.on("data", () => n++);
+    const closed = new Promise<void>((r) => st.on("close", () => r()));
+    for (let i = 0; i < 5; i++) {
+      st.write(frame(`p${i}`));
+      await Bun.sleep(120); // 600 ms in all, past the 200 ms
+    }
+    st.end();
+    await closed;
+    expect(n).toBeGreaterThan(0);
+    expect(trailers["grpc-status"]).toBe("0");
+  });
+
+  test("the deadline passing after the response started resets the client's stream (the message before it arrives)", async () => {
+    const r = await call(client, "/test.Echo/Stall", ["x"], { "grpc-timeout": "200m" });
+    expect(r.headers[":status"]).toBe(200);
+    expect(r.messages.map(String)).toEqual(["first"]);
+    expect(r.trailers["grpc-status"]).toBeUndefined();
+    expect(r.rst).not.toBe(0);
   });
 
   test("VirtualService retries (retryOn unavailable): a Trailers-Only grpc-status 14 is retried on a new stream", async () => {
@@ -317,7 +369,7 @@ describe("HTTP/2 upstream pools", () => {
   test("maxConcurrentStreams 1: concurrent calls get a connection each, never two streams on one", async () => {
     const slow = Array.from({ length: 3 }, () => call(client, "/test.Echo/Slow", ["x"], { "x-backend": "lim", "grpc-timeout": "300m" }));
     const rs = await Promise.all(slow);
-    expect(rs.map((r) => r.headers["grpc-status"])).toEqual(["4", "4", "4"]);
+    expect(rs.map((r) => r.headers["grpc-status"])).toEqual(["14", "14", "14"]);
     expect(limB.sessions).toBe(3);
   });
 
