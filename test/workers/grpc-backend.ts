@@ -70,7 +70,9 @@ export async function grpcBackend(tlsOpts?: { cert: string; key: string }): Prom
     st.on("error", () => {});
     const path = String(h[":path"]);
     const alpn = (st.session as unknown as { alpnProtocol?: string }).alpnProtocol ?? "";
-    const grpcHead = { ":status": 200, "content-type": "application/grpc", "x-alpn": alpn };
+    // what the request came with, for the gRPC-Web tests: its content-type, grpc-accept-encoding, content-length
+    const seen = { "x-seen-ct": String(h["content-type"] ?? ""), "x-seen-gae": String(h["grpc-accept-encoding"] ?? ""), "x-seen-cl": String(h["content-length"] ?? "") };
+    const grpcHead = { ":status": 200, "content-type": "application/grpc", "x-alpn": alpn, ...seen };
     const df = new Deframer();
     if (path === "/test.Echo/Fail") {
       st.respond({ ...grpcHead, "grpc-status": "5", "grpc-message": "no such thing" }, { endStream: true });

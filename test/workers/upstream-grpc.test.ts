@@ -454,10 +454,49 @@ describe("gRPC-Web (Envoy's grpc_web filter)", () => {
   });
 });
 
+describe("gRPC-Web: the response's encoding and the upstream's request (Envoy's grpc_web filter)", () => {
+  function webCall(ct: string, accept: string | null, body: Buffer): Promise<{ h: Record<string, unknown>; body: Buffer }> {
+    const st = client.request({ ":method": "POST", ":path": "/test.Echo/Unary", "content-type": ct, ...(accept === null ? {} : { accept }) });
+    let h: Record<string, unknown> = {};
+    const parts: Buffer[] = [];
+    st.on("response", (x) => (h = { ...x }));
+    st.on("data", (d: Buffer) => parts.push(d));
+    st.on("error", () => {});
+    const done = new Promise<void>((r) => st.on("close", () => r()));
+    st.end(body);
+    return done.then(() => ({ h, body: Buffer.concat(parts) }));
+  }
+
+  test("grpc-web-text without accept: a binary response (the accept decides, not the request's content-type)", async () => {
+    const r = await webCall("application/grpc-web-text", null, Buffer.from(frame("t").toString("base64")));
+    expect(r.h["content-type"]).toBe("application/grpc-web+proto");
+    expect([r.body[0], r.body.subarray(5, 6).toString()]).toEqual([0, "t"]); // raw bytes, not base64
+  });
+
+  test("a binary request whose accept asks for text: a base64 response", async () => {
+    const r = await webCall("application/grpc-web+proto", "application/grpc-web-text+proto", frame("b"));
+    expect(r.h["content-type"]).toBe("application/grpc-web-text+proto");
+    const bytes = Buffer.from(r.body.toString("latin1").split(/(?<==)/).join(""), "base64");
+    expect(bytes.subarray(0, 6).equals(frame("b"))).toBe(true);
+  });
+
+  test("the upstream sees content-type application/grpc (also for +proto), grpc-accept-encoding identity, no content-length", async () => {
+    const r = await webCall("application/grpc-web+proto", null, frame("u"));
+    expect([r.h["x-seen-ct"], r.h["x-seen-gae"], r.h["x-seen-cl"]]).toEqual(["application/grpc", "identity", ""]);
+  });
+
+  test("a content-type the filter does not take (+json, a parameter) is passed on untranslated", async () => {
+    for (const ct of ["application/grpc-web+json", "application/grpc-web; charset=utf-8"]) {
+      const r = await webCall(ct, null, frame("j"));
+      expect([r.h["x-seen-ct"], r.h["content-type"]]).toEqual([ct, "application/grpc"]);
+    }
+  });
+});
+
 describe("gRPC-Web: bodies that are not base64, answers that are not gRPC (Envoy's grpc_web filter)", () => {
   /** One grpc-web-text call over h2 with `body`: the response head's fields (the call used to hang: no answer at all). */
   async function webText(body: string): Promise<Record<string, unknown>> {
-    const st = client.request({ ":method": "POST", ":path": "/test.Echo/Unary", "content-type": "application/grpc-web-text" });
+    const st = client.request({ ":method": "POST", ":path": "/test.Echo/Unary", "content-type": "application/grpc-web-text", accept: "application/grpc-web-text" });
     const head = new Promise<Record<string, unknown>>((r) => st.on("response", (h) => r(h as Record<string, unknown>)));
     st.on("error", () => {});
     st.end(body);
@@ -470,15 +509,16 @@ describe("gRPC-Web: bodies that are not base64, answers that are not gRPC (Envoy
     ["a space inside", "AAAA AAA="],
     ["base64url's `-_`", "AAAA-_-_"],
     ["padding only (`====`)", "===="],
-  ])("%s: HTTP 200, grpc-status 13, Envoy's message", async (_name, body) => {
+  ])("%s: Envoy's 400 as its grpc_web filter shapes it: status kept, grpc-status 13, its message", async (_name, body) => {
     const h = await webText(body);
-    expect([h[":status"], h["grpc-status"], h["grpc-message"], h["content-type"]]).toEqual([200, "13", "Bad gRPC-web request, invalid base64 data.", "application/grpc-web-text+proto"]);
+    expect([h[":status"], h["grpc-status"], h["grpc-message"], h["content-type"]]).toEqual([400, "13", "Bad gRPC-web request, invalid base64 data.", "application/grpc-web-text+proto"]);
   });
   test("a body ending inside a group (3 characters) over HTTP/1.1: the same answer, the connection goes on (it used to reach the upstream cut short)", async () => {
     const call = "POST /test.Echo/Unary HTTP/1.1\r\nhost: a\r\ncontent-type: application/grpc-web-text\r\ncontent-length: 3\r\n\r\nAAA";
     const r = await raw(gw, `${call}POST /test.Echo/Unary HTTP/1.1\r\nhost: a\r\ncontent-type: application/grpc-web-text\r\ncontent-length: 8\r\nconnection: close\r\n\r\n${frame("").toString("base64")}`);
     const heads = r.text.split("HTTP/1.1 ").slice(1);
     expect(heads.length).toBe(2);
+    expect(heads[0]!.startsWith("400")).toBe(true);
     expect(heads[0]).toContain("grpc-status: 13\r\n");
     expect(heads[0]).toContain("grpc-message: Bad gRPC-web request, invalid base64 data.\r\n");
     expect(heads[1]!.startsWith("200")).toBe(true);
@@ -501,7 +541,7 @@ describe("gRPC-Web: bodies that are not base64, answers that are not gRPC (Envoy
   });
 
   test("the same over HTTP/1.1: a complete answer, the connection kept for the next call", async () => {
-    const call = (path: string, last = "") => `POST ${path} HTTP/1.1\r\nhost: a\r\ncontent-type: application/grpc-web-text\r\ncontent-length: 8\r\n${last}\r\n${frame("").toString("base64")}`;
+    const call = (path: string, last = "") => `POST ${path} HTTP/1.1\r\nhost: a\r\ncontent-type: application/grpc-web-text\r\naccept: application/grpc-web-text\r\ncontent-length: 8\r\n${last}\r\n${frame("").toString("base64")}`;
     const r = await raw(gw, call("/not-grpc") + call("/test.Echo/Unary", "connection: close\r\n"));
     const heads = r.text.split("HTTP/1.1 ").slice(1);
     expect(heads.length).toBe(2);

@@ -33,7 +33,7 @@ import type { EndpointPool } from "./upstream-pool.ts";
 import type { ClusterRuntime } from "./clusters.ts";
 import { pickHash } from "./upstream-pick.ts";
 import { grpcReplyHeaders, isGrpcContentType } from "../../src/upstream/grpc-reply.ts";
-import { grpcWebMode, WEB_NONE, webResponseType } from "./grpc-web.ts";
+import { grpcWebMode, wantsText, WEB_NONE, webLocalReply } from "./grpc-web.ts";
 import { upstreamSni } from "./upstream-tls.ts";
 import type { OutlierResult } from "../../src/upstream/outlier.ts";
 import { grpcRouteTimeoutMs, upstreamGrpcTimeout } from "../../src/upstream/grpc-timeout.ts";
@@ -720,14 +720,22 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
    */
   reply(row: ReplyRow, status = row.status, body = row.body, extra = "", details = row.details, bytes: Uint8Array | null = null): void {
     if (this.respStarted) return;
-    const web = status >= 400 ? grpcWebMode(this.head.header("content-type")) : WEB_NONE;
-    if (status >= 400 && (web !== WEB_NONE || isGrpcContentType(this.head.header("content-type")))) {
-      // a gRPC (or gRPC-Web) client reads grpc-status: HTTP 200 Trailers-Only, as Envoy's local replies to gRPC requests
-      const ct = web === WEB_NONE ? undefined : webResponseType(web);
-      extra += grpcReplyHeaders(status, bytes === null ? body : "", undefined, ct);
-      status = 200;
-      body = "";
-      bytes = null;
+    const ctype = this.head.header("content-type");
+    if (ctype !== undefined) {
+      if (grpcWebMode(ctype) !== WEB_NONE) {
+        // Envoy answers a gRPC-Web request as a plain one (its connection manager took it for no gRPC), and
+        // the grpc_web filter reshapes that: the status stays, the content-type is gRPC-Web's, a body
+        // becomes grpc-status (from the status) and grpc-message; an empty one leaves them out
+        extra += webLocalReply(status, bytes === null ? body : bytes, wantsText(this.head.header("accept")));
+        body = "";
+        bytes = null;
+      } else if (status >= 400 && isGrpcContentType(ctype)) {
+        // a gRPC client reads grpc-status: HTTP 200 Trailers-Only, as Envoy's local replies to gRPC requests
+        extra += grpcReplyHeaders(status, bytes === null ? body : "");
+        status = 200;
+        body = "";
+        bytes = null;
+      }
     }
     this.to(DONE);
     this.replyRow = row;
