@@ -34,8 +34,11 @@ export function parseGrpcTimeout(v: string | undefined): number | null {
 export function grpcRouteTimeoutMs(header: string | undefined, routeTimeoutMs: number): number {
   const t = parseGrpcTimeout(header);
   if (t === null || t === 0) return routeTimeoutMs;
-  const ms = routeTimeoutMs > 0 && routeTimeoutMs < t ? routeTimeoutMs : t;
-  // a timer fires after 1 ms for anything above 2^31-1 ms: `720H` (30 days) would end the call at once
+  return routeTimeoutMs > 0 && routeTimeoutMs < t ? routeTimeoutMs : t;
+}
+
+/** `ms` as a timer can wait it: a timer fires after 1 ms for anything above 2^31-1 ms (`720H`, 30 days, would end the call at once). */
+export function timerMs(ms: number): number {
   return ms < MAX_TIMER_MS ? ms : MAX_TIMER_MS;
 }
 

@@ -1,7 +1,7 @@
 // grpc-timeout parsing, the route timeout it makes under Istio's route config
 // (max_grpc_timeout = the route timeout, 0: uncapped), and the value sent upstream.
 import { describe, expect, test } from "bun:test";
-import { grpcRouteTimeoutMs, parseGrpcTimeout, upstreamGrpcTimeout } from "../../src/upstream/grpc-timeout.ts";
+import { grpcRouteTimeoutMs, parseGrpcTimeout, timerMs, upstreamGrpcTimeout } from "../../src/upstream/grpc-timeout.ts";
 
 describe("parseGrpcTimeout", () => {
   test.each([
@@ -40,11 +40,14 @@ describe("grpcRouteTimeoutMs (Envoy's finalTimeout with Istio's max_grpc_timeout
     // 0 is infinity, not a deadline already past: the route timeout alone
     ["0n", 0, 0],
     ["0S", 500, 500],
-    // above 2^31-1 ms a timer fires after 1 ms: capped there (~24.8 days)
-    ["720H", 0, 2 ** 31 - 1],
-    ["99999999S", 0, 2 ** 31 - 1],
+    ["720H", 0, 720 * 3_600_000],
+    ["99999999S", 0, 99_999_999_000],
   ])("grpc-timeout %p, route timeout %p ms → %p ms", (h, route, want) => {
     expect(grpcRouteTimeoutMs(h, route)).toBe(want);
+  });
+  test("a timer waits at most 2^31-1 ms (above, it would fire after 1 ms): the route timer is capped there, the upstream told the whole", () => {
+    expect([timerMs(720 * 3_600_000), timerMs(5000)]).toEqual([2 ** 31 - 1, 5000]);
+    expect(upstreamGrpcTimeout(grpcRouteTimeoutMs("720H", 0), 0)).toBe("2592000S");
   });
 });
 

@@ -36,7 +36,7 @@ import { grpcReplyHeaders, isGrpcContentType } from "../../src/upstream/grpc-rep
 import { grpcWebMode, wantsText, WEB_NONE, webLocalReply } from "./grpc-web.ts";
 import { upstreamSni } from "./upstream-tls.ts";
 import type { OutlierResult } from "../../src/upstream/outlier.ts";
-import { grpcRouteTimeoutMs, upstreamGrpcTimeout } from "../../src/upstream/grpc-timeout.ts";
+import { grpcRouteTimeoutMs, timerMs, upstreamGrpcTimeout } from "../../src/upstream/grpc-timeout.ts";
 import { lastChunkWithTrailers } from "./h2-upstream-heads.ts";
 import { upstreamH2Fields } from "./h2-request-fields.ts";
 import type { H2Framing } from "./h2-response.ts";
@@ -516,8 +516,9 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
    * runs it from the request's end. The upstream is sent the time it has as its grpc-timeout.
    */
   private grpcTimeout(d: Decision): void {
-    this.timeoutMs = grpcRouteTimeoutMs(this.head.header("grpc-timeout"), this.timeoutMs);
-    const v = upstreamGrpcTimeout(this.timeoutMs, d.route!.retry?.perTryTimeoutMs ?? 0);
+    const ms = grpcRouteTimeoutMs(this.head.header("grpc-timeout"), this.timeoutMs);
+    this.timeoutMs = timerMs(ms);
+    const v = upstreamGrpcTimeout(ms, d.route!.retry?.perTryTimeoutMs ?? 0);
     const ops = d.requestHeaders;
     if (v === "" || overridden(ops, "grpc-timeout")) return;
     d.requestHeaders = { set: [["grpc-timeout", v], ...ops.set], add: ops.add, remove: ops.remove };
