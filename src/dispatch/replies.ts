@@ -77,7 +77,6 @@ export type ReplyCode =
   | "cors_preflight"
   | "per_try_timeout"
   | "response_timeout_after_response"
-  | "max_duration_timeout"
   | "grpc_web_bad_base64"
   | "grpc_web_bad_base64_size"
   | "upgrade_failed";
@@ -164,8 +163,6 @@ export const REPLIES: { readonly [K in ReplyCode]: ReplyRow } = {
   stream_idle_after_response: row("stream_idle_after_response", 0, "SI", "stream_idle_timeout", "", "upstream", false),
   /** --max-connection-duration reached and --drain-timeout passed with the exchange still running: reset. */
   max_connection_duration: row("max_connection_duration", 0, "-", "max_connection_duration", "", "internal", false),
-  /** A gRPC request's grpc-timeout (capped by the route timeout) passed: Envoy's max_stream_duration (408; gRPC DEADLINE_EXCEEDED). */
-  max_duration_timeout: row("max_duration_timeout", 408, "DT", "max_duration_timeout", "downstream duration timeout", "downstream", false),
 };
 
 /** The row for a codec status (400/431/505) from the request parser. */

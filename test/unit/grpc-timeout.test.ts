@@ -1,7 +1,7 @@
-// grpc-timeout parsing and the deadline Istio's route config gives it
-// (max_stream_duration.grpc_timeout_header_max = the route timeout, 0: uncapped).
+// grpc-timeout parsing, the route timeout it makes under Istio's route config
+// (max_grpc_timeout = the route timeout, 0: uncapped), and the value sent upstream.
 import { describe, expect, test } from "bun:test";
-import { grpcDeadlineMs, parseGrpcTimeout } from "../../src/upstream/grpc-timeout.ts";
+import { grpcRouteTimeoutMs, parseGrpcTimeout, timerMs, upstreamGrpcTimeout } from "../../src/upstream/grpc-timeout.ts";
 
 describe("parseGrpcTimeout", () => {
   test.each([
@@ -27,21 +27,45 @@ describe("parseGrpcTimeout", () => {
   });
 });
 
-describe("grpcDeadlineMs", () => {
+describe("grpcRouteTimeoutMs (Envoy's finalTimeout with Istio's max_grpc_timeout = the route timeout)", () => {
   test.each([
+    // no header: the route timeout (max_grpc_timeout caps "infinity"), none when the route has none
     [undefined, 0, 0],
-    [undefined, 5000, 0],
+    [undefined, 5000, 5000],
     ["2S", 0, 2000],
     ["2S", 500, 500],
     ["100m", 500, 100],
-    ["junk", 500, 0],
-    // 0 is no deadline from the header (Envoy), not one already past: the route timeout alone
+    ["junk", 500, 500],
+    ["junk", 0, 0],
+    // 0 is infinity, not a deadline already past: the route timeout alone
     ["0n", 0, 0],
-    ["0S", 500, 0],
-    // above 2^31-1 ms a timer fires after 1 ms: capped there (~24.8 days)
-    ["720H", 0, 2 ** 31 - 1],
-    ["99999999S", 0, 2 ** 31 - 1],
+    ["0S", 500, 500],
+    ["720H", 0, 720 * 3_600_000],
+    ["99999999S", 0, 99_999_999_000],
   ])("grpc-timeout %p, route timeout %p ms → %p ms", (h, route, want) => {
-    expect(grpcDeadlineMs(h, route)).toBe(want);
+    expect(grpcRouteTimeoutMs(h, route)).toBe(want);
+  });
+  test("a timer waits at most 2^31-1 ms (above, it would fire after 1 ms): the route timer is capped there, the upstream told the whole", () => {
+    expect([timerMs(720 * 3_600_000), timerMs(5000)]).toEqual([2 ** 31 - 1, 5000]);
+    expect(upstreamGrpcTimeout(grpcRouteTimeoutMs("720H", 0), 0)).toBe("2592000S");
+  });
+});
+
+describe("upstreamGrpcTimeout (Envoy's setTimeoutHeaders and toGrpcTimeout)", () => {
+  test.each([
+    [0, 0, ""],
+    [2000, 0, "2000m"],
+    [150, 0, "150m"],
+    // the per-try timeout when shorter than the route's, or when the route has none
+    [5000, 1000, "1000m"],
+    [1000, 5000, "1000m"],
+    [0, 3000, "3000m"],
+    // 8 digits at most: seconds, minutes, hours, truncated
+    [99_999_999, 0, "99999999m"],
+    [100_000_000, 0, "100000S"],
+    [2 ** 31 - 1, 0, "2147483S"],
+    [720 * 3_600_000, 0, "2592000S"],
+  ])("route %p ms, per try %p ms → %p", (route, perTry, want) => {
+    expect(upstreamGrpcTimeout(route, perTry)).toBe(want);
   });
 });

@@ -1,23 +1,51 @@
 // gRPC-Web framing pieces (Envoy's grpc_web filter): content-type flavours,
 // the trailers message, streaming base64 for grpc-web-text.
 import { describe, expect, test } from "bun:test";
-import { Base64Decoder, Base64Encoder, grpcWebMode, trailerMessage, WEB_BINARY, WEB_NONE, WEB_TEXT, webResponseType } from "../../workers/http/grpc-web.ts";
+import { Base64Decoder, Base64Encoder, grpcWebMode, trailerMessage, wantsText, WEB_BINARY, WEB_NONE, WEB_TEXT, webLocalReply, webResponseType } from "../../workers/http/grpc-web.ts";
 
-describe("grpcWebMode", () => {
+describe("grpcWebMode: the four content-types Envoy's grpc_web filter takes, exactly", () => {
   test.each([
     ["application/grpc-web", WEB_BINARY],
     ["application/grpc-web+proto", WEB_BINARY],
-    ["Application/gRPC-Web; charset=x", WEB_BINARY],
     ["application/grpc-web-text", WEB_TEXT],
     ["application/grpc-web-text+proto", WEB_TEXT],
+    // anything else is not gRPC-Web to Envoy: passed on as it came
+    ["Application/gRPC-Web", WEB_NONE],
+    ["application/grpc-web; charset=utf-8", WEB_NONE],
+    ["application/grpc-web+json", WEB_NONE],
+    ["application/grpc-web-text+json", WEB_NONE],
     ["application/grpc", WEB_NONE],
     ["application/grpc-webx", WEB_NONE],
     [undefined, WEB_NONE],
   ])("%p → %p", (ct, want) => {
     expect(grpcWebMode(ct) as number).toBe(want);
   });
+});
+
+describe("the response's encoding follows the accept header alone (Envoy's is_text_response_)", () => {
+  test.each([
+    ["application/grpc-web-text", true],
+    ["application/grpc-web-text+proto", true],
+    ["application/grpc-web", false],
+    ["application/grpc-web+proto", false],
+    ["*/*", false],
+    ["application/grpc-web-text, */*", false],
+    [undefined, false],
+  ])("accept %p → text %p", (accept, want) => {
+    expect(wantsText(accept)).toBe(want);
+  });
   test("response content-types", () => {
-    expect([webResponseType(WEB_BINARY), webResponseType(WEB_TEXT)]).toEqual(["application/grpc-web+proto", "application/grpc-web-text+proto"]);
+    expect([webResponseType(false), webResponseType(true)]).toEqual(["application/grpc-web+proto", "application/grpc-web-text+proto"]);
+  });
+});
+
+describe("webLocalReply: a local reply as the grpc_web filter reshapes it", () => {
+  test.each([
+    [503, "no healthy upstream", false, "content-type: application/grpc-web+proto\r\ngrpc-status: 14\r\ngrpc-message: no healthy upstream\r\n"],
+    [400, "bad", true, "content-type: application/grpc-web-text+proto\r\ngrpc-status: 13\r\ngrpc-message: bad\r\n"],
+    [404, "", false, "content-type: application/grpc-web+proto\r\n"],
+  ])("%p %p text=%p", (status, body, text, want) => {
+    expect(webLocalReply(status, body, text)).toBe(want);
   });
 });
 

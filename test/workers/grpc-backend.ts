@@ -7,6 +7,7 @@
 //   /test.Echo/Bidi          each message echoed as it arrives
 //   /test.Echo/Fail          Trailers-Only: grpc-status 5, grpc-message "no such thing"
 //   /test.Echo/Slow          answers nothing (a deadline test); the grpc-timeout seen is kept
+//   /test.Echo/Stall         once the request ended: the response head and one message, then nothing
 //   /test.Echo/Flaky         every other call: Trailers-Only grpc-status 14; else as Unary
 //   /test.Echo/Reset         one message, then RST_STREAM INTERNAL_ERROR (no trailers)
 // anything else: a plain HTTP/2 response "hello h2" with x-alpn and x-method.
@@ -69,7 +70,9 @@ export async function grpcBackend(tlsOpts?: { cert: string; key: string }): Prom
     st.on("error", () => {});
     const path = String(h[":path"]);
     const alpn = (st.session as unknown as { alpnProtocol?: string }).alpnProtocol ?? "";
-    const grpcHead = { ":status": 200, "content-type": "application/grpc", "x-alpn": alpn };
+    // what the request came with, for the gRPC-Web tests: its content-type, grpc-accept-encoding, content-length
+    const seen = { "x-seen-ct": String(h["content-type"] ?? ""), "x-seen-gae": String(h["grpc-accept-encoding"] ?? ""), "x-seen-cl": String(h["content-length"] ?? "") };
+    const grpcHead = { ":status": 200, "content-type": "application/grpc", "x-alpn": alpn, ...seen };
     const df = new Deframer();
     if (path === "/test.Echo/Fail") {
       st.respond({ ...grpcHead, "grpc-status": "5", "grpc-message": "no such thing" }, { endStream: true });
@@ -96,6 +99,16 @@ export async function grpcBackend(tlsOpts?: { cert: string; key: string }): Prom
     }
     if (path === "/test.Echo/Slow") {
       b.timeouts.push(String(h["grpc-timeout"] ?? ""));
+      st.resume();
+      return;
+    }
+    if (path === "/test.Echo/Stall") {
+      b.timeouts.push(String(h["grpc-timeout"] ?? ""));
+      st.on("end", () => {
+        if (st.destroyed) return;
+        st.respond(grpcHead);
+        st.write(frame("first"));
+      });
       st.resume();
       return;
     }

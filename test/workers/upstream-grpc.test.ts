@@ -205,27 +205,79 @@ describe("gRPC over h2c (client) → h2c (upstream)", () => {
     expect(r.messages).toEqual([]);
   });
 
-  test("grpc-timeout: DEADLINE_EXCEEDED (4) from the gateway; the header reaches the upstream", async () => {
-    const r = await call(client, "/test.Echo/Slow", ["x"], { "grpc-timeout": "150m" });
-    expect([r.headers[":status"], r.headers["grpc-status"], r.headers["grpc-message"]]).toEqual([200, "4", "downstream duration timeout"]);
+  // Istio's gateway routes carry max_grpc_timeout = the route timeout: Envoy's router takes grpc-timeout
+  // as the route timeout (capped by it), starts it at the request's end, and answers its expiry as the
+  // route timeout's (504 UT, a gRPC client reads 14); the upstream is sent the time it has
+  test("grpc-timeout is the route timeout: UNAVAILABLE (14) 'upstream request timeout'; the upstream is sent it in ms", async () => {
+    const r = await call(client, "/test.Echo/Slow", ["x"], { "grpc-timeout": "150000u" });
+    expect([r.headers[":status"], r.headers["grpc-status"], r.headers["grpc-message"]]).toEqual([200, "14", "upstream request timeout"]);
     expect(h2c.timeouts).toContain("150m");
   });
 
-  test("the route timeout caps a longer grpc-timeout (Istio's grpc_timeout_header_max)", async () => {
+  test("the route timeout caps a longer grpc-timeout (Istio's max_grpc_timeout), and that is what the upstream is told", async () => {
+    const before = h2c.timeouts.length;
     const r = await call(client, "/test.Echo/Slow", ["x"], { "grpc-timeout": "30S", "x-backend": "capped" });
-    expect(r.headers["grpc-status"]).toBe("4");
+    expect([r.headers["grpc-status"], r.headers["grpc-message"]]).toEqual(["14", "upstream request timeout"]);
+    expect(h2c.timeouts.slice(before)).toEqual(["200m"]);
   });
 
-  test("grpc-timeout 0 (`0m`, `0n`) is no deadline from the header, as Envoy reads it: the call is served (it got DEADLINE_EXCEEDED at once)", async () => {
+  test("no grpc-timeout on a route with a timeout: the upstream is sent the route's as grpc-timeout (Envoy's setTimeoutHeaders)", async () => {
+    const before = h2c.timeouts.length;
+    const r = await call(client, "/test.Echo/Slow", ["x"], { "x-backend": "capped" });
+    expect(r.headers["grpc-status"]).toBe("14");
+    expect(h2c.timeouts.slice(before)).toEqual(["200m"]);
+  });
+
+  test("grpc-timeout 0 (`0m`, `0n`) is no deadline from the header, as Envoy reads it: the call is served", async () => {
     for (const t of ["0m", "0n"]) {
       const r = await call(client, "/test.Echo/Unary", ["zero"], { "grpc-timeout": t });
       expect([r.headers[":status"], r.trailers["grpc-status"]]).toEqual([200, "0"]);
     }
   });
 
-  test("grpc-timeout 0 on a route with a timeout: the route timeout applies (504 UT → UNAVAILABLE), not an instant DEADLINE_EXCEEDED", async () => {
+  test("grpc-timeout 0 on a route with a timeout: the route timeout applies (504 UT → UNAVAILABLE)", async () => {
     const r = await call(client, "/test.Echo/Slow", ["x"], { "grpc-timeout": "0S", "x-backend": "capped" });
     expect([r.headers["grpc-status"], r.headers["grpc-message"]]).toEqual(["14", "upstream request timeout"]);
+  });
+
+  test("the time counts from the request's end: a client stream open longer than its grpc-timeout is still answered", async () => {
+    const st = client.request({ ":method": "POST", ":path": "/test.Echo/ClientStream", "content-type": "application/grpc", te: "trailers", "grpc-timeout": "300m" });
+    let trailers: Record<string, unknown> = {};
+    const got: Buffer[] = [];
+    st.on("trailers", (t) => (trailers = { ...t }));
+    st.on("data", (d: Buffer) => got.push(d));
+    const closed = new Promise<void>((r) => st.on("close", () => r()));
+    st.write(frame("one"));
+    await Bun.sleep(700); // past the 300 ms from the request's start
+    st.end(frame("two"));
+    await closed;
+    expect(trailers["grpc-status"]).toBe("0");
+    expect(Buffer.concat(got).subarray(5).toString()).toBe("2 6");
+  });
+
+  test("a bidi stream never half-closed is not cut at its grpc-timeout (no route timer before the request ends)", async () => {
+    const st = client.request({ ":method": "POST", ":path": "/test.Echo/Bidi", "content-type": "application/grpc", te: "trailers", "grpc-timeout": "200m" });
+    let trailers: Record<string, unknown> = {};
+    let n = 0;
+    st.on("trailers", (t) => (trailers = { ...t }));
+    st.on("data", () => n++);
+    const closed = new Promise<void>((r) => st.on("close", () => r()));
+    for (let i = 0; i < 5; i++) {
+      st.write(frame(`p${i}`));
+      await Bun.sleep(120); // 600 ms in all, past the 200 ms
+    }
+    st.end();
+    await closed;
+    expect(n).toBeGreaterThan(0);
+    expect(trailers["grpc-status"]).toBe("0");
+  });
+
+  test("the deadline passing after the response started resets the client's stream (the message before it arrives)", async () => {
+    const r = await call(client, "/test.Echo/Stall", ["x"], { "grpc-timeout": "200m" });
+    expect(r.headers[":status"]).toBe(200);
+    expect(r.messages.map(String)).toEqual(["first"]);
+    expect(r.trailers["grpc-status"]).toBeUndefined();
+    expect(r.rst).not.toBe(0);
   });
 
   test("VirtualService retries (retryOn unavailable): a Trailers-Only grpc-status 14 is retried on a new stream", async () => {
@@ -317,7 +369,7 @@ describe("HTTP/2 upstream pools", () => {
   test("maxConcurrentStreams 1: concurrent calls get a connection each, never two streams on one", async () => {
     const slow = Array.from({ length: 3 }, () => call(client, "/test.Echo/Slow", ["x"], { "x-backend": "lim", "grpc-timeout": "300m" }));
     const rs = await Promise.all(slow);
-    expect(rs.map((r) => r.headers["grpc-status"])).toEqual(["4", "4", "4"]);
+    expect(rs.map((r) => r.headers["grpc-status"])).toEqual(["14", "14", "14"]);
     expect(limB.sessions).toBe(3);
   });
 
@@ -402,10 +454,49 @@ describe("gRPC-Web (Envoy's grpc_web filter)", () => {
   });
 });
 
+describe("gRPC-Web: the response's encoding and the upstream's request (Envoy's grpc_web filter)", () => {
+  function webCall(ct: string, accept: string | null, body: Buffer): Promise<{ h: Record<string, unknown>; body: Buffer }> {
+    const st = client.request({ ":method": "POST", ":path": "/test.Echo/Unary", "content-type": ct, ...(accept === null ? {} : { accept }) });
+    let h: Record<string, unknown> = {};
+    const parts: Buffer[] = [];
+    st.on("response", (x) => (h = { ...x }));
+    st.on("data", (d: Buffer) => parts.push(d));
+    st.on("error", () => {});
+    const done = new Promise<void>((r) => st.on("close", () => r()));
+    st.end(body);
+    return done.then(() => ({ h, body: Buffer.concat(parts) }));
+  }
+
+  test("grpc-web-text without accept: a binary response (the accept decides, not the request's content-type)", async () => {
+    const r = await webCall("application/grpc-web-text", null, Buffer.from(frame("t").toString("base64")));
+    expect(r.h["content-type"]).toBe("application/grpc-web+proto");
+    expect([r.body[0], r.body.subarray(5, 6).toString()]).toEqual([0, "t"]); // raw bytes, not base64
+  });
+
+  test("a binary request whose accept asks for text: a base64 response", async () => {
+    const r = await webCall("application/grpc-web+proto", "application/grpc-web-text+proto", frame("b"));
+    expect(r.h["content-type"]).toBe("application/grpc-web-text+proto");
+    const bytes = Buffer.from(r.body.toString("latin1").split(/(?<==)/).join(""), "base64");
+    expect(bytes.subarray(0, 6).equals(frame("b"))).toBe(true);
+  });
+
+  test("the upstream sees content-type application/grpc (also for +proto), grpc-accept-encoding identity, no content-length", async () => {
+    const r = await webCall("application/grpc-web+proto", null, frame("u"));
+    expect([r.h["x-seen-ct"], r.h["x-seen-gae"], r.h["x-seen-cl"]]).toEqual(["application/grpc", "identity", ""]);
+  });
+
+  test("a content-type the filter does not take (+json, a parameter) is passed on untranslated", async () => {
+    for (const ct of ["application/grpc-web+json", "application/grpc-web; charset=utf-8"]) {
+      const r = await webCall(ct, null, frame("j"));
+      expect([r.h["x-seen-ct"], r.h["content-type"]]).toEqual([ct, "application/grpc"]);
+    }
+  });
+});
+
 describe("gRPC-Web: bodies that are not base64, answers that are not gRPC (Envoy's grpc_web filter)", () => {
   /** One grpc-web-text call over h2 with `body`: the response head's fields (the call used to hang: no answer at all). */
   async function webText(body: string): Promise<Record<string, unknown>> {
-    const st = client.request({ ":method": "POST", ":path": "/test.Echo/Unary", "content-type": "application/grpc-web-text" });
+    const st = client.request({ ":method": "POST", ":path": "/test.Echo/Unary", "content-type": "application/grpc-web-text", accept: "application/grpc-web-text" });
     const head = new Promise<Record<string, unknown>>((r) => st.on("response", (h) => r(h as Record<string, unknown>)));
     st.on("error", () => {});
     st.end(body);
@@ -418,15 +509,16 @@ describe("gRPC-Web: bodies that are not base64, answers that are not gRPC (Envoy
     ["a space inside", "AAAA AAA="],
     ["base64url's `-_`", "AAAA-_-_"],
     ["padding only (`====`)", "===="],
-  ])("%s: HTTP 200, grpc-status 13, Envoy's message", async (_name, body) => {
+  ])("%s: Envoy's 400 as its grpc_web filter shapes it: status kept, grpc-status 13, its message", async (_name, body) => {
     const h = await webText(body);
-    expect([h[":status"], h["grpc-status"], h["grpc-message"], h["content-type"]]).toEqual([200, "13", "Bad gRPC-web request, invalid base64 data.", "application/grpc-web-text+proto"]);
+    expect([h[":status"], h["grpc-status"], h["grpc-message"], h["content-type"]]).toEqual([400, "13", "Bad gRPC-web request, invalid base64 data.", "application/grpc-web-text+proto"]);
   });
   test("a body ending inside a group (3 characters) over HTTP/1.1: the same answer, the connection goes on (it used to reach the upstream cut short)", async () => {
     const call = "POST /test.Echo/Unary HTTP/1.1\r\nhost: a\r\ncontent-type: application/grpc-web-text\r\ncontent-length: 3\r\n\r\nAAA";
     const r = await raw(gw, `${call}POST /test.Echo/Unary HTTP/1.1\r\nhost: a\r\ncontent-type: application/grpc-web-text\r\ncontent-length: 8\r\nconnection: close\r\n\r\n${frame("").toString("base64")}`);
     const heads = r.text.split("HTTP/1.1 ").slice(1);
     expect(heads.length).toBe(2);
+    expect(heads[0]!.startsWith("400")).toBe(true);
     expect(heads[0]).toContain("grpc-status: 13\r\n");
     expect(heads[0]).toContain("grpc-message: Bad gRPC-web request, invalid base64 data.\r\n");
     expect(heads[1]!.startsWith("200")).toBe(true);
@@ -449,7 +541,7 @@ describe("gRPC-Web: bodies that are not base64, answers that are not gRPC (Envoy
   });
 
   test("the same over HTTP/1.1: a complete answer, the connection kept for the next call", async () => {
-    const call = (path: string, last = "") => `POST ${path} HTTP/1.1\r\nhost: a\r\ncontent-type: application/grpc-web-text\r\ncontent-length: 8\r\n${last}\r\n${frame("").toString("base64")}`;
+    const call = (path: string, last = "") => `POST ${path} HTTP/1.1\r\nhost: a\r\ncontent-type: application/grpc-web-text\r\naccept: application/grpc-web-text\r\ncontent-length: 8\r\n${last}\r\n${frame("").toString("base64")}`;
     const r = await raw(gw, call("/not-grpc") + call("/test.Echo/Unary", "connection: close\r\n"));
     const heads = r.text.split("HTTP/1.1 ").slice(1);
     expect(heads.length).toBe(2);

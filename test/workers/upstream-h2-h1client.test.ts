@@ -299,7 +299,7 @@ describe("gRPC-Web client (HTTP/1.1) → gRPC upstream", () => {
     return Buffer.concat([h, p]);
   };
 
-  test("grpc-web+proto: the upstream gets application/grpc+proto and te: trailers; the trailers come back as a 0x80 message in the last data chunk", async () => {
+  test("grpc-web+proto: the upstream gets application/grpc (Envoy's filter sets it whatever the subtype), te: trailers, no content-length; the trailers come back as a 0x80 message in the last data chunk", async () => {
     const body = frame("hi");
     const r = await raw(gw, `POST /grpc HTTP/1.1\r\nhost: a\r\ncontent-type: application/grpc-web+proto\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body.toString("latin1")}`);
     const s = split(r.text);
@@ -307,14 +307,15 @@ describe("gRPC-Web client (HTTP/1.1) → gRPC upstream", () => {
     const tail = trailerMsg("grpc-status:0\r\ngrpc-message:fine\r\n");
     expect(s.body).toBe(`8\r\n${frame("one").toString("latin1")}\r\n8\r\n${frame("two").toString("latin1")}\r\n${tail.length.toString(16)}\r\n${tail.toString("latin1")}\r\n0\r\n\r\n`);
     const up = seen.get("/grpc")!;
-    expect(up.headers["content-type"]).toBe("application/grpc+proto");
+    expect(up.headers["content-type"]).toBe("application/grpc");
     expect(up.headers.te).toBe("trailers");
+    expect(up.headers["content-length"]).toBeUndefined();
     expect(up.body.equals(body)).toBe(true);
   });
 
-  test("grpc-web-text: base64 both ways (chunked request body), the trailer message encoded too", async () => {
+  test("grpc-web-text with accept grpc-web-text: base64 both ways (chunked request body), the trailer message encoded too", async () => {
     const b64 = frame("hi").toString("base64");
-    const r = await raw(gw, `POST /grpc HTTP/1.1\r\nhost: a\r\ncontent-type: application/grpc-web-text\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n${b64.length.toString(16)}\r\n${b64}\r\n0\r\n\r\n`);
+    const r = await raw(gw, `POST /grpc HTTP/1.1\r\nhost: a\r\ncontent-type: application/grpc-web-text\r\naccept: application/grpc-web-text\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n${b64.length.toString(16)}\r\n${b64}\r\n0\r\n\r\n`);
     const s = split(r.text);
     expect(s.lines[0]).toBe("content-type: application/grpc-web-text+proto");
     // decode the chunked body, then the base64 segments

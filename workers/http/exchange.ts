@@ -19,7 +19,7 @@ import { trailerObject, type ChunkSink } from "./chunked.ts";
 import type { ExchangeConn, TunnelUser } from "./conn.ts";
 import { ExchangePolicies, withFlag } from "./exchange-policies.ts";
 import { CONNECTING, DONE, FINISHED, NEW, STREAMING, TUNNEL, WAITING } from "./exchange-state.ts";
-import { localIds, localResponseHead } from "./heads-out.ts";
+import { localIds, localResponseHead, overridden } from "./heads-out.ts";
 import { forwardIds, upstreamHeadAgain, upstreamHeadInto } from "./request-head-bytes.ts";
 import { localOps } from "./route-actions.ts";
 import { BodyEnd, type HeadMaker, UpstreamRequest } from "./upstream-request.ts";
@@ -33,11 +33,10 @@ import type { EndpointPool } from "./upstream-pool.ts";
 import type { ClusterRuntime } from "./clusters.ts";
 import { pickHash } from "./upstream-pick.ts";
 import { grpcReplyHeaders, isGrpcContentType } from "../../src/upstream/grpc-reply.ts";
-import { grpcWebMode, WEB_NONE, webResponseType } from "./grpc-web.ts";
+import { grpcWebMode, wantsText, WEB_NONE, webLocalReply } from "./grpc-web.ts";
 import { upstreamSni } from "./upstream-tls.ts";
 import type { OutlierResult } from "../../src/upstream/outlier.ts";
-import { GRPC_DEADLINE_EXCEEDED } from "../../src/upstream/grpc-timeout.ts";
-import { startGrpcDeadline } from "./grpc-deadline.ts";
+import { grpcRouteTimeoutMs, timerMs, upstreamGrpcTimeout } from "../../src/upstream/grpc-timeout.ts";
 import { lastChunkWithTrailers } from "./h2-upstream-heads.ts";
 import { upstreamH2Fields } from "./h2-request-fields.ts";
 import type { H2Framing } from "./h2-response.ts";
@@ -163,8 +162,6 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   respBuf: Buffer | null = null;
   /** HTTP/1.1 client of an HTTP/2 upstream: response bytes of this turn not written yet (response.ts). */
   h1Held: H1Held | null = null;
-  /** A gRPC request's grpc-timeout deadline (grpc-deadline.ts), or null. */
-  deadline: ReturnType<typeof setTimeout> | null = null;
   resp: ResponseHead | null = null;
   readonly respBody = new BodyReader();
   /** Decode a chunked response (the client speaks HTTP/1.0). */
@@ -231,7 +228,6 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.tHead = 0;
     this.endAt = 0;
     this.respBuf = null;
-    this.deadline = null;
     this.resp = null;
     this.respBody.reset();
     this.decode = false;
@@ -259,7 +255,6 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
       !this.retried &&
       this.conn === null &&
       this.waitingOn === null &&
-      this.deadline === null &&
       this.timer === null &&
       this.mirrors === null &&
       (t === null || t.count === 1) &&
@@ -498,7 +493,8 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
       return this.reply(REPLIES.no_healthy_upstream);
     }
     this.beginForward(d, pool);
-    this.deadline = startGrpcDeadline(this, this.timeoutMs);
+    const ct = h.header("content-type");
+    if (ct !== undefined && (isGrpcContentType(ct) || grpcWebMode(ct) !== WEB_NONE)) this.grpcTimeout(d);
     const xfcc = this.ds.tls?.xfcc ?? "";
     // the client's x-envoy-attempt-count is dropped (fields.ts): the gateway sets its own
     const target = d.path ?? this.logPath;
@@ -512,6 +508,20 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.connectTo(pool, rt!); // a pool was picked: the runtime is there
     // the request completed while a fault delay held it back
     if (this.reqComplete) this.requestDone();
+  }
+
+  /**
+   * A gRPC (or gRPC-Web) request: its grpc-timeout is the route timeout, capped by the route's own, as
+   * Istio's max_grpc_timeout makes Envoy's router do (src/upstream/grpc-timeout.ts); the route timer
+   * runs it from the request's end. The upstream is sent the time it has as its grpc-timeout.
+   */
+  private grpcTimeout(d: Decision): void {
+    const ms = grpcRouteTimeoutMs(this.head.header("grpc-timeout"), this.timeoutMs);
+    this.timeoutMs = timerMs(ms);
+    const v = upstreamGrpcTimeout(ms, d.route!.retry?.perTryTimeoutMs ?? 0);
+    const ops = d.requestHeaders;
+    if (v === "" || overridden(ops, "grpc-timeout")) return;
+    d.requestHeaders = { set: [["grpc-timeout", v], ...ops.set], add: ops.add, remove: ops.remove };
   }
 
   // (hashFor and forwardFields make closures: kept out of forward(), whose every call would
@@ -703,18 +713,6 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.maybeFinish();
   }
 
-  /** The gRPC deadline passed: DEADLINE_EXCEEDED before the response started, a reset after. */
-  onDeadline(): void {
-    this.deadline = null;
-    if (this.finished || this.respDone) return;
-    this.tries?.clearPerTry();
-    if (!this.respStarted) {
-      this.dropUpstream();
-      return this.reply(REPLIES.max_duration_timeout);
-    }
-    this.failAfterResponse(REPLIES.max_duration_timeout);
-  }
-
   /**
    * Answer the request from the gateway with a row of the reply table (404,
    * 503, redirect, direct response…); `status`/`body`/`extra` header lines
@@ -723,14 +721,22 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
    */
   reply(row: ReplyRow, status = row.status, body = row.body, extra = "", details = row.details, bytes: Uint8Array | null = null): void {
     if (this.respStarted) return;
-    const web = status >= 400 ? grpcWebMode(this.head.header("content-type")) : WEB_NONE;
-    if (status >= 400 && (web !== WEB_NONE || isGrpcContentType(this.head.header("content-type")))) {
-      // a gRPC (or gRPC-Web) client reads grpc-status: HTTP 200 Trailers-Only, as Envoy's local replies to gRPC requests
-      const ct = web === WEB_NONE ? undefined : webResponseType(web);
-      extra += grpcReplyHeaders(status, bytes === null ? body : "", row === REPLIES.max_duration_timeout ? GRPC_DEADLINE_EXCEEDED : undefined, ct);
-      status = 200;
-      body = "";
-      bytes = null;
+    const ctype = this.head.header("content-type");
+    if (ctype !== undefined) {
+      if (grpcWebMode(ctype) !== WEB_NONE) {
+        // Envoy answers a gRPC-Web request as a plain one (its connection manager took it for no gRPC), and
+        // the grpc_web filter reshapes that: the status stays, the content-type is gRPC-Web's, a body
+        // becomes grpc-status (from the status) and grpc-message; an empty one leaves them out
+        extra += webLocalReply(status, bytes === null ? body : bytes, wantsText(this.head.header("accept")));
+        body = "";
+        bytes = null;
+      } else if (status >= 400 && isGrpcContentType(ctype)) {
+        // a gRPC client reads grpc-status: HTTP 200 Trailers-Only, as Envoy's local replies to gRPC requests
+        extra += grpcReplyHeaders(status, bytes === null ? body : "");
+        status = 200;
+        body = "";
+        bytes = null;
+      }
     }
     this.to(DONE);
     this.replyRow = row;
@@ -773,7 +779,6 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     if (this.finished) return;
     this.to(FINISHED);
     this.clearTimers();
-    if (this.deadline !== null) clearTimeout(this.deadline);
     this.dropUpstream();
     this.stopWaiting();
     this.endRetry();

@@ -1,31 +1,55 @@
 // gRPC-Web ⇄ gRPC, as Envoy's grpc_web filter (which Istio installs on
 // gateways) translates for an HTTP/2 upstream: the request's content-type
-// `application/grpc-web[+proto]` becomes `application/grpc`, and
-// `application/grpc-web-text[+proto]` bodies are base64-decoded; the response
-// is `application/grpc-web+proto` (or `-text+proto`, base64) and its trailers
+// `application/grpc-web[-text][+proto]` becomes `application/grpc`, and
+// `-text` bodies are base64-decoded; the response is `application/grpc-web+proto`,
+// or `application/grpc-web-text+proto` (base64) when the accept asks for text, and its trailers
 // travel as a last message flagged 0x80 whose payload is `name:value\r\n`
 // lines — a browser cannot read HTTP trailers.
+
+import { grpcMessageEncode, httpToGrpcStatus } from "../../src/upstream/grpc-reply.ts";
 
 export const WEB_NONE = 0;
 export const WEB_BINARY = 1;
 export const WEB_TEXT = 2;
 export type WebMode = typeof WEB_NONE | typeof WEB_BINARY | typeof WEB_TEXT;
 
-/** The gRPC-Web flavour of a request's content-type. */
+/** The content-types Envoy's grpc_web filter takes (exactly: no parameters, case as written); any other is not gRPC-Web. */
+const WEB_TYPES = new Map<string, WebMode>([
+  ["application/grpc-web", WEB_BINARY],
+  ["application/grpc-web+proto", WEB_BINARY],
+  ["application/grpc-web-text", WEB_TEXT],
+  ["application/grpc-web-text+proto", WEB_TEXT],
+]);
+
+/** The gRPC-Web flavour of a request's content-type (WEB_TEXT: its body is base64). */
 export function grpcWebMode(contentType: unknown): WebMode {
-  if (typeof contentType !== "string") return WEB_NONE;
-  const v = contentType.toLowerCase();
-  if (v.startsWith("application/grpc-web-text")) return WEB_TEXT;
-  if (v.startsWith("application/grpc-web")) {
-    const rest = v.charAt("application/grpc-web".length);
-    return rest === "" || rest === "+" || rest === ";" ? WEB_BINARY : WEB_NONE;
-  }
-  return WEB_NONE;
+  return typeof contentType === "string" ? (WEB_TYPES.get(contentType) ?? WEB_NONE) : WEB_NONE;
 }
 
-/** The response content-type Envoy sets. */
-export function webResponseType(mode: WebMode): string {
-  return mode === WEB_TEXT ? "application/grpc-web-text+proto" : "application/grpc-web+proto";
+/**
+ * The client asks for a base64 response: its `accept` is `application/grpc-web-text[+proto]`, as
+ * Envoy's filter decides it (from accept alone, not from the request's content-type: a grpc-web-text
+ * request without that accept gets binary, a binary one with it gets text).
+ */
+export function wantsText(accept: unknown): boolean {
+  return accept === "application/grpc-web-text" || accept === "application/grpc-web-text+proto";
+}
+
+/** The response content-type Envoy sets (`text`: wantsText). */
+export function webResponseType(text: boolean): string {
+  return text ? "application/grpc-web-text+proto" : "application/grpc-web+proto";
+}
+
+/**
+ * The header lines Envoy's grpc_web filter gives a response to a gRPC-Web request that is not gRPC (a
+ * local reply, answered as to a plain request): gRPC-Web's content-type and, when it has a body,
+ * grpc-status from its status and the body as grpc-message (content-length 0: the body is dropped).
+ * An empty body ends the response at its head, which the filter passes with the content-type alone.
+ */
+export function webLocalReply(status: number, body: string | Uint8Array, text: boolean): string {
+  let h = "content-type: " + webResponseType(text) + "\r\n";
+  if (body.length > 0) h += "grpc-status: " + httpToGrpcStatus(status) + "\r\ngrpc-message: " + grpcMessageEncode(body) + "\r\n";
+  return h;
 }
 
 /** The trailers message: flag 0x80, length, `name:value\r\n` lines. */

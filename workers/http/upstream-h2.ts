@@ -17,7 +17,7 @@ import { h1ResponseHead, h2RequestHead, lastChunk, REQ_CHUNKED, REQ_LENGTH, REQ_
 import { GRPC_WEB_BAD_BASE64_ERRNO, GRPC_WEB_BAD_SIZE_ERRNO, PROTOCOL_ERROR_ERRNO, UpstreamConn, type ConnPool, type UpstreamUser } from "./upstream-conn.ts";
 import type { UpstreamTlsRuntime } from "./upstream-tls.ts";
 import { BodyEnd } from "./upstream-request.ts";
-import { Base64Decoder, Base64Encoder, grpcWebMode, trailerMessage, WEB_NONE, WEB_TEXT, webResponseType, type WebMode } from "./grpc-web.ts";
+import { Base64Decoder, Base64Encoder, grpcWebMode, trailerMessage, wantsText, WEB_NONE, WEB_TEXT, webResponseType, type WebMode } from "./grpc-web.ts";
 import { fieldMap } from "./field-map.ts";
 import { grpcMessageEncode, httpToGrpcStatus, isGrpcContentType } from "../../src/upstream/grpc-reply.ts";
 
@@ -67,6 +67,8 @@ export class H2StreamConn extends UpstreamConn implements ClientStreamOwner {
   private grpcNeedsStatus = false;
   /** A gRPC-Web request translated to gRPC (grpc-web.ts), and its base64 coders for grpc-web-text. */
   private web: WebMode = WEB_NONE;
+  /** gRPC-Web: the client's accept asked for base64 (grpc-web-text) in the response. */
+  private webText = false;
   private webIn: Base64Decoder | null = null;
   private webOut: Base64Encoder | null = null;
   /** A gRPC-Web request answered with something not gRPC (a 404 page…): its head held, its body kept (up to WEB_PLAIN_MAX) for grpc-message. */
@@ -145,15 +147,15 @@ export class H2StreamConn extends UpstreamConn implements ClientStreamOwner {
     this.web = grpcWebMode(h.headers["content-type"]);
     if (this.web !== WEB_NONE) {
       h = { ...h, headers: { ...h.headers } }; // a later try starts from the client's head again
-      // Envoy's grpc_web filter: the upstream sees a gRPC call
-      const ct = String(h.headers["content-type"]).toLowerCase();
-      h.headers["content-type"] = ct.includes("+proto") ? "application/grpc+proto" : "application/grpc";
+      // Envoy's grpc_web filter: the upstream sees a gRPC call (content-type application/grpc, te:
+      // trailers, grpc-accept-encoding identity unless the client named some, no content-length)
+      h.headers["content-type"] = "application/grpc";
       h.headers.te = "trailers";
-      if (this.web === WEB_TEXT) {
-        delete h.headers["content-length"];
-        this.webIn = new Base64Decoder();
-        this.webOut = new Base64Encoder();
-      }
+      delete h.headers["content-length"];
+      if (h.headers["grpc-accept-encoding"] === undefined) h.headers["grpc-accept-encoding"] = "identity";
+      if (this.web === WEB_TEXT) this.webIn = new Base64Decoder();
+      this.webText = wantsText(h.headers.accept);
+      if (this.webText) this.webOut = new Base64Encoder();
     }
     if (h.body === REQ_CHUNKED) {
       this.reqChunks = new ChunkedScanner();
@@ -284,7 +286,7 @@ export class H2StreamConn extends UpstreamConn implements ClientStreamOwner {
     const head = this.headReq;
     const web = this.web !== WEB_NONE;
     const grpc = String(headers["content-type"] ?? "").startsWith("application/grpc");
-    if (web && (ended || grpc)) headers = { ...headers, "content-type": webResponseType(this.web) };
+    if (web && (ended || grpc)) headers = { ...headers, "content-type": webResponseType(this.webText) };
     this.grpcNeedsStatus = !ended && headers["grpc-status"] === undefined && (web || grpc);
     const u = this.user;
     if (u !== null && u.onUpstreamFields !== undefined) {

@@ -1,7 +1,7 @@
 // Hostile HTTP/2 (h2c with prior knowledge) sent as raw frames, beside what
 // Envoy's codec does: a malformed request (bad or misplaced pseudo-headers,
-// upper-case names, connection-specific fields, TE other than trailers, a
-// content-length the DATA contradicts) resets only its stream with
+// upper-case names, NUL/CR/LF in a name or value, connection-specific fields, TE
+// other than trailers, a content-length the DATA contradicts) resets only its stream with
 // PROTOCOL_ERROR and the connection keeps serving; streams past
 // SETTINGS_MAX_CONCURRENT_STREAMS are refused; a client's RST_STREAM or GOAWAY
 // leaves nothing hanging; and an answer given before the request body ended
@@ -63,6 +63,14 @@ describe("a malformed HTTP/2 request resets its stream only", () => {
     ["te other than trailers", [...base, ["te", "gzip"]]],
     ["a space in a name", [...base, ["x a", "1"]]],
     ["NUL in a value", [...base, ["x-a", "a\0b"]]],
+    ["CR in a value", [...base, ["x-a", "a\rb"]]],
+    ["LF in a value", [...base, ["x-a", "a\nb"]]],
+    ["NUL in a name", [...base, ["x-\0a", "1"]]],
+    ["CR in a name", [...base, ["x-\ra", "1"]]],
+    ["LF in a name", [...base, ["x-\na", "1"]]],
+    ["an empty name", [...base, ["", "1"]]],
+    ["a colon inside a name", [...base, ["x:a", "1"]]],
+    ["te: trailers, gzip", [...base, ["te", "trailers, gzip"]]],
     ["a :path not starting with /", [base[0]!, base[1]!, [":path", "abc"], base[3]!]],
   ] as [string, [string, string][]][])("%s", async (_name, fields) => {
     const c = await converse(port, [headers(1, fields), request(3)], streamsOver(1, 3));
@@ -175,6 +183,23 @@ describe("expect: 100-continue", () => {
     c.send(headers(1, [[":method", "POST"], [":scheme", "http"], [":path", "/"], [":authority", "nowhere"], ["expect", "100-continue"], ["content-length", "5"]], false));
     expect(await c.until(() => c.over(1))).toBe(true);
     expect(c.stream(1).fields.map((f) => f.find(([n]) => n === ":status")?.[1])).toEqual(["404"]);
+    c.close();
+  });
+});
+
+describe("field values with leading or trailing whitespace (RFC 9113 §8.2.1)", () => {
+  // nghttp2 1.49 began refusing these; Envoy turned that check off (envoyproxy/envoy#23266, #23267:
+  // nghttp2_option_set_no_rfc9113_leading_and_trailing_ws_validation) and serves them, so does gangway.
+  // To an HTTP/1.1 upstream the value goes as it came, as Envoy's HTTP/1 encoder writes it (the
+  // whitespace is OWS there); to an HTTP/2 upstream it is trimmed (workers/http/h2-request-fields.ts)
+  test("served, the value forwarded as it came to an HTTP/1.1 upstream", async () => {
+    const c = await RawH2.open(port);
+    c.send(headers(1, [[":method", "GET"], [":scheme", "http"], [":path", "/echo"], [":authority", "x"], ["x-pad", " \tpadded\t "], ["x-lead", " lead"]]));
+    expect(await c.until(() => c.over(1))).toBe(true);
+    expect(c.status(1)).toBe(200);
+    const text = Buffer.concat(c.stream(1).data).toString("latin1");
+    expect(text).toContain("\r\nx-pad:  \tpadded\t \r\n");
+    expect(text).toContain("\r\nx-lead:  lead\r\n");
     c.close();
   });
 });

@@ -161,9 +161,10 @@ export class H2ClientSend {
     let at = from;
     const out = this.out;
     while (at < b.length && !out.blocked) {
-      const can = Math.min(s.sendWindow, this.connSendWindow, this.peer.maxFrameSize, b.length - at);
+      const max = this.peer.maxFrameSize;
+      const can = Math.min(s.sendWindow, this.connSendWindow, max, b.length - at);
       if (can <= 0) break;
-      out.frame(F.DATA, 0, s.id, b, at, at + can);
+      out.data(s.id, 0, b, at, at + can, max);
       s.sendWindow -= can;
       this.connSendWindow -= can;
       at += can;
@@ -179,7 +180,7 @@ export class H2ClientSend {
       let n = 0;
       for (const k in s.trailers) if (k.charCodeAt(0) !== 58) n = addField(n, k.toLowerCase(), s.trailers[k]);
       if (!this.headers(s.id, n, true)) return this.reset(s, F.INTERNAL_ERROR, F.PROTOCOL_ERROR);
-    } else this.out.frame(F.DATA, F.END_STREAM, s.id, null, 0, 0);
+    } else this.out.data(s.id, F.END_STREAM, null, 0, 0, this.peer.maxFrameSize);
     if (s.remoteEnded) this.forget(s);
   }
 

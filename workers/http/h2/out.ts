@@ -12,6 +12,13 @@
 // connection holds no buffer, and the pieces are never written twice, so a
 // bridge (TlsConn) may keep what it was handed.
 //
+// DATA of one stream written right after that stream's last DATA frame of the
+// turn, with nothing between, joins that frame (its length grows, END_STREAM
+// is ORed in) up to the peer's SETTINGS_MAX_FRAME_SIZE: an upstream read that
+// decoded into many small pieces (tiny chunks, a burst of small DATA frames)
+// leaves as few frames, not one 9-byte head per piece. Nothing waits for it:
+// the turn's write goes out as before.
+//
 // Frames other than DATA are not held back, so a peer that makes us answer
 // (PING, SETTINGS, a request answered by headers alone, a stream error) while
 // it does not read would grow the buffer without end. Counters bound it, as
@@ -22,7 +29,7 @@
 // and the connection is cut at once (onFlood): a GOAWAY could not reach a
 // peer that does not read.
 import type { RawConn } from "../h2-duplex.ts";
-import { ACK, DATA, FRAME_HEAD, PING, RST_STREAM, SETTINGS, putHead } from "./frames.ts";
+import { ACK, DATA, END_STREAM, FRAME_HEAD, PING, RST_STREAM, SETTINGS, putHead } from "./frames.ts";
 
 const SLAB = 256 * 1024;
 /** The smallest piece a turn takes. */
@@ -70,6 +77,9 @@ export class FrameOut {
   // frames not taken by the connection yet: in buf (this turn's), and in pending (counted whole until it is all written)
   private frames = 0;
   private control = 0;
+  /** Where the turn's last frame starts when it is DATA without END_STREAM (of stream `lastId`), else -1. */
+  private lastAt = -1;
+  private lastId = 0;
   private pendFrames = 0;
   private pendControl = 0;
 
@@ -94,9 +104,47 @@ export class FrameOut {
     this.buf = next;
   }
 
+  /**
+   * DATA p[ps, pe) (`flags`: END_STREAM or 0) of `stream`: joined to the turn's last frame when that is
+   * DATA of the same stream and the sum fits `max` (the peer's frame size), else a frame of its own
+   * (true then: a DATA frame more on the wire).
+   */
+  data(stream: number, flags: number, p: Uint8Array | null, ps: number, pe: number, max: number): boolean {
+    if (this.closed) return false;
+    const n = pe - ps;
+    const at = this.lastAt;
+    if (at >= 0 && this.lastId === stream) {
+      const len = this.pos - at - FRAME_HEAD + n;
+      if (len <= max) {
+        if (n > 0) {
+          this.reserve(n);
+          const b = this.buf;
+          b.set(p!.subarray(ps, pe), this.pos);
+          this.pos += n;
+          b[at] = (len >>> 16) & 0xff;
+          b[at + 1] = (len >>> 8) & 0xff;
+          b[at + 2] = len & 0xff;
+        }
+        if ((flags & END_STREAM) !== 0) {
+          this.buf[at + 4]! |= END_STREAM;
+          this.lastAt = -1;
+        }
+        return false;
+      }
+    }
+    const start = this.pos;
+    this.frame(DATA, flags, stream, p, ps, pe);
+    if ((flags & END_STREAM) === 0 && !this.closed) {
+      this.lastAt = start;
+      this.lastId = stream;
+    }
+    return true;
+  }
+
   /** A frame with payload p[ps, pe). */
   frame(type: number, flags: number, stream: number, p: Uint8Array | null, ps: number, pe: number): void {
     if (this.closed) return;
+    this.lastAt = -1;
     const n = pe - ps;
     this.reserve(FRAME_HEAD + n);
     putHead(this.buf, this.pos, n, type, flags, stream);
@@ -112,6 +160,7 @@ export class FrameOut {
   /** A frame whose 4-byte payload is `v` (RST_STREAM, WINDOW_UPDATE). */
   frame32(type: number, stream: number, v: number): void {
     if (this.closed) return;
+    this.lastAt = -1;
     this.reserve(FRAME_HEAD + 4);
     const b = this.buf;
     putHead(b, this.pos, 4, type, 0, stream);
@@ -128,6 +177,7 @@ export class FrameOut {
   /** Bytes written at pos by the caller (after reserve): one frame that is not DATA (a header block, or the client preface). */
   wrote(n: number): void {
     if (this.closed) return;
+    this.lastAt = -1;
     this.pos += n;
     this.count(false);
     this.schedule();
@@ -161,6 +211,7 @@ export class FrameOut {
     if (this.closed) return false;
     if (this.pending !== null) return false;
     const n = this.pos;
+    this.lastAt = -1;
     if (n > 0) {
       const out = this.buf.subarray(0, n);
       giveBack(this.buf, n);
@@ -211,6 +262,7 @@ export class FrameOut {
   /** The connection is gone: drop everything. */
   drop(): void {
     this.closed = true;
+    this.lastAt = -1;
     this.pending = null;
     this.buf = EMPTY;
     this.pos = 0;

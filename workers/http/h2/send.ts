@@ -118,8 +118,7 @@ export abstract class SessionSend {
       const max = this.peer.maxFrameSize;
       if (n > max) n = max;
       const fin = n === st.queued && st.endQueued && !st.waitTrailers && st.trailers === null;
-      out.frame(F.DATA, fin ? F.END_STREAM : 0, st.id, b, off, off + n);
-      this.dataSent++;
+      if (out.data(st.id, fin ? F.END_STREAM : 0, b, off, off + n, max)) this.dataSent++;
       st.sendWindow -= n;
       this.connSend -= n;
       st.queued -= n;
@@ -146,10 +145,7 @@ export abstract class SessionSend {
         st.trailers = null;
         // no fields: an empty DATA ends the stream instead of an empty HEADERS (as node:http2 did)
         if (hasFields(t)) this.sendHeaders(st, t, true);
-        else {
-          out.frame(F.DATA, F.END_STREAM, st.id, null, 0, 0);
-          this.dataSent++;
-        }
+        else if (out.data(st.id, F.END_STREAM, null, 0, 0, this.peer.maxFrameSize)) this.dataSent++;
         this.localEnd(st);
       } else if (st.waitTrailers) {
         if (st.sink !== null && !st.askedTrailers) {
@@ -158,8 +154,7 @@ export abstract class SessionSend {
         }
         return;
       } else {
-        out.frame(F.DATA, F.END_STREAM, st.id, null, 0, 0);
-        this.dataSent++;
+        if (out.data(st.id, F.END_STREAM, null, 0, 0, this.peer.maxFrameSize)) this.dataSent++;
         this.localEnd(st);
       }
     }
