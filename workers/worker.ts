@@ -15,6 +15,8 @@ import { stats } from "./stats.ts";
 import { relayStop } from "./tcp/native-relay.ts";
 import { sweepInterval } from "./http/timeouts.ts";
 import { DEBUG_HEAP, HeapProbe } from "../src/debug-heap.ts";
+import { Beater, BEAT_MS } from "../src/admin/heartbeat.ts";
+import { spin, takeFault } from "../src/test-fault.ts";
 
 declare const self: Worker;
 
@@ -23,6 +25,17 @@ export const UPSTREAM_IDLE_MS = 60_000;
 
 let draining = false;
 let sweepTimer: ReturnType<typeof setInterval> | null = null;
+let beatTimer: ReturnType<typeof setInterval> | null = null;
+
+/** Beats while this thread's event loop turns: the primary restarts a worker that stops (src/admin/heartbeat.ts). */
+function startBeating(beater: Beater): void {
+  if (beatTimer !== null) clearInterval(beatTimer);
+  beater.beat();
+  beatTimer = setInterval(() => {
+    beater.beat();
+    if (takeFault("worker") !== null) spin(Infinity); // tests only (src/test-fault.ts)
+  }, BEAT_MS);
+}
 
 setPost((msg) => self.postMessage(msg));
 stats.gauges = upstreamGauges;
@@ -100,6 +113,7 @@ function drain(graceMs: number): void {
       sweepUpstreams(Infinity);
       accessLog.flush();
       if (sweepTimer !== null) clearInterval(sweepTimer);
+      if (beatTimer !== null) clearInterval(beatTimer);
     } catch (err) {
       reportError("drain", err);
     }
@@ -116,6 +130,7 @@ function handle(msg: ToWorker): void {
       startClock();
       if (sweepTimer !== null) clearInterval(sweepTimer);
       sweepTimer = setInterval(sweep, sweepInterval());
+      if (msg.beat !== undefined) startBeating(new Beater(new Int32Array(msg.beat.cells), msg.beat.beatCell, msg.beat.gapCell));
       return;
     case "snapshot":
       applySnapshot(msg.snapshot, msg.sentAt);

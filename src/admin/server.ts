@@ -5,12 +5,15 @@ import type { Snapshot } from "../snapshot/types.ts";
 import { snapshotToJSON } from "../snapshot/dump.ts";
 import { certsReport } from "./certs.ts";
 import { serveAdminHttp1, type AdminServer } from "./http1.ts";
-import { handleStatus as statusAnswer, pathOf, probeAnswer, text, type AdminRole } from "./probes.ts";
+import { handleStatus as statusAnswer, pathOf, probeAnswer, text, type AdminRole, type Health } from "./probes.ts";
+import type { Liveness } from "./heartbeat.ts";
 
 export type { AdminRole } from "./probes.ts";
 
 export interface AdminState {
   ready(): boolean;
+  /** Absent: live (the primary answering is its loop turning). */
+  live?(): Liveness;
   snapshot(): Snapshot | null;
   metrics(): Promise<string>;
 }
@@ -42,12 +45,16 @@ export function isLoopback(host: string): boolean {
 }
 
 /** `--status-port`: the readiness answer (and liveness) only; nothing that shows configuration. */
+function health(state: AdminState): Health {
+  return { ready: () => state.ready(), live: () => state.live?.() ?? { live: true } };
+}
+
 export function handleStatus(req: Request, state: AdminState): Response {
-  return statusAnswer(req, () => state.ready());
+  return statusAnswer(req, health(state));
 }
 
 export async function handleAdmin(req: Request, state: AdminState): Promise<Response> {
-  const probe = probeAnswer("admin", req, () => state.ready());
+  const probe = probeAnswer("admin", req, health(state));
   if (probe !== null) return probe;
   const path = pathOf(req);
   if (path === "/stats/prometheus") return prometheus(state);

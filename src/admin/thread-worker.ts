@@ -4,10 +4,14 @@
 // memory, so they answer while the primary decodes or compiles a large
 // configuration (seconds, on one synchronous stretch); every other request
 // (`/config_dump`, `/stats/prometheus`, …) is passed to the primary, which
-// answers it as before once its thread is free.
+// answers it as before once its thread is free. `/healthz/live` is decided here
+// from the primary's heartbeat (heartbeat.ts); this thread beats too, and the
+// primary restarts it when it stops beating or ends.
 import { serveAdminHttp1, type AdminServer } from "./http1.ts";
-import { probeAnswer } from "./probes.ts";
-import { READY, type FromAdminThread, type ToAdminThread } from "./thread-messages.ts";
+import { probeAnswer, type Health } from "./probes.ts";
+import { ADMIN_BEAT, ADMIN_GAP, PRIMARY_BEAT, READY, WEDGED_WORKER, type FromAdminThread, type ToAdminThread } from "./thread-messages.ts";
+import { Beater, BEAT_MS, BeatWatch, liveness } from "./heartbeat.ts";
+import { spin, takeFault } from "../test-fault.ts";
 
 declare const self: Worker;
 
@@ -17,13 +21,36 @@ const pending = new Map<number, (r: Response) => void>();
 let nextId = 1;
 
 const post = (m: FromAdminThread): void => self.postMessage(m);
-const ready = (): boolean => flags !== null && Atomics.load(flags, READY) === 1;
+let primary: BeatWatch | null = null;
+let timeoutMs = Infinity;
+const health: Health = {
+  ready: () => flags !== null && Atomics.load(flags, READY) === 1,
+  live: () => {
+    if (flags === null || primary === null) return { live: true };
+    return liveness(primary.age(Atomics.load(flags, PRIMARY_BEAT), performance.now()), timeoutMs, Atomics.load(flags, WEDGED_WORKER));
+  },
+};
+
+function onBeat(cells: Int32Array, beater: Beater): void {
+  beater.beat();
+  primary?.age(Atomics.load(cells, PRIMARY_BEAT), performance.now()); // seen between probes too
+  // tests only (src/test-fault.ts)
+  if (takeFault("admin") !== null) setTimeout(() => {
+    throw new Error("test fault: the admin thread throws");
+  });
+  if (takeFault("admin-hang") !== null) spin(Infinity);
+}
 
 self.addEventListener("message", (e: MessageEvent<ToAdminThread>) => {
   const m = e.data;
   switch (m.type) {
     case "start": {
-      flags = new Int32Array(m.flags);
+      const cells = (flags = new Int32Array(m.flags));
+      timeoutMs = m.livenessTimeoutMs;
+      primary = new BeatWatch(Atomics.load(cells, PRIMARY_BEAT), performance.now());
+      const beater = new Beater(cells, ADMIN_BEAT, ADMIN_GAP);
+      setInterval(() => onBeat(cells, beater), BEAT_MS);
+      beater.beat();
       const out: FromAdminThread & { type: "started" } = { type: "started", listeners: [] };
       for (const l of m.listeners) {
         const role = l.role;
@@ -32,7 +59,7 @@ self.addEventListener("message", (e: MessageEvent<ToAdminThread>) => {
             l.host,
             l.port,
             (req) => {
-              const local = probeAnswer(role, req, ready);
+              const local = probeAnswer(role, req, health);
               if (local !== null) return local;
               const id = nextId++;
               return new Promise<Response>((resolve) => {

@@ -3,6 +3,7 @@ import { isIP } from "node:net";
 import { availableParallelism } from "node:os";
 import { isPathNormalization, PATH_NORMALIZATIONS, type PathNormalization } from "../route/normalize-path.ts";
 import { parseDuration } from "../decode/duration.ts";
+import { LIVENESS_TIMEOUT_MS } from "../admin/heartbeat.ts";
 import type { Command, Options } from "../model/options.ts";
 import { editDistance } from "../validate/suggest.ts";
 
@@ -58,6 +59,7 @@ const VALUE_OPTIONS: Record<string, boolean> = {
   "--stream-idle-timeout": false,
   "--max-connection-duration": false,
   "--drain-timeout": false,
+  "--liveness-timeout": false,
 };
 
 /** Edge timeout options → their Options field. */
@@ -113,6 +115,7 @@ export function defaultOptions(): Options {
     streamIdleTimeoutMs: 300_000,
     maxConnectionDurationMs: 0,
     drainTimeoutMs: 5_000,
+    livenessTimeoutMs: LIVENESS_TIMEOUT_MS,
     proxyProtocol: false,
     extra: new Map(),
   };
@@ -306,6 +309,12 @@ function applyOption(o: Options, name: string, value: string): void {
       if (!/^\d+$/.test(value) || Number(value) > 64) throw new UsageError(`--trusted-proxies: expected a number from 0 to 64, got "${value}"`);
       o.trustedProxies = Number(value);
       return;
+    case "--liveness-timeout": {
+      const ms = parseDuration(value);
+      if (ms === null || ms < 2000 || ms > 2 ** 31 - 1) throw new UsageError(`--liveness-timeout: expected a duration of at least 2s (60s, 2m), got "${value}"`);
+      o.livenessTimeoutMs = ms;
+      return;
+    }
     case "--jwks-refresh": {
       const ms = parseDuration(value);
       if (ms === null || ms < 100) throw new UsageError(`--jwks-refresh: expected a duration of at least 100ms (20m, 30s), got "${value}"`);
@@ -377,6 +386,8 @@ options:
                         request is coming, 504 waiting for the upstream, reset after (default 5m; 0 off)
   --max-connection-duration D   client connections close after D, between requests (default 0: off)
   --drain-timeout D     a connection asked to close gets D to finish its request before a reset (default 5s)
+  --liveness-timeout D  the primary's or a worker's event loop stuck this long: a worker is restarted, a stuck
+                        primary answers /healthz/live 503 (default 60s)
   --proxy-protocol      every traffic listener expects a PROXY protocol v1/v2 header (behind a load balancer)
   -h, --help            this text
 

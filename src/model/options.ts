@@ -49,6 +49,8 @@ export interface Options {
   streamIdleTimeoutMs: number;
   maxConnectionDurationMs: number;
   drainTimeoutMs: number;
+  /** --liveness-timeout: a heartbeat this old means a stuck thread (src/admin/heartbeat.ts). */
+  livenessTimeoutMs: number;
   /** --proxy-protocol: every traffic listener expects a PROXY protocol v1/v2 header. */
   proxyProtocol: boolean;
   /** Options a subcommand reads itself (`--host`, `--path`, `-o`, ...), by name. */

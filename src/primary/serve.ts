@@ -19,6 +19,7 @@ import { JwksCache } from "../security/jwks-cache.ts";
 import { JWKS_RETRY_MS, JwksSchedule, type JwksNext } from "../security/jwks-schedule.ts";
 import { DEBUG_HEAP, HeapProbe } from "../debug-heap.ts";
 import { HeapTrim } from "./heap-trim.ts";
+import { Watchdog } from "./watchdog.ts";
 
 /** How often listeners that failed to bind are tried again. */
 const REBIND_MS = 3000;
@@ -68,8 +69,9 @@ export function nameList(names: string[]): string {
   return `${names.slice(0, LOGGED_NAMES).join(",")} and ${names.length - LOGGED_NAMES} more`;
 }
 
-async function metrics(state: State, pool: WorkerPool, o: Options): Promise<string> {
+async function metrics(state: State, pool: WorkerPool, o: Options, watchdog: Watchdog): Promise<string> {
   const sum = sumSamples(await pool.stats());
+  Object.assign(sum, watchdog.gauges());
   sum["gangway_config_reloads_total{result=\"ok\"}"] = state.reloadsOk;
   sum["gangway_config_reloads_total{result=\"failed\"}"] = state.reloadsFailed;
   sum["gangway_config_version"] = state.snapshot.version;
@@ -98,7 +100,7 @@ async function startAdminThread(o: Options, adminState: AdminState): Promise<Adm
   if (specs.length === 0) return null;
   let started;
   try {
-    started = await AdminThread.start(specs, (role, req) => HANDLERS[role](req, adminState));
+    started = await AdminThread.start(specs, (role, req) => HANDLERS[role](req, adminState), o.livenessTimeoutMs);
   } catch (err) {
     log("error", "cannot start the admin thread", { error: String(err) });
     return "failed";
@@ -130,14 +132,18 @@ export async function serve(o: Options): Promise<number> {
   let pool: WorkerPool | null = null;
   // ready only once SIGTERM drains: a signal before its handler is installed ends the process at once
   let signalsHandled = false;
+  let watchdog: Watchdog | null = null;
   const adminState = {
     ready: () => signalsHandled && state !== null && !state.stopping && pool !== null && pool.serving(),
     snapshot: () => state?.snapshot ?? null,
-    metrics: () => (state !== null && pool !== null ? metrics(state, pool, o) : Promise.resolve(renderPrometheus({ gangway_ready: 0, gangway_workers: o.workers }))),
+    metrics: () => (state !== null && pool !== null && watchdog !== null ? metrics(state, pool, o, watchdog) : Promise.resolve(renderPrometheus({ gangway_ready: 0, gangway_workers: o.workers }))),
   };
   const admin = await startAdminThread(o, adminState);
   if (admin === "failed") return 1;
   const syncReady = (): void => admin?.setReady(adminState.ready());
+  // heartbeats (src/admin/heartbeat.ts) from before the first load: a start-up load that never ends is not live
+  const dog: Watchdog = (watchdog = new Watchdog(admin, o.livenessTimeoutMs));
+  dog.start();
 
   // decoded files (and compiled parts) kept between reloads: a change re-reads everything but re-decodes only what changed
   const caches: ReloadCaches = newReloadCaches();
@@ -145,6 +151,7 @@ export async function serve(o: Options): Promise<number> {
   if (!first.ok) {
     logFindings(first.errors);
     log("error", "the configuration is unusable; not starting");
+    dog.stop();
     admin?.stop();
     return 1;
   }
@@ -188,6 +195,7 @@ export async function serve(o: Options): Promise<number> {
     { onApplied: () => listenerLog.update(workers.listenerStates()[0] ?? [], o.bind), onChange: syncReady },
   ));
 
+  dog.pool = workers;
   await workers.start(st.snapshot);
   syncReady();
   // the workers (threads of this process) keep their priority; reloads in this thread yield to them
@@ -342,6 +350,7 @@ export async function serve(o: Options): Promise<number> {
       if (jwksTimer !== null) clearTimeout(jwksTimer);
       await workers.drain(o.drainSeconds * 1000);
       workers.terminate();
+      dog.stop();
       admin?.stop();
       log("info", "stopped");
       resolve(0);

@@ -8,6 +8,7 @@ import { atWorkerPriority } from "./priority.ts";
 import { log } from "../log.ts";
 import { closeSync, openSync } from "node:fs";
 import { serialize } from "bun:jsc";
+import { BeatWatch, stuckAction } from "../admin/heartbeat.ts";
 
 const wallNow = (): number => performance.timeOrigin + performance.now();
 
@@ -43,6 +44,10 @@ interface Slot {
   sent: number;
   /** Receive and apply time of the last snapshot it applied. */
   timing: ApplyTiming | null;
+  /** Its heartbeat (cell `id` of the pool's beats), as the primary sees it. */
+  watch: BeatWatch;
+  /** When it was terminated for not beating (performance.now()), null when it was not. */
+  terminatedAt: number | null;
 }
 
 /** What one publish cost (the reload log line's fields). */
@@ -85,12 +90,58 @@ export class WorkerPool {
   resyncs = 0;
   /** Full snapshots serialized (once per version, shared by the workers it went to). */
   serializations = 0;
+  /** Workers terminated (and restarted) because they stopped beating. */
+  stuckRestarts = 0;
+  /** One heartbeat cell per worker slot (src/admin/heartbeat.ts). */
+  private readonly beats: Int32Array;
 
   constructor(
     private readonly count: number,
     private readonly options: Omit<WorkerOptions, "workerId">,
     private readonly events: PoolEvents = {},
-  ) {}
+  ) {
+    // per worker id: its beat counter (cell 2 × id) and its own longest gap in ms (2 × id + 1)
+    this.beats = new Int32Array(new SharedArrayBuffer(8 * Math.max(1, count)));
+  }
+
+  /**
+   * Checks every worker's heartbeat (the primary's watchdog, every BEAT_MS): a worker that
+   * has not beaten for `timeoutMs` (alive, but its event loop stuck) is terminated, and
+   * restarted by the exit path as a crashed one. Returns the id + 1 of a worker terminated
+   * `timeoutMs` ago that has still not ended (the process is then not live), else 0.
+   */
+  checkHeartbeats(now: number, timeoutMs: number): number {
+    if (this.stopping) return 0;
+    let wedged = 0;
+    for (const s of this.slots) {
+      if (!s.alive) continue;
+      const age = s.watch.age(Atomics.load(this.beats, 2 * s.id), now);
+      const action = stuckAction(age, timeoutMs, s.terminatedAt === null ? null : now - s.terminatedAt);
+      if (action === "terminate") {
+        s.terminatedAt = now;
+        this.stuckRestarts++;
+        log("error", "worker stopped beating; terminating it to restart it", { worker: s.id, beat_age_ms: Math.round(age), liveness_timeout_ms: timeoutMs });
+        s.worker.terminate();
+      } else if (action === "wedged" && wedged === 0) {
+        wedged = s.id + 1;
+      }
+    }
+    return wedged;
+  }
+
+  /**
+   * Per live worker: ms since its heartbeat last moved, as the primary sees it; and the
+   * longest time between two of its beats, as it measured it (since the process started).
+   */
+  heartbeats(now: number): { id: number; ageMs: number; maxGapMs: number }[] {
+    const out = [];
+    for (const s of this.slots) {
+      if (!s.alive) continue;
+      const ageMs = s.watch.age(Atomics.load(this.beats, 2 * s.id), now);
+      out.push({ id: s.id, ageMs, maxGapMs: Atomics.load(this.beats, 2 * s.id + 1) });
+    }
+    return out;
+  }
 
   /** Start the workers on a first snapshot; resolves once all of them applied it. */
   async start(snapshot: Snapshot): Promise<void> {
@@ -258,13 +309,14 @@ export class WorkerPool {
 
   private spawn(id: number): Slot {
     const worker = atWorkerPriority(() => new Worker((this.events.workerUrl ?? WORKER_URL).href));
-    const slot: Slot = { id, worker, applied: 0, listeners: [], alive: true, sent: 0, timing: null };
+    const watch = new BeatWatch(Atomics.load(this.beats, 2 * id), performance.now());
+    const slot: Slot = { id, worker, applied: 0, listeners: [], alive: true, sent: 0, timing: null, watch, terminatedAt: null };
     worker.addEventListener("message", (e: MessageEvent<FromWorker>) => this.onMessage(slot, e.data));
     worker.addEventListener("error", (e: ErrorEvent) => {
       log("error", "worker error", { worker: id, error: e.message });
     });
     worker.addEventListener("close", () => this.onExit(slot));
-    this.send(slot, { type: "init", options: { ...this.options, workerId: id } });
+    this.send(slot, { type: "init", options: { ...this.options, workerId: id }, beat: { cells: this.beats.buffer as SharedArrayBuffer, beatCell: 2 * id, gapCell: 2 * id + 1 } });
     this.sendFull(slot); // a new or restarted worker always starts from the full snapshot
     return slot;
   }
@@ -286,7 +338,8 @@ export class WorkerPool {
     }
     if (this.stopping) return;
     this.restarts++;
-    log("error", "worker exited unexpectedly; restarting it with the current snapshot", { worker: slot.id, restarts: this.restarts });
+    if (slot.terminatedAt !== null) log("error", "stuck worker ended; restarting it with the current snapshot", { worker: slot.id, restarts: this.restarts });
+    else log("error", "worker exited unexpectedly; restarting it with the current snapshot", { worker: slot.id, restarts: this.restarts });
     const delay = Math.min(100 * this.restarts, 2000);
     let waited = false;
     const restart = (): void => {

@@ -21,7 +21,11 @@ export interface WorkerOptions {
 }
 
 export type ToWorker =
-  | { type: "init"; options: WorkerOptions }
+  /**
+   * `beat`: the cell this worker adds 1 to every BEAT_MS, and the cell it keeps its longest gap
+   * between beats in (src/admin/heartbeat.ts Beater); the primary restarts a worker whose beat stops.
+   */
+  | { type: "init"; options: WorkerOptions; beat?: { cells: SharedArrayBuffer; beatCell: number; gapCell: number } }
   /** `sentAt`: wall-clock ms (performance.timeOrigin + now()) when posted, for the worker's receive time. */
   | { type: "snapshot"; snapshot: Snapshot; sentAt?: number }
   /**
