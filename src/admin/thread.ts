@@ -78,9 +78,12 @@ export class AdminThread {
     Atomics.store(this.flags, WEDGED_WORKER, idPlusOne);
   }
 
-  /** The primary's watchdog: a running thread that stopped beating is terminated, then restarted. */
+  /**
+   * The primary's watchdog: a thread that stopped beating (running, or restarted and not
+   * yet listening: its age counts from its spawn) is terminated, then restarted.
+   */
   checkHeartbeat(now: number): void {
-    if (this.stopped || this.phase !== "running" || this.worker === null) return;
+    if (this.stopped || !this.started || this.phase === "down" || this.worker === null) return;
     const age = this.watch.age(Atomics.load(this.flags, ADMIN_BEAT), now);
     const action = stuckAction(age, this.livenessTimeoutMs, this.terminatedAt === null ? null : now - this.terminatedAt);
     if (action === "terminate") {
