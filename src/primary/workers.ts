@@ -122,6 +122,7 @@ export class WorkerPool {
         this.stuckRestarts++;
         log("error", "worker stopped beating; terminating it to restart it", { worker: s.id, beat_age_ms: Math.round(age), liveness_timeout_ms: timeoutMs });
         s.worker.terminate();
+        this.events.onChange?.(); // not serving from now on
       } else if (action === "wedged" && wedged === 0) {
         wedged = s.id + 1;
       }
@@ -222,12 +223,13 @@ export class WorkerPool {
    * Serving (admin `/ready`): every live worker has applied a snapshot and bound its listeners.
    * A worker applying a newer snapshot keeps serving the one before, so a reload does not turn
    * `/ready` to 503 while it is applied (Envoy's server stays LIVE through configuration updates);
-   * allBound() is the stricter "the current version everywhere".
+   * allBound() is the stricter "the current version everywhere". A worker terminated for not
+   * beating is not serving, also while it has not ended.
    */
   serving(): boolean {
     if (this.current === null || this.slots.length === 0) return false;
     for (const s of this.slots) {
-      if (!s.alive || s.applied === 0) return false;
+      if (!s.alive || s.applied === 0 || s.terminatedAt !== null) return false;
       for (const l of s.listeners) if (l.error !== "") return false;
     }
     return true;

@@ -38,6 +38,9 @@ describe("command line", () => {
     expect([parseArgs(["--config", "c"]).meshCerts, parseArgs(["--config", "c"]).trustDomain]).toEqual([null, "cluster.local"]);
     expect(parseArgs(["--config", "c"]).pathNormalization).toBe("BASE");
     expect(parseArgs(["--config", "c", "--path-normalization", "merge_slashes"]).pathNormalization).toBe("MERGE_SLASHES");
+    expect(parseArgs(["--config", "c"]).livenessTimeoutMs).toBe(60_000);
+    expect(parseArgs(["--config", "c", "--liveness-timeout", "2m"]).livenessTimeoutMs).toBe(120_000);
+    expect(parseArgs(["--config", "c", "--liveness-timeout", "2s"]).livenessTimeoutMs).toBe(2000);
   });
 
   test("subcommands take their own options and positional words", () => {
@@ -65,6 +68,9 @@ describe("command line", () => {
     [["--bind", "999.1.1.1"]],
     [["--bind", "localhost"]],
     [["--path-normalization", "DEFAULT"]],
+    [["--liveness-timeout", "1s"]],
+    [["--liveness-timeout", "0"]],
+    [["--liveness-timeout", "60"]],
   ])("rejects %p as bad usage", (argv) => {
     expect(() => parseArgs(argv)).toThrow(UsageError);
   });

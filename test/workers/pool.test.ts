@@ -87,3 +87,25 @@ test("serving through a reload: while the workers apply a new snapshot they serv
     pool.terminate();
   }
 });
+
+test("a worker that stops beating is terminated at the timeout, not serving from then, and restarted as a crashed one", async () => {
+  // the stand-in never beats (it ignores init's cells): its heartbeat is as old as the worker
+  const pool = new WorkerPool(2, { accessLog: "off", logFormat: "text", serverHeader: "x" }, { workerUrl: new URL("./fixtures/crashy-worker.ts", import.meta.url) });
+  try {
+    await pool.start(snap(1));
+    expect(pool.serving()).toBe(true);
+    const t = performance.now();
+    expect(pool.checkHeartbeats(t, 60_000)).toBe(0); // younger than the timeout: left alone
+    expect(pool.stuckRestarts).toBe(0);
+    expect(pool.checkHeartbeats(t + 60_000, 60_000)).toBe(0); // both stuck: terminated, none wedged yet
+    expect(pool.stuckRestarts).toBe(2);
+    expect(pool.serving()).toBe(false);
+    const end = Date.now() + 5000;
+    while ((pool.restarts < 2 || !pool.allBound()) && Date.now() < end) await Bun.sleep(20);
+    expect(pool.restarts).toBe(2);
+    expect(pool.serving()).toBe(true); // the new workers applied the current snapshot
+    expect(pool.heartbeats(performance.now()).map((h) => h.id).sort()).toEqual([0, 1]);
+  } finally {
+    pool.terminate();
+  }
+});
