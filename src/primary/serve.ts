@@ -201,7 +201,8 @@ export async function serve(o: Options): Promise<number> {
   // the workers (threads of this process) keep their priority; reloads in this thread yield to them
   const nice = lowerPrimaryPriority();
   if (nice > 0) log("debug", "primary thread lowered in priority", { nice });
-  if (workers.allBound()) log("info", "ready", { version: st.snapshot.version });
+  // logged once /ready answers 200 (the signal handlers are installed below), not before
+  const boundAtStart = workers.allBound();
 
   // a listener that could not bind (its port held by another process) is tried again
   // every few seconds; the workers keep what is bound and bind what is missing
@@ -363,5 +364,6 @@ export async function serve(o: Options): Promise<number> {
     });
     signalsHandled = true;
     syncReady();
+    if (boundAtStart) log("info", "ready", { version: st.snapshot.version });
   });
 }
