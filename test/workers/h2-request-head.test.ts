@@ -171,6 +171,8 @@ const CORPUS: [string, http2.IncomingHttpHeaders, boolean][] = [
   ["different content-lengths", { ...base, ":method": "PUT", "content-length": ["3", "4"] } as never, false],
   ["content-length on an ended stream", { ...base, "content-length": "2" }, true],
   ["a 16-digit content-length", { ...base, ":method": "POST", "content-length": "1234567890123456" }, false],
+  ["a content-length of 2^53 (refused: would round)", { ...base, ":method": "POST", "content-length": "9007199254740992" }, false],
+  ["a content-length with leading zeros past 15 digits", { ...base, ":method": "POST", "content-length": "0000000000000000005" }, false],
   ["cookies joined", { ...base, cookie: ["a=1", "b=2", "c=3"] } as never, true],
   ["one cookie in an array", { ...base, cookie: ["a=1"] } as never, true],
   ["empty array", { ...base, "x-e": [] } as never, true],

@@ -41,7 +41,7 @@ export function requestHeadText(headers: http2.IncomingHttpHeaders, endStream: b
     for (const value of values) {
       if (BAD_VALUE.test(value)) return 400;
       if (name === "content-length") {
-        if (!/^\d{1,15}$/.test(value) || (length >= 0 && Number(value) !== length)) return 400;
+        if (!/^\d+$/.test(value) || Number(value) > Number.MAX_SAFE_INTEGER || (length >= 0 && Number(value) !== length)) return 400;
         length = Number(value);
       }
       head += `${name}: ${value}\r\n`;

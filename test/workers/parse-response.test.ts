@@ -111,6 +111,9 @@ describe("parseResponseHead", () => {
     ["status 600", "HTTP/1.1 600 X\r\n\r\n"],
     ["CL and TE", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"],
     ["differing CL", "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n"],
+    ["CL 2^53 (would round in a double)", "HTTP/1.1 200 OK\r\nContent-Length: 9007199254740992\r\n\r\n"],
+    ["CL past 2^64 (would wrap a uint64)", "HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551621\r\n\r\n"],
+    ["signed CL", "HTTP/1.1 200 OK\r\nContent-Length: +3\r\n\r\n"],
     ["TE gzip", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"],
     ["obs-fold", "HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n"],
     ["space before colon", "HTTP/1.1 200 OK\r\nX : a\r\n\r\n"],
@@ -119,6 +122,11 @@ describe("parseResponseHead", () => {
     ["truncated", "HTTP/1.1 200\r\n"],
   ];
   for (const [name, raw] of bad) test(`rejects ${name}`, () => expect(parse(raw)).toBeNull());
+
+  test("a CL with leading zeros past 15 digits is its value (Envoy's codec reads it so); 2^53 - 1 is exact", () => {
+    expect(parse("HTTP/1.1 200 OK\r\nContent-Length: 00000000000000000005\r\n\r\n")!.contentLength).toBe(5);
+    expect(parse("HTTP/1.1 200 OK\r\nContent-Length: 9007199254740991\r\n\r\n")!.contentLength).toBe(9007199254740991);
+  });
 
   test("parseResponseHeadAt (the end found while parsing) = findHeadBytes then parseResponseHead, for whole, cut and malformed heads", () => {
     const heads = [

@@ -228,24 +228,38 @@ export function eqLower(v: string, lower: string): boolean {
   return v.length === lower.length && (v === lower || v.toLowerCase() === lower);
 }
 
-/** A Content-Length value: 1–15 digits (safe integer), nothing else. -1 if invalid. */
+/**
+ * The largest Content-Length taken: 2^53 − 1, the largest integer a double holds exactly.
+ * Envoy's codec takes up to 2^64 − 1 (above: 400); no body between the two is ever sent whole.
+ */
+export const MAX_CONTENT_LENGTH = Number.MAX_SAFE_INTEGER;
+
+/**
+ * A Content-Length value: one or more digits, nothing else, at most MAX_CONTENT_LENGTH. Leading
+ * zeros count for nothing (`0000000000000000005` is 5, as Envoy's codec and nginx read it); a
+ * larger value is refused, never wrapped or rounded. -1 if invalid.
+ */
 export function parseLength(v: string): number {
-  if (v.length === 0 || v.length > 15) return -1;
+  if (v.length === 0) return -1;
+  let n = 0;
   for (let i = 0; i < v.length; i++) {
     const c = v.charCodeAt(i);
     if (c < 48 || c > 57) return -1;
+    n = n * 10 + (c - 48);
+    if (n > MAX_CONTENT_LENGTH) return -1; // exact below it, and a rounded value past it stays past it
   }
-  return Number(v);
+  return n;
 }
 
-/** A Content-Length value in b[st, en): 1–15 digits (safe integer), nothing else. -1 if invalid. */
+/** parseLength for the bytes b[st, en). */
 export function parseLengthBytes(b: Uint8Array, st: number, en: number): number {
-  if (en <= st || en - st > 15) return -1;
+  if (en <= st) return -1;
   let n = 0;
   for (let i = st; i < en; i++) {
     const c = b[i]!;
     if (c < 48 || c > 57) return -1;
     n = n * 10 + (c - 48);
+    if (n > MAX_CONTENT_LENGTH) return -1;
   }
   return n;
 }

@@ -14,7 +14,7 @@
 // itself, so the answer cannot differ from the text path's.
 import type * as http2 from "node:http2";
 import { FIELD, HTAB, METHOD, SP, TARGET, TCHAR } from "./chars.ts";
-import { bytesEqLowerText, HOP_BY_HOP, MAX_HEADERS, R_CONNECTION, R_CONTENT_LENGTH, R_EXPECT, R_HOST, R_TRANSFER_ENCODING, requestKind } from "./fields.ts";
+import { bytesEqLowerText, HOP_BY_HOP, MAX_HEADERS, parseLength, R_CONNECTION, R_CONTENT_LENGTH, R_EXPECT, R_HOST, R_TRANSFER_ENCODING, requestKind } from "./fields.ts";
 import { hasTrailers, hostValue, parseRequestHead, type RequestHead, routeView } from "./parse-request.ts";
 import { requestHeaders } from "./h2/request-fields.ts";
 
@@ -354,14 +354,9 @@ function writeHead(method: string, target: string, authority: string, endStream:
   return status === 0 ? 0 : LATE + status;
 }
 
-/** A content-length value (1–15 digits) agreeing with the one before (`prev`, -1: none); -1 when not. */
+/** A content-length value (fields.ts parseLength) agreeing with the one before (`prev`, -1: none); -1 when not. */
 function contentLength(value: string, prev: number): number {
-  if (value.length === 0 || value.length > 15) return -1;
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c < 48 || c > 57) return -1;
-  }
-  const l = Number(value);
+  const l = parseLength(value);
   return prev >= 0 && l !== prev ? -1 : l;
 }
 

@@ -442,6 +442,10 @@ export function parseRequestHead(
   }
   const t = targetParts(h, hit);
   if (t !== 0) return t;
+  // absolute-form: routing takes the target's authority, but a Host field sent beside it must be
+  // a valid one too (RFC 9112 §3.2: 400 for an invalid Host value), as in origin-form and as nginx
+  // answers; Envoy's codec replaces it unread. Empty stays allowed, as in origin-form.
+  if (h.authority !== h.hostHeader && h.hostHeader !== "" && !validAuthority(h.hostHeader)) return 400;
   return hostView(h);
 }
 

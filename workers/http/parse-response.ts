@@ -4,7 +4,7 @@
 // byte ranges (no strings per header). Anything it does not accept makes the
 // exchange a 502 (UPE), never a guess.
 import { COLON, CR, FIELD, HTAB, LF, SP, TCHAR } from "./chars.ts";
-import { bytesEqLower, latin1, lit, MAX_HEADERS } from "./fields.ts";
+import { bytesEqLower, latin1, lit, MAX_HEADERS, parseLengthBytes } from "./fields.ts";
 
 /** Largest upstream response head accepted (Envoy's default header limit). */
 export const MAX_RESPONSE_HEAD = 60 * 1024;
@@ -100,18 +100,6 @@ function classify(b: Uint8Array, st: number, en: number): number {
   return K_PASS;
 }
 
-/** Digits b[st, en) as a Content-Length (1–15 digits), or -1. */
-function lengthOf(b: Uint8Array, st: number, en: number): number {
-  if (en <= st || en - st > 15) return -1;
-  let v = 0;
-  for (let i = st; i < en; i++) {
-    const d = b[i]! - 48;
-    if (d < 0 || d > 9) return -1;
-    v = v * 10 + d;
-  }
-  return v;
-}
-
 /**
  * Parse the response head b[off, end) (status line through CRLFCRLF) into `h`
  * and the field tables above. Returns true when it is well-formed.
@@ -187,7 +175,7 @@ function parse(b: Buffer, off: number, end: number, h: ResponseHead): number {
     while (ve > vs && ((c = b[ve - 1]!) === SP || c === HTAB)) ve--;
     p += 2;
     if (kind === K_LENGTH) {
-      const len = lengthOf(b, vs, ve);
+      const len = parseLengthBytes(b, vs, ve);
       if (len < 0 || (h.contentLength >= 0 && h.contentLength !== len)) return -1;
       h.contentLength = len;
     } else if (seen === SEEN_TE) {

@@ -21,7 +21,7 @@ import { H2ClientSend, type ClientSessionHost, type ClientSocket } from "./clien
 import * as F from "./frames.ts";
 import { fieldMap } from "../field-map.ts";
 import { validName, validValue } from "./request-fields.ts";
-import { MAX_HEADERS } from "../fields.ts";
+import { MAX_HEADERS, parseLength } from "../fields.ts";
 
 /** Most header bytes (RFC 7541 §4.1 sizes) accepted in one response head or trailers. */
 const MAX_HEADER_LIST = 64 * 1024;
@@ -40,9 +40,9 @@ const SINGLE = new Set([
 ]);
 const PREFACE = Buffer.from(F.PREFACE, "latin1");
 
-/** A response's content-length (1-15 digits) as a number; -1 when absent or not one (the head's own checks refuse it). */
+/** A response's content-length (fields.ts parseLength) as a number; -1 when absent or not one (the head's own checks refuse it). */
 function declaredLength(v: unknown): number {
-  return typeof v === "string" && /^[0-9]{1,15}$/.test(v) ? Number(v) : -1;
+  return typeof v === "string" ? parseLength(v) : -1;
 }
 
 export type { ClientSessionHost, ClientSocket } from "./client-send.ts";
