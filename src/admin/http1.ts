@@ -27,7 +27,15 @@ const MAX_BODY = 64 * 1024;
 /** Bytes buffered behind a request being answered (a pipeline); past it the connection closes. */
 const MAX_PENDING = 1 << 20;
 const CRLFCRLF = Buffer.from("\r\n\r\n");
-
+/**
+ * A request begun (its first byte read) must be whole, head and body, this long after: else
+ * `408` `request header timeout` and the connection closes, as the data plane answers a head
+ * still incomplete at --request-headers-timeout. Shorter than the data plane's 60 s default:
+ * probes and scrapes send their few hundred bytes at once, and kubelet's and Prometheus's own
+ * timeouts (1 s, 10 s) are over long before. Before, a drip held the connection ~32 s and then
+ * closed it without an answer (the 30 s socket timeout).
+ */
+export const ADMIN_REQUEST_TIMEOUT_MS = 10_000;
 
 interface Conn {
   buf: Buffer | null;
@@ -38,6 +46,8 @@ interface Conn {
   closed: boolean;
   /** Bytes the kernel has not taken yet. */
   out: Buffer | null;
+  /** Runs while part of a request waits in buf (none is being answered): 408 when it fires. */
+  deadline: ReturnType<typeof setTimeout> | null;
 }
 
 /** A request head, parsed; null: malformed (400). */
@@ -66,7 +76,7 @@ function parseHead(text: string): Head | null {
       if (/(^|,)\s*close\s*(,|$)/.test(v)) close = true;
       else if (m[3] === "0" && /(^|,)\s*keep-alive\s*(,|$)/.test(v)) close = false;
     } else if (name === "content-length") {
-      if (!/^\d{1,15}$/.test(value) || (length !== 0 && Number(value) !== length)) return null;
+      if (!/^\d+$/.test(value) || Number(value) > Number.MAX_SAFE_INTEGER || (length !== 0 && Number(value) !== length)) return null;
       length = Number(value);
     } else if (name === "transfer-encoding") return null; // no admin request has a body to stream
   }
@@ -81,7 +91,7 @@ function pathOfTarget(target: string): string | null {
   return m[1]!.startsWith("/") ? m[1]! : "/" + m[1]!;
 }
 
-export function serveAdminHttp1(hostname: string, port: number, handle: AdminHandler, idleTimeoutS: number): AdminServer {
+export function serveAdminHttp1(hostname: string, port: number, handle: AdminHandler, idleTimeoutS: number, requestTimeoutMs = ADMIN_REQUEST_TIMEOUT_MS): AdminServer {
   const write = (s: Socket<Conn>, b: Buffer): void => {
     const c = s.data;
     if (c.closed) return;
@@ -104,12 +114,27 @@ export function serveAdminHttp1(hostname: string, port: number, handle: AdminHan
     write(s, body === null ? Buffer.from(text, "latin1") : Buffer.concat([Buffer.from(text, "latin1"), body]));
   };
 
-  /** A local answer that ends the connection (a malformed or oversize request). */
+  /** Start the request deadline while part of a request waits (not again for each byte of it), stop it when none does. */
+  const watch = (s: Socket<Conn>): void => {
+    const c = s.data;
+    const waiting = c.buf !== null && !c.busy && !c.ending && !c.closed;
+    if (!waiting) {
+      if (c.deadline !== null) clearTimeout(c.deadline);
+      c.deadline = null;
+    } else if (c.deadline === null) {
+      c.deadline = setTimeout(() => {
+        c.deadline = null;
+        if (c.buf !== null && !c.busy && !c.ending && !c.closed) refuse(s, 408);
+      }, requestTimeoutMs);
+    }
+  };
+
+  /** A local answer that ends the connection (a malformed, oversize or late request). */
   const refuse = (s: Socket<Conn>, status: number): void => {
     const c = s.data;
     c.buf = null;
     c.ending = true;
-    respond(s, new Response(`${reasonOf(status).toLowerCase()}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8" } }), false, true)
+    respond(s, new Response(`${status === 408 ? "request header timeout" : reasonOf(status).toLowerCase()}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8" } }), false, true)
       .catch(() => s.terminate())
       .finally(() => finish(s));
   };
@@ -124,6 +149,7 @@ export function serveAdminHttp1(hostname: string, port: number, handle: AdminHan
       return;
     }
     if (c.out === null) next(s);
+    watch(s);
   };
 
   /** Answer the requests waiting in the buffer, one at a time. */
@@ -175,7 +201,7 @@ export function serveAdminHttp1(hostname: string, port: number, handle: AdminHan
     port,
     socket: {
       open(s) {
-        s.data = { buf: null, busy: false, ending: false, closed: false, out: null };
+        s.data = { buf: null, busy: false, ending: false, closed: false, out: null, deadline: null };
         s.timeout(idleTimeoutS);
       },
       data(s, d) {
@@ -185,6 +211,7 @@ export function serveAdminHttp1(hostname: string, port: number, handle: AdminHan
         if (c.buf.length > MAX_PENDING) return void s.terminate();
         try {
           if (!c.busy) next(s);
+          watch(s);
         } catch {
           s.terminate();
         }
@@ -202,6 +229,7 @@ export function serveAdminHttp1(hostname: string, port: number, handle: AdminHan
       },
       close(s) {
         s.data.closed = true;
+        watch(s);
       },
       error() {},
     },

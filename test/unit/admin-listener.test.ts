@@ -5,7 +5,7 @@
 // oversize heads, methods other than GET and HEAD).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startAdmin, type AdminState } from "../../src/admin/server.ts";
-import type { AdminServer } from "../../src/admin/http1.ts";
+import { serveAdminHttp1, type AdminServer } from "../../src/admin/http1.ts";
 
 let scrapes = 0;
 const state: AdminState = {
@@ -132,4 +132,68 @@ describe("what the listeners refuse", () => {
 
 test("the port is not shared: a second listener on it fails", () => {
   expect(() => startAdmin("127.0.0.1", metrics.port, state, "metrics")).toThrow();
+});
+
+describe("a request that does not come whole in time: 408, closed (as the data plane's request-headers timeout)", () => {
+  // the listeners' own deadline is ADMIN_REQUEST_TIMEOUT_MS (10 s); here 300 ms, so a drip shows it soon
+  let slow: AdminServer;
+  beforeAll(() => {
+    slow = serveAdminHttp1("127.0.0.1", 0, async (req) => {
+      if (new URL(req.url).pathname === "/slow") await Bun.sleep(600);
+      return new Response("ok\n");
+    }, 30, 300);
+  });
+  afterAll(() => slow.stop(true));
+
+  /** Write `parts` `gapMs` apart (stopping when the server closes); what came back, and whether the server closed (5 s at most). */
+  async function drip(parts: string[], gapMs: number) {
+    let text = "";
+    let closed = false;
+    const s = await Bun.connect({
+      hostname: "127.0.0.1",
+      port: slow.port,
+      socket: { data: (_s, d) => void (text += d.toString("latin1")), close: () => void (closed = true), error: () => void (closed = true) },
+    });
+    const end = Date.now() + 5000;
+    let sent = 0;
+    for (const p of parts) {
+      if (closed || Date.now() > end) break;
+      s.write(p);
+      sent++;
+      await Bun.sleep(gapMs);
+    }
+    while (!closed && Date.now() < end && (text.match(/^HTTP\/1\.1 /gm) ?? []).length < 1) await Bun.sleep(10);
+    const grace = Math.min(end, Date.now() + 200);
+    while (!closed && Date.now() < grace) await Bun.sleep(10);
+    const byServer = closed;
+    s.end();
+    return { statuses: [...text.matchAll(/^HTTP\/1\.1 (\d{3}) /gm)].map((m) => Number(m[1])), closed: byServer, text, sent, of: parts.length };
+  }
+
+  test("a head dripped a byte every 20 ms (2 s in all) gets 408 `request header timeout` and is closed before its end", async () => {
+    const r = await drip(GET("/ready", "X-Pad: " + "a".repeat(60) + "\r\n").split(""), 20);
+    expect(r.statuses).toEqual([408]);
+    expect(r.text).toContain("request header timeout\n");
+    expect(r.text).toContain("connection: close");
+    expect(r.closed).toBe(true);
+    expect(r.sent).toBeLessThan(r.of);
+  });
+
+  test("a body that stops short gets 408 too", async () => {
+    const r = await drip(["POST /ready HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"], 0);
+    expect(r.statuses).toEqual([408]);
+    expect(r.closed).toBe(true);
+  });
+
+  test("the deadline is not the answer's: a handler slower than it answers, and the pipelined request behind it too", async () => {
+    const r = await drip([GET("/slow") + GET("/ready")], 0);
+    expect(r.statuses[0]).toBe(200);
+    expect(r.closed).toBe(false);
+  });
+
+  test("a kept-alive connection idle longer than the deadline between requests is served", async () => {
+    const r = await drip([GET("/ready"), GET("/ready")], 600);
+    expect(r.statuses).toEqual([200, 200]);
+    expect(r.closed).toBe(false);
+  });
 });
