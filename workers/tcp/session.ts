@@ -31,6 +31,7 @@ import type { EndpointPool } from "../http/upstream-pool.ts";
 import type { UpstreamTlsRuntime } from "../http/upstream-tls.ts";
 import { stats, type TcpSeries } from "../stats.ts";
 import { relayAdd, relayOptions, relayBytes, relayClose, relayFins, relaySideClosed, type RelayOwner } from "./native-relay.ts";
+import { finAcked } from "./fin-acked.ts";
 import { Pending, RawClient, type ClientSide } from "./sides.ts";
 import { connectionsFull, plainHandlers, tcpHash, tcpTlsOptions, tlsHandlers, type UpstreamSide } from "./upstream.ts";
 import type { ProxyVersion } from "../proxy-header-out.ts";
@@ -190,7 +191,10 @@ export class TcpSession implements UpstreamSide, RelayOwner {
     if (this.relayId >= 0) return this.lateData();
     this.received += b.length;
     this.lastActive = coarseNow;
-    if (this.upShut) return; // upstream gone or closing: nowhere to go
+    if (this.upShut) {
+      if (this.upGone) this.closeClientIfAcked(); // read and dropped: the client may go once it has all
+      return; // upstream gone or closing: nowhere to go
+    }
     if (!this.upOpen || this.toUp.bytes > 0) {
       this.toUp.push(b);
       if (this.upOpen || this.toUp.bytes > CONNECT_BUFFER) this.pauseClient();
@@ -236,7 +240,8 @@ export class TcpSession implements UpstreamSide, RelayOwner {
         this.clientEof = true;
         if (this.closingSince === 0) this.closingSince = coarseNow;
         if (this.toUp.bytes === 0) this.shutUp();
-        if (this.upPaused) this.resumeUp(); // read and drop until it closes
+        if (this.upPaused) this.resumeUp(); // read and drop until it closes, or until it has all we sent
+        this.closeUpIfAcked();
       }
     }
     this.maybeFinish();
@@ -265,7 +270,10 @@ export class TcpSession implements UpstreamSide, RelayOwner {
     if (this.relayId >= 0) return this.lateData();
     this.sent += b.length;
     this.lastActive = coarseNow;
-    if (this.clientShut) return;
+    if (this.clientShut) {
+      if (this.clientGone) this.closeUpIfAcked(); // read and dropped: the upstream may go once it has all
+      return;
+    }
     if (this.toClient.bytes > 0) {
       this.toClient.push(b);
       return;
@@ -311,8 +319,9 @@ export class TcpSession implements UpstreamSide, RelayOwner {
         if (this.toClient.bytes === 0) this.shutClient();
         if (this.clientPaused) {
           this.clientPaused = false;
-          this.client.resume(); // read and drop until it closes
+          this.client.resume(); // read and drop until it closes, or until it has all we sent
         }
+        this.closeClientIfAcked();
       }
     }
     this.maybeFinish();
@@ -361,6 +370,28 @@ export class TcpSession implements UpstreamSide, RelayOwner {
     this.clientShut = true;
     if (this.clientEof) this.client.closeAfterFin(); // runs onClientClose (the owner's close handler)
     else this.client.shutdown();
+  }
+
+  /**
+   * The client is gone for good: close the upstream as soon as its kernel has acknowledged all we
+   * sent, our FIN included (finAcked), as Envoy closes the upstream when the downstream closes.
+   * Until then (or where that cannot be known) its bytes are read and dropped until it closes, or
+   * CLOSING_MS. Closing with its bytes unread sends a reset, which takes back nothing acknowledged.
+   */
+  private closeUpIfAcked(): void {
+    if (this.upGone || !this.upShut || this.up === null || this.toUp.bytes > 0 || this.relayId >= 0) return;
+    if (!finAcked(fdOf(this.up))) return;
+    this.abortUp();
+    this.maybeFinish();
+  }
+
+  /** The upstream is gone for good: the same for the client (a raw socket) once it has all we sent it. */
+  private closeClientIfAcked(): void {
+    if (this.clientGone || !this.clientShut || this.toClient.bytes > 0 || this.relayId >= 0) return;
+    const c = this.client;
+    if (!(c instanceof RawClient) || !finAcked(fdOf(c.s))) return;
+    this.abortClient();
+    this.maybeFinish();
   }
 
   private abortUp(): void {
@@ -415,6 +446,12 @@ export class TcpSession implements UpstreamSide, RelayOwner {
       }
       // one side closed (both ways) while the other still has bytes to take or send
       if (this.closingSince === 0 && (relaySideClosed(this.relayId, 0) || relaySideClosed(this.relayId, 1))) this.closingSince = coarseNow;
+    }
+    if (this.closingSince > 0 && this.relayId < 0) {
+      // one side gone: a silent other side that has all we sent is closed now, not at CLOSING_MS
+      if (this.clientGone) this.closeUpIfAcked();
+      else if (this.upGone) this.closeClientIfAcked();
+      if (this.finished) return;
     }
     if (now - this.lastActive > this.idleMs) this.abort("idle_timeout");
     else if (this.closingSince > 0 && now - this.closingSince > CLOSING_MS) this.abort(`${this.termination || "closing"} (other side did not close)`);
