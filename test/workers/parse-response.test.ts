@@ -196,6 +196,15 @@ describe("ChunkedScanner", () => {
     }
     expect(end).toBe(1);
   });
+  test("a size with leading zeros past 13 digits is its value (Envoy, nginx); 13 significant digits still pass, 14 do not", () => {
+    const body = "0000000000000000000005\r\nhello\r\n00000000000000000000\r\n\r\n";
+    expect(scanAll([body])).toEqual({ end: body.length, data: "hello" });
+    expect(scanAll(["000fffffffffffff\r\n"]).end).toBe(CHUNKED_MORE);
+    expect(scanAll(["00010000000000000\r\n"]).end).toBe(CHUNKED_BAD);
+  });
+  test("leading zeros count as extension bytes: a size line of 20 000 zeros is refused, not read for ever", () => {
+    expect(scanAll(["0".repeat(20_000)]).end).toBe(CHUNKED_BAD);
+  });
   test("upper-case hex and large chunks", () => {
     const data = "x".repeat(0x1a2b);
     expect(scanAll(["1A2B\r\n" + data + "\r\n0\r\n\r\n"]).data.length).toBe(0x1a2b);

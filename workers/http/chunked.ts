@@ -25,7 +25,7 @@ export const CHUNKED_MORE = -1;
 /** The framing is malformed. */
 export const CHUNKED_BAD = -2;
 
-/** 13 hex digits: sizes stay exact doubles. */
+/** 13 significant hex digits: sizes stay exact doubles. Leading zeros are not counted here (`000…05` is 5, as Envoy's and nginx's parsers read it) but as extension bytes (MAX_META), so a size line is never endless. */
 const MAX_SIZE_DIGITS = 13;
 /** Chunk extensions and trailers together may not exceed this many bytes. */
 const MAX_META = 16 * 1024;
@@ -70,7 +70,9 @@ export class ChunkedScanner {
         case SIZE: {
           const h = HEX[c]!;
           if (h !== 0) {
-            if (++this.digits > MAX_SIZE_DIGITS) return this.bad();
+            if (h === 1 && this.digits === 0) {
+              if (++this.meta > MAX_META) return this.bad(); // a leading zero
+            } else if (++this.digits > MAX_SIZE_DIGITS) return this.bad();
             this.remaining = this.remaining * 16 + (h - 1);
             state = SIZE;
           } else if (state === SIZE && c === 59 /* ; */) state = EXT;

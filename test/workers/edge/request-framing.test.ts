@@ -9,17 +9,30 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { WorkerHarness } from "../harness.ts";
 import { cluster, dest, forward, freePort, listener, prefix, snapshot, uriMatch, virtualHost } from "../snapshot-fixture.ts";
-import { rawUpstream } from "./helpers.ts";
 
-/** Every request head the upstream got, in order. */
+/** Every request the upstream got (head, CRLFCRLF, body), in order. */
 const heads: string[] = [];
-const up = rawUpstream((s, req) => {
-  const head = req.slice(0, req.indexOf("\r\n\r\n"));
-  heads.push(head);
-  const cl = /\r\ncontent-length: (\d+)/i.exec(head);
-  const body = cl === null ? "" : req.slice(req.indexOf("\r\n\r\n") + 4, req.indexOf("\r\n\r\n") + 4 + Number(cl[1]));
-  const out = head + "\r\n\r\n" + body;
-  s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${out.length}\r\n\r\n${out}`);
+/** The upstream: reads each request by its content-length (the gateway sends no other framing here) and echoes its head. */
+const up = Bun.listen<{ buf: string }>({
+  hostname: "127.0.0.1",
+  port: 0,
+  socket: {
+    open: (s) => void (s.data = { buf: "" }),
+    data(s, d) {
+      s.data.buf += d.toString("latin1");
+      for (;;) {
+        const b = s.data.buf;
+        const he = b.indexOf("\r\n\r\n");
+        if (he < 0) return;
+        const cl = /\r\ncontent-length: (\d+)/i.exec(b.slice(0, he));
+        const end = he + 4 + (cl === null ? 0 : Number(cl[1]));
+        if (b.length < end) return;
+        heads.push(b.slice(0, end));
+        s.data.buf = b.slice(end);
+        s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${he}\r\n\r\n${b.slice(0, he)}`);
+      }
+    },
+  },
 });
 
 let w: WorkerHarness;
@@ -71,8 +84,8 @@ describe("Content-Length", () => {
     expect(r.closed).toBe(false);
     expect(heads.length).toBe(before + 2);
     expect(heads[before]).toContain("\r\ncontent-length: 5");
-    expect(heads[before]).not.toContain("00005");
-    expect(r.text).toContain("\r\n\r\nhello");
+    expect(heads[before]).not.toMatch(/content-length: 0/i);
+    expect(heads[before]).toEndWith("\r\n\r\nhello");
     expect(heads[before + 1]).toStartWith("GET /next ");
   });
 
