@@ -21,6 +21,8 @@ T0=$(date +%s)
 
 skip() { echo "image test: SKIPPED: $*"; exit 0; }
 say() { echo "image test: $*"; }
+# a command that fails where no check reports it (set -e) says where, not only an exit code
+trap 'rc=$?; say "FAIL: line $LINENO exited $rc: $BASH_COMMAND"' ERR
 
 [ "$(id -u)" = 0 ] || skip "needs root (rootful podman with runc, debootstrap)"
 command -v podman >/dev/null 2>&1 || skip "podman is not installed (apt-get install podman runc debootstrap)"
@@ -103,7 +105,8 @@ for key in config/certs/*.key; do
     fail "the private key of $key is in the image"
   fi
 done
-keys=$("${PODMAN[@]}" run --rm --no-healthcheck --entrypoint sh "$IMAGE" -c 'find /app /etc/gangway \( -name "*.key" -o -name "*.pem" \) | head -n 5' 2>&1)
+keys=$("${PODMAN[@]}" run --rm --no-healthcheck --entrypoint sh "$IMAGE" -c 'find /app /etc/gangway \( -name "*.key" -o -name "*.pem" \) | head -n 5' 2>&1) ||
+  fail "podman run: $keys"
 [ -z "$keys" ] || fail "key files in the image: $keys"
 [ "$("${PODMAN[@]}" image inspect "$IMAGE" --format '{{.Config.User}}')" = bun ] || fail "the image's USER is not bun"
 
