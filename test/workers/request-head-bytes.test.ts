@@ -9,7 +9,7 @@ import type { HeaderOperations } from "../../src/snapshot/types.ts";
 import { fieldKindsScratch, fieldSpansScratch } from "../../workers/http/fields.ts";
 import type { ForwardIds } from "../../workers/http/heads-out.ts";
 import { parseRequestHead, RequestHead } from "../../workers/http/parse-request.ts";
-import { ATTEMPT_LINE, upstreamHeadAgain, upstreamHeadBytes, upstreamHeadInto } from "../../workers/http/request-head-bytes.ts";
+import { ATTEMPT_LINE, intoFrom, upstreamHeadAgain, upstreamHeadBytes, upstreamHeadInto } from "../../workers/http/request-head-bytes.ts";
 import { UpstreamConn } from "../../workers/http/upstream-conn.ts";
 import { type HeadMaker, UpstreamRequest } from "../../workers/http/upstream-request.ts";
 import { upstreamRequestHead } from "./request-head-string.ts";
@@ -190,14 +190,14 @@ describe("the gateway's lines written in pieces", () => {
       if (i % 997 === 0 || (i > 65_500 && i < 65_600)) {
         // made again at once (the id is the last one made), and after later requests made theirs
         const n = upstreamHeadInto(scratch, h, "/", "a", "192.0.2.7", "", NONE, ids, "");
-        expect(scratch.toString("latin1", 0, n)).toBe(first);
+        expect(scratch.toString("latin1", intoFrom, intoFrom + n)).toBe(first);
         held.push(ids);
       }
       if (held.length > 3) {
         const old = held.shift()!;
         const want = `GET / HTTP/1.1\r\nHost: a\r\nx-forwarded-for: 192.0.2.7\r\nx-forwarded-proto: http\r\nx-request-id: ${old.requestId}\r\n${ATTEMPT_LINE}\r\n`;
         const n = upstreamHeadInto(scratch, h, "/", "a", "192.0.2.7", "", NONE, old, "");
-        expect(scratch.toString("latin1", 0, n)).toBe(want);
+        expect(scratch.toString("latin1", intoFrom, intoFrom + n)).toBe(want);
         expect(upstreamHeadAgain(h, "/", "a", "192.0.2.7", "", NONE, old, "").toString("latin1")).toBe(want);
       }
     }
@@ -229,7 +229,7 @@ describe("the gateway's lines written in pieces", () => {
         const got = upstreamHeadBytes(h, target, "a", "192.0.2.7", "", NONE, ids).toString("utf8");
         expect(got).toBe(`${want}${ids.requestId}\r\n${ATTEMPT_LINE}\r\n`);
         const n = upstreamHeadInto(scratch, h, target, "a", "192.0.2.7", "", NONE, ids, "");
-        expect(scratch.toString("utf8", 0, n)).toBe(got);
+        expect(scratch.toString("utf8", intoFrom, intoFrom + n)).toBe(got);
       }
     }
   });
@@ -259,6 +259,34 @@ describe("the gateway's lines written in pieces", () => {
   });
 });
 
+describe("heads taking turns in one scratch", () => {
+  test("the id tail left in its middle, heads written over it and new tails: each head is its own bytes", () => {
+    const scratch = Buffer.alloc(1024, 0x7e);
+    const many = Array.from({ length: 30 }, (_, i) => `X-F${i}: ${"v".repeat(10)}\r\n`).join(""); // > 512 B: written from the start, over the middle
+    const heads: [string, string][] = [
+      ["GET / HTTP/1.1\r\nHost: a\r\n\r\n", "192.0.2.7"],
+      ["GET / HTTP/1.1\r\nHost: a\r\n\r\n", "192.0.2.7"],
+      [`GET /big HTTP/1.1\r\nHost: a\r\n${many}\r\n`, "192.0.2.7"],
+      ["GET / HTTP/1.1\r\nHost: a\r\n\r\n", "192.0.2.7"],
+      ["POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n", "192.0.2.7"],
+      ["GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\nX-A: 1\r\n\r\n", "192.0.2.7"],
+      ["GET / HTTP/1.1\r\nHost: a\r\n\r\n", "192.0.2.8"],
+      ["GET / HTTP/1.1\r\nHost: a\r\nX-Request-Id: mine\r\n\r\n", "192.0.2.8"],
+      ["GET / HTTP/1.1\r\nHost: a\r\n\r\n", "192.0.2.7"],
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const [text, ip] of heads) {
+        const h = parse(text);
+        const target = h.path + (h.query === "" ? "" : "?" + h.query);
+        const ids: ForwardIds = { xff: "", requestId: "" };
+        const want = upstreamHeadBytes(h, target, "a", ip, "", NONE, ids).toString("latin1");
+        const n = upstreamHeadInto(scratch, h, target, "a", ip, "", NONE, ids, "");
+        expect(scratch.toString("latin1", intoFrom, intoFrom + n)).toBe(want);
+      }
+    }
+  });
+});
+
 describe("UpstreamRequest", () => {
   test("a retry's head carries its attempt count; the first try's is unchanged", () => {
     const up = new UpstreamRequest();
@@ -281,8 +309,9 @@ describe("the head written into a scratch, and made again, is the same bytes", (
         const scratch = Buffer.alloc(4096, 0x7e); // garbage around the head
         const n = upstreamHeadInto(scratch, ...args);
         expect(n).toBe(first.length);
-        expect(scratch.subarray(0, n).toString("latin1")).toBe(first.toString("latin1"));
-        expect(scratch[n]).toBe(0x7e);
+        expect(scratch.subarray(intoFrom, intoFrom + n).toString("latin1")).toBe(first.toString("latin1"));
+        expect(scratch[intoFrom + n]).toBe(0x7e);
+        if (intoFrom > 0) expect(scratch[intoFrom - 1]).toBe(0x7e);
         const again = upstreamHeadAgain(...args);
         expect(again.toString("latin1")).toBe(first.toString("latin1"));
         expect(again.buffer).not.toBe(scratch.buffer);
@@ -324,7 +353,7 @@ describe("UpstreamConn.writeCopy (a head written from a scratch)", () => {
   test("the kernel takes it all: nothing queued", () => {
     const { c, s } = stubConn(1 << 20);
     const b = Buffer.from("GET / HTTP/1.1\r\n\r\nscratch-tail", "latin1");
-    expect(c.writeCopy(b, 18)).toBe(true);
+    expect(c.writeCopy(b, 0, 18)).toBe(true);
     expect(Buffer.from(s.got).toString("latin1")).toBe("GET / HTTP/1.1\r\n\r\n");
     expect(c.out.empty).toBe(true);
   });
@@ -332,7 +361,7 @@ describe("UpstreamConn.writeCopy (a head written from a scratch)", () => {
     test(`a short write (took ${take}): the rest is a copy, not a view of the scratch`, () => {
       const { c, s } = stubConn(take);
       const b = Buffer.from("GET / HTTP/1.1\r\n\r\nscratch-tail", "latin1");
-      expect(c.writeCopy(b, 18)).toBe(false);
+      expect(c.writeCopy(b, 0, 18)).toBe(false);
       b.fill(0x21); // the scratch is written over by the next head
       s.got.length = 0;
       const s2 = stubSocket(1 << 20);
@@ -345,7 +374,7 @@ describe("UpstreamConn.writeCopy (a head written from a scratch)", () => {
     const { c } = stubConn(0);
     expect(c.write(Buffer.from("first", "latin1"))).toBe(false);
     const b = Buffer.from("second", "latin1");
-    expect(c.writeCopy(b, 6)).toBe(false);
+    expect(c.writeCopy(b, 0, 6)).toBe(false);
     b.fill(0x21);
     const s2 = stubSocket(1 << 20);
     expect(c.out.flush(s2 as never)).toBe(true);

@@ -63,10 +63,10 @@ export interface ExchangeConn extends ConnFacts {
   readonly drainStart: number;
   write(b: Uint8Array): boolean;
   /**
-   * HTTP/1.1 connections: write b[0, n) of a buffer the caller reuses (what the
+   * HTTP/1.1 connections: write b[from, from + n) of a buffer the caller reuses (what the
    * socket does not take at once is copied; over the node:tls bridge all of it). Same result as write().
    */
-  writeCopy?(b: Buffer, n: number): boolean;
+  writeCopy?(b: Buffer, from: number, n: number): boolean;
   /**
    * HTTP/2 streams (h2-stream.ts): a proxied response's head goes out as
    * fields, not HTTP/1.1 text; its body then comes through write() as data

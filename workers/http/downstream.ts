@@ -673,14 +673,14 @@ export class Downstream implements ExchangeConn, PortConnection {
     return false;
   }
 
-  writeCopy(b: Buffer, n: number): boolean {
+  writeCopy(b: Buffer, from: number, n: number): boolean {
     if (this.closed) return true;
     const t = this.tls;
-    if (t !== null && t.bridged) return this.write(Buffer.from(b.subarray(0, n))); // the TLS bridge keeps what it is given
-    if (this.out !== null) return this.out.write(this.socket, Buffer.from(b.subarray(0, n)));
-    const w = this.socket.write(b, 0, n);
+    if (t !== null && t.bridged) return this.write(Buffer.from(b.subarray(from, from + n))); // the TLS bridge keeps what it is given
+    if (this.out !== null) return this.out.write(this.socket, Buffer.from(b.subarray(from, from + n)));
+    const w = this.socket.write(b, from, n);
     if (w === n) return true;
-    (this.out = new Outbox()).keep(Buffer.from(b.subarray(w > 0 ? w : 0, n)), 0);
+    (this.out = new Outbox()).keep(Buffer.from(b.subarray(from + (w > 0 ? w : 0), from + n)), 0);
     return false;
   }
 

@@ -131,12 +131,25 @@ export function upstreamHeadBytes(
 
 /** Bytes upstreamHeadInto wrote last. */
 let intoSize = 0;
+/** Where upstreamHeadInto wrote its last head: into[intoFrom, intoFrom + its size). */
+export let intoFrom = 0;
+
+/**
+ * The id tail (ownPrefixWithId's Buffer) last copied to the middle of a
+ * scratch, and that scratch: a head ending with the same tail is written to
+ * end where the tail starts, which stays in place (its 4 digits written over):
+ * one Buffer#copy less per request. A head written from the start past the
+ * middle drops it.
+ */
+let anchorInto: Buffer | null = null;
+let anchorTail: Buffer | null = null;
 
 /**
  * The same head written into `into` (a worker's scratch, sent at once and not
- * kept): its size, or -1 when it does not fit (nothing is written then). The
- * ids are `ids`' (forwardIds ran for the request): a head built again (a retry,
- * a mirror) has the same bytes.
+ * kept, written by nothing else): its size, at into[intoFrom, intoFrom + size),
+ * or -1 when it does not fit (nothing is written then). The ids are `ids`'
+ * (forwardIds ran for the request): a head built again (a retry, a mirror) has
+ * the same bytes.
  */
 export function upstreamHeadInto(
   into: Buffer,
@@ -170,6 +183,8 @@ export function upstreamHeadAgain(
 function outFor(into: Buffer | null, size: number): Writable {
   if (into !== null && size <= into.length) {
     intoSize = size;
+    intoFrom = 0;
+    if (into === anchorInto && size > into.length >>> 1) anchorInto = null;
     return into as Writable;
   }
   return Buffer.allocUnsafe(size) as Writable;
@@ -265,8 +280,21 @@ function buildHead(
     const preLen = lastId && !whole ? idPrefixLen : pre.length;
     const lineSize = asSent ? sp[0]! : line === null ? method.length + 1 + targetBytes + HTTP11.length : line.length;
     const size = whole ? lineSize + copied + preLen : lineSize + copied + preLen + (lastId ? 4 : ids.requestId.length) + 2 + mid.length + END.length;
-    const out = outFor(into, size);
-    let pos = 0;
+    // into a scratch, a head that ends with the id tail: its lines end at the middle, where the tail
+    // is (left by an earlier head, else copied)
+    const half = into === null ? -1 : into.length >>> 1;
+    const anchored = whole && lineSize + copied <= half && half + preLen <= into!.length;
+    const out = anchored ? (into as Writable) : outFor(into, size);
+    let pos = anchored ? half - lineSize - copied : 0;
+    if (anchored) {
+      intoSize = size;
+      intoFrom = pos;
+      if (anchorInto !== into || anchorTail !== pre) {
+        pre.copy(out, half);
+        anchorInto = into;
+        anchorTail = pre;
+      }
+    }
     let i = 0;
     if (asSent) {
       // the line is the bytes before the first field: one run with the first run of fields when it starts there
@@ -275,16 +303,17 @@ function buildHead(
         to = runs[1]!;
         i = 2;
       }
-      pos = b.copy(out, 0, base, base + to);
-    } else if (line !== null) pos = line.copy(out, 0);
+      pos += b.copy(out, pos, base, base + to);
+    } else if (line !== null) pos += line.copy(out, pos);
     else {
-      pos = out.latin1Write(method, 0, method.length);
+      pos += out.latin1Write(method, pos, method.length);
       out[pos++] = 32;
       pos += out.utf8Write(target, pos, targetBytes);
       pos += HTTP11.copy(out, pos);
     }
     for (; i < nruns; i += 2) pos += b.copy(out, pos, base + runs[i]!, base + runs[i + 1]!);
-    pos += pre.copy(out, pos, 0, preLen);
+    if (anchored) pos += preLen;
+    else pos += pre.copy(out, pos, 0, preLen);
     if (whole) {
       writeLastIdDigits(out, pos - CRLF_END.length - 4);
       return out;

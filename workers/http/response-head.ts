@@ -74,9 +74,22 @@ export function buildResponseHead(
   return out;
 }
 
+/** Where writeResponseHead put the head it wrote last: out[headFrom, headFrom + its size). */
+export let headFrom = 0;
+
 /**
- * buildResponseHead into `out` (a buffer the caller reuses) from offset 0:
- * returns the size written, or -1 (nothing written) when it does not fit.
+ * The plain suffix (plainSuffix's Buffer) last copied to the middle of a
+ * scratch, and that scratch: a head ending with the same suffix is written to
+ * end where it starts and leaves it in place (one Buffer#copy less per
+ * response). Any other head written into that scratch past its middle drops it.
+ */
+let anchorOut: Buffer | null = null;
+let anchorSuffix: Buffer | null = null;
+
+/**
+ * buildResponseHead into `out` (a buffer the caller reuses and writes from
+ * nowhere else): returns the size written, at out[headFrom, headFrom + size),
+ * or -1 (nothing written) when it does not fit.
  */
 export function writeResponseHead(
   out: Buffer,
@@ -92,7 +105,27 @@ export function writeResponseHead(
   be: number,
 ): number {
   const size = plan(r, b, hs, ops, server, serviceTimeMs, framing, connection, bs, be);
+  const cached = planCached;
+  const mid = out.length >>> 1;
+  if (cached !== null) {
+    // the status line and the upstream's lines end at the middle, the suffix (left there by an earlier
+    // head, else copied) follows, then the body bytes
+    const tail = cached.length + be - bs;
+    if (size - tail <= mid && mid + tail <= out.length) {
+      if (anchorOut !== out || anchorSuffix !== cached) {
+        cached.copy(out, mid);
+        anchorOut = out;
+        anchorSuffix = cached;
+      }
+      headFrom = mid - (size - tail);
+      emitHead(out as LatinBuffer, headFrom, b);
+      if (be > bs) b.copy(out, mid + cached.length, bs, be);
+      return size;
+    }
+  }
   if (size > out.length) return -1;
+  if (out === anchorOut && size > mid) anchorOut = null;
+  headFrom = 0;
   emit(out, b, bs, be);
   return size;
 }
@@ -163,16 +196,21 @@ function plan(
   return size;
 }
 
+/** Write the planned status line and upstream lines into `out` from `pos`; returns where they end. */
+function emitHead(out: LatinBuffer, pos: number, b: Buffer): number {
+  const prefix = planPrefix;
+  const nr = planRuns;
+  if (prefix.length > 0) pos += out.latin1Write(prefix, pos, prefix.length);
+  for (let i = 0; i < nr; i += 2) pos += b.copy(out, pos, runs[i]!, runs[i + 1]!);
+  return pos;
+}
+
 /** Write the planned head and the body bytes b[bs, be) into `o` from offset 0. */
 function emit(o: Buffer, b: Buffer, bs: number, be: number): void {
   const out = o as LatinBuffer;
-  const prefix = planPrefix;
-  const nr = planRuns;
   const cached = planCached;
   const suffix = planSuffix;
-  let pos = 0;
-  if (prefix.length > 0) pos += out.latin1Write(prefix, 0, prefix.length);
-  for (let i = 0; i < nr; i += 2) pos += b.copy(out, pos, runs[i]!, runs[i + 1]!);
+  let pos = emitHead(out, 0, b);
   if (cached !== null) pos += cached.copy(out, pos);
   else if (planSuffixUtf8 >= 0) pos += out.utf8Write(suffix, pos, planSuffixUtf8);
   else pos += out.latin1Write(suffix, pos, suffix.length);

@@ -17,7 +17,7 @@ import type { ExchangeConn, TunnelUser } from "./conn.ts";
 import type { RequestHead } from "./parse-request.ts";
 import { findHeadBytes } from "./fields.ts";
 import { FRAME_CHUNKED, FRAME_CLOSE, FRAME_LENGTH, FRAME_NONE } from "./heads-out.ts";
-import { buildResponseHead, writeResponseHead } from "./response-head.ts";
+import { buildResponseHead, headFrom, writeResponseHead } from "./response-head.ts";
 import { bodiless, MAX_RESPONSE_HEAD, parseResponseHeadAt, type ResponseHead } from "./parse-response.ts";
 import { CLEAN_CLOSE, GRPC_WEB_BAD_BASE64_ERRNO, GRPC_WEB_BAD_SIZE_ERRNO, PROTOCOL_ERROR_ERRNO, REFUSED_STREAM_ERRNO, type UpstreamConn } from "./upstream-conn.ts";
 
@@ -25,6 +25,12 @@ import { CLEAN_CLOSE, GRPC_WEB_BAD_BASE64_ERRNO, GRPC_WEB_BAD_SIZE_ERRNO, PROTOC
 const COALESCE = 64 * 1024;
 /** The client's response head (and first body bytes) is built here when it fits and the connection copies what it cannot write at once: no buffer per response. */
 const HEAD_SCRATCH = Buffer.allocUnsafe(128 * 1024);
+/**
+ * The same for an HTTP/1.1 upstream's head (writeResponseHead, nothing else writes it: the
+ * suffix it leaves in the middle stays there for the next response): a head below the middle,
+ * the first body bytes after it.
+ */
+const RESPONSE_SCRATCH = Buffer.allocUnsafe(2 * (MAX_RESPONSE_HEAD + 4096));
 
 /**
  * What the response side needs of its exchange (Exchange implements it): the
@@ -223,8 +229,8 @@ function onHeadBytes(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): vo
   const be = coalesce ? bodyEnd : end;
   // (writeCopy: the socket takes what it can now, the rest is copied; over the node:tls bridge, which
   // keeps the buffers it is given, all of it. Bun's TLS socket encrypts what it takes at once.)
-  const n = ds.writeCopy === undefined ? -1 : writeResponseHead(HEAD_SCRATCH, r, buf, 0, ex.responseOps, options.serverHeader, ms, framing, connection, end, be);
-  let ok = n >= 0 ? ds.writeCopy!(HEAD_SCRATCH, n) : ds.write(buildResponseHead(r, buf, 0, ex.responseOps, options.serverHeader, ms, framing, connection, end, be));
+  const n = ds.writeCopy === undefined ? -1 : writeResponseHead(RESPONSE_SCRATCH, r, buf, 0, ex.responseOps, options.serverHeader, ms, framing, connection, end, be);
+  let ok = n >= 0 ? ds.writeCopy!(RESPONSE_SCRATCH, headFrom, n) : ds.write(buildResponseHead(r, buf, 0, ex.responseOps, options.serverHeader, ms, framing, connection, end, be));
   if (!coalesce) ok = ds.write(buf.subarray(end, bodyEnd)) && ok;
   if (!ok) conn.pause();
   if (rb.done) responseComplete(ex, conn, bodyEnd < buf.length, true);
@@ -311,7 +317,7 @@ export function onResponseFields(ex: ResponseExchange, conn: UpstreamConn, h: In
       return true;
     }
     const n = ds.writeCopy === undefined ? -1 : writeH1Head(HEAD_SCRATCH, lines, suffix);
-    const ok = n >= 0 ? ds.writeCopy!(HEAD_SCRATCH, n) : ds.write(h1Head(lines, suffix));
+    const ok = n >= 0 ? ds.writeCopy!(HEAD_SCRATCH, 0, n) : ds.write(h1Head(lines, suffix));
     if (!ok) conn.pause();
   }
   if (rb.done) responseComplete(ex, conn, false, lines !== null);
@@ -375,7 +381,7 @@ function flushHeld(ex: ResponseExchange): void {
   if (n >= 0 && n + h.bytes <= HEAD_SCRATCH.length) {
     let pos = n;
     for (let i = 0; i < bufs.length; i++) pos += bufs[i]!.copy(HEAD_SCRATCH, pos);
-    ok = ds.writeCopy!(HEAD_SCRATCH, pos);
+    ok = ds.writeCopy!(HEAD_SCRATCH, 0, pos);
   } else {
     const parts = h.lines === "" ? bufs : [h1Head(h.lines, h.suffix), ...bufs];
     ok = ds.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts));

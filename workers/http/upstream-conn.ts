@@ -210,15 +210,15 @@ export class UpstreamConn {
     return this.out.write(this.socket, b);
   }
 
-  /** b[0, n), which the caller writes over afterwards: what the kernel does not take now is copied. */
-  writeCopy(b: Buffer, n: number): boolean {
+  /** b[from, from + n), which the caller writes over afterwards: what the kernel does not take now is copied. */
+  writeCopy(b: Buffer, from: number, n: number): boolean {
     const s = this.socket;
     if (s === null || this.closed) return false;
     const out = this.out;
-    if (!out.empty) return out.write(s, Buffer.from(b.subarray(0, n)));
-    const w = s.write(b, 0, n);
+    if (!out.empty) return out.write(s, Buffer.from(b.subarray(from, from + n)));
+    const w = s.write(b, from, n);
     if (w === n) return true;
-    out.keep(Buffer.from(b.subarray(w > 0 ? w : 0, n)), 0);
+    out.keep(Buffer.from(b.subarray(from + (w > 0 ? w : 0), from + n)), 0);
     return false;
   }
 

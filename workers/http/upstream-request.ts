@@ -9,6 +9,7 @@ import { TRAILER_FORBIDDEN } from "./chunked.ts";
 import type { H2RequestHead } from "./h2-upstream-heads.ts";
 import type { UpstreamConn } from "./upstream-conn.ts";
 import { fieldMap } from "./field-map.ts";
+import { intoFrom } from "./request-head-bytes.ts";
 
 /** Request body bytes held while the upstream connection opens before the client is paused. */
 const PENDING_LIMIT = 256 * 1024;
@@ -29,7 +30,7 @@ const LAST_CHUNK = Buffer.from("0\r\n\r\n", "latin1");
  * of a Buffer kept for the exchange's life. The same bytes each time.
  */
 export interface HeadMaker {
-  /** The head written into `into`: its size, or -1 when it does not fit. */
+  /** The head written into `into` by request-head-bytes.ts upstreamHeadInto: its size (at into[intoFrom, intoFrom + size)), or -1 when it does not fit. */
   upstreamHeadInto(into: Buffer): number;
   /** The head as a Buffer of its own. */
   upstreamHead(): Buffer;
@@ -240,7 +241,7 @@ export class UpstreamRequest {
       // a plaintext HTTP/1.1 connection copies what it is given (a TLS socket, an HTTP/2 stream may keep it)
       const into = (headScratch ??= Buffer.allocUnsafeSlow(HEAD_SCRATCH));
       const n = m.upstreamHeadInto(into);
-      if (n >= 0) return conn.writeCopy(into, n);
+      if (n >= 0) return conn.writeCopy(into, intoFrom, n);
     }
     return conn.write(this.headOf(attempt));
   }
