@@ -43,13 +43,15 @@ export function timerMs(ms: number): number {
 }
 
 /**
- * The grpc-timeout Envoy sends upstream (setTimeoutHeaders at the first try): the per-try timeout when
- * set and shorter than the route timeout, else the route timeout; "" when neither is set (the header
- * is left as the client sent it, or absent).
+ * The grpc-timeout Envoy sends upstream (setTimeoutHeaders, each try): the route timeout less
+ * `elapsedMs` (the time since the request ended, 0 on a first try; at least 1 once it is spent), or
+ * the per-try timeout when set and shorter; "" when neither is set (the header is left as the client
+ * sent it, or absent).
  */
-export function upstreamGrpcTimeout(routeTimeoutMs: number, perTryTimeoutMs: number): string {
-  let ms = perTryTimeoutMs > 0 && (routeTimeoutMs === 0 || perTryTimeoutMs < routeTimeoutMs) ? perTryTimeoutMs : routeTimeoutMs;
+export function upstreamGrpcTimeout(routeTimeoutMs: number, perTryTimeoutMs: number, elapsedMs = 0): string {
+  let ms = perTryTimeoutMs > 0 ? perTryTimeoutMs : routeTimeoutMs;
   if (ms <= 0) return "";
+  if (routeTimeoutMs > 0) ms = elapsedMs >= routeTimeoutMs ? 1 : Math.min(ms, Math.ceil(routeTimeoutMs - elapsedMs));
   // Envoy's toGrpcTimeout: milliseconds, else the largest of S, M, H that fits 8 digits (truncating)
   let unit = "m";
   if (ms > 99_999_999) {

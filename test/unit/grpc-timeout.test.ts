@@ -68,4 +68,21 @@ describe("upstreamGrpcTimeout (Envoy's setTimeoutHeaders and toGrpcTimeout)", ()
   ])("route %p ms, per try %p ms → %p", (route, perTry, want) => {
     expect(upstreamGrpcTimeout(route, perTry)).toBe(want);
   });
+
+  // a retry: Envoy's doRetry calls setTimeoutHeaders with the time since the request ended
+  test.each([
+    [5000, 0, 300, "4700m"],
+    [5000, 0, 299.4, "4701m"],
+    // the per-try timeout while it is shorter than what is left, then what is left
+    [5000, 1000, 300, "1000m"],
+    [5000, 1000, 4500, "500m"],
+    // spent: 1 ms, the least a header can say
+    [5000, 0, 5000, "1m"],
+    [5000, 1000, 9000, "1m"],
+    // no route timeout: the per-try timeout whatever the time
+    [0, 3000, 10_000, "3000m"],
+    [0, 0, 300, ""],
+  ])("route %p ms, per try %p ms, %p ms since the request ended → %p", (route, perTry, elapsed, want) => {
+    expect(upstreamGrpcTimeout(route, perTry, elapsed)).toBe(want);
+  });
 });

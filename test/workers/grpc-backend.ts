@@ -9,6 +9,7 @@
 //   /test.Echo/Slow          answers nothing (a deadline test); the grpc-timeout seen is kept
 //   /test.Echo/Stall         once the request ended: the response head and one message, then nothing
 //   /test.Echo/Flaky         every other call: Trailers-Only grpc-status 14; else as Unary
+//   /test.Echo/LateFlaky     as Flaky, the 14 given 300 ms after the request ended; grpc-timeout kept (each call)
 //   /test.Echo/Reset         one message, then RST_STREAM INTERNAL_ERROR (no trailers)
 // anything else: a plain HTTP/2 response "hello h2" with x-alpn and x-method.
 import http2 from "node:http2";
@@ -78,6 +79,14 @@ export async function grpcBackend(tlsOpts?: { cert: string; key: string }): Prom
       st.respond({ ...grpcHead, "grpc-status": "5", "grpc-message": "no such thing" }, { endStream: true });
       return;
     }
+    if (path === "/test.Echo/LateFlaky") {
+      b.timeouts.push(String(h["grpc-timeout"] ?? ""));
+      if (b.flaky++ % 2 === 0) {
+        st.on("end", () => setTimeout(() => st.destroyed || st.respond({ ...grpcHead, "grpc-status": "14", "grpc-message": "try again" }, { endStream: true }), 300));
+        st.resume();
+        return;
+      }
+    }
     if (path === "/test.Echo/Flaky" && b.flaky++ % 2 === 0) {
       st.respond({ ...grpcHead, "grpc-status": "14", "grpc-message": "try again" }, { endStream: true });
       return;
@@ -141,7 +150,7 @@ export async function grpcBackend(tlsOpts?: { cert: string; key: string }): Prom
       st.resume();
       return;
     }
-    if (path === "/test.Echo/ClientStream" || path === "/test.Echo/Unary" || path === "/test.Echo/Flaky") {
+    if (path === "/test.Echo/ClientStream" || path === "/test.Echo/Unary" || path === "/test.Echo/Flaky" || path === "/test.Echo/LateFlaky") {
       let count = 0;
       let bytes = 0;
       let last: Buffer = Buffer.alloc(0);

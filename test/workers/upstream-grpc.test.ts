@@ -288,6 +288,22 @@ describe("gRPC over h2c (client) → h2c (upstream)", () => {
     expect(h2c.flaky - before).toBe(2);
   });
 
+  test("a retry is sent the grpc-timeout left (Envoy's doRetry: setTimeoutHeaders with the time since the request ended)", async () => {
+    const before = h2c.timeouts.length;
+    const n = h2c.flaky;
+    const r = await call(client, "/test.Echo/LateFlaky", ["later"], { "x-backend": "retry", "grpc-timeout": "20S" });
+    expect(r.messages.map(String)).toEqual(["later"]);
+    expect(r.trailers["grpc-status"]).toBe("0");
+    expect(h2c.flaky - n).toBe(2);
+    const sent = h2c.timeouts.slice(before);
+    expect(sent[0]).toBe("20000m");
+    // the first try took 300 ms at least (the upstream's wait) and the whole 20 s at most
+    expect(sent[1]).toMatch(/^\d+m$/);
+    const left = parseInt(sent[1]!, 10);
+    expect(left).toBeLessThanOrEqual(19_750);
+    expect(left).toBeGreaterThan(0);
+  });
+
   test("a refused HTTP/2 connection is UNAVAILABLE (14) with Envoy's connection-failure message", async () => {
     const r = await call(client, "/test.Echo/Unary", ["x"], { "x-backend": "dead" });
     expect([r.headers["grpc-status"], r.headers["grpc-message"]]).toEqual(["14", "upstream connect error or disconnect/reset before headers. reset reason: connection failure"]);

@@ -228,6 +228,7 @@ export abstract class ExchangePolicies extends ExchangeStates implements TryOwne
 
   /** The whole request is here and forwarding has begun: the route timeout, the per-try timeout, the copies to mirrors. */
   protected requestDone(): void {
+    if (this.up.endedAt === 0) this.up.endedAt = performance.now();
     if (this.timeoutMs > 0 && this.timer === null && (this.state === CONNECTING || this.state === WAITING || this.state === STREAMING)) {
       // Envoy's route timeout: from the end of the request to the end of the response
       this.timer = setTimeout(onTimeout, this.timeoutMs, this);

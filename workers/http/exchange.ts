@@ -518,10 +518,14 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   private grpcTimeout(d: Decision): void {
     const ms = grpcRouteTimeoutMs(this.head.header("grpc-timeout"), this.timeoutMs);
     this.timeoutMs = timerMs(ms);
-    const v = upstreamGrpcTimeout(ms, d.route!.retry?.perTryTimeoutMs ?? 0);
+    const perTry = d.route!.retry?.perTryTimeoutMs ?? 0;
+    const v = upstreamGrpcTimeout(ms, perTry);
     const ops = d.requestHeaders;
     if (v === "" || overridden(ops, "grpc-timeout")) return;
     d.requestHeaders = { set: [["grpc-timeout", v], ...ops.set], add: ops.add, remove: ops.remove };
+    // a retry is sent what is left of the route timeout (UpstreamRequest.grpcTimeoutOf)
+    this.up.grpcRouteMs = ms;
+    this.up.grpcPerTryMs = perTry;
   }
 
   // (hashFor and forwardFields make closures: kept out of forward(), whose every call would

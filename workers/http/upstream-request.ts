@@ -10,6 +10,7 @@ import type { H2RequestHead } from "./h2-upstream-heads.ts";
 import type { UpstreamConn } from "./upstream-conn.ts";
 import { fieldMap } from "./field-map.ts";
 import { intoFrom } from "./request-head-bytes.ts";
+import { upstreamGrpcTimeout } from "../../src/upstream/grpc-timeout.ts";
 
 /** Request body bytes held while the upstream connection opens before the client is paused. */
 const PENDING_LIMIT = 256 * 1024;
@@ -111,6 +112,14 @@ export class UpstreamRequest {
    * head as fields takes it so; anything else gets it framed as chunks here.
    */
   rawBody = false;
+  /**
+   * A gRPC request whose grpc-timeout the gateway set (Exchange.grpcTimeout): the route timeout and
+   * the per-try timeout it was made of (ms), and when the request ended (performance.now(), 0: not
+   * yet). A retry is sent what is left, as Envoy's doRetry calls setTimeoutHeaders again.
+   */
+  grpcRouteMs = -1;
+  grpcPerTryMs = 0;
+  endedAt = 0;
 
   /** As a new one is (Exchange.make). */
   reset(): void {
@@ -125,6 +134,16 @@ export class UpstreamRequest {
     this.copyBytes = 0;
     this.lost = false;
     this.rawBody = false;
+    this.grpcRouteMs = -1;
+    this.grpcPerTryMs = 0;
+    this.endedAt = 0;
+  }
+
+  /** The grpc-timeout try `attempt` is sent, "" for none of the gateway's (a first try's is in the head already). */
+  private grpcTimeoutOf(attempt: number): string {
+    if (attempt === 1 || this.grpcRouteMs < 0) return "";
+    const elapsed = this.endedAt > 0 ? performance.now() - this.endedAt : 0;
+    return upstreamGrpcTimeout(this.grpcRouteMs, this.grpcPerTryMs, elapsed);
   }
 
   /** The head as request-head-bytes.ts built it (ending in x-envoy-attempt-count: 1, CRLF CRLF). */
@@ -172,7 +191,14 @@ export class UpstreamRequest {
   headOf(n: number): Buffer {
     if (n === 1) return this.head;
     const h = this.head;
-    return Buffer.concat([h.subarray(0, h.length - COUNT_FROM_END), Buffer.from(n + "\r\n\r\n", "latin1")]);
+    const out = Buffer.concat([h.subarray(0, h.length - COUNT_FROM_END), Buffer.from(n + "\r\n\r\n", "latin1")]);
+    const gt = this.grpcTimeoutOf(n);
+    if (gt === "") return out;
+    const text = out.toString("latin1");
+    const at = text.search(/\r\ngrpc-timeout:/i);
+    if (at < 0) return out;
+    const end = text.indexOf("\r\n", at + 2);
+    return Buffer.from(text.slice(0, at) + "\r\ngrpc-timeout: " + gt + text.slice(end), "latin1");
   }
 
   /** The first try's head as latin1 text, one character per byte (mirrors, tests). */
@@ -234,7 +260,11 @@ export class UpstreamRequest {
 
   private writeHead(conn: UpstreamConn, attempt: number): boolean {
     const f = this.fields;
-    if (f !== null && conn.startFields !== undefined) return conn.startFields(f, attempt, this.rawBody);
+    if (f !== null && conn.startFields !== undefined) {
+      const gt = this.grpcTimeoutOf(attempt);
+      if (gt !== "") f.headers["grpc-timeout"] = gt;
+      return conn.startFields(f, attempt, this.rawBody);
+    }
     if (conn.socket === null) return false;
     const m = this.maker;
     if (m !== null && attempt === 1 && conn.tls === null && conn.startFields === undefined) {
