@@ -29,6 +29,8 @@ export const CHUNKED_BAD = -2;
 const MAX_SIZE_DIGITS = 13;
 /** Chunk extensions and trailers together may not exceed this many bytes. */
 const MAX_META = 16 * 1024;
+/** Trailer fields a body may carry: Envoy's max_headers_count (100) counts trailers as it counts headers. */
+const MAX_TRAILERS = 100;
 
 export type ChunkSink = (buf: Buffer, start: number, end: number) => void;
 
@@ -37,6 +39,9 @@ export class ChunkedScanner {
   private remaining = 0;
   private digits = 0;
   private meta = 0;
+  private trailers = 0;
+  /** scan() gave CHUNKED_BAD for more than MAX_TRAILERS trailer fields (a 431, not a 400). */
+  tooManyTrailers = false;
   /** Data bytes seen so far (decoded length). */
   dataBytes = 0;
   /** Set to [] to keep the trailer section's bytes (HTTP/2 bridges send them as trailers). */
@@ -100,8 +105,13 @@ export class ChunkedScanner {
         case TRAILER_START:
           if (this.trailerBytes !== null && c !== CR) this.trailerBytes.push(c);
           if (c === CR) state = FINAL_LF;
-          else if (TCHAR[c] === 1) state = TRAILER_NAME;
-          else return this.bad();
+          else if (TCHAR[c] === 1) {
+            if (++this.trailers > MAX_TRAILERS) {
+              this.tooManyTrailers = true;
+              return this.bad();
+            }
+            state = TRAILER_NAME;
+          } else return this.bad();
           break;
         case TRAILER_NAME:
           this.trailerBytes?.push(c);

@@ -692,12 +692,12 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     if (this.up.hold(chunk)) this.ds.pause();
   }
 
-  /** The request's body framing broke (bad chunk): 400, or a reset when the response already started. */
+  /** The request's body framing broke (bad chunk): 400 (431 for over 100 trailer fields, as Envoy's codec), or a reset when the response already started. */
   badBody(): void {
     this.dropUpstream();
     this.closeDownstream = true;
     this.reqComplete = true;
-    if (!this.respStarted) this.reply(REPLIES.bad_body);
+    if (!this.respStarted) this.reply(this.reqBody.chunked?.tooManyTrailers === true ? REPLIES.header_too_large : REPLIES.bad_body);
     else this.ds.abort();
     this.finish();
   }

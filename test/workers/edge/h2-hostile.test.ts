@@ -120,6 +120,24 @@ describe("a malformed HTTP/2 request resets its stream only", () => {
   });
 });
 
+describe("request trailers count as Envoy's max_headers_count (100) counts them", () => {
+  const INTERNAL_ERROR = 2;
+  const trailers = (n: number): [string, string][] => Array.from({ length: n }, (_, i) => [`x-t${i}`, "v"] as [string, string]);
+
+  test("101 trailer fields reset the stream with INTERNAL_ERROR, as Envoy's codec (nghttp2 resets a stream whose header callback fails); the connection goes on (were passed on)", async () => {
+    const c = await converse(port, [request(1, "/silent", [], "POST", false), frame(DATA, 0, 1, Buffer.from("abc")), headers(1, trailers(101)), request(3)], streamsOver(1, 3));
+    expect(c.streams.get(1)).toMatchObject({ status: 0, rst: INTERNAL_ERROR });
+    expect(c.streams.get(3)).toMatchObject({ status: 200, ended: true });
+    expect(c.closed).toBe(false);
+  });
+
+  test("100 trailer fields end the request as usual", async () => {
+    const c = await converse(port, [request(1, "/silent", [], "POST", false), frame(DATA, 0, 1, Buffer.from("abc")), headers(1, trailers(100)), request(3)], streamsOver(3), 1500);
+    expect(c.streams.get(1)?.rst ?? -1).toBe(-1);
+    expect(c.streams.get(3)).toMatchObject({ status: 200, ended: true });
+  });
+});
+
 describe("an answer before the request body ended", () => {
   test("no route (404) while the body is still coming: the response ends, the rest is reset with NO_ERROR", async () => {
     const c = await converse(port, [post(1, "/", "nohost"), frame(DATA, 0, 1, Buffer.from("abc"))], streamsOver(1), 4000);

@@ -157,6 +157,25 @@ describe("chunked request bodies", () => {
   });
 });
 
+describe("request trailer fields count as Envoy's max_headers_count (100) counts them", () => {
+  const trailers = (n: number) => Array.from({ length: n }, (_, i) => `x-t${i}: v\r\n`).join("");
+
+  test("101 trailer fields → 431 and closed, as Envoy's codec ('trailers count exceeds limit'); the body is not finished upstream (was served: only the 16 KiB cap applied)", async () => {
+    const nexts = () => got.filter((g) => g.startsWith("GET /next ")).length;
+    const before = nexts();
+    const r = await exchange(chunked("5\r\nhello\r\n0\r\n" + trailers(101) + "\r\n") + NEXT, 1);
+    expect(r.statuses).toEqual([431]);
+    expect(r.closed).toBe(true);
+    expect(nexts()).toBe(before);
+  });
+
+  test("100 trailer fields are served and the connection goes on", async () => {
+    const r = await exchange(chunked("5\r\nhello\r\n0\r\n" + trailers(100) + "\r\n") + NEXT, 2);
+    expect(r.statuses).toEqual([200, 200]);
+    expect(r.closed).toBe(false);
+  });
+});
+
 describe("what is served, and stays open", () => {
   test.each([
     ["99 fields", "GET / HTTP/1.1\r\nHost: a\r\n" + "X: a\r\n".repeat(98) + "\r\n"],

@@ -27,6 +27,8 @@ export const MAX_HEADER_LIST = 64 * 1024;
 /** Our stream and connection receive windows: large enough that uploads and h2load are not window-bound. */
 export const STREAM_WINDOW = 1024 * 1024;
 export const CONN_WINDOW = 16 * 1024 * 1024;
+/** Request trailer fields past this reset the stream (Envoy's max_headers_count, which counts trailers too). */
+const MAX_TRAILERS = 100;
 /** Our SETTINGS_MAX_FRAME_SIZE (the default): a bigger frame is a FRAME_SIZE_ERROR. */
 const MAX_FRAME = F.MIN_MAX_FRAME;
 /** A header block (HEADERS + CONTINUATION) past this many bytes, or frames, closes the connection: a CONTINUATION flood cannot grow memory. */
@@ -469,6 +471,8 @@ export class H2Session extends SessionSend {
   private trailers(st: ServerStream, n: number, endStream: boolean): void {
     if (st.remoteEnded) return this.resetStream(st, F.STREAM_CLOSED);
     if (!endStream) return this.resetStream(st, F.PROTOCOL_ERROR);
+    // Envoy's max_headers_count (100) counts trailers too: its codec resets the stream (nghttp2: INTERNAL_ERROR)
+    if (n > MAX_TRAILERS) return this.resetStream(st, F.INTERNAL_ERROR);
     const t = requestHeaders(names, values, n, true);
     if (t === null) return this.resetStream(st, F.PROTOCOL_ERROR);
     st.remoteEnded = true;
