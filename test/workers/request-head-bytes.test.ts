@@ -296,6 +296,23 @@ describe("UpstreamRequest", () => {
     expect(up.headOf(12).toString("latin1").endsWith("\r\nx-envoy-attempt-count: 12\r\n\r\n")).toBe(true);
     expect(up.headText().endsWith("\r\nx-envoy-attempt-count: 1\r\n\r\n")).toBe(true);
   });
+
+  test("a gRPC retry's head carries the grpc-timeout left since the request ended (Envoy's doRetry); the first try's is unchanged", async () => {
+    const up = new UpstreamRequest();
+    const ops = { set: [["grpc-timeout", "20000m"]], add: [], remove: [] } as unknown as typeof NONE;
+    up.setHead(upstreamHeadBytes(parse("POST /s.S/M HTTP/1.1\r\nHost: a\r\nGrpc-Timeout: 20S\r\nContent-Type: application/grpc\r\n\r\n"), "/s.S/M", "a", "192.0.2.7", "", ops, { xff: "", requestId: "" }));
+    up.grpcRouteMs = 20_000;
+    up.endedAt = performance.now();
+    await Bun.sleep(50); // the first try's time
+    const first = up.headOf(1).toString("latin1");
+    const second = up.headOf(2).toString("latin1");
+    expect(first.match(/grpc-timeout: [^\r]*/gi)).toEqual(["grpc-timeout: 20000m"]);
+    const left = second.match(/grpc-timeout: [^\r]*/gi)!;
+    expect(left.length).toBe(1);
+    expect(parseInt(left[0]!.slice("grpc-timeout: ".length), 10)).toBeLessThanOrEqual(19_960);
+    expect(second.endsWith("\r\nx-envoy-attempt-count: 2\r\n\r\n")).toBe(true);
+    expect(second.replace(/grpc-timeout: \d+m/i, "")).toBe(first.replace(/grpc-timeout: \d+m/i, "").replace("count: 1\r\n", "count: 2\r\n"));
+  });
 });
 
 describe("the head written into a scratch, and made again, is the same bytes", () => {
