@@ -24,6 +24,8 @@ export interface TraceRequest {
   scheme?: string;
   /** TLS server name; on a TLS port it defaults to the host (as curl sends it). */
   sni?: string;
+  /** ALPN protocols the ClientHello offers; absent: not known (AUTO_PASSTHROUGH's ALPN condition is not applied). */
+  alpn?: string[];
   /** As `--path-normalization`; default BASE. */
   pathNormalization?: PathNormalization;
   /** The weighted destination pick, in [0, 1) (default: the heaviest destination, the most likely answer). */
@@ -230,7 +232,7 @@ export function trace(snapshot: Snapshot, request: TraceRequest): TraceResult {
   const random = fixedRandom(request.random);
   const sni = normalizeHost(request.sni ?? request.host);
   if (l.tls !== null) {
-    const c = selectChain(l, sni);
+    const c = selectChain(l, sni, request.alpn ?? null);
     out.chain = c.chain?.name ?? null;
     if (c.kind === "refuse") {
       if (c.reason === "unknown_sni") {

@@ -113,7 +113,7 @@ export class Decision {
 
 /** TLS filter-chain choice for a ClientHello (workers/tls/listener.ts). */
 export type ChainDecision =
-  | { kind: "refuse"; reason: "not_tls" | "unknown_sni" | "chain_disabled"; why: string; chain: FilterChain | null }
+  | { kind: "refuse"; reason: "not_tls" | "unknown_sni" | "chain_disabled" | "no_alpn_match"; why: string; chain: FilterChain | null }
   /** Terminate TLS with the chain's credential, then HTTP (routeTable) or TCP routes (tcpRoutes). */
   | { kind: "terminate"; chain: FilterChain }
   /** Splice the bytes untouched along the chain's TCP routes. */

@@ -165,8 +165,19 @@ export function isPassthrough(chain: FilterChain): boolean {
   return chain.mode === "PASSTHROUGH" || chain.mode === "AUTO_PASSTHROUGH";
 }
 
-/** The filter chain for a ClientHello's SNI (lower case, "" when none): refuse, terminate or splice. */
-export function selectChain(listener: Listener, sni: string): ChainDecision {
+/**
+ * Istio's mTLS ALPNs (listener.go allIstioMtlsALPNs): an AUTO_PASSTHROUGH filter chain
+ * matches only a ClientHello offering one of them, so a client outside the mesh
+ * (no ALPN, h2, http/1.1) cannot reach a cluster by naming it in the SNI.
+ */
+const ISTIO_MTLS_ALPNS: ReadonlySet<string> = new Set(["istio", "istio-peer-exchange", "istio-http/1.0", "istio-http/1.1", "istio-h2"]);
+
+/**
+ * The filter chain for a ClientHello's SNI (lower case, "" when none) and ALPN
+ * list: refuse, terminate or splice. `alpn` null: not known (a trace without
+ * one), no ALPN condition applied.
+ */
+export function selectChain(listener: Listener, sni: string, alpn: readonly string[] | null = null): ChainDecision {
   const tls = listener.tls;
   if (tls === null) return { kind: "refuse", reason: "not_tls", why: "not a TLS listener", chain: null };
   const ci = selectVirtualHost(tls, sni);
@@ -175,6 +186,9 @@ export function selectChain(listener: Listener, sni: string): ChainDecision {
   if (chain.disabled !== "") return { kind: "refuse", reason: "chain_disabled", why: chain.disabled, chain };
   if (isPassthrough(chain)) {
     if (chain.tcpRoutes === null) return { kind: "refuse", reason: "chain_disabled", why: "passthrough server without routes", chain };
+    if (chain.mode === "AUTO_PASSTHROUGH" && alpn !== null && !alpn.some((a) => ISTIO_MTLS_ALPNS.has(a))) {
+      return { kind: "refuse", reason: "no_alpn_match", why: `AUTO_PASSTHROUGH takes a ClientHello offering an Istio mTLS ALPN (${[...ISTIO_MTLS_ALPNS].join(", ")}); offered: ${alpn.join(", ") || "none"}`, chain };
+    }
     return { kind: "passthrough", chain };
   }
   if (chain.routeTable === null && chain.tcpRoutes === null) return { kind: "refuse", reason: "chain_disabled", why: "server has neither HTTP nor TCP routes", chain };

@@ -3,6 +3,7 @@
 // names, TCP servers' `tcp:` routes, TLS-terminated TCP, and the findings for
 // servers no route applies to.
 import { describe, expect, test } from "bun:test";
+import { selectChain } from "../../src/dispatch/dispatch.ts";
 import type { Snapshot, TcpRouteTable } from "../../src/snapshot/types.ts";
 import { pickDestination, selectTcpRoute } from "../../workers/tcp/route.ts";
 import { compileYaml, findingLines } from "./pipeline-helpers.ts";
@@ -238,6 +239,12 @@ spec:
     expect(routeFor(t, "outbound_.443_._.a.default.svc.cluster.local")).not.toBeNull();
     expect(routeFor(t, "a.default.svc.cluster.local")).toBeNull();
     expect(s.clusters.get("outbound|9000||b.default.svc.cluster.local")!.endpoints.map((e) => e.port)).toEqual([9000]);
+    // gateway.go: each chain matches allIstioMtlsALPNs too; a ClientHello offering none of them finds no chain
+    const l = s.listeners.find((x) => x.port === 15443)!;
+    const sni = "outbound_.443_._.a.default.svc.cluster.local";
+    for (const alpn of [["istio"], ["istio-peer-exchange", "istio"], ["h2", "istio-h2"], ["istio-http/1.0"], ["istio-http/1.1"]]) expect(selectChain(l, sni, alpn).kind).toBe("passthrough");
+    for (const alpn of [[], ["h2"], ["http/1.1"], ["istio2"]]) expect(selectChain(l, sni, alpn)).toMatchObject({ kind: "refuse", reason: "no_alpn_match" });
+    expect(selectChain(l, sni).kind).toBe("passthrough"); // ALPN not known (a trace): no condition
   });
 });
 

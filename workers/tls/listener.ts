@@ -224,7 +224,7 @@ export function tlsHandlers(port: PortState) {
         // the deadline now covers the rest of the handshake
         if (r.status === "error") return refuse(s, port, "bad_hello", "", r.reason);
         if (port.draining) return refuse(s, port, "not_tls", r.sni);
-        const c = selectChain(port.listener, r.sni);
+        const c = selectChain(port.listener, r.sni, r.alpn);
         if (c.kind === "refuse") return refuse(s, port, c.reason, r.sni, c.why);
         if (c.kind === "passthrough") return toTcp(s, port, c.chain, r.sni, true);
         if (c.chain.tcpRoutes !== null) return toTcp(s, port, c.chain, r.sni, false, r.alpn);
