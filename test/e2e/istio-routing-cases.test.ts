@@ -13,6 +13,7 @@ import { headerOf, raw } from "../workers/harness.ts";
 
 let a: TrafficBackend;
 let b: TrafficBackend;
+let c: TrafficBackend;
 let gw: GatewayProcess;
 
 /** One VirtualService `name` for host `<name>.test`, bound to gateway gw, with these http routes (block lines, indent 2). */
@@ -34,9 +35,11 @@ const A = "{destination: {host: a.test}}";
 beforeAll(async () => {
   a = startTrafficBackend("a");
   b = startTrafficBackend("b");
+  c = startTrafficBackend("c");
   const config =
     staticService("a", [a.port]) +
     staticService("b", [b.port]) +
+    staticService("c", [c.port]) +
     `
 apiVersion: networking.istio.io/v1
 kind: Gateway
@@ -118,6 +121,9 @@ spec:
     ) +
     vs("shifting-50", `  - route: [{destination: {host: a.test}, weight: 50}, {destination: {host: b.test}, weight: 50}]`) +
     vs("shifting-80", `  - route: [{destination: {host: a.test}, weight: 80}, {destination: {host: b.test}, weight: 20}]`) +
+    // the splits Istio runs when VMs are not skipped: three destinations
+    vs("shifting-50-25-25", `  - route: [{destination: {host: a.test}, weight: 50}, {destination: {host: b.test}, weight: 25}, {destination: {host: c.test}, weight: 25}]`) +
+    vs("shifting-80-10-10", `  - route: [{destination: {host: a.test}, weight: 80}, {destination: {host: b.test}, weight: 10}, {destination: {host: c.test}, weight: 10}]`) +
     vs(
       "without-headers",
       `  - match: [{withoutHeaders: {end-user: {exact: jason}}}]
@@ -194,6 +200,7 @@ afterAll(async () => {
   expect(await gw.stop()).toBe(0);
   a.stop();
   b.stop();
+  c.stop();
 });
 
 interface Answer {
@@ -371,21 +378,25 @@ describe("virtualServiceCases", () => {
     expect((await call("catch-all-route-short-circuit.test")).status).toBe(418);
   });
 
-  // Istio sends 100 calls and allows ±10 per destination; 1000 calls and ±100 keep the same share
-  // with a flake rate far below a test run's (the pick is random, as Envoy's weighted_clusters)
-  for (const [name, wantA] of [
-    ["shifting-50", 500],
-    ["shifting-80", 800],
+  // Istio sends 100 calls and allows ±10 per destination (AlmostEquals, errorThreshold 10);
+  // 1000 calls and ±100 keep the same share with a flake rate far below a test run's (the
+  // pick is random, as Envoy's weighted_clusters)
+  for (const [name, want] of [
+    ["shifting-50", { a: 500, b: 500 }],
+    ["shifting-80", { a: 800, b: 200 }],
+    ["shifting-50-25-25", { a: 500, b: 250, c: 250 }],
+    ["shifting-80-10-10", { a: 800, b: 100, c: 100 }],
   ] as const) {
     test(`${name}: the split within 10%`, async () => {
-      const n = { a: 0, b: 0 };
+      const n: Record<string, number> = {};
       for (let i = 0; i < 1000; i++) {
         const r = await fetch(gw.url(80, "/"), { headers: { host: `${name}.test` } });
         expect(r.status).toBe(200);
-        n[r.headers.get("x-backend") as "a" | "b"]++;
+        const got = r.headers.get("x-backend")!;
+        n[got] = (n[got] ?? 0) + 1;
       }
-      expect(Math.abs(n.a - wantA)).toBeLessThanOrEqual(100);
-      expect(n.a + n.b).toBe(1000);
+      expect(Object.keys(n).sort()).toEqual(Object.keys(want).sort());
+      for (const [k, v] of Object.entries(want)) expect(Math.abs(n[k]! - v)).toBeLessThanOrEqual(100);
     });
   }
 
