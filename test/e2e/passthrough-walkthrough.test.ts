@@ -222,14 +222,18 @@ spec:
     await gw.stop();
   });
 
-  test("SNI outbound_.443_._.my-nginx.default.svc.cluster.local reaches nginx with no VirtualService", async () => {
-    const r = await handshake({ port: gw.ports.get(15443)!, servername: "outbound_.443_._.my-nginx.default.svc.cluster.local" });
+  test("SNI outbound_.443_._.my-nginx.default.svc.cluster.local with an Istio mTLS ALPN reaches nginx with no VirtualService", async () => {
+    const r = await handshake({ port: gw.ports.get(15443)!, servername: "outbound_.443_._.my-nginx.default.svc.cluster.local", alpn: ["istio", "http/1.1"] }); // nginx refuses a hello without an ALPN it speaks
     expect(r.ok).toBe(true);
     if (r.ok) expect(r.peer.subject.CN).toBe("nginx.example.com");
   });
 
+  test("the same SNI without an Istio mTLS ALPN (h2, http/1.1) is closed, as istiod's chains match allIstioMtlsALPNs", async () => {
+    expect((await handshake({ port: gw.ports.get(15443)!, servername: "outbound_.443_._.my-nginx.default.svc.cluster.local" })).ok).toBe(false);
+  });
+
   test("a port the service does not have, or a host outside the server's, is closed", async () => {
-    expect((await handshake({ port: gw.ports.get(15443)!, servername: "outbound_.80_._.my-nginx.default.svc.cluster.local" })).ok).toBe(false);
-    expect((await handshake({ port: gw.ports.get(15443)!, servername: "outbound_.443_._.my-nginx.example.com" })).ok).toBe(false);
+    expect((await handshake({ port: gw.ports.get(15443)!, servername: "outbound_.80_._.my-nginx.default.svc.cluster.local", alpn: ["istio"] })).ok).toBe(false);
+    expect((await handshake({ port: gw.ports.get(15443)!, servername: "outbound_.443_._.my-nginx.example.com", alpn: ["istio"] })).ok).toBe(false);
   });
 });

@@ -54,7 +54,7 @@ export function httpsGet(o: HttpsOptions): Promise<HttpsResult> {
 }
 
 /** Just the handshake: the server certificate, or the error that ended it. */
-export function handshake(o: { port: number; servername?: string; ca?: string; cert?: string; key?: string }): Promise<{ ok: true; peer: PeerCertificate; alpn: string | false } | { ok: false; error: string }> {
+export function handshake(o: { port: number; servername?: string; ca?: string; cert?: string; key?: string; alpn?: string[] }): Promise<{ ok: true; peer: PeerCertificate; alpn: string | false } | { ok: false; error: string }> {
   return new Promise((resolve) => {
     const s = connect({
       host: "127.0.0.1",
@@ -64,7 +64,7 @@ export function handshake(o: { port: number; servername?: string; ca?: string; c
       cert: o.cert,
       key: o.key,
       rejectUnauthorized: o.ca !== undefined,
-      ALPNProtocols: ["h2", "http/1.1"],
+      ALPNProtocols: o.alpn ?? ["h2", "http/1.1"],
     });
     const done = (r: Awaited<ReturnType<typeof handshake>>) => {
       s.destroy();
