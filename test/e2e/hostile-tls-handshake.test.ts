@@ -103,7 +103,7 @@ spec:
     route: [{destination: {host: ${PT}, port: {number: 443}}}]
 `,
   });
-  gw = await startGateway({ configDirs: [dir], gatewayPorts: [443, 8443, 9443], workers: 1, args: ["--access-log", "off"] });
+  gw = await startGateway({ configDirs: [dir], gatewayPorts: [443, 8443, 9443], workers: 1, args: ["--access-log", "stdout"] });
   simple = gw.ports.get(443)!;
   mutual = gw.ports.get(8443)!;
   pass = gw.ports.get(9443)!;
@@ -247,5 +247,27 @@ describe("PASSTHROUGH", () => {
     expect(await probe(pass, [bad])).toEqual({ first: "none", end: "closed" });
     expect(await probe(pass, [inRecords(hello.subarray(5), 2)])).toEqual({ first: "none", end: "closed" });
     expect(ptGot.length).toBe(before);
+  });
+
+  test("clients that reset right after their hello: each logged, no worker error (the socket's addresses are gone by then)", async () => {
+    const hello = clientHello(PT);
+    const from = gw.output().length;
+    for (let round = 0; round < 10; round++) {
+      await Promise.all(
+        Array.from({ length: 30 }, async () => {
+          const s = net.connect({ host: "127.0.0.1", port: pass, noDelay: true });
+          s.on("error", () => {});
+          await new Promise<void>((r) => s.once("connect", () => r()));
+          s.write(hello);
+          s.resetAndDestroy();
+        }),
+      );
+    }
+    const lines = () => gw.output().slice(from).split("\n");
+    const logged = () => lines().filter((l) => l.startsWith("[") && l.includes('"- - -"')).length;
+    for (let i = 0; i < 50 && logged() < 300; i++) await Bun.sleep(100);
+    expect(logged()).toBeGreaterThanOrEqual(300);
+    expect(lines().filter((l) => l.includes("\terror\t")).slice(0, 1)).toEqual([]);
+    expect(await tlsRequest(simple, {})).toBe("HTTP/1.1 200 OK");
   });
 });
