@@ -4,6 +4,7 @@
 // gatewayTopology.proxyProtocol). The header's source address becomes the
 // client's address for x-forwarded-for, policies and the access log. A
 // connection without a valid header is closed, as Envoy closes it.
+import { FirstBytes } from "./first-bytes.ts";
 import { isIP } from "node:net";
 
 /** The header's source: `ip` "" when it carries none (v1 UNKNOWN, v2 LOCAL or a non-IP family): keep the socket's. */
@@ -157,7 +158,7 @@ function compressV6(g: string[]): string {
 
 /** Bytes of a connection before its PROXY header is complete. */
 export class ProxyHeaderReader {
-  private buf: Buffer | null = null;
+  private buf: FirstBytes | null = null;
   readonly addr: ProxiedAddress = { ip: "", port: 0 };
 
   /**
@@ -166,12 +167,16 @@ export class ProxyHeaderReader {
    * or PROXY_BAD: close the connection.
    */
   feed(data: Buffer): Buffer | null | typeof PROXY_BAD {
-    const b = this.buf === null ? data : Buffer.concat([this.buf, data]);
+    // the header in several reads grows in one buffer (linear copies: first-bytes.ts)
+    const b = this.buf === null ? data : this.buf.append(data);
     const r = parseProxyHeader(b, this.addr);
     if (r === PROXY_BAD) return PROXY_BAD;
     if (r === PROXY_MORE) {
       if (b.length > 16 + 65535) return PROXY_BAD;
-      this.buf = b;
+      if (this.buf === null) {
+        this.buf = new FirstBytes();
+        this.buf.append(b);
+      }
       return null;
     }
     this.buf = null;

@@ -104,7 +104,13 @@ export class RawClient implements ClientSide {
   }
 }
 
-/** `ip:port` (IPv6 in brackets). */
-export function hostPort(ip: string, port: number): string {
-  return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
+/**
+ * `ip:port` (IPv6 in brackets); "" when the address is unknown: Bun's `remoteAddress` and
+ * `localAddress` are undefined once the peer has reset the connection (getpeername fails),
+ * which a client that resets right after its ClientHello makes happen before the access log
+ * reads them.
+ */
+export function hostPort(ip: string | undefined, port: number | undefined): string {
+  if (ip === undefined || ip === "") return "";
+  return ip.includes(":") ? `[${ip}]:${port ?? 0}` : `${ip}:${port ?? 0}`;
 }

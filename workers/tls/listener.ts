@@ -23,6 +23,7 @@ import type { TcpSession } from "../tcp/session.ts";
 import { TlsConn } from "./bridge.ts";
 import { nativeTlsSupported, upgradeNative } from "./native.ts";
 import { MAX_HELLO_BYTES, parseClientHello } from "./client-hello.ts";
+import { FirstBytes } from "../first-bytes.ts";
 import { asksClientCert, clientIdentity, handshakeRejectsUntrusted } from "./identity.ts";
 
 /** How long a client may take to send its ClientHello and finish the handshake. */
@@ -36,7 +37,10 @@ export function setContexts(c: Map<FilterChain, SecureContext>): void {
 }
 
 interface Peek {
+  /** The bytes read so far, before they are handed on (null after). */
   buf: Buffer | null;
+  /** Where `buf` grows when the hello comes in several reads (created on the second read). */
+  acc: FirstBytes | null;
   /** The hello deadline's ticket in `deadlines` (NO_TICKET: none). */
   deadline: number;
   port: PortState;
@@ -70,6 +74,7 @@ function toTcp(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: string
     clearDeadline(p);
     const first = p.buf!;
     p.buf = null;
+    p.acc = null;
     const t = rawSession(s, d, gen, sni, true);
     p.tcp = t;
     t.start(first);
@@ -82,6 +87,7 @@ function toTcp(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: string
   p.conn = conn;
   const first = p.buf!;
   p.buf = null;
+  p.acc = null;
   conn.duplex.feed(first);
 }
 
@@ -104,6 +110,7 @@ function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: st
     const t = upgradeNative(s, port, chain, sni, alpn, ctx, p.buf!, () => clearDeadline(p));
     if (t !== null) {
       p.buf = null;
+      p.acc = null;
       p.native = t;
       return;
     }
@@ -167,6 +174,7 @@ function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: st
   });
   const first = s.data.buf!;
   s.data.buf = null;
+  s.data.acc = null;
   conn.duplex.feed(first);
 }
 
@@ -186,7 +194,7 @@ const deadlines = new DeadlineQueue<Socket<Peek>>(HELLO_DEADLINE_MS, helloLate, 
 export function tlsHandlers(port: PortState) {
   return {
     open(s: Socket<Peek>): void {
-      s.data = { buf: null, deadline: NO_TICKET, port, conn: null, native: null, tcp: null, proxy: options.proxyProtocol ? new ProxyHeaderReader() : null };
+      s.data = { buf: null, acc: null, deadline: NO_TICKET, port, conn: null, native: null, tcp: null, proxy: options.proxyProtocol ? new ProxyHeaderReader() : null };
       s.data.deadline = deadlines.add(s);
     },
     data(s: Socket<Peek>, chunk: Buffer): void {
@@ -215,7 +223,14 @@ export function tlsHandlers(port: PortState) {
           if (rest.length === 0) return;
           chunk = rest;
         }
-        p.buf = p.buf === null ? chunk : Buffer.concat([p.buf, chunk]);
+        if (p.buf === null) p.buf = chunk;
+        else {
+          if (p.acc === null) {
+            p.acc = new FirstBytes();
+            p.acc.append(p.buf);
+          }
+          p.buf = p.acc.append(chunk);
+        }
         const r = parseClientHello(p.buf);
         if (r.status === "more") {
           if (p.buf.length > MAX_HELLO_BYTES) refuse(s, port, "hello_too_large");
