@@ -51,20 +51,25 @@ export class Watchdog {
   gauges(): StatsSample {
     const now = performance.now();
     const out: StatsSample = {};
-    out['gangway_heartbeat_max_gap_seconds{thread="primary"}'] = Math.max(this.primaryMaxGapMs, now - this.lastBeat) / 1000;
+    out['gangway_heartbeat_max_gap_seconds{thread="primary"}'] = seconds(Math.max(this.primaryMaxGapMs, now - this.lastBeat));
     if (this.admin !== null) {
-      out['gangway_heartbeat_max_gap_seconds{thread="admin"}'] = this.admin.maxGapMs() / 1000;
+      out['gangway_heartbeat_max_gap_seconds{thread="admin"}'] = seconds(this.admin.maxGapMs());
       out["gangway_admin_thread_restarts_total"] = this.admin.restarts;
     }
     if (this.pool !== null) {
       let workersMax = 0;
       for (const w of this.pool.heartbeats(now)) {
-        out[`gangway_worker_heartbeat_age_seconds{worker="${w.id}"}`] = w.ageMs / 1000;
+        out[`gangway_worker_heartbeat_age_seconds{worker="${w.id}"}`] = seconds(w.ageMs);
         workersMax = Math.max(workersMax, w.maxGapMs);
       }
-      out['gangway_heartbeat_max_gap_seconds{thread="worker"}'] = workersMax / 1000;
+      out['gangway_heartbeat_max_gap_seconds{thread="worker"}'] = seconds(workersMax);
       out["gangway_worker_stuck_restarts_total"] = this.pool.stuckRestarts;
     }
     return out;
   }
+}
+
+/** Milliseconds as seconds to the millisecond (`1.002`, not `1.0016406180000004`). */
+function seconds(ms: number): number {
+  return Math.round(ms) / 1000;
 }
