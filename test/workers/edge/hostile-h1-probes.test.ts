@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Socket } from "bun";
 import { WorkerHarness } from "../harness.ts";
+import { exchange as exchangeOn } from "./raw-exchange.ts";
 import { cluster, dest, forward, freePort, listener, prefix, snapshot, uriMatch, virtualHost } from "../snapshot-fixture.ts";
 
 /** What the upstream got on each request: head and (de-chunked by us, re-chunked by the gateway) body bytes as received. */
@@ -57,30 +58,7 @@ afterAll(() => {
   up.stop(true);
 });
 
-const statuses = (text: string) => [...text.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]));
-
-/** Send in one write; read until `n` responses began, then 300 ms more for a close (3 s in all). */
-async function exchange(send: string, n: number) {
-  let text = "";
-  let closed = false;
-  const s = await Bun.connect({
-    hostname: "127.0.0.1",
-    port,
-    socket: {
-      data: (_s, d) => void (text += d.toString("latin1")),
-      close: () => void (closed = true),
-      error: () => void (closed = true),
-    },
-  });
-  s.write(send);
-  const end = Date.now() + 3000;
-  while (!closed && statuses(text).length < n && Date.now() < end) await Bun.sleep(10);
-  const grace = Math.min(end, Date.now() + 300);
-  while (!closed && Date.now() < grace) await Bun.sleep(10);
-  const byServer = closed;
-  s.end();
-  return { statuses: statuses(text), closed: byServer, text };
-}
+const exchange = (send: string, n: number) => exchangeOn(port, send, n);
 
 const NEXT = "GET /next HTTP/1.1\r\nHost: a\r\n\r\n";
 const chunked = (body: string) => `POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${body}`;
