@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startHttpbin, type Backend } from "../../src/demo/httpbin.ts";
 import { freePort, startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
-import { serviceEntry } from "../helpers/config.ts";
+import { appConfig } from "../helpers/config.ts";
 
 let backend: Backend;
 beforeAll(() => {
@@ -20,30 +20,8 @@ afterAll(async () => {
 });
 
 function config(prefix = "/never"): Record<string, string> {
-  return {
-    "gw.yaml":
-      `
-apiVersion: networking.istio.io/v1beta1
-kind: Gateway
-metadata: {name: gw, namespace: default}
-spec:
-  selector: {istio: ingressgateway}
-  servers:
-  - port: {number: 80, name: http, protocol: HTTP}
-    hosts: ["app.example.com"]
----
-apiVersion: networking.istio.io/v1beta1
-kind: VirtualService
-metadata: {name: app, namespace: default}
-spec:
-  hosts: ["app.example.com"]
-  gateways: [gw]
-  http:
-  - match: [{uri: {prefix: ${prefix}}}]
-    route: [{destination: {host: app.local, port: {number: 80}}}]
-  - route: [{destination: {host: app.local, port: {number: 80}}}]
----` + serviceEntry("app", "app.local", 80, backend.port),
-  };
+  const route = "route: [{destination: {host: app.local, port: {number: 80}}}]";
+  return { "gw.yaml": appConfig(backend.port, `  - match: [{uri: {prefix: ${prefix}}}]\n    ${route}\n  - ${route}`) };
 }
 
 interface Started {
