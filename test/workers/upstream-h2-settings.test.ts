@@ -8,7 +8,8 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { TCPSocketListener } from "bun";
 import { gatewayWithRoutes, loopbackServiceEntry } from "../helpers/config.ts";
 import { compileYaml } from "../unit/pipeline-helpers.ts";
-import { block, DATA, END_HEADERS, END_STREAM, frame, GOAWAY, HEADERS, SETTINGS } from "./edge/h2-raw.ts";
+import { block, DATA, END_HEADERS, END_STREAM, frame, GOAWAY, HEADERS } from "./edge/h2-raw.ts";
+import { rawH2Upstream, type RawUpstreamState } from "./h2/raw-upstream.ts";
 import { raw, WorkerHarness } from "./harness.ts";
 import { freePort } from "./snapshot-fixture.ts";
 
@@ -21,7 +22,7 @@ const CASES: [string, number, number, number][] = [
 ];
 
 interface Up {
-  srv: TCPSocketListener<{ buf: Buffer; pre: boolean }>;
+  srv: TCPSocketListener<RawUpstreamState>;
   /** GOAWAY error codes received. */
   goaways: number[];
   closed: number;
@@ -33,38 +34,12 @@ function badSettingsUpstream(id: number, value: number): Up {
   const pair = Buffer.alloc(6);
   pair.writeUInt16BE(id, 0);
   pair.writeUInt32BE(value, 2);
-  up.srv = Bun.listen<{ buf: Buffer; pre: boolean }>({
-    hostname: "127.0.0.1",
-    port: 0,
-    socket: {
-      open(s) {
-        s.data = { buf: Buffer.alloc(0), pre: false };
-        s.write(frame(SETTINGS, 0, 0, pair));
-      },
-      data(s, d) {
-        const st = s.data;
-        st.buf = Buffer.concat([st.buf, d]);
-        if (!st.pre) {
-          if (st.buf.length < 24) return;
-          st.buf = st.buf.subarray(24);
-          st.pre = true;
-        }
-        while (st.buf.length >= 9) {
-          const len = st.buf.readUIntBE(0, 3);
-          if (st.buf.length < 9 + len) break;
-          const type = st.buf[3]!;
-          const sid = st.buf.readUInt32BE(5) & 0x7fffffff;
-          const p = st.buf.subarray(9, 9 + len);
-          st.buf = st.buf.subarray(9 + len);
-          if (type === GOAWAY) up.goaways.push(p.readUInt32BE(4));
-          if (type === HEADERS) s.write(Buffer.concat([frame(HEADERS, END_HEADERS, sid, block([[":status", "200"]])), frame(DATA, END_STREAM, sid, Buffer.from("fine"))]));
-        }
-      },
-      close() {
-        up.closed++;
-      },
-    },
-  });
+  up.srv = rawH2Upstream(
+    (s, sid) => s.write(Buffer.concat([frame(HEADERS, END_HEADERS, sid, block([[":status", "200"]])), frame(DATA, END_STREAM, sid, Buffer.from("fine"))])),
+    undefined,
+    pair,
+    { onFrame: (type, _id, p) => void (type === GOAWAY && up.goaways.push(p.readUInt32BE(4))), onClose: () => void up.closed++ },
+  );
   return up;
 }
 

@@ -1,7 +1,8 @@
 // A raw-frame HTTP/2 upstream for the client codec's tests: it sends a
 // SETTINGS on connect (empty, or the payload given), skips the client preface, and hands each request's
 // HEADERS (the stream id and the header block payload) to `onRequest`, which
-// writes whatever frames the test needs; other frames are read and dropped.
+// writes whatever frames the test needs; every frame also goes to `hooks.onFrame`
+// (else it is dropped), and `hooks.onClose` hears of each connection's end.
 import type { Socket, TCPSocketListener } from "bun";
 import { frame, SETTINGS } from "../edge/h2-raw.ts";
 
@@ -16,6 +17,7 @@ export function rawH2Upstream(
   onRequest: (sock: Socket<RawUpstreamState>, id: number, payload: Buffer) => void,
   onOpen: () => void = () => {},
   settings: Uint8Array = new Uint8Array(0),
+  hooks: { onFrame?: (type: number, id: number, payload: Buffer) => void; onClose?: () => void } = {},
 ): TCPSocketListener<RawUpstreamState> {
   return Bun.listen<RawUpstreamState>({
     hostname: "127.0.0.1",
@@ -41,8 +43,12 @@ export function rawH2Upstream(
           const id = st.buf.readUInt32BE(5) & 0x7fffffff;
           const payload = st.buf.subarray(9, 9 + len);
           st.buf = st.buf.subarray(9 + len);
+          hooks.onFrame?.(type, id, payload);
           if (type === HEADERS) onRequest(sock, id, payload);
         }
+      },
+      close() {
+        hooks.onClose?.();
       },
     },
   });
