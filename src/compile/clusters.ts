@@ -12,6 +12,7 @@ import type { ClusterRequest, CompileContext } from "./context.ts";
 import type { TlsCompileState } from "./tls.ts";
 import { compileUpstream } from "./upstream-policy.ts";
 import { backendTlsFor } from "./gatewayapi/backendtls.ts";
+import { endpointTlsMode, ruleTlsMode, sniDnatEndpoints, TLS_MODE_LABEL } from "./sni-dnat.ts";
 
 /** The DestinationRule each policy level came from (the rule's own, or the one that defines the subset). */
 function owners(rule: ResolvedRule | null, subset: Subset | null): (level: PortTrafficPolicy) => DestinationRuleResource {
@@ -31,7 +32,9 @@ function compileCluster(ctx: CompileContext, st: TlsCompileState, req: ClusterRe
   const svc = req.service;
   const rule = ctx.rules.lookup(req.host, req.namespace);
   const subset = req.subset === "" ? null : (rule?.subsets.find((s) => s.name === req.subset) ?? null);
-  const policy = effectivePolicy(rule, subset, req.port);
+  const full = effectivePolicy(rule, subset, req.port);
+  // istiod's SNI-DNAT clusters apply the rule's policy but neither its tls nor its proxyProtocol (applyTrafficPolicy)
+  const policy = req.sniDnat === true ? { ...full, levels: { ...full.levels, tls: null }, proxyProtocol: null } : full;
   if (rule !== null) {
     const levels: [TrafficPolicy | null, DestinationRuleResource][] = [[rule.trafficPolicy, rule.first]];
     if (subset !== null) levels.push([subset.trafficPolicy, rule.subsetOwners.get(subset.name)!]);
@@ -55,8 +58,9 @@ function compileCluster(ctx: CompileContext, st: TlsCompileState, req: ClusterRe
   };
   const port = svc?.ports.find((p) => p.port === req.port);
   cluster.endpoints = clusterEndpoints(ctx, req, subset, port);
+  if (req.sniDnat === true) cluster.endpoints = sniDnatClusterEndpoints(ctx, req, cluster.endpoints, ruleTlsMode(rule?.trafficPolicy ?? null, subset, req.port), rule);
   // BackendTLSPolicy: only where no DestinationRule tls applies (the user's tls wins)
-  const backendTls = policy.levels.tls === null ? backendTlsFor(st.backendTls, st.credentials, req.host, req.port, rule) : null;
+  const backendTls = policy.levels.tls === null && req.sniDnat !== true ? backendTlsFor(st.backendTls, st.credentials, req.host, req.port, rule) : null;
   if (rule !== null || (port?.protocol ?? "") !== "" || backendTls !== null) {
     const u = compileUpstream(ctx, st, {
       clusterName: req.name,
@@ -75,12 +79,11 @@ function compileCluster(ctx: CompileContext, st: TlsCompileState, req: ClusterRe
     if (u.upstream !== undefined) cluster.upstream = u.upstream;
   }
   // a DestinationRule tls of any mode (DISABLE too) is the user's choice, as istiod's buildUpstreamTLSSettings takes it
-  if (policy.levels.tls?.tls == null && cluster.upstream?.tls == null && svc !== null && svc.meshExternal !== true) reportAutoMtls(ctx, cluster, svc.source);
+  if (policy.levels.tls?.tls == null && cluster.upstream?.tls == null && svc !== null && svc.meshExternal !== true && req.sniDnat !== true) reportAutoMtls(ctx, cluster, svc.source);
   return cluster;
 }
 
-/** istiod's label for an endpoint whose sidecar takes Istio mTLS (set on injected pods, or on a WorkloadEntry). */
-export const TLS_MODE_LABEL = "security.istio.io/tlsMode";
+export { TLS_MODE_LABEL } from "./sni-dnat.ts";
 
 /**
  * istiod's auto mTLS: a cluster without DestinationRule tls to a mesh service
@@ -89,7 +92,7 @@ export const TLS_MODE_LABEL = "security.istio.io/tlsMode";
  * labels show it would apply (plaintext to a sidecar that requires mTLS fails).
  */
 function reportAutoMtls(ctx: CompileContext, cluster: Cluster, source: string): void {
-  const n = cluster.endpoints.filter((e) => e.labels[TLS_MODE_LABEL] === "istio").length;
+  const n = cluster.endpoints.filter((e) => endpointTlsMode(e) === "istio").length;
   if (n === 0) return;
   ctx.report(
     "Warning",
@@ -97,6 +100,20 @@ function reportAutoMtls(ctx: CompileContext, cluster: Cluster, source: string): 
     source,
     `${cluster.name}: ${n} endpoint${n === 1 ? " is" : "s are"} labelled ${TLS_MODE_LABEL}: istio, to which istiod's auto mTLS sends ISTIO_MUTUAL; gangway has no auto mTLS and sends plaintext (a DestinationRule tls mode ISTIO_MUTUAL, with --mesh-certs, originates it)`,
   );
+}
+
+/** An SNI-DNAT cluster's endpoints (sni-dnat.ts), saying what was left out and why. */
+function sniDnatClusterEndpoints(ctx: CompileContext, req: ClusterRequest, eps: Endpoint[], mode: ReturnType<typeof ruleTlsMode>, rule: ResolvedRule | null): Endpoint[] {
+  const kept = sniDnatEndpoints(eps, mode);
+  const dropped = eps.length - kept.length;
+  if (dropped === 0) return kept;
+  const why =
+    mode !== null
+      ? `its DestinationRule (${rule!.sources.join(", ")}) sets tls mode ${mode}, not ISTIO_MUTUAL`
+      : `${dropped} of its ${eps.length} endpoint${eps.length === 1 ? " is" : "s are"} plain text (neither labelled ${TLS_MODE_LABEL}: istio nor a WorkloadEntry with a serviceAccount)`;
+  const then = kept.length === 0 ? "no endpoint is left: its connections are closed (UH)" : "those are left out";
+  ctx.report(kept.length === 0 ? "Warning" : "Info", Codes.NoEndpoints, req.service!.source, `AUTO_PASSTHROUGH cluster ${req.name}: ${why}; as istiod, only endpoints taking Istio mTLS are reached by SNI: ${then}`);
+  return kept;
 }
 
 function clusterEndpoints(ctx: CompileContext, req: ClusterRequest, subset: Subset | null, port: ServicePortInfo | undefined): Endpoint[] {

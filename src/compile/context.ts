@@ -92,6 +92,12 @@ export interface ClusterRequest {
   service: ServiceInfo | null;
   /** Namespace the DestinationRule lookup starts from (the service's, else the route's). */
   namespace: string;
+  /**
+   * istiod's SNI-DNAT cluster (`outbound_.<port>_.<subset>_.<host>`, an
+   * AUTO_PASSTHROUGH route's): only endpoints that take Istio mTLS, no TLS
+   * origination, no PROXY header (clusters.ts sniDnatEndpoints).
+   */
+  sniDnat?: true;
 }
 
 export class CompileContext {

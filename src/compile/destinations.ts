@@ -11,6 +11,11 @@ export function clusterName(port: number, subset: string, host: string): string 
   return `outbound|${port}|${subset}|${host}`;
 }
 
+/** istiod's SNI-DNAT cluster name (BuildDNSSrvSubsetKey), also the SNI an AUTO_PASSTHROUGH route takes. */
+export function sniDnatClusterName(port: number, subset: string, host: string): string {
+  return `outbound_.${port}_.${subset}_.${host}`;
+}
+
 /**
  * Destination host → FQDN. Short names are in the route's namespace (Istio).
  * Beyond Istio, `name.ns` and `name.ns.svc` name the Kubernetes Service `name`
@@ -28,6 +33,8 @@ export function destinationHost(ctx: CompileContext, host: string, namespace: st
 /**
  * Resolve one destination of `origin` (a VirtualService or Ingress) for a
  * listener on `listenerPort`. `field` is the destination's path, for findings.
+ * `sniDnat`: the cluster is istiod's SNI-DNAT one (AUTO_PASSTHROUGH), not the
+ * `outbound|…` cluster HTTP routes share.
  */
 export function resolveDestination(
   ctx: CompileContext,
@@ -36,6 +43,7 @@ export function resolveDestination(
   weight: number,
   listenerPort: number,
   field: string,
+  sniDnat = false,
 ): WeightedDestination {
   const ns = origin.metadata.namespace;
   let host = destinationHost(ctx, dest.host, ns);
@@ -104,9 +112,9 @@ export function resolveDestination(
       );
     }
   }
-  const name = clusterName(port, dest.subset, host);
+  const name = sniDnat ? sniDnatClusterName(port, dest.subset, host) : clusterName(port, dest.subset, host);
   if (!ctx.clusters.has(name)) {
-    ctx.clusters.set(name, { name, host, port, subset: dest.subset, service: svc, namespace: svc?.namespace ?? ns });
+    ctx.clusters.set(name, { name, host, port, subset: dest.subset, service: svc, namespace: svc?.namespace ?? ns, ...(sniDnat ? { sniDnat: true as const } : {}) });
   }
   return { cluster: name, weight, host, port, subset: dest.subset };
 }

@@ -6,7 +6,8 @@
 //   port is skipped (Istio: "duplicate SNI host names").
 // - AUTO_PASSTHROUGH: no VirtualService; the SNI names the cluster,
 //   `outbound_.<port>_.<subset>_.<host>`, for every service (and
-//   DestinationRule subset) the server's hosts cover.
+//   DestinationRule subset) the server's hosts cover: istiod's SNI-DNAT
+//   cluster of that name, which keeps only endpoints taking Istio mTLS.
 // - TCP servers (plain, or TLS terminated here): the first `tcp:` route that
 //   applies, for every connection.
 // Destinations become ordinary clusters (resolveDestination).
@@ -17,7 +18,7 @@ import { resolveGatewayRef } from "../resolve/gateways.ts";
 import { hostMatches, hostSubsetOf, intersectHosts, serverHostsFor, stripNamespace } from "../resolve/hosts.ts";
 import type { TcpRoute, TcpRouteTable, WeightedDestination, WildcardHost } from "../snapshot/types.ts";
 import type { CompileContext } from "./context.ts";
-import { resolveDestination } from "./destinations.ts";
+import { resolveDestination, sniDnatClusterName } from "./destinations.ts";
 import type { BoundServer } from "./servers.ts";
 import { virtualServiceHosts } from "./virtualhosts.ts";
 
@@ -161,10 +162,10 @@ export function compileAutoPassthroughRoutes(ctx: CompileContext, b: BoundServer
     const subsets = ["", ...(rule?.subsets.map((s) => s.name) ?? [])];
     for (const p of svc.ports) {
       for (const subset of subsets) {
-        const sni = `outbound_.${p.port}_.${subset}_.${ref.host}`;
+        const sni = sniDnatClusterName(p.port, subset, ref.host);
         if (seen.has(sni)) continue;
         seen.add(sni);
-        const d = resolveDestination(ctx, ref.origin, { host: ref.host, port: p.port, subset }, 100, port, "spec");
+        const d = resolveDestination(ctx, ref.origin, { host: ref.host, port: p.port, subset }, 100, port, "spec", true);
         routes.push({ name: sni, source, sniHosts: [sni], destinations: [d], totalWeight: 100 });
       }
     }

@@ -102,7 +102,7 @@ export const Codes = {
   DestinationPortRequired: "GW0403",
   /** Destination subset is not defined in any DestinationRule for the host. */
   SubsetNotFound: "GW0404",
-  /** A cluster has no endpoints (no Endpoints/EndpointSlice, none ready, or subset selects none): 503. */
+  /** A cluster has no endpoints (no Endpoints/EndpointSlice, none ready, or subset selects none): 503. Also an AUTO_PASSTHROUGH (SNI-DNAT) cluster's plain-text endpoints, left out as istiod does (Info; Warning when none is left). */
   NoEndpoints: "GW0405",
   /** EndpointSlice without the `kubernetes.io/service-name` label, or naming no Service. */
   OrphanEndpoints: "GW0406",

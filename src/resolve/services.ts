@@ -87,7 +87,10 @@ function endpointPort(sp: ServicePortInfo, ports: { name: string; port: number }
 }
 
 function workloadEndpoint(w: WorkloadEntrySpec, port: number): Endpoint {
-  return { address: w.address, port, weight: w.weight || 1, labels: w.labels };
+  const e: Endpoint = { address: w.address, port, weight: w.weight || 1, labels: w.labels };
+  // istiod's getTLSModeFromWorkloadEntry: no tlsMode label but a serviceAccount → a mesh workload (mTLS)
+  if (w.labels["security.istio.io/tlsMode"] === undefined && w.serviceAccount !== "") e.tlsMode = "istio";
+  return e;
 }
 
 function dedupe(eps: Endpoint[]): Endpoint[] {

@@ -488,6 +488,12 @@ export interface Endpoint {
   /** Relative weight (WorkloadEntry/ServiceEntry weight; 1 by default). */
   weight: number;
   labels: Record<string, string>;
+  /**
+   * Istio's TLS mode where the labels do not give it: `istio` for a
+   * WorkloadEntry (or ServiceEntry endpoint) with a serviceAccount and no
+   * `security.istio.io/tlsMode` label (compile/sni-dnat.ts endpointTlsMode).
+   */
+  tlsMode?: string;
 }
 
 export type FindingLevel = "Error" | "Warning" | "Info";

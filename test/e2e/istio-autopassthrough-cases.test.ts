@@ -25,7 +25,8 @@ beforeAll(async () => {
   naked = startTrafficBackend("naked");
   strict = tls.createServer({ cert: pki.httpbin.cert, key: pki.httpbin.key, ca: pki.ca.cert, requestCert: true, rejectUnauthorized: true }, (s) => s.end("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"));
   await new Promise<void>((resolve) => strict.listen(0, "127.0.0.1", resolve));
-  const se = (name: string, port: number) => `apiVersion: networking.istio.io/v1
+  // "a" has a sidecar: its endpoint is labelled security.istio.io/tlsMode: istio, as the injector labels its pod
+  const se = (name: string, port: number, labels = "{}") => `apiVersion: networking.istio.io/v1
 kind: ServiceEntry
 metadata: {name: ${name}}
 spec:
@@ -33,10 +34,10 @@ spec:
   location: MESH_INTERNAL
   ports: [{number: 80, name: http, protocol: HTTP}]
   resolution: STATIC
-  endpoints: [{address: 127.0.0.1, ports: {http: ${port}}}]
+  endpoints: [{address: 127.0.0.1, ports: {http: ${port}}, labels: ${labels}}]
 ---
 `;
-  const config = `${se("a", (strict.address() as AddressInfo).port)}${se("naked", naked.port)}apiVersion: networking.istio.io/v1
+  const config = `${se("a", (strict.address() as AddressInfo).port, "{security.istio.io/tlsMode: istio}")}${se("naked", naked.port)}apiVersion: networking.istio.io/v1
 kind: Gateway
 metadata:
   name: cross-network-gateway-test
@@ -99,6 +100,17 @@ describe("autoPassthroughCases", () => {
   // not a dead route (the mesh's client, with the certificate the destination demands, is served)
   test("control: a client with the demanded certificate reaches the mTLS destination by its outbound_.80_._ name", async () => {
     expect(await call(snis[1]!, "istio", { cert: pki.client.cert, key: pki.client.key })).toBe("ok");
+  });
+
+  // istiod's EndpointsWithMTLSFilter: the SNI-DNAT cluster of a service without a sidecar has no endpoint,
+  // so the connection is closed at the gateway (UH): no upstream connection is made
+  test("a plain-text destination (no tlsMode label) is not reached by its outbound_.80_._ name: closed at the gateway, UH", async () => {
+    const cluster = "outbound_.80_._.naked.ns.svc.cluster.local";
+    const uh = async () => Number(new RegExp(`gangway_upstream_rq_error_total\\{cluster="${cluster.replace(/\./g, "\\.")}",flag="UH"\\} (\\d+)`).exec(await (await gw.admin("/stats/prometheus")).text())?.[1] ?? 0);
+    const before = await uh();
+    expect(await call(cluster, "istio", { cert: pki.client.cert, key: pki.client.key })).toMatch(/^(error|closed)/);
+    await gw.waitForOutput(/"- - -" 0 UH .* outbound_\.80_\._\.naked\.ns\.svc\.cluster\.local /);
+    expect((await uh()) - before).toBe(1);
   });
 
   // gateway.go builtAutoPassthroughFilterChains: each chain matches the cluster's SNI *and*

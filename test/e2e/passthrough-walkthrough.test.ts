@@ -38,7 +38,8 @@ afterAll(async () => {
 });
 
 // the walkthrough's Service, with the Endpoints Kubernetes would make for its pod (nginx on loopback)
-function myNginx(): string {
+/** `endpointLabels`: the Endpoints' labels (a sidecar-injected pod's would carry `security.istio.io/tlsMode: istio`). */
+function myNginx(endpointLabels = "{}"): string {
   return `
 apiVersion: v1
 kind: Service
@@ -57,6 +58,7 @@ apiVersion: v1
 kind: Endpoints
 metadata:
   name: my-nginx
+  labels: ${endpointLabels}
 subsets:
 - addresses: [{ip: 127.0.0.1}]
   ports: [{port: ${nginx.port}, protocol: TCP}]
@@ -203,7 +205,8 @@ describe.skipIf(!hasNginx)("AUTO_PASSTHROUGH", () => {
   let gw: GatewayProcess;
   beforeAll(async () => {
     const dir = writeTree({
-      "nginx.yaml": myNginx(),
+      // AUTO_PASSTHROUGH reaches only endpoints taking Istio mTLS (istiod's SNI-DNAT endpoint filter)
+      "nginx.yaml": myNginx("{security.istio.io/tlsMode: istio}"),
       "gateway.yaml": `
 apiVersion: networking.istio.io/v1alpha3
 kind: Gateway

@@ -229,16 +229,21 @@ spec:
 `),
     );
     const t = chainRoutes(s, 15443);
+    // each route goes to istiod's SNI-DNAT cluster of the same name, not to the outbound| cluster HTTP routes share
     expect(t.routes.map((r) => `${r.name} → ${r.destinations[0]!.cluster}`).sort()).toEqual([
-      "outbound_.443_._.a.default.svc.cluster.local → outbound|443||a.default.svc.cluster.local",
-      "outbound_.443_._.b.default.svc.cluster.local → outbound|443||b.default.svc.cluster.local",
-      "outbound_.443_.v1_.b.default.svc.cluster.local → outbound|443|v1|b.default.svc.cluster.local",
-      "outbound_.9000_._.b.default.svc.cluster.local → outbound|9000||b.default.svc.cluster.local",
-      "outbound_.9000_.v1_.b.default.svc.cluster.local → outbound|9000|v1|b.default.svc.cluster.local",
+      "outbound_.443_._.a.default.svc.cluster.local → outbound_.443_._.a.default.svc.cluster.local",
+      "outbound_.443_._.b.default.svc.cluster.local → outbound_.443_._.b.default.svc.cluster.local",
+      "outbound_.443_.v1_.b.default.svc.cluster.local → outbound_.443_.v1_.b.default.svc.cluster.local",
+      "outbound_.9000_._.b.default.svc.cluster.local → outbound_.9000_._.b.default.svc.cluster.local",
+      "outbound_.9000_.v1_.b.default.svc.cluster.local → outbound_.9000_.v1_.b.default.svc.cluster.local",
     ]);
     expect(routeFor(t, "outbound_.443_._.a.default.svc.cluster.local")).not.toBeNull();
     expect(routeFor(t, "a.default.svc.cluster.local")).toBeNull();
-    expect(s.clusters.get("outbound|9000||b.default.svc.cluster.local")!.endpoints.map((e) => e.port)).toEqual([9000]);
+    // SERVICES' endpoints carry no security.istio.io/tlsMode: plain text, left out as istiod does
+    expect(s.clusters.get("outbound_.9000_._.b.default.svc.cluster.local")!.endpoints).toEqual([]);
+    expect(findingLines(s)).toContain(
+      "Warning GW0405 Service/default/b: AUTO_PASSTHROUGH cluster outbound_.9000_._.b.default.svc.cluster.local: 1 of its 1 endpoint is plain text (neither labelled security.istio.io/tlsMode: istio nor a WorkloadEntry with a serviceAccount); as istiod, only endpoints taking Istio mTLS are reached by SNI: no endpoint is left: its connections are closed (UH)",
+    );
     // gateway.go: each chain matches allIstioMtlsALPNs too; a ClientHello offering none of them finds no chain
     const l = s.listeners.find((x) => x.port === 15443)!;
     const sni = "outbound_.443_._.a.default.svc.cluster.local";
