@@ -87,8 +87,9 @@ export { TLS_MODE_LABEL } from "./sni-dnat.ts";
 
 /**
  * istiod's auto mTLS: a cluster without DestinationRule tls to a mesh service
- * sends ISTIO_MUTUAL to the endpoints labelled `security.istio.io/tlsMode:
- * istio` and plaintext to the others. gangway has no auto mTLS: said where the
+ * sends ISTIO_MUTUAL to the endpoints whose TLS mode is `istio` (labelled
+ * `security.istio.io/tlsMode: istio`, or a WorkloadEntry with a
+ * serviceAccount: sni-dnat.ts endpointTlsMode) and plaintext to the others. gangway has no auto mTLS: said where the
  * labels show it would apply (plaintext to a sidecar that requires mTLS fails).
  */
 function reportAutoMtls(ctx: CompileContext, cluster: Cluster, source: string): void {
@@ -98,7 +99,7 @@ function reportAutoMtls(ctx: CompileContext, cluster: Cluster, source: string): 
     "Warning",
     Codes.PolicyUnsupported,
     source,
-    `${cluster.name}: ${n} endpoint${n === 1 ? " is" : "s are"} labelled ${TLS_MODE_LABEL}: istio, to which istiod's auto mTLS sends ISTIO_MUTUAL; gangway has no auto mTLS and sends plaintext (a DestinationRule tls mode ISTIO_MUTUAL, with --mesh-certs, originates it)`,
+    `${cluster.name}: ${n} endpoint${n === 1 ? " is" : "s are"} labelled ${TLS_MODE_LABEL}: istio (or a WorkloadEntry with a serviceAccount), to which istiod's auto mTLS sends ISTIO_MUTUAL; gangway has no auto mTLS and sends plaintext (a DestinationRule tls mode ISTIO_MUTUAL, with --mesh-certs, originates it)`,
   );
 }
 

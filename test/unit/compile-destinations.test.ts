@@ -408,7 +408,7 @@ describe("istiod's auto mTLS (endpoints labelled security.istio.io/tlsMode: isti
   test("a Service cluster without DestinationRule tls: a Warning naming the cluster (plaintext is sent)", () => {
     const s = setup("  - route: [{destination: {host: reviews}}]", SVC("reviews", "[{name: http, port: 9080}]") + slice);
     expect(findingLines(s).filter((l) => l.includes("GW0407"))).toEqual([
-      "Warning GW0407 Service/default/reviews: outbound|9080||reviews.default.svc.cluster.local: 1 endpoint is labelled security.istio.io/tlsMode: istio, to which istiod's auto mTLS sends ISTIO_MUTUAL; gangway has no auto mTLS and sends plaintext (a DestinationRule tls mode ISTIO_MUTUAL, with --mesh-certs, originates it)",
+      "Warning GW0407 Service/default/reviews: outbound|9080||reviews.default.svc.cluster.local: 1 endpoint is labelled security.istio.io/tlsMode: istio (or a WorkloadEntry with a serviceAccount), to which istiod's auto mTLS sends ISTIO_MUTUAL; gangway has no auto mTLS and sends plaintext (a DestinationRule tls mode ISTIO_MUTUAL, with --mesh-certs, originates it)",
     ]);
   });
   test("none with a DestinationRule tls, without the label, or to a MESH_EXTERNAL ServiceEntry", () => {
@@ -421,6 +421,14 @@ describe("istiod's auto mTLS (endpoints labelled security.istio.io/tlsMode: isti
     const internal = setup("  - route: [{destination: {host: ext.example.com}}]", se("MESH_INTERNAL"));
     for (const s of [withRule, plain, external]) expect(findingLines(s).filter((l) => l.includes("auto mTLS"))).toEqual([]);
     expect(findingLines(internal).filter((l) => l.includes("auto mTLS")).length).toBe(1);
+  });
+  test("a ServiceEntry endpoint with a serviceAccount and no label counts (istiod's getTLSModeFromWorkloadEntry), one labelled disabled does not", () => {
+    const se = (ep: string) =>
+      `apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: vm}\nspec: {hosts: [vm.example.com], location: MESH_INTERNAL, resolution: STATIC, ports: [{number: 80, name: http, protocol: HTTP}], endpoints: [${ep}]}\n---\n`;
+    const withSa = setup("  - route: [{destination: {host: vm.example.com}}]", se("{address: 10.0.2.1, serviceAccount: vm}"));
+    const disabled = setup("  - route: [{destination: {host: vm.example.com}}]", se("{address: 10.0.2.1, serviceAccount: vm, labels: {security.istio.io/tlsMode: disabled}}"));
+    expect(findingLines(withSa).filter((l) => l.includes("auto mTLS")).length).toBe(1);
+    expect(findingLines(disabled).filter((l) => l.includes("auto mTLS"))).toEqual([]);
   });
 });
 
