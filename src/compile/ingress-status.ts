@@ -5,7 +5,7 @@
 // `spec.externalIPs`. Each is `{ip}` when it is an IP address, else `{hostname}`; sorted by
 // hostname, then ip. No such Service in the files: istiod reports no address; gangway reports
 // where it listens (CompileOptions.listenAddresses, as a Gateway API Gateway's status.addresses:
-// a specific --bind, INSTANCE_IP/POD_IP, the interfaces, 127.0.0.1), so a client that reads the
+// a specific --bind, INSTANCE_IP/POD_IP and INSTANCE_IPS, the interfaces, 127.0.0.1), so a client that reads the
 // Ingress's status (the Ingress conformance suite does) finds an address that answers. With
 // `ingressService: ""` istiod reports the external IPs of the nodes its gateway pods run on;
 // gangway reads no Pods or Nodes and reports where it listens there too.

@@ -6,14 +6,20 @@
 //
 // - `--bind` a specific address: that address alone, the only one the listeners take.
 // - `--bind` a wildcard: INSTANCE_IP, else POD_IP (the pod IP Istio's gateway pod is given,
-//   `status.podIP`), else the machine's non-internal interface addresses (IPv4 first; IPv6
-//   link-local ones left out: they need a zone to be reached), else 127.0.0.1. A 0.0.0.0
-//   listener takes IPv4 only, so IPv6 candidates count only for `::` (dual-stack).
+//   `status.podIP`), then the entries of INSTANCE_IPS (comma separated: a dual-stack pod's
+//   `status.podIPs`) not listed yet; none of them: the machine's non-internal interface
+//   addresses (IPv4 first; IPv6 link-local ones left out: they need a zone to be reached),
+//   else 127.0.0.1. A 0.0.0.0 listener takes IPv4 only, so IPv6 candidates count only for
+//   `::` (dual-stack). Istio's pilot-agent builds its node's INSTANCE_IPS the same way: the
+//   pod IP (INSTANCE_IP) first, as istiod takes the first for the pod's, then the others
+//   (it finds those on the interfaces; it reads no INSTANCE_IPS variable).
 import { isIP } from "node:net";
 import { networkInterfaces, type NetworkInterfaceInfo } from "node:os";
 
-/** The environment variables read, in order. */
+/** The environment variables naming the pod IP, the first that is usable taken. */
 export const ADDRESS_ENV = ["INSTANCE_IP", "POD_IP"] as const;
+/** The environment variable listing the pod's IPs (comma separated), after the pod IP. */
+export const ADDRESSES_ENV = "INSTANCE_IPS";
 
 /** 0.0.0.0 or an all-zero IPv6 address (`::`, `0:0:0:0:0:0:0:0`). */
 export function isWildcard(bind: string): boolean {
@@ -37,10 +43,19 @@ export function listenAddresses(bind: string, env: Record<string, string | undef
   const v6 = isIP(bind) === 6;
   // an address a connection can be made to, of a family the listener takes
   const usable = (a: string): boolean => (isIP(a) === 4 || (isIP(a) === 6 && v6)) && !isWildcard(a);
+  const given: string[] = [];
   for (const name of ADDRESS_ENV) {
     const value = env[name]?.trim() ?? "";
-    if (usable(value)) return [value];
+    if (usable(value)) {
+      given.push(value);
+      break;
+    }
   }
+  for (const entry of (env[ADDRESSES_ENV] ?? "").split(",")) {
+    const value = entry.trim();
+    if (usable(value) && !given.includes(value)) given.push(value);
+  }
+  if (given.length > 0) return given;
   const four: string[] = [];
   const six: string[] = [];
   for (const infos of Object.values(interfaces())) {

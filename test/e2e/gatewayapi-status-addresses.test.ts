@@ -93,6 +93,15 @@ describe("gateway status CLI", () => {
     expect(await addresses([], { INSTANCE_IP: undefined, POD_IP: "10.9.9.9" })).toEqual([{ type: "IPAddress", value: "10.9.9.9" }]);
   }, 30_000);
 
+  test("--bind ::: INSTANCE_IP first, then INSTANCE_IPS (a dual-stack pod's status.podIPs) it does not repeat", async () => {
+    const env = { INSTANCE_IP: "10.1.2.3", POD_IP: undefined, INSTANCE_IPS: "10.1.2.3,fd00::5" };
+    expect(await addresses(["--bind", "::"], env)).toEqual([
+      { type: "IPAddress", value: "10.1.2.3" },
+      { type: "IPAddress", value: "fd00::5" },
+    ]);
+    expect(await addresses([], env)).toEqual([{ type: "IPAddress", value: "10.1.2.3" }]); // 0.0.0.0 takes IPv4 only
+  }, 30_000);
+
   test("a specific --bind wins over the environment", async () => {
     expect(await addresses(["--bind", "127.0.0.5"], { INSTANCE_IP: "10.1.2.3" })).toEqual([{ type: "IPAddress", value: "127.0.0.5" }]);
   }, 30_000);

@@ -1,6 +1,6 @@
 // listen-addresses.ts: where gangway's listeners can be reached, best first (a Gateway's
-// status.addresses when there is no Service for it): --bind, else INSTANCE_IP / POD_IP,
-// else the non-internal interface addresses of the listener's family, else 127.0.0.1.
+// status.addresses when there is no Service for it): --bind, else INSTANCE_IP / POD_IP
+// then INSTANCE_IPS, else the non-internal interface addresses of the listener's family, else 127.0.0.1.
 import { describe, expect, test } from "bun:test";
 import type { NetworkInterfaceInfo } from "node:os";
 import { hostListenAddresses, isWildcard, listenAddresses } from "../../src/primary/listen-addresses.ts";
@@ -22,6 +22,13 @@ describe("listenAddresses", () => {
     ["wildcard: an env IP that is itself a wildcard is passed over", "0.0.0.0", { INSTANCE_IP: "0.0.0.0" }, HOST, ["192.0.2.2", "198.51.100.7"]],
     ["0.0.0.0 takes IPv4 only: an IPv6 INSTANCE_IP is passed over", "0.0.0.0", { INSTANCE_IP: "fd00::5" }, HOST, ["192.0.2.2", "198.51.100.7"]],
     [":: is dual-stack: an IPv6 INSTANCE_IP counts", "::", { INSTANCE_IP: "fd00::5" }, HOST, ["fd00::5"]],
+    // INSTANCE_IPS: a dual-stack pod's status.podIPs, after the pod IP (pilot-agent's INSTANCE_IPS order)
+    [":: with INSTANCE_IPS: both families, in its order", "::", { INSTANCE_IPS: "10.1.2.3,fd00::5" }, HOST, ["10.1.2.3", "fd00::5"]],
+    [":: INSTANCE_IP first, then the INSTANCE_IPS it does not repeat", "::", { INSTANCE_IP: "fd00::5", INSTANCE_IPS: "10.1.2.3, fd00::5" }, HOST, ["fd00::5", "10.1.2.3"]],
+    [":: POD_IP first when INSTANCE_IP is not set", "::", { POD_IP: "10.9.9.9", INSTANCE_IPS: "fd00::5,10.9.9.9" }, HOST, ["10.9.9.9", "fd00::5"]],
+    ["0.0.0.0 takes the IPv4 entries of INSTANCE_IPS only", "0.0.0.0", { INSTANCE_IPS: "fd00::5,10.1.2.3,10.1.2.4" }, HOST, ["10.1.2.3", "10.1.2.4"]],
+    ["INSTANCE_IPS entries that are no IP, wildcards or empty are passed over", "::", { INSTANCE_IPS: " ,pod,0.0.0.0,::,fd00::5,," }, HOST, ["fd00::5"]],
+    ["0.0.0.0 with an IPv6-only INSTANCE_IPS: the interfaces", "0.0.0.0", { INSTANCE_IPS: "fd00::5" }, HOST, ["192.0.2.2", "198.51.100.7"]],
     ["0.0.0.0: the non-internal IPv4 interface addresses, in interface order", "0.0.0.0", {}, HOST, ["192.0.2.2", "198.51.100.7"]],
     [":: : IPv4 first, then IPv6 without link-local ones", "::", {}, HOST, ["192.0.2.2", "198.51.100.7", "fd00::2"]],
     ["0:0:0:0:0:0:0:0 is the IPv6 wildcard too", "0:0:0:0:0:0:0:0", {}, HOST, ["192.0.2.2", "198.51.100.7", "fd00::2"]],
@@ -40,6 +47,7 @@ describe("listenAddresses", () => {
     };
     expect(listenAddresses("127.0.0.2", {}, never)).toEqual(["127.0.0.2"]);
     expect(listenAddresses("0.0.0.0", { INSTANCE_IP: "10.1.2.3" }, never)).toEqual(["10.1.2.3"]);
+    expect(listenAddresses("::", { INSTANCE_IPS: "10.1.2.3,fd00::5" }, never)).toEqual(["10.1.2.3", "fd00::5"]);
     expect(() => listenAddresses("0.0.0.0", {}, never)).toThrow("getifaddrs");
   });
 
