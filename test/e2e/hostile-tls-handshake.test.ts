@@ -159,9 +159,16 @@ describe("ClientHello shapes on a SIMPLE port", () => {
     expect((await probe(simple, bytesOf(inRecords(hs, Math.ceil(hs.length / 30)), 99999).flatMap((b) => bytesOf(b, 7)), { gapMs: 1, ms: 1500 })).first).toBe("ServerHello");
   });
 
-  test("in more than 32 records: closed before any answer (nginx and Envoy read on)", async () => {
+  test("in 40 records, or in 1-byte records (hundreds), in one write or dripped: answered with the ServerHello, as nginx and Envoy", async () => {
     const hs = craftedHello();
-    expect(await probe(simple, [inRecords(hs, Math.ceil(hs.length / 40))])).toEqual({ first: "none", end: "closed" });
+    expect((await probe(simple, [inRecords(hs, Math.ceil(hs.length / 40))], { ms: 1000 })).first).toBe("ServerHello");
+    expect((await probe(simple, [inRecords(hs, 1)], { ms: 1000 })).first).toBe("ServerHello");
+    expect((await probe(simple, bytesOf(inRecords(hs, 1), 97), { gapMs: 1, ms: 1000 })).first).toBe("ServerHello");
+  }, 15_000);
+
+  test("records past 64 KiB on the wire before the hello is whole: closed before any answer (Envoy: client_hello_too_large)", async () => {
+    const hs = craftedHello({ pad: 12_000 });
+    expect(await probe(simple, [inRecords(hs, 1)])).toEqual({ first: "none", end: "closed" });
   });
 
   test("over 16 KiB: BoringSSL's illegal_parameter alert (47) and a close, as from Envoy", async () => {
@@ -238,14 +245,21 @@ describe("PASSTHROUGH", () => {
     expect(ptGot[before]!.equals(hello)).toBe(true);
   });
 
-  test("a truncated hello then FIN, a malformed one, or one in too many records: closed, nothing reaches any destination", async () => {
+  test("a hello in 2-byte records reaches the destination as sent", async () => {
+    const hello = inRecords(clientHello(PT).subarray(5), 2);
+    const before = ptGot.length;
+    await probe(pass, [hello], { ms: 500 });
+    expect(ptGot.length).toBe(before + 1);
+    expect(ptGot[before]!.equals(hello)).toBe(true);
+  });
+
+  test("a truncated hello then FIN, or a malformed one: closed, nothing reaches any destination", async () => {
     const before = ptGot.length;
     const hello = clientHello(PT);
     const bad = Buffer.from(hello);
     bad[bad.length - 3] = 0xff; // a byte no host name has, inside the SNI
     expect(await probe(pass, [hello.subarray(0, 40)], { fin: true })).toEqual({ first: "none", end: "closed" });
     expect(await probe(pass, [bad])).toEqual({ first: "none", end: "closed" });
-    expect(await probe(pass, [inRecords(hello.subarray(5), 2)])).toEqual({ first: "none", end: "closed" });
     expect(ptGot.length).toBe(before);
   });
 

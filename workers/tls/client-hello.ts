@@ -9,10 +9,37 @@ export type HelloResult =
   | { status: "ok"; sni: string; alpn: string[]; version: number }
   | { status: "error"; reason: string };
 
-/** A ClientHello larger than this is refused (real ones are under ~2 KB; PQ key shares ~1.8 KB). */
+/**
+ * The most bytes a ClientHello may take on the wire, record headers included
+ * (Envoy's tls_inspector reads at most TLS_MAX_CLIENT_HELLO, 64 KiB, before it
+ * gives up: client_hello_too_large). Real hellos are under ~2 KB (PQ key shares
+ * ~1.8 KB). The number of records is bounded by this alone, as in Envoy and
+ * BoringSSL, which take a hello cut into records of any size: 1-byte records
+ * (6 bytes each) fit ~10,900 of them, walked once however they arrive.
+ */
 export const MAX_HELLO_BYTES = 64 * 1024;
-/** Real clients send the hello in one or two records; more than this is an attack. */
-export const MAX_RECORDS = 32;
+
+/**
+ * Where the walk over a hello's records stopped, so that the next call (the
+ * same bytes and more) resumes there instead of walking every record again:
+ * a hello of many tiny records arriving one per read costs time linear in its
+ * bytes, not quadratic. One per connection, made when a hello needs a second read.
+ */
+export interface HelloWalk {
+  /** Offset of the next record header. */
+  off: number;
+  /** Handshake bytes in the records walked. */
+  total: number;
+  /** Handshake message length (4-byte header + body) once known, else -1. */
+  need: number;
+  records: number;
+  /** Where the first record's handshake bytes begin, -1 before it. */
+  firstAt: number;
+}
+
+export function newHelloWalk(): HelloWalk {
+  return { off: 0, total: 0, need: -1, records: 0, firstAt: -1 };
+}
 
 const MORE: HelloResult = { status: "more" };
 
@@ -22,30 +49,37 @@ function fail(reason: string): HelloResult {
 
 /**
  * Parse as much of `buf` as has arrived. `more` means: call again when more
- * bytes came. `sni` is lower-cased, "" when the client sent none.
+ * bytes came (with the same `walk`, given one: it resumes where this call
+ * stopped; `buf` must then begin with the same bytes). `sni` is lower-cased,
+ * "" when the client sent none.
  */
-export function parseClientHello(buf: Uint8Array): HelloResult {
+export function parseClientHello(buf: Uint8Array, walk: HelloWalk | null = null): HelloResult {
   // Walk consecutive handshake records until they hold the whole handshake
-  // message; copy only when it spans several records (bounded in number, so a
-  // hostile stream of tiny records costs little).
+  // message; copy only when it spans several records.
   let off = 0;
-  let total = 0; // handshake bytes seen so far
-  let need = -1; // total handshake message length (4-byte header + body), once known
+  let total = 0;
+  let need = -1;
   let records = 0;
-  let firstAt = -1; // where the first record's handshake bytes begin
+  let firstAt = -1;
+  if (walk !== null) ({ off, total, need, records, firstAt } = walk);
   while (need < 0 || total < need) {
-    if (buf.length - off < 5) return buf.length >= MAX_HELLO_BYTES ? fail("client hello too large") : MORE;
+    if (buf.length - off < 5) {
+      if (buf.length >= MAX_HELLO_BYTES) return fail("client hello too large");
+      return more(walk, off, total, need, records, firstAt);
+    }
     if (buf[off] !== 0x16) return fail(off === 0 ? "not a TLS handshake" : "unexpected record type inside client hello");
     if (buf[off + 1] !== 3) return fail("bad record version");
     const recLen = (buf[off + 3]! << 8) | buf[off + 4]!;
     if (recLen === 0) return fail("empty handshake record");
     if (recLen > 16384 + 2048) return fail("record too long");
-    if (++records > MAX_RECORDS) return fail("client hello in too many records");
-    if (buf.length - off - 5 < recLen) return off + 5 + recLen > MAX_HELLO_BYTES ? fail("client hello too large") : MORE;
+    if (off + 5 + recLen > MAX_HELLO_BYTES) return fail("client hello too large");
+    if (buf.length - off - 5 < recLen) return more(walk, off, total, need, records, firstAt);
     if (firstAt < 0) firstAt = off + 5;
+    records++;
     total += recLen;
     off += 5 + recLen;
     if (need < 0 && total >= 4) {
+      // the first 4 handshake bytes lie in at most 4 records (none is empty)
       const hs = records === 1 ? buf : gather(buf, off, 4);
       const h = records === 1 ? firstAt : 0;
       if (hs[h] !== 0x01) return fail("first handshake message is not a client hello");
@@ -57,6 +91,18 @@ export function parseClientHello(buf: Uint8Array): HelloResult {
   // one record: the message is read where it lies in buf (no copy, no view)
   if (records === 1) return parseBody(buf, firstAt + 4, firstAt + need);
   return parseBody(gather(buf, off, need), 4, need);
+}
+
+/** Keep where the walk stopped (when there is a walk to keep it in): more bytes are needed. */
+function more(walk: HelloWalk | null, off: number, total: number, need: number, records: number, firstAt: number): HelloResult {
+  if (walk !== null) {
+    walk.off = off;
+    walk.total = total;
+    walk.need = need;
+    walk.records = records;
+    walk.firstAt = firstAt;
+  }
+  return MORE;
 }
 
 /** The first `n` handshake bytes of the records in buf[0, end), concatenated. */

@@ -22,7 +22,7 @@ import { logRefused, rawSession, terminateToTcp } from "../tcp/handoff.ts";
 import type { TcpSession } from "../tcp/session.ts";
 import { TlsConn } from "./bridge.ts";
 import { nativeTlsSupported, upgradeNative } from "./native.ts";
-import { MAX_HELLO_BYTES, parseClientHello } from "./client-hello.ts";
+import { MAX_HELLO_BYTES, newHelloWalk, parseClientHello, type HelloWalk } from "./client-hello.ts";
 import { FirstBytes } from "../first-bytes.ts";
 import { asksClientCert, clientIdentity, handshakeRejectsUntrusted } from "./identity.ts";
 
@@ -39,8 +39,11 @@ export function setContexts(c: Map<FilterChain, SecureContext>): void {
 interface Peek {
   /** The bytes read so far, before they are handed on (null after). */
   buf: Buffer | null;
-  /** Where `buf` grows when the hello comes in several reads (created on the second read). */
-  acc: FirstBytes | null;
+  /**
+   * When the hello comes in several reads (created on the second read): where
+   * `buf` grows, and where the walk over its records stopped (resumed, not redone).
+   */
+  acc: { bytes: FirstBytes; walk: HelloWalk } | null;
   /** The hello deadline's ticket in `deadlines` (NO_TICKET: none). */
   deadline: number;
   port: PortState;
@@ -226,12 +229,12 @@ export function tlsHandlers(port: PortState) {
         if (p.buf === null) p.buf = chunk;
         else {
           if (p.acc === null) {
-            p.acc = new FirstBytes();
-            p.acc.append(p.buf);
+            p.acc = { bytes: new FirstBytes(), walk: newHelloWalk() };
+            p.acc.bytes.append(p.buf);
           }
-          p.buf = p.acc.append(chunk);
+          p.buf = p.acc.bytes.append(chunk);
         }
-        const r = parseClientHello(p.buf);
+        const r = parseClientHello(p.buf, p.acc?.walk ?? null);
         if (r.status === "more") {
           if (p.buf.length > MAX_HELLO_BYTES) refuse(s, port, "hello_too_large");
           return;

@@ -1,5 +1,7 @@
 // The ClientHello parser as it was before it read by offsets (workers/tls/client-hello.ts
 // before 2026-12-06): kept only as the reference the differential test compares with.
+// Its limits follow the parser's: since 2026-12-07 no record count (it was 32), the hello's
+// bytes on the wire, record headers included, at most 64 KiB (Envoy's tls_inspector).
 
 type HelloResult =
   | { status: "more" }
@@ -8,8 +10,6 @@ type HelloResult =
 
 /** A ClientHello larger than this is refused (real ones are under ~2 KB; PQ key shares ~1.8 KB). */
 const MAX_HELLO_BYTES = 64 * 1024;
-/** Real clients send the hello in one or two records; more than this is an attack. */
-const MAX_RECORDS = 32;
 
 const MORE: HelloResult = { status: "more" };
 
@@ -37,8 +37,9 @@ export function referenceParseClientHello(buf: Uint8Array): HelloResult {
     const recLen = (buf[off + 3]! << 8) | buf[off + 4]!;
     if (recLen === 0) return fail("empty handshake record");
     if (recLen > 16384 + 2048) return fail("record too long");
-    if (++records > MAX_RECORDS) return fail("client hello in too many records");
-    if (buf.length - off - 5 < recLen) return off + 5 + recLen > MAX_HELLO_BYTES ? fail("client hello too large") : MORE;
+    if (off + 5 + recLen > MAX_HELLO_BYTES) return fail("client hello too large");
+    records++;
+    if (buf.length - off - 5 < recLen) return MORE;
     if (first === null) first = buf.subarray(off + 5, off + 5 + recLen);
     total += recLen;
     off += 5 + recLen;

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseClientHello } from "../../../workers/tls/client-hello.ts";
+import { MAX_HELLO_BYTES, newHelloWalk, parseClientHello } from "../../../workers/tls/client-hello.ts";
 import { captureHello, refragment } from "./hello-capture.ts";
 
 
@@ -46,12 +46,45 @@ describe("ClientHello parsing", () => {
     expect(parseClientHello(bytes)).toEqual({ status: "error", reason });
   });
 
-  test("a hello cut into many tiny records is refused", () => {
-    // handshake header 01 00 10 00 (a 4 KB hello), then one byte per record
-    const bytes: number[] = [];
-    for (const b of [1, 0, 0x10, 0]) bytes.push(0x16, 3, 1, 0, 1, b);
-    for (let i = 0; i < 100; i++) bytes.push(0x16, 3, 1, 0, 1, 0);
-    expect(parseClientHello(new Uint8Array(bytes))).toEqual({ status: "error", reason: "client hello in too many records" });
+  // Envoy's tls_inspector (BoringSSL) takes a hello in records of any size; only its bytes read are
+  // bounded (64 KiB): so does gangway, the record count bounded by that alone
+  test("a real hello cut into 1-byte records (thousands of them) parses, whole or fed a few bytes at a time through one walk", async () => {
+    const hello = await captureHello({ servername: "tiny.example.com", ALPNProtocols: ["h2", "istio"] });
+    const frag = refragment(hello, 1);
+    expect(frag.length / 6).toBeGreaterThan(200);
+    const want = { status: "ok" as const, sni: "tiny.example.com", alpn: ["h2", "istio"], version: 0x0303 };
+    expect(parseClientHello(frag)).toEqual(want);
+    for (const step of [1, 5, 6, 7, 1000]) {
+      const walk = newHelloWalk();
+      let r = parseClientHello(frag.subarray(0, 0), walk);
+      let end = 0;
+      while (r.status === "more") {
+        end = Math.min(end + step, frag.length);
+        r = parseClientHello(frag.subarray(0, end), walk);
+        // resumed: the walk stops at the last whole record, never before the bytes it had walked
+        if (r.status === "more") expect(frag.length - walk.off).toBeGreaterThan(0);
+        if (r.status === "more") expect(end - walk.off).toBeLessThan(6);
+      }
+      expect(r).toEqual(want);
+      expect(end).toBe(frag.length);
+    }
+  });
+
+  test("a hello whose records pass 64 KiB on the wire is refused, however it is cut", () => {
+    // handshake header 01 00 30 00 (a 12 KB hello), then one byte per record: 6 bytes each on the wire
+    const head: number[] = [];
+    for (const b of [1, 0, 0x30, 0]) head.push(0x16, 3, 1, 0, 1, b);
+    const body = new Uint8Array(MAX_HELLO_BYTES + 12);
+    body.set(head);
+    for (let o = head.length; o + 6 <= body.length; o += 6) body.set([0x16, 3, 1, 0, 1, 0], o);
+    expect(parseClientHello(body)).toEqual({ status: "error", reason: "client hello too large" });
+    const walk = newHelloWalk();
+    let r = parseClientHello(body.subarray(0, 60_000), walk);
+    expect(r.status).toBe("more");
+    r = parseClientHello(body, walk);
+    expect(r).toEqual({ status: "error", reason: "client hello too large" });
+    // under the bound, the same shape only waits for more
+    expect(parseClientHello(body.subarray(0, MAX_HELLO_BYTES - 6)).status).toBe("more");
   });
 
   test("fuzzed hellos never throw and never report a name with invalid characters", async () => {
