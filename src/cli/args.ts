@@ -72,7 +72,7 @@ const TIMEOUT_OPTIONS: Record<string, "requestHeadersTimeoutMs" | "streamIdleTim
 
 /** Subcommand options (value-taking), collected into `extra`. */
 const EXTRA_OPTIONS = new Set([
-  "--host", "--path", "--port", "--sni", "--header", "--method", "--scheme",
+  "--host", "--path", "--port", "--sni", "--alpn", "--header", "--method", "--scheme",
   "-o", "--output", "--out", "--name", "--names", "--ca", "--ca-key", "--days",
   "--key-type", "--secret-name", "--secret-namespace", "--secret-format", "--org",
   "--source-ip", "--principal",
@@ -346,6 +346,7 @@ usage (after npm ci; \`bun run gateway ...\` with Bun on PATH does the same):
   npx gangway analyze --config DIR [-o text|json|yaml]      validate configuration, print findings
   npx gangway proxy-config listeners|routes|clusters|endpoints|secrets (--config DIR | --admin HOST:PORT) [-o json]
   npx gangway explain --config DIR --host H --path P [--port N] [--header k=v] [--method M]
+                        [--sni S] [--alpn P,...]                     the ClientHello's server name and ALPN list
                         [--source-ip IP] [--principal SPIFFE-ID]                 also shows the security policies
   npx gangway certs ...                                      create CA, server and client certificates
   npx gangway status --config DIR [--gateway NS/NAME] [-o yaml|json]   Gateway API status a controller would write

@@ -1,5 +1,5 @@
-// `gateway explain --config DIR --host H --path P [--port N] [--header k=v] [--method M]`:
-// one request walked through the compiled snapshot, every decision printed.
+// `gateway explain --config DIR --host H --path P [--port N] [--header k=v] [--method M]
+// [--sni S] [--alpn P,...]`: one request walked through the compiled snapshot, every decision printed.
 import { UsageError, type Options } from "./args.ts";
 import { formatFinding, loadAndBuild } from "../primary/pipeline.ts";
 import { REPLIES } from "../dispatch/replies.ts";
@@ -11,6 +11,25 @@ import { chosenRoute, describePolicies } from "./explain-policy.ts";
 
 function one(o: Options, name: string): string | undefined {
   return o.extra.get(name)?.at(-1);
+}
+
+/**
+ * `--alpn`: the protocols the ClientHello offers, comma separated or the flag
+ * repeated, in order (`--alpn ""`: a hello offering none). Not given: not
+ * known, and a filter chain's ALPN condition (AUTO_PASSTHROUGH's) is not applied.
+ */
+export function alpnList(values: string[] | undefined): string[] | undefined {
+  if (values === undefined) return undefined;
+  const out: string[] = [];
+  for (const v of values) {
+    for (const p of v.split(",")) {
+      const name = p.trim();
+      if (name === "") continue;
+      if (Buffer.byteLength(name) > 255) throw new UsageError(`explain: --alpn protocol names are at most 255 bytes, got ${Buffer.byteLength(name)}`);
+      out.push(name);
+    }
+  }
+  return out;
 }
 
 export function formatTrace(t: TraceResult, policies: string[] = []): string {
@@ -52,6 +71,7 @@ export async function explainCommand(o: Options): Promise<number> {
     return 1;
   }
   const sni = one(o, "--sni");
+  const alpn = alpnList(o.extra.get("--alpn"));
   const scheme = one(o, "--scheme"); // default: https on a TLS port, else http (what the worker sees)
   const request = {
     port: Number(portStr),
@@ -62,6 +82,7 @@ export async function explainCommand(o: Options): Promise<number> {
     ...(scheme !== undefined ? { scheme } : {}),
     pathNormalization: o.pathNormalization,
     ...(sni !== undefined ? { sni } : {}),
+    ...(alpn !== undefined ? { alpn } : {}),
   };
   const t = trace(built.snapshot, request);
   // RequestAuthentication / AuthorizationPolicy: keys of jwksUri fetched as the gateway would

@@ -175,6 +175,59 @@ describe("explain on a TLS port", () => {
   });
 });
 
+describe("explain --alpn: the ClientHello's ALPN list (AUTO_PASSTHROUGH's chains match Istio's mTLS ALPNs)", () => {
+  const dir = writeTree({
+    "c.yaml": `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: a, namespace: ns}
+spec:
+  hosts: [a.ns.svc.cluster.local]
+  location: MESH_INTERNAL
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: STATIC
+  endpoints: [{address: 10.0.0.7, labels: {security.istio.io/tlsMode: istio}}]
+---
+apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: cross-network, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers:
+  - port: {number: 15443, name: tls, protocol: TLS}
+    tls: {mode: AUTO_PASSTHROUGH}
+    hosts: ["*.local"]
+`,
+  });
+  const AP = ["explain", "--config", dir, "--port", "15443", "--sni", "outbound_.80_._.a.ns.svc.cluster.local", "--host", "x", "--path", "/"];
+  test("an Istio ALPN among those offered (a list, or the flag repeated) reaches the SNI-DNAT cluster", async () => {
+    for (const alpn of [["--alpn", "h2,istio"], ["--alpn", "h2", "--alpn", "istio-peer-exchange"], ["--alpn=istio-http/1.1"]]) {
+      const r = await runCli([...AP, ...alpn]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain("destination:   outbound_.80_._.a.ns.svc.cluster.local weight 100 → 10.0.0.7:80");
+      expect(r.stdout).toContain("tcp_forward");
+    }
+  });
+
+  test("none of them, or no ALPN at all (--alpn \"\"): the chain does not match and the handshake fails, naming what was offered", async () => {
+    const h2 = await runCli([...AP, "--alpn", "h2", "--alpn", "http/1.1"]);
+    expect(h2.stdout).toContain("handshake_failed");
+    expect(h2.stdout).toContain("offered: h2, http/1.1");
+    const none = await runCli([...AP, "--alpn", ""]);
+    expect(none.stdout).toContain("offered: none");
+    // without --alpn the hello's ALPN is not known: the condition is not applied
+    expect((await runCli(AP)).stdout).toContain("tcp_forward");
+  });
+
+  test("-o json carries the same answer; a protocol name over 255 bytes is a usage error (exit 2)", async () => {
+    const j = JSON.parse((await runCli([...AP, "--alpn", "h2", "-o", "json"])).stdout) as { outcome: string; reason: string };
+    expect(j.outcome).toBe("handshake_failed");
+    expect(j.reason).toContain("offered: h2");
+    const long = await runCli([...AP, "--alpn", "x".repeat(256)]);
+    expect(long.code).toBe(2);
+    expect(long.stderr).toContain("--alpn protocol names are at most 255 bytes");
+  });
+});
+
 describe("a port held by another process", () => {
   const hasNode = Bun.which("node") !== null;
   test.skipIf(!hasNode)("is not ready while the port is taken, and binds once it is free, without a restart", async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { didYouMean, parseArgs, parseAdmin, parseLabels, parsePortMap, UsageError } from "../../src/cli/args.ts";
+import { alpnList } from "../../src/cli/explain.ts";
 
 describe("command line", () => {
   test("defaults follow INTERFACE.md", () => {
@@ -50,6 +51,20 @@ describe("command line", () => {
     expect(o.extra.get("-o")).toEqual(["json"]);
     expect(parseArgs(["explain", "--config", "c", "--host", "h", "--path", "/p", "--header", "a=b", "--header", "c=d"]).extra.get("--header")).toEqual(["a=b", "c=d"]);
     expect(parseArgs(["--help"]).command).toBe("help");
+  });
+
+  test("explain --alpn: comma separated or repeated, in order; \"\" offers none; not given: unknown", () => {
+    const cases: [string[], string[] | undefined][] = [
+      [[], undefined],
+      [["--alpn", "h2,http/1.1"], ["h2", "http/1.1"]],
+      [["--alpn", "istio", "--alpn", " h2 , istio-h2"], ["istio", "h2", "istio-h2"]],
+      [["--alpn="], []],
+      [["--alpn", ",,"], []],
+    ];
+    for (const [args, want] of cases) {
+      expect(alpnList(parseArgs(["explain", "--config", "c", "--host", "h", ...args]).extra.get("--alpn"))).toEqual(want as never);
+    }
+    expect(() => alpnList(["x".repeat(256)])).toThrow(UsageError);
   });
 
   test.each([
