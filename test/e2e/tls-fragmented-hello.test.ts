@@ -2,7 +2,8 @@
 // 1-byte TLS records (thousands of them), through a relay that re-frames the
 // client's first record and passes every later byte as it is. Envoy's
 // tls_inspector and BoringSSL take such a hello (only its size is bounded, at
-// 64 KiB read), as nginx does; so does gangway: on a terminated port the SNI
+// 64 KiB read), as nginx does; so does gangway: on a terminated port (Bun's native TLS
+// and the JS bridge alike) the SNI
 // still picks the server (and its certificate), on a PASSTHROUGH port the
 // destination gets the hello as sent and finishes the handshake itself.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -24,6 +25,8 @@ let tap: net.Server;
 /** The first bytes each passthrough connection brought to the destination. */
 const ptFirst: Buffer[] = [];
 let gw: GatewayProcess;
+/** The same configuration terminated by the JS bridge instead of Bun's native TLS upgrade. */
+let gwBridge: GatewayProcess;
 
 const se = (name: string, host: string, port: number, target: number, protocol: string) => `
 apiVersion: networking.istio.io/v1beta1
@@ -100,10 +103,13 @@ spec:
     route: [{destination: {host: ${PT}, port: {number: 443}}}]
 `,
   });
-  gw = await startGateway({ configDirs: [dir], gatewayPorts: [443, 9443], workers: 1, args: ["--access-log", "stdout"] });
+  [gw, gwBridge] = await Promise.all([
+    startGateway({ configDirs: [dir], gatewayPorts: [443, 9443], workers: 1, args: ["--access-log", "stdout"] }),
+    startGateway({ configDirs: [dir], gatewayPorts: [443, 9443], workers: 1, env: { GANGWAY_TLS_BRIDGE: "1" } }),
+  ]);
 });
 afterAll(async () => {
-  await gw.stop();
+  await Promise.all([gw.stop(), gwBridge.stop()]);
   up.stop(true);
   ptServer.close();
   tap.close();
@@ -164,9 +170,9 @@ function recordCount(b: Buffer): number {
 }
 
 describe("a real client's ClientHello in 1-byte records", () => {
-  test("terminated: the SNI picks each host's server and certificate, and the request is served", async () => {
-    for (const chunk of [65536, 7]) {
-      const relay = await reframingRelay(gw.ports.get(443)!, 1, chunk);
+  test("terminated (Bun's native TLS, and the JS bridge): the SNI picks each host's server and certificate, and the request is served", async () => {
+    for (const [g, chunk] of [[gw, 65536], [gw, 7], [gwBridge, 65536], [gwBridge, 7]] as const) {
+      const relay = await reframingRelay(g.ports.get(443)!, 1, chunk);
       try {
         for (const host of [A, B]) expect(await tlsGet(relay.port, host)).toEqual({ cn: host, line: "HTTP/1.1 200 OK" });
         expect(relay.sent.length).toBe(2);
