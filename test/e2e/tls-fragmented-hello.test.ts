@@ -1,11 +1,11 @@
 // A real TLS client (node:tls) whose ClientHello reaches the gateway cut into
-// 1-byte TLS records (thousands of them), through a relay that re-frames the
+// 1-byte TLS records (hundreds of them), through a relay that re-frames the
 // client's first record and passes every later byte as it is. Envoy's
 // tls_inspector and BoringSSL take such a hello (only its size is bounded, at
-// 64 KiB read), as nginx does; so does gangway: on a terminated port (Bun's native TLS
-// and the JS bridge alike) the SNI
-// still picks the server (and its certificate), on a PASSTHROUGH port the
-// destination gets the hello as sent and finishes the handshake itself.
+// 64 KiB read), as nginx does; so does gangway: on a terminated port (Bun's
+// native TLS and the JS bridge alike) the SNI still picks the server and its
+// certificate; on a PASSTHROUGH port the destination gets the hello as sent
+// and finishes the handshake itself.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as net from "node:net";
 import * as tls from "node:tls";
