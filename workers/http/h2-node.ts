@@ -9,6 +9,7 @@ import { LATE, STREAM_RESET, streamBody, streamRequest } from "./h2-request.ts";
 import { H2Stream, type H2Parent, type StreamOwner } from "./h2-stream.ts";
 import type { H2Conn } from "./h2-conn.ts";
 import { RequestHead } from "./parse-request.ts";
+import { rawTrailersOverLimit } from "./h2/trailer-limits.ts";
 
 /** Stream settings we announce. */
 const SETTINGS: http2.Settings = { maxConcurrentStreams: 128, maxHeaderListSize: 64 * 1024, enablePush: false };
@@ -92,7 +93,10 @@ type OwnedStream = http2.ServerHttp2Stream & { [OWNER]: H2Stream };
 function onData(this: OwnedStream, b: Buffer): void {
   this[OWNER].fromClient(b);
 }
-function onTrailers(this: OwnedStream, t: http2.IncomingHttpHeaders): void {
+function onTrailers(this: OwnedStream, t: http2.IncomingHttpHeaders, _flags: number, raw?: string[]): void {
+  // Envoy's limits on request trailers (count, bytes), which node:http2 does not apply below its
+  // SETTINGS_MAX_HEADER_LIST_SIZE: raw has every field (the object joins repeated names)
+  if (rawTrailersOverLimit(raw ?? Object.entries(t).flat().map(String))) return this[OWNER].refuseTrailers();
   this[OWNER].clientTrailers(t);
 }
 function onEnd(this: OwnedStream): void {
