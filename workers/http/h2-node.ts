@@ -5,6 +5,7 @@
 import * as http2 from "node:http2";
 import { reportError } from "../context.ts";
 import { H2Duplex, type RawConn } from "./h2-duplex.ts";
+import { RepeatedHostFilter } from "./h2-node-hosts.ts";
 import { LATE, STREAM_RESET, streamBody, streamRequest } from "./h2-request.ts";
 import { H2Stream, type H2Parent, type StreamOwner } from "./h2-stream.ts";
 import type { H2Conn } from "./h2-conn.ts";
@@ -21,9 +22,13 @@ export class NodeH2Conn implements StreamOwner, H2Conn {
   readonly session: http2.ServerHttp2Session;
   /** Streams not closed yet (the idle timeout checks their exchanges). */
   readonly streams = new Set<H2Stream>();
+  /** The client's bytes on their way to the session: a repeated `host` cut first (h2-node-hosts.ts). */
+  private readonly hosts: RepeatedHostFilter;
 
   constructor(readonly parent: H2Parent) {
     this.duplex = new H2Duplex(parent.socket as RawConn);
+    const duplex = this.duplex;
+    this.hosts = new RepeatedHostFilter((b) => duplex.feed(b));
     this.session = http2.performServerHandshake(this.duplex, { settings: SETTINGS });
     this.session.on("stream", (stream, headers) => {
       try {
@@ -37,7 +42,7 @@ export class NodeH2Conn implements StreamOwner, H2Conn {
   }
 
   feed(b: Buffer): void {
-    this.duplex.feed(b);
+    this.hosts.feed(b);
   }
 
   /** GOAWAY: no new streams; the connection closes when the open ones are done. */
