@@ -29,7 +29,7 @@ export class NodeH2Conn implements StreamOwner, H2Conn {
     this.duplex = new H2Duplex(parent.socket as RawConn);
     const duplex = this.duplex;
     this.hosts = new RepeatedHostFilter((b) => duplex.feed(b));
-    this.session = http2.performServerHandshake(this.duplex, { settings: SETTINGS });
+    this.session = http2.performServerHandshake(this.duplex, { settings: SETTINGS, strictFieldWhitespaceValidation: false } as http2.ServerSessionOptions);
     this.session.on("stream", (stream, headers) => {
       try {
         this.onStream(stream, headers);
