@@ -143,6 +143,14 @@ for (const [proto, p] of [
       expect(r.seen["x-envoy-upstream-rq-per-try-timeout-ms"]).toBeUndefined();
     });
 
+    test("a gRPC request: its grpc-timeout is the route timeout (capped by the route's), told in both headers", async () => {
+      const grpc = "content-type: application/grpc\r\ngrpc-timeout: 2S\r\n";
+      const free = await get(`${p}/none/g`, grpc);
+      expect([free.seen[NAME], free.seen["grpc-timeout"]]).toEqual(["2000", "2000m"]);
+      const capped = await get(`${p}/timeout/g`, grpc.replace("2S", "10S"));
+      expect([capped.seen[NAME], capped.seen["grpc-timeout"]]).toEqual(["3000", "3000m"]);
+    });
+
     test("a retry is told what is left of the route timeout since the request ended (Envoy's doRetry)", async () => {
       // the first try takes 200 ms before its 503: the second has at most 2800 ms left
       const r = await get(`${p}/fail-once/200/x`);
