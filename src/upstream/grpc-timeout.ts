@@ -11,6 +11,7 @@
 // the request sent upstream to the time the upstream has (the per-try timeout
 // when it is shorter), so the server's own deadline matches.
 import { MAX_TIMER_MS } from "../decode/duration.ts";
+import { expectedTimeoutMs } from "./timeout-headers.ts";
 
 /** grpc-timeout units (gRPC PROTOCOL-HTTP2.md: TimeoutValue of at most 8 digits, then H M S m u n) in ms. */
 const UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
@@ -49,9 +50,12 @@ export function timerMs(ms: number): number {
  * sent it, or absent).
  */
 export function upstreamGrpcTimeout(routeTimeoutMs: number, perTryTimeoutMs: number, elapsedMs = 0): string {
-  let ms = perTryTimeoutMs > 0 ? perTryTimeoutMs : routeTimeoutMs;
+  return grpcTimeoutText(expectedTimeoutMs(routeTimeoutMs, perTryTimeoutMs, elapsedMs));
+}
+
+/** `ms` as a grpc-timeout value ("" for 0: none). */
+export function grpcTimeoutText(ms: number): string {
   if (ms <= 0) return "";
-  if (routeTimeoutMs > 0) ms = elapsedMs >= routeTimeoutMs ? 1 : Math.min(ms, Math.ceil(routeTimeoutMs - elapsedMs));
   // Envoy's toGrpcTimeout: milliseconds, else the largest of S, M, H that fits 8 digits (truncating)
   let unit = "m";
   if (ms > 99_999_999) {

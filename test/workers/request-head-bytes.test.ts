@@ -301,7 +301,8 @@ describe("UpstreamRequest", () => {
     const up = new UpstreamRequest();
     const ops = { set: [["grpc-timeout", "20000m"]], add: [], remove: [] } as unknown as typeof NONE;
     up.setHead(upstreamHeadBytes(parse("POST /s.S/M HTTP/1.1\r\nHost: a\r\nGrpc-Timeout: 20S\r\nContent-Type: application/grpc\r\n\r\n"), "/s.S/M", "a", "192.0.2.7", "", ops, { xff: "", requestId: "" }));
-    up.grpcRouteMs = 20_000;
+    up.routeMs = 20_000;
+    up.grpcTimeout = true;
     up.endedAt = performance.now();
     await Bun.sleep(50); // the first try's time
     const first = up.headOf(1).toString("latin1");
@@ -312,6 +313,44 @@ describe("UpstreamRequest", () => {
     expect(parseInt(left[0]!.slice("grpc-timeout: ".length), 10)).toBeLessThanOrEqual(19_960);
     expect(second.endsWith("\r\nx-envoy-attempt-count: 2\r\n\r\n")).toBe(true);
     expect(second.replace(/grpc-timeout: \d+m/i, "")).toBe(first.replace(/grpc-timeout: \d+m/i, "").replace("count: 1\r\n", "count: 2\r\n"));
+  });
+});
+
+describe("x-envoy-expected-rq-timeout-ms", () => {
+  const text = "POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nX-Y: y\r\n\r\n";
+  test("right before the attempt count, the same bytes however the head is written", () => {
+    const h = parse(text);
+    const ids: ForwardIds = { xff: "", requestId: "" };
+    const first = upstreamHeadBytes(h, "/p", "a", "192.0.2.7", "", NONE, ids, "", 3000).toString("latin1");
+    expect(first).toEndWith("\r\ncontent-length: 2\r\nx-envoy-expected-rq-timeout-ms: 3000\r\n" + ATTEMPT_LINE + "\r\n");
+    const scratch = Buffer.alloc(4096);
+    const n = upstreamHeadInto(scratch, h, "/p", "a", "192.0.2.7", "", NONE, ids, "", 3000);
+    expect(scratch.toString("latin1", intoFrom, intoFrom + n)).toBe(first);
+    expect(upstreamHeadAgain(h, "/p", "a", "192.0.2.7", "", NONE, ids, "", 3000).toString("latin1")).toBe(first);
+    // and without: no line
+    expect(upstreamHeadBytes(h, "/p", "a", "192.0.2.7", "", NONE, ids).toString("latin1")).not.toContain("expected-rq-timeout");
+  });
+
+  test("configured text in the head (the slow path) puts it at the same place", () => {
+    const ops = { set: [["x-café", "é"]], add: [], remove: [] } as unknown as typeof NONE;
+    const out = upstreamHeadBytes(parse(text), "/p", "b", "192.0.2.7", "", ops, { xff: "", requestId: "" }, "", 1500).toString("latin1");
+    expect(out).toEndWith("\r\nx-envoy-expected-rq-timeout-ms: 1500\r\n" + ATTEMPT_LINE + "\r\n");
+  });
+
+  test("a retry's head is told what is left since the request ended, once; the rest is the first try's", async () => {
+    const up = new UpstreamRequest();
+    up.setHead(upstreamHeadBytes(parse(text), "/p", "a", "192.0.2.7", "", NONE, { xff: "", requestId: "" }, "", 3000));
+    up.routeMs = 3000;
+    up.expectedMs = 3000;
+    up.endedAt = performance.now();
+    await Bun.sleep(50);
+    const first = up.headOf(1).toString("latin1");
+    const second = up.headOf(12).toString("latin1");
+    const left = second.match(/x-envoy-expected-rq-timeout-ms: (\d+)/g)!;
+    expect(left.length).toBe(1);
+    expect(Number(left[0]!.split(": ")[1])).toBeLessThanOrEqual(2950);
+    expect(second).toEndWith("\r\nx-envoy-attempt-count: 12\r\n\r\n");
+    expect(second.replace(/expected-rq-timeout-ms: \d+\r\nx-envoy-attempt-count: 12/, "")).toBe(first.replace(/expected-rq-timeout-ms: \d+\r\nx-envoy-attempt-count: 1/, ""));
   });
 });
 

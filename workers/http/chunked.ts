@@ -25,10 +25,16 @@ export const CHUNKED_MORE = -1;
 /** The framing is malformed. */
 export const CHUNKED_BAD = -2;
 
-/** 13 significant hex digits: sizes stay exact doubles. Leading zeros are not counted here (`000…05` is 5, as Envoy's and nginx's parsers read it) but as extension bytes (MAX_META), so a size line is never endless. */
+/** 13 significant hex digits: sizes stay exact doubles. Leading zeros are not counted here (`000…05` is 5, as Envoy's and nginx's parsers read it) but as extension bytes (MAX_EXT), so a size line is never endless. */
 const MAX_SIZE_DIGITS = 13;
-/** Chunk extensions and trailers together may not exceed this many bytes. */
-const MAX_META = 16 * 1024;
+/** Chunk extensions (and leading zeros of chunk sizes) a body may carry, in bytes. */
+const MAX_EXT = 16 * 1024;
+/**
+ * The trailer section's bytes (its lines, CRLFs included): Envoy's Balsa parser, when it reads
+ * trailers, holds them to the headers' limit (max_request_headers_kb / max_response_headers_kb,
+ * 60 KiB; istiod sets neither) and past it fails the message ("trailers size exceeds limit", 400).
+ */
+const MAX_TRAILER_SECTION = 60 * 1024;
 /** Trailer fields a body may carry: Envoy's max_headers_count (100) counts trailers as it counts headers. */
 const MAX_TRAILERS = 100;
 
@@ -38,7 +44,8 @@ export class ChunkedScanner {
   private state = SIZE_START;
   private remaining = 0;
   private digits = 0;
-  private meta = 0;
+  private ext = 0;
+  private section = 0;
   private trailers = 0;
   /** scan() gave CHUNKED_BAD for more than MAX_TRAILERS trailer fields (a 431, not a 400). */
   tooManyTrailers = false;
@@ -76,7 +83,7 @@ export class ChunkedScanner {
           const h = HEX[c]!;
           if (h !== 0) {
             if (h === 1 && this.digits === 0) {
-              if (++this.meta > MAX_META) return this.bad(); // a leading zero
+              if (++this.ext > MAX_EXT) return this.bad(); // a leading zero
             } else if (++this.digits > MAX_SIZE_DIGITS) return this.bad();
             this.remaining = this.remaining * 16 + (h - 1);
             state = SIZE;
@@ -87,7 +94,7 @@ export class ChunkedScanner {
         }
         case EXT:
           if (c === CR) state = SIZE_LF;
-          else if (FIELD[c] !== 1 || ++this.meta > MAX_META) return this.bad();
+          else if (FIELD[c] !== 1 || ++this.ext > MAX_EXT) return this.bad();
           break;
         case SIZE_LF:
           if (c !== LF) return this.bad();
@@ -104,6 +111,7 @@ export class ChunkedScanner {
           break;
         case TRAILER_START:
           if (this.trailerBytes !== null && c !== CR) this.trailerBytes.push(c);
+          if (++this.section > MAX_TRAILER_SECTION) return this.bad();
           if (c === CR) state = FINAL_LF;
           else if (TCHAR[c] === 1) {
             if (++this.trailers > MAX_TRAILERS) {
@@ -117,20 +125,21 @@ export class ChunkedScanner {
           this.trailerBytes?.push(c);
           if (c === COLON) state = TRAILER_VALUE;
           else if (TCHAR[c] !== 1) return this.bad();
-          if (++this.meta > MAX_META) return this.bad();
+          if (++this.section > MAX_TRAILER_SECTION) return this.bad();
           break;
         case TRAILER_VALUE:
           this.trailerBytes?.push(c);
+          if (++this.section > MAX_TRAILER_SECTION) return this.bad();
           if (c === CR) state = TRAILER_LF;
-          else if (FIELD[c] !== 1 || ++this.meta > MAX_META) return this.bad();
+          else if (FIELD[c] !== 1) return this.bad();
           break;
         case TRAILER_LF:
-          if (c !== LF) return this.bad();
+          if (c !== LF || ++this.section > MAX_TRAILER_SECTION) return this.bad();
           this.trailerBytes?.push(c);
           state = TRAILER_START;
           break;
         case FINAL_LF:
-          if (c !== LF) return this.bad();
+          if (c !== LF || ++this.section > MAX_TRAILER_SECTION) return this.bad();
           this.state = DONE;
           return i + 1;
         default:

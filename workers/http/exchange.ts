@@ -36,7 +36,8 @@ import { grpcReplyHeaders, isGrpcContentType } from "../../src/upstream/grpc-rep
 import { grpcWebMode, wantsText, WEB_NONE, webLocalReply } from "./grpc-web.ts";
 import { upstreamSni } from "./upstream-tls.ts";
 import type { OutlierResult } from "../../src/upstream/outlier.ts";
-import { grpcRouteTimeoutMs, timerMs, upstreamGrpcTimeout } from "../../src/upstream/grpc-timeout.ts";
+import { grpcRouteTimeoutMs, grpcTimeoutText, timerMs } from "../../src/upstream/grpc-timeout.ts";
+import { EXPECTED_TIMEOUT, expectedTimeoutMs } from "../../src/upstream/timeout-headers.ts";
 import { lastChunkWithTrailers } from "./h2-upstream-heads.ts";
 import { upstreamH2Fields } from "./h2-request-fields.ts";
 import type { H2Framing } from "./h2-response.ts";
@@ -495,6 +496,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.beginForward(d, pool);
     const ct = h.header("content-type");
     if (ct !== undefined && (isGrpcContentType(ct) || grpcWebMode(ct) !== WEB_NONE)) this.grpcTimeout(d);
+    else if (this.timeoutMs > 0 || (d.route!.retry?.perTryTimeoutMs ?? 0) > 0) this.timeoutHeaders(d, this.timeoutMs, false);
     const xfcc = this.ds.tls?.xfcc ?? "";
     // the client's x-envoy-attempt-count is dropped (fields.ts): the gateway sets its own
     const target = d.path ?? this.logPath;
@@ -518,14 +520,28 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   private grpcTimeout(d: Decision): void {
     const ms = grpcRouteTimeoutMs(this.head.header("grpc-timeout"), this.timeoutMs);
     this.timeoutMs = timerMs(ms);
+    this.timeoutHeaders(d, ms, true);
+  }
+
+  /**
+   * A timeout applies (`routeMs` the route timeout, a gRPC request's from its grpc-timeout; or the
+   * retry policy's per-try timeout): the upstream is told the time it has, as Envoy's router does
+   * (setTimeoutHeaders, src/upstream/timeout-headers.ts), as x-envoy-expected-rq-timeout-ms and, for
+   * gRPC, as its grpc-timeout; a retry is told what is left (UpstreamRequest.timeoutOf). A header
+   * the route's operations set or remove is theirs (Envoy applies them after the router's).
+   */
+  private timeoutHeaders(d: Decision, routeMs: number, grpc: boolean): void {
     const perTry = d.route!.retry?.perTryTimeoutMs ?? 0;
-    const v = upstreamGrpcTimeout(ms, perTry);
+    const ms = expectedTimeoutMs(routeMs, perTry);
+    if (ms <= 0) return;
+    const up = this.up;
+    up.routeMs = routeMs;
+    up.perTryMs = perTry;
     const ops = d.requestHeaders;
-    if (v === "" || overridden(ops, "grpc-timeout")) return;
-    d.requestHeaders = { set: [["grpc-timeout", v], ...ops.set], add: ops.add, remove: ops.remove };
-    // a retry is sent what is left of the route timeout (UpstreamRequest.grpcTimeoutOf)
-    this.up.grpcRouteMs = ms;
-    this.up.grpcPerTryMs = perTry;
+    if (!overridden(ops, EXPECTED_TIMEOUT)) up.expectedMs = ms;
+    if (!grpc || overridden(ops, "grpc-timeout")) return;
+    d.requestHeaders = { set: [["grpc-timeout", grpcTimeoutText(ms)], ...ops.set], add: ops.add, remove: ops.remove };
+    up.grpcTimeout = true;
   }
 
   // (hashFor and forwardFields make closures: kept out of forward(), whose every call would
@@ -552,7 +568,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     if (f === null) return false;
     // a chunked body from an HTTP/1.1 client goes to such a stream as data, not framed as chunks and scanned again
     if (h.chunked && this.reqBody.bytes === 0) this.up.rawBody = true;
-    this.up.setFields(f, () => upstreamHeadAgain(h, target, d.authority, "", d.originalPath, d.requestHeaders, this, xfcc));
+    this.up.setFields(f, () => upstreamHeadAgain(h, target, d.authority, "", d.originalPath, d.requestHeaders, this, xfcc, this.up.expectedMs));
     return true;
   }
 
@@ -596,11 +612,11 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   upstreamHeadInto(into: Buffer): number {
     const d = this.decision!;
     // the client's address is in `xff` already (forwardIds): not read from the socket again
-    return upstreamHeadInto(into, this.head, d.path ?? this.logPath, d.authority, "", d.originalPath, d.requestHeaders, this, this.ds.tls?.xfcc ?? "");
+    return upstreamHeadInto(into, this.head, d.path ?? this.logPath, d.authority, "", d.originalPath, d.requestHeaders, this, this.ds.tls?.xfcc ?? "", this.up.expectedMs);
   }
   upstreamHead(): Buffer {
     const d = this.decision!;
-    return upstreamHeadAgain(this.head, d.path ?? this.logPath, d.authority, "", d.originalPath, d.requestHeaders, this, this.ds.tls?.xfcc ?? "");
+    return upstreamHeadAgain(this.head, d.path ?? this.logPath, d.authority, "", d.originalPath, d.requestHeaders, this, this.ds.tls?.xfcc ?? "", this.up.expectedMs);
   }
 
   /** Write the request head (and what body arrived) to the now-open connection. */

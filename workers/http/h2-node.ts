@@ -5,10 +5,12 @@
 import * as http2 from "node:http2";
 import { reportError } from "../context.ts";
 import { H2Duplex, type RawConn } from "./h2-duplex.ts";
+import { RepeatedHostFilter } from "./h2-node-hosts.ts";
 import { LATE, STREAM_RESET, streamBody, streamRequest } from "./h2-request.ts";
 import { H2Stream, type H2Parent, type StreamOwner } from "./h2-stream.ts";
 import type { H2Conn } from "./h2-conn.ts";
 import { RequestHead } from "./parse-request.ts";
+import { rawTrailersOverLimit } from "./h2/trailer-limits.ts";
 
 /** Stream settings we announce. */
 const SETTINGS: http2.Settings = { maxConcurrentStreams: 128, maxHeaderListSize: 64 * 1024, enablePush: false };
@@ -20,10 +22,14 @@ export class NodeH2Conn implements StreamOwner, H2Conn {
   readonly session: http2.ServerHttp2Session;
   /** Streams not closed yet (the idle timeout checks their exchanges). */
   readonly streams = new Set<H2Stream>();
+  /** The client's bytes on their way to the session: a repeated `host` cut first (h2-node-hosts.ts). */
+  private readonly hosts: RepeatedHostFilter;
 
   constructor(readonly parent: H2Parent) {
     this.duplex = new H2Duplex(parent.socket as RawConn);
-    this.session = http2.performServerHandshake(this.duplex, { settings: SETTINGS });
+    const duplex = this.duplex;
+    this.hosts = new RepeatedHostFilter((b) => duplex.feed(b));
+    this.session = http2.performServerHandshake(this.duplex, { settings: SETTINGS, strictFieldWhitespaceValidation: false } as http2.ServerSessionOptions);
     this.session.on("stream", (stream, headers) => {
       try {
         this.onStream(stream, headers);
@@ -36,7 +42,7 @@ export class NodeH2Conn implements StreamOwner, H2Conn {
   }
 
   feed(b: Buffer): void {
-    this.duplex.feed(b);
+    this.hosts.feed(b);
   }
 
   /** GOAWAY: no new streams; the connection closes when the open ones are done. */
@@ -92,7 +98,10 @@ type OwnedStream = http2.ServerHttp2Stream & { [OWNER]: H2Stream };
 function onData(this: OwnedStream, b: Buffer): void {
   this[OWNER].fromClient(b);
 }
-function onTrailers(this: OwnedStream, t: http2.IncomingHttpHeaders): void {
+function onTrailers(this: OwnedStream, t: http2.IncomingHttpHeaders, _flags: number, raw?: string[]): void {
+  // Envoy's limits on request trailers (count, bytes), which node:http2 does not apply below its
+  // SETTINGS_MAX_HEADER_LIST_SIZE: raw has every field (the object joins repeated names)
+  if (rawTrailersOverLimit(raw ?? Object.entries(t).flat().map(String))) return this[OWNER].refuseTrailers();
   this[OWNER].clientTrailers(t);
 }
 function onEnd(this: OwnedStream): void {

@@ -220,6 +220,16 @@ export class H2Stream implements ExchangeConn {
     this.reqTrailers = t;
   }
 
+  /**
+   * The client's trailers are over Envoy's limits (trailer-limits.ts; node:http2 only: gangway's
+   * codec resets such a stream before they get here): reset with INTERNAL_ERROR, as Envoy's codec,
+   * the request never completed upstream.
+   */
+  refuseTrailers(): void {
+    this.ended = true;
+    this.reset(NGHTTP2_INTERNAL_ERROR);
+  }
+
   /** The client ended its side (END_STREAM). */
   clientEnded(): void {
     if (this.ended) return;

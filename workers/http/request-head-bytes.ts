@@ -3,7 +3,9 @@
 // parse), and only the lines the gateway changes or adds are written: Host
 // when rewritten, the route's header operations, x-forwarded-for/-proto,
 // x-request-id, x-envoy-original-path, x-forwarded-client-cert, the framing
-// (content-length / transfer-encoding), the WebSocket upgrade and
+// (content-length / transfer-encoding), the WebSocket upgrade,
+// x-envoy-expected-rq-timeout-ms when a timeout applies (right before the
+// attempt count, so that a retry rewrites both at the end) and
 // x-envoy-attempt-count. No string of the whole head is made or encoded.
 //
 // Encoding: the client's bytes go upstream as they came (obs-text 0x80–0xFF
@@ -15,6 +17,7 @@
 // unless a character was above 0xFF, and then encoded the whole head, client
 // bytes included, as UTF-8.)
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
+import { EXPECTED_TIMEOUT } from "../../src/upstream/timeout-headers.ts";
 import { MAX_HEADERS, R_HOST, R_OTHER, R_REQUEST_ID, R_XFF } from "./fields.ts";
 import { type ForwardIds, hasOps, isLastRequestId, opLines, overridden, requestId, requestIdPrefix, writeLastIdDigits, writeRequestId } from "./heads-out.ts";
 import type { RequestHead } from "./parse-request.ts";
@@ -26,6 +29,11 @@ type Writable = Buffer & {
 
 /** The line the head ends with (before the blank line) on the first try; upstream-request.ts renumbers it. */
 export const ATTEMPT_LINE = "x-envoy-attempt-count: 1\r\n";
+
+/** The x-envoy-expected-rq-timeout-ms line for `ms` (it comes right before ATTEMPT_LINE). */
+export function expectedLine(ms: number): string {
+  return EXPECTED_TIMEOUT + ": " + ms + "\r\n";
+}
 
 // Each head gets a Buffer of its own, of its exact size: not a view of a shared
 // slab, since a head lives as long as its exchange (retries, mirrors; a long
@@ -115,6 +123,7 @@ function writeText(out: Writable, pos: number, s: string): number {
  * The request head for the upstream, ending in x-envoy-attempt-count: 1 and
  * the blank line. `target` is the (possibly rewritten) path with query;
  * `clientIp` is appended to x-forwarded-for. Fills `ids` (for the access log).
+ * `expectedMs` > 0: the x-envoy-expected-rq-timeout-ms the first try carries.
  */
 export function upstreamHeadBytes(
   h: RequestHead,
@@ -125,8 +134,9 @@ export function upstreamHeadBytes(
   ops: HeaderOperations,
   ids: ForwardIds,
   xfcc = "",
+  expectedMs = 0,
 ): Buffer {
-  return buildHead(h, target, authority, clientIp, originalPath, ops, ids, xfcc, false, null);
+  return buildHead(h, target, authority, clientIp, originalPath, ops, ids, xfcc, expectedMs, false, null);
 }
 
 /** Bytes upstreamHeadInto wrote last. */
@@ -161,8 +171,9 @@ export function upstreamHeadInto(
   ops: HeaderOperations,
   ids: ForwardIds,
   xfcc: string,
+  expectedMs = 0,
 ): number {
-  return buildHead(h, target, authority, clientIp, originalPath, ops, ids, xfcc, true, into) === into ? intoSize : -1;
+  return buildHead(h, target, authority, clientIp, originalPath, ops, ids, xfcc, expectedMs, true, into) === into ? intoSize : -1;
 }
 
 /** upstreamHeadBytes with the ids already set (`known`, as forwardIds set them); see upstreamHeadInto. */
@@ -175,8 +186,9 @@ export function upstreamHeadAgain(
   ops: HeaderOperations,
   ids: ForwardIds,
   xfcc: string,
+  expectedMs = 0,
 ): Buffer {
-  return buildHead(h, target, authority, clientIp, originalPath, ops, ids, xfcc, true, null);
+  return buildHead(h, target, authority, clientIp, originalPath, ops, ids, xfcc, expectedMs, true, null);
 }
 
 /** `into` when the head fits there (intoSize: its size), else a Buffer of its own; null `into`: always one of its own. */
@@ -199,6 +211,7 @@ function buildHead(
   ops: HeaderOperations,
   ids: ForwardIds,
   xfcc: string,
+  expectedMs: number,
   known: boolean,
   into: Buffer | null,
 ): Buffer {
@@ -224,6 +237,7 @@ function buildHead(
   if (h.chunked) mid += "transfer-encoding: chunked\r\n";
   else if (h.contentLength >= 0) mid += "content-length: " + h.contentLength + "\r\n";
   if (h.upgrade !== "") mid += "connection: upgrade\r\nupgrade: " + h.header("upgrade") + "\r\n";
+  if (expectedMs > 0) mid += expectedLine(expectedMs);
 
   // the received field lines that pass, as runs of lines (offsets from base) into `runs`
   const fieldsEnd = sp[4 * n]!; // offset of the final CRLF

@@ -9,8 +9,9 @@ import { TRAILER_FORBIDDEN } from "./chunked.ts";
 import type { H2RequestHead } from "./h2-upstream-heads.ts";
 import type { UpstreamConn } from "./upstream-conn.ts";
 import { fieldMap } from "./field-map.ts";
-import { intoFrom } from "./request-head-bytes.ts";
-import { upstreamGrpcTimeout } from "../../src/upstream/grpc-timeout.ts";
+import { ATTEMPT_LINE, expectedLine, intoFrom } from "./request-head-bytes.ts";
+import { grpcTimeoutText } from "../../src/upstream/grpc-timeout.ts";
+import { EXPECTED_TIMEOUT, expectedTimeoutMs } from "../../src/upstream/timeout-headers.ts";
 
 /** Request body bytes held while the upstream connection opens before the client is paused. */
 const PENDING_LIMIT = 256 * 1024;
@@ -113,13 +114,18 @@ export class UpstreamRequest {
    */
   rawBody = false;
   /**
-   * A gRPC request whose grpc-timeout the gateway set (Exchange.grpcTimeout): the route timeout and
-   * the per-try timeout it was made of (ms), and when the request ended (performance.now(), 0: not
-   * yet). A retry is sent what is left, as Envoy's doRetry calls setTimeoutHeaders again.
+   * The timeouts the upstream is told of (Exchange.timeoutHeaders, src/upstream/timeout-headers.ts):
+   * the route timeout and per-try timeout (ms) they are made of, and when the request ended
+   * (performance.now(), 0: not yet). A retry is sent what is left, as Envoy's doRetry calls
+   * setTimeoutHeaders again.
    */
-  grpcRouteMs = -1;
-  grpcPerTryMs = 0;
+  routeMs = 0;
+  perTryMs = 0;
   endedAt = 0;
+  /** The first try's x-envoy-expected-rq-timeout-ms (in its head, right before the attempt count); 0: not sent. */
+  expectedMs = 0;
+  /** The grpc-timeout is the gateway's (a gRPC request under max_grpc_timeout): a retry's is rewritten too. */
+  grpcTimeout = false;
 
   /** As a new one is (Exchange.make). */
   reset(): void {
@@ -134,16 +140,18 @@ export class UpstreamRequest {
     this.copyBytes = 0;
     this.lost = false;
     this.rawBody = false;
-    this.grpcRouteMs = -1;
-    this.grpcPerTryMs = 0;
+    this.routeMs = 0;
+    this.perTryMs = 0;
     this.endedAt = 0;
+    this.expectedMs = 0;
+    this.grpcTimeout = false;
   }
 
-  /** The grpc-timeout try `attempt` is sent, "" for none of the gateway's (a first try's is in the head already). */
-  private grpcTimeoutOf(attempt: number): string {
-    if (attempt === 1 || this.grpcRouteMs < 0) return "";
+  /** The ms try `attempt` is told it has (the first try's: nothing elapsed; a retry's: since the request ended). */
+  private timeoutOf(attempt: number): number {
+    if (attempt === 1) return expectedTimeoutMs(this.routeMs, this.perTryMs);
     const elapsed = this.endedAt > 0 ? performance.now() - this.endedAt : 0;
-    return upstreamGrpcTimeout(this.grpcRouteMs, this.grpcPerTryMs, elapsed);
+    return expectedTimeoutMs(this.routeMs, this.perTryMs, elapsed);
   }
 
   /** The head as request-head-bytes.ts built it (ending in x-envoy-attempt-count: 1, CRLF CRLF). */
@@ -187,13 +195,17 @@ export class UpstreamRequest {
     return this.bytes;
   }
 
-  /** The head of try `n` (its x-envoy-attempt-count). */
+  /** The head of try `n` (its x-envoy-attempt-count, and the time it has: x-envoy-expected-rq-timeout-ms, a gRPC request's grpc-timeout). */
   headOf(n: number): Buffer {
     if (n === 1) return this.head;
     const h = this.head;
-    const out = Buffer.concat([h.subarray(0, h.length - COUNT_FROM_END), Buffer.from(n + "\r\n\r\n", "latin1")]);
-    const gt = this.grpcTimeoutOf(n);
-    if (gt === "") return out;
+    const ms = this.expectedMs > 0 || this.grpcTimeout ? this.timeoutOf(n) : 0;
+    const out =
+      this.expectedMs > 0
+        ? Buffer.concat([h.subarray(0, h.length - 2 - ATTEMPT_LINE.length - expectedLine(this.expectedMs).length), Buffer.from(expectedLine(ms) + "x-envoy-attempt-count: " + n + "\r\n\r\n", "latin1")])
+        : Buffer.concat([h.subarray(0, h.length - COUNT_FROM_END), Buffer.from(n + "\r\n\r\n", "latin1")]);
+    if (!this.grpcTimeout) return out;
+    const gt = grpcTimeoutText(ms);
     const text = out.toString("latin1");
     const at = text.search(/\r\ngrpc-timeout:/i);
     if (at < 0) return out;
@@ -261,8 +273,11 @@ export class UpstreamRequest {
   private writeHead(conn: UpstreamConn, attempt: number): boolean {
     const f = this.fields;
     if (f !== null && conn.startFields !== undefined) {
-      const gt = this.grpcTimeoutOf(attempt);
-      if (gt !== "") f.headers["grpc-timeout"] = gt;
+      if (this.expectedMs > 0 || this.grpcTimeout) {
+        const ms = this.timeoutOf(attempt);
+        if (this.expectedMs > 0) f.headers[EXPECTED_TIMEOUT] = String(ms);
+        if (this.grpcTimeout && attempt > 1) f.headers["grpc-timeout"] = grpcTimeoutText(ms);
+      }
       return conn.startFields(f, attempt, this.rawBody);
     }
     if (conn.socket === null) return false;

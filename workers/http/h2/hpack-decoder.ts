@@ -27,6 +27,8 @@ export class HpackDecoder {
   private p = 0;
   /** The value of the literal field literal() read last. */
   private litValue = "";
+  /** Where the field being emitted starts in the block (its representation's first octet), for emit to read. */
+  fieldStart = 0;
 
   /** `maxTableSize`: what we announced as SETTINGS_HEADER_TABLE_SIZE (default 4096); a dynamic table size update above it is an HpackError. */
   constructor(maxTableSize = 4096) {
@@ -48,6 +50,7 @@ export class HpackDecoder {
     let fields = false;
     while (p < end) {
       const b = block[p]!;
+      this.fieldStart = p;
       let name: string;
       let value: string;
       if (b >= 0x80) {

@@ -20,6 +20,7 @@ import { HpackDecoder, HpackError } from "./hpack.ts";
 import { requestFieldsOk, requestHeaders } from "./request-fields.ts";
 import { SessionSend } from "./send.ts";
 import { ServerStream } from "./stream.ts";
+import { trailersOverLimit } from "./trailer-limits.ts";
 
 /** What we announce. */
 export const MAX_CONCURRENT = 128;
@@ -27,8 +28,6 @@ export const MAX_HEADER_LIST = 64 * 1024;
 /** Our stream and connection receive windows: large enough that uploads and h2load are not window-bound. */
 export const STREAM_WINDOW = 1024 * 1024;
 export const CONN_WINDOW = 16 * 1024 * 1024;
-/** Request trailer fields past this reset the stream (Envoy's max_headers_count, which counts trailers too). */
-const MAX_TRAILERS = 100;
 /** Our SETTINGS_MAX_FRAME_SIZE (the default): a bigger frame is a FRAME_SIZE_ERROR. */
 const MAX_FRAME = F.MIN_MAX_FRAME;
 /** A header block (HEADERS + CONTINUATION) past this many bytes, or frames, closes the connection: a CONTINUATION flood cannot grow memory. */
@@ -440,7 +439,7 @@ export class H2Session extends SessionSend {
     const n = fieldCount;
     const endStream = (flags & F.END_STREAM) !== 0;
     const st = this.streams.get(id);
-    if (st !== undefined) return this.trailers(st, n, endStream);
+    if (st !== undefined) return this.trailers(st, n, endStream, size);
     if (id <= this.lastId) {
       // a stream we reset: its trailers were in flight; a stream that was open and is closed: STREAM_CLOSED
       // (§5.1); an id the client skipped over, never opened: not above the last one (§5.1.1)
@@ -467,12 +466,14 @@ export class H2Session extends SessionSend {
     else this.handler.onRequest(ns, names, values, n, endStream);
   }
 
-  /** A second header block on an open stream: the request's trailers (they must end it). */
-  private trailers(st: ServerStream, n: number, endStream: boolean): void {
+  /** A second header block on an open stream (`size`: its header list size): the request's trailers (they must end it). */
+  private trailers(st: ServerStream, n: number, endStream: boolean, size: number): void {
     if (st.remoteEnded) return this.resetStream(st, F.STREAM_CLOSED);
     if (!endStream) return this.resetStream(st, F.PROTOCOL_ERROR);
-    // Envoy's max_headers_count (100) counts trailers too: its codec resets the stream (nghttp2: INTERNAL_ERROR)
-    if (n > MAX_TRAILERS) return this.resetStream(st, F.INTERNAL_ERROR);
+    // Envoy's max_headers_count (100) and max_request_headers_kb (60) count trailers too: its codec
+    // resets the stream (nghttp2: INTERNAL_ERROR). Past MAX_HEADER_LIST the decoder stopped giving
+    // fields: over the limit as well (was: the fields before the cut passed on as the trailers).
+    if (size > MAX_HEADER_LIST || trailersOverLimit(names, values, n)) return this.resetStream(st, F.INTERNAL_ERROR);
     const t = requestHeaders(names, values, n, true);
     if (t === null) return this.resetStream(st, F.PROTOCOL_ERROR);
     st.remoteEnded = true;
