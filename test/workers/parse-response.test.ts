@@ -15,6 +15,7 @@ import {
   parseResponseHead,
   parseResponseHeadAt,
   ResponseHead,
+  statusLineCannotBe,
 } from "../../workers/http/parse-response.ts";
 import { findHeadBytes } from "../../workers/http/fields.ts";
 
@@ -167,6 +168,26 @@ describe("parseResponseHead", () => {
     expect(bodiless(304, "GET")).toBe(true);
     expect(bodiless(200, "HEAD")).toBe(true);
     expect(bodiless(200, "GET")).toBe(false);
+  });
+});
+
+describe("statusLineCannotBe (the first bytes of a head not yet whole)", () => {
+  test("every prefix of a status line the parser takes can still be one; the bytes that break it are found at once", () => {
+    for (const line of ["HTTP/1.1 200 OK\r\n", "HTTP/1.0 404 Not Found\r\n", "HTTP/1.1 599\r\n", "HTTP/1.1 100 \r\n"]) {
+      const b = Buffer.from(line, "latin1");
+      for (let n = 0; n <= b.length; n++) expect([line, n, statusLineCannotBe(b, n)]).toEqual([line, n, false]);
+      expect(parseResponseHead(Buffer.from(line + "\r\n", "latin1"), 0, line.length + 2, new ResponseHead())).toBe(true);
+    }
+    const bad: [string, number][] = [
+      ["hello", 1], ["h", 1], ["\r\nHTTP/1.1 200 OK", 1], ["HTTP/2.0 200", 6], ["HTTP/1.2 200", 8], ["HTTP/1.1  200", 10],
+      ["HTTP/1.1 000", 10], ["HTTP/1.1 099", 10], ["HTTP/1.1 600", 10], ["HTTP/1.1 20x", 12], ["HTTP/1.1 1000", 13],
+      ["HTTP/1.1 200\tOK", 13], ["HTTP/1.1 200\n", 13], ["ICY 200 OK", 1],
+    ];
+    for (const [text, n] of bad) {
+      const b = Buffer.from(text, "latin1");
+      // refused from its n-th byte on, and not before
+      expect([text, statusLineCannotBe(b, n - 1), statusLineCannotBe(b, n), statusLineCannotBe(b, b.length)]).toEqual([text, false, true, true]);
+    }
   });
 });
 

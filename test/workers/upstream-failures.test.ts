@@ -45,6 +45,18 @@ const http10Chunked = rawUpstream((s) => {
   if (s.data.n === 1) http10Conns++;
   s.write("HTTP/1.0 200 OK\r\nconnection: keep-alive\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
 });
+// never ends a head: what it sends first is chosen by the request path (/unended/<i>, PARTIAL[i])
+const PARTIAL = ["hello, this is HTTP/0.9\n", "HTTP/2.0 200 OK\r\n", "HTTP/1.1 20x OK\r\n", "ICY 200 OK\r\n", "HTTP/1.1 600 Odd\r\n", "HTTP/1.1 200\tOK\r\n"];
+const unended = rawUpstream((s, req) => {
+  const i = Number(/\/unended\/(\d+)/.exec(req)?.[1] ?? 0);
+  s.write(PARTIAL[i]!);
+});
+// a well-formed head in pieces: its first bytes alone, the rest later
+const pieces = rawUpstream((s) => {
+  s.write("HTTP/1.");
+  setTimeout(() => s.write("1 200"), 30);
+  setTimeout(() => s.write(" OK\r\ncontent-length: 2\r\n\r\nok"), 60);
+});
 const interim = rawUpstream((s) => s.write("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n" + ok("after-1xx")));
 
 let w: WorkerHarness;
@@ -58,7 +70,7 @@ beforeAll(async () => {
   const r = (p: string, c: string) => ({ name: c, match: [uriMatch(prefix(p))], action: forward([dest(c)]) });
   await w.apply(
     snapshot(
-      [listener(port, [virtualHost(["*"], [r("/garbage", "garbage"), r("/badheader", "badHeader"), r("/stale", "stale"), r("/midbody", "midBody"), r("/interim", "interim"), r("/http10chunked", "http10Chunked"), r("/hole", "hole")])])],
+      [listener(port, [virtualHost(["*"], [r("/garbage", "garbage"), r("/badheader", "badHeader"), r("/stale", "stale"), r("/midbody", "midBody"), r("/interim", "interim"), r("/http10chunked", "http10Chunked"), r("/hole", "hole"), r("/unended", "unended"), r("/pieces", "pieces")])])],
       [
         cluster("garbage", [["127.0.0.1", garbage.port]]),
         cluster("badHeader", [["127.0.0.1", badHeader.port]]),
@@ -67,6 +79,8 @@ beforeAll(async () => {
         cluster("interim", [["127.0.0.1", interim.port]]),
         cluster("http10Chunked", [["127.0.0.1", http10Chunked.port]]),
         cluster("hole", [["127.0.0.1", hole.port]], "LEAST_REQUEST", 300),
+        cluster("unended", [["127.0.0.1", unended.port]]),
+        cluster("pieces", [["127.0.0.1", pieces.port]]),
       ],
     ),
   );
@@ -74,7 +88,7 @@ beforeAll(async () => {
 
 afterAll(() => {
   w.stop();
-  for (const l of [garbage, badHeader, stale, midBody, interim, http10Chunked]) l.stop(true);
+  for (const l of [garbage, badHeader, stale, midBody, interim, http10Chunked, unended, pieces]) l.stop(true);
   hole.close();
 });
 
@@ -85,6 +99,21 @@ describe("upstream failures", () => {
       expect(r.status).toBe(502);
       expect(await r.text()).toBe("upstream connect error or disconnect/reset before headers. reset reason: protocol error");
     }
+  });
+
+  test("a head never ended whose first bytes cannot start a status line (HTTP/0.9, HTTP/2.0, a bad status) → 502 at once, not at the stream idle timeout", async () => {
+    const body = "upstream connect error or disconnect/reset before headers. reset reason: protocol error";
+    for (let i = 0; i < PARTIAL.length; i++) {
+      const r = await raw(port, `GET /unended/${i} HTTP/1.1\r\nHost: x\r\n\r\n`, (b) => b.toString().endsWith(body), 3000);
+      expect([i, r.text.slice(0, 12)]).toEqual([i, "HTTP/1.1 502"]);
+      expect(r.text).toEndWith(body);
+    }
+  });
+
+  test("a well-formed head whose status line comes in pieces is served", async () => {
+    const r = await raw(port, "GET /pieces HTTP/1.1\r\nHost: x\r\n\r\n", (b) => b.toString().endsWith("\r\n\r\nok"), 3000);
+    expect(r.text).toStartWith("HTTP/1.1 200 OK\r\n");
+    expect(r.text).toEndWith("\r\n\r\nok");
   });
 
   test("a pooled connection closed under the next request is retried once on a fresh one", async () => {

@@ -198,6 +198,28 @@ function parse(b: Buffer, off: number, end: number, h: ResponseHead): number {
   return p + 2;
 }
 
+/** The bytes every status line starts with, "HTTP/1." (the minor version, 0 or 1, follows). */
+const STATUS_PREFIX = lit("HTTP/1.");
+
+/**
+ * The first bytes of a response head not yet whole (b[0, n)) already cannot
+ * start a status line this parser takes ("HTTP/1.0" or "HTTP/1.1", a space, a
+ * status 100-599, then a space or CR): true. Only the first 13 bytes are
+ * looked at, so a head arriving in many reads costs nothing more. An upstream
+ * that answers HTTP/0.9 or garbage without ever ending a head is refused at
+ * once (502) instead of at the stream idle timeout; Envoy's codec refuses a
+ * response whose first byte is not `H` at once, and the rest at the head's end.
+ */
+export function statusLineCannotBe(b: Uint8Array, n: number): boolean {
+  const lim = n < 13 ? n : 13;
+  for (let i = 0; i < lim; i++) {
+    const c = b[i]!;
+    if (i < 7 ? c !== STATUS_PREFIX[i] : i === 7 ? c !== 48 && c !== 49 : i === 8 ? c !== SP : i === 9 ? c < 49 || c > 53 : i < 12 ? c < 48 || c > 57 : c !== SP && c !== CR)
+      return true;
+  }
+  return false;
+}
+
 /** A Connection value (lower-cased) as a list: a close token closes; true when keep-alive is named. */
 function connectionList(v: string, h: ResponseHead): boolean {
   if (/(^|,)\s*close\s*(,|$)/.test(v)) h.close = true;
