@@ -16,6 +16,7 @@ import {
   parseResponseHeadAt,
   ResponseHead,
   statusLineCannotBe,
+  headCannotBe,
 } from "../../workers/http/parse-response.ts";
 import { findHeadBytes } from "../../workers/http/fields.ts";
 
@@ -187,6 +188,24 @@ describe("statusLineCannotBe (the first bytes of a head not yet whole)", () => {
       const b = Buffer.from(text, "latin1");
       // refused from its n-th byte on, and not before
       expect([text, statusLineCannotBe(b, n - 1), statusLineCannotBe(b, n), statusLineCannotBe(b, b.length)]).toEqual([text, false, true, true]);
+    }
+  });
+});
+
+describe("headCannotBe (a head not yet whole, read in pieces)", () => {
+  const good = ["HTTP/1.1 200 OK\r\nx-a: a\tb\xe9\r\ncontent-length: 2\r\n", "HTTP/1.0 204\r\nx: \r\n"];
+  const bad = ["HTTP/1.1 200 OK\r\nx: a\x00b", "HTTP/1.1 200 OK\r\nx: a\rb", "HTTP/1.1 200 OK\nx: b", "HTTP/1.1 200 OK\r\nx: a\r\n b", "HTTP/1.1 200 OK\r\nx: a\x7f", "HTTP/1.1 200 OK\r\n\tx: a", "hello"];
+  test("the same answer whatever the pieces: each byte looked at once, a CR or LF cut from its pair judged when the pair comes", () => {
+    for (const text of [...good, ...bad]) {
+      const b = Buffer.from(text, "latin1");
+      const whole = headCannotBe(b, 0, b.length);
+      expect([text, whole]).toEqual([text, bad.includes(text)]);
+      for (let cut = 1; cut < b.length; cut++) {
+        // the first piece alone (may not know yet), then the rest looked at from the cut
+        const first = headCannotBe(b, 0, cut);
+        expect([text, cut, first || headCannotBe(b, cut, b.length)]).toEqual([text, cut, whole]);
+        if (!whole) expect(first).toBe(false);
+      }
     }
   });
 });

@@ -46,7 +46,19 @@ const http10Chunked = rawUpstream((s) => {
   s.write("HTTP/1.0 200 OK\r\nconnection: keep-alive\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
 });
 // never ends a head: what it sends first is chosen by the request path (/unended/<i>, PARTIAL[i])
-const PARTIAL = ["hello, this is HTTP/0.9\n", "HTTP/2.0 200 OK\r\n", "HTTP/1.1 20x OK\r\n", "ICY 200 OK\r\n", "HTTP/1.1 600 Odd\r\n", "HTTP/1.1 200\tOK\r\n"];
+const PARTIAL = [
+  "hello, this is HTTP/0.9\n",
+  "HTTP/2.0 200 OK\r\n",
+  "HTTP/1.1 20x OK\r\n",
+  "ICY 200 OK\r\n",
+  "HTTP/1.1 600 Odd\r\n",
+  "HTTP/1.1 200\tOK\r\n",
+  "HTTP/1.1 200 OK\r\nx-a: a\x00b",
+  "HTTP/1.1 200 OK\r\nx-a: a\rb",
+  "HTTP/1.1 200 OK\nx-a: b",
+  "HTTP/1.1 200 OK\r\nx-a: a\r\n folded",
+  "HTTP/1.1 100 Continue\r\n\r\nhello",
+];
 const unended = rawUpstream((s, req) => {
   const i = Number(/\/unended\/(\d+)/.exec(req)?.[1] ?? 0);
   s.write(PARTIAL[i]!);
@@ -54,8 +66,9 @@ const unended = rawUpstream((s, req) => {
 // a well-formed head in pieces: its first bytes alone, the rest later
 const pieces = rawUpstream((s) => {
   s.write("HTTP/1.");
-  setTimeout(() => s.write("1 200"), 30);
-  setTimeout(() => s.write(" OK\r\ncontent-length: 2\r\n\r\nok"), 60);
+  setTimeout(() => s.write("1 200 OK\r"), 30);
+  setTimeout(() => s.write("\ncontent-length: 2\r\nx-a: a\tb\xe9\r"), 60);
+  setTimeout(() => s.write("\n\r\nok"), 90);
 });
 const interim = rawUpstream((s) => s.write("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n" + ok("after-1xx")));
 
@@ -101,7 +114,7 @@ describe("upstream failures", () => {
     }
   });
 
-  test("a head never ended whose first bytes cannot start a status line (HTTP/0.9, HTTP/2.0, a bad status) → 502 at once, not at the stream idle timeout", async () => {
+  test("a head never ended whose bytes already cannot be one (HTTP/0.9, HTTP/2.0, a bad status, a NUL, a bare CR or LF, obs-fold) → 502 at once, not at the stream idle timeout", async () => {
     const body = "upstream connect error or disconnect/reset before headers. reset reason: protocol error";
     for (let i = 0; i < PARTIAL.length; i++) {
       const r = await raw(port, `GET /unended/${i} HTTP/1.1\r\nHost: x\r\n\r\n`, (b) => b.toString().endsWith(body), 3000);
@@ -110,7 +123,7 @@ describe("upstream failures", () => {
     }
   });
 
-  test("a well-formed head whose status line comes in pieces is served", async () => {
+  test("a well-formed head in pieces (cut inside the status line and between CR and LF) is served", async () => {
     const r = await raw(port, "GET /pieces HTTP/1.1\r\nHost: x\r\n\r\n", (b) => b.toString().endsWith("\r\n\r\nok"), 3000);
     expect(r.text).toStartWith("HTTP/1.1 200 OK\r\n");
     expect(r.text).toEndWith("\r\n\r\nok");

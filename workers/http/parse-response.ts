@@ -220,6 +220,31 @@ export function statusLineCannotBe(b: Uint8Array, n: number): boolean {
   return false;
 }
 
+/**
+ * A response head not yet whole, b[0, n), of which b[0, from) was looked at by
+ * an earlier call: true when its bytes already cannot be a head the parser
+ * takes — its status line cannot be one (statusLineCannotBe), or a byte no
+ * head holds came (a control character other than HTAB, DEL), a CR not
+ * followed by LF, an LF without its CR, or a line starting with whitespace
+ * (obs-fold). Each byte is looked at once over the reads of a head, as the
+ * request side checks a head still arriving; nginx refuses such a response
+ * as the bytes come, Envoy's codec at the head's end.
+ */
+export function headCannotBe(b: Uint8Array, from: number, n: number): boolean {
+  if (statusLineCannotBe(b, n)) return true;
+  for (let i = from > 0 ? from - 1 : 0; i < n; i++) {
+    const c = b[i]!;
+    if (FIELD[c] === 1) continue;
+    if (c === CR) {
+      if (i + 1 < n && b[i + 1] !== LF) return true;
+    } else if (c === LF) {
+      if (i === 0 || b[i - 1] !== CR) return true;
+      if (i + 1 < n && (b[i + 1] === SP || b[i + 1] === HTAB)) return true;
+    } else return true;
+  }
+  return false;
+}
+
 /** A Connection value (lower-cased) as a list: a close token closes; true when keep-alive is named. */
 function connectionList(v: string, h: ResponseHead): boolean {
   if (/(^|,)\s*close\s*(,|$)/.test(v)) h.close = true;

@@ -18,7 +18,7 @@ import type { RequestHead } from "./parse-request.ts";
 import { findHeadBytes } from "./fields.ts";
 import { FRAME_CHUNKED, FRAME_CLOSE, FRAME_LENGTH, FRAME_NONE } from "./heads-out.ts";
 import { buildResponseHead, headFrom, writeResponseHead } from "./response-head.ts";
-import { bodiless, MAX_RESPONSE_HEAD, parseResponseHeadAt, type ResponseHead, statusLineCannotBe } from "./parse-response.ts";
+import { bodiless, MAX_RESPONSE_HEAD, parseResponseHeadAt, type ResponseHead, headCannotBe } from "./parse-response.ts";
 import { CLEAN_CLOSE, GRPC_WEB_BAD_BASE64_ERRNO, GRPC_WEB_BAD_SIZE_ERRNO, PROTOCOL_ERROR_ERRNO, REFUSED_STREAM_ERRNO, type UpstreamConn } from "./upstream-conn.ts";
 
 /** Up to this much body goes into the same write as the head (one syscall, one segment). */
@@ -146,7 +146,7 @@ function onHeadBytes(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): vo
   for (;;) {
     if (from > 0) {
       const e = findHeadBytes(buf, 0, MAX_RESPONSE_HEAD, from);
-      if (e === -1) return waitForHead(ex, buf);
+      if (e === -1) return waitForHead(ex, buf, from);
       if (e < 0) return protocolError(ex);
       from = 0;
     }
@@ -158,7 +158,7 @@ function onHeadBytes(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): vo
     end = parseResponseHeadAt(buf, 0, r);
     if (end < 0) {
       if (findHeadBytes(buf, 0, MAX_RESPONSE_HEAD) !== -1) return protocolError(ex);
-      return waitForHead(ex, buf);
+      return waitForHead(ex, buf, 0);
     }
     if (end > MAX_RESPONSE_HEAD) return protocolError(ex); // findHeadBytes: -431
     // a 1xx or 204 announcing a body (Transfer-Encoding, a Content-Length other than 0) cannot be one
@@ -452,9 +452,9 @@ function startTunnel(ex: ResponseExchange, buf: Buffer, end: number, r: Response
   ex.ds.startTunnel(ex);
 }
 
-/** A head not yet whole: kept for the next read, unless its first bytes already cannot start a status line (502 now, not at the stream idle timeout). */
-function waitForHead(ex: ResponseExchange, buf: Buffer): void {
-  if (statusLineCannotBe(buf, buf.length)) return protocolError(ex);
+/** A head not yet whole (buf[0, from) looked at before): kept for the next read, unless its bytes already cannot be a head (502 now, not at the stream idle timeout). */
+function waitForHead(ex: ResponseExchange, buf: Buffer, from: number): void {
+  if (headCannotBe(buf, from, buf.length)) return protocolError(ex);
   ex.respBuf = buf;
 }
 

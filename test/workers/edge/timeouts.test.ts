@@ -21,7 +21,7 @@ const up = rawUpstream((s, req) => {
     const head = "HTTP/1.1 200 OK\r\nx-pad: " + "a".repeat(400);
     let i = 0;
     const t = setInterval(() => {
-      if (++i > 200 || s.write(req.startsWith("GET /interim") ? "HTTP/1.1 100 Continue\r\n\r\n" : head[i % head.length]!) < 0) clearInterval(t);
+      if (++i > 200 || s.write(req.startsWith("GET /interim") ? "HTTP/1.1 100 Continue\r\n\r\n" : head[(i - 1) % head.length]!) < 0) clearInterval(t);
     }, 100);
   }
   // anything else: silence
