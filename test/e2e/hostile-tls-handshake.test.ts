@@ -8,6 +8,7 @@ import * as tls from "node:tls";
 import { secretYaml } from "../../src/cli/certs.ts";
 import { createCA, issue, type Issued } from "../../src/certs/generate.ts";
 import { clientHello, craftedHello, inRecords } from "../helpers/client-hello.ts";
+import { loopbackServiceEntry } from "../helpers/config.ts";
 import { startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 import { rawUpstream } from "../workers/edge/helpers.ts";
 
@@ -37,18 +38,6 @@ let simple = 0;
 let mutual = 0;
 let pass = 0;
 
-const se = (name: string, host: string, port: number, target: number, protocol: string) => `
-apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: {name: ${name}}
-spec:
-  hosts: [${host}]
-  location: MESH_EXTERNAL
-  resolution: STATIC
-  ports: [{number: ${port}, name: p, protocol: ${protocol}}]
-  endpoints: [{address: 127.0.0.1, ports: {p: ${target}}}]
-`;
-
 beforeAll(async () => {
   ca = await createCA({ cn: "example.com", keyType: "ec" });
   const otherCa = await createCA({ cn: "other.example", keyType: "ec" });
@@ -62,7 +51,7 @@ beforeAll(async () => {
   expired = await issue(ca, { cn: "expired.example.com", usage: "client", keyType: "ec", notBefore: new Date(Date.now() - 10 * day), notAfter: new Date(Date.now() - day) });
   const dir = writeTree({
     "s.yaml": secretYaml("httpbin-cred", "istio-system", "tls", httpbin.cert, httpbin.key, ca.cert) + "---\n" + secretYaml("hello-cred", "istio-system", "tls", hello.cert, hello.key),
-    "se.yaml": se("be", "be.local", 80, up.port, "HTTP") + "---" + se("pt", PT, 443, ptUp.port, "TLS"),
+    "se.yaml": loopbackServiceEntry({ name: "be", host: "be.local", port: 80, targetPort: up.port }) + loopbackServiceEntry({ name: "pt", host: PT, port: 443, targetPort: ptUp.port, portName: "p", protocol: "TLS" }),
     "gw.yaml": `
 apiVersion: networking.istio.io/v1beta1
 kind: Gateway

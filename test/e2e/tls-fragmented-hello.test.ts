@@ -12,6 +12,7 @@ import * as tls from "node:tls";
 import { secretYaml } from "../../src/cli/certs.ts";
 import { createCA, issue, type Issued } from "../../src/certs/generate.ts";
 import { inRecords } from "../helpers/client-hello.ts";
+import { loopbackServiceEntry } from "../helpers/config.ts";
 import { startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 import { rawUpstream } from "../workers/edge/helpers.ts";
 
@@ -27,18 +28,6 @@ const ptFirst: Buffer[] = [];
 let gw: GatewayProcess;
 /** The same configuration terminated by the JS bridge instead of Bun's native TLS upgrade. */
 let gwBridge: GatewayProcess;
-
-const se = (name: string, host: string, port: number, target: number, protocol: string) => `
-apiVersion: networking.istio.io/v1beta1
-kind: ServiceEntry
-metadata: {name: ${name}}
-spec:
-  hosts: [${host}]
-  location: MESH_EXTERNAL
-  resolution: STATIC
-  ports: [{number: ${port}, name: p, protocol: ${protocol}}]
-  endpoints: [{address: 127.0.0.1, ports: {p: ${target}}}]
-`;
 
 beforeAll(async () => {
   ca = await createCA({ cn: "example.com", keyType: "ec" });
@@ -65,7 +54,7 @@ beforeAll(async () => {
   await new Promise<void>((r) => tap.listen(0, "127.0.0.1", r));
   const dir = writeTree({
     "s.yaml": secretYaml("a-cred", "istio-system", "tls", a!.cert, a!.key) + "---\n" + secretYaml("b-cred", "istio-system", "tls", b!.cert, b!.key),
-    "se.yaml": se("be", "be.local", 80, up.port, "HTTP") + "---" + se("pt", PT, 443, (tap.address() as net.AddressInfo).port, "TLS"),
+    "se.yaml": loopbackServiceEntry({ name: "be", host: "be.local", port: 80, targetPort: up.port }) + loopbackServiceEntry({ name: "pt", host: PT, port: 443, targetPort: (tap.address() as net.AddressInfo).port, portName: "p", protocol: "TLS" }),
     "gw.yaml": `
 apiVersion: networking.istio.io/v1beta1
 kind: Gateway
