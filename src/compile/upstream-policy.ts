@@ -2,13 +2,14 @@
 // merged them as Istio does) → the snapshot's UpstreamPolicy: protocol, TLS,
 // consistent hash, circuit breakers and outlier detection, with Envoy's
 // defaults as Istio writes them; plus the findings for what an ingress cannot
-// honour (PASSTHROUGH, locality, warmup) or cannot ever trigger.
+// honour (PASSTHROUGH, locality, warmup where istiod writes none) or cannot
+// ever trigger.
 import { Codes } from "../model/codes.ts";
 import type { DestinationRuleResource, OutlierDetectionPolicy, PortTrafficPolicy } from "../model/istio.ts";
 import type { EffectivePolicy } from "../resolve/destinationrules.ts";
 import { isHttp2Protocol } from "../resolve/protocol.ts";
 import type { Cluster, LbPolicy, Listener, TcpRouteTable } from "../snapshot/types.ts";
-import { NO_LIMITS, type CircuitBreakers, type HashPolicy, type OutlierPolicy, type UpstreamPolicy, type UpstreamTls } from "../snapshot/upstream.ts";
+import { NO_LIMITS, type CircuitBreakers, type HashPolicy, type OutlierPolicy, type SlowStartPolicy, type UpstreamPolicy, type UpstreamTls } from "../snapshot/upstream.ts";
 import type { CompileContext } from "./context.ts";
 import type { TlsCompileState } from "./tls.ts";
 import { compileUpstreamTls } from "./upstream-tls.ts";
@@ -68,6 +69,7 @@ export function compileUpstream(ctx: CompileContext, st: TlsCompileState, inp: U
   let lbPolicy = inp.policy.lbPolicy;
   const lb = levels.loadBalancer;
   let hash: HashPolicy | null = null;
+  let slowStart: SlowStartPolicy | null = null;
   if (lb !== null) {
     const owner = inp.ownerOf(lb);
     const p = `${lb.path}.loadBalancer`;
@@ -76,7 +78,6 @@ export function compileUpstream(ctx: CompileContext, st: TlsCompileState, inp: U
       ctx.report("Warning", Codes.LbPassthroughAtIngress, owner, "simple PASSTHROUGH sends to the original destination address, which an ingress gateway does not have: gangway balances the endpoints with LEAST_REQUEST", `${p}.simple`);
     }
     if (lb.localityLb) ctx.report("Warning", Codes.LocalityLbNotApplied, owner, "localityLbSetting is not applied by gangway: endpoints are balanced without locality", `${p}.localityLbSetting`);
-    if (lb.warmup) ctx.report("Warning", Codes.WarmupNotApplied, owner, "warmup is not applied by gangway: a new endpoint gets its full share at once", `${p}.warmupDurationSecs`);
     const ch = lb.consistentHash;
     if (ch !== null) {
       let tableSize = ch.tableSize || DEFAULT_MAGLEV_TABLE;
@@ -92,6 +93,15 @@ export function compileUpstream(ctx: CompileContext, st: TlsCompileState, inp: U
         tableSize,
       };
       lbPolicy = ch.algorithm;
+    }
+    const w = lb.warmup;
+    if (w !== null) {
+      // istiod writes slow_start_config into the ROUND_ROBIN and LEAST_REQUEST configs only
+      // (cluster_traffic_policy.go): RANDOM, PASSTHROUGH and consistent hashing have none
+      const field = `${p}.${w.field}`;
+      const ignoredBy = ch !== null ? "consistentHash" : lb.simple === "RANDOM" || lb.simple === "PASSTHROUGH" ? `simple ${lb.simple}` : null;
+      if (ignoredBy !== null) ctx.report("Warning", Codes.WarmupNotApplied, owner, `warmup applies to ROUND_ROBIN and LEAST_REQUEST only (as istiod writes it): not applied with ${ignoredBy}`, field);
+      else slowStart = { windowMs: Math.floor(w.durationMs), aggression: w.aggression, minWeightPercent: w.minimumPercent };
     }
   }
 
@@ -163,7 +173,8 @@ export function compileUpstream(ctx: CompileContext, st: TlsCompileState, inp: U
   if (clientProtocol) upstream.useClientProtocol = true;
   const pp = inp.policy.proxyProtocol;
   if (pp !== null) upstream.proxyProtocol = pp === "V2" ? 2 : 1;
-  const isDefault = protocol === "HTTP1" && tls === null && hash === null && limits === NO_LIMITS && outlier === null && !clientProtocol && pp === null;
+  if (slowStart !== null) upstream.slowStart = slowStart;
+  const isDefault = protocol === "HTTP1" && tls === null && hash === null && limits === NO_LIMITS && outlier === null && !clientProtocol && pp === null && slowStart === null;
   return { lbPolicy, upstream: isDefault ? undefined : upstream };
 }
 

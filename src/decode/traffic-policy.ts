@@ -13,6 +13,7 @@ import type {
   PortTrafficPolicy,
   SimpleLb,
   TrafficPolicy,
+  WarmupLb,
 } from "../model/istio.ts";
 import { parseDuration, parseTimerDuration } from "./duration.ts";
 import { bool, int, join, obj, objList, oneOf, port, str, strList, type Obj, type Reader } from "./read.ts";
@@ -48,6 +49,42 @@ function optInt(r: Reader, o: Obj, key: string, path: string, min: number, max: 
   if (o[key] === undefined || o[key] === null) return null;
   const v = int(r, o, key, path, min, max);
   return typeof o[key] === "number" && Number.isInteger(o[key]) && v === o[key] ? v : null;
+}
+
+/** A number (protobuf DoubleValue) within [min, max] (`min` itself refused when `aboveMin`); null when absent or wrong. */
+function optNumber(r: Reader, o: Obj, key: string, path: string, min: number, max: number, aboveMin: boolean): number | null {
+  const v = o[key];
+  if (v === undefined || v === null) return null;
+  const p = join(path, key);
+  if (typeof v !== "number" || !Number.isFinite(v)) {
+    r.fail(Codes.WrongType, p, `must be a number, got ${JSON.stringify(v)}`);
+    return null;
+  }
+  if (v < min || v > max || (aboveMin && v === min)) {
+    r.fail(Codes.InvalidValue, p, `must be ${aboveMin ? "above" : "at least"} ${min}${max === Infinity ? "" : ` and at most ${max}`}, got ${v}`);
+    return null;
+  }
+  return v;
+}
+
+/**
+ * loadBalancer.warmup, else the older warmupDurationSecs (istiod's order), as
+ * istiod hands them to Envoy's slow_start_config: aggression 1 and
+ * minimumPercent 10 when unset (Envoy's defaults); checked as Istio's
+ * validation checks them (duration required, aggression above 0).
+ */
+function warmup(r: Reader, lb: Obj, path: string): WarmupLb | null {
+  const w = obj(r, lb, "warmup", path);
+  if (w !== null) {
+    const p = join(path, "warmup");
+    const durationMs = duration(r, w, "duration", p, true, false);
+    if (durationMs === null && (w.duration === undefined || w.duration === null || w.duration === "")) r.fail(Codes.MissingField, join(p, "duration"), "is required");
+    const aggression = optNumber(r, w, "aggression", p, 0, Infinity, true);
+    const minimumPercent = optNumber(r, w, "minimumPercent", p, 0, 100, false);
+    return durationMs === null ? null : { durationMs, aggression: aggression ?? 1, minimumPercent: minimumPercent ?? 10, field: "warmup" };
+  }
+  const durationMs = duration(r, lb, "warmupDurationSecs", path, true, false);
+  return durationMs === null ? null : { durationMs, aggression: 1, minimumPercent: 10, field: "warmupDurationSecs" };
 }
 
 function consistentHash(r: Reader, ch: Obj, path: string): ConsistentHashLb | null {
@@ -175,7 +212,7 @@ function portPolicy(r: Reader, o: Obj, path: string, top: boolean): PortTrafficP
     has: { loadBalancer: false, connectionPool: false, outlierDetection: false, tls: false },
     consistentHash: null,
     localityLb: false,
-    warmup: false,
+    warmup: null,
     pool: null,
     outlierDetection: null,
     tls: null,
@@ -194,7 +231,7 @@ function portPolicy(r: Reader, o: Obj, path: string, top: boolean): PortTrafficP
       unsupported.push(...others(ch, join(p, "consistentHash"), ["httpHeaderName", "httpCookie", "useSourceIp", "httpQueryParameterName", "ringHash", "maglev", "minimumRingSize"]));
     }
     out.localityLb = lb.localityLbSetting !== undefined && lb.localityLbSetting !== null;
-    out.warmup = (lb.warmupDurationSecs ?? lb.warmup ?? null) !== null;
+    out.warmup = warmup(r, lb, p);
     unsupported.push(...others(lb, p, ["simple", "consistentHash", "localityLbSetting", "warmupDurationSecs", "warmup"]));
   }
   const cp = obj(r, o, "connectionPool", path);

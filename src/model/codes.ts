@@ -118,7 +118,7 @@ export const Codes = {
   LbPassthroughAtIngress: "GW0411",
   /** (Warning) loadBalancer.localityLbSetting is read but not applied: endpoints are balanced without locality. */
   LocalityLbNotApplied: "GW0412",
-  /** (Warning) loadBalancer warmup (warmupDurationSecs / warmup) is read but not applied: new endpoints get their full share at once. */
+  /** (Warning) loadBalancer warmup (warmupDurationSecs / warmup) with RANDOM, PASSTHROUGH or consistentHash, where istiod writes no slow start: not applied. */
   WarmupNotApplied: "GW0413",
   /** (Warning) consistentHash.maglev.tableSize is not a prime (Envoy rejects it): Envoy's default 65537 is used. */
   MaglevTableSizeNotPrime: "GW0414",

@@ -300,13 +300,26 @@ export interface PortTrafficPolicy {
   has: { loadBalancer: boolean; connectionPool: boolean; outlierDetection: boolean; tls: boolean };
   /** loadBalancer.consistentHash; null: not set. */
   consistentHash: ConsistentHashLb | null;
-  /** loadBalancer.localityLbSetting / warmupDurationSecs / warmup are set (read, not applied). */
+  /** loadBalancer.localityLbSetting is set (read, not applied). */
   localityLb: boolean;
-  warmup: boolean;
+  /** loadBalancer.warmup, else warmupDurationSecs (Envoy's defaults filled in); null: neither set. */
+  warmup: WarmupLb | null;
   /** connectionPool (tcp + http) beyond connectTimeout; null: not set. */
   pool: ConnectionPoolPolicy | null;
   outlierDetection: OutlierDetectionPolicy | null;
   tls: ClientTlsPolicy | null;
+}
+
+/** Slow start (Envoy's slow_start_config as istiod writes it). */
+export interface WarmupLb {
+  /** warmup.duration / warmupDurationSecs, in ms (at least 1). */
+  durationMs: number;
+  /** warmup.aggression (> 0); 1 (linear) when unset and for warmupDurationSecs. */
+  aggression: number;
+  /** warmup.minimumPercent (0-100); 10 when unset and for warmupDurationSecs. */
+  minimumPercent: number;
+  /** The field it came from (findings name it). */
+  field: "warmup" | "warmupDurationSecs";
 }
 
 export interface ConsistentHashLb {

@@ -27,6 +27,22 @@ export interface UpstreamPolicy {
    * downstream client and the address it connected to. Absent: none.
    */
   proxyProtocol?: 1 | 2;
+  /**
+   * loadBalancer.warmup / warmupDurationSecs on a ROUND_ROBIN or LEAST_REQUEST
+   * cluster (Envoy's slow_start_config): an endpoint added to the cluster gets
+   * a share growing over the window (src/upstream/slow-start.ts). Absent: none.
+   */
+  slowStart?: SlowStartPolicy;
+}
+
+/** Envoy's slow_start_config, as istiod writes it. */
+export interface SlowStartPolicy {
+  /** slow_start_window in ms (whole ms, as Envoy reads it; at least 1). */
+  windowMs: number;
+  /** aggression (> 0): the weight grows as (time in window / window)^(1 / aggression). */
+  aggression: number;
+  /** min_weight_percent: the smallest share of its weight a new endpoint gets, 0-100. */
+  minWeightPercent: number;
 }
 
 export interface UpstreamTls {

@@ -4,10 +4,23 @@
 // (power of two choices), RANDOM (weighted), RING_HASH / MAGLEV (the request's
 // hash; none: random). The hash tables are built over the usable endpoints
 // and rebuilt when that set changes, as Envoy rebuilds them per host set.
-// Pure: the caller supplies each endpoint's requests in flight and randomness.
+// Slow start (warmup) on ROUND_ROBIN and LEAST_REQUEST: while an endpoint is
+// in its window, every pick is smooth weighted over the weights scaled by
+// slowStartFactor (LEAST_REQUEST: also divided by requests in flight + 1, the
+// weight Envoy's EDF scheduler uses then).
+// Pure: the caller supplies each endpoint's requests in flight, randomness,
+// the clock and when each endpoint was added.
 import type { Cluster } from "../snapshot/types.ts";
+import type { SlowStartPolicy } from "../snapshot/upstream.ts";
 import { buildMaglev, buildRing, type HashTable } from "./consistent-hash.ts";
 import { OutlierDetector } from "./outlier.ts";
+import { slowStartFactor } from "./slow-start.ts";
+
+/** When each endpoint was added to the cluster (ms on `now`'s clock) and that clock: what slow start needs. */
+export interface EndpointClock {
+  addedAt: ArrayLike<number>;
+  now: () => number;
+}
 
 export class Balancer {
   readonly outlier: OutlierDetector | null;
@@ -20,16 +33,27 @@ export class Balancer {
   private usable: number[] = [];
   private usableKey = "";
   private table: HashTable | null = null;
+  /** Slow start while some endpoint may still be in its window (until `warmUntil`); null: never again, or none. */
+  private warming: SlowStartPolicy | null = null;
+  private warmUntil = 0;
 
   constructor(
     readonly cluster: Cluster,
     private readonly random: () => number = Math.random,
+    private readonly clock: EndpointClock | null = null,
   ) {
     this.weights = cluster.endpoints.map((e) => (e.weight > 0 ? e.weight : 1));
     this.uniform = this.weights.every((w) => w === this.weights[0]);
     this.current = new Float64Array(this.weights.length);
     const o = cluster.upstream?.outlier ?? null;
     this.outlier = o === null ? null : new OutlierDetector(o, cluster.endpoints.length);
+    const ss = cluster.upstream?.slowStart ?? null;
+    if (ss !== null && clock !== null && (cluster.lbPolicy === "ROUND_ROBIN" || cluster.lbPolicy === "LEAST_REQUEST")) {
+      let last = -Infinity;
+      for (let i = 0; i < clock.addedAt.length; i++) last = Math.max(last, clock.addedAt[i]!);
+      this.warming = ss;
+      this.warmUntil = last + ss.windowMs;
+    }
     this.refresh();
   }
 
@@ -80,6 +104,11 @@ export class Balancer {
     const n = u.length;
     if (n === 0) return -1;
     if (n === 1) return u[0]!;
+    if (this.warming !== null) {
+      const now = this.clock!.now();
+      if (now < this.warmUntil) return this.slowStartPick(u, now, active);
+      this.warming = null; // every endpoint is past its window: the plain picks from now on
+    }
     switch (this.cluster.lbPolicy) {
       case "RING_HASH":
       case "MAGLEV":
@@ -108,6 +137,31 @@ export class Balancer {
       if (r < 0) return i;
     }
     return u[u.length - 1]!;
+  }
+
+  /**
+   * Smooth weighted over each endpoint's weight (LEAST_REQUEST: divided by its
+   * requests in flight + 1), scaled by its slow start factor; Envoy scales only
+   * healthy hosts (an ejected endpoint, used in panic, keeps its weight).
+   */
+  private slowStartPick(u: number[], now: number, active: (i: number) => number): number {
+    const ss = this.warming!;
+    const addedAt = this.clock!.addedAt;
+    const lr = this.cluster.lbPolicy === "LEAST_REQUEST";
+    const od = this.outlier;
+    const cur = this.current;
+    let total = 0;
+    let best = u[0]!;
+    for (const i of u) {
+      let w = this.weights[i]!;
+      if (lr) w /= active(i) + 1;
+      if (od === null || !od.isEjected(i)) w *= slowStartFactor(ss, now - addedAt[i]!);
+      cur[i]! += w;
+      total += w;
+      if (cur[i]! > cur[best]!) best = i;
+    }
+    cur[best]! -= total;
+    return best;
   }
 
   private smoothWeighted(u: number[]): number {

@@ -201,11 +201,51 @@ describe("load balancer findings an ingress owes", () => {
     expect(cluster(s).lbPolicy).toBe("LEAST_REQUEST");
     expect(findingLines(s).some((l) => l.startsWith("Warning GW0411 DestinationRule/default/be: simple PASSTHROUGH"))).toBe(true);
   });
-  test("localityLbSetting and warmup are findings", () => {
-    const s = compileYaml(GW_VS("{host: be}") + SVC() + DR("    loadBalancer: {simple: ROUND_ROBIN, localityLbSetting: {enabled: true}, warmupDurationSecs: 30s}"));
-    const lines = findingLines(s);
-    expect(lines).toContain("Warning GW0412 DestinationRule/default/be: localityLbSetting is not applied by gangway: endpoints are balanced without locality");
-    expect(lines).toContain("Warning GW0413 DestinationRule/default/be: warmup is not applied by gangway: a new endpoint gets its full share at once");
+  test("localityLbSetting is a finding", () => {
+    const s = compileYaml(GW_VS("{host: be}") + SVC() + DR("    loadBalancer: {simple: ROUND_ROBIN, localityLbSetting: {enabled: true}}"));
+    expect(findingLines(s)).toContain("Warning GW0412 DestinationRule/default/be: localityLbSetting is not applied by gangway: endpoints are balanced without locality");
+  });
+});
+
+describe("warmup (slow start)", () => {
+  // istiod's slow_start_config: warmup over warmupDurationSecs; aggression 1 and minimumPercent 10 when unset
+  test.each([
+    ["{simple: ROUND_ROBIN, warmupDurationSecs: 30s}", "ROUND_ROBIN", { windowMs: 30_000, aggression: 1, minWeightPercent: 10 }],
+    ["{simple: LEAST_REQUEST, warmup: {duration: 2s, aggression: 2, minimumPercent: 25}}", "LEAST_REQUEST", { windowMs: 2000, aggression: 2, minWeightPercent: 25 }],
+    ["{simple: LEAST_CONN, warmup: {duration: 10s, minimumPercent: 0}}", "LEAST_REQUEST", { windowMs: 10_000, aggression: 1, minWeightPercent: 0 }],
+    ["{warmup: {duration: 1.5s, aggression: 0.5}}", "LEAST_REQUEST", { windowMs: 1500, aggression: 0.5, minWeightPercent: 10 }],
+    ["{simple: ROUND_ROBIN, warmupDurationSecs: 30s, warmup: {duration: 5s}}", "ROUND_ROBIN", { windowMs: 5000, aggression: 1, minWeightPercent: 10 }],
+  ])("%s → %s with %o, no finding", (lb, policy, slowStart) => {
+    const s = compileYaml(GW_VS("{host: be}") + SVC() + DR(`    loadBalancer: ${lb}`));
+    expect(cluster(s).lbPolicy).toBe(policy as Cluster["lbPolicy"]);
+    expect(cluster(s).upstream?.slowStart).toEqual(slowStart);
+    expect(findingLines(s).filter((l) => l.includes("GW0413"))).toEqual([]);
+  });
+  test("a port-level loadBalancer carries its own warmup", () => {
+    const s = compileYaml(
+      GW_VS("{host: be}") + SVC() + DR("    loadBalancer: {simple: RANDOM}\n    portLevelSettings: [{port: {number: 8000}, loadBalancer: {simple: ROUND_ROBIN, warmupDurationSecs: 3s}}]"),
+    );
+    expect(cluster(s).upstream?.slowStart).toEqual({ windowMs: 3000, aggression: 1, minWeightPercent: 10 });
+  });
+  test.each([
+    ["{simple: RANDOM, warmupDurationSecs: 30s}", "simple RANDOM", "warmupDurationSecs"],
+    ["{simple: PASSTHROUGH, warmup: {duration: 30s}}", "simple PASSTHROUGH", "warmup"],
+    ["{consistentHash: {httpHeaderName: x-user}, warmup: {duration: 30s}}", "consistentHash", "warmup"],
+  ])("%s: not applied (istiod writes no slow start there), said so", (lb, by, field) => {
+    const s = compileYaml(GW_VS("{host: be}") + SVC() + DR(`    loadBalancer: ${lb}`));
+    expect(cluster(s).upstream?.slowStart).toBeUndefined();
+    const f = s.findings.filter((x) => x.code === "GW0413");
+    expect(f.map((x) => x.message)).toEqual([`warmup applies to ROUND_ROBIN and LEAST_REQUEST only (as istiod writes it): not applied with ${by}`]);
+    expect(f[0]!.field).toBe(`spec.trafficPolicy.loadBalancer.${field}`);
+  });
+  test.each([
+    ["{warmup: {minimumPercent: 5}}", "warmup.duration"],
+    ["{warmup: {duration: 30s, aggression: 0}}", "warmup.aggression"],
+    ["{warmup: {duration: 30s, minimumPercent: 150}}", "warmup.minimumPercent"],
+    ["{warmupDurationSecs: 0s}", "warmupDurationSecs"],
+  ])("%s is refused as Istio's validation refuses it (%s)", (lb, field) => {
+    const errs = decodeErrors(DR(`    loadBalancer: ${lb}`));
+    expect(errs.some((e) => e.includes(`spec.trafficPolicy.loadBalancer.${field}`))).toBe(true);
   });
 });
 

@@ -4,7 +4,8 @@
 // is decided and forwarded within one generation (the one current when its
 // head arrived): its route table and the clusters it forwards to always
 // agree. Pools survive a snapshot swap when the endpoint stays; a retired
-// generation is garbage once its last exchange lets go of it.
+// generation is garbage once its last exchange lets go of it. A pool's
+// creation time is its endpoint's start of slow start (warmup).
 import type { Cluster, Snapshot } from "../../src/snapshot/types.ts";
 import type { StatsSample } from "../../src/snapshot/messages.ts";
 import { Balancer } from "../../src/upstream/balancer.ts";
@@ -26,7 +27,7 @@ export class ClusterRuntime {
     public cluster: Cluster,
     readonly pools: EndpointPool[],
   ) {
-    this.balancer = new Balancer(cluster);
+    this.balancer = new Balancer(cluster, Math.random, cluster.upstream?.slowStart === undefined ? null : { addedAt: pools.map((p) => p.addedAt), now: monotonicNow });
     this.breaker = new CircuitBreaker(cluster.upstream?.limits ?? NO_LIMITS);
     const od = this.balancer.outlier;
     if (od !== null) this.sweep = setInterval(sweepOutliers, od.policy.intervalMs, this);
@@ -106,6 +107,8 @@ export class ClusterRuntime {
   }
 }
 
+const monotonicNow = (): number => performance.now();
+
 function sweepOutliers(rt: ClusterRuntime): void {
   try {
     for (const ev of rt.balancer.outlier?.tick(Date.now()) ?? []) stats.outlierEvent(rt.cluster.name, ev.action);
@@ -133,7 +136,7 @@ export function currentGeneration(): Generation {
 }
 
 function endpointsKey(c: Cluster): string {
-  let k = c.lbPolicy + "|" + c.connectTimeoutMs + "|" + JSON.stringify([c.upstream?.hash ?? null, c.upstream?.outlier ?? null, c.upstream?.limits ?? null]);
+  let k = c.lbPolicy + "|" + c.connectTimeoutMs + "|" + JSON.stringify([c.upstream?.hash ?? null, c.upstream?.outlier ?? null, c.upstream?.limits ?? null, c.upstream?.slowStart ?? null]);
   for (const e of c.endpoints) k += `|${e.address}:${e.port}*${e.weight}`;
   return k;
 }

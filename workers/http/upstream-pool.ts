@@ -33,6 +33,12 @@ export class EndpointPool {
   tls: UpstreamTlsRuntime | null = null;
   /** HTTP/2 sessions when the cluster's port speaks HTTP/2 (upstream-h2.ts); null: HTTP/1.1 connections. */
   h2: H2Sessions | null = null;
+  /**
+   * When this endpoint joined its cluster in this worker (performance.now()):
+   * the start of its slow start (warmup). The pool, and so this time, stays
+   * across reloads that keep the endpoint.
+   */
+  readonly addedAt = performance.now();
 
   constructor(
     readonly cluster: string,
