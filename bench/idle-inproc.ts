@@ -14,6 +14,8 @@ import { applyListeners } from "../workers/listeners.ts";
 const n = Number(process.argv[2] ?? 5000);
 const mode = process.argv[3] ?? "gangway";
 const port = Number(process.argv[4] ?? 18490);
+/** Object types listed: those whose count per connection changed by at least this (MIN=0.01 for the rare ones). */
+const MIN_PER_CONN = Number(process.env.MIN ?? 0.5);
 const RESPONSE = "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\nHello, World!";
 
 // the upstream: a raw responder (one connection per concurrent request; a handful stay pooled)
@@ -80,7 +82,7 @@ async function run(): Promise<void> {
   );
   const grew = Object.entries(after!.counts)
     .map(([k, v]) => [k, (v - (before.counts[k] ?? 0)) / n] as const)
-    .filter(([, d]) => d >= 0.5)
+    .filter(([, d]) => Math.abs(d) >= MIN_PER_CONN)
     .sort((a, b) => b[1] - a[1]);
   for (const [k, d] of grew) console.log(`  ${k.padEnd(28)} ${d.toFixed(2)} per conn`);
   const mb = before.mi, ma = after!.mi;

@@ -9,6 +9,7 @@ import { coarseNow, options, reportError } from "../context.ts";
 import { PROXY_BAD, ProxyHeaderReader, type ProxiedAddress } from "../proxy-protocol.ts";
 import { stats } from "../stats.ts";
 import type { PortConnection, PortState } from "../port-state.ts";
+import { peerIp } from "../peer-address.ts";
 import type { DownstreamTls, ExchangeConn } from "./conn.ts";
 import { BODY_BAD, BODY_MORE } from "./body.ts";
 import { COLON, CR, FIELD, LF, SP, TARGET, TCHAR } from "./chars.ts";
@@ -159,10 +160,13 @@ export type { DownstreamTls };
 
 /**
  * What few connections need (TLS, HTTP/2, a PROXY header, a connection
- * duration limit, addresses read for the access log): made when first needed,
- * so an idle plain keep-alive connection is one small Downstream.
+ * duration limit, addresses read for the access log, bytes the client has not
+ * taken yet): made when first needed, so an idle plain keep-alive connection
+ * is one small Downstream.
  */
 export class DownstreamExtras {
+  /** What the kernel has not taken yet; made at the first short write, dropped once drained. */
+  out: Outbox | null = null;
   /** Set for TLS-terminated connections (workers/tls/listener.ts). */
   tls: DownstreamTls | null = null;
   h2: H2Conn | null = null;
@@ -205,10 +209,10 @@ export class Downstream implements ExchangeConn, PortConnection {
   private buf: Buffer | null = null;
   private off = 0;
   ex: Exchange | null = null;
-  /** What the kernel has not taken yet; made at the first short write, dropped once drained. */
-  private out: Outbox | null = null;
   /** The rarely needed parts (DownstreamExtras), or null. */
   private x: DownstreamExtras | null = null;
+  /** The socket's peer IP, read at accept (a closed socket has none to read): one string per IPv4 address, not per connection (peer-address.ts). */
+  private readonly ip: string;
   lastActive = coarseNow;
   /** Coarse time the first byte of the request head being read arrived (--request-headers-timeout). */
   headStart = coarseNow;
@@ -220,8 +224,7 @@ export class Downstream implements ExchangeConn, PortConnection {
     readonly socket: Socket<Downstream>,
     readonly port: PortState,
   ) {
-    // read now (one syscall, then cached on the socket, also once it is closed): remoteIp and peerIp read it again
-    void socket.remoteAddress;
+    this.ip = peerIp(socket);
     if (options.maxConnectionDurationMs > 0) this.extras();
     if (accessLog.enabled) {
       void this.remotePort;
@@ -246,7 +249,8 @@ export class Downstream implements ExchangeConn, PortConnection {
 
   /** Holds nothing of a finished exchange (tests): no exchange, no bytes, no outbox. */
   get holdsNothing(): boolean {
-    return this.ex === null && this.buf === null && this.out === null;
+    const x = this.x;
+    return this.ex === null && this.buf === null && (x === null || x.out === null);
   }
 
   /** ExchangeConn: a Downstream is never one HTTP/2 stream (h2-stream.ts is). */
@@ -311,12 +315,12 @@ export class Downstream implements ExchangeConn, PortConnection {
   get remoteIp(): string {
     const x = this.x;
     if (x !== null && x.proxiedIp !== "") return x.proxiedIp;
-    return this.socket.remoteAddress ?? "";
+    return this.ip;
   }
 
   /** The socket's peer (the load balancer when a PROXY header named the client): AuthorizationPolicy ipBlocks. */
   get peerIp(): string {
-    return this.socket.remoteAddress ?? "";
+    return this.ip;
   }
 
   /** The client's port. Read when first used (each read is a syscall), at accept when the access log is on: a closed socket has none left to read and the log needs them. */
@@ -369,7 +373,8 @@ export class Downstream implements ExchangeConn, PortConnection {
 
   /** True while the client is not taking our writes. */
   get congested(): boolean {
-    return this.out !== null && this.out.queued > 0;
+    const x = this.x;
+    return x !== null && x.out !== null && x.out.queued > 0;
   }
 
   get unread(): number {
@@ -666,10 +671,11 @@ export class Downstream implements ExchangeConn, PortConnection {
 
   write(b: Uint8Array): boolean {
     if ((this.bits & CLOSED) !== 0) return true;
-    if (this.out !== null) return this.out.write(this.socket, b);
+    const x = this.x;
+    if (x !== null && x.out !== null) return x.out.write(this.socket, b);
     const n = this.socket.write(b);
     if (n === b.length) return true;
-    (this.out = new Outbox()).keep(b, n);
+    (this.extras().out = new Outbox()).keep(b, n);
     return false;
   }
 
@@ -677,10 +683,11 @@ export class Downstream implements ExchangeConn, PortConnection {
     if (this.closed) return true;
     const t = this.tls;
     if (t !== null && t.bridged) return this.write(Buffer.from(b.subarray(from, from + n))); // the TLS bridge keeps what it is given
-    if (this.out !== null) return this.out.write(this.socket, Buffer.from(b.subarray(from, from + n)));
+    const x = this.x;
+    if (x !== null && x.out !== null) return x.out.write(this.socket, Buffer.from(b.subarray(from, from + n)));
     const w = this.socket.write(b, from, n);
     if (w === n) return true;
-    (this.out = new Outbox()).keep(Buffer.from(b.subarray(from + (w > 0 ? w : 0), from + n)), 0);
+    (this.extras().out = new Outbox()).keep(Buffer.from(b.subarray(from + (w > 0 ? w : 0), from + n)), 0);
     return false;
   }
 
@@ -701,9 +708,10 @@ export class Downstream implements ExchangeConn, PortConnection {
   onDrain(): void {
     this.lastActive = coarseNow; // a slow reader making progress is not idle
     if ((this.bits & H2) !== 0) return this.x!.h2!.flush();
-    if (this.out !== null) {
-      if (!this.out.flush(this.socket)) return;
-      this.out = null;
+    const x = this.x;
+    if (x !== null && x.out !== null) {
+      if (!x.out.flush(this.socket)) return;
+      x.out = null;
     }
     if ((this.bits & ENDING) !== 0) {
       this.socket.end();
@@ -736,7 +744,7 @@ export class Downstream implements ExchangeConn, PortConnection {
   onClose(): void {
     if ((this.bits & CLOSED) !== 0) return;
     this.bits |= CLOSED;
-    this.out = null;
+    if (this.x !== null) this.x.out = null;
     this.port.conns.delete(this);
     if ((this.bits & H2) !== 0) return this.x!.h2!.closed();
     const ex = this.ex;
