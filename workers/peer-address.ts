@@ -35,6 +35,11 @@ function load(): GetPeerName | null {
   return null;
 }
 
+/** IPv4 peers in the table now (tests). */
+export function peerNamesKept(): number {
+  return names.size;
+}
+
 /** What peerIp reads of a socket (Bun's TCP and TLS sockets; gangway's TLS bridge has no fd). */
 export interface PeerSocket {
   readonly remoteAddress: string;
