@@ -7,6 +7,7 @@
 # Usage: flock /tmp/gangway-bench.lock bash bench/h1-ab.sh ROOT_A ROOT_B [duration=6s] [connections=64] [rounds=6]
 #   ENV_A / ENV_B (optional): VAR=value words set in that gateway's environment only, to A/B a
 #   runtime setting on one checkout, e.g. ENV_B=MIMALLOC_PURGE_DELAY=-1 bash bench/h1-ab.sh . .
+#   PORT0=N: the loopback ports used are N..N+6 (default 18380).
 #   TLS=1: over HTTPS instead (issue 15 target 3): the gateways terminate TLS (an HTTPS server,
 #   bench/wrk-https.sh's ECDSA certificate) and proxy HTTP/1.1 to the same upstream.
 # Needs: nginx, wrk. ROOT_A / ROOT_B: checkouts with node_modules (e.g. a worktree of main).
@@ -15,8 +16,9 @@ cd "$(dirname "$0")/.."
 . bench/issue15-lib.sh
 A=$(cd "$1" && pwd); B=$(cd "$2" && pwd); D=${3:-6s}; C=${4:-64}; R=${5:-6}
 W=$(mktemp -d /tmp/gangway-h1ab.XXXXXX)
-UP=18380; PA=18381; PB=18382; ADA=18383; ADB=18384
-http1_peers "$W" $UP 18385 18386
+P0=${PORT0:-18380} # PORT0: another base for the 7 ports (P0..P0+6) when these are taken
+UP=$P0; PA=$((P0 + 1)); PB=$((P0 + 2)); ADA=$((P0 + 3)); ADB=$((P0 + 4))
+http1_peers "$W" $UP $((P0 + 5)) $((P0 + 6))
 SCHEME=http; GWPORT=80
 if [ "${TLS:-}" = 1 ]; then
   . bench/wrk-https.sh
