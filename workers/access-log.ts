@@ -3,6 +3,9 @@
 // batched and written on a short timer or when the batch grows, never one
 // write per request.
 import { closeSync, openSync, writeSync } from "node:fs";
+import type { AccessLogConfig } from "../src/snapshot/access-log.ts";
+import { formatterOf } from "./access-log-format.ts";
+import { filterOf } from "./access-log-filter.ts";
 import { reportError } from "./context.ts";
 
 /** What a line is made of; the HTTP exchange provides these fields. */
@@ -33,6 +36,10 @@ export interface AccessRecord {
   downstreamRemote: string;
   sni: string;
   routeName: string;
+  /** A request header by lower-case name, for %REQ(X)% and filters (HTTP only; read at log time, never captured ahead). */
+  reqHeader?(name: string): string | undefined;
+  /** The client presented a certificate that was verified (CEL `connection.mtls`). */
+  mtls?: boolean;
 }
 
 const FLUSH_MS = 100;
@@ -115,31 +122,18 @@ export function formatJson(r: AccessRecord): string {
   );
 }
 
-export class AccessLog {
-  /** False when logging is off: callers skip building the record. */
-  enabled = false;
-  private fd = -1;
-  private ownFd = false;
-  private format: (r: AccessRecord) => string = formatText;
-  private pending = "";
-  private timer: ReturnType<typeof setTimeout> | null = null;
+/** One destination: its descriptor and the lines not written yet. Sinks writing to one path share it (lines stay whole and in order). */
+class Output {
+  pending = "";
+  timer: ReturnType<typeof setTimeout> | null = null;
+  constructor(
+    readonly fd: number,
+    readonly ownFd: boolean,
+  ) {}
 
-  configure(target: string, format: "text" | "json"): void {
-    this.close();
-    this.format = format === "json" ? formatJson : formatText;
-    if (target === "off" || target === "") return;
-    if (target === "stdout") this.fd = 1;
-    else {
-      this.fd = openSync(target, "a");
-      this.ownFd = true;
-    }
-    this.enabled = true;
-  }
-
-  log(r: AccessRecord): void {
-    if (!this.enabled) return;
+  add(line: string): void {
     if (this.pending.length > MAX_PENDING) return;
-    this.pending += this.format(r);
+    this.pending += line;
     if (this.pending.length >= FLUSH_BYTES) this.flush();
     else if (this.timer === null) this.timer = setTimeout(flushTimer, FLUSH_MS, this);
   }
@@ -177,14 +171,98 @@ export class AccessLog {
   close(): void {
     this.flush();
     if (this.ownFd) closeSync(this.fd);
-    this.fd = -1;
-    this.ownFd = false;
-    this.enabled = false;
   }
 }
 
-function flushTimer(log: AccessLog): void {
-  log.flush();
+function flushTimer(out: Output): void {
+  out.flush();
+}
+
+/** Where a line goes, in which format, and for which records (null: all). */
+interface Sink {
+  out: Output;
+  format: (r: AccessRecord) => string;
+  filter: ((r: AccessRecord) => boolean) | null;
+}
+
+/** `stdout`, `/dev/stdout` (Istio's name for it) and `/dev/stderr` are the process's own descriptors. */
+function openOutput(path: string): Output {
+  if (path === "stdout" || path === "/dev/stdout") return new Output(1, false);
+  if (path === "/dev/stderr") return new Output(2, false);
+  return new Output(openSync(path, "a"), true);
+}
+
+export class AccessLog {
+  /** False when logging is off: callers skip building the record. */
+  enabled = false;
+  private sinks: Sink[] = [];
+  private outputs: Output[] = [];
+  /** The snapshot configuration applied (its JSON), "" for the start-up options: an unchanged one is not applied again. */
+  private applied: string | null = null;
+
+  /** The start-up destination and format (--access-log, --log-format), until a snapshot carries its own. */
+  configure(target: string, format: "text" | "json"): void {
+    this.setSinks(target === "off" || target === "" ? [] : [{ path: target, format: format === "json" ? formatJson : formatText, filter: null }]);
+    this.applied = "";
+  }
+
+  /**
+   * A snapshot's access-log configuration (src/compile/access-log.ts); undefined keeps
+   * the current one. Files are opened again only when it changed. A file that cannot
+   * be opened is reported and its sink dropped; the others are kept.
+   */
+  apply(config: AccessLogConfig | undefined): void {
+    if (config === undefined) return;
+    const key = JSON.stringify(config);
+    if (key === this.applied) return;
+    const sinks: { path: string; format: (r: AccessRecord) => string; filter: ((r: AccessRecord) => boolean) | null }[] = [];
+    for (const s of config.sinks) sinks.push({ path: s.path, format: formatterOf(s.format), filter: s.filter === null ? null : filterOf(s.filter) });
+    this.setSinks(sinks);
+    this.applied = key;
+  }
+
+  private setSinks(specs: { path: string; format: (r: AccessRecord) => string; filter: ((r: AccessRecord) => boolean) | null }[]): void {
+    this.close();
+    const byPath = new Map<string, Output>();
+    const sinks: Sink[] = [];
+    for (const spec of specs) {
+      const key = spec.path === "/dev/stdout" ? "stdout" : spec.path;
+      let out = byPath.get(key);
+      if (out === undefined) {
+        try {
+          out = openOutput(spec.path);
+        } catch (err) {
+          reportError(`access log ${spec.path}`, err);
+          continue;
+        }
+        byPath.set(key, out);
+      }
+      sinks.push({ out, format: spec.format, filter: spec.filter });
+    }
+    this.sinks = sinks;
+    this.outputs = [...byPath.values()];
+    this.enabled = sinks.length > 0;
+  }
+
+  log(r: AccessRecord): void {
+    const sinks = this.sinks;
+    for (let i = 0; i < sinks.length; i++) {
+      const s = sinks[i]!;
+      if (s.filter !== null && !s.filter(r)) continue;
+      s.out.add(s.format(r));
+    }
+  }
+
+  flush(): void {
+    for (const o of this.outputs) o.flush();
+  }
+
+  close(): void {
+    for (const o of this.outputs) o.close();
+    this.outputs = [];
+    this.sinks = [];
+    this.enabled = false;
+  }
 }
 
 export const accessLog = new AccessLog();

@@ -61,6 +61,7 @@ function applySnapshot(s: Snapshot, sentAt: number | undefined): void {
   if (draining) return;
   const t = wallNow();
   reviveRegexes(s.listeners); // compiled regexes lose their engine in postMessage
+  accessLog.apply(s.accessLog);
   const gen = applyClusters(s);
   const listeners = applyListeners(gen);
   current = s;
@@ -88,6 +89,7 @@ function applySnapshotDelta(d: SnapshotDelta, sentAt: number | undefined): void 
     send({ type: "resync", workerId: options.workerId, version: current.version, reason: String(err) });
     return;
   }
+  accessLog.apply(s.accessLog);
   const gen = applyClusters(s);
   const listeners = applyListeners(gen);
   current = s;

@@ -262,10 +262,12 @@ function applyOption(o: Options, name: string, value: string): void {
     case "--access-log":
       if (value === "") throw new UsageError("--access-log: expected stdout, off or a path");
       o.accessLog = value;
+      o.accessLogExplicit = true;
       return;
     case "--log-format":
       if (value !== "text" && value !== "json") throw new UsageError(`--log-format: expected text or json, got "${value}"`);
       o.logFormat = value;
+      o.logFormatExplicit = true;
       return;
     case "--server-header":
       if (!/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(value)) throw new UsageError(`--server-header: "${value}" is not a valid header value`);
@@ -363,8 +365,9 @@ options:
   --status-port HOST:PORT   /healthz/ready (and /healthz/live) alone, safe to publish, or off (default off)
   --metrics-port HOST:PORT  /stats/prometheus alone, for scraping, or off (default off)
   --workers N           data-plane workers (default: number of CPUs)
-  --access-log stdout|off|PATH   access log destination (default stdout)
-  --log-format text|json          access log and log line format (default text)
+  --access-log stdout|off|PATH   access log destination (default stdout); given, it wins over the mesh config's
+                                 accessLogFile and Telemetry providers' paths
+  --log-format text|json          access log and log line format (default text); given, it wins over accessLogEncoding
   --server-header NAME  value of the server response header (default istio-envoy)
   --drain-seconds N     on SIGTERM/SIGINT, how long in-flight work may finish (default 5)
   --mesh-certs DIR      mesh certificates for ISTIO_MUTUAL servers: root-cert.pem, cert-chain.pem, key.pem

@@ -1,5 +1,6 @@
 // What every compile step shares: options, the service registry, the
 // DestinationRule index, the clusters requested so far, and the findings.
+import type { AccessLogFlags } from "./access-log.ts";
 import type { ConditionRegistry } from "./conditions.ts";
 import type { MeshConfig } from "../decode/meshconfig.ts";
 import type { Code } from "../model/codes.ts";
@@ -52,6 +53,8 @@ export interface CompileOptions {
   gateways?: string[];
   /** --mesh-config, decoded: extension providers for CUSTOM authorization, numTrustedProxies. */
   mesh?: MeshConfig;
+  /** --access-log / --log-format and whether given: the snapshot then carries its access-log configuration (src/compile/access-log.ts); absent: none (the workers' options). */
+  accessLog?: AccessLogFlags;
   /** --trusted-proxies (else the mesh config's gatewayTopology.numTrustedProxies, else 0). */
   trustedProxies?: number;
   /** Results of the previous compile a long-running primary keeps (src/compile/reuse.ts); never changes the output. */

@@ -26,6 +26,7 @@ import { compileTlsListener, indexSecrets, type TlsCompileState } from "./tls.ts
 import { indexConfigMaps } from "./client-ca.ts";
 import { compileSecurity } from "./security.ts";
 import { EMPTY_MESH } from "../decode/meshconfig.ts";
+import { compileAccessLog } from "./access-log.ts";
 
 export type { CompileOptions } from "./context.ts";
 
@@ -242,6 +243,7 @@ function compileFresh(resources: Resource[], opts: CompileOptions, version: numb
   const clusters = compileClusters(ctx, tlsState);
   reportServiceTopology(ctx, k.Service, clusters);
   reportTcpUpstreams(ctx, listeners, clusters);
+  const accessLog = opts.accessLog === undefined ? undefined : compileAccessLog(ctx, mesh, opts.accessLog, null);
   return {
     version,
     hash: inputHash(resources, opts),
@@ -253,5 +255,6 @@ function compileFresh(resources: Resource[], opts: CompileOptions, version: numb
     gatewayStatus: derived.status.length === 0 ? gatewayApi.status : [...gatewayApi.status, ...derived.status],
     // absent when there is nothing to check or compute (the snapshot dump stays as it was)
     ...(security.active || security.trustedProxies > 0 ? { security } : {}),
+    ...(accessLog === undefined ? {} : { accessLog }),
   };
 }

@@ -1,6 +1,8 @@
 // `--mesh-config FILE`: Istio's MeshConfig YAML (the `mesh` key of the
 // `istio` ConfigMap, or that ConfigMap itself). gangway reads
-// `extensionProviders[].envoyExtAuthzHttp` (CUSTOM authorization) and
+// `extensionProviders[].envoyExtAuthzHttp` (CUSTOM authorization), the access-log
+// fields (accessLogFile, accessLogEncoding, accessLogFormat, defaultProviders.accessLogging,
+// extensionProviders[].envoyFileAccessLog: meshconfig-access-log.ts) and
 // `defaultConfig.gatewayTopology.numTrustedProxies` and `.proxyProtocol`, and the Kubernetes
 // Ingress settings `ingressClass`, `ingressControllerMode`, `ingressService`,
 // `ingressSelector`; any other field set is a Warning naming it (GW0009). Pure: text in, data out.
@@ -8,6 +10,7 @@ import { parse } from "yaml";
 import { Codes } from "../model/codes.ts";
 import type { Finding } from "../snapshot/types.ts";
 import { parseTimerDuration } from "./duration.ts";
+import { decodeMeshAccessLog, EMPTY_ACCESS_LOG, FILE_LOG_READ, type MeshAccessLog } from "./meshconfig-access-log.ts";
 import { bool, describe, int, isObj, obj, objList, str, strList, strMap, Reader, type Obj } from "./read.ts";
 
 export interface ExtAuthzHttpSpec {
@@ -40,9 +43,11 @@ export interface MeshConfig {
   ingressService: string | null;
   /** `ingressSelector`: the `istio` label value the Gateways derived from Ingresses select (null: not set). */
   ingressSelector: string | null;
+  /** The access-log fields (meshconfig-access-log.ts). */
+  accessLog: MeshAccessLog;
 }
 
-export const EMPTY_MESH: MeshConfig = { extensionProviders: [], numTrustedProxies: null, proxyProtocol: false, ingressClass: null, ingressControllerMode: null, ingressService: null, ingressSelector: null };
+export const EMPTY_MESH: MeshConfig = { extensionProviders: [], numTrustedProxies: null, proxyProtocol: false, ingressClass: null, ingressControllerMode: null, ingressService: null, ingressSelector: null, accessLog: EMPTY_ACCESS_LOG };
 
 /** A present string field (null when absent; an Error when not a string). */
 function optStr(r: Reader, m: Obj, key: string): string | null {
@@ -125,8 +130,6 @@ const EXT_AUTHZ_READ = [
 /** MeshConfig fields istiod reads that a gangway command-line option does instead. */
 const OPTION_FOR: Record<string, string> = {
   trustDomain: "--trust-domain",
-  accessLogFile: "--access-log",
-  accessLogEncoding: "--log-format",
   pathNormalization: "--path-normalization",
   "defaultConfig.drainDuration": "--drain-seconds",
   "defaultConfig.terminationDrainDuration": "--drain-seconds",
@@ -142,18 +145,20 @@ function notRead(m: Obj, file: string): Finding[] {
   const say = (field: string) => {
     const option = OPTION_FOR[field];
     const how = option === undefined ? "" : ` (gangway's ${option} option does that)`;
-    out.push({ code: Codes.MeshConfigNotRead, level: "Warning", file, field, message: `${field} is not read by gangway, which reads only extensionProviders[].envoyExtAuthzHttp, defaultConfig.gatewayTopology.numTrustedProxies/proxyProtocol and the Ingress settings ingressClass, ingressControllerMode, ingressService, ingressSelector: it changes nothing here${how}` });
+    out.push({ code: Codes.MeshConfigNotRead, level: "Warning", file, field, message: `${field} is not read by gangway, which reads only extensionProviders[].envoyExtAuthzHttp/envoyFileAccessLog, accessLogFile, accessLogEncoding, accessLogFormat, defaultProviders.accessLogging, defaultConfig.gatewayTopology.numTrustedProxies/proxyProtocol and the Ingress settings ingressClass, ingressControllerMode, ingressService, ingressSelector: it changes nothing here${how}` });
   };
   const unread = (o: unknown, path: string, read: string[]) => {
     if (!isObj(o)) return;
     for (const k of Object.keys(o)) if (!read.includes(k) && o[k] !== null && o[k] !== undefined) say(path === "" ? k : `${path}.${k}`);
   };
-  unread(m, "", ["extensionProviders", "defaultConfig", "ingressClass", "ingressControllerMode", "ingressService", "ingressSelector"]);
+  unread(m, "", ["extensionProviders", "defaultConfig", "ingressClass", "ingressControllerMode", "ingressService", "ingressSelector", "accessLogFile", "accessLogEncoding", "accessLogFormat", "defaultProviders"]);
+  unread(m.defaultProviders, "defaultProviders", ["accessLogging"]);
   unread(m.defaultConfig, "defaultConfig", ["gatewayTopology"]);
   if (isObj(m.defaultConfig)) unread(m.defaultConfig.gatewayTopology, "defaultConfig.gatewayTopology", ["numTrustedProxies", "proxyProtocol"]);
   if (Array.isArray(m.extensionProviders)) {
     m.extensionProviders.forEach((p, i) => {
       if (isObj(p)) unread(p.envoyExtAuthzHttp, `extensionProviders[${i}].envoyExtAuthzHttp`, EXT_AUTHZ_READ);
+      if (isObj(p)) unread(p.envoyFileAccessLog, `extensionProviders[${i}].envoyFileAccessLog`, FILE_LOG_READ);
     });
   }
   return out;
@@ -208,5 +213,7 @@ export function decodeMeshConfig(file: string, text: string): { mesh: MeshConfig
     if (isObj(gt.proxyProtocol)) proxyProtocol = true;
     else r.fail(Codes.InvalidValue, "defaultConfig.gatewayTopology.proxyProtocol", "must be an object ({} turns it on)");
   }
-  return { mesh: { extensionProviders, numTrustedProxies, proxyProtocol, ...ingressFields(r, m) }, errors, notRead: notRead(m, file) };
+  const formatWarnings: Finding[] = [];
+  const accessLog = decodeMeshAccessLog(r, m, formatWarnings);
+  return { mesh: { extensionProviders, numTrustedProxies, proxyProtocol, ...ingressFields(r, m), accessLog }, errors, notRead: [...notRead(m, file), ...formatWarnings] };
 }

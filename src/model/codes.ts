@@ -201,6 +201,17 @@ export const Codes = {
   JwksKeyUnusable: "GW0905",
   /** (Info) PeerAuthentication does not apply to a gateway's listeners (Istio applies it to sidecar inbound traffic). */
   PeerAuthenticationIgnored: "GW0906",
+  // ---- access logging: mesh config accessLog*, Telemetry accessLogging (GW0950–GW0969) --------
+  /** An access-log format: an operator Envoy does not know (Error: the format is refused), or one gangway cannot produce (Warning: it writes `-`). */
+  AccessLogFormat: "GW0950",
+  /** A Telemetry `filter.expression` gangway cannot evaluate (Warning) or that is not CEL (Error): not applied, every line is written. */
+  AccessLogFilter: "GW0951",
+  /** (Info) A Telemetry does not apply to this gateway (selector, namespace, targetRef, `match.mode: SERVER`). */
+  TelemetryNotApplied: "GW0952",
+  /** (Warning) A Telemetry names an access-log provider the mesh config does not define, or one gangway cannot write to (gRPC, OpenTelemetry): no lines for it. */
+  AccessLogProvider: "GW0953",
+  /** (Info) An explicit --access-log/--log-format wins over the mesh config's or a Telemetry's destination or encoding. */
+  AccessLogFlagWins: "GW0954",
 } as const;
 
 export type Code = (typeof Codes)[keyof typeof Codes];

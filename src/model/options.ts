@@ -24,6 +24,9 @@ export interface Options {
   workers: number;
   accessLog: string;
   logFormat: "text" | "json";
+  /** --access-log / --log-format were given: they win over the mesh config's and Telemetry's access-log settings (src/compile/access-log.ts). */
+  accessLogExplicit?: boolean;
+  logFormatExplicit?: boolean;
   serverHeader: string;
   drainSeconds: number;
   /** --mesh-certs: Istio's mesh certificate layout (root-cert.pem, cert-chain.pem, key.pem) for ISTIO_MUTUAL. */

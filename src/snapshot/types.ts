@@ -11,6 +11,7 @@ import type { Credential } from "../credentials/parse.ts";
 import type { StatusItem } from "./status.ts";
 import type { UpstreamPolicy } from "./upstream.ts";
 import type { SecurityConfig } from "../security/types.ts";
+import type { AccessLogConfig } from "./access-log.ts";
 
 export type { Credential };
 export type { UpstreamPolicy };
@@ -34,6 +35,11 @@ export interface Snapshot {
   gatewayStatus?: StatusItem[];
   /** RequestAuthentication / AuthorizationPolicy / client address settings (src/security/types.ts); absent: none. */
   security?: SecurityConfig;
+  /**
+   * Where access-log lines go, in which format, for which requests (src/compile/access-log.ts);
+   * absent: the workers' start-up options (--access-log, --log-format).
+   */
+  accessLog?: AccessLogConfig;
 }
 
 export interface Listener {

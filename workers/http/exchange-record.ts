@@ -62,6 +62,11 @@ export abstract class ExchangeRecord implements AccessRecord, ForwardIds {
   get authority(): string {
     return this.head.authority;
   }
+  /** A request header for a custom format or a filter, read from the head at log time (nothing is captured ahead). */
+  reqHeader(name: string): string | undefined {
+    return name === ":scheme" ? this.head.scheme : this.head.header(name);
+  }
+  abstract get mtls(): boolean;
   abstract get bytesReceived(): number;
   abstract get downstreamLocal(): string;
   abstract get downstreamRemote(): string;

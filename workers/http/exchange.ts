@@ -360,6 +360,9 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   get bytesReceived(): number {
     return this.reqBody.bytes;
   }
+  get mtls(): boolean {
+    return this.ds.tls !== null && this.ds.tls.verified;
+  }
   get downstreamLocal(): string {
     // behind a load balancer (PROXY protocol) the address its header says the client reached, as Envoy restores it
     return this.ds.destinationAddress;

@@ -1,0 +1,75 @@
+// The snapshot's access-log configuration: which sinks (destination, format,
+// filter) every request and TCP connection is logged to. Precedence, per setting:
+//
+// - destination: an explicit --access-log (off, stdout, a path) wins over all;
+//   else the Telemetry providers that apply (src/compile/telemetry.ts), as istiod
+//   uses them in place of the mesh config; else the mesh config's accessLogFile
+//   (`""`: off, as in Istio); else gangway's default, stdout.
+// - encoding of the mesh-config / default format: an explicit --log-format wins
+//   over accessLogEncoding; else accessLogEncoding; else text. accessLogFormat is
+//   read for that encoding. A provider with its own logFormat keeps it.
+//
+// Unlike Istio, where accessLogFormat without accessLogFile logs nothing (the
+// access log is off by default), gangway's default stdout log takes that format.
+import type { MeshConfig } from "../decode/meshconfig.ts";
+import { Codes } from "../model/codes.ts";
+import type { AccessLogConfig, AccessLogSink, LogFormat } from "../snapshot/access-log.ts";
+import { compileMeshFormat } from "./access-log-format.ts";
+import type { CompileContext } from "./context.ts";
+
+/** What the Telemetry objects that apply say (src/compile/telemetry.ts): sinks whose format null is the mesh config's. */
+export interface TelemetryLogging {
+  sinks: (Omit<AccessLogSink, "format"> & { format: LogFormat | null })[];
+  source: string;
+}
+
+/** The command line's say: --access-log and --log-format, and whether each was given. */
+export interface AccessLogFlags {
+  target: string;
+  targetExplicit: boolean;
+  format: "text" | "json";
+  formatExplicit: boolean;
+}
+
+/** The mesh config's format for the encoding in force (the flag's, else accessLogEncoding's, else text). */
+function meshFormat(ctx: CompileContext, mesh: MeshConfig, flags: AccessLogFlags): LogFormat {
+  const written = mesh.accessLog.encoding;
+  const encoding = flags.formatExplicit ? (flags.format === "json" ? "JSON" : "TEXT") : (written ?? (flags.format === "json" ? "JSON" : "TEXT"));
+  const text = mesh.accessLog.format ?? "";
+  const c = compileMeshFormat(encoding, text);
+  // the written encoding's problems were reported when the mesh config was decoded
+  if (encoding !== (written ?? "TEXT") && text !== "") {
+    for (const p of c.problems) {
+      const msg = `accessLogFormat read as ${encoding} (--log-format ${flags.format}): ${p.message}${p.level === "Error" ? "; Istio's default format is used" : ""}`;
+      ctx.findings.push({ code: Codes.AccessLogFormat, level: p.level, field: "accessLogFormat", message: msg });
+    }
+    if (c.problems.some((p) => p.level === "Error")) return compileMeshFormat(encoding, "").format;
+  }
+  return c.format;
+}
+
+export function compileAccessLog(ctx: CompileContext, mesh: MeshConfig, flags: AccessLogFlags, telemetry: TelemetryLogging | null): AccessLogConfig {
+  const fmt = meshFormat(ctx, mesh, flags);
+  let sinks: AccessLogSink[];
+  let source: string;
+  if (telemetry !== null && telemetry.sinks.length > 0) {
+    sinks = telemetry.sinks.map((s) => ({ ...s, format: s.format ?? fmt }));
+    source = telemetry.source;
+  } else if (mesh.accessLog.file !== null) {
+    // "" is off: a destination, which an explicit --access-log replaces
+    const path = mesh.accessLog.file === "" && flags.targetExplicit ? flags.target : mesh.accessLog.file;
+    sinks = path === "" || path === "off" ? [] : [{ name: "meshConfig", path, format: fmt, filter: null }];
+    source = "meshConfig accessLogFile";
+  } else {
+    sinks = flags.target === "off" ? [] : [{ name: "--access-log", path: flags.target, format: fmt, filter: null }];
+    source = "--access-log";
+  }
+  const replaced = source === "meshConfig accessLogFile" ? [mesh.accessLog.file!] : sinks.map((s) => s.path);
+  if (flags.targetExplicit && source !== "--access-log" && replaced.some((p) => p !== flags.target)) {
+    sinks = flags.target === "off" ? [] : sinks.map((s) => ({ ...s, path: flags.target }));
+    const what = replaced[0] === "" ? "turns the access log off" : `writes to ${[...new Set(replaced)].join(", ")}`;
+    ctx.findings.push({ code: Codes.AccessLogFlagWins, level: "Info", message: `${source} ${what}; the explicit --access-log ${flags.target} wins` });
+    source = `--access-log (over ${source})`;
+  }
+  return { sinks, source };
+}

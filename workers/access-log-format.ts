@@ -1,0 +1,280 @@
+// A compiled access-log format (src/snapshot/access-log.ts) written for one
+// record: text (empty values `-`) or JSON (one operator alone keeps its type,
+// empty is null). Istio's two default formats are not interpreted: they stay on
+// access-log.ts's hand-written formatText / formatJson.
+import { hostname } from "node:os";
+import { OPS, type JsonNode, type LogFormat, type OpPart, type Part } from "../src/snapshot/access-log.ts";
+import { formatJson, formatText, isoTime, type AccessRecord } from "./access-log.ts";
+
+const O = (name: (typeof OPS)[number]): number => OPS.indexOf(name);
+const START_TIME = O("START_TIME");
+const REQ = O("REQ");
+const REQ_WITHOUT_QUERY = O("REQ_WITHOUT_QUERY");
+const RESP = O("RESP");
+const PROTOCOL = O("PROTOCOL");
+const RESPONSE_CODE = O("RESPONSE_CODE");
+const RESPONSE_FLAGS = O("RESPONSE_FLAGS");
+const RESPONSE_CODE_DETAILS = O("RESPONSE_CODE_DETAILS");
+const CONNECTION_TERMINATION_DETAILS = O("CONNECTION_TERMINATION_DETAILS");
+const UPSTREAM_TRANSPORT_FAILURE_REASON = O("UPSTREAM_TRANSPORT_FAILURE_REASON");
+const BYTES_RECEIVED = O("BYTES_RECEIVED");
+const BYTES_SENT = O("BYTES_SENT");
+const DURATION = O("DURATION");
+const UPSTREAM_HOST = O("UPSTREAM_HOST");
+const UPSTREAM_CLUSTER = O("UPSTREAM_CLUSTER");
+const UPSTREAM_CLUSTER_RAW = O("UPSTREAM_CLUSTER_RAW");
+const UPSTREAM_LOCAL_ADDRESS = O("UPSTREAM_LOCAL_ADDRESS");
+const UPSTREAM_LOCAL_ADDRESS_WITHOUT_PORT = O("UPSTREAM_LOCAL_ADDRESS_WITHOUT_PORT");
+const UPSTREAM_LOCAL_PORT = O("UPSTREAM_LOCAL_PORT");
+const UPSTREAM_REMOTE_ADDRESS = O("UPSTREAM_REMOTE_ADDRESS");
+const UPSTREAM_REMOTE_ADDRESS_WITHOUT_PORT = O("UPSTREAM_REMOTE_ADDRESS_WITHOUT_PORT");
+const UPSTREAM_REMOTE_PORT = O("UPSTREAM_REMOTE_PORT");
+const DOWNSTREAM_LOCAL_ADDRESS = O("DOWNSTREAM_LOCAL_ADDRESS");
+const DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT = O("DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT");
+const DOWNSTREAM_LOCAL_PORT = O("DOWNSTREAM_LOCAL_PORT");
+const DOWNSTREAM_REMOTE_ADDRESS = O("DOWNSTREAM_REMOTE_ADDRESS");
+const DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT = O("DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT");
+const DOWNSTREAM_REMOTE_PORT = O("DOWNSTREAM_REMOTE_PORT");
+const REQUESTED_SERVER_NAME = O("REQUESTED_SERVER_NAME");
+const ROUTE_NAME = O("ROUTE_NAME");
+const HOSTNAME = O("HOSTNAME");
+
+const HOST = hostname();
+
+/** "" and "-" (a field's "none") are empty. */
+function s(v: string): string | null {
+  return v === "" || v === "-" ? null : v;
+}
+
+/** `1.2.3.4:80` → `1.2.3.4`, `[::1]:80` → `::1`. */
+export function withoutPort(a: string): string | null {
+  if (a === "") return null;
+  if (a.startsWith("[")) {
+    const e = a.indexOf("]");
+    return e < 0 ? a : a.slice(1, e);
+  }
+  const c = a.lastIndexOf(":");
+  return c < 0 ? a : a.slice(0, c);
+}
+
+export function portOf(a: string): number | null {
+  const c = a.lastIndexOf(":");
+  if (c < 0 || a.endsWith("]")) return null;
+  const n = Number(a.slice(c + 1));
+  return Number.isInteger(n) ? n : null;
+}
+
+/** A request header as the record has it: the fields the default format reads first (the values forwarded), then the head. */
+export function requestHeader(r: AccessRecord, name: string): string | null {
+  switch (name) {
+    case ":method":
+      return s(r.method);
+    case ":path":
+    case "x-envoy-original-path":
+      return s(r.logPath);
+    case ":authority":
+    case "host":
+      return s(r.authority);
+    case "x-forwarded-for":
+      return s(r.xff);
+    case "user-agent":
+      return s(r.userAgent);
+    case "x-request-id":
+      return s(r.requestId);
+    case ":protocol":
+      return null;
+  }
+  const v = r.reqHeader?.(name);
+  return v === undefined || v === "" ? null : v;
+}
+
+function header(r: AccessRecord, p: OpPart): string | null {
+  const n = p.names;
+  // X-ENVOY-ORIGINAL-PATH?:PATH: the original path (what logPath is)
+  let v = requestHeader(r, n[0]!);
+  if (v === null && n.length > 1) v = requestHeader(r, n[1]!);
+  return v;
+}
+
+function clip(v: string | null, max: number): string | null {
+  return v !== null && max >= 0 && v.length > max ? v.slice(0, max) : v;
+}
+
+/** One operator's value for `r`: a string, a number, or null (empty). */
+export function opValue(p: OpPart, r: AccessRecord): string | number | null {
+  const o = p.op;
+  switch (o) {
+    case START_TIME:
+      return p.names.length === 0 ? isoTime(r.startMs) : strftime(p.names[0]!, r.startMs);
+    case REQ:
+      return clip(header(r, p), p.max);
+    case REQ_WITHOUT_QUERY: {
+      const v = header(r, p);
+      const q = v === null ? -1 : v.indexOf("?");
+      return clip(q < 0 ? v : v!.slice(0, q), p.max);
+    }
+    case RESP:
+      return clip(r.upstreamServiceTime < 0 ? null : String(r.upstreamServiceTime), p.max);
+    case PROTOCOL:
+      return s(r.protocol);
+    case RESPONSE_CODE:
+      return r.status;
+    case RESPONSE_FLAGS:
+      return s(r.flags);
+    case RESPONSE_CODE_DETAILS:
+      return s(r.details);
+    case CONNECTION_TERMINATION_DETAILS:
+      return s(r.termination);
+    case UPSTREAM_TRANSPORT_FAILURE_REASON:
+      return s(r.transportFailure);
+    case BYTES_RECEIVED:
+      return r.bytesReceived;
+    case BYTES_SENT:
+      return r.bytesSent;
+    case DURATION:
+      return r.durationMs;
+    case UPSTREAM_HOST:
+    case UPSTREAM_REMOTE_ADDRESS:
+      return s(r.upstreamHost);
+    case UPSTREAM_REMOTE_ADDRESS_WITHOUT_PORT:
+      return withoutPort(r.upstreamHost);
+    case UPSTREAM_REMOTE_PORT:
+      return portOf(r.upstreamHost);
+    case UPSTREAM_CLUSTER:
+    case UPSTREAM_CLUSTER_RAW:
+      return s(r.upstreamCluster);
+    case UPSTREAM_LOCAL_ADDRESS:
+      return s(r.upstreamLocal);
+    case UPSTREAM_LOCAL_ADDRESS_WITHOUT_PORT:
+      return withoutPort(r.upstreamLocal);
+    case UPSTREAM_LOCAL_PORT:
+      return portOf(r.upstreamLocal);
+    case DOWNSTREAM_LOCAL_ADDRESS:
+      return s(r.downstreamLocal);
+    case DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT:
+      return withoutPort(r.downstreamLocal);
+    case DOWNSTREAM_LOCAL_PORT:
+      return portOf(r.downstreamLocal);
+    case DOWNSTREAM_REMOTE_ADDRESS:
+      return s(r.downstreamRemote);
+    case DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT:
+      return withoutPort(r.downstreamRemote);
+    case DOWNSTREAM_REMOTE_PORT:
+      return portOf(r.downstreamRemote);
+    case REQUESTED_SERVER_NAME:
+      return s(r.sni);
+    case ROUTE_NAME:
+      return s(r.routeName);
+    case HOSTNAME:
+      return HOST;
+    default:
+      return null; // EMPTY: an operator gangway cannot produce (a Warning at compile)
+  }
+}
+
+function pad(n: number, w: number): string {
+  return String(n).padStart(w, "0");
+}
+
+/**
+ * START_TIME(format): Envoy's strftime in UTC, with `%s` (seconds since the epoch)
+ * and `%f`/`%1f`…`%9f` (fractions of the second); a specifier not listed here is
+ * written as it is.
+ */
+export function strftime(fmt: string, ms: number): string {
+  const d = new Date(ms);
+  let out = "";
+  for (let i = 0; i < fmt.length; i++) {
+    const c = fmt[i]!;
+    if (c !== "%" || i + 1 >= fmt.length) {
+      out += c;
+      continue;
+    }
+    let n = fmt[++i]!;
+    let digits = 9;
+    if (n >= "1" && n <= "9" && fmt[i + 1] === "f") {
+      digits = Number(n);
+      n = fmt[++i]!;
+    }
+    switch (n) {
+      case "Y": out += pad(d.getUTCFullYear(), 4); break;
+      case "m": out += pad(d.getUTCMonth() + 1, 2); break;
+      case "d": out += pad(d.getUTCDate(), 2); break;
+      case "H": out += pad(d.getUTCHours(), 2); break;
+      case "M": out += pad(d.getUTCMinutes(), 2); break;
+      case "S": out += pad(d.getUTCSeconds(), 2); break;
+      case "s": out += String(Math.floor(ms / 1000)); break;
+      case "f": out += (pad(d.getUTCMilliseconds(), 3) + "000000").slice(0, digits); break;
+      case "z": out += "+0000"; break;
+      case "Z": out += "UTC"; break;
+      case "%": out += "%"; break;
+      default: out += "%" + n;
+    }
+  }
+  return out;
+}
+
+export function renderText(parts: Part[], omitEmpty: boolean, r: AccessRecord): string {
+  let out = "";
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    if (typeof p === "string") out += p;
+    else {
+      const v = opValue(p, r);
+      out += v === null ? (omitEmpty ? "" : "-") : v;
+    }
+  }
+  return out;
+}
+
+function jsonValue(n: JsonNode, omitEmpty: boolean, r: AccessRecord): unknown {
+  switch (n.k) {
+    case "const":
+      return n.v;
+    case "fmt": {
+      const ps = n.parts;
+      if (ps.length === 1 && typeof ps[0] !== "string") return opValue(ps[0]!, r);
+      let out = "";
+      for (let i = 0; i < ps.length; i++) {
+        const p = ps[i]!;
+        if (typeof p === "string") out += p;
+        else {
+          const v = opValue(p, r);
+          out += v === null ? (omitEmpty ? "" : "-") : v;
+        }
+      }
+      return out;
+    }
+    case "obj": {
+      const o: Record<string, unknown> = {};
+      for (let i = 0; i < n.keys.length; i++) {
+        const v = jsonValue(n.vals[i]!, omitEmpty, r);
+        if (omitEmpty && (v === null || v === "")) continue;
+        o[n.keys[i]!] = v;
+      }
+      return o;
+    }
+  }
+}
+
+export function renderJson(root: JsonNode, omitEmpty: boolean, r: AccessRecord): string {
+  return JSON.stringify(jsonValue(root, omitEmpty, r)) + "\n";
+}
+
+/** The line writer of a format: the default formats' hand-written ones, else an interpreter of the parts. */
+export function formatterOf(f: LogFormat): (r: AccessRecord) => string {
+  switch (f.kind) {
+    case "text-default":
+      return formatText;
+    case "json-default":
+      return formatJson;
+    case "text": {
+      const { parts, omitEmpty } = f;
+      return (r) => renderText(parts, omitEmpty, r);
+    }
+    case "json": {
+      const { root, omitEmpty } = f;
+      return (r) => renderJson(root, omitEmpty, r);
+    }
+  }
+}
