@@ -17,7 +17,7 @@ import type { AccessLogConfig, AccessLogSink, LogFormat } from "../snapshot/acce
 import { compileMeshFormat } from "./access-log-format.ts";
 import type { CompileContext } from "./context.ts";
 
-/** What the Telemetry objects that apply say (src/compile/telemetry.ts): sinks whose format null is the mesh config's. */
+/** What the Telemetry objects that apply say (src/compile/telemetry.ts): sinks (none: off) whose format null is the mesh config's. */
 export interface TelemetryLogging {
   sinks: (Omit<AccessLogSink, "format"> & { format: LogFormat | null })[];
   source: string;
@@ -52,7 +52,7 @@ export function compileAccessLog(ctx: CompileContext, mesh: MeshConfig, flags: A
   const fmt = meshFormat(ctx, mesh, flags);
   let sinks: AccessLogSink[];
   let source: string;
-  if (telemetry !== null && telemetry.sinks.length > 0) {
+  if (telemetry !== null) {
     sinks = telemetry.sinks.map((s) => ({ ...s, format: s.format ?? fmt }));
     source = telemetry.source;
   } else if (mesh.accessLog.file !== null) {

@@ -27,6 +27,7 @@ import { indexConfigMaps } from "./client-ca.ts";
 import { compileSecurity } from "./security.ts";
 import { EMPTY_MESH } from "../decode/meshconfig.ts";
 import { compileAccessLog } from "./access-log.ts";
+import { compileTelemetryLogging } from "./telemetry.ts";
 
 export type { CompileOptions } from "./context.ts";
 
@@ -96,6 +97,7 @@ function groupByKind(resources: Resource[], findings: Finding[]): ByKind {
     RequestAuthentication: [],
     AuthorizationPolicy: [],
     OtherSecurityKind: [],
+    Telemetry: [],
   } as ByKind;
   for (const r of last.values()) (out[r.kind] as Resource[]).push(r);
   return out;
@@ -243,7 +245,8 @@ function compileFresh(resources: Resource[], opts: CompileOptions, version: numb
   const clusters = compileClusters(ctx, tlsState);
   reportServiceTopology(ctx, k.Service, clusters);
   reportTcpUpstreams(ctx, listeners, clusters);
-  const accessLog = opts.accessLog === undefined ? undefined : compileAccessLog(ctx, mesh, opts.accessLog, null);
+  const telemetry = compileTelemetryLogging(ctx, k.Telemetry, mesh);
+  const accessLog = opts.accessLog === undefined ? undefined : compileAccessLog(ctx, mesh, opts.accessLog, telemetry);
   return {
     version,
     hash: inputHash(resources, opts),

@@ -17,6 +17,7 @@ import { checkCelRules } from "./cel.ts";
 import { schemaProblems } from "../validate/index.ts";
 import { log } from "../log.ts";
 import { decodeAuthorizationPolicy, decodeRequestAuthentication } from "./security.ts";
+import { decodeTelemetry } from "./telemetry.ts";
 
 export type { SourceFile } from "../model/meta.ts";
 
@@ -43,6 +44,7 @@ const KNOWN: Record<string, RegExp> = {
   EndpointSlice: ENDPOINT_SLICE,
   RequestAuthentication: SECURITY,
   AuthorizationPolicy: SECURITY,
+  Telemetry: /^telemetry\.istio\.io\/(v1|v1alpha1)$/,
 };
 
 const NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
@@ -57,7 +59,7 @@ const NOT_READ_KINDS: Record<string, { group: RegExp; level: "Warning" | "Info";
   ProxyConfig: { group: /^networking\.istio\.io\//, level: "Warning", why: "proxy settings (concurrency, environment, image) are not read: gangway's command line sets them (--workers, ...)" },
   Sidecar: { group: /^networking\.istio\.io\//, level: "Info", why: "a Sidecar configures sidecar proxies; Istio does not apply it to gateways either" },
   WorkloadGroup: { group: /^networking\.istio\.io\//, level: "Info", why: "a template for WorkloadEntries that istiod registers; gangway reads the WorkloadEntries themselves" },
-  Telemetry: { group: /^telemetry\.istio\.io\//, level: "Warning", why: "access logging, metrics and tracing are gangway's own (--access-log, /stats/prometheus): not applied" },
+  Telemetry: { group: /^telemetry\.istio\.io\//, level: "Warning", why: "gangway reads Telemetry of telemetry.istio.io/v1 and v1alpha1: not applied" },
   WasmPlugin: { group: /^extensions\.istio\.io\//, level: "Warning", why: "gangway runs no Wasm: not applied (if it authenticates or authorizes requests, they are not checked)" },
   TrafficExtension: { group: /^extensions\.istio\.io\//, level: "Warning", why: "gangway runs no extension: not applied (if it authenticates or authorizes requests, they are not checked)" },
   UDPRoute: { group: /^gateway\.networking\.k8s\.io\//, level: "Warning", why: "UDP is not served by gangway (nor by istiod's gateways): no route" },
@@ -135,6 +137,8 @@ function decodeSpec(r: Reader, kind: string, apiVersion: string, doc: Obj, meta:
       return decodeRequestAuthentication(r, spec);
     case "AuthorizationPolicy":
       return decodeAuthorizationPolicy(r, spec);
+    case "Telemetry":
+      return decodeTelemetry(r, spec);
   }
   return decodeGatewayApiSpec(r, kind, spec, meta.namespace) ?? null;
 }

@@ -44,7 +44,7 @@ function decodeTargetRef(r: Reader, o: Obj, path: string): PolicyTargetRef {
   return { group: str(r, o, "group", path), kind: str(r, o, "kind", path, true), name: str(r, o, "name", path, true), namespace: str(r, o, "namespace", path) };
 }
 
-function decodeScope(r: Reader, spec: Obj): PolicyScope {
+export function decodeScope(r: Reader, spec: Obj): PolicyScope {
   const sel = obj(r, spec, "selector", "spec");
   const selector = sel === null ? null : strMap(r, sel, "matchLabels", "spec.selector");
   const targetRefs: PolicyTargetRef[] = [];

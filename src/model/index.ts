@@ -18,10 +18,12 @@ import type {
 import type { GatewayApiResource } from "./gatewayapi.ts";
 import type { BackendTLSPolicyResource } from "./backendtls.ts";
 import type { AuthorizationPolicyResource, OtherSecurityResource, RequestAuthenticationResource } from "./security.ts";
+import type { TelemetryResource } from "./telemetry.ts";
 
 export type * from "./istio.ts";
 export type * from "./kube.ts";
 export type * from "./security.ts";
+export type * from "./telemetry.ts";
 export type { ObjectMeta, ResourceBase, SourceFile, SourceRef } from "./meta.ts";
 export { compareCreation, fieldPath, resourceRef } from "./meta.ts";
 
@@ -42,6 +44,7 @@ export type Resource =
   | BackendTLSPolicyResource
   | RequestAuthenticationResource
   | AuthorizationPolicyResource
-  | OtherSecurityResource;
+  | OtherSecurityResource
+  | TelemetryResource;
 
 export type ResourceKind = Resource["kind"];

@@ -197,12 +197,11 @@ describe("at the decode stage", () => {
     expect(warnings.map((w) => [w.code, w.level, w.file, w.doc, w.resource, w.field])).toEqual([["GW0113", "Warning", "a.yaml", 0, "Gatway/default/g", "kind"]]);
   });
 
-  test("a kind of Istio's or the Gateway API's groups that gangway does not read is skipped with a finding naming it (GW0116); Sidecar an Info", () => {
+  test("a kind of Istio's or the Gateway API's groups that gangway does not read is skipped with a finding naming it (GW0116); Sidecar an Info (Telemetry is read: test/unit/telemetry-access-log.test.ts)", () => {
     const doc = (apiVersion: string, kind: string, spec: string) => `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata: {name: x, namespace: istio-system}\nspec: ${spec}\n`;
     const text = [
       doc("networking.istio.io/v1alpha3", "EnvoyFilter", "{configPatches: [{applyTo: HTTP_FILTER, patch: {operation: MERGE, value: {}}}]}"),
       doc("extensions.istio.io/v1alpha1", "WasmPlugin", "{url: 'oci://example/auth:1'}"),
-      doc("telemetry.istio.io/v1", "Telemetry", "{accessLogging: [{providers: [{name: envoy}]}]}"),
       doc("networking.istio.io/v1", "Sidecar", "{egress: [{hosts: ['./*']}]}"),
       doc("gateway.networking.k8s.io/v1alpha2", "UDPRoute", "{rules: [{backendRefs: [{name: s, port: 53}]}]}"),
       doc("gateway.networking.x-k8s.io/v1alpha1", "XListenerSet", "{parentRef: {name: gw}, listeners: []}"),
@@ -213,10 +212,9 @@ describe("at the decode stage", () => {
     expect(warnings.map((w) => [w.code, w.level, w.doc, w.resource])).toEqual([
       ["GW0116", "Warning", 0, "EnvoyFilter/istio-system/x"],
       ["GW0116", "Warning", 1, "WasmPlugin/istio-system/x"],
-      ["GW0116", "Warning", 2, "Telemetry/istio-system/x"],
-      ["GW0116", "Info", 3, "Sidecar/istio-system/x"],
-      ["GW0116", "Warning", 4, "UDPRoute/istio-system/x"],
-      ["GW0116", "Warning", 5, "XListenerSet/istio-system/x"],
+      ["GW0116", "Info", 2, "Sidecar/istio-system/x"],
+      ["GW0116", "Warning", 3, "UDPRoute/istio-system/x"],
+      ["GW0116", "Warning", 4, "XListenerSet/istio-system/x"],
     ]);
     expect(warnings[1]!.message).toContain("not checked");
   });
