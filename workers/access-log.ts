@@ -3,10 +3,10 @@
 // batched and written on a short timer or when the batch grows, never one
 // write per request.
 import { closeSync, openSync, writeSync } from "node:fs";
-import type { AccessLogConfig } from "../src/snapshot/access-log.ts";
+import type { AccessLogConfig, CelNode, LogFormat } from "../src/snapshot/access-log.ts";
 import { formatterOf } from "./access-log-format.ts";
 import { filterOf } from "./access-log-filter.ts";
-import { reportError } from "./context.ts";
+import { reportError, workerLog } from "./context.ts";
 
 /** What a line is made of; the HTTP exchange provides these fields. */
 export interface AccessRecord {
@@ -192,28 +192,34 @@ function openOutput(path: string): Output {
   return new Output(openSync(path, "a"), true);
 }
 
+/** What makes two sink lists the same: destination (stdout however named), format, filter. */
+function sinksKey(sinks: { path: string; format: LogFormat; filter: CelNode | null }[]): string {
+  return JSON.stringify(sinks.map((s) => [s.path === "/dev/stdout" ? "stdout" : s.path, s.format, s.filter]));
+}
+
 export class AccessLog {
   /** False when logging is off: callers skip building the record. */
   enabled = false;
   private sinks: Sink[] = [];
   private outputs: Output[] = [];
-  /** The snapshot configuration applied (its JSON), "" for the start-up options: an unchanged one is not applied again. */
+  /** The sinks applied (sinksKey): unchanged ones are not applied again (files not reopened, a failed open not retried). */
   private applied: string | null = null;
 
   /** The start-up destination and format (--access-log, --log-format), until a snapshot carries its own. */
   configure(target: string, format: "text" | "json"): void {
-    this.setSinks(target === "off" || target === "" ? [] : [{ path: target, format: format === "json" ? formatJson : formatText, filter: null }]);
-    this.applied = "";
+    const off = target === "off" || target === "";
+    this.setSinks(off ? [] : [{ path: target, format: format === "json" ? formatJson : formatText, filter: null }]);
+    this.applied = sinksKey(off ? [] : [{ path: target, format: { kind: format === "json" ? "json-default" : "text-default" }, filter: null }]);
   }
 
   /**
    * A snapshot's access-log configuration (src/compile/access-log.ts); undefined keeps
-   * the current one. Files are opened again only when it changed. A file that cannot
-   * be opened is reported and its sink dropped; the others are kept.
+   * the current one. Files are opened again only when the sinks changed. A file that
+   * cannot be opened is reported and its sink dropped; the others are kept.
    */
   apply(config: AccessLogConfig | undefined): void {
     if (config === undefined) return;
-    const key = JSON.stringify(config);
+    const key = sinksKey(config.sinks);
     if (key === this.applied) return;
     const sinks: { path: string; format: (r: AccessRecord) => string; filter: ((r: AccessRecord) => boolean) | null }[] = [];
     for (const s of config.sinks) sinks.push({ path: s.path, format: formatterOf(s.format), filter: s.filter === null ? null : filterOf(s.filter) });
@@ -232,7 +238,8 @@ export class AccessLog {
         try {
           out = openOutput(spec.path);
         } catch (err) {
-          reportError(`access log ${spec.path}`, err);
+          // a path the configuration names that cannot be opened: said, and the other sinks kept (traffic is not refused for it)
+          workerLog("error", `cannot open the access log ${spec.path}: ${(err as Error).message}; its lines are dropped until the configuration changes`);
           continue;
         }
         byPath.set(key, out);

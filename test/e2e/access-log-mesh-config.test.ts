@@ -92,6 +92,24 @@ describe("mesh config accessLogFile / accessLogFormat / accessLogEncoding", () =
     }
   }, 30_000);
 
+  test("an accessLogFile that cannot be opened: said once per worker, traffic served, a fixed path then logs", async () => {
+    const logs = writeTree({});
+    const meshDir = writeTree({});
+    const mesh = join(meshDir, "mesh.yaml");
+    writeFileSync(mesh, `accessLogFile: ${join(logs, "no-such-dir", "a.log")}\n`);
+    const gw = await startGateway({ configDirs: [writeTree(config())], args: ["--mesh-config", mesh] });
+    try {
+      expect(await get(gw, "x")).toBe(200);
+      await gw.waitForOutput(/cannot open the access log \S*no-such-dir\/a\.log: ENOENT/);
+      const ok = join(logs, "ok.log");
+      await reloadMesh(gw, mesh, `accessLogFile: ${ok}\naccessLogFormat: '%RESPONSE_CODE%'\n`);
+      expect(await get(gw, "y")).toBe(200);
+      expect(await logLines(ok)).toEqual(["200"]);
+    } finally {
+      expect(await gw.stop()).toBe(0);
+    }
+  }, 30_000);
+
   test("an operator Envoy does not know: the gateway does not start, and says which", async () => {
     const meshDir = writeTree({ "mesh.yaml": "accessLogFile: /dev/stdout\naccessLogFormat: '%START_TIME% %RESPONSE_COD%'\n" });
     await expect(startGateway({ configDirs: [writeTree(config())], args: ["--mesh-config", join(meshDir, "mesh.yaml")] })).rejects.toThrow(/accessLogFormat: %RESPONSE_COD%: RESPONSE_COD is not an Envoy command operator .*\[GW0950\]/);
