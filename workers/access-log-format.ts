@@ -261,6 +261,39 @@ export function renderJson(root: JsonNode, omitEmpty: boolean, r: AccessRecord):
   return JSON.stringify(jsonValue(root, omitEmpty, r)) + "\n";
 }
 
+/**
+ * Parts as alternating literals and operators: lits[0] op[0] lits[1] op[1] … lits[n]
+ * (adjacent literals joined, "" between adjacent operators), so a line is one loop of
+ * `out += value + literal` without a type test per part (about half the time of
+ * walking the parts).
+ */
+function split(parts: Part[]): { lits: string[]; ops: OpPart[] } {
+  const lits: string[] = [""];
+  const ops: OpPart[] = [];
+  for (const p of parts) {
+    if (typeof p === "string") lits[lits.length - 1] += p;
+    else {
+      ops.push(p);
+      lits.push("");
+    }
+  }
+  return { lits, ops };
+}
+
+function textWriter(parts: Part[], omitEmpty: boolean): (r: AccessRecord) => string {
+  const { lits, ops } = split(parts);
+  const empty = omitEmpty ? "" : "-";
+  const n = ops.length;
+  return (r) => {
+    let out = lits[0]!;
+    for (let i = 0; i < n; i++) {
+      const v = opValue(ops[i]!, r);
+      out += (v === null ? empty : v) + lits[i + 1]!;
+    }
+    return out;
+  };
+}
+
 /** The line writer of a format: the default formats' hand-written ones, else an interpreter of the parts. */
 export function formatterOf(f: LogFormat): (r: AccessRecord) => string {
   switch (f.kind) {
@@ -268,10 +301,8 @@ export function formatterOf(f: LogFormat): (r: AccessRecord) => string {
       return formatText;
     case "json-default":
       return formatJson;
-    case "text": {
-      const { parts, omitEmpty } = f;
-      return (r) => renderText(parts, omitEmpty, r);
-    }
+    case "text":
+      return textWriter(f.parts, f.omitEmpty);
     case "json": {
       const { root, omitEmpty } = f;
       return (r) => renderJson(root, omitEmpty, r);
