@@ -119,6 +119,7 @@ describe("Istio's default formats", () => {
     const text = parseFormat(ISTIO_TEXT_FORMAT);
     expect(text.problems).toEqual([]);
     expect(renderText(text.parts, false, r)).toBe(formatText(r));
+    expect(formatterOf({ kind: "text", parts: text.parts, omitEmpty: false })(r)).toBe(formatText(r));
     const json = compileJsonFormat(ISTIO_JSON_FORMAT, true); // omitEmpty forces the interpreter
     const root = json.format.kind === "json" ? json.format.root : null;
     expect(JSON.parse(renderJson(root!, false, r))).toEqual(JSON.parse(formatJson(r)));
