@@ -5,7 +5,7 @@
 // that do not compare) counts as false. `&&` and `||` absorb an error when the
 // other side decides, as CEL's do.
 import type { CelNode } from "../src/snapshot/access-log.ts";
-import type { AccessRecord } from "./access-log.ts";
+import type { AccessRecord } from "./access-log-line.ts";
 import { portOf, requestHeader, withoutPort } from "./access-log-format.ts";
 
 type Val = string | number | boolean | null;

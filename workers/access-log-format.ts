@@ -4,7 +4,7 @@
 // access-log.ts's hand-written formatText / formatJson.
 import { hostname } from "node:os";
 import { OPS, type JsonNode, type LogFormat, type OpPart, type Part } from "../src/snapshot/access-log.ts";
-import { formatJson, formatText, isoTime, type AccessRecord } from "./access-log.ts";
+import { formatJson, formatText, isoTime, type AccessRecord } from "./access-log-line.ts";
 
 const O = (name: (typeof OPS)[number]): number => OPS.indexOf(name);
 const START_TIME = O("START_TIME");

@@ -15,7 +15,7 @@ import type { MeshConfig } from "../decode/meshconfig.ts";
 import { Codes } from "../model/codes.ts";
 import type { AccessLogConfig, AccessLogSink, LogFormat } from "../snapshot/access-log.ts";
 import { compileMeshFormat } from "./access-log-format.ts";
-import type { CompileContext } from "./context.ts";
+import type { AccessLogFlags, CompileContext } from "./context.ts";
 
 /** What the Telemetry objects that apply say (src/compile/telemetry.ts): sinks (none: off) whose format null is the mesh config's. */
 export interface TelemetryLogging {
@@ -23,13 +23,7 @@ export interface TelemetryLogging {
   source: string;
 }
 
-/** The command line's say: --access-log and --log-format, and whether each was given. */
-export interface AccessLogFlags {
-  target: string;
-  targetExplicit: boolean;
-  format: "text" | "json";
-  formatExplicit: boolean;
-}
+export type { AccessLogFlags };
 
 /** The mesh config's format for the encoding in force (the flag's, else accessLogEncoding's, else text). */
 function meshFormat(ctx: CompileContext, mesh: MeshConfig, flags: AccessLogFlags): LogFormat {

@@ -1,6 +1,5 @@
 // What every compile step shares: options, the service registry, the
 // DestinationRule index, the clusters requested so far, and the findings.
-import type { AccessLogFlags } from "./access-log.ts";
 import type { ConditionRegistry } from "./conditions.ts";
 import type { MeshConfig } from "../decode/meshconfig.ts";
 import type { Code } from "../model/codes.ts";
@@ -10,6 +9,14 @@ import type { RuleIndex } from "../resolve/destinationrules.ts";
 import type { Registry, ServiceInfo } from "../resolve/services.ts";
 import type { Credential, Finding, FindingLevel, PathIndex, Route, RouteTable } from "../snapshot/types.ts";
 import type { VirtualServiceResource } from "../model/istio.ts";
+
+/** The command line's say on the access log: --access-log and --log-format, and whether each was given (src/compile/access-log.ts). */
+export interface AccessLogFlags {
+  target: string;
+  targetExplicit: boolean;
+  format: "text" | "json";
+  formatExplicit: boolean;
+}
 
 export interface CompileOptions {
   /** Gateway namespace (--namespace, default istio-system). */
