@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { startHttpbin, type Backend } from "../../src/demo/httpbin.ts";
 import { logLines } from "../helpers/access-log.ts";
 import { HTTP_GATEWAY, serviceEntry } from "../helpers/config.ts";
-import { startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
+import { startGateway, writeAndReload, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 
 let backend: Backend;
 beforeAll(() => {
@@ -36,13 +36,6 @@ async function get(gw: GatewayProcess, tenant: string, path = "/get"): Promise<n
   return r.status;
 }
 
-/** Rewrite the mesh config and wait for the reload that applies it. */
-async function reloadMesh(gw: GatewayProcess, file: string, yaml: string): Promise<void> {
-  const mark = gw.output().length;
-  writeFileSync(file, yaml);
-  await gw.waitForOutput(/configuration reloaded/, 20_000, mark);
-}
-
 describe("mesh config accessLogFile / accessLogFormat / accessLogEncoding", () => {
   test("a text format with a request header, then JSON to another file and off, applied without a restart", async () => {
     const logs = writeTree({});
@@ -56,14 +49,14 @@ describe("mesh config accessLogFile / accessLogFormat / accessLogEncoding", () =
       expect(await get(gw, "blue")).toBe(200);
       expect(await logLines(a, (l) => l.includes("blue"))).toEqual(["GET blue 200 127.0.0.1 app.0"]);
 
-      await reloadMesh(gw, mesh, `accessLogFile: ${b}\naccessLogEncoding: JSON\naccessLogFormat: '{"tenant": "%REQ(X-TENANT)%", "code": "%RESPONSE_CODE%", "path": "%REQ(:PATH)%", "none": "%REQ(X-NONE)%"}'\n`);
+      await writeAndReload(gw, mesh, `accessLogFile: ${b}\naccessLogEncoding: JSON\naccessLogFormat: '{"tenant": "%REQ(X-TENANT)%", "code": "%RESPONSE_CODE%", "path": "%REQ(:PATH)%", "none": "%REQ(X-NONE)%"}'\n`);
       expect(await get(gw, "red", "/status/418")).toBe(418);
       const json = await logLines(b, (l) => l.includes("red"));
       expect(json.map((l) => JSON.parse(l))).toEqual([{ tenant: "red", code: 418, path: "/status/418", none: null }]);
 
-      await reloadMesh(gw, mesh, `accessLogFile: ""\n`);
+      await writeAndReload(gw, mesh, `accessLogFile: ""\n`);
       expect(await get(gw, "off")).toBe(200);
-      await reloadMesh(gw, mesh, `accessLogFile: ${a}\n`); // Istio's default text format
+      await writeAndReload(gw, mesh, `accessLogFile: ${a}\n`); // Istio's default text format
       expect(await get(gw, "back")).toBe(200);
       const back = await logLines(a, () => true, 2);
       expect(back).toHaveLength(2);
@@ -102,7 +95,7 @@ describe("mesh config accessLogFile / accessLogFormat / accessLogEncoding", () =
       expect(await get(gw, "x")).toBe(200);
       await gw.waitForOutput(/cannot open the access log \S*no-such-dir\/a\.log: ENOENT/);
       const ok = join(logs, "ok.log");
-      await reloadMesh(gw, mesh, `accessLogFile: ${ok}\naccessLogFormat: '%RESPONSE_CODE%'\n`);
+      await writeAndReload(gw, mesh, `accessLogFile: ${ok}\naccessLogFormat: '%RESPONSE_CODE%'\n`);
       expect(await get(gw, "y")).toBe(200);
       expect(await logLines(ok)).toEqual(["200"]);
     } finally {

@@ -4,12 +4,12 @@
 // One worker, so that a line written for a later request proves an earlier one
 // was not (a worker writes its lines in order).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { rmSync, writeFileSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { startHttpbin, type Backend } from "../../src/demo/httpbin.ts";
 import { logLines } from "../helpers/access-log.ts";
 import { HTTP_GATEWAY, serviceEntry } from "../helpers/config.ts";
-import { startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
+import { startGateway, writeAndReload, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 
 let backend: Backend;
 beforeAll(() => {
@@ -44,12 +44,6 @@ async function get(gw: GatewayProcess, path: string, headers: Record<string, str
   return r.status;
 }
 
-async function rewrite(gw: GatewayProcess, file: string, text: string): Promise<void> {
-  const mark = gw.output().length;
-  writeFileSync(file, text);
-  await gw.waitForOutput(/configuration reloaded/, 20_000, mark);
-}
-
 describe("Telemetry accessLogging", () => {
   test("a JSON provider with a filter; disabled, then unfiltered, without a restart", async () => {
     const logs = writeTree({});
@@ -77,9 +71,9 @@ describe("Telemetry accessLogging", () => {
         { code: 201, path: "/status/201", debug: "true", flags: null },
       ]);
 
-      await rewrite(gw, join(config, "telemetry.yaml"), telemetry("providers: [{name: json-file}]\n    disabled: true"));
+      await writeAndReload(gw, join(config, "telemetry.yaml"), telemetry("providers: [{name: json-file}]\n    disabled: true"));
       expect(await get(gw, "/status/500")).toBe(500);
-      await rewrite(gw, join(config, "telemetry.yaml"), telemetry("providers: [{name: json-file}]"));
+      await writeAndReload(gw, join(config, "telemetry.yaml"), telemetry("providers: [{name: json-file}]"));
       expect(await get(gw, "/status/204")).toBe(204);
       const all = (await logLines(file, () => true, 3)).map((l) => JSON.parse(l).path);
       expect(all).toEqual(["/status/503", "/status/201", "/status/204"]); // /status/500 came while disabled

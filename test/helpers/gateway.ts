@@ -120,6 +120,13 @@ export function writeTree(files: Record<string, string>, dir = mkdtempSync(join(
   return dir;
 }
 
+/** Write `text` to `file` (a file of the gateway's configuration) and wait for the reload that applies it: logged once every worker applied it. */
+export async function writeAndReload(gw: GatewayProcess, file: string, text: string): Promise<void> {
+  const mark = gw.output().length;
+  writeFileSync(file, text);
+  await gw.waitForOutput(/configuration reloaded/, 20_000, mark);
+}
+
 /** Run the gateway CLI to completion (analyze, proxy-config, bad usage ...); `env` over this process's (undefined: unset). */
 export async function runCli(args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const merged: Record<string, string> = {};
