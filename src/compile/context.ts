@@ -126,6 +126,8 @@ export class CompileContext {
    * VirtualServices): findings about them name the original, without a field.
    */
   readonly origins = new Map<Resource, Resource>();
+  /** The resources compiled, by `Kind/ns/name` (the later of two definitions): a finding given only the name still says where it was read. */
+  byRef: ReadonlyMap<string, Resource> = new Map();
 
   constructor(
     readonly opts: CompileOptions,
@@ -140,6 +142,8 @@ export class CompileContext {
   report(level: FindingLevel, code: Code, r: Resource | string | null, message: string, field?: string): void {
     if (this.reportLog !== null) this.reportLog.push(field === undefined ? [level, code, r, message] : [level, code, r, message, field]);
     const f: Finding = { code, level, message };
+    // a `Kind/ns/name` of a resource read from a file (a Service a cluster resolves to): its file and document too
+    if (typeof r === "string") r = this.byRef.get(r) ?? r;
     if (typeof r === "string") {
       f.resource = r;
       if (field !== undefined) f.field = field;

@@ -43,7 +43,7 @@ const refs = new WeakMap<Resource, string>();
 export const MAX_DUPLICATE_FINDINGS = 100;
 
 /** Later definitions of the same `Kind/ns/name` replace earlier ones (as a later `kubectl apply` would). */
-function groupByKind(resources: Resource[], findings: Finding[]): ByKind {
+function groupByKind(resources: Resource[], findings: Finding[]): { byKind: ByKind; byRef: Map<string, Resource> } {
   const last = new Map<string, Resource>();
   let duplicates = 0;
   for (const r of resources) {
@@ -100,7 +100,7 @@ function groupByKind(resources: Resource[], findings: Finding[]): ByKind {
     Telemetry: [],
   } as ByKind;
   for (const r of last.values()) (out[r.kind] as Resource[]).push(r);
-  return out;
+  return { byKind: out, byRef: last };
 }
 
 /**
@@ -191,7 +191,7 @@ export function compileSnapshot(resources: Resource[], opts: CompileOptions, ver
 
 function compileFresh(resources: Resource[], opts: CompileOptions, version: number): Snapshot {
   const early: Finding[] = [];
-  const k = groupByKind(resources, early);
+  const { byKind: k, byRef } = groupByKind(resources, early);
   const registry = buildRegistry({
     services: k.Service,
     endpoints: k.Endpoints,
@@ -201,6 +201,7 @@ function compileFresh(resources: Resource[], opts: CompileOptions, version: numb
     proxyNamespace: opts.namespace,
   });
   const ctx = new CompileContext(opts, registry, buildRuleIndex(k.DestinationRule, opts.namespace, opts.labels));
+  ctx.byRef = byRef;
   ctx.findings.push(...early);
 
   const derived = convertIngresses(ctx, k.Ingress, k.IngressClass, k.Service);

@@ -14,6 +14,7 @@ import { decodeEndpointSlice, decodeEndpoints, decodeIngress, decodeConfigMap, d
 import { describe, int, isObj, obj, str, strMap, Reader, type Obj } from "./read.ts";
 import { decodeVirtualService } from "./virtualservice.ts";
 import { checkCelRules } from "./cel.ts";
+import { jsonProblem } from "./json-check.ts";
 import { schemaProblems } from "../validate/index.ts";
 import { log } from "../log.ts";
 import { decodeAuthorizationPolicy, decodeRequestAuthentication } from "./security.ts";
@@ -409,6 +410,12 @@ function decodeYAML(file: SourceFile, out: Resource[], errors: Finding[], warnin
 
 function decodeJSON(file: SourceFile, out: Resource[], errors: Finding[], warnings: Finding[]): void {
   if (file.text.trim() === "") return;
+  // where it goes wrong, as the YAML reader says (Bun's JSON.parse names no position), and a duplicate key refused as in YAML
+  const problem = jsonProblem(file.text);
+  if (problem !== null) {
+    errors.push({ code: Codes.ParseError, level: "Error", message: `not JSON: ${problem.message} at line ${problem.line}, column ${problem.column}`, file: file.path, doc: 0 });
+    return;
+  }
   let value: unknown;
   try {
     value = JSON.parse(file.text);

@@ -1,0 +1,61 @@
+// The configuration fuzzer at large counts (test/unit/config-fuzz.test.ts runs a
+// few thousand cases in CI):
+//
+//   bun bench/config-fuzz.ts [--from N] [--count N] [--seconds S] [--group SUBSTRING]
+//   bun bench/config-fuzz.ts --show N      # case N's mutations and files, to reproduce it
+//
+// Case N is deterministic (test/helpers/config-mutate.ts): `--show N` prints the
+// files it wrote; `--from N --count 1` checks it alone. Exit 1 when a case broke
+// an invariant (each is printed with its case number and its mutations).
+import { invariantProblems, seedState, type SeedState } from "../test/helpers/config-invariants.ts";
+import { EXTRA_PEMS, mutatedCase, seedGroups } from "../test/helpers/config-mutate.ts";
+import { expiredCertificatePem } from "../test/helpers/config-fuzz-pki.ts";
+
+const args = process.argv.slice(2);
+const opt = (name: string, dflt: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : dflt;
+};
+
+const filter = opt("--group", "");
+const groups = seedGroups().filter((g) => g.name.includes(filter));
+const states = new Map<string, SeedState>();
+const stateOf = (name: string) => {
+  let s = states.get(name);
+  if (s === undefined) states.set(name, (s = seedState(groups.find((g) => g.name === name)!.files)));
+  return s;
+};
+EXTRA_PEMS.push(...(await expiredCertificatePem()));
+
+if (args.includes("--show")) {
+  const c = mutatedCase(groups, Number(opt("--show", "0")));
+  console.log(`case ${c.seed} (${c.group})`);
+  for (const m of c.mutations) console.log(`  ${m}`);
+  for (const f of c.files) console.log(`==> ${f.path} <==\n${f.text.length > 4000 ? `${f.text.slice(0, 4000)}\n...(${f.text.length} chars)` : f.text}`);
+  console.log("problems:", await invariantProblems(c.files, stateOf(c.group)));
+  process.exit(0);
+}
+
+const from = Number(opt("--from", "1"));
+const count = Number(opt("--count", "10000"));
+const seconds = Number(opt("--seconds", "600"));
+const t0 = performance.now();
+let run = 0;
+let broken = 0;
+const byKind = new Map<string, number>();
+for (let seed = from; seed < from + count; seed++) {
+  if (performance.now() - t0 > seconds * 1000) break;
+  const c = mutatedCase(groups, seed);
+  const problems = await invariantProblems(c.files, stateOf(c.group));
+  run++;
+  if (problems.length > 0) {
+    broken++;
+    const key = problems[0]!.replace(/[0-9]+/g, "N").slice(0, 120);
+    byKind.set(key, (byKind.get(key) ?? 0) + 1);
+    if ((byKind.get(key) ?? 0) <= 3) console.log(`case ${seed} (${c.group})\n  ${c.mutations.join("\n  ")}\n  => ${problems.slice(0, 3).join("\n  => ")}`);
+  }
+  if (run % 1000 === 0) console.error(`${run} cases, ${broken} broken, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+console.log(`\n${run} cases from ${from} in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${broken} broke an invariant`);
+for (const [k, n] of [...byKind].sort((a, b) => b[1] - a[1])) console.log(`${String(n).padStart(6)}  ${k}`);
+process.exit(broken > 0 ? 1 : 0);
