@@ -24,7 +24,18 @@ export function log(level: LogLevel, message: string, fields: Record<string, unk
       const v = fields[k];
       extra += ` ${k}=${typeof v === "string" ? (/[\s"]/.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v)}`;
     }
-    line = `${time}\t${level}\t${message}${extra}`;
+    // one line per call, whatever a configuration file put in a name or a value
+    line = `${time}\t${level}\t${oneLine(message + extra)}`;
   }
   process.stderr.write(line + "\n");
+}
+
+const CONTROL = /[\u0000-\u001f\u007f\u2028\u2029]/g;
+const ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+/** `text` with each control character (and the Unicode line and paragraph separators) as an escape: `\n`, `\u001b`. */
+export function oneLine(text: string): string {
+  CONTROL.lastIndex = 0;
+  if (!CONTROL.test(text)) return text;
+  return text.replace(CONTROL, (c) => ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }

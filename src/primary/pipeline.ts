@@ -14,6 +14,7 @@ import { decodeMeshConfig, EMPTY_MESH, type MeshConfig } from "../decode/meshcon
 import { CompileReuse } from "../compile/reuse.ts";
 import { DecodeCache, resourceKey, resourceText } from "./decode-cache.ts";
 import { hostListenAddresses } from "./listen-addresses.ts";
+import { oneLine } from "../log.ts";
 
 /** What a long-running primary keeps between reloads (serve.ts); one-shot commands pass none. */
 export interface ReloadCaches {
@@ -249,7 +250,12 @@ export function diffResources(before: ResourceKeyed, after: ResourceKeyed): { ad
   return { added, removed, changed };
 }
 
-/** `file: document N: Kind/ns/name: field: message [CODE]` */
+/**
+ * `file: document N: Kind/ns/name: field: message [CODE]`, on one line: the
+ * control characters a file can put in a name, a key or a quoted value (a
+ * newline, an ANSI escape, U+2028) are written as escapes, so that a finding
+ * never ends its log line early or forges the next one.
+ */
 export function formatFinding(f: Finding): string {
   const parts: string[] = [];
   if (f.file !== undefined) parts.push(f.file);
@@ -257,5 +263,6 @@ export function formatFinding(f: Finding): string {
   if (f.resource !== undefined) parts.push(f.resource);
   if (f.field !== undefined) parts.push(f.field);
   parts.push(`${f.message} [${f.code}]`);
-  return `${f.level}: ${parts.join(": ")}`;
+  return oneLine(`${f.level}: ${parts.join(": ")}`);
 }
+

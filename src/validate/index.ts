@@ -27,11 +27,20 @@ export function fieldPath(pointer: string, extra?: string): string {
   if (pointer !== "") {
     for (const raw of pointer.slice(1).split("/")) {
       const seg = raw.replace(/~1/g, "/").replace(/~0/g, "~");
-      out += /^[0-9]+$/.test(seg) ? `[${seg}]` : out === "" ? seg : `.${seg}`;
+      out += /^[0-9]+$/.test(seg) ? `[${seg}]` : keySegment(seg, out === "");
     }
   }
-  if (extra !== undefined) out = out === "" ? extra : `${out}.${extra}`;
+  if (extra !== undefined) out += keySegment(extra, out === "");
   return out;
+}
+
+/** Characters a key may have and still be written bare in a field path (`metadata.labels.app.kubernetes.io/name`). */
+const BARE_KEY = /^[A-Za-z0-9_$@:/.~+-]+$/;
+
+/** A map key as the next part of a field path: `.key`, or `["key"]` when it is empty or has spaces, quotes, brackets or control characters. */
+function keySegment(key: string, first: boolean): string {
+  if (BARE_KEY.test(key)) return first ? key : `.${key}`;
+  return `[${JSON.stringify(key)}]`;
 }
 
 const TYPE_NAMES: Record<string, string> = {

@@ -53,6 +53,7 @@ export function placeProblems(f: Finding): string | null {
   if (f.code === Codes.ParseError) return null; // the YAML parser's line and column are in the message
   if (f.code === Codes.NotAnObject && f.field === undefined && f.message.startsWith("a Kubernetes object must be a mapping")) return null; // the document as a whole
   if (f.resource === undefined && f.field === undefined) return "names neither the object nor a field";
+  if (f.field !== undefined && (f.field === "" || /^\.|\.\.|\.$|\.\[|\[\]/.test(f.field))) return `a field path with an empty part (${JSON.stringify(f.field)})`;
   return null;
 }
 
@@ -164,6 +165,8 @@ async function problems(files: Files, seed: SeedState): Promise<string[]> {
   for (const f of findings) {
     const p = placeProblems(f);
     if (p !== null) out.push(`${p}: ${formatFinding(f)}`);
+    // one log line each: a value from the file must not end it or forge the next one
+    if (/[\u0000-\u0008\u000a-\u001f\u007f\u2028\u2029]/.test(formatFinding(f))) out.push(`a control character in the log line: ${JSON.stringify(formatFinding(f))}`);
   }
   if (!fresh.ok && fresh.errors.length === 0) out.push("refused without an error");
   if (fresh.ok) out.push(...(await snapshotProblems(fresh.snapshot)));

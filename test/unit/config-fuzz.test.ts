@@ -108,6 +108,20 @@ const PINNED: { name: string; files: { path: string; text: string }[]; ok: boole
     ok: false,
     finding: 'Error: svc.json: document 0: not JSON: duplicate key "name" at line 1, column 67 [GW0101]',
   },
+  {
+    // case 25225: a key "" at the top of a document: the schema's "unknown field" named no field
+    name: "an empty key is named in the field path",
+    files: [{ path: "svc.yaml", text: `${SERVICE}"": x\n` }],
+    ok: false,
+    finding: 'Error: svc.yaml: document 0: Service/default/httpbin: [""]: unknown field "" [GW0112]',
+  },
+  {
+    // a newline or an ANSI escape in a name, a key or a value ended the log line and could forge the next one
+    name: "control characters from the file are escaped in the finding's line",
+    files: [{ path: "svc.yaml", text: SERVICE.replace("{name: httpbin}", '{name: httpbin, namespace: "a\\nError: forged\\u001b[31m"}') }],
+    ok: false,
+    finding: 'Error: svc.yaml: document 0: Service/a\\nError: forged\\u001b[31m/httpbin: metadata.namespace: invalid namespace "a\\nError: forged\\u001b[31m" [GW0106]',
+  },
 ];
 
 describe("configuration fuzz: pinned regressions", () => {
