@@ -49,7 +49,7 @@ export function resolveClientCa(ctx: CompileContext, st: ClientCaState, b: Bound
   if (obj === undefined) return fail(`${kind} ${ns}/${n} not found`);
   const r = parseCaBundle(name, `${kind}/${ns}/${n}`, obj.spec.data);
   if (!r.ok) return fail(`${kind} ${ns}/${n}: ${r.problem}`);
-  for (const w of r.credential.warnings) ctx.report("Warning", Codes.CredentialWarning, `${kind}/${ns}/${n}`, w);
+  for (const w of r.credential.warnings) ctx.report("Warning", Codes.CredentialWarning, `${kind}/${ns}/${n}`, w, r.field);
   st.credentials.set(name, r.credential);
   return { key: name, problem: "" };
 }

@@ -126,6 +126,13 @@ export class CompileContext {
    * VirtualServices): findings about them name the original, without a field.
    */
   readonly origins = new Map<Resource, Resource>();
+  /**
+   * For some derived objects: a field of theirs as the field of the original it
+   * came from (a listener's Gateway `spec.servers[0]` → `spec.listeners[2]`, an
+   * Ingress VirtualService's `spec.http[1]` → `spec.rules[0].http.paths[1]`);
+   * "" when it has none. Without one, findings name the original alone.
+   */
+  readonly originFields = new Map<Resource, (field: string) => string>();
   /** The resources compiled, by `Kind/ns/name` (the later of two definitions): a finding given only the name still says where it was read. */
   byRef: ReadonlyMap<string, Resource> = new Map();
 
@@ -153,7 +160,8 @@ export class CompileContext {
       f.resource = resourceRef(target);
       f.file = target.source.file;
       f.doc = target.source.doc;
-      const p = fieldPath(target.source, origin === undefined ? (field ?? "") : "");
+      const translate = origin === undefined || field === undefined ? undefined : this.originFields.get(r);
+      const p = fieldPath(target.source, origin === undefined ? (field ?? "") : translate === undefined ? "" : translate(field!));
       if (p !== "") f.field = p;
     } else if (field !== undefined) f.field = field;
     const key = `${code}\0${f.resource ?? ""}\0${f.field ?? ""}\0${message}`;

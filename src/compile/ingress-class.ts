@@ -81,13 +81,14 @@ export function isOurs(ctx: CompileContext, ing: IngressResource, classes: Map<s
       Codes.IngressNotOurs,
       ing,
       `no ingress class: not served (add annotation ${INGRESS_CLASS_ANNOTATION}: ${ours}, or ingressClassName naming an IngressClass with controller ${INGRESS_CONTROLLER}, or run with --ingress-mode default)`,
+      "spec.ingressClassName",
     );
     return false;
   }
   const defaults = defaultClasses(classes);
   if (defaults.length > 1) {
     const names = defaults.map((c) => c.metadata.name).sort().join(", ");
-    ctx.report("Warning", Codes.IngressNotOurs, ing, `no ingress class and several default IngressClasses (${names}): Kubernetes refuses such an Ingress; not served`);
+    ctx.report("Warning", Codes.IngressNotOurs, ing, `no ingress class and several default IngressClasses (${names}): Kubernetes refuses such an Ingress; not served`, "spec.ingressClassName");
     return false;
   }
   const d = defaults[0];

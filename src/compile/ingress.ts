@@ -58,6 +58,8 @@ interface IngressRoute {
   ing: IngressResource;
   order: PathOrder;
   route: HTTPRoute;
+  /** The Ingress field it was made from (`spec.rules[0].http.paths[1]`, `spec.defaultBackend`); absent for the 404 gangway adds. */
+  field?: string;
 }
 
 interface HostRules {
@@ -221,7 +223,7 @@ export function convertIngresses(
     if (ing.spec.defaultBackend !== null) {
       const field = ing.apiVersion === "networking.k8s.io/v1" ? "spec.defaultBackend" : "spec.backend";
       const route = backendRoute(ctx, ing, ing.spec.defaultBackend, `${name}.default`, field, services);
-      if (route !== null) fallback = { ing, order: CATCH_ALL, route };
+      if (route !== null) fallback = { ing, order: CATCH_ALL, route, field };
       fallbackAll ??= fallback;
     }
     let n = 0;
@@ -233,7 +235,9 @@ export function convertIngresses(
       const gwName = `${name}-${SUFFIX}-${ns}${n === 0 ? "" : `-${n}`}`;
       n++;
       const tlsHosts = t.hosts.length > 0 ? t.hosts : ["*"];
-      gateways.push(gateway(ctx, gwName, [tlsServer(ing, i, tlsHosts, t.secretName)], ing));
+      const tlsGw = gateway(ctx, gwName, [tlsServer(ing, i, tlsHosts, t.secretName)], ing);
+      ctx.originFields.set(tlsGw, (f) => (/^spec\.servers\[0\]\.tls\.credentialName/.test(f) ? `spec.tls[${i}].secretName` : /^spec\.servers\[0\]\.hosts\[\d+\]/.test(f) && t.hosts.length > 0 ? `spec.tls[${i}].hosts` : `spec.tls[${i}]`));
+      gateways.push(tlsGw);
       tlsGateways.push({ key: `${ctx.opts.namespace}/${gwName}`, hosts: tlsHosts });
     });
     ing.spec.rules.forEach((rule, ri) => {
@@ -246,7 +250,7 @@ export function convertIngresses(
         if (route === null) return;
         const uri = pathUri(p);
         route.match = pathMatches(uri);
-        e.routes.push({ ing, order: pathOrder(uri), route });
+        e.routes.push({ ing, order: pathOrder(uri), route, field: `spec.rules[${ri}].http.paths[${pi}]` });
       });
     });
   }
@@ -287,6 +291,12 @@ export function convertIngresses(
         source: ing.source,
       };
       ctx.origins.set(vs, ing);
+      // spec.http[k] of this VirtualService is the Ingress path (or default backend) its route came from
+      const fields = list.slice(i, j).map((r) => r.field ?? "");
+      ctx.originFields.set(vs, (f) => {
+        const m = /^spec\.http\[(\d+)\]/.exec(f);
+        return m === null ? "" : (fields[Number(m[1])] ?? "");
+      });
       virtualServices.push(vs);
       i = j;
     }

@@ -186,7 +186,7 @@ function resolveCredential(ctx: CompileContext, st: TlsCompileState, b: BoundSer
       ctx.report("Error", Codes.CredentialInvalid, where, `${r.problem}: the hosts of ${resourceRef(b.gateway)} server ${b.index} fail the handshake`, r.field);
       return { key: "", problem: `credential ${key}: ${r.problem}` };
     }
-    for (const w of r.credential.warnings) ctx.report("Warning", Codes.CredentialWarning, secret ?? `Secret/${key}`, w);
+    r.credential.warnings.forEach((w, i) => ctx.report("Warning", Codes.CredentialWarning, secret ?? `Secret/${key}`, w, r.warningFields[i]));
     const costly = keyCostWarning(r.credential);
     if (costly !== null) ctx.report("Warning", Codes.KeyTooLarge, secret ?? `Secret/${key}`, costly, "data");
     st.credentials.set(key, r.credential);

@@ -6,7 +6,8 @@ import { X509Certificate } from "node:crypto";
 import { crlProblem } from "./crl.ts";
 import { certInfo, splitPemCerts, type Credential } from "./parse.ts";
 
-export type CaBundleResult = { ok: true; credential: Credential } | { ok: false; problem: string };
+/** `field`: the data key the bundle was read from (`data.cacert`), which its warnings are about. */
+export type CaBundleResult = { ok: true; credential: Credential; field: string } | { ok: false; problem: string };
 
 const KEYS = ["cacert", "ca.crt"] as const;
 
@@ -38,5 +39,5 @@ export function parseCaBundle(name: string, source: string, data: Record<string,
     if (bad !== null) return { ok: false, problem: `ca.crl does not parse: ${bad}` };
     credential.crl = data["ca.crl"];
   }
-  return { ok: true, credential };
+  return { ok: true, credential, field: `data.${key}` };
 }

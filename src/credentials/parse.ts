@@ -49,7 +49,8 @@ export function keyCostWarning(c: Pick<Credential, "keyType" | "keyBits">): stri
   return `the RSA private key has ${c.keyBits} bits, above ${RSA_WARN_BITS}: each full handshake signs with it on a worker's event loop (a 16,384-bit key costs ~0.23 s); use RSA 2048-4096 or ECDSA P-256`;
 }
 
-export type CredentialResult = { ok: true; credential: Credential } | { ok: false; problem: string; field: string };
+/** `warningFields[i]`: the field (`data.tls.crt`) credential.warnings[i] is about. */
+export type CredentialResult = { ok: true; credential: Credential; warningFields: string[] } | { ok: false; problem: string; field: string };
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
@@ -104,6 +105,8 @@ export function parseCredential(name: string, secret: SecretData | null, compani
   const certKey = d["tls.crt"] !== undefined ? "tls.crt" : d["cert"] !== undefined ? "cert" : null;
   const keyKey = d["tls.key"] !== undefined ? "tls.key" : d["key"] !== undefined ? "key" : null;
   const warnings: string[] = [];
+  const warningFields: string[] = [];
+  const warn = (message: string, field: string) => (warnings.push(message), warningFields.push(field));
   let certChain = "";
   let privateKey = "";
   let chain: CertInfo[] = [];
@@ -133,8 +136,8 @@ export function parseCredential(name: string, secret: SecretData | null, compani
     chain = parsed.certs.map(certInfo);
     const nb = new Date(chain[0]!.notBefore);
     const na = new Date(chain[0]!.notAfter);
-    if (na < now) warnings.push(`certificate expired on ${chain[0]!.notAfter}`);
-    if (nb > now) warnings.push(`certificate not valid before ${chain[0]!.notBefore}`);
+    if (na < now) warn(`certificate expired on ${chain[0]!.notAfter}`, `data.${certKey}`);
+    if (nb > now) warn(`certificate not valid before ${chain[0]!.notBefore}`, `data.${certKey}`);
     certChain = parsed.certs.map((c) => c.toString().trim()).join("\n") + "\n";
     privateKey = d[keyKey]!;
   }
@@ -158,7 +161,7 @@ export function parseCredential(name: string, secret: SecretData | null, compani
     if (!parsed.ok) return parsed;
     ca = parsed.certs.map(certInfo);
     caCert = parsed.certs.map((c) => c.toString().trim()).join("\n") + "\n";
-    for (const c of ca) if (new Date(c.notAfter) < now) warnings.push(`CA certificate ${c.subject} expired on ${c.notAfter}`);
+    for (const c of ca) if (new Date(c.notAfter) < now) warn(`CA certificate ${c.subject} expired on ${c.notAfter}`, caField);
   }
   if (certChain === "" && caCert === "") {
     return { ok: false, problem: "has neither a certificate/key pair (tls.crt/tls.key, cert/key) nor a CA (ca.crt, cacert)", field: "data" };
@@ -173,5 +176,5 @@ export function parseCredential(name: string, secret: SecretData | null, compani
     if (bad !== null) return { ok: false, problem: `ca.crl does not parse: ${bad}`, field: crlField };
     credential.crl = pem;
   }
-  return { ok: true, credential };
+  return { ok: true, credential, warningFields };
 }

@@ -130,6 +130,6 @@ describe("walkthrough: Ingress(kubernetes)", () => {
     await apply(step03.replace("kubernetes.io/ingress.class: istio", 'kubernetes.io/ingress.class: "istio"'), 200);
     // no class at all: not served (Istio's STRICT mode, gangway's default)
     await apply(step03.replace(/\n  annotations:\n    kubernetes\.io\/ingress\.class: istio/, ""), 404);
-    await gw.waitForOutput(/Ingress\/default\/ingress: no ingress class: not served/);
+    await gw.waitForOutput(/Ingress\/default\/ingress: spec\.ingressClassName: no ingress class: not served/);
   });
 });

@@ -36,24 +36,29 @@ export function buildFiles(files: Files, caches?: ReloadCaches, version = 1, las
   return build(input(files), opts, version, noFile, caches);
 }
 
-/**
- * Findings that need not name a document or a field: they are about the whole
- * configuration, not one object of it (nothing listened on; the count of
- * duplicates not listed one by one).
- */
+/** Findings about the whole configuration: no file, document or field to name (nothing is listened on). */
 const WHOLE_CONFIG = new Set<string>([Codes.NoGatewayApplies]);
 
-/** Where a finding must say it is: file and document, and a field unless it is about the document as a whole. */
+/**
+ * Findings about a document or an object as a whole, which name no field: the
+ * text is not YAML/JSON (the message names line and column), the document is
+ * no object, the object is defined again, a Service has no endpoint for a port,
+ * endpoints name no Service.
+ */
+const WHOLE_OBJECT = new Set<string>([Codes.ParseError, Codes.NotAnObject, Codes.DuplicateResource, Codes.NoEndpoints, Codes.OrphanEndpoints]);
+
+/** Where a finding must say it is: file, document and field, or the object as a whole for the codes above. */
 export function placeProblems(f: Finding): string | null {
   if (f.level === "Info") return null;
   if (WHOLE_CONFIG.has(f.code)) return null;
   if (f.code === Codes.DuplicateResource && f.resource === undefined) return null; // "N more definitions ... not listed"
   if (f.file === undefined || f.file === "") return "names no file";
   if (f.doc === undefined || !Number.isInteger(f.doc) || f.doc < 0) return "names no document";
-  if (f.code === Codes.ParseError) return null; // the YAML parser's line and column are in the message
-  if (f.code === Codes.NotAnObject && f.field === undefined && f.message.startsWith("a Kubernetes object must be a mapping")) return null; // the document as a whole
-  if (f.resource === undefined && f.field === undefined) return "names neither the object nor a field";
-  if (f.field !== undefined && (f.field === "" || /^\.|\.\.|\.$|\.\[|\[\]/.test(f.field))) return `a field path with an empty part (${JSON.stringify(f.field)})`;
+  // a quoted key (`["...spec"]`) may hold anything; the path around it may not have an empty part
+  const bare = f.field?.replace(/\["(?:[^"\\]|\\.)*"\]/g, "[k]");
+  if (bare !== undefined && (bare === "" || /^\.|\.\.|\.$|\.\[|\[\]/.test(bare))) return `a field path with an empty part (${JSON.stringify(f.field)})`;
+  if (f.field === undefined && !WHOLE_OBJECT.has(f.code)) return "names no field";
+  if (f.field === undefined && f.code !== Codes.ParseError && f.code !== Codes.NotAnObject && f.resource === undefined) return "names neither the object nor a field";
   return null;
 }
 

@@ -217,6 +217,7 @@ export function listenerState(
     source: owner.source,
   };
   ctx.origins.set(derived, owner);
+  ctx.originFields.set(derived, () => field); // its one server is this listener
   return {
     derived,
     accepted,

@@ -110,11 +110,15 @@ export function convertHTTPRoutes(
       const route = entries[i]!.route;
       let j = i;
       const http: HTTPRoute[] = [];
+      /** The route's rule each http entry came from. */
+      const fields: string[] = [];
       for (; j < entries.length && entries[j]!.route === route; j++) {
         const e = entries[j]!;
         const rule = route.spec.rules[e.rule]!;
         const name = `${route.kind}/${route.metadata.namespace}/${route.metadata.name}/rule/${rule.name || e.rule}/match/${e.match}`;
-        http.push(...matchEntries(e.action, e.m, name));
+        const made = matchEntries(e.action, e.m, name);
+        http.push(...made);
+        for (let k = 0; k < made.length; k++) fields.push(`spec.rules[${e.rule}]`);
       }
       const vs: VirtualServiceResource = {
         kind: "VirtualService",
@@ -130,6 +134,10 @@ export function convertHTTPRoutes(
         source: route.source,
       };
       ctx.origins.set(vs, route);
+      ctx.originFields.set(vs, (f) => {
+        const m = /^spec\.http\[(\d+)\]/.exec(f);
+        return m === null ? "" : (fields[Number(m[1])] ?? "");
+      });
       out.push(vs);
       i = j;
     }

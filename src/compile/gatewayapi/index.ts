@@ -87,6 +87,7 @@ export function convertGatewayApi(
   const grpc = k.GRPCRoute.map((g) => {
     const h = grpcAsHttpRoute(g);
     ctx.origins.set(h, g);
+    ctx.originFields.set(h, (f) => f); // the same spec, read as an HTTPRoute's
     return h;
   });
   const virtualServices = convertHTTPRoutes(ctx, ac, [...k.HTTPRoute, ...grpc], backends, grants, routeStatus);

@@ -76,6 +76,8 @@ export function convertL4Routes(
           source: route.source,
         };
         ctx.origins.set(vs, route);
+        // its one tls/tcp route: matched by the route's hostnames
+        ctx.originFields.set(vs, (f) => (/^spec\.(tls|tcp)\[0\]\.match/.test(f) ? "spec.hostnames" : ""));
         out.push(vs);
       }
     }
