@@ -5,7 +5,7 @@
 // answer, the same input gives the same findings, and the last good
 // configuration compiles as before after a bad one.
 //
-// CI runs FUZZ_COUNT cases (default 1000) from FUZZ_FROM (default 1). Longer runs:
+// CI runs FUZZ_COUNT cases (default 1200) from FUZZ_FROM (default 1). Longer runs:
 //   FUZZ_FROM=5000 FUZZ_COUNT=20000 bun test test/unit/config-fuzz.test.ts
 //   bun bench/config-fuzz.ts --from 1 --count 50000 --seconds 600
 // A failing case prints its number; `bun bench/config-fuzz.ts --show N` prints its
@@ -17,7 +17,7 @@ import { expiredCertificatePem } from "../helpers/config-fuzz-pki.ts";
 import { EXTRA_PEMS, mutatedCase, seedGroups, type SeedGroup } from "../helpers/config-mutate.ts";
 
 const FROM = Number(process.env.FUZZ_FROM ?? 1);
-const COUNT = Number(process.env.FUZZ_COUNT ?? 1000);
+const COUNT = Number(process.env.FUZZ_COUNT ?? 1200);
 
 let groups: SeedGroup[];
 const states = new Map<string, SeedState>();

@@ -76,8 +76,8 @@ export function convertL4Routes(
           source: route.source,
         };
         ctx.origins.set(vs, route);
-        // its one tls/tcp route: matched by the route's hostnames
-        ctx.originFields.set(vs, (f) => (/^spec\.(tls|tcp)\[0\]\.match/.test(f) ? "spec.hostnames" : ""));
+        // its one tls/tcp route: matched by the route's hostnames, sent to its first rule's backendRefs
+        ctx.originFields.set(vs, (f) => (/^spec\.(tls|tcp)\[0\]\.match/.test(f) ? "spec.hostnames" : /^spec\.(tls|tcp)\[0\]\.route/.test(f) ? "spec.rules[0].backendRefs" : ""));
         out.push(vs);
       }
     }
