@@ -6,6 +6,7 @@
 // naming that Gateway. What cannot be applied is an Error and fails closed.
 import type { MeshConfig } from "../decode/meshconfig.ts";
 import { Codes } from "../model/codes.ts";
+import { fieldPath } from "../model/meta.ts";
 import type { AuthorizationPolicyResource, ConditionSpec, OperationSpec, OtherSecurityResource, PolicyScope, RequestAuthenticationResource, SourceSpec, ValuesPair } from "../model/security.ts";
 import { CLUSTER_DOMAIN } from "../resolve/hosts.ts";
 import { cidrMatcher, headerMatcher, hostMatcher, namespaceMatcher, serviceAccountMatcher, stringMatcher } from "../security/matchers.ts";
@@ -280,7 +281,7 @@ export function compileSecurity(
     }
     const applies = o.metadata.namespace === ROOT_NAMESPACE || o.metadata.namespace === namespace;
     const msg = `${o.spec.apiVersion} ${o.spec.kind} is not a kind gangway can apply${applies ? ": every request to this gateway is denied until it is removed (fails closed)" : " (its namespace does not apply to this gateway)"}`;
-    ctx.findings.push({ ...at, code: Codes.SecurityUnsupported, level: applies ? "Error" : "Warning", message: msg });
+    ctx.findings.push({ ...at, field: fieldPath(o.source, "kind"), code: Codes.SecurityUnsupported, level: applies ? "Error" : "Warning", message: msg });
     if (applies) failClosed.push(`${ref}: ${msg}`);
   }
   const providers: JwtProvider[] = [];

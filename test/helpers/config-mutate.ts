@@ -270,6 +270,11 @@ function mutateText(r: Rand, text: string): { text: string; what: string } {
 /** Parsed seed files by text (a case parses one or two files of a group; the seeds repeat). */
 const parsed = new Map<string, unknown[] | null>();
 
+/** Lets the parsed seeds go (a test run shares its process with other tests that measure the heap). */
+export function forgetParsedSeeds(): void {
+  parsed.clear();
+}
+
 function parse(text: string): unknown[] | null {
   if (parsed.size > 1000) parsed.clear(); // a text mutated before a second mutation is parsed once, not kept
   if (!parsed.has(text)) parsed.set(text, parseText(text));

@@ -10,11 +10,11 @@
 //   bun bench/config-fuzz.ts --from 1 --count 50000 --seconds 600
 // A failing case prints its number; `bun bench/config-fuzz.ts --show N` prints its
 // files and problems. Minimise it into a row of PINNED below.
-import { beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { buildFiles, invariantProblems, seedState, type SeedState } from "../helpers/config-invariants.ts";
 import { formatFinding } from "../../src/primary/pipeline.ts";
 import { expiredCertificatePem } from "../helpers/config-fuzz-pki.ts";
-import { EXTRA_PEMS, mutatedCase, seedGroups, type SeedGroup } from "../helpers/config-mutate.ts";
+import { EXTRA_PEMS, forgetParsedSeeds, mutatedCase, seedGroups, type SeedGroup } from "../helpers/config-mutate.ts";
 
 const FROM = Number(process.env.FUZZ_FROM ?? 1);
 const COUNT = Number(process.env.FUZZ_COUNT ?? 1200);
@@ -30,6 +30,13 @@ function stateOf(name: string): SeedState {
 beforeAll(async () => {
   groups = seedGroups();
   EXTRA_PEMS.push(...(await expiredCertificatePem()));
+});
+// the seeds' caches and snapshots (~150 of them) are not kept for the tests after these in the same process
+afterAll(() => {
+  states.clear();
+  groups = [];
+  forgetParsedSeeds();
+  Bun.gc(true);
 });
 
 describe("configuration fuzz: mutated seeds keep every invariant", () => {
