@@ -155,7 +155,7 @@ function resolveCredential(ctx: CompileContext, st: TlsCompileState, b: BoundSer
     // `ns/name` nor `kubernetes://...`: a namespace in it would let the Ingress read another
     // namespace's Secret, which istiod's SDS refuses too (unverified cross-namespace reference).
     const problem = `tls.secretName "${tls.credentialName}" is not a Secret name (lower-case DNS subdomain, no namespace: the Secret is read from the Ingress's namespace or the gateway's)`;
-    ctx.report("Error", Codes.CredentialMissing, b.gateway, `${problem}: its hosts fail the handshake`);
+    ctx.report("Error", Codes.CredentialMissing, b.gateway, `${problem}: its hosts fail the handshake`, `${field}.credentialName`);
     return { key: "", problem };
   }
   const [explicitNs, name] = parseCredentialName(tls.credentialName);
