@@ -5,7 +5,7 @@
 import { parseAllDocuments } from "yaml";
 import { Codes } from "../model/codes.ts";
 import type { Resource } from "../model/index.ts";
-import type { ObjectMeta, SourceFile, SourceRef } from "../model/meta.ts";
+import { underPath, type ObjectMeta, type SourceFile, type SourceRef } from "../model/meta.ts";
 import type { Finding } from "../snapshot/types.ts";
 import { decodeDestinationRule, decodeServiceEntry, decodeWorkload } from "./destinationrule.ts";
 import { decodeGateway } from "./gateway.ts";
@@ -165,7 +165,7 @@ function schemaCheck(r: Reader, doc: Obj, apiVersion: string, kind: string, deco
   r.resource ??= refOf(kind, doc);
   const fields: string[] = [];
   for (const p of problems) {
-    const path = r.prefix === "" ? p.field : p.field === "" ? r.prefix : `${r.prefix}.${p.field}`;
+    const path = underPath(r.prefix, p.field);
     if (p.level === "Error") {
       r.fail(p.code, p.field, p.message);
       fields.push(path);

@@ -3,6 +3,7 @@
 // naming the file, document, resource and field path. Nothing throws.
 import { Codes, type Code } from "../model/codes.ts";
 import type { Finding } from "../snapshot/types.ts";
+import { underPath } from "../model/meta.ts";
 
 export type Obj = Record<string, unknown>;
 
@@ -21,7 +22,7 @@ export class Reader {
   fail(code: Code, field: string, message: string): void {
     const f: Finding = { code, level: "Error", message, file: this.file, doc: this.doc };
     if (this.resource !== undefined) f.resource = this.resource;
-    const path = this.prefix === "" ? field : field === "" ? this.prefix : `${this.prefix}.${field}`;
+    const path = underPath(this.prefix, field);
     if (path !== "") f.field = path;
     this.errors.push(f);
   }

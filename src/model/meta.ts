@@ -47,7 +47,14 @@ export function resourceRef(r: { kind: string; metadata: { name: string; namespa
 /** The field path of `field` inside the resource's document (adds the List prefix). */
 export function fieldPath(source: SourceRef, field: string): string {
   if (source.path === "") return field;
-  return field === "" ? source.path : `${source.path}.${field}`;
+  return field === "" ? source.path : underPath(source.path, field);
+}
+
+/** `field` inside `prefix` (a List item's `items[2]`): joined by a dot, or directly before a quoted key `["..."]`. */
+export function underPath(prefix: string, field: string): string {
+  if (prefix === "") return field;
+  if (field === "") return prefix;
+  return field.startsWith("[") ? `${prefix}${field}` : `${prefix}.${field}`;
 }
 
 /** Milliseconds of an RFC 3339 time; "" or unreadable sorts first. */

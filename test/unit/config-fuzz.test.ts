@@ -123,6 +123,13 @@ const PINNED: { name: string; files: { path: string; text: string }[]; ok: boole
     finding: 'Error: svc.yaml: document 0: Service/default/httpbin: [""]: unknown field "" [GW0112]',
   },
   {
+    // a case from 300000: a quoted key inside a List item read "items[0].[\"k\"]"
+    name: "a quoted key inside a List item joins its prefix without a dot",
+    files: [{ path: "list.json", text: JSON.stringify({ apiVersion: "v1", kind: "List", items: [{ apiVersion: "v1", kind: "Service", metadata: { name: "httpbin" }, spec: { ports: [{ port: 80 }] }, "a b": 1 }] }) }],
+    ok: false,
+    finding: 'Error: list.json: document 0: Service/default/httpbin: items[0]["a b"]: unknown field "a b" [GW0112]',
+  },
+  {
     // a newline or an ANSI escape in a name, a key or a value ended the log line and could forge the next one
     name: "control characters from the file are escaped in the finding's line",
     files: [{ path: "svc.yaml", text: SERVICE.replace("{name: httpbin}", '{name: httpbin, namespace: "a\\nError: forged\\u001b[31m"}') }],
