@@ -26,8 +26,16 @@ import { MAX_HELLO_BYTES, newHelloWalk, parseClientHello, type HelloWalk } from 
 import { FirstBytes } from "../first-bytes.ts";
 import { asksClientCert, clientIdentity, handshakeRejectsUntrusted } from "./identity.ts";
 
-/** How long a client may take to send its ClientHello and finish the handshake. */
+/** How long a client may take to send its ClientHello (from accept). */
 export const HELLO_DEADLINE_MS = 5000;
+/**
+ * How long a terminated handshake may take once its ClientHello is read (Envoy's
+ * transport_socket_connect_timeout, 15 s as istiod sets it on gateways). Longer than the hello's:
+ * the server's flight is sent by then, and a client slow to answer it (a starved client
+ * process: bench/tls-burst.sh) is not cut at 5 s. A handshake cut by it is counted as
+ * gangway_tls_refused_total{reason="handshake_timeout"}.
+ */
+export const HANDSHAKE_DEADLINE_MS = 15_000;
 
 let contexts = new Map<FilterChain, SecureContext>();
 
@@ -44,8 +52,10 @@ interface Peek {
    * `buf` grows, and where the walk over its records stopped (resumed, not redone).
    */
   acc: { bytes: FirstBytes; walk: HelloWalk } | null;
-  /** The hello deadline's ticket in `deadlines` (NO_TICKET: none). */
+  /** The deadline's ticket, in `helloDeadlines` or (hello read) `handshakeDeadlines` (NO_TICKET: none). */
   deadline: number;
+  /** The hello is read: `deadline` is in `handshakeDeadlines`. */
+  shaking: boolean;
   port: PortState;
   /** Terminated: the bridge (TlsConn), or Bun's TLS socket the raw one was upgraded to (native.ts). */
   conn: TlsConn<any> | null;
@@ -64,8 +74,17 @@ function refuse(s: Socket<Peek>, port: PortState, reason: string, sni = "", why 
 }
 
 function clearDeadline(p: Peek): void {
-  if (p.deadline !== NO_TICKET) deadlines.cancel(p.deadline);
+  if (p.deadline !== NO_TICKET) (p.shaking ? handshakeDeadlines : helloDeadlines).cancel(p.deadline);
   p.deadline = NO_TICKET;
+}
+
+/** The hello is read: from now on the handshake's deadline applies (passthrough and refusals clear it at once). */
+function startHandshakeDeadline(s: Socket<Peek>): void {
+  const p = s.data;
+  if (p.shaking) return;
+  clearDeadline(p);
+  p.shaking = true;
+  p.deadline = handshakeDeadlines.add(s);
 }
 
 /** A chain whose bytes follow TCP routes: spliced untouched (passthrough), or terminated then spliced. */
@@ -181,24 +200,41 @@ function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: st
   conn.duplex.feed(first);
 }
 
-/** The hello deadline passed: no ClientHello yet (refused), or the handshake it began is not finished. */
+/** The hello deadline passed: no complete ClientHello yet (refused). */
 function helloLate(s: Socket<Peek>): void {
   const p = s.data;
   p.deadline = NO_TICKET;
-  if (p.native !== null) p.native.terminate(); // handshake not finished in time
-  else if (p.conn === null) refuse(s, p.port, "hello_timeout");
-  else p.conn.terminate();
+  refuse(s, p.port, "hello_timeout");
 }
 
-/** The hello deadlines of this worker's TLS connections: one timer for all (deadline-queue.ts), not one per connection. */
-const deadlines = new DeadlineQueue<Socket<Peek>>(HELLO_DEADLINE_MS, helloLate, (err) => reportError("hello deadline", err));
+/** The handshake deadline passed: the handshake the hello began is not finished. */
+function handshakeLate(s: Socket<Peek>): void {
+  const p = s.data;
+  p.deadline = NO_TICKET;
+  stats.tlsRefused(p.port.listener.name, "handshake_timeout");
+  if (p.native !== null) p.native.terminate();
+  else if (p.conn !== null) p.conn.terminate();
+  else s.terminate();
+}
+
+/** This worker's TLS connections' deadlines: one timer per queue (deadline-queue.ts), not one per connection. */
+let helloDeadlines = new DeadlineQueue<Socket<Peek>>(HELLO_DEADLINE_MS, helloLate, (err) => reportError("hello deadline", err));
+let handshakeDeadlines = new DeadlineQueue<Socket<Peek>>(HANDSHAKE_DEADLINE_MS, handshakeLate, (err) => reportError("handshake deadline", err));
+
+/** Tests: other deadline lengths for connections accepted from now on (none pending may be left). */
+export function setTlsDeadlines(helloMs: number, handshakeMs: number): void {
+  helloDeadlines.clear();
+  handshakeDeadlines.clear();
+  helloDeadlines = new DeadlineQueue<Socket<Peek>>(helloMs, helloLate, (err) => reportError("hello deadline", err));
+  handshakeDeadlines = new DeadlineQueue<Socket<Peek>>(handshakeMs, handshakeLate, (err) => reportError("handshake deadline", err));
+}
 
 /** Bun.listen socket handlers for a TLS listener of one port. */
 export function tlsHandlers(port: PortState) {
   return {
     open(s: Socket<Peek>): void {
-      s.data = { buf: null, acc: null, deadline: NO_TICKET, port, conn: null, native: null, tcp: null, proxy: options.proxyProtocol ? new ProxyHeaderReader() : null };
-      s.data.deadline = deadlines.add(s);
+      s.data = { buf: null, acc: null, deadline: NO_TICKET, shaking: false, port, conn: null, native: null, tcp: null, proxy: options.proxyProtocol ? new ProxyHeaderReader() : null };
+      s.data.deadline = helloDeadlines.add(s);
     },
     data(s: Socket<Peek>, chunk: Buffer): void {
       recycleRetired(); // no exchange code on the stack here (the TLS socket's data events come from the feed below)
@@ -239,12 +275,12 @@ export function tlsHandlers(port: PortState) {
           if (p.buf.length > MAX_HELLO_BYTES) refuse(s, port, "hello_too_large");
           return;
         }
-        // the deadline now covers the rest of the handshake
         if (r.status === "error") return refuse(s, port, "bad_hello", "", r.reason);
         if (port.draining) return refuse(s, port, "not_tls", r.sni);
         const c = selectChain(port.listener, r.sni, r.alpn);
         if (c.kind === "refuse") return refuse(s, port, c.reason, r.sni, c.why);
         if (c.kind === "passthrough") return toTcp(s, port, c.chain, r.sni, true);
+        startHandshakeDeadline(s); // terminated: the handshake's deadline covers the rest
         if (c.chain.tcpRoutes !== null) return toTcp(s, port, c.chain, r.sni, false, r.alpn);
         terminate(s, port, c.chain, r.sni, r.alpn);
       } catch (err) {
