@@ -60,11 +60,12 @@ if [ "${CLIENT:-}" = node ]; then
   CL=(timeout 90 node "$W/client.mjs")
 fi
 counters() { nstat -az TcpExtListenOverflows TcpExtListenDrops TcpExtTCPReqQFullDrop TcpExtTCPReqQFullDoCookies 2>/dev/null | awk 'NR > 1 && $1 !~ /^#/ { printf "%s=%s ", $1, $2 }'; }
-hello_timeouts() { curl -s "http://127.0.0.1:$ADMIN/stats/prometheus" | awk '/gangway_tls_refused_total/ && /hello_timeout/ { s += $NF } END { print s + 0 }'; }
+# refusals REASON: gangway_tls_refused_total{reason=REASON} summed over listeners
+refusals() { curl -s "http://127.0.0.1:$ADMIN/stats/prometheus" | awk -v r="reason=\"$1\"" 'index($0, "gangway_tls_refused_total") == 1 && index($0, r) { s += $NF } END { print s + 0 }'; }
 for r in $(seq 1 "$ROUNDS"); do
   for who in gangway nginx; do
     port=$GWS; [ $who = nginx ] && port=$NGS
-    a=$(counters); h0=$(hello_timeouts)
+    a=$(counters); h0=$(refusals hello_timeout); k0=$(refusals handshake_timeout)
     DUMP=""
     if [ -n "${CAPTURE:-}" ]; then
       mkdir -p "$CAPTURE"
@@ -73,12 +74,12 @@ for r in $(seq 1 "$ROUNDS"); do
     fi
     out=$("${CL[@]}" "$port" "$N" 2>&1 || true)
     [ -n "$DUMP" ] && { sleep 1; kill -INT $DUMP; wait $DUMP 2>/dev/null || true; }
-    b=$(counters); h1=$(hello_timeouts)
+    b=$(counters); h1=$(refusals hello_timeout); k1=$(refusals handshake_timeout)
     echo "round $r $who (load $(load1)): $(echo "$out" | head -1)"
     echo "$out" | tail -n +2
     echo "  kernel before: $a"
     echo "  kernel after:  $b"
-    [ $who = gangway ] && echo "  gangway hello_timeout refusals +$((h1 - h0))"
+    [ $who = gangway ] && echo "  gangway refusals: hello_timeout +$((h1 - h0)), handshake_timeout +$((k1 - k0)) (a build without that reason: 0)"
     [ -n "$DUMP" ] && python3 bench/tls-burst-phases.py "$CAPTURE/$r-$who.pcap" "$port"
     sleep 2
   done
