@@ -142,26 +142,37 @@ export function seedState(good: Files): SeedState {
   return { good, caches, freshDecode: newReloadCaches(), first: first.snapshot, firstFindings: findingsText(first.snapshot.findings), firstDump: comparable(first.snapshot), requests: reqs, traces: traceAll(first.snapshot, reqs).join(), worker: asWorkerGetsIt(first.snapshot), version: 1 };
 }
 
+/** Counts over a run: cases that passed decode and compiled (with or without Errors), cases that loaded. */
+export interface FuzzSeen {
+  compiled: number;
+  loaded: number;
+}
+
 /**
  * Every invariant for `files` (a mutated configuration) against `seed` (the
- * configuration it was made from, serving): returns the broken ones. A throw
+ * configuration it was made from, serving): returns the broken ones
+ * (counted in `seen`). A throw
  * from the pipeline is returned as one.
  */
-export async function invariantProblems(files: Files, seed: SeedState): Promise<string[]> {
+export async function invariantProblems(files: Files, seed: SeedState, seen?: FuzzSeen): Promise<string[]> {
   try {
-    return await problems(files, seed);
+    return await problems(files, seed, seen);
   } catch (err) {
     return [`threw: ${err instanceof Error ? (err.stack ?? err.message).split("\n").slice(0, 5).join(" | ") : String(err)}`];
   }
 }
 
-async function problems(files: Files, seed: SeedState): Promise<string[]> {
+async function problems(files: Files, seed: SeedState, seen?: FuzzSeen): Promise<string[]> {
   const out: string[] = [];
   const lastGood = seed.first.credentials;
   // a fresh load (as at start-up), then the reload path: good → this → good, through the seed's caches, as serve.ts keeps them;
   // the files that changed are decoded once by each (the same input twice: the same findings)
   const fresh = buildFiles(files, seed.freshDecode, 1, lastGood, false);
   const findings = fresh.ok ? fresh.snapshot.findings : fresh.errors;
+  if (seen !== undefined) {
+    if (fresh.ok) seen.loaded++;
+    if (fresh.ok || fresh.errors.some((e) => !/^GW0[01]/.test(e.code))) seen.compiled++;
+  }
   for (const f of findings) {
     const p = placeProblems(f);
     if (p !== null) out.push(`${p}: ${formatFinding(f)}`);

@@ -1,0 +1,165 @@
+// An accepted (fuzzed) snapshot applied to a real worker thread
+// (test/workers/config-fuzz-worker.test.ts, bench/config-fuzz.ts --worker):
+// its listeners bound on loopback, its endpoints pointed at one local HTTP
+// backend, then real traffic — an HTTP/1.1 request for a few hosts on each
+// plain-text port, a TLS handshake with each TLS server's SNI (and a request
+// over it). What must hold: the worker applies the snapshot and reports no
+// error, every request gets an HTTP status (any) or a clean close within a
+// bound, never a hang, and the worker still answers afterwards.
+import { deserialize, serialize } from "bun:jsc";
+import { connect as tlsConnect } from "node:tls";
+import type { Snapshot } from "../../src/snapshot/types.ts";
+import { raw, WorkerHarness } from "../workers/harness.ts";
+import { freePort } from "../workers/snapshot-fixture.ts";
+
+/** How long one request or handshake may take before it counts as a hang. */
+const BOUND_MS = Number(process.env.FUZZ_WORKER_BOUND_MS ?? 4000);
+
+const headDone = (b: Buffer) => b.includes("\r\n\r\n");
+const STATUS = /^HTTP\/1\.[01] [1-5][0-9][0-9] /;
+
+/** An HTTP status line, or nothing and a close: anything else (no answer within the bound, garbage) is a problem. */
+function answerProblem(what: string, text: string, closed: boolean, timedOut: boolean): string | null {
+  if (STATUS.test(text)) return null;
+  if (text === "" && closed && !timedOut) return null;
+  return `${what}: ${timedOut ? `no answer within ${BOUND_MS} ms` : "not an HTTP response"} (got ${JSON.stringify(text.slice(0, 80))}, ${closed ? "closed" : "open"})`;
+}
+
+/** A TLS handshake with `sni` (or none) on `port`, then a GET over it: what came back. */
+function tlsRequest(port: number, sni: string | undefined, host: string): Promise<{ handshake: boolean; text: string; closed: boolean; timedOut: boolean }> {
+  return new Promise((resolve) => {
+    let text = "";
+    let handshake = false;
+    let settled = false;
+    const s = tlsConnect({ host: "127.0.0.1", port, ...(sni !== undefined ? { servername: sni } : {}), rejectUnauthorized: false, ALPNProtocols: ["http/1.1"] });
+    const done = (closed: boolean, timedOut: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      s.destroy();
+      resolve({ handshake, text, closed, timedOut });
+    };
+    const timer = setTimeout(() => done(false, true), BOUND_MS);
+    s.on("secureConnect", () => {
+      handshake = true;
+      s.write(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+    });
+    s.on("data", (d: Buffer) => {
+      text += d.toString("latin1");
+      if (text.includes("\r\n\r\n")) done(false, false);
+    });
+    s.on("error", () => done(true, false));
+    s.on("close", () => done(true, false));
+  });
+}
+
+/** What is sent to a plain-text port, one per host: a GET, a POST with a body (mirrors, retries), headers policies read. */
+const REQUESTS = [
+  "GET /get?x=1 HTTP/1.1\r\nHost: HOST\r\nUser-Agent: fuzz\r\nAuthorization: Bearer a.b.c\r\n\r\n",
+  "POST /status/503 HTTP/1.1\r\nHost: HOST\r\nContent-Length: 5\r\nx-who: a\r\nCookie: c=d\r\n\r\nhello",
+  "GET /a/b/../c//d?q=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab HTTP/1.1\r\nHost: HOST\r\nOrigin: http://x.example.com\r\nx: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!\r\n\r\n",
+  "OPTIONS / HTTP/1.1\r\nHost: HOST\r\nOrigin: http://x.example.com\r\nAccess-Control-Request-Method: GET\r\n\r\n",
+];
+
+/** A concrete name for a server name or domain (`*.x` → `w.x`, `*` → a made-up one). */
+const concrete = (name: string) => (name === "*" ? "any.example.com" : name.replace(/^\*/, "w")).replace(/:\d+$/, "");
+
+export class WorkerCheck {
+  readonly w: WorkerHarness;
+  private readonly backend: ReturnType<typeof Bun.serve>;
+  /** A backend that closes each connection on its first bytes (retries, outlier detection, 503s). */
+  private readonly resetter: Bun.TCPSocketListener<undefined>;
+  /** Gateway port → loopback port (kept across cases: the worker keeps a listener it still has). */
+  private readonly ports = new Map<number, number>();
+  private version = 1_000_000;
+  private readonly crashes: string[] = [];
+  /** What the traffic got, over all cases: `HTTP 503`, `TLS no handshake`, `closed`... (how far the cases went). */
+  readonly answers = new Map<string, number>();
+
+  /** The last case's requests and the first line each got (compare two applies of one snapshot). */
+  transcript: string[] = [];
+
+  private count(key: string, what: string, text: string): void {
+    this.answers.set(key, (this.answers.get(key) ?? 0) + 1);
+    this.transcript.push(`${what} -> ${text.split("\r\n")[0] || "closed"}`);
+  }
+
+  constructor() {
+    this.w = new WorkerHarness();
+    this.w.worker.addEventListener("error", (e) => this.crashes.push(String((e as ErrorEvent).message ?? e)));
+    this.backend = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => new Response(new URL(req.url).pathname.includes("status/5") ? "no" : "ok", { status: new URL(req.url).pathname.includes("status/5") ? 503 : 200 }) });
+    this.resetter = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data: (s) => void s.end() } });
+  }
+
+  stop(): void {
+    this.w.stop();
+    this.backend.stop(true);
+    this.resetter.stop(true);
+  }
+
+  /** `s` as the worker gets it, its listeners on loopback and its endpoints at the local backend. */
+  private local(s: Snapshot): Snapshot {
+    const copy = deserialize(serialize(s)) as Snapshot;
+    copy.version = ++this.version;
+    copy.listeners = copy.listeners.slice(0, 8);
+    for (const l of copy.listeners) {
+      let p = this.ports.get(l.port);
+      if (p === undefined) this.ports.set(l.port, (p = freePort()));
+      l.bindAddress = "127.0.0.1";
+      l.bindPort = p;
+    }
+    let i = 0;
+    for (const c of copy.clusters.values()) {
+      if (c.type === "ORIGINAL_DST") continue;
+      // one endpoint in three of each cluster resets: failures to retry, eject, answer 503 for
+      c.endpoints = c.endpoints.map((e) => ({ ...e, address: "127.0.0.1", port: i++ % 3 === 2 ? this.resetter.port : Number(this.backend.port) }));
+    }
+    return copy;
+  }
+
+  /** Applies `s` and sends traffic to each of its listeners: the broken invariants. */
+  async problems(s: Snapshot): Promise<string[]> {
+    const out: string[] = [];
+    const from = this.w.logs.length;
+    const local = this.local(s);
+    this.transcript = [];
+    let statuses;
+    try {
+      statuses = await this.w.apply(local);
+    } catch (err) {
+      return [`the worker did not apply the snapshot: ${String(err)}`];
+    }
+    for (const st of statuses) if (st.error !== "") out.push(`listener ${st.name} not bound: ${st.error}`);
+    for (const l of local.listeners) {
+      if (statuses.some((st) => st.name === l.name && st.error !== "")) continue;
+      if (l.tls === null) {
+        const hosts = new Set(["x.example.com", ...(l.routeTable?.virtualHosts.slice(0, 3).map((vh) => concrete(vh.domains[0] ?? "x")) ?? [])]);
+        let k = 0;
+        for (const host of hosts) {
+          const t0 = performance.now();
+          const req = REQUESTS[k++ % REQUESTS.length]!.replace("HOST", host);
+          const got = await raw(l.bindPort, req, headDone, BOUND_MS);
+          this.count(`${l.protocol} ${got.text.slice(0, 12) || "closed"}`, `port ${l.port} Host ${host}`, got.text);
+          const p = answerProblem(`port ${l.port} (${l.protocol}) Host ${host}`, got.text, got.closed, performance.now() - t0 >= BOUND_MS - 50);
+          if (p !== null) out.push(p);
+        }
+      } else {
+        const names = new Set<string | undefined>([undefined, ...l.tls.chains.slice(0, 4).flatMap((c) => c.serverNames.slice(0, 2).map(concrete))]);
+        for (const sni of names) {
+          const got = await tlsRequest(l.bindPort, sni, sni ?? "x.example.com");
+          this.count(`${l.protocol} ${got.handshake ? "handshake" : "no handshake"} ${got.text.slice(0, 12) || "closed"}`, `port ${l.port} SNI ${sni ?? "(none)"}${got.handshake ? "" : " (no handshake)"}`, got.text);
+          const p = answerProblem(`port ${l.port} (${l.protocol}) SNI ${sni ?? "(none)"}${got.handshake ? "" : " (no handshake)"}`, got.text, got.closed, got.timedOut);
+          if (p !== null) out.push(p);
+        }
+      }
+    }
+    try {
+      await this.w.stats();
+    } catch {
+      out.push("the worker does not answer after the traffic");
+    }
+    for (const line of this.w.logs.slice(from)) if (line.startsWith("error:")) out.push(`worker logged ${line.split("\n").slice(0, 3).join(" | ")}`);
+    out.push(...this.crashes.splice(0).map((c) => `worker error event: ${c}`));
+    return out;
+  }
+}
