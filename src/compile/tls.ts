@@ -37,8 +37,16 @@ const VERSIONS: Record<string, string> = {
 
 let knownCiphers: Set<string> | null = null;
 
+/**
+ * A TLS 1.3 suite (`TLS_AES_128_GCM_SHA256`...): BoringSSL's cipher list, which Envoy
+ * sets from cipherSuites, does not name them (TLS 1.3's suites are fixed) and Istio's
+ * IsValidCipherSuite ignores them with a warning; a list of these alone would select
+ * no TLS 1.2 cipher, and a TLS 1.2-only server fail every handshake without a word.
+ */
+const tls13Suite = (name: string) => /^TLS_/i.test(name);
+
 function cipherKnown(name: string): boolean {
-  if (knownCiphers === null) knownCiphers = new Set(getCiphers().map((c) => c.toUpperCase()));
+  if (knownCiphers === null) knownCiphers = new Set(getCiphers().filter((c) => !tls13Suite(c)).map((c) => c.toUpperCase()));
   return knownCiphers.has(name.toUpperCase());
 }
 
@@ -60,6 +68,19 @@ function noCipherSelected(list: string): string {
   } catch (err) {
     return (err as Error).message;
   }
+}
+
+/**
+ * The key type (`RSA`, `ECDSA`) no cipher of `list` can sign with, or "": a TLS 1.2
+ * suite names the key it needs (`ECDHE-ECDSA-…` an EC key; `ECDHE-RSA-…`, `AES128-…`,
+ * `DES-CBC3-SHA` an RSA key). Lists with `ALL` or an operator are not judged.
+ */
+function noCipherForKey(list: string, keyType: string | undefined): string {
+  if (list === "" || (keyType !== "rsa" && keyType !== "ec")) return "";
+  const names = list.split(":");
+  if (names.some((c) => c === "ALL" || /^[-!+]/.test(c))) return "";
+  const fits = (c: string) => (/-ECDSA-/i.test(c) ? keyType === "ec" : keyType === "rsa");
+  return names.some(fits) ? "" : keyType === "rsa" ? "RSA" : "ECDSA";
 }
 
 /** `kubernetes://ns/name`, `kubernetes://name`, `name` → [namespace or "", name]. */
@@ -377,7 +398,7 @@ function compileChain(
   if (tls.cipherSuites.length > 0) {
     const known = [...new Set(tls.cipherSuites.filter(cipherEntry))];
     for (const c of tls.cipherSuites) {
-      if (!cipherEntry(c)) ctx.report("Warning", Codes.CipherUnknown, b.gateway, `cipher suite ${c} is not known: dropped`, `${field}.cipherSuites`);
+      if (!cipherEntry(c)) ctx.report("Warning", Codes.CipherUnknown, b.gateway, tls13Suite(c.replace(/^[-!+]/, "")) ? `cipher suite ${c} is a TLS 1.3 suite, which a cipher list cannot name (TLS 1.3's suites are always on): dropped` : `cipher suite ${c} is not known: dropped`, `${field}.cipherSuites`);
     }
     const dups = [...new Set(tls.cipherSuites.filter((c, i) => cipherEntry(c) && tls.cipherSuites.indexOf(c) !== i))];
     if (dups.length > 0) ctx.report("Warning", Codes.TlsSettingIgnored, b.gateway, `duplicate cipher suites ignored: ${dups.join(", ")}`, `${field}.cipherSuites`);
@@ -400,6 +421,12 @@ function compileChain(
   }
   if ((mode === "PASSTHROUGH" || mode === "AUTO_PASSTHROUGH") && (tls.credentialName !== "" || tls.credentialNames.length > 0 || tls.serverCertificate !== "" || tls.privateKey !== "" || tls.caCertificates !== "" || (tls.tlsCertificates ?? []).length > 0 || (tls.caCrl ?? "") !== "")) {
     ctx.report("Warning", Codes.TlsSettingIgnored, b.gateway, `${mode} mode does not use certificates: they are ignored`, `${field}.mode`);
+  }
+  const keyType = chain.credential === "" ? undefined : st.credentials.get(chain.credential)?.keyType;
+  const unusable = chain.disabled === "" && chain.maxVersion !== "TLSv1.3" ? noCipherForKey(chain.ciphers, keyType) : "";
+  if (unusable !== "") {
+    // Envoy takes such a list too and fails each handshake; istiod says nothing (a gangway Warning)
+    ctx.report("Warning", Codes.TlsSettingIgnored, b.gateway, `cipherSuites ${chain.ciphers.replaceAll(":", ", ")} have no cipher for the certificate's ${unusable} key and maxProtocolVersion is below TLS 1.3: its hosts fail the handshake`, `${field}.cipherSuites`);
   }
   if (chain.minVersion > chain.maxVersion) {
     ctx.report("Error", Codes.CredentialInvalid, b.gateway, `minProtocolVersion is above maxProtocolVersion: its hosts fail the handshake`, `${field}.minProtocolVersion`);

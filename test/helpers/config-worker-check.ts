@@ -147,6 +147,11 @@ export class WorkerCheck {
         const names = new Set<string | undefined>([undefined, ...l.tls.chains.slice(0, 4).flatMap((c) => c.serverNames.slice(0, 2).map(concrete))]);
         for (const sni of names) {
           const got = await tlsRequest(l.bindPort, sni, sni ?? "x.example.com");
+          const chain = sni === undefined ? undefined : l.tls.chains[l.tls.exactHosts.get(sni) ?? -1];
+          // a SIMPLE server the compile found nothing wrong with (not disabled, with its credential) completes the handshake
+          if (chain !== undefined && !got.handshake && chain.mode === "SIMPLE" && chain.disabled === "" && chain.credential !== "" && local.credentials.has(chain.credential) && !/TLSv1(\.1)?$/.test(chain.maxVersion)) {
+            out.push(`port ${l.port} SNI ${sni}: no handshake with a SIMPLE server that has no Error (${chain.name}, ciphers ${JSON.stringify(chain.ciphers)}, ${chain.minVersion}-${chain.maxVersion})`);
+          }
           this.count(`${l.protocol} ${got.handshake ? "handshake" : "no handshake"} ${got.text.slice(0, 12) || "closed"}`, `port ${l.port} SNI ${sni ?? "(none)"}${got.handshake ? "" : " (no handshake)"}`, got.text);
           const p = answerProblem(`port ${l.port} (${l.protocol}) SNI ${sni ?? "(none)"}${got.handshake ? "" : " (no handshake)"}`, got.text, got.closed, got.timedOut);
           if (p !== null) out.push(p);

@@ -14,6 +14,8 @@
 // A failing case prints its number; `bun bench/config-fuzz.ts --show N` prints its
 // files and problems. Minimise it into a row of PINNED below.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { buildFiles, invariantProblems, seedState, type FuzzSeen, type SeedState } from "../helpers/config-invariants.ts";
 import { forgetSemanticSeeds, semanticCase } from "../helpers/config-mutate-semantic.ts";
 import { formatFinding } from "../../src/primary/pipeline.ts";
@@ -108,6 +110,16 @@ spec:
   ports: [{name: http, port: 8000}]
 `;
 
+/** The walkthrough's SIMPLE TLS server (its RSA certificate in the Secret beside it) with `extra` TLS settings. */
+const TLS_SECRET = readFileSync(join(import.meta.dir, "..", "..", "config", "walkthrough", "05-tls-simple", "httpbin-credential.yaml"), "utf8");
+const tlsGateway = (extra: string) => `apiVersion: networking.istio.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: istio-system}
+spec:
+  selector: {istio: ingressgateway}
+  servers: [{port: {number: 443, name: https, protocol: HTTPS}, hosts: [httpbin.example.com], tls: {mode: SIMPLE, credentialName: httpbin-credential, ${extra}}}]
+`;
+
 /**
  * What the fuzzer found, minimised: each row is a configuration and the finding
  * it must give (formatFinding), naming the file, document, object and field.
@@ -154,6 +166,20 @@ const PINNED: { name: string; files: { path: string; text: string }[]; ok: boole
     files: [{ path: "svc.yaml", text: SERVICE.replace("{name: httpbin}", '{name: httpbin, namespace: "a\\nError: forged\\u001b[31m"}') }],
     ok: false,
     finding: 'Error: svc.yaml: document 0: Service/a\\nError: forged\\u001b[31m/httpbin: metadata.namespace: invalid namespace "a\\nError: forged\\u001b[31m" [GW0106]',
+  },
+  {
+    // semantic fuzz on a worker: the suite went into the cipher list, which then selected no TLS 1.2 cipher: every handshake failed, no finding
+    name: "a TLS 1.3 suite in cipherSuites is dropped with a Warning, as istiod ignores it",
+    files: [{ path: "gw.yaml", text: tlsGateway("maxProtocolVersion: TLSV1_2, cipherSuites: [TLS_AES_128_GCM_SHA256]") }, { path: "cred.yaml", text: TLS_SECRET }],
+    ok: true,
+    finding: "Warning: gw.yaml: document 0: Gateway/istio-system/gw: spec.servers[0].tls.cipherSuites: cipher suite TLS_AES_128_GCM_SHA256 is a TLS 1.3 suite, which a cipher list cannot name (TLS 1.3's suites are always on): dropped [GW0604]",
+  },
+  {
+    // semantic fuzz on a worker: only ECDSA suites, an RSA certificate, TLS 1.2 at most: every handshake failed, no finding
+    name: "cipherSuites with no cipher for the certificate's key type below TLS 1.3 are a Warning",
+    files: [{ path: "gw.yaml", text: tlsGateway("maxProtocolVersion: TLSV1_2, cipherSuites: [ECDHE-ECDSA-AES128-GCM-SHA256]") }, { path: "cred.yaml", text: TLS_SECRET }],
+    ok: true,
+    finding: "Warning: gw.yaml: document 0: Gateway/istio-system/gw: spec.servers[0].tls.cipherSuites: cipherSuites ECDHE-ECDSA-AES128-GCM-SHA256 have no cipher for the certificate's RSA key and maxProtocolVersion is below TLS 1.3: its hosts fail the handshake [GW0208]",
   },
 ];
 

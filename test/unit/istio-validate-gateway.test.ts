@@ -117,6 +117,8 @@ describe("TestValidateTlsOptions", () => {
     ["crl specified for SIMPLE TLS", https("{mode: SIMPLE, serverCertificate: /a.crt, privateKey: /a.key, caCrl: /crl.pem}"), "CRL is not supported with SIMPLE TLS"],
     ["crl specified for CredentialName", https("{mode: SIMPLE, credentialName: credential, caCrl: /crl.pem}"), "", "caCrl is ignored with credentialName"],
     ["with CredentialNames", https("{mode: SIMPLE, credentialNames: [credential1, credential2]}"), ""],
+    // not in Istio's ValidCipherSuites (BoringSSL's cipher list cannot name TLS 1.3 suites): "ignoring invalid cipher suites"
+    ["a TLS 1.3 suite name", https("{mode: SIMPLE, credentialName: sds-name, cipherSuites: [TLS_AES_128_GCM_SHA256]}"), "", "cipher suite TLS_AES_128_GCM_SHA256 is a TLS 1.3 suite"],
     ["TLS version below TLSV1_2 without ciphers (validateTLSOptions warning)", https("{mode: SIMPLE, credentialName: c, minProtocolVersion: TLSV1_1}"), "", "needs cipherSuites"],
   ];
   for (const [name, yaml, out, warning] of cases) test(name, () => expectOutcome(yaml, out, warning));
