@@ -90,8 +90,8 @@ const istioGateway: Op[] = [
     const mode = pick(r, ["SIMPLE", "MUTUAL", "PASSTHROUGH", "ISTIO_MUTUAL", "AUTO_PASSTHROUGH", "OPTIONAL_MUTUAL"]);
     s.tls = { ...(isObj(s.tls) ? s.tls : {}), mode };
     if (r() < 0.5) s.tls.credentialName = pick(r, [...namesOf(ctx, "Secret"), wrongKindName(r, ctx, "Secret")]);
-    if (r() < 0.3) s.tls.minProtocolVersion = pick(r, ["TLSV1_0", "TLSV1_3", "TLS_AUTO"]), (s.tls.maxProtocolVersion = pick(r, ["TLSV1_0", "TLSV1_2"]));
-    if (r() < 0.3) s.tls.cipherSuites = pick(r, [["NOPE"], ["ECDHE-RSA-AES128-GCM-SHA256"], []]);
+    if (r() < 0.3) s.tls.minProtocolVersion = pick(r, ["TLSV1_0", "TLSV1_2", "TLSV1_3", "TLS_AUTO"]), (s.tls.maxProtocolVersion = pick(r, ["TLSV1_0", "TLSV1_2", "TLSV1_3", "TLS_AUTO"]));
+    if (r() < 0.4) s.tls.cipherSuites = pick(r, [["NOPE"], ["ECDHE-RSA-AES128-GCM-SHA256"], [], ["TLS_AES_128_GCM_SHA256"], ["ECDHE-ECDSA-AES128-GCM-SHA256"], ["ALL"], ["-ALL"], ["!ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256"], ["DES-CBC3-SHA"], ["AES128-SHA", "+AES128-SHA"]]);
     if (r() < 0.3) s.tls.httpsRedirect = true;
     return `servers[].tls = ${JSON.stringify(s.tls)}`;
   },
@@ -299,6 +299,7 @@ const gapiGateway: Op[] = [
     if (l === null) return null;
     l.protocol = pick(r, ["HTTPS", "TLS"]);
     l.tls = { mode: pick(r, ["Terminate", "Passthrough"]), ...(r() < 0.7 ? { certificateRefs: [{ name: pick(r, [...namesOf(ctx, "Secret"), wrongKindName(r, ctx, "Secret")]), ...(r() < 0.3 ? { kind: pick(r, ["ConfigMap", "Service"]) } : {}) }] } : {}) };
+    if (r() < 0.3) l.tls.options = pick(r, [{ "gateway.istio.io/tls-cipher-suites": "TLS_AES_128_GCM_SHA256" }, { "gateway.istio.io/tls-cipher-suites": "ECDHE-ECDSA-AES128-GCM-SHA256,,NOPE" }, { "gateway.istio.io/tls-terminate-mode": pick(r, ["MUTUAL", "OPTIONAL_MUTUAL", "ISTIO_MUTUAL", "ISTIO_SIMPLE", "nope"]) }]);
     return `listeners[] ${l.protocol} tls ${JSON.stringify(l.tls)}`;
   },
   (r, d) => {

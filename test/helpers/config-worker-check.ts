@@ -8,7 +8,8 @@
 // bound, never a hang, and the worker still answers afterwards.
 import { deserialize, serialize } from "bun:jsc";
 import { connect as tlsConnect } from "node:tls";
-import type { Snapshot } from "../../src/snapshot/types.ts";
+import type { Listener, Snapshot } from "../../src/snapshot/types.ts";
+import { trace } from "../../src/trace.ts";
 import { raw, WorkerHarness } from "../workers/harness.ts";
 import { freePort } from "../workers/snapshot-fixture.ts";
 
@@ -61,6 +62,26 @@ const REQUESTS = [
   "OPTIONS / HTTP/1.1\r\nHost: HOST\r\nOrigin: http://x.example.com\r\nAccess-Control-Request-Method: GET\r\n\r\n",
 ];
 
+/**
+ * Why a request to `l` may take longer than the bound by its configuration, as in
+ * Envoy, or "": its route retries many times with no route timeout within the bound
+ * (attempts: 2147483647 on 503 keeps retrying, as Envoy does), or delays it (fault).
+ */
+export function longByConfig(s: Snapshot, l: Listener, host: string, request: string): string {
+  const [line, ...rest] = request.split("\r\n");
+  const [method, path] = line!.split(" ");
+  const headers: Record<string, string> = {};
+  for (const h of rest) if (h.includes(":")) headers[h.slice(0, h.indexOf(":")).toLowerCase()] = h.slice(h.indexOf(":") + 1).trim();
+  const t = trace(s, { port: l.port, host, path: path!, method: method!, headers });
+  const vh = l.routeTable?.virtualHosts.find((v) => v.name === t.virtualHost);
+  const route = vh?.routes[t.routeIndex];
+  if (route === undefined) return "";
+  const bounded = route.timeoutMs > 0 && route.timeoutMs < BOUND_MS;
+  if (!bounded && (route.fault?.delayMs ?? 0) > 0 && (route.fault?.delayPerMillion ?? 0) > 0) return `fault delay ${route.fault!.delayMs} ms`;
+  if (!bounded && route.retry != null && route.retry.numRetries > 10) return `${route.retry.numRetries} retries`;
+  return "";
+}
+
 /** A concrete name for a server name or domain (`*.x` → `w.x`, `*` → a made-up one). */
 const concrete = (name: string) => (name === "*" ? "any.example.com" : name.replace(/^\*/, "w")).replace(/:\d+$/, "");
 
@@ -76,6 +97,9 @@ export class WorkerCheck {
   /** What the traffic got, over all cases: `HTTP 503`, `TLS no handshake`, `closed`... (how far the cases went). */
   readonly answers = new Map<string, number>();
 
+  /** Requests the backend answered, over all cases. */
+  backendHits = 0;
+
   /** The last case's requests and the first line each got (compare two applies of one snapshot). */
   transcript: string[] = [];
 
@@ -87,7 +111,7 @@ export class WorkerCheck {
   constructor() {
     this.w = new WorkerHarness();
     this.w.worker.addEventListener("error", (e) => this.crashes.push(String((e as ErrorEvent).message ?? e)));
-    this.backend = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => new Response(new URL(req.url).pathname.includes("status/5") ? "no" : "ok", { status: new URL(req.url).pathname.includes("status/5") ? 503 : 200 }) });
+    this.backend = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => (this.backendHits++, new Response(new URL(req.url).pathname.includes("status/5") ? "no" : "ok", { status: new URL(req.url).pathname.includes("status/5") ? 503 : 200 })) });
     this.resetter = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data: (s) => void s.end() } });
   }
 
@@ -139,8 +163,10 @@ export class WorkerCheck {
           const t0 = performance.now();
           const req = REQUESTS[k++ % REQUESTS.length]!.replace("HOST", host);
           const got = await raw(l.bindPort, req, headDone, BOUND_MS);
-          this.count(`${l.protocol} ${got.text.slice(0, 12) || "closed"}`, `port ${l.port} Host ${host}`, got.text);
-          const p = answerProblem(`port ${l.port} (${l.protocol}) Host ${host}`, got.text, got.closed, performance.now() - t0 >= BOUND_MS - 50);
+          const timedOut = performance.now() - t0 >= BOUND_MS - 50;
+          const long = timedOut ? longByConfig(local, l, host, req) : "";
+          this.count(`${l.protocol} ${long !== "" ? "long by configuration" : got.text.slice(0, 12) || "closed"}`, `port ${l.port} Host ${host}`, got.text);
+          const p = long !== "" ? null : answerProblem(`port ${l.port} (${l.protocol}) Host ${host}`, got.text, got.closed, timedOut);
           if (p !== null) out.push(p);
         }
       } else {
