@@ -1,14 +1,16 @@
 // An accepted (fuzzed) snapshot applied to a real worker thread
-// (test/workers/config-fuzz-worker.test.ts, bench/config-fuzz.ts --worker):
-// its listeners bound on loopback, its endpoints pointed at one local HTTP
-// backend, then real traffic — an HTTP/1.1 request for a few hosts on each
+// (test/workers/config-fuzz-worker.test.ts, bench/config-fuzz-worker.ts), every
+// other one as a delta from the one before (as the primary sends it): its
+// listeners bound on loopback, its endpoints pointed at one local HTTP backend
+// (one in three at one that resets), then real traffic — an HTTP/1.1 request for a few hosts on each
 // plain-text port, a TLS handshake with each TLS server's SNI (and a request
 // over it). What must hold: the worker applies the snapshot and reports no
 // error, every request gets an HTTP status (any) or a clean close within a
 // bound, never a hang, and the worker still answers afterwards.
-import { deserialize, serialize } from "bun:jsc";
 import { connect as tlsConnect } from "node:tls";
-import type { Listener, Snapshot } from "../../src/snapshot/types.ts";
+import { makeDelta } from "../../src/snapshot/delta.ts";
+import type { FromWorker, ListenerStatus } from "../../src/snapshot/messages.ts";
+import type { Cluster, Listener, Snapshot } from "../../src/snapshot/types.ts";
 import { trace } from "../../src/trace.ts";
 import { raw, WorkerHarness } from "../workers/harness.ts";
 import { freePort } from "../workers/snapshot-fixture.ts";
@@ -121,24 +123,42 @@ export class WorkerCheck {
     this.resetter.stop(true);
   }
 
-  /** `s` as the worker gets it, its listeners on loopback and its endpoints at the local backend. */
+  /** `s` with its listeners on loopback and its endpoints at the local backends (route tables shared, as the primary keeps them). */
   private local(s: Snapshot): Snapshot {
-    const copy = deserialize(serialize(s)) as Snapshot;
-    copy.version = ++this.version;
-    copy.listeners = copy.listeners.slice(0, 8);
-    for (const l of copy.listeners) {
+    let i = 0;
+    const clusters = new Map<string, Cluster>();
+    for (const [k, c] of s.clusters) {
+      // one endpoint in three of each cluster resets: failures to retry, eject, answer 503 for
+      clusters.set(k, c.type === "ORIGINAL_DST" ? c : { ...c, endpoints: c.endpoints.map((e) => ({ ...e, address: "127.0.0.1", port: i++ % 3 === 2 ? this.resetter.port : Number(this.backend.port) })) });
+    }
+    const listeners = s.listeners.slice(0, 8).map((l) => {
       let p = this.ports.get(l.port);
       if (p === undefined) this.ports.set(l.port, (p = freePort()));
-      l.bindAddress = "127.0.0.1";
-      l.bindPort = p;
+      return { ...l, bindAddress: "127.0.0.1", bindPort: p };
+    });
+    return { ...s, version: ++this.version, listeners, clusters };
+  }
+
+  /** The last snapshot applied (a delta's base), and how many were applied. */
+  private prev: Snapshot | null = null;
+  private applies = 0;
+  /** Snapshots the worker got as a delta. */
+  deltas = 0;
+
+  /** Every other snapshot goes as a delta from the one before, as the primary sends it to workers that have that one. */
+  private async send(local: Snapshot): Promise<ListenerStatus[] | string> {
+    const d = this.prev !== null && this.applies++ % 2 === 1 ? makeDelta(this.prev, local) : null;
+    this.prev = local;
+    if (d === null) return await this.w.apply(local);
+    this.deltas++;
+    const got = this.w.next<FromWorker>((m) => (m.type === "applied" && m.version === local.version) || m.type === "resync");
+    this.w.worker.postMessage({ type: "snapshot-delta", delta: d.delta });
+    const m = await got;
+    if (m.type === "resync") {
+      this.prev = null;
+      return `the worker asked for a resync after a delta: ${m.reason}`;
     }
-    let i = 0;
-    for (const c of copy.clusters.values()) {
-      if (c.type === "ORIGINAL_DST") continue;
-      // one endpoint in three of each cluster resets: failures to retry, eject, answer 503 for
-      c.endpoints = c.endpoints.map((e) => ({ ...e, address: "127.0.0.1", port: i++ % 3 === 2 ? this.resetter.port : Number(this.backend.port) }));
-    }
-    return copy;
+    return m.type === "applied" ? m.listeners : [];
   }
 
   /** Applies `s` and sends traffic to each of its listeners: the broken invariants. */
@@ -147,10 +167,13 @@ export class WorkerCheck {
     const from = this.w.logs.length;
     const local = this.local(s);
     this.transcript = [];
-    let statuses;
+    let statuses: ListenerStatus[];
     try {
-      statuses = await this.w.apply(local);
+      const r = await this.send(local);
+      if (typeof r === "string") return [r];
+      statuses = r;
     } catch (err) {
+      this.prev = null;
       return [`the worker did not apply the snapshot: ${String(err)}`];
     }
     for (const st of statuses) if (st.error !== "") out.push(`listener ${st.name} not bound: ${st.error}`);

@@ -1,6 +1,6 @@
 // Fuzzed configurations the pipeline accepts (test/helpers/config-mutate.ts and
 // config-mutate-semantic.ts, the cases of test/unit/config-fuzz.test.ts) applied
-// to one real worker thread in turn, with real traffic on loopback
+// to one real worker thread in turn (every other one as a delta), with real traffic on loopback
 // (test/helpers/config-worker-check.ts): the worker applies each and logs no
 // error, every request gets an HTTP status or a clean close within a bound,
 // never a hang, the worker answers afterwards; and a good configuration serves
@@ -72,6 +72,7 @@ describe("configuration fuzz on a worker: accepted snapshots applied, with traff
     const keys = [...check.answers.keys()];
     expect(keys.some((k) => k.startsWith("HTTP HTTP/1.1 200"))).toBe(true);
     expect(keys.some((k) => /^HTTPS handshake HTTP\/1\.1 \d{3}/.test(k))).toBe(true);
+    expect(check.deltas).toBeGreaterThan(0); // every other snapshot went as a delta
   });
 
   test("pinned: a TLS 1.3 suite alone in cipherSuites, TLS 1.2 at most: the server completes handshakes (every one failed, silently)", async () => {
