@@ -1,12 +1,15 @@
 // An accepted (fuzzed) snapshot applied to a real worker thread
 // (test/workers/config-fuzz-worker.test.ts, bench/config-fuzz-worker.ts), every
-// other one as a delta from the one before (as the primary sends it): its
-// listeners bound on loopback, its endpoints pointed at one local HTTP backend
-// (one in three at one that resets), then real traffic — an HTTP/1.1 request for a few hosts on each
-// plain-text port, a TLS handshake with each TLS server's SNI (and a request
-// over it). What must hold: the worker applies the snapshot and reports no
-// error, every request gets an HTTP status (any) or a clean close within a
-// bound, never a hang, and the worker still answers afterwards.
+// other one as a delta from the one before (as the primary sends it). Its
+// listeners are bound on loopback and its endpoints pointed at a local HTTP
+// backend (one in three at one that resets); then real traffic: HTTP/1.1
+// requests for a few hosts and one h2c (prior knowledge, gRPC) request on each
+// plain-text port, a TLS handshake with each TLS server's SNI and a request over
+// it. What must hold: the worker applies the snapshot and logs no error, every
+// request gets an HTTP status (any) or a clean close within a bound, never a
+// hang, a SIMPLE server without an Error completes its handshake, and the
+// worker still answers afterwards.
+import { connect as h2Connect } from "node:http2";
 import { connect as tlsConnect } from "node:tls";
 import { makeDelta } from "../../src/snapshot/delta.ts";
 import type { FromWorker, ListenerStatus } from "../../src/snapshot/messages.ts";
@@ -82,6 +85,29 @@ export function longByConfig(s: Snapshot, l: Listener, host: string, request: st
   if (!bounded && (route.fault?.delayMs ?? 0) > 0 && (route.fault?.delayPerMillion ?? 0) > 0) return `fault delay ${route.fault!.delayMs} ms`;
   if (!bounded && route.retry != null && route.retry.numRetries > 10) return `${route.retry.numRetries} retries`;
   return "";
+}
+
+/** An HTTP/2 request with prior knowledge (h2c) on `port`: the `:status` it got, "closed" (a reset or a GOAWAY), or null within the bound. */
+function h2Request(port: number, host: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const session = h2Connect(`http://127.0.0.1:${port}`);
+    const done = (v: string | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      session.destroy();
+      resolve(v);
+    };
+    const timer = setTimeout(() => done(null), BOUND_MS);
+    session.on("error", () => done("closed"));
+    session.on("close", () => done("closed"));
+    const req = session.request({ ":method": "POST", ":path": "/status/503?h2=1", ":authority": host, "content-type": "application/grpc", te: "trailers", "x-who": "a" });
+    req.on("response", (h) => done(String(h[":status"])));
+    req.on("error", () => done("closed"));
+    req.on("close", () => done("closed"));
+    req.end(Buffer.from([0, 0, 0, 0, 0]));
+  });
 }
 
 /** A concrete name for a server name or domain (`*.x` → `w.x`, `*` → a made-up one). */
@@ -191,6 +217,14 @@ export class WorkerCheck {
           this.count(`${l.protocol} ${long !== "" ? "long by configuration" : got.text.slice(0, 12) || "closed"}`, `port ${l.port} Host ${host}`, got.text);
           const p = long !== "" ? null : answerProblem(`port ${l.port} (${l.protocol}) Host ${host}`, got.text, got.closed, timedOut);
           if (p !== null) out.push(p);
+        }
+        if (l.protocol !== "TCP") {
+          // HTTP/2 with prior knowledge, for the last host: pseudo headers meet the header operations, gRPC meets the routes
+          const host = [...hosts].at(-1)!;
+          const got = await h2Request(l.bindPort, host);
+          const long = got === null ? longByConfig(local, l, host, `POST /status/503?h2=1 HTTP/1.1\r\ncontent-type: application/grpc\r\nx-who: a\r\n`) : "";
+          this.count(`HTTP/2 ${long !== "" ? "long by configuration" : (got ?? "no answer")}`, `port ${l.port} h2c :authority ${host}`, got ?? "no answer");
+          if (got === null && long === "") out.push(`port ${l.port} (${l.protocol}) h2c :authority ${host}: no answer within ${BOUND_MS} ms`);
         }
       } else {
         const names = new Set<string | undefined>([undefined, ...l.tls.chains.slice(0, 4).flatMap((c) => c.serverNames.slice(0, 2).map(concrete))]);

@@ -68,10 +68,11 @@ describe("configuration fuzz on a worker: accepted snapshots applied, with traff
     }, 60_000);
   }
 
-  test("the traffic reached routes and TLS servers (statuses after handshakes, 200s from the backend)", () => {
+  test("the traffic reached routes and TLS servers (statuses after handshakes, 200s from the backend, h2c statuses)", () => {
     const keys = [...check.answers.keys()];
     expect(keys.some((k) => k.startsWith("HTTP HTTP/1.1 200"))).toBe(true);
     expect(keys.some((k) => /^HTTPS handshake HTTP\/1\.1 \d{3}/.test(k))).toBe(true);
+    expect(keys.some((k) => /^HTTP\/2 \d{3}$/.test(k))).toBe(true); // h2c requests got a :status
     expect(check.deltas).toBeGreaterThan(0); // every other snapshot went as a delta
   });
 
