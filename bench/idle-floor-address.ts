@@ -11,6 +11,7 @@
 import { heapStats } from "bun:jsc";
 import type { Socket } from "bun";
 import { peerIp } from "../workers/peer-address.ts";
+import { withIdleClients } from "./idle-clients.ts";
 
 const n = Number(process.argv[2] ?? 10_000);
 const port = Number(process.argv[3] ?? 18490);
@@ -54,31 +55,9 @@ function settle(): { rss: number; heap: number } {
   return { rss: process.memoryUsage().rss, heap: heapStats().heapSize };
 }
 
-/** Run the client for `count` connections; once all are idle wait `settleS` s, measure, then stop it. */
-async function clients(count: number, settleS: number): Promise<ReturnType<typeof settle> | null> {
-  const child = Bun.spawn([process.execPath, new URL("./idle-conns.ts", import.meta.url).pathname, String(port), String(count), "0", "120"], {
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  const reader = child.stdout.getReader();
-  let text = "";
-  const deadline = Date.now() + 90_000;
-  while (!text.includes("ready") && Date.now() < deadline) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += new TextDecoder().decode(value);
-  }
-  if (!text.includes(`ready ${count} 0`)) console.error(`client: ${text.trim()}`);
-  await Bun.sleep(settleS * 1000);
-  const out = settleS > 0 ? settle() : null;
-  child.kill();
-  await child.exited;
-  return out;
-}
-
-await clients(Math.min(500, n), 0); // warm-up: code paths and buffers exist before the baseline
+await withIdleClients(port, Math.min(500, n), 0, settle); // warm-up: code paths and buffers exist before the baseline
 await Bun.sleep(500);
 const before = settle();
-const after = (await clients(n, 2))!;
+const after = (await withIdleClients(port, n, 2, settle))!;
 console.log(`ADDR=${mode}: ${n} idle conns: RSS ${((after.rss - before.rss) / n).toFixed(0)} B/conn, JS heap ${((after.heap - before.heap) / n).toFixed(0)} B/conn`);
 process.exit(0);

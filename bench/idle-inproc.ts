@@ -10,6 +10,7 @@ import { benchSnapshot } from "./http-proxy-snapshot.ts";
 import { setPost, startClock } from "../workers/context.ts";
 import { applyClusters } from "../workers/http/clusters.ts";
 import { applyListeners } from "../workers/listeners.ts";
+import { withIdleClients } from "./idle-clients.ts";
 
 const n = Number(process.argv[2] ?? 5000);
 const mode = process.argv[3] ?? "gangway";
@@ -70,10 +71,10 @@ function settle(): { rss: number; heap: number; capacity: number; extra: number;
 
 async function run(): Promise<void> {
   // warm up: a first batch opens and closes so code paths, pools and buffers exist before the baseline
-  await clients(Math.min(500, n), 0);
+  await withIdleClients(port, Math.min(500, n), 0, settle);
   await Bun.sleep(500);
   const before = settle();
-  const [after] = await clients(n, 2);
+  const after = await withIdleClients(port, n, 2, settle);
   const per = (a: number, b: number) => ((a - b) / n).toFixed(0);
   console.log(
     `${mode}: ${n} idle conns: RSS ${(before.rss / 1048576).toFixed(1)} -> ${(after!.rss / 1048576).toFixed(1)} MB, ` +
@@ -95,28 +96,6 @@ async function run(): Promise<void> {
     }
   }
   process.exit(0);
-}
-
-/** Run the client for `count` connections; once they are all idle wait `settleS` seconds, measure, then stop it. */
-async function clients(count: number, settleS: number): Promise<ReturnType<typeof settle>[]> {
-  const child = Bun.spawn([process.execPath, new URL("./idle-conns.ts", import.meta.url).pathname, String(port), String(count), "0", "120"], {
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  const reader = child.stdout.getReader();
-  let text = "";
-  const deadline = Date.now() + 90_000;
-  while (!text.includes("ready") && Date.now() < deadline) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    text += new TextDecoder().decode(value);
-  }
-  if (!text.includes(`ready ${count} 0`)) console.error(`client: ${text.trim()}`);
-  await Bun.sleep(settleS * 1000);
-  const out = settleS > 0 ? [settle()] : [];
-  child.kill();
-  await child.exited;
-  return out;
 }
 
 await run();
