@@ -130,6 +130,28 @@ http { access_log off; keepalive_requests 100000000;
 NGINX
 }
 
+# nginx for the idle-connection targets (issue15-memory.sh, tls-burst.sh): 2 workers, 15,000
+# connections each, keep-alive 300 s, TLS on 127.0.0.1:NGS (W/httpbin.example.com.crt from
+# bench_config) and, when NG is given, plain HTTP on 127.0.0.1:NG, both proxying to the upstream
+# on 127.0.0.1:UPSTREAM; written to W/nginx.conf. Usage: idle_nginx_conf W UPSTREAM NGS [NG]
+idle_nginx_conf() {
+  local plain=""
+  [ -n "${4:-}" ] && plain="listen 127.0.0.1:$4 reuseport backlog=4096;"
+  cat >"$1/nginx.conf" <<NGINX
+worker_processes 2; daemon off; error_log $1/nginx-error.log warn; pid $1/nginx.pid;
+worker_rlimit_nofile 30000;
+events { worker_connections 15000; }
+http { access_log off; keepalive_timeout 300s;
+  upstream hello { server 127.0.0.1:$2; keepalive 64; }
+  server {
+    $plain
+    listen 127.0.0.1:$3 ssl reuseport backlog=4096;
+    ssl_certificate $1/httpbin.example.com.crt;
+    ssl_certificate_key $1/httpbin.example.com.key;
+    location / { proxy_pass http://hello; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
+NGINX
+}
+
 # Target 1's peers, written into W: the upstream nginx `return 200` (up.conf, port UP), nginx
 # (nginx.conf, NG) and HAProxy (haproxy.cfg, HA) in front of it with 2 workers/threads each, and
 # gangway's configuration (W/config) routing every host to it. Used by issue15-http1.sh and

@@ -28,24 +28,8 @@ FLOOR=18489; FLOORS=18491
 
 bench_config "$W"
 bench_gateway_both "$W"
-cat >"$W/up.conf" <<NGINX
-worker_processes 1; daemon off; error_log $W/up-error.log warn; pid $W/up.pid;
-events { worker_connections 4096; }
-http { access_log off; server { listen 127.0.0.1:$UPSTREAM backlog=4096; location / { return 200 "Hello, World!"; } } }
-NGINX
-cat >"$W/nginx.conf" <<NGINX
-worker_processes 2; daemon off; error_log $W/nginx-error.log warn; pid $W/nginx.pid;
-worker_rlimit_nofile 30000;
-events { worker_connections 15000; }
-http { access_log off; keepalive_timeout 300s;
-  upstream hello { server 127.0.0.1:$UPSTREAM; keepalive 64; }
-  server {
-    listen 127.0.0.1:$NG reuseport backlog=4096;
-    listen 127.0.0.1:$NGS ssl reuseport backlog=4096;
-    ssl_certificate $W/httpbin.example.com.crt;
-    ssl_certificate_key $W/httpbin.example.com.key;
-    location / { proxy_pass http://hello; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
-NGINX
+upstream_conf "$W" $UPSTREAM
+idle_nginx_conf "$W" $UPSTREAM $NGS $NG
 nginx -c "$W/up.conf" -p "$W/" & UPP=$!
 nginx -c "$W/nginx.conf" -p "$W/" & NGP=$!
 GANGWAY_DEBUG_HEAP=gc $BUN src/main.ts --config "$W/config" --port-map 80:$GW,443:$GWS --bind 127.0.0.1 --admin 127.0.0.1:$ADMIN \
