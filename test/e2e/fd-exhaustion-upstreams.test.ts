@@ -92,7 +92,7 @@ test("no descriptor for an HTTP/2, TLS or passthrough upstream socket: 503 UF / 
   for (const k of KINDS) clients.set(k, await conn(port));
   const pt = await conn(gw.ports.get(443)!);
   const fillers: Socket<undefined>[] = [];
-  expect(await fillDescriptors(gw.proc.pid, port, LIMIT, fillers)).toBe(true);
+  expect(await fillDescriptors(gw.proc.pid, port, LIMIT, fillers, [gw.ports.get(443)!])).toBe(true);
 
   for (const k of KINDS) clients.get(k)!.s.write(get(k)); // each a new cluster: a new upstream connection
   for (const k of KINDS) {

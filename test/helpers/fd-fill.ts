@@ -3,7 +3,7 @@
 // started with startGateway's `fdLimit`) and freeing it again, and a script run in a
 // child under `ulimit -n`.
 import type { Socket } from "bun";
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -48,12 +48,39 @@ export function openFds(pid: number): number {
 }
 
 /**
+ * Connections waiting in the accept queue of the listeners on `port` (a LISTEN
+ * socket's rx_queue in /proc/net/tcp and tcp6): connected by the kernel, not yet
+ * accepted by the process.
+ */
+export function acceptQueue(port: number): number {
+  let n = 0;
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(file, "latin1");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 5 || f[3] !== "0A" || parseInt(f[1]!.split(":")[1]!, 16) !== port) continue;
+      n += parseInt(f[4]!.split(":")[1]!, 16);
+    }
+  }
+  return n;
+}
+
+/**
  * Opens idle clients of `port` until process `pid` holds `limit` descriptors (its
  * `ulimit -n`), then 4 more that wait in the listen backlog: a descriptor the
  * process frees for a moment (the primary's poll reads the config folder) is
- * taken by one of them at once. false when the table did not fill in 5 s.
+ * taken by one of them at once. Before that it waits until the clients already
+ * connected to `port` and `alsoAccepted` are accepted (their accept queues are
+ * empty): one left in the queue when the table fills would wait there for ever.
+ * false when the queues did not empty or the table did not fill in 5 s.
  */
-export async function fillDescriptors(pid: number, port: number, limit: number, fillers: Socket<undefined>[]): Promise<boolean> {
+export async function fillDescriptors(pid: number, port: number, limit: number, fillers: Socket<undefined>[], alsoAccepted: number[] = []): Promise<boolean> {
+  if (!(await until(() => [port, ...alsoAccepted].every((p) => acceptQueue(p) === 0), 5000))) return false;
   for (let i = 0; i < limit && openFds(pid) < limit; i++) fillers.push((await rawClient(port)).s);
   if (!(await until(() => openFds(pid) >= limit, 5000))) return false;
   for (let i = 0; i < 4; i++) fillers.push((await rawClient(port)).s);
