@@ -54,6 +54,7 @@ const VALUE_OPTIONS: Record<string, boolean> = {
   "--path-normalization": false,
   "--mesh-config": false,
   "--trusted-proxies": false,
+  "--locality": false,
   "--jwks-refresh": false,
   "--request-headers-timeout": false,
   "--stream-idle-timeout": false,
@@ -110,6 +111,7 @@ export function defaultOptions(): Options {
     pathNormalization: "BASE",
     meshConfig: null,
     trustedProxies: null,
+    locality: null,
     jwksRefreshMs: 20 * 60 * 1000,
     requestHeadersTimeoutMs: 60_000,
     streamIdleTimeoutMs: 300_000,
@@ -311,6 +313,13 @@ function applyOption(o: Options, name: string, value: string): void {
       if (!/^\d+$/.test(value) || Number(value) > 64) throw new UsageError(`--trusted-proxies: expected a number from 0 to 64, got "${value}"`);
       o.trustedProxies = Number(value);
       return;
+    case "--locality":
+      // istiod's locality: region, zone, subzone; each part a label value (no `*`: that is a rule's wildcard)
+      if (!/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?(\/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?){0,2}$/.test(value)) {
+        throw new UsageError(`--locality: expected REGION[/ZONE[/SUBZONE]] (us-east1/us-east1-b), got "${value}"`);
+      }
+      o.locality = value;
+      return;
     case "--liveness-timeout": {
       const ms = parseDuration(value);
       if (ms === null || ms < 2000 || ms > 2 ** 31 - 1) throw new UsageError(`--liveness-timeout: expected a duration of at least 2s (60s, 2m), got "${value}"`);
@@ -359,6 +368,8 @@ options:
   --secrets-dir DIR     mounted secret volumes: DIR/<secret-name>/<key>
   --namespace NS        gateway namespace, where credentialName is looked up (default istio-system)
   --labels k=v,...      labels of this gateway instance (default istio=ingressgateway)
+  --locality R[/Z[/S]]  the gateway's locality for localityLbSetting (default: from --labels
+                        topology.kubernetes.io/region, .../zone, topology.istio.io/subzone, or istio-locality)
   --port-map P:L,...    a Gateway server on port P listens on local port L
   --bind ADDR           address of the traffic listeners (default 0.0.0.0)
   --admin HOST:PORT     admin listener, or off (default 127.0.0.1:15000); a warning when not on loopback

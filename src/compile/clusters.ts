@@ -11,6 +11,7 @@ import type { Cluster, Endpoint } from "../snapshot/types.ts";
 import type { ClusterRequest, CompileContext } from "./context.ts";
 import type { TlsCompileState } from "./tls.ts";
 import { compileUpstream } from "./upstream-policy.ts";
+import { applyClusterLocality } from "./cluster-locality.ts";
 import { backendTlsFor } from "./gatewayapi/backendtls.ts";
 import { endpointTlsMode, ruleTlsMode, sniDnatEndpoints, TLS_MODE_LABEL } from "./sni-dnat.ts";
 
@@ -78,6 +79,7 @@ function compileCluster(ctx: CompileContext, st: TlsCompileState, req: ClusterRe
     cluster.lbPolicy = u.lbPolicy;
     if (u.upstream !== undefined) cluster.upstream = u.upstream;
   }
+  applyClusterLocality(ctx, cluster, policy, rule === null ? null : owners(rule, subset));
   // a DestinationRule tls of any mode (DISABLE too) is the user's choice, as istiod's buildUpstreamTLSSettings takes it
   if (policy.levels.tls?.tls == null && cluster.upstream?.tls == null && svc !== null && svc.meshExternal !== true && req.sniDnat !== true) reportAutoMtls(ctx, cluster, svc.source);
   return cluster;

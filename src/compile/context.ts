@@ -23,6 +23,8 @@ export interface CompileOptions {
   namespace: string;
   /** --labels (default istio=ingressgateway). */
   labels: Record<string, string>;
+  /** --locality REGION/ZONE/SUBZONE: the gateway's locality, over what its labels say (src/resolve/locality.ts). Unset: from the labels. */
+  locality?: string;
   /** --port-map P:L: gateway port → local bind port; unmapped ports bind their own number. */
   portMap: Map<number, number>;
   /** --bind (default 0.0.0.0). */

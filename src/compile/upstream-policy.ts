@@ -2,7 +2,7 @@
 // merged them as Istio does) → the snapshot's UpstreamPolicy: protocol, TLS,
 // consistent hash, circuit breakers and outlier detection, with Envoy's
 // defaults as Istio writes them; plus the findings for what an ingress cannot
-// honour (PASSTHROUGH, locality, warmup where istiod writes none) or cannot
+// honour (PASSTHROUGH, warmup where istiod writes none) or cannot
 // ever trigger.
 import { Codes } from "../model/codes.ts";
 import type { DestinationRuleResource, OutlierDetectionPolicy, PortTrafficPolicy } from "../model/istio.ts";
@@ -77,7 +77,6 @@ export function compileUpstream(ctx: CompileContext, st: TlsCompileState, inp: U
       lbPolicy = "LEAST_REQUEST";
       ctx.report("Warning", Codes.LbPassthroughAtIngress, owner, "simple PASSTHROUGH sends to the original destination address, which an ingress gateway does not have: gangway balances the endpoints with LEAST_REQUEST", `${p}.simple`);
     }
-    if (lb.localityLb) ctx.report("Warning", Codes.LocalityLbNotApplied, owner, "localityLbSetting is not applied by gangway: endpoints are balanced without locality", `${p}.localityLbSetting`);
     const ch = lb.consistentHash;
     if (ch !== null) {
       let tableSize = ch.tableSize || DEFAULT_MAGLEV_TABLE;

@@ -83,7 +83,7 @@ export function decodeEndpointSlice(r: Reader, root: Obj, labels: Record<string,
       const cond = obj(r, e, "conditions", p);
       // `ready: null`/absent means unknown, which Kubernetes says to read as ready.
       const ready = cond === null || cond.ready === undefined || cond.ready === null ? true : bool(r, cond, "ready", join(p, "conditions"));
-      return { addresses: strList(r, e, "addresses", p, true), ready };
+      return { addresses: strList(r, e, "addresses", p, true), ready, zone: str(r, e, "zone", p) };
     }),
     // A slice port without a number means "all ports": gangway skips it (port 0).
     ports: endpointPorts(r, root, "", false),

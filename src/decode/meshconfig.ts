@@ -5,11 +5,13 @@
 // extensionProviders[].envoyFileAccessLog: meshconfig-access-log.ts) and
 // `defaultConfig.gatewayTopology.numTrustedProxies` and `.proxyProtocol`, and the Kubernetes
 // Ingress settings `ingressClass`, `ingressControllerMode`, `ingressService`,
-// `ingressSelector`; any other field set is a Warning naming it (GW0009). Pure: text in, data out.
+// `ingressSelector`, and `localityLbSetting` (decode/locality-lb.ts); any other field set is a Warning naming it (GW0009). Pure: text in, data out.
 import { parse } from "yaml";
 import { Codes } from "../model/codes.ts";
 import type { Finding } from "../snapshot/types.ts";
 import { parseTimerDuration } from "./duration.ts";
+import type { LocalityLbSetting } from "../model/istio.ts";
+import { decodeLocalityLb } from "./locality-lb.ts";
 import { decodeMeshAccessLog, EMPTY_ACCESS_LOG, FILE_LOG_READ, type MeshAccessLog } from "./meshconfig-access-log.ts";
 import { bool, describe, int, isObj, obj, objList, str, strList, strMap, Reader, type Obj } from "./read.ts";
 
@@ -45,9 +47,11 @@ export interface MeshConfig {
   ingressSelector: string | null;
   /** The access-log fields (meshconfig-access-log.ts). */
   accessLog: MeshAccessLog;
+  /** `localityLbSetting`: the default of clusters whose DestinationRule sets none; null: not given (Istio's default, `{enabled: true}`). */
+  localityLbSetting: LocalityLbSetting | null;
 }
 
-export const EMPTY_MESH: MeshConfig = { extensionProviders: [], numTrustedProxies: null, proxyProtocol: false, ingressClass: null, ingressControllerMode: null, ingressService: null, ingressSelector: null, accessLog: EMPTY_ACCESS_LOG };
+export const EMPTY_MESH: MeshConfig = { extensionProviders: [], numTrustedProxies: null, proxyProtocol: false, ingressClass: null, ingressControllerMode: null, ingressService: null, ingressSelector: null, accessLog: EMPTY_ACCESS_LOG, localityLbSetting: null };
 
 /** A present string field (null when absent; an Error when not a string). */
 function optStr(r: Reader, m: Obj, key: string): string | null {
@@ -145,13 +149,13 @@ function notRead(m: Obj, file: string): Finding[] {
   const say = (field: string) => {
     const option = OPTION_FOR[field];
     const how = option === undefined ? "" : ` (gangway's ${option} option does that)`;
-    out.push({ code: Codes.MeshConfigNotRead, level: "Warning", file, field, message: `${field} is not read by gangway, which reads only extensionProviders[].envoyExtAuthzHttp/envoyFileAccessLog, accessLogFile, accessLogEncoding, accessLogFormat, defaultProviders.accessLogging, defaultConfig.gatewayTopology.numTrustedProxies/proxyProtocol and the Ingress settings ingressClass, ingressControllerMode, ingressService, ingressSelector: it changes nothing here${how}` });
+    out.push({ code: Codes.MeshConfigNotRead, level: "Warning", file, field, message: `${field} is not read by gangway, which reads only extensionProviders[].envoyExtAuthzHttp/envoyFileAccessLog, accessLogFile, accessLogEncoding, accessLogFormat, defaultProviders.accessLogging, defaultConfig.gatewayTopology.numTrustedProxies/proxyProtocol, localityLbSetting and the Ingress settings ingressClass, ingressControllerMode, ingressService, ingressSelector: it changes nothing here${how}` });
   };
   const unread = (o: unknown, path: string, read: string[]) => {
     if (!isObj(o)) return;
     for (const k of Object.keys(o)) if (!read.includes(k) && o[k] !== null && o[k] !== undefined) say(path === "" ? k : `${path}.${k}`);
   };
-  unread(m, "", ["extensionProviders", "defaultConfig", "ingressClass", "ingressControllerMode", "ingressService", "ingressSelector", "accessLogFile", "accessLogEncoding", "accessLogFormat", "defaultProviders"]);
+  unread(m, "", ["extensionProviders", "defaultConfig", "ingressClass", "ingressControllerMode", "ingressService", "ingressSelector", "accessLogFile", "accessLogEncoding", "accessLogFormat", "defaultProviders", "localityLbSetting"]);
   unread(m.defaultProviders, "defaultProviders", ["accessLogging"]);
   unread(m.defaultConfig, "defaultConfig", ["gatewayTopology"]);
   if (isObj(m.defaultConfig)) unread(m.defaultConfig.gatewayTopology, "defaultConfig.gatewayTopology", ["numTrustedProxies", "proxyProtocol"]);
@@ -215,5 +219,6 @@ export function decodeMeshConfig(file: string, text: string): { mesh: MeshConfig
   }
   const formatWarnings: Finding[] = [];
   const accessLog = decodeMeshAccessLog(r, m, formatWarnings);
-  return { mesh: { extensionProviders, numTrustedProxies, proxyProtocol, ...ingressFields(r, m), accessLog }, errors, notRead: [...notRead(m, file), ...formatWarnings] };
+  const localityLbSetting = decodeLocalityLb(r, m, "localityLbSetting", "");
+  return { mesh: { extensionProviders, numTrustedProxies, proxyProtocol, ...ingressFields(r, m), accessLog, localityLbSetting }, errors, notRead: [...notRead(m, file), ...formatWarnings] };
 }

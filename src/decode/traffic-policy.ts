@@ -16,6 +16,7 @@ import type {
   WarmupLb,
 } from "../model/istio.ts";
 import { parseDuration, parseTimerDuration } from "./duration.ts";
+import { decodeLocalityLb } from "./locality-lb.ts";
 import { bool, int, join, obj, objList, oneOf, port, str, strList, type Obj, type Reader } from "./read.ts";
 
 const SIMPLE: readonly SimpleLb[] = ["UNSPECIFIED", "LEAST_CONN", "RANDOM", "PASSTHROUGH", "ROUND_ROBIN", "LEAST_REQUEST"];
@@ -211,7 +212,7 @@ function portPolicy(r: Reader, o: Obj, path: string, top: boolean): PortTrafficP
     path,
     has: { loadBalancer: false, connectionPool: false, outlierDetection: false, tls: false },
     consistentHash: null,
-    localityLb: false,
+    localityLb: null,
     warmup: null,
     pool: null,
     outlierDetection: null,
@@ -230,7 +231,7 @@ function portPolicy(r: Reader, o: Obj, path: string, top: boolean): PortTrafficP
       out.consistentHash = consistentHash(r, ch, join(p, "consistentHash"));
       unsupported.push(...others(ch, join(p, "consistentHash"), ["httpHeaderName", "httpCookie", "useSourceIp", "httpQueryParameterName", "ringHash", "maglev", "minimumRingSize"]));
     }
-    out.localityLb = lb.localityLbSetting !== undefined && lb.localityLbSetting !== null;
+    out.localityLb = decodeLocalityLb(r, lb, "localityLbSetting", p);
     out.warmup = warmup(r, lb, p);
     unsupported.push(...others(lb, p, ["simple", "consistentHash", "localityLbSetting", "warmupDurationSecs", "warmup"]));
   }

@@ -116,7 +116,7 @@ export const Codes = {
   UpstreamMeshCertsMissing: "GW0410",
   /** (Warning) loadBalancer.simple PASSTHROUGH (original destination) has no meaning at an ingress: the endpoints are balanced with LEAST_REQUEST. */
   LbPassthroughAtIngress: "GW0411",
-  /** (Warning) loadBalancer.localityLbSetting is read but not applied: endpoints are balanced without locality. */
+  /** (Warning) Locality or node topology gangway does not apply: a Service's internalTrafficPolicy, trafficDistribution (or its annotation). (localityLbSetting itself is applied: compile/cluster-locality.ts.) */
   LocalityLbNotApplied: "GW0412",
   /** (Warning) loadBalancer warmup (warmupDurationSecs / warmup) with RANDOM, PASSTHROUGH or consistentHash, where istiod writes no slow start: not applied. */
   WarmupNotApplied: "GW0413",
@@ -128,6 +128,8 @@ export const Codes = {
   OutlierNeverEjects: "GW0416",
   /** (Warning) A destination without subset to a host another VirtualService routes by subset: those rules do not apply to the gateway's traffic (istioctl's IngressRouteRulesNotAffected). */
   SubsetRoutingBypassed: "GW0417",
+  /** (Warning/Info) localityLbSetting applies partly or not at all: failover without outlierDetection (istiod's warning: Envoy never leaves priority 0, so none is applied); distribute leaving endpoints out, or no distribute rule for the gateway's locality. */
+  LocalityLbPartial: "GW0418",
 
   // ---- Ingress -------------------------------------------------------------------
   /** Ingress has no class for us (no istio annotation, class not found or another controller). */

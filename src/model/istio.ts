@@ -300,14 +300,32 @@ export interface PortTrafficPolicy {
   has: { loadBalancer: boolean; connectionPool: boolean; outlierDetection: boolean; tls: boolean };
   /** loadBalancer.consistentHash; null: not set. */
   consistentHash: ConsistentHashLb | null;
-  /** loadBalancer.localityLbSetting is set (read, not applied). */
-  localityLb: boolean;
+  /** loadBalancer.localityLbSetting; null: not set at this level. */
+  localityLb: LocalityLbSetting | null;
   /** loadBalancer.warmup, else warmupDurationSecs (Envoy's defaults filled in); null: neither set. */
   warmup: WarmupLb | null;
   /** connectionPool (tcp + http) beyond connectTimeout; null: not set. */
   pool: ConnectionPoolPolicy | null;
   outlierDetection: OutlierDetectionPolicy | null;
   tls: ClientTlsPolicy | null;
+}
+
+/**
+ * Istio's LocalityLoadBalancerSetting (DestinationRule loadBalancer.localityLbSetting,
+ * MeshConfig localityLbSetting), checked as istiod's ValidateLocalityLbSetting.
+ * Localities are `region/zone/subzone`, a trailing `*` matching any.
+ */
+export interface LocalityLbSetting {
+  /** `enabled`; null: not given (on). */
+  enabled: boolean | null;
+  /** distribute[]: from a locality, each `to` locality's share (1-100, summing to 100), in the order given. */
+  distribute: { from: string; to: [string, number][] }[];
+  /** failover[]: from a region, the region to try before any other. */
+  failover: { from: string; to: string }[];
+  /** failoverPriority: label names (or `name=value`), most important first. */
+  failoverPriority: string[];
+  /** Field path of the setting (`spec.trafficPolicy.loadBalancer.localityLbSetting`, `localityLbSetting`). */
+  path: string;
 }
 
 /** Slow start (Envoy's slow_start_config as istiod writes it). */

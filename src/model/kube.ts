@@ -106,6 +106,8 @@ export interface SliceEndpoint {
   addresses: string[];
   /** `conditions.ready`; unset counts as ready, as Kubernetes says. */
   ready: boolean;
+  /** `zone` (the zone of its node); "" when not given. */
+  zone: string;
 }
 
 export interface EndpointSliceSpec {

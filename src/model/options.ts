@@ -45,6 +45,8 @@ export interface Options {
   meshConfig: string | null;
   /** --trusted-proxies: Istio's numTrustedProxies; null: the mesh config's, else 0. */
   trustedProxies: number | null;
+  /** --locality REGION[/ZONE[/SUBZONE]]: the gateway's locality; null: from --labels (src/resolve/locality.ts). */
+  locality: string | null;
   /** --jwks-refresh: how often jwksUri keys are fetched again (Istio: 20 min). */
   jwksRefreshMs: number;
   /** Edge timeouts in ms, 0 = off (--request-headers-timeout, --stream-idle-timeout, --max-connection-duration, --drain-timeout). */

@@ -83,6 +83,7 @@ export function compileOptions(o: Options): CompileOptions {
   if (o.ingressClass !== null) c.ingressClass = o.ingressClass;
   if (o.ingressMode !== null) c.ingressMode = o.ingressMode;
   if (o.trustedProxies !== null) c.trustedProxies = o.trustedProxies;
+  if (o.locality !== null) c.locality = o.locality;
   c.accessLog = { target: o.accessLog, targetExplicit: o.accessLogExplicit === true, format: o.logFormat, formatExplicit: o.logFormatExplicit === true };
   return c;
 }

@@ -8,10 +8,12 @@
 // Endpoints object it came from. So a DestinationRule subset `version: v1`
 // selects the EndpointSlices labelled `version: v1`: write one slice per version.
 // WorkloadEntries and ServiceEntry endpoints carry their own `labels`, as in Istio.
+// Localities: src/resolve/locality.ts.
 import type { ServiceEntryResource, WorkloadEntryResource, WorkloadEntrySpec } from "../model/istio.ts";
 import type { EndpointSliceResource, EndpointsResource, ServiceResource } from "../model/kube.ts";
 import { compareCreation, resourceRef } from "../model/meta.ts";
 import type { ClusterType, Endpoint } from "../snapshot/types.ts";
+import { kubeEndpointLocality, workloadLocality } from "./locality.ts";
 import { kubePortProtocol, serviceEntryPortProtocol } from "./protocol.ts";
 import { CLUSTER_DOMAIN, isWildcard, labelsSubset, visibleTo } from "./hosts.ts";
 
@@ -88,8 +90,15 @@ function endpointPort(sp: ServicePortInfo, ports: { name: string; port: number }
 
 function workloadEndpoint(w: WorkloadEntrySpec, port: number): Endpoint {
   const e: Endpoint = { address: w.address, port, weight: w.weight || 1, labels: w.labels };
+  const locality = workloadLocality(w.locality, w.labels);
+  if (locality !== "") e.locality = locality;
   // istiod's getTLSModeFromWorkloadEntry: no tlsMode label but a serviceAccount → a mesh workload (mTLS)
   if (w.labels["security.istio.io/tlsMode"] === undefined && w.serviceAccount !== "") e.tlsMode = "istio";
+  return e;
+}
+
+function withLocality(e: Endpoint, locality: string): Endpoint {
+  if (locality !== "") e.locality = locality;
   return e;
 }
 
@@ -151,17 +160,19 @@ export function buildRegistry(input: RegistryInput): Registry {
             const labels = { ...spec.selector, ...sl.metadata.labels };
             for (const e of sl.spec.endpoints) {
               if (!e.ready) continue;
-              for (const a of e.addresses) out.push({ address: a, port, weight: 1, labels });
+              const locality = kubeEndpointLocality(labels, e.zone);
+              for (const a of e.addresses) out.push(withLocality({ address: a, port, weight: 1, labels }, locality));
             }
           }
         } else {
           const eps = endpointsBySvc.get(k);
           if (eps !== undefined) {
             const labels = { ...spec.selector, ...eps.metadata.labels };
+            const locality = kubeEndpointLocality(labels);
             for (const sub of eps.spec.subsets) {
               const port = endpointPort(sp, sub.ports);
               if (port === 0) continue;
-              for (const a of sub.addresses) out.push({ address: a, port, weight: 1, labels });
+              for (const a of sub.addresses) out.push(withLocality({ address: a, port, weight: 1, labels }, locality));
             }
           }
         }

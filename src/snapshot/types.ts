@@ -486,6 +486,20 @@ export interface Cluster {
   http2Clients?: string;
   /** The HTTP/2 twin of a useClientProtocol cluster: the name of the cluster it stands for. */
   http2ClientsOf?: string;
+  /**
+   * Locality load balancing applied to the endpoints (their `priority`,
+   * `localityWeight`: compile/locality-lb.ts); absent: none.
+   */
+  localityLb?: ClusterLocalityLb;
+}
+
+export interface ClusterLocalityLb {
+  /** distribute: locality-weighted; failover / failoverPriority: priorities. */
+  mode: "distribute" | "failover" | "failoverPriority";
+  /** The gateway's locality it was computed for ("" when it has none). */
+  gatewayLocality: string;
+  /** Where the setting came from: `DestinationRule/ns/name` or `mesh config`. */
+  source: string;
 }
 
 export interface Endpoint {
@@ -494,6 +508,18 @@ export interface Endpoint {
   /** Relative weight (WorkloadEntry/ServiceEntry weight; 1 by default). */
   weight: number;
   labels: Record<string, string>;
+  /** `region/zone/subzone` (src/resolve/locality.ts); absent: none known. */
+  locality?: string;
+  /**
+   * Envoy's priority of the endpoint's LocalityLbEndpoints (0 first), from the
+   * cluster's locality load balancing (compile/locality-lb.ts); absent: 0.
+   */
+  priority?: number;
+  /**
+   * With `distribute`: the weight of the endpoint's locality (Envoy's
+   * LocalityLbEndpoints load_balancing_weight); absent: not locality weighted.
+   */
+  localityWeight?: number;
   /**
    * Istio's TLS mode where the labels do not give it: `istio` for a
    * WorkloadEntry (or ServiceEntry endpoint) with a serviceAccount and no

@@ -8,12 +8,16 @@
 // in its window, every pick is smooth weighted over the weights scaled by
 // slowStartFactor (LEAST_REQUEST: also divided by requests in flight + 1, the
 // weight Envoy's EDF scheduler uses then).
+// Priorities and locality weights (localityLbSetting: src/upstream/priority.ts)
+// come first: a request's priority level (and locality) is drawn, then the
+// policy picks among that level's usable endpoints.
 // Pure: the caller supplies each endpoint's requests in flight, randomness,
 // the clock and when each endpoint was added.
 import type { Cluster } from "../snapshot/types.ts";
 import type { SlowStartPolicy } from "../snapshot/upstream.ts";
 import { buildMaglev, buildRing, type HashTable } from "./consistent-hash.ts";
 import { OutlierDetector } from "./outlier.ts";
+import { PriorityPlan } from "./priority.ts";
 import { slowStartFactor } from "./slow-start.ts";
 
 /** When each endpoint was added to the cluster (ms on `now`'s clock) and that clock: what slow start needs. */
@@ -36,6 +40,11 @@ export class Balancer {
   /** Slow start while some endpoint may still be in its window (until `warmUntil`); null: never again, or none. */
   private warming: SlowStartPolicy | null = null;
   private warmUntil = 0;
+  /** Priority levels / locality weights (localityLbSetting); null: one level, unweighted. */
+  readonly plan: PriorityPlan | null = null;
+  private planVersion = -1;
+  /** Hash tables per host list of the plan (lists are replaced when the ejected set changes). */
+  private planTables = new WeakMap<number[], HashTable>();
 
   constructor(
     readonly cluster: Cluster,
@@ -47,6 +56,7 @@ export class Balancer {
     this.current = new Float64Array(this.weights.length);
     const o = cluster.upstream?.outlier ?? null;
     this.outlier = o === null ? null : new OutlierDetector(o, cluster.endpoints.length);
+    if (cluster.endpoints.some((e) => (e.priority ?? 0) > 0 || e.localityWeight !== undefined)) this.plan = new PriorityPlan(cluster.endpoints, o?.panicThresholdPercent ?? 0);
     const ss = cluster.upstream?.slowStart ?? null;
     if (ss !== null && clock !== null && (cluster.lbPolicy === "ROUND_ROBIN" || cluster.lbPolicy === "LEAST_REQUEST")) {
       let last = -Infinity;
@@ -83,10 +93,31 @@ export class Balancer {
     return this.usable;
   }
 
+  /** The plan's hosts for this request: its priority level (and locality) drawn by the hash, else at random. */
+  private planHosts(hash: bigint | null): number[] {
+    const plan = this.plan!;
+    const od = this.outlier;
+    if (od !== null && od.version !== this.planVersion) {
+      plan.update((i) => od.isEjected(i));
+      this.planVersion = od.version;
+    }
+    const u = plan.hostsFor(hash === null ? Math.floor(this.random() * 100) : Number(hash % 100n));
+    const h = this.cluster.upstream?.hash ?? null;
+    if (h !== null && u.length > 1) {
+      let t = this.planTables.get(u);
+      if (t === undefined) {
+        t = this.buildTable(h, u);
+        this.planTables.set(u, t);
+      }
+      this.table = t;
+    }
+    return u;
+  }
+
   // (its closure kept out of refresh(), which runs for every pick: there it made refresh's scope
   // an object allocated per request, measured with heapStats: ALLOC=1 bench/http-proxy-loop.ts)
-  private buildTable(h: NonNullable<NonNullable<Cluster["upstream"]>["hash"]>): HashTable {
-    const targets = this.usable.map((i) => {
+  private buildTable(h: NonNullable<NonNullable<Cluster["upstream"]>["hash"]>, hosts: number[] = this.usable): HashTable {
+    const targets = hosts.map((i) => {
       const e = this.cluster.endpoints[i]!;
       return { address: e.address, port: e.port, weight: this.weights[i]! };
     });
@@ -100,7 +131,7 @@ export class Balancer {
    * flight on endpoint i (LEAST_REQUEST).
    */
   pick(hash: bigint | null, active: (i: number) => number): number {
-    const u = this.refresh();
+    const u = this.plan === null ? this.refresh() : this.planHosts(hash);
     const n = u.length;
     if (n === 0) return -1;
     if (n === 1) return u[0]!;

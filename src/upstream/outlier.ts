@@ -58,6 +58,8 @@ export class OutlierDetector {
   overflows = 0;
   /** Ejections done (Envoy's ejections_enforced_total). */
   enforced = 0;
+  /** Grows at every ejection and every ejection's end: a cached view of the ejected set is stale when it differs. */
+  version = 0;
 
   constructor(
     readonly policy: OutlierPolicy,
@@ -154,6 +156,7 @@ export class OutlierDetector {
     if (h.backoff * p.baseEjectionTimeMs < p.maxEjectionTimeMs + p.baseEjectionTimeMs) h.backoff++;
     this.ejectedCount++;
     this.enforced++;
+    this.version++;
     return { host: i, action: "eject", kind };
   }
 
@@ -175,6 +178,7 @@ export class OutlierDetector {
         h.unejectedAt = now;
         h.c5xx = h.cGateway = h.cLocal = 0;
         this.ejectedCount--;
+        this.version++;
         out.push({ host: i, action: "uneject" });
       }
     }

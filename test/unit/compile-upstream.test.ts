@@ -201,9 +201,10 @@ describe("load balancer findings an ingress owes", () => {
     expect(cluster(s).lbPolicy).toBe("LEAST_REQUEST");
     expect(findingLines(s).some((l) => l.startsWith("Warning GW0411 DestinationRule/default/be: simple PASSTHROUGH"))).toBe(true);
   });
-  test("localityLbSetting is a finding", () => {
-    const s = compileYaml(GW_VS("{host: be}") + SVC() + DR("    loadBalancer: {simple: ROUND_ROBIN, localityLbSetting: {enabled: true}}"));
-    expect(findingLines(s)).toContain("Warning GW0412 DestinationRule/default/be: localityLbSetting is not applied by gangway: endpoints are balanced without locality");
+  test("localityLbSetting failover without outlierDetection: istiod's warning, nothing applied", () => {
+    const s = compileYaml(GW_VS("{host: be}") + SVC() + DR("    loadBalancer: {simple: ROUND_ROBIN, localityLbSetting: {failover: [{from: r1, to: r2}]}}"));
+    expect(findingLines(s)).toContain("Warning GW0418 DestinationRule/default/be: failover needs outlierDetection (istiod's rule: without it Envoy never leaves priority 0): no locality failover is applied");
+    expect(cluster(s).localityLb).toBeUndefined();
   });
 });
 
