@@ -79,7 +79,7 @@ function compileCluster(ctx: CompileContext, st: TlsCompileState, req: ClusterRe
     cluster.lbPolicy = u.lbPolicy;
     if (u.upstream !== undefined) cluster.upstream = u.upstream;
   }
-  applyClusterLocality(ctx, cluster, policy, rule === null ? null : owners(rule, subset));
+  applyClusterLocality(ctx, cluster, policy, rule === null ? null : owners(rule, subset), svc);
   // a DestinationRule tls of any mode (DISABLE too) is the user's choice, as istiod's buildUpstreamTLSSettings takes it
   if (policy.levels.tls?.tls == null && cluster.upstream?.tls == null && svc !== null && svc.meshExternal !== true && req.sniDnat !== true) reportAutoMtls(ctx, cluster, svc.source);
   return cluster;

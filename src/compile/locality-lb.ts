@@ -16,7 +16,8 @@
 //   rest); priorities renumbered 0..N without gaps.
 // Pure: endpoints in, endpoints with `priority` / `localityWeight` out.
 import type { LocalityLbSetting } from "../model/istio.ts";
-import { augmentedLabels, splitLocality } from "../resolve/locality.ts";
+import { LABEL_REGION, LABEL_SUBZONE, LABEL_ZONE } from "../decode/locality-lb.ts";
+import { augmentedLabels, splitLocality, type TrafficDistribution } from "../resolve/locality.ts";
 import type { Endpoint } from "../snapshot/types.ts";
 
 export const LABEL_NETWORK = "topology.istio.io/network";
@@ -47,14 +48,33 @@ export interface LocalityLbResult {
   matchedFrom: string;
 }
 
+export const LABEL_HOSTNAME = "kubernetes.io/hostname";
+
+/** The setting istiod derives from a Service's trafficDistribution: failoverPriority by topology, failover forced (no outlierDetection needed). */
+export function trafficDistributionSetting(td: TrafficDistribution): LocalityLbSetting {
+  const zone = [LABEL_NETWORK, LABEL_REGION, LABEL_ZONE];
+  const failoverPriority = td === "PreferSameZone" ? zone : [...zone, LABEL_SUBZONE, LABEL_HOSTNAME];
+  return { enabled: true, distribute: [], failover: [], failoverPriority, path: "spec.trafficDistribution" };
+}
+
+export interface EffectiveLocalityLb {
+  setting: LocalityLbSetting;
+  /** Failover applies without outlierDetection (a Service's trafficDistribution). */
+  force: boolean;
+  from: "rule" | "service" | "mesh";
+}
+
 /**
  * The setting that applies (istiod's GetEffectiveLbSetting): the
- * DestinationRule's, else the mesh config's (Istio's default when not
- * given); null when the one that applies has `enabled: false`.
+ * DestinationRule's, else the Service's trafficDistribution, else the mesh
+ * config's (Istio's default when not given); null when the one that applies
+ * has `enabled: false`.
  */
-export function effectiveLocalityLb(rule: LocalityLbSetting | null, mesh: LocalityLbSetting | null): LocalityLbSetting | null {
-  const s = rule ?? mesh ?? MESH_DEFAULT_LOCALITY_LB;
-  return s.enabled === false ? null : s;
+export function effectiveLocalityLb(rule: LocalityLbSetting | null, mesh: LocalityLbSetting | null, td: TrafficDistribution | null = null): EffectiveLocalityLb | null {
+  if (rule !== null) return rule.enabled === false ? null : { setting: rule, force: false, from: "rule" };
+  if (td !== null) return { setting: trafficDistributionSetting(td), force: true, from: "service" };
+  const s = mesh ?? MESH_DEFAULT_LOCALITY_LB;
+  return s.enabled === false ? null : { setting: s, force: false, from: "mesh" };
 }
 
 /** istiod's LocalityMatch: does `locality` fall under the rule's (`*` anywhere matching any; a missing zone or subzone matching any). */

@@ -1,12 +1,15 @@
-// Service topology settings istiod acts on for a proxy and gangway cannot: it
-// knows neither its node nor its locality. `internalTrafficPolicy: Local` keeps
-// istiod to endpoints on the gateway's node, `trafficDistribution` makes it
-// prefer endpoints of its zone (or node), as does the Service's annotation
-// `networking.istio.io/traffic-distribution`. Reported (GW0412) for the Services a
-// cluster uses, never dropped silently: gangway balances over all endpoints.
+// Service topology settings istiod acts on for a proxy and gangway cannot, or
+// only in part. `internalTrafficPolicy: Local` keeps istiod to endpoints on the
+// gateway's node: gangway knows no node (reported, GW0412, every endpoint
+// used). `trafficDistribution` (or the Service's annotation
+// `networking.istio.io/traffic-distribution`) is applied as istiod applies it
+// (compile/cluster-locality.ts: failover by network, region, zone); its
+// PreferSameNode level (subzone, then node) has no node to compare here, and
+// a value istiod does not know changes nothing: both reported.
 import { Codes } from "../model/codes.ts";
 import type { ServiceResource } from "../model/kube.ts";
 import { CLUSTER_DOMAIN } from "../resolve/hosts.ts";
+import { trafficDistribution } from "../resolve/locality.ts";
 import type { Cluster } from "../snapshot/types.ts";
 import type { CompileContext } from "./context.ts";
 
@@ -24,11 +27,14 @@ export function reportServiceTopology(ctx: CompileContext, services: ServiceReso
     if (spec.internalTrafficPolicy !== undefined) {
       ctx.report("Warning", Codes.LocalityLbNotApplied, s, `internalTrafficPolicy ${spec.internalTrafficPolicy} is not applied: istiod keeps a gateway to endpoints on its own node; gangway knows no node and uses every endpoint`, "spec.internalTrafficPolicy");
     }
-    if (spec.trafficDistribution !== undefined) {
-      ctx.report("Warning", Codes.LocalityLbNotApplied, s, `trafficDistribution ${spec.trafficDistribution} is not applied: istiod prefers endpoints near the gateway; gangway knows no locality and balances over every endpoint`, "spec.trafficDistribution");
-    }
-    if (annotated !== undefined) {
-      ctx.report("Warning", Codes.LocalityLbNotApplied, s, `annotation ${TRAFFIC_DISTRIBUTION_ANNOTATION}: ${annotated} is not applied: istiod prefers endpoints near the gateway; gangway knows no locality and balances over every endpoint`, `metadata.annotations.${TRAFFIC_DISTRIBUTION_ANNOTATION}`);
+    const field = spec.trafficDistribution !== undefined ? "spec.trafficDistribution" : `metadata.annotations.${TRAFFIC_DISTRIBUTION_ANNOTATION}`;
+    const given = spec.trafficDistribution ?? annotated;
+    if (given === undefined) continue;
+    const td = trafficDistribution(spec.trafficDistribution, annotated);
+    if (td === null) {
+      ctx.report("Warning", Codes.LocalityLbNotApplied, s, `traffic distribution ${given} is none istiod acts on (PreferClose, PreferSameZone, PreferSameNode): every endpoint is used alike`, field);
+    } else if (td === "PreferSameNode") {
+      ctx.report("Info", Codes.LocalityLbNotApplied, s, `traffic distribution ${given}: endpoints of the gateway's network, region, zone and subzone come first, as istiod orders them; its last level, the gateway's node, is not applied (gangway knows no node)`, field);
     }
   }
 }

@@ -76,3 +76,20 @@ export function augmentedLabels(labels: Record<string, string>, locality: string
   if (s !== "") out[LABEL_SUBZONE] = s;
   return out;
 }
+
+/** istiod's TrafficDistribution preference of a Service (GetTrafficDistribution). */
+export type TrafficDistribution = "PreferSameZone" | "PreferSameNode";
+
+/**
+ * A Service's `spec.trafficDistribution` (PreferClose and PreferSameZone: same
+ * zone; PreferSameNode), else its annotation `networking.istio.io/traffic-distribution`
+ * (the same values, any case); null: Any.
+ */
+export function trafficDistribution(spec: string | undefined, annotation: string | undefined): TrafficDistribution | null {
+  if (spec === "PreferClose" || spec === "PreferSameZone") return "PreferSameZone";
+  if (spec === "PreferSameNode") return "PreferSameNode";
+  const a = (annotation ?? "").toLowerCase();
+  if (a === "preferclose" || a === "prefersamezone") return "PreferSameZone";
+  if (a === "prefersamenode") return "PreferSameNode";
+  return null;
+}

@@ -13,7 +13,7 @@ import type { ServiceEntryResource, WorkloadEntryResource, WorkloadEntrySpec } f
 import type { EndpointSliceResource, EndpointsResource, ServiceResource } from "../model/kube.ts";
 import { compareCreation, resourceRef } from "../model/meta.ts";
 import type { ClusterType, Endpoint } from "../snapshot/types.ts";
-import { kubeEndpointLocality, workloadLocality } from "./locality.ts";
+import { kubeEndpointLocality, trafficDistribution, workloadLocality, type TrafficDistribution } from "./locality.ts";
 import { kubePortProtocol, serviceEntryPortProtocol } from "./protocol.ts";
 import { CLUSTER_DOMAIN, isWildcard, labelsSubset, visibleTo } from "./hosts.ts";
 
@@ -46,6 +46,8 @@ export interface ServiceInfo {
   meshExternal?: boolean;
   /** A ServiceEntry of resolution DYNAMIC_DNS: no endpoints here (reported by compile). */
   dynamicDns?: boolean;
+  /** A Kubernetes Service's trafficDistribution (or its annotation): istiod's forced locality failover (resolve/locality.ts). */
+  trafficDistribution?: TrafficDistribution;
   /** Endpoints serving one of `ports` (all, before subset filtering). */
   endpoints(port: ServicePortInfo): Endpoint[];
 }
@@ -141,6 +143,7 @@ export function buildRegistry(input: RegistryInput): Registry {
     const k = key(ns, svc.metadata.name);
     const spec = svc.spec;
     const annotation = svc.metadata.annotations["networking.istio.io/exportTo"];
+    const td = trafficDistribution(spec.trafficDistribution, svc.metadata.annotations["networking.istio.io/traffic-distribution"]);
     const info: ServiceInfo = {
       host: `${svc.metadata.name}.${ns}.svc.${CLUSTER_DOMAIN}`,
       namespace: ns,
@@ -149,6 +152,7 @@ export function buildRegistry(input: RegistryInput): Registry {
       type: spec.type === "ExternalName" ? "STRICT_DNS" : "EDS",
       exportTo: annotation === undefined ? [] : annotation.split(",").map((s) => s.trim()).filter(Boolean),
       ...(spec.type === "ExternalName" ? { aliasFor: spec.externalName } : {}),
+      ...(td !== null ? { trafficDistribution: td } : {}),
       endpoints(sp) {
         if (spec.type === "ExternalName") return [{ address: spec.externalName, port: sp.port, weight: 1, labels: {} }];
         const out: Endpoint[] = [];

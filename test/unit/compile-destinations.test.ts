@@ -17,7 +17,7 @@ spec:
 `;
 
 /** Gateway + a VirtualService for host a.com with `http` (indented list) + `extra` documents. */
-function setup(http: string, extra: string) {
+function setup(http: string, extra: string, over: Parameters<typeof compileYaml>[1] = {}) {
   return compileYaml(`${GW}---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -28,7 +28,7 @@ spec:
   http:
 ${http}
 ---
-${extra}`);
+${extra}`, over);
 }
 
 function cluster(s: ReturnType<typeof compileYaml>, name: string): Cluster {
@@ -132,11 +132,13 @@ spec: {address: 192.168.0.12, labels: {app: other}}
   });
 });
 
-describe("Service topology istiod acts on and gangway cannot (no node, no locality): reported, every endpoint used", () => {
+describe("Service topology istiod acts on and gangway cannot (no node): reported, every endpoint used", () => {
   const cases: [string, string, string[]][] = [
     ["internalTrafficPolicy Local", ", internalTrafficPolicy: Local", ["spec.internalTrafficPolicy: internalTrafficPolicy Local is not applied: istiod keeps a gateway to endpoints on its own node; gangway knows no node and uses every endpoint"]],
     ["internalTrafficPolicy Cluster (the default): nothing to say", ", internalTrafficPolicy: Cluster", []],
-    ["trafficDistribution", ", trafficDistribution: PreferClose", ["spec.trafficDistribution: trafficDistribution PreferClose is not applied: istiod prefers endpoints near the gateway; gangway knows no locality and balances over every endpoint"]],
+    ["trafficDistribution PreferClose: applied (no locality here: every endpoint at priority 0)", ", trafficDistribution: PreferClose", []],
+    ["trafficDistribution PreferSameNode: the node level is not", ", trafficDistribution: PreferSameNode", ["spec.trafficDistribution: traffic distribution PreferSameNode: endpoints of the gateway's network, region, zone and subzone come first, as istiod orders them; its last level, the gateway's node, is not applied (gangway knows no node)"]],
+    ["trafficDistribution of another value: changes nothing", ", trafficDistribution: Elsewhere", ["spec.trafficDistribution: traffic distribution Elsewhere is none istiod acts on (PreferClose, PreferSameZone, PreferSameNode): every endpoint is used alike"]],
   ];
   for (const [name, extra, want] of cases) {
     test(name, () => {
@@ -147,13 +149,14 @@ describe("Service topology istiod acts on and gangway cannot (no node, no locali
     });
   }
 
-  test("the Service annotation networking.istio.io/traffic-distribution (istiod reads it as trafficDistribution)", () => {
+  test("the Service annotation networking.istio.io/traffic-distribution (istiod reads it as trafficDistribution): endpoints of the gateway's zone first", () => {
     const svc = SVC("reviews", "[{name: http, port: 9080}]", ", annotations: {networking.istio.io/traffic-distribution: PreferClose}");
-    const s = setup("  - route: [{destination: {host: reviews}}]", svc + SLICE("r1", "reviews", "[{name: http, port: 9080}]", "[{addresses: [10.0.1.1]}, {addresses: [10.0.1.2]}]"));
-    expect(s.findings.filter((f) => f.code === "GW0412").map((f) => `${f.field}: ${f.message}`)).toEqual([
-      "metadata.annotations.networking.istio.io/traffic-distribution: annotation networking.istio.io/traffic-distribution: PreferClose is not applied: istiod prefers endpoints near the gateway; gangway knows no locality and balances over every endpoint",
-    ]);
-    expect(addrs(cluster(s, "outbound|9080||reviews.default.svc.cluster.local"))).toEqual(["10.0.1.1:9080", "10.0.1.2:9080"]);
+    const slice = SLICE("r1", "reviews", "[{name: http, port: 9080}]", "[{addresses: [10.0.1.1], zone: z1}, {addresses: [10.0.1.2], zone: z2}]", ", topology.kubernetes.io/region: r1");
+    const s = setup("  - route: [{destination: {host: reviews}}]", svc + slice, { locality: "r1/z2" });
+    expect(s.findings.filter((f) => f.code === "GW0412")).toEqual([]);
+    const c = cluster(s, "outbound|9080||reviews.default.svc.cluster.local");
+    expect(c.endpoints.map((e) => `${e.address} ${e.locality} p${e.priority ?? 0}`)).toEqual(["10.0.1.1 r1/z1 p1", "10.0.1.2 r1/z2 p0"]);
+    expect(c.localityLb).toEqual({ mode: "failoverPriority", gatewayLocality: "r1/z2", source: "Service/default/reviews trafficDistribution PreferSameZone" });
   });
 });
 

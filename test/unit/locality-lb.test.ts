@@ -6,7 +6,7 @@ import { describe, expect, test } from "bun:test";
 import { applyLocalityLb, effectiveLocalityLb, lbPriority, localityMatch, MESH_DEFAULT_LOCALITY_LB } from "../../src/compile/locality-lb.ts";
 import { localitiesProblem } from "../../src/decode/locality-lb.ts";
 import type { LocalityLbSetting } from "../../src/model/istio.ts";
-import { gatewayLocality, kubeEndpointLocality, workloadLocality } from "../../src/resolve/locality.ts";
+import { gatewayLocality, kubeEndpointLocality, trafficDistribution, workloadLocality, type TrafficDistribution } from "../../src/resolve/locality.ts";
 import type { Endpoint } from "../../src/snapshot/types.ts";
 
 function ep(address: string, locality: string, labels: Record<string, string> = {}, weight = 1): Endpoint {
@@ -148,13 +148,27 @@ describe("which setting applies (GetEffectiveLbSetting)", () => {
   const off = setting({ enabled: false });
   const on = setting({ failover: [{ from: "a", to: "b" }] });
   test.each([
-    ["the rule's over the mesh's", on, off, on],
-    ["rule enabled: false: none, whatever the mesh says", off, on, null],
-    ["no rule: the mesh config's", null, on, on],
-    ["mesh enabled: false: none", null, off, null],
-    ["neither: Istio's default {enabled: true}", null, null, MESH_DEFAULT_LOCALITY_LB],
-  ] as [string, LocalityLbSetting | null, LocalityLbSetting | null, LocalityLbSetting | null][])("%s", (_n, rule, mesh, want) => {
-    expect(effectiveLocalityLb(rule, mesh)).toBe(want);
+    ["the rule's over the mesh's", on, off, null, on, "rule"],
+    ["rule enabled: false: none, whatever the mesh says", off, on, null, null, ""],
+    ["no rule: the mesh config's", null, on, null, on, "mesh"],
+    ["mesh enabled: false: none", null, off, null, null, ""],
+    ["neither: Istio's default {enabled: true}", null, null, null, MESH_DEFAULT_LOCALITY_LB, "mesh"],
+    ["the rule's over a Service's trafficDistribution", on, null, "PreferSameZone", on, "rule"],
+  ] as [string, LocalityLbSetting | null, LocalityLbSetting | null, TrafficDistribution | null, LocalityLbSetting | null, string][])("%s", (_n, rule, mesh, td, want, from) => {
+    const e = effectiveLocalityLb(rule, mesh, td);
+    expect(e?.setting ?? null).toBe(want);
+    expect(e?.from ?? "").toBe(from);
+  });
+  test("a Service's trafficDistribution over the mesh's, forcing failover by topology labels", () => {
+    const zone = effectiveLocalityLb(null, off, "PreferSameZone")!;
+    expect(zone.force).toBe(true);
+    expect(zone.setting.failoverPriority).toEqual(["topology.istio.io/network", "topology.kubernetes.io/region", "topology.kubernetes.io/zone"]);
+    expect(effectiveLocalityLb(null, null, "PreferSameNode")!.setting.failoverPriority).toEqual([
+      "topology.istio.io/network", "topology.kubernetes.io/region", "topology.kubernetes.io/zone", "topology.istio.io/subzone", "kubernetes.io/hostname",
+    ]);
+    expect([trafficDistribution("PreferClose", undefined), trafficDistribution(undefined, "PreferSameNode".toLowerCase()), trafficDistribution("Other", "PREFERCLOSE"), trafficDistribution(undefined, "x")]).toEqual([
+      "PreferSameZone", "PreferSameNode", "PreferSameZone", null,
+    ]);
   });
 });
 
