@@ -4,6 +4,7 @@ import { UsageError, type Options } from "./args.ts";
 import { formatFinding, loadAndBuild } from "../primary/pipeline.ts";
 import { REPLIES } from "../dispatch/replies.ts";
 import { trace, type TraceResult } from "../trace.ts";
+import type { Endpoint } from "../snapshot/types.ts";
 import { JwksCache } from "../security/jwks-cache.ts";
 import { explainSecurity, formatSecurity } from "../security/explain.ts";
 import { normalizePath } from "../route/normalize-path.ts";
@@ -32,6 +33,12 @@ export function alpnList(values: string[] | undefined): string[] | undefined {
   return out;
 }
 
+/** `locality r1/z1, priority 1[, locality weight 70]` of an endpoint of a locality-balanced cluster. */
+export function endpointLocality(e: Endpoint): string {
+  const w = e.localityWeight === undefined ? "" : `, locality weight ${e.localityWeight}`;
+  return `locality ${e.locality ?? "-"}, priority ${e.priority ?? 0}${w}`;
+}
+
 export function formatTrace(t: TraceResult, policies: string[] = []): string {
   const lines: string[] = [];
   lines.push(`listener:      ${t.listener ?? "(none)"}`);
@@ -41,7 +48,9 @@ export function formatTrace(t: TraceResult, policies: string[] = []): string {
   for (const c of t.considered) lines.push(`  route ${c.index} ${c.name} (${c.source}): ${c.matched ? "MATCH" : "no"} — ${c.reason}`);
   if (t.route !== null) lines.push(`route:         ${t.route}`);
   for (const d of t.destinations) {
-    const eps = d.endpoints.map((e) => `${e.address}:${e.port}`).join(", ") || "(no endpoints)";
+    // locality load balancing at work (priorities, locality weights): each endpoint's locality, priority and weight too
+    const byLocality = d.endpoints.some((e) => (e.priority ?? 0) > 0 || e.localityWeight !== undefined);
+    const eps = d.endpoints.map((e) => `${e.address}:${e.port}${byLocality ? ` (${endpointLocality(e)})` : ""}`).join(", ") || "(no endpoints)";
     lines.push(`destination:   ${d.cluster} weight ${d.weight} → ${eps}`);
   }
   lines.push(...policies);

@@ -83,14 +83,19 @@ export function render(kind: string, d: Obj): string {
     case "endpoints": {
       const rows: (string | number)[][] = [];
       const ejected = (d.ejected ?? {}) as Record<string, number>;
-      for (const c of Object.values(d.clusters as Obj) as Obj[]) {
+      const clusters = Object.values(d.clusters as Obj) as Obj[];
+      // LOCALITY and PRIORITY columns only where some endpoint has a locality (the table stays istioctl's otherwise)
+      const withLocality = clusters.some((c) => (c.endpoints as Obj[]).some((e) => e.locality !== undefined || e.priority !== undefined));
+      for (const c of clusters) {
         for (const e of c.endpoints as Obj[]) {
           const hp = String(e.address).includes(":") ? `[${e.address}]:${e.port}` : `${e.address}:${e.port}`;
           const n = ejected[`${c.name}|${hp}`] ?? 0;
-          rows.push([hp, n > 0 ? "OUTLIER" : "HEALTHY", n > 0 ? `FAILED (ejected in ${n} worker${n === 1 ? "" : "s"})` : "OK", c.name]);
+          const row: (string | number)[] = [hp, n > 0 ? "OUTLIER" : "HEALTHY", n > 0 ? `FAILED (ejected in ${n} worker${n === 1 ? "" : "s"})` : "OK", c.name];
+          if (withLocality) row.push(String(e.locality ?? "-"), Number(e.priority ?? 0));
+          rows.push(row);
         }
       }
-      return table(["ENDPOINT", "STATUS", "OUTLIER CHECK", "CLUSTER"], rows);
+      return table(["ENDPOINT", "STATUS", "OUTLIER CHECK", "CLUSTER", ...(withLocality ? ["LOCALITY", "PRIORITY"] : [])], rows);
     }
     case "secrets": {
       const creds = (d.credentials ?? {}) as Obj;

@@ -5,6 +5,10 @@
 // findings.
 import { describe, expect, test } from "bun:test";
 import { parseArgs, UsageError } from "../../src/cli/args.ts";
+import { formatTrace } from "../../src/cli/explain.ts";
+import { render } from "../../src/cli/proxy-config.ts";
+import { snapshotToJSON } from "../../src/snapshot/dump.ts";
+import { trace } from "../../src/trace.ts";
 import { decodeFiles } from "../../src/decode/index.ts";
 import { decodeMeshConfig } from "../../src/decode/meshconfig.ts";
 import type { Snapshot } from "../../src/snapshot/types.ts";
@@ -149,5 +153,24 @@ describe("--locality", () => {
     expect(parseArgs(["--config", "d", "--locality", "us-east1/us-east1-b"]).locality).toBe("us-east1/us-east1-b");
     expect(parseArgs(["--config", "d"]).locality).toBeNull();
     for (const bad of ["", "a//b", "a/b/c/d", "a/*"]) expect(() => parseArgs(["--config", "d", "--locality", bad])).toThrow(UsageError);
+  });
+});
+
+describe("outputs", () => {
+  const s = compileYaml(`${ROUTE}${THREE}${DR("{}", OD)}`, { locality: "r1/z1" });
+  test("proxy-config endpoints: LOCALITY and PRIORITY columns when endpoints have localities; config_dump carries them", () => {
+    const d = snapshotToJSON(s) as Record<string, unknown>;
+    const text = render("endpoints", d);
+    expect(text.split("\n")[0]).toMatch(/^ENDPOINT\s+STATUS\s+OUTLIER CHECK\s+CLUSTER\s+LOCALITY\s+PRIORITY$/);
+    expect(text).toMatch(/10\.0\.0\.2:80\s+HEALTHY\s+OK\s+outbound\|80\|\|be\.internal\s+r1\/z2\s+1/);
+    const c = (d.clusters as Record<string, { localityLb: unknown; endpoints: unknown[] }>)[C]!;
+    expect(c.localityLb).toEqual({ mode: "failover", gatewayLocality: "r1/z1", source: "DestinationRule/default/be" });
+    expect(c.endpoints[2]).toMatchObject({ locality: "r2/z1", priority: 2 });
+    const plain = render("endpoints", snapshotToJSON(compileYaml(`${ROUTE}${SE("  - {address: 10.0.0.1}")}`)) as Record<string, unknown>);
+    expect(plain.split("\n")[0]).toMatch(/^ENDPOINT\s+STATUS\s+OUTLIER CHECK\s+CLUSTER$/);
+  });
+  test("explain: each endpoint's locality and priority", () => {
+    const out = formatTrace(trace(s, { port: 80, host: "be.internal", path: "/" }));
+    expect(out).toContain("→ 10.0.0.1:80 (locality r1/z1, priority 0), 10.0.0.2:80 (locality r1/z2, priority 1), 10.0.0.3:80 (locality r2/z1, priority 2)");
   });
 });
