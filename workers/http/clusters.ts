@@ -137,7 +137,7 @@ export function currentGeneration(): Generation {
 
 function endpointsKey(c: Cluster): string {
   let k = c.lbPolicy + "|" + c.connectTimeoutMs + "|" + JSON.stringify([c.upstream?.hash ?? null, c.upstream?.outlier ?? null, c.upstream?.limits ?? null, c.upstream?.slowStart ?? null]);
-  for (const e of c.endpoints) k += `|${e.address}:${e.port}*${e.weight}@${e.priority ?? 0}/${e.localityWeight ?? ""}`;
+  for (const e of c.endpoints) k += `|${e.address}:${e.port}*${e.weight}@${e.priority ?? 0}/${e.localityWeight ?? ""}/${e.locality ?? ""}`;
   return k;
 }
 
