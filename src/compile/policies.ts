@@ -162,7 +162,7 @@ export function reportPolicyLimits(ctx: CompileContext, origin: Resource, http: 
       "Info",
       Codes.RouteFeatureUnsupported,
       origin,
-      "retryRemoteLocalities is accepted but changes nothing: gangway's endpoints have no locality priorities",
+      "retryRemoteLocalities is accepted but not applied: a retry draws its locality priority as the first try did (Envoy's previous_priorities would avoid the priorities already tried)",
       `${path}.retries.retryRemoteLocalities`,
     );
   }

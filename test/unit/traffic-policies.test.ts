@@ -65,7 +65,7 @@ describe("retries", () => {
     const { s, r } = one("    retries: {attempts: 2, retryOn: 'reset,retriable-headers', retryRemoteLocalities: true}");
     expect(r.retry).toMatchObject({ retryRemoteLocalities: true, retryOn: ["reset", "retriable-headers"] });
     const lines = findingLines(s);
-    expect(lines).toContain("Info GW0304 VirtualService/default/vs: retryRemoteLocalities is accepted but changes nothing: gangway's endpoints have no locality priorities");
+    expect(lines).toContain("Info GW0304 VirtualService/default/vs: retryRemoteLocalities is accepted but not applied: a retry draws its locality priority as the first try did (Envoy's previous_priorities would avoid the priorities already tried)");
     expect(lines).toContain("Warning GW0304 VirtualService/default/vs: retryOn retriable-headers is not evaluated by gangway: it never causes a retry");
   });
 
