@@ -207,5 +207,25 @@ export function decodeAuthorizationPolicy(r: Reader, spec: Obj): AuthorizationPo
   if (action !== "CUSTOM" && prov !== null) r.fail(Codes.Conflict, "spec.provider", `provider is only for action CUSTOM, not ${action}`);
   const unsupported: Unsupported[] = [];
   const rules = objList(r, spec, "rules", "spec", (o, p) => decodeRule(r, o, p, unsupported));
+  if (action === "CUSTOM") customRefusals(r, rules);
   return { ...scope, action, provider, rules, unsupported };
+}
+
+/** Source fields Istio's validation refuses in a CUSTOM policy (its ext_authz filter runs before jwt_authn, without a peer identity). */
+const CUSTOM_SOURCE_REFUSED: (keyof SourceSpec)[] = ["namespaces", "serviceAccounts", "trustDomains", "principals", "requestPrincipals"];
+const CUSTOM_WHEN_REFUSED = new Set(["source.namespace", "source.serviceAccount", "source.trustDomain", "source.principal"]);
+
+/** Istio's validation: "... is currently not supported with CUSTOM action". */
+function customRefusals(r: Reader, rules: RuleSpec[]): void {
+  for (const rule of rules) {
+    rule.from.forEach((s, i) => {
+      for (const f of CUSTOM_SOURCE_REFUSED) {
+        if (isEmptyPair(s[f])) continue;
+        r.fail(Codes.InvalidValue, `${rule.field}.from[${i}].source.${f}`, `${f} (and not${f[0]!.toUpperCase()}${f.slice(1)}) is currently not supported with CUSTOM action`);
+      }
+    });
+    for (const c of rule.when) {
+      if (CUSTOM_WHEN_REFUSED.has(c.key) || c.key.startsWith("request.auth.")) r.fail(Codes.InvalidValue, join(c.field, "key"), `${c.key} is currently not supported with CUSTOM action`);
+    }
+  }
 }

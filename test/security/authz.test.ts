@@ -210,8 +210,14 @@ spec:
       policy("p", "  action: CUSTOM\n  rules: [{}]"),
       policy("p", "  action: DENY\n  provider: {name: x}\n  rules: [{}]"),
       policy("p", "  action: DENY\n  rules: [{from: [{source: {}}]}]"),
+      // CUSTOM (ext_authz runs before jwt_authn in Istio): no request or peer identity
+      policy("p", '  action: CUSTOM\n  provider: {name: x}\n  rules: [{from: [{source: {requestPrincipals: ["*"]}}]}]'),
+      policy("p", "  action: CUSTOM\n  provider: {name: x}\n  rules: [{when: [{key: \"request.auth.claims[group]\", values: [a]}]}]"),
+      policy("p", "  action: CUSTOM\n  provider: {name: x}\n  rules: [{from: [{source: {notNamespaces: [a]}}]}]"),
     ];
-    for (const b of bad) expect(decodeFiles([{ path: "p.yaml", text: b }]).errors.length).toBeGreaterThan(0);
+    for (const b of bad) expect([b, decodeFiles([{ path: "p.yaml", text: b }]).errors.length > 0]).toEqual([b, true]);
+    const ok = policy("p", "  action: CUSTOM\n  provider: {name: x}\n  rules: [{from: [{source: {ipBlocks: [10.0.0.0/8]}}], to: [{operation: {paths: [/x]}}], when: [{key: \"request.headers[x]\", values: [a]}]}]");
+    expect(decodeFiles([{ path: "p.yaml", text: ok }]).errors).toEqual([]);
   });
 });
 
