@@ -1,49 +1,89 @@
 // RequestAuthentication as Istio configures Envoy's jwt_authn for a workload:
-// every provider may take the request (requires_any) and a request without a
-// token passes (allow_missing) — an AuthorizationPolicy decides what a missing
-// principal means. A token present but invalid is refused: 401 with Envoy's
-// status string (403 for audiences). Async (signature checks); no sockets.
-import { extractTokens, type HeaderSource } from "./jwt-extract.ts";
+// a token present must be valid, a request without one passes (allow_missing;
+// an AuthorizationPolicy decides what a missing principal means). Istio's
+// requirement is, for one rule, `any(P, allow_missing)`; for several,
+// `any(P1, ..., Pn, all(any(P1, allow_missing), ..., any(Pn, allow_missing)))`.
+// Envoy verifies every token a provider's locations hold and fails on the
+// first bad one ("all of them must be valid", so a bad token cannot ride along
+// beside a good one to an upstream that reads the wrong one). Hence: a
+// request passes when one provider finds tokens and all of them are valid, or
+// when no provider finds any token. Else 401 with Envoy's status string (403
+// for audiences). Async (signature checks); no sockets.
+import { providerTokens, type FoundToken, type HeaderSource } from "./jwt-extract.ts";
 import { JwtStatus, parseJwt, verifyJwt, type ParsedJwt } from "./jwt-verify.ts";
 import type { JwtProvider } from "./types.ts";
 
 export type AuthnResult =
   | { kind: "none" }
-  | { kind: "ok"; provider: JwtProvider; jwt: ParsedJwt; header: string }
+  /** `headers`: the headers the provider's tokens came from (all verified; removed unless forwardOriginalToken). */
+  | { kind: "ok"; provider: JwtProvider; jwt: ParsedJwt; headers: string[] }
   | { kind: "fail"; status: number; body: string; provider: JwtProvider | null };
 
 export const NO_TOKEN: AuthnResult = { kind: "none" };
 
 const BAD_HEADER_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 
-/** Verify the tokens the providers find; the first valid one wins. */
+type TokenCheck = { status: string; jwt: ParsedJwt | null };
+
+/** One token against one provider: "" when valid, else Envoy's status (parse, issuer, time, audience, signature). */
+async function tokenStatus(p: JwtProvider, f: FoundToken, nowS: number): Promise<TokenCheck> {
+  const jwt = parseJwt(f.token);
+  if (typeof jwt === "string") return { status: jwt, jwt: null };
+  // the token belongs to another provider reading the same location, or to none
+  if (p.issuer !== "" && jwt.payload.iss !== p.issuer) return { status: JwtStatus.UnknownIssuer, jwt };
+  return { status: await verifyJwt(p, jwt, nowS), jwt };
+}
+
+type ProviderOutcome = { status: string; ok: { jwt: ParsedJwt; headers: string[] } | null };
+
+/**
+ * Envoy's authenticator for one provider: Missing without tokens; else the
+ * tokens are verified from the last found to the first, the first failure is
+ * the provider's status, and all valid is OK (the first token found is the
+ * one the claims come from, verified last, as Envoy's metadata ends up).
+ */
+async function providerOutcome(p: JwtProvider, tokens: FoundToken[], nowS: number, seen: Map<string, TokenCheck>): Promise<ProviderOutcome> {
+  if (tokens.length === 0) return { status: JwtStatus.Missing, ok: null };
+  for (let i = tokens.length - 1; i >= 0; i--) {
+    const f = tokens[i]!;
+    const key = `${f.provider}\u0000${f.token}`;
+    let r = seen.get(key);
+    if (r === undefined) {
+      r = await tokenStatus(p, f, nowS);
+      seen.set(key, r);
+    }
+    if (r.status !== "") return { status: r.status, ok: null };
+  }
+  const f = tokens[0]!;
+  const headers = [...new Set(tokens.map((t) => t.header).filter((h) => h !== ""))];
+  return { status: "", ok: { jwt: seen.get(`${f.provider}\u0000${f.token}`)!.jwt!, headers } };
+}
+
+/** Envoy's requires_any aggregation of failed children: the last error that is not Missing/UnknownIssuer, else UnknownIssuer, else Missing. */
+function aggregate(statuses: string[]): string {
+  let out: string = JwtStatus.Missing;
+  for (const s of statuses) if ((s !== JwtStatus.Missing && s !== JwtStatus.UnknownIssuer) || out === JwtStatus.Missing) out = s;
+  return out;
+}
+
+/** Verify the tokens every provider finds, as Istio's jwt_authn requirement decides. */
 export async function authenticate(providers: JwtProvider[], req: HeaderSource, nowS: number): Promise<AuthnResult> {
   if (providers.length === 0) return NO_TOKEN;
-  const found = extractTokens(providers, req);
-  if (found.length === 0) return NO_TOKEN;
-  let failure: AuthnResult | null = null;
-  const done = new Set<string>();
-  for (const f of found) {
-    const p = providers[f.provider]!;
-    const key = `${f.provider}\u0000${f.token}`;
-    if (done.has(key)) continue;
-    done.add(key);
-    const jwt = parseJwt(f.token);
-    let status: string;
-    if (typeof jwt === "string") status = jwt;
-    else if (jwt.payload.iss !== p.issuer && p.issuer !== "") {
-      // the token belongs to another provider reading the same location, or to none
-      status = JwtStatus.UnknownIssuer;
-    } else {
-      status = await verifyJwt(p, jwt, nowS);
-      if (status === "") return { kind: "ok", provider: p, jwt, header: f.header };
-    }
-    // keep the most telling error: one from the token's own issuer beats "issuer is not configured"
-    if (failure === null || (failure.kind === "fail" && failure.body === JwtStatus.UnknownIssuer && status !== JwtStatus.UnknownIssuer)) {
-      failure = { kind: "fail", status: status === JwtStatus.AudienceNotAllowed ? 403 : 401, body: status, provider: p };
-    }
+  const perProvider = providers.map((p, i) => providerTokens(p, i, req));
+  if (perProvider.every((t) => t.length === 0)) return NO_TOKEN;
+  const seen = new Map<string, TokenCheck>();
+  const statuses: string[] = [];
+  for (let i = 0; i < providers.length; i++) {
+    const o = await providerOutcome(providers[i]!, perProvider[i]!, nowS, seen);
+    if (o.ok !== null) return { kind: "ok", provider: providers[i]!, jwt: o.ok.jwt, headers: o.ok.headers };
+    statuses.push(o.status);
   }
-  return failure ?? NO_TOKEN;
+  // every provider failed or found nothing, and some token was found: denied.
+  // all(any(Pi, allow_missing)) fails with the first status that is not Missing.
+  const firstFound = statuses.find((s) => s !== JwtStatus.Missing)!;
+  const status = providers.length === 1 ? statuses[0]! : aggregate([...statuses, firstFound]);
+  const at = statuses.indexOf(status);
+  return { kind: "fail", status: status === JwtStatus.AudienceNotAllowed ? 403 : 401, body: status, provider: at >= 0 ? providers[at]! : null };
 }
 
 /** `Bearer realm="<scheme>://<host><path>"`, with `error="invalid_token"` for a token that failed, as Envoy answers. */
@@ -79,7 +119,7 @@ export function authnHeaderOps(providers: JwtProvider[], r: AuthnResult): { set:
   }
   if (r.kind !== "ok") return { set, remove };
   const p = r.provider;
-  if (!p.forwardOriginalToken && r.header !== "") remove.push(r.header);
+  if (!p.forwardOriginalToken) for (const h of r.headers) remove.push(h);
   if (p.outputPayloadToHeader !== "") set.push([p.outputPayloadToHeader, r.jwt.payloadB64]);
   for (const c of p.outputClaimToHeaders) {
     const v = claimText(r.jwt.payload, c.claim.split("."));

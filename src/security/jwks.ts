@@ -1,5 +1,5 @@
 // A provider's JWKS text → the keys verification may use (RSA, EC P-256/384/521,
-// OKP Ed25519), parsed once per text. Keys of other types (oct/HMAC, X25519)
+// OKP Ed25519, oct for HS256/384/512 as Envoy), parsed once per text. Keys of other types (X25519)
 // are left out; `keyProblems` lists why, for analyze. A provider whose JWKS
 // could not be fetched gets one RSA key that verifies nothing: Istio inlines a
 // public key whose private half was discarded, so its tokens fail the same way.
@@ -43,11 +43,12 @@ export function readJwks(text: string): { keys: JwkKey[]; problems: string[] } {
     const ok =
       (kty === "RSA" && typeof o.n === "string" && typeof o.e === "string") ||
       (kty === "EC" && ["P-256", "P-384", "P-521"].includes(crv) && typeof o.x === "string" && typeof o.y === "string") ||
-      (kty === "OKP" && crv === "Ed25519" && typeof o.x === "string");
+      (kty === "OKP" && crv === "Ed25519" && typeof o.x === "string") ||
+      (kty === "oct" && typeof o.k === "string" && o.k !== "");
     if (!ok) return problems.push(`key ${i}${o.kid ? ` (kid ${String(o.kid)})` : ""}: kty ${kty || "(none)"}${crv ? ` crv ${crv}` : ""} is not supported or incomplete`);
     // only the public members: WebCrypto refuses a public import with `key_ops`/`use` that disagree
     const jwk: Record<string, unknown> = { kty };
-    for (const f of ["n", "e", "crv", "x", "y"]) if (o[f] !== undefined) jwk[f] = o[f];
+    for (const f of ["n", "e", "crv", "x", "y", "k"]) if (o[f] !== undefined) jwk[f] = o[f];
     keys.push({ id: JSON.stringify(jwk), kid: str(o.kid), alg: str(o.alg), kty, crv, jwk });
   });
   return { keys, problems };

@@ -22,17 +22,24 @@ export const JwtStatus = {
   PayloadBadJson: "Jwt payload is an invalid JSON",
   IssNotString: "Jwt payload [iss] field is not a string",
   SubNotString: "Jwt payload [sub] field is not a string",
+  IatNotInteger: "Jwt payload [iat] field is not an integer",
+  IatOutOfRange: "Jwt payload [iat] field is not a positive 64 bit integer",
   NbfNotInteger: "Jwt payload [nbf] field is not an integer",
+  NbfOutOfRange: "Jwt payload [nbf] field is not a positive 64 bit integer",
   ExpNotInteger: "Jwt payload [exp] field is not an integer",
+  ExpOutOfRange: "Jwt payload [exp] field is not a positive 64 bit integer",
+  JtiNotString: "Jwt payload [jti] field is not a string",
   AudNotString: "Jwt payload [aud] field is not a string or string list",
   SignatureBadBase64: "Jwt signature is an invalid Base64url encoded",
   UnknownIssuer: "Jwt issuer is not configured",
   AudienceNotAllowed: "Audiences in Jwt are not allowed",
   VerificationFail: "Jwt verification fails",
+  Ed25519WrongLength: "Jwt ED25519 signature is wrong length",
   KidAlgMismatch: "Jwks doesn't have key to match kid or alg from Jwt",
 } as const;
 
-export const ALGS = new Set(["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]);
+/** The algorithms Envoy implements (alg `none` and others: "not supported"); HS* verify only with `oct` keys. */
+export const ALGS = new Set(["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "HS256", "HS384", "HS512", "EdDSA"]);
 
 export interface ParsedJwt {
   alg: string;
@@ -61,9 +68,26 @@ function jsonObject(bytes: Uint8Array): Record<string, unknown> | null {
   }
 }
 
-/** Parse a compact JWS; a string is an Envoy status when it does not parse. */
+const TWO_64 = 2 ** 64;
+
+/**
+ * A time claim (iat, nbf, exp) as Envoy reads it: absent, a number in
+ * [0, 2^64) (a fraction is truncated), or the status for a wrong one.
+ */
+function timeClaim(v: unknown, notInteger: string, outOfRange: string): string | null {
+  if (v === undefined) return null;
+  if (typeof v !== "number") return notInteger;
+  if (v < 0 || v >= TWO_64) return outOfRange;
+  return null;
+}
+
+/**
+ * Parse a compact JWS; a string is an Envoy status when it does not parse.
+ * As Envoy, the token is split at dots with empty sections skipped
+ * (`h.p..s` is `h`, `p`, `s`); three sections must remain.
+ */
 export function parseJwt(token: string): ParsedJwt | string {
-  const parts = token.split(".");
+  const parts = token.split(".").filter((x) => x !== "");
   if (parts.length !== 3) return JwtStatus.BadFormat;
   const hb = b64urlDecode(parts[0]!);
   if (hb === null) return JwtStatus.HeaderBadBase64;
@@ -78,8 +102,12 @@ export function parseJwt(token: string): ParsedJwt | string {
   if (payload === null) return JwtStatus.PayloadBadJson;
   if (payload.iss !== undefined && typeof payload.iss !== "string") return JwtStatus.IssNotString;
   if (payload.sub !== undefined && typeof payload.sub !== "string") return JwtStatus.SubNotString;
-  if (payload.nbf !== undefined && !Number.isInteger(payload.nbf)) return JwtStatus.NbfNotInteger;
-  if (payload.exp !== undefined && !Number.isInteger(payload.exp)) return JwtStatus.ExpNotInteger;
+  const t =
+    timeClaim(payload.iat, JwtStatus.IatNotInteger, JwtStatus.IatOutOfRange) ??
+    timeClaim(payload.nbf, JwtStatus.NbfNotInteger, JwtStatus.NbfOutOfRange) ??
+    timeClaim(payload.exp, JwtStatus.ExpNotInteger, JwtStatus.ExpOutOfRange);
+  if (t !== null) return t;
+  if (payload.jti !== undefined && typeof payload.jti !== "string") return JwtStatus.JtiNotString;
   const aud = payload.aud;
   if (aud !== undefined && typeof aud !== "string" && !(Array.isArray(aud) && aud.every((a) => typeof a === "string"))) return JwtStatus.AudNotString;
   const signature = b64urlDecode(parts[2]!);
@@ -113,42 +141,53 @@ export function audienceAllowed(allowed: string[], aud: unknown): boolean {
 
 /** exp/nbf against `nowS` with Envoy's skew; "" when within. */
 export function timeStatus(payload: Record<string, unknown>, nowS: number): string {
-  const nbf = payload.nbf as number | undefined;
-  const exp = payload.exp as number | undefined;
-  if (nbf !== undefined && nowS + CLOCK_SKEW_S < nbf) return JwtStatus.NotYetValid;
-  if (exp !== undefined && exp !== 0 && nowS > exp + CLOCK_SKEW_S) return JwtStatus.Expired;
+  const nbf = payload.nbf === undefined ? 0 : Math.trunc(payload.nbf as number);
+  const exp = payload.exp === undefined ? 0 : Math.trunc(payload.exp as number);
+  if (nowS + CLOCK_SKEW_S < nbf) return JwtStatus.NotYetValid;
+  if (exp !== 0 && nowS > exp + CLOCK_SKEW_S) return JwtStatus.Expired;
   return "";
 }
 
-function fits(k: JwkKey, jwt: ParsedJwt): boolean {
+/** jwt_verify_lib's key selection: a key with another kid (both set) or another alg (set) is skipped. */
+function kidAlgMatch(k: JwkKey, jwt: ParsedJwt): boolean {
   if (jwt.kid !== "" && k.kid !== "" && k.kid !== jwt.kid) return false;
-  if (k.alg !== "" && k.alg !== jwt.alg) return false;
-  const a = jwt.alg;
-  if (k.kty === "RSA") return a.startsWith("RS") || a.startsWith("PS");
-  if (k.kty === "EC") return (a === "ES256" && k.crv === "P-256") || (a === "ES384" && k.crv === "P-384") || (a === "ES512" && k.crv === "P-521");
-  if (k.kty === "OKP") return a === "EdDSA" && k.crv === "Ed25519";
-  return false;
+  return k.alg === "" || k.alg === jwt.alg;
 }
 
 type Params = Parameters<typeof crypto.subtle.verify>[0];
 type ImportParams = Parameters<typeof crypto.subtle.importKey>[2];
 
-function verifyParams(alg: string): Params {
-  const bits = alg.slice(2);
-  const hash = bits === "384" ? "SHA-384" : bits === "512" ? "SHA-512" : "SHA-256";
-  if (alg.startsWith("RS")) return { name: "RSASSA-PKCS1-v1_5", hash } as Params;
-  if (alg.startsWith("PS")) return { name: "RSA-PSS", saltLength: Number(bits) / 8 };
-  if (alg.startsWith("ES")) return { name: "ECDSA", hash };
-  return { name: "Ed25519" };
+function shaOf(alg: string): string {
+  return alg.endsWith("384") ? "SHA-384" : alg.endsWith("512") ? "SHA-512" : "SHA-256";
 }
 
-function importParams(k: JwkKey, alg: string): ImportParams {
-  const bits = alg.slice(2);
-  const hash = bits === "384" ? "SHA-384" : bits === "512" ? "SHA-512" : "SHA-256";
-  if (alg.startsWith("RS")) return { name: "RSASSA-PKCS1-v1_5", hash };
-  if (alg.startsWith("PS")) return { name: "RSA-PSS", hash };
-  if (alg.startsWith("ES")) return { name: "ECDSA", namedCurve: k.crv };
-  return { name: "Ed25519" };
+/**
+ * How a key of this type checks a token of this alg, as jwt_verify_lib does:
+ * an RSA key only RS and PS tokens, an EC key with the alg's hash (SHA-256 for
+ * any alg but ES384/ES512), an oct key as HMAC (likewise SHA-256 but for
+ * HS384/HS512), an Ed25519 key as Ed25519. null: the key cannot check it
+ * (the key still counts as one that matched kid and alg). A public RSA key is
+ * never an HMAC secret: HS tokens verify only against `oct` keys.
+ */
+function scheme(k: JwkKey, alg: string): { imp: ImportParams; ver: Params } | null {
+  const two = alg.slice(0, 2);
+  switch (k.kty) {
+    case "RSA":
+      if (two === "RS") return { imp: { name: "RSASSA-PKCS1-v1_5", hash: shaOf(alg) }, ver: { name: "RSASSA-PKCS1-v1_5" } };
+      if (two === "PS") return { imp: { name: "RSA-PSS", hash: shaOf(alg) }, ver: { name: "RSA-PSS", saltLength: Number(alg.slice(2)) / 8 } };
+      return null;
+    case "EC": {
+      const hash = alg === "ES384" ? "SHA-384" : alg === "ES512" ? "SHA-512" : "SHA-256";
+      return { imp: { name: "ECDSA", namedCurve: k.crv }, ver: { name: "ECDSA", hash } };
+    }
+    case "oct": {
+      const hash = alg === "HS384" ? "SHA-384" : alg === "HS512" ? "SHA-512" : "SHA-256";
+      return { imp: { name: "HMAC", hash }, ver: { name: "HMAC" } };
+    }
+    case "OKP":
+      return { imp: { name: "Ed25519" }, ver: { name: "Ed25519" } };
+  }
+  return null;
 }
 
 /**
@@ -159,32 +198,38 @@ function importParams(k: JwkKey, alg: string): ImportParams {
 const imported = new Map<string, Promise<CryptoKey | null>>();
 const IMPORT_CACHE_MAX = 4096;
 
-function importKey(k: JwkKey, alg: string): Promise<CryptoKey | null> {
+function importKey(k: JwkKey, alg: string, params: ImportParams): Promise<CryptoKey | null> {
   const id = `${alg}\u0000${k.id}`;
   let p = imported.get(id);
   if (p === undefined) {
     if (imported.size >= IMPORT_CACHE_MAX) imported.clear();
-    p = crypto.subtle.importKey("jwk", k.jwk as { kty: string }, importParams(k, alg), false, ["verify"]).catch(() => null);
+    p = crypto.subtle.importKey("jwk", k.jwk as { kty: string }, params, false, ["verify"]).catch(() => null);
     imported.set(id, p);
   }
   return p;
 }
 
+/** Ed25519 signatures are 64 bytes: another length ends the check at once (jwt_verify_lib). */
+const ED25519_SIGNATURE_LEN = 64;
+
 async function signatureOk(keys: JwkKey[], jwt: ParsedJwt): Promise<string> {
-  let tried = false;
+  let matched = false;
   for (const k of keys) {
-    if (!fits(k, jwt)) continue;
-    tried = true;
-    if (k.never) continue; // Istio's stand-in for a JWKS it could not fetch: fits RSA tokens, verifies none
-    const key = await importKey(k, jwt.alg);
+    if (!kidAlgMatch(k, jwt)) continue;
+    matched = true;
+    if (k.never) continue; // Istio's stand-in for a JWKS it could not fetch (no kid, no alg): matches every token, verifies none
+    if (k.kty === "OKP" && jwt.signature.length !== ED25519_SIGNATURE_LEN) return JwtStatus.Ed25519WrongLength;
+    const sc = scheme(k, jwt.alg);
+    if (sc === null) continue;
+    const key = await importKey(k, jwt.alg, sc.imp);
     if (key === null) continue;
     try {
-      if (await crypto.subtle.verify(verifyParams(jwt.alg), key, jwt.signature, jwt.signed)) return "";
+      if (await crypto.subtle.verify(sc.ver, key, jwt.signature, jwt.signed)) return "";
     } catch {
       // a malformed signature for this key type: try the next key
     }
   }
-  return tried ? JwtStatus.VerificationFail : JwtStatus.KidAlgMismatch;
+  return matched ? JwtStatus.VerificationFail : JwtStatus.KidAlgMismatch;
 }
 
 /**

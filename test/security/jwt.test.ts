@@ -27,6 +27,8 @@ function provider(over: Partial<JwtProvider> = {}): JwtProvider {
   };
 }
 
+const b64 = (s: string): string => Buffer.from(s).toString("base64url");
+
 function req(headers: Record<string, string>, query = "") {
   return { header: (n: string) => headers[n], query };
 }
@@ -69,8 +71,17 @@ describe("Envoy's status for each failure", () => {
       ["EC token, RSA-only JWKS", await sign(ec, { iss: ISS, aud: "api.example.com" }, { kid: "" }), 401, JwtStatus.KidAlgMismatch],
       ["two parts", "abc.def", 401, JwtStatus.BadFormat],
       ["header not JSON", `${Buffer.from("nope").toString("base64url")}.e30.sig`, 401, JwtStatus.HeaderBadJson],
-      ["alg none", `${Buffer.from('{"alg":"none"}').toString("base64url")}.e30.`, 401, JwtStatus.HeaderNotImplementedAlg],
-      ["HS256 is not accepted", `${Buffer.from('{"alg":"HS256"}').toString("base64url")}.e30.c2ln`, 401, JwtStatus.HeaderNotImplementedAlg],
+      // alg none's empty signature leaves two sections (Envoy skips empty ones)
+      ["alg none", `${b64('{"alg":"none"}')}.e30.`, 401, JwtStatus.BadFormat],
+      ["alg none with a signature", `${b64('{"alg":"none"}')}.e30.c2ln`, 401, JwtStatus.HeaderNotImplementedAlg],
+      // alg confusion: the RSA key has alg RS256, so no key matches an HS256 token
+      ["HS256 against an RSA JWKS", `${b64('{"alg":"HS256","kid":"k1"}')}.${b64(`{"iss":"${ISS}","aud":"api.example.com"}`)}.c2ln`, 401, JwtStatus.KidAlgMismatch],
+      ["empty payload section", `${b64('{"alg":"RS256"}')}..c2ln`, 401, JwtStatus.BadFormat],
+      ["iat not a number", await sign(k, { iss: ISS, aud: "api.example.com", iat: "1" }), 401, JwtStatus.IatNotInteger],
+      ["jti not a string", await sign(k, { iss: ISS, aud: "api.example.com", jti: 7 }), 401, JwtStatus.JtiNotString],
+      ["exp negative", await sign(k, { iss: ISS, aud: "api.example.com", exp: -1 }), 401, JwtStatus.ExpOutOfRange],
+      ["nbf past 2^64", await sign(k, { iss: ISS, aud: "api.example.com", nbf: 2 ** 64 }), 401, JwtStatus.NbfOutOfRange],
+      ["exp with a fraction is truncated", await sign(k, { iss: ISS, aud: "api.example.com", exp: t + 60.5 }), 200, ""],
     ];
     for (const [name, token, status, body] of cases) {
       const r = await authenticate([p], req({ authorization: `Bearer ${token}` }), t);
@@ -79,14 +90,14 @@ describe("Envoy's status for each failure", () => {
     }
   });
 
-  test("a JWKS that could not be fetched: RSA tokens fail verification, others find no key (Istio's stand-in key)", async () => {
+  test("a JWKS that could not be fetched: every token fails verification (Istio's stand-in key has no kid and no alg)", async () => {
     const k = await makeKey("RS256");
     const ec = await makeKey("ES256");
     const p = provider({ jwksUri: "http://127.0.0.1:1/jwks", jwksError: "connection refused" });
     const a = await authenticate([p], req({ authorization: `Bearer ${await sign(k, { iss: ISS })}` }), now());
     expect(a).toMatchObject({ kind: "fail", status: 401, body: JwtStatus.VerificationFail });
     const b = await authenticate([p], req({ authorization: `Bearer ${await sign(ec, { iss: ISS })}` }), now());
-    expect(b).toMatchObject({ kind: "fail", status: 401, body: JwtStatus.KidAlgMismatch });
+    expect(b).toMatchObject({ kind: "fail", status: 401, body: JwtStatus.VerificationFail });
   });
 
   test("no token passes RequestAuthentication (AuthorizationPolicy decides)", async () => {
@@ -138,5 +149,117 @@ describe("extraction", () => {
   test("www-authenticate as Envoy sends it", () => {
     expect(wwwAuthenticate("http", "a.example.com", "/x", false)).toBe('Bearer realm="http://a.example.com/x", error="invalid_token"');
     expect(wwwAuthenticate("https", "a.example.com", "/", true)).toBe('Bearer realm="https://a.example.com/"');
+  });
+});
+
+/** A request from field lines (names lower case): header() joins repeats with ",", headerValues() keeps each. */
+function lines(fields: [string, string][], query = "") {
+  const values = (n: string): string[] => fields.filter(([k]) => k === n).map(([, v]) => v);
+  return { header: (n: string) => (values(n).length === 0 ? undefined : values(n).join(",")), headerValues: values, query };
+}
+
+describe("extraction as Envoy's extractor does it", () => {
+  test("the token after the prefix: leading non-token characters skipped, up to the first non-token character; none: the whole value", () => {
+    const cases: [string, string, string | undefined][] = [
+      ["Bearer a.b.c", "Bearer ", "a.b.c"],
+      ["Bearer  a.b.c", "Bearer ", "a.b.c"],
+      ['Bearer "a.b.c"', "Bearer ", "a.b.c"],
+      ["Bearer a.b.c=", "Bearer ", "a.b.c"],
+      ["Bearer a.b.c, more", "Bearer ", "a.b.c"],
+      ["Bearer !!!", "Bearer ", "Bearer !!!"],
+      ["x Bearer a.b.c", "Bearer ", "a.b.c"],
+      ["bearer a.b.c", "Bearer ", undefined],
+      ["Basic dXNlcg==", "Bearer ", undefined],
+      [" raw value ", "", " raw value "],
+    ];
+    for (const [value, prefix, want] of cases) expect([value, tokenFromHeader(value, prefix)]).toEqual([value, want]);
+  });
+
+  test("every value of a repeated header; an empty parameter or cookie is a token (that fails); cookies from every Cookie line", () => {
+    const p = [provider({ fromHeaders: [{ name: "x-jwt", prefix: "" }], fromParams: ["t"], fromCookies: ["s"] })];
+    const got = extractTokens(p, lines([["x-jwt", "a.b.c"], ["x-jwt", "d.e.f"], ["cookie", "x=1"], ["cookie", "s=g.h.i"]], "t="));
+    expect(got.map((t) => [t.token, t.header])).toEqual([["a.b.c", "x-jwt"], ["d.e.f", "x-jwt"], ["", ""], ["g.h.i", ""]]);
+  });
+});
+
+describe("several tokens: every one must be valid (Envoy's authenticator)", () => {
+  test("one rule: a bad token beside a good one is refused, wherever each is", async () => {
+    const k = await makeKey("RS256", "k1");
+    const p = provider({ jwks: jwks(k) });
+    const good = await sign(k, { iss: ISS, sub: "a", exp: now() + 60 });
+    const expired = await sign(k, { iss: ISS, sub: "a", exp: now() - 120 });
+    const cases: [string, [string, string][], string, number, string][] = [
+      ["good header, expired parameter", [["authorization", `Bearer ${good}`]], `access_token=${expired}`, 401, JwtStatus.Expired],
+      ["expired header, good parameter", [["authorization", `Bearer ${expired}`]], `access_token=${good}`, 401, JwtStatus.Expired],
+      ["two Authorization lines, good then expired", [["authorization", `Bearer ${good}`], ["authorization", `Bearer ${expired}`]], "", 401, JwtStatus.Expired],
+      ["two Authorization lines, expired then good", [["authorization", `Bearer ${expired}`], ["authorization", `Bearer ${good}`]], "", 401, JwtStatus.Expired],
+      ["good in one, garbage in the other", [["authorization", `Bearer ${good}`], ["authorization", "Bearer !!"]], "", 401, JwtStatus.BadFormat],
+      ["good twice", [["authorization", `Bearer ${good}`]], `access_token=${good}`, 200, ""],
+      ["a token after two spaces is still verified", [["authorization", `Bearer  ${expired}`]], "", 401, JwtStatus.Expired],
+    ];
+    for (const [name, fields, query, status, body] of cases) {
+      const r = await authenticate([p], lines(fields, query), now());
+      const got = r.kind === "ok" ? [200, ""] : r.kind === "fail" ? [r.status, r.body] : [0, "none"];
+      expect([name, ...got]).toEqual([name, status, body]);
+    }
+  });
+
+  test("several rules: one rule whose tokens are all valid passes; else the request is refused if any token was found", async () => {
+    const ka = await makeKey("RS256", "ka");
+    const kb = await makeKey("ES256", "kb");
+    const a = provider({ issuer: "iss-a", jwks: jwks(ka) });
+    const b = provider({ issuer: "iss-b", jwks: jwks(kb), fromHeaders: [{ name: "x-b", prefix: "" }], fromCookies: ["s"] });
+    const goodA = await sign(ka, { iss: "iss-a", sub: "a" });
+    const goodB = await sign(kb, { iss: "iss-b", sub: "b" });
+    const expiredB = await sign(kb, { iss: "iss-b", sub: "b", exp: now() - 120 });
+    const cases: [string, [string, string][], number, string][] = [
+      ["A good, B's location empty", [["authorization", `Bearer ${goodA}`]], 200, "iss-a"],
+      ["A good, B expired", [["authorization", `Bearer ${goodA}`], ["x-b", expiredB]], 200, "iss-a"],
+      ["B's token in A's location: A does not know the issuer", [["authorization", `Bearer ${goodB}`]], 401, JwtStatus.UnknownIssuer],
+      ["B's token in A's location and B's own", [["authorization", `Bearer ${goodB}`], ["x-b", goodB]], 200, "iss-b"],
+      ["only B, expired", [["x-b", expiredB]], 401, JwtStatus.Expired],
+      ["B good in the header, expired in the cookie", [["x-b", goodB], ["cookie", `s=${expiredB}`]], 401, JwtStatus.Expired],
+    ];
+    for (const [name, fields, status, what] of cases) {
+      const r = await authenticate([a, b], lines(fields), now());
+      const got = r.kind === "ok" ? [200, r.provider.issuer] : r.kind === "fail" ? [r.status, r.body] : [0, "none"];
+      expect([name, ...got]).toEqual([name, status, what]);
+    }
+  });
+
+  test("a verified rule's token headers are all removed (unless forwardOriginalToken)", async () => {
+    const k = await makeKey("ES256");
+    const p = provider({ jwks: jwks(k), fromHeaders: [{ name: "x-a", prefix: "" }, { name: "x-b", prefix: "" }] });
+    const t = await sign(k, { iss: ISS, sub: "a" });
+    const r = await authenticate([p], lines([["x-a", t], ["x-b", t]]), now());
+    expect(authnHeaderOps([p], r).remove).toEqual(["x-a", "x-b"]);
+  });
+});
+
+describe("HMAC keys (kty oct), as Envoy verifies HS256/384/512", () => {
+  async function hs(alg: string, secret: Uint8Array<ArrayBuffer>, claims: Record<string, unknown>, kid?: string): Promise<string> {
+    const h = b64(JSON.stringify({ alg, ...(kid ? { kid } : {}) }));
+    const pl = b64(JSON.stringify(claims));
+    const hash = alg === "HS384" ? "SHA-384" : alg === "HS512" ? "SHA-512" : "SHA-256";
+    const key = await crypto.subtle.importKey("raw", secret, { name: "HMAC", hash }, false, ["sign"]);
+    const sig = new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${h}.${pl}`)));
+    return `${h}.${pl}.${Buffer.from(sig).toString("base64url")}`;
+  }
+
+  test("an oct key verifies its HS tokens; the RSA public key used as the HMAC secret (alg confusion) never does", async () => {
+    const secret = crypto.getRandomValues(new Uint8Array(32));
+    const rsa = await makeKey("RS256", "r");
+    const rsaNoAlg = { ...rsa.jwk, alg: undefined };
+    const p = provider({ jwks: JSON.stringify({ keys: [rsaNoAlg, { kty: "oct", kid: "h", k: Buffer.from(secret).toString("base64url") }] }) });
+    for (const alg of ["HS256", "HS384", "HS512"]) {
+      const t = await hs(alg, secret, { iss: ISS, sub: "a" });
+      expect([alg, await authenticate([p], lines([["authorization", `Bearer ${t}`]]), now())]).toMatchObject([alg, { kind: "ok" }]);
+    }
+    // the attacker signs with the RSA key's public JWK text (and its modulus) as the HMAC secret
+    for (const secretText of [JSON.stringify(rsa.jwk), String(rsa.jwk.n)]) {
+      const forged = await hs("HS256", new TextEncoder().encode(secretText), { iss: ISS, sub: "admin" }, "r");
+      const r = await authenticate([p], lines([["authorization", `Bearer ${forged}`]]), now());
+      expect(r).toMatchObject({ kind: "fail", status: 401, body: JwtStatus.VerificationFail });
+    }
   });
 });

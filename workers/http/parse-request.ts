@@ -134,6 +134,18 @@ export class RequestHead implements RequestView {
     this.teTrailers = false;
   }
 
+  /** Every value of the header named `name` (lower-case), one per field line (JWT locations: Envoy reads each). */
+  headerValues(name: string): string[] {
+    const sp = this.spans;
+    const b = this.buf;
+    const base = this.base;
+    const out: string[] = [];
+    for (let q = 0; q < 4 * this.count; q += 4) {
+      if (spanIsNameBytes(b, base + sp[q]!, base + sp[q + 1]!, name)) out.push(latin1(b, base + sp[q + 2]!, base + sp[q + 3]!));
+    }
+    return out;
+  }
+
   /** Value of the header named `name` (lower-case), repeated ones joined with "," as Envoy joins them for matching; or undefined. */
   header(name: string): string | undefined {
     const sp = this.spans;

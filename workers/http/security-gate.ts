@@ -80,6 +80,7 @@ function requestOf(ex: Exchange, clientIp: string): SecurityRequest {
     scheme: ds.tls !== null ? "https" : "http",
     port: portOf(local),
     header: (n) => h.header(n),
+    headerValues: (n) => h.headerValues(n),
     headerList: () => {
       const out: [string, string][] = [];
       for (let k = 0; k < h.count; k++) out.push([h.name(k).toLowerCase(), h.value(k)]);
