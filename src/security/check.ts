@@ -1,6 +1,7 @@
 // The whole security check of one request, in Envoy's filter order for an
-// Istio gateway: jwt_authn (RequestAuthentication) → ext_authz (CUSTOM) →
-// RBAC DENY → RBAC ALLOW. Returns the reply to give or the header changes for
+// Istio gateway: ext_authz (CUSTOM) → jwt_authn (RequestAuthentication) →
+// RBAC DENY → RBAC ALLOW (istiod's listener builder puts the CUSTOM filters
+// first; its validation keeps request.auth.* out of CUSTOM rules). Returns the reply to give or the header changes for
 // the upstream. No sockets of its own: the ext_authz call goes through `ask`.
 import { authenticate, authnHeaderOps, NO_TOKEN, wwwAuthenticate, type AuthnResult } from "./authn.ts";
 import { authorize, type AuthzDecision, type AuthzInput, type PolicyHit } from "./authz.ts";
@@ -81,12 +82,25 @@ function principalOf(a: AuthnResult): string {
 }
 
 /**
+ * A CORS preflight (OPTIONS with Origin and Access-Control-Request-Method),
+ * which Istio's jwt_authn lets through whatever token it carries
+ * (bypass_cors_preflight: a preflight carries no user credentials); RBAC still
+ * decides it, without a principal.
+ */
+export function isCorsPreflight(req: { method: string; header(name: string): string | undefined }): boolean {
+  return req.method === "OPTIONS" && (req.header("origin") ?? "") !== "" && (req.header("access-control-request-method") ?? "") !== "";
+}
+
+/** Envoy's realm: scheme, Host as sent, and the path with its query cut at 256 characters (jwt_authn's MaximumUriLength). */
+export const REALM_PATH_MAX = 256;
+
+/**
  * The check without waiting, when it needs nothing asynchronous: no token to
  * verify (none present, or no RequestAuthentication) and no CUSTOM policy to
  * ask. null: run checkSecurity.
  */
 export function quickCheck(sec: SecurityConfig, req: SecurityRequest): SecurityOutcome | null {
-  if (sec.providers.length > 0 && extractTokens(sec.providers, req).length > 0) return null;
+  if (sec.providers.length > 0 && !isCorsPreflight(req) && extractTokens(sec.providers, req).length > 0) return null;
   const d = authorize(sec, { ...req, claims: null });
   if (d.custom !== "") return null;
   return decided(d, authnHeaderOps(sec.providers, NO_TOKEN), NO_TOKEN, null);
@@ -110,26 +124,11 @@ function decided(d: AuthzDecision, ops: { set: [string, string][]; remove: strin
 }
 
 export async function checkSecurity(sec: SecurityConfig, req: SecurityRequest, ask: AskExtAuthz, nowS: number): Promise<SecurityOutcome> {
-  const authn = await authenticate(sec.providers, req, nowS);
-  if (authn.kind === "fail") {
-    return {
-      allow: false,
-      status: authn.status,
-      body: authn.body,
-      headers: [["www-authenticate", wwwAuthenticate(req.scheme, req.authority, req.path, false)]],
-      code: "jwt_denied",
-      details: `jwt_authn_access_denied{${authn.body.replace(/ /g, "_")}}`,
-      hits: [],
-      reason: `RequestAuthentication ${authn.provider?.source ?? ""}: ${authn.body}`,
-    };
-  }
-  const claims = authn.kind === "ok" ? normalizedClaims(authn.jwt.payload, authn.provider.spaceDelimitedClaims ?? DEFAULT_SPACE_DELIMITED_CLAIMS) : null;
-  const input: AuthzInput = { ...req, claims, header: (n) => req.header(n) };
-  const d = authorize(sec, input);
-  const ops: { set: [string, string][]; remove: string[]; authnSet?: [string, string][] } = authnHeaderOps(sec.providers, authn);
-  if (d.custom !== "") {
-    ops.authnSet = ops.set.slice();
-    const p = sec.extAuthz.get(d.custom)!;
+  // ext_authz first: CUSTOM rules see no claims (Istio's validation keeps request.auth.* out of them)
+  const pre = authorize(sec, { ...req, claims: null });
+  let fromExtAuthz: [string, string][] = [];
+  if (pre.custom !== "") {
+    const p = sec.extAuthz.get(pre.custom)!;
     const r = await ask(p, { method: req.method, authority: req.authority, target: req.target, headers: req.headerList() });
     if (!r.allow) {
       return {
@@ -139,13 +138,29 @@ export async function checkSecurity(sec: SecurityConfig, req: SecurityRequest, a
         headers: r.headers,
         code: r.error === "" ? "ext_authz_denied" : "ext_authz_error",
         details: r.error === "" ? "ext_authz_denied" : "ext_authz_error",
-        hits: d.hits,
+        hits: pre.hits,
         reason: r.error === "" ? `ext_authz provider ${p.name} denied (${r.status})` : `ext_authz provider ${p.name} failed: ${r.error}`,
       };
     }
-    for (const [n, v] of r.upstream) {
-      ops.set.push([n, v]);
-    }
+    fromExtAuthz = r.upstream;
   }
+  const authn = isCorsPreflight(req) ? NO_TOKEN : await authenticate(sec.providers, req, nowS);
+  if (authn.kind === "fail") {
+    return {
+      allow: false,
+      status: authn.status,
+      body: authn.body,
+      headers: [["www-authenticate", wwwAuthenticate(req.scheme, req.authority, req.target.slice(0, REALM_PATH_MAX), false)]],
+      code: "jwt_denied",
+      details: `jwt_authn_access_denied{${authn.body.replace(/ /g, "_")}}`,
+      hits: pre.hits,
+      reason: `RequestAuthentication ${authn.provider?.source ?? ""}: ${authn.body}`,
+    };
+  }
+  const claims = authn.kind === "ok" ? normalizedClaims(authn.jwt.payload, authn.provider.spaceDelimitedClaims ?? DEFAULT_SPACE_DELIMITED_CLAIMS) : null;
+  const d = claims === null ? pre : authorize(sec, { ...req, claims, header: (n) => req.header(n) });
+  const ops: { set: [string, string][]; remove: string[]; authnSet?: [string, string][] } = authnHeaderOps(sec.providers, authn);
+  ops.authnSet = ops.set.slice();
+  for (const h of fromExtAuthz) ops.set.push(h);
   return decided(d, ops, authn, claims);
 }

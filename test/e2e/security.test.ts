@@ -6,6 +6,7 @@ import { startHttpbin, type Backend } from "../../src/demo/httpbin.ts";
 import { HTTPBIN_FRONT, httpbinAndExtAuthz } from "../helpers/config.ts";
 import { runCli, startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
 import { jwks, makeKey, now, sign, type TestKey } from "../helpers/jwt.ts";
+import { raw } from "../workers/harness.ts";
 
 const ISS = "https://issuer.test";
 let httpbin: Backend;
@@ -134,7 +135,8 @@ describe("RequestAuthentication (jwksUri from a loopback server)", () => {
     ] as const) {
       const r = await get("/status/200?x=1", { authorization: `Bearer ${t}` });
       expect([r.status, r.body]).toEqual([401, body]);
-      expect(r.headers.get("www-authenticate")).toBe('Bearer realm="http://app.example.com/status/200", error="invalid_token"');
+      // Envoy's realm is the URI with its query (buildOriginalUri), the path cut at 256 characters
+      expect(r.headers.get("www-authenticate")).toBe('Bearer realm="http://app.example.com/status/200?x=1", error="invalid_token"');
     }
   });
 
@@ -221,6 +223,57 @@ describe("AuthorizationPolicy DENY", () => {
   });
 });
 
+/** One raw HTTP/1.1 request (header lines as given, repeats kept): status line, body and head. */
+async function rawGet(target: string, lines: string[], method = "GET"): Promise<{ status: number; body: string; head: string }> {
+  const r = await raw(gw.ports.get(80)!, `${method} ${target} HTTP/1.1\r\nhost: app.example.com\r\n${lines.map((l) => l + "\r\n").join("")}connection: close\r\n\r\n`);
+  const at = r.text.indexOf("\r\n\r\n");
+  return { status: Number(r.text.slice(9, 12)), head: r.text.slice(0, at), body: r.text.slice(at + 4) };
+}
+
+describe("several tokens, odd token spellings, CORS preflight (raw sockets)", () => {
+  test("a bad token beside a good one is refused wherever it is: another Authorization line, the access_token parameter", async () => {
+    const good = await sign(keyA, { iss: ISS, sub: "alice", exp: now() + 300 });
+    const expired = await sign(keyA, { iss: ISS, sub: "alice", exp: now() - 3600 });
+    const cases: [string, string, string[], number, string][] = [
+      ["good line, then an expired one", "/anything/secure", [`authorization: Bearer ${good}`, `authorization: Bearer ${expired}`], 401, "Jwt is expired"],
+      ["expired line, then a good one", "/anything/secure", [`authorization: Bearer ${expired}`, `authorization: Bearer ${good}`], 401, "Jwt is expired"],
+      ["good header, expired parameter", `/anything/secure?access_token=${expired}`, [`authorization: Bearer ${good}`], 401, "Jwt is expired"],
+      ["expired header, good parameter", `/anything/secure?access_token=${good}`, [`authorization: Bearer ${expired}`], 401, "Jwt is expired"],
+      ["good in both", `/anything/secure?access_token=${good}`, [`authorization: Bearer ${good}`], 200, ""],
+    ];
+    for (const [name, target, lines, status, body] of cases) {
+      const r = await rawGet(target, lines);
+      expect([name, r.status, status === 200 ? "" : r.body]).toEqual([name, status, body]);
+    }
+  });
+
+  test("the token after 'Bearer ' as Envoy finds it: two spaces or quotes still verified; nothing token-like is a malformed token", async () => {
+    const expired = await sign(keyA, { iss: ISS, sub: "alice", exp: now() - 3600 });
+    const good = await sign(keyA, { iss: ISS, sub: "alice", exp: now() + 300 });
+    expect((await rawGet("/status/200", [`authorization: Bearer  ${expired}`])).body).toBe("Jwt is expired");
+    expect((await rawGet("/anything/secure", [`authorization: Bearer "${good}"`])).status).toBe(200);
+    const junk = await rawGet("/status/200", ["authorization: Bearer !!!"]);
+    expect([junk.status, junk.body]).toEqual([401, "Jwt is not in the form of Header.Payload.Signature with two dots and 3 sections"]);
+  });
+
+  test("a CORS preflight passes jwt_authn whatever its token (Istio's bypass_cors_preflight); RBAC still decides it", async () => {
+    const expired = await sign(keyA, { iss: ISS, sub: "alice", exp: now() - 3600 });
+    const pre = ["origin: http://o.example", "access-control-request-method: GET", `authorization: Bearer ${expired}`];
+    expect((await rawGet("/status/200", pre, "OPTIONS")).status).toBe(200);
+    // no principal on a preflight: the path needing one is 403, not 401
+    expect((await rawGet("/anything/secure", pre, "OPTIONS")).status).toBe(403);
+    // without Access-Control-Request-Method it is an ordinary OPTIONS: the token is checked
+    expect((await rawGet("/status/200", pre.slice(0, 1).concat(pre.slice(2)), "OPTIONS")).status).toBe(401);
+  });
+
+  test("www-authenticate's realm carries at most 256 characters of the path and query", async () => {
+    const expired = await sign(keyA, { iss: ISS, sub: "alice", exp: now() - 3600 });
+    const target = "/status/200?q=" + "a".repeat(400);
+    const r = await rawGet(target, [`authorization: Bearer ${expired}`]);
+    expect(r.head).toContain(`www-authenticate: Bearer realm="http://app.example.com${target.slice(0, 256)}", error="invalid_token"`);
+  });
+});
+
 describe("CUSTOM (ext_authz over HTTP, provider from --mesh-config)", () => {
   test("allowed: the provider saw the prefixed path and the included header; its header reaches the upstream", async () => {
     extSeen.length = 0;
@@ -240,6 +293,15 @@ describe("CUSTOM (ext_authz over HTTP, provider from --mesh-config)", () => {
     expect([r.status, r.body]).toEqual([403, "denied by ext"]);
     expect(r.headers.get("x-ext-reason")).toBe("nope");
     expect(r.headers.get("x-hidden")).toBeNull();
+  });
+
+  test("the provider is asked before the token is checked (Istio's filter order): its denial wins over a 401", async () => {
+    extSeen.length = 0;
+    const expired = await sign(keyA, { iss: ISS, sub: "alice", exp: now() - 3600 });
+    const denied = await get("/anything/ext/x", { "x-ext": "deny", authorization: `Bearer ${expired}` });
+    expect([denied.status, denied.body, extSeen.length]).toEqual([403, "denied by ext", 1]);
+    const allowed = await get("/anything/ext/x", { "x-ext": "allow", authorization: `Bearer ${expired}` });
+    expect([allowed.status, allowed.body, extSeen.length]).toEqual([401, "Jwt is expired", 2]);
   });
 
   test("paths the CUSTOM policy does not match never reach the provider", async () => {
