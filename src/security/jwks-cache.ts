@@ -28,14 +28,42 @@ export type Fetcher = (url: string, timeoutMs: number) => Promise<string>;
 export const MAX_JWKS_BYTES = 1 << 20;
 
 export const httpFetcher: Fetcher = async (url, timeoutMs) => {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "follow" });
-  if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-  const declared = Number(res.headers.get("content-length") ?? "0");
-  if (declared > MAX_JWKS_BYTES) throw new Error(`larger than ${MAX_JWKS_BYTES} bytes`);
-  const text = await res.text();
-  if (text.length > MAX_JWKS_BYTES) throw new Error(`larger than ${MAX_JWKS_BYTES} bytes`);
-  return text;
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(new DOMException("The operation timed out.", "TimeoutError")), timeoutMs);
+  try {
+    const res = await fetch(url, { signal: ctl.signal, redirect: "follow" });
+    if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+    const declared = Number(res.headers.get("content-length") ?? "0");
+    if (declared > MAX_JWKS_BYTES) throw new Error(`larger than ${MAX_JWKS_BYTES} bytes`);
+    return await boundedText(res, ctl);
+  } finally {
+    clearTimeout(timer);
+  }
 };
+
+/**
+ * The body as text, read piece by piece and abandoned past MAX_JWKS_BYTES: a
+ * body without Content-Length (chunked, or closed-delimited) that never ends
+ * would otherwise be buffered whole until the timeout (measured: 773 MB in
+ * 3 s from a loopback server).
+ */
+async function boundedText(res: Response, ctl: AbortController): Promise<string> {
+  if (res.body === null) return "";
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_JWKS_BYTES) {
+      ctl.abort();
+      throw new Error(`larger than ${MAX_JWKS_BYTES} bytes`);
+    }
+    parts.push(value);
+  }
+  return new TextDecoder().decode(Buffer.concat(parts));
+}
 
 /** Istio refuses a body that is not a JWKS (`keys` must be a list). */
 function checkJwks(text: string): string {
