@@ -9,7 +9,7 @@ import { Codes } from "../model/codes.ts";
 import { fieldPath } from "../model/meta.ts";
 import type { AuthorizationPolicyResource, ConditionSpec, OperationSpec, OtherSecurityResource, PolicyScope, RequestAuthenticationResource, SourceSpec, ValuesPair } from "../model/security.ts";
 import { CLUSTER_DOMAIN } from "../resolve/hosts.ts";
-import { cidrMatcher, headerMatcher, hostMatcher, namespaceMatcher, serviceAccountMatcher, stringMatcher } from "../security/matchers.ts";
+import { cidrMatcher, headerMatcher, hostMatcher, namespaceMatcher, pathMatcher, serviceAccountMatcher, stringMatcher } from "../security/matchers.ts";
 import { DEFAULT_SPACE_DELIMITED_CLAIMS, type Attr, type AuthzPolicy, type AuthzRule, type Check, type ExtAuthzProvider, type JwtProvider, type Matcher, type SecurityConfig } from "../security/types.ts";
 import { readJwks } from "../security/jwks.ts";
 import type { CompileContext } from "./context.ts";
@@ -112,9 +112,8 @@ function sourceChecks(s: SourceSpec, field: string, ns: string): Check[] {
   return out.filter((c): c is Check => c !== null);
 }
 
-function operationChecks(o: OperationSpec, field: string, unsupported: Set<string>): Check[] {
-  const paths = check("path", o.paths, stringMatcher, `${field}.paths`);
-  if (paths !== null && [...unsupported].some((f) => f.startsWith(`${field}.paths`) || f.startsWith(`${field}.notPaths`))) paths.fixed = true;
+function operationChecks(o: OperationSpec, field: string): Check[] {
+  const paths = check("path", o.paths, pathMatcher, `${field}.paths`);
   const out = [
     check("host", o.hosts, hostMatcher, `${field}.hosts`, { ignoreCase: true }),
     check("port", o.ports, (v) => ({ k: "exact", v: String(Number(v)) }), `${field}.ports`),
@@ -167,7 +166,6 @@ function compilePolicy(ctx: CompileContext, ap: AuthorizationPolicyResource): Au
   const spec = ap.spec;
   const ns = ap.metadata.namespace;
   const name = `AuthorizationPolicy/${ns}/${ap.metadata.name}`;
-  const unsupported = new Set(spec.unsupported.map((u) => u.field));
   for (const u of spec.unsupported) {
     const effect = spec.action === "ALLOW" ? "the rule never allows" : spec.action === "AUDIT" ? "ignored" : "the rule matches as if the field were absent (fails closed)";
     ctx.report("Error", Codes.SecurityUnsupported, ap, `${u.reason}: ${effect}`, u.field);
@@ -175,7 +173,7 @@ function compilePolicy(ctx: CompileContext, ap: AuthorizationPolicyResource): Au
   const rules: AuthzRule[] = spec.rules.map((r) => ({
     field: r.field,
     from: r.from.map((s, i) => sourceChecks(s, `${r.field}.from[${i}].source`, ns)),
-    to: r.to.map((o, i) => operationChecks(o, `${r.field}.to[${i}].operation`, unsupported)),
+    to: r.to.map((o, i) => operationChecks(o, `${r.field}.to[${i}].operation`)),
     when: r.when.map((c) => whenCheck(c, ns)),
   }));
   return { name, action: spec.action, provider: spec.provider, dryRun: ap.metadata.annotations["istio.io/dry-run"] === "true", rules };

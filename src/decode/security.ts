@@ -18,6 +18,7 @@ import type {
   ValuesPair,
 } from "../model/security.ts";
 import { parseCidr } from "../security/cidr.ts";
+import { pathTemplateProblem } from "../security/matchers.ts";
 import { parseTimerDuration } from "./duration.ts";
 import { bool, isObj, join, obj, objList, oneOf, str, strList, strMap, type Obj, type Reader } from "./read.ts";
 
@@ -158,13 +159,14 @@ function decodeSource(r: Reader, o: Obj, path: string): SourceSpec {
   return s;
 }
 
-function decodeOperation(r: Reader, o: Obj, path: string, unsupported: Unsupported[]): OperationSpec {
+function decodeOperation(r: Reader, o: Obj, path: string): OperationSpec {
   const op: OperationSpec = {
     hosts: pair(r, o, "hosts", path),
     ports: pair(r, o, "ports", path, portCheck(r)),
     methods: pair(r, o, "methods", path),
     paths: pair(r, o, "paths", path, (v, field) => {
-      if (v.includes("{")) unsupported.push({ field, reason: `path template ${JSON.stringify(v)} is not matched by gangway` });
+      const problem = pathTemplateProblem(v);
+      if (problem !== "") r.fail(Codes.InvalidValue, field, `invalid or unsupported path ${JSON.stringify(v)}: ${problem}`);
     }),
   };
   if (Object.values(op).every(isEmptyPair)) r.fail(Codes.MissingField, path, "operation must not be empty");
@@ -192,7 +194,7 @@ function decodeRule(r: Reader, o: Obj, path: string, unsupported: Unsupported[])
   });
   const to = objList(r, o, "to", path, (t, p) => {
     const op = obj(r, t, "operation", p, true);
-    return op === null ? null : decodeOperation(r, op, join(p, "operation"), unsupported);
+    return op === null ? null : decodeOperation(r, op, join(p, "operation"));
   });
   const when = objList(r, o, "when", path, (c, p) => decodeCondition(r, c, p, unsupported));
   return { from, to, when, field: path };

@@ -12,6 +12,57 @@ export function stringMatcher(v: string): Matcher {
   return { k: "exact", v };
 }
 
+/** Istio's path template operators: `{*}` one path segment, `{**}` any number of them (the last operator). */
+export const MATCH_ONE = "{*}";
+export const MATCH_ANY = "{**}";
+
+/** Characters Envoy's uri_template lets a segment hold (RFC 3986 pchar without `*`). */
+const PCHAR = "a-zA-Z0-9\\-._~%!$&'()+,;:@=";
+
+const LITERAL_SEGMENT = new RegExp(`^[${PCHAR}]+$`);
+
+export function isPathTemplate(v: string): boolean {
+  return v.includes(MATCH_ONE) || v.includes(MATCH_ANY);
+}
+
+/**
+ * Why Istio's validation refuses a path value (CheckValidPathTemplate), or "":
+ * `{**}` only as the last operator, no `{`/`}` besides the two operators, and
+ * in a template every segment a non-empty run of pchar.
+ */
+export function pathTemplateProblem(v: string): string {
+  const template = isPathTemplate(v);
+  let seenAny = false;
+  for (const seg of v.replace(/^\/+|\/+$/g, "").split("/")) {
+    if ((seg === MATCH_ONE || seg === MATCH_ANY) && seenAny) return "{**} is not the last operator";
+    if (seg === MATCH_ONE) continue;
+    if (seg === MATCH_ANY) {
+      seenAny = true;
+      continue;
+    }
+    if (seg.includes("{") || seg.includes("}")) return "contains '{' or '}' beyond a supported path template";
+    if (template && !LITERAL_SEGMENT.test(seg)) return `segment ${JSON.stringify(seg)} is not a valid literal`;
+  }
+  return "";
+}
+
+/**
+ * A `paths` value: a template becomes Envoy's uri_template regex (Istio turns
+ * `{*}` into `*` = `[pchar]+` and `{**}` into `**` = `[pchar/]*`, the rest
+ * literal, matched against the whole path); else Istio's string rules.
+ */
+export function pathMatcher(v: string): Matcher {
+  if (!isPathTemplate(v)) return stringMatcher(v);
+  let source = "^";
+  for (const part of v.split(/(\{\*\*\}|\{\*\})/)) {
+    if (part === MATCH_ANY) source += `[${PCHAR}/]*`;
+    else if (part === MATCH_ONE) source += `[${PCHAR}]+`;
+    else source += part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  }
+  source += "$";
+  return { k: "regex", source, regex: new RegExp(source) };
+}
+
 /** A header value (request.headers[...], methods): `*` is presence. */
 export function headerMatcher(v: string): Matcher {
   return v === "*" ? { k: "present" } : stringMatcher(v);
