@@ -15,8 +15,8 @@ import type { JwtProvider } from "./types.ts";
 
 export type AuthnResult =
   | { kind: "none" }
-  /** `headers`: the headers the provider's tokens came from (all verified; removed unless forwardOriginalToken). */
-  | { kind: "ok"; provider: JwtProvider; jwt: ParsedJwt; headers: string[] }
+  /** `headers`, `params`: where the provider's tokens came from (all verified; removed unless forwardOriginalToken). */
+  | { kind: "ok"; provider: JwtProvider; jwt: ParsedJwt; headers: string[]; params: string[] }
   | { kind: "fail"; status: number; body: string; provider: JwtProvider | null };
 
 export const NO_TOKEN: AuthnResult = { kind: "none" };
@@ -34,7 +34,7 @@ async function tokenStatus(p: JwtProvider, f: FoundToken, nowS: number): Promise
   return { status: await verifyJwt(p, jwt, nowS), jwt };
 }
 
-type ProviderOutcome = { status: string; ok: { jwt: ParsedJwt; headers: string[] } | null };
+type ProviderOutcome = { status: string; ok: { jwt: ParsedJwt; headers: string[]; params: string[] } | null };
 
 /**
  * Envoy's authenticator for one provider: Missing without tokens; else the
@@ -56,7 +56,8 @@ async function providerOutcome(p: JwtProvider, tokens: FoundToken[], nowS: numbe
   }
   const f = tokens[0]!;
   const headers = [...new Set(tokens.map((t) => t.header).filter((h) => h !== ""))];
-  return { status: "", ok: { jwt: seen.get(`${f.provider}\u0000${f.token}`)!.jwt!, headers } };
+  const params = [...new Set(tokens.map((t) => t.param).filter((h) => h !== ""))];
+  return { status: "", ok: { jwt: seen.get(`${f.provider}\u0000${f.token}`)!.jwt!, headers, params } };
 }
 
 /** Envoy's requires_any aggregation of failed children: the last error that is not Missing/UnknownIssuer, else UnknownIssuer, else Missing. */
@@ -75,7 +76,7 @@ export async function authenticate(providers: JwtProvider[], req: HeaderSource, 
   const statuses: string[] = [];
   for (let i = 0; i < providers.length; i++) {
     const o = await providerOutcome(providers[i]!, perProvider[i]!, nowS, seen);
-    if (o.ok !== null) return { kind: "ok", provider: providers[i]!, jwt: o.ok.jwt, headers: o.ok.headers };
+    if (o.ok !== null) return { kind: "ok", provider: providers[i]!, jwt: o.ok.jwt, headers: o.ok.headers, params: o.ok.params };
     statuses.push(o.status);
   }
   // every provider failed or found nothing, and some token was found: denied.
@@ -110,6 +111,11 @@ export function claimText(payload: Record<string, unknown>, path: string[]): str
  * payload, base64url) and outputClaimToHeaders set. Headers a client sent under
  * those names are removed in any case, so a client cannot pose as a verified claim.
  */
+/** The query parameters a verified token came from, to drop before forwarding (none with forwardOriginalToken). */
+export function authnParamsToRemove(r: AuthnResult): string[] {
+  return r.kind === "ok" && !r.provider.forwardOriginalToken ? r.params : [];
+}
+
 export function authnHeaderOps(providers: JwtProvider[], r: AuthnResult): { set: [string, string][]; remove: string[] } {
   const set: [string, string][] = [];
   const remove: string[] = [];

@@ -3,7 +3,7 @@
 // RBAC DENY → RBAC ALLOW (istiod's listener builder puts the CUSTOM filters
 // first; its validation keeps request.auth.* out of CUSTOM rules). Returns the reply to give or the header changes for
 // the upstream. No sockets of its own: the ext_authz call goes through `ask`.
-import { authenticate, authnHeaderOps, NO_TOKEN, wwwAuthenticate, type AuthnResult } from "./authn.ts";
+import { authenticate, authnHeaderOps, authnParamsToRemove, NO_TOKEN, wwwAuthenticate, type AuthnResult } from "./authn.ts";
 import { authorize, type AuthzDecision, type AuthzInput, type PolicyHit } from "./authz.ts";
 import { extractTokens } from "./jwt-extract.ts";
 import type { ExtAuthzRequest, ExtAuthzResult } from "./ext-authz.ts";
@@ -38,6 +38,8 @@ export type SecurityOutcome =
        */
       authnSet: [string, string][];
       authnRemove: string[];
+      /** Query parameters a verified token came from: dropped from the upstream target (Envoy's removeJwt). */
+      removeParams: string[];
     }
   | {
       allow: false;
@@ -120,7 +122,7 @@ function decided(d: AuthzDecision, ops: { set: [string, string][]; remove: strin
       reason: d.reason,
     };
   }
-  return { allow: true, set: ops.set, remove: ops.remove, hits: d.hits, requestPrincipal: principalOf(authn), reason: d.reason, claims, authnSet: ops.authnSet ?? ops.set, authnRemove: ops.remove };
+  return { allow: true, set: ops.set, remove: ops.remove, hits: d.hits, requestPrincipal: principalOf(authn), reason: d.reason, claims, authnSet: ops.authnSet ?? ops.set, authnRemove: ops.remove, removeParams: authnParamsToRemove(authn) };
 }
 
 export async function checkSecurity(sec: SecurityConfig, req: SecurityRequest, ask: AskExtAuthz, nowS: number): Promise<SecurityOutcome> {

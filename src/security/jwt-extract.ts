@@ -20,6 +20,8 @@ export interface FoundToken {
   token: string;
   /** Lower-case header name, or "" (query parameter or cookie). */
   header: string;
+  /** Query parameter name, or "" (header or cookie). */
+  param: string;
   /** Index in the providers list that reads this location. */
   provider: number;
 }
@@ -69,6 +71,24 @@ export function queryParam(query: string, name: string): string | undefined {
   return undefined;
 }
 
+/**
+ * `target` (path and query) without the parameters named `names`, every
+ * occurrence (Envoy removes a verified token's parameter unless
+ * forwardOriginalToken); the other parameters stay as sent.
+ */
+export function withoutParams(target: string, names: readonly string[]): string {
+  const q = target.indexOf("?");
+  if (q < 0 || names.length === 0) return target;
+  const kept = target
+    .slice(q + 1)
+    .split("&")
+    .filter((part) => {
+      const eq = part.indexOf("=");
+      return !names.includes(eq < 0 ? part : part.slice(0, eq));
+    });
+  return kept.length === 0 ? target.slice(0, q) : target.slice(0, q + 1) + kept.join("&");
+}
+
 /** The first cookie `name` in one Cookie header value (quotes around the value dropped), or undefined. */
 export function cookie(cookieHeader: string | undefined, name: string): string | undefined {
   if (cookieHeader === undefined) return undefined;
@@ -95,12 +115,12 @@ export function providerTokens(p: JwtProvider, index: number, req: HeaderSource)
   for (const h of headers) {
     for (const v of valuesOf(req, h.name)) {
       const t = tokenFromHeader(v, h.prefix);
-      if (t !== undefined) out.push({ token: t, header: h.name, provider: index });
+      if (t !== undefined) out.push({ token: t, header: h.name, param: "", provider: index });
     }
   }
   for (const name of params) {
     const v = queryParam(req.query, name);
-    if (v !== undefined) out.push({ token: v, header: "", provider: index });
+    if (v !== undefined) out.push({ token: v, header: "", param: name, provider: index });
   }
   if (p.fromCookies.length > 0) {
     const lines = valuesOf(req, "cookie");
@@ -108,7 +128,7 @@ export function providerTokens(p: JwtProvider, index: number, req: HeaderSource)
       for (const line of lines) {
         const v = cookie(line, name);
         if (v === undefined) continue;
-        out.push({ token: v, header: "", provider: index });
+        out.push({ token: v, header: "", param: "", provider: index });
         break;
       }
     }

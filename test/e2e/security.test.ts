@@ -247,6 +247,14 @@ describe("several tokens, odd token spellings, CORS preflight (raw sockets)", ()
     }
   });
 
+  test("a verified token's access_token parameter is not forwarded upstream; the other parameters are", async () => {
+    const good = await sign(keyA, { iss: ISS, sub: "alice", exp: now() + 300 });
+    const r = await rawGet(`/anything/secure?a=1&access_token=${good}&b=2`, []);
+    expect(r.status).toBe(200);
+    const seen = JSON.parse(r.body) as { url: string; args: Record<string, string> };
+    expect(seen.args).toEqual({ a: "1", b: "2" });
+  });
+
   test("the token after 'Bearer ' as Envoy finds it: two spaces or quotes still verified; nothing token-like is a malformed token", async () => {
     const expired = await sign(keyA, { iss: ISS, sub: "alice", exp: now() - 3600 });
     const good = await sign(keyA, { iss: ISS, sub: "alice", exp: now() + 300 });

@@ -1,8 +1,8 @@
 // JWT extraction and verification as Envoy's jwt_authn: every algorithm via
 // WebCrypto, Envoy's status strings, clock skew, audiences, key selection.
 import { describe, expect, test } from "bun:test";
-import { authenticate, authnHeaderOps, wwwAuthenticate } from "../../src/security/authn.ts";
-import { extractTokens, tokenFromHeader } from "../../src/security/jwt-extract.ts";
+import { authenticate, authnHeaderOps, authnParamsToRemove, wwwAuthenticate } from "../../src/security/authn.ts";
+import { extractTokens, tokenFromHeader, withoutParams } from "../../src/security/jwt-extract.ts";
 import { JwtStatus, parseJwt, verifyJwt } from "../../src/security/jwt-verify.ts";
 import type { JwtProvider } from "../../src/security/types.ts";
 import { jwks, makeKey, now, sign, type Alg } from "../helpers/jwt.ts";
@@ -261,5 +261,27 @@ describe("HMAC keys (kty oct), as Envoy verifies HS256/384/512", () => {
       const r = await authenticate([p], lines([["authorization", `Bearer ${forged}`]]), now());
       expect(r).toMatchObject({ kind: "fail", status: 401, body: JwtStatus.VerificationFail });
     }
+  });
+});
+
+describe("a verified token's query parameter is not forwarded (Envoy's removeJwt), unless forwardOriginalToken", () => {
+  test("withoutParams drops every occurrence and keeps the rest as sent", () => {
+    const cases: [string, string[], string][] = [
+      ["/p?access_token=a.b.c", ["access_token"], "/p"],
+      ["/p?x=1&access_token=a.b.c&y=%2F", ["access_token"], "/p?x=1&y=%2F"],
+      ["/p?access_token=1&access_token=2&x", ["access_token"], "/p?x"],
+      ["/p?access_tokenx=1", ["access_token"], "/p?access_tokenx=1"],
+      ["/p", ["access_token"], "/p"],
+    ];
+    for (const [t, names, want] of cases) expect([t, withoutParams(t, names)]).toEqual([t, want]);
+  });
+
+  test("the parameters come from the verified rule's tokens", async () => {
+    const k = await makeKey("ES256");
+    const p = provider({ jwks: jwks(k) });
+    const t = await sign(k, { iss: ISS, sub: "a" });
+    expect(authnParamsToRemove(await authenticate([p], lines([], `access_token=${t}`), now()))).toEqual(["access_token"]);
+    const keep = provider({ jwks: jwks(k), forwardOriginalToken: true });
+    expect(authnParamsToRemove(await authenticate([keep], lines([], `access_token=${t}`), now()))).toEqual([]);
   });
 });

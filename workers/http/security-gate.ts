@@ -11,6 +11,7 @@ import { REPLIES } from "../../src/dispatch/replies.ts";
 import { checkSecurity, quickCheck, type SecurityOutcome, type SecurityRequest } from "../../src/security/check.ts";
 import { trustedClientAddress } from "../../src/security/client-ip.ts";
 import { checkExtAuthz } from "../../src/security/ext-authz.ts";
+import { withoutParams } from "../../src/security/jwt-extract.ts";
 import type { SecurityConfig } from "../../src/security/types.ts";
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
 import { reportError } from "../context.ts";
@@ -112,6 +113,10 @@ function conclude(ex: Exchange, d: Decision, ops: HeaderOperations, out: Securit
     for (const s of out.set) ops.set.push(s);
     for (const r of out.remove) ops.remove.push(r);
     d.requestHeaders = mergeOps(d.requestHeaders, ops);
+    if (out.removeParams.length > 0 && d.kind === "forward") {
+      const h = ex.head;
+      d.path = withoutParams(d.path ?? (h.query === "" ? h.path : h.path + "?" + h.query), out.removeParams);
+    }
     ex.act(d);
     return;
   }
