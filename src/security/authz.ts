@@ -14,6 +14,10 @@ export interface AuthzInput {
   authority: string;
   /** Path without the query (normalized, as routed). */
   path: string;
+  /** Query without `?` ("" when none; absent: none). Envoy's `:path` header carries it. */
+  query?: string;
+  /** `http` / `https` (`:scheme`); absent: `http`. */
+  scheme?: string;
   /** Local port the request arrived on (Envoy's destination.port). */
   port: number;
   header(name: string): string | undefined;
@@ -77,6 +81,27 @@ function pairMatches(pairs: [Matcher, Matcher][], claims: Record<string, unknown
   return false;
 }
 
+/**
+ * `request.headers[name]` as Envoy's RBAC header matcher reads it: repeated
+ * fields joined with ","; the pseudo-headers too (`:path` with its query,
+ * `:method`, `:authority`, `:scheme`), and `host`, which Envoy keeps as
+ * `:authority`. A DENY on `request.headers[:path]` would otherwise never match.
+ */
+function requestHeader(inp: AuthzInput, name: string): string | undefined {
+  switch (name) {
+    case ":path":
+      return inp.query === undefined || inp.query === "" ? inp.path : inp.path + "?" + inp.query;
+    case ":method":
+      return inp.method;
+    case ":authority":
+    case "host":
+      return inp.authority === "" ? undefined : inp.authority;
+    case ":scheme":
+      return inp.scheme ?? "http";
+  }
+  return inp.header(name);
+}
+
 function scalar(c: Check, inp: AuthzInput): string | undefined {
   switch (c.attr) {
     case "host":
@@ -99,7 +124,7 @@ function scalar(c: Check, inp: AuthzInput): string | undefined {
     case "connection.sni":
       return inp.sni === "" ? undefined : inp.sni;
     case "request.headers":
-      return inp.header(c.key[0]!);
+      return requestHeader(inp, c.key[0]!);
     default:
       return undefined;
   }

@@ -11,7 +11,7 @@ import type { HeaderSource } from "./jwt-extract.ts";
 import { DEFAULT_SPACE_DELIMITED_CLAIMS, type ExtAuthzProvider, type SecurityConfig } from "./types.ts";
 import type { ReplyCode } from "../dispatch/replies.ts";
 
-export interface SecurityRequest extends HeaderSource, Omit<AuthzInput, "claims"> {
+export interface SecurityRequest extends HeaderSource, Omit<AuthzInput, "claims" | "query" | "scheme"> {
   scheme: string;
   /** Path with query, for ext_authz. */
   target: string;

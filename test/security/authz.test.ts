@@ -98,6 +98,13 @@ describe("operations, sources, conditions", () => {
     ["path prefix*", "to: [{operation: {paths: [/admin/*]}}]", { path: "/admin/x" }, true],
     ["path *suffix", "to: [{operation: {paths: ['*.php']}}]", { path: "/x/index.php" }, true],
     // path templates (Istio → Envoy uri_template): {*} one non-empty segment of pchar, {**} the rest, whole path
+    // request.headers[...] as Envoy's header matcher: pseudo-headers and host (Envoy's :authority) are headers too
+    ["request.headers[:path] carries the query", "when: [{key: 'request.headers[:path]', values: ['/admin*']}]", { path: "/admin/x", query: "a=1" }, true],
+    ["request.headers[:path] exact with query", "when: [{key: 'request.headers[:path]', values: ['/a?b=1']}]", { path: "/a", query: "b=1" }, true],
+    ["request.headers[:method]", "when: [{key: 'request.headers[:method]', values: ['DELETE']}]", { method: "DELETE" }, true],
+    ["request.headers[:authority]", "when: [{key: 'request.headers[:authority]', values: ['app.example.com']}]", {}, true],
+    ["request.headers[host] is :authority", "when: [{key: 'request.headers[host]', values: ['*.example.com']}]", {}, true],
+    ["request.headers[:scheme]", "when: [{key: 'request.headers[:scheme]', values: ['https']}]", { scheme: "https" }, true],
     ["template {*}", "to: [{operation: {paths: ['/api/{*}/x']}}]", { path: "/api/v1/x" }, true],
     ["template {*} is one segment", "to: [{operation: {paths: ['/api/{*}/x']}}]", { path: "/api/v1/v2/x" }, false],
     ["template {*} is not empty", "to: [{operation: {paths: ['/api/{*}/x']}}]", { path: "/api//x" }, false],
