@@ -93,6 +93,16 @@ export function wwwAuthenticate(scheme: string, authority: string, path: string,
   return missing ? v : v + ', error="invalid_token"';
 }
 
+/**
+ * A number claim as Envoy writes it into a header: an integer in [0, 2^64) in
+ * digits (no exponent), anything else as C's `%f` (six decimals: `1.500000`, `-5.000000`).
+ */
+export function claimNumberText(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (v >= 0 && v < 2 ** 64 && Number.isInteger(v)) return BigInt(v).toString();
+  return v.toFixed(6);
+}
+
 /** A claim by `a.b` path (Istio's nested claims in outputClaimToHeaders), as header text; undefined when absent or not a scalar. */
 export function claimText(payload: Record<string, unknown>, path: string[]): string | undefined {
   let v: unknown = payload;
@@ -100,8 +110,9 @@ export function claimText(payload: Record<string, unknown>, path: string[]): str
     if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
     v = (v as Record<string, unknown>)[k];
   }
-  if (typeof v === "string") return v;
-  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  if (typeof v === "string") return v === "" ? undefined : v; // Envoy adds no header for an empty value
+  if (typeof v === "number") return claimNumberText(v);
+  if (typeof v === "boolean") return String(v);
   return undefined;
 }
 

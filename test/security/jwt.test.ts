@@ -1,7 +1,7 @@
 // JWT extraction and verification as Envoy's jwt_authn: every algorithm via
 // WebCrypto, Envoy's status strings, clock skew, audiences, key selection.
 import { describe, expect, test } from "bun:test";
-import { authenticate, authnHeaderOps, authnParamsToRemove, wwwAuthenticate } from "../../src/security/authn.ts";
+import { authenticate, authnHeaderOps, authnParamsToRemove, claimNumberText, wwwAuthenticate } from "../../src/security/authn.ts";
 import { extractTokens, tokenFromHeader, withoutParams } from "../../src/security/jwt-extract.ts";
 import { JwtStatus, parseJwt, verifyJwt } from "../../src/security/jwt-verify.ts";
 import type { JwtProvider } from "../../src/security/types.ts";
@@ -283,5 +283,23 @@ describe("a verified token's query parameter is not forwarded (Envoy's removeJwt
     expect(authnParamsToRemove(await authenticate([p], lines([], `access_token=${t}`), now()))).toEqual(["access_token"]);
     const keep = provider({ jwks: jwks(k), forwardOriginalToken: true });
     expect(authnParamsToRemove(await authenticate([keep], lines([], `access_token=${t}`), now()))).toEqual([]);
+  });
+});
+
+describe("outputClaimToHeaders values as Envoy writes them", () => {
+  test("numbers: integers in digits, others with six decimals; booleans; an empty string writes no header", async () => {
+    const cases: [number, string][] = [
+      [42, "42"],
+      [1e21, (1e21).toFixed(6)],
+      [2 ** 60, "1152921504606846976"],
+      [1.5, "1.500000"],
+      [-5, "-5.000000"],
+    ];
+    for (const [v, want] of cases) expect([v, claimNumberText(v)]).toEqual([v, want]);
+    const k = await makeKey("ES256");
+    const p = provider({ jwks: jwks(k), outputClaimToHeaders: [{ header: "x-n", claim: "n" }, { header: "x-b", claim: "b" }, { header: "x-e", claim: "e" }] });
+    const token = await sign(k, { iss: ISS, n: 7, b: false, e: "" });
+    const r = await authenticate([p], lines([["authorization", `Bearer ${token}`]]), now());
+    expect(authnHeaderOps([p], r).set).toEqual([["x-n", "7"], ["x-b", "false"]]);
   });
 });
