@@ -163,6 +163,8 @@ export async function checkSecurity(sec: SecurityConfig, req: SecurityRequest, a
   const d = claims === null ? pre : authorize(sec, { ...req, claims, header: (n) => req.header(n) });
   const ops: { set: [string, string][]; remove: string[]; authnSet?: [string, string][] } = authnHeaderOps(sec.providers, authn);
   ops.authnSet = ops.set.slice();
-  for (const h of fromExtAuthz) ops.set.push(h);
+  // ext_authz's headers were added before jwt_authn ran, which removes the claim and token headers it owns
+  const owned = new Set([...ops.remove, ...ops.set.map(([n]) => n)].map((n) => n.toLowerCase()));
+  ops.set = [...fromExtAuthz.filter(([n]) => !owned.has(n.toLowerCase())), ...ops.set];
   return decided(d, ops, authn, claims);
 }
