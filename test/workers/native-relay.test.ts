@@ -152,7 +152,8 @@ function client(port: number): Promise<Client> {
   });
 }
 
-async function until(cond: () => boolean, ms = 4000): Promise<void> {
+// 15 s: a deadline, not a measure; 4 s ran out under a loaded 2-core machine (load 13) for an upstream close
+async function until(cond: () => boolean, ms = 15_000): Promise<void> {
   const where = new Error().stack?.split("\n")[2];
   const end = Date.now() + ms;
   while (!cond()) {
