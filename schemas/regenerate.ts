@@ -87,7 +87,7 @@ function yamlDocs(path: string): Crd[] {
 }
 
 // ---- Istio ---------------------------------------------------------------------
-const ISTIO_KINDS = new Set(["Gateway", "VirtualService", "DestinationRule", "ServiceEntry", "WorkloadEntry", "RequestAuthentication", "AuthorizationPolicy"]);
+const ISTIO_KINDS = new Set(["Gateway", "VirtualService", "DestinationRule", "ServiceEntry", "WorkloadEntry", "RequestAuthentication", "AuthorizationPolicy", "Telemetry"]);
 const istio = crdSchemas(yamlDocs(join(src, "istio-crds.yaml")), ISTIO_KINDS);
 write("istio.json", {
   source: "istio/api master b8f8791d9653b2edc77a071d48887e582cfe84bf (1.31.0-alpha.0 + 1, 2026-07-21) kubernetes/customresourcedefinitions.gen.yaml",

@@ -155,13 +155,25 @@ describe("what is reported", () => {
     ]);
   });
 
-  test("decode: a filter that is not CEL is refused (Istio's webhook), naming the field; v1alpha1 is read; another version is GW0116", () => {
+  test("decode: a filter that is not CEL is refused (Istio's webhook), naming the field; v1alpha1 is read; a version the CRD does not serve is GW0114", () => {
     const bad = decodeFiles([{ path: "t.yaml", text: tel("istio-system", "t", "  accessLogging: [{providers: [{name: envoy}], filter: {expression: 'response.code >='}}]\n") }]);
     expect(bad.errors.map((e) => [e.code, e.field])).toEqual([["GW0951", "spec.accessLogging[0].filter.expression"]]);
     const alpha = decodeFiles([{ path: "t.yaml", text: tel("istio-system", "t", ENVOY).replace("telemetry.istio.io/v1", "telemetry.istio.io/v1alpha1") }]);
     expect([alpha.errors, alpha.resources.map((r) => r.kind)]).toEqual([[], ["Telemetry"]]);
     expect(alpha.warnings).toEqual([]);
     const beta = decodeFiles([{ path: "t.yaml", text: tel("istio-system", "t", ENVOY).replace("telemetry.istio.io/v1", "telemetry.istio.io/v2") }]);
-    expect(beta.warnings.map((w) => w.code)).toContain("GW0116");
+    expect(beta.warnings.map((w) => [w.code, w.message])).toEqual([["GW0114", "Telemetry is not served in telemetry.istio.io/v2 (versions: v1, v1alpha1): skipped"]]);
+  });
+
+  test("validation: an unknown field of accessLogging is an Error naming it, with did-you-mean (Istio's published Telemetry schema)", () => {
+    const text = tel("istio-system", "t", "  accessLogging: [{providers: [{name: envoy}], disable: true, filter: {expresion: 'true'}, match: {mode: CLIENT, port: 1}}]\n");
+    const r = decodeFiles([{ path: "t.yaml", text }]);
+    expect(r.errors.map((e) => [e.code, e.field, e.message])).toEqual([
+      ["GW0112", "spec.accessLogging[0].disable", 'unknown field "disable"; did you mean "disabled"?'],
+      ["GW0112", "spec.accessLogging[0].filter.expresion", 'unknown field "expresion"; did you mean "expression"?'],
+      ["GW0112", "spec.accessLogging[0].match.port", 'unknown field "port"'],
+    ]);
+    const wrongMode = decodeFiles([{ path: "t.yaml", text: tel("istio-system", "t", "  accessLogging: [{providers: [{name: envoy}], match: {mode: BOTH}}]\n") }]);
+    expect(wrongMode.errors.map((e) => e.field)).toEqual(["spec.accessLogging[0].match.mode"]);
   });
 });
