@@ -6,9 +6,19 @@
 // other side decides, as CEL's do.
 import type { CelNode } from "../src/snapshot/access-log.ts";
 import type { AccessRecord } from "./access-log-line.ts";
-import { portOf, requestHeader, withoutPort } from "./access-log-format.ts";
+import { flagBits, grpcStatus, portOf, requestHeader, responseHeader, withoutPort } from "./access-log-format.ts";
+import { localCert, peerCert, tlsVersion, type CertFacts } from "./tls/log-facts.ts";
 
-type Val = string | number | boolean | null;
+/** A CEL duration, in milliseconds. */
+export class Dur {
+  constructor(readonly ms: number) {}
+}
+/** A CEL timestamp, in milliseconds since the epoch. */
+export class Time {
+  constructor(readonly ms: number) {}
+}
+
+type Val = string | number | boolean | null | Dur | Time;
 /** An evaluation error. */
 const ERR: unique symbol = Symbol("error");
 type Res = Val | typeof ERR;
@@ -17,8 +27,58 @@ function str(v: string): Res {
   return v === "" || v === "-" ? ERR : v;
 }
 
+function certAttr(r: AccessRecord, peer: boolean, f: (c: CertFacts) => string): Res {
+  const t = r.downstreamTls;
+  if (t === undefined || t === null) return ERR;
+  const c = peer ? peerCert(t) : localCert(t);
+  return c === null ? ERR : str(f(c));
+}
+
 function attr(name: string, r: AccessRecord): Res {
   switch (name) {
+    case "request.time":
+      return new Time(r.startMs);
+    case "request.duration":
+      return new Dur(r.durationMs);
+    case "request.size":
+      return r.method === "" ? ERR : r.bytesReceived;
+    case "request.query": {
+      if (r.method === "") return ERR;
+      const q = r.logPath.indexOf("?");
+      return q < 0 ? "" : r.logPath.slice(q + 1);
+    }
+    case "request.referer":
+      return r.method === "" ? ERR : (requestHeader(r, "referer") ?? ERR);
+    case "response.flags":
+      return flagBits(r.flags);
+    case "response.grpc_status":
+      return grpcStatus(r) ?? ERR;
+    case "response.size":
+      return r.method === "" ? ERR : r.bytesSent;
+    case "response.backend_latency":
+      return r.upstreamServiceTime < 0 ? ERR : new Dur(r.upstreamServiceTime);
+    case "connection.tls_version": {
+      const t = r.downstreamTls;
+      return t === undefined || t === null ? ERR : str(tlsVersion(t));
+    }
+    case "connection.subject_peer_certificate":
+      return certAttr(r, true, (c) => c.subject);
+    case "connection.subject_local_certificate":
+      return certAttr(r, false, (c) => c.subject);
+    case "connection.uri_san_peer_certificate":
+      return certAttr(r, true, (c) => c.uriSan.split(",")[0]!);
+    case "connection.uri_san_local_certificate":
+      return certAttr(r, false, (c) => c.uriSan.split(",")[0]!);
+    case "connection.dns_san_peer_certificate":
+      return certAttr(r, true, (c) => c.dnsSan.split(",")[0]!);
+    case "connection.dns_san_local_certificate":
+      return certAttr(r, false, (c) => c.dnsSan.split(",")[0]!);
+    case "connection.sha256_peer_certificate_digest":
+      return certAttr(r, true, (c) => c.sha256);
+    case "upstream.local_address":
+      return str(r.upstreamLocal);
+    case "upstream.transport_failure_reason":
+      return str(r.transportFailure);
     case "request.method":
       return str(r.method);
     case "request.path":
@@ -71,6 +131,12 @@ function attr(name: string, r: AccessRecord): Res {
 
 function cmp(op: string, a: Res, b: Res): Res {
   if (a === ERR || b === ERR) return ERR;
+  if (a instanceof Dur || a instanceof Time || b instanceof Dur || b instanceof Time) {
+    // durations with durations, times with times (CEL has no other comparison for them)
+    if (!((a instanceof Dur && b instanceof Dur) || (a instanceof Time && b instanceof Time))) return op === "!=" ? true : op === "==" ? false : ERR;
+    a = a.ms;
+    b = b.ms;
+  }
   if (op === "==" || op === "!=") {
     const eq = typeof a === typeof b && a === b;
     return op === "==" ? eq : !eq;
@@ -94,6 +160,17 @@ export function evaluate(n: CelNode, r: AccessRecord): Res {
   switch (n.k) {
     case "lit":
       return n.v;
+    case "dur":
+      return new Dur(n.ms);
+    case "time":
+      return new Time(n.ms);
+    case "respHeader":
+      return r.method === "" ? ERR : (responseHeader(r, n.name) ?? ERR);
+    case "trailer": {
+      if (r.method === "") return ERR;
+      const v = r.respTrailer?.(n.name);
+      return v === undefined || v === null || v === "" ? ERR : v;
+    }
     case "attr":
       return attr(n.name, r);
     case "header":

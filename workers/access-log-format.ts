@@ -5,6 +5,7 @@
 import { hostname } from "node:os";
 import { OPS, type JsonNode, type LogFormat, type OpPart, type Part } from "../src/snapshot/access-log.ts";
 import { formatJson, formatText, isoTime, type AccessRecord } from "./access-log-line.ts";
+import { localCert, peerCert, tlsCipher, tlsSessionId, tlsVersion, type CertFacts, type TlsFactsSource } from "./tls/log-facts.ts";
 
 const O = (name: (typeof OPS)[number]): number => OPS.indexOf(name);
 const START_TIME = O("START_TIME");
@@ -38,6 +39,29 @@ const DOWNSTREAM_REMOTE_PORT = O("DOWNSTREAM_REMOTE_PORT");
 const REQUESTED_SERVER_NAME = O("REQUESTED_SERVER_NAME");
 const ROUTE_NAME = O("ROUTE_NAME");
 const HOSTNAME = O("HOSTNAME");
+const TRAILER = O("TRAILER");
+const DOWNSTREAM_PEER_SUBJECT = O("DOWNSTREAM_PEER_SUBJECT");
+const DOWNSTREAM_PEER_ISSUER = O("DOWNSTREAM_PEER_ISSUER");
+const DOWNSTREAM_PEER_URI_SAN = O("DOWNSTREAM_PEER_URI_SAN");
+const DOWNSTREAM_PEER_DNS_SAN = O("DOWNSTREAM_PEER_DNS_SAN");
+const DOWNSTREAM_PEER_IP_SAN = O("DOWNSTREAM_PEER_IP_SAN");
+const DOWNSTREAM_PEER_EMAIL_SAN = O("DOWNSTREAM_PEER_EMAIL_SAN");
+const DOWNSTREAM_PEER_FINGERPRINT_256 = O("DOWNSTREAM_PEER_FINGERPRINT_256");
+const DOWNSTREAM_PEER_FINGERPRINT_1 = O("DOWNSTREAM_PEER_FINGERPRINT_1");
+const DOWNSTREAM_PEER_SERIAL = O("DOWNSTREAM_PEER_SERIAL");
+const DOWNSTREAM_PEER_CERT_V_START = O("DOWNSTREAM_PEER_CERT_V_START");
+const DOWNSTREAM_PEER_CERT_V_END = O("DOWNSTREAM_PEER_CERT_V_END");
+const DOWNSTREAM_LOCAL_SUBJECT = O("DOWNSTREAM_LOCAL_SUBJECT");
+const DOWNSTREAM_LOCAL_URI_SAN = O("DOWNSTREAM_LOCAL_URI_SAN");
+const DOWNSTREAM_LOCAL_DNS_SAN = O("DOWNSTREAM_LOCAL_DNS_SAN");
+const DOWNSTREAM_LOCAL_IP_SAN = O("DOWNSTREAM_LOCAL_IP_SAN");
+const DOWNSTREAM_LOCAL_EMAIL_SAN = O("DOWNSTREAM_LOCAL_EMAIL_SAN");
+const DOWNSTREAM_TLS_VERSION = O("DOWNSTREAM_TLS_VERSION");
+const DOWNSTREAM_TLS_CIPHER = O("DOWNSTREAM_TLS_CIPHER");
+const DOWNSTREAM_TLS_SESSION_ID = O("DOWNSTREAM_TLS_SESSION_ID");
+const RESPONSE_FLAGS_LONG = O("RESPONSE_FLAGS_LONG");
+const GRPC_STATUS = O("GRPC_STATUS");
+const GRPC_STATUS_NUMBER = O("GRPC_STATUS_NUMBER");
 
 const HOST = hostname();
 
@@ -96,6 +120,116 @@ function header(r: AccessRecord, p: OpPart): string | null {
   return v;
 }
 
+/** A response header: x-envoy-upstream-service-time from the record's field, the others as the exchange kept them. */
+export function responseHeader(r: AccessRecord, name: string): string | null {
+  if (name === "x-envoy-upstream-service-time") return r.upstreamServiceTime < 0 ? null : String(r.upstreamServiceTime);
+  const v = r.respHeader?.(name);
+  return v === undefined || v === "" ? null : v;
+}
+
+function respHeader(r: AccessRecord, p: OpPart): string | null {
+  const v = responseHeader(r, p.names[0]!);
+  return v === null && p.names.length > 1 ? responseHeader(r, p.names[1]!) : v;
+}
+
+function trailer(r: AccessRecord, p: OpPart): string | null {
+  let v = r.respTrailer?.(p.names[0]!) ?? null;
+  if ((v === null || v === "") && p.names.length > 1) v = r.respTrailer?.(p.names[1]!) ?? null;
+  return v === "" ? null : v;
+}
+
+/** Envoy's long response flag names (ResponseFlagUtils::CORE_RESPONSE_FLAGS), in its order: bit i of CEL response.flags is entry i. */
+export const FLAG_NAMES: readonly [string, string][] = [
+  ["LH", "FailedLocalHealthCheck"], ["UH", "NoHealthyUpstream"], ["UT", "UpstreamRequestTimeout"], ["LR", "LocalReset"],
+  ["UR", "UpstreamRemoteReset"], ["UF", "UpstreamConnectionFailure"], ["UC", "UpstreamConnectionTermination"],
+  ["UO", "UpstreamOverflow"], ["NR", "NoRouteFound"], ["DI", "DelayInjected"], ["FI", "FaultInjected"], ["RL", "RateLimited"],
+  ["UAEX", "UnauthorizedExternalService"], ["RLSE", "RateLimitServiceError"], ["DC", "DownstreamConnectionTermination"],
+  ["URX", "UpstreamRetryLimitExceeded"], ["SI", "StreamIdleTimeout"], ["IH", "InvalidEnvoyRequestHeaders"],
+  ["DPE", "DownstreamProtocolError"], ["UMSDR", "UpstreamMaxStreamDurationReached"], ["RFCF", "ResponseFromCacheFilter"],
+  ["NFCF", "NoFilterConfigFound"], ["DT", "DurationTimeout"], ["UPE", "UpstreamProtocolError"], ["NC", "NoClusterFound"],
+  ["OM", "OverloadManagerTerminated"], ["DF", "DnsResolutionFailed"], ["DO", "DropOverload"], ["DR", "DownstreamRemoteReset"],
+  ["UDO", "UnconditionalDropOverload"],
+];
+const FLAG_INDEX = new Map(FLAG_NAMES.map(([short], i) => [short, i]));
+
+/** `UF,URX` → `UpstreamConnectionFailure,UpstreamRetryLimitExceeded` (Envoy's order), null for none. */
+export function longFlags(flags: string): string | null {
+  if (flags === "" || flags === "-") return null;
+  const out: string[] = [];
+  for (const [short, long] of FLAG_NAMES) if (hasFlag(flags, short)) out.push(long);
+  return out.length === 0 ? null : out.join(",");
+}
+
+function hasFlag(flags: string, short: string): boolean {
+  let i = flags.indexOf(short);
+  while (i >= 0) {
+    const end = i + short.length;
+    if ((i === 0 || flags[i - 1] === ",") && (end === flags.length || flags[end] === ",")) return true;
+    i = flags.indexOf(short, i + 1);
+  }
+  return false;
+}
+
+/** CEL response.flags: Envoy's legacy bitmask (bit i for FLAG_NAMES[i]). */
+export function flagBits(flags: string): number {
+  if (flags === "" || flags === "-") return 0;
+  let bits = 0;
+  for (const f of flags.split(",")) {
+    const i = FLAG_INDEX.get(f);
+    if (i !== undefined) bits += 2 ** i;
+  }
+  return bits;
+}
+
+/** gRPC status names, as Envoy's GRPC_STATUS writes them (CAMEL_STRING). */
+const GRPC_NAMES = [
+  "OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists", "PermissionDenied",
+  "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss",
+  "Unauthenticated",
+];
+
+/** Envoy's Grpc::Utility::httpToGrpcStatus. */
+function httpToGrpc(status: number): number {
+  switch (status) {
+    case 400: return 13;
+    case 401: return 16;
+    case 403: return 7;
+    case 404: return 12;
+    case 429: case 502: case 503: case 504: return 14;
+    default: return 2;
+  }
+}
+
+/**
+ * The gRPC status of a gRPC request (content-type application/grpc…), as Envoy's
+ * Grpc::Common::getGrpcStatus: the trailers' grpc-status, else the headers' (a
+ * trailers-only response), else the HTTP status mapped; null for another request.
+ */
+export function grpcStatus(r: AccessRecord): number | null {
+  const ct = r.method === "" ? undefined : r.reqHeader?.("content-type");
+  if (ct === undefined || !ct.startsWith("application/grpc")) return null;
+  const v = r.respTrailer?.("grpc-status") ?? r.respHeader?.("grpc-status") ?? null;
+  if (v !== null && v !== "") {
+    const n = Number(v);
+    return Number.isInteger(n) && n >= 0 ? n : null;
+  }
+  return r.status === 0 ? null : httpToGrpc(r.status);
+}
+
+function tlsOf(r: AccessRecord): TlsFactsSource | null {
+  return r.downstreamTls ?? null;
+}
+
+function cert(r: AccessRecord, peer: boolean): CertFacts | null {
+  const t = r.downstreamTls;
+  if (t === undefined || t === null) return null;
+  return peer ? peerCert(t) : localCert(t);
+}
+
+function e(v: string | undefined): string | null {
+  return v === undefined || v === "" ? null : v;
+}
+
 function clip(v: string | null, max: number): string | null {
   return v !== null && max >= 0 && v.length > max ? v.slice(0, max) : v;
 }
@@ -114,7 +248,9 @@ export function opValue(p: OpPart, r: AccessRecord): string | number | null {
       return clip(q < 0 ? v : v!.slice(0, q), p.max);
     }
     case RESP:
-      return clip(r.upstreamServiceTime < 0 ? null : String(r.upstreamServiceTime), p.max);
+      return clip(respHeader(r, p), p.max);
+    case TRAILER:
+      return clip(trailer(r, p), p.max);
     case PROTOCOL:
       return s(r.protocol);
     case RESPONSE_CODE:
@@ -167,6 +303,62 @@ export function opValue(p: OpPart, r: AccessRecord): string | number | null {
       return s(r.routeName);
     case HOSTNAME:
       return HOST;
+    case RESPONSE_FLAGS_LONG:
+      return longFlags(r.flags);
+    case GRPC_STATUS_NUMBER:
+      return grpcStatus(r);
+    case GRPC_STATUS: {
+      const g = grpcStatus(r);
+      return g === null ? null : (GRPC_NAMES[g] ?? String(g));
+    }
+    case DOWNSTREAM_TLS_VERSION: {
+      const t = tlsOf(r);
+      return t === null ? null : e(tlsVersion(t));
+    }
+    case DOWNSTREAM_TLS_CIPHER: {
+      const t = tlsOf(r);
+      return t === null ? null : e(tlsCipher(t));
+    }
+    case DOWNSTREAM_TLS_SESSION_ID: {
+      const t = tlsOf(r);
+      return t === null ? null : e(tlsSessionId(t));
+    }
+    case DOWNSTREAM_PEER_SUBJECT:
+      return clip(e(cert(r, true)?.subject), p.max);
+    case DOWNSTREAM_PEER_ISSUER:
+      return clip(e(cert(r, true)?.issuer), p.max);
+    case DOWNSTREAM_PEER_URI_SAN:
+      return clip(e(cert(r, true)?.uriSan), p.max);
+    case DOWNSTREAM_PEER_DNS_SAN:
+      return clip(e(cert(r, true)?.dnsSan), p.max);
+    case DOWNSTREAM_PEER_IP_SAN:
+      return clip(e(cert(r, true)?.ipSan), p.max);
+    case DOWNSTREAM_PEER_EMAIL_SAN:
+      return clip(e(cert(r, true)?.emailSan), p.max);
+    case DOWNSTREAM_PEER_FINGERPRINT_256:
+      return e(cert(r, true)?.sha256);
+    case DOWNSTREAM_PEER_FINGERPRINT_1:
+      return e(cert(r, true)?.sha1);
+    case DOWNSTREAM_PEER_SERIAL:
+      return e(cert(r, true)?.serial);
+    case DOWNSTREAM_PEER_CERT_V_START:
+    case DOWNSTREAM_PEER_CERT_V_END: {
+      const c = cert(r, true);
+      if (c === null) return null;
+      const ms = o === DOWNSTREAM_PEER_CERT_V_START ? c.notBeforeMs : c.notAfterMs;
+      if (!Number.isFinite(ms)) return null;
+      return p.names.length === 0 ? new Date(ms).toISOString() : strftime(p.names[0]!, ms);
+    }
+    case DOWNSTREAM_LOCAL_SUBJECT:
+      return clip(e(cert(r, false)?.subject), p.max);
+    case DOWNSTREAM_LOCAL_URI_SAN:
+      return clip(e(cert(r, false)?.uriSan), p.max);
+    case DOWNSTREAM_LOCAL_DNS_SAN:
+      return clip(e(cert(r, false)?.dnsSan), p.max);
+    case DOWNSTREAM_LOCAL_IP_SAN:
+      return clip(e(cert(r, false)?.ipSan), p.max);
+    case DOWNSTREAM_LOCAL_EMAIL_SAN:
+      return clip(e(cert(r, false)?.emailSan), p.max);
     default:
       return null; // EMPTY: an operator gangway cannot produce (a Warning at compile)
   }

@@ -2,6 +2,8 @@
 // written by hand: the text format (Envoy command operators, `-` for empty) and
 // the JSON keys. The per-request path of every default configuration.
 
+import type { TlsFactsSource } from "./tls/log-facts.ts";
+
 /** What a line is made of; the HTTP exchange provides these fields. */
 export interface AccessRecord {
   startMs: number;
@@ -34,6 +36,15 @@ export interface AccessRecord {
   reqHeader?(name: string): string | undefined;
   /** The client presented a certificate that was verified (CEL `connection.mtls`). */
   mtls?: boolean;
+  /**
+   * A response header by lower-case name (%RESP(X)%, CEL response.headers): null when the
+   * response had none. Only the names a sink uses are kept (AccessLog.respNames).
+   */
+  respHeader?(name: string): string | null;
+  /** A response trailer by lower-case name (%TRAILER(X)%, CEL response.trailers); kept only when a sink uses trailers. */
+  respTrailer?(name: string): string | null;
+  /** The terminated TLS connection (null: plain text), read only for a TLS operator or attribute. */
+  readonly downstreamTls?: TlsFactsSource | null;
 }
 
 /** The last second isoTime formatted (ms / 1000, floored) and its text up to the milliseconds. */

@@ -8,6 +8,7 @@ import { closeSync, openSync, writeSync } from "node:fs";
 import type { AccessLogConfig, CelNode, LogFormat } from "../src/snapshot/access-log.ts";
 import { formatterOf } from "./access-log-format.ts";
 import { filterOf } from "./access-log-filter.ts";
+import { logNeeds } from "./access-log-needs.ts";
 import { formatJson, formatText, type AccessRecord } from "./access-log-line.ts";
 import { reportError, workerLog } from "./context.ts";
 
@@ -98,6 +99,10 @@ function sinksKey(sinks: { path: string; format: LogFormat; filter: CelNode | nu
 export class AccessLog {
   /** False when logging is off: callers skip building the record. */
   enabled = false;
+  /** Response headers some sink reads (%RESP(X)%, CEL response.headers): an exchange keeps these, and nothing when null. */
+  respNames: string[] | null = null;
+  /** Some sink reads response trailers: an exchange keeps them. */
+  trailers = false;
   private sinks: Sink[] = [];
   private outputs: Output[] = [];
   /** The sinks applied (sinksKey): unchanged ones are not applied again (files not reopened, a failed open not retried). */
@@ -107,6 +112,8 @@ export class AccessLog {
   configure(target: string, format: "text" | "json"): void {
     const off = target === "off" || target === "";
     this.setSinks(off ? [] : [{ path: target, format: format === "json" ? formatJson : formatText, filter: null }]);
+    this.respNames = null;
+    this.trailers = false;
     this.applied = sinksKey(off ? [] : [{ path: target, format: { kind: format === "json" ? "json-default" : "text-default" }, filter: null }]);
   }
 
@@ -122,6 +129,9 @@ export class AccessLog {
     const sinks: { path: string; format: (r: AccessRecord) => string; filter: ((r: AccessRecord) => boolean) | null }[] = [];
     for (const s of config.sinks) sinks.push({ path: s.path, format: formatterOf(s.format), filter: s.filter === null ? null : filterOf(s.filter) });
     this.setSinks(sinks);
+    const needs = logNeeds(config.sinks);
+    this.respNames = needs.respNames.length === 0 ? null : needs.respNames;
+    this.trailers = needs.trailers;
     this.applied = key;
   }
 
@@ -167,6 +177,8 @@ export class AccessLog {
     this.outputs = [];
     this.sinks = [];
     this.enabled = false;
+    this.respNames = null;
+    this.trailers = false;
   }
 }
 

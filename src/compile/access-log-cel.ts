@@ -9,7 +9,26 @@
 import type { CelNode } from "../snapshot/access-log.ts";
 
 /** Envoy attributes the workers have for a line (workers/access-log-filter.ts), and their type. */
-export const CEL_ATTRS: Record<string, "string" | "int" | "bool"> = {
+export const CEL_ATTRS: Record<string, "string" | "int" | "uint" | "bool" | "duration" | "timestamp"> = {
+  "request.time": "timestamp",
+  "request.duration": "duration",
+  "request.size": "int",
+  "request.query": "string",
+  "request.referer": "string",
+  "response.flags": "uint",
+  "response.grpc_status": "int",
+  "response.size": "int",
+  "response.backend_latency": "duration",
+  "connection.tls_version": "string",
+  "connection.subject_peer_certificate": "string",
+  "connection.subject_local_certificate": "string",
+  "connection.uri_san_peer_certificate": "string",
+  "connection.uri_san_local_certificate": "string",
+  "connection.dns_san_peer_certificate": "string",
+  "connection.dns_san_local_certificate": "string",
+  "connection.sha256_peer_certificate_digest": "string",
+  "upstream.local_address": "string",
+  "upstream.transport_failure_reason": "string",
   "request.method": "string",
   "request.path": "string",
   "request.url_path": "string",
@@ -285,10 +304,23 @@ function resolve(r: Raw): CelNode {
       return { k: "attr", name };
     }
     case "idx": {
-      if (dotted(r.x) === "request.headers" && r.i.k === "lit" && typeof r.i.v === "string") return { k: "header", name: r.i.v.toLowerCase() };
-      throw new Unsupported("an index other than request.headers['name']");
+      const of = dotted(r.x);
+      if (r.i.k === "lit" && typeof r.i.v === "string") {
+        const name = r.i.v.toLowerCase();
+        if (of === "request.headers") return { k: "header", name };
+        if (of === "response.headers") return { k: "respHeader", name };
+        if (of === "response.trailers") return { k: "trailer", name };
+      }
+      throw new Unsupported("an index other than request.headers['name'], response.headers['name'], response.trailers['name']");
     }
     case "call": {
+      if (r.target === null && (r.fn === "duration" || r.fn === "timestamp") && r.args.length === 1) {
+        const a = r.args[0]!;
+        if (a.k !== "lit" || typeof a.v !== "string") throw new Unsupported(`${r.fn}() of anything but a string literal`);
+        const ms = r.fn === "duration" ? parseDuration(a.v) : parseTimestamp(a.v);
+        if (ms === null) throw new Syntax(`${r.fn}(${JSON.stringify(a.v)}): not a ${r.fn === "duration" ? "duration (such as '1.5s', '100ms', '1h30m')" : "RFC 3339 timestamp"}`);
+        return { k: r.fn === "duration" ? "dur" : "time", ms };
+      }
       if (r.target !== null && (r.fn === "startsWith" || r.fn === "endsWith" || r.fn === "contains") && r.args.length === 1) {
         return { k: "call", fn: r.fn, target: resolve(r.target), arg: resolve(r.args[0]!) };
       }
@@ -311,6 +343,26 @@ function resolve(r: Raw): CelNode {
     case "list":
       throw new Unsupported("a list outside `in`");
   }
+}
+
+const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1, us: 0.001, "µs": 0.001, ns: 0.000001 };
+
+/** A CEL duration string (Go's time.ParseDuration form: `1.5s`, `-100ms`, `1h30m`) in milliseconds, or null. */
+export function parseDuration(text: string): number | null {
+  const m = /^([-+]?)((?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:h|ms|m|s|us|µs|ns))+$/.exec(text);
+  if (m === null) {
+    return text === "0" ? 0 : null;
+  }
+  let ms = 0;
+  for (const part of text.replace(/^[-+]/, "").matchAll(/([0-9]*\.?[0-9]*)(h|ms|m|s|us|µs|ns)/g)) ms += Number(part[1]) * UNIT_MS[part[2]!]!;
+  return m[1] === "-" ? -ms : ms;
+}
+
+/** An RFC 3339 timestamp in milliseconds since the epoch, or null. */
+export function parseTimestamp(text: string): number | null {
+  if (!/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})$/i.test(text)) return null;
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) ? ms : null;
 }
 
 /** Parse and resolve a filter expression. */

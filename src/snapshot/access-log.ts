@@ -42,6 +42,29 @@ export const OPS = [
   "HOSTNAME",
   /** An operator gangway cannot produce (a Warning at compile): always empty (`-`). */
   "EMPTY",
+  "TRAILER",
+  "DOWNSTREAM_PEER_SUBJECT",
+  "DOWNSTREAM_PEER_ISSUER",
+  "DOWNSTREAM_PEER_URI_SAN",
+  "DOWNSTREAM_PEER_DNS_SAN",
+  "DOWNSTREAM_PEER_IP_SAN",
+  "DOWNSTREAM_PEER_EMAIL_SAN",
+  "DOWNSTREAM_PEER_FINGERPRINT_256",
+  "DOWNSTREAM_PEER_FINGERPRINT_1",
+  "DOWNSTREAM_PEER_SERIAL",
+  "DOWNSTREAM_PEER_CERT_V_START",
+  "DOWNSTREAM_PEER_CERT_V_END",
+  "DOWNSTREAM_LOCAL_SUBJECT",
+  "DOWNSTREAM_LOCAL_URI_SAN",
+  "DOWNSTREAM_LOCAL_DNS_SAN",
+  "DOWNSTREAM_LOCAL_IP_SAN",
+  "DOWNSTREAM_LOCAL_EMAIL_SAN",
+  "DOWNSTREAM_TLS_VERSION",
+  "DOWNSTREAM_TLS_CIPHER",
+  "DOWNSTREAM_TLS_SESSION_ID",
+  "RESPONSE_FLAGS_LONG",
+  "GRPC_STATUS",
+  "GRPC_STATUS_NUMBER",
 ] as const;
 
 export type OpName = (typeof OPS)[number];
@@ -50,7 +73,10 @@ export const op = (name: OpName): number => OPS.indexOf(name);
 /** One operator of a format: `%REQ(X?Y):N%` is op REQ, names [x, y], max N. */
 export interface OpPart {
   op: number;
-  /** REQ / REQ_WITHOUT_QUERY / RESP: the header and its alternative, lower case; START_TIME: [its strftime format] or []. */
+  /**
+   * REQ / REQ_WITHOUT_QUERY / RESP / TRAILER: the header and its alternative, lower case;
+   * START_TIME, DOWNSTREAM_PEER_CERT_V_START/_END: [its strftime format] or [].
+   */
   names: string[];
   /** Longest value written (`:N`); -1: no limit. */
   max: number;
@@ -78,10 +104,14 @@ export type LogFormat =
 /** A filter expression (the CEL subset of src/compile/access-log-cel.ts). */
 export type CelNode =
   | { k: "lit"; v: string | number | boolean | null }
-  /** `response.code`, `connection.mtls`, ... (CEL_ATTRS). */
+  /** `duration('1.5s')` (milliseconds), `timestamp('2026-01-01T00:00:00Z')` (ms since the epoch). */
+  | { k: "dur" | "time"; ms: number }
+  /** `response.code`, `connection.mtls`, ... (CEL_ATTRS); a duration is a Dur, a time a Time (workers/access-log-filter.ts). */
   | { k: "attr"; name: string }
   /** `request.headers['x']` (the name lower case). */
   | { k: "header"; name: string }
+  /** `response.headers['x']`, `response.trailers['x']` (the name lower case). */
+  | { k: "respHeader" | "trailer"; name: string }
   /** `'x' in request.headers` */
   | { k: "hasHeader"; name: string }
   | { k: "not"; x: CelNode }

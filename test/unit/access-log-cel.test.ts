@@ -6,7 +6,7 @@ import type { AccessRecord } from "../../workers/access-log.ts";
 import { filterOf } from "../../workers/access-log-filter.ts";
 
 const HTTP: AccessRecord = {
-  startMs: 0,
+  startMs: Date.UTC(2026, 11, 7, 12, 0, 0),
   method: "GET",
   logPath: "/api/v1/items?page=2",
   protocol: "HTTP/1.1",
@@ -30,10 +30,24 @@ const HTTP: AccessRecord = {
   downstreamRemote: "10.0.0.9:50000",
   sni: "shop.example.com",
   routeName: "shop.0",
-  reqHeader: (n) => ({ "x-debug": "true", "x-tier": "gold", ":scheme": "https" })[n],
+  reqHeader: (n) => ({ "x-debug": "true", "x-tier": "gold", ":scheme": "https", referer: "https://shop.example.com/" })[n],
   mtls: true,
+  respHeader: (n) => ({ "content-type": "text/plain", server: "istio-envoy" })[n] ?? null,
+  respTrailer: () => null,
 };
-const OK: AccessRecord = { ...HTTP, status: 200, flags: "-", details: "via_upstream", mtls: false };
+const OK: AccessRecord = {
+  ...HTTP,
+  status: 200,
+  flags: "-",
+  details: "via_upstream",
+  mtls: false,
+  durationMs: 1500,
+  upstreamServiceTime: 1200,
+  upstreamLocal: "10.0.0.1:41000",
+  reqHeader: (n) => ({ "x-debug": "true", "x-tier": "gold", ":scheme": "https", "content-type": "application/grpc" })[n],
+  respHeader: (n) => ({ "content-type": "application/grpc", "x-shard": "7" })[n] ?? null,
+  respTrailer: (n) => ({ "grpc-status": "14", "x-checksum": "ab12" })[n] ?? null,
+};
 const TCP: AccessRecord = { ...HTTP, details: "", method: "", logPath: "", protocol: "-", status: 0, authority: "", requestId: "", userAgent: "", reqHeader: undefined, mtls: false };
 
 function run(expr: string, r: AccessRecord): boolean {
@@ -75,6 +89,29 @@ describe("evaluating", () => {
     ["true", [true, true, true]],
     ["response.code", [false, false, false]], // not a boolean
     ["-response.code < -400", [true, false, false]],
+    // response.flags: Envoy's bitmask (UF is bit 5); 0 without flags
+    ["response.flags != 0", [true, false, true]],
+    ["response.flags == 32u", [true, false, true]],
+    ["response.flags == 0", [false, true, false]],
+    // gRPC status: trailers, else headers, else the HTTP status mapped; not a gRPC request: an error
+    ["response.grpc_status == 14", [false, true, false]],
+    ["response.grpc_status != 0", [false, true, false]],
+    ["response.headers['content-type'] == 'text/plain'", [true, false, false]],
+    ["response.headers['X-Shard'] == '7'", [false, true, false]],
+    ["response.headers['server'] == 'istio-envoy' || response.trailers['x-checksum'] == 'ab12'", [true, true, false]],
+    // durations and times
+    ["request.duration > duration('1s')", [false, true, false]],
+    ["request.duration <= duration('3ms')", [true, false, true]],
+    ["response.backend_latency >= duration('1.2s')", [false, true, false]],
+    ["response.backend_latency < duration('1h')", [false, true, false]], // none (a local reply, TCP): an error
+    ["request.time >= timestamp('2026-12-07T12:00:00Z') && request.time < timestamp('2026-12-07T13:00:00+01:00')", [false, false, false]],
+    ["request.time == timestamp('2026-12-07T12:00:00Z')", [true, true, true]],
+    ["request.duration > 1000", [false, false, false]], // a duration is not an int
+    ["request.size == 0 && response.size == 91", [true, true, false]],
+    ["request.query == 'page=2'", [true, true, false]],
+    ["request.referer.startsWith('https://shop')", [true, false, false]],
+    ["upstream.local_address == '10.0.0.1:41000'", [false, true, false]],
+    ["connection.tls_version == 'TLSv1.3'", [false, false, false]], // no TLS on these records: an error
   ])("%s", (expr, want) => {
     expect([HTTP, OK, TCP].map((r) => run(expr, r))).toEqual(want as boolean[]);
   });
@@ -87,7 +124,11 @@ describe("what is not evaluated", () => {
     ["(response.code == 200", "Error", 'expected ")"'],
     ["request.headers['a] == 'b'", "Error", "unterminated string"],
     ["response.code # 3", "Error", 'unexpected "#"'],
-    ["response.size > 10", "Warning", "gangway cannot evaluate the attribute response.size"],
+    ["response.total_size > 10", "Warning", "gangway cannot evaluate the attribute response.total_size"],
+    ["duration('soon') > request.duration", "Error", "not a duration"],
+    ["request.time > timestamp('yesterday')", "Error", "not a RFC 3339 timestamp"],
+    ["request.duration > duration(request.path)", "Warning", "duration() of anything but a string literal"],
+    ["response.headers['a'] == response.headers", "Warning", "gangway cannot evaluate the attribute response.headers"],
     ["request.url_path.matches('^/api')", "Warning", "the function matches()"],
     ["size(request.path) > 3", "Warning", "the function size()"],
     ["response.code + 1 > 3", "Warning", "the operator +"],

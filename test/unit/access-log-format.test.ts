@@ -92,8 +92,10 @@ describe("parseFormat", () => {
     ["%REQ(x-a", "Error", "unterminated command operator"],
     ["%UPSTREAM_REQUEST_ATTEMPT_COUNT%", "Warning", "gangway does not produce it; it writes -"],
     ["%DYNAMIC_METADATA(istio.mixer:status)%", "Warning", "gangway does not produce it"],
-    ["%RESP(CONTENT-TYPE)%", "Warning", "gangway keeps no response header for the log but x-envoy-upstream-service-time"],
-    ["%TRAILER(GRPC-STATUS)%", "Warning", "gangway keeps no trailers"],
+    ["%DOWNSTREAM_PEER_CERT%", "Warning", "gangway does not produce it; it writes -"],
+    ["%UPSTREAM_TLS_VERSION%", "Warning", "gangway does not produce it; it writes -"],
+    ["%DOWNSTREAM_TLS_VERSION(x)%", "Error", "DOWNSTREAM_TLS_VERSION takes no argument"],
+    ["%TRAILER()%", "Error", "TRAILER needs an argument"],
   ])("%s: %s", (text, level, message) => {
     const r = parseFormat(text);
     expect(r.problems.map((p) => p.level)).toEqual([level as "Error" | "Warning"]);

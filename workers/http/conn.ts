@@ -1,6 +1,7 @@
 // What an exchange needs of the client connection it runs on (a Downstream:
 // a socket, or one HTTP/2 stream of one). Types only: exchange.ts and
 // response.ts depend on these, not on downstream.ts, which sits above them.
+import type { TlsFactsCache, TlsSocketFacts } from "../tls/log-facts.ts";
 import type { ProxyVersion } from "../proxy-header-out.ts";
 import type { ConnFacts } from "../../src/dispatch/decision.ts";
 import type { FilterChain, HeaderOperations } from "../../src/snapshot/types.ts";
@@ -28,6 +29,10 @@ export interface DownstreamTls {
    * connection that agreed none is told by its first bytes (the HTTP/2 preface or not).
    */
   alpn: string;
+  /** The TLS socket, read by the access log only when a line names a TLS field (workers/tls/log-facts.ts). */
+  socket: TlsSocketFacts | null;
+  /** What the access log read of it, kept for the connection's later lines. */
+  facts: TlsFactsCache | null;
 }
 
 /** Takes the client's bytes once an upgrade (WebSocket) tunnel is up. */

@@ -1,6 +1,8 @@
 // The access-log side of an exchange: the fields Envoy's default format (and
 // Istio's JSON format) report, filled as the exchange goes. Exchange extends it.
 import { accessLog, type AccessRecord } from "../access-log.ts";
+import type { TlsFactsSource } from "../tls/log-facts.ts";
+import { trailerFields } from "./chunked.ts";
 import type { ForwardIds } from "./heads-out.ts";
 import type { RequestHead } from "./parse-request.ts";
 
@@ -23,6 +25,11 @@ export abstract class ExchangeRecord implements AccessRecord, ForwardIds {
   upstreamLocal = "";
   routeName = "";
   sni = "";
+  /** Response header values kept for the log (response-log.ts), aligned with respKeptNames; null: none kept. */
+  respKept: (string | null)[] | null = null;
+  respKeptNames: string[] | null = null;
+  /** Response trailers kept for the log (an HTTP/2 upstream's; an HTTP/1.1 one's are read from its chunked scanner at log time). */
+  trailersKept: [string, string][] | null = null;
 
   constructor(readonly head: RequestHead) {
     this.logPath = head.query === "" ? head.path : head.path + "?" + head.query;
@@ -51,6 +58,9 @@ export abstract class ExchangeRecord implements AccessRecord, ForwardIds {
     this.upstreamLocal = "";
     this.routeName = "";
     this.sni = "";
+    this.respKept = null;
+    this.respKeptNames = null;
+    this.trailersKept = null;
   }
 
   get method(): string {
@@ -66,6 +76,27 @@ export abstract class ExchangeRecord implements AccessRecord, ForwardIds {
   reqHeader(name: string): string | undefined {
     return name === ":scheme" ? this.head.scheme : this.head.header(name);
   }
+  /** %RESP(X)% / CEL response.headers: the kept value (only names a sink uses are kept). */
+  respHeader(name: string): string | null {
+    const ns = this.respKeptNames;
+    if (ns === null) return null;
+    const i = ns.indexOf(name);
+    return i < 0 ? null : (this.respKept![i] ?? null);
+  }
+  /** %TRAILER(X)% / CEL response.trailers. */
+  respTrailer(name: string): string | null {
+    let t = this.trailersKept;
+    if (t === null) {
+      const bytes = this.chunkedTrailerBytes();
+      if (bytes === null) return null;
+      t = this.trailersKept = trailerFields(bytes);
+    }
+    for (let i = 0; i < t.length; i++) if (t[i]![0] === name) return t[i]![1];
+    return null;
+  }
+  /** The trailer section an HTTP/1.1 upstream's chunked body ended with, when kept (AccessLog.trailers). */
+  protected abstract chunkedTrailerBytes(): number[] | null;
+  abstract get downstreamTls(): TlsFactsSource | null;
   abstract get mtls(): boolean;
   abstract get bytesReceived(): number;
   abstract get downstreamLocal(): string;

@@ -20,6 +20,8 @@ import type { ExchangeConn, TunnelUser } from "./conn.ts";
 import { ExchangePolicies, withFlag } from "./exchange-policies.ts";
 import { CONNECTING, DONE, FINISHED, NEW, STREAMING, TUNNEL, WAITING } from "./exchange-state.ts";
 import { localIds, localResponseHead, overridden } from "./heads-out.ts";
+import { keptFromLocalHead } from "./response-log.ts";
+import type { TlsFactsSource } from "../tls/log-facts.ts";
 import { forwardIds, upstreamHeadAgain, upstreamHeadInto } from "./request-head-bytes.ts";
 import { localOps } from "./route-actions.ts";
 import { BodyEnd, type HeadMaker, UpstreamRequest } from "./upstream-request.ts";
@@ -362,6 +364,12 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   }
   get mtls(): boolean {
     return this.ds.tls !== null && this.ds.tls.verified;
+  }
+  get downstreamTls(): TlsFactsSource | null {
+    return this.ds.tls;
+  }
+  protected chunkedTrailerBytes(): number[] | null {
+    return this.respBody.chunked?.trailerBytes ?? null;
   }
   get downstreamLocal(): string {
     // behind a load balancer (PROXY protocol) the address its header says the client reached, as Envoy restores it
@@ -777,6 +785,11 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     const ops = this.responseOps;
     const opsExtra = ops === NO_OPS ? "" : localOps(ops);
     const head = localResponseHead(status, bodyBytes, options.serverHeader, httpDate, extra + opsExtra, this.responseConnection());
+    const kept = accessLog.respNames;
+    if (kept !== null) {
+      this.respKeptNames = kept;
+      this.respKept = keptFromLocalHead(head, kept);
+    }
     this.bytesSent = this.head.method === "HEAD" ? 0 : bodyBytes;
     if (this.bytesSent > 0 && bytes !== null) {
       // body.bytes: binary, sent as it is

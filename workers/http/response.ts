@@ -5,6 +5,8 @@
 import { REPLIES, type ReplyRow, type UpstreamFailure } from "../../src/dispatch/replies.ts";
 import type { OutlierResult } from "../../src/upstream/outlier.ts";
 import { options } from "../context.ts";
+import { accessLog } from "../access-log.ts";
+import { keptFromFields, keptFromHead, trailerPairs } from "./response-log.ts";
 import type { IncomingHttpHeaders } from "node:http2";
 import { BODY_BAD, BODY_CHUNKED, BODY_CLOSE, BODY_STREAM } from "./body.ts";
 import type { H2Framing } from "./h2-response.ts";
@@ -64,6 +66,10 @@ export interface ResponseExchange extends TunnelUser {
   readonly decode: boolean;
   readonly replayable: boolean;
   readonly conn: UpstreamConn | null;
+  /** Response headers and trailers kept for the access log (response-log.ts), when a sink reads them. */
+  respKept: (string | null)[] | null;
+  respKeptNames: string[] | null;
+  trailersKept: [string, string][] | null;
   /** Response bytes written to the client (the access log's bytes sent): the response side counts them. */
   bytesSent: number;
   /** Upstream bytes arrived: the request is never resent from now on. */
@@ -178,6 +184,11 @@ function onHeadBytes(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): vo
   // a status the route's retry policy retries (gateway-error, a listed code…): dropped, another try starts
   if (ex.retryResponse(r, buf, end)) return;
   ex.responseHead(r);
+  const kept = accessLog.respNames;
+  if (kept !== null) {
+    ex.respKeptNames = kept;
+    ex.respKept = keptFromHead(buf, kept, ex.responseOps, options.serverHeader);
+  }
   const h = ex.head;
   if (r.status === 101) {
     if (h.upgrade === "") return protocolError(ex);
@@ -189,6 +200,7 @@ function onHeadBytes(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): vo
     framing = r.chunked ? FRAME_CHUNKED : FRAME_LENGTH;
   } else {
     ex.respBody.init(r.contentLength, r.chunked, true);
+    if (r.chunked && accessLog.trailers) ex.respBody.chunked!.trailerBytes = []; // kept for %TRAILER(X)%
     if (r.chunked) {
       if (h.minor === 0) {
         ex.endsByClose(true); // an HTTP/1.0 client cannot read chunked: decode, end by closing
@@ -297,6 +309,11 @@ export function onResponseFields(ex: ResponseExchange, conn: UpstreamConn, h: In
   }
   if (ex.retryResponse(r, null, 0)) return true;
   ex.responseHead(r);
+  const kept = accessLog.respNames;
+  if (kept !== null) {
+    ex.respKeptNames = kept;
+    ex.respKept = keptFromFields(h, kept, ex.responseOps, options.serverHeader);
+  }
   const rb = ex.respBody;
   if (f.length === "") {
     if (bodiless(r.status, ex.head.method)) rb.init(0, false, false);
@@ -389,6 +406,7 @@ function flushHeld(ex: ResponseExchange): void {
 export function onResponseEnd(ex: ResponseExchange, conn: UpstreamConn, trailers: IncomingHttpHeaders | null): void {
   if (ex.finished || ex.respDone) return;
   const rb = ex.respBody;
+  if (trailers !== null && accessLog.trailers) ex.trailersKept = trailerPairs(trailers);
   // a sized body ends at its length: an end before it is a cut response
   if (rb.kind !== BODY_STREAM) return midBodyError(ex, REPLIES.upstream_reset_after_response);
   const ds = ex.ds;

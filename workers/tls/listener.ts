@@ -146,11 +146,12 @@ function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: st
   });
   s.data.conn = conn;
   const d = new Downstream(conn as unknown as Socket<Downstream>, port);
-  d.tls = { chain, sni, xfcc: "", verified: false, bridged: true, alpn: "" };
+  d.tls = { chain, sni, xfcc: "", verified: false, bridged: true, alpn: "", socket: null, facts: null };
   const from = proxiedOf(s);
   if (from !== undefined) d.takeProxied(from);
   conn.data = d;
   const t = conn.tls;
+  d.tls.socket = t;
   t.on("secure", () => {
     clearDeadline(s.data);
     try {

@@ -13,6 +13,7 @@
 // bridge a refused certificate fails the handshake with OpenSSL's alert (curl:
 // 56, certificate required) as Envoy's does, while Bun's upgraded socket reports
 // it after the handshake and a close then is a bare EOF (curl over h2: 16).
+import type { TlsSocketFacts } from "./log-facts.ts";
 import type { Socket } from "bun";
 import type { SecureContext } from "node:tls";
 import type { FilterChain } from "../../src/snapshot/types.ts";
@@ -77,7 +78,7 @@ export const nativeTlsHandlers = {
     const n = t.data;
     try {
       const d = new Downstream(t as unknown as Socket<Downstream>, n.port);
-      d.tls = { chain: n.chain, sni: n.sni, xfcc: "", verified: false, bridged: false, alpn: "" };
+      d.tls = { chain: n.chain, sni: n.sni, xfcc: "", verified: false, bridged: false, alpn: "", socket: t as unknown as TlsSocketFacts, facts: null };
       const from = proxiedOf(n.raw);
       if (from !== undefined) d.takeProxied(from);
       n.d = d;
