@@ -9,8 +9,13 @@
 //   over accessLogEncoding; else accessLogEncoding; else text. accessLogFormat is
 //   read for that encoding. A provider with its own logFormat keeps it.
 //
-// Unlike Istio, where accessLogFormat without accessLogFile logs nothing (the
-// access log is off by default), gangway's default stdout log takes that format.
+// accessLogFormat / accessLogEncoding without accessLogFile: istiod adds the
+// mesh config's file access log only when accessLogFile is set
+// (pilot/pkg/networking/core/accesslog.go, `if mesh.AccessLogFile != ""`), so
+// Istio writes nothing. gangway's access log is on by default (--access-log
+// stdout, INTERFACE.md: the contract wins), so its default stdout log takes
+// that format, and an Info (GW0955) says how Istio differs; `accessLogFile: ""`
+// (or --access-log off) is Istio's behaviour.
 import type { MeshConfig } from "../decode/meshconfig.ts";
 import { Codes } from "../model/codes.ts";
 import type { AccessLogConfig, AccessLogSink, LogFormat } from "../snapshot/access-log.ts";
@@ -57,6 +62,15 @@ export function compileAccessLog(ctx: CompileContext, mesh: MeshConfig, flags: A
   } else {
     sinks = flags.target === "off" ? [] : [{ name: "--access-log", path: flags.target, format: fmt, filter: null }];
     source = "--access-log";
+    const set = [mesh.accessLog.format !== null && mesh.accessLog.format !== "" ? "accessLogFormat" : "", mesh.accessLog.encoding !== null ? "accessLogEncoding" : ""].filter((f) => f !== "");
+    if (set.length > 0 && !flags.targetExplicit && sinks.length > 0) {
+      ctx.findings.push({
+        code: Codes.AccessLogFormatWithoutFile,
+        level: "Info",
+        field: set[0],
+        message: `${set.join(" and ")} without accessLogFile: Istio writes no access log then; gangway's default log (--access-log ${flags.target}) uses ${set.length > 1 ? "them" : "it"} (accessLogFile: "" turns it off, as in Istio)`,
+      });
+    }
   }
   const replaced = source === "meshConfig accessLogFile" ? [mesh.accessLog.file!] : sinks.map((s) => s.path);
   if (flags.targetExplicit && source !== "--access-log" && replaced.some((p) => p !== flags.target)) {

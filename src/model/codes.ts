@@ -214,6 +214,8 @@ export const Codes = {
   AccessLogProvider: "GW0953",
   /** (Info) An explicit --access-log/--log-format wins over the mesh config's or a Telemetry's destination or encoding. */
   AccessLogFlagWins: "GW0954",
+  /** (Info) accessLogFormat/accessLogEncoding without accessLogFile: Istio logs nothing; gangway's default stdout log (--access-log) takes them. */
+  AccessLogFormatWithoutFile: "GW0955",
 } as const;
 
 export type Code = (typeof Codes)[keyof typeof Codes];
