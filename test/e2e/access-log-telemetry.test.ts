@@ -89,4 +89,49 @@ describe("Telemetry accessLogging", () => {
       expect(await gw.stop()).toBe(0);
     }
   }, 60_000);
+
+  test("a filter on response headers and response.flags; %RESP(X)% and %RESPONSE_FLAGS_LONG% in the labels", async () => {
+    const logs = writeTree({});
+    const file = join(logs, "resp.log");
+    const mesh = writeTree({
+      "mesh.yaml": `extensionProviders:
+- name: json-file
+  envoyFileAccessLog:
+    path: ${file}
+    logFormat:
+      labels: {path: "%REQ(:PATH)%", code: "%RESPONSE_CODE%", marked: "%RESP(X-MARKED)%", flags: "%RESPONSE_FLAGS_LONG%"}
+`,
+    });
+    const routes = `${HTTP_GATEWAY}---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: app}
+spec:
+  hosts: ["*"]
+  gateways: [gw]
+  http:
+  - match: [{uri: {prefix: /marked}}]
+    rewrite: {uri: /get}
+    headers: {response: {set: {x-marked: "yes"}}}
+    route: [{destination: {host: app.local, port: {number: 80}}}]
+  - match: [{uri: {prefix: /dead}}]
+    route: [{destination: {host: dead.local, port: {number: 80}}}]
+  - route: [{destination: {host: app.local, port: {number: 80}}}]
+---${serviceEntry("app", "app.local", 80, backend.port)}---${serviceEntry("dead", "dead.local", 80, 1)}`;
+    const filter = "response.headers['x-marked'] == 'yes' || response.flags != 0 || request.duration > duration('1h')";
+    const config = writeTree({ "routes.yaml": routes, "telemetry.yaml": telemetry(`providers: [{name: json-file}]\n    filter: {expression: "${filter}"}`) });
+    const gw = await startGateway({ configDirs: [config], workers: 1, args: ["--mesh-config", join(mesh, "mesh.yaml")] });
+    try {
+      expect(gw.output()).not.toContain("GW0951"); // evaluated, not a Warning
+      expect(await get(gw, "/get")).toBe(200);
+      expect(await get(gw, "/marked")).toBe(200);
+      expect(await get(gw, "/dead")).toBe(503);
+      expect((await logLines(file, () => true, 2)).map((l) => JSON.parse(l))).toEqual([
+        { path: "/marked", code: 200, marked: "yes", flags: null },
+        { path: "/dead", code: 503, marked: null, flags: "UpstreamConnectionFailure" }, // (/get, not matched, came first: one worker writes in order)
+      ]);
+    } finally {
+      expect(await gw.stop()).toBe(0);
+    }
+  }, 60_000);
 });
