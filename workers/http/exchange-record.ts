@@ -3,6 +3,7 @@
 import { accessLog, type AccessRecord } from "../access-log.ts";
 import type { TlsFactsSource } from "../tls/log-facts.ts";
 import { trailerFields } from "./chunked.ts";
+import { withTrailers, type KeptForLog } from "./response-log.ts";
 import type { ForwardIds } from "./heads-out.ts";
 import type { RequestHead } from "./parse-request.ts";
 
@@ -25,11 +26,8 @@ export abstract class ExchangeRecord implements AccessRecord, ForwardIds {
   upstreamLocal = "";
   routeName = "";
   sni = "";
-  /** Response header values kept for the log (response-log.ts), aligned with respKeptNames; null: none kept. */
-  respKept: (string | null)[] | null = null;
-  respKeptNames: string[] | null = null;
-  /** Response trailers kept for the log (an HTTP/2 upstream's; an HTTP/1.1 one's are read from its chunked scanner at log time). */
-  trailersKept: [string, string][] | null = null;
+  /** Response headers and trailers kept for the log (response-log.ts); null unless a sink reads them (one field, the exchange stays as small as it can). */
+  logKept: KeptForLog | null = null;
 
   constructor(readonly head: RequestHead) {
     this.logPath = head.query === "" ? head.path : head.path + "?" + head.query;
@@ -58,9 +56,7 @@ export abstract class ExchangeRecord implements AccessRecord, ForwardIds {
     this.upstreamLocal = "";
     this.routeName = "";
     this.sni = "";
-    this.respKept = null;
-    this.respKeptNames = null;
-    this.trailersKept = null;
+    this.logKept = null;
   }
 
   get method(): string {
@@ -78,18 +74,19 @@ export abstract class ExchangeRecord implements AccessRecord, ForwardIds {
   }
   /** %RESP(X)% / CEL response.headers: the kept value (only names a sink uses are kept). */
   respHeader(name: string): string | null {
-    const ns = this.respKeptNames;
-    if (ns === null) return null;
-    const i = ns.indexOf(name);
-    return i < 0 ? null : (this.respKept![i] ?? null);
+    const k = this.logKept;
+    if (k === null) return null;
+    const i = k.names.indexOf(name);
+    return i < 0 ? null : (k.values[i] ?? null);
   }
   /** %TRAILER(X)% / CEL response.trailers. */
   respTrailer(name: string): string | null {
-    let t = this.trailersKept;
+    let t = this.logKept?.trailers ?? null;
     if (t === null) {
       const bytes = this.chunkedTrailerBytes();
       if (bytes === null) return null;
-      t = this.trailersKept = trailerFields(bytes);
+      t = trailerFields(bytes);
+      this.logKept = withTrailers(this.logKept, t);
     }
     for (let i = 0; i < t.length; i++) if (t[i]![0] === name) return t[i]![1];
     return null;

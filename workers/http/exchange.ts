@@ -20,7 +20,7 @@ import type { ExchangeConn, TunnelUser } from "./conn.ts";
 import { ExchangePolicies, withFlag } from "./exchange-policies.ts";
 import { CONNECTING, DONE, FINISHED, NEW, STREAMING, TUNNEL, WAITING } from "./exchange-state.ts";
 import { localIds, localResponseHead, overridden } from "./heads-out.ts";
-import { keptFromLocalHead } from "./response-log.ts";
+import { keptFromLocalHead, keptHeaders } from "./response-log.ts";
 import type { TlsFactsSource } from "../tls/log-facts.ts";
 import { forwardIds, upstreamHeadAgain, upstreamHeadInto } from "./request-head-bytes.ts";
 import { localOps } from "./route-actions.ts";
@@ -787,8 +787,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     const head = localResponseHead(status, bodyBytes, options.serverHeader, httpDate, extra + opsExtra, this.responseConnection());
     const kept = accessLog.respNames;
     if (kept !== null) {
-      this.respKeptNames = kept;
-      this.respKept = keptFromLocalHead(head, kept);
+      this.logKept = keptHeaders(kept, keptFromLocalHead(head, kept));
     }
     this.bytesSent = this.head.method === "HEAD" ? 0 : bodyBytes;
     if (this.bytesSent > 0 && bytes !== null) {

@@ -10,6 +10,28 @@ import type { HeaderOperations } from "../../src/snapshot/types.ts";
 import { latin1 } from "./fields.ts";
 import { fieldCount, fieldNameEnds, fieldStarts } from "./parse-response.ts";
 
+/** What an exchange keeps for its line (one field of the exchange, null unless a sink reads the response). */
+export interface KeptForLog {
+  /** The response header names kept (AccessLog.respNames when the head came), and their values. */
+  names: string[];
+  values: (string | null)[];
+  /** An HTTP/2 upstream's trailers (an HTTP/1.1 one's stay in its chunked scanner until the line is written). */
+  trailers: [string, string][] | null;
+}
+
+const NO_NAMES: string[] = [];
+
+export function keptHeaders(names: string[], values: (string | null)[]): KeptForLog {
+  return { names, values, trailers: null };
+}
+
+/** `k` with `trailers` (a new record when nothing was kept yet). */
+export function withTrailers(k: KeptForLog | null, trailers: [string, string][]): KeptForLog {
+  if (k === null) return { names: NO_NAMES, values: [], trailers };
+  k.trailers = trailers;
+  return k;
+}
+
 function opValue(ops: HeaderOperations, name: string, upstream: string | null): string | null {
   for (const [n, v] of ops.set) if (n.toLowerCase() === name) return v;
   for (const n of ops.remove) if (n.toLowerCase() === name) return null;

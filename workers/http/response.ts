@@ -6,7 +6,7 @@ import { REPLIES, type ReplyRow, type UpstreamFailure } from "../../src/dispatch
 import type { OutlierResult } from "../../src/upstream/outlier.ts";
 import { options } from "../context.ts";
 import { accessLog } from "../access-log.ts";
-import { keptFromFields, keptFromHead, trailerPairs } from "./response-log.ts";
+import { keptFromFields, keptFromHead, keptHeaders, trailerPairs, withTrailers, type KeptForLog } from "./response-log.ts";
 import type { IncomingHttpHeaders } from "node:http2";
 import { BODY_BAD, BODY_CHUNKED, BODY_CLOSE, BODY_STREAM } from "./body.ts";
 import type { H2Framing } from "./h2-response.ts";
@@ -67,9 +67,7 @@ export interface ResponseExchange extends TunnelUser {
   readonly replayable: boolean;
   readonly conn: UpstreamConn | null;
   /** Response headers and trailers kept for the access log (response-log.ts), when a sink reads them. */
-  respKept: (string | null)[] | null;
-  respKeptNames: string[] | null;
-  trailersKept: [string, string][] | null;
+  logKept: KeptForLog | null;
   /** Response bytes written to the client (the access log's bytes sent): the response side counts them. */
   bytesSent: number;
   /** Upstream bytes arrived: the request is never resent from now on. */
@@ -186,8 +184,7 @@ function onHeadBytes(ex: ResponseExchange, conn: UpstreamConn, data: Buffer): vo
   ex.responseHead(r);
   const kept = accessLog.respNames;
   if (kept !== null) {
-    ex.respKeptNames = kept;
-    ex.respKept = keptFromHead(buf, kept, ex.responseOps, options.serverHeader);
+    ex.logKept = keptHeaders(kept, keptFromHead(buf, kept, ex.responseOps, options.serverHeader));
   }
   const h = ex.head;
   if (r.status === 101) {
@@ -311,8 +308,7 @@ export function onResponseFields(ex: ResponseExchange, conn: UpstreamConn, h: In
   ex.responseHead(r);
   const kept = accessLog.respNames;
   if (kept !== null) {
-    ex.respKeptNames = kept;
-    ex.respKept = keptFromFields(h, kept, ex.responseOps, options.serverHeader);
+    ex.logKept = keptHeaders(kept, keptFromFields(h, kept, ex.responseOps, options.serverHeader));
   }
   const rb = ex.respBody;
   if (f.length === "") {
@@ -406,7 +402,7 @@ function flushHeld(ex: ResponseExchange): void {
 export function onResponseEnd(ex: ResponseExchange, conn: UpstreamConn, trailers: IncomingHttpHeaders | null): void {
   if (ex.finished || ex.respDone) return;
   const rb = ex.respBody;
-  if (trailers !== null && accessLog.trailers) ex.trailersKept = trailerPairs(trailers);
+  if (trailers !== null && accessLog.trailers) ex.logKept = withTrailers(ex.logKept, trailerPairs(trailers));
   // a sized body ends at its length: an end before it is a cut response
   if (rb.kind !== BODY_STREAM) return midBodyError(ex, REPLIES.upstream_reset_after_response);
   const ds = ex.ds;
