@@ -207,7 +207,8 @@ function httpToGrpc(status: number): number {
  */
 export function grpcStatus(r: AccessRecord): number | null {
   const ct = r.method === "" ? undefined : r.reqHeader?.("content-type");
-  if (ct === undefined || !ct.startsWith("application/grpc")) return null;
+  // application/grpc, application/grpc+proto…, and gRPC-Web (Envoy's grpc_web filter makes it application/grpc before the log)
+  if (ct === undefined || !(ct === "application/grpc" || ct.startsWith("application/grpc+") || ct.startsWith("application/grpc-web"))) return null;
   const v = r.respTrailer?.("grpc-status") ?? r.respHeader?.("grpc-status") ?? null;
   if (v !== null && v !== "") {
     const n = Number(v);

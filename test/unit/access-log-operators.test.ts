@@ -66,6 +66,8 @@ describe("response operators", () => {
     ["%GRPC_STATUS% %GRPC_STATUS_NUMBER%", TRAILERS_ONLY, "Unauthenticated 16"], // a trailers-only response: the headers' status
     ["%GRPC_STATUS% %GRPC_STATUS_NUMBER%", GRPC_LOCAL, "Unavailable 14"], // none sent: the HTTP status mapped, as Envoy's httpToGrpcStatus
     ["%GRPC_STATUS% %GRPC_STATUS_NUMBER%", PLAIN, "- -"], // not a gRPC request
+    ["%GRPC_STATUS_NUMBER%", { ...BASE, reqHeader: (n: string) => ({ "content-type": "application/grpcx" })[n] }, "-"],
+    ["%GRPC_STATUS_NUMBER%", { ...BASE, reqHeader: (n: string) => ({ "content-type": "application/grpc-web-text" })[n] }, "5"],
     ["%GRPC_STATUS% %RESP(CONTENT-TYPE)% %TRAILER(X)%", TCP, "- - -"],
     ["%RESPONSE_FLAGS% %RESPONSE_FLAGS_LONG%", GRPC_LOCAL, "UF,URX UpstreamConnectionFailure,UpstreamRetryLimitExceeded"],
     ["%RESPONSE_FLAGS_LONG%", BASE, "-"],
