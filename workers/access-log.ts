@@ -103,6 +103,8 @@ export class AccessLog {
   respNames: string[] | null = null;
   /** Some sink reads response trailers: an exchange keeps them. */
   trailers = false;
+  /** Some sink reads the downstream TLS connection: its facts are read at the handshake (workers/tls/log-facts.ts readTlsFacts). */
+  tls = false;
   private sinks: Sink[] = [];
   private outputs: Output[] = [];
   /** The sinks applied (sinksKey): unchanged ones are not applied again (files not reopened, a failed open not retried). */
@@ -114,6 +116,7 @@ export class AccessLog {
     this.setSinks(off ? [] : [{ path: target, format: format === "json" ? formatJson : formatText, filter: null }]);
     this.respNames = null;
     this.trailers = false;
+    this.tls = false;
     this.applied = sinksKey(off ? [] : [{ path: target, format: { kind: format === "json" ? "json-default" : "text-default" }, filter: null }]);
   }
 
@@ -132,6 +135,7 @@ export class AccessLog {
     const needs = logNeeds(config.sinks);
     this.respNames = needs.respNames.length === 0 ? null : needs.respNames;
     this.trailers = needs.trailers;
+    this.tls = needs.tls;
     this.applied = key;
   }
 
@@ -179,6 +183,7 @@ export class AccessLog {
     this.enabled = false;
     this.respNames = null;
     this.trailers = false;
+    this.tls = false;
   }
 }
 

@@ -10,7 +10,7 @@ import { X509Certificate } from "node:crypto";
 import * as http2 from "node:http2";
 import { request } from "node:https";
 import { createServer, type AddressInfo, type Server } from "node:net";
-import type { TLSSocket } from "node:tls";
+import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { join } from "node:path";
 import { createCA, issue, type Issued } from "../../src/certs/generate.ts";
 import { secretYaml } from "../../src/cli/certs.ts";
@@ -71,7 +71,7 @@ const FORMAT = [
 
 beforeAll(async () => {
   ca = await createCA({ cn: "Demo Root CA", org: "Demo, Inc." });
-  server = await issue(ca, { cn: HOST, usage: "server", keyType: "ec", names: [HOST], uris: ["spiffe://cluster.local/ns/istio-system/sa/ingress"] });
+  server = await issue(ca, { cn: HOST, usage: "server", keyType: "ec", names: [HOST, "tcp.example.com"], uris: ["spiffe://cluster.local/ns/istio-system/sa/ingress"] });
   client = await issue(ca, { cn: "sleep", usage: "client", keyType: "ec", serial: "0a1b2c3d4e", uris: ["spiffe://cluster.local/ns/default/sa/sleep", "spiffe://cluster.local/ns/default/sa/backup"] });
   h1 = await trailerBackend();
   grpc = await grpcBackend();
@@ -111,6 +111,17 @@ spec:
   - port: {number: 8443, name: https, protocol: HTTPS}
     hosts: [${HOST}]
     tls: {mode: SIMPLE, credentialName: simple}
+  - port: {number: 9443, name: tls, protocol: TLS}
+    hosts: [tcp.example.com]
+    tls: {mode: SIMPLE, credentialName: simple}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: tcp}
+spec:
+  hosts: [tcp.example.com]
+  gateways: [gw]
+  tcp: [{match: [{port: 9443}], route: [{destination: {host: h1.internal, port: {number: 80}}}]}]
 ---
 apiVersion: networking.istio.io/v1
 kind: VirtualService
@@ -125,7 +136,7 @@ spec:
     headers: {response: {set: {x-route-added: "yes"}}}
 `,
   });
-  gw = await startGateway({ configDirs: [dir], gatewayPorts: [443, 8443], workers: 1, args: ["--mesh-config", join(mesh, "mesh.yaml")] });
+  gw = await startGateway({ configDirs: [dir], gatewayPorts: [443, 8443, 9443], workers: 1, args: ["--mesh-config", join(mesh, "mesh.yaml")] });
 });
 
 afterAll(async () => {
@@ -236,5 +247,26 @@ describe("response headers and trailers, downstream TLS, in the access log", () 
     const f = fields((await logLines(logFile, (x) => x.startsWith("/simple|")))[0]!);
     expect(f.slice(10, 17)).toEqual([r.version, r.cipher, "-", "-", "-", "-", "-"]);
     expect(f[19]).toBe("spiffe://cluster.local/ns/istio-system/sa/ingress");
+  });
+
+  test("a TCP route over TLS terminated here: the connection's line has its TLS version and cipher", async () => {
+    const seen = await new Promise<{ version: string; cipher: string; reply: string }>((resolve, reject) => {
+      const c = tlsConnect({ port: gw.ports.get(9443)!, host: "127.0.0.1", servername: "tcp.example.com", ca: ca.cert }, () => {
+        c.write("GET /over-tcp HTTP/1.1\r\nHost: tcp.example.com\r\nConnection: close\r\n\r\n");
+      });
+      let reply = "";
+      c.on("data", (d: Buffer) => {
+        reply += d.toString();
+        if (reply.includes("X-Rows: 5\r\n\r\n")) {
+          const r = { version: c.getProtocol() ?? "", cipher: c.getCipher().name, reply };
+          c.end();
+          resolve(r);
+        }
+      });
+      c.on("error", reject);
+    });
+    expect(seen.reply).toStartWith("HTTP/1.1 200 OK");
+    const f = fields((await logLines(logFile, (x) => x.startsWith("-|0|")))[0]!);
+    expect([f[2], f[6], f[10], f[11], f[12], f[19]]).toEqual(["-", "-", seen.version, seen.cipher, "-", "spiffe://cluster.local/ns/istio-system/sa/ingress"]);
   });
 });

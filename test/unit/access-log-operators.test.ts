@@ -185,14 +185,18 @@ describe("what an exchange keeps", () => {
     logNeeds([{ format: compileTextFormat(format).format, filter: filter === null ? null : (compileCel(filter) as { node: CelNode }).node }]);
 
   test.each([
-    ["%RESPONSE_CODE% %REQ(X-A)%", null, { respNames: [], trailers: false }],
-    ["", null, { respNames: [], trailers: false }], // Istio's default format: nothing
-    ["%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%", null, { respNames: [], trailers: false }], // a field of the record
-    ["%RESP(Content-Type?X-B)% %RESP(content-type)%", null, { respNames: ["content-type", "x-b"], trailers: false }],
-    ["%TRAILER(X-T)%", null, { respNames: [], trailers: true }],
-    ["%GRPC_STATUS%", null, { respNames: ["grpc-status"], trailers: true }],
-    ["%RESPONSE_CODE%", "response.headers['x-c'] == 'a' || response.trailers['y'] == 'b'", { respNames: ["x-c"], trailers: true }],
-    ["%RESPONSE_CODE%", "response.grpc_status != 0", { respNames: ["grpc-status"], trailers: true }],
+    ["%RESPONSE_CODE% %REQ(X-A)%", null, { respNames: [], trailers: false, tls: false }],
+    ["", null, { respNames: [], trailers: false, tls: false }], // Istio's default format: nothing
+    ["%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%", null, { respNames: [], trailers: false, tls: false }], // a field of the record
+    ["%RESP(Content-Type?X-B)% %RESP(content-type)%", null, { respNames: ["content-type", "x-b"], trailers: false, tls: false }],
+    ["%TRAILER(X-T)%", null, { respNames: [], trailers: true, tls: false }],
+    ["%GRPC_STATUS%", null, { respNames: ["grpc-status"], trailers: true, tls: false }],
+    ["%RESPONSE_CODE%", "response.headers['x-c'] == 'a' || response.trailers['y'] == 'b'", { respNames: ["x-c"], trailers: true, tls: false }],
+    ["%RESPONSE_CODE%", "response.grpc_status != 0", { respNames: ["grpc-status"], trailers: true, tls: false }],
+    ["%DOWNSTREAM_TLS_CIPHER%", null, { respNames: [], trailers: false, tls: true }],
+    ["%DOWNSTREAM_LOCAL_URI_SAN% %DOWNSTREAM_LOCAL_ADDRESS%", null, { respNames: [], trailers: false, tls: true }],
+    ["%DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_PORT%", "connection.mtls && connection.requested_server_name == 'a'", { respNames: [], trailers: false, tls: false }],
+    ["%RESPONSE_CODE%", "connection.uri_san_peer_certificate == 'a'", { respNames: [], trailers: false, tls: true }],
   ])("%s %s", (format, filter, want) => {
     expect(needs(format, filter)).toEqual(want);
   });

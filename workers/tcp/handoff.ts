@@ -3,6 +3,7 @@
 // everything after it spliced untouched), TLS terminated here followed by
 // `tcp:` routes, plain TCP listeners, and refusals (no route, bad hello ...),
 // which get an access-log line saying why.
+import { readTlsFacts } from "../tls/log-facts.ts";
 import type { Socket } from "bun";
 import type { SecureContext } from "node:tls";
 import type { TcpDecision } from "../../src/dispatch/decision.ts";
@@ -124,8 +125,10 @@ class TlsClient implements ClientSide {
  */
 export function terminateToTcp(s: Socket<any>, chain: FilterChain, ctx: SecureContext, sni: string, d: TcpDecision, gen: Generation, listener: string, onSecure: () => void, alpn?: string[]): TlsConn {
   const conn = new TlsConn(s, { secureContext: ctx, requestCert: asksClientCert(chain), rejectUnauthorized: handshakeRejectsUntrusted(chain), ALPNProtocols: alpn });
-  const session = new TcpSession(new TlsClient(conn), sessionInfo(s, sni), d, gen);
+  const info = sessionInfo(s, sni);
   const t = conn.tls;
+  if (accessLog.enabled) info.downstreamTls = { socket: t, facts: null }; // read only if a line names a TLS operator
+  const session = new TcpSession(new TlsClient(conn), info, d, gen);
   let started = false;
   t.on("secure", () => {
     onSecure();
@@ -136,6 +139,7 @@ export function terminateToTcp(s: Socket<any>, chain: FilterChain, ctx: SecureCo
         session.refuse(REPLIES.no_route.flag, "client_certificate_rejected", "client certificate rejected");
         return;
       }
+      if (info.downstreamTls && accessLog.tls) readTlsFacts(info.downstreamTls);
       started = true;
       session.start(null);
     } catch (err) {

@@ -29,6 +29,7 @@ import { coarseNow, reportError } from "../context.ts";
 import type { Generation } from "../http/clusters.ts";
 import type { EndpointPool } from "../http/upstream-pool.ts";
 import type { UpstreamTlsRuntime } from "../http/upstream-tls.ts";
+import type { TlsFactsSource } from "../tls/log-facts.ts";
 import { stats, type TcpSeries } from "../stats.ts";
 import { relayAdd, relayOptions, relayBytes, relayClose, relayFins, relaySideClosed, type RelayOwner } from "./native-relay.ts";
 import { finAcked } from "./fin-acked.ts";
@@ -53,6 +54,8 @@ export interface SessionInfo {
   sourceIp(): string;
   /** The PROXY protocol header of this `version` naming the client and the address it reached (DestinationRule proxyProtocol). */
   proxyHeader(version: ProxyVersion): Buffer;
+  /** TLS terminated here: what the access log's TLS operators read (set only while the log is on). */
+  downstreamTls?: TlsFactsSource | null;
 }
 
 /** Open sessions of this worker (drain, sweep, byte counters). */
@@ -586,6 +589,7 @@ export class TcpSession implements UpstreamSide, RelayOwner {
       downstreamRemote: i.downstreamRemote,
       sni: i.sni,
       routeName: this.route?.name ?? "",
+      downstreamTls: i.downstreamTls ?? null,
     };
   }
 }

@@ -7,6 +7,8 @@
 // A port with a passthrough chain allows half-open connections (a spliced
 // client's FIN is passed on alone); a terminated connection closes on the
 // client's FIN.
+import { accessLog } from "../access-log.ts";
+import { readTlsFacts } from "./log-facts.ts";
 import type { Socket } from "bun";
 import type { SecureContext } from "node:tls";
 import { dispatchTcp, selectChain } from "../../src/dispatch/dispatch.ts";
@@ -165,6 +167,7 @@ function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: st
       d.tls!.xfcc = id.xfcc;
       d.tls!.verified = id.xfcc !== "";
       d.tls!.alpn = conn.alpnProtocol;
+      if (accessLog.tls) readTlsFacts(d.tls!); // while the socket is there (log-facts.ts)
       port.conns.add(d);
     } catch (err) {
       reportError("tls secure", err);

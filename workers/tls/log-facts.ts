@@ -1,9 +1,10 @@
 // What the access log reads of a terminated TLS connection (Envoy's
 // DOWNSTREAM_TLS_* and DOWNSTREAM_PEER_* / DOWNSTREAM_LOCAL_* operators, CEL's
-// connection.* attributes), in Envoy's formats. Nothing is read at the
-// handshake: a line that names one of these reads the socket then, once per
-// connection (Envoy's ConnectionInfo caches the same way), and keeps the
-// answers on the connection's DownstreamTls. Costs measured on bun 1.4.4
+// connection.* attributes), in Envoy's formats. Read once per connection and
+// kept on its DownstreamTls (Envoy's ConnectionInfo caches the same way): at the
+// handshake when some sink names one (AccessLog.tls: readTlsFacts), since a
+// line written after the socket closed (a TCP session's, a request's whose
+// client left) finds nothing to read; nothing at all otherwise. Costs measured on bun 1.4.4
 // (bench/README.md, access log): getPeerX509Certificate ~42 µs, getSession
 // 2–4 µs, getCipher/getProtocol < 1 µs; the cached read after that is a
 // property load.
@@ -94,6 +95,15 @@ export function tlsSessionId(t: TlsFactsSource): string {
     c.sessionId = der ? sessionIdOf(der) : "";
   }
   return c.sessionId;
+}
+
+/** Everything the log may read, read now (at the handshake, while the socket is there). */
+export function readTlsFacts(t: TlsFactsSource): void {
+  tlsVersion(t);
+  tlsCipher(t);
+  tlsSessionId(t);
+  peerCert(t);
+  localCert(t);
 }
 
 /** DER: tag, length → [content start, content end], or null. */

@@ -13,7 +13,8 @@
 // bridge a refused certificate fails the handshake with OpenSSL's alert (curl:
 // 56, certificate required) as Envoy's does, while Bun's upgraded socket reports
 // it after the handshake and a close then is a bare EOF (curl over h2: 16).
-import type { TlsSocketFacts } from "./log-facts.ts";
+import { accessLog } from "../access-log.ts";
+import { readTlsFacts, type TlsSocketFacts } from "./log-facts.ts";
 import type { Socket } from "bun";
 import type { SecureContext } from "node:tls";
 import type { FilterChain } from "../../src/snapshot/types.ts";
@@ -97,6 +98,7 @@ export const nativeTlsHandlers = {
     try {
       const p = t.alpnProtocol;
       d.tls!.alpn = typeof p === "string" ? p : "";
+      if (accessLog.tls) readTlsFacts(d.tls!); // while the socket is there (log-facts.ts)
       const listener = n.port.listener.name;
       stats.tlsHandshake(listener, t.isSessionReused());
       n.port.conns.add(d);
