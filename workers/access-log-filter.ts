@@ -6,7 +6,8 @@
 // other side decides, as CEL's do.
 import type { CelNode } from "../src/snapshot/access-log.ts";
 import type { AccessRecord } from "./access-log-line.ts";
-import { flagBits, grpcStatus, portOf, requestHeader, responseHeader, withoutPort } from "./access-log-format.ts";
+import { portOf, requestHeader, withoutPort } from "./access-log-format.ts";
+import { flagBits, grpcStatus, responseHeader } from "./access-log-response.ts";
 import { localCert, peerCert, tlsVersion, type CertFacts } from "./tls/log-facts.ts";
 
 /** A CEL duration, in milliseconds. */
