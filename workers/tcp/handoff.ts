@@ -134,12 +134,13 @@ export function terminateToTcp(s: Socket<any>, chain: FilterChain, ctx: SecureCo
     onSecure();
     try {
       stats.tlsHandshake(listener, t.isSessionReused());
-      if (clientIdentity(t, chain).reject !== "") {
+      const id = clientIdentity(t, chain);
+      if (id.reject !== "") {
         stats.tlsRefused(listener, "client_certificate");
         session.refuse(REPLIES.no_route.flag, "client_certificate_rejected", "client certificate rejected");
         return;
       }
-      if (info.downstreamTls && accessLog.tls) readTlsFacts(info.downstreamTls);
+      if (info.downstreamTls && accessLog.tls) readTlsFacts(info.downstreamTls, id.cert);
       started = true;
       session.start(null);
     } catch (err) {

@@ -10,6 +10,8 @@ export interface ClientIdentity {
   reject: string;
   /** `Hash=…;Subject="…";URI=…;DNS=…`, or "" without a verified client certificate. */
   xfcc: string;
+  /** The verified client certificate, read here once (the access log's TLS operators reuse it). */
+  cert?: X509Certificate;
 }
 
 const NONE: ClientIdentity = { reject: "", xfcc: "" };
@@ -92,5 +94,5 @@ export function clientIdentity(t: TLSSocket, chain: FilterChain): ClientIdentity
   if ((chain.verifyHashes !== undefined || chain.verifySpki !== undefined) && !hashAccepted(c, chain)) {
     return { reject: "client certificate hash not accepted", xfcc: "" };
   }
-  return { reject: "", xfcc: xfccOf(c) };
+  return { reject: "", xfcc: xfccOf(c), cert: c };
 }

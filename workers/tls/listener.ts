@@ -167,7 +167,7 @@ function terminate(s: Socket<Peek>, port: PortState, chain: FilterChain, sni: st
       d.tls!.xfcc = id.xfcc;
       d.tls!.verified = id.xfcc !== "";
       d.tls!.alpn = conn.alpnProtocol;
-      if (accessLog.tls) readTlsFacts(d.tls!); // while the socket is there (log-facts.ts)
+      if (accessLog.tls) readTlsFacts(d.tls!, id.cert); // while the socket is there (log-facts.ts)
       port.conns.add(d);
     } catch (err) {
       reportError("tls secure", err);

@@ -97,8 +97,9 @@ export function tlsSessionId(t: TlsFactsSource): string {
   return c.sessionId;
 }
 
-/** Everything the log may read, read now (at the handshake, while the socket is there). */
-export function readTlsFacts(t: TlsFactsSource): void {
+/** Everything the log may read, read now (at the handshake, while the socket is there); `peer`: the client certificate, when already read. */
+export function readTlsFacts(t: TlsFactsSource, peer?: X509Certificate): void {
+  if (peer !== undefined) cache(t).peer ??= certFacts(peer);
   tlsVersion(t);
   tlsCipher(t);
   tlsSessionId(t);
