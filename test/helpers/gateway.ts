@@ -3,15 +3,13 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { freePort as freeLoopbackPort } from "./free-port.ts";
 
 export const ROOT = join(import.meta.dir, "..", "..");
 
-/** A port that was free a moment ago on 127.0.0.1. */
+/** A port that was free a moment ago on 127.0.0.1, never handed out before (./free-port.ts). */
 export async function freePort(): Promise<number> {
-  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const p = s.port;
-  s.stop(true);
-  return p;
+  return freeLoopbackPort();
 }
 
 export interface GatewayProcess {

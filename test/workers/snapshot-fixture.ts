@@ -148,10 +148,5 @@ export function snapshot(listeners: Listener[], clusters: Cluster[]): Snapshot {
   };
 }
 
-/** A port that was free a moment ago (listen on 0, read it, close). */
-export function freePort(): number {
-  const l = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const p = l.port;
-  l.stop(true);
-  return p;
-}
+/** A port that was free a moment ago, never handed out before (test/helpers/free-port.ts). */
+export { freePort } from "../helpers/free-port.ts";
