@@ -199,8 +199,9 @@ describe("a broken credential update", () => {
       const newCa = await createCA({ cn: "example.com", org: "example Inc.", keyType: "ec" });
       const next = await issue(newCa, { cn: "httpbin.example.com", usage: "server", keyType: "ec" });
       writeFileSync(join(s.dir, "secret.yaml"), secretYaml("cred", "istio-system", "tls", next.cert, next.key));
+      // a reload: the primary (nice 10) reads, compiles and publishes it; 20 s as writeAndReload gives one
       const t0 = Date.now();
-      while (Date.now() - t0 < 5000 && !(await ok(newCa.cert))) await Bun.sleep(100);
+      while (Date.now() - t0 < 20_000 && !(await ok(newCa.cert))) await Bun.sleep(100);
       expect(await ok(newCa.cert)).toBe(true);
       expect(await ok(pki.ca.cert)).toBe(false);
     } finally {
@@ -283,7 +284,7 @@ describe("certificates from files (serverCertificate / privateKey / caCertificat
       const leaf = await issue(newCa, { cn: "httpbin.example.com", usage: "server", keyType: "ec" });
       writeFileSync(join(certDir, "tls.crt"), leaf.cert);
       writeFileSync(join(certDir, "tls.key"), leaf.key);
-      const end = Date.now() + 5000;
+      const end = Date.now() + 20_000; // a reload (see above)
       let rotated = false;
       while (!rotated && Date.now() < end) {
         rotated = (await handshake({ ...client, ca: newCa.cert })).ok;
