@@ -22,7 +22,7 @@ export interface GatewayProcess {
   admin(path: string): Promise<Response>;
   /** Everything the process wrote so far (stdout + stderr). */
   output(): string;
-  /** Wait until `pattern` shows in the output (written after character `after` of it, when given). */
+  /** Wait until `pattern` shows in the output (written after character `after` of it, when given); 20 s by default: most lines waited for come from the primary thread, which runs at nice 10 and is slow on a loaded machine. */
   waitForOutput(pattern: RegExp, timeoutMs?: number, after?: number): Promise<void>;
   stop(signal?: NodeJS.Signals): Promise<number>;
 }
@@ -73,7 +73,7 @@ export async function startGateway(opts: StartOptions): Promise<GatewayProcess> 
     url: (gatewayPort, path = "") => `http://127.0.0.1:${ports.get(gatewayPort)}${path}`,
     admin: (path) => fetch(`http://127.0.0.1:${adminPort}${path}`),
     output: () => out.join(""),
-    async waitForOutput(pattern, timeoutMs = 10_000, after = 0) {
+    async waitForOutput(pattern, timeoutMs = 20_000, after = 0) {
       const end = Date.now() + timeoutMs;
       while (!pattern.test(out.join("").slice(after))) {
         if (Date.now() > end) throw new Error(`timed out waiting for ${pattern}; output:\n${out.join("")}`);
