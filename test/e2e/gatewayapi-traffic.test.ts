@@ -6,7 +6,7 @@
 // timeouts.backendRequest answer 504 for a slow backend; retry.codes retries.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
-import { startTrafficBackend, until, type TrafficBackend } from "../helpers/traffic-backends.ts";
+import { forgetAttempts, startTrafficBackend, until, type TrafficBackend } from "../helpers/traffic-backends.ts";
 import { ISTIO_GATEWAY_CLASS } from "../helpers/config.ts";
 
 let app: TrafficBackend;
@@ -37,6 +37,7 @@ ${more}    backendRefs: [{name: app, port: 8080}]
 const TO_SLOW = "    filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /slow}}}]\n";
 
 beforeAll(async () => {
+  forgetAttempts(); // the /fail/ ids below count from 0 on every run of this file
   app = startTrafficBackend("app");
   mirror = startTrafficBackend("mirror");
   const config = `${ISTIO_GATEWAY_CLASS}---

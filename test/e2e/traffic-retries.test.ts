@@ -6,13 +6,14 @@
 // once the response streams).
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { freePort, startGateway, writeTree, type GatewayProcess } from "../helpers/gateway.ts";
-import { gatewayWith, startTrafficBackend, staticService, type TrafficBackend } from "../helpers/traffic-backends.ts";
+import { forgetAttempts, gatewayWith, startTrafficBackend, staticService, type TrafficBackend } from "../helpers/traffic-backends.ts";
 
 let a: TrafficBackend;
 let b: TrafficBackend;
 let gw: GatewayProcess;
 
 beforeAll(async () => {
+  forgetAttempts(); // the /fail/ ids below count from 0 on every run of this file
   a = startTrafficBackend("a");
   b = startTrafficBackend("b");
   const dead = await freePort();

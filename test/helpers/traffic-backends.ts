@@ -30,6 +30,11 @@ export interface TrafficBackend {
 /** Attempts per request id, shared by every backend of the process (retries may go to another one). */
 const attempts = new Map<string, number>();
 
+/** Forget the attempts counted so far: a file's beforeAll calls it, so that its ids count from 0 again when it runs again (bun test --rerun-each). */
+export function forgetAttempts(): void {
+  attempts.clear();
+}
+
 export function startTrafficBackend(name: string): TrafficBackend {
   const seen: Seen[] = [];
   const server: Server<undefined> = Bun.serve({
