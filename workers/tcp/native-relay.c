@@ -58,6 +58,9 @@ extern int pthread_mutex_unlock(void *);
 #define MSG_NOSIGNAL 0x4000
 #define SOL_SOCKET 1
 #define SO_ERROR 4
+#define SOL_TCP 6
+#define TCP_INFO 11
+#define TCP_CLOSE 7
 #define EPOLLIN 0x001
 #define EPOLLOUT 0x004
 #define EPOLLERR 0x008
@@ -168,6 +171,15 @@ static int out_gone(struct pair *p, int i, int e, int *err, int *side) {
   return -1;
 }
 
+// EOF read from fd, a side we sent no FIN to: a FIN (CLOSE_WAIT), or a reset whose error the
+// caller's event loop took first (Bun reads SO_ERROR of its paused socket and closes its fd):
+// then the socket is in TCP_CLOSE, which a FIN alone never leaves it in.
+static int reset_seen_as_eof(int fd) {
+  unsigned char ti[8] = { 0 }; // struct tcp_info begins with tcpi_state
+  u32 l = sizeof ti;
+  return getsockopt(fd, SOL_TCP, TCP_INFO, ti, &l) == 0 && ti[0] == TCP_CLOSE;
+}
+
 // Direction i (fd[i] -> fd[1-i]). 0: waiting, 1: over, -1: error (*err, *side set).
 // `all`: read until EAGAIN, EOF or blocked; else stop after a short read (epoll tells
 // when there is more) or ROUNDS reads (the other pairs' turn, and nr_close waits less).
@@ -203,6 +215,11 @@ static int pump(struct pair *p, int i, int all, int *err, int *side) {
       return 1;
     }
     ssize_t n = read(in, scratch, held_total < HELD_CAP ? CHUNK : SMALL);
+    if (n == 0 && !p->d[1 - i].shut && reset_seen_as_eof(in)) {
+      *err = ECONNRESET;
+      *side = i;
+      return -1;
+    }
     if (n == 0) {
       d->eof = 1;
       trace("eof", p->id, i, 0);
