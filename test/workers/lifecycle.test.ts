@@ -33,7 +33,7 @@ async function refusing(port: number): Promise<void> {
   throw new Error(`port ${port} still accepts`);
 }
 
-/** A kept-alive connection: `answered` once its one response arrived, `closed` (true) once the server closed it (false after 3 s). */
+/** A kept-alive connection: `answered` once its one response arrived, `closed` (true) once the server closed it (false 20 s after it was opened: the drain that closes it comes after a slow request reached its upstream, seconds on a loaded machine). */
 function idleConnection(port: number): { answered: Promise<void>; closed: Promise<boolean> } {
   let answer!: () => void;
   const answered = new Promise<void>((r) => (answer = r));
@@ -57,7 +57,7 @@ function idleConnection(port: number): { answered: Promise<void>; closed: Promis
       error: () => close(true),
     },
   });
-  setTimeout(() => close(false), 3000).unref?.();
+  setTimeout(() => close(false), 20_000).unref?.();
   return { answered, closed };
 }
 
