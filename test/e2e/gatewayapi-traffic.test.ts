@@ -60,7 +60,7 @@ ${rule("/mirrored", "    filters: [{type: RequestMirror, requestMirror: {backend
     - type: CORS
       cors: {allowOrigins: ["https://www.foo.com", "https://*.bar.com"], allowMethods: [GET, OPTIONS], allowHeaders: [x-header-1], exposeHeaders: [x-backend], allowCredentials: true, maxAge: 3600}
 `,
-  )}${rule("/slow-request", `${TO_SLOW}    timeouts: {request: 300ms}\n`)}${rule("/slow-backend", `${TO_SLOW}    timeouts: {backendRequest: 300ms}\n`)}${rule("/fail", "    retry: {codes: [503], attempts: 2, backoff: 10ms}\n")}`;
+  )}${rule("/slow-request", `${TO_SLOW}    timeouts: {request: 1s}\n`)}${rule("/slow-backend", `${TO_SLOW}    timeouts: {backendRequest: 1s}\n`)}${rule("/fail", "    retry: {codes: [503], attempts: 2, backoff: 10ms}\n")}`;
   gw = await startGateway({ configDirs: [writeTree({ "config.yaml": config })], workers: 1, args: ["--gateway", "default/gw", "--access-log", "off"] });
 });
 
