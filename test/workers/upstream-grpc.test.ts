@@ -241,14 +241,14 @@ describe("gRPC over h2c (client) → h2c (upstream)", () => {
   });
 
   test("the time counts from the request's end: a client stream open longer than its grpc-timeout is still answered", async () => {
-    const st = client.request({ ":method": "POST", ":path": "/test.Echo/ClientStream", "content-type": "application/grpc", te: "trailers", "grpc-timeout": "300m" });
+    const st = client.request({ ":method": "POST", ":path": "/test.Echo/ClientStream", "content-type": "application/grpc", te: "trailers", "grpc-timeout": "1S" });
     let trailers: Record<string, unknown> = {};
     const got: Buffer[] = [];
     st.on("trailers", (t) => (trailers = { ...t }));
     st.on("data", (d: Buffer) => got.push(d));
     const closed = new Promise<void>((r) => st.on("close", () => r()));
     st.write(frame("one"));
-    await Bun.sleep(700); // past the 300 ms from the request's start
+    await Bun.sleep(1300); // past the 1 s from the request's start (1 s for the answer after the end: a loaded worker's round trip)
     st.end(frame("two"));
     await closed;
     expect(trailers["grpc-status"]).toBe("0");
@@ -256,7 +256,7 @@ describe("gRPC over h2c (client) → h2c (upstream)", () => {
   });
 
   test("a bidi stream never half-closed is not cut at its grpc-timeout (no route timer before the request ends)", async () => {
-    const st = client.request({ ":method": "POST", ":path": "/test.Echo/Bidi", "content-type": "application/grpc", te: "trailers", "grpc-timeout": "200m" });
+    const st = client.request({ ":method": "POST", ":path": "/test.Echo/Bidi", "content-type": "application/grpc", te: "trailers", "grpc-timeout": "1S" });
     let trailers: Record<string, unknown> = {};
     let n = 0;
     st.on("trailers", (t) => (trailers = { ...t }));
@@ -264,7 +264,7 @@ describe("gRPC over h2c (client) → h2c (upstream)", () => {
     const closed = new Promise<void>((r) => st.on("close", () => r()));
     for (let i = 0; i < 5; i++) {
       st.write(frame(`p${i}`));
-      await Bun.sleep(120); // 600 ms in all, past the 200 ms
+      await Bun.sleep(260); // 1.3 s in all, past the 1 s (1 s for the answer after the end)
     }
     st.end();
     await closed;
