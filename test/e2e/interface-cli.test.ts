@@ -272,7 +272,9 @@ describe("lifecycle", () => {
   test("SIGINT: a slow request in flight completes, then exit 0", async () => {
     const gw = await startGateway({ configDirs: [dir], workers: 1 });
     const inflight = fetch(gw.url(80, "/slow/1500"), { headers: { host: "app.example.com" } });
-    for (let i = 0; i < 100 && !backend.seen.some((s) => s.path === "/slow/1500"); i++) await Bun.sleep(20);
+    // in flight = at the backend (else SIGINT could come before the gateway took the request)
+    for (const end = Date.now() + 10_000; !backend.seen.some((s) => s.path === "/slow/1500") && Date.now() < end; ) await Bun.sleep(20);
+    expect(backend.seen.some((s) => s.path === "/slow/1500")).toBe(true);
     const code = await gw.stop("SIGINT");
     const r = await inflight;
     expect([r.status, await r.text(), code]).toEqual([200, "slow", 0]);
