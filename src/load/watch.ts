@@ -28,6 +28,22 @@ export interface WatchOptions {
   files?: () => string[];
   /** Called for an event in a parent folder that does not concern the watched entry (tests, debugging). */
   onIgnored?: (parent: string, name: string) => void;
+  /**
+   * What the caller read: `watchPrint(dirs, files)` taken before its own first read of the
+   * files. When the same print differs as the watch starts (a file written between that
+   * read and the watch), the callback runs once, as for a change seen later.
+   */
+  baseline?: { print: string | null; files: string[] };
+}
+
+/** The digest of `dirs` and single `files` (fingerprint, fileStamp); null while out of descriptors (it cannot tell). */
+export function watchPrint(dirs: string[], files: string[]): string | null {
+  try {
+    return dirs.map((d) => fingerprint(d).join("\n")).join("\n--\n") + "\n--\n" + files.map(fileStamp).join("\n");
+  } catch (err) {
+    if (outOfDescriptors(err)) return null;
+    throw err;
+  }
 }
 
 /**
@@ -92,14 +108,7 @@ export function watchDirs(dirs: string[], onChange: () => Promise<boolean | void
   let again = false;
   let closed = false;
   /** The digest of everything watched; null while the process is out of descriptors (it cannot tell). */
-  const print = (): string | null => {
-    try {
-      return dirs.map((d) => fingerprint(d).join("\n")).join("\n--\n") + "\n--\n" + (opts.files?.() ?? []).map(fileStamp).join("\n");
-    } catch (err) {
-      if (outOfDescriptors(err)) return null;
-      throw err;
-    }
-  };
+  const print = (): string | null => watchPrint(dirs, opts.files?.() ?? []);
   let last = print() ?? "";
 
   const run = async (): Promise<void> => {
@@ -168,6 +177,9 @@ export function watchDirs(dirs: string[], onChange: () => Promise<boolean | void
     });
     if (w !== null) watchers.push(w);
   }
+
+  const base = opts.baseline;
+  if (base !== undefined && (base.print === null || watchPrint(dirs, base.files) !== base.print)) schedule();
 
   const poll = setInterval(() => {
     if (running || timer !== null) return;

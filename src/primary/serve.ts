@@ -8,7 +8,7 @@ import { AdminThread } from "../admin/thread.ts";
 import type { ListenerSpec } from "../admin/thread-messages.ts";
 import { renderPrometheus, sumSamples } from "../admin/prometheus.ts";
 import { certGauges } from "../admin/certs.ts";
-import { watchDirs } from "../load/watch.ts";
+import { watchDirs, watchPrint } from "../load/watch.ts";
 import { outOfDescriptors } from "../load/descriptors.ts";
 import { join } from "node:path";
 import { WorkerPool } from "./workers.ts";
@@ -147,6 +147,11 @@ export async function serve(o: Options): Promise<number> {
 
   // decoded files (and compiled parts) kept between reloads: a change re-reads everything but re-decodes only what changed
   const caches: ReloadCaches = newReloadCaches();
+  const watched = [...o.configDirs];
+  if (o.secretsDir !== null) watched.push(o.secretsDir);
+  // the files as they were read: one written before the watch starts (workers, ports, JWKS take a while) is a change too
+  const baseFiles = o.meshConfig === null ? [] : [o.meshConfig];
+  const baseline = { print: watchPrint(watched, baseFiles), files: baseFiles };
   const first = loadAndBuild(o, 1, undefined, caches);
   if (!first.ok) {
     logFindings(first.errors);
@@ -332,9 +337,8 @@ export async function serve(o: Options): Promise<number> {
   };
 
 
-  const watched = [...o.configDirs];
-  if (o.secretsDir !== null) watched.push(o.secretsDir);
   const watcher = watchDirs(watched, () => reload("files changed"), {
+    baseline,
     // the mesh config (--mesh-config) is polled like the certificate files
     files: () => (o.meshConfig === null ? [...st.certFiles.keys()] : [...st.certFiles.keys(), o.meshConfig]),
     onIgnored: (parent, name) => log("debug", "watch: not a configuration change", { path: join(parent, name ?? "") }),

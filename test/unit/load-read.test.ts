@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { appendFileSync, mkdirSync, renameSync, symlinkSync, writeFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { MAX_FILE_BYTES, readInput } from "../../src/load/read.ts";
-import { concernsTarget, watchDirs } from "../../src/load/watch.ts";
+import { concernsTarget, watchDirs, watchPrint } from "../../src/load/watch.ts";
 import { writeTree } from "../helpers/gateway.ts";
 import { writeKubeVolume } from "../helpers/kube-volume.ts";
 
@@ -292,6 +292,32 @@ describe("watching only what concerns the configuration", () => {
     }
   });
 
+  test("a file written between the caller's read (its baseline) and the watch's start: called once, with no event and no poll after", async () => {
+    const run = async (edit: boolean): Promise<number> => {
+      const dir = writeTree({ "a.yaml": "1" });
+      const mesh = join(writeTree({ "mesh.yaml": "a: 1" }), "mesh.yaml");
+      const baseline = { print: watchPrint([dir], [mesh]), files: [mesh] };
+      if (edit) writeFileSync(join(dir, "a.yaml"), "22"); // before the watch: fs.watch cannot see it
+      let calls = 0;
+      const w = watchDirs([dir], () => void calls++, { debounceMs: 10, pollMs: 60_000, baseline });
+      await until(() => calls > 0, edit ? 5000 : 300);
+      w.close();
+      return calls;
+    };
+    expect(await run(true)).toBe(1);
+    expect(await run(false)).toBe(0);
+    // a mesh config (a single file) edited in between counts too
+    const dir = writeTree({ "a.yaml": "1" });
+    const mesh = join(writeTree({ "mesh.yaml": "a: 1" }), "mesh.yaml");
+    const baseline = { print: watchPrint([dir], [mesh]), files: [mesh] };
+    writeFileSync(mesh, "a: 22");
+    let calls = 0;
+    const w = watchDirs([dir], () => void calls++, { debounceMs: 10, pollMs: 60_000, baseline });
+    await until(() => calls > 0, 5000);
+    w.close();
+    expect(calls).toBe(1);
+  });
+
   test("--config FILE of a mounted volume: the ..data swap beside it is seen", async () => {
     const dir = writeTree({});
     writeKubeVolume(dir, { "gw.yaml": "1" });
@@ -306,3 +332,8 @@ describe("watching only what concerns the configuration", () => {
     }
   });
 });
+
+async function until(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await Bun.sleep(10);
+}
