@@ -8,8 +8,8 @@
 // the pipeline refuses are skipped. Exit 1 when a case broke an invariant.
 import { buildFiles } from "../test/helpers/config-invariants.ts";
 import { semanticCase } from "../test/helpers/config-mutate-semantic.ts";
-import { EXTRA_PEMS, mutatedCase, seedGroups } from "../test/helpers/config-mutate.ts";
-import { expiredCertificatePem } from "../test/helpers/config-fuzz-pki.ts";
+import { mutatedCase, seedGroups } from "../test/helpers/config-mutate.ts";
+import { loadFuzzPki } from "../test/helpers/config-fuzz-pki.ts";
 import { WorkerCheck } from "../test/helpers/config-worker-check.ts";
 
 const args = process.argv.slice(2);
@@ -18,7 +18,7 @@ const opt = (name: string, dflt: string) => {
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : dflt;
 };
 const groups = seedGroups().filter((g) => g.name.includes(opt("--group", "")));
-EXTRA_PEMS.push(...(await expiredCertificatePem()));
+await loadFuzzPki();
 const semantic = opt("--mode", "semantic") === "semantic";
 const from = Number(opt("--from", "1"));
 const count = Number(opt("--count", "1000"));
