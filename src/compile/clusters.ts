@@ -128,6 +128,7 @@ function clusterEndpoints(ctx: CompileContext, req: ClusterRequest, subset: Subs
       Codes.PolicyUnsupported,
       svc.source,
       `resolution NONE has no address a gateway can send to: ${req.name} gets 503 (use STATIC or DNS)`,
+      "spec.resolution",
     );
   }
   if (svc.dynamicDns === true) {
