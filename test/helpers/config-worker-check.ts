@@ -16,6 +16,7 @@ import type { Cluster, FilterChain, Listener, Snapshot, TlsListener } from "../.
 import { trace } from "../../src/trace.ts";
 import { raw, WorkerHarness } from "../workers/harness.ts";
 import { freePort } from "../workers/snapshot-fixture.ts";
+import { EXTRA_CRLS } from "./config-mutate-kinds.ts";
 import { fuzzTlsPki, h2TlsRequest, pemBodies, tlsRequest, type ClientCert, type FuzzTlsPki } from "./config-worker-tls.ts";
 
 /** How long one request or handshake may take before it counts as a hang. */
@@ -96,6 +97,14 @@ function trustsDemoCa(s: Snapshot, chain: FilterChain, pki: FuzzTlsPki): boolean
   return pemBodies(ca.caCert).includes(demo);
 }
 
+/** Whether `chain` checks client certificates against a revocation list that names the demo client's (EXTRA_CRLS[0], config-fuzz-pki.ts). */
+function revokesDemoClient(s: Snapshot, chain: FilterChain): boolean {
+  if ((chain.mode !== "MUTUAL" && chain.mode !== "OPTIONAL_MUTUAL") || EXTRA_CRLS[0] === undefined) return false;
+  const crl = chain.crl ?? s.credentials.get(chain.clientCa ?? chain.credential)?.crl;
+  const body = (pem: string) => pem.replace(/-----[A-Z0-9 ]+-----|\s/g, "");
+  return crl !== undefined && body(crl).includes(body(EXTRA_CRLS[0]));
+}
+
 /** Listeners of one snapshot bound and sent traffic (a semantic mutation adds up to 24 servers on ports of their own). */
 const MAX_LISTENERS = 40;
 
@@ -116,6 +125,9 @@ export class WorkerCheck {
 
   /** Requests the backend answered, over all cases. */
   backendHits = 0;
+  /** backendHits when the last case's traffic ended; requests the backends got after it, before the next case began (late retries, mirrors). */
+  private hitsAtEnd = -1;
+  strayHits = 0;
 
   /** The last case's requests and the first line each got (compare two applies of one snapshot). */
   transcript: string[] = [];
@@ -168,7 +180,8 @@ export class WorkerCheck {
     for (const [k, c] of s.clusters) {
       // one endpoint in three of each cluster resets: failures to retry, eject, answer 503 for
       const port = () => (passthrough.has(k) ? Number(this.tlsBackend!.port) : i++ % 3 === 2 ? this.resetter.port : Number(this.backend.port));
-      clusters.set(k, c.type === "ORIGINAL_DST" ? c : { ...c, endpoints: c.endpoints.map((e) => ({ ...e, address: "127.0.0.1", port: port() })) });
+      // a Unix socket (a ServiceEntry endpoint `unix:///path`) stays as written: local, and no such socket exists
+      clusters.set(k, c.type === "ORIGINAL_DST" ? c : { ...c, endpoints: c.endpoints.map((e) => (e.address.startsWith("unix://") ? e : { ...e, address: "127.0.0.1", port: port() })) });
     }
     const listeners = s.listeners.slice(0, MAX_LISTENERS).map((l) => {
       let p = this.ports.get(l.port);
@@ -241,6 +254,9 @@ export class WorkerCheck {
         // a server the compile found nothing wrong with completes the handshake (a failure would be silent)
         if (!got.handshake && served && (chain.mode === "SIMPLE" || (client === pki.trusted && trustsDemoCa(local, chain, pki)))) out.push(`${what}: no handshake with a ${chain.mode} server that has no Error ${how}`);
         if (got.handshake && client === pki.trusted && trustsDemoCa(local, chain, pki) && chain.routeTable !== null && !STATUS.test(got.text)) out.push(`${what}: no HTTP answer after the handshake with a client certificate the server trusts ${how}`);
+        if (!got.handshake && served && chain.mode === "OPTIONAL_MUTUAL" && client === undefined) out.push(`${what}: no handshake without a client certificate with an OPTIONAL_MUTUAL server that has no Error ${how}`);
+        // a revocation list that names the client certificate: no answer
+        if (client === pki.trusted && revokesDemoClient(local, chain) && STATUS.test(got.text)) out.push(`${what}: a server whose revocation list names the client certificate answered it ${how}: ${got.text.split("\r\n")[0]}`);
         // MUTUAL: a client without a certificate the CA signed gets no answer
         if (chain.mode === "MUTUAL" && chain.acceptUntrusted !== true && client !== pki.trusted && STATUS.test(got.text)) out.push(`${what}: a MUTUAL server answered a client with no certificate its CA signed ${how}: ${got.text.split("\r\n")[0]}`);
         if ((chain.mode === "PASSTHROUGH" || chain.mode === "AUTO_PASSTHROUGH") && got.handshake && got.peer !== "nginx.example.com") out.push(`${what}: a PASSTHROUGH server's client saw the certificate of ${JSON.stringify(got.peer)}, not the backend's`);
@@ -260,6 +276,7 @@ export class WorkerCheck {
   async problems(s: Snapshot): Promise<string[]> {
     const out: string[] = [];
     const pki = await this.ready();
+    if (this.hitsAtEnd >= 0) this.strayHits += this.backendHits - this.hitsAtEnd;
     const from = this.w.logs.length;
     const local = this.local(s);
     this.transcript = [];
@@ -307,6 +324,7 @@ export class WorkerCheck {
     }
     for (const line of this.w.logs.slice(from)) if (line.startsWith("error:")) out.push(`worker logged ${line.split("\n").slice(0, 3).join(" | ")}`);
     out.push(...this.crashes.splice(0).map((c) => `worker error event: ${c}`));
+    this.hitsAtEnd = this.backendHits;
     return out;
   }
 }

@@ -15,6 +15,7 @@ import { forgetSemanticSeeds, semanticCase } from "../helpers/config-mutate-sema
 import { forgetParsedSeeds, mutatedCase, seedGroups, type SeedGroup } from "../helpers/config-mutate.ts";
 import { loadFuzzPki } from "../helpers/config-fuzz-pki.ts";
 import { WorkerCheck } from "../helpers/config-worker-check.ts";
+import { EXTRA_CRLS } from "../helpers/config-mutate-kinds.ts";
 import type { Snapshot } from "../../src/snapshot/types.ts";
 
 const FROM = Number(process.env.FUZZ_FROM ?? 1);
@@ -78,6 +79,16 @@ describe("configuration fuzz on a worker: accepted snapshots applied, with traff
     expect(t).toContain("port 9445 SNI httpbin.example.com no client certificate -> closed");
     expect(t).toContain("port 9445 SNI httpbin.example.com untrusted client certificate -> closed");
     expect(t.some((x) => /^port 9446 SNI helloworld-v1\.example\.com h2 :authority \S+ -> \d{3}$/.test(x))).toBe(true);
+  });
+
+  test("the kinds seed's MUTUAL Secret with a revocation list naming the demo client: that client gets no answer", async () => {
+    const files = groups.find((g) => g.name === "test/fuzz-seeds/kinds")!.files.map((f) => ({ ...f }));
+    files[0]!.text = files[0]!.text.replace(/(name: kinds-mtls[\s\S]*?data:\n)/, `$1  ca.crl: ${Buffer.from(EXTRA_CRLS[0]!).toString("base64")}\n`);
+    const b = buildFiles(files);
+    expect(b.ok).toBe(true);
+    expect(await check.problems((b as { snapshot: Snapshot }).snapshot)).toEqual([]);
+    expect(check.transcript).toContain("port 9445 SNI httpbin.example.com trusted client certificate -> closed");
+    expect(check.transcript).toContain("port 9446 SNI helloworld-v1.example.com -> HTTP/1.1 200 OK");
   });
 
   test("a snapshot with 30 listeners: each is bound and answers", async () => {
