@@ -20,6 +20,9 @@ import { freePort } from "../workers/snapshot-fixture.ts";
 import { EXTRA_CRLS } from "./config-mutate-kinds.ts";
 import { fuzzTlsPki, h2TlsRequest, pemBodies, tlsRequest, type ClientCert, type FuzzTlsPki } from "./config-worker-tls.ts";
 
+/** How long the worker may take to apply a snapshot (it answers "applied"). */
+const APPLY_BOUND_MS = Number(process.env.FUZZ_WORKER_APPLY_MS ?? 15000);
+
 /** How long one request or handshake may take before it counts as a hang. */
 const BOUND_MS = Number(process.env.FUZZ_WORKER_BOUND_MS ?? 4000);
 
@@ -46,13 +49,15 @@ const REQUESTS = [
  * Envoy, or "": its route retries many times with no route timeout within the bound
  * (attempts: 2147483647 on 503 keeps retrying, as Envoy does), or delays it (fault).
  */
-export function longByConfig(s: Snapshot, l: Listener, host: string, request: string): string {
+export function longByConfig(s: Snapshot, l: Listener, host: string, request: string, sni?: string): string {
   const [line, ...rest] = request.split("\r\n");
   const [method, path] = line!.split(" ");
   const headers: Record<string, string> = {};
   for (const h of rest) if (h.includes(":")) headers[h.slice(0, h.indexOf(":")).toLowerCase()] = h.slice(h.indexOf(":") + 1).trim();
-  const t = trace(s, { port: l.port, host, path: path!, method: method!, headers });
-  const vh = l.routeTable?.virtualHosts.find((v) => v.name === t.virtualHost);
+  const t = trace(s, { port: l.port, host, path: path!, method: method!, headers, ...(sni !== undefined ? { sni } : {}) });
+  // a TLS port's virtual hosts are its chains' (the one the SNI picked)
+  const tables = [l.routeTable, ...(l.tls?.chains.map((c) => c.routeTable) ?? [])];
+  const vh = tables.flatMap((rt) => rt?.virtualHosts ?? []).find((v) => v.name === t.virtualHost);
   const route = vh?.routes[t.routeIndex];
   if (route === undefined) return "";
   const bounded = route.timeoutMs > 0 && route.timeoutMs < BOUND_MS;
@@ -208,11 +213,14 @@ export class WorkerCheck {
   private async send(local: Snapshot): Promise<ListenerStatus[] | string> {
     const d = this.prev !== null && this.applies++ % 2 === 1 ? makeDelta(this.prev, local) : null;
     this.prev = local;
-    if (d === null) return await this.w.apply(local);
-    this.deltas++;
-    const got = this.w.next<FromWorker>((m) => (m.type === "applied" && m.version === local.version) || m.type === "resync");
-    this.w.worker.postMessage({ type: "snapshot-delta", delta: d.delta });
+    if (d !== null) this.deltas++;
+    // a bound well above what an apply takes (~10-100 ms) even when the machine is loaded: a worker that never answers is what it catches
+    const t0 = performance.now();
+    const got = this.w.next<FromWorker>((m) => (m.type === "applied" && m.version === local.version) || m.type === "resync", APPLY_BOUND_MS);
+    this.w.worker.postMessage(d === null ? { type: "snapshot", snapshot: local } : { type: "snapshot-delta", delta: d.delta });
     const m = await got;
+    const ms = performance.now() - t0;
+    if (ms > 2000) this.answers.set("apply took over 2 s", (this.answers.get("apply took over 2 s") ?? 0) + 1);
     if (m.type === "resync") {
       this.prev = null;
       return `the worker asked for a resync after a delta: ${m.reason}`;
@@ -249,7 +257,8 @@ export class WorkerCheck {
         const what = `port ${l.port} SNI ${sni ?? "(none)"}${who === "" ? "" : ` ${who}`}`;
         const got = await tlsRequest(l.bindPort, sni, sni ?? "x.example.com", BOUND_MS, client);
         this.count(`${l.protocol} ${chain?.mode ?? ""}${who === "" ? "" : ` ${who}`} ${got.handshake ? "handshake" : "no handshake"} ${got.text.slice(0, 12) || "closed"}`, `${what}${got.handshake ? "" : " (no handshake)"}`, got.text);
-        const p = answerProblem(`${what} (${l.protocol})${got.handshake ? "" : " (no handshake)"}`, got.text, got.closed, got.timedOut);
+        const long = got.timedOut && got.handshake ? longByConfig(local, l, sni ?? "x.example.com", `GET / HTTP/1.1\r\nHost: ${sni ?? "x.example.com"}\r\n`, sni) : "";
+        const p = long !== "" ? null : answerProblem(`${what} (${l.protocol})${got.handshake ? "" : " (no handshake)"}`, got.text, got.closed, got.timedOut);
         if (p !== null) out.push(p);
         if (chain === undefined) continue;
         // (a terminated server with neither routes nor a tcp route closes its connections: GW0207 says so)
@@ -257,7 +266,7 @@ export class WorkerCheck {
         const how = `(${chain.name} ${chain.mode}, ciphers ${JSON.stringify(chain.ciphers)}, ${chain.minVersion}-${chain.maxVersion})`;
         // a server the compile found nothing wrong with completes the handshake (a failure would be silent)
         if (!got.handshake && served && (chain.mode === "SIMPLE" || (client === pki.trusted && trustsDemoCa(local, chain, pki)))) out.push(`${what}: no handshake with a ${chain.mode} server that has no Error ${how}`);
-        if (got.handshake && client === pki.trusted && trustsDemoCa(local, chain, pki) && chain.routeTable !== null && !STATUS.test(got.text)) out.push(`${what}: no HTTP answer after the handshake with a client certificate the server trusts ${how}`);
+        if (long === "" && got.handshake && client === pki.trusted && trustsDemoCa(local, chain, pki) && chain.routeTable !== null && !STATUS.test(got.text)) out.push(`${what}: no HTTP answer after the handshake with a client certificate the server trusts ${how}`);
         if (!got.handshake && served && chain.mode === "OPTIONAL_MUTUAL" && client === undefined) out.push(`${what}: no handshake without a client certificate with an OPTIONAL_MUTUAL server that has no Error ${how}`);
         // a revocation list that names the client certificate: no answer
         if (client === pki.trusted && revokesDemoClient(local, chain) && STATUS.test(got.text)) out.push(`${what}: a server whose revocation list names the client certificate answered it ${how}: ${got.text.split("\r\n")[0]}`);
@@ -268,7 +277,7 @@ export class WorkerCheck {
         if (got.handshake && chain.routeTable !== null && !h2Done.has(at) && (!mutual || client === pki.trusted)) {
           h2Done.add(at);
           const h2 = await h2TlsRequest(l.bindPort, sni, sni!, BOUND_MS, client);
-          const long = h2 === null ? longByConfig(local, l, sni!, "GET /get?h2=tls HTTP/1.1\r\nx-who: a\r\nauthorization: Bearer a.b.c\r\n") : "";
+          const long = h2 === null ? longByConfig(local, l, sni!, "GET /get?h2=tls HTTP/1.1\r\nx-who: a\r\nauthorization: Bearer a.b.c\r\n", sni) : "";
           this.count(`HTTP/2 TLS ${long !== "" ? "long by configuration" : (h2 ?? "no answer")}`, `${what} h2 :authority ${sni}`, h2 ?? "no answer");
           if (h2 === null && long === "") out.push(`${what}: HTTP/2 over TLS: no answer within ${BOUND_MS} ms`);
         }
@@ -297,9 +306,9 @@ export class WorkerCheck {
       if (st.error === "") continue;
       // freePort's port taken by another process on this machine in between: a new one next time, not the worker's fault
       const l = local.listeners.find((x) => x.name === st.name);
-      if (/EADDRINUSE/.test(st.error) && !/of this snapshot/.test(st.error) && l !== undefined) {
+      if (/EADDRINUSE|in use by another process/.test(st.error) && !/of this snapshot/.test(st.error) && l !== undefined) {
         this.ports.delete(l.port);
-        this.count("port taken by another process", `port ${l.port}`, "");
+        this.answers.set("port taken by another process", (this.answers.get("port taken by another process") ?? 0) + 1);
         continue;
       }
       out.push(`listener ${st.name} not bound: ${st.error}`);
