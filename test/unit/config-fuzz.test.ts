@@ -220,6 +220,18 @@ const PINNED: { name: string; files: { path: string; text: string }[]; ok: boole
     ok: true,
     finding: "Warning: tel.yaml: document 1: Telemetry/istio-system/b: spec: not applied: Telemetry/istio-system/a is older, and Istio applies one Telemetry without selector or targetRef per namespace [GW0952]",
   },
+  {
+    // semantic fuzz (cases 102556, 107942): a Gateway's HTTPS server on 80 drops the Ingresses' HTTP server there; the Error named no field
+    name: "an Ingress whose port-80 server a Gateway's HTTPS server drops names spec.rules",
+    files: [
+      { path: "gw.yaml", text: tlsGateway("").replace("number: 443", "number: 80") },
+      { path: "cred.yaml", text: TLS_SECRET },
+      { path: "ing.yaml", text: "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: ing, annotations: {kubernetes.io/ingress.class: istio}}\nspec:\n  rules: [{host: a.example.com, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: httpbin, port: {number: 8000}}}}]}}]\n" },
+      { path: "svc.yaml", text: SERVICE },
+    ],
+    ok: true,
+    finding: "Error: ing.yaml: document 0: Ingress/default/ing: spec.rules: port 80 HTTP conflicts with Gateway/istio-system/gw server 0 (HTTPS on the same port): server dropped [GW0201]",
+  },
 ];
 
 describe("configuration fuzz: pinned regressions", () => {
