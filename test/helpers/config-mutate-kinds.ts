@@ -298,6 +298,7 @@ export const secret: KindOp[] = [
     const doc: Doc = { apiVersion: "v1", kind: "Secret", metadata: { name: `${d.metadata.name}-cacert`, namespace: d.metadata.namespace ?? "default" }, data: { cacert: r() < 0.6 ? b64(demoPki().get("example.com.crt")!) : brokenPem(r) } };
     if (r() < 0.3) doc.data["ca.crl"] = EXTRA_CRLS.length > 0 ? b64(pick(r, EXTRA_CRLS)) : brokenPem(r);
     ctx.all.push({ doc, kind: "Secret", name: doc.metadata.name, ns: doc.metadata.namespace });
+    // semanticCase moves it into this Secret's file (an operation changes one document)
     (d as Doc).__companion = doc;
     return `companion ${doc.metadata.name}`;
   },

@@ -47,8 +47,6 @@ export interface TlsAnswer {
   handshake: boolean;
   /** The server certificate's subject CN ("" when none came). */
   peer: string;
-  /** ALPN protocol the server chose ("" or false when none). */
-  alpn: string;
   text: string;
   closed: boolean;
   timedOut: boolean;
@@ -60,7 +58,6 @@ export function tlsRequest(port: number, sni: string | undefined, host: string, 
     let text = "";
     let handshake = false;
     let peer = "";
-    let alpn = "";
     let settled = false;
     const s = tlsConnect({ host: "127.0.0.1", port, ...(sni !== undefined ? { servername: sni } : {}), rejectUnauthorized: false, ALPNProtocols: ["http/1.1"], ...(client ?? {}) });
     const done = (closed: boolean, timedOut: boolean) => {
@@ -68,13 +65,12 @@ export function tlsRequest(port: number, sni: string | undefined, host: string, 
       settled = true;
       clearTimeout(timer);
       s.destroy();
-      resolve({ handshake, peer, alpn, text, closed, timedOut });
+      resolve({ handshake, peer, text, closed, timedOut });
     };
     const timer = setTimeout(() => done(false, true), boundMs);
     s.on("secureConnect", () => {
       handshake = true;
       peer = String(s.getPeerCertificate()?.subject?.CN ?? "");
-      alpn = String(s.alpnProtocol || "");
       s.write(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
     });
     s.on("data", (d: Buffer) => {
