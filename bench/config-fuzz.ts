@@ -13,8 +13,8 @@
 // an invariant (each is printed with its case number and its mutations).
 import { invariantProblems, seedState, type FuzzSeen, type SeedState } from "../test/helpers/config-invariants.ts";
 import { semanticCase } from "../test/helpers/config-mutate-semantic.ts";
-import { EXTRA_PEMS, mutatedCase, seedGroups } from "../test/helpers/config-mutate.ts";
-import { expiredCertificatePem } from "../test/helpers/config-fuzz-pki.ts";
+import { mutatedCase, seedGroups } from "../test/helpers/config-mutate.ts";
+import { loadFuzzPki } from "../test/helpers/config-fuzz-pki.ts";
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string) => {
@@ -30,7 +30,7 @@ const stateOf = (name: string) => {
   if (s === undefined) states.set(name, (s = seedState(groups.find((g) => g.name === name)!.files)));
   return s;
 };
-EXTRA_PEMS.push(...(await expiredCertificatePem()));
+await loadFuzzPki();
 const semantic = opt("--mode", "structural") === "semantic";
 const caseOf = (seed: number) => (semantic ? semanticCase(groups, seed) : mutatedCase(groups, seed));
 

@@ -128,6 +128,7 @@ function clusterEndpoints(ctx: CompileContext, req: ClusterRequest, subset: Subs
       Codes.PolicyUnsupported,
       svc.source,
       `resolution NONE has no address a gateway can send to: ${req.name} gets 503 (use STATIC or DNS)`,
+      "spec.resolution",
     );
   }
   if (svc.dynamicDns === true) {
@@ -139,6 +140,7 @@ function clusterEndpoints(ctx: CompileContext, req: ClusterRequest, subset: Subs
   if (req.subset !== "" && subset === null) return [];
   let eps: Endpoint[] = svc.endpoints(port);
   if (subset !== null) eps = eps.filter((e) => labelsSubset(subset.labels, e.labels));
+  eps = withoutUnixSockets(ctx, req, eps);
   if (eps.length === 0 && svc.type !== "ORIGINAL_DST") {
     const why =
       subset !== null
@@ -149,6 +151,25 @@ function clusterEndpoints(ctx: CompileContext, req: ClusterRequest, subset: Subs
     ctx.report("Warning", Codes.NoEndpoints, svc.source, `cluster ${req.name}: ${why}: requests get 503`);
   }
   return eps;
+}
+
+/**
+ * A ServiceEntry endpoint (or WorkloadEntry) at a Unix domain socket (`unix:///path`,
+ * which Istio allows for STATIC): gangway connects over TCP only, so it is left out
+ * of the cluster with a Warning naming its address field (Envoy would connect to it).
+ */
+function withoutUnixSockets(ctx: CompileContext, req: ClusterRequest, eps: Endpoint[]): Endpoint[] {
+  const uds = eps.filter((e) => e.address.startsWith("unix://"));
+  if (uds.length === 0) return eps;
+  const source = req.service!.source;
+  const addr = uds[0]!.address;
+  const res = ctx.byRef.get(source);
+  const i = res?.kind === "ServiceEntry" ? res.spec.endpoints.findIndex((e) => e.address === addr) : -1;
+  const we = i >= 0 ? undefined : [...ctx.byRef.values()].find((r) => r.kind === "WorkloadEntry" && r.spec.address === addr);
+  const why = `endpoint ${addr} is a Unix domain socket, which gangway does not connect to (it connects over TCP): left out of ${req.name}`;
+  if (we !== undefined) ctx.report("Warning", Codes.PolicyUnsupported, we, why, "spec.address");
+  else ctx.report("Warning", Codes.PolicyUnsupported, source, why, i >= 0 ? `spec.endpoints[${i}].address` : "spec.workloadSelector");
+  return eps.filter((e) => !e.address.startsWith("unix://"));
 }
 
 /** The key of a useClientProtocol cluster's HTTP/2 twin. */

@@ -211,6 +211,9 @@ export function convertIngresses(
   if (served.length === 0) return { gateways: [], virtualServices: [], status };
 
   const shared = gateway(ctx, SUFFIX, [{ name: "", port: { number: 80, name: "http-80-ingress", protocol: "HTTP" }, bind: "", hosts: ["*"], tls: null }], served[0]!);
+  // its one server (port 80) serves every Ingress's rules: a finding about it (a conflict on port 80) names the first's
+  const first = served[0]!;
+  ctx.originFields.set(shared, () => (first.spec.rules.length > 0 ? "spec.rules" : first.apiVersion === "networking.k8s.io/v1" ? "spec.defaultBackend" : "spec.backend"));
   const gateways: GatewayResource[] = [shared];
   const tlsGateways: { key: string; hosts: string[] }[] = [];
   const hosts = new Map<string, HostRules>();

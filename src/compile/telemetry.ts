@@ -40,7 +40,8 @@ function applicable(ctx: CompileContext, all: TelemetryResource[]): TelemetryRes
   for (const ns of namespace === ROOT_NAMESPACE ? [ROOT_NAMESPACE] : [ROOT_NAMESPACE, namespace]) {
     const wides = sorted.filter((t) => t.metadata.namespace === ns && wide(t));
     if (wides.length > 0) out.push(wides[0]!);
-    for (const t of wides.slice(1)) ctx.report("Warning", Codes.TelemetryNotApplied, t, `not applied: ${ref(wides[0]!)} is older, and Istio applies one Telemetry without selector or targetRef per namespace`);
+    // about the object as a whole; `spec` is where a selector or targetRefs would make it apply
+    for (const t of wides.slice(1)) ctx.report("Warning", Codes.TelemetryNotApplied, t, `not applied: ${ref(wides[0]!)} is older, and Istio applies one Telemetry without selector or targetRef per namespace`, "spec");
   }
   for (const t of sorted) {
     if (wide(t)) {
@@ -99,6 +100,17 @@ function mergeLogs(levels: Level[], defaults: string[]): Map<string, ProviderSta
   return providers;
 }
 
+/** The Telemetry entry that names provider `name` (the innermost level's first), with its field; null when it comes from the mesh config's defaultProviders. */
+function namedAt(levels: Level[], name: string): { t: TelemetryResource; field: string } | null {
+  for (const l of [...levels].reverse()) {
+    for (let i = 0; i < l.logs.length; i++) {
+      const j = l.logs[i]!.providers.indexOf(name);
+      if (j >= 0) return { t: l.t, field: `spec.accessLogging[${i}].providers[${j}].name` };
+    }
+  }
+  return null;
+}
+
 function filterNode(ctx: CompileContext, f: ProviderState["filterFrom"]): CelNode | null {
   if (f === null) return null;
   const c = compileCel(f.expression);
@@ -134,7 +146,8 @@ export function compileTelemetryLogging(ctx: CompileContext, all: TelemetryResou
       const kind = [...al.otherProviders].find(([n]) => n.toLowerCase() === name.toLowerCase())?.[1];
       if (kind === "prometheus" || kind === "stackdriver") continue; // metrics providers: no access log, as istiod
       const why = kind === undefined ? `provider ${JSON.stringify(name)} is not defined in the mesh config's extensionProviders` : `provider ${JSON.stringify(name)} is ${kind}, which gangway cannot write to (it writes envoyFileAccessLog providers)`;
-      ctx.report("Warning", Codes.AccessLogProvider, at, `${why}: no access log for it`);
+      const named = namedAt(levels, name);
+      ctx.report("Warning", Codes.AccessLogProvider, named?.t ?? at, `${why}: no access log for it`, named?.field ?? (at === null ? undefined : "spec.accessLogging"));
       if (kind !== undefined) decided = true; // istiod configures it, so the mesh config's accessLogFile does not apply
       continue;
     }

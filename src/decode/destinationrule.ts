@@ -1,5 +1,6 @@
 // DestinationRule, ServiceEntry and WorkloadEntry (networking.istio.io): the
 // service-side settings a gateway's clusters use.
+import { isIP } from "node:net";
 import { Codes } from "../model/codes.ts";
 import type { DestinationRuleSpec, Resolution, ServiceEntryPort, ServiceEntrySpec, Subset, WorkloadEntrySpec } from "../model/istio.ts";
 import { int, join, obj, objList, oneOf, port, str, strList, strMap, type Obj, type Reader } from "./read.ts";
@@ -45,6 +46,33 @@ export function decodeWorkload(r: Reader, o: Obj, path: string, requireAddress: 
 /** Istio's protocol.Parse names (case-insensitive). */
 const SE_PROTOCOLS = new Set(["TCP", "UDP", "GRPC", "GRPC-WEB", "HTTP", "HTTP_PROXY", "HTTP2", "HTTPS", "TLS", "MONGO", "REDIS", "MYSQL"]);
 
+/** A host name as Istio's ValidateFQDN takes it: 255 characters at most, DNS-1123 labels (either case), a top-level label not all digits, a trailing dot allowed. */
+function isFqdn(name: string): boolean {
+  if (name.length === 0 || name.length > 255) return false;
+  const parts = name.split(".");
+  if (/^[-+]?\d+$/.test(parts.at(-1)!)) return false;
+  return parts.every((l, i) => (i === parts.length - 1 && l === "") || (l.length <= 63 && /^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/.test(l)));
+}
+
+/**
+ * A ServiceEntry's endpoints as Istio's webhook validates them (ValidateServiceEntry):
+ * a STATIC endpoint is an IP address or a Unix socket, a DNS one an IP address or a
+ * host name, and the port names an endpoint maps are the ServiceEntry's own.
+ */
+function checkEndpoints(r: Reader, resolution: Resolution, endpoints: WorkloadEntrySpec[], ports: ServiceEntryPort[]): void {
+  if (resolution !== "STATIC" && resolution !== "DNS" && resolution !== "DNS_ROUND_ROBIN") return;
+  const names = new Set(ports.map((p) => p.name));
+  endpoints.forEach((e, i) => {
+    const path = `spec.endpoints[${i}]`;
+    const a = e.address;
+    if (a === "") return; // "is required", said by the reader
+    if (resolution === "STATIC" && !a.startsWith("unix://") && isIP(a) === 0) r.fail(Codes.InvalidValue, `${path}.address`, `endpoint address ${JSON.stringify(a)} is not a valid IP address (resolution STATIC)`);
+    if (resolution !== "STATIC" && isIP(a) === 0 && !isFqdn(a)) r.fail(Codes.InvalidValue, `${path}.address`, `endpoint address ${JSON.stringify(a)} is not a valid FQDN or an IP address`);
+    // (a name that is no port name at all gets the CRD's own message, src/decode/cel.ts)
+    for (const k of Object.keys(e.ports)) if (!names.has(k) && /^[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?$/.test(k) && k.length < 63) r.fail(Codes.InvalidValue, join(join(path, "ports"), k), `endpoint port ${k} is not defined by the service entry (its ports are named ${[...names].map((n) => JSON.stringify(n)).join(", ") || "nothing"})`);
+  });
+}
+
 export function decodeServiceEntry(r: Reader, spec: Obj): ServiceEntrySpec {
   const ports = objList(r, spec, "ports", "spec", (o, p): ServiceEntryPort => {
     const protocol = str(r, o, "protocol", p).toUpperCase();
@@ -56,6 +84,7 @@ export function decodeServiceEntry(r: Reader, spec: Obj): ServiceEntrySpec {
   const resolution = oneOf<Resolution>(r, spec, "resolution", "spec", ["NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN", "DYNAMIC_DNS"], "NONE");
   const endpoints = objList(r, spec, "endpoints", "spec", (o, p) => decodeWorkload(r, o, p, true));
   if (ws !== null && endpoints.length > 0) r.fail(Codes.Conflict, "spec", "only one of endpoints and workloadSelector may be given");
+  checkEndpoints(r, resolution, endpoints, ports);
   const hosts = strList(r, spec, "hosts", "spec", true).map((h) => h.toLowerCase());
   return {
     hosts,

@@ -16,7 +16,8 @@ function base(kind: string, version: string): Obj {
     case "networking.istio.io/Gateway": return { selector: { istio: "ingressgateway" }, servers: [{ port: { number: 443, name: "https", protocol: "HTTPS" }, hosts: ["*"], tls: { mode: "SIMPLE", credentialName: "cred" } }] };
     case "networking.istio.io/VirtualService": return { hosts: ["a.example.com"], gateways: ["gw"], http: [{ route: [{ destination: { host: "s" } }] }] };
     case "networking.istio.io/DestinationRule": return { host: "s" };
-    case "networking.istio.io/ServiceEntry": return { hosts: ["a.example.com"], ports: [{ number: 80, name: "http", protocol: "HTTP" }], resolution: "STATIC", endpoints: [{ address: "10.0.0.1" }] };
+    // ports named as the endpoint port maps of the rows below name them (Istio's webhook wants an endpoint's port names among the ServiceEntry's)
+    case "networking.istio.io/ServiceEntry": return { hosts: ["a.example.com"], ports: [{ number: 80, name: "http", protocol: "HTTP" }, { number: 81, name: "http-x", protocol: "HTTP" }, { number: 82, name: "app", protocol: "HTTP" }], resolution: "STATIC", endpoints: [{ address: "10.0.0.1" }] };
     case "networking.istio.io/WorkloadEntry": return { address: "10.0.0.1" };
     case "security.istio.io/RequestAuthentication": return { jwtRules: [{ issuer: "https://issuer.example.com", jwksUri: "https://issuer.example.com/jwks" }] };
     case "security.istio.io/AuthorizationPolicy": return { action: "ALLOW", rules: [{ from: [{ source: { principals: ["cluster.local/ns/a/sa/b"] } }] }] };

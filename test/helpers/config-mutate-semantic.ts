@@ -10,7 +10,8 @@
 // Deterministic: case N of `semanticCase` is always the same (a stream apart
 // from `mutatedCase`'s, whose case numbers keep reproducing).
 import { parseAllDocuments, stringify } from "yaml";
-import { prng, type MutatedCase, type SeedGroup } from "./config-mutate.ts";
+import { pickGroup, prng, type MutatedCase, type SeedGroup } from "./config-mutate.ts";
+import { destinationRuleSubsets, manyServers, gatewayClass, grpcRoute, ingressClass, ingressMeta, newIngressClass, newIstioDocs, referenceGrant, secret, serviceEntry, telemetry, vsL4, workloadEntry } from "./config-mutate-kinds.ts";
 
 type Rand = () => number;
 type Doc = Record<string, any>;
@@ -407,25 +408,40 @@ function opsFor(d: Doc): Op[] {
   const api = String(d.apiVersion ?? "");
   switch (d.kind) {
     case "Gateway":
-      return api.startsWith("gateway.") ? gapiGateway : istioGateway;
+      return api.startsWith("gateway.") ? gapiGateway : [...istioGateway, ...manyServers];
     case "ListenerSet":
     case "XListenerSet":
       return gapiGateway;
     case "VirtualService":
-      return virtualService;
+      return list(d.spec?.tls).length + list(d.spec?.tcp).length > 0 ? [...virtualService, ...vsL4, ...vsL4] : virtualService;
     case "DestinationRule":
-      return destinationRule;
+      return [...destinationRule, ...destinationRuleSubsets];
+    case "ServiceEntry":
+      return serviceEntry;
+    case "WorkloadEntry":
+      return workloadEntry;
+    case "Telemetry":
+      return telemetry;
+    case "Secret":
+      return secret;
+    case "IngressClass":
+      return ingressClass;
+    case "ReferenceGrant":
+      return referenceGrant;
+    case "GatewayClass":
+      return gatewayClass;
     case "AuthorizationPolicy":
       return authorizationPolicy;
     case "RequestAuthentication":
       return requestAuthentication;
-    case "HTTPRoute":
     case "GRPCRoute":
+      return [...gapiRoute, ...grpcRoute];
+    case "HTTPRoute":
     case "TLSRoute":
     case "TCPRoute":
       return gapiRoute;
     case "Ingress":
-      return ingress;
+      return [...ingress, ...ingressMeta];
     case "Service":
       return service;
     default:
@@ -469,7 +485,7 @@ export function semanticCase(groups: SeedGroup[], seed: number): MutatedCase {
   const istio = groups.filter((x) => !x.name.startsWith("test/gatewayapi/"));
   const gapi = groups.filter((x) => x.name.startsWith("test/gatewayapi/"));
   const from = istio.length > 0 && (gapi.length === 0 || r() < 0.5) ? istio : gapi;
-  const g = from[Math.floor(r() * from.length)]!;
+  const g = pickGroup(r, from);
   const files = g.files.map((f) => ({ ...f, docs: parseDocs(f.text), changed: false }));
   const mutations: string[] = [];
   const ctx: Ctx = { all: [], hosts: [] };
@@ -478,11 +494,15 @@ export function semanticCase(groups: SeedGroup[], seed: number): MutatedCase {
     for (const f of files) for (const doc of f.docs ?? []) if (isObj(doc)) ctx.all.push({ doc, kind: String(doc.kind ?? ""), name: String(doc.metadata?.name ?? ""), ns: String(doc.metadata?.namespace ?? "default") });
   };
   refresh();
-  if (r() < 0.25 && files[0]?.docs != null) {
-    const nd = pick(r, NEW_DOCS(pick(r, ["istio-system", "default"])));
-    files[0].docs.push(nd);
-    files[0].changed = true;
-    mutations.push(`${files[0].path}: added ${nd.kind}/${nd.metadata.name}`);
+  let added: Doc[] = [];
+  const add = files[0]?.docs != null ? r() : 1;
+  if (add < 0.2) added = [pick(r, NEW_DOCS(pick(r, ["istio-system", "default"])))];
+  else if (add < 0.45 && from === istio) added = newIstioDocs(r, ctx);
+  else if (add < 0.5 && ctx.all.some((o) => o.kind === "Ingress")) added = [newIngressClass(r)];
+  if (added.length > 0) {
+    files[0]!.docs!.push(...added);
+    files[0]!.changed = true;
+    mutations.push(`${files[0]!.path}: added ${added.map((d) => `${d.kind}/${d.metadata.name}`).join(", ")}`);
     refresh();
   }
   const n = 1 + Math.floor(r() * r() * 4);
@@ -490,13 +510,23 @@ export function semanticCase(groups: SeedGroup[], seed: number): MutatedCase {
     const targets = ctx.all.filter((o) => opsFor(o.doc).length > 0);
     if (targets.length === 0) break;
     // the objects the case added are the likeliest targets (else they stay as the seed wrote them)
-    const t = mutations.length > 0 && i === 0 ? ctx.all.at(-1)! : targets[Math.floor(r() * targets.length)]!;
+    const fresh = targets.filter((o) => added.includes(o.doc));
+    // a kind first, then an object of it: the many Services of the Gateway API seeds would outnumber their routes
+    // (a changed GatewayClass mostly leaves nothing served: less often)
+    const kinds = [...new Set(targets.map((o) => o.kind))].filter((k, _, all) => k !== "GatewayClass" || all.length === 1 || r() < 0.25);
+    const kind = kinds[Math.floor(r() * kinds.length)]!;
+    const ofKind = targets.filter((o) => o.kind === kind);
+    const t = fresh.length > 0 && i === 0 ? fresh[Math.floor(r() * fresh.length)]! : ofKind[Math.floor(r() * ofKind.length)]!;
     const ops = opsFor(t.doc);
     if (ops.length === 0) continue;
     const what = ops[Math.floor(r() * ops.length)]!(r, t.doc, ctx);
     if (what === null) continue;
     const f = files.find((x) => x.docs?.includes(t.doc))!;
     f.changed = true;
+    if (t.doc.__companion !== undefined) {
+      f.docs!.push(t.doc.__companion);
+      delete t.doc.__companion;
+    }
     mutations.push(`${f.path}: ${t.kind}/${t.name}: ${what}`);
   }
   return {

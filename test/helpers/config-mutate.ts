@@ -47,8 +47,8 @@ const yamlIn = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) =
 
 /**
  * The seeds: each walkthrough step with the backends it routes to, the quickstart,
- * every golden case with the httpbin sample, every Gateway API conformance case
- * with its base.
+ * every golden case with the httpbin sample, each test/fuzz-seeds file (kinds the
+ * examples lack) with it, every Gateway API conformance case with its base.
  */
 export function seedGroups(): SeedGroup[] {
   const groups: SeedGroup[] = [];
@@ -61,6 +61,8 @@ export function seedGroups(): SeedGroup[] {
     const input = join(golden, c, "input.yaml");
     if (existsSync(input)) groups.push({ name: `test/golden/${c}`, files: [read(input), read(join(golden, "httpbin.yaml"))] });
   }
+  // the kinds and fields the examples lack (ServiceEntry, WorkloadEntry, tls/tcp routes, Telemetry, Secret formats)
+  for (const f of yamlIn(join(ROOT, "test", "fuzz-seeds"))) groups.push({ name: relative(ROOT, f).replace(/\.ya?ml$/, ""), files: [read(f), read(join(golden, "httpbin.yaml"))] });
   const gapi = join(ROOT, "test", "gatewayapi");
   for (const c of readdirSync(join(gapi, "cases")).sort()) {
     const input = join(gapi, "cases", c, "input.yaml");
@@ -293,6 +295,13 @@ function parseText(text: string): unknown[] | null {
   }
 }
 
+/** A group of `from`; one case in five of the Istio half starts from a test/fuzz-seeds file (one group among many, else). */
+export function pickGroup(r: Rand, from: SeedGroup[]): SeedGroup {
+  const kinds = from.filter((x) => x.name.startsWith("test/fuzz-seeds/"));
+  if (kinds.length > 0 && r() < 0.2) return kinds[Math.floor(r() * kinds.length)]!;
+  return from[Math.floor(r() * from.length)]!;
+}
+
 /** Case `seed` of `groups`: one group, one to four mutations on one or two of its files. */
 export function mutatedCase(groups: SeedGroup[], seed: number): MutatedCase {
   const r = prng(seed);
@@ -300,7 +309,7 @@ export function mutatedCase(groups: SeedGroup[], seed: number): MutatedCase {
   const istio = groups.filter((x) => !x.name.startsWith("test/gatewayapi/"));
   const gapi = groups.filter((x) => x.name.startsWith("test/gatewayapi/"));
   const from = istio.length > 0 && (gapi.length === 0 || r() < 0.5) ? istio : gapi;
-  const g = from[Math.floor(r() * from.length)]!;
+  const g = pickGroup(r, from);
   const files = g.files.map((f) => ({ ...f }));
   const mutations: string[] = [];
   const touched = 1 + (r() < 0.2 ? 1 : 0);

@@ -19,8 +19,8 @@ import { join } from "node:path";
 import { buildFiles, invariantProblems, seedState, type FuzzSeen, type SeedState } from "../helpers/config-invariants.ts";
 import { forgetSemanticSeeds, semanticCase } from "../helpers/config-mutate-semantic.ts";
 import { formatFinding } from "../../src/primary/pipeline.ts";
-import { expiredCertificatePem } from "../helpers/config-fuzz-pki.ts";
-import { EXTRA_PEMS, forgetParsedSeeds, mutatedCase, seedGroups, type SeedGroup } from "../helpers/config-mutate.ts";
+import { loadFuzzPki } from "../helpers/config-fuzz-pki.ts";
+import { forgetParsedSeeds, mutatedCase, seedGroups, type SeedGroup } from "../helpers/config-mutate.ts";
 
 const FROM = Number(process.env.FUZZ_FROM ?? 1);
 const COUNT = Number(process.env.FUZZ_COUNT ?? 1200);
@@ -36,7 +36,7 @@ function stateOf(name: string): SeedState {
 
 beforeAll(async () => {
   groups = seedGroups();
-  EXTRA_PEMS.push(...(await expiredCertificatePem()));
+  await loadFuzzPki();
 });
 // the seeds' caches and snapshots (~150 of them) are not kept for the tests after these in the same process
 afterAll(() => {
@@ -120,6 +120,24 @@ spec:
   servers: [{port: {number: 443, name: https, protocol: HTTPS}, hosts: [httpbin.example.com], tls: {mode: SIMPLE, credentialName: httpbin-credential, ${extra}}}]
 `;
 
+/** A VirtualService on a Gateway, to `host` port 8080. */
+const routeTo = (host: string) => NO_ENDPOINTS.replace("host: httpbin, port: {number: 8000}", `host: ${host}, port: {number: 8080}`);
+const RESOLUTION_NONE = `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: ext}
+spec:
+  hosts: [ext.example]
+  ports: [{number: 8080, name: http, protocol: HTTP}]
+  resolution: NONE
+`;
+/** A namespace-wide Telemetry in istio-system logging to `provider` (`day`: its creation day; the older one applies). */
+const telemetry = (name: string, day: number, provider: string) => `apiVersion: telemetry.istio.io/v1
+kind: Telemetry
+metadata: {name: ${name}, namespace: istio-system, creationTimestamp: "2026-01-0${day}T00:00:00Z"}
+spec:
+  accessLogging: [{providers: [{name: ${provider}}]}]
+`;
+
 /**
  * What the fuzzer found, minimised: each row is a configuration and the finding
  * it must give (formatFinding), naming the file, document, object and field.
@@ -180,6 +198,39 @@ const PINNED: { name: string; files: { path: string; text: string }[]; ok: boole
     files: [{ path: "gw.yaml", text: tlsGateway("maxProtocolVersion: TLSV1_2, cipherSuites: [ECDHE-ECDSA-AES128-GCM-SHA256]") }, { path: "cred.yaml", text: TLS_SECRET }],
     ok: true,
     finding: "Warning: gw.yaml: document 0: Gateway/istio-system/gw: spec.servers[0].tls.cipherSuites: cipherSuites ECDHE-ECDSA-AES128-GCM-SHA256 have no cipher for the certificate's RSA key and maxProtocolVersion is below TLS 1.3: its hosts fail the handshake [GW0208]",
+  },
+  {
+    // semantic fuzz (test/fuzz-seeds/kinds, case 330): a ServiceEntry with resolution NONE named no field
+    name: "a ServiceEntry with resolution NONE names spec.resolution",
+    files: [{ path: "app.yaml", text: routeTo("ext.example") }, { path: "se.yaml", text: RESOLUTION_NONE }],
+    ok: true,
+    finding: "Warning: se.yaml: document 0: ServiceEntry/default/ext: spec.resolution: resolution NONE has no address a gateway can send to: outbound|8080||ext.example gets 503 (use STATIC or DNS) [GW0407]",
+  },
+  {
+    // structural fuzz (test/fuzz-seeds/kinds): an access log provider the mesh config lacks named no field
+    name: "a Telemetry's unknown access log provider names the provider's field",
+    files: [{ path: "app.yaml", text: NO_ENDPOINTS }, { path: "svc.yaml", text: SERVICE }, { path: "tel.yaml", text: telemetry("a", 1, "missing") }],
+    ok: true,
+    finding: 'Warning: tel.yaml: document 0: Telemetry/istio-system/a: spec.accessLogging[0].providers[0].name: provider "missing" is not defined in the mesh config\'s extensionProviders: no access log for it [GW0953]',
+  },
+  {
+    // semantic fuzz (test/fuzz-seeds/kinds, case 458): a second namespace-wide Telemetry, not applied, named no field
+    name: "a second namespace-wide Telemetry, not applied, names its spec",
+    files: [{ path: "app.yaml", text: NO_ENDPOINTS }, { path: "svc.yaml", text: SERVICE }, { path: "tel.yaml", text: `${telemetry("a", 1, "envoy")}---\n${telemetry("b", 2, "envoy")}` }],
+    ok: true,
+    finding: "Warning: tel.yaml: document 1: Telemetry/istio-system/b: spec: not applied: Telemetry/istio-system/a is older, and Istio applies one Telemetry without selector or targetRef per namespace [GW0952]",
+  },
+  {
+    // semantic fuzz (cases 102556, 107942): a Gateway's HTTPS server on 80 drops the Ingresses' HTTP server there; the Error named no field
+    name: "an Ingress whose port-80 server a Gateway's HTTPS server drops names spec.rules",
+    files: [
+      { path: "gw.yaml", text: tlsGateway("").replace("number: 443", "number: 80") },
+      { path: "cred.yaml", text: TLS_SECRET },
+      { path: "ing.yaml", text: "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: ing, annotations: {kubernetes.io/ingress.class: istio}}\nspec:\n  rules: [{host: a.example.com, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: httpbin, port: {number: 8000}}}}]}}]\n" },
+      { path: "svc.yaml", text: SERVICE },
+    ],
+    ok: true,
+    finding: "Error: ing.yaml: document 0: Ingress/default/ing: spec.rules: port 80 HTTP conflicts with Gateway/istio-system/gw server 0 (HTTPS on the same port): server dropped [GW0201]",
   },
 ];
 

@@ -6,25 +6,26 @@
 // never a hang, the worker answers afterwards; and a good configuration serves
 // the same before and after them.
 //
-// CI: FUZZ_WORKER_COUNT case numbers of each mode (default 100) from FUZZ_FROM
+// CI: FUZZ_WORKER_COUNT case numbers of each mode (default 60) from FUZZ_FROM
 // (default 1); the refused ones are skipped. Longer runs:
 //   bun bench/config-fuzz-worker.ts --mode semantic --count 5000 --seconds 300
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { buildFiles } from "../helpers/config-invariants.ts";
 import { forgetSemanticSeeds, semanticCase } from "../helpers/config-mutate-semantic.ts";
-import { EXTRA_PEMS, forgetParsedSeeds, mutatedCase, seedGroups, type SeedGroup } from "../helpers/config-mutate.ts";
-import { expiredCertificatePem } from "../helpers/config-fuzz-pki.ts";
+import { forgetParsedSeeds, mutatedCase, seedGroups, type SeedGroup } from "../helpers/config-mutate.ts";
+import { loadFuzzPki } from "../helpers/config-fuzz-pki.ts";
 import { WorkerCheck } from "../helpers/config-worker-check.ts";
+import { EXTRA_CRLS } from "../helpers/config-mutate-kinds.ts";
 import type { Snapshot } from "../../src/snapshot/types.ts";
 
 const FROM = Number(process.env.FUZZ_FROM ?? 1);
-const COUNT = Number(process.env.FUZZ_WORKER_COUNT ?? 100);
+const COUNT = Number(process.env.FUZZ_WORKER_COUNT ?? 60);
 
 let groups: SeedGroup[];
 let check: WorkerCheck;
 beforeAll(async () => {
   groups = seedGroups();
-  EXTRA_PEMS.push(...(await expiredCertificatePem()));
+  await loadFuzzPki();
   check = new WorkerCheck();
 });
 afterAll(() => {
@@ -71,9 +72,45 @@ describe("configuration fuzz on a worker: accepted snapshots applied, with traff
   test("the traffic reached routes and TLS servers (statuses after handshakes, 200s from the backend, h2c statuses)", () => {
     const keys = [...check.answers.keys()];
     expect(keys.some((k) => k.startsWith("HTTP HTTP/1.1 200"))).toBe(true);
-    expect(keys.some((k) => /^HTTPS handshake HTTP\/1\.1 \d{3}/.test(k))).toBe(true);
+    expect(keys.some((k) => /^HTTPS SIMPLE handshake HTTP\/1\.1 \d{3}/.test(k))).toBe(true);
+    expect(keys.some((k) => /^HTTP\/2 TLS \d{3}$/.test(k))).toBe(true); // HTTP/2 over TLS got a :status
     expect(keys.some((k) => /^HTTP\/2 \d{3}$/.test(k))).toBe(true); // h2c requests got a :status
     expect(check.deltas).toBeGreaterThan(0); // every other snapshot went as a delta
+  });
+
+  test("the kinds seed: PASSTHROUGH reaches the TLS backend by SNI, MUTUAL answers the demo CA's client only, HTTP/2 over TLS", async () => {
+    expect(await check.problems(good("test/fuzz-seeds/kinds"))).toEqual([]);
+    const t = check.transcript;
+    // the client sees the backend's certificate (the check's invariant) and the backend's answer
+    expect(t).toContain("port 9443 SNI nginx.example.com -> HTTP/1.1 200 OK");
+    expect(t).toContain("port 9443 SNI a.l4.example.com -> HTTP/1.1 200 OK");
+    expect(t.some((x) => /^port 9445 SNI httpbin\.example\.com trusted client certificate -> HTTP\/1\.1 \d{3}/.test(x))).toBe(true);
+    expect(t).toContain("port 9445 SNI httpbin.example.com no client certificate -> closed");
+    expect(t).toContain("port 9445 SNI httpbin.example.com untrusted client certificate -> closed");
+    expect(t.some((x) => /^port 9446 SNI helloworld-v1\.example\.com h2 :authority \S+ -> \d{3}$/.test(x))).toBe(true);
+  });
+
+  test("the kinds seed's MUTUAL Secret with a revocation list naming the demo client: that client gets no answer", async () => {
+    const files = groups.find((g) => g.name === "test/fuzz-seeds/kinds")!.files.map((f) => ({ ...f }));
+    files[0]!.text = files[0]!.text.replace(/(name: kinds-mtls[\s\S]*?data:\n)/, `$1  ca.crl: ${Buffer.from(EXTRA_CRLS[0]!).toString("base64")}\n`);
+    const b = buildFiles(files);
+    expect(b.ok).toBe(true);
+    expect(await check.problems((b as { snapshot: Snapshot }).snapshot)).toEqual([]);
+    expect(check.transcript).toContain("port 9445 SNI httpbin.example.com trusted client certificate -> closed");
+    expect(check.transcript).toContain("port 9446 SNI helloworld-v1.example.com -> HTTP/1.1 200 OK");
+  });
+
+  test("a snapshot with 30 listeners: each is bound and answers", async () => {
+    const files = groups.find((g) => g.name === "config/walkthrough/01-http-gateway")!.files.map((f) => ({ ...f }));
+    const gw = files.find((f) => /kind: Gateway\b/.test(f.text))!;
+    const servers = Array.from({ length: 29 }, (_, k) => `  - port: {number: ${30000 + k}, name: http-${k}, protocol: HTTP}\n    hosts: ["*"]\n`).join("");
+    gw.text = gw.text.replace(/\n  servers:\n/, `\n  servers:\n${servers}`);
+    const b = buildFiles(files);
+    expect(b.ok).toBe(true);
+    const s = (b as { snapshot: Snapshot }).snapshot;
+    expect(s.listeners.length).toBe(30);
+    expect(await check.problems(s)).toEqual([]);
+    expect(new Set(check.transcript.filter((x) => / -> HTTP\/1\.1 404/.test(x)).map((x) => x.split(" ")[1])).size).toBe(30);
   });
 
   test("pinned: a TLS 1.3 suite alone in cipherSuites, TLS 1.2 at most: the server completes handshakes (every one failed, silently)", async () => {
