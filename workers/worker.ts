@@ -12,6 +12,7 @@ import { coarseNow, options, reportError, send, setPost, startClock, workerLog }
 import { applyClusters, sweepUpstreams, upstreamGauges } from "./http/clusters.ts";
 import { abortAll, applyListeners, connectionCount, stopAll, sweepDownstreams } from "./listeners.ts";
 import { stats } from "./stats.ts";
+import { tracer } from "./tracing.ts";
 import { relayStop } from "./tcp/native-relay.ts";
 import { sweepInterval } from "./http/timeouts.ts";
 import { DEBUG_HEAP, HeapProbe } from "../src/debug-heap.ts";
@@ -63,6 +64,7 @@ function applySnapshot(s: Snapshot, sentAt: number | undefined): void {
   reviveRegexes(s.listeners); // compiled regexes lose their engine in postMessage
   accessLog.apply(s.accessLog);
   const gen = applyClusters(s);
+  tracer.apply(s);
   const listeners = applyListeners(gen);
   current = s;
   const timing = { receiveMs: sentAt === undefined ? 0 : Math.max(0, t - sentAt), applyMs: wallNow() - t, delta: false };
@@ -91,6 +93,7 @@ function applySnapshotDelta(d: SnapshotDelta, sentAt: number | undefined): void 
   }
   accessLog.apply(s.accessLog);
   const gen = applyClusters(s);
+  tracer.apply(s);
   const listeners = applyListeners(gen);
   current = s;
   const timing = { receiveMs: sentAt === undefined ? 0 : Math.max(0, t - sentAt), applyMs: wallNow() - t, delta: true };
@@ -114,6 +117,7 @@ function drain(graceMs: number): void {
       relayStop(); // the native relay's thread calls back no more: the worker goes away
       sweepUpstreams(Infinity);
       accessLog.flush();
+      tracer.flush();
       if (sweepTimer !== null) clearInterval(sweepTimer);
       if (beatTimer !== null) clearInterval(beatTimer);
     } catch (err) {

@@ -27,6 +27,7 @@ import { indexConfigMaps } from "./client-ca.ts";
 import { compileSecurity } from "./security.ts";
 import { EMPTY_MESH } from "../decode/meshconfig.ts";
 import { compileAccessLog } from "./access-log.ts";
+import { compileTracing } from "./tracing.ts";
 import { compileTelemetryLogging } from "./telemetry.ts";
 
 export type { CompileOptions } from "./context.ts";
@@ -243,6 +244,8 @@ function compileFresh(resources: Resource[], opts: CompileOptions, version: numb
   const mesh = opts.mesh ?? EMPTY_MESH;
   const security = compileSecurity(ctx, k.RequestAuthentication, k.AuthorizationPolicy, mesh, trustedProxies(opts), k.OtherSecurityKind);
   if (security.providers.length === 0) analyzeClaimRoutes(ctx, listeners, virtualServices);
+  // before compileClusters: the collector's cluster is registered like ext_authz's
+  const tracing = compileTracing(ctx, k.Telemetry, mesh);
   const clusters = compileClusters(ctx, tlsState);
   reportServiceTopology(ctx, k.Service, clusters);
   reportTcpUpstreams(ctx, listeners, clusters);
@@ -260,5 +263,6 @@ function compileFresh(resources: Resource[], opts: CompileOptions, version: numb
     // absent when there is nothing to check or compute (the snapshot dump stays as it was)
     ...(security.active || security.trustedProxies > 0 ? { security } : {}),
     ...(accessLog === undefined ? {} : { accessLog }),
+    ...(tracing === undefined ? {} : { tracing }),
   };
 }

@@ -12,7 +12,7 @@
 // - a provider is an extensionProviders name (or the built-in `envoy`, /dev/stdout
 //   in the mesh config's format); only envoyFileAccessLog ones can be written here.
 // - no provider that resolves: null, and the mesh config's accessLogFile decides.
-// The tracing and metrics parts are reported (GW0116) and not applied.
+// The tracing part is src/compile/tracing.ts; metrics are reported (GW0116) and not applied.
 import type { MeshConfig } from "../decode/meshconfig.ts";
 import { Codes } from "../model/codes.ts";
 import { compareCreation } from "../model/meta.ts";
@@ -31,6 +31,14 @@ interface Level {
 
 const ref = (t: TelemetryResource) => `Telemetry/${t.metadata.namespace}/${t.metadata.name}`;
 const wide = (t: TelemetryResource) => t.spec.selector === null && t.spec.targetRefs.length === 0;
+
+/** applicable() once per compile: access logging and tracing ask for it, its findings are made once. */
+const applied = new WeakMap<CompileContext, TelemetryResource[]>();
+export function applicableTelemetry(ctx: CompileContext, all: TelemetryResource[]): TelemetryResource[] {
+  let r = applied.get(ctx);
+  if (r === undefined) applied.set(ctx, (r = applicable(ctx, all)));
+  return r;
+}
 
 /** The Telemetry objects that apply to this gateway, root namespace first; the others are reported. */
 function applicable(ctx: CompileContext, all: TelemetryResource[]): TelemetryResource[] {
@@ -122,9 +130,9 @@ function filterNode(ctx: CompileContext, f: ProviderState["filterFrom"]): CelNod
 /** What the Telemetry objects say for this gateway; null: nothing (the mesh config decides). */
 export function compileTelemetryLogging(ctx: CompileContext, all: TelemetryResource[], mesh: MeshConfig): TelemetryLogging | null {
   for (const t of all) {
-    for (const k of t.spec.notRead) ctx.report("Warning", Codes.KindNotRead, t, `${k} is not read by gangway (its metrics are /stats/prometheus; it traces nothing): not applied`, `spec.${k}`);
+    for (const k of t.spec.notRead) ctx.report("Warning", Codes.KindNotRead, t, `${k} is not read by gangway (its metrics are /stats/prometheus): not applied`, `spec.${k}`);
   }
-  const tels = applicable(ctx, all);
+  const tels = applicableTelemetry(ctx, all);
   const levels: Level[] = tels.filter((t) => t.spec.accessLogging.length > 0).map((t) => ({ t, logs: t.spec.accessLogging }));
   for (const l of levels) {
     l.logs.forEach((e, i) => {

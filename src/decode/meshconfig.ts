@@ -2,7 +2,9 @@
 // `istio` ConfigMap, or that ConfigMap itself). gangway reads
 // `extensionProviders[].envoyExtAuthzHttp` (CUSTOM authorization), the access-log
 // fields (accessLogFile, accessLogEncoding, accessLogFormat, defaultProviders.accessLogging,
-// extensionProviders[].envoyFileAccessLog: meshconfig-access-log.ts) and
+// extensionProviders[].envoyFileAccessLog: meshconfig-access-log.ts), the tracing
+// fields (enableTracing, defaultConfig.tracing, defaultProviders.tracing,
+// extensionProviders[].zipkin/opentelemetry: meshconfig-tracing.ts) and
 // `defaultConfig.gatewayTopology.numTrustedProxies` and `.proxyProtocol`, and the Kubernetes
 // Ingress settings `ingressClass`, `ingressControllerMode`, `ingressService`,
 // `ingressSelector`, and `localityLbSetting` (decode/locality-lb.ts); any other field set is a Warning naming it (GW0009). Pure: text in, data out.
@@ -13,6 +15,7 @@ import { parseTimerDuration } from "./duration.ts";
 import type { LocalityLbSetting } from "../model/istio.ts";
 import { decodeLocalityLb } from "./locality-lb.ts";
 import { decodeMeshAccessLog, EMPTY_ACCESS_LOG, FILE_LOG_READ, type MeshAccessLog } from "./meshconfig-access-log.ts";
+import { decodeMeshTracing, EMPTY_MESH_TRACING, type MeshTracing } from "./meshconfig-tracing.ts";
 import { bool, describe, int, isObj, obj, objList, str, strList, strMap, Reader, type Obj } from "./read.ts";
 
 export interface ExtAuthzHttpSpec {
@@ -49,9 +52,11 @@ export interface MeshConfig {
   accessLog: MeshAccessLog;
   /** `localityLbSetting`: the default of clusters whose DestinationRule sets none; null: not given (Istio's default, `{enabled: true}`). */
   localityLbSetting: LocalityLbSetting | null;
+  /** The tracing fields (meshconfig-tracing.ts). */
+  tracing: MeshTracing;
 }
 
-export const EMPTY_MESH: MeshConfig = { extensionProviders: [], numTrustedProxies: null, proxyProtocol: false, ingressClass: null, ingressControllerMode: null, ingressService: null, ingressSelector: null, accessLog: EMPTY_ACCESS_LOG, localityLbSetting: null };
+export const EMPTY_MESH: MeshConfig = { extensionProviders: [], numTrustedProxies: null, proxyProtocol: false, ingressClass: null, ingressControllerMode: null, ingressService: null, ingressSelector: null, accessLog: EMPTY_ACCESS_LOG, localityLbSetting: null, tracing: EMPTY_MESH_TRACING };
 
 /** A present string field (null when absent; an Error when not a string). */
 function optStr(r: Reader, m: Obj, key: string): string | null {
@@ -149,15 +154,15 @@ function notRead(m: Obj, file: string): Finding[] {
   const say = (field: string) => {
     const option = OPTION_FOR[field];
     const how = option === undefined ? "" : ` (gangway's ${option} option does that)`;
-    out.push({ code: Codes.MeshConfigNotRead, level: "Warning", file, field, message: `${field} is not read by gangway, which reads only extensionProviders[].envoyExtAuthzHttp/envoyFileAccessLog, accessLogFile, accessLogEncoding, accessLogFormat, defaultProviders.accessLogging, defaultConfig.gatewayTopology.numTrustedProxies/proxyProtocol, localityLbSetting and the Ingress settings ingressClass, ingressControllerMode, ingressService, ingressSelector: it changes nothing here${how}` });
+    out.push({ code: Codes.MeshConfigNotRead, level: "Warning", file, field, message: `${field} is not read by gangway, which reads only extensionProviders[].envoyExtAuthzHttp/envoyFileAccessLog/zipkin/opentelemetry, accessLogFile, accessLogEncoding, accessLogFormat, defaultProviders.accessLogging/tracing, enableTracing, defaultConfig.tracing, defaultConfig.gatewayTopology.numTrustedProxies/proxyProtocol, localityLbSetting and the Ingress settings ingressClass, ingressControllerMode, ingressService, ingressSelector: it changes nothing here${how}` });
   };
   const unread = (o: unknown, path: string, read: string[]) => {
     if (!isObj(o)) return;
     for (const k of Object.keys(o)) if (!read.includes(k) && o[k] !== null && o[k] !== undefined) say(path === "" ? k : `${path}.${k}`);
   };
-  unread(m, "", ["extensionProviders", "defaultConfig", "ingressClass", "ingressControllerMode", "ingressService", "ingressSelector", "accessLogFile", "accessLogEncoding", "accessLogFormat", "defaultProviders", "localityLbSetting"]);
-  unread(m.defaultProviders, "defaultProviders", ["accessLogging"]);
-  unread(m.defaultConfig, "defaultConfig", ["gatewayTopology"]);
+  unread(m, "", ["extensionProviders", "defaultConfig", "ingressClass", "ingressControllerMode", "ingressService", "ingressSelector", "accessLogFile", "accessLogEncoding", "accessLogFormat", "defaultProviders", "localityLbSetting", "enableTracing"]);
+  unread(m.defaultProviders, "defaultProviders", ["accessLogging", "tracing"]);
+  unread(m.defaultConfig, "defaultConfig", ["gatewayTopology", "tracing"]);
   if (isObj(m.defaultConfig)) unread(m.defaultConfig.gatewayTopology, "defaultConfig.gatewayTopology", ["numTrustedProxies", "proxyProtocol"]);
   if (Array.isArray(m.extensionProviders)) {
     m.extensionProviders.forEach((p, i) => {
@@ -220,5 +225,6 @@ export function decodeMeshConfig(file: string, text: string): { mesh: MeshConfig
   const formatWarnings: Finding[] = [];
   const accessLog = decodeMeshAccessLog(r, m, formatWarnings);
   const localityLbSetting = decodeLocalityLb(r, m, "localityLbSetting", "");
-  return { mesh: { extensionProviders, numTrustedProxies, proxyProtocol, ...ingressFields(r, m), accessLog, localityLbSetting }, errors, notRead: [...notRead(m, file), ...formatWarnings] };
+  const tracing = decodeMeshTracing(r, m, formatWarnings);
+  return { mesh: { extensionProviders, numTrustedProxies, proxyProtocol, ...ingressFields(r, m), accessLog, localityLbSetting, tracing }, errors, notRead: [...notRead(m, file), ...formatWarnings] };
 }

@@ -1,11 +1,13 @@
 // Telemetry (telemetry.istio.io v1, v1alpha1), checked as Istio's webhook checks
 // it: its scope (selector, targetRef(s)), each accessLogging entry (providers,
-// disabled, match.mode, filter.expression, which must be CEL), and which parts
-// gangway does not apply (tracing, metrics: compile reports them). Pure.
+// disabled, match.mode, filter.expression, which must be CEL), each tracing
+// entry (decodeTracingEntry, telemetry-tracing.ts), and which parts gangway does
+// not apply (metrics: compile reports it). Pure.
 import { compileCel } from "../compile/access-log-cel.ts";
 import { Codes } from "../model/codes.ts";
 import type { AccessLoggingSpec, TelemetrySpec, WorkloadMode } from "../model/telemetry.ts";
 import { decodeScope } from "./security.ts";
+import { decodeTracingEntry } from "./telemetry-tracing.ts";
 import { isObj, obj, objList, oneOf, str, type Obj, type Reader } from "./read.ts";
 
 const MODES: readonly WorkloadMode[] = ["CLIENT_AND_SERVER", "CLIENT", "SERVER"];
@@ -32,10 +34,11 @@ function accessLogging(r: Reader, o: Obj, path: string): AccessLoggingSpec {
 export function decodeTelemetry(r: Reader, spec: Obj): TelemetrySpec {
   const scope = decodeScope(r, spec);
   const logs = objList(r, spec, "accessLogging", "spec", (o, p) => accessLogging(r, o, p));
+  const tracing = objList(r, spec, "tracing", "spec", (o, p) => decodeTracingEntry(r, o, p));
   const notRead: string[] = [];
-  for (const k of ["tracing", "metrics"]) {
+  for (const k of ["metrics"]) {
     const v = spec[k];
     if (v !== undefined && v !== null && !(Array.isArray(v) && v.length === 0) && !(isObj(v) && Object.keys(v).length === 0)) notRead.push(k);
   }
-  return { ...scope, accessLogging: logs, notRead };
+  return { ...scope, accessLogging: logs, tracing, notRead };
 }

@@ -216,6 +216,11 @@ export const Codes = {
   AccessLogFlagWins: "GW0954",
   /** (Info) accessLogFormat/accessLogEncoding without accessLogFile: Istio logs nothing; gangway's default stdout log (--access-log) takes them. */
   AccessLogFormatWithoutFile: "GW0955",
+  // ---- tracing: mesh config enableTracing/defaultConfig.tracing, Telemetry tracing (GW0970–GW0989) --------
+  /** A tracing provider that is not defined, of a kind gangway cannot serve (datadog, skywalking, ...), or whose collector service is unknown: no tracing, as istiod configures none. */
+  TracingProvider: "GW0970",
+  /** A tracing field gangway does not apply (a formatter custom tag, resource detectors, a sampler, another bootstrap tracer). */
+  TracingFieldNotApplied: "GW0971",
 } as const;
 
 export type Code = (typeof Codes)[keyof typeof Codes];

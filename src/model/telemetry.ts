@@ -1,5 +1,5 @@
-// Telemetry (telemetry.istio.io v1, v1alpha1): gangway reads its accessLogging;
-// tracing and metrics are kept only to be reported (not applied).
+// Telemetry (telemetry.istio.io v1, v1alpha1): gangway reads its accessLogging
+// and tracing; metrics are kept only to be reported (not applied).
 import type { ResourceBase } from "./meta.ts";
 import type { PolicyScope } from "./security.ts";
 
@@ -17,9 +17,32 @@ export interface AccessLoggingSpec {
   filter: string;
 }
 
+/** A `customTags` entry of a `spec.tracing[]` entry. */
+export type TracingCustomTagSpec =
+  | { tag: string; kind: "literal"; value: string }
+  | { tag: string; kind: "environment"; name: string; defaultValue: string }
+  | { tag: string; kind: "header"; name: string; defaultValue: string }
+  /** `formatter` (an Envoy format string): not produced, a Warning. */
+  | { tag: string; kind: "formatter"; value: string };
+
+/** One `spec.tracing[]` entry; null fields were not written (the level above decides). */
+export interface TracingEntrySpec {
+  /** `providers[].name` (only the first is used, as istiod). */
+  providers: string[];
+  mode: WorkloadMode;
+  randomSamplingPercentage: number | null;
+  disableSpanReporting: boolean | null;
+  /** null: not written; a written map (even empty) replaces the level above's. */
+  customTags: TracingCustomTagSpec[] | null;
+  useRequestIdForTraceSampling: boolean | null;
+  enableIstioTags: boolean | null;
+  disableContextPropagation: boolean | null;
+}
+
 export interface TelemetrySpec extends PolicyScope {
   accessLogging: AccessLoggingSpec[];
-  /** The top-level fields set that gangway does not apply (`tracing`, `metrics`): each a Warning. */
+  tracing: TracingEntrySpec[];
+  /** The top-level fields set that gangway does not apply (`metrics`): each a Warning. */
   notRead: string[];
 }
 

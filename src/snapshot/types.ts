@@ -7,6 +7,7 @@
 // Shape follows Envoy's: listener (one per gateway port) → route table
 // (virtual hosts by domain) → routes (first match wins) → clusters → endpoints.
 
+import type { TracingConfig } from "./tracing.ts";
 import type { Credential } from "../credentials/parse.ts";
 import type { StatusItem } from "./status.ts";
 import type { UpstreamPolicy } from "./upstream.ts";
@@ -40,6 +41,8 @@ export interface Snapshot {
    * absent: the workers' start-up options (--access-log, --log-format).
    */
   accessLog?: AccessLogConfig;
+  /** Distributed tracing (src/compile/tracing.ts); absent: off, nothing per request. */
+  tracing?: TracingConfig;
 }
 
 export interface Listener {

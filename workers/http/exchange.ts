@@ -19,9 +19,10 @@ import { trailerObject, type ChunkSink } from "./chunked.ts";
 import type { ExchangeConn, TunnelUser } from "./conn.ts";
 import { ExchangePolicies, withFlag } from "./exchange-policies.ts";
 import { CONNECTING, DONE, FINISHED, NEW, STREAMING, TUNNEL, WAITING } from "./exchange-state.ts";
-import { localIds, localResponseHead, overridden } from "./heads-out.ts";
+import { isLastRequestId, localIds, localResponseHead, overridden } from "./heads-out.ts";
 import { keptFromLocalHead, keptHeaders } from "./response-log.ts";
 import type { TlsFactsSource } from "../tls/log-facts.ts";
+import { tracer, type TraceState } from "../tracing.ts";
 import { forwardIds, upstreamHeadAgain, upstreamHeadInto } from "./request-head-bytes.ts";
 import { localOps } from "./route-actions.ts";
 import { BodyEnd, type HeadMaker, UpstreamRequest } from "./upstream-request.ts";
@@ -179,6 +180,8 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   private ownResp: ResponseHead | null = null;
   /** The Decision this exchange dispatches into (`decision` while it runs): made at its first request, reset by dispatch for each later one (kept by renew). */
   private ownDecision: Decision | null = null;
+  /** Its trace when tracing is on (workers/tracing.ts), else null. */
+  trace: TraceState | null = null;
 
   constructor(
     readonly ds: ExchangeConn,
@@ -239,6 +242,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.responseOps = NO_OPS;
     this.clientIp = "";
     this.h1Held = null;
+    this.trace = null;
     if (ds.h2Stream) this.protocol = "HTTP/2";
   }
 
@@ -433,6 +437,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     if ((gen.snapshot.security?.trustedProxies ?? 0) > 0) h.scheme = forwardedProto(h.header("x-forwarded-proto"), h.scheme);
     const d = dispatch(gen.snapshot, ds, h, Math.random, Math.random, (this.ownDecision ??= new Decision()));
     this.decision = d;
+    if (tracer.enabled) this.startTrace();
     const route = d.route;
     if (route !== null) this.routeName = route.name;
     this.responseOps = d.responseHeaders;
@@ -447,6 +452,25 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     const sec = gen.snapshot.security;
     if (sec !== undefined && securityGate(this, sec, d)) return;
     this.act(d);
+  }
+
+  /**
+   * Tracing is on: the ids Envoy sets before routing (x-request-id made when the client sent
+   * none), the sampling decision marked in the id, and the span (workers/tracing.ts).
+   */
+  private startTrace(): void {
+    if (this.requestId === "") localIds(this.head, this.ds.remoteIp, this);
+    this.trace = tracer.start(this, isLastRequestId(this.requestId), this.ds.remoteIp, this.head.scheme);
+  }
+
+  /** The trace headers (x-envoy-decorator-operation, the span's context) go upstream as the first `set` operations, replacing the client's. */
+  private traceHeaders(d: Decision, t: TraceState): void {
+    t.operation = tracer.operationOf(d.route, this.head.port);
+    const hs = tracer.headers(t);
+    if (hs.length === 0) return;
+    const ops = d.requestHeaders;
+    const set = ops.set.length === 0 ? hs : [...hs, ...ops.set.filter(([n]) => !hs.some((x) => x[0] === n.toLowerCase()))];
+    d.requestHeaders = { set, add: ops.add, remove: ops.remove };
   }
 
   /** Route again after RequestAuthentication (security-gate.ts): its header changes and claims applied. */
@@ -508,13 +532,15 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     const ct = h.header("content-type");
     if (ct !== undefined && (isGrpcContentType(ct) || grpcWebMode(ct) !== WEB_NONE)) this.grpcTimeout(d);
     else if (this.timeoutMs > 0 || (d.route!.retry?.perTryTimeoutMs ?? 0) > 0) this.timeoutHeaders(d, this.timeoutMs, false);
+    if (this.trace !== null) this.traceHeaders(d, this.trace);
     const xfcc = this.ds.tls?.xfcc ?? "";
     // the client's x-envoy-attempt-count is dropped (fields.ts): the gateway sets its own
     const target = d.path ?? this.logPath;
     // an HTTP/2 cluster's streams take the head as fields (mirrors want the HTTP/1.1 bytes)
     const asFields = pool.h2 !== null && this.mirrors === null && this.forwardFields(d, target, xfcc, pool.tls === null ? "http" : "https");
     if (!asFields) {
-      forwardIds(h, this.ds.remoteIp, this); // the ids now (the log, a local reply); the head is made when it is sent
+      // the ids now (the log, a local reply); the head is made when it is sent (a traced request has them already)
+      if (this.trace === null) forwardIds(h, this.ds.remoteIp, this);
       this.up.setMaker(this);
     }
     if (h.expectContinue && !this.reqBody.done) this.ds.write(CONTINUE);
@@ -575,7 +601,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
    */
   private forwardFields(d: Decision, target: string, xfcc: string, scheme: string): boolean {
     const h = this.head;
-    const f = upstreamH2Fields(h, target, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, this, xfcc, scheme);
+    const f = upstreamH2Fields(h, target, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, this, xfcc, scheme, this.trace !== null);
     if (f === null) return false;
     // a chunked body from an HTTP/1.1 client goes to such a stream as data, not framed as chunks and scanned again
     if (h.chunked && this.reqBody.bytes === 0) this.up.rawBody = true;
@@ -822,6 +848,12 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.durationMs = Math.round(dur);
     stats.request(this.status, this.flags, this.routeName === "" ? "-" : this.routeName, this.destService, dur, this.reqBody.bytes, this.bytesSent);
     if (accessLog.enabled) accessLog.log(this);
+    const t = this.trace;
+    if (t !== null) {
+      // a local reply of a route (redirect, direct response, 503) is named for the route too
+      if (t.operation === "") t.operation = tracer.operationOf(this.decision?.route ?? null, this.head.port);
+      tracer.finish(this, t);
+    }
     this.ds.exchangeDone(this, this.closeAfter);
     if (retired.length < SPARE_MAX && this.reusable) retired.push(this); // bounded even if no client socket callback comes to recycle them
   }

@@ -64,11 +64,13 @@ export function upstreamH2Fields(
   ids: ForwardIds,
   xfcc: string,
   scheme: string,
+  /** `ids` are set already (a traced request: workers/tracing.ts). */
+  known = false,
 ): H2RequestHead | null {
   if (h.method === "CONNECT") return null;
   const n = h.count;
   const kinds = h.kinds;
-  forwardIds(h, clientIp, ids);
+  if (!known) forwardIds(h, clientIp, ids);
 
   const keepHost = h.hostHeader !== "" && authority === h.hostHeader;
   const headers = fieldMap<OutgoingHttpHeaders>();

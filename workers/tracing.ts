@@ -1,0 +1,179 @@
+// Distributed tracing on a worker (the snapshot's tracing part, src/compile/
+// tracing.ts): per request, the sampling decision (from x-request-id, as Envoy's
+// UUID request-id extension), the gateway's span (a child of the client's B3 or
+// traceparent context, or a new root), the headers the upstream gets (the span's
+// context and x-envoy-decorator-operation), and at the end the span's tags,
+// handed to the exporter (tracing-export.ts) when sampled. Off (`enabled`
+// false), an exchange never calls in here.
+import type { Route, Snapshot } from "../src/snapshot/types.ts";
+import type { CustomTag, TracingConfig } from "../src/snapshot/tracing.ts";
+import { decideReason, injectHeaders, markRequestId, REASON_NONE, samplingNumerator, startSpan, type SpanIds } from "../src/tracing/context.ts";
+import type { FinishedSpan } from "../src/tracing/encode.ts";
+import { hostname, networkInterfaces } from "node:os";
+import { SpanExporter } from "./tracing-export.ts";
+
+/** What the tracer reads of an exchange. */
+export interface Traced {
+  requestId: string;
+  readonly t0: number;
+  readonly method: string;
+  readonly authority: string;
+  readonly logPath: string;
+  readonly protocol: string;
+  readonly userAgent: string;
+  status: number;
+  flags: string;
+  bytesSent: number;
+  readonly bytesReceived: number;
+  upstreamCluster: string;
+  upstreamHost: string;
+  reqHeader(name: string): string | undefined;
+}
+
+/** A request's trace: its span (null: the client's context did not parse) and the name it gets. */
+export class TraceState {
+  constructor(
+    readonly span: SpanIds | null,
+    /** x-envoy-decorator-operation and the span's name; "" before the request is routed. */
+    public operation: string,
+    /** Where the request came from (peer.address). */
+    readonly peer: string,
+    readonly scheme: string,
+  ) {}
+}
+
+/** istiod's decorator operation for a route (GetRouteOperation): `host:port/path` for one destination, else `<VirtualService>:<port>/path`. */
+export function routeOperation(route: Route, port: number): string {
+  const u = route.matches[0]?.uri ?? null;
+  const kind = route.source.slice(0, route.source.indexOf("/"));
+  // Ingress and Gateway API routes match prefixes as path-separated prefixes, which the operation does not name
+  const separated = kind === "Ingress" || kind === "HTTPRoute" || kind === "GRPCRoute";
+  const path = u === null ? "/*" : u.kind === "exact" ? u.value : u.kind === "prefix" ? (separated && u.value !== "/" ? "/*" : u.value + "*") : u.source;
+  const a = route.action;
+  if (a.kind === "forward" && a.destinations.length === 1 && a.destinations[0]!.cluster !== "") {
+    const d = a.destinations[0]!;
+    return `${d.host}:${d.port}${path}`;
+  }
+  const name = route.source.slice(route.source.lastIndexOf("/") + 1);
+  return `${name}:${port}${path}`;
+}
+
+function localIp(): string {
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  }
+  return "127.0.0.1";
+}
+
+export class Tracer {
+  /** False: no tracing; exchanges skip every call in here. */
+  enabled = false;
+  private config: TracingConfig | null = null;
+  private numerator = 0;
+  /** Custom tags with environment values read (at apply, as Envoy reads them when it loads its configuration). */
+  private tags: { tag: string; header: string; value: string }[] = [];
+  private operations = new WeakMap<Route, string>();
+  private exporter: SpanExporter | null = null;
+  private nodeId = "";
+
+  /** A snapshot's tracing configuration; undefined: off (spans queued are still sent). */
+  apply(s: Snapshot): void {
+    const c = s.tracing;
+    if (c === undefined) {
+      this.enabled = false;
+      this.config = null;
+      this.exporter?.flush();
+      return;
+    }
+    this.config = c;
+    this.numerator = samplingNumerator(c.samplingPercent);
+    this.tags = c.customTags.map((t: CustomTag) =>
+      t.kind === "literal" ? { tag: t.tag, header: "", value: t.value } : t.kind === "environment" ? { tag: t.tag, header: "", value: process.env[t.name] ?? t.defaultValue } : { tag: t.tag, header: t.name, value: t.defaultValue },
+    );
+    const ops = new WeakMap<Route, string>();
+    for (const l of s.listeners) {
+      const vhs = l.routeTable?.virtualHosts ?? [];
+      for (const vh of vhs) for (const r of vh.routes) if (!ops.has(r)) ops.set(r, routeOperation(r, l.port));
+    }
+    this.operations = ops;
+    if (c.collector === null) this.exporter = null;
+    else if (this.exporter === null) this.exporter = new SpanExporter(c.collector, c.serviceName);
+    else this.exporter.update(c.collector, c.serviceName);
+    if (this.nodeId === "") this.nodeId = `router~${localIp()}~${hostname()}.${c.namespace}~${c.namespace}.svc.cluster.local`;
+    this.enabled = true;
+  }
+
+  /**
+   * The decision for a routed request whose ids are set (`ex.requestId`, `own`:
+   * made by the gateway): the id marked with it, and the span. Envoy's
+   * connection manager (mutateTracingRequestHeader, then the tracer's startSpan).
+   */
+  start(ex: Traced, own: boolean, peer: string, scheme: string): TraceState {
+    const c = this.config!;
+    const reason = decideReason(ex.requestId, own, ex.reqHeader("x-client-trace-id") !== undefined, this.numerator, c.useRequestIdForSampling, Math.random());
+    if (reason !== REASON_NONE && c.useRequestIdForSampling) ex.requestId = markRequestId(ex.requestId, reason);
+    const span = startSpan(c.propagation, (n) => ex.reqHeader(n), reason !== REASON_NONE, c.traceId128);
+    return new TraceState(span, "", peer, scheme);
+  }
+
+  operationOf(route: Route | null, port: number): string {
+    if (route === null) return "";
+    let op = this.operations.get(route);
+    if (op === undefined) this.operations.set(route, (op = routeOperation(route, port)));
+    return op;
+  }
+
+  /** The headers the upstream gets: x-envoy-decorator-operation and the span's context. */
+  headers(t: TraceState): [string, string][] {
+    const out: [string, string][] = t.operation === "" ? [] : [["x-envoy-decorator-operation", t.operation]];
+    if (t.span !== null) for (const h of injectHeaders(this.config!.propagation, t.span)) out.push(h);
+    return out;
+  }
+
+  /** The request is over: its span goes to the exporter when sampled (Envoy's finalizeDownstreamSpan tags). */
+  finish(ex: Traced, t: TraceState): void {
+    const s = t.span;
+    const c = this.config;
+    if (s === null || !s.sampled || c === null || this.exporter === null) return;
+    const end = performance.now();
+    const tags: [string, string][] = [["node_id", this.nodeId]];
+    if (ex.requestId !== "") tags.push(["guid:x-request-id", ex.requestId]);
+    const path = ex.logPath.length > c.maxPathTagLength ? ex.logPath.slice(0, c.maxPathTagLength) : ex.logPath;
+    tags.push(["http.url", `${t.scheme}://${ex.authority}${path}`], ["http.method", ex.method], ["downstream_cluster", "-"], ["user_agent", ex.userAgent === "" ? "-" : ex.userAgent], ["http.protocol", ex.protocol], ["peer.address", t.peer]);
+    const ctid = ex.reqHeader("x-client-trace-id");
+    if (ctid !== undefined) tags.push(["guid:x-client-trace-id", ctid]);
+    const ct = ex.reqHeader("content-type");
+    if (ct !== undefined && ct.startsWith("application/grpc")) {
+      tags.push(["grpc.path", ex.logPath], ["grpc.authority", ex.authority], ["grpc.content_type", ct]);
+      const gt = ex.reqHeader("grpc-timeout");
+      if (gt !== undefined) tags.push(["grpc.timeout", gt]);
+    }
+    for (const tag of this.tags) {
+      const v = tag.header === "" ? tag.value : (ex.reqHeader(tag.header) ?? tag.value);
+      if (v !== "") tags.push([tag.tag, v]);
+    }
+    tags.push(["request_size", String(ex.bytesReceived)], ["response_size", String(ex.bytesSent)], ["component", "proxy"]);
+    if (ex.upstreamCluster !== "") tags.push(["upstream_cluster", ex.upstreamCluster], ["upstream_cluster.name", ex.upstreamCluster]);
+    if (ex.upstreamHost !== "") tags.push(["upstream_address", ex.upstreamHost]);
+    tags.push(["http.status_code", String(ex.status)], ["response_flags", ex.flags]);
+    if (ex.status === 0 || ex.status >= 500) tags.push(["error", "true"]);
+    const span: FinishedSpan = {
+      traceId: s.traceId,
+      spanId: s.spanId,
+      parentId: s.parentId,
+      tracestate: s.tracestate,
+      name: t.operation !== "" ? t.operation : `egress ${ex.authority}`,
+      startUs: (performance.timeOrigin + ex.t0) * 1000,
+      durationUs: (end - ex.t0) * 1000,
+      tags,
+    };
+    this.exporter.add(span);
+  }
+
+  /** Send what is queued (drain). */
+  flush(): void {
+    this.exporter?.flush();
+  }
+}
+
+export const tracer = new Tracer();
