@@ -190,7 +190,11 @@ export function compileTracing(ctx: CompileContext, all: TelemetryResource[], me
   const spec = mergeSpec(levels, mt.defaultProviders);
   const at = spec.providerFrom?.t ?? levels[levels.length - 1]?.t ?? null;
   const source = levels.length === 0 ? "meshConfig defaultProviders.tracing" : levels.map((l) => ref(l.t)).join(", ");
-  if (spec.provider === null) return undefined; // istiod: no provider, the spec is disabled
+  if (spec.provider === null) {
+    // istiod: no provider, the spec is disabled (silently; said here, since the entries then change nothing)
+    ctx.report("Warning", Codes.TracingProvider, at, "no tracing provider: the tracing entries name none and the mesh config's defaultProviders.tracing is empty, so nothing is traced (as istiod)", "spec.tracing");
+    return undefined;
+  }
   if (spec.disabled) return undefined;
   const name = spec.provider;
   const p = mt.providers.find((x) => x.name === name);
