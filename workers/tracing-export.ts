@@ -33,6 +33,8 @@ export class SpanExporter {
   constructor(
     private collector: TraceCollector,
     private serviceName: string,
+    /** Batch size, queue bound and flush interval (tests make them small). */
+    private readonly limits = { batch: BATCH, maxQueue: MAX_QUEUE, flushMs: FLUSH_MS },
   ) {}
 
   /** A new configuration for the same exporter (the queue is kept). */
@@ -43,13 +45,13 @@ export class SpanExporter {
   }
 
   add(span: FinishedSpan): void {
-    if (this.queue.length >= MAX_QUEUE) {
+    if (this.queue.length >= this.limits.maxQueue) {
       stats.add(DROPPED);
       return;
     }
     this.queue.push(span);
-    if (this.queue.length >= BATCH) this.flush();
-    else if (this.timer === null) this.timer = setTimeout(flushTimer, FLUSH_MS, this);
+    if (this.queue.length >= this.limits.batch) this.flush();
+    else if (this.timer === null) this.timer = setTimeout(flushTimer, this.limits.flushMs, this);
   }
 
   flush(): void {
@@ -57,12 +59,13 @@ export class SpanExporter {
       clearTimeout(this.timer);
       this.timer = null;
     }
+    const n = this.limits.batch;
     while (this.queue.length > 0 && this.inFlight < MAX_IN_FLIGHT) {
-      const batch = this.queue.length <= BATCH ? this.queue : this.queue.slice(0, BATCH);
-      this.queue = batch === this.queue ? [] : this.queue.slice(BATCH);
+      const batch = this.queue.length <= n ? this.queue : this.queue.slice(0, n);
+      this.queue = batch === this.queue ? [] : this.queue.slice(n);
       this.send(batch);
     }
-    if (this.queue.length > 0 && this.timer === null) this.timer = setTimeout(flushTimer, FLUSH_MS, this);
+    if (this.queue.length > 0 && this.timer === null) this.timer = setTimeout(flushTimer, this.limits.flushMs, this);
   }
 
   /** Where reports go now: an endpoint of the collector's cluster in the current generation, or its address. */
@@ -84,7 +87,7 @@ export class SpanExporter {
       this.inFlight--;
       if (ok) stats.add(SENT, batch.length);
       else stats.add(FAILED);
-      if (this.queue.length >= BATCH) this.flush();
+      if (this.queue.length >= this.limits.batch) this.flush();
     };
     const c = this.collector;
     try {
