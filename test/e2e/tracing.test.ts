@@ -32,6 +32,11 @@ const otlpGrpc: OtlpSpan[] = [];
 let zipkin: ReturnType<typeof Bun.serve>;
 let otelHttp: ReturnType<typeof Bun.serve>;
 const grpc = createH2();
+/** An HTTP/2 (h2c) upstream that answers with the request's headers as JSON. */
+const h2echo = createH2((req, res) => {
+  res.setHeader("content-type", "application/json");
+  res.end(JSON.stringify({ headers: req.headers }));
+});
 const sockets: Socket[] = [];
 const hanging = createServer((s) => void sockets.push(s));
 
@@ -68,6 +73,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => grpc.listen(0, "127.0.0.1", r));
   await new Promise<void>((r) => hanging.listen(0, "127.0.0.1", r));
+  await new Promise<void>((r) => h2echo.listen(0, "127.0.0.1", r));
 });
 
 afterAll(async () => {
@@ -76,6 +82,7 @@ afterAll(async () => {
   grpc.close();
   for (const s of sockets) s.destroy();
   hanging.close();
+  h2echo.close();
   await backend.stop();
 });
 
@@ -92,6 +99,17 @@ spec:
   http:
   - match: [{uri: {prefix: /headers}}, {uri: {prefix: /status}}]
     route: [{destination: {host: app.local, port: {number: 80}}}]
+  - match: [{uri: {prefix: /h2}}]
+    route: [{destination: {host: h2echo.local, port: {number: 81}}}]
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: h2echo}
+spec:
+  hosts: [h2echo.local]
+  ports: [{number: 81, name: http2, protocol: HTTP2}]
+  resolution: STATIC
+  endpoints: [{address: 127.0.0.1, ports: {http2: ${port(h2echo)}}}]
 ---${serviceEntry("app", "app.local", 80, backend.port)}---${serviceEntry("zipkin", "zipkin.local", 9411, zipkin.port!)}---${serviceEntry("otel-http", "otel-http.local", 4318, otelHttp.port!)}---${serviceEntry("otel-grpc", "otel-grpc.local", 4317, port(grpc))}---${serviceEntry("hang", "hang.local", 9411, port(hanging))}`;
 }
 
@@ -202,6 +220,15 @@ describe("tracing", () => {
     const spans = await until(() => zipkinSpans.filter((z) => z.traceId === "80f198ee56343ba864fe8b2a57d3eff7"), 1, "the continued span");
     expect(spans[0]!.parentId).toBe("e457b5a2e4d86bd1");
     expect(zipkinSpans.some((z) => z.traceId === "463ac35c9f6413ad48485a3953bb6124")).toBe(false);
+  });
+
+  test("an HTTP/2 upstream gets the same context and id as the span reports", async () => {
+    const h = await headersVia(gw, "/h2", { "x-request-id": "0000270f-1111-4222-8333-444455556666" });
+    expect(h["x-request-id"]).toBe("0000270f-1111-9222-8333-444455556666"); // the client's id, marked sampled
+    expect(h["x-envoy-decorator-operation"]).toBe("h2echo.local:81/h2*");
+    const [s] = await until(() => zipkinSpans.filter((z) => z.traceId === h["x-b3-traceid"]), 1, "the HTTP/2 upstream's span");
+    expect(s!.id).toBe(h["x-b3-spanid"]);
+    expect(s!.tags["guid:x-request-id"]).toBe("0000270f-1111-9222-8333-444455556666");
   });
 
   test("a request no route serves is traced too: egress <host>, its status", async () => {
