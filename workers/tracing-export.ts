@@ -113,7 +113,6 @@ export class SpanExporter {
       body,
       redirect: "manual",
       decompress: false,
-      keepalive: true,
       signal: AbortSignal.timeout(Math.max(1, c.timeoutMs)),
     } as RequestInit).then(
       async (res) => {

@@ -50,13 +50,17 @@ export function routeOperation(route: Route, port: number): string {
   const separated = kind === "Ingress" || kind === "HTTPRoute" || kind === "GRPCRoute";
   const path = u === null ? "/*" : u.kind === "exact" ? u.value : u.kind === "prefix" ? (separated && u.value !== "/" ? "/*" : u.value + "*") : u.source;
   const a = route.action;
+  let op: string;
   if (a.kind === "forward" && a.destinations.length === 1 && a.destinations[0]!.cluster !== "") {
     const d = a.destinations[0]!;
-    return `${d.host}:${d.port}${path}`;
-  }
-  const name = route.source.slice(route.source.lastIndexOf("/") + 1);
-  return `${name}:${port}${path}`;
+    op = `${d.host}:${d.port}${path}`;
+  } else op = `${route.source.slice(route.source.lastIndexOf("/") + 1)}:${port}${path}`;
+  // a header value: a regex from configuration may hold control characters (a YAML "\r\n")
+  return CONTROL.test(op) ? op.replace(CONTROL_ALL, "") : op;
 }
+
+const CONTROL = /[\x00-\x1f\x7f]/;
+const CONTROL_ALL = /[\x00-\x1f\x7f]/g;
 
 function localIp(): string {
   for (const list of Object.values(networkInterfaces())) {

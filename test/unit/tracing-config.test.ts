@@ -251,4 +251,9 @@ spec:
       "zipkin.observability.svc.cluster.local:9411/*",
     ]);
   });
+
+  test("control characters of a configured regex never reach the header value", () => {
+    const r = { ...routes[2]!, matches: [{ ...routes[2]!.matches[0]!, uri: { kind: "regex" as const, source: "/a\r\nx-evil: 1", regex: routes[2]!.matches[0]!.uri!.kind === "regex" ? routes[2]!.matches[0]!.uri!.regex : (null as never) } }] };
+    expect(routeOperation(r, 80)).toBe("shop:80/ax-evil: 1");
+  });
 });
