@@ -6,6 +6,7 @@
 // The snapshot is gangway's own compile of issue15-http1.sh's configuration (a VirtualService
 // routing every host to a ServiceEntry: Istio's default retry policy included), given as
 // CONFIG=DIR (written by http1_peers in issue15-lib.sh), else the simple benchSnapshot.
+// MESH=FILE: the mesh config (with a Telemetry in CONFIG: tracing on, bench/tracing-cost.sh).
 // CPU=1: per round this process's CPU time (user + system) instead of wall time: steadier on a
 // machine other processes keep busy (their time slices are not counted; their cache traffic still is).
 // ALLOC=1: instead, the objects made per request, by type (bun:jsc heapStats).
@@ -36,11 +37,15 @@ startClock();
 function snapshot() {
   const dir = process.env.CONFIG;
   if (dir === undefined) return benchSnapshot(18083, 18080);
-  const built = loadAndBuild(parseArgs(["--config", dir, "--port-map", TLS ? "443:18083" : "80:18083", "--bind", "127.0.0.1"]), 1);
+  const mesh = process.env.MESH === undefined ? [] : ["--mesh-config", process.env.MESH];
+  const built = loadAndBuild(parseArgs(["--config", dir, "--port-map", TLS ? "443:18083" : "80:18083", "--bind", "127.0.0.1", ...mesh]), 1);
   if (!built.ok) throw new Error("the configuration does not load");
   return built.snapshot;
 }
 const gen = applyClusters(snapshot());
+// MESH=FILE with a Telemetry tracing in CONFIG: the worker's tracer applies the snapshot (imported only then,
+// so that this file still runs in a checkout without tracing)
+if (process.env.MESH !== undefined) (await import("../workers/tracing.ts")).tracer.apply(gen.snapshot);
 const listener = gen.snapshot.listeners.find((l) => (TLS ? l.tls !== null : l.routeTable !== null))!;
 if (listener === undefined) throw new Error(TLS ? "no HTTPS listener in CONFIG" : "no HTTP listener");
 const port = new PortState("127.0.0.1:18083", listener, gen, TLS ? "tls" : "http");

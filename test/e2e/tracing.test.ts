@@ -202,6 +202,9 @@ describe("tracing", () => {
     });
     expect(s!.tags.error).toBeUndefined();
     expect(zipkinHeaders[0]!.get("x-collector-token")).toBe("secret");
+    // what applies shows in /config_dump
+    const dump = (await (await gw.admin("/config_dump")).json()) as { tracing: { source: string; samplingPercent: number; collector: { kind: string; cluster: string } } };
+    expect(dump.tracing).toMatchObject({ source: "Telemetry/istio-system/mesh-default", samplingPercent: 100, collector: { kind: "zipkin", cluster: "outbound|9411||zipkin.local" } });
     expect(zipkinHeaders[0]!.get("content-type")).toBe("application/json");
   });
 
