@@ -62,16 +62,16 @@ export function samplingNumerator(percent: number): number {
  */
 export function decideReason(id: string, own: boolean, clientTraceId: boolean, numerator: number, useRequestId: boolean, rand: number): Reason {
   if (!useRequestId) return rand * 10000 < numerator ? REASON_SAMPLED : REASON_NONE;
-  const r = requestIdReason(id);
-  if (r !== REASON_NONE) return r;
-  if (clientTraceId) return REASON_CLIENT;
   let n: number;
   if (own) n = Math.floor(rand * 10000);
   else {
     const v = requestIdInteger(id);
-    if (v < 0) return REASON_NONE; // a corrupt id: not traced (Envoy skips it)
+    if (v < 0) return REASON_NONE; // an id without 8 hex digits first: Envoy decides nothing for it (not even x-client-trace-id)
     n = v % 10000;
   }
+  const r = requestIdReason(id);
+  if (r !== REASON_NONE) return r;
+  if (clientTraceId) return REASON_CLIENT;
   return n < numerator ? REASON_SAMPLED : REASON_NONE;
 }
 

@@ -66,6 +66,8 @@ describe("sampling decision (Envoy's mutateTracingRequestHeader)", () => {
     ["the gateway's own id: a random draw", ID, true, false, n50, true, 0.4999, REASON_SAMPLED],
     ["the gateway's own id: a random draw above", ID, true, false, n50, true, 0.5, REASON_NONE],
     ["a corrupt client id: not traced", "nothex-0000-4000-8000-000000000000xx", false, false, 10000, true, 0, REASON_NONE],
+    ["a corrupt client id: x-client-trace-id does not force it either (Envoy returns first)", "nothex-0000-4000-8000-000000000000xx", false, true, 10000, true, 0, REASON_NONE],
+    ["a short client id (\"abc\"): not traced", "abc", false, false, 10000, true, 0, REASON_NONE],
     ["100 % samples every id", "ffffffff-0000-4000-8000-000000000000", false, false, 10000, true, 0.99, REASON_SAMPLED],
     ["useRequestIdForTraceSampling false: a random draw, the id's mark is ignored", "00000000-0000-9000-8000-000000000000", false, false, 0, false, 0.1, REASON_NONE],
   ] as const)("%s", (_n, id, own, ctid, num, useId, rand, want) => {
