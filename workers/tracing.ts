@@ -7,7 +7,7 @@
 // false), an exchange never calls in here.
 import type { Route, Snapshot } from "../src/snapshot/types.ts";
 import type { CustomTag, TracingConfig } from "../src/snapshot/tracing.ts";
-import { decideReason, injectHeaders, markRequestId, REASON_NONE, samplingNumerator, startSpan, type SpanIds } from "../src/tracing/context.ts";
+import { decideReason, injectHeaders, markRequestId, randomId, REASON_NONE, samplingNumerator, startSpan, type SpanIds } from "../src/tracing/context.ts";
 import type { FinishedSpan } from "../src/tracing/encode.ts";
 import { hostname, networkInterfaces } from "node:os";
 import { SpanExporter } from "./tracing-export.ts";
@@ -32,6 +32,10 @@ export interface Traced {
 
 /** A request's trace: its span (null: the client's context did not parse) and the name it gets. */
 export class TraceState {
+  /** The upstream request's child span (spawnUpstreamSpan), made when the request goes upstream. */
+  child: SpanIds | null = null;
+  /** performance.now() when the upstream request started. */
+  childStart = 0;
   constructor(
     readonly span: SpanIds | null,
     /** x-envoy-decorator-operation and the span's name; "" before the request is routed. */
@@ -127,19 +131,56 @@ export class Tracer {
     return op;
   }
 
-  /** The headers the upstream gets: x-envoy-decorator-operation and the span's context. */
+  /**
+   * The headers the upstream gets: x-envoy-decorator-operation and the context of the span the
+   * upstream request is in: a child of the gateway's span with spawnUpstreamSpan (Envoy's router
+   * injects its upstream span's), else the gateway's.
+   */
   headers(t: TraceState): [string, string][] {
+    const c = this.config!;
     const out: [string, string][] = t.operation === "" ? [] : [["x-envoy-decorator-operation", t.operation]];
-    if (t.span !== null) for (const h of injectHeaders(this.config!.propagation, t.span)) out.push(h);
+    const s = t.span;
+    if (s === null) return out;
+    if (c.spawnUpstreamSpan && t.child === null) {
+      t.child = { traceId: s.traceId, spanId: randomId(), parentId: s.spanId, sampled: s.sampled, tracestate: s.tracestate };
+      t.childStart = performance.now();
+    }
+    for (const h of injectHeaders(c.propagation, t.child ?? s)) out.push(h);
     return out;
   }
 
-  /** The request is over: its span goes to the exporter when sampled (Envoy's finalizeDownstreamSpan tags). */
-  finish(ex: Traced, t: TraceState): void {
+  /**
+   * The request is over: its span goes to the exporter when sampled (Envoy's
+   * finalizeDownstreamSpan tags), after its upstream child (finalizeUpstreamSpan's), if any.
+   * `upstreamProtocol`: HTTP/1.1 or HTTP/2 to the upstream.
+   */
+  finish(ex: Traced, t: TraceState, upstreamProtocol: string): void {
     const s = t.span;
     const c = this.config;
     if (s === null || !s.sampled || c === null || this.exporter === null) return;
     const end = performance.now();
+    const child = t.child;
+    if (child !== null) {
+      const ct: [string, string][] = [["component", "proxy"], ["http.protocol", upstreamProtocol]];
+      if (ex.upstreamCluster !== "") ct.push(["upstream_cluster", ex.upstreamCluster], ["upstream_cluster.name", ex.upstreamCluster]);
+      if (ex.upstreamHost !== "") ct.push(["upstream_address", ex.upstreamHost], ["peer.address", ex.upstreamHost]);
+      for (const tag of this.tags) {
+        const v = tag.header === "" ? tag.value : (ex.reqHeader(tag.header) ?? tag.value);
+        if (v !== "") ct.push([tag.tag, v]);
+      }
+      ct.push(["http.status_code", String(ex.status)], ["response_flags", ex.flags]);
+      if (ex.status === 0 || ex.status >= 500) ct.push(["error", "true"]);
+      this.exporter.add({
+        traceId: child.traceId,
+        spanId: child.spanId,
+        parentId: child.parentId,
+        tracestate: child.tracestate,
+        name: `router ${ex.upstreamCluster} egress`,
+        startUs: (performance.timeOrigin + t.childStart) * 1000,
+        durationUs: (end - t.childStart) * 1000,
+        tags: ct,
+      });
+    }
     const tags: [string, string][] = [["node_id", this.nodeId]];
     if (ex.requestId !== "") tags.push(["guid:x-request-id", ex.requestId]);
     const path = ex.logPath.length > c.maxPathTagLength ? ex.logPath.slice(0, c.maxPathTagLength) : ex.logPath;

@@ -181,6 +181,7 @@ export function compileTracing(ctx: CompileContext, all: TelemetryResource[], me
       samplingPercent: meshSampling(mesh),
       useRequestIdForSampling: true,
       traceId128: true,
+      spawnUpstreamSpan: false, // the legacy path sets no provider config, hence no spawn_upstream_span
       maxPathTagLength: mt.maxPathTagLength > 0 ? mt.maxPathTagLength : DEFAULT_MAX_PATH_TAG,
       customTags: sortTags([...tags, ...servedTags(ctx, mt.customTags, null)]),
       source: "meshConfig enableTracing",
@@ -219,6 +220,7 @@ export function compileTracing(ctx: CompileContext, all: TelemetryResource[], me
     samplingPercent: spec.sampling ?? meshSampling(mesh),
     useRequestIdForSampling: spec.useRequestId,
     traceId128: !p.traceId64,
+    spawnUpstreamSpan: true, // istiod's buildHCMTracing: startChildSpan for a Router proxy
     maxPathTagLength: p.maxTagLength > 0 ? p.maxTagLength : mt.maxPathTagLength > 0 ? mt.maxPathTagLength : DEFAULT_MAX_PATH_TAG,
     customTags: sortTags([...istio, ...own]),
     source,

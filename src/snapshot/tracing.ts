@@ -37,6 +37,11 @@ export interface TracingConfig {
   useRequestIdForSampling: boolean;
   /** New root trace ids: 128 bits (Istio's default), or 64 (enable64bitTraceId). */
   traceId128: boolean;
+  /**
+   * A child span per upstream request (`router <cluster> egress`), whose context the upstream
+   * gets: istiod's spawn_upstream_span for gateways, on the Telemetry / defaultProviders path.
+   */
+  spawnUpstreamSpan: boolean;
   /** Longest path written in http.url. */
   maxPathTagLength: number;
   /** Tags every span carries besides Envoy's own, sorted by tag. */

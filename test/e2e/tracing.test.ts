@@ -172,18 +172,24 @@ afterAll(async () => {
 });
 
 describe("tracing", () => {
-  test("Zipkin: a new trace, its context upstream with the decorator operation, the sampled id, the span at the collector", async () => {
+  test("Zipkin: a new trace, its context upstream with the decorator operation, the sampled id, the spans at the collector", async () => {
     const h = await headersVia(gw, "/headers?q=1", { "x-user": "ann", "x-envoy-force-trace": "true" });
     expect(h["x-b3-traceid"]).toMatch(/^[0-9a-f]{32}$/);
     expect(h["x-b3-spanid"]).toMatch(/^[0-9a-f]{16}$/);
-    expect(h["x-b3-parentspanid"]).toBeUndefined();
+    expect(h["x-b3-parentspanid"]).toMatch(/^[0-9a-f]{16}$/); // the gateway's span: the upstream's context is its child's
     expect(h["x-b3-sampled"]).toBe("1");
     expect(h["x-envoy-decorator-operation"]).toBe("app.local:80/headers*");
     expect(h["x-request-id"]![14]).toBe("9"); // sampled, as Envoy marks it
     expect(h["x-envoy-force-trace"]).toBeUndefined(); // still stripped
-    const [s] = await until(() => zipkinSpans.filter((z) => z.traceId === h["x-b3-traceid"]), 1, "the span");
-    expect(s).toMatchObject({ id: h["x-b3-spanid"], kind: "CLIENT", name: "app.local:80/headers*", localEndpoint: { serviceName: "istio-ingressgateway.istio-system" } });
+    const both = await until(() => zipkinSpans.filter((z) => z.traceId === h["x-b3-traceid"]), 2, "the spans");
+    const s = both.find((z) => z.id === h["x-b3-parentspanid"]);
+    expect(s).toMatchObject({ kind: "CLIENT", name: "app.local:80/headers*", localEndpoint: { serviceName: "istio-ingressgateway.istio-system" } });
     expect(s!.parentId).toBeUndefined();
+    // the upstream request's span (istiod's spawn_upstream_span for gateways)
+    const up = both.find((z) => z.id === h["x-b3-spanid"]);
+    expect(up).toMatchObject({ parentId: s!.id, kind: "CLIENT", name: "router outbound|80||app.local egress" });
+    expect(up!.tags).toMatchObject({ "http.status_code": "200", "peer.address": `127.0.0.1:${backend.port}`, "upstream_cluster": "outbound|80||app.local", "http.protocol": "HTTP/1.1", team: "edge" });
+    expect(up!.timestamp).toBeGreaterThanOrEqual(s!.timestamp);
     expect(s!.duration).toBeGreaterThan(0);
     expect(s!.tags).toMatchObject({
       "guid:x-request-id": h["x-request-id"],
@@ -211,17 +217,17 @@ describe("tracing", () => {
   test("Zipkin: a client's B3 context is continued, its sampled flag honoured; a context that does not parse goes on untouched", async () => {
     const h = await headersVia(gw, "/headers", { "x-b3-traceid": "463ac35c9f6413ad48485a3953bb6124", "x-b3-spanid": "a2fb4a1d1a96d312", "x-b3-sampled": "0" });
     expect(h["x-b3-traceid"]).toBe("463ac35c9f6413ad48485a3953bb6124");
-    expect(h["x-b3-parentspanid"]).toBe("a2fb4a1d1a96d312");
+    expect(h["x-b3-parentspanid"]).not.toBe("a2fb4a1d1a96d312"); // the gateway's span, itself under the client's
     expect(h["x-b3-spanid"]).not.toBe("a2fb4a1d1a96d312");
     expect(h["x-b3-sampled"]).toBe("0"); // not reported, though sampling is 100 %
     const single = await headersVia(gw, "/headers", { b3: "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1" });
     expect(single["x-b3-traceid"]).toBe("80f198ee56343ba864fe8b2a57d3eff7");
-    expect(single["x-b3-parentspanid"]).toBe("e457b5a2e4d86bd1");
     const bad = await headersVia(gw, "/headers", { "x-b3-traceid": "nothex", "x-b3-spanid": "a2fb4a1d1a96d312" });
     expect(bad["x-b3-traceid"]).toBe("nothex");
     expect(bad["x-envoy-decorator-operation"]).toBe("app.local:80/headers*");
-    const spans = await until(() => zipkinSpans.filter((z) => z.traceId === "80f198ee56343ba864fe8b2a57d3eff7"), 1, "the continued span");
-    expect(spans[0]!.parentId).toBe("e457b5a2e4d86bd1");
+    const spans = await until(() => zipkinSpans.filter((z) => z.traceId === "80f198ee56343ba864fe8b2a57d3eff7"), 2, "the continued spans");
+    const gwSpan = spans.find((z) => z.id === single["x-b3-parentspanid"]);
+    expect(gwSpan!.parentId).toBe("e457b5a2e4d86bd1");
     expect(zipkinSpans.some((z) => z.traceId === "463ac35c9f6413ad48485a3953bb6124")).toBe(false);
   });
 
@@ -229,9 +235,9 @@ describe("tracing", () => {
     const h = await headersVia(gw, "/h2", { "x-request-id": "0000270f-1111-4222-8333-444455556666" });
     expect(h["x-request-id"]).toBe("0000270f-1111-9222-8333-444455556666"); // the client's id, marked sampled
     expect(h["x-envoy-decorator-operation"]).toBe("h2echo.local:81/h2*");
-    const [s] = await until(() => zipkinSpans.filter((z) => z.traceId === h["x-b3-traceid"]), 1, "the HTTP/2 upstream's span");
-    expect(s!.id).toBe(h["x-b3-spanid"]);
-    expect(s!.tags["guid:x-request-id"]).toBe("0000270f-1111-9222-8333-444455556666");
+    const spans = await until(() => zipkinSpans.filter((z) => z.traceId === h["x-b3-traceid"]), 2, "the HTTP/2 upstream's spans");
+    expect(spans.find((z) => z.id === h["x-b3-spanid"])!.tags["http.protocol"]).toBe("HTTP/2");
+    expect(spans.find((z) => z.id === h["x-b3-parentspanid"])!.tags["guid:x-request-id"]).toBe("0000270f-1111-9222-8333-444455556666");
   });
 
   test("a request no route serves is traced too: egress <host>, its status", async () => {
@@ -244,8 +250,8 @@ describe("tracing", () => {
     expect(s!.tags["response_flags"]).toBe("NR");
     const five = await fetch(gw.url(80, "/status/503"), { headers: { "x-b3-traceid": "0000000000000000000000000000cafe", "x-b3-spanid": "00000000000000aa" } });
     await five.arrayBuffer();
-    const [e] = await until(() => zipkinSpans.filter((z) => z.traceId === "0000000000000000000000000000cafe"), 1, "the 503's span");
-    expect(e!.tags.error).toBe("true");
+    const e = await until(() => zipkinSpans.filter((z) => z.traceId === "0000000000000000000000000000cafe"), 2, "the 503's spans");
+    expect(e.map((z) => z.tags.error)).toEqual(["true", "true"]);
   });
 
   test("0 %: nothing sampled, the context still propagated; x-client-trace-id forces a trace", async () => {
@@ -256,8 +262,8 @@ describe("tracing", () => {
     const forced = await headersVia(gw, "/headers", { "x-client-trace-id": "abc" });
     expect(forced["x-b3-sampled"]).toBe("1");
     expect(forced["x-request-id"]![14]).toBe("b");
-    const [s] = await until(() => zipkinSpans.filter((z) => z.traceId === forced["x-b3-traceid"]), 1, "the forced span");
-    expect(s!.tags["guid:x-client-trace-id"]).toBe("abc");
+    const forcedSpans = await until(() => zipkinSpans.filter((z) => z.traceId === forced["x-b3-traceid"]), 2, "the forced spans");
+    expect(forcedSpans.find((z) => z.id === forced["x-b3-parentspanid"])!.tags["guid:x-client-trace-id"]).toBe("abc");
     expect(zipkinSpans.some((z) => z.traceId === h["x-b3-traceid"])).toBe(false);
   });
 
@@ -267,9 +273,11 @@ describe("tracing", () => {
     expect(h["traceparent"]).toMatch(/^00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01$/);
     expect(h["tracestate"]).toBe("congo=t61rcWkgMzE");
     expect(h["x-b3-traceid"]).toBeUndefined();
-    const spanId = h["traceparent"]!.split("-")[2];
-    const [s] = await until(() => otlpHttp.filter((x) => x.traceId === "0af7651916cd43dd8448eb211c80319c"), 1, "the OTLP/HTTP span");
-    expect(s).toMatchObject({ spanId, parentId: "b7ad6b7169203331", traceState: "congo=t61rcWkgMzE", kind: 3, name: "app.local:80/headers*" });
+    const childId = h["traceparent"]!.split("-")[2];
+    const spans = await until(() => otlpHttp.filter((x) => x.traceId === "0af7651916cd43dd8448eb211c80319c"), 2, "the OTLP/HTTP spans");
+    const s = spans.find((x) => x.parentId === "b7ad6b7169203331");
+    expect(s).toMatchObject({ traceState: "congo=t61rcWkgMzE", kind: 3, name: "app.local:80/headers*" });
+    expect(spans.find((x) => x.spanId === childId)).toMatchObject({ parentId: s!.spanId, name: "router outbound|80||app.local egress" });
     expect(s!.endNs).toBeGreaterThan(s!.startNs);
     expect(s!.attributes).toMatchObject({ "http.status_code": "200", "guid:x-request-id": h["x-request-id"], user: "anonymous" });
   });
@@ -278,8 +286,8 @@ describe("tracing", () => {
     await writeAndReload(gw, join(config, "telemetry.yaml"), telemetry("otel-grpc", 100));
     const h = await headersVia(gw, "/headers");
     const traceId = h["traceparent"]!.split("-")[1];
-    const [s] = await until(() => otlpGrpc.filter((x) => x.traceId === traceId), 1, "the OTLP/gRPC span");
-    expect(s!.parentId).toBe("");
+    const spans = await until(() => otlpGrpc.filter((x) => x.traceId === traceId), 2, "the OTLP/gRPC spans");
+    expect(spans.map((x) => x.parentId === "").sort()).toEqual([false, true]); // the gateway's root span and its upstream child
   });
 
   test("a collector that hangs: requests are served as ever; failed reports are counted", async () => {

@@ -87,6 +87,7 @@ describe("when tracing is on", () => {
       samplingPercent: 1,
       useRequestIdForSampling: true,
       traceId128: true,
+      spawnUpstreamSpan: false, // the legacy path: no provider config, no upstream span
       maxPathTagLength: 256,
       serviceName: "istio-ingressgateway.istio-system",
       source: "meshConfig enableTracing",
@@ -123,7 +124,7 @@ defaultConfig:
 
   test("defaultProviders.tracing alone: that provider, the mesh sampling", () => {
     const t = compile("", PROVIDERS + "defaultProviders: {tracing: [zipkin]}\ndefaultConfig: {tracing: {sampling: 10}}\n").tracing!;
-    expect(t).toMatchObject({ propagation: "b3", samplingPercent: 10, source: "meshConfig defaultProviders.tracing", collector: { name: "zipkin", kind: "zipkin", cluster: "outbound|9411||zipkin.observability.svc.cluster.local" } });
+    expect(t).toMatchObject({ propagation: "b3", samplingPercent: 10, spawnUpstreamSpan: true, source: "meshConfig defaultProviders.tracing", collector: { name: "zipkin", kind: "zipkin", cluster: "outbound|9411||zipkin.observability.svc.cluster.local" } });
   });
 });
 

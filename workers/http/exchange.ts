@@ -852,7 +852,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     if (t !== null) {
       // a local reply of a route (redirect, direct response, 503) is named for the route too
       if (t.operation === "") t.operation = tracer.operationOf(this.decision?.route ?? null, this.head.port);
-      tracer.finish(this, t);
+      tracer.finish(this, t, this.pool !== null && this.pool.h2 !== null ? "HTTP/2" : "HTTP/1.1");
     }
     this.ds.exchangeDone(this, this.closeAfter);
     if (retired.length < SPARE_MAX && this.reusable) retired.push(this); // bounded even if no client socket callback comes to recycle them
