@@ -10,6 +10,7 @@ import type { CustomTag, TracingConfig } from "../src/snapshot/tracing.ts";
 import { decideReason, injectHeaders, markRequestId, randomId, REASON_NONE, samplingNumerator, startSpan, type SpanIds } from "../src/tracing/context.ts";
 import type { FinishedSpan } from "../src/tracing/encode.ts";
 import { hostname, networkInterfaces } from "node:os";
+import { reportError } from "./context.ts";
 import { SpanExporter } from "./tracing-export.ts";
 
 /** What the tracer reads of an exchange. */
@@ -84,8 +85,17 @@ export class Tracer {
   private exporter: SpanExporter | null = null;
   private nodeId = "";
 
-  /** A snapshot's tracing configuration; undefined: off (spans queued are still sent). */
+  /** A snapshot's tracing configuration; undefined: off (spans queued are still sent). Never throws: what fails is reported and tracing is off. */
   apply(s: Snapshot): void {
+    try {
+      this.applyConfig(s);
+    } catch (err) {
+      this.enabled = false;
+      reportError("tracing", err);
+    }
+  }
+
+  private applyConfig(s: Snapshot): void {
     const c = s.tracing;
     if (c === undefined) {
       this.enabled = false;
