@@ -99,6 +99,9 @@ spec:
   http:
   - match: [{uri: {prefix: /headers}}, {uri: {prefix: /status}}]
     route: [{destination: {host: app.local, port: {number: 80}}}]
+  - match: [{uri: {prefix: /anything}}]
+    headers: {request: {set: {x-b3-sampled: "7", x-extra: "1"}}}
+    route: [{destination: {host: app.local, port: {number: 80}}}]
   - match: [{uri: {prefix: /h2}}]
     route: [{destination: {host: h2echo.local, port: {number: 81}}}]
 ---
@@ -229,6 +232,13 @@ describe("tracing", () => {
     const gwSpan = spans.find((z) => z.id === single["x-b3-parentspanid"]);
     expect(gwSpan!.parentId).toBe("e457b5a2e4d86bd1");
     expect(zipkinSpans.some((z) => z.traceId === "463ac35c9f6413ad48485a3953bb6124")).toBe(false);
+  });
+
+  test("a route's header operations stay, but never set a trace header twice (the span's wins)", async () => {
+    const h = await headersVia(gw, "/anything");
+    expect(h["x-extra"]).toBe("1");
+    expect(h["x-b3-sampled"]).toBe("1");
+    expect(h["x-envoy-decorator-operation"]).toBe("app.local:80/anything*");
   });
 
   test("an HTTP/2 upstream gets the same context and id as the span reports", async () => {
