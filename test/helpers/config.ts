@@ -41,6 +41,36 @@ spec:
 `;
 }
 
+/** gatewayWithRoutes sending every request to `be.internal:80`. */
+export const TO_BE_INTERNAL = gatewayWithRoutes("[{route: [{destination: {host: be.internal, port: {number: 80}}}]}]");
+
+/** ServiceEntry `be`: host `be.internal`, port 80 (http), STATIC, with `endpoints` (block lines `  - {...}`). Ends with a document separator. */
+export function beInternalEntry(endpoints: string[]): string {
+  return `apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: be}
+spec:
+  hosts: [be.internal]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: STATIC
+  endpoints:
+${endpoints.join("\n")}
+---
+`;
+}
+
+/** DestinationRule `be` for `be.internal` with `trafficPolicy` (block lines indented 4). */
+export function beInternalRule(trafficPolicy: string): string {
+  return `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: be}
+spec:
+  host: be.internal
+  trafficPolicy:
+${trafficPolicy}
+`;
+}
+
 /** Gateway `gw` with one TCP server on `port` and a VirtualService `vs` sending every connection to `host`:`destPort`. Ends with a document separator. */
 export function tcpGatewayWithRoute(port: number, host: string, destPort: number): string {
   return `apiVersion: networking.istio.io/v1

@@ -12,7 +12,7 @@ import { trace } from "../../src/trace.ts";
 import { decodeFiles } from "../../src/decode/index.ts";
 import { decodeMeshConfig } from "../../src/decode/meshconfig.ts";
 import type { Snapshot } from "../../src/snapshot/types.ts";
-import { gatewayWithRoutes } from "../helpers/config.ts";
+import { beInternalEntry, gatewayWithRoutes, TO_BE_INTERNAL } from "../helpers/config.ts";
 import { compileYaml, findingLines } from "./pipeline-helpers.ts";
 
 const DR = (lb: string, extra = "") => `apiVersion: networking.istio.io/v1
@@ -59,18 +59,8 @@ describe("istiod's validation of localityLbSetting", () => {
   });
 });
 
-const ROUTE = gatewayWithRoutes("[{route: [{destination: {host: be.internal, port: {number: 80}}}]}]");
-const SE = (endpoints: string) => `apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: be}
-spec:
-  hosts: [be.internal]
-  ports: [{number: 80, name: http, protocol: HTTP}]
-  resolution: STATIC
-  endpoints:
-${endpoints}
----
-`;
+const ROUTE = TO_BE_INTERNAL;
+const SE = (endpoints: string) => beInternalEntry([endpoints]);
 const THREE = SE(`  - {address: 10.0.0.1, locality: r1/z1}
   - {address: 10.0.0.2, labels: {istio-locality: r1.z2}}
   - {address: 10.0.0.3, locality: r2/z1}`);

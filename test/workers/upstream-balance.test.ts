@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Server } from "bun";
 import { ejectedEndpoints } from "../../src/cli/proxy-config.ts";
-import { gatewayWithRoutes } from "../helpers/config.ts";
+import { beInternalEntry, beInternalRule, TO_BE_INTERNAL } from "../helpers/config.ts";
 import { applyYamlOnFreePort } from "./apply-config.ts";
 import { raw, WorkerHarness } from "./harness.ts";
 
@@ -26,24 +26,7 @@ function start(id: number): Server<undefined> {
 }
 
 function config(policy: string): string {
-  return `${gatewayWithRoutes("[{route: [{destination: {host: be.internal, port: {number: 80}}}]}]")}apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: be}
-spec:
-  hosts: [be.internal]
-  ports: [{number: 80, name: http, protocol: HTTP}]
-  resolution: STATIC
-  endpoints:
-${backends.map((b) => `  - {address: 127.0.0.1, ports: {http: ${b.port}}}`).join("\n")}
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: be}
-spec:
-  host: be.internal
-  trafficPolicy:
-${policy}
-`;
+  return `${TO_BE_INTERNAL}${beInternalEntry(backends.map((b) => `  - {address: 127.0.0.1, ports: {http: ${b.port}}}`))}${beInternalRule(policy)}`;
 }
 
 async function get(port: number, extra = ""): Promise<{ status: number; body: string; head: string }> {

@@ -6,7 +6,7 @@
 // none to a locality not named.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type { Server } from "bun";
-import { gatewayWithRoutes } from "../helpers/config.ts";
+import { beInternalEntry, beInternalRule, TO_BE_INTERNAL } from "../helpers/config.ts";
 import { compileYaml } from "../unit/pipeline-helpers.ts";
 import { raw, WorkerHarness } from "./harness.ts";
 import { freePort } from "./snapshot-fixture.ts";
@@ -22,24 +22,8 @@ const LOCALITIES: [string, string][] = [
 ];
 
 function config(lb: string): string {
-  return `${gatewayWithRoutes("[{route: [{destination: {host: be.internal, port: {number: 80}}}]}]")}apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: be}
-spec:
-  hosts: [be.internal]
-  ports: [{number: 80, name: http, protocol: HTTP}]
-  resolution: STATIC
-  endpoints:
-${LOCALITIES.map(([n, l]) => `  - {address: 127.0.0.1, ports: {http: ${backends.get(n)!.port}}, locality: ${l}}`).join("\n")}
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: be}
-spec:
-  host: be.internal
-  trafficPolicy:
-${lb}
-`;
+  const endpoints = LOCALITIES.map(([n, l]) => `  - {address: 127.0.0.1, ports: {http: ${backends.get(n)!.port}}, locality: ${l}}`);
+  return `${TO_BE_INTERNAL}${beInternalEntry(endpoints)}${beInternalRule(lb)}`;
 }
 
 async function apply(w: WorkerHarness, lb: string): Promise<number> {

@@ -5,7 +5,7 @@
 // Counts with generous bounds; the waits only let the windows pass.
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import type { Server } from "bun";
-import { gatewayWithRoutes } from "../helpers/config.ts";
+import { beInternalEntry, beInternalRule, TO_BE_INTERNAL } from "../helpers/config.ts";
 import { compileOnPort } from "./apply-config.ts";
 import { raw, WorkerHarness } from "./harness.ts";
 import { freePort } from "./snapshot-fixture.ts";
@@ -14,28 +14,9 @@ const WINDOW_MS = 2000;
 const backends: Server<undefined>[] = [];
 
 function config(n: number): string {
-  return `${gatewayWithRoutes("[{route: [{destination: {host: be.internal, port: {number: 80}}}]}]")}apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {name: be}
-spec:
-  hosts: [be.internal]
-  ports: [{number: 80, name: http, protocol: HTTP}]
-  resolution: STATIC
-  endpoints:
-${backends
-  .slice(0, n)
-  .map((b) => `  - {address: 127.0.0.1, ports: {http: ${b.port}}}`)
-  .join("\n")}
----
-apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: be}
-spec:
-  host: be.internal
-  trafficPolicy:
-    # aggression 0.5: the factor grows as (t/window)^2 from minimumPercent's default 10 %, so the first second stays small
-    loadBalancer: {simple: ROUND_ROBIN, warmup: {duration: ${WINDOW_MS}ms, aggression: 0.5}}
-`;
+  const endpoints = backends.slice(0, n).map((b) => `  - {address: 127.0.0.1, ports: {http: ${b.port}}}`);
+  // aggression 0.5: the factor grows as (t/window)^2 from minimumPercent's default 10 %, so the first second stays small
+  return `${TO_BE_INTERNAL}${beInternalEntry(endpoints)}${beInternalRule(`    loadBalancer: {simple: ROUND_ROBIN, warmup: {duration: ${WINDOW_MS}ms, aggression: 0.5}}`)}`;
 }
 
 /** Sends `n` requests one after another; how many each backend answered. */
