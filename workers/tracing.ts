@@ -12,6 +12,7 @@ import type { FinishedSpan } from "../src/tracing/encode.ts";
 import { hostname, networkInterfaces } from "node:os";
 import { reportError } from "./context.ts";
 import { SpanExporter } from "./tracing-export.ts";
+import { R_B3_PARENTSPANID, R_B3_SAMPLED, R_B3_SPANID, R_B3_TRACEID, R_TRACE, R_TRACEPARENT, R_TRACESTATE } from "./http/fields.ts";
 
 /** What the tracer reads of an exchange. */
 export interface Traced {
@@ -37,6 +38,12 @@ export class TraceState {
   child: SpanIds | null = null;
   /** performance.now() when the upstream request started. */
   childStart = 0;
+  /** The header lines the upstream gets (inject): x-envoy-decorator-operation, then the span's context; "" before. */
+  lines = "";
+  /** The client's trace fields those lines replace: bit kind − R_TRACE (workers/http/fields.ts). */
+  drop = 0;
+  /** The lines hold a character above 0x7f (a configured route's operation, a client's tracestate): written as UTF-8. */
+  utf8 = false;
   constructor(
     readonly span: SpanIds | null,
     /** x-envoy-decorator-operation and the span's name; "" before the request is routed. */
@@ -65,6 +72,13 @@ export function routeOperation(route: Route, port: number): string {
 }
 
 const CONTROL = /[\x00-\x1f\x7f]/;
+const NON_ASCII = /[^\x00-\x7f]/;
+const ZERO16 = "0000000000000000";
+// TraceState.drop bits (kind − R_TRACE, workers/http/fields.ts)
+const DROP_B3 = (1 << (R_B3_TRACEID - R_TRACE)) | (1 << (R_B3_SPANID - R_TRACE)) | (1 << (R_B3_SAMPLED - R_TRACE));
+const DROP_B3_PARENTSPANID = 1 << (R_B3_PARENTSPANID - R_TRACE);
+const DROP_TRACEPARENT = 1 << (R_TRACEPARENT - R_TRACE);
+const DROP_TRACESTATE = 1 << (R_TRACESTATE - R_TRACE);
 const CONTROL_ALL = /[\x00-\x1f\x7f]/g;
 
 function localIp(): string {
@@ -126,11 +140,11 @@ export class Tracer {
    * made by the gateway): the id marked with it, and the span. Envoy's
    * connection manager (mutateTracingRequestHeader, then the tracer's startSpan).
    */
-  start(ex: Traced, own: boolean, peer: string, scheme: string): TraceState {
+  start(ex: Traced, own: boolean, peer: string, scheme: string, get: (name: string) => string | undefined = (n) => ex.reqHeader(n)): TraceState {
     const c = this.config!;
-    const reason = decideReason(ex.requestId, own, ex.reqHeader("x-client-trace-id") !== undefined, this.numerator, c.useRequestIdForSampling, Math.random());
+    const reason = decideReason(ex.requestId, own, get("x-client-trace-id") !== undefined, this.numerator, c.useRequestIdForSampling, Math.random());
     if (reason !== REASON_NONE && c.useRequestIdForSampling) ex.requestId = markRequestId(ex.requestId, reason);
-    const span = startSpan(c.propagation, (n) => ex.reqHeader(n), reason !== REASON_NONE, c.traceId128);
+    const span = startSpan(c.propagation, get, reason !== REASON_NONE, c.traceId128);
     return new TraceState(span, "", peer, scheme);
   }
 
@@ -149,14 +163,57 @@ export class Tracer {
   headers(t: TraceState): [string, string][] {
     const c = this.config!;
     const out: [string, string][] = t.operation === "" ? [] : [["x-envoy-decorator-operation", t.operation]];
-    const s = t.span;
+    const s = this.upstreamSpan(t);
     if (s === null) return out;
-    if (c.spawnUpstreamSpan && t.child === null) {
+    for (const h of injectHeaders(c.propagation, s)) out.push(h);
+    return out;
+  }
+
+  /**
+   * The same headers as lines (t.lines, in headers()' order) and the client's trace fields they
+   * replace (t.drop), for the request head builder (request-head-bytes.ts), which writes them
+   * with its own lines and keeps its fast path.
+   */
+  inject(t: TraceState): void {
+    const p = this.config!.propagation;
+    let lines = t.operation === "" ? "" : "x-envoy-decorator-operation: " + t.operation + "\r\n";
+    let drop = 0;
+    const s = this.upstreamSpan(t);
+    let state = "";
+    if (s !== null) {
+      if (p !== "w3c") {
+        lines += "x-b3-traceid: " + s.traceId + "\r\nx-b3-spanid: " + s.spanId + "\r\n";
+        if (s.parentId !== "") {
+          lines += "x-b3-parentspanid: " + s.parentId + "\r\n";
+          drop |= DROP_B3_PARENTSPANID;
+        }
+        lines += s.sampled ? "x-b3-sampled: 1\r\n" : "x-b3-sampled: 0\r\n";
+        drop |= DROP_B3;
+      }
+      if (p !== "b3") {
+        lines += "traceparent: 00-" + (s.traceId.length === 32 ? s.traceId : ZERO16 + s.traceId) + "-" + s.spanId + (s.sampled ? "-01\r\n" : "-00\r\n");
+        drop |= DROP_TRACEPARENT;
+        if (s.tracestate !== "") {
+          state = s.tracestate;
+          lines += "tracestate: " + state + "\r\n";
+          drop |= DROP_TRACESTATE;
+        }
+      }
+    }
+    t.lines = lines;
+    t.drop = drop;
+    t.utf8 = NON_ASCII.test(t.operation) || (state !== "" && NON_ASCII.test(state));
+  }
+
+  /** The span whose context the upstream gets: the child (made now, once) with spawnUpstreamSpan, else the gateway's; null: none. */
+  private upstreamSpan(t: TraceState): SpanIds | null {
+    const s = t.span;
+    if (s === null) return null;
+    if (this.config!.spawnUpstreamSpan && t.child === null) {
       t.child = { traceId: s.traceId, spanId: randomId(), parentId: s.spanId, sampled: s.sampled, tracestate: s.tracestate };
       t.childStart = performance.now();
     }
-    for (const h of injectHeaders(c.propagation, t.child ?? s)) out.push(h);
-    return out;
+    return t.child ?? s;
   }
 
   /**

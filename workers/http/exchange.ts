@@ -43,6 +43,7 @@ import { grpcRouteTimeoutMs, grpcTimeoutText, timerMs } from "../../src/upstream
 import { EXPECTED_TIMEOUT, expectedTimeoutMs } from "../../src/upstream/timeout-headers.ts";
 import { lastChunkWithTrailers } from "./h2-upstream-heads.ts";
 import { upstreamH2Fields } from "./h2-request-fields.ts";
+import { readTraceFields, traceField } from "./trace-fields.ts";
 import type { H2Framing } from "./h2-response.ts";
 
 const CONNECTED: OutlierResult = { kind: "connected" };
@@ -460,17 +461,25 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
    */
   private startTrace(): void {
     if (this.requestId === "") localIds(this.head, this.ds.remoteIp, this);
-    this.trace = tracer.start(this, isLastRequestId(this.requestId), this.ds.remoteIp, this.head.scheme);
+    // the trace fields classified at parse (fields.ts), read in one pass
+    readTraceFields(this.head);
+    this.trace = tracer.start(this, isLastRequestId(this.requestId), this.ds.remoteIp, this.head.scheme, traceField);
   }
 
-  /** The trace headers (x-envoy-decorator-operation, the span's context) go upstream as the first `set` operations, replacing the client's. */
+  /**
+   * The trace headers (x-envoy-decorator-operation, the span's context) go upstream replacing the
+   * client's, and the route's `set` operations of the same names: as lines the head builder writes
+   * (t.lines, request-head-bytes.ts); an HTTP/2 stream's fields take them as leading `set`
+   * operations (forwardFields).
+   */
   private traceHeaders(d: Decision, t: TraceState): void {
     t.operation = tracer.operationOf(d.route, this.head.port);
-    const hs = tracer.headers(t);
-    if (hs.length === 0) return;
+    tracer.inject(t);
     const ops = d.requestHeaders;
-    const set = ops.set.length === 0 ? hs : [...hs, ...ops.set.filter(([n]) => !hs.some((x) => x[0] === n.toLowerCase()))];
-    d.requestHeaders = { set, add: ops.add, remove: ops.remove };
+    if (ops.set.length === 0 || t.lines === "") return;
+    const hs = tracer.headers(t);
+    const set = ops.set.filter(([n]) => !hs.some((x) => x[0] === n.toLowerCase()));
+    if (set.length !== ops.set.length) d.requestHeaders = { set, add: ops.add, remove: ops.remove };
   }
 
   /** Route again after RequestAuthentication (security-gate.ts): its header changes and claims applied. */
@@ -601,7 +610,9 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
    */
   private forwardFields(d: Decision, target: string, xfcc: string, scheme: string): boolean {
     const h = this.head;
-    const f = upstreamH2Fields(h, target, d.authority, this.ds.remoteIp, d.originalPath, d.requestHeaders, this, xfcc, scheme, this.trace !== null);
+    const t = this.trace;
+    const ops = t === null || t.lines === "" ? d.requestHeaders : traceOps(d.requestHeaders, tracer.headers(t));
+    const f = upstreamH2Fields(h, target, d.authority, this.ds.remoteIp, d.originalPath, ops, this, xfcc, scheme, t !== null);
     if (f === null) return false;
     // a chunked body from an HTTP/1.1 client goes to such a stream as data, not framed as chunks and scanned again
     if (h.chunked && this.reqBody.bytes === 0) this.up.rawBody = true;
@@ -978,4 +989,9 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.to(CONNECTING);
     this.conn = this.pool!.connect(this, this.upSni, this.upProxy);
   }
+}
+
+/** `ops` with a traced request's headers as the first `set` operations (an HTTP/2 stream's fields: upstreamH2Fields). */
+function traceOps(ops: HeaderOperations, hs: [string, string][]): HeaderOperations {
+  return { set: [...hs, ...ops.set], add: ops.add, remove: ops.remove };
 }

@@ -24,6 +24,21 @@ export const R_XFF = 8;
 export const R_REQUEST_ID = 9;
 /** te: forwarded as `te: trailers` when one of its elements is trailers (Envoy since 1.29.2), else dropped. */
 export const R_TE = 10;
+/**
+ * Trace context fields (workers/tracing.ts reads them; the gateway's span replaces some): forwarded
+ * as R_OTHER is unless the request's trace drops them (ForwardIds.traceDrop: bit kind − R_TRACE).
+ */
+export const R_TRACE = 11;
+export const R_B3 = 11;
+export const R_B3_TRACEID = 12;
+export const R_B3_SPANID = 13;
+export const R_B3_PARENTSPANID = 14;
+export const R_B3_SAMPLED = 15;
+export const R_TRACEPARENT = 16;
+export const R_TRACESTATE = 17;
+export const R_CLIENT_TRACE_ID = 18;
+/** Lower-case names of the trace kinds, by kind − R_TRACE. */
+export const TRACE_NAMES = ["b3", "x-b3-traceid", "x-b3-spanid", "x-b3-parentspanid", "x-b3-sampled", "traceparent", "tracestate", "x-client-trace-id"] as const;
 
 /** A lower-case field name as bytes, to compare received names against. */
 export function lit(s: string): Uint8Array {
@@ -55,6 +70,14 @@ const N = {
   originalPath: lit("x-envoy-original-path"),
   attemptCount: lit("x-envoy-attempt-count"),
   xfcc: lit("x-forwarded-client-cert"),
+  b3: lit("b3"),
+  b3TraceId: lit("x-b3-traceid"),
+  b3SpanId: lit("x-b3-spanid"),
+  b3Parent: lit("x-b3-parentspanid"),
+  b3Sampled: lit("x-b3-sampled"),
+  traceparent: lit("traceparent"),
+  tracestate: lit("tracestate"),
+  clientTraceId: lit("x-client-trace-id"),
 };
 
 /**
@@ -106,7 +129,7 @@ export function bytesEqLower(b: Uint8Array, st: number, name: Uint8Array): boole
 export function requestKind(b: Uint8Array, st: number, en: number): number {
   switch (en - st) {
     case 2:
-      return bytesEqLower(b, st, N.te) ? R_TE : R_OTHER;
+      return bytesEqLower(b, st, N.te) ? R_TE : bytesEqLower(b, st, N.b3) ? R_B3 : R_OTHER;
     case 4:
       return bytesEqLower(b, st, N.host) ? R_HOST : R_OTHER;
     case 6:
@@ -114,9 +137,11 @@ export function requestKind(b: Uint8Array, st: number, en: number): number {
     case 7:
       return bytesEqLower(b, st, N.upgrade) ? R_UPGRADE : bytesEqLower(b, st, N.trailer) ? R_DROP : R_OTHER;
     case 10:
-      return bytesEqLower(b, st, N.connection) ? R_CONNECTION : bytesEqLower(b, st, N.keepAlive) ? R_DROP : R_OTHER;
+      return bytesEqLower(b, st, N.connection) ? R_CONNECTION : bytesEqLower(b, st, N.keepAlive) ? R_DROP : bytesEqLower(b, st, N.tracestate) ? R_TRACESTATE : R_OTHER;
+    case 11:
+      return bytesEqLower(b, st, N.b3SpanId) ? R_B3_SPANID : bytesEqLower(b, st, N.traceparent) ? R_TRACEPARENT : R_OTHER;
     case 12:
-      return bytesEqLower(b, st, N.requestId) ? R_REQUEST_ID : R_OTHER;
+      return bytesEqLower(b, st, N.requestId) ? R_REQUEST_ID : bytesEqLower(b, st, N.b3TraceId) ? R_B3_TRACEID : bytesEqLower(b, st, N.b3Sampled) ? R_B3_SAMPLED : R_OTHER;
     case 14:
       return bytesEqLower(b, st, N.contentLength) ? R_CONTENT_LENGTH : R_OTHER;
     case 15:
@@ -124,7 +149,15 @@ export function requestKind(b: Uint8Array, st: number, en: number): number {
     case 16:
       return bytesEqLower(b, st, N.proxyConnection) ? R_DROP : envoyInternal(b, st, en);
     case 17:
-      return bytesEqLower(b, st, N.transferEncoding) ? R_TRANSFER_ENCODING : bytesEqLower(b, st, N.xfp) ? R_DROP : R_OTHER;
+      return bytesEqLower(b, st, N.transferEncoding)
+        ? R_TRANSFER_ENCODING
+        : bytesEqLower(b, st, N.xfp)
+          ? R_DROP
+          : bytesEqLower(b, st, N.b3Parent)
+            ? R_B3_PARENTSPANID
+            : bytesEqLower(b, st, N.clientTraceId)
+              ? R_CLIENT_TRACE_ID
+              : R_OTHER;
     case 21:
       // the gateway sets x-envoy-attempt-count itself (Istio turns it on for gateway virtual hosts)
       return bytesEqLower(b, st, N.originalPath) || bytesEqLower(b, st, N.attemptCount) ? R_DROP : envoyInternal(b, st, en);

@@ -13,7 +13,7 @@
 // HTTP/1.1 bytes carried and node:http2 then sent.
 import type { OutgoingHttpHeaders } from "node:http2";
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
-import { R_OTHER } from "./fields.ts";
+import { R_OTHER, R_TRACE } from "./fields.ts";
 import { REQ_CHUNKED, REQ_LENGTH, REQ_NONE, type H2RequestHead } from "./h2-upstream-heads.ts";
 import { type ForwardIds, hasOps, overridden } from "./heads-out.ts";
 import { forwardIds } from "./request-head-bytes.ts";
@@ -81,7 +81,8 @@ export function upstreamH2Fields(
   const nominated = h.nominated;
   const withOps = hasOps(ops);
   for (let k = 0; k < n; k++) {
-    if (kinds[k] !== R_OTHER) continue;
+    const kind = kinds[k]!;
+    if (kind !== R_OTHER && kind < R_TRACE) continue; // (a trace field the span replaces: a `set` operation of its name, exchange.ts traceOps)
     const name = h.name(k).toLowerCase();
     if ((nominated !== null && nominated.includes(name)) || (withOps && overridden(ops, name))) continue;
     add(headers, name, h.value(k));

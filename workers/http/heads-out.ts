@@ -75,6 +75,18 @@ export function writeLastIdDigits(out: Buffer, pos: number): number {
 export interface ForwardIds {
   xff: string;
   requestId: string;
+  /** A traced request's lines for the upstream (workers/tracing.ts TraceState); none: untraced. */
+  readonly trace?: TraceLines | null;
+}
+
+/** The trace header lines a request goes upstream with (Tracer.inject). */
+export interface TraceLines {
+  /** Whole lines (`name: value\r\n`); "" when none. */
+  readonly lines: string;
+  /** The client's trace fields the lines replace: bit kind − R_TRACE (fields.ts). */
+  readonly drop: number;
+  /** The lines hold a character above 0x7f: written as UTF-8. */
+  readonly utf8: boolean;
 }
 
 /**

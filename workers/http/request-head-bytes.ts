@@ -4,6 +4,8 @@
 // when rewritten, the route's header operations, x-forwarded-for/-proto,
 // x-request-id, x-envoy-original-path, x-forwarded-client-cert, the framing
 // (content-length / transfer-encoding), the WebSocket upgrade,
+// a traced request's lines (x-envoy-decorator-operation, the span's context;
+// the client's trace fields they replace are not copied),
 // x-envoy-expected-rq-timeout-ms when a timeout applies (right before the
 // attempt count, so that a retry rewrites both at the end) and
 // x-envoy-attempt-count. No string of the whole head is made or encoded.
@@ -18,7 +20,7 @@
 // bytes included, as UTF-8.)
 import type { HeaderOperations } from "../../src/snapshot/types.ts";
 import { EXPECTED_TIMEOUT } from "../../src/upstream/timeout-headers.ts";
-import { MAX_HEADERS, R_HOST, R_OTHER, R_REQUEST_ID, R_XFF } from "./fields.ts";
+import { MAX_HEADERS, R_HOST, R_OTHER, R_REQUEST_ID, R_TRACE, R_XFF } from "./fields.ts";
 import { type ForwardIds, hasOps, isLastRequestId, opLines, overridden, requestId, requestIdPrefix, writeLastIdDigits, writeRequestId } from "./heads-out.ts";
 import type { RequestHead } from "./parse-request.ts";
 
@@ -224,6 +226,10 @@ function buildHead(
   const keepHost = h.hostHeader !== "" && authority === h.hostHeader;
   const nominated = h.nominated;
   const withOps = hasOps(ops);
+  // a traced request's lines (workers/tracing.ts inject) and the client's trace fields they replace
+  const trace = ids.trace ?? null;
+  const traceLines = trace === null ? "" : trace.lines;
+  const drop = traceLines === "" ? 0 : trace!.drop;
 
   // what the gateway adds: the client's x-forwarded-for values and x-request-id are read first
   const rid = known ? ids.requestId : forwardIds(h, clientIp, ids);
@@ -237,6 +243,7 @@ function buildHead(
   if (h.chunked) mid += "transfer-encoding: chunked\r\n";
   else if (h.contentLength >= 0) mid += "content-length: " + h.contentLength + "\r\n";
   if (h.upgrade !== "") mid += "connection: upgrade\r\nupgrade: " + h.header("upgrade") + "\r\n";
+  if (traceLines !== "") mid += traceLines;
   if (expectedMs > 0) mid += expectedLine(expectedMs);
 
   // the received field lines that pass, as runs of lines (offsets from base) into `runs`
@@ -247,20 +254,17 @@ function buildHead(
   for (let k = 0; k <= n; k++) {
     let keep = false;
     if (k < n) {
-      switch (kinds[k]) {
-        case R_HOST:
-          keep = keepHost;
-          break;
-        case R_OTHER:
-          if (nominated === null && !withOps) keep = true;
-          else {
-            const name = h.name(k).toLowerCase();
-            keep = !(nominated !== null && nominated.includes(name)) && !(withOps && overridden(ops, name));
-          }
-          break;
-        // x-forwarded-for, x-request-id: rewritten below; connection, upgrade, expect, content-length,
-        // transfer-encoding, hop-by-hop and the gateway's own: re-framed or dropped
-      }
+      const kind = kinds[k]!;
+      // a trace field passes as any other unless the request's trace lines replace it
+      if (kind === R_OTHER || (kind >= R_TRACE && (drop & (1 << (kind - R_TRACE))) === 0)) {
+        if (nominated === null && !withOps) keep = true;
+        else {
+          const name = h.name(k).toLowerCase();
+          keep = !(nominated !== null && nominated.includes(name)) && !(withOps && overridden(ops, name));
+        }
+      } else if (kind === R_HOST) keep = keepHost;
+      // x-forwarded-for, x-request-id: rewritten below; connection, upgrade, expect, content-length,
+      // transfer-encoding, hop-by-hop and the gateway's own: re-framed or dropped
     }
     if (keep) {
       if (run < 0) run = sp[4 * k]!;
@@ -277,7 +281,7 @@ function buildHead(
   // the gateway writes is ASCII (the request-target is, and so is the normalized path): it goes out
   // in pieces (no string of the lines is made and flattened), each piece's size its length.
   const high = h.highBytes;
-  if (!high && config === "" && xfcc === "") {
+  if (!high && config === "" && xfcc === "" && !(traceLines !== "" && trace!.utf8)) {
     const method = h.method;
     // the request line as the client sent it (`method SP target SP HTTP/1.1 CRLF`, the target not
     // rewritten; a target is ASCII): copied from its bytes, with the field lines that follow it when
