@@ -137,10 +137,11 @@ export class Tracer {
 
   /**
    * The decision for a routed request whose ids are set (`ex.requestId`, `own`:
-   * made by the gateway): the id marked with it, and the span. Envoy's
+   * made by the gateway): the id marked with it, and the span. `get`: the
+   * request's trace fields (x-client-trace-id, B3, traceparent, tracestate). Envoy's
    * connection manager (mutateTracingRequestHeader, then the tracer's startSpan).
    */
-  start(ex: Traced, own: boolean, peer: string, scheme: string, get: (name: string) => string | undefined = (n) => ex.reqHeader(n)): TraceState {
+  start(ex: Traced, own: boolean, peer: string, scheme: string, get: (name: string) => string | undefined): TraceState {
     const c = this.config!;
     const reason = decideReason(ex.requestId, own, get("x-client-trace-id") !== undefined, this.numerator, c.useRequestIdForSampling, Math.random());
     if (reason !== REASON_NONE && c.useRequestIdForSampling) ex.requestId = markRequestId(ex.requestId, reason);

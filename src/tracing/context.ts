@@ -93,6 +93,16 @@ function hexId(s: string, lengths: number[]): string | null {
   return s.toLowerCase();
 }
 
+// the answers without a context (read only): none made per request
+const NO_CONTEXT: Extracted = { ok: true, ctx: null, sampled: null };
+const NO_CONTEXT_SAMPLED: Extracted = { ok: true, ctx: null, sampled: true };
+const NO_CONTEXT_UNSAMPLED: Extracted = { ok: true, ctx: null, sampled: false };
+const BAD: Extracted = { ok: false };
+
+function noContext(sampled: boolean | null): Extracted {
+  return sampled === null ? NO_CONTEXT : sampled ? NO_CONTEXT_SAMPLED : NO_CONTEXT_UNSAMPLED;
+}
+
 function sampledFlag(c: string): boolean | null {
   return c === "1" || c === "d" ? true : c === "0" ? false : null;
 }
@@ -105,12 +115,12 @@ export function extractB3(get: (name: string) => string | undefined): Extracted 
   const sampled = s === undefined ? null : s === "1" || s === "true";
   const tid = get("x-b3-traceid");
   const sid = get("x-b3-spanid");
-  if (tid === undefined || sid === undefined) return { ok: true, ctx: null, sampled };
+  if (tid === undefined || sid === undefined) return noContext(sampled);
   const traceId = hexId(tid, [16, 32]);
   const spanId = hexId(sid, [16]);
-  if (traceId === null || spanId === null) return { ok: false };
+  if (traceId === null || spanId === null) return BAD;
   const pid = get("x-b3-parentspanid");
-  if (pid !== undefined && pid !== "" && hexId(pid, [16]) === null) return { ok: false };
+  if (pid !== undefined && pid !== "" && hexId(pid, [16]) === null) return BAD;
   return { ok: true, ctx: { traceId, spanId, sampled, tracestate: "" }, sampled };
 }
 
@@ -118,20 +128,20 @@ export function extractB3(get: (name: string) => string | undefined): Extracted 
 function extractB3Single(b3: string): Extracted {
   if (b3.length === 1) {
     const f = sampledFlag(b3);
-    return f === null ? { ok: false } : { ok: true, ctx: null, sampled: f };
+    return f === null ? BAD : noContext(f);
   }
   const parts = b3.split("-");
-  if (parts.length < 2 || parts.length > 4) return { ok: false };
+  if (parts.length < 2 || parts.length > 4) return BAD;
   const traceId = hexId(parts[0]!, [16, 32]);
   const spanId = hexId(parts[1]!, [16]);
-  if (traceId === null || spanId === null) return { ok: false };
+  if (traceId === null || spanId === null) return BAD;
   let sampled: boolean | null = null;
   if (parts.length >= 3) {
-    if (parts[2]!.length !== 1) return { ok: false };
+    if (parts[2]!.length !== 1) return BAD;
     sampled = sampledFlag(parts[2]!);
-    if (sampled === null) return { ok: false };
+    if (sampled === null) return BAD;
   }
-  if (parts.length === 4 && hexId(parts[3]!, [16]) === null) return { ok: false };
+  if (parts.length === 4 && hexId(parts[3]!, [16]) === null) return BAD;
   return { ok: true, ctx: { traceId, spanId, sampled, tracestate: "" }, sampled };
 }
 
@@ -139,32 +149,53 @@ const ZERO32 = "00000000000000000000000000000000";
 
 /** W3C traceparent `00-<trace id>-<parent id>-<flags>` (and tracestate as received). */
 export function extractW3C(traceparent: string | undefined, tracestate: string | undefined): Extracted {
-  if (traceparent === undefined) return { ok: true, ctx: null, sampled: null };
-  if (traceparent.length !== 55) return { ok: false };
+  if (traceparent === undefined) return NO_CONTEXT;
+  if (traceparent.length !== 55) return BAD;
   const p = traceparent.split("-");
-  if (p.length !== 4 || p[0]!.length !== 2 || p[1]!.length !== 32 || p[2]!.length !== 16 || p[3]!.length !== 2) return { ok: false };
-  if (!HEX.test(p[0]!) || !HEX.test(p[1]!) || !HEX.test(p[2]!) || !HEX.test(p[3]!)) return { ok: false };
-  if (p[0]!.toLowerCase() === "ff" || p[1] === ZERO32 || p[2] === ZERO32.slice(0, 16)) return { ok: false };
+  if (p.length !== 4 || p[0]!.length !== 2 || p[1]!.length !== 32 || p[2]!.length !== 16 || p[3]!.length !== 2) return BAD;
+  if (!HEX.test(p[0]!) || !HEX.test(p[1]!) || !HEX.test(p[2]!) || !HEX.test(p[3]!)) return BAD;
+  if (p[0]!.toLowerCase() === "ff" || p[1] === ZERO32 || p[2] === ZERO32.slice(0, 16)) return BAD;
   const sampled = (parseInt(p[3]!, 16) & 1) === 1;
   return { ok: true, ctx: { traceId: p[1]!.toLowerCase(), spanId: p[2]!.toLowerCase(), sampled, tracestate: tracestate ?? "" }, sampled };
 }
 
-/** Random ids: 8 bytes as 16 hex digits, from a pool refilled 512 ids at a time. */
+/**
+ * Random ids: 8 bytes as 16 hex digits (never all zero), from a pool of 4096 random bytes and
+ * their hex text, refilled 512 ids at a time: an id is a slice of that text (one string, no
+ * digits joined per id).
+ */
 const POOL = new Uint8Array(4096);
+let poolHex = "";
 let poolAt = POOL.length;
-const HEX2: string[] = [];
-for (let i = 0; i < 256; i++) HEX2.push(i.toString(16).padStart(2, "0"));
 
-export function randomId(): string {
-  if (poolAt + 8 > POOL.length) {
-    crypto.getRandomValues(POOL);
-    poolAt = 0;
+/** `n` (8 or 16) random bytes from the pool as hex, each 8 not all zero. */
+function poolId(n: number): string {
+  for (;;) {
+    if (poolAt + n > POOL.length) {
+      crypto.getRandomValues(POOL);
+      poolHex = Buffer.from(POOL.buffer, POOL.byteOffset, POOL.length).toString("hex");
+      poolAt = 0;
+    }
+    const i = poolAt;
+    poolAt += n;
+    if (zero8(i) || (n === 16 && zero8(i + 8))) continue;
+    return poolHex.slice(2 * i, 2 * (i + n));
   }
+}
+
+function zero8(i: number): boolean {
   const b = POOL;
-  const i = poolAt;
-  poolAt += 8;
-  const s = HEX2[b[i]!]! + HEX2[b[i + 1]!]! + HEX2[b[i + 2]!]! + HEX2[b[i + 3]!]! + HEX2[b[i + 4]!]! + HEX2[b[i + 5]!]! + HEX2[b[i + 6]!]! + HEX2[b[i + 7]!]!;
-  return s === "0000000000000000" ? randomId() : s;
+  return (b[i]! | b[i + 1]! | b[i + 2]! | b[i + 3]! | b[i + 4]! | b[i + 5]! | b[i + 6]! | b[i + 7]!) === 0;
+}
+
+/** A random 64-bit id as 16 hex digits, not all zero. */
+export function randomId(): string {
+  return poolId(8);
+}
+
+/** A random 128-bit trace id as 32 hex digits (two 64-bit halves, neither all zero, as two randomId()s). */
+export function randomId128(): string {
+  return poolId(16);
 }
 
 /** The gateway's span: its ids, whether it is reported, and where it hangs. */
@@ -193,7 +224,7 @@ export function startSpan(propagation: "b3" | "w3c" | "b3+w3c", get: (name: stri
   if (!ex.ok) return null;
   const sampled = ex.sampled ?? traced;
   if (ex.ctx === null) {
-    return { traceId: traceId128 || propagation === "w3c" ? randomId() + randomId() : randomId(), spanId: randomId(), parentId: "", sampled, tracestate: "" };
+    return { traceId: traceId128 || propagation === "w3c" ? randomId128() : randomId(), spanId: randomId(), parentId: "", sampled, tracestate: "" };
   }
   return { traceId: ex.ctx.traceId, spanId: randomId(), parentId: ex.ctx.spanId, sampled, tracestate: ex.ctx.tracestate };
 }

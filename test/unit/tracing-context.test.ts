@@ -14,6 +14,7 @@ import {
   REASON_NONE,
   REASON_SAMPLED,
   randomId,
+  randomId128,
   requestIdInteger,
   requestIdReason,
   samplingNumerator,
@@ -167,5 +168,17 @@ describe("the gateway's span and what the upstream gets", () => {
       seen.add(id);
     }
     expect(seen.size).toBe(5000);
+    // 128-bit ones, across the pool's refills, interleaved with 64-bit ones
+    const long = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const id = randomId128();
+      expect(id).toMatch(/^[0-9a-f]{32}$/);
+      expect(id.slice(0, 16)).not.toBe("0000000000000000");
+      expect(id.slice(16)).not.toBe("0000000000000000");
+      long.add(id);
+      seen.add(randomId());
+    }
+    expect(long.size).toBe(2000);
+    expect(seen.size).toBe(7000);
   });
 });

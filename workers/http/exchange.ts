@@ -475,11 +475,7 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
   private traceHeaders(d: Decision, t: TraceState): void {
     t.operation = tracer.operationOf(d.route, this.head.port);
     tracer.inject(t);
-    const ops = d.requestHeaders;
-    if (ops.set.length === 0 || t.lines === "") return;
-    const hs = tracer.headers(t);
-    const set = ops.set.filter(([n]) => !hs.some((x) => x[0] === n.toLowerCase()));
-    if (set.length !== ops.set.length) d.requestHeaders = { set, add: ops.add, remove: ops.remove };
+    if (d.requestHeaders.set.length !== 0 && t.lines !== "") d.requestHeaders = withoutTraceSets(d.requestHeaders, tracer.headers(t));
   }
 
   /** Route again after RequestAuthentication (security-gate.ts): its header changes and claims applied. */
@@ -989,6 +985,12 @@ export class Exchange extends ExchangePolicies implements UpstreamUser, TunnelUs
     this.to(CONNECTING);
     this.conn = this.pool!.connect(this, this.upSni, this.upProxy);
   }
+}
+
+/** `ops` without the `set` operations of the trace headers `hs` (the trace's win); the same object when none (a function of its own: its closures would make a scope per call of the caller). */
+function withoutTraceSets(ops: HeaderOperations, hs: [string, string][]): HeaderOperations {
+  const set = ops.set.filter(([n]) => !hs.some((x) => x[0] === n.toLowerCase()));
+  return set.length === ops.set.length ? ops : { set, add: ops.add, remove: ops.remove };
 }
 
 /** `ops` with a traced request's headers as the first `set` operations (an HTTP/2 stream's fields: upstreamH2Fields). */
