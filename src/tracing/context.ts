@@ -69,7 +69,9 @@ export function decideReason(id: string, own: boolean, clientTraceId: boolean, n
     if (v < 0) return REASON_NONE; // an id without 8 hex digits first: Envoy decides nothing for it (not even x-client-trace-id)
     n = v % 10000;
   }
-  const r = requestIdReason(id);
+  // an id the gateway made carries no reason (a UUID v4: `4` at 14), and it is not read (it is a
+  // rope of prefix and counter, written out without being flattened: heads-out.ts)
+  const r = own ? REASON_NONE : requestIdReason(id);
   if (r !== REASON_NONE) return r;
   if (clientTraceId) return REASON_CLIENT;
   return n < numerator ? REASON_SAMPLED : REASON_NONE;
