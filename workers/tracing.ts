@@ -177,7 +177,7 @@ export class Tracer {
    */
   inject(t: TraceState): void {
     const p = this.config!.propagation;
-    let lines = t.operation === "" ? "" : "x-envoy-decorator-operation: " + t.operation + "\r\n";
+    let lines = t.operation === "" ? "" : this.operationLine(t.operation);
     let drop = 0;
     const s = this.upstreamSpan(t);
     let state = "";
@@ -206,13 +206,24 @@ export class Tracer {
     t.utf8 = NON_ASCII.test(t.operation) || (state !== "" && NON_ASCII.test(state));
   }
 
+  private lastOperation = "";
+  private lastOperationLine = "";
+  /** The x-envoy-decorator-operation line for `op` (the last one kept: a route's requests in a row share it). */
+  private operationLine(op: string): string {
+    if (op !== this.lastOperation) {
+      this.lastOperation = op;
+      this.lastOperationLine = "x-envoy-decorator-operation: " + op + "\r\n";
+    }
+    return this.lastOperationLine;
+  }
+
   /** The span whose context the upstream gets: the child (made now, once) with spawnUpstreamSpan, else the gateway's; null: none. */
   private upstreamSpan(t: TraceState): SpanIds | null {
     const s = t.span;
     if (s === null) return null;
     if (this.config!.spawnUpstreamSpan && t.child === null) {
       t.child = { traceId: s.traceId, spanId: randomId(), parentId: s.spanId, sampled: s.sampled, tracestate: s.tracestate };
-      t.childStart = performance.now();
+      if (s.sampled) t.childStart = performance.now(); // (read by finish() only for a sampled span)
     }
     return t.child ?? s;
   }
