@@ -46,6 +46,7 @@ for (let seed = from; seed < from + count; seed++) {
   }
   if (run % 200 === 0) console.error(`${run} cases, ${applied} applied, ${broken} broken, ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
+console.log(`span reports the collector got: ${check.spanReports}`);
 console.log(`backend requests that came after their case's traffic had ended (late retries, mirrors): ${check.strayHits} of ${check.backendHits}`);
 for (const [k, n] of [...check.answers].sort((a, b) => b[1] - a[1])) console.log(`${String(n).padStart(6)}  ${k}`);
 check.stop();

@@ -16,7 +16,7 @@
 // stdout, INTERFACE.md: the contract wins), so its default stdout log takes
 // that format, and an Info (GW0955) says how Istio differs; `accessLogFile: ""`
 // (or --access-log off) is Istio's behaviour.
-import type { MeshConfig } from "../decode/meshconfig.ts";
+import { meshPlace, type MeshConfig } from "../decode/meshconfig.ts";
 import { Codes } from "../model/codes.ts";
 import type { AccessLogConfig, AccessLogSink, LogFormat } from "../snapshot/access-log.ts";
 import { compileMeshFormat } from "./access-log-format.ts";
@@ -40,7 +40,7 @@ function meshFormat(ctx: CompileContext, mesh: MeshConfig, flags: AccessLogFlags
   if (encoding !== (written ?? "TEXT") && text !== "") {
     for (const p of c.problems) {
       const msg = `accessLogFormat read as ${encoding} (--log-format ${flags.format}): ${p.message}${p.level === "Error" ? "; Istio's default format is used" : ""}`;
-      ctx.findings.push({ code: Codes.AccessLogFormat, level: p.level, field: "accessLogFormat", message: msg });
+      ctx.findings.push({ code: Codes.AccessLogFormat, level: p.level, ...meshPlace(mesh, "accessLogFormat"), message: msg });
     }
     if (c.problems.some((p) => p.level === "Error")) return compileMeshFormat(encoding, "").format;
   }
@@ -67,7 +67,7 @@ export function compileAccessLog(ctx: CompileContext, mesh: MeshConfig, flags: A
       ctx.findings.push({
         code: Codes.AccessLogFormatWithoutFile,
         level: "Info",
-        field: set[0],
+        ...meshPlace(mesh, set[0]!),
         message: `${set.join(" and ")} without accessLogFile: Istio writes no access log then; gangway's default log (--access-log ${flags.target}) uses ${set.length > 1 ? "them" : "it"} (accessLogFile: "" turns it off, as in Istio)`,
       });
     }

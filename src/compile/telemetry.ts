@@ -13,7 +13,7 @@
 //   in the mesh config's format); only envoyFileAccessLog ones can be written here.
 // - no provider that resolves: null, and the mesh config's accessLogFile decides.
 // The tracing part is src/compile/tracing.ts; metrics are reported (GW0116) and not applied.
-import type { MeshConfig } from "../decode/meshconfig.ts";
+import { meshPlace, type MeshConfig } from "../decode/meshconfig.ts";
 import { Codes } from "../model/codes.ts";
 import { compareCreation } from "../model/meta.ts";
 import type { AccessLoggingSpec, TelemetryResource } from "../model/telemetry.ts";
@@ -155,7 +155,9 @@ export function compileTelemetryLogging(ctx: CompileContext, all: TelemetryResou
       if (kind === "prometheus" || kind === "stackdriver") continue; // metrics providers: no access log, as istiod
       const why = kind === undefined ? `provider ${JSON.stringify(name)} is not defined in the mesh config's extensionProviders` : `provider ${JSON.stringify(name)} is ${kind}, which gangway cannot write to (it writes envoyFileAccessLog providers)`;
       const named = namedAt(levels, name);
-      ctx.report("Warning", Codes.AccessLogProvider, named?.t ?? at, `${why}: no access log for it`, named?.field ?? (at === null ? undefined : "spec.accessLogging"));
+      // no Telemetry names it: the mesh config's defaultProviders.accessLogging does
+      if (named === null && at === null) ctx.findings.push({ code: Codes.AccessLogProvider, level: "Warning", message: `${why}: no access log for it`, ...meshPlace(mesh, "defaultProviders.accessLogging") });
+      else ctx.report("Warning", Codes.AccessLogProvider, named?.t ?? at, `${why}: no access log for it`, named?.field ?? "spec.accessLogging");
       if (kind !== undefined) decided = true; // istiod configures it, so the mesh config's accessLogFile does not apply
       continue;
     }

@@ -15,7 +15,7 @@
 // - Sampling: Telemetry's, else defaultConfig.tracing.sampling (0: 1 %; over
 //   100: 1 %, as istiod); custom tags: Istio's own (istio.canonical_service …)
 //   unless enableIstioTags is false, then Telemetry's, else the mesh config's.
-import type { MeshConfig } from "../decode/meshconfig.ts";
+import { meshPlace, type MeshConfig } from "../decode/meshconfig.ts";
 import type { TraceProviderSpec } from "../decode/meshconfig-tracing.ts";
 import { Codes } from "../model/codes.ts";
 import type { TelemetryResource, TracingCustomTagSpec, TracingEntrySpec } from "../model/telemetry.ts";
@@ -113,11 +113,14 @@ function mergeSpec(levels: { t: TelemetryResource; entries: TracingEntrySpec[] }
 }
 
 /** Custom tags the workers produce (a formatter tag is a Warning and left out). */
-function servedTags(ctx: CompileContext, tags: TracingCustomTagSpec[], from: { t: TelemetryResource; field: string } | null): CustomTag[] {
+function servedTags(ctx: CompileContext, tags: TracingCustomTagSpec[], from: { t: TelemetryResource; field: string } | MeshConfig): CustomTag[] {
   const out: CustomTag[] = [];
   for (const t of tags) {
     if (t.kind === "formatter") {
-      ctx.report("Warning", Codes.TracingFieldNotApplied, from?.t ?? null, `custom tag ${JSON.stringify(t.tag)} is a formatter (an Envoy format string), which gangway does not evaluate: the tag is not set`, from === null ? undefined : `${from.field}.${t.tag}.formatter`);
+      const message = `custom tag ${JSON.stringify(t.tag)} is a formatter (an Envoy format string), which gangway does not evaluate: the tag is not set`;
+      const key = /^[A-Za-z0-9_-]+$/.test(t.tag) ? `.${t.tag}` : `[${JSON.stringify(t.tag)}]`;
+      if ("t" in from) ctx.report("Warning", Codes.TracingFieldNotApplied, from.t, message, `${from.field}${key}.formatter`);
+      else ctx.findings.push({ code: Codes.TracingFieldNotApplied, level: "Warning", message, ...meshPlace(from, `defaultConfig.tracing.customTags${key}.formatter`) });
       continue;
     }
     out.push(t);
@@ -168,7 +171,7 @@ export function compileTracing(ctx: CompileContext, all: TelemetryResource[], me
   }
   const { labels, namespace } = ctx.opts;
   const base = { serviceName: serviceName(labels, namespace), namespace };
-  for (const f of mt.bootstrapUnserved) ctx.findings.push({ code: Codes.TracingFieldNotApplied, level: "Warning", field: f, message: `${f} is a tracer gangway cannot serve (it serves zipkin and opentelemetry): not applied` });
+  for (const f of mt.bootstrapUnserved) ctx.findings.push({ code: Codes.TracingFieldNotApplied, level: "Warning", ...meshPlace(mesh, f), message: `${f} is a tracer gangway cannot serve (it serves zipkin and opentelemetry): not applied` });
 
   if (levels.length === 0 && mt.defaultProviders.length === 0) {
     // no Telemetry tracing: the mesh config's legacy settings and the bootstrap Zipkin tracer
@@ -183,7 +186,7 @@ export function compileTracing(ctx: CompileContext, all: TelemetryResource[], me
       traceId128: true,
       spawnUpstreamSpan: false, // the legacy path sets no provider config, hence no spawn_upstream_span
       maxPathTagLength: mt.maxPathTagLength > 0 ? mt.maxPathTagLength : DEFAULT_MAX_PATH_TAG,
-      customTags: sortTags([...tags, ...servedTags(ctx, mt.customTags, null)]),
+      customTags: sortTags([...tags, ...servedTags(ctx, mt.customTags, mesh)]),
       source: "meshConfig enableTracing",
     };
   }
@@ -198,21 +201,26 @@ export function compileTracing(ctx: CompileContext, all: TelemetryResource[], me
   }
   if (spec.disabled) return undefined;
   const name = spec.provider;
+  // about the provider: the tracing entry that named it, else the mesh config's defaultProviders.tracing
+  const providerFinding = (message: string) => {
+    if (spec.providerFrom !== null) ctx.report("Warning", Codes.TracingProvider, spec.providerFrom.t, message, spec.providerFrom.field);
+    else ctx.findings.push({ code: Codes.TracingProvider, level: "Warning", message, ...meshPlace(mesh, "defaultProviders.tracing") });
+  };
   const p = mt.providers.find((x) => x.name === name);
   if (p === undefined) {
     const defined = mesh.accessLog.otherProviders.get(name) ?? (mesh.accessLog.fileProviders.some((f) => f.name === name) ? "envoyFileAccessLog" : undefined);
     const why = defined === undefined ? `tracing provider ${JSON.stringify(name)} is not defined in the mesh config's extensionProviders` : `tracing provider ${JSON.stringify(name)} is ${defined}, which gangway cannot trace to (it serves zipkin and opentelemetry)`;
-    ctx.report("Warning", Codes.TracingProvider, at, `${why}: no tracing, as istiod configures none`, spec.providerFrom?.field);
+    providerFinding(`${why}: no tracing, as istiod configures none`);
     return undefined;
   }
-  for (const f of p.unserved) ctx.findings.push({ code: Codes.TracingFieldNotApplied, level: "Warning", field: f, message: `${f} is not applied by gangway (tracing provider ${JSON.stringify(name)} is served without it)` });
+  for (const f of p.unserved) ctx.findings.push({ code: Codes.TracingFieldNotApplied, level: "Warning", ...meshPlace(mesh, f), message: `${f} is not applied by gangway (tracing provider ${JSON.stringify(name)} is served without it)` });
   const collector = collectorOf(ctx, p);
   if (typeof collector === "string") {
-    ctx.report("Warning", Codes.TracingProvider, at, `${collector}: no tracing, as istiod configures none`, spec.providerFrom?.field);
+    providerFinding(`${collector}: no tracing, as istiod configures none`);
     return undefined;
   }
   const istio = spec.istioTags ? istioTags(labels, namespace) : [];
-  const own = spec.customTags !== null && spec.customTags.length > 0 ? servedTags(ctx, spec.customTags, spec.customTagsFrom) : servedTags(ctx, mt.customTags, null);
+  const own = spec.customTags !== null && spec.customTags.length > 0 ? servedTags(ctx, spec.customTags, spec.customTagsFrom ?? mesh) : servedTags(ctx, mt.customTags, mesh);
   return {
     ...base,
     propagation: p.kind === "zipkin" ? (p.w3c ? "b3+w3c" : "b3") : "w3c",

@@ -17,6 +17,7 @@ import { decodeLocalityLb } from "./locality-lb.ts";
 import { decodeMeshAccessLog, EMPTY_ACCESS_LOG, FILE_LOG_READ, type MeshAccessLog } from "./meshconfig-access-log.ts";
 import { decodeMeshTracing, EMPTY_MESH_TRACING, type MeshTracing } from "./meshconfig-tracing.ts";
 import { bool, describe, int, isObj, obj, objList, str, strList, strMap, Reader, type Obj } from "./read.ts";
+import { keySegment } from "../validate/index.ts";
 
 export interface ExtAuthzHttpSpec {
   name: string;
@@ -54,6 +55,13 @@ export interface MeshConfig {
   localityLbSetting: LocalityLbSetting | null;
   /** The tracing fields (meshconfig-tracing.ts). */
   tracing: MeshTracing;
+  /** The file it was read from (`--mesh-config`), for findings compile makes about it; absent: none. */
+  file?: string;
+}
+
+/** Where a finding about the mesh config's `field` points: its file, document 0 (nothing when it came from no file). */
+export function meshPlace(mesh: MeshConfig, field: string): { file?: string; doc?: number; field: string } {
+  return mesh.file === undefined || mesh.file === "" ? { field } : { file: mesh.file, doc: 0, field };
 }
 
 export const EMPTY_MESH: MeshConfig = { extensionProviders: [], numTrustedProxies: null, proxyProtocol: false, ingressClass: null, ingressControllerMode: null, ingressService: null, ingressSelector: null, accessLog: EMPTY_ACCESS_LOG, localityLbSetting: null, tracing: EMPTY_MESH_TRACING };
@@ -154,11 +162,12 @@ function notRead(m: Obj, file: string): Finding[] {
   const say = (field: string) => {
     const option = OPTION_FOR[field];
     const how = option === undefined ? "" : ` (gangway's ${option} option does that)`;
-    out.push({ code: Codes.MeshConfigNotRead, level: "Warning", file, field, message: `${field} is not read by gangway, which reads only extensionProviders[].envoyExtAuthzHttp/envoyFileAccessLog/zipkin/opentelemetry, accessLogFile, accessLogEncoding, accessLogFormat, defaultProviders.accessLogging/tracing, enableTracing, defaultConfig.tracing, defaultConfig.gatewayTopology.numTrustedProxies/proxyProtocol, localityLbSetting and the Ingress settings ingressClass, ingressControllerMode, ingressService, ingressSelector: it changes nothing here${how}` });
+    out.push({ code: Codes.MeshConfigNotRead, level: "Warning", file, doc: 0, field, message: `${field} is not read by gangway, which reads only extensionProviders[].envoyExtAuthzHttp/envoyFileAccessLog/zipkin/opentelemetry, accessLogFile, accessLogEncoding, accessLogFormat, defaultProviders.accessLogging/tracing, enableTracing, defaultConfig.tracing, defaultConfig.gatewayTopology.numTrustedProxies/proxyProtocol, localityLbSetting and the Ingress settings ingressClass, ingressControllerMode, ingressService, ingressSelector: it changes nothing here${how}` });
   };
   const unread = (o: unknown, path: string, read: string[]) => {
     if (!isObj(o)) return;
-    for (const k of Object.keys(o)) if (!read.includes(k) && o[k] !== null && o[k] !== undefined) say(path === "" ? k : `${path}.${k}`);
+    // a key that is empty or has spaces or quotes is written ["..."]: the field path keeps no empty part
+    for (const k of Object.keys(o)) if (!read.includes(k) && o[k] !== null && o[k] !== undefined) say(`${path}${keySegment(k, path === "")}`);
   };
   unread(m, "", ["extensionProviders", "defaultConfig", "ingressClass", "ingressControllerMode", "ingressService", "ingressSelector", "accessLogFile", "accessLogEncoding", "accessLogFormat", "defaultProviders", "localityLbSetting", "enableTracing"]);
   unread(m.defaultProviders, "defaultProviders", ["accessLogging", "tracing"]);
@@ -226,5 +235,5 @@ export function decodeMeshConfig(file: string, text: string): { mesh: MeshConfig
   const accessLog = decodeMeshAccessLog(r, m, formatWarnings);
   const localityLbSetting = decodeLocalityLb(r, m, "localityLbSetting", "");
   const tracing = decodeMeshTracing(r, m, formatWarnings);
-  return { mesh: { extensionProviders, numTrustedProxies, proxyProtocol, ...ingressFields(r, m), accessLog, localityLbSetting, tracing }, errors, notRead: [...notRead(m, file), ...formatWarnings] };
+  return { mesh: { extensionProviders, numTrustedProxies, proxyProtocol, ...ingressFields(r, m), accessLog, localityLbSetting, tracing, file }, errors, notRead: [...notRead(m, file), ...formatWarnings] };
 }

@@ -38,7 +38,7 @@ export function fieldPath(pointer: string, extra?: string): string {
 const BARE_KEY = /^[A-Za-z0-9_$@:/.~+-]+$/;
 
 /** A map key as the next part of a field path: `.key`, or `["key"]` when it is empty, has spaces, quotes, brackets or control characters, or dots that would read as an empty part. */
-function keySegment(key: string, first: boolean): string {
+export function keySegment(key: string, first: boolean): string {
   if (BARE_KEY.test(key) && !/^\.|\.\.|\.$/.test(key)) return first ? key : `.${key}`;
   return `[${JSON.stringify(key)}]`;
 }

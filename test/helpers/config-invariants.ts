@@ -17,6 +17,7 @@ import type { Credential, Finding, Snapshot } from "../../src/snapshot/types.ts"
 import { trace, type TraceRequest } from "../../src/trace.ts";
 import { Codes } from "../../src/model/codes.ts";
 import type { CompileOptions } from "../../src/compile/index.ts";
+import { decodeMeshConfig } from "../../src/decode/meshconfig.ts";
 
 export const FUZZ_OPTIONS: CompileOptions = { namespace: "istio-system", labels: { istio: "ingressgateway" }, portMap: new Map(), bindAddress: "0.0.0.0" };
 
@@ -27,12 +28,38 @@ const input = (files: Files): LoadedInput => ({ files, secrets: [], errors: [], 
 /** No certificate file exists: a Gateway server naming one gets its finding, never a read. */
 const noFile = () => null;
 
-/** `build` as loadAndBuild calls it (`reuse`: with the caches' compile reuse, as serve.ts). */
+/** A case's `--mesh-config` file (test/fuzz-seeds/mesh/*.mesh-config.yaml), and its gateway flags (`*.gateway-flags.yaml`: `locality`). */
+export const isMeshConfigFile = (path: string) => /mesh-config\.(ya?ml|json)$/.test(path);
+export const isGatewayFlagsFile = (path: string) => /gateway-flags\.(ya?ml|json)$/.test(path);
+
+/** `--locality` as the command line takes it (src/cli/args.ts); anything else is left out, as the gateway would not start. */
+const LOCALITY = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?(\/[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?){0,2}$/;
+function flagLocality(text: string): string | null {
+  const m = /^locality:\s*"?([^"\n]*?)"?\s*$/m.exec(text);
+  return m !== null && LOCALITY.test(m[1]!) ? m[1]! : null;
+}
+
+/**
+ * `build` as loadAndBuild calls it (`reuse`: with the caches' compile reuse, as
+ * serve.ts): a mesh config file is decoded as readMeshConfig does (its Errors
+ * refuse the load, the fields it does not read come first in the findings).
+ */
 export function buildFiles(files: Files, caches?: ReloadCaches, version = 1, lastGood?: Map<string, Credential>, reuse = true): Built {
   const opts: CompileOptions = { ...FUZZ_OPTIONS };
   if (lastGood !== undefined) opts.lastGood = lastGood;
   if (caches !== undefined && reuse) opts.reuse = caches.reuse;
-  return build(input(files), opts, version, noFile, caches);
+  const meshFile = files.find((f) => isMeshConfigFile(f.path));
+  const flags = files.find((f) => isGatewayFlagsFile(f.path));
+  const locality = flags === undefined ? null : flagLocality(flags.text);
+  if (locality !== null) opts.locality = locality;
+  const config = files.filter((f) => f !== meshFile && f !== flags);
+  if (meshFile === undefined) return build(input(config), opts, version, noFile, caches);
+  const mesh = decodeMeshConfig(meshFile.path, meshFile.text);
+  if (mesh.errors.length > 0) return { ok: false, errors: mesh.errors, certFiles: new Map() };
+  opts.mesh = mesh.mesh;
+  const built = build(input(config), opts, version, noFile, caches);
+  if (built.ok && mesh.notRead.length > 0) built.snapshot.findings.unshift(...mesh.notRead);
+  return built;
 }
 
 /** Findings about the whole configuration: no file, document or field to name (nothing is listened on). */

@@ -11,6 +11,8 @@
 // from `mutatedCase`'s, whose case numbers keep reproducing).
 import { parseAllDocuments, stringify } from "yaml";
 import { pickGroup, prng, type MutatedCase, type SeedGroup } from "./config-mutate.ts";
+import { isGatewayFlagsFile, isMeshConfigFile } from "./config-invariants.ts";
+import { destinationRuleLocality, endpointLocality, endpointSliceLocality, gatewayFlags, meshConfig, newMeshConfig, serviceLocality, telemetryTracing } from "./config-mutate-mesh.ts";
 import { destinationRuleSubsets, manyServers, gatewayClass, grpcRoute, ingressClass, ingressMeta, newIngressClass, newIstioDocs, referenceGrant, secret, serviceEntry, telemetry, vsL4, workloadEntry } from "./config-mutate-kinds.ts";
 
 type Rand = () => number;
@@ -403,10 +405,19 @@ const service: Op[] = [
   },
 ];
 
-/** The operations for an object of `kind` (`apiVersion` tells a Gateway API Gateway from Istio's). */
-function opsFor(d: Doc): Op[] {
+/** The kind a file's documents are by its name: the mesh config and the gateway's flags have none of their own. */
+const fileKind = (path: string) => (isMeshConfigFile(path) ? "MeshConfig" : isGatewayFlagsFile(path) ? "GatewayFlags" : null);
+
+/** The operations for an object of `kind` (`apiVersion` tells a Gateway API Gateway from Istio's; `MeshConfig`, `GatewayFlags`: those files). */
+function opsFor(d: Doc, kind: string): Op[] {
   const api = String(d.apiVersion ?? "");
-  switch (d.kind) {
+  switch (kind) {
+    case "MeshConfig":
+      return meshConfig;
+    case "GatewayFlags":
+      return gatewayFlags;
+    case "EndpointSlice":
+      return endpointSliceLocality;
     case "Gateway":
       return api.startsWith("gateway.") ? gapiGateway : [...istioGateway, ...manyServers];
     case "ListenerSet":
@@ -415,13 +426,13 @@ function opsFor(d: Doc): Op[] {
     case "VirtualService":
       return list(d.spec?.tls).length + list(d.spec?.tcp).length > 0 ? [...virtualService, ...vsL4, ...vsL4] : virtualService;
     case "DestinationRule":
-      return [...destinationRule, ...destinationRuleSubsets];
+      return [...destinationRule, ...destinationRuleSubsets, ...destinationRuleLocality];
     case "ServiceEntry":
-      return serviceEntry;
+      return [...serviceEntry, ...endpointLocality];
     case "WorkloadEntry":
-      return workloadEntry;
+      return [...workloadEntry, ...endpointLocality];
     case "Telemetry":
-      return telemetry;
+      return [...telemetry, ...telemetryTracing];
     case "Secret":
       return secret;
     case "IngressClass":
@@ -443,7 +454,7 @@ function opsFor(d: Doc): Op[] {
     case "Ingress":
       return [...ingress, ...ingressMeta];
     case "Service":
-      return service;
+      return [...service, ...serviceLocality];
     default:
       return [];
   }
@@ -491,7 +502,7 @@ export function semanticCase(groups: SeedGroup[], seed: number): MutatedCase {
   const ctx: Ctx = { all: [], hosts: [] };
   const refresh = () => {
     ctx.all = [];
-    for (const f of files) for (const doc of f.docs ?? []) if (isObj(doc)) ctx.all.push({ doc, kind: String(doc.kind ?? ""), name: String(doc.metadata?.name ?? ""), ns: String(doc.metadata?.namespace ?? "default") });
+    for (const f of files) for (const doc of f.docs ?? []) if (isObj(doc)) ctx.all.push({ doc, kind: fileKind(f.path) ?? String(doc.kind ?? ""), name: String(doc.metadata?.name ?? ""), ns: String(doc.metadata?.namespace ?? "default") });
   };
   refresh();
   let added: Doc[] = [];
@@ -499,6 +510,13 @@ export function semanticCase(groups: SeedGroup[], seed: number): MutatedCase {
   if (add < 0.2) added = [pick(r, NEW_DOCS(pick(r, ["istio-system", "default"])))];
   else if (add < 0.45 && from === istio) added = newIstioDocs(r, ctx);
   else if (add < 0.5 && ctx.all.some((o) => o.kind === "Ingress")) added = [newIngressClass(r)];
+  // one Istio case in twelve without a mesh config gets one (tracing, locality, providers), the others keep running without
+  if (from === istio && !files.some((f) => isMeshConfigFile(f.path)) && r() < 1 / 12) {
+    const m = newMeshConfig(r);
+    files.push({ path: "fuzz.mesh-config.yaml", text: "", docs: [m], changed: true });
+    mutations.push(`fuzz.mesh-config.yaml: added ${JSON.stringify(m).slice(0, 300)}`);
+    refresh();
+  }
   if (added.length > 0) {
     files[0]!.docs!.push(...added);
     files[0]!.changed = true;
@@ -507,7 +525,7 @@ export function semanticCase(groups: SeedGroup[], seed: number): MutatedCase {
   }
   const n = 1 + Math.floor(r() * r() * 4);
   for (let i = 0; i < n; i++) {
-    const targets = ctx.all.filter((o) => opsFor(o.doc).length > 0);
+    const targets = ctx.all.filter((o) => opsFor(o.doc, o.kind).length > 0);
     if (targets.length === 0) break;
     // the objects the case added are the likeliest targets (else they stay as the seed wrote them)
     const fresh = targets.filter((o) => added.includes(o.doc));
@@ -517,7 +535,7 @@ export function semanticCase(groups: SeedGroup[], seed: number): MutatedCase {
     const kind = kinds[Math.floor(r() * kinds.length)]!;
     const ofKind = targets.filter((o) => o.kind === kind);
     const t = fresh.length > 0 && i === 0 ? fresh[Math.floor(r() * fresh.length)]! : ofKind[Math.floor(r() * ofKind.length)]!;
-    const ops = opsFor(t.doc);
+    const ops = opsFor(t.doc, t.kind);
     if (ops.length === 0) continue;
     const what = ops[Math.floor(r() * ops.length)]!(r, t.doc, ctx);
     if (what === null) continue;

@@ -63,6 +63,12 @@ export function seedGroups(): SeedGroup[] {
   }
   // the kinds and fields the examples lack (ServiceEntry, WorkloadEntry, tls/tcp routes, Telemetry, Secret formats)
   for (const f of yamlIn(join(ROOT, "test", "fuzz-seeds"))) groups.push({ name: relative(ROOT, f).replace(/\.ya?ml$/, ""), files: [read(f), read(join(golden, "httpbin.yaml"))] });
+  // with a --mesh-config file (`<name>.mesh-config.yaml`) and the gateway's flags (`<name>.gateway-flags.yaml`): tracing, locality
+  const mesh = join(ROOT, "test", "fuzz-seeds", "mesh");
+  for (const f of yamlIn(mesh).filter((x) => !/\.(mesh-config|gateway-flags)\.ya?ml$/.test(x))) {
+    const extra = [".mesh-config.yaml", ".gateway-flags.yaml"].map((e) => f.replace(/\.ya?ml$/, e)).filter(existsSync);
+    groups.push({ name: relative(ROOT, f).replace(/\.ya?ml$/, ""), files: [read(f), ...extra.map(read), read(join(golden, "httpbin.yaml"))] });
+  }
   const gapi = join(ROOT, "test", "gatewayapi");
   for (const c of readdirSync(join(gapi, "cases")).sort()) {
     const input = join(gapi, "cases", c, "input.yaml");

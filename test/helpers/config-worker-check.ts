@@ -134,6 +134,9 @@ export class WorkerCheck {
   /** backendHits when the last case's traffic ended; requests the backends got after it, before the next case began (late retries, mirrors). */
   private hitsAtEnd = -1;
   strayHits = 0;
+  /** A span collector (Zipkin / OTLP over HTTP): a tracer's cluster and address point here; reports it got, over all cases. */
+  private readonly collector: ReturnType<typeof Bun.serve>;
+  spanReports = 0;
 
   /** The last case's requests and the first line each got (compare two applies of one snapshot). */
   transcript: string[] = [];
@@ -154,6 +157,7 @@ export class WorkerCheck {
     const five = (url: string) => url.includes("/status/5");
     this.backend = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req) => (this.backendHits++, new Response(five(req.url) ? "no" : "ok", { status: five(req.url) ? 503 : 200 })) });
     this.resetter = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data: (s) => void s.end() } });
+    this.collector = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => (this.spanReports++, new Response(null, { status: 202 })) });
   }
 
   /** The client certificates and the TLS backend (made once, before the first case). */
@@ -170,6 +174,7 @@ export class WorkerCheck {
     this.backend.stop(true);
     this.resetter.stop(true);
     this.tlsBackend?.stop(true);
+    this.collector.stop(true);
   }
 
   /**
@@ -183,7 +188,12 @@ export class WorkerCheck {
     const passthrough = new Set<string>();
     for (const l of s.listeners) for (const c of l.tls?.chains ?? []) if (c.routeTable === null && (c.mode === "PASSTHROUGH" || c.mode === "AUTO_PASSTHROUGH")) for (const r of c.tcpRoutes?.routes ?? []) for (const d of r.destinations) passthrough.add(d.cluster);
     const clusters = new Map<string, Cluster>();
+    const tracer = s.tracing?.collector?.cluster ?? "";
     for (const [k, c] of s.clusters) {
+      if (k === tracer && c.type !== "ORIGINAL_DST") {
+        clusters.set(k, { ...c, endpoints: c.endpoints.map((e) => ({ ...e, address: "127.0.0.1", port: Number(this.collector.port) })) });
+        continue;
+      }
       // one endpoint in three of each cluster resets: failures to retry, eject, answer 503 for
       const port = () => (passthrough.has(k) ? Number(this.tlsBackend!.port) : i++ % 3 === 2 ? this.resetter.port : Number(this.backend.port));
       // a Unix socket (a ServiceEntry endpoint `unix:///path`) stays as written: local, and no such socket exists
@@ -200,7 +210,10 @@ export class WorkerCheck {
       }
       return { ...l, bindAddress: "127.0.0.1", bindPort: p };
     });
-    return { ...s, version: ++this.version, listeners, clusters };
+    // a tracer's address (the bootstrap Zipkin's `host:port`, maybe a DNS name) at the collector: spans never leave loopback
+    const c = s.tracing?.collector;
+    const tracing = s.tracing === undefined || c == null || c.address === "" ? s.tracing : { ...s.tracing, collector: { ...c, address: `127.0.0.1:${this.collector.port}` } };
+    return { ...s, version: ++this.version, listeners, clusters, ...(tracing === undefined ? {} : { tracing }) };
   }
 
   /** The last snapshot applied (a delta's base), and how many were applied. */

@@ -232,6 +232,56 @@ const PINNED: { name: string; files: { path: string; text: string }[]; ok: boole
     ok: true,
     finding: "Error: ing.yaml: document 0: Ingress/default/ing: spec.rules: port 80 HTTP conflicts with Gateway/istio-system/gw server 0 (HTTPS on the same port): server dropped [GW0201]",
   },
+  // the fuzzer's mesh config (test/fuzz-seeds/mesh): findings about it named no file, no document, or a field path with an empty part
+  {
+    // structural fuzz (test/fuzz-seeds/mesh/locality, 68 of the first 3,000): a field the mesh config does not read named no document
+    name: "a mesh config field gangway does not read names the file's document",
+    files: [{ path: "app.yaml", text: NO_ENDPOINTS }, { path: "svc.yaml", text: SERVICE }, { path: "mesh-config.yaml", text: "enableTracing: false\ntrustDomain: x\n" }],
+    ok: true,
+    finding: "Warning: mesh-config.yaml: document 0: trustDomain: trustDomain is not read by gangway, which reads only extensionProviders[].envoyExtAuthzHttp/envoyFileAccessLog/zipkin/opentelemetry, accessLogFile, accessLogEncoding, accessLogFormat, defaultProviders.accessLogging/tracing, enableTracing, defaultConfig.tracing, defaultConfig.gatewayTopology.numTrustedProxies/proxyProtocol, localityLbSetting and the Ingress settings ingressClass, ingressControllerMode, ingressService, ingressSelector: it changes nothing here (gangway's --trust-domain option does that) [GW0009]",
+  },
+  {
+    // structural fuzz (test/fuzz-seeds/mesh/tracing, case 1829): the mesh config `{"": ""}` named the field ""
+    name: "an empty key in the mesh config is a quoted field",
+    files: [{ path: "app.yaml", text: NO_ENDPOINTS }, { path: "svc.yaml", text: SERVICE }, { path: "mesh-config.yaml", text: '"": ""\n' }],
+    ok: true,
+    finding: 'Warning: mesh-config.yaml: document 0: [""]: [""] is not read by gangway, which reads only extensionProviders[].envoyExtAuthzHttp/envoyFileAccessLog/zipkin/opentelemetry, accessLogFile, accessLogEncoding, accessLogFormat, defaultProviders.accessLogging/tracing, enableTracing, defaultConfig.tracing, defaultConfig.gatewayTopology.numTrustedProxies/proxyProtocol, localityLbSetting and the Ingress settings ingressClass, ingressControllerMode, ingressService, ingressSelector: it changes nothing here [GW0009]',
+  },
+  {
+    // semantic fuzz (test/fuzz-seeds/mesh/locality, case 600): defaultProviders.tracing naming an undefined provider named no file or field
+    name: "an undefined provider in the mesh config's defaultProviders.tracing names that field",
+    files: [{ path: "app.yaml", text: NO_ENDPOINTS }, { path: "svc.yaml", text: SERVICE }, { path: "mesh-config.yaml", text: "defaultProviders: {tracing: [otel-grpc]}\n" }],
+    ok: true,
+    finding: 'Warning: mesh-config.yaml: document 0: defaultProviders.tracing: tracing provider "otel-grpc" is not defined in the mesh config\'s extensionProviders: no tracing, as istiod configures none [GW0970]',
+  },
+  {
+    // structural fuzz (test/fuzz-seeds/mesh/tracing): a provider's service that is no Service, reached by defaultProviders, named no file
+    name: "a default tracing provider whose service is unknown names defaultProviders.tracing",
+    files: [{ path: "app.yaml", text: NO_ENDPOINTS }, { path: "svc.yaml", text: SERVICE }, { path: "mesh-config.yaml", text: "defaultProviders: {tracing: [z]}\nextensionProviders: [{name: z, zipkin: {service: nowhere.example, port: 9411}}]\n" }],
+    ok: true,
+    finding: 'Warning: mesh-config.yaml: document 0: defaultProviders.tracing: service "nowhere.example" of tracing provider "z" is no Service or ServiceEntry (istiod: could not find cluster for tracing provider): no tracing, as istiod configures none [GW0970]',
+  },
+  {
+    // structural fuzz (test/fuzz-seeds/mesh/tracing, case 2344): a provider field gangway does not serve named no file
+    name: "a tracing provider field gangway does not serve names the mesh config file",
+    files: [{ path: "app.yaml", text: NO_ENDPOINTS }, { path: "svc.yaml", text: SERVICE }, { path: "mesh-config.yaml", text: "defaultProviders: {tracing: [o]}\nextensionProviders: [{name: o, opentelemetry: {service: httpbin.default.svc.cluster.local, port: 8000, por: 1}}]\n" }],
+    ok: true,
+    finding: 'Warning: mesh-config.yaml: document 0: extensionProviders[0].opentelemetry.por: extensionProviders[0].opentelemetry.por is not applied by gangway (tracing provider "o" is served without it) [GW0971]',
+  },
+  {
+    // semantic fuzz (test/fuzz-seeds/mesh/tracing, case 645): a bootstrap tracer gangway does not serve named no file
+    name: "a bootstrap tracer gangway does not serve names the mesh config file",
+    files: [{ path: "app.yaml", text: NO_ENDPOINTS }, { path: "svc.yaml", text: SERVICE }, { path: "mesh-config.yaml", text: "enableTracing: true\ndefaultConfig: {tracing: {lightstep: {address: 'ls:8080'}}}\n" }],
+    ok: true,
+    finding: "Warning: mesh-config.yaml: document 0: defaultConfig.tracing.lightstep: defaultConfig.tracing.lightstep is a tracer gangway cannot serve (it serves zipkin and opentelemetry): not applied [GW0971]",
+  },
+  {
+    // the same place for access logging: defaultProviders.accessLogging naming an undefined provider, no Telemetry
+    name: "an undefined provider in the mesh config's defaultProviders.accessLogging names that field",
+    files: [{ path: "app.yaml", text: NO_ENDPOINTS }, { path: "svc.yaml", text: SERVICE }, { path: "mesh-config.yaml", text: "defaultProviders: {accessLogging: [nope]}\n" }],
+    ok: true,
+    finding: 'Warning: mesh-config.yaml: document 0: defaultProviders.accessLogging: provider "nope" is not defined in the mesh config\'s extensionProviders: no access log for it [GW0953]',
+  },
 ];
 
 describe("configuration fuzz: pinned regressions", () => {
