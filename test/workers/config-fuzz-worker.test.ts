@@ -100,6 +100,22 @@ describe("configuration fuzz on a worker: accepted snapshots applied, with traff
     expect(check.transcript).toContain("port 9446 SNI helloworld-v1.example.com -> HTTP/1.1 200 OK");
   });
 
+  test("the tracing seed, every request sampled: spans reach the loopback collector; the locality seed answers", async () => {
+    const files = groups.find((g) => g.name === "test/fuzz-seeds/mesh/tracing")!.files.map((f) => ({ ...f }));
+    files[0]!.text = files[0]!.text.replace("randomSamplingPercentage: 50", "randomSamplingPercentage: 100");
+    const b = buildFiles(files);
+    expect(b.ok).toBe(true);
+    const s = (b as { snapshot: Snapshot }).snapshot;
+    expect(s.tracing?.collector?.kind).toBe("otlp-http");
+    const reports = check.spanReports;
+    expect(await check.problems(s)).toEqual([]);
+    expect(check.transcript.some((x) => /^port 80 Host httpbin\.example\.com -> HTTP\/1\.1 \d{3}/.test(x))).toBe(true); // a routed request, traced
+    // the worker flushes its spans within a second; bounded wait
+    for (let i = 0; i < 100 && check.spanReports === reports; i++) await Bun.sleep(50);
+    expect(check.spanReports).toBeGreaterThan(reports);
+    expect(await check.problems(good("test/fuzz-seeds/mesh/locality"))).toEqual([]);
+  });
+
   test("a snapshot with 30 listeners: each is bound and answers", async () => {
     const files = groups.find((g) => g.name === "config/walkthrough/01-http-gateway")!.files.map((f) => ({ ...f }));
     const gw = files.find((f) => /kind: Gateway\b/.test(f.text))!;
