@@ -8,7 +8,7 @@
 // policy: compile/locality-lb.ts reports it.)
 import { Codes } from "../model/codes.ts";
 import type { LocalityLbSetting } from "../model/istio.ts";
-import { bool, join, obj, objList, str, strList, type Obj, type Reader } from "./read.ts";
+import { bool, join, keySegment, obj, objList, str, strList, type Obj, type Reader } from "./read.ts";
 
 export const LABEL_REGION = "topology.kubernetes.io/region";
 export const LABEL_ZONE = "topology.kubernetes.io/zone";
@@ -37,7 +37,7 @@ function weights(r: Reader, d: Obj, path: string): [string, number][] {
   for (const k of Object.keys(to)) {
     const v = to[k];
     if (typeof v !== "number" || !Number.isInteger(v)) {
-      r.fail(Codes.WrongType, `${join(path, "to")}.${k}`, `must be an integer weight, got ${JSON.stringify(v)}`);
+      r.fail(Codes.WrongType, `${join(path, "to")}${keySegment(k, false)}`, `must be an integer weight, got ${JSON.stringify(v)}`);
       continue;
     }
     out.push([k, v]);
@@ -61,7 +61,7 @@ function validate(r: Reader, s: LocalityLbSetting, p: string): void {
     const dp = `${p}.distribute[${i}]`;
     let total = 0;
     for (const [loc, w] of d.to) {
-      if (w <= 0 || w > 100) r.fail(Codes.InvalidValue, `${dp}.to.${loc}`, `locality weight must be from 1 to 100, got ${w}`);
+      if (w <= 0 || w > 100) r.fail(Codes.InvalidValue, `${dp}.to${keySegment(loc, false)}`, `locality weight must be from 1 to 100, got ${w}`);
       total += w;
     }
     if (total !== 100) r.fail(Codes.InvalidValue, `${dp}.to`, `the locality weights add up to ${total}, not 100`);

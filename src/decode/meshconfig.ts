@@ -16,8 +16,7 @@ import type { LocalityLbSetting } from "../model/istio.ts";
 import { decodeLocalityLb } from "./locality-lb.ts";
 import { decodeMeshAccessLog, EMPTY_ACCESS_LOG, FILE_LOG_READ, type MeshAccessLog } from "./meshconfig-access-log.ts";
 import { decodeMeshTracing, EMPTY_MESH_TRACING, type MeshTracing } from "./meshconfig-tracing.ts";
-import { bool, describe, int, isObj, obj, objList, str, strList, strMap, Reader, type Obj } from "./read.ts";
-import { keySegment } from "../validate/index.ts";
+import { bool, describe, int, isObj, keySegment, obj, objList, str, strList, strMap, Reader, type Obj } from "./read.ts";
 
 export interface ExtAuthzHttpSpec {
   name: string;

@@ -28,6 +28,15 @@ export class Reader {
   }
 }
 
+/** Characters a key may have and still be written bare in a field path (`metadata.labels.app.kubernetes.io/name`). */
+const BARE_KEY = /^[A-Za-z0-9_$@:/.~+-]+$/;
+
+/** A map key as the next part of a field path: `.key`, or `["key"]` when it is empty, has spaces, quotes, brackets or control characters, or dots that would read as an empty part. */
+export function keySegment(key: string, first: boolean): string {
+  if (BARE_KEY.test(key) && !/^\.|\.\.|\.$/.test(key)) return first ? key : `.${key}`;
+  return `[${JSON.stringify(key)}]`;
+}
+
 export function join(path: string, key: string): string {
   return path === "" ? key : `${path}.${key}`;
 }

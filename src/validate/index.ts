@@ -5,7 +5,7 @@
 // group does not have is a Warning with a did-you-mean. Pure: no files.
 import type { ErrorObject } from "ajv";
 import { Codes, type Code } from "../model/codes.ts";
-import { describe } from "../decode/read.ts";
+import { describe, keySegment } from "../decode/read.ts";
 import { configSchemas, splitApiVersion, type SchemaRegistry } from "./registry.ts";
 import { didYouMean } from "./suggest.ts";
 
@@ -34,14 +34,6 @@ export function fieldPath(pointer: string, extra?: string): string {
   return out;
 }
 
-/** Characters a key may have and still be written bare in a field path (`metadata.labels.app.kubernetes.io/name`). */
-const BARE_KEY = /^[A-Za-z0-9_$@:/.~+-]+$/;
-
-/** A map key as the next part of a field path: `.key`, or `["key"]` when it is empty, has spaces, quotes, brackets or control characters, or dots that would read as an empty part. */
-export function keySegment(key: string, first: boolean): string {
-  if (BARE_KEY.test(key) && !/^\.|\.\.|\.$/.test(key)) return first ? key : `.${key}`;
-  return `[${JSON.stringify(key)}]`;
-}
 
 const TYPE_NAMES: Record<string, string> = {
   string: "a string",

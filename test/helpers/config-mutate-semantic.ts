@@ -6,7 +6,9 @@
 // headers and `host`, mirrors and delegates to missing or looping targets,
 // DestinationRule subsets and traffic-policy extremes, every field of an
 // AuthorizationPolicy rule, odd JWT rules, Gateway API routes with many parents
-// and zero weights, and references to an existing name of the wrong kind.
+// and zero weights, and references to an existing name of the wrong kind; the
+// mesh config, tracing and locality load balancing (config-mutate-mesh.ts; one
+// Istio case in twelve without a mesh config gets one).
 // Deterministic: case N of `semanticCase` is always the same (a stream apart
 // from `mutatedCase`'s, whose case numbers keep reproducing).
 import { parseAllDocuments, stringify } from "yaml";

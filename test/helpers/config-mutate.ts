@@ -48,7 +48,9 @@ const yamlIn = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) =
 /**
  * The seeds: each walkthrough step with the backends it routes to, the quickstart,
  * every golden case with the httpbin sample, each test/fuzz-seeds file (kinds the
- * examples lack) with it, every Gateway API conformance case with its base.
+ * examples lack) with it, each test/fuzz-seeds/mesh file with its --mesh-config
+ * file and gateway flags (tracing, locality; config-invariants.ts buildFiles reads
+ * them), every Gateway API conformance case with its base.
  */
 export function seedGroups(): SeedGroup[] {
   const groups: SeedGroup[] = [];

@@ -282,6 +282,20 @@ const PINNED: { name: string; files: { path: string; text: string }[]; ok: boole
     ok: true,
     finding: 'Warning: mesh-config.yaml: document 0: defaultProviders.accessLogging: provider "nope" is not defined in the mesh config\'s extensionProviders: no access log for it [GW0953]',
   },
+  {
+    // semantic fuzz (case 22011): a distribute weight for the locality "" named the field `...to.` (an empty part)
+    name: "a DestinationRule's distribute weight for an empty locality is a quoted field",
+    files: [{ path: "app.yaml", text: NO_ENDPOINTS }, { path: "svc.yaml", text: SERVICE }, { path: "dr.yaml", text: "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: dr}\nspec:\n  host: httpbin\n  trafficPolicy: {loadBalancer: {localityLbSetting: {distribute: [{from: eu-west1, to: {'': 0, '*/us-east1-a': 100}}]}}}\n" }],
+    ok: false,
+    finding: 'Error: dr.yaml: document 0: DestinationRule/default/dr: spec.trafficPolicy.loadBalancer.localityLbSetting.distribute[0].to[""]: locality weight must be from 1 to 100, got 0 [GW0106]',
+  },
+  {
+    // semantic fuzz (case 21892): the same in the mesh config's localityLbSetting
+    name: "the mesh config's distribute weight for an empty locality is a quoted field",
+    files: [{ path: "app.yaml", text: NO_ENDPOINTS }, { path: "svc.yaml", text: SERVICE }, { path: "mesh-config.yaml", text: "localityLbSetting: {distribute: [{from: eu-west1, to: {us-east1: 1, '': 2147483647}}]}\n" }],
+    ok: false,
+    finding: 'Error: mesh-config.yaml: document 0: localityLbSetting.distribute[0].to[""]: locality weight must be from 1 to 100, got 2147483647 [GW0106]',
+  },
 ];
 
 describe("configuration fuzz: pinned regressions", () => {
