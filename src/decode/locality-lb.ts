@@ -30,6 +30,9 @@ export function decodeLocalityLb(r: Reader, o: Obj, key: string, path: string): 
   return out;
 }
 
+
+/** A `to` locality as a field path part: bare when it reads as one (`us-east1/*`), else quoted (`[""]`). */
+const toKey = (loc: string) => (/^[A-Za-z0-9_.*\/-]+$/.test(loc) && !/^\.|\.\.|\.$/.test(loc) ? `.${loc}` : keySegment(loc, false));
 function weights(r: Reader, d: Obj, path: string): [string, number][] {
   const to = obj(r, d, "to", path);
   if (to === null) return [];
@@ -37,7 +40,7 @@ function weights(r: Reader, d: Obj, path: string): [string, number][] {
   for (const k of Object.keys(to)) {
     const v = to[k];
     if (typeof v !== "number" || !Number.isInteger(v)) {
-      r.fail(Codes.WrongType, `${join(path, "to")}${keySegment(k, false)}`, `must be an integer weight, got ${JSON.stringify(v)}`);
+      r.fail(Codes.WrongType, `${join(path, "to")}${toKey(k)}`, `must be an integer weight, got ${JSON.stringify(v)}`);
       continue;
     }
     out.push([k, v]);
@@ -61,7 +64,7 @@ function validate(r: Reader, s: LocalityLbSetting, p: string): void {
     const dp = `${p}.distribute[${i}]`;
     let total = 0;
     for (const [loc, w] of d.to) {
-      if (w <= 0 || w > 100) r.fail(Codes.InvalidValue, `${dp}.to${keySegment(loc, false)}`, `locality weight must be from 1 to 100, got ${w}`);
+      if (w <= 0 || w > 100) r.fail(Codes.InvalidValue, `${dp}.to${toKey(loc)}`, `locality weight must be from 1 to 100, got ${w}`);
       total += w;
     }
     if (total !== 100) r.fail(Codes.InvalidValue, `${dp}.to`, `the locality weights add up to ${total}, not 100`);
