@@ -27,6 +27,8 @@ export class SpanExporter {
   private queue: FinishedSpan[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
   private inFlight = 0;
+  /** Bumped when the collector changes: reports still out to the old one no longer hold the new one's in-flight slots. */
+  private generation = 0;
   private h2: ClientHttp2Session | null = null;
   private h2Endpoint = "";
 
@@ -39,7 +41,12 @@ export class SpanExporter {
 
   /** A new configuration for the same exporter (the queue is kept). */
   update(collector: TraceCollector, serviceName: string): void {
-    if (collector.kind !== this.collector.kind || collector.cluster !== this.collector.cluster || collector.address !== this.collector.address) this.closeH2();
+    if (collector.kind !== this.collector.kind || collector.cluster !== this.collector.cluster || collector.address !== this.collector.address) {
+      this.closeH2();
+      // a collector that hangs (up to its timeout, which may be hours) must not keep the new one from getting reports
+      this.generation++;
+      this.inFlight = 0;
+    }
     this.collector = collector;
     this.serviceName = serviceName;
   }
@@ -83,8 +90,9 @@ export class SpanExporter {
       return;
     }
     this.inFlight++;
+    const generation = this.generation;
     const done = (ok: boolean): void => {
-      this.inFlight--;
+      if (generation === this.generation) this.inFlight--;
       if (ok) stats.add(SENT, batch.length);
       else stats.add(FAILED);
       if (this.queue.length >= this.limits.batch) this.flush();
@@ -113,7 +121,7 @@ export class SpanExporter {
       body,
       redirect: "manual",
       decompress: false,
-      signal: AbortSignal.timeout(Math.max(1, c.timeoutMs)),
+      signal: AbortSignal.timeout(timeoutMs(c)),
     } as RequestInit).then(
       async (res) => {
         await res.arrayBuffer().catch(() => undefined);
@@ -163,7 +171,7 @@ export class SpanExporter {
       // a collector that does not answer in time: its connection is not trusted with the next report
       if (this.h2 === session) this.closeH2();
       end(false);
-    }, Math.max(1, c.timeoutMs));
+    }, timeoutMs(c));
     let status: string | undefined;
     req.on("response", (h) => {
       if (h["grpc-status"] !== undefined) status = String(h["grpc-status"]);
@@ -183,6 +191,11 @@ export class SpanExporter {
     this.timer = null;
     this.closeH2();
   }
+}
+
+/** A report's timeout: at least 1 ms, at most a timer's limit (2^31-1 ms, ~24.8 days; a longer one fires at once). */
+function timeoutMs(c: TraceCollector): number {
+  return Math.min(Math.max(1, c.timeoutMs), 2 ** 31 - 1);
 }
 
 function flushTimer(e: SpanExporter): void {

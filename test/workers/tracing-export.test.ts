@@ -99,4 +99,42 @@ describe("span export", () => {
     e.close();
     server.close();
   });
+
+  // config fuzz (test/fuzz-seeds/mesh/tracing on a worker): a provider with a long timeout on a collector that hangs
+  // held both report slots, and reports stopped for good, also after the configuration named another collector
+  test("a new collector gets reports while the old one still hangs on reports with a long timeout", async () => {
+    let got = 0;
+    const good = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => (got++, new Response(null, { status: 202 })) });
+    const e = new SpanExporter(collector("zipkin", hangPort, 3_600_000), "svc", { batch: 1, maxQueue: 100, flushMs: 10 });
+    for (let i = 0; i < 3; i++) e.add(SPAN); // 2 reports hang for an hour, 1 queued
+    e.update(collector("zipkin", Number(good.port)), "svc");
+    e.add(SPAN);
+    await until(() => got >= 2, "the queued span and the new one reach the new collector");
+    e.close();
+    good.stop(true);
+  });
+
+  test("a timeout above the timer limit (~24.8 days) waits for the answer: the gRPC call is not failed at once", async () => {
+    const server = createH2();
+    server.on("stream", (stream: ServerHttp2Stream) => {
+      stream.on("data", () => undefined);
+      stream.on("end", () =>
+        setTimeout(() => {
+          stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+          stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+          stream.end();
+        }, 50),
+      );
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    const sent = counter("gangway_tracing_spans_sent_total");
+    const failed = counter("gangway_tracing_reports_failed_total");
+    const e = new SpanExporter(collector("otlp-grpc", port, 315_360_000_000), "svc", { batch: 1, maxQueue: 100, flushMs: 10 }); // 87600h
+    e.add(SPAN);
+    await until(() => counter("gangway_tracing_spans_sent_total") > sent || counter("gangway_tracing_reports_failed_total") > failed, "the call ends");
+    expect(counter("gangway_tracing_reports_failed_total") - failed).toBe(0);
+    e.close();
+    server.close();
+  });
 });
