@@ -39,6 +39,11 @@ export class SpanExporter {
     private readonly limits = { batch: BATCH, maxQueue: MAX_QUEUE, flushMs: FLUSH_MS },
   ) {}
 
+  /** The cluster reports go to ("": an address). */
+  get cluster(): string {
+    return this.collector.cluster;
+  }
+
   /** A new configuration for the same exporter (the queue is kept). */
   update(collector: TraceCollector, serviceName: string): void {
     if (collector.kind !== this.collector.kind || collector.cluster !== this.collector.cluster || collector.address !== this.collector.address) {

@@ -109,6 +109,16 @@ export class Tracer {
     }
   }
 
+  /**
+   * Before `s`'s clusters are installed: spans queued for a collector cluster that `s`
+   * no longer has go out now, while its endpoints are still the current ones (after,
+   * the report would find no endpoint and fail).
+   */
+  beforeClusters(s: Snapshot): void {
+    const cluster = this.exporter?.cluster ?? "";
+    if (cluster !== "" && !s.clusters.has(cluster)) this.exporter!.flush();
+  }
+
   private applyConfig(s: Snapshot): void {
     const c = s.tracing;
     if (c === undefined) {

@@ -63,6 +63,7 @@ function applySnapshot(s: Snapshot, sentAt: number | undefined): void {
   const t = wallNow();
   reviveRegexes(s.listeners); // compiled regexes lose their engine in postMessage
   accessLog.apply(s.accessLog);
+  tracer.beforeClusters(s);
   const gen = applyClusters(s);
   tracer.apply(s);
   const listeners = applyListeners(gen);
@@ -92,6 +93,7 @@ function applySnapshotDelta(d: SnapshotDelta, sentAt: number | undefined): void 
     return;
   }
   accessLog.apply(s.accessLog);
+  tracer.beforeClusters(s);
   const gen = applyClusters(s);
   tracer.apply(s);
   const listeners = applyListeners(gen);

@@ -110,10 +110,11 @@ describe("configuration fuzz on a worker: accepted snapshots applied, with traff
     const reports = check.spanReports;
     expect(await check.problems(s)).toEqual([]);
     expect(check.transcript.some((x) => /^port 80 Host httpbin\.example\.com -> HTTP\/1\.1 \d{3}/.test(x))).toBe(true); // a routed request, traced
-    // the worker flushes its spans within a second; bounded wait
-    for (let i = 0; i < 100 && check.spanReports === reports; i++) await Bun.sleep(50);
-    expect(check.spanReports).toBeGreaterThan(reports);
+    // at once a configuration without tracing and without the collector's cluster: the queued spans still reach
+    // the collector (they were flushed to an endpoint the new clusters no longer had, and failed)
     expect(await check.problems(good("test/fuzz-seeds/mesh/locality"))).toEqual([]);
+    for (let i = 0; i < 60 && check.spanReports === reports; i++) await Bun.sleep(50); // bounded wait (the flush is at once)
+    expect(check.spanReports).toBeGreaterThan(reports);
   });
 
   test("a snapshot with 30 listeners: each is bound and answers", async () => {
