@@ -14,19 +14,8 @@
 //   GRPCRoute's method matches; DestinationRule subsets with their own policy.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { isObj, item, list, pick, type Doc, type Rand } from "./config-mutate-pick.ts";
 
-type Rand = () => number;
-type Doc = Record<string, any>;
-const pick = <T>(r: Rand, xs: readonly T[]): T => {
-  const v = xs[Math.floor(r() * xs.length)]!;
-  return typeof v === "object" && v !== null ? structuredClone(v) : v;
-};
-const isObj = (v: unknown): v is Doc => v !== null && typeof v === "object" && !Array.isArray(v);
-const list = (v: unknown): any[] => (Array.isArray(v) ? v : []);
-const item = (r: Rand, xs: unknown): Doc | null => {
-  const l = list(xs).filter(isObj);
-  return l.length > 0 ? l[Math.floor(r() * l.length)]! : null;
-};
 
 /** What an operation may look at: the case's objects. */
 export interface KindCtx {

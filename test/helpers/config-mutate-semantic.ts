@@ -16,15 +16,8 @@ import { pickGroup, prng, type MutatedCase, type SeedGroup } from "./config-muta
 import { isGatewayFlagsFile, isMeshConfigFile } from "./config-invariants.ts";
 import { destinationRuleLocality, endpointLocality, endpointSliceLocality, gatewayFlags, meshConfig, newMeshConfig, serviceLocality, telemetryTracing } from "./config-mutate-mesh.ts";
 import { destinationRuleSubsets, manyServers, gatewayClass, grpcRoute, ingressClass, ingressMeta, newIngressClass, newIstioDocs, referenceGrant, secret, serviceEntry, telemetry, vsL4, workloadEntry } from "./config-mutate-kinds.ts";
+import { isObj, item, list, pick, type Doc, type Rand } from "./config-mutate-pick.ts";
 
-type Rand = () => number;
-type Doc = Record<string, any>;
-const pick = <T>(r: Rand, xs: readonly T[]): T => {
-  const v = xs[Math.floor(r() * xs.length)]!;
-  return typeof v === "object" && v !== null ? structuredClone(v) : v;
-};
-const isObj = (v: unknown): v is Doc => v !== null && typeof v === "object" && !Array.isArray(v);
-const list = (v: unknown): any[] => (Array.isArray(v) ? v : []);
 
 /** What a mutation may point at: every object of the case by kind, with its name and namespace. */
 interface Ctx {
@@ -61,11 +54,6 @@ const namesOf = (ctx: Ctx, kind: string) => ctx.all.filter((o) => o.kind === kin
 
 type Op = (r: Rand, d: Doc, ctx: Ctx) => string | null;
 
-/** An item of `xs` (a list in `d`) or null. */
-const item = (r: Rand, xs: unknown): Doc | null => {
-  const l = list(xs).filter(isObj);
-  return l.length > 0 ? l[Math.floor(r() * l.length)]! : null;
-};
 
 const istioGateway: Op[] = [
   (r, d, ctx) => {

@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseAllDocuments, stringify } from "yaml";
+import { pick, type Rand } from "./config-mutate-pick.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
 
@@ -35,12 +36,6 @@ export function prng(seed: number): () => number {
   };
 }
 
-type Rand = () => number;
-/** One of `xs`; a copy when it is a list or a map (later mutations change it in place). */
-const pick = <T>(r: Rand, xs: readonly T[]): T => {
-  const v = xs[Math.floor(r() * xs.length)]!;
-  return typeof v === "object" && v !== null ? structuredClone(v) : v;
-};
 
 const read = (p: string) => ({ path: relative(ROOT, p), text: readFileSync(p, "utf8") });
 const yamlIn = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(dir, f)) : []);
