@@ -9,7 +9,6 @@
 // request gets an HTTP status (any) or a clean close within a bound, never a
 // hang, a SIMPLE server without an Error completes its handshake, and the
 // worker still answers afterwards.
-import { connect as h2Connect } from "node:http2";
 import { isIP } from "node:net";
 import { makeDelta } from "../../src/snapshot/delta.ts";
 import type { FromWorker, ListenerStatus } from "../../src/snapshot/messages.ts";
@@ -18,7 +17,7 @@ import { trace } from "../../src/trace.ts";
 import { raw, WorkerHarness } from "../workers/harness.ts";
 import { freePort } from "../workers/snapshot-fixture.ts";
 import { EXTRA_CRLS } from "./config-mutate-kinds.ts";
-import { fuzzTlsPki, h2TlsRequest, pemBodies, tlsRequest, type ClientCert, type FuzzTlsPki } from "./config-worker-tls.ts";
+import { fuzzTlsPki, h2Exchange, h2TlsRequest, pemBodies, tlsRequest, type ClientCert, type FuzzTlsPki } from "./config-worker-tls.ts";
 
 /** How long the worker may take to apply a snapshot (it answers "applied"). */
 const APPLY_BOUND_MS = Number(process.env.FUZZ_WORKER_APPLY_MS ?? 15000);
@@ -68,25 +67,8 @@ export function longByConfig(s: Snapshot, l: Listener, host: string, request: st
 
 /** An HTTP/2 request with prior knowledge (h2c) on `port`: the `:status` it got, "closed" (a reset or a GOAWAY), or null within the bound. */
 function h2Request(port: number, host: string): Promise<string | null> {
-  return new Promise((resolve) => {
-    let settled = false;
-    const session = h2Connect(`http://127.0.0.1:${port}`);
-    const done = (v: string | null) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      session.destroy();
-      resolve(v);
-    };
-    const timer = setTimeout(() => done(null), BOUND_MS);
-    session.on("error", () => done("closed"));
-    session.on("close", () => done("closed"));
-    const req = session.request({ ":method": "POST", ":path": "/status/503?h2=1", ":authority": host, "content-type": "application/grpc", te: "trailers", "x-who": "a" });
-    req.on("response", (h) => done(String(h[":status"])));
-    req.on("error", () => done("closed"));
-    req.on("close", () => done("closed"));
-    req.end(Buffer.from([0, 0, 0, 0, 0]));
-  });
+  const headers = { ":method": "POST", ":path": "/status/503?h2=1", ":authority": host, "content-type": "application/grpc", te: "trailers", "x-who": "a" };
+  return h2Exchange(`http://127.0.0.1:${port}`, {}, headers, Buffer.from([0, 0, 0, 0, 0]), BOUND_MS);
 }
 
 /**

@@ -5,7 +5,7 @@
 // Secret trusts), a client certificate of a CA nobody trusts, and the
 // certificate of the TLS backend that PASSTHROUGH routes reach.
 import { readFileSync } from "node:fs";
-import { connect as h2Connect } from "node:http2";
+import { connect as h2Connect, type OutgoingHttpHeaders, type SecureClientSessionOptions } from "node:http2";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import { createCA, issue } from "../../src/certs/generate.ts";
@@ -88,9 +88,19 @@ export function tlsRequest(port: number, sni: string | undefined, host: string, 
  * server chose HTTP/1.1), or null when nothing came within the bound.
  */
 export function h2TlsRequest(port: number, sni: string | undefined, host: string, boundMs: number, client?: ClientCert): Promise<string | null> {
+  const opts = { ...(sni !== undefined ? { servername: sni } : {}), rejectUnauthorized: false, ALPNProtocols: ["h2", "http/1.1"], ...(client ?? {}) };
+  return h2Exchange(`https://127.0.0.1:${port}`, opts, { ":method": "GET", ":path": "/get?h2=tls", ":authority": host, "x-who": "a", authorization: "Bearer a.b.c" }, undefined, boundMs);
+}
+
+/**
+ * One HTTP/2 request on a new session to `url` (h2c for http:, TLS for https:), with
+ * `body` or none: its status as text, "closed" when the session or stream ended
+ * first, null when nothing ended it within `boundMs`.
+ */
+export function h2Exchange(url: string, opts: SecureClientSessionOptions, headers: OutgoingHttpHeaders, body: Buffer | undefined, boundMs: number): Promise<string | null> {
   return new Promise((resolve) => {
     let settled = false;
-    const session = h2Connect(`https://127.0.0.1:${port}`, { ...(sni !== undefined ? { servername: sni } : {}), rejectUnauthorized: false, ALPNProtocols: ["h2", "http/1.1"], ...(client ?? {}) });
+    const session = h2Connect(url, opts);
     const done = (v: string | null) => {
       if (settled) return;
       settled = true;
@@ -101,10 +111,10 @@ export function h2TlsRequest(port: number, sni: string | undefined, host: string
     const timer = setTimeout(() => done(null), boundMs);
     session.on("error", () => done("closed"));
     session.on("close", () => done("closed"));
-    const req = session.request({ ":method": "GET", ":path": "/get?h2=tls", ":authority": host, "x-who": "a", authorization: "Bearer a.b.c" });
+    const req = session.request(headers);
     req.on("response", (h) => done(String(h[":status"])));
     req.on("error", () => done("closed"));
     req.on("close", () => done("closed"));
-    req.end();
+    req.end(body);
   });
 }
