@@ -29,6 +29,14 @@ spec:
   http: [{route: [{destination: {host: app.local, port: {number: 80}}}]}]
 ---${serviceEntry("app", "app.local", 80, backend.port)}`;
 
+/** A mesh config with one file access-log provider `json-file` writing `file` with JSON `labels` (a YAML flow map). */
+const jsonFileProvider = (file: string, labels: string) => `extensionProviders:
+- name: json-file
+  envoyFileAccessLog:
+    path: ${file}
+    logFormat:
+      labels: ${labels}
+`;
 const telemetry = (entry: string) => `apiVersion: telemetry.istio.io/v1
 kind: Telemetry
 metadata: {name: mesh-default, namespace: istio-system}
@@ -49,13 +57,7 @@ describe("Telemetry accessLogging", () => {
     const logs = writeTree({});
     const file = join(logs, "json.log");
     const mesh = writeTree({
-      "mesh.yaml": `extensionProviders:
-- name: json-file
-  envoyFileAccessLog:
-    path: ${file}
-    logFormat:
-      labels: {code: "%RESPONSE_CODE%", path: "%REQ(:PATH)%", debug: "%REQ(X-DEBUG)%", flags: "%RESPONSE_FLAGS%"}
-`,
+      "mesh.yaml": jsonFileProvider(file, `{code: "%RESPONSE_CODE%", path: "%REQ(:PATH)%", debug: "%REQ(X-DEBUG)%", flags: "%RESPONSE_FLAGS%"}`),
     });
     const config = writeTree({ "routes.yaml": ROUTES(), "telemetry.yaml": telemetry(`providers: [{name: json-file}]\n    filter: {expression: "response.code >= 400 || request.headers['x-debug'] == 'true'"}`) });
     const gw = await startGateway({ configDirs: [config], workers: 1, args: ["--mesh-config", join(mesh, "mesh.yaml")] });
@@ -94,13 +96,7 @@ describe("Telemetry accessLogging", () => {
     const logs = writeTree({});
     const file = join(logs, "resp.log");
     const mesh = writeTree({
-      "mesh.yaml": `extensionProviders:
-- name: json-file
-  envoyFileAccessLog:
-    path: ${file}
-    logFormat:
-      labels: {path: "%REQ(:PATH)%", code: "%RESPONSE_CODE%", marked: "%RESP(X-MARKED)%", flags: "%RESPONSE_FLAGS_LONG%"}
-`,
+      "mesh.yaml": jsonFileProvider(file, `{path: "%REQ(:PATH)%", code: "%RESPONSE_CODE%", marked: "%RESP(X-MARKED)%", flags: "%RESPONSE_FLAGS_LONG%"}`),
     });
     const routes = `${HTTP_GATEWAY}---
 apiVersion: networking.istio.io/v1
